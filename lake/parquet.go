@@ -1,0 +1,287 @@
+// Package lake reads and writes the Parquet files of the analysis lake, the source of
+// truth from which the warehouse is derived. Every file is written from a schemas
+// layout, so its Arrow schema is the declared one and never inferred.
+//
+// Writers stream in row groups of bounded size, so memory does not grow with the file.
+package lake
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// DefaultRowGroup is the number of rows buffered before a row group is flushed.
+const DefaultRowGroup = 64 * 1024
+
+// Writer streams rows of T into one Parquet file.
+type Writer[T any] struct {
+	layout   *schemas.Layout
+	schema   *arrow.Schema
+	builder  *array.RecordBuilder
+	fw       *pqarrow.FileWriter
+	rows     int
+	total    int64
+	rowGroup int
+}
+
+// NewWriter starts a Parquet file of layout l on w.
+func NewWriter[T any](w io.Writer, l *schemas.Layout) (*Writer[T], error) {
+	sc := l.ArrowSchema()
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithDictionaryDefault(true),
+	)
+	fw, err := pqarrow.NewFileWriter(sc, w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		return nil, fmt.Errorf("lake: start parquet %s: %w", l.Name, err)
+	}
+	return &Writer[T]{
+		layout:   l,
+		schema:   sc,
+		builder:  array.NewRecordBuilder(memory.DefaultAllocator, sc),
+		fw:       fw,
+		rowGroup: DefaultRowGroup,
+	}, nil
+}
+
+// Write appends one row.
+func (w *Writer[T]) Write(row *T) error {
+	v := reflect.ValueOf(row)
+	for i, c := range w.layout.Columns {
+		fb := w.builder.Field(i)
+		val, ok := w.layout.FieldValue(v, i)
+		if !ok {
+			fb.AppendNull()
+			continue
+		}
+		switch c.Type {
+		case schemas.String:
+			fb.(*array.StringBuilder).Append(val.String())
+		case schemas.Int32:
+			fb.(*array.Int32Builder).Append(int32(val.Int()))
+		case schemas.Int64:
+			fb.(*array.Int64Builder).Append(val.Int())
+		case schemas.Float64:
+			fb.(*array.Float64Builder).Append(val.Float())
+		case schemas.Bool:
+			fb.(*array.BooleanBuilder).Append(val.Bool())
+		case schemas.Date:
+			fb.(*array.Date32Builder).Append(arrow.Date32FromTime(val.Interface().(time.Time)))
+		case schemas.Timestamp:
+			fb.(*array.TimestampBuilder).Append(arrow.Timestamp(val.Interface().(time.Time).UnixMicro()))
+		}
+	}
+	w.rows++
+	w.total++
+	if w.rows >= w.rowGroup {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *Writer[T]) flush() error {
+	if w.rows == 0 {
+		return nil
+	}
+	rec := w.builder.NewRecordBatch()
+	defer rec.Release()
+	if err := w.fw.Write(rec); err != nil {
+		return fmt.Errorf("lake: write row group of %s: %w", w.layout.Name, err)
+	}
+	w.rows = 0
+	return nil
+}
+
+// Rows is the number of rows written so far.
+func (w *Writer[T]) Rows() int64 { return w.total }
+
+// Close flushes the last row group and the footer. It does not close the underlying writer.
+func (w *Writer[T]) Close() error {
+	defer w.builder.Release()
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.fw.Close(); err != nil {
+		return fmt.Errorf("lake: finish parquet %s: %w", w.layout.Name, err)
+	}
+	return nil
+}
+
+// Read streams every row of a Parquet file of layout l into fn. Columns are matched
+// by name, so a file with extra columns still reads.
+func Read[T any](r parquet.ReaderAtSeeker, l *schemas.Layout, fn func(*T) error) error {
+	pf, err := file.NewParquetReader(r)
+	if err != nil {
+		return fmt.Errorf("lake: open parquet %s: %w", l.Name, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 8192}, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("lake: read parquet %s: %w", l.Name, err)
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return fmt.Errorf("lake: read parquet %s: %w", l.Name, err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		idx := make([]int, len(l.Columns))
+		for i, c := range l.Columns {
+			found := rec.Schema().FieldIndices(c.Name)
+			if len(found) == 0 {
+				if !c.Nullable {
+					return fmt.Errorf("lake: parquet %s has no column %s", l.Name, c.Name)
+				}
+				idx[i] = -1
+				continue
+			}
+			idx[i] = found[0]
+		}
+		for row := 0; row < int(rec.NumRows()); row++ {
+			var t T
+			p := reflect.ValueOf(&t)
+			for i, c := range l.Columns {
+				if idx[i] < 0 {
+					continue
+				}
+				col := rec.Column(idx[i])
+				if col.IsNull(row) {
+					continue
+				}
+				var v any
+				switch c.Type {
+				case schemas.String:
+					v = col.(*array.String).Value(row)
+				case schemas.Int32:
+					v = col.(*array.Int32).Value(row)
+				case schemas.Int64:
+					v = col.(*array.Int64).Value(row)
+				case schemas.Float64:
+					v = col.(*array.Float64).Value(row)
+				case schemas.Bool:
+					v = col.(*array.Boolean).Value(row)
+				case schemas.Date:
+					v = col.(*array.Date32).Value(row).ToTime().UTC()
+				case schemas.Timestamp:
+					v = time.UnixMicro(int64(col.(*array.Timestamp).Value(row))).UTC()
+				}
+				l.SetField(p, i, reflect.ValueOf(v))
+			}
+			if err := fn(&t); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rr.Err(); err != nil && err != io.EOF {
+		return fmt.Errorf("lake: read parquet %s: %w", l.Name, err)
+	}
+	return nil
+}
+
+// PutRows writes rows as one Parquet object at key. The file is built in a temporary
+// file first, then stored with one atomic Put, so a retried write leaves one whole object.
+func PutRows[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout, rows []T) error {
+	return PutStream[T](ctx, s, key, l, func(emit func(*T) error) error {
+		for i := range rows {
+			if err := emit(&rows[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PutStream writes the rows produce emits as one Parquet object at key.
+func PutStream[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout, produce func(emit func(*T) error) error) error {
+	tmp, err := os.CreateTemp("", "ice-lake-*.parquet")
+	if err != nil {
+		return fmt.Errorf("lake: temp file for %s: %w", key, err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	w, err := NewWriter[T](tmp, l)
+	if err != nil {
+		return err
+	}
+	if err := produce(w.Write); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("lake: rewind %s: %w", key, err)
+	}
+	if err := s.Put(ctx, key, tmp); err != nil {
+		return fmt.Errorf("lake: store %s: %w", key, err)
+	}
+	return nil
+}
+
+// GetRows reads every row of the Parquet object at key.
+func GetRows[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout) ([]T, error) {
+	var out []T
+	err := Scan[T](ctx, s, key, l, func(t *T) error { out = append(out, *t); return nil })
+	return out, err
+}
+
+// Scan streams the rows of the Parquet object at key into fn.
+func Scan[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout, fn func(*T) error) error {
+	path, cleanup, err := LocalCopy(ctx, s, key)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("lake: open %s: %w", key, err)
+	}
+	defer f.Close()
+	if err := Read[T](f, l, fn); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
+}
+
+// LocalCopy gives a local file path holding the object at key (DuckDB and the Parquet
+// reader need random access). For a file store it is the object itself.
+func LocalCopy(ctx context.Context, s store.Store, key string) (path string, cleanup func(), err error) {
+	if fs, ok := s.(*store.FileStore); ok {
+		if _, err := fs.Stat(ctx, key); err != nil {
+			return "", nil, err
+		}
+		return fs.Root() + "/" + key, func() {}, nil
+	}
+	rc, err := s.Get(ctx, key)
+	if err != nil {
+		return "", nil, err
+	}
+	defer rc.Close()
+	tmp, err := os.CreateTemp("", "ice-copy-*.parquet")
+	if err != nil {
+		return "", nil, fmt.Errorf("lake: temp copy of %s: %w", key, err)
+	}
+	if _, err := io.Copy(tmp, rc); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", nil, fmt.Errorf("lake: copy %s: %w", key, err)
+	}
+	tmp.Close()
+	return tmp.Name(), func() { os.Remove(tmp.Name()) }, nil
+}

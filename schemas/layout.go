@@ -1,0 +1,289 @@
+// Package schemas is the single source of truth for every file and table the pipeline
+// reads or writes. Each layout is declared once, as a Go struct with `col` tags; its
+// Arrow schema (for Parquet in the lake), its DuckDB DDL (for the warehouse) and its
+// header list (for CSV files) are all derived from that one declaration.
+//
+// Tag syntax: `col:"NAME[,option...]"` with options
+//
+//	required   the column must be present in an input file and non-empty
+//	date       a time.Time stored as a calendar date (DATE), not a timestamp
+//	key        part of the table's primary key
+//	doc=TEXT   documentation (no commas)
+//
+// A pointer field is nullable; every other field is NOT NULL.
+package schemas
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Type is the logical type of a column.
+type Type int
+
+// Column types. Each maps to one Arrow type and one DuckDB type.
+const (
+	String Type = iota
+	Int32
+	Int64
+	Float64
+	Bool
+	Date
+	Timestamp
+)
+
+func (t Type) String() string {
+	return [...]string{"string", "int32", "int64", "float64", "bool", "date", "timestamp"}[t]
+}
+
+// DuckDB returns the DuckDB column type.
+func (t Type) DuckDB() string {
+	return [...]string{"VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMPTZ"}[t]
+}
+
+// Arrow returns the Arrow data type.
+func (t Type) Arrow() arrow.DataType {
+	switch t {
+	case String:
+		return arrow.BinaryTypes.String
+	case Int32:
+		return arrow.PrimitiveTypes.Int32
+	case Int64:
+		return arrow.PrimitiveTypes.Int64
+	case Float64:
+		return arrow.PrimitiveTypes.Float64
+	case Bool:
+		return arrow.FixedWidthTypes.Boolean
+	case Date:
+		return arrow.FixedWidthTypes.Date32
+	case Timestamp:
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	}
+	panic(fmt.Sprintf("schemas: unknown type %d", t))
+}
+
+// Column is one column of a layout.
+type Column struct {
+	Name     string
+	Type     Type
+	Nullable bool
+	Required bool
+	Key      bool
+	Doc      string
+	field    []int // index path into the Go struct
+}
+
+// Layout is a declared file or table layout bound to its Go type.
+type Layout struct {
+	Name    string
+	Columns []Column
+	goType  reflect.Type
+	byName  map[string]int
+}
+
+var (
+	layoutsMu sync.Mutex
+	layouts   = map[reflect.Type]*Layout{}
+)
+
+// LayoutOf derives (once, then caches) the layout of struct type T.
+func LayoutOf[T any](name string) *Layout {
+	var zero T
+	rt := reflect.TypeOf(zero)
+	layoutsMu.Lock()
+	defer layoutsMu.Unlock()
+	if l, ok := layouts[rt]; ok {
+		return l
+	}
+	l, err := deriveLayout(name, rt)
+	if err != nil {
+		panic(err) // a malformed declaration is a programming error caught by every test
+	}
+	layouts[rt] = l
+	return l
+}
+
+var (
+	timeType = reflect.TypeOf(time.Time{})
+)
+
+func deriveLayout(name string, rt reflect.Type) (*Layout, error) {
+	if rt.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("schemas: layout %s: %s is not a struct", name, rt)
+	}
+	l := &Layout{Name: name, goType: rt, byName: map[string]int{}}
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		tag, ok := f.Tag.Lookup("col")
+		if !ok || tag == "-" {
+			continue
+		}
+		parts := strings.Split(tag, ",")
+		c := Column{Name: parts[0], field: f.Index}
+		isDate := false
+		for _, opt := range parts[1:] {
+			switch {
+			case opt == "required":
+				c.Required = true
+			case opt == "date":
+				isDate = true
+			case opt == "key":
+				c.Key = true
+			case strings.HasPrefix(opt, "doc="):
+				c.Doc = strings.TrimPrefix(opt, "doc=")
+			default:
+				return nil, fmt.Errorf("schemas: layout %s field %s: unknown tag option %q", name, f.Name, opt)
+			}
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			c.Nullable = true
+			ft = ft.Elem()
+		}
+		switch {
+		case ft == timeType && isDate:
+			c.Type = Date
+		case ft == timeType:
+			c.Type = Timestamp
+		case ft.Kind() == reflect.String:
+			c.Type = String
+		case ft.Kind() == reflect.Int32:
+			c.Type = Int32
+		case ft.Kind() == reflect.Int64, ft.Kind() == reflect.Int:
+			c.Type = Int64
+		case ft.Kind() == reflect.Float64:
+			c.Type = Float64
+		case ft.Kind() == reflect.Bool:
+			c.Type = Bool
+		default:
+			return nil, fmt.Errorf("schemas: layout %s field %s: unsupported Go type %s", name, f.Name, f.Type)
+		}
+		if _, dup := l.byName[c.Name]; dup {
+			return nil, fmt.Errorf("schemas: layout %s: column %s declared twice", name, c.Name)
+		}
+		l.byName[c.Name] = len(l.Columns)
+		l.Columns = append(l.Columns, c)
+	}
+	if len(l.Columns) == 0 {
+		return nil, fmt.Errorf("schemas: layout %s: no columns", name)
+	}
+	return l, nil
+}
+
+// Column returns the named column.
+func (l *Layout) Column(name string) (Column, bool) {
+	i, ok := l.byName[name]
+	if !ok {
+		return Column{}, false
+	}
+	return l.Columns[i], true
+}
+
+// Names lists the column names in declaration order (a CSV header row).
+func (l *Layout) Names() []string {
+	out := make([]string, len(l.Columns))
+	for i, c := range l.Columns {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// RequiredNames lists the columns an input file must carry.
+func (l *Layout) RequiredNames() []string {
+	var out []string
+	for _, c := range l.Columns {
+		if c.Required {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// ArrowSchema is the layout's Arrow schema, used for every Parquet file of it.
+func (l *Layout) ArrowSchema() *arrow.Schema {
+	fields := make([]arrow.Field, len(l.Columns))
+	for i, c := range l.Columns {
+		md := arrow.Metadata{}
+		if c.Doc != "" {
+			md = arrow.NewMetadata([]string{"doc"}, []string{c.Doc})
+		}
+		fields[i] = arrow.Field{Name: c.Name, Type: c.Type.Arrow(), Nullable: c.Nullable, Metadata: md}
+	}
+	md := arrow.NewMetadata([]string{"layout"}, []string{l.Name})
+	return arrow.NewSchema(fields, &md)
+}
+
+// DDL is the DuckDB CREATE TABLE statement for the layout.
+func (l *Layout) DDL(table string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", table)
+	var keys []string
+	for i, c := range l.Columns {
+		fmt.Fprintf(&b, "  %s %s", QuoteIdent(c.Name), c.Type.DuckDB())
+		if !c.Nullable {
+			b.WriteString(" NOT NULL")
+		}
+		if c.Key {
+			keys = append(keys, QuoteIdent(c.Name))
+		}
+		if i < len(l.Columns)-1 || len(keys) > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n")
+	}
+	if len(keys) > 0 {
+		// The trailing comma above is only wanted when a key clause follows.
+		fmt.Fprintf(&b, "  PRIMARY KEY (%s)\n", strings.Join(keys, ", "))
+	}
+	b.WriteString(")")
+	s := b.String()
+	return strings.Replace(s, ",\n)", "\n)", 1)
+}
+
+// SelectList is the comma-separated quoted column list, in declaration order.
+func (l *Layout) SelectList() string {
+	q := make([]string, len(l.Columns))
+	for i, c := range l.Columns {
+		q[i] = QuoteIdent(c.Name)
+	}
+	return strings.Join(q, ", ")
+}
+
+// QuoteIdent quotes a SQL identifier for DuckDB.
+func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// FieldValue returns the value of column i of row v (a T or *T), dereferencing pointers;
+// ok is false for a nil pointer (a NULL).
+func (l *Layout) FieldValue(v reflect.Value, i int) (val reflect.Value, ok bool) {
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	f := v.FieldByIndex(l.Columns[i].field)
+	if f.Kind() == reflect.Pointer {
+		if f.IsNil() {
+			return reflect.Value{}, false
+		}
+		f = f.Elem()
+	}
+	return f, true
+}
+
+// SetField sets column i of the struct that ptr (a *T) points at.
+func (l *Layout) SetField(ptr reflect.Value, i int, val reflect.Value) {
+	f := ptr.Elem().FieldByIndex(l.Columns[i].field)
+	if f.Kind() == reflect.Pointer {
+		p := reflect.New(f.Type().Elem())
+		p.Elem().Set(val.Convert(f.Type().Elem()))
+		f.Set(p)
+		return
+	}
+	f.Set(val.Convert(f.Type()))
+}
+
+// GoType is the Go struct type the layout was declared by.
+func (l *Layout) GoType() reflect.Type { return l.goType }

@@ -1,0 +1,126 @@
+// Package store is the object store every stage reads from and writes to: the lake,
+// the landing area, the restricted mailing area and the audit trail all live in one.
+//
+// Two backends sit behind one interface: file://DIR (the embedded default) and
+// s3://bucket/prefix (aws-sdk-go-v2, for AWS or any S3-compatible server). Keys are
+// slash-separated paths; a Put is atomic, so a reader sees a whole object or none,
+// which is what makes a retried activity safe to write the same key again.
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+)
+
+// ErrNotExist is returned (wrapped) when a key has no object.
+var ErrNotExist = errors.New("object does not exist")
+
+// Info describes one stored object.
+type Info struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+// Store is an object store. Implementations are safe for concurrent use.
+type Store interface {
+	// Put writes the whole of r to key, replacing any object there. The object
+	// becomes visible only once complete.
+	Put(ctx context.Context, key string, r io.Reader) error
+	// Get opens the object at key. The error wraps ErrNotExist when there is none.
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Stat describes the object at key, wrapping ErrNotExist when there is none.
+	Stat(ctx context.Context, key string) (Info, error)
+	// List returns every object whose key starts with prefix, sorted by key.
+	List(ctx context.Context, prefix string) ([]Info, error)
+	// Delete removes the object at key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// URL names the store, without credentials, for logs and the audit trail.
+	URL() string
+}
+
+// Open returns the store named by rawURL: file:///abs/dir, file://rel/dir, a bare
+// directory path, or s3://bucket/prefix (configured by S3Options from the environment).
+func Open(ctx context.Context, rawURL string) (Store, error) {
+	if !strings.Contains(rawURL, "://") {
+		return NewFileStore(rawURL)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse %q: %w", rawURL, err)
+	}
+	switch u.Scheme {
+	case "file":
+		return NewFileStore(u.Host + u.Path)
+	case "s3":
+		opts := S3OptionsFromEnv()
+		opts.Bucket = u.Host
+		opts.Prefix = strings.TrimPrefix(u.Path, "/")
+		return NewS3Store(ctx, opts)
+	default:
+		return nil, fmt.Errorf("store: unsupported scheme %q in %q (want file:// or s3://)", u.Scheme, rawURL)
+	}
+}
+
+// ValidateKey refuses keys that could escape the store's root or name a directory.
+func ValidateKey(key string) error {
+	if key == "" || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") {
+		return fmt.Errorf("store: invalid key %q", key)
+	}
+	if path.Clean(key) != key || strings.Contains(key, "..") || strings.Contains(key, "\\") {
+		return fmt.Errorf("store: invalid key %q", key)
+	}
+	return nil
+}
+
+// PutBytes writes b to key.
+func PutBytes(ctx context.Context, s Store, key string, b []byte) error {
+	return s.Put(ctx, key, bytes.NewReader(b))
+}
+
+// ReadAll reads the whole object at key.
+func ReadAll(ctx context.Context, s Store, key string) ([]byte, error) {
+	rc, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("store: read %s: %w", key, err)
+	}
+	return b, nil
+}
+
+// Exists reports whether key has an object.
+func Exists(ctx context.Context, s Store, key string) (bool, error) {
+	_, err := s.Stat(ctx, key)
+	if errors.Is(err, ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// SHA256 streams the object at key and returns its hex digest and size.
+func SHA256(ctx context.Context, s Store, key string) (string, int64, error) {
+	rc, err := s.Get(ctx, key)
+	if err != nil {
+		return "", 0, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		return "", 0, fmt.Errorf("store: hash %s: %w", key, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
