@@ -1,0 +1,188 @@
+// Package devstack starts the whole pipeline in one process on embedded defaults: the
+// Temporal server with SQLite persistence, the Web UI, a file object store, the DuckDB
+// warehouse, both workers, and the simulators that stand in for the outside world
+// (the Demographics Batch Service and GOV.UK Notify). `ice dev`, `ice demo` and the
+// end-to-end tests all start it the same way.
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"icesurvey/dbs"
+	"icesurvey/infra"
+	"icesurvey/notify"
+	"icesurvey/notify/notifytest"
+	"icesurvey/store"
+	"icesurvey/warehouse"
+	"icesurvey/worker"
+)
+
+// DeathsRegisterKey is where the DBS simulator's register of deaths is read from.
+const DeathsRegisterKey = "sim/dbs/deaths.csv"
+
+// Config configures the stack.
+type Config struct {
+	DataDir string // default ./.ice
+	Port    int    // Temporal frontend; 0 picks a free port
+	UIPort  int    // Web UI; 0 picks a free port, -1 disables it
+	// DBSDelay is how long the simulated DBS takes to answer.
+	DBSDelay time.Duration
+	Logger   *slog.Logger
+}
+
+// Stack is a running embedded pipeline.
+type Stack struct {
+	Server    *infra.DevServer
+	UI        *infra.UIServer
+	Client    client.Client
+	Store     *store.FileStore
+	Warehouse *warehouse.Warehouse
+	Workers   *worker.Workers
+	Notify    *notifytest.Server
+	DBS       *dbs.Simulator
+	DataDir   string
+}
+
+// Start brings the stack up. Close it to stop everything; the data directory keeps the
+// state, so a later Start carries on every wave where it was.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = ".ice"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DBSDelay == 0 {
+		cfg.DBSDelay = 3 * time.Second
+	}
+	s := &Stack{DataDir: cfg.DataDir}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.Store, err = store.NewFileStore(filepath.Join(cfg.DataDir, "store")); err != nil {
+		return nil, err
+	}
+	key, err := PseudonymKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if s.Warehouse, err = warehouse.Open(ctx, filepath.Join(cfg.DataDir, "warehouse.duckdb")); err != nil {
+		return nil, err
+	}
+	if s.Server, err = infra.StartDevServer(ctx, infra.DevServerConfig{DataDir: cfg.DataDir, Port: cfg.Port}); err != nil {
+		return nil, err
+	}
+	if cfg.UIPort >= 0 {
+		if s.UI, err = infra.StartUI(s.Server.HostPort(), "127.0.0.1", cfg.UIPort, s.Server.Namespace()); err != nil {
+			return nil, err
+		}
+	}
+	if s.Client, err = infra.Dial(ctx, infra.ClientConfig{Address: s.Server.HostPort(), Namespace: s.Server.Namespace()}); err != nil {
+		return nil, err
+	}
+
+	s.Notify = notifytest.NewServer(notifytest.Options{})
+	nc, err := notify.New(notify.Config{APIKey: s.Notify.APIKey(), BaseURL: s.Notify.URL, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	s.DBS = dbs.NewSimulator(s.Store, "")
+	s.DBS.Delay = cfg.DBSDelay
+	if err := s.LoadDeaths(ctx); err != nil {
+		return nil, err
+	}
+	if s.Workers, err = worker.Start(worker.Config{
+		Client: s.Client, Store: s.Store, PseudonymKey: key, DBS: s.DBS, Notify: nc,
+		Main: true, Warehouse: s.Warehouse, Logger: cfg.Logger,
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// LoadDeaths (re)reads the simulator's register of deaths from the store.
+func (s *Stack) LoadDeaths(ctx context.Context) error {
+	b, err := store.ReadAll(ctx, s.Store, DeathsRegisterKey)
+	if errors.Is(err, store.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	if err != nil {
+		return fmt.Errorf("devstack: %s: %w", DeathsRegisterKey, err)
+	}
+	for i, r := range rows {
+		if i == 0 || len(r) < 2 {
+			continue
+		}
+		d, err := time.Parse("20060102", r[1])
+		if err != nil {
+			return fmt.Errorf("devstack: %s row %d: DATE_OF_DEATH: %w", DeathsRegisterKey, i+1, err)
+		}
+		s.DBS.Deaths[r[0]] = d
+	}
+	return nil
+}
+
+// Close stops everything, workers first so no activity is cut off by its server.
+func (s *Stack) Close() {
+	if s.Workers != nil {
+		s.Workers.Stop()
+	}
+	if s.Client != nil {
+		s.Client.Close()
+	}
+	if s.UI != nil {
+		s.UI.Stop()
+	}
+	if s.Server != nil {
+		_ = s.Server.Stop()
+	}
+	if s.Notify != nil {
+		s.Notify.Close()
+	}
+}
+
+// PseudonymKey returns the project's pseudonymisation key: ICE_PSEUDONYM_KEY (hex) if
+// set, else the key kept in the data directory, created on first use. The same key
+// must be used for every dataset of one project, so it is never regenerated.
+func PseudonymKey(dataDir string) ([]byte, error) {
+	if h := os.Getenv("ICE_PSEUDONYM_KEY"); h != "" {
+		k, err := hex.DecodeString(strings.TrimSpace(h))
+		if err != nil || len(k) < 32 {
+			return nil, fmt.Errorf("ICE_PSEUDONYM_KEY must be at least 32 bytes of hex")
+		}
+		return k, nil
+	}
+	path := filepath.Join(dataDir, "pseudonym.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return hex.DecodeString(strings.TrimSpace(string(b)))
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, err
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(k)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("devstack: save pseudonym key: %w", err)
+	}
+	return k, nil
+}

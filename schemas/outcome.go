@@ -1,0 +1,27 @@
+package schemas
+
+import "time"
+
+// MailingEvent records one message of one mailing to one person (pseudonymised: the
+// person is named by survey record id only).
+type MailingEvent struct {
+	Reference      string    `col:"reference,key,doc=deterministic message reference (wave ics record step)"`
+	WaveID         string    `col:"wave_id"`
+	ICS            string    `col:"ics"`
+	SurveyRecordID string    `col:"survey_record_id"`
+	Step           string    `col:"step,doc=mailing step name e.g. invitation or sms1"`
+	Channel        string    `col:"channel,doc=letter or sms"`
+	SentAt         time.Time `col:"sent_at"`
+	Result         string    `col:"result,doc=queued for print or sent or permanent-failure"`
+}
+
+// MailingEventLayout is the lake/warehouse layout of the mailing history.
+func MailingEventLayout() *Layout { return LayoutOf[MailingEvent]("mailing_history") }
+
+// Selection is one person chosen for a mailing at the moment it fell due.
+type Selection struct {
+	SurveyRecordID string `col:"survey_record_id,key"`
+}
+
+// SelectionLayout is the layout of a mailing's recipient list.
+func SelectionLayout() *Layout { return LayoutOf[Selection]("mailing_selection") }

@@ -1,0 +1,56 @@
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"icesurvey/schemas"
+)
+
+// LoadParquet loads the local Parquet file at path, a copy of the lake object
+// objectKey, into table t. Tables with partition columns have the object's partition
+// replaced (delete, then insert); keyed tables are upserted. The load is recorded in
+// loaded_files and skipped when the same object with the same digest was loaded into
+// the table before, so a retried load changes nothing.
+func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha256 string, partition ...any) (loaded int64, skipped bool, err error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM loaded_files WHERE object_key = ? AND sha256 = ? AND table_name = ?`,
+		objectKey, sha256, t.Name).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("warehouse: check loaded_files for %s: %w", objectKey, err)
+	}
+	if n > 0 {
+		return 0, true, nil
+	}
+	if len(t.PartitionBy) > 0 {
+		if len(partition) != len(t.PartitionBy) {
+			return 0, false, fmt.Errorf("warehouse: load %s into %s: want %d partition values, got %d", objectKey, t.Name, len(t.PartitionBy), len(partition))
+		}
+		conds := make([]string, len(t.PartitionBy))
+		for i, c := range t.PartitionBy {
+			conds[i] = schemas.QuoteIdent(c) + " = ?"
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s`, schemas.QuoteIdent(t.Name), strings.Join(conds, " AND ")), partition...); err != nil {
+			return 0, false, fmt.Errorf("warehouse: clear %s for %s: %w", t.Name, objectKey, err)
+		}
+	}
+	verb := "INSERT"
+	if t.hasKey() && len(t.PartitionBy) == 0 {
+		verb = "INSERT OR REPLACE"
+	}
+	cols := t.Layout.SelectList()
+	res, err := tx.ExecContext(ctx, fmt.Sprintf(`%s INTO %s (%s) SELECT %s FROM read_parquet(%s)`,
+		verb, schemas.QuoteIdent(t.Name), cols, cols, sqlString(path)))
+	if err != nil {
+		return 0, false, fmt.Errorf("warehouse: load %s into %s: %w", objectKey, t.Name, err)
+	}
+	loaded, _ = res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO loaded_files (object_key, table_name, sha256, rows, loaded_at) VALUES (?, ?, ?, ?, now())`,
+		objectKey, t.Name, sha256, loaded); err != nil {
+		return 0, false, fmt.Errorf("warehouse: record load of %s: %w", objectKey, err)
+	}
+	return loaded, false, nil
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -1,0 +1,139 @@
+// Package warehouse is the DuckDB warehouse analysts query. It is derived from the lake
+// (Parquet in the object store), which stays the source of truth: any table here can be
+// rebuilt from the lake.
+//
+// DuckDB allows one writer process, and a read-write connection locks the file against
+// every other process. So the warehouse is written by one worker task queue only, and
+// each write opens the file, does its work in one transaction and closes it again:
+// between writes analysts can open the file read-only (`duckdb -readonly`). A write that
+// finds the file locked by a reader fails with ErrBusy, which the caller retries.
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
+)
+
+// ErrBusy means another process holds the warehouse file's lock; retry later.
+var ErrBusy = errors.New("warehouse: file is locked by another process")
+
+// Warehouse is a DuckDB file written one transaction at a time.
+type Warehouse struct {
+	path string
+	mu   sync.Mutex // one writer at a time within this process
+}
+
+// Open prepares the warehouse at path, creating it and applying every pending
+// migration.
+func Open(ctx context.Context, path string) (*Warehouse, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: resolve %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("warehouse: create dir: %w", err)
+	}
+	w := &Warehouse{path: abs}
+	if err := w.Write(ctx, func(tx *sql.Tx) error { return migrate(ctx, tx) }); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Path is the DuckDB file.
+func (w *Warehouse) Path() string { return w.path }
+
+// Write runs fn in one transaction on a fresh read-write connection, closing the file
+// afterwards so readers can get in.
+func (w *Warehouse) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	db, err := sql.Open("duckdb", w.path)
+	if err != nil {
+		return classify(fmt.Errorf("warehouse: open %s: %w", w.path, err))
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(fmt.Errorf("warehouse: begin: %w", err))
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return classify(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return classify(fmt.Errorf("warehouse: commit: %w", err))
+	}
+	return nil
+}
+
+// Read runs fn on a read-only connection. Within the writer's own process it shares the
+// writer's lock so the two never collide.
+func (w *Warehouse) Read(ctx context.Context, fn func(db *sql.DB) error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	db, err := OpenReadOnly(w.path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return classify(fn(db))
+}
+
+// OpenReadOnly opens the warehouse file read-only, as an analyst would. It fails with
+// ErrBusy while a write is in progress.
+func OpenReadOnly(path string) (*sql.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("warehouse: %s: %w", path, err)
+	}
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	if err != nil {
+		return nil, classify(fmt.Errorf("warehouse: open read-only %s: %w", path, err))
+	}
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, classify(fmt.Errorf("warehouse: open read-only %s: %w", path, err))
+	}
+	return db, nil
+}
+
+// WithRetry calls op until it stops returning ErrBusy or the timeout passes.
+func WithRetry(ctx context.Context, timeout time.Duration, op func() error) error {
+	deadline := time.Now().Add(timeout)
+	wait := 50 * time.Millisecond
+	for {
+		err := op()
+		if !errors.Is(err, ErrBusy) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		if wait < time.Second {
+			wait *= 2
+		}
+	}
+}
+
+func classify(err error) error {
+	if err == nil || errors.Is(err, ErrBusy) {
+		return err
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "Could not set lock on file") || strings.Contains(msg, "Conflicting lock") {
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	}
+	return err
+}

@@ -1,0 +1,96 @@
+// Package worker assembles the Temporal workers: the main task queue (workflows and
+// every activity but the warehouse's) and the warehouse task queue, which exactly one
+// process serves because DuckDB allows one writer. Every activity attempt on either is
+// audited by the interceptor in this package.
+package worker
+
+import (
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"icesurvey/activities"
+	"icesurvey/dbs"
+	"icesurvey/store"
+	"icesurvey/warehouse"
+	"icesurvey/workflows"
+)
+
+// Config is what a worker process needs.
+type Config struct {
+	Client       client.Client
+	Store        store.Store
+	PseudonymKey []byte
+	DBS          dbs.Transport
+	Notify       activities.SMSSender
+	// Main serves the main task queue (workflows and most activities).
+	Main bool
+	// Warehouse, when set, serves the warehouse task queue with this DuckDB file. Run
+	// it in one process only.
+	Warehouse *warehouse.Warehouse
+	Logger    *slog.Logger
+}
+
+// Workers are the running workers of one process.
+type Workers struct {
+	workers []sdkworker.Worker
+}
+
+// Start starts the configured workers.
+func Start(cfg Config) (*Workers, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if !cfg.Main && cfg.Warehouse == nil {
+		return nil, fmt.Errorf("worker: nothing to serve: enable the main queue, the warehouse queue, or both")
+	}
+	opts := sdkworker.Options{
+		Interceptors: []interceptor.WorkerInterceptor{NewAuditInterceptor(cfg.Store, cfg.Logger)},
+	}
+	ws := &Workers{}
+	if cfg.Main {
+		if len(cfg.PseudonymKey) == 0 {
+			return nil, fmt.Errorf("worker: a pseudonymisation key is required for the main queue")
+		}
+		w := sdkworker.New(cfg.Client, activities.TaskQueue, opts)
+		RegisterWorkflows(w)
+		w.RegisterActivity(&activities.Activities{Store: cfg.Store, PseudonymKey: cfg.PseudonymKey, DBS: cfg.DBS, Notify: cfg.Notify})
+		ws.workers = append(ws.workers, w)
+	}
+	if cfg.Warehouse != nil {
+		wopts := opts
+		// DuckDB has one writer; more concurrent activities would only queue on its lock.
+		wopts.MaxConcurrentActivityExecutionSize = 2
+		w := sdkworker.New(cfg.Client, activities.WarehouseTaskQueue, wopts)
+		w.RegisterActivity(&activities.WarehouseActivities{Store: cfg.Store, Warehouse: cfg.Warehouse})
+		ws.workers = append(ws.workers, w)
+	}
+	for i, w := range ws.workers {
+		if err := w.Start(); err != nil {
+			for _, started := range ws.workers[:i] {
+				started.Stop()
+			}
+			return nil, fmt.Errorf("worker: start: %w", err)
+		}
+	}
+	return ws, nil
+}
+
+// RegisterWorkflows registers the pipeline's workflows on w.
+func RegisterWorkflows(w interface {
+	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
+}) {
+	w.RegisterWorkflowWithOptions(workflows.WaveWorkflow, workflow.RegisterOptions{Name: "WaveWorkflow"})
+	w.RegisterWorkflowWithOptions(workflows.ICSWorkflow, workflow.RegisterOptions{Name: "ICSWorkflow"})
+}
+
+// Stop stops every worker, letting running activities finish their current call.
+func (ws *Workers) Stop() {
+	for _, w := range ws.workers {
+		w.Stop()
+	}
+}

@@ -1,0 +1,99 @@
+package workflows
+
+import "time"
+
+// ICSStatus is what `ice wave status` shows for one ICS (the ICS workflow's query).
+type ICSStatus struct {
+	WaveID    string    `json:"wave_id"`
+	ICS       string    `json:"ics"`
+	Stage     string    `json:"stage"`
+	WaitingOn string    `json:"waiting_on,omitempty"`
+	Paused    bool      `json:"paused"`
+	StartedAt time.Time `json:"started_at"`
+
+	Intake      *IntakeStatus     `json:"intake,omitempty"`
+	IntakeError string            `json:"intake_error,omitempty"`
+	Declaration *DeclarationState `json:"declaration,omitempty"`
+	DBS         []DBSStatus       `json:"dbs,omitempty"`
+	Mailings    []MailingStatus   `json:"mailings"`
+	Outcomes    map[int]int       `json:"outcomes,omitempty"`
+	// NotBuilt lists stages that are not part of this release yet, so nobody mistakes
+	// an empty count for a real zero.
+	NotBuilt []string `json:"not_built,omitempty"`
+}
+
+// IntakeStatus is the intake's counts.
+type IntakeStatus struct {
+	RowsRead  int            `json:"rows_read"`
+	Accepted  int            `json:"accepted"`
+	Excluded  int            `json:"excluded"`
+	Rejected  int            `json:"rejected"`
+	NoSMS     int            `json:"no_sms"`
+	Shortfall bool           `json:"shortfall"`
+	ByReason  map[string]int `json:"by_reason,omitempty"`
+	ReportKey string         `json:"report_key"`
+	Runs      int            `json:"runs"`
+}
+
+// DeclarationState is a signed sample declaration.
+type DeclarationState struct {
+	By string    `json:"by"`
+	At time.Time `json:"at"`
+}
+
+// DBSStatus is one deceased check.
+type DBSStatus struct {
+	RequestID        string    `json:"request_id"`
+	ForStep          string    `json:"for_step"`
+	SentAt           time.Time `json:"sent_at"`
+	Sent             int       `json:"sent"`
+	Replied          bool      `json:"replied"`
+	Overdue          bool      `json:"overdue"`
+	Rejected         string    `json:"rejected,omitempty"`
+	Matched          int       `json:"matched"`
+	Deceased         int       `json:"deceased"`
+	Superseded       int       `json:"superseded"`
+	Unmatched        int       `json:"unmatched"`
+	Multiple         int       `json:"multiple"`
+	CrossCheckFailed int       `json:"cross_check_failed"`
+}
+
+// MailingStatus is one step of the mailing schedule.
+type MailingStatus struct {
+	Step     string    `json:"step"`
+	Channel  string    `json:"channel"`
+	Day      int       `json:"day"`
+	DueAt    time.Time `json:"due_at"`
+	State    string    `json:"state"` // scheduled, selecting, checking, sending, sent
+	Selected int       `json:"selected"`
+	Sent     int       `json:"sent"`
+	Failed   int       `json:"failed"`
+	SentAt   time.Time `json:"sent_at,omitzero"`
+}
+
+// WaveStatus is the wave workflow's query result.
+type WaveStatus struct {
+	WaveID string          `json:"wave_id"`
+	Stage  string          `json:"stage"`
+	Paused bool            `json:"paused"`
+	ICS    []WaveICSStatus `json:"ics"`
+}
+
+// WaveICSStatus is one child of the wave.
+type WaveICSStatus struct {
+	ICS        string `json:"ics"`
+	WorkflowID string `json:"workflow_id"`
+	Done       bool   `json:"done"`
+	Error      string `json:"error,omitempty"`
+}
+
+// DeclareRequest is the declaration update's argument.
+type DeclareRequest struct {
+	By string `json:"by"`
+}
+
+// MoveRequest moves a not yet sent mailing step to another day.
+type MoveRequest struct {
+	Step string `json:"step"`
+	Day  int    `json:"day"`
+}
