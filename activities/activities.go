@@ -15,6 +15,7 @@ import (
 	"icesurvey/intake"
 	"icesurvey/lake"
 	"icesurvey/mailing"
+	"icesurvey/notify"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -142,7 +143,7 @@ func (a *Activities) CollectDBS(ctx context.Context, in DBSCollectInput) (DBSCol
 			if d, ok := out.DatesOfDeath[id]; ok {
 				at = d
 			}
-			events = append(events, schemas.OutcomeEvent{Wave: in.WaveID, ICS: in.ICS, LoadDate: now.Truncate(24 * time.Hour),
+			events = append(events, schemas.OutcomeEvent{EventID: "dbs/" + in.RequestID + "/" + id, Wave: in.WaveID, ICS: in.ICS, LoadDate: now.Truncate(24 * time.Hour),
 				SurveyRecordID: id, Outcome: schemas.OutcomeDeceased, At: at, Reason: "dbs_deceased",
 				SourceFile: out.ResultsKey})
 		}
@@ -208,6 +209,10 @@ func (a *Activities) SendMailing(ctx context.Context, in SendInput) (SendOutput,
 		ledger := schemas.RestrictedPrefix(in.WaveID, in.ICS) + "sms-ledger/" + step.Name + "/"
 		res, err := mailing.SendSMSBatch(ctx, a.Store, a.Notify, ledger, msgs, func(done int) { activity.RecordHeartbeat(ctx, done) })
 		if err != nil {
+			if notify.IsPermanent(err) {
+				// A bad template or key fails every message alike: stop, don't retry.
+				return out, NonRetryable(ErrConfiguration, err)
+			}
 			return out, err
 		}
 		out.Sent, out.AlreadySent, out.Failed = res.Sent, res.AlreadySent, res.Failed

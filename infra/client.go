@@ -23,6 +23,8 @@ type ClientConfig struct {
 	TLSKeyFile    string
 	TLSCAFile     string
 	TLSServerName string
+	// Logger receives the SDK's own log (worker retries and the like); default stderr at warn.
+	Logger *slog.Logger
 }
 
 // ClientConfigFromEnv fills a ClientConfig from the environment, with local defaults.
@@ -48,6 +50,9 @@ func ClientConfigFromEnv() ClientConfig {
 // Dial connects to the cluster c describes.
 func Dial(ctx context.Context, c ClientConfig) (client.Client, error) {
 	opts := client.Options{HostPort: c.Address, Namespace: c.Namespace, Logger: sdkLogger()}
+	if c.Logger != nil {
+		opts.Logger = sdklog.NewStructuredLogger(c.Logger)
+	}
 	if c.TLSCertFile != "" || c.TLSCAFile != "" || c.APIKey != "" {
 		tc := &tls.Config{ServerName: c.TLSServerName, MinVersion: tls.VersionTLS12}
 		if c.TLSCertFile != "" {

@@ -39,14 +39,21 @@ type Writer[T any] struct {
 	rowGroup int
 }
 
-// NewWriter starts a Parquet file of layout l on w.
+// writeOnly hides any Close method of the destination: pqarrow's FileWriter closes a
+// sink that is an io.Closer, and the caller still needs the file afterwards.
+type writeOnly struct{ w io.Writer }
+
+func (o writeOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// NewWriter starts a Parquet file of layout l on w. Close finishes the file but leaves
+// w open.
 func NewWriter[T any](w io.Writer, l *schemas.Layout) (*Writer[T], error) {
 	sc := l.ArrowSchema()
 	props := parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithDictionaryDefault(true),
 	)
-	fw, err := pqarrow.NewFileWriter(sc, w, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	fw, err := pqarrow.NewFileWriter(sc, writeOnly{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return nil, fmt.Errorf("lake: start parquet %s: %w", l.Name, err)
 	}

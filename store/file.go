@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // FileStore keeps objects as files under a root directory. Writes go to a temporary
@@ -81,11 +82,19 @@ func (s *FileStore) Get(ctx context.Context, key string) (io.ReadCloser, error) 
 		return nil, err
 	}
 	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	if notExist(err) {
 		return nil, fmt.Errorf("store: get %s: %w", key, ErrNotExist)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: get %s: %w", key, err)
+	}
+	// A directory holds keys under it; it is no object.
+	if fi, err := f.Stat(); err != nil || fi.IsDir() {
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: get %s: %w", key, err)
+		}
+		return nil, fmt.Errorf("store: get %s: %w", key, ErrNotExist)
 	}
 	return f, nil
 }
@@ -97,7 +106,7 @@ func (s *FileStore) Stat(ctx context.Context, key string) (Info, error) {
 		return Info{}, err
 	}
 	fi, err := os.Stat(p)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.IsDir()) {
+	if notExist(err) || (err == nil && fi.IsDir()) {
 		return Info{}, fmt.Errorf("store: stat %s: %w", key, ErrNotExist)
 	}
 	if err != nil {
@@ -108,6 +117,9 @@ func (s *FileStore) Stat(ctx context.Context, key string) (Info, error) {
 
 // List implements Store.
 func (s *FileStore) List(ctx context.Context, prefix string) ([]Info, error) {
+	if err := validatePrefix(prefix); err != nil {
+		return nil, err
+	}
 	// Walk only the deepest directory the prefix names, not the whole store.
 	dir := s.root
 	if i := strings.LastIndex(prefix, "/"); i >= 0 {
@@ -158,10 +170,21 @@ func (s *FileStore) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// A directory holds keys under it; it is no object, so there is nothing to delete.
+	if fi, err := os.Lstat(p); notExist(err) || (err == nil && fi.IsDir()) {
+		return nil
+	}
+	if err := os.Remove(p); err != nil && !notExist(err) {
 		return fmt.Errorf("store: delete %s: %w", key, err)
 	}
 	return nil
+}
+
+// notExist reports whether err means there is no file at a path, including when
+// a parent in the path is a file (ENOTDIR): the key "a/b/c" names no object when
+// "a/b" is one.
+func notExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
 type ctxReader struct {

@@ -73,11 +73,25 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 
 // ValidateKey refuses keys that could escape the store's root or name a directory.
 func ValidateKey(key string) error {
-	if key == "" || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") {
+	if key == "" || key == "." || strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") {
 		return fmt.Errorf("store: invalid key %q", key)
 	}
 	if path.Clean(key) != key || strings.Contains(key, "..") || strings.Contains(key, "\\") {
 		return fmt.Errorf("store: invalid key %q", key)
+	}
+	return nil
+}
+
+// validatePrefix refuses List prefixes that could reach outside the store's root:
+// the part up to the last "/" must be empty or a valid key. The rest may be any
+// partial segment, so "a/b" matches "a/b/x" and "a/bc/x".
+func validatePrefix(prefix string) error {
+	dir := ""
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		dir = prefix[:i+1]
+	}
+	if strings.Contains(prefix, "\\") || (dir != "" && ValidateKey(strings.TrimSuffix(dir, "/")) != nil) {
+		return fmt.Errorf("store: invalid prefix %q", prefix)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"icesurvey/mailing"
+	"icesurvey/notify"
 )
 
 // Spec is one fieldwork wave.
@@ -27,8 +28,10 @@ type Spec struct {
 	RetentionDays int              `yaml:"retention_days" json:"retention_days"`
 	SurveyURL     string           `yaml:"survey_url" json:"survey_url"`
 	Schedule      mailing.Schedule `yaml:"schedule" json:"schedule"`
-	DBS           DBSSettings      `yaml:"dbs" json:"dbs"`
-	ICSs          []ICS            `yaml:"ics" json:"ics"`
+	// Templates maps the schedule\'s template names to GOV.UK Notify template IDs.
+	Templates map[string]string `yaml:"templates,omitempty" json:"templates,omitempty"`
+	DBS       DBSSettings       `yaml:"dbs" json:"dbs"`
+	ICSs      []ICS             `yaml:"ics" json:"ics"`
 }
 
 // DBSSettings tunes the deceased check.
@@ -97,6 +100,9 @@ func (s *Spec) Defaults() {
 		s.Schedule = mailing.DefaultSchedule()
 		s.Schedule.AllowShortFieldwork = allowShort
 	}
+	if len(s.Templates) > 0 {
+		s.Schedule = s.Schedule.WithTemplates(s.Templates)
+	}
 	if s.DBS.PollEvery == 0 {
 		s.DBS.PollEvery = Duration(time.Minute)
 	}
@@ -126,6 +132,11 @@ func (s *Spec) Validate() error {
 	}
 	if err := s.Schedule.Validate(); err != nil {
 		return fmt.Errorf("schedule: %w", err)
+	}
+	for _, st := range s.Schedule.Steps {
+		if st.Channel == mailing.ChannelSMS && !notify.IsUUID(st.Template) {
+			return fmt.Errorf("schedule step %s: template %q is not a GOV.UK Notify template ID; map it under templates:", st.Name, st.Template)
+		}
 	}
 	if len(s.ICSs) == 0 {
 		return fmt.Errorf("ics: at least one ICS is required")

@@ -53,6 +53,7 @@ type Stack struct {
 	Notify    *notifytest.Server
 	DBS       *dbs.Simulator
 	DataDir   string
+	logFile   *os.File
 }
 
 // Start brings the stack up. Close it to stop everything; the data directory keeps the
@@ -91,7 +92,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	if s.Client, err = infra.Dial(ctx, infra.ClientConfig{Address: s.Server.HostPort(), Namespace: s.Server.Namespace()}); err != nil {
+	logFile, err := os.OpenFile(filepath.Join(cfg.DataDir, "worker.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("devstack: worker log: %w", err)
+	}
+	s.logFile = logFile
+	workerLog := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if s.Client, err = infra.Dial(ctx, infra.ClientConfig{Address: s.Server.HostPort(), Namespace: s.Server.Namespace(), Logger: workerLog}); err != nil {
 		return nil, err
 	}
 
@@ -107,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	if s.Workers, err = worker.Start(worker.Config{
 		Client: s.Client, Store: s.Store, PseudonymKey: key, DBS: s.DBS, Notify: nc,
-		Main: true, Warehouse: s.Warehouse, Logger: cfg.Logger,
+		Main: true, Warehouse: s.Warehouse, Logger: workerLog,
 	}); err != nil {
 		return nil, err
 	}
@@ -156,6 +163,9 @@ func (s *Stack) Close() {
 	}
 	if s.Notify != nil {
 		s.Notify.Close()
+	}
+	if s.logFile != nil {
+		s.logFile.Close()
 	}
 }
 

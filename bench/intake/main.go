@@ -1,0 +1,371 @@
+// Command intake-bench measures the sample intake against DuckDB on the same input.
+//
+// It generates a sample file and a matching mailing file of -n records (CSV, with a
+// realistic share of exclusions and errors), then times, each in a child process of
+// its own so peak memory is per part:
+//
+//	intake  intake.Run: both files checked, joined and written as validated Parquet
+//	        (analysis records, contacts, rejection report)
+//	duckdb  COPY (SELECT * FROM read_csv('sample.csv')) TO 'x.parquet' (FORMAT parquet),
+//	        in-memory DuckDB: the sample file converted with no checks at all
+//
+// and prints rows, seconds, rows/s and peak RSS (VmHWM) of both, and their ratio.
+//
+// The intake's own log line goes to stderr. -runs N keeps the fastest of N runs of
+// each part; -cpuprofile writes a CPU profile of the intake part.
+//
+//	go run ./bench/intake -n 1000000
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"icesurvey/codes"
+	"icesurvey/intake"
+	"icesurvey/store"
+)
+
+const (
+	wave = "BENCH"
+	ics  = "QMM"
+)
+
+var (
+	samplingDate = time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	benchKey     = []byte("bench-key-not-secret-0123456789abcdef")
+)
+
+// partResult is what a child process reports on stdout.
+type partResult struct {
+	Part     string  `json:"part"`
+	Rows     int64   `json:"rows"`
+	Accepted int64   `json:"accepted,omitempty"`
+	Seconds  float64 `json:"seconds"`
+	CPU      float64 `json:"cpu_seconds"`
+	PeakKiB  int64   `json:"peak_kib"`
+}
+
+func main() {
+	n := flag.Int("n", 1000000, "records to generate")
+	runs := flag.Int("runs", 1, "run each part this many times and keep the fastest (steadier on a shared machine)")
+	dir := flag.String("dir", "", "working directory (default: a new temporary directory, removed afterwards)")
+	part := flag.String("part", "", "internal: run one part (intake or duckdb) in this process")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the intake part to this file")
+	flag.Parse()
+	if *cpuProfile != "" && *part == "intake" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if err := run(*n, *runs, *dir, *part, *cpuProfile); err != nil {
+		fmt.Fprintln(os.Stderr, "intake-bench:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+func sampleKey() string  { return "landing/" + wave + "/" + ics + "/sample.csv" }
+func mailingKey() string { return "landing/" + wave + "/" + ics + "/mailing.csv" }
+
+func run(n, runs int, dir, part, cpuProfile string) error {
+	switch part {
+	case "intake":
+		return report(runIntake(dir))
+	case "duckdb":
+		return report(runDuckDB(dir))
+	case "":
+	default:
+		return fmt.Errorf("unknown part %q", part)
+	}
+	if dir == "" {
+		d, err := os.MkdirTemp("", "intake-bench-*")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	start := time.Now()
+	sBytes, mBytes, err := generate(dir, n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("generated %d records in %.1fs: sample %.1f MiB, mailing %.1f MiB\n\n",
+		n, time.Since(start).Seconds(), float64(sBytes)/(1<<20), float64(mBytes)/(1<<20))
+	var results []partResult
+	for _, p := range []string{"intake", "duckdb"} {
+		var best partResult
+		for i := 0; i < max(runs, 1); i++ {
+			r, err := child(dir, p, cpuProfile)
+			if err != nil {
+				return err
+			}
+			if i == 0 || r.Seconds < best.Seconds {
+				best = r
+			}
+		}
+		results = append(results, best)
+	}
+	fmt.Printf("%-8s %10s %10s %12s %10s %12s\n", "part", "rows", "seconds", "rows/s", "cpu s", "peak RSS")
+	for _, r := range results {
+		fmt.Printf("%-8s %10d %10.2f %12.0f %10.2f %8.0f MiB\n", r.Part, r.Rows, r.Seconds, float64(r.Rows)/r.Seconds, r.CPU, float64(r.PeakKiB)/1024)
+	}
+	fmt.Printf("\nintake/duckdb ratio: %.2fx wall time, %.2fx CPU time (intake accepted %d of %d)\n",
+		results[0].Seconds/results[1].Seconds, results[0].CPU/results[1].CPU, results[0].Accepted, results[0].Rows)
+	return nil
+}
+
+func report(r partResult, err error) error {
+	if err != nil {
+		return err
+	}
+	r.PeakKiB = peakRSS()
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// child runs one part in a fresh process of this command.
+func child(dir, part, cpuProfile string) (partResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return partResult{}, err
+	}
+	cmd := exec.Command(self, "-part", part, "-dir", dir, "-cpuprofile", cpuProfile)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return partResult{}, fmt.Errorf("part %s: %w", part, err)
+	}
+	var r partResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		return partResult{}, fmt.Errorf("part %s: bad report %q: %w", part, out, err)
+	}
+	// CPU time of the whole child (user + system), a steadier measure than wall time
+	// on a shared machine; it includes start-up and, for DuckDB, every worker thread.
+	r.CPU = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	return r, nil
+}
+
+func runIntake(dir string) (partResult, error) {
+	st, err := store.NewFileStore(filepath.Join(dir, "store"))
+	if err != nil {
+		return partResult{}, err
+	}
+	cfg := intake.Config{WaveID: wave, ICS: ics, SamplingDate: samplingDate, PseudonymKey: benchKey}
+	start := time.Now()
+	res, err := intake.Run(context.Background(), st, cfg, intake.Input{SampleKey: sampleKey(), MailingKey: mailingKey()})
+	if err != nil {
+		return partResult{}, err
+	}
+	return partResult{Part: "intake", Rows: int64(res.RowsRead), Accepted: int64(res.Accepted), Seconds: time.Since(start).Seconds()}, nil
+}
+
+func runDuckDB(dir string) (partResult, error) {
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return partResult{}, err
+	}
+	defer db.Close()
+	in := filepath.Join(dir, "store", filepath.FromSlash(sampleKey()))
+	out := filepath.Join(dir, "duckdb.parquet")
+	q := fmt.Sprintf("COPY (SELECT * FROM read_csv('%s')) TO '%s' (FORMAT parquet)",
+		strings.ReplaceAll(in, "'", "''"), strings.ReplaceAll(out, "'", "''"))
+	start := time.Now()
+	res, err := db.Exec(q)
+	if err != nil {
+		return partResult{}, err
+	}
+	secs := time.Since(start).Seconds()
+	rows, err := res.RowsAffected()
+	if err != nil {
+		return partResult{}, err
+	}
+	return partResult{Part: "duckdb", Rows: rows, Seconds: secs}, nil
+}
+
+// peakRSS reads this process's peak resident set size (VmHWM) in KiB.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// ---------------------------------------------------------------------------------
+// Generator
+
+var (
+	outwards = []string{"NR1", "NR2", "NR3", "NR4", "NR5", "NR6", "NR7", "NR8", "NR9", "NR10", "NR11", "NR12", "NR13",
+		"NR14", "NR15", "NR16", "NR17", "NR18", "NR19", "NR20", "NR21", "NR22", "NR23", "NR24", "NR25", "NR26", "NR27",
+		"NR28", "NR29", "NR30", "NR31", "NR32", "NR33", "NR34", "NR35", "IP19", "IP20", "IP21", "IP22", "IP24", "IP25",
+		"IP26", "PE30", "PE31", "PE32", "PE33", "PE34", "PE35", "PE36", "PE37", "PE38"}
+	inwardLetters = "ABDEFGHJLNPQRSTUWXYZ"
+	firstNames    = []string{"Ann", "Brian", "Carol", "David", "Eileen", "Frank", "Grace", "Harold", "Irene", "John", "Kathleen", "Leonard", "Margaret", "Norman", "Olive", "Peter", "Zoë", "Siobhán"}
+	lastNames     = []string{"Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Wright", "O'Brien", "Khan", "Lewis", "Walker", "Hughes", "Green"}
+	streets       = []string{"High Street", "Church Lane", "Mill Road", "Station Road", "The Street", "Norwich Road", "Green Lane", "Manor Close"}
+	towns         = []string{"Norwich", "Great Yarmouth", "Lowestoft", "King's Lynn", "Thetford", "Dereham", "Diss", "Cromer", "Wymondham"}
+	ethnicities   = []string{"A", "A", "A", "A", "A", "A", "A", "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z", "99"}
+)
+
+// generate writes the sample and mailing CSV files of n records into the store under dir.
+func generate(dir string, n int) (sampleBytes, mailingBytes int64, err error) {
+	base := filepath.Join(dir, "store", "landing", wave, ics)
+	if err := os.MkdirAll(base, 0o750); err != nil {
+		return 0, 0, err
+	}
+	sf, err := os.Create(filepath.Join(base, "sample.csv"))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer sf.Close()
+	mf, err := os.Create(filepath.Join(base, "mailing.csv"))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer mf.Close()
+	sw, mw := bufio.NewWriterSize(sf, 1<<20), bufio.NewWriterSize(mf, 1<<20)
+	sw.WriteString("RECORD_ID,NHS_NUMBER,POSTCODE,AGE,DATE_OF_BIRTH,GENDER,ETHNICITY,GP_PRACTICE_CODE,ICS_CODE,REGISTRATION_DATE,EFI_SCORE,TYPE1_OPT_OUT,DISSENT\n")
+	mw.WriteString("RECORD_ID,TITLE,FIRST_NAME,LAST_NAME,ADDRESS_1,ADDRESS_2,ADDRESS_3,ADDRESS_4,ADDRESS_5,POSTCODE,MOBILE\n")
+	rng := rand.New(rand.NewPCG(42, 2026))
+	nhsBase := 400000000
+	var b []byte
+	for i := 0; i < n; i++ {
+		id := "R" + strconv.Itoa(1000000+i)
+		// NHS number: the next nine digits with a valid check digit.
+		var nhs string
+		for {
+			nhsBase++
+			s := strconv.Itoa(nhsBase)
+			if d, ok := codes.NHSCheckDigit(s); ok {
+				nhs = s + strconv.Itoa(d)
+				break
+			}
+		}
+		pc := outwards[rng.IntN(len(outwards))] + " " + strconv.Itoa(rng.IntN(10)) +
+			string(inwardLetters[rng.IntN(len(inwardLetters))]) + string(inwardLetters[rng.IntN(len(inwardLetters))])
+		age := 65 + rng.IntN(35)
+		if rng.IntN(10) == 0 {
+			age = 18 + rng.IntN(47)
+		}
+		dob := samplingDate.AddDate(-age-1, 0, 1+rng.IntN(364))
+		age = codes.AgeAt(dob, samplingDate)
+		reg := samplingDate.AddDate(-1-rng.IntN(30), -rng.IntN(12), -rng.IntN(28))
+		deficits := 9 + rng.IntN(20) // mostly moderate or severe
+		if rng.IntN(100) < 6 {
+			deficits = rng.IntN(9) // some fit or mild
+		}
+		efi := float64(deficits) / 36
+		type1, dissent := "N", ""
+		if rng.IntN(100) == 0 {
+			type1 = "Y"
+		}
+		if rng.IntN(200) == 0 {
+			dissent = "Y"
+		}
+		gender := "1"
+		if rng.IntN(100) < 55 {
+			gender = "2"
+		}
+		samplePC := pc
+		if rng.IntN(500) == 0 {
+			samplePC = "QQ1 1AA" // an invalid postcode: rejected
+		}
+		b = b[:0]
+		b = append(b, id...)
+		b = append(b, ',')
+		b = append(b, nhs...)
+		b = append(b, ',')
+		b = append(b, samplePC...)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(age), 10)
+		b = append(b, ',')
+		b = dob.AppendFormat(b, "20060102")
+		b = append(b, ',')
+		b = append(b, gender...)
+		b = append(b, ',')
+		b = append(b, ethnicities[rng.IntN(len(ethnicities))]...)
+		b = append(b, ",D8"...)
+		b = append(b, fmt.Sprintf("%04d", rng.IntN(120))...)
+		b = append(b, ',')
+		b = append(b, ics...)
+		b = append(b, ',')
+		b = reg.AppendFormat(b, "20060102")
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, efi, 'f', 4, 64)
+		b = append(b, ',')
+		b = append(b, type1...)
+		b = append(b, ',')
+		b = append(b, dissent...)
+		b = append(b, '\n')
+		sw.Write(b)
+
+		b = b[:0]
+		b = append(b, id...)
+		b = append(b, ",Mx,"...)
+		b = append(b, firstNames[rng.IntN(len(firstNames))]...)
+		b = append(b, ',')
+		b = append(b, lastNames[rng.IntN(len(lastNames))]...)
+		b = append(b, ',')
+		if rng.IntN(10) == 0 {
+			b = append(b, `"Flat `...)
+			b = strconv.AppendInt(b, int64(1+rng.IntN(20)), 10)
+			b = append(b, `, The Maltings"`...)
+		} else {
+			b = strconv.AppendInt(b, int64(1+rng.IntN(200)), 10)
+			b = append(b, ' ')
+			b = append(b, streets[rng.IntN(len(streets))]...)
+		}
+		b = append(b, ',')
+		b = append(b, towns[rng.IntN(len(towns))]...)
+		b = append(b, ",Norfolk,,,"...)
+		b = append(b, pc...)
+		b = append(b, ',')
+		if rng.IntN(100) < 70 {
+			b = append(b, "07700 "...)
+			b = strconv.AppendInt(b, int64(100000+rng.IntN(900000)), 10)
+		}
+		b = append(b, '\n')
+		mw.Write(b)
+	}
+	if err := sw.Flush(); err != nil {
+		return 0, 0, err
+	}
+	if err := mw.Flush(); err != nil {
+		return 0, 0, err
+	}
+	si, err := sf.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	mi, err := mf.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	return si.Size(), mi.Size(), nil
+}

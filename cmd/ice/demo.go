@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"icesurvey/audit"
+	"icesurvey/infra/devstack"
+	"icesurvey/mailing"
+	"icesurvey/store"
+	"icesurvey/synth"
+	"icesurvey/wavespec"
+	"icesurvey/workflows"
+)
+
+// DemoConfig configures `ice demo`.
+type DemoConfig struct {
+	DataDir   string
+	ICSs      []string
+	N         int
+	Faults    float64
+	Deaths    float64
+	DayLength time.Duration
+	UIPort    int
+	Out       *os.File
+}
+
+func demoCmd() *cobra.Command {
+	cfg := DemoConfig{Out: os.Stdout}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a whole wave for two ICSs on the embedded stack, with a compressed clock",
+		Long: `Starts the embedded stack, generates synthetic samples for two ICSs, runs a wave
+through intake, declaration, DBS checks before every letter, the full mailing schedule
+(one fieldwork day lasts --day-length) and close, and prints a summary with where the
+outputs are.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := RunDemo(cmd.Context(), cfg)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data", ".ice/demo", "data directory")
+	f.StringSliceVar(&cfg.ICSs, "ics", []string{"QMM", "QJK"}, "ICS codes")
+	f.IntVar(&cfg.N, "n", 1500, "people per ICS")
+	f.Float64Var(&cfg.Faults, "faults", 0.03, "share of records with a fault")
+	f.Float64Var(&cfg.Deaths, "deaths", 0.03, "share of people the simulated DBS reports deceased")
+	f.DurationVar(&cfg.DayLength, "day-length", time.Second, "length of one fieldwork day")
+	f.IntVar(&cfg.UIPort, "ui-port", 0, "Web UI port (0 picks one, -1 disables)")
+	return cmd
+}
+
+// RunDemo runs the demo and returns the finished wave's result.
+func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error) {
+	out := cfg.Out
+	started := time.Now()
+	fmt.Fprintln(out, "Starting the embedded stack (Temporal with SQLite, Web UI, workers, simulated DBS and Notify)…")
+	st, err := devstack.Start(ctx, devstack.Config{DataDir: cfg.DataDir, UIPort: cfg.UIPort, DBSDelay: 2 * cfg.DayLength})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	fmt.Fprintf(out, "  Temporal %s", st.Server.HostPort())
+	if st.UI != nil {
+		fmt.Fprintf(out, ", Web UI %s", st.UI.URL())
+	}
+	fmt.Fprintln(out)
+
+	waveID := "demo-" + time.Now().UTC().Format("20060102-150405")
+	sampling := time.Now().UTC().Truncate(24 * time.Hour)
+	spec := &wavespec.Spec{
+		WaveID: waveID, SamplingDate: wavespec.Date{Time: sampling}, DayLength: wavespec.Duration(cfg.DayLength),
+		MinEligible: cfg.N / 2, RetentionDays: 2,
+		DBS: wavespec.DBSSettings{PollEvery: wavespec.Duration(cfg.DayLength / 2), ReplyDeadline: wavespec.Duration(5 * cfg.DayLength)},
+		Schedule: mailing.DefaultSchedule(),
+		// The simulated Notify accepts any template ID; a real wave maps its own.
+		Templates: map[string]string{},
+	}
+	for _, st := range spec.Schedule.Steps {
+		spec.Templates[st.Template] = demoTemplateID(st.Template)
+	}
+	var deaths bytes.Buffer
+	all := map[string]time.Time{}
+	synthDir := filepath.Join(cfg.DataDir, "synth", waveID)
+	for i, code := range cfg.ICSs {
+		sp, mp, stats, err := synth.GenerateFiles(synth.Config{ICS: code, N: cfg.N, Seed: int64(i + 1), FaultRate: cfg.Faults,
+			SamplingDate: sampling, DeathRate: cfg.Deaths}, synthDir)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range stats.DeceasedNHS {
+			all[k] = v
+		}
+		spec.ICSs = append(spec.ICSs, wavespec.ICS{Code: code, SampleFile: sp, MailingFile: mp})
+		fmt.Fprintf(out, "  synthetic sample for %s: %d people, %d expected accepted, %d excluded, %d rejected\n",
+			code, stats.Records, stats.ExpectedAccepted, stats.ExpectedExcluded, stats.ExpectedRejected)
+	}
+	spec.Defaults()
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if err := synth.WriteDeaths(&deaths, all); err != nil {
+		return nil, err
+	}
+	if err := store.PutBytes(ctx, st.Store, devstack.DeathsRegisterKey, deaths.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := st.LoadDeaths(ctx); err != nil {
+		return nil, err
+	}
+	if err := StageFiles(ctx, st.Store, spec); err != nil {
+		return nil, err
+	}
+	run, err := StartWave(ctx, st.Client, spec)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "Wave %s started: one fieldwork day = %s, fieldwork %d days.\n", waveID, cfg.DayLength, spec.Schedule.FieldworkDays)
+
+	done := make(chan error, 1)
+	var res workflows.WaveResult
+	go func() { done <- run.Get(ctx, &res) }()
+	declared := map[string]bool{}
+	last := map[string]string{}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return nil, fmt.Errorf("wave %s: %w", waveID, err)
+			}
+			printDemoSummary(ctx, out, st, spec, &res, time.Since(started))
+			return &res, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		_, ics, err := WaveStatus(ctx, st.Client, waveID)
+		if err != nil {
+			continue // the children may not have started yet
+		}
+		for _, s := range ics {
+			line := demoLine(s)
+			if line != last[s.ICS] {
+				fmt.Fprintf(out, "  [%5.1fs] %s %s\n", time.Since(started).Seconds(), s.ICS, line)
+				last[s.ICS] = line
+			}
+			if s.Stage == workflows.StageDeclaration && !declared[s.ICS] && s.Intake != nil && !s.Intake.Shortfall {
+				// The same update `ice wave declare` sends.
+				if _, err := Declare(ctx, st.Client, waveID, s.ICS, "Demo Data Engineer"); err != nil {
+					return nil, err
+				}
+				declared[s.ICS] = true
+				fmt.Fprintf(out, "  [%5.1fs] %s sample declared by Demo Data Engineer\n", time.Since(started).Seconds(), s.ICS)
+			}
+		}
+	}
+}
+
+func demoLine(s workflows.ICSStatus) string {
+	var b strings.Builder
+	b.WriteString(s.Stage)
+	if s.WaitingOn != "" {
+		b.WriteString(" (waiting for " + s.WaitingOn + ")")
+	}
+	if s.Intake != nil && s.Stage == workflows.StageDeclaration {
+		fmt.Fprintf(&b, ": %d accepted, %d excluded, %d rejected", s.Intake.Accepted, s.Intake.Excluded, s.Intake.Rejected)
+	}
+	for _, m := range s.Mailings {
+		if m.State == "sent" {
+			fmt.Fprintf(&b, " | %s %d", m.Step, m.Sent)
+		}
+	}
+	if n := len(s.DBS); n > 0 && s.DBS[n-1].Replied {
+		fmt.Fprintf(&b, " | deceased so far %d", totalDeceased(s))
+	}
+	return b.String()
+}
+
+func totalDeceased(s workflows.ICSStatus) int {
+	n := 0
+	for _, d := range s.DBS {
+		n += d.Deceased
+	}
+	return n
+}
+
+func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spec *wavespec.Spec, res *workflows.WaveResult, took time.Duration) {
+	fmt.Fprintf(out, "\nWave %s %s in %s.\n\n", spec.WaveID, res.Status.Stage, took.Round(time.Second))
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprint(w, "ICS\taccepted\texcluded\trejected\tdeceased (DBS)")
+	for _, s := range spec.Schedule.Steps {
+		fmt.Fprintf(w, "\t%s", s.Name)
+	}
+	fmt.Fprintln(w, "\tfinal outcomes")
+	for _, code := range spec.Codes() {
+		s := res.ICS[code]
+		if s.Intake == nil {
+			fmt.Fprintf(w, "%s\t(intake did not finish)\n", code)
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d", code, s.Intake.Accepted, s.Intake.Excluded, s.Intake.Rejected, totalDeceased(s))
+		for _, m := range s.Mailings {
+			fmt.Fprintf(w, "\t%d", m.Sent)
+		}
+		fmt.Fprintf(w, "\t%v\n", s.Outcomes)
+	}
+	w.Flush()
+	events, _ := audit.Trail(ctx, st.Store, spec.WaveID)
+	attempts := 0
+	for _, e := range events {
+		if e.Kind == "activity_attempt" {
+			attempts++
+		}
+	}
+	var auditRows int64
+	_ = st.Warehouse.Read(ctx, func(db *sql.DB) error {
+		return db.QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE wave_id = ?`, spec.WaveID).Scan(&auditRows)
+	})
+	root := st.Store.Root()
+	fmt.Fprintf(out, "\nOutputs\n")
+	fmt.Fprintf(out, "  lake (Parquet, pseudonymised)   %s/lake/\n", root)
+	fmt.Fprintf(out, "  rejection reports               %s/landing/%s/<ICS>/rejections.csv\n", root, spec.WaveID)
+	fmt.Fprintf(out, "  declarations                    %s/reports/%s/\n", root, spec.WaveID)
+	fmt.Fprintf(out, "  restricted (identifiable)       %s/restricted/%s/ (deleted after retention)\n", root, spec.WaveID)
+	fmt.Fprintf(out, "  warehouse (DuckDB)              %s\n", st.Warehouse.Path())
+	fmt.Fprintf(out, "  audit trail                     %d events (%d activity attempts; %d in audit_log)\n", len(events), attempts, auditRows)
+	fmt.Fprintf(out, "\nTry: ice audit --store file://%s --wave %s\n", root, spec.WaveID)
+	fmt.Fprintf(out, "     duckdb -readonly %s \"SELECT ics, outcome, count(*) FROM outcomes GROUP BY ALL ORDER BY ALL\"\n", st.Warehouse.Path())
+}
+
+// demoTemplateID gives each symbolic template a stable UUID-shaped ID for the demo.
+func demoTemplateID(name string) string {
+	sum := sha256.Sum256([]byte("ice-demo-template/" + name))
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
+}

@@ -1,0 +1,61 @@
+// Command ice is the one CLI of the ICE Survey pipeline: it runs the embedded stack
+// (`ice dev`, `ice demo`), a worker against a real cluster (`ice worker`), starts and
+// steers fieldwork waves (`ice wave ...`), prints the audit trail (`ice audit`) and
+// makes synthetic samples (`ice synth sample`).
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err := rootCmd().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "ice:", err)
+		os.Exit(1)
+	}
+}
+
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "ice",
+		Short:         "Run the NHS England Integrated Care Experience Survey fieldwork pipeline",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(devCmd(), demoCmd(), workerCmd(), waveCmd(), auditCmd(), synthCmd())
+	return root
+}
+
+// common flags for commands that talk to a Temporal cluster and the store.
+type conn struct {
+	address, namespace, apiKey, tlsCert, tlsKey, tlsCA, tlsServerName string
+	storeURL                                                         string
+}
+
+func (c *conn) bind(cmd *cobra.Command) {
+	env := func(k, def string) string {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.address, "address", env("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (TEMPORAL_ADDRESS)")
+	f.StringVar(&c.namespace, "namespace", env("TEMPORAL_NAMESPACE", "icesurvey"), "Temporal namespace (TEMPORAL_NAMESPACE)")
+	f.StringVar(&c.apiKey, "api-key", env("TEMPORAL_API_KEY", ""), "Temporal Cloud API key (TEMPORAL_API_KEY)")
+	f.StringVar(&c.tlsCert, "tls-cert", env("TEMPORAL_TLS_CERT", ""), "mTLS client certificate (TEMPORAL_TLS_CERT)")
+	f.StringVar(&c.tlsKey, "tls-key", env("TEMPORAL_TLS_KEY", ""), "mTLS client key (TEMPORAL_TLS_KEY)")
+	f.StringVar(&c.tlsCA, "tls-ca", env("TEMPORAL_TLS_CA", ""), "CA bundle for the server certificate (TEMPORAL_TLS_CA)")
+	f.StringVar(&c.tlsServerName, "tls-server-name", env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify (TEMPORAL_TLS_SERVER_NAME)")
+	f.StringVar(&c.storeURL, "store", env("ICE_STORE", "file://.ice/store"), "object store: file://DIR or s3://bucket/prefix (ICE_STORE)")
+}

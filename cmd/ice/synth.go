@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"icesurvey/infra/devstack"
+	"icesurvey/store"
+	"icesurvey/synth"
+)
+
+func synthCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "synth", Short: "Make synthetic test data"}
+	var cfg synth.Config
+	var out, sampling, storeURL string
+	sample := &cobra.Command{
+		Use:   "sample --ics CODE --n N --seed S --faults RATE",
+		Short: "Write a realistic sample file and mailing file pair, with a controlled share of faults",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if sampling != "" {
+				d, err := time.Parse("2006-01-02", sampling)
+				if err != nil {
+					return fmt.Errorf("--sampling-date: want yyyy-mm-dd: %w", err)
+				}
+				cfg.SamplingDate = d
+			}
+			if err := os.MkdirAll(out, 0o750); err != nil {
+				return err
+			}
+			sp, mp, stats, err := synth.GenerateFiles(cfg, out)
+			if err != nil {
+				return err
+			}
+			if cfg.DeathRate > 0 && storeURL != "" {
+				// The simulated DBS answers from this register (ice dev reads it at start).
+				st, err := store.Open(cmd.Context(), storeURL)
+				if err != nil {
+					return err
+				}
+				var buf bytes.Buffer
+				if err := synth.WriteDeaths(&buf, stats.DeceasedNHS); err != nil {
+					return err
+				}
+				if err := store.PutBytes(cmd.Context(), st, devstack.DeathsRegisterKey, buf.Bytes()); err != nil {
+					return err
+				}
+			}
+			stats.DeceasedNHS = nil // test data: counted, never printed
+			fmt.Printf("sample file   %s\nmailing file  %s\n", sp, mp)
+			b, _ := json.MarshalIndent(stats, "", "  ")
+			fmt.Println(string(b))
+			return nil
+		},
+	}
+	f := sample.Flags()
+	f.StringVar(&cfg.ICS, "ics", "QMM", "ICS code")
+	f.IntVar(&cfg.N, "n", 5000, "number of people")
+	f.Int64Var(&cfg.Seed, "seed", 1, "random seed (same seed, same files)")
+	f.Float64Var(&cfg.FaultRate, "faults", 0.02, "share of records with one fault (0–1)")
+	f.Float64Var(&cfg.DeathRate, "deaths", 0, "share of accepted people the simulated DBS reports deceased")
+	f.StringVar(&cfg.Format, "format", "csv", "csv or xlsx")
+	f.StringVar(&sampling, "sampling-date", "", "sampling date yyyy-mm-dd (default the generator's)")
+	f.StringVar(&out, "out", ".", "directory for the files")
+	f.StringVar(&storeURL, "store", "", "also write the deaths register for the simulated DBS to this store")
+	cmd.AddCommand(sample)
+	return cmd
+}

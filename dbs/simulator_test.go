@@ -1,0 +1,135 @@
+package dbs
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"icesurvey/schemas"
+)
+
+func TestSimulatorTraceStatuses(t *testing.T) {
+	ctx := context.Background()
+	dead := date(2024, 1, 9)
+	superseded := nhs(t, "600000001")
+	tests := []struct {
+		name       string
+		crossCheck bool
+		setup      func(s *Simulator, nhs string)
+		status     schemas.DBSTraceStatus
+		deceased   bool
+		newNumber  string
+	}{
+		{"20 single match", false, nil, 20, false, ""},
+		{"20 single match, deceased", false, func(s *Simulator, n string) { s.Deaths[n] = dead }, 20, true, ""},
+		{"21 no match", false, func(s *Simulator, n string) { s.NoMatch[n] = true }, 21, false, ""},
+		{"22 multiple match", false, func(s *Simulator, n string) { s.MultipleMatch[n] = true }, 22, false, ""},
+		{"30 cross-checked", true, nil, 30, false, ""},
+		{"30 cross-checked, deceased", true, func(s *Simulator, n string) { s.Deaths[n] = dead }, 30, true, ""},
+		{"31 cross-check failed", true, func(s *Simulator, n string) { s.CrossCheckFailed[n] = 31 }, 31, false, ""},
+		{"32 cross-check failed", true, func(s *Simulator, n string) { s.CrossCheckFailed[n] = 32 }, 32, false, ""},
+		{"33 cross-check failed", true, func(s *Simulator, n string) { s.CrossCheckFailed[n] = 33 }, 33, false, ""},
+		{"40 superseded", false, func(s *Simulator, n string) { s.Superseded[n] = superseded }, 40, false, superseded},
+		{"40 superseded, new number deceased", false, func(s *Simulator, n string) {
+			s.Superseded[n] = superseded
+			s.Deaths[superseded] = dead
+		}, 40, true, superseded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &fakeClock{t: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
+			sim := NewSimulator(fileStore(t), "")
+			sim.Now = clk.Now
+			c := contact(t, "S1", "943476591")
+			if tt.setup != nil {
+				tt.setup(sim, c.NHSNumber)
+			}
+			build := BuildRequest
+			if tt.crossCheck {
+				build = BuildCrossCheckRequest
+			}
+			body, err := build([]schemas.Contact{c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sim.Submit(ctx, "req-1", body); err != nil {
+				t.Fatal(err)
+			}
+			if _, ready, err := sim.Fetch(ctx, "req-1"); err != nil || ready {
+				t.Fatalf("immediately: ready=%v err=%v, want not ready", ready, err)
+			}
+			clk.Advance(sim.Delay)
+			reply, ready, err := sim.Fetch(ctx, "req-1")
+			if err != nil || !ready {
+				t.Fatalf("after the delay: ready=%v err=%v", ready, err)
+			}
+			rows, err := ParseResponse(reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := Reconcile([]string{"S1"}, rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows[0].TraceStatus != tt.status {
+				t.Errorf("status = %d, want %d", rows[0].TraceStatus, tt.status)
+			}
+			if (o.Deceased == 1) != tt.deceased {
+				t.Errorf("deceased = %d, want %v", o.Deceased, tt.deceased)
+			}
+			if tt.deceased && !o.DatesOfDeath["S1"].Equal(dead) {
+				t.Errorf("date of death = %v", o.DatesOfDeath["S1"])
+			}
+			if o.NewNHSNumbers["S1"] != tt.newNumber {
+				t.Errorf("new NHS number = %q, want %q", o.NewNHSNumbers["S1"], tt.newNumber)
+			}
+			if tt.status.Matched() && tt.newNumber == "" && rows[0].NHSNumber != c.NHSNumber {
+				t.Errorf("traced number differs from the requested one")
+			}
+		})
+	}
+}
+
+func TestSimulatorSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	st := fileStore(t)
+	clk := &fakeClock{t: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
+	c := contact(t, "S1", "943476591")
+	configure := func() *Simulator {
+		s := NewSimulator(st, "restricted/_sim/")
+		s.Now = clk.Now
+		s.Delay = time.Hour
+		s.Deaths[c.NHSNumber] = date(2024, 12, 25)
+		return s
+	}
+	body, _ := BuildRequest([]schemas.Contact{c})
+	first := configure()
+	if err := first.Submit(ctx, "r1", body); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(40 * time.Minute)
+	// A retried submit does not restart the delay.
+	if err := first.Submit(ctx, "r1", body); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(20 * time.Minute)
+	// "Restart": a new simulator over the same store still answers.
+	second := configure()
+	reply, ready, err := second.Fetch(ctx, "r1")
+	if err != nil || !ready {
+		t.Fatalf("after restart: ready=%v err=%v", ready, err)
+	}
+	rows, _ := ParseResponse(reply)
+	if len(rows) != 1 || rows[0].DateOfDeath == nil {
+		t.Errorf("reply rows = %+v", rows)
+	}
+	// A different body under the same request ID is refused.
+	other, _ := BuildRequest([]schemas.Contact{contact(t, "S2", "401023213")})
+	if err := second.Submit(ctx, "r1", other); !IsPermanent(err) {
+		t.Errorf("conflicting resubmit: err = %v, want ErrSubmitConflict", err)
+	}
+	// Fetch of an unknown request is an error, not a forever-pending wait.
+	if _, _, err := second.Fetch(ctx, "never"); !IsPermanent(err) {
+		t.Errorf("fetch of an unsubmitted request: err = %v", err)
+	}
+}

@@ -1,0 +1,482 @@
+// Package intake checks and loads the two files an ICS sends for a wave — the sample
+// file (analysis variables) and the mailing file (contact details), joined by the ICS's
+// RECORD_ID (SPEC §3–4) — and produces:
+//
+//   - the pseudonymised analysis records of the accepted sample, in the lake
+//     (lake/sample/wave=W/ics=I/sample.parquet, schemas.SampleRecord);
+//   - the identifiable contact records of the same people, in the restricted area
+//     (restricted/W/I/contacts.parquet, schemas.Contact), each with its survey record id
+//     and access code;
+//   - a rejection and exclusion report for the ICS beside the sample file
+//     (rejections.csv, schemas.RejectionRow), whose messages never repeat personal data;
+//   - a Result with the counts, the reconciliation and the figures of the sample
+//     declaration that is signed off before any mailing.
+//
+// # Passes
+//
+// The files are streamed, never held in memory. The only per-record state is a join
+// map from RECORD_ID to a compact entry (about 40 bytes) that holds what the cross-file
+// checks need and, for accepted people, the few sample fields the contact record takes
+// (NHS number, date of birth, gender). The passes are:
+//
+//  1. the mailing file: each row checked, its summary kept in the join map;
+//  2. the sample file: each row checked, joined, excluded or accepted, and the analysis
+//     record written. Duplicate RECORD_IDs and NHS numbers can only be known at the end
+//     of the file, and every occurrence is rejected; so when the pass finds any, its
+//     outputs are discarded and it runs again knowing them (rare: clean files take one pass);
+//  3. the mailing file again: contact records written for accepted people, mailing-file
+//     findings reported.
+//
+// The SHA-256 of each input is taken on every pass and must not change between them.
+//
+// # Dispositions
+//
+// Every sample row ends as exactly one of accepted, excluded (valid, but outside the
+// cohort: frailty fit or mild, under 18, registered under 6 months, type 1 opt-out,
+// dissent, no UK postal address) or rejected (an error the ICS must correct). A record
+// with any error is rejected, even if it would also be excluded. Every mailing row ends
+// as used (its person accepted), excluded, or rejected (on its own account, or because
+// its sample record was). Both reconciliations are asserted before anything is written.
+// A bad mobile number only means no SMS.
+//
+// # Idempotency
+//
+// Outputs are built in temporary files and stored with one Put each, replacing what is
+// there. Survey record ids and access codes are HMACs of (wave, ICS, RECORD_ID), so a
+// retried intake of the same files writes byte-identical objects.
+//
+// # Errors
+//
+// A file that cannot be read as the contract requires gives a *FileError (not
+// retryable). A Config that cannot work wraps ErrInvalidConfig. Store errors are
+// returned wrapped, and are worth retrying.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"path"
+	"time"
+
+	"icesurvey/audit"
+	"icesurvey/codes"
+	"icesurvey/pseudo"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// DefaultMinEligible is the smallest starting sample per ICS (SPEC §3).
+const DefaultMinEligible = 4000
+
+// MaxRecordIDLen is the longest RECORD_ID accepted.
+const MaxRecordIDLen = 64
+
+// Config says which wave and ICS the files belong to and how to judge them.
+type Config struct {
+	WaveID       string
+	ICS          string    // ICB ODS code every row's ICS_CODE must carry
+	SamplingDate time.Time // ages, eligibility and registration length are judged on this calendar date
+	MinEligible  int       // eligible records wanted; 0 means DefaultMinEligible
+	PseudonymKey []byte    // project HMAC key (at least pseudo.MinKeyLen bytes)
+}
+
+// Input names the two files in the store. The format follows the extension: .csv
+// (UTF-8) or .xlsx (first worksheet).
+type Input struct {
+	SampleKey  string
+	MailingKey string
+}
+
+// Result is the outcome of an intake. It holds no personal data.
+type Result struct {
+	WaveID string `json:"wave_id"`
+	ICS    string `json:"ics"`
+
+	SampleKey     string `json:"sample_key"`
+	MailingKey    string `json:"mailing_key"`
+	SampleSHA256  string `json:"sample_sha256"`
+	MailingSHA256 string `json:"mailing_sha256"`
+	SampleBytes   int64  `json:"sample_bytes"`
+	MailingBytes  int64  `json:"mailing_bytes"`
+
+	// Sample rows: RowsRead = Accepted + Excluded + Rejected.
+	RowsRead int `json:"rows_read"`
+	Accepted int `json:"accepted"`
+	Excluded int `json:"excluded"`
+	Rejected int `json:"rejected"`
+	// ByReason counts excluded and rejected sample rows by their first reason; it sums
+	// to Excluded + Rejected.
+	ByReason map[string]int `json:"by_reason"`
+
+	// Mailing rows: MailingRowsRead = MailingUsed + MailingExcluded + MailingRejected,
+	// and MailingUsed = Accepted.
+	MailingRowsRead int `json:"mailing_rows_read"`
+	MailingUsed     int `json:"mailing_used"`
+	MailingExcluded int `json:"mailing_excluded"`
+	MailingRejected int `json:"mailing_rejected"`
+	// MailingByReason counts rejected mailing rows by first reason (including
+	// SAMPLE_RECORD_REJECTED); it sums to MailingRejected.
+	MailingByReason map[string]int `json:"mailing_by_reason"`
+
+	// NoSMS counts accepted people without a usable mobile number; MobileUnusable
+	// those of them whose MOBILE was filled in but is not a UK mobile number.
+	NoSMS          int `json:"no_sms"`
+	MobileUnusable int `json:"mobile_unusable"`
+
+	// Findings is the number of lines in the report (a row may have several).
+	Findings int `json:"findings"`
+
+	// Shortfall is how many eligible records the sample lacks (MinEligible − Accepted,
+	// or 0). A shortfall is flagged, not an error.
+	Shortfall int      `json:"shortfall"`
+	Warnings  []string `json:"warnings"`
+
+	Declaration Declaration `json:"declaration"`
+
+	SampleParquetKey    string `json:"sample_parquet_key"`
+	SampleParquetSHA256 string `json:"sample_parquet_sha256"`
+	ContactsKey         string `json:"contacts_key"`
+	ContactsSHA256      string `json:"contacts_sha256"`
+	ReportKey           string `json:"report_key"`
+	ReportSHA256        string `json:"report_sha256"`
+}
+
+// Declaration holds the figures of the sample declaration an ICS signs off before any
+// mailing: the size and make-up of the accepted sample.
+type Declaration struct {
+	WaveID       string `json:"wave_id"`
+	ICS          string `json:"ics"`
+	ICSName      string `json:"ics_name,omitempty"`
+	SamplingDate string `json:"sampling_date"` // yyyy-mm-dd
+
+	SampleSHA256  string `json:"sample_sha256"`
+	MailingSHA256 string `json:"mailing_sha256"`
+
+	RowsRead    int  `json:"rows_read"`
+	Eligible    int  `json:"eligible"` // accepted records
+	Excluded    int  `json:"excluded"`
+	Rejected    int  `json:"rejected"`
+	MinEligible int  `json:"min_eligible"`
+	Shortfall   int  `json:"shortfall"`
+	MeetsTarget bool `json:"meets_target"`
+
+	Practices        int           `json:"practices"`
+	SmallestPractice PracticeCount `json:"smallest_practice"`
+	LargestPractice  PracticeCount `json:"largest_practice"`
+
+	ByAgeBand   map[string]int `json:"by_age_band"`
+	ByGender    map[string]int `json:"by_gender"`
+	ByEFIBand   map[string]int `json:"by_efi_band"`
+	ByEthnicity map[string]int `json:"by_ethnicity"`
+
+	ExcludedByReason map[string]int `json:"excluded_by_reason"`
+	RejectedByReason map[string]int `json:"rejected_by_reason"`
+
+	WithMobile int `json:"with_mobile"`
+}
+
+// PracticeCount is one GP practice's contribution to the sample.
+type PracticeCount struct {
+	Code    string `json:"code"`
+	Records int    `json:"records"`
+}
+
+// Run checks the sample and mailing files in, writes the outputs and returns the result.
+func Run(ctx context.Context, st store.Store, cfg Config, in Input) (*Result, error) {
+	r, err := newRun(ctx, st, cfg, in)
+	if err != nil {
+		return nil, err
+	}
+	defer r.cleanup()
+	start := time.Now()
+	if err := r.scanMailing(); err != nil {
+		return nil, err
+	}
+	if err := r.processSample(); err != nil {
+		return nil, err
+	}
+	if err := r.writeContacts(); err != nil {
+		return nil, err
+	}
+	if err := r.reconcile(); err != nil {
+		return nil, err
+	}
+	r.declare()
+	if err := r.store(); err != nil {
+		return nil, err
+	}
+	r.recordAudit()
+	slog.InfoContext(ctx, "sample intake done", "wave", cfg.WaveID, "ics", cfg.ICS,
+		"rows", r.res.RowsRead, "accepted", r.res.Accepted, "excluded", r.res.Excluded,
+		"rejected", r.res.Rejected, "mailing_rows", r.res.MailingRowsRead, "shortfall", r.res.Shortfall,
+		"seconds", time.Since(start).Seconds())
+	return r.res, nil
+}
+
+// entry is the per-RECORD_ID state of the join (kept small: one per person).
+type entry struct {
+	nhs       uint64  // accepted: NHS number for the contact record
+	dob       int32   // accepted: date of birth, days since 1970-01-01
+	mailRow   int32   // first mailing row with this RECORD_ID
+	sampleRow int32   // first sample row with this RECORD_ID
+	postcode  [8]byte // mailing postcode, normalised, NUL padded
+	mailN     uint8   // mailing rows with this RECORD_ID (saturating)
+	sampleN   uint8   // sample rows with this RECORD_ID (saturating)
+	mailIssue uint8   // index+1 in mailingIssueCodes of the mailing row's first finding
+	flags     uint8
+	state     uint8
+	gender    uint8 // accepted: index+1 in genderCodes
+}
+
+const (
+	flagHasMobile      = 1 << iota // a usable mobile number
+	flagMobileUnusable             // MOBILE filled in but not a UK mobile
+	flagNoUKAddress                // pseudo-postcode: no UK postal address
+)
+
+const (
+	stateNone = iota
+	stateAccepted
+	stateExcluded
+	stateRejected
+)
+
+func sat(n uint8) uint8 {
+	if n == math.MaxUint8 {
+		return n
+	}
+	return n + 1
+}
+
+// finding is one report line's worth of problem with a row.
+type finding struct {
+	field, reason, msg string
+}
+
+type run struct {
+	ctx   context.Context
+	st    store.Store
+	cfg   Config
+	in    Input
+	keyed *pseudo.Keyed
+	res   *Result
+
+	sampling  time.Time // sampling date, midnight UTC
+	regCutoff time.Time // registered on or before this date: at least 6 months
+	icsName   string
+
+	ids     *joinIndex
+	entries []entry
+
+	sample   *sampleSink
+	contacts *contactSink
+	sampleRp *reportFile
+	mailRp   *reportFile
+
+	tally tally
+	buf   []byte
+	code  []byte
+}
+
+func newRun(ctx context.Context, st store.Store, cfg Config, in Input) (*run, error) {
+	if cfg.MinEligible == 0 {
+		cfg.MinEligible = DefaultMinEligible
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case cfg.WaveID == "":
+		return nil, bad("WaveID is empty")
+	case !codes.ValidICSCode(cfg.ICS):
+		return nil, bad("ICS %q is not an ICB ODS code", cfg.ICS)
+	case cfg.SamplingDate.IsZero():
+		return nil, bad("SamplingDate is not set")
+	case cfg.MinEligible < 0:
+		return nil, bad("MinEligible is negative")
+	case in.SampleKey == "" || in.MailingKey == "":
+		return nil, bad("both SampleKey and MailingKey are needed")
+	case in.SampleKey == in.MailingKey:
+		return nil, bad("SampleKey and MailingKey are the same object")
+	}
+	if err := pseudo.CheckKey(cfg.PseudonymKey); err != nil {
+		return nil, bad("%v", err)
+	}
+	for _, k := range []string{in.MailingKey, in.SampleKey} {
+		if err := checkFormat(k); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{
+		WaveID: cfg.WaveID, ICS: cfg.ICS, SampleKey: in.SampleKey, MailingKey: in.MailingKey,
+		ByReason: map[string]int{}, MailingByReason: map[string]int{},
+		SampleParquetKey: schemas.LakePartition("sample", cfg.WaveID, cfg.ICS) + "sample.parquet",
+		ContactsKey:      schemas.RestrictedPrefix(cfg.WaveID, cfg.ICS) + "contacts.parquet",
+		ReportKey:        path.Join(path.Dir(in.SampleKey), "rejections.csv"),
+	}
+	for _, k := range []string{in.SampleKey, in.MailingKey, res.SampleParquetKey, res.ContactsKey, res.ReportKey} {
+		if err := store.ValidateKey(k); err != nil {
+			return nil, bad("%v", err)
+		}
+	}
+	y, m, d := cfg.SamplingDate.Date()
+	sampling := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	name, _ := codes.ICSName(cfg.ICS)
+	return &run{
+		ctx: ctx, st: st, cfg: cfg, in: in, res: res,
+		keyed:     pseudo.New(cfg.PseudonymKey),
+		sampling:  sampling,
+		regCutoff: codes.MonthsBefore(sampling, 6),
+		icsName:   name,
+		ids:       newJoinIndex(0),
+		buf:       make([]byte, 0, 256),
+	}, nil
+}
+
+func (r *run) cleanup() {
+	if r.sample != nil {
+		r.sample.discard()
+	}
+	if r.contacts != nil {
+		r.contacts.discard()
+	}
+	if r.sampleRp != nil {
+		r.sampleRp.discard()
+	}
+	if r.mailRp != nil {
+		r.mailRp.discard()
+	}
+}
+
+func (r *run) warn(format string, a ...any) {
+	r.res.Warnings = append(r.res.Warnings, fmt.Sprintf(format, a...))
+}
+
+// checkCtx is called every few thousand rows.
+func (r *run) checkCtx(n int) error {
+	if n&4095 == 0 {
+		if err := r.ctx.Err(); err != nil {
+			return fmt.Errorf("intake: %w", err)
+		}
+	}
+	return nil
+}
+
+func rowNumber(key string, row int) (int32, error) {
+	if row > math.MaxInt32 {
+		return 0, &FileError{File: key, Row: row, Reason: FileTooManyRows, Message: "the file has too many rows"}
+	}
+	return int32(row), nil
+}
+
+// ---------------------------------------------------------------------------------
+// Reconciliation, declaration, outputs, audit
+
+func (r *run) reconcile() error {
+	res := r.res
+	sum := func(m map[string]int) int {
+		n := 0
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	var problems []string
+	if res.RowsRead != res.Accepted+res.Excluded+res.Rejected {
+		problems = append(problems, fmt.Sprintf("sample rows %d != accepted %d + excluded %d + rejected %d",
+			res.RowsRead, res.Accepted, res.Excluded, res.Rejected))
+	}
+	if s := sum(res.ByReason); s != res.Excluded+res.Rejected {
+		problems = append(problems, fmt.Sprintf("sample reasons sum to %d, not excluded + rejected %d", s, res.Excluded+res.Rejected))
+	}
+	if res.MailingRowsRead != res.MailingUsed+res.MailingExcluded+res.MailingRejected {
+		problems = append(problems, fmt.Sprintf("mailing rows %d != used %d + excluded %d + rejected %d",
+			res.MailingRowsRead, res.MailingUsed, res.MailingExcluded, res.MailingRejected))
+	}
+	if s := sum(res.MailingByReason); s != res.MailingRejected {
+		problems = append(problems, fmt.Sprintf("mailing reasons sum to %d, not rejected %d", s, res.MailingRejected))
+	}
+	if res.MailingUsed != res.Accepted {
+		problems = append(problems, fmt.Sprintf("contacts %d != accepted %d", res.MailingUsed, res.Accepted))
+	}
+	if r.sample.total != int64(res.Accepted) || r.contacts.total != int64(res.Accepted) {
+		problems = append(problems, fmt.Sprintf("written analysis %d / contact %d records != accepted %d",
+			r.sample.total, r.contacts.total, res.Accepted))
+	}
+	if len(problems) > 0 {
+		audit.Record(r.ctx, "intake.reconciliation_failed", map[string]any{
+			"wave_id": r.cfg.WaveID, "ics": r.cfg.ICS, "problems": problems})
+		return fmt.Errorf("%w: %v", ErrReconciliation, problems)
+	}
+	res.Shortfall = max(0, r.cfg.MinEligible-res.Accepted)
+	if res.Shortfall > 0 {
+		r.warn("eligible sample %d is %d short of the %d wanted", res.Accepted, res.Shortfall, r.cfg.MinEligible)
+	}
+	if res.RowsRead > 0 && res.Rejected*10 > res.RowsRead {
+		r.warn("%d of %d sample records (%.1f%%) were rejected", res.Rejected, res.RowsRead, 100*float64(res.Rejected)/float64(res.RowsRead))
+	}
+	return nil
+}
+
+// store puts the three outputs, each replacing any earlier object at its key.
+func (r *run) store() error {
+	ctx := r.ctx
+	_, sum, err := r.sample.finish()
+	if err != nil {
+		return err
+	}
+	if err := r.st.Put(ctx, r.res.SampleParquetKey, r.sample.file); err != nil {
+		return fmt.Errorf("intake: store %s: %w", r.res.SampleParquetKey, err)
+	}
+	r.res.SampleParquetSHA256 = sum
+	if _, sum, err = r.contacts.finish(); err != nil {
+		return err
+	}
+	if err := r.st.Put(ctx, r.res.ContactsKey, r.contacts.file); err != nil {
+		return fmt.Errorf("intake: store %s: %w", r.res.ContactsKey, err)
+	}
+	r.res.ContactsSHA256 = sum
+	rd, err := joinReports(r.sampleRp, r.mailRp)
+	if err != nil {
+		return err
+	}
+	if err := r.st.Put(ctx, r.res.ReportKey, rd); err != nil {
+		return fmt.Errorf("intake: store %s: %w", r.res.ReportKey, err)
+	}
+	r.res.ReportSHA256 = rd.sum()
+	return nil
+}
+
+func (r *run) recordAudit() {
+	res := r.res
+	base := func(m map[string]any) map[string]any {
+		m["wave_id"], m["ics"] = r.cfg.WaveID, r.cfg.ICS
+		return m
+	}
+	audit.Record(r.ctx, "intake.file_received", base(map[string]any{
+		"file": schemas.FileSample, "key": res.SampleKey, "sha256": res.SampleSHA256,
+		"bytes": res.SampleBytes, "rows": res.RowsRead}))
+	audit.Record(r.ctx, "intake.file_received", base(map[string]any{
+		"file": schemas.FileMailing, "key": res.MailingKey, "sha256": res.MailingSHA256,
+		"bytes": res.MailingBytes, "rows": res.MailingRowsRead}))
+	audit.Record(r.ctx, "intake.records_classified", base(map[string]any{
+		"accepted": res.Accepted, "excluded": res.Excluded, "rejected": res.Rejected,
+		"by_reason": res.ByReason, "mailing_by_reason": res.MailingByReason,
+		"no_sms": res.NoSMS, "mobile_unusable": res.MobileUnusable, "findings": res.Findings,
+		"min_eligible": r.cfg.MinEligible, "shortfall": res.Shortfall}))
+	audit.Record(r.ctx, "intake.reconciled", base(map[string]any{
+		"rows_read": res.RowsRead, "accepted": res.Accepted, "excluded": res.Excluded, "rejected": res.Rejected,
+		"mailing_rows_read": res.MailingRowsRead, "mailing_used": res.MailingUsed,
+		"mailing_excluded": res.MailingExcluded, "mailing_rejected": res.MailingRejected, "balanced": true}))
+	audit.Record(r.ctx, "intake.outputs_written", base(map[string]any{
+		"sample_key": res.SampleParquetKey, "sample_sha256": res.SampleParquetSHA256,
+		"contacts_key": res.ContactsKey, "contacts_sha256": res.ContactsSHA256,
+		"report_key": res.ReportKey, "report_sha256": res.ReportSHA256}))
+}
+
+// errorsIsEOF reports the end of a row source.
+func errorsIsEOF(err error) bool { return errors.Is(err, io.EOF) }

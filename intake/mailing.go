@@ -1,0 +1,352 @@
+package intake
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"icesurvey/codes"
+	"icesurvey/schemas"
+)
+
+// mailingCols are the field indexes of the mailing file's columns (-1 when absent).
+type mailingCols struct {
+	id, title, first, last, postcode, mobile int
+	addr                                     [5]int
+}
+
+func newMailingCols(h *header) mailingCols {
+	c := mailingCols{
+		id: h.idx("RECORD_ID"), title: h.idx("TITLE"), first: h.idx("FIRST_NAME"), last: h.idx("LAST_NAME"),
+		postcode: h.idx("POSTCODE"), mobile: h.idx("MOBILE"),
+	}
+	for i := range c.addr {
+		c.addr[i] = h.idx("ADDRESS_" + strconv.Itoa(i+1))
+	}
+	return c
+}
+
+// mailingIssueCodes are the reasons a mailing row can fail on its own account; an
+// entry stores its first one as an index+1.
+var mailingIssueCodes = []string{
+	ReasonRowMalformed, ReasonRecordIDMissing, ReasonRecordIDInvalid, ReasonNameMissing,
+	ReasonTextInvalid, ReasonPostcodeInvalid, ReasonAddressTooShort,
+}
+
+func mailingIssueIndex(reason string) uint8 {
+	for i, c := range mailingIssueCodes {
+		if c == reason {
+			return uint8(i + 1)
+		}
+	}
+	panic("intake: unlisted mailing reason " + reason)
+}
+
+// mailingRow is the outcome of checking one mailing row.
+type mailingRow struct {
+	id       []byte
+	idOK     bool // id is usable as a join key
+	findings []finding
+	flags    uint8
+	postcode [8]byte
+	mobile   []byte // raw MOBILE field
+}
+
+// checkMailing checks one mailing row. findings is reused between calls.
+func (r *run) checkMailing(src rowSource, width int, c *mailingCols, fields [][]byte, m *mailingRow) {
+	m.findings = m.findings[:0]
+	m.flags = 0
+	m.postcode = [8]byte{}
+	m.id = field(fields, c.id)
+	m.idOK = false
+	switch {
+	case len(m.id) == 0:
+		m.findings = append(m.findings, finding{"RECORD_ID", ReasonRecordIDMissing, "RECORD_ID is empty"})
+	case len(m.id) > MaxRecordIDLen || hasControl(m.id):
+		m.findings = append(m.findings, finding{"RECORD_ID", ReasonRecordIDInvalid,
+			fmt.Sprintf("RECORD_ID must be at most %d characters without control characters", MaxRecordIDLen)})
+	default:
+		m.idOK = true
+	}
+	if f, ok := malformed(src, width, fields); !ok {
+		m.findings = append(m.findings, f)
+		return // columns may be shifted: nothing else can be trusted
+	}
+	if len(field(fields, c.last)) == 0 {
+		m.findings = append(m.findings, finding{"LAST_NAME", ReasonNameMissing, "LAST_NAME is empty"})
+	}
+	textCols := [...]struct {
+		name string
+		i    int
+	}{{"TITLE", c.title}, {"FIRST_NAME", c.first}, {"LAST_NAME", c.last}, {"ADDRESS_1", c.addr[0]},
+		{"ADDRESS_2", c.addr[1]}, {"ADDRESS_3", c.addr[2]}, {"ADDRESS_4", c.addr[3]}, {"ADDRESS_5", c.addr[4]}}
+	for _, tc := range textCols {
+		if hasControl(field(fields, tc.i)) {
+			m.findings = append(m.findings, finding{tc.name, ReasonTextInvalid,
+				tc.name + " contains a line break or control character"})
+		}
+	}
+	_, err := codes.AppendPostcode(m.postcode[:0], view(field(fields, c.postcode)))
+	switch {
+	case errors.Is(err, codes.ErrPseudoPostcode):
+		m.flags |= flagNoUKAddress
+	case errors.Is(err, codes.ErrPostcodeMissing):
+		m.findings = append(m.findings, finding{"POSTCODE", ReasonPostcodeInvalid, "POSTCODE is empty"})
+	case err != nil:
+		m.findings = append(m.findings, finding{"POSTCODE", ReasonPostcodeInvalid, "POSTCODE is not a valid UK postcode"})
+	}
+	if m.flags&flagNoUKAddress == 0 {
+		lines := 0
+		for _, i := range c.addr {
+			if len(field(fields, i)) > 0 {
+				lines++
+			}
+		}
+		switch {
+		case len(field(fields, c.addr[0])) == 0:
+			m.findings = append(m.findings, finding{"ADDRESS_1", ReasonAddressTooShort, "ADDRESS_1 is empty"})
+		case lines < 2:
+			m.findings = append(m.findings, finding{"ADDRESS_1", ReasonAddressTooShort,
+				"a postal address needs at least two address lines and a postcode"})
+		}
+	}
+	m.mobile = field(fields, c.mobile)
+	if len(m.mobile) > 0 {
+		if codes.NormaliseMobile(view(m.mobile)) != "" {
+			m.flags |= flagHasMobile
+		} else {
+			m.flags |= flagMobileUnusable
+		}
+	}
+}
+
+// malformed checks a row's width against the header's. A CSV row must match it; a
+// spreadsheet row may be shorter (trailing empty cells are not stored) but must not
+// carry values beyond the last header column.
+func malformed(src rowSource, width int, fields [][]byte) (finding, bool) {
+	if len(fields) == width {
+		return finding{}, true
+	}
+	if !src.strictWidth() {
+		extra := false
+		for _, f := range fields[min(width, len(fields)):] {
+			if len(bytes.TrimSpace(f)) > 0 {
+				extra = true
+			}
+		}
+		if !extra {
+			return finding{}, true
+		}
+	}
+	return finding{"", ReasonRowMalformed,
+		fmt.Sprintf("the row has %d fields but the header has %d (a stray comma or an unquoted value?)", len(fields), width)}, false
+}
+
+// scanMailing is pass 1: every mailing row checked and summarised in the join map.
+func (r *run) scanMailing() error {
+	in, warnings, err := openInput(r.ctx, r.st, r.in.MailingKey, schemas.MailingFileLayout())
+	if err != nil {
+		return err
+	}
+	defer in.src.close()
+	r.res.Warnings = append(r.res.Warnings, warnings...)
+	// Size the join map from the file size (rows are rarely under 48 bytes), so it is
+	// not rehashed as it grows: on a large file that halves the cost of the map.
+	if info, err := r.st.Stat(r.ctx, r.in.MailingKey); err == nil && in.format == "csv" {
+		hint := int(min(info.Size/48, 1<<24))
+		r.ids = newJoinIndex(hint)
+		r.entries = make([]entry, 0, hint)
+	}
+	if in.hdr.idx("MOBILE") < 0 {
+		r.warn("%s: no MOBILE column: nobody will get SMS reminders", r.in.MailingKey)
+	}
+	if cr, ok := in.src.(*csvReader); ok {
+		cr.cols = headerNames(in.hdr)
+	}
+	c := newMailingCols(in.hdr)
+	var m mailingRow
+	n := 0
+	for {
+		fields, row, err := in.src.next()
+		if errorsIsEOF(err) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		n++
+		if err := r.checkCtx(n); err != nil {
+			return err
+		}
+		row32, err := rowNumber(r.in.MailingKey, row)
+		if err != nil {
+			return err
+		}
+		r.checkMailing(in.src, in.hdr.width, &c, fields, &m)
+		if !m.idOK {
+			continue
+		}
+		idx, ok := r.ids.get(m.id)
+		if !ok {
+			if idx, err = r.ids.add(m.id); err != nil {
+				return err
+			}
+			r.entries = append(r.entries, entry{})
+		}
+		e := &r.entries[idx]
+		if e.mailN == 0 {
+			e.mailRow = row32
+			e.flags = m.flags
+			e.postcode = m.postcode
+			if len(m.findings) > 0 {
+				e.mailIssue = mailingIssueIndex(m.findings[0].reason)
+			}
+		}
+		e.mailN = sat(e.mailN)
+	}
+	r.res.MailingRowsRead = n
+	r.res.MailingSHA256 = in.sum()
+	r.res.MailingBytes = in.bytes.n
+	return nil
+}
+
+// headerNames lists the layout column name of each field index (for messages).
+func headerNames(h *header) []string {
+	names := make([]string, h.width)
+	for name, i := range h.cols {
+		names[i] = name
+	}
+	return names
+}
+
+// writeContacts is pass 3: the mailing file again, writing the contact record of every
+// accepted person and reporting the mailing file's findings.
+func (r *run) writeContacts() error {
+	in, _, err := openInput(r.ctx, r.st, r.in.MailingKey, schemas.MailingFileLayout())
+	if err != nil {
+		return err
+	}
+	defer in.src.close()
+	if cr, ok := in.src.(*csvReader); ok {
+		cr.cols = headerNames(in.hdr)
+	}
+	if r.contacts, err = newContactSink(); err != nil {
+		return err
+	}
+	if r.mailRp, err = newReportFile(); err != nil {
+		return err
+	}
+	c := newMailingCols(in.hdr)
+	res := r.res
+	var m mailingRow
+	n := 0
+	for {
+		fields, row, err := in.src.next()
+		if errorsIsEOF(err) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		n++
+		if err := r.checkCtx(n); err != nil {
+			return err
+		}
+		r.checkMailing(in.src, in.hdr.width, &c, fields, &m)
+		var e *entry
+		if m.idOK {
+			idx, ok := r.ids.get(m.id)
+			if !ok {
+				return fmt.Errorf("%w: mailing row %d has a RECORD_ID not seen in pass 1", ErrInputChanged, row)
+			}
+			e = &r.entries[idx]
+			if e.mailN > 1 {
+				m.findings = append([]finding{{"RECORD_ID", ReasonRecordIDDuplicate,
+					fmt.Sprintf("RECORD_ID is on %d mailing rows (first on row %d); it must be unique", e.mailN, e.mailRow)}}, m.findings...)
+			}
+			if e.sampleN == 0 {
+				m.findings = append([]finding{{"RECORD_ID", ReasonNoSampleRecord,
+					"no sample record has this RECORD_ID"}}, m.findings...)
+			}
+		}
+		if len(m.findings) > 0 {
+			for _, f := range m.findings {
+				if err := r.mailRp.add(schemas.FileMailing, row, m.id, schemas.DispositionRejected, f); err != nil {
+					return err
+				}
+			}
+			res.Findings += len(m.findings)
+			res.MailingRejected++
+			res.MailingByReason[m.findings[0].reason]++
+			continue
+		}
+		switch e.state {
+		case stateAccepted:
+			r.appendContact(e, &c, fields, &m)
+			res.MailingUsed++
+		case stateExcluded:
+			res.MailingExcluded++
+		case stateRejected:
+			res.MailingRejected++
+			res.MailingByReason[ReasonSampleRecordRejected]++
+		default:
+			return fmt.Errorf("%w: mailing row %d joins a sample record with no outcome", ErrReconciliation, row)
+		}
+	}
+	if n != res.MailingRowsRead {
+		return fmt.Errorf("%w: %s had %d rows, now %d", ErrInputChanged, r.in.MailingKey, res.MailingRowsRead, n)
+	}
+	if sum := in.sum(); sum != res.MailingSHA256 {
+		return fmt.Errorf("%w: %s", ErrInputChanged, r.in.MailingKey)
+	}
+	return nil
+}
+
+func (r *run) appendContact(e *entry, c *mailingCols, fields [][]byte, m *mailingRow) {
+	s := r.contacts
+	var code []byte
+	r.buf, code = r.keyed.AppendIDs(r.buf[:0], r.code[:0], r.cfg.WaveID, r.cfg.ICS, view(m.id))
+	r.code = code
+	s.surveyID.BinaryBuilder.Append(r.buf)
+	s.icsRecordID.BinaryBuilder.Append(m.id)
+	s.ics.BinaryBuilder.AppendString(r.cfg.ICS)
+	r.buf = appendNHSDigits(r.buf[:0], e.nhs)
+	s.nhs.BinaryBuilder.Append(r.buf)
+	s.dob.Append(arrow.Date32(e.dob))
+	s.gender.BinaryBuilder.AppendString(genderCodes[e.gender-1])
+	s.title.BinaryBuilder.Append(field(fields, c.title))
+	s.first.BinaryBuilder.Append(field(fields, c.first))
+	s.last.BinaryBuilder.Append(field(fields, c.last))
+	for i, ai := range c.addr {
+		s.addr[i].BinaryBuilder.Append(field(fields, ai))
+	}
+	s.postcode.BinaryBuilder.Append(trimNUL(e.postcode[:]))
+	if e.flags&flagHasMobile != 0 {
+		s.mobile.BinaryBuilder.AppendString(codes.NormaliseMobile(view(m.mobile)))
+	} else {
+		s.mobile.BinaryBuilder.AppendString("")
+	}
+	s.accessCode.BinaryBuilder.Append(r.code)
+	s.endRow()
+}
+
+func appendNHSDigits(dst []byte, n uint64) []byte {
+	var d [10]byte
+	for i := 9; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(dst, d[:]...)
+}
+
+func trimNUL(b []byte) []byte {
+	for i, c := range b {
+		if c == 0 {
+			return b[:i]
+		}
+	}
+	return b
+}

@@ -1,0 +1,515 @@
+package intake
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"math"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/xuri/excelize/v2"
+
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// rowSource yields the data rows of one input file. The fields returned by next are
+// only valid until the following call and must not be modified.
+type rowSource interface {
+	// next returns the next non-blank data row and its row number (header = 1), or
+	// io.EOF after the last one.
+	next() (fields [][]byte, row int, err error)
+	// strictWidth reports whether every row must have exactly the header's number of
+	// fields (CSV), rather than up to it (a spreadsheet omits trailing empty cells).
+	strictWidth() bool
+	close() error
+}
+
+// input is one opened input file: its header mapped onto a layout and its rows.
+type input struct {
+	key    string
+	src    rowSource
+	hdr    *header
+	hash   hash.Hash
+	bytes  *countingReader
+	format string
+}
+
+// sum returns the hex SHA-256 of everything read so far (the whole file once the rows
+// are exhausted).
+func (in *input) sum() string { return hex.EncodeToString(in.hash.Sum(nil)) }
+
+// openInput opens key in the store, reads its header and checks it against layout l.
+// dateCols names the columns an .xlsx date cell may appear in (converted to yyyymmdd).
+func openInput(ctx context.Context, st store.Store, key string, l *schemas.Layout, dateCols ...string) (*input, []string, error) {
+	if err := checkFormat(key); err != nil {
+		return nil, nil, err
+	}
+	ext := strings.ToLower(path.Ext(key))
+	rc, err := st.Get(ctx, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("intake: open %s: %w", key, err)
+	}
+	in := &input{key: key, hash: sha256.New()}
+	in.bytes = &countingReader{r: io.TeeReader(rc, in.hash)}
+	var warnings []string
+	if ext == ".csv" {
+		in.format = "csv"
+		cr, err := newCSVReader(key, in.bytes, rc)
+		if err != nil {
+			rc.Close()
+			return nil, nil, err
+		}
+		in.src = cr
+	} else {
+		in.format = "xlsx"
+		xr, w, err := newXLSXReader(key, in.bytes, rc)
+		if err != nil {
+			return nil, nil, err
+		}
+		warnings = append(warnings, w...)
+		in.src = xr
+	}
+	fields, _, err := in.src.next()
+	if errors.Is(err, io.EOF) {
+		in.src.close()
+		return nil, nil, &FileError{File: key, Reason: FileEmpty, Message: "the file is empty: it has no header row"}
+	}
+	if err != nil {
+		in.src.close()
+		return nil, nil, err
+	}
+	h, w, err := mapHeader(key, fields, l)
+	if err != nil {
+		in.src.close()
+		return nil, nil, err
+	}
+	warnings = append(warnings, w...)
+	in.hdr = h
+	if xr, ok := in.src.(*xlsxReader); ok {
+		for _, name := range dateCols {
+			if i := h.idx(name); i >= 0 {
+				xr.dateCols = append(xr.dateCols, i)
+			}
+		}
+	}
+	return in, warnings, nil
+}
+
+// checkFormat refuses a key whose extension is not .csv or .xlsx.
+func checkFormat(key string) error {
+	ext := strings.ToLower(path.Ext(key))
+	if ext != ".csv" && ext != ".xlsx" {
+		return &FileError{File: key, Reason: FileFormatUnsupported,
+			Message: fmt.Sprintf("file extension %q is not supported; send .csv (UTF-8) or .xlsx", ext)}
+	}
+	return nil
+}
+
+// header maps a file's header row onto a layout.
+type header struct {
+	width int            // fields in the header row
+	cols  map[string]int // layout column name → field index
+}
+
+func (h *header) idx(name string) int {
+	if i, ok := h.cols[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// mapHeader matches header names to the layout case-insensitively and in any order. A
+// missing required column or a column named twice rejects the file; an unknown column
+// is reported as a warning and ignored; an absent optional column reads as empty.
+func mapHeader(key string, fields [][]byte, l *schemas.Layout) (*header, []string, error) {
+	h := &header{width: len(fields), cols: map[string]int{}}
+	var warnings []string
+	seen := map[string]int{}
+	for i, f := range fields {
+		name := strings.ToUpper(strings.TrimSpace(string(f)))
+		if name == "" {
+			warnings = append(warnings, fmt.Sprintf("%s: column %d has no header name; it is ignored", key, i+1))
+			continue
+		}
+		if j, dup := seen[name]; dup {
+			return nil, nil, &FileError{File: key, Row: 1, Field: name, Reason: FileHeaderDuplicate,
+				Message: fmt.Sprintf("column %s appears twice in the header (columns %d and %d)", name, j+1, i+1)}
+		}
+		seen[name] = i
+		if _, ok := l.Column(name); ok {
+			h.cols[name] = i
+		} else {
+			warnings = append(warnings, fmt.Sprintf("%s: unknown column %s is ignored", key, name))
+		}
+	}
+	var missing []string
+	for _, name := range l.RequiredNames() {
+		if _, ok := h.cols[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		msg := fmt.Sprintf("required column %s is missing from the header", missing[0])
+		if len(missing) > 1 {
+			msg = fmt.Sprintf("required columns %s are missing from the header", strings.Join(missing, ", "))
+		}
+		return nil, nil, &FileError{File: key, Row: 1, Field: strings.Join(missing, ","), Reason: FileHeaderMissing, Message: msg}
+	}
+	for _, c := range l.Columns {
+		if _, ok := h.cols[c.Name]; !ok {
+			warnings = append(warnings, fmt.Sprintf("%s: optional column %s is absent; read as empty", key, c.Name))
+		}
+	}
+	return h, warnings, nil
+}
+
+// field returns field i of a row with surrounding spaces removed, or nil when the row
+// is too short or the column absent (i < 0).
+func field(fields [][]byte, i int) []byte {
+	if i < 0 || i >= len(fields) {
+		return nil
+	}
+	return bytes.TrimSpace(fields[i])
+}
+
+// view returns a string sharing b's memory, for calls that do not retain it.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ---------------------------------------------------------------------------------
+// CSV
+
+// csvReader is a streaming RFC 4180 reader tuned for large files: unquoted rows are
+// split in place without copying; quoted fields (with "" escapes and embedded line
+// breaks) are unescaped into a reused buffer. CRLF and LF line ends and a UTF-8 byte
+// order mark are accepted. Every row is checked to be valid UTF-8, and a row that is
+// not stops the file with a FileError naming the row and column (a Latin-1 or
+// Windows-1252 export would otherwise be silently garbled).
+type csvReader struct {
+	key    string
+	br     *bufio.Reader
+	closer io.Closer
+	line   int // physical lines consumed
+	buf    []byte
+	ends   []int
+	fields [][]byte
+	cols   []string // header names, for error messages
+}
+
+const csvBufferSize = 1 << 20
+
+func newCSVReader(key string, r io.Reader, closer io.Closer) (*csvReader, error) {
+	br := bufio.NewReaderSize(r, csvBufferSize)
+	bom, err := br.Peek(3)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("intake: read %s: %w", key, err)
+	}
+	switch {
+	case bytes.HasPrefix(bom, []byte{0xEF, 0xBB, 0xBF}):
+		br.Discard(3)
+	case bytes.HasPrefix(bom, []byte{0xFF, 0xFE}), bytes.HasPrefix(bom, []byte{0xFE, 0xFF}):
+		return nil, &FileError{File: key, Row: 1, Reason: FileEncodingUTF16,
+			Message: "the file is UTF-16 (\"Unicode text\"); save it as CSV UTF-8"}
+	}
+	return &csvReader{key: key, br: br, closer: closer}, nil
+}
+
+func (r *csvReader) strictWidth() bool { return true }
+
+func (r *csvReader) close() error { return r.closer.Close() }
+
+// readLine returns the next physical line without its line end. The slice may point
+// into the bufio buffer and is valid until the next read.
+func (r *csvReader) readLine() ([]byte, error) {
+	line, err := r.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		long := append([]byte(nil), line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = r.br.ReadSlice('\n')
+			long = append(long, line...)
+		}
+		line = long
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("intake: read %s: %w", r.key, err)
+	}
+	if len(line) == 0 && err != nil {
+		return nil, io.EOF
+	}
+	r.line++
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	return line, nil
+}
+
+func (r *csvReader) next() ([][]byte, int, error) {
+	for {
+		line, err := r.readLine()
+		if err != nil {
+			return nil, 0, err
+		}
+		start := r.line
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue // blank line: not a record
+		}
+		if bytes.IndexByte(line, '"') < 0 {
+			r.fields = r.fields[:0]
+			for {
+				i := bytes.IndexByte(line, ',')
+				if i < 0 {
+					r.fields = append(r.fields, line)
+					break
+				}
+				r.fields = append(r.fields, line[:i])
+				line = line[i+1:]
+			}
+		} else if err := r.parseQuoted(line, start); err != nil {
+			return nil, 0, err
+		}
+		if err := r.checkUTF8(start); err != nil {
+			return nil, 0, err
+		}
+		return r.fields, start, nil
+	}
+}
+
+// parseQuoted splits a record that contains quotes into r.fields, reading further
+// lines while a quoted field is open.
+func (r *csvReader) parseQuoted(line []byte, start int) error {
+	r.buf, r.ends = r.buf[:0], r.ends[:0]
+	for {
+		// At the start of a field.
+		i := 0
+		for i < len(line) && line[i] == ' ' {
+			i++
+		}
+		if i < len(line) && line[i] == '"' {
+			line = line[i+1:]
+			for {
+				q := bytes.IndexByte(line, '"')
+				if q < 0 {
+					// The quoted field runs on to the next line.
+					r.buf = append(r.buf, line...)
+					r.buf = append(r.buf, '\n')
+					next, err := r.readLine()
+					if errors.Is(err, io.EOF) {
+						return &FileError{File: r.key, Row: start, Reason: FileCSVMalformed,
+							Message: fmt.Sprintf("a quoted field opened on row %d is never closed", start)}
+					}
+					if err != nil {
+						return err
+					}
+					line = next
+					continue
+				}
+				r.buf = append(r.buf, line[:q]...)
+				line = line[q+1:]
+				if len(line) > 0 && line[0] == '"' { // "" is an escaped quote
+					r.buf = append(r.buf, '"')
+					line = line[1:]
+					continue
+				}
+				break
+			}
+			// After the closing quote: anything up to the next comma is kept as is
+			// (lenient, like a spreadsheet), trailing spaces dropped later by TrimSpace.
+			c := bytes.IndexByte(line, ',')
+			if c < 0 {
+				r.buf = append(r.buf, line...)
+				r.ends = append(r.ends, len(r.buf))
+				break
+			}
+			r.buf = append(r.buf, line[:c]...)
+			r.ends = append(r.ends, len(r.buf))
+			line = line[c+1:]
+			continue
+		}
+		// Unquoted field: a stray quote inside it is literal.
+		c := bytes.IndexByte(line, ',')
+		if c < 0 {
+			r.buf = append(r.buf, line...)
+			r.ends = append(r.ends, len(r.buf))
+			break
+		}
+		r.buf = append(r.buf, line[:c]...)
+		r.ends = append(r.ends, len(r.buf))
+		line = line[c+1:]
+	}
+	r.fields = r.fields[:0]
+	prev := 0
+	for _, e := range r.ends {
+		r.fields = append(r.fields, r.buf[prev:e])
+		prev = e
+	}
+	return nil
+}
+
+func (r *csvReader) checkUTF8(row int) error {
+	for i, f := range r.fields {
+		if utf8.Valid(f) {
+			continue
+		}
+		col := fmt.Sprintf("column %d", i+1)
+		fieldName := ""
+		if i < len(r.cols) && r.cols[i] != "" {
+			col, fieldName = r.cols[i], r.cols[i]
+		}
+		bad := f[firstInvalidUTF8(f)]
+		return &FileError{File: r.key, Row: row, Field: fieldName, Reason: FileEncodingNotUTF8,
+			Message: fmt.Sprintf("row %d, %s is not valid UTF-8 (byte 0x%02X); the file looks like Latin-1/Windows-1252 — save it as CSV UTF-8 and send it again", row, col, bad)}
+	}
+	return nil
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return 0
+}
+
+// ---------------------------------------------------------------------------------
+// XLSX
+
+// xlsxReader reads the first worksheet of a workbook with excelize's streaming row
+// iterator, taking raw cell values (not display formats). A date cell in a date column
+// (a serial day number or an ISO date) is turned into yyyymmdd.
+type xlsxReader struct {
+	key      string
+	f        *excelize.File
+	rows     *excelize.Rows
+	row      int
+	date1904 bool
+	dateCols []int
+	fields   [][]byte
+	conv     [][]byte
+}
+
+// maxXLSXBytes bounds the workbook read into memory (a zip needs random access).
+const maxXLSXBytes = 512 << 20
+
+func newXLSXReader(key string, r io.Reader, closer io.Closer) (*xlsxReader, []string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxXLSXBytes+1))
+	closer.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("intake: read %s: %w", key, err)
+	}
+	if len(data) > maxXLSXBytes {
+		return nil, nil, &FileError{File: key, Reason: FileXLSXUnreadable,
+			Message: fmt.Sprintf("workbook is larger than %d MiB; send the file as CSV", maxXLSXBytes>>20)}
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, &FileError{File: key, Reason: FileXLSXUnreadable,
+			Message: "the workbook cannot be opened as .xlsx (" + err.Error() + ")"}
+	}
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		f.Close()
+		return nil, nil, &FileError{File: key, Reason: FileEmpty, Message: "the workbook has no worksheet"}
+	}
+	var warnings []string
+	if len(sheets) > 1 {
+		warnings = append(warnings, fmt.Sprintf("%s: only the first worksheet (%q) is read; %d other sheets are ignored", key, sheets[0], len(sheets)-1))
+	}
+	rows, err := f.Rows(sheets[0])
+	if err != nil {
+		f.Close()
+		return nil, nil, &FileError{File: key, Reason: FileXLSXUnreadable, Message: "the first worksheet cannot be read (" + err.Error() + ")"}
+	}
+	x := &xlsxReader{key: key, f: f, rows: rows}
+	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
+		x.date1904 = *props.Date1904
+	}
+	return x, warnings, nil
+}
+
+func (x *xlsxReader) strictWidth() bool { return false }
+
+func (x *xlsxReader) close() error {
+	x.rows.Close()
+	return x.f.Close()
+}
+
+func (x *xlsxReader) next() ([][]byte, int, error) {
+	for x.rows.Next() {
+		x.row++
+		cols, err := x.rows.Columns(excelize.Options{RawCellValue: true})
+		if err != nil {
+			return nil, 0, &FileError{File: x.key, Row: x.row, Reason: FileXLSXUnreadable, Message: "the row cannot be read (" + err.Error() + ")"}
+		}
+		blank := true
+		x.fields = x.fields[:0]
+		for _, c := range cols {
+			if strings.TrimSpace(c) != "" {
+				blank = false
+			}
+			x.fields = append(x.fields, unsafe.Slice(unsafe.StringData(c), len(c)))
+		}
+		if blank {
+			continue
+		}
+		for _, i := range x.dateCols {
+			if i < len(x.fields) {
+				x.fields[i] = x.excelDate(x.fields[i])
+			}
+		}
+		return x.fields, x.row, nil
+	}
+	if err := x.rows.Error(); err != nil {
+		return nil, 0, &FileError{File: x.key, Row: x.row + 1, Reason: FileXLSXUnreadable, Message: err.Error()}
+	}
+	return nil, 0, io.EOF
+}
+
+// excelDate turns a date cell's raw value into yyyymmdd: a serial day number (Excel
+// stores dates as numbers; 1–99999 covers 1900–2173) or an ISO 8601 date from a
+// date-typed cell. Anything else (notably a text cell already holding yyyymmdd) is
+// returned unchanged for the normal checks.
+func (x *xlsxReader) excelDate(b []byte) []byte {
+	s := strings.TrimSpace(string(b))
+	if len(s) >= 10 && s[4] == '-' && s[7] == '-' {
+		if t, err := time.Parse("2006-01-02", s[:10]); err == nil {
+			return []byte(t.Format("20060102"))
+		}
+		return b
+	}
+	if len(s) == 0 || len(s) > 12 || len(s) == 8 && !strings.ContainsAny(s, ".") {
+		return b // empty, or already yyyymmdd
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 1 || v >= 100000 || v != math.Trunc(v) {
+		return b
+	}
+	t, err := excelize.ExcelDateToTime(v, x.date1904)
+	if err != nil {
+		return b
+	}
+	return []byte(t.Format("20060102"))
+}

@@ -1,0 +1,529 @@
+package intake
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"icesurvey/codes"
+	"icesurvey/schemas"
+)
+
+// sampleCols are the field indexes of the sample file's columns (-1 when absent).
+type sampleCols struct {
+	id, nhs, postcode, age, dob, gender, ethnicity, practice, ics, registered, efi, type1, dissent int
+}
+
+func newSampleCols(h *header) sampleCols {
+	return sampleCols{
+		id: h.idx("RECORD_ID"), nhs: h.idx("NHS_NUMBER"), postcode: h.idx("POSTCODE"), age: h.idx("AGE"),
+		dob: h.idx("DATE_OF_BIRTH"), gender: h.idx("GENDER"), ethnicity: h.idx("ETHNICITY"),
+		practice: h.idx("GP_PRACTICE_CODE"), ics: h.idx("ICS_CODE"), registered: h.idx("REGISTRATION_DATE"),
+		efi: h.idx("EFI_SCORE"), type1: h.idx("TYPE1_OPT_OUT"), dissent: h.idx("DISSENT"),
+	}
+}
+
+var genderCodes = []string{codes.GenderMale, codes.GenderFemale, codes.GenderIndeterminate, codes.GenderNotKnown, codes.GenderNotKnownX}
+
+func genderIndex(code string) int {
+	for i, g := range genderCodes {
+		if g == code {
+			return i
+		}
+	}
+	return -1
+}
+
+func ethnicityIndex(code string) int {
+	for i, e := range codes.EthnicCategories {
+		if e.Code == code {
+			return i
+		}
+	}
+	return -1
+}
+
+func ageBandIndex(band string) int { return slices.Index(codes.AgeBands, band) }
+func efiBandIndex(band string) int { return slices.Index(codes.EFIBands, band) }
+
+// tally gathers the declaration figures of the accepted sample during the sample pass.
+type tally struct {
+	practices map[string]*int
+	ageBand   [5]int
+	gender    [5]int
+	efiBand   [4]int
+	ethnicity [18]int
+	mobile    int
+}
+
+// nhsRow is a valid NHS number seen on a sample row (duplicate detection).
+type nhsRow struct {
+	nhs uint64
+	row int32
+}
+
+// samplePass holds the state of one pass over the sample file.
+type samplePass struct {
+	final    bool               // duplicates are known: reject every occurrence
+	dupIDs   bool               // a repeated RECORD_ID was met (first pass)
+	nhsSeen  []nhsRow           // first pass: every valid NHS number
+	dupNHS   map[uint64][]int32 // final pass: rows of each repeated NHS number
+	findings []finding
+	excl     []finding
+	pc       [8]byte
+	practice [6]byte
+	ics      [3]byte
+}
+
+// processSample is pass 2, run again when the first run met duplicates.
+func (r *run) processSample() error {
+	p := &samplePass{}
+	if err := r.samplePass(p); err != nil {
+		return err
+	}
+	dup := findDuplicateNHS(p.nhsSeen)
+	if !p.dupIDs && len(dup) == 0 {
+		return nil
+	}
+	firstSum, firstRows := r.res.SampleSHA256, r.res.RowsRead
+	r.sample.discard()
+	r.sampleRp.discard()
+	r.sample, r.sampleRp = nil, nil
+	p = &samplePass{final: true, dupNHS: dup}
+	if err := r.samplePass(p); err != nil {
+		return err
+	}
+	if r.res.SampleSHA256 != firstSum || r.res.RowsRead != firstRows {
+		return fmt.Errorf("%w: %s", ErrInputChanged, r.in.SampleKey)
+	}
+	return nil
+}
+
+// findDuplicateNHS returns the rows of every NHS number seen more than once.
+func findDuplicateNHS(seen []nhsRow) map[uint64][]int32 {
+	slices.SortFunc(seen, func(a, b nhsRow) int {
+		if a.nhs != b.nhs {
+			if a.nhs < b.nhs {
+				return -1
+			}
+			return 1
+		}
+		return int(a.row - b.row)
+	})
+	var dup map[uint64][]int32
+	for i := 0; i < len(seen); {
+		j := i + 1
+		for j < len(seen) && seen[j].nhs == seen[i].nhs {
+			j++
+		}
+		if j-i > 1 {
+			if dup == nil {
+				dup = map[uint64][]int32{}
+			}
+			rows := make([]int32, 0, j-i)
+			for _, s := range seen[i:j] {
+				rows = append(rows, s.row)
+			}
+			dup[seen[i].nhs] = rows
+		}
+		i = j
+	}
+	return dup
+}
+
+func (r *run) samplePass(p *samplePass) error {
+	in, warnings, err := openInput(r.ctx, r.st, r.in.SampleKey, schemas.SampleFileLayout(), "DATE_OF_BIRTH", "REGISTRATION_DATE")
+	if err != nil {
+		return err
+	}
+	defer in.src.close()
+	if !p.final {
+		r.res.Warnings = append(r.res.Warnings, warnings...)
+	}
+	if cr, ok := in.src.(*csvReader); ok {
+		cr.cols = headerNames(in.hdr)
+	}
+	if r.sample, err = newSampleSink(); err != nil {
+		return err
+	}
+	if r.sampleRp, err = newReportFile(); err != nil {
+		return err
+	}
+	res := r.res
+	res.RowsRead, res.Accepted, res.Excluded, res.Rejected = 0, 0, 0, 0
+	res.NoSMS, res.MobileUnusable, res.Findings = 0, 0, 0
+	clear(res.ByReason)
+	r.tally = tally{practices: map[string]*int{}}
+	c := newSampleCols(in.hdr)
+	for {
+		fields, row, err := in.src.next()
+		if errorsIsEOF(err) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		res.RowsRead++
+		if err := r.checkCtx(res.RowsRead); err != nil {
+			return err
+		}
+		row32, err := rowNumber(r.in.SampleKey, row)
+		if err != nil {
+			return err
+		}
+		if err := r.sampleRow(p, in.src, in.hdr.width, &c, fields, row32); err != nil {
+			return err
+		}
+	}
+	res.SampleSHA256 = in.sum()
+	res.SampleBytes = in.bytes.n
+	return nil
+}
+
+// sampleRow checks, joins and classifies one sample row and writes its outputs.
+func (r *run) sampleRow(p *samplePass, src rowSource, width int, c *sampleCols, fields [][]byte, row int32) error {
+	p.findings = p.findings[:0]
+	bad := func(field, reason, msg string) { p.findings = append(p.findings, finding{field, reason, msg}) }
+
+	// RECORD_ID and the join entry.
+	id := field(fields, c.id)
+	var e *entry
+	switch {
+	case len(id) == 0:
+		bad("RECORD_ID", ReasonRecordIDMissing, "RECORD_ID is empty")
+	case len(id) > MaxRecordIDLen || hasControl(id):
+		bad("RECORD_ID", ReasonRecordIDInvalid,
+			fmt.Sprintf("RECORD_ID must be at most %d characters without control characters", MaxRecordIDLen))
+	default:
+		idx, ok := r.ids.get(id)
+		if !ok {
+			if p.final {
+				return fmt.Errorf("%w: sample row %d has a RECORD_ID not seen in the first pass", ErrInputChanged, row)
+			}
+			var err error
+			if idx, err = r.ids.add(id); err != nil {
+				return err
+			}
+			r.entries = append(r.entries, entry{})
+		}
+		e = &r.entries[idx]
+		if !p.final {
+			if e.sampleN == 0 {
+				e.sampleRow = row
+			} else {
+				p.dupIDs = true
+			}
+			e.sampleN = sat(e.sampleN)
+		}
+		if e.sampleN > 1 {
+			bad("RECORD_ID", ReasonRecordIDDuplicate,
+				fmt.Sprintf("RECORD_ID is on %d sample rows (first on row %d); it must be unique", e.sampleN, e.sampleRow))
+		}
+	}
+	if f, ok := malformed(src, width, fields); !ok {
+		p.findings = append(p.findings, f)
+		return r.reject(e, row, id, p.findings)
+	}
+
+	// NHS number.
+	nhs, err := codes.ParseNHSNumber(view(field(fields, c.nhs)))
+	switch {
+	case errors.Is(err, codes.ErrNHSNumberFormat):
+		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER must be 10 digits")
+	case errors.Is(err, codes.ErrNHSNumberCheckDigit):
+		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER fails the Modulus 11 check digit")
+	case errors.Is(err, codes.ErrNHSNumberRepeated):
+		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER is a placeholder (one digit repeated)")
+	case err != nil:
+		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER is not valid")
+	case !p.final:
+		p.nhsSeen = append(p.nhsSeen, nhsRow{nhs, row})
+	default:
+		if rows, ok := p.dupNHS[nhs]; ok {
+			bad("NHS_NUMBER", ReasonNHSNumberDuplicate, "the same NHS_NUMBER is on sample rows "+rowList(rows, row))
+		}
+	}
+
+	// Postcode.
+	noUK := false
+	pc, err := codes.AppendPostcode(p.pc[:0], view(field(fields, c.postcode)))
+	switch {
+	case errors.Is(err, codes.ErrPseudoPostcode):
+		noUK = true
+	case errors.Is(err, codes.ErrPostcodeMissing):
+		bad("POSTCODE", ReasonPostcodeInvalid, "POSTCODE is empty")
+	case err != nil:
+		bad("POSTCODE", ReasonPostcodeInvalid, "POSTCODE is not a valid UK postcode")
+	}
+	pcOK := err == nil
+
+	// Date of birth and age.
+	dob, err := codes.ParseDate(view(field(fields, c.dob)))
+	dobOK := err == nil
+	age := 0
+	switch {
+	case err != nil:
+		bad("DATE_OF_BIRTH", ReasonDOBInvalid, "DATE_OF_BIRTH must be a real date written yyyymmdd")
+	case dob.After(r.sampling):
+		bad("DATE_OF_BIRTH", ReasonDOBInvalid, "DATE_OF_BIRTH is after the sampling date")
+		dobOK = false
+	default:
+		age = codes.AgeAt(dob, r.sampling)
+		if age > 130 {
+			bad("DATE_OF_BIRTH", ReasonDOBInvalid, "DATE_OF_BIRTH is more than 130 years before the sampling date")
+			dobOK = false
+		}
+	}
+	givenAge, ok := codes.ParseAge(view(field(fields, c.age)))
+	switch {
+	case !ok:
+		bad("AGE", ReasonAgeInvalid, "AGE must be a whole number of years from 0 to 130")
+	case dobOK && (givenAge-age > 1 || age-givenAge > 1):
+		bad("AGE", ReasonAgeMismatch, fmt.Sprintf(
+			"AGE differs by %d years from the age DATE_OF_BIRTH gives at the sampling date (1 year is allowed)", absInt(givenAge-age)))
+	}
+
+	// Codes.
+	gender, ok := codes.NormaliseGender(view(field(fields, c.gender)))
+	if !ok {
+		bad("GENDER", ReasonGenderInvalid, "GENDER must be 1 (male), 2 (female), 9 (indeterminate), 0 or X (not known)")
+	}
+	ethnicity, ok := codes.NormaliseEthnicity(view(field(fields, c.ethnicity)))
+	if !ok {
+		bad("ETHNICITY", ReasonEthnicityInvalid, "ETHNICITY must be an ethnic category code (A-H, J-N, P, R, S, Z) or 99")
+	}
+	practice := upperInto(p.practice[:], field(fields, c.practice))
+	switch {
+	case !codes.ValidPracticeCode(view(practice)):
+		bad("GP_PRACTICE_CODE", ReasonPracticeInvalid, "GP_PRACTICE_CODE must be an ODS practice code: a letter and five digits")
+	case view(practice) == codes.PracticeUnknown:
+		bad("GP_PRACTICE_CODE", ReasonPracticeInvalid, "GP_PRACTICE_CODE is V81999 (practice not known); the cohort is drawn from registered patients")
+	}
+	ics := upperInto(p.ics[:], field(fields, c.ics))
+	switch {
+	case !codes.ValidICSCode(view(ics)):
+		bad("ICS_CODE", ReasonICSInvalid, "ICS_CODE must be the ICB's 3-character ODS code")
+	case view(ics) != r.cfg.ICS:
+		bad("ICS_CODE", ReasonICSMismatch, fmt.Sprintf("ICS_CODE is %s; this file is for %s", view(ics), r.cfg.ICS))
+	}
+
+	// Registration.
+	registered, err := codes.ParseDate(view(field(fields, c.registered)))
+	regOK := err == nil
+	switch {
+	case err != nil:
+		bad("REGISTRATION_DATE", ReasonRegistrationDateInvalid, "REGISTRATION_DATE must be a real date written yyyymmdd")
+	case registered.After(r.sampling):
+		bad("REGISTRATION_DATE", ReasonRegistrationDateInvalid, "REGISTRATION_DATE is after the sampling date")
+		regOK = false
+	case dobOK && registered.Before(dob):
+		bad("REGISTRATION_DATE", ReasonRegistrationDateInvalid, "REGISTRATION_DATE is before DATE_OF_BIRTH")
+		regOK = false
+	}
+
+	// eFI.
+	efiText := field(fields, c.efi)
+	efi, err := strconv.ParseFloat(view(efiText), 64)
+	switch {
+	case len(efiText) == 0:
+		bad("EFI_SCORE", ReasonEFIInvalid, "EFI_SCORE is empty")
+	case err != nil || math.IsNaN(efi) || math.IsInf(efi, 0):
+		bad("EFI_SCORE", ReasonEFIInvalid, "EFI_SCORE must be a number between 0 and 1")
+	case !codes.ValidEFIScore(efi):
+		bad("EFI_SCORE", ReasonEFIOutOfRange, "EFI_SCORE must be between 0 and 1 (the score, not a count of deficits)")
+	}
+
+	// Opt-out flags.
+	type1, ok1 := flag(field(fields, c.type1))
+	if !ok1 {
+		bad("TYPE1_OPT_OUT", ReasonFlagInvalid, "TYPE1_OPT_OUT must be Y, N or empty")
+	}
+	dissent, ok2 := flag(field(fields, c.dissent))
+	if !ok2 {
+		bad("DISSENT", ReasonFlagInvalid, "DISSENT must be Y, N or empty")
+	}
+
+	// Cross-file checks.
+	if e != nil && e.sampleN == 1 {
+		switch {
+		case e.mailN == 0:
+			bad("RECORD_ID", ReasonNoMailingRecord, "no mailing record has this RECORD_ID")
+		case e.mailN > 1:
+			bad("RECORD_ID", ReasonMailingRecordDuplicate,
+				fmt.Sprintf("%d mailing rows have this RECORD_ID (first on mailing row %d)", e.mailN, e.mailRow))
+		case e.mailIssue != 0:
+			bad("RECORD_ID", ReasonMailingRecordInvalid, fmt.Sprintf("its mailing record (mailing row %d) was rejected: %s",
+				e.mailRow, mailingIssueCodes[e.mailIssue-1]))
+		case pcOK && e.flags&flagNoUKAddress == 0 && !bytes.Equal(pc, trimNUL(e.postcode[:])):
+			bad("POSTCODE", ReasonPostcodeMismatch, fmt.Sprintf("POSTCODE differs from the mailing record's (mailing row %d)", e.mailRow))
+		}
+	}
+	if len(p.findings) > 0 {
+		return r.reject(e, row, id, p.findings)
+	}
+
+	// Exclusions: valid records of people outside the cohort.
+	band := codes.EFIBand(efi)
+	p.excl = p.excl[:0]
+	excl := func(field, reason, msg string) { p.excl = append(p.excl, finding{field, reason, msg}) }
+	if !codes.EFIInCohort(band) {
+		excl("EFI_SCORE", ExclFrailty, "eFI band is "+band+"; the survey is for moderate or severe frailty")
+	}
+	if age < 18 {
+		excl("DATE_OF_BIRTH", ExclUnder18, "under 18 at the sampling date")
+	}
+	if regOK && registered.After(r.regCutoff) {
+		excl("REGISTRATION_DATE", ExclRegisteredUnder6M, "registered with the practice for less than 6 months at the sampling date")
+	}
+	if type1 {
+		excl("TYPE1_OPT_OUT", ExclType1OptOut, "type 1 opt-out recorded")
+	}
+	if dissent {
+		excl("DISSENT", ExclDissent, "dissent recorded")
+	}
+	if noUK || e.flags&flagNoUKAddress != 0 {
+		excl("POSTCODE", ExclNoUKAddress, "no UK postal address (NHS pseudo-postcode ZZ99)")
+	}
+	if len(p.excl) > 0 {
+		for _, f := range p.excl {
+			if err := r.sampleRp.add(schemas.FileSample, int(row), id, schemas.DispositionExcluded, f); err != nil {
+				return err
+			}
+		}
+		r.res.Findings += len(p.excl)
+		r.res.Excluded++
+		r.res.ByReason[p.excl[0].reason]++
+		e.state = stateExcluded
+		return nil
+	}
+
+	// Accepted.
+	r.res.Accepted++
+	e.state = stateAccepted
+	e.nhs = nhs
+	e.dob = int32(arrow.Date32FromTime(dob))
+	gi := genderIndex(gender)
+	e.gender = uint8(gi + 1)
+	r.writeSample(e, id, nhs, practice, int32(age), gender, ethnicity, efi, band, registered, pc)
+	t := &r.tally
+	// Look up with a transient view; never assign with one (a map assignment may
+	// store the key it is given).
+	if n := t.practices[view(practice)]; n != nil {
+		*n++
+	} else {
+		t.practices[string(practice)] = new(int)
+		*t.practices[string(practice)] = 1
+	}
+	t.ageBand[ageBandIndex(codes.AgeBand(age))]++
+	t.gender[gi]++
+	t.efiBand[efiBandIndex(band)]++
+	t.ethnicity[ethnicityIndex(ethnicity)]++
+	if e.flags&flagHasMobile != 0 {
+		t.mobile++
+	} else {
+		r.res.NoSMS++
+		if e.flags&flagMobileUnusable != 0 {
+			r.res.MobileUnusable++
+		}
+	}
+	return nil
+}
+
+func (r *run) reject(e *entry, row int32, id []byte, findings []finding) error {
+	for _, f := range findings {
+		if err := r.sampleRp.add(schemas.FileSample, int(row), id, schemas.DispositionRejected, f); err != nil {
+			return err
+		}
+	}
+	r.res.Findings += len(findings)
+	r.res.Rejected++
+	r.res.ByReason[findings[0].reason]++
+	if e != nil {
+		e.state = stateRejected
+	}
+	return nil
+}
+
+func (r *run) writeSample(e *entry, id []byte, nhs uint64, practice []byte, age int32, gender, ethnicity string,
+	efi float64, band string, registered time.Time, pc []byte) {
+	s := r.sample
+	r.buf = r.keyed.AppendSurveyRecordID(r.buf[:0], r.cfg.WaveID, r.cfg.ICS, view(id))
+	s.surveyID.BinaryBuilder.Append(r.buf)
+	s.wave.BinaryBuilder.AppendString(r.cfg.WaveID)
+	s.ics.BinaryBuilder.AppendString(r.cfg.ICS)
+	r.buf = r.keyed.AppendNHSPseudonymDigits(r.buf[:0], nhs)
+	s.pseudonym.BinaryBuilder.Append(r.buf)
+	s.practice.BinaryBuilder.Append(practice)
+	s.age.Append(age)
+	s.ageBand.BinaryBuilder.AppendString(codes.AgeBand(int(age)))
+	s.gender.BinaryBuilder.AppendString(gender)
+	s.ethnicity.BinaryBuilder.AppendString(ethnicity)
+	s.efi.Append(efi)
+	s.efiBand.BinaryBuilder.AppendString(band)
+	s.registered.Append(arrow.Date32FromTime(registered))
+	s.hasMobile.Append(e.flags&flagHasMobile != 0)
+	if i := bytes.IndexByte(pc, ' '); i > 0 {
+		s.district.BinaryBuilder.Append(pc[:i])
+	} else {
+		s.district.BinaryBuilder.AppendString("")
+	}
+	s.endRow()
+}
+
+// flag reads a Y/N opt-out column: Y or N in either case, or empty (= N).
+func flag(b []byte) (set, ok bool) {
+	switch {
+	case len(b) == 0:
+		return false, true
+	case len(b) == 1 && (b[0] == 'Y' || b[0] == 'y'):
+		return true, true
+	case len(b) == 1 && (b[0] == 'N' || b[0] == 'n'):
+		return false, true
+	}
+	return false, false
+}
+
+// upperInto copies b upper-cased into dst when it fits; a longer b is returned as is
+// (it is invalid anyway).
+func upperInto(dst, b []byte) []byte {
+	if len(b) > len(dst) {
+		return b
+	}
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		dst[i] = c
+	}
+	return dst[:len(b)]
+}
+
+// rowList lists the rows of a duplicate group other than self (at most five).
+func rowList(rows []int32, self int32) string {
+	var parts []string
+	for _, r := range rows {
+		if r == self {
+			continue
+		}
+		if len(parts) == 5 {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, strconv.Itoa(int(r)))
+	}
+	return strings.Join(append([]string{strconv.Itoa(int(self))}, parts...), ", ")
+}
+
+func absInt(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

@@ -1,0 +1,63 @@
+package lake
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+type row struct {
+	ID    string     `col:"id,key"`
+	N     int32      `col:"n"`
+	Big   int64      `col:"big"`
+	F     float64    `col:"f"`
+	B     bool       `col:"b"`
+	D     time.Time  `col:"d,date"`
+	TS    time.Time  `col:"ts"`
+	Maybe *string    `col:"maybe"`
+	When  *time.Time `col:"when"`
+}
+
+func TestPutRowsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := schemas.LayoutOf[row]("lake_test_row")
+	s := "x"
+	now := time.Date(2026, 11, 23, 10, 11, 12, 345678000, time.UTC)
+	in := []row{
+		{ID: "a", N: 1, Big: 1 << 40, F: 0.25, B: true, D: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), TS: now, Maybe: &s, When: &now},
+		{ID: "b", N: -2, F: 1, D: time.Date(1930, 2, 28, 0, 0, 0, 0, time.UTC), TS: now.Add(time.Hour)},
+	}
+	// Enough rows to span several row groups.
+	for i := 0; i < DefaultRowGroup+10; i++ {
+		in = append(in, row{ID: "r", N: int32(i), TS: now})
+	}
+	if err := PutRows(ctx, st, "lake/t/x.parquet", l, in); err != nil {
+		t.Fatalf("PutRows: %v", err)
+	}
+	got, err := GetRows[row](ctx, st, "lake/t/x.parquet", l)
+	if err != nil {
+		t.Fatalf("GetRows: %v", err)
+	}
+	if len(got) != len(in) {
+		t.Fatalf("read %d rows, wrote %d", len(got), len(in))
+	}
+	for i := 0; i < 2; i++ {
+		g, w := got[i], in[i]
+		if g.ID != w.ID || g.N != w.N || g.Big != w.Big || g.F != w.F || g.B != w.B || !g.D.Equal(w.D) || !g.TS.Equal(w.TS) {
+			t.Errorf("row %d: got %+v, want %+v", i, g, w)
+		}
+		if (g.Maybe == nil) != (w.Maybe == nil) || (g.When == nil) != (w.When == nil) {
+			t.Errorf("row %d: nullability differs: got %+v, want %+v", i, g, w)
+		}
+	}
+	if got[len(got)-1].N != int32(DefaultRowGroup+9) {
+		t.Errorf("last row N = %d", got[len(got)-1].N)
+	}
+}

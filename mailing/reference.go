@@ -1,0 +1,81 @@
+package mailing
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// Reference is the deterministic reference of one message: the same wave, ICS, person
+// and step always give the same reference, and different ones never collide. It is
+// "ice.{wave}.{ics}.{survey_record_id}.{step}" with each part escaped (any byte outside
+// A-Z a-z 0-9 '-' '_' as %XX, an empty part as '~'), so it holds no separator inside a
+// part, is safe as a store key segment, and names no person. Notify is given it as the
+// notification's reference and the ledger keys on it: it is what makes a resend safe.
+func Reference(wave, ics, surveyRecordID, step string) string {
+	return "ice." + refEscape(wave) + "." + refEscape(ics) + "." + refEscape(surveyRecordID) + "." + refEscape(step)
+}
+
+// ParseReference splits a reference made by Reference back into its parts.
+func ParseReference(ref string) (wave, ics, surveyRecordID, step string, err error) {
+	parts := strings.Split(ref, ".")
+	if len(parts) != 5 || parts[0] != "ice" {
+		return "", "", "", "", fmt.Errorf("mailing: %q is not a message reference", ref)
+	}
+	var out [4]string
+	for i, p := range parts[1:] {
+		if out[i], err = refUnescape(p); err != nil {
+			return "", "", "", "", fmt.Errorf("mailing: reference %q: %w", ref, err)
+		}
+	}
+	return out[0], out[1], out[2], out[3], nil
+}
+
+func refEscape(s string) string {
+	if s == "" {
+		return "~"
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+func refUnescape(p string) (string, error) {
+	if p == "~" {
+		return "", nil
+	}
+	if p == "" || strings.ContainsAny(p, "~+") {
+		return "", fmt.Errorf("bad part %q", p)
+	}
+	return url.PathUnescape(p)
+}
+
+var ledgerSafeRE = regexp.MustCompile(`^[A-Za-z0-9_~%-][A-Za-z0-9_~%.-]{0,199}$`)
+
+// LedgerKey is the store key of the ledger entry for ref under prefix. References made
+// by Reference are used as they are; any other reference is hashed so the key is safe.
+func LedgerKey(prefix, ref string) string {
+	prefix = normPrefix(prefix)
+	if ledgerSafeRE.MatchString(ref) && !strings.Contains(ref, "..") {
+		return prefix + ref + ".json"
+	}
+	sum := sha256.Sum256([]byte(ref))
+	return prefix + "sha256-" + hex.EncodeToString(sum[:]) + ".json"
+}
+
+func normPrefix(p string) string {
+	if p != "" && !strings.HasSuffix(p, "/") {
+		return p + "/"
+	}
+	return p
+}

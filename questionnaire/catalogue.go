@@ -1,0 +1,445 @@
+package questionnaire
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed defs/*.yaml
+var defsFS embed.FS
+
+// BankFile is the name of the question bank definition in a definitions directory.
+const BankFile = "bank.yaml"
+
+// DefaultFreeTextMax is the free-text length cap when a question names none.
+const DefaultFreeTextMax = 4000
+
+var (
+	idPattern      = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,47}$`)
+	versionPattern = regexp.MustCompile(`^(patient|carer)-[0-9]{4}\.[0-9]+$`)
+	codePattern    = regexp.MustCompile(`^[A-Za-z0-9]{1,8}$`)
+	sampleFields   = []string{"age_band", "gender", "ethnicity"}
+)
+
+// Catalogue is a validated set of questionnaire versions and the question bank.
+type Catalogue struct {
+	versions map[string]*Questionnaire
+	bank     []Question
+	bankByID map[string]int
+	bankSum  string
+}
+
+type bankFile struct {
+	// OptionSets holds YAML anchors shared by several questions; it is not read.
+	OptionSets map[string]any `yaml:"option_sets"`
+	Questions  []Question     `yaml:"questions"`
+}
+
+type defFile struct {
+	OptionSets    map[string]any `yaml:"option_sets"`
+	Questionnaire `yaml:",inline"`
+}
+
+// LoadCatalogue reads and validates every *.yaml in fsys: one file per questionnaire
+// version plus bank.yaml. All problems found are reported together.
+func LoadCatalogue(fsys fs.FS) (*Catalogue, error) {
+	names, err := fs.Glob(fsys, "*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("questionnaire: list definitions: %w", err)
+	}
+	sort.Strings(names)
+	c := &Catalogue{versions: map[string]*Questionnaire{}, bankByID: map[string]int{}}
+	var errs []error
+	haveBank := false
+	for _, name := range names {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("questionnaire: read %s: %w", name, err)
+		}
+		if name == BankFile {
+			haveBank = true
+			var bf bankFile
+			if err := decodeStrict(b, &bf); err != nil {
+				return nil, fmt.Errorf("questionnaire: parse %s: %w", name, err)
+			}
+			c.bank = bf.Questions
+			c.bankSum = digest(string(b))
+			continue
+		}
+		var df defFile
+		if err := decodeStrict(b, &df); err != nil {
+			return nil, fmt.Errorf("questionnaire: parse %s: %w", name, err)
+		}
+		qn := df.Questionnaire
+		if want := strings.TrimSuffix(path.Base(name), ".yaml"); qn.Version != want {
+			errs = append(errs, fmt.Errorf("%s: version %q does not match the file name (want %q)", name, qn.Version, want))
+		}
+		if _, dup := c.versions[qn.Version]; dup {
+			errs = append(errs, fmt.Errorf("%s: version %q defined twice", name, qn.Version))
+			continue
+		}
+		qn.Digest = digest(string(b))
+		qn.index()
+		c.versions[qn.Version] = &qn
+	}
+	if !haveBank {
+		errs = append(errs, fmt.Errorf("no %s", BankFile))
+	}
+	errs = append(errs, c.validate()...)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("questionnaire: invalid definitions: %w", errors.Join(errs...))
+	}
+	for _, qn := range c.versions {
+		qn.Digest = digest(qn.Digest, c.bankSum)
+	}
+	return c, nil
+}
+
+func decodeStrict(b []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	return dec.Decode(v)
+}
+
+func (c *Catalogue) validate() []error {
+	var errs []error
+	for i := range c.bank {
+		q := &c.bank[i]
+		if _, dup := c.bankByID[q.ID]; dup {
+			errs = append(errs, fmt.Errorf("bank: question id %s defined twice", q.ID))
+		}
+		c.bankByID[q.ID] = i
+		for _, e := range validateQuestion(q) {
+			errs = append(errs, fmt.Errorf("bank: %w", e))
+		}
+		if len(q.RespondentTypes) == 0 {
+			errs = append(errs, fmt.Errorf("bank: %s: respondent_types is empty", q.ID))
+		}
+		for _, rt := range q.RespondentTypes {
+			if rt != Patient && rt != Carer {
+				errs = append(errs, fmt.Errorf("bank: %s: unknown respondent type %q", q.ID, rt))
+			}
+		}
+		if !strings.HasPrefix(q.ID, "LQ_") {
+			errs = append(errs, fmt.Errorf("bank: %s: local question ids start with LQ_", q.ID))
+		}
+		if q.Kind == FreeText || q.Theme == ThemeConsent {
+			errs = append(errs, fmt.Errorf("bank: %s: local questions are closed and not consent questions", q.ID))
+		}
+	}
+	vs := make([]string, 0, len(c.versions))
+	for v := range c.versions {
+		vs = append(vs, v)
+	}
+	sort.Strings(vs)
+	for _, v := range vs {
+		qn := c.versions[v]
+		for _, e := range validateQuestionnaire(qn) {
+			errs = append(errs, fmt.Errorf("%s: %w", v, e))
+		}
+		for _, q := range qn.Questions {
+			if _, clash := c.bankByID[q.ID]; clash {
+				errs = append(errs, fmt.Errorf("%s: question id %s is also a bank question", v, q.ID))
+			}
+		}
+	}
+	return errs
+}
+
+// requiredThemes are the themes every core questionnaire must cover (brochure p. 13).
+func requiredThemes(respondentType string) []Theme {
+	ts := []Theme{ThemeServices, ThemePersonalisation, ThemeCoordination, ThemeProactive,
+		ThemeDemographics, ThemeFreeText, ThemeConsent}
+	if respondentType == Carer {
+		ts = append(ts, ThemeWellbeing)
+	}
+	return ts
+}
+
+func validateQuestionnaire(qn *Questionnaire) []error {
+	var errs []error
+	if !versionPattern.MatchString(qn.Version) {
+		errs = append(errs, fmt.Errorf("version %q is not {patient|carer}-YYYY.N", qn.Version))
+	}
+	if qn.RespondentType != Patient && qn.RespondentType != Carer {
+		errs = append(errs, fmt.Errorf("unknown respondent_type %q", qn.RespondentType))
+	} else if !strings.HasPrefix(qn.Version, qn.RespondentType+"-") {
+		errs = append(errs, fmt.Errorf("version %q does not name respondent_type %q", qn.Version, qn.RespondentType))
+	}
+	if strings.TrimSpace(qn.Title) == "" {
+		errs = append(errs, errors.New("title is empty"))
+	}
+	if len(qn.Questions) == 0 {
+		errs = append(errs, errors.New("no questions"))
+	}
+	seen := map[string]bool{}
+	for i := range qn.Questions {
+		q := &qn.Questions[i]
+		if seen[q.ID] {
+			errs = append(errs, fmt.Errorf("question id %s used twice", q.ID))
+		}
+		seen[q.ID] = true
+		errs = append(errs, validateQuestion(q)...)
+		if len(q.RespondentTypes) > 0 {
+			errs = append(errs, fmt.Errorf("%s: respondent_types is only for bank questions", q.ID))
+		}
+	}
+	for _, t := range requiredThemes(qn.RespondentType) {
+		if len(qn.ByTheme(t)) == 0 {
+			errs = append(errs, fmt.Errorf("no question covers theme %s", t))
+		}
+	}
+	cq, ok := qn.Question(qn.ConsentQuestion)
+	switch {
+	case qn.ConsentQuestion == "":
+		errs = append(errs, errors.New("consent_question is empty"))
+	case !ok:
+		errs = append(errs, fmt.Errorf("consent_question %s is not a question", qn.ConsentQuestion))
+	case cq.Theme != ThemeConsent || cq.Kind != Single:
+		errs = append(errs, fmt.Errorf("consent_question %s must be a single-choice consent question", cq.ID))
+	case !cq.HasOption(qn.ConsentYes):
+		errs = append(errs, fmt.Errorf("consent_yes %q is not an option of %s", qn.ConsentYes, cq.ID))
+	}
+	return errs
+}
+
+func validateQuestion(q *Question) []error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{q.ID}, args...)...))
+	}
+	if !idPattern.MatchString(q.ID) {
+		bad("id must be upper-case letters, digits and _ (2-48 characters)")
+	}
+	if strings.TrimSpace(q.Text) == "" {
+		bad("text is empty")
+	}
+	if !knownTheme(q.Theme) {
+		bad("unknown theme %q", q.Theme)
+	}
+	if q.SampleField != "" && !slices.Contains(sampleFields, q.SampleField) {
+		bad("unknown sample_field %q", q.SampleField)
+	}
+	switch q.Kind {
+	case Single, Multi:
+		if len(q.Options) < 2 {
+			bad("a closed question needs at least two options")
+		}
+		codes := map[string]bool{}
+		for _, o := range q.Options {
+			if !codePattern.MatchString(o.Code) {
+				bad("option code %q must be 1-8 letters or digits", o.Code)
+			}
+			if codes[o.Code] {
+				bad("option code %q used twice", o.Code)
+			}
+			codes[o.Code] = true
+			if strings.TrimSpace(o.Label) == "" {
+				bad("option %q has no label", o.Code)
+			}
+		}
+		for _, p := range q.Positive {
+			if !codes[p] {
+				bad("positive code %q is not an option", p)
+			}
+			if slices.Contains(q.Excluded, p) {
+				bad("code %q is both positive and excluded from the base", p)
+			}
+		}
+		for _, x := range q.Excluded {
+			if !codes[x] {
+				bad("excluded code %q is not an option", x)
+			}
+		}
+		if len(q.Excluded) > 0 && len(q.Positive) == 0 {
+			bad("excluded codes only make sense for a scored question")
+		}
+		if len(q.Positive) > 0 {
+			if q.Kind == Multi {
+				bad("a multi-choice question cannot be scored")
+			}
+			if len(q.Positive)+len(q.Excluded) >= len(q.Options) {
+				bad("a scored question needs at least one option in the base that is not positive")
+			}
+		}
+		if q.MaxLength != 0 {
+			bad("max_length is only for free text")
+		}
+		if q.Theme == ThemeFreeText {
+			bad("a closed question cannot be in the free_text theme")
+		}
+	case FreeText:
+		if len(q.Options) > 0 || len(q.Positive) > 0 || len(q.Excluded) > 0 {
+			bad("a free-text question has no options")
+		}
+		if q.Theme != ThemeFreeText {
+			bad("a free-text question belongs to the free_text theme")
+		}
+		if q.MaxLength < 0 {
+			bad("max_length is negative")
+		}
+		if q.MaxLength == 0 {
+			q.MaxLength = DefaultFreeTextMax
+		}
+	default:
+		bad("unknown type %q (want single, multi or free_text)", q.Kind)
+	}
+	return errs
+}
+
+// Versions lists the core questionnaire versions, sorted.
+func (c *Catalogue) Versions() []string {
+	out := make([]string, 0, len(c.versions))
+	for v := range c.versions {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Bank returns a copy of the question bank.
+func (c *Catalogue) Bank() []Question {
+	out := make([]Question, len(c.bank))
+	for i, q := range c.bank {
+		out[i] = q.clone()
+	}
+	return out
+}
+
+// Resolve returns the questionnaire of version with the local questions localIDs (bank
+// ids, as named in the wave spec) appended in the order given. A local question must
+// exist in the bank, be offered for the questionnaire's respondent type and be named
+// once. The returned value is the caller's own copy.
+func (c *Catalogue) Resolve(version string, localIDs []string) (*Questionnaire, error) {
+	base, ok := c.versions[version]
+	if !ok {
+		return nil, fmt.Errorf("questionnaire: unknown version %q (have %s)", version, strings.Join(c.Versions(), ", "))
+	}
+	qn := base.clone()
+	seen := map[string]bool{}
+	for _, id := range localIDs {
+		i, ok := c.bankByID[id]
+		if !ok {
+			return nil, fmt.Errorf("questionnaire: %s: unknown local question %q", version, id)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("questionnaire: %s: local question %s named twice", version, id)
+		}
+		seen[id] = true
+		bq := c.bank[i].clone()
+		if !slices.Contains(bq.RespondentTypes, qn.RespondentType) {
+			return nil, fmt.Errorf("questionnaire: %s: local question %s is not offered to %s respondents", version, id, qn.RespondentType)
+		}
+		bq.Local = true
+		qn.Questions = append(qn.Questions, bq)
+		qn.LocalIDs = append(qn.LocalIDs, id)
+	}
+	qn.index()
+	qn.Digest = digest(base.Digest, strings.Join(qn.LocalIDs, ","))
+	return qn, nil
+}
+
+var (
+	defaultOnce sync.Once
+	defaultCat  *Catalogue
+	defaultErr  error
+)
+
+// Default is the catalogue embedded in the binary.
+func Default() (*Catalogue, error) {
+	defaultOnce.Do(func() {
+		sub, err := fs.Sub(defsFS, "defs")
+		if err != nil {
+			defaultErr = fmt.Errorf("questionnaire: embedded definitions: %w", err)
+			return
+		}
+		defaultCat, defaultErr = LoadCatalogue(sub)
+	})
+	return defaultCat, defaultErr
+}
+
+// Resolve resolves version with local questions from the embedded catalogue.
+func Resolve(version string, localQuestionIDs []string) (*Questionnaire, error) {
+	c, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	return c.Resolve(version, localQuestionIDs)
+}
+
+// ResolveSet resolves several versions with the same local questions, keyed by version,
+// skipping for each version the local questions not offered to its respondent type.
+// It is the usual way to build the questionnaires of one ICS's wave.
+func ResolveSet(versions []string, localQuestionIDs []string) (map[string]*Questionnaire, error) {
+	c, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range localQuestionIDs {
+		if _, ok := c.bankByID[id]; !ok {
+			return nil, fmt.Errorf("questionnaire: unknown local question %q", id)
+		}
+	}
+	out := make(map[string]*Questionnaire, len(versions))
+	for _, v := range versions {
+		base, ok := c.versions[v]
+		if !ok {
+			return nil, fmt.Errorf("questionnaire: unknown version %q (have %s)", v, strings.Join(c.Versions(), ", "))
+		}
+		var ids []string
+		for _, id := range localQuestionIDs {
+			if slices.Contains(c.bank[c.bankByID[id]].RespondentTypes, base.RespondentType) {
+				ids = append(ids, id)
+			}
+		}
+		qn, err := c.Resolve(v, ids)
+		if err != nil {
+			return nil, err
+		}
+		out[v] = qn
+	}
+	return out, nil
+}
+
+// Latest returns the newest version for a respondent type in the embedded catalogue.
+func Latest(respondentType string) (string, error) {
+	c, err := Default()
+	if err != nil {
+		return "", err
+	}
+	var best string
+	for _, v := range c.Versions() {
+		if strings.HasPrefix(v, respondentType+"-") && versionLess(best, v) {
+			best = v
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("questionnaire: no version for respondent type %q", respondentType)
+	}
+	return best, nil
+}
+
+// versionLess orders "type-YYYY.N" versions numerically; "" sorts first.
+func versionLess(a, b string) bool {
+	if a == "" {
+		return true
+	}
+	var ay, an, by, bn int
+	fmt.Sscanf(a[strings.Index(a, "-")+1:], "%d.%d", &ay, &an)
+	fmt.Sscanf(b[strings.Index(b, "-")+1:], "%d.%d", &by, &bn)
+	if ay != by {
+		return ay < by
+	}
+	return an < bn
+}

@@ -1,0 +1,878 @@
+// Package responses is the daily response load (SPEC §2 step 4): it reads the survey
+// supplier's files for one wave, ICS and day from the landing area, validates every row,
+// de-duplicates people who answered twice, derives outcome events, and writes the lake
+// partitions for that load date — with free text going only to the restricted area.
+//
+// Guarantees:
+//   - Nothing is dropped silently: for every file, rows read = loaded + rejected +
+//     duplicates, and the load fails if that does not hold. Each rejected row has at
+//     least one ResponseRejection naming the file, row, field and reason code.
+//   - Each output object is written whole (one atomic Put) under a name derived from the
+//     input file's checksum, and a file's load marker is written only after all of its
+//     outputs. A killed or retried load therefore rewrites the same objects with the same
+//     bytes, and a file already loaded (by checksum) is skipped — re-loading is a no-op.
+//   - A day with no files is a valid, empty result (NoFiles), not an error.
+//
+// The package needs no Temporal: the workflow layer calls Load from an activity.
+package responses
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"icesurvey/audit"
+	"icesurvey/questionnaire"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// PriorResponse is the response already kept for a person by an earlier load.
+type PriorResponse struct {
+	ResponseID string
+	Complete   bool
+	ReceivedAt time.Time
+	Channel    string
+}
+
+// LoadConfig says what to load and how to judge it.
+type LoadConfig struct {
+	WaveID string
+	ICS    string
+	// Landing is the prefix holding the day's files; empty means
+	// schemas.ResponseLandingPrefix(WaveID, ICS, day).
+	Landing string
+	// Questionnaires are the resolved questionnaires of this wave and ICS, by version.
+	Questionnaires map[string]*questionnaire.Questionnaire
+	// Known reports whether a survey record id belongs to this wave and ICS, and whether
+	// an invitation was sent for it (so the patient, or a carer on their behalf, could
+	// answer). Required.
+	Known func(surveyRecordID string) (known bool, invitedAsPatient bool)
+	// AlreadyLoaded reports whether a file with this SHA-256 was loaded before. Optional:
+	// the load's own markers (LoadMarkerKey) are always consulted as well.
+	AlreadyLoaded func(sha256 string) bool
+	// Prior returns the response kept for a person (survey record id and respondent
+	// type) by an earlier load. Optional: when nil it is built from the lake with
+	// PriorFromLake.
+	Prior func(surveyRecordID, respondentType string) (PriorResponse, bool)
+}
+
+// FileResult is what happened to one landing file.
+type FileResult struct {
+	Key            string   `json:"key"`
+	SHA256         string   `json:"sha256"`
+	Size           int64    `json:"size"`
+	Kind           string   `json:"kind"` // online, paper, phone, undelivered, optouts, or "" when unknown
+	Format         string   `json:"format"`
+	Skipped        bool     `json:"skipped,omitempty"` // loaded before (same checksum)
+	Rows           int      `json:"rows"`
+	Loaded         int      `json:"loaded"`
+	Rejected       int      `json:"rejected"`
+	Duplicates     int      `json:"duplicates"`
+	Superseded     int      `json:"superseded,omitempty"` // earlier-day incomplete responses replaced
+	Rejections     int      `json:"rejections"`           // rejection records (a row may have several)
+	UnknownColumns []string `json:"unknown_columns,omitempty"`
+	OtherReasons   int      `json:"other_reasons,omitempty"` // REASON values outside the code list, stored as "other"
+	Outputs        []string `json:"outputs,omitempty"`
+}
+
+// LoadResult summarises one day's load. It holds no identifiable data.
+type LoadResult struct {
+	WaveID        string         `json:"wave_id"`
+	ICS           string         `json:"ics"`
+	LoadDate      string         `json:"load_date"`
+	NoFiles       bool           `json:"no_files"`
+	Files         []FileResult   `json:"files"`
+	FilesSkipped  int            `json:"files_skipped"`
+	RowsRead      int            `json:"rows_read"`
+	Loaded        int            `json:"loaded"`
+	Rejected      int            `json:"rejected"`
+	Duplicates    int            `json:"duplicates"`
+	Superseded    int            `json:"superseded"`
+	Responses     map[string]int `json:"responses"` // kept responses by respondent type
+	Outcomes      map[int]int    `json:"outcomes"`  // outcome events by code
+	FreeTextItems int            `json:"free_text_items"`
+	ByReason      map[string]int `json:"rejections_by_reason"`
+	Outputs       []string       `json:"outputs"`
+}
+
+// LoadedChecksums lists the checksums of files fully loaded by this run (not skipped,
+// not of an unknown kind), for a caller that keeps its own AlreadyLoaded record.
+func (r *LoadResult) LoadedChecksums() []string {
+	var out []string
+	for _, f := range r.Files {
+		if !f.Skipped && f.Kind != "" {
+			out = append(out, f.SHA256)
+		}
+	}
+	return out
+}
+
+// LoadMarkerKey is the object written once every output of a file is stored; its
+// presence means the file with that checksum is loaded.
+func LoadMarkerKey(wave, ics, sha string) string {
+	return loadMarkerPrefix(wave, ics) + sha + ".json"
+}
+
+func loadMarkerPrefix(wave, ics string) string {
+	return schemas.ReportsPrefix(wave, ics) + "response_loads/"
+}
+
+// partName is the output object name for one input file.
+func partName(sha string) string { return "part-" + sha[:16] + ".parquet" }
+
+// responseID is the deterministic id of the response in row of the file with sha.
+func responseID(sha string, row int) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s:%d", sha, row)))
+	return "R" + hex.EncodeToString(h[:12])
+}
+
+// eventID is the deterministic id of the outcome event from row of the file with sha.
+func eventID(sha string, row int) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("outcome:%s:%d", sha, row)))
+	return "E" + hex.EncodeToString(h[:12])
+}
+
+// candidate is one valid response row before de-duplication.
+type candidate struct {
+	id         string
+	file       int // index into the run's files
+	row        int
+	recordID   string
+	respType   string
+	version    string
+	channel    string
+	receivedAt time.Time
+	complete   bool
+	answers    []answer
+	freeText   []answer
+	kept       bool
+}
+
+type answer struct{ question, value string }
+
+// fileWork is a file being loaded in this run.
+type fileWork struct {
+	res        FileResult
+	isResponse bool
+	table      *table
+	rejections []schemas.ResponseRejection
+	rejected   map[int]bool
+	cands      []*candidate
+	outcomes   []schemas.OutcomeEvent
+	dups       []schemas.DuplicateResponse
+	writeMark  bool
+}
+
+// Load loads the supplier files for day. See the package documentation.
+func Load(ctx context.Context, st store.Store, cfg LoadConfig, day time.Time) (*LoadResult, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	prefix := cfg.Landing
+	if prefix == "" {
+		prefix = schemas.ResponseLandingPrefix(cfg.WaveID, cfg.ICS, day)
+	}
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	res := &LoadResult{
+		WaveID: cfg.WaveID, ICS: cfg.ICS, LoadDate: day.Format(time.DateOnly),
+		Responses: map[string]int{}, Outcomes: map[int]int{}, ByReason: map[string]int{},
+	}
+	infos, err := st.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("responses: list %s: %w", prefix, err)
+	}
+	if len(infos) == 0 {
+		res.NoFiles = true
+		audit.Record(ctx, "responses_loaded", res.auditDetails())
+		return res, nil
+	}
+
+	l := &loader{cfg: cfg, st: st, day: day, questionColumns: map[string]bool{}}
+	for _, qn := range cfg.Questionnaires {
+		for _, id := range qn.IDs() {
+			l.questionColumns[id] = true
+		}
+	}
+	seenSHA := map[string]bool{}
+	var work []*fileWork
+	for _, info := range infos {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("responses: %w", err)
+		}
+		if strings.HasSuffix(info.Key, "/") {
+			continue // a "directory" placeholder object
+		}
+		fw, err := l.open(ctx, info, seenSHA)
+		if err != nil {
+			return nil, err
+		}
+		if fw.res.Skipped {
+			res.FilesSkipped++
+			res.Files = append(res.Files, fw.res)
+			audit.Record(ctx, "response_file_skipped", map[string]any{
+				"wave_id": cfg.WaveID, "ics": cfg.ICS, "file": path.Base(fw.res.Key), "sha256": fw.res.SHA256,
+			})
+			continue
+		}
+		work = append(work, fw)
+	}
+	for i, fw := range work {
+		l.validateFile(i, fw)
+	}
+	if err := l.dedupe(ctx, work); err != nil {
+		return nil, err
+	}
+	// Every row is accounted for before anything is written.
+	for _, fw := range work {
+		for _, c := range fw.cands {
+			if c.kept {
+				fw.res.Loaded++
+			}
+		}
+		if f := fw.res; f.Rows != f.Loaded+f.Rejected+f.Duplicates {
+			return nil, fmt.Errorf("responses: %s: %d rows read but %d loaded + %d rejected + %d duplicates",
+				f.Key, f.Rows, f.Loaded, f.Rejected, f.Duplicates)
+		}
+	}
+	for _, fw := range work {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("responses: %w", err)
+		}
+		if err := l.write(ctx, fw, res); err != nil {
+			return nil, err
+		}
+		f := fw.res
+		res.Files = append(res.Files, f)
+		res.RowsRead += f.Rows
+		res.Loaded += f.Loaded
+		res.Rejected += f.Rejected
+		res.Duplicates += f.Duplicates
+		res.Superseded += f.Superseded
+		res.Outputs = append(res.Outputs, f.Outputs...)
+		audit.Record(ctx, "response_file_loaded", map[string]any{
+			"wave_id": cfg.WaveID, "ics": cfg.ICS, "load_date": res.LoadDate, "file": path.Base(f.Key),
+			"kind": f.Kind, "sha256": f.SHA256, "size": f.Size, "rows": f.Rows, "loaded": f.Loaded,
+			"rejected": f.Rejected, "duplicates": f.Duplicates, "unknown_columns": f.UnknownColumns,
+		})
+	}
+	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Key < res.Files[j].Key })
+	if res.RowsRead != res.Loaded+res.Rejected+res.Duplicates {
+		return nil, fmt.Errorf("responses: %d rows read but %d loaded + %d rejected + %d duplicates",
+			res.RowsRead, res.Loaded, res.Rejected, res.Duplicates)
+	}
+	audit.Record(ctx, "responses_loaded", res.auditDetails())
+	return res, nil
+}
+
+func (r *LoadResult) auditDetails() map[string]any {
+	outcomes := map[string]int{}
+	for code, n := range r.Outcomes {
+		outcomes[fmt.Sprint(code)] = n
+	}
+	return map[string]any{
+		"wave_id": r.WaveID, "ics": r.ICS, "load_date": r.LoadDate, "no_files": r.NoFiles,
+		"files": len(r.Files), "files_skipped": r.FilesSkipped, "rows_read": r.RowsRead,
+		"loaded": r.Loaded, "rejected": r.Rejected, "duplicates": r.Duplicates, "superseded": r.Superseded,
+		"responses": r.Responses, "outcomes": outcomes, "free_text_items": r.FreeTextItems,
+		"rejections_by_reason": r.ByReason,
+	}
+}
+
+func (c *LoadConfig) validate() error {
+	var errs []error
+	if c.WaveID == "" || strings.ContainsAny(c.WaveID, "/=") {
+		errs = append(errs, fmt.Errorf("wave id %q is empty or contains / or =", c.WaveID))
+	}
+	if c.ICS == "" || strings.ContainsAny(c.ICS, "/=") {
+		errs = append(errs, fmt.Errorf("ICS %q is empty or contains / or =", c.ICS))
+	}
+	if c.Known == nil {
+		errs = append(errs, errors.New("no Known function"))
+	}
+	if len(c.Questionnaires) == 0 {
+		errs = append(errs, errors.New("no questionnaires"))
+	}
+	for v, qn := range c.Questionnaires {
+		if qn == nil || qn.Version != v {
+			errs = append(errs, fmt.Errorf("questionnaire keyed %q is nil or has another version", v))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("responses: invalid load config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+type loader struct {
+	cfg             LoadConfig
+	st              store.Store
+	day             time.Time
+	questionColumns map[string]bool
+}
+
+// open checksums a landing file, decides whether it is skipped, and reads it.
+func (l *loader) open(ctx context.Context, info store.Info, seenSHA map[string]bool) (*fileWork, error) {
+	b, err := store.ReadAll(ctx, l.st, info.Key)
+	if err != nil {
+		return nil, fmt.Errorf("responses: read %s: %w", info.Key, err)
+	}
+	sum := sha256.Sum256(b)
+	sha := hex.EncodeToString(sum[:])
+	kind, format, known := schemas.ClassifyResponseFile(info.Key)
+	fw := &fileWork{
+		res:       FileResult{Key: info.Key, SHA256: sha, Size: int64(len(b)), Kind: kind, Format: format},
+		rejected:  map[int]bool{},
+		writeMark: known,
+	}
+	if seenSHA[sha] {
+		fw.res.Skipped = true // the same bytes under a second name in this run
+		return fw, nil
+	}
+	seenSHA[sha] = true
+	if known {
+		done := l.cfg.AlreadyLoaded != nil && l.cfg.AlreadyLoaded(sha)
+		if !done {
+			done, err = store.Exists(ctx, l.st, LoadMarkerKey(l.cfg.WaveID, l.cfg.ICS, sha))
+			if err != nil {
+				return nil, fmt.Errorf("responses: check load marker of %s: %w", info.Key, err)
+			}
+		}
+		if done {
+			fw.res.Skipped = true
+			return fw, nil
+		}
+	}
+	if !known {
+		fw.fileReject(l, schemas.RejectUnknownFile, "",
+			"file name is not responses_{online|paper|phone}, undelivered or optouts with .csv or .jsonl")
+		return fw, nil
+	}
+	fw.isResponse = kind != schemas.FileUndelivered && kind != schemas.FileOptOuts
+	t, err := readTable(b, format)
+	var fe *fileError
+	switch {
+	case errors.As(err, &fe):
+		fw.fileReject(l, fe.reason, fe.field, fe.msg)
+		return fw, nil
+	case err != nil:
+		return nil, fmt.Errorf("responses: read %s: %w", info.Key, err)
+	}
+	fw.table = t
+	fw.res.Rows = len(t.records)
+	return fw, nil
+}
+
+func (fw *fileWork) fileReject(l *loader, reason, field, msg string) {
+	fw.rejections = append(fw.rejections, l.rejection(fw, 0, "", field, reason, msg))
+}
+
+func (l *loader) rejection(fw *fileWork, row int, recordID, field, reason, msg string) schemas.ResponseRejection {
+	return schemas.ResponseRejection{
+		Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, File: path.Base(fw.res.Key), Row: int32(row),
+		SurveyRecordID: recordID, Field: field, ReasonCode: reason, Message: msg, SourceSHA256: fw.res.SHA256,
+	}
+}
+
+func (fw *fileWork) reject(l *loader, rec *record, recordID, field, reason, msg string) {
+	fw.rejections = append(fw.rejections, l.rejection(fw, rec.row, recordID, field, reason, msg))
+	fw.rejected[rec.row] = true
+}
+
+// validateFile checks every row of a file and turns the valid ones into candidates
+// (responses) or outcome events (undelivered, opt-outs).
+func (l *loader) validateFile(idx int, fw *fileWork) {
+	if fw.table == nil {
+		return
+	}
+	var required []string
+	switch fw.res.Kind {
+	case schemas.FileUndelivered:
+		required = schemas.UndeliveredLayout().RequiredNames()
+	case schemas.FileOptOuts:
+		required = schemas.OptOutLayout().RequiredNames()
+	default:
+		required = schemas.ResponseExtractLayout().RequiredNames()
+	}
+	if fw.res.Format == "csv" {
+		have := map[string]bool{}
+		for _, c := range fw.table.columns {
+			have[c] = true
+		}
+		var missing []string
+		for _, c := range required {
+			if !have[c] {
+				missing = append(missing, c)
+				fw.fileReject(l, schemas.RejectMissingColumn, c, "required column "+c+" is missing: the whole file is rejected")
+			}
+		}
+		if len(missing) > 0 {
+			fw.res.Rejected = fw.res.Rows
+			return
+		}
+	}
+	fixed := map[string]bool{}
+	for _, c := range required {
+		fixed[c] = true
+	}
+	fixed["REASON"] = true
+	for _, c := range fw.table.columns {
+		if !fixed[c] && !(fw.isResponse && l.questionColumns[c]) {
+			fw.res.UnknownColumns = append(fw.res.UnknownColumns, c)
+		}
+	}
+	for i := range fw.table.records {
+		rec := &fw.table.records[i]
+		if rec.malformed != "" {
+			fw.reject(l, rec, "", "", schemas.RejectMalformedRow, rec.malformed)
+			continue
+		}
+		if fw.isResponse {
+			if c := l.validateResponse(fw, rec); c != nil {
+				c.file = idx
+				fw.cands = append(fw.cands, c)
+			}
+		} else {
+			l.validateEvent(fw, rec)
+		}
+	}
+	fw.res.Rejected = len(fw.rejected)
+}
+
+func (l *loader) validateResponse(fw *fileWork, rec *record) *candidate {
+	before := len(fw.rejections)
+	bad := func(field, reason, msg string) {
+		fw.reject(l, rec, strings.TrimSpace(rec.fields["SURVEY_RECORD_ID"]), field, reason, msg)
+	}
+	get := func(col string) string { return strings.TrimSpace(rec.fields[col]) }
+	c := &candidate{row: rec.row, id: responseID(fw.res.SHA256, rec.row)}
+
+	c.recordID = get("SURVEY_RECORD_ID")
+	if c.recordID == "" {
+		bad("SURVEY_RECORD_ID", schemas.RejectMissingValue, "SURVEY_RECORD_ID is empty")
+	}
+	c.respType = strings.ToLower(get("RESPONDENT_TYPE"))
+	switch c.respType {
+	case schemas.RespondentPatient, schemas.RespondentCarer:
+	case "":
+		bad("RESPONDENT_TYPE", schemas.RejectMissingValue, "RESPONDENT_TYPE is empty")
+	default:
+		bad("RESPONDENT_TYPE", schemas.RejectBadRespondentType, "RESPONDENT_TYPE must be patient or carer")
+	}
+	c.version = get("QUESTIONNAIRE_VERSION")
+	qn := l.cfg.Questionnaires[c.version]
+	switch {
+	case c.version == "":
+		bad("QUESTIONNAIRE_VERSION", schemas.RejectMissingValue, "QUESTIONNAIRE_VERSION is empty")
+	case qn == nil:
+		bad("QUESTIONNAIRE_VERSION", schemas.RejectUnknownVersion,
+			fmt.Sprintf("version %s is not in use in this wave", safeVersion(c.version)))
+	case (c.respType == schemas.RespondentPatient || c.respType == schemas.RespondentCarer) && qn.RespondentType != c.respType:
+		bad("QUESTIONNAIRE_VERSION", schemas.RejectVersionMismatch,
+			fmt.Sprintf("a %s response names the %s questionnaire %s", c.respType, qn.RespondentType, qn.Version))
+	}
+	c.channel = strings.ToLower(get("CHANNEL"))
+	switch {
+	case c.channel == "":
+		bad("CHANNEL", schemas.RejectMissingValue, "CHANNEL is empty")
+	case c.channel != fw.res.Kind:
+		bad("CHANNEL", schemas.RejectBadChannel, fmt.Sprintf("CHANNEL is not %s, the channel of this file", fw.res.Kind))
+	}
+	switch at := get("RECEIVED_AT"); {
+	case at == "":
+		bad("RECEIVED_AT", schemas.RejectMissingValue, "RECEIVED_AT is empty")
+	default:
+		t, err := time.Parse(time.RFC3339, at)
+		switch {
+		case err != nil:
+			bad("RECEIVED_AT", schemas.RejectBadTimestamp, "RECEIVED_AT is not an RFC 3339 timestamp")
+		case t.After(l.day.Add(25 * time.Hour)):
+			bad("RECEIVED_AT", schemas.RejectFutureTimestamp, "RECEIVED_AT is after the load day")
+		default:
+			c.receivedAt = t.UTC()
+		}
+	}
+	switch strings.ToUpper(get("COMPLETE")) {
+	case "Y":
+		c.complete = true
+	case "N":
+	case "":
+		bad("COMPLETE", schemas.RejectMissingValue, "COMPLETE is empty")
+	default:
+		bad("COMPLETE", schemas.RejectBadComplete, "COMPLETE must be Y or N")
+	}
+	if c.recordID != "" {
+		known, invited := l.cfg.Known(c.recordID)
+		switch {
+		case !known:
+			bad("SURVEY_RECORD_ID", schemas.RejectUnknownRecord, "no such survey record in this wave and ICS")
+		case !invited && c.respType == schemas.RespondentCarer:
+			bad("SURVEY_RECORD_ID", schemas.RejectCarerNoInvitation, "carer response but no invitation was sent to the patient")
+		case !invited:
+			bad("SURVEY_RECORD_ID", schemas.RejectNotInvited, "response for a record that was never invited")
+		}
+	}
+	// Answers, in header order so outputs are deterministic.
+	closed := 0
+	for _, col := range fw.table.columns {
+		if l.isFixedResponseColumn(col) {
+			continue
+		}
+		raw := rec.fields[col]
+		if strings.TrimSpace(raw) == "" {
+			continue
+		}
+		if qn == nil {
+			continue // the version is already rejected; answers cannot be judged
+		}
+		q, ok := qn.Question(col)
+		if !ok {
+			bad(col, schemas.RejectQuestionNotInVersion, fmt.Sprintf("%s is not a question of %s", col, qn.ResolvedName()))
+			continue
+		}
+		if q.Kind == questionnaire.FreeText {
+			c.freeText = append(c.freeText, answer{q.ID, cleanFreeText(raw, q.MaxLength)})
+			continue
+		}
+		codes := q.SplitAnswer(raw)
+		if q.Kind == questionnaire.Single && strings.Contains(raw, questionnaire.MultiSeparator) {
+			bad(col, schemas.RejectInvalidAnswer, fmt.Sprintf("more than one code for single-choice question %s", col))
+			continue
+		}
+		seen := map[string]bool{}
+		valid := true
+		for _, code := range codes {
+			if !q.HasOption(code) {
+				bad(col, schemas.RejectInvalidAnswer, fmt.Sprintf("%s is not an option of %s", safeCode(code), col))
+				valid = false
+				break
+			}
+			if !seen[code] {
+				seen[code] = true
+				c.answers = append(c.answers, answer{q.ID, code})
+			}
+		}
+		if valid && len(codes) > 0 {
+			closed++
+		}
+	}
+	if len(fw.rejections) > before {
+		return nil
+	}
+	if closed == 0 {
+		bad("", schemas.RejectBlankResponse, "no closed question answered: a blank return is a decline, not a response")
+		return nil
+	}
+	return c
+}
+
+func (l *loader) isFixedResponseColumn(col string) bool {
+	_, ok := schemas.ResponseExtractLayout().Column(col)
+	return ok
+}
+
+// safeVersion shows a version in a message only when it looks like one.
+func safeVersion(v string) string {
+	if len(v) > 32 || strings.ContainsFunc(v, func(r rune) bool {
+		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '.' || r == '+' || r == '_')
+	}) {
+		return "(value withheld)"
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+// cleanFreeText removes control characters (keeping line breaks and tabs), trims, and
+// truncates to max runes.
+func cleanFreeText(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if r == '\r' || unicode.IsControl(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if max > 0 && utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max])
+	}
+	return s
+}
+
+func parseEventTime(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), true
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// validateEvent turns an undelivered or opt-out row into an outcome event.
+func (l *loader) validateEvent(fw *fileWork, rec *record) {
+	get := func(col string) string { return strings.TrimSpace(rec.fields[col]) }
+	timeCol, outcome, reasons := "RETURNED_AT", int32(schemas.OutcomeUndelivered), schemas.UndeliveredReasons
+	if fw.res.Kind == schemas.FileOptOuts {
+		timeCol, outcome, reasons = "OPTED_OUT_AT", int32(schemas.OutcomeOptedOut), schemas.OptOutReasons
+	}
+	id := get("SURVEY_RECORD_ID")
+	before := len(fw.rejections)
+	if id == "" {
+		fw.reject(l, rec, "", "SURVEY_RECORD_ID", schemas.RejectMissingValue, "SURVEY_RECORD_ID is empty")
+	} else if known, _ := l.cfg.Known(id); !known {
+		fw.reject(l, rec, id, "SURVEY_RECORD_ID", schemas.RejectUnknownRecord, "no such survey record in this wave and ICS")
+	}
+	var at time.Time
+	if raw := get(timeCol); raw == "" {
+		fw.reject(l, rec, id, timeCol, schemas.RejectMissingValue, timeCol+" is empty")
+	} else if t, ok := parseEventTime(raw); !ok {
+		fw.reject(l, rec, id, timeCol, schemas.RejectBadTimestamp, timeCol+" is not an RFC 3339 timestamp or yyyy-mm-dd date")
+	} else if t.After(l.day.Add(25 * time.Hour)) {
+		fw.reject(l, rec, id, timeCol, schemas.RejectFutureTimestamp, timeCol+" is after the load day")
+	} else {
+		at = t
+	}
+	if len(fw.rejections) > before {
+		return
+	}
+	reason := strings.ToLower(get("REASON"))
+	if reason != "" && !contains(reasons, reason) {
+		reason = "other"
+		fw.res.OtherReasons++
+	}
+	if fw.res.Kind == schemas.FileOptOuts && reason == schemas.OptOutDeceased {
+		outcome = schemas.OutcomeDeceased
+	}
+	fw.outcomes = append(fw.outcomes, schemas.OutcomeEvent{
+		EventID: eventID(fw.res.SHA256, rec.row), Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: id, Outcome: outcome, At: at,
+		Reason: reason, SourceFile: path.Base(fw.res.Key), SourceSHA256: fw.res.SHA256,
+	})
+	fw.res.Loaded++
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// dedupe keeps one response per person and respondent type: the first complete one by
+// received time, else the first incomplete one; an earlier load's kept response counts.
+func (l *loader) dedupe(ctx context.Context, work []*fileWork) error {
+	inRun := map[string]bool{}
+	groups := map[[2]string][]*candidate{}
+	var keys [][2]string
+	for _, fw := range work {
+		for _, c := range fw.cands {
+			inRun[c.id] = true
+			k := [2]string{c.recordID, c.respType}
+			if _, ok := groups[k]; !ok {
+				keys = append(keys, k)
+			}
+			groups[k] = append(groups[k], c)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	prior := l.cfg.Prior
+	if prior == nil {
+		p, err := PriorFromLake(ctx, l.st, l.cfg.WaveID, l.cfg.ICS)
+		if err != nil {
+			return err
+		}
+		prior = p
+	}
+	for _, k := range keys {
+		cs := groups[k]
+		sort.SliceStable(cs, func(i, j int) bool {
+			a, b := cs[i], cs[j]
+			if !a.receivedAt.Equal(b.receivedAt) {
+				return a.receivedAt.Before(b.receivedAt)
+			}
+			if a.file != b.file {
+				return a.file < b.file
+			}
+			return a.row < b.row
+		})
+		p, hasPrior := prior(k[0], k[1])
+		if hasPrior && inRun[p.ResponseID] {
+			// A previous attempt of this very load wrote it; judge the day afresh.
+			hasPrior = false
+		}
+		var keep *candidate
+		reason := schemas.DuplicateSameDay
+		switch {
+		case hasPrior && p.Complete:
+			reason = schemas.DuplicateEarlierDay
+		default:
+			for _, c := range cs {
+				if c.complete {
+					keep = c
+					break
+				}
+			}
+			switch {
+			case keep == nil && hasPrior:
+				reason = schemas.DuplicateIncompleteLater
+			case keep == nil:
+				keep = cs[0]
+			}
+		}
+		keptID := p.ResponseID
+		if keep != nil {
+			keep.kept = true
+			keptID = keep.id
+			if hasPrior && !p.Complete {
+				fw := work[keep.file]
+				fw.dups = append(fw.dups, l.duplicate(k, keep.id, p.ResponseID, p.ReceivedAt, p.Complete, p.Channel,
+					schemas.DuplicateSupersededByDone, fw.res.SHA256))
+				fw.res.Superseded++
+			}
+		}
+		for _, c := range cs {
+			if c.kept {
+				continue
+			}
+			fw := work[c.file]
+			fw.dups = append(fw.dups, l.duplicate(k, keptID, c.id, c.receivedAt, c.complete, c.channel, reason, fw.res.SHA256))
+			fw.res.Duplicates++
+		}
+	}
+	return nil
+}
+
+func (l *loader) duplicate(k [2]string, kept, discarded string, at time.Time, complete bool, channel, reason, sha string) schemas.DuplicateResponse {
+	return schemas.DuplicateResponse{
+		Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: k[0], RespondentType: k[1],
+		KeptResponseID: kept, DiscardedResponseID: discarded, DiscardedReceivedAt: at,
+		DiscardedComplete: complete, DiscardedChannel: channel, Reason: reason, SourceSHA256: sha,
+	}
+}
+
+// write stores a file's outputs, then its load marker.
+func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error {
+	var rows []schemas.ResponseRow
+	var texts []schemas.FreeTextRow
+	for _, c := range fw.cands {
+		if !c.kept {
+			continue
+		}
+		res.Responses[c.respType]++
+		for _, a := range c.answers {
+			rows = append(rows, schemas.ResponseRow{
+				ResponseID: c.id, Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: c.recordID,
+				RespondentType: c.respType, QuestionnaireVersion: c.version, Channel: c.channel,
+				ReceivedAt: c.receivedAt, Complete: c.complete, QuestionID: a.question, AnswerCode: a.value,
+				SourceSHA256: fw.res.SHA256,
+			})
+		}
+		for _, a := range c.freeText {
+			if a.value == "" {
+				continue
+			}
+			texts = append(texts, schemas.FreeTextRow{
+				ResponseID: c.id, Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day,
+				RespondentType: c.respType, QuestionID: a.question, Text: a.value,
+			})
+		}
+		if c.complete && c.respType == schemas.RespondentPatient {
+			fw.outcomes = append(fw.outcomes, schemas.OutcomeEvent{
+				EventID: eventID(fw.res.SHA256, c.row), Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: c.recordID,
+				Outcome: schemas.OutcomeCompleted, At: c.receivedAt, SourceFile: path.Base(fw.res.Key),
+				SourceSHA256: fw.res.SHA256, ResponseID: c.id,
+			})
+		}
+	}
+	for _, o := range fw.outcomes {
+		res.Outcomes[int(o.Outcome)]++
+	}
+	for _, r := range fw.rejections {
+		res.ByReason[r.ReasonCode]++
+	}
+	res.FreeTextItems += len(texts)
+	fw.res.Rejections = len(fw.rejections)
+
+	name := ""
+	if fw.res.SHA256 != "" {
+		name = partName(fw.res.SHA256)
+	}
+	put := func(key string, n int, f func() error) error {
+		if n == 0 {
+			return nil
+		}
+		if err := f(); err != nil {
+			return fmt.Errorf("responses: write %s: %w", key, err)
+		}
+		fw.res.Outputs = append(fw.res.Outputs, key)
+		return nil
+	}
+	part := func(table string) string {
+		return schemas.ResponseLoadPartition(table, l.cfg.WaveID, l.cfg.ICS, l.day) + name
+	}
+	k := part(schemas.TableResponses)
+	if err := put(k, len(rows), func() error {
+		return putParquet(ctx, l.st, k, schemas.ResponseRowLayout(), rows)
+	}); err != nil {
+		return err
+	}
+	kf := schemas.FreeTextPrefix(l.cfg.WaveID, l.cfg.ICS, l.day) + name
+	if err := put(kf, len(texts), func() error {
+		return putParquet(ctx, l.st, kf, schemas.FreeTextLayout(), texts)
+	}); err != nil {
+		return err
+	}
+	ko := part(schemas.TableOutcomes)
+	if err := put(ko, len(fw.outcomes), func() error {
+		return putParquet(ctx, l.st, ko, schemas.OutcomeEventLayout(), fw.outcomes)
+	}); err != nil {
+		return err
+	}
+	kr := part(schemas.TableResponseRejections)
+	if err := put(kr, len(fw.rejections), func() error {
+		return putParquet(ctx, l.st, kr, schemas.ResponseRejectionLayout(), fw.rejections)
+	}); err != nil {
+		return err
+	}
+	kd := part(schemas.TableDuplicates)
+	if err := put(kd, len(fw.dups), func() error {
+		return putParquet(ctx, l.st, kd, schemas.DuplicateResponseLayout(), fw.dups)
+	}); err != nil {
+		return err
+	}
+	if !fw.writeMark {
+		return nil
+	}
+	marker := struct {
+		FileResult
+		WaveID   string `json:"wave_id"`
+		ICS      string `json:"ics"`
+		LoadDate string `json:"load_date"`
+	}{fw.res, l.cfg.WaveID, l.cfg.ICS, res.LoadDate}
+	b, err := json.MarshalIndent(marker, "", "  ")
+	if err != nil {
+		return fmt.Errorf("responses: encode load marker: %w", err)
+	}
+	mk := LoadMarkerKey(l.cfg.WaveID, l.cfg.ICS, fw.res.SHA256)
+	if err := store.PutBytes(ctx, l.st, mk, b); err != nil {
+		return fmt.Errorf("responses: write load marker %s: %w", mk, err)
+	}
+	return nil
+}

@@ -1,0 +1,211 @@
+package responses
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"icesurvey/schemas"
+)
+
+// record is one data row of a supplier file, keyed by upper-case column name.
+type record struct {
+	row       int // 1-based data row
+	line      int // line of the file the row starts on (for messages)
+	fields    map[string]string
+	malformed string // non-empty when the row could not be read
+}
+
+// table is a supplier file read into records.
+type table struct {
+	columns []string // upper-case, file order (CSV) or first-seen order (JSON lines)
+	records []record
+}
+
+// fileError is a problem with a whole file.
+type fileError struct {
+	reason string
+	field  string
+	msg    string
+}
+
+func (e *fileError) Error() string { return e.msg }
+
+// maxMalformed stops reading a file that is garbage from end to end.
+const maxMalformed = 10000
+
+func readTable(b []byte, format string) (*table, error) {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
+	switch format {
+	case "csv":
+		return readCSV(b)
+	case "jsonl":
+		return readJSONLines(b)
+	}
+	return nil, fmt.Errorf("responses: unknown format %q", format)
+}
+
+func readCSV(b []byte) (*table, error) {
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = false
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: "empty file: no header row"}
+	}
+	if err != nil {
+		return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("header row: %v", err)}
+	}
+	t := &table{}
+	seen := map[string]bool{}
+	for _, h := range header {
+		h = strings.ToUpper(strings.TrimSpace(h))
+		if h == "" {
+			return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: "header row has an empty column name"}
+		}
+		if seen[h] {
+			return nil, &fileError{reason: schemas.RejectUnreadableFile, field: h, msg: fmt.Sprintf("column %s appears twice in the header", h)}
+		}
+		seen[h] = true
+		t.columns = append(t.columns, h)
+	}
+	malformed := 0
+	for row := 1; ; row++ {
+		fields, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := r.FieldPos(0)
+		rec := record{row: row, line: line}
+		var pe *csv.ParseError
+		switch {
+		case errors.As(err, &pe):
+			rec.line = pe.StartLine
+			rec.malformed = fmt.Sprintf("line %d: %v", pe.StartLine, pe.Err)
+		case err != nil:
+			return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("row %d: %v", row, err)}
+		case len(fields) != len(t.columns):
+			rec.malformed = fmt.Sprintf("line %d: %d fields, header has %d", line, len(fields), len(t.columns))
+		default:
+			rec.fields = make(map[string]string, len(fields))
+			for i, v := range fields {
+				rec.fields[t.columns[i]] = v
+			}
+		}
+		if rec.malformed != "" {
+			if malformed++; malformed > maxMalformed {
+				return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("more than %d malformed rows", maxMalformed)}
+			}
+		}
+		t.records = append(t.records, rec)
+	}
+	return t, nil
+}
+
+func readJSONLines(b []byte) (*table, error) {
+	t := &table{}
+	seen := map[string]bool{}
+	row, malformed := 0, 0
+	for i, raw := range bytes.Split(b, []byte("\n")) {
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 {
+			continue
+		}
+		row++
+		rec := record{row: row, line: i + 1}
+		obj := map[string]any{}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil {
+			rec.malformed = fmt.Sprintf("line %d: not a JSON object: %v", i+1, err)
+		} else if dec.More() {
+			rec.malformed = fmt.Sprintf("line %d: more than one JSON value", i+1)
+		} else {
+			rec.fields = make(map[string]string, len(obj))
+			keys := make([]string, 0, len(obj))
+			for k := range obj {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				col := strings.ToUpper(strings.TrimSpace(k))
+				if _, dup := rec.fields[col]; dup {
+					rec.malformed = fmt.Sprintf("line %d: key %s appears twice", i+1, col)
+					break
+				}
+				v, err := jsonScalar(obj[k])
+				if err != nil {
+					rec.malformed = fmt.Sprintf("line %d: key %s: %v", i+1, col, err)
+					break
+				}
+				rec.fields[col] = v
+				if !seen[col] {
+					seen[col] = true
+					t.columns = append(t.columns, col)
+				}
+			}
+			if rec.malformed != "" {
+				rec.fields = nil
+			}
+		}
+		if rec.malformed != "" {
+			if malformed++; malformed > maxMalformed {
+				return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("more than %d malformed rows", maxMalformed)}
+			}
+		}
+		t.records = append(t.records, rec)
+	}
+	return t, nil
+}
+
+// jsonScalar renders a JSON value as the cell text a CSV file would hold: a list of
+// codes becomes "1;4", true/false become Y/N, null becomes empty.
+func jsonScalar(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	case json.Number:
+		return x.String(), nil
+	case bool:
+		if x {
+			return "Y", nil
+		}
+		return "N", nil
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			s, err := jsonScalar(e)
+			if err != nil {
+				return "", err
+			}
+			if _, nested := e.([]any); nested {
+				return "", errors.New("nested list")
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, ";"), nil
+	}
+	return "", fmt.Errorf("unsupported JSON value of type %T", v)
+}
+
+// safeCode renders an answer for a message only when it looks like a code, so a
+// misplaced comment never reaches a rejection report.
+func safeCode(v string) string {
+	if len(v) == 0 || len(v) > 8 {
+		return "(value withheld)"
+	}
+	for _, r := range v {
+		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z') {
+			return "(value withheld)"
+		}
+	}
+	return strconv.Quote(v)
+}

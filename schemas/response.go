@@ -1,0 +1,282 @@
+package schemas
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"time"
+)
+
+// The daily response load (SPEC §2 step 4). The survey supplier drops, each day, into
+// landing/{wave}/{ics}/responses/{yyyy-mm-dd}/:
+//
+//	responses_online.csv   responses_paper.csv   responses_phone.csv
+//	undelivered.csv        optouts.csv
+//
+// (or the same names ending .jsonl, one JSON object per line with the same keys).
+// Header names are case-insensitive and column order is free, as for the ICS files.
+// A response file carries the ResponseExtract columns and then one column per question
+// id of the questionnaires in use (patient and carer, core and local, in one file);
+// a Multi answer is its codes joined by ";"; an unanswered question is an empty cell.
+//
+// In the lake, responses are stored long (one row per answer code), not wide: the
+// schema then stays the same across questionnaire versions and local question sets,
+// so every wave and ICS share one table and "% positive" is a GROUP BY question_id.
+
+// Channels of a response.
+const (
+	ChannelOnline = "online"
+	ChannelPaper  = "paper"
+	ChannelPhone  = "phone"
+)
+
+// Channels lists the response channels in file order.
+var Channels = []string{ChannelOnline, ChannelPaper, ChannelPhone}
+
+// Respondent types, as in the RESPONDENT_TYPE column.
+const (
+	RespondentPatient = "patient"
+	RespondentCarer   = "carer"
+)
+
+// ResponseExtract is the fixed part of a row of a supplier response file. The question
+// columns follow it; their names are the question ids.
+type ResponseExtract struct {
+	SurveyRecordID       string    `col:"SURVEY_RECORD_ID,required,doc=the survey record id printed with the access code"`
+	RespondentType       string    `col:"RESPONDENT_TYPE,required,doc=patient or carer"`
+	QuestionnaireVersion string    `col:"QUESTIONNAIRE_VERSION,required,doc=e.g. patient-2026.1"`
+	Channel              string    `col:"CHANNEL,required,doc=online or paper or phone"`
+	ReceivedAt           time.Time `col:"RECEIVED_AT,required,doc=RFC3339"`
+	Complete             string    `col:"COMPLETE,required,doc=Y or N"`
+}
+
+// ResponseExtractLayout is the fixed columns of a supplier response file.
+func ResponseExtractLayout() *Layout { return LayoutOf[ResponseExtract]("response_extract") }
+
+// ResponseExtractHeader is the header row of a response file for the given question ids.
+func ResponseExtractHeader(questionIDs []string) []string {
+	return append(ResponseExtractLayout().Names(), questionIDs...)
+}
+
+// UndeliveredReturn is a row of the day's undelivered returns file: a letter the post
+// office returned.
+type UndeliveredReturn struct {
+	SurveyRecordID string    `col:"SURVEY_RECORD_ID,required"`
+	ReturnedAt     time.Time `col:"RETURNED_AT,required,doc=RFC3339 or yyyy-mm-dd"`
+	Reason         string    `col:"REASON,doc=one of UndeliveredReasons"`
+}
+
+// UndeliveredLayout is the undelivered returns file layout.
+func UndeliveredLayout() *Layout { return LayoutOf[UndeliveredReturn]("undelivered_returns") }
+
+// OptOut is a row of the day's opt-outs file: someone who phoned, wrote or used the
+// website to say they (or the person they speak for) will not take part.
+type OptOut struct {
+	SurveyRecordID string    `col:"SURVEY_RECORD_ID,required"`
+	OptedOutAt     time.Time `col:"OPTED_OUT_AT,required,doc=RFC3339 or yyyy-mm-dd"`
+	Reason         string    `col:"REASON,doc=one of OptOutReasons"`
+}
+
+// OptOutLayout is the opt-outs file layout.
+func OptOutLayout() *Layout { return LayoutOf[OptOut]("opt_outs") }
+
+// Reason codes of the undelivered and opt-out files. A reason outside the list is
+// stored as "other": the column is a code, never free text.
+var (
+	UndeliveredReasons = []string{"addressee_gone_away", "addressee_unknown", "insufficient_address", "refused", "other"}
+	OptOutReasons      = []string{"does_not_want", "too_ill", "deceased", "other"}
+)
+
+// OptOutDeceased is the opt-out reason a relative gives when the person has died; it is
+// recorded as outcome 3 (deceased), not 4, so no further letter is sent.
+const OptOutDeceased = "deceased"
+
+// Supplier file kinds (the base name of a landing file, before the extension).
+const (
+	FileResponsesPrefix = "responses_"
+	FileUndelivered     = "undelivered"
+	FileOptOuts         = "optouts"
+)
+
+// ResponseFileName is the landing file name of one channel's responses.
+func ResponseFileName(channel, ext string) string { return FileResponsesPrefix + channel + "." + ext }
+
+// ResponseLandingPrefix is where the supplier's files for one day land.
+func ResponseLandingPrefix(wave, ics string, day time.Time) string {
+	return fmt.Sprintf("landing/%s/%s/responses/%s/", wave, ics, day.UTC().Format(time.DateOnly))
+}
+
+// ClassifyResponseFile names the kind of a landing file: "online", "paper" or "phone"
+// for a response file, FileUndelivered or FileOptOuts, with its format ("csv" or
+// "jsonl"). ok is false for a file the load does not recognise.
+func ClassifyResponseFile(key string) (kind, format string, ok bool) {
+	base := path.Base(key)
+	ext := path.Ext(base)
+	switch strings.ToLower(ext) {
+	case ".csv":
+		format = "csv"
+	case ".jsonl", ".ndjson":
+		format = "jsonl"
+	default:
+		return "", "", false
+	}
+	name := strings.ToLower(strings.TrimSuffix(base, ext))
+	switch {
+	case name == FileUndelivered || name == FileOptOuts:
+		return name, format, true
+	case strings.HasPrefix(name, FileResponsesPrefix):
+		ch := strings.TrimPrefix(name, FileResponsesPrefix)
+		for _, c := range Channels {
+			if ch == c {
+				return c, format, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// Lake tables of the response load.
+const (
+	TableResponses          = "responses"
+	TableOutcomes           = "outcomes"
+	TableResponseRejections = "response_rejections"
+	TableDuplicates         = "duplicates"
+)
+
+// ResponseLoadPartition is the lake partition of table for one load date.
+func ResponseLoadPartition(table, wave, ics string, day time.Time) string {
+	return LakePartition(table, wave, ics) + "load_date=" + day.UTC().Format(time.DateOnly) + "/"
+}
+
+// FreeTextPrefix is the restricted area for one load date's free text.
+func FreeTextPrefix(wave, ics string, day time.Time) string {
+	return RestrictedPrefix(wave, ics) + "free_text/load_date=" + day.UTC().Format(time.DateOnly) + "/"
+}
+
+// ResponseRow is one answer code of one loaded response (lake table "responses", long
+// format). A Multi answer is one row per ticked code; an unanswered question has no
+// row. Free text never appears here (see FreeTextRow). A response later listed as the
+// discarded side of a DuplicateResponse is superseded and must be left out of analysis.
+type ResponseRow struct {
+	ResponseID           string    `col:"response_id,key,doc=deterministic id: source file checksum and row"`
+	Wave                 string    `col:"wave"`
+	ICS                  string    `col:"ics"`
+	LoadDate             time.Time `col:"load_date,date"`
+	SurveyRecordID       string    `col:"survey_record_id,doc=pseudonymous id issued at intake"`
+	RespondentType       string    `col:"respondent_type,doc=patient or carer"`
+	QuestionnaireVersion string    `col:"questionnaire_version"`
+	Channel              string    `col:"channel,doc=online or paper or phone"`
+	ReceivedAt           time.Time `col:"received_at"`
+	Complete             bool      `col:"complete"`
+	QuestionID           string    `col:"question_id,key"`
+	AnswerCode           string    `col:"answer_code,key"`
+	SourceSHA256         string    `col:"source_sha256,doc=checksum of the supplier file"`
+}
+
+// ResponseRowLayout is the lake responses layout.
+func ResponseRowLayout() *Layout { return LayoutOf[ResponseRow](TableResponses) }
+
+// FreeTextRow is one free-text answer. Restricted: kept only under restricted/ and read
+// only by named ICB users (SPEC §8).
+type FreeTextRow struct {
+	ResponseID     string    `col:"response_id,key"`
+	Wave           string    `col:"wave"`
+	ICS            string    `col:"ics"`
+	LoadDate       time.Time `col:"load_date,date"`
+	RespondentType string    `col:"respondent_type"`
+	QuestionID     string    `col:"question_id,key"`
+	Text           string    `col:"text"`
+}
+
+// FreeTextLayout is the restricted free-text layout.
+func FreeTextLayout() *Layout { return LayoutOf[FreeTextRow]("free_text") }
+
+// OutcomeEvent is one change of a sampled person's outcome (SPEC §6): 1 completed (a
+// complete patient response), 2 undelivered, 3 deceased (reported through an opt-out),
+// 4 opted out. A carer response does not change the patient's outcome. The same fact
+// may arrive twice (a supplier resending an opt-out); consumers take the earliest.
+type OutcomeEvent struct {
+	EventID        string    `col:"event_id,key,doc=deterministic: source file checksum and row"`
+	Wave           string    `col:"wave"`
+	ICS            string    `col:"ics"`
+	LoadDate       time.Time `col:"load_date,date"`
+	SurveyRecordID string    `col:"survey_record_id"`
+	Outcome        int32     `col:"outcome,doc=outcome code 1-6"`
+	At             time.Time `col:"at"`
+	Reason         string    `col:"reason,doc=reason code or empty"`
+	SourceFile     string    `col:"source_file"`
+	SourceSHA256   string    `col:"source_sha256"`
+	ResponseID     string    `col:"response_id,doc=the completed response or empty"`
+}
+
+// OutcomeEventLayout is the lake outcomes layout.
+func OutcomeEventLayout() *Layout { return LayoutOf[OutcomeEvent](TableOutcomes) }
+
+// Rejection reason codes of the response load.
+const (
+	RejectMissingColumn        = "missing_column"        // a required column is absent: the whole file is rejected
+	RejectUnreadableFile       = "unreadable_file"       // not valid CSV / JSON lines
+	RejectUnknownFile          = "unknown_file"          // a landing file the load does not recognise
+	RejectMalformedRow         = "malformed_row"         // wrong number of fields, bad JSON object
+	RejectMissingValue         = "missing_value"         // a required field is empty
+	RejectUnknownRecord        = "unknown_record_id"     // no such survey record id in the wave and ICS
+	RejectNotInvited           = "not_invited"           // a patient response for a record never invited
+	RejectCarerNoInvitation    = "carer_without_patient" // a carer response with no matching patient invitation
+	RejectBadRespondentType    = "invalid_respondent_type"
+	RejectUnknownVersion       = "unknown_questionnaire_version"
+	RejectVersionMismatch      = "questionnaire_version_mismatch" // e.g. a carer response naming a patient questionnaire
+	RejectBadChannel           = "invalid_channel"                // CHANNEL not online/paper/phone or not the file's channel
+	RejectBadTimestamp         = "invalid_timestamp"
+	RejectFutureTimestamp      = "timestamp_after_load_day"
+	RejectBadComplete          = "invalid_complete_flag"
+	RejectInvalidAnswer        = "invalid_answer"          // not one of the question's option codes
+	RejectQuestionNotInVersion = "question_not_in_version" // an answer to a question the named version does not ask
+	RejectBlankResponse        = "blank_response"          // no closed question answered (a blank return is a decline)
+)
+
+// ResponseRejection is one problem found by the response load. Row is the 1-based data
+// row (0 for a problem with the whole file). A rejected row has one or more rejections
+// and is not loaded. Message never holds an answer's text or identifiable data.
+type ResponseRejection struct {
+	Wave           string    `col:"wave"`
+	ICS            string    `col:"ics"`
+	LoadDate       time.Time `col:"load_date,date"`
+	File           string    `col:"file,doc=base name of the landing file"`
+	Row            int32     `col:"row,key"`
+	SurveyRecordID string    `col:"survey_record_id"`
+	Field          string    `col:"field,key"`
+	ReasonCode     string    `col:"reason_code,key"`
+	Message        string    `col:"message"`
+	SourceSHA256   string    `col:"source_sha256,key"`
+}
+
+// ResponseRejectionLayout is the lake response_rejections layout.
+func ResponseRejectionLayout() *Layout { return LayoutOf[ResponseRejection](TableResponseRejections) }
+
+// Duplicate reasons.
+const (
+	DuplicateSameDay          = "duplicate_same_day"           // a later or less complete response the same day
+	DuplicateEarlierDay       = "duplicate_of_earlier_day"     // a complete response was kept on an earlier day
+	DuplicateSupersededByDone = "incomplete_superseded"        // an earlier incomplete response replaced by a complete one
+	DuplicateIncompleteLater  = "incomplete_after_earlier_day" // an incomplete response after an earlier-day incomplete one
+)
+
+// DuplicateResponse records that one person (survey record id and respondent type)
+// answered more than once: the kept response and one discarded response.
+type DuplicateResponse struct {
+	Wave                string    `col:"wave"`
+	ICS                 string    `col:"ics"`
+	LoadDate            time.Time `col:"load_date,date"`
+	SurveyRecordID      string    `col:"survey_record_id"`
+	RespondentType      string    `col:"respondent_type"`
+	KeptResponseID      string    `col:"kept_response_id"`
+	DiscardedResponseID string    `col:"discarded_response_id,key"`
+	DiscardedReceivedAt time.Time `col:"discarded_received_at"`
+	DiscardedComplete   bool      `col:"discarded_complete"`
+	DiscardedChannel    string    `col:"discarded_channel"`
+	Reason              string    `col:"reason"`
+	SourceSHA256        string    `col:"source_sha256,doc=file of the response that decided the pair"`
+}
+
+// DuplicateResponseLayout is the lake duplicates layout.
+func DuplicateResponseLayout() *Layout { return LayoutOf[DuplicateResponse](TableDuplicates) }

@@ -1,0 +1,99 @@
+package schemas
+
+import "time"
+
+// SampleFileRow is one row of the sample file an ICS sends (SPEC §3): the analysis
+// variables of one person. Fields hold the text as received; the intake checks and
+// converts it. Header names are matched case-insensitively, in any column order.
+// TYPE1_OPT_OUT and DISSENT are optional columns (Y/N; absent or empty means N).
+type SampleFileRow struct {
+	RecordID         string `col:"RECORD_ID,required,doc=the ICS's own reference; unique in the file; joins to the mailing file"`
+	NHSNumber        string `col:"NHS_NUMBER,required,doc=10 digits passing Modulus 11"`
+	Postcode         string `col:"POSTCODE,required"`
+	Age              string `col:"AGE,required,doc=whole years"`
+	DateOfBirth      string `col:"DATE_OF_BIRTH,required,doc=yyyymmdd"`
+	Gender           string `col:"GENDER,required,doc=person stated gender 1 2 9 0 or X"`
+	Ethnicity        string `col:"ETHNICITY,required,doc=ethnic category A-Z (17 codes) or 99"`
+	GPPracticeCode   string `col:"GP_PRACTICE_CODE,required,doc=ODS practice code"`
+	ICSCode          string `col:"ICS_CODE,required,doc=ICB ODS code"`
+	RegistrationDate string `col:"REGISTRATION_DATE,required,doc=yyyymmdd"`
+	EFIScore         string `col:"EFI_SCORE,required,doc=electronic frailty index 0 to 1"`
+	Type1OptOut      string `col:"TYPE1_OPT_OUT,doc=Y or N"`
+	Dissent          string `col:"DISSENT,doc=Y or N"`
+}
+
+// SampleFileLayout is the layout of the ICS sample file.
+func SampleFileLayout() *Layout { return LayoutOf[SampleFileRow]("sample_file") }
+
+// MailingFileRow is one row of the mailing file an ICS sends (SPEC §3): the contact
+// details of one person, joined to the sample file by RECORD_ID. It is identifiable
+// data and only ever lands in the restricted area. A missing required column rejects
+// the file; the other columns may be absent (read as empty).
+type MailingFileRow struct {
+	RecordID  string `col:"RECORD_ID,required"`
+	Title     string `col:"TITLE"`
+	FirstName string `col:"FIRST_NAME,doc=first name or initial"`
+	LastName  string `col:"LAST_NAME,required"`
+	Address1  string `col:"ADDRESS_1,required"`
+	Address2  string `col:"ADDRESS_2"`
+	Address3  string `col:"ADDRESS_3"`
+	Address4  string `col:"ADDRESS_4"`
+	Address5  string `col:"ADDRESS_5"`
+	Postcode  string `col:"POSTCODE,required"`
+	Mobile    string `col:"MOBILE,doc=UK mobile; anything else means no SMS"`
+}
+
+// MailingFileLayout is the layout of the ICS mailing file.
+func MailingFileLayout() *Layout { return LayoutOf[MailingFileRow]("mailing_file") }
+
+// SampleRecord is the pseudonymised analysis record of one accepted person in a wave's
+// sample, kept in the lake (lake/sample/wave=W/ics=I/). It carries no direct
+// identifier: no NHS number, name, address, full postcode or date of birth.
+type SampleRecord struct {
+	SurveyRecordID   string    `col:"survey_record_id,key,doc=our id for the person in this wave"`
+	WaveID           string    `col:"wave_id"`
+	ICS              string    `col:"ics,doc=ICB ODS code"`
+	NHSPseudonym     string    `col:"nhs_pseudonym,doc=HMAC-SHA256 of the NHS number under the project key (hex)"`
+	GPPracticeCode   string    `col:"gp_practice_code"`
+	Age              int32     `col:"age,doc=whole years at the sampling date (from the date of birth)"`
+	AgeBand          string    `col:"age_band"`
+	Gender           string    `col:"gender,doc=person stated gender code"`
+	Ethnicity        string    `col:"ethnicity,doc=ethnic category code"`
+	EFIScore         float64   `col:"efi_score"`
+	EFIBand          string    `col:"efi_band,doc=fit mild moderate or severe"`
+	RegistrationDate time.Time `col:"registration_date,date"`
+	HasMobile        bool      `col:"has_mobile,doc=a valid UK mobile number is held for SMS"`
+	PostcodeDistrict string    `col:"postcode_district,doc=outward code of the postcode only"`
+}
+
+// SampleRecordLayout is the lake layout of accepted sample records.
+func SampleRecordLayout() *Layout { return LayoutOf[SampleRecord]("sample") }
+
+// Dispositions of a record that did not enter the sample.
+const (
+	// DispositionRejected: the record has an error the ICS must correct.
+	DispositionRejected = "rejected"
+	// DispositionExcluded: the record is valid but the person is outside the cohort.
+	DispositionExcluded = "excluded"
+)
+
+// Input file names used in rejection reports.
+const (
+	FileSample  = "sample"
+	FileMailing = "mailing"
+)
+
+// RejectionRow is one line of the rejection and exclusion report sent back to an ICS.
+// Message never repeats an NHS number, name, address, postcode, date or phone number.
+type RejectionRow struct {
+	File        string `col:"file,doc=sample or mailing"`
+	Row         int64  `col:"row,doc=row number in the file; the header is row 1"`
+	RecordID    string `col:"record_id,doc=the ICS's RECORD_ID"`
+	Field       string `col:"field,doc=column the finding is about (empty for the whole record)"`
+	ReasonCode  string `col:"reason_code"`
+	Disposition string `col:"disposition,doc=rejected or excluded"`
+	Message     string `col:"message"`
+}
+
+// RejectionLayout is the layout of the rejection report.
+func RejectionLayout() *Layout { return LayoutOf[RejectionRow]("sample_rejection") }

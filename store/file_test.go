@@ -1,0 +1,164 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"icesurvey/store"
+	"icesurvey/store/storetest"
+)
+
+func newFileStore(t *testing.T) *store.FileStore {
+	t.Helper()
+	// A subdirectory, so a store that escaped its root would find the sibling.
+	parent := t.TempDir()
+	if err := os.WriteFile(filepath.Join(parent, "outside"), []byte("not in the store"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.NewFileStore(filepath.Join(parent, "root"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestFileConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return newFileStore(t) })
+}
+
+// tempFiles lists the files under root that Put leaves while writing.
+func tempFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".tmp-") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFilePutAtomic holds a Put open half-way through and checks what other
+// readers see meanwhile: the old object or none, never a part, and no temporary
+// file in List; then that the Put completes and leaves nothing behind.
+func TestFilePutAtomic(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		old  []byte // nil: no object before the Put
+	}{
+		{"new-key", nil},
+		{"replace", []byte("the complete old object")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newFileStore(t)
+			key := "atomic/obj"
+			if tc.old != nil {
+				if err := store.PutBytes(ctx, s, key, tc.old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() { done <- s.Put(ctx, key, pr) }()
+			if _, err := pw.Write([]byte("first half, ")); err != nil { // returns once Put has read it
+				t.Fatal(err)
+			}
+
+			if len(tempFiles(t, s.Root())) == 0 {
+				t.Fatal("no temporary file while the Put is under way; test assumptions broken")
+			}
+			got, err := store.ReadAll(ctx, s, key)
+			switch {
+			case tc.old == nil && !errors.Is(err, store.ErrNotExist):
+				t.Errorf("during Put: Get = %q, %v; want ErrNotExist", got, err)
+			case tc.old != nil && string(got) != string(tc.old):
+				t.Errorf("during Put: Get = %q, %v; want the old object", got, err)
+			}
+			infos, err := s.List(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, in := range infos {
+				keys = append(keys, in.Key)
+			}
+			if want := []string{key}; tc.old == nil && len(keys) != 0 || tc.old != nil && !slices.Equal(keys, want) {
+				t.Errorf("during Put: List = %q, want only complete objects", keys)
+			}
+
+			if _, err := pw.Write([]byte("second half")); err != nil {
+				t.Fatal(err)
+			}
+			pw.Close()
+			if err := <-done; err != nil {
+				t.Fatalf("Put: %v", err)
+			}
+			if got, err := store.ReadAll(ctx, s, key); err != nil || string(got) != "first half, second half" {
+				t.Errorf("after Put: Get = %q, %v", got, err)
+			}
+			if left := tempFiles(t, s.Root()); len(left) != 0 {
+				t.Errorf("temporary files left after Put: %q", left)
+			}
+		})
+	}
+}
+
+// TestFileFailedPutLeavesNoTemp checks a Put that fails part-way removes its
+// temporary file.
+func TestFileFailedPutLeavesNoTemp(t *testing.T) {
+	s := newFileStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- s.Put(ctx, "fail/obj", pr) }()
+	if _, err := pw.Write([]byte("partial")); err != nil {
+		t.Fatal(err)
+	}
+	pw.CloseWithError(errors.New("upstream broke"))
+	if err := <-done; err == nil {
+		t.Fatal("Put from a broken reader succeeded")
+	}
+	cancel()
+	if left := tempFiles(t, s.Root()); len(left) != 0 {
+		t.Errorf("temporary files left after a failed Put: %q", left)
+	}
+	if ok, err := store.Exists(context.Background(), s, "fail/obj"); ok || err != nil {
+		t.Errorf("Exists after a failed Put = %v, %v; want false, nil", ok, err)
+	}
+}
+
+// TestFileDirectoriesAreNotObjects pins the file backend's mapping of the
+// directories it creates: they hold keys but are not objects themselves.
+func TestFileDirectoriesAreNotObjects(t *testing.T) {
+	ctx := context.Background()
+	s := newFileStore(t)
+	if err := store.PutBytes(ctx, s, "d/e/f", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "d/e"); err != nil {
+		t.Fatalf("Delete of a directory key: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(s.Root(), "d", "e")); err != nil || !fi.IsDir() {
+		t.Errorf("Delete of a directory key removed it: %v", err)
+	}
+	for _, key := range []string{"d", "d/e", "d/e/f/g"} {
+		if ok, err := store.Exists(ctx, s, key); ok || err != nil {
+			t.Errorf("Exists(%q) = %v, %v; want false, nil", key, ok, err)
+		}
+	}
+}
