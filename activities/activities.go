@@ -85,6 +85,8 @@ func (a *Activities) selection(ctx context.Context, key string) (map[string]bool
 // SubmitDBS sends a deceased check for everyone in a selection. Submitting the same
 // request again sends nothing new.
 func (a *Activities) SubmitDBS(ctx context.Context, in DBSSubmitInput) (DBSSubmitOutput, error) {
+	stop := heartbeatEvery(ctx, 10*time.Second)
+	defer stop()
 	ids, err := a.selection(ctx, in.SelectionKey)
 	if err != nil {
 		return DBSSubmitOutput{}, err
@@ -162,6 +164,8 @@ func (a *Activities) CollectDBS(ctx context.Context, in DBSCollectInput) (DBSCol
 // supplier, SMS through GOV.UK Notify. Each message has a deterministic reference, and
 // a re-run sends nothing twice.
 func (a *Activities) SendMailing(ctx context.Context, in SendInput) (SendOutput, error) {
+	stop := heartbeatEvery(ctx, 10*time.Second)
+	defer stop()
 	step := in.Step
 	if step.Name == "" {
 		return SendOutput{}, NonRetryable(ErrConfiguration, fmt.Errorf("wave %s: mailing step without a name", in.WaveID))

@@ -74,8 +74,9 @@ func Options(c Class) workflow.ActivityOptions {
 		}
 	case Warehouse:
 		return workflow.ActivityOptions{
-			TaskQueue:           WarehouseTaskQueue,
-			StartToCloseTimeout: 10 * time.Minute,
+			TaskQueue: WarehouseTaskQueue,
+			// Warehouse work takes seconds; a worker killed mid-write is retried in two minutes.
+			StartToCloseTimeout: 2 * time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{
 				InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
 				MaximumAttempts: 0, NonRetryableErrorTypes: nonRetryable,
@@ -94,7 +95,7 @@ func Options(c Class) workflow.ActivityOptions {
 	default:
 		return workflow.ActivityOptions{
 			TaskQueue:           TaskQueue,
-			StartToCloseTimeout: 5 * time.Minute,
+			StartToCloseTimeout: time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{
 				InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
 				MaximumAttempts: 0, NonRetryableErrorTypes: nonRetryable,

@@ -5,6 +5,7 @@ package infra
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -78,15 +79,13 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 	}
 	dbPath := filepath.Join(cfg.DataDir, "temporal.db")
 	logPath := filepath.Join(cfg.DataDir, "temporal.log")
-	port := cfg.Port
-	if port == 0 {
-		p, err := FreePort(cfg.Host)
-		if err != nil {
-			return nil, err
-		}
-		port = p
-	} else if err := portFree(cfg.Host, port); err != nil {
-		return nil, fmt.Errorf("temporal: frontend port %d: %w (is another `ice dev` running?)", port, err)
+	ports, err := portPlan(cfg.DataDir, cfg.Host, cfg.Port)
+	if err != nil {
+		return nil, err
+	}
+	port := ports["frontend"]
+	if err := portFree(cfg.Host, port); err != nil {
+		return nil, fmt.Errorf("temporal: frontend port %d: %w (is another `ice dev` running on %s?)", port, err, cfg.DataDir)
 	}
 
 	sqlCfg := config.SQL{
@@ -107,18 +106,9 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 		return nil, fmt.Errorf("temporal: create namespace: %w", err)
 	}
 
-	ports := map[string]int{"frontend": port}
-	for _, svc := range []string{"history", "matching", "worker", "metrics", "pprof"} {
-		p, err := FreePort(cfg.Host)
-		if err != nil {
-			return nil, err
-		}
-		ports[svc] = p
-	}
 	hostPort := net.JoinHostPort(cfg.Host, strconv.Itoa(port))
 	svc := func(name string) config.Service {
-		mp, _ := FreePort(cfg.Host)
-		return config.Service{RPC: config.RPC{GRPCPort: ports[name], MembershipPort: mp, BindOnIP: cfg.Host}}
+		return config.Service{RPC: config.RPC{GRPCPort: ports[name], MembershipPort: ports[name+"-membership"], BindOnIP: cfg.Host}}
 	}
 	sc := &config.Config{
 		Global: config.Global{
@@ -271,4 +261,37 @@ func portFree(host string, port int) error {
 		return err
 	}
 	return l.Close()
+}
+
+// portPlan returns the server's ports, kept in the data directory so a restarted server
+// comes back on the same addresses: its cluster membership, persisted in SQLite, then
+// names the restarted node itself instead of a stale member it would wait out.
+func portPlan(dataDir, host string, frontend int) (map[string]int, error) {
+	path := filepath.Join(dataDir, "ports.json")
+	plan := map[string]int{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &plan); err != nil {
+			return nil, fmt.Errorf("temporal: %s: %w", path, err)
+		}
+	}
+	if frontend != 0 {
+		plan["frontend"] = frontend
+	}
+	names := []string{"frontend", "history", "matching", "worker", "metrics", "pprof",
+		"frontend-membership", "history-membership", "matching-membership", "worker-membership"}
+	for _, n := range names {
+		if plan[n] != 0 {
+			continue
+		}
+		p, err := FreePort(host)
+		if err != nil {
+			return nil, err
+		}
+		plan[n] = p
+	}
+	b, _ := json.MarshalIndent(plan, "", "  ")
+	if err := os.WriteFile(path, b, 0o640); err != nil {
+		return nil, fmt.Errorf("temporal: save %s: %w", path, err)
+	}
+	return plan, nil
 }

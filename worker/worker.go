@@ -7,6 +7,7 @@ package worker
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
@@ -50,6 +51,9 @@ func Start(cfg Config) (*Workers, error) {
 	}
 	opts := sdkworker.Options{
 		Interceptors: []interceptor.WorkerInterceptor{NewAuditInterceptor(cfg.Store, cfg.Logger)},
+		// On a graceful stop (Ctrl-C) running activities get this long to finish and
+		// report, instead of being cut off and found only at their timeout.
+		WorkerStopTimeout: 15 * time.Second,
 	}
 	ws := &Workers{}
 	if cfg.Main {

@@ -133,7 +133,8 @@ func (r *icsRun) handlers(ctx workflow.Context) error {
 			return MailingStatus{}, fmt.Errorf("no mailing step %q", req.Step)
 		},
 		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req MoveRequest) error {
-			for _, m := range r.status.Mailings {
+			ms := r.status.Mailings
+			for i, m := range ms {
 				if m.Step != req.Step {
 					continue
 				}
@@ -142,6 +143,14 @@ func (r *icsRun) handlers(ctx workflow.Context) error {
 				}
 				if req.Day < 0 || req.Day >= r.spec.Schedule.FieldworkDays {
 					return fmt.Errorf("day %d is outside fieldwork (0..%d)", req.Day, r.spec.Schedule.FieldworkDays-1)
+				}
+				// Steps go out in schedule order, so a move past a neighbour would silently
+				// hold that neighbour back: refuse it and say which to move first.
+				if i > 0 && req.Day < ms[i-1].Day {
+					return fmt.Errorf("day %d is before %s (day %d): steps go out in order", req.Day, ms[i-1].Step, ms[i-1].Day)
+				}
+				if i+1 < len(ms) && req.Day > ms[i+1].Day {
+					return fmt.Errorf("day %d is after %s (day %d): move that step first", req.Day, ms[i+1].Step, ms[i+1].Day)
 				}
 				return nil
 			}
@@ -329,19 +338,26 @@ func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) 
 		opts.RetryPolicy.MaximumInterval = poll
 		collect := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CollectDBS,
 			activities.DBSCollectInput{Scope: r.scope(), RequestID: requestID})
-		deadline := workflow.NewTimer(ctx, r.spec.DBS.ReplyDeadline.D())
+		tctx, cancelDeadline := workflow.WithCancel(ctx)
+		deadline := workflow.NewTimer(tctx, r.spec.DBS.ReplyDeadline.D())
 		var out activities.DBSCollectOutput
 		var collectErr error
 		done := false
+		// One selector: it fires each future once, so a deadline that has passed is not
+		// selected again while the reply is still awaited.
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(collect, func(f workflow.Future) { collectErr = f.Get(ctx, &out); done = true })
+		sel.AddFuture(deadline, func(f workflow.Future) {
+			if f.Get(ctx, nil) != nil {
+				return // cancelled because the reply came
+			}
+			cur.Overdue = true
+			r.setStage(ctx, StageDBS, "the DBS reply to "+requestID+", now OVERDUE: the mailing waits")
+		})
 		for !done {
-			sel := workflow.NewSelector(ctx)
-			sel.AddFuture(collect, func(f workflow.Future) { collectErr = f.Get(ctx, &out); done = true })
-			sel.AddFuture(deadline, func(workflow.Future) {
-				cur.Overdue = true
-				r.setStage(ctx, StageDBS, "the DBS reply to "+requestID+", now OVERDUE: the mailing waits")
-			})
 			sel.Select(ctx)
 		}
+		cancelDeadline()
 		var appErr *temporal.ApplicationError
 		if errors.As(collectErr, &appErr) && appErr.Type() == activities.ErrReplyMismatch {
 			cur.Rejected = appErr.Message()

@@ -71,8 +71,9 @@ func WaveWorkflow(ctx workflow.Context, spec wavespec.Spec) (WaveResult, error) 
 			st.ICS[c.idx].Done = true
 			if err != nil {
 				st.ICS[c.idx].Error = err.Error()
+			} else {
+				res.ICS[spec.ICSs[c.idx].Code] = out.Status
 			}
-			res.ICS[spec.ICSs[c.idx].Code] = out.Status
 			pending--
 		})
 	}

@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -82,7 +82,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error)
 	spec := &wavespec.Spec{
 		WaveID: waveID, SamplingDate: wavespec.Date{Time: sampling}, DayLength: wavespec.Duration(cfg.DayLength),
 		MinEligible: cfg.N / 2, RetentionDays: 2,
-		DBS: wavespec.DBSSettings{PollEvery: wavespec.Duration(cfg.DayLength / 2), ReplyDeadline: wavespec.Duration(5 * cfg.DayLength)},
+		DBS:      wavespec.DBSSettings{PollEvery: wavespec.Duration(cfg.DayLength / 2), ReplyDeadline: wavespec.Duration(5 * cfg.DayLength)},
 		Schedule: mailing.DefaultSchedule(),
 		// The simulated Notify accepts any template ID; a real wave maps its own.
 		Templates: map[string]string{},

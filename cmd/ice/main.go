@@ -39,7 +39,7 @@ func rootCmd() *cobra.Command {
 // common flags for commands that talk to a Temporal cluster and the store.
 type conn struct {
 	address, namespace, apiKey, tlsCert, tlsKey, tlsCA, tlsServerName string
-	storeURL                                                         string
+	storeURL                                                          string
 }
 
 func (c *conn) bind(cmd *cobra.Command) {

@@ -1,0 +1,403 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"icesurvey/audit"
+	"icesurvey/infra/devstack"
+	"icesurvey/mailing"
+	"icesurvey/store"
+	"icesurvey/synth"
+	"icesurvey/wavespec"
+	"icesurvey/workflows"
+)
+
+// e2eWave prepares synthetic files for each ICS in the stack's store and returns the
+// spec and what the generator expects intake to make of them.
+func e2eWave(t *testing.T, ctx context.Context, st *devstack.Stack, waveID string, n int, dayLength time.Duration, codes ...string) (*wavespec.Spec, map[string]*synth.Stats) {
+	t.Helper()
+	sampling := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	spec := &wavespec.Spec{
+		WaveID: waveID, SamplingDate: wavespec.Date{Time: sampling}, DayLength: wavespec.Duration(dayLength),
+		MinEligible: n / 3, RetentionDays: 2, Schedule: mailing.DefaultSchedule(), Templates: map[string]string{},
+		DBS: wavespec.DBSSettings{PollEvery: wavespec.Duration(dayLength / 2), ReplyDeadline: wavespec.Duration(20 * dayLength)},
+	}
+	for _, s := range spec.Schedule.Steps {
+		spec.Templates[s.Template] = demoTemplateID(s.Template)
+	}
+	stats := map[string]*synth.Stats{}
+	deaths := map[string]time.Time{}
+	dir := t.TempDir()
+	for i, code := range codes {
+		sp, mp, s, err := synth.GenerateFiles(synth.Config{ICS: code, N: n, Seed: int64(100 + i), FaultRate: 0.05,
+			SamplingDate: sampling, DeathRate: 0.05}, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range s.DeceasedNHS {
+			deaths[k] = v
+		}
+		stats[code] = s
+		spec.ICSs = append(spec.ICSs, wavespec.ICS{Code: code, SampleFile: sp, MailingFile: mp})
+	}
+	spec.Defaults()
+	if err := spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := synth.WriteDeaths(&buf, deaths); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutBytes(ctx, st.Store, devstack.DeathsRegisterKey, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.LoadDeaths(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := StageFiles(ctx, st.Store, spec); err != nil {
+		t.Fatal(err)
+	}
+	return spec, stats
+}
+
+// waitFor polls the wave's status until cond holds.
+func waitFor(t *testing.T, ctx context.Context, c client.Client, wave string, timeout time.Duration, what string, cond func([]workflows.ICSStatus) bool) []workflows.ICSStatus {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last []workflows.ICSStatus
+	for time.Now().Before(deadline) {
+		if _, ics, err := WaveStatus(ctx, c, wave); err == nil {
+			last = ics
+			if len(ics) > 0 && cond(ics) {
+				return ics
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; last status %+v", what, last)
+	return nil
+}
+
+func allAt(stage string) func([]workflows.ICSStatus) bool {
+	return func(ics []workflows.ICSStatus) bool {
+		for _, s := range ics {
+			if s.Stage != stage {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func TestWaveEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end wave on the embedded server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	st, err := devstack.Start(ctx, devstack.Config{DataDir: t.TempDir(), UIPort: -1, DBSDelay: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const wave = "e2e-1"
+	spec, stats := e2eWave(t, ctx, st, wave, 300, 300*time.Millisecond, "QMM", "QJK")
+	run, err := StartWave(ctx, st.Client, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Without a declaration the wave waits, however long, and nothing is mailed.
+	ics := waitFor(t, ctx, st.Client, wave, time.Minute, "both ICSs awaiting declaration", allAt(workflows.StageDeclaration))
+	time.Sleep(5 * spec.DayLength.D())
+	_, ics, err = WaveStatus(ctx, st.Client, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ics {
+		if s.Stage != workflows.StageDeclaration || !strings.Contains(s.WaitingOn, "declaration") {
+			t.Errorf("%s: stage %q waiting on %q, want it held at the declaration", s.ICS, s.Stage, s.WaitingOn)
+		}
+		for _, m := range s.Mailings {
+			if m.State != "scheduled" {
+				t.Errorf("%s: %s is %s before the declaration", s.ICS, m.Step, m.State)
+			}
+		}
+		want := stats[s.ICS]
+		if s.Intake.Accepted != want.ExpectedAccepted || s.Intake.Excluded != want.ExpectedExcluded || s.Intake.Rejected != want.ExpectedRejected {
+			t.Errorf("%s intake: accepted/excluded/rejected %d/%d/%d, generator expects %d/%d/%d", s.ICS,
+				s.Intake.Accepted, s.Intake.Excluded, s.Intake.Rejected, want.ExpectedAccepted, want.ExpectedExcluded, want.ExpectedRejected)
+		}
+	}
+	// A declaration without a name is refused by the update's validator.
+	if _, err := Declare(ctx, st.Client, wave, "QMM", ""); err == nil {
+		t.Error("a declaration with no signatory was accepted")
+	}
+	for _, code := range spec.Codes() {
+		if _, err := Declare(ctx, st.Client, wave, code, "Test Engineer"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var res workflows.WaveResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatalf("wave failed: %v", err)
+	}
+	if res.Status.Stage != "completed" {
+		t.Fatalf("wave stage %q", res.Status.Stage)
+	}
+
+	checkAuditCoversEveryActivity(t, ctx, st, wave, spec.Codes())
+	checkDeceasedGetNoLaterLetters(t, ctx, st, wave, res)
+	checkNoIdentifiersInWarehouse(t, ctx, st)
+
+	// Identifiable data is gone after the retention period.
+	left, err := st.Store.List(ctx, "restricted/"+wave+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("%d restricted objects left after retention, e.g. %s", len(left), left[0].Key)
+	}
+}
+
+// checkAuditCoversEveryActivity compares every activity in the workflows' histories
+// with the audit trail: each completed activity has an attempt recorded as ok, and
+// every failed attempt is a row of its own.
+func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devstack.Stack, wave string, codes []string) {
+	t.Helper()
+	events, err := audit.Trail(ctx, st.Store, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	okAttempts := map[string]int{} // workflowID/activityID → ok attempts
+	types := map[string]bool{}
+	for _, e := range events {
+		if e.Kind != "activity_attempt" {
+			continue
+		}
+		if e.InputSHA256 == "" || e.EndedAt == nil {
+			t.Errorf("attempt %s lacks its input digest or end time", e.EventID)
+		}
+		if e.Outcome == "ok" {
+			okAttempts[e.WorkflowID+"/"+e.ActivityID]++
+			if e.OutputSHA256 == "" {
+				t.Errorf("ok attempt %s lacks its output digest", e.EventID)
+			}
+		}
+		types[e.ActivityType] = true
+	}
+	ids := []string{workflows.WaveWorkflowID(wave)}
+	for _, c := range codes {
+		ids = append(ids, workflows.ICSWorkflowID(wave, c))
+	}
+	completed := 0
+	for _, id := range ids {
+		scheduled := map[int64]string{} // event id → activity id
+		it := st.Client.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+				scheduled[ev.GetEventId()] = a.GetActivityId()
+			}
+			if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+				completed++
+				key := id + "/" + scheduled[a.GetScheduledEventId()]
+				if okAttempts[key] != 1 {
+					t.Errorf("activity %s completed in history but has %d ok attempts in the audit trail", key, okAttempts[key])
+				}
+			}
+		}
+	}
+	if completed == 0 {
+		t.Fatal("no completed activities found in the histories")
+	}
+	for _, want := range []string{"Intake", "LoadLakeObject", "RecordDeclaration", "SelectRecipients", "SubmitDBS",
+		"CollectDBS", "SendMailing", "CloseFieldwork", "DeleteRestricted", "FlushAudit"} {
+		if !types[want] {
+			t.Errorf("no audited attempt of %s", want)
+		}
+	}
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	for _, want := range []string{"declaration_signed", "mailing_sent", "dbs_applied", "fieldwork_closed", "identifiable_data_deleted"} {
+		if !strings.Contains(strings.Join(kinds, " "), want) {
+			t.Errorf("no %s domain event in the audit trail", want)
+		}
+	}
+	t.Logf("audit trail: %d events, %d completed activities checked", len(events), completed)
+}
+
+// checkDeceasedGetNoLaterLetters: a person the DBS check before step X reports dead gets
+// neither X nor anything after it, and ends with outcome 3.
+func checkDeceasedGetNoLaterLetters(t *testing.T, ctx context.Context, st *devstack.Stack, wave string, res workflows.WaveResult) {
+	t.Helper()
+	order := map[string]int{}
+	for i, s := range mailing.DefaultSchedule().Steps {
+		order[s.Name] = i
+	}
+	err := st.Warehouse.Read(ctx, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT e.event_id, h.step FROM outcome_events e
+			JOIN mailing_history h ON h.wave_id = e.wave AND h.ics = e.ics AND h.survey_record_id = e.survey_record_id
+			WHERE e.wave = ? AND e.outcome = 3`, wave)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var eventID, step string
+			if err := rows.Scan(&eventID, &step); err != nil {
+				return err
+			}
+			// event id: dbs/{wave}-{ics}-{step}-{attempt}/{survey record id}
+			req := strings.Split(eventID, "/")[1]
+			parts := strings.Split(strings.TrimPrefix(req, wave+"-"), "-")
+			foundBefore := parts[1]
+			if order[step] >= order[foundBefore] {
+				t.Errorf("%s was reported dead before %s but got %s", eventID, foundBefore, step)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for code, s := range res.ICS {
+			deceased := 0
+			for _, d := range s.DBS {
+				deceased += d.Deceased
+			}
+			var n int
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM outcomes WHERE wave_id = ? AND ics = ? AND outcome = 3`, wave, code).Scan(&n); err != nil {
+				return err
+			}
+			if deceased == 0 || n != deceased || s.Outcomes[3] != deceased {
+				t.Errorf("%s: DBS reported %d deaths; outcomes view has %d, final outcomes %d", code, deceased, n, s.Outcomes[3])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkNoIdentifiersInWarehouse: no NHS number, name or postcode from the restricted
+// contacts appears in any text column of the warehouse.
+func checkNoIdentifiersInWarehouse(t *testing.T, ctx context.Context, st *devstack.Stack) {
+	t.Helper()
+	err := st.Warehouse.Read(ctx, func(db *sql.DB) error {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sample WHERE regexp_matches(nhs_pseudonym, '^[0-9]{10}$') OR length(nhs_pseudonym) != 64`).Scan(&n); err != nil {
+			return err
+		}
+		if n != 0 {
+			t.Errorf("%d sample rows hold something other than a 64-hex pseudonym", n)
+		}
+		var cols int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.columns
+			WHERE table_name = 'sample' AND column_name IN ('nhs_number','first_name','last_name','address_1','postcode','mobile','date_of_birth')`).Scan(&cols); err != nil {
+			return err
+		}
+		if cols != 0 {
+			t.Errorf("the sample table has %d identifiable columns", cols)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWaveResumesAfterRestart stops the whole embedded stack mid-wave, as killing
+// `ice dev` would, starts it again on the same data directory, and checks the wave
+// carries on to the end with every mailing sent once.
+func TestWaveResumesAfterRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end wave on the embedded server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	if keep := os.Getenv("ICE_TEST_KEEP"); keep != "" {
+		dir = keep // keep the data directory to read the server's log after a failure
+	}
+	cfg := devstack.Config{DataDir: dir, UIPort: -1, DBSDelay: 300 * time.Millisecond}
+	st, err := devstack.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Port = mustPort(t, st.Server.HostPort())
+	const wave = "e2e-restart"
+	spec, _ := e2eWave(t, ctx, st, wave, 200, 400*time.Millisecond, "QNX")
+	if _, err := StartWave(ctx, st.Client, spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, st.Client, wave, time.Minute, "awaiting declaration", allAt(workflows.StageDeclaration))
+	if _, err := Declare(ctx, st.Client, wave, "QNX", "Test Engineer"); err != nil {
+		t.Fatal(err)
+	}
+	before := waitFor(t, ctx, st.Client, wave, 2*time.Minute, "the invitation sent", func(ics []workflows.ICSStatus) bool {
+		return ics[0].Mailings[0].State == "sent"
+	})
+	invited := before[0].Mailings[0].Sent
+	st.Close() // kill ice dev mid-wave
+
+	time.Sleep(2 * time.Second) // fieldwork days pass while it is down
+	st, err = devstack.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	defer st.Close()
+	var res workflows.WaveResult
+	if err := st.Client.GetWorkflow(ctx, workflows.WaveWorkflowID(wave), "").Get(ctx, &res); err != nil {
+		t.Fatalf("wave after restart: %v", err)
+	}
+	s := res.ICS["QNX"]
+	if s.Stage != workflows.StageDone {
+		t.Fatalf("ICS stage %q after restart, want done", s.Stage)
+	}
+	if s.Mailings[0].Sent != invited {
+		t.Errorf("invitation count changed across the restart: %d then %d", invited, s.Mailings[0].Sent)
+	}
+	for _, m := range s.Mailings {
+		if m.State != "sent" || m.Sent == 0 {
+			t.Errorf("%s: state %s, sent %d", m.Step, m.State, m.Sent)
+		}
+	}
+	// Every message reference is in the mailing history once: nothing went twice.
+	err = st.Warehouse.Read(ctx, func(db *sql.DB) error {
+		var dup int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT reference FROM mailing_history WHERE wave_id = ? GROUP BY reference HAVING count(*) > 1)`, wave).Scan(&dup); err != nil {
+			return err
+		}
+		if dup != 0 {
+			t.Errorf("%d message references recorded more than once", dup)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustPort(t *testing.T, hostPort string) int {
+	t.Helper()
+	var p int
+	if _, err := fmt.Sscanf(hostPort[strings.LastIndex(hostPort, ":")+1:], "%d", &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
