@@ -405,6 +405,7 @@ type xlsxReader struct {
 	f        *excelize.File
 	rows     *excelize.Rows
 	row      int
+	sheet    string
 	date1904 bool
 	dateCols []int
 	fields   [][]byte
@@ -443,7 +444,7 @@ func newXLSXReader(key string, r io.Reader, closer io.Closer) (*xlsxReader, []st
 		f.Close()
 		return nil, nil, &FileError{File: key, Reason: FileXLSXUnreadable, Message: "the first worksheet cannot be read (" + err.Error() + ")"}
 	}
-	x := &xlsxReader{key: key, f: f, rows: rows}
+	x := &xlsxReader{key: key, f: f, rows: rows, sheet: sheets[0]}
 	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
 		x.date1904 = *props.Date1904
 	}
@@ -477,7 +478,7 @@ func (x *xlsxReader) next() ([][]byte, int, error) {
 		}
 		for _, i := range x.dateCols {
 			if i < len(x.fields) {
-				x.fields[i] = x.excelDate(x.fields[i])
+				x.fields[i] = x.excelDate(x.fields[i], i)
 			}
 		}
 		return x.fields, x.row, nil
@@ -490,18 +491,33 @@ func (x *xlsxReader) next() ([][]byte, int, error) {
 
 // excelDate turns a date cell's raw value into yyyymmdd: a serial day number (Excel
 // stores dates as numbers; 1–99999 covers 1900–2173) or an ISO 8601 date from a
-// date-typed cell. Anything else (notably a text cell already holding yyyymmdd) is
-// returned unchanged for the normal checks.
-func (x *xlsxReader) excelDate(b []byte) []byte {
+// date-typed cell. Text cells are never converted — "020106" typed as text is a
+// wrongly formatted date, not serial day 20106 — so anything else (notably a text cell
+// already holding yyyymmdd) is returned unchanged for the normal checks.
+func (x *xlsxReader) excelDate(b []byte, col int) []byte {
 	s := strings.TrimSpace(string(b))
+	if len(s) == 0 || len(s) == 8 && !strings.ContainsAny(s, ".-") {
+		return b // empty, or already yyyymmdd
+	}
+	// Only now, for the rare value that might be a date, ask the cell's type.
+	axis, err := excelize.CoordinatesToCellName(col+1, x.row)
+	if err != nil {
+		return b
+	}
+	switch ct, err := x.f.GetCellType(x.sheet, axis); {
+	case err != nil:
+		return b
+	case ct != excelize.CellTypeDate && ct != excelize.CellTypeNumber && ct != excelize.CellTypeUnset:
+		return b // a text cell: keep what the ICS typed
+	}
 	if len(s) >= 10 && s[4] == '-' && s[7] == '-' {
 		if t, err := time.Parse("2006-01-02", s[:10]); err == nil {
 			return []byte(t.Format("20060102"))
 		}
 		return b
 	}
-	if len(s) == 0 || len(s) > 12 || len(s) == 8 && !strings.ContainsAny(s, ".") {
-		return b // empty, or already yyyymmdd
+	if len(s) > 12 {
+		return b
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || v < 1 || v >= 100000 || v != math.Trunc(v) {

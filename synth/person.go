@@ -96,12 +96,9 @@ func (g *generator) person(r *record, seq int, excl string) {
 	}
 	r.efi = strconv.FormatFloat(float64(r.efiK)/36, 'f', 2, 64)
 
-	// GP practice; a very few records carry the "practice unknown" code.
-	if g.rng.Float64() < 0.001 {
-		r.gp = "V81999"
-	} else {
-		r.gp = g.practices[g.pickCum(g.practiceCum)].code
-	}
+	// GP practice. Clean rows never carry V81999 ("practice unknown"): the cohort is
+	// registered patients, so intake rejects it for the ICS to correct.
+	r.gp = g.practices[g.pickCum(g.practiceCum)].code
 
 	// Registration date. Six months are measured with calendar months; dates keep a week
 	// clear of the boundary either side so no reasonable reading of "6 months" disagrees.
