@@ -16,4 +16,17 @@ fi
 echo "== go vet"
 go vet ./...
 echo "== go test"
-go test -count=1 -timeout 75m ./...
+log="$(mktemp)"
+status=0
+go test -count=1 -timeout 75m -v ./... > "$log" 2>&1 || status=$?
+# Package results and every failure, not the whole verbose log.
+grep -E '^(ok|FAIL|---|panic:)|^\s+\S+_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' || true
+passed=$(grep -cE '^\s*--- PASS' "$log" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
+skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  tail -50 "$log"   # a build failure or panic: show it
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+rm -f "$log"
+exit "$status"

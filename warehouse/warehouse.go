@@ -132,7 +132,9 @@ func classify(err error) error {
 		return err
 	}
 	msg := err.Error()
-	if strings.Contains(msg, "Could not set lock on file") || strings.Contains(msg, "Conflicting lock") {
+	// Another process's lock, or (within one process) a read-only handle still open.
+	if strings.Contains(msg, "Could not set lock on file") || strings.Contains(msg, "Conflicting lock") ||
+		strings.Contains(msg, "with a different configuration than existing connections") {
 		return fmt.Errorf("%w: %v", ErrBusy, err)
 	}
 	return err

@@ -1,0 +1,199 @@
+package warehouse
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"icesurvey/lake"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+func openTemp(t *testing.T) *Warehouse {
+	t.Helper()
+	w, err := Open(context.Background(), filepath.Join(t.TempDir(), "w.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestMigrationsApplyOnceInOrder(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	// Opening again applies nothing new and does not fail on existing tables.
+	if _, err := Open(ctx, w.Path()); err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	var got []int
+	err := w.Read(ctx, func(db *sql.DB) error {
+		var err error
+		got, err = AppliedVersions(ctx, db)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Migrations()
+	if len(got) != len(want) {
+		t.Fatalf("applied %v, registered %d migrations", got, len(want))
+	}
+	for i, m := range want {
+		if got[i] != m.Version {
+			t.Errorf("applied[%d] = %d, want %d", i, got[i], m.Version)
+		}
+	}
+	for _, table := range TableNames() {
+		err := w.Read(ctx, func(db *sql.DB) error {
+			_, err := db.ExecContext(ctx, "SELECT * FROM "+schemas.QuoteIdent(table)+" LIMIT 0")
+			return err
+		})
+		if err != nil {
+			t.Errorf("table %s: %v", table, err)
+		}
+	}
+}
+
+func TestLoadParquetIsIdempotentAndReplacesPartitions(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := func(id, ics string) schemas.SampleRecord {
+		return schemas.SampleRecord{SurveyRecordID: id, WaveID: "w1", ICS: ics, NHSPseudonym: "p" + id, GPPracticeCode: "A81001",
+			Age: 80, AgeBand: "75-84", Gender: "2", Ethnicity: "A", EFIScore: 0.3, EFIBand: "moderate",
+			RegistrationDate: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), HasMobile: true, PostcodeDistrict: "NR1"}
+	}
+	put := func(key string, rows ...schemas.SampleRecord) {
+		if err := lake.PutRows(ctx, st, key, schemas.SampleRecordLayout(), rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load := func(key, ics string) (int64, bool) {
+		sum, _, err := store.SHA256(ctx, st, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, cleanup, err := lake.LocalCopy(ctx, st, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cleanup()
+		var n int64
+		var skipped bool
+		err = w.Write(ctx, func(tx *sql.Tx) error {
+			n, skipped, err = LoadParquet(ctx, tx, Tables["sample"], path, key, sum, "w1", ics)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, skipped
+	}
+	count := func(ics string) int {
+		var n int
+		if err := w.Read(ctx, func(db *sql.DB) error {
+			return db.QueryRowContext(ctx, `SELECT count(*) FROM sample WHERE ics = ?`, ics).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	put("lake/sample/a.parquet", rec("1", "QMM"), rec("2", "QMM"))
+	put("lake/sample/b.parquet", rec("9", "QJK"))
+	if n, skipped := load("lake/sample/a.parquet", "QMM"); n != 2 || skipped {
+		t.Fatalf("first load: %d rows, skipped %v", n, skipped)
+	}
+	load("lake/sample/b.parquet", "QJK")
+	if n, skipped := load("lake/sample/a.parquet", "QMM"); n != 0 || !skipped {
+		t.Fatalf("second load of the same object: %d rows, skipped %v", n, skipped)
+	}
+	// A re-validated sample replaces its own partition and leaves the other ICS alone.
+	put("lake/sample/a.parquet", rec("3", "QMM"))
+	if n, _ := load("lake/sample/a.parquet", "QMM"); n != 1 {
+		t.Fatalf("reload after the object changed: %d rows", n)
+	}
+	if got := count("QMM"); got != 1 {
+		t.Errorf("QMM rows = %d, want 1 (the old partition replaced)", got)
+	}
+	if got := count("QJK"); got != 1 {
+		t.Errorf("QJK rows = %d, want 1 (untouched)", got)
+	}
+	// The outcomes view derives "no response" for people without events.
+	var outcome int
+	if err := w.Read(ctx, func(db *sql.DB) error {
+		return db.QueryRowContext(ctx, `SELECT outcome FROM outcomes WHERE survey_record_id = '3'`).Scan(&outcome)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if outcome != schemas.OutcomeNoResponse {
+		t.Errorf("outcome of a person with no events = %d, want 6", outcome)
+	}
+}
+
+// An analyst holding the file read-only in another process makes a write busy
+// (retryable), and the write goes through once the analyst closes it.
+func TestReaderMakesWriterBusy(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	cmd := exec.Command(os.Args[0], "-test.run=TestHelperReadOnlyAnalyst")
+	cmd.Env = append(os.Environ(), "ICE_ANALYST_DB="+w.Path())
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ready") {
+		t.Fatalf("analyst process: %q %v", line, err)
+	}
+	err = w.Write(ctx, func(tx *sql.Tx) error { return nil })
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("write while another process reads: err = %v, want ErrBusy", err)
+	}
+	stdin.Close() // the analyst closes the DuckDB CLI
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("analyst process: %v", err)
+	}
+	if err := WithRetry(ctx, 10*time.Second, func() error {
+		return w.Write(ctx, func(tx *sql.Tx) error { return nil })
+	}); err != nil {
+		t.Fatalf("write after the reader left: %v", err)
+	}
+}
+
+// TestHelperReadOnlyAnalyst is the analyst's process for TestReaderMakesWriterBusy.
+func TestHelperReadOnlyAnalyst(t *testing.T) {
+	path := os.Getenv("ICE_ANALYST_DB")
+	if path == "" {
+		t.Skip("helper process only")
+	}
+	db, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("SELECT count(*) FROM schema_migrations"); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}

@@ -1,0 +1,52 @@
+package wavespec
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const good = `
+wave_id: W1
+sampling_date: 2026-11-02
+templates: {sms_reminder_1: 11111111-1111-4111-8111-111111111111, sms_reminder_2: 11111111-1111-4111-8111-111111111112, sms_reminder_3: 11111111-1111-4111-8111-111111111113}
+ics:
+  - {code: QMM, sample_file: s.csv, mailing_file: m.csv}
+`
+
+func TestParseDefaults(t *testing.T) {
+	s, err := Parse("wave.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.DayLength.D() != 24*time.Hour || s.MinEligible != 4000 || s.RetentionDays != 90 || len(s.Schedule.Steps) != 6 || s.Schedule.FieldworkDays < 56 {
+		t.Errorf("defaults not applied: %+v", s)
+	}
+	for _, st := range s.Schedule.Steps {
+		if st.Channel == "sms" && !strings.Contains(st.Template, "-4111-") {
+			t.Errorf("step %s template %q not mapped", st.Name, st.Template)
+		}
+	}
+}
+
+func TestParseErrorsNameTheField(t *testing.T) {
+	cases := []struct{ name, yaml, want string }{
+		{"bad wave id", strings.Replace(good, "W1", "W 1", 1), "wave_id"},
+		{"no sampling date", strings.Replace(good, "sampling_date: 2026-11-02\n", "", 1), "sampling_date"},
+		{"bad date", strings.Replace(good, "2026-11-02", "02/11/2026", 1), "yyyy-mm-dd"},
+		{"unmapped SMS template", strings.Replace(good, "sms_reminder_2: 11111111-1111-4111-8111-111111111112, ", "", 1), "not a GOV.UK Notify template ID"},
+		{"bad ICS code", strings.Replace(good, "code: QMM", "code: Norfolk", 1), "ics[0].code"},
+		{"duplicate ICS", good + "  - {code: QMM, sample_file: a.csv, mailing_file: b.csv}\n", "appears twice"},
+		{"missing file", strings.Replace(good, ", mailing_file: m.csv", "", 1), "mailing_file"},
+		{"unknown field", good + "colour: blue\n", "colour"},
+		{"bad duration", good + "day_length: soon\n", "duration"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("wave.yaml", []byte(c.yaml))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, c.want)
+			}
+		})
+	}
+}
