@@ -152,3 +152,19 @@ type FlushAuditOutput struct {
 type RetentionOutput struct {
 	Deleted int `json:"deleted"`
 }
+
+// OptOutInput records a person's late opt-out, named by survey record ID or by the
+// access code printed on their letter.
+type OptOutInput struct {
+	Scope
+	SurveyRecordID string    `json:"survey_record_id,omitempty"`
+	AccessCode     string    `json:"access_code,omitempty"`
+	Reason         string    `json:"reason"`
+	At             time.Time `json:"at"`
+}
+
+// OptOutOutput names the person and the outcome event written.
+type OptOutOutput struct {
+	SurveyRecordID string `json:"survey_record_id"`
+	OutcomesKey    string `json:"outcomes_key"`
+}

@@ -40,6 +40,10 @@ type icsRun struct {
 	revalidate bool
 	retryDBS   bool
 	dueDay     map[string]int
+	// optOuts counts late opt-outs recorded; optOutsInFlight those being recorded. A
+	// mailing re-selects when one lands between its selection and its send.
+	optOuts         int
+	optOutsInFlight int
 }
 
 // ICSWorkflow runs one ICS's fieldwork: intake, declaration, a deceased check before
@@ -158,6 +162,37 @@ func (r *icsRun) handlers(ctx workflow.Context) error {
 		}}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOptOut,
+		func(ctx workflow.Context, req OptOutRequest) (string, error) {
+			r.optOutsInFlight++
+			defer func() { r.optOutsInFlight-- }()
+			var out activities.OptOutOutput
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Storage)),
+				a.RecordOptOut, activities.OptOutInput{Scope: r.scope(), SurveyRecordID: req.SurveyRecordID,
+					AccessCode: req.AccessCode, Reason: req.Reason, At: workflow.Now(ctx).UTC()}).Get(ctx, &out)
+			if err != nil {
+				return "", err
+			}
+			if err := r.load(ctx, "outcome_events", out.OutcomesKey); err != nil {
+				return "", err
+			}
+			r.status.LateOptOuts++
+			r.optOuts++
+			return out.SurveyRecordID, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req OptOutRequest) error {
+			switch {
+			case req.SurveyRecordID == "" && req.AccessCode == "":
+				return errors.New("name the person by --record (survey record ID) or --access-code")
+			case r.status.Declaration == nil:
+				return errors.New("the sample is not declared yet: correct the sample file instead")
+			case r.status.Stage == StageClosing || r.status.Stage == StageRetention || r.status.Stage == StageDone:
+				return fmt.Errorf("fieldwork for %s has closed (stage %s)", r.in.ICS, r.status.Stage)
+			}
+			return nil
+		}}); err != nil {
+		return err
+	}
 	pause := workflow.GetSignalChannel(ctx, SignalPause)
 	resume := workflow.GetSignalChannel(ctx, SignalResume)
 	reval := workflow.GetSignalChannel(ctx, SignalRevalidate)
@@ -268,6 +303,7 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 
 	r.setStage(ctx, StageMailing, step.Name)
 	ms.State = "selecting"
+	seen := r.optOuts
 	sel, err := r.selectRecipients(ctx, step, "due")
 	if err != nil {
 		return err
@@ -279,6 +315,20 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 			return err
 		}
 		if sel, err = r.selectRecipients(ctx, step, "checked"); err != nil {
+			return err
+		}
+	}
+	// An opt-out accepted before the send starts must win: wait for any being recorded,
+	// and choose again if one landed after the selection.
+	for round := 1; ; round++ {
+		if err := workflow.Await(ctx, func() bool { return r.optOutsInFlight == 0 }); err != nil {
+			return err
+		}
+		if r.optOuts == seen {
+			break
+		}
+		seen = r.optOuts
+		if sel, err = r.selectRecipients(ctx, step, fmt.Sprintf("opt-out-%d", round)); err != nil {
 			return err
 		}
 	}

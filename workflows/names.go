@@ -19,6 +19,7 @@ const (
 	SignalRetryDBS   = "retry-dbs"
 	UpdateDeclare    = "declare"
 	UpdateMove       = "move-mailing"
+	UpdateOptOut     = "opt-out"
 )
 
 // Search attributes registered on the namespace (see infra.SearchAttributes).

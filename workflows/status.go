@@ -17,6 +17,7 @@ type ICSStatus struct {
 	DBS         []DBSStatus       `json:"dbs,omitempty"`
 	Mailings    []MailingStatus   `json:"mailings"`
 	Outcomes    map[int]int       `json:"outcomes,omitempty"`
+	LateOptOuts int               `json:"late_opt_outs,omitempty"`
 	// NotBuilt lists stages that are not part of this release yet, so nobody mistakes
 	// an empty count for a real zero.
 	NotBuilt []string `json:"not_built,omitempty"`
@@ -96,4 +97,11 @@ type DeclareRequest struct {
 type MoveRequest struct {
 	Step string `json:"step"`
 	Day  int    `json:"day"`
+}
+
+// OptOutRequest removes a person from every later mailing.
+type OptOutRequest struct {
+	SurveyRecordID string `json:"survey_record_id,omitempty"`
+	AccessCode     string `json:"access_code,omitempty"`
+	Reason         string `json:"reason,omitempty"`
 }

@@ -18,6 +18,7 @@ import (
 	"icesurvey/mailing"
 	"icesurvey/store"
 	"icesurvey/synth"
+	"icesurvey/warehouse"
 	"icesurvey/wavespec"
 	"icesurvey/workflows"
 )
@@ -148,10 +149,30 @@ func TestWaveEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A late opt-out after the invitation: that person gets nothing more.
+	waitFor(t, ctx, st.Client, wave, 2*time.Minute, "QJK invitation sent", func(ics []workflows.ICSStatus) bool {
+		for _, s := range ics {
+			if s.ICS == "QJK" && s.Mailings[0].State == "sent" {
+				return true
+			}
+		}
+		return false
+	})
+	optedOut := firstInvited(t, ctx, st, wave, "QJK")
+	if _, err := OptOut(ctx, st.Client, wave, "QJK", workflows.OptOutRequest{}); err == nil {
+		t.Error("an opt-out naming nobody was accepted")
+	}
+	if _, err := OptOut(ctx, st.Client, wave, "QJK", workflows.OptOutRequest{SurveyRecordID: "SNOSUCHPERSON0000"}); err == nil {
+		t.Error("an opt-out for an unknown person was accepted")
+	}
+	if id, err := OptOut(ctx, st.Client, wave, "QJK", workflows.OptOutRequest{SurveyRecordID: optedOut, Reason: "phoned the helpline"}); err != nil || id != optedOut {
+		t.Fatalf("opt-out: %q %v", id, err)
+	}
 	var res workflows.WaveResult
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatalf("wave failed: %v", err)
 	}
+	checkOptedOutGetsNothingLater(t, ctx, st, wave, optedOut)
 	if res.Status.Stage != "completed" {
 		t.Fatalf("wave stage %q", res.Status.Stage)
 	}
@@ -400,4 +421,57 @@ func mustPort(t *testing.T, hostPort string) int {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// firstInvited returns a person the invitation went to who is still "no response".
+func firstInvited(t *testing.T, ctx context.Context, st *devstack.Stack, wave, ics string) string {
+	t.Helper()
+	var id string
+	err := warehouse.WithRetry(ctx, 30*time.Second, func() error {
+		return st.Warehouse.Read(ctx, func(db *sql.DB) error {
+			return db.QueryRowContext(ctx, `SELECT h.survey_record_id FROM mailing_history h JOIN outcomes o USING (survey_record_id)
+				WHERE h.wave_id = ? AND h.ics = ? AND h.step = 'invitation' AND o.outcome = 6 ORDER BY 1 LIMIT 1`, wave, ics).Scan(&id)
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// checkOptedOutGetsNothingLater: after the opt-out, no mailing reached the person, and
+// their final outcome is 4.
+func checkOptedOutGetsNothingLater(t *testing.T, ctx context.Context, st *devstack.Stack, wave, id string) {
+	t.Helper()
+	err := st.Warehouse.Read(ctx, func(db *sql.DB) error {
+		var steps []string
+		rows, err := db.QueryContext(ctx, `SELECT h.step FROM mailing_history h JOIN outcome_events e
+			ON e.survey_record_id = h.survey_record_id AND e.outcome = 4
+			WHERE h.wave_id = ? AND h.survey_record_id = ? AND h.sent_at > e.at`, wave, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				return err
+			}
+			steps = append(steps, s)
+		}
+		if len(steps) > 0 {
+			t.Errorf("opted-out %s still got %v", id, steps)
+		}
+		var outcome int
+		if err := db.QueryRowContext(ctx, `SELECT outcome FROM outcomes WHERE survey_record_id = ?`, id).Scan(&outcome); err != nil {
+			return err
+		}
+		if outcome != 4 {
+			t.Errorf("opted-out %s ends with outcome %d, want 4", id, outcome)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

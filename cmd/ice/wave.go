@@ -37,7 +37,7 @@ func waveCmd() *cobra.Command {
 		waveCancelCmd(), waveDeclareCmd(), waveICSSignalCmd("revalidate", workflows.SignalRevalidate,
 			"Validate an ICS's files again after they were replaced (before the declaration)"),
 		waveICSSignalCmd("retry-dbs", workflows.SignalRetryDBS, "Send a new DBS request after a reply was rejected"),
-		waveMoveCmd())
+		waveMoveCmd(), waveOptOutCmd())
 	return cmd
 }
 
@@ -443,5 +443,54 @@ func waveMoveCmd() *cobra.Command {
 	cmd.Flags().IntVar(&day, "day", 0, "new fieldwork day")
 	_ = cmd.MarkFlagRequired("ics")
 	_ = cmd.MarkFlagRequired("step")
+	return cmd
+}
+
+// OptOut removes one person from every later mailing of a wave (a Temporal update on
+// the ICS workflow); it returns their survey record ID.
+func OptOut(ctx context.Context, c client.Client, wave, ics string, req workflows.OptOutRequest) (string, error) {
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.ICSWorkflowID(wave, ics), UpdateName: workflows.UpdateOptOut,
+		Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return "", fmt.Errorf("opt-out in %s/%s: %w", wave, ics, err)
+	}
+	var id string
+	if err := h.Get(ctx, &id); err != nil {
+		return "", fmt.Errorf("opt-out in %s/%s: %w", wave, ics, err)
+	}
+	return id, nil
+}
+
+func waveOptOutCmd() *cobra.Command {
+	var c conn
+	var ics string
+	var req workflows.OptOutRequest
+	cmd := &cobra.Command{
+		Use:   "opt-out WAVE --ics CODE (--record ID | --access-code CODE) [--reason TEXT]",
+		Short: "Record a late opt-out: the person gets no later letter or SMS",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := c.dial(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			id, err := OptOut(cmd.Context(), cl, args[0], ics, req)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("wave %s ICS %s: %s opted out; no later mailing goes to them\n", args[0], ics, id)
+			return nil
+		},
+	}
+	c.bind(cmd)
+	f := cmd.Flags()
+	f.StringVar(&ics, "ics", "", "ICS code")
+	f.StringVar(&req.SurveyRecordID, "record", "", "survey record ID")
+	f.StringVar(&req.AccessCode, "access-code", "", "access code printed on the person's letter")
+	f.StringVar(&req.Reason, "reason", "", "reason, e.g. phoned the helpline")
+	_ = cmd.MarkFlagRequired("ics")
 	return cmd
 }
