@@ -1,7 +1,6 @@
 package dbs
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -263,7 +262,7 @@ func Collect(ctx context.Context, st store.Store, tr Transport, wave, ics, reque
 		out.Results[i].CheckedAt = checked
 	}
 	out.ResultsKey = ResultsKey(wave, ics, requestID)
-	if err := putRows(ctx, st, out.ResultsKey, schemas.DBSResultLayout(), out.Results); err != nil {
+	if err := lake.PutRows(ctx, st, out.ResultsKey, schemas.DBSResultLayout(), out.Results); err != nil {
 		return nil, false, fmt.Errorf("dbs: collect %s: write results: %w", requestID, err)
 	}
 
@@ -311,32 +310,8 @@ func applySuperseded(ctx context.Context, st store.Store, from, to string, reque
 			changed++
 		}
 	}
-	if err := putRows(ctx, st, to, schemas.ContactLayout(), contacts); err != nil {
+	if err := lake.PutRows(ctx, st, to, schemas.ContactLayout(), contacts); err != nil {
 		return 0, fmt.Errorf("write updated contacts: %w", err)
 	}
 	return changed, nil
-}
-
-// putRows writes rows as one Parquet object at key with one atomic Put. It builds
-// the file in memory (DBS exchanges are thousands of rows, not millions) rather
-// than through lake.PutRows, whose temporary file is closed by the Parquet writer
-// before it is rewound for the upload (arrow-go's FileWriter.Close closes its sink).
-func putRows[T any](ctx context.Context, st store.Store, key string, l *schemas.Layout, rows []T) error {
-	var buf bytes.Buffer
-	w, err := lake.NewWriter[T](&buf, l)
-	if err != nil {
-		return err
-	}
-	for i := range rows {
-		if err := w.Write(&rows[i]); err != nil {
-			return err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	if err := store.PutBytes(ctx, st, key, buf.Bytes()); err != nil {
-		return fmt.Errorf("store %s: %w", key, err)
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package dbs
 import (
 	"context"
 	"fmt"
+	"icesurvey/lake"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func fileStore(t *testing.T) *store.FileStore {
 
 func putContacts(t *testing.T, st store.Store, key string, cs []schemas.Contact) {
 	t.Helper()
-	if err := putRows(context.Background(), st, key, schemas.ContactLayout(), cs); err != nil {
+	if err := lake.PutRows(context.Background(), st, key, schemas.ContactLayout(), cs); err != nil {
 		t.Fatal(err)
 	}
 }

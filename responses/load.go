@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"icesurvey/lake"
 	"path"
 	"sort"
 	"strings"
@@ -829,31 +830,31 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 	}
 	k := part(schemas.TableResponses)
 	if err := put(k, len(rows), func() error {
-		return putParquet(ctx, l.st, k, schemas.ResponseRowLayout(), rows)
+		return lake.PutRows(ctx, l.st, k, schemas.ResponseRowLayout(), rows)
 	}); err != nil {
 		return err
 	}
 	kf := schemas.FreeTextPrefix(l.cfg.WaveID, l.cfg.ICS, l.day) + name
 	if err := put(kf, len(texts), func() error {
-		return putParquet(ctx, l.st, kf, schemas.FreeTextLayout(), texts)
+		return lake.PutRows(ctx, l.st, kf, schemas.FreeTextLayout(), texts)
 	}); err != nil {
 		return err
 	}
 	ko := part(schemas.TableOutcomes)
 	if err := put(ko, len(fw.outcomes), func() error {
-		return putParquet(ctx, l.st, ko, schemas.OutcomeEventLayout(), fw.outcomes)
+		return lake.PutRows(ctx, l.st, ko, schemas.OutcomeEventLayout(), fw.outcomes)
 	}); err != nil {
 		return err
 	}
 	kr := part(schemas.TableResponseRejections)
 	if err := put(kr, len(fw.rejections), func() error {
-		return putParquet(ctx, l.st, kr, schemas.ResponseRejectionLayout(), fw.rejections)
+		return lake.PutRows(ctx, l.st, kr, schemas.ResponseRejectionLayout(), fw.rejections)
 	}); err != nil {
 		return err
 	}
 	kd := part(schemas.TableDuplicates)
 	if err := put(kd, len(fw.dups), func() error {
-		return putParquet(ctx, l.st, kd, schemas.DuplicateResponseLayout(), fw.dups)
+		return lake.PutRows(ctx, l.st, kd, schemas.DuplicateResponseLayout(), fw.dups)
 	}); err != nil {
 		return err
 	}
