@@ -33,7 +33,10 @@ type Config struct {
 	// Warehouse, when set, serves the warehouse task queue with this DuckDB file. Run
 	// it in one process only.
 	Warehouse *warehouse.Warehouse
-	Logger    *slog.Logger
+	// DevSimulators, set only by the dev stack, serve the survey-supplier simulator on
+	// the warehouse queue (it reads the warehouse). `ice worker` never sets it.
+	DevSimulators *activities.DevSimulators
+	Logger        *slog.Logger
 }
 
 // Workers are the running workers of one process.
@@ -71,6 +74,9 @@ func Start(cfg Config) (*Workers, error) {
 		wopts.MaxConcurrentActivityExecutionSize = 2
 		w := sdkworker.New(cfg.Client, activities.WarehouseTaskQueue, wopts)
 		w.RegisterActivity(&activities.WarehouseActivities{Store: cfg.Store, Warehouse: cfg.Warehouse})
+		if cfg.DevSimulators != nil {
+			w.RegisterActivity(cfg.DevSimulators)
+		}
 		ws.workers = append(ws.workers, w)
 	}
 	for i, w := range ws.workers {
@@ -90,6 +96,7 @@ func RegisterWorkflows(w interface {
 }) {
 	w.RegisterWorkflowWithOptions(workflows.WaveWorkflow, workflow.RegisterOptions{Name: "WaveWorkflow"})
 	w.RegisterWorkflowWithOptions(workflows.ICSWorkflow, workflow.RegisterOptions{Name: "ICSWorkflow"})
+	w.RegisterWorkflowWithOptions(workflows.DailyLoadWorkflow, workflow.RegisterOptions{Name: "DailyLoadWorkflow"})
 }
 
 // Stop stops every worker, letting running activities finish their current call.

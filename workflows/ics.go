@@ -59,8 +59,7 @@ func ICSWorkflow(ctx workflow.Context, in ICSInput) (ICSResult, error) {
 	if r.ics.Code == "" {
 		return ICSResult{}, temporal.NewNonRetryableApplicationError("ICS "+in.ICS+" is not in the wave spec", activities.ErrConfiguration, nil)
 	}
-	r.status = ICSStatus{WaveID: in.Spec.WaveID, ICS: in.ICS, StartedAt: workflow.Now(ctx).UTC(),
-		NotBuilt: []string{"daily response loads (issue 6)"}}
+	r.status = ICSStatus{WaveID: in.Spec.WaveID, ICS: in.ICS, StartedAt: workflow.Now(ctx).UTC()}
 	for _, s := range in.Spec.Schedule.Steps {
 		r.dueDay[s.Name] = s.Day
 		r.status.Mailings = append(r.status.Mailings, MailingStatus{Step: s.Name, Channel: s.Channel, Day: s.Day, State: "scheduled"})

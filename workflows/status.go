@@ -18,9 +18,6 @@ type ICSStatus struct {
 	Mailings    []MailingStatus   `json:"mailings"`
 	Outcomes    map[int]int       `json:"outcomes,omitempty"`
 	LateOptOuts int               `json:"late_opt_outs,omitempty"`
-	// NotBuilt lists stages that are not part of this release yet, so nobody mistakes
-	// an empty count for a real zero.
-	NotBuilt []string `json:"not_built,omitempty"`
 }
 
 // IntakeStatus is the intake's counts.

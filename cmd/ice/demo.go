@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
+	"icesurvey/activities"
 	"icesurvey/audit"
 	"icesurvey/infra/devstack"
 	"icesurvey/mailing"
@@ -53,7 +55,7 @@ outputs are.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data", ".ice/demo", "data directory")
 	f.StringSliceVar(&cfg.ICSs, "ics", []string{"QMM", "QJK"}, "ICS codes")
-	f.IntVar(&cfg.N, "n", 1500, "people per ICS")
+	f.IntVar(&cfg.N, "n", 1000, "people per ICS")
 	f.Float64Var(&cfg.Faults, "faults", 0.03, "share of records with a fault")
 	f.Float64Var(&cfg.Deaths, "deaths", 0.03, "share of people the simulated DBS reports deceased")
 	f.DurationVar(&cfg.DayLength, "day-length", time.Second, "length of one fieldwork day")
@@ -131,6 +133,11 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error)
 	done := make(chan error, 1)
 	var res workflows.WaveResult
 	go func() { done <- run.Get(ctx, &res) }()
+	loads := &demoLoads{out: out, started: started, spec: spec}
+	loadCtx, stopLoads := context.WithCancel(ctx)
+	defer stopLoads()
+	loadsDone := make(chan struct{})
+	go func() { defer close(loadsDone); loads.run(loadCtx, st) }()
 	declared := map[string]bool{}
 	last := map[string]string{}
 	tick := time.NewTicker(500 * time.Millisecond)
@@ -138,6 +145,8 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error)
 	for {
 		select {
 		case err := <-done:
+			stopLoads()
+			<-loadsDone
 			if err != nil {
 				return nil, fmt.Errorf("wave %s: %w", waveID, err)
 			}
@@ -246,4 +255,83 @@ func demoTemplateID(name string) string {
 	sum := sha256.Sum256([]byte("ice-demo-template/" + name))
 	h := hex.EncodeToString(sum[:16])
 	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
+}
+
+// demoLoads plays the survey supplier and the scheduler: at the end of each fieldwork
+// day it runs that day's DailyLoadWorkflow (the simulated supplier's files, then the
+// real load into the lake and the warehouse), as the Temporal Schedule does in
+// production, and prints what arrived.
+type demoLoads struct {
+	out     *os.File
+	started time.Time
+	spec    *wavespec.Spec
+}
+
+func (d *demoLoads) run(ctx context.Context, st *devstack.Stack) {
+	day := d.spec.DayLength.D()
+	// Fieldwork day 0 is the day of the first message; wait for it.
+	var first time.Time
+	for first.IsZero() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(day / 2):
+		}
+		_ = st.Warehouse.Read(ctx, func(db *sql.DB) error {
+			var t sql.NullTime
+			if err := db.QueryRowContext(ctx, `SELECT min(sent_at) FROM mailing_history WHERE wave_id = ?`, d.spec.WaveID).Scan(&t); err == nil && t.Valid {
+				first = t.Time
+			}
+			return nil
+		})
+	}
+	date0 := first.UTC().Truncate(24 * time.Hour)
+	in := workflows.DailyLoadInput{WaveID: d.spec.WaveID, ICS: d.spec.Codes(), Simulate: true, SimDayLength: day,
+		Questionnaires: activities.Questionnaires{PatientVersion: d.spec.QuestionnaireVersion, CarerVersion: d.spec.CarerQuestionnaire}}
+	for i := 0; i < d.spec.Schedule.FieldworkDays; i++ {
+		if wait := time.Until(first.Add(time.Duration(i+1) * day)); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		in.Date = date0.AddDate(0, 0, i)
+		run, err := st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: workflows.DailyLoadWorkflowID(d.spec.WaveID, in.Date), TaskQueue: activities.TaskQueue,
+		}, "DailyLoadWorkflow", in)
+		if err != nil {
+			if ctx.Err() == nil {
+				fmt.Fprintf(d.out, "  daily load for day %d: %v\n", i, err)
+			}
+			return
+		}
+		var res workflows.DailyLoadResult
+		if err := run.Get(ctx, &res); err != nil {
+			if ctx.Err() == nil {
+				fmt.Fprintf(d.out, "  daily load for day %d: %v\n", i, err)
+			}
+			continue
+		}
+		d.report(ctx, st, i, res)
+	}
+}
+
+func (d *demoLoads) report(ctx context.Context, st *devstack.Stack, i int, res workflows.DailyLoadResult) {
+	var parts []string
+	for _, r := range res.ICS {
+		if r.Load.NoFiles {
+			continue
+		}
+		var rate float64
+		_ = st.Warehouse.Read(ctx, func(db *sql.DB) error {
+			return db.QueryRowContext(ctx, `SELECT 100.0 * count(*) FILTER (WHERE outcome = 1) / count(*) FROM outcomes WHERE wave_id = ? AND ics = ?`,
+				d.spec.WaveID, r.ICS).Scan(&rate)
+		})
+		parts = append(parts, fmt.Sprintf("%s +%d responses (%d rejected, %d duplicates) → %.1f%% completed", r.ICS,
+			r.Load.Loaded, r.Load.Rejected, r.Load.Duplicates, rate))
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(d.out, "  [%5.1fs] day %2d load: %s\n", time.Since(d.started).Seconds(), i, strings.Join(parts, "; "))
+	}
 }

@@ -200,9 +200,6 @@ func PrintStatus(w *tabwriter.Writer, ws workflows.WaveStatus, ics []workflows.I
 			}
 			fmt.Fprintf(w, "  final outcomes\t%s\n", strings.Join(parts, " "))
 		}
-		for _, nb := range s.NotBuilt {
-			fmt.Fprintf(w, "  not built yet\t%s\n", nb)
-		}
 	}
 	w.Flush()
 }

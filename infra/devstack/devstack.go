@@ -20,6 +20,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"icesurvey/activities"
 	"icesurvey/dbs"
 	"icesurvey/infra"
 	"icesurvey/notify"
@@ -115,6 +116,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if s.Workers, err = worker.Start(worker.Config{
 		Client: s.Client, Store: s.Store, PseudonymKey: key, DBS: s.DBS, Notify: nc,
 		Main: true, Warehouse: s.Warehouse, Logger: workerLog,
+		DevSimulators: &activities.DevSimulators{Store: s.Store, Warehouse: s.Warehouse, Seed: 1},
 	}); err != nil {
 		return nil, err
 	}

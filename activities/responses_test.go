@@ -1,0 +1,318 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"icesurvey/lake"
+	"icesurvey/schemas"
+	"icesurvey/store"
+	"icesurvey/warehouse"
+)
+
+const (
+	rtWave = "W1"
+	rtICS  = "QE1"
+)
+
+var (
+	rtInvited = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	rtDay     = time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
+)
+
+// responseFixture is a store with a six-person sample, all invited, and a warehouse
+// holding that sample and mailing history, as after intake and the first mailing.
+type responseFixture struct {
+	t   *testing.T
+	ctx context.Context
+	st  *store.FileStore
+	a   *Activities
+	w   *WarehouseActivities
+}
+
+func newResponseFixture(t *testing.T) *responseFixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh, err := warehouse.Open(ctx, t.TempDir()+"/w.duckdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &responseFixture{t: t, ctx: ctx, st: st, a: &Activities{Store: st}, w: &WarehouseActivities{Store: st, Warehouse: wh}}
+	bands := []string{"65-74", "75-84", "85+"}
+	var sample []schemas.SampleRecord
+	var history []schemas.MailingEvent
+	for i, id := range []string{"S001", "S002", "S003", "S004", "S005", "S006"} {
+		sample = append(sample, schemas.SampleRecord{SurveyRecordID: id, WaveID: rtWave, ICS: rtICS, NHSPseudonym: "p" + id,
+			GPPracticeCode: []string{"A81001", "A81002"}[i%2], Age: int32(70 + 5*i), AgeBand: bands[i%3], Gender: []string{"1", "2"}[i%2],
+			Ethnicity: "A", EFIScore: 0.3, EFIBand: "moderate", RegistrationDate: time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC),
+			HasMobile: true, PostcodeDistrict: "NR1"})
+		history = append(history, schemas.MailingEvent{Reference: "ref-" + id, WaveID: rtWave, ICS: rtICS, SurveyRecordID: id,
+			Step: "invitation", Channel: "letter", SentAt: rtInvited, Result: "queued-for-print"})
+	}
+	sampleKey := schemas.LakePartition("sample", rtWave, rtICS) + "sample.parquet"
+	historyKey := schemas.LakePartition("mailing_history", rtWave, rtICS) + "invitation.parquet"
+	if err := lake.PutRows(ctx, st, sampleKey, schemas.SampleRecordLayout(), sample); err != nil {
+		t.Fatal(err)
+	}
+	if err := lake.PutRows(ctx, st, historyKey, schemas.MailingEventLayout(), history); err != nil {
+		t.Fatal(err)
+	}
+	f.warehouseLoad("sample", sampleKey)
+	f.warehouseLoad("mailing_history", historyKey)
+	return f
+}
+
+func (f *responseFixture) warehouseLoad(table, key string) LoadOutput {
+	f.t.Helper()
+	out, err := f.w.LoadLakeObject(f.ctx, LoadInput{Scope: Scope{WaveID: rtWave, ICS: rtICS}, Table: table, Key: key})
+	if err != nil {
+		f.t.Fatalf("load %s into %s: %v", key, table, err)
+	}
+	return out
+}
+
+func (f *responseFixture) land(name string, header []string, rows ...[]string) {
+	f.t.Helper()
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(header)
+	_ = w.WriteAll(rows)
+	if err := store.PutBytes(f.ctx, f.st, schemas.ResponseLandingPrefix(rtWave, rtICS, rtDay)+name, b.Bytes()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+const secretComment = "My neighbour Mrs Example drove me to every appointment."
+
+// landDay lands one day of supplier files: two complete patient responses (S002 twice,
+// the second a duplicate), one for a record outside the sample, an undelivered letter
+// (S003) and an opt-out (S004).
+func (f *responseFixture) landDay() {
+	header := schemas.ResponseExtractHeader([]string{"P_ACCESS_EASE", "P_SERVICES_USED", "P_FT_GOOD"})
+	resp := func(id, at, ft string) []string {
+		return []string{id, "patient", "patient-2026.1", "online", at, "Y", "2", "1;4", ft}
+	}
+	f.land("responses_online.csv", header,
+		resp("S001", "2026-03-04T10:00:00Z", ""),
+		resp("S002", "2026-03-04T11:00:00Z", secretComment),
+		resp("S002", "2026-03-04T12:00:00Z", ""),
+		resp("S999", "2026-03-04T12:30:00Z", ""))
+	f.land("undelivered.csv", []string{"SURVEY_RECORD_ID", "RETURNED_AT", "REASON"}, []string{"S003", "2026-03-04", "addressee_gone_away"})
+	f.land("optouts.csv", []string{"SURVEY_RECORD_ID", "OPTED_OUT_AT", "REASON"}, []string{"S004", "2026-03-04T09:00:00Z", "does_not_want"})
+}
+
+func (f *responseFixture) loadDay() LoadResponsesOutput {
+	f.t.Helper()
+	out, err := f.a.LoadResponses(f.ctx, LoadResponsesInput{Scope: Scope{WaveID: rtWave, ICS: rtICS},
+		Questionnaires: Questionnaires{PatientVersion: "patient-2026.1", CarerVersion: "carer-2026.1"}, Date: rtDay})
+	if err != nil {
+		f.t.Fatalf("LoadResponses: %v", err)
+	}
+	return out
+}
+
+// warehouseSnapshot is what an analyst would see of the response load.
+type warehouseSnapshot struct {
+	answerRows, responses, rejections, duplicates, outcomeEvents int
+	outcomes                                                     map[string]int
+	sampled, completed, undelivered, optedOut                    int
+	adjustedRate                                                 float64
+}
+
+func (f *responseFixture) snapshot() warehouseSnapshot {
+	f.t.Helper()
+	s := warehouseSnapshot{outcomes: map[string]int{}}
+	err := f.w.Warehouse.Read(f.ctx, func(db *sql.DB) error {
+		for q, dst := range map[string]*int{
+			`SELECT count(*) FROM responses`:                           &s.answerRows,
+			`SELECT count(*) FROM respondents`:                         &s.responses,
+			`SELECT count(*) FROM response_rejections`:                 &s.rejections,
+			`SELECT count(*) FROM response_duplicates`:                 &s.duplicates,
+			`SELECT count(*) FROM outcome_events WHERE wave = 'W1'`:    &s.outcomeEvents,
+			`SELECT sampled FROM response_rates WHERE ics = 'QE1'`:     &s.sampled,
+			`SELECT completed FROM response_rates WHERE ics = 'QE1'`:   &s.completed,
+			`SELECT undelivered FROM response_rates WHERE ics = 'QE1'`: &s.undelivered,
+			`SELECT opted_out FROM response_rates WHERE ics = 'QE1'`:   &s.optedOut,
+		} {
+			if err := db.QueryRowContext(f.ctx, q).Scan(dst); err != nil {
+				return errors.Join(errors.New(q), err)
+			}
+		}
+		if err := db.QueryRowContext(f.ctx, `SELECT adjusted_response_rate_pct FROM response_rates WHERE ics = 'QE1'`).Scan(&s.adjustedRate); err != nil {
+			return err
+		}
+		rows, err := db.QueryContext(f.ctx, `SELECT survey_record_id, outcome FROM outcomes WHERE wave_id = 'W1'`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var o int
+			if err := rows.Scan(&id, &o); err != nil {
+				return err
+			}
+			s.outcomes[id] = o
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+func TestLoadResponsesIntoWarehouse(t *testing.T) {
+	f := newResponseFixture(t)
+	f.landDay()
+	out := f.loadDay()
+	if out.NoFiles || out.Files != 3 || out.RowsRead != 6 || out.Loaded != 4 || out.Rejected != 1 || out.Duplicates != 1 {
+		t.Fatalf("load counts %+v", out)
+	}
+	if out.FreeTextItems != 1 {
+		t.Errorf("free text items %d, want 1", out.FreeTextItems)
+	}
+	tables := map[string]int{}
+	for _, o := range out.Objects {
+		tables[o.Table]++
+		if !bytes.HasPrefix([]byte(o.Key), []byte("lake/")) {
+			t.Errorf("object %s outside the lake handed to the warehouse", o.Key)
+		}
+		if lo := f.warehouseLoad(o.Table, o.Key); lo.Skipped || lo.Rows == 0 {
+			t.Errorf("%s: %+v", o.Key, lo)
+		}
+	}
+	for _, want := range []string{TableResponses, TableOutcomeEvents, TableResponseRejections, TableResponseDuplicates} {
+		if tables[want] == 0 {
+			t.Errorf("no %s object among %v", want, out.Objects)
+		}
+	}
+
+	s := f.snapshot()
+	want := map[string]int{"S001": 1, "S002": 1, "S003": 2, "S004": 4, "S005": 6, "S006": 6}
+	for id, o := range want {
+		if s.outcomes[id] != o {
+			t.Errorf("outcome of %s = %d, want %d", id, s.outcomes[id], o)
+		}
+	}
+	if s.responses != 2 || s.answerRows != 6 || s.duplicates != 1 || s.rejections == 0 {
+		t.Errorf("warehouse %+v", s)
+	}
+	if s.sampled != 6 || s.completed != 2 || s.undelivered != 1 || s.optedOut != 1 || s.adjustedRate != 40 {
+		t.Errorf("response_rates %+v (adjusted base leaves the undelivered out: 2/5 = 40%%)", s)
+	}
+
+	// The analyst views answer by practice, group, day and mailing.
+	err := f.w.Warehouse.Read(f.ctx, func(db *sql.DB) error {
+		var n, day, completed int
+		var step string
+		if err := db.QueryRowContext(f.ctx, `SELECT count(*) FROM response_rates_by_practice WHERE ics = 'QE1'`).Scan(&n); err != nil || n != 2 {
+			t.Errorf("by practice: %d rows, %v", n, err)
+		}
+		if err := db.QueryRowContext(f.ctx, `SELECT count(DISTINCT dimension) FROM response_rates_by_group`).Scan(&n); err != nil || n != 4 {
+			t.Errorf("by group: %d dimensions, %v", n, err)
+		}
+		if err := db.QueryRowContext(f.ctx, `SELECT fieldwork_day, completed FROM response_rates_by_day WHERE ics = 'QE1'`).Scan(&day, &completed); err != nil || day != 2 || completed != 2 {
+			t.Errorf("by day: day %d completed %d, %v", day, completed, err)
+		}
+		if err := db.QueryRowContext(f.ctx, `SELECT step, completed_after_step FROM response_rates_by_mailing`).Scan(&step, &completed); err != nil || step != "invitation" || completed != 2 {
+			t.Errorf("by mailing: %s %d, %v", step, completed, err)
+		}
+		// Free text never reaches the warehouse, in any table or column.
+		rows, err := db.QueryContext(f.ctx, `SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var tbl, col string
+			if err := rows.Scan(&tbl, &col); err != nil {
+				return err
+			}
+			var hits int
+			q := `SELECT count(*) FROM "` + tbl + `" WHERE "` + col + `" LIKE '%Mrs Example%'`
+			if err := db.QueryRowContext(f.ctx, q).Scan(&hits); err != nil {
+				return err
+			}
+			if hits > 0 {
+				t.Errorf("free text found in %s.%s", tbl, col)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Respondents, opt-outs and undelivered drop out of the next mailing's selection.
+	sel, err := f.w.SelectRecipients(f.ctx, SelectInput{Scope: Scope{WaveID: rtWave, ICS: rtICS}, Step: "reminder1", Channel: "letter", Round: "due"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := lake.GetRows[schemas.Selection](f.ctx, f.st, sel.Key, schemas.SelectionLayout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 || ids[0].SurveyRecordID != "S005" || ids[1].SurveyRecordID != "S006" {
+		t.Errorf("reminder selection %v, want S005 and S006", ids)
+	}
+}
+
+func TestLoadResponsesTwiceChangesNothing(t *testing.T) {
+	f := newResponseFixture(t)
+	f.landDay()
+	first := f.loadDay()
+	for _, o := range first.Objects {
+		f.warehouseLoad(o.Table, o.Key)
+	}
+	before := f.snapshot()
+
+	second := f.loadDay()
+	if second.FilesSkipped != 3 || second.Loaded != 0 || second.RowsRead != 0 {
+		t.Errorf("second load %+v, want every file skipped", second)
+	}
+	// The second run still names the day's objects, so a warehouse load that never
+	// finished after the first is completed by it; the warehouse skips what it holds.
+	if len(second.Objects) != len(first.Objects) {
+		t.Fatalf("second load lists %d objects, first %d", len(second.Objects), len(first.Objects))
+	}
+	for _, o := range second.Objects {
+		if lo := f.warehouseLoad(o.Table, o.Key); !lo.Skipped {
+			t.Errorf("%s loaded again: %+v", o.Key, lo)
+		}
+	}
+	if after := f.snapshot(); after.answerRows != before.answerRows || after.outcomeEvents != before.outcomeEvents ||
+		after.rejections != before.rejections || after.duplicates != before.duplicates || after.completed != before.completed {
+		t.Errorf("a repeated load changed the warehouse: %+v then %+v", before, after)
+	}
+}
+
+func TestLoadResponsesNoFilesAndNoSample(t *testing.T) {
+	f := newResponseFixture(t)
+	out := f.loadDay()
+	if !out.NoFiles || len(out.Objects) != 0 {
+		t.Errorf("empty day: %+v", out)
+	}
+	_, err := f.a.LoadResponses(f.ctx, LoadResponsesInput{Scope: Scope{WaveID: rtWave, ICS: "QJK"},
+		Questionnaires: Questionnaires{PatientVersion: "patient-2026.1"}, Date: rtDay})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != ErrConfiguration {
+		t.Errorf("load before intake: %v, want a non-retryable configuration error", err)
+	}
+	_, err = f.a.LoadResponses(f.ctx, LoadResponsesInput{Scope: Scope{WaveID: rtWave, ICS: rtICS},
+		Questionnaires: Questionnaires{PatientVersion: "patient-1999.9"}, Date: rtDay})
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
+		t.Errorf("unknown questionnaire version: %v, want a non-retryable error", err)
+	}
+}

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"icesurvey/activities"
+	"icesurvey/questionnaire"
+	"icesurvey/wavespec"
+	"icesurvey/workflows"
+)
+
+// DailyLoadScheduleID is the Temporal Schedule of a wave's daily response load.
+func DailyLoadScheduleID(wave string) string { return "daily-load/" + wave }
+
+// loadFlags say which wave, ICSs and questionnaires a daily load covers. The running
+// wave's status does not carry its questionnaire versions, so they come from the wave
+// spec (--spec) or from flags defaulting to the newest versions.
+type loadFlags struct {
+	wave, specPath string
+	ics, local     []string
+	patient, carer string
+	simulate       bool
+	simDayLength   time.Duration
+}
+
+func (f *loadFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.wave, "wave", "", "wave id (default: the spec's)")
+	fl.StringVar(&f.specPath, "spec", "", "wave spec: ICSs, questionnaire versions, local questions and day length come from it")
+	fl.StringSliceVar(&f.ics, "ics", nil, "ICS codes to load (default: every ICS of --spec)")
+	fl.StringVar(&f.patient, "patient-version", "", "patient questionnaire version (default: the spec's, else the newest)")
+	fl.StringVar(&f.carer, "carer-version", "", "carer questionnaire version (default: the spec's, else the newest)")
+	fl.StringSliceVar(&f.local, "local-questions", nil, "local question ids for every ICS (default: each ICS's from --spec)")
+	fl.BoolVar(&f.simulate, "simulate", false, "dev stack only: simulate the survey supplier's files before each load")
+	fl.DurationVar(&f.simDayLength, "sim-day-length", 0, "dev stack only: the wave's fieldwork day length for the simulator (default: the spec's, else 24h)")
+}
+
+// input builds the workflow input from the flags.
+func (f *loadFlags) input() (workflows.DailyLoadInput, error) {
+	in := workflows.DailyLoadInput{WaveID: f.wave, ICS: f.ics, Simulate: f.simulate, SimDayLength: f.simDayLength}
+	in.PatientVersion, in.CarerVersion, in.LocalQuestions = f.patient, f.carer, f.local
+	if f.specPath != "" {
+		spec, err := wavespec.Load(f.specPath)
+		if err != nil {
+			return in, err
+		}
+		if in.WaveID == "" {
+			in.WaveID = spec.WaveID
+		} else if in.WaveID != spec.WaveID {
+			return in, fmt.Errorf("--wave %s but the spec is for wave %s", in.WaveID, spec.WaveID)
+		}
+		if len(in.ICS) == 0 {
+			in.ICS = spec.Codes()
+		}
+		if in.PatientVersion == "" {
+			in.PatientVersion = spec.QuestionnaireVersion
+		}
+		if in.CarerVersion == "" {
+			in.CarerVersion = spec.CarerQuestionnaire
+		}
+		if len(in.LocalQuestions) == 0 {
+			in.LocalQuestionsByICS = map[string][]string{}
+			for _, ics := range spec.ICSs {
+				in.LocalQuestionsByICS[ics.Code] = ics.LocalQuestions
+			}
+		}
+		if in.SimDayLength == 0 {
+			in.SimDayLength = spec.DayLength.D()
+		}
+	}
+	var err error
+	if in.PatientVersion == "" {
+		if in.PatientVersion, err = questionnaire.Latest(questionnaire.Patient); err != nil {
+			return in, err
+		}
+	}
+	if in.CarerVersion == "" {
+		if in.CarerVersion, err = questionnaire.Latest(questionnaire.Carer); err != nil {
+			return in, err
+		}
+	}
+	// Check the versions and local questions now, not at 06:00 tomorrow in a worker.
+	for _, local := range append([][]string{in.LocalQuestions}, mapValues(in.LocalQuestionsByICS)...) {
+		if _, err := questionnaire.ResolveSet([]string{in.PatientVersion, in.CarerVersion}, local); err != nil {
+			return in, err
+		}
+	}
+	switch {
+	case in.WaveID == "":
+		return in, errors.New("--wave (or --spec) is required")
+	case len(in.ICS) == 0:
+		return in, errors.New("--ics (or --spec) is required: which ICSs to load")
+	}
+	return in, nil
+}
+
+func mapValues(m map[string][]string) [][]string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([][]string, 0, len(m))
+	for _, k := range keys {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+func scheduleCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "schedule", Short: "Create the Temporal Schedules of recurring work"}
+	cmd.AddCommand(scheduleDailyLoadCmd())
+	return cmd
+}
+
+// DailyLoadSchedule is what `ice schedule daily-load` creates.
+type DailyLoadSchedule struct {
+	Input   workflows.DailyLoadInput
+	Hour    int
+	Minute  int
+	Catchup time.Duration
+}
+
+// CreateDailyLoadSchedule creates the schedule that starts the wave's daily load every
+// day at Hour:Minute UTC.
+//
+// Overlap: BUFFER_ALL. A load never runs while the previous one still does (two loads
+// of one wave and ICS at once could each keep a response from the same person, as the
+// de-duplication reads what earlier loads kept), and each run loads the day of its own
+// scheduled time, so after an outage every missed day inside the catch-up window is
+// loaded, one after the other in date order. BUFFER_ONE would run only one of several
+// missed days and silently drop the rest; SKIP would drop a day whenever a load runs
+// long. Days beyond the window are reloaded with `ice load backfill`.
+func CreateDailyLoadSchedule(ctx context.Context, c client.Client, s DailyLoadSchedule) (client.ScheduleHandle, error) {
+	in := s.Input
+	in.Date = time.Time{} // each run derives its day from its scheduled time
+	return c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: DailyLoadScheduleID(in.WaveID),
+		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
+			Hour: []client.ScheduleRange{{Start: s.Hour}}, Minute: []client.ScheduleRange{{Start: s.Minute}},
+			Comment: "daily response load",
+		}}},
+		Action: &client.ScheduleWorkflowAction{
+			// The server appends the scheduled time, so each day's run has its own ID.
+			ID: "load/" + in.WaveID, Workflow: "DailyLoadWorkflow", Args: []any{in}, TaskQueue: activities.TaskQueue,
+			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID), workflows.SAICS.ValueSet(in.ICS)),
+		},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL,
+		CatchupWindow: s.Catchup,
+		Note:          fmt.Sprintf("daily response load of wave %s for %s", in.WaveID, strings.Join(in.ICS, ", ")),
+	})
+}
+
+func scheduleDailyLoadCmd() *cobra.Command {
+	var c conn
+	var lf loadFlags
+	var at string
+	var catchup time.Duration
+	var lag int
+	cmd := &cobra.Command{
+		Use:   "daily-load --wave W --at HH:MM",
+		Short: "Load each day's response files at HH:MM UTC, catching up missed days",
+		Long: `Creates a Temporal Schedule that starts the daily response load of a wave every day at
+HH:MM (UTC). Each run loads the landing folder of the day --lag-days before its scheduled time
+(default 1: at 06:00 it loads yesterday's complete folder). Loads never overlap; runs missed
+while the cluster was down are made up, in order, within --catchup.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			hour, minute, err := parseHHMM(at)
+			if err != nil {
+				return err
+			}
+			if catchup < time.Minute {
+				return errors.New("--catchup must be at least 1m")
+			}
+			if lag < 0 {
+				return errors.New("--lag-days must not be negative")
+			}
+			in, err := lf.input()
+			if err != nil {
+				return err
+			}
+			in.LagDays = lag
+			ctx := cmd.Context()
+			cl, err := c.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			h, err := CreateDailyLoadSchedule(ctx, cl, DailyLoadSchedule{Input: in, Hour: hour, Minute: minute, Catchup: catchup})
+			if err != nil {
+				return fmt.Errorf("create schedule %s: %w", DailyLoadScheduleID(in.WaveID), err)
+			}
+			fmt.Printf("schedule %s created: daily at %02d:%02d UTC, loads the day %d before, catch-up %s, for %s\n",
+				h.GetID(), hour, minute, lag, catchup, strings.Join(in.ICS, ", "))
+			return nil
+		},
+	}
+	c.bind(cmd)
+	lf.bind(cmd)
+	cmd.Flags().StringVar(&at, "at", "", "time of day to load, HH:MM UTC (required)")
+	cmd.Flags().DurationVar(&catchup, "catchup", 72*time.Hour, "how long after a missed run it is still made up")
+	cmd.Flags().IntVar(&lag, "lag-days", 1, "load the folder of this many days before the run's day")
+	_ = cmd.MarkFlagRequired("at")
+	return cmd
+}
+
+func parseHHMM(s string) (hour, minute int, err error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, 0, fmt.Errorf("--at %q: want HH:MM (24-hour)", s)
+	}
+	return t.Hour(), t.Minute(), nil
+}
+
+func loadCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "load", Short: "Run the daily response load by hand"}
+	cmd.AddCommand(loadBackfillCmd())
+	return cmd
+}
+
+// Backfill loads each day from..to (inclusive) in date order, one DailyLoadWorkflow at
+// a time, and stops at the first day that fails: de-duplication judges a response
+// against what earlier days kept, so a later day must not load before an earlier one.
+// A day whose load is already running is refused, not joined. Reloading a day that was
+// loaded before changes nothing.
+func Backfill(ctx context.Context, c client.Client, in workflows.DailyLoadInput, from, to time.Time, out io.Writer) ([]workflows.DailyLoadResult, error) {
+	if to.Before(from) {
+		return nil, fmt.Errorf("--to %s is before --from %s", to.Format(time.DateOnly), from.Format(time.DateOnly))
+	}
+	var results []workflows.DailyLoadResult
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintln(tw, "DATE\tICS\tFILES\tROWS\tLOADED\tREJECTED\tDUPLICATES\tNOTE")
+	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
+		day := in
+		day.Date = d
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID:        workflows.DailyLoadWorkflowID(in.WaveID, d),
+			TaskQueue: activities.TaskQueue,
+			// A finished day may be loaded again (it is idempotent); a running one may not.
+			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+			WorkflowExecutionErrorWhenAlreadyStarted: true,
+			TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID), workflows.SAICS.ValueSet(in.ICS)),
+		}, "DailyLoadWorkflow", day)
+		if err != nil {
+			return results, fmt.Errorf("start the load of %s: %w", d.Format(time.DateOnly), err)
+		}
+		var res workflows.DailyLoadResult
+		err = run.Get(ctx, &res)
+		for _, r := range res.ICS {
+			note := r.Error
+			switch {
+			case note != "":
+			case r.Load.NoFiles:
+				note = "no files"
+			case r.Load.FilesSkipped == r.Load.Files:
+				note = "already loaded"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", res.Date, r.ICS, r.Load.Files, r.Load.RowsRead,
+				r.Load.Loaded, r.Load.Rejected, r.Load.Duplicates, note)
+		}
+		if err != nil {
+			return results, fmt.Errorf("load of %s (workflow %s): %w", d.Format(time.DateOnly), run.GetID(), err)
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+func loadBackfillCmd() *cobra.Command {
+	var c conn
+	var lf loadFlags
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "backfill --wave W --from yyyy-mm-dd --to yyyy-mm-dd",
+		Short: "Load the response files of each day in a range, in date order",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := time.Parse(time.DateOnly, from)
+			if err != nil {
+				return fmt.Errorf("--from: want yyyy-mm-dd: %w", err)
+			}
+			t, err := time.Parse(time.DateOnly, to)
+			if err != nil {
+				return fmt.Errorf("--to: want yyyy-mm-dd: %w", err)
+			}
+			in, err := lf.input()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			cl, err := c.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			_, err = Backfill(ctx, cl, in, f, t, os.Stdout)
+			return err
+		},
+	}
+	c.bind(cmd)
+	lf.bind(cmd)
+	cmd.Flags().StringVar(&from, "from", "", "first day to load (yyyy-mm-dd, required)")
+	cmd.Flags().StringVar(&to, "to", "", "last day to load (yyyy-mm-dd, required)")
+	_ = cmd.MarkFlagRequired("from")
+	_ = cmd.MarkFlagRequired("to")
+	return cmd
+}

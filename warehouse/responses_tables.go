@@ -1,0 +1,167 @@
+package warehouse
+
+import (
+	"strings"
+
+	"icesurvey/schemas"
+)
+
+// The daily response load's tables and the analysts' response-rate views.
+//
+// The three tables are keyed, not partitioned: each day's load adds lake objects to a
+// wave and ICS, so replacing the whole (wave, ICS) partition per object would delete
+// the earlier days. Each object is upserted by its layout's key instead, and
+// loaded_files makes a repeated load of the same object a no-op. Outcome events of the
+// load (completed, undelivered, opted out, deceased) go to the existing outcome_events
+// table beside the deceased check's, so the outcomes view — and with it the selection
+// of the next mailing — sees them at once.
+//
+// Free text has no table here on purpose: it stays in the restricted area (SPEC §8).
+func init() {
+	for name, t := range map[string]Table{
+		"responses": {Name: "responses", Layout: schemas.ResponseRowLayout(),
+			Doc: "one row per answer code of each loaded response (long format); no free text; " +
+				"superseded responses are listed in response_duplicates — use the current_responses view"},
+		"response_rejections": {Name: "response_rejections", Layout: schemas.ResponseRejectionLayout(),
+			Doc: "every problem the response load found, by file, row, field and reason code"},
+		"response_duplicates": {Name: "response_duplicates", Layout: schemas.DuplicateResponseLayout(),
+			Doc: "responses discarded because the same person answered again, with the kept response"},
+	} {
+		if _, dup := Tables[name]; dup {
+			panic("warehouse: table " + name + " declared twice")
+		}
+		Tables[name] = t
+	}
+	Register(Migration{Version: 10, Name: "response load tables", SQL: []string{
+		Tables["responses"].Layout.DDL("responses"),
+		Tables["response_rejections"].Layout.DDL("response_rejections"),
+		Tables["response_duplicates"].Layout.DDL("response_duplicates"),
+	}})
+	Register(Migration{Version: 11, Name: "response views", SQL: responseViews()})
+}
+
+// rateColumns are the outcome counts and rates every response-rate view reports, over
+// rows of sample_outcomes. The adjusted rate leaves out of the base those the survey
+// could never reach — letters returned undelivered, the deceased, the ineligible — as
+// the NHS Patient Survey Programme reports it.
+const rateColumns = `count(*) AS sampled,
+  count(*) FILTER (WHERE outcome = 1) AS completed,
+  count(*) FILTER (WHERE outcome = 2) AS undelivered,
+  count(*) FILTER (WHERE outcome = 3) AS deceased,
+  count(*) FILTER (WHERE outcome = 4) AS opted_out,
+  count(*) FILTER (WHERE outcome = 5) AS ineligible,
+  count(*) FILTER (WHERE outcome = 6) AS no_response,
+  round(100.0 * count(*) FILTER (WHERE outcome = 1) / nullif(count(*), 0), 2) AS response_rate_pct,
+  round(100.0 * count(*) FILTER (WHERE outcome = 1)
+    / nullif(count(*) - count(*) FILTER (WHERE outcome IN (2, 3, 5)), 0), 2) AS adjusted_response_rate_pct`
+
+func responseViews() []string {
+	views := []string{
+		// The responses analysts should use: a response discarded as a duplicate (or an
+		// incomplete one later replaced by a complete one) is left out.
+		`CREATE OR REPLACE VIEW current_responses AS
+SELECT r.* FROM responses r
+WHERE NOT EXISTS (SELECT 1 FROM response_duplicates d WHERE d.discarded_response_id = r.response_id)`,
+
+		// One row per kept response (the answers folded away).
+		`CREATE OR REPLACE VIEW respondents AS
+SELECT response_id, wave, ics, survey_record_id, respondent_type, questionnaire_version, channel,
+  min(received_at) AS received_at, bool_and(complete) AS complete, min(load_date) AS load_date,
+  count(*) AS answer_codes
+FROM current_responses
+GROUP BY response_id, wave, ics, survey_record_id, respondent_type, questionnaire_version, channel`,
+
+		// Every sampled person with the analysis variables, the current outcome, when the
+		// patient's questionnaire was first completed, the fieldwork day that was on
+		// (day 0 is the day the ICS's first message went out) and the last mailing step
+		// sent to them before it.
+		`CREATE OR REPLACE VIEW sample_outcomes AS
+WITH starts AS (
+  SELECT wave_id, ics, min(sent_at) AS fieldwork_start FROM mailing_history GROUP BY wave_id, ics
+), completions AS (
+  SELECT wave, ics, survey_record_id, min("at") AS completed_at
+  FROM outcome_events WHERE outcome = 1 GROUP BY wave, ics, survey_record_id
+), last_step AS (
+  SELECT c.wave, c.ics, c.survey_record_id,
+    arg_max(h.step, h.sent_at) AS last_step_before_response
+  FROM completions c JOIN mailing_history h
+    ON h.wave_id = c.wave AND h.ics = c.ics AND h.survey_record_id = c.survey_record_id AND h.sent_at <= c.completed_at
+  WHERE h.result <> 'permanent-failure'
+  GROUP BY c.wave, c.ics, c.survey_record_id
+)
+SELECT s.wave_id, s.ics, s.survey_record_id, s.gp_practice_code, s.age_band, s.gender, s.ethnicity, s.efi_band,
+  o.outcome, o.outcome_at, c.completed_at,
+  CASE WHEN c.completed_at IS NOT NULL AND st.fieldwork_start IS NOT NULL
+    THEN date_diff('day', CAST(st.fieldwork_start AS DATE), CAST(c.completed_at AS DATE)) END AS completed_fieldwork_day,
+  l.last_step_before_response
+FROM sample s
+JOIN outcomes o ON o.wave_id = s.wave_id AND o.ics = s.ics AND o.survey_record_id = s.survey_record_id
+LEFT JOIN starts st ON st.wave_id = s.wave_id AND st.ics = s.ics
+LEFT JOIN completions c ON c.wave = s.wave_id AND c.ics = s.ics AND c.survey_record_id = s.survey_record_id
+LEFT JOIN last_step l ON l.wave = s.wave_id AND l.ics = s.ics AND l.survey_record_id = s.survey_record_id`,
+
+		// Response rates by wave and ICS.
+		`CREATE OR REPLACE VIEW response_rates AS
+SELECT wave_id, ics, ` + rateColumns + `
+FROM sample_outcomes GROUP BY wave_id, ics`,
+
+		// Response rates by GP practice.
+		`CREATE OR REPLACE VIEW response_rates_by_practice AS
+SELECT wave_id, ics, gp_practice_code, ` + rateColumns + `
+FROM sample_outcomes GROUP BY wave_id, ics, gp_practice_code`,
+
+		// Response rates by demographic group: one row per (dimension, group), over age
+		// band, gender, eFI band and ethnicity. Small groups are NOT suppressed here: this
+		// is the analysts' warehouse, not a publication.
+		`CREATE OR REPLACE VIEW response_rates_by_group AS
+` + strings.Join([]string{
+			groupRates("age_band"), groupRates("gender"), groupRates("efi_band"), groupRates("ethnicity"),
+		}, "\nUNION ALL\n"),
+
+		// Completed questionnaires by fieldwork day, with the running total and the
+		// cumulative response rate over the ICS's whole sample.
+		`CREATE OR REPLACE VIEW response_rates_by_day AS
+WITH totals AS (
+  SELECT wave_id, ics, count(*) AS sampled FROM sample GROUP BY wave_id, ics
+), daily AS (
+  SELECT wave_id, ics, completed_fieldwork_day AS fieldwork_day, CAST(min(completed_at) AS DATE) AS first_date,
+    count(*) AS completed
+  FROM sample_outcomes WHERE completed_at IS NOT NULL
+  GROUP BY wave_id, ics, completed_fieldwork_day
+)
+SELECT d.wave_id, d.ics, d.fieldwork_day, d.first_date AS date, d.completed,
+  sum(d.completed) OVER (PARTITION BY d.wave_id, d.ics ORDER BY d.fieldwork_day) AS completed_to_date,
+  t.sampled,
+  round(100.0 * sum(d.completed) OVER (PARTITION BY d.wave_id, d.ics ORDER BY d.fieldwork_day) / t.sampled, 2)
+    AS cumulative_response_rate_pct
+FROM daily d JOIN totals t ON t.wave_id = d.wave_id AND t.ics = d.ics`,
+
+		// Completed questionnaires by the last mailing step sent before them: what each
+		// letter or SMS brought in. "sent" is how many people that step went to.
+		`CREATE OR REPLACE VIEW response_rates_by_mailing AS
+WITH sent AS (
+  SELECT wave_id, ics, step, min(sent_at) AS first_sent_at, count(DISTINCT survey_record_id) AS sent
+  FROM mailing_history WHERE result <> 'permanent-failure' GROUP BY wave_id, ics, step
+), brought AS (
+  SELECT wave_id, ics, last_step_before_response AS step, count(*) AS completed
+  FROM sample_outcomes WHERE last_step_before_response IS NOT NULL
+  GROUP BY wave_id, ics, last_step_before_response
+)
+SELECT s.wave_id, s.ics, s.step, s.first_sent_at, s.sent, coalesce(b.completed, 0) AS completed_after_step,
+  round(100.0 * coalesce(b.completed, 0) / nullif(s.sent, 0), 2) AS completed_per_sent_pct
+FROM sent s LEFT JOIN brought b ON b.wave_id = s.wave_id AND b.ics = s.ics AND b.step = s.step`,
+
+		// Loaded responses by channel and respondent type.
+		`CREATE OR REPLACE VIEW responses_by_channel AS
+SELECT wave, ics, respondent_type, channel, count(*) AS responses,
+  count(*) FILTER (WHERE complete) AS complete
+FROM respondents GROUP BY wave, ics, respondent_type, channel`,
+	}
+	return views
+}
+
+func groupRates(col string) string {
+	return `SELECT wave_id, ics, '` + col + `' AS dimension, CAST(` + schemas.QuoteIdent(col) + ` AS VARCHAR) AS "group", ` +
+		rateColumns + `
+FROM sample_outcomes GROUP BY wave_id, ics, ` + schemas.QuoteIdent(col)
+}

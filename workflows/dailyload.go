@@ -1,0 +1,178 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"icesurvey/activities"
+)
+
+// SAScheduledStartTime is set by the server on every workflow a Temporal Schedule
+// starts: the time the action was due, which stays the same when the run itself
+// starts late (a catch-up after an outage) — so the load date derives from it.
+var SAScheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// DailyLoadWorkflowID is the ID of the load of one wave and day started by
+// `ice load backfill`. One ID per day means a second load of the same day cannot run
+// while the first does.
+func DailyLoadWorkflowID(wave string, date time.Time) string {
+	return "load/" + wave + "/" + date.UTC().Format(time.DateOnly)
+}
+
+// DailyLoadInput starts the daily response load of one wave.
+type DailyLoadInput struct {
+	WaveID string   `json:"wave_id"`
+	ICS    []string `json:"ics"`
+	// Questionnaires fielded in the wave; LocalQuestions apply to every ICS unless
+	// LocalQuestionsByICS names the ICS.
+	activities.Questionnaires
+	LocalQuestionsByICS map[string][]string `json:"local_questions_by_ics,omitempty"`
+	// Date is the load date. Zero: the day of the schedule's scheduled start time
+	// (TemporalScheduledStartTime), else of the workflow's start, minus LagDays.
+	Date time.Time `json:"date,omitzero"`
+	// LagDays is how many days before the run's day the loaded day is, when Date is
+	// zero: 1 loads yesterday's folder, complete by the time an early-morning run
+	// starts.
+	LagDays int `json:"lag_days,omitempty"`
+	// Simulate asks the dev stack's survey-supplier simulator for the day's files first.
+	// Only `ice dev` serves it.
+	Simulate bool `json:"simulate,omitempty"`
+	// SimDayLength is the wave's fieldwork day length, for the simulator only.
+	SimDayLength time.Duration `json:"sim_day_length,omitempty"`
+}
+
+// DailyLoadICSResult is one ICS's day.
+type DailyLoadICSResult struct {
+	ICS       string                           `json:"ics"`
+	Simulated *activities.SimulateOutput       `json:"simulated,omitempty"`
+	Load      activities.LoadResponsesOutput   `json:"load"`
+	Warehouse map[string]activities.LoadOutput `json:"warehouse,omitempty"` // by lake key
+	Error     string                           `json:"error,omitempty"`
+}
+
+// DailyLoadResult is the outcome of one day's load.
+type DailyLoadResult struct {
+	WaveID string               `json:"wave_id"`
+	Date   string               `json:"date"`
+	ICS    []DailyLoadICSResult `json:"ics"`
+	// NoFiles lists the ICSs for which no file arrived that day: recorded, not an error.
+	NoFiles []string `json:"no_files,omitempty"`
+}
+
+// DailyLoadWorkflow loads one day's supplier files for every ICS of a wave: optionally
+// simulate (dev only), load into the lake, then load each lake object into the
+// warehouse. ICSs load in parallel, each on its own; one ICS's failure is reported
+// and fails the run only after the others have finished.
+func DailyLoadWorkflow(ctx workflow.Context, in DailyLoadInput) (DailyLoadResult, error) {
+	if in.WaveID == "" || len(in.ICS) == 0 {
+		return DailyLoadResult{}, temporal.NewNonRetryableApplicationError("a daily load needs a wave and at least one ICS", activities.ErrConfiguration, nil)
+	}
+	date := loadDate(ctx, in)
+	res := DailyLoadResult{WaveID: in.WaveID, Date: date.Format(time.DateOnly), ICS: make([]DailyLoadICSResult, len(in.ICS))}
+
+	wg := workflow.NewWaitGroup(ctx)
+	for i, ics := range in.ICS {
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			res.ICS[i] = loadICS(ctx, in, ics, date)
+		})
+	}
+	wg.Wait(ctx)
+
+	var failed []string
+	for _, r := range res.ICS {
+		if r.Error != "" {
+			failed = append(failed, r.ICS+": "+r.Error)
+		} else if r.Load.NoFiles {
+			res.NoFiles = append(res.NoFiles, r.ICS)
+		}
+	}
+	sort.Strings(res.NoFiles)
+	flushAudit(ctx, in.WaveID)
+	if len(failed) > 0 {
+		return res, fmt.Errorf("daily load %s %s failed for %d of %d ICSs: %v", in.WaveID, res.Date, len(failed), len(in.ICS), failed)
+	}
+	return res, nil
+}
+
+// loadDate is the day to load, at midnight UTC (the landing folders are UTC dates).
+func loadDate(ctx workflow.Context, in DailyLoadInput) time.Time {
+	d := in.Date
+	if d.IsZero() {
+		if at, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(SAScheduledStartTime); ok && !at.IsZero() {
+			d = at
+		} else {
+			d = workflow.Now(ctx)
+		}
+		d = d.UTC().AddDate(0, 0, -in.LagDays)
+	}
+	d = d.UTC()
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+func loadICS(ctx workflow.Context, in DailyLoadInput, ics string, date time.Time) DailyLoadICSResult {
+	r := DailyLoadICSResult{ICS: ics}
+	scope := activities.Scope{WaveID: in.WaveID, ICS: ics}
+	qs := in.Questionnaires
+	if local, ok := in.LocalQuestionsByICS[ics]; ok {
+		qs.LocalQuestions = local
+	}
+	fail := func(what string, err error) DailyLoadICSResult {
+		var appErr *temporal.ApplicationError
+		msg := err.Error()
+		if errors.As(err, &appErr) {
+			msg = appErr.Message()
+		}
+		r.Error = what + ": " + msg
+		return r
+	}
+
+	if in.Simulate {
+		var sim activities.SimulateOutput
+		// The simulator reads the warehouse, so it runs on the warehouse queue of the
+		// dev stack. A bounded schedule-to-start makes a misconfigured production run
+		// fail instead of waiting forever for a worker that will never come.
+		opts := activities.Options(activities.Warehouse)
+		opts.ScheduleToStartTimeout = time.Minute
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), dsim.SimulateResponses,
+			activities.SimulateInput{Scope: scope, Questionnaires: qs, Date: date, DayLength: in.SimDayLength}).Get(ctx, &sim); err != nil {
+			return fail("simulate", err)
+		}
+		r.Simulated = &sim
+	}
+
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Long)), a.LoadResponses,
+		activities.LoadResponsesInput{Scope: scope, Questionnaires: qs, Date: date}).Get(ctx, &r.Load); err != nil {
+		return fail("load responses", err)
+	}
+	if len(r.Load.Objects) > 0 {
+		r.Warehouse = map[string]activities.LoadOutput{}
+	}
+	// One object at a time: the warehouse has one writer, so parallel loads would only
+	// queue on its lock.
+	for _, o := range r.Load.Objects {
+		var out activities.LoadOutput
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
+			wa.LoadLakeObject, activities.LoadInput{Scope: scope, Table: o.Table, Key: o.Key}).Get(ctx, &out); err != nil {
+			return fail("load "+o.Table+" into the warehouse", err)
+		}
+		r.Warehouse[o.Key] = out
+	}
+	return r
+}
+
+// dsim is the dev simulators' receiver for method values, like a and wa.
+var dsim *activities.DevSimulators
+
+// flushAudit compacts the wave's audit events; a failure never fails the load (the
+// events stay pending for the next flush).
+func flushAudit(ctx workflow.Context, wave string) {
+	_ = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
+		wa.FlushAudit, activities.FlushAuditInput{Scope: activities.Scope{WaveID: wave}}).Get(ctx, nil)
+}
