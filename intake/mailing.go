@@ -163,9 +163,6 @@ func (r *run) scanMailing() error {
 	if in.hdr.idx("MOBILE") < 0 {
 		r.warn("%s: no MOBILE column: nobody will get SMS reminders", r.in.MailingKey)
 	}
-	if cr, ok := in.src.(*csvReader); ok {
-		cr.cols = headerNames(in.hdr)
-	}
 	c := newMailingCols(in.hdr)
 	var m mailingRow
 	n := 0
@@ -230,9 +227,6 @@ func (r *run) writeContacts() error {
 		return err
 	}
 	defer in.src.close()
-	if cr, ok := in.src.(*csvReader); ok {
-		cr.cols = headerNames(in.hdr)
-	}
 	if r.contacts, err = newContactSink(); err != nil {
 		return err
 	}

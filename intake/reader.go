@@ -104,6 +104,11 @@ func openInput(ctx context.Context, st store.Store, key string, l *schemas.Layou
 			}
 		}
 	}
+	if cr, ok := in.src.(*csvReader); ok {
+		cr.cols = headerNames(h)
+	}
+	// From here the rows are read ahead in a goroutine of their own.
+	in.src = prefetch(in.src)
 	return in, warnings, nil
 }
 

@@ -147,9 +147,6 @@ func (r *run) samplePass(p *samplePass) error {
 	if !p.final {
 		r.res.Warnings = append(r.res.Warnings, warnings...)
 	}
-	if cr, ok := in.src.(*csvReader); ok {
-		cr.cols = headerNames(in.hdr)
-	}
 	if r.sample, err = newSampleSink(); err != nil {
 		return err
 	}

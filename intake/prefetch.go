@@ -1,0 +1,127 @@
+package intake
+
+import "sync"
+
+// prefetchSource reads a row source ahead in a goroutine of its own, so splitting
+// CSV rows and checking their UTF-8 overlap with the checks of the rows before them.
+// Rows travel in batches whose fields are copied into one buffer per batch; batches
+// are recycled. An error of the underlying source is delivered in its place, after
+// every row read before it, so the caller sees exactly what the source would give.
+type prefetchSource struct {
+	src    rowSource
+	strict bool
+	full   chan *rowBatch
+	free   chan *rowBatch
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	cur    *rowBatch
+	pos    int
+	fields [][]byte
+	err    error // sticky end (io.EOF or an error)
+}
+
+// rowBatch is a run of rows: row i has fields data[ends[starts[i]-1]:...] etc.
+type rowBatch struct {
+	data   []byte
+	ends   []int // end offset in data of each field
+	starts []int // index in ends of the first field of each row (len = rows + 1)
+	rows   []int // row numbers
+	err    error // after the rows: the source's next error (io.EOF at the end)
+}
+
+const (
+	prefetchRows  = 512
+	prefetchDepth = 4
+)
+
+// prefetch wraps src; call it after any setting of src that its rows depend on.
+func prefetch(src rowSource) *prefetchSource {
+	p := &prefetchSource{
+		src:    src,
+		strict: src.strictWidth(),
+		full:   make(chan *rowBatch, prefetchDepth),
+		free:   make(chan *rowBatch, prefetchDepth+2),
+		stop:   make(chan struct{}),
+	}
+	for i := 0; i < prefetchDepth+2; i++ {
+		p.free <- &rowBatch{}
+	}
+	p.wg.Add(1)
+	go p.fill()
+	return p
+}
+
+func (p *prefetchSource) fill() {
+	defer p.wg.Done()
+	for {
+		var b *rowBatch
+		select {
+		case b = <-p.free:
+		case <-p.stop:
+			return
+		}
+		b.data, b.ends, b.starts, b.rows, b.err = b.data[:0], b.ends[:0], append(b.starts[:0], 0), b.rows[:0], nil
+		for len(b.rows) < prefetchRows {
+			fields, row, err := p.src.next()
+			if err != nil {
+				b.err = err
+				break
+			}
+			for _, f := range fields {
+				b.data = append(b.data, f...)
+				b.ends = append(b.ends, len(b.data))
+			}
+			b.starts = append(b.starts, len(b.ends))
+			b.rows = append(b.rows, row)
+		}
+		select {
+		case p.full <- b:
+		case <-p.stop:
+			return
+		}
+		if b.err != nil {
+			return
+		}
+	}
+}
+
+func (p *prefetchSource) next() ([][]byte, int, error) {
+	for {
+		if p.err != nil {
+			return nil, 0, p.err
+		}
+		if p.cur != nil && p.pos < len(p.cur.rows) {
+			b, i := p.cur, p.pos
+			p.pos++
+			p.fields = p.fields[:0]
+			prev := 0
+			if s := b.starts[i]; s > 0 {
+				prev = b.ends[s-1]
+			}
+			for _, e := range b.ends[b.starts[i]:b.starts[i+1]] {
+				p.fields = append(p.fields, b.data[prev:e:e])
+				prev = e
+			}
+			return p.fields, b.rows[i], nil
+		}
+		if p.cur != nil {
+			if p.cur.err != nil {
+				p.err = p.cur.err
+				continue
+			}
+			p.free <- p.cur
+			p.cur = nil
+		}
+		p.cur, p.pos = <-p.full, 0
+	}
+}
+
+func (p *prefetchSource) strictWidth() bool { return p.strict }
+
+// close stops the reading goroutine, then closes the source.
+func (p *prefetchSource) close() error {
+	close(p.stop)
+	p.wg.Wait()
+	return p.src.close()
+}
