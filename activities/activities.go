@@ -16,6 +16,7 @@ import (
 	"icesurvey/lake"
 	"icesurvey/mailing"
 	"icesurvey/notify"
+	"icesurvey/pseudo"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -135,7 +136,17 @@ func (a *Activities) CollectDBS(ctx context.Context, in DBSCollectInput) (DBSCol
 		if err := store.PutBytes(ctx, a.Store, contactsKey(in.WaveID, in.ICS), b); err != nil {
 			return res, err
 		}
-		audit.Record(ctx, "nhs_numbers_superseded", map[string]any{"request_id": in.RequestID, "updated": out.NHSNumbersUpdated})
+		// The analysis record must follow: its pseudonym is of the old number, and every
+		// later linkage would key on it.
+		n, err := a.repseudonymise(ctx, in.WaveID, in.ICS, out.NewNHSNumbers)
+		if err != nil {
+			return res, err
+		}
+		if n > 0 {
+			res.SampleKey = sampleKey(in.WaveID, in.ICS)
+		}
+		audit.Record(ctx, "nhs_numbers_superseded", map[string]any{"request_id": in.RequestID, "updated": out.NHSNumbersUpdated,
+			"sample_records_repseudonymised": n})
 	}
 	if len(out.DeceasedIDs) > 0 {
 		now := time.Now().UTC()
@@ -286,4 +297,40 @@ func heartbeatEvery(ctx context.Context, every time.Duration) (stop func()) {
 		}
 	}()
 	return func() { close(done) }
+}
+
+func sampleKey(wave, ics string) string {
+	return schemas.LakePartition("sample", wave, ics) + "sample.parquet"
+}
+
+// repseudonymise rewrites the lake sample with the pseudonyms of superseded NHS numbers
+// (newNumbers: survey record ID → new number) and says how many records changed.
+// Applying the same numbers again changes nothing.
+func (a *Activities) repseudonymise(ctx context.Context, wave, ics string, newNumbers map[string]string) (int, error) {
+	if len(newNumbers) == 0 {
+		return 0, nil
+	}
+	keyed := pseudo.New(a.PseudonymKey)
+	rows, err := lake.GetRows[schemas.SampleRecord](ctx, a.Store, sampleKey(wave, ics), schemas.SampleRecordLayout())
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	for i := range rows {
+		nhs, ok := newNumbers[rows[i].SurveyRecordID]
+		if !ok {
+			continue
+		}
+		if p := keyed.NHSPseudonym(nhs); p != rows[i].NHSPseudonym {
+			rows[i].NHSPseudonym = p
+			changed++
+		}
+	}
+	if changed == 0 {
+		return 0, nil
+	}
+	if err := lake.PutRows(ctx, a.Store, sampleKey(wave, ics), schemas.SampleRecordLayout(), rows); err != nil {
+		return 0, err
+	}
+	return changed, nil
 }

@@ -111,6 +111,9 @@ type DBSCollectOutput struct {
 	Multiple         int    `json:"multiple"`
 	CrossCheckFailed int    `json:"cross_check_failed"`
 	OutcomesKey      string `json:"outcomes_key"` // lake object of deceased outcome events
+	// SampleKey is set when superseded NHS numbers changed the lake sample's pseudonyms,
+	// so the warehouse must load it again.
+	SampleKey string `json:"sample_key,omitempty"`
 }
 
 // SendInput asks for one mailing step to go out to a selection.

@@ -429,6 +429,11 @@ func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) 
 				return err
 			}
 		}
+		if out.SampleKey != "" {
+			if err := r.load(ctx, "sample", out.SampleKey); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 }
