@@ -209,7 +209,7 @@ func (a *Activities) SendMailing(ctx context.Context, in SendInput) (SendOutput,
 		for _, c := range recipients {
 			history = append(history, schemas.MailingEvent{Reference: mailing.Reference(in.WaveID, in.ICS, c.SurveyRecordID, step.Name),
 				WaveID: in.WaveID, ICS: in.ICS, SurveyRecordID: c.SurveyRecordID, Step: step.Name, Channel: step.Channel,
-				SentAt: m.Created, Result: "queued-for-print"})
+				SentAt: now, Result: "queued-for-print"})
 		}
 	case mailing.ChannelSMS:
 		if a.Notify == nil {

@@ -14,20 +14,26 @@
 //
 // # Passes
 //
-// The files are streamed, never held in memory. The only per-record state is a join
-// map from RECORD_ID to a compact entry (about 40 bytes) that holds what the cross-file
-// checks need and, for accepted people, the few sample fields the contact record takes
-// (NHS number, date of birth, gender). The passes are:
+// The files are streamed, never held in memory, and no per-record state is kept in
+// memory either: peak memory does not grow with the files. What one pass needs from
+// another goes to temporary spill files, hash-partitioned by RECORD_ID (or NHS
+// number) so that each partition covers about partitionBytes of input and is joined
+// in memory on its own (spill.go). The passes are:
 //
-//  1. the mailing file: each row checked, its summary kept in the join map;
-//  2. the sample file: each row checked, joined, excluded or accepted, and the analysis
-//     record written. Duplicate RECORD_IDs and NHS numbers can only be known at the end
-//     of the file, and every occurrence is rejected; so when the pass finds any, its
-//     outputs are discarded and it runs again knowing them (rare: clean files take one pass);
-//  3. the mailing file again: contact records written for accepted people, mailing-file
-//     findings reported.
+//  1. the mailing file, each row checked, and (side by side with it) the sample file,
+//     its RECORD_IDs and NHS numbers: both spilled;
+//  2. per partition: the sample rows joined with the mailing rows of their RECORD_ID,
+//     and repeated NHS numbers found (every occurrence of a repeated RECORD_ID or NHS
+//     number is rejected, so these must be known before any row is judged);
+//  3. the sample file again: each row checked, joined, excluded or accepted, and the
+//     analysis record written; the outcome of each spilled;
+//  4. per partition: each mailing row joined with the outcome of its sample record;
+//  5. the mailing file again: contact records written for accepted people,
+//     mailing-file findings reported.
 //
-// The SHA-256 of each input is taken on every pass and must not change between them.
+// Passes 3 and 5 read each row's partition results in row order, so the outputs and
+// the report are in the files' row order whatever the partitioning. The SHA-256 of
+// each input is taken on every pass and must not change between them.
 //
 // # Dispositions
 //
@@ -60,6 +66,8 @@ import (
 	"log/slog"
 	"math"
 	"path"
+	"strings"
+	"sync"
 	"time"
 
 	"icesurvey/audit"
@@ -193,13 +201,7 @@ func Run(ctx context.Context, st store.Store, cfg Config, in Input) (*Result, er
 	}
 	defer r.cleanup()
 	start := time.Now()
-	if err := r.scanMailing(); err != nil {
-		return nil, err
-	}
-	if err := r.processSample(); err != nil {
-		return nil, err
-	}
-	if err := r.writeContacts(); err != nil {
+	if err := r.joinFiles(); err != nil {
 		return nil, err
 	}
 	if err := r.reconcile(); err != nil {
@@ -269,9 +271,6 @@ type run struct {
 	regCutoff time.Time // registered on or before this date: at least 6 months
 	icsName   string
 
-	ids     *joinIndex
-	entries []entry
-
 	sample   *sampleSink
 	contacts *contactSink
 	sampleRp *reportFile
@@ -332,7 +331,6 @@ func newRun(ctx context.Context, st store.Store, cfg Config, in Input) (*run, er
 		sampling:  sampling,
 		regCutoff: codes.MonthsBefore(sampling, 6),
 		icsName:   name,
-		ids:       newJoinIndex(0),
 		buf:       make([]byte, 0, 256),
 	}, nil
 }
@@ -476,6 +474,55 @@ func (r *run) recordAudit() {
 		"sample_key": res.SampleParquetKey, "sample_sha256": res.SampleParquetSHA256,
 		"contacts_key": res.ContactsKey, "contacts_sha256": res.ContactsSHA256,
 		"report_key": res.ReportKey, "report_sha256": res.ReportSHA256}))
+}
+
+// joinFiles runs the passes over the two files and the partitioned joins between
+// them (see spill.go).
+func (r *run) joinFiles() error {
+	var size int64
+	for _, k := range []string{r.in.SampleKey, r.in.MailingKey} {
+		if info, err := r.st.Stat(r.ctx, k); err == nil {
+			size += info.Size
+			if strings.EqualFold(path.Ext(k), ".xlsx") {
+				size += 4 * info.Size // compressed
+			}
+		}
+	}
+	sp, err := newSpillSet(size)
+	if err != nil {
+		return err
+	}
+	defer sp.remove()
+	// The first passes over the two files are independent: run them side by side.
+	var (
+		keys    *sampleKeys
+		keysErr error
+		wg      sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		keys, keysErr = r.scanSampleKeys(sp)
+	}()
+	err = r.scanMailing(sp)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if keysErr != nil {
+		return keysErr
+	}
+	r.res.Warnings = append(r.res.Warnings, keys.warnings...)
+	if err := sp.forPartitions(sp.joinSample); err != nil {
+		return err
+	}
+	if err := r.processSample(sp, keys); err != nil {
+		return err
+	}
+	if err := sp.forPartitions(sp.joinMailing); err != nil {
+		return err
+	}
+	return r.writeContacts(sp)
 }
 
 // errorsIsEOF reports the end of a row source.

@@ -7,7 +7,7 @@ import (
 	"math"
 )
 
-// joinIndex maps each RECORD_ID to the index of its join entry. It holds no pointer
+// joinIndex maps each RECORD_ID of one spill partition to the index of its join entry. It holds no pointer
 // per id: the map is keyed by a 64-bit hash and every id is kept once, in one byte
 // slice, to confirm a match. So a million-record file adds a handful of objects, not a
 // million, for the garbage collector to trace on every cycle. Two ids whose hashes

@@ -145,24 +145,23 @@ func malformed(src rowSource, width int, fields [][]byte) (finding, bool) {
 		fmt.Sprintf("the row has %d fields but the header has %d (a stray comma or an unquoted value?)", len(fields), width)}, false
 }
 
-// scanMailing is pass 1: every mailing row checked and summarised in the join map.
-func (r *run) scanMailing() error {
+// scanMailing is the first pass over the mailing file: every row checked, and each
+// with a usable RECORD_ID spilled, partitioned, for the joins.
+func (r *run) scanMailing(sp *spillSet) error {
 	in, warnings, err := openInput(r.ctx, r.st, r.in.MailingKey, schemas.MailingFileLayout())
 	if err != nil {
 		return err
 	}
 	defer in.src.close()
 	r.res.Warnings = append(r.res.Warnings, warnings...)
-	// Size the join map from the file size (rows are rarely under 48 bytes), so it is
-	// not rehashed as it grows: on a large file that halves the cost of the map.
-	if info, err := r.st.Stat(r.ctx, r.in.MailingKey); err == nil && in.format == "csv" {
-		hint := int(min(info.Size/48, 1<<24))
-		r.ids = newJoinIndex(hint)
-		r.entries = make([]entry, 0, hint)
-	}
 	if in.hdr.idx("MOBILE") < 0 {
 		r.warn("%s: no MOBILE column: nobody will get SMS reminders", r.in.MailingKey)
 	}
+	out, err := sp.create("m")
+	if err != nil {
+		return err
+	}
+	defer out.close()
 	c := newMailingCols(in.hdr)
 	var m mailingRow
 	n := 0
@@ -186,23 +185,15 @@ func (r *run) scanMailing() error {
 		if !m.idOK {
 			continue
 		}
-		idx, ok := r.ids.get(m.id)
-		if !ok {
-			if idx, err = r.ids.add(m.id); err != nil {
-				return err
-			}
-			r.entries = append(r.entries, entry{})
+		var issue uint8
+		if len(m.findings) > 0 {
+			issue = mailingIssueIndex(m.findings[0].reason)
 		}
-		e := &r.entries[idx]
-		if e.mailN == 0 {
-			e.mailRow = row32
-			e.flags = m.flags
-			e.postcode = m.postcode
-			if len(m.findings) > 0 {
-				e.mailIssue = mailingIssueIndex(m.findings[0].reason)
-			}
-		}
-		e.mailN = sat(e.mailN)
+		out.rec = appendMRec(out.rec[:0], row32, m.flags, issue, m.postcode, m.id)
+		out.put(sp.partID(m.id))
+	}
+	if err := out.close(); err != nil {
+		return err
 	}
 	r.res.MailingRowsRead = n
 	r.res.MailingSHA256 = in.sum()
@@ -219,14 +210,22 @@ func headerNames(h *header) []string {
 	return names
 }
 
-// writeContacts is pass 3: the mailing file again, writing the contact record of every
+// writeContacts is pass 5: the mailing file again, writing the contact record of every
 // accepted person and reporting the mailing file's findings.
-func (r *run) writeContacts() error {
+func (r *run) writeContacts(sp *spillSet) error {
 	in, _, err := openInput(r.ctx, r.st, r.in.MailingKey, schemas.MailingFileLayout())
 	if err != nil {
 		return err
 	}
+	in.readAhead()
 	defer in.src.close()
+	joins, err := sp.open("k")
+	if err != nil {
+		return err
+	}
+	defer joins.close()
+	var krec [kRecLen]byte
+	var ent entry
 	if r.contacts, err = newContactSink(); err != nil {
 		return err
 	}
@@ -252,11 +251,14 @@ func (r *run) writeContacts() error {
 		r.checkMailing(in.src, in.hdr.width, &c, fields, &m)
 		var e *entry
 		if m.idOK {
-			idx, ok := r.ids.get(m.id)
-			if !ok {
-				return fmt.Errorf("%w: mailing row %d has a RECORD_ID not seen in pass 1", ErrInputChanged, row)
+			ok, err := joins.next(sp.partID(m.id), krec[:])
+			if err != nil {
+				return err
 			}
-			e = &r.entries[idx]
+			if !ok || int(decodeKRec(krec[:], &ent)) != row {
+				return fmt.Errorf("%w: mailing row %d does not match the first pass", ErrInputChanged, row)
+			}
+			e = &ent
 			if e.mailN > 1 {
 				m.findings = append([]finding{{"RECORD_ID", ReasonRecordIDDuplicate,
 					fmt.Sprintf("RECORD_ID is on %d mailing rows (first on row %d); it must be unique", e.mailN, e.mailRow)}}, m.findings...)

@@ -107,10 +107,13 @@ func openInput(ctx context.Context, st store.Store, key string, l *schemas.Layou
 	if cr, ok := in.src.(*csvReader); ok {
 		cr.cols = headerNames(h)
 	}
-	// From here the rows are read ahead in a goroutine of their own.
-	in.src = prefetch(in.src)
 	return in, warnings, nil
 }
+
+// readAhead has the rows read ahead in a goroutine of their own, for a pass whose
+// per-row work is heavy enough to be worth overlapping with the reading. The caller's
+// deferred in.src.close() must be taken after it (it stops the goroutine).
+func (in *input) readAhead() { in.src = prefetch(in.src) }
 
 // checkFormat refuses a key whose extension is not .csv or .xlsx.
 func checkFormat(key string) error {
@@ -280,6 +283,10 @@ func (r *csvReader) next() ([][]byte, int, error) {
 			continue // blank line: not a record
 		}
 		if bytes.IndexByte(line, '"') < 0 {
+			// The fields of an unquoted row are split at ASCII commas, which never
+			// fall inside a UTF-8 sequence: the row is valid when the line is, so
+			// only a row that is not needs checking field by field.
+			valid := utf8.Valid(line)
 			r.fields = r.fields[:0]
 			for {
 				i := bytes.IndexByte(line, ',')
@@ -289,6 +296,9 @@ func (r *csvReader) next() ([][]byte, int, error) {
 				}
 				r.fields = append(r.fields, line[:i])
 				line = line[i+1:]
+			}
+			if valid {
+				return r.fields, start, nil
 			}
 		} else if err := r.parseQuoted(line, start); err != nil {
 			return nil, 0, err

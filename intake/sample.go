@@ -69,41 +69,19 @@ type nhsRow struct {
 	row int32
 }
 
-// samplePass holds the state of one pass over the sample file.
+// samplePass holds the state of the final pass over the sample file.
 type samplePass struct {
-	final    bool               // duplicates are known: reject every occurrence
-	dupIDs   bool               // a repeated RECORD_ID was met (first pass)
-	nhsSeen  []nhsRow           // first pass: every valid NHS number
-	dupNHS   map[uint64][]int32 // final pass: rows of each repeated NHS number
+	joins    *spillReader // j records, by RECORD_ID partition
+	dups     *spillReader // g records, by NHS number partition
+	outcomes *spillWriter // t records, by RECORD_ID partition
+	ent      entry        // the join entry of the current row
+	dupRows  []int32
+	jrec     [jRecLen]byte
 	findings []finding
 	excl     []finding
 	pc       [8]byte
 	practice [6]byte
 	ics      [3]byte
-}
-
-// processSample is pass 2, run again when the first run met duplicates.
-func (r *run) processSample() error {
-	p := &samplePass{}
-	if err := r.samplePass(p); err != nil {
-		return err
-	}
-	dup := findDuplicateNHS(p.nhsSeen)
-	if !p.dupIDs && len(dup) == 0 {
-		return nil
-	}
-	firstSum, firstRows := r.res.SampleSHA256, r.res.RowsRead
-	r.sample.discard()
-	r.sampleRp.discard()
-	r.sample, r.sampleRp = nil, nil
-	p = &samplePass{final: true, dupNHS: dup}
-	if err := r.samplePass(p); err != nil {
-		return err
-	}
-	if r.res.SampleSHA256 != firstSum || r.res.RowsRead != firstRows {
-		return fmt.Errorf("%w: %s", ErrInputChanged, r.in.SampleKey)
-	}
-	return nil
 }
 
 // findDuplicateNHS returns the rows of every NHS number seen more than once.
@@ -138,15 +116,107 @@ func findDuplicateNHS(seen []nhsRow) map[uint64][]int32 {
 	return dup
 }
 
-func (r *run) samplePass(p *samplePass) error {
+// sampleKeys is what the first pass over the sample file found.
+type sampleKeys struct {
+	rows     int
+	sum      string
+	warnings []string
+}
+
+// usableID reports whether a RECORD_ID can be a join key.
+func usableID(id []byte) bool { return len(id) > 0 && len(id) <= MaxRecordIDLen && !hasControl(id) }
+
+// scanSampleKeys is the first pass over the sample file: the RECORD_ID of every row
+// and the valid NHS number of every well-formed row are spilled, partitioned, for
+// the join and the duplicate checks.
+func (r *run) scanSampleKeys(sp *spillSet) (*sampleKeys, error) {
 	in, warnings, err := openInput(r.ctx, r.st, r.in.SampleKey, schemas.SampleFileLayout(), "DATE_OF_BIRTH", "REGISTRATION_DATE")
+	if err != nil {
+		return nil, err
+	}
+	defer in.src.close()
+	ids, err := sp.create("s")
+	if err != nil {
+		return nil, err
+	}
+	defer ids.close()
+	nhsw, err := sp.create("n")
+	if err != nil {
+		return nil, err
+	}
+	defer nhsw.close()
+	c := newSampleCols(in.hdr)
+	n := 0
+	for {
+		fields, row, err := in.src.next()
+		if errorsIsEOF(err) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		n++
+		if err := r.checkCtx(n); err != nil {
+			return nil, err
+		}
+		row32, err := rowNumber(r.in.SampleKey, row)
+		if err != nil {
+			return nil, err
+		}
+		if id := field(fields, c.id); usableID(id) {
+			ids.rec = appendSRec(ids.rec[:0], row32, id)
+			ids.put(sp.partID(id))
+		}
+		if _, ok := malformed(in.src, in.hdr.width, fields); !ok {
+			continue
+		}
+		if nhs, err := codes.ParseNHSNumber(view(field(fields, c.nhs))); err == nil {
+			nhsw.rec = le.AppendUint64(nhsw.rec[:0], nhs)
+			nhsw.rec = le.AppendUint32(nhsw.rec, uint32(row32))
+			nhsw.put(sp.partNHS(nhs))
+		}
+	}
+	if err := ids.close(); err != nil {
+		return nil, err
+	}
+	if err := nhsw.close(); err != nil {
+		return nil, err
+	}
+	return &sampleKeys{rows: n, sum: in.sum(), warnings: warnings}, nil
+}
+
+// processSample is the final pass over the sample file, once the joins are done.
+func (r *run) processSample(sp *spillSet, keys *sampleKeys) error {
+	p := &samplePass{}
+	var err error
+	if p.joins, err = sp.open("j"); err != nil {
+		return err
+	}
+	defer p.joins.close()
+	if p.dups, err = sp.open("g"); err != nil {
+		return err
+	}
+	defer p.dups.close()
+	if p.outcomes, err = sp.create("t"); err != nil {
+		return err
+	}
+	defer p.outcomes.close()
+	if err := r.samplePass(sp, p); err != nil {
+		return err
+	}
+	if r.res.SampleSHA256 != keys.sum || r.res.RowsRead != keys.rows {
+		return fmt.Errorf("%w: %s", ErrInputChanged, r.in.SampleKey)
+	}
+	return p.outcomes.close()
+}
+
+func (r *run) samplePass(sp *spillSet, p *samplePass) error {
+	in, _, err := openInput(r.ctx, r.st, r.in.SampleKey, schemas.SampleFileLayout(), "DATE_OF_BIRTH", "REGISTRATION_DATE")
 	if err != nil {
 		return err
 	}
+	in.readAhead()
 	defer in.src.close()
-	if !p.final {
-		r.res.Warnings = append(r.res.Warnings, warnings...)
-	}
 	if r.sample, err = newSampleSink(); err != nil {
 		return err
 	}
@@ -175,7 +245,7 @@ func (r *run) samplePass(p *samplePass) error {
 		if err != nil {
 			return err
 		}
-		if err := r.sampleRow(p, in.src, in.hdr.width, &c, fields, row32); err != nil {
+		if err := r.sampleRow(sp, p, in.src, in.hdr.width, &c, fields, row32); err != nil {
 			return err
 		}
 	}
@@ -185,7 +255,7 @@ func (r *run) samplePass(p *samplePass) error {
 }
 
 // sampleRow checks, joins and classifies one sample row and writes its outputs.
-func (r *run) sampleRow(p *samplePass, src rowSource, width int, c *sampleCols, fields [][]byte, row int32) error {
+func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c *sampleCols, fields [][]byte, row int32) error {
 	p.findings = p.findings[:0]
 	bad := func(field, reason, msg string) { p.findings = append(p.findings, finding{field, reason, msg}) }
 
@@ -199,26 +269,19 @@ func (r *run) sampleRow(p *samplePass, src rowSource, width int, c *sampleCols, 
 		bad("RECORD_ID", ReasonRecordIDInvalid,
 			fmt.Sprintf("RECORD_ID must be at most %d characters without control characters", MaxRecordIDLen))
 	default:
-		idx, ok := r.ids.get(id)
-		if !ok {
-			if p.final {
-				return fmt.Errorf("%w: sample row %d has a RECORD_ID not seen in the first pass", ErrInputChanged, row)
-			}
-			var err error
-			if idx, err = r.ids.add(id); err != nil {
-				return err
-			}
-			r.entries = append(r.entries, entry{})
+		part := sp.partID(id)
+		ok, err := p.joins.next(part, p.jrec[:])
+		if err != nil {
+			return err
 		}
-		e = &r.entries[idx]
-		if !p.final {
-			if e.sampleN == 0 {
-				e.sampleRow = row
-			} else {
-				p.dupIDs = true
-			}
-			e.sampleN = sat(e.sampleN)
+		if !ok || decodeJRec(p.jrec[:], &p.ent) != row {
+			return fmt.Errorf("%w: sample row %d does not match the first pass", ErrInputChanged, row)
 		}
+		e = &p.ent
+		defer func() {
+			p.outcomes.rec = appendTRec(p.outcomes.rec[:0], e, id)
+			p.outcomes.put(part)
+		}()
 		if e.sampleN > 1 {
 			bad("RECORD_ID", ReasonRecordIDDuplicate,
 				fmt.Sprintf("RECORD_ID is on %d sample rows (first on row %d); it must be unique", e.sampleN, e.sampleRow))
@@ -240,10 +303,13 @@ func (r *run) sampleRow(p *samplePass, src rowSource, width int, c *sampleCols, 
 		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER is a placeholder (one digit repeated)")
 	case err != nil:
 		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER is not valid")
-	case !p.final:
-		p.nhsSeen = append(p.nhsSeen, nhsRow{nhs, row})
 	default:
-		if rows, ok := p.dupNHS[nhs]; ok {
+		rows, ok, err := p.dups.readDup(sp.partNHS(nhs), row, p.dupRows)
+		if err != nil {
+			return err
+		}
+		if ok {
+			p.dupRows = rows
 			bad("NHS_NUMBER", ReasonNHSNumberDuplicate, "the same NHS_NUMBER is on sample rows "+rowList(rows, row))
 		}
 	}

@@ -11,7 +11,7 @@ type MailingEvent struct {
 	SurveyRecordID string    `col:"survey_record_id"`
 	Step           string    `col:"step,doc=mailing step name e.g. invitation or sms1"`
 	Channel        string    `col:"channel,doc=letter or sms"`
-	SentAt         time.Time `col:"sent_at"`
+	SentAt         time.Time `col:"sent_at,doc=when the send began (the print file or SMS batch)"`
 	Result         string    `col:"result,doc=queued for print or sent or permanent-failure"`
 }
 
