@@ -185,6 +185,18 @@ func (a *Activities) SendMailing(ctx context.Context, in SendInput) (SendOutput,
 	if err != nil {
 		return SendOutput{}, err
 	}
+	// An opt-out recorded after the selection was made still wins.
+	optedOut, err := a.optedOut(ctx, in.WaveID, in.ICS)
+	if err != nil {
+		return SendOutput{}, err
+	}
+	dropped := 0
+	for id := range optedOut {
+		if ids[id] {
+			delete(ids, id)
+			dropped++
+		}
+	}
 	var recipients []schemas.Contact
 	err = lake.Scan(ctx, a.Store, contactsKey(in.WaveID, in.ICS), schemas.ContactLayout(), func(c *schemas.Contact) error {
 		if ids[c.SurveyRecordID] {
@@ -251,7 +263,8 @@ func (a *Activities) SendMailing(ctx context.Context, in SendInput) (SendOutput,
 		return out, err
 	}
 	audit.Record(ctx, "mailing_sent", map[string]any{"step": step.Name, "channel": step.Channel, "selected": len(ids),
-		"sent": out.Sent, "already_sent": out.AlreadySent, "failed": out.Failed, "print_file": out.PrintFile})
+		"opted_out_since_selection": dropped,
+		"sent":                      out.Sent, "already_sent": out.AlreadySent, "failed": out.Failed, "print_file": out.PrintFile})
 	return out, nil
 }
 

@@ -46,12 +46,36 @@ func (a *Activities) RecordOptOut(ctx context.Context, in OptOutInput) (OptOutOu
 	if reason == "" {
 		reason = "operator"
 	}
-	ev := schemas.OutcomeEvent{EventID: "optout/" + id, Wave: in.WaveID, ICS: in.ICS, LoadDate: in.At.UTC().Truncate(24 * time.Hour),
-		SurveyRecordID: id, Outcome: schemas.OutcomeOptedOut, At: in.At.UTC(), Reason: reason, SourceFile: "ice wave opt-out"}
-	key := schemas.LakePartition("outcome_events", in.WaveID, in.ICS) + "optout-" + id + ".parquet"
+	// The opt-out takes effect when it is in the lake: every send that starts after
+	// this moment leaves the person out, so that is its time.
+	now := time.Now().UTC()
+	ev := schemas.OutcomeEvent{EventID: "optout/" + id, Wave: in.WaveID, ICS: in.ICS, LoadDate: now.Truncate(24 * time.Hour),
+		SurveyRecordID: id, Outcome: schemas.OutcomeOptedOut, At: now, Reason: reason, SourceFile: "ice wave opt-out"}
+	key := optOutPrefix(in.WaveID, in.ICS) + id + ".parquet"
 	if err := lake.PutRows(ctx, a.Store, key, schemas.OutcomeEventLayout(), []schemas.OutcomeEvent{ev}); err != nil {
 		return OptOutOutput{}, err
 	}
 	audit.Record(ctx, "late_opt_out", map[string]any{"survey_record_id": id, "reason": reason})
 	return OptOutOutput{SurveyRecordID: id, OutcomesKey: key}, nil
+}
+
+func optOutPrefix(wave, ics string) string {
+	return schemas.LakePartition("outcome_events", wave, ics) + "optout-"
+}
+
+// optedOut lists everyone with a late opt-out recorded in the lake (one object each,
+// named by survey record ID), so a send can honour opt-outs newer than its selection.
+func (a *Activities) optedOut(ctx context.Context, wave, ics string) (map[string]bool, error) {
+	prefix := optOutPrefix(wave, ics)
+	infos, err := a.Store.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(infos))
+	for _, inf := range infos {
+		if id, ok := strings.CutSuffix(strings.TrimPrefix(inf.Key, prefix), ".parquet"); ok && id != "" {
+			out[id] = true
+		}
+	}
+	return out, nil
 }

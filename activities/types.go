@@ -160,10 +160,9 @@ type RetentionOutput struct {
 // access code printed on their letter.
 type OptOutInput struct {
 	Scope
-	SurveyRecordID string    `json:"survey_record_id,omitempty"`
-	AccessCode     string    `json:"access_code,omitempty"`
-	Reason         string    `json:"reason"`
-	At             time.Time `json:"at"`
+	SurveyRecordID string `json:"survey_record_id,omitempty"`
+	AccessCode     string `json:"access_code,omitempty"`
+	Reason         string `json:"reason"`
 }
 
 // OptOutOutput names the person and the outcome event written.

@@ -168,7 +168,7 @@ func (r *icsRun) handlers(ctx workflow.Context) error {
 			var out activities.OptOutOutput
 			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Storage)),
 				a.RecordOptOut, activities.OptOutInput{Scope: r.scope(), SurveyRecordID: req.SurveyRecordID,
-					AccessCode: req.AccessCode, Reason: req.Reason, At: workflow.Now(ctx).UTC()}).Get(ctx, &out)
+					AccessCode: req.AccessCode, Reason: req.Reason}).Get(ctx, &out)
 			if err != nil {
 				return "", err
 			}
