@@ -362,18 +362,24 @@ func waveICSSignalCmd(use, signal, short string) *cobra.Command {
 // Declare signs an ICS's sample declaration (a Temporal update; its validator refuses
 // when intake failed or the sample is short).
 func Declare(ctx context.Context, c client.Client, wave, ics, by string) (workflows.DeclarationState, error) {
-	var d workflows.DeclarationState
+	return updateICS[workflows.DeclarationState](ctx, c, wave, ics, workflows.UpdateDeclare, workflows.DeclareRequest{By: by})
+}
+
+// updateICS sends a Temporal update to one ICS workflow of a wave and waits for its
+// result; a validator's refusal comes back as the error.
+func updateICS[T any](ctx context.Context, c client.Client, wave, ics, name string, arg any) (T, error) {
+	var out T
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.ICSWorkflowID(wave, ics), UpdateName: workflows.UpdateDeclare,
-		Args: []any{workflows.DeclareRequest{By: by}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		WorkflowID: workflows.ICSWorkflowID(wave, ics), UpdateName: name,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
+	if err == nil {
+		err = h.Get(ctx, &out)
+	}
 	if err != nil {
-		return d, fmt.Errorf("declare %s/%s: %w", wave, ics, err)
+		return out, fmt.Errorf("%s in %s/%s: %w", name, wave, ics, err)
 	}
-	if err := h.Get(ctx, &d); err != nil {
-		return d, fmt.Errorf("declare %s/%s: %w", wave, ics, err)
-	}
-	return d, nil
+	return out, nil
 }
 
 func waveDeclareCmd() *cobra.Command {
@@ -419,15 +425,9 @@ func waveMoveCmd() *cobra.Command {
 				return err
 			}
 			defer cl.Close()
-			h, err := cl.UpdateWorkflow(cmd.Context(), client.UpdateWorkflowOptions{
-				WorkflowID: workflows.ICSWorkflowID(args[0], ics), UpdateName: workflows.UpdateMove,
-				Args: []any{workflows.MoveRequest{Step: step, Day: day}}, WaitForStage: client.WorkflowUpdateStageCompleted,
-			})
+			m, err := updateICS[workflows.MailingStatus](cmd.Context(), cl, args[0], ics, workflows.UpdateMove,
+				workflows.MoveRequest{Step: step, Day: day})
 			if err != nil {
-				return err
-			}
-			var m workflows.MailingStatus
-			if err := h.Get(cmd.Context(), &m); err != nil {
 				return err
 			}
 			fmt.Printf("wave %s ICS %s: %s now on day %d\n", args[0], ics, m.Step, m.Day)
@@ -446,18 +446,7 @@ func waveMoveCmd() *cobra.Command {
 // OptOut removes one person from every later mailing of a wave (a Temporal update on
 // the ICS workflow); it returns their survey record ID.
 func OptOut(ctx context.Context, c client.Client, wave, ics string, req workflows.OptOutRequest) (string, error) {
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.ICSWorkflowID(wave, ics), UpdateName: workflows.UpdateOptOut,
-		Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return "", fmt.Errorf("opt-out in %s/%s: %w", wave, ics, err)
-	}
-	var id string
-	if err := h.Get(ctx, &id); err != nil {
-		return "", fmt.Errorf("opt-out in %s/%s: %w", wave, ics, err)
-	}
-	return id, nil
+	return updateICS[string](ctx, c, wave, ics, workflows.UpdateOptOut, req)
 }
 
 func waveOptOutCmd() *cobra.Command {
