@@ -2,8 +2,12 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"os"
 	"sync"
 
 	"icesurvey/audit"
@@ -28,30 +32,53 @@ func (w *WarehouseActivities) LoadLakeObject(ctx context.Context, in LoadInput) 
 	if err != nil {
 		return LoadOutput{}, NonRetryable(ErrConfiguration, err)
 	}
-	sum, _, err := store.SHA256(ctx, w.Store, in.Key)
-	if err != nil {
-		return LoadOutput{}, fmt.Errorf("load %s: %w", in.Key, err)
-	}
-	path, cleanup, err := lake.LocalCopy(ctx, w.Store, in.Key)
-	if err != nil {
-		return LoadOutput{}, err
-	}
-	defer cleanup()
-	var out LoadOutput
 	var partition []any
 	if len(t.PartitionBy) > 0 {
 		partition = []any{in.WaveID, in.ICS}
 	}
+	out, sum, err := w.load(ctx, t, in.Key, partition)
+	if err != nil {
+		return out, err
+	}
+	audit.Record(ctx, "warehouse_load", map[string]any{"table": in.Table, "key": in.Key, "sha256": sum, "rows": out.Rows, "skipped": out.Skipped})
+	return out, nil
+}
+
+// load copies a lake object to a local file once, hashes that copy, and loads it into
+// table t in one warehouse transaction.
+func (w *WarehouseActivities) load(ctx context.Context, t warehouse.Table, key string, partition []any) (LoadOutput, string, error) {
+	path, cleanup, err := lake.LocalCopy(ctx, w.Store, key)
+	if err != nil {
+		return LoadOutput{}, "", err
+	}
+	defer cleanup()
+	sum, err := fileSHA256(path)
+	if err != nil {
+		return LoadOutput{}, "", fmt.Errorf("load %s: %w", key, err)
+	}
+	var out LoadOutput
 	err = w.Warehouse.Write(ctx, func(tx *sql.Tx) error {
-		n, skipped, err := warehouse.LoadParquet(ctx, tx, t, path, in.Key, sum, partition...)
+		n, skipped, err := warehouse.LoadParquet(ctx, tx, t, path, key, sum, partition...)
 		out = LoadOutput{Rows: n, Skipped: skipped}
 		return err
 	})
 	if err != nil {
-		return out, retryableWarehouse(err)
+		return out, sum, retryableWarehouse(err)
 	}
-	audit.Record(ctx, "warehouse_load", map[string]any{"table": in.Table, "key": in.Key, "sha256": sum, "rows": out.Rows, "skipped": out.Skipped})
-	return out, nil
+	return out, sum, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // SelectRecipients decides, at the moment a mailing falls due, who it goes to:
@@ -147,20 +174,9 @@ func (w *WarehouseActivities) FlushAudit(ctx context.Context, in FlushAuditInput
 	if err != nil || key == "" {
 		return FlushAuditOutput{}, err
 	}
-	path, cleanup, err := lake.LocalCopy(ctx, w.Store, key)
-	if err != nil {
-		return FlushAuditOutput{}, err
-	}
-	defer cleanup()
-	t := warehouse.Tables["audit_log"]
-	err = w.Warehouse.Write(ctx, func(tx *sql.Tx) error {
-		// Event IDs are unique: a batch rewritten after a crash adds nothing twice.
-		_, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT OR IGNORE INTO audit_log (%s) SELECT %s FROM read_parquet('%s')`,
-			t.Layout.SelectList(), t.Layout.SelectList(), path))
-		return err
-	})
-	if err != nil {
-		return FlushAuditOutput{}, retryableWarehouse(fmt.Errorf("load audit batch %s: %w", key, err))
+	// audit_log is keyed by event ID: a batch rewritten after a crash adds nothing twice.
+	if _, _, err := w.load(ctx, warehouse.Tables["audit_log"], key, nil); err != nil {
+		return FlushAuditOutput{}, err // names the batch; kept unwrapped so its error type shows in the trail
 	}
 	if err := audit.Discard(ctx, w.Store, pendingKeys); err != nil {
 		return FlushAuditOutput{}, err
