@@ -29,6 +29,18 @@ func (c *conn) dial(ctx context.Context) (client.Client, error) {
 		TLSCertFile: c.tlsCert, TLSKeyFile: c.tlsKey, TLSCAFile: c.tlsCA, TLSServerName: c.tlsServerName})
 }
 
+// withClient wraps a command's body with a connection to the cluster, closed after.
+func (c *conn) withClient(fn func(ctx context.Context, cl client.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		cl, err := c.dial(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		return fn(cmd.Context(), cl, args)
+	}
+}
+
 func waveCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "wave", Short: "Start, watch and steer fieldwork waves"}
 	cmd.AddCommand(waveStartCmd(), waveStatusCmd(), waveListCmd(),
@@ -211,13 +223,8 @@ func waveStatusCmd() *cobra.Command {
 		Use:   "status WAVE",
 		Short: "Show each ICS's stage, what it waits for, and its counts",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.dial(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			ws, ics, err := WaveStatus(cmd.Context(), cl, args[0])
+		RunE: c.withClient(func(ctx context.Context, cl client.Client, args []string) error {
+			ws, ics, err := WaveStatus(ctx, cl, args[0])
 			if err != nil {
 				return err
 			}
@@ -228,7 +235,7 @@ func waveStatusCmd() *cobra.Command {
 			}
 			PrintStatus(tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0), ws, ics)
 			return nil
-		},
+		}),
 	}
 	c.bind(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -241,12 +248,7 @@ func waveListCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List waves (filter with --query, e.g. 'Stage = \"fieldwork\"')",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.dial(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
+		RunE: c.withClient(func(ctx context.Context, cl client.Client, _ []string) error {
 			q := `WorkflowType = "WaveWorkflow"`
 			if query != "" {
 				q += " AND (" + query + ")"
@@ -255,7 +257,7 @@ func waveListCmd() *cobra.Command {
 			fmt.Fprintln(w, "WAVE\tICS\tSTAGE\tSTATUS\tSTARTED")
 			var token []byte
 			for {
-				resp, err := cl.ListWorkflow(cmd.Context(), &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
+				resp, err := cl.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
 				if err != nil {
 					return fmt.Errorf("list waves: %w", err)
 				}
@@ -280,7 +282,7 @@ func waveListCmd() *cobra.Command {
 				}
 			}
 			return w.Flush()
-		},
+		}),
 	}
 	c.bind(cmd)
 	cmd.Flags().StringVar(&query, "query", "", "extra visibility filter (WaveID, ICS, Stage)")
@@ -293,18 +295,13 @@ func waveSignalCmd(use, signal, short string) *cobra.Command {
 		Use:   use + " WAVE",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.dial(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			if err := cl.SignalWorkflow(cmd.Context(), workflows.WaveWorkflowID(args[0]), "", signal, nil); err != nil {
+		RunE: c.withClient(func(ctx context.Context, cl client.Client, args []string) error {
+			if err := cl.SignalWorkflow(ctx, workflows.WaveWorkflowID(args[0]), "", signal, nil); err != nil {
 				return fmt.Errorf("%s wave %s: %w", use, args[0], err)
 			}
 			fmt.Printf("wave %s: %s sent\n", args[0], use)
 			return nil
-		},
+		}),
 	}
 	c.bind(cmd)
 	return cmd
@@ -316,18 +313,13 @@ func waveCancelCmd() *cobra.Command {
 		Use:   "cancel WAVE",
 		Short: "Stop a wave: every ICS stops before its next step",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.dial(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			if err := cl.CancelWorkflow(cmd.Context(), workflows.WaveWorkflowID(args[0]), ""); err != nil {
+		RunE: c.withClient(func(ctx context.Context, cl client.Client, args []string) error {
+			if err := cl.CancelWorkflow(ctx, workflows.WaveWorkflowID(args[0]), ""); err != nil {
 				return fmt.Errorf("cancel wave %s: %w", args[0], err)
 			}
 			fmt.Printf("wave %s: cancellation requested\n", args[0])
 			return nil
-		},
+		}),
 	}
 	c.bind(cmd)
 	return cmd
@@ -340,18 +332,13 @@ func waveICSSignalCmd(use, signal, short string) *cobra.Command {
 		Use:   use + " WAVE --ics CODE",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.dial(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			if err := cl.SignalWorkflow(cmd.Context(), workflows.ICSWorkflowID(args[0], ics), "", signal, nil); err != nil {
+		RunE: c.withClient(func(ctx context.Context, cl client.Client, args []string) error {
+			if err := cl.SignalWorkflow(ctx, workflows.ICSWorkflowID(args[0], ics), "", signal, nil); err != nil {
 				return fmt.Errorf("%s %s/%s: %w", use, args[0], ics, err)
 			}
 			fmt.Printf("wave %s ICS %s: %s sent\n", args[0], ics, use)
 			return nil
-		},
+		}),
 	}
 	c.bind(cmd)
 	cmd.Flags().StringVar(&ics, "ics", "", "ICS code")
@@ -389,19 +376,14 @@ func waveDeclareCmd() *cobra.Command {
 		Use:   "declare WAVE --ics CODE --by NAME",
 		Short: "Sign an ICS's sample declaration so its mailings can start",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.dial(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			d, err := Declare(cmd.Context(), cl, args[0], ics, by)
+		RunE: c.withClient(func(ctx context.Context, cl client.Client, args []string) error {
+			d, err := Declare(ctx, cl, args[0], ics, by)
 			if err != nil {
 				return err
 			}
 			fmt.Printf("wave %s ICS %s: sample declared by %s at %s\n", args[0], ics, d.By, d.At.Format(time.RFC3339))
 			return nil
-		},
+		}),
 	}
 	c.bind(cmd)
 	cmd.Flags().StringVar(&ics, "ics", "", "ICS code")
@@ -419,20 +401,15 @@ func waveMoveCmd() *cobra.Command {
 		Use:   "move WAVE --ics CODE --step NAME --day N",
 		Short: "Move a mailing that has not gone out to another fieldwork day",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.dial(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			m, err := updateICS[workflows.MailingStatus](cmd.Context(), cl, args[0], ics, workflows.UpdateMove,
+		RunE: c.withClient(func(ctx context.Context, cl client.Client, args []string) error {
+			m, err := updateICS[workflows.MailingStatus](ctx, cl, args[0], ics, workflows.UpdateMove,
 				workflows.MoveRequest{Step: step, Day: day})
 			if err != nil {
 				return err
 			}
 			fmt.Printf("wave %s ICS %s: %s now on day %d\n", args[0], ics, m.Step, m.Day)
 			return nil
-		},
+		}),
 	}
 	c.bind(cmd)
 	cmd.Flags().StringVar(&ics, "ics", "", "ICS code")
@@ -457,19 +434,14 @@ func waveOptOutCmd() *cobra.Command {
 		Use:   "opt-out WAVE --ics CODE (--record ID | --access-code CODE) [--reason TEXT]",
 		Short: "Record a late opt-out: the person gets no later letter or SMS",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.dial(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			id, err := OptOut(cmd.Context(), cl, args[0], ics, req)
+		RunE: c.withClient(func(ctx context.Context, cl client.Client, args []string) error {
+			id, err := OptOut(ctx, cl, args[0], ics, req)
 			if err != nil {
 				return err
 			}
 			fmt.Printf("wave %s ICS %s: %s opted out; no later mailing goes to them\n", args[0], ics, id)
 			return nil
-		},
+		}),
 	}
 	c.bind(cmd)
 	f := cmd.Flags()
