@@ -155,8 +155,8 @@ func (a *Activities) knownRecords(ctx context.Context, wave, ics string) (func(s
 		return nil, NonRetryable(ErrConfiguration, fmt.Errorf("wave %s ICS %s has no accepted sample (%s): responses cannot be judged before intake", wave, ics, sampleKey))
 	}
 	sampled := map[string]bool{}
-	if err := lake.Scan(ctx, a.Store, sampleKey, schemas.SampleRecordLayout(), func(r *schemas.SampleRecord) error {
-		sampled[r.SurveyRecordID] = true
+	if err := lake.ScanStrings(ctx, a.Store, sampleKey, []string{"survey_record_id"}, func(r []string) error {
+		sampled[r[0]] = true
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("read sample %s: %w", sampleKey, err)
@@ -171,10 +171,10 @@ func (a *Activities) knownRecords(ctx context.Context, wave, ics string) (func(s
 		if !strings.HasSuffix(inf.Key, ".parquet") {
 			continue
 		}
-		err := lake.Scan(ctx, a.Store, inf.Key, schemas.MailingEventLayout(), func(e *schemas.MailingEvent) error {
+		err := lake.ScanStrings(ctx, a.Store, inf.Key, []string{"survey_record_id", "result"}, func(r []string) error {
 			// A message that failed for good reached nobody; any other was sent.
-			if e.Result != "permanent-failure" {
-				invited[e.SurveyRecordID] = true
+			if r[1] != "permanent-failure" {
+				invited[r[0]] = true
 			}
 			return nil
 		})

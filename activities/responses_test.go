@@ -124,10 +124,10 @@ func (f *responseFixture) loadDay() LoadResponsesOutput {
 
 // warehouseSnapshot is what an analyst would see of the response load.
 type warehouseSnapshot struct {
-	answerRows, responses, rejections, duplicates, outcomeEvents int
-	outcomes                                                     map[string]int
-	sampled, completed, undelivered, optedOut                    int
-	adjustedRate                                                 float64
+	responseRows, answerRows, responses, rejections, duplicates, outcomeEvents int
+	outcomes                                                                   map[string]int
+	sampled, completed, undelivered, optedOut                                  int
+	adjustedRate                                                               float64
 }
 
 func (f *responseFixture) snapshot() warehouseSnapshot {
@@ -135,7 +135,8 @@ func (f *responseFixture) snapshot() warehouseSnapshot {
 	s := warehouseSnapshot{outcomes: map[string]int{}}
 	err := f.w.Warehouse.Read(f.ctx, func(db *sql.DB) error {
 		for q, dst := range map[string]*int{
-			`SELECT count(*) FROM responses`:                           &s.answerRows,
+			`SELECT count(*) FROM responses`:                           &s.responseRows,
+			`SELECT count(*) FROM response_answers`:                    &s.answerRows,
 			`SELECT count(*) FROM respondents`:                         &s.responses,
 			`SELECT count(*) FROM response_rejections`:                 &s.rejections,
 			`SELECT count(*) FROM response_duplicates`:                 &s.duplicates,
@@ -206,7 +207,9 @@ func TestLoadResponsesIntoWarehouse(t *testing.T) {
 			t.Errorf("outcome of %s = %d, want %d", id, s.outcomes[id], o)
 		}
 	}
-	if s.responses != 2 || s.answerRows != 6 || s.duplicates != 1 || s.rejections == 0 {
+	// Two responses are stored (S002's second is a same-day duplicate, recorded in
+	// response_duplicates only); each has 3 answer codes in the long view.
+	if s.responseRows != 2 || s.responses != 2 || s.answerRows != 6 || s.duplicates != 1 || s.rejections == 0 {
 		t.Errorf("warehouse %+v", s)
 	}
 	if s.sampled != 6 || s.completed != 2 || s.undelivered != 1 || s.optedOut != 1 || s.adjustedRate != 40 {
@@ -228,6 +231,14 @@ func TestLoadResponsesIntoWarehouse(t *testing.T) {
 		}
 		if err := db.QueryRowContext(f.ctx, `SELECT step, completed_after_step FROM response_rates_by_mailing`).Scan(&step, &completed); err != nil || step != "invitation" || completed != 2 {
 			t.Errorf("by mailing: %s %d, %v", step, completed, err)
+		}
+		// One row per response and a column per question, per questionnaire version.
+		var ease, used string
+		if err := db.QueryRowContext(f.ctx, `SELECT "P_ACCESS_EASE", "P_SERVICES_USED" FROM responses_wide_patient_2026_1 WHERE survey_record_id = 'S001'`).Scan(&ease, &used); err != nil || ease != "2" || used != "1;4" {
+			t.Errorf("wide view: %q %q, %v", ease, used, err)
+		}
+		if err := db.QueryRowContext(f.ctx, `SELECT count(*) FROM response_answers WHERE question_id = 'P_SERVICES_USED' AND answer_code IN ('1', '4')`).Scan(&n); err != nil || n != 4 {
+			t.Errorf("long view: %d P_SERVICES_USED codes, %v", n, err)
 		}
 		// Free text never reaches the warehouse, in any table or column.
 		rows, err := db.QueryContext(f.ctx, `SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'`)
@@ -292,7 +303,7 @@ func TestLoadResponsesTwiceChangesNothing(t *testing.T) {
 			t.Errorf("%s loaded again: %+v", o.Key, lo)
 		}
 	}
-	if after := f.snapshot(); after.answerRows != before.answerRows || after.outcomeEvents != before.outcomeEvents ||
+	if after := f.snapshot(); after.responseRows != before.responseRows || after.answerRows != before.answerRows || after.outcomeEvents != before.outcomeEvents ||
 		after.rejections != before.rejections || after.duplicates != before.duplicates || after.completed != before.completed {
 		t.Errorf("a repeated load changed the warehouse: %+v then %+v", before, after)
 	}

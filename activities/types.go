@@ -53,6 +53,18 @@ type LoadInput struct {
 	Key   string `json:"key"`
 }
 
+// LoadObjectsInput asks the warehouse worker to load several lake objects of one wave
+// and ICS in one transaction.
+type LoadObjectsInput struct {
+	Scope
+	Objects []LakeObject `json:"objects"`
+}
+
+// LoadObjectsOutput reports each object's load, by lake key.
+type LoadObjectsOutput struct {
+	ByKey map[string]LoadOutput `json:"by_key"`
+}
+
 // LoadOutput reports a warehouse load.
 type LoadOutput struct {
 	Rows    int64 `json:"rows"`

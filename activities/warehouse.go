@@ -28,44 +28,85 @@ type WarehouseActivities struct {
 // LoadLakeObject loads one lake object into its warehouse table. Loading the same
 // object twice changes nothing.
 func (w *WarehouseActivities) LoadLakeObject(ctx context.Context, in LoadInput) (LoadOutput, error) {
-	t, err := warehouse.LookupTable(in.Table)
+	out, err := w.LoadLakeObjects(ctx, LoadObjectsInput{Scope: in.Scope, Objects: []LakeObject{{Table: in.Table, Key: in.Key}}})
 	if err != nil {
-		return LoadOutput{}, NonRetryable(ErrConfiguration, err)
+		return LoadOutput{}, err
 	}
-	var partition []any
-	if len(t.PartitionBy) > 0 {
-		partition = []any{in.WaveID, in.ICS}
-	}
-	out, sum, err := w.load(ctx, t, in.Key, partition)
+	return out.ByKey[in.Key], nil
+}
+
+// LoadLakeObjects loads several lake objects of one wave and ICS, each into its
+// warehouse table, in one warehouse transaction: analysts see all of them or none (a
+// day's responses never without its duplicates), and the file is opened and
+// checkpointed once. Objects already loaded are skipped, so a retry changes nothing.
+func (w *WarehouseActivities) LoadLakeObjects(ctx context.Context, in LoadObjectsInput) (LoadObjectsOutput, error) {
+	out, sums, err := w.loadObjects(ctx, in)
 	if err != nil {
 		return out, err
 	}
-	audit.Record(ctx, "warehouse_load", map[string]any{"table": in.Table, "key": in.Key, "sha256": sum, "rows": out.Rows, "skipped": out.Skipped})
+	for _, o := range in.Objects {
+		lo := out.ByKey[o.Key]
+		audit.Record(ctx, "warehouse_load", map[string]any{"table": o.Table, "key": o.Key, "sha256": sums[o.Key], "rows": lo.Rows, "skipped": lo.Skipped})
+	}
 	return out, nil
 }
 
-// load copies a lake object to a local file once, hashes that copy, and loads it into
-// table t in one warehouse transaction.
-func (w *WarehouseActivities) load(ctx context.Context, t warehouse.Table, key string, partition []any) (LoadOutput, string, error) {
-	path, cleanup, err := lake.LocalCopy(ctx, w.Store, key)
-	if err != nil {
-		return LoadOutput{}, "", err
+// loadObjects does the work of LoadLakeObjects without the audit events (the audit
+// flush uses it: its own load is not an event of the wave). It returns each object's
+// SHA-256 by key.
+func (w *WarehouseActivities) loadObjects(ctx context.Context, in LoadObjectsInput) (LoadObjectsOutput, map[string]string, error) {
+	type object struct {
+		LakeObject
+		table     warehouse.Table
+		partition []any
+		path, sum string
 	}
-	defer cleanup()
-	sum, err := fileSHA256(path)
-	if err != nil {
-		return LoadOutput{}, "", fmt.Errorf("load %s: %w", key, err)
+	objs := make([]object, 0, len(in.Objects))
+	seen := map[LakeObject]bool{}
+	for _, o := range in.Objects {
+		if seen[o] {
+			continue
+		}
+		seen[o] = true
+		t, err := warehouse.LookupTable(o.Table)
+		if err != nil {
+			return LoadObjectsOutput{}, nil, NonRetryable(ErrConfiguration, err)
+		}
+		ob := object{LakeObject: o, table: t}
+		if len(t.PartitionBy) > 0 {
+			ob.partition = []any{in.WaveID, in.ICS}
+		}
+		// A local copy, hashed once: on S3 each object is downloaded once.
+		path, cleanup, err := lake.LocalCopy(ctx, w.Store, o.Key)
+		if err != nil {
+			return LoadObjectsOutput{}, nil, err
+		}
+		defer cleanup()
+		if ob.sum, err = fileSHA256(path); err != nil {
+			return LoadObjectsOutput{}, nil, fmt.Errorf("load %s: %w", o.Key, err)
+		}
+		ob.path = path
+		objs = append(objs, ob)
 	}
-	var out LoadOutput
-	err = w.Warehouse.Write(ctx, func(tx *sql.Tx) error {
-		n, skipped, err := warehouse.LoadParquet(ctx, tx, t, path, key, sum, partition...)
-		out = LoadOutput{Rows: n, Skipped: skipped}
-		return err
+	out := LoadObjectsOutput{ByKey: make(map[string]LoadOutput, len(objs))}
+	err := w.Warehouse.Write(ctx, func(tx *sql.Tx) error {
+		for _, o := range objs {
+			n, skipped, err := warehouse.LoadParquet(ctx, tx, o.table, o.path, o.Key, o.sum, o.partition...)
+			if err != nil {
+				return err
+			}
+			out.ByKey[o.Key] = LoadOutput{Rows: n, Skipped: skipped}
+		}
+		return nil
 	})
 	if err != nil {
-		return out, sum, retryableWarehouse(err)
+		return LoadObjectsOutput{}, nil, retryableWarehouse(err)
 	}
-	return out, sum, nil
+	sums := make(map[string]string, len(objs))
+	for _, o := range objs {
+		sums[o.Key] = o.sum
+	}
+	return out, sums, nil
 }
 
 func fileSHA256(path string) (string, error) {
@@ -175,7 +216,7 @@ func (w *WarehouseActivities) FlushAudit(ctx context.Context, in FlushAuditInput
 		return FlushAuditOutput{}, err
 	}
 	// audit_log is keyed by event ID: a batch rewritten after a crash adds nothing twice.
-	if _, _, err := w.load(ctx, warehouse.Tables["audit_log"], key, nil); err != nil {
+	if _, _, err := w.loadObjects(ctx, LoadObjectsInput{Scope: in.Scope, Objects: []LakeObject{{Table: "audit_log", Key: key}}}); err != nil {
 		return FlushAuditOutput{}, err // names the batch; kept unwrapped so its error type shows in the trail
 	}
 	if err := audit.Discard(ctx, w.Store, pendingKeys); err != nil {

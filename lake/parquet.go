@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -69,8 +70,32 @@ func NewWriter[T any](w io.Writer, l *schemas.Layout) (*Writer[T], error) {
 // Write appends one row.
 func (w *Writer[T]) Write(row *T) error {
 	v := reflect.ValueOf(row)
+	var extras []string
+	if w.layout.Extras() > 0 {
+		extras = w.layout.ExtraValues(v)
+		// Checked before anything is appended, so a bad value leaves no half row.
+		for i, c := range w.layout.Columns {
+			if j := w.layout.ExtraIndex(i); c.Type == schemas.Int32 && j >= 0 && j < len(extras) && extras[j] != "" {
+				if _, err := strconv.ParseInt(extras[j], 10, 32); err != nil {
+					return fmt.Errorf("lake: %s row %d column %s: %q is not a whole number", w.layout.Name, w.total+1, c.Name, extras[j])
+				}
+			}
+		}
+	}
 	for i, c := range w.layout.Columns {
 		fb := w.builder.Field(i)
+		if j := w.layout.ExtraIndex(i); j >= 0 {
+			switch {
+			case j >= len(extras) || extras[j] == "":
+				fb.AppendNull()
+			case c.Type == schemas.Int32:
+				n, _ := strconv.ParseInt(extras[j], 10, 32)
+				fb.(*array.Int32Builder).Append(int32(n))
+			default:
+				fb.(*array.StringBuilder).Append(extras[j])
+			}
+			continue
+		}
 		val, ok := w.layout.FieldValue(v, i)
 		if !ok {
 			fb.AppendNull()
@@ -141,7 +166,9 @@ func Read[T any](r parquet.ReaderAtSeeker, l *schemas.Layout, fn func(*T) error)
 	if err != nil {
 		return fmt.Errorf("lake: read parquet %s: %w", l.Name, err)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	// Only the layout's columns are decoded: a reader of a few columns of a wide file
+	// pays for those alone.
+	rr, err := fr.GetRecordReader(context.Background(), projection(pf, l.Names()), nil)
 	if err != nil {
 		return fmt.Errorf("lake: read parquet %s: %w", l.Name, err)
 	}
@@ -197,6 +224,80 @@ func Read[T any](r parquet.ReaderAtSeeker, l *schemas.Layout, fn func(*T) error)
 	}
 	if err := rr.Err(); err != nil && err != io.EOF {
 		return fmt.Errorf("lake: read parquet %s: %w", l.Name, err)
+	}
+	return nil
+}
+
+// projection is the leaf column indices of the named columns present in a flat file.
+func projection(pf *file.Reader, names []string) []int {
+	sc := pf.MetaData().Schema
+	var out []int
+	for _, n := range names {
+		if i := sc.ColumnIndexByName(n); i >= 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// ScanStrings streams the named string columns of the Parquet object at key into fn,
+// one row at a time (a NULL is ""), decoding no other column. The slice passed to fn
+// is reused between rows.
+func ScanStrings(ctx context.Context, s store.Store, key string, cols []string, fn func(row []string) error) error {
+	path, cleanup, err := LocalCopy(ctx, s, key)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("lake: open %s: %w", key, err)
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return fmt.Errorf("lake: open parquet %s: %w", key, err)
+	}
+	defer pf.Close()
+	idx := projection(pf, cols)
+	if len(idx) != len(cols) {
+		return fmt.Errorf("lake: parquet %s lacks one of the columns %v", key, cols)
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 8192}, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("lake: read parquet %s: %w", key, err)
+	}
+	rr, err := fr.GetRecordReader(ctx, idx, nil)
+	if err != nil {
+		return fmt.Errorf("lake: read parquet %s: %w", key, err)
+	}
+	defer rr.Release()
+	row := make([]string, len(cols))
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		arrs := make([]*array.String, len(cols))
+		for i, c := range cols {
+			found := rec.Schema().FieldIndices(c)
+			a, ok := rec.Column(found[0]).(*array.String)
+			if !ok {
+				return fmt.Errorf("lake: parquet %s column %s is not a string column", key, c)
+			}
+			arrs[i] = a
+		}
+		for r := 0; r < int(rec.NumRows()); r++ {
+			for i, a := range arrs {
+				row[i] = ""
+				if !a.IsNull(r) {
+					row[i] = a.Value(r)
+				}
+			}
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rr.Err(); err != nil && err != io.EOF {
+		return fmt.Errorf("lake: read parquet %s: %w", key, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package lake
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,42 @@ func TestPutRowsRoundTrip(t *testing.T) {
 	}
 	if got[len(got)-1].N != int32(DefaultRowGroup+9) {
 		t.Errorf("last row N = %d", got[len(got)-1].N)
+	}
+}
+
+type withExtras struct {
+	ID     string   `col:"id"`
+	Values []string `col:"values,extra"`
+}
+
+func TestExtensionColumnsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := schemas.LayoutOf[withExtras]("lake_test_extras").Extend("lake_test_extended",
+		[]schemas.ExtraColumn{{Name: "Q_TEXT", Type: schemas.String}, {Name: "Q_NUM", Type: schemas.Int32}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []withExtras{{ID: "a", Values: []string{"1;4", "12"}}, {ID: "b", Values: []string{"", "3"}}, {ID: "c"}}
+	if err := PutRows(ctx, st, "lake/x/e.parquet", l, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := GetRows[withExtras](ctx, st, "lake/x/e.parquet", l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, r := range got {
+		s = append(s, r.ID+"="+strings.Join(r.Values, ","))
+	}
+	if strings.Join(s, " ") != "a=1;4,12 b=,3 c=" {
+		t.Errorf("round trip = %v", s)
+	}
+	err = PutRows(ctx, st, "lake/x/bad.parquet", l, []withExtras{{ID: "a", Values: []string{"", "twelve"}}})
+	if err == nil || !strings.Contains(err.Error(), "Q_NUM") {
+		t.Errorf("a non-number in an int32 column: %v", err)
 	}
 }

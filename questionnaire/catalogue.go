@@ -154,6 +154,20 @@ func (c *Catalogue) validate() []error {
 			}
 		}
 	}
+	// One id, one kind of answer: the responses table has one column per id, and a
+	// question whose answers change shape needs a new id (and a new column).
+	shape := map[string]string{}
+	first := map[string]string{}
+	for _, v := range vs {
+		for _, q := range c.versions[v].Questions {
+			sh := fmt.Sprintf("%s numeric=%v", q.Kind, q.NumericCodes())
+			if have, ok := shape[q.ID]; ok && have != sh {
+				errs = append(errs, fmt.Errorf("%s: question %s is %s here but %s in %s: a changed question needs a new id", v, q.ID, sh, have, first[q.ID]))
+				continue
+			}
+			shape[q.ID], first[q.ID] = sh, v
+		}
+	}
 	return errs
 }
 
@@ -442,4 +456,39 @@ func versionLess(a, b string) bool {
 		return ay < by
 	}
 	return an < bn
+}
+
+// AnswerColumn is one answer column of the responses table.
+type AnswerColumn struct {
+	ID string
+	// Numeric: a single-choice question whose option codes are all small whole
+	// numbers, stored as an integer; any other closed question is stored as text (a
+	// multi answer as its codes joined by MultiSeparator).
+	Numeric bool
+}
+
+// AnswerColumns lists every closed question of the catalogue, once: each core
+// version's in questionnaire order (versions sorted), then the bank's. They are the
+// answer columns of the lake and warehouse responses table, which holds every version
+// and local question set in one shape. Free-text questions have no column: their
+// answers are kept apart, in the restricted area. (validate makes sure a question id
+// means one kind of answer everywhere, so its column has one type.)
+func (c *Catalogue) AnswerColumns() []AnswerColumn {
+	var out []AnswerColumn
+	seen := map[string]bool{}
+	add := func(q *Question) {
+		if q.Closed() && !seen[q.ID] {
+			seen[q.ID] = true
+			out = append(out, AnswerColumn{ID: q.ID, Numeric: q.NumericCodes()})
+		}
+	}
+	for _, v := range c.Versions() {
+		for i := range c.versions[v].Questions {
+			add(&c.versions[v].Questions[i])
+		}
+	}
+	for i := range c.bank {
+		add(&c.bank[i])
+	}
+	return out
 }

@@ -119,6 +119,27 @@ type Question struct {
 // Closed reports whether the question has answer options.
 func (q *Question) Closed() bool { return q.Kind == Single || q.Kind == Multi }
 
+// NumericCodes reports whether q is single-choice with option codes that are all whole
+// numbers from 0 to 9999 written without leading zeros, so an answer can be stored as
+// an integer and read back as the same code.
+func (q *Question) NumericCodes() bool {
+	if q.Kind != Single || len(q.Options) == 0 {
+		return false
+	}
+	for _, o := range q.Options {
+		c := o.Code
+		if len(c) == 0 || len(c) > 4 || (len(c) > 1 && c[0] == '0') {
+			return false
+		}
+		for i := 0; i < len(c); i++ {
+			if c[i] < '0' || c[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // Scored reports whether the question is reported as "% positive".
 func (q *Question) Scored() bool { return len(q.Positive) > 0 }
 

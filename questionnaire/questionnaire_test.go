@@ -301,3 +301,91 @@ func TestMissingBank(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestNumericCodes(t *testing.T) {
+	opts := func(codes ...string) []Option {
+		var out []Option
+		for _, c := range codes {
+			out = append(out, Option{Code: c, Label: c})
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		q    Question
+		want bool
+	}{
+		{"single, small numbers", Question{Kind: Single, Options: opts("1", "2", "10")}, true},
+		{"zero", Question{Kind: Single, Options: opts("0", "1")}, true},
+		{"leading zero would not read back", Question{Kind: Single, Options: opts("01", "2")}, false},
+		{"letters", Question{Kind: Single, Options: opts("1", "X")}, false},
+		{"too long", Question{Kind: Single, Options: opts("1", "12345")}, false},
+		{"multi is text", Question{Kind: Multi, Options: opts("1", "2")}, false},
+		{"free text", Question{Kind: FreeText}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.q.NumericCodes(); got != tt.want {
+				t.Errorf("NumericCodes = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAnswerColumns(t *testing.T) {
+	c, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := c.AnswerColumns()
+	byID := map[string]AnswerColumn{}
+	for _, col := range cols {
+		if _, dup := byID[col.ID]; dup {
+			t.Errorf("column %s listed twice", col.ID)
+		}
+		byID[col.ID] = col
+	}
+	for _, v := range c.Versions() {
+		qn, _ := c.Resolve(v, nil)
+		for _, q := range qn.Questions {
+			col, ok := byID[q.ID]
+			if ok != q.Closed() || (ok && col.Numeric != q.NumericCodes()) {
+				t.Errorf("%s %s (%s): column %+v present=%v", v, q.ID, q.Kind, col, ok)
+			}
+		}
+	}
+	for _, q := range c.Bank() {
+		if _, ok := byID[q.ID]; !ok {
+			t.Errorf("bank question %s has no column", q.ID)
+		}
+	}
+	if col := byID["P_SERVICES_USED"]; col.Numeric {
+		t.Error("a multi-choice question must be a text column")
+	}
+}
+
+func TestQuestionShapeIsStableAcrossVersions(t *testing.T) {
+	next := strings.Replace(minimal(""), "version: patient-2030.1", "version: patient-2030.2", 1)
+	tests := []struct {
+		name, next, wantErr string
+	}{
+		{"same questions", next, ""},
+		{"single becomes multi", strings.Replace(next, "{id: P_C, theme: coordination, type: single", "{id: P_C, theme: coordination, type: multi", 1) + "", "question P_C is"},
+		{"numeric codes become letters", strings.Replace(next, `{id: P_D, theme: demographics, type: single, text: "D?", options: [{code: "1", label: "A"}`, `{id: P_D, theme: demographics, type: single, text: "D?", options: [{code: "A", label: "A"}`, 1), "question P_D is"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadCatalogue(fstest.MapFS{
+				"patient-2030.1.yaml": {Data: []byte(minimal(""))},
+				"patient-2030.2.yaml": {Data: []byte(tt.next)},
+				BankFile:              {Data: []byte(validBank)},
+			})
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -154,7 +154,7 @@ type candidate struct {
 	channel    string
 	receivedAt time.Time
 	complete   bool
-	answers    []answer
+	answers    []string // by answer column of schemas.ResponseRowLayout; nil until one is answered
 	freeText   []answer
 	kept       bool
 }
@@ -201,10 +201,18 @@ func Load(ctx context.Context, st store.Store, cfg LoadConfig, day time.Time) (*
 		return res, nil
 	}
 
-	l := &loader{cfg: cfg, st: st, day: day, questionColumns: map[string]bool{}}
+	l := &loader{cfg: cfg, st: st, day: day, questionColumns: map[string]bool{}, answerColumn: map[string]int{}}
+	layout := schemas.ResponseRowLayout()
+	l.answerColumns = layout.Extras()
+	for i, c := range layout.Columns[len(schemas.ResponseFixedLayout().Columns):] {
+		l.answerColumn[c.Name] = i
+	}
 	for _, qn := range cfg.Questionnaires {
-		for _, id := range qn.IDs() {
-			l.questionColumns[id] = true
+		for _, q := range qn.Questions {
+			l.questionColumns[q.ID] = true
+			if _, ok := l.answerColumn[q.ID]; q.Closed() && !ok {
+				return nil, fmt.Errorf("responses: question %s of %s has no column in the responses table: the catalogue and the questionnaires differ", q.ID, qn.ResolvedName())
+			}
 		}
 	}
 	seenSHA := map[string]bool{}
@@ -322,6 +330,8 @@ type loader struct {
 	st              store.Store
 	day             time.Time
 	questionColumns map[string]bool
+	answerColumn    map[string]int // closed question id to its answer column
+	answerColumns   int
 }
 
 // open checksums a landing file, decides whether it is skipped, and reads it.
@@ -434,6 +444,14 @@ func (l *loader) validateFile(idx int, fw *fileWork) {
 			fw.res.UnknownColumns = append(fw.res.UnknownColumns, c)
 		}
 	}
+	// The question columns in file order: answers are judged in that order, so the
+	// rejections (and so the outputs) are deterministic.
+	var questionCols []int
+	for i, c := range fw.table.columns {
+		if !l.isFixedResponseColumn(c) {
+			questionCols = append(questionCols, i)
+		}
+	}
 	for i := range fw.table.records {
 		rec := &fw.table.records[i]
 		if rec.malformed != "" {
@@ -441,7 +459,7 @@ func (l *loader) validateFile(idx int, fw *fileWork) {
 			continue
 		}
 		if fw.isResponse {
-			if c := l.validateResponse(fw, rec); c != nil {
+			if c := l.validateResponse(fw, rec, questionCols); c != nil {
 				c.file = idx
 				fw.cands = append(fw.cands, c)
 			}
@@ -452,12 +470,12 @@ func (l *loader) validateFile(idx int, fw *fileWork) {
 	fw.res.Rejected = len(fw.rejected)
 }
 
-func (l *loader) validateResponse(fw *fileWork, rec *record) *candidate {
+func (l *loader) validateResponse(fw *fileWork, rec *record, questionCols []int) *candidate {
 	before := len(fw.rejections)
+	get := func(col string) string { return strings.TrimSpace(fw.table.value(rec, col)) }
 	bad := func(field, reason, msg string) {
-		fw.reject(l, rec, strings.TrimSpace(rec.fields["SURVEY_RECORD_ID"]), field, reason, msg)
+		fw.reject(l, rec, get("SURVEY_RECORD_ID"), field, reason, msg)
 	}
-	get := func(col string) string { return strings.TrimSpace(rec.fields[col]) }
 	c := &candidate{row: rec.row, id: responseID(fw.res.SHA256, rec.row)}
 
 	c.recordID = get("SURVEY_RECORD_ID")
@@ -527,11 +545,11 @@ func (l *loader) validateResponse(fw *fileWork, rec *record) *candidate {
 	}
 	// Answers, in header order so outputs are deterministic.
 	closed := 0
-	for _, col := range fw.table.columns {
-		if l.isFixedResponseColumn(col) {
-			continue
+	for _, ci := range questionCols {
+		if ci >= len(rec.values) {
+			continue // a JSON line without this key
 		}
-		raw := rec.fields[col]
+		col, raw := fw.table.columns[ci], rec.values[ci]
 		if strings.TrimSpace(raw) == "" {
 			continue
 		}
@@ -552,22 +570,24 @@ func (l *loader) validateResponse(fw *fileWork, rec *record) *candidate {
 			bad(col, schemas.RejectInvalidAnswer, fmt.Sprintf("more than one code for single-choice question %s", col))
 			continue
 		}
-		seen := map[string]bool{}
-		valid := true
-		for _, code := range codes {
-			if !q.HasOption(code) {
-				bad(col, schemas.RejectInvalidAnswer, fmt.Sprintf("%s is not an option of %s", safeCode(code), col))
-				valid = false
-				break
+		cell, ok := canonicalAnswer(q, codes)
+		if !ok {
+			for _, code := range codes {
+				if !q.HasOption(code) {
+					bad(col, schemas.RejectInvalidAnswer, fmt.Sprintf("%s is not an option of %s", safeCode(code), col))
+					break
+				}
 			}
-			if !seen[code] {
-				seen[code] = true
-				c.answers = append(c.answers, answer{q.ID, code})
-			}
+			continue
 		}
-		if valid && len(codes) > 0 {
-			closed++
+		if cell == "" {
+			continue
 		}
+		if c.answers == nil {
+			c.answers = make([]string, l.answerColumns)
+		}
+		c.answers[l.answerColumn[q.ID]] = cell
+		closed++
 	}
 	if len(fw.rejections) > before {
 		return nil
@@ -577,6 +597,39 @@ func (l *loader) validateResponse(fw *fileWork, rec *record) *candidate {
 		return nil
 	}
 	return c
+}
+
+// canonicalAnswer is the stored form of a closed answer: the code of a Single question;
+// the distinct codes of a Multi question in option order, joined by ";" — so the same
+// ticks give the same cell however the supplier ordered them. ok is false when a code
+// is not an option of q.
+func canonicalAnswer(q *questionnaire.Question, codes []string) (cell string, ok bool) {
+	if len(codes) == 1 {
+		return codes[0], q.HasOption(codes[0])
+	}
+	ticked := make([]bool, len(q.Options))
+	for _, code := range codes {
+		found := false
+		for i := range q.Options {
+			if q.Options[i].Code == code {
+				ticked[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			return "", false
+		}
+	}
+	var b strings.Builder
+	for i, t := range ticked {
+		if t {
+			if b.Len() > 0 {
+				b.WriteString(questionnaire.MultiSeparator)
+			}
+			b.WriteString(q.Options[i].Code)
+		}
+	}
+	return b.String(), true
 }
 
 func (l *loader) isFixedResponseColumn(col string) bool {
@@ -625,7 +678,7 @@ func parseEventTime(s string) (time.Time, bool) {
 
 // validateEvent turns an undelivered or opt-out row into an outcome event.
 func (l *loader) validateEvent(fw *fileWork, rec *record) {
-	get := func(col string) string { return strings.TrimSpace(rec.fields[col]) }
+	get := func(col string) string { return strings.TrimSpace(fw.table.value(rec, col)) }
 	timeCol, outcome, reasons := "RETURNED_AT", int32(schemas.OutcomeUndelivered), schemas.UndeliveredReasons
 	if fw.res.Kind == schemas.FileOptOuts {
 		timeCol, outcome, reasons = "OPTED_OUT_AT", int32(schemas.OutcomeOptedOut), schemas.OptOutReasons
@@ -777,14 +830,11 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 			continue
 		}
 		res.Responses[c.respType]++
-		for _, a := range c.answers {
-			rows = append(rows, schemas.ResponseRow{
-				ResponseID: c.id, Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: c.recordID,
-				RespondentType: c.respType, QuestionnaireVersion: c.version, Channel: c.channel,
-				ReceivedAt: c.receivedAt, Complete: c.complete, QuestionID: a.question, AnswerCode: a.value,
-				SourceSHA256: fw.res.SHA256,
-			})
-		}
+		rows = append(rows, schemas.ResponseRow{
+			ResponseID: c.id, Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: c.recordID,
+			RespondentType: c.respType, QuestionnaireVersion: c.version, Channel: c.channel,
+			ReceivedAt: c.receivedAt, Complete: c.complete, SourceSHA256: fw.res.SHA256, Answers: c.answers,
+		})
 		for _, a := range c.freeText {
 			if a.value == "" {
 				continue

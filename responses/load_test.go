@@ -653,8 +653,10 @@ func TestFreeTextOnlyInRestrictedArea(t *testing.T) {
 		}
 	}
 	for _, r := range responsesOf(t, f.st) {
-		if strings.Contains(r.QuestionID, "_FT_") {
-			t.Errorf("free-text question in responses: %+v", r)
+		for _, a := range answersOf(r) {
+			if strings.Contains(a, "_FT_") {
+				t.Errorf("free-text question in responses: %s", a)
+			}
 		}
 	}
 	texts := readTableRows[schemas.FreeTextRow](t, f.st, schemas.FreeTextPrefix(wave, ics, day1), schemas.FreeTextLayout())
@@ -667,21 +669,35 @@ func TestFreeTextOnlyInRestrictedArea(t *testing.T) {
 	}
 }
 
-func TestAnswersLongFormat(t *testing.T) {
-	f := newFixture(t)
-	f.landResponses(day1, "online", row("S001", "2026-02-10T09:00:00Z", map[string]string{"LQ_LONELINESS": "2", "P_SERVICES_USED": "4;1;4"}))
-	f.load(day1)
-	rows := readTableRows[schemas.ResponseRow](t, f.st, schemas.LakePartition(schemas.TableResponses, wave, ics), schemas.ResponseRowLayout())
-	var got []string
-	for _, r := range rows {
-		got = append(got, r.QuestionID+"="+r.AnswerCode)
-		if r.Wave != wave || r.ICS != ics || !r.LoadDate.Equal(day1) || r.Channel != "online" || !r.Complete || r.QuestionnaireVersion != "patient-2026.1" {
-			t.Errorf("row = %+v", r)
+// answersOf lists a response's answers as QUESTION=cell, in column order.
+func answersOf(r schemas.ResponseRow) []string {
+	cols := schemas.ResponseRowLayout().Columns[len(schemas.ResponseFixedLayout().Columns):]
+	var out []string
+	for i, v := range r.Answers {
+		if v != "" {
+			out = append(out, cols[i].Name+"="+v)
 		}
 	}
-	want := "P_ACCESS_EASE=2,P_SERVICES_USED=4,P_SERVICES_USED=1,P_INVOLVED=1,P_CONSENT_LINK=1,LQ_LONELINESS=2"
-	if strings.Join(got, ",") != want {
-		t.Fatalf("rows = %s\nwant   %s", strings.Join(got, ","), want)
+	return out
+}
+
+func TestAnswersWideFormat(t *testing.T) {
+	f := newFixture(t)
+	f.landResponses(day1, "online", row("S001", "2026-02-10T09:00:00Z", map[string]string{"LQ_LONELINESS": "2", "P_SERVICES_USED": "4;1; 4"}))
+	f.load(day1)
+	rows := readTableRows[schemas.ResponseRow](t, f.st, schemas.LakePartition(schemas.TableResponses, wave, ics), schemas.ResponseRowLayout())
+	if len(rows) != 1 {
+		t.Fatalf("%d rows, want one per response", len(rows))
+	}
+	r := rows[0]
+	if r.Wave != wave || r.ICS != ics || !r.LoadDate.Equal(day1) || r.Channel != "online" || !r.Complete || r.QuestionnaireVersion != "patient-2026.1" {
+		t.Errorf("row = %+v", r)
+	}
+	// Answers follow the questionnaire order; a multi answer is its distinct codes in
+	// option order, whatever order they were ticked in.
+	want := "P_SERVICES_USED=1;4,P_ACCESS_EASE=2,P_INVOLVED=1,P_CONSENT_LINK=1,LQ_LONELINESS=2"
+	if got := strings.Join(answersOf(r), ","); got != want {
+		t.Fatalf("answers = %s\nwant      %s", got, want)
 	}
 }
 
@@ -747,9 +763,9 @@ func TestJSONLinesResponses(t *testing.T) {
 	}
 	var got []string
 	for _, r := range readTableRows[schemas.ResponseRow](t, f.st, schemas.LakePartition(schemas.TableResponses, wave, ics), schemas.ResponseRowLayout()) {
-		got = append(got, r.QuestionID+"="+r.AnswerCode)
+		got = append(got, answersOf(r)...)
 	}
-	if strings.Join(got, ",") != "P_ACCESS_EASE=1,P_SERVICES_USED=2,P_SERVICES_USED=5" {
+	if strings.Join(got, ",") != "P_SERVICES_USED=2;5,P_ACCESS_EASE=1" {
 		t.Fatalf("rows = %v", got)
 	}
 }

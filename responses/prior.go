@@ -47,7 +47,6 @@ func PriorFromLake(ctx context.Context, st store.Store, wave, ics string) (func(
 	}
 	type key struct{ id, typ string }
 	kept := map[key]PriorResponse{}
-	seen := map[string]bool{}
 	respParts, err := st.List(ctx, schemas.LakePartition(schemas.TableResponses, wave, ics))
 	if err != nil {
 		return nil, fmt.Errorf("responses: list responses: %w", err)
@@ -56,11 +55,10 @@ func PriorFromLake(ctx context.Context, st store.Store, wave, ics string) (func(
 		if !strings.HasSuffix(p.Key, ".parquet") {
 			continue
 		}
-		err := lake.Scan(ctx, st, p.Key, schemas.ResponseRowLayout(), func(r *schemas.ResponseRow) error {
-			if !done[r.SourceSHA256] || discarded[r.ResponseID] || seen[r.ResponseID] {
+		err := lake.Scan(ctx, st, p.Key, schemas.ResponseFixedLayout(), func(r *schemas.ResponseRow) error {
+			if !done[r.SourceSHA256] || discarded[r.ResponseID] {
 				return nil
 			}
-			seen[r.ResponseID] = true
 			k := key{r.SurveyRecordID, r.RespondentType}
 			cur, ok := kept[k]
 			if !ok || better(r.Complete, r.ReceivedAt, cur) {

@@ -14,18 +14,33 @@ import (
 	"icesurvey/schemas"
 )
 
-// record is one data row of a supplier file, keyed by upper-case column name.
+// record is one data row of a supplier file: its values by column position.
 type record struct {
 	row       int // 1-based data row
 	line      int // line of the file the row starts on (for messages)
-	fields    map[string]string
+	values    []string
 	malformed string // non-empty when the row could not be read
 }
 
 // table is a supplier file read into records.
 type table struct {
-	columns []string // upper-case, file order (CSV) or first-seen order (JSON lines)
+	columns []string       // upper-case, file order (CSV) or first-seen order (JSON lines)
+	index   map[string]int // column name to position
 	records []record
+}
+
+// value is the cell of column col (upper-case) in rec; "" when the row has none.
+func (t *table) value(rec *record, col string) string {
+	if i, ok := t.index[col]; ok && i < len(rec.values) {
+		return rec.values[i]
+	}
+	return ""
+}
+
+func (t *table) addColumn(col string) int {
+	t.index[col] = len(t.columns)
+	t.columns = append(t.columns, col)
+	return len(t.columns) - 1
 }
 
 // fileError is a problem with a whole file.
@@ -62,18 +77,16 @@ func readCSV(b []byte) (*table, error) {
 	if err != nil {
 		return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("header row: %v", err)}
 	}
-	t := &table{}
-	seen := map[string]bool{}
+	t := &table{index: map[string]int{}}
 	for _, h := range header {
 		h = strings.ToUpper(strings.TrimSpace(h))
 		if h == "" {
 			return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: "header row has an empty column name"}
 		}
-		if seen[h] {
+		if _, dup := t.index[h]; dup {
 			return nil, &fileError{reason: schemas.RejectUnreadableFile, field: h, msg: fmt.Sprintf("column %s appears twice in the header", h)}
 		}
-		seen[h] = true
-		t.columns = append(t.columns, h)
+		t.addColumn(h)
 	}
 	malformed := 0
 	for row := 1; ; row++ {
@@ -93,10 +106,7 @@ func readCSV(b []byte) (*table, error) {
 		case len(fields) != len(t.columns):
 			rec.malformed = fmt.Sprintf("line %d: %d fields, header has %d", line, len(fields), len(t.columns))
 		default:
-			rec.fields = make(map[string]string, len(fields))
-			for i, v := range fields {
-				rec.fields[t.columns[i]] = v
-			}
+			rec.values = fields
 		}
 		if rec.malformed != "" {
 			if malformed++; malformed > maxMalformed {
@@ -109,8 +119,7 @@ func readCSV(b []byte) (*table, error) {
 }
 
 func readJSONLines(b []byte) (*table, error) {
-	t := &table{}
-	seen := map[string]bool{}
+	t := &table{index: map[string]int{}}
 	row, malformed := 0, 0
 	for i, raw := range bytes.Split(b, []byte("\n")) {
 		raw = bytes.TrimSpace(raw)
@@ -127,31 +136,35 @@ func readJSONLines(b []byte) (*table, error) {
 		} else if dec.More() {
 			rec.malformed = fmt.Sprintf("line %d: more than one JSON value", i+1)
 		} else {
-			rec.fields = make(map[string]string, len(obj))
 			keys := make([]string, 0, len(obj))
 			for k := range obj {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
+			set := map[string]bool{}
 			for _, k := range keys {
 				col := strings.ToUpper(strings.TrimSpace(k))
-				if _, dup := rec.fields[col]; dup {
+				if set[col] {
 					rec.malformed = fmt.Sprintf("line %d: key %s appears twice", i+1, col)
 					break
 				}
+				set[col] = true
 				v, err := jsonScalar(obj[k])
 				if err != nil {
 					rec.malformed = fmt.Sprintf("line %d: key %s: %v", i+1, col, err)
 					break
 				}
-				rec.fields[col] = v
-				if !seen[col] {
-					seen[col] = true
-					t.columns = append(t.columns, col)
+				at, ok := t.index[col]
+				if !ok {
+					at = t.addColumn(col)
 				}
+				for len(rec.values) <= at {
+					rec.values = append(rec.values, "")
+				}
+				rec.values[at] = v
 			}
 			if rec.malformed != "" {
-				rec.fields = nil
+				rec.values = nil
 			}
 		}
 		if rec.malformed != "" {

@@ -9,13 +9,20 @@
 //	date       a time.Time stored as a calendar date (DATE), not a timestamp
 //	key        part of the table's primary key
 //	doc=TEXT   documentation (no commas)
+//	extra      on a []string field: it holds the values of the columns a caller adds
+//	           with Extend (names known only at run time, such as one column per
+//	           question of the questionnaires); it is not a column itself
 //
-// A pointer field is nullable; every other field is NOT NULL.
+// A pointer field is nullable; every other field is NOT NULL. Extension columns are
+// nullable String or Int32 columns whose values are held as text (an Int32 one as its
+// decimal digits); an empty string is NULL.
 package schemas
 
 import (
 	"fmt"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +83,7 @@ type Column struct {
 	Key      bool
 	Doc      string
 	field    []int // index path into the Go struct
+	extra    int   // for an extension column, its position in the extra field; else -1
 }
 
 // Layout is a declared file or table layout bound to its Go type.
@@ -84,6 +92,9 @@ type Layout struct {
 	Columns []Column
 	goType  reflect.Type
 	byName  map[string]int
+	// extraField is the index path of the `extra` []string field, nil when none.
+	extraField []int
+	extras     int // extension columns
 }
 
 var (
@@ -124,7 +135,14 @@ func deriveLayout(name string, rt reflect.Type) (*Layout, error) {
 			continue
 		}
 		parts := strings.Split(tag, ",")
-		c := Column{Name: parts[0], field: f.Index}
+		if slices.Contains(parts[1:], "extra") {
+			if f.Type != reflect.TypeOf([]string(nil)) || len(parts) != 2 || l.extraField != nil {
+				return nil, fmt.Errorf("schemas: layout %s field %s: extra must be the only option, on the one []string field", name, f.Name)
+			}
+			l.extraField = f.Index
+			continue
+		}
+		c := Column{Name: parts[0], field: f.Index, extra: -1}
 		isDate := false
 		for _, opt := range parts[1:] {
 			switch {
@@ -257,11 +275,73 @@ func (l *Layout) SelectList() string {
 // QuoteIdent quotes a SQL identifier for DuckDB.
 func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
+// ExtraColumn declares an extension column: a name and a type, String or Int32.
+type ExtraColumn struct {
+	Name string
+	Type Type
+}
+
+// Extend returns a layout named name with the columns of l followed by one nullable
+// column per entry of extra, held by l's `extra` field in that order. A name that
+// clashes with a column, even in another case (DuckDB identifiers are case-insensitive),
+// is an error, as is a type other than String or Int32.
+func (l *Layout) Extend(name string, extra []ExtraColumn, doc string) (*Layout, error) {
+	if l.extraField == nil {
+		return nil, fmt.Errorf("schemas: layout %s has no extra field to extend", l.Name)
+	}
+	out := &Layout{Name: name, goType: l.goType, byName: map[string]int{}, extraField: l.extraField,
+		Columns: append([]Column(nil), l.Columns...), extras: l.extras}
+	folded := map[string]bool{}
+	for i, c := range out.Columns {
+		out.byName[c.Name] = i
+		folded[strings.ToLower(c.Name)] = true
+	}
+	for _, x := range extra {
+		if x.Name == "" || folded[strings.ToLower(x.Name)] {
+			return nil, fmt.Errorf("schemas: layout %s: extension column %q is empty or clashes with another column", name, x.Name)
+		}
+		if x.Type != String && x.Type != Int32 {
+			return nil, fmt.Errorf("schemas: layout %s: extension column %s is %s, want string or int32", name, x.Name, x.Type)
+		}
+		folded[strings.ToLower(x.Name)] = true
+		out.byName[x.Name] = len(out.Columns)
+		out.Columns = append(out.Columns, Column{Name: x.Name, Type: x.Type, Nullable: true, Doc: doc, extra: out.extras})
+		out.extras++
+	}
+	return out, nil
+}
+
+// ExtraIndex is column i's position in the extra field, or -1 for a declared column.
+func (l *Layout) ExtraIndex(i int) int { return l.Columns[i].extra }
+
+// ExtraValues returns the extra field of row v (a T or *T): the extension columns'
+// values as text, "" for NULL. It may be shorter than Extras (the rest are NULL).
+func (l *Layout) ExtraValues(v reflect.Value) []string {
+	if l.extraField == nil {
+		return nil
+	}
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	return v.FieldByIndex(l.extraField).Interface().([]string)
+}
+
+// Extras is the number of extension columns (the length of a full extra field).
+func (l *Layout) Extras() int { return l.extras }
+
 // FieldValue returns the value of column i of row v (a T or *T), dereferencing pointers;
-// ok is false for a nil pointer (a NULL).
+// ok is false for a nil pointer or an empty extension value (a NULL). An extension
+// column's value is its text, whatever its type.
 func (l *Layout) FieldValue(v reflect.Value, i int) (val reflect.Value, ok bool) {
 	if v.Kind() == reflect.Pointer {
 		v = v.Elem()
+	}
+	if j := l.Columns[i].extra; j >= 0 {
+		xs := v.FieldByIndex(l.extraField)
+		if j >= xs.Len() || xs.Index(j).Len() == 0 {
+			return reflect.Value{}, false
+		}
+		return xs.Index(j), true
 	}
 	f := v.FieldByIndex(l.Columns[i].field)
 	if f.Kind() == reflect.Pointer {
@@ -275,6 +355,21 @@ func (l *Layout) FieldValue(v reflect.Value, i int) (val reflect.Value, ok bool)
 
 // SetField sets column i of the struct that ptr (a *T) points at.
 func (l *Layout) SetField(ptr reflect.Value, i int, val reflect.Value) {
+	if j := l.Columns[i].extra; j >= 0 {
+		xs := ptr.Elem().FieldByIndex(l.extraField)
+		if xs.Len() < l.extras {
+			grown := reflect.MakeSlice(xs.Type(), l.extras, l.extras)
+			reflect.Copy(grown, xs)
+			xs.Set(grown)
+		}
+		switch val.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			xs.Index(j).SetString(strconv.FormatInt(val.Int(), 10))
+		default:
+			xs.Index(j).SetString(val.String())
+		}
+		return
+	}
 	f := ptr.Elem().FieldByIndex(l.Columns[i].field)
 	if f.Kind() == reflect.Pointer {
 		p := reflect.New(f.Type().Elem())

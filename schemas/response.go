@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
+
+	"icesurvey/questionnaire"
 )
 
 // The daily response load (SPEC §2 step 4). The survey supplier drops, each day, into
@@ -19,9 +22,11 @@ import (
 // id of the questionnaires in use (patient and carer, core and local, in one file);
 // a Multi answer is its codes joined by ";"; an unanswered question is an empty cell.
 //
-// In the lake, responses are stored long (one row per answer code), not wide: the
-// schema then stays the same across questionnaire versions and local question sets,
-// so every wave and ICS share one table and "% positive" is a GROUP BY question_id.
+// In the lake and the warehouse, responses are stored as they arrive: one row per
+// response, a column per question. The columns are the union of every questionnaire
+// version and the question bank, so every wave and ICS share one table; the
+// warehouse's response_answers view gives the long shape (one row per answer code)
+// for "% positive" by question.
 
 // Channels of a response.
 const (
@@ -153,10 +158,14 @@ func FreeTextPrefix(wave, ics string, day time.Time) string {
 	return RestrictedPrefix(wave, ics) + "free_text/load_date=" + day.UTC().Format(time.DateOnly) + "/"
 }
 
-// ResponseRow is one answer code of one loaded response (lake table "responses", long
-// format). A Multi answer is one row per ticked code; an unanswered question has no
-// row. Free text never appears here (see FreeTextRow). A response later listed as the
-// discarded side of a DuplicateResponse is superseded and must be left out of analysis.
+// ResponseRow is one loaded response (lake and warehouse table "responses"): one row
+// per response, the fixed columns and then one column per closed question of every
+// questionnaire version and of the question bank (questionnaire.Catalogue.AnswerColumns),
+// NULL where the question was not asked or not answered. A single-choice question with
+// numeric codes is an integer column; any other holds text, a Multi answer its codes
+// in option order joined by ";". Free text never appears here (see FreeTextRow).
+// A response later listed as the discarded side of a DuplicateResponse is superseded
+// and must be left out of analysis (the warehouse's current_responses view does).
 type ResponseRow struct {
 	ResponseID           string    `col:"response_id,key,doc=deterministic id: source file checksum and row"`
 	Wave                 string    `col:"wave"`
@@ -168,13 +177,42 @@ type ResponseRow struct {
 	Channel              string    `col:"channel,doc=online or paper or phone"`
 	ReceivedAt           time.Time `col:"received_at"`
 	Complete             bool      `col:"complete"`
-	QuestionID           string    `col:"question_id,key"`
-	AnswerCode           string    `col:"answer_code,key"`
 	SourceSHA256         string    `col:"source_sha256,doc=checksum of the supplier file"`
+	// Answers are the answer columns' values, in ResponseRowLayout order after the
+	// fixed columns; "" is no answer.
+	Answers []string `col:"answers,extra"`
 }
 
-// ResponseRowLayout is the lake responses layout.
-func ResponseRowLayout() *Layout { return LayoutOf[ResponseRow](TableResponses) }
+var responseLayout = sync.OnceValues(func() (*Layout, error) {
+	cat, err := questionnaire.Default()
+	if err != nil {
+		return nil, err
+	}
+	var cols []ExtraColumn
+	for _, c := range cat.AnswerColumns() {
+		t := String
+		if c.Numeric {
+			t = Int32
+		}
+		cols = append(cols, ExtraColumn{Name: c.ID, Type: t})
+	}
+	return LayoutOf[ResponseRow](TableResponses).Extend(TableResponses, cols,
+		"answer code(s) to this question; NULL when not asked or not answered")
+})
+
+// ResponseRowLayout is the lake and warehouse responses layout: the fixed columns,
+// then one column per closed question of the embedded questionnaire catalogue.
+func ResponseRowLayout() *Layout {
+	l, err := responseLayout()
+	if err != nil {
+		panic(fmt.Sprintf("schemas: responses layout: %v", err)) // the embedded catalogue is validated by its tests
+	}
+	return l
+}
+
+// ResponseFixedLayout is ResponseRowLayout without the answer columns, which follow
+// its columns in the full layout: for readers that need only who answered, when and how.
+func ResponseFixedLayout() *Layout { return LayoutOf[ResponseRow](TableResponses) }
 
 // FreeTextRow is one free-text answer. Restricted: kept only under restricted/ and read
 // only by named ICB users (SPEC §8).

@@ -14,7 +14,7 @@ func TestResponseLayouts(t *testing.T) {
 		{ResponseExtractLayout(), []string{"SURVEY_RECORD_ID", "RESPONDENT_TYPE", "QUESTIONNAIRE_VERSION", "CHANNEL", "RECEIVED_AT", "COMPLETE"}},
 		{UndeliveredLayout(), []string{"SURVEY_RECORD_ID", "RETURNED_AT", "REASON"}},
 		{OptOutLayout(), []string{"SURVEY_RECORD_ID", "OPTED_OUT_AT", "REASON"}},
-		{ResponseRowLayout(), []string{"response_id", "wave", "ics", "survey_record_id", "respondent_type", "questionnaire_version", "channel", "received_at", "complete", "question_id", "answer_code"}},
+		{ResponseRowLayout(), []string{"response_id", "wave", "ics", "survey_record_id", "respondent_type", "questionnaire_version", "channel", "received_at", "complete", "source_sha256", "P_WORK_TOGETHER", "C_INVOLVED"}},
 		{FreeTextLayout(), []string{"response_id", "question_id", "text"}},
 		{OutcomeEventLayout(), []string{"wave", "ics", "survey_record_id", "outcome", "at", "source_file"}},
 		{ResponseRejectionLayout(), []string{"file", "row", "survey_record_id", "field", "reason_code", "message"}},
@@ -35,8 +35,16 @@ func TestResponseLayouts(t *testing.T) {
 			}
 		})
 	}
-	if _, ok := ResponseRowLayout().Column("text"); ok {
-		t.Error("the responses table must not carry free text")
+	for _, c := range []string{"text", "C_FT_GOOD", "C_FT_IMPROVE"} {
+		if _, ok := ResponseRowLayout().Column(c); ok {
+			t.Errorf("the responses table must not carry free text (%s)", c)
+		}
+	}
+	if c, _ := ResponseRowLayout().Column("P_WORK_TOGETHER"); c.Type != Int32 || !c.Nullable {
+		t.Errorf("single-choice answer column = %+v, want a nullable int32", c)
+	}
+	if c, _ := ResponseRowLayout().Column("P_SERVICES_USED"); c.Type != String || !c.Nullable {
+		t.Errorf("multi-choice answer column = %+v, want a nullable string", c)
 	}
 	if c, _ := ResponseRowLayout().Column("received_at"); c.Type != Timestamp {
 		t.Errorf("received_at type = %s", c.Type)

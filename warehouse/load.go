@@ -40,8 +40,13 @@ func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha2
 		verb = "INSERT OR REPLACE"
 	}
 	cols := t.Layout.SelectList()
-	res, err := tx.ExecContext(ctx, fmt.Sprintf(`%s INTO %s (%s) SELECT %s FROM read_parquet(%s)`,
-		verb, schemas.QuoteIdent(t.Name), cols, cols, sqlString(path)))
+	stmt := fmt.Sprintf(`%s INTO %s (%s) SELECT %s FROM read_parquet(%s)`, verb, schemas.QuoteIdent(t.Name), cols, cols, sqlString(path))
+	if t.Layout.Extras() > 0 {
+		// Columns that follow the questionnaire catalogue: an object written before a
+		// question was added lacks its column, which is then NULL.
+		stmt = fmt.Sprintf(`%s INTO %s BY NAME SELECT * FROM read_parquet(%s)`, verb, schemas.QuoteIdent(t.Name), sqlString(path))
+	}
+	res, err := tx.ExecContext(ctx, stmt)
 	if err != nil {
 		return 0, false, fmt.Errorf("warehouse: load %s into %s: %w", objectKey, t.Name, err)
 	}

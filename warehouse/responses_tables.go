@@ -20,8 +20,9 @@ import (
 func init() {
 	for name, t := range map[string]Table{
 		"responses": {Name: "responses", Layout: schemas.ResponseRowLayout(),
-			Doc: "one row per answer code of each loaded response (long format); no free text; " +
-				"superseded responses are listed in response_duplicates — use the current_responses view"},
+			Doc: "one row per loaded response, a column per closed question of every questionnaire version " +
+				"and the question bank; no free text; superseded responses are listed in " +
+				"response_duplicates — use the current_responses view"},
 		"response_rejections": {Name: "response_rejections", Layout: schemas.ResponseRejectionLayout(),
 			Doc: "every problem the response load found, by file, row, field and reason code"},
 		"response_duplicates": {Name: "response_duplicates", Layout: schemas.DuplicateResponseLayout(),
@@ -37,7 +38,7 @@ func init() {
 		Tables["response_rejections"].Layout.DDL("response_rejections"),
 		Tables["response_duplicates"].Layout.DDL("response_duplicates"),
 	}})
-	Register(Migration{Version: 11, Name: "response views", SQL: responseViews()})
+	Register(Migration{Version: 11, Name: "response rate views", SQL: rateViews()})
 }
 
 // rateColumns are the outcome counts and rates every response-rate view reports, over
@@ -55,22 +56,8 @@ const rateColumns = `count(*) AS sampled,
   round(100.0 * count(*) FILTER (WHERE outcome = 1)
     / nullif(count(*) - count(*) FILTER (WHERE outcome IN (2, 3, 5)), 0), 2) AS adjusted_response_rate_pct`
 
-func responseViews() []string {
+func rateViews() []string {
 	views := []string{
-		// The responses analysts should use: a response discarded as a duplicate (or an
-		// incomplete one later replaced by a complete one) is left out.
-		`CREATE OR REPLACE VIEW current_responses AS
-SELECT r.* FROM responses r
-WHERE NOT EXISTS (SELECT 1 FROM response_duplicates d WHERE d.discarded_response_id = r.response_id)`,
-
-		// One row per kept response (the answers folded away).
-		`CREATE OR REPLACE VIEW respondents AS
-SELECT response_id, wave, ics, survey_record_id, respondent_type, questionnaire_version, channel,
-  min(received_at) AS received_at, bool_and(complete) AS complete, min(load_date) AS load_date,
-  count(*) AS answer_codes
-FROM current_responses
-GROUP BY response_id, wave, ics, survey_record_id, respondent_type, questionnaire_version, channel`,
-
 		// Every sampled person with the analysis variables, the current outcome, when the
 		// patient's questionnaire was first completed, the fieldwork day that was on
 		// (day 0 is the day the ICS's first message went out) and the last mailing step
@@ -151,11 +138,6 @@ SELECT s.wave_id, s.ics, s.step, s.first_sent_at, s.sent, coalesce(b.completed, 
   round(100.0 * coalesce(b.completed, 0) / nullif(s.sent, 0), 2) AS completed_per_sent_pct
 FROM sent s LEFT JOIN brought b ON b.wave_id = s.wave_id AND b.ics = s.ics AND b.step = s.step`,
 
-		// Loaded responses by channel and respondent type.
-		`CREATE OR REPLACE VIEW responses_by_channel AS
-SELECT wave, ics, respondent_type, channel, count(*) AS responses,
-  count(*) FILTER (WHERE complete) AS complete
-FROM respondents GROUP BY wave, ics, respondent_type, channel`,
 	}
 	return views
 }

@@ -151,19 +151,17 @@ func loadICS(ctx workflow.Context, in DailyLoadInput, ics string, date time.Time
 		activities.LoadResponsesInput{Scope: scope, Questionnaires: qs, Date: date}).Get(ctx, &r.Load); err != nil {
 		return fail("load responses", err)
 	}
-	if len(r.Load.Objects) > 0 {
-		r.Warehouse = map[string]activities.LoadOutput{}
+	if len(r.Load.Objects) == 0 {
+		return r
 	}
-	// One object at a time: the warehouse has one writer, so parallel loads would only
-	// queue on its lock.
-	for _, o := range r.Load.Objects {
-		var out activities.LoadOutput
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
-			wa.LoadLakeObject, activities.LoadInput{Scope: scope, Table: o.Table, Key: o.Key}).Get(ctx, &out); err != nil {
-			return fail("load "+o.Table+" into the warehouse", err)
-		}
-		r.Warehouse[o.Key] = out
+	// The day's objects go into the warehouse together, in one transaction: analysts
+	// never see a day's responses without its duplicates and outcomes.
+	var out activities.LoadObjectsOutput
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
+		wa.LoadLakeObjects, activities.LoadObjectsInput{Scope: scope, Objects: r.Load.Objects}).Get(ctx, &out); err != nil {
+		return fail("load the day's lake objects into the warehouse", err)
 	}
+	r.Warehouse = out.ByKey
 	return r
 }
 

@@ -30,10 +30,14 @@ func newDailyEnv(t *testing.T) *dailyEnv {
 	e := &dailyEnv{env: newEnv(t), log: map[string][]string{}}
 	e.env.RegisterWorkflow(workflows.DailyLoadWorkflow)
 	e.env.OnActivity(twa.FlushAudit, mock.Anything, mock.Anything).Return(activities.FlushAuditOutput{}, nil).Maybe()
-	e.env.OnActivity(twa.LoadLakeObject, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.LoadInput) (activities.LoadOutput, error) {
-			e.record(in.ICS, "warehouse:"+in.Table)
-			return activities.LoadOutput{Rows: 3}, nil
+	e.env.OnActivity(twa.LoadLakeObjects, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.LoadObjectsInput) (activities.LoadObjectsOutput, error) {
+			out := activities.LoadObjectsOutput{ByKey: map[string]activities.LoadOutput{}}
+			for _, o := range in.Objects {
+				e.record(in.ICS, "warehouse:"+o.Table)
+				out.ByKey[o.Key] = activities.LoadOutput{Rows: 3}
+			}
+			return out, nil
 		})
 	return e
 }

@@ -12,8 +12,8 @@
 //	pipeline  the real path of DailyLoadWorkflow for one ICS and day:
 //	          activities.LoadResponses (sample and mailing history read from the lake,
 //	          responses.Load: validate, de-duplicate, write the day's Parquet partitions
-//	          and free text), then activities.WarehouseActivities.LoadLakeObject for
-//	          every lake object it reports, into a DuckDB warehouse file that already
+//	          and free text), then activities.WarehouseActivities.LoadLakeObjects for
+//	          the lake objects it reports (one warehouse transaction), into a DuckDB warehouse file that already
 //	          has its schema (warehouse.Open runs before the clock starts)
 //	duckdb    DuckDB alone on the same file, in a fresh DuckDB file:
 //	          CREATE TABLE t AS SELECT * FROM read_csv('responses_online.csv'),
@@ -273,16 +273,16 @@ func runPipeline(dir string) (partResult, error) {
 	var whRows int64
 	byTable := map[string]int64{}
 	var tables []string
+	lo, err := wa.LoadLakeObjects(ctx, activities.LoadObjectsInput{Scope: scope, Objects: out.Objects})
+	if err != nil {
+		return partResult{}, err
+	}
 	for _, o := range out.Objects {
-		lo, err := wa.LoadLakeObject(ctx, activities.LoadInput{Scope: scope, Table: o.Table, Key: o.Key})
-		if err != nil {
-			return partResult{}, err
-		}
 		if _, ok := byTable[o.Table]; !ok {
 			tables = append(tables, o.Table)
 		}
-		byTable[o.Table] += lo.Rows
-		whRows += lo.Rows
+		byTable[o.Table] += lo.ByKey[o.Key].Rows
+		whRows += lo.ByKey[o.Key].Rows
 	}
 	end := time.Now()
 	var parts []string
