@@ -137,7 +137,6 @@ WITH sent AS (
 SELECT s.wave_id, s.ics, s.step, s.first_sent_at, s.sent, coalesce(b.completed, 0) AS completed_after_step,
   round(100.0 * coalesce(b.completed, 0) / nullif(s.sent, 0), 2) AS completed_per_sent_pct
 FROM sent s LEFT JOIN brought b ON b.wave_id = s.wave_id AND b.ics = s.ics AND b.step = s.step`,
-
 	}
 	return views
 }
