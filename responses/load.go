@@ -25,8 +25,10 @@ import (
 	"fmt"
 	"icesurvey/lake"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -161,15 +163,23 @@ type candidate struct {
 
 type answer struct{ question, value string }
 
+// rowResults is what validating rows of a file produced. A large file is validated in
+// shards side by side, each into its own rowResults, merged in row order after.
+type rowResults struct {
+	rejections   []schemas.ResponseRejection
+	rejected     map[int]bool
+	cands        []*candidate
+	outcomes     []schemas.OutcomeEvent
+	loaded       int // outcome events (undelivered, opt-outs)
+	otherReasons int
+}
+
 // fileWork is a file being loaded in this run.
 type fileWork struct {
+	rowResults
 	res        FileResult
 	isResponse bool
 	table      *table
-	rejections []schemas.ResponseRejection
-	rejected   map[int]bool
-	cands      []*candidate
-	outcomes   []schemas.OutcomeEvent
 	dups       []schemas.DuplicateResponse
 	writeMark  bool
 }
@@ -344,9 +354,9 @@ func (l *loader) open(ctx context.Context, info store.Info, seenSHA map[string]b
 	sha := hex.EncodeToString(sum[:])
 	kind, format, known := schemas.ClassifyResponseFile(info.Key)
 	fw := &fileWork{
-		res:       FileResult{Key: info.Key, SHA256: sha, Size: int64(len(b)), Kind: kind, Format: format},
-		rejected:  map[int]bool{},
-		writeMark: known,
+		res:        FileResult{Key: info.Key, SHA256: sha, Size: int64(len(b)), Kind: kind, Format: format},
+		rowResults: rowResults{rejected: map[int]bool{}},
+		writeMark:  known,
 	}
 	if seenSHA[sha] {
 		fw.res.Skipped = true // the same bytes under a second name in this run
@@ -397,10 +407,13 @@ func (l *loader) rejection(fw *fileWork, row int, recordID, field, reason, msg s
 	}
 }
 
-func (fw *fileWork) reject(l *loader, rec *record, recordID, field, reason, msg string) {
-	fw.rejections = append(fw.rejections, l.rejection(fw, rec.row, recordID, field, reason, msg))
-	fw.rejected[rec.row] = true
+func (out *rowResults) reject(l *loader, fw *fileWork, rec *record, recordID, field, reason, msg string) {
+	out.rejections = append(out.rejections, l.rejection(fw, rec.row, recordID, field, reason, msg))
+	out.rejected[rec.row] = true
 }
+
+// minShardRows is the smallest file validated in parallel shards.
+var minShardRows = 4096 // a variable so a test can compare sharded and single-pass loads
 
 // validateFile checks every row of a file and turns the valid ones into candidates
 // (responses) or outcome events (undelivered, opt-outs).
@@ -452,29 +465,58 @@ func (l *loader) validateFile(idx int, fw *fileWork) {
 			questionCols = append(questionCols, i)
 		}
 	}
-	for i := range fw.table.records {
-		rec := &fw.table.records[i]
-		if rec.malformed != "" {
-			fw.reject(l, rec, "", "", schemas.RejectMalformedRow, rec.malformed)
-			continue
-		}
-		if fw.isResponse {
-			if c := l.validateResponse(fw, rec, questionCols); c != nil {
-				c.file = idx
-				fw.cands = append(fw.cands, c)
+	// Rows are independent until de-duplication, so a large file is validated in one
+	// shard per CPU; the shards' results are joined in row order, as one pass would give.
+	n := len(fw.table.records)
+	shards := 1
+	if n >= minShardRows {
+		shards = runtime.GOMAXPROCS(0)
+	}
+	parts := make([]rowResults, shards)
+	var wg sync.WaitGroup
+	for s := range parts {
+		lo, hi := n*s/shards, n*(s+1)/shards
+		out := &parts[s]
+		out.rejected = map[int]bool{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				rec := &fw.table.records[i]
+				if rec.malformed != "" {
+					out.reject(l, fw, rec, "", "", schemas.RejectMalformedRow, rec.malformed)
+					continue
+				}
+				if fw.isResponse {
+					if c := l.validateResponse(fw, out, rec, questionCols); c != nil {
+						c.file = idx
+						out.cands = append(out.cands, c)
+					}
+				} else {
+					l.validateEvent(fw, out, rec)
+				}
 			}
-		} else {
-			l.validateEvent(fw, rec)
+		}()
+	}
+	wg.Wait()
+	for _, p := range parts {
+		fw.rejections = append(fw.rejections, p.rejections...)
+		for row := range p.rejected {
+			fw.rejected[row] = true
 		}
+		fw.cands = append(fw.cands, p.cands...)
+		fw.outcomes = append(fw.outcomes, p.outcomes...)
+		fw.res.Loaded += p.loaded
+		fw.res.OtherReasons += p.otherReasons
 	}
 	fw.res.Rejected = len(fw.rejected)
 }
 
-func (l *loader) validateResponse(fw *fileWork, rec *record, questionCols []int) *candidate {
-	before := len(fw.rejections)
+func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, questionCols []int) *candidate {
+	before := len(out.rejections)
 	get := func(col string) string { return strings.TrimSpace(fw.table.value(rec, col)) }
 	bad := func(field, reason, msg string) {
-		fw.reject(l, rec, get("SURVEY_RECORD_ID"), field, reason, msg)
+		out.reject(l, fw, rec, get("SURVEY_RECORD_ID"), field, reason, msg)
 	}
 	c := &candidate{row: rec.row, id: responseID(fw.res.SHA256, rec.row)}
 
@@ -589,7 +631,7 @@ func (l *loader) validateResponse(fw *fileWork, rec *record, questionCols []int)
 		c.answers[l.answerColumn[q.ID]] = cell
 		closed++
 	}
-	if len(fw.rejections) > before {
+	if len(out.rejections) > before {
 		return nil
 	}
 	if closed == 0 {
@@ -677,45 +719,45 @@ func parseEventTime(s string) (time.Time, bool) {
 }
 
 // validateEvent turns an undelivered or opt-out row into an outcome event.
-func (l *loader) validateEvent(fw *fileWork, rec *record) {
+func (l *loader) validateEvent(fw *fileWork, out *rowResults, rec *record) {
 	get := func(col string) string { return strings.TrimSpace(fw.table.value(rec, col)) }
 	timeCol, outcome, reasons := "RETURNED_AT", int32(schemas.OutcomeUndelivered), schemas.UndeliveredReasons
 	if fw.res.Kind == schemas.FileOptOuts {
 		timeCol, outcome, reasons = "OPTED_OUT_AT", int32(schemas.OutcomeOptedOut), schemas.OptOutReasons
 	}
 	id := get("SURVEY_RECORD_ID")
-	before := len(fw.rejections)
+	before := len(out.rejections)
 	if id == "" {
-		fw.reject(l, rec, "", "SURVEY_RECORD_ID", schemas.RejectMissingValue, "SURVEY_RECORD_ID is empty")
+		out.reject(l, fw, rec, "", "SURVEY_RECORD_ID", schemas.RejectMissingValue, "SURVEY_RECORD_ID is empty")
 	} else if known, _ := l.cfg.Known(id); !known {
-		fw.reject(l, rec, id, "SURVEY_RECORD_ID", schemas.RejectUnknownRecord, "no such survey record in this wave and ICS")
+		out.reject(l, fw, rec, id, "SURVEY_RECORD_ID", schemas.RejectUnknownRecord, "no such survey record in this wave and ICS")
 	}
 	var at time.Time
 	if raw := get(timeCol); raw == "" {
-		fw.reject(l, rec, id, timeCol, schemas.RejectMissingValue, timeCol+" is empty")
+		out.reject(l, fw, rec, id, timeCol, schemas.RejectMissingValue, timeCol+" is empty")
 	} else if t, ok := parseEventTime(raw); !ok {
-		fw.reject(l, rec, id, timeCol, schemas.RejectBadTimestamp, timeCol+" is not an RFC 3339 timestamp or yyyy-mm-dd date")
+		out.reject(l, fw, rec, id, timeCol, schemas.RejectBadTimestamp, timeCol+" is not an RFC 3339 timestamp or yyyy-mm-dd date")
 	} else if t.After(l.day.Add(25 * time.Hour)) {
-		fw.reject(l, rec, id, timeCol, schemas.RejectFutureTimestamp, timeCol+" is after the load day")
+		out.reject(l, fw, rec, id, timeCol, schemas.RejectFutureTimestamp, timeCol+" is after the load day")
 	} else {
 		at = t
 	}
-	if len(fw.rejections) > before {
+	if len(out.rejections) > before {
 		return
 	}
 	reason := strings.ToLower(get("REASON"))
 	if reason != "" && !contains(reasons, reason) {
 		reason = "other"
-		fw.res.OtherReasons++
+		out.otherReasons++
 	}
 	if fw.res.Kind == schemas.FileOptOuts && reason == schemas.OptOutDeceased {
 		outcome = schemas.OutcomeDeceased
 	}
-	fw.outcomes = append(fw.outcomes, schemas.OutcomeEvent{
+	out.outcomes = append(out.outcomes, schemas.OutcomeEvent{
 		EventID: eventID(fw.res.SHA256, rec.row), Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: id, Outcome: outcome, At: at,
 		Reason: reason, SourceFile: path.Base(fw.res.Key), SourceSHA256: fw.res.SHA256,
 	})
-	fw.res.Loaded++
+	out.loaded++
 }
 
 func contains(list []string, s string) bool {
@@ -865,48 +907,55 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 	if fw.res.SHA256 != "" {
 		name = partName(fw.res.SHA256)
 	}
-	put := func(key string, n int, f func() error) error {
-		if n == 0 {
-			return nil
-		}
-		if err := f(); err != nil {
-			return fmt.Errorf("responses: write %s: %w", key, err)
-		}
-		fw.res.Outputs = append(fw.res.Outputs, key)
-		return nil
-	}
 	part := func(table string) string {
 		return schemas.ResponseLoadPartition(table, l.cfg.WaveID, l.cfg.ICS, l.day) + name
 	}
-	k := part(schemas.TableResponses)
-	if err := put(k, len(rows), func() error {
-		return lake.PutRows(ctx, l.st, k, schemas.ResponseRowLayout(), rows)
-	}); err != nil {
+	type output struct {
+		key   string
+		rows  int
+		write func(key string) error
+	}
+	outputs := []output{
+		{part(schemas.TableResponses), len(rows), func(k string) error {
+			return lake.PutRows(ctx, l.st, k, schemas.ResponseRowLayout(), rows)
+		}},
+		{schemas.FreeTextPrefix(l.cfg.WaveID, l.cfg.ICS, l.day) + name, len(texts), func(k string) error {
+			return lake.PutRows(ctx, l.st, k, schemas.FreeTextLayout(), texts)
+		}},
+		{part(schemas.TableOutcomes), len(fw.outcomes), func(k string) error {
+			return lake.PutRows(ctx, l.st, k, schemas.OutcomeEventLayout(), fw.outcomes)
+		}},
+		{part(schemas.TableResponseRejections), len(fw.rejections), func(k string) error {
+			return lake.PutRows(ctx, l.st, k, schemas.ResponseRejectionLayout(), fw.rejections)
+		}},
+		{part(schemas.TableDuplicates), len(fw.dups), func(k string) error {
+			return lake.PutRows(ctx, l.st, k, schemas.DuplicateResponseLayout(), fw.dups)
+		}},
+	}
+	// The objects are independent, so they are encoded side by side (Parquet encoding is
+	// CPU-bound); each is still one atomic Put, and the marker waits for all of them.
+	errs := make([]error, len(outputs))
+	var wg sync.WaitGroup
+	for i, o := range outputs {
+		if o.rows == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := o.write(o.key); err != nil {
+				errs[i] = fmt.Errorf("responses: write %s: %w", o.key, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	kf := schemas.FreeTextPrefix(l.cfg.WaveID, l.cfg.ICS, l.day) + name
-	if err := put(kf, len(texts), func() error {
-		return lake.PutRows(ctx, l.st, kf, schemas.FreeTextLayout(), texts)
-	}); err != nil {
-		return err
-	}
-	ko := part(schemas.TableOutcomes)
-	if err := put(ko, len(fw.outcomes), func() error {
-		return lake.PutRows(ctx, l.st, ko, schemas.OutcomeEventLayout(), fw.outcomes)
-	}); err != nil {
-		return err
-	}
-	kr := part(schemas.TableResponseRejections)
-	if err := put(kr, len(fw.rejections), func() error {
-		return lake.PutRows(ctx, l.st, kr, schemas.ResponseRejectionLayout(), fw.rejections)
-	}); err != nil {
-		return err
-	}
-	kd := part(schemas.TableDuplicates)
-	if err := put(kd, len(fw.dups), func() error {
-		return lake.PutRows(ctx, l.st, kd, schemas.DuplicateResponseLayout(), fw.dups)
-	}); err != nil {
-		return err
+	for _, o := range outputs {
+		if o.rows > 0 {
+			fw.res.Outputs = append(fw.res.Outputs, o.key)
+		}
 	}
 	if !fw.writeMark {
 		return nil
