@@ -268,24 +268,30 @@ func (a *Activities) SendMailing(ctx context.Context, in SendInput) (SendOutput,
 	return out, nil
 }
 
-// DeleteRestricted deletes a wave's identifiable data for one ICS once the retention
-// period after fieldwork has passed. The audit trail records how much went.
+// DeleteRestricted deletes a wave's identifiable mailing data for one ICS (contacts,
+// DBS requests and replies, print files, the SMS ledger) once the retention period
+// after fieldwork has passed. The free-text answers stay: they are restricted response
+// data the ICB's named users read after fieldwork, not mailing data. The audit trail
+// records how much went.
 func (a *Activities) DeleteRestricted(ctx context.Context, in Scope) (RetentionOutput, error) {
 	prefix := schemas.RestrictedPrefix(in.WaveID, in.ICS)
+	keep := schemas.FreeTextRoot(in.WaveID, in.ICS)
 	infos, err := a.Store.List(ctx, prefix)
 	if err != nil {
 		return RetentionOutput{}, err
 	}
+	deleted := 0
 	for _, inf := range infos {
-		if !strings.HasPrefix(inf.Key, prefix) {
+		if !strings.HasPrefix(inf.Key, prefix) || strings.HasPrefix(inf.Key, keep) {
 			continue
 		}
 		if err := a.Store.Delete(ctx, inf.Key); err != nil {
 			return RetentionOutput{}, err
 		}
+		deleted++
 	}
-	audit.Record(ctx, "identifiable_data_deleted", map[string]any{"prefix": prefix, "objects": len(infos)})
-	return RetentionOutput{Deleted: len(infos)}, nil
+	audit.Record(ctx, "identifiable_data_deleted", map[string]any{"prefix": prefix, "objects": deleted, "kept": keep})
+	return RetentionOutput{Deleted: deleted}, nil
 }
 
 // heartbeatEvery heartbeats in the background until stop is called, for activities

@@ -155,8 +155,13 @@ func ResponseLoadPartition(table, wave, ics string, day time.Time) string {
 
 // FreeTextPrefix is the restricted area for one load date's free text.
 func FreeTextPrefix(wave, ics string, day time.Time) string {
-	return RestrictedPrefix(wave, ics) + "free_text/load_date=" + day.UTC().Format(time.DateOnly) + "/"
+	return FreeTextRoot(wave, ics) + "load_date=" + day.UTC().Format(time.DateOnly) + "/"
 }
+
+// FreeTextRoot holds every load date's free text of one ICS. It sits in the restricted
+// area (only named ICB users may read it) but is response data, not the mailing data
+// the retention deletion removes after fieldwork.
+func FreeTextRoot(wave, ics string) string { return RestrictedPrefix(wave, ics) + "free_text/" }
 
 // ResponseRow is one loaded response (lake and warehouse table "responses"): one row
 // per response, the fixed columns and then one column per closed question of every
