@@ -244,16 +244,10 @@ func projection(pf *file.Reader, names []string) []int {
 // one row at a time (a NULL is ""), decoding no other column. The slice passed to fn
 // is reused between rows.
 func ScanStrings(ctx context.Context, s store.Store, key string, cols []string, fn func(row []string) error) error {
-	path, cleanup, err := LocalCopy(ctx, s, key)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("lake: open %s: %w", key, err)
-	}
-	defer f.Close()
+	return withLocalFile(ctx, s, key, func(f *os.File) error { return scanStrings(ctx, f, key, cols, fn) })
+}
+
+func scanStrings(ctx context.Context, f *os.File, key string, cols []string, fn func(row []string) error) error {
 	pf, err := file.NewParquetReader(f)
 	if err != nil {
 		return fmt.Errorf("lake: open parquet %s: %w", key, err)
@@ -351,6 +345,16 @@ func GetRows[T any](ctx context.Context, s store.Store, key string, l *schemas.L
 
 // Scan streams the rows of the Parquet object at key into fn.
 func Scan[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout, fn func(*T) error) error {
+	return withLocalFile(ctx, s, key, func(f *os.File) error {
+		if err := Read[T](f, l, fn); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		return nil
+	})
+}
+
+// withLocalFile calls fn with the object at key opened as a local file.
+func withLocalFile(ctx context.Context, s store.Store, key string, fn func(*os.File) error) error {
 	path, cleanup, err := LocalCopy(ctx, s, key)
 	if err != nil {
 		return err
@@ -361,10 +365,7 @@ func Scan[T any](ctx context.Context, s store.Store, key string, l *schemas.Layo
 		return fmt.Errorf("lake: open %s: %w", key, err)
 	}
 	defer f.Close()
-	if err := Read[T](f, l, fn); err != nil {
-		return fmt.Errorf("%s: %w", key, err)
-	}
-	return nil
+	return fn(f)
 }
 
 // LocalCopy gives a local file path holding the object at key (DuckDB and the Parquet

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 
 	"icesurvey/questionnaire"
@@ -58,21 +59,10 @@ func TestResponsesTableFollowsTheCatalogue(t *testing.T) {
 	// A warehouse whose table lacks a column (made before a question was added to the
 	// catalogue) gets it, and its views, at the next Open.
 	missing := cat.AnswerColumns()[3].ID
-	err = w.Write(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{
-			`DROP VIEW response_answers`,
-			`ALTER TABLE responses DROP COLUMN ` + schemas.QuoteIdent(missing),
-			`UPDATE schema_derived SET digest = 'from an older catalogue'`,
-		} {
-			if _, err := tx.Exec(q); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, w,
+		`DROP VIEW response_answers`,
+		`ALTER TABLE responses DROP COLUMN `+schemas.QuoteIdent(missing),
+		`UPDATE schema_derived SET digest = 'from an older catalogue'`)
 	if _, err := Open(ctx, w.Path()); err != nil {
 		t.Fatal(err)
 	}
@@ -86,26 +76,16 @@ func TestMigration13ReplacesTheLongTable(t *testing.T) {
 	w := openTemp(t)
 	// The state a warehouse made before migration 13 was in: the long table, a loaded
 	// object recorded, and a view over it.
-	err := w.Write(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{
-			`DROP VIEW IF EXISTS response_answers`, `DROP VIEW IF EXISTS responses_by_channel`, `DROP VIEW IF EXISTS respondents`,
-			`DROP VIEW IF EXISTS responses_wide_patient_2026_1`, `DROP VIEW IF EXISTS responses_wide_carer_2026_1`,
-			`DROP VIEW IF EXISTS current_responses`, `DROP TABLE responses`,
-			`CREATE TABLE responses (response_id VARCHAR, question_id VARCHAR, answer_code VARCHAR, PRIMARY KEY (response_id, question_id, answer_code))`,
-			`CREATE VIEW current_responses AS SELECT * FROM responses`,
-			`INSERT INTO loaded_files VALUES ('lake/responses/x.parquet', 'responses', 'abc', 3, now()), ('lake/outcomes/x.parquet', 'outcome_events', 'def', 1, now())`,
-			`DELETE FROM schema_migrations WHERE version = 13`,
-			`DELETE FROM schema_derived`,
-		} {
-			if _, err := tx.Exec(q); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	execAll(t, w,
+		`DROP VIEW IF EXISTS response_answers`, `DROP VIEW IF EXISTS responses_by_channel`, `DROP VIEW IF EXISTS respondents`,
+		`DROP VIEW IF EXISTS responses_wide_patient_2026_1`, `DROP VIEW IF EXISTS responses_wide_carer_2026_1`,
+		`DROP VIEW IF EXISTS current_responses`, `DROP TABLE responses`,
+		`CREATE TABLE responses (response_id VARCHAR, question_id VARCHAR, answer_code VARCHAR, PRIMARY KEY (response_id, question_id, answer_code))`,
+		`CREATE VIEW current_responses AS SELECT * FROM responses`,
+		`INSERT INTO loaded_files VALUES ('lake/responses/x.parquet', 'responses', 'abc', 3, now()), ('lake/outcomes/x.parquet', 'outcome_events', 'def', 1, now())`,
+		`DELETE FROM schema_migrations WHERE version = 13`,
+		`DELETE FROM schema_derived`)
+	var err error
 	if _, err := Open(ctx, w.Path()); err != nil {
 		t.Fatal(err)
 	}
@@ -125,5 +105,21 @@ func TestMigration13ReplacesTheLongTable(t *testing.T) {
 	})
 	if err != nil {
 		t.Error(err)
+	}
+}
+
+// execAll runs statements in one warehouse write.
+func execAll(t *testing.T, w *Warehouse, stmts ...string) {
+	t.Helper()
+	err := w.Write(context.Background(), func(tx *sql.Tx) error {
+		for _, q := range stmts {
+			if _, err := tx.Exec(q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
