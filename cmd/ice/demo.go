@@ -243,7 +243,7 @@ func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spe
 	fmt.Fprintf(out, "  lake (Parquet, pseudonymised)   %s/lake/\n", root)
 	fmt.Fprintf(out, "  rejection reports               %s/landing/%s/<ICS>/rejections.csv\n", root, spec.WaveID)
 	fmt.Fprintf(out, "  declarations                    %s/reports/%s/\n", root, spec.WaveID)
-	fmt.Fprintf(out, "  restricted (identifiable)       %s/restricted/%s/ (deleted after retention)\n", root, spec.WaveID)
+	fmt.Fprintf(out, "  restricted (identifiable)       %s/restricted/%s/ (mailing data deleted after retention; free text kept)\n", root, spec.WaveID)
 	fmt.Fprintf(out, "  warehouse (DuckDB)              %s\n", st.Warehouse.Path())
 	fmt.Fprintf(out, "  audit trail                     %d events (%d activity attempts; %d in audit_log)\n", len(events), attempts, auditRows)
 	fmt.Fprintf(out, "\nTry: ice audit --store file://%s --wave %s\n", root, spec.WaveID)
