@@ -260,12 +260,11 @@ type finding struct {
 }
 
 type run struct {
-	ctx   context.Context
-	st    store.Store
-	cfg   Config
-	in    Input
-	keyed *pseudo.Keyed
-	res   *Result
+	ctx context.Context
+	st  store.Store
+	cfg Config
+	in  Input
+	res *Result
 
 	sampling  time.Time // sampling date, midnight UTC
 	regCutoff time.Time // registered on or before this date: at least 6 months
@@ -278,7 +277,6 @@ type run struct {
 
 	tally tally
 	buf   []byte
-	code  []byte
 }
 
 func newRun(ctx context.Context, st store.Store, cfg Config, in Input) (*run, error) {
@@ -327,7 +325,6 @@ func newRun(ctx context.Context, st store.Store, cfg Config, in Input) (*run, er
 	name, _ := codes.ICSName(cfg.ICS)
 	return &run{
 		ctx: ctx, st: st, cfg: cfg, in: in, res: res,
-		keyed:     pseudo.New(cfg.PseudonymKey),
 		sampling:  sampling,
 		regCutoff: codes.MonthsBefore(sampling, 6),
 		icsName:   name,
@@ -420,31 +417,43 @@ func (r *run) reconcile() error {
 	return nil
 }
 
-// store puts the three outputs, each replacing any earlier object at its key.
+// store puts the three outputs, each replacing any earlier object at its key. All
+// three are finished before any is stored, and they are stored side by side.
 func (r *run) store() error {
 	ctx := r.ctx
-	_, sum, err := r.sample.finish()
+	_, sampleSum, err := r.sample.finish()
 	if err != nil {
 		return err
 	}
-	if err := r.st.Put(ctx, r.res.SampleParquetKey, r.sample.file); err != nil {
-		return fmt.Errorf("intake: store %s: %w", r.res.SampleParquetKey, err)
-	}
-	r.res.SampleParquetSHA256 = sum
-	if _, sum, err = r.contacts.finish(); err != nil {
+	_, contactsSum, err := r.contacts.finish()
+	if err != nil {
 		return err
 	}
-	if err := r.st.Put(ctx, r.res.ContactsKey, r.contacts.file); err != nil {
-		return fmt.Errorf("intake: store %s: %w", r.res.ContactsKey, err)
-	}
-	r.res.ContactsSHA256 = sum
 	rd, err := joinReports(r.sampleRp, r.mailRp)
 	if err != nil {
 		return err
 	}
-	if err := r.st.Put(ctx, r.res.ReportKey, rd); err != nil {
-		return fmt.Errorf("intake: store %s: %w", r.res.ReportKey, err)
+	puts := []struct {
+		key string
+		r   io.Reader
+	}{{r.res.SampleParquetKey, r.sample.file}, {r.res.ContactsKey, r.contacts.file}, {r.res.ReportKey, rd}}
+	errs := make([]error, len(puts))
+	var wg sync.WaitGroup
+	for i, p := range puts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.st.Put(ctx, p.key, p.r); err != nil {
+				errs[i] = fmt.Errorf("intake: store %s: %w", p.key, err)
+			}
+		}()
 	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	r.res.SampleParquetSHA256 = sampleSum
+	r.res.ContactsSHA256 = contactsSum
 	r.res.ReportSHA256 = rd.sum()
 	return nil
 }

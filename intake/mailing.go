@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"icesurvey/codes"
+	"icesurvey/pseudo"
 	"icesurvey/schemas"
 )
 
@@ -152,6 +151,7 @@ func (r *run) scanMailing(sp *spillSet) error {
 	if err != nil {
 		return err
 	}
+	in.readAhead() // the checks are heavier than the sample file's first pass beside it
 	defer in.src.close()
 	r.res.Warnings = append(r.res.Warnings, warnings...)
 	if in.hdr.idx("MOBILE") < 0 {
@@ -226,7 +226,7 @@ func (r *run) writeContacts(sp *spillSet) error {
 	defer joins.close()
 	var krec [kRecLen]byte
 	var ent entry
-	if r.contacts, err = newContactSink(); err != nil {
+	if r.contacts, err = newContactSink(pseudo.New(r.cfg.PseudonymKey), r.cfg.WaveID, r.cfg.ICS); err != nil {
 		return err
 	}
 	if r.mailRp, err = newReportFile(); err != nil {
@@ -292,6 +292,7 @@ func (r *run) writeContacts(sp *spillSet) error {
 			return fmt.Errorf("%w: mailing row %d joins a sample record with no outcome", ErrReconciliation, row)
 		}
 	}
+	r.contacts.end() // the file is finished in the background
 	if n != res.MailingRowsRead {
 		return fmt.Errorf("%w: %s had %d rows, now %d", ErrInputChanged, r.in.MailingKey, res.MailingRowsRead, n)
 	}
@@ -302,31 +303,26 @@ func (r *run) writeContacts(sp *spillSet) error {
 }
 
 func (r *run) appendContact(e *entry, c *mailingCols, fields [][]byte, m *mailingRow) {
-	s := r.contacts
-	var code []byte
-	r.buf, code = r.keyed.AppendIDs(r.buf[:0], r.code[:0], r.cfg.WaveID, r.cfg.ICS, view(m.id))
-	r.code = code
-	s.surveyID.BinaryBuilder.Append(r.buf)
-	s.icsRecordID.BinaryBuilder.Append(m.id)
-	s.ics.BinaryBuilder.AppendString(r.cfg.ICS)
+	g := r.contacts.cur
+	g.icsRecordID.add(m.id)
+	g.ics.addCode(0, r.cfg.ICS)
 	r.buf = appendNHSDigits(r.buf[:0], e.nhs)
-	s.nhs.BinaryBuilder.Append(r.buf)
-	s.dob.Append(arrow.Date32(e.dob))
-	s.gender.BinaryBuilder.AppendString(genderCodes[e.gender-1])
-	s.title.BinaryBuilder.Append(field(fields, c.title))
-	s.first.BinaryBuilder.Append(field(fields, c.first))
-	s.last.BinaryBuilder.Append(field(fields, c.last))
+	g.nhs.add(r.buf)
+	g.dob = append(g.dob, e.dob)
+	g.gender.addCode(int(e.gender-1), genderCodes[e.gender-1])
+	g.title.add(field(fields, c.title))
+	g.first.add(field(fields, c.first))
+	g.last.add(field(fields, c.last))
 	for i, ai := range c.addr {
-		s.addr[i].BinaryBuilder.Append(field(fields, ai))
+		g.addr[i].add(field(fields, ai))
 	}
-	s.postcode.BinaryBuilder.Append(trimNUL(e.postcode[:]))
+	g.postcode.add(trimNUL(e.postcode[:]))
 	if e.flags&flagHasMobile != 0 {
-		s.mobile.BinaryBuilder.AppendString(codes.NormaliseMobile(view(m.mobile)))
+		g.mobile.addString(codes.NormaliseMobile(view(m.mobile)))
 	} else {
-		s.mobile.BinaryBuilder.AppendString("")
+		g.mobile.addString("")
 	}
-	s.accessCode.BinaryBuilder.Append(r.code)
-	s.endRow()
+	r.contacts.endRow()
 }
 
 func appendNHSDigits(dst []byte, n uint64) []byte {

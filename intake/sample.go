@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"icesurvey/codes"
+	"icesurvey/pseudo"
 	"icesurvey/schemas"
 )
 
@@ -217,7 +218,7 @@ func (r *run) samplePass(sp *spillSet, p *samplePass) error {
 	}
 	in.readAhead()
 	defer in.src.close()
-	if r.sample, err = newSampleSink(); err != nil {
+	if r.sample, err = newSampleSink(pseudo.New(r.cfg.PseudonymKey), r.cfg.WaveID, r.cfg.ICS); err != nil {
 		return err
 	}
 	if r.sampleRp, err = newReportFile(); err != nil {
@@ -249,6 +250,7 @@ func (r *run) samplePass(sp *spillSet, p *samplePass) error {
 			return err
 		}
 	}
+	r.sample.end() // the file is finished in the background
 	res.SampleSHA256 = in.sum()
 	res.SampleBytes = in.bytes.n
 	return nil
@@ -516,28 +518,27 @@ func (r *run) reject(e *entry, row int32, id []byte, findings []finding) error {
 
 func (r *run) writeSample(e *entry, id []byte, nhs uint64, practice []byte, age int32, gender, ethnicity string,
 	efi float64, band string, registered time.Time, pc []byte) {
-	s := r.sample
-	r.buf = r.keyed.AppendSurveyRecordID(r.buf[:0], r.cfg.WaveID, r.cfg.ICS, view(id))
-	s.surveyID.BinaryBuilder.Append(r.buf)
-	s.wave.BinaryBuilder.AppendString(r.cfg.WaveID)
-	s.ics.BinaryBuilder.AppendString(r.cfg.ICS)
-	r.buf = r.keyed.AppendNHSPseudonymDigits(r.buf[:0], nhs)
-	s.pseudonym.BinaryBuilder.Append(r.buf)
-	s.practice.BinaryBuilder.Append(practice)
-	s.age.Append(age)
-	s.ageBand.BinaryBuilder.AppendString(codes.AgeBand(int(age)))
-	s.gender.BinaryBuilder.AppendString(gender)
-	s.ethnicity.BinaryBuilder.AppendString(ethnicity)
-	s.efi.Append(efi)
-	s.efiBand.BinaryBuilder.AppendString(band)
-	s.registered.Append(arrow.Date32FromTime(registered))
-	s.hasMobile.Append(e.flags&flagHasMobile != 0)
+	g := r.sample.cur
+	g.ids.add(id)
+	g.nhs = append(g.nhs, nhs)
+	g.wave.addCode(0, r.cfg.WaveID)
+	g.ics.addCode(0, r.cfg.ICS)
+	g.practice.add(practice)
+	g.age = append(g.age, age)
+	ageBand := codes.AgeBand(int(age))
+	g.ageBand.addCode(ageBandIndex(ageBand), ageBand)
+	g.gender.addCode(genderIndex(gender), gender)
+	g.ethnicity.addCode(ethnicityIndex(ethnicity), ethnicity)
+	g.efi = append(g.efi, efi)
+	g.efiBand.addCode(efiBandIndex(band), band)
+	g.registered = append(g.registered, int32(arrow.Date32FromTime(registered)))
+	g.hasMobile.add(e.flags&flagHasMobile != 0)
 	if i := bytes.IndexByte(pc, ' '); i > 0 {
-		s.district.BinaryBuilder.Append(pc[:i])
+		g.district.add(pc[:i])
 	} else {
-		s.district.BinaryBuilder.AppendString("")
+		g.district.add(nil)
 	}
-	s.endRow()
+	r.sample.endRow()
 }
 
 // flag reads a Y/N opt-out column: Y or N in either case, or empty (= N).

@@ -1,245 +1,450 @@
 package intake
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"icesurvey/codes"
 	"icesurvey/lake"
+	"icesurvey/pseudo"
 	"icesurvey/schemas"
 )
 
 // pqSink streams rows of one layout into a Parquet file in a temporary file. Rows are
-// appended column by column to typed Arrow builders (no reflection per row); each
-// full row group is handed to a background goroutine that encodes and compresses it,
-// so parsing and Parquet encoding overlap. The file has the layout's Arrow schema and
-// the lake's writer settings, so lake.GetRows and lake.Scan read it like any other.
-type pqSink struct {
-	layout  *schemas.Layout
-	file    *os.File
-	rb      *array.RecordBuilder
-	fw      *pqarrow.FileWriter
-	n       int
-	total   int64
-	batches chan arrow.RecordBatch
-	done    chan error
-	closed  bool
+// appended to the plain columns of a row group G (see columns.go); each full row group
+// is handed to a background goroutine that encodes and compresses it while the next is
+// filled, so parsing and Parquet encoding overlap. Row groups are recycled: at most
+// sinkGroups exist, so memory stays bounded. The file has the layout's Arrow schema
+// (stored in the file, as the lake's writer does), so lake.GetRows and lake.Scan read
+// it like any other; the SHA-256 of the file is taken as it is written.
+type pqSink[G rowGroup] struct {
+	layout *schemas.Layout
+	schema *arrow.Schema
+	file   *os.File
+	out    *hashWriter
+	fw     *pqarrow.FileWriter
+	cur    G
+	n      int
+	total  int64
+	full   chan G
+	free   chan G
+	done   chan error
+	ended  bool
+	err    error // the encoder's outcome, once ended and waited for
+	waited bool
 }
+
+// sinkGroups is how many row groups a sink has: one being filled, one queued, one
+// being encoded, and the one before it, which the Parquet writer may still refer to
+// until the next row group starts.
+const sinkGroups = 4
+
+// maxGroupBytes ends a row group early when its variable-width columns hold this much
+// (Arrow string offsets are 32-bit).
+const maxGroupBytes = 512 << 20
 
 // compressionLevel is zstd's fastest level: the lake's codec, at a level that keeps
 // Parquet encoding from dominating the intake (ids and pseudonyms hardly compress).
 const compressionLevel = 1
 
-// newPQSink starts a Parquet file of layout l compressed with codec. Columns named in
-// plain are written without dictionary encoding: for (nearly) unique values — ids,
-// pseudonyms, NHS numbers — it only builds a large hash table to fall back from.
-func newPQSink(l *schemas.Layout, codec compress.Compression, plain ...string) (*pqSink, error) {
+// sinkSpec is how a sink's file is encoded.
+type sinkSpec struct {
+	codec compress.Compression
+	// dictDefault is whether columns are dictionary-encoded unless named in plain;
+	// dict names the columns that are when it is false.
+	dictDefault bool
+	plain, dict []string
+	// noStats names the columns written without min/max statistics: (nearly) unique
+	// values — ids, pseudonyms, names, addresses — whose min and max prune nothing and
+	// cost a comparison per value.
+	noStats []string
+}
+
+func newPQSink[G rowGroup](l *schemas.Layout, spec sinkSpec, newGroup func() G) (*pqSink[G], error) {
+	sc := l.ArrowSchema()
+	opts := []parquet.WriterProperty{
+		parquet.WithCompression(spec.codec),
+		parquet.WithDictionaryDefault(spec.dictDefault),
+	}
+	if spec.codec == compress.Codecs.Zstd {
+		opts = append(opts, parquet.WithCompressionLevel(compressionLevel))
+	}
+	for _, set := range []struct {
+		names []string
+		opt   func(string) parquet.WriterProperty
+	}{
+		{spec.plain, func(c string) parquet.WriterProperty { return parquet.WithDictionaryFor(c, false) }},
+		{spec.dict, func(c string) parquet.WriterProperty { return parquet.WithDictionaryFor(c, true) }},
+		{spec.noStats, func(c string) parquet.WriterProperty { return parquet.WithStatsFor(c, false) }},
+	} {
+		for _, c := range set.names {
+			if _, ok := l.Column(c); !ok {
+				return nil, fmt.Errorf("intake: layout %s has no column %s", l.Name, c)
+			}
+			opts = append(opts, set.opt(c))
+		}
+	}
+	props := parquet.NewWriterProperties(opts...)
 	f, err := os.CreateTemp("", "ice-intake-*.parquet")
 	if err != nil {
 		return nil, fmt.Errorf("intake: temp file for %s: %w", l.Name, err)
 	}
-	sc := l.ArrowSchema()
-	opts := []parquet.WriterProperty{
-		parquet.WithCompression(codec),
-		parquet.WithDictionaryDefault(true),
-	}
-	if codec == compress.Codecs.Zstd {
-		opts = append(opts, parquet.WithCompressionLevel(compressionLevel))
-	}
-	for _, c := range plain {
-		if _, ok := l.Column(c); !ok {
-			return nil, fmt.Errorf("intake: layout %s has no column %s", l.Name, c)
-		}
-		opts = append(opts, parquet.WithDictionaryFor(c, false))
-	}
-	props := parquet.NewWriterProperties(opts...)
-	// The Parquet writer closes a sink that is an io.Closer; hide Close so the file
-	// stays open to be hashed and stored.
-	fw, err := pqarrow.NewFileWriter(sc, struct{ io.Writer }{f}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	out := &hashWriter{buf: bufio.NewWriterSize(f, 1<<20), h: sha256.New()}
+	fw, err := pqarrow.NewFileWriter(sc, out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("intake: start parquet %s: %w", l.Name, err)
 	}
-	s := &pqSink{
-		layout:  l,
-		file:    f,
-		rb:      array.NewRecordBuilder(memory.DefaultAllocator, sc),
-		fw:      fw,
-		batches: make(chan arrow.RecordBatch, 1),
-		done:    make(chan error, 1),
+	s := &pqSink[G]{
+		layout: l,
+		schema: sc,
+		file:   f,
+		out:    out,
+		fw:     fw,
+		cur:    newGroup(),
+		full:   make(chan G, 1),
+		free:   make(chan G, sinkGroups),
+		done:   make(chan error, 1),
+	}
+	for i := 1; i < sinkGroups; i++ {
+		s.free <- newGroup()
 	}
 	go s.encode()
 	return s, nil
 }
 
-func (s *pqSink) encode() {
-	var err error
-	for rec := range s.batches {
+// encode writes each full row group, then the footer.
+func (s *pqSink[G]) encode() {
+	var (
+		err  error
+		prev G
+		have bool
+	)
+	for g := range s.full {
 		if err == nil {
-			if werr := s.fw.Write(rec); werr != nil {
-				err = fmt.Errorf("intake: write row group of %s: %w", s.layout.Name, werr)
-			}
+			err = s.writeGroup(g)
 		}
-		rec.Release()
+		// Starting g's row group closed the one before it: its columns are free.
+		if have {
+			prev.reset()
+			s.free <- prev
+		}
+		prev, have = g, true
+	}
+	if err == nil {
+		if cerr := s.fw.Close(); cerr != nil {
+			err = fmt.Errorf("intake: finish parquet %s: %w", s.layout.Name, cerr)
+		}
+	}
+	if err == nil {
+		err = s.out.flush()
+	}
+	// Let the row groups go: the sink only waits to be stored now.
+	for len(s.free) > 0 {
+		<-s.free
 	}
 	s.done <- err
 }
 
-// builder returns the typed builder of the named column; a mismatch between the code
-// and the declared layout is a programming error caught by the tests.
-func builder[B array.Builder](s *pqSink, name string) B {
-	for i, c := range s.layout.Columns {
-		if c.Name == name {
-			b, ok := s.rb.Field(i).(B)
-			if !ok {
-				panic(fmt.Sprintf("intake: column %s of %s is %s, not the builder the intake expects", name, s.layout.Name, c.Type))
+func (s *pqSink[G]) writeGroup(g G) error {
+	arrs, err := orderArrays(s.schema, g.arrays())
+	defer func() {
+		for _, a := range arrs {
+			if a != nil {
+				a.Release()
 			}
-			return b
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	s.fw.NewRowGroup()
+	for _, a := range arrs {
+		if err := s.fw.WriteColumnData(a); err != nil {
+			return fmt.Errorf("intake: write row group of %s: %w", s.layout.Name, err)
 		}
 	}
-	panic(fmt.Sprintf("intake: layout %s has no column %s", s.layout.Name, name))
+	if n, err := s.fw.RowGroupNumRows(); err != nil || n != arrs[0].Len() {
+		return fmt.Errorf("intake: write row group of %s: %d rows of %d written (%v)", s.layout.Name, n, arrs[0].Len(), err)
+	}
+	if s.out.err != nil {
+		return fmt.Errorf("intake: write %s: %w", s.layout.Name, s.out.err)
+	}
+	return nil
 }
 
 // endRow counts a fully appended row and hands off a full row group.
-func (s *pqSink) endRow() {
+func (s *pqSink[G]) endRow() {
 	s.n++
 	s.total++
-	if s.n >= lake.DefaultRowGroup {
+	if s.n >= lake.DefaultRowGroup || s.n%1024 == 0 && s.cur.bytes() > maxGroupBytes {
 		s.flush()
 	}
 }
 
-func (s *pqSink) flush() {
+func (s *pqSink[G]) flush() {
 	if s.n == 0 {
 		return
 	}
-	s.batches <- s.rb.NewRecordBatch()
+	s.full <- s.cur
+	s.cur = <-s.free
 	s.n = 0
 }
 
-// finish writes the last row group and the footer, and returns the file rewound with
-// its size and SHA-256. The caller stores it, then calls discard.
-func (s *pqSink) finish() (size int64, sum string, err error) {
+// end hands off the last row group; the file is finished in the background.
+func (s *pqSink[G]) end() {
+	if s.ended {
+		return
+	}
 	s.flush()
-	close(s.batches)
-	s.closed = true
-	if err := <-s.done; err != nil {
+	close(s.full)
+	s.ended = true
+	var none G
+	s.cur = none
+}
+
+func (s *pqSink[G]) wait() error {
+	if !s.waited {
+		s.err = <-s.done
+		s.waited = true
+	}
+	return s.err
+}
+
+// finish ends the file and returns it rewound with its size and SHA-256. The caller
+// stores it, then calls discard.
+func (s *pqSink[G]) finish() (size int64, sum string, err error) {
+	s.end()
+	if err := s.wait(); err != nil {
 		return 0, "", err
 	}
-	s.rb.Release()
-	if err := s.fw.Close(); err != nil {
-		return 0, "", fmt.Errorf("intake: finish parquet %s: %w", s.layout.Name, err)
+	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
+		return 0, "", fmt.Errorf("intake: rewind %s: %w", s.file.Name(), err)
 	}
-	return hashFile(s.file)
+	return s.out.n, hex.EncodeToString(s.out.h.Sum(nil)), nil
 }
 
 // discard stops the sink (if running) and removes its file.
-func (s *pqSink) discard() {
-	if !s.closed {
-		close(s.batches)
-		s.closed = true
-		<-s.done
-		s.rb.Release()
+func (s *pqSink[G]) discard() {
+	if !s.ended {
+		close(s.full)
+		s.ended = true
 	}
+	s.wait()
 	s.file.Close()
 	os.Remove(s.file.Name())
 }
 
-func hashFile(f *os.File) (int64, string, error) {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return 0, "", fmt.Errorf("intake: rewind %s: %w", f.Name(), err)
+// hashWriter buffers what is written to a file and hashes it; the first write error
+// sticks (the Parquet writer does not report every one).
+type hashWriter struct {
+	buf *bufio.Writer
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (w *hashWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
 	}
-	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, err := w.buf.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
 	if err != nil {
-		return 0, "", fmt.Errorf("intake: hash %s: %w", f.Name(), err)
+		w.err = err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return 0, "", fmt.Errorf("intake: rewind %s: %w", f.Name(), err)
+	return n, err
+}
+
+func (w *hashWriter) flush() error {
+	if w.err == nil {
+		w.err = w.buf.Flush()
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	return w.err
 }
 
 // sampleSink writes schemas.SampleRecord rows.
-type sampleSink struct {
-	*pqSink
-	surveyID, wave, ics, pseudonym, practice, ageBand, gender, ethnicity, efiBand, district *array.StringBuilder
-	age                                                                                     *array.Int32Builder
-	efi                                                                                     *array.Float64Builder
-	registered                                                                              *array.Date32Builder
-	hasMobile                                                                               *array.BooleanBuilder
+type sampleSink = pqSink[*sampleGroup]
+
+// sampleGroup is a row group of schemas.SampleRecord. The keyed columns (survey
+// record id and NHS pseudonym) are derived from the RECORD_IDs and NHS numbers in
+// arrays, on the encoding goroutine, so the HMACs run beside the checks of the rows
+// after them.
+type sampleGroup struct {
+	keys                                                               *groupKeys
+	ids                                                                strCol // RECORD_IDs
+	nhs                                                                []uint64
+	surveyID, pseudonym                                                strCol
+	wave, ics, practice, ageBand, gender, ethnicity, efiBand, district *dictCol
+	age                                                                []int32
+	efi                                                                []float64
+	registered                                                         []int32 // days since 1970-01-01
+	hasMobile                                                          boolCol
 }
 
-func newSampleSink() (*sampleSink, error) {
+// groupKeys derives the keyed columns of a sink's row groups; only the sink's encoding
+// goroutine uses it.
+type groupKeys struct {
+	keyed     *pseudo.Keyed
+	wave, ics string
+	code      []byte
+}
+
+func newSampleGroup(k *groupKeys) *sampleGroup {
+	g := &sampleGroup{
+		keys: k,
+		wave: newDictCol(1), ics: newDictCol(1), practice: newDictCol(0), district: newDictCol(0),
+		ageBand: newDictCol(len(codes.AgeBands)), gender: newDictCol(len(genderCodes)),
+		ethnicity: newDictCol(len(codes.EthnicCategories)), efiBand: newDictCol(len(codes.EFIBands)),
+	}
+	g.reset()
+	return g
+}
+
+func (g *sampleGroup) reset() {
+	g.ids.reset()
+	g.nhs = g.nhs[:0]
+	g.surveyID.reset()
+	g.pseudonym.reset()
+	for _, c := range g.dicts() {
+		c.reset()
+	}
+	g.age, g.efi, g.registered = g.age[:0], g.efi[:0], g.registered[:0]
+	g.hasMobile.reset()
+}
+
+func (g *sampleGroup) dicts() []*dictCol {
+	return []*dictCol{g.wave, g.ics, g.practice, g.ageBand, g.gender, g.ethnicity, g.efiBand, g.district}
+}
+
+func (g *sampleGroup) bytes() int { return len(g.ids.data) * 2 }
+
+func (g *sampleGroup) arrays() []namedArray {
+	k := g.keys
+	for i, nhs := range g.nhs {
+		g.surveyID.data = k.keyed.AppendSurveyRecordID(g.surveyID.data, k.wave, k.ics, view(g.ids.value(i)))
+		g.surveyID.offs = append(g.surveyID.offs, int32(len(g.surveyID.data)))
+		g.pseudonym.data = k.keyed.AppendNHSPseudonymDigits(g.pseudonym.data, nhs)
+		g.pseudonym.offs = append(g.pseudonym.offs, int32(len(g.pseudonym.data)))
+	}
+	return []namedArray{
+		{"survey_record_id", g.surveyID.array()},
+		{"wave_id", g.wave.array()},
+		{"ics", g.ics.array()},
+		{"nhs_pseudonym", g.pseudonym.array()},
+		{"gp_practice_code", g.practice.array()},
+		{"age", int32Array(arrow.PrimitiveTypes.Int32, g.age)},
+		{"age_band", g.ageBand.array()},
+		{"gender", g.gender.array()},
+		{"ethnicity", g.ethnicity.array()},
+		{"efi_score", float64Array(g.efi)},
+		{"efi_band", g.efiBand.array()},
+		{"registration_date", int32Array(arrow.FixedWidthTypes.Date32, g.registered)},
+		{"has_mobile", g.hasMobile.array()},
+		{"postcode_district", g.district.array()},
+	}
+}
+
+func newSampleSink(keyed *pseudo.Keyed, wave, ics string) (*sampleSink, error) {
 	// The lake file keeps the lake's zstd and dictionary encoding (good for analysts'
 	// scans) except for the two unique columns.
-	s, err := newPQSink(schemas.SampleRecordLayout(), compress.Codecs.Zstd, "survey_record_id", "nhs_pseudonym")
-	if err != nil {
-		return nil, err
-	}
-	str := func(n string) *array.StringBuilder { return builder[*array.StringBuilder](s, n) }
-	return &sampleSink{
-		pqSink:     s,
-		surveyID:   str("survey_record_id"),
-		wave:       str("wave_id"),
-		ics:        str("ics"),
-		pseudonym:  str("nhs_pseudonym"),
-		practice:   str("gp_practice_code"),
-		ageBand:    str("age_band"),
-		gender:     str("gender"),
-		ethnicity:  str("ethnicity"),
-		efiBand:    str("efi_band"),
-		district:   str("postcode_district"),
-		age:        builder[*array.Int32Builder](s, "age"),
-		efi:        builder[*array.Float64Builder](s, "efi_score"),
-		registered: builder[*array.Date32Builder](s, "registration_date"),
-		hasMobile:  builder[*array.BooleanBuilder](s, "has_mobile"),
-	}, nil
+	unique := []string{"survey_record_id", "nhs_pseudonym"}
+	return newPQSink(schemas.SampleRecordLayout(), sinkSpec{
+		codec: compress.Codecs.Zstd, dictDefault: true, plain: unique, noStats: unique,
+	}, func() *sampleGroup { return newSampleGroup(&groupKeys{keyed: keyed, wave: wave, ics: ics}) })
 }
 
 // contactSink writes schemas.Contact rows.
-type contactSink struct {
-	*pqSink
-	surveyID, icsRecordID, ics, nhs, gender, title, first, last, postcode, mobile, accessCode *array.StringBuilder
-	addr                                                                                      [5]*array.StringBuilder
-	dob                                                                                       *array.Date32Builder
+type contactSink = pqSink[*contactGroup]
+
+// contactGroup is a row group of schemas.Contact. The survey record ids and access
+// codes are derived from the RECORD_IDs in arrays, on the encoding goroutine.
+type contactGroup struct {
+	keys                                                                         *groupKeys
+	surveyID, icsRecordID, nhs, title, first, last, postcode, mobile, accessCode strCol
+	addr                                                                         [5]strCol
+	ics, gender                                                                  *dictCol
+	dob                                                                          []int32 // days since 1970-01-01
 }
 
-func newContactSink() (*contactSink, error) {
+func newContactGroup(k *groupKeys) *contactGroup {
+	g := &contactGroup{keys: k, ics: newDictCol(1), gender: newDictCol(len(genderCodes))}
+	g.reset()
+	return g
+}
+
+func (g *contactGroup) strs() []*strCol {
+	return []*strCol{&g.surveyID, &g.icsRecordID, &g.nhs, &g.title, &g.first, &g.last, &g.postcode, &g.mobile, &g.accessCode,
+		&g.addr[0], &g.addr[1], &g.addr[2], &g.addr[3], &g.addr[4]}
+}
+
+func (g *contactGroup) reset() {
+	for _, c := range g.strs() {
+		c.reset()
+	}
+	g.ics.reset()
+	g.gender.reset()
+	g.dob = g.dob[:0]
+}
+
+func (g *contactGroup) bytes() int {
+	n := 0
+	for _, c := range g.strs() {
+		n = max(n, len(c.data))
+	}
+	return n
+}
+
+func (g *contactGroup) arrays() []namedArray {
+	k := g.keys
+	for i := range g.icsRecordID.len() {
+		var code []byte
+		g.surveyID.data, code = k.keyed.AppendIDs(g.surveyID.data, k.code[:0], k.wave, k.ics, view(g.icsRecordID.value(i)))
+		k.code = code
+		g.surveyID.offs = append(g.surveyID.offs, int32(len(g.surveyID.data)))
+		g.accessCode.add(code)
+	}
+	return []namedArray{
+		{"survey_record_id", g.surveyID.array()},
+		{"ics_record_id", g.icsRecordID.array()},
+		{"ics", g.ics.array()},
+		{"nhs_number", g.nhs.array()},
+		{"date_of_birth", int32Array(arrow.FixedWidthTypes.Date32, g.dob)},
+		{"gender", g.gender.array()},
+		{"title", g.title.array()},
+		{"first_name", g.first.array()},
+		{"last_name", g.last.array()},
+		{"address_1", g.addr[0].array()},
+		{"address_2", g.addr[1].array()},
+		{"address_3", g.addr[2].array()},
+		{"address_4", g.addr[3].array()},
+		{"address_5", g.addr[4].array()},
+		{"postcode", g.postcode.array()},
+		{"mobile", g.mobile.array()},
+		{"access_code", g.accessCode.array()},
+	}
+}
+
+func newContactSink(keyed *pseudo.Keyed, wave, ics string) (*contactSink, error) {
 	// The contact file is read by the mailing stages and deleted after fieldwork; its
-	// ids, codes and NHS numbers do not compress: Snappy, no dictionary encoding.
-	s, err := newPQSink(schemas.ContactLayout(), compress.Codecs.Snappy, schemas.ContactLayout().Names()...)
-	if err != nil {
-		return nil, err
-	}
-	str := func(n string) *array.StringBuilder { return builder[*array.StringBuilder](s, n) }
-	c := &contactSink{
-		pqSink:      s,
-		surveyID:    str("survey_record_id"),
-		icsRecordID: str("ics_record_id"),
-		ics:         str("ics"),
-		nhs:         str("nhs_number"),
-		gender:      str("gender"),
-		title:       str("title"),
-		first:       str("first_name"),
-		last:        str("last_name"),
-		postcode:    str("postcode"),
-		mobile:      str("mobile"),
-		accessCode:  str("access_code"),
-		dob:         builder[*array.Date32Builder](s, "date_of_birth"),
-	}
-	for i := range c.addr {
-		c.addr[i] = str(fmt.Sprintf("address_%d", i+1))
-	}
-	return c, nil
+	// ids, codes, NHS numbers, names and addresses hardly repeat: Snappy, dictionary
+	// encoding only for the ICS and gender codes, and no statistics on the
+	// identifying columns (their min and max would only put personal data in the footer).
+	return newPQSink(schemas.ContactLayout(), sinkSpec{
+		codec: compress.Codecs.Snappy, dict: []string{"ics", "gender"},
+		noStats: []string{"survey_record_id", "ics_record_id", "nhs_number", "first_name", "last_name",
+			"address_1", "address_2", "address_3", "address_4", "address_5", "postcode", "mobile", "access_code"},
+	}, func() *contactGroup { return newContactGroup(&groupKeys{keyed: keyed, wave: wave, ics: ics}) })
 }
