@@ -24,7 +24,7 @@ import (
 
 // Event is one row of the audit trail.
 type Event struct {
-	EventID      string     `col:"event_id,key,doc=unique id of the event"`
+	EventID      string     `col:"event_id,key,unique,doc=unique id of the event"`
 	WaveID       string     `col:"wave_id"`
 	ICS          string     `col:"ics,doc=ICS code or empty for wave-level events"`
 	Kind         string     `col:"kind,doc=activity_attempt or a domain event kind"`

@@ -360,7 +360,7 @@ func (g *sampleGroup) arrays() []namedArray {
 func newSampleSink(keyed *pseudo.Keyed, wave, ics string) (*sampleSink, error) {
 	// The lake file keeps the lake's zstd and dictionary encoding (good for analysts'
 	// scans) except for the two unique columns.
-	unique := []string{"survey_record_id", "nhs_pseudonym"}
+	unique := schemas.SampleRecordLayout().UniqueNames()
 	return newPQSink(schemas.SampleRecordLayout(), sinkSpec{
 		codec: compress.Codecs.Zstd, dictDefault: true, plain: unique, noStats: unique,
 	}, func() *sampleGroup { return newSampleGroup(&groupKeys{keyed: keyed, wave: wave, ics: ics}) })

@@ -50,10 +50,7 @@ func (o writeOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
 // w open.
 func NewWriter[T any](w io.Writer, l *schemas.Layout) (*Writer[T], error) {
 	sc := l.ArrowSchema()
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithDictionaryDefault(true),
-	)
+	props := parquet.NewWriterProperties(writerOptions(l)...)
 	fw, err := pqarrow.NewFileWriter(sc, writeOnly{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return nil, fmt.Errorf("lake: start parquet %s: %w", l.Name, err)
@@ -65,6 +62,22 @@ func NewWriter[T any](w io.Writer, l *schemas.Layout) (*Writer[T], error) {
 		fw:       fw,
 		rowGroup: DefaultRowGroup,
 	}, nil
+}
+
+// writerOptions are the lake's Parquet settings for layout l: zstd at its fastest level
+// (lake files are written on the load path and read by scans, and the denser levels
+// cost more time than they save space), dictionary encoding and statistics, except for
+// the layout's unique columns, whose dictionary would hold every value once.
+func writerOptions(l *schemas.Layout) []parquet.WriterProperty {
+	opts := []parquet.WriterProperty{
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompressionLevel(1),
+		parquet.WithDictionaryDefault(true),
+	}
+	for _, c := range l.UniqueNames() {
+		opts = append(opts, parquet.WithDictionaryFor(c, false), parquet.WithStatsFor(c, false))
+	}
+	return opts
 }
 
 // Write appends one row.

@@ -2,9 +2,13 @@ package lake
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -97,5 +101,46 @@ func TestExtensionColumnsRoundTrip(t *testing.T) {
 	err = PutRows(ctx, st, "lake/x/bad.parquet", l, []withExtras{{ID: "a", Values: []string{"", "twelve"}}})
 	if err == nil || !strings.Contains(err.Error(), "Q_NUM") {
 		t.Errorf("a non-number in an int32 column: %v", err)
+	}
+}
+
+type uniqueRow struct {
+	ID   string `col:"id,unique"`
+	Code string `col:"code"`
+}
+
+func TestUniqueColumnsHaveNoDictionaryOrStatistics(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in []uniqueRow
+	for i := 0; i < 1000; i++ {
+		in = append(in, uniqueRow{ID: fmt.Sprintf("id-%06d", i), Code: []string{"A", "B"}[i%2]})
+	}
+	if err := PutRows(ctx, st, "lake/u/u.parquet", schemas.LayoutOf[uniqueRow]("lake_test_unique"), in); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(st.Root() + "/lake/u/u.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	rg := pf.MetaData().RowGroup(0)
+	for i, want := range []bool{false, true} { // id, code
+		cc, err := rg.ColumnChunk(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats, _ := cc.StatsSet()
+		if cc.HasDictionaryPage() != want || stats != want {
+			t.Errorf("column %d: dictionary %v, statistics %v; want both %v", i, cc.HasDictionaryPage(), stats, want)
+		}
 	}
 }

@@ -8,6 +8,7 @@
 //	required   the column must be present in an input file and non-empty
 //	date       a time.Time stored as a calendar date (DATE), not a timestamp
 //	key        part of the table's primary key
+//	unique     values (nearly) never repeat: no Parquet dictionary or statistics
 //	doc=TEXT   documentation (no commas)
 //	extra      on a []string field: it holds the values of the columns a caller adds
 //	           with Extend (names known only at run time, such as one column per
@@ -81,9 +82,13 @@ type Column struct {
 	Nullable bool
 	Required bool
 	Key      bool
-	Doc      string
-	field    []int // index path into the Go struct
-	extra    int   // for an extension column, its position in the extra field; else -1
+	// Unique: values (nearly) never repeat — ids, pseudonyms, free text — so Parquet
+	// stores them without a dictionary or min/max statistics, which would cost a hash
+	// and a comparison per value and save nothing.
+	Unique bool
+	Doc    string
+	field  []int // index path into the Go struct
+	extra  int   // for an extension column, its position in the extra field; else -1
 }
 
 // Layout is a declared file or table layout bound to its Go type.
@@ -152,6 +157,8 @@ func deriveLayout(name string, rt reflect.Type) (*Layout, error) {
 				isDate = true
 			case opt == "key":
 				c.Key = true
+			case opt == "unique":
+				c.Unique = true
 			case strings.HasPrefix(opt, "doc="):
 				c.Doc = strings.TrimPrefix(opt, "doc=")
 			default:
@@ -216,6 +223,17 @@ func (l *Layout) RequiredNames() []string {
 	var out []string
 	for _, c := range l.Columns {
 		if c.Required {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// UniqueNames lists the columns declared unique.
+func (l *Layout) UniqueNames() []string {
+	var out []string
+	for _, c := range l.Columns {
+		if c.Unique {
 			out = append(out, c.Name)
 		}
 	}

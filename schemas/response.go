@@ -172,11 +172,11 @@ func FreeTextRoot(wave, ics string) string { return RestrictedPrefix(wave, ics) 
 // A response later listed as the discarded side of a DuplicateResponse is superseded
 // and must be left out of analysis (the warehouse's current_responses view does).
 type ResponseRow struct {
-	ResponseID           string    `col:"response_id,key,doc=deterministic id: source file checksum and row"`
+	ResponseID           string    `col:"response_id,key,unique,doc=deterministic id: source file checksum and row"`
 	Wave                 string    `col:"wave"`
 	ICS                  string    `col:"ics"`
 	LoadDate             time.Time `col:"load_date,date"`
-	SurveyRecordID       string    `col:"survey_record_id,doc=pseudonymous id issued at intake"`
+	SurveyRecordID       string    `col:"survey_record_id,unique,doc=pseudonymous id issued at intake"`
 	RespondentType       string    `col:"respondent_type,doc=patient or carer"`
 	QuestionnaireVersion string    `col:"questionnaire_version"`
 	Channel              string    `col:"channel,doc=online or paper or phone"`
@@ -222,13 +222,13 @@ func ResponseFixedLayout() *Layout { return LayoutOf[ResponseRow](TableResponses
 // FreeTextRow is one free-text answer. Restricted: kept only under restricted/ and read
 // only by named ICB users (SPEC §8).
 type FreeTextRow struct {
-	ResponseID     string    `col:"response_id,key"`
+	ResponseID     string    `col:"response_id,key,unique"`
 	Wave           string    `col:"wave"`
 	ICS            string    `col:"ics"`
 	LoadDate       time.Time `col:"load_date,date"`
 	RespondentType string    `col:"respondent_type"`
 	QuestionID     string    `col:"question_id,key"`
-	Text           string    `col:"text"`
+	Text           string    `col:"text,unique"`
 }
 
 // FreeTextLayout is the restricted free-text layout.
@@ -239,17 +239,17 @@ func FreeTextLayout() *Layout { return LayoutOf[FreeTextRow]("free_text") }
 // 4 opted out. A carer response does not change the patient's outcome. The same fact
 // may arrive twice (a supplier resending an opt-out); consumers take the earliest.
 type OutcomeEvent struct {
-	EventID        string    `col:"event_id,key,doc=deterministic: source file checksum and row"`
+	EventID        string    `col:"event_id,key,unique,doc=deterministic: source file checksum and row"`
 	Wave           string    `col:"wave"`
 	ICS            string    `col:"ics"`
 	LoadDate       time.Time `col:"load_date,date"`
-	SurveyRecordID string    `col:"survey_record_id"`
+	SurveyRecordID string    `col:"survey_record_id,unique"`
 	Outcome        int32     `col:"outcome,doc=outcome code 1-6"`
 	At             time.Time `col:"at"`
 	Reason         string    `col:"reason,doc=reason code or empty"`
 	SourceFile     string    `col:"source_file"`
 	SourceSHA256   string    `col:"source_sha256"`
-	ResponseID     string    `col:"response_id,doc=the completed response or empty"`
+	ResponseID     string    `col:"response_id,unique,doc=the completed response or empty"`
 }
 
 // OutcomeEventLayout is the lake outcomes layout.

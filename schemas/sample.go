@@ -50,10 +50,10 @@ func MailingFileLayout() *Layout { return LayoutOf[MailingFileRow]("mailing_file
 // sample, kept in the lake (lake/sample/wave=W/ics=I/). It carries no direct
 // identifier: no NHS number, name, address, full postcode or date of birth.
 type SampleRecord struct {
-	SurveyRecordID   string    `col:"survey_record_id,key,doc=our id for the person in this wave"`
+	SurveyRecordID   string    `col:"survey_record_id,key,unique,doc=our id for the person in this wave"`
 	WaveID           string    `col:"wave_id"`
 	ICS              string    `col:"ics,doc=ICB ODS code"`
-	NHSPseudonym     string    `col:"nhs_pseudonym,doc=HMAC-SHA256 of the NHS number under the project key (hex)"`
+	NHSPseudonym     string    `col:"nhs_pseudonym,unique,doc=HMAC-SHA256 of the NHS number under the project key (hex)"`
 	GPPracticeCode   string    `col:"gp_practice_code"`
 	Age              int32     `col:"age,doc=whole years at the sampling date (from the date of birth)"`
 	AgeBand          string    `col:"age_band"`
