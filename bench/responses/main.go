@@ -20,19 +20,11 @@
 //	          timed from opening the file to closing it (so the checkpoint to disk
 //	          counts, as it does for each of the pipeline's warehouse transactions)
 //
-// For reference it also times a third part, not part of the target:
-//
-//	duckdb-long  DuckDB alone producing the pipeline's long shape from the same file,
-//	          with no checks: read_csv (all VARCHAR), UNPIVOT of the closed-question
-//	          columns and one row per answer code (string_split + unnest), into a
-//	          fresh DuckDB file with no key. It shows how much of the gap is the
-//	          long format itself (about 22 answer rows per response) rather than the
-//	          load's code.
-//
 // and prints rows, seconds, rows/s, CPU seconds and peak RSS (VmHWM) of both, and the
 // ratio. Rows are the data rows of the supplier file for both parts.
 //
-// -runs N keeps the fastest of N runs of each part (each pipeline run gets a fresh copy
+// -runs N keeps the fastest of N runs of each part, the parts taking turns so a machine
+// that gets busier or quieter weighs on both alike (each pipeline run gets a fresh copy
 // of the store and warehouse, so a re-run is never a no-op); -cpuprofile writes a CPU
 // profile of the pipeline part.
 //
@@ -81,7 +73,6 @@ var (
 type partResult struct {
 	Part    string  `json:"part"`
 	Rows    int64   `json:"rows"`
-	OutRows int64   `json:"out_rows,omitempty"` // duckdb-long: answer rows written
 	Seconds float64 `json:"seconds"`
 	CPU     float64 `json:"cpu_seconds"`
 	PeakKiB int64   `json:"peak_kib"`
@@ -134,8 +125,6 @@ func run(n int, sampleFactor float64, runs int, dir, part, cpuProfile string) er
 		return report(runPipeline(dir))
 	case "duckdb":
 		return report(runDuckDB(dir))
-	case "duckdb-long":
-		return report(runDuckDBLong(dir))
 	case "":
 	default:
 		return fmt.Errorf("unknown part %q", part)
@@ -161,10 +150,10 @@ func run(n int, sampleFactor float64, runs int, dir, part, cpuProfile string) er
 	fmt.Printf("expected: %d loaded, %d rejected, %d duplicates, %d free-text answers\n\n",
 		g.loaded, g.rejected, g.duplicates, g.freeText)
 
-	var results []partResult
-	for _, p := range []string{"pipeline", "duckdb", "duckdb-long"} {
-		var best partResult
-		for i := 0; i < max(runs, 1); i++ {
+	parts := []string{"pipeline", "duckdb"}
+	results := make([]partResult, len(parts))
+	for i := 0; i < max(runs, 1); i++ {
+		for j, p := range parts {
 			// A fresh copy each run: a second pipeline run on the same store would find
 			// the file's load marker and skip it.
 			work := filepath.Join(dir, "run")
@@ -178,13 +167,12 @@ func run(n int, sampleFactor float64, runs int, dir, part, cpuProfile string) er
 			if err != nil {
 				return err
 			}
-			if i == 0 || r.Seconds < best.Seconds {
-				best = r
+			if i == 0 || r.Seconds < results[j].Seconds {
+				results[j] = r
 			}
 		}
-		results = append(results, best)
 	}
-	pl, dk, dl := results[0], results[1], results[2]
+	pl, dk := results[0], results[1]
 	if pl.Loaded != g.loaded || pl.Rejected != g.rejected || pl.Duplicates != g.duplicates || pl.FreeText != g.freeText {
 		fmt.Printf("WARNING: load counts differ from the generator's: loaded %d/%d rejected %d/%d duplicates %d/%d free text %d/%d\n\n",
 			pl.Loaded, g.loaded, pl.Rejected, g.rejected, pl.Duplicates, g.duplicates, pl.FreeText, g.freeText)
@@ -206,10 +194,6 @@ func run(n int, sampleFactor float64, runs int, dir, part, cpuProfile string) er
 		verdict = "OVER"
 	}
 	fmt.Printf("\npipeline/duckdb ratio: %.2fx wall time, %.2fx CPU time (target 2x: %s)\n", ratio, pl.CPU/dk.CPU, verdict)
-	fmt.Printf("\nreference, not the target: DuckDB making the long shape (UNPIVOT, one row per answer code, no checks, no key)\n")
-	fmt.Printf("%-12s %10d %10.2f %12.0f %10.2f %8.0f MiB   (%d answer rows)\n", dl.Part, dl.Rows, dl.Seconds,
-		float64(dl.Rows)/dl.Seconds, dl.CPU, float64(dl.PeakKiB)/1024, dl.OutRows)
-	fmt.Printf("pipeline/duckdb-long ratio: %.2fx wall time, %.2fx CPU time\n", pl.Seconds/dl.Seconds, pl.CPU/dl.CPU)
 	return nil
 }
 
@@ -325,57 +309,6 @@ func runDuckDB(dir string) (partResult, error) {
 		return partResult{}, err
 	}
 	return partResult{Part: "duckdb", Rows: rows, Seconds: secs}, nil
-}
-
-func runDuckDBLong(dir string) (partResult, error) {
-	version, err := questionnaire.Latest(questionnaire.Patient)
-	if err != nil {
-		return partResult{}, err
-	}
-	qn, err := questionnaire.Resolve(version, nil)
-	if err != nil {
-		return partResult{}, err
-	}
-	var freeText []string
-	for _, q := range qn.Questions {
-		if q.Kind == questionnaire.FreeText {
-			freeText = append(freeText, q.ID)
-		}
-	}
-	fixed := schemas.ResponseExtractLayout().Names()
-	in := strings.ReplaceAll(filepath.Join(dir, "store", filepath.FromSlash(landingKey())), "'", "''")
-	src := fmt.Sprintf("read_csv('%s', all_varchar = true)", in)
-	q := fmt.Sprintf(`CREATE TABLE t AS
-SELECT * EXCLUDE (answer), unnest(string_split(answer, ';')) AS answer_code
-FROM (UNPIVOT (SELECT * EXCLUDE (%s) FROM %s) ON COLUMNS(* EXCLUDE (%s)) INTO NAME question_id VALUE answer)`,
-		strings.Join(freeText, ", "), src, strings.Join(fixed, ", "))
-	dbPath := filepath.Join(dir, "duckdb-long.duckdb")
-	start := time.Now()
-	db, err := sql.Open("duckdb", dbPath)
-	if err != nil {
-		return partResult{}, err
-	}
-	if _, err := db.Exec(q); err != nil {
-		db.Close()
-		return partResult{}, fmt.Errorf("%w\n%s", err, q)
-	}
-	if err := db.Close(); err != nil {
-		return partResult{}, err
-	}
-	secs := time.Since(start).Seconds()
-	db, err = sql.Open("duckdb", dbPath)
-	if err != nil {
-		return partResult{}, err
-	}
-	defer db.Close()
-	r := partResult{Part: "duckdb-long", Seconds: secs}
-	if err := db.QueryRow("SELECT count(*) FROM t").Scan(&r.OutRows); err != nil {
-		return partResult{}, err
-	}
-	if err := db.QueryRow("SELECT count(*) FROM " + src).Scan(&r.Rows); err != nil {
-		return partResult{}, err
-	}
-	return r, nil
 }
 
 // peakRSS reads this process's peak resident set size (VmHWM) in KiB.
