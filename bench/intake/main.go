@@ -23,20 +23,18 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
+	"icesurvey/bench/internal/harness"
 	"icesurvey/codes"
 	"icesurvey/intake"
 	"icesurvey/store"
@@ -54,31 +52,19 @@ var (
 
 // partResult is what a child process reports on stdout.
 type partResult struct {
-	Part     string  `json:"part"`
-	Rows     int64   `json:"rows"`
-	Accepted int64   `json:"accepted,omitempty"`
-	Seconds  float64 `json:"seconds"`
-	CPU      float64 `json:"cpu_seconds"`
-	PeakKiB  int64   `json:"peak_kib"`
+	harness.Measure
+	Accepted int64 `json:"accepted,omitempty"`
 }
 
 func main() {
 	n := flag.Int("n", 1000000, "records to generate")
-	runs := flag.Int("runs", 1, "run each part this many times and keep the fastest (steadier on a shared machine)")
-	dir := flag.String("dir", "", "working directory (default: a new temporary directory, removed afterwards)")
-	part := flag.String("part", "", "internal: run one part (intake or duckdb) in this process")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the intake part to this file")
+	f := harness.RegisterFlags("intake")
 	flag.Parse()
-	if *cpuProfile != "" && *part == "intake" {
-		f, err := os.Create(*cpuProfile)
-		if err == nil {
-			pprof.StartCPUProfile(f)
-			defer pprof.StopCPUProfile()
-		}
-	}
-	if err := run(*n, *runs, *dir, *part, *cpuProfile); err != nil {
+	stop := f.StartProfile()
+	err := run(*n, f.Runs, f.Dir, f.Part, f.CPUProfile)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "intake-bench:", err)
-		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -89,9 +75,9 @@ func mailingKey() string { return "landing/" + wave + "/" + ics + "/mailing.csv"
 func run(n, runs int, dir, part, cpuProfile string) error {
 	switch part {
 	case "intake":
-		return report(runIntake(dir))
+		return harness.Report(runIntake(dir))
 	case "duckdb":
-		return report(runDuckDB(dir))
+		return harness.Report(runDuckDB(dir))
 	case "":
 	default:
 		return fmt.Errorf("unknown part %q", part)
@@ -111,60 +97,16 @@ func run(n, runs int, dir, part, cpuProfile string) error {
 	}
 	fmt.Printf("generated %d records in %.1fs: sample %.1f MiB, mailing %.1f MiB\n\n",
 		n, time.Since(start).Seconds(), float64(sBytes)/(1<<20), float64(mBytes)/(1<<20))
-	// The parts take turns, so a machine that gets busier or quieter during the
-	// benchmark weighs on both alike; each keeps its fastest run.
-	parts := []string{"intake", "duckdb"}
-	results := make([]partResult, len(parts))
-	for i := 0; i < max(runs, 1); i++ {
-		for j, p := range parts {
-			r, err := child(dir, p, cpuProfile)
-			if err != nil {
-				return err
-			}
-			if i == 0 || r.Seconds < results[j].Seconds {
-				results[j] = r
-			}
-		}
+	results, err := harness.Fastest[partResult](runs, []string{"intake", "duckdb"}, cpuProfile, func() (string, error) { return dir, nil })
+	if err != nil {
+		return err
 	}
-	fmt.Printf("%-8s %10s %10s %12s %10s %12s\n", "part", "rows", "seconds", "rows/s", "cpu s", "peak RSS")
-	for _, r := range results {
-		fmt.Printf("%-8s %10d %10.2f %12.0f %10.2f %8.0f MiB\n", r.Part, r.Rows, r.Seconds, float64(r.Rows)/r.Seconds, r.CPU, float64(r.PeakKiB)/1024)
-	}
+	harness.PrintTable(os.Stdout, &results[0].Measure, &results[1].Measure)
 	in, dd := results[0], results[1]
 	fmt.Printf("\nrows are record pairs (a sample row and its mailing row); duckdb converts both CSV files to Parquet, unchecked\n")
 	fmt.Printf("intake/duckdb ratio: %.2fx wall time (target 2x), %.2fx CPU time; intake accepted %d of %d\n",
 		in.Seconds/dd.Seconds, in.CPU/dd.CPU, in.Accepted, in.Rows)
 	return nil
-}
-
-func report(r partResult, err error) error {
-	if err != nil {
-		return err
-	}
-	r.PeakKiB = peakRSS()
-	return json.NewEncoder(os.Stdout).Encode(r)
-}
-
-// child runs one part in a fresh process of this command.
-func child(dir, part, cpuProfile string) (partResult, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return partResult{}, err
-	}
-	cmd := exec.Command(self, "-part", part, "-dir", dir, "-cpuprofile", cpuProfile)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return partResult{}, fmt.Errorf("part %s: %w", part, err)
-	}
-	var r partResult
-	if err := json.Unmarshal(out, &r); err != nil {
-		return partResult{}, fmt.Errorf("part %s: bad report %q: %w", part, out, err)
-	}
-	// CPU time of the whole child (user + system), a steadier measure than wall time
-	// on a shared machine; it includes start-up and, for DuckDB, every worker thread.
-	r.CPU = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
-	return r, nil
 }
 
 func runIntake(dir string) (partResult, error) {
@@ -178,7 +120,7 @@ func runIntake(dir string) (partResult, error) {
 	if err != nil {
 		return partResult{}, err
 	}
-	return partResult{Part: "intake", Rows: int64(res.RowsRead), Accepted: int64(res.Accepted), Seconds: time.Since(start).Seconds()}, nil
+	return partResult{Measure: harness.Measure{Part: "intake", Rows: int64(res.RowsRead), Seconds: time.Since(start).Seconds()}, Accepted: int64(res.Accepted)}, nil
 }
 
 func runDuckDB(dir string) (partResult, error) {
@@ -214,25 +156,7 @@ func runDuckDB(dir string) (partResult, error) {
 			rows = n
 		}
 	}
-	return partResult{Part: "duckdb", Rows: rows, Seconds: secs}, nil
-}
-
-// peakRSS reads this process's peak resident set size (VmHWM) in KiB.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				v, _ := strconv.ParseInt(f[1], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
+	return partResult{Measure: harness.Measure{Part: "duckdb", Rows: rows, Seconds: secs}}, nil
 }
 
 // ---------------------------------------------------------------------------------

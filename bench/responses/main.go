@@ -35,15 +35,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +48,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"icesurvey/activities"
+	"icesurvey/bench/internal/harness"
 	"icesurvey/lake"
 	"icesurvey/pseudo"
 	"icesurvey/questionnaire"
@@ -71,11 +69,7 @@ var (
 
 // partResult is what a child process reports on stdout.
 type partResult struct {
-	Part    string  `json:"part"`
-	Rows    int64   `json:"rows"`
-	Seconds float64 `json:"seconds"`
-	CPU     float64 `json:"cpu_seconds"`
-	PeakKiB int64   `json:"peak_kib"`
+	harness.Measure
 
 	// Pipeline only.
 	Loaded        int     `json:"loaded,omitempty"`
@@ -92,21 +86,13 @@ type partResult struct {
 func main() {
 	n := flag.Int("n", 50000, "response rows in the day's extract")
 	sampleFactor := flag.Float64("sample", 2, "sampled people per response row (the Known lookup and sample scan scale with it)")
-	runs := flag.Int("runs", 1, "run each part this many times and keep the fastest (steadier on a shared machine)")
-	dir := flag.String("dir", "", "working directory (default: a new temporary directory, removed afterwards)")
-	part := flag.String("part", "", "internal: run one part (pipeline or duckdb) in this process")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the pipeline part to this file")
+	f := harness.RegisterFlags("pipeline")
 	flag.Parse()
-	if *cpuProfile != "" && *part == "pipeline" {
-		f, err := os.Create(*cpuProfile)
-		if err == nil {
-			pprof.StartCPUProfile(f)
-			defer pprof.StopCPUProfile()
-		}
-	}
-	if err := run(*n, *sampleFactor, *runs, *dir, *part, *cpuProfile); err != nil {
+	stop := f.StartProfile()
+	err := run(*n, *sampleFactor, f.Runs, f.Dir, f.Part, f.CPUProfile)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "responses-bench:", err)
-		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -122,9 +108,9 @@ func mailingKey() string {
 func run(n int, sampleFactor float64, runs int, dir, part, cpuProfile string) error {
 	switch part {
 	case "pipeline":
-		return report(runPipeline(dir))
+		return harness.Report(runPipeline(dir))
 	case "duckdb":
-		return report(runDuckDB(dir))
+		return harness.Report(runDuckDB(dir))
 	case "":
 	default:
 		return fmt.Errorf("unknown part %q", part)
@@ -150,27 +136,17 @@ func run(n int, sampleFactor float64, runs int, dir, part, cpuProfile string) er
 	fmt.Printf("expected: %d loaded, %d rejected, %d duplicates, %d free-text answers\n\n",
 		g.loaded, g.rejected, g.duplicates, g.freeText)
 
-	parts := []string{"pipeline", "duckdb"}
-	results := make([]partResult, len(parts))
-	for i := 0; i < max(runs, 1); i++ {
-		for j, p := range parts {
-			// A fresh copy each run: a second pipeline run on the same store would find
-			// the file's load marker and skip it.
-			work := filepath.Join(dir, "run")
-			if err := os.RemoveAll(work); err != nil {
-				return err
-			}
-			if err := copyTree(filepath.Join(dir, "seed"), work); err != nil {
-				return err
-			}
-			r, err := child(work, p, cpuProfile)
-			if err != nil {
-				return err
-			}
-			if i == 0 || r.Seconds < results[j].Seconds {
-				results[j] = r
-			}
+	// A fresh copy for each run: a second pipeline run on the same store would find the
+	// file's load marker and skip it.
+	results, err := harness.Fastest[partResult](runs, []string{"pipeline", "duckdb"}, cpuProfile, func() (string, error) {
+		work := filepath.Join(dir, "run")
+		if err := os.RemoveAll(work); err != nil {
+			return "", err
 		}
+		return work, copyTree(filepath.Join(dir, "seed"), work)
+	})
+	if err != nil {
+		return err
 	}
 	pl, dk := results[0], results[1]
 	if pl.Loaded != g.loaded || pl.Rejected != g.rejected || pl.Duplicates != g.duplicates || pl.FreeText != g.freeText {
@@ -181,10 +157,7 @@ func run(n int, sampleFactor float64, runs int, dir, part, cpuProfile string) er
 		fmt.Printf("WARNING: DuckDB read %d rows, the load read %d\n\n", dk.Rows, pl.Rows)
 	}
 
-	fmt.Printf("%-12s %10s %10s %12s %10s %12s\n", "part", "rows", "seconds", "rows/s", "cpu s", "peak RSS")
-	for _, r := range results[:2] {
-		fmt.Printf("%-12s %10d %10.2f %12.0f %10.2f %8.0f MiB\n", r.Part, r.Rows, r.Seconds, float64(r.Rows)/r.Seconds, r.CPU, float64(r.PeakKiB)/1024)
-	}
+	harness.PrintTable(os.Stdout, &pl.Measure, &dk.Measure)
 	fmt.Printf("\npipeline: responses.Load (LoadResponses activity) %.2fs; warehouse %.2fs for %d lake objects, %d rows (%s)\n",
 		pl.LoadSeconds, pl.WHSeconds, pl.Objects, pl.WarehouseRows, pl.ByTable)
 	fmt.Printf("          %d loaded, %d rejected, %d duplicates, %d free-text answers\n", pl.Loaded, pl.Rejected, pl.Duplicates, pl.FreeText)
@@ -195,36 +168,6 @@ func run(n int, sampleFactor float64, runs int, dir, part, cpuProfile string) er
 	}
 	fmt.Printf("\npipeline/duckdb ratio: %.2fx wall time, %.2fx CPU time (target 2x: %s)\n", ratio, pl.CPU/dk.CPU, verdict)
 	return nil
-}
-
-func report(r partResult, err error) error {
-	if err != nil {
-		return err
-	}
-	r.PeakKiB = peakRSS()
-	return json.NewEncoder(os.Stdout).Encode(r)
-}
-
-// child runs one part in a fresh process of this command.
-func child(dir, part, cpuProfile string) (partResult, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return partResult{}, err
-	}
-	cmd := exec.Command(self, "-part", part, "-dir", dir, "-cpuprofile", cpuProfile)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return partResult{}, fmt.Errorf("part %s: %w", part, err)
-	}
-	var r partResult
-	if err := json.Unmarshal(out, &r); err != nil {
-		return partResult{}, fmt.Errorf("part %s: bad report %q: %w", part, out, err)
-	}
-	// CPU time of the whole child (user + system), a steadier measure than wall time
-	// on a shared machine; it includes start-up and, for DuckDB, every worker thread.
-	r.CPU = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
-	return r, nil
 }
 
 func runPipeline(dir string) (partResult, error) {
@@ -274,8 +217,8 @@ func runPipeline(dir string) (partResult, error) {
 		parts = append(parts, fmt.Sprintf("%s %d", t, byTable[t]))
 	}
 	return partResult{
-		Part: "pipeline", Rows: int64(out.RowsRead), Seconds: end.Sub(start).Seconds(),
-		Loaded: out.Loaded, Rejected: out.Rejected, Duplicates: out.Duplicates, FreeText: out.FreeTextItems,
+		Measure: harness.Measure{Part: "pipeline", Rows: int64(out.RowsRead), Seconds: end.Sub(start).Seconds()},
+		Loaded:  out.Loaded, Rejected: out.Rejected, Duplicates: out.Duplicates, FreeText: out.FreeTextItems,
 		Objects: len(out.Objects), WarehouseRows: whRows, ByTable: strings.Join(parts, ", "),
 		LoadSeconds: loadDone.Sub(start).Seconds(), WHSeconds: end.Sub(loadDone).Seconds(),
 	}, nil
@@ -308,25 +251,7 @@ func runDuckDB(dir string) (partResult, error) {
 	if err := db.QueryRow("SELECT count(*) FROM t").Scan(&rows); err != nil {
 		return partResult{}, err
 	}
-	return partResult{Part: "duckdb", Rows: rows, Seconds: secs}, nil
-}
-
-// peakRSS reads this process's peak resident set size (VmHWM) in KiB.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				v, _ := strconv.ParseInt(f[1], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
+	return partResult{Measure: harness.Measure{Part: "duckdb", Rows: rows, Seconds: secs}}, nil
 }
 
 // copyTree copies the regular files under src to dst.
