@@ -35,6 +35,9 @@ type Writer[T any] struct {
 	schema   *arrow.Schema
 	builder  *array.RecordBuilder
 	fw       *pqarrow.FileWriter
+	appends  []func(row reflect.Value)
+	extras   []func(xs []string)
+	ints     []int // columns that are Int32 extension columns
 	rows     int
 	total    int64
 	rowGroup int
@@ -55,13 +58,81 @@ func NewWriter[T any](w io.Writer, l *schemas.Layout) (*Writer[T], error) {
 	if err != nil {
 		return nil, fmt.Errorf("lake: start parquet %s: %w", l.Name, err)
 	}
-	return &Writer[T]{
+	w2 := &Writer[T]{
 		layout:   l,
 		schema:   sc,
 		builder:  array.NewRecordBuilder(memory.DefaultAllocator, sc),
 		fw:       fw,
 		rowGroup: DefaultRowGroup,
-	}, nil
+	}
+	w2.compile()
+	return w2, nil
+}
+
+// compile prepares one appender per column, so writing a row walks no tags and boxes
+// no values.
+func (w *Writer[T]) compile() {
+	l := w.layout
+	for i, c := range l.Columns {
+		b := w.builder.Field(i)
+		if j := l.ExtraIndex(i); j >= 0 {
+			var add func(s string)
+			switch c.Type {
+			case schemas.Int32:
+				ib := b.(*array.Int32Builder)
+				add = func(s string) { n, _ := strconv.ParseInt(s, 10, 32); ib.Append(int32(n)) } // checked in Write
+				w.ints = append(w.ints, i)
+			default:
+				sb := b.(*array.StringBuilder)
+				add = sb.Append
+			}
+			w.extras = append(w.extras, func(xs []string) {
+				if j >= len(xs) || xs[j] == "" {
+					b.AppendNull()
+					return
+				}
+				add(xs[j])
+			})
+			continue
+		}
+		idx := l.FieldIndex(i)
+		var add func(f reflect.Value)
+		switch c.Type {
+		case schemas.String:
+			sb := b.(*array.StringBuilder)
+			add = func(f reflect.Value) { sb.Append(f.String()) }
+		case schemas.Int32:
+			ib := b.(*array.Int32Builder)
+			add = func(f reflect.Value) { ib.Append(int32(f.Int())) }
+		case schemas.Int64:
+			ib := b.(*array.Int64Builder)
+			add = func(f reflect.Value) { ib.Append(f.Int()) }
+		case schemas.Float64:
+			fb := b.(*array.Float64Builder)
+			add = func(f reflect.Value) { fb.Append(f.Float()) }
+		case schemas.Bool:
+			bb := b.(*array.BooleanBuilder)
+			add = func(f reflect.Value) { bb.Append(f.Bool()) }
+		case schemas.Date:
+			db := b.(*array.Date32Builder)
+			add = func(f reflect.Value) { db.Append(arrow.Date32FromTime(*f.Addr().Interface().(*time.Time))) }
+		case schemas.Timestamp:
+			tb := b.(*array.TimestampBuilder)
+			add = func(f reflect.Value) { tb.Append(arrow.Timestamp(f.Addr().Interface().(*time.Time).UnixMicro())) }
+		}
+		nullable := c.Nullable
+		w.appends = append(w.appends, func(row reflect.Value) {
+			f := row.FieldByIndex(idx)
+			if nullable {
+				if f.IsNil() {
+					b.AppendNull()
+					return
+				}
+				f = f.Elem()
+			}
+			add(f)
+		})
+	}
 }
 
 // writerOptions are the lake's Parquet settings for layout l: zstd at its fastest level
@@ -82,54 +153,23 @@ func writerOptions(l *schemas.Layout) []parquet.WriterProperty {
 
 // Write appends one row.
 func (w *Writer[T]) Write(row *T) error {
-	v := reflect.ValueOf(row)
-	var extras []string
-	if w.layout.Extras() > 0 {
-		extras = w.layout.ExtraValues(v)
+	v := reflect.ValueOf(row).Elem()
+	if len(w.extras) > 0 {
+		xs := w.layout.ExtraValues(v)
 		// Checked before anything is appended, so a bad value leaves no half row.
-		for i, c := range w.layout.Columns {
-			if j := w.layout.ExtraIndex(i); c.Type == schemas.Int32 && j >= 0 && j < len(extras) && extras[j] != "" {
-				if _, err := strconv.ParseInt(extras[j], 10, 32); err != nil {
-					return fmt.Errorf("lake: %s row %d column %s: %q is not a whole number", w.layout.Name, w.total+1, c.Name, extras[j])
+		for _, i := range w.ints {
+			if j := w.layout.ExtraIndex(i); j < len(xs) && xs[j] != "" {
+				if _, err := strconv.ParseInt(xs[j], 10, 32); err != nil {
+					return fmt.Errorf("lake: %s row %d column %s: %q is not a whole number", w.layout.Name, w.total+1, w.layout.Columns[i].Name, xs[j])
 				}
 			}
 		}
+		for _, add := range w.extras {
+			add(xs)
+		}
 	}
-	for i, c := range w.layout.Columns {
-		fb := w.builder.Field(i)
-		if j := w.layout.ExtraIndex(i); j >= 0 {
-			switch {
-			case j >= len(extras) || extras[j] == "":
-				fb.AppendNull()
-			case c.Type == schemas.Int32:
-				n, _ := strconv.ParseInt(extras[j], 10, 32)
-				fb.(*array.Int32Builder).Append(int32(n))
-			default:
-				fb.(*array.StringBuilder).Append(extras[j])
-			}
-			continue
-		}
-		val, ok := w.layout.FieldValue(v, i)
-		if !ok {
-			fb.AppendNull()
-			continue
-		}
-		switch c.Type {
-		case schemas.String:
-			fb.(*array.StringBuilder).Append(val.String())
-		case schemas.Int32:
-			fb.(*array.Int32Builder).Append(int32(val.Int()))
-		case schemas.Int64:
-			fb.(*array.Int64Builder).Append(val.Int())
-		case schemas.Float64:
-			fb.(*array.Float64Builder).Append(val.Float())
-		case schemas.Bool:
-			fb.(*array.BooleanBuilder).Append(val.Bool())
-		case schemas.Date:
-			fb.(*array.Date32Builder).Append(arrow.Date32FromTime(val.Interface().(time.Time)))
-		case schemas.Timestamp:
-			fb.(*array.TimestampBuilder).Append(arrow.Timestamp(val.Interface().(time.Time).UnixMicro()))
-		}
+	for _, add := range w.appends {
+		add(v)
 	}
 	w.rows++
 	w.total++
@@ -324,6 +364,7 @@ func PutRows[T any](ctx context.Context, s store.Store, key string, l *schemas.L
 
 // PutStream writes the rows produce emits as one Parquet object at key.
 func PutStream[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout, produce func(emit func(*T) error) error) error {
+
 	tmp, err := os.CreateTemp("", "ice-lake-*.parquet")
 	if err != nil {
 		return fmt.Errorf("lake: temp file for %s: %w", key, err)

@@ -339,6 +339,10 @@ func (l *Layout) Extend(name string, extra []ExtraColumn, doc string) (*Layout, 
 	return out, nil
 }
 
+// FieldIndex is the index path of column i's field in the Go struct; nil for an
+// extension column.
+func (l *Layout) FieldIndex(i int) []int { return l.Columns[i].field }
+
 // ExtraIndex is column i's position in the extra field, or -1 for a declared column.
 func (l *Layout) ExtraIndex(i int) int { return l.Columns[i].extra }
 
