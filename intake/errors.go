@@ -46,7 +46,8 @@ var ErrInvalidConfig = errors.New("intake: invalid config")
 var ErrReconciliation = errors.New("intake: reconciliation failed")
 
 // ErrInputChanged is wrapped when an input object changed between two reads of one
-// intake (its SHA-256 differs). A retry reads the new object from the start.
+// intake (its size, rows or CRC-32C differ from the first read's, or a row no
+// longer matches the first read's). A retry reads the new object from the start.
 var ErrInputChanged = errors.New("intake: input changed during intake")
 
 // File-level reason codes (FileError.Reason).

@@ -26,14 +26,19 @@
 //     and repeated NHS numbers found (every occurrence of a repeated RECORD_ID or NHS
 //     number is rejected, so these must be known before any row is judged);
 //  3. the sample file again: each row checked, joined, excluded or accepted, and the
-//     analysis record written; the outcome of each spilled;
+//     analysis record written; the outcome of each spilled, with the person's HMAC
+//     (one per accepted person: it gives both the survey record id and the access
+//     code);
 //  4. per partition: each mailing row joined with the outcome of its sample record;
 //  5. the mailing file again: contact records written for accepted people,
-//     mailing-file findings reported.
+//     mailing-file findings reported (a row the first pass found nothing wrong with
+//     is not checked again).
 //
 // Passes 3 and 5 read each row's partition results in row order, so the outputs and
-// the report are in the files' row order whatever the partitioning. The SHA-256 of
-// each input is taken on every pass and must not change between them.
+// the report are in the files' row order whatever the partitioning. The first pass
+// over each input takes its SHA-256 (for the audit trail and the declaration) and its
+// fingerprint: size, rows and CRC-32C. The later pass must find the same fingerprint,
+// or the intake fails with ErrInputChanged before anything is stored.
 //
 // # Dispositions
 //
@@ -221,14 +226,17 @@ func Run(ctx context.Context, st store.Store, cfg Config, in Input) (*Result, er
 
 // entry is the per-RECORD_ID state of the join (kept small: one per person).
 type entry struct {
-	nhs       uint64  // accepted: NHS number for the contact record
-	dob       int32   // accepted: date of birth, days since 1970-01-01
-	mailRow   int32   // first mailing row with this RECORD_ID
-	sampleRow int32   // first sample row with this RECORD_ID
-	postcode  [8]byte // mailing postcode, normalised, NUL padded
-	mailN     uint8   // mailing rows with this RECORD_ID (saturating)
-	sampleN   uint8   // sample rows with this RECORD_ID (saturating)
-	mailIssue uint8   // index+1 in mailingIssueCodes of the mailing row's first finding
+	nhs       uint64        // accepted: NHS number for the contact record
+	person    pseudo.Person // accepted: whence the survey record id and access code
+	dob       int32         // accepted: date of birth, days since 1970-01-01
+	mailRow   int32         // first mailing row with this RECORD_ID
+	sampleRow int32         // first sample row with this RECORD_ID
+	idx       int32         // the RECORD_ID's number in its spill partition
+	postcode  [8]byte       // mailing postcode, normalised, NUL padded
+	mailN     uint8         // mailing rows with this RECORD_ID (saturating)
+	sampleN   uint8         // sample rows with this RECORD_ID (saturating)
+	mailIssue uint8         // index+1 in mailingIssueCodes of the mailing row's first finding
+	rowIssue  uint8         // k records: like mailIssue, of this mailing row
 	flags     uint8
 	state     uint8
 	gender    uint8 // accepted: index+1 in genderCodes
@@ -275,8 +283,9 @@ type run struct {
 	sampleRp *reportFile
 	mailRp   *reportFile
 
-	tally tally
-	buf   []byte
+	tally     tally
+	buf       []byte
+	mailingFP fingerprint // the mailing file as its first pass found it
 }
 
 func newRun(ctx context.Context, st store.Store, cfg Config, in Input) (*run, error) {

@@ -73,4 +73,14 @@ func (j *joinIndex) addHashed(id []byte, h uint64) (int32, error) {
 	return i, nil
 }
 
+// getOrAdd returns the index of id, giving it the next one if it has none.
+func (j *joinIndex) getOrAdd(id []byte) (i int32, added bool, err error) {
+	h := maphash.Bytes(j.seed, id)
+	if i, ok := j.getHashed(id, h); ok {
+		return i, false, nil
+	}
+	i, err = j.addHashed(id, h)
+	return i, err == nil, err
+}
+
 func (j *joinIndex) len() int { return len(j.ends) }

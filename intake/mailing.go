@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"icesurvey/codes"
-	"icesurvey/pseudo"
 	"icesurvey/schemas"
 )
 
@@ -147,7 +146,7 @@ func malformed(src rowSource, width int, fields [][]byte) (finding, bool) {
 // scanMailing is the first pass over the mailing file: every row checked, and each
 // with a usable RECORD_ID spilled, partitioned, for the joins.
 func (r *run) scanMailing(sp *spillSet) error {
-	in, warnings, err := openInput(r.ctx, r.st, r.in.MailingKey, schemas.MailingFileLayout())
+	in, warnings, err := openInput(r.ctx, r.st, r.in.MailingKey, firstPass, schemas.MailingFileLayout())
 	if err != nil {
 		return err
 	}
@@ -198,6 +197,7 @@ func (r *run) scanMailing(sp *spillSet) error {
 	r.res.MailingRowsRead = n
 	r.res.MailingSHA256 = in.sum()
 	r.res.MailingBytes = in.bytes.n
+	r.mailingFP = in.fingerprint(n)
 	return nil
 }
 
@@ -213,7 +213,7 @@ func headerNames(h *header) []string {
 // writeContacts is pass 5: the mailing file again, writing the contact record of every
 // accepted person and reporting the mailing file's findings.
 func (r *run) writeContacts(sp *spillSet) error {
-	in, _, err := openInput(r.ctx, r.st, r.in.MailingKey, schemas.MailingFileLayout())
+	in, _, err := openInput(r.ctx, r.st, r.in.MailingKey, laterPass, schemas.MailingFileLayout())
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (r *run) writeContacts(sp *spillSet) error {
 	defer joins.close()
 	var krec [kRecLen]byte
 	var ent entry
-	if r.contacts, err = newContactSink(pseudo.New(r.cfg.PseudonymKey), r.cfg.WaveID, r.cfg.ICS); err != nil {
+	if r.contacts, err = newContactSink(); err != nil {
 		return err
 	}
 	if r.mailRp, err = newReportFile(); err != nil {
@@ -248,10 +248,9 @@ func (r *run) writeContacts(sp *spillSet) error {
 		if err := r.checkCtx(n); err != nil {
 			return err
 		}
-		r.checkMailing(in.src, in.hdr.width, &c, fields, &m)
 		var e *entry
-		if m.idOK {
-			ok, err := joins.next(sp.partID(m.id), krec[:])
+		if id := field(fields, c.id); usableID(id) {
+			ok, err := joins.next(sp.partID(id), krec[:])
 			if err != nil {
 				return err
 			}
@@ -259,6 +258,15 @@ func (r *run) writeContacts(sp *spillSet) error {
 				return fmt.Errorf("%w: mailing row %d does not match the first pass", ErrInputChanged, row)
 			}
 			e = &ent
+			if e.rowIssue == 0 {
+				// The first pass found nothing wrong with the row: it need not be
+				// checked again (the file is the same: its fingerprint is compared
+				// at the end, before anything is stored).
+				m.id, m.idOK, m.findings = id, true, m.findings[:0]
+				m.mobile = field(fields, c.mobile)
+			} else {
+				r.checkMailing(in.src, in.hdr.width, &c, fields, &m)
+			}
 			if e.mailN > 1 {
 				m.findings = append([]finding{{"RECORD_ID", ReasonRecordIDDuplicate,
 					fmt.Sprintf("RECORD_ID is on %d mailing rows (first on row %d); it must be unique", e.mailN, e.mailRow)}}, m.findings...)
@@ -267,6 +275,8 @@ func (r *run) writeContacts(sp *spillSet) error {
 				m.findings = append([]finding{{"RECORD_ID", ReasonNoSampleRecord,
 					"no sample record has this RECORD_ID"}}, m.findings...)
 			}
+		} else {
+			r.checkMailing(in.src, in.hdr.width, &c, fields, &m)
 		}
 		if len(m.findings) > 0 {
 			for _, f := range m.findings {
@@ -296,7 +306,7 @@ func (r *run) writeContacts(sp *spillSet) error {
 	if n != res.MailingRowsRead {
 		return fmt.Errorf("%w: %s had %d rows, now %d", ErrInputChanged, r.in.MailingKey, res.MailingRowsRead, n)
 	}
-	if sum := in.sum(); sum != res.MailingSHA256 {
+	if in.fingerprint(n) != r.mailingFP {
 		return fmt.Errorf("%w: %s", ErrInputChanged, r.in.MailingKey)
 	}
 	return nil
@@ -304,6 +314,13 @@ func (r *run) writeContacts(sp *spillSet) error {
 
 func (r *run) appendContact(e *entry, c *mailingCols, fields [][]byte, m *mailingRow) {
 	g := r.contacts.cur
+	// The survey record id and access code come from the person's HMAC, taken once
+	// in the sample pass (see sampleRow). This pass keeps up with the Parquet encoder
+	// easily, so they are spelled out here rather than on the encoder's goroutine.
+	g.surveyID.data = e.person.AppendSurveyRecordID(g.surveyID.data)
+	g.surveyID.offs = append(g.surveyID.offs, int32(len(g.surveyID.data)))
+	g.accessCode.data = e.person.AppendAccessCode(g.accessCode.data)
+	g.accessCode.offs = append(g.accessCode.offs, int32(len(g.accessCode.data)))
 	g.icsRecordID.add(m.id)
 	g.ics.addCode(0, r.cfg.ICS)
 	r.buf = appendNHSDigits(r.buf[:0], e.nhs)

@@ -8,12 +8,15 @@ import "sync"
 // are recycled. An error of the underlying source is delivered in its place, after
 // every row read before it, so the caller sees exactly what the source would give.
 type prefetchSource struct {
-	src    rowSource
-	strict bool
-	full   chan *rowBatch
-	free   chan *rowBatch
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	src rowSource
+	// unquotedLine is the source's line of the row it last returned, when that is
+	// its fields joined by commas (nil otherwise).
+	unquotedLine func() []byte
+	strict       bool
+	full         chan *rowBatch
+	free         chan *rowBatch
+	stop         chan struct{}
+	wg           sync.WaitGroup
 
 	cur    *rowBatch
 	pos    int
@@ -21,7 +24,10 @@ type prefetchSource struct {
 	err    error // sticky end (io.EOF or an error)
 }
 
-// rowBatch is a run of rows: row i has fields data[ends[starts[i]-1]:...] etc.
+// rowBatch is a run of rows. Their fields are copied into data one after the other,
+// each followed by one separator byte, so that an unquoted CSV line is copied whole
+// (its commas are the separators); field f spans data[ends[f-1]+1:ends[f]] (from 0
+// for the first field of the batch).
 type rowBatch struct {
 	data   []byte
 	ends   []int // end offset in data of each field
@@ -38,11 +44,15 @@ const (
 // prefetch wraps src; call it after any setting of src that its rows depend on.
 func prefetch(src rowSource) *prefetchSource {
 	p := &prefetchSource{
-		src:    src,
-		strict: src.strictWidth(),
-		full:   make(chan *rowBatch, prefetchDepth),
-		free:   make(chan *rowBatch, prefetchDepth+2),
-		stop:   make(chan struct{}),
+		unquotedLine: func() []byte { return nil },
+		src:          src,
+		strict:       src.strictWidth(),
+		full:         make(chan *rowBatch, prefetchDepth),
+		free:         make(chan *rowBatch, prefetchDepth+2),
+		stop:         make(chan struct{}),
+	}
+	if cr, ok := src.(*csvReader); ok {
+		p.unquotedLine = cr.unquotedLine
 	}
 	for i := 0; i < prefetchDepth+2; i++ {
 		p.free <- &rowBatch{}
@@ -68,9 +78,21 @@ func (p *prefetchSource) fill() {
 				b.err = err
 				break
 			}
-			for _, f := range fields {
-				b.data = append(b.data, f...)
-				b.ends = append(b.ends, len(b.data))
+			if line := p.unquotedLine(); line != nil {
+				// The fields are the line's parts between its commas: one copy.
+				end := len(b.data)
+				b.data = append(append(b.data, line...), ',')
+				for _, f := range fields {
+					end += len(f)
+					b.ends = append(b.ends, end)
+					end++
+				}
+			} else {
+				for _, f := range fields {
+					b.data = append(b.data, f...)
+					b.ends = append(b.ends, len(b.data))
+					b.data = append(b.data, ',')
+				}
 			}
 			b.starts = append(b.starts, len(b.ends))
 			b.rows = append(b.rows, row)
@@ -95,13 +117,13 @@ func (p *prefetchSource) next() ([][]byte, int, error) {
 			b, i := p.cur, p.pos
 			p.pos++
 			p.fields = p.fields[:0]
-			prev := 0
+			start := 0
 			if s := b.starts[i]; s > 0 {
-				prev = b.ends[s-1]
+				start = b.ends[s-1] + 1
 			}
 			for _, e := range b.ends[b.starts[i]:b.starts[i+1]] {
-				p.fields = append(p.fields, b.data[prev:e:e])
-				prev = e
+				p.fields = append(p.fields, b.data[start:e:e])
+				start = e + 1
 			}
 			return p.fields, b.rows[i], nil
 		}

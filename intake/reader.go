@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"math"
+	"math/bits"
 	"path"
 	"strconv"
 	"strings"
@@ -41,18 +43,39 @@ type input struct {
 	key    string
 	src    rowSource
 	hdr    *header
-	hash   hash.Hash
-	bytes  *countingReader
+	bytes  *passReader
 	format string
 }
 
 // sum returns the hex SHA-256 of everything read so far (the whole file once the rows
-// are exhausted).
-func (in *input) sum() string { return hex.EncodeToString(in.hash.Sum(nil)) }
+// are exhausted); only a first pass takes it.
+func (in *input) sum() string { return hex.EncodeToString(in.bytes.sha.Sum(nil)) }
+
+// fingerprint is what a later pass over an input must find again: its size, its rows
+// and its CRC-32C. The first pass also takes the SHA-256 that the audit trail and
+// the declaration record; a later pass only needs to tell that nothing changed, and
+// the hardware-accelerated CRC does that at a fraction of the cost.
+type fingerprint struct {
+	bytes int64
+	rows  int
+	crc   uint32
+}
+
+// fingerprint returns the fingerprint of what was read, once the rows are exhausted.
+func (in *input) fingerprint(rows int) fingerprint {
+	return fingerprint{bytes: in.bytes.n, rows: rows, crc: in.bytes.crc}
+}
+
+// Pass kinds for openInput.
+const (
+	firstPass = true  // SHA-256 and CRC-32C
+	laterPass = false // CRC-32C only
+)
 
 // openInput opens key in the store, reads its header and checks it against layout l.
 // dateCols names the columns an .xlsx date cell may appear in (converted to yyyymmdd).
-func openInput(ctx context.Context, st store.Store, key string, l *schemas.Layout, dateCols ...string) (*input, []string, error) {
+// A first pass takes the file's SHA-256 as well as its fingerprint.
+func openInput(ctx context.Context, st store.Store, key string, first bool, l *schemas.Layout, dateCols ...string) (*input, []string, error) {
 	if err := checkFormat(key); err != nil {
 		return nil, nil, err
 	}
@@ -61,8 +84,10 @@ func openInput(ctx context.Context, st store.Store, key string, l *schemas.Layou
 	if err != nil {
 		return nil, nil, fmt.Errorf("intake: open %s: %w", key, err)
 	}
-	in := &input{key: key, hash: sha256.New()}
-	in.bytes = &countingReader{r: io.TeeReader(rc, in.hash)}
+	in := &input{key: key, bytes: &passReader{r: rc}}
+	if first {
+		in.bytes.sha = sha256.New()
+	}
 	var warnings []string
 	if ext == ".csv" {
 		in.format = "csv"
@@ -189,20 +214,46 @@ func field(fields [][]byte, i int) []byte {
 	if i < 0 || i >= len(fields) {
 		return nil
 	}
-	return bytes.TrimSpace(fields[i])
+	return trimSpace(fields[i])
+}
+
+// trimSpace is bytes.TrimSpace with a fast path for the usual field: empty, or
+// beginning and ending with a printable ASCII character, so nothing to trim (every
+// byte TrimSpace trims is an ASCII space or control character, or starts or ends a
+// multi-byte UTF-8 sequence).
+func trimSpace(b []byte) []byte {
+	if len(b) == 0 {
+		return nil // as bytes.TrimSpace
+	}
+	if f, l := b[0], b[len(b)-1]; f > ' ' && f < utf8.RuneSelf && l > ' ' && l < utf8.RuneSelf {
+		return b
+	}
+	return bytes.TrimSpace(b)
 }
 
 // view returns a string sharing b's memory, for calls that do not retain it.
 func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-type countingReader struct {
-	r io.Reader
-	n int64
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// passReader counts and checksums what is read through it (and hashes it with
+// SHA-256 on a first pass).
+type passReader struct {
+	r   io.Reader
+	sha hash.Hash // nil on a later pass
+	crc uint32
+	n   int64
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
+func (c *passReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	if n > 0 {
+		if c.sha != nil {
+			c.sha.Write(p[:n])
+		}
+		c.crc = crc32.Update(c.crc, castagnoli, p[:n])
+		c.n += int64(n)
+	}
 	return n, err
 }
 
@@ -224,6 +275,8 @@ type csvReader struct {
 	ends   []int
 	fields [][]byte
 	cols   []string // header names, for error messages
+	// unquoted is the line of the row last returned if it had no quotes.
+	unquoted []byte
 }
 
 const csvBufferSize = 1 << 20
@@ -282,22 +335,14 @@ func (r *csvReader) next() ([][]byte, int, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue // blank line: not a record
 		}
-		if bytes.IndexByte(line, '"') < 0 {
+		var quoted, ascii bool
+		r.unquoted = nil
+		if r.fields, quoted, ascii = splitUnquoted(line, r.fields[:0]); !quoted {
 			// The fields of an unquoted row are split at ASCII commas, which never
 			// fall inside a UTF-8 sequence: the row is valid when the line is, so
 			// only a row that is not needs checking field by field.
-			valid := utf8.Valid(line)
-			r.fields = r.fields[:0]
-			for {
-				i := bytes.IndexByte(line, ',')
-				if i < 0 {
-					r.fields = append(r.fields, line)
-					break
-				}
-				r.fields = append(r.fields, line[:i])
-				line = line[i+1:]
-			}
-			if valid {
+			if ascii || utf8.Valid(line) {
+				r.unquoted = line
 				return r.fields, start, nil
 			}
 		} else if err := r.parseQuoted(line, start); err != nil {
@@ -309,6 +354,59 @@ func (r *csvReader) next() ([][]byte, int, error) {
 		return r.fields, start, nil
 	}
 }
+
+// SWAR constants: a byte repeated in each of the 8 bytes of a word.
+const (
+	swarLow7  = 0x7f7f7f7f7f7f7f7f
+	swarHigh  = 0x8080808080808080
+	swarComma = 0x2c2c2c2c2c2c2c2c
+	swarQuote = 0x2222222222222222
+)
+
+// swarMatch returns a word with the high bit set in exactly the bytes of x that
+// equal the byte repeated in pat (no false positives: no carry crosses a byte).
+func swarMatch(x, pat uint64) uint64 {
+	y := x ^ pat
+	return ^(((y & swarLow7) + swarLow7) | y) & swarHigh
+}
+
+// splitUnquoted splits line at its commas into fields (appended to fields[:0]),
+// eight bytes at a time. It stops, reporting quoted, at the first double quote (the
+// line is then parsed by parseQuoted); ascii reports that the line has no byte
+// outside ASCII, so it is valid UTF-8.
+func splitUnquoted(line []byte, fields [][]byte) (_ [][]byte, quoted, ascii bool) {
+	fields = fields[:0]
+	start, i := 0, 0
+	var or uint64
+	for ; i+8 <= len(line); i += 8 {
+		x := le.Uint64(line[i:])
+		or |= x
+		if swarMatch(x, swarQuote) != 0 {
+			return fields, true, false
+		}
+		for m := swarMatch(x, swarComma); m != 0; m &= m - 1 {
+			j := i + bits.TrailingZeros64(m)>>3
+			fields = append(fields, line[start:j])
+			start = j + 1
+		}
+	}
+	for ; i < len(line); i++ {
+		switch c := line[i]; c {
+		case ',':
+			fields = append(fields, line[start:i])
+			start = i + 1
+		case '"':
+			return fields, true, false
+		default:
+			or |= uint64(c)
+		}
+	}
+	return append(fields, line[start:]), false, or&swarHigh == 0
+}
+
+// unquotedLine returns the line of the row next last returned when that row had no
+// quotes: its fields are then the line's comma-separated parts (nil otherwise).
+func (r *csvReader) unquotedLine() []byte { return r.unquoted }
 
 // parseQuoted splits a record that contains quotes into r.fields, reading further
 // lines while a quoted field is open.

@@ -42,7 +42,20 @@ func genderIndex(code string) int {
 	return -1
 }
 
+// ethnicityByByte is ethnicityIndex+1 of each one-character code (0: none).
+var ethnicityByByte = func() (t [256]uint8) {
+	for i, e := range codes.EthnicCategories {
+		if len(e.Code) == 1 && t[e.Code[0]] == 0 {
+			t[e.Code[0]] = uint8(i + 1)
+		}
+	}
+	return t
+}()
+
 func ethnicityIndex(code string) int {
+	if len(code) == 1 && ethnicityByByte[code[0]] != 0 {
+		return int(ethnicityByByte[code[0]]) - 1
+	}
 	for i, e := range codes.EthnicCategories {
 		if e.Code == code {
 			return i
@@ -72,6 +85,7 @@ type nhsRow struct {
 
 // samplePass holds the state of the final pass over the sample file.
 type samplePass struct {
+	keyed    *pseudo.Keyed
 	joins    *spillReader // j records, by RECORD_ID partition
 	dups     *spillReader // g records, by NHS number partition
 	outcomes *spillWriter // t records, by RECORD_ID partition
@@ -119,8 +133,8 @@ func findDuplicateNHS(seen []nhsRow) map[uint64][]int32 {
 
 // sampleKeys is what the first pass over the sample file found.
 type sampleKeys struct {
-	rows     int
-	sum      string
+	fp       fingerprint
+	sum      string // SHA-256
 	warnings []string
 }
 
@@ -131,7 +145,7 @@ func usableID(id []byte) bool { return len(id) > 0 && len(id) <= MaxRecordIDLen 
 // and the valid NHS number of every well-formed row are spilled, partitioned, for
 // the join and the duplicate checks.
 func (r *run) scanSampleKeys(sp *spillSet) (*sampleKeys, error) {
-	in, warnings, err := openInput(r.ctx, r.st, r.in.SampleKey, schemas.SampleFileLayout(), "DATE_OF_BIRTH", "REGISTRATION_DATE")
+	in, warnings, err := openInput(r.ctx, r.st, r.in.SampleKey, firstPass, schemas.SampleFileLayout(), "DATE_OF_BIRTH", "REGISTRATION_DATE")
 	if err != nil {
 		return nil, err
 	}
@@ -183,12 +197,12 @@ func (r *run) scanSampleKeys(sp *spillSet) (*sampleKeys, error) {
 	if err := nhsw.close(); err != nil {
 		return nil, err
 	}
-	return &sampleKeys{rows: n, sum: in.sum(), warnings: warnings}, nil
+	return &sampleKeys{fp: in.fingerprint(n), sum: in.sum(), warnings: warnings}, nil
 }
 
 // processSample is the final pass over the sample file, once the joins are done.
 func (r *run) processSample(sp *spillSet, keys *sampleKeys) error {
-	p := &samplePass{}
+	p := &samplePass{keyed: pseudo.New(r.cfg.PseudonymKey)}
 	var err error
 	if p.joins, err = sp.open("j"); err != nil {
 		return err
@@ -202,27 +216,31 @@ func (r *run) processSample(sp *spillSet, keys *sampleKeys) error {
 		return err
 	}
 	defer p.outcomes.close()
-	if err := r.samplePass(sp, p); err != nil {
-		return err
-	}
-	if r.res.SampleSHA256 != keys.sum || r.res.RowsRead != keys.rows {
-		return fmt.Errorf("%w: %s", ErrInputChanged, r.in.SampleKey)
-	}
-	return p.outcomes.close()
-}
-
-func (r *run) samplePass(sp *spillSet, p *samplePass) error {
-	in, _, err := openInput(r.ctx, r.st, r.in.SampleKey, schemas.SampleFileLayout(), "DATE_OF_BIRTH", "REGISTRATION_DATE")
+	fp, err := r.samplePass(sp, p)
 	if err != nil {
 		return err
 	}
+	if fp != keys.fp {
+		return fmt.Errorf("%w: %s", ErrInputChanged, r.in.SampleKey)
+	}
+	r.res.SampleSHA256 = keys.sum
+	r.res.SampleBytes = keys.fp.bytes
+	return p.outcomes.close()
+}
+
+// samplePass reads the sample file again and returns its fingerprint.
+func (r *run) samplePass(sp *spillSet, p *samplePass) (fingerprint, error) {
+	in, _, err := openInput(r.ctx, r.st, r.in.SampleKey, laterPass, schemas.SampleFileLayout(), "DATE_OF_BIRTH", "REGISTRATION_DATE")
+	if err != nil {
+		return fingerprint{}, err
+	}
 	in.readAhead()
 	defer in.src.close()
-	if r.sample, err = newSampleSink(pseudo.New(r.cfg.PseudonymKey), r.cfg.WaveID, r.cfg.ICS); err != nil {
-		return err
+	if r.sample, err = newSampleSink(pseudo.New(r.cfg.PseudonymKey)); err != nil {
+		return fingerprint{}, err
 	}
 	if r.sampleRp, err = newReportFile(); err != nil {
-		return err
+		return fingerprint{}, err
 	}
 	res := r.res
 	res.RowsRead, res.Accepted, res.Excluded, res.Rejected = 0, 0, 0, 0
@@ -236,24 +254,22 @@ func (r *run) samplePass(sp *spillSet, p *samplePass) error {
 			break
 		}
 		if err != nil {
-			return err
+			return fingerprint{}, err
 		}
 		res.RowsRead++
 		if err := r.checkCtx(res.RowsRead); err != nil {
-			return err
+			return fingerprint{}, err
 		}
 		row32, err := rowNumber(r.in.SampleKey, row)
 		if err != nil {
-			return err
+			return fingerprint{}, err
 		}
 		if err := r.sampleRow(sp, p, in.src, in.hdr.width, &c, fields, row32); err != nil {
-			return err
+			return fingerprint{}, err
 		}
 	}
 	r.sample.end() // the file is finished in the background
-	res.SampleSHA256 = in.sum()
-	res.SampleBytes = in.bytes.n
-	return nil
+	return in.fingerprint(res.RowsRead), nil
 }
 
 // sampleRow checks, joins and classifies one sample row and writes its outputs.
@@ -281,7 +297,7 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 		}
 		e = &p.ent
 		defer func() {
-			p.outcomes.rec = appendTRec(p.outcomes.rec[:0], e, id)
+			p.outcomes.rec = appendTRec(p.outcomes.rec[:0], e)
 			p.outcomes.put(part)
 		}()
 		if e.sampleN > 1 {
@@ -476,7 +492,12 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	e.dob = int32(arrow.Date32FromTime(dob))
 	gi := genderIndex(gender)
 	e.gender = uint8(gi + 1)
-	r.writeSample(e, id, nhs, practice, int32(age), gender, ethnicity, efi, band, registered, pc)
+	// The one HMAC of the person's survey record id and access code: the analysis
+	// record takes the id now, the contact record both, from the outcome spilled.
+	e.person = p.keyed.Person(r.cfg.WaveID, r.cfg.ICS, view(id))
+	ageBand := codes.AgeBand(age)
+	ix := codeIndexes{ageBand: ageBandIndex(ageBand), gender: gi, ethnicity: ethnicityIndex(ethnicity), efiBand: efiBandIndex(band)}
+	r.writeSample(e, nhs, practice, int32(age), ageBand, gender, ethnicity, efi, band, registered, pc, &ix)
 	t := &r.tally
 	// Look up with a transient view; never assign with one (a map assignment may
 	// store the key it is given).
@@ -486,10 +507,10 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 		t.practices[string(practice)] = new(int)
 		*t.practices[string(practice)] = 1
 	}
-	t.ageBand[ageBandIndex(codes.AgeBand(age))]++
+	t.ageBand[ix.ageBand]++
 	t.gender[gi]++
-	t.efiBand[efiBandIndex(band)]++
-	t.ethnicity[ethnicityIndex(ethnicity)]++
+	t.efiBand[ix.efiBand]++
+	t.ethnicity[ix.ethnicity]++
 	if e.flags&flagHasMobile != 0 {
 		t.mobile++
 	} else {
@@ -516,21 +537,25 @@ func (r *run) reject(e *entry, row int32, id []byte, findings []finding) error {
 	return nil
 }
 
-func (r *run) writeSample(e *entry, id []byte, nhs uint64, practice []byte, age int32, gender, ethnicity string,
-	efi float64, band string, registered time.Time, pc []byte) {
+// codeIndexes are the positions of an accepted record's codes in their code lists.
+type codeIndexes struct {
+	ageBand, gender, ethnicity, efiBand int
+}
+
+func (r *run) writeSample(e *entry, nhs uint64, practice []byte, age int32, ageBand, gender, ethnicity string,
+	efi float64, band string, registered time.Time, pc []byte, ix *codeIndexes) {
 	g := r.sample.cur
-	g.ids.add(id)
+	g.persons = append(g.persons, e.person)
 	g.nhs = append(g.nhs, nhs)
 	g.wave.addCode(0, r.cfg.WaveID)
 	g.ics.addCode(0, r.cfg.ICS)
 	g.practice.add(practice)
 	g.age = append(g.age, age)
-	ageBand := codes.AgeBand(int(age))
-	g.ageBand.addCode(ageBandIndex(ageBand), ageBand)
-	g.gender.addCode(genderIndex(gender), gender)
-	g.ethnicity.addCode(ethnicityIndex(ethnicity), ethnicity)
+	g.ageBand.addCode(ix.ageBand, ageBand)
+	g.gender.addCode(ix.gender, gender)
+	g.ethnicity.addCode(ix.ethnicity, ethnicity)
 	g.efi = append(g.efi, efi)
-	g.efiBand.addCode(efiBandIndex(band), band)
+	g.efiBand.addCode(ix.efiBand, band)
 	g.registered = append(g.registered, int32(arrow.Date32FromTime(registered)))
 	g.hasMobile.add(e.flags&flagHasMobile != 0)
 	if i := bytes.IndexByte(pc, ' '); i > 0 {

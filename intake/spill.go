@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+
+	"icesurvey/pseudo"
 )
 
 // The cross-file join and the duplicate checks are done out of core, so memory does
@@ -21,29 +23,61 @@ import (
 // next result of the row's partition, so outputs and report keep the files' row order
 // whatever the partitioning.
 //
-// Spill kinds (one file per partition):
+// Spill kinds (each is one file, holding every partition: see Storage below):
 //
 //	m  mailing rows with a usable RECORD_ID:  row, flags, issue, postcode, id
 //	s  sample rows with a usable RECORD_ID:   row, id
 //	n  sample rows with a valid NHS number:   nhs, row
 //	g  duplicated NHS numbers, by row:        row, k, first k rows of the group
-//	j  join result of each s record:          row, sampleN, sampleRow, mailN, mailRow, issue, flags, postcode
-//	t  outcome of each s record:              state, nhs, dob, gender, id
-//	k  join result of each m record:          row, mailN, mailRow, sampleN, state, nhs, dob, gender, flags, postcode
+//	j  join result of each s record:          row, idx, sampleN, sampleRow, mailN, mailRow, issue, flags, postcode
+//	x  mailing side of each m record:         row, idx, mailN, mailRow, sampleN, issue, flags, postcode
+//	t  outcome of each s record:              idx, state, nhs, dob, gender, person
+//	k  join result of each m record:          the x record, then its idx's outcome (state ... person)
+//
+// The mailing records of a partition are read and indexed by RECORD_ID once, in the
+// first join (joinSample). It numbers the partition's RECORD_IDs (idx): the j records
+// hand each sample row its idx, the sample pass echoes it in the row's outcome (t),
+// and the x records give each mailing row its own; so the second join (joinMailing)
+// matches outcomes to mailing rows by number, with no index to build.
+
+// Storage: each kind is one temporary file, not one per partition (creating a few
+// hundred files costs more than the I/O to them on some file systems). A partition's
+// records are a list of chunks of its kind's file, appended with positioned writes
+// (so several goroutines can append partitions of one kind at once) and read back
+// in order.
 
 // partitionBytes is the share of the input files one partition covers.
 var partitionBytes int64 = 4 << 20 // a variable for the tests
 
-// maxPartitions bounds the files open at once (three spill kinds are written side by
-// side); past maxPartitions × partitionBytes of input (1 GiB) partitions grow instead.
+// maxPartitions bounds the partition buffers held at once (three spill kinds are
+// written side by side); past maxPartitions × partitionBytes of input (1 GiB)
+// partitions grow instead.
 const maxPartitions = 256
 
+// spillBuffer is the chunk size of streamed spill records (and the read buffer).
 const spillBuffer = 16 << 10
 
+// spillKinds are the kinds of spill record (see above).
+const spillKinds = "msngjxtk"
+
 type spillSet struct {
-	dir  string
-	n    int
-	seed maphash.Seed
+	dir   string
+	n     int
+	seed  maphash.Seed
+	files map[byte]*spillFile
+}
+
+// spillFile holds the records of one kind for every partition.
+type spillFile struct {
+	f      *os.File
+	mu     sync.Mutex
+	size   int64
+	chunks [][]chunk // by partition, in order
+}
+
+type chunk struct {
+	off int64
+	n   int
 }
 
 func newSpillSet(inputBytes int64) (*spillSet, error) {
@@ -52,10 +86,54 @@ func newSpillSet(inputBytes int64) (*spillSet, error) {
 		return nil, fmt.Errorf("intake: spill directory: %w", err)
 	}
 	n := int(min(max(inputBytes/partitionBytes+1, 1), maxPartitions))
-	return &spillSet{dir: dir, n: n, seed: maphash.MakeSeed()}, nil
+	s := &spillSet{dir: dir, n: n, seed: maphash.MakeSeed(), files: map[byte]*spillFile{}}
+	for i := 0; i < len(spillKinds); i++ {
+		f, err := os.Create(filepath.Join(dir, spillKinds[i:i+1]))
+		if err != nil {
+			s.remove()
+			return nil, fmt.Errorf("intake: spill file: %w", err)
+		}
+		s.files[spillKinds[i]] = &spillFile{f: f, chunks: make([][]chunk, n)}
+	}
+	return s, nil
 }
 
-func (s *spillSet) remove() { os.RemoveAll(s.dir) }
+func (s *spillSet) remove() {
+	for _, f := range s.files {
+		f.f.Close()
+	}
+	os.RemoveAll(s.dir)
+}
+
+func (s *spillSet) file(kind string) *spillFile {
+	f := s.files[kind[0]]
+	if f == nil || len(kind) != 1 {
+		panic("intake: unknown spill kind " + kind)
+	}
+	return f
+}
+
+// append adds b to the records of partition p; it may be called from several
+// goroutines, for different partitions.
+func (sf *spillFile) append(p int, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	sf.mu.Lock()
+	off := sf.size
+	sf.size += int64(len(b))
+	sf.chunks[p] = append(sf.chunks[p], chunk{off, len(b)})
+	sf.mu.Unlock()
+	if _, err := sf.f.WriteAt(b, off); err != nil {
+		return fmt.Errorf("intake: spill file: %w", err)
+	}
+	return nil
+}
+
+// writePart stores the whole of partition p's records of kind at once.
+func (s *spillSet) writePart(kind string, p int, b []byte) error {
+	return s.file(kind).append(p, b)
+}
 
 func (s *spillSet) partID(id []byte) int {
 	if s.n == 1 {
@@ -71,86 +149,105 @@ func (s *spillSet) partNHS(nhs uint64) int {
 	return int(maphash.Comparable(s.seed, nhs) % uint64(s.n))
 }
 
-func (s *spillSet) name(kind string, p int) string {
-	return filepath.Join(s.dir, fmt.Sprintf("%s-%05d", kind, p))
-}
-
-// spillWriter writes one kind of record to every partition.
+// spillWriter streams one kind of record to every partition, buffering each.
 type spillWriter struct {
-	files []*os.File
-	w     []*bufio.Writer
-	rec   []byte
+	sf  *spillFile
+	buf [][]byte
+	err error
+	rec []byte
 }
 
 func (s *spillSet) create(kind string) (*spillWriter, error) {
-	sw := &spillWriter{}
-	for p := 0; p < s.n; p++ {
-		f, err := os.Create(s.name(kind, p))
-		if err != nil {
-			sw.close()
-			return nil, fmt.Errorf("intake: spill file: %w", err)
-		}
-		sw.files = append(sw.files, f)
-		sw.w = append(sw.w, bufio.NewWriterSize(f, spillBuffer))
-	}
-	return sw, nil
+	return &spillWriter{sf: s.file(kind), buf: make([][]byte, s.n)}, nil
 }
 
 // put writes sw.rec to partition p (write errors surface in close).
-func (sw *spillWriter) put(p int) { sw.w[p].Write(sw.rec) }
-
-func (sw *spillWriter) close() error {
-	var first error
-	for i, f := range sw.files {
-		if err := sw.w[i].Flush(); err != nil && first == nil {
-			first = err
+func (sw *spillWriter) put(p int) {
+	b := sw.buf[p]
+	if len(b)+len(sw.rec) > spillBuffer && len(b) > 0 {
+		if err := sw.sf.append(p, b); err != nil && sw.err == nil {
+			sw.err = err
 		}
-		if err := f.Close(); err != nil && first == nil {
-			first = err
-		}
+		b = b[:0]
 	}
-	sw.files, sw.w = nil, nil
-	if first != nil {
-		return fmt.Errorf("intake: spill file: %w", first)
+	if b == nil {
+		b = make([]byte, 0, spillBuffer)
 	}
-	return nil
+	sw.buf[p] = append(b, sw.rec...)
 }
 
+func (sw *spillWriter) close() error {
+	for p, b := range sw.buf {
+		if err := sw.sf.append(p, b); err != nil && sw.err == nil {
+			sw.err = err
+		}
+	}
+	sw.buf = nil
+	return sw.err
+}
+
+// read returns all the records of kind in partition p.
 func (s *spillSet) read(kind string, p int) ([]byte, error) {
-	b, err := os.ReadFile(s.name(kind, p))
-	if err != nil {
+	sf := s.file(kind)
+	sf.mu.Lock()
+	chunks := sf.chunks[p]
+	sf.mu.Unlock()
+	n := 0
+	for _, c := range chunks {
+		n += c.n
+	}
+	b := make([]byte, n)
+	r := chunkReader{f: sf.f, chunks: chunks}
+	if _, err := io.ReadFull(&r, b); err != nil {
 		return nil, fmt.Errorf("intake: spill file: %w", err)
 	}
 	return b, nil
 }
 
+// chunkReader reads the chunks of one partition in order.
+type chunkReader struct {
+	f      *os.File
+	chunks []chunk
+	pos    int // read of chunks[0]
+}
+
+func (r *chunkReader) Read(b []byte) (int, error) {
+	for len(r.chunks) > 0 && r.pos == r.chunks[0].n {
+		r.chunks, r.pos = r.chunks[1:], 0
+	}
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	c := r.chunks[0]
+	n, err := r.f.ReadAt(b[:min(len(b), c.n-r.pos)], c.off+int64(r.pos))
+	r.pos += n
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF // a chunk is never past the end
+	}
+	return n, err
+}
+
 // spillReader reads one kind of record from every partition in turn.
 type spillReader struct {
-	files []*os.File
 	r     []*bufio.Reader
 	heads []int32 // peekRow's answer per partition, cached: 0 = not known yet
 }
 
 func (s *spillSet) open(kind string) (*spillReader, error) {
+	sf := s.file(kind)
 	sr := &spillReader{}
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
 	for p := 0; p < s.n; p++ {
-		f, err := os.Open(s.name(kind, p))
-		if err != nil {
-			sr.close()
-			return nil, fmt.Errorf("intake: spill file: %w", err)
-		}
-		sr.files = append(sr.files, f)
-		sr.r = append(sr.r, bufio.NewReaderSize(f, spillBuffer))
+		sr.r = append(sr.r, bufio.NewReaderSize(&chunkReader{f: sf.f, chunks: sf.chunks[p]}, spillBuffer))
 	}
 	return sr, nil
 }
 
-func (sr *spillReader) close() {
-	for _, f := range sr.files {
-		f.Close()
-	}
-	sr.files, sr.r = nil, nil
-}
+func (sr *spillReader) close() { sr.r = nil }
 
 // next reads the next fixed-size record of partition p into rec; false at its end.
 func (sr *spillReader) next(p int, rec []byte) (bool, error) {
@@ -276,11 +373,12 @@ const nRecLen = 12
 // g: row(4) k(1) rows(4k), k <= gRows
 const gRows = 7
 
-// j: row(4) sampleN(1) sampleRow(4) mailN(1) mailRow(4) issue(1) flags(1) postcode(8)
-const jRecLen = 24
+// j: row(4) idx(4) sampleN(1) sampleRow(4) mailN(1) mailRow(4) issue(1) flags(1) postcode(8)
+const jRecLen = 28
 
-func appendJRec(b []byte, row int32, e *entry) []byte {
+func appendJRec(b []byte, row, idx int32, e *entry) []byte {
 	b = le.AppendUint32(b, uint32(row))
+	b = le.AppendUint32(b, uint32(idx))
 	b = append(b, e.sampleN)
 	b = le.AppendUint32(b, uint32(e.sampleRow))
 	b = append(b, e.mailN)
@@ -292,73 +390,96 @@ func appendJRec(b []byte, row int32, e *entry) []byte {
 func decodeJRec(b []byte, e *entry) (row int32) {
 	*e = entry{}
 	row = int32(le.Uint32(b))
-	e.sampleN = b[4]
-	e.sampleRow = int32(le.Uint32(b[5:]))
-	e.mailN = b[9]
-	e.mailRow = int32(le.Uint32(b[10:]))
-	e.mailIssue, e.flags = b[14], b[15]
-	copy(e.postcode[:], b[16:24])
+	e.idx = int32(le.Uint32(b[4:]))
+	e.sampleN = b[8]
+	e.sampleRow = int32(le.Uint32(b[9:]))
+	e.mailN = b[13]
+	e.mailRow = int32(le.Uint32(b[14:]))
+	e.mailIssue, e.flags = b[18], b[19]
+	copy(e.postcode[:], b[20:28])
 	return row
 }
 
-// t: state(1) nhs(8) dob(4) gender(1) idlen(1) id
-func appendTRec(b []byte, e *entry, id []byte) []byte {
-	b = append(b, e.state)
-	b = le.AppendUint64(b, e.nhs)
-	b = le.AppendUint32(b, uint32(e.dob))
-	b = append(b, e.gender, byte(len(id)))
-	return append(b, id...)
-}
+// x: row(4) idx(4) mailN(1) mailRow(4) sampleN(1) issue(1) flags(1) postcode(8), where
+// issue is the mailing row's own (e.mailIssue is its RECORD_ID's first row's). An x
+// file starts with the number of idx values of its partition (4).
+const xRecLen = 24
 
-// k: row(4) mailN(1) mailRow(4) sampleN(1) state(1) nhs(8) dob(4) gender(1) flags(1) postcode(8)
-const kRecLen = 33
-
-func appendKRec(b []byte, row int32, e *entry) []byte {
+func appendXRec(b []byte, row, idx int32, issue uint8, e *entry) []byte {
 	b = le.AppendUint32(b, uint32(row))
+	b = le.AppendUint32(b, uint32(idx))
 	b = append(b, e.mailN)
 	b = le.AppendUint32(b, uint32(e.mailRow))
-	b = append(b, e.sampleN, e.state)
-	b = le.AppendUint64(b, e.nhs)
-	b = le.AppendUint32(b, uint32(e.dob))
-	b = append(b, e.gender, e.flags)
+	b = append(b, e.sampleN, issue, e.flags)
 	return append(b, e.postcode[:]...)
 }
 
+// t: idx(4), then the outcome: state(1) nhs(8) dob(4) gender(1) person(20)
+const (
+	outcomeLen = 14 + pseudo.PersonLen
+	tRecLen    = 4 + outcomeLen
+)
+
+func appendTRec(b []byte, e *entry) []byte {
+	b = le.AppendUint32(b, uint32(e.idx))
+	b = append(b, e.state)
+	b = le.AppendUint64(b, e.nhs)
+	b = le.AppendUint32(b, uint32(e.dob))
+	b = append(b, e.gender)
+	return append(b, e.person[:]...)
+}
+
+// k: an x record, then an outcome (all zero when no sample row has the RECORD_ID)
+const kRecLen = xRecLen + outcomeLen
+
+// decodeKRec fills e from a k record and returns its row; e.rowIssue is the mailing
+// row's own first issue.
 func decodeKRec(b []byte, e *entry) (row int32) {
 	*e = entry{}
 	row = int32(le.Uint32(b))
-	e.mailN = b[4]
-	e.mailRow = int32(le.Uint32(b[5:]))
-	e.sampleN, e.state = b[9], b[10]
-	e.nhs = le.Uint64(b[11:])
-	e.dob = int32(le.Uint32(b[19:]))
-	e.gender, e.flags = b[23], b[24]
-	copy(e.postcode[:], b[25:33])
+	e.idx = int32(le.Uint32(b[4:]))
+	e.mailN = b[8]
+	e.mailRow = int32(le.Uint32(b[9:]))
+	e.sampleN, e.rowIssue, e.flags = b[13], b[14], b[15]
+	copy(e.postcode[:], b[16:24])
+	o := b[xRecLen:]
+	e.state = o[0]
+	e.nhs = le.Uint64(o[1:])
+	e.dob = int32(le.Uint32(o[9:]))
+	e.gender = o[13]
+	copy(e.person[:], o[14:14+pseudo.PersonLen])
 	return row
 }
 
 // ---------------------------------------------------------------------------------
 // Partition joins
 
+// mailRow is where an m record of a partition went in the join.
+type mailRow struct {
+	row, idx int32
+	issue    uint8
+}
+
 // loadMailing indexes the m records of partition p: one entry per RECORD_ID, with
-// the mailing side of the join filled in.
-func (s *spillSet) loadMailing(p int) (*joinIndex, []entry, []byte, error) {
+// the mailing side of the join filled in, and each record's idx.
+func (s *spillSet) loadMailing(p int) (*joinIndex, []entry, []mailRow, error) {
 	data, err := s.read("m", p)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ids := newJoinIndex(len(data) / 24)
 	entries := make([]entry, 0, len(data)/24)
+	rows := make([]mailRow, 0, len(data)/24)
 	for b := data; len(b) > 0; {
 		var m mRec
 		if m, b, err = decodeMRec(b); err != nil {
 			return nil, nil, nil, err
 		}
-		idx, ok := ids.get(m.id)
-		if !ok {
-			if idx, err = ids.add(m.id); err != nil {
-				return nil, nil, nil, err
-			}
+		idx, added, err := ids.getOrAdd(m.id)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if added {
 			entries = append(entries, entry{})
 		}
 		e := &entries[idx]
@@ -366,14 +487,16 @@ func (s *spillSet) loadMailing(p int) (*joinIndex, []entry, []byte, error) {
 			e.mailRow, e.flags, e.mailIssue, e.postcode = m.row, m.flags, m.issue, m.pc
 		}
 		e.mailN = sat(e.mailN)
+		rows = append(rows, mailRow{m.row, idx, m.issue})
 	}
-	return ids, entries, data, nil
+	return ids, entries, rows, nil
 }
 
 // joinSample writes, for partition p, the j records (the join of each sample row
-// with the mailing file) and the g records (duplicated NHS numbers).
+// with the mailing file), the x records (the mailing side of each mailing row, for
+// joinMailing) and the g records (duplicated NHS numbers).
 func (s *spillSet) joinSample(p int) error {
-	ids, entries, _, err := s.loadMailing(p)
+	ids, entries, mrows, err := s.loadMailing(p)
 	if err != nil {
 		return err
 	}
@@ -381,17 +504,19 @@ func (s *spillSet) joinSample(p int) error {
 	if err != nil {
 		return err
 	}
+	type sampleRow struct{ row, idx int32 }
+	srows := make([]sampleRow, 0, len(data)/8)
 	for b := data; len(b) > 0; {
 		row, id, rest, err := decodeSRec(b)
 		if err != nil {
 			return err
 		}
 		b = rest
-		idx, ok := ids.get(id)
-		if !ok {
-			if idx, err = ids.add(id); err != nil {
-				return err
-			}
+		idx, added, err := ids.getOrAdd(id)
+		if err != nil {
+			return err
+		}
+		if added {
 			entries = append(entries, entry{})
 		}
 		e := &entries[idx]
@@ -399,35 +524,23 @@ func (s *spillSet) joinSample(p int) error {
 			e.sampleRow = row
 		}
 		e.sampleN = sat(e.sampleN)
+		srows = append(srows, sampleRow{row, idx})
 	}
-	out, err := os.Create(s.name("j", p))
-	if err != nil {
-		return fmt.Errorf("intake: spill file: %w", err)
+	rec := make([]byte, 0, len(srows)*jRecLen)
+	for _, r := range srows {
+		rec = appendJRec(rec, r.row, r.idx, &entries[r.idx])
 	}
-	w := bufio.NewWriterSize(out, spillBuffer)
-	var rec []byte
-	for b := data; len(b) > 0; {
-		row, id, rest, _ := decodeSRec(b)
-		b = rest
-		idx, _ := ids.get(id)
-		rec = appendJRec(rec[:0], row, &entries[idx])
-		w.Write(rec)
+	if err := s.writePart("j", p, rec); err != nil {
+		return err
 	}
-	if err := closeSpill(out, w); err != nil {
+	rec = le.AppendUint32(rec[:0], uint32(len(entries)))
+	for _, r := range mrows {
+		rec = appendXRec(rec, r.row, r.idx, r.issue, &entries[r.idx])
+	}
+	if err := s.writePart("x", p, rec); err != nil {
 		return err
 	}
 	return s.dupNHS(p)
-}
-
-func closeSpill(f *os.File, w *bufio.Writer) error {
-	err := w.Flush()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("intake: spill file: %w", err)
-	}
-	return nil
 }
 
 // dupNHS writes the g records of NHS partition p: every row whose NHS number is on
@@ -457,21 +570,15 @@ func (s *spillSet) dupNHS(p int) error {
 		}
 	}
 	slices.SortFunc(rows, func(a, b dupRow) int { return int(a.row - b.row) })
-	out, err := os.Create(s.name("g", p))
-	if err != nil {
-		return fmt.Errorf("intake: spill file: %w", err)
-	}
-	w := bufio.NewWriterSize(out, spillBuffer)
 	var rec []byte
 	for _, d := range rows {
-		rec = le.AppendUint32(rec[:0], uint32(d.row))
+		rec = le.AppendUint32(rec, uint32(d.row))
 		rec = append(rec, byte(len(d.rows)))
 		for _, r := range d.rows {
 			rec = le.AppendUint32(rec, uint32(r))
 		}
-		w.Write(rec)
 	}
-	return closeSpill(out, w)
+	return s.writePart("g", p, rec)
 }
 
 // readDup reads the g record at the head of partition p if it is for row.
@@ -501,45 +608,42 @@ func (sr *spillReader) readDup(p int, row int32, rows []int32) ([]int32, bool, e
 }
 
 // joinMailing writes, for partition p, the k records: the join of each mailing row
-// with the outcome of its sample record.
+// with the outcome of its sample record. The outcomes are numbered by idx, so this
+// join needs no index: the last sample row's outcome of an idx stands, as in a single
+// in-memory join.
 func (s *spillSet) joinMailing(p int) error {
-	ids, entries, mdata, err := s.loadMailing(p)
+	xs, err := s.read("x", p)
 	if err != nil {
 		return err
 	}
+	if len(xs) < 4 || (len(xs)-4)%xRecLen != 0 {
+		return fmt.Errorf("intake: spill file: truncated mailing join record")
+	}
+	n := int(le.Uint32(xs))
+	xs = xs[4:]
+	outcomes := make([]byte, n*outcomeLen)
 	data, err := s.read("t", p)
 	if err != nil {
 		return err
 	}
-	for b := data; len(b) > 0; {
-		if len(b) < 15 || len(b) < 15+int(b[14]) {
-			return fmt.Errorf("intake: spill file: truncated outcome record")
+	if len(data)%tRecLen != 0 {
+		return fmt.Errorf("intake: spill file: truncated outcome record")
+	}
+	for b := data; len(b) > 0; b = b[tRecLen:] {
+		idx := int(le.Uint32(b))
+		if idx >= n {
+			return fmt.Errorf("intake: spill file: bad outcome record")
 		}
-		n := int(b[14])
-		// Only ids on the mailing file matter here; the last sample row's outcome
-		// stands, as in a single in-memory join.
-		if idx, ok := ids.get(b[15 : 15+n]); ok {
-			e := &entries[idx]
-			e.sampleN = 1
-			e.state = b[0]
-			if e.state == stateAccepted {
-				e.nhs, e.dob, e.gender = le.Uint64(b[1:]), int32(le.Uint32(b[9:])), b[13]
-			}
+		copy(outcomes[idx*outcomeLen:(idx+1)*outcomeLen], b[4:tRecLen])
+	}
+	rec := make([]byte, 0, len(xs)/xRecLen*kRecLen)
+	for b := xs; len(b) > 0; b = b[xRecLen:] {
+		idx := int(le.Uint32(b[4:]))
+		if idx >= n {
+			return fmt.Errorf("intake: spill file: bad mailing join record")
 		}
-		b = b[15+n:]
+		rec = append(rec, b[:xRecLen]...)
+		rec = append(rec, outcomes[idx*outcomeLen:(idx+1)*outcomeLen]...)
 	}
-	out, err := os.Create(s.name("k", p))
-	if err != nil {
-		return fmt.Errorf("intake: spill file: %w", err)
-	}
-	w := bufio.NewWriterSize(out, spillBuffer)
-	var rec []byte
-	for b := mdata; len(b) > 0; {
-		m, rest, _ := decodeMRec(b)
-		b = rest
-		idx, _ := ids.get(m.id)
-		rec = appendKRec(rec[:0], m.row, &entries[idx])
-		w.Write(rec)
-	}
-	return closeSpill(out, w)
+	return s.writePart("k", p, rec)
 }

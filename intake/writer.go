@@ -278,13 +278,14 @@ func (w *hashWriter) flush() error {
 // sampleSink writes schemas.SampleRecord rows.
 type sampleSink = pqSink[*sampleGroup]
 
-// sampleGroup is a row group of schemas.SampleRecord. The keyed columns (survey
-// record id and NHS pseudonym) are derived from the RECORD_IDs and NHS numbers in
-// arrays, on the encoding goroutine, so the HMACs run beside the checks of the rows
-// after them.
+// sampleGroup is a row group of schemas.SampleRecord. The keyed columns are derived
+// on the encoding goroutine, so their work runs beside the checks of the rows after
+// them: the NHS pseudonym is an HMAC of the NHS number, the survey record id is taken
+// from the person's HMAC (computed once in the sample pass, since the contact record
+// needs it too).
 type sampleGroup struct {
 	keys                                                               *groupKeys
-	ids                                                                strCol // RECORD_IDs
+	persons                                                            []pseudo.Person
 	nhs                                                                []uint64
 	surveyID, pseudonym                                                strCol
 	wave, ics, practice, ageBand, gender, ethnicity, efiBand, district *dictCol
@@ -294,12 +295,10 @@ type sampleGroup struct {
 	hasMobile                                                          boolCol
 }
 
-// groupKeys derives the keyed columns of a sink's row groups; only the sink's encoding
-// goroutine uses it.
+// groupKeys derives the NHS pseudonyms of a sink's row groups; only the sink's
+// encoding goroutine uses it.
 type groupKeys struct {
-	keyed     *pseudo.Keyed
-	wave, ics string
-	code      []byte
+	keyed *pseudo.Keyed
 }
 
 func newSampleGroup(k *groupKeys) *sampleGroup {
@@ -314,7 +313,7 @@ func newSampleGroup(k *groupKeys) *sampleGroup {
 }
 
 func (g *sampleGroup) reset() {
-	g.ids.reset()
+	g.persons = g.persons[:0]
 	g.nhs = g.nhs[:0]
 	g.surveyID.reset()
 	g.pseudonym.reset()
@@ -329,12 +328,14 @@ func (g *sampleGroup) dicts() []*dictCol {
 	return []*dictCol{g.wave, g.ics, g.practice, g.ageBand, g.gender, g.ethnicity, g.efiBand, g.district}
 }
 
-func (g *sampleGroup) bytes() int { return len(g.ids.data) * 2 }
+// bytes is what the keyed columns will hold (the others are dictionaries of short
+// codes and fixed-width values).
+func (g *sampleGroup) bytes() int { return len(g.nhs) * (pseudo.SurveyRecordIDLen + 2*sha256.Size) }
 
 func (g *sampleGroup) arrays() []namedArray {
 	k := g.keys
 	for i, nhs := range g.nhs {
-		g.surveyID.data = k.keyed.AppendSurveyRecordID(g.surveyID.data, k.wave, k.ics, view(g.ids.value(i)))
+		g.surveyID.data = g.persons[i].AppendSurveyRecordID(g.surveyID.data)
 		g.surveyID.offs = append(g.surveyID.offs, int32(len(g.surveyID.data)))
 		g.pseudonym.data = k.keyed.AppendNHSPseudonymDigits(g.pseudonym.data, nhs)
 		g.pseudonym.offs = append(g.pseudonym.offs, int32(len(g.pseudonym.data)))
@@ -357,30 +358,28 @@ func (g *sampleGroup) arrays() []namedArray {
 	}
 }
 
-func newSampleSink(keyed *pseudo.Keyed, wave, ics string) (*sampleSink, error) {
+func newSampleSink(keyed *pseudo.Keyed) (*sampleSink, error) {
 	// The lake file keeps the lake's zstd and dictionary encoding (good for analysts'
 	// scans) except for the two unique columns.
 	unique := schemas.SampleRecordLayout().UniqueNames()
 	return newPQSink(schemas.SampleRecordLayout(), sinkSpec{
 		codec: compress.Codecs.Zstd, dictDefault: true, plain: unique, noStats: unique,
-	}, func() *sampleGroup { return newSampleGroup(&groupKeys{keyed: keyed, wave: wave, ics: ics}) })
+	}, func() *sampleGroup { return newSampleGroup(&groupKeys{keyed: keyed}) })
 }
 
 // contactSink writes schemas.Contact rows.
 type contactSink = pqSink[*contactGroup]
 
-// contactGroup is a row group of schemas.Contact. The survey record ids and access
-// codes are derived from the RECORD_IDs in arrays, on the encoding goroutine.
+// contactGroup is a row group of schemas.Contact.
 type contactGroup struct {
-	keys                                                                         *groupKeys
 	surveyID, icsRecordID, nhs, title, first, last, postcode, mobile, accessCode strCol
 	addr                                                                         [5]strCol
 	ics, gender                                                                  *dictCol
 	dob                                                                          []int32 // days since 1970-01-01
 }
 
-func newContactGroup(k *groupKeys) *contactGroup {
-	g := &contactGroup{keys: k, ics: newDictCol(1), gender: newDictCol(len(genderCodes))}
+func newContactGroup() *contactGroup {
+	g := &contactGroup{ics: newDictCol(1), gender: newDictCol(len(genderCodes))}
 	g.reset()
 	return g
 }
@@ -408,14 +407,6 @@ func (g *contactGroup) bytes() int {
 }
 
 func (g *contactGroup) arrays() []namedArray {
-	k := g.keys
-	for i := range g.icsRecordID.len() {
-		var code []byte
-		g.surveyID.data, code = k.keyed.AppendIDs(g.surveyID.data, k.code[:0], k.wave, k.ics, view(g.icsRecordID.value(i)))
-		k.code = code
-		g.surveyID.offs = append(g.surveyID.offs, int32(len(g.surveyID.data)))
-		g.accessCode.add(code)
-	}
 	return []namedArray{
 		{"survey_record_id", g.surveyID.array()},
 		{"ics_record_id", g.icsRecordID.array()},
@@ -437,7 +428,7 @@ func (g *contactGroup) arrays() []namedArray {
 	}
 }
 
-func newContactSink(keyed *pseudo.Keyed, wave, ics string) (*contactSink, error) {
+func newContactSink() (*contactSink, error) {
 	// The contact file is read by the mailing stages and deleted after fieldwork; its
 	// ids, codes, NHS numbers, names and addresses hardly repeat: Snappy, dictionary
 	// encoding only for the ICS and gender codes, and no statistics on the
@@ -446,5 +437,5 @@ func newContactSink(keyed *pseudo.Keyed, wave, ics string) (*contactSink, error)
 		codec: compress.Codecs.Snappy, dict: []string{"ics", "gender"},
 		noStats: []string{"survey_record_id", "ics_record_id", "nhs_number", "first_name", "last_name",
 			"address_1", "address_2", "address_3", "address_4", "address_5", "postcode", "mobile", "access_code"},
-	}, func() *contactGroup { return newContactGroup(&groupKeys{keyed: keyed, wave: wave, ics: ics}) })
+	}, newContactGroup)
 }

@@ -179,6 +179,29 @@ func (k *Keyed) AppendIDs(ids, codes []byte, wave, ics, icsRecordID string) ([]b
 	return appendSurveyRecordID(ids, sum), appendAccessCode(codes, sum)
 }
 
+// PersonLen is the size of a Person.
+const PersonLen = 20
+
+// Person is the part of a person's HMAC that their survey record id and access code
+// are taken from. A caller that needs the identifiers at two stages (or twice) can
+// derive it once, carry its PersonLen bytes, and have either identifier from it
+// without another HMAC; it is as secret as the access code.
+type Person [PersonLen]byte
+
+// Person returns the Person of the ICS's RECORD_ID icsRecordID in the given wave and
+// ICS: p.AppendSurveyRecordID and p.AppendAccessCode give what the functions of those
+// names give for the same arguments.
+func (k *Keyed) Person(wave, ics, icsRecordID string) (p Person) {
+	copy(p[:], k.derive(labelPerson, wave, ics, icsRecordID))
+	return p
+}
+
+// AppendSurveyRecordID appends p's survey record id to dst.
+func (p *Person) AppendSurveyRecordID(dst []byte) []byte { return appendSurveyRecordID(dst, p[:]) }
+
+// AppendAccessCode appends p's grouped access code to dst.
+func (p *Person) AppendAccessCode(dst []byte) []byte { return appendAccessCode(dst, p[:]) }
+
 func appendSurveyRecordID(dst, sum []byte) []byte {
 	dst = append(dst, 'S')
 	return appendBase32(dst, sum[:10], SurveyRecordIDLen-1)
@@ -201,8 +224,25 @@ func (k *Keyed) AppendAccessCode(dst []byte, wave, ics, icsRecordID string) []by
 }
 
 // appendBase32 appends n characters of AccessCodeAlphabet taken 5 bits at a time from
-// sum, which must hold at least 5n bits.
+// sum, which must hold at least 5n bits: eight characters from each five bytes, then
+// the rest one at a time (as appendBase32Bits, which gives the same characters).
 func appendBase32(dst, sum []byte, n int) []byte {
+	const a = AccessCodeAlphabet
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		b := sum[i/8*5 : i/8*5+5]
+		v := uint64(b[0])<<32 | uint64(b[1])<<24 | uint64(b[2])<<16 | uint64(b[3])<<8 | uint64(b[4])
+		dst = append(dst, a[v>>35&31], a[v>>30&31], a[v>>25&31], a[v>>20&31],
+			a[v>>15&31], a[v>>10&31], a[v>>5&31], a[v&31])
+	}
+	if i == n {
+		return dst
+	}
+	return appendBase32Bits(dst, sum[i/8*5:], n-i)
+}
+
+// appendBase32Bits is appendBase32 one character at a time.
+func appendBase32Bits(dst, sum []byte, n int) []byte {
 	var acc uint64
 	bits := 0
 	j := 0

@@ -117,3 +117,57 @@ func BenchmarkKeyed(b *testing.B) {
 		buf, _ = k.AppendIDs(buf, nil, "2026-P1", "QMM", "R000123")
 	}
 }
+
+// TestPerson pins the identifiers (they are printed on letters and stored: a change of
+// scheme would orphan them) and requires a Person to give exactly what the direct
+// functions give.
+func TestPerson(t *testing.T) {
+	k := New(testKey)
+	for _, g := range []struct{ id, srid, code string }{
+		{"R000123", "S3WL6LQSULFTT9HR4", "5KXS-SGMT-K4ZQ"},
+		{"", "SV5Z2XN7V8YNYXXXG", "AERB-EGH9-DSLQ"},
+		{"R1", "S3WZ8F4KDCWRL3WBB", "UVHE-XH4Z-5F52"},
+	} {
+		if got := SurveyRecordID(testKey, "2026-P1", "QMM", g.id); got != g.srid {
+			t.Errorf("SurveyRecordID(%q) = %s; want %s", g.id, got, g.srid)
+		}
+		if got := AccessCode(testKey, "2026-P1", "QMM", g.id); got != g.code {
+			t.Errorf("AccessCode(%q) = %s; want %s", g.id, got, g.code)
+		}
+		p := k.Person("2026-P1", "QMM", g.id)
+		if got := string(p.AppendSurveyRecordID(nil)); got != g.srid {
+			t.Errorf("Person(%q).AppendSurveyRecordID = %s; want %s", g.id, got, g.srid)
+		}
+		if got := string(p.AppendAccessCode(nil)); got != g.code {
+			t.Errorf("Person(%q).AppendAccessCode = %s; want %s", g.id, got, g.code)
+		}
+	}
+	for i := 0; i < 2000; i++ {
+		r := "R" + strconv.Itoa(i*7919)
+		p := k.Person("W1", "QMM", r)
+		id, code := k.AppendIDs([]byte("x"), []byte("y"), "W1", "QMM", r)
+		if got := string(p.AppendSurveyRecordID([]byte("x"))); got != string(id) {
+			t.Fatalf("%s: survey record id %s, want %s", r, got, id)
+		}
+		if got := string(p.AppendAccessCode([]byte("y"))); got != string(code) {
+			t.Fatalf("%s: access code %s, want %s", r, got, code)
+		}
+	}
+}
+
+// TestAppendBase32 checks the eight-at-a-time encoding against the bit-by-bit one.
+func TestAppendBase32(t *testing.T) {
+	sum := make([]byte, 32)
+	for round := 0; round < 500; round++ {
+		for i := range sum {
+			sum[i] = byte(round*131 + i*29 + round*i)
+		}
+		for n := 0; n <= 51; n++ {
+			got := appendBase32([]byte("p"), sum, n)
+			want := appendBase32Bits([]byte("p"), sum, n)
+			if string(got) != string(want) {
+				t.Fatalf("round %d, n %d: %s, want %s", round, n, got, want)
+			}
+		}
+	}
+}
