@@ -32,7 +32,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCmd(), demoCmd(), workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd())
+	root.AddCommand(devCmd(), demoCmd(), workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd())
 	return root
 }
 
