@@ -15,6 +15,9 @@ if [ -n "$unformatted" ]; then
 fi
 echo "== go vet"
 go vet ./...
+echo "== workflowcheck"
+# Temporal's determinism checker over the workflow code (from the module proxy).
+go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...
 echo "== go test"
 log="$(mktemp)"
 status=0
