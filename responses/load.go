@@ -26,6 +26,7 @@ import (
 	"icesurvey/lake"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -159,6 +160,7 @@ type candidate struct {
 	answers    []string // by answer column of schemas.ResponseRowLayout; nil until one is answered
 	freeText   []answer
 	kept       bool
+	eventID    string // of the completion event, for a complete patient response
 }
 
 type answer struct{ question, value string }
@@ -638,6 +640,9 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 		bad("", schemas.RejectBlankResponse, "no closed question answered: a blank return is a decline, not a response")
 		return nil
 	}
+	if c.complete && c.respType == schemas.RespondentPatient {
+		c.eventID = eventID(fw.res.SHA256, c.row) // here, in the shards, rather than in write
+	}
 	return c
 }
 
@@ -865,8 +870,10 @@ func (l *loader) duplicate(k [2]string, kept, discarded string, at time.Time, co
 
 // write stores a file's outputs, then its load marker.
 func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error {
-	var rows []schemas.ResponseRow
+	rows := make([]schemas.ResponseRow, 0, len(fw.cands))
 	var texts []schemas.FreeTextRow
+	base := path.Base(fw.res.Key)
+	fw.outcomes = slices.Grow(fw.outcomes, len(fw.cands))
 	for _, c := range fw.cands {
 		if !c.kept {
 			continue
@@ -886,10 +893,10 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 				RespondentType: c.respType, QuestionID: a.question, Text: a.value,
 			})
 		}
-		if c.complete && c.respType == schemas.RespondentPatient {
+		if c.eventID != "" {
 			fw.outcomes = append(fw.outcomes, schemas.OutcomeEvent{
-				EventID: eventID(fw.res.SHA256, c.row), Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: c.recordID,
-				Outcome: schemas.OutcomeCompleted, At: c.receivedAt, SourceFile: path.Base(fw.res.Key),
+				EventID: c.eventID, Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: c.recordID,
+				Outcome: schemas.OutcomeCompleted, At: c.receivedAt, SourceFile: base,
 				SourceSHA256: fw.res.SHA256, ResponseID: c.id,
 			})
 		}
