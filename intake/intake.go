@@ -370,6 +370,29 @@ func (r *run) checkCtx(n int) error {
 	return nil
 }
 
+// eachRow calls fn with the fields and the file row number of every data row of in,
+// checking for cancellation as it goes, and returns how many rows there were. An fn
+// error stops the pass.
+func (r *run) eachRow(in *input, fn func(fields [][]byte, row int) error) (int, error) {
+	n := 0
+	for {
+		fields, row, err := in.src.next()
+		if errorsIsEOF(err) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+		if err := r.checkCtx(n); err != nil {
+			return n, err
+		}
+		if err := fn(fields, row); err != nil {
+			return n, err
+		}
+	}
+}
+
 func rowNumber(key string, row int) (int32, error) {
 	if row > math.MaxInt32 {
 		return 0, &FileError{File: key, Row: row, Reason: FileTooManyRows, Message: "the file has too many rows"}

@@ -163,26 +163,14 @@ func (r *run) scanMailing(sp *spillSet) error {
 	defer out.close()
 	c := newMailingCols(in.hdr)
 	var m mailingRow
-	n := 0
-	for {
-		fields, row, err := in.src.next()
-		if errorsIsEOF(err) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		n++
-		if err := r.checkCtx(n); err != nil {
-			return err
-		}
+	n, err := r.eachRow(in, func(fields [][]byte, row int) error {
 		row32, err := rowNumber(r.in.MailingKey, row)
 		if err != nil {
 			return err
 		}
 		r.checkMailing(in.src, in.hdr.width, &c, fields, &m)
 		if !m.idOK {
-			continue
+			return nil
 		}
 		var issue uint8
 		if len(m.findings) > 0 {
@@ -190,6 +178,10 @@ func (r *run) scanMailing(sp *spillSet) error {
 		}
 		out.rec = appendMRec(out.rec[:0], row32, m.flags, issue, m.postcode, m.id)
 		out.put(sp.partID(m.id))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := out.close(); err != nil {
 		return err
@@ -235,19 +227,7 @@ func (r *run) writeContacts(sp *spillSet) error {
 	c := newMailingCols(in.hdr)
 	res := r.res
 	var m mailingRow
-	n := 0
-	for {
-		fields, row, err := in.src.next()
-		if errorsIsEOF(err) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		n++
-		if err := r.checkCtx(n); err != nil {
-			return err
-		}
+	n, err := r.eachRow(in, func(fields [][]byte, row int) error {
 		var e *entry
 		if id := field(fields, c.id); usableID(id) {
 			ok, err := joins.next(sp.partID(id), krec[:])
@@ -287,7 +267,7 @@ func (r *run) writeContacts(sp *spillSet) error {
 			res.Findings += len(m.findings)
 			res.MailingRejected++
 			res.MailingByReason[m.findings[0].reason]++
-			continue
+			return nil
 		}
 		switch e.state {
 		case stateAccepted:
@@ -301,6 +281,10 @@ func (r *run) writeContacts(sp *spillSet) error {
 		default:
 			return fmt.Errorf("%w: mailing row %d joins a sample record with no outcome", ErrReconciliation, row)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	r.contacts.end() // the file is finished in the background
 	if n != res.MailingRowsRead {

@@ -161,35 +161,27 @@ func (r *run) scanSampleKeys(sp *spillSet) (*sampleKeys, error) {
 	}
 	defer nhsw.close()
 	c := newSampleCols(in.hdr)
-	n := 0
-	for {
-		fields, row, err := in.src.next()
-		if errorsIsEOF(err) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		n++
-		if err := r.checkCtx(n); err != nil {
-			return nil, err
-		}
+	n, err := r.eachRow(in, func(fields [][]byte, row int) error {
 		row32, err := rowNumber(r.in.SampleKey, row)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if id := field(fields, c.id); usableID(id) {
 			ids.rec = appendSRec(ids.rec[:0], row32, id)
 			ids.put(sp.partID(id))
 		}
 		if _, ok := malformed(in.src, in.hdr.width, fields); !ok {
-			continue
+			return nil
 		}
 		if nhs, err := codes.ParseNHSNumber(view(field(fields, c.nhs))); err == nil {
 			nhsw.rec = le.AppendUint64(nhsw.rec[:0], nhs)
 			nhsw.rec = le.AppendUint32(nhsw.rec, uint32(row32))
 			nhsw.put(sp.partNHS(nhs))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := ids.close(); err != nil {
 		return nil, err
@@ -248,25 +240,14 @@ func (r *run) samplePass(sp *spillSet, p *samplePass) (fingerprint, error) {
 	clear(res.ByReason)
 	r.tally = tally{practices: map[string]*int{}}
 	c := newSampleCols(in.hdr)
-	for {
-		fields, row, err := in.src.next()
-		if errorsIsEOF(err) {
-			break
-		}
-		if err != nil {
-			return fingerprint{}, err
-		}
-		res.RowsRead++
-		if err := r.checkCtx(res.RowsRead); err != nil {
-			return fingerprint{}, err
-		}
+	if res.RowsRead, err = r.eachRow(in, func(fields [][]byte, row int) error {
 		row32, err := rowNumber(r.in.SampleKey, row)
 		if err != nil {
-			return fingerprint{}, err
+			return err
 		}
-		if err := r.sampleRow(sp, p, in.src, in.hdr.width, &c, fields, row32); err != nil {
-			return fingerprint{}, err
-		}
+		return r.sampleRow(sp, p, in.src, in.hdr.width, &c, fields, row32)
+	}); err != nil {
+		return fingerprint{}, err
 	}
 	r.sample.end() // the file is finished in the background
 	return in.fingerprint(res.RowsRead), nil
