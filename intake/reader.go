@@ -446,20 +446,11 @@ func (r *csvReader) parseQuoted(line []byte, start int) error {
 				}
 				break
 			}
-			// After the closing quote: anything up to the next comma is kept as is
-			// (lenient, like a spreadsheet), trailing spaces dropped later by TrimSpace.
-			c := bytes.IndexByte(line, ',')
-			if c < 0 {
-				r.buf = append(r.buf, line...)
-				r.ends = append(r.ends, len(r.buf))
-				break
-			}
-			r.buf = append(r.buf, line[:c]...)
-			r.ends = append(r.ends, len(r.buf))
-			line = line[c+1:]
-			continue
+			// After the closing quote, anything up to the next comma is kept as is
+			// (lenient, like a spreadsheet), trailing spaces dropped later by TrimSpace:
+			// the rest of the field is read as an unquoted one.
 		}
-		// Unquoted field: a stray quote inside it is literal.
+		// Unquoted field (or the rest of a quoted one): a stray quote inside it is literal.
 		c := bytes.IndexByte(line, ',')
 		if c < 0 {
 			r.buf = append(r.buf, line...)
