@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"database/sql"
 	"io"
 	"testing"
 	"time"
 
 	"icesurvey/activities"
-	"icesurvey/infra/devstack"
 	"icesurvey/warehouse"
 	"icesurvey/workflows"
 )
@@ -19,16 +17,7 @@ import (
 // backfill of the same days changes nothing, and that people who responded get no
 // mailing chosen after their response was loaded.
 func TestDailyLoadBackfill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end wave on the embedded server")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	st, err := devstack.Start(ctx, devstack.Config{DataDir: t.TempDir(), UIPort: -1, DBSDelay: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	ctx, st := startE2E(t)
 	const wave = "e2e-load"
 	dayLength := 600 * time.Millisecond
 	spec, _ := e2eWave(t, ctx, st, wave, 400, dayLength, "QUY")

@@ -100,17 +100,25 @@ func allAt(stage string) func([]workflows.ICSStatus) bool {
 	}
 }
 
-func TestWaveEndToEnd(t *testing.T) {
+// startE2E starts the embedded stack for an end-to-end test (skipped with -short),
+// stopped and its context cancelled when the test ends.
+func startE2E(t *testing.T) (context.Context, *devstack.Stack) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end wave on the embedded server")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
 	st, err := devstack.Start(ctx, devstack.Config{DataDir: t.TempDir(), UIPort: -1, DBSDelay: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(st.Close)
+	return ctx, st
+}
+
+func TestWaveEndToEnd(t *testing.T) {
+	ctx, st := startE2E(t)
 	const wave = "e2e-1"
 	spec, stats := e2eWave(t, ctx, st, wave, 300, 300*time.Millisecond, "QMM", "QJK")
 	run, err := StartWave(ctx, st.Client, spec)
