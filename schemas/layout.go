@@ -254,16 +254,6 @@ func (l *Layout) ArrowSchema() *arrow.Schema {
 	return arrow.NewSchema(fields, &md)
 }
 
-// DDLWithoutKey is DDL with no PRIMARY KEY clause.
-func (l *Layout) DDLWithoutKey(table string) string {
-	k := *l
-	k.Columns = append([]Column(nil), l.Columns...)
-	for i := range k.Columns {
-		k.Columns[i].Key = false
-	}
-	return k.DDL(table)
-}
-
 // DDL is the DuckDB CREATE TABLE statement for the layout.
 func (l *Layout) DDL(table string) string {
 	var b strings.Builder

@@ -171,8 +171,11 @@ func FreeTextRoot(wave, ics string) string { return RestrictedPrefix(wave, ics) 
 // in option order joined by ";". Free text never appears here (see FreeTextRow).
 // A response later listed as the discarded side of a DuplicateResponse is superseded
 // and must be left out of analysis (the warehouse's current_responses view does).
+// response_id is unique by construction (the source file's checksum and row, in an
+// object named by the file) and loads are idempotent by loaded_files, so it is not
+// declared a key: a primary-key index would only slow every warehouse load down.
 type ResponseRow struct {
-	ResponseID           string    `col:"response_id,key,unique,doc=deterministic id: source file checksum and row"`
+	ResponseID           string    `col:"response_id,unique,doc=deterministic id: source file checksum and row"`
 	Wave                 string    `col:"wave"`
 	ICS                  string    `col:"ics"`
 	LoadDate             time.Time `col:"load_date,date"`

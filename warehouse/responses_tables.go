@@ -19,7 +19,7 @@ import (
 // Free text has no table here on purpose: it stays in the restricted area (SPEC §8).
 func init() {
 	for name, t := range map[string]Table{
-		"responses": {Name: "responses", Layout: schemas.ResponseRowLayout(), Unindexed: true,
+		"responses": {Name: "responses", Layout: schemas.ResponseRowLayout(),
 			Doc: "one row per loaded response, a column per closed question of every questionnaire version " +
 				"and the question bank; no free text; superseded responses are listed in " +
 				"response_duplicates — use the current_responses view"},
@@ -34,7 +34,7 @@ func init() {
 		Tables[name] = t
 	}
 	Register(Migration{Version: 10, Name: "response load tables", SQL: []string{
-		Tables["responses"].DDL(),
+		Tables["responses"].Layout.DDL("responses"),
 		Tables["response_rejections"].Layout.DDL("response_rejections"),
 		Tables["response_duplicates"].Layout.DDL("response_duplicates"),
 	}})

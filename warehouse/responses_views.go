@@ -32,7 +32,7 @@ func init() {
 		`DROP VIEW IF EXISTS responses_wide_patient_2026_1`,
 		`DROP TABLE IF EXISTS responses`,
 		`DELETE FROM loaded_files WHERE table_name = 'responses'`,
-		Tables["responses"].DDL(),
+		Tables["responses"].Layout.DDL("responses"),
 	}})
 	Derive(Derived{Name: "responses answer columns and views", SQL: responseObjects})
 }

@@ -17,25 +17,9 @@ type Table struct {
 	PartitionBy []string
 	// Doc describes the table for analysts.
 	Doc string
-	// Unindexed tables have no primary key in the warehouse although their layout
-	// names one: their rows are unique by construction (an id derived from the source
-	// file and row, in an object named by the file) and loaded_files already makes a
-	// load idempotent, so an index would only slow every load down.
-	Unindexed bool
-}
-
-// DDL is the table's CREATE TABLE statement.
-func (t Table) DDL() string {
-	if t.Unindexed {
-		return t.Layout.DDLWithoutKey(t.Name)
-	}
-	return t.Layout.DDL(t.Name)
 }
 
 func (t Table) hasKey() bool {
-	if t.Unindexed {
-		return false
-	}
 	for _, c := range t.Layout.Columns {
 		if c.Key {
 			return true
