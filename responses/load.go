@@ -216,7 +216,7 @@ func Load(ctx context.Context, st store.Store, cfg LoadConfig, day time.Time) (*
 	l := &loader{cfg: cfg, st: st, day: day, questionColumns: map[string]bool{}, answerColumn: map[string]int{}}
 	layout := schemas.ResponseRowLayout()
 	l.answerColumns = layout.Extras()
-	for i, c := range layout.Columns[len(schemas.ResponseFixedLayout().Columns):] {
+	for i, c := range layout.ExtensionColumns() {
 		l.answerColumn[c.Name] = i
 	}
 	for _, qn := range cfg.Questionnaires {

@@ -672,7 +672,7 @@ func TestFreeTextOnlyInRestrictedArea(t *testing.T) {
 
 // answersOf lists a response's answers as QUESTION=cell, in column order.
 func answersOf(r schemas.ResponseRow) []string {
-	cols := schemas.ResponseRowLayout().Columns[len(schemas.ResponseFixedLayout().Columns):]
+	cols := schemas.ResponseRowLayout().ExtensionColumns()
 	var out []string
 	for i, v := range r.Answers {
 		if v != "" {

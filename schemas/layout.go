@@ -351,6 +351,10 @@ func (l *Layout) ExtraValues(v reflect.Value) []string {
 // Extras is the number of extension columns (the length of a full extra field).
 func (l *Layout) Extras() int { return l.extras }
 
+// ExtensionColumns are the columns Extend added, in extra-field order (they follow the
+// declared columns).
+func (l *Layout) ExtensionColumns() []Column { return l.Columns[len(l.Columns)-l.extras:] }
+
 // FieldValue returns the value of column i of row v (a T or *T), dereferencing pointers;
 // ok is false for a nil pointer or an empty extension value (a NULL). An extension
 // column's value is its text, whatever its type.

@@ -23,6 +23,9 @@ func TestLayoutExtend(t *testing.T) {
 	if got := strings.Join(l.Names(), ","); got != "id,Q1,Q2,Q3" {
 		t.Fatalf("columns = %s", got)
 	}
+	if got := l.ExtensionColumns(); len(got) != 3 || got[0].Name != "Q1" || len(base.ExtensionColumns()) != 0 {
+		t.Errorf("extension columns = %v", got)
+	}
 	if l.Extras() != 3 || base.Extras() != 0 {
 		t.Errorf("extras = %d (base %d)", l.Extras(), base.Extras())
 	}

@@ -46,7 +46,7 @@ func responseObjects() ([]string, error) {
 	}
 	layout := Tables["responses"].Layout
 	fixed := schemas.ResponseFixedLayout()
-	answerCols := layout.Columns[len(fixed.Columns):]
+	answerCols := layout.ExtensionColumns()
 	var out []string
 	for _, c := range answerCols {
 		out = append(out, fmt.Sprintf(`ALTER TABLE responses ADD COLUMN IF NOT EXISTS %s %s`, schemas.QuoteIdent(c.Name), c.Type.DuckDB()))
