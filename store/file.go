@@ -75,6 +75,46 @@ func (s *FileStore) Put(ctx context.Context, key string, r io.Reader) error {
 	return nil
 }
 
+// TempFile implements FileAdopter: the file is created in the store's root, so
+// PutFile can rename it into place, and its name starts with ".tmp-", which List
+// never shows.
+func (s *FileStore) TempFile(pattern string) (*os.File, error) {
+	f, err := os.CreateTemp(s.root, ".tmp-"+pattern)
+	if err != nil {
+		return nil, fmt.Errorf("store: temp file: %w", err)
+	}
+	return f, nil
+}
+
+// PutFile implements FileAdopter: f is synced and renamed to key. A file that cannot
+// be renamed there (one on another filesystem) is copied with Put and left in place.
+func (s *FileStore) PutFile(ctx context.Context, key string, f *os.File) error {
+	p, err := s.path(key)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: put %s: %w", key, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("store: put %s: sync: %w", key, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		return fmt.Errorf("store: put %s: %w", key, err)
+	}
+	err = os.Rename(f.Name(), p)
+	if errors.Is(err, syscall.EXDEV) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("store: put %s: rewind %s: %w", key, f.Name(), err)
+		}
+		return s.Put(ctx, key, f)
+	}
+	if err != nil {
+		return fmt.Errorf("store: put %s: %w", key, err)
+	}
+	return nil
+}
+
 // Get implements Store.
 func (s *FileStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	p, err := s.path(key)

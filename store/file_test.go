@@ -162,3 +162,76 @@ func TestFileDirectoriesAreNotObjects(t *testing.T) {
 		}
 	}
 }
+
+// TestFilePutFile: a file from TempFile is invisible to List until PutFile makes it the
+// object (replacing an older one) without leaving a temporary file; a file from
+// elsewhere is stored too; a bad key fails and stores nothing.
+func TestFilePutFile(t *testing.T) {
+	ctx := context.Background()
+	s := newFileStore(t)
+	if err := store.PutBytes(ctx, s, "adopt/b.bin", []byte("older object")); err != nil {
+		t.Fatal(err)
+	}
+	var fa store.FileAdopter = s
+	tests := []struct {
+		name string
+		temp func() (*os.File, error)
+		want string
+	}{
+		{"from TempFile", func() (*os.File, error) { return fa.TempFile("test-*") }, strings.Repeat("adopted bytes ", 100000)},
+		{"empty", func() (*os.File, error) { return fa.TempFile("test-*") }, ""},
+		{"from another directory", func() (*os.File, error) { return os.CreateTemp(t.TempDir(), "elsewhere-*") }, "from elsewhere"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := tc.temp()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteString(tc.want); err != nil {
+				t.Fatal(err)
+			}
+			if keys := listKeys(t, s); !slices.Equal(keys, []string{"adopt/b.bin"}) {
+				t.Fatalf("List before PutFile = %q: the temp file shows", keys)
+			}
+			if err := fa.PutFile(ctx, "adopt/b.bin", f); err != nil {
+				t.Fatalf("PutFile: %v", err)
+			}
+			got, err := store.ReadAll(ctx, s, "adopt/b.bin")
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("object = %d bytes (%v), want %d", len(got), err, len(tc.want))
+			}
+			if left := tempFiles(t, s.Root()); len(left) > 0 {
+				t.Fatalf("temporary files left: %q", left)
+			}
+		})
+	}
+	f, err := fa.TempFile("test-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := fa.PutFile(ctx, "../escape", f); err == nil {
+		t.Fatal("PutFile to an invalid key succeeded")
+	}
+	if keys := listKeys(t, s); !slices.Equal(keys, []string{"adopt/b.bin"}) {
+		t.Fatalf("List after a failed PutFile = %q", keys)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(s.Root()), "escape")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a file escaped the root: %v", err)
+	}
+}
+
+func listKeys(t *testing.T, s store.Store) []string {
+	t.Helper()
+	infos, err := s.List(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, in := range infos {
+		keys = append(keys, in.Key)
+	}
+	return keys
+}

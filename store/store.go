@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -32,6 +33,20 @@ type Info struct {
 }
 
 // Store is an object store. Implementations are safe for concurrent use.
+// FileAdopter is implemented by a store that keeps its objects as local files. A
+// writer of a large object can build it in a file from TempFile and hand it over with
+// PutFile, which moves the file into place rather than copying it: the data is written
+// once, and its writeback to disk can start while the rest is still being written.
+type FileAdopter interface {
+	// TempFile creates a new, empty file on the store's own filesystem, under a name
+	// no key or List ever shows. The caller removes it if it is never put.
+	TempFile(pattern string) (*os.File, error)
+	// PutFile makes the whole of f the object at key, atomically and durably, as Put
+	// would. On success f's name may no longer exist: the caller closes f and
+	// removes nothing.
+	PutFile(ctx context.Context, key string, f *os.File) error
+}
+
 type Store interface {
 	// Put writes the whole of r to key, replacing any object there. The object
 	// becomes visible only once complete.
