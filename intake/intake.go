@@ -206,6 +206,7 @@ func Run(ctx context.Context, st store.Store, cfg Config, in Input) (*Result, er
 	}
 	defer r.cleanup()
 	start := time.Now()
+	r.phases.start = start
 	if err := r.joinFiles(); err != nil {
 		return nil, err
 	}
@@ -213,14 +214,16 @@ func Run(ctx context.Context, st store.Store, cfg Config, in Input) (*Result, er
 		return nil, err
 	}
 	r.declare()
+	r.phases.mark("reconcile")
 	if err := r.store(); err != nil {
 		return nil, err
 	}
+	r.phases.mark("store")
 	r.recordAudit()
 	slog.InfoContext(ctx, "sample intake done", "wave", cfg.WaveID, "ics", cfg.ICS,
 		"rows", r.res.RowsRead, "accepted", r.res.Accepted, "excluded", r.res.Excluded,
 		"rejected", r.res.Rejected, "mailing_rows", r.res.MailingRowsRead, "shortfall", r.res.Shortfall,
-		"seconds", time.Since(start).Seconds())
+		"seconds", time.Since(start).Seconds(), "phase_seconds", r.phases.attrs())
 	return r.res, nil
 }
 
@@ -284,6 +287,7 @@ type run struct {
 	mailRp   *reportFile
 
 	tally     tally
+	phases    phases
 	buf       []byte
 	mailingFP fingerprint // the mailing file as its first pass found it
 }
@@ -467,15 +471,19 @@ func (r *run) store() error {
 	}
 	puts := []struct {
 		key string
-		r   io.Reader
-	}{{r.res.SampleParquetKey, r.sample.file}, {r.res.ContactsKey, r.contacts.file}, {r.res.ReportKey, rd}}
+		put func() error
+	}{
+		{r.res.SampleParquetKey, func() error { return r.putFile(r.res.SampleParquetKey, r.sample.file, &r.sample.stored) }},
+		{r.res.ContactsKey, func() error { return r.putFile(r.res.ContactsKey, r.contacts.file, &r.contacts.stored) }},
+		{r.res.ReportKey, func() error { return r.st.Put(ctx, r.res.ReportKey, rd) }},
+	}
 	errs := make([]error, len(puts))
 	var wg sync.WaitGroup
 	for i, p := range puts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.st.Put(ctx, p.key, p.r); err != nil {
+			if err := p.put(); err != nil {
 				errs[i] = fmt.Errorf("intake: store %s: %w", p.key, err)
 			}
 		}()
@@ -547,6 +555,7 @@ func (r *run) joinFiles() error {
 	}()
 	err = r.scanMailing(sp)
 	wg.Wait()
+	r.phases.mark("scan")
 	if err != nil {
 		return err
 	}
@@ -557,14 +566,46 @@ func (r *run) joinFiles() error {
 	if err := sp.forPartitions(sp.joinSample); err != nil {
 		return err
 	}
+	r.phases.mark("join_sample")
 	if err := r.processSample(sp, keys); err != nil {
 		return err
 	}
+	r.phases.mark("sample_pass")
 	if err := sp.forPartitions(sp.joinMailing); err != nil {
 		return err
 	}
+	r.phases.mark("join_mailing")
+	defer r.phases.mark("contacts_pass")
 	return r.writeContacts(sp)
 }
 
 // errorsIsEOF reports the end of a row source.
 func errorsIsEOF(err error) bool { return errors.Is(err, io.EOF) }
+
+// phases times the stages of a run, for the log line that ends it: where the time of
+// a slow intake went.
+type phases struct {
+	start, last time.Time
+	names       []string
+	seconds     []float64
+}
+
+// mark ends the phase called name, begun when the one before it ended.
+func (p *phases) mark(name string) {
+	now := time.Now()
+	from := p.last
+	if from.IsZero() {
+		from = p.start
+	}
+	p.names = append(p.names, name)
+	p.seconds = append(p.seconds, now.Sub(from).Seconds())
+	p.last = now
+}
+
+func (p *phases) attrs() slog.Value {
+	as := make([]slog.Attr, len(p.names))
+	for i, n := range p.names {
+		as[i] = slog.Float64(n, math.Round(p.seconds[i]*1000)/1000)
+	}
+	return slog.GroupValue(as...)
+}

@@ -218,10 +218,10 @@ func (r *run) writeContacts(sp *spillSet) error {
 	defer joins.close()
 	var krec [kRecLen]byte
 	var ent entry
-	if r.contacts, err = newContactSink(); err != nil {
+	if r.contacts, err = newContactSink(r.tempFile); err != nil {
 		return err
 	}
-	if r.mailRp, err = newReportFile(); err != nil {
+	if r.mailRp, err = newReportFile(r.tempFile); err != nil {
 		return err
 	}
 	c := newMailingCols(in.hdr)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/crc32"
+	"icesurvey/pseudo"
 	"io"
 	"math"
 	"math/bits"
@@ -139,6 +140,13 @@ func openInput(ctx context.Context, st store.Store, key string, first bool, l *s
 // per-row work is heavy enough to be worth overlapping with the reading. The caller's
 // deferred in.src.close() must be taken after it (it stops the goroutine).
 func (in *input) readAhead() { in.src = prefetch(in.src) }
+
+// readAheadPersons is readAhead that also derives each row's pseudo.Person from its
+// RECORD_ID (at idCol) under key, for wave and ics; the caller takes it with
+// in.src.(*prefetchSource).person().
+func (in *input) readAheadPersons(key []byte, wave, ics string, idCol int) {
+	in.src = prefetchPersons(in.src, &personDeriver{keyed: pseudo.New(key), wave: wave, ics: ics, idCol: idCol})
+}
 
 // checkFormat refuses a key whose extension is not .csv or .xlsx.
 func checkFormat(key string) error {

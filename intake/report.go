@@ -26,8 +26,8 @@ type reportFile struct {
 	rec   []string
 }
 
-func newReportFile() (*reportFile, error) {
-	f, err := os.CreateTemp("", "ice-intake-report-*.csv")
+func newReportFile(newTemp tempFiler) (*reportFile, error) {
+	f, err := newTemp("ice-intake-report-*.csv")
 	if err != nil {
 		return nil, fmt.Errorf("intake: temp report file: %w", err)
 	}

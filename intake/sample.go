@@ -85,7 +85,6 @@ type nhsRow struct {
 
 // samplePass holds the state of the final pass over the sample file.
 type samplePass struct {
-	keyed    *pseudo.Keyed
 	joins    *spillReader // j records, by RECORD_ID partition
 	dups     *spillReader // g records, by NHS number partition
 	outcomes *spillWriter // t records, by RECORD_ID partition
@@ -194,7 +193,7 @@ func (r *run) scanSampleKeys(sp *spillSet) (*sampleKeys, error) {
 
 // processSample is the final pass over the sample file, once the joins are done.
 func (r *run) processSample(sp *spillSet, keys *sampleKeys) error {
-	p := &samplePass{keyed: pseudo.New(r.cfg.PseudonymKey)}
+	p := &samplePass{}
 	var err error
 	if p.joins, err = sp.open("j"); err != nil {
 		return err
@@ -226,12 +225,13 @@ func (r *run) samplePass(sp *spillSet, p *samplePass) (fingerprint, error) {
 	if err != nil {
 		return fingerprint{}, err
 	}
-	in.readAhead()
+	c := newSampleCols(in.hdr)
+	in.readAheadPersons(r.cfg.PseudonymKey, r.cfg.WaveID, r.cfg.ICS, c.id)
 	defer in.src.close()
-	if r.sample, err = newSampleSink(pseudo.New(r.cfg.PseudonymKey)); err != nil {
+	if r.sample, err = newSampleSink(r.tempFile, pseudo.New(r.cfg.PseudonymKey)); err != nil {
 		return fingerprint{}, err
 	}
-	if r.sampleRp, err = newReportFile(); err != nil {
+	if r.sampleRp, err = newReportFile(r.tempFile); err != nil {
 		return fingerprint{}, err
 	}
 	res := r.res
@@ -239,7 +239,6 @@ func (r *run) samplePass(sp *spillSet, p *samplePass) (fingerprint, error) {
 	res.NoSMS, res.MobileUnusable, res.Findings = 0, 0, 0
 	clear(res.ByReason)
 	r.tally = tally{practices: map[string]*int{}}
-	c := newSampleCols(in.hdr)
 	if res.RowsRead, err = r.eachRow(in, func(fields [][]byte, row int) error {
 		row32, err := rowNumber(r.in.SampleKey, row)
 		if err != nil {
@@ -473,9 +472,10 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	e.dob = int32(arrow.Date32FromTime(dob))
 	gi := genderIndex(gender)
 	e.gender = uint8(gi + 1)
-	// The one HMAC of the person's survey record id and access code: the analysis
-	// record takes the id now, the contact record both, from the outcome spilled.
-	e.person = p.keyed.Person(r.cfg.WaveID, r.cfg.ICS, view(id))
+	// The one HMAC of the person's survey record id and access code (taken as the row
+	// was read): the analysis record takes the id now, the contact record both, from
+	// the outcome spilled.
+	e.person = src.(*prefetchSource).person()
 	ageBand := codes.AgeBand(age)
 	ix := codeIndexes{ageBand: ageBandIndex(ageBand), gender: gi, ethnicity: ethnicityIndex(ethnicity), efiBand: efiBandIndex(band)}
 	r.writeSample(e, nhs, practice, int32(age), ageBand, gender, ethnicity, efi, band, registered, pc, &ix)

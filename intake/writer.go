@@ -2,12 +2,24 @@ package intake
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"hash"
+	"icesurvey/store"
 	"io"
 	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -32,16 +44,24 @@ type pqSink[G rowGroup] struct {
 	schema *arrow.Schema
 	file   *os.File
 	out    *hashWriter
-	fw     *pqarrow.FileWriter
-	cur    G
-	n      int
-	total  int64
-	full   chan G
-	free   chan G
-	done   chan error
-	ended  bool
-	err    error // the encoder's outcome, once ended and waited for
-	waited bool
+	pw     *file.Writer
+	// arrowProps and nullable are what each column's encoding needs; defined holds
+	// the definition levels of a row group of a nullable column (the columns have no
+	// nulls: every value is defined).
+	arrowProps pqarrow.ArrowWriterProperties
+	encoders   int
+	nullable   []bool
+	defined    []int16
+	cur        G
+	n          int
+	total      int64
+	full       chan G
+	free       chan G
+	done       chan error
+	ended      bool
+	err        error // the encoder's outcome, once ended and waited for
+	waited     bool
+	stored     bool // the file became the stored object (see run.putFile)
 }
 
 // sinkGroups is how many row groups a sink has: one being filled, one queued, one
@@ -52,6 +72,12 @@ const sinkGroups = 4
 // maxGroupBytes ends a row group early when its variable-width columns hold this much
 // (Arrow string offsets are 32-bit).
 const maxGroupBytes = 512 << 20
+
+// parallelPageSize is the Parquet data page size of a sink whose columns are encoded
+// side by side: a column's last page is only finished when the row group is closed,
+// one column after another, and pages a quarter of the default keep that serial part
+// small. (Not for zstd columns of hex text, which compress worse in smaller pages.)
+const parallelPageSize = 256 << 10
 
 // compressionLevel is zstd's fastest level: the lake's codec, at a level that keeps
 // Parquet encoding from dominating the intake (ids and pseudonyms hardly compress).
@@ -68,9 +94,11 @@ type sinkSpec struct {
 	// values — ids, pseudonyms, names, addresses — whose min and max prune nothing and
 	// cost a comparison per value.
 	noStats []string
+	// encoders is how many goroutines encode a row group's columns (at least one).
+	encoders int
 }
 
-func newPQSink[G rowGroup](l *schemas.Layout, spec sinkSpec, newGroup func() G) (*pqSink[G], error) {
+func newPQSink[G rowGroup](newTemp tempFiler, l *schemas.Layout, spec sinkSpec, newGroup func() G) (*pqSink[G], error) {
 	sc := l.ArrowSchema()
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(spec.codec),
@@ -78,6 +106,9 @@ func newPQSink[G rowGroup](l *schemas.Layout, spec sinkSpec, newGroup func() G) 
 	}
 	if spec.codec == compress.Codecs.Zstd {
 		opts = append(opts, parquet.WithCompressionLevel(compressionLevel))
+	}
+	if spec.encoders > 1 {
+		opts = append(opts, parquet.WithDataPageSize(parallelPageSize))
 	}
 	for _, set := range []struct {
 		names []string
@@ -95,27 +126,34 @@ func newPQSink[G rowGroup](l *schemas.Layout, spec sinkSpec, newGroup func() G) 
 		}
 	}
 	props := parquet.NewWriterProperties(opts...)
-	f, err := os.CreateTemp("", "ice-intake-*.parquet")
+	f, err := newTemp("ice-intake-*.parquet")
 	if err != nil {
 		return nil, fmt.Errorf("intake: temp file for %s: %w", l.Name, err)
 	}
 	out := &hashWriter{buf: bufio.NewWriterSize(f, 1<<20), h: sha256.New()}
-	fw, err := pqarrow.NewFileWriter(sc, out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
+	pw, err := newParquetWriter(sc, out, props, arrowProps)
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("intake: start parquet %s: %w", l.Name, err)
 	}
 	s := &pqSink[G]{
-		layout: l,
-		schema: sc,
-		file:   f,
-		out:    out,
-		fw:     fw,
-		cur:    newGroup(),
-		full:   make(chan G, 1),
-		free:   make(chan G, sinkGroups),
-		done:   make(chan error, 1),
+		layout:     l,
+		schema:     sc,
+		file:       f,
+		out:        out,
+		pw:         pw,
+		arrowProps: arrowProps,
+		encoders:   max(spec.encoders, 1),
+		nullable:   make([]bool, sc.NumFields()),
+		cur:        newGroup(),
+		full:       make(chan G, 1),
+		free:       make(chan G, sinkGroups),
+		done:       make(chan error, 1),
+	}
+	for i, fd := range sc.Fields() {
+		s.nullable[i] = fd.Nullable
 	}
 	for i := 1; i < sinkGroups; i++ {
 		s.free <- newGroup()
@@ -135,6 +173,13 @@ func (s *pqSink[G]) encode() {
 		if err == nil {
 			err = s.writeGroup(g)
 		}
+		if err == nil {
+			// The row group is written: send it on to the disk now, while the next is
+			// built, rather than all at once when the file is stored.
+			if err = s.out.flush(); err == nil {
+				startWriteback(s.file)
+			}
+		}
 		// Starting g's row group closed the one before it: its columns are free.
 		if have {
 			prev.reset()
@@ -143,7 +188,7 @@ func (s *pqSink[G]) encode() {
 		prev, have = g, true
 	}
 	if err == nil {
-		if cerr := s.fw.Close(); cerr != nil {
+		if cerr := s.pw.Close(); cerr != nil {
 			err = fmt.Errorf("intake: finish parquet %s: %w", s.layout.Name, cerr)
 		}
 	}
@@ -169,19 +214,86 @@ func (s *pqSink[G]) writeGroup(g G) error {
 	if err != nil {
 		return err
 	}
-	s.fw.NewRowGroup()
-	for _, a := range arrs {
-		if err := s.fw.WriteColumnData(a); err != nil {
-			return fmt.Errorf("intake: write row group of %s: %w", s.layout.Name, err)
+	n := arrs[0].Len()
+	for len(s.defined) < n {
+		s.defined = append(s.defined, 1)
+	}
+	// A buffered row group gives each column its own page buffer, so the columns are
+	// encoded and compressed side by side; closing the row group then writes them
+	// out in order.
+	rgw := s.pw.AppendBufferedRowGroup()
+	errs := make([]error, len(arrs))
+	var next atomic.Int32
+	encode := func() {
+		ctx := pqarrow.NewArrowWriteContext(context.Background(), &s.arrowProps)
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(arrs) {
+				return
+			}
+			cw, err := rgw.Column(i)
+			if err == nil {
+				var def []int16
+				if s.nullable[i] {
+					def = s.defined[:n]
+				}
+				err = pqarrow.WriteArrowToColumn(ctx, cw, arrs[i], def, nil, s.nullable[i])
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("column %s: %w", s.schema.Field(i).Name, err)
+			}
 		}
 	}
-	if n, err := s.fw.RowGroupNumRows(); err != nil || n != arrs[0].Len() {
-		return fmt.Errorf("intake: write row group of %s: %d rows of %d written (%v)", s.layout.Name, n, arrs[0].Len(), err)
+	var wg sync.WaitGroup
+	for range s.encoders - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			encode()
+		}()
+	}
+	encode()
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("intake: write row group of %s: %w", s.layout.Name, err)
+	}
+	if got, err := rgw.NumRows(); err != nil || got != n {
+		return fmt.Errorf("intake: write row group of %s: %d rows of %d written (%v)", s.layout.Name, got, n, err)
+	}
+	if err := rgw.Close(); err != nil {
+		return fmt.Errorf("intake: write row group of %s: %w", s.layout.Name, err)
 	}
 	if s.out.err != nil {
 		return fmt.Errorf("intake: write %s: %w", s.layout.Name, s.out.err)
 	}
 	return nil
+}
+
+// newParquetWriter sets up a Parquet file as pqarrow.NewFileWriter does (the Parquet
+// schema from the Arrow one, and the Arrow schema stored in the file's metadata, which
+// the lake's readers use), but on a plain file.Writer, whose buffered row groups let
+// the columns be encoded side by side.
+func newParquetWriter(sc *arrow.Schema, w io.Writer, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (*file.Writer, error) {
+	pqschema, err := pqarrow.ToParquet(sc, props, arrowProps)
+	if err != nil {
+		return nil, err
+	}
+	meta := make(metadata.KeyValueMetadata, 0)
+	md := sc.Metadata()
+	for i := range md.Len() {
+		if err := meta.Append(md.Keys()[i], md.Values()[i]); err != nil {
+			return nil, err
+		}
+	}
+	var stored bytes.Buffer
+	iw := ipc.NewWriter(&stored, ipc.WithSchema(sc), ipc.WithAllocator(props.Allocator()))
+	if err := iw.Close(); err != nil {
+		return nil, fmt.Errorf("serialise arrow schema: %w", err)
+	}
+	if err := meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(stored.Bytes())); err != nil {
+		return nil, err
+	}
+	return file.NewParquetWriter(w, pqschema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta)), nil
 }
 
 // endRow counts a fully appended row and hands off a full row group.
@@ -235,7 +347,7 @@ func (s *pqSink[G]) finish() (size int64, sum string, err error) {
 	return s.out.n, hex.EncodeToString(s.out.h.Sum(nil)), nil
 }
 
-// discard stops the sink (if running) and removes its file.
+// discard stops the sink (if running) and removes its file, unless it was stored.
 func (s *pqSink[G]) discard() {
 	if !s.ended {
 		close(s.full)
@@ -243,7 +355,38 @@ func (s *pqSink[G]) discard() {
 	}
 	s.wait()
 	s.file.Close()
-	os.Remove(s.file.Name())
+	if !s.stored {
+		os.Remove(s.file.Name())
+	}
+}
+
+// tempFiler creates a temporary file (os.CreateTemp's pattern).
+type tempFiler func(pattern string) (*os.File, error)
+
+// tempFile creates a temporary file for an output: on the store's own filesystem when
+// the store can adopt files (storing it is then a rename, not a copy), else in the
+// system's temporary directory.
+func (r *run) tempFile(pattern string) (*os.File, error) {
+	if fa, ok := r.st.(store.FileAdopter); ok {
+		return fa.TempFile(pattern)
+	}
+	return os.CreateTemp("", pattern)
+}
+
+// putFile stores the whole of f, made by tempFile, at key: adopted by the store when
+// it can (then f is no longer the caller's to remove: stored is set), else copied.
+func (r *run) putFile(key string, f *os.File, stored *bool) error {
+	if fa, ok := r.st.(store.FileAdopter); ok {
+		if err := fa.PutFile(r.ctx, key, f); err != nil {
+			return err
+		}
+		*stored = true
+		return nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind %s: %w", f.Name(), err)
+	}
+	return r.st.Put(r.ctx, key, f)
 }
 
 // hashWriter buffers what is written to a file and hashes it; the first write error
@@ -358,14 +501,27 @@ func (g *sampleGroup) arrays() []namedArray {
 	}
 }
 
-func newSampleSink(keyed *pseudo.Keyed) (*sampleSink, error) {
+func newSampleSink(newTemp tempFiler, keyed *pseudo.Keyed) (*sampleSink, error) {
 	// The lake file keeps the lake's zstd and dictionary encoding (good for analysts'
-	// scans) except for the two unique columns.
-	unique := schemas.SampleRecordLayout().UniqueNames()
-	return newPQSink(schemas.SampleRecordLayout(), sinkSpec{
-		codec: compress.Codecs.Zstd, dictDefault: true, plain: unique, noStats: unique,
+	// scans) except for the two unique columns. Min/max statistics are kept only for
+	// the columns whose values vary in order across row groups: the others are unique
+	// (prune nothing, cost a comparison a value) or short code lists found in every
+	// row group (prune nothing, cost a hash of every row group's codes).
+	l := schemas.SampleRecordLayout()
+	unique := l.UniqueNames()
+	var noStats []string
+	for _, c := range l.Columns {
+		if !slices.Contains(sampleStats, c.Name) {
+			noStats = append(noStats, c.Name)
+		}
+	}
+	return newPQSink(newTemp, l, sinkSpec{
+		codec: compress.Codecs.Zstd, dictDefault: true, plain: unique, noStats: noStats,
 	}, func() *sampleGroup { return newSampleGroup(&groupKeys{keyed: keyed}) })
 }
+
+// sampleStats are the sample file's columns with min/max statistics.
+var sampleStats = []string{"age", "efi_score", "registration_date"}
 
 // contactSink writes schemas.Contact rows.
 type contactSink = pqSink[*contactGroup]
@@ -428,13 +584,16 @@ func (g *contactGroup) arrays() []namedArray {
 	}
 }
 
-func newContactSink() (*contactSink, error) {
+func newContactSink(newTemp tempFiler) (*contactSink, error) {
 	// The contact file is read by the mailing stages and deleted after fieldwork; its
 	// ids, codes, NHS numbers, names and addresses hardly repeat: Snappy, dictionary
 	// encoding only for the ICS and gender codes, and no statistics on the
 	// identifying columns (their min and max would only put personal data in the footer).
-	return newPQSink(schemas.ContactLayout(), sinkSpec{
+	return newPQSink(newTemp, schemas.ContactLayout(), sinkSpec{
 		codec: compress.Codecs.Snappy, dict: []string{"ics", "gender"},
+		// The contacts pass does little besides: its encoding is the pass's critical
+		// path, so it may use every CPU.
+		encoders: runtime.GOMAXPROCS(0),
 		noStats: []string{"survey_record_id", "ics_record_id", "nhs_number", "first_name", "last_name",
 			"address_1", "address_2", "address_3", "address_4", "address_5", "postcode", "mobile", "access_code"},
 	}, newContactGroup)
