@@ -62,6 +62,9 @@ func checkDigit[T ~string | ~[]byte](first9 T) (digit int, ok bool) {
 // check digit of the first nine. A number of one repeated digit (0000000000,
 // 1111111111, ...) is refused as a placeholder even when its check digit works out.
 func ParseNHSNumber(s string) (uint64, error) {
+	if v, ok, err := parseTenDigits(s); ok {
+		return v, err
+	}
 	var d [10]byte
 	n := 0
 	for i := 0; i < len(s); i++ {
@@ -100,6 +103,42 @@ func ParseNHSNumber(s string) (uint64, error) {
 		v = v*10 + uint64(c-'0')
 	}
 	return v, nil
+}
+
+// parseTenDigits is ParseNHSNumber for its usual spelling, ten digits and nothing
+// else, done with a few word operations instead of byte loops (a sample file has an
+// NHS number on every row, read on two passes); ok is false for any other spelling.
+func parseTenDigits(s string) (v uint64, ok bool, err error) {
+	if len(s) != 10 {
+		return 0, false, nil
+	}
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	d8, d9 := uint64(s[8])-'0', uint64(s[9])-'0' // huge if below '0'
+	if !eightDigits(x) || d8 > 9 || d9 > 9 {
+		return 0, false, nil
+	}
+	x -= 0x3030303030303030 // the first eight digits' values, the first in the low byte
+	sum := 10*(x&0xFF) + 9*(x>>8&0xFF) + 8*(x>>16&0xFF) + 7*(x>>24&0xFF) +
+		6*(x>>32&0xFF) + 5*(x>>40&0xFF) + 4*(x>>48&0xFF) + 3*(x>>56) + 2*d8
+	check := 11 - sum%11
+	switch check {
+	case 11:
+		check = 0
+	case 10:
+		return 0, true, ErrNHSNumberCheckDigit
+	}
+	if d9 != check {
+		return 0, true, ErrNHSNumberCheckDigit
+	}
+	if d0 := x & 0xFF; x == d0*0x0101010101010101 && d8 == d0 && d9 == d0 {
+		return 0, true, ErrNHSNumberRepeated
+	}
+	// Pairs, then fours, then all eight digits into one number.
+	x = (x*10 + x>>8) & 0x00FF00FF00FF00FF
+	x = (x*100 + x>>16) & 0x0000FFFF0000FFFF
+	x = (x*10000 + x>>32) & 0xFFFFFFFF
+	return x*100 + d8*10 + d9, true, nil
 }
 
 // ValidNHSNumber reports whether s is a valid NHS number (see ParseNHSNumber).
@@ -150,14 +189,13 @@ var EthnicCategories = []struct{ Code, Name string }{
 // NormaliseEthnicity returns the canonical ethnic category code for s (letters are
 // accepted in either case) and whether s is one.
 func NormaliseEthnicity(s string) (string, bool) {
-	s = strings.TrimSpace(s)
+	if len(s) != 1 {
+		s = strings.TrimSpace(s)
+	}
 	switch len(s) {
 	case 1:
-		c := upper(s[0])
-		for _, e := range EthnicCategories[:17] {
-			if e.Code[0] == c {
-				return e.Code, true
-			}
+		if i := ethnicByLetter[s[0]]; i != 0 {
+			return EthnicCategories[i-1].Code, true
 		}
 	case 2:
 		if s == EthnicNotKnown {
@@ -166,6 +204,17 @@ func NormaliseEthnicity(s string) (string, bool) {
 	}
 	return "", false
 }
+
+// ethnicByLetter is the index+1 in EthnicCategories of each one-letter code, in
+// either case (0: none): a sample file has an ethnicity on every row.
+var ethnicByLetter = func() (t [256]uint8) {
+	for i, e := range EthnicCategories[:17] {
+		c := e.Code[0]
+		t[c] = uint8(i + 1)
+		t[c-'A'+'a'] = uint8(i + 1)
+	}
+	return t
+}()
 
 // EthnicityName names an ethnic category code ("" when unknown).
 func EthnicityName(code string) string {
@@ -192,6 +241,21 @@ const (
 // NormaliseGender returns the canonical person stated gender code for s (1 male,
 // 2 female, 9 indeterminate, 0 or X not known; x is accepted for X) and whether s is one.
 func NormaliseGender(s string) (string, bool) {
+	if len(s) == 1 { // the usual spelling: no space to trim, no string to compare
+		switch s[0] {
+		case '1':
+			return GenderMale, true
+		case '2':
+			return GenderFemale, true
+		case '9':
+			return GenderIndeterminate, true
+		case '0':
+			return GenderNotKnown, true
+		case 'X', 'x':
+			return GenderNotKnownX, true
+		}
+		return "", false
+	}
 	switch strings.TrimSpace(s) {
 	case "1":
 		return GenderMale, true
@@ -309,6 +373,18 @@ func ICSName(code string) (string, bool) {
 // 071–075 and 077–079, and 07624 (Isle of Man); 070 (personal numbering) and
 // 076 (pagers) cannot receive SMS reliably and give "".
 func NormaliseMobile(s string) string {
+	var buf [13]byte
+	b, ok := AppendMobile(buf[:0], s)
+	if !ok {
+		return ""
+	}
+	return string(b)
+}
+
+// AppendMobile appends NormaliseMobile(s) to dst and reports whether s is a UK mobile
+// number (dst is returned unchanged when not), allocating nothing: every mailing row
+// may carry one, checked on the first pass and written on the last.
+func AppendMobile(dst []byte, s string) ([]byte, bool) {
 	var b [16]byte
 	n := 0
 	plus := false
@@ -317,7 +393,7 @@ func NormaliseMobile(s string) string {
 		switch {
 		case c >= '0' && c <= '9':
 			if n == len(b) {
-				return ""
+				return dst, false
 			}
 			b[n] = c
 			n++
@@ -325,36 +401,44 @@ func NormaliseMobile(s string) string {
 			plus = true
 		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\t':
 		default:
-			return ""
+			return dst, false
 		}
 	}
-	d := string(b[:n]) // at most 16 bytes, on the stack until returned
+	d := b[:n]
 	switch {
-	case plus && strings.HasPrefix(d, "4407"):
+	case plus && hasPrefix(d, "4407"):
 		d = d[2:]
-	case plus && strings.HasPrefix(d, "447"):
-		d = "0" + d[2:]
+	case plus && hasPrefix(d, "447"):
+		d = d[1:] // the national 0 goes where the 4 was
+		d[0] = '0'
 	case plus:
-		return ""
-	case strings.HasPrefix(d, "00447"):
-		d = "0" + d[4:]
-	case strings.HasPrefix(d, "447"):
-		d = "0" + d[2:]
+		return dst, false
+	case hasPrefix(d, "00447"):
+		d = d[3:]
+		d[0] = '0'
+	case hasPrefix(d, "447"):
+		d = d[1:]
+		d[0] = '0'
 	}
 	// d is now the national form 07xxxxxxxxx.
 	if len(d) != 11 || d[0] != '0' || d[1] != '7' {
-		return ""
+		return dst, false
 	}
 	switch d[2] {
 	case '1', '2', '3', '4', '5', '7', '8', '9':
 	case '6':
-		if !strings.HasPrefix(d, "07624") {
-			return ""
+		if !hasPrefix(d, "07624") {
+			return dst, false
 		}
 	default:
-		return ""
+		return dst, false
 	}
-	return "+44" + d[1:]
+	dst = append(dst, "+44"...)
+	return append(dst, d[1:]...), true
+}
+
+func hasPrefix(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
 }
 
 // ---------------------------------------------------------------------------------
@@ -405,6 +489,63 @@ func EFIBand(score float64) string {
 	return EFISevere
 }
 
+// EFIBandIndex is the position of EFIBand(score) in EFIBands, without comparing
+// strings to find it.
+func EFIBandIndex(score float64) int {
+	switch {
+	case score <= EFIFitMax+efiEpsilon:
+		return 0
+	case score <= EFIMildMax+efiEpsilon:
+		return 1
+	case score <= EFIModerateMax+efiEpsilon:
+		return 2
+	}
+	return 3
+}
+
+// ParseFloat is strconv.ParseFloat(s, 64), result and error alike. A score written as
+// plain decimal digits with at most one point and 15 digits ("0.4722") is read
+// directly: its digits are an integer below 2⁵³ and its scale a power of ten up to
+// 10¹⁵, both exact in a float64, so their one correctly rounded quotient is the
+// correctly rounded value strconv gives. Anything else goes to strconv.
+func ParseFloat(s string) (float64, error) {
+	if f, ok := parsePlainDecimal(s); ok {
+		return f, nil
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+var exactPow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+func parsePlainDecimal(s string) (float64, bool) {
+	if len(s) == 0 || len(s) > 16 {
+		return 0, false
+	}
+	var mant uint64
+	point := -1
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+		case c == '.' && point < 0:
+			point = i
+		default:
+			return 0, false
+		}
+	}
+	switch {
+	case point < 0:
+		if len(s) > 15 {
+			return 0, false
+		}
+		return float64(mant), true
+	case point == 0 || point == len(s)-1: // ".5", "5.": valid, but left to strconv
+		return 0, false
+	}
+	return float64(mant) / exactPow10[len(s)-1-point], true
+}
+
 // EFIInCohort reports whether a band is in the survey's cohort (moderate or severe frailty).
 func EFIInCohort(band string) bool { return band == EFIModerate || band == EFISevere }
 
@@ -444,6 +585,22 @@ func AgeBand(age int) string {
 	return Age85Plus
 }
 
+// AgeBandIndex is the position of AgeBand(age) in AgeBands, without comparing strings
+// to find it.
+func AgeBandIndex(age int) int {
+	switch {
+	case age < 18:
+		return 0
+	case age < 65:
+		return 1
+	case age < 75:
+		return 2
+	case age < 85:
+		return 3
+	}
+	return 4
+}
+
 // AgeAt is the age in whole years on date at of someone born on dob, comparing calendar
 // dates only. Someone born on 29 February attains each new age on 1 March in a common
 // year. Negative when at is before dob.
@@ -476,23 +633,11 @@ var ErrDateFormat = errors.New("date must be yyyymmdd and a real calendar date")
 // ParseDate parses a yyyymmdd date (surrounding spaces allowed) to midnight UTC. The
 // date must exist (20230229 is refused).
 func ParseDate(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if len(s) != 8 {
-		return time.Time{}, ErrDateFormat
+	d, err := ParseYMD(s)
+	if err != nil {
+		return time.Time{}, err
 	}
-	v := 0
-	for i := 0; i < 8; i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return time.Time{}, ErrDateFormat
-		}
-		v = v*10 + int(c-'0')
-	}
-	y, m, d := v/10000, v/100%100, v%100
-	if y < 1 || m < 1 || m > 12 || d < 1 || d > daysIn(time.Month(m), y) {
-		return time.Time{}, ErrDateFormat
-	}
-	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), nil
+	return d.Time(), nil
 }
 
 // FormatDate renders t's calendar date as yyyymmdd.
@@ -513,6 +658,9 @@ func daysIn(m time.Month, y int) int {
 
 // ParseAge parses a whole number of years 0–130 (surrounding spaces allowed).
 func ParseAge(s string) (int, bool) {
+	if v, ok := plainAge(s); ok {
+		return v, true
+	}
 	s = strings.TrimSpace(s)
 	if len(s) == 0 || len(s) > 3 {
 		return 0, false
@@ -529,4 +677,21 @@ func upper(c byte) byte {
 		return c - 'a' + 'A'
 	}
 	return c
+}
+
+// plainAge reads the usual spelling of an age, one to three digits, without trimming
+// or strconv; a valid age in any other spelling is left to ParseAge.
+func plainAge(s string) (int, bool) {
+	if len(s) == 0 || len(s) > 3 {
+		return 0, false
+	}
+	v := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, v <= 130
 }

@@ -2,11 +2,14 @@ package intake
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"icesurvey/lake"
 )
 
 // The columns of a row group are gathered in plain Go slices and only wrapped as Arrow
@@ -14,6 +17,17 @@ import (
 // append is a slice append, not a trip through an Arrow builder. A row group's columns
 // are reused once the encoder is done with them (see pqSink), so steady-state
 // intake allocates almost nothing per row.
+
+// rowsMax is the most rows a row group holds (see pqSink.endRow).
+const rowsMax = lake.DefaultRowGroup
+
+// reserve returns s with room for n elements in all.
+func reserve[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s
+	}
+	return slices.Grow(s, n-len(s))
+}
 
 // strCol is a string column: the values concatenated, with their end offsets.
 type strCol struct {
@@ -58,6 +72,7 @@ type dictCol struct {
 	idx    []int32
 	dict   strCol
 	byText map[string]int32 // value → dictionary index, for add
+	recent *keyCache[int32] // in front of byText for short values (made by add)
 	byCode []int32          // code → dictionary index + 1 (0: not yet seen), for addCode
 }
 
@@ -71,19 +86,85 @@ func (c *dictCol) reset() {
 	c.idx = c.idx[:0]
 	c.dict.reset()
 	clear(c.byText)
+	if c.recent != nil {
+		c.recent.reset()
+	}
 	clear(c.byCode)
 }
 
 // add appends a value looked up by its text.
 func (c *dictCol) add(b []byte) {
+	k, short := shortKey(b)
+	if short {
+		if c.recent == nil {
+			c.recent = new(keyCache[int32])
+		}
+		if i, ok := c.recent.get(k); ok {
+			c.idx = append(c.idx, i)
+			return
+		}
+	}
 	i, ok := c.byText[view(b)]
 	if !ok {
 		i = int32(c.dict.len())
 		c.dict.add(b)
 		c.byText[string(b)] = i
 	}
+	if short {
+		c.recent.put(k, i)
+	}
 	c.idx = append(c.idx, i)
 }
+
+// shortKey packs a value of up to 7 bytes and its length into one integer, never 0.
+func shortKey(b []byte) (uint64, bool) {
+	n := len(b)
+	k := 1<<63 | uint64(n)<<56
+	switch {
+	case n >= 4 && n <= 7:
+		// Two overlapping 4-byte loads: the bytes both hold land on the same places.
+		return k | uint64(le.Uint32(b)) | uint64(le.Uint32(b[n-4:]))<<(8*(n-4)), true
+	case n > 0 && n < 4:
+		return k | uint64(b[0]) | uint64(b[n/2])<<(8*(n/2)) | uint64(b[n-1])<<(8*(n-1)), true // likewise
+	case n == 0:
+		return k, true
+	}
+	return 0, false
+}
+
+// keyCache is a direct-mapped cache of a map's values by shortKey. The values looked
+// up on every row (a GP practice code, a postcode district) are short and few, a few
+// dozen or hundred in a file, and a map lookup costs several times a cache hit. Two
+// keys that share a slot only miss, to the map, so the cache can never make a lookup
+// slower than the map's by more than a multiplication.
+type keyCache[V any] struct {
+	keys [keyCacheSize]uint64 // 0: empty
+	vals [keyCacheSize]V
+}
+
+const (
+	keyCacheBits = 10
+	keyCacheSize = 1 << keyCacheBits
+)
+
+// keySlot is a Fibonacci hash of k.
+func keySlot(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> (64 - keyCacheBits) }
+
+func (c *keyCache[V]) get(k uint64) (V, bool) {
+	i := keySlot(k)
+	if c.keys[i] == k {
+		return c.vals[i], true
+	}
+	var none V
+	return none, false
+}
+
+func (c *keyCache[V]) put(k uint64, v V) {
+	i := keySlot(k)
+	c.keys[i], c.vals[i] = k, v
+}
+
+func (c *keyCache[V]) reset() { clear(c.keys[:]) }
 
 // addCode appends value s, which the caller numbers code (0 <= code < the codes given
 // to newDictCol; one code, one value). A code outside that range falls back to add.

@@ -288,7 +288,6 @@ type run struct {
 
 	tally     tally
 	phases    phases
-	buf       []byte
 	mailingFP fingerprint // the mailing file as its first pass found it
 }
 
@@ -341,7 +340,6 @@ func newRun(ctx context.Context, st store.Store, cfg Config, in Input) (*run, er
 		sampling:  sampling,
 		regCutoff: codes.MonthsBefore(sampling, 6),
 		icsName:   name,
-		buf:       make([]byte, 0, 256),
 	}, nil
 }
 

@@ -14,7 +14,25 @@ import (
 type mailingCols struct {
 	id, title, first, last, postcode, mobile int
 	addr                                     [5]int
+	text                                     [len(textColumns)]int // of textColumns
 }
+
+// textColumns are the free-text columns, checked for control characters in this
+// order: the name, then the address lines (textAddr on).
+var textColumns = [...]string{"TITLE", "FIRST_NAME", "LAST_NAME", "ADDRESS_1", "ADDRESS_2", "ADDRESS_3", "ADDRESS_4", "ADDRESS_5"}
+
+const (
+	textLast = 2
+	textAddr = 3
+)
+
+// textControlMsgs are the findings' messages for textColumns, made once.
+var textControlMsgs = func() (m [len(textColumns)]string) {
+	for i, name := range textColumns {
+		m[i] = name + " contains a line break or control character"
+	}
+	return m
+}()
 
 func newMailingCols(h *header) mailingCols {
 	c := mailingCols{
@@ -23,6 +41,9 @@ func newMailingCols(h *header) mailingCols {
 	}
 	for i := range c.addr {
 		c.addr[i] = h.idx("ADDRESS_" + strconv.Itoa(i+1))
+	}
+	for i, name := range textColumns {
+		c.text[i] = h.idx(name)
 	}
 	return c
 }
@@ -73,22 +94,22 @@ func (r *run) checkMailing(src rowSource, width int, c *mailingCols, fields [][]
 		m.findings = append(m.findings, f)
 		return // columns may be shifted: nothing else can be trusted
 	}
-	if len(field(fields, c.last)) == 0 {
+	// Each text field is trimmed once, for all the checks that look at it.
+	var text [len(textColumns)][]byte
+	for i, col := range c.text {
+		text[i] = field(fields, col)
+	}
+	if len(text[textLast]) == 0 {
 		m.findings = append(m.findings, finding{"LAST_NAME", ReasonNameMissing, "LAST_NAME is empty"})
 	}
-	textCols := [...]struct {
-		name string
-		i    int
-	}{{"TITLE", c.title}, {"FIRST_NAME", c.first}, {"LAST_NAME", c.last}, {"ADDRESS_1", c.addr[0]},
-		{"ADDRESS_2", c.addr[1]}, {"ADDRESS_3", c.addr[2]}, {"ADDRESS_4", c.addr[3]}, {"ADDRESS_5", c.addr[4]}}
-	for _, tc := range textCols {
-		if hasControl(field(fields, tc.i)) {
-			m.findings = append(m.findings, finding{tc.name, ReasonTextInvalid,
-				tc.name + " contains a line break or control character"})
+	for i, t := range text {
+		if anyControl(t) {
+			m.findings = append(m.findings, finding{textColumns[i], ReasonTextInvalid, textControlMsgs[i]})
 		}
 	}
 	_, err := codes.AppendPostcode(m.postcode[:0], view(field(fields, c.postcode)))
 	switch {
+	case err == nil: // (first: errors.Is is a call, and nearly every row has no error)
 	case errors.Is(err, codes.ErrPseudoPostcode):
 		m.flags |= flagNoUKAddress
 	case errors.Is(err, codes.ErrPostcodeMissing):
@@ -98,13 +119,13 @@ func (r *run) checkMailing(src rowSource, width int, c *mailingCols, fields [][]
 	}
 	if m.flags&flagNoUKAddress == 0 {
 		lines := 0
-		for _, i := range c.addr {
-			if len(field(fields, i)) > 0 {
+		for _, a := range text[textAddr:] {
+			if len(a) > 0 {
 				lines++
 			}
 		}
 		switch {
-		case len(field(fields, c.addr[0])) == 0:
+		case len(text[textAddr]) == 0:
 			m.findings = append(m.findings, finding{"ADDRESS_1", ReasonAddressTooShort, "ADDRESS_1 is empty"})
 		case lines < 2:
 			m.findings = append(m.findings, finding{"ADDRESS_1", ReasonAddressTooShort,
@@ -113,12 +134,45 @@ func (r *run) checkMailing(src rowSource, width int, c *mailingCols, fields [][]
 	}
 	m.mobile = field(fields, c.mobile)
 	if len(m.mobile) > 0 {
-		if codes.NormaliseMobile(view(m.mobile)) != "" {
+		var buf [16]byte
+		if _, ok := codes.AppendMobile(buf[:0], view(m.mobile)); ok {
 			m.flags |= flagHasMobile
 		} else {
 			m.flags |= flagMobileUnusable
 		}
 	}
+}
+
+// anyControl is hasControl a word at a time: every row of a mailing file has eight
+// text fields to check, most of them short. A field of up to 8 bytes is gathered into
+// one word (with overlapping loads, or spaces for padding), a longer one checked 8
+// bytes at a time.
+func anyControl(b []byte) bool {
+	n := len(b)
+	var x uint64
+	switch {
+	case n > 8:
+		for i := 0; i+8 < n; i += 8 {
+			if controlByte(le.Uint64(b[i:])) {
+				return true
+			}
+		}
+		x = le.Uint64(b[n-8:]) // the last 8, overlapping those checked
+	case n >= 4:
+		x = uint64(le.Uint32(b)) | uint64(le.Uint32(b[n-4:]))<<32
+	case n > 0:
+		x = uint64(b[0]) | uint64(b[n/2])<<8 | uint64(b[n-1])<<16 | 0x2020202020<<24
+	default:
+		return false
+	}
+	return controlByte(x)
+}
+
+// controlByte reports whether a byte of x is a control character: its top three
+// bits clear (below 0x20), or 0x7F.
+func controlByte(x uint64) bool {
+	const top3, del = 0xE0E0E0E0E0E0E0E0, 0x7F7F7F7F7F7F7F7F
+	return swarMatch(x&top3, 0)|swarMatch(x, del) != 0
 }
 
 // malformed checks a row's width against the header's. A CSV row must match it; a
@@ -218,6 +272,7 @@ func (r *run) writeContacts(sp *spillSet) error {
 	defer joins.close()
 	var krec [kRecLen]byte
 	var ent entry
+	var full groupBytes
 	if r.contacts, err = newContactSink(r.tempFile); err != nil {
 		return err
 	}
@@ -271,7 +326,7 @@ func (r *run) writeContacts(sp *spillSet) error {
 		}
 		switch e.state {
 		case stateAccepted:
-			r.appendContact(e, &c, fields, &m)
+			r.appendContact(e, &c, fields, &m, &full)
 			res.MailingUsed++
 		case stateExcluded:
 			res.MailingExcluded++
@@ -296,8 +351,13 @@ func (r *run) writeContacts(sp *spillSet) error {
 	return nil
 }
 
-func (r *run) appendContact(e *entry, c *mailingCols, fields [][]byte, m *mailingRow) {
+// appendContact writes the contact record of an accepted person. full is the size
+// of the text of the last full row group, kept for sizing the next ones.
+func (r *run) appendContact(e *entry, c *mailingCols, fields [][]byte, m *mailingRow, full *groupBytes) {
 	g := r.contacts.cur
+	if len(g.dob) == 0 && r.contacts.total >= rowsMax {
+		g.presize(*full)
+	}
 	// The survey record id and access code come from the person's HMAC, taken once
 	// in the sample pass (see sampleRow). This pass keeps up with the Parquet encoder
 	// easily, so they are spelled out here rather than on the encoder's goroutine.
@@ -307,8 +367,8 @@ func (r *run) appendContact(e *entry, c *mailingCols, fields [][]byte, m *mailin
 	g.accessCode.offs = append(g.accessCode.offs, int32(len(g.accessCode.data)))
 	g.icsRecordID.add(m.id)
 	g.ics.addCode(0, r.cfg.ICS)
-	r.buf = appendNHSDigits(r.buf[:0], e.nhs)
-	g.nhs.add(r.buf)
+	g.nhs.data = appendNHSDigits(g.nhs.data, e.nhs)
+	g.nhs.offs = append(g.nhs.offs, int32(len(g.nhs.data)))
 	g.dob = append(g.dob, e.dob)
 	g.gender.addCode(int(e.gender-1), genderCodes[e.gender-1])
 	g.title.add(field(fields, c.title))
@@ -319,21 +379,57 @@ func (r *run) appendContact(e *entry, c *mailingCols, fields [][]byte, m *mailin
 	}
 	g.postcode.add(trimNUL(e.postcode[:]))
 	if e.flags&flagHasMobile != 0 {
-		g.mobile.addString(codes.NormaliseMobile(view(m.mobile)))
-	} else {
-		g.mobile.addString("")
+		// Straight into the column (no string per row); as "" if not a mobile after all.
+		g.mobile.data, _ = codes.AppendMobile(g.mobile.data, view(m.mobile))
+	}
+	g.mobile.offs = append(g.mobile.offs, int32(len(g.mobile.data)))
+	if len(g.dob) == rowsMax { // full: endRow hands it on
+		*full = bytesOf(g)
 	}
 	r.contacts.endRow()
 }
 
+// groupBytes is the bytes of each of a contactGroup's strs in a full row group.
+type groupBytes []int
+
+func bytesOf(g *contactGroup) groupBytes {
+	var b groupBytes
+	for _, c := range g.strs() {
+		b = append(b, len(c.data))
+	}
+	return b
+}
+
+// presize gives the columns of a row group a full row group's room at once, when the
+// file has filled one before (see sampleGroup.presize): the string columns as much as
+// those of the last full row group held, and an eighth more.
+func (g *contactGroup) presize(full groupBytes) {
+	for i, c := range g.strs() {
+		c.offs = reserve(c.offs, rowsMax+1)
+		if i < len(full) {
+			c.data = reserve(c.data, full[i]+full[i]/8)
+		}
+	}
+	g.ics.idx = reserve(g.ics.idx, rowsMax)
+	g.gender.idx = reserve(g.gender.idx, rowsMax)
+	g.dob = reserve(g.dob, rowsMax)
+}
+
+// appendNHSDigits appends the ten digits of n (its last ten, were it longer), two at
+// a time.
 func appendNHSDigits(dst []byte, n uint64) []byte {
 	var d [10]byte
-	for i := 9; i >= 0; i-- {
-		d[i] = byte('0' + n%10)
-		n /= 10
+	for i := 8; i >= 0; i -= 2 {
+		r := n % 100
+		n /= 100
+		d[i], d[i+1] = digitPairs[2*r], digitPairs[2*r+1]
 	}
 	return append(dst, d[:]...)
 }
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 func trimNUL(b []byte) []byte {
 	for i, c := range b {

@@ -8,9 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/apache/arrow-go/v18/arrow"
 
 	"icesurvey/codes"
 	"icesurvey/pseudo"
@@ -64,17 +61,37 @@ func ethnicityIndex(code string) int {
 	return -1
 }
 
-func ageBandIndex(band string) int { return slices.Index(codes.AgeBands, band) }
-func efiBandIndex(band string) int { return slices.Index(codes.EFIBands, band) }
-
 // tally gathers the declaration figures of the accepted sample during the sample pass.
 type tally struct {
 	practices map[string]*int
+	recent    *keyCache[*int] // in front of practices, for the lookup every accepted row makes
 	ageBand   [5]int
 	gender    [5]int
 	efiBand   [4]int
 	ethnicity [18]int
 	mobile    int
+}
+
+// countPractice adds an accepted record to its practice's count.
+func (t *tally) countPractice(practice []byte) {
+	k, short := shortKey(practice)
+	if short {
+		if n, ok := t.recent.get(k); ok {
+			*n++
+			return
+		}
+	}
+	// Look up with a transient view; never assign with one (a map assignment may
+	// store the key it is given).
+	n := t.practices[view(practice)]
+	if n == nil {
+		n = new(int)
+		t.practices[string(practice)] = n
+	}
+	*n++
+	if short {
+		t.recent.put(k, n)
+	}
 }
 
 // nhsRow is a valid NHS number seen on a sample row (duplicate detection).
@@ -85,17 +102,20 @@ type nhsRow struct {
 
 // samplePass holds the state of the final pass over the sample file.
 type samplePass struct {
-	joins    *spillReader // j records, by RECORD_ID partition
-	dups     *spillReader // g records, by NHS number partition
-	outcomes *spillWriter // t records, by RECORD_ID partition
-	ent      entry        // the join entry of the current row
-	dupRows  []int32
-	jrec     [jRecLen]byte
-	findings []finding
-	excl     []finding
-	pc       [8]byte
-	practice [6]byte
-	ics      [3]byte
+	// sampling and regCutoff are run's dates as codes.Dates: every row's dates are
+	// compared with them.
+	sampling, regCutoff codes.Date
+	joins               *spillReader // j records, by RECORD_ID partition
+	dups                *spillReader // g records, by NHS number partition
+	outcomes            *spillWriter // t records, by RECORD_ID partition
+	ent                 entry        // the join entry of the current row
+	dupRows             []int32
+	jrec                [jRecLen]byte
+	findings            []finding
+	excl                []finding
+	pc                  [8]byte
+	practice            [6]byte
+	ics                 [3]byte
 }
 
 // findDuplicateNHS returns the rows of every NHS number seen more than once.
@@ -193,7 +213,7 @@ func (r *run) scanSampleKeys(sp *spillSet) (*sampleKeys, error) {
 
 // processSample is the final pass over the sample file, once the joins are done.
 func (r *run) processSample(sp *spillSet, keys *sampleKeys) error {
-	p := &samplePass{}
+	p := &samplePass{sampling: codes.DateOf(r.sampling), regCutoff: codes.DateOf(r.regCutoff)}
 	var err error
 	if p.joins, err = sp.open("j"); err != nil {
 		return err
@@ -238,7 +258,7 @@ func (r *run) samplePass(sp *spillSet, p *samplePass) (fingerprint, error) {
 	res.RowsRead, res.Accepted, res.Excluded, res.Rejected = 0, 0, 0, 0
 	res.NoSMS, res.MobileUnusable, res.Findings = 0, 0, 0
 	clear(res.ByReason)
-	r.tally = tally{practices: map[string]*int{}}
+	r.tally = tally{practices: map[string]*int{}, recent: new(keyCache[*int])}
 	if res.RowsRead, err = r.eachRow(in, func(fields [][]byte, row int) error {
 		row32, err := rowNumber(r.in.SampleKey, row)
 		if err != nil {
@@ -291,17 +311,10 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	}
 
 	// NHS number.
+	// (A nil error is tested first: errors.Is is a call, and nearly every number is valid.)
 	nhs, err := codes.ParseNHSNumber(view(field(fields, c.nhs)))
 	switch {
-	case errors.Is(err, codes.ErrNHSNumberFormat):
-		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER must be 10 digits")
-	case errors.Is(err, codes.ErrNHSNumberCheckDigit):
-		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER fails the Modulus 11 check digit")
-	case errors.Is(err, codes.ErrNHSNumberRepeated):
-		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER is a placeholder (one digit repeated)")
-	case err != nil:
-		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER is not valid")
-	default:
+	case err == nil:
 		rows, ok, err := p.dups.readDup(sp.partNHS(nhs), row, p.dupRows)
 		if err != nil {
 			return err
@@ -310,12 +323,21 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 			p.dupRows = rows
 			bad("NHS_NUMBER", ReasonNHSNumberDuplicate, "the same NHS_NUMBER is on sample rows "+rowList(rows, row))
 		}
+	case errors.Is(err, codes.ErrNHSNumberFormat):
+		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER must be 10 digits")
+	case errors.Is(err, codes.ErrNHSNumberCheckDigit):
+		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER fails the Modulus 11 check digit")
+	case errors.Is(err, codes.ErrNHSNumberRepeated):
+		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER is a placeholder (one digit repeated)")
+	default:
+		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER is not valid")
 	}
 
 	// Postcode.
 	noUK := false
 	pc, err := codes.AppendPostcode(p.pc[:0], view(field(fields, c.postcode)))
 	switch {
+	case err == nil:
 	case errors.Is(err, codes.ErrPseudoPostcode):
 		noUK = true
 	case errors.Is(err, codes.ErrPostcodeMissing):
@@ -326,17 +348,17 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	pcOK := err == nil
 
 	// Date of birth and age.
-	dob, err := codes.ParseDate(view(field(fields, c.dob)))
+	dob, err := codes.ParseYMD(view(field(fields, c.dob)))
 	dobOK := err == nil
 	age := 0
 	switch {
 	case err != nil:
 		bad("DATE_OF_BIRTH", ReasonDOBInvalid, "DATE_OF_BIRTH must be a real date written yyyymmdd")
-	case dob.After(r.sampling):
+	case dob > p.sampling:
 		bad("DATE_OF_BIRTH", ReasonDOBInvalid, "DATE_OF_BIRTH is after the sampling date")
 		dobOK = false
 	default:
-		age = codes.AgeAt(dob, r.sampling)
+		age = codes.AgeOn(dob, p.sampling)
 		if age > 130 {
 			bad("DATE_OF_BIRTH", ReasonDOBInvalid, "DATE_OF_BIRTH is more than 130 years before the sampling date")
 			dobOK = false
@@ -376,22 +398,22 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	}
 
 	// Registration.
-	registered, err := codes.ParseDate(view(field(fields, c.registered)))
+	registered, err := codes.ParseYMD(view(field(fields, c.registered)))
 	regOK := err == nil
 	switch {
 	case err != nil:
 		bad("REGISTRATION_DATE", ReasonRegistrationDateInvalid, "REGISTRATION_DATE must be a real date written yyyymmdd")
-	case registered.After(r.sampling):
+	case registered > p.sampling:
 		bad("REGISTRATION_DATE", ReasonRegistrationDateInvalid, "REGISTRATION_DATE is after the sampling date")
 		regOK = false
-	case dobOK && registered.Before(dob):
+	case dobOK && registered < dob:
 		bad("REGISTRATION_DATE", ReasonRegistrationDateInvalid, "REGISTRATION_DATE is before DATE_OF_BIRTH")
 		regOK = false
 	}
 
 	// eFI.
 	efiText := field(fields, c.efi)
-	efi, err := strconv.ParseFloat(view(efiText), 64)
+	efi, err := codes.ParseFloat(view(efiText))
 	switch {
 	case len(efiText) == 0:
 		bad("EFI_SCORE", ReasonEFIInvalid, "EFI_SCORE is empty")
@@ -431,7 +453,8 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	}
 
 	// Exclusions: valid records of people outside the cohort.
-	band := codes.EFIBand(efi)
+	efiBand := codes.EFIBandIndex(efi)
+	band := codes.EFIBands[efiBand]
 	p.excl = p.excl[:0]
 	excl := func(field, reason, msg string) { p.excl = append(p.excl, finding{field, reason, msg}) }
 	if !codes.EFIInCohort(band) {
@@ -440,7 +463,7 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	if age < 18 {
 		excl("DATE_OF_BIRTH", ExclUnder18, "under 18 at the sampling date")
 	}
-	if regOK && registered.After(r.regCutoff) {
+	if regOK && registered > p.regCutoff {
 		excl("REGISTRATION_DATE", ExclRegisteredUnder6M, "registered with the practice for less than 6 months at the sampling date")
 	}
 	if type1 {
@@ -469,7 +492,7 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	r.res.Accepted++
 	e.state = stateAccepted
 	e.nhs = nhs
-	e.dob = int32(arrow.Date32FromTime(dob))
+	e.dob = int32(dob.UnixDays())
 	gi := genderIndex(gender)
 	e.gender = uint8(gi + 1)
 	// The one HMAC of the person's survey record id and access code (taken as the row
@@ -477,17 +500,10 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	// the outcome spilled.
 	e.person = src.(*prefetchSource).person()
 	ageBand := codes.AgeBand(age)
-	ix := codeIndexes{ageBand: ageBandIndex(ageBand), gender: gi, ethnicity: ethnicityIndex(ethnicity), efiBand: efiBandIndex(band)}
-	r.writeSample(e, nhs, practice, int32(age), ageBand, gender, ethnicity, efi, band, registered, pc, &ix)
+	ix := codeIndexes{ageBand: codes.AgeBandIndex(age), gender: gi, ethnicity: ethnicityIndex(ethnicity), efiBand: efiBand}
+	r.writeSample(e, nhs, practice, int32(age), ageBand, gender, ethnicity, efi, band, int32(registered.UnixDays()), pc, &ix)
 	t := &r.tally
-	// Look up with a transient view; never assign with one (a map assignment may
-	// store the key it is given).
-	if n := t.practices[view(practice)]; n != nil {
-		*n++
-	} else {
-		t.practices[string(practice)] = new(int)
-		*t.practices[string(practice)] = 1
-	}
+	t.countPractice(practice)
 	t.ageBand[ix.ageBand]++
 	t.gender[gi]++
 	t.efiBand[ix.efiBand]++
@@ -524,8 +540,11 @@ type codeIndexes struct {
 }
 
 func (r *run) writeSample(e *entry, nhs uint64, practice []byte, age int32, ageBand, gender, ethnicity string,
-	efi float64, band string, registered time.Time, pc []byte, ix *codeIndexes) {
+	efi float64, band string, registered int32, pc []byte, ix *codeIndexes) {
 	g := r.sample.cur
+	if len(g.nhs) == 0 && r.sample.total >= rowsMax {
+		g.presize()
+	}
 	g.persons = append(g.persons, e.person)
 	g.nhs = append(g.nhs, nhs)
 	g.wave.addCode(0, r.cfg.WaveID)
@@ -537,7 +556,7 @@ func (r *run) writeSample(e *entry, nhs uint64, practice []byte, age int32, ageB
 	g.ethnicity.addCode(ix.ethnicity, ethnicity)
 	g.efi = append(g.efi, efi)
 	g.efiBand.addCode(ix.efiBand, band)
-	g.registered = append(g.registered, int32(arrow.Date32FromTime(registered)))
+	g.registered = append(g.registered, registered)
 	g.hasMobile.add(e.flags&flagHasMobile != 0)
 	if i := bytes.IndexByte(pc, ' '); i > 0 {
 		g.district.add(pc[:i])
@@ -545,6 +564,21 @@ func (r *run) writeSample(e *entry, nhs uint64, practice []byte, age int32, ageB
 		g.district.add(nil)
 	}
 	r.sample.endRow()
+}
+
+// presize gives the fixed-width columns of a row group a full row group's room at
+// once, when the file has filled one before: each slot of the sink would otherwise
+// grow its columns from nothing, a quarter at a time (the first slot still does).
+func (g *sampleGroup) presize() {
+	g.persons = reserve(g.persons, rowsMax)
+	g.nhs = reserve(g.nhs, rowsMax)
+	g.age = reserve(g.age, rowsMax)
+	g.efi = reserve(g.efi, rowsMax)
+	g.registered = reserve(g.registered, rowsMax)
+	for _, c := range g.dicts() {
+		c.idx = reserve(c.idx, rowsMax)
+	}
+	g.hasMobile.bits = reserve(g.hasMobile.bits, (rowsMax+7)/8)
 }
 
 // flag reads a Y/N opt-out column: Y or N in either case, or empty (= N).

@@ -1,7 +1,6 @@
 package intake
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -65,6 +64,10 @@ type spillSet struct {
 	n     int
 	seed  maphash.Seed
 	files map[byte]*spillFile
+
+	// spare holds the scratch memory of joins between partitions (see joinScratch).
+	spareMu sync.Mutex
+	spare   []*joinScratch
 }
 
 // spillFile holds the records of one kind for every partition.
@@ -186,8 +189,8 @@ func (sw *spillWriter) close() error {
 	return sw.err
 }
 
-// read returns all the records of kind in partition p.
-func (s *spillSet) read(kind string, p int) ([]byte, error) {
+// read returns all the records of kind in partition p, in buf's memory if it has room.
+func (s *spillSet) read(kind string, p int, buf []byte) ([]byte, error) {
 	sf := s.file(kind)
 	sf.mu.Lock()
 	chunks := sf.chunks[p]
@@ -196,7 +199,7 @@ func (s *spillSet) read(kind string, p int) ([]byte, error) {
 	for _, c := range chunks {
 		n += c.n
 	}
-	b := make([]byte, n)
+	b := slices.Grow(buf[:0], n)[:n]
 	r := chunkReader{f: sf.f, chunks: chunks}
 	if _, err := io.ReadFull(&r, b); err != nil {
 		return nil, fmt.Errorf("intake: spill file: %w", err)
@@ -232,30 +235,88 @@ func (r *chunkReader) Read(b []byte) (int, error) {
 
 // spillReader reads one kind of record from every partition in turn.
 type spillReader struct {
-	r     []*bufio.Reader
+	parts []partReader
 	heads []int32 // peekRow's answer per partition, cached: 0 = not known yet
+}
+
+// partReader buffers the reads of one partition's records. (A bufio.Reader did, but
+// reading a record through io.ReadFull took four calls, on every row of two passes.)
+type partReader struct {
+	src      chunkReader
+	buf      []byte // made at the first read
+	pos, end int    // buf[pos:end] is read but not taken
+	err      error  // that ended src (io.EOF at its end)
+}
+
+// peek returns the next n bytes of the partition without taking them, or what is
+// left before the error that ended it (io.EOF at its end).
+func (r *partReader) peek(n int) ([]byte, error) {
+	if r.end-r.pos >= n {
+		return r.buf[r.pos : r.pos+n], nil
+	}
+	return r.fill(n)
+}
+
+func (r *partReader) fill(n int) ([]byte, error) {
+	if len(r.buf) < max(n, spillBuffer) {
+		b := make([]byte, max(n, spillBuffer))
+		r.end = copy(b, r.buf[r.pos:r.end])
+		r.buf = b
+	} else {
+		r.end = copy(r.buf, r.buf[r.pos:r.end])
+	}
+	r.pos = 0
+	for r.end < n && r.err == nil {
+		var m int
+		m, r.err = r.src.Read(r.buf[r.end:])
+		r.end += m
+	}
+	if r.end >= n {
+		return r.buf[:n], nil
+	}
+	return r.buf[:r.end], r.err
+}
+
+// take reads the next len(b) bytes into b.
+func (r *partReader) take(b []byte) error {
+	v, err := r.peek(len(b))
+	if len(v) < len(b) {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("intake: spill file: %w", err)
+	}
+	copy(b, v)
+	r.pos += len(b)
+	return nil
 }
 
 func (s *spillSet) open(kind string) (*spillReader, error) {
 	sf := s.file(kind)
-	sr := &spillReader{}
+	sr := &spillReader{parts: make([]partReader, s.n)}
 	sf.mu.Lock()
 	defer sf.mu.Unlock()
-	for p := 0; p < s.n; p++ {
-		sr.r = append(sr.r, bufio.NewReaderSize(&chunkReader{f: sf.f, chunks: sf.chunks[p]}, spillBuffer))
+	for p := range sr.parts {
+		sr.parts[p].src = chunkReader{f: sf.f, chunks: sf.chunks[p]}
 	}
 	return sr, nil
 }
 
-func (sr *spillReader) close() { sr.r = nil }
+func (sr *spillReader) close() { sr.parts = nil }
 
 // next reads the next fixed-size record of partition p into rec; false at its end.
 func (sr *spillReader) next(p int, rec []byte) (bool, error) {
-	if _, err := io.ReadFull(sr.r[p], rec); err != nil {
-		if err == io.EOF {
-			return false, nil
-		}
-		return false, fmt.Errorf("intake: spill file: %w", err)
+	r := &sr.parts[p]
+	if r.end-r.pos >= len(rec) {
+		copy(rec, r.buf[r.pos:])
+		r.pos += len(rec)
+		return true, nil
+	}
+	if v, err := r.peek(len(rec)); len(v) == 0 && err == io.EOF {
+		return false, nil
+	}
+	if err := r.take(rec); err != nil {
+		return false, err
 	}
 	return true, nil
 }
@@ -264,12 +325,12 @@ func (sr *spillReader) next(p int, rec []byte) (bool, error) {
 // or -1 at its end.
 func (sr *spillReader) peekRow(p int) (int32, error) {
 	if sr.heads == nil {
-		sr.heads = make([]int32, len(sr.r))
+		sr.heads = make([]int32, len(sr.parts))
 	}
 	if h := sr.heads[p]; h != 0 {
 		return h, nil
 	}
-	b, err := sr.r[p].Peek(4)
+	b, err := sr.parts[p].peek(4)
 	if len(b) < 4 {
 		if err == io.EOF {
 			sr.heads[p] = -1
@@ -281,8 +342,46 @@ func (sr *spillReader) peekRow(p int) (int32, error) {
 	return sr.heads[p], nil
 }
 
+// joinScratch is the memory a join of one partition works in, reused by the next
+// partition the goroutine joins: a partition's records, index and results come to
+// megabytes, and allocating (zeroing, collecting) them afresh for each of dozens of
+// partitions cost about as much as the joins themselves. It holds one partition's
+// worth at most, for each of forPartitions' goroutines, and is let go when they end.
+type joinScratch struct {
+	in, in2  []byte // spill records read
+	out      []byte // spill records to write
+	ids      *joinIndex
+	entries  []entry
+	mrows    []mailRow
+	srows    []sampleRow
+	seen     []nhsRow
+	outcomes []byte
+}
+
+func (s *spillSet) getScratch() *joinScratch {
+	s.spareMu.Lock()
+	defer s.spareMu.Unlock()
+	if n := len(s.spare); n > 0 {
+		sc := s.spare[n-1]
+		s.spare = s.spare[:n-1]
+		return sc
+	}
+	return &joinScratch{}
+}
+
+func (s *spillSet) putScratch(sc *joinScratch) {
+	s.spareMu.Lock()
+	s.spare = append(s.spare, sc)
+	s.spareMu.Unlock()
+}
+
 // forPartitions runs f on every partition, on up to two goroutines.
 func (s *spillSet) forPartitions(f func(p int) error) error {
+	defer func() {
+		s.spareMu.Lock()
+		s.spare = nil // the next phase needs the memory more
+		s.spareMu.Unlock()
+	}()
 	workers := min(2, s.n)
 	var (
 		mu    sync.Mutex
@@ -461,15 +560,23 @@ type mailRow struct {
 }
 
 // loadMailing indexes the m records of partition p: one entry per RECORD_ID, with
-// the mailing side of the join filled in, and each record's idx.
-func (s *spillSet) loadMailing(p int) (*joinIndex, []entry, []mailRow, error) {
-	data, err := s.read("m", p)
+// the mailing side of the join filled in, and each record's idx. sampleIDs is the
+// number of RECORD_IDs the sample side may add.
+func (s *spillSet) loadMailing(p int, sc *joinScratch, sampleIDs int) (*joinIndex, []entry, []mailRow, error) {
+	data, err := s.read("m", p, sc.in)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ids := newJoinIndex(len(data) / 24)
-	entries := make([]entry, 0, len(data)/24)
-	rows := make([]mailRow, 0, len(data)/24)
+	sc.in = data
+	n, idBytes := countMRecs(data)
+	if sc.ids == nil {
+		sc.ids = newJoinIndex(0)
+	}
+	ids := sc.ids
+	ids.reset(max(n, sampleIDs), idBytes)
+	entries := slices.Grow(sc.entries[:0], max(n, sampleIDs))
+	rows := slices.Grow(sc.mrows[:0], n)
+	defer func() { sc.entries, sc.mrows = entries, rows }()
 	for b := data; len(b) > 0; {
 		var m mRec
 		if m, b, err = decodeMRec(b); err != nil {
@@ -492,20 +599,48 @@ func (s *spillSet) loadMailing(p int) (*joinIndex, []entry, []mailRow, error) {
 	return ids, entries, rows, nil
 }
 
+// countMRecs counts the m records in data and the bytes of their ids, for sizing
+// the join (an id's length varies); a truncated record ends the count (decodeMRec
+// reports it).
+func countMRecs(data []byte) (n, idBytes int) {
+	for len(data) >= 15 && len(data) >= 15+int(data[14]) {
+		idBytes += int(data[14])
+		data = data[15+int(data[14]):]
+		n++
+	}
+	return n, idBytes
+}
+
+// countSRecs counts the s records in data.
+func countSRecs(data []byte) (n int) {
+	for len(data) >= 5 && len(data) >= 5+int(data[4]) {
+		data = data[5+int(data[4]):]
+		n++
+	}
+	return n
+}
+
+// sampleRow is where an s record of a partition went in the join.
+type sampleRow struct{ row, idx int32 }
+
 // joinSample writes, for partition p, the j records (the join of each sample row
 // with the mailing file), the x records (the mailing side of each mailing row, for
 // joinMailing) and the g records (duplicated NHS numbers).
 func (s *spillSet) joinSample(p int) error {
-	ids, entries, mrows, err := s.loadMailing(p)
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	data, err := s.read("s", p, sc.in2)
 	if err != nil {
 		return err
 	}
-	data, err := s.read("s", p)
+	sc.in2 = data
+	ns := countSRecs(data)
+	ids, entries, mrows, err := s.loadMailing(p, sc, ns)
 	if err != nil {
 		return err
 	}
-	type sampleRow struct{ row, idx int32 }
-	srows := make([]sampleRow, 0, len(data)/8)
+	srows := slices.Grow(sc.srows[:0], ns)
+	defer func() { sc.entries, sc.srows = entries, srows }()
 	for b := data; len(b) > 0; {
 		row, id, rest, err := decodeSRec(b)
 		if err != nil {
@@ -526,7 +661,8 @@ func (s *spillSet) joinSample(p int) error {
 		e.sampleN = sat(e.sampleN)
 		srows = append(srows, sampleRow{row, idx})
 	}
-	rec := make([]byte, 0, len(srows)*jRecLen)
+	rec := slices.Grow(sc.out[:0], max(len(srows)*jRecLen, 4+len(mrows)*xRecLen))
+	defer func() { sc.out = rec }()
 	for _, r := range srows {
 		rec = appendJRec(rec, r.row, r.idx, &entries[r.idx])
 	}
@@ -540,23 +676,25 @@ func (s *spillSet) joinSample(p int) error {
 	if err := s.writePart("x", p, rec); err != nil {
 		return err
 	}
-	return s.dupNHS(p)
+	return s.dupNHS(p, sc)
 }
 
 // dupNHS writes the g records of NHS partition p: every row whose NHS number is on
 // more than one row, in row order, with the first rows of its group.
-func (s *spillSet) dupNHS(p int) error {
-	data, err := s.read("n", p)
+func (s *spillSet) dupNHS(p int, sc *joinScratch) error {
+	data, err := s.read("n", p, sc.in)
 	if err != nil {
 		return err
 	}
+	sc.in = data
 	if len(data)%nRecLen != 0 {
 		return fmt.Errorf("intake: spill file: truncated NHS record")
 	}
-	seen := make([]nhsRow, 0, len(data)/nRecLen)
+	seen := slices.Grow(sc.seen[:0], len(data)/nRecLen)
 	for b := data; len(b) > 0; b = b[nRecLen:] {
 		seen = append(seen, nhsRow{le.Uint64(b), int32(le.Uint32(b[8:]))})
 	}
+	sc.seen = seen
 	dup := findDuplicateNHS(seen)
 	type dupRow struct {
 		row  int32
@@ -589,16 +727,16 @@ func (sr *spillReader) readDup(p int, row int32, rows []int32) ([]int32, bool, e
 	}
 	sr.heads[p] = 0
 	var hdr [5]byte
-	if _, err := io.ReadFull(sr.r[p], hdr[:]); err != nil {
-		return nil, false, fmt.Errorf("intake: spill file: %w", err)
+	if err := sr.parts[p].take(hdr[:]); err != nil {
+		return nil, false, err
 	}
 	k := int(hdr[4])
 	var buf [4 * gRows]byte
 	if k > gRows {
 		return nil, false, fmt.Errorf("intake: spill file: bad NHS record")
 	}
-	if _, err := io.ReadFull(sr.r[p], buf[:4*k]); err != nil {
-		return nil, false, fmt.Errorf("intake: spill file: %w", err)
+	if err := sr.parts[p].take(buf[:4*k]); err != nil {
+		return nil, false, err
 	}
 	rows = rows[:0]
 	for i := 0; i < k; i++ {
@@ -612,20 +750,27 @@ func (sr *spillReader) readDup(p int, row int32, rows []int32) ([]int32, bool, e
 // join needs no index: the last sample row's outcome of an idx stands, as in a single
 // in-memory join.
 func (s *spillSet) joinMailing(p int) error {
-	xs, err := s.read("x", p)
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	xs, err := s.read("x", p, sc.in)
 	if err != nil {
 		return err
 	}
+	sc.in = xs
 	if len(xs) < 4 || (len(xs)-4)%xRecLen != 0 {
 		return fmt.Errorf("intake: spill file: truncated mailing join record")
 	}
 	n := int(le.Uint32(xs))
 	xs = xs[4:]
-	outcomes := make([]byte, n*outcomeLen)
-	data, err := s.read("t", p)
+	// An idx no sample row has keeps an all-zero outcome.
+	outcomes := slices.Grow(sc.outcomes[:0], n*outcomeLen)[:n*outcomeLen]
+	clear(outcomes)
+	sc.outcomes = outcomes
+	data, err := s.read("t", p, sc.in2)
 	if err != nil {
 		return err
 	}
+	sc.in2 = data
 	if len(data)%tRecLen != 0 {
 		return fmt.Errorf("intake: spill file: truncated outcome record")
 	}
@@ -636,7 +781,8 @@ func (s *spillSet) joinMailing(p int) error {
 		}
 		copy(outcomes[idx*outcomeLen:(idx+1)*outcomeLen], b[4:tRecLen])
 	}
-	rec := make([]byte, 0, len(xs)/xRecLen*kRecLen)
+	rec := slices.Grow(sc.out[:0], len(xs)/xRecLen*kRecLen)
+	defer func() { sc.out = rec }()
 	for b := xs; len(b) > 0; b = b[xRecLen:] {
 		idx := int(le.Uint32(b[4:]))
 		if idx >= n {

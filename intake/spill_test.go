@@ -1,8 +1,10 @@
 package intake
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 )
@@ -81,5 +83,66 @@ func TestPartitionedJoinMatchesSingle(t *testing.T) {
 		single.MailingByReason[ReasonRecordIDDuplicate] == 0 || single.MailingByReason[ReasonNoSampleRecord] == 0 ||
 		single.ByReason[ReasonNoMailingRecord] == 0 || single.ByReason[ReasonRowMalformed] == 0 {
 		t.Errorf("the pair should exercise every cross-file check: %v %v", single.ByReason, single.MailingByReason)
+	}
+}
+
+// TestSpillReaderRecords appends random bytes to partitions in chunks of random
+// sizes (so records straddle chunks, and buffer refills) and reads them back as
+// fixed-size records, peeked rows and a truncated last record.
+func TestSpillReaderRecords(t *testing.T) {
+	sp, err := newSpillSet(9 * partitionBytes) // ten partitions
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.remove()
+	rng := rand.New(rand.NewPCG(27, 28))
+	const recLen = 28
+	want := make([][]byte, sp.n)
+	sf := sp.file("j")
+	for p := range want {
+		n := []int{0, 1, 3, 600, 5000}[p%5]*recLen + []int{0, 0, 0, 0, 7}[p%5]
+		want[p] = make([]byte, n)
+		for i := range want[p] {
+			want[p][i] = byte(rng.IntN(256))
+		}
+		for b := want[p]; len(b) > 0; {
+			k := min(len(b), 1+rng.IntN(3*spillBuffer))
+			if err := sf.append(p, b[:k]); err != nil {
+				t.Fatal(err)
+			}
+			b = b[k:]
+		}
+	}
+	sr, err := sp.open("j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range want {
+		var rec [recLen]byte
+		for i := 0; ; i++ {
+			if len(data) >= 4 {
+				if row, err := sr.peekRow(p); err != nil || row != int32(le.Uint32(data)) {
+					t.Fatalf("partition %d record %d: peekRow %d, %v", p, i, row, err)
+				}
+				sr.heads[p] = 0
+			}
+			ok, err := sr.next(p, rec[:])
+			switch {
+			case len(data) == 0:
+				if ok || err != nil {
+					t.Fatalf("partition %d: past the end: %v %v", p, ok, err)
+				}
+			case len(data) < recLen:
+				if ok || err == nil {
+					t.Fatalf("partition %d: truncated record read: %v %v", p, ok, err)
+				}
+			case !ok || err != nil || !bytes.Equal(rec[:], data[:recLen]):
+				t.Fatalf("partition %d record %d: %v %v", p, i, ok, err)
+			}
+			if len(data) < recLen {
+				break
+			}
+			data = data[recLen:]
+		}
 	}
 }
