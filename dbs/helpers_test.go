@@ -3,12 +3,12 @@ package dbs
 import (
 	"context"
 	"fmt"
-	"icesurvey/lake"
 	"strings"
 	"testing"
 	"time"
 
 	"icesurvey/audit"
+	"icesurvey/lake"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash"
 	"hash/crc32"
-	"icesurvey/pseudo"
 	"io"
 	"math"
 	"math/bits"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"icesurvey/pseudo"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )

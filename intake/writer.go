@@ -9,11 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"hash"
-	"icesurvey/store"
 	"io"
 	"os"
 	"runtime"
@@ -22,14 +18,18 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"icesurvey/codes"
 	"icesurvey/lake"
 	"icesurvey/pseudo"
 	"icesurvey/schemas"
+	"icesurvey/store"
 )
 
 // pqSink streams rows of one layout into a Parquet file in a temporary file. Rows are
@@ -90,9 +90,9 @@ type sinkSpec struct {
 	// dict names the columns that are when it is false.
 	dictDefault bool
 	plain, dict []string
-	// noStats names the columns written without min/max statistics: (nearly) unique
-	// values — ids, pseudonyms, names, addresses — whose min and max prune nothing and
-	// cost a comparison per value.
+	// noStats names the columns written without min/max statistics: those whose min
+	// and max would prune nothing — (nearly) unique values such as ids, pseudonyms,
+	// names and addresses, or short code lists found in every row group.
 	noStats []string
 	// encoders is how many goroutines encode a row group's columns (at least one).
 	encoders int
