@@ -241,7 +241,10 @@ const (
 // NormaliseGender returns the canonical person stated gender code for s (1 male,
 // 2 female, 9 indeterminate, 0 or X not known; x is accepted for X) and whether s is one.
 func NormaliseGender(s string) (string, bool) {
-	if len(s) == 1 { // the usual spelling: no space to trim, no string to compare
+	if len(s) != 1 { // the usual spelling has no space to trim
+		s = strings.TrimSpace(s)
+	}
+	if len(s) == 1 {
 		switch s[0] {
 		case '1':
 			return GenderMale, true
@@ -254,19 +257,6 @@ func NormaliseGender(s string) (string, bool) {
 		case 'X', 'x':
 			return GenderNotKnownX, true
 		}
-		return "", false
-	}
-	switch strings.TrimSpace(s) {
-	case "1":
-		return GenderMale, true
-	case "2":
-		return GenderFemale, true
-	case "9":
-		return GenderIndeterminate, true
-	case "0":
-		return GenderNotKnown, true
-	case "X", "x":
-		return GenderNotKnownX, true
 	}
 	return "", false
 }
