@@ -116,13 +116,21 @@ func (a *Activities) LoadResponses(ctx context.Context, in LoadResponsesInput) (
 	if err != nil {
 		return LoadResponsesOutput{}, err
 	}
-	known, err := a.knownRecords(ctx, in.WaveID, in.ICS)
+	// The sample and mailing history are read while the load reads and parses the
+	// day's files. A failed read cancels the load's context, which it checks before it
+	// writes, and is the activity's error.
+	loadCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	known, knownErr, err := a.knownRecords(loadCtx, cancel, in.WaveID, in.ICS)
 	if err != nil {
 		return LoadResponsesOutput{}, err
 	}
-	res, err := responses.Load(ctx, a.Store, responses.LoadConfig{
+	res, err := responses.Load(loadCtx, a.Store, responses.LoadConfig{
 		WaveID: in.WaveID, ICS: in.ICS, Questionnaires: qns, Known: known,
 	}, in.Date)
+	if kerr := knownErr(); kerr != nil {
+		return LoadResponsesOutput{}, kerr // the cause, rather than the load's "context canceled"
+	}
 	if err != nil {
 		return LoadResponsesOutput{}, err
 	}
@@ -145,23 +153,55 @@ func (a *Activities) LoadResponses(ctx context.Context, in LoadResponsesInput) (
 // (who exists) and the mailing history (who was invited). It fails, without retry,
 // when the ICS has no sample yet: every response would otherwise be rejected as an
 // unknown record and its file marked loaded for good.
-func (a *Activities) knownRecords(ctx context.Context, wave, ics string) (func(string) (bool, bool), error) {
+//
+// The sample and history are read in the background: Known waits for them, and wait
+// reports whether reading them failed. A failure calls cancel before Known returns, so
+// a load that judged a row against incomplete sets sees its context cancelled before
+// it writes. (A load that never called Known did not depend on the sets.)
+func (a *Activities) knownRecords(ctx context.Context, cancel context.CancelFunc, wave, ics string) (known func(string) (bool, bool), wait func() error, err error) {
 	sampleKey := schemas.LakePartition("sample", wave, ics) + "sample.parquet"
 	ok, err := store.Exists(ctx, a.Store, sampleKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !ok {
-		return nil, NonRetryable(ErrConfiguration, fmt.Errorf("wave %s ICS %s has no accepted sample (%s): responses cannot be judged before intake", wave, ics, sampleKey))
+		return nil, nil, NonRetryable(ErrConfiguration, fmt.Errorf("wave %s ICS %s has no accepted sample (%s): responses cannot be judged before intake", wave, ics, sampleKey))
 	}
-	sampled := map[string]bool{}
+	const sampled, invited = 1, 2
+	var (
+		ids     map[string]uint8 // one lookup per response answers both questions
+		readErr error
+		ready   = make(chan struct{})
+	)
+	go func() {
+		defer close(ready)
+		ids, readErr = a.readKnown(ctx, sampleKey, wave, ics, sampled, invited)
+		if readErr != nil {
+			cancel()
+		}
+	}()
+	known = func(id string) (bool, bool) {
+		<-ready
+		f := ids[id]
+		return f&sampled != 0, f&invited != 0
+	}
+	wait = func() error {
+		<-ready
+		return readErr
+	}
+	return known, wait, nil
+}
+
+// readKnown reads the sample's ids (flagged sampled) and the ids the mailing history
+// says were sent a message (flagged invited).
+func (a *Activities) readKnown(ctx context.Context, sampleKey, wave, ics string, sampled, invited uint8) (map[string]uint8, error) {
+	ids := map[string]uint8{}
 	if err := lake.ScanStrings(ctx, a.Store, sampleKey, []string{"survey_record_id"}, func(r []string) error {
-		sampled[r[0]] = true
+		ids[r[0]] |= sampled
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("read sample %s: %w", sampleKey, err)
 	}
-	invited := map[string]bool{}
 	prefix := schemas.LakePartition("mailing_history", wave, ics)
 	infos, err := a.Store.List(ctx, prefix)
 	if err != nil {
@@ -174,7 +214,7 @@ func (a *Activities) knownRecords(ctx context.Context, wave, ics string) (func(s
 		err := lake.ScanStrings(ctx, a.Store, inf.Key, []string{"survey_record_id", "result"}, func(r []string) error {
 			// A message that failed for good reached nobody; any other was sent.
 			if r[1] != "permanent-failure" {
-				invited[r[0]] = true
+				ids[r[0]] |= invited
 			}
 			return nil
 		})
@@ -182,7 +222,7 @@ func (a *Activities) knownRecords(ctx context.Context, wave, ics string) (func(s
 			return nil, fmt.Errorf("read mailing history %s: %w", inf.Key, err)
 		}
 	}
-	return func(id string) (bool, bool) { return sampled[id], invited[id] }, nil
+	return ids, nil
 }
 
 // dayObjects lists the lake objects of one load date that belong in the warehouse.

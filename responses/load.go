@@ -17,17 +17,18 @@
 package responses
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"icesurvey/lake"
 	"path"
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ import (
 	"unicode/utf8"
 
 	"icesurvey/audit"
+	"icesurvey/lake"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -134,17 +136,34 @@ func loadMarkerPrefix(wave, ics string) string {
 // partName is the output object name for one input file.
 func partName(sha string) string { return "part-" + sha[:16] + ".parquet" }
 
-// responseID is the deterministic id of the response in row of the file with sha.
-func responseID(sha string, row int) string {
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s:%d", sha, row)))
-	return "R" + hex.EncodeToString(h[:12])
+// responseID is the deterministic id of the response in row of the file with sha: the
+// hash of "{sha}:{row}".
+func responseID(sha string, row int) string { return rowID('R', "", sha, row) }
+
+// eventID is the deterministic id of the outcome event from row of the file with sha:
+// the hash of "outcome:{sha}:{row}".
+func eventID(sha string, row int) string { return rowID('E', "outcome:", sha, row) }
+
+// rowID hashes "{prefix}{sha}:{row}" and renders tag and the first 12 bytes of the hash
+// in hex. It is called for every row, so it builds the input and the id in stack buffers
+// rather than through fmt (the ids are the same).
+func rowID(tag byte, prefix, sha string, row int) string {
+	var in [128]byte
+	b := append(in[:0], prefix...)
+	b = append(b, sha...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(row), 10)
+	h := sha256.Sum256(b)
+	var out [25]byte
+	out[0] = tag
+	hex.Encode(out[1:], h[:12])
+	return string(out[:])
 }
 
-// eventID is the deterministic id of the outcome event from row of the file with sha.
-func eventID(sha string, row int) string {
-	h := sha256.Sum256([]byte(fmt.Sprintf("outcome:%s:%d", sha, row)))
-	return "E" + hex.EncodeToString(h[:12])
-}
+// responseRowGroup is the row group of the responses object, the largest of a day's
+// load: the warehouse scans row groups side by side, so a day's file of 50,000 rows
+// loads on every core rather than on one (lake.DefaultRowGroup would make it one group).
+const responseRowGroup = 16 * 1024
 
 // candidate is one valid response row before de-duplication.
 type candidate struct {
@@ -252,6 +271,9 @@ func Load(ctx context.Context, st store.Store, cfg LoadConfig, day time.Time) (*
 	}
 	for i, fw := range work {
 		l.validateFile(i, fw)
+		// Nothing reads the parsed rows again: dropped, the garbage collector no longer
+		// scans their slices of cells while the outputs are built and encoded.
+		fw.table = nil
 	}
 	if err := l.dedupe(ctx, work); err != nil {
 		return nil, err
@@ -467,6 +489,18 @@ func (l *loader) validateFile(idx int, fw *fileWork) {
 			questionCols = append(questionCols, i)
 		}
 	}
+	// Each question column is looked up in each questionnaire once per file rather than
+	// once per row: a day's file has tens of thousands of rows of some thirty answers.
+	resolved := make(map[*questionnaire.Questionnaire][]questionColumn, len(l.cfg.Questionnaires))
+	for _, qn := range l.cfg.Questionnaires {
+		qc := make([]questionColumn, len(questionCols))
+		for k, ci := range questionCols {
+			if q, ok := qn.Question(fw.table.columns[ci]); ok {
+				qc[k] = questionColumn{q: q, answer: l.answerColumn[q.ID]}
+			}
+		}
+		resolved[qn] = qc
+	}
 	// Rows are independent until de-duplication, so a large file is validated in one
 	// shard per CPU; the shards' results are joined in row order, as one pass would give.
 	n := len(fw.table.records)
@@ -490,7 +524,7 @@ func (l *loader) validateFile(idx int, fw *fileWork) {
 					continue
 				}
 				if fw.isResponse {
-					if c := l.validateResponse(fw, out, rec, questionCols); c != nil {
+					if c := l.validateResponse(fw, out, rec, questionCols, resolved); c != nil {
 						c.file = idx
 						out.cands = append(out.cands, c)
 					}
@@ -514,7 +548,13 @@ func (l *loader) validateFile(idx int, fw *fileWork) {
 	fw.res.Rejected = len(fw.rejected)
 }
 
-func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, questionCols []int) *candidate {
+// questionColumn is a question column of a file resolved in one questionnaire.
+type questionColumn struct {
+	q      *questionnaire.Question // nil when the column is not a question of it
+	answer int                     // the question's answer column in the responses row
+}
+
+func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, questionCols []int, resolved map[*questionnaire.Questionnaire][]questionColumn) *candidate {
 	before := len(out.rejections)
 	get := func(col string) string { return strings.TrimSpace(fw.table.value(rec, col)) }
 	bad := func(field, reason, msg string) {
@@ -589,7 +629,8 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 	}
 	// Answers, in header order so outputs are deterministic.
 	closed := 0
-	for _, ci := range questionCols {
+	qcols := resolved[qn]
+	for k, ci := range questionCols {
 		if ci >= len(rec.values) {
 			continue // a JSON line without this key
 		}
@@ -600,8 +641,8 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 		if qn == nil {
 			continue // the version is already rejected; answers cannot be judged
 		}
-		q, ok := qn.Question(col)
-		if !ok {
+		q := qcols[k].q
+		if q == nil {
 			bad(col, schemas.RejectQuestionNotInVersion, fmt.Sprintf("%s is not a question of %s", col, qn.ResolvedName()))
 			continue
 		}
@@ -609,19 +650,9 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 			c.freeText = append(c.freeText, answer{q.ID, cleanFreeText(raw, q.MaxLength)})
 			continue
 		}
-		codes := q.SplitAnswer(raw)
-		if q.Kind == questionnaire.Single && strings.Contains(raw, questionnaire.MultiSeparator) {
-			bad(col, schemas.RejectInvalidAnswer, fmt.Sprintf("more than one code for single-choice question %s", col))
-			continue
-		}
-		cell, ok := canonicalAnswer(q, codes)
-		if !ok {
-			for _, code := range codes {
-				if !q.HasOption(code) {
-					bad(col, schemas.RejectInvalidAnswer, fmt.Sprintf("%s is not an option of %s", safeCode(code), col))
-					break
-				}
-			}
+		cell, msg := closedAnswer(q, col, raw)
+		if msg != "" {
+			bad(col, schemas.RejectInvalidAnswer, msg)
 			continue
 		}
 		if cell == "" {
@@ -630,7 +661,7 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 		if c.answers == nil {
 			c.answers = make([]string, l.answerColumns)
 		}
-		c.answers[l.answerColumn[q.ID]] = cell
+		c.answers[qcols[k].answer] = cell
 		closed++
 	}
 	if len(out.rejections) > before {
@@ -644,6 +675,33 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 		c.eventID = eventID(fw.res.SHA256, c.row) // here, in the shards, rather than in write
 	}
 	return c
+}
+
+// closedAnswer judges the raw answer (not blank) to the closed question q in column col:
+// the cell to store ("" for none), or the message of the invalid-answer rejection.
+func closedAnswer(q *questionnaire.Question, col, raw string) (cell, msg string) {
+	if q.Kind == questionnaire.Single && strings.Contains(raw, questionnaire.MultiSeparator) {
+		return "", fmt.Sprintf("more than one code for single-choice question %s", col)
+	}
+	if q.Kind != questionnaire.Multi {
+		// One code, as SplitAnswer and canonicalAnswer would give it, without the
+		// one-element slice they would allocate for every answer of every row.
+		code := strings.TrimSpace(raw)
+		if !q.HasOption(code) {
+			return "", fmt.Sprintf("%s is not an option of %s", safeCode(code), col)
+		}
+		return code, ""
+	}
+	codes := q.SplitAnswer(raw)
+	cell, ok := canonicalAnswer(q, codes)
+	if !ok {
+		for _, code := range codes {
+			if !q.HasOption(code) {
+				return "", fmt.Sprintf("%s is not an option of %s", safeCode(code), col)
+			}
+		}
+	}
+	return cell, ""
 }
 
 // canonicalAnswer is the stored form of a closed answer: the code of a Single question;
@@ -697,6 +755,14 @@ func safeVersion(v string) string {
 // cleanFreeText removes control characters (keeping line breaks and tabs), trims, and
 // truncates to max runes.
 func cleanFreeText(s string, max int) string {
+	if plainText(s) {
+		// Nothing for strings.Map to remove, and one rune per byte.
+		s = strings.TrimSpace(s)
+		if max > 0 && len(s) > max {
+			s = s[:max]
+		}
+		return s
+	}
 	s = strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\t' {
 			return r
@@ -711,6 +777,17 @@ func cleanFreeText(s string, max int) string {
 		s = string([]rune(s)[:max])
 	}
 	return s
+}
+
+// plainText reports whether s is printable ASCII, line breaks and tabs only: the
+// common comment, which cleanFreeText can pass through without re-encoding it.
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func parseEventTime(s string) (time.Time, bool) {
@@ -777,12 +854,10 @@ func contains(list []string, s string) bool {
 // dedupe keeps one response per person and respondent type: the first complete one by
 // received time, else the first incomplete one; an earlier load's kept response counts.
 func (l *loader) dedupe(ctx context.Context, work []*fileWork) error {
-	inRun := map[string]bool{}
 	groups := map[[2]string][]*candidate{}
 	var keys [][2]string
 	for _, fw := range work {
 		for _, c := range fw.cands {
-			inRun[c.id] = true
 			k := [2]string{c.recordID, c.respType}
 			if _, ok := groups[k]; !ok {
 				keys = append(keys, k)
@@ -801,19 +876,23 @@ func (l *loader) dedupe(ctx context.Context, work []*fileWork) error {
 		}
 		prior = p
 	}
+	// The ids of this run's candidates, built only when a prior response is found: a
+	// day without earlier loads never needs them.
+	var inRun map[string]bool
 	for _, k := range keys {
 		cs := groups[k]
-		sort.SliceStable(cs, func(i, j int) bool {
-			a, b := cs[i], cs[j]
-			if !a.receivedAt.Equal(b.receivedAt) {
-				return a.receivedAt.Before(b.receivedAt)
-			}
-			if a.file != b.file {
-				return a.file < b.file
-			}
-			return a.row < b.row
-		})
+		if len(cs) > 1 { // most people answer once
+			slices.SortStableFunc(cs, arrivalOrder)
+		}
 		p, hasPrior := prior(k[0], k[1])
+		if hasPrior && inRun == nil {
+			inRun = map[string]bool{}
+			for _, fw := range work {
+				for _, c := range fw.cands {
+					inRun[c.id] = true
+				}
+			}
+		}
 		if hasPrior && inRun[p.ResponseID] {
 			// A previous attempt of this very load wrote it; judge the day afresh.
 			hasPrior = false
@@ -860,6 +939,17 @@ func (l *loader) dedupe(ctx context.Context, work []*fileWork) error {
 	return nil
 }
 
+// arrivalOrder orders a person's candidates by received time, then by file and row.
+func arrivalOrder(a, b *candidate) int {
+	if c := a.receivedAt.Compare(b.receivedAt); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.file, b.file); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.row, b.row)
+}
+
 func (l *loader) duplicate(k [2]string, kept, discarded string, at time.Time, complete bool, channel, reason, sha string) schemas.DuplicateResponse {
 	return schemas.DuplicateResponse{
 		Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: k[0], RespondentType: k[1],
@@ -870,10 +960,42 @@ func (l *loader) duplicate(k [2]string, kept, discarded string, at time.Time, co
 
 // write stores a file's outputs, then its load marker.
 func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error {
+	name := ""
+	if fw.res.SHA256 != "" {
+		name = partName(fw.res.SHA256)
+	}
+	part := func(table string) string {
+		return schemas.ResponseLoadPartition(table, l.cfg.WaveID, l.cfg.ICS, l.day) + name
+	}
+	type output struct {
+		key   string
+		rows  int
+		write func(key string) error
+		err   error
+	}
+	// The objects are independent, so they are encoded side by side (Parquet encoding is
+	// CPU-bound); each is still one atomic Put, and the marker waits for all of them.
+	var (
+		outputs []*output
+		wg      sync.WaitGroup
+	)
+	start := func(o *output) {
+		outputs = append(outputs, o)
+		if o.rows == 0 {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := o.write(o.key); err != nil {
+				o.err = fmt.Errorf("responses: write %s: %w", o.key, err)
+			}
+		}()
+	}
+
+	// The responses object takes longest to encode, so it starts before the other
+	// objects' rows are built.
 	rows := make([]schemas.ResponseRow, 0, len(fw.cands))
-	var texts []schemas.FreeTextRow
-	base := path.Base(fw.res.Key)
-	fw.outcomes = slices.Grow(fw.outcomes, len(fw.cands))
 	for _, c := range fw.cands {
 		if !c.kept {
 			continue
@@ -884,6 +1006,18 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 			RespondentType: c.respType, QuestionnaireVersion: c.version, Channel: c.channel,
 			ReceivedAt: c.receivedAt, Complete: c.complete, SourceSHA256: fw.res.SHA256, Answers: c.answers,
 		})
+	}
+	start(&output{key: part(schemas.TableResponses), rows: len(rows), write: func(k string) error {
+		return lake.PutRowGroups(ctx, l.st, k, schemas.ResponseRowLayout(), rows, responseRowGroup)
+	}})
+
+	var texts []schemas.FreeTextRow
+	base := path.Base(fw.res.Key)
+	fw.outcomes = slices.Grow(fw.outcomes, len(fw.cands))
+	for _, c := range fw.cands {
+		if !c.kept {
+			continue
+		}
 		for _, a := range c.freeText {
 			if a.value == "" {
 				continue
@@ -910,52 +1044,23 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 	res.FreeTextItems += len(texts)
 	fw.res.Rejections = len(fw.rejections)
 
-	name := ""
-	if fw.res.SHA256 != "" {
-		name = partName(fw.res.SHA256)
-	}
-	part := func(table string) string {
-		return schemas.ResponseLoadPartition(table, l.cfg.WaveID, l.cfg.ICS, l.day) + name
-	}
-	type output struct {
-		key   string
-		rows  int
-		write func(key string) error
-	}
-	outputs := []output{
-		{part(schemas.TableResponses), len(rows), func(k string) error {
-			return lake.PutRows(ctx, l.st, k, schemas.ResponseRowLayout(), rows)
-		}},
-		{schemas.FreeTextPrefix(l.cfg.WaveID, l.cfg.ICS, l.day) + name, len(texts), func(k string) error {
-			return lake.PutRows(ctx, l.st, k, schemas.FreeTextLayout(), texts)
-		}},
-		{part(schemas.TableOutcomes), len(fw.outcomes), func(k string) error {
-			return lake.PutRows(ctx, l.st, k, schemas.OutcomeEventLayout(), fw.outcomes)
-		}},
-		{part(schemas.TableResponseRejections), len(fw.rejections), func(k string) error {
-			return lake.PutRows(ctx, l.st, k, schemas.ResponseRejectionLayout(), fw.rejections)
-		}},
-		{part(schemas.TableDuplicates), len(fw.dups), func(k string) error {
-			return lake.PutRows(ctx, l.st, k, schemas.DuplicateResponseLayout(), fw.dups)
-		}},
-	}
-	// The objects are independent, so they are encoded side by side (Parquet encoding is
-	// CPU-bound); each is still one atomic Put, and the marker waits for all of them.
-	errs := make([]error, len(outputs))
-	var wg sync.WaitGroup
-	for i, o := range outputs {
-		if o.rows == 0 {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := o.write(o.key); err != nil {
-				errs[i] = fmt.Errorf("responses: write %s: %w", o.key, err)
-			}
-		}()
-	}
+	start(&output{key: schemas.FreeTextPrefix(l.cfg.WaveID, l.cfg.ICS, l.day) + name, rows: len(texts), write: func(k string) error {
+		return lake.PutRows(ctx, l.st, k, schemas.FreeTextLayout(), texts)
+	}})
+	start(&output{key: part(schemas.TableOutcomes), rows: len(fw.outcomes), write: func(k string) error {
+		return lake.PutRows(ctx, l.st, k, schemas.OutcomeEventLayout(), fw.outcomes)
+	}})
+	start(&output{key: part(schemas.TableResponseRejections), rows: len(fw.rejections), write: func(k string) error {
+		return lake.PutRows(ctx, l.st, k, schemas.ResponseRejectionLayout(), fw.rejections)
+	}})
+	start(&output{key: part(schemas.TableDuplicates), rows: len(fw.dups), write: func(k string) error {
+		return lake.PutRows(ctx, l.st, k, schemas.DuplicateResponseLayout(), fw.dups)
+	}})
 	wg.Wait()
+	var errs []error
+	for _, o := range outputs {
+		errs = append(errs, o.err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
