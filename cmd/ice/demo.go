@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -160,7 +161,13 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error)
 		if err != nil {
 			continue // the children may not have started yet
 		}
+		over := len(ics) == len(spec.ICSs)
 		for _, s := range ics {
+			switch s.Stage {
+			case workflows.StageClosing, workflows.StageRetention, workflows.StageDone, workflows.StageIntakeFailed:
+			default:
+				over = false
+			}
 			line := demoLine(s)
 			if line != last[s.ICS] {
 				fmt.Fprintf(out, "  [%5.1fs] %s %s\n", time.Since(started).Seconds(), s.ICS, line)
@@ -174,6 +181,9 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error)
 				declared[s.ICS] = true
 				fmt.Fprintf(out, "  [%5.1fs] %s sample declared by Demo Data Engineer\n", time.Since(started).Seconds(), s.ICS)
 			}
+		}
+		if over {
+			loads.fieldworkOver.Store(true)
 		}
 	}
 }
@@ -265,6 +275,10 @@ type demoLoads struct {
 	out     *os.File
 	started time.Time
 	spec    *wavespec.Spec
+	// fieldworkOver is set once every ICS has closed fieldwork, and the loads stop
+	// then: not after the schedule's count of days, because waiting for DBS replies
+	// pushes the later mailings, and the responses to them, past that count.
+	fieldworkOver atomic.Bool
 }
 
 func (d *demoLoads) run(ctx context.Context, st *devstack.Stack) {
@@ -288,7 +302,7 @@ func (d *demoLoads) run(ctx context.Context, st *devstack.Stack) {
 	date0 := first.UTC().Truncate(24 * time.Hour)
 	in := workflows.DailyLoadInput{WaveID: d.spec.WaveID, ICS: d.spec.Codes(), Simulate: true, SimDayLength: day,
 		Questionnaires: activities.Questionnaires{PatientVersion: d.spec.QuestionnaireVersion, CarerVersion: d.spec.CarerQuestionnaire}}
-	for i := 0; i < d.spec.Schedule.FieldworkDays; i++ {
+	for i := 0; !d.fieldworkOver.Load(); i++ {
 		if wait := time.Until(first.Add(time.Duration(i+1) * day)); wait > 0 {
 			select {
 			case <-ctx.Done():
