@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // FileStore keeps objects as files under a root directory. Writes go to a temporary
@@ -28,7 +29,32 @@ func NewFileStore(dir string) (*FileStore, error) {
 	if err := os.MkdirAll(abs, 0o750); err != nil {
 		return nil, fmt.Errorf("store: create root %s: %w", abs, err)
 	}
-	return &FileStore{root: abs}, nil
+	s := &FileStore{root: abs}
+	s.sweepTemp(time.Now().Add(-staleTemp))
+	return s, nil
+}
+
+// staleTemp is the age after which a TempFile left in the root is taken for the
+// leftover of a crashed writer: no intake runs for a day.
+const staleTemp = 24 * time.Hour
+
+// sweepTemp removes the root's TempFile files last written before cutoff. They may
+// hold restricted data (a contacts file being built) and, being in the store rather
+// than the system's temporary directory, would otherwise outlive a crash for good.
+// It is best effort: a file it cannot remove is left for the next sweep.
+func (s *FileStore) sweepTemp(cutoff time.Time) {
+	entries, err := os.ReadDir(s.root)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasPrefix(e.Name(), ".tmp-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			_ = os.Remove(filepath.Join(s.root, e.Name()))
+		}
+	}
 }
 
 // Root is the directory the store keeps its objects in.

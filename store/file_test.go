@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"icesurvey/store"
 	"icesurvey/store/storetest"
@@ -234,4 +235,45 @@ func listKeys(t *testing.T, s store.Store) []string {
 		keys = append(keys, in.Key)
 	}
 	return keys
+}
+
+// TestFileStoreSweepsStaleTempFiles: opening a file store removes the TempFile files a
+// crashed writer left in its root more than a day ago, and nothing else: not a
+// recent one (a writer may be at work), not an object, not a temp file below the root.
+func TestFileStoreSweepsStaleTempFiles(t *testing.T) {
+	ctx := context.Background()
+	s := newFileStore(t)
+	if err := store.PutBytes(ctx, s, "restricted/w/ics/contacts.parquet", []byte("object")); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-25 * time.Hour)
+	files := map[string]bool{ // path under the root → should survive
+		".tmp-ice-intake-1.parquet":         false,
+		".tmp-ice-intake-2.parquet":         true, // recent
+		"restricted/w/ics/.tmp-contacts-9":  true, // Put's own, below the root
+		"restricted/w/ics/contacts.parquet": true,
+		".tmp-ice-intake-report-3.csv":      false,
+	}
+	for p, keep := range files {
+		full := filepath.Join(s.Root(), filepath.FromSlash(p))
+		if p != "restricted/w/ics/contacts.parquet" {
+			if err := os.WriteFile(full, []byte("left over"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !keep || strings.HasPrefix(p, "restricted/w/ics/.tmp-") {
+			if err := os.Chtimes(full, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := store.NewFileStore(s.Root()); err != nil {
+		t.Fatal(err)
+	}
+	for p, keep := range files {
+		_, err := os.Stat(filepath.Join(s.Root(), filepath.FromSlash(p)))
+		if exists := err == nil; exists != keep {
+			t.Errorf("%s: exists %v after the sweep, want %v", p, exists, keep)
+		}
+	}
 }
