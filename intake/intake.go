@@ -277,9 +277,11 @@ type run struct {
 	in  Input
 	res *Result
 
-	sampling  time.Time // sampling date, midnight UTC
-	regCutoff time.Time // registered on or before this date: at least 6 months
-	icsName   string
+	sampling time.Time // sampling date, midnight UTC
+	// samplingDay and regCutoff are the dates every sample row is compared with:
+	// the sampling date, and the last registration date of at least 6 months.
+	samplingDay, regCutoff codes.Date
+	icsName                string
 
 	sample   *sampleSink
 	contacts *contactSink
@@ -337,9 +339,10 @@ func newRun(ctx context.Context, st store.Store, cfg Config, in Input) (*run, er
 	name, _ := codes.ICSName(cfg.ICS)
 	return &run{
 		ctx: ctx, st: st, cfg: cfg, in: in, res: res,
-		sampling:  sampling,
-		regCutoff: codes.MonthsBefore(sampling, 6),
-		icsName:   name,
+		sampling:    sampling,
+		samplingDay: codes.DateOf(sampling),
+		regCutoff:   codes.DateOf(codes.MonthsBefore(sampling, 6)),
+		icsName:     name,
 	}, nil
 }
 

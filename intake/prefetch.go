@@ -23,7 +23,7 @@ type prefetchSource struct {
 	wg           sync.WaitGroup
 
 	// persons, when set, has the reading goroutine also derive each row's
-	// pseudo.Person (see withPersons).
+	// pseudo.Person (see prefetchPersons).
 	persons *personDeriver
 
 	cur    *rowBatch

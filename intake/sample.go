@@ -102,20 +102,17 @@ type nhsRow struct {
 
 // samplePass holds the state of the final pass over the sample file.
 type samplePass struct {
-	// sampling and regCutoff are run's dates as codes.Dates: every row's dates are
-	// compared with them.
-	sampling, regCutoff codes.Date
-	joins               *spillReader // j records, by RECORD_ID partition
-	dups                *spillReader // g records, by NHS number partition
-	outcomes            *spillWriter // t records, by RECORD_ID partition
-	ent                 entry        // the join entry of the current row
-	dupRows             []int32
-	jrec                [jRecLen]byte
-	findings            []finding
-	excl                []finding
-	pc                  [8]byte
-	practice            [6]byte
-	ics                 [3]byte
+	joins    *spillReader // j records, by RECORD_ID partition
+	dups     *spillReader // g records, by NHS number partition
+	outcomes *spillWriter // t records, by RECORD_ID partition
+	ent      entry        // the join entry of the current row
+	dupRows  []int32
+	jrec     [jRecLen]byte
+	findings []finding
+	excl     []finding
+	pc       [8]byte
+	practice [6]byte
+	ics      [3]byte
 }
 
 // findDuplicateNHS returns the rows of every NHS number seen more than once.
@@ -213,7 +210,7 @@ func (r *run) scanSampleKeys(sp *spillSet) (*sampleKeys, error) {
 
 // processSample is the final pass over the sample file, once the joins are done.
 func (r *run) processSample(sp *spillSet, keys *sampleKeys) error {
-	p := &samplePass{sampling: codes.DateOf(r.sampling), regCutoff: codes.DateOf(r.regCutoff)}
+	p := &samplePass{}
 	var err error
 	if p.joins, err = sp.open("j"); err != nil {
 		return err
@@ -354,11 +351,11 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	switch {
 	case err != nil:
 		bad("DATE_OF_BIRTH", ReasonDOBInvalid, "DATE_OF_BIRTH must be a real date written yyyymmdd")
-	case dob > p.sampling:
+	case dob > r.samplingDay:
 		bad("DATE_OF_BIRTH", ReasonDOBInvalid, "DATE_OF_BIRTH is after the sampling date")
 		dobOK = false
 	default:
-		age = codes.AgeOn(dob, p.sampling)
+		age = codes.AgeOn(dob, r.samplingDay)
 		if age > 130 {
 			bad("DATE_OF_BIRTH", ReasonDOBInvalid, "DATE_OF_BIRTH is more than 130 years before the sampling date")
 			dobOK = false
@@ -403,7 +400,7 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	switch {
 	case err != nil:
 		bad("REGISTRATION_DATE", ReasonRegistrationDateInvalid, "REGISTRATION_DATE must be a real date written yyyymmdd")
-	case registered > p.sampling:
+	case registered > r.samplingDay:
 		bad("REGISTRATION_DATE", ReasonRegistrationDateInvalid, "REGISTRATION_DATE is after the sampling date")
 		regOK = false
 	case dobOK && registered < dob:
@@ -463,7 +460,7 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	if age < 18 {
 		excl("DATE_OF_BIRTH", ExclUnder18, "under 18 at the sampling date")
 	}
-	if regOK && registered > p.regCutoff {
+	if regOK && registered > r.regCutoff {
 		excl("REGISTRATION_DATE", ExclRegisteredUnder6M, "registered with the practice for less than 6 months at the sampling date")
 	}
 	if type1 {

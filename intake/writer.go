@@ -26,7 +26,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"icesurvey/codes"
-	"icesurvey/lake"
 	"icesurvey/pseudo"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -65,9 +64,9 @@ type pqSink[G rowGroup] struct {
 }
 
 // sinkGroups is how many row groups a sink has: one being filled, one queued, one
-// being encoded, and the one before it, which the Parquet writer may still refer to
-// until the next row group starts.
-const sinkGroups = 4
+// being encoded (writeGroup closes its Parquet row group, so nothing refers to a
+// group's columns once it is written).
+const sinkGroups = 3
 
 // maxGroupBytes ends a row group early when its variable-width columns hold this much
 // (Arrow string offsets are 32-bit).
@@ -164,11 +163,7 @@ func newPQSink[G rowGroup](newTemp tempFiler, l *schemas.Layout, spec sinkSpec, 
 
 // encode writes each full row group, then the footer.
 func (s *pqSink[G]) encode() {
-	var (
-		err  error
-		prev G
-		have bool
-	)
+	var err error
 	for g := range s.full {
 		if err == nil {
 			err = s.writeGroup(g)
@@ -180,12 +175,8 @@ func (s *pqSink[G]) encode() {
 				startWriteback(s.file)
 			}
 		}
-		// Starting g's row group closed the one before it: its columns are free.
-		if have {
-			prev.reset()
-			s.free <- prev
-		}
-		prev, have = g, true
+		g.reset()
+		s.free <- g
 	}
 	if err == nil {
 		if cerr := s.pw.Close(); cerr != nil {
@@ -300,7 +291,7 @@ func newParquetWriter(sc *arrow.Schema, w io.Writer, props *parquet.WriterProper
 func (s *pqSink[G]) endRow() {
 	s.n++
 	s.total++
-	if s.n >= lake.DefaultRowGroup || s.n%1024 == 0 && s.cur.bytes() > maxGroupBytes {
+	if s.n >= rowsMax || s.n%1024 == 0 && s.cur.bytes() > maxGroupBytes {
 		s.flush()
 	}
 }
@@ -334,15 +325,12 @@ func (s *pqSink[G]) wait() error {
 	return s.err
 }
 
-// finish ends the file and returns it rewound with its size and SHA-256. The caller
-// stores it, then calls discard.
+// finish ends the file and returns its size and SHA-256. The caller stores it (with
+// run.putFile), then calls discard.
 func (s *pqSink[G]) finish() (size int64, sum string, err error) {
 	s.end()
 	if err := s.wait(); err != nil {
 		return 0, "", err
-	}
-	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
-		return 0, "", fmt.Errorf("intake: rewind %s: %w", s.file.Name(), err)
 	}
 	return s.out.n, hex.EncodeToString(s.out.h.Sum(nil)), nil
 }
