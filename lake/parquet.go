@@ -358,14 +358,7 @@ func scanStrings(ctx context.Context, f *os.File, key string, cols []string, fn 
 // PutRows writes rows as one Parquet object at key. The file is built in a temporary
 // file first, then stored with one atomic Put, so a retried write leaves one whole object.
 func PutRows[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout, rows []T) error {
-	return PutStream[T](ctx, s, key, l, func(emit func(*T) error) error {
-		for i := range rows {
-			if err := emit(&rows[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return PutRowGroups(ctx, s, key, l, rows, DefaultRowGroup)
 }
 
 // PutRowGroups is PutRows in row groups of rowGroup rows: a reader such as DuckDB scans
