@@ -254,8 +254,15 @@ func (l *Layout) ArrowSchema() *arrow.Schema {
 	return arrow.NewSchema(fields, &md)
 }
 
-// DDL is the DuckDB CREATE TABLE statement for the layout.
-func (l *Layout) DDL(table string) string {
+// DDL is the DuckDB CREATE TABLE statement for the layout, with its key columns as
+// the primary key.
+func (l *Layout) DDL(table string) string { return l.ddl(table, true) }
+
+// UnindexedDDL is DDL without the primary key: for a table whose key is kept unique by
+// how it is loaded rather than by an index, which DuckDB would maintain on every insert.
+func (l *Layout) UnindexedDDL(table string) string { return l.ddl(table, false) }
+
+func (l *Layout) ddl(table string, primaryKey bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", table)
 	var keys []string
@@ -264,7 +271,7 @@ func (l *Layout) DDL(table string) string {
 		if !c.Nullable {
 			b.WriteString(" NOT NULL")
 		}
-		if c.Key {
+		if c.Key && primaryKey {
 			keys = append(keys, QuoteIdent(c.Name))
 		}
 		if i < len(l.Columns)-1 || len(keys) > 0 {
@@ -279,6 +286,17 @@ func (l *Layout) DDL(table string) string {
 	b.WriteString(")")
 	s := b.String()
 	return strings.Replace(s, ",\n)", "\n)", 1)
+}
+
+// KeyNames lists the key columns, in declaration order.
+func (l *Layout) KeyNames() []string {
+	var out []string
+	for _, c := range l.Columns {
+		if c.Key {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 // SelectList is the comma-separated quoted column list, in declaration order.

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,19 +12,27 @@ import (
 
 // LoadParquet loads the local Parquet file at path, a copy of the lake object
 // objectKey, into table t. Tables with partition columns have the object's partition
-// replaced (delete, then insert); keyed tables are upserted. The load is recorded in
-// loaded_files and skipped when the same object with the same digest was loaded into
-// the table before, so a retried load changes nothing.
+// replaced (delete, then insert); keyed tables are upserted: by their primary key, or
+// for an Unindexed table by deleting its keys' rows first when the object was loaded
+// before with other bytes. The load is recorded in loaded_files and skipped when the
+// same object with the same digest was loaded into the table before, so a retried load
+// changes nothing.
 func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha256 string, partition ...any) (loaded int64, skipped bool, err error) {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM loaded_files WHERE object_key = ? AND sha256 = ? AND table_name = ?`,
-		objectKey, sha256, t.Name).Scan(&n); err != nil {
+	var before string
+	err = tx.QueryRowContext(ctx, `SELECT sha256 FROM loaded_files WHERE object_key = ? AND table_name = ?`,
+		objectKey, t.Name).Scan(&before)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return 0, false, fmt.Errorf("warehouse: check loaded_files for %s: %w", objectKey, err)
-	}
-	if n > 0 {
+	case before == sha256:
 		return 0, true, nil
 	}
-	if len(t.PartitionBy) > 0 {
+	reloaded := err == nil
+	table := schemas.QuoteIdent(t.Name)
+	verb := "INSERT"
+	switch {
+	case len(t.PartitionBy) > 0:
 		if len(partition) != len(t.PartitionBy) {
 			return 0, false, fmt.Errorf("warehouse: load %s into %s: want %d partition values, got %d", objectKey, t.Name, len(t.PartitionBy), len(partition))
 		}
@@ -31,20 +40,31 @@ func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha2
 		for i, c := range t.PartitionBy {
 			conds[i] = schemas.QuoteIdent(c) + " = ?"
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s`, schemas.QuoteIdent(t.Name), strings.Join(conds, " AND ")), partition...); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s`, table, strings.Join(conds, " AND ")), partition...); err != nil {
 			return 0, false, fmt.Errorf("warehouse: clear %s for %s: %w", t.Name, objectKey, err)
 		}
-	}
-	verb := "INSERT"
-	if t.hasKey() && len(t.PartitionBy) == 0 {
+	case t.hasKey() && t.Unindexed:
+		if reloaded {
+			// The object changed since it was loaded: its rows are replaced, as the
+			// primary key of an indexed table would replace them.
+			var match []string
+			for _, k := range t.Layout.KeyNames() {
+				match = append(match, fmt.Sprintf("o.%s = %s.%s", schemas.QuoteIdent(k), table, schemas.QuoteIdent(k)))
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE EXISTS (SELECT 1 FROM read_parquet(%s) AS o WHERE %s)`,
+				table, sqlString(path), strings.Join(match, " AND "))); err != nil {
+				return 0, false, fmt.Errorf("warehouse: clear %s rows of %s: %w", t.Name, objectKey, err)
+			}
+		}
+	case t.hasKey():
 		verb = "INSERT OR REPLACE"
 	}
 	cols := t.Layout.SelectList()
-	stmt := fmt.Sprintf(`%s INTO %s (%s) SELECT %s FROM read_parquet(%s)`, verb, schemas.QuoteIdent(t.Name), cols, cols, sqlString(path))
+	stmt := fmt.Sprintf(`%s INTO %s (%s) SELECT %s FROM read_parquet(%s)`, verb, table, cols, cols, sqlString(path))
 	if t.Layout.Extras() > 0 {
 		// Columns that follow the questionnaire catalogue: an object written before a
 		// question was added lacks its column, which is then NULL.
-		stmt = fmt.Sprintf(`%s INTO %s BY NAME SELECT * FROM read_parquet(%s)`, verb, schemas.QuoteIdent(t.Name), sqlString(path))
+		stmt = fmt.Sprintf(`%s INTO %s BY NAME SELECT * FROM read_parquet(%s)`, verb, table, sqlString(path))
 	}
 	res, err := tx.ExecContext(ctx, stmt)
 	if err != nil {

@@ -8,10 +8,12 @@ import (
 
 // The daily response load's tables and the analysts' response-rate views.
 //
-// The three tables are keyed, not partitioned: each day's load adds lake objects to a
-// wave and ICS, so replacing the whole (wave, ICS) partition per object would delete
-// the earlier days. Each object is upserted by its layout's key instead, and
-// loaded_files makes a repeated load of the same object a no-op. Outcome events of the
+// The three tables are not partitioned: each day's load adds lake objects to a wave
+// and ICS, so replacing the whole (wave, ICS) partition per object would delete the
+// earlier days. Rejections and duplicates are upserted by their layout's key instead;
+// responses, whose ids are unique by construction, are appended (see
+// schemas.ResponseRow); and loaded_files makes a repeated load of the same object a
+// no-op. Outcome events of the
 // load (completed, undelivered, opted out, deceased) go to the existing outcome_events
 // table beside the deceased check's, so the outcomes view — and with it the selection
 // of the next mailing — sees them at once.

@@ -17,6 +17,25 @@ type Table struct {
 	PartitionBy []string
 	// Doc describes the table for analysts.
 	Doc string
+	// Unindexed tables have a key but no primary-key index: DuckDB maintains an index on
+	// every insert and writes it out at every checkpoint, which for a day's tens of
+	// thousands of outcome events costs more than the rest of their load. Their keys stay
+	// unique by how they are loaded: each key's rows come from one lake object (its ids
+	// derive from the object's own source), loaded_files skips an object loaded before,
+	// and an object rewritten with other bytes has its keys' rows deleted before it is
+	// inserted again (see LoadParquet).
+	Unindexed bool
+}
+
+// DDL is the table's CREATE TABLE statement.
+func (t Table) DDL() string { return t.ddl(t.Name) }
+
+// ddl is the table's CREATE TABLE statement under another name.
+func (t Table) ddl(name string) string {
+	if t.Unindexed {
+		return t.Layout.UnindexedDDL(name)
+	}
+	return t.Layout.DDL(name)
 }
 
 func (t Table) hasKey() bool {
@@ -34,7 +53,7 @@ var Tables = map[string]Table{
 		Doc: "every activity attempt and domain event, append-only"},
 	"sample": {Name: "sample", Layout: schemas.SampleRecordLayout(), PartitionBy: []string{"wave_id", "ics"},
 		Doc: "accepted sample records, pseudonymised (no NHS number, name, address or date of birth)"},
-	"outcome_events": {Name: "outcome_events", Layout: schemas.OutcomeEventLayout(),
+	"outcome_events": {Name: "outcome_events", Layout: schemas.OutcomeEventLayout(), Unindexed: true,
 		Doc: "every fact about a person's outcome; see the outcomes view for the current one"},
 	"mailing_history": {Name: "mailing_history", Layout: schemas.MailingEventLayout(),
 		Doc: "one row per message per person per mailing step"},
@@ -83,4 +102,19 @@ func init() {
 		Tables["outcome_events"].Layout.DDL("outcome_events"), outcomesView}})
 	Register(Migration{Version: 5, Name: "mailing_history", SQL: []string{
 		Tables["mailing_history"].Layout.DDL("mailing_history")}})
+	Register(Migration{Version: 14, Name: "outcome_events without its primary-key index",
+		SQL: rebuild(Tables["outcome_events"])})
+}
+
+// rebuild recreates table t from its present DDL, keeping its rows: DuckDB cannot drop
+// a primary key in place. Views over the table name it, so they see the new table.
+func rebuild(t Table) []string {
+	name, tmp := schemas.QuoteIdent(t.Name), schemas.QuoteIdent(t.Name+"_rebuilt")
+	return []string{
+		"DROP TABLE IF EXISTS " + tmp,
+		t.ddl(tmp),
+		fmt.Sprintf("INSERT INTO %s SELECT %s FROM %s", tmp, t.Layout.SelectList(), name),
+		"DROP TABLE " + name,
+		fmt.Sprintf("ALTER TABLE %s RENAME TO %s", tmp, name),
+	}
 }

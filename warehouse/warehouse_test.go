@@ -197,3 +197,154 @@ func TestHelperReadOnlyAnalyst(t *testing.T) {
 	fmt.Println("ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
+
+// outcome_events has no primary-key index: a repeated object is skipped, and an object
+// rewritten with other bytes replaces its own events rather than adding them again.
+func TestUnindexedTableReplacesAChangedObject(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	ev := func(id string, outcome int32, at time.Time) schemas.OutcomeEvent {
+		return schemas.OutcomeEvent{EventID: id, Wave: "w1", ICS: "QMM", LoadDate: at.Truncate(24 * time.Hour),
+			SurveyRecordID: "S" + id, Outcome: outcome, At: at, SourceFile: "f"}
+	}
+	load := func(key string, rows ...schemas.OutcomeEvent) (int64, bool) {
+		t.Helper()
+		if rows != nil {
+			if err := lake.PutRows(ctx, st, key, schemas.OutcomeEventLayout(), rows); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sum, _, err := store.SHA256(ctx, st, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path, cleanup, err := lake.LocalCopy(ctx, st, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cleanup()
+		var n int64
+		var skipped bool
+		if err := w.Write(ctx, func(tx *sql.Tx) error {
+			n, skipped, err = LoadParquet(ctx, tx, Tables["outcome_events"], path, key, sum)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n, skipped
+	}
+	events := func() map[string]string {
+		t.Helper()
+		got := map[string]string{}
+		if err := w.Read(ctx, func(db *sql.DB) error {
+			rows, err := db.QueryContext(ctx, `SELECT event_id, outcome || '@' || strftime("at", '%H:%M') FROM outcome_events`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id, v string
+				if err := rows.Scan(&id, &v); err != nil {
+					return err
+				}
+				if _, dup := got[id]; dup {
+					return fmt.Errorf("event %s twice", id)
+				}
+				got[id] = v
+			}
+			return rows.Err()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, step := range []struct {
+		name        string
+		key         string
+		rows        []schemas.OutcomeEvent
+		wantLoaded  int64
+		wantSkipped bool
+		want        map[string]string
+	}{
+		{"first load", "a", []schemas.OutcomeEvent{ev("e1", 1, at), ev("e2", 2, at)}, 2, false,
+			map[string]string{"e1": "1@09:00", "e2": "2@09:00"}},
+		{"the same object again", "a", nil, 0, true,
+			map[string]string{"e1": "1@09:00", "e2": "2@09:00"}},
+		{"another object", "b", []schemas.OutcomeEvent{ev("e3", 4, at)}, 1, false,
+			map[string]string{"e1": "1@09:00", "e2": "2@09:00", "e3": "4@09:00"}},
+		{"the first object rewritten", "a", []schemas.OutcomeEvent{ev("e1", 1, at.Add(time.Hour)), ev("e2", 2, at)}, 2, false,
+			map[string]string{"e1": "1@10:00", "e2": "2@09:00", "e3": "4@09:00"}},
+	} {
+		n, skipped := load("lake/outcome_events/"+step.key+".parquet", step.rows...)
+		if n != step.wantLoaded || skipped != step.wantSkipped {
+			t.Errorf("%s: loaded %d, skipped %v; want %d, %v", step.name, n, skipped, step.wantLoaded, step.wantSkipped)
+		}
+		if got := events(); fmt.Sprint(got) != fmt.Sprint(step.want) {
+			t.Errorf("%s: events %v, want %v", step.name, got, step.want)
+		}
+	}
+}
+
+// A warehouse made before migration 14 keeps its outcome events, and loses the
+// primary-key index on them, when it is next opened.
+func TestOutcomeEventsRebuiltWithoutIndex(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	// Put the table back as migration 4 made it, with rows, and forget migration 14.
+	if err := w.Write(ctx, func(tx *sql.Tx) error {
+		for _, s := range []string{
+			`DROP TABLE outcome_events`,
+			Tables["outcome_events"].Layout.DDL("outcome_events"),
+			`INSERT INTO outcome_events VALUES ('e1', 'w1', 'QMM', DATE '2026-03-10', 'S1', 1, TIMESTAMPTZ '2026-03-10 09:00:00+00', '', 'f', 'x', 'R1')`,
+			`DELETE FROM schema_migrations WHERE version = 14`,
+		} {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	constraints := func() (n int) {
+		t.Helper()
+		if err := w.Read(ctx, func(db *sql.DB) error {
+			return db.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'outcome_events' AND constraint_type = 'PRIMARY KEY'`).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if constraints() != 1 {
+		t.Fatal("setup: the old table has no primary key")
+	}
+	if _, err := Open(ctx, w.Path()); err != nil {
+		t.Fatal(err)
+	}
+	if n := constraints(); n != 0 {
+		t.Errorf("after migration 14: %d primary keys on outcome_events, want none", n)
+	}
+	var id string
+	if err := w.Read(ctx, func(db *sql.DB) error {
+		if err := db.QueryRowContext(ctx, `SELECT event_id FROM outcome_events`).Scan(&id); err != nil {
+			return err
+		}
+		// The views over the table still bind.
+		for _, v := range []string{"outcomes", "sample_outcomes"} {
+			if _, err := db.ExecContext(ctx, "SELECT * FROM "+v+" LIMIT 0"); err != nil {
+				return fmt.Errorf("view %s: %w", v, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if id != "e1" {
+		t.Errorf("event kept through the rebuild: %q, want e1", id)
+	}
+}
