@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"icesurvey/schemas"
 )
@@ -66,6 +68,9 @@ func readTable(b []byte, format string) (*table, error) {
 	return nil, fmt.Errorf("responses: unknown format %q", format)
 }
 
+// minParallelCSV is the smallest CSV body parsed in chunks side by side.
+var minParallelCSV = 1 << 20 // a variable so a test can compare chunked and single-pass reads
+
 func readCSV(b []byte) (*table, error) {
 	r := csv.NewReader(bytes.NewReader(b))
 	r.FieldsPerRecord = -1
@@ -88,34 +93,141 @@ func readCSV(b []byte) (*table, error) {
 		}
 		t.addColumn(h)
 	}
-	malformed := 0
-	for row := 1; ; row++ {
+	bodyAt := int(r.InputOffset())
+	line := bytes.Count(b[:bodyAt], []byte{'\n'}) + 1 // the body's first line
+	chunks := []csvChunk{{start: bodyAt, end: len(b), line: line}}
+	if n := runtime.GOMAXPROCS(0); n > 1 && len(b)-bodyAt >= minParallelCSV {
+		chunks = splitCSV(b, bodyAt, n, line)
+	}
+	parts := make([]csvPart, len(chunks))
+	var wg sync.WaitGroup
+	for i, c := range chunks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[i] = readCSVRows(b[c.start:c.end], c.line, len(t.columns))
+		}()
+	}
+	wg.Wait()
+	if len(parts) > 1 {
+		for _, p := range parts {
+			if p.parseErrors > 0 || p.err != nil {
+				// A row the CSV reader could not read: the split assumed every quote is
+				// well placed, so the file is read again in one pass, which reports
+				// exactly what the reader makes of it.
+				parts = []csvPart{readCSVRows(b[bodyAt:], line, len(t.columns))}
+				break
+			}
+		}
+	}
+	malformed, rows := 0, 0
+	for _, p := range parts {
+		if p.err != nil {
+			return nil, p.err
+		}
+		rows += len(p.records)
+	}
+	t.records = make([]record, 0, rows)
+	for _, p := range parts {
+		for _, rec := range p.records {
+			rec.row = len(t.records) + 1
+			if rec.malformed != "" {
+				if malformed++; malformed > maxMalformed {
+					return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("more than %d malformed rows", maxMalformed)}
+				}
+			}
+			t.records = append(t.records, rec)
+		}
+	}
+	return t, nil
+}
+
+// csvChunk is a run of whole rows of a CSV file: bytes [start, end), the first on line.
+type csvChunk struct{ start, end, line int }
+
+// csvPart is what reading one chunk gave.
+type csvPart struct {
+	records     []record // row numbers not yet set
+	parseErrors int
+	malformed   int
+	err         error
+}
+
+// splitCSV cuts the rows of b from offset at into up to n chunks of about equal size.
+// A chunk ends after a line break outside quotes: in a well-formed file, one preceded
+// by an even number of quote characters (an escaped quote is two).
+func splitCSV(b []byte, at, n, line int) []csvChunk {
+	var chunks []csvChunk
+	start, quotes := at, 0
+	for k := 1; k < n; k++ {
+		cut := at + (len(b)-at)*k/n
+		if cut <= start {
+			continue
+		}
+		quotes += bytes.Count(b[start:cut], []byte{'"'})
+		for cut < len(b) {
+			nl := bytes.IndexByte(b[cut:], '\n')
+			if nl < 0 {
+				cut = len(b)
+				break
+			}
+			quotes += bytes.Count(b[cut:cut+nl], []byte{'"'})
+			cut += nl + 1
+			if quotes%2 == 0 {
+				break
+			}
+		}
+		if cut >= len(b) {
+			break
+		}
+		chunks = append(chunks, csvChunk{start: start, end: cut, line: line})
+		line += bytes.Count(b[start:cut], []byte{'\n'})
+		start = cut
+	}
+	return append(chunks, csvChunk{start: start, end: len(b), line: line})
+}
+
+// readCSVRows reads the rows of a chunk whose first byte is on line first of the file.
+func readCSVRows(b []byte, first, columns int) csvPart {
+	var p csvPart
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = false
+	// About 200 bytes a row, so the slice rarely grows.
+	p.records = make([]record, 0, len(b)/200+1)
+	for {
 		fields, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
-		rec := record{row: row, line: line}
+		rec := record{}
+		if err == nil {
+			// (FieldPos panics on a row the reader could not read.)
+			line, _ := r.FieldPos(0)
+			rec.line = line + first - 1
+		}
 		var pe *csv.ParseError
 		switch {
 		case errors.As(err, &pe):
-			rec.line = pe.StartLine
-			rec.malformed = fmt.Sprintf("line %d: %v", pe.StartLine, pe.Err)
+			p.parseErrors++
+			rec.line = pe.StartLine + first - 1
+			rec.malformed = fmt.Sprintf("line %d: %v", rec.line, pe.Err)
 		case err != nil:
-			return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("row %d: %v", row, err)}
-		case len(fields) != len(t.columns):
-			rec.malformed = fmt.Sprintf("line %d: %d fields, header has %d", line, len(fields), len(t.columns))
+			p.err = &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("row %d of the chunk from line %d: %v", len(p.records)+1, first, err)}
+			return p
+		case len(fields) != columns:
+			rec.malformed = fmt.Sprintf("line %d: %d fields, header has %d", rec.line, len(fields), columns)
 		default:
 			rec.values = fields
 		}
+		p.records = append(p.records, rec)
 		if rec.malformed != "" {
-			if malformed++; malformed > maxMalformed {
-				return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("more than %d malformed rows", maxMalformed)}
+			if p.malformed++; p.malformed > maxMalformed {
+				break // garbage: the caller gives up on the file at this count anyway
 			}
 		}
-		t.records = append(t.records, rec)
 	}
-	return t, nil
+	return p
 }
 
 func readJSONLines(b []byte) (*table, error) {
