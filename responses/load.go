@@ -179,7 +179,8 @@ type candidate struct {
 	answers    []string // by answer column of schemas.ResponseRowLayout; nil until one is answered
 	freeText   []answer
 	kept       bool
-	eventID    string // of the completion event, for a complete patient response
+	eventID    string     // of the completion event, for a complete patient response
+	next       *candidate // the same person's next candidate, in dedupe
 }
 
 type answer struct{ question, value string }
@@ -854,15 +855,27 @@ func contains(list []string, s string) bool {
 // dedupe keeps one response per person and respondent type: the first complete one by
 // received time, else the first incomplete one; an earlier load's kept response counts.
 func (l *loader) dedupe(ctx context.Context, work []*fileWork) error {
-	groups := map[[2]string][]*candidate{}
-	var keys [][2]string
+	// A person's candidates are chained through candidate.next, in the order met, so
+	// the many who answered once cost one map entry and no slice.
+	type chain struct{ head, tail *candidate }
+	n := 0
+	for _, fw := range work {
+		n += len(fw.cands)
+	}
+	groups := make(map[[2]string]chain, n)
+	keys := make([][2]string, 0, n)
 	for _, fw := range work {
 		for _, c := range fw.cands {
 			k := [2]string{c.recordID, c.respType}
-			if _, ok := groups[k]; !ok {
+			ch, ok := groups[k]
+			if !ok {
 				keys = append(keys, k)
+				groups[k] = chain{c, c}
+				continue
 			}
-			groups[k] = append(groups[k], c)
+			ch.tail.next = c
+			ch.tail = c
+			groups[k] = ch
 		}
 	}
 	if len(keys) == 0 {
@@ -879,8 +892,12 @@ func (l *loader) dedupe(ctx context.Context, work []*fileWork) error {
 	// The ids of this run's candidates, built only when a prior response is found: a
 	// day without earlier loads never needs them.
 	var inRun map[string]bool
+	var cs []*candidate
 	for _, k := range keys {
-		cs := groups[k]
+		cs = cs[:0]
+		for c := groups[k].head; c != nil; c = c.next {
+			cs = append(cs, c)
+		}
 		if len(cs) > 1 { // most people answer once
 			slices.SortStableFunc(cs, arrivalOrder)
 		}
