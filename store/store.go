@@ -123,6 +123,18 @@ func ReadAll(ctx context.Context, s Store, key string) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
+	// A local file says its size, so a large object is read into one buffer rather
+	// than one that doubles, and is copied, as it fills.
+	if f, ok := rc.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+			var buf bytes.Buffer
+			buf.Grow(int(fi.Size()) + bytes.MinRead)
+			if _, err := buf.ReadFrom(f); err != nil {
+				return nil, fmt.Errorf("store: read %s: %w", key, err)
+			}
+			return buf.Bytes(), nil
+		}
+	}
 	b, err := io.ReadAll(rc)
 	if err != nil {
 		return nil, fmt.Errorf("store: read %s: %w", key, err)
