@@ -2,10 +2,8 @@ package intake
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,14 +16,13 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"icesurvey/codes"
+	"icesurvey/lake"
 	"icesurvey/pseudo"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -131,7 +128,7 @@ func newPQSink[G rowGroup](newTemp tempFiler, l *schemas.Layout, spec sinkSpec, 
 	}
 	out := &hashWriter{buf: bufio.NewWriterSize(f, 1<<20), h: sha256.New()}
 	arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())
-	pw, err := newParquetWriter(sc, out, props, arrowProps)
+	pw, err := lake.NewParquetFileWriter(sc, out, props, arrowProps)
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
@@ -258,33 +255,6 @@ func (s *pqSink[G]) writeGroup(g G) error {
 		return fmt.Errorf("intake: write %s: %w", s.layout.Name, s.out.err)
 	}
 	return nil
-}
-
-// newParquetWriter sets up a Parquet file as pqarrow.NewFileWriter does (the Parquet
-// schema from the Arrow one, and the Arrow schema stored in the file's metadata, which
-// the lake's readers use), but on a plain file.Writer, whose buffered row groups let
-// the columns be encoded side by side.
-func newParquetWriter(sc *arrow.Schema, w io.Writer, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (*file.Writer, error) {
-	pqschema, err := pqarrow.ToParquet(sc, props, arrowProps)
-	if err != nil {
-		return nil, err
-	}
-	meta := make(metadata.KeyValueMetadata, 0)
-	md := sc.Metadata()
-	for i := range md.Len() {
-		if err := meta.Append(md.Keys()[i], md.Values()[i]); err != nil {
-			return nil, err
-		}
-	}
-	var stored bytes.Buffer
-	iw := ipc.NewWriter(&stored, ipc.WithSchema(sc), ipc.WithAllocator(props.Allocator()))
-	if err := iw.Close(); err != nil {
-		return nil, fmt.Errorf("serialise arrow schema: %w", err)
-	}
-	if err := meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(stored.Bytes())); err != nil {
-		return nil, err
-	}
-	return file.NewParquetWriter(w, pqschema.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta)), nil
 }
 
 // endRow counts a fully appended row and hands off a full row group.

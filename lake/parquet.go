@@ -11,14 +11,11 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"strconv"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
@@ -28,190 +25,6 @@ import (
 
 // DefaultRowGroup is the number of rows buffered before a row group is flushed.
 const DefaultRowGroup = 64 * 1024
-
-// Writer streams rows of T into one Parquet file.
-type Writer[T any] struct {
-	layout   *schemas.Layout
-	schema   *arrow.Schema
-	builder  *array.RecordBuilder
-	fw       *pqarrow.FileWriter
-	appends  []func(row reflect.Value)
-	extras   []func(xs []string)
-	ints     []int   // columns that are Int32 extension columns
-	parsed   []int32 // the current row's Int32 extension values, by extra index
-	rows     int
-	total    int64
-	rowGroup int
-}
-
-// writeOnly hides any Close method of the destination: pqarrow's FileWriter closes a
-// sink that is an io.Closer, and the caller still needs the file afterwards.
-type writeOnly struct{ w io.Writer }
-
-func (o writeOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
-
-// NewWriter starts a Parquet file of layout l on w. Close finishes the file but leaves
-// w open.
-func NewWriter[T any](w io.Writer, l *schemas.Layout) (*Writer[T], error) {
-	sc := l.ArrowSchema()
-	props := parquet.NewWriterProperties(writerOptions(l)...)
-	fw, err := pqarrow.NewFileWriter(sc, writeOnly{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		return nil, fmt.Errorf("lake: start parquet %s: %w", l.Name, err)
-	}
-	w2 := &Writer[T]{
-		layout:   l,
-		schema:   sc,
-		builder:  array.NewRecordBuilder(memory.DefaultAllocator, sc),
-		fw:       fw,
-		rowGroup: DefaultRowGroup,
-	}
-	w2.compile()
-	return w2, nil
-}
-
-// compile prepares one appender per column, so writing a row walks no tags and boxes
-// no values.
-func (w *Writer[T]) compile() {
-	l := w.layout
-	for i, c := range l.Columns {
-		b := w.builder.Field(i)
-		if j := l.ExtraIndex(i); j >= 0 {
-			var add func(s string)
-			switch c.Type {
-			case schemas.Int32:
-				ib := b.(*array.Int32Builder)
-				add = func(string) { ib.Append(w.parsed[j]) } // parsed, and checked, by Write
-				w.ints = append(w.ints, i)
-				if w.parsed == nil {
-					w.parsed = make([]int32, l.Extras())
-				}
-			default:
-				sb := b.(*array.StringBuilder)
-				add = sb.Append
-			}
-			w.extras = append(w.extras, func(xs []string) {
-				if j >= len(xs) || xs[j] == "" {
-					b.AppendNull()
-					return
-				}
-				add(xs[j])
-			})
-			continue
-		}
-		idx := l.FieldIndex(i)
-		var add func(f reflect.Value)
-		switch c.Type {
-		case schemas.String:
-			sb := b.(*array.StringBuilder)
-			add = func(f reflect.Value) { sb.Append(f.String()) }
-		case schemas.Int32:
-			ib := b.(*array.Int32Builder)
-			add = func(f reflect.Value) { ib.Append(int32(f.Int())) }
-		case schemas.Int64:
-			ib := b.(*array.Int64Builder)
-			add = func(f reflect.Value) { ib.Append(f.Int()) }
-		case schemas.Float64:
-			fb := b.(*array.Float64Builder)
-			add = func(f reflect.Value) { fb.Append(f.Float()) }
-		case schemas.Bool:
-			bb := b.(*array.BooleanBuilder)
-			add = func(f reflect.Value) { bb.Append(f.Bool()) }
-		case schemas.Date:
-			db := b.(*array.Date32Builder)
-			add = func(f reflect.Value) { db.Append(arrow.Date32FromTime(*f.Addr().Interface().(*time.Time))) }
-		case schemas.Timestamp:
-			tb := b.(*array.TimestampBuilder)
-			add = func(f reflect.Value) { tb.Append(arrow.Timestamp(f.Addr().Interface().(*time.Time).UnixMicro())) }
-		}
-		nullable := c.Nullable
-		w.appends = append(w.appends, func(row reflect.Value) {
-			f := row.FieldByIndex(idx)
-			if nullable {
-				if f.IsNil() {
-					b.AppendNull()
-					return
-				}
-				f = f.Elem()
-			}
-			add(f)
-		})
-	}
-}
-
-// writerOptions are the lake's Parquet settings for layout l: zstd at its fastest level
-// (lake files are written on the load path and read by scans, and the denser levels
-// cost more time than they save space), dictionary encoding and statistics, except for
-// the layout's unique columns, whose dictionary would hold every value once.
-func writerOptions(l *schemas.Layout) []parquet.WriterProperty {
-	opts := []parquet.WriterProperty{
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithCompressionLevel(1),
-		parquet.WithDictionaryDefault(true),
-	}
-	for _, c := range l.UniqueNames() {
-		opts = append(opts, parquet.WithDictionaryFor(c, false), parquet.WithStatsFor(c, false))
-	}
-	return opts
-}
-
-// Write appends one row.
-func (w *Writer[T]) Write(row *T) error {
-	v := reflect.ValueOf(row).Elem()
-	if len(w.extras) > 0 {
-		xs := w.layout.ExtraValues(v)
-		// Checked before anything is appended, so a bad value leaves no half row.
-		for _, i := range w.ints {
-			if j := w.layout.ExtraIndex(i); j < len(xs) && xs[j] != "" {
-				n, err := strconv.ParseInt(xs[j], 10, 32)
-				if err != nil {
-					return fmt.Errorf("lake: %s row %d column %s: %q is not a whole number", w.layout.Name, w.total+1, w.layout.Columns[i].Name, xs[j])
-				}
-				w.parsed[j] = int32(n)
-			}
-		}
-		for _, add := range w.extras {
-			add(xs)
-		}
-	}
-	for _, add := range w.appends {
-		add(v)
-	}
-	w.rows++
-	w.total++
-	if w.rows >= w.rowGroup {
-		return w.flush()
-	}
-	return nil
-}
-
-func (w *Writer[T]) flush() error {
-	if w.rows == 0 {
-		return nil
-	}
-	rec := w.builder.NewRecordBatch()
-	defer rec.Release()
-	if err := w.fw.Write(rec); err != nil {
-		return fmt.Errorf("lake: write row group of %s: %w", w.layout.Name, err)
-	}
-	w.rows = 0
-	return nil
-}
-
-// Rows is the number of rows written so far.
-func (w *Writer[T]) Rows() int64 { return w.total }
-
-// Close flushes the last row group and the footer. It does not close the underlying writer.
-func (w *Writer[T]) Close() error {
-	defer w.builder.Release()
-	if err := w.flush(); err != nil {
-		return err
-	}
-	if err := w.fw.Close(); err != nil {
-		return fmt.Errorf("lake: finish parquet %s: %w", w.layout.Name, err)
-	}
-	return nil
-}
 
 // Read streams every row of a Parquet file of layout l into fn. Columns are matched
 // by name, so a file with extra columns still reads.
@@ -365,7 +178,7 @@ func PutRows[T any](ctx context.Context, s store.Store, key string, l *schemas.L
 // a file's row groups in parallel, so a file loaded into the warehouse whole loads
 // faster in several.
 func PutRowGroups[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout, rows []T, rowGroup int) error {
-	return putStream[T](ctx, s, key, l, rowGroup, func(emit func(*T) error) error {
+	return putStream[T](ctx, s, key, l, rowGroup, len(rows), func(emit func(*T) error) error {
 		for i := range rows {
 			if err := emit(&rows[i]); err != nil {
 				return err
@@ -377,10 +190,11 @@ func PutRowGroups[T any](ctx context.Context, s store.Store, key string, l *sche
 
 // PutStream writes the rows produce emits as one Parquet object at key.
 func PutStream[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout, produce func(emit func(*T) error) error) error {
-	return putStream(ctx, s, key, l, DefaultRowGroup, produce)
+	return putStream(ctx, s, key, l, DefaultRowGroup, 0, produce)
 }
 
-func putStream[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout, rowGroup int, produce func(emit func(*T) error) error) error {
+// putStream writes what produce emits; rows, when not 0, is how many rows it will emit.
+func putStream[T any](ctx context.Context, s store.Store, key string, l *schemas.Layout, rowGroup, rows int, produce func(emit func(*T) error) error) error {
 	if rowGroup <= 0 {
 		return fmt.Errorf("lake: %s: row group of %d rows", key, rowGroup)
 	}
@@ -395,6 +209,7 @@ func putStream[T any](ctx context.Context, s store.Store, key string, l *schemas
 		return err
 	}
 	w.rowGroup = rowGroup
+	w.reserve(min(rows, rowGroup))
 	if err := produce(w.Write); err != nil {
 		return err
 	}
