@@ -1,7 +1,13 @@
 // Package responses is the daily response load (SPEC §2 step 4): it reads the survey
 // supplier's files for one wave, ICS and day from the landing area, validates every row,
-// de-duplicates people who answered twice, derives outcome events, and writes the lake
+// de-duplicates people who answered twice, records outcome events, and writes the lake
 // partitions for that load date — with free text going only to the restricted area.
+//
+// Outcome events are the undelivered letters and opt-outs. A completed questionnaire
+// (outcome 1) is not written again as an event: it is the kept complete patient
+// response itself, from which the warehouse's completions and outcomes views derive it.
+// A second copy of every response as an event cost a day's load as much as the rest of
+// its outcome events and duplicates together, in the lake and in the warehouse.
 //
 // Guarantees:
 //   - Nothing is dropped silently: for every file, rows read = loaded + rejected +
@@ -105,7 +111,7 @@ type LoadResult struct {
 	Duplicates    int            `json:"duplicates"`
 	Superseded    int            `json:"superseded"`
 	Responses     map[string]int `json:"responses"` // kept responses by respondent type
-	Outcomes      map[int]int    `json:"outcomes"`  // outcome events by code
+	Outcomes      map[int]int    `json:"outcomes"`  // outcomes set, by code: completed (kept complete patient responses) and the events
 	FreeTextItems int            `json:"free_text_items"`
 	ByReason      map[string]int `json:"rejections_by_reason"`
 	Outputs       []string       `json:"outputs"`
@@ -179,7 +185,6 @@ type candidate struct {
 	answers    []string // by answer column of schemas.ResponseRowLayout; nil until one is answered
 	freeText   []answer
 	kept       bool
-	eventID    string     // of the completion event, for a complete patient response
 	next       *candidate // the same person's next candidate, in dedupe
 }
 
@@ -672,9 +677,6 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 		bad("", schemas.RejectBlankResponse, "no closed question answered: a blank return is a decline, not a response")
 		return nil
 	}
-	if c.complete && c.respType == schemas.RespondentPatient {
-		c.eventID = eventID(fw.res.SHA256, c.row) // here, in the shards, rather than in write
-	}
 	return c
 }
 
@@ -1029,8 +1031,6 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 	}})
 
 	var texts []schemas.FreeTextRow
-	base := path.Base(fw.res.Key)
-	fw.outcomes = slices.Grow(fw.outcomes, len(fw.cands))
 	for _, c := range fw.cands {
 		if !c.kept {
 			continue
@@ -1044,12 +1044,8 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 				RespondentType: c.respType, QuestionID: a.question, Text: a.value,
 			})
 		}
-		if c.eventID != "" {
-			fw.outcomes = append(fw.outcomes, schemas.OutcomeEvent{
-				EventID: c.eventID, Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: c.recordID,
-				Outcome: schemas.OutcomeCompleted, At: c.receivedAt, SourceFile: base,
-				SourceSHA256: fw.res.SHA256, ResponseID: c.id,
-			})
+		if c.complete && c.respType == schemas.RespondentPatient {
+			res.Outcomes[schemas.OutcomeCompleted]++
 		}
 	}
 	for _, o := range fw.outcomes {

@@ -417,14 +417,12 @@ func TestDuplicatesSameDay(t *testing.T) {
 					t.Errorf("duplicate = %+v", d)
 				}
 			}
-			completed := 0
-			for _, o := range outcomesOf(t, f.st) {
-				if o.Outcome == schemas.OutcomeCompleted {
-					completed++
-				}
+			// The completion is the kept response: counted, but not written again as an event.
+			if want := map[bool]int{true: 1, false: 0}[tt.keptDone]; res.Outcomes[schemas.OutcomeCompleted] != want {
+				t.Errorf("completed outcomes = %d, want %d", res.Outcomes[schemas.OutcomeCompleted], want)
 			}
-			if want := map[bool]int{true: 1, false: 0}[tt.keptDone]; completed != want {
-				t.Errorf("completed outcomes = %d, want %d", completed, want)
+			if events := outcomesOf(t, f.st); len(events) != 0 {
+				t.Errorf("outcome events %+v, want none (a completion is its response)", events)
 			}
 		})
 	}
@@ -447,8 +445,8 @@ func TestDuplicatesAcrossDays(t *testing.T) {
 		if _, ok := responsesOf(t, f.st)[dups[0].KeptResponseID]; !ok {
 			t.Error("kept response id does not name the day-1 response")
 		}
-		if n := len(outcomesOf(t, f.st)); n != 1 {
-			t.Errorf("outcome events = %d, want 1", n)
+		if n := res.Outcomes[schemas.OutcomeCompleted]; n != 0 {
+			t.Errorf("day 2 completed outcomes = %d, want 0 (day 1's response is the completion)", n)
 		}
 	})
 	t.Run("incomplete on day 1 superseded by complete on day 2", func(t *testing.T) {
@@ -598,7 +596,7 @@ func TestInterruptedLoadRerunsToSameResult(t *testing.T) {
 	want := clean.load(day1)
 
 	// Kill the load after the responses of the first file are written: no marker exists.
-	fs := &failingStore{FileStore: broken.st, fail: "/outcomes/"}
+	fs := &failingStore{FileStore: broken.st, fail: "/duplicates/"}
 	if _, err := Load(context.Background(), fs, broken.cfg, day1); err == nil {
 		t.Fatal("injected failure not reported")
 	}
@@ -736,8 +734,8 @@ not json
 	if o := byID["S003"]; !o.At.Equal(time.Date(2026, 2, 9, 0, 0, 0, 0, time.UTC)) || o.SourceFile != "undelivered.csv" {
 		t.Errorf("S003 = %+v", o)
 	}
-	if o := byID["S001"]; o.ResponseID == "" || o.Outcome != schemas.OutcomeCompleted {
-		t.Errorf("S001 = %+v", o)
+	if o, ok := byID["S001"]; ok {
+		t.Errorf("S001's completed response written again as an outcome event: %+v", o)
 	}
 	reasons := map[string]bool{}
 	for _, r := range rejections(t, f.st, day1) {
@@ -776,8 +774,7 @@ func TestPartitionLayout(t *testing.T) {
 	f.landResponses(day1, "online", row("S001", "2026-02-10T09:00:00Z", map[string]string{"P_FT_GOOD": "ok"}))
 	res := f.load(day1)
 	sha := res.Files[0].SHA256
-	want := []string{
-		"lake/outcomes/wave=W2026A/ics=QMM/load_date=2026-02-10/part-" + sha[:16] + ".parquet",
+	want := []string{ // no outcomes object: the one response is the only completion
 		"lake/responses/wave=W2026A/ics=QMM/load_date=2026-02-10/part-" + sha[:16] + ".parquet",
 		"restricted/W2026A/QMM/free_text/load_date=2026-02-10/part-" + sha[:16] + ".parquet",
 	}
@@ -836,7 +833,7 @@ func TestShardedValidationMatchesOnePass(t *testing.T) {
 		return out
 	}
 	sharded, single := outputs(100), outputs(1<<30)
-	if len(sharded) != len(single) || len(single) < 4 {
+	if len(sharded) != len(single) || len(single) < 3 {
 		t.Fatalf("outputs: %d sharded, %d single", len(sharded), len(single))
 	}
 	for k, b := range single {

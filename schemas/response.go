@@ -237,10 +237,13 @@ type FreeTextRow struct {
 // FreeTextLayout is the restricted free-text layout.
 func FreeTextLayout() *Layout { return LayoutOf[FreeTextRow]("free_text") }
 
-// OutcomeEvent is one change of a sampled person's outcome (SPEC §6): 1 completed (a
-// complete patient response), 2 undelivered, 3 deceased (reported through an opt-out),
-// 4 opted out. A carer response does not change the patient's outcome. The same fact
-// may arrive twice (a supplier resending an opt-out); consumers take the earliest.
+// OutcomeEvent is one change of a sampled person's outcome (SPEC §6): 2 undelivered,
+// 3 deceased (the DBS check, or reported through an opt-out), 4 opted out. Outcome 1,
+// completed, is not an event: it is the person's kept complete patient response (the
+// warehouse's completions view); lake objects written before that change may hold
+// completion events too, which the views count once. A carer response does not change
+// the patient's outcome. The same fact may arrive twice (a supplier resending an
+// opt-out); consumers take the earliest.
 type OutcomeEvent struct {
 	EventID        string    `col:"event_id,key,unique,doc=deterministic: source file checksum and row"`
 	Wave           string    `col:"wave"`
@@ -252,7 +255,7 @@ type OutcomeEvent struct {
 	Reason         string    `col:"reason,doc=reason code or empty"`
 	SourceFile     string    `col:"source_file"`
 	SourceSHA256   string    `col:"source_sha256"`
-	ResponseID     string    `col:"response_id,unique,doc=the completed response or empty"`
+	ResponseID     string    `col:"response_id,unique,doc=the completed response of an older completion event; else empty"`
 }
 
 // OutcomeEventLayout is the lake outcomes layout.

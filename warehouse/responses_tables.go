@@ -14,8 +14,9 @@ import (
 // responses, whose ids are unique by construction, are appended (see
 // schemas.ResponseRow); and loaded_files makes a repeated load of the same object a
 // no-op. Outcome events of the
-// load (completed, undelivered, opted out, deceased) go to the existing outcome_events
-// table beside the deceased check's, so the outcomes view — and with it the selection
+// load (undelivered, opted out, deceased) go to the existing outcome_events table
+// beside the deceased check's, and completed questionnaires are the responses
+// themselves (the completions view), so the outcomes view — and with it the selection
 // of the next mailing — sees them at once.
 //
 // Free text has no table here on purpose: it stays in the restricted area (SPEC §8).
@@ -41,7 +42,26 @@ func init() {
 		Tables["response_duplicates"].Layout.DDL("response_duplicates"),
 	}})
 	Register(Migration{Version: 11, Name: "response rate views", SQL: rateViews()})
+	Register(Migration{Version: 15, Name: "completions from the responses, not outcome events", SQL: []string{
+		completionsView,
+		outcomesView(`(SELECT wave, ics, survey_record_id, outcome, "at" FROM outcome_events
+  UNION ALL SELECT wave, ics, survey_record_id, 1, completed_at FROM completions)`),
+		sampleOutcomesView(`SELECT wave, ics, survey_record_id, completed_at FROM completions`),
+	}})
 }
+
+// completionsView is each patient's completed questionnaire and when it arrived: the
+// first complete patient response not discarded as a duplicate. A load writes no
+// outcome event for it (see package responses); completion events that loads wrote
+// before are counted too, and are the same completions.
+const completionsView = `CREATE OR REPLACE VIEW completions AS
+SELECT wave, ics, survey_record_id, min("at") AS completed_at FROM (
+  SELECT r.wave, r.ics, r.survey_record_id, r.received_at AS "at" FROM responses r
+  WHERE r.complete AND r.respondent_type = 'patient'
+    AND NOT EXISTS (SELECT 1 FROM response_duplicates d WHERE d.discarded_response_id = r.response_id)
+  UNION ALL
+  SELECT wave, ics, survey_record_id, "at" FROM outcome_events WHERE outcome = 1
+) GROUP BY wave, ics, survey_record_id`
 
 // rateColumns are the outcome counts and rates every response-rate view reports, over
 // rows of sample_outcomes. The adjusted rate leaves out of the base those the survey
@@ -60,34 +80,9 @@ const rateColumns = `count(*) AS sampled,
 
 func rateViews() []string {
 	views := []string{
-		// Every sampled person with the analysis variables, the current outcome, when the
-		// patient's questionnaire was first completed, the fieldwork day that was on
-		// (day 0 is the day the ICS's first message went out) and the last mailing step
-		// sent to them before it.
-		`CREATE OR REPLACE VIEW sample_outcomes AS
-WITH starts AS (
-  SELECT wave_id, ics, min(sent_at) AS fieldwork_start FROM mailing_history GROUP BY wave_id, ics
-), completions AS (
-  SELECT wave, ics, survey_record_id, min("at") AS completed_at
-  FROM outcome_events WHERE outcome = 1 GROUP BY wave, ics, survey_record_id
-), last_step AS (
-  SELECT c.wave, c.ics, c.survey_record_id,
-    arg_max(h.step, h.sent_at) AS last_step_before_response
-  FROM completions c JOIN mailing_history h
-    ON h.wave_id = c.wave AND h.ics = c.ics AND h.survey_record_id = c.survey_record_id AND h.sent_at <= c.completed_at
-  WHERE h.result <> 'permanent-failure'
-  GROUP BY c.wave, c.ics, c.survey_record_id
-)
-SELECT s.wave_id, s.ics, s.survey_record_id, s.gp_practice_code, s.age_band, s.gender, s.ethnicity, s.efi_band,
-  o.outcome, o.outcome_at, c.completed_at,
-  CASE WHEN c.completed_at IS NOT NULL AND st.fieldwork_start IS NOT NULL
-    THEN date_diff('day', CAST(st.fieldwork_start AS DATE), CAST(c.completed_at AS DATE)) END AS completed_fieldwork_day,
-  l.last_step_before_response
-FROM sample s
-JOIN outcomes o ON o.wave_id = s.wave_id AND o.ics = s.ics AND o.survey_record_id = s.survey_record_id
-LEFT JOIN starts st ON st.wave_id = s.wave_id AND st.ics = s.ics
-LEFT JOIN completions c ON c.wave = s.wave_id AND c.ics = s.ics AND c.survey_record_id = s.survey_record_id
-LEFT JOIN last_step l ON l.wave = s.wave_id AND l.ics = s.ics AND l.survey_record_id = s.survey_record_id`,
+		// Completions from outcome events, as loads wrote them before migration 15.
+		sampleOutcomesView(`SELECT wave, ics, survey_record_id, min("at") AS completed_at
+  FROM outcome_events WHERE outcome = 1 GROUP BY wave, ics, survey_record_id`),
 
 		// Response rates by wave and ICS.
 		`CREATE OR REPLACE VIEW response_rates AS
@@ -147,4 +142,35 @@ func groupRates(col string) string {
 	return `SELECT wave_id, ics, '` + col + `' AS dimension, CAST(` + schemas.QuoteIdent(col) + ` AS VARCHAR) AS "group", ` +
 		rateColumns + `
 FROM sample_outcomes GROUP BY wave_id, ics, ` + schemas.QuoteIdent(col)
+}
+
+// sampleOutcomesView is every sampled person with the analysis variables, the current
+// outcome, when the patient's questionnaire was first completed, the fieldwork day that
+// was on (day 0 is the day the ICS's first message went out) and the last mailing step
+// sent to them before it. completions is a query of each completed questionnaire's
+// wave, ics, survey_record_id and completed_at.
+func sampleOutcomesView(completions string) string {
+	return `CREATE OR REPLACE VIEW sample_outcomes AS
+WITH starts AS (
+  SELECT wave_id, ics, min(sent_at) AS fieldwork_start FROM mailing_history GROUP BY wave_id, ics
+), completed AS (
+  ` + completions + `
+), last_step AS (
+  SELECT c.wave, c.ics, c.survey_record_id,
+    arg_max(h.step, h.sent_at) AS last_step_before_response
+  FROM completed c JOIN mailing_history h
+    ON h.wave_id = c.wave AND h.ics = c.ics AND h.survey_record_id = c.survey_record_id AND h.sent_at <= c.completed_at
+  WHERE h.result <> 'permanent-failure'
+  GROUP BY c.wave, c.ics, c.survey_record_id
+)
+SELECT s.wave_id, s.ics, s.survey_record_id, s.gp_practice_code, s.age_band, s.gender, s.ethnicity, s.efi_band,
+  o.outcome, o.outcome_at, c.completed_at,
+  CASE WHEN c.completed_at IS NOT NULL AND st.fieldwork_start IS NOT NULL
+    THEN date_diff('day', CAST(st.fieldwork_start AS DATE), CAST(c.completed_at AS DATE)) END AS completed_fieldwork_day,
+  l.last_step_before_response
+FROM sample s
+JOIN outcomes o ON o.wave_id = s.wave_id AND o.ics = s.ics AND o.survey_record_id = s.survey_record_id
+LEFT JOIN starts st ON st.wave_id = s.wave_id AND st.ics = s.ics
+LEFT JOIN completed c ON c.wave = s.wave_id AND c.ics = s.ics AND c.survey_record_id = s.survey_record_id
+LEFT JOIN last_step l ON l.wave = s.wave_id AND l.ics = s.ics AND l.survey_record_id = s.survey_record_id`
 }

@@ -123,3 +123,79 @@ func execAll(t *testing.T, w *Warehouse, stmts ...string) {
 		t.Fatal(err)
 	}
 }
+
+// A completed questionnaire is the first complete patient response still current; the
+// outcomes view ranks it over every event, and completion events loads wrote before
+// migration 15 still count, once.
+func TestCompletionsComeFromResponses(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	stmts := []string{}
+	for _, id := range []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7"} {
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO sample VALUES ('%s', 'W1', 'QMM', 'p%[1]s', 'A81001', 80, '75-84', '2', 'A', 0.3, 'moderate', DATE '2000-01-01', true, 'NR1')`, id))
+	}
+	response := func(id, person, typ string, hour int, complete bool) string {
+		return fmt.Sprintf(`INSERT INTO responses BY NAME SELECT '%s' AS response_id, 'W1' AS wave, 'QMM' AS ics, DATE '2026-03-10' AS load_date,
+			'%s' AS survey_record_id, '%s' AS respondent_type, 'patient-2026.1' AS questionnaire_version, 'online' AS channel,
+			TIMESTAMPTZ '2026-03-10 00:00:00+00' + INTERVAL %d HOUR AS received_at, %v AS complete, 'sha' AS source_sha256`, id, person, typ, hour, complete)
+	}
+	discarded := func(kept, id string, reason string) string {
+		return fmt.Sprintf(`INSERT INTO response_duplicates VALUES ('W1', 'QMM', DATE '2026-03-10', 'x', 'patient', '%s', '%s', TIMESTAMPTZ '2026-03-10 00:00:00+00', true, 'online', '%s', 'sha')`, kept, id, reason)
+	}
+	event := func(id, person string, outcome, hour int) string {
+		return fmt.Sprintf(`INSERT INTO outcome_events VALUES ('%s', 'W1', 'QMM', DATE '2026-03-10', '%s', %d, TIMESTAMPTZ '2026-03-10 00:00:00+00' + INTERVAL %d HOUR, '', 'f', 'sha', '')`, id, person, outcome, hour)
+	}
+	stmts = append(stmts,
+		// S1 completed at 9, then answered again at 11 (a duplicate, discarded).
+		response("R1", "S1", "patient", 9, true), response("R1b", "S1", "patient", 11, true), discarded("R1", "R1b", "same_day"),
+		// S2 sent an incomplete return at 8, superseded by a complete one at 12.
+		response("R2a", "S2", "patient", 8, false), response("R2b", "S2", "patient", 12, true), discarded("R2b", "R2a", "superseded_by_complete"),
+		// S3 only an incomplete return; S4 only a carer's complete one, and an undelivered letter.
+		response("R3", "S3", "patient", 10, false),
+		response("R4", "S4", "carer", 10, true), event("E4", "S4", 2, 7),
+		// S5 a completion event from an older load, and its response.
+		event("E5", "S5", 1, 13), response("R5", "S5", "patient", 13, true),
+		// S6 opted out at 6, then completed at 14.
+		event("E6", "S6", 4, 6), response("R6", "S6", "patient", 14, true),
+		// S7 nothing.
+	)
+	execAll(t, w, stmts...)
+	want := map[string]string{
+		"S1": "1 09 09", "S2": "1 12 12", "S3": "6 - -", "S4": "2 - 07", "S5": "1 13 13", "S6": "1 14 14", "S7": "6 - -",
+	}
+	got := map[string]string{}
+	err := w.Read(ctx, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT survey_record_id, outcome,
+			coalesce(strftime(completed_at, '%H'), '-'), coalesce(strftime(outcome_at, '%H'), '-')
+			FROM sample_outcomes ORDER BY survey_record_id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, completed, at string
+			var outcome int
+			if err := rows.Scan(&id, &outcome, &completed, &at); err != nil {
+				return err
+			}
+			got[id] = fmt.Sprintf("%d %s %s", outcome, completed, at)
+		}
+		var completions, rateCompleted int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM completions`).Scan(&completions); err != nil {
+			return err
+		}
+		if err := db.QueryRowContext(ctx, `SELECT completed FROM response_rates WHERE ics = 'QMM'`).Scan(&rateCompleted); err != nil {
+			return err
+		}
+		if completions != 4 || rateCompleted != 4 {
+			t.Errorf("completions view has %d rows, response_rates %d completed; want 4 (S1, S2, S5, S6)", completions, rateCompleted)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("outcome, completed hour, outcome hour by person:\n got %v\nwant %v", got, want)
+	}
+}

@@ -78,10 +78,12 @@ func LookupTable(name string) (Table, error) {
 	return t, nil
 }
 
-// outcomesView derives each sampled person's current outcome from their events. A
-// completed questionnaire wins over everything after it; death over opt-out; opt-out
-// over an undelivered letter; no event at all means no response (6).
-const outcomesView = `CREATE OR REPLACE VIEW outcomes AS
+// outcomesView derives each sampled person's current outcome from events, a table or
+// subquery of outcome events. A completed questionnaire wins over everything after it;
+// death over opt-out; opt-out over an undelivered letter; no event at all means no
+// response (6).
+func outcomesView(events string) string {
+	return `CREATE OR REPLACE VIEW outcomes AS
 SELECT s.wave_id, s.ics, s.survey_record_id,
   CASE
     WHEN bool_or(e.outcome = 1) THEN 1
@@ -92,14 +94,15 @@ SELECT s.wave_id, s.ics, s.survey_record_id,
     ELSE 6 END AS outcome,
   max(e.at) AS outcome_at
 FROM sample s
-LEFT JOIN outcome_events e ON e.wave = s.wave_id AND e.ics = s.ics AND e.survey_record_id = s.survey_record_id
+LEFT JOIN ` + events + ` e ON e.wave = s.wave_id AND e.ics = s.ics AND e.survey_record_id = s.survey_record_id
 GROUP BY s.wave_id, s.ics, s.survey_record_id`
+}
 
 func init() {
 	Register(Migration{Version: 2, Name: "audit_log", SQL: []string{Tables["audit_log"].Layout.DDL("audit_log")}})
 	Register(Migration{Version: 3, Name: "sample", SQL: []string{Tables["sample"].Layout.DDL("sample")}})
 	Register(Migration{Version: 4, Name: "outcome_events and outcomes view", SQL: []string{
-		Tables["outcome_events"].Layout.DDL("outcome_events"), outcomesView}})
+		Tables["outcome_events"].Layout.DDL("outcome_events"), outcomesView("outcome_events")}})
 	Register(Migration{Version: 5, Name: "mailing_history", SQL: []string{
 		Tables["mailing_history"].Layout.DDL("mailing_history")}})
 	Register(Migration{Version: 14, Name: "outcome_events without its primary-key index",

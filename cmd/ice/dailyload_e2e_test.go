@@ -102,7 +102,7 @@ func TestDailyLoadBackfill(t *testing.T) {
 	err = st.Warehouse.Read(ctx, func(db *sql.DB) error {
 		var n int
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM mailing_history h
-			JOIN outcome_events e ON e.wave = h.wave_id AND e.survey_record_id = h.survey_record_id AND e.outcome = 1
+			JOIN completions c ON c.wave = h.wave_id AND c.survey_record_id = h.survey_record_id
 			WHERE h.wave_id = ? AND h.sent_at > ?`, wave, loadedAt.Add(4*dayLength)).Scan(&n); err != nil {
 			return err
 		}
