@@ -199,6 +199,30 @@ type rowResults struct {
 	outcomes     []schemas.OutcomeEvent
 	loaded       int // outcome events (undelivered, opt-outs)
 	otherReasons int
+	// Candidates and their answers are handed out of slabs, an allocation per slabRows
+	// rows rather than two a row: fewer, larger objects for the garbage collector.
+	candSlab   []candidate
+	answerSlab []string
+}
+
+const slabRows = 512
+
+func (out *rowResults) newCandidate() *candidate {
+	if len(out.candSlab) == 0 {
+		out.candSlab = make([]candidate, slabRows)
+	}
+	c := &out.candSlab[0]
+	out.candSlab = out.candSlab[1:]
+	return c
+}
+
+func (out *rowResults) newAnswers(n int) []string {
+	if len(out.answerSlab) < n {
+		out.answerSlab = make([]string, n*slabRows)
+	}
+	a := out.answerSlab[:n:n]
+	out.answerSlab = out.answerSlab[n:]
+	return a
 }
 
 // fileWork is a file being loaded in this run.
@@ -566,7 +590,8 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 	bad := func(field, reason, msg string) {
 		out.reject(l, fw, rec, get("SURVEY_RECORD_ID"), field, reason, msg)
 	}
-	c := &candidate{row: rec.row, id: responseID(fw.res.SHA256, rec.row)}
+	c := out.newCandidate()
+	c.row, c.id = rec.row, responseID(fw.res.SHA256, rec.row)
 
 	c.recordID = get("SURVEY_RECORD_ID")
 	if c.recordID == "" {
@@ -665,7 +690,7 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 			continue
 		}
 		if c.answers == nil {
-			c.answers = make([]string, l.answerColumns)
+			c.answers = out.newAnswers(l.answerColumns)
 		}
 		c.answers[qcols[k].answer] = cell
 		closed++
