@@ -192,7 +192,10 @@ func readCSVRows(b []byte, first, columns int) csvPart {
 	var p csvPart
 	r := csv.NewReader(bytes.NewReader(b))
 	r.FieldsPerRecord = -1
-	r.ReuseRecord = false
+	// Rows' values are copied out of the reader's reused slice into slabs: an
+	// allocation per slabRows rows rather than one a row.
+	r.ReuseRecord = true
+	var slab []string
 	// About 200 bytes a row, so the slice rarely grows.
 	p.records = make([]record, 0, len(b)/200+1)
 	for {
@@ -218,7 +221,12 @@ func readCSVRows(b []byte, first, columns int) csvPart {
 		case len(fields) != columns:
 			rec.malformed = fmt.Sprintf("line %d: %d fields, header has %d", rec.line, len(fields), columns)
 		default:
-			rec.values = fields
+			if len(slab) < len(fields) {
+				slab = make([]string, len(fields)*slabRows)
+			}
+			rec.values = slab[:len(fields):len(fields)]
+			copy(rec.values, fields)
+			slab = slab[len(fields):]
 		}
 		p.records = append(p.records, rec)
 		if rec.malformed != "" {
