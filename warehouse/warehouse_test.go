@@ -64,6 +64,28 @@ func TestMigrationsApplyOnceInOrder(t *testing.T) {
 	}
 }
 
+// loadObject loads the lake object at key into table t in one warehouse write.
+func loadObject(t *testing.T, w *Warehouse, st store.Store, table Table, key string, partition ...any) (loaded int64, skipped bool) {
+	t.Helper()
+	ctx := context.Background()
+	sum, _, err := store.SHA256(ctx, st, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, cleanup, err := lake.LocalCopy(ctx, st, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	if err := w.Write(ctx, func(tx *sql.Tx) error {
+		loaded, skipped, err = LoadParquet(ctx, tx, table, path, key, sum, partition...)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return loaded, skipped
+}
+
 func TestLoadParquetIsIdempotentAndReplacesPartitions(t *testing.T) {
 	ctx := context.Background()
 	w := openTemp(t)
@@ -82,25 +104,7 @@ func TestLoadParquetIsIdempotentAndReplacesPartitions(t *testing.T) {
 		}
 	}
 	load := func(key, ics string) (int64, bool) {
-		sum, _, err := store.SHA256(ctx, st, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path, cleanup, err := lake.LocalCopy(ctx, st, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cleanup()
-		var n int64
-		var skipped bool
-		err = w.Write(ctx, func(tx *sql.Tx) error {
-			n, skipped, err = LoadParquet(ctx, tx, Tables["sample"], path, key, sum, "w1", ics)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n, skipped
+		return loadObject(t, w, st, Tables["sample"], key, "w1", ics)
 	}
 	count := func(ics string) int {
 		var n int
@@ -219,24 +223,7 @@ func TestUnindexedTableReplacesAChangedObject(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sum, _, err := store.SHA256(ctx, st, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		path, cleanup, err := lake.LocalCopy(ctx, st, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cleanup()
-		var n int64
-		var skipped bool
-		if err := w.Write(ctx, func(tx *sql.Tx) error {
-			n, skipped, err = LoadParquet(ctx, tx, Tables["outcome_events"], path, key, sum)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return n, skipped
+		return loadObject(t, w, st, Tables["outcome_events"], key)
 	}
 	events := func() map[string]string {
 		t.Helper()
