@@ -6,8 +6,8 @@
 // Outcome events are the undelivered letters and opt-outs. A completed questionnaire
 // (outcome 1) is not written again as an event: it is the kept complete patient
 // response itself, from which the warehouse's completions and outcomes views derive it.
-// A second copy of every response as an event cost a day's load as much as the rest of
-// its outcome events and duplicates together, in the lake and in the warehouse.
+// Writing every completion again as an event, in the lake and in the warehouse, cost a
+// fifth of a day's load of 50,000 responses.
 //
 // Guarantees:
 //   - Nothing is dropped silently: for every file, rows read = loaded + rejected +
