@@ -5,15 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"os"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -206,49 +203,19 @@ func (s *pqSink[G]) writeGroup(g G) error {
 	for len(s.defined) < n {
 		s.defined = append(s.defined, 1)
 	}
-	// A buffered row group gives each column its own page buffer, so the columns are
-	// encoded and compressed side by side; closing the row group then writes them
-	// out in order.
-	rgw := s.pw.AppendBufferedRowGroup()
-	errs := make([]error, len(arrs))
-	var next atomic.Int32
-	encode := func() {
-		ctx := pqarrow.NewArrowWriteContext(context.Background(), &s.arrowProps)
-		for {
-			i := int(next.Add(1)) - 1
-			if i >= len(arrs) {
-				return
-			}
-			cw, err := rgw.Column(i)
-			if err == nil {
-				var def []int16
-				if s.nullable[i] {
-					def = s.defined[:n]
-				}
-				err = pqarrow.WriteArrowToColumn(ctx, cw, arrs[i], def, nil, s.nullable[i])
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("column %s: %w", s.schema.Field(i).Name, err)
-			}
+	// Each encoding goroutine has its own Arrow write context, made when it first needs one.
+	ctxs := make([]context.Context, s.encoders)
+	err = lake.EncodeRowGroup(s.pw, n, s.encoders, func(worker, i int, cw file.ColumnChunkWriter) error {
+		if ctxs[worker] == nil {
+			ctxs[worker] = pqarrow.NewArrowWriteContext(context.Background(), &s.arrowProps)
 		}
-	}
-	var wg sync.WaitGroup
-	for range s.encoders - 1 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			encode()
-		}()
-	}
-	encode()
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("intake: write row group of %s: %w", s.layout.Name, err)
-	}
-	if got, err := rgw.NumRows(); err != nil || got != n {
-		return fmt.Errorf("intake: write row group of %s: %d rows of %d written (%v)", s.layout.Name, got, n, err)
-	}
-	if err := rgw.Close(); err != nil {
+		var def []int16
+		if s.nullable[i] {
+			def = s.defined[:n]
+		}
+		return pqarrow.WriteArrowToColumn(ctxs[worker], cw, arrs[i], def, nil, s.nullable[i])
+	})
+	if err != nil {
 		return fmt.Errorf("intake: write row group of %s: %w", s.layout.Name, err)
 	}
 	if s.out.err != nil {

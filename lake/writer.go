@@ -80,7 +80,6 @@ func NewWriter[T any](w io.Writer, l *schemas.Layout) (*Writer[T], error) {
 		layout:   l,
 		out:      &sink{w: w},
 		scratch:  make([]scratch, min(runtime.GOMAXPROCS(0), len(l.Columns))),
-		errs:     make([]error, len(l.Columns)),
 		rowGroup: DefaultRowGroup,
 	}
 	if err := w2.compile(); err != nil {
@@ -362,42 +361,12 @@ func (w *Writer[T]) flush() error {
 	return w.err
 }
 
-// writeGroup writes the buffered rows as one row group. Its columns are encoded and
-// compressed side by side into the buffered row group's in-memory pages, a column at
-// a time to each encoding goroutine; closing the row group then writes them out in
-// order, so the file's bytes do not depend on which goroutine took which column.
+// writeGroup writes the buffered rows as one row group (see EncodeRowGroup).
 func (w *Writer[T]) writeGroup() error {
-	rgw := w.pw.AppendBufferedRowGroup()
-	clear(w.errs)
-	var next atomic.Int32
-	encode := func(sc *scratch) {
-		for {
-			i := int(next.Add(1)) - 1
-			if i >= len(w.cols) {
-				return
-			}
-			cw, err := rgw.Column(i)
-			if err == nil {
-				err = w.cols[i].write(cw, w.rows, sc)
-			}
-			if err != nil {
-				w.errs[i] = fmt.Errorf("column %s: %w", w.cols[i].name, err)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for g := 1; g < len(w.scratch); g++ {
-		wg.Go(func() { encode(&w.scratch[g]) })
-	}
-	encode(&w.scratch[0])
-	wg.Wait()
-	if err := errors.Join(w.errs...); err != nil {
-		return fmt.Errorf("lake: write row group of %s: %w", w.layout.Name, err)
-	}
-	if got, err := rgw.NumRows(); err != nil || got != w.rows {
-		return fmt.Errorf("lake: write row group of %s: %d rows of %d written (%v)", w.layout.Name, got, w.rows, err)
-	}
-	if err := rgw.Close(); err != nil {
+	err := EncodeRowGroup(w.pw, w.rows, len(w.scratch), func(worker, i int, cw file.ColumnChunkWriter) error {
+		return w.cols[i].write(cw, w.rows, &w.scratch[worker])
+	})
+	if err != nil {
 		return fmt.Errorf("lake: write row group of %s: %w", w.layout.Name, err)
 	}
 	if w.out.err != nil {
@@ -408,6 +377,47 @@ func (w *Writer[T]) writeGroup() error {
 	}
 	w.rows = 0
 	return nil
+}
+
+// EncodeRowGroup appends a row group of rows rows to pw as a buffered row group and
+// closes it. Its columns are encoded and compressed side by side into the row group's
+// in-memory pages, a column at a time to each of workers goroutines: write(worker, i,
+// cw) writes column i to cw on goroutine worker (0 <= worker < workers), whose own
+// memory it may use. Closing the row group then writes the columns out in order, so
+// the file's bytes do not depend on which goroutine took which column.
+func EncodeRowGroup(pw *file.Writer, rows, workers int, write func(worker, i int, cw file.ColumnChunkWriter) error) error {
+	rgw := pw.AppendBufferedRowGroup()
+	sc := pw.Schema
+	errs := make([]error, sc.NumColumns())
+	var next atomic.Int32
+	encode := func(worker int) {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(errs) {
+				return
+			}
+			cw, err := rgw.Column(i)
+			if err == nil {
+				err = write(worker, i, cw)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("column %s: %w", sc.Column(i).Name(), err)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for worker := 1; worker < workers; worker++ {
+		wg.Go(func() { encode(worker) })
+	}
+	encode(0)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if got, err := rgw.NumRows(); err != nil || got != rows {
+		return fmt.Errorf("%d rows of %d written (%v)", got, rows, err)
+	}
+	return rgw.Close()
 }
 
 // Rows is the number of rows written so far.
