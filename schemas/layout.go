@@ -220,20 +220,20 @@ func (l *Layout) Names() []string {
 
 // RequiredNames lists the columns an input file must carry.
 func (l *Layout) RequiredNames() []string {
-	var out []string
-	for _, c := range l.Columns {
-		if c.Required {
-			out = append(out, c.Name)
-		}
-	}
-	return out
+	return l.namesWhere(func(c Column) bool { return c.Required })
 }
 
 // UniqueNames lists the columns declared unique.
-func (l *Layout) UniqueNames() []string {
+func (l *Layout) UniqueNames() []string { return l.namesWhere(func(c Column) bool { return c.Unique }) }
+
+// KeyNames lists the key columns.
+func (l *Layout) KeyNames() []string { return l.namesWhere(func(c Column) bool { return c.Key }) }
+
+// namesWhere lists the names of the columns for which keep is true, in declaration order.
+func (l *Layout) namesWhere(keep func(Column) bool) []string {
 	var out []string
 	for _, c := range l.Columns {
-		if c.Unique {
+		if keep(c) {
 			out = append(out, c.Name)
 		}
 	}
@@ -286,17 +286,6 @@ func (l *Layout) ddl(table string, primaryKey bool) string {
 	b.WriteString(")")
 	s := b.String()
 	return strings.Replace(s, ",\n)", "\n)", 1)
-}
-
-// KeyNames lists the key columns, in declaration order.
-func (l *Layout) KeyNames() []string {
-	var out []string
-	for _, c := range l.Columns {
-		if c.Key {
-			out = append(out, c.Name)
-		}
-	}
-	return out
 }
 
 // SelectList is the comma-separated quoted column list, in declaration order.

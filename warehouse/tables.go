@@ -38,14 +38,7 @@ func (t Table) ddl(name string) string {
 	return t.Layout.DDL(name)
 }
 
-func (t Table) hasKey() bool {
-	for _, c := range t.Layout.Columns {
-		if c.Key {
-			return true
-		}
-	}
-	return false
-}
+func (t Table) hasKey() bool { return len(t.Layout.KeyNames()) > 0 }
 
 // Tables are the warehouse tables derived from the lake, by name.
 var Tables = map[string]Table{
