@@ -32,7 +32,6 @@ type Info struct {
 	ModTime time.Time
 }
 
-// Store is an object store. Implementations are safe for concurrent use.
 // FileAdopter is implemented by a store that keeps its objects as local files. A
 // writer of a large object can build it in a file from TempFile and hand it over with
 // PutFile, which moves the file into place rather than copying it: the data is written
@@ -47,6 +46,7 @@ type FileAdopter interface {
 	PutFile(ctx context.Context, key string, f *os.File) error
 }
 
+// Store is an object store. Implementations are safe for concurrent use.
 type Store interface {
 	// Put writes the whole of r to key, replacing any object there. The object
 	// becomes visible only once complete.
