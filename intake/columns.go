@@ -55,14 +55,7 @@ func (c *strCol) len() int { return len(c.offs) - 1 }
 func (c *strCol) value(i int) []byte { return c.data[c.offs[i]:c.offs[i+1]] }
 
 // array wraps the column as an Arrow string array sharing its memory.
-func (c *strCol) array() arrow.Array {
-	n := c.len()
-	d := array.NewData(arrow.BinaryTypes.String, n, []*memory.Buffer{nil,
-		memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.offs)),
-		memory.NewBufferBytes(c.data)}, nil, 0, 0)
-	defer d.Release()
-	return array.NewStringData(d)
-}
+func (c *strCol) array() arrow.Array { return lake.StringArray(c.data, c.offs) }
 
 // dictCol is a low-cardinality string column kept dictionary-encoded as it is built:
 // the distinct values of the row group in first-seen order, and an index per row. The
@@ -186,23 +179,11 @@ var dictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, Valu
 
 // array wraps the column as an Arrow dictionary array sharing its memory.
 func (c *dictCol) array() arrow.Array {
-	idx := int32Array(arrow.PrimitiveTypes.Int32, c.idx)
+	idx := lake.FixedArray(arrow.PrimitiveTypes.Int32, c.idx)
 	defer idx.Release()
 	dict := c.dict.array()
 	defer dict.Release()
 	return array.NewDictionaryArray(dictType, idx, dict)
-}
-
-func int32Array(t arrow.DataType, v []int32) arrow.Array {
-	d := array.NewData(t, len(v), []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(v))}, nil, 0, 0)
-	defer d.Release()
-	return array.MakeFromData(d)
-}
-
-func float64Array(v []float64) arrow.Array {
-	d := array.NewData(arrow.PrimitiveTypes.Float64, len(v), []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(v))}, nil, 0, 0)
-	defer d.Release()
-	return array.MakeFromData(d)
 }
 
 // boolCol is a boolean column as a bitmap.

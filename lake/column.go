@@ -368,7 +368,7 @@ func dictionary[V int32 | int64](cw file.ColumnChunkWriter, d *valueDict[V], val
 		}
 		*idx = append(*idx, k)
 	}
-	dict := valuesArray(d.values)
+	dict := FixedArray(arrow.GetDataType[V](), d.values)
 	defer dict.Release()
 	if err := seed.PutDictionary(dict); err != nil {
 		return nil, err
@@ -415,7 +415,7 @@ func (c *column) stringDictionary(cw *file.ByteArrayColumnChunkWriter, def []int
 		}
 		c.idx = append(c.idx, k)
 	}
-	dict := stringArray(c.dictData, c.dictEnds)
+	dict := StringArray(c.dictData, c.dictEnds)
 	defer dict.Release()
 	if err := seed.PutDictionary(dict); err != nil {
 		return nil, err
@@ -448,25 +448,19 @@ func indexArray(idx []int32, def []int16, bits []byte, nulls int) arrow.Array {
 	return array.MakeFromData(d)
 }
 
-// valuesArray is an Arrow int32 or int64 array of vals, sharing their memory.
-func valuesArray[V int32 | int64](vals []V) arrow.Array {
-	var buf []byte
-	switch v := any(vals).(type) {
-	case []int32:
-		buf = arrow.Int32Traits.CastToBytes(v)
-	case []int64:
-		buf = arrow.Int64Traits.CastToBytes(v)
-	}
-	d := array.NewData(arrow.GetDataType[V](), len(vals), []*memory.Buffer{nil, memory.NewBufferBytes(buf)}, nil, 0, 0)
+// FixedArray wraps vals, the values of fixed-width Arrow type t (int32 days for a
+// Date32, say), as an Arrow array of t with no NULLs, sharing their memory.
+func FixedArray[V arrow.FixedWidthType](t arrow.DataType, vals []V) arrow.Array {
+	d := array.NewData(t, len(vals), []*memory.Buffer{nil, memory.NewBufferBytes(arrow.GetBytes(vals))}, nil, 0, 0)
 	defer d.Release()
 	return array.MakeFromData(d)
 }
 
-// stringArray is an Arrow string array of the values data[ends[i]:ends[i+1]], sharing
-// their memory.
-func stringArray(data []byte, ends []int32) arrow.Array {
-	d := array.NewData(arrow.BinaryTypes.String, len(ends)-1, []*memory.Buffer{nil,
-		memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(ends)), memory.NewBufferBytes(data)}, nil, 0, 0)
+// StringArray wraps the values data[offsets[i]:offsets[i+1]] (offsets[0] is 0) as an
+// Arrow string array with no NULLs, sharing their memory.
+func StringArray(data []byte, offsets []int32) arrow.Array {
+	d := array.NewData(arrow.BinaryTypes.String, len(offsets)-1, []*memory.Buffer{nil,
+		memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offsets)), memory.NewBufferBytes(data)}, nil, 0, 0)
 	defer d.Release()
 	return array.MakeFromData(d)
 }
