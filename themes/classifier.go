@@ -165,7 +165,9 @@ type TrainStats struct {
 const minPolarityExamples = 8
 
 // Train fits a model on confirmed codings with the default codebook and options.
-func Train(confirmed []Coding) (*Model, error) { return TrainWith(Default(), confirmed, TrainOptions{}) }
+func Train(confirmed []Coding) (*Model, error) {
+	return TrainWith(Default(), confirmed, TrainOptions{})
+}
 
 // TrainWith fits a model: presence models on the train split, thresholds on the
 // validation split; codings in the test split are left out (counted in Stats). The

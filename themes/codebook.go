@@ -56,16 +56,15 @@ type Negation struct {
 
 // Theme is one code of the codebook.
 type Theme struct {
-	ID            string    `yaml:"id" json:"id"`
-	Code          string    `yaml:"code" json:"code"` // three letters, as in labelled files
-	Name          string    `yaml:"name" json:"name"`
-	Color         string    `yaml:"color" json:"color"` // #RRGGBB, for QDA software
-	Definition    string    `yaml:"definition" json:"definition"`
-	WhenToUse     []string  `yaml:"when_to_use" json:"when_to_use"`
-	WhenNotToUse  []string  `yaml:"when_not_to_use" json:"when_not_to_use"`
-	Examples      []Example `yaml:"examples" json:"examples"`
-	Patterns      []Pattern `yaml:"patterns" json:"patterns"`
-	compiledRules []*regexp.Regexp
+	ID           string    `yaml:"id" json:"id"`
+	Code         string    `yaml:"code" json:"code"` // three letters, as in labelled files
+	Name         string    `yaml:"name" json:"name"`
+	Color        string    `yaml:"color" json:"color"` // #RRGGBB, for QDA software
+	Definition   string    `yaml:"definition" json:"definition"`
+	WhenToUse    []string  `yaml:"when_to_use" json:"when_to_use"`
+	WhenNotToUse []string  `yaml:"when_not_to_use" json:"when_not_to_use"`
+	Examples     []Example `yaml:"examples" json:"examples"`
+	Patterns     []Pattern `yaml:"patterns" json:"patterns"`
 }
 
 // Example is a comment that shows a theme in use.
