@@ -1,6 +1,7 @@
 package freetext
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -144,5 +145,31 @@ func BenchmarkRedact(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	for b.Loop() {
 		r.Redact(text)
+	}
+}
+
+// The redactor is shared by every reader: it must be safe to call at once (go test -race).
+func TestRedactConcurrent(t *testing.T) {
+	set := readLabelled(t, "testdata/redaction_dev.txt")
+	want := make([]string, len(set))
+	for i, s := range set {
+		want[i] = Redact(s.text).Text
+	}
+	done := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := g; i < len(set); i += 4 {
+				if got := Default().Redact(set[i].text).Text; got != want[i] {
+					done <- fmt.Errorf("line %d: %q, want %q", set[i].line, got, want[i])
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

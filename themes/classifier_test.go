@@ -209,3 +209,46 @@ func TestTrainRefusesBadCodings(t *testing.T) {
 		}
 	}
 }
+
+// A trained model is shared by the workflow's activities: scoring must be safe to
+// call at once (go test -race).
+func TestScoresConcurrent(t *testing.T) {
+	all := readComments(t)
+	m, err := TrainWith(Default(), all, TrainOptions{Lambda: 0.003})
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded := func() *Model {
+		var buf bytes.Buffer
+		if err := m.Encode(&buf); err != nil {
+			t.Fatal(err)
+		}
+		d, err := DecodeModel(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}()
+	want := make([]string, 60)
+	for i := range want {
+		want[i] = fmt.Sprint(m.Scores(all[i].Text))
+	}
+	fresh := decoded // never used yet: its codebook compiles under the goroutines
+	errs := make(chan string, 4)
+	for g := range 4 {
+		go func() {
+			for i := g; i < len(want); i += 4 {
+				if got := fmt.Sprint(fresh.Scores(all[i].Text)); got != want[i] {
+					errs <- all[i].ResponseID
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for range 4 {
+		if id := <-errs; id != "" {
+			t.Errorf("%s: scores differ under concurrency", id)
+		}
+	}
+}

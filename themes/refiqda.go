@@ -302,19 +302,41 @@ type Note struct {
 }
 
 type qdeProject struct {
-	XMLName          xml.Name      `xml:"urn:QDA-XML:project:1.0 Project"`
-	Name             string        `xml:"name,attr"`
-	Origin           string        `xml:"origin,attr,omitempty"`
-	CreatingUserGUID string        `xml:"creatingUserGUID,attr,omitempty"`
-	CreationDateTime string        `xml:"creationDateTime,attr,omitempty"`
-	Users            []qdeUser     `xml:"Users>User,omitempty"`
-	Codes            []qdaCode     `xml:"CodeBook>Codes>Code,omitempty"`
-	Variables        []qdeVariable `xml:"Variables>Variable,omitempty"`
-	Sources          []qdeSource   `xml:"Sources>TextSource,omitempty"`
-	Notes            []qdeSource   `xml:"Notes>Note,omitempty"`
-	Sets             []qdeSet      `xml:"Sets>Set,omitempty"`
-	Description      string        `xml:"Description,omitempty"`
-	NoteRefs         []qdeRef      `xml:"NoteRef,omitempty"`
+	XMLName          xml.Name `xml:"urn:QDA-XML:project:1.0 Project"`
+	Name             string   `xml:"name,attr"`
+	Origin           string   `xml:"origin,attr,omitempty"`
+	CreatingUserGUID string   `xml:"creatingUserGUID,attr,omitempty"`
+	CreationDateTime string   `xml:"creationDateTime,attr,omitempty"`
+	// Optional containers are pointers: the schema forbids an empty one (a Notes
+	// element must hold a Note), and encoding/xml writes an a>b path's parent even
+	// when the slice is empty.
+	Users       *qdeUsers     `xml:"Users"`
+	CodeBook    *qdeCodeBook  `xml:"CodeBook"`
+	Variables   *qdeVariables `xml:"Variables"`
+	Sources     *qdeSources   `xml:"Sources"`
+	Notes       *qdeNotes     `xml:"Notes"`
+	Sets        *qdeSets      `xml:"Sets"`
+	Description string        `xml:"Description,omitempty"`
+	NoteRefs    []qdeRef      `xml:"NoteRef,omitempty"`
+}
+
+type qdeUsers struct {
+	User []qdeUser `xml:"User"`
+}
+type qdeCodeBook struct {
+	Codes []qdaCode `xml:"Codes>Code"`
+}
+type qdeVariables struct {
+	Variable []qdeVariable `xml:"Variable"`
+}
+type qdeSources struct {
+	TextSource []qdeSource `xml:"TextSource"`
+}
+type qdeNotes struct {
+	Note []qdeSource `xml:"Note"`
+}
+type qdeSets struct {
+	Set []qdeSet `xml:"Set"`
 }
 
 type qdeUser struct {
@@ -447,16 +469,23 @@ func WriteQDPX(w io.Writer, p *Project) error {
 		return GUID("user", id)
 	}
 	doc := qdeProject{Name: p.Name, Origin: p.Origin, CreatingUserGUID: userGUID(p.CreatedBy), CreationDateTime: xmlTime(p.CreatedAt)}
+	var (
+		users     []qdeUser
+		variables []qdeVariable
+		sources   []qdeSource
+		notes     []qdeSource
+		sets      []qdeSet
+	)
 	for _, u := range p.Users {
-		doc.Users = append(doc.Users, qdeUser{GUID: userGUID(u.ID), Name: u.Name, ID: u.ID})
+		users = append(users, qdeUser{GUID: userGUID(u.ID), Name: u.Name, ID: u.ID})
 	}
-	doc.Codes = cb.qdaCodes()
+	doc.CodeBook = &qdeCodeBook{Codes: cb.qdaCodes()}
 	for _, s := range cb.polaritySets() {
 		qs := qdeSet{GUID: s.GUID, Name: s.Name, Description: s.Description}
 		for _, m := range s.Members {
 			qs.MemberCodes = append(qs.MemberCodes, qdeRef{Target: m.GUID})
 		}
-		doc.Sets = append(doc.Sets, qs)
+		sets = append(sets, qs)
 	}
 	// Variables: the union of names over sources, in first-seen order.
 	varGUID := map[string]string{}
@@ -464,14 +493,14 @@ func WriteQDPX(w io.Writer, p *Project) error {
 		for _, vv := range s.Variables {
 			if _, ok := varGUID[vv.Name]; !ok {
 				varGUID[vv.Name] = GUID("variable", p.Name, vv.Name)
-				doc.Variables = append(doc.Variables, qdeVariable{GUID: varGUID[vv.Name], Name: vv.Name, Type: "Text"})
+				variables = append(variables, qdeVariable{GUID: varGUID[vv.Name], Name: vv.Name, Type: "Text"})
 			}
 		}
 	}
 	addNote := func(key string, n Note) qdeRef {
 		g := GUID("note", p.Name, key)
 		text := n.Text
-		doc.Notes = append(doc.Notes, qdeSource{GUID: g, Name: n.Title, CreatingUser: userGUID(n.Author),
+		notes = append(notes, qdeSource{GUID: g, Name: n.Title, CreatingUser: userGUID(n.Author),
 			CreationDateTime: xmlTime(n.At), PlainTextContent: &text})
 		return qdeRef{Target: g}
 	}
@@ -515,10 +544,25 @@ func WriteQDPX(w io.Writer, p *Project) error {
 		for _, vv := range s.Variables {
 			qs.VariableValues = append(qs.VariableValues, qdeVarValue{VariableRef: qdeRef{Target: varGUID[vv.Name]}, TextValue: vv.Value})
 		}
-		doc.Sources = append(doc.Sources, qs)
+		sources = append(sources, qs)
 	}
 	for j, nt := range p.Notes {
 		doc.NoteRefs = append(doc.NoteRefs, addNote(fmt.Sprintf("project note %d", j), nt))
+	}
+	if len(users) > 0 {
+		doc.Users = &qdeUsers{users}
+	}
+	if len(variables) > 0 {
+		doc.Variables = &qdeVariables{variables}
+	}
+	if len(sources) > 0 {
+		doc.Sources = &qdeSources{sources}
+	}
+	if len(notes) > 0 {
+		doc.Notes = &qdeNotes{notes}
+	}
+	if len(sets) > 0 {
+		doc.Sets = &qdeSets{sets}
 	}
 	doc.Description = fmt.Sprintf("Coded with codebook %s. Comment texts are redacted of personal data.", v)
 
@@ -602,7 +646,19 @@ func ReadQDPX(r io.ReaderAt, size int64, cb *Codebook) (*Project, error) {
 		}
 	}
 	userByGUID := map[string]string{}
-	for _, u := range doc.Users {
+	if doc.Users == nil {
+		doc.Users = &qdeUsers{}
+	}
+	if doc.Variables == nil {
+		doc.Variables = &qdeVariables{}
+	}
+	if doc.Notes == nil {
+		doc.Notes = &qdeNotes{}
+	}
+	if doc.Sources == nil {
+		doc.Sources = &qdeSources{}
+	}
+	for _, u := range doc.Users.User {
 		id := u.ID
 		if id == "" {
 			id = u.GUID
@@ -618,11 +674,11 @@ func ReadQDPX(r io.ReaderAt, size int64, cb *Codebook) (*Project, error) {
 		}
 	}
 	varByGUID := map[string]string{}
-	for _, v := range doc.Variables {
+	for _, v := range doc.Variables.Variable {
 		varByGUID[strings.ToLower(v.GUID)] = v.Name
 	}
 	noteByGUID := map[string]qdeSource{}
-	for _, n := range doc.Notes {
+	for _, n := range doc.Notes.Note {
 		noteByGUID[strings.ToLower(n.GUID)] = n
 	}
 	noteOf := func(ref qdeRef) (Note, error) {
@@ -637,7 +693,7 @@ func ReadQDPX(r io.ReaderAt, size int64, cb *Codebook) (*Project, error) {
 		}
 		return Note{Title: n.Name, Text: text, Author: userByGUID[strings.ToLower(n.CreatingUser)], At: at}, nil
 	}
-	for i, s := range doc.Sources {
+	for i, s := range doc.Sources.TextSource {
 		f := fmt.Sprintf("qdpx: Sources/TextSource[%d] %q", i+1, s.Name)
 		var text []byte
 		switch {
@@ -694,4 +750,49 @@ func ReadQDPX(r io.ReaderAt, size int64, cb *Codebook) (*Project, error) {
 		p.Notes = append(p.Notes, nt)
 	}
 	return p, nil
+}
+
+// ProjectFromCodings builds a project from people's codings of redacted comments:
+// one source per response (codings of one response must share its text), one coding
+// per theme per coder over the whole text, the coders as users, and each response's
+// variables if given. Sources are in response id order; the first coder named is the
+// project's creator.
+func ProjectFromCodings(name string, cb *Codebook, at time.Time, codings []Coding, variables map[string][]Variable) (*Project, error) {
+	p := &Project{Name: name, Origin: "icesurvey", CreatedAt: at, Codebook: cb}
+	byID := map[string]*Source{}
+	users := map[string]bool{}
+	for i, c := range codings {
+		if c.ResponseID == "" {
+			return nil, fmt.Errorf("coding %d: response_id empty", i)
+		}
+		if c.CodebookVersion != "" && c.CodebookVersion != cb.Version {
+			return nil, fmt.Errorf("coding %d (response %s): codebook_version %q, project uses %q", i, c.ResponseID, c.CodebookVersion, cb.Version)
+		}
+		s, ok := byID[c.ResponseID]
+		if !ok {
+			s = &Source{ID: c.ResponseID, Text: c.Text, CreatedAt: at, Variables: variables[c.ResponseID]}
+			byID[c.ResponseID] = s
+		} else if s.Text != c.Text {
+			return nil, fmt.Errorf("coding %d (response %s): text differs from an earlier coding of the same response", i, c.ResponseID)
+		}
+		if c.Coder != "" && !users[c.Coder] {
+			users[c.Coder] = true
+			p.Users = append(p.Users, User{ID: c.Coder, Name: c.Coder})
+			if p.CreatedBy == "" {
+				p.CreatedBy = c.Coder
+			}
+		}
+		for _, t := range c.Themes {
+			s.Codings = append(s.Codings, SourceCoding{Theme: t.Theme, Polarity: t.Polarity, Coder: c.Coder, At: c.CodedAt})
+		}
+	}
+	ids := make([]string, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		p.Sources = append(p.Sources, *byID[id])
+	}
+	return p, p.Validate()
 }

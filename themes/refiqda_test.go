@@ -196,3 +196,52 @@ func TestQDPXRefusesBadProject(t *testing.T) {
 		}
 	}
 }
+
+// A double-coded slice of the labelled set exports as a schema-valid project.
+func TestProjectFromCodings(t *testing.T) {
+	all := readComments(t)[:40]
+	var codings []Coding
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for i, c := range all {
+		c.CodedAt = at
+		codings = append(codings, c)
+		if i%5 == 0 { // a second, blind coder on a fifth of them
+			second := c
+			second.Coder = "second"
+			second.Themes = nil
+			codings = append(codings, second)
+		}
+	}
+	vars := map[string][]Variable{all[0].ResponseID: {{"ics", "QJK"}}}
+	p, err := ProjectFromCodings("labelled set", Default(), at, codings, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Sources) != 40 || len(p.Users) != 2 || p.CreatedBy != "author" {
+		t.Fatalf("%d sources, users %v, creator %q", len(p.Sources), p.Users, p.CreatedBy)
+	}
+	var buf bytes.Buffer
+	if err := WriteQDPX(&buf, p); err != nil {
+		t.Fatal(err)
+	}
+	zr, _ := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	rc, err := zr.Open("project.qde")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qde bytes.Buffer
+	_, _ = qde.ReadFrom(rc)
+	rc.Close()
+	file := filepath.Join(t.TempDir(), "project.qde")
+	if err := os.WriteFile(file, qde.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := xmllint(t, "schema/Project-mrt2019.xsd", file); err != nil {
+		t.Fatalf("project.qde invalid:\n%s", err)
+	}
+	mixed := append([]Coding{}, codings...)
+	mixed[2].ResponseID = mixed[0].ResponseID // codings[1] is the second coder of the same comment; [2] is another comment
+	if _, err := ProjectFromCodings("x", Default(), at, mixed, nil); err == nil || !strings.Contains(err.Error(), "text differs") {
+		t.Errorf("two texts for one response accepted: %v", err)
+	}
+}
