@@ -45,12 +45,17 @@
 // voice of frail older patients and carers; `go test ./freetext -run Recall -v`):
 //
 //	split          structured recall   name recall   all     words wrongly removed
-//	development    1.000 (75/75)       1.000         1.000   0.00 % of 2097
-//	held-out       1.000 (68/68)       0.973         0.983   0.00 % of 1910
+//	development    1.000 (63/63)       1.000 (108)   1.000   0.00 % of 2097
+//	held-out       1.000 (65/65)       0.973 (108/111) 0.983 0.00 % of 1910
 //
-// The held-out half was written with the development half and never used for
-// tuning; the test enforces recall ≥ 0.95 for structured data together, ≥ 0.90 for
-// each kind and for names, and ≤ 2 % of words wrongly removed, on both halves. The
+// The held-out half was written with the development half, sentence for sentence in
+// parallel forms, and first scored 1.000; 30 harder sentences (lower-case names,
+// unlisted names, named houses, dotted numbers) were then added to each half before
+// any further tuning, and only the development half's misses were looked at. The
+// test enforces recall ≥ 0.95 for structured data together, ≥ 0.90 for each kind and
+// for names, and ≤ 2 % of words wrongly removed, on both halves. No word was wrongly
+// removed in either half, but the sentences hold few traps; the table-driven tests
+// (months, "Will", Parkinson's, B12, M5, services and charities) cover those. The
 // figures are on sentences one engineer wrote; real comments will hold forms these do
 // not, so redaction is a safeguard before a named reader, never a licence to publish.
 //
