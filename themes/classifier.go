@@ -134,7 +134,9 @@ type ThemeModel struct {
 	Threshold float64 `json:"threshold"`
 	// Polarity gives P(positive | theme present); nil when the training data had too
 	// few of one polarity, and the pooled polarity model is used.
-	Polarity     *linear `json:"polarity,omitempty"`
+	Polarity *linear `json:"polarity,omitempty"`
+	// ValidationF1 is F1 at the threshold on the validation split, or NoValidation
+	// when the split had too few comments with the theme to tune on.
 	ValidationF1 float64 `json:"validation_f1"`
 	TrainCount   int     `json:"train_count"` // training comments with this theme
 }
@@ -156,9 +158,14 @@ type Model struct {
 type TrainStats struct {
 	Train, Validation, TestExcluded int
 	// ValidationMacroF1 is the mean F1 over themes on the validation split at the
-	// tuned thresholds: optimistic, since the thresholds were chosen there.
+	// tuned thresholds (optimistic, since the thresholds were chosen there), or
+	// NoValidation when no theme could be tuned.
 	ValidationMacroF1 float64
 }
+
+// NoValidation marks an F1 that could not be measured on the validation split (a
+// number, not NaN, so a model always encodes as JSON).
+const NoValidation = -1.0
 
 // minPolarityExamples is the fewest comments of each polarity a theme needs for a
 // polarity model of its own.
@@ -244,7 +251,7 @@ func TrainWith(cb *Codebook, confirmed []Coding, opts TrainOptions) (*Model, err
 		o.Lambda = lambda
 		themes, pooled, macro := fitThemes(cb, train, valid, xs, vx, d, o)
 		// Ties go to the larger penalty (the grid ascends): the simpler model.
-		if macro >= bestMacro || math.IsNaN(bestMacro) {
+		if macro >= bestMacro {
 			bestMacro = macro
 			m.Themes, m.PooledPolarity, m.Options.Lambda = themes, pooled, lambda
 		}
@@ -302,13 +309,13 @@ func fitThemes(cb *Codebook, train, valid []Coding, xs, vx []sparse, d int, opts
 			vp[i] = tm.Presence.prob(vx[i])
 		}
 		tm.Threshold, tm.ValidationF1 = tuneThreshold(vp, vy)
-		if !math.IsNaN(tm.ValidationF1) {
+		if tm.ValidationF1 != NoValidation {
 			sum += tm.ValidationF1
 			n++
 		}
 		out = append(out, tm)
 	}
-	macro := math.NaN()
+	macro := NoValidation
 	if n > 0 {
 		macro = sum / float64(n)
 	}
@@ -316,8 +323,8 @@ func fitThemes(cb *Codebook, train, valid []Coding, xs, vx []sparse, d int, opts
 }
 
 // tuneThreshold picks the threshold with the best F1 on the validation split,
-// preferring the one nearest 0.5 among ties; 0.5 when validation has fewer than
-// three comments with the theme.
+// preferring the one nearest 0.5 among ties; 0.5 with F1 NoValidation when
+// validation has fewer than three comments with the theme.
 func tuneThreshold(p []float64, y []bool) (float64, float64) {
 	npos := 0
 	for _, v := range y {
@@ -326,7 +333,7 @@ func tuneThreshold(p []float64, y []bool) (float64, float64) {
 		}
 	}
 	if npos < 3 {
-		return 0.5, math.NaN()
+		return 0.5, NoValidation
 	}
 	best, bestF1 := 0.5, -1.0
 	for k := 5; k <= 95; k++ {

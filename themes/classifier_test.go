@@ -252,3 +252,32 @@ func TestScoresConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// With little data the validation split may hold too few comments of a theme to tune
+// on: the model still trains, falls back to 0.5 and encodes.
+func TestTrainSmallData(t *testing.T) {
+	all := readComments(t)
+	m, err := Train(all[:60])
+	if err != nil {
+		t.Fatal(err)
+	}
+	untuned := 0
+	for _, tm := range m.Themes {
+		if tm.ValidationF1 == NoValidation {
+			untuned++
+			if tm.Threshold != 0.5 {
+				t.Errorf("%s: untuned threshold %.2f, want 0.5", tm.Theme, tm.Threshold)
+			}
+		}
+	}
+	if untuned == 0 {
+		t.Error("expected some themes too rare in a 60-comment validation split to tune")
+	}
+	var buf bytes.Buffer
+	if err := m.Encode(&buf); err != nil {
+		t.Fatalf("model with untuned themes does not encode: %v", err)
+	}
+	if _, err := DecodeModel(&buf); err != nil {
+		t.Fatal(err)
+	}
+}
