@@ -8,6 +8,19 @@ cd "$(dirname "$0")/.."
 bash infra/versitygw.sh
 export PATH="$PATH:$(go env GOPATH)/bin"
 
+# --- R for the published statistics' cross-check (issue #14; estimate/crosscheck_test.go)
+# Debian's R with the survey package (and MASS, which survey's calibrate needs), the
+# independent check of weights, % positive, n_eff and intervals. Idempotent: nothing
+# is installed when Rscript already loads both packages.
+if ! Rscript -e 'suppressPackageStartupMessages({library(survey); library(MASS)})' >/dev/null 2>&1; then
+  echo "== installing r-base-core r-cran-survey r-cran-mass"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    r-base-core r-cran-survey r-cran-mass >/dev/null
+fi
+# --- end R
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
