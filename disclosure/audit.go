@@ -2,6 +2,7 @@ package disclosure
 
 import (
 	"math/big"
+	"slices"
 )
 
 // The attacker's knowledge of a table, as linear constraints on its withheld counts
@@ -52,19 +53,57 @@ type system struct {
 	delta   []int64 // per constraint, Σ of a move's changes
 	comp    []int   // var → component, −1 until computed
 	lps     map[int]*lp
+	slab    []int // backing of the constraints' vars
+	back    []int // backing of consOf
+	count   []int
+	rowBuf  []int
 }
 
-// build reads the attacker's constraints off the state.
-func build(s *state) *system { return buildWith(s, false) }
+// build reads the attacker's constraints off the state, into the state's scratch
+// system (valid until the next build of the same check).
+func build(s *state) *system {
+	if s.scratch == nil {
+		s.scratch = &system{}
+	}
+	return buildWith(s, false, s.scratch)
+}
 
-// buildFull also keeps each constraint's published cells.
-func buildFull(s *state) *system { return buildWith(s, true) }
+// buildFull also keeps each constraint's published cells, in a system of its own.
+func buildFull(s *state) *system { return buildWith(s, true, &system{}) }
 
-func buildWith(s *state, keepPublished bool) *system {
-	sys := &system{varOf: make([]int, len(s.counts))}
+// reuse returns b[:n], reallocated when too short.
+func reuse[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n, n+n/2)
+	}
+	return b[:n]
+}
+
+func buildWith(s *state, keepPublished bool, sys *system) *system {
+	// With nothing published across rows (no column totals, no further facts) and
+	// min_base ≥ 3, a withheld row's counts are never exact: a row withheld for its
+	// base has a base in [1, min_base − 1] (or [0, min_base − 1]), so each of its base
+	// counts can be 0 or at least 1 (one base count: it ranges over [1, min_base − 1]),
+	// and its other counts are unbounded; a row withheld whole by the audit has only a
+	// lower bound. Such rows are then left out of the system altogether.
+	isolated := !s.colTotals && len(s.facts) == 0 && s.p.MinBase >= 3
+	n := 0
 	for k := range s.counts {
+		if s.withheld(k) && !(isolated && !s.open(k/s.cols)) {
+			n++
+		}
+	}
+	sys.cells, sys.val, sys.cons, sys.consOf, sys.lps = sys.cells[:0], sys.val[:0], sys.cons[:0], sys.consOf[:0], nil
+	if n == 0 {
+		sys.varOf = nil
+		return sys // nothing unknown: most tables, checked without allocating
+	}
+	sys.varOf = reuse(sys.varOf, len(s.counts))
+	for k := range sys.varOf {
 		sys.varOf[k] = -1
-		if s.withheld(k) {
+	}
+	for k := range s.counts {
+		if s.withheld(k) && !(isolated && !s.open(k/s.cols)) {
 			sys.varOf[k] = len(sys.cells)
 			sys.cells = append(sys.cells, k)
 			sys.val = append(sys.val, s.counts[k])
@@ -72,26 +111,29 @@ func buildWith(s *state, keepPublished bool) *system {
 	}
 	var from origin
 	var index int
+	slab := sys.slab[:0]
 	add := func(cells []int, kind consKind, bound int64) {
 		c := constraint{kind: kind, origin: from, index: index}
+		first := len(slab)
 		for _, k := range cells {
 			if v := sys.varOf[k]; v >= 0 {
-				c.vars = append(c.vars, v)
+				slab = append(slab, v)
 				c.cur += sys.val[v]
 			} else if keepPublished {
 				c.published = append(c.published, k)
 			}
 		}
-		if len(c.vars) == 0 {
+		if len(slab) == first {
 			return
 		}
+		c.vars = slab[first:len(slab):len(slab)]
 		c.rhs = c.cur
 		if kind != eq {
 			c.rhs = bound
 		}
 		sys.cons = append(sys.cons, c)
 	}
-	cells := make([]int, 0, s.cols)
+	cells := sys.rowBuf[:0]
 	rowCells := func(r int, in []bool) []int {
 		cells = cells[:0]
 		for j := 0; j < s.cols; j++ {
@@ -105,6 +147,9 @@ func buildWith(s *state, keepPublished bool) *system {
 		from, index = fromRow, r
 		switch s.row[r] {
 		case BaseTooSmall:
+			if isolated {
+				continue
+			}
 			// Shown as "<min_base": the base is below min_base (and, the row being
 			// shown, at least 1 when it truly is).
 			add(rowCells(r, s.baseCols), le, int64(s.p.MinBase-1))
@@ -112,9 +157,15 @@ func buildWith(s *state, keepPublished bool) *system {
 				add(rowCells(r, s.baseCols), ge, 1)
 			}
 		case Secondary:
+			if isolated {
+				continue
+			}
 			// Withheld whole though not for its base: the base is at least min_base.
 			add(rowCells(r, s.baseCols), ge, int64(s.p.MinBase))
 		default:
+			if !s.anyWithheld(r) {
+				continue // nothing of this row is unknown: its facts hold no unknown
+			}
 			add(rowCells(r, s.baseCols), eq, 0)
 			if s.unweighted {
 				// An unweighted % of a published non-zero count gives the row's total
@@ -146,19 +197,48 @@ func buildWith(s *state, keepPublished bool) *system {
 		from, index = fromFact, i
 		add(f, eq, 0)
 	}
-	sys.consOf = make([][]int, len(sys.cells))
+	sys.slab, sys.rowBuf = slab, cells
+	count := reuse(sys.count, n+1)
+	clear(count)
+	for _, c := range sys.cons {
+		for _, v := range c.vars {
+			count[v+1]++
+		}
+	}
+	for v := 1; v <= n; v++ {
+		count[v] += count[v-1]
+	}
+	back := reuse(sys.back, count[n])
+	sys.consOf = reuse(sys.consOf, n)
+	for v := range sys.consOf {
+		sys.consOf[v] = back[count[v]:count[v]:count[v+1]]
+	}
 	for i, c := range sys.cons {
 		for _, v := range c.vars {
 			sys.consOf[v] = append(sys.consOf[v], i)
 		}
 	}
-	sys.delta = make([]int64, len(sys.cons))
-	sys.mark = make([]bool, len(sys.cons))
-	sys.comp = make([]int, len(sys.cells))
+	sys.count, sys.back = count, back
+	nc := len(sys.cons)
+	sys.delta = reuse(sys.delta, nc)
+	clear(sys.delta)
+	sys.mark = reuse(sys.mark, nc)
+	clear(sys.mark)
+	sys.comp = reuse(sys.comp, n)
 	for i := range sys.comp {
 		sys.comp[i] = -1
 	}
 	return sys
+}
+
+// anyWithheld reports whether row r has a withheld count.
+func (s *state) anyWithheld(r int) bool {
+	for j := 0; j < s.cols; j++ {
+		if s.cell[r*s.cols+j] != Published {
+			return true
+		}
+	}
+	return false
 }
 
 // totalRevealed reports whether an unweighted row's total can be read off a
@@ -170,6 +250,14 @@ func (s *state) totalRevealed(r int) bool {
 		}
 	}
 	return false
+}
+
+// varAt is cell k's unknown, or −1 when k is published or left out.
+func (sys *system) varAt(k int) int {
+	if sys.varOf == nil {
+		return -1
+	}
+	return sys.varOf[k]
 }
 
 // move is one change to an unknown in a candidate certificate.
@@ -260,15 +348,35 @@ func (sys *system) certified(s *state, v int) bool {
 }
 
 // obviouslyPinned finds the cheap proofs that v is exact: it is alone in an
-// equation, or in an equation whose unknowns sum to 0.
+// equation, or in an equation whose unknowns sum to 0, or it is the one unknown by
+// which one equation's unknowns exceed another's (a total less a base).
 func (sys *system) obviouslyPinned(v int) bool {
 	for _, c := range sys.consOf[v] {
 		con := &sys.cons[c]
-		if con.kind == eq && (len(con.vars) == 1 || con.rhs == 0) {
+		if con.kind != eq {
+			continue
+		}
+		if len(con.vars) == 1 || con.rhs == 0 {
 			return true
+		}
+		for i := range sys.cons {
+			b := &sys.cons[i]
+			if b.kind == eq && len(b.vars) == len(con.vars)-1 && subsetOf(b.vars, con.vars) && !slices.Contains(b.vars, v) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// subsetOf reports whether every element of a is in b (both short).
+func subsetOf(a, b []int) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // pinned reports whether unknown v has an attacker interval of width 0.
@@ -457,7 +565,11 @@ func firstPinned(s *state) (target, error) {
 func pinnedTarget(s *state, x target) (bool, error) {
 	sys := build(s)
 	if x.cell >= 0 {
-		return sys.pinned(s, sys.varOf[x.cell])
+		v := sys.varAt(x.cell)
+		if v < 0 {
+			return false, nil // a withheld row's cell with nothing across rows: never exact
+		}
+		return sys.pinned(s, v)
 	}
 	return sys.totalPinned(s, x.total)
 }
@@ -466,7 +578,7 @@ func pinnedTarget(s *state, x target) (bool, error) {
 func (sys *system) columnVars(s *state, j int) []int {
 	var vars []int
 	for r := 0; r < s.rows; r++ {
-		if v := sys.varOf[r*s.cols+j]; v >= 0 {
+		if v := sys.varAt(r*s.cols + j); v >= 0 {
 			vars = append(vars, v)
 		}
 	}

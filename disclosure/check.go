@@ -23,6 +23,8 @@ type state struct {
 	// status — Published, Primary (1 ≤ total < min_count) or Secondary (S5).
 	total       []int64
 	totalStatus []Status
+	// scratch is reused by every build of one check (never by two at once).
+	scratch *system
 }
 
 // withheld reports whether cell k is withheld, by its own status or its row's.
@@ -403,6 +405,9 @@ func (s *state) widen(x target) error {
 	sys := buildFull(s)
 	var start []int
 	if x.cell >= 0 {
+		if sys.varAt(x.cell) < 0 {
+			return nil // not exact after all (a withheld row with nothing across rows)
+		}
 		start = []int{sys.varOf[x.cell]}
 	} else {
 		start = sys.columnVars(s, x.total)

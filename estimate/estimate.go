@@ -319,6 +319,36 @@ func Pool(dst *Tally, src []Tally, skip int) {
 	}
 }
 
+// PoolExcluding sets out[k] to the sum of every src but src[k], for each k: England
+// excluding each ICS, or excluding each ICS's group, in O(len(src)) additions (a sum of
+// the ones before k and a sum of the ones after, so an exact 0 stays an exact 0). out
+// must hold len(src) tallies of the same question (NewTallies).
+func PoolExcluding(out, src []Tally) {
+	n := len(src)
+	if n == 0 {
+		return
+	}
+	// out[k] first holds the sum of src[k+1:], then gains the sum of src[:k].
+	out[n-1].Reset()
+	for k := n - 2; k >= 0; k-- {
+		out[k].Reset()
+		out[k].Add(&out[k+1])
+		out[k].Add(&src[k+1])
+	}
+	if n == 1 {
+		return
+	}
+	var before Tally
+	before.Count = make([]int64, len(src[0].Count))
+	before.CountW = make([]float64, len(src[0].Count))
+	before.BaseCount = make([]int64, len(src[0].Count))
+	before.BaseCountW = make([]float64, len(src[0].Count))
+	for k := 1; k < n; k++ {
+		before.Add(&src[k-1])
+		out[k].Add(&before)
+	}
+}
+
 // Reset empties t, keeping its arrays.
 func (t *Tally) Reset() {
 	t.Answered, t.AnsweredW, t.Base, t.BaseW, t.BaseW2 = 0, 0, 0, 0, 0

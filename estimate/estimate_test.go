@@ -282,3 +282,30 @@ func TestEveryQuestionnaireQuestionCompiles(t *testing.T) {
 		t.Fatalf("only %d closed questions", n)
 	}
 }
+
+// TestPoolExcluding: each out[k] is the sum of the others, as Pool computes it.
+func TestPoolExcluding(t *testing.T) {
+	c := mustCompile(t, Question{ID: "Q", Options: []string{"1", "2", "3"}, Positive: []string{"1"}, Excluded: []string{"3"}})
+	for n := 1; n <= 5; n++ {
+		answers := []uint64{1, 2, 4, 1, 2, 1, 4, 2, 1}
+		weights := []float64{0.5, 1.5, 2, 3, 1, 1, 0.25, 4, 2}
+		groups := make([]int32, len(answers))
+		for i := range groups {
+			groups[i] = int32(i % n)
+		}
+		src := NewTallies(c, n)
+		if err := Tabulate(c, answers, weights, groups, src); err != nil {
+			t.Fatal(err)
+		}
+		out := NewTallies(c, n)
+		PoolExcluding(out, src)
+		want := NewTallies(c, 1)
+		for k := range n {
+			Pool(&want[0], src, k)
+			if out[k].Base != want[0].Base || out[k].Answered != want[0].Answered || !reflect.DeepEqual(out[k].Count, want[0].Count) ||
+				math.Abs(out[k].BaseW-want[0].BaseW) > 1e-12 || math.Abs(out[k].BaseCountW[0]-want[0].BaseCountW[0]) > 1e-12 {
+				t.Errorf("n %d, k %d: %+v, want %+v", n, k, out[k], want[0])
+			}
+		}
+	}
+}
