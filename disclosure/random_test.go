@@ -9,17 +9,11 @@ import (
 	"testing"
 )
 
-// brute enumerates every assignment of non-negative integers to the unknowns that
-// meets every constraint, and returns each unknown's least and greatest value; an
-// unknown that reaches limit is reported unbounded. ok is false when there were more
-// than maxPoints assignments (the case is skipped).
-func brute(sys *system, limit int64, maxPoints int) (lo, hi []int64, unbounded []bool, ok bool) {
-	lo, hi, unbounded, _, ok = bruteSums(sys, limit, maxPoints, nil)
-	return lo, hi, unbounded, ok
-}
-
-// bruteSums is brute that also returns the range of the sum of each set of unknowns
-// in sums (as [min, max]).
+// bruteSums enumerates every assignment of non-negative integers to the unknowns that
+// meets every constraint, and returns each unknown's least and greatest value, and
+// the range of the sum of each set of unknowns in sums (as [min, max]); an unknown
+// that reaches limit is reported unbounded. ok is false when there were more than
+// maxPoints assignments (the case is skipped).
 func bruteSums(sys *system, limit int64, maxPoints int, sums [][]int) (lo, hi []int64, unbounded []bool, sumRange [][2]int64, ok bool) {
 	m := len(sys.cells)
 	lo, hi, unbounded = make([]int64, m), make([]int64, m), make([]bool, m)

@@ -387,12 +387,12 @@ func reportR(dir string) error {
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("Rscript: %w", err)
+		return fmt.Errorf("r part: Rscript %s: %w", script, err)
 	}
 	var secs, cpu float64
 	var nICS, nEst int
 	if _, err := fmt.Sscan(string(out), &secs, &cpu, &nICS, &nEst); err != nil {
-		return fmt.Errorf("Rscript printed %q: %w", out, err)
+		return fmt.Errorf("r part: Rscript printed %q: %w", out, err)
 	}
 	rows, err := countRows(filepath.Join(dir, "respondents.csv"))
 	if err != nil {
