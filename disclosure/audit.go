@@ -86,7 +86,7 @@ func buildWith(s *state, keepPublished bool, sys *system) *system {
 	// counts can be 0 or at least 1 (one base count: it ranges over [1, min_base − 1]),
 	// and its other counts are unbounded; a row withheld whole by the audit has only a
 	// lower bound. Such rows are then left out of the system altogether.
-	isolated := !s.colTotals && len(s.facts) == 0 && s.p.MinBase >= 3
+	isolated := !s.colTotals && len(s.facts) == 0 && s.p.MinBase >= 3 && !s.keepWithheldRows
 	n := 0
 	for k := range s.counts {
 		if s.withheld(k) && !(isolated && !s.open(k/s.cols)) {

@@ -25,6 +25,9 @@ type state struct {
 	totalStatus []Status
 	// scratch is reused by every build of one check (never by two at once).
 	scratch *system
+	// keepWithheldRows makes build keep the rows it may leave out (for the test
+	// that proves leaving them out is safe).
+	keepWithheldRows bool
 }
 
 // withheld reports whether cell k is withheld, by its own status or its row's.

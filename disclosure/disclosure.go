@@ -34,10 +34,22 @@
 // made by Check: a writer that accepts *Checked cannot write an unchecked table.
 //
 // Where the spec's S5 remedy cannot help — the cell stays exact however many of its
-// row's counts are withheld — Check takes the smallest further step that can: the
-// smallest count of its column (when column totals are published), then the row's %
-// positive (unweighted tables), then the whole row (status S, the base withheld too).
-// Each step withholds something more, so Check always ends.
+// row's counts are withheld — Check takes the first further step that can (followed
+// by S3–S4): the smallest count of its column, the column's total, the row's %
+// positive (unweighted tables), the whole row (status S, the base withheld too); and
+// failing those, the first published thing that enters a constraint around the cell.
+// Every step withholds something more, so Check always ends; only a caller's further
+// fact, which cannot be withheld, can make it fail, with an error naming the cell.
+//
+// Column totals, where published, are counts too: a total 1 ≤ total < min_count is
+// withheld (P), S4 applies to the columns whose total is published, and a withheld
+// total must not be exact either (the audit checks it as the sum of its column).
+//
+// The audit is cheap on typical tables: it runs only where something is withheld;
+// rows withheld whole are left out when nothing is published across rows (their
+// counts are then never exact, as the package's enumeration test confirms); and most
+// cells are settled by a certificate or by a one-line proof of exactness (alone in a
+// published sum, or a total less a base) before any linear program.
 //
 // Privacy: the package sees counts only. It does no I/O.
 package disclosure

@@ -246,6 +246,40 @@ func TestIntervalAgainstEnumeration(t *testing.T) {
 	}
 }
 
+// TestWithheldRowsNeverExact proves by enumeration what build relies on to leave
+// them out: with nothing published across rows and min_base ≥ 3, no count of a row
+// withheld whole (for its base, or by the audit) is ever exact.
+func TestWithheldRowsNeverExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 7))
+	checked := 0
+	for checked < 2000 {
+		s := randomState(rng)
+		s.colTotals, s.totalStatus, s.total = false, nil, nil
+		s.p.MinBase = 3 + rng.IntN(3)
+		s.keepWithheldRows = true
+		sys := build(s)
+		var rows []int
+		for v, k := range sys.cells {
+			if !s.open(k / s.cols) {
+				rows = append(rows, v)
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		lo, hi, unb, _, ok := bruteSums(sys, 15, 100000, nil)
+		if !ok {
+			continue
+		}
+		for _, v := range rows {
+			checked++
+			if !unb[v] && lo[v] == hi[v] {
+				t.Fatalf("cell %d of a withheld row (%v) is exact at %d: %+v", sys.cells[v], s.row, lo[v], sys.cons)
+			}
+		}
+	}
+}
+
 // randomTable draws a table like the release's: groups × options, counts from empty
 // to large, with excluded and positive options, weighted or not, with or without
 // column totals.
