@@ -8,13 +8,8 @@ cd "$(dirname "$0")/.."
 bash infra/versitygw.sh
 export PATH="$PATH:$(go env GOPATH)/bin"
 
-# --- local index (themes/): REFI-QDA schema validation ------------------------------
-# The themes tests validate the exported .qdc and .qdpx against the REFI-QDA XSDs in
-# themes/schema/ with libxml2's validator (Debian's libxml2-utils).
-if ! command -v xmllint >/dev/null 2>&1; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null
-fi
-# --- end local index ----------------------------------------------------------------
+# Debian packages the tests use as real peers (xmllint, R with survey): infra/debian-deps.sh.
+bash infra/debian-deps.sh
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
