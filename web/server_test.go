@@ -269,7 +269,7 @@ func TestWithheldValuesNeverServed(t *testing.T) {
 	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
 	pages := map[string][]string{
 		"/waves/W1/themes/care-administration?ics=QMM&respondent=patient&breakdown=age_band": {"q3"},
-		"/waves/W1/themes/care-administration?ics=QJK&respondent=patient&breakdown=":        {"results"},
+		"/waves/W1/themes/care-administration?ics=QJK&respondent=patient&breakdown=":         {"results"},
 	}
 	for path, tables := range pages {
 		_, body := h.get(t, h.client, path)
