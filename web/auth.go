@@ -146,6 +146,7 @@ func (s *Server) signedOut(w http.ResponseWriter, r *http.Request) {
 // ---- OpenID Connect ------------------------------------------------------------
 
 type oidcClient struct {
+	provider *oidc.Provider
 	oauth    oauth2.Config
 	verifier *oidc.IDTokenVerifier
 }
@@ -175,6 +176,7 @@ func (s *Server) provider(ctx context.Context) (*oidcClient, error) {
 		scopes = append(scopes, "email", "profile")
 	}
 	s.oidc = &oidcClient{
+		provider: p,
 		oauth: oauth2.Config{
 			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
 			Endpoint: p.Endpoint(), Scopes: scopes,
@@ -275,6 +277,25 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	if subtle.ConstantTimeCompare([]byte(cl.Nonce), []byte(f.nonce)) != 1 {
 		refuse("the ID token was not issued for this sign-in", nil)
 		return
+	}
+	// Providers that put only the subject in the ID token (NHS CIS2 among them) give
+	// the e-mail address at the userinfo endpoint, for the same subject.
+	if cl.Email == "" {
+		info, err := p.provider.UserInfo(r.Context(), oauth2.StaticTokenSource(tok))
+		if err != nil {
+			refuse("the user's details could not be read", err)
+			return
+		}
+		if info.Subject != idt.Subject {
+			refuse("the user's details are for someone else", nil)
+			return
+		}
+		var uc idClaims
+		if err := info.Claims(&uc); err != nil {
+			refuse("the user's details could not be read", err)
+			return
+		}
+		cl.Email, cl.EmailVerified = uc.Email, uc.EmailVerified
 	}
 	verified := cl.EmailVerified != nil && *cl.EmailVerified || cl.EmailVerified == nil && s.cfg.OIDC.TrustUnverifiedEmail
 	u, ok := s.deps.Policy.Match(idt.Subject, cl.Email, verified)
