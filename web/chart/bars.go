@@ -54,11 +54,10 @@ func (b Bar) reason() string {
 // Layout of a bar chart, in viewBox units.
 const (
 	barPlotX     = 0.0
-	barPlotW     = 300.0 // the 0–100% track
-	barValueX    = 308.0 // where the value text starts
+	barPlotW     = 250.0 // the 0–100% track
+	barValueX    = 258.0 // where the value text starts
 	barHeight    = 20.0
 	barRowGap    = 14.0
-	barLegendH   = 44.0
 	barAxisH     = 22.0
 	markerRadius = 5.0
 	comparatorHW = 2.0 // half the width of the comparator's tick
@@ -71,6 +70,43 @@ func (c IntervalBars) Render() Chart {
 	intervalLabel := orDefault(c.IntervalLabel, "95% confidence interval")
 	comparator := orDefault(c.ComparatorLabel, "England")
 
+	var w svgWriter
+	// Legend: the bar, the interval, the comparator's tick and the three shapes, flowed
+	// onto as many lines as the width needs.
+	legend := []struct {
+		label string
+		draw  func(x, y float64)
+	}{
+		{valueLabel, func(x, y float64) {
+			w.printf(`<rect x="%s" y="%s" width="14" height="10" fill="%s"/>`, num(x), num(y-9), NHSBlue)
+		}},
+		{intervalLabel, func(x, y float64) {
+			w.printf(`<path d="M%s %sH%sM%s %sV%sM%s %sV%s" stroke="%s" stroke-width="1.5" fill="none"/>`, num(x), num(y-4), num(x+14), num(x), num(y-8), num(y), num(x+14), num(y-8), num(y), NHSBlack)
+		}},
+		{comparator, func(x, y float64) {
+			w.printf(`<rect x="%s" y="%s" width="%s" height="14" fill="%s"/>`, num(x+5), num(y-11), num(comparatorHW*2), NHSDarkPink)
+		}},
+	}
+	for _, cmp := range []Comparison{Higher, Lower, Similar} {
+		cmp := cmp
+		legend = append(legend, struct {
+			label string
+			draw  func(x, y float64)
+		}{cmp.Word(), func(x, y float64) { w.marker(cmp, x+7, y-4, 4.5, NHSBlack) }})
+	}
+	type placed struct{ x, y float64 }
+	at := make([]placed, len(legend))
+	lx, ly := 0.0, 14.0
+	for i, item := range legend {
+		wd := 18 + textWidth(item.label, smallFont) + 12
+		if lx > 0 && lx+wd > viewWidth {
+			lx, ly = 0, ly+lineHeight
+		}
+		at[i] = placed{lx, ly}
+		lx += wd
+	}
+	legendBottom := ly + 8
+
 	// Lay out rows: each bar's label wraps onto lines above its bar.
 	type rowLayout struct {
 		lines []string
@@ -78,7 +114,7 @@ func (c IntervalBars) Render() Chart {
 		barY  float64
 	}
 	rows := make([]rowLayout, len(c.Bars))
-	y := barLegendH
+	y := legendBottom + 6
 	for i, b := range c.Bars {
 		lines := wrap(b.Label, viewWidth, fontSize)
 		rows[i] = rowLayout{lines: lines, top: y, barY: y + float64(len(lines))*lineHeight + 4}
@@ -87,24 +123,13 @@ func (c IntervalBars) Render() Chart {
 	axisY := y - barRowGap + 6
 	height := axisY + barAxisH
 
-	var w svgWriter
 	w.open(id, height, c.Title, c.Description)
 	w.hatch(id)
 
-	// Legend: the bar, the interval, the comparator's tick, and the three shapes.
 	w.printf(`<g class="ice-chart__legend">`)
-	w.printf(`<rect x="0" y="6" width="14" height="10" fill="%s"/>`, NHSBlue)
-	w.text(18, 15, smallFont, "start", NHSBlack, "", valueLabel)
-	lx := 18 + textWidth(valueLabel, smallFont) + 12
-	w.printf(`<path d="M%s 11H%sM%s 7V15M%s 7V15" stroke="%s" stroke-width="1.5" fill="none"/>`, num(lx), num(lx+16), num(lx), num(lx+16), NHSBlack)
-	w.text(lx+20, 15, smallFont, "start", NHSBlack, "", intervalLabel)
-	w.printf(`<rect x="0" y="24" width="%s" height="14" fill="%s"/>`, num(comparatorHW*2), NHSDarkPink)
-	w.text(10, 35, smallFont, "start", NHSBlack, "", comparator)
-	sx := 10 + textWidth(comparator, smallFont) + 14
-	for _, cmp := range []Comparison{Higher, Lower, Similar} {
-		w.marker(cmp, sx+4, 31, 4.5, NHSBlack)
-		w.text(sx+12, 35, smallFont, "start", NHSBlack, "", cmp.Word())
-		sx += 12 + textWidth(cmp.Word(), smallFont) + 10
+	for i, item := range legend {
+		item.draw(at[i].x, at[i].y)
+		w.text(at[i].x+18, at[i].y, smallFont, "start", NHSBlack, "", item.label)
 	}
 	w.printf(`</g>`)
 
@@ -112,7 +137,7 @@ func (c IntervalBars) Render() Chart {
 	w.printf(`<g class="ice-chart__grid">`)
 	for _, t := range []float64{0, 0.25, 0.5, 0.75, 1} {
 		x := barPlotX + t*barPlotW
-		w.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1"/>`, num(x), num(barLegendH), num(x), num(axisY), NHSMidGrey)
+		w.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1"/>`, num(x), num(legendBottom), num(x), num(axisY), NHSMidGrey)
 		anchor := "middle"
 		if t == 0 {
 			anchor = "start"

@@ -134,7 +134,7 @@ func TestWellFormedAndAccessible(t *testing.T) {
 		for _, want := range []string{
 			`role="img"`, `aria-labelledby="` + c.ID + `-title ` + c.ID + `-desc"`,
 			`<title id="` + c.ID + `-title">`, `<desc id="` + c.ID + `-desc">`,
-			`viewBox="0 0 400 `, `width="100%"`,
+			`viewBox="0 0 340 `, `width="100%"`,
 		} {
 			if !strings.Contains(svg, want) {
 				t.Errorf("%s: SVG lacks %s", name, want)

@@ -123,7 +123,7 @@ func safeID(s string) string {
 // Text metrics: the charts estimate widths from a fixed average advance so that the
 // layout is deterministic and independent of the fonts a browser has.
 const (
-	viewWidth   = 400.0 // the viewBox width every chart is drawn in
+	viewWidth   = 340.0 // the viewBox width every chart is drawn in: near 1:1 at 320 px
 	fontSize    = 13.0
 	smallFont   = 11.0
 	charAdvance = 0.56 // average advance of a sans-serif character, in ems
