@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"icesurvey/web/internal/browsertest"
 )
@@ -215,4 +217,40 @@ func TestBrowserFilterAndCSV(t *testing.T) {
 		}
 	}
 	noConsoleProblems(t, tab)
+}
+
+// TestBrowserWithoutJavaScript signs in, changes a filter and reads the result with the
+// page's scripts turned off: every page must work without JavaScript.
+func TestBrowserWithoutJavaScript(t *testing.T) {
+	b := browsertest.Start(t)
+	h := newHarness(t, false, nil)
+	tab := b.NewTab(t)
+	if _, err := chromedp.Call(tab.Context(), emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	tab.Do(
+		chromedp.Navigate(h.ts.URL+"/waves/W1/themes/care-administration"),
+		chromedp.SendKeys(chromedp.ID("username"), "ann.analyst@example.nhs.uk"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.ID("sign-in-local")),
+		chromedp.WaitVisible(chromedp.ID("filter-breakdown")),
+		// Choose "Gender" from the select with the keyboard, then apply.
+		chromedp.Focus(chromedp.ID("filter-breakdown")),
+		chromedp.KeyEvent(kb.ArrowDown+kb.ArrowDown),
+		chromedp.Click(chromedp.CSS(".ice-filters__apply")),
+		chromedp.WaitVisible(chromedp.ID("q1-table")),
+	)
+	if loc := tab.Location(); !strings.Contains(loc, "breakdown=gender") {
+		t.Errorf("filter without JavaScript: %s", loc)
+	}
+	html, err := chromedp.Run(tab.Context(), chromedp.OuterHTML(chromedp.ID("q1-table")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html, "Female") || !strings.Contains(html, "Male") {
+		t.Errorf("the gender breakdown is not shown: %.200s", html)
+	}
+	if js, _ := chromedp.Run(tab.Context(), chromedp.AttributeValue(chromedp.CSS("body"), "class")); strings.Contains(js.Value, "js-enabled") {
+		t.Error("scripts ran although they were turned off")
+	}
 }
