@@ -312,11 +312,20 @@ const focusState = `(() => {
     what: el.tagName.toLowerCase() + (el.id ? '#' + el.id : ''), visible: outline || shadow || yellow});
 })()`
 
-// CheckKeyboard tabs through the page from the top with the keyboard alone and fails
-// the test unless every visible interactive element receives focus, each with a
-// visible focus indicator, and focus never lands on something that is not on the list.
+// CheckKeyboard fails the test with every problem KeyboardProblems finds.
 func (t *Tab) CheckKeyboard(label string) {
 	t.tb.Helper()
+	for _, p := range t.KeyboardProblems() {
+		t.tb.Errorf("%s: %s", label, p)
+	}
+}
+
+// KeyboardProblems tabs through the page from the top with the keyboard alone and
+// reports every visible interactive element that never receives focus, every one whose
+// focus is not visible, and every focus that lands on something not on that list.
+func (t *Tab) KeyboardProblems() []string {
+	t.tb.Helper()
+	var problems []string
 	var want []string
 	if err := json.Unmarshal([]byte(Eval[string](t, focusables)), &want); err != nil {
 		t.tb.Fatal(err)
@@ -338,19 +347,20 @@ func (t *Tab) CheckKeyboard(label string) {
 		case st.Index == -1:
 			continue // focus left the page (past the last element) or is on the body
 		case st.Index == -2:
-			t.tb.Errorf("%s: keyboard focus reached %s, which is not a visible interactive element", label, st.What)
+			problems = append(problems, fmt.Sprintf("keyboard focus reached %s, which is not a visible interactive element", st.What))
 			continue
 		}
 		if !reached[st.Index] && !st.Visible {
-			t.tb.Errorf("%s: %s has no visible focus indicator", label, want[st.Index])
+			problems = append(problems, fmt.Sprintf("%s has no visible focus indicator", want[st.Index]))
 		}
 		reached[st.Index] = true
 	}
 	for i, ok := range reached {
 		if !ok {
-			t.tb.Errorf("%s: %s cannot be reached with the Tab key", label, want[i])
+			problems = append(problems, fmt.Sprintf("%s cannot be reached with the Tab key", want[i]))
 		}
 	}
+	return problems
 }
 
 var _ = cdp.Empty{}
