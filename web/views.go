@@ -143,6 +143,9 @@ func (s *Server) themeView(ctx context.Context, u access.User, waveID, themeID s
 	if i < 0 {
 		return themeView{}, notFoundError(fmt.Sprintf("There is no theme %q in this wave.", themeID))
 	}
+	if len(wave.ICSs) == 0 {
+		return themeView{}, notFoundError(fmt.Sprintf("Wave %s has no ICSs yet.", wave.ID))
+	}
 	v := themeView{Wave: wave, Theme: themes[i]}
 	var codes []string
 	for _, ics := range wave.ICSs {
