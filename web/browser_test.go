@@ -143,12 +143,14 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"forbidden", "/waves/W1/themes/care-administration?ics=QJK&breakdown=age_band"},
 		{"not-found", "/no-such-page"},
 	}
+	checked := 0
 	check := func(name, path string) {
 		for _, width := range []int64{mobileWidth, desktopWidth} {
 			tab.Viewport(width, 900)
 			tab.Do(chromedp.Navigate(h.ts.URL + path))
 			label := name + " at " + map[int64]string{mobileWidth: "320px", desktopWidth: "1280px"}[width]
 			tab.CheckAxe(label)
+			checked++
 			if width == mobileWidth {
 				// Nothing may scroll sideways at 320 px but the tables' own regions.
 				if w := browsertest.Eval[int](tab, `document.documentElement.scrollWidth`); w > mobileWidth {
@@ -169,7 +171,8 @@ func TestBrowserAccessibility(t *testing.T) {
 		check(p.name, p.path)
 	}
 	noConsoleProblems(t, tab, h.ts.URL+"/waves/W1/themes/care-administration?ics=QJK&breakdown=age_band", h.ts.URL+"/no-such-page")
-	t.Logf("screenshots in %s", screenshotDir)
+	t.Logf("axe-core %s (%s): %d page views checked (%d pages at 320 px and 1280 px), keyboard pass on each; screenshots in %s",
+		browsertest.AxeVersion, strings.Join(browsertest.WCAG22AA, ", "), checked, checked/2, screenshotDir)
 }
 
 // TestBrowserFilterAndCSV changes a filter in the browser (without JavaScript help: a

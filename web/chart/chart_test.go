@@ -326,3 +326,21 @@ func TestWrapAndNumbers(t *testing.T) {
 		t.Errorf("eventTag: %q", buf.String())
 	}
 }
+
+func TestMultiplesOfBars(t *testing.T) {
+	a, b := barsFixture(), barsFixture()
+	a.Title, b.Title = "Question one", "Question two"
+	m := Multiples{ID: "by-age", Title: "By age band", Bars: []IntervalBars{a, b}}.Render()
+	if len(m.Panels) != 2 || m.Panels[0].ID != "by-age-1" || m.Panels[1].ID != "by-age-2" {
+		t.Fatalf("panels: %d", len(m.Panels))
+	}
+	if !strings.HasPrefix(m.Summary, "Question one: Of 4 results") || !strings.Contains(m.Summary, "; Question two: Of 4 results") {
+		t.Errorf("summary: %q", m.Summary)
+	}
+	if strings.Contains(string(m.HTML()), `id="theme-admin`) {
+		t.Error("a panel kept its own chart's id instead of the set's")
+	}
+	if (Multiples{ID: "x"}).Render().Summary != "There are no results to show." {
+		t.Error("empty multiples summary")
+	}
+}
