@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ type Config struct {
 	// client's address (e.g. "X-Forwarded-For", whose first address is used). Empty: the
 	// connection's address. Never set it without such a proxy: clients could forge it.
 	ClientIPHeader string
+	// TrustedOrigins are further origins ("https://dashboard.example.nhs.uk") whose forms
+	// are accepted, for a reverse proxy that does not pass the Host header on unchanged.
+	TrustedOrigins []string
 	// HSTS sends Strict-Transport-Security (set it when served over HTTPS).
 	HSTS bool
 	// Logger receives structured logs (default slog.Default()). Nothing identifying a
@@ -134,6 +138,11 @@ func (c *Config) validate(d Deps) error {
 		}
 		if u, err := url.Parse(o.RedirectURL); err != nil || u.Scheme == "" || u.Host == "" || !strings.HasSuffix(u.Path, callbackPath) {
 			bad("web: OIDC.RedirectURL: %q must be an absolute URL ending in %s", o.RedirectURL, callbackPath)
+		}
+	}
+	for _, o := range c.TrustedOrigins {
+		if err := http.NewCrossOriginProtection().AddTrustedOrigin(o); err != nil {
+			bad("web: TrustedOrigins: %q: %v", o, err)
 		}
 	}
 	for name, rl := range map[string]RateLimit{"SignInPerIP": c.SignInPerIP, "SignInPerUser": c.SignInPerUser} {

@@ -103,6 +103,9 @@ func (s *Server) routes() http.Handler {
 	// Every unsafe request from another origin is refused (Go's cross-origin protection:
 	// Sec-Fetch-Site, then Origin against Host), which covers every form.
 	cop := http.NewCrossOriginProtection()
+	for _, o := range s.cfg.TrustedOrigins {
+		_ = cop.AddTrustedOrigin(o) // validated in NewServer
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was not accepted. Go back to the dashboard and try again.")
 	}))

@@ -146,7 +146,7 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 }
 
 func TestCrossOriginFormsRefused(t *testing.T) {
-	h := newHarness(t, true, nil)
+	h := newHarness(t, true, func(c *Config, _ *Deps) { c.TrustedOrigins = []string{"https://proxy.example.nhs.uk"} })
 	form := url.Values{"username": {"ann.analyst@example.nhs.uk"}, "password": {testPassword}}
 	resp, body := h.postForm(t, h.client, "/sign-in", form, http.Header{"Sec-Fetch-Site": {"cross-site"}})
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "sent from another site") {
@@ -155,6 +155,11 @@ func TestCrossOriginFormsRefused(t *testing.T) {
 	resp, _ = h.postForm(t, h.client, "/sign-in", form, http.Header{"Origin": {"https://evil.example"}})
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("sign-in from another origin: %d", resp.StatusCode)
+	}
+	// A trusted origin (a proxy's) may post.
+	resp, _ = h.postForm(t, h.client, "/sign-in", form, http.Header{"Origin": {"https://proxy.example.nhs.uk"}, "Sec-Fetch-Site": {"cross-site"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign-in from a trusted origin: %d", resp.StatusCode)
 	}
 	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
 	resp, _ = h.postForm(t, h.client, "/sign-out", nil, http.Header{"Sec-Fetch-Site": {"cross-site"}})
@@ -508,6 +513,7 @@ func TestConfigValidation(t *testing.T) {
 		{Config{OIDC: &OIDCConfig{IssuerURL: "https://idp.example", ClientID: "c", RedirectURL: "https://d.example/cb"}}, full, "must be an absolute URL ending in /auth/callback"},
 		{Config{OIDC: &OIDCConfig{IssuerURL: "https://idp.example", ClientID: "c", RedirectURL: "https://d.example/auth/callback"}}, Deps{Policy: policy}, "Freshness, Waves, Fieldwork and Results are all required"},
 		{Config{OIDC: &OIDCConfig{IssuerURL: "https://idp.example", ClientID: "c", RedirectURL: "https://d.example/auth/callback"}, SignInPerIP: RateLimit{Burst: 0, Every: time.Second}}, full, "SignInPerIP"},
+		{Config{OIDC: &OIDCConfig{IssuerURL: "https://idp.example", ClientID: "c", RedirectURL: "https://d.example/auth/callback"}, TrustedOrigins: []string{"not an origin"}}, full, "TrustedOrigins"},
 	}
 	for _, c := range cases {
 		_, err := NewServer(c.cfg, c.deps)
