@@ -1,0 +1,312 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"icesurvey/access"
+)
+
+const (
+	startPath    = "/auth/start"
+	callbackPath = "/auth/callback"
+)
+
+type signInView struct {
+	Next         string
+	OIDC         bool
+	ProviderName string
+	StartHref    string
+	Local        bool
+	UserName     string
+	Error        string
+}
+
+func (s *Server) signInView(next string) signInView {
+	v := signInView{Next: safeNext(next), Local: s.deps.LocalUsers != nil}
+	if s.cfg.OIDC != nil {
+		v.OIDC, v.ProviderName = true, s.cfg.OIDC.ProviderName
+		v.StartHref = startPath + "?next=" + urlEscape(v.Next)
+	}
+	return v
+}
+
+func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.currentUser(r); ok {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", Content: s.signInView(r.URL.Query().Get("next"))})
+}
+
+// limited counts a sign-in attempt against the client's address and, when given, the
+// user name; it writes the refusal and returns true when either bucket is empty.
+func (s *Server) limited(w http.ResponseWriter, r *http.Request, userName string) bool {
+	now := s.cfg.Now()
+	ok, wait := s.ipLimit.allow(s.clientIP(r), now)
+	if ok && userName != "" {
+		ok, wait = s.userLimit.allow(strings.ToLower(strings.TrimSpace(userName)), now)
+	}
+	if ok {
+		return false
+	}
+	s.log.Warn("sign-in rate limited", "request_id", requestID(r.Context()), "client", s.clientIP(r))
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
+	s.errorPage(w, r, http.StatusTooManyRequests, "Too many attempts to sign in",
+		fmt.Sprintf("For your security, wait %s before you try again.", humanWait(wait)))
+	return true
+}
+
+func humanWait(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", int(d.Seconds()))
+	}
+	m := int((d + time.Minute - 1) / time.Minute)
+	if m == 1 {
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d minutes", m)
+}
+
+// signInLocal checks a password from the local users file (ice dev).
+func (s *Server) signInLocal(w http.ResponseWriter, r *http.Request) {
+	if s.deps.LocalUsers == nil {
+		s.errorPage(w, r, http.StatusNotFound, "Page not found", "Sign in with a password is not available here.")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "Sign in failed", "The form could not be read.")
+		return
+	}
+	name, password := strings.TrimSpace(r.PostFormValue("username")), r.PostFormValue("password")
+	if s.limited(w, r, name) {
+		return
+	}
+	v := s.signInView(r.PostFormValue("next"))
+	v.UserName = name
+	if name == "" || password == "" {
+		v.Error = "Enter your e-mail address and password"
+		s.render(w, r, http.StatusUnprocessableEntity, "signin", page{Title: "Sign in", Content: v})
+		return
+	}
+	if !s.deps.LocalUsers.Verify(name, password) {
+		s.log.Info("local sign-in refused", "request_id", requestID(r.Context()), "client", s.clientIP(r))
+		v.Error = "The e-mail address or password is not right"
+		s.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Content: v})
+		return
+	}
+	u, ok := s.deps.Policy.User(name)
+	if !ok {
+		s.noAccess(w, r, name)
+		return
+	}
+	s.startSession(w, r, u, "local")
+	http.Redirect(w, r, v.Next, http.StatusSeeOther)
+}
+
+// startSession signs u in under a new session id (the old one, if any, is ended).
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u access.User, method string) {
+	previous := ""
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		previous = c.Value
+	}
+	ss := s.sessions.create(u.ID, method, previous, s.cfg.Now())
+	setCookie(w, sessionCookie, ss.id, s.cfg.SessionAbsolute)
+	s.log.Info("signed in", "request_id", requestID(r.Context()), "user", u.ID, "method", method)
+}
+
+func (s *Server) noAccess(w http.ResponseWriter, r *http.Request, who string) {
+	s.log.Warn("signed-in identity not in the access file", "request_id", requestID(r.Context()), "identity", who)
+	s.errorPage(w, r, http.StatusForbidden, "You do not have access to this dashboard",
+		"You signed in as "+who+", who is not in the dashboard's access file. Ask an administrator to add you.")
+}
+
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.end(c.Value)
+	}
+	clearCookie(w, sessionCookie)
+	http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+}
+
+func (s *Server) signedOut(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signedout", page{Title: "You have signed out", Content: s.signInView("/")})
+}
+
+// ---- OpenID Connect ------------------------------------------------------------
+
+type oidcClient struct {
+	provider *oidc.Provider
+	oauth    oauth2.Config
+	verifier *oidc.IDTokenVerifier
+}
+
+// provider discovers the OpenID provider once, on first use; a failed discovery is
+// tried again at the next sign-in.
+func (s *Server) provider(ctx context.Context) (*oidcClient, error) {
+	s.oidcMu.Lock()
+	defer s.oidcMu.Unlock()
+	if s.oidc != nil {
+		return s.oidc, nil
+	}
+	cfg := s.cfg.OIDC
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	p, err := oidc.NewProvider(ctx, cfg.IssuerURL)
+	if err != nil {
+		return nil, fmt.Errorf("discovering the OpenID provider %s: %w", cfg.IssuerURL, err)
+	}
+	scopes := []string{oidc.ScopeOpenID}
+	for _, sc := range cfg.Scopes {
+		if sc != oidc.ScopeOpenID {
+			scopes = append(scopes, sc)
+		}
+	}
+	if len(cfg.Scopes) == 0 {
+		scopes = append(scopes, "email", "profile")
+	}
+	s.oidc = &oidcClient{
+		provider: p,
+		oauth: oauth2.Config{
+			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, RedirectURL: cfg.RedirectURL,
+			Endpoint: p.Endpoint(), Scopes: scopes,
+		},
+		verifier: p.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: s.cfg.Now}),
+	}
+	return s.oidc, nil
+}
+
+// oidcStart begins the authorisation code flow with PKCE (S256): the state, nonce and
+// code verifier stay on the server, named by a short-lived cookie.
+func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.OIDC == nil {
+		s.errorPage(w, r, http.StatusNotFound, "Page not found", "Sign in through an identity provider is not set up here.")
+		return
+	}
+	if s.limited(w, r, "") {
+		return
+	}
+	p, err := s.provider(r.Context())
+	if err != nil {
+		s.log.Error("OpenID provider unavailable", "request_id", requestID(r.Context()), "err", err)
+		s.errorPage(w, r, http.StatusBadGateway, "Sign in is not available", "The sign-in service could not be reached. Try again in a few minutes.")
+		return
+	}
+	f := &loginFlow{id: randomID(), state: randomID(), nonce: randomID(), verifier: oauth2.GenerateVerifier(),
+		next: safeNext(r.URL.Query().Get("next")), created: s.cfg.Now()}
+	s.sessions.startFlow(f)
+	setCookie(w, loginCookie, f.id, flowLifetime)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, p.oauth.AuthCodeURL(f.state, oidc.Nonce(f.nonce), oauth2.S256ChallengeOption(f.verifier)), http.StatusFound)
+}
+
+// idClaims are the ID token claims the dashboard reads.
+type idClaims struct {
+	Email         string `json:"email"`
+	EmailVerified *bool  `json:"email_verified"`
+	Nonce         string `json:"nonce"`
+}
+
+func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.OIDC == nil {
+		s.errorPage(w, r, http.StatusNotFound, "Page not found", "Sign in through an identity provider is not set up here.")
+		return
+	}
+	if s.limited(w, r, "") {
+		return
+	}
+	refuse := func(reason string, err error) {
+		s.log.Warn("OpenID sign-in refused", "request_id", requestID(r.Context()), "reason", reason, "err", err)
+		s.errorPage(w, r, http.StatusBadRequest, "Sign in failed", "Signing in did not complete ("+reason+"). Go back to the dashboard and sign in again.")
+	}
+	c, err := r.Cookie(loginCookie)
+	if err != nil {
+		refuse("no sign-in in progress in this browser", err)
+		return
+	}
+	clearCookie(w, loginCookie)
+	f, ok := s.sessions.takeFlow(c.Value, s.cfg.Now())
+	if !ok {
+		refuse("the sign-in expired or was already used", nil)
+		return
+	}
+	q := r.URL.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.state)) != 1 {
+		refuse("the reply did not match this sign-in", nil)
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		refuse("the identity provider said: "+e, errors.New(q.Get("error_description")))
+		return
+	}
+	p, err := s.provider(r.Context())
+	if err != nil {
+		refuse("the sign-in service could not be reached", err)
+		return
+	}
+	tok, err := p.oauth.Exchange(r.Context(), q.Get("code"), oauth2.VerifierOption(f.verifier))
+	if err != nil {
+		refuse("the sign-in code was not accepted", err)
+		return
+	}
+	raw, ok := tok.Extra("id_token").(string)
+	if !ok {
+		refuse("no ID token came back", nil)
+		return
+	}
+	idt, err := p.verifier.Verify(r.Context(), raw)
+	if err != nil {
+		refuse("the ID token is not valid", err)
+		return
+	}
+	var cl idClaims
+	if err := idt.Claims(&cl); err != nil {
+		refuse("the ID token's claims could not be read", err)
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(cl.Nonce), []byte(f.nonce)) != 1 {
+		refuse("the ID token was not issued for this sign-in", nil)
+		return
+	}
+	// Providers that put only the subject in the ID token (NHS CIS2 among them) give
+	// the e-mail address at the userinfo endpoint, for the same subject.
+	if cl.Email == "" {
+		info, err := p.provider.UserInfo(r.Context(), oauth2.StaticTokenSource(tok))
+		if err != nil {
+			refuse("the user's details could not be read", err)
+			return
+		}
+		if info.Subject != idt.Subject {
+			refuse("the user's details are for someone else", nil)
+			return
+		}
+		var uc idClaims
+		if err := info.Claims(&uc); err != nil {
+			refuse("the user's details could not be read", err)
+			return
+		}
+		cl.Email, cl.EmailVerified = uc.Email, uc.EmailVerified
+	}
+	verified := cl.EmailVerified != nil && *cl.EmailVerified || cl.EmailVerified == nil && s.cfg.OIDC.TrustUnverifiedEmail
+	u, ok := s.deps.Policy.Match(idt.Subject, cl.Email, verified)
+	if !ok {
+		who := cl.Email
+		if who == "" {
+			who = "subject " + idt.Subject
+		}
+		s.noAccess(w, r, who)
+		return
+	}
+	s.startSession(w, r, u, "oidc")
+	http.Redirect(w, r, f.next, http.StatusSeeOther)
+}

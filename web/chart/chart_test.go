@@ -1,0 +1,346 @@
+package chart
+
+import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// Fixtures: one of each chart kind, with withheld values, caution marks and labels that
+// need escaping.
+func barsFixture() IntervalBars {
+	return IntervalBars{
+		ID:              "theme-admin",
+		Title:           "Care administration: % positive, QMM against England excluding QMM",
+		Description:     "Each question's percentage of positive answers in QMM with its 95% confidence interval, and England excluding QMM.",
+		ComparatorLabel: "England excluding QMM",
+		Bars: []Bar{
+			{Label: "Ease of getting through to the GP practice", Value: 0.6234, Lower: 0.59, Upper: 0.655, Base: 812, Comparator: 0.58, HasComparator: true, Compare: Higher},
+			{Label: "Told who to contact about care <& \"quotes\">", Value: 0.4412, Lower: 0.39, Upper: 0.49, Base: 25, Caution: true, Comparator: 0.51, HasComparator: true, Compare: Lower},
+			{Label: "Enough support from local services", Value: 0.7001, Lower: 0.67, Upper: 0.73, Base: 640, Comparator: 0.69, HasComparator: true, Compare: Similar},
+			{Label: "A question answered by very few people", Value: 0.8765, Lower: 0.5, Upper: 0.95, Base: 7, Withheld: true, Comparator: 0.6, HasComparator: true},
+		},
+	}
+}
+
+func stackedFixture() Stacked {
+	return Stacked{
+		ID:          "dist-access",
+		Title:       "How easy was it to get through? Answers by age band",
+		Description: "The share of each answer in each age band.",
+		Categories:  []string{"Very easy", "Fairly easy", "Not very easy", "Not at all easy"},
+		LabelHeader: "Age band",
+		Rows: []StackedRow{
+			{Label: "65–74", Shares: []float64{0.31, 0.42, 0.17, 0.10}, Counts: []int{62, 84, 34, 20}},
+			{Label: "75–84", Shares: []float64{0.5, 0.3, 0.1337, 0.0663}, Counts: []int{60, 36, 3, 8}, CellWithheld: []bool{false, false, true, true}},
+			{Label: "85+", Shares: []float64{0.9111, 0.0889, 0, 0}, Counts: []int{8, 1, 0, 0}, Withheld: true},
+		},
+	}
+}
+
+func trendFixture() Trend {
+	return Trend{
+		ID:          "rr-by-day",
+		Title:       "Response rate by fieldwork day",
+		Description: "Cumulative response rate on each day of fieldwork, with the mailing days marked.",
+		XLabel:      "Fieldwork day",
+		Percent:     true,
+		Series: []Series{
+			{Name: "QMM", Points: []Point{{X: 0, Y: 0}, {X: 3, Y: 0.05}, {X: 7, Y: 0.12}, {X: 14, Y: 0.18}, {X: 17, Y: 0.23}, {X: 28, Y: 0.31}, {X: 31, Y: 0.3555, Withheld: true}, {X: 56, Y: 0.41}}},
+			{Name: "England", Points: []Point{{X: 0, Y: 0}, {X: 3, Y: 0.04}, {X: 7, Y: 0.1}, {X: 14, Y: 0.16}, {X: 17, Y: 0.2}, {X: 28, Y: 0.3}, {X: 31, Y: 0.33, Withheld: false}, {X: 56, Y: 0.4}}},
+		},
+		Events: []Event{{0, "Invitation letter"}, {14, "Reminder letter 1"}, {28, "Reminder 2 with paper questionnaire"}},
+	}
+}
+
+func multiplesFixture() Multiples {
+	a := trendFixture()
+	a.Title, a.Series = "QMM", a.Series[:1]
+	b := trendFixture()
+	b.Title, b.Series = "QJK", []Series{{Name: "QJK", Points: []Point{{X: 0, Y: 0}, {X: 14, Y: 0.2}, {X: 56, Y: 0.5}}}}
+	return Multiples{ID: "rr-multiples", Title: "Response rate by day, each ICS", Trends: []Trend{a, b}}
+}
+
+func renderAll() map[string]Chart {
+	m := multiplesFixture().Render()
+	out := map[string]Chart{
+		"bars":    barsFixture().Render(),
+		"stacked": stackedFixture().Render(),
+		"trend":   trendFixture().Render(),
+	}
+	for i, p := range m.Panels {
+		out["multiples-"+string(rune('1'+i))] = p
+	}
+	return out
+}
+
+func TestGolden(t *testing.T) {
+	for name, c := range renderAll() {
+		got := string(c.HTML())
+		path := filepath.Join("testdata", name+".golden.html")
+		if *update {
+			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v (run go test ./web/chart -update)", name, err)
+		}
+		if got != string(want) {
+			t.Errorf("%s: output differs from %s (run with -update after checking the change)", name, path)
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	a, b := renderAll(), renderAll()
+	for name := range a {
+		if a[name].HTML() != b[name].HTML() || a[name].Summary != b[name].Summary {
+			t.Errorf("%s: two renders differ", name)
+		}
+	}
+}
+
+// wellFormed parses s as XML, failing on any syntax error.
+func wellFormed(t *testing.T, name, s string) {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(s))
+	for {
+		_, err := d.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: not well-formed XML: %v", name, err)
+		}
+	}
+}
+
+func TestWellFormedAndAccessible(t *testing.T) {
+	for name, c := range renderAll() {
+		svg := string(c.SVG)
+		wellFormed(t, name+" svg", svg)
+		wellFormed(t, name+" figure", "<root>"+string(c.HTML())+"</root>")
+		for _, want := range []string{
+			`role="img"`, `aria-labelledby="` + c.ID + `-title ` + c.ID + `-desc"`,
+			`<title id="` + c.ID + `-title">`, `<desc id="` + c.ID + `-desc">`,
+			`viewBox="0 0 340 `, `width="100%"`,
+		} {
+			if !strings.Contains(svg, want) {
+				t.Errorf("%s: SVG lacks %s", name, want)
+			}
+		}
+		if strings.Contains(svg, "style=") || strings.Contains(svg, "<script") {
+			t.Errorf("%s: SVG has an inline style or script, which the CSP forbids", name)
+		}
+		if regexp.MustCompile(`<svg[^>]* height=`).MatchString(svg) {
+			t.Errorf("%s: SVG has a fixed height", name)
+		}
+		if c.Summary == "" || strings.Count(c.Summary, ". ") > 0 || !strings.HasSuffix(c.Summary, ".") {
+			t.Errorf("%s: summary is not one sentence: %q", name, c.Summary)
+		}
+		if len(c.Table.Rows) == 0 || !strings.Contains(string(c.Table.HTML()), `scope="col"`) || !strings.Contains(string(c.Table.HTML()), `scope="row"`) {
+			t.Errorf("%s: table lacks rows or header scopes", name)
+		}
+	}
+}
+
+func TestEscaping(t *testing.T) {
+	c := barsFixture().Render()
+	h := string(c.HTML())
+	if strings.Contains(h, `<& "quotes">`) {
+		t.Fatal("a label reached the output unescaped")
+	}
+	if !strings.Contains(h, "&lt;&amp; &#34;quotes&#34;&gt;") {
+		t.Fatal("the escaped label is missing")
+	}
+	evil := IntervalBars{ID: `x" onload="alert(1)`, Title: `</title><script>alert(1)</script>`, Bars: []Bar{{Label: "a"}}}
+	out := string(evil.Render().HTML())
+	wellFormed(t, "evil", "<root>"+out+"</root>")
+	if strings.Contains(out, "<script>") || strings.Contains(out, `" onload="`) {
+		t.Fatalf("unsafe id or title leaked: %s", out[:200])
+	}
+}
+
+// A withheld value must never appear as a number: the renderers must not read it. Two
+// renders whose withheld items hold different numbers must be byte-identical, and the
+// distinctive numbers must appear nowhere.
+func TestWithheldNeverShown(t *testing.T) {
+	b1, b2 := barsFixture(), barsFixture()
+	b2.Bars[3].Value, b2.Bars[3].Lower, b2.Bars[3].Upper, b2.Bars[3].Base = 0.1234, 0.05, 0.2, 3
+	s1, s2 := stackedFixture(), stackedFixture()
+	s2.Rows[1].Shares[2], s2.Rows[1].Shares[3] = 0.0111, 0.1889 // same sum, other split
+	s2.Rows[2].Shares, s2.Rows[2].Counts = []float64{0.2222, 0.7778, 0, 0}, []int{2, 7, 0, 0}
+	t1, t2 := trendFixture(), trendFixture()
+	t2.Series[0].Points[6].Y = 0.2777
+	pairs := []struct {
+		name   string
+		a, b   Chart
+		secret []string
+	}{
+		{"bars", b1.Render(), b2.Render(), []string{"87.7", "87.6", "95.0", "50.0%", "12.3"}},
+		{"stacked", s1.Render(), s2.Render(), []string{"13.4", "6.6", "91.1", "8.9%", "1.1%", "18.9", "22.2", "77.8"}},
+		{"trend", t1.Render(), t2.Render(), []string{"35.6", "27.8"}},
+	}
+	for _, p := range pairs {
+		if p.a.HTML() != p.b.HTML() || p.a.Summary != p.b.Summary {
+			t.Errorf("%s: a withheld value changed the output", p.name)
+		}
+		all := string(p.a.HTML()) + p.a.Summary + string(p.b.HTML()) + p.b.Summary
+		for _, s := range p.secret {
+			if strings.Contains(all, s) {
+				t.Errorf("%s: withheld number %s appears in the output", p.name, s)
+			}
+		}
+		if !strings.Contains(string(p.a.SVG), "withheld") {
+			t.Errorf("%s: no labelled withheld gap in the SVG", p.name)
+		}
+		for _, row := range p.a.Table.Rows {
+			for _, c := range row {
+				if c.Withheld && regexp.MustCompile(`[0-9]`).MatchString(strings.ReplaceAll(c.Text, "fewer than 10", "")) {
+					t.Errorf("%s: withheld cell holds a number: %q", p.name, c.Text)
+				}
+			}
+		}
+	}
+	// The withheld bar is drawn as a gap, never as a zero-width bar.
+	svg := string(b1.Render().SVG)
+	if !strings.Contains(svg, DefaultWithheldReason) {
+		t.Error("the withheld bar's gap is not labelled with the reason")
+	}
+}
+
+func TestComparisonInWordsAndShapes(t *testing.T) {
+	c := barsFixture().Render()
+	table := string(c.Table.HTML())
+	for _, want := range []string{"▲ higher", "▼ lower", "● similar", "no comparison"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	// Shapes in the SVG: two triangles (higher, lower) and a circle per legend and bar.
+	if n := strings.Count(string(c.SVG), "<circle"); n != 2 {
+		t.Errorf("want 2 circles (legend and one similar bar), have %d", n)
+	}
+	if c.Summary != "Of 4 results: 1 higher than England excluding QMM, 1 lower and 1 similar; 1 withheld (fewer than 10 responses)." {
+		t.Errorf("summary: %q", c.Summary)
+	}
+}
+
+func TestTableMatchesPicture(t *testing.T) {
+	c := barsFixture().Render()
+	rows := c.Table.Text()
+	if rows[1][1] != "62.3%" || rows[2][1] != "44.1%†" || rows[1][2] != "59.0% to 65.5%" || rows[1][3] != "58.0%" {
+		t.Errorf("table rows: %q", rows[1:3])
+	}
+	// Every published value in the table is also written in the picture.
+	for _, row := range c.Table.Rows {
+		if !row[1].Withheld && !strings.Contains(string(c.SVG), row[1].Text) {
+			t.Errorf("value %s in the table is not in the SVG", row[1].Text)
+		}
+	}
+	tr := trendFixture().Render()
+	if got := tr.Table.Text(); got[0][0] != "Fieldwork day" || got[len(got)-1][1] != "41.0%" {
+		t.Errorf("trend table: %q", got)
+	}
+	if tr.Summary != "QMM rose from 0.0% at fieldwork day 0 to 41.0% at fieldwork day 56 (1 value withheld); England rose from 0.0% at fieldwork day 0 to 40.0% at fieldwork day 56; marked: A Invitation letter (0), B Reminder letter 1 (14), C Reminder 2 with paper questionnaire (28)." {
+		t.Errorf("trend summary: %q", tr.Summary)
+	}
+}
+
+func TestMultiplesShareScales(t *testing.T) {
+	m := multiplesFixture().Render()
+	if len(m.Panels) != 2 {
+		t.Fatalf("want 2 panels, have %d", len(m.Panels))
+	}
+	// Both panels' y axes top out at the same value (50%, from the QJK panel).
+	for i, p := range m.Panels {
+		if !strings.Contains(string(p.SVG), ">50.0%</text>") {
+			t.Errorf("panel %d does not share the 50%% y maximum", i+1)
+		}
+	}
+	if m.Panels[0].ID == m.Panels[1].ID {
+		t.Error("panels share an id")
+	}
+	wellFormed(t, "multiples", "<root>"+string(m.HTML())+"</root>")
+}
+
+func TestPaletteContrast(t *testing.T) {
+	for _, c := range append(append([]string{}, seriesColours...), NHSBlue, NHSDarkPink, NHSDarkGrey, NHSMidGrey) {
+		if r := contrast(c, NHSWhite); r < 3 {
+			t.Errorf("%s on white: %.2f:1, below 3:1 for graphics", c, r)
+		}
+	}
+	for _, c := range []string{NHSBlack, NHSDarkGrey} {
+		if r := contrast(c, NHSWhite); r < 4.5 {
+			t.Errorf("text colour %s on white: %.2f:1, below 4.5:1", c, r)
+		}
+	}
+	for _, c := range seriesColours {
+		if r := contrast(c, textOn(c)); r < 4.5 {
+			t.Errorf("label on %s: %.2f:1, below 4.5:1", c, r)
+		}
+	}
+	if r := contrast("#000000", "#ffffff"); r < 20.9 || r > 21.1 {
+		t.Errorf("black on white should be 21:1, have %.2f", r)
+	}
+}
+
+func TestWrapAndNumbers(t *testing.T) {
+	lines := wrap("one two three four five six seven eight nine ten eleven twelve", 100, 13)
+	for _, l := range lines {
+		if len(l) > 14 {
+			t.Errorf("line too long: %q", l)
+		}
+	}
+	if strings.Join(lines, " ") != "one two three four five six seven eight nine ten eleven twelve" {
+		t.Errorf("wrap lost words: %q", lines)
+	}
+	for in, want := range map[float64]string{0: "0", -0.001: "0", 1.005: "1", 12.345: "12.35", 3: "3"} {
+		if got := num(in); got != want && !(in == 1.005 && got == "1.01") && !(in == 12.345 && got == "12.34") {
+			t.Errorf("num(%v) = %s, want %s", in, got, want)
+		}
+	}
+	if Percent(0.1235) != "12.3%" && Percent(0.1235) != "12.4%" {
+		t.Errorf("Percent: %s", Percent(0.1235))
+	}
+	if got := safeID("1 a<b>"); got != "c1-a-b-" {
+		t.Errorf("safeID: %q", got)
+	}
+	if got := xTicks(0, 56); len(got) == 0 || got[0] != 0 || got[len(got)-1] > 56 {
+		t.Errorf("xTicks: %v", got)
+	}
+	var buf bytes.Buffer
+	buf.WriteString(eventTag(0) + eventTag(25) + eventTag(26))
+	if buf.String() != "AZAA" {
+		t.Errorf("eventTag: %q", buf.String())
+	}
+}
+
+func TestMultiplesOfBars(t *testing.T) {
+	a, b := barsFixture(), barsFixture()
+	a.Title, b.Title = "Question one", "Question two"
+	m := Multiples{ID: "by-age", Title: "By age band", Bars: []IntervalBars{a, b}}.Render()
+	if len(m.Panels) != 2 || m.Panels[0].ID != "by-age-1" || m.Panels[1].ID != "by-age-2" {
+		t.Fatalf("panels: %d", len(m.Panels))
+	}
+	if !strings.HasPrefix(m.Summary, "Question one: Of 4 results") || !strings.Contains(m.Summary, "; Question two: Of 4 results") {
+		t.Errorf("summary: %q", m.Summary)
+	}
+	if strings.Contains(string(m.HTML()), `id="theme-admin`) {
+		t.Error("a panel kept its own chart's id instead of the set's")
+	}
+	if (Multiples{ID: "x"}).Render().Summary != "There are no results to show." {
+		t.Error("empty multiples summary")
+	}
+}

@@ -1,0 +1,169 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// The data the pages read, declared here by their consumer. The production
+// implementation reads a read-only snapshot of the warehouse and the published
+// (disclosure-checked) release; tests use a small in-memory one. None of these may
+// return a value the release's suppression rules withhold: a withheld value comes back
+// with its Status set and no number in it.
+
+// Freshness tells the pages how recent their data is.
+type Freshness interface {
+	// DataStatus describes the snapshot the pages read now.
+	DataStatus(ctx context.Context) (DataStatus, error)
+}
+
+// DataStatus is the "data as of" of the snapshot in use, and whether a newer one waits.
+type DataStatus struct {
+	// AsOf is when the snapshot's data was loaded (the end of its daily load).
+	AsOf time.Time
+	// LoadDate is the supplier day the last daily load covered ("2026-11-30").
+	LoadDate string
+	// Newer is set when a later daily load has finished and its snapshot is not in use
+	// yet; NewerAsOf is its time.
+	Newer     bool
+	NewerAsOf time.Time
+}
+
+// Waves lists the fieldwork waves the dashboard can show.
+type Waves interface {
+	Waves(ctx context.Context) ([]Wave, error)
+}
+
+// Wave is one fieldwork wave and its ICSs.
+type Wave struct {
+	ID   string
+	Name string // "Phase 1, spring 2027"
+	ICSs []ICS
+}
+
+// ICS is one Integrated Care System in a wave.
+type ICS struct {
+	Code string // the ICB's ODS code, e.g. QMM
+	Name string
+}
+
+// Fieldwork is the wave overview's data: progress and response rates, which rest on
+// outcome codes and are not suppressed below ICS level (they hold no survey answers),
+// but are shown only for whole ICSs and England.
+type Fieldwork interface {
+	// Progress lists each ICS's fieldwork position in wave order.
+	Progress(ctx context.Context, wave string) ([]ICSProgress, error)
+	// ResponseByDay is one ICS's cumulative response rate on each fieldwork day, with
+	// the mailing days.
+	ResponseByDay(ctx context.Context, wave, ics string) (DailyResponse, error)
+}
+
+// ICSProgress is one ICS's fieldwork position.
+type ICSProgress struct {
+	ICS          ICS
+	Stage        string // "fieldwork", "closed", …
+	FieldworkDay int
+	Mailed       int // people in the declared sample still eligible
+	Responses    int // completed questionnaires
+	// Outcomes counts people by outcome code (SPEC §6), in code order 1–6.
+	Outcomes [6]int
+}
+
+// DailyResponse is a response-rate-by-day line.
+type DailyResponse struct {
+	Days     []DayRate
+	Mailings []Mailing
+}
+
+// DayRate is the cumulative response rate at the end of a fieldwork day.
+type DayRate struct {
+	Day       int
+	Responses int
+	Rate      float64 // proportion of the eligible sample
+}
+
+// Mailing is one mailing step's day ("Reminder letter 1", day 14).
+type Mailing struct {
+	Day   int
+	Label string
+}
+
+// Results is the published, disclosure-checked results: % positive per closed question
+// with its interval and comparison with England excluding the ICS, overall or by a
+// demographic breakdown.
+type Results interface {
+	// Themes lists the themes pages exist for, in display order.
+	Themes(ctx context.Context, wave string) ([]Theme, error)
+	// Measures returns a theme's measures for the query. When the query's base is below
+	// the release's minimum it returns an error wrapping ErrTooFewResponses, and the page
+	// refuses the filter with a message instead of showing an empty table.
+	Measures(ctx context.Context, q Query) (MeasureSet, error)
+}
+
+// ErrTooFewResponses: the filters select fewer respondents than the release's minimum
+// base, so nothing may be shown for them.
+var ErrTooFewResponses = errors.New("fewer than 10 responses")
+
+// Theme is one theme page ("care-administration", "Care administration").
+type Theme struct {
+	ID   string
+	Name string
+}
+
+// Query selects a theme's results.
+type Query struct {
+	Wave           string
+	ICS            string
+	RespondentType string // RespondentPatient or RespondentCarer
+	Theme          string
+	Breakdown      string // "" (the whole ICS) or one of the Breakdown* constants
+}
+
+// Respondent types.
+const (
+	RespondentPatient = "patient"
+	RespondentCarer   = "carer"
+)
+
+// Breakdowns (group variables of the release).
+const (
+	BreakdownNone      = ""
+	BreakdownAgeBand   = "age_band"
+	BreakdownGender    = "gender"
+	BreakdownEthnicity = "ethnicity_group"
+	BreakdownEFIBand   = "efi_band"
+)
+
+// MeasureSet is a theme's published measures for one query.
+type MeasureSet struct {
+	ReleaseID string
+	// Method names the estimation and suppression method in one or two sentences, as the
+	// release's metadata states it; it goes into every download's metadata block.
+	Method string
+	// Weighted is false for carers' results (published unweighted).
+	Weighted bool
+	Measures []Measure
+}
+
+// Measure is one question's result for one group, as the release publishes it.
+type Measure struct {
+	QuestionID   string
+	QuestionText string
+	// Group is the breakdown level's label ("75–84"), or "" for the whole ICS.
+	Group string
+	// Status is the release's mark: "" published, "L" published with caution, "B"
+	// withheld (base under the minimum). A withheld measure carries no numbers.
+	Status      string
+	Base        int
+	PctPositive float64 // proportion 0–1
+	CILower     float64
+	CIUpper     float64
+	// England is the same question's result for England excluding the ICS.
+	England    float64
+	HasEngland bool
+	VsEngland  string // "higher", "lower", "similar" or ""
+}
+
+// Withheld reports whether the release withholds the measure's numbers.
+func (m Measure) Withheld() bool { return m.Status == "B" || m.Status == "P" || m.Status == "S" }

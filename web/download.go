@@ -1,0 +1,103 @@
+package web
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// writeCSV writes a section as CSV: the metadata block (one "field,value" row each),
+// a blank row, then the table exactly as shown (header row, then rows), then its notes.
+// Cells are the page's cell texts, so a withheld cell says "withheld", never a number.
+func writeCSV(w io.Writer, sec section) error {
+	cw := csv.NewWriter(w)
+	rows := [][]string{{"Table", sec.Heading}}
+	for _, m := range sec.Meta {
+		rows = append(rows, []string{m[0], m[1]})
+	}
+	rows = append(rows, []string{})
+	rows = append(rows, sec.Table.Text()...)
+	if len(sec.Table.Notes) > 0 {
+		rows = append(rows, []string{})
+		for _, n := range sec.Table.Notes {
+			rows = append(rows, []string{"Note", n})
+		}
+	}
+	for _, r := range rows {
+		if err := cw.Write(neutralise(r)); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// neutralise prefixes a cell that a spreadsheet would run as a formula (=, +, -, @ at
+// the start) with an apostrophe. Labels come from questionnaires and ICS names, but a
+// download must never carry a formula. Numbers and percentages ("-1", "12.3%") are kept.
+func neutralise(row []string) []string {
+	out := make([]string, len(row))
+	for i, c := range row {
+		if c != "" && (c[0] == '=' || c[0] == '+' || c[0] == '@' || c[0] == '\t' || c[0] == '\r' || c[0] == '-' && !numeric(c)) {
+			c = "'" + c
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func numeric(s string) bool {
+	var f float64
+	_, err := fmt.Sscanf(s, "%g", &f)
+	return err == nil
+}
+
+// writeXLSX writes a section as a workbook: the table as shown on a "Data" sheet (header
+// row bold, cells as text exactly as on the page), and the metadata block and notes on a
+// "Metadata" sheet.
+func writeXLSX(w io.Writer, sec section) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetName("Sheet1", "Data"); err != nil {
+		return err
+	}
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return err
+	}
+	for r, row := range sec.Table.Text() {
+		for c, v := range row {
+			cell, _ := excelize.CoordinatesToCellName(c+1, r+1)
+			if err := f.SetCellStr("Data", cell, v); err != nil {
+				return err
+			}
+			if r == 0 {
+				_ = f.SetCellStyle("Data", cell, cell, bold)
+			}
+		}
+	}
+	if _, err := f.NewSheet("Metadata"); err != nil {
+		return err
+	}
+	meta := append([][2]string{{"Table", sec.Heading}}, sec.Meta...)
+	for _, n := range sec.Table.Notes {
+		meta = append(meta, [2]string{"Note", n})
+	}
+	for i, m := range meta {
+		a, _ := excelize.CoordinatesToCellName(1, i+1)
+		b, _ := excelize.CoordinatesToCellName(2, i+1)
+		if err := f.SetCellStr("Metadata", a, m[0]); err != nil {
+			return err
+		}
+		_ = f.SetCellStyle("Metadata", a, a, bold)
+		if err := f.SetCellStr("Metadata", b, m[1]); err != nil {
+			return err
+		}
+	}
+	_ = f.SetColWidth("Data", "A", "A", 48)
+	_ = f.SetColWidth("Metadata", "A", "A", 20)
+	_ = f.SetColWidth("Metadata", "B", "B", 100)
+	return f.Write(w)
+}

@@ -1,0 +1,99 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// memData is a small in-memory implementation of the data interfaces, for tests only.
+// It holds already disclosure-checked values, as the release would: withheld measures
+// carry Status "B" — and, to prove the pages never read them, a tell-tale number
+// (0.4321) that must never be shown.
+type memData struct {
+	asOf  time.Time
+	newer bool
+}
+
+var memWave = Wave{ID: "W1", Name: "Phase 1, spring 2027", ICSs: []ICS{{"QMM", "Norfolk and Waveney"}, {"QJK", "Devon"}}}
+
+const leakedValue = 0.4321 // "43.2%" must appear nowhere
+
+func (m memData) DataStatus(context.Context) (DataStatus, error) {
+	s := DataStatus{AsOf: m.asOf, LoadDate: m.asOf.AddDate(0, 0, -1).Format("2006-01-02")}
+	if m.newer {
+		s.Newer, s.NewerAsOf = true, m.asOf.Add(24*time.Hour)
+	}
+	return s, nil
+}
+
+func (memData) Waves(context.Context) ([]Wave, error) { return []Wave{memWave}, nil }
+
+func (memData) Progress(_ context.Context, wave string) ([]ICSProgress, error) {
+	if wave != "W1" {
+		return nil, fmt.Errorf("no wave %s", wave)
+	}
+	return []ICSProgress{
+		{ICS: memWave.ICSs[0], Stage: "fieldwork", FieldworkDay: 30, Mailed: 4000, Responses: 1240, Outcomes: [6]int{1240, 80, 40, 60, 20, 2560}},
+		{ICS: memWave.ICSs[1], Stage: "fieldwork", FieldworkDay: 30, Mailed: 4100, Responses: 1100, Outcomes: [6]int{1100, 90, 35, 75, 15, 2785}},
+	}, nil
+}
+
+func (memData) ResponseByDay(_ context.Context, wave, ics string) (DailyResponse, error) {
+	d := DailyResponse{Mailings: []Mailing{{0, "Invitation letter"}, {14, "Reminder letter 1"}, {28, "Reminder letter 2 with paper questionnaire"}}}
+	final := 0.31
+	if ics == "QJK" {
+		final = 0.268
+	}
+	for day := 0; day <= 30; day += 2 {
+		d.Days = append(d.Days, DayRate{Day: day, Rate: final * float64(day) / 30})
+	}
+	return d, nil
+}
+
+func (memData) Themes(context.Context, string) ([]Theme, error) {
+	return []Theme{{"care-administration", "Care administration"}, {"care-integration", "Care integration"}}, nil
+}
+
+var memQuestions = []struct{ id, text string }{
+	{"P_ACCESS_EASE", "Ease of getting through to the GP practice"},
+	{"P_WHO_TO_CONTACT", "Knew who to contact about their care"},
+	{"P_RECORDS_SHARED", "Professionals had the information they needed"},
+}
+
+func (memData) Measures(_ context.Context, q Query) (MeasureSet, error) {
+	set := MeasureSet{ReleaseID: "R-W1-1", Weighted: q.RespondentType == RespondentPatient,
+		Method: "Weighted % positive (bounded raking to the sample frame), 95% Wilson intervals on the effective sample size, compared with England excluding the ICS; small-number suppression (PUBLICATION.md)."}
+	if q.RespondentType == RespondentCarer && q.Breakdown == BreakdownEthnicity {
+		return MeasureSet{}, fmt.Errorf("carers by ethnicity in %s: %w", q.ICS, ErrTooFewResponses)
+	}
+	groups := []string{""}
+	switch q.Breakdown {
+	case BreakdownAgeBand:
+		groups = []string{"65–74", "75–84", "85+"}
+	case BreakdownGender:
+		groups = []string{"Female", "Male"}
+	case BreakdownEFIBand:
+		groups = []string{"Moderate", "Severe"}
+	case BreakdownEthnicity:
+		groups = []string{"White", "Asian or Asian British", "Other"}
+	}
+	for qi, qq := range memQuestions {
+		for gi, g := range groups {
+			m := Measure{QuestionID: qq.id, QuestionText: qq.text, Group: g, Base: 400 - 100*gi,
+				PctPositive: 0.55 + 0.05*float64(qi) - 0.03*float64(gi), HasEngland: true, England: 0.56}
+			m.CILower, m.CIUpper = m.PctPositive-0.04, m.PctPositive+0.04
+			m.VsEngland = []string{"similar", "higher", "lower"}[(qi+gi)%3]
+			if gi == 1 && qi == 2 {
+				m.Status, m.Base = "L", 25
+			}
+			// The last group of the last question is withheld, and carries a number the
+			// page must never show.
+			if (q.Breakdown != BreakdownNone && gi == len(groups)-1 && qi == len(memQuestions)-1) || (q.ICS == "QJK" && q.Breakdown == BreakdownNone && qi == 1) {
+				m.Status, m.Base, m.PctPositive, m.CILower, m.CIUpper, m.VsEngland = "B", 7, leakedValue, leakedValue-0.1, leakedValue+0.1, ""
+			}
+			set.Measures = append(set.Measures, m)
+		}
+	}
+	return set, nil
+}

@@ -1,0 +1,237 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"icesurvey/access"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// frontendVersion is the vendored nhsuk-frontend (infra/vendor-frontend.sh pins it).
+const frontendVersion = "10.6.1"
+
+var (
+	vendorDir = "static/vendor/nhsuk-frontend-" + frontendVersion
+	cssPath   = "/static/vendor/nhsuk-frontend-" + frontendVersion + "/nhsuk-frontend-" + frontendVersion + ".system-font.min.css"
+	jsPath    = "/static/vendor/nhsuk-frontend-" + frontendVersion + "/nhsuk-frontend-" + frontendVersion + ".min.js"
+)
+
+// Server is the dashboard's HTTP handler.
+type Server struct {
+	cfg       Config
+	deps      Deps
+	log       *slog.Logger
+	handler   http.Handler
+	pages     map[string]*template.Template
+	sessions  *sessionStore
+	ipLimit   *limiter
+	userLimit *limiter
+
+	oidcMu sync.Mutex
+	oidc   *oidcClient // discovered at the first OpenID sign-in
+}
+
+// NewServer checks the configuration and builds the handler. It makes no network call:
+// the OpenID provider is discovered at the first sign-in through it.
+func NewServer(cfg Config, deps Deps) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(deps); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, deps: deps, log: cfg.Logger,
+		sessions:  newSessionStore(cfg.SessionIdle, cfg.SessionAbsolute),
+		ipLimit:   newLimiter(cfg.SignInPerIP),
+		userLimit: newLimiter(cfg.SignInPerUser),
+	}
+	var err error
+	if s.pages, err = parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the dashboard.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	images, _ := fs.Sub(staticFS, vendorDir+"/assets/images")
+	mux.Handle("GET /static/", cacheFor(time.Hour, http.StripPrefix("/static/", http.FileServerFS(static))))
+	// The design system's CSS refers to its icons at /assets/images/.
+	mux.Handle("GET /assets/images/", cacheFor(time.Hour, http.StripPrefix("/assets/images/", http.FileServerFS(images))))
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, staticFS, vendorDir+"/assets/images/favicon.ico")
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+
+	mux.HandleFunc("GET /sign-in", s.signInPage)
+	mux.HandleFunc("POST /sign-in", s.signInLocal)
+	mux.HandleFunc("GET "+startPath, s.oidcStart)
+	mux.HandleFunc("GET "+callbackPath, s.oidcCallback)
+	mux.HandleFunc("POST /sign-out", s.signOut)
+	mux.HandleFunc("GET /signed-out", s.signedOut)
+
+	mux.Handle("GET /{$}", s.requireUser(s.home))
+	mux.Handle("GET /waves/{wave}", s.requireUser(s.overview))
+	mux.Handle("GET /waves/{wave}/download/{table}", s.requireUser(s.downloadOverview))
+	mux.Handle("GET /waves/{wave}/themes/{theme}", s.requireUser(s.themePage))
+	mux.Handle("GET /waves/{wave}/themes/{theme}/download/{table}", s.requireUser(s.downloadTheme))
+	mux.Handle("GET /access", s.requireUser(s.accessPage))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusNotFound, "Page not found", "If you typed the web address, check it is correct.")
+	})
+
+	// Every unsafe request from another origin is refused (Go's cross-origin protection:
+	// Sec-Fetch-Site, then Origin against Host), which covers every form.
+	cop := http.NewCrossOriginProtection()
+	for _, o := range s.cfg.TrustedOrigins {
+		_ = cop.AddTrustedOrigin(o) // validated in NewServer
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was not accepted. Go back to the dashboard and try again.")
+	}))
+	return s.recoverer(s.logRequests(s.securityHeaders(cop.Handler(mux))))
+}
+
+func cacheFor(d time.Duration, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(d.Seconds())))
+		h.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 1
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// statusWriter remembers the status a handler wrote, for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests gives each request an id and logs its path and outcome. Query strings are
+// not logged: they can hold free-text searches.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.cfg.Now()
+		id := randomID()[:16]
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		s.log.Info("http request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "duration_ms", s.cfg.Now().Sub(start).Milliseconds())
+	})
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.errorPage(w, r, http.StatusInternalServerError, "Sorry, there is a problem with the service", "Try again later.")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// userHandler is a handler for a signed-in user.
+type userHandler func(w http.ResponseWriter, r *http.Request, u access.User)
+
+// requireUser sends anyone without a live session to sign in, and anyone whose entry
+// has left the access file away with a refusal.
+func (s *Server) requireUser(h userHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, ok := s.currentUser(r)
+		if !ok {
+			http.Redirect(w, r, "/sign-in?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r, u)
+	})
+}
+
+func (s *Server) currentUser(r *http.Request) (access.User, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return access.User{}, false
+	}
+	ss, ok := s.sessions.get(c.Value, s.cfg.Now())
+	if !ok {
+		return access.User{}, false
+	}
+	// The policy is looked up on every request, so removing someone from the access
+	// file (and restarting with it) takes effect at once.
+	return s.deps.Policy.User(ss.userID)
+}
+
+// fail renders an error for err: a refusal or a missing page as such, anything else as
+// a server error whose detail goes to the log only.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ne notFoundError
+	var fe forbiddenError
+	switch {
+	case errors.As(err, &ne):
+		s.errorPage(w, r, http.StatusNotFound, "Page not found", string(ne))
+	case errors.As(err, &fe):
+		s.errorPage(w, r, http.StatusForbidden, "You do not have access to this page", string(fe))
+	case errors.Is(err, context.Canceled):
+		return
+	default:
+		s.log.Error("serving page", "request_id", requestID(r.Context()), "path", r.URL.Path, "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "Sorry, there is a problem with the service", "Try again later. If it keeps happening, quote the reference below.")
+	}
+}
+
+type notFoundError string
+
+func (e notFoundError) Error() string { return string(e) }
+
+type forbiddenError string
+
+func (e forbiddenError) Error() string { return string(e) }

@@ -1,0 +1,528 @@
+package web
+
+import (
+	"bytes"
+	"encoding/csv"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+)
+
+func TestAnonymousIsSentToSignIn(t *testing.T) {
+	h := newHarness(t, true, nil)
+	for _, path := range []string{"/", "/waves/W1", "/waves/W1/themes/care-administration?ics=QMM", "/waves/W1/download/progress.csv", "/access"} {
+		resp, _ := h.get(t, h.client, path)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("%s: status %d, want 303", path, resp.StatusCode)
+			continue
+		}
+		want := "/sign-in?next=" + url.QueryEscape(path)
+		if loc := resp.Header.Get("Location"); loc != want {
+			t.Errorf("%s: redirected to %s, want %s", path, loc, want)
+		}
+	}
+}
+
+func TestLocalSignInSessionCookieAndRotation(t *testing.T) {
+	h := newHarness(t, true, nil)
+	// A session id the browser had before signing in is not kept.
+	old := "stale-session-id-planted-before-sign-in"
+	u, _ := url.Parse(h.ts.URL)
+	h.client.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: old, Path: "/"}})
+	resp, _ := h.postForm(t, h.client, "/sign-in", url.Values{"username": {"Ann.Analyst@example.nhs.uk"}, "password": {testPassword}, "next": {"/waves/W1"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/waves/W1" {
+		t.Fatalf("sign in: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var c *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == sessionCookie {
+			c = ck
+		}
+	}
+	if c == nil {
+		t.Fatal("no session cookie")
+	}
+	raw := resp.Header.Get("Set-Cookie")
+	for _, want := range []string{"Secure", "HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("session cookie lacks %s: %s", want, raw)
+		}
+	}
+	if c.Value == old || len(c.Value) < 40 {
+		t.Errorf("session id not rotated or too short: %q", c.Value)
+	}
+	resp, body := h.get(t, h.client, "/")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Ann Analyst") || !strings.Contains(body, "Sign out") {
+		t.Fatalf("home after sign-in: %d", resp.StatusCode)
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		t.Error("a signed-in page may be cached")
+	}
+	// Signing in again rotates the id and ends the old session.
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	stale := h.newClient()
+	stale.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: c.Value, Path: "/"}})
+	if resp, _ := h.get(t, stale, "/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the session from before the second sign-in still works: %d", resp.StatusCode)
+	}
+	// Sign out ends the session.
+	h.postForm(t, h.client, "/sign-out", nil, nil)
+	if resp, _ := h.get(t, h.client, "/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("still signed in after signing out: %d", resp.StatusCode)
+	}
+}
+
+func TestWrongPasswordAndUnknownUser(t *testing.T) {
+	h := newHarness(t, true, nil)
+	for _, form := range []url.Values{
+		{"username": {"ann.analyst@example.nhs.uk"}, "password": {"wrong"}},
+		{"username": {"nobody@example.nhs.uk"}, "password": {testPassword}},
+	} {
+		resp, body := h.postForm(t, h.client, "/sign-in", form, nil)
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "The e-mail address or password is not right") {
+			t.Errorf("%v: %d", form.Get("username"), resp.StatusCode)
+		}
+		if strings.Contains(resp.Header.Get("Set-Cookie"), sessionCookie) {
+			t.Error("a session cookie was set for a failed sign-in")
+		}
+	}
+}
+
+func TestSessionExpiry(t *testing.T) {
+	h := newHarness(t, true, func(c *Config, _ *Deps) { c.SessionIdle, c.SessionAbsolute = 30*time.Minute, 2*time.Hour })
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	// Active every 20 minutes: the idle limit never trips, but the absolute one does.
+	for i := 0; i < 5; i++ {
+		h.clock.Advance(20 * time.Minute)
+		if resp, _ := h.get(t, h.client, "/"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("session ended early after %d minutes: %d", 20*(i+1), resp.StatusCode)
+		}
+	}
+	h.clock.Advance(20 * time.Minute) // 2 h since sign-in
+	if resp, _ := h.get(t, h.client, "/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("session outlived its absolute limit: %d", resp.StatusCode)
+	}
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	h.clock.Advance(31 * time.Minute)
+	if resp, _ := h.get(t, h.client, "/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("session outlived its idle limit: %d", resp.StatusCode)
+	}
+}
+
+func TestSecurityHeadersEverywhere(t *testing.T) {
+	h := newHarness(t, true, nil)
+	for _, path := range []string{"/sign-in", "/no-such-page", cssPath, "/static/js/app.js"} {
+		resp, _ := h.get(t, h.client, path)
+		csp := resp.Header.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "form-action 'self'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP lacks %s", path, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("%s: CSP allows unsafe sources: %s", path, csp)
+		}
+		for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
+			if resp.Header.Get(k) != v {
+				t.Errorf("%s: %s = %q", path, k, resp.Header.Get(k))
+			}
+		}
+	}
+	// No page carries inline script or style.
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	for _, path := range []string{"/", "/sign-in", "/waves/W1", "/waves/W1/themes/care-administration?ics=QMM&breakdown=age_band"} {
+		_, body := h.get(t, h.client, path)
+		if regexp.MustCompile(`<script(?:\s[^>]*)?>\s*[^<\s]`).MatchString(body) || strings.Contains(body, " style=") || strings.Contains(body, "<style") || strings.Contains(body, " on") && regexp.MustCompile(`\son[a-z]+=`).MatchString(body) {
+			t.Errorf("%s has inline script, style or an event handler attribute", path)
+		}
+	}
+}
+
+func TestCrossOriginFormsRefused(t *testing.T) {
+	h := newHarness(t, true, func(c *Config, _ *Deps) { c.TrustedOrigins = []string{"https://proxy.example.nhs.uk"} })
+	form := url.Values{"username": {"ann.analyst@example.nhs.uk"}, "password": {testPassword}}
+	resp, body := h.postForm(t, h.client, "/sign-in", form, http.Header{"Sec-Fetch-Site": {"cross-site"}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "sent from another site") {
+		t.Errorf("cross-site sign-in: %d", resp.StatusCode)
+	}
+	resp, _ = h.postForm(t, h.client, "/sign-in", form, http.Header{"Origin": {"https://evil.example"}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("sign-in from another origin: %d", resp.StatusCode)
+	}
+	// A trusted origin (a proxy's) may post.
+	resp, _ = h.postForm(t, h.client, "/sign-in", form, http.Header{"Origin": {"https://proxy.example.nhs.uk"}, "Sec-Fetch-Site": {"cross-site"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign-in from a trusted origin: %d", resp.StatusCode)
+	}
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	resp, _ = h.postForm(t, h.client, "/sign-out", nil, http.Header{"Sec-Fetch-Site": {"cross-site"}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site sign-out: %d", resp.StatusCode)
+	}
+	if resp, _ := h.get(t, h.client, "/"); resp.StatusCode != http.StatusOK {
+		t.Error("a cross-site sign-out signed the user out")
+	}
+	resp, _ = h.postForm(t, h.client, "/sign-out", nil, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("same-origin sign-out: %d", resp.StatusCode)
+	}
+}
+
+func TestSignInRateLimits(t *testing.T) {
+	h := newHarness(t, true, func(c *Config, _ *Deps) {
+		c.SignInPerUser = RateLimit{Burst: 3, Every: time.Minute}
+		c.SignInPerIP = RateLimit{Burst: 6, Every: 10 * time.Second}
+	})
+	bad := url.Values{"username": {"ann.analyst@example.nhs.uk"}, "password": {"guess"}}
+	for i := 0; i < 3; i++ {
+		if resp, _ := h.postForm(t, h.client, "/sign-in", bad, nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := h.postForm(t, h.client, "/sign-in", url.Values{"username": {"ann.analyst@example.nhs.uk"}, "password": {testPassword}}, nil)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "60" || !strings.Contains(body, "wait 1 minute") {
+		t.Fatalf("4th attempt for one user: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// Another user from the same address still may, until the address's bucket is empty.
+	h.signIn(t, h.newClient(), "jo.devon@example.nhs.uk")
+	for i := 0; i < 1; i++ {
+		h.postForm(t, h.client, "/sign-in", url.Values{"username": {"fay.reader@example.nhs.uk"}, "password": {"guess"}}, nil)
+	}
+	resp, _ = h.postForm(t, h.client, "/sign-in", url.Values{"username": {"adam.admin@example.nhs.uk"}, "password": {testPassword}}, nil)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("7th attempt from one address: %d", resp.StatusCode)
+	}
+	// The buckets refill with time.
+	h.clock.Advance(time.Minute)
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+}
+
+func TestBreakdownsOnlyForTheAnalystsICS(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	resp, body := h.get(t, h.client, "/waves/W1/themes/care-administration?ics=QMM&breakdown=age_band")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "by age band") {
+		t.Fatalf("own ICS breakdown: %d", resp.StatusCode)
+	}
+	for _, path := range []string{
+		"/waves/W1/themes/care-administration?ics=QJK&breakdown=age_band",
+		"/waves/W1/themes/care-administration/download/q1.csv?ics=QJK&breakdown=gender&respondent=patient",
+	} {
+		resp, body := h.get(t, h.client, path)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "shown only to its analysts") {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+	}
+	// Another ICS as a whole is for everyone, and the form offers no breakdown for it.
+	resp, body = h.get(t, h.client, "/waves/W1/themes/care-administration?ics=QJK")
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, `value="age_band"`) {
+		t.Errorf("other ICS headline: %d, breakdown offered: %v", resp.StatusCode, strings.Contains(body, `value="age_band"`))
+	}
+	// The administrator role alone gives no breakdowns, and only administrators see the policy.
+	admin := h.newClient()
+	h.signIn(t, admin, "adam.admin@example.nhs.uk")
+	if resp, _ := h.get(t, admin, "/waves/W1/themes/care-administration?ics=QMM&breakdown=gender"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("administrator saw breakdowns: %d", resp.StatusCode)
+	}
+	if resp, body := h.get(t, admin, "/access"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "Caldicott Guardian") {
+		t.Errorf("administrator's access page: %d", resp.StatusCode)
+	}
+	if resp, _ := h.get(t, h.client, "/access"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("analyst saw the access page: %d", resp.StatusCode)
+	}
+}
+
+func TestUnknownFiltersAreNotFound(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	for _, path := range []string{"/waves/W9", "/waves/W1/themes/nope", "/waves/W1/themes/care-administration?ics=QXX",
+		"/waves/W1/themes/care-administration?respondent=robot", "/waves/W1/themes/care-administration?breakdown=shoe_size",
+		"/waves/W1/download/nope.csv", "/waves/W1/download/progress.pdf"} {
+		if resp, _ := h.get(t, h.client, path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", path, resp.StatusCode)
+		}
+	}
+}
+
+func TestRefusedFilter(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	resp, body := h.get(t, h.client, "/waves/W1/themes/care-administration?ics=QMM&respondent=carer&breakdown=ethnicity_group")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "fewer than 10 responses, so no results are shown for this combination of filters") {
+		t.Fatalf("refused filter: %d", resp.StatusCode)
+	}
+	if strings.Contains(body, "<table") {
+		t.Error("a refused filter still shows a table")
+	}
+	if resp, _ := h.get(t, h.client, "/waves/W1/themes/care-administration/download/q1.csv?ics=QMM&respondent=carer&breakdown=ethnicity_group"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a refused filter's download: %d", resp.StatusCode)
+	}
+}
+
+// withheldNumbers are the renderings of the in-memory data's withheld value.
+var withheldNumbers = []string{"43.2", "33.2", "53.2"}
+
+func TestWithheldValuesNeverServed(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	pages := map[string][]string{
+		"/waves/W1/themes/care-administration?ics=QMM&respondent=patient&breakdown=age_band": {"q3"},
+		"/waves/W1/themes/care-administration?ics=QJK&respondent=patient&breakdown=":         {"results"},
+	}
+	for path, tables := range pages {
+		_, body := h.get(t, h.client, path)
+		if !strings.Contains(body, "withheld: fewer than 10 responses") {
+			t.Errorf("%s: no withheld mark", path)
+		}
+		for _, n := range withheldNumbers {
+			if strings.Contains(body, n) {
+				t.Errorf("%s: withheld number %s served", path, n)
+			}
+		}
+		u, _ := url.Parse(path)
+		for _, tb := range tables {
+			for _, ext := range []string{"csv", "xlsx"} {
+				resp, file := h.get(t, h.client, u.Path+"/download/"+tb+"."+ext+"?"+u.RawQuery)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("%s %s: %d", path, ext, resp.StatusCode)
+				}
+				text := file
+				if ext == "xlsx" {
+					text = xlsxText(t, []byte(file))
+				}
+				if !strings.Contains(text, "withheld") {
+					t.Errorf("%s %s.%s: no withheld mark", path, tb, ext)
+				}
+				for _, n := range withheldNumbers {
+					if strings.Contains(text, n) {
+						t.Errorf("%s %s.%s: withheld number %s in the download", path, tb, ext, n)
+					}
+				}
+			}
+		}
+	}
+}
+
+// xlsxText is every cell of every sheet, tab-separated.
+func xlsxText(t *testing.T, b []byte) string {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for _, sh := range f.GetSheetList() {
+		rows, _ := f.GetRows(sh)
+		for _, r := range rows {
+			out.WriteString(sh + "\t" + strings.Join(r, "\t") + "\n")
+		}
+	}
+	return out.String()
+}
+
+// htmlTable reads the cells of the table with this id from a page, as text.
+func htmlTable(t *testing.T, body, id string) [][]string {
+	t.Helper()
+	start := strings.Index(body, `<table class="nhsuk-table" id="`+id+`">`)
+	if start < 0 {
+		t.Fatalf("no table %s on the page", id)
+	}
+	end := strings.Index(body[start:], "</table>")
+	tbl := body[start : start+end]
+	var rows [][]string
+	for _, tr := range regexp.MustCompile(`(?s)<tr[^>]*>(.*?)</tr>`).FindAllStringSubmatch(tbl, -1) {
+		var row []string
+		for _, c := range regexp.MustCompile(`(?s)<t[hd][^>]*>(.*?)</t[hd]>`).FindAllStringSubmatch(tr[1], -1) {
+			row = append(row, html.UnescapeString(strings.TrimSpace(c[1])))
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// csvTable is the table part of a download: the rows after the metadata block's blank
+// row, up to the notes.
+func csvTable(t *testing.T, b string) (meta map[string]string, rows [][]string) {
+	t.Helper()
+	// Blocks are separated by a blank line: metadata, table, notes.
+	blocks := strings.Split(b, "\n\n")
+	if len(blocks) < 2 {
+		t.Fatalf("download has no metadata block: %q", b)
+	}
+	read := func(s string) [][]string {
+		r := csv.NewReader(strings.NewReader(s))
+		r.FieldsPerRecord = -1
+		all, err := r.ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return all
+	}
+	meta = map[string]string{}
+	for _, r := range read(blocks[0]) {
+		meta[r[0]] = r[1]
+	}
+	return meta, read(blocks[1])
+}
+
+func TestDownloadsHoldWhatThePageShows(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	path := "/waves/W1/themes/care-administration?ics=QMM&respondent=patient&breakdown=age_band"
+	_, body := h.get(t, h.client, path)
+	shown := htmlTable(t, body, "q2-table")
+	resp, file := h.get(t, h.client, "/waves/W1/themes/care-administration/download/q2.csv?breakdown=age_band&ics=QMM&respondent=patient")
+	if ct := resp.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Disposition"), "ice-W1-care-administration-QMM-q2.csv") {
+		t.Errorf("CSV headers: %q %q", ct, resp.Header.Get("Content-Disposition"))
+	}
+	meta, rows := csvTable(t, file)
+	if len(rows) != len(shown) {
+		t.Fatalf("CSV has %d rows, the page %d", len(rows), len(shown))
+	}
+	for i := range rows {
+		if strings.Join(rows[i], "|") != strings.Join(shown[i], "|") {
+			t.Errorf("row %d: CSV %q, page %q", i, rows[i], shown[i])
+		}
+	}
+	for k, want := range map[string]string{"Wave": "Phase 1, spring 2027 (W1)", "ICS": "Norfolk and Waveney (QMM)", "Breakdown": "Age band",
+		"Respondents": "Patients", "Release": "R-W1-1", "Data as of": "2026-11-16 06:12 GMT"} {
+		if meta[k] != want {
+			t.Errorf("metadata %s = %q, want %q", k, meta[k], want)
+		}
+	}
+	for _, k := range []string{"Method", "Suppression marks", "Comparison", "Theme", "Weighting"} {
+		if meta[k] == "" {
+			t.Errorf("metadata lacks %s", k)
+		}
+	}
+	// The XLSX holds the same cells on its Data sheet and the metadata on another.
+	_, x := h.get(t, h.client, "/waves/W1/themes/care-administration/download/q2.xlsx?breakdown=age_band&ics=QMM&respondent=patient")
+	f, err := excelize.OpenReader(strings.NewReader(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := f.GetRows("Data")
+	for i := range shown {
+		if strings.Join(data[i], "|") != strings.Join(shown[i], "|") {
+			t.Errorf("XLSX row %d: %q, page %q", i, data[i], shown[i])
+		}
+	}
+	if v, _ := f.GetCellValue("Metadata", "B2"); v != "Phase 1, spring 2027 (W1)" {
+		t.Errorf("XLSX metadata: %q", v)
+	}
+	// The overview's tables download too.
+	_, ov := h.get(t, h.client, "/waves/W1")
+	for _, id := range []string{"progress-table", "rr-1-table", "outcomes-table"} {
+		if !strings.Contains(ov, `id="`+id+`"`) {
+			t.Errorf("overview lacks table %s", id)
+		}
+	}
+	_, pf := h.get(t, h.client, "/waves/W1/download/progress.csv")
+	_, prow := csvTable(t, pf)
+	if strings.Join(prow[1], "|") != "Norfolk and Waveney (QMM)|fieldwork|30|4000|1240|31.0%" {
+		t.Errorf("progress CSV row: %q", prow[1])
+	}
+}
+
+func TestNeutraliseFormulae(t *testing.T) {
+	got := neutralise([]string{"=SUM(A1)", "+1", "-12.5", "@x", "-x", "62.3%", ""})
+	want := []string{"'=SUM(A1)", "'+1", "-12.5", "'@x", "'-x", "62.3%", ""}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("neutralise: %q", got)
+	}
+}
+
+func TestDataAsOfBanner(t *testing.T) {
+	h := newHarness(t, true, func(_ *Config, d *Deps) {
+		m := memData{asOf: time.Date(2026, 7, 1, 5, 30, 0, 0, time.UTC), newer: true}
+		d.Freshness = m
+	})
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	_, body := h.get(t, h.client, "/waves/W1")
+	if !strings.Contains(body, "Data as of <strong>1 July 2026 at 06:30</strong>") {
+		t.Error("no data-as-of banner in London time")
+	}
+	if !strings.Contains(body, "Newer data, as of 2 July 2026 at 06:30, is being prepared") {
+		t.Error("no newer-data notice")
+	}
+}
+
+func TestStaticAssetsAndFonts(t *testing.T) {
+	h := newHarness(t, true, nil)
+	resp, css := h.get(t, h.client, cssPath)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/css") {
+		t.Fatalf("CSS: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if strings.Contains(css, "@font-face") || strings.Contains(css, "assets.nhs.uk") || strings.Contains(css, "http://") || strings.Contains(css, "https://") {
+		t.Error("the served CSS still loads a remote font or resource")
+	}
+	if !strings.Contains(css, "font-family:Frutiger W01,arial,sans-serif") {
+		t.Error("the CSS has no system-font fallback")
+	}
+	for _, u := range regexp.MustCompile(`url\((/[^)]+)\)`).FindAllStringSubmatch(css, -1) {
+		if r, _ := h.get(t, h.client, u[1]); r.StatusCode != http.StatusOK {
+			t.Errorf("CSS asset %s: %d", u[1], r.StatusCode)
+		}
+	}
+	for _, p := range []string{jsPath, "/static/js/app.js", "/static/css/app.css", "/favicon.ico", "/assets/images/favicon.svg"} {
+		if r, _ := h.get(t, h.client, p); r.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", p, r.StatusCode)
+		}
+	}
+	_, js := h.get(t, h.client, "/static/js/app.js")
+	if !strings.Contains(js, jsPath) {
+		t.Errorf("app.js does not import the vendored %s", jsPath)
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/waves/W1?ics=QMM": "/waves/W1?ics=QMM", "": "/", "//evil.example/": "/", "https://evil.example/": "/",
+		"/\\evil.example": "/", "javascript:alert(1)": "/", "/ok\r\nSet-Cookie: x": "/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+	h := newHarness(t, true, nil)
+	resp, _ := h.postForm(t, h.client, "/sign-in", url.Values{"username": {"ann.analyst@example.nhs.uk"}, "password": {testPassword}, "next": {"//evil.example/x"}}, nil)
+	if resp.Header.Get("Location") != "/" {
+		t.Errorf("open redirect after sign-in: %q", resp.Header.Get("Location"))
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	policy := newHarness(t, true, nil).srv.deps.Policy
+	m := memData{}
+	full := Deps{Policy: policy, Freshness: m, Waves: m, Fieldwork: m, Results: m}
+	cases := []struct {
+		cfg  Config
+		deps Deps
+		want string
+	}{
+		{Config{}, full, "no way to sign in"},
+		{Config{OIDC: &OIDCConfig{IssuerURL: "http://idp.example", ClientID: "c", RedirectURL: "https://d.example/auth/callback"}}, full, "must use https"},
+		{Config{OIDC: &OIDCConfig{IssuerURL: "https://idp.example", RedirectURL: "https://d.example/cb"}}, full, "OIDC.ClientID: missing"},
+		{Config{OIDC: &OIDCConfig{IssuerURL: "https://idp.example", ClientID: "c", RedirectURL: "https://d.example/cb"}}, full, "must be an absolute URL ending in /auth/callback"},
+		{Config{OIDC: &OIDCConfig{IssuerURL: "https://idp.example", ClientID: "c", RedirectURL: "https://d.example/auth/callback"}}, Deps{Policy: policy}, "Freshness, Waves, Fieldwork and Results are all required"},
+		{Config{OIDC: &OIDCConfig{IssuerURL: "https://idp.example", ClientID: "c", RedirectURL: "https://d.example/auth/callback"}, SignInPerIP: RateLimit{Burst: 0, Every: time.Second}}, full, "SignInPerIP"},
+		{Config{OIDC: &OIDCConfig{IssuerURL: "https://idp.example", ClientID: "c", RedirectURL: "https://d.example/auth/callback"}, TrustedOrigins: []string{"not an origin"}}, full, "TrustedOrigins"},
+	}
+	for _, c := range cases {
+		_, err := NewServer(c.cfg, c.deps)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewServer: %v, want %q", err, c.want)
+		}
+	}
+	if _, err := NewServer(Config{OIDC: &OIDCConfig{IssuerURL: "https://idp.example", ClientID: "c", RedirectURL: "https://d.example/auth/callback"}}, full); err != nil {
+		t.Errorf("a good configuration was refused: %v", err)
+	}
+	_ = io.Discard
+}

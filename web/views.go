@@ -1,0 +1,406 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"icesurvey/access"
+	"icesurvey/web/chart"
+)
+
+// section is one chart or table on a page, with its downloads. The download handler
+// rebuilds the same section from the same request, so the file holds what was shown.
+type section struct {
+	ID       string
+	Heading  string
+	Intro    string
+	Chart    *chart.Chart // nil: a table only
+	Table    chart.Table
+	CSVHref  string
+	XLSXHref string
+	// Meta is the download's metadata block (wave, filters, data as of, method, marks).
+	Meta [][2]string
+}
+
+// withDownloads sets a section's download links: base is the page's download path and
+// query the page's filters, so the file is built with exactly the page's filters.
+func (sec *section) withDownloads(base string, query url.Values) {
+	q := ""
+	if enc := query.Encode(); enc != "" {
+		q = "?" + enc
+	}
+	sec.CSVHref = base + "/" + sec.ID + ".csv" + q
+	sec.XLSXHref = base + "/" + sec.ID + ".xlsx" + q
+}
+
+// selectField is one <select> of the filter form.
+type selectField struct {
+	Name    string
+	Label   string
+	Options []option
+}
+
+type option struct {
+	Value    string
+	Label    string
+	Selected bool
+}
+
+type filterForm struct {
+	Action  string
+	Selects []selectField
+}
+
+// breakdowns are the group variables a theme page can break results down by.
+var breakdowns = []option{
+	{Value: BreakdownNone, Label: "None (the whole ICS)"},
+	{Value: BreakdownAgeBand, Label: "Age band"},
+	{Value: BreakdownGender, Label: "Gender"},
+	{Value: BreakdownEthnicity, Label: "Ethnicity group"},
+	{Value: BreakdownEFIBand, Label: "eFI (frailty) band"},
+}
+
+var respondentTypes = []option{
+	{Value: RespondentPatient, Label: "Patients"},
+	{Value: RespondentCarer, Label: "Carers"},
+}
+
+func labelOf(opts []option, v string) string {
+	for _, o := range opts {
+		if o.Value == v {
+			return o.Label
+		}
+	}
+	return v
+}
+
+func selectOf(name, label string, opts []option, selected string) selectField {
+	f := selectField{Name: name, Label: label}
+	for _, o := range opts {
+		o.Selected = o.Value == selected
+		f.Options = append(f.Options, o)
+	}
+	return f
+}
+
+func (s *Server) findWave(ctx context.Context, id string) (Wave, error) {
+	waves, err := s.deps.Waves.Waves(ctx)
+	if err != nil {
+		return Wave{}, fmt.Errorf("listing waves: %w", err)
+	}
+	for _, w := range waves {
+		if w.ID == id {
+			return w, nil
+		}
+	}
+	return Wave{}, notFoundError(fmt.Sprintf("There is no wave %q.", id))
+}
+
+func waveTitle(w Wave) string {
+	if w.Name != "" {
+		return w.Name
+	}
+	return "Wave " + w.ID
+}
+
+func icsLabel(i ICS) string {
+	if i.Name == "" {
+		return i.Code
+	}
+	return i.Name + " (" + i.Code + ")"
+}
+
+// ---- Theme page ---------------------------------------------------------------
+
+type themeView struct {
+	Wave     Wave
+	Theme    Theme
+	Query    Query
+	ICS      ICS
+	Form     filterForm
+	Refused  string // non-empty: the filters were refused, and why
+	Sections []section
+	// Breakdowns lists the ICSs whose breakdowns this user may see, for the hint.
+	BreakdownICSs []string
+}
+
+// themeView builds the theme page for the request's filters. It is the one place the
+// page and its downloads get their numbers from.
+func (s *Server) themeView(ctx context.Context, u access.User, waveID, themeID string, form url.Values) (themeView, error) {
+	wave, err := s.findWave(ctx, waveID)
+	if err != nil {
+		return themeView{}, err
+	}
+	themes, err := s.deps.Results.Themes(ctx, wave.ID)
+	if err != nil {
+		return themeView{}, fmt.Errorf("listing themes: %w", err)
+	}
+	i := slices.IndexFunc(themes, func(t Theme) bool { return t.ID == themeID })
+	if i < 0 {
+		return themeView{}, notFoundError(fmt.Sprintf("There is no theme %q in this wave.", themeID))
+	}
+	if len(wave.ICSs) == 0 {
+		return themeView{}, notFoundError(fmt.Sprintf("Wave %s has no ICSs yet.", wave.ID))
+	}
+	v := themeView{Wave: wave, Theme: themes[i]}
+	var codes []string
+	for _, ics := range wave.ICSs {
+		codes = append(codes, ics.Code)
+	}
+	v.BreakdownICSs = access.BreakdownICSs(u, codes)
+
+	// Filters: unknown values are refused as not found, never guessed at.
+	q := Query{Wave: wave.ID, Theme: themeID, ICS: form.Get("ics"), RespondentType: form.Get("respondent"), Breakdown: form.Get("breakdown")}
+	if q.ICS == "" {
+		q.ICS = codes[0]
+		if len(v.BreakdownICSs) > 0 {
+			q.ICS = v.BreakdownICSs[0]
+		}
+	}
+	j := slices.IndexFunc(wave.ICSs, func(i ICS) bool { return i.Code == q.ICS })
+	if j < 0 {
+		return themeView{}, notFoundError(fmt.Sprintf("There is no ICS %q in this wave.", q.ICS))
+	}
+	v.ICS = wave.ICSs[j]
+	if q.RespondentType == "" {
+		q.RespondentType = RespondentPatient
+	}
+	if !slices.ContainsFunc(respondentTypes, func(o option) bool { return o.Value == q.RespondentType }) {
+		return themeView{}, notFoundError(fmt.Sprintf("There is no respondent type %q.", q.RespondentType))
+	}
+	if !slices.ContainsFunc(breakdowns, func(o option) bool { return o.Value == q.Breakdown }) {
+		return themeView{}, notFoundError(fmt.Sprintf("There is no breakdown %q.", q.Breakdown))
+	}
+	if q.Breakdown != BreakdownNone && !access.MaySeeBreakdowns(u, q.ICS) {
+		return themeView{}, forbiddenError(fmt.Sprintf("Breakdowns by age band, gender, ethnicity group and eFI band of %s are shown only to its analysts. You can see the results of every ICS as a whole, and the breakdowns of: %s.",
+			icsLabel(v.ICS), listOrNone(v.BreakdownICSs)))
+	}
+	v.Query = q
+
+	var icsOpts []option
+	for _, i := range wave.ICSs {
+		icsOpts = append(icsOpts, option{Value: i.Code, Label: icsLabel(i)})
+	}
+	bOpts := breakdowns
+	if !access.MaySeeBreakdowns(u, q.ICS) {
+		bOpts = breakdowns[:1]
+	}
+	v.Form = filterForm{
+		Action: "/waves/" + url.PathEscape(wave.ID) + "/themes/" + url.PathEscape(themeID),
+		Selects: []selectField{
+			selectOf("ics", "ICS", icsOpts, q.ICS),
+			selectOf("respondent", "Respondents", respondentTypes, q.RespondentType),
+			selectOf("breakdown", "Break down by", bOpts, q.Breakdown),
+		},
+	}
+
+	set, err := s.deps.Results.Measures(ctx, q)
+	if errors.Is(err, ErrTooFewResponses) {
+		v.Refused = fmt.Sprintf("%s, %s, %s", icsLabel(v.ICS), strings.ToLower(labelOf(respondentTypes, q.RespondentType)), strings.ToLower(labelOf(breakdowns, q.Breakdown)))
+		return v, nil
+	}
+	if err != nil {
+		return themeView{}, fmt.Errorf("reading measures for %s: %w", themeID, err)
+	}
+	status, err := s.deps.Freshness.DataStatus(ctx)
+	if err != nil {
+		return themeView{}, fmt.Errorf("reading the data status: %w", err)
+	}
+	comparator := "England excluding " + v.ICS.Code
+	meta := [][2]string{
+		{"Wave", waveTitle(wave) + " (" + wave.ID + ")"},
+		{"Theme", v.Theme.Name},
+		{"ICS", icsLabel(v.ICS)},
+		{"Respondents", labelOf(respondentTypes, q.RespondentType)},
+		{"Breakdown", labelOf(breakdowns, q.Breakdown)},
+		{"Release", set.ReleaseID},
+		{"Data as of", status.AsOf.In(london).Format("2006-01-02 15:04 MST")},
+		{"Method", set.Method},
+		{"Weighting", map[bool]string{true: "weighted to the sample frame", false: "unweighted (carers have no sample frame)"}[set.Weighted]},
+		{"Suppression marks", "'withheld': fewer than 10 responses, not shown; '†': fewer than 30 responses, interpret with caution"},
+		{"Comparison", "▲ higher / ▼ lower / ● similar: compared with " + comparator + " at the 95% level"},
+	}
+	download := v.Form.Action + "/download"
+	filters := url.Values{"ics": {q.ICS}, "respondent": {q.RespondentType}, "breakdown": {q.Breakdown}}
+
+	// Group the measures: without a breakdown one chart of every question; with one, a
+	// chart per question of its groups.
+	type group struct {
+		key, title string
+		bars       []chart.Bar
+	}
+	var groups []*group
+	find := func(key, title string) *group {
+		for _, g := range groups {
+			if g.key == key {
+				return g
+			}
+		}
+		g := &group{key: key, title: title}
+		groups = append(groups, g)
+		return g
+	}
+	for _, m := range set.Measures {
+		var g *group
+		label := m.QuestionText
+		if q.Breakdown == BreakdownNone {
+			g = find("all", v.Theme.Name)
+		} else {
+			g = find(m.QuestionID, m.QuestionText)
+			label = m.Group
+		}
+		g.bars = append(g.bars, measureBar(label, m))
+	}
+	who := strings.ToLower(labelOf(respondentTypes, q.RespondentType))
+	for n, g := range groups {
+		id := "results"
+		heading := fmt.Sprintf("%s: %% positive among %s in %s", g.title, who, v.ICS.Code)
+		labelHeader := "Question"
+		if q.Breakdown != BreakdownNone {
+			id = fmt.Sprintf("q%d", n+1)
+			heading = fmt.Sprintf("%s: by %s", g.title, strings.ToLower(labelOf(breakdowns, q.Breakdown)))
+			labelHeader = labelOf(breakdowns, q.Breakdown)
+		}
+		c := chart.IntervalBars{
+			ID: id, Title: heading,
+			Description:     fmt.Sprintf("Horizontal bars of the percentage of positive answers with 95%% confidence intervals, for %s in %s, with a marker at %s.", who, icsLabel(v.ICS), comparator),
+			ComparatorLabel: comparator, LabelHeader: labelHeader, Bars: g.bars,
+		}.Render()
+		sec := section{ID: id, Heading: heading, Chart: &c, Table: c.Table, Meta: meta}
+		sec.withDownloads(download, filters)
+		v.Sections = append(v.Sections, sec)
+	}
+	return v, nil
+}
+
+// measureBar maps a published measure onto a bar. A withheld measure passes no number
+// on: the bar gets only its label and the withheld flag.
+func measureBar(label string, m Measure) chart.Bar {
+	if m.Withheld() {
+		return chart.Bar{Label: label, Withheld: true}
+	}
+	b := chart.Bar{
+		Label: label, Value: m.PctPositive, Lower: m.CILower, Upper: m.CIUpper, Base: m.Base,
+		Caution: m.Status == "L", Comparator: m.England, HasComparator: m.HasEngland,
+	}
+	switch m.VsEngland {
+	case "higher":
+		b.Compare = chart.Higher
+	case "lower":
+		b.Compare = chart.Lower
+	case "similar":
+		b.Compare = chart.Similar
+	}
+	return b
+}
+
+func listOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, ", ")
+}
+
+// ---- Wave overview ------------------------------------------------------------
+
+type overviewView struct {
+	Wave     Wave
+	Sections []section
+	Themes   []Theme
+}
+
+var outcomeLabels = []string{"Completed", "Undelivered", "Deceased", "Opted out or too ill", "Ineligible", "No response yet"}
+
+func (s *Server) overviewView(ctx context.Context, waveID string) (overviewView, error) {
+	wave, err := s.findWave(ctx, waveID)
+	if err != nil {
+		return overviewView{}, err
+	}
+	v := overviewView{Wave: wave}
+	if v.Themes, err = s.deps.Results.Themes(ctx, wave.ID); err != nil {
+		return overviewView{}, fmt.Errorf("listing themes: %w", err)
+	}
+	progress, err := s.deps.Fieldwork.Progress(ctx, wave.ID)
+	if err != nil {
+		return overviewView{}, fmt.Errorf("reading fieldwork progress: %w", err)
+	}
+	status, err := s.deps.Freshness.DataStatus(ctx)
+	if err != nil {
+		return overviewView{}, fmt.Errorf("reading the data status: %w", err)
+	}
+	meta := [][2]string{
+		{"Wave", waveTitle(wave) + " (" + wave.ID + ")"},
+		{"Data as of", status.AsOf.In(london).Format("2006-01-02 15:04 MST")},
+		{"Method", "Response rate: completed questionnaires (outcome 1) over the declared sample less those found deceased (3) or ineligible (5); unweighted."},
+		{"Suppression marks", "none: fieldwork counts are shown for whole ICSs only"},
+	}
+	download := "/waves/" + url.PathEscape(wave.ID) + "/download"
+
+	prog := chart.Table{ID: "progress-table", Caption: "Fieldwork progress by ICS", Columns: []chart.Column{
+		{Label: "ICS"}, {Label: "Stage"}, {Label: "Fieldwork day", Numeric: true}, {Label: "Eligible sample", Numeric: true},
+		{Label: "Completed questionnaires", Numeric: true}, {Label: "Response rate", Numeric: true},
+	}}
+	stacked := chart.Stacked{ID: "outcomes", Title: "Outcome of each person in the sample, by ICS", LabelHeader: "ICS", Categories: outcomeLabels,
+		Description: "For each ICS, 100% bars of the share of the sample with each outcome code: completed, undelivered, deceased, opted out, ineligible, no response yet."}
+	for _, p := range progress {
+		rate := "no eligible sample"
+		if p.Mailed > 0 {
+			rate = chart.Percent(float64(p.Responses) / float64(p.Mailed))
+		}
+		prog.Rows = append(prog.Rows, []chart.Cell{{Text: icsLabel(p.ICS)}, {Text: p.Stage}, {Text: fmt.Sprint(p.FieldworkDay)},
+			{Text: fmt.Sprint(p.Mailed)}, {Text: fmt.Sprint(p.Responses)}, {Text: rate}})
+		total := 0
+		for _, n := range p.Outcomes {
+			total += n
+		}
+		row := chart.StackedRow{Label: p.ICS.Code, Counts: p.Outcomes[:]}
+		for _, n := range p.Outcomes {
+			share := 0.0
+			if total > 0 {
+				share = float64(n) / float64(total)
+			}
+			row.Shares = append(row.Shares, share)
+		}
+		stacked.Rows = append(stacked.Rows, row)
+	}
+	sec := section{ID: "progress", Heading: "Fieldwork progress", Table: prog, Meta: meta}
+	sec.withDownloads(download, nil)
+	v.Sections = append(v.Sections, sec)
+
+	var trends []chart.Trend
+	for _, p := range progress {
+		d, err := s.deps.Fieldwork.ResponseByDay(ctx, wave.ID, p.ICS.Code)
+		if err != nil {
+			return overviewView{}, fmt.Errorf("reading responses by day for %s: %w", p.ICS.Code, err)
+		}
+		t := chart.Trend{
+			ID: "rr-" + p.ICS.Code, Title: "Response rate by fieldwork day, " + icsLabel(p.ICS), XLabel: "Fieldwork day", Percent: true,
+			Description: "A line of the cumulative response rate on each fieldwork day, with the mailing days marked by dashed lines labelled A, B, C.",
+			Series:      []chart.Series{{Name: p.ICS.Code}},
+		}
+		for _, dr := range d.Days {
+			t.Series[0].Points = append(t.Series[0].Points, chart.Point{X: dr.Day, Y: dr.Rate})
+		}
+		for _, m := range d.Mailings {
+			t.Events = append(t.Events, chart.Event{X: m.Day, Label: m.Label})
+		}
+		trends = append(trends, t)
+	}
+	multiples := chart.Multiples{ID: "rr", Title: "Response rate by fieldwork day", Trends: trends}.Render()
+	for i, panel := range multiples.Panels {
+		p := panel
+		sec := section{ID: p.ID, Heading: trends[i].Title, Chart: &p, Table: p.Table, Meta: meta}
+		sec.withDownloads(download, nil)
+		v.Sections = append(v.Sections, sec)
+	}
+
+	oc := stacked.Render()
+	osec := section{ID: oc.ID, Heading: "Outcomes by ICS", Chart: &oc, Table: oc.Table, Meta: meta}
+	osec.withDownloads(download, nil)
+	v.Sections = append(v.Sections, osec)
+	return v, nil
+}
