@@ -7,20 +7,9 @@ cd "$(dirname "$0")/.."
 # The S3 backend is tested against a real S3-compatible server on loopback.
 bash infra/versitygw.sh
 
-# ---- dashboard (web/): Debian's Chromium for the browser tests -------------------
-# web/browser_test.go drives Debian's chromium with chromedp (never a downloaded
-# browser); those tests skip only when /usr/bin/chromium is missing, so CI installs it
-# here. Idempotent and non-interactive: nothing happens when it is already installed.
-if [ ! -x /usr/bin/chromium ]; then
-  echo "== installing Debian's chromium (dashboard browser tests)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
-fi
-# ---- end dashboard -------------------------------------------------------------
 export PATH="$PATH:$(go env GOPATH)/bin"
 
-# Debian packages the tests use as real peers (xmllint, R with survey): infra/debian-deps.sh.
+# Debian packages the tests use as real peers (Chromium, xmllint, R with survey).
 bash infra/debian-deps.sh
 
 echo "== gofmt"
