@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests use as real peers, in one apt-get run, and only
 # those missing (a second run installs nothing):
 #   chromium       the dashboard's browser tests drive Debian's Chromium with chromedp
-#                  (web/browser_test.go; never a downloaded browser)
+#                  (web/browser_test.go; never a downloaded browser), with a font to render
 #   libxml2-utils  xmllint validates the REFI-QDA exports against their XSDs (themes/)
 #   r-base-core, r-cran-survey, r-cran-mass
 #                  R's survey package, the independent check of the published
@@ -11,7 +11,7 @@
 set -euo pipefail
 
 need=()
-[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromium ] || need+=(chromium fonts-liberation)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 if ! Rscript -e 'suppressPackageStartupMessages({library(survey); library(MASS)})' >/dev/null 2>&1; then
   need+=(r-base-core r-cran-survey r-cran-mass)
