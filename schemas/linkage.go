@@ -200,6 +200,14 @@ type LinkageCode struct {
 // LinkageCodeLayout is the staged code list's layout.
 func LinkageCodeLayout() *Layout { return LayoutOf[LinkageCode]("linkage_codelist") }
 
+// LinkageDataset names one dataset, as staged for the SQL (one row per definition).
+type LinkageDataset struct {
+	DatasetID string `col:"dataset_id"`
+}
+
+// LinkageDatasetLayout is the staged dataset list's layout.
+func LinkageDatasetLayout() *Layout { return LayoutOf[LinkageDataset]("linkage_datasets") }
+
 // LinkedRespondent is one consenting patient respondent's linked utilisation in the 6
 // and 12 months before their response, with treatment-burden measures. Keyed by the
 // release pseudonym only.
@@ -389,6 +397,11 @@ const (
 	TableLinkageConsentBias = "linkage_consent_bias"
 	TableLinkageAccuracy    = "linkage_accuracy"
 )
+
+// LinkedActivityTable is the lake table of one dataset's linked activity of a release
+// (release pseudonyms, and only the columns the dataset's definition lets an export
+// carry).
+func LinkedActivityTable(dataset string) string { return "linked_activity_" + dataset }
 
 // LinkageTable is the lake table of one dataset's accepted extract rows.
 func LinkageTable(dataset string) string { return "linkage_" + dataset }
