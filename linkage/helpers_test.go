@@ -2,6 +2,7 @@ package linkage_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"testing"
 	"time"
 
@@ -102,3 +103,5 @@ func readAll[T any](t *testing.T, st store.Store, prefix string, l *schemas.Layo
 	}
 	return out
 }
+
+func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
