@@ -220,22 +220,34 @@ func ReadConsentEvents(ctx context.Context, st store.Store, wave string) ([]sche
 // the lake and builds its cohort.
 func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, error) {
 	c := &Cohort{WaveID: wave, byKey: map[[32]byte]int32{}, byID: map[string]int32{}}
-	err := scanAll(ctx, st, waveRoot("sample", wave), schemas.SampleRecordLayout(), func(s *schemas.SampleRecord) error {
-		var k [32]byte
-		if _, err := hex.Decode(k[:], []byte(s.NHSPseudonym)); err != nil || len(s.NHSPseudonym) != 64 {
-			return fmt.Errorf("sample record %s: nhs_pseudonym is not 64 hex digits", s.SurveyRecordID)
-		}
-		if _, dup := c.byKey[k]; dup {
-			// Intake refuses a repeated NHS number within an ICS and flags one across
-			// ICSs; a person sampled twice is linked once, as the first record.
+	// Only the sample's text columns are needed: read as text, with no row structs.
+	sampleKeys, err := lakeObjects(ctx, st, waveRoot("sample", wave))
+	if err != nil {
+		return nil, err
+	}
+	cols := []string{"survey_record_id", "ics", "nhs_pseudonym", "age_band", "gender", "ethnicity", "efi_band"}
+	for _, key := range sampleKeys {
+		err = lake.ScanStrings(ctx, st, key, cols, func(row []string) error {
+			var k [32]byte
+			if _, err := hex.Decode(k[:], []byte(row[2])); err != nil || len(row[2]) != 64 {
+				return fmt.Errorf("sample record %s: nhs_pseudonym is not 64 hex digits", row[0])
+			}
+			if _, dup := c.byKey[k]; dup {
+				// Intake refuses a repeated NHS number within an ICS and flags one across
+				// ICSs; a person sampled twice is linked once, as the first record.
+				return nil
+			}
+			c.byKey[k] = int32(len(c.People))
+			c.byID[strings.Clone(row[0])] = int32(len(c.People))
+			c.People = append(c.People, Person{SurveyRecordID: strings.Clone(row[0]), ICS: strings.Clone(row[1]),
+				NHSPseudonym: strings.Clone(row[2]), AgeBand: strings.Clone(row[3]), Gender: strings.Clone(row[4]),
+				EthnicityGroup: EthnicityGroup(row[5]), EFIBand: strings.Clone(row[6])})
 			return nil
+		})
+		if err != nil {
+			break
 		}
-		c.byKey[k] = int32(len(c.People))
-		c.byID[s.SurveyRecordID] = int32(len(c.People))
-		c.People = append(c.People, Person{SurveyRecordID: s.SurveyRecordID, ICS: s.ICS, NHSPseudonym: s.NHSPseudonym,
-			AgeBand: s.AgeBand, Gender: s.Gender, EthnicityGroup: EthnicityGroup(s.Ethnicity), EFIBand: s.EFIBand})
-		return nil
-	})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("linkage: read sample of %s: %w", wave, err)
 	}
@@ -251,19 +263,28 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 		return nil, err
 	}
 	// Each person's kept response: the first complete patient response not discarded.
-	kept := map[int32]*schemas.ResponseRow{}
-	err = scanAll(ctx, st, waveRoot(schemas.TableResponses, wave), schemas.ResponseRowLayout(), func(r *schemas.ResponseRow) error {
-		if r.RespondentType != schemas.RespondentPatient || !r.Complete || discarded[r.ResponseID] {
-			return nil
-		}
-		i, ok := c.byID[r.SurveyRecordID]
-		if !ok {
-			return nil // a response the load accepted for a record this sample lacks cannot be linked
-		}
-		if have := kept[i]; have == nil || r.ReceivedAt.Before(have.ReceivedAt) ||
-			(r.ReceivedAt.Equal(have.ReceivedAt) && r.ResponseID < have.ResponseID) {
-			row := *r
-			kept[i] = &row
+	type keptResponse struct {
+		id string
+		at time.Time
+	}
+	kept := map[int32]keptResponse{}
+	err = scanResponses(ctx, st, wave, false, func(rc *responseCols, rows int) error {
+		for r := range rows {
+			if rc.rtype.Value(r) != schemas.RespondentPatient || !rc.complete.Value(r) {
+				continue
+			}
+			id := rc.id.Value(r)
+			if discarded[id] {
+				continue
+			}
+			i, ok := c.byID[rc.record.Value(r)]
+			if !ok {
+				continue // a response the load accepted for a record this sample lacks cannot be linked
+			}
+			at := rc.receivedAt(r)
+			if have, ok := kept[i]; !ok || at.Before(have.at) || (at.Equal(have.at) && id < have.id) {
+				kept[i] = keptResponse{strings.Clone(id), at}
+			}
 		}
 		return nil
 	})
@@ -281,33 +302,48 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 	if err != nil {
 		return nil, err
 	}
-	l := schemas.ResponseRowLayout()
-	ext := l.ExtensionColumns()
-	order := make([]int32, 0, len(kept))
-	for i := range kept {
-		order = append(order, i)
+	ext := schemas.ResponseRowLayout().ExtensionColumns()
+	qs := make([]*questionnaire.Question, len(ext)) // by extension column: the closed questions staged
+	for j, col := range ext {
+		if q, ok := questions[col.Name]; ok && q.Theme != questionnaire.ThemeConsent {
+			qs[j] = q
+		}
 	}
-	slices.Sort(order)
-	for _, i := range order {
-		r := kept[i]
+	keptIDs := make(map[string]int32, len(kept))
+	for i, k := range kept {
 		p := &c.People[i]
-		d := r.ReceivedAt.UTC()
-		p.Responded, p.ResponseID = true, r.ResponseID
+		d := k.at
+		p.Responded, p.ResponseID = true, k.id
 		p.ResponseDate = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
 		p.Consented = Linkable(latest, p.SurveyRecordID)
-		for j, raw := range r.Answers {
-			if raw = strings.TrimSpace(raw); raw == "" || j >= len(ext) {
+		keptIDs[k.id] = i
+	}
+	c.Answers = make([]schemas.LinkageAnswer, 0, len(kept)*len(qs)/2)
+	err = scanResponses(ctx, st, wave, true, func(rc *responseCols, rows int) error {
+		for r := range rows {
+			i, ok := keptIDs[rc.id.Value(r)]
+			if !ok {
 				continue
 			}
-			q, ok := questions[ext[j].Name]
-			if !ok || q.Theme == questionnaire.ThemeConsent {
-				continue
-			}
-			for _, code := range q.SplitAnswer(raw) {
-				c.Answers = append(c.Answers, schemas.LinkageAnswer{SurveyRecordID: p.SurveyRecordID, QuestionID: q.ID,
-					AnswerCode: code, Scored: q.Scored(), Positive: q.IsPositive(code), InBase: q.InBase(code)})
+			id := c.People[i].SurveyRecordID
+			for j, q := range qs {
+				if q == nil || rc.answers[j] == nil {
+					continue
+				}
+				raw := strings.TrimSpace(rc.answers[j](r))
+				if raw == "" {
+					continue
+				}
+				for _, code := range q.SplitAnswer(raw) {
+					c.Answers = append(c.Answers, schemas.LinkageAnswer{SurveyRecordID: id, QuestionID: q.ID,
+						AnswerCode: strings.Clone(code), Scored: q.Scored(), Positive: q.IsPositive(code), InBase: q.InBase(code)})
+				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }

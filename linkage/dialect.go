@@ -61,9 +61,16 @@ type Dialect struct {
 	Preamble string
 	// Bind returns the statements that make r queryable under r.Name.
 	Bind func(r Relation) []string
+	// Materialise returns the statement that computes a shared intermediate relation
+	// once, for the queries after it to read.
+	Materialise func(name, query string) string
 	// Create returns the statement that stores a query's result as Parquet at location.
 	Create func(table, location, query string) string
 }
+
+// Materialised are the intermediate relations every release computes once, in order,
+// before its queries: each is the SQL file of its name.
+var Materialised = []string{"linked_pairs", "cohort_activity"}
 
 // Dialects are the engines the SQL is written for.
 var Dialects = map[string]Dialect{
@@ -83,6 +90,9 @@ var Dialects = map[string]Dialect{
 			return []string{fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT %s FROM read_parquet([%s])",
 				r.Name, r.Layout.SelectList(), strings.Join(q, ", "))}
 		},
+		Materialise: func(name, query string) string {
+			return fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS\n%s", name, query)
+		},
 		Create: func(table, location, query string) string {
 			return fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", query, sqlQuote(location))
 		},
@@ -98,6 +108,9 @@ var Dialects = map[string]Dialect{
 				parts[i] = fmt.Sprintf("SELECT %s FROM parquet.`%s`", backquoted(r.Layout), l)
 			}
 			return []string{fmt.Sprintf("CREATE OR REPLACE TEMPORARY VIEW %s AS\n%s", r.Name, strings.Join(parts, "\nUNION ALL\n"))}
+		},
+		Materialise: func(name, query string) string {
+			return fmt.Sprintf("CACHE TABLE %s AS\n%s", name, query)
 		},
 		Create: func(table, location, query string) string {
 			return fmt.Sprintf("INSERT OVERWRITE DIRECTORY '%s' USING parquet\n%s", location, query)
@@ -125,6 +138,12 @@ var Dialects = map[string]Dialect{
 				parts = []string{emptySelect(r.Layout, trinoType)}
 			}
 			return append(stmts, fmt.Sprintf("CREATE OR REPLACE VIEW hive.ice_linkage.%s AS\n%s", r.Name, strings.Join(parts, "\nUNION ALL\n")))
+		},
+		// Trino keeps no temporary tables: an intermediate relation is a view (computed
+		// again by each query that reads it), or, where the catalog allows, a table in the
+		// memory connector.
+		Materialise: func(name, query string) string {
+			return fmt.Sprintf("CREATE OR REPLACE VIEW hive.ice_linkage.%s AS\n%s", name, query)
 		},
 		Create: func(table, location, query string) string {
 			return fmt.Sprintf("CREATE TABLE hive.ice_linkage.%s WITH (external_location = '%s', format = 'PARQUET') AS\n%s", table, location, query)
@@ -200,6 +219,13 @@ func PortableScript(dialect, root, wave, release string, defs *Definitions) (str
 		for _, s := range d.Bind(r) {
 			b.WriteString(s + ";\n\n")
 		}
+	}
+	for _, name := range Materialised {
+		text, err := Query(name)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(d.Materialise(name, strings.TrimSpace(text)) + ";\n\n")
 	}
 	for _, q := range releaseQueries {
 		text, err := Query(q.query)

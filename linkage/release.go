@@ -391,17 +391,35 @@ func openEngine(ctx context.Context, st store.Store, cfg ReleaseConfig, dir stri
 			}
 		}
 	}
+	for _, name := range Materialised {
+		q, err := Query(name)
+		if err != nil {
+			e.close()
+			return nil, err
+		}
+		if _, err := e.conn.ExecContext(ctx, Dialects["duckdb"].Materialise(name, q)); err != nil {
+			e.close()
+			return nil, fmt.Errorf("linkage: %s: %w", name, err)
+		}
+	}
 	return e, nil
 }
 
 // put stores rows as the release's object of table.
 func put[T any](ctx context.Context, st store.Store, res *ReleaseResult, table string, l *schemas.Layout, rows []T) error {
+	defer timed(res, "write:"+table)()
 	key := schemas.LinkedKey(table, res.WaveID, res.ReleaseID)
 	if err := lake.PutRows(ctx, st, key, l, rows); err != nil {
 		return fmt.Errorf("linkage: write %s: %w", table, err)
 	}
 	res.Tables[table] = TableOutput{Key: key, Rows: int64(len(rows))}
 	return nil
+}
+
+// timed records how long the caller's step took, under name.
+func timed(res *ReleaseResult, name string) func() {
+	t := time.Now()
+	return func() { res.Seconds[name] += time.Since(t).Seconds() }
 }
 
 func (e *engine) run(ctx context.Context, name string) (string, error) {

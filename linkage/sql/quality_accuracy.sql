@@ -7,14 +7,14 @@ true_pairs AS (
   SELECT DISTINCT t.dataset_id, t.true_owner AS person
   FROM truth t JOIN consenters c ON c.nhs_pseudonym = t.true_owner
 ),
-linked_pairs AS (
-  SELECT DISTINCT a.dataset_id, a.nhs_pseudonym AS person
-  FROM activity a JOIN consenters c ON c.nhs_pseudonym = a.nhs_pseudonym
+found AS (
+  SELECT l.dataset_id, l.nhs_pseudonym AS person
+  FROM linked_pairs l JOIN consenters c ON c.nhs_pseudonym = l.nhs_pseudonym
 )
 SELECT COALESCE(t.dataset_id, l.dataset_id) AS dataset_id,
        COUNT(t.person) AS true_pairs,
        COUNT(l.person) AS linked_pairs,
        COUNT(CASE WHEN t.person IS NOT NULL AND l.person IS NOT NULL THEN 1 END) AS correct_pairs
 FROM true_pairs t
-FULL OUTER JOIN linked_pairs l ON l.dataset_id = t.dataset_id AND l.person = t.person
+FULL OUTER JOIN found l ON l.dataset_id = t.dataset_id AND l.person = t.person
 GROUP BY COALESCE(t.dataset_id, l.dataset_id)

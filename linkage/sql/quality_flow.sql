@@ -1,7 +1,7 @@
 -- linkage_cohort_flow: sampled, responded, consented and linked (to any dataset and to
 -- each), by ICS and for the whole wave ('ALL').
 WITH linked AS (
-  SELECT DISTINCT dataset_id, nhs_pseudonym FROM activity
+  SELECT dataset_id, nhs_pseudonym FROM linked_pairs
 ),
 consenters AS (
   SELECT ics, nhs_pseudonym FROM frame WHERE consented

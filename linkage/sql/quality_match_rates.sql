@@ -1,9 +1,9 @@
 -- linkage_match_rates: of the consenting respondents of each group, how many were found
 -- in each dataset (at least one accepted row) and in any ('any').
 WITH linked AS (
-  SELECT DISTINCT dataset_id, nhs_pseudonym FROM activity
-  UNION
-  SELECT DISTINCT 'any', nhs_pseudonym FROM activity
+  SELECT dataset_id, nhs_pseudonym FROM linked_pairs
+  UNION ALL
+  SELECT DISTINCT 'any', nhs_pseudonym FROM linked_pairs
 ),
 base AS (
   SELECT d.dataset_id, f.ics, f.age_band, f.gender, f.ethnicity_group, f.efi_band,
