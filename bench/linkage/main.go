@@ -125,7 +125,9 @@ type setupResult struct {
 	rows, files int64
 }
 
-func openStore(dir string) (*store.FileStore, error) { return store.NewFileStore(filepath.Join(dir, "store")) }
+func openStore(dir string) (*store.FileStore, error) {
+	return store.NewFileStore(filepath.Join(dir, "store"))
+}
 
 func setup(dir string, icss, sample, respondents int, rows int64) (setupResult, error) {
 	ctx := context.Background()
