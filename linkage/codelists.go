@@ -161,10 +161,12 @@ func (cs *Codelists) Stage() []schemas.LinkageCode {
 	for _, cl := range cs.Lists {
 		for _, c := range cl.Conditions {
 			for _, p := range c.ICD10 {
-				out = append(out, schemas.LinkageCode{ConditionID: c.ID, CodeSystem: CheckICD10, MatchLength: int32(len(p)), Code: p})
+				out = append(out, schemas.LinkageCode{ConditionID: c.ID, CodelistID: cl.ID, CodelistVersion: cl.Version,
+					CodeSystem: CheckICD10, MatchLength: int32(len(p)), Code: p})
 			}
 			for _, s := range c.SNOMED {
-				out = append(out, schemas.LinkageCode{ConditionID: c.ID, CodeSystem: CheckSNOMED, Code: s})
+				out = append(out, schemas.LinkageCode{ConditionID: c.ID, CodelistID: cl.ID, CodelistVersion: cl.Version,
+					CodeSystem: CheckSNOMED, Code: s})
 			}
 		}
 	}

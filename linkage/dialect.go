@@ -57,6 +57,8 @@ type Relation struct {
 // Dialect is how one engine binds a relation and writes a result.
 type Dialect struct {
 	Name string
+	// Type names a column type, for the casts that give each output its declared types.
+	Type func(schemas.Type) string
 	// Preamble starts a script (Trino: the schema the unqualified names resolve in).
 	Preamble string
 	// Bind returns the statements that make r queryable under r.Name.
@@ -76,6 +78,7 @@ var Materialised = []string{"linked_pairs", "cohort_activity"}
 var Dialects = map[string]Dialect{
 	"duckdb": {
 		Name: "duckdb",
+		Type: duckType,
 		Bind: func(r Relation) []string {
 			if len(r.Locations) == 0 {
 				return []string{fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS %s", r.Name, emptySelect(r.Layout, duckType))}
@@ -99,6 +102,7 @@ var Dialects = map[string]Dialect{
 	},
 	"spark": {
 		Name: "spark",
+		Type: sparkType,
 		Bind: func(r Relation) []string {
 			if len(r.Locations) == 0 {
 				return []string{fmt.Sprintf("CREATE OR REPLACE TEMPORARY VIEW %s AS %s", r.Name, emptySelect(r.Layout, sparkType))}
@@ -118,6 +122,7 @@ var Dialects = map[string]Dialect{
 	},
 	"trino": {
 		Name:     "trino",
+		Type:     trinoType,
 		Preamble: "USE hive.ice_linkage",
 		Bind: func(r Relation) []string {
 			var stmts, parts []string
@@ -180,20 +185,12 @@ func trinoType(t schemas.Type) string {
 	return [...]string{"VARCHAR", "INTEGER", "BIGINT", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP(6) WITH TIME ZONE"}[t]
 }
 
-// Outputs of a release: each query and the table it makes.
-var releaseQueries = []struct{ query, table string }{
-	{"linked_respondents", schemas.TableLinkedRespondents},
-	{"linked_conditions", schemas.TableLinkedConditions},
-	{"linked_answers", schemas.TableLinkedAnswers},
-	{"quality_flow", schemas.TableLinkageFlow},
-	{"quality_match_rates", schemas.TableLinkageMatchRates},
-	{"quality_consent_bias", schemas.TableLinkageConsentBias},
-}
-
 // PortableScript is the whole linkage of one release as a script for a distributed
 // engine ("spark" or "trino"; "duckdb" gives what BuildRelease runs), over the lake and
 // the staged relations under root (a URI such as s3://bucket/prefix/). The queries are
-// the SQL files unchanged; only the bindings and the writes differ. The staged
+// the SQL files unchanged, each wrapped in a select list of its layout's columns cast to
+// their declared types; only the bindings, the materialisations, the type names and the
+// writes differ. The accuracy table needs the synthetic truth bound as "truth". The staged
 // relations (frame, answers, measure_map, codelist, datasets) are written by
 // StageRelations to the restricted area first: they hold the project pseudonym beside
 // the release pseudonym and must be deleted when the run ends.
@@ -227,12 +224,12 @@ func PortableScript(dialect, root, wave, release string, defs *Definitions) (str
 		}
 		b.WriteString(d.Materialise(name, strings.TrimSpace(text)) + ";\n\n")
 	}
-	for _, q := range releaseQueries {
-		text, err := Query(q.query)
+	for _, o := range append(releaseOutputs(defs), accuracyOutput) {
+		stmt, err := o.statement(d.Type, release, wave)
 		if err != nil {
 			return "", err
 		}
-		b.WriteString(d.Create(q.table, root+schemas.LinkedPartition(q.table, wave, release), strings.TrimSpace(text)) + ";\n\n")
+		b.WriteString(d.Create(o.table, root+schemas.LinkedPartition(o.table, wave, release), stmt) + ";\n\n")
 	}
 	return b.String(), nil
 }

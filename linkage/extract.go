@@ -338,6 +338,9 @@ func readCSV(ctx context.Context, f *os.File, key string, v *validator) error {
 	if err := v.header(header); err != nil {
 		return err
 	}
+	if fi, err := f.Stat(); err == nil {
+		v.expect(fi.Size() / 80) // about the bytes of a row of the synthetic extracts
+	}
 	vals := make([]string, len(v.cols))
 	badRun := 0
 	for {
@@ -379,8 +382,10 @@ func readCSV(ctx context.Context, f *os.File, key string, v *validator) error {
 
 // colState is one definition column as the validator meets it in a file.
 type colState struct {
-	def *ColumnDef
-	src int // index in the file's columns; -1 when absent
+	def       *ColumnDef
+	src       int // index in the file's columns; -1 when absent
+	notBefore int // index in cols of the date this one may not precede; -1 when none
+	match     func(string) bool
 }
 
 // validator judges the rows of one extract and writes its outputs to temporary files.
@@ -396,7 +401,7 @@ type validator struct {
 	diags                                          []int
 	byName                                         map[string]int // upper-case column name → cols index
 
-	seen    map[uint64]int64 // record id (or row) hash → first row
+	seen    *rowSet // record id (or row) hash → first row
 	seed    maphash.Seed
 	known   []bool // cohort people whose key appeared
 	unknown map[[32]byte]struct{}
@@ -424,12 +429,12 @@ type finding struct {
 
 func newValidator(cfg ExtractConfig, res *ExtractResult) (*validator, error) {
 	d := cfg.Definition
-	v := &validator{cfg: cfg, res: res, file: path.Base(res.Key), byName: map[string]int{}, seen: map[uint64]int64{},
+	v := &validator{cfg: cfg, res: res, file: path.Base(res.Key), byName: map[string]int{}, seen: newRowSet(0),
 		seed: maphash.MakeSeed(), known: make([]bool, len(cfg.Cohort.People)), unknown: map[[32]byte]struct{}{},
 		person: -1, record: -1, start: -1, end: -1, typ: -1, pod: -1, provider: -1}
 	for i := range d.Columns {
 		c := &d.Columns[i]
-		v.cols = append(v.cols, colState{def: c, src: -1})
+		v.cols = append(v.cols, colState{def: c, src: -1, notBefore: -1, match: patternMatcher(c.re)})
 		v.byName[strings.ToUpper(c.Name)] = i
 		switch c.Role {
 		case RolePersonKey:
@@ -448,6 +453,11 @@ func newValidator(cfg ExtractConfig, res *ExtractResult) (*validator, error) {
 			v.provider = i
 		case RoleDiagnosis:
 			v.diags = append(v.diags, i)
+		}
+	}
+	for i := range v.cols {
+		if nb := v.cols[i].def.NotBefore; nb != "" {
+			v.cols[i].notBefore = v.byName[strings.ToUpper(nb)]
 		}
 	}
 	v.dates, v.have = make([]time.Time, len(v.cols)), make([]bool, len(v.cols))
@@ -506,6 +516,14 @@ func (v *validator) discard() {
 		os.Remove(f.Name())
 	}
 	v.tmp = nil
+}
+
+// expect sizes the duplicate index for an extract of about rows rows, so it is not
+// grown (and rehashed) over and over.
+func (v *validator) expect(rows int64) {
+	if rows > 0 && v.seen.n == 0 {
+		v.seen = newRowSet(int(min(rows, 1<<28)))
+	}
 }
 
 // header maps the file's column names to the definition's (case-insensitively).
@@ -625,7 +643,7 @@ func (v *validator) row(vals []string) error {
 				continue
 			}
 		}
-		if def.re != nil && !def.re.MatchString(s) {
+		if c.match != nil && !c.match(s) {
 			v.add(def.Name, ReasonPatternMismatch, def.Name+" does not have the shape the definition requires")
 			continue
 		}
@@ -637,12 +655,8 @@ func (v *validator) row(vals []string) error {
 	}
 	// Date order.
 	for i, c := range v.cols {
-		def := c.def
-		if def.NotBefore == "" || !have[i] {
-			continue
-		}
-		j := v.byName[strings.ToUpper(def.NotBefore)]
-		if !have[j] {
+		def, j := c.def, c.notBefore
+		if j < 0 || !have[i] || !have[j] {
 			continue
 		}
 		switch {
@@ -681,14 +695,12 @@ func (v *validator) row(vals []string) error {
 		hsh = mh.Sum64()
 	}
 	if hsh != 0 {
-		if first, dup := v.seen[hsh]; dup {
+		if first, dup := v.seen.putFirst(hsh, v.rowNo); dup {
 			field := ""
 			if v.record >= 0 {
 				field = v.cols[v.record].def.Name
 			}
 			v.add(field, ReasonRecordDuplicate, fmt.Sprintf("the record repeats row %d", first))
-		} else {
-			v.seen[hsh] = v.rowNo
 		}
 	}
 	if len(v.findings) > 0 {
@@ -768,7 +780,12 @@ func (v *validator) reject(disposition string) {
 			Field: f.field, ReasonCode: f.reason, Disposition: disposition, Message: f.msg, SourceSHA256: v.res.SHA256}
 		// Errors surface at finish: the writers keep the first.
 		_ = v.rej.Write(&r)
-		_ = v.csv.Write([]string{r.WaveID, r.DatasetID, r.File, strconv.FormatInt(r.Row, 10), r.Field, r.ReasonCode, r.Disposition, r.Message, r.SourceSHA256})
+		// The CSV report is for the data provider: the errors to correct. An excluded
+		// row is no error, and most rows of an extract for the whole sample are
+		// excluded; they are in the lake's rejections object and counted.
+		if disposition == schemas.LinkageRejected {
+			_ = v.csv.Write([]string{r.WaveID, r.DatasetID, r.File, strconv.FormatInt(r.Row, 10), r.Field, r.ReasonCode, r.Disposition, r.Message, r.SourceSHA256})
+		}
 		v.res.Findings++
 	}
 }

@@ -40,6 +40,7 @@ func readParquet(ctx context.Context, f *os.File, key string, v *validator) erro
 	if err := v.header(names); err != nil {
 		return err
 	}
+	v.expect(pf.NumRows())
 	// Read only the definition's columns.
 	var leaves []int
 	pos := map[int]int{} // file column → position in the record batch
@@ -124,11 +125,19 @@ func textOf(col arrow.Array) (func(int) string, error) {
 			return string(a.Value(i))
 		}, nil
 	case *array.Date32:
+		// Dates repeat (a few hundred in an extract): each is formatted once.
+		seen := map[arrow.Date32]string{}
 		return func(i int) string {
 			if null(i) {
 				return ""
 			}
-			return a.Value(i).ToTime().Format(time.DateOnly)
+			d := a.Value(i)
+			s, ok := seen[d]
+			if !ok {
+				s = d.ToTime().Format(time.DateOnly)
+				seen[d] = s
+			}
+			return s
 		}, nil
 	case *array.Date64:
 		return func(i int) string {
@@ -146,11 +155,18 @@ func textOf(col arrow.Array) (func(int) string, error) {
 			return a.Value(i).ToTime(unit).UTC().Format(time.DateOnly)
 		}, nil
 	case *array.Int32:
+		seen := map[int32]string{}
 		return func(i int) string {
 			if null(i) {
 				return ""
 			}
-			return strconv.FormatInt(int64(a.Value(i)), 10)
+			n := a.Value(i)
+			s, ok := seen[n]
+			if !ok {
+				s = strconv.FormatInt(int64(n), 10)
+				seen[n] = s
+			}
+			return s
 		}, nil
 	case *array.Int64:
 		return func(i int) string {

@@ -143,15 +143,10 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	phase("bind", t)
 
 	t = time.Now()
-	if err := eng.linkedOutputs(ctx, st, cfg, res); err != nil {
+	if err := eng.outputs(ctx, st, cfg, res); err != nil {
 		return nil, err
 	}
-	phase("linked_outputs", t)
-	t = time.Now()
-	if err := eng.qualityReport(ctx, st, cfg, res); err != nil {
-		return nil, err
-	}
-	phase("quality_report", t)
+	phase("outputs", t)
 	t = time.Now()
 	retired, err := RetireEarlierReleases(ctx, st, cfg.WaveID, cfg.ReleaseID, cfg.Definitions)
 	if err != nil {
@@ -204,6 +199,7 @@ func Frame(cohort *Cohort, rel *Releaser, lookbackMonths int) []schemas.LinkageF
 			d := p.ResponseDate
 			f6, f12, lb := codes.MonthsBefore(d, 6), codes.MonthsBefore(d, 12), codes.MonthsBefore(d, lookbackMonths)
 			f.ResponseDate, f.From6M, f.From12M, f.LookbackFrom = &d, &f6, &f12, &lb
+			f.ResponseMonth = d.Format("2006-01")
 		}
 		if p.Consented {
 			f.ReleasePseudonym = rel.Pseudonym(p.NHSPseudonym)
@@ -405,128 +401,99 @@ func openEngine(ctx context.Context, st store.Store, cfg ReleaseConfig, dir stri
 	return e, nil
 }
 
-// put stores rows as the release's object of table.
-func put[T any](ctx context.Context, st store.Store, res *ReleaseResult, table string, l *schemas.Layout, rows []T) error {
-	defer timed(res, "write:"+table)()
-	key := schemas.LinkedKey(table, res.WaveID, res.ReleaseID)
-	if err := lake.PutRows(ctx, st, key, l, rows); err != nil {
-		return fmt.Errorf("linkage: write %s: %w", table, err)
-	}
-	res.Tables[table] = TableOutput{Key: key, Rows: int64(len(rows))}
-	return nil
-}
-
 // timed records how long the caller's step took, under name.
 func timed(res *ReleaseResult, name string) func() {
 	t := time.Now()
 	return func() { res.Seconds[name] += time.Since(t).Seconds() }
 }
 
-func (e *engine) run(ctx context.Context, name string) (string, error) {
-	q, err := Query(name)
+// output is one table of a release: the query that makes it, its layout, and the
+// order of its rows (none for the large ones).
+type output struct {
+	table   string
+	query   string // a SQL file, or SQL text when sql is set
+	sql     string
+	layout  *schemas.Layout
+	orderBy string
+}
+
+// releaseOutputs are the release's tables, in the order they are made.
+func releaseOutputs(defs *Definitions) []output {
+	out := []output{
+		{table: schemas.TableLinkedRespondents, query: "linked_respondents", layout: schemas.LinkedRespondentLayout(), orderBy: "release_pseudonym"},
+		{table: schemas.TableLinkedConditions, query: "linked_conditions", layout: schemas.LinkedConditionLayout(), orderBy: "release_pseudonym, condition_id"},
+		// The two large outputs are not sorted: a sort cost as much again as the
+		// query, and their readers need no order.
+		{table: schemas.TableLinkedAnswers, query: "linked_answers", layout: schemas.LinkedAnswerLayout()},
+	}
+	for _, d := range defs.All() {
+		cols := append([]string{"release_pseudonym", "dataset_id"}, d.Export...)
+		out = append(out, output{table: schemas.LinkedActivityTable(d.ID), query: "linked_activity",
+			sql: fmt.Sprintf("SELECT %s FROM (%s) a WHERE a.dataset_id = %s", strings.Join(prefixed("a.", cols), ", "), "%s", sqlQuote(d.ID))})
+	}
+	return append(out,
+		output{table: schemas.TableLinkageFlow, query: "quality_flow", layout: schemas.LinkageFlowLayout(),
+			orderBy: "ics, CASE stage WHEN 'sampled' THEN 0 WHEN 'responded' THEN 1 WHEN 'consented' THEN 2 ELSE 3 END, dataset_id"},
+		output{table: schemas.TableLinkageMatchRates, query: "quality_match_rates", layout: schemas.LinkageMatchRateLayout(), orderBy: "dataset_id, dimension, category"},
+		output{table: schemas.TableLinkageConsentBias, query: "quality_consent_bias", layout: schemas.LinkageConsentBiasLayout(), orderBy: "dimension, category"},
+	)
+}
+
+var accuracyOutput = output{table: schemas.TableLinkageAccuracy, query: "quality_accuracy", layout: schemas.LinkageAccuracyLayout(), orderBy: "dataset_id"}
+
+// statement is the query that makes an output's rows: the SQL file, wrapped to give the
+// layout's columns with their declared types (and the release's ids as constants) in a
+// fixed order, so a file written by the engine reads back as the layout.
+func (o output) statement(typ func(schemas.Type) string, release, wave string) (string, error) {
+	q, err := Query(o.query)
 	if err != nil {
 		return "", err
 	}
-	return q, nil
+	q = strings.TrimSpace(q)
+	if o.sql != "" {
+		q = fmt.Sprintf(o.sql, q)
+	}
+	consts := map[string]string{"release_id": release, "wave_id": wave}
+	var cols []string
+	if o.layout == nil {
+		cols = []string{sqlQuote(release) + " AS release_id", sqlQuote(wave) + " AS wave_id", "q.*"}
+	} else {
+		for _, c := range o.layout.Columns {
+			if v, ok := consts[c.Name]; ok {
+				cols = append(cols, fmt.Sprintf("CAST(%s AS %s) AS %s", sqlQuote(v), typ(c.Type), c.Name))
+				continue
+			}
+			cols = append(cols, fmt.Sprintf("CAST(q.%s AS %s) AS %s", c.Name, typ(c.Type), c.Name))
+		}
+	}
+	stmt := fmt.Sprintf("SELECT %s\nFROM (\n%s\n) q", strings.Join(cols, ", "), q)
+	if o.orderBy != "" {
+		stmt += "\nORDER BY " + o.orderBy
+	}
+	return stmt, nil
 }
 
-// linkedOutputs writes linked_respondents, linked_conditions, linked_answers and each
-// dataset's linked activity.
-func (e *engine) linkedOutputs(ctx context.Context, st store.Store, cfg ReleaseConfig, res *ReleaseResult) error {
-	q, err := e.run(ctx, "linked_respondents")
+// create makes one output: the engine writes it as Parquet, and it is stored at the
+// release's key.
+func (e *engine) create(ctx context.Context, st store.Store, res *ReleaseResult, o output) error {
+	defer timed(res, "table:"+o.table)()
+	stmt, err := o.statement(duckType, res.ReleaseID, res.WaveID)
 	if err != nil {
 		return err
 	}
-	resp, err := queryRows(ctx, e.conn, q, schemas.LinkedRespondentLayout(), func(r *schemas.LinkedRespondent, extra map[string]any) {
-		r.ReleaseID, r.WaveID = cfg.ReleaseID, cfg.WaveID
-		if d, ok := extra["response_date"].(time.Time); ok {
-			r.ResponseMonth = d.Format("2006-01")
-		}
-	})
+	local := e.dir + o.table + ".parquet"
+	if _, err := e.conn.ExecContext(ctx, Dialects["duckdb"].Create(o.table, local, stmt)); err != nil {
+		return fmt.Errorf("linkage: %s: %w", o.table, err)
+	}
+	_, rows, err := parquetColumns(local)
 	if err != nil {
-		return fmt.Errorf("linkage: linked_respondents: %w", err)
-	}
-	sort.Slice(resp, func(i, j int) bool { return resp[i].ReleasePseudonym < resp[j].ReleasePseudonym })
-	if err := put(ctx, st, res, schemas.TableLinkedRespondents, schemas.LinkedRespondentLayout(), resp); err != nil {
 		return err
 	}
-
-	if q, err = e.run(ctx, "linked_conditions"); err != nil {
+	key := schemas.LinkedKey(o.table, res.WaveID, res.ReleaseID)
+	if err := putFile(ctx, st, key, local); err != nil {
 		return err
 	}
-	listOf := map[string]*Codelist{}
-	for _, cl := range cfg.Codelists.Lists {
-		for _, c := range cl.Conditions {
-			listOf[c.ID] = cl
-		}
-	}
-	conds, err := queryRows(ctx, e.conn, q, schemas.LinkedConditionLayout(), func(c *schemas.LinkedCondition, _ map[string]any) {
-		c.ReleaseID, c.WaveID = cfg.ReleaseID, cfg.WaveID
-		if cl := listOf[c.ConditionID]; cl != nil {
-			c.CodelistID, c.CodelistVersion = cl.ID, cl.Version
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("linkage: linked_conditions: %w", err)
-	}
-	sort.Slice(conds, func(i, j int) bool {
-		if conds[i].ReleasePseudonym != conds[j].ReleasePseudonym {
-			return conds[i].ReleasePseudonym < conds[j].ReleasePseudonym
-		}
-		return conds[i].ConditionID < conds[j].ConditionID
-	})
-	if err := put(ctx, st, res, schemas.TableLinkedConditions, schemas.LinkedConditionLayout(), conds); err != nil {
-		return err
-	}
-
-	if q, err = e.run(ctx, "linked_answers"); err != nil {
-		return err
-	}
-	answers, err := queryRows(ctx, e.conn, q, schemas.LinkedAnswerLayout(), func(a *schemas.LinkedAnswer, _ map[string]any) {
-		a.ReleaseID, a.WaveID = cfg.ReleaseID, cfg.WaveID
-	})
-	if err != nil {
-		return fmt.Errorf("linkage: linked_answers: %w", err)
-	}
-	sort.Slice(answers, func(i, j int) bool {
-		a, b := &answers[i], &answers[j]
-		if a.ReleasePseudonym != b.ReleasePseudonym {
-			return a.ReleasePseudonym < b.ReleasePseudonym
-		}
-		if a.QuestionID != b.QuestionID {
-			return a.QuestionID < b.QuestionID
-		}
-		return a.AnswerCode < b.AnswerCode
-	})
-	if err := put(ctx, st, res, schemas.TableLinkedAnswers, schemas.LinkedAnswerLayout(), answers); err != nil {
-		return err
-	}
-
-	// Each dataset's linked activity, with only the columns its definition lets an
-	// export carry.
-	if q, err = e.run(ctx, "linked_activity"); err != nil {
-		return err
-	}
-	for _, d := range cfg.Definitions.All() {
-		cols := append([]string{sqlQuote(cfg.ReleaseID) + " AS release_id", sqlQuote(cfg.WaveID) + " AS wave_id",
-			"x.release_pseudonym", "x.dataset_id"}, prefixed("x.", d.Export)...)
-		sel := fmt.Sprintf("SELECT %s FROM (%s) x WHERE x.dataset_id = %s ORDER BY x.release_pseudonym, x.activity_date",
-			strings.Join(cols, ", "), strings.TrimSpace(q), sqlQuote(d.ID))
-		table := schemas.LinkedActivityTable(d.ID)
-		local := e.dir + table + ".parquet"
-		if _, err := e.conn.ExecContext(ctx, Dialects["duckdb"].Create(table, local, sel)); err != nil {
-			return fmt.Errorf("linkage: %s: %w", table, err)
-		}
-		var n int64
-		if err := e.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM read_parquet("+sqlQuote(local)+")").Scan(&n); err != nil {
-			return err
-		}
-		key := schemas.LinkedKey(table, cfg.WaveID, cfg.ReleaseID)
-		if err := putFile(ctx, st, key, local); err != nil {
-			return err
-		}
-		res.Tables[table] = TableOutput{Key: key, Rows: n}
-	}
+	res.Tables[o.table] = TableOutput{Key: key, Rows: rows}
 	return nil
 }
 
@@ -550,29 +517,23 @@ func putFile(ctx context.Context, st store.Store, key, local string) error {
 	return nil
 }
 
-// qualityReport writes the cohort flow, match rates, consent bias and (for synthetic
-// data) accuracy, to the lake and as CSV.
-func (e *engine) qualityReport(ctx context.Context, st store.Store, cfg ReleaseConfig, res *ReleaseResult) error {
-	set := func(release, wave *string) { *release, *wave = cfg.ReleaseID, cfg.WaveID }
-	q, err := e.run(ctx, "quality_flow")
+// outputs makes every table of the release, then the quality report's CSV files and
+// the release's figures from the (small) quality tables.
+func (e *engine) outputs(ctx context.Context, st store.Store, cfg ReleaseConfig, res *ReleaseResult) error {
+	outs := releaseOutputs(cfg.Definitions)
+	if cfg.TruthKey != "" {
+		outs = append(outs, accuracyOutput)
+	}
+	for _, o := range outs {
+		if err := e.create(ctx, st, res, o); err != nil {
+			return err
+		}
+	}
+	defer timed(res, "reports")()
+	flow, err := report[schemas.LinkageFlow](ctx, st, res, schemas.TableLinkageFlow, schemas.LinkageFlowLayout())
 	if err != nil {
 		return err
 	}
-	flow, err := queryRows(ctx, e.conn, q, schemas.LinkageFlowLayout(), func(f *schemas.LinkageFlow, _ map[string]any) { set(&f.ReleaseID, &f.WaveID) })
-	if err != nil {
-		return fmt.Errorf("linkage: quality_flow: %w", err)
-	}
-	stageOrder := map[string]int{schemas.FlowSampled: 0, schemas.FlowResponded: 1, schemas.FlowConsented: 2, schemas.FlowLinked: 3}
-	sort.Slice(flow, func(i, j int) bool {
-		a, b := &flow[i], &flow[j]
-		if a.ICS != b.ICS {
-			return a.ICS < b.ICS
-		}
-		if a.Stage != b.Stage {
-			return stageOrder[a.Stage] < stageOrder[b.Stage]
-		}
-		return a.DatasetID < b.DatasetID
-	})
 	for _, f := range flow {
 		if f.ICS != "ALL" {
 			continue
@@ -588,105 +549,37 @@ func (e *engine) qualityReport(ctx context.Context, st store.Store, cfg ReleaseC
 			res.Linked = f.People
 		}
 	}
-	if err := putReport(ctx, st, res, schemas.TableLinkageFlow, schemas.LinkageFlowLayout(), flow); err != nil {
+	if _, err := report[schemas.LinkageMatchRate](ctx, st, res, schemas.TableLinkageMatchRates, schemas.LinkageMatchRateLayout()); err != nil {
 		return err
 	}
-
-	if q, err = e.run(ctx, "quality_match_rates"); err != nil {
+	if _, err := report[schemas.LinkageConsentBias](ctx, st, res, schemas.TableLinkageConsentBias, schemas.LinkageConsentBiasLayout()); err != nil {
 		return err
 	}
-	rates, err := queryRows(ctx, e.conn, q, schemas.LinkageMatchRateLayout(), func(m *schemas.LinkageMatchRate, _ map[string]any) {
-		set(&m.ReleaseID, &m.WaveID)
-		if m.Consenters > 0 {
-			m.MatchRate = float64(m.Linked) / float64(m.Consenters)
+	if cfg.TruthKey != "" {
+		if res.Accuracy, err = report[schemas.LinkageAccuracy](ctx, st, res, schemas.TableLinkageAccuracy, schemas.LinkageAccuracyLayout()); err != nil {
+			return err
 		}
-	})
-	if err != nil {
-		return fmt.Errorf("linkage: quality_match_rates: %w", err)
 	}
-	sort.Slice(rates, func(i, j int) bool {
-		a, b := &rates[i], &rates[j]
-		if a.DatasetID != b.DatasetID {
-			return a.DatasetID < b.DatasetID
-		}
-		if a.Dimension != b.Dimension {
-			return a.Dimension < b.Dimension
-		}
-		return a.Category < b.Category
-	})
-	if err := putReport(ctx, st, res, schemas.TableLinkageMatchRates, schemas.LinkageMatchRateLayout(), rates); err != nil {
-		return err
-	}
-
-	if q, err = e.run(ctx, "quality_consent_bias"); err != nil {
-		return err
-	}
-	bias, err := queryRows(ctx, e.conn, q, schemas.LinkageConsentBiasLayout(), func(b *schemas.LinkageConsentBias, _ map[string]any) {
-		set(&b.ReleaseID, &b.WaveID)
-		if b.ConsentersBase > 0 {
-			s := float64(b.Consenters) / float64(b.ConsentersBase)
-			b.ConsentersShare = &s
-		}
-		if b.NonConsentersBase > 0 {
-			s := float64(b.NonConsenters) / float64(b.NonConsentersBase)
-			b.NonConsentersShare = &s
-		}
-		if b.ConsentersShare != nil && b.NonConsentersShare != nil {
-			d := 100 * (*b.ConsentersShare - *b.NonConsentersShare)
-			b.DifferencePctPoints = &d
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("linkage: quality_consent_bias: %w", err)
-	}
-	sort.Slice(bias, func(i, j int) bool {
-		if bias[i].Dimension != bias[j].Dimension {
-			return bias[i].Dimension < bias[j].Dimension
-		}
-		return bias[i].Category < bias[j].Category
-	})
-	if err := putReport(ctx, st, res, schemas.TableLinkageConsentBias, schemas.LinkageConsentBiasLayout(), bias); err != nil {
-		return err
-	}
-
-	if cfg.TruthKey == "" {
-		return nil
-	}
-	if q, err = e.run(ctx, "quality_accuracy"); err != nil {
-		return err
-	}
-	acc, err := queryRows(ctx, e.conn, q, schemas.LinkageAccuracyLayout(), func(a *schemas.LinkageAccuracy, _ map[string]any) {
-		set(&a.ReleaseID, &a.WaveID)
-		if a.Linked > 0 {
-			a.Precision = float64(a.Correct) / float64(a.Linked)
-		}
-		if a.TruePairs > 0 {
-			a.Recall = float64(a.Correct) / float64(a.TruePairs)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("linkage: quality_accuracy: %w", err)
-	}
-	sort.Slice(acc, func(i, j int) bool { return acc[i].DatasetID < acc[j].DatasetID })
-	res.Accuracy = acc
-	return putReport(ctx, st, res, schemas.TableLinkageAccuracy, schemas.LinkageAccuracyLayout(), acc)
+	return nil
 }
 
-// putReport stores a quality table in the lake and as CSV under the release's reports.
-func putReport[T any](ctx context.Context, st store.Store, res *ReleaseResult, table string, l *schemas.Layout, rows []T) error {
-	if err := put(ctx, st, res, table, l, rows); err != nil {
-		return err
+// report reads a quality table of the release back and stores it as CSV under the
+// release's reports.
+func report[T any](ctx context.Context, st store.Store, res *ReleaseResult, table string, l *schemas.Layout) ([]T, error) {
+	rows, err := lake.GetRows[T](ctx, st, res.Tables[table].Key, l)
+	if err != nil {
+		return nil, err
 	}
 	b, err := CSV(l, rows)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	key := schemas.LinkageReportPrefix(res.WaveID, res.ReleaseID) + table + ".csv"
 	if err := store.PutBytes(ctx, st, key, b); err != nil {
-		return fmt.Errorf("linkage: store %s: %w", key, err)
+		return nil, fmt.Errorf("linkage: store %s: %w", key, err)
 	}
 	res.Reports = append(res.Reports, key)
-	return nil
+	return rows, nil
 }
 
 // RetireEarlierReleases deletes the person-level outputs and the exports of every

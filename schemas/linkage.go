@@ -154,6 +154,7 @@ type LinkageFrame struct {
 	Responded        bool       `col:"responded,doc=a kept complete patient response"`
 	Consented        bool       `col:"consented,doc=responded and the latest patient consent event is given"`
 	ResponseDate     *time.Time `col:"response_date,date"`
+	ResponseMonth    string     `col:"response_month,doc=yyyy-mm of the response; empty unless responded"`
 	From6M           *time.Time `col:"from_6m,date,doc=first day of the 6-month window before the response"`
 	From12M          *time.Time `col:"from_12m,date"`
 	LookbackFrom     *time.Time `col:"lookback_from,date,doc=first day of the condition and export lookback"`
@@ -191,10 +192,12 @@ func LinkageMeasureLayout() *Layout { return LayoutOf[LinkageMeasure]("linkage_m
 
 // LinkageCode is one entry of a condition code list, as staged for the SQL.
 type LinkageCode struct {
-	ConditionID string `col:"condition_id"`
-	CodeSystem  string `col:"code_system,doc=icd10 or snomed"`
-	MatchLength int32  `col:"match_length,doc=3 or 4 for an ICD-10 prefix; 0 for an exact code"`
-	Code        string `col:"code"`
+	ConditionID     string `col:"condition_id"`
+	CodelistID      string `col:"codelist_id"`
+	CodelistVersion string `col:"codelist_version"`
+	CodeSystem      string `col:"code_system,doc=icd10 or snomed"`
+	MatchLength     int32  `col:"match_length,doc=3 or 4 for an ICD-10 prefix; 0 for an exact code"`
+	Code            string `col:"code"`
 }
 
 // LinkageCodeLayout is the staged code list's layout.

@@ -17,15 +17,15 @@ coded AS (
   WHERE d.activity_date >= c.lookback_from AND d.activity_date < c.response_date
 ),
 matched AS (
-  SELECT x.release_pseudonym, l.condition_id, x.activity_date
+  SELECT x.release_pseudonym, l.condition_id, l.codelist_id, l.codelist_version, x.activity_date
   FROM coded x JOIN codelist l ON l.code_system = x.code_system AND l.match_length = 3 AND l.code = x.code3
   UNION ALL
-  SELECT x.release_pseudonym, l.condition_id, x.activity_date
+  SELECT x.release_pseudonym, l.condition_id, l.codelist_id, l.codelist_version, x.activity_date
   FROM coded x JOIN codelist l ON l.code_system = x.code_system AND l.match_length = 4 AND l.code = x.code4
   UNION ALL
-  SELECT x.release_pseudonym, l.condition_id, x.activity_date
+  SELECT x.release_pseudonym, l.condition_id, l.codelist_id, l.codelist_version, x.activity_date
   FROM coded x JOIN codelist l ON l.code_system = x.code_system AND l.match_length = 0 AND l.code = x.code
 )
-SELECT release_pseudonym, condition_id, COUNT(*) AS records, MIN(activity_date) AS first_seen
+SELECT release_pseudonym, condition_id, codelist_id, codelist_version, COUNT(*) AS records, MIN(activity_date) AS first_seen
 FROM matched
-GROUP BY release_pseudonym, condition_id
+GROUP BY release_pseudonym, condition_id, codelist_id, codelist_version

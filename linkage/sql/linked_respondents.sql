@@ -11,7 +11,7 @@
 -- Portable SQL (DuckDB, Spark SQL, Trino): no engine-specific function; counts use
 -- COUNT(CASE ...) and sums are cast to BIGINT (DuckDB sums integers as HUGEINT).
 WITH cohort AS (
-  SELECT release_pseudonym, nhs_pseudonym, ics, age_band, gender, ethnicity_group, efi_band, response_date
+  SELECT release_pseudonym, nhs_pseudonym, ics, age_band, gender, ethnicity_group, efi_band, response_month
   FROM frame
   WHERE consented
 ),
@@ -80,7 +80,7 @@ linked AS (
   JOIN linked_pairs l ON l.nhs_pseudonym = c.nhs_pseudonym
   GROUP BY c.release_pseudonym
 )
-SELECT c.release_pseudonym, c.ics, c.age_band, c.gender, c.ethnicity_group, c.efi_band, c.response_date,
+SELECT c.release_pseudonym, c.ics, c.age_band, c.gender, c.ethnicity_group, c.efi_band, c.response_month,
   COALESCE(l.datasets_linked, 0) AS datasets_linked,
   COALESCE(p.gp_appointments_6m, 0) AS gp_appointments_6m,
   COALESCE(p.gp_appointments_12m, 0) AS gp_appointments_12m,

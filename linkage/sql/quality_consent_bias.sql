@@ -36,7 +36,19 @@ question_bias AS (
   JOIN answers a ON a.survey_record_id = f.survey_record_id
   WHERE a.scored AND a.in_base
   GROUP BY a.question_id
+),
+counts AS (
+  SELECT dimension, category, consenters, consenters_base, non_consenters, non_consenters_base FROM frame_bias
+  UNION ALL
+  SELECT dimension, category, consenters, consenters_base, non_consenters, non_consenters_base FROM question_bias
+),
+shares AS (
+  SELECT dimension, category, consenters, consenters_base, non_consenters, non_consenters_base,
+         CASE WHEN consenters_base > 0 THEN CAST(consenters AS DOUBLE) / consenters_base END AS consenters_share,
+         CASE WHEN non_consenters_base > 0 THEN CAST(non_consenters AS DOUBLE) / non_consenters_base END AS non_consenters_share
+  FROM counts
 )
-SELECT dimension, category, consenters, consenters_base, non_consenters, non_consenters_base FROM frame_bias
-UNION ALL
-SELECT dimension, category, consenters, consenters_base, non_consenters, non_consenters_base FROM question_bias
+SELECT dimension, category, consenters, consenters_base, non_consenters, non_consenters_base,
+       consenters_share, non_consenters_share,
+       CAST(100 AS DOUBLE) * (consenters_share - non_consenters_share) AS difference_pct_points
+FROM shares

@@ -160,9 +160,8 @@ var (
 
 // truthWriter streams the truth rows.
 type truthWriter struct {
-	w    *lake.Writer[schemas.LinkageTruth]
-	f    *os.File
-	rows int64
+	w *lake.Writer[schemas.LinkageTruth]
+	f *os.File
 }
 
 // Generate writes an extract of every dataset for the wave's sample in the lake, to
