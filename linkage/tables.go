@@ -2,8 +2,6 @@ package linkage
 
 import (
 	"bytes"
-	"context"
-	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -16,59 +14,6 @@ import (
 	"icesurvey/lake"
 	"icesurvey/schemas"
 )
-
-// queryRows runs q and reads each row into a T of layout l, matching result columns to
-// layout columns by name; a result column the layout lacks goes to fix in extra, which
-// may also set the layout columns the query does not give.
-func queryRows[T any](ctx context.Context, conn *sql.Conn, q string, l *schemas.Layout, fix func(t *T, extra map[string]any)) ([]T, error) {
-	rows, err := conn.QueryContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	idx := make([]int, len(cols))
-	for i, c := range cols {
-		idx[i] = -1
-		for j, lc := range l.Columns {
-			if lc.Name == c {
-				idx[i] = j
-			}
-		}
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	var out []T
-	extra := map[string]any{}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		var t T
-		p := reflect.ValueOf(&t)
-		clear(extra)
-		for i, v := range vals {
-			switch {
-			case v == nil:
-			case idx[i] < 0:
-				extra[cols[i]] = v
-			default:
-				l.SetField(p, idx[i], reflect.ValueOf(v))
-			}
-		}
-		if fix != nil {
-			fix(&t, extra)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
 
 // writeLocal writes rows as a Parquet file of layout l at path.
 func writeLocal[T any](path string, l *schemas.Layout, rows []T) error {
