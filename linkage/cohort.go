@@ -1,0 +1,376 @@
+package linkage
+
+import (
+	"cmp"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"icesurvey/lake"
+	"icesurvey/questionnaire"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// The cohort is every sampled person of a wave with what linkage needs of them: the
+// frame variables, whether they responded (a kept complete patient response: the first
+// complete patient response not discarded as a duplicate, as the warehouse's
+// completions view has it), when, their answers, and whether they may be linked now
+// (responded, and their latest patient consent event is "given").
+
+// Person is one sampled person of the cohort.
+type Person struct {
+	SurveyRecordID string
+	ICS            string
+	NHSPseudonym   string
+	AgeBand        string
+	Gender         string
+	EthnicityGroup string
+	EFIBand        string
+	Responded      bool
+	ResponseDate   time.Time // the kept response's calendar date (UTC); zero unless Responded
+	ResponseID     string
+	Consented      bool // Responded and Linkable
+}
+
+// Cohort is a wave's sampled people, indexed by project pseudonym.
+type Cohort struct {
+	WaveID  string
+	People  []Person
+	Answers []schemas.LinkageAnswer // of the kept responses, scored
+	Consent ConsentCounts
+	Events  []schemas.ConsentEvent
+	byKey   map[[32]byte]int32
+	byID    map[string]int32
+}
+
+// Lookup finds the person with a normalised (lower-case hex) project pseudonym.
+func (c *Cohort) Lookup(pseudonym string) (*Person, bool) {
+	var k [32]byte
+	if len(pseudonym) != 64 {
+		return nil, false
+	}
+	if _, err := hex.Decode(k[:], []byte(pseudonym)); err != nil {
+		return nil, false
+	}
+	i, ok := c.byKey[k]
+	if !ok {
+		return nil, false
+	}
+	return &c.People[i], true
+}
+
+// Person finds the person with a survey record id.
+func (c *Cohort) Person(surveyRecordID string) (*Person, bool) {
+	i, ok := c.byID[surveyRecordID]
+	if !ok {
+		return nil, false
+	}
+	return &c.People[i], true
+}
+
+// Counts of the cohort flow before linking.
+func (c *Cohort) Counts() (sampled, responded, consented int) {
+	for i := range c.People {
+		p := &c.People[i]
+		sampled++
+		if p.Responded {
+			responded++
+		}
+		if p.Consented {
+			consented++
+		}
+	}
+	return
+}
+
+// EthnicityGroup maps an ethnic category code (SPEC §4) to its broad group, the level
+// at which match rates and consent bias are reported.
+func EthnicityGroup(code string) string {
+	switch strings.ToUpper(strings.TrimSpace(code)) {
+	case "A", "B", "C":
+		return "white"
+	case "D", "E", "F", "G":
+		return "mixed"
+	case "H", "J", "K", "L":
+		return "asian"
+	case "M", "N", "P":
+		return "black"
+	case "R", "S":
+		return "other"
+	}
+	return "not_stated"
+}
+
+// EthnicityGroups lists the groups in report order.
+var EthnicityGroups = []string{"white", "mixed", "asian", "black", "other", "not_stated"}
+
+// lakeObjects lists the Parquet objects under prefix.
+func lakeObjects(ctx context.Context, st store.Store, prefix string) ([]string, error) {
+	infos, err := st.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("linkage: list %s: %w", prefix, err)
+	}
+	var out []string
+	for _, in := range infos {
+		if strings.HasSuffix(in.Key, ".parquet") {
+			out = append(out, in.Key)
+		}
+	}
+	return out, nil
+}
+
+// scanAll streams every row of every Parquet object under prefix.
+func scanAll[T any](ctx context.Context, st store.Store, prefix string, l *schemas.Layout, fn func(*T) error) error {
+	keys, err := lakeObjects(ctx, st, prefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := lake.Scan(ctx, st, k, l, fn); err != nil {
+			return fmt.Errorf("linkage: read %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func waveRoot(table, wave string) string { return fmt.Sprintf("lake/%s/wave=%s/", table, wave) }
+
+// DeriveConsent derives the consent events of a wave from the lake: given or declined
+// from every loaded response's consent answer (a response later discarded as a
+// duplicate still said what it said: the latest statement wins), withdrawn from every
+// loaded opt-out. Operator withdrawals are recorded apart (RecordWithdrawal).
+func DeriveConsent(ctx context.Context, st store.Store, wave string) ([]schemas.ConsentEvent, error) {
+	cat, err := questionnaire.Default()
+	if err != nil {
+		return nil, err
+	}
+	qs, err := ConsentQuestions(cat)
+	if err != nil {
+		return nil, err
+	}
+	var out []schemas.ConsentEvent
+	err = scanAll(ctx, st, waveRoot(schemas.TableResponses, wave), schemas.ResponseRowLayout(), func(r *schemas.ResponseRow) error {
+		if ev, ok := ConsentFromResponse(r, qs); ok {
+			out = append(out, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var werr error
+	err = scanAll(ctx, st, waveRoot(schemas.TableOutcomes, wave), schemas.OutcomeEventLayout(), func(e *schemas.OutcomeEvent) error {
+		ev, ok, err := WithdrawalFromOutcomeEvent(*e)
+		if err != nil && werr == nil {
+			werr = err
+		}
+		if ok {
+			out = append(out, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if werr != nil {
+		return nil, werr
+	}
+	slices.SortFunc(out, func(a, b schemas.ConsentEvent) int { return cmp.Compare(a.EventID, b.EventID) })
+	return slices.CompactFunc(out, func(a, b schemas.ConsentEvent) bool { return a.EventID == b.EventID }), nil
+}
+
+// WriteDerivedConsent stores the derived events of a wave as one lake object, replacing
+// the one before (derivation is deterministic, so a retry writes the same bytes).
+func WriteDerivedConsent(ctx context.Context, st store.Store, wave string, events []schemas.ConsentEvent) (string, error) {
+	key := schemas.LinkageConsentKey(wave, "derived")
+	if err := lake.PutRows(ctx, st, key, schemas.ConsentEventLayout(), events); err != nil {
+		return "", fmt.Errorf("linkage: write consent events: %w", err)
+	}
+	return key, nil
+}
+
+// RecordWithdrawal stores one operator's withdrawal as its own lake object, named by
+// the event id, so a retried command writes the same object.
+func RecordWithdrawal(ctx context.Context, st store.Store, ev schemas.ConsentEvent) (string, error) {
+	if ev.SourceKind != schemas.ConsentSourceOperator || ev.Event != schemas.ConsentWithdrawn {
+		return "", fmt.Errorf("linkage: %s is not an operator's withdrawal", ev.EventID)
+	}
+	key := schemas.LinkageConsentKey(ev.WaveID, "operator-"+ev.EventID)
+	if err := lake.PutRows(ctx, st, key, schemas.ConsentEventLayout(), []schemas.ConsentEvent{ev}); err != nil {
+		return "", fmt.Errorf("linkage: record withdrawal: %w", err)
+	}
+	return key, nil
+}
+
+// ReadConsentEvents reads every stored consent event of a wave.
+func ReadConsentEvents(ctx context.Context, st store.Store, wave string) ([]schemas.ConsentEvent, error) {
+	var out []schemas.ConsentEvent
+	err := scanAll(ctx, st, schemas.LinkageConsentPrefix(wave), schemas.ConsentEventLayout(), func(e *schemas.ConsentEvent) error {
+		out = append(out, *e)
+		return nil
+	})
+	return out, err
+}
+
+// LoadCohort reads a wave's sample, responses, duplicates and stored consent events from
+// the lake and builds its cohort.
+func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, error) {
+	c := &Cohort{WaveID: wave, byKey: map[[32]byte]int32{}, byID: map[string]int32{}}
+	// Only the sample's text columns are needed: read as text, with no row structs.
+	sampleKeys, err := lakeObjects(ctx, st, waveRoot("sample", wave))
+	if err != nil {
+		return nil, err
+	}
+	cols := []string{"survey_record_id", "ics", "nhs_pseudonym", "age_band", "gender", "ethnicity", "efi_band"}
+	for _, key := range sampleKeys {
+		err = lake.ScanStrings(ctx, st, key, cols, func(row []string) error {
+			var k [32]byte
+			if _, err := hex.Decode(k[:], []byte(row[2])); err != nil || len(row[2]) != 64 {
+				return fmt.Errorf("sample record %s: nhs_pseudonym is not 64 hex digits", row[0])
+			}
+			if _, dup := c.byKey[k]; dup {
+				// Intake refuses a repeated NHS number within an ICS and flags one across
+				// ICSs; a person sampled twice is linked once, as the first record.
+				return nil
+			}
+			c.byKey[k] = int32(len(c.People))
+			c.byID[strings.Clone(row[0])] = int32(len(c.People))
+			c.People = append(c.People, Person{SurveyRecordID: strings.Clone(row[0]), ICS: strings.Clone(row[1]),
+				NHSPseudonym: strings.Clone(row[2]), AgeBand: strings.Clone(row[3]), Gender: strings.Clone(row[4]),
+				EthnicityGroup: EthnicityGroup(row[5]), EFIBand: strings.Clone(row[6])})
+			return nil
+		})
+		if err != nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("linkage: read sample of %s: %w", wave, err)
+	}
+	if len(c.People) == 0 {
+		return nil, fmt.Errorf("linkage: wave %s has no sample in the lake", wave)
+	}
+	discarded := map[string]bool{}
+	err = scanAll(ctx, st, waveRoot(schemas.TableDuplicates, wave), schemas.DuplicateResponseLayout(), func(d *schemas.DuplicateResponse) error {
+		discarded[d.DiscardedResponseID] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Each person's kept response: the first complete patient response not discarded.
+	type keptResponse struct {
+		id string
+		at time.Time
+	}
+	kept := map[int32]keptResponse{}
+	err = scanResponses(ctx, st, wave, false, func(rc *responseCols, rows int) error {
+		for r := range rows {
+			if rc.rtype.Value(r) != schemas.RespondentPatient || !rc.complete.Value(r) {
+				continue
+			}
+			id := rc.id.Value(r)
+			if discarded[id] {
+				continue
+			}
+			i, ok := c.byID[rc.record.Value(r)]
+			if !ok {
+				continue // a response the load accepted for a record this sample lacks cannot be linked
+			}
+			at := rc.receivedAt(r)
+			if have, ok := kept[i]; !ok || at.Before(have.at) || (at.Equal(have.at) && id < have.id) {
+				kept[i] = keptResponse{strings.Clone(id), at}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	events, err := ReadConsentEvents(ctx, st, wave)
+	if err != nil {
+		return nil, err
+	}
+	c.Events = events
+	c.Consent = CountConsent(events)
+	latest := Latest(events)
+	questions, err := questionIndex()
+	if err != nil {
+		return nil, err
+	}
+	ext := schemas.ResponseRowLayout().ExtensionColumns()
+	qs := make([]*questionnaire.Question, len(ext)) // by extension column: the closed questions staged
+	for j, col := range ext {
+		if q, ok := questions[col.Name]; ok && q.Theme != questionnaire.ThemeConsent {
+			qs[j] = q
+		}
+	}
+	keptIDs := make(map[string]int32, len(kept))
+	for i, k := range kept {
+		p := &c.People[i]
+		d := k.at
+		p.Responded, p.ResponseID = true, k.id
+		p.ResponseDate = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+		p.Consented = Linkable(latest, p.SurveyRecordID)
+		keptIDs[k.id] = i
+	}
+	c.Answers = make([]schemas.LinkageAnswer, 0, len(kept)*len(qs)/2)
+	err = scanResponses(ctx, st, wave, true, func(rc *responseCols, rows int) error {
+		for r := range rows {
+			i, ok := keptIDs[rc.id.Value(r)]
+			if !ok {
+				continue
+			}
+			id := c.People[i].SurveyRecordID
+			for j, q := range qs {
+				if q == nil || rc.answers[j] == nil {
+					continue
+				}
+				raw := strings.TrimSpace(rc.answers[j](r))
+				if raw == "" {
+					continue
+				}
+				for _, code := range q.SplitAnswer(raw) {
+					c.Answers = append(c.Answers, schemas.LinkageAnswer{SurveyRecordID: id, QuestionID: q.ID,
+						AnswerCode: strings.Clone(code), Scored: q.Scored(), Positive: q.IsPositive(code), InBase: q.InBase(code)})
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// questionIndex maps every closed question id of the catalogue (each version's and the
+// bank's) to its definition; an id means one question in every version.
+func questionIndex() (map[string]*questionnaire.Question, error) {
+	cat, err := questionnaire.Default()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*questionnaire.Question{}
+	for _, v := range cat.Versions() {
+		qn, err := cat.Resolve(v, nil)
+		if err != nil {
+			return nil, err
+		}
+		for i := range qn.Questions {
+			if q := &qn.Questions[i]; q.Closed() {
+				out[q.ID] = q
+			}
+		}
+	}
+	for _, q := range cat.Bank() {
+		if q.Closed() {
+			out[q.ID] = &q
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,76 @@
+package linkage_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"icesurvey/lake"
+	"icesurvey/questionnaire"
+	"icesurvey/schemas"
+)
+
+// TestResponseColumnsAgreeWithLakeScan rebuilds each person's kept response and staged
+// answers from rows read the plain way (lake.Scan into schemas.ResponseRow) and compares
+// them with the cohort's, which reads the responses column by column.
+func TestResponseColumnsAgreeWithLakeScan(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 250, 120, "QMM", "QWE")
+	discarded := map[string]bool{}
+	for _, d := range readAll[schemas.DuplicateResponse](t, w.st, "lake/duplicates/wave=W1/", schemas.DuplicateResponseLayout()) {
+		discarded[d.DiscardedResponseID] = true
+	}
+	var rows []schemas.ResponseRow
+	infos, _ := w.st.List(ctx, "lake/responses/wave=W1/")
+	for _, in := range infos {
+		rs, err := lake.GetRows[schemas.ResponseRow](ctx, w.st, in.Key, schemas.ResponseRowLayout())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, rs...)
+	}
+	kept := map[string]schemas.ResponseRow{}
+	for _, r := range rows {
+		if r.RespondentType != schemas.RespondentPatient || !r.Complete || discarded[r.ResponseID] {
+			continue
+		}
+		if have, ok := kept[r.SurveyRecordID]; !ok || r.ReceivedAt.Before(have.ReceivedAt) {
+			kept[r.SurveyRecordID] = r
+		}
+	}
+	if len(discarded) == 0 || len(kept) == 0 {
+		t.Fatal("no duplicates or no responses in the test wave")
+	}
+	cat, _ := questionnaire.Default()
+	qn, _ := cat.Resolve("patient-2026.1", nil)
+	ext := schemas.ResponseRowLayout().ExtensionColumns()
+	var want []string
+	for _, r := range kept {
+		for j, col := range ext {
+			q, ok := qn.Question(col.Name)
+			if !ok || !q.Closed() || q.Theme == questionnaire.ThemeConsent || j >= len(r.Answers) || r.Answers[j] == "" {
+				continue
+			}
+			for _, code := range q.SplitAnswer(r.Answers[j]) {
+				want = append(want, fmt.Sprintf("%s %s %s %v %v", r.SurveyRecordID, q.ID, code, q.IsPositive(code), q.InBase(code)))
+			}
+		}
+	}
+	var got []string
+	for _, a := range w.cohort.Answers {
+		got = append(got, fmt.Sprintf("%s %s %s %v %v", a.SurveyRecordID, a.QuestionID, a.AnswerCode, a.Positive, a.InBase))
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("staged answers differ: %d from the cohort, %d from lake.Scan", len(got), len(want))
+	}
+	for _, p := range w.cohort.People {
+		r, ok := kept[p.SurveyRecordID]
+		if p.Responded != ok || (ok && (p.ResponseID != r.ResponseID || !p.ResponseDate.Equal(r.ReceivedAt.Truncate(24*60*60*1e9)))) {
+			t.Errorf("%s: responded %v (%s on %v), lake.Scan %v (%s at %v)", p.SurveyRecordID, p.Responded, p.ResponseID, p.ResponseDate, ok, r.ResponseID, r.ReceivedAt)
+		}
+	}
+}

@@ -1,0 +1,140 @@
+package linkage_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"icesurvey/linkage"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// TestHandWrittenExtract checks the rules one row at a time on a small CSV extract,
+// each row's expected outcome written beside it.
+func TestHandWrittenExtract(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 60, 40, "QMM")
+	var consenter, declined *linkage.Person
+	for i := range w.cohort.People {
+		p := &w.cohort.People[i]
+		switch {
+		case p.Consented && consenter == nil:
+			consenter = p
+		case p.Responded && !p.Consented && declined == nil:
+			declined = p
+		}
+	}
+	if consenter == nil || declined == nil {
+		t.Fatal("the wave lacks a consenter or a non-consenter")
+	}
+	k, nk := consenter.NHSPseudonym, declined.NHSPseudonym
+	unknown := strings.Repeat("ab", 32)
+	rows := []struct{ line, disposition, reason, field string }{
+		{k + ",S1,2026-01-10,2026-01-15,21,RGT,E119,I10X,,", "accepted", "", ""},
+		{strings.ToUpper(k) + ",S2,20260110,,11,RGT01,J44.1,,,", "accepted", "", ""},
+		{nk + ",S3,2026-01-10,2026-01-15,21,RGT,E119,,,", schemas.LinkageExcluded, linkage.ReasonNotLinkable, ""},
+		{unknown + ",S4,2026-01-10,2026-01-15,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonPersonKeyUnknown, "PERSON_KEY"},
+		{"9434765919,S5,2026-01-10,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonPersonKeyInvalid, "PERSON_KEY"},
+		{k + ",S1,2026-01-10,2026-01-15,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonRecordDuplicate, "SPELL_ID"},
+		{k + ",S6,2026-02-30,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonDateInvalid, "ADMIDATE"},
+		{k + ",S7,2026-01-10,2026-01-05,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonEndBeforeStart, "DISDATE"},
+		{k + ",S8,2026-01-10,,7,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonCodeNotInList, "ADMIMETH"},
+		{k + ",S9,2026-01-10,,21,XGT,E119,,,", schemas.LinkageRejected, linkage.ReasonPatternMismatch, "PROCODE3"},
+		{k + ",S10,2026-01-10,,21,RGT,E1,,,", schemas.LinkageRejected, linkage.ReasonICD10Invalid, "DIAG_4_01"},
+		{k + ",S11,2026-01-10,,21,,E119,,,", schemas.LinkageRejected, linkage.ReasonValueMissing, "PROCODE3"},
+		{k + ",S12,1999-12-31,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonDateOutOfRange, "ADMIDATE"},
+		{k + ",S13,2027-01-10,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonDateInFuture, "ADMIDATE"},
+		{k + ",S14,2026-01-10", schemas.LinkageRejected, linkage.ReasonRowMalformed, ""},
+		{k + ",S15,\"2026-01-10,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonRowMalformed, ""},
+	}
+	var b strings.Builder
+	b.WriteString("\ufeffperson_key,SPELL_ID,AdmiDate,DISDATE,ADMIMETH,PROCODE3,DIAG_4_01,DIAG_4_02,DIAG_4_03,LOCAL_NOTE\n")
+	for _, r := range rows {
+		b.WriteString(r.line + "\n")
+	}
+	key := schemas.LinkageLandingPrefix(w.wave, "apc") + "hand.csv"
+	if err := store.PutBytes(ctx, w.st, key, []byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	apc, _ := w.defs.Get("apc")
+	res, err := linkage.ValidateExtract(ctx, w.st, w.extractConfig(apc), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]schemas.LinkageRejection{}
+	for _, r := range readAll[schemas.LinkageRejection](t, w.st, res.RejectionsKey, schemas.LinkageRejectionLayout()) {
+		if _, ok := got[r.Row]; !ok {
+			got[r.Row] = r
+		}
+	}
+	accepted := map[int64]bool{}
+	for _, a := range readAll[schemas.LinkageActivity](t, w.st, res.ActivityKey, schemas.LinkageActivityLayout()) {
+		accepted[a.SourceRow] = true
+		if a.NHSPseudonym != k {
+			t.Errorf("row %d accepted for someone else", a.SourceRow)
+		}
+	}
+	for i, r := range rows {
+		row := int64(i + 1)
+		if r.disposition == "accepted" {
+			if !accepted[row] {
+				t.Errorf("row %d (%s…): not accepted (%+v)", row, r.line[60:], got[row])
+			}
+			continue
+		}
+		g := got[row]
+		if g.Disposition != r.disposition || g.ReasonCode != r.reason || g.Field != r.field {
+			t.Errorf("row %d: got %s %s field %q, want %s %s field %q", row, g.Disposition, g.ReasonCode, g.Field, r.disposition, r.reason, r.field)
+		}
+	}
+	if res.RowsRead != int64(len(rows)) || res.Accepted != 2 || res.Excluded != 1 {
+		t.Errorf("read %d, accepted %d, excluded %d", res.RowsRead, res.Accepted, res.Excluded)
+	}
+	if len(res.UnknownColumns) != 1 || res.UnknownColumns[0] != "LOCAL_NOTE" {
+		t.Errorf("unknown columns %v", res.UnknownColumns)
+	}
+	// The CSV report names the errors (not the excluded row) and repeats no value.
+	report, err := store.ReadAll(ctx, w.st, res.ReportKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(report), "\n"); int64(lines) != 1+res.Findings-res.Excluded {
+		t.Errorf("report of %d lines for %d findings", lines, res.Findings)
+	}
+	for _, v := range []string{k, nk, unknown, "9434765919", "2026-02-30", "XGT"} {
+		if strings.Contains(string(report), v) {
+			t.Errorf("the report repeats %q", v[:min(len(v), 10)])
+		}
+	}
+	// A diagnosis normalised and its stems staged.
+	dx := readAll[schemas.LinkageDiagnosis](t, w.st, res.DiagnosesKey, schemas.LinkageDiagnosisLayout())
+	var seen []string
+	for _, d := range dx {
+		seen = append(seen, d.Code+"/"+d.Code3+"/"+d.Code4)
+	}
+	if strings.Join(seen, " ") != "E119/E11/E119 I10/I10/ J441/J44/J441" {
+		t.Errorf("diagnoses %v", seen)
+	}
+}
+
+// TestConcurrentValidations validates two extracts of one wave at once, sharing the
+// cohort, as the benchmark and a worker do (run with -race).
+func TestConcurrentValidations(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 150, 60, "QMM")
+	gs, _ := w.generate(t, "parquet")
+	var wg sync.WaitGroup
+	for _, id := range []string{"gpad", "op", "apc"} {
+		d, _ := w.defs.Get(id)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := linkage.ValidateExtract(ctx, w.st, w.extractConfig(d), gs.Datasets[id].Key); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}

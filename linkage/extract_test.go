@@ -1,0 +1,186 @@
+package linkage_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"icesurvey/linkage"
+	"icesurvey/linkage/synthlink"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+func TestCohortConsentMatchesTheGeneratorsRecord(t *testing.T) {
+	w := newTestWave(t, 400, 150)
+	sampled, responded, consented := w.cohort.Counts()
+	if sampled != w.stats.Sampled || responded != w.stats.Respondents {
+		t.Fatalf("cohort %d sampled %d responded, generator %d and %d", sampled, responded, w.stats.Sampled, w.stats.Respondents)
+	}
+	if consented != len(w.stats.Consenting) {
+		t.Errorf("%d consenting, the generator meant %d", consented, len(w.stats.Consenting))
+	}
+	for _, p := range w.cohort.People {
+		if p.Consented != w.stats.Consenting[p.SurveyRecordID] {
+			t.Errorf("%s: consented %v, generator %v (withdrawn %v, declined %v)", p.SurveyRecordID, p.Consented,
+				w.stats.Consenting[p.SurveyRecordID], w.stats.Withdrawn[p.SurveyRecordID], w.stats.Declined[p.SurveyRecordID])
+		}
+	}
+	if len(w.stats.Withdrawn) == 0 || len(w.stats.Declined) == 0 || w.stats.CarerConsents == 0 {
+		t.Fatalf("the synthetic wave lacks withdrawals, refusals or carer consents: %d %d %d",
+			len(w.stats.Withdrawn), len(w.stats.Declined), w.stats.CarerConsents)
+	}
+	if w.cohort.Consent.CarersGiven == 0 || w.cohort.Consent.BySource[schemas.ConsentSourceOptOut] != len(w.stats.Withdrawn) {
+		t.Errorf("consent counts %+v", w.cohort.Consent)
+	}
+}
+
+// outcome is what validation made of one extract row.
+type outcome struct {
+	disposition, reason string
+}
+
+func TestValidationAgreesWithTheTruthFile(t *testing.T) {
+	for _, format := range []string{"csv", "parquet"} {
+		t.Run(format, func(t *testing.T) {
+			w := newTestWave(t, 300, 120)
+			gs, results := w.generate(t, format)
+			truth := readAll[schemas.LinkageTruth](t, w.st, gs.TruthKey, schemas.LinkageTruthLayout())
+			var accepted []schemas.LinkageActivity
+			for _, id := range w.defs.IDs() {
+				accepted = append(accepted, readAll[schemas.LinkageActivity](t, w.st, schemas.LinkageActivityPrefix(id, w.wave), schemas.LinkageActivityLayout())...)
+			}
+			rejections := readAll[schemas.LinkageRejection](t, w.st, schemas.LinkageRejectionsPrefix(w.wave), schemas.LinkageRejectionLayout())
+			got := map[string]outcome{}
+			for _, a := range accepted {
+				got[fmt.Sprintf("%s/%d", a.SourceFile, a.SourceRow)] = outcome{"accepted", ""}
+			}
+			for _, r := range rejections {
+				k := fmt.Sprintf("%s/%d", r.File, r.Row)
+				if _, seen := got[k]; !seen { // the first finding of a row is its reason
+					got[k] = outcome{r.Disposition, r.ReasonCode}
+				}
+			}
+			delivered, faults := 0, map[string]int{}
+			for _, tr := range truth {
+				if tr.Expected == schemas.TruthNotDelivered {
+					continue
+				}
+				delivered++
+				faults[tr.Fault]++
+				want := outcome{"accepted", ""}
+				if tr.Expected == schemas.TruthRejected {
+					want = outcome{schemas.LinkageRejected, tr.Reason}
+				} else if p, ok := w.cohort.Lookup(tr.DeliveredKey); !ok || !p.Consented {
+					want = outcome{schemas.LinkageExcluded, linkage.ReasonNotLinkable}
+				}
+				k := fmt.Sprintf("%s/%d", tr.File, tr.Row)
+				if got[k] != want {
+					t.Errorf("%s %s (fault %s): got %+v, want %+v", tr.DatasetID, k, tr.Fault, got[k], want)
+				}
+			}
+			var read int64
+			for id, res := range results {
+				read += res.RowsRead
+				if res.RowsRead != res.Accepted+res.Rejected+res.Excluded || res.RowsRead != gs.Datasets[id].Rows {
+					t.Errorf("%s: read %d = %d + %d + %d; generated %d", id, res.RowsRead, res.Accepted, res.Rejected, res.Excluded, gs.Datasets[id].Rows)
+				}
+				if res.KnownShare < 0.75 {
+					t.Errorf("%s: known share %.3f", id, res.KnownShare)
+				}
+			}
+			if int64(delivered) != read || len(got) != delivered {
+				t.Errorf("truth has %d delivered rows, validation read %d and judged %d", delivered, read, len(got))
+			}
+			for _, f := range []string{synthlink.FaultBadCode, synthlink.FaultUnknownKey, synthlink.FaultDuplicate,
+				synthlink.FaultInvalidKey, synthlink.FaultFutureDate, synthlink.FaultWrongPerson} {
+				if faults[f] == 0 {
+					t.Errorf("no %s fault in the synthetic extracts", f)
+				}
+			}
+			if format == "csv" && faults[synthlink.FaultBadDate] == 0 {
+				t.Error("no bad_date fault in the CSV extracts")
+			}
+		})
+	}
+}
+
+func TestForeignExtractsAreRefusedWhole(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 200, 80)
+	gs, err := synthlink.Generate(ctx, w.st, synthlink.Config{WaveID: w.wave, Seed: 3, NoTruth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apc, _ := w.defs.Get("apc")
+	src, err := store.ReadAll(ctx, w.st, gs.Datasets["apc"].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(src)), "\n")
+	// Re-key every row: with another project's key (another HMAC of each key), and with
+	// ten-digit NHS-number-like ids.
+	rekey := func(f func(i int, key string) string) []byte {
+		var b bytes.Buffer
+		b.WriteString(lines[0] + "\n")
+		for i, l := range lines[1:] {
+			k, rest, _ := strings.Cut(l, ",")
+			b.WriteString(f(i, k) + "," + rest + "\n")
+		}
+		return b.Bytes()
+	}
+	other := func(_ int, k string) string {
+		return linkage.KeyID([]byte("another-project-key-0123456789abcdefghij"+k)) + linkage.KeyID([]byte(k+"x")) +
+			linkage.KeyID([]byte(k+"y")) + linkage.KeyID([]byte(k+"z"))
+	}
+	nhs := func(i int, _ string) string { return fmt.Sprintf("94%08d", i) }
+	for _, tc := range []struct {
+		name, manifest, reason string
+		body                   []byte
+	}{
+		{"another key", "", linkage.ExtractForeignKeys, rekey(other)},
+		{"NHS numbers", "", linkage.ExtractForeignKeys, rekey(nhs)},
+		{"manifest names another key", `{"dataset":"apc","pseudonym_key_id":"0123456789abcdef"}`, linkage.ExtractKeyIDMismatch, src},
+		{"manifest names another dataset", `{"dataset":"op"}`, linkage.ExtractDatasetMismatch, src},
+		{"missing column", "", linkage.ExtractHeaderMissing, []byte(strings.Replace(string(src), "ADMIDATE", "ADMISSION", 1))},
+		{"duplicate column", "", linkage.ExtractHeaderDuplicate, []byte(strings.Replace(string(src), "DIAG_4_04", "diag_4_01", 1))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := schemas.LinkageLandingPrefix(w.wave, "apc") + strings.ReplaceAll(tc.name, " ", "_") + ".csv"
+			if err := store.PutBytes(ctx, w.st, key, tc.body); err != nil {
+				t.Fatal(err)
+			}
+			if tc.manifest != "" {
+				if err := store.PutBytes(ctx, w.st, linkage.ManifestKey(key), []byte(tc.manifest)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, _ := w.st.List(ctx, "lake/")
+			_, err := linkage.ValidateExtract(ctx, w.st, w.extractConfig(apc), key)
+			var ee *linkage.ExtractError
+			if !errors.As(err, &ee) || ee.Reason != tc.reason {
+				t.Fatalf("got %v, want an extract error %s", err, tc.reason)
+			}
+			if !strings.Contains(err.Error(), key) {
+				t.Errorf("error %q does not name the file", err)
+			}
+			if strings.Contains(err.Error(), "94000000") {
+				t.Errorf("error %q repeats a value", err)
+			}
+			after, _ := w.st.List(ctx, "lake/")
+			if len(after) != len(before) {
+				t.Errorf("a refused extract stored %d lake objects", len(after)-len(before))
+			}
+		})
+	}
+	// The real extract, with the right manifest, is accepted.
+	if err := store.PutBytes(ctx, w.st, linkage.ManifestKey(gs.Datasets["apc"].Key), []byte(`{"dataset":"apc","pseudonym_key_id":"`+linkage.KeyID(testKey)+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := linkage.ValidateExtract(ctx, w.st, w.extractConfig(apc), gs.Datasets["apc"].Key); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,6 @@
+-- linked_answers: the closed answers of each consenting respondent's kept response,
+-- scored, keyed by the release pseudonym only.
+SELECT f.release_pseudonym, a.question_id, a.answer_code, a.scored, a.positive, a.in_base
+FROM frame f
+JOIN answers a ON a.survey_record_id = f.survey_record_id
+WHERE f.consented

@@ -1,0 +1,59 @@
+package linkage_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"icesurvey/linkage"
+	"icesurvey/schemas"
+	"icesurvey/warehouse"
+)
+
+func TestWarehouseViewsCountLinkedExperience(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 300, 150)
+	w.generate(t, "csv")
+	res := w.build(t, "R1", "")
+	whPath := filepath.Join(t.TempDir(), "wh.duckdb")
+	wh, err := warehouse.Open(ctx, whPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := linkage.LoadRelease(ctx, wh, w.st, w.wave, "R1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded[schemas.TableLinkedRespondents] != res.Consented || loaded[schemas.TableLinkageAccuracy] != 0 {
+		t.Fatalf("loaded %v", loaded)
+	}
+	db, err := warehouse.OpenReadOnly(whPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// "I don't have to repeat my story" by the number of providers seen: every linked
+	// respondent in the question's base is counted once, in one providers group.
+	var inBase, counted, groups int
+	if err := db.QueryRow(`SELECT count(*) FROM linked_answers WHERE question_id = 'P_REPEAT_STORY' AND in_base`).Scan(&inBase); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT sum(respondents), count(DISTINCT group_value) FROM linked_experience_by_burden
+		WHERE question_id = 'P_REPEAT_STORY' AND grouping = 'providers_12m'`).Scan(&counted, &groups); err != nil {
+		t.Fatal(err)
+	}
+	if inBase == 0 || counted != inBase || groups < 3 {
+		t.Fatalf("P_REPEAT_STORY: %d in base, %d counted over %d provider groups", inBase, counted, groups)
+	}
+	var flowRows int
+	if err := db.QueryRow(`SELECT count(*) FROM linkage_cohort_flow WHERE ics = 'ALL'`).Scan(&flowRows); err != nil {
+		t.Fatal(err)
+	}
+	if flowRows != 4+len(w.defs.IDs()) {
+		t.Errorf("%d wave-level flow rows", flowRows)
+	}
+	var conds int
+	if err := db.QueryRow(`SELECT count(*) FROM linked_experience_by_condition`).Scan(&conds); err != nil || conds == 0 {
+		t.Errorf("experience by condition: %d rows (%v)", conds, err)
+	}
+}
