@@ -1,0 +1,91 @@
+package publication
+
+import (
+	"strings"
+
+	"icesurvey/schemas"
+)
+
+func (f Figure) ptr() *float64 {
+	if !f.ok {
+		return nil
+	}
+	v := f.v
+	return &v
+}
+
+func (c Count) ptr() *int64 {
+	if !c.ok {
+		return nil
+	}
+	n := c.n
+	return &n
+}
+
+// resultsParquet is results.parquet: every result row, unrounded.
+func resultsParquet(r *Results, releaseID string) ([]byte, error) {
+	rows := make([]schemas.PublishedResult, len(r.results))
+	for i, x := range r.results {
+		rows[i] = schemas.PublishedResult{ReleaseID: releaseID, WaveID: r.wave, GeographyLevel: x.Geography, ICS: x.ICS,
+			GroupVariable: x.GroupVariable, GroupLevel: x.GroupLevel, RespondentType: x.RespondentType, QuestionID: x.QuestionID,
+			PositiveCodes: strings.Join(x.PositiveCodes, ";"), ExcludedCodes: strings.Join(x.ExcludedCodes, ";"),
+			BaseUnweighted: x.BaseUnweighted.ptr(), BaseWeighted: x.BaseWeighted.ptr(), PctPositive: x.PctPositive.ptr(),
+			CILower: x.CILower.ptr(), CIUpper: x.CIUpper.ptr(), NEff: x.NEff.ptr(), Deff: x.Deff.ptr(),
+			VsEngland: string(x.VsEngland), Status: x.Status.String(), WeightingStatus: x.WeightingStatus}
+	}
+	return encodeParquet(schemas.PublishedResultLayout(), rows)
+}
+
+// distributionsParquet is distributions.parquet.
+func distributionsParquet(r *Results, releaseID string) ([]byte, error) {
+	rows := make([]schemas.PublishedDistribution, len(r.dists))
+	for i, x := range r.dists {
+		rows[i] = schemas.PublishedDistribution{ReleaseID: releaseID, WaveID: r.wave, GeographyLevel: x.Geography, ICS: x.ICS,
+			GroupVariable: x.GroupVariable, GroupLevel: x.GroupLevel, RespondentType: x.RespondentType, QuestionID: x.QuestionID,
+			OptionCode: x.OptionCode, CountUnweighted: x.CountUnweighted.ptr(), PctWeighted: x.PctWeighted.ptr(),
+			Status: x.Status.String(), WeightingStatus: x.WeightingStatus}
+	}
+	return encodeParquet(schemas.PublishedDistributionLayout(), rows)
+}
+
+// ratesParquet is response_rates.parquet.
+func ratesParquet(r *Results, releaseID string) ([]byte, error) {
+	rows := make([]schemas.PublishedResponseRate, len(r.rates))
+	for i, x := range r.rates {
+		rows[i] = schemas.PublishedResponseRate{ReleaseID: releaseID, WaveID: r.wave, GeographyLevel: x.Geography, ICS: x.ICS,
+			Sampled:   x.Sampled.ptr(),
+			Completed: x.Outcomes[0].ptr(), CompletedStatus: x.OutcomeStatus[0].String(),
+			Undelivered: x.Outcomes[1].ptr(), UndeliveredStatus: x.OutcomeStatus[1].String(),
+			Deceased: x.Outcomes[2].ptr(), DeceasedStatus: x.OutcomeStatus[2].String(),
+			OptedOut: x.Outcomes[3].ptr(), OptedOutStatus: x.OutcomeStatus[3].String(),
+			Ineligible: x.Outcomes[4].ptr(), IneligibleStatus: x.OutcomeStatus[4].String(),
+			NoResponse: x.Outcomes[5].ptr(), NoResponseStatus: x.OutcomeStatus[5].String(),
+			ResponseRate: x.ResponseRate.ptr(), AdjustedResponseRate: x.AdjustedResponseRate.ptr(), Status: x.Status.String()}
+	}
+	return encodeParquet(schemas.PublishedResponseRateLayout(), rows)
+}
+
+// releaseParquet is release.parquet: the release's one-row record.
+func releaseParquet(meta *Metadata, metadataSHA256 string) ([]byte, error) {
+	s := meta.Summary()
+	var published, not []string
+	published = append(published, s.ICSsPublished...)
+	for _, x := range s.ICSsNotPublished {
+		not = append(not, x.ICS)
+	}
+	rows := 0
+	dists := 0
+	for _, t := range meta.Tables {
+		switch t.Table {
+		case "results":
+			rows = t.Rows
+		case "distributions":
+			dists = t.Rows
+		}
+	}
+	rec := schemas.PublishedRelease{ReleaseID: meta.ReleaseID, WaveID: meta.WaveID, Status: meta.Status, ApprovedBy: meta.ApprovedBy,
+		ApprovedAt: meta.ApprovedAt, LeftOut: strings.Join(meta.LeftOut, ";"), CodeVersion: meta.CodeVersion,
+		ICSsPublished: strings.Join(published, ";"), ICSsNotPublished: strings.Join(not, ";"),
+		ResultRows: int64(rows), DistributionRows: int64(dists), CellsWithheld: int64(s.CellsWithheld), MetadataSHA256: metadataSHA256}
+	return encodeParquet(schemas.PublishedReleaseLayout(), []schemas.PublishedRelease{rec})
+}

@@ -1,0 +1,346 @@
+package publication
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// The workbook is built with excelize and made byte-identical run after run: its
+// document properties carry Params.FileTime, and its zip is written by
+// deterministicZip (entries sorted by name, each with FileTime, deflated at a fixed
+// level) because excelize writes its streamed sheets in map order.
+
+// deterministicZip collects a workbook's parts and writes them, sorted by name, when
+// closed.
+type deterministicZip struct {
+	w        io.Writer
+	modified time.Time
+	parts    []*zipPart
+}
+
+type zipPart struct {
+	name string
+	data bytes.Buffer
+}
+
+func (z *deterministicZip) Create(name string) (io.Writer, error) {
+	p := &zipPart{name: name}
+	z.parts = append(z.parts, p)
+	return &p.data, nil
+}
+
+func (z *deterministicZip) AddFS(fs.FS) error {
+	return errors.New("publication: workbook zip: AddFS is not supported")
+}
+
+func (z *deterministicZip) Close() error {
+	slices.SortFunc(z.parts, func(a, b *zipPart) int { return strings.Compare(a.name, b.name) })
+	zw := zip.NewWriter(z.w)
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, flate.BestSpeed)
+	})
+	for i, p := range z.parts {
+		if i > 0 && p.name == z.parts[i-1].name {
+			return fmt.Errorf("publication: workbook zip: part %s written twice", p.name)
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: p.name, Method: zip.Deflate, Modified: z.modified})
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(p.data.Bytes()); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+// sheet streams rows into one worksheet.
+type sheet struct {
+	sw  *excelize.StreamWriter
+	row int
+	buf []any
+}
+
+func newSheet(f *excelize.File, name string, widths map[int]float64) (*sheet, error) {
+	if _, err := f.NewSheet(name); err != nil {
+		return nil, err
+	}
+	sw, err := f.NewStreamWriter(name)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]int, 0, len(widths))
+	for c := range widths {
+		cols = append(cols, c)
+	}
+	slices.Sort(cols)
+	for _, c := range cols {
+		if err := sw.SetColWidth(c, c, widths[c]); err != nil {
+			return nil, err
+		}
+	}
+	return &sheet{sw: sw}, nil
+}
+
+func (s *sheet) cells(cs []cell) error {
+	s.buf = s.buf[:0]
+	for _, c := range cs {
+		switch {
+		case c.num:
+			s.buf = append(s.buf, c.f)
+		case c.s == "":
+			s.buf = append(s.buf, nil)
+		default:
+			s.buf = append(s.buf, c.s)
+		}
+	}
+	return s.values(s.buf)
+}
+
+func (s *sheet) strings(ss ...string) error {
+	s.buf = s.buf[:0]
+	for _, x := range ss {
+		s.buf = append(s.buf, x)
+	}
+	return s.values(s.buf)
+}
+
+func (s *sheet) values(vs []any) error {
+	s.row++
+	ref, err := excelize.CoordinatesToCellName(1, s.row)
+	if err != nil {
+		return err
+	}
+	return s.sw.SetRow(ref, vs)
+}
+
+func (s *sheet) blank() { s.row++ }
+
+// workbook is results.xlsx: Notes, Results, Distributions (one block per question, an
+// option per column, as the GP Patient Survey lays out its tables) and Response rates.
+func workbook(r *Results, meta *Metadata) ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	at := r.params.fileTime()
+	f.SetZipWriter(func(w io.Writer) excelize.ZipWriter { return &deterministicZip{w: w, modified: at} })
+	stamp := at.Format(time.RFC3339)
+	if err := f.SetDocProps(&excelize.DocProperties{
+		Title:          fmt.Sprintf("ICE Survey comparable data: wave %s, release %s", r.wave, meta.ReleaseID),
+		Subject:        "Integrated Care Experience Survey: published comparable data",
+		Creator:        "icesurvey",
+		LastModifiedBy: "icesurvey",
+		Created:        stamp,
+		Modified:       stamp,
+		Language:       "en-GB",
+	}); err != nil {
+		return nil, err
+	}
+	if err := f.SetSheetName("Sheet1", "Notes"); err != nil {
+		return nil, err
+	}
+	if err := notesSheet(f, r, meta); err != nil {
+		return nil, fmt.Errorf("notes sheet: %w", err)
+	}
+	l := newLabels(r)
+
+	res, err := newSheet(f, "Results", map[int]float64{3: 60, 5: 24, 10: 28})
+	if err != nil {
+		return nil, err
+	}
+	if err := res.strings(humanHeader(resultsHeader)...); err != nil {
+		return nil, err
+	}
+	for i := range r.results {
+		if err := res.cells(l.resultCells(&r.results[i])); err != nil {
+			return nil, err
+		}
+	}
+	if err := res.sw.Flush(); err != nil {
+		return nil, err
+	}
+
+	if err := distributionSheet(f, r, l); err != nil {
+		return nil, fmt.Errorf("distributions sheet: %w", err)
+	}
+
+	rates, err := newSheet(f, "Response rates", nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := rates.strings(humanHeader(ratesHeader)...); err != nil {
+		return nil, err
+	}
+	for i := range r.rates {
+		if err := rates.cells(rateCells(&r.rates[i])); err != nil {
+			return nil, err
+		}
+	}
+	if err := rates.sw.Flush(); err != nil {
+		return nil, err
+	}
+	// The first sheet (Notes) is the active one already: SetActiveSheet would parse every
+	// streamed sheet back into memory (seconds for a national release).
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// distributionSheet lays each question out as a block: its title, a header with one
+// column per option, then a row per group (England, each ICS and its demographic
+// groups) with each option's % (or its mark).
+func distributionSheet(f *excelize.File, r *Results, l *labels) error {
+	s, err := newSheet(f, "Distributions", map[int]float64{1: 12, 4: 28})
+	if err != nil {
+		return err
+	}
+	fixed := []string{"Geography", "ICS", "Breakdown", "Group", "Mark"}
+	i := 0
+	for i < len(r.dists) {
+		x := &r.dists[i]
+		typ, id := x.RespondentType, x.QuestionID
+		q := l.questions[[2]string{typ, id}]
+		if err := s.strings(fmt.Sprintf("%s (%ss): %s", id, typ, l.question(typ, id))); err != nil {
+			return err
+		}
+		header := slices.Clone(fixed)
+		var optCodes []string
+		if q != nil {
+			for _, o := range q.Options {
+				header = append(header, o.Code+": "+o.Label+" (%)")
+				optCodes = append(optCodes, o.Code)
+			}
+		}
+		if err := s.strings(header...); err != nil {
+			return err
+		}
+		for i < len(r.dists) && r.dists[i].RespondentType == typ && r.dists[i].QuestionID == id {
+			g := &r.dists[i]
+			j := i
+			for j < len(r.dists) && sameGroup(&r.dists[j], g) {
+				j++
+			}
+			cs := make([]cell, len(header))
+			_, group, name := groupCells(g.GroupVariable, g.GroupLevel)
+			cs[0], cs[1], cs[2] = text(geographyName(g.Geography)), text(g.ICS), text(g.GroupVariable)
+			if g.GroupVariable == GroupAll {
+				cs[2] = text("")
+			}
+			cs[3] = group
+			if name.s != "" {
+				cs[3] = text(group.s + " " + name.s)
+			}
+			cs[4] = text(rowMark(r.dists[i:j]))
+			for _, d := range r.dists[i:j] {
+				if k := slices.Index(optCodes, d.OptionCode); k >= 0 {
+					cs[len(fixed)+k] = figureCell(d.PctWeighted, d.Status, pctCell)
+				}
+			}
+			if err := s.cells(cs); err != nil {
+				return err
+			}
+			i = j
+		}
+		s.blank()
+	}
+	return s.sw.Flush()
+}
+
+func sameGroup(a, b *DistributionRow) bool {
+	return a.RespondentType == b.RespondentType && a.QuestionID == b.QuestionID && a.Geography == b.Geography && a.ICS == b.ICS &&
+		a.GroupVariable == b.GroupVariable && a.GroupLevel == b.GroupLevel
+}
+
+// rowMark is a group's mark on the distribution sheet: B or S when the whole row is
+// withheld, L when published with caution.
+func rowMark(ds []DistributionRow) string {
+	all := true
+	for _, d := range ds {
+		if d.Status == 'L' {
+			return "L"
+		}
+		all = all && (d.Status == 'B' || d.Status == 'S') && d.Status == ds[0].Status
+	}
+	if all && len(ds) > 0 {
+		return ds[0].Status.String()
+	}
+	return ""
+}
+
+// notesSheet explains the marks and the method, lists the parameters and each ICS's
+// weighting.
+func notesSheet(f *excelize.File, r *Results, meta *Metadata) error {
+	const sh = "Notes"
+	row := 0
+	put := func(vals ...any) error {
+		row++
+		for c, v := range vals {
+			ref, err := excelize.CoordinatesToCellName(c+1, row)
+			if err != nil {
+				return err
+			}
+			if err := f.SetCellValue(sh, ref, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	lines := [][]any{
+		{"Integrated Care Experience Survey: published comparable data"},
+		{"Wave", r.wave},
+		{"Release", meta.ReleaseID},
+		{"Code version", meta.CodeVersion},
+		{"Lineage, every parameter and each ICS's weighting in full", "metadata.json beside this file"},
+		{},
+		{"Marks"},
+	}
+	for _, m := range meta.Marks {
+		mark := m.Mark
+		if mark == "" {
+			mark = "(blank)"
+		}
+		lines = append(lines, []any{mark, m.Meaning})
+	}
+	lines = append(lines, []any{"<" + strconv.Itoa(r.params.Disclosure.MinBase), "the base of a row withheld for being too small"},
+		[]any{"A letter in place of a number", "that figure is withheld; its letter says why"}, []any{}, []any{"Method"})
+	for _, m := range meta.Method {
+		lines = append(lines, []any{m})
+	}
+	lines = append(lines, []any{}, []any{"Parameters"})
+	for _, p := range meta.Parameters {
+		lines = append(lines, []any{p.Name, p.Value})
+	}
+	lines = append(lines, []any{}, []any{"ICSs", "published", "weighting status", "patients", "carers", "sweeps", "min w/d", "max w/d", "collapsed levels", "reason"})
+	for _, im := range meta.ICSs {
+		var collapsed []string
+		for _, c := range im.Collapses {
+			collapsed = append(collapsed, c.Variable+": "+strings.Join(c.Members, ", "))
+		}
+		ratio := func(v *float64) any {
+			if v == nil {
+				return ""
+			}
+			return roundCell(*v, 3).f
+		}
+		lines = append(lines, []any{im.ICS, strconv.FormatBool(im.Published), im.WeightingStatus, im.Patients, im.Carers,
+			im.Sweeps + im.BoundedSweeps, ratio(im.MinWeightRatio), ratio(im.MaxWeightRatio), strings.Join(collapsed, "; "), im.Reason})
+	}
+	for _, l := range lines {
+		if err := put(l...); err != nil {
+			return err
+		}
+	}
+	return f.SetColWidth(sh, "A", "A", 40)
+}
