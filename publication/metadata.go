@@ -164,6 +164,7 @@ func method(p Params) []string {
 		"Counts are published for each ICS's own rows; a demographic group's rows give weighted percentages only, since its counts add up to its ICS's published counts and could otherwise be worked back. England is published " + england + "; England's unweighted (carer) percentages are ratios of the by-ICS column totals, so those tables are checked with column totals and England's row is withheld when a total is.",
 		"For a tick-all-that-apply question each option is its own yes/no measure; where the question has excluded codes, a scored option's share is of those in the base.",
 		"Values in Parquet and the warehouse are unrounded; CSV and XLSX show percentages to one decimal place (Go strconv.FormatFloat(x, 'f', 1, 64)).",
+		"Response rates come from the final outcome codes, grouped: completed (1); not reached (2 undelivered, 3 deceased, 5 ineligible), which the adjusted rate leaves out of its base; not responded (4 opted out or too ill, 6 no response). Grouped so that a small count of deaths or opt-outs is never a published cell.",
 		"An ICS whose raking does not converge (rake_failed), that has no respondents, or that the parameters exclude is not published and is not pooled into England.",
 	}
 }

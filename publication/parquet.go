@@ -54,12 +54,9 @@ func ratesParquet(r *Results, releaseID string) ([]byte, error) {
 	for i, x := range r.rates {
 		rows[i] = schemas.PublishedResponseRate{ReleaseID: releaseID, WaveID: r.wave, GeographyLevel: x.Geography, ICS: x.ICS,
 			Sampled:   x.Sampled.ptr(),
-			Completed: x.Outcomes[0].ptr(), CompletedStatus: x.OutcomeStatus[0].String(),
-			Undelivered: x.Outcomes[1].ptr(), UndeliveredStatus: x.OutcomeStatus[1].String(),
-			Deceased: x.Outcomes[2].ptr(), DeceasedStatus: x.OutcomeStatus[2].String(),
-			OptedOut: x.Outcomes[3].ptr(), OptedOutStatus: x.OutcomeStatus[3].String(),
-			Ineligible: x.Outcomes[4].ptr(), IneligibleStatus: x.OutcomeStatus[4].String(),
-			NoResponse: x.Outcomes[5].ptr(), NoResponseStatus: x.OutcomeStatus[5].String(),
+			Completed: x.Groups[0].ptr(), CompletedStatus: x.GroupStatus[0].String(),
+			NotReached: x.Groups[1].ptr(), NotReachedStatus: x.GroupStatus[1].String(),
+			NotResponded: x.Groups[2].ptr(), NotRespondedStatus: x.GroupStatus[2].String(),
 			ResponseRate: x.ResponseRate.ptr(), AdjustedResponseRate: x.AdjustedResponseRate.ptr(), Status: x.Status.String()}
 	}
 	return encodeParquet(schemas.PublishedResponseRateLayout(), rows)

@@ -145,7 +145,7 @@ func (l *labels) distributionCells(r *Results, x *DistributionRow) []cell {
 		figureCell(x.PctWeighted, x.Status, pctCell), n, text(x.Status.String()), text(x.WeightingStatus)}
 }
 
-var ratesHeader = []string{"geography", "ics", "sampled", "completed", "undelivered", "deceased", "opted_out", "ineligible", "no_response",
+var ratesHeader = []string{"geography", "ics", "sampled", "completed", "not_reached", "not_responded",
 	"response_rate", "adjusted_response_rate", "mark"}
 
 func rateCells(x *ResponseRateRow) []cell {
@@ -155,11 +155,11 @@ func rateCells(x *ResponseRateRow) []cell {
 	} else {
 		out = append(out, text(x.Status.String()))
 	}
-	for j, c := range x.Outcomes {
+	for j, c := range x.Groups {
 		if n, ok := c.Value(); ok {
 			out = append(out, intCell(n))
 		} else {
-			out = append(out, text(x.OutcomeStatus[j].String()))
+			out = append(out, text(x.GroupStatus[j].String()))
 		}
 	}
 	return append(out, figureCell(x.ResponseRate, x.Status, pctCell), figureCell(x.AdjustedResponseRate, x.Status, pctCell), text(x.Status.String()))

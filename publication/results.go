@@ -38,7 +38,7 @@ type Figure struct {
 	ok bool
 }
 
-// Value is the figure and whether it is published.
+// Value is the figure and whether it is published (0 and false when not).
 func (f Figure) Value() (float64, bool) { return f.v, f.ok }
 
 // Count is a published count, or nothing (see Figure).
@@ -50,8 +50,21 @@ type Count struct {
 // Value is the count and whether it is published.
 func (c Count) Value() (int64, bool) { return c.n, c.ok }
 
-func figure(v float64, ok bool) Figure { return Figure{v, ok} }
-func count(n int64, ok bool) Count     { return Count{n, ok} }
+// figure and count keep the value only when it is published: a withheld one is not
+// carried, even unexported.
+func figure(v float64, ok bool) Figure {
+	if !ok {
+		return Figure{}
+	}
+	return Figure{v, true}
+}
+
+func count(n int64, ok bool) Count {
+	if !ok {
+		return Count{}
+	}
+	return Count{n, true}
+}
 
 // ResultRow is one % positive figure of one group (PUBLICATION.md §P): a question's
 // (for a multi-choice question, one option's) result for an ICS, for a demographic
@@ -105,20 +118,28 @@ type DistributionRow struct {
 	WeightingStatus string
 }
 
-// ResponseRateRow is one ICS's (or England's) response position from the outcome
-// codes (SPEC §6). Outcomes[c-1] is the count of outcome c, with its status.
+// ResponseRateRow is one ICS's (or England's) response position from the final
+// outcome codes (SPEC §6), in three groups: Groups[0] completed (1), Groups[1] not
+// reached (2 undelivered, 3 deceased, 5 ineligible), Groups[2] not responded (4 opted
+// out or too ill, 6 no response), each with its status.
 type ResponseRateRow struct {
-	Geography     string
-	ICS           string
-	Sampled       Count
-	Outcomes      [6]Count
-	OutcomeStatus [6]disclosure.Status
+	Geography   string
+	ICS         string
+	Sampled     Count
+	Groups      [3]Count
+	GroupStatus [3]disclosure.Status
 	// ResponseRate is completed / sampled; AdjustedResponseRate completed / (sampled
-	// less outcomes 2, 3 and 5); both 0–100.
+	// less not reached); both 0–100.
 	ResponseRate         Figure
 	AdjustedResponseRate Figure
 	Status               disclosure.Status
 }
+
+// ResponseGroups name the response-rate groups and the outcome codes each holds.
+var ResponseGroups = []struct {
+	Name     string
+	Outcomes []int
+}{{"completed", []int{1}}, {"not_reached", []int{2, 3, 5}}, {"not_responded", []int{4, 6}}}
 
 // ICSReport is one ICS of the wave: whether it is published and how it was weighted.
 type ICSReport struct {

@@ -415,36 +415,42 @@ func (em *emitter) emit(set *checkedSet, ct *checkedTable, i int, geography, ics
 	}
 }
 
-// responseRates checks and reads the response-rate tables: every ICS's outcome counts
-// (unweighted; the rate completed/sampled is their % positive, the adjusted rate
-// reveals the sum of outcomes 2, 3 and 5, a further published fact), with column
-// totals because England's rates are ratios of them.
+// responseRates checks and reads the response-rate tables: every ICS's sampled people
+// by outcome group (ResponseGroups), with column totals because England's rates are
+// ratios of them. Every count of the table is published unless withheld, so the rates
+// are published only when the counts they are ratios of are: they then add no fact to
+// what the audit saw (and the table is checked as counts, not as unweighted
+// percentages, which would withhold the rate together with counts it does not reveal).
 func (r *Results) responseRates(frame *frameData) error {
-	cats := []string{"1", "2", "3", "4", "5", "6"}
-	positive := []bool{true, false, false, false, false, false}
-	rates := func(o [6]int64) []float64 {
-		var sampled int64
-		for _, n := range o {
-			sampled += n
+	cats := make([]string, len(ResponseGroups))
+	for i, g := range ResponseGroups {
+		cats[i] = g.Name
+	}
+	positive := []bool{true, false, false}
+	grouped := func(o [6]int64) []int64 {
+		out := make([]int64, len(ResponseGroups))
+		for i, g := range ResponseGroups {
+			for _, code := range g.Outcomes {
+				out[i] += o[code-1]
+			}
 		}
-		adj := sampled - o[1] - o[2] - o[4]
-		return []float64{100 * float64(o[0]) / float64(sampled), 100 * float64(o[0]) / float64(adj)}
+		return out
 	}
-	unreachable := func(group string) disclosure.Fact {
-		return disclosure.Fact{Cells: []disclosure.Cell{{Group: group, Category: 1}, {Group: group, Category: 2}, {Group: group, Category: 4}}}
+	rates := func(c []int64) []float64 {
+		sampled := c[0] + c[1] + c[2]
+		return []float64{100 * float64(c[0]) / float64(sampled), 100 * float64(c[0]) / float64(sampled-c[1])}
 	}
-	tab := disclosure.Table{Name: "response rates by ICS", Categories: cats, PositiveCategories: positive, Unweighted: true, ColumnTotals: true}
-	var totals [6]int64
+	tab := disclosure.Table{Name: "response rates by ICS", Categories: cats, PositiveCategories: positive, ColumnTotals: true}
+	totals := make([]int64, len(cats))
 	for k, ics := range frame.icss {
 		if slices.Contains(r.params.Exclude, ics) {
 			continue
 		}
-		o := frame.outcomes[k]
+		c := grouped(frame.outcomes[k])
 		tab.Groups = append(tab.Groups, ics)
-		tab.Counts = append(tab.Counts, o[:])
-		tab.PositiveValues = append(tab.PositiveValues, rates(o))
-		tab.Facts = append(tab.Facts, unreachable(ics))
-		for j, n := range o {
+		tab.Counts = append(tab.Counts, c)
+		tab.PositiveValues = append(tab.PositiveValues, rates(c))
+		for j, n := range c {
 			totals[j] += n
 		}
 	}
@@ -456,7 +462,7 @@ func (r *Results) responseRates(frame *frameData) error {
 		return fmt.Errorf("publication: %w", err)
 	}
 	engTab := disclosure.Table{Name: "response rates, England", Groups: []string{"ENG"}, Categories: cats, PositiveCategories: positive,
-		Unweighted: true, Counts: [][]int64{totals[:]}, PositiveValues: [][]float64{rates(totals)}, Facts: []disclosure.Fact{unreachable("ENG")}}
+		Counts: [][]int64{totals}, PositiveValues: [][]float64{rates(totals)}}
 	eng, err := disclosure.Check(engTab, r.params.Disclosure)
 	if err != nil {
 		return fmt.Errorf("publication: %w", err)
@@ -478,23 +484,27 @@ func (r *Results) responseRates(frame *frameData) error {
 			row.Status = disclosure.Secondary
 		}
 		for j := range cats {
-			row.OutcomeStatus[j] = c.CellStatus(i, j)
+			row.GroupStatus[j] = c.CellStatus(i, j)
 			if withheld {
-				row.OutcomeStatus[j] = disclosure.Secondary
+				row.GroupStatus[j] = disclosure.Secondary
 				continue
 			}
 			n, ok := c.Count(i, j)
-			row.Outcomes[j] = count(n, ok)
+			row.Groups[j] = count(n, ok)
 		}
 		if withheld {
 			return row
 		}
 		n, ok := c.Base(i)
 		row.Sampled = count(n, ok)
+		// The rate is completed / sampled, the adjusted rate completed / (sampled less
+		// not reached): each only where its counts are published.
+		_, completed := c.Count(i, 0)
+		_, reached := c.Count(i, 1)
 		v, ok := c.PositiveValue(i, 0)
-		row.ResponseRate = finite(v, ok)
+		row.ResponseRate = finite(v, ok && completed)
 		v, ok = c.PositiveValue(i, 1)
-		row.AdjustedResponseRate = finite(v, ok)
+		row.AdjustedResponseRate = finite(v, ok && completed && reached)
 		return row
 	}
 	r.rates = append(r.rates, read(eng, 0, GeographyEngland, "", engWithheld))

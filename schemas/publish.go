@@ -133,7 +133,11 @@ func PublishedDistributionLayout() *Layout {
 }
 
 // PublishedResponseRate is one ICS's (or England's) response rate from the final
-// outcome codes (SPEC §6): counts by outcome, each with its disclosure status.
+// outcome codes (SPEC §6). The sampled people are counted in three groups, each with
+// its disclosure status: completed (1); not reached (2 undelivered, 3 deceased, 5
+// ineligible: the adjusted rate leaves them out of its base); and not responded (4
+// opted out or too ill, 6 no response). The codes are grouped so that a count of deaths
+// or opt-outs below the small-number threshold is never a published cell.
 type PublishedResponseRate struct {
 	ReleaseID            string   `col:"release_id,key"`
 	WaveID               string   `col:"wave_id"`
@@ -142,18 +146,12 @@ type PublishedResponseRate struct {
 	Sampled              *int64   `col:"sampled,doc=everyone in the declared sample"`
 	Completed            *int64   `col:"completed,doc=outcome 1"`
 	CompletedStatus      string   `col:"completed_status"`
-	Undelivered          *int64   `col:"undelivered,doc=outcome 2"`
-	UndeliveredStatus    string   `col:"undelivered_status"`
-	Deceased             *int64   `col:"deceased,doc=outcome 3"`
-	DeceasedStatus       string   `col:"deceased_status"`
-	OptedOut             *int64   `col:"opted_out,doc=outcome 4"`
-	OptedOutStatus       string   `col:"opted_out_status"`
-	Ineligible           *int64   `col:"ineligible,doc=outcome 5"`
-	IneligibleStatus     string   `col:"ineligible_status"`
-	NoResponse           *int64   `col:"no_response,doc=outcome 6"`
-	NoResponseStatus     string   `col:"no_response_status"`
+	NotReached           *int64   `col:"not_reached,doc=outcomes 2 3 and 5 (undelivered or deceased or ineligible)"`
+	NotReachedStatus     string   `col:"not_reached_status"`
+	NotResponded         *int64   `col:"not_responded,doc=outcomes 4 and 6 (opted out or too ill or no response)"`
+	NotRespondedStatus   string   `col:"not_responded_status"`
 	ResponseRate         *float64 `col:"response_rate,doc=completed / sampled (0-100)"`
-	AdjustedResponseRate *float64 `col:"adjusted_response_rate,doc=completed / (sampled less outcomes 2 3 and 5) (0-100)"`
+	AdjustedResponseRate *float64 `col:"adjusted_response_rate,doc=completed / (sampled less not_reached) (0-100)"`
 	Status               string   `col:"status,doc=the row's status"`
 }
 
