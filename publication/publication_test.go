@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"icesurvey/disclosure"
 	"icesurvey/estimate"
 	"icesurvey/lake"
 	"icesurvey/publication/pubsynth"
@@ -654,12 +653,4 @@ func TestParams(t *testing.T) {
 	if !slices.Equal(a.Metadata(), b.Metadata()) {
 		t.Error("metadata depends on map order")
 	}
-}
-
-// statusOf is a disclosure status from its published letter.
-func statusOf(s string) disclosure.Status {
-	if s == "" {
-		return disclosure.Published
-	}
-	return disclosure.Status(s[0])
 }
