@@ -32,11 +32,15 @@ type population struct {
 	typ       string
 	weighted  bool
 	questions []*question
-	ics       []int32    // respondent → ICS index
-	level     [][]int32  // [breakdown (codes.Breakdowns)][respondent] declared level (patients)
-	answers   [][]uint64 // [question][respondent] answer mask, 0 = not asked or not answered
-	weights   []float64  // nil for an unweighted population
-	perICS    []int      // respondents per ICS
+	// raw and cols are the fetched respondents and the answer columns packed in
+	// their rows, until parse.
+	raw     []rawRespondent
+	cols    []string
+	ics     []int32    // respondent → ICS index
+	level   [][]int32  // [breakdown (codes.Breakdowns)][respondent] declared level (patients)
+	answers [][]uint64 // [question][respondent] answer mask, 0 = not asked or not answered
+	weights []float64  // nil for an unweighted population
+	perICS  []int      // respondents per ICS
 	// gICS is each respondent's ICS, or −1 when the ICS is not published; gBrk the
 	// same for each breakdown's groups (level·K + ICS).
 	gICS []int32
@@ -73,20 +77,40 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 		r.phases = append(r.phases, Phase{name, now.Sub(lap).Seconds()})
 		lap = now
 	}
-	frame, err := readFrame(ctx, db, wave)
-	if err != nil {
-		return nil, err
-	}
-	phase("read the frame and outcomes")
+	// The snapshot is read in four queries side by side: the frame and outcomes, the
+	// versions and bank questions used, and each respondent type's respondents (with
+	// every answer column of its questionnaires, chosen from below).
 	columns, err := responseColumns(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	use, err := readUsage(ctx, db, wave, columns, cat.Bank(), p.LocalQuestions == nil)
-	if err != nil {
+	patients := &population{typ: questionnaire.Patient, weighted: true}
+	carers := &population{typ: questionnaire.Carer}
+	var frame *frameData
+	var use *usage
+	reads := []func() error{
+		func() (err error) { frame, err = readFrame(ctx, db, wave); return err },
+		func() (err error) {
+			use, err = readUsage(ctx, db, wave, columns, cat.Bank(), p.LocalQuestions == nil)
+			return err
+		},
+		func() error { return patients.fetch(ctx, db, wave, typeColumns(cat, patients.typ, columns)) },
+		func() error { return carers.fetch(ctx, db, wave, typeColumns(cat, carers.typ, columns)) },
+	}
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = read()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	phase("read the versions and bank questions used")
+	phase("read the snapshot")
 	for _, ics := range p.Exclude {
 		if _, ok := frame.index(ics); !ok {
 			return nil, fmt.Errorf("publication: exclude names ICS %s, which has no sample in wave %s", ics, wave)
@@ -97,24 +121,20 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 			return nil, fmt.Errorf("publication: local questions name ICS %s, which has no sample in wave %s", ics, wave)
 		}
 	}
-	patients := &population{typ: questionnaire.Patient, weighted: true}
-	carers := &population{typ: questionnaire.Carer}
 	for _, pop := range []*population{patients, carers} {
 		defs, err := pop.chooseQuestions(cat, frame, use, p, columns)
 		if err != nil {
 			return nil, err
 		}
 		r.defs = append(r.defs, defs...)
-	}
-	// Patients and carers side by side, on two connections.
-	pops := []*population{patients, carers}
-	if err := parallel(len(pops), func(i int) error { return pops[i].read(ctx, db, wave, frame) }); err != nil {
-		return nil, err
+		if err := pop.parse(frame); err != nil {
+			return nil, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	phase("read the respondents")
+	phase("parse the answers")
 
 	// Weighting (patients), one ICS at a time on every core.
 	K := len(frame.icss)
@@ -380,62 +400,121 @@ func sameDefinition(have QuestionInfo, q questionnaire.Question) bool {
 	return true
 }
 
-// read reads the population's respondents and parses their answers into masks.
-func (pop *population) read(ctx context.Context, db *sql.DB, wave string, frame *frameData) error {
-	K := len(frame.icss)
-	pop.perICS = make([]int, K)
-	pop.answers = make([][]uint64, len(pop.questions))
-	ids := make([]string, len(pop.questions))
-	for i, q := range pop.questions {
-		ids[i] = q.info.ID
+// typeColumns lists the answer columns the population's respondents can have — every
+// closed question of every catalogue version for its respondent type and every bank
+// question offered to it — that the snapshot's responses table holds.
+func typeColumns(cat *questionnaire.Catalogue, typ string, columns map[string]bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(q questionnaire.Question) {
+		if q.Closed() && columns[q.ID] && !seen[q.ID] {
+			seen[q.ID] = true
+			out = append(out, q.ID)
+		}
 	}
-	if pop.weighted {
-		pop.level = make([][]int32, len(codes.Breakdowns))
+	for _, v := range cat.Versions() {
+		qn, err := cat.Resolve(v, nil)
+		if err != nil || qn.RespondentType != typ {
+			continue
+		}
+		for _, q := range qn.Questions {
+			add(q)
+		}
 	}
-	var fields []string
-	parse := func(r *rawRespondent) error {
-		k, ok := frame.index(r.ics)
-		if !ok {
-			return fmt.Errorf("publication: table responses, response %s: ICS %s has no sample in the wave", r.responseID, r.ics)
+	for _, q := range cat.Bank() {
+		if slices.Contains(q.RespondentTypes, typ) {
+			add(q)
 		}
-		pop.ics = append(pop.ics, int32(k))
-		pop.perICS[k]++
-		if pop.weighted {
-			for b := range codes.Breakdowns {
-				l := levelOf(b, r.levels[b])
-				if l < 0 {
-					return fmt.Errorf("publication: table sample, ICS %s, survey record %s, field %s: %q is not one of the declared levels %v",
-						r.ics, r.recordID, codes.Breakdowns[b], r.levels[b], levelIndexes[b])
-				}
-				pop.level[b] = append(pop.level[b], int32(l))
-			}
-		}
-		if r.answers == "" && r.responseID == "" {
-			for qi := range pop.questions {
-				pop.answers[qi] = append(pop.answers[qi], 0)
-			}
-			return nil
-		}
-		fields = splitInto(fields[:0], r.answers, answerSep)
-		if len(fields) != len(pop.questions) {
-			return fmt.Errorf("publication: table responses, response %s: %d answer fields for %d questions", r.responseID, len(fields), len(pop.questions))
-		}
-		for qi, q := range pop.questions {
-			m, err := q.mask(fields[qi])
-			if err != nil {
-				return fmt.Errorf("publication: table responses, response %s, field %s: %w", r.responseID, q.info.ID, err)
-			}
-			if !q.asked[k] {
-				m = 0 // a bank question the ICS did not add
-			}
-			pop.answers[qi] = append(pop.answers[qi], m)
-		}
+	}
+	return out
+}
+
+// fetch reads the population's respondents with the answers of cols, unparsed.
+func (pop *population) fetch(ctx context.Context, db *sql.DB, wave string, cols []string) error {
+	pop.cols = cols
+	keep := func(r *rawRespondent) error {
+		pop.raw = append(pop.raw, *r)
 		return nil
 	}
 	if pop.weighted {
-		return readPatients(ctx, db, wave, ids, parse)
+		return readPatients(ctx, db, wave, cols, keep)
 	}
-	return readCarers(ctx, db, wave, ids, parse)
+	return readCarers(ctx, db, wave, cols, keep)
+}
+
+// parse converts the fetched respondents into columns: each one's ICS, frame levels
+// (patients) and an answer mask per question, in row chunks side by side.
+func (pop *population) parse(frame *frameData) error {
+	K, n := len(frame.icss), len(pop.raw)
+	pop.ics = make([]int32, n)
+	pop.answers = make([][]uint64, len(pop.questions))
+	for qi := range pop.answers {
+		pop.answers[qi] = make([]uint64, n)
+	}
+	if pop.weighted {
+		pop.level = make([][]int32, len(codes.Breakdowns))
+		for b := range pop.level {
+			pop.level[b] = make([]int32, n)
+		}
+	}
+	// The position of each fetched column among the questions, or −1.
+	colQ := make([]int, len(pop.cols))
+	for c, id := range pop.cols {
+		colQ[c] = slices.IndexFunc(pop.questions, func(q *question) bool { return q.info.ID == id })
+	}
+	chunks := min(runtime.GOMAXPROCS(0), max(1, n/4096))
+	err := parallel(chunks, func(chunk int) error {
+		var fields []string
+		for i := chunk * n / chunks; i < (chunk+1)*n/chunks; i++ {
+			r := &pop.raw[i]
+			k, ok := frame.index(r.ics)
+			if !ok {
+				return fmt.Errorf("publication: table responses, response %s: ICS %s has no sample in the wave", r.responseID, r.ics)
+			}
+			pop.ics[i] = int32(k)
+			if pop.weighted {
+				for b := range codes.Breakdowns {
+					l := levelOf(b, r.levels[b])
+					if l < 0 {
+						return fmt.Errorf("publication: table sample, ICS %s, survey record %s, field %s: %q is not one of the declared levels %v",
+							r.ics, r.recordID, codes.Breakdowns[b], r.levels[b], levelIndexes[b])
+					}
+					pop.level[b][i] = int32(l)
+				}
+			}
+			if r.answers == "" && r.responseID == "" {
+				continue // a completion recorded without its response: no answers
+			}
+			fields = splitInto(fields[:0], r.answers, answerSep)
+			if len(fields) != len(pop.cols) {
+				return fmt.Errorf("publication: table responses, response %s: %d answer fields for %d columns", r.responseID, len(fields), len(pop.cols))
+			}
+			for c, cell := range fields {
+				qi := colQ[c]
+				if qi < 0 || cell == "" {
+					continue
+				}
+				q := pop.questions[qi]
+				m, err := q.mask(cell)
+				if err != nil {
+					return fmt.Errorf("publication: table responses, response %s, field %s: %w", r.responseID, q.info.ID, err)
+				}
+				if q.asked[k] {
+					pop.answers[qi][i] = m // else a bank question the ICS did not add
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	pop.perICS = make([]int, K)
+	for _, k := range pop.ics {
+		pop.perICS[k]++
+	}
+	pop.raw = nil
+	return nil
 }
 
 // splitInto splits s by sep into dst (reused).

@@ -279,20 +279,7 @@ func packedAnswers(ids []string) string {
 // complete, current patient response of the person; none for a completion recorded
 // without one), ordered by ICS and survey record id.
 func readPatients(ctx context.Context, db *sql.DB, wave string, ids []string, fn func(*rawRespondent) error) error {
-	q := `WITH resp AS (
-  SELECT r.ics, r.survey_record_id, r.response_id, r.questionnaire_version, ` + packedAnswers(ids) + ` AS answers,
-    row_number() OVER (PARTITION BY r.ics, r.survey_record_id ORDER BY r.received_at, r.response_id) AS rn
-  FROM current_responses r
-  WHERE r.wave = ? AND r.complete AND r.respondent_type = 'patient'
-)
-SELECT c.ics, c.survey_record_id, s.survey_record_id IS NOT NULL,
-  coalesce(s.age_band, ''), coalesce(s.gender, ''), coalesce(s.ethnicity, ''), coalesce(s.efi_band, ''),
-  coalesce(r.response_id, ''), coalesce(r.questionnaire_version, ''), coalesce(r.answers, '')
-FROM completions c
-LEFT JOIN sample s ON s.wave_id = c.wave AND s.ics = c.ics AND s.survey_record_id = c.survey_record_id
-LEFT JOIN resp r ON r.ics = c.ics AND r.survey_record_id = c.survey_record_id AND r.rn = 1
-WHERE c.wave = ?
-ORDER BY c.ics, c.survey_record_id`
+	q := patientsQuery(ids)
 	rows, err := db.QueryContext(ctx, q, wave, wave)
 	if err != nil {
 		return fmt.Errorf("publication: read the patient respondents of wave %s: %w", wave, err)
@@ -316,6 +303,24 @@ ORDER BY c.ics, c.survey_record_id`
 		return fmt.Errorf("publication: read the patient respondents of wave %s: %w", wave, err)
 	}
 	return nil
+}
+
+// patientsQuery is readPatients' query, with the answers of ids packed.
+func patientsQuery(ids []string) string {
+	return `WITH resp AS (
+  SELECT r.ics, r.survey_record_id, r.response_id, r.questionnaire_version, ` + packedAnswers(ids) + ` AS answers,
+    row_number() OVER (PARTITION BY r.ics, r.survey_record_id ORDER BY r.received_at, r.response_id) AS rn
+  FROM current_responses r
+  WHERE r.wave = ? AND r.complete AND r.respondent_type = 'patient'
+)
+SELECT c.ics, c.survey_record_id, s.survey_record_id IS NOT NULL,
+  coalesce(s.age_band, ''), coalesce(s.gender, ''), coalesce(s.ethnicity, ''), coalesce(s.efi_band, ''),
+  coalesce(r.response_id, ''), coalesce(r.questionnaire_version, ''), coalesce(r.answers, '')
+FROM completions c
+LEFT JOIN sample s ON s.wave_id = c.wave AND s.ics = c.ics AND s.survey_record_id = c.survey_record_id
+LEFT JOIN resp r ON r.ics = c.ics AND r.survey_record_id = c.survey_record_id AND r.rn = 1
+WHERE c.wave = ?
+ORDER BY c.ics, c.survey_record_id`
 }
 
 // readCarers streams the wave's carer respondents into fn: the earliest complete,

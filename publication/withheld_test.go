@@ -329,26 +329,49 @@ func checkPeopleFiles(t *testing.T, r *Results, st store.Store) {
 			t.Fatalf("%s: the workbook shows %q, the CSV %q", where, got, want)
 		}
 	}
-	for _, sheet := range []struct {
-		name string
-		rows [][]string
-	}{{"Results", csvResults}, {"Response rates", csvRates}} {
-		got, err := f.GetRows(sheet.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(sheet.rows) {
-			t.Fatalf("sheet %s has %d rows, its CSV %d", sheet.name, len(got), len(sheet.rows))
-		}
-		for i := 1; i < len(got); i++ {
-			for j, want := range sheet.rows[i] {
-				cell := ""
-				if j < len(got[i]) {
-					cell = got[i][j]
-				}
-				sameCell(fmt.Sprintf("sheet %s row %d column %d", sheet.name, i+1, j+1), cell, want)
+	rateRows, err := f.GetRows("Response rates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rateRows) != len(csvRates) {
+		t.Fatalf("sheet Response rates has %d rows, its CSV %d", len(rateRows), len(csvRates))
+	}
+	for i := 1; i < len(rateRows); i++ {
+		for j, want := range csvRates[i] {
+			cell := ""
+			if j < len(rateRows[i]) {
+				cell = rateRows[i][j]
 			}
+			sameCell(fmt.Sprintf("sheet Response rates row %d column %d", i+1, j+1), cell, want)
 		}
+	}
+	// Results: a block per question (option), its rows in results.csv's order.
+	resRows, err := f.GetRows("Results")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := 1
+	hr := csvResults[0]
+	for i, row := range resRows {
+		if len(row) < 2 || row[0] == "Geography" {
+			continue // a block's title, header or the blank row between blocks
+		}
+		if next >= len(csvResults) {
+			t.Fatalf("Results sheet row %d: more rows than results.csv", i+1)
+		}
+		rec := csvResults[next]
+		next++
+		for j, name := range resultSheetColumns {
+			cell := ""
+			if j < len(row) {
+				cell = row[j]
+			}
+			want := rec[col(hr, name)]
+			sameCell(fmt.Sprintf("Results sheet row %d (%s)", i+1, name), cell, want)
+		}
+	}
+	if next != len(csvResults) {
+		t.Fatalf("the Results sheet has %d rows, results.csv %d", next-1, len(csvResults)-1)
 	}
 	// Distributions: a block per question, a column per option; each cell is the
 	// distributions.csv % of that group and option.

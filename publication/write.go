@@ -150,7 +150,11 @@ func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (M
 	files := make([]File, len(makers))
 	putErrs := make([]error, len(makers))
 	var puts sync.WaitGroup
-	err = parallel(len(makers), func(i int) error {
+	// Longest first (the workbook, then the distributions), so the last to finish
+	// is a short one; files keep their order in the manifest.
+	order := []int{6, 4, 1, 3, 0, 2, 5, 7, 8}
+	err = parallel(len(makers), func(n int) error {
+		i := order[n]
 		o, err := makers[i]()
 		if err != nil {
 			return err

@@ -154,22 +154,9 @@ func workbook(r *Results, meta *Metadata) ([]byte, error) {
 	}
 	l := newLabels(r)
 
-	res, err := newSheet(f, "Results", map[int]float64{3: 60, 5: 24, 10: 28})
-	if err != nil {
-		return nil, err
+	if err := resultsSheet(f, r, l); err != nil {
+		return nil, fmt.Errorf("results sheet: %w", err)
 	}
-	if err := res.strings(humanHeader(resultsHeader)...); err != nil {
-		return nil, err
-	}
-	for i := range r.results {
-		if err := res.cells(l.resultCells(&r.results[i])); err != nil {
-			return nil, err
-		}
-	}
-	if err := res.sw.Flush(); err != nil {
-		return nil, err
-	}
-
 	if err := distributionSheet(f, r, l); err != nil {
 		return nil, fmt.Errorf("distributions sheet: %w", err)
 	}
@@ -196,6 +183,53 @@ func workbook(r *Results, meta *Metadata) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// resultSheetColumns are the Results sheet's columns: results.csv's from geography on,
+// the question being the block's title.
+var resultSheetColumns = []string{"geography", "ics", "breakdown", "group", "group_name", "pct_positive", "ci_lower", "ci_upper", "base",
+	"effective_base", "vs_england_excluding_ics", "mark", "weighting"}
+
+// resultsSheet lays each question (each option of a multi-choice question) out as a
+// block, as the GP Patient Survey's tables are: its title, a header, then a row per
+// group — England, each ICS and its demographic groups.
+func resultsSheet(f *excelize.File, r *Results, l *labels) error {
+	s, err := newSheet(f, "Results", map[int]float64{1: 12, 5: 28, 11: 22})
+	if err != nil {
+		return err
+	}
+	pick := make([]int, len(resultSheetColumns))
+	for i, c := range resultSheetColumns {
+		pick[i] = slices.Index(resultsHeader, c)
+	}
+	header := humanHeader(resultSheetColumns)
+	cs := make([]cell, len(pick))
+	for i := range r.results {
+		x := &r.results[i]
+		if i == 0 || x.QuestionID != r.results[i-1].QuestionID || x.RespondentType != r.results[i-1].RespondentType || x.Measure != r.results[i-1].Measure {
+			if i > 0 {
+				s.blank()
+			}
+			title := fmt.Sprintf("%s (%ss): %s", x.QuestionID, x.RespondentType, l.question(x.RespondentType, x.QuestionID))
+			if x.Measure != "" {
+				title += " — " + x.Measure + ": " + l.option(x.RespondentType, x.QuestionID, x.Measure)
+			}
+			if err := s.strings(title); err != nil {
+				return err
+			}
+			if err := s.strings(header...); err != nil {
+				return err
+			}
+		}
+		all := l.resultCells(x)
+		for j, k := range pick {
+			cs[j] = all[k]
+		}
+		if err := s.cells(cs); err != nil {
+			return err
+		}
+	}
+	return s.sw.Flush()
 }
 
 // distributionSheet lays each question out as a block: its title, a header with one
