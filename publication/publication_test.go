@@ -654,3 +654,45 @@ func TestParams(t *testing.T) {
 		t.Error("metadata depends on map order")
 	}
 }
+
+// TestLocalQuestionsAndComparison: the parameters that choose what is published and
+// what it is compared with.
+func TestLocalQuestionsAndComparison(t *testing.T) {
+	_, snap := testWave(t)
+	// Named local questions replace the ones read from the answers: QCC answered
+	// LQ_LONELINESS, but the parameters say only QAA added it.
+	p := testParams()
+	p.LocalQuestions = map[string][]string{"QAA": {"LQ_LONELINESS"}}
+	r := compute(t, snap, "W1", p)
+	icss := map[string]bool{}
+	for _, row := range r.ResultsFor("patient", "LQ_LONELINESS") {
+		icss[row.ICS] = true
+	}
+	if !icss["QAA"] || icss["QCC"] || len(r.ResultsFor("patient", "LQ_DIGITAL_SERVICES")) != 0 {
+		t.Errorf("LQ_LONELINESS published for %v; LQ_DIGITAL_SERVICES rows %d", icss, len(r.ResultsFor("patient", "LQ_DIGITAL_SERVICES")))
+	}
+
+	// Comparing a group with all of England excluding its ICS, rather than with the
+	// same group there, changes groups' flags and no ICS's.
+	same := compute(t, snap, "W1", testParams())
+	p = testParams()
+	p.GroupComparison = CompareWholeRest
+	whole := compute(t, snap, "W1", p)
+	a, b := same.Results(), whole.Results()
+	if len(a) != len(b) {
+		t.Fatalf("%d rows and %d", len(a), len(b))
+	}
+	changed := 0
+	for i := range a {
+		if a[i].VsEngland == b[i].VsEngland {
+			continue
+		}
+		if a[i].GroupVariable == GroupAll {
+			t.Fatalf("an ICS's or England's flag changed with the group comparison: %+v", a[i])
+		}
+		changed++
+	}
+	if changed == 0 {
+		t.Error("no group's flag changed with the group comparison")
+	}
+}
