@@ -77,9 +77,9 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 		r.phases = append(r.phases, Phase{name, now.Sub(lap).Seconds()})
 		lap = now
 	}
-	// The snapshot is read in four queries side by side: the frame and outcomes, the
-	// versions and bank questions used, and each respondent type's respondents (with
-	// every answer column of its questionnaires, chosen from below).
+	// The snapshot is read in three queries side by side: the frame and outcomes, and
+	// each respondent type's respondents (with every answer column its questionnaires
+	// can have: which versions and bank questions were used is read off them).
 	columns, err := responseColumns(ctx, db)
 	if err != nil {
 		return nil, err
@@ -87,13 +87,8 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 	patients := &population{typ: questionnaire.Patient, weighted: true}
 	carers := &population{typ: questionnaire.Carer}
 	var frame *frameData
-	var use *usage
 	reads := []func() error{
 		func() (err error) { frame, err = readFrame(ctx, db, wave); return err },
-		func() (err error) {
-			use, err = readUsage(ctx, db, wave, columns, cat.Bank(), p.LocalQuestions == nil)
-			return err
-		},
 		func() error { return patients.fetch(ctx, db, wave, typeColumns(cat, patients.typ, columns)) },
 		func() error { return carers.fetch(ctx, db, wave, typeColumns(cat, carers.typ, columns)) },
 	}
@@ -121,8 +116,9 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 			return nil, fmt.Errorf("publication: local questions name ICS %s, which has no sample in wave %s", ics, wave)
 		}
 	}
+	bank := cat.Bank()
 	for _, pop := range []*population{patients, carers} {
-		defs, err := pop.chooseQuestions(cat, frame, use, p, columns)
+		defs, err := pop.chooseQuestions(cat, frame, pop.usage(bank, p.LocalQuestions == nil), p, columns)
 		if err != nil {
 			return nil, err
 		}
@@ -427,6 +423,46 @@ func typeColumns(cat *questionnaire.Catalogue, typ string, columns map[string]bo
 		}
 	}
 	return out
+}
+
+// usage reads off the fetched respondents which questionnaire versions each ICS's
+// respondents answered and, when bankFromAnswers, which bank questions each ICS's
+// respondents answered at least once (the ICS added them).
+func (pop *population) usage(bank []questionnaire.Question, bankFromAnswers bool) *usage {
+	u := &usage{versions: map[string]map[string][]string{pop.typ: {}}, bank: map[string]map[string][]string{pop.typ: {}}}
+	versions, banks := u.versions[pop.typ], u.bank[pop.typ]
+	isBank := make([]bool, len(pop.cols))
+	for c, id := range pop.cols {
+		isBank[c] = bankFromAnswers && slices.ContainsFunc(bank, func(q questionnaire.Question) bool { return q.ID == id })
+	}
+	for i := range pop.raw {
+		r := &pop.raw[i]
+		if r.version != "" && !slices.Contains(versions[r.ics], r.version) {
+			versions[r.ics] = append(versions[r.ics], r.version)
+		}
+		if !bankFromAnswers || r.answers == "" {
+			continue
+		}
+		c, rest := 0, r.answers
+		for {
+			end := strings.Index(rest, answerSep)
+			field := rest
+			if end >= 0 {
+				field = rest[:end]
+			}
+			if c < len(isBank) && isBank[c] && field != "" && !slices.Contains(banks[r.ics], pop.cols[c]) {
+				banks[r.ics] = append(banks[r.ics], pop.cols[c])
+			}
+			if end < 0 {
+				break
+			}
+			rest, c = rest[end+len(answerSep):], c+1
+		}
+	}
+	for ics := range versions {
+		slices.Sort(versions[ics])
+	}
+	return u
 }
 
 // fetch reads the population's respondents with the answers of cols, unparsed.

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"icesurvey/codes"
-	"icesurvey/questionnaire"
 	"icesurvey/schemas"
 )
 
@@ -154,79 +153,12 @@ func readFrame(ctx context.Context, db *sql.DB, wave string) (*frameData, error)
 }
 
 // usage is which questionnaire versions and bank questions the respondents of each
-// type used, per ICS.
+// type used, per ICS (population.usage reads it off the respondents).
 type usage struct {
 	// versions[type][ics] are the versions answered, sorted.
 	versions map[string]map[string][]string
 	// bank[type][ics] are the bank questions answered at least once.
 	bank map[string]map[string][]string
-}
-
-// readUsage reads the versions of every complete, current response of the wave and,
-// unless the parameters name each ICS's local questions, which bank questions each
-// ICS's respondents answered.
-func readUsage(ctx context.Context, db *sql.DB, wave string, columns map[string]bool, bank []questionnaire.Question, fromAnswers bool) (*usage, error) {
-	u := &usage{versions: map[string]map[string][]string{}, bank: map[string]map[string][]string{}}
-	rows, err := db.QueryContext(ctx, `SELECT DISTINCT respondent_type, ics, questionnaire_version FROM current_responses
-WHERE wave = ? AND complete ORDER BY ALL`, wave)
-	if err != nil {
-		return nil, fmt.Errorf("publication: read the questionnaire versions of wave %s: %w", wave, err)
-	}
-	for rows.Next() {
-		var typ, ics, v string
-		if err := rows.Scan(&typ, &ics, &v); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("publication: read the questionnaire versions of wave %s: %w", wave, err)
-		}
-		if u.versions[typ] == nil {
-			u.versions[typ] = map[string][]string{}
-		}
-		u.versions[typ][ics] = append(u.versions[typ][ics], v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("publication: read the questionnaire versions of wave %s: %w", wave, err)
-	}
-	if !fromAnswers {
-		return u, nil
-	}
-	var ids, counts []string
-	for _, q := range bank {
-		if q.Closed() && columns[q.ID] {
-			ids = append(ids, q.ID)
-			counts = append(counts, "count("+schemas.QuoteIdent(q.ID)+")")
-		}
-	}
-	if len(ids) == 0 {
-		return u, nil
-	}
-	rows, err = db.QueryContext(ctx, `SELECT respondent_type, ics, `+strings.Join(counts, ", ")+` FROM current_responses
-WHERE wave = ? AND complete GROUP BY ALL ORDER BY ALL`, wave)
-	if err != nil {
-		return nil, fmt.Errorf("publication: read the bank questions answered in wave %s: %w", wave, err)
-	}
-	defer rows.Close()
-	n := make([]int64, len(ids))
-	dst := make([]any, 2+len(ids))
-	var typ, ics string
-	dst[0], dst[1] = &typ, &ics
-	for i := range n {
-		dst[2+i] = &n[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(dst...); err != nil {
-			return nil, fmt.Errorf("publication: read the bank questions answered in wave %s: %w", wave, err)
-		}
-		for i, id := range ids {
-			if n[i] > 0 {
-				if u.bank[typ] == nil {
-					u.bank[typ] = map[string][]string{}
-				}
-				u.bank[typ][ics] = append(u.bank[typ][ics], id)
-			}
-		}
-	}
-	return u, rows.Err()
 }
 
 // responseColumns lists the answer columns the snapshot's responses table has.
