@@ -286,16 +286,19 @@ func WriteStatus(ctx context.Context, st store.Store, meta *Metadata) (Manifest,
 	return m, nil
 }
 
-// encodeParquet writes rows as one Parquet file of layout l, in memory.
-func encodeParquet[T any](l *schemas.Layout, rows []T) ([]byte, error) {
+// encodeParquet writes n rows as one Parquet file of layout l, in memory: row(i, t)
+// fills row i into t (reused, so no table of rows is built first).
+func encodeParquet[T any](l *schemas.Layout, n int, row func(i int, t *T)) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.Grow(64<<10 + 24*len(rows))
+	buf.Grow(64<<10 + 24*n)
 	w, err := lake.NewWriter[T](&buf, l)
 	if err != nil {
 		return nil, err
 	}
-	for i := range rows {
-		if err := w.Write(&rows[i]); err != nil {
+	var t T
+	for i := range n {
+		row(i, &t)
+		if err := w.Write(&t); err != nil {
 			return nil, err
 		}
 	}

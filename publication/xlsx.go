@@ -6,6 +6,8 @@ import (
 	"compress/flate"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"slices"
@@ -21,23 +23,38 @@ import (
 // deterministicZip (entries sorted by name, each with FileTime, deflated at a fixed
 // level) because excelize writes its streamed sheets in map order.
 
-// deterministicZip collects a workbook's parts and writes them, sorted by name, when
-// closed.
+// deterministicZip collects a workbook's parts, each deflated as it is written, and
+// writes them to the zip sorted by name when closed.
 type deterministicZip struct {
 	w        io.Writer
 	modified time.Time
 	parts    []*zipPart
 }
 
+// zipPart is one part: its deflated bytes, CRC-32 and size.
 type zipPart struct {
-	name string
-	data bytes.Buffer
+	name       string
+	compressed bytes.Buffer
+	fw         *flate.Writer
+	crc        hash.Hash32
+	size       uint64
+}
+
+func (p *zipPart) Write(b []byte) (int, error) {
+	p.crc.Write(b)
+	p.size += uint64(len(b))
+	return p.fw.Write(b)
 }
 
 func (z *deterministicZip) Create(name string) (io.Writer, error) {
-	p := &zipPart{name: name}
+	p := &zipPart{name: name, crc: crc32.NewIEEE()}
+	fw, err := flate.NewWriter(&p.compressed, flate.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	p.fw = fw
 	z.parts = append(z.parts, p)
-	return &p.data, nil
+	return p, nil
 }
 
 func (z *deterministicZip) AddFS(fs.FS) error {
@@ -47,18 +64,19 @@ func (z *deterministicZip) AddFS(fs.FS) error {
 func (z *deterministicZip) Close() error {
 	slices.SortFunc(z.parts, func(a, b *zipPart) int { return strings.Compare(a.name, b.name) })
 	zw := zip.NewWriter(z.w)
-	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, flate.BestSpeed)
-	})
 	for i, p := range z.parts {
 		if i > 0 && p.name == z.parts[i-1].name {
 			return fmt.Errorf("publication: workbook zip: part %s written twice", p.name)
 		}
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: p.name, Method: zip.Deflate, Modified: z.modified})
+		if err := p.fw.Close(); err != nil {
+			return err
+		}
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: p.name, Method: zip.Deflate, Modified: z.modified,
+			CRC32: p.crc.Sum32(), CompressedSize64: uint64(p.compressed.Len()), UncompressedSize64: p.size})
 		if err != nil {
 			return err
 		}
-		if _, err := w.Write(p.data.Bytes()); err != nil {
+		if _, err := w.Write(p.compressed.Bytes()); err != nil {
 			return err
 		}
 	}
