@@ -150,7 +150,7 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 			for i := range of {
 				of[i] = int(patients.level[b][start[k]+i])
 			}
-			in.Vars = append(in.Vars, weighting.Variable{Name: v, Levels: levelIndexes[b], Frame: frame.counts[k][b], Of: of})
+			in.Vars = append(in.Vars, weighting.Variable{Name: v, Levels: declaredLevels[b], Frame: frame.counts[k][b], Of: of})
 		}
 		res, err := weighting.Weight(in, p.Weighting)
 		if errors.Is(err, weighting.ErrNoRespondents) {
@@ -513,7 +513,7 @@ func (pop *population) parse(frame *frameData) error {
 					l := levelOf(b, r.levels[b])
 					if l < 0 {
 						return fmt.Errorf("publication: table sample, ICS %s, survey record %s, field %s: %q is not one of the declared levels %v",
-							r.ics, r.recordID, codes.Breakdowns[b], r.levels[b], levelIndexes[b])
+							r.ics, r.recordID, codes.Breakdowns[b], r.levels[b], declaredLevels[b])
 					}
 					pop.level[b][i] = int32(l)
 				}
@@ -546,8 +546,12 @@ func (pop *population) parse(frame *frameData) error {
 		return err
 	}
 	pop.perICS = make([]int, K)
-	for _, k := range pop.ics {
+	for i, k := range pop.ics {
 		pop.perICS[k]++
+		if i > 0 && k < pop.ics[i-1] {
+			// The weighting takes each ICS's respondents as one run.
+			return fmt.Errorf("publication: %s respondents are not in ICS order (ICS %s after %s)", pop.typ, frame.icss[k], frame.icss[pop.ics[i-1]])
+		}
 	}
 	pop.raw = nil
 	return nil

@@ -25,6 +25,10 @@ type cell struct {
 
 func text(s string) cell { return cell{s: s} }
 
+// formatPct formats a percentage for people: one decimal place, correctly rounded
+// (PUBLICATION.md §P).
+func formatPct(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
 // pctCell is a percentage rounded to one decimal place, correctly (FormatFloat).
 func pctCell(v float64) cell {
 	s := formatPct(v)

@@ -25,8 +25,9 @@ const answerSep = "\x1f"
 // breakdownIndex is a variable's position in codes.Breakdowns.
 func breakdownIndex(variable string) int { return slices.Index(codes.Breakdowns, variable) }
 
-// levelIndexes maps each breakdown variable's level codes to their declared position.
-var levelIndexes = func() [][]string {
+// declaredLevels are each breakdown variable's level codes in declared order
+// (codes.BreakdownLevels), by position in codes.Breakdowns.
+var declaredLevels = func() [][]string {
 	out := make([][]string, len(codes.Breakdowns))
 	for i, v := range codes.Breakdowns {
 		out[i], _ = codes.BreakdownLevels(v)
@@ -40,7 +41,7 @@ func levelOf(b int, value string) int {
 	if codes.Breakdowns[b] == codes.BreakdownEthnicity {
 		return codes.EthnicGroupIndexOf(value)
 	}
-	return slices.Index(levelIndexes[b], value)
+	return slices.Index(declaredLevels[b], value)
 }
 
 // frameData is the eligible frame of every ICS of the wave.
@@ -122,7 +123,7 @@ func readFrame(ctx context.Context, db *sql.DB, wave string) (*frameData, error)
 	for k := range f.icss {
 		f.counts[k] = make([][]float64, len(codes.Breakdowns))
 		for b := range codes.Breakdowns {
-			f.counts[k][b] = make([]float64, len(levelIndexes[b]))
+			f.counts[k][b] = make([]float64, len(declaredLevels[b]))
 		}
 	}
 	for _, c := range cells {
@@ -144,7 +145,7 @@ func readFrame(ctx context.Context, db *sql.DB, wave string) (*frameData, error)
 			l := levelOf(b, c.vals[b].String)
 			if l < 0 {
 				return nil, fmt.Errorf("publication: table sample, ICS %s, field %s: %d eligible records hold %q, which is not one of the declared levels %v",
-					c.ics, codes.Breakdowns[b], c.eligible, c.vals[b].String, levelIndexes[b])
+					c.ics, codes.Breakdowns[b], c.eligible, c.vals[b].String, declaredLevels[b])
 			}
 			f.counts[k][b][l] += float64(c.eligible)
 		}
@@ -260,13 +261,7 @@ ORDER BY c.ics, c.survey_record_id`
 // Carers have no frame record of their own (a carer answers with the patient's
 // invitation), so no levels are read.
 func readCarers(ctx context.Context, db *sql.DB, wave string, ids []string, fn func(*rawRespondent) error) error {
-	q := `SELECT ics, survey_record_id, response_id, questionnaire_version, answers FROM (
-  SELECT r.ics, r.survey_record_id, r.response_id, r.questionnaire_version, ` + packedAnswers(ids) + ` AS answers,
-    row_number() OVER (PARTITION BY r.ics, r.survey_record_id ORDER BY r.received_at, r.response_id) AS rn
-  FROM current_responses r
-  WHERE r.wave = ? AND r.complete AND r.respondent_type = 'carer'
-) WHERE rn = 1
-ORDER BY ics, survey_record_id`
+	q := carersQuery(ids)
 	rows, err := db.QueryContext(ctx, q, wave)
 	if err != nil {
 		return fmt.Errorf("publication: read the carer respondents of wave %s: %w", wave, err)
@@ -285,6 +280,17 @@ ORDER BY ics, survey_record_id`
 		return fmt.Errorf("publication: read the carer respondents of wave %s: %w", wave, err)
 	}
 	return nil
+}
+
+// carersQuery is readCarers' query, with the answers of ids packed.
+func carersQuery(ids []string) string {
+	return `SELECT ics, survey_record_id, response_id, questionnaire_version, answers FROM (
+  SELECT r.ics, r.survey_record_id, r.response_id, r.questionnaire_version, ` + packedAnswers(ids) + ` AS answers,
+    row_number() OVER (PARTITION BY r.ics, r.survey_record_id ORDER BY r.received_at, r.response_id) AS rn
+  FROM current_responses r
+  WHERE r.wave = ? AND r.complete AND r.respondent_type = 'carer'
+) WHERE rn = 1
+ORDER BY ics, survey_record_id`
 }
 
 // lineageTables are the warehouse tables a release is computed from, each loaded

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 
 	"icesurvey/codes"
 	"icesurvey/disclosure"
@@ -91,7 +90,7 @@ func (s spec) table(c *estimate.Compiled, name string, unweighted, columnTotals 
 
 // addRow adds group's row of tally x to t: counts, each count's weighted share, the
 // weighted base, and the % positive figures [p, lower, upper, n_eff, deff].
-func (s spec) addRow(t *disclosure.Table, c *estimate.Compiled, group string, x *estimate.Tally, z float64) {
+func (s spec) addRow(t *disclosure.Table, group string, x *estimate.Tally, z float64) {
 	t.Groups = append(t.Groups, group)
 	switch {
 	case s.option < 0:
@@ -116,7 +115,6 @@ func (s spec) addRow(t *disclosure.Table, c *estimate.Compiled, group string, x 
 		e := x.Estimate(*s.measure, z)
 		t.PositiveValues = append(t.PositiveValues, []float64{e.P, e.Lower, e.Upper, e.NEff, e.Deff})
 	}
-	_ = c
 }
 
 // unit computes one question of one respondent type: tallies, estimates, tables and
@@ -179,7 +177,7 @@ func (u *unit) run() (*unitOut, error) {
 	if pop.weighted {
 		for _, v := range p.Breakdowns {
 			b := breakdownIndex(v)
-			L := len(levelIndexes[b])
+			L := len(declaredLevels[b])
 			bt := breakdownTallies{b: b, name: v, t: estimate.NewTallies(c, L*K)}
 			if err := estimate.Tabulate(c, ans, pop.weights, pop.gBrk[b], bt.t); err != nil {
 				return nil, fmt.Errorf("publication: %w", err)
@@ -225,14 +223,14 @@ func (u *unit) run() (*unitOut, error) {
 		set := &checkedSet{spec: s, brk: map[[2]int]*checkedTable{}}
 		t := s.table(c, name+" by ICS", unweighted, columnTotals)
 		for _, k := range rows {
-			s.addRow(&t, c, u.frame.icss[k], &T[k], z)
+			s.addRow(&t, u.frame.icss[k], &T[k], z)
 		}
 		var err error
 		if set.ics, err = check(kindICS, t, &checkedTable{option: opt}); err != nil {
 			return nil, err
 		}
 		t = s.table(c, name+" England", unweighted, false)
-		s.addRow(&t, c, "ENG", &eng[0], z)
+		s.addRow(&t, "ENG", &eng[0], z)
 		if set.eng, err = check(kindEngland, t, &checkedTable{option: opt}); err != nil {
 			return nil, err
 		}
@@ -252,9 +250,9 @@ func (u *unit) run() (*unitOut, error) {
 		for _, k := range rows {
 			for bi, bt := range brks {
 				t := s.table(c, fmt.Sprintf("%s, %s by %s", name, u.frame.icss[k], bt.name), false, false)
-				for l, level := range levelIndexes[bt.b] {
+				for l, level := range declaredLevels[bt.b] {
 					if u.present[k][bt.b][l] {
-						s.addRow(&t, c, level, &bt.t[l*K+k], z)
+						s.addRow(&t, level, &bt.t[l*K+k], z)
 					}
 				}
 				if len(t.Groups) == 0 {
@@ -287,7 +285,7 @@ func (u *unit) run() (*unitOut, error) {
 			em.rows(set, set.ics, u.frame.icss[k], GeographyICS, u.frame.icss[k], GroupAll, GroupAll, status, true, flag)
 		}
 		for bi, bt := range brks {
-			for l, level := range levelIndexes[bt.b] {
+			for l, level := range declaredLevels[bt.b] {
 				if !u.present[k][bt.b][l] {
 					continue
 				}
@@ -521,7 +519,7 @@ func presentLevels(frame *frameData, pop *population) [][][]bool {
 	for k := range frame.icss {
 		out[k] = make([][]bool, len(codes.Breakdowns))
 		for b := range codes.Breakdowns {
-			out[k][b] = make([]bool, len(levelIndexes[b]))
+			out[k][b] = make([]bool, len(declaredLevels[b]))
 			for l, n := range frame.counts[k][b] {
 				out[k][b][l] = n > 0
 			}
@@ -534,6 +532,3 @@ func presentLevels(frame *frameData, pop *population) [][][]bool {
 	}
 	return out
 }
-
-// formatPct formats a percentage for people: one decimal place, correctly rounded.
-func formatPct(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
