@@ -62,14 +62,14 @@ type releaseResult struct {
 	harness.Measure
 	ComputeSeconds float64 `json:"compute_seconds"`
 	// ReleaseCPU is the user and system CPU time of the timed part alone.
-	ReleaseCPU     float64 `json:"release_cpu_seconds"`
-	WriteSeconds   float64 `json:"write_seconds"`
-	ResultRows     int     `json:"result_rows"`
-	DistRows       int     `json:"distribution_rows"`
-	Files          int     `json:"files"`
-	Bytes          int64   `json:"bytes"`
-	Summary        string  `json:"summary"`
-	Phases         string  `json:"phases"`
+	ReleaseCPU   float64 `json:"release_cpu_seconds"`
+	WriteSeconds float64 `json:"write_seconds"`
+	ResultRows   int     `json:"result_rows"`
+	DistRows     int     `json:"distribution_rows"`
+	Files        int     `json:"files"`
+	Bytes        int64   `json:"bytes"`
+	Summary      string  `json:"summary"`
+	Phases       string  `json:"phases"`
 	// R only (see partResult).
 	RICS       int     `json:"r_ics,omitempty"`
 	REstimates int     `json:"r_estimates,omitempty"`
