@@ -16,10 +16,10 @@ import (
 // withheld figure shows its mark (B, P or S) in its place; a base withheld because it
 // is too small shows as "<10".
 
-// cell is one value for people: text, or a number already rounded for display.
+// cell is one value for people: text, or a number already rounded for display (s
+// holds its digits; a sheet stores the number they read as).
 type cell struct {
 	s   string
-	f   float64
 	num bool
 }
 
@@ -30,19 +30,17 @@ func text(s string) cell { return cell{s: s} }
 func formatPct(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 // pctCell is a percentage rounded to one decimal place, correctly (FormatFloat).
-func pctCell(v float64) cell {
-	s := formatPct(v)
-	f, _ := strconv.ParseFloat(s, 64)
-	return cell{s: s, f: f, num: true}
-}
+func pctCell(v float64) cell { return cell{s: formatPct(v), num: true} }
 
-func intCell(n int64) cell { return cell{s: strconv.FormatInt(n, 10), f: float64(n), num: true} }
+func intCell(n int64) cell { return cell{s: strconv.FormatInt(n, 10), num: true} }
 
 // roundCell is a number rounded to d decimal places.
-func roundCell(v float64, d int) cell {
-	s := strconv.FormatFloat(v, 'f', d, 64)
-	f, _ := strconv.ParseFloat(s, 64)
-	return cell{s: s, f: f, num: true}
+func roundCell(v float64, d int) cell { return cell{s: strconv.FormatFloat(v, 'f', d, 64), num: true} }
+
+// number is the value a sheet stores for a numeric cell: the rounded digits read back.
+func (c cell) number() float64 {
+	f, _ := strconv.ParseFloat(c.s, 64)
+	return f
 }
 
 // figureCell shows a published figure, or its mark in its place.

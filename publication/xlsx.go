@@ -116,7 +116,7 @@ func (s *sheet) cells(cs []cell) error {
 	for _, c := range cs {
 		switch {
 		case c.num:
-			s.buf = append(s.buf, c.f)
+			s.buf = append(s.buf, c.number())
 		case c.s == "":
 			s.buf = append(s.buf, nil)
 		default:
@@ -384,7 +384,7 @@ func notesSheet(f *excelize.File, r *Results, meta *Metadata) error {
 			if v == nil {
 				return ""
 			}
-			return roundCell(*v, 3).f
+			return roundCell(*v, 3).number()
 		}
 		lines = append(lines, []any{im.ICS, strconv.FormatBool(im.Published), im.WeightingStatus, im.Patients, im.Carers,
 			im.Sweeps + im.BoundedSweeps, ratio(im.MinWeightRatio), ratio(im.MaxWeightRatio), strings.Join(collapsed, "; "), im.Reason})

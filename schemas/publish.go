@@ -78,6 +78,10 @@ func PublishManifestKey(wave, release string) string {
 	return PublishPrefix(wave, release) + "manifest.json"
 }
 
+// The figures' columns are declared unique: their values (weighted percentages,
+// intervals, effective bases) nearly never repeat, so a Parquet dictionary would hold
+// each once and cost a hash per value.
+
 // PublishedResult is one % positive figure of one group (PUBLICATION.md §P): a
 // question's (or, for a tick-all-that-apply question, one option's) result in an ICS,
 // in a demographic group of an ICS, or in England. A figure withheld by disclosure
@@ -94,12 +98,12 @@ type PublishedResult struct {
 	PositiveCodes   string   `col:"positive_codes,key,doc=the codes counted positive joined by ; (one option of a multi-choice question)"`
 	ExcludedCodes   string   `col:"excluded_codes,doc=the codes left out of the base joined by ;"`
 	BaseUnweighted  *int64   `col:"base_unweighted,doc=respondents in the base; NULL when withheld"`
-	BaseWeighted    *float64 `col:"base_weighted,doc=sum of the weights in the base"`
-	PctPositive     *float64 `col:"pct_positive,doc=weighted % positive (0-100)"`
-	CILower         *float64 `col:"ci_lower,doc=Wilson interval on n_eff (0-100)"`
-	CIUpper         *float64 `col:"ci_upper"`
-	NEff            *float64 `col:"n_eff,doc=Kish effective sample size"`
-	Deff            *float64 `col:"deff,doc=design effect"`
+	BaseWeighted    *float64 `col:"base_weighted,unique,doc=sum of the weights in the base"`
+	PctPositive     *float64 `col:"pct_positive,unique,doc=weighted % positive (0-100)"`
+	CILower         *float64 `col:"ci_lower,unique,doc=Wilson interval on n_eff (0-100)"`
+	CIUpper         *float64 `col:"ci_upper,unique"`
+	NEff            *float64 `col:"n_eff,unique,doc=Kish effective sample size"`
+	Deff            *float64 `col:"deff,unique,doc=design effect"`
 	VsEngland       string   `col:"vs_england,doc=higher or lower or similar than England excluding the ICS; empty when not compared"`
 	Status          string   `col:"status,doc=empty or L (caution) or B (base too small) or P (primary) or S (secondary)"`
 	WeightingStatus string   `col:"weighting_status,doc=the ICS's weighting status; pooled for England; unweighted for carers"`
@@ -121,7 +125,7 @@ type PublishedDistribution struct {
 	QuestionID      string   `col:"question_id,key"`
 	OptionCode      string   `col:"option_code,key"`
 	CountUnweighted *int64   `col:"count_unweighted,doc=NULL when withheld or not published for this kind of row"`
-	PctWeighted     *float64 `col:"pct_weighted,doc=weighted % of those who answered (0-100)"`
+	PctWeighted     *float64 `col:"pct_weighted,unique,doc=weighted % of those who answered (0-100)"`
 	Status          string   `col:"status,doc=empty or L or B or P or S"`
 	WeightingStatus string   `col:"weighting_status"`
 }

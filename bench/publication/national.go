@@ -39,7 +39,7 @@ func nationalSpec(nICS, nPat, nCar int) pubsynth.Spec {
 		code := fmt.Sprintf("Q%02d", k)
 		ics := pubsynth.ICS{Code: code, Sampled: 4 * nPat, Patients: nPat, Carers: nCar,
 			Deceased: nPat / 25, Ineligible: nPat / 100, OptedOut: nPat / 20, Undelivered: nPat / 30,
-			YoungPropensity: 0.3 + 0.05*float64(k%5), SeverePropensity: 0.45 + 0.05*float64(k%4), Effect: 0.02 * float64(k%7-3)}
+			YoungPropensity: 0.2 + 0.03*float64(k%4), SeverePropensity: 0.35 + 0.04*float64(k%3), Effect: 0.02 * float64(k%7-3)}
 		switch {
 		case k%10 == 9:
 			ics.YoungPropensity = 0.1 // the young respond too little to be weighted up within hi
