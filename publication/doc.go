@@ -35,6 +35,13 @@
 //     England row (carers, response rates), whose percentages are ratios of the by-ICS
 //     column totals, is published only when every total is (those tables are checked
 //     with column totals).
+//   - What the tables' audits cannot see, and is left as it is: weighted percentages
+//     link tables too (England's, or an ICS's, is a weighted mean of its parts'), so
+//     an ICS's withheld weighted percentage could in principle be worked back from
+//     England's and the other ICSs' published ones — never its count, since weights
+//     are not published. Response rates group the outcome codes (completed; not
+//     reached: 2, 3, 5; not responded: 4, 6) so a small count of deaths is never a
+//     cell.
 //   - Reproducible: the same snapshot contents and Params give byte-identical files
 //     (sorted rows and keys, deterministic Parquet, an XLSX with pinned times and entry
 //     order); the figures agree with R's survey package to 1e-9 (crosscheck_test.go).
