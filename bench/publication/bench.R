@@ -31,6 +31,7 @@ estimate <- function(des, rows, qs) {
     basecodes <- setdiff(split_codes(q$options), split_codes(q$excluded))
     ans <- codes[[q$question]][rows]
     inbase <- vapply(ans, function(a) any(a %in% basecodes), TRUE)
+    if (!any(inbase)) next  # a bank question this ICS did not add
     measures <- if (q$multi == "true") as.list(basecodes) else list(pos)
     for (m in measures) {
       des$variables$y <- as.numeric(vapply(ans, function(a) any(a %in% m), TRUE))

@@ -29,6 +29,16 @@
 // statistics. The target (issue #14): the whole release under 2 s on 2 cores, and at
 // least 10× faster than R's part. The R part is skipped when Rscript is absent.
 //
+//	go run ./bench/publication -mode statistics -runs 3
+//
+// With -mode release (the default) it times the release end to end instead: a
+// national wave's DuckDB warehouse is built once as setup (the real layouts, lake
+// objects and migrations; the questionnaires of the catalogue and some bank
+// questions), and each run opens its snapshot read-only and times publication.Compute
+// and publication.Write, from the snapshot to every written file (CSV, XLSX, Parquet,
+// metadata). R's part is bench.R on the same respondents with each ICS's collapsed
+// raking levels (see national.go).
+//
 //	go run ./bench/publication -runs 3
 package main
 
@@ -83,10 +93,19 @@ func main() {
 	nICS := flag.Int("ics", 42, "ICSs")
 	nPat := flag.Int("patients", 1000, "patients per ICS")
 	nCar := flag.Int("carers", 330, "carers per ICS")
+	mode := flag.String("mode", "release", "release: the release end to end from a warehouse snapshot; statistics: the statistics alone from CSV")
 	f := harness.RegisterFlags("go")
 	flag.Parse()
 	stop := f.StartProfile()
-	err := run(*nICS, *nPat, *nCar, f)
+	if f.Part == "release" {
+		stop = profileRelease(f.CPUProfile)
+	}
+	var err error
+	if *mode == "release" && f.Part == "" {
+		err = runNational(*nICS, *nPat, *nCar, f)
+	} else {
+		err = run(*nICS, *nPat, *nCar, f)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "publication-bench:", err)
@@ -100,6 +119,8 @@ func run(nICS, nPat, nCar int, f *harness.Flags) error {
 		return harness.Report(runGo(f.Dir))
 	case "r":
 		return reportR(f.Dir)
+	case "release":
+		return harness.Report(runRelease(f.Dir))
 	case "":
 	default:
 		return fmt.Errorf("unknown part %q", f.Part)

@@ -1,0 +1,368 @@
+package publication
+
+import (
+	"database/sql"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"icesurvey/codes"
+	"icesurvey/warehouse"
+)
+
+// TestCrossCheckR computes the release from the test wave's warehouse and has R's
+// survey package compute the same figures from the same warehouse, exported here by
+// queries of their own (the frame from the outcomes view, each patient's completed
+// response, each carer's response): R's M2 collapse, statuses and weights
+// (calibrate, raking, bounded), % positive (svymean), n_eff and Wilson intervals
+// (prop.test) for every published ICS and England row must agree with the release's
+// to 1e-9 — patients weighted (estimate/testdata/crosscheck.R, the statistics
+// packages' own check), carers unweighted (testdata/carers.R). It is skipped only when
+// Rscript is not installed; infra/test.sh installs it.
+func TestCrossCheckR(t *testing.T) {
+	rscript, err := exec.LookPath("Rscript")
+	if err != nil {
+		t.Skip("Rscript is not installed (infra/test.sh installs r-base-core, r-cran-survey and r-cran-mass): the cross-check against R's survey package did not run")
+	}
+	_, snap := testWave(t)
+	p := testParams()
+	r := compute(t, snap, "W1", p)
+	dir := t.TempDir()
+	if d := os.Getenv("ICE_CROSSCHECK_DIR"); d != "" {
+		dir = d // keep the files, to rerun the R scripts by hand
+	}
+	db, err := warehouse.OpenReadOnly(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	// Questions: the patients' core questions (every ICS asked them; crosscheck.R
+	// estimates every question for every ICS) and every carer question.
+	var patientQs, carerQs []QuestionInfo
+	for _, q := range r.Questions() {
+		switch {
+		case q.RespondentType == "patient" && !q.Local:
+			patientQs = append(patientQs, q)
+		case q.RespondentType == "carer":
+			carerQs = append(carerQs, q)
+		}
+	}
+	writeQuestions := func(name string, qs []QuestionInfo) {
+		rows := [][]string{{"question", "options", "positive", "excluded", "multi"}}
+		for _, q := range qs {
+			var opts []string
+			for _, o := range q.Options {
+				opts = append(opts, o.Code)
+			}
+			rows = append(rows, []string{q.ID, strings.Join(opts, ";"), strings.Join(q.Positive, ";"), strings.Join(q.Excluded, ";"), strconv.FormatBool(q.Multi)})
+		}
+		writeFile(t, filepath.Join(dir, name), rows)
+	}
+	writeQuestions("questions.csv", patientQs)
+	writeQuestions("carer_questions.csv", carerQs)
+	params := [][]string{{"name", "value"}}
+	for _, x := range p.Weighting.Metadata() {
+		params = append(params, []string{x.Name, x.Value})
+	}
+	params = append(params, []string{"r_epsilon", "1e-14"}, []string{"r_maxit", "1000"})
+	writeFile(t, filepath.Join(dir, "params.csv"), params)
+
+	// An ICS whose every raking variable collapsed to one level has no margin left to
+	// rake to: its weights are the base weight N/n (M3). crosscheck.R cannot write a
+	// calibration with no margins, so that case is held to its definition here and left
+	// out of the R run.
+	skip := map[string]bool{}
+	for _, ics := range r.ICSs() {
+		single := true
+		for _, ls := range ics.Weighting.Levels {
+			single = single && len(ls) == 1
+		}
+		if !single {
+			continue
+		}
+		skip[ics.ICS] = true
+		for _, w := range ics.Weighting.Weights {
+			if w != ics.Weighting.BaseWeight || ics.Status != "not_needed" {
+				t.Errorf("%s: every level collapsed, weight %v (status %s), want the base weight %v", ics.ICS, w, ics.Status, ics.Weighting.BaseWeight)
+			}
+		}
+		t.Logf("%s: every raking variable collapsed to one level; weights = N/n = %v, left out of the R run", ics.ICS, ics.Weighting.BaseWeight)
+	}
+
+	// Margins: the eligible frame from the outcomes view, every declared level.
+	margins := [][]string{{"ics", "variable", "position", "level", "frame"}}
+	for _, v := range p.Weighting.Vars {
+		levels, _ := codes.BreakdownLevels(v)
+		counts := map[[2]string]string{}
+		query(t, db, `SELECT s.ics, CAST(s."`+v+`" AS VARCHAR), count(*) FROM sample s JOIN outcomes o USING (wave_id, ics, survey_record_id)
+WHERE s.wave_id = 'W1' AND o.outcome NOT IN (3, 5) GROUP BY ALL`, func(row []string) { counts[[2]string{row[0], row[1]}] = row[2] })
+		for _, ics := range r.ICSs() {
+			if skip[ics.ICS] {
+				continue
+			}
+			for pos, l := range levels {
+				n := counts[[2]string{ics.ICS, l}]
+				if n == "" {
+					n = "0"
+				}
+				margins = append(margins, []string{ics.ICS, v, strconv.Itoa(pos), l, n})
+			}
+		}
+	}
+	writeFile(t, filepath.Join(dir, "margins.csv"), margins)
+
+	// Patients: each completed questionnaire's answers, frame levels from the sample.
+	answerCols := func(qs []QuestionInfo) string {
+		var cols []string
+		for _, q := range qs {
+			cols = append(cols, `coalesce(CAST(r."`+q.ID+`" AS VARCHAR), '')`)
+		}
+		return strings.Join(cols, ", ")
+	}
+	head := []string{"ics", "id", "age_band", "gender", "efi_band"}
+	for _, q := range patientQs {
+		head = append(head, q.ID)
+	}
+	patients := [][]string{head}
+	query(t, db, `WITH r AS (SELECT *, row_number() OVER (PARTITION BY ics, survey_record_id ORDER BY received_at, response_id) AS rn
+  FROM current_responses WHERE wave = 'W1' AND complete AND respondent_type = 'patient')
+SELECT c.ics, c.survey_record_id, s.age_band, s.gender, s.efi_band, `+answerCols(patientQs)+`
+FROM completions c JOIN sample s ON s.wave_id = c.wave AND s.ics = c.ics AND s.survey_record_id = c.survey_record_id
+JOIN r ON r.ics = c.ics AND r.survey_record_id = c.survey_record_id AND r.rn = 1
+WHERE c.wave = 'W1' ORDER BY c.ics, c.survey_record_id`, func(row []string) {
+		if !skip[row[0]] {
+			patients = append(patients, slices.Clone(row))
+		}
+	})
+	writeFile(t, filepath.Join(dir, "respondents.csv"), patients)
+	head = []string{"ics", "id"}
+	for _, q := range carerQs {
+		head = append(head, q.ID)
+	}
+	carers := [][]string{head}
+	query(t, db, `SELECT ics, survey_record_id, `+answerCols(carerQs)+` FROM (
+  SELECT *, row_number() OVER (PARTITION BY ics, survey_record_id ORDER BY received_at, response_id) AS rn
+  FROM current_responses WHERE wave = 'W1' AND complete AND respondent_type = 'carer') r
+WHERE rn = 1 ORDER BY ics, survey_record_id`, func(row []string) {
+		if !skip[row[0]] {
+			carers = append(carers, slices.Clone(row))
+		}
+	})
+	writeFile(t, filepath.Join(dir, "carers.csv"), carers)
+
+	for _, script := range []string{filepath.Join("..", "estimate", "testdata", "crosscheck.R"), filepath.Join("testdata", "carers.R")} {
+		abs, err := filepath.Abs(script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(rscript, "--vanilla", abs, dir).CombinedOutput(); err != nil {
+			t.Fatalf("Rscript %s: %v\n%s", script, err, out)
+		}
+	}
+
+	// Weights, statuses and collapsed levels: respondents in the same order (ICS,
+	// survey record id) on both sides.
+	wDiff := maxDiff{name: "weight"}
+	byICS := map[string]ICSReport{}
+	for _, ics := range r.ICSs() {
+		byICS[ics.ICS] = ics
+	}
+	position := map[string]int{}
+	for i, row := range readRecords(t, filepath.Join(dir, "r_weights.csv")) {
+		ics := byICS[row["ics"]]
+		if ics.Status != row["status"] {
+			t.Errorf("%s: status %s, R %s", row["ics"], ics.Status, row["status"])
+			continue
+		}
+		k := position[row["ics"]]
+		position[row["ics"]]++
+		wDiff.add(ics.Weighting.Weights[k], parse(t, "r_weights.csv", i, row["weight"]), row["id"])
+	}
+	levels := map[string][]string{}
+	for _, row := range readRecords(t, filepath.Join(dir, "r_levels.csv")) {
+		levels[row["ics"]+" "+row["variable"]] = append(levels[row["ics"]+" "+row["variable"]], row["label"])
+	}
+	for _, ics := range r.ICSs() {
+		if skip[ics.ICS] {
+			continue
+		}
+		for v, ls := range ics.Weighting.Levels {
+			var got []string
+			for _, l := range ls {
+				got = append(got, l.Label)
+			}
+			if key := ics.ICS + " " + p.Weighting.Vars[v]; !slices.Equal(got, levels[key]) {
+				t.Errorf("%s: collapsed levels %v, R %v", key, got, levels[key])
+			}
+		}
+	}
+
+	// Every published ICS and England figure. R's England pools the ICSs of its run:
+	// the release's England is held to it with the others excluded (Params.Exclude).
+	type key struct{ typ, group, question, measure string }
+	published := map[key]ResultRow{}
+	rel := r
+	if len(skip) > 0 {
+		q := p
+		for ics := range skip {
+			q.Exclude = append(q.Exclude, ics)
+		}
+		rel = compute(t, snap, "W1", q)
+	}
+	for _, row := range rel.Results() {
+		if row.GroupVariable != GroupAll {
+			continue
+		}
+		group := row.ICS
+		if row.Geography == GeographyEngland {
+			group = "england"
+		}
+		published[key{row.RespondentType, group, row.QuestionID, row.Measure}] = row
+	}
+	diffs := []*maxDiff{{name: "% positive"}, {name: "n_eff"}, {name: "CI lower"}, {name: "CI upper"}}
+	compared := map[string]int{}
+	compare := func(typ, file string, rows []map[string]string) {
+		for i, row := range rows {
+			if typ == "patient" && row["weighting"] != "weighted" || strings.HasPrefix(row["group"], "england-") {
+				continue // not published: patients unweighted; England excluding an ICS (only its flag is)
+			}
+			k := key{typ, row["group"], row["question"], row["measure"]}
+			g, ok := published[k]
+			if !ok {
+				t.Errorf("R estimated %v, the release has no such row", k)
+				continue
+			}
+			pct, ok := g.PctPositive.Value()
+			if !ok {
+				continue // withheld by disclosure control
+			}
+			where := fmt.Sprint(k)
+			if n, _ := g.BaseUnweighted.Value(); strconv.FormatInt(n, 10) != row["base"] {
+				t.Errorf("%s: base %d, R %s", where, n, row["base"])
+			}
+			lo, _ := g.CILower.Value()
+			hi, _ := g.CIUpper.Value()
+			neff, _ := g.NEff.Value()
+			for j, x := range [][2]float64{{pct / 100, parse(t, file, i, row["p"])}, {neff, parse(t, file, i, row["n_eff"])},
+				{lo / 100, parse(t, file, i, row["lower"])}, {hi / 100, parse(t, file, i, row["upper"])}} {
+				diffs[j].add(x[0], x[1], where)
+			}
+			compared[typ]++
+		}
+	}
+	compare("patient", "r_estimates.csv", readRecords(t, filepath.Join(dir, "r_estimates.csv")))
+	compare("carer", "r_carers.csv", readRecords(t, filepath.Join(dir, "r_carers.csv")))
+	const tol = 1e-9
+	for _, d := range append([]*maxDiff{&wDiff}, diffs...) {
+		t.Logf("max |Go − R| %-10s %.3g over %d values (at %s)", d.name, d.worst, d.n, d.where)
+		if d.n == 0 || !(d.worst <= tol) {
+			t.Errorf("%s: max |Go − R| = %.3g at %s over %d values, want ≤ %g", d.name, d.worst, d.where, d.n, tol)
+		}
+	}
+	t.Logf("compared %d patient and %d carer figures (ICS and England rows published); statuses %v", compared["patient"], compared["carer"], r.Summary().WeightingStatuses)
+	if compared["patient"] < 50 || compared["carer"] < 20 {
+		t.Errorf("compared only %v", compared)
+	}
+}
+
+// maxDiff tracks the largest absolute difference of one quantity.
+type maxDiff struct {
+	name  string
+	worst float64
+	where string
+	n     int
+}
+
+func (m *maxDiff) add(got, want float64, where string) {
+	m.n++
+	d := math.Abs(got - want)
+	if math.IsNaN(d) || d > m.worst {
+		m.worst, m.where = d, where
+		if math.IsNaN(d) {
+			m.worst = math.Inf(1)
+		}
+	}
+}
+
+func writeFile(t *testing.T, path string, rows [][]string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := csv.NewWriter(f)
+	if err := w.WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readRecords(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var out []map[string]string
+	for _, r := range rows[1:] {
+		m := map[string]string{}
+		for i, h := range rows[0] {
+			m[h] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func parse(t *testing.T, file string, row int, s string) float64 {
+	t.Helper()
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("%s row %d: %q is not a number", file, row+2, s)
+	}
+	return x
+}
+
+// query runs q and passes each row's values, as text, to fn.
+func query(t *testing.T, db *sql.DB, q string, fn func([]string)) {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, q)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]sql.NullString, len(cols))
+	dst := make([]any, len(cols))
+	for i := range vals {
+		dst[i] = &vals[i]
+	}
+	out := make([]string, len(cols))
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			out[i] = v.String
+		}
+		fn(out)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}

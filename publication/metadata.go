@@ -1,0 +1,413 @@
+package publication
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"icesurvey/disclosure"
+	"icesurvey/weighting"
+)
+
+// Release statuses: a release is written as a draft and becomes published when
+// approved (Approve).
+const (
+	ReleaseDraft     = "draft"
+	ReleasePublished = "published"
+)
+
+// Metadata is a release's metadata file (metadata.json): what it is, how it was made
+// and from what, so anyone can reproduce a figure and trace it to its inputs.
+type Metadata struct {
+	ReleaseID  string     `json:"release_id"`
+	WaveID     string     `json:"wave_id"`
+	Status     string     `json:"status"`
+	ApprovedBy string     `json:"approved_by,omitempty"`
+	ApprovedAt *time.Time `json:"approved_at,omitempty"`
+	// LeftOut are the ICSs the approver left out (each unpublished in the release).
+	LeftOut []string `json:"left_out,omitempty"`
+	// Method points at the normative method and says how the release applies it.
+	Method      []string `json:"method"`
+	CodeVersion string   `json:"code_version"`
+	Parameters  []Param  `json:"parameters"`
+	// Marks explains each status mark.
+	Marks          []Mark          `json:"marks"`
+	ICSs           []ICSMetadata   `json:"icss"`
+	Questionnaires []Questionnaire `json:"questionnaires"`
+	Questions      []QuestionMeta  `json:"questions"`
+	Withheld       Withheld        `json:"withheld"`
+	Tables         []TableMeta     `json:"tables"`
+}
+
+// Mark is a status mark and what it means.
+type Mark struct {
+	Mark    string `json:"mark"`
+	Meaning string `json:"meaning"`
+}
+
+// ICSMetadata is one ICS's weighting record.
+type ICSMetadata struct {
+	ICS             string   `json:"ics"`
+	Published       bool     `json:"published"`
+	WeightingStatus string   `json:"weighting_status"`
+	Reason          string   `json:"reason,omitempty"`
+	Patients        int      `json:"patients"`
+	Carers          int      `json:"carers"`
+	FrameTotal      float64  `json:"frame_total"`
+	BaseWeight      *float64 `json:"base_weight,omitempty"`
+	Sweeps          int      `json:"sweeps"`
+	BoundedSweeps   int      `json:"bounded_sweeps"`
+	MarginError     *float64 `json:"margin_error,omitempty"`
+	// MinWeightRatio and MaxWeightRatio are the smallest and largest w/d.
+	MinWeightRatio *float64         `json:"min_weight_ratio,omitempty"`
+	MaxWeightRatio *float64         `json:"max_weight_ratio,omitempty"`
+	Levels         []LevelMetadata  `json:"levels,omitempty"`
+	Collapses      []CollapseRecord `json:"collapses,omitempty"`
+	Dropped        []DroppedLevel   `json:"dropped,omitempty"`
+}
+
+// LevelMetadata is one raking level after the collapse.
+type LevelMetadata struct {
+	Variable    string   `json:"variable"`
+	Label       string   `json:"label"`
+	Members     []string `json:"members"`
+	Frame       float64  `json:"frame"`
+	Respondents int      `json:"respondents"`
+}
+
+// CollapseRecord is one merge of M2, with the member lists of both sides and of the
+// merged level (a label such as "75-84+85+" cannot be split back reliably).
+type CollapseRecord struct {
+	Variable     string   `json:"variable"`
+	Level        string   `json:"level"`
+	LevelMembers []string `json:"level_members"`
+	Respondents  int      `json:"respondents"`
+	Into         string   `json:"into"`
+	IntoMembers  []string `json:"into_members"`
+	Label        string   `json:"label"`
+	Members      []string `json:"members"`
+}
+
+// DroppedLevel is a level dropped by M2 (frame 0, no respondents).
+type DroppedLevel struct {
+	Variable string `json:"variable"`
+	Level    string `json:"level"`
+}
+
+// Questionnaire is one questionnaire version the release's respondents answered.
+type Questionnaire struct {
+	Version        string `json:"version"`
+	RespondentType string `json:"respondent_type"`
+	// Digest is the SHA-256 of the definition file (questionnaire.Questionnaire.Digest).
+	Digest string `json:"digest"`
+	// BankQuestions are the bank questions published for this respondent type.
+	BankQuestions []string `json:"bank_questions,omitempty"`
+}
+
+// QuestionMeta is one published question: its codes and the ICSs that asked it.
+type QuestionMeta struct {
+	RespondentType string   `json:"respondent_type"`
+	ID             string   `json:"id"`
+	Multi          bool     `json:"multi"`
+	Local          bool     `json:"bank_question"`
+	Options        []string `json:"options"`
+	Positive       []string `json:"positive"`
+	Excluded       []string `json:"excluded"`
+	ICSs           []string `json:"icss"`
+}
+
+// TableLineage is one published table and the lake objects it was computed from.
+type TableLineage struct {
+	Table   string       `json:"table"`
+	Objects []LakeObject `json:"objects"`
+}
+
+// TableMeta is one published table: its files, rows and lineage.
+type TableMeta struct {
+	Table string   `json:"table"`
+	Files []string `json:"files"`
+	Rows  int      `json:"rows"`
+	// Lineage are the lake objects (by SHA-256) the table was computed from.
+	Lineage []LakeObject `json:"lineage"`
+}
+
+// marks are the status marks, as every file explains them.
+func marks(p Params) []Mark {
+	return []Mark{
+		{"", "published"},
+		{"L", fmt.Sprintf("published with caution: fewer than %d respondents in the base", p.Disclosure.CautionBase)},
+		{"B", fmt.Sprintf("withheld: fewer than %d respondents in the base (shown as <%d)", p.Disclosure.MinBase, p.Disclosure.MinBase)},
+		{"P", fmt.Sprintf("withheld: a count of 1 to %d (primary suppression)", p.Disclosure.MinCount-1)},
+		{"S", "withheld so that a withheld figure cannot be worked out from the others (secondary suppression)"},
+	}
+}
+
+// method is the metadata's account of the method and of the release's choices.
+func method(p Params) []string {
+	cmp := "the same group in England excluding the ICS"
+	if p.GroupComparison == CompareWholeRest {
+		cmp = "all of England excluding the ICS"
+	}
+	england := "as percentages only (no counts, so no column totals)"
+	if p.EnglandCounts {
+		england = "with counts, which are the by-ICS tables' column totals (S4 applies)"
+	}
+	return []string{
+		"The method is PUBLICATION.md (normative): weights by bounded raking of each ICS's respondents to its eligible sample frame (M, W); % positive over the question's base (E); Wilson score intervals on the effective sample size (C); comparison with England excluding the ICS (D); small-number suppression with an exact audit (S).",
+		"Respondents are patients with a completed questionnaire; age band, gender, ethnic group and eFI band come from the sample frame. The frame is the declared sample less outcomes 3 (deceased) and 5 (ineligible).",
+		"Carers have no frame of their own: their results are unweighted (w = 1) and published by ICS and for England only, as a carer's frame characteristics would be the cared-for patient's.",
+		"Within each ICS, patients are broken down by age band, gender, ethnic group (the NHS Data Dictionary's five top-level groups, and not stated for Z and 99) and eFI band; a group is compared with " + cmp + ".",
+		"Counts are published for each ICS's own rows; a demographic group's rows give weighted percentages only, since its counts add up to its ICS's published counts and could otherwise be worked back. England is published " + england + "; England's unweighted (carer) percentages are ratios of the by-ICS column totals, so those tables are checked with column totals and England's row is withheld when a total is.",
+		"For a tick-all-that-apply question each option is its own yes/no measure; where the question has excluded codes, a scored option's share is of those in the base.",
+		"Values in Parquet and the warehouse are unrounded; CSV and XLSX show percentages to one decimal place (Go strconv.FormatFloat(x, 'f', 1, 64)).",
+		"Response rates come from the final outcome codes, grouped: completed (1); not reached (2 undelivered, 3 deceased, 5 ineligible), which the adjusted rate leaves out of its base; not responded (4 opted out or too ill, 6 no response). Grouped so that a small count of deaths or opt-outs is never a published cell.",
+		"An ICS whose raking does not converge (rake_failed), that has no respondents, or that the parameters exclude is not published and is not pooled into England.",
+	}
+}
+
+func metadataOf(r *Results, releaseID string) *Metadata {
+	m := &Metadata{ReleaseID: releaseID, WaveID: r.wave, Status: ReleaseDraft, Method: method(r.params),
+		CodeVersion: r.codeVersion, Parameters: r.params.Metadata(), Marks: marks(r.params), Withheld: r.withheld}
+	if m.Withheld.ByKind == nil {
+		m.Withheld.ByKind = map[string]disclosure.Summary{}
+	}
+	for _, rep := range r.icss {
+		im := ICSMetadata{ICS: rep.ICS, Published: rep.Published, WeightingStatus: rep.Status, Reason: rep.Reason,
+			Patients: rep.Patients, Carers: rep.Carers, FrameTotal: rep.FrameTotal}
+		if w := rep.Weighting; w != nil {
+			im.BaseWeight = finitePtr(w.BaseWeight)
+			im.Sweeps, im.BoundedSweeps = w.Sweeps, w.BoundedSweeps
+			im.MarginError = finitePtr(w.MarginError)
+			if w.Weights != nil {
+				im.MinWeightRatio, im.MaxWeightRatio = finitePtr(w.MinRatio), finitePtr(w.MaxRatio)
+			}
+			im.Levels, im.Collapses, im.Dropped = levelRecords(w, r.params.Weighting)
+		}
+		m.ICSs = append(m.ICSs, im)
+	}
+	m.Questionnaires = slices.Clone(r.defs)
+	for _, q := range r.questions {
+		qm := QuestionMeta{RespondentType: q.RespondentType, ID: q.ID, Multi: q.Multi, Local: q.Local,
+			Positive: nonNil(q.Positive), Excluded: nonNil(q.Excluded), ICSs: q.ICSs}
+		for _, o := range q.Options {
+			qm.Options = append(qm.Options, o.Code)
+		}
+		m.Questions = append(m.Questions, qm)
+	}
+	return m
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return slices.Clone(s)
+}
+
+func finitePtr(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// levelRecords lists the collapsed levels with their members, every collapse with the
+// members of both sides, and the dropped levels.
+func levelRecords(w *weighting.Result, p weighting.Params) ([]LevelMetadata, []CollapseRecord, []DroppedLevel) {
+	var levels []LevelMetadata
+	for v, ls := range w.Levels {
+		for _, l := range ls {
+			levels = append(levels, LevelMetadata{Variable: p.Vars[v], Label: l.Label, Members: slices.Clone(l.Members), Frame: l.Frame, Respondents: l.N})
+		}
+	}
+	// Replay the collapses to know each side's members at the time.
+	members := map[[2]string][]string{}
+	get := func(v, label string) []string {
+		if m, ok := members[[2]string{v, label}]; ok {
+			return m
+		}
+		return []string{label}
+	}
+	var collapses []CollapseRecord
+	for _, c := range w.Collapses {
+		a, b := c.Level, c.Into
+		if c.Label != c.Level+"+"+c.Into {
+			a, b = c.Into, c.Level
+		}
+		merged := append(slices.Clone(get(c.Var, a)), get(c.Var, b)...)
+		collapses = append(collapses, CollapseRecord{Variable: c.Var, Level: c.Level, LevelMembers: slices.Clone(get(c.Var, c.Level)),
+			Respondents: c.N, Into: c.Into, IntoMembers: slices.Clone(get(c.Var, c.Into)), Label: c.Label, Members: merged})
+		members[[2]string{c.Var, c.Label}] = merged
+	}
+	var dropped []DroppedLevel
+	for _, d := range w.Dropped {
+		dropped = append(dropped, DroppedLevel{Variable: d.Var, Level: d.Level})
+	}
+	return levels, collapses, dropped
+}
+
+// codeVersion is p.CodeVersion, or the running binary's module version and VCS
+// revision.
+func codeVersion(p Params) string {
+	if p.CodeVersion != "" {
+		return p.CodeVersion
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Path + "@" + bi.Main.Version
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev != "" {
+		v += " vcs.revision=" + rev
+		if modified == "true" {
+			v += " (modified)"
+		}
+	}
+	return v
+}
+
+// Approve marks a draft release published by by at at: the sign-off. It refuses while
+// any ICS's raking failed (rake_failed) unless that ICS is left out by leaveOut, and
+// refuses to leave out an ICS that has figures in the release (build a new release
+// with Params.Exclude instead). It changes meta only when it succeeds.
+func Approve(meta *Metadata, by string, at time.Time, leaveOut []string) error {
+	if meta == nil {
+		return errors.New("publication: approve: no release metadata")
+	}
+	switch {
+	case meta.Status == ReleasePublished:
+		return fmt.Errorf("publication: release %s of wave %s is already published (by %s)", meta.ReleaseID, meta.WaveID, meta.ApprovedBy)
+	case meta.Status != ReleaseDraft:
+		return fmt.Errorf("publication: release %s has status %q, not %s", meta.ReleaseID, meta.Status, ReleaseDraft)
+	}
+	by = strings.TrimSpace(by)
+	if by == "" {
+		return fmt.Errorf("publication: approve release %s: name who approves it", meta.ReleaseID)
+	}
+	if at.IsZero() {
+		return fmt.Errorf("publication: approve release %s: no approval time", meta.ReleaseID)
+	}
+	byICS := map[string]ICSMetadata{}
+	for _, im := range meta.ICSs {
+		byICS[im.ICS] = im
+	}
+	left := map[string]bool{}
+	var errs []error
+	for _, ics := range leaveOut {
+		im, ok := byICS[ics]
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("ICS %s is not in wave %s", ics, meta.WaveID))
+		case left[ics]:
+			errs = append(errs, fmt.Errorf("ICS %s is left out twice", ics))
+		case im.Published:
+			errs = append(errs, fmt.Errorf("ICS %s has figures in this release: to leave it out, build a new release with it excluded", ics))
+		}
+		left[ics] = true
+	}
+	for _, im := range meta.ICSs {
+		if im.WeightingStatus == string(weighting.RakeFailed) && !left[im.ICS] {
+			errs = append(errs, fmt.Errorf("ICS %s: raking failed (%s); approve with it left out, or fix its sample and build a new release", im.ICS, im.Reason))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("publication: approval of release %s refused: %w", meta.ReleaseID, err)
+	}
+	meta.Status = ReleasePublished
+	meta.ApprovedBy = by
+	t := at.UTC()
+	meta.ApprovedAt = &t
+	meta.LeftOut = slices.Sorted(slices.Values(leaveOut))
+	return nil
+}
+
+// Summary is what a release holds, for the workflow to report and the approver to
+// read.
+type Summary struct {
+	ReleaseID        string            `json:"release_id"`
+	WaveID           string            `json:"wave_id"`
+	Status           string            `json:"status"`
+	ICSsPublished    []string          `json:"icss_published"`
+	ICSsNotPublished []ICSNotPublished `json:"icss_not_published"`
+	// WeightingStatuses counts the ICSs by weighting status, in a fixed order.
+	WeightingStatuses []StatusCount `json:"weighting_statuses"`
+	// RakeFailed lists the ICSs an approval must leave out.
+	RakeFailed []string `json:"rake_failed"`
+	// Tables checked, and what was withheld: rows (B, S) and cells (P, S, in withheld
+	// rows), % positive withheld, column totals withheld, England rows withheld.
+	TablesChecked       int `json:"tables_checked"`
+	RowsCaution         int `json:"rows_caution"`
+	RowsWithheld        int `json:"rows_withheld"`
+	CellsPrimary        int `json:"cells_primary"`
+	CellsSecondary      int `json:"cells_secondary"`
+	CellsInWithheldRows int `json:"cells_in_withheld_rows"`
+	CellsWithheld       int `json:"cells_withheld"`
+	PositiveWithheld    int `json:"positive_withheld"`
+	TotalsWithheld      int `json:"totals_withheld"`
+	EnglandRowsWithheld int `json:"england_rows_withheld"`
+}
+
+// ICSNotPublished is an ICS without figures, and why.
+type ICSNotPublished struct {
+	ICS    string `json:"ics"`
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+// StatusCount is how many ICSs have a weighting status.
+type StatusCount struct {
+	Status string `json:"status"`
+	ICSs   int    `json:"icss"`
+}
+
+// statusOrder is the order statuses are reported in.
+var statusOrder = []string{string(weighting.NotNeeded), string(weighting.Trimmed), string(weighting.InfeasibleUntrimmed),
+	string(weighting.RakeFailed), StatusNoRespondents, StatusExcluded}
+
+// Summary summarises the release.
+func (m *Metadata) Summary() Summary {
+	s := Summary{ReleaseID: m.ReleaseID, WaveID: m.WaveID, Status: m.Status, ICSsPublished: []string{}, ICSsNotPublished: []ICSNotPublished{},
+		RakeFailed: []string{}}
+	counts := map[string]int{}
+	for _, im := range m.ICSs {
+		counts[im.WeightingStatus]++
+		if im.Published {
+			s.ICSsPublished = append(s.ICSsPublished, im.ICS)
+		} else {
+			s.ICSsNotPublished = append(s.ICSsNotPublished, ICSNotPublished{im.ICS, im.WeightingStatus, im.Reason})
+		}
+		if im.WeightingStatus == string(weighting.RakeFailed) {
+			s.RakeFailed = append(s.RakeFailed, im.ICS)
+		}
+	}
+	for _, st := range statusOrder {
+		if n := counts[st]; n > 0 {
+			s.WeightingStatuses = append(s.WeightingStatuses, StatusCount{st, n})
+		}
+	}
+	w := m.Withheld
+	s.TablesChecked = w.Tables
+	s.RowsCaution = w.Total.RowsCaution
+	s.RowsWithheld = w.Total.RowsBase + w.Total.RowsSecondary
+	s.CellsPrimary, s.CellsSecondary, s.CellsInWithheldRows = w.Total.CellsPrimary, w.Total.CellsSecondary, w.Total.CellsInWithheldRows
+	s.CellsWithheld = w.CellsWithheld()
+	s.PositiveWithheld, s.TotalsWithheld = w.Total.PositiveWithheld, w.Total.TotalsWithheld
+	s.EnglandRowsWithheld = w.EnglandRowsWithheld
+	return s
+}
+
+// Summary summarises the computed figures as a draft release would.
+func (r *Results) Summary() Summary { return metadataOf(r, "").Summary() }

@@ -1,0 +1,166 @@
+package publication
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"icesurvey/codes"
+	"icesurvey/disclosure"
+	"icesurvey/estimate"
+	"icesurvey/weighting"
+)
+
+// Group comparisons (PUBLICATION.md D) for a demographic group within ICS k.
+const (
+	// CompareSameGroup compares the group with the same group in England excluding
+	// ICS k (women aged 85+ in k against women aged 85+ elsewhere): the default, as it
+	// asks whether the ICS serves that group differently, not whether the group differs
+	// from everyone (which it may do everywhere).
+	CompareSameGroup = "same_group"
+	// CompareWholeRest compares the group with all of England excluding ICS k.
+	CompareWholeRest = "england_excluding_ics"
+)
+
+// Params are every parameter of a release. Every one is configurable; DefaultParams
+// are PUBLICATION.md's defaults; Metadata lists the values used, which the release's
+// metadata records.
+type Params struct {
+	// Weighting: vars, lo, hi, min_level_n, tol, max_sweeps (PUBLICATION.md M and W).
+	Weighting weighting.Params
+	// Estimate: the confidence level and its z (C).
+	Estimate estimate.Params
+	// Disclosure: min_base, caution_base, min_count (S).
+	Disclosure disclosure.Params
+	// Breakdowns are the demographic breakdowns within each ICS (patients), in
+	// publication order; a subset of codes.Breakdowns.
+	Breakdowns []string
+	// GroupComparison says what a demographic group within an ICS is compared with:
+	// CompareSameGroup (default) or CompareWholeRest.
+	GroupComparison string
+	// EnglandCounts publishes England's unweighted patient counts (the by-ICS tables'
+	// column totals, so S4 applies to them). Default false: England's patient figures
+	// are published as percentages only.
+	EnglandCounts bool
+	// LocalQuestions names, per ICS, the bank questions it added (the wave spec's
+	// local_questions). Nil: a bank question counts as added by an ICS when any of its
+	// respondents answered it.
+	LocalQuestions map[string][]string
+	// Exclude names ICSs left out of this release: none of their figures are
+	// published, nor pooled into England.
+	Exclude []string
+	// CodeVersion names the code that computed the release. Empty: the module version
+	// and VCS revision of the running binary (runtime/debug.ReadBuildInfo).
+	CodeVersion string
+	// FileTime is the time written inside files that carry one (the workbook's
+	// document properties and its zip entries), so a release is byte-identical
+	// whenever it is made. Zero: 1980-01-01T00:00:00Z, the zip format's epoch.
+	FileTime time.Time
+}
+
+// DefaultParams are PUBLICATION.md's defaults: vars (age_band, gender, efi_band), lo 0.2,
+// hi 5, min_level_n 5, tol 1e-12, max_sweeps 10,000; 95 % intervals; min_base 10,
+// caution_base 30, min_count 5; breakdowns by age band, gender, ethnic group and eFI
+// band, each compared with the same group elsewhere; England as percentages only.
+func DefaultParams() Params {
+	return Params{
+		Weighting:       weighting.DefaultParams(),
+		Estimate:        estimate.DefaultParams(),
+		Disclosure:      disclosure.DefaultParams(),
+		Breakdowns:      slices.Clone(codes.Breakdowns),
+		GroupComparison: CompareSameGroup,
+	}
+}
+
+// defaultFileTime is the zip format's epoch, written when FileTime is zero.
+var defaultFileTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (p Params) fileTime() time.Time {
+	if p.FileTime.IsZero() {
+		return defaultFileTime
+	}
+	return p.FileTime.UTC()
+}
+
+// Validate reports every parameter out of range.
+func (p Params) Validate() error {
+	errs := []error{p.Weighting.Validate(), p.Estimate.Validate(), p.Disclosure.Validate()}
+	for _, v := range p.Weighting.Vars {
+		if _, ok := codes.BreakdownLevels(v); !ok {
+			errs = append(errs, fmt.Errorf("publication: weighting variable %q is not a sample variable the release knows (%v)", v, codes.Breakdowns))
+		}
+	}
+	seen := map[string]bool{}
+	for _, b := range p.Breakdowns {
+		if _, ok := codes.BreakdownLevels(b); !ok {
+			errs = append(errs, fmt.Errorf("publication: breakdown %q is not one of %v", b, codes.Breakdowns))
+		}
+		if seen[b] {
+			errs = append(errs, fmt.Errorf("publication: breakdown %q named twice", b))
+		}
+		seen[b] = true
+	}
+	if p.GroupComparison != CompareSameGroup && p.GroupComparison != CompareWholeRest {
+		errs = append(errs, fmt.Errorf("publication: group comparison %q, want %s or %s", p.GroupComparison, CompareSameGroup, CompareWholeRest))
+	}
+	for ics, ids := range p.LocalQuestions {
+		if ics == "" {
+			errs = append(errs, errors.New("publication: local questions for an empty ICS code"))
+		}
+		for _, id := range ids {
+			if id == "" {
+				errs = append(errs, fmt.Errorf("publication: local questions of %s: an empty question id", ics))
+			}
+		}
+	}
+	for _, ics := range p.Exclude {
+		if ics == "" {
+			errs = append(errs, errors.New("publication: exclude names an empty ICS code"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Param is one parameter as the metadata records it.
+type Param struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Metadata lists every parameter in a fixed order, named as PUBLICATION.md names
+// them, formatted exactly.
+func (p Params) Metadata() []Param {
+	var out []Param
+	for _, x := range p.Weighting.Metadata() {
+		out = append(out, Param{x.Name, x.Value})
+	}
+	for _, x := range p.Estimate.Metadata() {
+		out = append(out, Param{x.Name, x.Value})
+	}
+	for _, x := range p.Disclosure.Metadata() {
+		out = append(out, Param{x.Name, x.Value})
+	}
+	local := make([]string, 0, len(p.LocalQuestions))
+	for ics, ids := range p.LocalQuestions {
+		local = append(local, ics+"="+strings.Join(ids, "+"))
+	}
+	slices.Sort(local)
+	localValue := "from the answers"
+	if p.LocalQuestions != nil {
+		localValue = strings.Join(local, ";")
+	}
+	exclude := slices.Clone(p.Exclude)
+	slices.Sort(exclude)
+	out = append(out,
+		Param{"breakdowns", strings.Join(p.Breakdowns, ",")},
+		Param{"group_comparison", p.GroupComparison},
+		Param{"england_counts", strconv.FormatBool(p.EnglandCounts)},
+		Param{"local_questions", localValue},
+		Param{"exclude", strings.Join(exclude, ",")},
+		Param{"file_time", p.fileTime().Format(time.RFC3339)},
+	)
+	return out
+}

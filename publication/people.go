@@ -1,0 +1,212 @@
+package publication
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strconv"
+	"strings"
+
+	"icesurvey/codes"
+	"icesurvey/disclosure"
+)
+
+// The files for people (results.csv, distributions.csv, response_rates.csv and the
+// workbook) show what the Parquet files hold in the GP Patient Survey's shape:
+// percentages to one decimal place, the base, the interval and a status mark. A
+// withheld figure shows its mark (B, P or S) in its place; a base withheld because it
+// is too small shows as "<10".
+
+// cell is one value for people: text, or a number already rounded for display (s
+// holds its digits; a sheet stores the number they read as).
+type cell struct {
+	s   string
+	num bool
+}
+
+func text(s string) cell { return cell{s: s} }
+
+// formatPct formats a percentage for people: one decimal place, correctly rounded
+// (PUBLICATION.md §P).
+func formatPct(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// pctCell is a percentage rounded to one decimal place, correctly (FormatFloat).
+func pctCell(v float64) cell { return cell{s: formatPct(v), num: true} }
+
+func intCell(n int64) cell { return cell{s: strconv.FormatInt(n, 10), num: true} }
+
+// roundCell is a number rounded to d decimal places.
+func roundCell(v float64, d int) cell { return cell{s: strconv.FormatFloat(v, 'f', d, 64), num: true} }
+
+// number is the value a sheet stores for a numeric cell: the rounded digits read back.
+func (c cell) number() float64 {
+	f, _ := strconv.ParseFloat(c.s, 64)
+	return f
+}
+
+// figureCell shows a published figure, or its mark in its place.
+func figureCell(f Figure, st disclosure.Status, format func(float64) cell) cell {
+	if v, ok := f.Value(); ok {
+		return format(v)
+	}
+	return text(st.String())
+}
+
+// labels looks up the names people read.
+type labels struct {
+	questions map[[2]string]*QuestionInfo
+	minBase   int
+}
+
+func newLabels(r *Results) *labels {
+	l := &labels{questions: map[[2]string]*QuestionInfo{}, minBase: r.params.Disclosure.MinBase}
+	for i := range r.questions {
+		q := &r.questions[i]
+		l.questions[[2]string{q.RespondentType, q.ID}] = q
+	}
+	return l
+}
+
+func (l *labels) question(typ, id string) string {
+	if q := l.questions[[2]string{typ, id}]; q != nil {
+		return q.Text
+	}
+	return ""
+}
+
+func (l *labels) option(typ, id, code string) string {
+	if q := l.questions[[2]string{typ, id}]; q != nil {
+		for _, o := range q.Options {
+			if o.Code == code {
+				return o.Label
+			}
+		}
+	}
+	return ""
+}
+
+func geographyName(g string) string {
+	if g == GeographyEngland {
+		return "England"
+	}
+	return "ICS"
+}
+
+func groupCells(gvar, glevel string) (breakdown, group, name cell) {
+	if gvar == GroupAll {
+		return text(""), text(""), text("")
+	}
+	return text(gvar), text(glevel), text(codes.BreakdownLevelName(gvar, glevel))
+}
+
+var resultsHeader = []string{"respondents", "question_id", "question", "measure", "measure_label", "geography", "ics", "breakdown", "group", "group_name",
+	"pct_positive", "ci_lower", "ci_upper", "base", "effective_base", "vs_england_excluding_ics", "mark", "weighting"}
+
+func (l *labels) resultCells(x *ResultRow) []cell {
+	breakdown, group, name := groupCells(x.GroupVariable, x.GroupLevel)
+	base := text(x.Status.String())
+	if n, ok := x.BaseUnweighted.Value(); ok {
+		base = intCell(n)
+	} else if x.Status == disclosure.BaseTooSmall {
+		base = text("<" + strconv.Itoa(l.minBase))
+	}
+	measureLabel := ""
+	if x.Measure != "" {
+		measureLabel = l.option(x.RespondentType, x.QuestionID, x.Measure)
+	}
+	return []cell{text(x.RespondentType), text(x.QuestionID), text(l.question(x.RespondentType, x.QuestionID)), text(x.Measure), text(measureLabel),
+		text(geographyName(x.Geography)), text(x.ICS), breakdown, group, name,
+		figureCell(x.PctPositive, x.Status, pctCell), figureCell(x.CILower, x.Status, pctCell), figureCell(x.CIUpper, x.Status, pctCell),
+		base, figureCell(x.NEff, x.Status, func(v float64) cell { return roundCell(v, 0) }),
+		text(string(x.VsEngland)), text(x.Status.String()), text(x.WeightingStatus)}
+}
+
+// distributionsHeader: the question's text is in results.csv and the workbook, not
+// repeated on each of a question's hundreds of rows here.
+var distributionsHeader = []string{"respondents", "question_id", "option_code", "option", "geography", "ics", "breakdown", "group", "group_name",
+	"pct", "count", "mark", "weighting"}
+
+// countsPublished reports whether a distribution row is of a kind whose counts are
+// published (an ICS's own row; England's where the release publishes its counts).
+func countsPublished(r *Results, x *DistributionRow) bool {
+	if x.Geography == GeographyEngland {
+		return x.RespondentType != "patient" || r.params.EnglandCounts
+	}
+	return x.GroupVariable == GroupAll
+}
+
+func (l *labels) distributionCells(r *Results, x *DistributionRow) []cell {
+	breakdown, group, name := groupCells(x.GroupVariable, x.GroupLevel)
+	n := text("")
+	if v, ok := x.CountUnweighted.Value(); ok {
+		n = intCell(v)
+	} else if countsPublished(r, x) {
+		n = text(x.Status.String())
+	}
+	return []cell{text(x.RespondentType), text(x.QuestionID), text(x.OptionCode),
+		text(l.option(x.RespondentType, x.QuestionID, x.OptionCode)), text(geographyName(x.Geography)), text(x.ICS), breakdown, group, name,
+		figureCell(x.PctWeighted, x.Status, pctCell), n, text(x.Status.String()), text(x.WeightingStatus)}
+}
+
+var ratesHeader = []string{"geography", "ics", "sampled", "completed", "not_reached", "not_responded",
+	"response_rate", "adjusted_response_rate", "mark"}
+
+func rateCells(x *ResponseRateRow) []cell {
+	out := []cell{text(geographyName(x.Geography)), text(x.ICS)}
+	if n, ok := x.Sampled.Value(); ok {
+		out = append(out, intCell(n))
+	} else {
+		out = append(out, text(x.Status.String()))
+	}
+	for j, c := range x.Groups {
+		if n, ok := c.Value(); ok {
+			out = append(out, intCell(n))
+		} else {
+			out = append(out, text(x.GroupStatus[j].String()))
+		}
+	}
+	return append(out, figureCell(x.ResponseRate, x.Status, pctCell), figureCell(x.AdjustedResponseRate, x.Status, pctCell), text(x.Status.String()))
+}
+
+func encodeCSV(header []string, n int, row func(i int) []cell) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(160 * (n + 1))
+	w := csv.NewWriter(&buf)
+	if err := w.Write(header); err != nil {
+		return nil, err
+	}
+	rec := make([]string, len(header))
+	for i := range n {
+		for j, c := range row(i) {
+			rec[j] = c.s
+		}
+		if err := w.Write(rec); err != nil {
+			return nil, err
+		}
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+func resultsCSV(r *Results) ([]byte, error) {
+	l := newLabels(r)
+	return encodeCSV(resultsHeader, len(r.results), func(i int) []cell { return l.resultCells(&r.results[i]) })
+}
+
+func distributionsCSV(r *Results) ([]byte, error) {
+	l := newLabels(r)
+	return encodeCSV(distributionsHeader, len(r.dists), func(i int) []cell { return l.distributionCells(r, &r.dists[i]) })
+}
+
+func ratesCSV(r *Results) ([]byte, error) {
+	return encodeCSV(ratesHeader, len(r.rates), func(i int) []cell { return rateCells(&r.rates[i]) })
+}
+
+// humanHeader turns a CSV header into a sheet's column titles.
+func humanHeader(h []string) []string {
+	out := make([]string, len(h))
+	for i, s := range h {
+		s = strings.ReplaceAll(s, "_", " ")
+		out[i] = strings.ToUpper(s[:1]) + s[1:]
+	}
+	return out
+}

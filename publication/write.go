@@ -1,0 +1,309 @@
+package publication
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"icesurvey/lake"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// Manifest lists a release's files with their SHA-256, and what the release holds.
+type Manifest struct {
+	ReleaseID string  `json:"release_id"`
+	WaveID    string  `json:"wave_id"`
+	Prefix    string  `json:"prefix"`
+	Files     []File  `json:"files"`
+	Summary   Summary `json:"summary"`
+	// ManifestKey and ManifestSHA256 name manifest.json itself (not in Files).
+	ManifestKey    string `json:"-"`
+	ManifestSHA256 string `json:"-"`
+}
+
+// File is one file of a release.
+type File struct {
+	Key  string `json:"key"`
+	Kind string `json:"kind"` // parquet, csv, xlsx or json
+	// Table is the warehouse table a Parquet file loads into.
+	Table  string `json:"table,omitempty"`
+	Rows   int    `json:"rows,omitempty"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// WarehouseObject is a release's Parquet object and the warehouse table it loads into.
+type WarehouseObject struct {
+	Table string
+	Key   string
+}
+
+// WarehouseObjects lists the Parquet objects to load into the warehouse's published_*
+// and releases tables (with the warehouse load activity, as lake objects).
+func (m Manifest) WarehouseObjects() []WarehouseObject {
+	var out []WarehouseObject
+	for _, f := range m.Files {
+		if f.Table != "" {
+			out = append(out, WarehouseObject{f.Table, f.Key})
+		}
+	}
+	return out
+}
+
+var releaseIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidReleaseID reports whether id can name a release: 1–64 letters, digits, '.', '_'
+// or '-', starting with a letter or digit (it is a path segment of every key).
+func ValidReleaseID(id string) error {
+	if !releaseIDPattern.MatchString(id) || strings.Contains(id, "..") {
+		return fmt.Errorf("publication: release id %q: want 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit", id)
+	}
+	return nil
+}
+
+// output is one file's bytes.
+type output struct {
+	key, kind, table string
+	rows             int
+	data             []byte
+}
+
+// Write writes the release releaseID of r's wave to st under publish/{wave}/{release}/:
+// CSV and XLSX for people, Parquet for machines, metadata.json and manifest.json; the
+// release is a draft. It writes only what r holds, and r holds only figures that passed
+// disclosure control (Results is made only by Compute). The same Results and release
+// id give byte-identical files, so a retried Write changes nothing.
+func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (Manifest, error) {
+	if r == nil || !r.sealed {
+		return Manifest{}, errors.New("publication: write: the results were not made by Compute")
+	}
+	if err := ValidReleaseID(releaseID); err != nil {
+		return Manifest{}, err
+	}
+	if err := ValidReleaseID(r.wave); err != nil {
+		return Manifest{}, fmt.Errorf("publication: wave id %q cannot name a key: %w", r.wave, err)
+	}
+	wave := r.wave
+	meta := metadataOf(r, releaseID)
+	lineage := map[string][]LakeObject{}
+	for _, l := range r.lineage {
+		lineage[l.Table] = l.Objects
+	}
+	meta.Tables = []TableMeta{
+		{Table: "results", Rows: len(r.results), Lineage: lineage["results"], Files: []string{schemas.PublishResultsParquetKey(wave, releaseID),
+			schemas.PublishResultsCSVKey(wave, releaseID), schemas.PublishWorkbookKey(wave, releaseID) + "#Results"}},
+		{Table: "distributions", Rows: len(r.dists), Lineage: lineage["distributions"], Files: []string{schemas.PublishDistributionsParquetKey(wave, releaseID),
+			schemas.PublishDistributionsCSVKey(wave, releaseID), schemas.PublishWorkbookKey(wave, releaseID) + "#Distributions"}},
+		{Table: "response_rates", Rows: len(r.rates), Lineage: lineage["response_rates"], Files: []string{schemas.PublishResponseRatesParquetKey(wave, releaseID),
+			schemas.PublishResponseRatesCSVKey(wave, releaseID), schemas.PublishWorkbookKey(wave, releaseID) + "#Response rates"}},
+	}
+
+	// Every file is built in memory from r alone, side by side: each one's bytes depend
+	// only on its content, never on the schedule.
+	makers := []func() (output, error){
+		func() (output, error) {
+			b, err := resultsParquet(r, releaseID)
+			return output{schemas.PublishResultsParquetKey(wave, releaseID), "parquet", schemas.TablePublishedResults, len(r.results), b}, err
+		},
+		func() (output, error) {
+			b, err := distributionsParquet(r, releaseID)
+			return output{schemas.PublishDistributionsParquetKey(wave, releaseID), "parquet", schemas.TablePublishedDistributions, len(r.dists), b}, err
+		},
+		func() (output, error) {
+			b, err := ratesParquet(r, releaseID)
+			return output{schemas.PublishResponseRatesParquetKey(wave, releaseID), "parquet", schemas.TablePublishedResponseRates, len(r.rates), b}, err
+		},
+		func() (output, error) {
+			b, err := resultsCSV(r)
+			return output{schemas.PublishResultsCSVKey(wave, releaseID), "csv", "", len(r.results), b}, err
+		},
+		func() (output, error) {
+			b, err := distributionsCSV(r)
+			return output{schemas.PublishDistributionsCSVKey(wave, releaseID), "csv", "", len(r.dists), b}, err
+		},
+		func() (output, error) {
+			b, err := ratesCSV(r)
+			return output{schemas.PublishResponseRatesCSVKey(wave, releaseID), "csv", "", len(r.rates), b}, err
+		},
+		func() (output, error) {
+			b, err := workbook(r, meta)
+			return output{schemas.PublishWorkbookKey(wave, releaseID), "xlsx", "", 0, b}, err
+		},
+	}
+	statusFiles, err := statusOutputs(meta)
+	if err != nil {
+		return Manifest{}, err
+	}
+	for _, o := range statusFiles {
+		makers = append(makers, func() (output, error) { return o, nil })
+	}
+	// Each file is stored as soon as it is made, while the others are being made: a
+	// store's Put waits on the disk (a file store syncs every object).
+	files := make([]File, len(makers))
+	putErrs := make([]error, len(makers))
+	var puts sync.WaitGroup
+	// Longest first (the workbook, then the distributions), so the last to finish
+	// is a short one; files keep their order in the manifest.
+	order := []int{6, 4, 1, 3, 0, 2, 5, 7, 8}
+	err = parallel(len(makers), func(n int) error {
+		i := order[n]
+		o, err := makers[i]()
+		if err != nil {
+			return err
+		}
+		puts.Add(1)
+		go func() {
+			defer puts.Done()
+			files[i], putErrs[i] = put(ctx, st, o)
+		}()
+		return nil
+	})
+	puts.Wait()
+	if err := errors.Join(append([]error{err}, putErrs...)...); err != nil {
+		return Manifest{}, fmt.Errorf("publication: write release %s of wave %s: %w", releaseID, wave, err)
+	}
+	m := Manifest{ReleaseID: releaseID, WaveID: wave, Prefix: schemas.PublishPrefix(wave, releaseID), Summary: meta.Summary(), Files: files}
+	if err := writeManifest(ctx, st, &m); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// statusOutputs are the files that change when the release's status does:
+// metadata.json and release.parquet (which carries metadata.json's SHA-256).
+func statusOutputs(meta *Metadata) ([]output, error) {
+	mj, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("publication: encode the metadata of release %s: %w", meta.ReleaseID, err)
+	}
+	mj = append(mj, '\n')
+	sum := sha256.Sum256(mj)
+	rec, err := releaseParquet(meta, hex.EncodeToString(sum[:]))
+	if err != nil {
+		return nil, err
+	}
+	return []output{
+		{schemas.PublishMetadataKey(meta.WaveID, meta.ReleaseID), "json", "", 0, mj},
+		{schemas.PublishReleaseParquetKey(meta.WaveID, meta.ReleaseID), "parquet", schemas.TableReleases, 1, rec},
+	}, nil
+}
+
+func put(ctx context.Context, st store.Store, o output) (File, error) {
+	if err := store.PutBytes(ctx, st, o.key, o.data); err != nil {
+		return File{}, fmt.Errorf("publication: store %s: %w", o.key, err)
+	}
+	sum := sha256.Sum256(o.data)
+	return File{Key: o.key, Kind: o.kind, Table: o.table, Rows: o.rows, Bytes: int64(len(o.data)), SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+func writeManifest(ctx context.Context, st store.Store, m *Manifest) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("publication: encode the manifest of release %s: %w", m.ReleaseID, err)
+	}
+	b = append(b, '\n')
+	m.ManifestKey = schemas.PublishManifestKey(m.WaveID, m.ReleaseID)
+	if err := store.PutBytes(ctx, st, m.ManifestKey, b); err != nil {
+		return fmt.Errorf("publication: store %s: %w", m.ManifestKey, err)
+	}
+	sum := sha256.Sum256(b)
+	m.ManifestSHA256 = hex.EncodeToString(sum[:])
+	return nil
+}
+
+// ReadMetadata reads a release's metadata.
+func ReadMetadata(ctx context.Context, st store.Store, wave, releaseID string) (*Metadata, error) {
+	key := schemas.PublishMetadataKey(wave, releaseID)
+	b, err := store.ReadAll(ctx, st, key)
+	if err != nil {
+		return nil, fmt.Errorf("publication: read %s: %w", key, err)
+	}
+	var m Metadata
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("publication: %s: %w", key, err)
+	}
+	return &m, nil
+}
+
+// ReadManifest reads a release's manifest.
+func ReadManifest(ctx context.Context, st store.Store, wave, releaseID string) (Manifest, error) {
+	key := schemas.PublishManifestKey(wave, releaseID)
+	b, err := store.ReadAll(ctx, st, key)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("publication: read %s: %w", key, err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Manifest{}, fmt.Errorf("publication: %s: %w", key, err)
+	}
+	sum := sha256.Sum256(b)
+	m.ManifestKey, m.ManifestSHA256 = key, hex.EncodeToString(sum[:])
+	return m, nil
+}
+
+// WriteStatus writes a release's status after Approve: metadata.json, release.parquet
+// and manifest.json are rewritten; the figures are not touched. Writing the same
+// metadata again gives the same bytes.
+func WriteStatus(ctx context.Context, st store.Store, meta *Metadata) (Manifest, error) {
+	if meta == nil {
+		return Manifest{}, errors.New("publication: write status: no metadata")
+	}
+	m, err := ReadManifest(ctx, st, meta.WaveID, meta.ReleaseID)
+	if err != nil {
+		return Manifest{}, err
+	}
+	outs, err := statusOutputs(meta)
+	if err != nil {
+		return Manifest{}, err
+	}
+	for _, o := range outs {
+		f, err := put(ctx, st, o)
+		if err != nil {
+			return Manifest{}, err
+		}
+		replaced := false
+		for i := range m.Files {
+			if m.Files[i].Key == f.Key {
+				m.Files[i], replaced = f, true
+			}
+		}
+		if !replaced {
+			m.Files = append(m.Files, f)
+		}
+	}
+	m.Summary = meta.Summary()
+	if err := writeManifest(ctx, st, &m); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// encodeParquet writes n rows as one Parquet file of layout l, in memory: row(i, t)
+// fills row i into t (reused, so no table of rows is built first).
+func encodeParquet[T any](l *schemas.Layout, n int, row func(i int, t *T)) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(64<<10 + 24*n)
+	w, err := lake.NewWriter[T](&buf, l)
+	if err != nil {
+		return nil, err
+	}
+	var t T
+	for i := range n {
+		row(i, &t)
+		if err := w.Write(&t); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

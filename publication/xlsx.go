@@ -1,0 +1,398 @@
+package publication
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// The workbook is built with excelize and made byte-identical run after run: its
+// document properties carry Params.FileTime, and its zip is written by
+// deterministicZip (entries sorted by name, each with FileTime, deflated at a fixed
+// level) because excelize writes its streamed sheets in map order.
+
+// deterministicZip collects a workbook's parts, each deflated as it is written, and
+// writes them to the zip sorted by name when closed.
+type deterministicZip struct {
+	w        io.Writer
+	modified time.Time
+	parts    []*zipPart
+}
+
+// zipPart is one part: its deflated bytes, CRC-32 and size.
+type zipPart struct {
+	name       string
+	compressed bytes.Buffer
+	fw         *flate.Writer
+	crc        hash.Hash32
+	size       uint64
+}
+
+func (p *zipPart) Write(b []byte) (int, error) {
+	p.crc.Write(b)
+	p.size += uint64(len(b))
+	return p.fw.Write(b)
+}
+
+func (z *deterministicZip) Create(name string) (io.Writer, error) {
+	p := &zipPart{name: name, crc: crc32.NewIEEE()}
+	fw, err := flate.NewWriter(&p.compressed, flate.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	p.fw = fw
+	z.parts = append(z.parts, p)
+	return p, nil
+}
+
+func (z *deterministicZip) AddFS(fs.FS) error {
+	return errors.New("publication: workbook zip: AddFS is not supported")
+}
+
+func (z *deterministicZip) Close() error {
+	slices.SortFunc(z.parts, func(a, b *zipPart) int { return strings.Compare(a.name, b.name) })
+	zw := zip.NewWriter(z.w)
+	for i, p := range z.parts {
+		if i > 0 && p.name == z.parts[i-1].name {
+			return fmt.Errorf("publication: workbook zip: part %s written twice", p.name)
+		}
+		if err := p.fw.Close(); err != nil {
+			return err
+		}
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: p.name, Method: zip.Deflate, Modified: z.modified,
+			CRC32: p.crc.Sum32(), CompressedSize64: uint64(p.compressed.Len()), UncompressedSize64: p.size})
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(p.compressed.Bytes()); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+// sheet streams rows into one worksheet.
+type sheet struct {
+	sw  *excelize.StreamWriter
+	row int
+	buf []any
+}
+
+func newSheet(f *excelize.File, name string, widths map[int]float64) (*sheet, error) {
+	if _, err := f.NewSheet(name); err != nil {
+		return nil, err
+	}
+	sw, err := f.NewStreamWriter(name)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]int, 0, len(widths))
+	for c := range widths {
+		cols = append(cols, c)
+	}
+	slices.Sort(cols)
+	for _, c := range cols {
+		if err := sw.SetColWidth(c, c, widths[c]); err != nil {
+			return nil, err
+		}
+	}
+	return &sheet{sw: sw}, nil
+}
+
+func (s *sheet) cells(cs []cell) error {
+	s.buf = s.buf[:0]
+	for _, c := range cs {
+		switch {
+		case c.num:
+			s.buf = append(s.buf, c.number())
+		case c.s == "":
+			s.buf = append(s.buf, nil)
+		default:
+			s.buf = append(s.buf, c.s)
+		}
+	}
+	return s.values(s.buf)
+}
+
+func (s *sheet) strings(ss ...string) error {
+	s.buf = s.buf[:0]
+	for _, x := range ss {
+		s.buf = append(s.buf, x)
+	}
+	return s.values(s.buf)
+}
+
+func (s *sheet) values(vs []any) error {
+	s.row++
+	ref, err := excelize.CoordinatesToCellName(1, s.row)
+	if err != nil {
+		return err
+	}
+	return s.sw.SetRow(ref, vs)
+}
+
+func (s *sheet) blank() { s.row++ }
+
+// workbook is results.xlsx: Notes, Results, Distributions (one block per question, an
+// option per column, as the GP Patient Survey lays out its tables) and Response rates.
+func workbook(r *Results, meta *Metadata) ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	at := r.params.fileTime()
+	f.SetZipWriter(func(w io.Writer) excelize.ZipWriter { return &deterministicZip{w: w, modified: at} })
+	stamp := at.Format(time.RFC3339)
+	if err := f.SetDocProps(&excelize.DocProperties{
+		Title:          fmt.Sprintf("ICE Survey comparable data: wave %s, release %s", r.wave, meta.ReleaseID),
+		Subject:        "Integrated Care Experience Survey: published comparable data",
+		Creator:        "icesurvey",
+		LastModifiedBy: "icesurvey",
+		Created:        stamp,
+		Modified:       stamp,
+		Language:       "en-GB",
+	}); err != nil {
+		return nil, err
+	}
+	if err := f.SetSheetName("Sheet1", "Notes"); err != nil {
+		return nil, err
+	}
+	if err := notesSheet(f, r, meta); err != nil {
+		return nil, fmt.Errorf("notes sheet: %w", err)
+	}
+	l := newLabels(r)
+
+	if err := resultsSheet(f, r, l); err != nil {
+		return nil, fmt.Errorf("results sheet: %w", err)
+	}
+	if err := distributionSheet(f, r, l); err != nil {
+		return nil, fmt.Errorf("distributions sheet: %w", err)
+	}
+
+	rates, err := newSheet(f, "Response rates", nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := rates.strings(humanHeader(ratesHeader)...); err != nil {
+		return nil, err
+	}
+	for i := range r.rates {
+		if err := rates.cells(rateCells(&r.rates[i])); err != nil {
+			return nil, err
+		}
+	}
+	if err := rates.sw.Flush(); err != nil {
+		return nil, err
+	}
+	// The first sheet (Notes) is the active one already: SetActiveSheet would parse every
+	// streamed sheet back into memory (seconds for a national release).
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// resultSheetColumns are the Results sheet's columns: results.csv's from geography on,
+// the question being the block's title.
+var resultSheetColumns = []string{"geography", "ics", "breakdown", "group", "group_name", "pct_positive", "ci_lower", "ci_upper", "base",
+	"effective_base", "vs_england_excluding_ics", "mark", "weighting"}
+
+// resultsSheet lays each question (each option of a multi-choice question) out as a
+// block, as the GP Patient Survey's tables are: its title, a header, then a row per
+// group — England, each ICS and its demographic groups.
+func resultsSheet(f *excelize.File, r *Results, l *labels) error {
+	s, err := newSheet(f, "Results", map[int]float64{1: 12, 5: 28, 11: 22})
+	if err != nil {
+		return err
+	}
+	pick := make([]int, len(resultSheetColumns))
+	for i, c := range resultSheetColumns {
+		pick[i] = slices.Index(resultsHeader, c)
+	}
+	header := humanHeader(resultSheetColumns)
+	cs := make([]cell, len(pick))
+	for i := range r.results {
+		x := &r.results[i]
+		if i == 0 || x.QuestionID != r.results[i-1].QuestionID || x.RespondentType != r.results[i-1].RespondentType || x.Measure != r.results[i-1].Measure {
+			if i > 0 {
+				s.blank()
+			}
+			title := fmt.Sprintf("%s (%ss): %s", x.QuestionID, x.RespondentType, l.question(x.RespondentType, x.QuestionID))
+			if x.Measure != "" {
+				title += " — " + x.Measure + ": " + l.option(x.RespondentType, x.QuestionID, x.Measure)
+			}
+			if err := s.strings(title); err != nil {
+				return err
+			}
+			if err := s.strings(header...); err != nil {
+				return err
+			}
+		}
+		all := l.resultCells(x)
+		for j, k := range pick {
+			cs[j] = all[k]
+		}
+		if err := s.cells(cs); err != nil {
+			return err
+		}
+	}
+	return s.sw.Flush()
+}
+
+// distributionSheet lays each question out as a block: its title, a header with one
+// column per option, then a row per group (England, each ICS and its demographic
+// groups) with each option's % (or its mark).
+func distributionSheet(f *excelize.File, r *Results, l *labels) error {
+	s, err := newSheet(f, "Distributions", map[int]float64{1: 12, 4: 28})
+	if err != nil {
+		return err
+	}
+	fixed := []string{"Geography", "ICS", "Breakdown", "Group", "Mark"}
+	i := 0
+	for i < len(r.dists) {
+		x := &r.dists[i]
+		typ, id := x.RespondentType, x.QuestionID
+		q := l.questions[[2]string{typ, id}]
+		if err := s.strings(fmt.Sprintf("%s (%ss): %s", id, typ, l.question(typ, id))); err != nil {
+			return err
+		}
+		header := slices.Clone(fixed)
+		var optCodes []string
+		if q != nil {
+			for _, o := range q.Options {
+				header = append(header, o.Code+": "+o.Label+" (%)")
+				optCodes = append(optCodes, o.Code)
+			}
+		}
+		if err := s.strings(header...); err != nil {
+			return err
+		}
+		for i < len(r.dists) && r.dists[i].RespondentType == typ && r.dists[i].QuestionID == id {
+			g := &r.dists[i]
+			j := i
+			for j < len(r.dists) && sameGroup(&r.dists[j], g) {
+				j++
+			}
+			cs := make([]cell, len(header))
+			_, group, name := groupCells(g.GroupVariable, g.GroupLevel)
+			cs[0], cs[1], cs[2] = text(geographyName(g.Geography)), text(g.ICS), text(g.GroupVariable)
+			if g.GroupVariable == GroupAll {
+				cs[2] = text("")
+			}
+			cs[3] = group
+			if name.s != "" {
+				cs[3] = text(group.s + " " + name.s)
+			}
+			cs[4] = text(rowMark(r.dists[i:j]))
+			for _, d := range r.dists[i:j] {
+				if k := slices.Index(optCodes, d.OptionCode); k >= 0 {
+					cs[len(fixed)+k] = figureCell(d.PctWeighted, d.Status, pctCell)
+				}
+			}
+			if err := s.cells(cs); err != nil {
+				return err
+			}
+			i = j
+		}
+		s.blank()
+	}
+	return s.sw.Flush()
+}
+
+func sameGroup(a, b *DistributionRow) bool {
+	return a.RespondentType == b.RespondentType && a.QuestionID == b.QuestionID && a.Geography == b.Geography && a.ICS == b.ICS &&
+		a.GroupVariable == b.GroupVariable && a.GroupLevel == b.GroupLevel
+}
+
+// rowMark is a group's mark on the distribution sheet: B or S when the whole row is
+// withheld, L when published with caution.
+func rowMark(ds []DistributionRow) string {
+	all := true
+	for _, d := range ds {
+		if d.Status == 'L' {
+			return "L"
+		}
+		all = all && (d.Status == 'B' || d.Status == 'S') && d.Status == ds[0].Status
+	}
+	if all && len(ds) > 0 {
+		return ds[0].Status.String()
+	}
+	return ""
+}
+
+// notesSheet explains the marks and the method, lists the parameters and each ICS's
+// weighting.
+func notesSheet(f *excelize.File, r *Results, meta *Metadata) error {
+	const sh = "Notes"
+	row := 0
+	put := func(vals ...any) error {
+		row++
+		for c, v := range vals {
+			ref, err := excelize.CoordinatesToCellName(c+1, row)
+			if err != nil {
+				return err
+			}
+			if err := f.SetCellValue(sh, ref, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	lines := [][]any{
+		{"Integrated Care Experience Survey: published comparable data"},
+		{"Wave", r.wave},
+		{"Release", meta.ReleaseID},
+		{"Code version", meta.CodeVersion},
+		{"Lineage, every parameter and each ICS's weighting in full", "metadata.json beside this file"},
+		{},
+		{"Marks"},
+	}
+	for _, m := range meta.Marks {
+		mark := m.Mark
+		if mark == "" {
+			mark = "(blank)"
+		}
+		lines = append(lines, []any{mark, m.Meaning})
+	}
+	lines = append(lines, []any{"<" + strconv.Itoa(r.params.Disclosure.MinBase), "the base of a row withheld for being too small"},
+		[]any{"A letter in place of a number", "that figure is withheld; its letter says why"}, []any{}, []any{"Method"})
+	for _, m := range meta.Method {
+		lines = append(lines, []any{m})
+	}
+	lines = append(lines, []any{}, []any{"Parameters"})
+	for _, p := range meta.Parameters {
+		lines = append(lines, []any{p.Name, p.Value})
+	}
+	lines = append(lines, []any{}, []any{"ICSs", "published", "weighting status", "patients", "carers", "sweeps", "min w/d", "max w/d", "collapsed levels", "reason"})
+	for _, im := range meta.ICSs {
+		var collapsed []string
+		for _, c := range im.Collapses {
+			collapsed = append(collapsed, c.Variable+": "+strings.Join(c.Members, ", "))
+		}
+		ratio := func(v *float64) any {
+			if v == nil {
+				return ""
+			}
+			return roundCell(*v, 3).number()
+		}
+		lines = append(lines, []any{im.ICS, strconv.FormatBool(im.Published), im.WeightingStatus, im.Patients, im.Carers,
+			im.Sweeps + im.BoundedSweeps, ratio(im.MinWeightRatio), ratio(im.MaxWeightRatio), strings.Join(collapsed, "; "), im.Reason})
+	}
+	for _, l := range lines {
+		if err := put(l...); err != nil {
+			return err
+		}
+	}
+	return f.SetColWidth(sh, "A", "A", 40)
+}

@@ -1,0 +1,36 @@
+package warehouse
+
+import "icesurvey/schemas"
+
+// The published comparable data, for the dashboard: each release's Parquet tables
+// (publish/{wave}/{release}/*.parquet, written by package publication) loaded as they
+// are. They hold only figures that passed disclosure control, so the dashboard can
+// show any row; a withheld figure is NULL with its status.
+//
+// The tables are keyed by release and row, so loading a release's objects with
+// LoadParquet (the warehouse load activity does) upserts its rows and leaves other
+// releases alone; a release's files never change once written, except release.parquet,
+// whose one row is replaced when the release is approved.
+func init() {
+	for name, t := range map[string]Table{
+		schemas.TablePublishedResults: {Name: schemas.TablePublishedResults, Layout: schemas.PublishedResultLayout(),
+			Doc: "% positive per question (or multi-choice option) by ICS, by demographic group within each ICS, and for England, per release; withheld figures are NULL"},
+		schemas.TablePublishedDistributions: {Name: schemas.TablePublishedDistributions, Layout: schemas.PublishedDistributionLayout(),
+			Doc: "each option's weighted share (and for ICS rows its count) per question and group, per release; withheld figures are NULL"},
+		schemas.TablePublishedResponseRates: {Name: schemas.TablePublishedResponseRates, Layout: schemas.PublishedResponseRateLayout(),
+			Doc: "response rates by ICS and for England from the final outcome codes, per release"},
+		schemas.TableReleases: {Name: schemas.TableReleases, Layout: schemas.PublishedReleaseLayout(),
+			Doc: "one row per release: status (draft or published), approver, what it holds"},
+	} {
+		if _, dup := Tables[name]; dup {
+			panic("warehouse: table " + name + " declared twice")
+		}
+		Tables[name] = t
+	}
+	Register(Migration{Version: 16, Name: "published comparable data", SQL: []string{
+		Tables[schemas.TablePublishedResults].DDL(),
+		Tables[schemas.TablePublishedDistributions].DDL(),
+		Tables[schemas.TablePublishedResponseRates].DDL(),
+		Tables[schemas.TableReleases].DDL(),
+	}})
+}
