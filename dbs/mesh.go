@@ -10,7 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"icesurvey/fault"
 	"icesurvey/mesh"
+	"icesurvey/schemas"
 	"icesurvey/store"
 )
 
@@ -20,15 +22,16 @@ const (
 	// DefaultRequestWorkflow is the Mex-WorkflowID of a DBS batch trace request.
 	DefaultRequestWorkflow = "SPINE_PDS_MESH_V1"
 	// DefaultLedgerPrefix is where MESHTransport keeps its per-request ledger. It is
-	// under restricted/ because it holds the reply until Collect has stored it.
-	DefaultLedgerPrefix = "restricted/_dbs-mesh/"
+	// restricted because it holds the reply until Collect has stored it.
+	DefaultLedgerPrefix = schemas.DBSMeshLedgerPrefix
 )
 
 // ErrSubmitInDoubt is returned (wrapped) when an earlier attempt to send a request
 // failed in a way that leaves unknown whether MESH accepted it (e.g. the connection
 // dropped after the body was sent). The request is not sent again automatically: an
 // operator checks MESH tracking, then calls MarkSent or ForgetAttempt.
-var ErrSubmitInDoubt = errors.New("dbs: an earlier send of this request may have reached MESH; not sending it again")
+// It is a fault.Conflict.
+var ErrSubmitInDoubt = fault.New(fault.Conflict, "dbs: an earlier send of this request may have reached MESH; not sending it again")
 
 // DeliveryReportError is MESH reporting that a request could not be delivered
 // (a REPORT message linked to it, with Mex-StatusSuccess other than SUCCESS).
@@ -38,6 +41,10 @@ type DeliveryReportError struct {
 	Code        string
 	Description string
 }
+
+// FaultKind implements fault.Classified: an undeliverable request is a
+// configuration problem (the mailbox or workflow ID), never fixed by a retry.
+func (e *DeliveryReportError) FaultKind() fault.Kind { return fault.Configuration }
 
 func (e *DeliveryReportError) Error() string {
 	return fmt.Sprintf("dbs: MESH could not deliver request %s (report %s, code %s): %s", e.RequestID, e.MessageID, e.Code, e.Description)
@@ -88,7 +95,7 @@ func (t *MESHTransport) key(requestID, name string) string {
 	if p == "" {
 		p = DefaultLedgerPrefix
 	}
-	return p + requestID + "/" + name
+	return schemas.DBSLedgerKey(p, requestID, name)
 }
 
 func (t *MESHTransport) readJSON(ctx context.Context, key string, v any) (bool, error) {
