@@ -21,25 +21,23 @@ import (
 //
 // Free text has no table here on purpose: it stays in the restricted area (SPEC §8).
 func init() {
-	for name, t := range map[string]Table{
-		"responses": {Name: "responses", Layout: schemas.ResponseRowLayout(),
+	for name, t := range map[schemas.Table]Table{
+		schemas.TableResponses: {Name: schemas.TableResponses, Layout: schemas.ResponseRowLayout(),
 			Doc: "one row per loaded response, a column per closed question of every questionnaire version " +
 				"and the question bank; no free text; superseded responses are listed in " +
 				"response_duplicates — use the current_responses view"},
-		"response_rejections": {Name: "response_rejections", Layout: schemas.ResponseRejectionLayout(),
+		schemas.TableResponseRejections: {Name: schemas.TableResponseRejections, Layout: schemas.ResponseRejectionLayout(),
 			Doc: "every problem the response load found, by file, row, field and reason code"},
-		"response_duplicates": {Name: "response_duplicates", Layout: schemas.DuplicateResponseLayout(),
+		schemas.TableResponseDuplicates: {Name: schemas.TableResponseDuplicates, Layout: schemas.DuplicateResponseLayout(),
 			Doc: "responses discarded because the same person answered again, with the kept response"},
 	} {
 		if _, dup := Tables[name]; dup {
-			panic("warehouse: table " + name + " declared twice")
+			panic("warehouse: table " + string(name) + " declared twice")
 		}
 		Tables[name] = t
 	}
 	Register(Migration{Version: 10, Name: "response load tables", SQL: []string{
-		Tables["responses"].Layout.DDL("responses"),
-		Tables["response_rejections"].Layout.DDL("response_rejections"),
-		Tables["response_duplicates"].Layout.DDL("response_duplicates"),
+		ddl(schemas.TableResponses), ddl(schemas.TableResponseRejections), ddl(schemas.TableResponseDuplicates),
 	}})
 	Register(Migration{Version: 11, Name: "response rate views", SQL: rateViews()})
 	Register(Migration{Version: 15, Name: "completions from the responses, not outcome events", SQL: []string{
