@@ -27,18 +27,16 @@ import (
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	"icesurvey/workflows"
 )
 
 // Namespace is the Temporal namespace the pipeline uses by default.
 const Namespace = "icesurvey"
 
 // SearchAttributes are registered on the namespace so waves can be listed and filtered
-// (e.g. `WaveID = "w1" AND Stage = "mailing"`).
-var SearchAttributes = map[string]enumspb.IndexedValueType{
-	"WaveID": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	"ICS":    enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-	"Stage":  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-}
+// (e.g. `WaveID = "w1" AND Stage = "mailing"`): the workflows' own, declared with them.
+var SearchAttributes = workflows.SearchAttributes()
 
 // DevServerConfig configures the embedded Temporal server.
 type DevServerConfig struct {
