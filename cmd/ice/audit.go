@@ -43,7 +43,7 @@ and the attempts not yet compacted), so it works while the worker holds the ware
 			fmt.Fprintln(w, "TIME\tICS\tKIND\tACTIVITY\tATTEMPT\tOUTCOME\tDETAILS")
 			for _, e := range events {
 				detail := e.Details
-				if e.Kind == "activity_attempt" {
+				if e.Kind == audit.KindActivityAttempt {
 					detail = "in " + short(e.InputSHA256) + " out " + short(e.OutputSHA256)
 					if e.Error != "" {
 						detail = e.ErrorType + ": " + e.Error

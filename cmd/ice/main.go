@@ -2,6 +2,11 @@
 // (`ice dev`, `ice demo`), a worker against a real cluster (`ice worker`), starts and
 // steers fieldwork waves (`ice wave ...`), prints the audit trail (`ice audit`) and
 // makes synthetic samples (`ice synth sample`).
+//
+// It is flags and printing only: every workflow is reached through waveclient. The
+// embedded stack's commands (`dev`, `demo`) and the simulators they run are left out of
+// a production build (`go build -tags production`, as the Dockerfile does), so the
+// production binary links no simulator (internal/importrules checks).
 package main
 
 import (
@@ -32,7 +37,8 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCmd(), demoCmd(), workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd())
+	root.AddCommand(workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd())
+	root.AddCommand(devCommands()...)
 	return root
 }
 
