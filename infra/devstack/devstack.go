@@ -23,6 +23,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"icesurvey/infra"
+	"icesurvey/infra/devserver"
 	"icesurvey/notify"
 	"icesurvey/notify/notifytest"
 	"icesurvey/schemas"
@@ -45,8 +46,8 @@ type Config struct {
 
 // Stack is a running embedded pipeline.
 type Stack struct {
-	Server    *infra.DevServer
-	UI        *infra.UIServer
+	Server    *devserver.DevServer
+	UI        *devserver.UIServer
 	Client    client.Client
 	Store     *store.FileStore
 	Warehouse *warehouse.Warehouse
@@ -85,11 +86,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if s.Warehouse, err = warehouse.Open(ctx, filepath.Join(cfg.DataDir, "warehouse.duckdb")); err != nil {
 		return nil, err
 	}
-	if s.Server, err = infra.StartDevServer(ctx, infra.DevServerConfig{DataDir: cfg.DataDir, Port: cfg.Port}); err != nil {
+	if s.Server, err = devserver.StartDevServer(ctx, devserver.DevServerConfig{DataDir: cfg.DataDir, Port: cfg.Port}); err != nil {
 		return nil, err
 	}
 	if cfg.UIPort >= 0 {
-		if s.UI, err = infra.StartUI(s.Server.HostPort(), "127.0.0.1", cfg.UIPort, s.Server.Namespace()); err != nil {
+		if s.UI, err = devserver.StartUI(s.Server.HostPort(), "127.0.0.1", cfg.UIPort, s.Server.Namespace()); err != nil {
 			return nil, err
 		}
 	}
