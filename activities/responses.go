@@ -85,4 +85,3 @@ func (a *Activities) LoadResponses(ctx context.Context, in LoadResponsesInput) (
 	}
 	return out, nil
 }
-

@@ -57,7 +57,6 @@ func refUnescape(p string) (string, error) {
 	return url.PathUnescape(p)
 }
 
-
 func normPrefix(p string) string {
 	if p != "" && !strings.HasSuffix(p, "/") {
 		return p + "/"

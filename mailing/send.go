@@ -216,4 +216,3 @@ func OptedOut(ctx context.Context, st store.Store, wave, ics string) (map[string
 	}
 	return out, nil
 }
-

@@ -91,7 +91,9 @@ func RestrictedPrefix(wave, ics string) string { return AreaRestricted.scoped(wa
 
 // ContactsKey is the ICS's restricted contacts (schemas.Contact): the current ones,
 // with any superseded NHS number replaced.
-func ContactsKey(wave, ics string) string { return RestrictedPrefix(wave, ics) + "contacts" + parquetExt }
+func ContactsKey(wave, ics string) string {
+	return RestrictedPrefix(wave, ics) + "contacts" + parquetExt
+}
 
 // DBS exchange parts of one request, in the ICS's restricted area.
 const (
@@ -114,9 +116,17 @@ const DBSMeshLedgerPrefix = "restricted/_dbs-mesh/"
 // DBSSimulatorPrefix is where the dev stack's DBS simulator keeps its requests and replies.
 const DBSSimulatorPrefix = "restricted/_dbs-sim/"
 
-// DBSLedgerKey is one record (name, e.g. "sent.json") of requestID in a DBS
-// transport's ledger under prefix.
-func DBSLedgerKey(prefix, requestID, name string) string { return prefix + requestID + "/" + name }
+// Records of one request in the MESH transport's ledger (DBSLedgerKey).
+const (
+	DBSLedgerIntent    = "intent" + jsonExt // a send was attempted
+	DBSLedgerSent      = "sent" + jsonExt   // MESH accepted the request
+	DBSLedgerReply     = "reply" + csvExt   // the reply, kept until the check has stored it
+	DBSLedgerReplyMeta = "reply" + jsonExt  // the reply's message and whether it was acknowledged
+)
+
+// DBSLedgerKey is one record (DBSLedgerIntent, …) of requestID in a DBS transport's
+// ledger under prefix.
+func DBSLedgerKey(prefix, requestID, record string) string { return prefix + requestID + "/" + record }
 
 // FileDropKey is the file of requestID in a file drop's outbox or inbox.
 func FileDropKey(dir, requestID string) string { return path.Join(dir, requestID+csvExt) }
@@ -185,7 +195,9 @@ func LedgerEntryKey(prefix, ref string) string {
 
 // IsLedgerEntry reports whether rest, a key with its ledger prefix removed, names a
 // ledger entry.
-func IsLedgerEntry(rest string) bool { return !strings.Contains(rest, "/") && strings.HasSuffix(rest, jsonExt) }
+func IsLedgerEntry(rest string) bool {
+	return !strings.Contains(rest, "/") && strings.HasSuffix(rest, jsonExt)
+}
 
 // FreeTextRoot holds every load date's free text of one ICS. It sits in the restricted
 // area (only named ICB users may read it) but is response data, not the mailing data
@@ -210,7 +222,9 @@ func LakePartition(table LakeTable, wave, ics string) string {
 }
 
 // SampleKey is the ICS's pseudonymised sample (SampleRecord).
-func SampleKey(wave, ics string) string { return LakePartition(LakeSample, wave, ics) + "sample" + parquetExt }
+func SampleKey(wave, ics string) string {
+	return LakePartition(LakeSample, wave, ics) + "sample" + parquetExt
+}
 
 // SampleObject is SampleKey as a lake object for the warehouse.
 func SampleObject(wave, ics string) LakeObject { return LakeSample.Object(SampleKey(wave, ics)) }
@@ -222,7 +236,9 @@ func DBSOutcomesKey(wave, ics, requestID string) string {
 
 // OptOutPrefix starts the key of every late opt-out recorded by an operator, one
 // object per person (OptOutKey).
-func OptOutPrefix(wave, ics string) string { return LakePartition(LakeOutcomeEvents, wave, ics) + "optout-" }
+func OptOutPrefix(wave, ics string) string {
+	return LakePartition(LakeOutcomeEvents, wave, ics) + "optout-"
+}
 
 // OptOutKey is the late opt-out of one person.
 func OptOutKey(wave, ics, surveyRecordID string) string {
@@ -298,10 +314,14 @@ func AuditBatchKey(wave, digest string) string {
 func ReportsPrefix(wave, ics string) string { return AreaReports.scoped(wave, ics) }
 
 // DeclarationKey is the ICS's signed sample declaration.
-func DeclarationKey(wave, ics string) string { return ReportsPrefix(wave, ics) + "declaration" + jsonExt }
+func DeclarationKey(wave, ics string) string {
+	return ReportsPrefix(wave, ics) + "declaration" + jsonExt
+}
 
 // ResponseLoadMarkerPrefix holds the markers of the ICS's loaded supplier files.
-func ResponseLoadMarkerPrefix(wave, ics string) string { return ReportsPrefix(wave, ics) + "response_loads/" }
+func ResponseLoadMarkerPrefix(wave, ics string) string {
+	return ReportsPrefix(wave, ics) + "response_loads/"
+}
 
 // ResponseLoadMarkerKey is written once every output of a supplier file (by its
 // SHA-256) is stored.

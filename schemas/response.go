@@ -104,7 +104,9 @@ const (
 )
 
 // ResponseFileName is the landing file name of one channel's responses.
-func ResponseFileName(channel, ext string) string { return SupplierFileName(FileResponsesPrefix+channel, ext) }
+func ResponseFileName(channel, ext string) string {
+	return SupplierFileName(FileResponsesPrefix+channel, ext)
+}
 
 // SupplierFileName is the landing file name of a supplier file kind (FileUndelivered,
 // FileOptOuts) in format ext ("csv" or "jsonl").

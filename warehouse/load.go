@@ -81,7 +81,7 @@ func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha2
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func init() {
-	Register(Migration{Version: 1, Name: "loaded_files", SQL: []string{
+	Register(Migration{Version: 1, Name: string(schemas.TableLoadedFiles), SQL: []string{
 		`CREATE TABLE IF NOT EXISTS loaded_files (
 			object_key VARCHAR NOT NULL, table_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
 			rows BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,

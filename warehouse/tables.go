@@ -105,11 +105,11 @@ GROUP BY s.wave_id, s.ics, s.survey_record_id`
 func ddl(name schemas.Table) string { return Tables[name].Layout.DDL(string(name)) }
 
 func init() {
-	Register(Migration{Version: 2, Name: "audit_log", SQL: []string{ddl(schemas.TableAuditLog)}})
-	Register(Migration{Version: 3, Name: "sample", SQL: []string{ddl(schemas.TableSample)}})
+	Register(Migration{Version: 2, Name: string(schemas.TableAuditLog), SQL: []string{ddl(schemas.TableAuditLog)}})
+	Register(Migration{Version: 3, Name: string(schemas.TableSample), SQL: []string{ddl(schemas.TableSample)}})
 	Register(Migration{Version: 4, Name: "outcome_events and outcomes view", SQL: []string{
 		ddl(schemas.TableOutcomeEvents), outcomesView(string(schemas.TableOutcomeEvents))}})
-	Register(Migration{Version: 5, Name: "mailing_history", SQL: []string{ddl(schemas.TableMailingHistory)}})
+	Register(Migration{Version: 5, Name: string(schemas.TableMailingHistory), SQL: []string{ddl(schemas.TableMailingHistory)}})
 	Register(Migration{Version: 14, Name: "outcome_events without its primary-key index",
 		SQL: rebuild(Tables[schemas.TableOutcomeEvents])})
 }
