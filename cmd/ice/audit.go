@@ -70,10 +70,3 @@ func short(s string) string {
 	}
 	return s
 }
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"icesurvey/infra"
 	"icesurvey/store"
 	"icesurvey/waveclient"
 	"icesurvey/wavespec"
@@ -20,8 +19,7 @@ import (
 )
 
 func (c *conn) dial(ctx context.Context) (*waveclient.Client, error) {
-	return waveclient.Dial(ctx, infra.ClientConfig{Address: c.address, Namespace: c.namespace, APIKey: c.apiKey,
-		TLSCertFile: c.tlsCert, TLSKeyFile: c.tlsKey, TLSCAFile: c.tlsCA, TLSServerName: c.tlsServerName})
+	return waveclient.Dial(ctx, c.clientConfig())
 }
 
 // withClient wraps a command's body with a connection to the cluster, closed after.

@@ -40,8 +40,7 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 			if err != nil {
 				return err
 			}
-			cl, err := infra.Dial(ctx, infra.ClientConfig{Address: c.address, Namespace: c.namespace, APIKey: c.apiKey,
-				TLSCertFile: c.tlsCert, TLSKeyFile: c.tlsKey, TLSCAFile: c.tlsCA, TLSServerName: c.tlsServerName})
+			cl, err := infra.Dial(ctx, c.clientConfig())
 			if err != nil {
 				return err
 			}
