@@ -85,10 +85,12 @@ type SelectInput struct {
 	Round string `json:"round"`
 }
 
-// SelectOutput names the recipient list written to the store.
+// SelectOutput names the recipient list written to the lake.
 type SelectOutput struct {
 	Key   string `json:"key"`
 	Count int    `json:"count"`
+	// Objects is the list, a lake object the warehouse does not hold.
+	Objects []schemas.LakeObject `json:"objects"`
 }
 
 // DBSSubmitInput asks for a deceased check of everyone in a selection.
@@ -146,6 +148,8 @@ type SendOutput struct {
 type CloseOutput struct {
 	Outcomes map[int]int `json:"outcomes"`
 	Key      string      `json:"key"`
+	// Objects is the final outcomes, a lake object the warehouse does not hold.
+	Objects []schemas.LakeObject `json:"objects"`
 }
 
 // FlushAuditInput asks for a wave's pending audit events to be compacted and loaded.

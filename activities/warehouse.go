@@ -50,7 +50,7 @@ func (w *WarehouseActivities) SelectRecipients(ctx context.Context, in SelectInp
 		return SelectOutput{}, err
 	}
 	audit.Record(ctx, "recipients_selected", map[string]any{"step": in.Step, "channel": in.Channel, "round": in.Round, "count": len(ids), "key": key})
-	return SelectOutput{Key: key, Count: len(ids)}, nil
+	return SelectOutput{Key: key, Count: len(ids), Objects: []schemas.LakeObject{schemas.LakeMailingSelection.Object(key)}}, nil
 }
 
 // CloseFieldwork gives every record of an ICS its final outcome code
@@ -62,6 +62,7 @@ func (w *WarehouseActivities) CloseFieldwork(ctx context.Context, in Scope) (Clo
 		return CloseOutput{}, err
 	}
 	out := CloseOutput{Outcomes: counts, Key: schemas.FinalOutcomesKey(in.WaveID, in.ICS)}
+	out.Objects = []schemas.LakeObject{schemas.LakeFinalOutcomes.Object(out.Key)}
 	if err := lake.PutRows(ctx, w.Store, out.Key, schemas.FinalOutcomeLayout(), rows); err != nil {
 		return out, err
 	}

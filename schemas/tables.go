@@ -63,21 +63,22 @@ func (t LakeTable) Warehouse() (Table, bool) {
 	return w, ok
 }
 
-// Object is the lake object at key of table t, addressed to t's warehouse table. It
-// panics for a table the warehouse does not hold: that is a programming error every
-// test of the caller finds.
+// Object is the lake object at key of table t, addressed to t's warehouse table (none
+// for a table the warehouse does not hold).
 func (t LakeTable) Object(key string) LakeObject {
-	w, ok := t.Warehouse()
-	if !ok {
-		panic("schemas: lake table " + string(t) + " is not loaded into the warehouse")
-	}
+	w, _ := t.Warehouse()
 	return LakeObject{Table: w, Key: key}
 }
 
 // LakeObject is one object an activity wrote to the lake and the warehouse table it
-// belongs in. Every activity that writes to the lake returns the objects it wrote, and
-// the workflow loads them into the warehouse together, in one transaction.
+// belongs in, empty for an object only the lake keeps (a selection, the final
+// outcomes). Every activity that writes to the lake returns the objects it wrote, and
+// the workflow hands them to the warehouse together, which loads those it holds in one
+// transaction.
 type LakeObject struct {
-	Table Table  `json:"table"`
+	Table Table  `json:"table,omitempty"`
 	Key   string `json:"key"`
 }
+
+// InWarehouse reports whether the warehouse holds o.
+func (o LakeObject) InWarehouse() bool { return o.Table != "" }

@@ -27,7 +27,7 @@ type Loaded struct {
 // never without its duplicates, a death never without the re-keyed sample), and the
 // file is opened and checkpointed once. Objects already loaded are skipped and a
 // repeated object is loaded once, so a retry changes nothing. An object addressed to
-// no warehouse table is a fault.Configuration error.
+// a table the warehouse does not have is a fault.Configuration error.
 func (w *Warehouse) LoadLakeObjects(ctx context.Context, st store.Store, wave, ics string, objs []schemas.LakeObject) ([]Loaded, error) {
 	type object struct {
 		Loaded

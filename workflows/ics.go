@@ -414,7 +414,8 @@ func (r *icsRun) selectRecipients(ctx workflow.Context, step mailing.Step, round
 	if err != nil {
 		return sel, fmt.Errorf("select recipients for %s: %w", step.Name, err)
 	}
-	return sel, nil
+	_, err = loadIntoWarehouse(ctx, r.scope(), sel.Objects)
+	return sel, err
 }
 
 // deceasedCheck sends a DBS request for a selection and waits durably for the reply.
@@ -495,6 +496,9 @@ func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
 		return fmt.Errorf("close fieldwork: %w", err)
 	}
 	r.status.Outcomes = out.Outcomes
+	if _, err := loadIntoWarehouse(ctx, r.scope(), out.Objects); err != nil {
+		return err
+	}
 	r.flushAudit(ctx)
 
 	after := time.Duration(r.in.RetentionDays) * r.in.DayLength
@@ -520,11 +524,18 @@ func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
 // here never stops fieldwork: the events stay pending and the next flush takes them.
 func (r *icsRun) flushAudit(ctx workflow.Context) { flushAudit(ctx, r.in.WaveID) }
 
-// loadIntoWarehouse loads the lake objects an activity wrote into the warehouse, all in
-// one transaction (the LoadLakeObjects activity, on the warehouse queue); no objects is
-// no call. Every story that writes to the lake passes its activities' objects here.
-func loadIntoWarehouse(ctx workflow.Context, scope activities.Scope, objects []schemas.LakeObject) (activities.LoadObjectsOutput, error) {
+// loadIntoWarehouse hands the lake objects an activity wrote to the warehouse: those it
+// holds are loaded all in one transaction (the LoadLakeObjects activity, on the
+// warehouse queue); nothing for the warehouse is no call. Every story that writes to
+// the lake passes its activities' objects here.
+func loadIntoWarehouse(ctx workflow.Context, scope activities.Scope, written []schemas.LakeObject) (activities.LoadObjectsOutput, error) {
 	var out activities.LoadObjectsOutput
+	var objects []schemas.LakeObject
+	for _, o := range written {
+		if o.InWarehouse() {
+			objects = append(objects, o)
+		}
+	}
 	if len(objects) == 0 {
 		return out, nil
 	}
