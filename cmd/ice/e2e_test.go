@@ -203,6 +203,7 @@ func TestWaveEndToEnd(t *testing.T) {
 		}
 	}
 
+	checkWaveListed(t, ctx, wc, wave, spec.Codes())
 	checkAuditCoversEveryActivity(t, ctx, st, wc, wave, spec.Codes())
 	checkDeceasedGetNoLaterLetters(t, ctx, st, wave, res)
 	checkNoIdentifiersInWarehouse(t, ctx, st)
@@ -223,6 +224,27 @@ func TestWaveEndToEnd(t *testing.T) {
 		"ics.json":       workflows.ICSWorkflowID(wave, "QJK"), // with the late opt-out's update
 		"retention.json": workflows.RetentionWorkflowID(wave, "QJK"),
 	})
+}
+
+// checkWaveListed: `ice wave list` finds the finished wave by its search attributes
+// (visibility is eventually consistent, so it is polled for).
+func checkWaveListed(t *testing.T, ctx context.Context, wc *waveclient.Client, wave string, codes []string) {
+	t.Helper()
+	query := fmt.Sprintf("%s = %q", workflows.SAWaveID.GetName(), wave)
+	var got []waveclient.WaveSummary
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var err error
+		if got, err = wc.List(ctx, query); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 && got[0].Stage == string(workflows.WaveCompleted) {
+			break
+		}
+	}
+	if len(got) != 1 || got[0].WaveID != wave || strings.Join(got[0].ICS, ",") != strings.Join(codes, ",") ||
+		got[0].Stage != string(workflows.WaveCompleted) || got[0].Status != "COMPLETED" {
+		t.Errorf("wave list for %s: %+v", query, got)
+	}
 }
 
 // recordHistories writes the histories of the named workflows, as JSON files in the
