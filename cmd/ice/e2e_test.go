@@ -242,7 +242,7 @@ func checkWaveListed(t *testing.T, ctx context.Context, wc *waveclient.Client, w
 		}
 	}
 	if len(got) != 1 || got[0].WaveID != wave || strings.Join(got[0].ICS, ",") != strings.Join(codes, ",") ||
-		got[0].Stage != string(workflows.WaveCompleted) || got[0].Status != "COMPLETED" {
+		got[0].Stage != string(workflows.WaveCompleted) || !strings.EqualFold(got[0].Status, "completed") {
 		t.Errorf("wave list for %s: %+v", query, got)
 	}
 }
