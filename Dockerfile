@@ -1,10 +1,12 @@
-# The ice binary: worker, CLI and embedded stack in one image.
+# The ice binary: worker and CLI in one image (the embedded dev stack is left out).
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=1 go build -o /out/ice ./cmd/ice
+# -tags production leaves out `ice dev`, `ice demo` and the simulators they run
+# (internal/importrules checks the production build links none of them).
+RUN CGO_ENABLED=1 go build -tags production -o /out/ice ./cmd/ice
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"icesurvey/responses"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -15,7 +14,7 @@ import (
 func TestLoadResponsesFailsWhenTheMailingHistoryCannotBeRead(t *testing.T) {
 	f := newResponseFixture(t)
 	f.landDay()
-	bad := schemas.LakePartition("mailing_history", rtWave, rtICS) + "reminder.parquet"
+	bad := schemas.MailingHistoryKey(rtWave, rtICS, "reminder")
 	if err := store.PutBytes(f.ctx, f.st, bad, []byte("not a parquet file")); err != nil {
 		t.Fatal(err)
 	}
@@ -24,14 +23,14 @@ func TestLoadResponsesFailsWhenTheMailingHistoryCannotBeRead(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "read mailing history") {
 		t.Fatalf("LoadResponses = %v, want the mailing history's read error", err)
 	}
-	markers, err := f.st.List(f.ctx, strings.TrimSuffix(responses.LoadMarkerKey(rtWave, rtICS, "x"), "x.json"))
+	markers, err := f.st.List(f.ctx, schemas.ResponseLoadMarkerPrefix(rtWave, rtICS))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(markers) != 0 {
 		t.Errorf("%d load markers written by a failed load", len(markers))
 	}
-	for _, table := range []string{schemas.TableResponses, schemas.TableOutcomes, schemas.TableResponseRejections, schemas.TableDuplicates} {
+	for _, table := range schemas.ResponseLoadTables {
 		objs, err := f.st.List(f.ctx, schemas.LakePartition(table, rtWave, rtICS))
 		if err != nil {
 			t.Fatal(err)

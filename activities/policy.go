@@ -1,17 +1,12 @@
-// Package activities holds the thin Temporal adapters between the workflows and the
-// domain packages (intake, dbs, mailing, warehouse…). Each activity is idempotent: run
-// twice with the same input it leaves the same state and sends nothing twice. Every
-// attempt is audited by the worker's interceptor, not here.
 package activities
 
 import (
-	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"icesurvey/warehouse"
+	"icesurvey/fault"
 )
 
 // Task queues. The warehouse queue is served by exactly one worker process, because
@@ -21,26 +16,8 @@ const (
 	WarehouseTaskQueue = "ice-warehouse"
 )
 
-// Error types of non-retryable application errors: a retry cannot fix them.
-const (
-	ErrBadInput      = "BadInput"      // a malformed or inconsistent input file
-	ErrReplyMismatch = "ReplyMismatch" // a DBS reply that does not answer the request
-	ErrConfiguration = "Configuration" // credentials, templates, missing settings
-	ErrPermanentSend = "PermanentSend" // Notify refused a message for good
-	ErrNotAuthorised = "NotAuthorised" // an external service refused our credentials
-)
-
-// BadInput marks err as a non-retryable bad-input failure with its reason.
-func BadInput(err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrBadInput, err)
-}
-
-// NonRetryable marks err as a non-retryable failure of the given type.
-func NonRetryable(errType string, err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), errType, err)
-}
-
-// Class is a family of activities that retry alike.
+// Class is a family of activities that retry alike. This file is the one place retry
+// behaviour is decided: a workflow picks a class, never edits the options it gets.
 type Class int
 
 // Activity classes.
@@ -55,12 +32,25 @@ const (
 	// Long: streaming a whole sample or a mailing batch; heartbeats so a dead worker is
 	// noticed in a minute, not at the end of the timeout.
 	Long
+	// Simulator: a dev-stack simulator on the warehouse queue (it reads the warehouse).
+	// Only `ice dev` serves it, so a bounded schedule-to-start makes a production run
+	// that asks for it fail instead of waiting forever for a worker that never comes.
+	Simulator
 )
 
-// Options returns the activity options of class c. This is the one place retry
-// behaviour is decided.
+// nonRetryable are the application error types no retry can fix: the permanent kinds
+// of the error taxonomy (ApplicationError makes such errors non-retryable already;
+// listing them here keeps an error mapped elsewhere from being retried either).
+func nonRetryable() []string {
+	var out []string
+	for _, k := range fault.PermanentKinds() {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+// Options returns the activity options of class c.
 func Options(c Class) workflow.ActivityOptions {
-	nonRetryable := []string{ErrBadInput, ErrReplyMismatch, ErrConfiguration, ErrNotAuthorised}
 	switch c {
 	case Network:
 		return workflow.ActivityOptions{
@@ -69,19 +59,23 @@ func Options(c Class) workflow.ActivityOptions {
 			HeartbeatTimeout:    time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{
 				InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-				MaximumAttempts: 0, NonRetryableErrorTypes: nonRetryable,
+				MaximumAttempts: 0, NonRetryableErrorTypes: nonRetryable(),
 			},
 		}
-	case Warehouse:
-		return workflow.ActivityOptions{
+	case Warehouse, Simulator:
+		o := workflow.ActivityOptions{
 			TaskQueue: WarehouseTaskQueue,
 			// Warehouse work takes seconds; a worker killed mid-write is retried in two minutes.
 			StartToCloseTimeout: 2 * time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{
 				InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-				MaximumAttempts: 0, NonRetryableErrorTypes: nonRetryable,
+				MaximumAttempts: 0, NonRetryableErrorTypes: nonRetryable(),
 			},
 		}
+		if c == Simulator {
+			o.ScheduleToStartTimeout = time.Minute
+		}
+		return o
 	case Long:
 		return workflow.ActivityOptions{
 			TaskQueue:           TaskQueue,
@@ -89,7 +83,7 @@ func Options(c Class) workflow.ActivityOptions {
 			HeartbeatTimeout:    time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{
 				InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-				MaximumAttempts: 0, NonRetryableErrorTypes: nonRetryable,
+				MaximumAttempts: 0, NonRetryableErrorTypes: nonRetryable(),
 			},
 		}
 	default:
@@ -98,16 +92,23 @@ func Options(c Class) workflow.ActivityOptions {
 			StartToCloseTimeout: time.Minute,
 			RetryPolicy: &temporal.RetryPolicy{
 				InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-				MaximumAttempts: 0, NonRetryableErrorTypes: nonRetryable,
+				MaximumAttempts: 0, NonRetryableErrorTypes: nonRetryable(),
 			},
 		}
 	}
 }
 
-// retryableWarehouse passes a busy warehouse through as a plain (retryable) error.
-func retryableWarehouse(err error) error {
-	if errors.Is(err, warehouse.ErrBusy) {
-		return temporal.NewApplicationError(err.Error(), "WarehouseBusy", err)
-	}
-	return err
+// PollOptions are the options of an activity that polls for an answer from outside
+// (the DBS reply): each attempt looks once and fails NotReady while the answer has not
+// come, and the retry policy is the poll interval — a fixed every, for as long as it
+// takes. No worker slot is held between polls and the workflow's history does not grow
+// with the wait. An attempt is a quick look, so no heartbeat.
+func PollOptions(every time.Duration) workflow.ActivityOptions {
+	o := Options(Network)
+	o.StartToCloseTimeout = 2 * time.Minute
+	o.HeartbeatTimeout = 0
+	o.RetryPolicy.InitialInterval = every
+	o.RetryPolicy.BackoffCoefficient = 1
+	o.RetryPolicy.MaximumInterval = every
+	return o
 }

@@ -11,7 +11,9 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"icesurvey/fault"
 	"icesurvey/lake"
+	"icesurvey/mailing"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/warehouse"
@@ -58,28 +60,28 @@ func newResponseFixture(t *testing.T) *responseFixture {
 			Ethnicity: "A", EFIScore: 0.3, EFIBand: "moderate", RegistrationDate: time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC),
 			HasMobile: true, PostcodeDistrict: "NR1"})
 		history = append(history, schemas.MailingEvent{Reference: "ref-" + id, WaveID: rtWave, ICS: rtICS, SurveyRecordID: id,
-			Step: "invitation", Channel: "letter", SentAt: rtInvited, Result: "queued-for-print"})
+			Step: "invitation", Channel: mailing.ChannelLetter, SentAt: rtInvited, Result: schemas.ResultQueuedForPrint})
 	}
-	sampleKey := schemas.LakePartition("sample", rtWave, rtICS) + "sample.parquet"
-	historyKey := schemas.LakePartition("mailing_history", rtWave, rtICS) + "invitation.parquet"
+	sampleKey := schemas.SampleKey(rtWave, rtICS)
+	historyKey := schemas.MailingHistoryKey(rtWave, rtICS, "invitation")
 	if err := lake.PutRows(ctx, st, sampleKey, schemas.SampleRecordLayout(), sample); err != nil {
 		t.Fatal(err)
 	}
 	if err := lake.PutRows(ctx, st, historyKey, schemas.MailingEventLayout(), history); err != nil {
 		t.Fatal(err)
 	}
-	f.warehouseLoad("sample", sampleKey)
-	f.warehouseLoad("mailing_history", historyKey)
+	f.warehouseLoad(schemas.LakeSample.Object(sampleKey))
+	f.warehouseLoad(schemas.LakeMailingHistory.Object(historyKey))
 	return f
 }
 
-func (f *responseFixture) warehouseLoad(table, key string) LoadOutput {
+func (f *responseFixture) warehouseLoad(o schemas.LakeObject) LoadOutput {
 	f.t.Helper()
-	out, err := f.w.LoadLakeObject(f.ctx, LoadInput{Scope: Scope{WaveID: rtWave, ICS: rtICS}, Table: table, Key: key})
+	out, err := f.w.LoadLakeObjects(f.ctx, LoadObjectsInput{Scope: Scope{WaveID: rtWave, ICS: rtICS}, Objects: []schemas.LakeObject{o}})
 	if err != nil {
-		f.t.Fatalf("load %s into %s: %v", key, table, err)
+		f.t.Fatalf("load %s into %s: %v", o.Key, o.Table, err)
 	}
-	return out
+	return out.ByKey[o.Key]
 }
 
 func (f *responseFixture) land(name string, header []string, rows ...[]string) {
@@ -88,7 +90,7 @@ func (f *responseFixture) land(name string, header []string, rows ...[]string) {
 	w := csv.NewWriter(&b)
 	_ = w.Write(header)
 	_ = w.WriteAll(rows)
-	if err := store.PutBytes(f.ctx, f.st, schemas.ResponseLandingPrefix(rtWave, rtICS, rtDay)+name, b.Bytes()); err != nil {
+	if err := store.PutBytes(f.ctx, f.st, schemas.ResponseLandingKey(rtWave, rtICS, rtDay, name), b.Bytes()); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -184,17 +186,17 @@ func TestLoadResponsesIntoWarehouse(t *testing.T) {
 	if out.FreeTextItems != 1 {
 		t.Errorf("free text items %d, want 1", out.FreeTextItems)
 	}
-	tables := map[string]int{}
+	tables := map[schemas.Table]int{}
 	for _, o := range out.Objects {
 		tables[o.Table]++
-		if !bytes.HasPrefix([]byte(o.Key), []byte("lake/")) {
+		if !bytes.HasPrefix([]byte(o.Key), []byte(schemas.AreaLake.Prefix())) {
 			t.Errorf("object %s outside the lake handed to the warehouse", o.Key)
 		}
-		if lo := f.warehouseLoad(o.Table, o.Key); lo.Skipped || lo.Rows == 0 {
+		if lo := f.warehouseLoad(o); lo.Skipped || lo.Rows == 0 {
 			t.Errorf("%s: %+v", o.Key, lo)
 		}
 	}
-	for _, want := range []string{TableResponses, TableOutcomeEvents, TableResponseRejections, TableResponseDuplicates} {
+	for _, want := range []schemas.Table{schemas.TableResponses, schemas.TableOutcomeEvents, schemas.TableResponseRejections, schemas.TableResponseDuplicates} {
 		if tables[want] == 0 {
 			t.Errorf("no %s object among %v", want, out.Objects)
 		}
@@ -267,7 +269,7 @@ func TestLoadResponsesIntoWarehouse(t *testing.T) {
 	}
 
 	// Respondents, opt-outs and undelivered drop out of the next mailing's selection.
-	sel, err := f.w.SelectRecipients(f.ctx, SelectInput{Scope: Scope{WaveID: rtWave, ICS: rtICS}, Step: "reminder1", Channel: "letter", Round: "due"})
+	sel, err := f.w.SelectRecipients(f.ctx, SelectInput{Scope: Scope{WaveID: rtWave, ICS: rtICS}, Step: "reminder1", Channel: mailing.ChannelLetter, Round: "due"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +287,7 @@ func TestLoadResponsesTwiceChangesNothing(t *testing.T) {
 	f.landDay()
 	first := f.loadDay()
 	for _, o := range first.Objects {
-		f.warehouseLoad(o.Table, o.Key)
+		f.warehouseLoad(o)
 	}
 	before := f.snapshot()
 
@@ -299,7 +301,7 @@ func TestLoadResponsesTwiceChangesNothing(t *testing.T) {
 		t.Fatalf("second load lists %d objects, first %d", len(second.Objects), len(first.Objects))
 	}
 	for _, o := range second.Objects {
-		if lo := f.warehouseLoad(o.Table, o.Key); !lo.Skipped {
+		if lo := f.warehouseLoad(o); !lo.Skipped {
 			t.Errorf("%s loaded again: %+v", o.Key, lo)
 		}
 	}
@@ -318,12 +320,12 @@ func TestLoadResponsesNoFilesAndNoSample(t *testing.T) {
 	_, err := f.a.LoadResponses(f.ctx, LoadResponsesInput{Scope: Scope{WaveID: rtWave, ICS: "QJK"},
 		Questionnaires: Questionnaires{PatientVersion: "patient-2026.1"}, Date: rtDay})
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != ErrConfiguration {
+	if !errors.As(ApplicationError(err), &appErr) || !appErr.NonRetryable() || appErr.Type() != string(fault.Configuration) {
 		t.Errorf("load before intake: %v, want a non-retryable configuration error", err)
 	}
 	_, err = f.a.LoadResponses(f.ctx, LoadResponsesInput{Scope: Scope{WaveID: rtWave, ICS: rtICS},
 		Questionnaires: Questionnaires{PatientVersion: "patient-1999.9"}, Date: rtDay})
-	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
+	if !errors.As(ApplicationError(err), &appErr) || !appErr.NonRetryable() {
 		t.Errorf("unknown questionnaire version: %v, want a non-retryable error", err)
 	}
 }

@@ -17,12 +17,13 @@ func TestDeleteRestrictedKeepsFreeText(t *testing.T) {
 	}
 	day := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
 	mailing := []string{
-		schemas.RestrictedPrefix("W1", "QE1") + "contacts.parquet",
-		schemas.RestrictedPrefix("W1", "QE1") + "dbs/request-1.csv",
-		schemas.RestrictedPrefix("W1", "QE1") + "outbox/invitation.csv",
+		schemas.ContactsKey("W1", "QE1"),
+		schemas.DBSExchangeKey("W1", "QE1", "request-1", schemas.DBSRequest),
+		schemas.PrintFileKey("W1", "QE1", "invitation"),
+		schemas.LedgerEntryKey(schemas.SMSLedgerPrefix("W1", "QE1", "sms1"), "ref"),
 	}
-	freeText := schemas.FreeTextPrefix("W1", "QE1", day) + "part-0.parquet"
-	other := schemas.RestrictedPrefix("W1", "QE2") + "contacts.parquet" // another ICS: not this deletion's
+	freeText := schemas.FreeTextKey("W1", "QE1", day, "0123456789abcdef")
+	other := schemas.ContactsKey("W1", "QE2") // another ICS: not this deletion's
 	for _, k := range append(mailing, freeText, other) {
 		if err := store.PutBytes(ctx, st, k, []byte("x")); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"icesurvey/mailing"
+	"icesurvey/schemas"
 )
 
 // Scope names the wave and ICS an activity acts on; every input embeds it so the audit
@@ -44,20 +45,15 @@ type IntakeOutput struct {
 	MailingSHA256   string         `json:"mailing_sha256"`
 	Warnings        []string       `json:"warnings,omitempty"`
 	Declaration     any            `json:"declaration"`
+	// Objects is the lake sample, for the warehouse.
+	Objects []schemas.LakeObject `json:"objects"`
 }
 
-// LoadInput asks the warehouse worker to load one lake object into its table.
-type LoadInput struct {
-	Scope
-	Table string `json:"table"`
-	Key   string `json:"key"`
-}
-
-// LoadObjectsInput asks the warehouse worker to load several lake objects of one wave
-// and ICS in one transaction.
+// LoadObjectsInput asks the warehouse worker to load lake objects of one wave and ICS
+// in one transaction.
 type LoadObjectsInput struct {
 	Scope
-	Objects []LakeObject `json:"objects"`
+	Objects []schemas.LakeObject `json:"objects"`
 }
 
 // LoadObjectsOutput reports each object's load, by lake key.
@@ -89,10 +85,12 @@ type SelectInput struct {
 	Round string `json:"round"`
 }
 
-// SelectOutput names the recipient list written to the store.
+// SelectOutput names the recipient list written to the lake.
 type SelectOutput struct {
 	Key   string `json:"key"`
 	Count int    `json:"count"`
+	// Objects is the list, a lake object the warehouse does not hold.
+	Objects []schemas.LakeObject `json:"objects"`
 }
 
 // DBSSubmitInput asks for a deceased check of everyone in a selection.
@@ -115,17 +113,16 @@ type DBSCollectInput struct {
 
 // DBSCollectOutput reports a reconciled reply.
 type DBSCollectOutput struct {
-	Sent             int    `json:"sent"`
-	Matched          int    `json:"matched"`
-	Deceased         int    `json:"deceased"`
-	Superseded       int    `json:"superseded"`
-	Unmatched        int    `json:"unmatched"`
-	Multiple         int    `json:"multiple"`
-	CrossCheckFailed int    `json:"cross_check_failed"`
-	OutcomesKey      string `json:"outcomes_key"` // lake object of deceased outcome events
-	// SampleKey is set when superseded NHS numbers changed the lake sample's pseudonyms,
-	// so the warehouse must load it again.
-	SampleKey string `json:"sample_key,omitempty"`
+	Sent             int `json:"sent"`
+	Matched          int `json:"matched"`
+	Deceased         int `json:"deceased"`
+	Superseded       int `json:"superseded"`
+	Unmatched        int `json:"unmatched"`
+	Multiple         int `json:"multiple"`
+	CrossCheckFailed int `json:"cross_check_failed"`
+	// Objects are the deaths' outcome events and, when superseded NHS numbers changed
+	// the lake sample's pseudonyms, the sample: the warehouse loads them together.
+	Objects []schemas.LakeObject `json:"objects,omitempty"`
 }
 
 // SendInput asks for one mailing step to go out to a selection.
@@ -143,13 +140,16 @@ type SendOutput struct {
 	AlreadySent int    `json:"already_sent"`
 	Failed      int    `json:"failed"`
 	PrintFile   string `json:"print_file,omitempty"`
-	HistoryKey  string `json:"history_key"` // lake object of mailing events
+	// Objects is the step's mailing history.
+	Objects []schemas.LakeObject `json:"objects"`
 }
 
 // CloseOutput reports the final outcomes of an ICS's fieldwork.
 type CloseOutput struct {
 	Outcomes map[int]int `json:"outcomes"`
 	Key      string      `json:"key"`
+	// Objects is the final outcomes, a lake object the warehouse does not hold.
+	Objects []schemas.LakeObject `json:"objects"`
 }
 
 // FlushAuditInput asks for a wave's pending audit events to be compacted and loaded.
@@ -179,6 +179,75 @@ type OptOutInput struct {
 
 // OptOutOutput names the person and the outcome event written.
 type OptOutOutput struct {
-	SurveyRecordID string `json:"survey_record_id"`
-	OutcomesKey    string `json:"outcomes_key"`
+	SurveyRecordID string               `json:"survey_record_id"`
+	Objects        []schemas.LakeObject `json:"objects"`
+}
+
+// LoadResponsesInput asks for one ICS's supplier files of one day to be loaded.
+type LoadResponsesInput struct {
+	Scope
+	Questionnaires
+	// Date is the load date: the landing folder schemas.ResponseLandingPrefix(wave, ics, date).
+	Date time.Time `json:"date"`
+}
+
+// LoadResponsesOutput reports a day's load: counts only (no rows, nothing
+// identifiable) and the lake objects the warehouse must load.
+type LoadResponsesOutput struct {
+	LoadDate      string         `json:"load_date"`
+	NoFiles       bool           `json:"no_files"`
+	Files         int            `json:"files"`
+	FilesSkipped  int            `json:"files_skipped"`
+	RowsRead      int            `json:"rows_read"`
+	Loaded        int            `json:"loaded"`
+	Rejected      int            `json:"rejected"`
+	Duplicates    int            `json:"duplicates"`
+	Superseded    int            `json:"superseded"`
+	Responses     map[string]int `json:"responses,omitempty"`
+	Outcomes      map[int]int    `json:"outcomes,omitempty"`
+	FreeTextItems int            `json:"free_text_items"`
+	ByReason      map[string]int `json:"rejections_by_reason,omitempty"`
+	// Objects are every complete lake object of the day's partitions, not only those
+	// written by this call (responses.DayObjects).
+	Objects []schemas.LakeObject `json:"objects,omitempty"`
+}
+
+// ActivitySimulateResponses is the activity type of the dev stack's survey-supplier
+// simulator (sim/devsim registers it, on the dev stack's warehouse worker; `ice worker`
+// never does, so a production daily load asked to simulate fails at its
+// schedule-to-start timeout instead of writing invented responses).
+const ActivitySimulateResponses = "SimulateResponses"
+
+// SimulateInput asks for one ICS's supplier files of one day to be simulated.
+type SimulateInput struct {
+	Scope
+	Questionnaires
+	Date time.Time `json:"date"`
+	// DayLength is the wave's fieldwork day (24h in production, seconds in a demo).
+	// Mailing steps are placed on fieldwork days by it, and fieldwork day n is simulated
+	// on the calendar day n days after the invitation's, so a fast demo wave can still
+	// be loaded one calendar day at a time. Zero means 24h.
+	DayLength time.Duration `json:"day_length,omitempty"`
+}
+
+// SimulateOutput counts what the simulated supplier delivered.
+type SimulateOutput struct {
+	FieldworkDay int          `json:"fieldwork_day"`
+	Invited      int          `json:"invited"`
+	Summary      SimulatedDay `json:"summary"`
+}
+
+// SimulatedDay is what the simulated supplier wrote for one day (the fields of
+// sim/surveysim's Summary).
+type SimulatedDay struct {
+	Day         string         `json:"day"`
+	Files       []string       `json:"files"`
+	ByChannel   map[string]int `json:"by_channel"`
+	Patients    int            `json:"patients"`
+	Carers      int            `json:"carers"`
+	Incomplete  int            `json:"incomplete"`
+	Duplicates  int            `json:"duplicates"`
+	Undelivered int            `json:"undelivered"`
+	OptOuts     int            `json:"opt_outs"`
+	Deceased    int            `json:"deceased"`
 }

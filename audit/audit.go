@@ -43,8 +43,12 @@ type Event struct {
 	Details      string     `col:"details,doc=JSON object of event-specific facts; never identifiable data"`
 }
 
+// KindActivityAttempt is the Kind of an activity attempt's event; every other kind is a
+// domain event's.
+const KindActivityAttempt = "activity_attempt"
+
 // Layout is the declared layout of the audit trail (lake Parquet and warehouse audit_log).
-func Layout() *schemas.Layout { return schemas.LayoutOf[Event]("audit_log") }
+func Layout() *schemas.Layout { return schemas.LayoutOf[Event](string(schemas.TableAuditLog)) }
 
 // Collector gathers the domain events recorded during one activity attempt.
 type Collector struct {

@@ -9,30 +9,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 
 	"icesurvey/lake"
+	"icesurvey/schemas"
 	"icesurvey/store"
 )
 
-// Key layout of the trail in the store:
+// Key layout of the trail in the store (schemas.AuditPendingKey, schemas.AuditBatchKey):
 //
 //	audit/pending/{wave}/{started-unixnano}-{digest}.jsonl   one object per attempt
 //	lake/audit/wave={wave}/batch-{digest}.parquet            compacted batches
-const (
-	pendingRoot = "audit/pending/"
-	lakeRoot    = "lake/audit/"
-)
-
-// noWave groups events that belong to no wave (e.g. a schedule's own bookkeeping).
-const noWave = "_none"
-
-func waveDir(wave string) string {
-	if wave == "" {
-		return noWave
-	}
-	return wave
-}
+//
+// Events that belong to no wave (e.g. a schedule's own bookkeeping) are filed under _none.
 
 // Write appends one attempt's events to the trail. Each call writes a new object with a
 // unique key, so nothing is ever overwritten: a retried attempt is a second object.
@@ -48,8 +36,7 @@ func Write(ctx context.Context, st store.Store, events []Event) error {
 		}
 	}
 	sum := sha256.Sum256([]byte(events[0].EventID))
-	key := fmt.Sprintf("%s%s/%020d-%s.jsonl", pendingRoot, waveDir(events[0].WaveID),
-		events[0].StartedAt.UnixNano(), hex.EncodeToString(sum[:8]))
+	key := schemas.AuditPendingKey(events[0].WaveID, events[0].StartedAt, hex.EncodeToString(sum[:8]))
 	if err := store.PutBytes(ctx, st, key, buf.Bytes()); err != nil {
 		return fmt.Errorf("audit: write trail: %w", err)
 	}
@@ -58,7 +45,7 @@ func Write(ctx context.Context, st store.Store, events []Event) error {
 
 // Pending reads the not yet compacted events of a wave, with the keys they came from.
 func Pending(ctx context.Context, st store.Store, wave string) ([]Event, []string, error) {
-	infos, err := st.List(ctx, pendingRoot+waveDir(wave)+"/")
+	infos, err := st.List(ctx, schemas.AuditPendingPrefix(wave))
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit: list pending: %w", err)
 	}
@@ -101,7 +88,7 @@ func Compact(ctx context.Context, st store.Store, wave string) (batchKey string,
 		h.Write([]byte(e.EventID))
 		h.Write([]byte{0})
 	}
-	batchKey = fmt.Sprintf("%swave=%s/batch-%s.parquet", lakeRoot, waveDir(wave), hex.EncodeToString(h.Sum(nil))[:24])
+	batchKey = schemas.AuditBatchKey(wave, hex.EncodeToString(h.Sum(nil))[:24])
 	if err := lake.PutRows(ctx, st, batchKey, Layout(), events); err != nil {
 		return "", nil, nil, fmt.Errorf("audit: write batch: %w", err)
 	}
@@ -121,7 +108,7 @@ func Discard(ctx context.Context, st store.Store, keys []string) error {
 // Trail returns a wave's whole audit trail, compacted and pending, in time order, each
 // event once (a batch re-written after a crash may repeat events; event IDs are unique).
 func Trail(ctx context.Context, st store.Store, wave string) ([]Event, error) {
-	infos, err := st.List(ctx, fmt.Sprintf("%swave=%s/", lakeRoot, waveDir(wave)))
+	infos, err := st.List(ctx, schemas.AuditBatchPrefix(wave))
 	if err != nil {
 		return nil, fmt.Errorf("audit: list batches: %w", err)
 	}
@@ -134,7 +121,7 @@ func Trail(ctx context.Context, st store.Store, wave string) ([]Event, error) {
 		}
 	}
 	for _, inf := range infos {
-		if !strings.HasSuffix(inf.Key, ".parquet") {
+		if !schemas.IsParquet(inf.Key) {
 			continue
 		}
 		rows, err := lake.GetRows[Event](ctx, st, inf.Key, Layout())

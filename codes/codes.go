@@ -10,10 +10,11 @@
 package codes
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 	"time"
+
+	"icesurvey/fault"
 )
 
 // ---------------------------------------------------------------------------------
@@ -21,9 +22,9 @@ import (
 
 // Errors returned by ParseNHSNumber.
 var (
-	ErrNHSNumberFormat     = errors.New("NHS number must be 10 digits (spaces or hyphens between groups allowed)")
-	ErrNHSNumberCheckDigit = errors.New("NHS number fails the Modulus 11 check")
-	ErrNHSNumberRepeated   = errors.New("NHS number is one digit repeated (a placeholder, not a real number)")
+	ErrNHSNumberFormat     = fault.New(fault.BadInput, "NHS number must be 10 digits (spaces or hyphens between groups allowed)")
+	ErrNHSNumberCheckDigit = fault.New(fault.BadInput, "NHS number fails the Modulus 11 check")
+	ErrNHSNumberRepeated   = fault.New(fault.BadInput, "NHS number is one digit repeated (a placeholder, not a real number)")
 )
 
 // NHSCheckDigit computes the Modulus 11 check digit for the first nine digits of an
@@ -618,7 +619,7 @@ func MonthsBefore(t time.Time, n int) time.Time {
 }
 
 // ErrDateFormat is returned by ParseDate for anything but a real yyyymmdd date.
-var ErrDateFormat = errors.New("date must be yyyymmdd and a real calendar date")
+var ErrDateFormat = fault.New(fault.BadInput, "date must be yyyymmdd and a real calendar date")
 
 // ParseDate parses a yyyymmdd date (surrounding spaces allowed) to midnight UTC. The
 // date must exist (20230229 is refused).

@@ -3,15 +3,17 @@ package codes
 import (
 	"errors"
 	"strings"
+
+	"icesurvey/fault"
 )
 
 // Postcode errors. ErrPseudoPostcode is not a format error: the value is an NHS
 // pseudo-postcode (ZZ99 ...), recorded for people with no fixed abode, an unknown
 // address or an address abroad, so the person has no UK postal address.
 var (
-	ErrPostcodeMissing = errors.New("postcode is empty")
-	ErrPostcodeFormat  = errors.New("postcode is not a valid UK postcode")
-	ErrPseudoPostcode  = errors.New("postcode is an NHS pseudo-postcode (ZZ99): no UK postal address")
+	ErrPostcodeMissing = fault.New(fault.BadInput, "postcode is empty")
+	ErrPostcodeFormat  = fault.New(fault.BadInput, "postcode is not a valid UK postcode")
+	ErrPseudoPostcode  = fault.New(fault.BadInput, "postcode is an NHS pseudo-postcode (ZZ99): no UK postal address")
 )
 
 // PseudoPostcodePrefix starts every NHS pseudo-postcode (ZZ99 3VZ no fixed abode,

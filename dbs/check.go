@@ -17,40 +17,10 @@ import (
 // now is the clock for CheckedAt; tests replace it.
 var now = time.Now
 
-// Keys of one DBS exchange in the restricted area of an ICS's wave:
-//
-//	restricted/{wave}/{ics}/dbs/{requestID}-request.csv      the request as sent
-//	restricted/{wave}/{ics}/dbs/{requestID}-request.json     its manifest (contacts key, counts, digest)
-//	restricted/{wave}/{ics}/dbs/{requestID}-reply.csv        the reply as received
-//	restricted/{wave}/{ics}/dbs/{requestID}-results.parquet  one schemas.DBSResult per requested record
-//	restricted/{wave}/{ics}/dbs/{requestID}-contacts.parquet the contacts with superseded NHS numbers replaced
-func exchangeKey(wave, ics, requestID, suffix string) string {
-	return schemas.RestrictedPrefix(wave, ics) + "dbs/" + requestID + suffix
-}
-
-// RequestKey is where the request CSV of requestID is kept.
-func RequestKey(wave, ics, requestID string) string {
-	return exchangeKey(wave, ics, requestID, "-request.csv")
-}
-
-// ReplyKey is where the reply CSV of requestID is kept.
-func ReplyKey(wave, ics, requestID string) string {
-	return exchangeKey(wave, ics, requestID, "-reply.csv")
-}
-
-// ResultsKey is where the DBSResult rows of requestID are kept.
-func ResultsKey(wave, ics, requestID string) string {
-	return exchangeKey(wave, ics, requestID, "-results.parquet")
-}
-
-// UpdatedContactsKey is where the contacts with superseded NHS numbers replaced are kept.
-func UpdatedContactsKey(wave, ics, requestID string) string {
-	return exchangeKey(wave, ics, requestID, "-contacts.parquet")
-}
-
-func manifestKey(wave, ics, requestID string) string {
-	return exchangeKey(wave, ics, requestID, "-request.json")
-}
+// The parts of one DBS exchange are kept in the restricted area of the ICS's wave
+// (schemas.DBSExchangeKey): the request as sent and its manifest (contacts key,
+// counts, digest), the reply as received, one schemas.DBSResult per requested record,
+// and the contacts with superseded NHS numbers replaced.
 
 // SubmitResult describes a submitted request. It holds no identifiable data.
 type SubmitResult struct {
@@ -85,7 +55,7 @@ func checkScope(wave, ics, requestID string) error {
 }
 
 func readManifest(ctx context.Context, st store.Store, wave, ics, requestID string) (*manifest, bool, error) {
-	b, err := store.ReadAll(ctx, st, manifestKey(wave, ics, requestID))
+	b, err := store.ReadAll(ctx, st, schemas.DBSExchangeKey(wave, ics, requestID, schemas.DBSRequestManifest))
 	if errors.Is(err, store.ErrNotExist) {
 		return nil, false, nil
 	}
@@ -111,7 +81,7 @@ func Submit(ctx context.Context, st store.Store, tr Transport, wave, ics, reques
 	if err := checkScope(wave, ics, requestID); err != nil {
 		return SubmitResult{}, err
 	}
-	reqKey := RequestKey(wave, ics, requestID)
+	reqKey := schemas.DBSExchangeKey(wave, ics, requestID, schemas.DBSRequest)
 	m, ok, err := readManifest(ctx, st, wave, ics, requestID)
 	if err != nil {
 		return SubmitResult{}, err
@@ -151,7 +121,7 @@ func Submit(ctx context.Context, st store.Store, tr Transport, wave, ics, reques
 		}
 		mb, _ := json.Marshal(m)
 		// The manifest is written last: it marks the request as fixed.
-		if err := store.PutBytes(ctx, st, manifestKey(wave, ics, requestID), mb); err != nil {
+		if err := store.PutBytes(ctx, st, schemas.DBSExchangeKey(wave, ics, requestID, schemas.DBSRequestManifest), mb); err != nil {
 			return SubmitResult{}, fmt.Errorf("dbs: request %s: store manifest: %w", requestID, err)
 		}
 	}
@@ -201,7 +171,7 @@ func Collect(ctx context.Context, st store.Store, tr Transport, wave, ics, reque
 	if m.Records == 0 {
 		return &Outcome{RequestID: requestID}, true, nil
 	}
-	reqBody, err := store.ReadAll(ctx, st, RequestKey(wave, ics, requestID))
+	reqBody, err := store.ReadAll(ctx, st, schemas.DBSExchangeKey(wave, ics, requestID, schemas.DBSRequest))
 	if err != nil {
 		return nil, false, fmt.Errorf("dbs: collect %s: read request: %w", requestID, err)
 	}
@@ -210,7 +180,7 @@ func Collect(ctx context.Context, st store.Store, tr Transport, wave, ics, reque
 		return nil, false, fmt.Errorf("dbs: collect %s: stored request: %w", requestID, err)
 	}
 
-	replyKey := ReplyKey(wave, ics, requestID)
+	replyKey := schemas.DBSExchangeKey(wave, ics, requestID, schemas.DBSReply)
 	reply, err := store.ReadAll(ctx, st, replyKey)
 	if errors.Is(err, store.ErrNotExist) {
 		var ready bool
@@ -261,17 +231,17 @@ func Collect(ctx context.Context, st store.Store, tr Transport, wave, ics, reque
 		out.Results[i].RequestID = requestID
 		out.Results[i].CheckedAt = checked
 	}
-	out.ResultsKey = ResultsKey(wave, ics, requestID)
+	out.ResultsKey = schemas.DBSExchangeKey(wave, ics, requestID, schemas.DBSResults)
 	if err := lake.PutRows(ctx, st, out.ResultsKey, schemas.DBSResultLayout(), out.Results); err != nil {
 		return nil, false, fmt.Errorf("dbs: collect %s: write results: %w", requestID, err)
 	}
 
 	if len(out.NewNHSNumbers) > 0 {
-		n, err := applySuperseded(ctx, st, m.ContactsKey, UpdatedContactsKey(wave, ics, requestID), requestedNHS, out.NewNHSNumbers)
+		n, err := applySuperseded(ctx, st, m.ContactsKey, schemas.DBSExchangeKey(wave, ics, requestID, schemas.DBSUpdatedContacts), requestedNHS, out.NewNHSNumbers)
 		if err != nil {
 			return nil, false, fmt.Errorf("dbs: collect %s: %w", requestID, err)
 		}
-		out.UpdatedContactsKey = UpdatedContactsKey(wave, ics, requestID)
+		out.UpdatedContactsKey = schemas.DBSExchangeKey(wave, ics, requestID, schemas.DBSUpdatedContacts)
 		out.NHSNumbersUpdated = n
 		audit.Record(ctx, "dbs_nhs_number_superseded", map[string]any{
 			"request_id": requestID, "wave": wave, "ics": ics,

@@ -24,7 +24,7 @@ func (c *countingTransport) Submit(ctx context.Context, id string, body []byte) 
 	return c.Transport.Submit(ctx, id, body)
 }
 
-func TestSubmitAndCollectWithSimulator(t *testing.T) {
+func TestSubmitAndCollectWithFakeDBS(t *testing.T) {
 	ctx, col := audit.WithCollector(context.Background())
 	st := fileStore(t)
 	const wave, ics = "2025-02", "QMM"
@@ -38,7 +38,7 @@ func TestSubmitAndCollectWithSimulator(t *testing.T) {
 	putContacts(t, st, contactsKey, []schemas.Contact{alive, dead, moved, responded, unknown})
 
 	clk := &fakeClock{t: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
-	sim := NewSimulator(st, "")
+	sim := newFakeDBS(st, "")
 	sim.Now = clk.Now
 	sim.Delay = 30 * time.Minute
 	sim.Deaths[dead.NHSNumber] = date(2025, 1, 20)
@@ -65,7 +65,7 @@ func TestSubmitAndCollectWithSimulator(t *testing.T) {
 	if res2 != res {
 		t.Errorf("retried submit = %+v, want %+v", res2, res)
 	}
-	if outbox, _ := st.List(ctx, DefaultSimulatorPrefix+"outbox/"); len(outbox) != 1 {
+	if outbox, _ := st.List(ctx, fakeDBSPrefix+"outbox/"); len(outbox) != 1 {
 		t.Errorf("simulator outbox holds %d requests, want 1", len(outbox))
 	}
 	putContacts(t, st, contactsKey, []schemas.Contact{alive, dead, moved, responded, unknown})
@@ -100,12 +100,12 @@ func TestSubmitAndCollectWithSimulator(t *testing.T) {
 		!byID["S3"].Superseded || byID["S5"].TraceStatus != 21 || byID["S1"].RequestID != "dbs-1" || byID["S1"].CheckedAt.IsZero() {
 		t.Errorf("results = %+v", results)
 	}
-	if ok, _ := store.Exists(ctx, st, ReplyKey(wave, ics, "dbs-1")); !ok {
+	if ok, _ := store.Exists(ctx, st, schemas.DBSExchangeKey(wave, ics, "dbs-1", schemas.DBSReply)); !ok {
 		t.Error("reply not stored in the restricted area")
 	}
 
 	// The superseded number is applied to a new contacts object.
-	if o.UpdatedContactsKey != UpdatedContactsKey(wave, ics, "dbs-1") || o.NHSNumbersUpdated != 1 {
+	if o.UpdatedContactsKey != schemas.DBSExchangeKey(wave, ics, "dbs-1", schemas.DBSUpdatedContacts) || o.NHSNumbersUpdated != 1 {
 		t.Fatalf("updated contacts: key %q, %d changes", o.UpdatedContactsKey, o.NHSNumbersUpdated)
 	}
 	updated, err := lake.GetRows[schemas.Contact](ctx, st, o.UpdatedContactsKey, schemas.ContactLayout())
@@ -142,7 +142,7 @@ func TestSubmitNobodyToCheck(t *testing.T) {
 	st := fileStore(t)
 	key := schemas.RestrictedPrefix("w1", "QJK") + "contacts.parquet"
 	putContacts(t, st, key, []schemas.Contact{contact(t, "S1", "943476591")})
-	tr := &countingTransport{Transport: NewSimulator(st, "")}
+	tr := &countingTransport{Transport: newFakeDBS(st, "")}
 	res, err := Submit(ctx, st, tr, "w1", "QJK", "r0", key, func(string) bool { return false })
 	if err != nil || res.Transmitted || res.Records != 0 || res.Excluded != 1 || tr.submits != 0 {
 		t.Fatalf("submit: %+v err=%v submits=%d", res, err, tr.submits)
@@ -158,7 +158,7 @@ func TestSubmitErrors(t *testing.T) {
 	st := fileStore(t)
 	key := schemas.RestrictedPrefix("w1", "QJK") + "contacts.parquet"
 	putContacts(t, st, key, []schemas.Contact{contact(t, "S1", "943476591")})
-	sim := NewSimulator(st, "")
+	sim := newFakeDBS(st, "")
 	tests := []struct {
 		name, wave, ics, id, key string
 	}{
@@ -230,7 +230,7 @@ func TestCollectRejectsBadReplies(t *testing.T) {
 			if errors.As(err, &mm) && mm.RequestID != "r1" {
 				t.Errorf("mismatch names request %q", mm.RequestID)
 			}
-			if ok, _ := store.Exists(ctx, st, ResultsKey(wave, ics, "r1")); ok {
+			if ok, _ := store.Exists(ctx, st, schemas.DBSExchangeKey(wave, ics, "r1", schemas.DBSResults)); ok {
 				t.Error("results written from a rejected reply")
 			}
 			if !slices.Contains(eventKinds(col), "dbs_reply_rejected") {

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"icesurvey/fault"
 	"icesurvey/schemas"
 )
 
@@ -39,6 +40,10 @@ type ParseError struct {
 	Field  string
 	Reason string
 }
+
+// FaultKind implements fault.Classified: a malformed reply is as unusable as a
+// mismatched one.
+func (e *ParseError) FaultKind() fault.Kind { return fault.ReplyMismatch }
 
 func (e *ParseError) Error() string {
 	var b strings.Builder

@@ -10,7 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"icesurvey/fault"
 	"icesurvey/mesh"
+	"icesurvey/schemas"
 	"icesurvey/store"
 )
 
@@ -20,15 +22,16 @@ const (
 	// DefaultRequestWorkflow is the Mex-WorkflowID of a DBS batch trace request.
 	DefaultRequestWorkflow = "SPINE_PDS_MESH_V1"
 	// DefaultLedgerPrefix is where MESHTransport keeps its per-request ledger. It is
-	// under restricted/ because it holds the reply until Collect has stored it.
-	DefaultLedgerPrefix = "restricted/_dbs-mesh/"
+	// restricted because it holds the reply until Collect has stored it.
+	DefaultLedgerPrefix = schemas.DBSMeshLedgerPrefix
 )
 
 // ErrSubmitInDoubt is returned (wrapped) when an earlier attempt to send a request
 // failed in a way that leaves unknown whether MESH accepted it (e.g. the connection
 // dropped after the body was sent). The request is not sent again automatically: an
 // operator checks MESH tracking, then calls MarkSent or ForgetAttempt.
-var ErrSubmitInDoubt = errors.New("dbs: an earlier send of this request may have reached MESH; not sending it again")
+// It is a fault.Conflict.
+var ErrSubmitInDoubt = fault.New(fault.Conflict, "dbs: an earlier send of this request may have reached MESH; not sending it again")
 
 // DeliveryReportError is MESH reporting that a request could not be delivered
 // (a REPORT message linked to it, with Mex-StatusSuccess other than SUCCESS).
@@ -38,6 +41,10 @@ type DeliveryReportError struct {
 	Code        string
 	Description string
 }
+
+// FaultKind implements fault.Classified: an undeliverable request is a
+// configuration problem (the mailbox or workflow ID), never fixed by a retry.
+func (e *DeliveryReportError) FaultKind() fault.Kind { return fault.Configuration }
 
 func (e *DeliveryReportError) Error() string {
 	return fmt.Sprintf("dbs: MESH could not deliver request %s (report %s, code %s): %s", e.RequestID, e.MessageID, e.Code, e.Description)
@@ -88,7 +95,7 @@ func (t *MESHTransport) key(requestID, name string) string {
 	if p == "" {
 		p = DefaultLedgerPrefix
 	}
-	return p + requestID + "/" + name
+	return schemas.DBSLedgerKey(p, requestID, name)
 }
 
 func (t *MESHTransport) readJSON(ctx context.Context, key string, v any) (bool, error) {
@@ -138,7 +145,7 @@ func (t *MESHTransport) Submit(ctx context.Context, requestID string, body []byt
 	}
 	sum := digest(body)
 	var sent ledgerSent
-	if ok, err := t.readJSON(ctx, t.key(requestID, "sent.json"), &sent); err != nil {
+	if ok, err := t.readJSON(ctx, t.key(requestID, schemas.DBSLedgerSent), &sent); err != nil {
 		return err
 	} else if ok {
 		if sent.SHA256 != sum {
@@ -147,7 +154,7 @@ func (t *MESHTransport) Submit(ctx context.Context, requestID string, body []byt
 		return nil
 	}
 	var intent ledgerIntent
-	if ok, err := t.readJSON(ctx, t.key(requestID, "intent.json"), &intent); err != nil {
+	if ok, err := t.readJSON(ctx, t.key(requestID, schemas.DBSLedgerIntent), &intent); err != nil {
 		return err
 	} else if ok {
 		if intent.SHA256 != sum {
@@ -155,7 +162,7 @@ func (t *MESHTransport) Submit(ctx context.Context, requestID string, body []byt
 		}
 		return fmt.Errorf("dbs: mesh submit %s (attempt started %s): %w", requestID, intent.At.Format(time.RFC3339), ErrSubmitInDoubt)
 	}
-	if err := t.writeJSON(ctx, t.key(requestID, "intent.json"), ledgerIntent{At: time.Now().UTC(), SHA256: sum}); err != nil {
+	if err := t.writeJSON(ctx, t.key(requestID, schemas.DBSLedgerIntent), ledgerIntent{At: time.Now().UTC(), SHA256: sum}); err != nil {
 		return err
 	}
 	wf := t.WorkflowID
@@ -168,13 +175,13 @@ func (t *MESHTransport) Submit(ctx context.Context, requestID string, body []byt
 		if errors.As(err, &me) && (me.Status != 0 || !me.Dialed) {
 			// MESH answered with an error, or we never connected: nothing was
 			// delivered, so a retry may send afresh.
-			if derr := t.Ledger.Delete(ctx, t.key(requestID, "intent.json")); derr != nil {
+			if derr := t.Ledger.Delete(ctx, t.key(requestID, schemas.DBSLedgerIntent)); derr != nil {
 				return fmt.Errorf("dbs: mesh submit %s: %w (and clearing the attempt failed: %v)", requestID, err, derr)
 			}
 		}
 		return fmt.Errorf("dbs: mesh submit %s: %w", requestID, err)
 	}
-	if err := t.writeJSON(ctx, t.key(requestID, "sent.json"), ledgerSent{MessageID: msgID, SentAt: time.Now().UTC(), SHA256: sum}); err != nil {
+	if err := t.writeJSON(ctx, t.key(requestID, schemas.DBSLedgerSent), ledgerSent{MessageID: msgID, SentAt: time.Now().UTC(), SHA256: sum}); err != nil {
 		return fmt.Errorf("dbs: mesh submit %s: sent as message %s but not recorded: %w", requestID, msgID, err)
 	}
 	return nil
@@ -186,7 +193,7 @@ func (t *MESHTransport) MarkSent(ctx context.Context, requestID, messageID strin
 	if err := ValidRequestID(requestID); err != nil {
 		return err
 	}
-	return t.writeJSON(ctx, t.key(requestID, "sent.json"), ledgerSent{MessageID: messageID, SentAt: time.Now().UTC(), SHA256: digest(body)})
+	return t.writeJSON(ctx, t.key(requestID, schemas.DBSLedgerSent), ledgerSent{MessageID: messageID, SentAt: time.Now().UTC(), SHA256: digest(body)})
 }
 
 // ForgetAttempt resolves an in-doubt submission that MESH tracking shows never
@@ -195,7 +202,7 @@ func (t *MESHTransport) ForgetAttempt(ctx context.Context, requestID string) err
 	if err := ValidRequestID(requestID); err != nil {
 		return err
 	}
-	if err := t.Ledger.Delete(ctx, t.key(requestID, "intent.json")); err != nil {
+	if err := t.Ledger.Delete(ctx, t.key(requestID, schemas.DBSLedgerIntent)); err != nil {
 		return fmt.Errorf("dbs: mesh ledger: %w", err)
 	}
 	return nil
@@ -210,7 +217,7 @@ func (t *MESHTransport) Fetch(ctx context.Context, requestID string) ([]byte, bo
 	if err := t.check(); err != nil {
 		return nil, false, err
 	}
-	replyKey := t.key(requestID, "reply.csv")
+	replyKey := t.key(requestID, schemas.DBSLedgerReply)
 	if body, err := store.ReadAll(ctx, t.Ledger, replyKey); err == nil {
 		t.finishAck(ctx, requestID)
 		return body, true, nil
@@ -218,12 +225,12 @@ func (t *MESHTransport) Fetch(ctx context.Context, requestID string) ([]byte, bo
 		return nil, false, fmt.Errorf("dbs: mesh fetch %s: %w", requestID, err)
 	}
 	var sent ledgerSent
-	hasSent, err := t.readJSON(ctx, t.key(requestID, "sent.json"), &sent)
+	hasSent, err := t.readJSON(ctx, t.key(requestID, schemas.DBSLedgerSent), &sent)
 	if err != nil {
 		return nil, false, err
 	}
 	if !hasSent {
-		hasIntent, err := store.Exists(ctx, t.Ledger, t.key(requestID, "intent.json"))
+		hasIntent, err := store.Exists(ctx, t.Ledger, t.key(requestID, schemas.DBSLedgerIntent))
 		if err != nil {
 			return nil, false, fmt.Errorf("dbs: mesh fetch %s: %w", requestID, err)
 		}
@@ -263,7 +270,7 @@ func (t *MESHTransport) Fetch(ctx context.Context, requestID string) ([]byte, bo
 		if err := store.PutBytes(ctx, t.Ledger, replyKey, body); err != nil {
 			return nil, false, fmt.Errorf("dbs: mesh fetch %s: store reply: %w", requestID, err)
 		}
-		if err := t.writeJSON(ctx, t.key(requestID, "reply.json"), ledgerReply{MessageID: id}); err != nil {
+		if err := t.writeJSON(ctx, t.key(requestID, schemas.DBSLedgerReplyMeta), ledgerReply{MessageID: id}); err != nil {
 			return nil, false, err
 		}
 		t.finishAck(ctx, requestID)
@@ -276,7 +283,7 @@ func (t *MESHTransport) Fetch(ctx context.Context, requestID string) ([]byte, bo
 // is left for the next Fetch: the reply is safe in the ledger either way.
 func (t *MESHTransport) finishAck(ctx context.Context, requestID string) {
 	var rep ledgerReply
-	ok, err := t.readJSON(ctx, t.key(requestID, "reply.json"), &rep)
+	ok, err := t.readJSON(ctx, t.key(requestID, schemas.DBSLedgerReplyMeta), &rep)
 	if err != nil || !ok || rep.Acknowledged {
 		return
 	}
@@ -284,7 +291,7 @@ func (t *MESHTransport) finishAck(ctx context.Context, requestID string) {
 		return
 	}
 	rep.Acknowledged = true
-	_ = t.writeJSON(ctx, t.key(requestID, "reply.json"), rep)
+	_ = t.writeJSON(ctx, t.key(requestID, schemas.DBSLedgerReplyMeta), rep)
 	t.mu.Lock()
 	delete(t.meta, rep.MessageID)
 	t.mu.Unlock()

@@ -27,10 +27,10 @@ const (
 )
 
 // meshFixture is a MESH server with our mailbox and a fake DBS that answers each
-// request in our inbox using a Simulator's rules, echoing Mex-LocalID.
+// request in our inbox using the fake DBS's rules, echoing Mex-LocalID.
 type meshFixture struct {
 	srv      *meshtest.Server
-	sim      *Simulator
+	sim      *fakeDBS
 	tr       *MESHTransport
 	st       store.Store
 	answered atomic.Int32
@@ -42,7 +42,7 @@ func newMeshFixture(t *testing.T) *meshFixture {
 	t.Cleanup(f.srv.Close)
 	f.srv.AddMailbox(ourMailbox, ourPassword)
 	f.srv.AddMailbox(dbsMailbox, "dbspass")
-	f.sim = NewSimulator(f.st, "restricted/_unused/")
+	f.sim = newFakeDBS(f.st, "restricted/_unused/")
 	f.srv.OnMessage = func(m meshtest.Message) {
 		if m.To != dbsMailbox || m.WorkflowID != requestWF {
 			return

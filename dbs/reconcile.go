@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"icesurvey/fault"
 	"icesurvey/schemas"
 )
 
@@ -60,6 +61,9 @@ type ReplyMismatchError struct {
 	Missing    []string // requested references with no row
 	Duplicated []string // references with more than one row
 }
+
+// FaultKind implements fault.Classified.
+func (e *ReplyMismatchError) FaultKind() fault.Kind { return fault.ReplyMismatch }
 
 func (e *ReplyMismatchError) Error() string {
 	var reasons []string

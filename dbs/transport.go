@@ -5,11 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 
-	"icesurvey/mesh"
+	"icesurvey/fault"
+	"icesurvey/schemas"
 	"icesurvey/store"
 )
 
@@ -23,12 +23,13 @@ type Transport interface {
 	Fetch(ctx context.Context, requestID string) (reply []byte, ready bool, err error)
 }
 
-// ErrNotSubmitted is returned (wrapped) by Fetch for a request that was never submitted.
-var ErrNotSubmitted = errors.New("dbs: request was never submitted")
+// ErrNotSubmitted is returned (wrapped) by Fetch for a request that was never
+// submitted: a fault.Conflict an operator resolves.
+var ErrNotSubmitted = fault.New(fault.Conflict, "dbs: request was never submitted")
 
 // ErrSubmitConflict is returned (wrapped) when a request ID is submitted again with
-// a different body.
-var ErrSubmitConflict = errors.New("dbs: request ID already submitted with a different body")
+// a different body: a fault.Conflict.
+var ErrSubmitConflict = fault.New(fault.Conflict, "dbs: request ID already submitted with a different body")
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
@@ -41,27 +42,11 @@ func ValidRequestID(id string) error {
 	return nil
 }
 
-// IsPermanent reports whether err will not go away by retrying: a malformed or
-// mismatched reply, a conflicting or in-doubt submission, a delivery failure report,
-// or a MESH refusal that is not retryable (e.g. authentication). An activity should
-// fail without retry and raise it to an operator.
-func IsPermanent(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pe *ParseError
-	var mm *ReplyMismatchError
-	var dr *DeliveryReportError
-	var me *mesh.Error
-	switch {
-	case errors.As(err, &pe), errors.As(err, &mm), errors.As(err, &dr),
-		errors.Is(err, ErrSubmitConflict), errors.Is(err, ErrSubmitInDoubt), errors.Is(err, ErrNotSubmitted):
-		return true
-	case errors.As(err, &me):
-		return !me.Retryable()
-	}
-	return false
-}
+// IsPermanent reports whether err will not go away by retrying (fault.IsPermanent): a
+// malformed or mismatched reply, a conflicting or in-doubt submission, a delivery
+// failure report, or a MESH refusal that is not retryable (e.g. authentication). An
+// activity should fail without retry and raise it to an operator.
+func IsPermanent(err error) bool { return fault.IsPermanent(err) }
 
 // FileDropTransport exchanges files through two prefixes of a store: the request
 // goes to {Outbox}/{requestID}.csv and the reply is expected at
@@ -73,7 +58,7 @@ type FileDropTransport struct {
 }
 
 func (t *FileDropTransport) key(prefix, requestID string) string {
-	return path.Join(prefix, requestID+".csv")
+	return schemas.FileDropKey(prefix, requestID)
 }
 
 // Submit implements Transport: it writes the request once; a repeat with the same

@@ -88,7 +88,3 @@ func Dial(ctx context.Context, c ClientConfig) (client.Client, error) {
 func sdkLogger() sdklog.Logger {
 	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
-
-func quietLogger() sdklog.Logger {
-	return sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
-}

@@ -22,6 +22,20 @@ go vet ./...
 echo "== workflowcheck"
 # Temporal's determinism checker over the workflow code (from the module proxy).
 go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+echo "== go test -race (the packages that work concurrently)"
+# Also run by the plain go test below; here under the race detector. A package that
+# starts goroutines adds itself to this line. (notify is left out: its rate-limiter test
+# measures wall-clock timing, which the race detector's slowdown upsets.)
+racelog="$(mktemp)"
+race=0
+go test -race -count=1 -timeout 30m ./intake/... ./lake/... ./responses/... ./mailing/... ./store/... > "$racelog" 2>&1 || race=$?
+grep -E '^(ok|FAIL|---|panic:|WARNING: DATA RACE)|^\s+\S+_test\.go:[0-9]+:' "$racelog" || true
+if [ "$race" -ne 0 ]; then
+  tail -80 "$racelog"; rm -f "$racelog"; exit "$race"
+fi
+rm -f "$racelog"
 echo "== go test"
 log="$(mktemp)"
 status=0

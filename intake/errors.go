@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"icesurvey/fault"
 )
 
 // FileError is a failure of a whole input file: it cannot be read as the contract
@@ -31,6 +33,9 @@ func (e *FileError) Error() string {
 	return b.String()
 }
 
+// FaultKind implements fault.Classified: the ICS must send a corrected file.
+func (e *FileError) FaultKind() fault.Kind { return fault.BadInput }
+
 // IsFileError reports whether err is (or wraps) a *FileError.
 func IsFileError(err error) bool {
 	var fe *FileError
@@ -38,16 +43,18 @@ func IsFileError(err error) bool {
 }
 
 // ErrInvalidConfig is wrapped by Run's error when the Config is unusable; like a
-// FileError, retrying will not help.
-var ErrInvalidConfig = errors.New("intake: invalid config")
+// FileError, retrying will not help (a fault.Configuration error).
+var ErrInvalidConfig = fault.New(fault.Configuration, "intake: invalid config")
 
 // ErrReconciliation is wrapped when the counts of an intake do not add up. It means a
-// defect in the intake, never bad data: nothing is written when it happens.
+// defect in the intake, never bad data: nothing is written when it happens. It is left
+// unclassified (retried): a retry after the defect is fixed and deployed succeeds.
 var ErrReconciliation = errors.New("intake: reconciliation failed")
 
 // ErrInputChanged is wrapped when an input object changed between two reads of one
 // intake (its size, rows or CRC-32C differ from the first read's, or a row no
-// longer matches the first read's). A retry reads the new object from the start.
+// longer matches the first read's). A retry reads the new object from the start, so it
+// is an ordinary (retryable) failure.
 var ErrInputChanged = errors.New("intake: input changed during intake")
 
 // File-level reason codes (FileError.Reason).

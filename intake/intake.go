@@ -325,9 +325,9 @@ func newRun(ctx context.Context, st store.Store, cfg Config, in Input) (*run, er
 	res := &Result{
 		WaveID: cfg.WaveID, ICS: cfg.ICS, SampleKey: in.SampleKey, MailingKey: in.MailingKey,
 		ByReason: map[string]int{}, MailingByReason: map[string]int{},
-		SampleParquetKey: schemas.LakePartition("sample", cfg.WaveID, cfg.ICS) + "sample.parquet",
-		ContactsKey:      schemas.RestrictedPrefix(cfg.WaveID, cfg.ICS) + "contacts.parquet",
-		ReportKey:        path.Join(path.Dir(in.SampleKey), "rejections.csv"),
+		SampleParquetKey: schemas.SampleKey(cfg.WaveID, cfg.ICS),
+		ContactsKey:      schemas.ContactsKey(cfg.WaveID, cfg.ICS),
+		ReportKey:        schemas.RejectionReportKey(in.SampleKey),
 	}
 	for _, k := range []string{in.SampleKey, in.MailingKey, res.SampleParquetKey, res.ContactsKey, res.ReportKey} {
 		if err := store.ValidateKey(k); err != nil {

@@ -47,7 +47,6 @@ type Writer[T any] struct {
 	ints        []int
 	parsed      []int32
 	scratch     []scratch // one for each encoding goroutine (see writeGroup)
-	errs        []error   // a row group's column errors
 	err         error     // why the file could not be written (see flush)
 	rows        int
 	total       int64

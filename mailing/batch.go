@@ -254,7 +254,7 @@ type batch struct {
 }
 
 func (b *batch) process(ctx context.Context, it item) (outcome, error) {
-	key := LedgerKey(b.prefix, it.ref)
+	key := schemas.LedgerEntryKey(b.prefix, it.ref)
 	if b.inLedger[key] {
 		e, err := readEntry(ctx, b.st, key)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"icesurvey/notify"
+	"icesurvey/schemas"
 	"icesurvey/store"
 )
 
@@ -25,7 +26,7 @@ const (
 )
 
 // LedgerEntry is the durable record that one message reference has been dealt with.
-// One small object per reference (LedgerKey), written once the outcome is known.
+// One small object per reference (schemas.LedgerEntryKey), written once the outcome is known.
 type LedgerEntry struct {
 	Reference      string `json:"reference"`
 	SurveyRecordID string `json:"survey_record_id"`
@@ -48,7 +49,7 @@ func writeEntry(ctx context.Context, st store.Store, prefix string, e LedgerEntr
 	if err != nil {
 		return fmt.Errorf("mailing: encode ledger entry %s: %w", e.Reference, err)
 	}
-	key := LedgerKey(prefix, e.Reference)
+	key := schemas.LedgerEntryKey(prefix, e.Reference)
 	if err := store.PutBytes(ctx, st, key, append(b, '\n')); err != nil {
 		return fmt.Errorf("mailing: write ledger entry %s: %w", key, err)
 	}
@@ -98,7 +99,7 @@ func ledgerKeys(ctx context.Context, st store.Store, prefix string) (map[string]
 	keys := make(map[string]bool, len(infos))
 	for _, in := range infos {
 		rest := strings.TrimPrefix(in.Key, prefix)
-		if !strings.Contains(rest, "/") && strings.HasSuffix(rest, ".json") {
+		if schemas.IsLedgerEntry(rest) {
 			keys[in.Key] = true
 		}
 	}

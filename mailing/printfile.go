@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"icesurvey/audit"
+	"icesurvey/fault"
 	"icesurvey/notify"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -23,7 +24,8 @@ import (
 // ErrPrintFileConflict is returned (wrapped) when a print file for a step already
 // exists with different contents. A print file is never silently replaced: a mailing
 // list that changed after it was handed to the printer needs a person to decide.
-var ErrPrintFileConflict = errors.New("print file already exists with different contents")
+// It is a fault.Conflict: no retry can resolve it.
+var ErrPrintFileConflict = fault.New(fault.Conflict, "print file already exists with different contents")
 
 // PrintColumns is the print file's header, in order.
 var PrintColumns = []string{
@@ -51,21 +53,10 @@ type Manifest struct {
 	Created            time.Time `json:"created"`
 }
 
-// OutboxPrefix is where files for the print supplier and other mail processors go.
-func OutboxPrefix(wave, ics string) string { return schemas.RestrictedPrefix(wave, ics) + "outbox/" }
-
-// PrintFileKey is the conventional key of one step's print file.
-func PrintFileKey(wave, ics, step string) string {
-	return OutboxPrefix(wave, ics) + "print/" + step + ".csv"
-}
-
-// ManifestKey is the key of the manifest beside the print file at key.
-func ManifestKey(key string) string { return key + ".manifest.json" }
-
 // WritePrintFile writes the print file for one letter step: one CSV row per contact
 // with the mailing variables, the enclosures and the message reference, sorted by survey
 // record id. key must lie in a restricted outbox, restricted/{wave}/{ics}/outbox/...
-// (PrintFileKey); the wave and ICS are read from it. surveyURL is printed as it is, or,
+// (schemas.PrintFileKey); the wave and ICS are read from it. surveyURL is printed as it is, or,
 // if it contains "{access_code}", with the person's access code put in its place.
 //
 // It is idempotent. If the file and its manifest already hold the same contents, it
@@ -98,7 +89,7 @@ func WritePrintFile(ctx context.Context, st store.Store, key string, step Step, 
 		Rows: rows, Bytes: int64(len(content)), SHA256: hex.EncodeToString(sum[:]),
 		Columns: PrintColumns, Created: time.Now().UTC().Truncate(time.Second),
 	}
-	mkey := ManifestKey(key)
+	mkey := schemas.PrintManifestKey(key)
 
 	existing, err := ReadManifest(ctx, st, key)
 	switch {
@@ -153,13 +144,13 @@ func WritePrintFile(ctx context.Context, st store.Store, key string, step Step, 
 // ReadManifest reads the manifest of the print file at key; the error wraps
 // store.ErrNotExist when there is none.
 func ReadManifest(ctx context.Context, st store.Store, key string) (Manifest, error) {
-	b, err := store.ReadAll(ctx, st, ManifestKey(key))
+	b, err := store.ReadAll(ctx, st, schemas.PrintManifestKey(key))
 	if err != nil {
 		return Manifest{}, err
 	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return Manifest{}, fmt.Errorf("mailing: decode manifest %s: %w", ManifestKey(key), err)
+		return Manifest{}, fmt.Errorf("mailing: decode manifest %s: %w", schemas.PrintManifestKey(key), err)
 	}
 	return m, nil
 }
@@ -168,14 +159,10 @@ func outboxKeyParts(key string) (wave, ics string, err error) {
 	if err := store.ValidateKey(key); err != nil {
 		return "", "", fmt.Errorf("mailing: print file: %w", err)
 	}
-	p := strings.Split(key, "/")
-	if len(p) < 5 || p[0] != "restricted" || p[3] != "outbox" || p[1] == "" || p[2] == "" {
-		return "", "", fmt.Errorf("mailing: print file key %q is not in a restricted outbox (want restricted/{wave}/{ics}/outbox/...)", key)
+	if wave, ics, err = schemas.ParsePrintFileKey(key); err != nil {
+		return "", "", fmt.Errorf("mailing: %w", err)
 	}
-	if strings.HasSuffix(key, ".manifest.json") {
-		return "", "", fmt.Errorf("mailing: print file key %q names a manifest", key)
-	}
-	return p[1], p[2], nil
+	return wave, ics, nil
 }
 
 // buildPrintFile renders the CSV. Problems name survey record ids only.

@@ -39,7 +39,7 @@ func TestWritePrintFile(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	step, _ := mailing.DefaultSchedule().Step("reminder2")
-	key := mailing.PrintFileKey("W1", "QMM", step.Name)
+	key := schemas.PrintFileKey("W1", "QMM", step.Name)
 	contacts := testContacts(5)
 
 	m, err := mailing.WritePrintFile(ctx, st, key, step, "https://survey.example/s/{access_code}", contacts)
@@ -102,14 +102,14 @@ func TestWritePrintFileCrashRecovery(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	step := mailing.DefaultSchedule().Steps[0]
-	key := mailing.PrintFileKey("W1", "QMM", step.Name)
+	key := schemas.PrintFileKey("W1", "QMM", step.Name)
 	contacts := testContacts(3)
 	m, err := mailing.WritePrintFile(ctx, st, key, step, "https://survey.example", contacts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Crash between the print file and the manifest: the file is there, the manifest not.
-	if err := st.Delete(ctx, mailing.ManifestKey(key)); err != nil {
+	if err := st.Delete(ctx, schemas.PrintManifestKey(key)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := mailing.WritePrintFile(ctx, st, key, step, "https://survey.example", contacts[:2]); !errors.Is(err, mailing.ErrPrintFileConflict) {
@@ -151,10 +151,10 @@ func TestWritePrintFileRejects(t *testing.T) {
 	}{
 		{"not restricted", "lake/print/inv.csv", inv, good, "restricted outbox"},
 		{"restricted but not outbox", "restricted/W1/QMM/contacts/inv.csv", inv, good, "restricted outbox"},
-		{"sms step", mailing.PrintFileKey("W1", "QMM", "sms1"), sms, good, "not a letter"},
-		{"bad postcode", mailing.PrintFileKey("W1", "QMM", "inv"), inv, noPostcode, "S00001 lacks a valid postcode"},
-		{"duplicate id", mailing.PrintFileKey("W1", "QMM", "inv"), inv, dup, "more than once"},
-		{"other ICS", mailing.PrintFileKey("W1", "QMM", "inv"), inv, otherICS, "belongs to ICS QJK"},
+		{"sms step", schemas.PrintFileKey("W1", "QMM", "sms1"), sms, good, "not a letter"},
+		{"bad postcode", schemas.PrintFileKey("W1", "QMM", "inv"), inv, noPostcode, "S00001 lacks a valid postcode"},
+		{"duplicate id", schemas.PrintFileKey("W1", "QMM", "inv"), inv, dup, "more than once"},
+		{"other ICS", schemas.PrintFileKey("W1", "QMM", "inv"), inv, otherICS, "belongs to ICS QJK"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,11 +1,8 @@
 package mailing
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
@@ -58,19 +55,6 @@ func refUnescape(p string) (string, error) {
 		return "", fmt.Errorf("bad part %q", p)
 	}
 	return url.PathUnescape(p)
-}
-
-var ledgerSafeRE = regexp.MustCompile(`^[A-Za-z0-9_~%-][A-Za-z0-9_~%.-]{0,199}$`)
-
-// LedgerKey is the store key of the ledger entry for ref under prefix. References made
-// by Reference are used as they are; any other reference is hashed so the key is safe.
-func LedgerKey(prefix, ref string) string {
-	prefix = normPrefix(prefix)
-	if ledgerSafeRE.MatchString(ref) && !strings.Contains(ref, "..") {
-		return prefix + ref + ".json"
-	}
-	sum := sha256.Sum256([]byte(ref))
-	return prefix + "sha256-" + hex.EncodeToString(sum[:]) + ".json"
 }
 
 func normPrefix(p string) string {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"icesurvey/mailing"
+	"icesurvey/schemas"
 	"icesurvey/store"
 )
 
@@ -31,7 +32,7 @@ func TestReference(t *testing.T) {
 		if err != nil || w != tt.wave || i != tt.ics || id != tt.id || s != tt.step {
 			t.Errorf("ParseReference(%q) = %q %q %q %q %v", got, w, i, id, s, err)
 		}
-		if err := store.ValidateKey(mailing.LedgerKey("restricted/w/QMM/ledger/sms1", got)); err != nil {
+		if err := store.ValidateKey(schemas.LedgerEntryKey("restricted/w/QMM/ledger/sms1", got)); err != nil {
 			t.Errorf("ledger key for %q invalid: %v", got, err)
 		}
 		seen[got] = true
@@ -46,7 +47,7 @@ func TestReference(t *testing.T) {
 		t.Error("ParseReference accepted junk")
 	}
 	// Foreign references are hashed into a safe key.
-	k := mailing.LedgerKey("p/", "../../etc/passwd")
+	k := schemas.LedgerEntryKey("p/", "../../etc/passwd")
 	if err := store.ValidateKey(k); err != nil || !strings.HasPrefix(k, "p/sha256-") {
 		t.Errorf("LedgerKey(foreign) = %q, %v", k, err)
 	}

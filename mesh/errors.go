@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"icesurvey/fault"
 )
 
 // Error is a failed MESH call: either an HTTP answer outside 2xx (Status set) or a
@@ -58,6 +60,19 @@ func (e *Error) Retryable() bool {
 		return true
 	}
 	return false
+}
+
+// FaultKind implements fault.Classified: a retryable failure has no kind, a refusal
+// of our credentials is fault.NotAuthorised, and any other refusal (a bad request, an
+// unknown mailbox or message) fault.Configuration.
+func (e *Error) FaultKind() fault.Kind {
+	switch {
+	case e.Retryable():
+		return ""
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
+		return fault.NotAuthorised
+	}
+	return fault.Configuration
 }
 
 // IsRetryable reports whether err (or an error it wraps) is a MESH failure worth

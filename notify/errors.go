@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"icesurvey/fault"
 )
 
 // ErrorItem is one entry of the errors list in a Notify error response.
@@ -45,8 +47,19 @@ func (e *APIError) Error() string {
 // except 429. A 400 is a bad request (a phone number that is not a mobile, a letter
 // without a postcode, an unknown template); 401 and 403 mean the API key or the clock
 // is wrong — a configuration error, never retried.
-func (e *APIError) Permanent() bool {
-	return e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests
+func (e *APIError) Permanent() bool { return e.FaultKind().Permanent() }
+
+// FaultKind implements fault.Classified: 401 and 403 are fault.NotAuthorised, any
+// other 4xx but 429 fault.Configuration (a template, key or request Notify will always
+// refuse); the rest have no kind.
+func (e *APIError) FaultKind() fault.Kind {
+	switch {
+	case e.AuthError():
+		return fault.NotAuthorised
+	case e.Status >= 400 && e.Status < 500 && e.Status != http.StatusTooManyRequests:
+		return fault.Configuration
+	}
+	return ""
 }
 
 // Retryable reports whether the request may succeed if sent again later: a per-minute
@@ -105,17 +118,17 @@ func (e *ValidationError) Error() string {
 // Permanent is always true: the same request will fail the same way.
 func (e *ValidationError) Permanent() bool { return true }
 
+// FaultKind implements fault.Classified.
+func (e *ValidationError) FaultKind() fault.Kind { return fault.Configuration }
+
 // RecipientError reports whether the problem lies in the recipient's details.
 func (e *ValidationError) RecipientError() bool {
 	return e.Field == "phone_number" || e.Field == "personalisation" || strings.HasPrefix(e.Field, "address_line_")
 }
 
 // IsPermanent reports whether err (or an error it wraps) says the request can never
-// succeed as it stands.
-func IsPermanent(err error) bool {
-	var p interface{ Permanent() bool }
-	return errors.As(err, &p) && p.Permanent()
-}
+// succeed as it stands (fault.IsPermanent).
+func IsPermanent(err error) bool { return fault.IsPermanent(err) }
 
 // IsRecipientError reports whether err (or an error it wraps) is a permanent failure
 // caused by one recipient's details, so that person alone should get no more messages

@@ -22,17 +22,18 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"strings"
+
+	"icesurvey/fault"
 )
 
 // MinKeyLen is the shortest key CheckKey accepts: 256 bits, the HMAC-SHA256 block strength.
 const MinKeyLen = 32
 
-// ErrKeyTooShort is returned by CheckKey.
-var ErrKeyTooShort = errors.New("pseudonymisation key is too short")
+// ErrKeyTooShort is returned by CheckKey: a fault.Configuration error.
+var ErrKeyTooShort = fault.New(fault.Configuration, "pseudonymisation key is too short")
 
 // CheckKey reports whether key is long enough to derive identifiers from.
 func CheckKey(key []byte) error {

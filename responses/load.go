@@ -70,7 +70,7 @@ type LoadConfig struct {
 	// answer). Required.
 	Known func(surveyRecordID string) (known bool, invitedAsPatient bool)
 	// AlreadyLoaded reports whether a file with this SHA-256 was loaded before. Optional:
-	// the load's own markers (LoadMarkerKey) are always consulted as well.
+	// the load's own markers (schemas.ResponseLoadMarkerKey) are always consulted as well.
 	AlreadyLoaded func(sha256 string) bool
 	// Prior returns the response kept for a person (survey record id and respondent
 	// type) by an earlier load. Optional: when nil it is built from the lake with
@@ -128,19 +128,6 @@ func (r *LoadResult) LoadedChecksums() []string {
 	}
 	return out
 }
-
-// LoadMarkerKey is the object written once every output of a file is stored; its
-// presence means the file with that checksum is loaded.
-func LoadMarkerKey(wave, ics, sha string) string {
-	return loadMarkerPrefix(wave, ics) + sha + ".json"
-}
-
-func loadMarkerPrefix(wave, ics string) string {
-	return schemas.ReportsPrefix(wave, ics) + "response_loads/"
-}
-
-// partName is the output object name for one input file.
-func partName(sha string) string { return "part-" + sha[:16] + ".parquet" }
 
 // responseID is the deterministic id of the response in row of the file with sha: the
 // hash of "{sha}:{row}".
@@ -420,7 +407,7 @@ func (l *loader) open(ctx context.Context, info store.Info, seenSHA map[string]b
 	if known {
 		done := l.cfg.AlreadyLoaded != nil && l.cfg.AlreadyLoaded(sha)
 		if !done {
-			done, err = store.Exists(ctx, l.st, LoadMarkerKey(l.cfg.WaveID, l.cfg.ICS, sha))
+			done, err = store.Exists(ctx, l.st, schemas.ResponseLoadMarkerKey(l.cfg.WaveID, l.cfg.ICS, sha))
 			if err != nil {
 				return nil, fmt.Errorf("responses: check load marker of %s: %w", info.Key, err)
 			}
@@ -1004,12 +991,8 @@ func (l *loader) duplicate(k [2]string, kept, discarded string, at time.Time, co
 
 // write stores a file's outputs, then its load marker.
 func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error {
-	name := ""
-	if fw.res.SHA256 != "" {
-		name = partName(fw.res.SHA256)
-	}
-	part := func(table string) string {
-		return schemas.ResponseLoadPartition(table, l.cfg.WaveID, l.cfg.ICS, l.day) + name
+	part := func(table schemas.LakeTable) string {
+		return schemas.ResponsePartKey(table, l.cfg.WaveID, l.cfg.ICS, l.day, fw.res.SHA256)
 	}
 	type output struct {
 		key   string
@@ -1051,7 +1034,7 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 			ReceivedAt: c.receivedAt, Complete: c.complete, SourceSHA256: fw.res.SHA256, Answers: c.answers,
 		})
 	}
-	start(&output{key: part(schemas.TableResponses), rows: len(rows), write: func(k string) error {
+	start(&output{key: part(schemas.LakeResponses), rows: len(rows), write: func(k string) error {
 		return lake.PutRowGroups(ctx, l.st, k, schemas.ResponseRowLayout(), rows, responseRowGroup)
 	}})
 
@@ -1082,16 +1065,16 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 	res.FreeTextItems += len(texts)
 	fw.res.Rejections = len(fw.rejections)
 
-	start(&output{key: schemas.FreeTextPrefix(l.cfg.WaveID, l.cfg.ICS, l.day) + name, rows: len(texts), write: func(k string) error {
+	start(&output{key: schemas.FreeTextKey(l.cfg.WaveID, l.cfg.ICS, l.day, fw.res.SHA256), rows: len(texts), write: func(k string) error {
 		return lake.PutRows(ctx, l.st, k, schemas.FreeTextLayout(), texts)
 	}})
-	start(&output{key: part(schemas.TableOutcomes), rows: len(fw.outcomes), write: func(k string) error {
+	start(&output{key: part(schemas.LakeResponseOutcomes), rows: len(fw.outcomes), write: func(k string) error {
 		return lake.PutRows(ctx, l.st, k, schemas.OutcomeEventLayout(), fw.outcomes)
 	}})
-	start(&output{key: part(schemas.TableResponseRejections), rows: len(fw.rejections), write: func(k string) error {
+	start(&output{key: part(schemas.LakeResponseRejections), rows: len(fw.rejections), write: func(k string) error {
 		return lake.PutRows(ctx, l.st, k, schemas.ResponseRejectionLayout(), fw.rejections)
 	}})
-	start(&output{key: part(schemas.TableDuplicates), rows: len(fw.dups), write: func(k string) error {
+	start(&output{key: part(schemas.LakeDuplicates), rows: len(fw.dups), write: func(k string) error {
 		return lake.PutRows(ctx, l.st, k, schemas.DuplicateResponseLayout(), fw.dups)
 	}})
 	wg.Wait()
@@ -1120,7 +1103,7 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 	if err != nil {
 		return fmt.Errorf("responses: encode load marker: %w", err)
 	}
-	mk := LoadMarkerKey(l.cfg.WaveID, l.cfg.ICS, fw.res.SHA256)
+	mk := schemas.ResponseLoadMarkerKey(l.cfg.WaveID, l.cfg.ICS, fw.res.SHA256)
 	if err := store.PutBytes(ctx, l.st, mk, b); err != nil {
 		return fmt.Errorf("responses: write load marker %s: %w", mk, err)
 	}

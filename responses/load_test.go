@@ -137,7 +137,7 @@ func readTableRows[T any](t *testing.T, st store.Store, prefix string, l *schema
 }
 
 func rejections(t *testing.T, st store.Store, day time.Time) []schemas.ResponseRejection {
-	return readTableRows[schemas.ResponseRejection](t, st, schemas.ResponseLoadPartition(schemas.TableResponseRejections, wave, ics, day), schemas.ResponseRejectionLayout())
+	return readTableRows[schemas.ResponseRejection](t, st, schemas.ResponseLoadPartition(schemas.LakeResponseRejections, wave, ics, day), schemas.ResponseRejectionLayout())
 }
 
 func TestEmptyDay(t *testing.T) {
@@ -241,7 +241,7 @@ func TestRowRejections(t *testing.T) {
 				t.Errorf("ByReason = %v", res.ByReason)
 			}
 			// The rejected row contributes nothing to the lake.
-			rows := readTableRows[schemas.ResponseRow](t, f.st, schemas.ResponseLoadPartition(schemas.TableResponses, wave, ics, day1), schemas.ResponseRowLayout())
+			rows := readTableRows[schemas.ResponseRow](t, f.st, schemas.ResponseLoadPartition(schemas.LakeResponses, wave, ics, day1), schemas.ResponseRowLayout())
 			for _, r := range rows {
 				if r.SurveyRecordID != "S002" {
 					t.Errorf("rejected row loaded: %+v", r)
@@ -312,7 +312,7 @@ func TestUnknownColumnReportedAndIgnored(t *testing.T) {
 func responsesOf(t *testing.T, st store.Store) map[string]schemas.ResponseRow {
 	t.Helper()
 	out := map[string]schemas.ResponseRow{}
-	infos, err := st.List(context.Background(), schemas.LakePartition(schemas.TableResponses, wave, ics))
+	infos, err := st.List(context.Background(), schemas.LakePartition(schemas.LakeResponses, wave, ics))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,11 +329,11 @@ func responsesOf(t *testing.T, st store.Store) map[string]schemas.ResponseRow {
 }
 
 func duplicatesOf(t *testing.T, st store.Store) []schemas.DuplicateResponse {
-	return readTableRows[schemas.DuplicateResponse](t, st, schemas.LakePartition(schemas.TableDuplicates, wave, ics), schemas.DuplicateResponseLayout())
+	return readTableRows[schemas.DuplicateResponse](t, st, schemas.LakePartition(schemas.LakeDuplicates, wave, ics), schemas.DuplicateResponseLayout())
 }
 
 func outcomesOf(t *testing.T, st store.Store) []schemas.OutcomeEvent {
-	return readTableRows[schemas.OutcomeEvent](t, st, schemas.LakePartition(schemas.TableOutcomes, wave, ics), schemas.OutcomeEventLayout())
+	return readTableRows[schemas.OutcomeEvent](t, st, schemas.LakePartition(schemas.LakeResponseOutcomes, wave, ics), schemas.OutcomeEventLayout())
 }
 
 func TestDuplicatesSameDay(t *testing.T) {
@@ -600,7 +600,7 @@ func TestInterruptedLoadRerunsToSameResult(t *testing.T) {
 	if _, err := Load(context.Background(), fs, broken.cfg, day1); err == nil {
 		t.Fatal("injected failure not reported")
 	}
-	if ok, _ := store.Exists(context.Background(), broken.st, LoadMarkerKey(wave, ics, want.Files[0].SHA256)); ok {
+	if ok, _ := store.Exists(context.Background(), broken.st, schemas.ResponseLoadMarkerKey(wave, ics, want.Files[0].SHA256)); ok {
 		t.Fatal("marker written before all outputs")
 	}
 	got, err := Load(context.Background(), broken.st, broken.cfg, day1)
@@ -684,7 +684,7 @@ func TestAnswersWideFormat(t *testing.T) {
 	f := newFixture(t)
 	f.landResponses(day1, "online", row("S001", "2026-02-10T09:00:00Z", map[string]string{"LQ_LONELINESS": "2", "P_SERVICES_USED": "4;1; 4"}))
 	f.load(day1)
-	rows := readTableRows[schemas.ResponseRow](t, f.st, schemas.LakePartition(schemas.TableResponses, wave, ics), schemas.ResponseRowLayout())
+	rows := readTableRows[schemas.ResponseRow](t, f.st, schemas.LakePartition(schemas.LakeResponses, wave, ics), schemas.ResponseRowLayout())
 	if len(rows) != 1 {
 		t.Fatalf("%d rows, want one per response", len(rows))
 	}
@@ -761,7 +761,7 @@ func TestJSONLinesResponses(t *testing.T) {
 		t.Fatalf("result = %+v", res)
 	}
 	var got []string
-	for _, r := range readTableRows[schemas.ResponseRow](t, f.st, schemas.LakePartition(schemas.TableResponses, wave, ics), schemas.ResponseRowLayout()) {
+	for _, r := range readTableRows[schemas.ResponseRow](t, f.st, schemas.LakePartition(schemas.LakeResponses, wave, ics), schemas.ResponseRowLayout()) {
 		got = append(got, answersOf(r)...)
 	}
 	if strings.Join(got, ",") != "P_SERVICES_USED=2;5,P_ACCESS_EASE=1" {
@@ -783,7 +783,7 @@ func TestPartitionLayout(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("outputs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if ok, _ := store.Exists(context.Background(), f.st, LoadMarkerKey(wave, ics, sha)); !ok {
+	if ok, _ := store.Exists(context.Background(), f.st, schemas.ResponseLoadMarkerKey(wave, ics, sha)); !ok {
 		t.Error("no load marker")
 	}
 }

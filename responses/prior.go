@@ -3,8 +3,6 @@ package responses
 import (
 	"context"
 	"fmt"
-	"path"
-	"strings"
 	"time"
 
 	"icesurvey/lake"
@@ -19,20 +17,20 @@ import (
 // duplicates partition (the first complete one by received time if several remain).
 func PriorFromLake(ctx context.Context, st store.Store, wave, ics string) (func(surveyRecordID, respondentType string) (PriorResponse, bool), error) {
 	done := map[string]bool{}
-	markers, err := st.List(ctx, loadMarkerPrefix(wave, ics))
+	markers, err := st.List(ctx, schemas.ResponseLoadMarkerPrefix(wave, ics))
 	if err != nil {
 		return nil, fmt.Errorf("responses: list load markers: %w", err)
 	}
 	for _, m := range markers {
-		done[strings.TrimSuffix(path.Base(m.Key), ".json")] = true
+		done[schemas.ResponseLoadMarkerSHA(m.Key)] = true
 	}
 	discarded := map[string]bool{}
-	dupParts, err := st.List(ctx, schemas.LakePartition(schemas.TableDuplicates, wave, ics))
+	dupParts, err := st.List(ctx, schemas.LakePartition(schemas.LakeDuplicates, wave, ics))
 	if err != nil {
 		return nil, fmt.Errorf("responses: list duplicates: %w", err)
 	}
 	for _, p := range dupParts {
-		if !strings.HasSuffix(p.Key, ".parquet") {
+		if !schemas.IsParquet(p.Key) {
 			continue
 		}
 		err := lake.Scan(ctx, st, p.Key, schemas.DuplicateResponseLayout(), func(d *schemas.DuplicateResponse) error {
@@ -47,12 +45,12 @@ func PriorFromLake(ctx context.Context, st store.Store, wave, ics string) (func(
 	}
 	type key struct{ id, typ string }
 	kept := map[key]PriorResponse{}
-	respParts, err := st.List(ctx, schemas.LakePartition(schemas.TableResponses, wave, ics))
+	respParts, err := st.List(ctx, schemas.LakePartition(schemas.LakeResponses, wave, ics))
 	if err != nil {
 		return nil, fmt.Errorf("responses: list responses: %w", err)
 	}
 	for _, p := range respParts {
-		if !strings.HasSuffix(p.Key, ".parquet") {
+		if !schemas.IsParquet(p.Key) {
 			continue
 		}
 		err := lake.Scan(ctx, st, p.Key, schemas.ResponseFixedLayout(), func(r *schemas.ResponseRow) error {

@@ -39,8 +39,31 @@ const (
 	OutcomeNoResponse  = 6
 )
 
+// OutcomePrecedence ranks the outcome codes a person's events can carry, strongest
+// first: a completed questionnaire wins over everything, death over an opt-out, an
+// opt-out over a returned letter, a returned letter over ineligibility. Someone with
+// no event at all has OutcomeDefault. The warehouse's outcomes view is generated from
+// this list (warehouse.OutcomeRankSQL), and so is every other ranking of outcomes.
+var OutcomePrecedence = []int32{OutcomeCompleted, OutcomeDeceased, OutcomeOptedOut, OutcomeUndelivered, OutcomeIneligible}
+
+// OutcomeDefault is the outcome of a sampled person nothing is known about yet.
+const OutcomeDefault = OutcomeNoResponse
+
+// CurrentOutcome is the outcome of a person whose events carry codes: the first of
+// OutcomePrecedence among them, else OutcomeDefault.
+func CurrentOutcome(codes []int32) int32 {
+	for _, p := range OutcomePrecedence {
+		for _, c := range codes {
+			if c == p {
+				return p
+			}
+		}
+	}
+	return OutcomeDefault
+}
+
 // OutcomeName names an outcome code.
-func OutcomeName(code int) string {
+func OutcomeName[T ~int | ~int32](code T) string {
 	switch code {
 	case OutcomeCompleted:
 		return "completed"

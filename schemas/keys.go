@@ -1,23 +1,350 @@
 package schemas
 
-import "fmt"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+)
 
-// Store key layout. Every stage names its objects through these functions so the
-// restricted area, the lake and the landing area never mix.
+// The store's key layout. Every object key and prefix the pipeline reads or writes is
+// built by one function below, one per kind of object, and each area's prefix is
+// declared once (Area): moving an area, or an object kind to another area, is a change
+// to this file only.
 //
-//	landing/{wave}/{ics}/...            files as received from ICSs and suppliers
-//	restricted/{wave}/{ics}/...         identifiable data: contacts, print files, DBS exchange
-//	lake/{table}/wave={wave}/ics={ics}/ pseudonymised analysis data (Parquet)
-//	reports/{wave}/{ics}/...            rejection reports and declarations
-//	audit/...                           the audit trail
+//	landing/{wave}/{ics}/...              files as received from ICSs and suppliers (data engineers)
+//	restricted/{wave}/{ics}/...           identifiable data: contacts, DBS exchange, print files,
+//	                                      the SMS ledger; free text under free_text/ (named ICB users)
+//	restricted/_dbs-mesh/, _dbs-sim/      the DBS transports' own ledgers
+//	lake/{table}/wave={wave}/ics={ics}/   pseudonymised analysis data, Parquet (analysts)
+//	lake/audit/wave={wave}/               compacted audit batches
+//	reports/{wave}/{ics}/...              declarations and the response loads' markers
+//	audit/pending/{wave}/...              audit attempts not yet compacted
+//	exchange/dbs/{outbox,inbox}/          the DBS file drop
+//	sim/...                               the dev stack's simulators' own inputs
 
-// RestrictedPrefix is the restricted area for one ICS of one wave.
-func RestrictedPrefix(wave, ics string) string { return fmt.Sprintf("restricted/%s/%s/", wave, ics) }
+// Area is a top-level prefix of the store, with its own readers.
+type Area string
 
-// LakePartition is the lake partition of table for one ICS of one wave.
-func LakePartition(table, wave, ics string) string {
-	return fmt.Sprintf("lake/%s/wave=%s/ics=%s/", table, wave, ics)
+// The store's areas.
+const (
+	AreaLanding    Area = "landing"
+	AreaRestricted Area = "restricted"
+	AreaLake       Area = "lake"
+	AreaReports    Area = "reports"
+	AreaAudit      Area = "audit"
+	AreaExchange   Area = "exchange"
+	AreaSim        Area = "sim"
+)
+
+// Prefix is the area's root, ending in "/".
+func (a Area) Prefix() string { return string(a) + "/" }
+
+// WavePrefix is an area's prefix for one wave (of the areas filed by wave: landing,
+// restricted, reports).
+func (a Area) WavePrefix(wave string) string { return a.Prefix() + wave + "/" }
+
+// scoped is an area's prefix for one ICS of one wave.
+func (a Area) scoped(wave, ics string) string { return a.WavePrefix(wave) + ics + "/" }
+
+func dateDir(name string, day time.Time) string {
+	return name + "=" + day.UTC().Format(time.DateOnly) + "/"
 }
 
+// Object names and suffixes used below.
+const (
+	parquetExt = ".parquet"
+	jsonExt    = ".json"
+	csvExt     = ".csv"
+)
+
+// ---- landing ---------------------------------------------------------------------
+
+// LandingKey is where a file an ICS sent for a wave lands, by its base name.
+func LandingKey(wave, ics, name string) string { return AreaLanding.scoped(wave, ics) + name }
+
+// ResponseLandingPrefix is where the supplier's files for one day land.
+func ResponseLandingPrefix(wave, ics string, day time.Time) string {
+	return AreaLanding.scoped(wave, ics) + "responses/" + day.UTC().Format(time.DateOnly) + "/"
+}
+
+// ResponseLandingKey is one supplier file of one day (ResponseFileName,
+// SupplierFileName).
+func ResponseLandingKey(wave, ics string, day time.Time, name string) string {
+	return ResponseLandingPrefix(wave, ics, day) + name
+}
+
+// RejectionReportKey is the rejection and exclusion report of an intake, beside the
+// sample file it was made from (wherever that landed).
+func RejectionReportKey(sampleKey string) string {
+	return path.Join(path.Dir(sampleKey), "rejections"+csvExt)
+}
+
+// ---- restricted ------------------------------------------------------------------
+
+// RestrictedPrefix is the restricted area for one ICS of one wave: everything under it
+// but FreeTextRoot is mailing data, deleted after the retention period.
+func RestrictedPrefix(wave, ics string) string { return AreaRestricted.scoped(wave, ics) }
+
+// ContactsKey is the ICS's restricted contacts (schemas.Contact): the current ones,
+// with any superseded NHS number replaced.
+func ContactsKey(wave, ics string) string {
+	return RestrictedPrefix(wave, ics) + "contacts" + parquetExt
+}
+
+// DBS exchange parts of one request, in the ICS's restricted area.
+const (
+	DBSRequest         = "-request.csv"      // the request as sent
+	DBSRequestManifest = "-request.json"     // its manifest (contacts key, counts, digest)
+	DBSReply           = "-reply.csv"        // the reply as received
+	DBSResults         = "-results.parquet"  // one DBSResult per requested record
+	DBSUpdatedContacts = "-contacts.parquet" // the contacts with superseded NHS numbers replaced
+)
+
+// DBSExchangeKey is one part (DBSRequest, DBSReply, …) of the DBS exchange of requestID.
+func DBSExchangeKey(wave, ics, requestID, part string) string {
+	return RestrictedPrefix(wave, ics) + "dbs/" + requestID + part
+}
+
+// DBSMeshLedgerPrefix is where the MESH transport keeps its per-request ledger. It is
+// restricted: it holds a reply until the DBS check has stored it.
+const DBSMeshLedgerPrefix = "restricted/_dbs-mesh/"
+
+// DBSSimulatorPrefix is where the dev stack's DBS simulator keeps its requests and replies.
+const DBSSimulatorPrefix = "restricted/_dbs-sim/"
+
+// Records of one request in the MESH transport's ledger (DBSLedgerKey).
+const (
+	DBSLedgerIntent    = "intent" + jsonExt // a send was attempted
+	DBSLedgerSent      = "sent" + jsonExt   // MESH accepted the request
+	DBSLedgerReply     = "reply" + csvExt   // the reply, kept until the check has stored it
+	DBSLedgerReplyMeta = "reply" + jsonExt  // the reply's message and whether it was acknowledged
+)
+
+// DBSLedgerKey is one record (DBSLedgerIntent, …) of requestID in a DBS transport's
+// ledger under prefix.
+func DBSLedgerKey(prefix, requestID, record string) string { return prefix + requestID + "/" + record }
+
+// FileDropKey is the file of requestID in a file drop's outbox or inbox.
+func FileDropKey(dir, requestID string) string { return path.Join(dir, requestID+csvExt) }
+
+// FileDropDirs are the outbox and inbox of a file drop kept under prefix (the DBS
+// simulator's own drop).
+func FileDropDirs(prefix string) (outbox, inbox string) { return prefix + "outbox", prefix + "inbox" }
+
+// DBSSimulatorPendingKey records when the DBS simulator under prefix received requestID.
+func DBSSimulatorPendingKey(prefix, requestID string) string {
+	return prefix + "pending/" + requestID + jsonExt
+}
+
+// DBS file-drop directories of `ice worker --dbs filedrop` (restricted exchange).
+var (
+	DBSFileDropOutbox = AreaExchange.Prefix() + "dbs/outbox"
+	DBSFileDropInbox  = AreaExchange.Prefix() + "dbs/inbox"
+)
+
+// OutboxPrefix is where files for the print supplier and other mail processors go.
+func OutboxPrefix(wave, ics string) string { return RestrictedPrefix(wave, ics) + "outbox/" }
+
+// PrintFileKey is the print file of one letter step.
+func PrintFileKey(wave, ics, step string) string {
+	return OutboxPrefix(wave, ics) + "print/" + step + csvExt
+}
+
+const printManifestSuffix = ".manifest" + jsonExt
+
+// PrintManifestKey is the manifest beside the print file at key.
+func PrintManifestKey(printFileKey string) string { return printFileKey + printManifestSuffix }
+
+// ParsePrintFileKey reads the wave and ICS from a print file key, which must lie in a
+// restricted outbox (OutboxPrefix) and not name a manifest.
+func ParsePrintFileKey(key string) (wave, ics string, err error) {
+	p := strings.Split(key, "/")
+	if len(p) < 5 || p[0] != string(AreaRestricted) || p[3] != "outbox" || p[1] == "" || p[2] == "" {
+		return "", "", fmt.Errorf("print file key %q is not in a restricted outbox (want %s{wave}/{ics}/outbox/...)", key, AreaRestricted.Prefix())
+	}
+	if strings.HasSuffix(key, printManifestSuffix) {
+		return "", "", fmt.Errorf("print file key %q names a manifest", key)
+	}
+	return p[1], p[2], nil
+}
+
+// SMSLedgerPrefix is the exactly-once ledger of one SMS step.
+func SMSLedgerPrefix(wave, ics, step string) string {
+	return RestrictedPrefix(wave, ics) + "sms-ledger/" + step + "/"
+}
+
+var ledgerSafeRE = regexp.MustCompile(`^[A-Za-z0-9_~%-][A-Za-z0-9_~%.-]{0,199}$`)
+
+// LedgerEntryKey is the key of the ledger entry for a message reference under prefix.
+// A reference made by mailing.Reference is used as it is; any other is hashed so the
+// key is safe.
+func LedgerEntryKey(prefix, ref string) string {
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	if ledgerSafeRE.MatchString(ref) && !strings.Contains(ref, "..") {
+		return prefix + ref + jsonExt
+	}
+	sum := sha256.Sum256([]byte(ref))
+	return prefix + "sha256-" + hex.EncodeToString(sum[:]) + jsonExt
+}
+
+// IsLedgerEntry reports whether rest, a key with its ledger prefix removed, names a
+// ledger entry.
+func IsLedgerEntry(rest string) bool {
+	return !strings.Contains(rest, "/") && strings.HasSuffix(rest, jsonExt)
+}
+
+// FreeTextRoot holds every load date's free text of one ICS. It sits in the restricted
+// area (only named ICB users may read it) but is response data, not the mailing data
+// the retention deletion removes after fieldwork.
+func FreeTextRoot(wave, ics string) string { return RestrictedPrefix(wave, ics) + "free_text/" }
+
+// FreeTextPrefix is the restricted area for one load date's free text.
+func FreeTextPrefix(wave, ics string, day time.Time) string {
+	return FreeTextRoot(wave, ics) + dateDir("load_date", day)
+}
+
+// FreeTextKey is one supplier file's free text of one load date.
+func FreeTextKey(wave, ics string, day time.Time, sha string) string {
+	return FreeTextPrefix(wave, ics, day) + ResponsePartName(sha)
+}
+
+// ---- lake ------------------------------------------------------------------------
+
+// LakePartition is the lake partition of table for one ICS of one wave.
+func LakePartition(table LakeTable, wave, ics string) string {
+	return AreaLake.Prefix() + string(table) + "/wave=" + wave + "/ics=" + ics + "/"
+}
+
+// SampleKey is the ICS's pseudonymised sample (SampleRecord).
+func SampleKey(wave, ics string) string {
+	return LakePartition(LakeSample, wave, ics) + "sample" + parquetExt
+}
+
+// SampleObject is SampleKey as a lake object for the warehouse.
+func SampleObject(wave, ics string) LakeObject { return LakeSample.Object(SampleKey(wave, ics)) }
+
+// DBSOutcomesKey holds the deceased outcome events of one DBS reply.
+func DBSOutcomesKey(wave, ics, requestID string) string {
+	return LakePartition(LakeOutcomeEvents, wave, ics) + "dbs-" + requestID + parquetExt
+}
+
+// OptOutPrefix starts the key of every late opt-out recorded by an operator, one
+// object per person (OptOutKey).
+func OptOutPrefix(wave, ics string) string {
+	return LakePartition(LakeOutcomeEvents, wave, ics) + "optout-"
+}
+
+// OptOutKey is the late opt-out of one person.
+func OptOutKey(wave, ics, surveyRecordID string) string {
+	return OptOutPrefix(wave, ics) + surveyRecordID + parquetExt
+}
+
+// OptOutRecordID reads the survey record ID back from an opt-out key under prefix
+// (OptOutPrefix); ok is false for any other key.
+func OptOutRecordID(prefix, key string) (string, bool) {
+	rest, found := strings.CutPrefix(key, prefix)
+	if !found {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(rest, parquetExt)
+	return id, ok && id != "" && !strings.Contains(id, "/")
+}
+
+// MailingHistoryKey holds the mailing events of one step.
+func MailingHistoryKey(wave, ics, step string) string {
+	return LakePartition(LakeMailingHistory, wave, ics) + step + parquetExt
+}
+
+// SelectionKey is one round of a mailing step's recipient list.
+func SelectionKey(wave, ics, step, round string) string {
+	return LakePartition(LakeMailingSelection, wave, ics) + step + "-" + round + parquetExt
+}
+
+// FinalOutcomesKey holds the ICS's final outcome codes, written at close.
+func FinalOutcomesKey(wave, ics string) string {
+	return LakePartition(LakeFinalOutcomes, wave, ics) + "final_outcomes" + parquetExt
+}
+
+// IsParquet reports whether key names a Parquet object.
+func IsParquet(key string) bool { return strings.HasSuffix(key, parquetExt) }
+
+// ResponseLoadPartition is the lake partition of a response-load table for one load date.
+func ResponseLoadPartition(table LakeTable, wave, ics string, day time.Time) string {
+	return LakePartition(table, wave, ics) + dateDir("load_date", day)
+}
+
+// ResponsePartName is the object name of one supplier file's output (by its SHA-256)
+// in each response-load partition and in the free text.
+func ResponsePartName(sha string) string { return "part-" + sha[:min(16, len(sha))] + parquetExt }
+
+// ResponsePartKey is one supplier file's output in a response-load table.
+func ResponsePartKey(table LakeTable, wave, ics string, day time.Time, sha string) string {
+	return ResponseLoadPartition(table, wave, ics, day) + ResponsePartName(sha)
+}
+
+// auditNoWave groups audit events that belong to no wave.
+const auditNoWave = "_none"
+
+func auditWaveDir(wave string) string {
+	if wave == "" {
+		return auditNoWave
+	}
+	return wave
+}
+
+// AuditBatchPrefix holds a wave's compacted audit batches ("" for no wave).
+func AuditBatchPrefix(wave string) string {
+	return AreaLake.Prefix() + string(LakeAudit) + "/wave=" + auditWaveDir(wave) + "/"
+}
+
+// AuditBatchKey is one compacted audit batch, named by the digest of its events.
+func AuditBatchKey(wave, digest string) string {
+	return AuditBatchPrefix(wave) + "batch-" + digest + parquetExt
+}
+
+// ---- reports ---------------------------------------------------------------------
+
 // ReportsPrefix is where reports for one ICS of one wave go.
-func ReportsPrefix(wave, ics string) string { return fmt.Sprintf("reports/%s/%s/", wave, ics) }
+func ReportsPrefix(wave, ics string) string { return AreaReports.scoped(wave, ics) }
+
+// DeclarationKey is the ICS's signed sample declaration.
+func DeclarationKey(wave, ics string) string {
+	return ReportsPrefix(wave, ics) + "declaration" + jsonExt
+}
+
+// ResponseLoadMarkerPrefix holds the markers of the ICS's loaded supplier files.
+func ResponseLoadMarkerPrefix(wave, ics string) string {
+	return ReportsPrefix(wave, ics) + "response_loads/"
+}
+
+// ResponseLoadMarkerKey is written once every output of a supplier file (by its
+// SHA-256) is stored.
+func ResponseLoadMarkerKey(wave, ics, sha string) string {
+	return ResponseLoadMarkerPrefix(wave, ics) + sha + jsonExt
+}
+
+// ResponseLoadMarkerSHA reads the file digest back from a marker key.
+func ResponseLoadMarkerSHA(key string) string { return strings.TrimSuffix(path.Base(key), jsonExt) }
+
+// ---- audit -----------------------------------------------------------------------
+
+// AuditPendingPrefix holds a wave's audit events not yet compacted ("" for no wave).
+func AuditPendingPrefix(wave string) string {
+	return AreaAudit.Prefix() + "pending/" + auditWaveDir(wave) + "/"
+}
+
+// AuditPendingKey is one attempt's pending audit events.
+func AuditPendingKey(wave string, started time.Time, digest string) string {
+	return fmt.Sprintf("%s%020d-%s.jsonl", AuditPendingPrefix(wave), started.UnixNano(), digest)
+}
+
+// ---- sim -------------------------------------------------------------------------
+
+// DeathsRegisterKey is the register of deaths the dev stack's DBS simulator answers from.
+var DeathsRegisterKey = AreaSim.Prefix() + "dbs/deaths" + csvExt

@@ -15,8 +15,19 @@ type MailingEvent struct {
 	Result         string    `col:"result,doc=queued for print or sent or permanent-failure"`
 }
 
+// Results of a message in the mailing history (MailingEvent.Result).
+const (
+	// ResultQueuedForPrint: the letter is in the print file handed to the supplier.
+	ResultQueuedForPrint = "queued-for-print"
+	// ResultSent: GOV.UK Notify accepted the SMS.
+	ResultSent = "sent"
+	// ResultPermanentFailure: the SMS failed for good (the number is no mobile or is
+	// dead): the person gets no more SMS, and the message reached nobody.
+	ResultPermanentFailure = "permanent-failure"
+)
+
 // MailingEventLayout is the lake/warehouse layout of the mailing history.
-func MailingEventLayout() *Layout { return LayoutOf[MailingEvent]("mailing_history") }
+func MailingEventLayout() *Layout { return LayoutOf[MailingEvent](string(LakeMailingHistory)) }
 
 // Selection is one person chosen for a mailing at the moment it fell due.
 type Selection struct {
@@ -24,4 +35,16 @@ type Selection struct {
 }
 
 // SelectionLayout is the layout of a mailing's recipient list.
-func SelectionLayout() *Layout { return LayoutOf[Selection]("mailing_selection") }
+func SelectionLayout() *Layout { return LayoutOf[Selection](string(LakeMailingSelection)) }
+
+// FinalOutcome is one sampled person's outcome code when fieldwork closed: the closing
+// record of the wave, written to the lake once.
+type FinalOutcome struct {
+	SurveyRecordID string `col:"survey_record_id,key"`
+	WaveID         string `col:"wave_id"`
+	ICS            string `col:"ics"`
+	Outcome        int32  `col:"outcome"`
+}
+
+// FinalOutcomeLayout is the lake layout of the final outcomes.
+func FinalOutcomeLayout() *Layout { return LayoutOf[FinalOutcome](string(LakeFinalOutcomes)) }

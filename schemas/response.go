@@ -104,12 +104,13 @@ const (
 )
 
 // ResponseFileName is the landing file name of one channel's responses.
-func ResponseFileName(channel, ext string) string { return FileResponsesPrefix + channel + "." + ext }
-
-// ResponseLandingPrefix is where the supplier's files for one day land.
-func ResponseLandingPrefix(wave, ics string, day time.Time) string {
-	return fmt.Sprintf("landing/%s/%s/responses/%s/", wave, ics, day.UTC().Format(time.DateOnly))
+func ResponseFileName(channel, ext string) string {
+	return SupplierFileName(FileResponsesPrefix+channel, ext)
 }
+
+// SupplierFileName is the landing file name of a supplier file kind (FileUndelivered,
+// FileOptOuts) in format ext ("csv" or "jsonl").
+func SupplierFileName(kind, ext string) string { return kind + "." + ext }
 
 // ClassifyResponseFile names the kind of a landing file: "online", "paper" or "phone"
 // for a response file, FileUndelivered or FileOptOuts, with its format ("csv" or
@@ -139,29 +140,6 @@ func ClassifyResponseFile(key string) (kind, format string, ok bool) {
 	}
 	return "", "", false
 }
-
-// Lake tables of the response load.
-const (
-	TableResponses          = "responses"
-	TableOutcomes           = "outcomes"
-	TableResponseRejections = "response_rejections"
-	TableDuplicates         = "duplicates"
-)
-
-// ResponseLoadPartition is the lake partition of table for one load date.
-func ResponseLoadPartition(table, wave, ics string, day time.Time) string {
-	return LakePartition(table, wave, ics) + "load_date=" + day.UTC().Format(time.DateOnly) + "/"
-}
-
-// FreeTextPrefix is the restricted area for one load date's free text.
-func FreeTextPrefix(wave, ics string, day time.Time) string {
-	return FreeTextRoot(wave, ics) + "load_date=" + day.UTC().Format(time.DateOnly) + "/"
-}
-
-// FreeTextRoot holds every load date's free text of one ICS. It sits in the restricted
-// area (only named ICB users may read it) but is response data, not the mailing data
-// the retention deletion removes after fieldwork.
-func FreeTextRoot(wave, ics string) string { return RestrictedPrefix(wave, ics) + "free_text/" }
 
 // ResponseRow is one loaded response (lake and warehouse table "responses"): one row
 // per response, the fixed columns and then one column per closed question of every
@@ -204,7 +182,7 @@ var responseLayout = sync.OnceValues(func() (*Layout, error) {
 		}
 		cols = append(cols, ExtraColumn{Name: c.ID, Type: t})
 	}
-	return LayoutOf[ResponseRow](TableResponses).Extend(TableResponses, cols,
+	return LayoutOf[ResponseRow](string(LakeResponses)).Extend(string(LakeResponses), cols,
 		"answer code(s) to this question; NULL when not asked or not answered")
 })
 
@@ -220,7 +198,7 @@ func ResponseRowLayout() *Layout {
 
 // ResponseFixedLayout is ResponseRowLayout without the answer columns, which follow
 // its columns in the full layout: for readers that need only who answered, when and how.
-func ResponseFixedLayout() *Layout { return LayoutOf[ResponseRow](TableResponses) }
+func ResponseFixedLayout() *Layout { return LayoutOf[ResponseRow](string(LakeResponses)) }
 
 // FreeTextRow is one free-text answer. Restricted: kept only under restricted/ and read
 // only by named ICB users (SPEC §8).
@@ -259,7 +237,7 @@ type OutcomeEvent struct {
 }
 
 // OutcomeEventLayout is the lake outcomes layout.
-func OutcomeEventLayout() *Layout { return LayoutOf[OutcomeEvent](TableOutcomes) }
+func OutcomeEventLayout() *Layout { return LayoutOf[OutcomeEvent](string(LakeResponseOutcomes)) }
 
 // Rejection reason codes of the response load.
 const (
@@ -300,7 +278,9 @@ type ResponseRejection struct {
 }
 
 // ResponseRejectionLayout is the lake response_rejections layout.
-func ResponseRejectionLayout() *Layout { return LayoutOf[ResponseRejection](TableResponseRejections) }
+func ResponseRejectionLayout() *Layout {
+	return LayoutOf[ResponseRejection](string(LakeResponseRejections))
+}
 
 // Duplicate reasons.
 const (
@@ -328,4 +308,4 @@ type DuplicateResponse struct {
 }
 
 // DuplicateResponseLayout is the lake duplicates layout.
-func DuplicateResponseLayout() *Layout { return LayoutOf[DuplicateResponse](TableDuplicates) }
+func DuplicateResponseLayout() *Layout { return LayoutOf[DuplicateResponse](string(LakeDuplicates)) }

@@ -89,7 +89,7 @@ func TestResponseKeys(t *testing.T) {
 	day := time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC)
 	tests := []struct{ got, want string }{
 		{ResponseLandingPrefix("w1", "QMM", day), "landing/w1/QMM/responses/2026-02-03/"},
-		{ResponseLoadPartition(TableResponses, "w1", "QMM", day), "lake/responses/wave=w1/ics=QMM/load_date=2026-02-03/"},
+		{ResponseLoadPartition(LakeResponses, "w1", "QMM", day), "lake/responses/wave=w1/ics=QMM/load_date=2026-02-03/"},
 		{FreeTextPrefix("w1", "QMM", day), "restricted/w1/QMM/free_text/load_date=2026-02-03/"},
 		{ResponseFileName(ChannelPaper, "csv"), "responses_paper.csv"},
 	}

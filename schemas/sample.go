@@ -67,7 +67,7 @@ type SampleRecord struct {
 }
 
 // SampleRecordLayout is the lake layout of accepted sample records.
-func SampleRecordLayout() *Layout { return LayoutOf[SampleRecord]("sample") }
+func SampleRecordLayout() *Layout { return LayoutOf[SampleRecord](string(LakeSample)) }
 
 // Dispositions of a record that did not enter the sample.
 const (

@@ -20,7 +20,7 @@ import (
 func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha256 string, partition ...any) (loaded int64, skipped bool, err error) {
 	var before string
 	err = tx.QueryRowContext(ctx, `SELECT sha256 FROM loaded_files WHERE object_key = ? AND table_name = ?`,
-		objectKey, t.Name).Scan(&before)
+		objectKey, string(t.Name)).Scan(&before)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -29,7 +29,7 @@ func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha2
 		return 0, true, nil
 	}
 	reloaded := err == nil
-	table := schemas.QuoteIdent(t.Name)
+	table := schemas.QuoteIdent(string(t.Name))
 	verb := "INSERT"
 	switch {
 	case len(t.PartitionBy) > 0:
@@ -72,7 +72,7 @@ func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha2
 	}
 	loaded, _ = res.RowsAffected()
 	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO loaded_files (object_key, table_name, sha256, rows, loaded_at) VALUES (?, ?, ?, ?, now())`,
-		objectKey, t.Name, sha256, loaded); err != nil {
+		objectKey, string(t.Name), sha256, loaded); err != nil {
 		return 0, false, fmt.Errorf("warehouse: record load of %s: %w", objectKey, err)
 	}
 	return loaded, false, nil
@@ -81,7 +81,7 @@ func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha2
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func init() {
-	Register(Migration{Version: 1, Name: "loaded_files", SQL: []string{
+	Register(Migration{Version: 1, Name: string(schemas.TableLoadedFiles), SQL: []string{
 		`CREATE TABLE IF NOT EXISTS loaded_files (
 			object_key VARCHAR NOT NULL, table_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
 			rows BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,

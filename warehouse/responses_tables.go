@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"strconv"
 	"strings"
 
 	"icesurvey/schemas"
@@ -21,25 +22,23 @@ import (
 //
 // Free text has no table here on purpose: it stays in the restricted area (SPEC §8).
 func init() {
-	for name, t := range map[string]Table{
-		"responses": {Name: "responses", Layout: schemas.ResponseRowLayout(),
+	for name, t := range map[schemas.Table]Table{
+		schemas.TableResponses: {Name: schemas.TableResponses, Layout: schemas.ResponseRowLayout(),
 			Doc: "one row per loaded response, a column per closed question of every questionnaire version " +
 				"and the question bank; no free text; superseded responses are listed in " +
 				"response_duplicates — use the current_responses view"},
-		"response_rejections": {Name: "response_rejections", Layout: schemas.ResponseRejectionLayout(),
+		schemas.TableResponseRejections: {Name: schemas.TableResponseRejections, Layout: schemas.ResponseRejectionLayout(),
 			Doc: "every problem the response load found, by file, row, field and reason code"},
-		"response_duplicates": {Name: "response_duplicates", Layout: schemas.DuplicateResponseLayout(),
+		schemas.TableResponseDuplicates: {Name: schemas.TableResponseDuplicates, Layout: schemas.DuplicateResponseLayout(),
 			Doc: "responses discarded because the same person answered again, with the kept response"},
 	} {
 		if _, dup := Tables[name]; dup {
-			panic("warehouse: table " + name + " declared twice")
+			panic("warehouse: table " + string(name) + " declared twice")
 		}
 		Tables[name] = t
 	}
 	Register(Migration{Version: 10, Name: "response load tables", SQL: []string{
-		Tables["responses"].Layout.DDL("responses"),
-		Tables["response_rejections"].Layout.DDL("response_rejections"),
-		Tables["response_duplicates"].Layout.DDL("response_duplicates"),
+		ddl(schemas.TableResponses), ddl(schemas.TableResponseRejections), ddl(schemas.TableResponseDuplicates),
 	}})
 	Register(Migration{Version: 11, Name: "response rate views", SQL: rateViews()})
 	Register(Migration{Version: 15, Name: "completions from the responses, not outcome events", SQL: []string{
@@ -54,35 +53,35 @@ func init() {
 // first complete patient response not discarded as a duplicate. A load writes no
 // outcome event for it (see package responses); completion events that loads wrote
 // before are counted too, and are the same completions.
-const completionsView = `CREATE OR REPLACE VIEW completions AS
+var completionsView = sqlNames.Replace(`CREATE OR REPLACE VIEW completions AS
 SELECT wave, ics, survey_record_id, min("at") AS completed_at FROM (
   SELECT r.wave, r.ics, r.survey_record_id, r.received_at AS "at" FROM responses r
-  WHERE r.complete AND r.respondent_type = 'patient'
+  WHERE r.complete AND r.respondent_type = {patient}
     AND NOT EXISTS (SELECT 1 FROM response_duplicates d WHERE d.discarded_response_id = r.response_id)
   UNION ALL
-  SELECT wave, ics, survey_record_id, "at" FROM outcome_events WHERE outcome = 1
-) GROUP BY wave, ics, survey_record_id`
+  SELECT wave, ics, survey_record_id, "at" FROM outcome_events WHERE outcome = {completed}
+) GROUP BY wave, ics, survey_record_id`)
 
 // rateColumns are the outcome counts and rates every response-rate view reports, over
 // rows of sample_outcomes. The adjusted rate leaves out of the base those the survey
 // could never reach — letters returned undelivered, the deceased, the ineligible — as
 // the NHS Patient Survey Programme reports it.
-const rateColumns = `count(*) AS sampled,
-  count(*) FILTER (WHERE outcome = 1) AS completed,
-  count(*) FILTER (WHERE outcome = 2) AS undelivered,
-  count(*) FILTER (WHERE outcome = 3) AS deceased,
-  count(*) FILTER (WHERE outcome = 4) AS opted_out,
-  count(*) FILTER (WHERE outcome = 5) AS ineligible,
-  count(*) FILTER (WHERE outcome = 6) AS no_response,
-  round(100.0 * count(*) FILTER (WHERE outcome = 1) / nullif(count(*), 0), 2) AS response_rate_pct,
-  round(100.0 * count(*) FILTER (WHERE outcome = 1)
-    / nullif(count(*) - count(*) FILTER (WHERE outcome IN (2, 3, 5)), 0), 2) AS adjusted_response_rate_pct`
+var rateColumns = sqlNames.Replace(`count(*) AS sampled,
+  count(*) FILTER (WHERE outcome = {completed}) AS completed,
+  count(*) FILTER (WHERE outcome = {undelivered}) AS undelivered,
+  count(*) FILTER (WHERE outcome = {deceased}) AS deceased,
+  count(*) FILTER (WHERE outcome = {opted_out}) AS opted_out,
+  count(*) FILTER (WHERE outcome = {ineligible}) AS ineligible,
+  count(*) FILTER (WHERE outcome = {no_response}) AS no_response,
+  round(100.0 * count(*) FILTER (WHERE outcome = {completed}) / nullif(count(*), 0), 2) AS response_rate_pct,
+  round(100.0 * count(*) FILTER (WHERE outcome = {completed})
+    / nullif(count(*) - count(*) FILTER (WHERE outcome IN ({undelivered}, {deceased}, {ineligible})), 0), 2) AS adjusted_response_rate_pct`)
 
 func rateViews() []string {
 	views := []string{
 		// Completions from outcome events, as loads wrote them before migration 15.
-		sampleOutcomesView(`SELECT wave, ics, survey_record_id, min("at") AS completed_at
-  FROM outcome_events WHERE outcome = 1 GROUP BY wave, ics, survey_record_id`),
+		sampleOutcomesView(sqlNames.Replace(`SELECT wave, ics, survey_record_id, min("at") AS completed_at
+  FROM outcome_events WHERE outcome = {completed} GROUP BY wave, ics, survey_record_id`)),
 
 		// Response rates by wave and ICS.
 		`CREATE OR REPLACE VIEW response_rates AS
@@ -122,10 +121,10 @@ FROM daily d JOIN totals t ON t.wave_id = d.wave_id AND t.ics = d.ics`,
 
 		// Completed questionnaires by the last mailing step sent before them: what each
 		// letter or SMS brought in. "sent" is how many people that step went to.
-		`CREATE OR REPLACE VIEW response_rates_by_mailing AS
+		sqlNames.Replace(`CREATE OR REPLACE VIEW response_rates_by_mailing AS
 WITH sent AS (
   SELECT wave_id, ics, step, min(sent_at) AS first_sent_at, count(DISTINCT survey_record_id) AS sent
-  FROM mailing_history WHERE result <> 'permanent-failure' GROUP BY wave_id, ics, step
+  FROM mailing_history WHERE result <> {permanent_failure} GROUP BY wave_id, ics, step
 ), brought AS (
   SELECT wave_id, ics, last_step_before_response AS step, count(*) AS completed
   FROM sample_outcomes WHERE last_step_before_response IS NOT NULL
@@ -133,7 +132,7 @@ WITH sent AS (
 )
 SELECT s.wave_id, s.ics, s.step, s.first_sent_at, s.sent, coalesce(b.completed, 0) AS completed_after_step,
   round(100.0 * coalesce(b.completed, 0) / nullif(s.sent, 0), 2) AS completed_per_sent_pct
-FROM sent s LEFT JOIN brought b ON b.wave_id = s.wave_id AND b.ics = s.ics AND b.step = s.step`,
+FROM sent s LEFT JOIN brought b ON b.wave_id = s.wave_id AND b.ics = s.ics AND b.step = s.step`),
 	}
 	return views
 }
@@ -150,7 +149,7 @@ FROM sample_outcomes GROUP BY wave_id, ics, ` + schemas.QuoteIdent(col)
 // sent to them before it. completions is a query of each completed questionnaire's
 // wave, ics, survey_record_id and completed_at.
 func sampleOutcomesView(completions string) string {
-	return `CREATE OR REPLACE VIEW sample_outcomes AS
+	return sqlNames.Replace(`CREATE OR REPLACE VIEW sample_outcomes AS
 WITH starts AS (
   SELECT wave_id, ics, min(sent_at) AS fieldwork_start FROM mailing_history GROUP BY wave_id, ics
 ), completed AS (
@@ -160,7 +159,7 @@ WITH starts AS (
     arg_max(h.step, h.sent_at) AS last_step_before_response
   FROM completed c JOIN mailing_history h
     ON h.wave_id = c.wave AND h.ics = c.ics AND h.survey_record_id = c.survey_record_id AND h.sent_at <= c.completed_at
-  WHERE h.result <> 'permanent-failure'
+  WHERE h.result <> {permanent_failure}
   GROUP BY c.wave, c.ics, c.survey_record_id
 )
 SELECT s.wave_id, s.ics, s.survey_record_id, s.gp_practice_code, s.age_band, s.gender, s.ethnicity, s.efi_band,
@@ -172,5 +171,18 @@ FROM sample s
 JOIN outcomes o ON o.wave_id = s.wave_id AND o.ics = s.ics AND o.survey_record_id = s.survey_record_id
 LEFT JOIN starts st ON st.wave_id = s.wave_id AND st.ics = s.ics
 LEFT JOIN completed c ON c.wave = s.wave_id AND c.ics = s.ics AND c.survey_record_id = s.survey_record_id
-LEFT JOIN last_step l ON l.wave = s.wave_id AND l.ics = s.ics AND l.survey_record_id = s.survey_record_id`
+LEFT JOIN last_step l ON l.wave = s.wave_id AND l.ics = s.ics AND l.survey_record_id = s.survey_record_id`)
 }
+
+// sqlNames fills the {placeholders} of the views' SQL from their declarations: outcome
+// codes, the respondent type and mailing result the views filter on.
+var sqlNames = strings.NewReplacer(
+	"{completed}", strconv.Itoa(schemas.OutcomeCompleted),
+	"{undelivered}", strconv.Itoa(schemas.OutcomeUndelivered),
+	"{deceased}", strconv.Itoa(schemas.OutcomeDeceased),
+	"{opted_out}", strconv.Itoa(schemas.OutcomeOptedOut),
+	"{ineligible}", strconv.Itoa(schemas.OutcomeIneligible),
+	"{no_response}", strconv.Itoa(schemas.OutcomeNoResponse),
+	"{patient}", sqlString(schemas.RespondentPatient),
+	"{permanent_failure}", sqlString(schemas.ResultPermanentFailure),
+)

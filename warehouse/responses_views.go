@@ -32,7 +32,7 @@ func init() {
 		`DROP VIEW IF EXISTS responses_wide_patient_2026_1`,
 		`DROP TABLE IF EXISTS responses`,
 		`DELETE FROM loaded_files WHERE table_name = 'responses'`,
-		Tables["responses"].Layout.DDL("responses"),
+		ddl(schemas.TableResponses),
 	}})
 	Derive(Derived{Name: "responses answer columns and views", SQL: responseObjects})
 }
@@ -44,7 +44,7 @@ func responseObjects() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: questionnaires for the responses views: %w", err)
 	}
-	layout := Tables["responses"].Layout
+	layout := Tables[schemas.TableResponses].Layout
 	fixed := schemas.ResponseFixedLayout()
 	answerCols := layout.ExtensionColumns()
 	var out []string

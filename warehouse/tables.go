@@ -2,15 +2,17 @@ package warehouse
 
 import (
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 
 	"icesurvey/audit"
+	"icesurvey/fault"
 	"icesurvey/schemas"
 )
 
 // Table is a warehouse table loaded from lake objects of one layout.
 type Table struct {
-	Name   string
+	Name   schemas.Table
 	Layout *schemas.Layout
 	// PartitionBy names the columns whose values identify what one lake object
 	// replaces (e.g. wave_id and ics for a wave's sample). Empty: rows are upserted by key.
@@ -28,7 +30,7 @@ type Table struct {
 }
 
 // DDL is the table's CREATE TABLE statement.
-func (t Table) DDL() string { return t.ddl(t.Name) }
+func (t Table) DDL() string { return t.ddl(string(t.Name)) }
 
 // ddl is the table's CREATE TABLE statement under another name.
 func (t Table) ddl(name string) string {
@@ -41,71 +43,81 @@ func (t Table) ddl(name string) string {
 func (t Table) hasKey() bool { return len(t.Layout.KeyNames()) > 0 }
 
 // Tables are the warehouse tables derived from the lake, by name.
-var Tables = map[string]Table{
-	"audit_log": {Name: "audit_log", Layout: audit.Layout(),
+var Tables = map[schemas.Table]Table{
+	schemas.TableAuditLog: {Name: schemas.TableAuditLog, Layout: audit.Layout(),
 		Doc: "every activity attempt and domain event, append-only"},
-	"sample": {Name: "sample", Layout: schemas.SampleRecordLayout(), PartitionBy: []string{"wave_id", "ics"},
+	schemas.TableSample: {Name: schemas.TableSample, Layout: schemas.SampleRecordLayout(), PartitionBy: []string{"wave_id", "ics"},
 		Doc: "accepted sample records, pseudonymised (no NHS number, name, address or date of birth)"},
-	"outcome_events": {Name: "outcome_events", Layout: schemas.OutcomeEventLayout(), Unindexed: true,
+	schemas.TableOutcomeEvents: {Name: schemas.TableOutcomeEvents, Layout: schemas.OutcomeEventLayout(), Unindexed: true,
 		Doc: "every fact about a person's outcome; see the outcomes view for the current one"},
-	"mailing_history": {Name: "mailing_history", Layout: schemas.MailingEventLayout(),
+	schemas.TableMailingHistory: {Name: schemas.TableMailingHistory, Layout: schemas.MailingEventLayout(),
 		Doc: "one row per message per person per mailing step"},
 }
 
 // TableNames lists the loadable tables, sorted.
-func TableNames() []string {
-	out := make([]string, 0, len(Tables))
+func TableNames() []schemas.Table {
+	out := make([]schemas.Table, 0, len(Tables))
 	for n := range Tables {
 		out = append(out, n)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
-// LookupTable returns the named table or an error naming the known ones.
-func LookupTable(name string) (Table, error) {
+// LookupTable returns the named table, or a fault.Configuration error naming the
+// known ones.
+func LookupTable(name schemas.Table) (Table, error) {
 	t, ok := Tables[name]
 	if !ok {
-		return Table{}, fmt.Errorf("warehouse: no table %q (known: %v)", name, TableNames())
+		return Table{}, fault.Errorf(fault.Configuration, "warehouse: no table %q (known: %v)", name, TableNames())
 	}
 	return t, nil
 }
 
+// OutcomeRankSQL is the SQL expression of a person's current outcome over the
+// aggregated outcome codes in column col (one row per event), generated from
+// schemas.OutcomePrecedence: the strongest code present, else schemas.OutcomeDefault.
+func OutcomeRankSQL(col string) string {
+	var b strings.Builder
+	b.WriteString("CASE\n")
+	for _, code := range schemas.OutcomePrecedence {
+		fmt.Fprintf(&b, "    WHEN bool_or(%s = %d) THEN %d\n", col, code, code)
+	}
+	fmt.Fprintf(&b, "    ELSE %d END", schemas.OutcomeDefault)
+	return b.String()
+}
+
 // outcomesView derives each sampled person's current outcome from events, a table or
-// subquery of outcome events. A completed questionnaire wins over everything after it;
-// death over opt-out; opt-out over an undelivered letter; no event at all means no
-// response (6).
+// subquery of outcome events, ranked by OutcomeRankSQL: a completed questionnaire wins
+// over everything after it; death over opt-out; opt-out over an undelivered letter; no
+// event at all means no response.
 func outcomesView(events string) string {
 	return `CREATE OR REPLACE VIEW outcomes AS
 SELECT s.wave_id, s.ics, s.survey_record_id,
-  CASE
-    WHEN bool_or(e.outcome = 1) THEN 1
-    WHEN bool_or(e.outcome = 3) THEN 3
-    WHEN bool_or(e.outcome = 4) THEN 4
-    WHEN bool_or(e.outcome = 2) THEN 2
-    WHEN bool_or(e.outcome = 5) THEN 5
-    ELSE 6 END AS outcome,
+  ` + OutcomeRankSQL("e.outcome") + ` AS outcome,
   max(e.at) AS outcome_at
 FROM sample s
 LEFT JOIN ` + events + ` e ON e.wave = s.wave_id AND e.ics = s.ics AND e.survey_record_id = s.survey_record_id
 GROUP BY s.wave_id, s.ics, s.survey_record_id`
 }
 
+// ddl is table name's CREATE TABLE statement.
+func ddl(name schemas.Table) string { return Tables[name].Layout.DDL(string(name)) }
+
 func init() {
-	Register(Migration{Version: 2, Name: "audit_log", SQL: []string{Tables["audit_log"].Layout.DDL("audit_log")}})
-	Register(Migration{Version: 3, Name: "sample", SQL: []string{Tables["sample"].Layout.DDL("sample")}})
+	Register(Migration{Version: 2, Name: string(schemas.TableAuditLog), SQL: []string{ddl(schemas.TableAuditLog)}})
+	Register(Migration{Version: 3, Name: string(schemas.TableSample), SQL: []string{ddl(schemas.TableSample)}})
 	Register(Migration{Version: 4, Name: "outcome_events and outcomes view", SQL: []string{
-		Tables["outcome_events"].Layout.DDL("outcome_events"), outcomesView("outcome_events")}})
-	Register(Migration{Version: 5, Name: "mailing_history", SQL: []string{
-		Tables["mailing_history"].Layout.DDL("mailing_history")}})
+		ddl(schemas.TableOutcomeEvents), outcomesView(string(schemas.TableOutcomeEvents))}})
+	Register(Migration{Version: 5, Name: string(schemas.TableMailingHistory), SQL: []string{ddl(schemas.TableMailingHistory)}})
 	Register(Migration{Version: 14, Name: "outcome_events without its primary-key index",
-		SQL: rebuild(Tables["outcome_events"])})
+		SQL: rebuild(Tables[schemas.TableOutcomeEvents])})
 }
 
 // rebuild recreates table t from its present DDL, keeping its rows: DuckDB cannot drop
 // a primary key in place. Views over the table name it, so they see the new table.
 func rebuild(t Table) []string {
-	name, tmp := schemas.QuoteIdent(t.Name), schemas.QuoteIdent(t.Name+"_rebuilt")
+	name, tmp := schemas.QuoteIdent(string(t.Name)), schemas.QuoteIdent(string(t.Name)+"_rebuilt")
 	return []string{
 		"DROP TABLE IF EXISTS " + tmp,
 		t.ddl(tmp),

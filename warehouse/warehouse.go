@@ -21,10 +21,13 @@ import (
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
+
+	"icesurvey/fault"
 )
 
-// ErrBusy means another process holds the warehouse file's lock; retry later.
-var ErrBusy = errors.New("warehouse: file is locked by another process")
+// ErrBusy means another process holds the warehouse file's lock; retry later (a
+// transient fault.Busy error).
+var ErrBusy = fault.New(fault.Busy, "warehouse: file is locked by another process")
 
 // Warehouse is a DuckDB file written one transaction at a time.
 type Warehouse struct {

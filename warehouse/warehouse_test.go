@@ -55,7 +55,7 @@ func TestMigrationsApplyOnceInOrder(t *testing.T) {
 	}
 	for _, table := range TableNames() {
 		err := w.Read(ctx, func(db *sql.DB) error {
-			_, err := db.ExecContext(ctx, "SELECT * FROM "+schemas.QuoteIdent(table)+" LIMIT 0")
+			_, err := db.ExecContext(ctx, "SELECT * FROM "+schemas.QuoteIdent(string(table))+" LIMIT 0")
 			return err
 		})
 		if err != nil {
@@ -104,7 +104,7 @@ func TestLoadParquetIsIdempotentAndReplacesPartitions(t *testing.T) {
 		}
 	}
 	load := func(key, ics string) (int64, bool) {
-		return loadObject(t, w, st, Tables["sample"], key, "w1", ics)
+		return loadObject(t, w, st, Tables[schemas.TableSample], key, "w1", ics)
 	}
 	count := func(ics string) int {
 		var n int
@@ -223,7 +223,7 @@ func TestUnindexedTableReplacesAChangedObject(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return loadObject(t, w, st, Tables["outcome_events"], key)
+		return loadObject(t, w, st, Tables[schemas.TableOutcomeEvents], key)
 	}
 	events := func() map[string]string {
 		t.Helper()
@@ -286,7 +286,7 @@ func TestOutcomeEventsRebuiltWithoutIndex(t *testing.T) {
 	if err := w.Write(ctx, func(tx *sql.Tx) error {
 		for _, s := range []string{
 			`DROP TABLE outcome_events`,
-			Tables["outcome_events"].Layout.DDL("outcome_events"),
+			Tables[schemas.TableOutcomeEvents].Layout.DDL("outcome_events"),
 			`INSERT INTO outcome_events VALUES ('e1', 'w1', 'QMM', DATE '2026-03-10', 'S1', 1, TIMESTAMPTZ '2026-03-10 09:00:00+00', '', 'f', 'x', 'R1')`,
 			`DELETE FROM schema_migrations WHERE version = 14`,
 		} {

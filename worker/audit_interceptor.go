@@ -64,7 +64,7 @@ func (i *auditActivityInbound) ExecuteActivity(ctx context.Context, in *intercep
 		EventID:      attemptID,
 		WaveID:       wave,
 		ICS:          ics,
-		Kind:         "activity_attempt",
+		Kind:         audit.KindActivityAttempt,
 		WorkflowID:   info.WorkflowExecution.ID,
 		RunID:        info.WorkflowExecution.RunID,
 		ActivityType: info.ActivityType.Name,

@@ -33,10 +33,11 @@ type Config struct {
 	// Warehouse, when set, serves the warehouse task queue with this DuckDB file. Run
 	// it in one process only.
 	Warehouse *warehouse.Warehouse
-	// DevSimulators, set only by the dev stack, serve the survey-supplier simulator on
-	// the warehouse queue (it reads the warehouse). `ice worker` never sets it.
-	DevSimulators *activities.DevSimulators
-	Logger        *slog.Logger
+	// RegisterDevSimulators, set only by the dev stack, registers the simulators that
+	// stand in for the outside world on the warehouse queue (they read the warehouse).
+	// `ice worker` never sets it, and this package links no simulator.
+	RegisterDevSimulators func(sdkworker.ActivityRegistry)
+	Logger                *slog.Logger
 }
 
 // Workers are the running workers of one process.
@@ -53,7 +54,9 @@ func Start(cfg Config) (*Workers, error) {
 		return nil, fmt.Errorf("worker: nothing to serve: enable the main queue, the warehouse queue, or both")
 	}
 	opts := sdkworker.Options{
-		Interceptors: []interceptor.WorkerInterceptor{NewAuditInterceptor(cfg.Store, cfg.Logger)},
+		// The audit interceptor wraps the error interceptor, so the trail records each
+		// failure as the workflows see it (its fault kind as the error type).
+		Interceptors: []interceptor.WorkerInterceptor{NewAuditInterceptor(cfg.Store, cfg.Logger), NewErrorInterceptor()},
 		// On a graceful stop (Ctrl-C) running activities get this long to finish and
 		// report, instead of being cut off and found only at their timeout.
 		WorkerStopTimeout: 15 * time.Second,
@@ -74,8 +77,8 @@ func Start(cfg Config) (*Workers, error) {
 		wopts.MaxConcurrentActivityExecutionSize = 2
 		w := sdkworker.New(cfg.Client, activities.WarehouseTaskQueue, wopts)
 		w.RegisterActivity(&activities.WarehouseActivities{Store: cfg.Store, Warehouse: cfg.Warehouse})
-		if cfg.DevSimulators != nil {
-			w.RegisterActivity(cfg.DevSimulators)
+		if cfg.RegisterDevSimulators != nil {
+			cfg.RegisterDevSimulators(w)
 		}
 		ws.workers = append(ws.workers, w)
 	}
@@ -90,13 +93,11 @@ func Start(cfg Config) (*Workers, error) {
 	return ws, nil
 }
 
-// RegisterWorkflows registers the pipeline's workflows on w.
+// RegisterWorkflows registers the pipeline's workflows on w (workflows.All).
 func RegisterWorkflows(w interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 }) {
-	w.RegisterWorkflowWithOptions(workflows.WaveWorkflow, workflow.RegisterOptions{Name: "WaveWorkflow"})
-	w.RegisterWorkflowWithOptions(workflows.ICSWorkflow, workflow.RegisterOptions{Name: "ICSWorkflow"})
-	w.RegisterWorkflowWithOptions(workflows.DailyLoadWorkflow, workflow.RegisterOptions{Name: "DailyLoadWorkflow"})
+	workflows.Register(w)
 }
 
 // Stop stops every worker, letting running activities finish their current call.

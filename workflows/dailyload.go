@@ -10,19 +10,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"icesurvey/activities"
+	"icesurvey/fault"
 )
-
-// SAScheduledStartTime is set by the server on every workflow a Temporal Schedule
-// starts: the time the action was due, which stays the same when the run itself
-// starts late (a catch-up after an outage) — so the load date derives from it.
-var SAScheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
-
-// DailyLoadWorkflowID is the ID of the load of one wave and day started by
-// `ice load backfill`. One ID per day means a second load of the same day cannot run
-// while the first does.
-func DailyLoadWorkflowID(wave string, date time.Time) string {
-	return "load/" + wave + "/" + date.UTC().Format(time.DateOnly)
-}
 
 // DailyLoadInput starts the daily response load of one wave.
 type DailyLoadInput struct {
@@ -70,7 +59,7 @@ type DailyLoadResult struct {
 // and fails the run only after the others have finished.
 func DailyLoadWorkflow(ctx workflow.Context, in DailyLoadInput) (DailyLoadResult, error) {
 	if in.WaveID == "" || len(in.ICS) == 0 {
-		return DailyLoadResult{}, temporal.NewNonRetryableApplicationError("a daily load needs a wave and at least one ICS", activities.ErrConfiguration, nil)
+		return DailyLoadResult{}, temporal.NewNonRetryableApplicationError("a daily load needs a wave and at least one ICS", string(fault.Configuration), nil)
 	}
 	date := loadDate(ctx, in)
 	res := DailyLoadResult{WaveID: in.WaveID, Date: date.Format(time.DateOnly), ICS: make([]DailyLoadICSResult, len(in.ICS))}
@@ -135,12 +124,9 @@ func loadICS(ctx workflow.Context, in DailyLoadInput, ics string, date time.Time
 
 	if in.Simulate {
 		var sim activities.SimulateOutput
-		// The simulator reads the warehouse, so it runs on the warehouse queue of the
-		// dev stack. A bounded schedule-to-start makes a misconfigured production run
-		// fail instead of waiting forever for a worker that will never come.
-		opts := activities.Options(activities.Warehouse)
-		opts.ScheduleToStartTimeout = time.Minute
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), dsim.SimulateResponses,
+		// The simulator reads the warehouse, so it runs on the dev stack's warehouse
+		// queue; only the dev stack registers it, by name (sim/devsim).
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Simulator)), activities.ActivitySimulateResponses,
 			activities.SimulateInput{Scope: scope, Questionnaires: qs, Date: date, DayLength: in.SimDayLength}).Get(ctx, &sim); err != nil {
 			return fail("simulate", err)
 		}
@@ -156,21 +142,10 @@ func loadICS(ctx workflow.Context, in DailyLoadInput, ics string, date time.Time
 	}
 	// The day's objects go into the warehouse together, in one transaction: analysts
 	// never see a day's responses without its duplicates and outcomes.
-	var out activities.LoadObjectsOutput
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
-		wa.LoadLakeObjects, activities.LoadObjectsInput{Scope: scope, Objects: r.Load.Objects}).Get(ctx, &out); err != nil {
+	out, err := loadIntoWarehouse(ctx, scope, r.Load.Objects)
+	if err != nil {
 		return fail("load the day's lake objects into the warehouse", err)
 	}
 	r.Warehouse = out.ByKey
 	return r
-}
-
-// dsim is the dev simulators' receiver for method values, like a and wa.
-var dsim *activities.DevSimulators
-
-// flushAudit compacts the wave's audit events; a failure never fails the load (the
-// events stay pending for the next flush).
-func flushAudit(ctx workflow.Context, wave string) {
-	_ = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
-		wa.FlushAudit, activities.FlushAuditInput{Scope: activities.Scope{WaveID: wave}}).Get(ctx, nil)
 }

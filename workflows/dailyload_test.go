@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -9,14 +10,15 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"icesurvey/activities"
+	"icesurvey/fault"
+	"icesurvey/schemas"
 	"icesurvey/workflows"
 )
-
-var tsim *activities.DevSimulators
 
 // dailyEnv is a test environment with the daily load registered and a call log that
 // records, per ICS, which activities ran in which order.
@@ -29,12 +31,17 @@ type dailyEnv struct {
 func newDailyEnv(t *testing.T) *dailyEnv {
 	e := &dailyEnv{env: newEnv(t), log: map[string][]string{}}
 	e.env.RegisterWorkflow(workflows.DailyLoadWorkflow)
+	// The dev stack's simulator, registered by name as sim/devsim registers it (and
+	// mocked by the test that asks for it).
+	e.env.RegisterActivityWithOptions(func(context.Context, activities.SimulateInput) (activities.SimulateOutput, error) {
+		return activities.SimulateOutput{}, errors.New("the simulator was not expected")
+	}, activity.RegisterOptions{Name: activities.ActivitySimulateResponses})
 	e.env.OnActivity(twa.FlushAudit, mock.Anything, mock.Anything).Return(activities.FlushAuditOutput{}, nil).Maybe()
 	e.env.OnActivity(twa.LoadLakeObjects, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.LoadObjectsInput) (activities.LoadObjectsOutput, error) {
 			out := activities.LoadObjectsOutput{ByKey: map[string]activities.LoadOutput{}}
 			for _, o := range in.Objects {
-				e.record(in.ICS, "warehouse:"+o.Table)
+				e.record(in.ICS, "warehouse:"+string(o.Table))
 				out.ByKey[o.Key] = activities.LoadOutput{Rows: 3}
 			}
 			return out, nil
@@ -62,23 +69,25 @@ func (e *dailyEnv) onLoad(dates chan<- time.Time, empty ...string) {
 					return activities.LoadResponsesOutput{NoFiles: true, LoadDate: in.Date.Format(time.DateOnly)}, nil
 				}
 			}
-			part := "lake/%s/wave=W1/ics=" + in.ICS + "/load_date=" + in.Date.Format(time.DateOnly) + "/part-0.parquet"
+			const sha = "0123456789abcdef0123"
 			return activities.LoadResponsesOutput{LoadDate: in.Date.Format(time.DateOnly), Files: 2, RowsRead: 10, Loaded: 9, Rejected: 1,
-				Objects: []activities.LakeObject{
-					{Table: activities.TableOutcomeEvents, Key: fmt.Sprintf(part, "outcomes")},
-					{Table: activities.TableResponseRejections, Key: fmt.Sprintf(part, "response_rejections")},
-					{Table: activities.TableResponses, Key: fmt.Sprintf(part, "responses")},
+				Objects: []schemas.LakeObject{
+					schemas.LakeResponseOutcomes.Object(schemas.ResponsePartKey(schemas.LakeResponseOutcomes, testWID, in.ICS, in.Date, sha)),
+					schemas.LakeResponseRejections.Object(schemas.ResponsePartKey(schemas.LakeResponseRejections, testWID, in.ICS, in.Date, sha)),
+					schemas.LakeResponses.Object(schemas.ResponsePartKey(schemas.LakeResponses, testWID, in.ICS, in.Date, sha)),
 				}}, nil
 		})
 }
 
 func TestDailyLoadSimulatesLoadsThenWarehousesPerICS(t *testing.T) {
 	e := newDailyEnv(t)
-	e.env.OnActivity(tsim.SimulateResponses, mock.Anything, mock.Anything).Return(
+	var simErr error
+	e.env.OnActivity(activities.ActivitySimulateResponses, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SimulateInput) (activities.SimulateOutput, error) {
 			e.record(in.ICS, "simulate")
-			require.Equal(t, time.Hour, in.DayLength)
-			require.Equal(t, "patient-2026.1", in.PatientVersion)
+			if in.DayLength != time.Hour || in.PatientVersion != "patient-2026.1" {
+				simErr = fmt.Errorf("simulator asked with day length %s and version %s", in.DayLength, in.PatientVersion)
+			}
 			return activities.SimulateOutput{FieldworkDay: 3}, nil
 		})
 	e.onLoad(nil)
@@ -89,6 +98,7 @@ func TestDailyLoadSimulatesLoadsThenWarehousesPerICS(t *testing.T) {
 	})
 	require.True(t, e.env.IsWorkflowCompleted())
 	require.NoError(t, e.env.GetWorkflowError())
+	require.NoError(t, simErr)
 	var res workflows.DailyLoadResult
 	require.NoError(t, e.env.GetWorkflowResult(&res))
 	require.Equal(t, "2026-03-05", res.Date)
@@ -166,9 +176,9 @@ func TestDailyLoadOneICSFailingDoesNotStopTheOthers(t *testing.T) {
 		func(_ context.Context, in activities.LoadResponsesInput) (activities.LoadResponsesOutput, error) {
 			e.record(in.ICS, "load")
 			if in.ICS == "QJK" {
-				return activities.LoadResponsesOutput{}, activities.NonRetryable(activities.ErrConfiguration, errNoSample)
+				return activities.LoadResponsesOutput{}, activities.ApplicationError(fault.Wrap(fault.Configuration, errNoSample))
 			}
-			return activities.LoadResponsesOutput{Objects: []activities.LakeObject{{Table: activities.TableResponses, Key: "lake/responses/x.parquet"}}}, nil
+			return activities.LoadResponsesOutput{Objects: []schemas.LakeObject{schemas.LakeResponses.Object("lake/responses/x.parquet")}}, nil
 		})
 	e.env.ExecuteWorkflow(workflows.DailyLoadWorkflow, workflows.DailyLoadInput{
 		WaveID: testWID, ICS: []string{"QE1", "QJK"}, Date: time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC),

@@ -5,18 +5,40 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"icesurvey/activities"
+	"icesurvey/fault"
 	"icesurvey/mailing"
-	"icesurvey/wavespec"
+	"icesurvey/schemas"
 )
 
-// ICSInput starts one ICS's fieldwork.
+// ICSInput is what one ICS's fieldwork needs, fixed when it starts. It is declared for
+// the workflow, not read from the wave spec's YAML, so the spec's file format can change
+// without changing a running workflow's input (WaveWorkflow derives it: ICSInputs).
 type ICSInput struct {
-	Spec wavespec.Spec `json:"spec"`
-	ICS  string        `json:"ics"`
+	WaveID string `json:"wave_id"`
+	ICS    string `json:"ics"`
+	// SampleFile and MailingFile are the store keys of the ICS's two files.
+	SampleFile   string    `json:"sample_file"`
+	MailingFile  string    `json:"mailing_file"`
+	SamplingDate time.Time `json:"sampling_date"`
+	MinEligible  int       `json:"min_eligible"`
+	// DayLength is one fieldwork day on the workflow's clock (24h, seconds in a demo).
+	DayLength time.Duration `json:"day_length"`
+	// Steps are the mailing steps in the order they go out; fieldwork closes on day
+	// FieldworkDays.
+	Steps         []mailing.Step `json:"steps"`
+	FieldworkDays int            `json:"fieldwork_days"`
+	SurveyURL     string         `json:"survey_url"`
+	// RetentionDays after close, the identifiable mailing data is deleted.
+	RetentionDays int `json:"retention_days"`
+	// DBSPollEvery is how often the DBS reply is looked for (wall clock); past
+	// DBSReplyDeadline an unanswered request is reported overdue.
+	DBSPollEvery     time.Duration `json:"dbs_poll_every"`
+	DBSReplyDeadline time.Duration `json:"dbs_reply_deadline"`
 }
 
 // ICSResult is how an ICS's fieldwork ended.
@@ -32,8 +54,6 @@ var (
 // icsRun is the state of one ICS workflow execution.
 type icsRun struct {
 	in         ICSInput
-	spec       wavespec.Spec
-	ics        wavespec.ICS
 	status     ICSStatus
 	intake     *activities.IntakeOutput
 	wake       bool // a signal or update changed something a wait depends on
@@ -47,167 +67,206 @@ type icsRun struct {
 }
 
 // ICSWorkflow runs one ICS's fieldwork: intake, declaration, a deceased check before
-// every letter, the mailings on their timers, close, and the deletion of identifiable
-// data after the retention period.
+// every letter, the mailings on their timers, and close. At close it starts the
+// deletion of the identifiable data after the retention period (RetentionWorkflow) and
+// ends: a wave's execution lasts its fieldwork, not its retention.
 func ICSWorkflow(ctx workflow.Context, in ICSInput) (ICSResult, error) {
-	r := &icsRun{in: in, spec: in.Spec, dueDay: map[string]int{}}
-	for _, c := range in.Spec.ICSs {
-		if c.Code == in.ICS {
-			r.ics = c
-		}
+	if in.WaveID == "" || in.ICS == "" || len(in.Steps) == 0 {
+		return ICSResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("ICS workflow input names no wave, ICS or mailing steps (%q, %q)", in.WaveID, in.ICS), string(fault.Configuration), nil)
 	}
-	if r.ics.Code == "" {
-		return ICSResult{}, temporal.NewNonRetryableApplicationError("ICS "+in.ICS+" is not in the wave spec", activities.ErrConfiguration, nil)
-	}
-	r.status = ICSStatus{WaveID: in.Spec.WaveID, ICS: in.ICS, StartedAt: workflow.Now(ctx).UTC()}
-	for _, s := range in.Spec.Schedule.Steps {
+	r := &icsRun{in: in, dueDay: map[string]int{}}
+	r.status = ICSStatus{WaveID: in.WaveID, ICS: in.ICS, StartedAt: workflow.Now(ctx).UTC()}
+	for _, s := range in.Steps {
 		r.dueDay[s.Name] = s.Day
-		r.status.Mailings = append(r.status.Mailings, MailingStatus{Step: s.Name, Channel: s.Channel, Day: s.Day, State: "scheduled"})
+		r.status.Mailings = append(r.status.Mailings, MailingStatus{Step: s.Name, Channel: s.Channel, Day: s.Day, State: MailingScheduled})
 	}
-	if err := r.handlers(ctx); err != nil {
+	if err := r.registerHandlers(ctx); err != nil {
 		return ICSResult{}, err
 	}
+	err := r.run(ctx)
+	if ctx.Err() == nil {
+		// An update still running (an opt-out being recorded) finishes before the run
+		// ends, so its caller gets its answer.
+		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	}
+	return ICSResult{Status: r.status}, err
+}
 
+// run is the story.
+func (r *icsRun) run(ctx workflow.Context) error {
 	if err := r.intakeAndDeclare(ctx); err != nil {
-		return r.result(), err
+		return err
 	}
 	start := workflow.Now(ctx)
-	for i := range r.spec.Schedule.Steps {
+	for i := range r.in.Steps {
 		if err := r.mail(ctx, start, i); err != nil {
-			return r.result(), err
+			return err
 		}
 	}
-	if err := r.close(ctx, start); err != nil {
-		return r.result(), err
-	}
-	return r.result(), nil
+	return r.close(ctx, start)
 }
-
-func (r *icsRun) result() ICSResult { return ICSResult{Status: r.status} }
 
 func (r *icsRun) scope() activities.Scope {
-	return activities.Scope{WaveID: r.spec.WaveID, ICS: r.in.ICS}
+	return activities.Scope{WaveID: r.in.WaveID, ICS: r.in.ICS}
 }
 
-func (r *icsRun) setStage(ctx workflow.Context, stage, waitingOn string) {
+func (r *icsRun) setStage(ctx workflow.Context, stage Stage, waitingOn string) {
 	r.status.Stage = stage
 	r.status.WaitingOn = waitingOn
-	_ = workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(stage))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(string(stage)))
 }
 
-func (r *icsRun) handlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (ICSStatus, error) { return r.status, nil }); err != nil {
+// ---- handlers ----------------------------------------------------------------------
+
+func (r *icsRun) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, r.query); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDeclare,
-		func(ctx workflow.Context, req DeclareRequest) (DeclarationState, error) {
-			d := DeclarationState{By: req.By, At: workflow.Now(ctx).UTC()}
-			r.status.Declaration = &d
-			r.wake = true
-			return d, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req DeclareRequest) error {
-			switch {
-			case req.By == "":
-				return errors.New("the declaration must name who signs it (--by)")
-			case r.status.Declaration != nil:
-				return fmt.Errorf("the sample for %s was already declared by %s", r.in.ICS, r.status.Declaration.By)
-			case r.status.IntakeError != "":
-				return fmt.Errorf("intake failed for %s: %s; replace the file and revalidate first", r.in.ICS, r.status.IntakeError)
-			case r.intake == nil || r.status.Stage != StageDeclaration:
-				return fmt.Errorf("intake for %s has not finished (stage %s)", r.in.ICS, r.status.Stage)
-			case r.intake.Shortfall:
-				return fmt.Errorf("the eligible sample for %s is short: %d accepted, %d needed", r.in.ICS, r.intake.Accepted, r.intake.MinEligible)
-			}
-			return nil
-		}}); err != nil {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDeclare, r.declare,
+		workflow.UpdateHandlerOptions{Validator: r.validateDeclare}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateMove,
-		func(ctx workflow.Context, req MoveRequest) (MailingStatus, error) {
-			r.dueDay[req.Step] = req.Day
-			for i := range r.status.Mailings {
-				if r.status.Mailings[i].Step == req.Step {
-					r.status.Mailings[i].Day = req.Day
-					r.wake = true
-					return r.status.Mailings[i], nil
-				}
-			}
-			return MailingStatus{}, fmt.Errorf("no mailing step %q", req.Step)
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req MoveRequest) error {
-			ms := r.status.Mailings
-			for i, m := range ms {
-				if m.Step != req.Step {
-					continue
-				}
-				if m.State != "scheduled" {
-					return fmt.Errorf("mailing %s is already %s and cannot be moved", req.Step, m.State)
-				}
-				if req.Day < 0 || req.Day >= r.spec.Schedule.FieldworkDays {
-					return fmt.Errorf("day %d is outside fieldwork (0..%d)", req.Day, r.spec.Schedule.FieldworkDays-1)
-				}
-				// Steps go out in schedule order, so a move past a neighbour would silently
-				// hold that neighbour back: refuse it and say which to move first.
-				if i > 0 && req.Day < ms[i-1].Day {
-					return fmt.Errorf("day %d is before %s (day %d): steps go out in order", req.Day, ms[i-1].Step, ms[i-1].Day)
-				}
-				if i+1 < len(ms) && req.Day > ms[i+1].Day {
-					return fmt.Errorf("day %d is after %s (day %d): move that step first", req.Day, ms[i+1].Step, ms[i+1].Day)
-				}
-				return nil
-			}
-			return fmt.Errorf("no mailing step %q in the schedule", req.Step)
-		}}); err != nil {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateMove, r.move,
+		workflow.UpdateHandlerOptions{Validator: r.validateMove}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOptOut,
-		func(ctx workflow.Context, req OptOutRequest) (string, error) {
-			r.optOutsInFlight++
-			defer func() { r.optOutsInFlight-- }()
-			var out activities.OptOutOutput
-			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Storage)),
-				a.RecordOptOut, activities.OptOutInput{Scope: r.scope(), SurveyRecordID: req.SurveyRecordID,
-					AccessCode: req.AccessCode, Reason: req.Reason}).Get(ctx, &out)
-			if err != nil {
-				return "", err
-			}
-			if err := r.load(ctx, "outcome_events", out.OutcomesKey); err != nil {
-				return "", err
-			}
-			r.status.LateOptOuts++
-			r.optOuts++
-			return out.SurveyRecordID, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req OptOutRequest) error {
-			switch {
-			case req.SurveyRecordID == "" && req.AccessCode == "":
-				return errors.New("name the person by --record (survey record ID) or --access-code")
-			case r.status.Declaration == nil:
-				return errors.New("the sample is not declared yet: correct the sample file instead")
-			case r.status.Stage == StageClosing || r.status.Stage == StageRetention || r.status.Stage == StageDone:
-				return fmt.Errorf("fieldwork for %s has closed (stage %s)", r.in.ICS, r.status.Stage)
-			}
-			return nil
-		}}); err != nil {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateOptOut, r.optOut,
+		workflow.UpdateHandlerOptions{Validator: r.validateOptOut}); err != nil {
 		return err
 	}
-	pause := workflow.GetSignalChannel(ctx, SignalPause)
-	resume := workflow.GetSignalChannel(ctx, SignalResume)
-	reval := workflow.GetSignalChannel(ctx, SignalRevalidate)
-	retry := workflow.GetSignalChannel(ctx, SignalRetryDBS)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			sel := workflow.NewSelector(ctx)
-			sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); r.status.Paused = true; r.wake = true })
-			sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); r.status.Paused = false; r.wake = true })
-			sel.AddReceive(reval, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); r.revalidate = true; r.wake = true })
-			sel.AddReceive(retry, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); r.retryDBS = true; r.wake = true })
-			sel.Select(ctx)
-		}
-	})
+	workflow.Go(ctx, r.receiveSignals)
 	return nil
 }
+
+func (r *icsRun) query() (ICSStatus, error) { return r.status, nil }
+
+// validateDeclare refuses a declaration that is unsigned, repeated, or of a sample that
+// failed intake, is not yet validated or is short.
+func (r *icsRun) validateDeclare(ctx workflow.Context, req DeclareRequest) error {
+	switch {
+	case req.By == "":
+		return errors.New("the declaration must name who signs it (--by)")
+	case r.status.Declaration != nil:
+		return fmt.Errorf("the sample for %s was already declared by %s", r.in.ICS, r.status.Declaration.By)
+	case r.status.IntakeError != "":
+		return fmt.Errorf("intake failed for %s: %s; replace the file and revalidate first", r.in.ICS, r.status.IntakeError)
+	case r.intake == nil || r.status.Stage != StageDeclaration:
+		return fmt.Errorf("intake for %s has not finished (stage %s)", r.in.ICS, r.status.Stage)
+	case r.intake.Shortfall:
+		return fmt.Errorf("the eligible sample for %s is short: %d accepted, %d needed", r.in.ICS, r.intake.Accepted, r.intake.MinEligible)
+	}
+	return nil
+}
+
+// declare signs the sample declaration: the mailings may start.
+func (r *icsRun) declare(ctx workflow.Context, req DeclareRequest) (DeclarationState, error) {
+	d := DeclarationState{By: req.By, At: workflow.Now(ctx).UTC()}
+	r.status.Declaration = &d
+	r.wake = true
+	return d, nil
+}
+
+// validateMove refuses a move of a step already under way, to a day outside fieldwork,
+// or past a neighbour.
+func (r *icsRun) validateMove(ctx workflow.Context, req MoveRequest) error {
+	ms := r.status.Mailings
+	for i, m := range ms {
+		if m.Step != req.Step {
+			continue
+		}
+		if m.State != MailingScheduled {
+			return fmt.Errorf("mailing %s is already %s and cannot be moved", req.Step, m.State)
+		}
+		if req.Day < 0 || req.Day >= r.in.FieldworkDays {
+			return fmt.Errorf("day %d is outside fieldwork (0..%d)", req.Day, r.in.FieldworkDays-1)
+		}
+		// Steps go out in schedule order, so a move past a neighbour would silently
+		// hold that neighbour back: refuse it and say which to move first.
+		if i > 0 && req.Day < ms[i-1].Day {
+			return fmt.Errorf("day %d is before %s (day %d): steps go out in order", req.Day, ms[i-1].Step, ms[i-1].Day)
+		}
+		if i+1 < len(ms) && req.Day > ms[i+1].Day {
+			return fmt.Errorf("day %d is after %s (day %d): move that step first", req.Day, ms[i+1].Step, ms[i+1].Day)
+		}
+		return nil
+	}
+	return fmt.Errorf("no mailing step %q in the schedule", req.Step)
+}
+
+// move moves a step that has not gone out to another fieldwork day.
+func (r *icsRun) move(ctx workflow.Context, req MoveRequest) (MailingStatus, error) {
+	r.dueDay[req.Step] = req.Day
+	for i := range r.status.Mailings {
+		if r.status.Mailings[i].Step == req.Step {
+			r.status.Mailings[i].Day = req.Day
+			r.wake = true
+			return r.status.Mailings[i], nil
+		}
+	}
+	return MailingStatus{}, fmt.Errorf("no mailing step %q", req.Step)
+}
+
+// validateOptOut refuses an opt-out naming nobody, before the declaration (correct the
+// sample file instead) or after fieldwork has closed.
+func (r *icsRun) validateOptOut(ctx workflow.Context, req OptOutRequest) error {
+	switch {
+	case req.SurveyRecordID == "" && req.AccessCode == "":
+		return errors.New("name the person by --record (survey record ID) or --access-code")
+	case r.status.Declaration == nil:
+		return errors.New("the sample is not declared yet: correct the sample file instead")
+	case r.status.Stage == StageClosing || r.status.Stage == StageClosed:
+		return fmt.Errorf("fieldwork for %s has closed (stage %s)", r.in.ICS, r.status.Stage)
+	}
+	return nil
+}
+
+// optOut records a late opt-out in the lake and the warehouse; every mailing that
+// starts after it leaves the person out.
+func (r *icsRun) optOut(ctx workflow.Context, req OptOutRequest) (string, error) {
+	r.optOutsInFlight++
+	defer func() { r.optOutsInFlight-- }()
+	var out activities.OptOutOutput
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Storage)),
+		a.RecordOptOut, activities.OptOutInput{Scope: r.scope(), SurveyRecordID: req.SurveyRecordID,
+			AccessCode: req.AccessCode, Reason: req.Reason}).Get(ctx, &out)
+	if err != nil {
+		return "", err
+	}
+	if _, err := loadIntoWarehouse(ctx, r.scope(), out.Objects); err != nil {
+		return "", err
+	}
+	r.status.LateOptOuts++
+	r.optOuts++
+	return out.SurveyRecordID, nil
+}
+
+func (r *icsRun) onPause()      { r.status.Paused = true; r.wake = true }
+func (r *icsRun) onResume()     { r.status.Paused = false; r.wake = true }
+func (r *icsRun) onRevalidate() { r.revalidate = true; r.wake = true }
+func (r *icsRun) onRetryDBS()   { r.retryDBS = true; r.wake = true }
+
+// receiveSignals hands each operator signal to its handler, for as long as the run lasts.
+func (r *icsRun) receiveSignals(ctx workflow.Context) {
+	handlers := []struct {
+		ch     workflow.ReceiveChannel
+		handle func()
+	}{
+		{workflow.GetSignalChannel(ctx, SignalPause), r.onPause},
+		{workflow.GetSignalChannel(ctx, SignalResume), r.onResume},
+		{workflow.GetSignalChannel(ctx, SignalRevalidate), r.onRevalidate},
+		{workflow.GetSignalChannel(ctx, SignalRetryDBS), r.onRetryDBS},
+	}
+	for {
+		sel := workflow.NewSelector(ctx)
+		for _, h := range handlers {
+			sel.AddReceive(h.ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); h.handle() })
+		}
+		sel.Select(ctx)
+	}
+}
+
+// ---- the story ---------------------------------------------------------------------
 
 // intakeAndDeclare validates the files and waits for the declaration; a file replaced
 // (revalidate signal) before the declaration is validated again.
@@ -218,17 +277,16 @@ func (r *icsRun) intakeAndDeclare(ctx workflow.Context) error {
 		var out activities.IntakeOutput
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Long)),
 			a.Intake, activities.IntakeInput{
-				Scope: r.scope(), SampleFile: r.ics.SampleFile, MailingFile: r.ics.MailingFile,
-				SamplingDate: r.spec.SamplingDate.Time, MinEligible: r.spec.MinEligible,
+				Scope: r.scope(), SampleFile: r.in.SampleFile, MailingFile: r.in.MailingFile,
+				SamplingDate: r.in.SamplingDate, MinEligible: r.in.MinEligible,
 			}).Get(ctx, &out)
 		runs := 1
 		if r.status.Intake != nil {
 			runs = r.status.Intake.Runs + 1
 		}
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == activities.ErrBadInput {
+		if kind, msg := activities.FaultOf(err); kind == fault.BadInput {
 			r.intake = nil
-			r.status.IntakeError = appErr.Message()
+			r.status.IntakeError = msg
 			r.status.Intake = &IntakeStatus{Runs: runs}
 			r.setStage(ctx, StageIntakeFailed, "a corrected file and `ice wave revalidate`")
 			r.flushAudit(ctx)
@@ -245,10 +303,10 @@ func (r *icsRun) intakeAndDeclare(ctx workflow.Context) error {
 		r.status.Intake = &IntakeStatus{RowsRead: out.RowsRead, Accepted: out.Accepted, Excluded: out.Excluded,
 			Rejected: out.Rejected, NoSMS: out.NoSMS, Shortfall: out.Shortfall, ByReason: out.ByReason,
 			ReportKey: out.ReportKey, Runs: runs}
-		if err := r.load(ctx, "sample", out.SampleKey); err != nil {
+		if _, err := loadIntoWarehouse(ctx, r.scope(), out.Objects); err != nil {
 			return err
 		}
-		waiting := "the sample declaration (`ice wave declare " + r.spec.WaveID + " --ics " + r.in.ICS + " --by NAME`)"
+		waiting := "the sample declaration (`ice wave declare " + r.in.WaveID + " --ics " + r.in.ICS + " --by NAME`)"
 		if out.Shortfall {
 			waiting = fmt.Sprintf("a larger sample: %d eligible, %d needed (replace the files and revalidate)", out.Accepted, out.MinEligible)
 		}
@@ -269,11 +327,10 @@ func (r *icsRun) intakeAndDeclare(ctx workflow.Context) error {
 
 // mail waits until step i is due (and the wave is not paused), then sends it.
 func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
-	step := r.spec.Schedule.Steps[i]
+	step := r.in.Steps[i]
 	ms := &r.status.Mailings[i]
-	dayLen := r.spec.DayLength.D()
 	for {
-		due := start.Add(time.Duration(r.dueDay[step.Name]) * dayLen)
+		due := start.Add(time.Duration(r.dueDay[step.Name]) * r.in.DayLength)
 		ms.DueAt = due.UTC()
 		now := workflow.Now(ctx)
 		if !now.Before(due) && !r.status.Paused {
@@ -301,7 +358,7 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 	}
 
 	r.setStage(ctx, StageMailing, step.Name)
-	ms.State = "selecting"
+	ms.State = MailingSelecting
 	seen := r.optOuts
 	sel, err := r.selectRecipients(ctx, step, "due")
 	if err != nil {
@@ -309,7 +366,7 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 	}
 	if step.Channel == mailing.ChannelLetter && sel.Count > 0 {
 		// No letter goes to someone who has died: a fresh check of exactly these people.
-		ms.State = "checking"
+		ms.State = MailingChecking
 		if err := r.deceasedCheck(ctx, step.Name, sel.Key); err != nil {
 			return err
 		}
@@ -332,20 +389,20 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 		}
 	}
 	ms.Selected = sel.Count
-	ms.State = "sending"
+	ms.State = MailingSending
 	var out activities.SendOutput
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Long)),
 		a.SendMailing, activities.SendInput{Scope: r.scope(), Step: step, SelectionKey: sel.Key,
-			SurveyURL: r.spec.SurveyURL}).Get(ctx, &out); err != nil {
+			SurveyURL: r.in.SurveyURL}).Get(ctx, &out); err != nil {
 		return fmt.Errorf("send %s: %w", step.Name, err)
 	}
-	if err := r.load(ctx, "mailing_history", out.HistoryKey); err != nil {
+	if _, err := loadIntoWarehouse(ctx, r.scope(), out.Objects); err != nil {
 		return err
 	}
 	ms.Sent = out.Sent + out.AlreadySent
 	ms.Failed = out.Failed
 	ms.SentAt = workflow.Now(ctx).UTC()
-	ms.State = "sent"
+	ms.State = MailingSent
 	r.flushAudit(ctx)
 	return nil
 }
@@ -357,16 +414,17 @@ func (r *icsRun) selectRecipients(ctx workflow.Context, step mailing.Step, round
 	if err != nil {
 		return sel, fmt.Errorf("select recipients for %s: %w", step.Name, err)
 	}
-	return sel, nil
+	_, err = loadIntoWarehouse(ctx, r.scope(), sel.Objects)
+	return sel, err
 }
 
 // deceasedCheck sends a DBS request for a selection and waits durably for the reply.
-// The wait is an activity retried on a fixed interval, so no worker slot is held and the
-// history does not grow however long the reply takes; past the deadline the status says
-// the reply is overdue, and the mailing keeps waiting.
+// The wait is an activity retried on the poll interval (activities.PollOptions), so no
+// worker slot is held and the history does not grow however long the reply takes; past
+// the deadline the status says the reply is overdue, and the mailing keeps waiting.
 func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) error {
 	for attempt := 1; ; attempt++ {
-		requestID := fmt.Sprintf("%s-%s-%s-%d", r.spec.WaveID, r.in.ICS, step, attempt)
+		requestID := fmt.Sprintf("%s-%s-%s-%d", r.in.WaveID, r.in.ICS, step, attempt)
 		r.setStage(ctx, StageDBS, "the DBS reply to "+requestID)
 		st := DBSStatus{RequestID: requestID, ForStep: step, SentAt: workflow.Now(ctx).UTC()}
 		r.status.DBS = append(r.status.DBS, st)
@@ -378,17 +436,10 @@ func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) 
 		}
 		cur.Sent = sub.Sent
 
-		poll := r.spec.DBS.PollEvery.D()
-		opts := activities.Options(activities.Network)
-		opts.StartToCloseTimeout = 2 * time.Minute
-		opts.HeartbeatTimeout = 0
-		opts.RetryPolicy.InitialInterval = poll
-		opts.RetryPolicy.BackoffCoefficient = 1
-		opts.RetryPolicy.MaximumInterval = poll
-		collect := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CollectDBS,
+		collect := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.PollOptions(r.in.DBSPollEvery)), a.CollectDBS,
 			activities.DBSCollectInput{Scope: r.scope(), RequestID: requestID})
 		tctx, cancelDeadline := workflow.WithCancel(ctx)
-		deadline := workflow.NewTimer(tctx, r.spec.DBS.ReplyDeadline.D())
+		deadline := workflow.NewTimer(tctx, r.in.DBSReplyDeadline)
 		var out activities.DBSCollectOutput
 		var collectErr error
 		done := false
@@ -407,10 +458,9 @@ func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) 
 			sel.Select(ctx)
 		}
 		cancelDeadline()
-		var appErr *temporal.ApplicationError
-		if errors.As(collectErr, &appErr) && appErr.Type() == activities.ErrReplyMismatch {
-			cur.Rejected = appErr.Message()
-			r.setStage(ctx, StageDBS, "a valid DBS reply: "+requestID+" was rejected ("+appErr.Message()+"); `ice wave retry-dbs` sends a new request")
+		if kind, msg := activities.FaultOf(collectErr); kind == fault.ReplyMismatch {
+			cur.Rejected = msg
+			r.setStage(ctx, StageDBS, "a valid DBS reply: "+requestID+" was rejected ("+msg+"); `ice wave retry-dbs` sends a new request")
 			r.retryDBS = false
 			r.flushAudit(ctx)
 			if err := workflow.Await(ctx, func() bool { return r.retryDBS }); err != nil {
@@ -424,23 +474,16 @@ func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) 
 		cur.Replied = true
 		cur.Matched, cur.Deceased, cur.Superseded = out.Matched, out.Deceased, out.Superseded
 		cur.Unmatched, cur.Multiple, cur.CrossCheckFailed = out.Unmatched, out.Multiple, out.CrossCheckFailed
-		if out.OutcomesKey != "" {
-			if err := r.load(ctx, "outcome_events", out.OutcomesKey); err != nil {
-				return err
-			}
-		}
-		if out.SampleKey != "" {
-			if err := r.load(ctx, "sample", out.SampleKey); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err := loadIntoWarehouse(ctx, r.scope(), out.Objects)
+		return err
 	}
 }
 
+// close waits for the end of fieldwork, records the final outcomes and starts the
+// retention workflow, which outlives this one.
 func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
-	closeAt := start.Add(time.Duration(r.spec.Schedule.FieldworkDays) * r.spec.DayLength.D())
-	r.setStage(ctx, StageFieldwork, fmt.Sprintf("fieldwork to close on day %d", r.spec.Schedule.FieldworkDays))
+	closeAt := start.Add(time.Duration(r.in.FieldworkDays) * r.in.DayLength)
+	r.setStage(ctx, StageFieldwork, fmt.Sprintf("fieldwork to close on day %d", r.in.FieldworkDays))
 	if d := closeAt.Sub(workflow.Now(ctx)); d > 0 {
 		if err := workflow.Sleep(ctx, d); err != nil {
 			return err
@@ -453,36 +496,64 @@ func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
 		return fmt.Errorf("close fieldwork: %w", err)
 	}
 	r.status.Outcomes = out.Outcomes
-	r.flushAudit(ctx)
-
-	r.setStage(ctx, StageRetention, fmt.Sprintf("deletion of identifiable mailing data %d days after close", r.spec.RetentionDays))
-	if err := workflow.Sleep(ctx, time.Duration(r.spec.RetentionDays)*r.spec.DayLength.D()); err != nil {
+	if _, err := loadIntoWarehouse(ctx, r.scope(), out.Objects); err != nil {
 		return err
 	}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Storage)),
-		a.DeleteRestricted, r.scope()).Get(ctx, nil); err != nil {
-		return fmt.Errorf("delete identifiable data: %w", err)
-	}
-	r.setStage(ctx, StageDone, "")
 	r.flushAudit(ctx)
-	return nil
-}
 
-func (r *icsRun) load(ctx workflow.Context, table, key string) error {
-	if key == "" {
-		return nil
+	after := time.Duration(r.in.RetentionDays) * r.in.DayLength
+	id := RetentionWorkflowID(r.in.WaveID, r.in.ICS)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: id,
+		TaskQueue:  activities.TaskQueue,
+		// The deletion must happen however this run ends after starting it.
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			SAWaveID.ValueSet(r.in.WaveID), SAICS.ValueSet([]string{r.in.ICS}), SAStage.ValueSet(string(StageRetention))),
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, RetentionWorkflow, RetentionInput{WaveID: r.in.WaveID, ICS: r.in.ICS, After: after})
+	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return fmt.Errorf("start the retention of %s: %w", id, err)
 	}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
-		wa.LoadLakeObject, activities.LoadInput{Scope: r.scope(), Table: table, Key: key}).Get(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("load %s into the warehouse: %w", table, err)
-	}
+	r.status.Retention = &RetentionState{WorkflowID: id, DeleteAt: workflow.Now(ctx).Add(after).UTC()}
+	r.setStage(ctx, StageClosed, "")
 	return nil
 }
 
 // flushAudit compacts the wave's audit trail into the lake and the warehouse. A failure
 // here never stops fieldwork: the events stay pending and the next flush takes them.
-func (r *icsRun) flushAudit(ctx workflow.Context) {
+func (r *icsRun) flushAudit(ctx workflow.Context) { flushAudit(ctx, r.in.WaveID) }
+
+// loadIntoWarehouse hands the lake objects an activity wrote to the warehouse: those it
+// holds are loaded all in one transaction (the LoadLakeObjects activity, on the
+// warehouse queue); nothing for the warehouse is no call. Every story that writes to
+// the lake passes its activities' objects here.
+func loadIntoWarehouse(ctx workflow.Context, scope activities.Scope, written []schemas.LakeObject) (activities.LoadObjectsOutput, error) {
+	var out activities.LoadObjectsOutput
+	var objects []schemas.LakeObject
+	for _, o := range written {
+		if o.InWarehouse() {
+			objects = append(objects, o)
+		}
+	}
+	if len(objects) == 0 {
+		return out, nil
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
+		wa.LoadLakeObjects, activities.LoadObjectsInput{Scope: scope, Objects: objects}).Get(ctx, &out)
+	if err != nil {
+		tables := make([]schemas.Table, len(objects))
+		for i, o := range objects {
+			tables[i] = o.Table
+		}
+		return out, fmt.Errorf("load %v into the warehouse: %w", tables, err)
+	}
+	return out, nil
+}
+
+// flushAudit compacts the wave's audit events into the lake and the warehouse; a
+// failure never fails the caller (the events stay pending for the next flush).
+func flushAudit(ctx workflow.Context, wave string) {
 	_ = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
-		wa.FlushAudit, activities.FlushAuditInput{Scope: activities.Scope{WaveID: r.spec.WaveID}}).Get(ctx, nil)
+		wa.FlushAudit, activities.FlushAuditInput{Scope: activities.Scope{WaveID: wave}}).Get(ctx, nil)
 }

@@ -20,9 +20,13 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"icesurvey/activities"
+	"icesurvey/dbs"
+	"icesurvey/fault"
 	"icesurvey/mailing"
+	"icesurvey/schemas"
 	"icesurvey/wavespec"
 	"icesurvey/workflows"
 )
@@ -69,6 +73,18 @@ func testSpec(t *testing.T, icss ...string) wavespec.Spec {
 	return s
 }
 
+// icsInput is the input WaveWorkflow gives the ICS code of spec.
+func icsInput(t *testing.T, spec wavespec.Spec, code string) workflows.ICSInput {
+	t.Helper()
+	for _, in := range workflows.ICSInputs(spec) {
+		if in.ICS == code {
+			return in
+		}
+	}
+	t.Fatalf("no ICS %s in the spec", code)
+	return workflows.ICSInput{}
+}
+
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -77,6 +93,7 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env.SetTestTimeout(60 * time.Second) // wall clock; the 2-core CI box is shared
 	env.RegisterWorkflow(workflows.ICSWorkflow)
 	env.RegisterWorkflow(workflows.WaveWorkflow)
+	env.RegisterWorkflow(workflows.RetentionWorkflow)
 	return env
 }
 
@@ -126,6 +143,10 @@ type world struct {
 	closedAt    time.Time
 	deletedAt   time.Time
 	closedScope activities.Scope
+	// retention is the retention workflow the ICS started (mocked here; its own story
+	// is TestRetentionWorkflow's), and when.
+	retention  []workflows.RetentionInput
+	retainedAt time.Time
 }
 
 func newWorld(env *testsuite.TestWorkflowEnvironment, start time.Time, accepted int, people ...person) *world {
@@ -162,8 +183,8 @@ func (w *world) install() {
 				return hook(run, in)
 			}
 			return activities.IntakeOutput{RowsRead: w.accepted + 7, Accepted: w.accepted, Excluded: 5, Rejected: 2,
-				NoSMS: 1, MinEligible: 4000, SampleKey: "lake/sample/" + in.ICS + ".parquet",
-				ReportKey: "reports/" + in.ICS + "/intake.json"}, nil
+				NoSMS: 1, MinEligible: 4000, SampleKey: schemas.SampleKey(in.WaveID, in.ICS),
+				ReportKey: "reports/" + in.ICS + "/intake.json", Objects: []schemas.LakeObject{schemas.SampleObject(in.WaveID, in.ICS)}}, nil
 		})
 	env.OnActivity(ta.RecordDeclaration, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.DeclarationInput) error {
@@ -173,17 +194,23 @@ func (w *world) install() {
 			w.declaredBy = append(w.declaredBy, in.By)
 			return nil
 		})
-	env.OnActivity(twa.LoadLakeObject, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.LoadInput) (activities.LoadOutput, error) {
+	env.OnActivity(twa.LoadLakeObjects, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.LoadObjectsInput) (activities.LoadObjectsOutput, error) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
-			w.note("LoadLakeObject", "Load "+in.Table)
-			if in.Table == "outcome_events" {
-				for _, id := range w.lake[in.Key] {
-					w.knownDead[id] = true
+			out := activities.LoadObjectsOutput{ByKey: map[string]activities.LoadOutput{}}
+			var tables []string
+			for _, o := range in.Objects {
+				tables = append(tables, string(o.Table))
+				if o.Table == schemas.TableOutcomeEvents {
+					for _, id := range w.lake[o.Key] {
+						w.knownDead[id] = true
+					}
 				}
+				out.ByKey[o.Key] = activities.LoadOutput{Rows: 1}
 			}
-			return activities.LoadOutput{Rows: 1}, nil
+			w.note("LoadLakeObjects", "Load "+strings.Join(tables, ","))
+			return out, nil
 		})
 	env.OnActivity(twa.FlushAudit, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FlushAuditInput) (activities.FlushAuditOutput, error) {
@@ -250,8 +277,9 @@ func (w *world) install() {
 			}
 			out := activities.DBSCollectOutput{Sent: len(ids), Matched: len(ids), Deceased: len(dead)}
 			if len(dead) > 0 {
-				out.OutcomesKey = "lake/outcome_events/dbs-" + in.RequestID + ".parquet"
-				w.lake[out.OutcomesKey] = dead
+				key := schemas.DBSOutcomesKey(in.WaveID, in.ICS, in.RequestID)
+				out.Objects = []schemas.LakeObject{schemas.LakeOutcomeEvents.Object(key)}
+				w.lake[key] = dead
 			}
 			return out, nil
 		})
@@ -267,7 +295,7 @@ func (w *world) install() {
 			w.sends = append(w.sends, sendRec{ics: in.ICS, step: in.Step.Name, channel: in.Step.Channel,
 				selectionKey: in.SelectionKey, at: w.env.Now().UTC(), n: len(ids)})
 			return activities.SendOutput{Channel: in.Step.Channel, Sent: len(ids),
-				HistoryKey: "lake/mailing_history/" + in.ICS + "/" + in.Step.Name + ".parquet"}, nil
+				Objects: []schemas.LakeObject{schemas.LakeMailingHistory.Object(schemas.MailingHistoryKey(in.WaveID, in.ICS, in.Step.Name))}}, nil
 		})
 	env.OnActivity(twa.CloseFieldwork, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.Scope) (activities.CloseOutput, error) {
@@ -288,6 +316,15 @@ func (w *world) install() {
 				}
 			}
 			return out, nil
+		})
+	env.OnWorkflow(workflows.RetentionWorkflow, mock.Anything, mock.Anything).Return(
+		func(_ workflow.Context, in workflows.RetentionInput) (workflows.RetentionResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.note("RetentionWorkflow", "StartRetention")
+			w.retention = append(w.retention, in)
+			w.retainedAt = w.env.Now().UTC()
+			return workflows.RetentionResult{}, nil
 		})
 	env.OnActivity(ta.DeleteRestricted, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.Scope) (activities.RetentionOutput, error) {
@@ -480,8 +517,8 @@ func runFullTimetable(t *testing.T, accepted int) (*world, *testsuite.TestWorkfl
 	env.RegisterDelayedCallback(func() { snaps.take(env, "before-declaration") }, declareAt-time.Minute)
 	env.RegisterDelayedCallback(func() { u.declare(env, "declare-1", "Dr A. Jones") }, declareAt)
 	env.RegisterDelayedCallback(func() { snaps.take(env, "day-2") }, declareAt+2*day)
-	env.RegisterDelayedCallback(func() { snaps.take(env, "day-60") }, declareAt+60*day)
-	env.ExecuteWorkflow(workflows.ICSWorkflow, workflows.ICSInput{Spec: spec, ICS: testICS})
+	env.RegisterDelayedCallback(func() { snaps.take(env, "day-55") }, declareAt+55*day)
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	return w, env, u, snaps, spec
@@ -507,7 +544,8 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 		"S005": {"invitation", "sms1"},
 	}, w.received)
 
-	// When: every step at start + day×24h, close on day 56, deletion 30 days later.
+	// When: every step at start + day×24h, close on day 56 and, at close, the retention
+	// workflow started to delete 30 days later.
 	require.Len(t, w.sends, len(spec.Schedule.Steps))
 	for i, st := range spec.Schedule.Steps {
 		s := w.sends[i]
@@ -522,7 +560,9 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	}
 	assert.Equal(t, start.Add(56*day), w.closedAt)
 	assert.Equal(t, activities.Scope{WaveID: testWID, ICS: testICS}, w.closedScope)
-	assert.Equal(t, start.Add(56*day+30*day), w.deletedAt)
+	assert.Equal(t, []workflows.RetentionInput{{WaveID: testWID, ICS: testICS, After: 30 * day}}, w.retention)
+	assert.Equal(t, start.Add(56*day), w.retainedAt)
+	assert.True(t, w.deletedAt.IsZero(), "the ICS workflow deletes nothing itself")
 
 	// The exact order of work: letters are selected, checked, re-selected, then sent;
 	// SMS steps skip DBS; deaths are loaded before the re-selection.
@@ -539,7 +579,7 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 		}
 		want = append(want, "Send "+st.Name, "Load mailing_history")
 	}
-	want = append(want, "CloseFieldwork", "DeleteRestricted")
+	want = append(want, "CloseFieldwork", "StartRetention")
 	assert.Equal(t, want, w.log)
 
 	// The status tells the same story.
@@ -550,18 +590,19 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	d2 := snaps.get(t, "day-2")
 	assert.Equal(t, workflows.StageFieldwork, d2.Stage)
 	assert.Equal(t, "sms1 due on day 3", d2.WaitingOn)
-	assert.Equal(t, "sent", d2.Mailings[0].State)
-	assert.Equal(t, "scheduled", d2.Mailings[1].State)
+	assert.Equal(t, workflows.MailingSent, d2.Mailings[0].State)
+	assert.Equal(t, workflows.MailingScheduled, d2.Mailings[1].State)
 	assert.Equal(t, start.Add(3*day), d2.Mailings[1].DueAt)
 
-	d60 := snaps.get(t, "day-60")
-	assert.Equal(t, workflows.StageRetention, d60.Stage)
-	assert.Equal(t, map[int]int{1: 1, 5: 2, 6: 2}, d60.Outcomes)
+	d55 := snaps.get(t, "day-55")
+	assert.Equal(t, workflows.StageFieldwork, d55.Stage)
+	assert.Equal(t, "fieldwork to close on day 56", d55.WaitingOn)
 
 	var res workflows.ICSResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	final := res.Status
-	assert.Equal(t, workflows.StageDone, final.Stage)
+	assert.Equal(t, workflows.StageClosed, final.Stage)
+	assert.Equal(t, &workflows.RetentionState{WorkflowID: workflows.RetentionWorkflowID(testWID, testICS), DeleteAt: start.Add(86 * day)}, final.Retention)
 	assert.Equal(t, testWID, final.WaveID)
 	assert.Equal(t, t0, final.StartedAt)
 	require.NotNil(t, final.Intake)
@@ -572,7 +613,7 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 
 	wantSent := map[string]int{"invitation": 5, "sms1": 3, "reminder1": 3, "sms2": 1, "reminder2": 2, "sms3": 1}
 	for _, m := range final.Mailings {
-		assert.Equal(t, "sent", m.State, m.Step)
+		assert.Equal(t, workflows.MailingSent, m.State, m.Step)
 		assert.Equal(t, wantSent[m.Step], m.Sent, "sent for %s", m.Step)
 		assert.Equal(t, wantSent[m.Step], m.Selected, "selected for %s", m.Step)
 		assert.Equal(t, start.Add(time.Duration(m.Day)*day), m.SentAt, m.Step)
@@ -620,7 +661,7 @@ func TestICSWorkflow_HistoryIndependentOfSampleSize(t *testing.T) {
 		env.SetOnTimerScheduledListener(func(string, time.Duration) { tr.timers++ })
 		u := &updates{}
 		env.RegisterDelayedCallback(func() { u.declare(env, "d", "x") }, time.Hour)
-		env.ExecuteWorkflow(workflows.ICSWorkflow, workflows.ICSInput{Spec: spec, ICS: testICS})
+		env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
 		require.NoError(t, env.GetWorkflowError())
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -634,8 +675,8 @@ func TestICSWorkflow_HistoryIndependentOfSampleSize(t *testing.T) {
 	assert.Equal(t, map[string]int{
 		"Intake": 1, "RecordDeclaration": 1,
 		"SelectRecipients": 6 + 3, "SubmitDBS": 3, "CollectDBS": 3, "SendMailing": 6,
-		"LoadLakeObject": 1 + 6, "FlushAudit": 1 + 6 + 2,
-		"CloseFieldwork": 1, "DeleteRestricted": 1,
+		"LoadLakeObjects": 1 + 6, "FlushAudit": 1 + 6 + 1,
+		"CloseFieldwork": 1,
 	}, small.activities)
 }
 
@@ -665,7 +706,8 @@ func TestICSWorkflow_DeclarationGate(t *testing.T) {
 			w := newWorld(env, t0, 4000, fieldworkPeople()...)
 			if tc.shortfall {
 				w.intakeHook = func(_ int, in activities.IntakeInput) (activities.IntakeOutput, error) {
-					return activities.IntakeOutput{Accepted: 3990, MinEligible: 4000, Shortfall: true, SampleKey: "lake/sample.parquet"}, nil
+					return activities.IntakeOutput{Accepted: 3990, MinEligible: 4000, Shortfall: true, SampleKey: schemas.SampleKey(in.WaveID, in.ICS),
+						Objects: []schemas.LakeObject{schemas.SampleObject(in.WaveID, in.ICS)}}, nil
 				}
 			}
 			u := &updates{}
@@ -682,7 +724,7 @@ func TestICSWorkflow_DeclarationGate(t *testing.T) {
 			// Without a (valid) declaration nothing is selected, however long we wait.
 			env.RegisterDelayedCallback(func() { snaps.take(env, "day-20") }, 20*day)
 			env.RegisterDelayedCallback(env.CancelWorkflow, 20*day+time.Hour)
-			env.ExecuteWorkflow(workflows.ICSWorkflow, workflows.ICSInput{Spec: spec, ICS: testICS})
+			env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
 			requireCanceled(t, env)
 
 			st := snaps.get(t, "waiting")
@@ -729,9 +771,10 @@ func TestICSWorkflow_IntakeFailureThenRevalidate(t *testing.T) {
 	w := newWorld(env, t0, 4100, fieldworkPeople()...)
 	w.intakeHook = func(run int, in activities.IntakeInput) (activities.IntakeOutput, error) {
 		if run == 1 {
-			return activities.IntakeOutput{}, activities.BadInput(errors.New("incoming/QE1/sample.csv row 17: nhs_number fails its check digit"))
+			return activities.IntakeOutput{}, activities.ApplicationError(fault.Errorf(fault.BadInput, "incoming/QE1/sample.csv row 17: nhs_number fails its check digit"))
 		}
-		return activities.IntakeOutput{RowsRead: 4200, Accepted: 4100, Excluded: 100, MinEligible: 4000, SampleKey: "lake/sample-2.parquet"}, nil
+		return activities.IntakeOutput{RowsRead: 4200, Accepted: 4100, Excluded: 100, MinEligible: 4000, SampleKey: schemas.SampleKey(in.WaveID, in.ICS),
+			Objects: []schemas.LakeObject{schemas.SampleObject(in.WaveID, in.ICS)}}, nil
 	}
 	u := &updates{}
 	snaps := &snapshots{}
@@ -739,7 +782,7 @@ func TestICSWorkflow_IntakeFailureThenRevalidate(t *testing.T) {
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalRevalidate, nil) }, 3*time.Hour)
 	env.RegisterDelayedCallback(func() { snaps.take(env, "revalidated") }, 4*time.Hour)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 5*time.Hour)
-	env.ExecuteWorkflow(workflows.ICSWorkflow, workflows.ICSInput{Spec: spec, ICS: testICS})
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
 	requireCanceled(t, env)
 
 	failed := snaps.get(t, "failed")
@@ -781,7 +824,7 @@ func TestICSWorkflow_DBSOverdueThenReply(t *testing.T) {
 	const replyOnCall = 6 // calls at +0h … +4h find nothing; the 6th (+5h) finds the reply
 	w.collectHook = func(call int, in activities.DBSCollectInput) (activities.DBSCollectOutput, error, bool) {
 		if strings.HasSuffix(in.RequestID, "-invitation-1") && call < replyOnCall {
-			return activities.DBSCollectOutput{}, errors.New("DBS reply not arrived yet"), true
+			return activities.DBSCollectOutput{}, activities.ApplicationError(dbs.ErrReplyNotReady), true
 		}
 		return activities.DBSCollectOutput{}, nil, false
 	}
@@ -791,7 +834,7 @@ func TestICSWorkflow_DBSOverdueThenReply(t *testing.T) {
 	env.RegisterDelayedCallback(func() { snaps.take(env, "before-deadline") }, declareAt+2*time.Hour+30*time.Minute)
 	env.RegisterDelayedCallback(func() { snaps.take(env, "overdue") }, declareAt+3*time.Hour+30*time.Minute)
 	env.RegisterDelayedCallback(env.CancelWorkflow, declareAt+day)
-	env.ExecuteWorkflow(workflows.ICSWorkflow, workflows.ICSInput{Spec: spec, ICS: testICS})
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
 	requireCanceled(t, env)
 
 	before := snaps.get(t, "before-deadline")
@@ -805,7 +848,7 @@ func TestICSWorkflow_DBSOverdueThenReply(t *testing.T) {
 	require.Len(t, over.DBS, 1)
 	assert.True(t, over.DBS[0].Overdue)
 	assert.False(t, over.DBS[0].Replied)
-	assert.Equal(t, "checking", over.Mailings[0].State)
+	assert.Equal(t, workflows.MailingChecking, over.Mailings[0].State)
 	assert.Zero(t, over.Mailings[0].Sent)
 
 	w.mu.Lock()
@@ -829,7 +872,7 @@ func TestICSWorkflow_DBSReplyMismatchThenRetry(t *testing.T) {
 	const mismatch = "reply file names request W1-QE1-sms1-1, not W1-QE1-invitation-1"
 	w.collectHook = func(call int, in activities.DBSCollectInput) (activities.DBSCollectOutput, error, bool) {
 		if in.RequestID == "W1-QE1-invitation-1" {
-			return activities.DBSCollectOutput{}, activities.NonRetryable(activities.ErrReplyMismatch, errors.New(mismatch)), true
+			return activities.DBSCollectOutput{}, activities.ApplicationError(fault.Wrap(fault.ReplyMismatch, errors.New(mismatch))), true
 		}
 		return activities.DBSCollectOutput{}, nil, false
 	}
@@ -840,7 +883,7 @@ func TestICSWorkflow_DBSReplyMismatchThenRetry(t *testing.T) {
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalRetryDBS, nil) }, declareAt+8*time.Hour)
 	env.RegisterDelayedCallback(func() { snaps.take(env, "retried") }, declareAt+9*time.Hour)
 	env.RegisterDelayedCallback(env.CancelWorkflow, declareAt+day)
-	env.ExecuteWorkflow(workflows.ICSWorkflow, workflows.ICSInput{Spec: spec, ICS: testICS})
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
 	requireCanceled(t, env)
 
 	rej := snaps.get(t, "rejected")
@@ -850,7 +893,7 @@ func TestICSWorkflow_DBSReplyMismatchThenRetry(t *testing.T) {
 	assert.Equal(t, "W1-QE1-invitation-1", rej.DBS[0].RequestID)
 	assert.Equal(t, mismatch, rej.DBS[0].Rejected)
 	assert.False(t, rej.DBS[0].Replied)
-	assert.Equal(t, "checking", rej.Mailings[0].State)
+	assert.Equal(t, workflows.MailingChecking, rej.Mailings[0].State)
 
 	ok := snaps.get(t, "retried")
 	require.Len(t, ok.DBS, 2)
@@ -858,7 +901,7 @@ func TestICSWorkflow_DBSReplyMismatchThenRetry(t *testing.T) {
 	assert.True(t, ok.DBS[1].Replied)
 	assert.Empty(t, ok.DBS[1].Rejected)
 	assert.Equal(t, mismatch, ok.DBS[0].Rejected, "the rejected request stays on record")
-	assert.Equal(t, "sent", ok.Mailings[0].State)
+	assert.Equal(t, workflows.MailingSent, ok.Mailings[0].State)
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -897,25 +940,25 @@ func TestICSWorkflow_PauseResume(t *testing.T) {
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalResume, nil) }, declareAt+5*day) // sends at once
 	env.RegisterDelayedCallback(func() { snaps.take(env, "resumed") }, declareAt+5*day+time.Minute)
 	env.RegisterDelayedCallback(env.CancelWorkflow, declareAt+20*day)
-	env.ExecuteWorkflow(workflows.ICSWorkflow, workflows.ICSInput{Spec: spec, ICS: testICS})
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
 	requireCanceled(t, env)
 
 	p := snaps.get(t, "paused")
 	assert.True(t, p.Paused)
 	assert.Equal(t, workflows.StageFieldwork, p.Stage)
 	assert.Equal(t, "resume (the wave is paused)", p.WaitingOn)
-	assert.Equal(t, "scheduled", p.Mailings[1].State)
+	assert.Equal(t, workflows.MailingScheduled, p.Mailings[1].State)
 	assert.Equal(t, start.Add(3*day), p.Mailings[1].DueAt)
 
 	u.requireAccepted(t, "move-during-pause")
 	sp := snaps.get(t, "still-paused")
 	assert.True(t, sp.Paused)
-	assert.Equal(t, "scheduled", sp.Mailings[1].State, "a wake-up during the pause does not send the held step")
+	assert.Equal(t, workflows.MailingScheduled, sp.Mailings[1].State, "a wake-up during the pause does not send the held step")
 	assert.Equal(t, 18, sp.Mailings[3].Day)
 
 	r := snaps.get(t, "resumed")
 	assert.False(t, r.Paused)
-	assert.Equal(t, "sent", r.Mailings[1].State)
+	assert.Equal(t, workflows.MailingSent, r.Mailings[1].State)
 	assert.Equal(t, start.Add(5*day), r.Mailings[1].SentAt)
 
 	at, ok := w.sendAt("sms1")
@@ -957,7 +1000,7 @@ func TestICSWorkflow_MoveMailing(t *testing.T) {
 	// Once reminder1 has gone (day 10), it can no longer be moved.
 	env.RegisterDelayedCallback(func() { u.move(env, "move-reminder1-again", "reminder1", 12) }, declareAt+11*day)
 	env.RegisterDelayedCallback(env.CancelWorkflow, declareAt+20*day)
-	env.ExecuteWorkflow(workflows.ICSWorkflow, workflows.ICSInput{Spec: spec, ICS: testICS})
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
 	requireCanceled(t, env)
 
 	for _, m := range moves {

@@ -1,16 +1,59 @@
 // Package workflows tells a fieldwork wave's story, and only that: intake → declaration
-// → deceased check → mailings on timers → close → retention. Every piece of work is an
-// activity (see package activities); between steps only object keys and counts pass,
-// so a wave's history stays the same size whatever its sample size.
+// → deceased check → mailings on timers → close, then the deletion of identifiable data
+// after the retention period as a story of its own; and the daily response load. Every
+// piece of work is an activity (see package activities); between steps only object keys
+// and counts pass, so a wave's history stays the same size whatever its sample size.
+//
+// This file declares, once, every name the workflows share with their clients
+// (waveclient, the CLI, the dashboard): workflow types, workflow IDs, queries, signals,
+// updates, search attributes, stages and mailing states.
 package workflows
 
 import (
 	"fmt"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 )
 
-// Query, signal and update names, shared with the CLI.
+// WorkflowType names a workflow type: the name it is registered under and started by.
+type WorkflowType string
+
+// The workflow types.
+const (
+	WorkflowWave      WorkflowType = "WaveWorkflow"
+	WorkflowICS       WorkflowType = "ICSWorkflow"
+	WorkflowRetention WorkflowType = "RetentionWorkflow"
+	WorkflowDailyLoad WorkflowType = "DailyLoadWorkflow"
+)
+
+// Registration is one workflow function and the type it is registered as.
+type Registration struct {
+	Type WorkflowType
+	Func any
+}
+
+// All lists every workflow the worker registers (worker.RegisterWorkflows). A new story
+// is a new file in this package and a line here.
+var All = []Registration{
+	{WorkflowWave, WaveWorkflow},
+	{WorkflowICS, ICSWorkflow},
+	{WorkflowRetention, RetentionWorkflow},
+	{WorkflowDailyLoad, DailyLoadWorkflow},
+}
+
+// Register registers every workflow of All on w (a worker or a replayer) under its type.
+func Register(w interface {
+	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
+}) {
+	for _, r := range All {
+		w.RegisterWorkflowWithOptions(r.Func, workflow.RegisterOptions{Name: string(r.Type)})
+	}
+}
+
+// Query, signal and update names, shared with the clients.
 const (
 	QueryStatus      = "status"
 	SignalPause      = "pause"
@@ -22,12 +65,26 @@ const (
 	UpdateOptOut     = "opt-out"
 )
 
-// Search attributes registered on the namespace (see infra.SearchAttributes).
+// Search attributes the workflows set, registered on the namespace (SearchAttributes).
 var (
 	SAWaveID = temporal.NewSearchAttributeKeyKeyword("WaveID")
 	SAICS    = temporal.NewSearchAttributeKeyKeywordList("ICS")
 	SAStage  = temporal.NewSearchAttributeKeyKeyword("Stage")
+	// SAScheduledStartTime is set by the server on every workflow a Temporal Schedule
+	// starts: the time the action was due, which stays the same when the run itself
+	// starts late (a catch-up after an outage) — so the load date derives from it.
+	SAScheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
 )
+
+// SearchAttributes are the custom search attributes to register on a namespace, by
+// name, with their types.
+func SearchAttributes() map[string]enumspb.IndexedValueType {
+	out := map[string]enumspb.IndexedValueType{}
+	for _, k := range []temporal.SearchAttributeKey{SAWaveID, SAICS, SAStage} {
+		out[k.GetName()] = k.GetValueType()
+	}
+	return out
+}
 
 // WaveWorkflowID is the workflow ID of a wave.
 func WaveWorkflowID(wave string) string { return "wave/" + wave }
@@ -35,15 +92,62 @@ func WaveWorkflowID(wave string) string { return "wave/" + wave }
 // ICSWorkflowID is the workflow ID of one ICS's fieldwork within a wave.
 func ICSWorkflowID(wave, ics string) string { return fmt.Sprintf("wave/%s/ics/%s", wave, ics) }
 
-// Stages of an ICS's fieldwork, as shown by `ice wave status` and the Stage attribute.
+// RetentionWorkflowID is the workflow ID of the deletion of one ICS's identifiable
+// data after its fieldwork.
+func RetentionWorkflowID(wave, ics string) string { return ICSWorkflowID(wave, ics) + "/retention" }
+
+// DailyLoadWorkflowID is the ID of the load of one wave and day started by hand
+// (`ice load backfill`). One ID per day means a second load of the same day cannot run
+// while the first does.
+func DailyLoadWorkflowID(wave string, date time.Time) string {
+	return DailyLoadScheduledWorkflowID(wave) + "/" + date.UTC().Format(time.DateOnly)
+}
+
+// DailyLoadScheduledWorkflowID is the workflow ID the daily-load schedule gives its
+// runs, to which the server appends each run's scheduled time.
+func DailyLoadScheduledWorkflowID(wave string) string { return "load/" + wave }
+
+// DailyLoadScheduleID is the Temporal Schedule of a wave's daily response load.
+func DailyLoadScheduleID(wave string) string { return "daily-load/" + wave }
+
+// Stage is where an ICS's fieldwork (or its retention) stands, as `ice wave status`
+// shows it and the Stage search attribute holds it.
+type Stage string
+
+// Stages of an ICS, in order: its ICSWorkflow runs from StageIntake to StageClosed, its
+// RetentionWorkflow from StageRetention to StageDone.
 const (
-	StageIntake       = "intake"
-	StageIntakeFailed = "intake-failed"
-	StageDeclaration  = "awaiting-declaration"
-	StageDBS          = "deceased-check"
-	StageMailing      = "mailing"
-	StageFieldwork    = "fieldwork"
-	StageClosing      = "closing"
-	StageRetention    = "retention"
-	StageDone         = "done"
+	StageIntake       Stage = "intake"
+	StageIntakeFailed Stage = "intake-failed"
+	StageDeclaration  Stage = "awaiting-declaration"
+	StageDBS          Stage = "deceased-check"
+	StageMailing      Stage = "mailing"
+	StageFieldwork    Stage = "fieldwork"
+	StageClosing      Stage = "closing"
+	StageClosed       Stage = "closed"
+	StageRetention    Stage = "retention"
+	StageDone         Stage = "done"
+)
+
+// WaveStage is where a wave stands.
+type WaveStage string
+
+// Wave stages.
+const (
+	WaveFieldwork             WaveStage = "fieldwork"
+	WaveCompleted             WaveStage = "completed"
+	WaveCompletedWithFailures WaveStage = "completed-with-failures"
+	WaveCancelled             WaveStage = "cancelled"
+)
+
+// MailingState is where one mailing step stands.
+type MailingState string
+
+// Mailing states, in order.
+const (
+	MailingScheduled MailingState = "scheduled"
+	MailingSelecting MailingState = "selecting"
+	MailingChecking  MailingState = "checking"
+	MailingSending   MailingState = "sending"
+	MailingSent      MailingState = "sent"
 )

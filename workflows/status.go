@@ -6,7 +6,7 @@ import "time"
 type ICSStatus struct {
 	WaveID    string    `json:"wave_id"`
 	ICS       string    `json:"ics"`
-	Stage     string    `json:"stage"`
+	Stage     Stage     `json:"stage"`
 	WaitingOn string    `json:"waiting_on,omitempty"`
 	Paused    bool      `json:"paused"`
 	StartedAt time.Time `json:"started_at"`
@@ -18,6 +18,26 @@ type ICSStatus struct {
 	Mailings    []MailingStatus   `json:"mailings"`
 	Outcomes    map[int]int       `json:"outcomes,omitempty"`
 	LateOptOuts int               `json:"late_opt_outs,omitempty"`
+	// Retention is the deletion of the ICS's identifiable data, started at close as a
+	// workflow of its own (RetentionWorkflow).
+	Retention *RetentionState `json:"retention,omitempty"`
+}
+
+// RetentionState names the retention workflow an ICS started at close and when it is
+// due to delete.
+type RetentionState struct {
+	WorkflowID string    `json:"workflow_id"`
+	DeleteAt   time.Time `json:"delete_at"`
+}
+
+// RetentionStatus is the retention workflow's query result.
+type RetentionStatus struct {
+	WaveID    string    `json:"wave_id"`
+	ICS       string    `json:"ics"`
+	Stage     Stage     `json:"stage"`
+	DeleteAt  time.Time `json:"delete_at"`
+	Deleted   int       `json:"deleted"`
+	DeletedAt time.Time `json:"deleted_at,omitzero"`
 }
 
 // IntakeStatus is the intake's counts.
@@ -58,21 +78,21 @@ type DBSStatus struct {
 
 // MailingStatus is one step of the mailing schedule.
 type MailingStatus struct {
-	Step     string    `json:"step"`
-	Channel  string    `json:"channel"`
-	Day      int       `json:"day"`
-	DueAt    time.Time `json:"due_at"`
-	State    string    `json:"state"` // scheduled, selecting, checking, sending, sent
-	Selected int       `json:"selected"`
-	Sent     int       `json:"sent"`
-	Failed   int       `json:"failed"`
-	SentAt   time.Time `json:"sent_at,omitzero"`
+	Step     string       `json:"step"`
+	Channel  string       `json:"channel"`
+	Day      int          `json:"day"`
+	DueAt    time.Time    `json:"due_at"`
+	State    MailingState `json:"state"`
+	Selected int          `json:"selected"`
+	Sent     int          `json:"sent"`
+	Failed   int          `json:"failed"`
+	SentAt   time.Time    `json:"sent_at,omitzero"`
 }
 
 // WaveStatus is the wave workflow's query result.
 type WaveStatus struct {
 	WaveID string          `json:"wave_id"`
-	Stage  string          `json:"stage"`
+	Stage  WaveStage       `json:"stage"`
 	Paused bool            `json:"paused"`
 	ICS    []WaveICSStatus `json:"ics"`
 }

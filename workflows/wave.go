@@ -15,62 +15,64 @@ type WaveResult struct {
 	ICS    map[string]ICSStatus `json:"ics"`
 }
 
+// ICSInputs derives each ICS's input from a wave spec, in spec order.
+func ICSInputs(spec wavespec.Spec) []ICSInput {
+	out := make([]ICSInput, len(spec.ICSs))
+	for i, ics := range spec.ICSs {
+		out[i] = ICSInput{
+			WaveID: spec.WaveID, ICS: ics.Code, SampleFile: ics.SampleFile, MailingFile: ics.MailingFile,
+			SamplingDate: spec.SamplingDate.Time, MinEligible: spec.MinEligible, DayLength: spec.DayLength.D(),
+			Steps: spec.Schedule.Steps, FieldworkDays: spec.Schedule.FieldworkDays, SurveyURL: spec.SurveyURL,
+			RetentionDays: spec.RetentionDays, DBSPollEvery: spec.DBS.PollEvery.D(), DBSReplyDeadline: spec.DBS.ReplyDeadline.D(),
+		}
+	}
+	return out
+}
+
+// waveRun is the state of one wave workflow execution.
+type waveRun struct {
+	status WaveStatus
+}
+
 // WaveWorkflow runs a fieldwork wave: one child workflow per ICS, so one ICS's failure
-// never stops another. Pause and resume reach every ICS through it.
+// never stops another. Pause and resume reach every ICS through it. It ends when every
+// ICS has closed fieldwork (each has then started its own retention workflow).
 func WaveWorkflow(ctx workflow.Context, spec wavespec.Spec) (WaveResult, error) {
-	st := WaveStatus{WaveID: spec.WaveID, Stage: "fieldwork"}
+	w := &waveRun{status: WaveStatus{WaveID: spec.WaveID, Stage: WaveFieldwork}}
 	res := WaveResult{ICS: map[string]ICSStatus{}}
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (WaveStatus, error) { return st, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, w.query); err != nil {
 		return res, err
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(st.Stage))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(string(w.status.Stage)))
 
 	type child struct {
 		idx    int
 		future workflow.ChildWorkflowFuture
 	}
 	var children []child
-	for i, ics := range spec.ICSs {
-		id := ICSWorkflowID(spec.WaveID, ics.Code)
-		st.ICS = append(st.ICS, WaveICSStatus{ICS: ics.Code, WorkflowID: id})
+	for i, in := range ICSInputs(spec) {
+		id := ICSWorkflowID(spec.WaveID, in.ICS)
+		w.status.ICS = append(w.status.ICS, WaveICSStatus{ICS: in.ICS, WorkflowID: id})
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID:        id,
 			TaskQueue:         activities.TaskQueue,
 			ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 			TypedSearchAttributes: temporal.NewSearchAttributes(
-				SAWaveID.ValueSet(spec.WaveID), SAICS.ValueSet([]string{ics.Code}), SAStage.ValueSet(StageIntake)),
+				SAWaveID.ValueSet(spec.WaveID), SAICS.ValueSet([]string{in.ICS}), SAStage.ValueSet(string(StageIntake))),
 		})
-		children = append(children, child{idx: i, future: workflow.ExecuteChildWorkflow(cctx, ICSWorkflow, ICSInput{Spec: spec, ICS: ics.Code})})
+		children = append(children, child{idx: i, future: workflow.ExecuteChildWorkflow(cctx, ICSWorkflow, in)})
 	}
-
-	// Operator signals to the wave are passed on to every ICS still running.
-	forward := func(name string, paused bool) {
-		ch := workflow.GetSignalChannel(ctx, name)
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			for {
-				ch.Receive(ctx, nil)
-				st.Paused = paused
-				for _, c := range st.ICS {
-					if !c.Done {
-						_ = workflow.SignalExternalWorkflow(ctx, c.WorkflowID, "", name, nil).Get(ctx, nil)
-					}
-				}
-			}
-		})
-	}
-	forward(SignalPause, true)
-	forward(SignalResume, false)
+	workflow.Go(ctx, w.forwardSignals)
 
 	pending := len(children)
 	sel := workflow.NewSelector(ctx)
 	for _, c := range children {
-		c := c
 		sel.AddFuture(c.future, func(f workflow.Future) {
 			var out ICSResult
 			err := f.Get(ctx, &out)
-			st.ICS[c.idx].Done = true
+			w.status.ICS[c.idx].Done = true
 			if err != nil {
-				st.ICS[c.idx].Error = err.Error()
+				w.status.ICS[c.idx].Error = err.Error()
 			} else {
 				res.ICS[spec.ICSs[c.idx].Code] = out.Status
 			}
@@ -83,23 +85,52 @@ func WaveWorkflow(ctx workflow.Context, spec wavespec.Spec) (WaveResult, error) 
 			break
 		}
 	}
-	st.Stage = "completed"
-	for _, c := range st.ICS {
+	w.status.Stage = WaveCompleted
+	for _, c := range w.status.ICS {
 		if c.Error != "" {
-			st.Stage = "completed-with-failures"
+			w.status.Stage = WaveCompletedWithFailures
 		}
 	}
 	if ctx.Err() != nil {
-		st.Stage = "cancelled"
+		w.status.Stage = WaveCancelled
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(st.Stage))
+	_ = workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(string(w.status.Stage)))
 	fctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
-	_ = workflow.ExecuteActivity(workflow.WithActivityOptions(fctx, activities.Options(activities.Warehouse)),
-		wa.FlushAudit, activities.FlushAuditInput{Scope: activities.Scope{WaveID: spec.WaveID}}).Get(fctx, nil)
-	res.Status = st
+	flushAudit(fctx, spec.WaveID)
+	res.Status = w.status
 	if ctx.Err() != nil {
 		return res, temporal.NewCanceledError()
 	}
 	return res, nil
+}
+
+func (w *waveRun) query() (WaveStatus, error) { return w.status, nil }
+
+// forwardSignals passes the operator's pause and resume on to every ICS still running.
+func (w *waveRun) forwardSignals(ctx workflow.Context) {
+	pause := workflow.GetSignalChannel(ctx, SignalPause)
+	resume := workflow.GetSignalChannel(ctx, SignalResume)
+	for {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(pause, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			w.onPauseOrResume(ctx, SignalPause, true)
+		})
+		sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			w.onPauseOrResume(ctx, SignalResume, false)
+		})
+		sel.Select(ctx)
+	}
+}
+
+// onPauseOrResume records the wave's pause and signals it to each running ICS.
+func (w *waveRun) onPauseOrResume(ctx workflow.Context, signal string, paused bool) {
+	w.status.Paused = paused
+	for _, c := range w.status.ICS {
+		if !c.Done {
+			_ = workflow.SignalExternalWorkflow(ctx, c.WorkflowID, "", signal, nil).Get(ctx, nil)
+		}
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"icesurvey/activities"
+	"icesurvey/fault"
+	"icesurvey/schemas"
 	"icesurvey/workflows"
 )
 
@@ -48,12 +50,12 @@ func TestWaveWorkflow_OneICSFailsOtherCompletes(t *testing.T) {
 			inputs = append(inputs, in)
 			mu.Unlock()
 			if in.ICS == "QE2" {
-				return workflows.ICSResult{}, activities.NonRetryable(activities.ErrConfiguration, errors.New("intake: the QE2 sample file is not readable"))
+				return workflows.ICSResult{}, activities.ApplicationError(fault.Wrap(fault.Configuration, errors.New("intake: the QE2 sample file is not readable")))
 			}
 			if err := workflow.Sleep(ctx, 56*day); err != nil {
 				return workflows.ICSResult{}, err
 			}
-			return workflows.ICSResult{Status: workflows.ICSStatus{WaveID: in.Spec.WaveID, ICS: in.ICS, Stage: workflows.StageDone}}, nil
+			return workflows.ICSResult{Status: workflows.ICSStatus{WaveID: in.WaveID, ICS: in.ICS, Stage: workflows.StageClosed}}, nil
 		})
 	env.OnActivity(twa.FlushAudit, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FlushAuditInput) (activities.FlushAuditOutput, error) {
@@ -71,7 +73,7 @@ func TestWaveWorkflow_OneICSFailsOtherCompletes(t *testing.T) {
 
 	// Mid-way: QE2 has failed, QE1 is still running.
 	require.NoError(t, midErr)
-	assert.Equal(t, "fieldwork", mid.Stage)
+	assert.Equal(t, workflows.WaveFieldwork, mid.Stage)
 	require.Len(t, mid.ICS, 2)
 	assert.Equal(t, workflows.WaveICSStatus{ICS: "QE1", WorkflowID: "wave/W1/ics/QE1"}, mid.ICS[0])
 	assert.True(t, mid.ICS[1].Done)
@@ -80,14 +82,14 @@ func TestWaveWorkflow_OneICSFailsOtherCompletes(t *testing.T) {
 	var res workflows.WaveResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	assert.Equal(t, "W1", res.Status.WaveID)
-	assert.Equal(t, "completed-with-failures", res.Status.Stage)
+	assert.Equal(t, workflows.WaveCompletedWithFailures, res.Status.Stage)
 	require.Len(t, res.Status.ICS, 2)
 	assert.Equal(t, workflows.WaveICSStatus{ICS: "QE1", WorkflowID: "wave/W1/ics/QE1", Done: true}, res.Status.ICS[0])
 	assert.Equal(t, "QE2", res.Status.ICS[1].ICS)
 	assert.Equal(t, "wave/W1/ics/QE2", res.Status.ICS[1].WorkflowID)
 	assert.True(t, res.Status.ICS[1].Done)
 	assert.Contains(t, res.Status.ICS[1].Error, "intake: the QE2 sample file is not readable")
-	assert.Equal(t, workflows.StageDone, res.ICS["QE1"].Stage)
+	assert.Equal(t, workflows.StageClosed, res.ICS["QE1"].Stage)
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -95,8 +97,11 @@ func TestWaveWorkflow_OneICSFailsOtherCompletes(t *testing.T) {
 	codes := []string{inputs[0].ICS, inputs[1].ICS}
 	assert.ElementsMatch(t, []string{"QE1", "QE2"}, codes)
 	for _, in := range inputs {
-		assert.Equal(t, "W1", in.Spec.WaveID, "each child gets the whole spec")
-		assert.Len(t, in.Spec.ICSs, 2)
+		assert.Equal(t, icsInput(t, spec, in.ICS), in, "each child gets what its ICS needs of the spec")
+		assert.Equal(t, "W1", in.WaveID)
+		assert.Equal(t, "incoming/"+in.ICS+"/sample.csv", in.SampleFile)
+		assert.Len(t, in.Steps, 6)
+		assert.Equal(t, day, in.DayLength)
 	}
 	assert.Equal(t, []string{"W1"}, flushed, "the wave flushes its audit trail once at the end")
 }
@@ -106,14 +111,14 @@ func TestWaveWorkflow_AllICSComplete(t *testing.T) {
 	env := newEnv(t)
 	env.OnWorkflow(workflows.ICSWorkflow, mock.Anything, mock.Anything).Return(
 		func(ctx workflow.Context, in workflows.ICSInput) (workflows.ICSResult, error) {
-			return workflows.ICSResult{Status: workflows.ICSStatus{ICS: in.ICS, Stage: workflows.StageDone}}, nil
+			return workflows.ICSResult{Status: workflows.ICSStatus{ICS: in.ICS, Stage: workflows.StageClosed}}, nil
 		})
 	env.OnActivity(twa.FlushAudit, mock.Anything, mock.Anything).Return(activities.FlushAuditOutput{}, nil)
 	env.ExecuteWorkflow(workflows.WaveWorkflow, spec)
 	require.NoError(t, env.GetWorkflowError())
 	var res workflows.WaveResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	assert.Equal(t, "completed", res.Status.Stage)
+	assert.Equal(t, workflows.WaveCompleted, res.Status.Stage)
 	for _, c := range res.Status.ICS {
 		assert.True(t, c.Done, c.ICS)
 		assert.Empty(t, c.Error, c.ICS)
@@ -132,9 +137,10 @@ func TestWaveWorkflow_RealChildren(t *testing.T) {
 	w := newWorld(env, start, 4000, fieldworkPeople()...)
 	w.intakeHook = func(_ int, in activities.IntakeInput) (activities.IntakeOutput, error) {
 		if in.ICS == "QE2" {
-			return activities.IntakeOutput{}, activities.NonRetryable(activities.ErrConfiguration, errors.New("no pseudonymisation key configured"))
+			return activities.IntakeOutput{}, activities.ApplicationError(fault.Wrap(fault.Configuration, errors.New("no pseudonymisation key configured")))
 		}
-		return activities.IntakeOutput{RowsRead: 4100, Accepted: 4000, MinEligible: 4000, SampleKey: "lake/sample/QE1.parquet"}, nil
+		return activities.IntakeOutput{RowsRead: 4100, Accepted: 4000, MinEligible: 4000, SampleKey: schemas.SampleKey(in.WaveID, in.ICS),
+			Objects: []schemas.LakeObject{schemas.SampleObject(in.WaveID, in.ICS)}}, nil
 	}
 	u := &updates{}
 	qe1 := workflows.ICSWorkflowID("W1", "QE1")
@@ -180,7 +186,7 @@ func TestWaveWorkflow_RealChildren(t *testing.T) {
 	u.requireAccepted(t, "qe1-declare")
 	assert.Error(t, declareErr2, "QE2's workflow has already ended")
 
-	assert.Equal(t, "fieldwork", midWave.Stage)
+	assert.Equal(t, workflows.WaveFieldwork, midWave.Stage)
 	require.Len(t, midWave.ICS, 2)
 	assert.False(t, midWave.ICS[0].Done)
 	assert.True(t, midWave.ICS[1].Done)
@@ -192,11 +198,11 @@ func TestWaveWorkflow_RealChildren(t *testing.T) {
 
 	var res workflows.WaveResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	assert.Equal(t, "completed-with-failures", res.Status.Stage)
+	assert.Equal(t, workflows.WaveCompletedWithFailures, res.Status.Stage)
 	assert.False(t, res.Status.Paused)
 	assert.Empty(t, res.Status.ICS[0].Error)
 	assert.Contains(t, res.Status.ICS[1].Error, "intake: ")
-	assert.Equal(t, workflows.StageDone, res.ICS["QE1"].Stage)
+	assert.Equal(t, workflows.StageClosed, res.ICS["QE1"].Stage)
 	assert.Equal(t, "Dr A. Jones", res.ICS["QE1"].Declaration.By)
 
 	w.mu.Lock()

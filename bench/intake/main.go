@@ -37,6 +37,7 @@ import (
 	"icesurvey/bench/internal/harness"
 	"icesurvey/codes"
 	"icesurvey/intake"
+	"icesurvey/schemas"
 	"icesurvey/store"
 )
 
@@ -69,8 +70,8 @@ func main() {
 	}
 }
 
-func sampleKey() string  { return "landing/" + wave + "/" + ics + "/sample.csv" }
-func mailingKey() string { return "landing/" + wave + "/" + ics + "/mailing.csv" }
+func sampleKey() string  { return schemas.LandingKey(wave, ics, "sample.csv") }
+func mailingKey() string { return schemas.LandingKey(wave, ics, "mailing.csv") }
 
 func run(n, runs int, dir, part, cpuProfile string) error {
 	switch part {

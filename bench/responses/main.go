@@ -98,12 +98,10 @@ func main() {
 }
 
 func landingKey() string {
-	return schemas.ResponseLandingPrefix(wave, ics, loadDay) + schemas.ResponseFileName(schemas.ChannelOnline, "csv")
+	return schemas.ResponseLandingKey(wave, ics, loadDay, schemas.ResponseFileName(schemas.ChannelOnline, "csv"))
 }
-func sampleKey() string { return schemas.LakePartition("sample", wave, ics) + "sample.parquet" }
-func mailingKey() string {
-	return schemas.LakePartition("mailing_history", wave, ics) + "invitation.parquet"
-}
+func sampleKey() string  { return schemas.SampleKey(wave, ics) }
+func mailingKey() string { return schemas.MailingHistoryKey(wave, ics, "invitation") }
 
 func run(n int, sampleFactor float64, runs int, dir, part, cpuProfile string) error {
 	switch part {
@@ -198,8 +196,8 @@ func runPipeline(dir string) (partResult, error) {
 	}
 	loadDone := time.Now()
 	var whRows int64
-	byTable := map[string]int64{}
-	var tables []string
+	byTable := map[schemas.Table]int64{}
+	var tables []schemas.Table
 	lo, err := wa.LoadLakeObjects(ctx, activities.LoadObjectsInput{Scope: scope, Objects: out.Objects})
 	if err != nil {
 		return partResult{}, err

@@ -43,7 +43,7 @@ and the attempts not yet compacted), so it works while the worker holds the ware
 			fmt.Fprintln(w, "TIME\tICS\tKIND\tACTIVITY\tATTEMPT\tOUTCOME\tDETAILS")
 			for _, e := range events {
 				detail := e.Details
-				if e.Kind == "activity_attempt" {
+				if e.Kind == audit.KindActivityAttempt {
 					detail = "in " + short(e.InputSHA256) + " out " + short(e.OutputSHA256)
 					if e.Error != "" {
 						detail = e.ErrorType + ": " + e.Error
@@ -69,11 +69,4 @@ func short(s string) string {
 		return s[:12]
 	}
 	return s
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

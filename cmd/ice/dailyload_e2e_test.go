@@ -1,13 +1,14 @@
+//go:build !production
+
 package main
 
 import (
 	"database/sql"
-	"io"
 	"testing"
 	"time"
 
-	"icesurvey/activities"
 	"icesurvey/warehouse"
+	"icesurvey/waveclient"
 	"icesurvey/workflows"
 )
 
@@ -17,27 +18,26 @@ import (
 // backfill of the same days changes nothing, and that people who responded get no
 // mailing chosen after their response was loaded.
 func TestDailyLoadBackfill(t *testing.T) {
-	ctx, st := startE2E(t)
+	ctx, st, wc := startE2E(t)
 	const wave = "e2e-load"
 	dayLength := 600 * time.Millisecond
 	spec, _ := e2eWave(t, ctx, st, wave, 400, dayLength, "QUY")
-	run, err := StartWave(ctx, st.Client, spec)
-	if err != nil {
+	if _, err := wc.StartWave(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, st.Client, wave, time.Minute, "awaiting declaration", allAt(workflows.StageDeclaration))
-	if _, err := Declare(ctx, st.Client, wave, "QUY", "Test Engineer"); err != nil {
+	waitFor(t, ctx, wc, wave, time.Minute, "awaiting declaration", allAt(workflows.StageDeclaration))
+	if _, err := wc.Declare(ctx, wave, "QUY", "Test Engineer"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, st.Client, wave, 2*time.Minute, "the invitation sent", func(ics []workflows.ICSStatus) bool {
-		return ics[0].Mailings[0].State == "sent"
+	waitFor(t, ctx, wc, wave, 2*time.Minute, "the invitation sent", func(ics []waveclient.ICSStatus) bool {
+		return ics[0].Mailings[0].State == workflows.MailingSent
 	})
 
-	in := workflows.DailyLoadInput{WaveID: wave, ICS: []string{"QUY"}, Simulate: true, SimDayLength: dayLength,
-		Questionnaires: activities.Questionnaires{PatientVersion: spec.QuestionnaireVersion, CarerVersion: spec.CarerQuestionnaire}}
+	in := waveclient.DailyLoadInput{WaveID: wave, ICS: []string{"QUY"}, Simulate: true, SimDayLength: dayLength,
+		Questionnaires: waveclient.Questionnaires{PatientVersion: spec.QuestionnaireVersion, CarerVersion: spec.CarerQuestionnaire}}
 	from := time.Now().UTC().Truncate(24 * time.Hour) // fieldwork day 0 is the day of the first message
 	to := from.AddDate(0, 0, 6)
-	first, err := Backfill(ctx, st.Client, in, from, to, io.Discard)
+	first, err := wc.Backfill(ctx, in, from, to, nil)
 	if err != nil {
 		t.Fatalf("backfill: %v", err)
 	}
@@ -52,6 +52,15 @@ func TestDailyLoadBackfill(t *testing.T) {
 	}
 	if loaded == 0 {
 		t.Fatal("a week of fieldwork loaded no responses")
+	}
+	// The history of a day that loaded responses, simulated first, for the replay tests (before
+	// the reload below runs the same day again).
+	for _, d := range first {
+		if d.ICS[0].Load.Loaded > 0 {
+			day, _ := time.Parse(time.DateOnly, d.Date)
+			recordHistories(t, ctx, wc, map[string]string{"dailyload.json": workflows.DailyLoadWorkflowID(wave, day)})
+			break
+		}
 	}
 	count := func() (responses, completed int) {
 		err := warehouse.WithRetry(ctx, 30*time.Second, func() error {
@@ -76,7 +85,7 @@ func TestDailyLoadBackfill(t *testing.T) {
 	// again, it would answer for mailings sent since, which are new files.)
 	reload := in
 	reload.Simulate = false
-	again, err := Backfill(ctx, st.Client, reload, from, to, io.Discard)
+	again, err := wc.Backfill(ctx, reload, from, to, nil)
 	if err != nil {
 		t.Fatalf("second backfill: %v", err)
 	}
@@ -92,8 +101,7 @@ func TestDailyLoadBackfill(t *testing.T) {
 	}
 	loadedAt := time.Now()
 
-	var res workflows.WaveResult
-	if err := run.Get(ctx, &res); err != nil {
+	if _, err := wc.WaitWave(ctx, wave); err != nil {
 		t.Fatalf("wave: %v", err)
 	}
 	// Nobody whose completed questionnaire was in the warehouse got a mailing chosen

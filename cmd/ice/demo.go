@@ -1,10 +1,11 @@
+//go:build !production
+
 package main
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -15,20 +16,20 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/client"
 
-	"icesurvey/activities"
 	"icesurvey/audit"
 	"icesurvey/infra/devstack"
 	"icesurvey/mailing"
+	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/synth"
+	"icesurvey/waveclient"
 	"icesurvey/wavespec"
 	"icesurvey/workflows"
 )
 
-// DemoConfig configures `ice demo`.
-type DemoConfig struct {
+// demoConfig configures `ice demo`.
+type demoConfig struct {
 	DataDir   string
 	ICSs      []string
 	N         int
@@ -40,7 +41,7 @@ type DemoConfig struct {
 }
 
 func demoCmd() *cobra.Command {
-	cfg := DemoConfig{Out: os.Stdout}
+	cfg := demoConfig{Out: os.Stdout}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a whole wave for two ICSs on the embedded stack, with a compressed clock",
@@ -49,7 +50,7 @@ through intake, declaration, DBS checks before every letter, the full mailing sc
 (one fieldwork day lasts --day-length) and close, and prints a summary with where the
 outputs are.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := RunDemo(cmd.Context(), cfg)
+			_, err := runDemo(cmd.Context(), cfg)
 			return err
 		},
 	}
@@ -64,8 +65,9 @@ outputs are.`,
 	return cmd
 }
 
-// RunDemo runs the demo and returns the finished wave's result.
-func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error) {
+// runDemo runs the demo through waveclient, as an operator would, and returns the
+// finished wave's result.
+func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error) {
 	out := cfg.Out
 	started := time.Now()
 	fmt.Fprintln(out, "Starting the embedded stack (Temporal with SQLite, Web UI, workers, simulated DBS and Notify)…")
@@ -74,6 +76,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error)
 		return nil, err
 	}
 	defer st.Close()
+	wc := waveclient.New(st.Client)
 	fmt.Fprintf(out, "  Temporal %s", st.Server.HostPort())
 	if st.UI != nil {
 		fmt.Fprintf(out, ", Web UI %s", st.UI.URL())
@@ -116,29 +119,42 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error)
 	if err := synth.WriteDeaths(&deaths, all); err != nil {
 		return nil, err
 	}
-	if err := store.PutBytes(ctx, st.Store, devstack.DeathsRegisterKey, deaths.Bytes()); err != nil {
+	if err := store.PutBytes(ctx, st.Store, schemas.DeathsRegisterKey, deaths.Bytes()); err != nil {
 		return nil, err
 	}
 	if err := st.LoadDeaths(ctx); err != nil {
 		return nil, err
 	}
-	if err := StageFiles(ctx, st.Store, spec); err != nil {
+	if err := waveclient.StageFiles(ctx, st.Store, spec); err != nil {
 		return nil, err
 	}
-	run, err := StartWave(ctx, st.Client, spec)
-	if err != nil {
+	if _, err := wc.StartWave(ctx, spec); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(out, "Wave %s started: one fieldwork day = %s, fieldwork %d days.\n", waveID, cfg.DayLength, spec.Schedule.FieldworkDays)
 
 	done := make(chan error, 1)
-	var res workflows.WaveResult
-	go func() { done <- run.Get(ctx, &res) }()
+	var res waveclient.WaveResult
+	go func() {
+		var err error
+		if res, err = wc.WaitWave(ctx, waveID); err == nil {
+			// Fieldwork is over; the identifiable data goes after the retention period.
+			for _, code := range spec.Codes() {
+				if res.ICS[code].Retention == nil {
+					continue // intake never finished
+				}
+				if _, err = wc.WaitRetention(ctx, waveID, code); err != nil {
+					break
+				}
+			}
+		}
+		done <- err
+	}()
 	loads := &demoLoads{out: out, started: started, spec: spec}
 	loadCtx, stopLoads := context.WithCancel(ctx)
 	defer stopLoads()
 	loadsDone := make(chan struct{})
-	go func() { defer close(loadsDone); loads.run(loadCtx, st) }()
+	go func() { defer close(loadsDone); loads.run(loadCtx, st, wc) }()
 	declared := map[string]bool{}
 	last := map[string]string{}
 	tick := time.NewTicker(500 * time.Millisecond)
@@ -157,14 +173,15 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error)
 			return nil, ctx.Err()
 		case <-tick.C:
 		}
-		_, ics, err := WaveStatus(ctx, st.Client, waveID)
+		status, err := wc.Status(ctx, waveID)
 		if err != nil {
 			continue // the children may not have started yet
 		}
+		ics := status.ICS
 		over := len(ics) == len(spec.ICSs)
 		for _, s := range ics {
 			switch s.Stage {
-			case workflows.StageClosing, workflows.StageRetention, workflows.StageDone, workflows.StageIntakeFailed:
+			case workflows.StageClosing, workflows.StageClosed, workflows.StageIntakeFailed:
 			default:
 				over = false
 			}
@@ -175,7 +192,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error)
 			}
 			if s.Stage == workflows.StageDeclaration && !declared[s.ICS] && s.Intake != nil && !s.Intake.Shortfall {
 				// The same update `ice wave declare` sends.
-				if _, err := Declare(ctx, st.Client, waveID, s.ICS, "Demo Data Engineer"); err != nil {
+				if _, err := wc.Declare(ctx, waveID, s.ICS, "Demo Data Engineer"); err != nil {
 					return nil, err
 				}
 				declared[s.ICS] = true
@@ -188,9 +205,9 @@ func RunDemo(ctx context.Context, cfg DemoConfig) (*workflows.WaveResult, error)
 	}
 }
 
-func demoLine(s workflows.ICSStatus) string {
+func demoLine(s waveclient.ICSStatus) string {
 	var b strings.Builder
-	b.WriteString(s.Stage)
+	b.WriteString(string(s.Stage))
 	if s.WaitingOn != "" {
 		b.WriteString(" (waiting for " + s.WaitingOn + ")")
 	}
@@ -198,7 +215,7 @@ func demoLine(s workflows.ICSStatus) string {
 		fmt.Fprintf(&b, ": %d accepted, %d excluded, %d rejected", s.Intake.Accepted, s.Intake.Excluded, s.Intake.Rejected)
 	}
 	for _, m := range s.Mailings {
-		if m.State == "sent" {
+		if m.State == workflows.MailingSent {
 			fmt.Fprintf(&b, " | %s %d", m.Step, m.Sent)
 		}
 	}
@@ -208,7 +225,7 @@ func demoLine(s workflows.ICSStatus) string {
 	return b.String()
 }
 
-func totalDeceased(s workflows.ICSStatus) int {
+func totalDeceased(s waveclient.ICSStatus) int {
 	n := 0
 	for _, d := range s.DBS {
 		n += d.Deceased
@@ -216,7 +233,7 @@ func totalDeceased(s workflows.ICSStatus) int {
 	return n
 }
 
-func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spec *wavespec.Spec, res *workflows.WaveResult, took time.Duration) {
+func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spec *wavespec.Spec, res *waveclient.WaveResult, took time.Duration) {
 	fmt.Fprintf(out, "\nWave %s %s in %s.\n\n", spec.WaveID, res.Status.Stage, took.Round(time.Second))
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprint(w, "ICS\taccepted\texcluded\trejected\tdeceased (DBS)")
@@ -240,22 +257,19 @@ func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spe
 	events, _ := audit.Trail(ctx, st.Store, spec.WaveID)
 	attempts := 0
 	for _, e := range events {
-		if e.Kind == "activity_attempt" {
+		if e.Kind == audit.KindActivityAttempt {
 			attempts++
 		}
 	}
-	var auditRows int64
-	_ = st.Warehouse.Read(ctx, func(db *sql.DB) error {
-		return db.QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE wave_id = ?`, spec.WaveID).Scan(&auditRows)
-	})
+	progress, _ := st.Warehouse.WaveProgress(ctx, spec.WaveID)
 	root := st.Store.Root()
 	fmt.Fprintf(out, "\nOutputs\n")
-	fmt.Fprintf(out, "  lake (Parquet, pseudonymised)   %s/lake/\n", root)
-	fmt.Fprintf(out, "  rejection reports               %s/landing/%s/<ICS>/rejections.csv\n", root, spec.WaveID)
-	fmt.Fprintf(out, "  declarations                    %s/reports/%s/\n", root, spec.WaveID)
-	fmt.Fprintf(out, "  restricted (identifiable)       %s/restricted/%s/ (mailing data deleted after retention; free text kept)\n", root, spec.WaveID)
+	fmt.Fprintf(out, "  lake (Parquet, pseudonymised)   %s/%s\n", root, schemas.AreaLake.Prefix())
+	fmt.Fprintf(out, "  rejection reports               %s/%s\n", root, schemas.RejectionReportKey(schemas.LandingKey(spec.WaveID, "<ICS>", "")))
+	fmt.Fprintf(out, "  declarations                    %s/%s\n", root, schemas.AreaReports.WavePrefix(spec.WaveID))
+	fmt.Fprintf(out, "  restricted (identifiable)       %s/%s (mailing data deleted after retention; free text kept)\n", root, schemas.AreaRestricted.WavePrefix(spec.WaveID))
 	fmt.Fprintf(out, "  warehouse (DuckDB)              %s\n", st.Warehouse.Path())
-	fmt.Fprintf(out, "  audit trail                     %d events (%d activity attempts; %d in audit_log)\n", len(events), attempts, auditRows)
+	fmt.Fprintf(out, "  audit trail                     %d events (%d activity attempts; %d in audit_log)\n", len(events), attempts, progress.AuditEvents)
 	fmt.Fprintf(out, "\nTry: ice audit --store file://%s --wave %s\n", root, spec.WaveID)
 	fmt.Fprintf(out, "     duckdb -readonly %s \"SELECT ics, outcome, count(*) FROM outcomes GROUP BY ALL ORDER BY ALL\"\n", st.Warehouse.Path())
 }
@@ -281,7 +295,7 @@ type demoLoads struct {
 	fieldworkOver atomic.Bool
 }
 
-func (d *demoLoads) run(ctx context.Context, st *devstack.Stack) {
+func (d *demoLoads) run(ctx context.Context, st *devstack.Stack, wc *waveclient.Client) {
 	day := d.spec.DayLength.D()
 	// Fieldwork day 0 is the day of the first message; wait for it.
 	var first time.Time
@@ -291,17 +305,13 @@ func (d *demoLoads) run(ctx context.Context, st *devstack.Stack) {
 			return
 		case <-time.After(day / 2):
 		}
-		_ = st.Warehouse.Read(ctx, func(db *sql.DB) error {
-			var t sql.NullTime
-			if err := db.QueryRowContext(ctx, `SELECT min(sent_at) FROM mailing_history WHERE wave_id = ?`, d.spec.WaveID).Scan(&t); err == nil && t.Valid {
-				first = t.Time
-			}
-			return nil
-		})
+		if p, err := st.Warehouse.WaveProgress(ctx, d.spec.WaveID); err == nil {
+			first = p.FieldworkStart
+		}
 	}
 	date0 := first.UTC().Truncate(24 * time.Hour)
-	in := workflows.DailyLoadInput{WaveID: d.spec.WaveID, ICS: d.spec.Codes(), Simulate: true, SimDayLength: day,
-		Questionnaires: activities.Questionnaires{PatientVersion: d.spec.QuestionnaireVersion, CarerVersion: d.spec.CarerQuestionnaire}}
+	in := waveclient.DailyLoadInput{WaveID: d.spec.WaveID, ICS: d.spec.Codes(), Simulate: true, SimDayLength: day,
+		Questionnaires: waveclient.Questionnaires{PatientVersion: d.spec.QuestionnaireVersion, CarerVersion: d.spec.CarerQuestionnaire}}
 	for i := 0; !d.fieldworkOver.Load(); i++ {
 		if wait := time.Until(first.Add(time.Duration(i+1) * day)); wait > 0 {
 			select {
@@ -311,39 +321,27 @@ func (d *demoLoads) run(ctx context.Context, st *devstack.Stack) {
 			}
 		}
 		in.Date = date0.AddDate(0, 0, i)
-		run, err := st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: workflows.DailyLoadWorkflowID(d.spec.WaveID, in.Date), TaskQueue: activities.TaskQueue,
-		}, "DailyLoadWorkflow", in)
-		if err != nil {
-			if ctx.Err() == nil {
-				fmt.Fprintf(d.out, "  daily load for day %d: %v\n", i, err)
-			}
+		res, err := wc.LoadDay(ctx, in)
+		if ctx.Err() != nil {
 			return
 		}
-		var res workflows.DailyLoadResult
-		if err := run.Get(ctx, &res); err != nil {
-			if ctx.Err() == nil {
-				fmt.Fprintf(d.out, "  daily load for day %d: %v\n", i, err)
-			}
+		if err != nil {
+			fmt.Fprintf(d.out, "  daily load for day %d: %v\n", i, err)
 			continue
 		}
 		d.report(ctx, st, i, res)
 	}
 }
 
-func (d *demoLoads) report(ctx context.Context, st *devstack.Stack, i int, res workflows.DailyLoadResult) {
+func (d *demoLoads) report(ctx context.Context, st *devstack.Stack, i int, res waveclient.DailyLoadResult) {
 	var parts []string
+	progress, _ := st.Warehouse.WaveProgress(ctx, d.spec.WaveID)
 	for _, r := range res.ICS {
 		if r.Load.NoFiles {
 			continue
 		}
-		var rate float64
-		_ = st.Warehouse.Read(ctx, func(db *sql.DB) error {
-			return db.QueryRowContext(ctx, `SELECT 100.0 * count(*) FILTER (WHERE outcome = 1) / count(*) FROM outcomes WHERE wave_id = ? AND ics = ?`,
-				d.spec.WaveID, r.ICS).Scan(&rate)
-		})
 		parts = append(parts, fmt.Sprintf("%s +%d responses (%d rejected, %d duplicates) → %.1f%% completed", r.ICS,
-			r.Load.Loaded, r.Load.Rejected, r.Load.Duplicates, rate))
+			r.Load.Loaded, r.Load.Rejected, r.Load.Duplicates, progress.CompletedPct[r.ICS]))
 	}
 	if len(parts) > 0 {
 		fmt.Fprintf(d.out, "  [%5.1fs] day %2d load: %s\n", time.Since(d.started).Seconds(), i, strings.Join(parts, "; "))

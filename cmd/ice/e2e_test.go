@@ -1,3 +1,5 @@
+//go:build !production
+
 package main
 
 import (
@@ -6,19 +8,21 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
+	"go.temporal.io/api/temporalproto"
 
 	"icesurvey/audit"
 	"icesurvey/infra/devstack"
 	"icesurvey/mailing"
+	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/synth"
 	"icesurvey/warehouse"
+	"icesurvey/waveclient"
 	"icesurvey/wavespec"
 	"icesurvey/workflows"
 )
@@ -59,28 +63,28 @@ func e2eWave(t *testing.T, ctx context.Context, st *devstack.Stack, waveID strin
 	if err := synth.WriteDeaths(&buf, deaths); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.PutBytes(ctx, st.Store, devstack.DeathsRegisterKey, buf.Bytes()); err != nil {
+	if err := store.PutBytes(ctx, st.Store, schemas.DeathsRegisterKey, buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.LoadDeaths(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := StageFiles(ctx, st.Store, spec); err != nil {
+	if err := waveclient.StageFiles(ctx, st.Store, spec); err != nil {
 		t.Fatal(err)
 	}
 	return spec, stats
 }
 
 // waitFor polls the wave's status until cond holds.
-func waitFor(t *testing.T, ctx context.Context, c client.Client, wave string, timeout time.Duration, what string, cond func([]workflows.ICSStatus) bool) []workflows.ICSStatus {
+func waitFor(t *testing.T, ctx context.Context, c *waveclient.Client, wave string, timeout time.Duration, what string, cond func([]waveclient.ICSStatus) bool) []waveclient.ICSStatus {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	var last []workflows.ICSStatus
+	var last []waveclient.ICSStatus
 	for time.Now().Before(deadline) {
-		if _, ics, err := WaveStatus(ctx, c, wave); err == nil {
-			last = ics
-			if len(ics) > 0 && cond(ics) {
-				return ics
+		if st, err := c.Status(ctx, wave); err == nil {
+			last = st.ICS
+			if len(st.ICS) > 0 && cond(st.ICS) {
+				return st.ICS
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -89,8 +93,8 @@ func waitFor(t *testing.T, ctx context.Context, c client.Client, wave string, ti
 	return nil
 }
 
-func allAt(stage string) func([]workflows.ICSStatus) bool {
-	return func(ics []workflows.ICSStatus) bool {
+func allAt(stage workflows.Stage) func([]waveclient.ICSStatus) bool {
+	return func(ics []waveclient.ICSStatus) bool {
 		for _, s := range ics {
 			if s.Stage != stage {
 				return false
@@ -102,7 +106,7 @@ func allAt(stage string) func([]workflows.ICSStatus) bool {
 
 // startE2E starts the embedded stack for an end-to-end test (skipped with -short),
 // stopped and its context cancelled when the test ends.
-func startE2E(t *testing.T) (context.Context, *devstack.Stack) {
+func startE2E(t *testing.T) (context.Context, *devstack.Stack, *waveclient.Client) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end wave on the embedded server")
@@ -114,31 +118,30 @@ func startE2E(t *testing.T) (context.Context, *devstack.Stack) {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	return ctx, st
+	return ctx, st, waveclient.New(st.Client)
 }
 
 func TestWaveEndToEnd(t *testing.T) {
-	ctx, st := startE2E(t)
+	ctx, st, wc := startE2E(t)
 	const wave = "e2e-1"
 	spec, stats := e2eWave(t, ctx, st, wave, 300, 300*time.Millisecond, "QMM", "QJK")
-	run, err := StartWave(ctx, st.Client, spec)
-	if err != nil {
+	if _, err := wc.StartWave(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
 
 	// Without a declaration the wave waits, however long, and nothing is mailed.
-	ics := waitFor(t, ctx, st.Client, wave, time.Minute, "both ICSs awaiting declaration", allAt(workflows.StageDeclaration))
+	waitFor(t, ctx, wc, wave, time.Minute, "both ICSs awaiting declaration", allAt(workflows.StageDeclaration))
 	time.Sleep(5 * spec.DayLength.D())
-	_, ics, err = WaveStatus(ctx, st.Client, wave)
+	status, err := wc.Status(ctx, wave)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range ics {
+	for _, s := range status.ICS {
 		if s.Stage != workflows.StageDeclaration || !strings.Contains(s.WaitingOn, "declaration") {
 			t.Errorf("%s: stage %q waiting on %q, want it held at the declaration", s.ICS, s.Stage, s.WaitingOn)
 		}
 		for _, m := range s.Mailings {
-			if m.State != "scheduled" {
+			if m.State != workflows.MailingScheduled {
 				t.Errorf("%s: %s is %s before the declaration", s.ICS, m.Step, m.State)
 			}
 		}
@@ -149,63 +152,133 @@ func TestWaveEndToEnd(t *testing.T) {
 		}
 	}
 	// A declaration without a name is refused by the update's validator.
-	if _, err := Declare(ctx, st.Client, wave, "QMM", ""); err == nil {
+	if _, err := wc.Declare(ctx, wave, "QMM", ""); err == nil {
 		t.Error("a declaration with no signatory was accepted")
 	}
 	for _, code := range spec.Codes() {
-		if _, err := Declare(ctx, st.Client, wave, code, "Test Engineer"); err != nil {
+		if _, err := wc.Declare(ctx, wave, code, "Test Engineer"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A late opt-out after the invitation: that person gets nothing more.
-	waitFor(t, ctx, st.Client, wave, 2*time.Minute, "QJK invitation sent", func(ics []workflows.ICSStatus) bool {
+	waitFor(t, ctx, wc, wave, 2*time.Minute, "QJK invitation sent", func(ics []waveclient.ICSStatus) bool {
 		for _, s := range ics {
-			if s.ICS == "QJK" && s.Mailings[0].State == "sent" {
+			if s.ICS == "QJK" && s.Mailings[0].State == workflows.MailingSent {
 				return true
 			}
 		}
 		return false
 	})
 	optedOut := firstInvited(t, ctx, st, wave, "QJK")
-	if _, err := OptOut(ctx, st.Client, wave, "QJK", workflows.OptOutRequest{}); err == nil {
+	if _, err := wc.OptOut(ctx, wave, "QJK", waveclient.OptOutRequest{}); err == nil {
 		t.Error("an opt-out naming nobody was accepted")
 	}
-	if _, err := OptOut(ctx, st.Client, wave, "QJK", workflows.OptOutRequest{SurveyRecordID: "SNOSUCHPERSON0000"}); err == nil {
+	if _, err := wc.OptOut(ctx, wave, "QJK", waveclient.OptOutRequest{SurveyRecordID: "SNOSUCHPERSON0000"}); err == nil {
 		t.Error("an opt-out for an unknown person was accepted")
 	}
-	if id, err := OptOut(ctx, st.Client, wave, "QJK", workflows.OptOutRequest{SurveyRecordID: optedOut, Reason: "phoned the helpline"}); err != nil || id != optedOut {
+	if id, err := wc.OptOut(ctx, wave, "QJK", waveclient.OptOutRequest{SurveyRecordID: optedOut, Reason: "phoned the helpline"}); err != nil || id != optedOut {
 		t.Fatalf("opt-out: %q %v", id, err)
 	}
-	var res workflows.WaveResult
-	if err := run.Get(ctx, &res); err != nil {
+	res, err := wc.WaitWave(ctx, wave)
+	if err != nil {
 		t.Fatalf("wave failed: %v", err)
 	}
 	checkOptedOutGetsNothingLater(t, ctx, st, wave, optedOut)
-	if res.Status.Stage != "completed" {
+	if res.Status.Stage != workflows.WaveCompleted {
 		t.Fatalf("wave stage %q", res.Status.Stage)
 	}
+	// Each ICS closed and started the deletion of its identifiable data, which the
+	// wave does not wait for.
+	for _, code := range spec.Codes() {
+		s := res.ICS[code]
+		if s.Stage != workflows.StageClosed || s.Retention == nil || s.Retention.WorkflowID != workflows.RetentionWorkflowID(wave, code) {
+			t.Fatalf("%s ended at %q with retention %+v", code, s.Stage, s.Retention)
+		}
+		r, err := wc.WaitRetention(ctx, wave, code)
+		if err != nil || r.Status.Stage != workflows.StageDone || r.Status.Deleted == 0 {
+			t.Fatalf("%s retention: %+v %v", code, r, err)
+		}
+		if r.Status.DeletedAt.Before(s.Retention.DeleteAt) {
+			t.Errorf("%s: deleted at %s, before the retention period ended at %s", code, r.Status.DeletedAt, s.Retention.DeleteAt)
+		}
+	}
 
-	checkAuditCoversEveryActivity(t, ctx, st, wave, spec.Codes())
+	checkWaveListed(t, ctx, wc, wave, spec.Codes())
+	checkAuditCoversEveryActivity(t, ctx, st, wc, wave, spec.Codes())
 	checkDeceasedGetNoLaterLetters(t, ctx, st, wave, res)
 	checkNoIdentifiersInWarehouse(t, ctx, st)
 
 	// Identifiable mailing data is gone after the retention period; only free-text
 	// answers (restricted response data, kept for the named ICB users) may remain.
-	left, err := st.Store.List(ctx, "restricted/"+wave+"/")
+	left, err := st.Store.List(ctx, schemas.AreaRestricted.WavePrefix(wave))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, inf := range left {
-		if !strings.Contains(inf.Key, "/free_text/") {
+		if !strings.HasPrefix(inf.Key, schemas.FreeTextRoot(wave, "QMM")) && !strings.HasPrefix(inf.Key, schemas.FreeTextRoot(wave, "QJK")) {
 			t.Errorf("restricted object %s left after retention", inf.Key)
 		}
+	}
+	recordHistories(t, ctx, wc, map[string]string{
+		"wave.json":      workflows.WaveWorkflowID(wave),
+		"ics.json":       workflows.ICSWorkflowID(wave, "QJK"), // with the late opt-out's update
+		"retention.json": workflows.RetentionWorkflowID(wave, "QJK"),
+	})
+}
+
+// checkWaveListed: `ice wave list` finds the finished wave by its search attributes
+// (visibility is eventually consistent, so it is polled for).
+func checkWaveListed(t *testing.T, ctx context.Context, wc *waveclient.Client, wave string, codes []string) {
+	t.Helper()
+	query := fmt.Sprintf("%s = %q", workflows.SAWaveID.GetName(), wave)
+	var got []waveclient.WaveSummary
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var err error
+		if got, err = wc.List(ctx, query); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 && got[0].Stage == string(workflows.WaveCompleted) {
+			break
+		}
+	}
+	if len(got) != 1 || got[0].WaveID != wave || strings.Join(got[0].ICS, ",") != strings.Join(codes, ",") ||
+		got[0].Stage != string(workflows.WaveCompleted) || !strings.EqualFold(got[0].Status, "completed") {
+		t.Errorf("wave list for %s: %+v", query, got)
+	}
+}
+
+// recordHistories writes the histories of the named workflows, as JSON files in the
+// directory ICE_RECORD_HISTORIES names, for the replay tests (workflows/replay_test.go):
+//
+//	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill'
+//
+// Without it, nothing is written.
+func recordHistories(t *testing.T, ctx context.Context, wc *waveclient.Client, files map[string]string) {
+	t.Helper()
+	dir := os.Getenv("ICE_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	for name, id := range files {
+		h, err := wc.History(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := temporalproto.CustomJSONMarshalOptions{Indent: " "}.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("recorded the history of %s (%d events) in %s", id, len(h.Events), filepath.Join(dir, name))
 	}
 }
 
 // checkAuditCoversEveryActivity compares every activity in the workflows' histories
 // with the audit trail: each completed activity has an attempt recorded as ok, and
 // every failed attempt is a row of its own.
-func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devstack.Stack, wave string, codes []string) {
+func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devstack.Stack, wc *waveclient.Client, wave string, codes []string) {
 	t.Helper()
 	events, err := audit.Trail(ctx, st.Store, wave)
 	if err != nil {
@@ -214,7 +287,7 @@ func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devsta
 	okAttempts := map[string]int{} // workflowID/activityID → ok attempts
 	types := map[string]bool{}
 	for _, e := range events {
-		if e.Kind != "activity_attempt" {
+		if e.Kind != audit.KindActivityAttempt {
 			continue
 		}
 		if e.InputSHA256 == "" || e.EndedAt == nil {
@@ -230,17 +303,16 @@ func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devsta
 	}
 	ids := []string{workflows.WaveWorkflowID(wave)}
 	for _, c := range codes {
-		ids = append(ids, workflows.ICSWorkflowID(wave, c))
+		ids = append(ids, workflows.ICSWorkflowID(wave, c), workflows.RetentionWorkflowID(wave, c))
 	}
 	completed := 0
 	for _, id := range ids {
 		scheduled := map[int64]string{} // event id → activity id
-		it := st.Client.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
+		h, err := wc.History(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range h.Events {
 			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
 				scheduled[ev.GetEventId()] = a.GetActivityId()
 			}
@@ -256,7 +328,7 @@ func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devsta
 	if completed == 0 {
 		t.Fatal("no completed activities found in the histories")
 	}
-	for _, want := range []string{"Intake", "LoadLakeObject", "RecordDeclaration", "SelectRecipients", "SubmitDBS",
+	for _, want := range []string{"Intake", "LoadLakeObjects", "RecordDeclaration", "SelectRecipients", "SubmitDBS",
 		"CollectDBS", "SendMailing", "CloseFieldwork", "DeleteRestricted", "FlushAudit"} {
 		if !types[want] {
 			t.Errorf("no audited attempt of %s", want)
@@ -276,7 +348,7 @@ func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devsta
 
 // checkDeceasedGetNoLaterLetters: a person the DBS check before step X reports dead gets
 // neither X nor anything after it, and ends with outcome 3.
-func checkDeceasedGetNoLaterLetters(t *testing.T, ctx context.Context, st *devstack.Stack, wave string, res workflows.WaveResult) {
+func checkDeceasedGetNoLaterLetters(t *testing.T, ctx context.Context, st *devstack.Stack, wave string, res waveclient.WaveResult) {
 	t.Helper()
 	order := map[string]int{}
 	for i, s := range mailing.DefaultSchedule().Steps {
@@ -374,15 +446,16 @@ func TestWaveResumesAfterRestart(t *testing.T) {
 	cfg.Port = mustPort(t, st.Server.HostPort())
 	const wave = "e2e-restart"
 	spec, _ := e2eWave(t, ctx, st, wave, 200, 400*time.Millisecond, "QNX")
-	if _, err := StartWave(ctx, st.Client, spec); err != nil {
+	wc := waveclient.New(st.Client)
+	if _, err := wc.StartWave(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, st.Client, wave, time.Minute, "awaiting declaration", allAt(workflows.StageDeclaration))
-	if _, err := Declare(ctx, st.Client, wave, "QNX", "Test Engineer"); err != nil {
+	waitFor(t, ctx, wc, wave, time.Minute, "awaiting declaration", allAt(workflows.StageDeclaration))
+	if _, err := wc.Declare(ctx, wave, "QNX", "Test Engineer"); err != nil {
 		t.Fatal(err)
 	}
-	before := waitFor(t, ctx, st.Client, wave, 2*time.Minute, "the invitation sent", func(ics []workflows.ICSStatus) bool {
-		return ics[0].Mailings[0].State == "sent"
+	before := waitFor(t, ctx, wc, wave, 2*time.Minute, "the invitation sent", func(ics []waveclient.ICSStatus) bool {
+		return ics[0].Mailings[0].State == workflows.MailingSent
 	})
 	invited := before[0].Mailings[0].Sent
 	st.Close() // kill ice dev mid-wave
@@ -393,19 +466,23 @@ func TestWaveResumesAfterRestart(t *testing.T) {
 		t.Fatalf("restart: %v", err)
 	}
 	defer st.Close()
-	var res workflows.WaveResult
-	if err := st.Client.GetWorkflow(ctx, workflows.WaveWorkflowID(wave), "").Get(ctx, &res); err != nil {
+	wc = waveclient.New(st.Client)
+	res, err := wc.WaitWave(ctx, wave)
+	if err != nil {
 		t.Fatalf("wave after restart: %v", err)
 	}
 	s := res.ICS["QNX"]
-	if s.Stage != workflows.StageDone {
-		t.Fatalf("ICS stage %q after restart, want done", s.Stage)
+	if s.Stage != workflows.StageClosed {
+		t.Fatalf("ICS stage %q after restart, want closed", s.Stage)
+	}
+	if r, err := wc.WaitRetention(ctx, wave, "QNX"); err != nil || r.Status.Stage != workflows.StageDone {
+		t.Fatalf("retention after restart: %+v %v", r, err)
 	}
 	if s.Mailings[0].Sent != invited {
 		t.Errorf("invitation count changed across the restart: %d then %d", invited, s.Mailings[0].Sent)
 	}
 	for _, m := range s.Mailings {
-		if m.State != "sent" || m.Sent == 0 {
+		if m.State != workflows.MailingSent || m.Sent == 0 {
 			t.Errorf("%s: state %s, sent %d", m.Step, m.State, m.Sent)
 		}
 	}

@@ -2,6 +2,11 @@
 // (`ice dev`, `ice demo`), a worker against a real cluster (`ice worker`), starts and
 // steers fieldwork waves (`ice wave ...`), prints the audit trail (`ice audit`) and
 // makes synthetic samples (`ice synth sample`).
+//
+// It is flags and printing only: every workflow is reached through waveclient. The
+// embedded stack's commands (`dev`, `demo`) and the simulators they run are left out of
+// a production build (`go build -tags production`, as the Dockerfile does), so the
+// production binary links no simulator (internal/importrules checks).
 package main
 
 import (
@@ -13,6 +18,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"icesurvey/infra"
 )
 
 func main() {
@@ -32,7 +39,8 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devCmd(), demoCmd(), workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd())
+	root.AddCommand(workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd())
+	root.AddCommand(devCommands()...)
 	return root
 }
 
@@ -43,19 +51,27 @@ type conn struct {
 }
 
 func (c *conn) bind(cmd *cobra.Command) {
-	env := func(k, def string) string {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-		return def
-	}
 	f := cmd.Flags()
-	f.StringVar(&c.address, "address", env("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (TEMPORAL_ADDRESS)")
-	f.StringVar(&c.namespace, "namespace", env("TEMPORAL_NAMESPACE", "icesurvey"), "Temporal namespace (TEMPORAL_NAMESPACE)")
-	f.StringVar(&c.apiKey, "api-key", env("TEMPORAL_API_KEY", ""), "Temporal Cloud API key (TEMPORAL_API_KEY)")
-	f.StringVar(&c.tlsCert, "tls-cert", env("TEMPORAL_TLS_CERT", ""), "mTLS client certificate (TEMPORAL_TLS_CERT)")
-	f.StringVar(&c.tlsKey, "tls-key", env("TEMPORAL_TLS_KEY", ""), "mTLS client key (TEMPORAL_TLS_KEY)")
-	f.StringVar(&c.tlsCA, "tls-ca", env("TEMPORAL_TLS_CA", ""), "CA bundle for the server certificate (TEMPORAL_TLS_CA)")
-	f.StringVar(&c.tlsServerName, "tls-server-name", env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify (TEMPORAL_TLS_SERVER_NAME)")
-	f.StringVar(&c.storeURL, "store", env("ICE_STORE", "file://.ice/store"), "object store: file://DIR or s3://bucket/prefix (ICE_STORE)")
+	f.StringVar(&c.address, "address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (TEMPORAL_ADDRESS)")
+	f.StringVar(&c.namespace, "namespace", envOr("TEMPORAL_NAMESPACE", infra.Namespace), "Temporal namespace (TEMPORAL_NAMESPACE)")
+	f.StringVar(&c.apiKey, "api-key", envOr("TEMPORAL_API_KEY", ""), "Temporal Cloud API key (TEMPORAL_API_KEY)")
+	f.StringVar(&c.tlsCert, "tls-cert", envOr("TEMPORAL_TLS_CERT", ""), "mTLS client certificate (TEMPORAL_TLS_CERT)")
+	f.StringVar(&c.tlsKey, "tls-key", envOr("TEMPORAL_TLS_KEY", ""), "mTLS client key (TEMPORAL_TLS_KEY)")
+	f.StringVar(&c.tlsCA, "tls-ca", envOr("TEMPORAL_TLS_CA", ""), "CA bundle for the server certificate (TEMPORAL_TLS_CA)")
+	f.StringVar(&c.tlsServerName, "tls-server-name", envOr("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify (TEMPORAL_TLS_SERVER_NAME)")
+	f.StringVar(&c.storeURL, "store", envOr("ICE_STORE", "file://.ice/store"), "object store: file://DIR or s3://bucket/prefix (ICE_STORE)")
+}
+
+// clientConfig is how the flags say to reach the cluster.
+func (c *conn) clientConfig() infra.ClientConfig {
+	return infra.ClientConfig{Address: c.address, Namespace: c.namespace, APIKey: c.apiKey,
+		TLSCertFile: c.tlsCert, TLSKeyFile: c.tlsKey, TLSCAFile: c.tlsCA, TLSServerName: c.tlsServerName}
+}
+
+// envOr is the environment variable k, or def when it is unset or empty.
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strings"
@@ -12,18 +10,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
-	"icesurvey/activities"
 	"icesurvey/questionnaire"
+	"icesurvey/waveclient"
 	"icesurvey/wavespec"
-	"icesurvey/workflows"
 )
-
-// DailyLoadScheduleID is the Temporal Schedule of a wave's daily response load.
-func DailyLoadScheduleID(wave string) string { return "daily-load/" + wave }
 
 // loadFlags say which wave, ICSs and questionnaires a daily load covers. The running
 // wave's status does not carry its questionnaire versions, so they come from the wave
@@ -49,8 +40,8 @@ func (f *loadFlags) bind(cmd *cobra.Command) {
 }
 
 // input builds the workflow input from the flags.
-func (f *loadFlags) input() (workflows.DailyLoadInput, error) {
-	in := workflows.DailyLoadInput{WaveID: f.wave, ICS: f.ics, Simulate: f.simulate, SimDayLength: f.simDayLength}
+func (f *loadFlags) input() (waveclient.DailyLoadInput, error) {
+	in := waveclient.DailyLoadInput{WaveID: f.wave, ICS: f.ics, Simulate: f.simulate, SimDayLength: f.simDayLength}
 	in.PatientVersion, in.CarerVersion, in.LocalQuestions = f.patient, f.carer, f.local
 	if f.specPath != "" {
 		spec, err := wavespec.Load(f.specPath)
@@ -126,44 +117,6 @@ func scheduleCmd() *cobra.Command {
 	return cmd
 }
 
-// DailyLoadSchedule is what `ice schedule daily-load` creates.
-type DailyLoadSchedule struct {
-	Input   workflows.DailyLoadInput
-	Hour    int
-	Minute  int
-	Catchup time.Duration
-}
-
-// CreateDailyLoadSchedule creates the schedule that starts the wave's daily load every
-// day at Hour:Minute UTC.
-//
-// Overlap: BUFFER_ALL. A load never runs while the previous one still does (two loads
-// of one wave and ICS at once could each keep a response from the same person, as the
-// de-duplication reads what earlier loads kept), and each run loads the day of its own
-// scheduled time, so after an outage every missed day inside the catch-up window is
-// loaded, one after the other in date order. BUFFER_ONE would run only one of several
-// missed days and silently drop the rest; SKIP would drop a day whenever a load runs
-// long. Days beyond the window are reloaded with `ice load backfill`.
-func CreateDailyLoadSchedule(ctx context.Context, c client.Client, s DailyLoadSchedule) (client.ScheduleHandle, error) {
-	in := s.Input
-	in.Date = time.Time{} // each run derives its day from its scheduled time
-	return c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID: DailyLoadScheduleID(in.WaveID),
-		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
-			Hour: []client.ScheduleRange{{Start: s.Hour}}, Minute: []client.ScheduleRange{{Start: s.Minute}},
-			Comment: "daily response load",
-		}}},
-		Action: &client.ScheduleWorkflowAction{
-			// The server appends the scheduled time, so each day's run has its own ID.
-			ID: "load/" + in.WaveID, Workflow: "DailyLoadWorkflow", Args: []any{in}, TaskQueue: activities.TaskQueue,
-			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID), workflows.SAICS.ValueSet(in.ICS)),
-		},
-		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL,
-		CatchupWindow: s.Catchup,
-		Note:          fmt.Sprintf("daily response load of wave %s for %s", in.WaveID, strings.Join(in.ICS, ", ")),
-	})
-}
-
 func scheduleDailyLoadCmd() *cobra.Command {
 	var c conn
 	var lf loadFlags
@@ -199,12 +152,12 @@ while the cluster was down are made up, in order, within --catchup.`,
 				return err
 			}
 			defer cl.Close()
-			h, err := CreateDailyLoadSchedule(ctx, cl, DailyLoadSchedule{Input: in, Hour: hour, Minute: minute, Catchup: catchup})
+			id, err := cl.ScheduleDailyLoad(ctx, waveclient.DailyLoadSchedule{Input: in, Hour: hour, Minute: minute, Catchup: catchup})
 			if err != nil {
-				return fmt.Errorf("create schedule %s: %w", DailyLoadScheduleID(in.WaveID), err)
+				return err
 			}
 			fmt.Printf("schedule %s created: daily at %02d:%02d UTC, loads the day %d before, catch-up %s, for %s\n",
-				h.GetID(), hour, minute, lag, catchup, strings.Join(in.ICS, ", "))
+				id, hour, minute, lag, catchup, strings.Join(in.ICS, ", "))
 			return nil
 		},
 	}
@@ -231,36 +184,10 @@ func loadCmd() *cobra.Command {
 	return cmd
 }
 
-// Backfill loads each day from..to (inclusive) in date order, one DailyLoadWorkflow at
-// a time, and stops at the first day that fails: de-duplication judges a response
-// against what earlier days kept, so a later day must not load before an earlier one.
-// A day whose load is already running is refused, not joined. Reloading a day that was
-// loaded before changes nothing.
-func Backfill(ctx context.Context, c client.Client, in workflows.DailyLoadInput, from, to time.Time, out io.Writer) ([]workflows.DailyLoadResult, error) {
-	if to.Before(from) {
-		return nil, fmt.Errorf("--to %s is before --from %s", to.Format(time.DateOnly), from.Format(time.DateOnly))
-	}
-	var results []workflows.DailyLoadResult
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	defer tw.Flush()
+// printLoads returns the callback that prints each day's load as a table row.
+func printLoads(tw *tabwriter.Writer) func(waveclient.DailyLoadResult) {
 	fmt.Fprintln(tw, "DATE\tICS\tFILES\tROWS\tLOADED\tREJECTED\tDUPLICATES\tNOTE")
-	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
-		day := in
-		day.Date = d
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID:        workflows.DailyLoadWorkflowID(in.WaveID, d),
-			TaskQueue: activities.TaskQueue,
-			// A finished day may be loaded again (it is idempotent); a running one may not.
-			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-			WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-			WorkflowExecutionErrorWhenAlreadyStarted: true,
-			TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID), workflows.SAICS.ValueSet(in.ICS)),
-		}, "DailyLoadWorkflow", day)
-		if err != nil {
-			return results, fmt.Errorf("start the load of %s: %w", d.Format(time.DateOnly), err)
-		}
-		var res workflows.DailyLoadResult
-		err = run.Get(ctx, &res)
+	return func(res waveclient.DailyLoadResult) {
 		for _, r := range res.ICS {
 			note := r.Error
 			switch {
@@ -273,12 +200,7 @@ func Backfill(ctx context.Context, c client.Client, in workflows.DailyLoadInput,
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", res.Date, r.ICS, r.Load.Files, r.Load.RowsRead,
 				r.Load.Loaded, r.Load.Rejected, r.Load.Duplicates, note)
 		}
-		if err != nil {
-			return results, fmt.Errorf("load of %s (workflow %s): %w", d.Format(time.DateOnly), run.GetID(), err)
-		}
-		results = append(results, res)
 	}
-	return results, nil
 }
 
 func loadBackfillCmd() *cobra.Command {
@@ -307,7 +229,9 @@ func loadBackfillCmd() *cobra.Command {
 				return err
 			}
 			defer cl.Close()
-			_, err = Backfill(ctx, cl, in, f, t, os.Stdout)
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			defer tw.Flush()
+			_, err = cl.Backfill(ctx, in, f, t, printLoads(tw))
 			return err
 		},
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"icesurvey/infra/devstack"
+	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/synth"
 )
@@ -46,7 +46,7 @@ func synthCmd() *cobra.Command {
 				if err := synth.WriteDeaths(&buf, stats.DeceasedNHS); err != nil {
 					return err
 				}
-				if err := store.PutBytes(cmd.Context(), st, devstack.DeathsRegisterKey, buf.Bytes()); err != nil {
+				if err := store.PutBytes(cmd.Context(), st, schemas.DeathsRegisterKey, buf.Bytes()); err != nil {
 					return err
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"icesurvey/infra"
 	"icesurvey/mesh"
 	"icesurvey/notify"
+	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/warehouse"
 	"icesurvey/worker"
@@ -39,8 +40,7 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 			if err != nil {
 				return err
 			}
-			cl, err := infra.Dial(ctx, infra.ClientConfig{Address: c.address, Namespace: c.namespace, APIKey: c.apiKey,
-				TLSCertFile: c.tlsCert, TLSKeyFile: c.tlsKey, TLSCAFile: c.tlsCA, TLSServerName: c.tlsServerName})
+			cl, err := infra.Dial(ctx, c.clientConfig())
 			if err != nil {
 				return err
 			}
@@ -98,8 +98,8 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 	f.BoolVar(&wh, "warehouse", false, "serve the warehouse task queue (one process only)")
 	f.StringVar(&whPath, "warehouse-path", ".ice/warehouse.duckdb", "DuckDB warehouse file")
 	f.StringVar(&dbsMode, "dbs", "filedrop", "DBS transport: mesh or filedrop")
-	f.StringVar(&dbsOutbox, "dbs-outbox", "exchange/dbs/outbox", "file drop: where requests are written")
-	f.StringVar(&dbsInbox, "dbs-inbox", "exchange/dbs/inbox", "file drop: where replies are expected")
+	f.StringVar(&dbsOutbox, "dbs-outbox", schemas.DBSFileDropOutbox, "file drop: where requests are written")
+	f.StringVar(&dbsInbox, "dbs-inbox", schemas.DBSFileDropInbox, "file drop: where replies are expected")
 	f.StringVar(&meshCfg.url, "mesh-url", os.Getenv("MESH_URL"), "MESH API base URL (MESH_URL)")
 	f.StringVar(&meshCfg.mailbox, "mesh-mailbox", os.Getenv("MESH_MAILBOX"), "our MESH mailbox (MESH_MAILBOX)")
 	f.StringVar(&meshCfg.to, "mesh-dbs-mailbox", os.Getenv("MESH_DBS_MAILBOX"), "the DBS service's MESH mailbox (MESH_DBS_MAILBOX)")

@@ -1,8 +1,9 @@
 // Package devstack starts the whole pipeline in one process on embedded defaults: the
 // Temporal server with SQLite persistence, the Web UI, a file object store, the DuckDB
 // warehouse, both workers, and the simulators that stand in for the outside world
-// (the Demographics Batch Service and GOV.UK Notify). `ice dev`, `ice demo` and the
-// end-to-end tests all start it the same way.
+// (the Demographics Batch Service, GOV.UK Notify and the survey supplier, from sim/ and
+// notify/notifytest). `ice dev`, `ice demo` and the end-to-end tests all start it the
+// same way; the production build of `ice` (-tags production) does not link it.
 package devstack
 
 import (
@@ -19,19 +20,19 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
 
-	"icesurvey/activities"
-	"icesurvey/dbs"
 	"icesurvey/infra"
+	"icesurvey/infra/devserver"
 	"icesurvey/notify"
 	"icesurvey/notify/notifytest"
+	"icesurvey/schemas"
+	"icesurvey/sim/dbssim"
+	"icesurvey/sim/devsim"
 	"icesurvey/store"
 	"icesurvey/warehouse"
 	"icesurvey/worker"
 )
-
-// DeathsRegisterKey is where the DBS simulator's register of deaths is read from.
-const DeathsRegisterKey = "sim/dbs/deaths.csv"
 
 // Config configures the stack.
 type Config struct {
@@ -45,14 +46,14 @@ type Config struct {
 
 // Stack is a running embedded pipeline.
 type Stack struct {
-	Server    *infra.DevServer
-	UI        *infra.UIServer
+	Server    *devserver.DevServer
+	UI        *devserver.UIServer
 	Client    client.Client
 	Store     *store.FileStore
 	Warehouse *warehouse.Warehouse
 	Workers   *worker.Workers
 	Notify    *notifytest.Server
-	DBS       *dbs.Simulator
+	DBS       *dbssim.Simulator
 	DataDir   string
 	logFile   *os.File
 }
@@ -85,11 +86,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if s.Warehouse, err = warehouse.Open(ctx, filepath.Join(cfg.DataDir, "warehouse.duckdb")); err != nil {
 		return nil, err
 	}
-	if s.Server, err = infra.StartDevServer(ctx, infra.DevServerConfig{DataDir: cfg.DataDir, Port: cfg.Port}); err != nil {
+	if s.Server, err = devserver.StartDevServer(ctx, devserver.DevServerConfig{DataDir: cfg.DataDir, Port: cfg.Port}); err != nil {
 		return nil, err
 	}
 	if cfg.UIPort >= 0 {
-		if s.UI, err = infra.StartUI(s.Server.HostPort(), "127.0.0.1", cfg.UIPort, s.Server.Namespace()); err != nil {
+		if s.UI, err = devserver.StartUI(s.Server.HostPort(), "127.0.0.1", cfg.UIPort, s.Server.Namespace()); err != nil {
 			return nil, err
 		}
 	}
@@ -108,7 +109,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.DBS = dbs.NewSimulator(s.Store, "")
+	s.DBS = dbssim.NewSimulator(s.Store, "")
 	s.DBS.Delay = cfg.DBSDelay
 	if err := s.LoadDeaths(ctx); err != nil {
 		return nil, err
@@ -116,7 +117,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if s.Workers, err = worker.Start(worker.Config{
 		Client: s.Client, Store: s.Store, PseudonymKey: key, DBS: s.DBS, Notify: nc,
 		Main: true, Warehouse: s.Warehouse, Logger: workerLog,
-		DevSimulators: &activities.DevSimulators{Store: s.Store, Warehouse: s.Warehouse, Seed: 1},
+		RegisterDevSimulators: func(r sdkworker.ActivityRegistry) {
+			devsim.Register(r, &devsim.DevSimulators{Store: s.Store, Warehouse: s.Warehouse, Seed: 1})
+		},
 	}); err != nil {
 		return nil, err
 	}
@@ -125,7 +128,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 
 // LoadDeaths (re)reads the simulator's register of deaths from the store.
 func (s *Stack) LoadDeaths(ctx context.Context) error {
-	b, err := store.ReadAll(ctx, s.Store, DeathsRegisterKey)
+	b, err := store.ReadAll(ctx, s.Store, schemas.DeathsRegisterKey)
 	if errors.Is(err, store.ErrNotExist) {
 		return nil
 	}
@@ -134,7 +137,7 @@ func (s *Stack) LoadDeaths(ctx context.Context) error {
 	}
 	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
 	if err != nil {
-		return fmt.Errorf("devstack: %s: %w", DeathsRegisterKey, err)
+		return fmt.Errorf("devstack: %s: %w", schemas.DeathsRegisterKey, err)
 	}
 	for i, r := range rows {
 		if i == 0 || len(r) < 2 {
@@ -142,7 +145,7 @@ func (s *Stack) LoadDeaths(ctx context.Context) error {
 		}
 		d, err := time.Parse("20060102", r[1])
 		if err != nil {
-			return fmt.Errorf("devstack: %s row %d: DATE_OF_DEATH: %w", DeathsRegisterKey, i+1, err)
+			return fmt.Errorf("devstack: %s row %d: DATE_OF_DEATH: %w", schemas.DeathsRegisterKey, i+1, err)
 		}
 		s.DBS.Deaths[r[0]] = d
 	}

@@ -200,10 +200,10 @@ func TestFieldworkLoadsCleanly(t *testing.T) {
 	}
 	const n = 1200
 	type totals struct {
-		sim                                                  Summary
-		byDay                                                map[int]map[string]int
-		completed, undelivered, optedOut, deceased, rejected int
-		duplicates, carers                                   int
+		sim                                        Summary
+		byDay                                      map[int]map[string]int
+		completed, undelivered, optedOut, deceased int
+		duplicates, carers                         int
 	}
 	result := map[string]*totals{}
 	for _, ics := range []string{"QMM"} {

@@ -1,4 +1,10 @@
-package dbs
+// Package dbssim simulates the Demographics Batch Service for the dev stack and tests:
+// a dbs.Transport that answers each batch trace request from registers of deaths and
+// of superseded, unmatched, multiply matched and cross-check-failing NHS numbers. It
+// is reached only from the dev stack (infra/devstack) and tests, never from the
+// production worker (internal/importrules checks). It keeps its requests and replies
+// in the store's restricted area: they are identifiable.
+package dbssim
 
 import (
 	"context"
@@ -7,14 +13,15 @@ import (
 	"fmt"
 	"time"
 
+	"icesurvey/dbs"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
 
 // DefaultSimulatorPrefix is where a Simulator keeps its requests and replies.
-const DefaultSimulatorPrefix = "restricted/_dbs-sim/"
+const DefaultSimulatorPrefix = schemas.DBSSimulatorPrefix
 
-// Simulator is a stand-in for DBS, for `ice dev` and tests. It is a Transport that
+// Simulator is a stand-in for DBS, for `ice dev` and tests. It is a dbs.Transport that
 // answers each request from a register of deaths and configurable sets of
 // superseded, unmatched, multiply-matched and cross-check-failing NHS numbers, once
 // Delay has passed on its clock since the request was submitted.
@@ -81,12 +88,13 @@ func (s *Simulator) prefix() string {
 
 // Drop is the file drop the simulator works through: a real responder process (or
 // a test) can read requests from its outbox and put replies in its inbox.
-func (s *Simulator) Drop() *FileDropTransport {
-	return &FileDropTransport{Store: s.Store, Outbox: s.prefix() + "outbox", Inbox: s.prefix() + "inbox"}
+func (s *Simulator) Drop() *dbs.FileDropTransport {
+	out, in := schemas.FileDropDirs(s.prefix())
+	return &dbs.FileDropTransport{Store: s.Store, Outbox: out, Inbox: in}
 }
 
 func (s *Simulator) pendingKey(requestID string) string {
-	return s.prefix() + "pending/" + requestID + ".json"
+	return schemas.DBSSimulatorPendingKey(s.prefix(), requestID)
 }
 
 type simPending struct {
@@ -96,7 +104,7 @@ type simPending struct {
 // Submit implements Transport. A repeated Submit keeps the first submission time.
 func (s *Simulator) Submit(ctx context.Context, requestID string, body []byte) error {
 	if err := s.Drop().Submit(ctx, requestID, body); err != nil {
-		return fmt.Errorf("dbs: simulator: %w", err)
+		return fmt.Errorf("dbssim: %w", err)
 	}
 	_, err := s.submittedAt(ctx, requestID)
 	return err
@@ -109,17 +117,17 @@ func (s *Simulator) submittedAt(ctx context.Context, requestID string) (time.Tim
 	if err == nil {
 		var p simPending
 		if err := json.Unmarshal(b, &p); err != nil {
-			return time.Time{}, fmt.Errorf("dbs: simulator: %s: %w", key, err)
+			return time.Time{}, fmt.Errorf("dbssim: %s: %w", key, err)
 		}
 		return p.SubmittedAt, nil
 	}
 	if !errors.Is(err, store.ErrNotExist) {
-		return time.Time{}, fmt.Errorf("dbs: simulator: %w", err)
+		return time.Time{}, fmt.Errorf("dbssim: %w", err)
 	}
 	p := simPending{SubmittedAt: s.now().UTC()}
 	b, _ = json.Marshal(p)
 	if err := store.PutBytes(ctx, s.Store, key, b); err != nil {
-		return time.Time{}, fmt.Errorf("dbs: simulator: %w", err)
+		return time.Time{}, fmt.Errorf("dbssim: %w", err)
 	}
 	return p.SubmittedAt, nil
 }
@@ -145,7 +153,7 @@ func (s *Simulator) Fetch(ctx context.Context, requestID string) ([]byte, bool, 
 	}
 	reply, err = s.Respond(req)
 	if err != nil {
-		return nil, false, fmt.Errorf("dbs: simulator: request %s: %w", requestID, err)
+		return nil, false, fmt.Errorf("dbssim: request %s: %w", requestID, err)
 	}
 	if err := drop.PutReply(ctx, requestID, reply); err != nil {
 		return nil, false, err
@@ -155,7 +163,7 @@ func (s *Simulator) Fetch(ctx context.Context, requestID string) ([]byte, bool, 
 
 // Respond computes the reply DBS would give to a request CSV.
 func (s *Simulator) Respond(request []byte) ([]byte, error) {
-	rows, err := ParseRequest(request)
+	rows, err := dbs.ParseRequest(request)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +171,7 @@ func (s *Simulator) Respond(request []byte) ([]byte, error) {
 	for _, r := range rows {
 		out = append(out, s.answer(r))
 	}
-	return EncodeResponse(out), nil
+	return dbs.EncodeResponse(out), nil
 }
 
 func (s *Simulator) answer(r schemas.DBSRequestRow) schemas.DBSResponseRow {

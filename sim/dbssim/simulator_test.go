@@ -1,10 +1,11 @@
-package dbs
+package dbssim
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"icesurvey/dbs"
 	"icesurvey/schemas"
 )
 
@@ -44,9 +45,9 @@ func TestSimulatorTraceStatuses(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(sim, c.NHSNumber)
 			}
-			build := BuildRequest
+			build := dbs.BuildRequest
 			if tt.crossCheck {
-				build = BuildCrossCheckRequest
+				build = dbs.BuildCrossCheckRequest
 			}
 			body, err := build([]schemas.Contact{c})
 			if err != nil {
@@ -63,11 +64,11 @@ func TestSimulatorTraceStatuses(t *testing.T) {
 			if err != nil || !ready {
 				t.Fatalf("after the delay: ready=%v err=%v", ready, err)
 			}
-			rows, err := ParseResponse(reply)
+			rows, err := dbs.ParseResponse(reply)
 			if err != nil {
 				t.Fatal(err)
 			}
-			o, err := Reconcile([]string{"S1"}, rows)
+			o, err := dbs.Reconcile([]string{"S1"}, rows)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +103,7 @@ func TestSimulatorSurvivesRestart(t *testing.T) {
 		s.Deaths[c.NHSNumber] = date(2024, 12, 25)
 		return s
 	}
-	body, _ := BuildRequest([]schemas.Contact{c})
+	body, _ := dbs.BuildRequest([]schemas.Contact{c})
 	first := configure()
 	if err := first.Submit(ctx, "r1", body); err != nil {
 		t.Fatal(err)
@@ -119,17 +120,17 @@ func TestSimulatorSurvivesRestart(t *testing.T) {
 	if err != nil || !ready {
 		t.Fatalf("after restart: ready=%v err=%v", ready, err)
 	}
-	rows, _ := ParseResponse(reply)
+	rows, _ := dbs.ParseResponse(reply)
 	if len(rows) != 1 || rows[0].DateOfDeath == nil {
 		t.Errorf("reply rows = %+v", rows)
 	}
 	// A different body under the same request ID is refused.
-	other, _ := BuildRequest([]schemas.Contact{contact(t, "S2", "401023213")})
-	if err := second.Submit(ctx, "r1", other); !IsPermanent(err) {
+	other, _ := dbs.BuildRequest([]schemas.Contact{contact(t, "S2", "401023213")})
+	if err := second.Submit(ctx, "r1", other); !dbs.IsPermanent(err) {
 		t.Errorf("conflicting resubmit: err = %v, want ErrSubmitConflict", err)
 	}
 	// Fetch of an unknown request is an error, not a forever-pending wait.
-	if _, _, err := second.Fetch(ctx, "never"); !IsPermanent(err) {
+	if _, _, err := second.Fetch(ctx, "never"); !dbs.IsPermanent(err) {
 		t.Errorf("fetch of an unsubmitted request: err = %v", err)
 	}
 }

@@ -1,4 +1,8 @@
-package activities
+// Package devsim holds the dev stack's simulator activities: the survey supplier
+// (sim/surveysim) writing each day's files for the people actually mailed. Only the dev
+// stack registers them (Register), never `ice worker`; the production worker does not
+// link this package (internal/importrules checks).
+package devsim
 
 import (
 	"context"
@@ -7,10 +11,15 @@ import (
 	"sort"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+
+	"icesurvey/activities"
 	"icesurvey/audit"
 	"icesurvey/questionnaire"
+	"icesurvey/schemas"
+	"icesurvey/sim/surveysim"
 	"icesurvey/store"
-	"icesurvey/surveysim"
 	"icesurvey/warehouse"
 )
 
@@ -27,34 +36,15 @@ type DevSimulators struct {
 	Seed int64
 }
 
-// SimulateInput asks for one ICS's supplier files of one day to be simulated.
-type SimulateInput struct {
-	Scope
-	Questionnaires
-	Date time.Time `json:"date"`
-	// DayLength is the wave's fieldwork day (24h in production, seconds in a demo).
-	// Mailing steps are placed on fieldwork days by it, and fieldwork day n is simulated
-	// on the calendar day n days after the invitation's, so a fast demo wave can still
-	// be loaded one calendar day at a time. Zero means 24h.
-	DayLength time.Duration `json:"day_length,omitempty"`
-}
-
-// SimulateOutput counts what the simulated supplier delivered.
-type SimulateOutput struct {
-	FieldworkDay int               `json:"fieldwork_day"`
-	Invited      int               `json:"invited"`
-	Summary      surveysim.Summary `json:"summary"`
-}
-
 // SimulateResponses writes the day's supplier files (responses, undelivered returns,
 // opt-outs) into the landing area for the people actually mailed, as the mailing
 // history in the warehouse records them. Running it twice writes the same bytes.
-func (d *DevSimulators) SimulateResponses(ctx context.Context, in SimulateInput) (SimulateOutput, error) {
-	stop := heartbeatEvery(ctx, 10*time.Second)
+func (d *DevSimulators) SimulateResponses(ctx context.Context, in activities.SimulateInput) (activities.SimulateOutput, error) {
+	stop := activities.HeartbeatEvery(ctx, 10*time.Second)
 	defer stop()
-	qns, err := in.Questionnaires.resolve()
+	qns, err := in.Questionnaires.Resolve()
 	if err != nil {
-		return SimulateOutput{}, err
+		return activities.SimulateOutput{}, err
 	}
 	sim := &surveysim.Simulator{Seed: d.Seed, Questionnaires: map[string]*questionnaire.Questionnaire{}}
 	for _, qn := range qns {
@@ -66,9 +56,9 @@ func (d *DevSimulators) SimulateResponses(ctx context.Context, in SimulateInput)
 	}
 	people, first, stepSent, err := d.mailed(ctx, in.WaveID, in.ICS)
 	if err != nil {
-		return SimulateOutput{}, retryableWarehouse(err)
+		return activities.SimulateOutput{}, err
 	}
-	out := SimulateOutput{Invited: len(people)}
+	out := activities.SimulateOutput{Invited: len(people)}
 	if len(people) == 0 {
 		return out, nil // nobody mailed yet: the supplier has nothing to send
 	}
@@ -86,7 +76,7 @@ func (d *DevSimulators) SimulateResponses(ctx context.Context, in SimulateInput)
 	if err != nil {
 		return out, err
 	}
-	out.Summary = sum
+	out.Summary = activities.SimulatedDay(sum)
 	audit.Record(ctx, "responses_simulated", map[string]any{"date": sum.Day, "fieldwork_day": out.FieldworkDay,
 		"files": len(sum.Files), "patients": sum.Patients, "carers": sum.Carers, "undelivered": sum.Undelivered, "opt_outs": sum.OptOuts})
 	return out, nil
@@ -99,8 +89,8 @@ func (d *DevSimulators) mailed(ctx context.Context, wave, ics string) (people []
 	err = d.Warehouse.Read(ctx, func(db *sql.DB) error {
 		rows, err := db.QueryContext(ctx, `SELECT s.survey_record_id, s.age_band, s.gender, s.efi_band, s.has_mobile, h.step, h.sent_at
 			FROM sample s JOIN mailing_history h ON h.wave_id = s.wave_id AND h.ics = s.ics AND h.survey_record_id = s.survey_record_id
-			WHERE s.wave_id = ? AND s.ics = ? AND h.result <> 'permanent-failure'
-			ORDER BY s.survey_record_id, h.sent_at, h.step`, wave, ics)
+			WHERE s.wave_id = ? AND s.ics = ? AND h.result <> ?
+			ORDER BY s.survey_record_id, h.sent_at, h.step`, wave, ics, schemas.ResultPermanentFailure)
 		if err != nil {
 			return fmt.Errorf("dev simulator: read mailings: %w", err)
 		}
@@ -130,4 +120,10 @@ func (d *DevSimulators) mailed(ctx context.Context, wave, ics string) (people []
 	})
 	sort.SliceStable(people, func(i, j int) bool { return people[i].SurveyRecordID < people[j].SurveyRecordID })
 	return people, first, stepSent, err
+}
+
+// Register registers d's activities on w (the dev stack's warehouse worker) under the
+// names the workflows call them by.
+func Register(w worker.ActivityRegistry, d *DevSimulators) {
+	w.RegisterActivityWithOptions(d.SimulateResponses, activity.RegisterOptions{Name: activities.ActivitySimulateResponses})
 }

@@ -1,4 +1,5 @@
-// Package surveysim simulates the survey supplier for `ice dev` and for tests: given the
+// Package surveysim simulates the survey supplier for `ice dev` and for tests (never
+// the production worker: see internal/importrules): given the
 // people of a wave, which mailing steps have gone out and on which day, it writes the
 // day's supplier files (responses by channel, undelivered returns, opt-outs) into the
 // landing area in exactly the layout the daily response load reads (schemas/response.go).
@@ -212,7 +213,6 @@ func (s *Simulator) Day(ctx context.Context, st store.Store, wave, ics string, d
 		}
 	}
 
-	prefix := schemas.ResponseLandingPrefix(wave, ics, day)
 	columns := s.columns()
 	for _, ch := range schemas.Channels {
 		var rows []response
@@ -253,7 +253,7 @@ func (s *Simulator) Day(ctx context.Context, st store.Store, wave, ics string, d
 				sum.Duplicates++
 			}
 		}
-		key := prefix + schemas.ResponseFileName(ch, "csv")
+		key := schemas.ResponseLandingKey(wave, ics, day, schemas.ResponseFileName(ch, "csv"))
 		if err := putCSV(ctx, st, key, schemas.ResponseExtractHeader(columns), records); err != nil {
 			return sum, err
 		}
@@ -264,8 +264,8 @@ func (s *Simulator) Day(ctx context.Context, st store.Store, wave, ics string, d
 		layout *schemas.Layout
 		rows   [][]string
 	}{
-		{schemas.FileUndelivered + ".csv", schemas.UndeliveredLayout(), undelivered},
-		{schemas.FileOptOuts + ".csv", schemas.OptOutLayout(), optouts},
+		{schemas.SupplierFileName(schemas.FileUndelivered, "csv"), schemas.UndeliveredLayout(), undelivered},
+		{schemas.SupplierFileName(schemas.FileOptOuts, "csv"), schemas.OptOutLayout(), optouts},
 	} {
 		if len(f.rows) == 0 {
 			continue
@@ -276,7 +276,7 @@ func (s *Simulator) Day(ctx context.Context, st store.Store, wave, ics string, d
 			}
 			return f.rows[i][0] < f.rows[j][0]
 		})
-		key := prefix + f.name
+		key := schemas.ResponseLandingKey(wave, ics, day, f.name)
 		if err := putCSV(ctx, st, key, f.layout.Names(), f.rows); err != nil {
 			return sum, err
 		}

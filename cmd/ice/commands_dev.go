@@ -1,0 +1,8 @@
+//go:build !production
+
+package main
+
+import "github.com/spf13/cobra"
+
+// devCommands are the embedded stack's commands, left out of a production build.
+func devCommands() []*cobra.Command { return []*cobra.Command{devCmd(), demoCmd()} }

@@ -1,0 +1,8 @@
+//go:build production
+
+package main
+
+import "github.com/spf13/cobra"
+
+// devCommands: a production build has no embedded stack and no simulators.
+func devCommands() []*cobra.Command { return nil }

@@ -1,0 +1,421 @@
+// Package waveclient is the typed client of the pipeline's workflows: the one way the
+// CLI, the demo, the end-to-end tests and the dashboard start, watch and steer
+// fieldwork waves and run the daily response load. It alone spells workflow types,
+// workflow IDs, queries, signals, updates and search attributes (declared once in
+// package workflows); its callers pass waves, ICS codes and typed requests, and get
+// typed results.
+//
+// It reads and changes nothing but Temporal: no store, no warehouse (StageFiles, which
+// puts a spec's local files in the store's landing area before a start, takes the
+// store it writes to).
+package waveclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"icesurvey/activities"
+	"icesurvey/infra"
+	"icesurvey/schemas"
+	"icesurvey/store"
+	"icesurvey/wavespec"
+	"icesurvey/workflows"
+)
+
+// The workflows' types, re-exported so a caller needs this package only.
+type (
+	WaveStatus       = workflows.WaveStatus
+	WaveICSStatus    = workflows.WaveICSStatus
+	WaveResult       = workflows.WaveResult
+	ICSStatus        = workflows.ICSStatus
+	MailingStatus    = workflows.MailingStatus
+	DBSStatus        = workflows.DBSStatus
+	DeclarationState = workflows.DeclarationState
+	OptOutRequest    = workflows.OptOutRequest
+	RetentionStatus  = workflows.RetentionStatus
+	RetentionResult  = workflows.RetentionResult
+	DailyLoadInput   = workflows.DailyLoadInput
+	DailyLoadResult  = workflows.DailyLoadResult
+	Questionnaires   = activities.Questionnaires
+	Stage            = workflows.Stage
+	WaveStage        = workflows.WaveStage
+	MailingState     = workflows.MailingState
+)
+
+// Client talks to the workflows on one Temporal namespace.
+type Client struct {
+	c client.Client
+}
+
+// New wraps a connected Temporal client.
+func New(c client.Client) *Client { return &Client{c: c} }
+
+// Dial connects to the cluster cfg describes.
+func Dial(ctx context.Context, cfg infra.ClientConfig) (*Client, error) {
+	c, err := infra.Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return New(c), nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() { c.c.Close() }
+
+// ---- waves -----------------------------------------------------------------------
+
+// WaveRun names a started wave.
+type WaveRun struct {
+	WaveID     string
+	WorkflowID string
+	RunID      string
+}
+
+// StartWave starts the wave workflow for spec, whose files must already be store keys
+// (StageFiles). A wave ID is used once.
+func (c *Client) StartWave(ctx context.Context, spec *wavespec.Spec) (WaveRun, error) {
+	run, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    workflows.WaveWorkflowID(spec.WaveID),
+		TaskQueue:             activities.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SAWaveID.ValueSet(spec.WaveID), workflows.SAICS.ValueSet(spec.Codes()),
+			workflows.SAStage.ValueSet(string(workflows.WaveFieldwork))),
+	}, string(workflows.WorkflowWave), *spec)
+	if err != nil {
+		return WaveRun{}, fmt.Errorf("start wave %s: %w", spec.WaveID, err)
+	}
+	return WaveRun{WaveID: spec.WaveID, WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+}
+
+// WaitWave waits for a wave to end (every ICS closed) and returns its result.
+func (c *Client) WaitWave(ctx context.Context, wave string) (WaveResult, error) {
+	var res WaveResult
+	err := c.c.GetWorkflow(ctx, workflows.WaveWorkflowID(wave), "").Get(ctx, &res)
+	return res, err
+}
+
+// Status is a wave's status and each of its ICSs'.
+type Status struct {
+	Wave WaveStatus  `json:"wave"`
+	ICS  []ICSStatus `json:"ics"`
+}
+
+// Status queries the wave and each of its ICS workflows.
+func (c *Client) Status(ctx context.Context, wave string) (Status, error) {
+	var st Status
+	if err := c.query(ctx, workflows.WaveWorkflowID(wave), &st.Wave); err != nil {
+		return st, fmt.Errorf("query wave %s: %w", wave, err)
+	}
+	for _, ics := range st.Wave.ICS {
+		var s ICSStatus
+		if err := c.query(ctx, ics.WorkflowID, &s); err != nil {
+			return st, fmt.Errorf("query %s: %w", ics.WorkflowID, err)
+		}
+		st.ICS = append(st.ICS, s)
+	}
+	return st, nil
+}
+
+// ICSStatus queries one ICS's workflow.
+func (c *Client) ICSStatus(ctx context.Context, wave, ics string) (ICSStatus, error) {
+	var s ICSStatus
+	err := c.query(ctx, workflows.ICSWorkflowID(wave, ics), &s)
+	return s, err
+}
+
+func (c *Client) query(ctx context.Context, workflowID string, out any) error {
+	v, err := c.c.QueryWorkflow(ctx, workflowID, "", workflows.QueryStatus)
+	if err != nil {
+		return err
+	}
+	return v.Get(out)
+}
+
+// WaveSummary is one wave as `ice wave list` shows it, read from its search attributes.
+type WaveSummary struct {
+	WaveID    string
+	ICS       []string
+	Stage     string
+	Status    string // the workflow's execution status, e.g. RUNNING
+	StartedAt time.Time
+}
+
+// List lists waves, newest first, filtered by query (a visibility filter over WaveID,
+// ICS and Stage, e.g. `Stage = "fieldwork"`; empty for all).
+func (c *Client) List(ctx context.Context, query string) ([]WaveSummary, error) {
+	q := fmt.Sprintf("WorkflowType = %q", workflows.WorkflowWave)
+	if query != "" {
+		q += " AND (" + query + ")"
+	}
+	dc := converter.GetDefaultDataConverter()
+	var out []WaveSummary
+	var token []byte
+	for {
+		resp, err := c.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
+		if err != nil {
+			return out, fmt.Errorf("list waves: %w", err)
+		}
+		for _, e := range resp.Executions {
+			sa := e.GetSearchAttributes().GetIndexedFields()
+			s := WaveSummary{Status: strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"),
+				StartedAt: e.GetStartTime().AsTime()}
+			// Each attribute through its typed key: its name and its value's type.
+			if p, ok := sa[workflows.SAWaveID.GetName()]; ok {
+				_ = dc.FromPayload(p, &s.WaveID)
+			}
+			if p, ok := sa[workflows.SAStage.GetName()]; ok {
+				_ = dc.FromPayload(p, &s.Stage)
+			}
+			if p, ok := sa[workflows.SAICS.GetName()]; ok {
+				_ = dc.FromPayload(p, &s.ICS)
+			}
+			out = append(out, s)
+		}
+		if token = resp.NextPageToken; len(token) == 0 {
+			return out, nil
+		}
+	}
+}
+
+// Declare signs an ICS's sample declaration (an update whose validator refuses a
+// declaration without a name, of a failed or short sample, or a second one).
+func (c *Client) Declare(ctx context.Context, wave, ics, by string) (DeclarationState, error) {
+	return update[DeclarationState](ctx, c, wave, ics, workflows.UpdateDeclare, workflows.DeclareRequest{By: by})
+}
+
+// Move moves a mailing step that has not gone out to another fieldwork day.
+func (c *Client) Move(ctx context.Context, wave, ics, step string, day int) (MailingStatus, error) {
+	return update[MailingStatus](ctx, c, wave, ics, workflows.UpdateMove, workflows.MoveRequest{Step: step, Day: day})
+}
+
+// OptOut removes one person from every later mailing of a wave and returns their
+// survey record ID.
+func (c *Client) OptOut(ctx context.Context, wave, ics string, req OptOutRequest) (string, error) {
+	return update[string](ctx, c, wave, ics, workflows.UpdateOptOut, req)
+}
+
+// update sends an update to one ICS workflow of a wave and waits for its result; a
+// validator's refusal comes back as the error.
+func update[T any](ctx context.Context, c *Client, wave, ics, name string, arg any) (T, error) {
+	var out T
+	h, err := c.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.ICSWorkflowID(wave, ics), UpdateName: name,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &out)
+	}
+	if err != nil {
+		return out, fmt.Errorf("%s in %s/%s: %w", name, wave, ics, err)
+	}
+	return out, nil
+}
+
+// Pause holds every ICS's mailings (timers keep running; nothing is sent).
+func (c *Client) Pause(ctx context.Context, wave string) error {
+	return c.signalWave(ctx, wave, workflows.SignalPause)
+}
+
+// Resume resumes a paused wave; overdue mailings go out at once.
+func (c *Client) Resume(ctx context.Context, wave string) error {
+	return c.signalWave(ctx, wave, workflows.SignalResume)
+}
+
+func (c *Client) signalWave(ctx context.Context, wave, signal string) error {
+	if err := c.c.SignalWorkflow(ctx, workflows.WaveWorkflowID(wave), "", signal, nil); err != nil {
+		return fmt.Errorf("%s wave %s: %w", signal, wave, err)
+	}
+	return nil
+}
+
+// Cancel stops a wave: every ICS stops before its next step.
+func (c *Client) Cancel(ctx context.Context, wave string) error {
+	if err := c.c.CancelWorkflow(ctx, workflows.WaveWorkflowID(wave), ""); err != nil {
+		return fmt.Errorf("cancel wave %s: %w", wave, err)
+	}
+	return nil
+}
+
+// Revalidate asks an ICS to validate its files again after they were replaced (before
+// the declaration).
+func (c *Client) Revalidate(ctx context.Context, wave, ics string) error {
+	return c.signalICS(ctx, wave, ics, workflows.SignalRevalidate)
+}
+
+// RetryDBS asks an ICS to send a new DBS request after a reply was rejected.
+func (c *Client) RetryDBS(ctx context.Context, wave, ics string) error {
+	return c.signalICS(ctx, wave, ics, workflows.SignalRetryDBS)
+}
+
+func (c *Client) signalICS(ctx context.Context, wave, ics, signal string) error {
+	if err := c.c.SignalWorkflow(ctx, workflows.ICSWorkflowID(wave, ics), "", signal, nil); err != nil {
+		return fmt.Errorf("%s %s/%s: %w", signal, wave, ics, err)
+	}
+	return nil
+}
+
+// RetentionStatus queries the retention workflow an ICS started at close.
+func (c *Client) RetentionStatus(ctx context.Context, wave, ics string) (RetentionStatus, error) {
+	var s RetentionStatus
+	err := c.query(ctx, workflows.RetentionWorkflowID(wave, ics), &s)
+	return s, err
+}
+
+// WaitRetention waits for an ICS's identifiable data to be deleted.
+func (c *Client) WaitRetention(ctx context.Context, wave, ics string) (RetentionResult, error) {
+	var res RetentionResult
+	err := c.c.GetWorkflow(ctx, workflows.RetentionWorkflowID(wave, ics), "").Get(ctx, &res)
+	return res, err
+}
+
+// History is the event history of one workflow execution (the latest run of
+// workflowID): for the end-to-end tests' audit checks and for recording the histories
+// the replay tests replay.
+func (c *Client) History(ctx context.Context, workflowID string) (*historypb.History, error) {
+	h := &historypb.History{}
+	it := c.c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", workflowID, err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	return h, nil
+}
+
+// ---- the daily response load ----------------------------------------------------------
+
+// DailyLoadSchedule is the Temporal Schedule of a wave's daily response load.
+type DailyLoadSchedule struct {
+	Input   DailyLoadInput
+	Hour    int
+	Minute  int
+	Catchup time.Duration
+}
+
+// ScheduleDailyLoad creates the schedule that starts the wave's daily load every day at
+// Hour:Minute UTC, and returns its ID.
+//
+// Overlap: BUFFER_ALL. A load never runs while the previous one still does (two loads
+// of one wave and ICS at once could each keep a response from the same person, as the
+// de-duplication reads what earlier loads kept), and each run loads the day of its own
+// scheduled time, so after an outage every missed day inside the catch-up window is
+// loaded, one after the other in date order. BUFFER_ONE would run only one of several
+// missed days and silently drop the rest; SKIP would drop a day whenever a load runs
+// long. Days beyond the window are reloaded with Backfill.
+func (c *Client) ScheduleDailyLoad(ctx context.Context, s DailyLoadSchedule) (string, error) {
+	in := s.Input
+	in.Date = time.Time{} // each run derives its day from its scheduled time
+	id := workflows.DailyLoadScheduleID(in.WaveID)
+	h, err := c.c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: id,
+		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
+			Hour: []client.ScheduleRange{{Start: s.Hour}}, Minute: []client.ScheduleRange{{Start: s.Minute}},
+			Comment: "daily response load",
+		}}},
+		Action: &client.ScheduleWorkflowAction{
+			// The server appends the scheduled time, so each day's run has its own ID.
+			ID: workflows.DailyLoadScheduledWorkflowID(in.WaveID), Workflow: string(workflows.WorkflowDailyLoad),
+			Args: []any{in}, TaskQueue: activities.TaskQueue,
+			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID), workflows.SAICS.ValueSet(in.ICS)),
+		},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL,
+		CatchupWindow: s.Catchup,
+		Note:          fmt.Sprintf("daily response load of wave %s for %s", in.WaveID, strings.Join(in.ICS, ", ")),
+	})
+	if err != nil {
+		return id, fmt.Errorf("create schedule %s: %w", id, err)
+	}
+	return h.GetID(), nil
+}
+
+// LoadDay runs the daily load of in.Date and waits for it. A day whose load is already
+// running is refused, not joined; a day loaded before may be loaded again (it changes
+// nothing). The result is returned as far as it got, with the error of a failed load.
+func (c *Client) LoadDay(ctx context.Context, in DailyLoadInput) (DailyLoadResult, error) {
+	var res DailyLoadResult
+	if in.Date.IsZero() {
+		return res, errors.New("a load by hand names its day")
+	}
+	run, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       workflows.DailyLoadWorkflowID(in.WaveID, in.Date),
+		TaskQueue:                                activities.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID), workflows.SAICS.ValueSet(in.ICS)),
+	}, string(workflows.WorkflowDailyLoad), in)
+	if err != nil {
+		return res, fmt.Errorf("start the load of %s: %w", in.Date.Format(time.DateOnly), err)
+	}
+	if err := run.Get(ctx, &res); err != nil {
+		return res, fmt.Errorf("load of %s (workflow %s): %w", in.Date.Format(time.DateOnly), run.GetID(), err)
+	}
+	return res, nil
+}
+
+// Backfill loads each day from..to (inclusive) in date order, one load at a time, and
+// stops at the first day that fails: de-duplication judges a response against what
+// earlier days kept, so a later day must not load before an earlier one. each, if not
+// nil, is given every day's result as it ends, a failed day's too. It returns the
+// results of the days that loaded.
+func (c *Client) Backfill(ctx context.Context, in DailyLoadInput, from, to time.Time, each func(DailyLoadResult)) ([]DailyLoadResult, error) {
+	if to.Before(from) {
+		return nil, fmt.Errorf("--to %s is before --from %s", to.Format(time.DateOnly), from.Format(time.DateOnly))
+	}
+	var results []DailyLoadResult
+	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
+		day := in
+		day.Date = d
+		res, err := c.LoadDay(ctx, day)
+		if each != nil {
+			each(res)
+		}
+		if err != nil {
+			return results, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// ---- files -----------------------------------------------------------------------
+
+// StageFiles copies the spec's files that are local paths into the store's landing
+// area (schemas.LandingKey) and points the spec at them; keys already in the store are
+// left as they are.
+func StageFiles(ctx context.Context, st store.Store, spec *wavespec.Spec) error {
+	for i := range spec.ICSs {
+		ics := &spec.ICSs[i]
+		for _, f := range []*string{&ics.SampleFile, &ics.MailingFile} {
+			fi, err := os.Stat(*f)
+			if err != nil || fi.IsDir() {
+				continue // not a local file: a key in the store
+			}
+			b, err := os.ReadFile(*f)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", *f, err)
+			}
+			key := schemas.LandingKey(spec.WaveID, ics.Code, path.Base(strings.ReplaceAll(*f, "\\", "/")))
+			if err := store.PutBytes(ctx, st, key, b); err != nil {
+				return err
+			}
+			*f = key
+		}
+	}
+	return nil
+}

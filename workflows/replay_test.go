@@ -1,0 +1,124 @@
+package workflows_test
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"icesurvey/activities"
+	"icesurvey/workflows"
+)
+
+// The histories in testdata/ were recorded from the end-to-end wave (wave.json, one
+// ICS with a late opt-out: ics.json, its retention: retention.json) and a simulated
+// daily load (dailyload.json) by
+//
+//	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill'
+//
+// Every one must replay against today's workflow code: a change that would make a
+// running wave's next workflow task fail (a non-deterministic change) fails here first.
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false}
+	for _, f := range files {
+		want[filepath.Base(f)] = true
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if err := replay(f, nil); err != nil {
+				t.Fatalf("replay %s: %v", f, err)
+			}
+		})
+	}
+	for name, found := range want {
+		if !found {
+			t.Errorf("no recorded history %s in testdata/", name)
+		}
+	}
+}
+
+// A change to the ICS workflow's order of commands — here, flushing the audit trail
+// before its first mailing is sent — breaks the replay of a wave recorded before it;
+// the same change behind workflow.GetVersion replays, because a recorded history
+// carries no version marker and so takes the old path.
+func TestReplayCatchesAnUnversionedChange(t *testing.T) {
+	history := filepath.Join("testdata", "ics.json")
+	err := replay(history, &flushBeforeFirstSend{})
+	if err == nil {
+		t.Fatal("an unversioned change to the ICS workflow's commands replayed without error")
+	}
+	if !strings.Contains(strings.ToLower(err.Error()), "nondeterministic") {
+		t.Fatalf("the unversioned change failed the replay, but not as non-determinism: %v", err)
+	}
+	if err := replay(history, &flushBeforeFirstSend{versioned: true}); err != nil {
+		t.Fatalf("the same change behind GetVersion failed the replay: %v", err)
+	}
+}
+
+func replay(file string, change interceptor.WorkerInterceptor) error {
+	opts := worker.WorkflowReplayerOptions{}
+	if change != nil {
+		opts.Interceptors = []interceptor.WorkerInterceptor{change}
+	}
+	r, err := worker.NewWorkflowReplayerWithOptions(opts)
+	if err != nil {
+		return err
+	}
+	workflows.Register(r)
+	return r.ReplayWorkflowHistoryFromJSONFile(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), file)
+}
+
+// flushBeforeFirstSend changes what the ICS workflow does, as an edit to ics.go would:
+// before the first SendMailing activity it schedules a FlushAudit activity. With
+// versioned set, the change is made behind workflow.GetVersion, as the README says a
+// change to a running workflow must be.
+type flushBeforeFirstSend struct {
+	interceptor.WorkerInterceptorBase
+	versioned bool
+}
+
+func (f *flushBeforeFirstSend) InterceptWorkflow(ctx workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	i := &changeInbound{versioned: f.versioned}
+	i.Next = next
+	return i
+}
+
+type changeInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	versioned bool
+}
+
+func (i *changeInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	o := &changeOutbound{versioned: i.versioned}
+	o.Next = outbound
+	return i.Next.Init(o)
+}
+
+type changeOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+	versioned bool
+	done      bool
+}
+
+func (o *changeOutbound) ExecuteActivity(ctx workflow.Context, activityType string, args ...any) workflow.Future {
+	if activityType == "SendMailing" && !o.done && workflow.GetInfo(ctx).WorkflowType.Name == string(workflows.WorkflowICS) {
+		o.done = true
+		change := true
+		if o.versioned {
+			change = workflow.GetVersion(ctx, "flush-audit-before-first-send", workflow.DefaultVersion, 1) == 1
+		}
+		if change {
+			flush := workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse))
+			_ = o.Next.ExecuteActivity(flush, "FlushAudit", activities.FlushAuditInput{}).Get(ctx, nil)
+		}
+	}
+	return o.Next.ExecuteActivity(ctx, activityType, args...)
+}
