@@ -137,7 +137,7 @@ func scanAll[T any](ctx context.Context, st store.Store, prefix string, l *schem
 	return nil
 }
 
-func waveRoot(table, wave string) string { return fmt.Sprintf("lake/%s/wave=%s/", table, wave) }
+func waveRoot(table schemas.LakeTable, wave string) string { return schemas.LakeWavePrefix(table, wave) }
 
 // DeriveConsent derives the consent events of a wave from the lake: given or declined
 // from every loaded response's consent answer (a response later discarded as a
@@ -153,7 +153,7 @@ func DeriveConsent(ctx context.Context, st store.Store, wave string) ([]schemas.
 		return nil, err
 	}
 	var out []schemas.ConsentEvent
-	err = scanAll(ctx, st, waveRoot(schemas.TableResponses, wave), schemas.ResponseRowLayout(), func(r *schemas.ResponseRow) error {
+	err = scanAll(ctx, st, waveRoot(schemas.LakeResponses, wave), schemas.ResponseRowLayout(), func(r *schemas.ResponseRow) error {
 		if ev, ok := ConsentFromResponse(r, qs); ok {
 			out = append(out, ev)
 		}
@@ -163,7 +163,7 @@ func DeriveConsent(ctx context.Context, st store.Store, wave string) ([]schemas.
 		return nil, err
 	}
 	var werr error
-	err = scanAll(ctx, st, waveRoot(schemas.TableOutcomes, wave), schemas.OutcomeEventLayout(), func(e *schemas.OutcomeEvent) error {
+	err = scanAll(ctx, st, waveRoot(schemas.LakeResponseOutcomes, wave), schemas.OutcomeEventLayout(), func(e *schemas.OutcomeEvent) error {
 		ev, ok, err := WithdrawalFromOutcomeEvent(*e)
 		if err != nil && werr == nil {
 			werr = err
@@ -221,7 +221,7 @@ func ReadConsentEvents(ctx context.Context, st store.Store, wave string) ([]sche
 func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, error) {
 	c := &Cohort{WaveID: wave, byKey: map[[32]byte]int32{}, byID: map[string]int32{}}
 	// Only the sample's text columns are needed: read as text, with no row structs.
-	sampleKeys, err := lakeObjects(ctx, st, waveRoot("sample", wave))
+	sampleKeys, err := lakeObjects(ctx, st, waveRoot(schemas.LakeSample, wave))
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +255,7 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 		return nil, fmt.Errorf("linkage: wave %s has no sample in the lake", wave)
 	}
 	discarded := map[string]bool{}
-	err = scanAll(ctx, st, waveRoot(schemas.TableDuplicates, wave), schemas.DuplicateResponseLayout(), func(d *schemas.DuplicateResponse) error {
+	err = scanAll(ctx, st, waveRoot(schemas.LakeDuplicates, wave), schemas.DuplicateResponseLayout(), func(d *schemas.DuplicateResponse) error {
 		discarded[d.DiscardedResponseID] = true
 		return nil
 	})

@@ -57,7 +57,7 @@ func answerReader(col arrow.Array) (func(int) string, error) {
 // scanResponses streams the record batches of every responses object of a wave, with
 // the answer columns when withAnswers.
 func scanResponses(ctx context.Context, st store.Store, wave string, withAnswers bool, fn func(c *responseCols, rows int) error) error {
-	keys, err := lakeObjects(ctx, st, waveRoot(schemas.TableResponses, wave))
+	keys, err := lakeObjects(ctx, st, waveRoot(schemas.LakeResponses, wave))
 	if err != nil {
 		return err
 	}

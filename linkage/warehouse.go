@@ -26,19 +26,19 @@ import (
 func WarehouseTables() []warehouse.Table {
 	wave := []string{"wave_id"}
 	return []warehouse.Table{
-		{Name: schemas.TableLinkedRespondents, Layout: schemas.LinkedRespondentLayout(), PartitionBy: wave,
+		{Name: schemas.Table(schemas.TableLinkedRespondents), Layout: schemas.LinkedRespondentLayout(), PartitionBy: wave,
 			Doc: "one row per consenting patient respondent of the current release: linked utilisation in the 6 and 12 months before the response, treatment burden; release pseudonyms only"},
-		{Name: schemas.TableLinkedConditions, Layout: schemas.LinkedConditionLayout(), PartitionBy: wave, Unindexed: true,
+		{Name: schemas.Table(schemas.TableLinkedConditions), Layout: schemas.LinkedConditionLayout(), PartitionBy: wave, Unindexed: true,
 			Doc: "conditions of linked respondents from the versioned code lists (illustrative until replaced by approved lists)"},
-		{Name: schemas.TableLinkedAnswers, Layout: schemas.LinkedAnswerLayout(), PartitionBy: wave, Unindexed: true,
+		{Name: schemas.Table(schemas.TableLinkedAnswers), Layout: schemas.LinkedAnswerLayout(), PartitionBy: wave, Unindexed: true,
 			Doc: "closed answers of linked respondents, scored, keyed by the release pseudonym"},
-		{Name: schemas.TableLinkageFlow, Layout: schemas.LinkageFlowLayout(), PartitionBy: wave,
+		{Name: schemas.Table(schemas.TableLinkageFlow), Layout: schemas.LinkageFlowLayout(), PartitionBy: wave,
 			Doc: "cohort flow: sampled, responded, consented, linked (any dataset and each), by ICS"},
-		{Name: schemas.TableLinkageMatchRates, Layout: schemas.LinkageMatchRateLayout(), PartitionBy: wave,
+		{Name: schemas.Table(schemas.TableLinkageMatchRates), Layout: schemas.LinkageMatchRateLayout(), PartitionBy: wave,
 			Doc: "share of consenters found in each dataset by ICS, age band, gender, ethnicity group and eFI band"},
-		{Name: schemas.TableLinkageConsentBias, Layout: schemas.LinkageConsentBiasLayout(), PartitionBy: wave,
+		{Name: schemas.Table(schemas.TableLinkageConsentBias), Layout: schemas.LinkageConsentBiasLayout(), PartitionBy: wave,
 			Doc: "consenters against non-consenters on frame variables and scored closed questions"},
-		{Name: schemas.TableLinkageAccuracy, Layout: schemas.LinkageAccuracyLayout(), PartitionBy: wave,
+		{Name: schemas.Table(schemas.TableLinkageAccuracy), Layout: schemas.LinkageAccuracyLayout(), PartitionBy: wave,
 			Doc: "precision and recall against a synthetic truth file (test data only)"},
 	}
 }
@@ -48,7 +48,7 @@ func WarehouseTables() []warehouse.Table {
 func warehouseDDL() []string {
 	var out []string
 	for _, t := range WarehouseTables() {
-		out = append(out, t.Layout.UnindexedDDL(t.Name))
+		out = append(out, t.Layout.UnindexedDDL(string(t.Name)))
 	}
 	return out
 }
@@ -131,7 +131,7 @@ func LoadRelease(ctx context.Context, w *warehouse.Warehouse, st store.Store, wa
 		}
 	}()
 	for _, t := range WarehouseTables() {
-		key := schemas.LinkedKey(t.Name, wave, release)
+		key := schemas.LinkedKey(string(t.Name), wave, release)
 		if _, err := st.Stat(ctx, key); errors.Is(err, store.ErrNotExist) {
 			objs = append(objs, obj{t: t, key: key})
 			continue
@@ -153,7 +153,7 @@ func LoadRelease(ctx context.Context, w *warehouse.Warehouse, st store.Store, wa
 	err := w.Write(ctx, func(tx *sql.Tx) error {
 		for _, o := range objs {
 			if !o.exists {
-				if _, err := tx.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE wave_id = ?", schemas.QuoteIdent(o.t.Name)), wave); err != nil {
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE wave_id = ?", schemas.QuoteIdent(string(o.t.Name))), wave); err != nil {
 					return fmt.Errorf("linkage: clear %s: %w", o.t.Name, err)
 				}
 				continue
@@ -162,7 +162,7 @@ func LoadRelease(ctx context.Context, w *warehouse.Warehouse, st store.Store, wa
 			if err != nil {
 				return err
 			}
-			loaded[o.t.Name] = n
+			loaded[string(o.t.Name)] = n
 		}
 		return nil
 	})

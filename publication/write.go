@@ -34,25 +34,19 @@ type File struct {
 	Key  string `json:"key"`
 	Kind string `json:"kind"` // parquet, csv, xlsx or json
 	// Table is the warehouse table a Parquet file loads into.
-	Table  string `json:"table,omitempty"`
-	Rows   int    `json:"rows,omitempty"`
-	Bytes  int64  `json:"bytes"`
-	SHA256 string `json:"sha256"`
-}
-
-// WarehouseObject is a release's Parquet object and the warehouse table it loads into.
-type WarehouseObject struct {
-	Table string
-	Key   string
+	Table  schemas.Table `json:"table,omitempty"`
+	Rows   int           `json:"rows,omitempty"`
+	Bytes  int64         `json:"bytes"`
+	SHA256 string        `json:"sha256"`
 }
 
 // WarehouseObjects lists the Parquet objects to load into the warehouse's published_*
 // and releases tables (with the warehouse load activity, as lake objects).
-func (m Manifest) WarehouseObjects() []WarehouseObject {
-	var out []WarehouseObject
+func (m Manifest) WarehouseObjects() []schemas.LakeObject {
+	var out []schemas.LakeObject
 	for _, f := range m.Files {
 		if f.Table != "" {
-			out = append(out, WarehouseObject{f.Table, f.Key})
+			out = append(out, schemas.LakeObject{Table: f.Table, Key: f.Key})
 		}
 	}
 	return out
@@ -71,9 +65,10 @@ func ValidReleaseID(id string) error {
 
 // output is one file's bytes.
 type output struct {
-	key, kind, table string
-	rows             int
-	data             []byte
+	key, kind string
+	table     schemas.Table
+	rows      int
+	data      []byte
 }
 
 // Write writes the release releaseID of r's wave to st under publish/{wave}/{release}/:

@@ -221,6 +221,11 @@ func LakePartition(table LakeTable, wave, ics string) string {
 	return AreaLake.Prefix() + string(table) + "/wave=" + wave + "/ics=" + ics + "/"
 }
 
+// LakeWavePrefix holds every ICS's partitions of table for one wave.
+func LakeWavePrefix(table LakeTable, wave string) string {
+	return AreaLake.Prefix() + string(table) + "/wave=" + wave + "/"
+}
+
 // SampleKey is the ICS's pseudonymised sample (SampleRecord).
 func SampleKey(wave, ics string) string {
 	return LakePartition(LakeSample, wave, ics) + "sample" + parquetExt

@@ -252,7 +252,9 @@ type LinkedRespondent struct {
 }
 
 // LinkedRespondentLayout is the linked_respondents layout.
-func LinkedRespondentLayout() *Layout { return LayoutOf[LinkedRespondent](TableLinkedRespondents) }
+func LinkedRespondentLayout() *Layout {
+	return LayoutOf[LinkedRespondent](TableLinkedRespondents)
+}
 
 // LinkedCondition flags one condition of a linked respondent, found in a diagnosis or
 // condition code of an accepted row in the lookback before the response.
@@ -322,7 +324,9 @@ type LinkageMatchRate struct {
 }
 
 // LinkageMatchRateLayout is the linkage_match_rates layout.
-func LinkageMatchRateLayout() *Layout { return LayoutOf[LinkageMatchRate](TableLinkageMatchRates) }
+func LinkageMatchRateLayout() *Layout {
+	return LayoutOf[LinkageMatchRate](TableLinkageMatchRates)
+}
 
 // LinkageConsentBias compares consenting with non-consenting respondents: on a frame
 // variable (the share in each category) or a headline closed question (the share
@@ -342,7 +346,9 @@ type LinkageConsentBias struct {
 }
 
 // LinkageConsentBiasLayout is the linkage_consent_bias layout.
-func LinkageConsentBiasLayout() *Layout { return LayoutOf[LinkageConsentBias](TableLinkageConsentBias) }
+func LinkageConsentBiasLayout() *Layout {
+	return LayoutOf[LinkageConsentBias](TableLinkageConsentBias)
+}
 
 // LinkageAccuracy is the precision and recall of one dataset's links against a truth
 // file (synthetic data only), over (consenting respondent, dataset) pairs.

@@ -17,10 +17,10 @@ import "time"
 
 // Table names of a release's Parquet tables, as the warehouse names them.
 const (
-	TablePublishedResults       = "published_results"
-	TablePublishedDistributions = "published_distributions"
-	TablePublishedResponseRates = "published_response_rates"
-	TableReleases               = "releases"
+	TablePublishedResults       Table = "published_results"
+	TablePublishedDistributions Table = "published_distributions"
+	TablePublishedResponseRates Table = "published_response_rates"
+	TableReleases               Table = "releases"
 )
 
 // PublishPrefix is the prefix of one release of one wave.
@@ -110,7 +110,7 @@ type PublishedResult struct {
 }
 
 // PublishedResultLayout is the layout of results.parquet and published_results.
-func PublishedResultLayout() *Layout { return LayoutOf[PublishedResult](TablePublishedResults) }
+func PublishedResultLayout() *Layout { return LayoutOf[PublishedResult](string(TablePublishedResults)) }
 
 // PublishedDistribution is one option's share of one question in one group (E4): the
 // unweighted count (ICS rows only) and the weighted % of everyone who answered.
@@ -133,7 +133,7 @@ type PublishedDistribution struct {
 // PublishedDistributionLayout is the layout of distributions.parquet and
 // published_distributions.
 func PublishedDistributionLayout() *Layout {
-	return LayoutOf[PublishedDistribution](TablePublishedDistributions)
+	return LayoutOf[PublishedDistribution](string(TablePublishedDistributions))
 }
 
 // PublishedResponseRate is one ICS's (or England's) response rate from the final
@@ -162,7 +162,7 @@ type PublishedResponseRate struct {
 // PublishedResponseRateLayout is the layout of response_rates.parquet and
 // published_response_rates.
 func PublishedResponseRateLayout() *Layout {
-	return LayoutOf[PublishedResponseRate](TablePublishedResponseRates)
+	return LayoutOf[PublishedResponseRate](string(TablePublishedResponseRates))
 }
 
 // PublishedRelease is a release's record: its status in the lifecycle draft →
@@ -184,4 +184,4 @@ type PublishedRelease struct {
 }
 
 // PublishedReleaseLayout is the layout of release.parquet and the releases table.
-func PublishedReleaseLayout() *Layout { return LayoutOf[PublishedRelease](TableReleases) }
+func PublishedReleaseLayout() *Layout { return LayoutOf[PublishedRelease](string(TableReleases)) }

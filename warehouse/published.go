@@ -12,7 +12,7 @@ import "icesurvey/schemas"
 // releases alone; a release's files never change once written, except release.parquet,
 // whose one row is replaced when the release is approved.
 func init() {
-	for name, t := range map[string]Table{
+	for name, t := range map[schemas.Table]Table{
 		schemas.TablePublishedResults: {Name: schemas.TablePublishedResults, Layout: schemas.PublishedResultLayout(),
 			Doc: "% positive per question (or multi-choice option) by ICS, by demographic group within each ICS, and for England, per release; withheld figures are NULL"},
 		schemas.TablePublishedDistributions: {Name: schemas.TablePublishedDistributions, Layout: schemas.PublishedDistributionLayout(),
@@ -23,7 +23,7 @@ func init() {
 			Doc: "one row per release: status (draft or published), approver, what it holds"},
 	} {
 		if _, dup := Tables[name]; dup {
-			panic("warehouse: table " + name + " declared twice")
+			panic("warehouse: table " + string(name) + " declared twice")
 		}
 		Tables[name] = t
 	}

@@ -77,7 +77,7 @@ func TestPublishedTablesLoadFromReleaseObjects(t *testing.T) {
 	if status != "published" || by != "A. Statistician" {
 		t.Errorf("releases: status %q by %q, want one published row", status, by)
 	}
-	for _, table := range []string{schemas.TablePublishedDistributions, schemas.TablePublishedResponseRates} {
+	for _, table := range []schemas.Table{schemas.TablePublishedDistributions, schemas.TablePublishedResponseRates} {
 		if _, err := LookupTable(table); err != nil {
 			t.Error(err)
 		}

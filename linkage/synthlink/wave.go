@@ -234,16 +234,16 @@ func WriteWave(ctx context.Context, st store.Store, cfg WaveConfig) (*WaveStats,
 			put  func(string) error
 			rows int
 		}{
-			{schemas.LakePartition("sample", cfg.WaveID, ics) + "sample.parquet", func(k string) error {
+			{schemas.SampleKey(cfg.WaveID, ics), func(k string) error {
 				return lake.PutRows(ctx, st, k, schemas.SampleRecordLayout(), sample)
 			}, len(sample)},
-			{schemas.ResponseLoadPartition(schemas.TableResponses, cfg.WaveID, ics, load) + "part-synthetic.parquet", func(k string) error {
+			{schemas.ResponseLoadPartition(schemas.LakeResponses, cfg.WaveID, ics, load) + "part-synthetic.parquet", func(k string) error {
 				return lake.PutRows(ctx, st, k, rl, responses)
 			}, len(responses)},
-			{schemas.ResponseLoadPartition(schemas.TableDuplicates, cfg.WaveID, ics, load) + "part-synthetic.parquet", func(k string) error {
+			{schemas.ResponseLoadPartition(schemas.LakeDuplicates, cfg.WaveID, ics, load) + "part-synthetic.parquet", func(k string) error {
 				return lake.PutRows(ctx, st, k, schemas.DuplicateResponseLayout(), dups)
 			}, len(dups)},
-			{schemas.ResponseLoadPartition(schemas.TableOutcomes, cfg.WaveID, ics, load) + "part-synthetic.parquet", func(k string) error {
+			{schemas.ResponseLoadPartition(schemas.LakeResponseOutcomes, cfg.WaveID, ics, load) + "part-synthetic.parquet", func(k string) error {
 				return lake.PutRows(ctx, st, k, schemas.OutcomeEventLayout(), optouts)
 			}, len(optouts)},
 		} {

@@ -75,7 +75,7 @@ type Wave struct {
 	Store     store.Store
 	Warehouse *warehouse.Warehouse
 	// Objects are the lake objects loaded, by key, with their warehouse table.
-	Objects map[string]string
+	Objects map[string]schemas.Table
 	// Respondents counts the complete questionnaires (patients and carers).
 	Respondents int
 }
@@ -117,9 +117,9 @@ func Build(ctx context.Context, dir string, spec Spec) (*Wave, error) {
 	layout := schemas.ResponseRowLayout()
 	answerCols := layout.ExtensionColumns()
 	rng := rand.New(rand.NewPCG(spec.Seed, 14))
-	w := &Wave{Store: st, Objects: map[string]string{}}
+	w := &Wave{Store: st, Objects: map[string]schemas.Table{}}
 	day := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
-	put := func(table, key string, write func() error) error {
+	put := func(table schemas.Table, key string, write func() error) error {
 		if err := write(); err != nil {
 			return fmt.Errorf("pubsynth: %s: %w", key, err)
 		}
@@ -144,8 +144,8 @@ func Build(ctx context.Context, dir string, spec Spec) (*Wave, error) {
 		for _, p := range people {
 			recs = append(recs, p.rec)
 		}
-		key := schemas.LakePartition("sample", spec.Wave, ics.Code) + "sample.parquet"
-		if err := put("sample", key, func() error { return lake.PutRows(ctx, st, key, schemas.SampleRecordLayout(), recs) }); err != nil {
+		key := schemas.SampleKey(spec.Wave, ics.Code)
+		if err := put(schemas.TableSample, key, func() error { return lake.PutRows(ctx, st, key, schemas.SampleRecordLayout(), recs) }); err != nil {
 			return nil, err
 		}
 		src := sum(spec.Wave + ics.Code)
@@ -192,19 +192,19 @@ func Build(ctx context.Context, dir string, spec Spec) (*Wave, error) {
 			responses = append(responses, respond(&people[order[c]], questionnaire.Carer, cq, true, n))
 			n++
 		}
-		base := func(table string) string {
-			return schemas.ResponseLoadPartition(table, spec.Wave, ics.Code, day) + table + ".parquet"
+		base := func(table schemas.LakeTable) string {
+			return schemas.ResponseLoadPartition(table, spec.Wave, ics.Code, day) + string(table) + ".parquet"
 		}
-		key = base(schemas.TableResponses)
-		if err := put("responses", key, func() error { return lake.PutRows(ctx, st, key, layout, responses) }); err != nil {
+		key = base(schemas.LakeResponses)
+		if err := put(schemas.TableResponses, key, func() error { return lake.PutRows(ctx, st, key, layout, responses) }); err != nil {
 			return nil, err
 		}
-		key = base(schemas.TableOutcomes)
-		if err := put("outcome_events", key, func() error { return lake.PutRows(ctx, st, key, schemas.OutcomeEventLayout(), events) }); err != nil {
+		key = base(schemas.LakeResponseOutcomes)
+		if err := put(schemas.TableOutcomeEvents, key, func() error { return lake.PutRows(ctx, st, key, schemas.OutcomeEventLayout(), events) }); err != nil {
 			return nil, err
 		}
-		key = base(schemas.TableDuplicates)
-		if err := put("response_duplicates", key, func() error { return lake.PutRows(ctx, st, key, schemas.DuplicateResponseLayout(), dups) }); err != nil {
+		key = base(schemas.LakeDuplicates)
+		if err := put(schemas.TableResponseDuplicates, key, func() error { return lake.PutRows(ctx, st, key, schemas.DuplicateResponseLayout(), dups) }); err != nil {
 			return nil, err
 		}
 		w.Respondents += ics.Patients + ics.Carers
