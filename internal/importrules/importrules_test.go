@@ -16,7 +16,12 @@ const module = "icesurvey/"
 var domain = []string{
 	"audit", "codes", "dbs", "fault", "intake", "lake", "mailing", "mesh", "notify", "pseudo",
 	"questionnaire", "responses", "schemas", "store", "synth", "warehouse", "wavespec",
+	"weighting", "estimate", "disclosure", "publication/", "linkage/", "freetext", "themes", "profiles", "access",
 }
+
+// statistics are the pure statistics of a release (PUBLICATION.md): no I/O of any kind,
+// so the same inputs give the same figures wherever they run.
+var statistics = []string{"weighting", "estimate", "disclosure"}
 
 // simulators stand in for the outside world in the dev stack and tests only.
 var simulators = []string{"sim/", "notify/notifytest", "mesh/meshtest", "store/storetest", "infra/devstack", "infra/devserver"}
@@ -37,6 +42,9 @@ var rules = []rule{
 	{from: domain, forbid: []string{"go.temporal.io/", module + "activities", module + "workflows", module + "worker",
 		module + "waveclient", module + "infra", module + "cmd/", module + "sim/"},
 		why: "domain packages know nothing of Temporal, the adapters or the faces"},
+	{from: statistics, except: nil, forbid: []string{"os", "os/", "net/", "database/", "io/fs", module + "store", module + "lake",
+		module + "warehouse", module + "audit"},
+		why: "the statistics are pure: no files, network, database or store"},
 	{from: []string{"fault"}, forbid: []string{module},
 		why: "the error taxonomy is a leaf every package can use"},
 	{from: []string{"schemas"}, except: nil, forbid: []string{module + "store", module + "lake", module + "warehouse", module + "audit",
