@@ -137,7 +137,9 @@ func scanAll[T any](ctx context.Context, st store.Store, prefix string, l *schem
 	return nil
 }
 
-func waveRoot(table schemas.LakeTable, wave string) string { return schemas.LakeWavePrefix(table, wave) }
+func waveRoot(table schemas.LakeTable, wave string) string {
+	return schemas.LakeWavePrefix(table, wave)
+}
 
 // DeriveConsent derives the consent events of a wave from the lake: given or declined
 // from every loaded response's consent answer (a response later discarded as a
