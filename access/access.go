@@ -28,6 +28,8 @@
 package access
 
 import (
+	"icesurvey/fault"
+
 	"bytes"
 	"errors"
 	"fmt"
@@ -131,6 +133,10 @@ type Error struct {
 func (e *Error) Error() string {
 	return fmt.Sprintf("access: %s has %d %s:\n  %s", e.File, len(e.Problems), plural(len(e.Problems), "problem", "problems"), strings.Join(e.Problems, "\n  "))
 }
+
+// FaultKind implements fault.Classified: a broken access or users file is a setting a
+// person must correct; no retry reads it differently.
+func (e *Error) FaultKind() fault.Kind { return fault.Configuration }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

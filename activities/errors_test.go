@@ -15,16 +15,20 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"icesurvey/access"
 	"icesurvey/codes"
 	"icesurvey/dbs"
 	"icesurvey/fault"
+	"icesurvey/freetext"
 	"icesurvey/intake"
+	"icesurvey/linkage"
 	"icesurvey/mailing"
 	"icesurvey/mesh"
 	"icesurvey/notify"
 	"icesurvey/pseudo"
 	"icesurvey/store"
 	"icesurvey/warehouse"
+	"icesurvey/weighting"
 )
 
 // errorCase is one exported error of a domain package (a sentinel, or a value of an
@@ -89,6 +93,16 @@ var domainErrors = []errorCase{
 	{"store.ErrNotExist", store.ErrNotExist, ""},
 
 	{"warehouse.ErrBusy", warehouse.ErrBusy, fault.Busy},
+
+	{"access.Error", &access.Error{File: "access.yaml", Problems: []string{"line 3: unknown role"}}, fault.Configuration},
+	{"freetext.ErrRefused", freetext.ErrRefused, fault.NotAuthorised},
+
+	{"linkage.ExtractError", &linkage.ExtractError{File: "gp.csv", Row: 4, Field: "pseudonym", Reason: linkage.ReasonNotLinkable, Message: "not in the cohort"}, fault.BadInput},
+	{"linkage.ExportError", &linkage.ExportError{File: "release.parquet", Column: "nhs_number", Reason: "forbidden", Message: "an identifier"}, fault.Configuration},
+	// A defect in the linkage's counts: retried, so a fixed and deployed worker carries on.
+	{"linkage.ErrReconciliation", linkage.ErrReconciliation, ""},
+
+	{"weighting.ErrNoRespondents", weighting.ErrNoRespondents, fault.BadInput},
 }
 
 // Every error gets its kind, through wrapping, and ApplicationError maps the kind to
@@ -155,7 +169,7 @@ func TestPolicyNeverRetriesAPermanentKind(t *testing.T) {
 
 // notDomain are the module's packages that are not domain packages: the Temporal
 // adapters and faces, the dev stack, the simulators and the benchmarks.
-var notDomain = []string{"activities", "workflows", "worker", "waveclient", "cmd", "infra", "sim", "bench", "internal"}
+var notDomain = []string{"activities", "workflows", "worker", "waveclient", "cmd", "web", "infra", "sim", "bench", "internal"}
 
 // TestEveryExportedErrorIsClassified reads every domain package's source for exported
 // error sentinels (var Err…) and error types (a type with an Error() string method),

@@ -1,6 +1,8 @@
 package freetext
 
 import (
+	"icesurvey/fault"
+
 	"errors"
 	"fmt"
 	"slices"
@@ -226,7 +228,7 @@ type Shown struct {
 }
 
 // ErrRefused is returned by Read when the access check refuses the request.
-var ErrRefused = errors.New("free text access refused")
+var ErrRefused = fault.New(fault.NotAuthorised, "free text access refused")
 
 // Read is the one way free text reaches a person: it checks access, redacts each
 // comment and returns the audit event to be written whatever the outcome (the

@@ -1,6 +1,8 @@
 package linkage
 
 import (
+	"icesurvey/fault"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -72,6 +74,10 @@ type ExportError struct {
 	Reason  string
 	Message string
 }
+
+// FaultKind implements fault.Classified: an export that would carry a forbidden column
+// or value is refused until the definitions are corrected; no retry makes it safe.
+func (e *ExportError) FaultKind() fault.Kind { return fault.Configuration }
 
 func (e *ExportError) Error() string {
 	return fmt.Sprintf("linkage: export refused: %s: column %s: %s: %s", e.File, e.Column, e.Reason, e.Message)

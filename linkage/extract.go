@@ -1,6 +1,8 @@
 package linkage
 
 import (
+	"icesurvey/fault"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -114,6 +116,9 @@ func (e *ExtractError) Error() string {
 	fmt.Fprintf(&b, ": %s: %s", e.Reason, e.Message)
 	return b.String()
 }
+
+// FaultKind implements fault.Classified: the provider must send a corrected file.
+func (e *ExtractError) FaultKind() fault.Kind { return fault.BadInput }
 
 // IsExtractError reports whether err is (or wraps) an *ExtractError.
 func IsExtractError(err error) bool {

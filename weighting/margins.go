@@ -1,14 +1,15 @@
 package weighting
 
 import (
-	"errors"
+	"icesurvey/fault"
+
 	"fmt"
 	"math"
 )
 
 // ErrNoRespondents is returned (wrapped, naming the ICS) for an ICS with no
 // respondents: it has no weights and nothing of it can be published.
-var ErrNoRespondents = errors.New("no respondents")
+var ErrNoRespondents = fault.New(fault.BadInput, "no respondents")
 
 // Variable is one raking variable of one ICS.
 type Variable struct {
