@@ -234,14 +234,16 @@ func eachRow(file string, r *csv.Reader, fn func(line int, rec []string) error) 
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			// (FieldPos is not asked: it panics after a row the reader could not read.)
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
 			}
 			return &ParseError{File: file, Line: line, Reason: csvReason(err)}
 		}
+		line, _ := r.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
 		}
@@ -313,11 +315,11 @@ func ParseResponse(body []byte) ([]schemas.DBSResponseRow, error) {
 		st := h.get(rec, "TRACE_STATUS")
 		n, err := strconv.Atoi(st)
 		if err != nil {
-			return perr("TRACE_STATUS", fmt.Sprintf("%q is not a number", st))
+			return perr("TRACE_STATUS", fmt.Sprintf("%s is not a number", shownStatus(st)))
 		}
 		row.TraceStatus = schemas.DBSTraceStatus(n)
 		if !row.TraceStatus.Known() {
-			return perr("TRACE_STATUS", fmt.Sprintf("unknown trace status %d", n))
+			return perr("TRACE_STATUS", fmt.Sprintf("unknown trace status %s", shownStatus(st)))
 		}
 		if row.TraceStatus.Matched() {
 			if row.NHSNumber == "" {
@@ -344,6 +346,24 @@ func ParseResponse(body []byte) ([]schemas.DBSResponseRow, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// shownStatus is a TRACE_STATUS value as an error may show it: a trace status is two
+// digits, so anything longer is withheld (a shifted column could put an NHS number or
+// a date there, and errors never repeat identifiable values).
+func shownStatus(st string) string {
+	if len(st) <= 3 {
+		ok := true
+		for i := 0; i < len(st); i++ {
+			if c := st[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-') {
+				ok = false
+			}
+		}
+		if ok {
+			return strconv.Quote(st)
+		}
+	}
+	return fmt.Sprintf("(a value of %d characters, withheld)", len(st))
 }
 
 // EncodeResponse writes reply rows as a DBS reply CSV (used by the Simulator and by
