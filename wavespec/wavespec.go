@@ -135,7 +135,7 @@ func (s *Spec) Validate() error {
 	}
 	for _, st := range s.Schedule.Steps {
 		if st.Channel == mailing.ChannelSMS && !notify.IsUUID(st.Template) {
-			return fmt.Errorf("schedule step %s: template %q is not a GOV.UK Notify template ID; map it under templates:", st.Name, st.Template)
+			return fmt.Errorf("schedule step %s: template %q is not a GOV.UK Notify template ID (map it to one under templates)", st.Name, st.Template)
 		}
 	}
 	if len(s.ICSs) == 0 {
