@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,7 +177,7 @@ func ValidNHSNumber(s string) bool {
 // header maps upper-cased, trimmed column names to their index.
 type header map[string]int
 
-func readHeader(file string, r *csv.Reader, required []string) (header, error) {
+func readHeader(file string, r *csv.Reader, required []string, known []string) (header, error) {
 	names, err := r.Read()
 	if err == io.EOF {
 		return nil, &ParseError{File: file, Reason: "empty file (no header row)"}
@@ -191,7 +192,13 @@ func readHeader(file string, r *csv.Reader, required []string) (header, error) {
 		}
 		n = strings.ToUpper(strings.TrimSpace(n))
 		if _, dup := h[n]; dup && n != "" {
-			return nil, &ParseError{File: file, Line: 1, Field: n, Reason: "column appears twice"}
+			// A column is named only if it is one of ours: a file without a header row
+			// has data where the names should be, and errors never repeat data.
+			field := ""
+			if slices.Contains(known, n) {
+				field = n
+			}
+			return nil, &ParseError{File: file, Line: 1, Field: field, Reason: fmt.Sprintf("column %d has the name of an earlier column", i+1)}
 		}
 		h[n] = i
 	}
@@ -256,7 +263,7 @@ func eachRow(file string, r *csv.Reader, fn func(line int, rec []string) error) 
 // ParseRequest reads a DBS request CSV (as written by BuildRequest).
 func ParseRequest(body []byte) ([]schemas.DBSRequestRow, error) {
 	r := newCSVReader(body)
-	h, err := readHeader("request", r, []string{"UNIQUE REFERENCE", "NHS_NO", "DATE_OF_BIRTH"})
+	h, err := readHeader("request", r, []string{"UNIQUE REFERENCE", "NHS_NO", "DATE_OF_BIRTH"}, schemas.DBSRequestLayout().Names())
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +303,7 @@ func ParseRequest(body []byte) ([]schemas.DBSRequestRow, error) {
 // death on a row that did not match (it would belong to nobody we know).
 func ParseResponse(body []byte) ([]schemas.DBSResponseRow, error) {
 	r := newCSVReader(body)
-	h, err := readHeader("reply", r, schemas.DBSResponseLayout().Names())
+	h, err := readHeader("reply", r, schemas.DBSResponseLayout().Names(), schemas.DBSResponseLayout().Names())
 	if err != nil {
 		return nil, err
 	}
