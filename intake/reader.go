@@ -521,7 +521,6 @@ type xlsxReader struct {
 	date1904 bool
 	dateCols []int
 	fields   [][]byte
-	conv     [][]byte
 }
 
 // maxXLSXBytes bounds the workbook read into memory (a zip needs random access).
