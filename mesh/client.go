@@ -77,6 +77,9 @@ const (
 	// ChecksumPrefix starts the Mex-Content-Checksum this client sends: "sha256:" and
 	// the lower-case hex SHA-256 of the whole message body, before any encoding.
 	ChecksumPrefix = "sha256:"
+	// maxChunks bounds the chunks of one message: MESH takes messages of up to 20 GB
+	// (100 MB chunks over HSCN, 20 MB over the internet), so 1,000 at the very most.
+	maxChunks = 10000
 	// maxDecodedChunk bounds one gzip-encoded chunk once decoded (MESH chunks are at
 	// most 100 MB compressed; a body that inflates past this is refused, not read).
 	maxDecodedChunk = 1 << 30
@@ -631,6 +634,9 @@ func (c *Client) Download(ctx context.Context, id string) ([]byte, Headers, erro
 	body := res.body
 	if res.status == http.StatusPartialContent {
 		n, total, err := parseChunkRange(res.header.Get(HeaderChunkRange))
+		if err == nil && total > maxChunks {
+			return nil, hdrs, fmt.Errorf("mesh: download %s: %d chunks; a MESH message has at most %d", id, total, maxChunks)
+		}
 		if err != nil || n != 1 || total < 2 {
 			return nil, hdrs, fmt.Errorf("mesh: download %s: 206 with bad %s %q", id, HeaderChunkRange, res.header.Get(HeaderChunkRange))
 		}

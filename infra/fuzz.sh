@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs every native Go fuzz target (func FuzzXxx in a *_fuzz_test.go file) for a bounded
+# time, one after another, and prints a table of what each did. A target that finds a
+# failing input stops the run with a non-zero status; Go has written the input to the
+# package's testdata/fuzz/FuzzXxx/ directory, where it stays as a regression test once
+# the parser is fixed.
+#
+#   bash infra/fuzz.sh                          # every target, FUZZTIME each (default 4s)
+#   FUZZTIME=10m bash infra/fuzz.sh dbs/FuzzParseResponse intake/FuzzMailingCSV
+#   FUZZTIME=10s FUZZPARALLEL=2 bash infra/fuzz.sh mesh   # the targets of one package
+#
+# Arguments select targets: "dir/FuzzName", "dir" (all of a package) or "FuzzName".
+# FUZZTIME is anything `go test -fuzztime` takes (a duration, or "1000x" executions).
+# FUZZPARALLEL is the number of fuzzing workers (default 1: the CI machine is shared).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime="${FUZZTIME:-4s}"
+parallel="${FUZZPARALLEL:-1}"
+
+# dir<TAB>name for every fuzz target, in a stable order.
+targets=$(
+  for f in $(git ls-files --cached --others --exclude-standard '*_fuzz_test.go' 2>/dev/null || find . -name '*_fuzz_test.go' -not -path './.git/*'); do
+    dir=$(dirname "${f#./}")
+    sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' "$f" | while read -r name; do
+      printf '%s\t%s\n' "$dir" "$name"
+    done
+  done | sort
+)
+
+selected() {
+  local dir="$1" name="$2" w
+  [ "${#want[@]}" -eq 0 ] && return 0
+  for w in "${want[@]}"; do
+    case "$w" in
+      "$dir/$name" | "$dir" | "$name") return 0 ;;
+    esac
+  done
+  return 1
+}
+
+want=("$@")
+failed=0
+ran=0
+printf '%-12s %-24s %8s %12s %12s %s\n' package target time execs interesting result
+while IFS=$'\t' read -r dir name; do
+  [ -n "$dir" ] || continue
+  selected "$dir" "$name" || continue
+  ran=$((ran + 1))
+  log=$(mktemp)
+  start=$(date +%s)
+  status=0
+  go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -parallel="$parallel" "./$dir" >"$log" 2>&1 || status=$?
+  secs=$(($(date +%s) - start))
+  execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  interesting=$(grep -oE 'new interesting: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+  result=ok
+  if [ "$status" -ne 0 ]; then
+    result=FAIL
+    failed=$((failed + 1))
+  fi
+  printf '%-12s %-24s %7ss %12s %12s %s\n' "$dir" "$name" "$secs" "${execs:-0}" "${interesting:-0}" "$result"
+  if [ "$status" -ne 0 ]; then
+    # The failure and the command that reproduces it (Go prints both).
+    grep -vE '^fuzz: elapsed' "$log" | tail -30 | sed 's/^/    /'
+  fi
+  rm -f "$log"
+done <<<"$targets"
+
+if [ "$ran" -eq 0 ]; then
+  echo "no fuzz target matches: $*" >&2
+  exit 2
+fi
+if [ "$failed" -ne 0 ]; then
+  echo "$failed of $ran fuzz targets found a failing input" >&2
+  exit 1
+fi
+echo "$ran fuzz targets, $fuzztime each: no failing input"

@@ -1,0 +1,275 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// longNumber is a run of eight or more digits: a date, an NHS number or a phone
+// number. No message in a report may carry one (rows in a fuzz input never reach it).
+var longNumber = regexp.MustCompile(`[0-9]{8,}`)
+
+// fuzzIntake runs the intake on a sample and a mailing file (keys say the format) and
+// checks what the package promises whatever the input: a file that cannot be read is a
+// *FileError naming it; otherwise every row is accounted for once, the counts add up,
+// and every report line names its file, row, reason and disposition, and the field
+// (but for a row whose width is wrong) without repeating a long number.
+func fuzzIntake(t *testing.T, st store.Store, sampleKey, mailingKey string, sample, mailing []byte) {
+	ctx := context.Background()
+	if err := store.PutBytes(ctx, st, sampleKey, sample); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutBytes(ctx, st, mailingKey, mailing); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, st, testConfig(), Input{SampleKey: sampleKey, MailingKey: mailingKey})
+	if err != nil {
+		var fe *FileError
+		switch {
+		case errors.As(err, &fe):
+			if fe.File != sampleKey && fe.File != mailingKey || fe.Reason == "" || fe.Message == "" || fe.Row < 0 {
+				t.Fatalf("FileError does not name the file, reason and message: %+v", fe)
+			}
+			if longNumber.MatchString(fe.Message) {
+				t.Fatalf("FileError message repeats a long number: %v", fe)
+			}
+		case errors.Is(err, ErrReconciliation), errors.Is(err, ErrInputChanged):
+			t.Fatalf("intake defect: %v", err)
+		default:
+			t.Fatalf("error that is neither a FileError nor the store's: %v", err)
+		}
+		return
+	}
+	if res.RowsRead != res.Accepted+res.Excluded+res.Rejected {
+		t.Fatalf("rows read %d != accepted %d + excluded %d + rejected %d", res.RowsRead, res.Accepted, res.Excluded, res.Rejected)
+	}
+	if res.MailingRowsRead != res.MailingUsed+res.MailingExcluded+res.MailingRejected || res.MailingUsed != res.Accepted {
+		t.Fatalf("mailing rows read %d != used %d + excluded %d + rejected %d (accepted %d)",
+			res.MailingRowsRead, res.MailingUsed, res.MailingExcluded, res.MailingRejected, res.Accepted)
+	}
+	sum := 0
+	for _, n := range res.ByReason {
+		sum += n
+	}
+	if sum != res.Excluded+res.Rejected {
+		t.Fatalf("by reason %v sums to %d, excluded+rejected %d", res.ByReason, sum, res.Excluded+res.Rejected)
+	}
+	d := res.Declaration
+	if d.Eligible != res.Accepted || d.RowsRead != res.RowsRead || d.Excluded != res.Excluded || d.Rejected != res.Rejected {
+		t.Fatalf("declaration %+v disagrees with the result", d)
+	}
+	b, err := store.ReadAll(ctx, st, res.ReportKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatalf("report is not CSV: %v", err)
+	}
+	if got := strings.Join(recs[0], ","); got != strings.Join(schemas.RejectionLayout().Names(), ",") {
+		t.Fatalf("report header %q", got)
+	}
+	if len(recs)-1 != res.Findings || res.Findings < res.Excluded+res.Rejected {
+		t.Fatalf("report has %d lines, %d findings, %d excluded+rejected", len(recs)-1, res.Findings, res.Excluded+res.Rejected)
+	}
+	for _, r := range recs[1:] {
+		file, row, field, reason, disp, msg := r[0], r[1], r[3], r[4], r[5], r[6]
+		n, err := strconv.Atoi(row)
+		switch {
+		case file != schemas.FileSample && file != schemas.FileMailing:
+			t.Fatalf("report line names file %q", file)
+		case err != nil || n < 2:
+			t.Fatalf("report line names row %q (the first data row is 2)", row)
+		case reason == "" || msg == "":
+			t.Fatalf("report line without reason or message: %v", r)
+		case disp != schemas.DispositionRejected && disp != schemas.DispositionExcluded:
+			t.Fatalf("report line disposition %q", disp)
+		case field == "" && reason != ReasonRowMalformed:
+			t.Fatalf("report line %v names no field", r)
+		case disp == schemas.DispositionExcluded && !isExclusion(reason):
+			t.Fatalf("excluded for %s, which is not an exclusion", reason)
+		case longNumber.MatchString(msg):
+			t.Fatalf("report message repeats a long number: %q", msg)
+		}
+	}
+}
+
+// FuzzIntakeCSV feeds an arbitrary sample file and mailing file (CSV) to the whole
+// intake, the first parser of what an ICS sends.
+//
+// Seeds: testdata/fuzz/FuzzIntakeCSV (a synthetic pair with faults and exclusions, an
+// address abroad, and the nasty cases: BOM, CRLF, quoted line breaks, a bare quote, an
+// unterminated quote, ragged rows, Latin-1, UTF-16, a missing column, a header only,
+// blank lines, duplicate ids).
+func FuzzIntakeCSV(f *testing.F) {
+	s, m := goodRows(3)
+	f.Add([]byte(csvText(sampleHeader, s)), []byte(csvText(mailingHeader, m)))
+	st, err := store.NewFileStore(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, sample, mailing []byte) {
+		fuzzIntake(t, st, sampleKey, mailingKey, sample, mailing)
+	})
+}
+
+// workbook writes rows (CSV text, one line a row) as the first sheet of a workbook, each
+// cell a number when it reads as one and text otherwise, the way a spreadsheet keeps
+// what an ICS typed.
+func workbook(text []byte) ([]byte, bool) {
+	r := csv.NewReader(bytes.NewReader(text))
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	x := excelize.NewFile()
+	defer x.Close()
+	sheet := x.GetSheetName(0)
+	for row := 1; row <= 200; row++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, false
+		}
+		for col, v := range rec {
+			if col >= 30 {
+				break
+			}
+			cell, _ := excelize.CoordinatesToCellName(col+1, row)
+			if n, err := strconv.ParseFloat(v, 64); err == nil && len(v) < 16 && !strings.ContainsAny(v, "xXeE") {
+				_ = x.SetCellValue(sheet, cell, n)
+			} else {
+				_ = x.SetCellStr(sheet, cell, v)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := x.WriteTo(&buf); err != nil {
+		return nil, false
+	}
+	return buf.Bytes(), true
+}
+
+// FuzzIntakeXLSX feeds a sample workbook to the intake beside a good mailing file.
+// With cells false the input is the .xlsx file itself (a corrupt or truncated
+// workbook); with cells true it is the rows of the sheet, written as a workbook with
+// numeric and text cells (what a spreadsheet makes of dates, ages, codes).
+//
+// Seeds: testdata/fuzz/FuzzIntakeXLSX (synthetic workbooks, rows with dates as serial
+// numbers and as text, a sheet with a gap, a zip that is not a workbook).
+func FuzzIntakeXLSX(f *testing.F) {
+	s, m := goodRows(3)
+	f.Add([]byte(csvText(sampleHeader, s)), true)
+	mailing := []byte(csvText(mailingHeader, m))
+	st, err := store.NewFileStore(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	const xlsxKey = "landing/2026-P1/QMM/sample.xlsx"
+	f.Fuzz(func(t *testing.T, data []byte, cells bool) {
+		if cells {
+			var ok bool
+			if data, ok = workbook(data); !ok {
+				return
+			}
+		}
+		fuzzIntake(t, st, xlsxKey, mailingKey, data, mailing)
+	})
+}
+
+// FuzzCSVReader compares intake's CSV reader, tuned for speed, with encoding/csv on
+// any input the standard reader reads without error: the same records, field for
+// field. (Where encoding/csv refuses a file, intake's reader is more lenient, as a
+// spreadsheet is, and must only not panic.) It also checks that each row number is
+// the line its record starts on.
+func FuzzCSVReader(f *testing.F) {
+	f.Add([]byte("a,b,c\n1,\"x,y\",3\r\n\n\"multi\nline\",,\"q\"\"q\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := newCSVReader("f.csv", bytes.NewReader(data), io.NopCloser(nil))
+		if err != nil {
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("newCSVReader: %v", err)
+			}
+			return
+		}
+		var got [][]string
+		var rows []int
+		for {
+			fields, row, err := r.next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				var fe *FileError
+				if !errors.As(err, &fe) || fe.Row < 1 {
+					t.Fatalf("next: %v", err)
+				}
+				return // intake refuses the file (not UTF-8, or a quote never closed)
+			}
+			rec := make([]string, len(fields))
+			for i, fl := range fields {
+				rec[i] = string(fl)
+			}
+			got = append(got, rec)
+			rows = append(rows, row)
+		}
+		body := bytes.TrimPrefix(data, []byte{0xEF, 0xBB, 0xBF})
+		if !standardComparable(body) {
+			return
+		}
+		cr := csv.NewReader(bytes.NewReader(body))
+		cr.FieldsPerRecord = -1
+		want, err := cr.ReadAll()
+		if err != nil {
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d records, encoding/csv reads %d:\n got  %q\n want %q", len(got), len(want), got, want)
+		}
+		for i := range want {
+			if strings.Join(got[i], "\x00") != strings.Join(want[i], "\x00") {
+				t.Fatalf("record %d:\n got  %q\n want %q", i+1, got[i], want[i])
+			}
+		}
+		cr = csv.NewReader(bytes.NewReader(body))
+		cr.FieldsPerRecord = -1
+		for i := range want {
+			if _, err := cr.Read(); err != nil {
+				t.Fatal(err)
+			}
+			if line, _ := cr.FieldPos(0); line != rows[i] {
+				t.Fatalf("record %d is numbered row %d; it starts on line %d", i+1, rows[i], line)
+			}
+		}
+	})
+}
+
+// standardComparable reports whether encoding/csv and intake's reader mean the same
+// by the file, where they differ by design: intake reads a line of spaces as blank
+// (encoding/csv as a record of one field), strips a carriage return at the end of
+// every line (encoding/csv keeps a lone one), and reads the file as UTF-8 only.
+func standardComparable(b []byte) bool {
+	if !utf8.Valid(b) || bytes.Count(b, []byte("\r")) != bytes.Count(b, []byte("\r\n")) {
+		return false
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(line) > 0 && len(bytes.TrimSpace(line)) == 0 {
+			return false
+		}
+	}
+	return true
+}
