@@ -12,11 +12,14 @@
 # Arguments select targets: "dir/FuzzName", "dir" (all of a package) or "FuzzName".
 # FUZZTIME is anything `go test -fuzztime` takes (a duration, or "1000x" executions).
 # FUZZPARALLEL is the number of fuzzing workers (default 1: the CI machine is shared).
+# FUZZMINIMIZETIME bounds the minimising of each new interesting input (default 100x:
+# Go's default of 60s a time stalls a target whose inputs are large, like a workbook).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fuzztime="${FUZZTIME:-4s}"
 parallel="${FUZZPARALLEL:-1}"
+minimize="${FUZZMINIMIZETIME:-100x}"
 
 # dir<TAB>name for every fuzz target, in a stable order.
 targets=$(
@@ -50,7 +53,7 @@ while IFS=$'\t' read -r dir name; do
   log=$(mktemp)
   start=$(date +%s)
   status=0
-  go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -parallel="$parallel" "./$dir" >"$log" 2>&1 || status=$?
+  go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime="$minimize" -parallel="$parallel" "./$dir" >"$log" 2>&1 || status=$?
   secs=$(($(date +%s) - start))
   execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
   interesting=$(grep -oE 'new interesting: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
