@@ -14,12 +14,18 @@
 # FUZZPARALLEL is the number of fuzzing workers (default 1: the CI machine is shared).
 # FUZZMINIMIZETIME bounds the minimising of each new interesting input (default 100x:
 # Go's default of 60s a time stalls a target whose inputs are large, like a workbook).
+# FUZZBUDGET, in seconds, stops starting targets once that long has passed (the rest
+# are listed as skipped); with it the run starts at a target that moves on by one each
+# day, so that over days every target gets its turn. Building a package for fuzzing
+# compiles it and all it imports again with coverage instrumentation: minutes for the
+# first target of a package on a cold build cache, seconds once the cache holds it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 fuzztime="${FUZZTIME:-4s}"
 parallel="${FUZZPARALLEL:-1}"
 minimize="${FUZZMINIMIZETIME:-100x}"
+budget="${FUZZBUDGET:-0}"
 
 # dir<TAB>name for every fuzz target, in a stable order.
 targets=$(
@@ -43,12 +49,34 @@ selected() {
 }
 
 want=("$@")
-failed=0
-ran=0
-printf '%-12s %-24s %8s %12s %12s %s\n' package target time execs interesting result
+chosen=()
 while IFS=$'\t' read -r dir name; do
   [ -n "$dir" ] || continue
-  selected "$dir" "$name" || continue
+  selected "$dir" "$name" && chosen+=("$dir"$'\t'"$name")
+done <<<"$targets"
+if [ "$budget" -gt 0 ] && [ "${#chosen[@]}" -gt 1 ]; then
+  day=$((10#$(date +%j)))
+  first=$((day % ${#chosen[@]}))
+  chosen=("${chosen[@]:first}" "${chosen[@]:0:first}")
+fi
+
+if [ "${#chosen[@]}" -eq 0 ]; then
+  echo "no fuzz target matches: $*" >&2
+  exit 2
+fi
+
+failed=0
+ran=0
+skipped=0
+began=$(date +%s)
+printf '%-12s %-24s %8s %12s %12s %s\n' package target time execs interesting result
+for t in "${chosen[@]}"; do
+  IFS=$'\t' read -r dir name <<<"$t"
+  if [ "$budget" -gt 0 ] && [ $(($(date +%s) - began)) -ge "$budget" ]; then
+    printf '%-12s %-24s %8s %12s %12s %s\n' "$dir" "$name" - - - "skipped (FUZZBUDGET ${budget}s spent)"
+    skipped=$((skipped + 1))
+    continue
+  fi
   ran=$((ran + 1))
   log=$(mktemp)
   start=$(date +%s)
@@ -68,14 +96,10 @@ while IFS=$'\t' read -r dir name; do
     grep -vE '^fuzz: elapsed' "$log" | tail -30 | sed 's/^/    /'
   fi
   rm -f "$log"
-done <<<"$targets"
+done
 
-if [ "$ran" -eq 0 ]; then
-  echo "no fuzz target matches: $*" >&2
-  exit 2
-fi
 if [ "$failed" -ne 0 ]; then
   echo "$failed of $ran fuzz targets found a failing input" >&2
   exit 1
 fi
-echo "$ran fuzz targets, $fuzztime each: no failing input"
+echo "$ran fuzz targets, $fuzztime each: no failing input; $skipped skipped"
