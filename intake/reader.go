@@ -185,8 +185,14 @@ func mapHeader(key string, fields [][]byte, l *schemas.Layout) (*header, []strin
 			continue
 		}
 		if j, dup := seen[name]; dup {
-			return nil, nil, &FileError{File: key, Row: 1, Field: name, Reason: FileHeaderDuplicate,
-				Message: fmt.Sprintf("column %s appears twice in the header (columns %d and %d)", name, j+1, i+1)}
+			if _, ours := l.Column(name); ours {
+				return nil, nil, &FileError{File: key, Row: 1, Field: name, Reason: FileHeaderDuplicate,
+					Message: fmt.Sprintf("column %s appears twice in the header (columns %d and %d)", name, j+1, i+1)}
+			}
+			// Not a column of the contract: perhaps a file without its header row, whose
+			// first row of data must not be repeated in a message.
+			return nil, nil, &FileError{File: key, Row: 1, Reason: FileHeaderDuplicate,
+				Message: fmt.Sprintf("columns %d and %d have the same header (is the header row missing?)", j+1, i+1)}
 		}
 		seen[name] = i
 		if _, ok := l.Column(name); ok {
