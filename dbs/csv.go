@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,7 +182,7 @@ func ValidNHSNumber(s string) bool {
 // header maps upper-cased, trimmed column names to their index.
 type header map[string]int
 
-func readHeader(file string, r *csv.Reader, required []string) (header, error) {
+func readHeader(file string, r *csv.Reader, required []string, known []string) (header, error) {
 	names, err := r.Read()
 	if err == io.EOF {
 		return nil, &ParseError{File: file, Reason: "empty file (no header row)"}
@@ -196,7 +197,13 @@ func readHeader(file string, r *csv.Reader, required []string) (header, error) {
 		}
 		n = strings.ToUpper(strings.TrimSpace(n))
 		if _, dup := h[n]; dup && n != "" {
-			return nil, &ParseError{File: file, Line: 1, Field: n, Reason: "column appears twice"}
+			// A column is named only if it is one of ours: a file without a header row
+			// has data where the names should be, and errors never repeat data.
+			field := ""
+			if slices.Contains(known, n) {
+				field = n
+			}
+			return nil, &ParseError{File: file, Line: 1, Field: field, Reason: fmt.Sprintf("column %d has the name of an earlier column", i+1)}
 		}
 		h[n] = i
 	}
@@ -239,14 +246,16 @@ func eachRow(file string, r *csv.Reader, fn func(line int, rec []string) error) 
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			// (FieldPos is not asked: it panics after a row the reader could not read.)
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
 			}
 			return &ParseError{File: file, Line: line, Reason: csvReason(err)}
 		}
+		line, _ := r.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
 		}
@@ -259,7 +268,7 @@ func eachRow(file string, r *csv.Reader, fn func(line int, rec []string) error) 
 // ParseRequest reads a DBS request CSV (as written by BuildRequest).
 func ParseRequest(body []byte) ([]schemas.DBSRequestRow, error) {
 	r := newCSVReader(body)
-	h, err := readHeader("request", r, []string{"UNIQUE REFERENCE", "NHS_NO", "DATE_OF_BIRTH"})
+	h, err := readHeader("request", r, []string{"UNIQUE REFERENCE", "NHS_NO", "DATE_OF_BIRTH"}, schemas.DBSRequestLayout().Names())
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +308,7 @@ func ParseRequest(body []byte) ([]schemas.DBSRequestRow, error) {
 // death on a row that did not match (it would belong to nobody we know).
 func ParseResponse(body []byte) ([]schemas.DBSResponseRow, error) {
 	r := newCSVReader(body)
-	h, err := readHeader("reply", r, schemas.DBSResponseLayout().Names())
+	h, err := readHeader("reply", r, schemas.DBSResponseLayout().Names(), schemas.DBSResponseLayout().Names())
 	if err != nil {
 		return nil, err
 	}
@@ -318,11 +327,11 @@ func ParseResponse(body []byte) ([]schemas.DBSResponseRow, error) {
 		st := h.get(rec, "TRACE_STATUS")
 		n, err := strconv.Atoi(st)
 		if err != nil {
-			return perr("TRACE_STATUS", fmt.Sprintf("%q is not a number", st))
+			return perr("TRACE_STATUS", fmt.Sprintf("%s is not a number", shownStatus(st)))
 		}
 		row.TraceStatus = schemas.DBSTraceStatus(n)
 		if !row.TraceStatus.Known() {
-			return perr("TRACE_STATUS", fmt.Sprintf("unknown trace status %d", n))
+			return perr("TRACE_STATUS", fmt.Sprintf("unknown trace status %s", shownStatus(st)))
 		}
 		if row.TraceStatus.Matched() {
 			if row.NHSNumber == "" {
@@ -349,6 +358,24 @@ func ParseResponse(body []byte) ([]schemas.DBSResponseRow, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// shownStatus is a TRACE_STATUS value as an error may show it: a trace status is two
+// digits, so anything longer is withheld (a shifted column could put an NHS number or
+// a date there, and errors never repeat identifiable values).
+func shownStatus(st string) string {
+	if len(st) <= 3 {
+		ok := true
+		for i := 0; i < len(st); i++ {
+			if c := st[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-') {
+				ok = false
+			}
+		}
+		if ok {
+			return strconv.Quote(st)
+		}
+	}
+	return fmt.Sprintf("(a value of %d characters, withheld)", len(st))
 }
 
 // EncodeResponse writes reply rows as a DBS reply CSV (used by the Simulator and by

@@ -50,4 +50,17 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 rm -f "$log"
+
+# == fuzz (issue #13 item 7) ==========================================================
+# Every native fuzz target (*_fuzz_test.go) runs for FUZZTIME (default 3s) on top of its
+# seed corpus; `go test` above has already run each seed corpus as a test. A failing
+# input is written to the package's testdata/fuzz/ and fails the run. FUZZBUDGET (default
+# 120s) stops starting targets once spent (on a cold build cache the instrumented builds
+# take most of it; the first target moves on daily). Longer runs:
+# FUZZTIME=10m bash infra/fuzz.sh <target>.
+echo "== fuzz"
+fuzz_status=0
+FUZZTIME="${FUZZTIME:-3s}" FUZZBUDGET="${FUZZBUDGET:-120}" bash infra/fuzz.sh || fuzz_status=$?
+if [ "$status" -eq 0 ]; then status=$fuzz_status; fi
+# ======================================================================================
 exit "$status"

@@ -216,15 +216,23 @@ func refCheckMailing(src rowSource, width int, c *mailingCols, fields [][]byte, 
 		}
 	}
 	_, err := codes.AppendPostcode(m.postcode[:0], view(field(fields, c.postcode)))
+	lastLine := ""
+	for _, i := range c.addr {
+		if f := field(fields, i); len(f) > 0 {
+			lastLine = string(f)
+		}
+	}
 	switch {
 	case errors.Is(err, codes.ErrPseudoPostcode):
 		m.flags |= flagNoUKAddress
+	case err != nil && (codes.ForeignCountry(lastLine) || codes.ForeignCountry(string(field(fields, c.postcode)))):
+		m.flags |= flagAbroad
 	case errors.Is(err, codes.ErrPostcodeMissing):
 		m.findings = append(m.findings, finding{"POSTCODE", ReasonPostcodeInvalid, "POSTCODE is empty"})
 	case err != nil:
 		m.findings = append(m.findings, finding{"POSTCODE", ReasonPostcodeInvalid, "POSTCODE is not a valid UK postcode"})
 	}
-	if m.flags&flagNoUKAddress == 0 {
+	if m.flags&(flagNoUKAddress|flagAbroad) == 0 {
 		lines := 0
 		for _, i := range c.addr {
 			if len(field(fields, i)) > 0 {
@@ -352,13 +360,13 @@ func TestCheckMailingMatchesPlain(t *testing.T) {
 				var v string
 				switch n {
 				case "POSTCODE":
-					v = pick("NR1 3QU", "nr13qu", " IP22 4LW ", "ZZ99 3VZ", "zz993wz", "", "  ", "NR1", "QA1 1AA", "GIR 0AA", "NR1 3QU\t")
+					v = pick("NR1 3QU", "nr13qu", " IP22 4LW ", "ZZ99 3VZ", "zz993wz", "", "  ", "NR1", "QA1 1AA", "GIR 0AA", "NR1 3QU\t", "75001", "France")
 				case "MOBILE":
 					v = pick("07700 900123", "+44 7700 900123", "", "0161 496 0000", "n/a", "07624 123456", " 07700900123 ")
 				case "RECORD_ID":
 					v = pick("R00001", "", "R\x01", strings.Repeat("R", 70), " R2 ")
 				default:
-					v = pick("", "", "Ann", " Ann ", "Flat 1\n2", "a\tb", "\tx", "x\x7f", "Zoë", "\u00a0", "x\r")
+					v = pick("", "", "Ann", " Ann ", "Flat 1\n2", "a\tb", "\tx", "x\x7f", "Zoë", "\u00a0", "x\r", "Spain", " U.S.A. ", "England")
 				}
 				fields[i] = []byte(v)
 			}

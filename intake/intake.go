@@ -44,11 +44,27 @@
 //
 // Every sample row ends as exactly one of accepted, excluded (valid, but outside the
 // cohort: frailty fit or mild, under 18, registered under 6 months, type 1 opt-out,
-// dissent, no UK postal address) or rejected (an error the ICS must correct). A record
+// dissent, no UK postal address: see below) or rejected (an error the ICS must
+// correct). A record
 // with any error is rejected, even if it would also be excluded. Every mailing row ends
 // as used (its person accepted), excluded, or rejected (on its own account, or because
 // its sample record was). Both reconciliations are asserted before anything is written.
 // A bad mobile number only means no SMS.
+//
+// # No UK postal address
+//
+// Patients without a UK postal address are outside the cohort (brochure p. 17), so
+// such a record is excluded with reason NO_UK_POSTAL_ADDRESS, not rejected. A record
+// has no UK postal address when its POSTCODE is an NHS pseudo-postcode (ZZ99, in
+// either file), or when its address is abroad: the mailing file's POSTCODE is empty or
+// not a UK postcode, and its last address line (or the POSTCODE field itself) is
+// nothing but the name of a country outside the UK (codes.ForeignCountry: "France",
+// "U.S.A.", "Republic of Ireland"; never England, Wales, Scotland, Northern Ireland,
+// the UK or a Crown Dependency), and the sample file's POSTCODE is empty or not a UK
+// postcode either. An address abroad needs no UK address shape (two lines and a
+// postcode). A UK address whose postcode is missing or malformed is still rejected
+// (POSTCODE_INVALID) for the ICS to correct, and a sample file giving a UK postcode
+// for an address the mailing file has abroad is rejected (POSTCODE_MISMATCH).
 //
 // # Idempotency
 //
@@ -249,6 +265,7 @@ const (
 	flagHasMobile      = 1 << iota // a usable mobile number
 	flagMobileUnusable             // MOBILE filled in but not a UK mobile
 	flagNoUKAddress                // pseudo-postcode: no UK postal address
+	flagAbroad                     // mailing address abroad: no UK postcode, a country outside the UK named
 )
 
 const (

@@ -88,6 +88,18 @@ func TestRecordChecks(t *testing.T) {
 		{"dissent", setS("DISSENT", "y"), "excluded", ExclDissent, "DISSENT", ""},
 		{"no UK address", both(setS("POSTCODE", "ZZ99 3VZ"), both(setM("POSTCODE", "ZZ99 3VZ"), setM("ADDRESS_1", ""))), "excluded", ExclNoUKAddress, "POSTCODE", ""},
 		{"no UK address in mailing only", setM("POSTCODE", "ZZ99 3WZ"), "excluded", ExclNoUKAddress, "POSTCODE", ""},
+		// No UK postal address: an address abroad is an exclusion, a UK address
+		// without its postcode an error.
+		{"abroad, no postcode in either file", both(setS("POSTCODE", ""), both(setM("POSTCODE", ""), setM("ADDRESS_3", "France"))), "excluded", ExclNoUKAddress, "POSTCODE", ""},
+		{"abroad with a foreign postal code", both(setS("POSTCODE", "75001"), both(setM("POSTCODE", "75001"), both(setM("ADDRESS_2", "Paris"), setM("ADDRESS_3", "FRANCE")))), "excluded", ExclNoUKAddress, "POSTCODE", ""},
+		{"abroad named in POSTCODE", both(setS("POSTCODE", ""), setM("POSTCODE", "Spain")), "excluded", ExclNoUKAddress, "POSTCODE", ""},
+		{"abroad on one address line", both(setS("POSTCODE", ""), both(setM("POSTCODE", ""), both(setM("ADDRESS_1", "Republic of Ireland"), setM("ADDRESS_2", "")))), "excluded", ExclNoUKAddress, "POSTCODE", ""},
+		{"abroad but the sample has a UK postcode", both(setM("POSTCODE", ""), setM("ADDRESS_3", "Australia")), "rejected", ReasonPostcodeMismatch, "POSTCODE", ""},
+		{"UK address without a postcode", both(setS("POSTCODE", ""), setM("POSTCODE", "")), "rejected", ReasonPostcodeInvalid, "POSTCODE", ReasonPostcodeInvalid},
+		{"UK address with a malformed postcode", both(setS("POSTCODE", "NR1 3Q"), both(setM("POSTCODE", "NR1 3Q"), setM("ADDRESS_3", "England"))), "rejected", ReasonPostcodeInvalid, "POSTCODE", ReasonPostcodeInvalid},
+		{"a country not on the last line", both(setS("POSTCODE", ""), both(setM("POSTCODE", ""), both(setM("ADDRESS_1", "France"), setM("ADDRESS_2", "Norwich")))), "rejected", ReasonPostcodeInvalid, "POSTCODE", ReasonPostcodeInvalid},
+		{"a Crown Dependency is not abroad", both(setS("POSTCODE", ""), both(setM("POSTCODE", ""), setM("ADDRESS_3", "Jersey"))), "rejected", ReasonPostcodeInvalid, "POSTCODE", ReasonPostcodeInvalid},
+		{"abroad but also dissent: the first reason", both(setS("DISSENT", "Y"), both(setS("POSTCODE", ""), both(setM("POSTCODE", ""), setM("ADDRESS_3", "Canada")))), "excluded", ExclDissent, "DISSENT", ""},
 		{"two exclusions: first reason counts", both(setS("EFI_SCORE", "0.1"), setS("DISSENT", "Y")), "excluded", ExclFrailty, "EFI_SCORE", ""},
 		{"rejection beats exclusion", both(setS("EFI_SCORE", "0.1"), setS("GENDER", "7")), "rejected", ReasonGenderInvalid, "GENDER", ""},
 	}
@@ -455,5 +467,44 @@ func TestConfigAndStoreErrors(t *testing.T) {
 	_, err := Run(context.Background(), st, testConfig(), in)
 	if !errors.Is(err, store.ErrNotExist) || IsFileError(err) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestAbroadCountedOnTheDeclaration: people whose address is abroad are excluded as
+// having no UK postal address, on the declaration and in the report, and their
+// mailing rows are set aside as excluded, not rejected.
+func TestAbroadCountedOnTheDeclaration(t *testing.T) {
+	st := newStore(t)
+	s, m := goodRows(6)
+	for _, i := range []int{1, 4} {
+		s[i]["POSTCODE"], m[i]["POSTCODE"] = "", ""
+		m[i]["ADDRESS_2"], m[i]["ADDRESS_3"] = "Málaga", "España"
+	}
+	s[5]["POSTCODE"], m[5]["POSTCODE"] = "ZZ99 3VZ", "ZZ99 3VZ"
+	res, err := runPair(t, st, s, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Declaration
+	if res.Accepted != 3 || res.Excluded != 3 || res.Rejected != 0 || res.ByReason[ExclNoUKAddress] != 3 ||
+		d.ExcludedByReason[ExclNoUKAddress] != 3 || d.Excluded != 3 || len(d.RejectedByReason) != 0 {
+		t.Fatalf("accepted %d excluded %d rejected %d, by reason %v, declaration %+v", res.Accepted, res.Excluded, res.Rejected, res.ByReason, d)
+	}
+	if res.MailingExcluded != 3 || res.MailingRejected != 0 || res.MailingUsed != 3 {
+		t.Errorf("mailing used %d excluded %d rejected %d", res.MailingUsed, res.MailingExcluded, res.MailingRejected)
+	}
+	n := 0
+	for _, l := range reportLines(t, st) {
+		if l["reason_code"] != ExclNoUKAddress {
+			t.Errorf("report line %v", l)
+			continue
+		}
+		n++
+		if l["disposition"] != "excluded" || l["field"] != "POSTCODE" || strings.Contains(l["message"], "Espa") || strings.Contains(l["message"], "laga") {
+			t.Errorf("report line %v", l)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d report lines, want 3", n)
 	}
 }

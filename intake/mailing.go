@@ -107,17 +107,20 @@ func (r *run) checkMailing(src rowSource, width int, c *mailingCols, fields [][]
 			m.findings = append(m.findings, finding{textColumns[i], ReasonTextInvalid, textControlMsgs[i]})
 		}
 	}
-	_, err := codes.AppendPostcode(m.postcode[:0], view(field(fields, c.postcode)))
+	pcField := field(fields, c.postcode)
+	_, err := codes.AppendPostcode(m.postcode[:0], view(pcField))
 	switch {
 	case err == nil: // (first: errors.Is is a call, and nearly every row has no error)
 	case errors.Is(err, codes.ErrPseudoPostcode):
 		m.flags |= flagNoUKAddress
+	case abroad(text[textAddr:], pcField):
+		m.flags |= flagAbroad
 	case errors.Is(err, codes.ErrPostcodeMissing):
 		m.findings = append(m.findings, finding{"POSTCODE", ReasonPostcodeInvalid, "POSTCODE is empty"})
 	case err != nil:
 		m.findings = append(m.findings, finding{"POSTCODE", ReasonPostcodeInvalid, "POSTCODE is not a valid UK postcode"})
 	}
-	if m.flags&flagNoUKAddress == 0 {
+	if m.flags&(flagNoUKAddress|flagAbroad) == 0 {
 		lines := 0
 		for _, a := range text[textAddr:] {
 			if len(a) > 0 {
@@ -141,6 +144,22 @@ func (r *run) checkMailing(src rowSource, width int, c *mailingCols, fields [][]
 			m.flags |= flagMobileUnusable
 		}
 	}
+}
+
+// abroad reports whether a mailing row without a UK postcode has an address abroad:
+// its last non-empty address line, or its POSTCODE field, is the name of a country
+// outside the UK (see the package documentation). It is asked only of the rare row
+// whose postcode is missing or malformed.
+func abroad(addr [][]byte, postcode []byte) bool {
+	for i := len(addr) - 1; i >= 0; i-- {
+		if len(addr[i]) > 0 {
+			if codes.ForeignCountry(string(addr[i])) {
+				return true
+			}
+			break
+		}
+	}
+	return codes.ForeignCountry(string(postcode))
 }
 
 // anyControl is hasControl a word at a time: every row of a mailing file has eight

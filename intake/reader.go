@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
@@ -185,8 +186,14 @@ func mapHeader(key string, fields [][]byte, l *schemas.Layout) (*header, []strin
 			continue
 		}
 		if j, dup := seen[name]; dup {
-			return nil, nil, &FileError{File: key, Row: 1, Field: name, Reason: FileHeaderDuplicate,
-				Message: fmt.Sprintf("column %s appears twice in the header (columns %d and %d)", name, j+1, i+1)}
+			if _, ours := l.Column(name); ours {
+				return nil, nil, &FileError{File: key, Row: 1, Field: name, Reason: FileHeaderDuplicate,
+					Message: fmt.Sprintf("column %s appears twice in the header (columns %d and %d)", name, j+1, i+1)}
+			}
+			// Not a column of the contract: perhaps a file without its header row, whose
+			// first row of data must not be repeated in a message.
+			return nil, nil, &FileError{File: key, Row: 1, Reason: FileHeaderDuplicate,
+				Message: fmt.Sprintf("columns %d and %d have the same header (is the header row missing?)", j+1, i+1)}
 		}
 		seen[name] = i
 		if _, ok := l.Column(name); ok {
@@ -536,7 +543,10 @@ func newXLSXReader(key string, r io.Reader, closer io.Closer) (*xlsxReader, []st
 		return nil, nil, &FileError{File: key, Reason: FileXLSXUnreadable,
 			Message: fmt.Sprintf("workbook is larger than %d MiB; send the file as CSV", maxXLSXBytes>>20)}
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(data))
+	if err := checkXLSXSizes(key, data); err != nil {
+		return nil, nil, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxXLSXUnpacked})
 	if err != nil {
 		return nil, nil, &FileError{File: key, Reason: FileXLSXUnreadable,
 			Message: "the workbook cannot be opened as .xlsx (" + err.Error() + ")"}
@@ -560,6 +570,36 @@ func newXLSXReader(key string, r io.Reader, closer io.Closer) (*xlsxReader, []st
 		x.date1904 = *props.Date1904
 	}
 	return x, warnings, nil
+}
+
+// Bounds on what a workbook may unpack to. excelize reads every part but a large
+// worksheet or shared-strings table into a buffer of the size the zip directory
+// declares, so a corrupt or hostile file of a few hundred bytes could otherwise make it
+// allocate gigabytes; the sizes are checked before excelize sees the file. (The zip
+// reader refuses a part that inflates past its declared size.)
+const (
+	maxXLSXPart     = 64 << 20 // any part but a worksheet or the shared strings
+	maxXLSXUnpacked = 4 << 30  // the whole workbook
+)
+
+func checkXLSXSizes(key string, data []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return &FileError{File: key, Reason: FileXLSXUnreadable,
+			Message: "the workbook cannot be opened as .xlsx (" + err.Error() + ")"}
+	}
+	var total uint64
+	for _, zf := range zr.File {
+		name := strings.ToLower(strings.ReplaceAll(zf.Name, "\\", "/"))
+		large := strings.HasPrefix(name, "xl/worksheets/sheet") || name == "xl/sharedstrings.xml"
+		size := zf.UncompressedSize64
+		if size > maxXLSXUnpacked || total+size > maxXLSXUnpacked || !large && size > maxXLSXPart {
+			return &FileError{File: key, Reason: FileXLSXUnreadable,
+				Message: fmt.Sprintf("the workbook unpacks to more than this intake reads (%d MiB a part, %d GiB in all); send the file as CSV", maxXLSXPart>>20, maxXLSXUnpacked>>30)}
+		}
+		total += size
+	}
+	return nil
 }
 
 func (x *xlsxReader) strictWidth() bool { return false }

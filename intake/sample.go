@@ -330,13 +330,16 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 		bad("NHS_NUMBER", ReasonNHSNumberInvalid, "NHS_NUMBER is not valid")
 	}
 
-	// Postcode.
-	noUK := false
+	// Postcode. Without a UK one, an address abroad in the mailing file is an
+	// exclusion; otherwise the postcode is wrong.
+	noUK, abroad := false, false
 	pc, err := codes.AppendPostcode(p.pc[:0], view(field(fields, c.postcode)))
 	switch {
 	case err == nil:
 	case errors.Is(err, codes.ErrPseudoPostcode):
 		noUK = true
+	case e != nil && e.flags&flagAbroad != 0:
+		abroad = true
 	case errors.Is(err, codes.ErrPostcodeMissing):
 		bad("POSTCODE", ReasonPostcodeInvalid, "POSTCODE is empty")
 	case err != nil:
@@ -441,6 +444,8 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 		case e.mailIssue != 0:
 			bad("RECORD_ID", ReasonMailingRecordInvalid, fmt.Sprintf("its mailing record (mailing row %d) was rejected: %s",
 				e.mailRow, mailingIssueCodes[e.mailIssue-1]))
+		case pcOK && e.flags&flagAbroad != 0:
+			bad("POSTCODE", ReasonPostcodeMismatch, fmt.Sprintf("POSTCODE is a UK postcode but the mailing record's address is abroad (mailing row %d)", e.mailRow))
 		case pcOK && e.flags&flagNoUKAddress == 0 && !bytes.Equal(pc, trimNUL(e.postcode[:])):
 			bad("POSTCODE", ReasonPostcodeMismatch, fmt.Sprintf("POSTCODE differs from the mailing record's (mailing row %d)", e.mailRow))
 		}
@@ -469,8 +474,11 @@ func (r *run) sampleRow(sp *spillSet, p *samplePass, src rowSource, width int, c
 	if dissent {
 		excl("DISSENT", ExclDissent, "dissent recorded")
 	}
-	if noUK || e.flags&flagNoUKAddress != 0 {
+	switch {
+	case noUK || e.flags&flagNoUKAddress != 0:
 		excl("POSTCODE", ExclNoUKAddress, "no UK postal address (NHS pseudo-postcode ZZ99)")
+	case abroad:
+		excl("POSTCODE", ExclNoUKAddress, fmt.Sprintf("no UK postal address: the mailing record's address is abroad (mailing row %d)", e.mailRow))
 	}
 	if len(p.excl) > 0 {
 		for _, f := range p.excl {

@@ -26,16 +26,18 @@ func TestSyntheticSampleReconciles(t *testing.T) {
 		ics, format string
 		n           int
 		faults      float64
+		abroad      float64 // share of the no-UK-address exclusions written as addresses abroad
 	}{
-		{"QMM", "csv", 10000, 0.1},
-		{"QJK", "csv", 10000, 0.1},
-		{"QE1", "csv", 10000, 0.3},
-		{"QHM", "xlsx", 3000, 0.1},
+		{"QMM", "csv", 10000, 0.1, 0},
+		{"QJK", "csv", 10000, 0.1, 0},
+		{"QE1", "csv", 10000, 0.3, 0},
+		{"QHM", "xlsx", 3000, 0.1, 0},
+		{"QNX", "csv", 10000, 0.1, 0.5},
 	}
 	for _, c := range cases {
 		t.Run(c.ics+"-"+c.format, func(t *testing.T) {
 			ctx := context.Background()
-			cfg := synth.Config{ICS: c.ics, N: c.n, Seed: 42, FaultRate: c.faults, SamplingDate: testSampling, Format: c.format}
+			cfg := synth.Config{ICS: c.ics, N: c.n, Seed: 42, FaultRate: c.faults, SamplingDate: testSampling, Format: c.format, AbroadShare: c.abroad}
 			var sample, mailing bytes.Buffer
 			stats, err := synth.Generate(cfg, &sample, &mailing)
 			if err != nil {
@@ -78,6 +80,9 @@ func TestSyntheticSampleReconciles(t *testing.T) {
 			lines := strings.Count(string(rep), "\n") - 1
 			if lines != res.Findings || lines < res.Excluded+res.Rejected {
 				t.Errorf("report has %d lines, %d findings, %d rejected+excluded", lines, res.Findings, res.Excluded+res.Rejected)
+			}
+			if c.abroad > 0 && !strings.Contains(mailing.String(), ",,") {
+				t.Error("no mailing row without a postcode")
 			}
 			if res.NoSMS != stats.ExpectedAccepted-stats.ExpectedAcceptedWithMobile {
 				t.Errorf("no-SMS %d, generator expects %d", res.NoSMS, stats.ExpectedAccepted-stats.ExpectedAcceptedWithMobile)

@@ -98,31 +98,56 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &me) && (me.Status == http.StatusNotFound || me.Status == http.StatusGone)
 }
 
-// ErrorBody is the error document MESH returns (v2 shape; the v1 fields are read too).
+// ErrorBody is the error document MESH returns: the v2 shape (internal_id and a
+// detail list), the v1 fields, and the request validation shape of a missing or
+// malformed header ({"detail": [{"type": "missing", "loc": ["header", "mex-to"],
+// "msg": "Field required"}]}).
 type ErrorBody struct {
+	MessageID  string        `json:"message_id,omitempty"`
 	InternalID string        `json:"internal_id,omitempty"`
 	Detail     []ErrorDetail `json:"detail,omitempty"`
+	// Message is the text of an error without detail (e.g. an internal error).
+	Message string `json:"message,omitempty"`
 	// v1
+	ErrorEvent       string `json:"errorEvent,omitempty"`
 	ErrorCode        string `json:"errorCode,omitempty"`
 	ErrorDescription string `json:"errorDescription,omitempty"`
 }
 
-// ErrorDetail is one entry of a v2 error document.
+// ErrorDetail is one entry of a v2 error document, or of a validation error (Type,
+// Loc and Msg).
 type ErrorDetail struct {
 	Event string `json:"event,omitempty"`
 	Code  string `json:"code,omitempty"`
 	Msg   string `json:"msg"`
+	// Type and Loc are set on a request validation error: the kind of failure
+	// ("missing", "string_too_long") and where ("header", "mex-to").
+	Type string `json:"type,omitempty"`
+	Loc  []any  `json:"loc,omitempty"`
 }
 
+// decodeErrorBody reads the code and description of a MESH error answer. The
+// description is MESH's own text (never a message body: MESH does not echo one).
 func decodeErrorBody(b []byte) (code, detail string) {
 	var eb ErrorBody
 	if json.Unmarshal(b, &eb) != nil {
 		return "", ""
 	}
 	if len(eb.Detail) > 0 {
-		return eb.Detail[0].Code, eb.Detail[0].Msg
+		d := eb.Detail[0]
+		if d.Code == "" && d.Type != "" {
+			var loc []string
+			for _, l := range d.Loc {
+				loc = append(loc, fmt.Sprint(l))
+			}
+			return d.Type, strings.TrimSpace(strings.Join(loc, " ") + ": " + d.Msg)
+		}
+		return d.Code, d.Msg
 	}
-	return eb.ErrorCode, eb.ErrorDescription
+	if eb.ErrorCode != "" || eb.ErrorDescription != "" {
+		return eb.ErrorCode, eb.ErrorDescription
+	}
+	return "", eb.Message
 }
 
 // dialed reports whether a transport error happened after the connection was made.

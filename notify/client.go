@@ -58,16 +58,6 @@ const (
 	StatusCancelled        = "cancelled"
 )
 
-// FinalStatus reports whether a notification in status s will not change again.
-func FinalStatus(s string) bool {
-	switch s {
-	case StatusDelivered, StatusSent, StatusPermanentFailure, StatusTemporaryFailure,
-		StatusTechnicalFailure, StatusReceived, StatusValidationFailed, StatusCancelled:
-		return true
-	}
-	return false
-}
-
 // SMS is a request to send one text message.
 type SMS struct {
 	PhoneNumber     string            `json:"phone_number"`
@@ -250,11 +240,21 @@ func (c *Client) Get(ctx context.Context, id string) (*Notification, error) {
 	if !IsUUID(id) {
 		return nil, &ValidationError{Field: "notification_id", Message: "not a valid UUID"}
 	}
-	var n Notification
-	if err := c.call(ctx, http.MethodGet, "/v2/notifications/"+id, nil, nil, &n, nil); err != nil {
+	var n *Notification
+	decode := func(b []byte) error {
+		var err error
+		if n, err = decodeNotification(b); err != nil {
+			return err
+		}
+		if !strings.EqualFold(n.ID, id) {
+			return fmt.Errorf("answered with notification %s", n.ID)
+		}
+		return nil
+	}
+	if err := c.call(ctx, http.MethodGet, "/v2/notifications/"+id, nil, nil, decode, nil); err != nil {
 		return nil, err
 	}
-	return &n, nil
+	return n, nil
 }
 
 // FindByReference lists every notification sent with reference ref, newest first
@@ -263,36 +263,15 @@ func (c *Client) FindByReference(ctx context.Context, ref string) ([]Notificatio
 	if ref == "" {
 		return nil, &ValidationError{Field: "reference", Message: "reference is required"}
 	}
-	q := url.Values{"reference": {ref}}
 	var all []Notification
-	for page := 0; ; page++ {
-		if page >= 1000 {
-			return nil, fmt.Errorf("notify: list notifications for reference %q: more than 1000 pages", ref)
-		}
-		var resp struct {
-			Notifications []Notification `json:"notifications"`
-			Links         struct {
-				Next string `json:"next"`
-			} `json:"links"`
-		}
-		if err := c.call(ctx, http.MethodGet, "/v2/notifications", q, nil, &resp, nil); err != nil {
-			return nil, err
-		}
-		for _, n := range resp.Notifications {
-			if n.Reference == ref { // guard against a server that ignores the filter
-				all = append(all, n)
-			}
-		}
-		if resp.Links.Next == "" || len(resp.Notifications) == 0 {
-			return all, nil
-		}
-		next, err := url.Parse(resp.Links.Next)
-		if err != nil || next.Path != "/v2/notifications" {
-			return nil, fmt.Errorf("notify: list notifications for reference %q: unexpected next link", ref)
-		}
-		// Only the query is taken from the link: the token never goes to another host.
-		q = next.Query()
+	err := c.List(ctx, ListFilter{Reference: ref}, func(n Notification) error {
+		all = append(all, n)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return all, nil
 }
 
 func (c *Client) send(ctx context.Context, path string, payload any, ref string) (*Notification, error) {
@@ -300,7 +279,7 @@ func (c *Client) send(ctx context.Context, path string, payload any, ref string)
 	if err != nil {
 		return nil, fmt.Errorf("notify: encode %s request: %w", path, err)
 	}
-	var n Notification
+	var n *Notification
 	reconcile := func(ctx context.Context) (bool, error) {
 		if ref == "" {
 			return false, errors.New("the notification may have been created and has no reference to check, so it is not sent again")
@@ -312,19 +291,23 @@ func (c *Client) send(ctx context.Context, path string, payload any, ref string)
 		if len(found) == 0 {
 			return false, nil
 		}
-		n = found[len(found)-1] // the oldest: the one the lost response was about
+		n = &found[len(found)-1] // the oldest: the one the lost response was about
 		return true, nil
 	}
-	if err := c.call(ctx, http.MethodPost, path, nil, body, &n, reconcile); err != nil {
+	decode := func(b []byte) (err error) {
+		n, err = decodeNotification(b)
+		return err
+	}
+	if err := c.call(ctx, http.MethodPost, path, nil, body, decode, reconcile); err != nil {
 		return nil, err
 	}
-	return &n, nil
+	return n, nil
 }
 
 // call makes a request with rate limiting and retries. For a POST, reconcile is asked
 // after an ambiguous failure whether the request already took effect; if it did, call
 // returns nil (reconcile has filled out), and if reconcile fails the send is not retried.
-func (c *Client) call(ctx context.Context, method, path string, query url.Values, body []byte, out any,
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, body []byte, decode func([]byte) error,
 	reconcile func(context.Context) (bool, error)) error {
 	var last error
 	for attempt := 1; attempt <= c.maxAttempts; attempt++ {
@@ -339,7 +322,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		if err := c.limiter.Wait(ctx); err != nil {
 			return fmt.Errorf("notify: %s %s: waiting for the rate limiter: %w", method, path, err)
 		}
-		err, ambiguous := c.attempt(ctx, method, path, query, body, out)
+		err, ambiguous := c.attempt(ctx, method, path, query, body, decode)
 		if err == nil {
 			return nil
 		}
@@ -365,7 +348,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 
 // attempt makes one HTTP request. ambiguous is true when the request may have reached
 // Notify and been acted on even though it failed.
-func (c *Client) attempt(ctx context.Context, method, path string, query url.Values, body []byte, out any) (err error, ambiguous bool) {
+func (c *Client) attempt(ctx context.Context, method, path string, query url.Values, body []byte, decode func([]byte) error) (err error, ambiguous bool) {
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = query.Encode()
@@ -393,18 +376,17 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 		return &netError{method: method, path: path, err: err}, true
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if out != nil {
-			if err := json.Unmarshal(data, out); err != nil {
-				return fmt.Errorf("notify: %s %s: decode HTTP %d response: %w", method, path, resp.StatusCode, err), false
+		if decode != nil {
+			if err := decode(data); err != nil {
+				// Notify acted on the request but its answer cannot be used: for a send,
+				// whether the notification exists is asked by reference before any retry.
+				return &badAnswerError{method: method, path: path, status: resp.StatusCode, err: err}, true
 			}
 		}
 		return nil, false
 	}
-	apiErr := &APIError{Method: method, Path: path}
-	if json.Unmarshal(data, apiErr) != nil || len(apiErr.Errors) == 0 {
-		apiErr.Errors = []ErrorItem{{Error: http.StatusText(resp.StatusCode), Message: snippet(data)}}
-	}
-	apiErr.Status = resp.StatusCode
+	apiErr := decodeAPIError(resp.StatusCode, data)
+	apiErr.Method, apiErr.Path = method, path
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
 		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
 			return &retryAfterError{APIError: apiErr, after: time.Duration(secs) * time.Second}, false
@@ -431,7 +413,8 @@ func (c *Client) backoff(n int, last error) time.Duration {
 
 func retryable(err error) bool {
 	var ne *netError
-	if errors.As(err, &ne) {
+	var ba *badAnswerError
+	if errors.As(err, &ne) || errors.As(err, &ba) {
 		return true
 	}
 	var ae *APIError
@@ -459,6 +442,19 @@ type netError struct {
 
 func (e *netError) Error() string { return fmt.Sprintf("notify: %s %s: %v", e.method, e.path, e.err) }
 func (e *netError) Unwrap() error { return e.err }
+
+// badAnswerError is a 2xx answer whose body is not what Notify sends. It is retried
+// (a send only after asking by reference whether it took effect).
+type badAnswerError struct {
+	method, path string
+	status       int
+	err          error
+}
+
+func (e *badAnswerError) Error() string {
+	return fmt.Sprintf("notify: %s %s: HTTP %d answer cannot be read: %v", e.method, e.path, e.status, e.err)
+}
+func (e *badAnswerError) Unwrap() error { return e.err }
 
 // retryAfterError is an APIError whose response said how long to wait.
 type retryAfterError struct {

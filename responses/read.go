@@ -264,6 +264,11 @@ func readJSONLines(b []byte) (*table, error) {
 			set := map[string]bool{}
 			for _, k := range keys {
 				col := strings.ToUpper(strings.TrimSpace(k))
+				if col == "" {
+					// (As a CSV header with an empty column name: no field to name.)
+					rec.malformed = fmt.Sprintf("line %d: a key is empty", i+1)
+					break
+				}
 				if set[col] {
 					rec.malformed = fmt.Sprintf("line %d: key %s appears twice", i+1, col)
 					break

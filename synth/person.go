@@ -128,11 +128,21 @@ func (g *generator) person(r *record, seq int, excl string) {
 	// Where they live.
 	a := g.pickArea()
 	r.postcode = g.postcode(a)
+	abroad := false
 	if excl == ExclusionNoUKAddress {
-		r.postcode = pick(g, []string{"ZZ99 3VZ", "ZZ99 3WZ"}) // the last known address lines stay
+		// (The draw for abroad is made only when asked for, so that without it a seed
+		// gives the files it always gave.)
+		if abroad = g.cfg.AbroadShare > 0 && g.rng.Float64() < g.cfg.AbroadShare; abroad {
+			r.postcode = ""
+		} else {
+			r.postcode = pick(g, []string{"ZZ99 3VZ", "ZZ99 3WZ"}) // the last known address lines stay
+		}
 	}
 	r.mpostcode = r.postcode
 	g.address(r, a)
+	if abroad {
+		g.addressAbroad(r)
+	}
 
 	// Who they are.
 	g.name(r, sex)
@@ -211,6 +221,20 @@ func (g *generator) address(r *record, a *area) {
 	for i := len(lines); i < len(r.addr); i++ {
 		r.addr[i] = ""
 	}
+}
+
+// placesAbroad are towns and the countries they are in, for addresses abroad.
+var placesAbroad = [][2]string{
+	{"Málaga", "Spain"}, {"Alicante", "España"}, {"Dublin", "Republic of Ireland"}, {"Cork", "Ireland"},
+	{"Lyon", "France"}, {"Faro", "Portugal"}, {"Perth WA 6000", "Australia"}, {"Toronto ON", "Canada"},
+	{"Orlando FL 32801", "USA"}, {"Lahore", "Pakistan"}, {"Kingston", "Jamaica"}, {"Paphos", "Cyprus"},
+}
+
+// addressAbroad replaces the address after its first line with a town and a country
+// outside the UK.
+func (g *generator) addressAbroad(r *record) {
+	p := placesAbroad[g.rng.IntN(len(placesAbroad))]
+	r.addr[1], r.addr[2], r.addr[3], r.addr[4] = p[0], p[1], "", ""
 }
 
 func (g *generator) name(r *record, sex int) {

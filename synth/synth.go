@@ -67,6 +67,11 @@ type Config struct {
 	// DeathRate is the probability that an accepted record is listed in
 	// Stats.DeceasedNHS, for the DBS simulator. It does not change the files.
 	DeathRate float64
+	// AbroadShare is the share (0–1) of the no_uk_postal_address exclusions written
+	// as an address abroad — POSTCODE empty in both files, a town and a country outside
+	// the UK as the last address lines — instead of a ZZ99 pseudo-postcode. At 0 (the
+	// default) the output is what it has always been for a seed.
+	AbroadShare float64
 }
 
 // Stats describes what was generated and what intake is expected to make of it.
@@ -164,6 +169,9 @@ func (c *Config) normalise() (*icsProfile, error) {
 	}
 	if !(c.FaultRate >= 0 && c.FaultRate <= 1) {
 		return nil, fmt.Errorf("synth: FaultRate = %v, want 0..1", c.FaultRate)
+	}
+	if !(c.AbroadShare >= 0 && c.AbroadShare <= 1) {
+		return nil, fmt.Errorf("synth: AbroadShare = %v, want 0..1", c.AbroadShare)
 	}
 	if !(c.DeathRate >= 0 && c.DeathRate <= 1) {
 		return nil, fmt.Errorf("synth: DeathRate = %v, want 0..1", c.DeathRate)

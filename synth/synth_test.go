@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"slices"
@@ -497,3 +498,44 @@ func BenchmarkGenerate1M(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestAbroadShare: with AbroadShare every no-UK-address exclusion can be an address
+// abroad (no postcode in either file, a country last), and without it a seed gives the
+// files it always gave.
+func TestAbroadShare(t *testing.T) {
+	gen := func(share float64) (string, string, *Stats) {
+		var s, m bytes.Buffer
+		st, err := Generate(Config{ICS: "QMM", N: 3000, Seed: 7, AbroadShare: share}, &s, &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.String(), m.String(), st
+	}
+	s0, m0, st0 := gen(0)
+	if strings.Contains(m0, "Spain") || strings.Contains(m0, "Republic of Ireland") || !strings.Contains(s0, "ZZ99") {
+		t.Fatal("AbroadShare 0 wrote an address abroad, or no pseudo-postcode")
+	}
+	s1, m1, st1 := gen(1)
+	if strings.Contains(s1, "ZZ99") || strings.Contains(m1, "ZZ99") {
+		t.Error("AbroadShare 1 still wrote a pseudo-postcode")
+	}
+	if st1.Exclusions[ExclusionNoUKAddress] == 0 || st0.Exclusions[ExclusionNoUKAddress] == 0 {
+		t.Fatalf("no exclusions of the kind: %v %v", st0.Exclusions, st1.Exclusions)
+	}
+	rows, err := csv.NewReader(strings.NewReader(m1)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	abroad := 0
+	for _, f := range rows[1:] {
+		if f[9] == "" {
+			abroad++
+		}
+	}
+	if abroad != st1.Exclusions[ExclusionNoUKAddress] {
+		t.Errorf("%d mailing rows without a postcode, %d exclusions", abroad, st1.Exclusions[ExclusionNoUKAddress])
+	}
+	if _, err := Generate(Config{ICS: "QMM", N: 10, AbroadShare: 2}, io.Discard, io.Discard); err == nil {
+		t.Error("AbroadShare 2 accepted")
+	}
+}

@@ -1,10 +1,48 @@
-// Package meshtest is a local MESH server for tests and `ice dev`. It enforces the
-// parts of the protocol a client can get wrong: the NHSMESH Authorization header
-// (HMAC with the shared key and the mailbox password, a timestamp within MaxSkew,
-// a nonce never reused), the API version in Accept, the Mex headers of a send,
-// chunked upload (Mex-Chunk-Range 1:N then POST .../outbox/{id}/{n}) and chunked
-// download (206 while more chunks follow, 200 for the last), per-mailbox inboxes,
-// and acknowledgement removing a message from the inbox.
+// Package meshtest is a local MESH server for tests and `ice dev`. It refuses what
+// the real service refuses, with the status and the error body the service gives,
+// so that a client it passes is one the real MESH would pass. What it enforces, and
+// where each rule comes from (NHSDigital/mesh-sandbox, the service's own sandbox, at
+// src/mesh_sandbox/...; the published API specification NHSDigital/mesh-api-
+// specification, specification/mesh-api.yaml, current and as of 2021):
+//
+//   - every call: the NHSMESH Authorization header (403, as dependencies.py
+//     authorised_mailbox and common/messaging.py _validate_auth_token: a missing or
+//     unreadable header, a mailbox other than the path's, an unknown mailbox, a wrong
+//     HMAC), plus what the sandbox leaves out but the live service checks: a
+//     timestamp within MaxSkew and a nonce never reused;
+//   - every call: Accept application/vnd.mesh.v2+json (a malformed vnd.mesh type is
+//     400 as dependencies.py get_accepts_api_version; any other is 406 here, since
+//     this server speaks only v2);
+//   - handshake (GET or POST /messageexchange/{mailbox}): Mex-ClientVersion,
+//     Mex-OSName and Mex-OSVersion are required (400 request validation error, as
+//     routers/handshake.py declares them Header(...)); Mex-OSArchitecture and
+//     Mex-JavaVersion are optional;
+//   - send (POST .../outbox): Mex-To and Mex-WorkflowID are required (400 validation,
+//     common/mex_headers.py send_message_mex_headers), and so, as the 2021
+//     specification had it and as this client sends them, Mex-From (which must name
+//     the authenticated mailbox), Mex-FileName and Content-Type; the maximum length of
+//     every Mex header (400 string_too_long); no control character and no URL in them
+//     (400 TRANSFER 06 MalformedControlFile) and only [A-Za-z0-9 :-/] in
+//     Mex-Content-Checksum (400 Invalid checksum); Content-Encoding empty or gzip
+//     (422 UnsupportedContentEncoding; a gzip body must be gzip, 400); Mex-Chunk-Range
+//     absent or 1:N (417 InvalidHeaderChunks); a registered recipient (417 SEND 12);
+//     a body (417 MissingDataFile) — handlers/outbox.py send_message;
+//   - send chunk (POST .../outbox/{id}/{n}): Mex-Chunk-Range n:N matching the path
+//     (417 InvalidHeaderChunks), Content-Type (2021 specification), a message the
+//     caller sent (404, 403), still uploading (423), n within N (406), the first
+//     chunk's Content-Encoding (417) — handlers/outbox.py send_chunk;
+//   - download (GET .../inbox/{id}[/{n}]): 404 for no such message or chunk, 403 for
+//     another mailbox's, 410 once acknowledged or while still uploading; a gzip-encoded
+//     message is decoded for a client that does not send Accept-Encoding: gzip, and
+//     any other is gzip-encoded for one that does — handlers/inbox.py;
+//   - list (GET .../inbox): max_results 10..5000 and continue_from of 24..1000
+//     characters (400 validation), links.next while more remain — routers/inbox.py;
+//   - acknowledge (PUT .../inbox/{id}/status/acknowledged): 404, 403 for another
+//     mailbox's message; acknowledging again is harmless.
+//
+// Errors come in the v2 shape ({"internal_id", "detail": [{"event", "code", "msg"}]})
+// and request validation errors in FastAPI's ({"detail": [{"type": "missing", "loc":
+// ["header", "mex-osname"], "msg": "Field required"}]}), as the sandbox answers them.
 //
 // A test hook (OnMessage) sees every message as it lands in an inbox, and Deliver
 // puts a message into an inbox directly, so a fake partner (e.g. a DBS responder)
@@ -12,6 +50,8 @@
 package meshtest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -27,6 +67,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,27 +85,50 @@ type Message struct {
 	FileName        string
 	LocalID         string
 	Subject         string
+	PartnerID       string
 	MessageType     string // DATA (default) or REPORT
 	LinkedMessageID string
 	StatusSuccess   string
 	StatusCode      string
 	StatusDesc      string
-	Body            []byte
-	Chunks          int  // number of chunks it is stored (and downloaded) in
-	Complete        bool // all chunks uploaded
+	// ContentEncoding is how the chunks are stored: "" or "gzip" (as uploaded).
+	ContentEncoding string
+	ContentChecksum string // Mex-Content-Checksum as given
+	ContentType     string // Mex-Content-Type (or the Content-Type of a one-chunk upload)
+	Compressed      bool   // Mex-Content-Compressed Y
+	Body            []byte // the whole message, decoded
+	Chunks          int    // number of chunks it is stored (and downloaded) in
+	Complete        bool   // all chunks uploaded
 	Acknowledged    bool
 	Created         time.Time
 }
 
+// Handshake is what a mailbox reported in a handshake.
+type Handshake struct {
+	Mailbox        string
+	ClientVersion  string
+	OSName         string
+	OSVersion      string
+	OSArchitecture string
+	JavaVersion    string
+	UserAgent      string
+	At             time.Time
+}
+
 type stored struct {
 	Message
-	chunks [][]byte
+	chunks [][]byte // as stored: encoded when ContentEncoding is gzip
 }
 
 func (m *stored) snapshot() Message {
 	out := m.Message
 	out.Body = nil
 	for _, c := range m.chunks {
+		if m.ContentEncoding == "gzip" && c != nil {
+			if d, err := gunzip(c); err == nil {
+				c = d
+			}
+		}
 		out.Body = append(out.Body, c...)
 	}
 	return out
@@ -85,7 +149,8 @@ type Server struct {
 	MaxSkew time.Duration
 	// Now is the server clock (time.Now when nil).
 	Now func() time.Time
-	// PageSize is the number of IDs per inbox page (500 by default, as MESH).
+	// PageSize is the number of IDs per inbox page when the client asks for no
+	// max_results (500 by default, as MESH).
 	PageSize int
 	// DownloadChunkSize splits messages put in with Deliver into chunks of this many
 	// bytes (0: one chunk). Uploaded messages keep the client's chunking.
@@ -104,6 +169,7 @@ type Server struct {
 	seq        int
 	failNext   []int
 	authFailed int
+	handshakes []Handshake
 }
 
 // New starts a plain-HTTP server using sharedKey for the auth HMAC.
@@ -185,11 +251,23 @@ func (s *Server) AuthFailures() int {
 	return s.authFailed
 }
 
+// Handshakes returns every accepted handshake, oldest first.
+func (s *Server) Handshakes() []Handshake {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Handshake(nil), s.handshakes...)
+}
+
 // Deliver puts m into m.To's inbox as if another MESH user had sent it, and returns
-// its message ID. m.From, m.To and m.WorkflowID are required.
+// its message ID. m.From, m.To and m.WorkflowID are required. m.Body is stored as
+// given, in chunks of DownloadChunkSize; with m.ContentEncoding "gzip" each chunk is
+// gzip-encoded on its own, as a sender's would be.
 func (s *Server) Deliver(m Message) (string, error) {
 	if m.From == "" || m.To == "" || m.WorkflowID == "" {
 		return "", fmt.Errorf("meshtest: deliver: From, To and WorkflowID are required")
+	}
+	if m.ContentEncoding != "" && m.ContentEncoding != "gzip" {
+		return "", fmt.Errorf("meshtest: deliver: content encoding %q is not gzip", m.ContentEncoding)
 	}
 	s.mu.Lock()
 	if _, ok := s.mailboxes[m.To]; !ok {
@@ -203,6 +281,11 @@ func (s *Server) Deliver(m Message) (string, error) {
 		st.MessageType = mesh.MessageTypeData
 	}
 	st.chunks = split(m.Body, s.DownloadChunkSize)
+	if m.ContentEncoding == "gzip" {
+		for i, c := range st.chunks {
+			st.chunks[i] = gzipped(c)
+		}
+	}
 	st.Chunks = len(st.chunks)
 	st.Body = nil
 	st.Complete = true
@@ -262,7 +345,7 @@ func (s *Server) now() time.Time {
 
 func (s *Server) newID() string {
 	s.seq++
-	return fmt.Sprintf("%s%06d_%s", s.now().UTC().Format("20060102150405"), s.seq, randHex(4))
+	return fmt.Sprintf("%s%06d_%s", s.now().UTC().Format("20060102150405"), s.seq, strings.ToUpper(randHex(4)))
 }
 
 // landLocked puts a complete message into its recipient's inbox.
@@ -291,26 +374,196 @@ func split(b []byte, size int) [][]byte {
 	return out
 }
 
+func gzipped(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(io.LimitReader(zr, 1<<30))
+}
+
+// ---- error answers, as the sandbox's views/error.py writes them ----
+
+// writeError answers a MESH error in the v2 shape: {"internal_id", "message_id"?,
+// "detail": [{"event", "code", "msg"}]} (an empty event or code is kept, as the
+// sandbox keeps it for errors outside its code map).
 func writeError(w http.ResponseWriter, status int, event, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
+	writeErrorFor(w, status, "", event, code, msg)
+}
+
+// errorV2 is the v2 error document as the sandbox writes it: an empty event or code
+// is written, not left out.
+type errorV2 struct {
+	MessageID  string          `json:"message_id,omitempty"`
+	InternalID string          `json:"internal_id"`
+	Detail     []errorV2Detail `json:"detail"`
+}
+
+type errorV2Detail struct {
+	Event string `json:"event"`
+	Code  string `json:"code"`
+	Msg   string `json:"msg"`
+}
+
+func writeErrorFor(w http.ResponseWriter, status int, messageID, event, code, msg string) {
+	w.Header().Set("Content-Type", mesh.AcceptV2)
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(mesh.ErrorBody{
-		InternalID: randHex(8),
-		Detail:     []mesh.ErrorDetail{{Event: event, Code: code, Msg: msg}},
+	_ = json.NewEncoder(w).Encode(errorV2{
+		MessageID:  messageID,
+		InternalID: internalID(),
+		Detail:     []errorV2Detail{{Event: event, Code: code, Msg: msg}},
 	})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// writeBare answers an error the sandbox raises without detail: {"internal_id",
+// "message"}.
+func writeBare(w http.ResponseWriter, status int, messageID string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(mesh.ErrorBody{MessageID: messageID, InternalID: internalID(),
+		Message: "An internal error occurred.\n\nPlease contact support."})
+}
+
+// validationError is one entry of a request validation error (FastAPI's shape).
+type validationError struct {
+	Type string         `json:"type"`
+	Loc  []string       `json:"loc"`
+	Msg  string         `json:"msg"`
+	Ctx  map[string]any `json:"ctx,omitempty"`
+}
+
+func missingHeader(name string) validationError {
+	return validationError{Type: "missing", Loc: []string{"header", strings.ToLower(name)}, Msg: "Field required"}
+}
+
+func tooLong(name string, max int) validationError {
+	return validationError{Type: "string_too_long", Loc: []string{"header", strings.ToLower(name)},
+		Msg: fmt.Sprintf("String should have at most %d characters", max), Ctx: map[string]any{"max_length": max}}
+}
+
+// writeValidation answers 400 with every validation error of the request, as
+// FastAPI's RequestValidationError handler in views/error.py does.
+func writeValidation(w http.ResponseWriter, errs []validationError) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	_ = json.NewEncoder(w).Encode(map[string]any{"detail": errs})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", mesh.AcceptV2)
+	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+func internalID() string {
+	return time.Now().UTC().Format("20060102150405") + "_" + strings.ToUpper(randHex(3))
+}
+
+// headerRule is a header an endpoint requires, with its longest value (0: any).
+type headerRule struct {
+	name string
+	max  int
+}
+
+// checkHeaders returns the validation errors of the required and length-limited
+// headers of a request: a required header that is absent is "missing" (an empty
+// value is present, as FastAPI has it); any header longer than its limit is
+// "string_too_long".
+func checkHeaders(r *http.Request, required []headerRule, optional []headerRule) []validationError {
+	var errs []validationError
+	for _, h := range required {
+		vs, ok := r.Header[http.CanonicalHeaderKey(h.name)]
+		if !ok || len(vs) == 0 {
+			errs = append(errs, missingHeader(h.name))
+			continue
+		}
+		if h.max > 0 && len(vs[0]) > h.max {
+			errs = append(errs, tooLong(h.name, h.max))
+		}
+	}
+	for _, h := range optional {
+		if v := r.Header.Get(h.name); h.max > 0 && len(v) > h.max {
+			errs = append(errs, tooLong(h.name, h.max))
+		}
+	}
+	return errs
+}
+
+// Required headers of each endpoint, beyond Authorization and Accept.
+var (
+	handshakeRequired = []headerRule{{mesh.HeaderClientVersion, 0}, {mesh.HeaderOSName, 0}, {mesh.HeaderOSVersion, 0}}
+	sendRequired      = []headerRule{
+		{mesh.HeaderTo, mesh.MaxToLen}, {mesh.HeaderWorkflowID, mesh.MaxWorkflowIDLen}, // sandbox
+		{mesh.HeaderFrom, mesh.MaxToLen}, {mesh.HeaderFileName, mesh.MaxFileNameLen}, {"Content-Type", 0}, // 2021 specification
+	}
+	sendOptional = []headerRule{
+		{mesh.HeaderChunkRange, mesh.MaxChunkRangeLen}, {mesh.HeaderSubject, mesh.MaxSubjectLen},
+		{mesh.HeaderLocalID, mesh.MaxLocalIDLen}, {mesh.HeaderPartnerID, mesh.MaxPartnerIDLen},
+		{mesh.HeaderContentChecksum, mesh.MaxChecksumLen}, {mesh.HeaderContentType, mesh.MaxContentTypeLen},
+		{mesh.HeaderContentEncrypted, 20}, {mesh.HeaderContentCompressed, 20},
+	}
+	chunkRequired = []headerRule{{"Content-Type", 0}} // 2021 specification; Mex-Chunk-Range is checked as the sandbox does (417)
+)
+
+// RequiredHeaders lists the headers this server refuses a request without, by
+// endpoint ("handshake", "send", "send chunk"), besides Authorization and Accept
+// which every endpoint requires.
+func RequiredHeaders(endpoint string) []string {
+	var rules []headerRule
+	switch endpoint {
+	case "handshake":
+		rules = handshakeRequired
+	case "send":
+		rules = sendRequired
+	case "send chunk":
+		rules = append([]headerRule{{mesh.HeaderChunkRange, 0}}, chunkRequired...)
+	}
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = r.name
+	}
+	return out
+}
+
+var acceptRE = regexp.MustCompile(`^application/vnd\.mesh\.v(\d+)\+json$`)
+
+// acceptVersion reads the API version the Accept header asks for, as the sandbox's
+// parse_accept_header: 1 when no vnd.mesh type is named, -1 when one is malformed.
+func acceptVersion(accept string) int {
+	if accept == "" {
+		return 1
+	}
+	for _, a := range strings.Split(accept, ";") {
+		a = strings.TrimSpace(a)
+		if a == "" || !strings.Contains(a, "vnd.mesh") {
+			continue
+		}
+		m := acceptRE.FindStringSubmatch(a)
+		if m == nil {
+			return -1
+		}
+		v, err := strconv.Atoi(m[1])
+		if err != nil {
+			return -1
+		}
+		return v
+	}
+	return 1
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/messageexchange/")
 	if !ok {
-		writeError(w, http.StatusNotFound, "ROUTE", "404", "not a MESH path")
+		writeError(w, http.StatusNotFound, "", "", "Not Found")
 		return
 	}
 	if rest == "_ping" {
@@ -321,7 +574,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for i, p := range parts {
 		u, err := url.PathUnescape(p)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "ROUTE", "400", "bad path escape")
+			writeError(w, http.StatusBadRequest, "", "", "bad path escape")
 			return
 		}
 		parts[i] = u
@@ -330,8 +583,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authenticate(w, r, mbID) {
 		return
 	}
-	if r.Header.Get("Accept") != mesh.AcceptV2 {
-		writeError(w, http.StatusNotAcceptable, "ACCEPT", "406", "Accept must be "+mesh.AcceptV2)
+	switch v := acceptVersion(r.Header.Get("Accept")); {
+	case v < 0:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"errorEvent": "", "errorCode": "", "errorDescription": "Accept header api format incorrect"})
+		return
+	case v != 2:
+		writeError(w, http.StatusNotAcceptable, "", "", "meshtest speaks version 2 of the MESH API only: Accept must be "+mesh.AcceptV2)
 		return
 	}
 	if st := s.takeFailure(); st != 0 {
@@ -340,21 +599,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case len(parts) == 1 && (r.Method == http.MethodGet || r.Method == http.MethodPost):
-		writeJSON(w, http.StatusOK, map[string]string{"mailbox_id": mbID})
+		s.handshake(w, r, mbID)
 	case len(parts) == 2 && parts[1] == "outbox" && r.Method == http.MethodPost:
 		s.send(w, r, mbID)
 	case len(parts) == 4 && parts[1] == "outbox" && r.Method == http.MethodPost:
 		s.sendChunk(w, r, mbID, parts[2], parts[3])
 	case len(parts) == 2 && parts[1] == "inbox" && r.Method == http.MethodGet:
 		s.list(w, r, mbID)
-	case len(parts) == 3 && parts[1] == "inbox" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case len(parts) == 3 && parts[1] == "inbox" && r.Method == http.MethodHead:
+		s.head(w, mbID, parts[2])
+	case len(parts) == 3 && parts[1] == "inbox" && r.Method == http.MethodGet:
 		s.download(w, r, mbID, parts[2], "1")
 	case len(parts) == 4 && parts[1] == "inbox" && r.Method == http.MethodGet:
 		s.download(w, r, mbID, parts[2], parts[3])
 	case len(parts) == 5 && parts[1] == "inbox" && parts[3] == "status" && parts[4] == "acknowledged" && r.Method == http.MethodPut:
 		s.ack(w, mbID, parts[2])
 	default:
-		writeError(w, http.StatusNotFound, "ROUTE", "404", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+		writeError(w, http.StatusNotFound, "", "", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	}
 }
 
@@ -369,21 +630,34 @@ func (s *Server) takeFailure() int {
 	return st
 }
 
+// Authentication errors, as the sandbox's constants.py and views/error.py give them
+// (the unknown mailbox is the one in its code map: SEND EPL-151).
+const (
+	errReadingAuth  = "Error reading from Authorization header"
+	errTokenMailbox = "Mailbox id does not match token"
+	errInvalidToken = "Invalid Authentication Token"
+	errDuplicated   = "Error Duplicated Authentication Token"
+)
+
 // authenticate checks the NHSMESH header for mailbox mbID and answers 403 if it fails.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mbID string) bool {
-	refuse := func(msg string) bool {
+	refuse := func(event, code, msg string) bool {
 		s.mu.Lock()
 		s.authFailed++
 		s.mu.Unlock()
-		writeError(w, http.StatusForbidden, "AUTH", "EPL-151", msg)
+		writeError(w, http.StatusForbidden, event, code, msg)
 		return false
 	}
-	tok, err := mesh.ParseAuthHeader(r.Header.Get("Authorization"))
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if h == "" {
+		return refuse("", "", errReadingAuth)
+	}
+	tok, err := mesh.ParseAuthHeader(h)
 	if err != nil {
-		return refuse("malformed authorization: " + err.Error())
+		return refuse("", "", errReadingAuth)
 	}
 	if tok.Mailbox != mbID {
-		return refuse("authorization is for a different mailbox")
+		return refuse("", "", errTokenMailbox)
 	}
 	maxSkew := s.MaxSkew
 	if maxSkew == 0 {
@@ -395,62 +669,173 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, mbID strin
 	}
 	// The timestamp is truncated to the minute: allow that minute on top of the skew.
 	if skew > maxSkew+time.Minute {
-		return refuse("authorization timestamp outside the allowed clock skew")
+		return refuse("", "", errInvalidToken)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	mb, ok := s.mailboxes[mbID]
-	if !ok || !tok.Verify(mb.password, s.SharedKey) {
-		s.authFailed++
-		writeError(w, http.StatusForbidden, "AUTH", "EPL-151", "authorization failed")
-		return false
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return refuse("SEND", "EPL-151", "No mailbox matched")
+	case !tok.Verify(mb.password, s.SharedKey):
+		return refuse("", "", errInvalidToken)
 	}
+	s.mu.Lock()
 	key := mbID + "\x00" + tok.Nonce
-	if last, seen := s.nonces[key]; seen && tok.NonceCount <= last {
-		s.authFailed++
-		writeError(w, http.StatusForbidden, "AUTH", "EPL-152", "nonce reused")
-		return false
+	last, seen := s.nonces[key]
+	if !seen || tok.NonceCount > last {
+		s.nonces[key] = tok.NonceCount
 	}
-	s.nonces[key] = tok.NonceCount
+	s.mu.Unlock()
+	if seen && tok.NonceCount <= last {
+		return refuse("", "", errDuplicated)
+	}
 	return true
 }
 
-func (s *Server) send(w http.ResponseWriter, r *http.Request, mbID string) {
-	from, to, wf, fn := r.Header.Get(mesh.HeaderFrom), r.Header.Get(mesh.HeaderTo), r.Header.Get(mesh.HeaderWorkflowID), r.Header.Get(mesh.HeaderFileName)
-	switch {
-	case from == "" || to == "" || wf == "" || fn == "":
-		writeError(w, http.StatusBadRequest, "SEND", "400", "Mex-From, Mex-To, Mex-WorkflowID and Mex-FileName are required")
-		return
-	case from != mbID:
-		writeError(w, http.StatusForbidden, "SEND", "403", "Mex-From does not match the authenticated mailbox")
-		return
-	case r.Header.Get("Content-Type") != "application/octet-stream":
-		writeError(w, http.StatusBadRequest, "SEND", "400", "Content-Type must be application/octet-stream")
-		return
-	}
-	n, total := 1, 1
-	if cr := r.Header.Get(mesh.HeaderChunkRange); cr != "" {
-		var err error
-		if n, total, err = mesh.ParseChunkRange(cr); err != nil || n != 1 {
-			writeError(w, http.StatusBadRequest, "SEND", "400", "the first POST must carry Mex-Chunk-Range 1:N")
-			return
-		}
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil || len(body) == 0 {
-		writeError(w, http.StatusBadRequest, "SEND", "400", "empty or unreadable body")
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, mbID string) {
+	if errs := checkHeaders(r, handshakeRequired, nil); len(errs) > 0 {
+		writeValidation(w, errs)
 		return
 	}
 	s.mu.Lock()
-	if _, ok := s.mailboxes[to]; !ok {
-		s.mu.Unlock()
-		writeError(w, http.StatusExpectationFailed, "SEND", "417", "recipient mailbox not found")
+	s.handshakes = append(s.handshakes, Handshake{
+		Mailbox: mbID, ClientVersion: r.Header.Get(mesh.HeaderClientVersion), OSName: r.Header.Get(mesh.HeaderOSName),
+		OSVersion: r.Header.Get(mesh.HeaderOSVersion), OSArchitecture: r.Header.Get(mesh.HeaderOSArchitecture),
+		JavaVersion: r.Header.Get(mesh.HeaderJavaVersion), UserAgent: r.UserAgent(), At: s.now(),
+	})
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusOK) // v2: an empty body
+}
+
+var urlRE = regexp.MustCompile(`(?i)^https?://`)
+
+// malformedControl lists the Mex headers holding a control character, and Mex-To,
+// Mex-WorkflowID or Mex-Content-Checksum holding a URL (common/mex_headers.py
+// _validate_headers).
+func malformedControl(r *http.Request) []string {
+	var bad []string
+	for _, name := range []string{mesh.HeaderTo, mesh.HeaderWorkflowID, mesh.HeaderChunkRange, mesh.HeaderSubject,
+		mesh.HeaderLocalID, mesh.HeaderPartnerID, mesh.HeaderFileName, mesh.HeaderContentChecksum, mesh.HeaderContentType} {
+		v := r.Header.Get(name)
+		for i := 0; i < len(v); i++ {
+			if v[i] < 0x20 {
+				bad = append(bad, name)
+				break
+			}
+		}
+	}
+	for _, name := range []string{mesh.HeaderTo, mesh.HeaderWorkflowID, mesh.HeaderContentChecksum} {
+		if urlRE.MatchString(r.Header.Get(name)) {
+			bad = append(bad, name)
+		}
+	}
+	return bad
+}
+
+func validChecksum(c string) bool {
+	for _, ch := range strings.TrimSpace(c) {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' ||
+			ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f' || ch == ':' || ch == '-' || ch == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// chunkRangeError is the sandbox's get_chunk_range: "" when the header (absent: 1:1)
+// fits chunk n of the request.
+func chunkRangeError(cr string, n int) (total int, bad bool) {
+	cr = strings.TrimSpace(cr)
+	if cr == "" {
+		return 1, n != 1
+	}
+	a, b, ok := strings.Cut(cr, ":")
+	if !ok || strings.Contains(b, ":") {
+		return 0, true
+	}
+	no, err1 := strconv.Atoi(strings.TrimSpace(a))
+	total, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || no < 1 || no > total || no != n {
+		return 0, true
+	}
+	return total, false
+}
+
+func flag(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "y", "yes", "t", "true", "on", "1":
+		return true
+	}
+	return false
+}
+
+func (s *Server) send(w http.ResponseWriter, r *http.Request, mbID string) {
+	if errs := checkHeaders(r, sendRequired, sendOptional); len(errs) > 0 {
+		writeValidation(w, errs)
 		return
 	}
+	if bad := malformedControl(r); len(bad) > 0 {
+		writeError(w, http.StatusBadRequest, "TRANSFER", "06", "MalformedControlFile")
+		return
+	}
+	if !validChecksum(r.Header.Get(mesh.HeaderContentChecksum)) {
+		writeError(w, http.StatusBadRequest, "SEND", "Invalid checksum", "Invalid checksum")
+		return
+	}
+	to := strings.ToUpper(strings.TrimSpace(r.Header.Get(mesh.HeaderTo)))
+	wf := strings.TrimSpace(r.Header.Get(mesh.HeaderWorkflowID))
+	switch {
+	case to == "":
+		writeError(w, http.StatusBadRequest, "SEND", "08", "TO_DTS missing")
+		return
+	case !strings.EqualFold(strings.TrimSpace(r.Header.Get(mesh.HeaderFrom)), mbID):
+		writeError(w, http.StatusForbidden, "", "", errTokenMailbox)
+		return
+	}
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	if enc != "" && enc != "gzip" {
+		writeError(w, http.StatusUnprocessableEntity, "SEND", "UnsupportedContentEncoding", "Unsupported content encoding")
+		return
+	}
+	total, bad := chunkRangeError(r.Header.Get(mesh.HeaderChunkRange), 1)
+	if bad {
+		writeError(w, http.StatusExpectationFailed, "SEND", "InvalidHeaderChunks", "Invalid chunk values sent in mex-Chunk-Range header")
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "SEND", "", "unreadable body")
+		return
+	}
+	s.mu.Lock()
+	_, known := s.mailboxes[to]
+	s.mu.Unlock()
+	if !known {
+		writeError(w, http.StatusExpectationFailed, "SEND", "12", "Unregistered to address")
+		return
+	}
+	if len(body) == 0 {
+		writeError(w, http.StatusExpectationFailed, "COLLECT", "02", "Data file is missing or inaccessible.")
+		return
+	}
+	if enc == "gzip" {
+		if _, err := gunzip(body); err != nil {
+			writeError(w, http.StatusBadRequest, "SEND", "Invalid file format", "File Level Error (file not formed correctly)")
+			return
+		}
+	}
+	contentType := r.Header.Get(mesh.HeaderContentType)
+	if contentType == "" && total == 1 {
+		contentType = strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Type")))
+	}
+	s.mu.Lock()
 	m := &stored{Message: Message{
-		ID: s.newID(), From: from, To: to, WorkflowID: wf, FileName: fn,
+		ID: s.newID(), From: mbID, To: to, WorkflowID: wf, FileName: r.Header.Get(mesh.HeaderFileName),
 		LocalID: r.Header.Get(mesh.HeaderLocalID), Subject: r.Header.Get(mesh.HeaderSubject),
-		MessageType: mesh.MessageTypeData, Chunks: total, Created: s.now(),
+		PartnerID: r.Header.Get(mesh.HeaderPartnerID), MessageType: mesh.MessageTypeData,
+		ContentEncoding: enc, ContentChecksum: r.Header.Get(mesh.HeaderContentChecksum), ContentType: contentType,
+		Compressed: flag(r.Header.Get(mesh.HeaderContentCompressed)), Chunks: total, Created: s.now(),
 	}}
 	m.chunks = make([][]byte, total)
 	m.chunks[0] = body
@@ -471,31 +856,57 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, mbID string) {
 
 func (s *Server) sendChunk(w http.ResponseWriter, r *http.Request, mbID, id, chunk string) {
 	n, err := strconv.Atoi(chunk)
-	cn, ctotal, cerr := mesh.ParseChunkRange(r.Header.Get(mesh.HeaderChunkRange))
-	if err != nil || cerr != nil || cn != n || n < 2 {
-		writeError(w, http.StatusBadRequest, "SEND", "400", "chunk number and Mex-Chunk-Range n:N disagree or are missing")
+	if err != nil {
+		writeValidation(w, []validationError{{Type: "int_parsing", Loc: []string{"path", "chunk_number"},
+			Msg: "Input should be a valid integer, unable to parse string as an integer"}})
 		return
 	}
+	if errs := checkHeaders(r, chunkRequired, []headerRule{{mesh.HeaderChunkRange, mesh.MaxChunkRangeLen}}); len(errs) > 0 {
+		writeValidation(w, errs)
+		return
+	}
+	cr := strings.TrimSpace(r.Header.Get(mesh.HeaderChunkRange))
+	if _, bad := chunkRangeError(cr, n); cr == "" || bad {
+		writeErrorFor(w, http.StatusExpectationFailed, id, "SEND", "InvalidHeaderChunks", "Invalid chunk values sent in mex-Chunk-Range header")
+		return
+	}
+	_, ctotal, _ := mesh.ParseChunkRange(cr)
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	body, err := io.ReadAll(r.Body)
-	if err != nil || len(body) == 0 {
-		writeError(w, http.StatusBadRequest, "SEND", "400", "empty or unreadable chunk")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "SEND", "", "unreadable body")
 		return
 	}
 	s.mu.Lock()
 	m, ok := s.messages[id]
 	switch {
-	case !ok || m.From != mbID:
+	case !ok:
 		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "SEND", "404", "no such outgoing message")
+		writeError(w, http.StatusNotFound, "", "", "Not Found")
 		return
-	case ctotal != m.Chunks:
+	case m.From != mbID:
 		s.mu.Unlock()
-		writeError(w, http.StatusBadRequest, "SEND", "400", "chunk total differs from the first chunk's")
+		writeError(w, http.StatusForbidden, "", "", "Forbidden")
 		return
 	case m.Complete:
 		s.mu.Unlock()
-		writeError(w, http.StatusConflict, "SEND", "409", "message already complete")
+		writeBare(w, http.StatusLocked, id)
 		return
+	case n > m.Chunks || ctotal != m.Chunks || m.MessageType != mesh.MessageTypeData:
+		s.mu.Unlock()
+		writeBare(w, http.StatusNotAcceptable, id)
+		return
+	case enc != m.ContentEncoding:
+		s.mu.Unlock()
+		writeErrorFor(w, http.StatusExpectationFailed, id, "", "", "cannot change content encoding")
+		return
+	}
+	if enc == "gzip" {
+		if _, err := gunzip(body); err != nil {
+			s.mu.Unlock()
+			writeErrorFor(w, http.StatusBadRequest, id, "SEND", "Invalid file format", "File Level Error (file not formed correctly)")
+			return
+		}
 	}
 	m.chunks[n-1] = body // a re-sent chunk replaces itself
 	var landed *Message
@@ -508,7 +919,7 @@ func (s *Server) sendChunk(w http.ResponseWriter, r *http.Request, mbID, id, chu
 	if landed != nil {
 		s.notify(*landed)
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"message_id": id})
+	writeJSON(w, http.StatusAccepted, nil) // v2: null
 }
 
 func all(chunks [][]byte) bool {
@@ -521,11 +932,38 @@ func all(chunks [][]byte) bool {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, mbID string) {
+	q := r.URL.Query()
+	var errs []validationError
+	size := s.PageSize
+	if size <= 0 {
+		size = 500
+	}
+	if v := q.Get("max_results"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			errs = append(errs, validationError{Type: "int_parsing", Loc: []string{"query", "max_results"}, Msg: "Input should be a valid integer, unable to parse string as an integer"})
+		case n < 10:
+			errs = append(errs, validationError{Type: "greater_than_equal", Loc: []string{"query", "max_results"}, Msg: "Input should be greater than or equal to 10"})
+		case n > 5000:
+			errs = append(errs, validationError{Type: "less_than_equal", Loc: []string{"query", "max_results"}, Msg: "Input should be less than or equal to 5000"})
+		default:
+			size = n
+		}
+	}
+	after := q.Get("continue_from")
+	if _, given := q["continue_from"]; given && (len(after) < 24 || len(after) > 1000) {
+		errs = append(errs, validationError{Type: "string_too_short", Loc: []string{"query", "continue_from"}, Msg: "String should have between 24 and 1000 characters"})
+	}
+	if len(errs) > 0 {
+		writeValidation(w, errs)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mb := s.mailboxes[mbID]
 	ids := mb.inbox
-	if after := r.URL.Query().Get("continue_from"); after != "" {
+	if after != "" {
 		for i, id := range ids {
 			if id == after {
 				ids = ids[i+1:]
@@ -533,14 +971,19 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, mbID string) {
 			}
 		}
 	}
-	size := s.PageSize
-	if size <= 0 {
-		size = 500
+	query := url.Values{}
+	if q.Get("max_results") != "" {
+		query.Set("max_results", strconv.Itoa(size))
 	}
-	links := map[string]string{"self": r.URL.RequestURI()}
+	self := "/messageexchange/" + url.PathEscape(mbID) + "/inbox"
+	links := map[string]string{"self": self}
+	if len(query) > 0 {
+		links["self"] = self + "?" + query.Encode()
+	}
 	if len(ids) > size {
 		ids = ids[:size]
-		links["next"] = fmt.Sprintf("/messageexchange/%s/inbox?continue_from=%s", url.PathEscape(mbID), url.QueryEscape(ids[len(ids)-1]))
+		query.Set("continue_from", ids[len(ids)-1])
+		links["next"] = self + "?" + query.Encode()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"messages":           append([]string{}, ids...),
@@ -549,84 +992,183 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, mbID string) {
 	})
 }
 
-func (s *Server) inboxMessage(mbID, id string) (*stored, bool) {
-	m, ok := s.messages[id]
-	if !ok || m.To != mbID || !m.Complete || m.Acknowledged {
-		return nil, false
+// messageHeaders are the headers of chunk n of m, as handlers/inbox.py
+// _get_response_headers gives them (empty ones left out).
+func messageHeaders(m *stored, n int) http.Header {
+	h := http.Header{}
+	set := func(k, v string) {
+		if v != "" {
+			h.Set(k, v)
+		}
 	}
-	return m, true
+	set(mesh.HeaderFrom, m.From)
+	set(mesh.HeaderTo, m.To)
+	set(mesh.HeaderWorkflowID, m.WorkflowID)
+	set(mesh.HeaderChunkRange, fmt.Sprintf("%d:%d", n, m.Chunks))
+	set(mesh.HeaderTotalChunks, strconv.Itoa(m.Chunks))
+	set("Mex-AddressType", "ALL")
+	set(mesh.HeaderLocalID, m.LocalID)
+	set(mesh.HeaderPartnerID, m.PartnerID)
+	fn := m.FileName
+	if fn == "" {
+		fn = m.ID + ".dat"
+	}
+	set(mesh.HeaderFileName, fn)
+	set(mesh.HeaderSubject, m.Subject)
+	set(mesh.HeaderVersion, "1.0")
+	set(mesh.HeaderMessageType, m.MessageType)
+	set(mesh.HeaderMessageID, m.ID)
+	if m.MessageType != mesh.MessageTypeReport {
+		set("Content-Encoding", m.ContentEncoding)
+	}
+	switch {
+	case m.MessageType == mesh.MessageTypeData && m.StatusSuccess == "":
+		set(mesh.HeaderStatusCode, "00")
+		set(mesh.HeaderStatusEvent, "TRANSFER")
+		set(mesh.HeaderStatusDescription, "Transferred to recipient mailbox")
+		set(mesh.HeaderStatusSuccess, "SUCCESS")
+	default:
+		set(mesh.HeaderStatusCode, m.StatusCode)
+		set(mesh.HeaderStatusDescription, m.StatusDesc)
+		set(mesh.HeaderStatusSuccess, m.StatusSuccess)
+	}
+	// A reply a partner linked to an earlier message (a REPORT always is).
+	set(mesh.HeaderLinkedMsgID, m.LinkedMessageID)
+	h.Set("Mex-StatusTimestamp", m.Created.UTC().Format("20060102150405"))
+	if m.Compressed {
+		h.Set(mesh.HeaderContentCompressed, "Y")
+	}
+	set(mesh.HeaderContentChecksum, m.ContentChecksum)
+	set(mesh.HeaderContentType, m.ContentType)
+	return h
+}
+
+// readable finds a message mbID may read: 404 when there is none, 403 when it is
+// another mailbox's, 410 while it is still uploading or once acknowledged.
+func (s *Server) readable(mbID, id string) (*stored, int, string) {
+	m, ok := s.messages[id]
+	switch {
+	case !ok:
+		return nil, http.StatusNotFound, "Message does not exist"
+	case m.To != mbID:
+		return nil, http.StatusForbidden, "Forbidden"
+	case !m.Complete || m.Acknowledged:
+		return nil, http.StatusGone, "Message no longer available for download"
+	}
+	return m, 0, ""
+}
+
+func (s *Server) head(w http.ResponseWriter, mbID, id string) {
+	s.mu.Lock()
+	m, status, _ := s.readable(mbID, id)
+	if sent, ok := s.messages[id]; ok && sent.From == mbID && sent.To != mbID {
+		m, status = sent, 0 // its sender may look at a message in any state
+	}
+	if status == http.StatusForbidden {
+		status = http.StatusNotFound // another mailbox's message does not exist for you
+	}
+	if m == nil {
+		s.mu.Unlock()
+		w.WriteHeader(status)
+		return
+	}
+	h := messageHeaders(m, 1)
+	s.mu.Unlock()
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 func (s *Server) download(w http.ResponseWriter, r *http.Request, mbID, id, chunk string) {
 	n, err := strconv.Atoi(chunk)
 	if err != nil || n < 1 {
-		writeError(w, http.StatusBadRequest, "DOWNLOAD", "400", "bad chunk number")
+		writeValidation(w, []validationError{{Type: "greater_than_equal", Loc: []string{"path", "chunk_number"}, Msg: "Input should be a valid integer greater than or equal to 1"}})
 		return
 	}
 	s.mu.Lock()
-	m, ok := s.inboxMessage(mbID, id)
-	if !ok {
+	m, status, msg := s.readable(mbID, id)
+	if m == nil {
 		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "DOWNLOAD", "404", "no such message in the inbox")
+		switch status {
+		case http.StatusNotFound:
+			writeError(w, status, "RECEIVE", "20", msg)
+		case http.StatusGone:
+			writeError(w, status, "SEND", "Message already accepted", msg)
+		default:
+			writeError(w, status, "", "", msg)
+		}
 		return
 	}
 	if n > m.Chunks {
 		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "DOWNLOAD", "404", "no such chunk")
+		writeError(w, http.StatusNotFound, "RECEIVE", "20", "Message does not exist")
 		return
 	}
 	body := m.chunks[n-1]
-	h := w.Header()
-	h.Set(mesh.HeaderMessageID, m.ID)
-	h.Set(mesh.HeaderFrom, m.From)
-	h.Set(mesh.HeaderTo, m.To)
-	h.Set(mesh.HeaderWorkflowID, m.WorkflowID)
-	h.Set(mesh.HeaderFileName, m.FileName)
-	h.Set(mesh.HeaderMessageType, m.MessageType)
-	for k, v := range map[string]string{
-		mesh.HeaderLocalID: m.LocalID, mesh.HeaderSubject: m.Subject, mesh.HeaderLinkedMsgID: m.LinkedMessageID,
-		mesh.HeaderStatusSuccess: m.StatusSuccess, mesh.HeaderStatusCode: m.StatusCode, mesh.HeaderStatusDescription: m.StatusDesc,
-	} {
-		if v != "" {
-			h.Set(k, v)
-		}
-	}
-	total := m.Chunks
+	h := messageHeaders(m, n)
+	total, contentType := m.Chunks, m.ContentType
 	s.mu.Unlock()
-	h.Set("Content-Type", "application/octet-stream")
-	status := http.StatusOK
-	if total > 1 {
-		h.Set(mesh.HeaderChunkRange, fmt.Sprintf("%d:%d", n, total))
-		if n < total {
-			status = http.StatusPartialContent
+
+	acceptsGzip := strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
+	switch enc := h.Get("Content-Encoding"); {
+	case enc == "gzip" && !acceptsGzip:
+		d, err := gunzip(body)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "", "", "stored chunk is not gzip")
+			return
 		}
+		body = d
+		h.Del("Content-Encoding")
+	case enc == "" && acceptsGzip:
+		body = gzipped(body)
+		h.Set("Content-Encoding", "gzip")
 	}
-	if r.Method == http.MethodHead {
-		w.WriteHeader(http.StatusOK)
-		return
+	if h.Get("Content-Encoding") == "gzip" {
+		h.Set(mesh.HeaderContentCompressed, "Y")
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
+	for k, v := range h {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", mesh.OctetStream)
+	if total < 2 && contentType != "" {
+		w.Header().Set("Content-Type", contentType)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	st := http.StatusOK
+	if n < total {
+		st = http.StatusPartialContent
+	}
+	w.WriteHeader(st)
 	_, _ = w.Write(body)
 }
 
 func (s *Server) ack(w http.ResponseWriter, mbID, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m, ok := s.inboxMessage(mbID, id)
-	if !ok {
-		writeError(w, http.StatusNotFound, "ACK", "404", "no such message in the inbox")
+	m, ok := s.messages[id]
+	switch {
+	case !ok:
+		writeError(w, http.StatusNotFound, "RECEIVE", "20", "Message does not exist")
+		return
+	case m.To != mbID:
+		writeError(w, http.StatusForbidden, "", "", "Forbidden")
+		return
+	case !m.Complete:
+		w.WriteHeader(http.StatusOK)
 		return
 	}
-	m.Acknowledged = true
-	mb := s.mailboxes[mbID]
-	for i, x := range mb.inbox {
-		if x == id {
-			mb.inbox = append(mb.inbox[:i:i], mb.inbox[i+1:]...)
-			break
+	if !m.Acknowledged {
+		m.Acknowledged = true
+		mb := s.mailboxes[mbID]
+		for i, x := range mb.inbox {
+			if x == id {
+				mb.inbox = append(mb.inbox[:i:i], mb.inbox[i+1:]...)
+				break
+			}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"message_id": id})
+	w.WriteHeader(http.StatusOK) // v2: an empty body
 }
 
 func randHex(n int) string {

@@ -1,33 +1,63 @@
-// Package notifytest is a fake GOV.UK Notify API for tests. It enforces the protocol
-// rather than echoing whatever it is sent:
+// Package notifytest is a fake GOV.UK Notify API for tests and the `ice dev`
+// simulator. It enforces the protocol rather than echoing whatever it is sent, after
+// Notify's own code (alphagov/notifications-api: app/authentication/auth.py,
+// app/v2/notifications/notification_schemas.py, get_notifications.py,
+// app/notifications/validators.py validate_address):
 //
 //   - every request must carry a Bearer JWT signed HS256 with one of the service's API
 //     key secrets, with iss = the service id and iat within 30 s of the server's clock,
 //     else 401/403 AuthError in Notify's error shape;
-//   - send bodies are validated: an SMS needs a UK mobile number and a template id, a
-//     letter at least 3 address lines with a UK postcode last (400 ValidationError);
-//   - requests are rate-limited per API key over a sliding window (429 RateLimitError);
+//   - send bodies are validated as Notify's JSON schemas do (no property the schema
+//     does not list, a UUID template_id and sms_sender_id, a reference of at most
+//     1,000 characters): an SMS needs a UK mobile number; a letter needs
+//     personalisation with 3 to 7 address lines, the first two with a letter or digit,
+//     none starting with @ ( ) = [ ] ” \ / , < >, not "no fixed abode", the last a
+//     real UK postcode (400 ValidationError with Notify's messages);
+//   - GET /v2/notifications/{id} answers 400 for an id that is not a UUID and 404
+//     NoResultFound for an unknown one; GET /v2/notifications filters by reference,
+//     template_type, status ("failed" meaning every failure status) and older_than,
+//     refuses any other parameter or an unknown status or type (400), answers newest
+//     first in pages of PageSize with links.current, and links.next on every page that
+//     is not empty, as Notify does;
+//   - every request counts against its API key's rate limit over a sliding window
+//     (429 RateLimitError), sends and status reads alike;
 //   - faults can be injected: N 5xx or 429 answers, or N sends that are accepted and
 //     recorded but answered with a 500 (the response lost on the way back);
 //   - every accepted notification is recorded, so a test can check that no reference
-//     was sent twice; GET by id and GET ?reference= work as Notify's do;
-//   - SMS statuses progress created → sending → delivered one step per GET by id (or
-//     per Advance), ending in permanent-failure for numbers marked as such; letters
-//     progress accepted → received.
+//     was sent twice;
+//   - SMS statuses progress created → sending → a final status one step per GET by id
+//     (or per Advance), or all at once SettleAfter after creation: delivered, or
+//     permanent-failure / temporary-failure / technical-failure for the numbers set up
+//     so (SetFinalStatus); letters progress accepted → received.
+//
+// With Options.StatePath the server keeps what it received — the service's keys,
+// every notification and its status, the numbers set to fail — in a journal file
+// (JSON lines, appended before each answer and compacted at start), so a simulator
+// restarted by a dev stack remembers what it was sent: a resend after the restart
+// shows up as a duplicate, not as a new message. The file holds the recipients as sent
+// (test data only) and is written with mode 0600.
 //
 // The server is independent of package notify's client code, so a client bug is not
 // mirrored by the fake.
 package notifytest
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -37,6 +67,14 @@ import (
 	"time"
 )
 
+// SMS statuses a number can be set to end in (SetFinalStatus).
+const (
+	Delivered        = "delivered"
+	PermanentFailure = "permanent-failure"
+	TemporaryFailure = "temporary-failure"
+	TechnicalFailure = "technical-failure"
+)
+
 // Options configures a Server. The zero value is Notify's behaviour.
 type Options struct {
 	// RateLimit requests per RateWindow per API key (default 3,000 per 60 s).
@@ -44,15 +82,28 @@ type Options struct {
 	RateWindow time.Duration
 	// ClockSkew is how far a token's iat may be from the server clock (default 30 s).
 	ClockSkew time.Duration
-	// PermanentFailureNumbers are mobile numbers (any UK format) whose SMS end in
-	// permanent-failure instead of delivered.
+	// PermanentFailureNumbers and TemporaryFailureNumbers are mobile numbers (any UK
+	// format) whose SMS end in permanent-failure or temporary-failure instead of
+	// delivered.
 	PermanentFailureNumbers []string
+	TemporaryFailureNumbers []string
 	// Templates, when set, are the only template ids accepted (else 400 BadRequestError
 	// "Template not found"); when empty any UUID is accepted.
 	Templates []string
 	// PageSize is the number of notifications per page of GET /v2/notifications
 	// (default 250, as Notify).
 	PageSize int
+	// SettleAfter, when positive, moves every notification to its final status once
+	// it is that old (and to sending at half that age), whoever asks; otherwise each GET
+	// by id moves it one step.
+	SettleAfter time.Duration
+	// StatePath, when set, is the journal the server's state is kept in (see the
+	// package documentation). A server started on an existing journal carries on from
+	// it, with the same service id and API keys.
+	StatePath string
+	// Addr is the address to listen on (default 127.0.0.1 on a free port). A restarted
+	// simulator given its old address keeps its URL.
+	Addr string
 	// Now is the server clock (default time.Now).
 	Now func() time.Time
 }
@@ -60,26 +111,27 @@ type Options struct {
 // Notification is a notification the server accepted. It holds the recipient details
 // it was sent with, for assertions.
 type Notification struct {
-	ID              string
-	Reference       string
-	Type            string // "sms" or "letter"
-	TemplateID      string
-	PhoneNumber     string
-	Personalisation map[string]string
-	Status          string
-	KeyName         string
-	CreatedAt       time.Time
-	SentAt          *time.Time
-	CompletedAt     *time.Time
+	ID              string            `json:"id"`
+	Reference       string            `json:"reference,omitempty"`
+	Type            string            `json:"type"` // "sms" or "letter"
+	TemplateID      string            `json:"template_id"`
+	PhoneNumber     string            `json:"phone_number,omitempty"`
+	Personalisation map[string]string `json:"personalisation,omitempty"`
+	Status          string            `json:"status"`
+	KeyName         string            `json:"key_name"`
+	CreatedAt       time.Time         `json:"created_at"`
+	SentAt          *time.Time        `json:"sent_at,omitempty"`
+	CompletedAt     *time.Time        `json:"completed_at,omitempty"`
 }
 
-// Stats counts what the server has answered.
+// Stats counts what the server has answered since it started.
 type Stats struct {
 	Requests       int // every request, including rejected ones
 	Accepted       int // notifications created
 	AuthRejected   int // 401/403
 	RateLimited    int // 429 because the key was over its limit
 	Invalid        int // 400
+	NotFound       int // 404
 	InjectedFaults int // injected 5xx/429 answers, and accepted-then-500 answers
 }
 
@@ -106,15 +158,28 @@ type Server struct {
 	serviceID string
 	keys      []*key
 	faults    []fault
-	permFail  map[string]bool
+	final     map[string]string // normalised number → final SMS status
 	templates map[string]bool
 	notes     []*Notification // in creation order
 	byID      map[string]*Notification
 	stats     Stats
+	journal   *os.File
+	jerr      error // the first journal write error: every later request fails
+	settled   int   // notes[:settled] are final (SettleAfter)
 }
 
-// NewServer starts a fake Notify API. Close it when done.
+// NewServer starts a fake Notify API, or panics. Close it when done. With a StatePath
+// use Open, which returns the error of reading the journal instead.
 func NewServer(opts Options) *Server {
+	s, err := Open(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Open starts a fake Notify API, carrying on from opts.StatePath when it exists.
+func Open(opts Options) (*Server, error) {
 	if opts.RateLimit <= 0 {
 		opts.RateLimit = 3000
 	}
@@ -132,38 +197,81 @@ func NewServer(opts Options) *Server {
 	}
 	s := &Server{
 		opts:      opts,
-		serviceID: newUUID(),
-		permFail:  map[string]bool{},
+		final:     map[string]string{},
 		templates: map[string]bool{},
 		byID:      map[string]*Notification{},
-	}
-	for _, n := range opts.PermanentFailureNumbers {
-		s.permFail[normaliseMobile(n)] = true
 	}
 	for _, t := range opts.Templates {
 		s.templates[strings.ToLower(t)] = true
 	}
-	s.keys = []*key{{name: "test", secret: newUUID()}}
+	if opts.StatePath != "" {
+		if err := s.load(); err != nil {
+			return nil, err
+		}
+	}
+	if s.serviceID == "" {
+		s.serviceID = newUUID()
+	}
+	if len(s.keys) == 0 {
+		s.keys = []*key{{name: "test", secret: newUUID()}}
+	}
+	for _, n := range opts.PermanentFailureNumbers {
+		s.final[normaliseMobile(n)] = PermanentFailure
+	}
+	for _, n := range opts.TemporaryFailureNumbers {
+		s.final[normaliseMobile(n)] = TemporaryFailure
+	}
+	if opts.StatePath != "" {
+		if err := s.compact(); err != nil {
+			return nil, err
+		}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v2/notifications/sms", s.handleSend("sms"))
 	mux.HandleFunc("POST /v2/notifications/letter", s.handleSend("letter"))
 	mux.HandleFunc("GET /v2/notifications/{id}", s.handleGet)
 	mux.HandleFunc("GET /v2/notifications", s.handleList)
-	s.srv = httptest.NewServer(mux)
+	s.srv = httptest.NewUnstartedServer(mux)
+	if opts.Addr != "" {
+		l, err := net.Listen("tcp", opts.Addr)
+		if err != nil {
+			s.closeJournal()
+			return nil, fmt.Errorf("notifytest: listen on %s: %w", opts.Addr, err)
+		}
+		s.srv.Listener.Close()
+		s.srv.Listener = l
+	}
+	s.srv.Start()
 	s.URL = s.srv.URL
-	return s
+	return s, nil
 }
 
 // Start starts a server that is closed when the test ends.
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	s := NewServer(opts)
+	s, err := Open(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	tb.Cleanup(s.Close)
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the server down (and closes its journal).
+func (s *Server) Close() {
+	s.srv.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closeJournal()
+}
+
+func (s *Server) closeJournal() {
+	if s.journal != nil {
+		_ = s.journal.Sync()
+		_ = s.journal.Close()
+		s.journal = nil
+	}
+}
 
 // ServiceID is the service every key belongs to.
 func (s *Server) ServiceID() string { return s.serviceID }
@@ -181,6 +289,7 @@ func (s *Server) NewAPIKey(name string) string {
 	defer s.mu.Unlock()
 	k := &key{name: name, secret: newUUID()}
 	s.keys = append(s.keys, k)
+	s.record(record{Op: opKey, Key: &savedKey{Name: k.name, Secret: k.secret}})
 	return k.name + "-" + s.serviceID + "-" + k.secret
 }
 
@@ -204,13 +313,36 @@ func (s *Server) FailNextAfterAccept(n int) {
 	}
 }
 
-// SetPermanentFailure marks numbers whose SMS end in permanent-failure.
-func (s *Server) SetPermanentFailure(numbers ...string) {
+// SetFinalStatus makes SMS to numbers (any UK format) end in status: delivered,
+// permanent-failure, temporary-failure or technical-failure. It applies to messages
+// not yet final, and is kept in the journal.
+func (s *Server) SetFinalStatus(status string, numbers ...string) error {
+	switch status {
+	case Delivered, PermanentFailure, TemporaryFailure, TechnicalFailure:
+	default:
+		return fmt.Errorf("notifytest: %q is not a final SMS status", status)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, n := range numbers {
-		s.permFail[normaliseMobile(n)] = true
+		m := normaliseMobile(n)
+		if m == "" {
+			return fmt.Errorf("notifytest: %q is not a UK mobile number", n)
+		}
+		s.final[m] = status
+		s.record(record{Op: opFinal, Number: m, Status: status})
 	}
+	return nil
+}
+
+// SetPermanentFailure marks numbers whose SMS end in permanent-failure.
+func (s *Server) SetPermanentFailure(numbers ...string) {
+	_ = s.SetFinalStatus(PermanentFailure, numbers...)
+}
+
+// SetTemporaryFailure marks numbers whose SMS end in temporary-failure.
+func (s *Server) SetTemporaryFailure(numbers ...string) {
+	_ = s.SetFinalStatus(TemporaryFailure, numbers...)
 }
 
 // Notifications returns copies of every accepted notification, oldest first.
@@ -276,6 +408,7 @@ func (s *Server) Advance() {
 	}
 }
 
+// advance moves n one status forward (journalled). It must be called with s.mu held.
 func (s *Server) advance(n *Notification) {
 	now := s.opts.Now().UTC()
 	switch n.Status {
@@ -283,16 +416,236 @@ func (s *Server) advance(n *Notification) {
 		n.Status = "sending"
 		n.SentAt = &now
 	case "sending":
-		if s.permFail[normaliseMobile(n.PhoneNumber)] {
-			n.Status = "permanent-failure"
-		} else {
-			n.Status = "delivered"
+		n.Status = Delivered
+		if st, ok := s.final[normaliseMobile(n.PhoneNumber)]; ok {
+			n.Status = st
 		}
 		n.CompletedAt = &now
 	case "accepted":
 		n.Status = "received"
 		n.CompletedAt = &now
+	default:
+		return
 	}
+	s.record(record{Op: opStatus, ID: n.ID, Status: n.Status, At: &now})
+}
+
+// settle applies SettleAfter: what is old enough moves on. Notes are in creation
+// order, so it walks only the ones not yet final. It must be called with s.mu held.
+func (s *Server) settle() {
+	if s.opts.SettleAfter <= 0 {
+		return
+	}
+	now := s.opts.Now()
+	for i := s.settled; i < len(s.notes); i++ {
+		n := s.notes[i]
+		age := now.Sub(n.CreatedAt)
+		if age < s.opts.SettleAfter/2 {
+			break
+		}
+		if n.Status == "created" {
+			s.advance(n)
+		}
+		if age >= s.opts.SettleAfter && (n.Status == "sending" || n.Status == "accepted") {
+			s.advance(n)
+		}
+	}
+	for s.settled < len(s.notes) && final(s.notes[s.settled].Status) {
+		s.settled++
+	}
+}
+
+func final(status string) bool {
+	switch status {
+	case "created", "sending", "pending", "accepted":
+		return false
+	}
+	return true
+}
+
+// ---- the journal ----
+
+const (
+	opService = "service"
+	opKey     = "key"
+	opNote    = "notification"
+	opStatus  = "status"
+	opFinal   = "final_status"
+)
+
+type savedKey struct {
+	Name   string `json:"name"`
+	Secret string `json:"secret"`
+}
+
+// record is one line of the journal.
+type record struct {
+	Op        string        `json:"op"`
+	ServiceID string        `json:"service_id,omitempty"`
+	Key       *savedKey     `json:"key,omitempty"`
+	Note      *Notification `json:"notification,omitempty"`
+	ID        string        `json:"id,omitempty"`
+	Status    string        `json:"status,omitempty"`
+	At        *time.Time    `json:"at,omitempty"`
+	Number    string        `json:"number,omitempty"`
+}
+
+// record appends r to the journal, if there is one. It must be called with s.mu held.
+// A write that fails is kept: the server then refuses every request (500) rather than
+// answer one it could not record.
+func (s *Server) record(r record) {
+	if s.journal == nil || s.jerr != nil {
+		return
+	}
+	b, err := json.Marshal(r)
+	if err == nil {
+		_, err = s.journal.Write(append(b, '\n'))
+	}
+	if err != nil {
+		s.jerr = fmt.Errorf("notifytest: write %s: %w", s.opts.StatePath, err)
+	}
+}
+
+// load replays the journal. A last line cut short (the process killed in the middle
+// of a write) is ignored; anything else that cannot be read is an error.
+func (s *Server) load() error {
+	f, err := os.Open(s.opts.StatePath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("notifytest: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	for line := 1; ; line++ {
+		b, err := br.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			if len(bytes.TrimSpace(b)) > 0 {
+				var r record
+				if json.Unmarshal(b, &r) == nil {
+					if err := s.apply(r); err != nil {
+						return fmt.Errorf("notifytest: %s line %d: %w", s.opts.StatePath, line, err)
+					}
+				}
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("notifytest: read %s: %w", s.opts.StatePath, err)
+		}
+		var r record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("notifytest: %s line %d: %w", s.opts.StatePath, line, err)
+		}
+		if err := s.apply(r); err != nil {
+			return fmt.Errorf("notifytest: %s line %d: %w", s.opts.StatePath, line, err)
+		}
+	}
+}
+
+func (s *Server) apply(r record) error {
+	switch r.Op {
+	case opService:
+		if !uuidRE.MatchString(r.ServiceID) {
+			return fmt.Errorf("service id %q is not a UUID", r.ServiceID)
+		}
+		s.serviceID = r.ServiceID
+	case opKey:
+		if r.Key == nil || !uuidRE.MatchString(r.Key.Secret) {
+			return errors.New("key record without a key")
+		}
+		s.keys = append(s.keys, &key{name: r.Key.Name, secret: r.Key.Secret})
+	case opNote:
+		if r.Note == nil || !uuidRE.MatchString(r.Note.ID) {
+			return errors.New("notification record without a notification")
+		}
+		n := *r.Note
+		if old := s.byID[n.ID]; old != nil {
+			*old = n
+			return nil
+		}
+		s.notes = append(s.notes, &n)
+		s.byID[n.ID] = &n
+	case opStatus:
+		n := s.byID[r.ID]
+		if n == nil {
+			return fmt.Errorf("status of unknown notification %s", r.ID)
+		}
+		n.Status = r.Status
+		switch r.Status {
+		case "sending":
+			n.SentAt = r.At
+		default:
+			n.CompletedAt = r.At
+		}
+	case opFinal:
+		s.final[r.Number] = r.Status
+	default:
+		return fmt.Errorf("unknown record %q", r.Op)
+	}
+	return nil
+}
+
+// compact rewrites the journal as the state it describes and opens it for appending.
+func (s *Server) compact() error {
+	path := s.opts.StatePath
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("notifytest: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".notify-state-*")
+	if err != nil {
+		return fmt.Errorf("notifytest: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriter(tmp)
+	enc := json.NewEncoder(w)
+	recs := []record{{Op: opService, ServiceID: s.serviceID}}
+	for _, k := range s.keys {
+		recs = append(recs, record{Op: opKey, Key: &savedKey{Name: k.name, Secret: k.secret}})
+	}
+	numbers := make([]string, 0, len(s.final))
+	for n := range s.final {
+		numbers = append(numbers, n)
+	}
+	sort.Strings(numbers)
+	for _, n := range numbers {
+		recs = append(recs, record{Op: opFinal, Number: n, Status: s.final[n]})
+	}
+	for _, n := range s.notes {
+		recs = append(recs, record{Op: opNote, Note: n})
+	}
+	for _, r := range recs {
+		if err := enc.Encode(r); err != nil {
+			tmp.Close()
+			return fmt.Errorf("notifytest: write %s: %w", tmp.Name(), err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("notifytest: write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("notifytest: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("notifytest: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("notifytest: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("notifytest: %w", err)
+	}
+	// The journal only grows from here; a write reaches the file (the page cache)
+	// before the request is answered, which is what outliving a killed process needs.
+	s.journal, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("notifytest: %w", err)
+	}
+	return nil
 }
 
 // ---- request handling ----
@@ -314,6 +667,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // returns the key, or ok=false once it has answered. It must be called with s.mu held.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request) (k *key, ok bool) {
 	s.stats.Requests++
+	if s.jerr != nil {
+		writeError(w, http.StatusInternalServerError, "Exception", "Internal server error")
+		return nil, false
+	}
 	k, status, kind, msg := s.authenticate(r)
 	if k == nil {
 		s.stats.AuthRejected++
@@ -344,11 +701,12 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) (k *key, ok bool)
 		return nil, false
 	}
 	k.hits = append(k.hits, now)
+	s.settle()
 	return k, true
 }
 
 func (s *Server) rateLimitMessage() string {
-	return fmt.Sprintf("Exceeded rate limit for key type TEAM of %d requests per %s", s.opts.RateLimit, s.opts.RateWindow)
+	return fmt.Sprintf("Exceeded rate limit for key type TEAM of %d requests per %d seconds", s.opts.RateLimit, int(s.opts.RateWindow.Seconds()))
 }
 
 // authenticate checks the bearer token as Notify does.
@@ -409,11 +767,11 @@ func (s *Server) authenticate(r *http.Request) (k *key, status int, kind, msg st
 	return k, 0, "", ""
 }
 
-type sendBody struct {
-	PhoneNumber     *string           `json:"phone_number"`
-	TemplateID      string            `json:"template_id"`
-	Personalisation map[string]string `json:"personalisation"`
-	Reference       string            `json:"reference"`
+// sendProperties are the properties each send schema lists (additionalProperties is
+// false in Notify's post_sms_request and post_letter_request).
+var sendProperties = map[string][]string{
+	"sms":    {"reference", "phone_number", "template_id", "personalisation", "scheduled_for", "sms_sender_id"},
+	"letter": {"reference", "template_id", "personalisation"},
 }
 
 func (s *Server) handleSend(kind string) http.HandlerFunc {
@@ -424,14 +782,15 @@ func (s *Server) handleSend(kind string) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		var b sendBody
+		var raw map[string]json.RawMessage
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-		if err := dec.Decode(&b); err != nil {
+		if err := dec.Decode(&raw); err != nil || raw == nil {
 			s.stats.Invalid++
 			writeError(w, http.StatusBadRequest, "BadRequestError", "Invalid JSON supplied in POST data")
 			return
 		}
-		if msg := s.validate(kind, &b); msg != "" {
+		b, msg := s.validate(kind, raw)
+		if msg != "" {
 			s.stats.Invalid++
 			errKind := "ValidationError"
 			if msg == "Template not found" {
@@ -443,22 +802,27 @@ func (s *Server) handleSend(kind string) http.HandlerFunc {
 		now := s.opts.Now().UTC()
 		n := &Notification{
 			ID:              newUUID(),
-			Reference:       b.Reference,
+			Reference:       b.reference,
 			Type:            kind,
-			TemplateID:      strings.ToLower(b.TemplateID),
-			Personalisation: b.Personalisation,
+			TemplateID:      strings.ToLower(b.templateID),
+			Personalisation: b.personalisation,
 			Status:          "created",
 			KeyName:         k.name,
 			CreatedAt:       now,
 		}
 		if kind == "sms" {
-			n.PhoneNumber = *b.PhoneNumber
+			n.PhoneNumber = b.phoneNumber
 		} else {
 			n.Status = "accepted"
 		}
 		s.notes = append(s.notes, n)
 		s.byID[n.ID] = n
 		s.stats.Accepted++
+		s.record(record{Op: opNote, Note: n})
+		if s.jerr != nil {
+			writeError(w, http.StatusInternalServerError, "Exception", "Internal server error")
+			return
+		}
 		if len(s.faults) > 0 && s.faults[0].afterAccept {
 			s.faults = s.faults[1:]
 			s.stats.InjectedFaults++
@@ -485,48 +849,121 @@ func (s *Server) handleSend(kind string) http.HandlerFunc {
 var (
 	uuidRE     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	postcodeRE = regexp.MustCompile(`^(?:[A-PR-UWYZ][0-9]{1,2}|[A-PR-UWYZ][0-9][A-HJKSTUW]|[A-PR-UWYZ][A-HK-Y][0-9]{1,2}|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY]) ?[0-9][ABD-HJLNP-UW-Z]{2}$`)
+	alnumRE    = regexp.MustCompile(`[\p{L}\p{N}]`)
+	nfaRE      = regexp.MustCompile(`(?i)^(?:no fixed (?:abode|address)|nfa)$`)
 )
 
-// validate returns Notify's error message for an invalid send, or "".
-func (s *Server) validate(kind string, b *sendBody) string {
-	if b.TemplateID == "" {
-		return "template_id is a required property"
+// sendBody is a validated send request.
+type sendBody struct {
+	reference, templateID, phoneNumber string
+	personalisation                    map[string]string
+}
+
+// validate checks a send body as Notify does, returning Notify's message for the
+// first problem, or "".
+func (s *Server) validate(kind string, raw map[string]json.RawMessage) (sendBody, string) {
+	var b sendBody
+	for name := range raw {
+		if !contains(sendProperties[kind], name) {
+			return b, fmt.Sprintf("Additional properties are not allowed (%s was unexpected)", name)
+		}
 	}
-	if !uuidRE.MatchString(b.TemplateID) {
-		return "template_id is not a valid UUID"
+	str := func(name string) (string, bool, string) {
+		v, ok := raw[name]
+		if !ok {
+			return "", false, ""
+		}
+		var out string
+		if err := json.Unmarshal(v, &out); err != nil {
+			return "", true, fmt.Sprintf("%s %s is not of type string", name, strings.Trim(string(v), `"`))
+		}
+		return out, true, ""
 	}
-	if len(s.templates) > 0 && !s.templates[strings.ToLower(b.TemplateID)] {
-		return "Template not found"
+	var msg string
+	var ok bool
+	if b.templateID, ok, msg = str("template_id"); msg != "" {
+		return b, msg
+	} else if !ok {
+		return b, "template_id is a required property"
 	}
-	if len(b.Reference) > 1000 {
-		return "reference is too long"
+	if !uuidRE.MatchString(b.templateID) {
+		return b, "template_id is not a valid UUID"
+	}
+	if len(s.templates) > 0 && !s.templates[strings.ToLower(b.templateID)] {
+		return b, "Template not found"
+	}
+	if b.reference, _, msg = str("reference"); msg != "" {
+		return b, msg
+	}
+	if len([]rune(b.reference)) > 1000 {
+		return b, "reference " + b.reference + " is too long"
+	}
+	if v, ok := raw["personalisation"]; ok {
+		var p map[string]any
+		if err := json.Unmarshal(v, &p); err != nil || p == nil {
+			return b, "personalisation " + string(v) + " is not of type object"
+		}
+		b.personalisation = make(map[string]string, len(p))
+		for k, x := range p {
+			switch x := x.(type) {
+			case string:
+				b.personalisation[k] = x
+			case nil:
+				b.personalisation[k] = ""
+			default:
+				b.personalisation[k] = fmt.Sprint(x)
+			}
+		}
 	}
 	if kind == "sms" {
-		if b.PhoneNumber == nil || *b.PhoneNumber == "" {
-			return "phone_number is a required property"
+		if id, ok, msg := str("sms_sender_id"); msg != "" {
+			return b, msg
+		} else if ok && !uuidRE.MatchString(id) {
+			return b, "sms_sender_id is not a valid UUID"
 		}
-		if normaliseMobile(*b.PhoneNumber) == "" {
-			return "phone_number Not a UK mobile number"
+		if b.phoneNumber, ok, msg = str("phone_number"); msg != "" {
+			return b, msg
+		} else if !ok {
+			return b, "phone_number is a required property"
 		}
-		return ""
+		if normaliseMobile(b.phoneNumber) == "" {
+			return b, "phone_number Not a UK mobile number"
+		}
+		return b, ""
 	}
-	if b.PhoneNumber != nil {
-		return "Additional properties are not allowed (phone_number was unexpected)"
+	if b.personalisation == nil {
+		return b, "personalisation is a required property"
 	}
-	lines := []string{}
+	return b, validateAddress(b.personalisation)
+}
+
+// validateAddress is Notify's validate_address for a service without international
+// letters.
+func validateAddress(p map[string]string) string {
+	var lines []string
 	for i := 1; i <= 7; i++ {
-		if v := strings.TrimSpace(b.Personalisation["address_line_"+strconv.Itoa(i)]); v != "" {
+		if v := strings.TrimSpace(p["address_line_"+strconv.Itoa(i)]); v != "" {
 			lines = append(lines, v)
 		}
-	}
-	if strings.TrimSpace(b.Personalisation["address_line_1"]) == "" {
-		return "personalisation address_line_1 is a required property"
 	}
 	if len(lines) < 3 {
 		return "Address must be at least 3 lines"
 	}
+	if !alnumRE.MatchString(lines[0]) || !alnumRE.MatchString(lines[1]) {
+		return "The first 2 lines of the address must both include at least one alphanumeric character"
+	}
 	if !postcodeRE.MatchString(strings.ToUpper(lines[len(lines)-1])) {
-		return "Last line of address must be a real UK postcode or another country"
+		return "Must be a real UK postcode"
+	}
+	for _, l := range lines {
+		if strings.ContainsAny(l[:1], "@()=[]”\\/,<>") || strings.HasPrefix(l, "”") {
+			return "Address lines must not start with any of the following characters: @ ( ) = [ ] ” \\ / , < >"
+		}
+	}
+	for _, l := range lines {
+		if nfaRE.MatchString(l) {
+			return "Must be a real address"
+		}
 	}
 	return ""
 }
@@ -565,12 +1002,26 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	}
 	n := s.byID[strings.ToLower(id)]
 	if n == nil {
+		s.stats.NotFound++
 		writeError(w, http.StatusNotFound, "NoResultFound", "No result found")
 		return
 	}
-	s.advance(n)
+	if s.opts.SettleAfter <= 0 {
+		s.advance(n)
+	}
 	writeJSON(w, http.StatusOK, s.notificationJSON(n))
 }
+
+// listStatuses and listTypes are the values the list filters take
+// (get_notifications_request).
+var (
+	listStatuses = []string{"cancelled", "created", "sending", "sent", "delivered", "pending", "failed",
+		"technical-failure", "temporary-failure", "permanent-failure", "pending-virus-check", "validation-failed",
+		"virus-scan-failed", "returned-letter", "accepted", "received"}
+	listTypes      = []string{"sms", "email", "letter"}
+	failedStatuses = []string{"technical-failure", "temporary-failure", "permanent-failure", "validation-failed",
+		"virus-scan-failed", "returned-letter"}
+)
 
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
@@ -579,42 +1030,84 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	ref, hasRef := q["reference"]
-	types := q["template_type"]
-	statuses := q["status"]
-	olderThan := q.Get("older_than")
-	if olderThan != "" && s.byID[olderThan] == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"notifications": []any{}, "links": map[string]any{"current": s.URL + r.URL.RequestURI()}})
+	invalid := func(msg string) {
+		s.stats.Invalid++
+		writeError(w, http.StatusBadRequest, "ValidationError", msg)
+	}
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		switch name {
+		case "reference", "status", "template_type", "include_jobs", "older_than":
+		default:
+			invalid(fmt.Sprintf("Additional properties are not allowed (%s was unexpected)", name))
+			return
+		}
+	}
+	for _, st := range q["status"] {
+		if !contains(listStatuses, st) {
+			invalid(fmt.Sprintf("status %s is not one of [%s]", st, strings.Join(listStatuses, ", ")))
+			return
+		}
+	}
+	for _, t := range q["template_type"] {
+		if !contains(listTypes, t) {
+			invalid(fmt.Sprintf("template_type %s is not one of [%s]", t, strings.Join(listTypes, ", ")))
+			return
+		}
+	}
+	if ij := q.Get("include_jobs"); ij != "" && ij != "true" && ij != "True" {
+		invalid(fmt.Sprintf("include_jobs %s is not one of [true, True]", ij))
 		return
 	}
-	var page []map[string]any
-	skipping := olderThan != ""
-	next := ""
-	for i := len(s.notes) - 1; i >= 0; i-- { // newest first
-		n := s.notes[i]
-		if skipping {
-			if n.ID == olderThan {
-				skipping = false
+	olderThan := q.Get("older_than")
+	if olderThan != "" && !uuidRE.MatchString(olderThan) {
+		invalid("older_than is not a valid UUID")
+		return
+	}
+	ref, hasRef := q["reference"]
+	statuses := q["status"]
+	if contains(statuses, "failed") {
+		statuses = append(statuses, failedStatuses...)
+	}
+	types := q["template_type"]
+	current := s.URL + "/v2/notifications"
+	if enc := q.Encode(); enc != "" {
+		current += "?" + enc
+	}
+	page := []map[string]any{}
+	start := len(s.notes) - 1
+	if olderThan != "" {
+		pivot := s.byID[strings.ToLower(olderThan)]
+		start = -1 // an unknown id: nothing older than it
+		if pivot != nil {
+			for i := len(s.notes) - 1; i >= 0; i-- {
+				if s.notes[i] == pivot {
+					start = i - 1
+					break
+				}
 			}
-			continue
 		}
+	}
+	for i := start; i >= 0 && len(page) < s.opts.PageSize; i-- { // newest first
+		n := s.notes[i]
 		if hasRef && n.Reference != ref[0] || len(types) > 0 && !contains(types, n.Type) || len(statuses) > 0 && !contains(statuses, n.Status) {
 			continue
 		}
-		if len(page) == s.opts.PageSize {
-			nq := q
-			nq.Set("older_than", page[len(page)-1]["id"].(string))
-			next = s.URL + "/v2/notifications?" + nq.Encode()
-			break
-		}
 		page = append(page, s.notificationJSON(n))
 	}
-	links := map[string]any{"current": s.URL + r.URL.RequestURI()}
-	if next != "" {
-		links["next"] = next
-	}
-	if page == nil {
-		page = []map[string]any{}
+	links := map[string]any{"current": current}
+	if len(page) > 0 {
+		// As Notify: a next link on every page that is not empty.
+		nq := url.Values{}
+		for k, v := range q {
+			nq[k] = v
+		}
+		nq.Set("older_than", page[len(page)-1]["id"].(string))
+		links["next"] = s.URL + "/v2/notifications?" + nq.Encode()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"notifications": page, "links": links})
 }
@@ -635,14 +1128,18 @@ func (s *Server) notificationJSON(n *Notification) map[string]any {
 		"scheduled_for":   nil,
 		"email_address":   nil,
 		"phone_number":    nil,
+		"postcode":        nil,
+	}
+	for i := 1; i <= 6; i++ {
+		m["line_"+strconv.Itoa(i)] = nil
 	}
 	if n.Type == "sms" {
 		m["phone_number"] = n.PhoneNumber
 	} else {
-		for i := 1; i <= 7; i++ {
-			k := "address_line_" + strconv.Itoa(i)
-			m["line_"+strconv.Itoa(i)] = nullable(n.Personalisation[k])
+		for i := 1; i <= 6; i++ {
+			m["line_"+strconv.Itoa(i)] = nullable(n.Personalisation["address_line_"+strconv.Itoa(i)])
 		}
+		m["postcode"] = nullable(n.Personalisation["address_line_7"])
 		m["postage"] = "second"
 		m["subject"] = "ICE survey"
 	}

@@ -2,9 +2,13 @@ package notifytest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -164,5 +168,249 @@ func TestInjectedFaults(t *testing.T) {
 	}
 	if d := srv.Duplicates(); len(d) != 1 || d[0] != "f" {
 		t.Errorf("Duplicates = %v", d)
+	}
+}
+
+func get(t *testing.T, srv *notifytest.Server, path string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", srv.URL+path, nil)
+	req.Header.Set("Authorization", bearer(t, srv.APIKey(), time.Now()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func message(m map[string]any) string {
+	errs, _ := m["errors"].([]any)
+	if len(errs) == 0 {
+		return ""
+	}
+	e, _ := errs[0].(map[string]any)
+	s, _ := e["message"].(string)
+	return s
+}
+
+// TestListAsNotify checks the list endpoint's filters, refusals and links against
+// what Notify's own tests (tests/app/v2/notifications/test_get_notifications.py) expect.
+func TestListAsNotify(t *testing.T) {
+	srv := notifytest.Start(t, notifytest.Options{PageSize: 2})
+	auth := bearer(t, srv.APIKey(), time.Now())
+	for i := range 3 {
+		if st, eb := do(t, srv, "POST", "/v2/notifications/sms", auth, map[string]any{"phone_number": "07700900123", "template_id": tmpl, "reference": fmt.Sprint("r", i)}); st != 201 {
+			t.Fatalf("send: %d %+v", st, eb)
+		}
+	}
+	tests := []struct {
+		query   string
+		status  int
+		message string
+		count   int
+		next    bool
+	}{
+		{"", 200, "", 2, true},
+		{"?status=created&template_type=sms", 200, "", 2, true},
+		{"?reference=r1", 200, "", 1, true},
+		{"?status=delivered", 200, "", 0, false},
+		{"?status=failed", 200, "", 0, false},
+		{"?older_than=dd4b8b9d-d414-4a83-9256-580046bf18f9", 200, "", 0, false},
+		{"?status=elephant", 400, "status elephant is not one of [cancelled, created, sending, sent, delivered, pending, failed, technical-failure, temporary-failure, permanent-failure, pending-virus-check, validation-failed, virus-scan-failed, returned-letter, accepted, received]", 0, false},
+		{"?template_type=orange", 400, "template_type orange is not one of [sms, email, letter]", 0, false},
+		{"?older_than=1234-badly-formatted-id-7890", 400, "older_than is not a valid UUID", 0, false},
+		{"?colour=blue", 400, "Additional properties are not allowed (colour was unexpected)", 0, false},
+	}
+	for _, tt := range tests {
+		st, body := get(t, srv, "/v2/notifications"+tt.query)
+		if st != tt.status || message(body) != tt.message {
+			t.Errorf("%s: %d %q, want %d %q", tt.query, st, message(body), tt.status, tt.message)
+			continue
+		}
+		if st != 200 {
+			continue
+		}
+		notes, _ := body["notifications"].([]any)
+		links, _ := body["links"].(map[string]any)
+		_, hasNext := links["next"]
+		if len(notes) != tt.count || hasNext != tt.next || links["current"] == nil {
+			t.Errorf("%s: %d notifications, next %v, links %v", tt.query, len(notes), hasNext, links)
+		}
+	}
+	// Following next: 2, then 1, then an empty page without a next link.
+	path, sizes := "/v2/notifications", []int{}
+	for range 5 {
+		_, body := get(t, srv, path)
+		sizes = append(sizes, len(body["notifications"].([]any)))
+		next, ok := body["links"].(map[string]any)["next"].(string)
+		if !ok {
+			break
+		}
+		path = strings.TrimPrefix(next, srv.URL)
+	}
+	if fmt.Sprint(sizes) != "[2 1 0]" {
+		t.Errorf("page sizes %v, want [2 1 0]", sizes)
+	}
+	if st, body := get(t, srv, "/v2/notifications/not-a-uuid"); st != 400 || message(body) != "notification_id is not a valid UUID" {
+		t.Errorf("bad id: %d %v", st, body)
+	}
+	if st, body := get(t, srv, "/v2/notifications/dd4b8b9d-d414-4a83-9256-580046bf18f9"); st != 404 || message(body) != "No result found" {
+		t.Errorf("unknown id: %d %v", st, body)
+	}
+}
+
+func TestSendValidationAsNotify(t *testing.T) {
+	srv := notifytest.Start(t, notifytest.Options{})
+	auth := bearer(t, srv.APIKey(), time.Now())
+	addr := func(lines ...string) map[string]any {
+		p := map[string]any{"name": "x"}
+		for i, l := range lines {
+			p[fmt.Sprint("address_line_", i+1)] = l
+		}
+		return map[string]any{"template_id": tmpl, "personalisation": p, "reference": "r"}
+	}
+	tests := []struct {
+		name, path string
+		body       map[string]any
+		status     int
+		message    string
+	}{
+		{"letter ok", "letter", addr("A Person", "1 Road", "Town", "NR1 1AA"), 201, ""},
+		{"letter 2 lines", "letter", addr("A Person", "NR1 1AA"), 400, "Address must be at least 3 lines"},
+		{"letter punctuation line", "letter", addr("A Person", "--", "NR1 1AA"), 400, "The first 2 lines of the address must both include at least one alphanumeric character"},
+		{"letter leading @", "letter", addr("A Person", "@ Road", "NR1 1AA"), 400, "Address lines must not start with any of the following characters: @ ( ) = [ ] ” \\ / , < >"},
+		{"letter no fixed abode", "letter", addr("A Person", "1 Road", "No fixed abode", "NR1 1AA"), 400, "Must be a real address"},
+		{"letter abroad", "letter", addr("A Person", "1 Rue", "Paris", "75001"), 400, "Must be a real UK postcode"},
+		{"letter without personalisation", "letter", map[string]any{"template_id": tmpl}, 400, "personalisation is a required property"},
+		{"letter with a phone number", "letter", map[string]any{"template_id": tmpl, "phone_number": "07700900123", "personalisation": map[string]any{}}, 400, "Additional properties are not allowed (phone_number was unexpected)"},
+		{"sms with email", "sms", map[string]any{"template_id": tmpl, "phone_number": "07700900123", "email_address": "a@b"}, 400, "Additional properties are not allowed (email_address was unexpected)"},
+		{"sms bad sender", "sms", map[string]any{"template_id": tmpl, "phone_number": "07700900123", "sms_sender_id": "x"}, 400, "sms_sender_id is not a valid UUID"},
+		{"sms number personalisation", "sms", map[string]any{"template_id": tmpl, "phone_number": "07700900123", "personalisation": map[string]any{"n": 3}}, 201, ""},
+		{"sms reference too long", "sms", map[string]any{"template_id": tmpl, "phone_number": "07700900123", "reference": strings.Repeat("r", 1001)}, 400, "is too long"},
+	}
+	for _, tt := range tests {
+		st, eb := do(t, srv, "POST", "/v2/notifications/"+tt.path, auth, tt.body)
+		if st != tt.status || tt.message != "" && (len(eb.Errors) == 0 || !strings.Contains(eb.Errors[0].Message, tt.message)) {
+			t.Errorf("%s: %d %+v, want %d %q", tt.name, st, eb, tt.status, tt.message)
+		}
+	}
+}
+
+// TestStatePersistsAcrossRestart: a simulator restarted on its journal keeps its
+// service, keys and URL, and remembers every message and status, so a resend after
+// the restart is seen as a duplicate.
+func TestStatePersistsAcrossRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notify", "state.jsonl")
+	srv, err := notifytest.Open(notifytest.Options{StatePath: path, TemporaryFailureNumbers: []string{"07700900002"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, second := srv.APIKey(), srv.NewAPIKey("second")
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	c, err := notify.New(notify.Config{APIKey: key, BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var ids []string
+	for i := range 3 {
+		n, err := c.SendSMS(ctx, notify.SMS{PhoneNumber: fmt.Sprint("0770090000", i), TemplateID: tmpl, Reference: fmt.Sprint("ref-", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, n.ID)
+	}
+	if err := srv.SetFinalStatus(notifytest.PermanentFailure, "07700900001"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Advance()
+	srv.Advance()
+	srv.Close()
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("journal: %v, mode %v", err, fi.Mode())
+	}
+	// A write cut short by a kill leaves a partial last line: it is ignored.
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600)
+	_, _ = f.WriteString(`{"op":"notifica`)
+	f.Close()
+
+	again, err := notifytest.Open(notifytest.Options{StatePath: path, Addr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.URL != srv.URL || again.APIKey() != key {
+		t.Fatalf("restarted at %s with key %s; was %s with %s", again.URL, again.APIKey(), srv.URL, key)
+	}
+	want := []string{"delivered", "permanent-failure", "temporary-failure"}
+	for i, id := range ids {
+		n, err := c.Get(ctx, id)
+		if err != nil || n.Status != want[i] {
+			t.Errorf("after restart, %s: %+v, %v; want %s", id, n, err, want[i])
+		}
+	}
+	c2, _ := notify.New(notify.Config{APIKey: second, BaseURL: again.URL})
+	if _, err := c2.SendSMS(ctx, notify.SMS{PhoneNumber: "07700900001", TemplateID: tmpl, Reference: "ref-1"}); err != nil {
+		t.Fatalf("second key after restart: %v", err)
+	}
+	if d := again.Duplicates(); len(d) != 1 || d[0] != "ref-1" {
+		t.Errorf("duplicates after restart %v, want [ref-1]", d)
+	}
+	if len(again.Notifications()) != 4 {
+		t.Errorf("%d notifications after restart, want 4", len(again.Notifications()))
+	}
+	// A journal that is not one is refused, not silently reset.
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	_ = os.WriteFile(bad, []byte("not json\n{}\n"), 0o600)
+	if _, err := notifytest.Open(notifytest.Options{StatePath: bad}); err == nil {
+		t.Error("opened a corrupt journal")
+	}
+}
+
+func TestSettleAfter(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	srv := notifytest.Start(t, notifytest.Options{SettleAfter: 10 * time.Second, Now: clock,
+		PermanentFailureNumbers: []string{"07700900001"}})
+	c, _ := notify.New(notify.Config{APIKey: srv.APIKey(), BaseURL: srv.URL, Now: clock})
+	ctx := context.Background()
+	a, _ := c.SendSMS(ctx, notify.SMS{PhoneNumber: "07700900000", TemplateID: tmpl, Reference: "a"})
+	b, _ := c.SendSMS(ctx, notify.SMS{PhoneNumber: "07700900001", TemplateID: tmpl, Reference: "b"})
+	status := func(id string) string {
+		n, err := c.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Status
+	}
+	if s := status(a.ID); s != "created" {
+		t.Errorf("at once: %s", s)
+	}
+	if s := status(a.ID); s != "created" {
+		t.Errorf("a GET does not move it on: %s", s)
+	}
+	now = now.Add(6 * time.Second)
+	if s := status(a.ID); s != "sending" {
+		t.Errorf("after 6s: %s", s)
+	}
+	now = now.Add(5 * time.Second)
+	if sa, sb := status(a.ID), status(b.ID); sa != "delivered" || sb != "permanent-failure" {
+		t.Errorf("after 11s: %s %s", sa, sb)
+	}
+}
+
+// TestRateLimitSharedByReads: status reads count against the key's limit as sends do.
+func TestRateLimitSharedByReads(t *testing.T) {
+	srv := notifytest.Start(t, notifytest.Options{RateLimit: 2, RateWindow: time.Hour})
+	if st, _ := do(t, srv, "POST", "/v2/notifications/sms", bearer(t, srv.APIKey(), time.Now()), map[string]any{"phone_number": "07700900123", "template_id": tmpl}); st != 201 {
+		t.Fatalf("send: %d", st)
+	}
+	if st, _ := get(t, srv, "/v2/notifications"); st != 200 {
+		t.Fatalf("list: %d", st)
+	}
+	if st, body := get(t, srv, "/v2/notifications/dd4b8b9d-d414-4a83-9256-580046bf18f9"); st != 429 || !strings.Contains(message(body), "rate limit") {
+		t.Errorf("third request: %d %v, want 429", st, body)
 	}
 }
