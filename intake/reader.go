@@ -15,6 +15,7 @@ import (
 	"math"
 	"math/bits"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -549,7 +550,7 @@ func newXLSXReader(key string, r io.Reader, closer io.Closer) (*xlsxReader, []st
 	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxXLSXUnpacked})
 	if err != nil {
 		return nil, nil, &FileError{File: key, Reason: FileXLSXUnreadable,
-			Message: "the workbook cannot be opened as .xlsx (" + err.Error() + ")"}
+			Message: "the workbook cannot be opened as .xlsx (" + libraryReason(err) + ")"}
 	}
 	sheets := f.GetSheetList()
 	if len(sheets) == 0 {
@@ -563,7 +564,7 @@ func newXLSXReader(key string, r io.Reader, closer io.Closer) (*xlsxReader, []st
 	rows, err := f.Rows(sheets[0])
 	if err != nil {
 		f.Close()
-		return nil, nil, &FileError{File: key, Reason: FileXLSXUnreadable, Message: "the first worksheet cannot be read (" + err.Error() + ")"}
+		return nil, nil, &FileError{File: key, Reason: FileXLSXUnreadable, Message: "the first worksheet cannot be read (" + libraryReason(err) + ")"}
 	}
 	x := &xlsxReader{key: key, f: f, rows: rows, sheet: sheets[0]}
 	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
@@ -586,7 +587,7 @@ func checkXLSXSizes(key string, data []byte) error {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return &FileError{File: key, Reason: FileXLSXUnreadable,
-			Message: "the workbook cannot be opened as .xlsx (" + err.Error() + ")"}
+			Message: "the workbook cannot be opened as .xlsx (" + libraryReason(err) + ")"}
 	}
 	var total uint64
 	for _, zf := range zr.File {
@@ -614,7 +615,7 @@ func (x *xlsxReader) next() ([][]byte, int, error) {
 		x.row++
 		cols, err := x.rows.Columns(excelize.Options{RawCellValue: true})
 		if err != nil {
-			return nil, 0, &FileError{File: x.key, Row: x.row, Reason: FileXLSXUnreadable, Message: "the row cannot be read (" + err.Error() + ")"}
+			return nil, 0, &FileError{File: x.key, Row: x.row, Reason: FileXLSXUnreadable, Message: "the row cannot be read (" + libraryReason(err) + ")"}
 		}
 		blank := true
 		x.fields = x.fields[:0]
@@ -635,7 +636,7 @@ func (x *xlsxReader) next() ([][]byte, int, error) {
 		return x.fields, x.row, nil
 	}
 	if err := x.rows.Error(); err != nil {
-		return nil, 0, &FileError{File: x.key, Row: x.row + 1, Reason: FileXLSXUnreadable, Message: err.Error()}
+		return nil, 0, &FileError{File: x.key, Row: x.row + 1, Reason: FileXLSXUnreadable, Message: libraryReason(err)}
 	}
 	return nil, 0, io.EOF
 }
@@ -679,4 +680,15 @@ func (x *xlsxReader) excelDate(b []byte, col int) []byte {
 		return b
 	}
 	return []byte(t.Format("20060102"))
+}
+
+// longDigits is a run of digits long enough to be an NHS number, a date of birth or a
+// phone number.
+var longDigits = regexp.MustCompile(`[0-9]{6,}`)
+
+// libraryReason is a spreadsheet library's error as an intake message may quote it: the
+// library echoes what it failed to parse (a cell, an XML name), which may be personal
+// data, so long runs of digits are masked (found by FuzzIntakeXLSX).
+func libraryReason(err error) string {
+	return longDigits.ReplaceAllString(err.Error(), "[digits]")
 }
