@@ -362,6 +362,12 @@ func ResponseLoadMarkerKey(wave, ics, sha string) string {
 // ResponseLoadMarkerSHA reads the file digest back from a marker key.
 func ResponseLoadMarkerSHA(key string) string { return strings.TrimSuffix(path.Base(key), jsonExt) }
 
+// RetentionLineageKey records, before the retention deletes them, the SHA-256, size
+// and row count of the ICS's landed files (retention.Lineage).
+func RetentionLineageKey(wave, ics string) string {
+	return ReportsPrefix(wave, ics) + "retention-lineage" + jsonExt
+}
+
 // ---- audit -----------------------------------------------------------------------
 
 // AuditPendingPrefix holds a wave's audit events not yet compacted ("" for no wave).
