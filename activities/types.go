@@ -163,7 +163,6 @@ type FlushAuditOutput struct {
 	BatchKey string `json:"batch_key"`
 }
 
-
 // OptOutInput records a person's late opt-out, named by survey record ID or by the
 // access code printed on their letter.
 type OptOutInput struct {
