@@ -138,7 +138,8 @@ func DBSExchangeKey(wave, ics, requestID, part string) string {
 // restricted: it holds a reply until the DBS check has stored it.
 const DBSMeshLedgerPrefix = string(AreaRestricted) + "/_dbs-mesh/"
 
-// DBSSimulatorPrefix is where the dev stack's DBS simulator keeps its requests and replies.
+// DBSSimulatorPrefix is where the dev stack's DBS simulator keeps its requests and
+// replies, in its own store (the simulated outside world's, not the pipeline's).
 const DBSSimulatorPrefix = string(AreaRestricted) + "/_dbs-sim/"
 
 // Records of one request in the MESH transport's ledger (DBSLedgerKey).
@@ -382,5 +383,6 @@ func AuditPendingKey(wave string, started time.Time, digest string) string {
 
 // ---- sim -------------------------------------------------------------------------
 
-// DeathsRegisterKey is the register of deaths the dev stack's DBS simulator answers from.
+// DeathsRegisterKey is the register of deaths the dev stack's DBS simulator answers
+// from, in the simulated outside world's store.
 var DeathsRegisterKey = AreaSim.Prefix() + "dbs/deaths" + csvExt

@@ -63,7 +63,7 @@ func e2eWave(t *testing.T, ctx context.Context, st *devstack.Stack, waveID strin
 	if err := synth.WriteDeaths(&buf, deaths); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.PutBytes(ctx, st.Store, schemas.DeathsRegisterKey, buf.Bytes()); err != nil {
+	if err := store.PutBytes(ctx, st.Outside, schemas.DeathsRegisterKey, buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.LoadDeaths(ctx); err != nil {

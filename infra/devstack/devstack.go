@@ -49,7 +49,11 @@ type Stack struct {
 	Server    *devserver.DevServer
 	UI        *devserver.UIServer
 	Client    client.Client
-	Store     *store.FileStore
+	Store *store.FileStore
+	// Outside is the simulated outside world's own store (DataDir/outside): the
+	// simulated DBS's requests, replies and register of deaths. It is not the
+	// pipeline's: the retention never deletes from it, and a real DBS keeps its own.
+	Outside   *store.FileStore
 	Warehouse *warehouse.Warehouse
 	Workers   *worker.Workers
 	Notify    *notifytest.Server
@@ -77,6 +81,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 	}()
 	if s.Store, err = store.NewFileStore(filepath.Join(cfg.DataDir, "store")); err != nil {
+		return nil, err
+	}
+	if s.Outside, err = store.NewFileStore(filepath.Join(cfg.DataDir, "outside")); err != nil {
 		return nil, err
 	}
 	key, err := PseudonymKey(cfg.DataDir)
@@ -109,7 +116,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.DBS = dbssim.NewSimulator(s.Store, "")
+	s.DBS = dbssim.NewSimulator(s.Outside, "")
 	s.DBS.Delay = cfg.DBSDelay
 	if err := s.LoadDeaths(ctx); err != nil {
 		return nil, err
@@ -126,9 +133,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	return s, nil
 }
 
-// LoadDeaths (re)reads the simulator's register of deaths from the store.
+// LoadDeaths (re)reads the simulator's register of deaths from the outside world's
+// store (Outside).
 func (s *Stack) LoadDeaths(ctx context.Context) error {
-	b, err := store.ReadAll(ctx, s.Store, schemas.DeathsRegisterKey)
+	b, err := store.ReadAll(ctx, s.Outside, schemas.DeathsRegisterKey)
 	if errors.Is(err, store.ErrNotExist) {
 		return nil
 	}
