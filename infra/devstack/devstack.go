@@ -42,6 +42,9 @@ type Config struct {
 	// DBSDelay is how long the simulated DBS takes to answer.
 	DBSDelay time.Duration
 	Logger   *slog.Logger
+	// WrapStore, if set, wraps the store the workers and simulators use (a test
+	// records every key written through it).
+	WrapStore func(store.Store) store.Store
 }
 
 // Stack is a running embedded pipeline.
@@ -121,11 +124,15 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.LoadDeaths(ctx); err != nil {
 		return nil, err
 	}
+	var pipelineStore store.Store = s.Store
+	if cfg.WrapStore != nil {
+		pipelineStore = cfg.WrapStore(s.Store)
+	}
 	if s.Workers, err = worker.Start(worker.Config{
-		Client: s.Client, Store: s.Store, PseudonymKey: key, DBS: s.DBS, Notify: nc,
+		Client: s.Client, Store: pipelineStore, PseudonymKey: key, DBS: s.DBS, Notify: nc,
 		Main: true, Warehouse: s.Warehouse, Logger: workerLog,
 		RegisterDevSimulators: func(r sdkworker.ActivityRegistry) {
-			devsim.Register(r, &devsim.DevSimulators{Store: s.Store, Warehouse: s.Warehouse, Seed: 1})
+			devsim.Register(r, &devsim.DevSimulators{Store: pipelineStore, Warehouse: s.Warehouse, Seed: 1})
 		},
 	}); err != nil {
 		return nil, err
