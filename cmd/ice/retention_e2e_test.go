@@ -182,6 +182,10 @@ func TestRetentionLeavesNothingIdentifiable(t *testing.T) {
 		}
 	}
 
+	// The retention's new shape (the lineage recorded by an activity of its own, behind
+	// its GetVersion marker), for the replay tests.
+	recordHistories(t, ctx, wc, map[string]string{"retention-lineage.json": workflows.RetentionWorkflowID(wave, "QMM")})
+
 	// Every key the wave wrote lies in a declared area; the identifiable ones are
 	// emptied of this wave, and the kept ones are not.
 	shapes := map[string]bool{}

@@ -52,17 +52,18 @@ type Stack struct {
 	Server    *devserver.DevServer
 	UI        *devserver.UIServer
 	Client    client.Client
-	Store *store.FileStore
-	// Outside is the simulated outside world's own store (DataDir/outside): the
-	// simulated DBS's requests, replies and register of deaths. It is not the
-	// pipeline's: the retention never deletes from it, and a real DBS keeps its own.
-	Outside   *store.FileStore
+	Store     *store.FileStore
 	Warehouse *warehouse.Warehouse
 	Workers   *worker.Workers
 	Notify    *notifytest.Server
 	DBS       *dbssim.Simulator
 	DataDir   string
 	logFile   *os.File
+
+	// Outside is the simulated outside world's own store (DataDir/outside): the
+	// simulated DBS's requests, replies and register of deaths. It is not the
+	// pipeline's: the retention never deletes from it, and a real DBS keeps its own.
+	Outside *store.FileStore
 }
 
 // Start brings the stack up. Close it to stop everything; the data directory keeps the
