@@ -289,3 +289,44 @@ func TestRetentionLeavesNothingIdentifiable(t *testing.T) {
 		t.Errorf("identifiable data left: %s", f)
 	}
 }
+
+// TestCancelledICSGetsItsRetention: a wave cancelled while it waits for the
+// declaration still deletes the files its ICS sent (after the retention period), with
+// their lineage recorded first.
+func TestCancelledICSGetsItsRetention(t *testing.T) {
+	ctx, st, wc := startE2E(t)
+	const wave = "e2e-cancelled"
+	spec, _ := e2eWave(t, ctx, st, wave, 100, 300*time.Millisecond, "QNX")
+	if _, err := wc.StartWave(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, wc, wave, time.Minute, "awaiting declaration", allAt(workflows.StageDeclaration))
+	if err := wc.Cancel(ctx, wave); err != nil {
+		t.Fatal(err)
+	}
+	// The ICS starts its retention as it handles the cancellation, a moment later.
+	var r waveclient.RetentionResult
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if r, err = wc.WaitRetention(ctx, wave, "QNX"); err == nil {
+			break
+		}
+	}
+	if err != nil || r.Status.Stage != workflows.StageDone || r.Status.Deleted == 0 {
+		t.Fatalf("retention of the cancelled ICS: %+v %v", r, err)
+	}
+	for _, p := range []string{schemas.RestrictedLandingPrefix(wave, "QNX"), schemas.RestrictedPrefix(wave, "QNX")} {
+		if left, err := st.Store.List(ctx, p); err != nil || len(left) != 0 {
+			t.Errorf("%s after the retention of a cancelled ICS: %d objects (%v)", p, len(left), err)
+		}
+	}
+	b, err := store.ReadAll(ctx, st.Store, schemas.RetentionLineageKey(wave, "QNX"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{spec.ICSs[0].SampleFile, spec.ICSs[0].MailingFile} {
+		if !strings.Contains(string(b), k) {
+			t.Errorf("no lineage of %s: %s", k, b)
+		}
+	}
+}
