@@ -87,8 +87,12 @@ type Plan struct {
 func Prefixes(s Scope) []string {
 	p := []string{schemas.RestrictedLandingPrefix(s.WaveID, s.ICS), schemas.RestrictedPrefix(s.WaveID, s.ICS)}
 	for _, f := range s.Landed {
-		if f.Key != "" {
-			p = append(p, path.Dir(f.Key)+"/")
+		switch dir := path.Dir(f.Key); {
+		case f.Key == "":
+		case dir == ".": // at the store's root: the file and its report, by name
+			p = append(p, f.Key, schemas.RejectionReportKey(f.Key))
+		default:
+			p = append(p, dir+"/")
 		}
 	}
 	slices.Sort(p)

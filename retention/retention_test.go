@@ -110,6 +110,25 @@ func TestPlanListsEveryIdentifiableObjectAndNothingKept(t *testing.T) {
 	}
 }
 
+// Files the spec named outside the restricted landing area (even at the store's root)
+// go too, with their rejection reports; their neighbours stay.
+func TestPlanFindsFilesNamedAnywhere(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	root, nested := "sample.csv", "incoming/QE1/mailing.csv"
+	for _, k := range []string{root, schemas.RejectionReportKey(root), nested, "incoming/QE1/other.csv", "rejections.csv.bak"} {
+		if err := store.PutBytes(ctx, w.st, k, []byte("A\n1\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.scope.Landed = []retention.LandedFile{{Key: root}, {Key: nested}}
+	p := w.plan(t)
+	want := sorted(append([]string{root, schemas.RejectionReportKey(root), nested}, w.landed...))
+	if !slices.Equal(p.Landed, want) {
+		t.Errorf("landed\n got %v\nwant %v", p.Landed, want)
+	}
+}
+
 func TestPlanRefusesToDeleteWhatIsKept(t *testing.T) {
 	// A spec naming a file in the lake (or the free text) as its sample: the retention
 	// must not delete it.
