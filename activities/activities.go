@@ -13,7 +13,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -140,32 +139,6 @@ func (a *Activities) RecordOptOut(ctx context.Context, in OptOutInput) (OptOutOu
 		return OptOutOutput{}, err
 	}
 	return OptOutOutput{SurveyRecordID: res.SurveyRecordID, Objects: res.Objects}, nil
-}
-
-// DeleteRestricted deletes a wave's identifiable mailing data for one ICS (contacts,
-// DBS requests and replies, print files, the SMS ledger) once the retention period
-// after fieldwork has passed. The free-text answers stay: they are restricted response
-// data the ICB's named users read after fieldwork, not mailing data. The audit trail
-// records how much went.
-func (a *Activities) DeleteRestricted(ctx context.Context, in Scope) (RetentionOutput, error) {
-	prefix := schemas.RestrictedPrefix(in.WaveID, in.ICS)
-	keep := schemas.FreeTextRoot(in.WaveID, in.ICS)
-	infos, err := a.Store.List(ctx, prefix)
-	if err != nil {
-		return RetentionOutput{}, err
-	}
-	deleted := 0
-	for _, inf := range infos {
-		if !strings.HasPrefix(inf.Key, prefix) || strings.HasPrefix(inf.Key, keep) {
-			continue
-		}
-		if err := a.Store.Delete(ctx, inf.Key); err != nil {
-			return RetentionOutput{}, err
-		}
-		deleted++
-	}
-	audit.Record(ctx, "identifiable_data_deleted", map[string]any{"prefix": prefix, "objects": deleted, "kept": keep})
-	return RetentionOutput{Deleted: deleted}, nil
 }
 
 // HeartbeatEvery heartbeats in the background until stop is called, for activities

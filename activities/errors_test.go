@@ -26,6 +26,7 @@ import (
 	"icesurvey/mesh"
 	"icesurvey/notify"
 	"icesurvey/pseudo"
+	"icesurvey/retention"
 	"icesurvey/store"
 	"icesurvey/warehouse"
 	"icesurvey/weighting"
@@ -52,6 +53,8 @@ var domainErrors = []errorCase{
 	{"codes.ErrPostcodeFormat", codes.ErrPostcodeFormat, fault.BadInput},
 	{"codes.ErrPseudoPostcode", codes.ErrPseudoPostcode, fault.BadInput},
 
+	{"retention.ErrProtected", retention.ErrProtected, fault.Configuration},
+	{"retention.ErrNoLineage", retention.ErrNoLineage, fault.Conflict},
 	{"dbs.ErrNotSubmitted", dbs.ErrNotSubmitted, fault.Conflict},
 	{"dbs.ErrSubmitConflict", dbs.ErrSubmitConflict, fault.Conflict},
 	{"dbs.ErrSubmitInDoubt", dbs.ErrSubmitInDoubt, fault.Conflict},

@@ -9,41 +9,58 @@ import (
 	"icesurvey/store"
 )
 
-func TestDeleteRestrictedKeepsFreeText(t *testing.T) {
+// The retention activities: the lineage first, then the deletion; the free text, the
+// lake and other ICSs stay. The older single activity does both.
+func TestRetentionActivities(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.NewFileStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	day := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)
-	mailing := []string{
-		schemas.ContactsKey("W1", "QE1"),
-		schemas.DBSExchangeKey("W1", "QE1", "request-1", schemas.DBSRequest),
-		schemas.PrintFileKey("W1", "QE1", "invitation"),
-		schemas.LedgerEntryKey(schemas.SMSLedgerPrefix("W1", "QE1", "sms1"), "ref"),
-	}
-	freeText := schemas.FreeTextKey("W1", "QE1", day, "0123456789abcdef")
-	other := schemas.ContactsKey("W1", "QE2") // another ICS: not this deletion's
-	for _, k := range append(mailing, freeText, other) {
-		if err := store.PutBytes(ctx, st, k, []byte("x")); err != nil {
+	for _, legacy := range []bool{false, true} {
+		st, err := store.NewFileStore(t.TempDir())
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	out, err := (&Activities{Store: st}).DeleteRestricted(ctx, Scope{WaveID: "W1", ICS: "QE1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.Deleted != len(mailing) {
-		t.Errorf("deleted %d objects, want %d", out.Deleted, len(mailing))
-	}
-	for _, k := range mailing {
-		if ok, _ := store.Exists(ctx, st, k); ok {
-			t.Errorf("%s survived retention", k)
+		sample := schemas.LandingKey("W1", "QE1", "sample.csv")
+		gone := []string{
+			sample,
+			schemas.ContactsKey("W1", "QE1"),
+			schemas.DBSExchangeKey("W1", "QE1", "request-1", schemas.DBSRequest),
+			schemas.PrintFileKey("W1", "QE1", "invitation"),
+			schemas.LedgerEntryKey(schemas.SMSLedgerPrefix("W1", "QE1", "sms1"), "ref"),
 		}
-	}
-	for _, k := range []string{freeText, other} {
-		if ok, _ := store.Exists(ctx, st, k); !ok {
-			t.Errorf("%s was deleted", k)
+		stay := []string{schemas.FreeTextKey("W1", "QE1", day, "0123456789abcdef"), schemas.SampleKey("W1", "QE1"),
+			schemas.ContactsKey("W1", "QE2")}
+		for _, k := range append(append([]string{}, gone...), stay...) {
+			if err := store.PutBytes(ctx, st, k, []byte("A,B\n1,2\n")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a := &Activities{Store: st}
+		in := RetentionInput{Scope: Scope{WaveID: "W1", ICS: "QE1"}, Landed: []LandedFile{{Key: sample, Rows: 1}}}
+		var out RetentionOutput
+		if legacy {
+			out, err = a.DeleteRestricted(ctx, in.Scope)
+		} else {
+			var l RetentionLineageOutput
+			if l, err = a.RecordRetentionLineage(ctx, in); err != nil || l.Files != 1 {
+				t.Fatalf("lineage: %+v %v", l, err)
+			}
+			out, err = a.DeleteIdentifiable(ctx, in)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Deleted != len(gone) {
+			t.Errorf("legacy %v: deleted %d objects, want %d", legacy, out.Deleted, len(gone))
+		}
+		for _, k := range gone {
+			if ok, _ := store.Exists(ctx, st, k); ok {
+				t.Errorf("%s survived retention", k)
+			}
+		}
+		for _, k := range append(stay, schemas.RetentionLineageKey("W1", "QE1")) {
+			if ok, _ := store.Exists(ctx, st, k); !ok {
+				t.Errorf("%s was deleted", k)
+			}
 		}
 	}
 }

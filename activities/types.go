@@ -163,11 +163,6 @@ type FlushAuditOutput struct {
 	BatchKey string `json:"batch_key"`
 }
 
-// RetentionOutput reports the deletion of a wave's identifiable data.
-type RetentionOutput struct {
-	Deleted int `json:"deleted"`
-}
-
 // OptOutInput records a person's late opt-out, named by survey record ID or by the
 // access code printed on their letter.
 type OptOutInput struct {

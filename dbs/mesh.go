@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -315,4 +316,24 @@ func (t *MESHTransport) metadata(ctx context.Context, id string) (mesh.Headers, 
 	t.meta[id] = h
 	t.mu.Unlock()
 	return h, nil
+}
+
+// Forget implements Forgetter: every ledger record of the request goes (the reply it
+// kept until the check stored it included).
+func (t *MESHTransport) Forget(ctx context.Context, requestID string) ([]string, error) {
+	if err := ValidRequestID(requestID); err != nil {
+		return nil, err
+	}
+	prefix := t.key(requestID, "")
+	infos, err := t.Ledger.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("dbs: mesh ledger: %w", err)
+	}
+	keys := make([]string, 0, len(infos))
+	for _, inf := range infos {
+		if strings.HasPrefix(inf.Key, prefix) {
+			keys = append(keys, inf.Key)
+		}
+	}
+	return deleteExisting(ctx, t.Ledger, keys...)
 }

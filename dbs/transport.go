@@ -121,3 +121,38 @@ func (t *FileDropTransport) PutReply(ctx context.Context, requestID string, repl
 	}
 	return nil
 }
+
+// Forgetter is a Transport that keeps copies of a request or its reply in the
+// pipeline's own store (a file drop's outbox and inbox, the MESH ledger). At retention
+// the ICS's requests are forgotten: those copies hold NHS numbers, names and dates of
+// birth. Forgetting a request twice, or one never sent, deletes nothing.
+type Forgetter interface {
+	Forget(ctx context.Context, requestID string) (deleted []string, err error)
+}
+
+// Forget implements Forgetter: the request in the outbox and the reply in the inbox go.
+func (t *FileDropTransport) Forget(ctx context.Context, requestID string) ([]string, error) {
+	if err := ValidRequestID(requestID); err != nil {
+		return nil, err
+	}
+	return deleteExisting(ctx, t.Store, t.key(t.Outbox, requestID), t.key(t.Inbox, requestID))
+}
+
+// deleteExisting deletes those of keys that exist and names them.
+func deleteExisting(ctx context.Context, st store.Store, keys ...string) ([]string, error) {
+	var deleted []string
+	for _, k := range keys {
+		ok, err := store.Exists(ctx, st, k)
+		if err != nil {
+			return deleted, fmt.Errorf("dbs: forget %s: %w", k, err)
+		}
+		if !ok {
+			continue
+		}
+		if err := st.Delete(ctx, k); err != nil {
+			return deleted, fmt.Errorf("dbs: forget %s: %w", k, err)
+		}
+		deleted = append(deleted, k)
+	}
+	return deleted, nil
+}

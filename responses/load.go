@@ -1,7 +1,9 @@
 // Package responses is the daily response load (SPEC §2 step 4): it reads the survey
-// supplier's files for one wave, ICS and day from the landing area, validates every row,
+// supplier's files for one wave, ICS and day from the restricted landing area, validates every row,
 // de-duplicates people who answered twice, records outcome events, and writes the lake
-// partitions for that load date — with free text going only to the restricted area.
+// partitions for that load date — with free text going only to the free-text area
+// (schemas.FreeTextKey), read by named ICB users only. The supplier's files are read
+// with schemas.ResponseLandingPrefix.
 //
 // Outcome events are the undelivered letters and opt-outs. A completed questionnaire
 // (outcome 1) is not written again as an event: it is the kept complete patient

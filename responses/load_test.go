@@ -613,7 +613,7 @@ func TestInterruptedLoadRerunsToSameResult(t *testing.T) {
 	strip := func(m map[string]string) map[string]string {
 		out := map[string]string{}
 		for k, v := range m {
-			if !strings.HasPrefix(k, "landing/") {
+			if !strings.HasPrefix(k, schemas.AreaRestrictedLanding.Prefix()) {
 				out[k] = v
 			}
 		}
@@ -776,10 +776,11 @@ func TestPartitionLayout(t *testing.T) {
 	sha := res.Files[0].SHA256
 	want := []string{ // no outcomes object: the one response is the only completion
 		"lake/responses/wave=W2026A/ics=QMM/load_date=2026-02-10/part-" + sha[:16] + ".parquet",
-		"restricted/W2026A/QMM/free_text/load_date=2026-02-10/part-" + sha[:16] + ".parquet",
+		schemas.FreeTextKey("W2026A", "QMM", time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC), sha),
 	}
 	got := append([]string(nil), res.Outputs...)
 	sort.Strings(got)
+	sort.Strings(want)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("outputs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -859,7 +860,7 @@ func TestConcurrentLoadsOfOneDay(t *testing.T) {
 	objects := func(st store.Store) map[string][]byte {
 		t.Helper()
 		out := map[string][]byte{}
-		for _, prefix := range []string{"lake/", "restricted/"} {
+		for _, prefix := range []string{schemas.AreaLake.Prefix(), schemas.AreaFreeText.Prefix()} {
 			infos, err := st.List(context.Background(), prefix)
 			if err != nil {
 				t.Fatal(err)

@@ -12,39 +12,54 @@ import (
 
 // The store's key layout. Every object key and prefix the pipeline reads or writes is
 // built by one function below, one per kind of object, and each area's prefix is
-// declared once (Area): moving an area, or an object kind to another area, is a change
-// to this file only.
+// declared once (Area), with who may read it and whether it holds personal data, in
+// Areas (areas.go; the README's table of store areas is generated from it). Moving an
+// area, or an object kind to another area, is a change to this file only.
 //
-//	landing/{wave}/{ics}/...              files as received from ICSs and suppliers (data engineers)
-//	restricted/{wave}/{ics}/...           identifiable data: contacts, DBS exchange, print files,
-//	                                      the SMS ledger; free text under free_text/ (named ICB users)
-//	restricted/_dbs-mesh/, _dbs-sim/      the DBS transports' own ledgers
-//	lake/{table}/wave={wave}/ics={ics}/   pseudonymised analysis data, Parquet (analysts)
-//	lake/audit/wave={wave}/               compacted audit batches
-//	reports/{wave}/{ics}/...              declarations and the response loads' markers
-//	audit/pending/{wave}/...              audit attempts not yet compacted
-//	exchange/dbs/{outbox,inbox}/          the DBS file drop
-//	sim/...                               the dev stack's simulators' own inputs
+//	landing/...                                open landing: files with no personal data (data engineers)
+//	restricted-landing/{wave}/{ics}/...        sample and mailing files as received, their rejection
+//	                                           reports, the supplier's daily extracts (free text)
+//	restricted/{wave}/{ics}/...                the mailing process's data: contacts, DBS exchange, print
+//	                                           files and manifests, the SMS ledger
+//	restricted/_dbs-mesh/                      the MESH transport's ledger
+//	free-text/{wave}/{ics}/load_date=.../      free-text answers (named ICB users only)
+//	lake/{table}/wave={wave}/ics={ics}/        pseudonymised analysis data, Parquet (analysts)
+//	lake/audit/wave={wave}/                    compacted audit batches
+//	publish/{wave}/{release}/                  released comparable data (everyone)
+//	reports/{wave}/{ics}/...                   declarations, response-load markers, retention lineage
+//	audit/pending/{wave}/...                   audit attempts not yet compacted
+//	exchange/dbs/{outbox,inbox}/               the DBS file drop
+//	sim/...                                    the dev stack's simulators' own inputs
 
 // Area is a top-level prefix of the store, with its own readers.
 type Area string
 
-// The store's areas.
+// The store's areas. Each is a prefix of its own: none lies inside another, so one
+// bucket policy statement per area grants exactly its readers.
 const (
-	AreaLanding    Area = "landing"
+	// AreaLanding is the open landing area: files with no personal data.
+	AreaLanding Area = "landing"
+	// AreaRestrictedLanding holds input files with personal data (sample and mailing
+	// files, their rejection reports) and the supplier's extracts (free text).
+	AreaRestrictedLanding Area = "restricted-landing"
+	// AreaRestricted is the mailing process's identifiable data.
 	AreaRestricted Area = "restricted"
-	AreaLake       Area = "lake"
-	AreaReports    Area = "reports"
-	AreaAudit      Area = "audit"
-	AreaExchange   Area = "exchange"
-	AreaSim        Area = "sim"
+	// AreaFreeText holds free-text answers, read only by named ICB users.
+	AreaFreeText Area = "free-text"
+	AreaLake     Area = "lake"
+	AreaPublish  Area = "publish"
+	AreaReports  Area = "reports"
+	AreaAudit    Area = "audit"
+	AreaExchange Area = "exchange"
+	AreaExport   Area = "export"
+	AreaSim      Area = "sim"
 )
 
 // Prefix is the area's root, ending in "/".
 func (a Area) Prefix() string { return string(a) + "/" }
 
-// WavePrefix is an area's prefix for one wave (of the areas filed by wave: landing,
-// restricted, reports).
+// WavePrefix is an area's prefix for one wave (of the areas filed by wave: the
+// landing areas, restricted, free text, reports).
 func (a Area) WavePrefix(wave string) string { return a.Prefix() + wave + "/" }
 
 // scoped is an area's prefix for one ICS of one wave.
@@ -63,12 +78,21 @@ const (
 
 // ---- landing ---------------------------------------------------------------------
 
-// LandingKey is where a file an ICS sent for a wave lands, by its base name.
-func LandingKey(wave, ics, name string) string { return AreaLanding.scoped(wave, ics) + name }
+// LandingKey is where a file an ICS sent for a wave lands, by its base name: the
+// restricted landing area, since sample and mailing files hold personal data.
+func LandingKey(wave, ics, name string) string { return RestrictedLandingPrefix(wave, ics) + name }
 
-// ResponseLandingPrefix is where the supplier's files for one day land.
+// RestrictedLandingPrefix holds every file received for one ICS of one wave that
+// carries personal data or free text; the retention deletes all of it.
+func RestrictedLandingPrefix(wave, ics string) string { return AreaRestrictedLanding.scoped(wave, ics) }
+
+// OpenLandingKey is a file with no personal data received for a wave (open landing).
+func OpenLandingKey(wave, name string) string { return AreaLanding.WavePrefix(wave) + name }
+
+// ResponseLandingPrefix is where the supplier's files for one day land: the
+// restricted landing area, since they carry free-text answers.
 func ResponseLandingPrefix(wave, ics string, day time.Time) string {
-	return AreaLanding.scoped(wave, ics) + "responses/" + day.UTC().Format(time.DateOnly) + "/"
+	return RestrictedLandingPrefix(wave, ics) + "responses/" + day.UTC().Format(time.DateOnly) + "/"
 }
 
 // ResponseLandingKey is one supplier file of one day (ResponseFileName,
@@ -78,15 +102,16 @@ func ResponseLandingKey(wave, ics string, day time.Time, name string) string {
 }
 
 // RejectionReportKey is the rejection and exclusion report of an intake, beside the
-// sample file it was made from (wherever that landed).
+// sample file it was made from (wherever that landed: it holds the rejected records,
+// so it is as identifiable as the file).
 func RejectionReportKey(sampleKey string) string {
 	return path.Join(path.Dir(sampleKey), "rejections"+csvExt)
 }
 
 // ---- restricted ------------------------------------------------------------------
 
-// RestrictedPrefix is the restricted area for one ICS of one wave: everything under it
-// but FreeTextRoot is mailing data, deleted after the retention period.
+// RestrictedPrefix is the restricted area for one ICS of one wave: the mailing
+// process's data, all of it deleted after the retention period.
 func RestrictedPrefix(wave, ics string) string { return AreaRestricted.scoped(wave, ics) }
 
 // ContactsKey is the ICS's restricted contacts (schemas.Contact): the current ones,
@@ -111,10 +136,11 @@ func DBSExchangeKey(wave, ics, requestID, part string) string {
 
 // DBSMeshLedgerPrefix is where the MESH transport keeps its per-request ledger. It is
 // restricted: it holds a reply until the DBS check has stored it.
-const DBSMeshLedgerPrefix = "restricted/_dbs-mesh/"
+const DBSMeshLedgerPrefix = string(AreaRestricted) + "/_dbs-mesh/"
 
-// DBSSimulatorPrefix is where the dev stack's DBS simulator keeps its requests and replies.
-const DBSSimulatorPrefix = "restricted/_dbs-sim/"
+// DBSSimulatorPrefix is where the dev stack's DBS simulator keeps its requests and
+// replies, in its own store (the simulated outside world's, not the pipeline's).
+const DBSSimulatorPrefix = string(AreaRestricted) + "/_dbs-sim/"
 
 // Records of one request in the MESH transport's ledger (DBSLedgerKey).
 const (
@@ -199,12 +225,12 @@ func IsLedgerEntry(rest string) bool {
 	return !strings.Contains(rest, "/") && strings.HasSuffix(rest, jsonExt)
 }
 
-// FreeTextRoot holds every load date's free text of one ICS. It sits in the restricted
-// area (only named ICB users may read it) but is response data, not the mailing data
-// the retention deletion removes after fieldwork.
-func FreeTextRoot(wave, ics string) string { return RestrictedPrefix(wave, ics) + "free_text/" }
+// FreeTextRoot holds every load date's free text of one ICS, in the free-text area of
+// its own (only named ICB users may read it). It is response data, kept after the
+// retention deletion of the identifiable data.
+func FreeTextRoot(wave, ics string) string { return AreaFreeText.scoped(wave, ics) }
 
-// FreeTextPrefix is the restricted area for one load date's free text.
+// FreeTextPrefix is the free text of one load date.
 func FreeTextPrefix(wave, ics string, day time.Time) string {
 	return FreeTextRoot(wave, ics) + dateDir("load_date", day)
 }
@@ -337,6 +363,12 @@ func ResponseLoadMarkerKey(wave, ics, sha string) string {
 // ResponseLoadMarkerSHA reads the file digest back from a marker key.
 func ResponseLoadMarkerSHA(key string) string { return strings.TrimSuffix(path.Base(key), jsonExt) }
 
+// RetentionLineageKey records, before the retention deletes them, the SHA-256, size
+// and row count of the ICS's landed files (retention.Lineage).
+func RetentionLineageKey(wave, ics string) string {
+	return ReportsPrefix(wave, ics) + "retention-lineage" + jsonExt
+}
+
 // ---- audit -----------------------------------------------------------------------
 
 // AuditPendingPrefix holds a wave's audit events not yet compacted ("" for no wave).
@@ -351,5 +383,6 @@ func AuditPendingKey(wave string, started time.Time, digest string) string {
 
 // ---- sim -------------------------------------------------------------------------
 
-// DeathsRegisterKey is the register of deaths the dev stack's DBS simulator answers from.
+// DeathsRegisterKey is the register of deaths the dev stack's DBS simulator answers
+// from, in the simulated outside world's store.
 var DeathsRegisterKey = AreaSim.Prefix() + "dbs/deaths" + csvExt

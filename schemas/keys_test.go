@@ -13,9 +13,9 @@ func TestKeyBuilders(t *testing.T) {
 	started := time.Unix(0, 1234)
 	sha := "0123456789abcdef0123456789abcdef"
 	tests := []struct{ name, got, want string }{
-		{"landing", LandingKey("w1", "QMM", "sample.csv"), "landing/w1/QMM/sample.csv"},
-		{"response landing", ResponseLandingPrefix("w1", "QMM", day), "landing/w1/QMM/responses/2026-02-03/"},
-		{"rejection report", RejectionReportKey("landing/w1/QMM/sample.csv"), "landing/w1/QMM/rejections.csv"},
+		{"landing", LandingKey("w1", "QMM", "sample.csv"), "restricted-landing/w1/QMM/sample.csv"},
+		{"response landing", ResponseLandingPrefix("w1", "QMM", day), "restricted-landing/w1/QMM/responses/2026-02-03/"},
+		{"rejection report", RejectionReportKey("restricted-landing/w1/QMM/sample.csv"), "restricted-landing/w1/QMM/rejections.csv"},
 		{"restricted", RestrictedPrefix("w1", "QMM"), "restricted/w1/QMM/"},
 		{"contacts", ContactsKey("w1", "QMM"), "restricted/w1/QMM/contacts.parquet"},
 		{"dbs request", DBSExchangeKey("w1", "QMM", "r1", DBSRequest), "restricted/w1/QMM/dbs/r1-request.csv"},
@@ -32,8 +32,8 @@ func TestKeyBuilders(t *testing.T) {
 		{"print manifest", PrintManifestKey(PrintFileKey("w1", "QMM", "invitation")), "restricted/w1/QMM/outbox/print/invitation.csv.manifest.json"},
 		{"sms ledger", SMSLedgerPrefix("w1", "QMM", "sms1"), "restricted/w1/QMM/sms-ledger/sms1/"},
 		{"ledger entry", LedgerEntryKey("p", "w1.QMM.S1.sms1"), "p/w1.QMM.S1.sms1.json"},
-		{"free text root", FreeTextRoot("w1", "QMM"), "restricted/w1/QMM/free_text/"},
-		{"free text", FreeTextKey("w1", "QMM", day, sha), "restricted/w1/QMM/free_text/load_date=2026-02-03/part-0123456789abcdef.parquet"},
+		{"free text root", FreeTextRoot("w1", "QMM"), "free-text/w1/QMM/"},
+		{"free text", FreeTextKey("w1", "QMM", day, sha), "free-text/w1/QMM/load_date=2026-02-03/part-0123456789abcdef.parquet"},
 		{"lake partition", LakePartition(LakeSample, "w1", "QMM"), "lake/sample/wave=w1/ics=QMM/"},
 		{"sample", SampleKey("w1", "QMM"), "lake/sample/wave=w1/ics=QMM/sample.parquet"},
 		{"dbs outcomes", DBSOutcomesKey("w1", "QMM", "r1"), "lake/outcome_events/wave=w1/ics=QMM/dbs-r1.parquet"},

@@ -417,7 +417,7 @@ func LinkageTable(dataset string) string { return "linkage_" + dataset }
 
 // LinkageLandingPrefix is where a dataset's extracts for a wave land (restricted landing).
 func LinkageLandingPrefix(wave, dataset string) string {
-	return fmt.Sprintf("landing/linkage/%s/%s/", wave, dataset)
+	return AreaRestrictedLanding.Prefix() + fmt.Sprintf("linkage/%s/%s/", wave, dataset)
 }
 
 // LinkageActivityPrefix is the lake partition of one dataset's accepted rows for a wave.
@@ -484,13 +484,13 @@ func LinkageReportPrefix(wave, release string) string {
 
 // LinkageExportPrefix is the UDAL-style export of one release.
 func LinkageExportPrefix(wave, release string) string {
-	return fmt.Sprintf("export/udal/%s/%s/", wave, release)
+	return AreaExport.Prefix() + fmt.Sprintf("udal/%s/%s/", wave, release)
 }
 
 // LinkageRestrictedPrefix is the restricted area of a wave's linkage (synthetic truth,
 // staged relations for a distributed engine).
 func LinkageRestrictedPrefix(wave string) string {
-	return fmt.Sprintf("restricted/linkage/%s/", wave)
+	return AreaRestricted.Prefix() + fmt.Sprintf("linkage/%s/", wave)
 }
 
 // LinkageTruthKey is the synthetic truth file of a wave's extracts.

@@ -24,7 +24,7 @@ const (
 )
 
 // PublishPrefix is the prefix of one release of one wave.
-func PublishPrefix(wave, release string) string { return "publish/" + wave + "/" + release + "/" }
+func PublishPrefix(wave, release string) string { return AreaPublish.WavePrefix(wave) + release + "/" }
 
 // PublishResultsParquetKey is the release's % positive figures, for machines.
 func PublishResultsParquetKey(wave, release string) string {

@@ -67,7 +67,7 @@ func TestClassifyResponseFile(t *testing.T) {
 		key, kind, format string
 		ok                bool
 	}{
-		{"landing/w/QMM/responses/2026-02-03/responses_online.csv", "online", "csv", true},
+		{"restricted-landing/w/QMM/responses/2026-02-03/responses_online.csv", "online", "csv", true},
 		{"x/RESPONSES_PAPER.CSV", "paper", "csv", true},
 		{"x/responses_phone.jsonl", "phone", "jsonl", true},
 		{"x/responses_phone.ndjson", "phone", "jsonl", true},
@@ -88,9 +88,9 @@ func TestClassifyResponseFile(t *testing.T) {
 func TestResponseKeys(t *testing.T) {
 	day := time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC)
 	tests := []struct{ got, want string }{
-		{ResponseLandingPrefix("w1", "QMM", day), "landing/w1/QMM/responses/2026-02-03/"},
+		{ResponseLandingPrefix("w1", "QMM", day), "restricted-landing/w1/QMM/responses/2026-02-03/"},
 		{ResponseLoadPartition(LakeResponses, "w1", "QMM", day), "lake/responses/wave=w1/ics=QMM/load_date=2026-02-03/"},
-		{FreeTextPrefix("w1", "QMM", day), "restricted/w1/QMM/free_text/load_date=2026-02-03/"},
+		{FreeTextPrefix("w1", "QMM", day), "free-text/w1/QMM/load_date=2026-02-03/"},
 		{ResponseFileName(ChannelPaper, "csv"), "responses_paper.csv"},
 	}
 	for _, tt := range tests {
@@ -98,7 +98,7 @@ func TestResponseKeys(t *testing.T) {
 			t.Errorf("got %s, want %s", tt.got, tt.want)
 		}
 	}
-	if !strings.HasPrefix(FreeTextPrefix("w1", "QMM", day), RestrictedPrefix("w1", "QMM")) {
-		t.Error("free text must live in the restricted area")
+	if !strings.HasPrefix(FreeTextPrefix("w1", "QMM", day), AreaFreeText.Prefix()) || strings.HasPrefix(FreeTextPrefix("w1", "QMM", day), AreaRestricted.Prefix()) {
+		t.Error("free text must live in its own area, not inside restricted/")
 	}
 }

@@ -395,9 +395,9 @@ func (c *Client) Backfill(ctx context.Context, in DailyLoadInput, from, to time.
 
 // ---- files -----------------------------------------------------------------------
 
-// StageFiles copies the spec's files that are local paths into the store's landing
-// area (schemas.LandingKey) and points the spec at them; keys already in the store are
-// left as they are.
+// StageFiles copies the spec's files that are local paths into the store's restricted
+// landing area (schemas.LandingKey: sample and mailing files hold personal data) and
+// points the spec at them; keys already in the store are left as they are.
 func StageFiles(ctx context.Context, st store.Store, spec *wavespec.Spec) error {
 	for i := range spec.ICSs {
 		ics := &spec.ICSs[i]

@@ -85,6 +85,17 @@ func ICSWorkflow(ctx workflow.Context, in ICSInput) (ICSResult, error) {
 		return ICSResult{}, err
 	}
 	err := r.run(ctx)
+	if ctx.Err() != nil && r.status.Retention == nil {
+		// Cancelled: the files it sent and whatever identifiable data it made are
+		// deleted after the retention period all the same.
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		if workflow.GetVersion(dctx, versionRetentionOnCancel, workflow.DefaultVersion, 1) == 1 {
+			if rerr := r.startRetention(dctx); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+	}
 	if ctx.Err() == nil {
 		// An update still running (an opt-out being recorded) finishes before the run
 		// ends, so its caller gets its answer.
@@ -501,6 +512,27 @@ func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
 	}
 	r.flushAudit(ctx)
 
+	if err := r.startRetention(ctx); err != nil {
+		return err
+	}
+	r.setStage(ctx, StageClosed, "")
+	return nil
+}
+
+// landed lists the files the ICS sent, with what the last intake made of them, for
+// the retention's lineage.
+func (r *icsRun) landed() []activities.LandedFile {
+	files := []activities.LandedFile{{Key: r.in.SampleFile}, {Key: r.in.MailingFile}}
+	if r.intake != nil {
+		files[0].SHA256, files[0].Rows = r.intake.SampleSHA256, r.intake.RowsRead
+		files[1].SHA256, files[1].Rows = r.intake.MailingSHA256, r.intake.MailingRowsRead
+	}
+	return files
+}
+
+// startRetention starts the deletion of the ICS's identifiable data after the
+// retention period (RetentionWorkflow), which outlives this run.
+func (r *icsRun) startRetention(ctx workflow.Context) error {
 	after := time.Duration(r.in.RetentionDays) * r.in.DayLength
 	id := RetentionWorkflowID(r.in.WaveID, r.in.ICS)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
@@ -511,12 +543,12 @@ func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			SAWaveID.ValueSet(r.in.WaveID), SAICS.ValueSet([]string{r.in.ICS}), SAStage.ValueSet(string(StageRetention))),
 	})
-	child := workflow.ExecuteChildWorkflow(cctx, RetentionWorkflow, RetentionInput{WaveID: r.in.WaveID, ICS: r.in.ICS, After: after})
+	child := workflow.ExecuteChildWorkflow(cctx, RetentionWorkflow, RetentionInput{WaveID: r.in.WaveID, ICS: r.in.ICS, After: after,
+		Landed: r.landed()})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 		return fmt.Errorf("start the retention of %s: %w", id, err)
 	}
 	r.status.Retention = &RetentionState{WorkflowID: id, DeleteAt: workflow.Now(ctx).Add(after).UTC()}
-	r.setStage(ctx, StageClosed, "")
 	return nil
 }
 

@@ -560,7 +560,8 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	}
 	assert.Equal(t, start.Add(56*day), w.closedAt)
 	assert.Equal(t, activities.Scope{WaveID: testWID, ICS: testICS}, w.closedScope)
-	assert.Equal(t, []workflows.RetentionInput{{WaveID: testWID, ICS: testICS, After: 30 * day}}, w.retention)
+	assert.Equal(t, []workflows.RetentionInput{{WaveID: testWID, ICS: testICS, After: 30 * day, Landed: []activities.LandedFile{
+		{Key: "incoming/" + testICS + "/sample.csv", Rows: w.accepted + 7}, {Key: "incoming/" + testICS + "/mailing.csv"}}}}, w.retention)
 	assert.Equal(t, start.Add(56*day), w.retainedAt)
 	assert.True(t, w.deletedAt.IsZero(), "the ICS workflow deletes nothing itself")
 
@@ -805,8 +806,13 @@ func TestICSWorkflow_IntakeFailureThenRevalidate(t *testing.T) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	assert.Equal(t, 2, w.intakeRuns, "intake ran once, then once more on revalidate (the bad input is not retried)")
-	assert.Equal(t, []string{"Intake QE1", "Intake QE1", "Load sample"}, w.log)
+	// Cancelled at the declaration, the ICS still starts its retention: the files it
+	// sent hold personal data.
+	assert.Equal(t, []string{"Intake QE1", "Intake QE1", "Load sample", "StartRetention"}, w.log)
 	assert.Zero(t, w.counts["SelectRecipients"])
+	require.Len(t, w.retention, 1)
+	assert.Equal(t, 30*day, w.retention[0].After)
+	assert.Equal(t, 4200, w.retention[0].Landed[0].Rows, "the retention is told what the last intake counted")
 }
 
 // ---- 4. DBS overdue and mismatch -----------------------------------------------------

@@ -22,6 +22,10 @@ import (
 //
 //	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill'
 //
+// retention.json is of the retention's first shape (one DeleteRestricted activity),
+// kept for the executions still sleeping in it; retention-lineage.json of its shape
+// since "retention-deletes-everything", recorded by TestRetentionLeavesNothingIdentifiable.
+//
 // Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.
 func TestReplayRecordedHistories(t *testing.T) {
@@ -29,7 +33,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false}
+	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false,
+		"retention-lineage.json": false}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
 		t.Run(filepath.Base(f), func(t *testing.T) {

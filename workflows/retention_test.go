@@ -14,20 +14,30 @@ import (
 	"icesurvey/workflows"
 )
 
-// The retention workflow sleeps out the retention period on its own, then deletes the
-// ICS's identifiable data once and flushes the audit trail.
+// The retention workflow sleeps out the retention period on its own, then records the
+// lineage of the landed files, deletes the ICS's identifiable data once and flushes
+// the audit trail.
 func TestRetentionWorkflow(t *testing.T) {
 	env := newEnv(t)
 	var mu sync.Mutex
 	var deletedAt []time.Time
-	var scopes []activities.Scope
+	var order []string
+	var inputs []activities.RetentionInput
 	flushed := 0
-	env.OnActivity(ta.DeleteRestricted, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.Scope) (activities.RetentionOutput, error) {
+	env.OnActivity(ta.RecordRetentionLineage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RetentionInput) (activities.RetentionLineageOutput, error) {
 			mu.Lock()
 			defer mu.Unlock()
+			order = append(order, "lineage")
+			return activities.RetentionLineageOutput{Files: 2}, nil
+		})
+	env.OnActivity(ta.DeleteIdentifiable, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RetentionInput) (activities.RetentionOutput, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, "delete")
 			deletedAt = append(deletedAt, env.Now().UTC())
-			scopes = append(scopes, in)
+			inputs = append(inputs, in)
 			return activities.RetentionOutput{Deleted: 7}, nil
 		})
 	env.OnActivity(twa.FlushAudit, mock.Anything, mock.Anything).Return(
@@ -46,7 +56,8 @@ func TestRetentionWorkflow(t *testing.T) {
 		}
 		queryErr = err
 	}, 29*day)
-	env.ExecuteWorkflow(workflows.RetentionWorkflow, workflows.RetentionInput{WaveID: testWID, ICS: testICS, After: 30 * day})
+	landed := []activities.LandedFile{{Key: "restricted-landing/w/QE1/sample.csv", SHA256: "ab", Rows: 10}}
+	env.ExecuteWorkflow(workflows.RetentionWorkflow, workflows.RetentionInput{WaveID: testWID, ICS: testICS, After: 30 * day, Landed: landed})
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 
@@ -59,6 +70,7 @@ func TestRetentionWorkflow(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []time.Time{t0.Add(30 * day)}, deletedAt)
-	assert.Equal(t, []activities.Scope{{WaveID: testWID, ICS: testICS}}, scopes)
+	assert.Equal(t, []string{"lineage", "delete"}, order, "the lineage is recorded before anything is deleted")
+	assert.Equal(t, []activities.RetentionInput{{Scope: activities.Scope{WaveID: testWID, ICS: testICS}, Landed: landed}}, inputs)
 	assert.Equal(t, 1, flushed)
 }

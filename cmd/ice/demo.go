@@ -119,7 +119,7 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 	if err := synth.WriteDeaths(&deaths, all); err != nil {
 		return nil, err
 	}
-	if err := store.PutBytes(ctx, st.Store, schemas.DeathsRegisterKey, deaths.Bytes()); err != nil {
+	if err := store.PutBytes(ctx, st.Outside, schemas.DeathsRegisterKey, deaths.Bytes()); err != nil {
 		return nil, err
 	}
 	if err := st.LoadDeaths(ctx); err != nil {
@@ -265,9 +265,10 @@ func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spe
 	root := st.Store.Root()
 	fmt.Fprintf(out, "\nOutputs\n")
 	fmt.Fprintf(out, "  lake (Parquet, pseudonymised)   %s/%s\n", root, schemas.AreaLake.Prefix())
-	fmt.Fprintf(out, "  rejection reports               %s/%s\n", root, schemas.RejectionReportKey(schemas.LandingKey(spec.WaveID, "<ICS>", "")))
+	fmt.Fprintf(out, "  rejection reports               %s/%s (identifiable, deleted at retention)\n", root, schemas.RejectionReportKey(schemas.LandingKey(spec.WaveID, "<ICS>", "")))
 	fmt.Fprintf(out, "  declarations                    %s/%s\n", root, schemas.AreaReports.WavePrefix(spec.WaveID))
-	fmt.Fprintf(out, "  restricted (identifiable)       %s/%s (mailing data deleted after retention; free text kept)\n", root, schemas.AreaRestricted.WavePrefix(spec.WaveID))
+	fmt.Fprintf(out, "  restricted (identifiable)       %s/%s (mailing data, deleted at retention)\n", root, schemas.AreaRestricted.WavePrefix(spec.WaveID))
+	fmt.Fprintf(out, "  free text (named ICB users)     %s/%s (kept after retention)\n", root, schemas.AreaFreeText.WavePrefix(spec.WaveID))
 	fmt.Fprintf(out, "  warehouse (DuckDB)              %s\n", st.Warehouse.Path())
 	fmt.Fprintf(out, "  audit trail                     %d events (%d activity attempts; %d in audit_log)\n", len(events), attempts, progress.AuditEvents)
 	fmt.Fprintf(out, "\nTry: ice audit --store file://%s --wave %s\n", root, spec.WaveID)

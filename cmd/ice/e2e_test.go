@@ -63,7 +63,7 @@ func e2eWave(t *testing.T, ctx context.Context, st *devstack.Stack, waveID strin
 	if err := synth.WriteDeaths(&buf, deaths); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.PutBytes(ctx, st.Store, schemas.DeathsRegisterKey, buf.Bytes()); err != nil {
+	if err := store.PutBytes(ctx, st.Outside, schemas.DeathsRegisterKey, buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.LoadDeaths(ctx); err != nil {
@@ -329,7 +329,7 @@ func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devsta
 		t.Fatal("no completed activities found in the histories")
 	}
 	for _, want := range []string{"Intake", "LoadLakeObjects", "RecordDeclaration", "SelectRecipients", "SubmitDBS",
-		"CollectDBS", "SendMailing", "CloseFieldwork", "DeleteRestricted", "FlushAudit"} {
+		"CollectDBS", "SendMailing", "CloseFieldwork", "RecordRetentionLineage", "DeleteIdentifiable", "FlushAudit"} {
 		if !types[want] {
 			t.Errorf("no audited attempt of %s", want)
 		}
@@ -338,7 +338,7 @@ func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devsta
 	for _, e := range events {
 		kinds = append(kinds, e.Kind)
 	}
-	for _, want := range []string{"declaration_signed", "mailing_sent", "dbs_applied", "fieldwork_closed", "identifiable_data_deleted"} {
+	for _, want := range []string{"declaration_signed", "mailing_sent", "dbs_applied", "fieldwork_closed", "landed_file_lineage", "identifiable_data_deleted"} {
 		if !strings.Contains(strings.Join(kinds, " "), want) {
 			t.Errorf("no %s domain event in the audit trail", want)
 		}

@@ -66,7 +66,7 @@ func synthCmd() *cobra.Command {
 	f.StringVar(&cfg.Format, "format", "csv", "csv or xlsx")
 	f.StringVar(&sampling, "sampling-date", "", "sampling date yyyy-mm-dd (default the generator's)")
 	f.StringVar(&out, "out", ".", "directory for the files")
-	f.StringVar(&storeURL, "store", "", "also write the deaths register for the simulated DBS to this store")
+	f.StringVar(&storeURL, "store", "", "also write the deaths register for the simulated DBS to this store (ice dev's simulated outside world: file://{data}/outside)")
 	cmd.AddCommand(sample)
 	return cmd
 }

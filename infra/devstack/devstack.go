@@ -42,6 +42,9 @@ type Config struct {
 	// DBSDelay is how long the simulated DBS takes to answer.
 	DBSDelay time.Duration
 	Logger   *slog.Logger
+	// WrapStore, if set, wraps the store the workers and simulators use (a test
+	// records every key written through it).
+	WrapStore func(store.Store) store.Store
 }
 
 // Stack is a running embedded pipeline.
@@ -56,6 +59,11 @@ type Stack struct {
 	DBS       *dbssim.Simulator
 	DataDir   string
 	logFile   *os.File
+
+	// Outside is the simulated outside world's own store (DataDir/outside): the
+	// simulated DBS's requests, replies and register of deaths. It is not the
+	// pipeline's: the retention never deletes from it, and a real DBS keeps its own.
+	Outside *store.FileStore
 }
 
 // Start brings the stack up. Close it to stop everything; the data directory keeps the
@@ -77,6 +85,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 	}()
 	if s.Store, err = store.NewFileStore(filepath.Join(cfg.DataDir, "store")); err != nil {
+		return nil, err
+	}
+	if s.Outside, err = store.NewFileStore(filepath.Join(cfg.DataDir, "outside")); err != nil {
 		return nil, err
 	}
 	key, err := PseudonymKey(cfg.DataDir)
@@ -109,16 +120,20 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.DBS = dbssim.NewSimulator(s.Store, "")
+	s.DBS = dbssim.NewSimulator(s.Outside, "")
 	s.DBS.Delay = cfg.DBSDelay
 	if err := s.LoadDeaths(ctx); err != nil {
 		return nil, err
 	}
+	var pipelineStore store.Store = s.Store
+	if cfg.WrapStore != nil {
+		pipelineStore = cfg.WrapStore(s.Store)
+	}
 	if s.Workers, err = worker.Start(worker.Config{
-		Client: s.Client, Store: s.Store, PseudonymKey: key, DBS: s.DBS, Notify: nc,
+		Client: s.Client, Store: pipelineStore, PseudonymKey: key, DBS: s.DBS, Notify: nc,
 		Main: true, Warehouse: s.Warehouse, Logger: workerLog,
 		RegisterDevSimulators: func(r sdkworker.ActivityRegistry) {
-			devsim.Register(r, &devsim.DevSimulators{Store: s.Store, Warehouse: s.Warehouse, Seed: 1})
+			devsim.Register(r, &devsim.DevSimulators{Store: pipelineStore, Warehouse: s.Warehouse, Seed: 1})
 		},
 	}); err != nil {
 		return nil, err
@@ -126,9 +141,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	return s, nil
 }
 
-// LoadDeaths (re)reads the simulator's register of deaths from the store.
+// LoadDeaths (re)reads the simulator's register of deaths from the outside world's
+// store (Outside).
 func (s *Stack) LoadDeaths(ctx context.Context) error {
-	b, err := store.ReadAll(ctx, s.Store, schemas.DeathsRegisterKey)
+	b, err := store.ReadAll(ctx, s.Outside, schemas.DeathsRegisterKey)
 	if errors.Is(err, store.ErrNotExist) {
 		return nil
 	}

@@ -289,7 +289,7 @@ func TestFreeTextIsGeneric(t *testing.T) {
 	}
 	all := strings.Join(func() []string {
 		var out []string
-		for _, v := range dump(t, st, "landing/") {
+		for _, v := range dump(t, st, schemas.AreaRestrictedLanding.Prefix()) {
 			out = append(out, v)
 		}
 		return out
