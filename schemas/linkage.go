@@ -514,14 +514,14 @@ type LinkageDisclosed struct {
 	ReleaseID  string   `col:"release_id"`
 	WaveID     string   `col:"wave_id"`
 	Aggregate  string   `col:"aggregate,key,doc=experience_by_burden or experience_by_condition or match_rates"`
-	Subject    string   `col:"subject,key,doc=the question id, or the dataset id of a match rate"`
-	Grouping   string   `col:"grouping,key,doc=the grouping variable (providers_12m, condition, age_band, ...)"`
+	Subject    string   `col:"subject,key,doc=the question id or the dataset id of a match rate"`
+	Grouping   string   `col:"grouping,key,doc=the grouping variable (providers_12m or condition or age_band ...)"`
 	GroupValue string   `col:"group_value,key"`
-	Category   string   `col:"category,key,doc=positive or not_positive; linked or not_linked"`
+	Category   string   `col:"category,key,doc=positive or not_positive or linked or not_linked"`
 	Count      *int64   `col:"count,doc=NULL when withheld"`
 	Base       *int64   `col:"base,doc=the group's base; NULL when the row is withheld"`
 	Share      *float64 `col:"share,doc=count / base; NULL when withheld"`
-	Status     string   `col:"status,doc=empty published; L caution; B base too small; P primary; S secondary"`
+	Status     string   `col:"status,doc=empty when published or L caution or B base too small or P primary or S secondary"`
 }
 
 // LinkageDisclosedLayout is the linkage_disclosed layout.

@@ -22,14 +22,14 @@ import (
 //
 //	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill'
 //
-// Every one must replay against today's workflow code: a change that would make a
+// and a linkage release (linkage.json) by the same with -run TestLinkageEndToEnd. Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false}
+	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false, "linkage.json": false}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
 		t.Run(filepath.Base(f), func(t *testing.T) {
