@@ -114,12 +114,19 @@ func (c *Client) WithdrawLinkage(ctx context.Context, w LinkageWithdrawal) (Link
 	if w.Reason == "" {
 		w.Reason = linkage.ReasonWithdrawLinkage
 	}
+	id := workflows.LinkageWithdrawalWorkflowID(w.WaveID, w.CommandID)
 	run, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    workflows.LinkageWithdrawalWorkflowID(w.WaveID, w.CommandID),
+		ID:                    id,
 		TaskQueue:             activities.TaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(w.WaveID)),
 	}, string(workflows.WorkflowLinkageWithdrawal), w)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		// The same command again: its withdrawal was recorded (or is being); answer
+		// with that one.
+		run, err = c.c.GetWorkflow(ctx, id, ""), nil
+	}
 	if err != nil {
 		return out, fmt.Errorf("withdraw linkage consent in %s: %w", w.WaveID, err)
 	}

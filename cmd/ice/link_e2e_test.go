@@ -115,8 +115,11 @@ func TestLinkageEndToEnd(t *testing.T) {
 	if chosen == nil {
 		t.Fatal("no consenter was linked to GP appointments in R1")
 	}
-	ice(append([]string{"link", "withdraw", "--wave", wave, "--record", chosen.SurveyRecordID, "--operator", "A. Engineer",
-		"--command-id", "e2e-withdraw-1"}, server...)...)
+	// The command twice with one command id (a retry) is one withdrawal.
+	for range 2 {
+		ice(append([]string{"link", "withdraw", "--wave", wave, "--record", chosen.SurveyRecordID, "--operator", "A. Engineer",
+			"--command-id", "e2e-withdraw-1"}, server...)...)
+	}
 	events, err := linkage.ReadConsentEvents(ctx, st.Store, wave)
 	if err != nil {
 		t.Fatal(err)
