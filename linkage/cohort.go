@@ -376,3 +376,28 @@ func questionIndex() (map[string]*questionnaire.Question, error) {
 	}
 	return out, nil
 }
+
+// SampledICS finds the ICS of a survey record id in a wave's sample in the lake (ok
+// false when the wave has no such record), reading only the two columns it needs: an
+// operator's withdrawal must name someone the wave sampled.
+func SampledICS(ctx context.Context, st store.Store, wave, surveyRecordID string) (ics string, ok bool, err error) {
+	keys, err := lakeObjects(ctx, st, waveRoot(schemas.LakeSample, wave))
+	if err != nil {
+		return "", false, err
+	}
+	for _, key := range keys {
+		err = lake.ScanStrings(ctx, st, key, []string{"survey_record_id", "ics"}, func(row []string) error {
+			if !ok && row[0] == surveyRecordID {
+				ics, ok = strings.Clone(row[1]), true
+			}
+			return nil
+		})
+		if err != nil {
+			return "", false, fmt.Errorf("linkage: read sample of %s: %w", wave, err)
+		}
+		if ok {
+			break
+		}
+	}
+	return ics, ok, nil
+}

@@ -39,12 +39,17 @@ import (
 
 // Withdrawal reason codes of an operator's command.
 var OperatorReasons = []string{
+	ReasonWithdrawLinkage,         // the person withdrew consent to linkage (the command's default)
 	"requested_by_person",         // the person asked (phone, letter, email)
 	"requested_by_representative", // someone with authority to act for them asked
 	"recorded_in_error",           // the consent answer was captured wrongly
 	"ig_direction",                // a direction from information governance
 	"other",
 }
+
+// ReasonWithdrawLinkage is the reason `ice link withdraw` records unless told another:
+// the person withdrew their consent to linkage (and only that: they stay in the survey).
+const ReasonWithdrawLinkage = "withdraw_linkage"
 
 // eventID is the deterministic id of the event: a hash of its source and kind, so
 // deriving the events again gives the same ids.

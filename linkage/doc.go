@@ -15,8 +15,9 @@
 //     versioned code lists in codelists/, their answers and their activity, and the
 //     linkage quality report (cohort flow, match rates, consent bias and, for
 //     synthetic data, precision and recall);
-//   - the UDAL-style export of a release with its manifest (Export), and the
-//     warehouse tables and views (WarehouseMigration, LoadRelease).
+//   - the UDAL-style export of a release with its manifest (Export), the release's
+//     aggregate counts after disclosure control (DiscloseAggregates), and the
+//     warehouse tables and views (migration WarehouseVersion, LoadRelease).
 //
 // What it guarantees: rows read = accepted + rejected + excluded for every extract,
 // asserted before anything is stored; an extract keyed by anything but this project's

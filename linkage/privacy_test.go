@@ -26,10 +26,6 @@ import (
 	"icesurvey/warehouse"
 )
 
-// The warehouse migration is registered by the integration under its own version; the
-// tests register it under one no other package uses.
-func init() { warehouse.Register(linkage.WarehouseMigration(9001)) }
-
 // identifiers finds tokens of text that are in forbidden: runs of letters and digits,
 // compared in lower case (NHS numbers are ten digits, project pseudonyms 64 hex).
 func identifiers(text string, forbidden map[string]bool) []string {

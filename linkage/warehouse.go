@@ -19,8 +19,16 @@ import (
 // tables — the shape the disclosure package takes — and leave percentages to be
 // computed after small numbers are suppressed.
 //
-// The integration registers WarehouseMigration under the next free version number
-// (warehouse.Register) and calls LoadRelease from the warehouse task queue.
+// WarehouseMigration is registered as warehouse migration WarehouseVersion when this
+// package is linked (the worker links it through its activities); LoadRelease runs on
+// the warehouse task queue. The registration lives here, not in package warehouse as
+// publication's does, because the tables and views are declared here and this package
+// imports warehouse (the other way round would be a cycle).
+
+// WarehouseVersion is the linkage's warehouse migration version (assigned: 17).
+const WarehouseVersion = 17
+
+func init() { warehouse.Register(WarehouseMigration(WarehouseVersion)) }
 
 // WarehouseTables are the linkage's warehouse tables.
 func WarehouseTables() []warehouse.Table {
@@ -40,6 +48,8 @@ func WarehouseTables() []warehouse.Table {
 			Doc: "consenters against non-consenters on frame variables and scored closed questions"},
 		{Name: schemas.Table(schemas.TableLinkageAccuracy), Layout: schemas.LinkageAccuracyLayout(), PartitionBy: wave,
 			Doc: "precision and recall against a synthetic truth file (test data only)"},
+		{Name: schemas.Table(schemas.TableLinkageDisclosed), Layout: schemas.LinkageDisclosedLayout(), PartitionBy: wave,
+			Doc: "the linkage's aggregate counts after disclosure control (experience by burden and by condition, match rates): the only linkage counts to show"},
 	}
 }
 

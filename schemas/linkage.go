@@ -405,6 +405,7 @@ const (
 	TableLinkageMatchRates  = "linkage_match_rates"
 	TableLinkageConsentBias = "linkage_consent_bias"
 	TableLinkageAccuracy    = "linkage_accuracy"
+	TableLinkageDisclosed   = "linkage_disclosed"
 )
 
 // LinkedActivityTable is the lake table of one dataset's linked activity of a release
@@ -504,3 +505,24 @@ func short(sha string) string {
 	}
 	return sha
 }
+
+// LinkageDisclosed is one cell of the linkage's aggregate counts after disclosure
+// control (package disclosure): experience by treatment burden and by condition, and
+// match rates. A withheld cell has a NULL count and share and its status says why; only
+// this table's published cells may be shown.
+type LinkageDisclosed struct {
+	ReleaseID  string   `col:"release_id"`
+	WaveID     string   `col:"wave_id"`
+	Aggregate  string   `col:"aggregate,key,doc=experience_by_burden or experience_by_condition or match_rates"`
+	Subject    string   `col:"subject,key,doc=the question id or the dataset id of a match rate"`
+	Grouping   string   `col:"grouping,key,doc=the grouping variable (providers_12m or condition or age_band ...)"`
+	GroupValue string   `col:"group_value,key"`
+	Category   string   `col:"category,key,doc=positive or not_positive or linked or not_linked"`
+	Count      *int64   `col:"count,doc=NULL when withheld"`
+	Base       *int64   `col:"base,doc=the group's base; NULL when the row is withheld"`
+	Share      *float64 `col:"share,doc=count / base; NULL when withheld"`
+	Status     string   `col:"status,doc=empty when published or L caution or B base too small or P primary or S secondary"`
+}
+
+// LinkageDisclosedLayout is the linkage_disclosed layout.
+func LinkageDisclosedLayout() *Layout { return LayoutOf[LinkageDisclosed](TableLinkageDisclosed) }

@@ -27,6 +27,10 @@ const (
 	WorkflowICS       WorkflowType = "ICSWorkflow"
 	WorkflowRetention WorkflowType = "RetentionWorkflow"
 	WorkflowDailyLoad WorkflowType = "DailyLoadWorkflow"
+
+	// Consented linkage (#15).
+	WorkflowLinkage           WorkflowType = "LinkageWorkflow"
+	WorkflowLinkageWithdrawal WorkflowType = "LinkageWithdrawalWorkflow"
 )
 
 // Registration is one workflow function and the type it is registered as.
@@ -42,6 +46,7 @@ var All = []Registration{
 	{WorkflowICS, ICSWorkflow},
 	{WorkflowRetention, RetentionWorkflow},
 	{WorkflowDailyLoad, DailyLoadWorkflow},
+	{WorkflowLinkage, LinkageWorkflow}, {WorkflowLinkageWithdrawal, LinkageWithdrawalWorkflow}, // #15
 }
 
 // Register registers every workflow of All on w (a worker or a replayer) under its type.
@@ -109,6 +114,18 @@ func DailyLoadScheduledWorkflowID(wave string) string { return "load/" + wave }
 
 // DailyLoadScheduleID is the Temporal Schedule of a wave's daily response load.
 func DailyLoadScheduleID(wave string) string { return "daily-load/" + wave }
+
+// Consented linkage (#15).
+
+// LinkageWorkflowID is the ID of a wave's linkage run: one ID per wave, so two releases
+// of a wave never build at once (a release retires the wave's earlier ones).
+func LinkageWorkflowID(wave string) string { return WaveWorkflowID(wave) + "/linkage" }
+
+// LinkageWithdrawalWorkflowID is the ID of one operator's withdrawal command: the same
+// command id is the same withdrawal.
+func LinkageWithdrawalWorkflowID(wave, commandID string) string {
+	return LinkageWorkflowID(wave) + "/withdraw/" + commandID
+}
 
 // Stage is where an ICS's fieldwork (or its retention) stands, as `ice wave status`
 // shows it and the Stage search attribute holds it.

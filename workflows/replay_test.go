@@ -22,6 +22,7 @@ import (
 //
 //	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill'
 //
+// A linkage release (linkage.json) is recorded by the same with -run TestLinkageEndToEnd.
 // retention.json is of the retention's first shape (one DeleteRestricted activity),
 // kept for the executions still sleeping in it; retention-lineage.json of its shape
 // since "retention-deletes-everything", recorded by TestRetentionLeavesNothingIdentifiable.
@@ -34,7 +35,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false,
-		"retention-lineage.json": false}
+		"retention-lineage.json": false, "linkage.json": false}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -40,6 +40,7 @@ func rootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd())
+	root.AddCommand(linkCmd()) // consented linkage (#15)
 	root.AddCommand(devCommands()...)
 	return root
 }

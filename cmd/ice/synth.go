@@ -68,5 +68,6 @@ func synthCmd() *cobra.Command {
 	f.StringVar(&out, "out", ".", "directory for the files")
 	f.StringVar(&storeURL, "store", "", "also write the deaths register for the simulated DBS to this store (ice dev's simulated outside world: file://{data}/outside)")
 	cmd.AddCommand(sample)
+	cmd.AddCommand(synthLinkageCmd()) // consented linkage (#15), in link.go
 	return cmd
 }

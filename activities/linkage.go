@@ -1,0 +1,252 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"icesurvey/audit"
+	"icesurvey/disclosure"
+	"icesurvey/fault"
+	"icesurvey/linkage"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// The consented linkage's activities (issue #15): thin adapters over package linkage.
+// Each writes whole objects under deterministic keys, so a retry writes the same ones;
+// none returns a person-level value (counts, keys and ids of releases only).
+
+// LinkageReleaseInput names one release of a wave's linkage.
+type LinkageReleaseInput struct {
+	Scope
+	ReleaseID string `json:"release_id"`
+}
+
+// LinkageConsentOutput reports the consent events derived from the lake.
+type LinkageConsentOutput struct {
+	Key    string                `json:"key"`
+	Events int                   `json:"events"`
+	Counts linkage.ConsentCounts `json:"counts"`
+}
+
+// LinkageExtractResult is what validation made of one extract, or why it was refused.
+type LinkageExtractResult struct {
+	Key      string           `json:"key"`
+	Dataset  string           `json:"dataset"`
+	RowsRead int64            `json:"rows_read"`
+	Accepted int64            `json:"accepted"`
+	Rejected int64            `json:"rejected"`
+	Excluded int64            `json:"excluded"`
+	ByReason map[string]int64 `json:"by_reason,omitempty"`
+	Report   string           `json:"report,omitempty"`
+	// Refused is the refusal of the whole extract (file, field, reason), when it was.
+	Refused string `json:"refused,omitempty"`
+}
+
+// LinkageExtractsOutput reports every extract of a wave's landing area.
+type LinkageExtractsOutput struct {
+	Extracts []LinkageExtractResult `json:"extracts"`
+}
+
+// LinkageReleaseOutput reports a built release.
+type LinkageReleaseOutput struct {
+	ReleaseKeyID string                    `json:"release_key_id"`
+	Sampled      int64                     `json:"sampled"`
+	Responded    int64                     `json:"responded"`
+	Consented    int64                     `json:"consented"`
+	Linked       int64                     `json:"linked"`
+	Tables       map[string]string         `json:"tables"` // table → lake key
+	Reports      []string                  `json:"reports"`
+	Accuracy     []schemas.LinkageAccuracy `json:"accuracy,omitempty"`
+	Retired      int                       `json:"retired"`
+	Codelists    []string                  `json:"codelists"`
+}
+
+// LinkageDisclosedOutput reports a release's disclosure-checked aggregates.
+type LinkageDisclosedOutput = linkage.DisclosedResult
+
+// LinkageExportOutput reports a release's UDAL-style export.
+type LinkageExportOutput struct {
+	Prefix         string `json:"prefix"`
+	Files          int    `json:"files"`
+	Rows           int64  `json:"rows"`
+	PseudonymKeyID string `json:"pseudonym_key_id"`
+}
+
+// LinkageWithdrawalInput is an operator's withdrawal of a person's linkage consent.
+type LinkageWithdrawalInput struct {
+	Scope
+	SurveyRecordID string    `json:"survey_record_id"`
+	RespondentType string    `json:"respondent_type,omitempty"`
+	Operator       string    `json:"operator"`
+	Reason         string    `json:"reason"`
+	At             time.Time `json:"at"`
+	CommandID      string    `json:"command_id"`
+}
+
+// LinkageWithdrawalOutput names the recorded event.
+type LinkageWithdrawalOutput struct {
+	EventID string `json:"event_id"`
+	Key     string `json:"key"`
+	ICS     string `json:"ics"`
+}
+
+// DeriveLinkageConsent derives the wave's consent events (responses' consent answers,
+// loaded opt-outs) and stores them, replacing the derivation before.
+func (a *Activities) DeriveLinkageConsent(ctx context.Context, in Scope) (LinkageConsentOutput, error) {
+	events, err := linkage.DeriveConsent(ctx, a.Store, in.WaveID)
+	if err != nil {
+		return LinkageConsentOutput{}, err
+	}
+	key, err := linkage.WriteDerivedConsent(ctx, a.Store, in.WaveID, events)
+	if err != nil {
+		return LinkageConsentOutput{}, err
+	}
+	all, err := linkage.ReadConsentEvents(ctx, a.Store, in.WaveID)
+	if err != nil {
+		return LinkageConsentOutput{}, err
+	}
+	counts := linkage.CountConsent(all)
+	audit.Record(ctx, "linkage_consent_derived", map[string]any{"key": key, "derived": len(events), "events": counts.Events,
+		"by_source": counts.BySource, "patients_given": counts.PatientsGiven, "patients_declined": counts.PatientsDeclined,
+		"patients_withdrawn": counts.PatientsWithdrew, "carers_given_never_linked": counts.CarersGiven})
+	return LinkageConsentOutput{Key: key, Events: len(all), Counts: counts}, nil
+}
+
+// ValidateLinkageExtracts validates every extract in the wave's restricted landing
+// area against its dataset's definition, with one cohort read for all of them. An
+// extract refused whole (keyed by another project's pseudonym, an unknown format, a
+// missing column…) is reported with its reason and stores nothing; the others go on.
+func (a *Activities) ValidateLinkageExtracts(ctx context.Context, in Scope) (LinkageExtractsOutput, error) {
+	stop := HeartbeatEvery(ctx, 10*time.Second)
+	defer stop()
+	defs, err := linkage.DefaultDefinitions()
+	if err != nil {
+		return LinkageExtractsOutput{}, fault.Wrap(fault.Configuration, err)
+	}
+	cohort, err := linkage.LoadCohort(ctx, a.Store, in.WaveID)
+	if err != nil {
+		return LinkageExtractsOutput{}, err
+	}
+	cfg := linkage.ExtractConfig{WaveID: in.WaveID, Cohort: cohort, ProjectKeyID: linkage.KeyID(a.PseudonymKey)}
+	var out LinkageExtractsOutput
+	for _, d := range defs.All() {
+		infos, err := a.Store.List(ctx, schemas.LinkageLandingPrefix(in.WaveID, d.ID))
+		if err != nil {
+			return out, err
+		}
+		for _, inf := range infos {
+			if strings.HasSuffix(inf.Key, ".manifest.json") {
+				continue // a manifest is read with its extract
+			}
+			cfg.Definition = d
+			r := LinkageExtractResult{Key: inf.Key, Dataset: d.ID}
+			res, err := linkage.ValidateExtract(ctx, a.Store, cfg, inf.Key)
+			switch {
+			case linkage.IsExtractError(err):
+				r.Refused = err.Error()
+			case err != nil:
+				return out, fmt.Errorf("validate %s: %w", path.Base(inf.Key), err)
+			default:
+				r.RowsRead, r.Accepted, r.Rejected, r.Excluded = res.RowsRead, res.Accepted, res.Rejected, res.Excluded
+				r.ByReason, r.Report = res.ByReason, res.ReportKey
+			}
+			out.Extracts = append(out.Extracts, r)
+		}
+	}
+	return out, nil
+}
+
+// BuildLinkageRelease builds a release from the lake as it stands (linkage.BuildRelease):
+// the linked outputs, keyed by the release's pseudonyms, and the quality report; it
+// retires the wave's earlier releases. A wave with a synthetic truth file gets its
+// precision and recall measured against it.
+func (a *Activities) BuildLinkageRelease(ctx context.Context, in LinkageReleaseInput) (LinkageReleaseOutput, error) {
+	stop := HeartbeatEvery(ctx, 10*time.Second)
+	defer stop()
+	cfg := linkage.ReleaseConfig{WaveID: in.WaveID, ReleaseID: in.ReleaseID, ProjectKey: a.PseudonymKey}
+	if err := linkage.CheckReleaseID(in.ReleaseID); err != nil {
+		return LinkageReleaseOutput{}, fault.Wrap(fault.BadInput, err)
+	}
+	truth := schemas.LinkageTruthKey(in.WaveID)
+	switch _, err := a.Store.Stat(ctx, truth); {
+	case err == nil:
+		cfg.TruthKey = truth
+	case !errors.Is(err, store.ErrNotExist):
+		return LinkageReleaseOutput{}, err
+	}
+	res, err := linkage.BuildRelease(ctx, a.Store, cfg)
+	if err != nil {
+		return LinkageReleaseOutput{}, err
+	}
+	out := LinkageReleaseOutput{ReleaseKeyID: res.ReleaseKeyID, Sampled: res.Sampled, Responded: res.Responded,
+		Consented: res.Consented, Linked: res.Linked, Tables: map[string]string{}, Reports: res.Reports,
+		Accuracy: res.Accuracy, Retired: len(res.Retired), Codelists: res.Codelists}
+	for t, o := range res.Tables {
+		out.Tables[t] = o.Key
+	}
+	return out, nil
+}
+
+// DiscloseLinkageAggregates applies disclosure control to a release's aggregate counts
+// (linkage.DiscloseAggregates, the publication's default parameters).
+func (a *Activities) DiscloseLinkageAggregates(ctx context.Context, in LinkageReleaseInput) (LinkageDisclosedOutput, error) {
+	res, err := linkage.DiscloseAggregates(ctx, a.Store, in.WaveID, in.ReleaseID, disclosure.DefaultParams())
+	if err != nil {
+		return linkage.DisclosedResult{}, err
+	}
+	return *res, nil
+}
+
+// ExportLinkageRelease writes a release's UDAL-style export with its manifest.
+func (a *Activities) ExportLinkageRelease(ctx context.Context, in LinkageReleaseInput) (LinkageExportOutput, error) {
+	m, err := linkage.Export(ctx, a.Store, linkage.ExportConfig{WaveID: in.WaveID, ReleaseID: in.ReleaseID, ProjectKey: a.PseudonymKey})
+	if err != nil {
+		return LinkageExportOutput{}, err
+	}
+	out := LinkageExportOutput{Prefix: schemas.LinkageExportPrefix(in.WaveID, in.ReleaseID), Files: len(m.Files), PseudonymKeyID: m.PseudonymKeyID}
+	for _, f := range m.Files {
+		out.Rows += f.Rows
+	}
+	return out, nil
+}
+
+// RecordLinkageWithdrawal records an operator's withdrawal of a sampled person's
+// linkage consent as a consent event of its own (linkage.RecordWithdrawal). The person
+// must be in the wave's sample; the same command id writes the same event.
+func (a *Activities) RecordLinkageWithdrawal(ctx context.Context, in LinkageWithdrawalInput) (LinkageWithdrawalOutput, error) {
+	ics, ok, err := linkage.SampledICS(ctx, a.Store, in.WaveID, in.SurveyRecordID)
+	if err != nil {
+		return LinkageWithdrawalOutput{}, err
+	}
+	if !ok {
+		return LinkageWithdrawalOutput{}, fault.Errorf(fault.BadInput, "linkage: wave %s sampled no survey record %q", in.WaveID, in.SurveyRecordID)
+	}
+	ev, err := linkage.WithdrawalByOperator(linkage.OperatorWithdrawal{WaveID: in.WaveID, ICS: ics, SurveyRecordID: in.SurveyRecordID,
+		RespondentType: in.RespondentType, Operator: in.Operator, Reason: in.Reason, At: in.At, CommandID: in.CommandID})
+	if err != nil {
+		return LinkageWithdrawalOutput{}, fault.Wrap(fault.BadInput, err)
+	}
+	key, err := linkage.RecordWithdrawal(ctx, a.Store, ev)
+	if err != nil {
+		return LinkageWithdrawalOutput{}, err
+	}
+	audit.Record(ctx, "linkage_consent_withdrawn", map[string]any{"event_id": ev.EventID, "ics": ics, "operator": ev.Operator,
+		"reason": ev.Reason, "key": key})
+	return LinkageWithdrawalOutput{EventID: ev.EventID, Key: key, ICS: ics}, nil
+}
+
+// LoadLinkageRelease loads a release's tables into the warehouse in one transaction,
+// replacing the wave's earlier release (linkage.LoadRelease).
+func (w *WarehouseActivities) LoadLinkageRelease(ctx context.Context, in LinkageReleaseInput) (map[string]int64, error) {
+	loaded, err := linkage.LoadRelease(ctx, w.Warehouse, w.Store, in.WaveID, in.ReleaseID)
+	if err != nil {
+		return nil, err
+	}
+	audit.Record(ctx, "linkage_release_loaded", map[string]any{"release": in.ReleaseID, "rows": loaded})
+	return loaded, nil
+}

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"icesurvey/linkage"
+	"icesurvey/linkage/synthlink"
+	"icesurvey/store"
+	"icesurvey/waveclient"
+)
+
+// Consented linkage (#15): `ice link`, `ice link withdraw`, `ice link status` and
+// `ice synth linkage`.
+
+func linkCmd() *cobra.Command {
+	var c conn
+	var in waveclient.LinkageInput
+	var noWait bool
+	cmd := &cobra.Command{
+		Use:   "link --wave W [--withdrawals-only]",
+		Short: "Link a closed wave's consenting respondents to their health and care activity (a new release)",
+		Long: `Starts LinkageWorkflow for the wave: derive consent from the lake, validate the
+providers' extracts in landing/linkage/W/, build a release keyed by release pseudonyms
+with its quality report, put the aggregate counts through disclosure control, export it
+UDAL-style and load it into the warehouse. The release retires the wave's earlier ones.
+
+--withdrawals-only rebuilds from the extracts already validated, with consent as it
+stands now: after ` + "`ice link withdraw`" + `, it removes the withdrawn from every linked
+output, export and warehouse table.`,
+		Args: cobra.NoArgs,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if in.WaveID == "" {
+				return fmt.Errorf("--wave is required")
+			}
+			started, err := cl.StartLinkage(ctx, in)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("linkage of %s started: release %s%s\n", started.WaveID, started.ReleaseID, map[bool]string{true: " (withdrawals only)"}[started.WithdrawalsOnly])
+			if noWait {
+				return nil
+			}
+			res, err := cl.WaitLinkage(ctx, started.WaveID)
+			printLinkage(os.Stdout, res)
+			return err
+		}),
+	}
+	c.bind(cmd)
+	f := cmd.Flags()
+	f.StringVar(&in.WaveID, "wave", "", "the wave")
+	f.StringVar(&in.ReleaseID, "release", "", "release id (default R<UTC time>, -w for withdrawals only)")
+	f.BoolVar(&in.WithdrawalsOnly, "withdrawals-only", false, "rebuild without validating extracts, to apply withdrawals")
+	f.BoolVar(&noWait, "no-wait", false, "start the run and return")
+	cmd.AddCommand(linkWithdrawCmd(), linkStatusCmd())
+	return cmd
+}
+
+func linkWithdrawCmd() *cobra.Command {
+	var c conn
+	var w waveclient.LinkageWithdrawal
+	var carer bool
+	cmd := &cobra.Command{
+		Use:   "withdraw --wave W --record ID",
+		Short: "Record that a person withdrew their consent to linkage (reason withdraw_linkage by default)",
+		Long: `Records a withdrawal consent event for the survey record, with who recorded it, the
+reason code and the command's id (its source). The person is linked no more: the next
+release leaves them out of every output (run ` + "`ice link --wave W --withdrawals-only`" + ` to
+apply it now). Reasons: ` + strings.Join(linkage.OperatorReasons, ", ") + `.`,
+		Args: cobra.NoArgs,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if w.WaveID == "" || w.SurveyRecordID == "" {
+				return fmt.Errorf("--wave and --record are required")
+			}
+			if w.Operator == "" {
+				if u, err := user.Current(); err == nil {
+					w.Operator = u.Username
+				}
+			}
+			if carer {
+				w.RespondentType = "carer"
+			}
+			out, err := cl.WithdrawLinkage(ctx, w)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("withdrawal recorded: event %s for %s (%s) in %s\nrun `ice link --wave %s --withdrawals-only` to remove them from the current release\n",
+				out.EventID, w.SurveyRecordID, out.ICS, out.Key, w.WaveID)
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	f := cmd.Flags()
+	f.StringVar(&w.WaveID, "wave", "", "the wave")
+	f.StringVar(&w.SurveyRecordID, "record", "", "the person's survey record id")
+	f.StringVar(&w.Operator, "operator", "", "who is recording the withdrawal (default: the login name)")
+	f.StringVar(&w.Reason, "reason", linkage.ReasonWithdrawLinkage, "reason code: "+strings.Join(linkage.OperatorReasons, ", "))
+	f.StringVar(&w.CommandID, "command-id", "", "idempotency id: the same id records the same withdrawal (default random)")
+	f.BoolVar(&carer, "carer", false, "the withdrawal is the carer's (carers are never linked; recorded all the same)")
+	return cmd
+}
+
+func linkStatusCmd() *cobra.Command {
+	var c conn
+	var wave string
+	cmd := &cobra.Command{
+		Use:   "status --wave W",
+		Short: "Show the wave's latest linkage run",
+		Args:  cobra.NoArgs,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			res, err := cl.LinkageStatus(ctx, wave)
+			if err != nil {
+				return err
+			}
+			printLinkage(os.Stdout, res)
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	cmd.Flags().StringVar(&wave, "wave", "", "the wave")
+	return cmd
+}
+
+// printLinkage writes a linkage run as a person reads it.
+func printLinkage(out io.Writer, r waveclient.LinkageResult) {
+	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	defer w.Flush()
+	fmt.Fprintf(w, "linkage %s release %s: step %s\n", r.WaveID, r.ReleaseID, r.Step)
+	c := r.Consent.Counts
+	fmt.Fprintf(w, "consent\t%d events; latest: %d given, %d declined, %d withdrawn (carers' consent, never linked: %d)\n",
+		c.Events, c.PatientsGiven, c.PatientsDeclined, c.PatientsWithdrew, c.CarersGiven)
+	for _, e := range r.Extracts {
+		if e.Refused != "" {
+			fmt.Fprintf(w, "extract %s\tREFUSED: %s\n", e.Key, e.Refused)
+			continue
+		}
+		fmt.Fprintf(w, "extract %s\t%d rows: %d accepted, %d rejected, %d excluded (not linkable)\n", e.Key, e.RowsRead, e.Accepted, e.Rejected, e.Excluded)
+	}
+	rel := r.Release
+	if rel.ReleaseKeyID != "" {
+		fmt.Fprintf(w, "release\t%d sampled, %d responded, %d consented, %d linked; release key %s; %d earlier objects retired\n",
+			rel.Sampled, rel.Responded, rel.Consented, rel.Linked, rel.ReleaseKeyID, rel.Retired)
+		for _, a := range rel.Accuracy {
+			fmt.Fprintf(w, "  accuracy %s\tprecision %.4f, recall %.4f (%d true pairs)\n", a.DatasetID, a.Precision, a.Recall, a.TruePairs)
+		}
+		for _, k := range rel.Reports {
+			fmt.Fprintf(w, "  report\t%s\n", k)
+		}
+	}
+	if d := r.Disclosed; d.Key != "" {
+		fmt.Fprintf(w, "disclosure\t%d tables, %d cells, %d withheld; %s\n", d.Tables, d.Cells, d.Withheld, d.ReportKey)
+	}
+	if e := r.Export; e.Prefix != "" {
+		fmt.Fprintf(w, "export\t%d files, %d rows under %s (release pseudonym key %s)\n", e.Files, e.Rows, e.Prefix, e.PseudonymKeyID)
+	}
+	if len(r.Warehouse) > 0 {
+		tables := make([]string, 0, len(r.Warehouse))
+		for t := range r.Warehouse {
+			tables = append(tables, t)
+		}
+		sort.Strings(tables)
+		var parts []string
+		for _, t := range tables {
+			parts = append(parts, fmt.Sprintf("%s %d", t, r.Warehouse[t]))
+		}
+		fmt.Fprintf(w, "warehouse\t%s\n", strings.Join(parts, ", "))
+	}
+}
+
+// synthLinkageCmd is `ice synth linkage`: synthetic provider extracts and their truth
+// file for a wave's sample in the lake (test data).
+func synthLinkageCmd() *cobra.Command {
+	var cfg synthlink.Config
+	var storeURL, keyFile string
+	var wave synthlink.WaveConfig
+	var icss string
+	cmd := &cobra.Command{
+		Use:   "linkage --wave W",
+		Short: "Write synthetic provider extracts (every dataset) and a restricted truth file for a wave's sample",
+		Long: `Reads the wave's pseudonymised sample and responses from the lake and writes an
+extract of every dataset in linkage/defs to landing/linkage/W/{dataset}/, each with a
+manifest naming the project key's fingerprint, and the truth file (who truly had what,
+what validation should make of every row) to restricted/linkage/W/synth/truth.parquet.
+With the truth file present, a release reports its precision and recall.
+
+--write-wave first writes a synthetic wave (sample, responses with consent answers,
+opt-outs) to the lake, for trying the linkage without running fieldwork: test data only.
+The project key is ICE_PSEUDONYM_KEY (hex) or --key-file (the dev stack's).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if cfg.WaveID == "" {
+				return fmt.Errorf("--wave is required")
+			}
+			key, err := projectKey(keyFile)
+			if err != nil {
+				return err
+			}
+			st, err := store.Open(ctx, storeURL)
+			if err != nil {
+				return err
+			}
+			if wave.PerICS > 0 {
+				wave.WaveID, wave.ProjectKey, wave.Seed = cfg.WaveID, key, cfg.Seed
+				wave.ICSs = strings.Split(icss, ",")
+				ws, err := synthlink.WriteWave(ctx, st, wave)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("synthetic wave %s: %d sampled, %d respondents, %d meant to be linkable, %d withdrawn by opt-out\n",
+					cfg.WaveID, ws.Sampled, ws.Respondents, len(ws.Consenting), len(ws.Withdrawn))
+			}
+			cfg.ProjectKeyID = linkage.KeyID(key)
+			stats, err := synthlink.Generate(ctx, st, cfg)
+			if err != nil {
+				return err
+			}
+			b, _ := json.MarshalIndent(stats, "", "  ")
+			fmt.Println(string(b))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.WaveID, "wave", "", "the wave (its sample must be in the lake)")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "random seed (same seed, same extracts)")
+	f.Float64Var(&cfg.FaultRate, "faults", synthlink.DefaultFaultRate, "share of delivered rows with one fault (negative: none)")
+	f.StringVar(&cfg.Format, "format", "csv", "csv or parquet")
+	f.StringVar(&storeURL, "store", envOr("ICE_STORE", "file://.ice/store"), "object store: file://DIR or s3://bucket/prefix (ICE_STORE)")
+	f.StringVar(&keyFile, "key-file", ".ice/pseudonym.key", "the project's pseudonymisation key (hex) when ICE_PSEUDONYM_KEY is unset")
+	f.IntVar(&wave.PerICS, "write-wave", 0, "first write a synthetic wave with this many sampled per ICS (test data)")
+	f.IntVar(&wave.Respondents, "respondents", 0, "with --write-wave: complete responses per ICS")
+	f.Float64Var(&wave.ConsentRate, "consent-rate", 0.66, "with --write-wave: share of respondents consenting")
+	f.Float64Var(&wave.WithdrawRate, "withdraw-rate", 0.05, "with --write-wave: share of consenters who later opt out")
+	f.StringVar(&icss, "ics", "QMM,QWE", "with --write-wave: ICS codes, comma-separated")
+	return cmd
+}
+
+// projectKey is ICE_PSEUDONYM_KEY, else the hex key in file.
+func projectKey(file string) ([]byte, error) {
+	h := os.Getenv("ICE_PSEUDONYM_KEY")
+	if h == "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("the project key: set ICE_PSEUDONYM_KEY or --key-file: %w", err)
+		}
+		h = string(b)
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(h))
+	if err != nil || len(k) < 32 {
+		return nil, fmt.Errorf("the project key must be at least 32 bytes of hex")
+	}
+	return k, nil
+}

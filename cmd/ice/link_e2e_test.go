@@ -1,0 +1,473 @@
+//go:build !production
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"icesurvey/infra/devstack"
+	"icesurvey/lake"
+	"icesurvey/linkage"
+	"icesurvey/linkage/synthlink"
+	"icesurvey/schemas"
+	"icesurvey/store"
+	"icesurvey/workflows"
+)
+
+// TestLinkageEndToEnd runs the consented linkage on the embedded Temporal server
+// through the CLI: `ice synth linkage` writes the providers' extracts and the truth for
+// a synthetic wave, `ice link` builds release R1, `ice link withdraw` records one
+// linked person's withdrawal and `ice link --withdrawals-only` builds R2. It checks the
+// issue's "done when": the withdrawn person is absent from every linked output, export
+// and warehouse table of R2 (and R1's person-level outputs are gone), no non-consenting
+// respondent is ever present, the quality report's match rates equal the truth file's
+// in both releases, every published aggregate count passed disclosure control, and no
+// linked output, export, report, log or audit record holds an NHS number or a project
+// pseudonym.
+func TestLinkageEndToEnd(t *testing.T) {
+	// Everything the pipeline logs through the default logger (the linkage package's
+	// own lines) is kept, to be scanned with the worker's log.
+	var logged lockedBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	ctx, st, wc := startE2E(t)
+	const wave = "link-e2e"
+	key, err := devstack.PseudonymKey(st.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := synthlink.WriteWave(ctx, st.Store, synthlink.WaveConfig{WaveID: wave, ICSs: []string{"QMM", "QWE"}, PerICS: 300,
+		Respondents: 150, ConsentRate: 0.66, WithdrawRate: 0.05, Seed: 7, ProjectKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := []string{"--address", st.Server.HostPort(), "--namespace", st.Server.Namespace()}
+	ice := func(args ...string) {
+		t.Helper()
+		cmd := rootCmd()
+		cmd.SetArgs(args)
+		if err := cmd.ExecuteContext(ctx); err != nil {
+			t.Fatalf("ice %s: %v", strings.Join(args, " "), err)
+		}
+	}
+	ice("synth", "linkage", "--wave", wave, "--store", st.Store.URL(), "--key-file", filepath.Join(st.DataDir, "pseudonym.key"),
+		"--seed", "11", "--faults", "0.03")
+
+	// Release R1.
+	ice(append([]string{"link", "--wave", wave, "--release", "R1"}, server...)...)
+	r1, err := wc.WaitLinkage(ctx, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Step != "done" || len(r1.Extracts) != 7 {
+		t.Fatalf("R1 ended at step %s with %d extracts", r1.Step, len(r1.Extracts))
+	}
+	var excluded int64
+	for _, e := range r1.Extracts {
+		if e.Refused != "" || e.RowsRead != e.Accepted+e.Rejected+e.Excluded || e.Accepted == 0 || e.Rejected == 0 {
+			t.Errorf("extract %s: %+v", e.Key, e)
+		}
+		excluded += e.Excluded
+	}
+	if excluded == 0 {
+		t.Error("no extract row was excluded: the non-consenters' activity should be")
+	}
+	if r1.Release.Consented != int64(len(ws.Consenting)) || len(r1.Release.Accuracy) != 7 || r1.Export.Files == 0 {
+		t.Fatalf("R1: %d consented (want %d), accuracy for %d datasets, %d files exported",
+			r1.Release.Consented, len(ws.Consenting), len(r1.Release.Accuracy), r1.Export.Files)
+	}
+	checkMatchRatesEqualTruth(t, ctx, st.Store, wave, "R1", ws.Consenting)
+	checkDisclosed(t, ctx, st.Store, wave, "R1")
+	recordHistories(t, ctx, wc, map[string]string{"linkage.json": workflows.LinkageWorkflowID(wave)})
+
+	// The withdrawal: a consenter found in at least one dataset.
+	cohort, err := linkage.LoadCohort(ctx, st.Store, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel1 := releaser(t, key, wave, "R1")
+	linked1 := map[string]bool{}
+	if err := lake.ScanStrings(ctx, st.Store, schemas.LinkedKey(schemas.LinkedActivityTable("gpad"), wave, "R1"), []string{"release_pseudonym"},
+		func(row []string) error { linked1[row[0]] = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var chosen *linkage.Person
+	for i := range cohort.People {
+		if p := &cohort.People[i]; p.Consented && linked1[rel1.Pseudonym(p.NHSPseudonym)] {
+			chosen = p
+			break
+		}
+	}
+	if chosen == nil {
+		t.Fatal("no consenter was linked to GP appointments in R1")
+	}
+	// The command twice with one command id (a retry) is one withdrawal.
+	for range 2 {
+		ice(append([]string{"link", "withdraw", "--wave", wave, "--record", chosen.SurveyRecordID, "--operator", "A. Engineer",
+			"--command-id", "e2e-withdraw-1"}, server...)...)
+	}
+	events, err := linkage.ReadConsentEvents(ctx, st.Store, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded int
+	for _, e := range events {
+		if e.SurveyRecordID == chosen.SurveyRecordID && e.SourceKind == schemas.ConsentSourceOperator {
+			recorded++
+			if e.Event != schemas.ConsentWithdrawn || e.Reason != linkage.ReasonWithdrawLinkage || e.Operator != "A. Engineer" ||
+				e.SourceRef != "e2e-withdraw-1" || e.ICS != chosen.ICS {
+				t.Errorf("the withdrawal event: %+v", e)
+			}
+		}
+	}
+	if recorded != 1 {
+		t.Fatalf("%d operator withdrawals recorded for the chosen person, want 1", recorded)
+	}
+
+	// Release R2, withdrawals only.
+	ice(append([]string{"link", "--wave", wave, "--withdrawals-only", "--release", "R2"}, server...)...)
+	r2, err := wc.WaitLinkage(ctx, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Step != "done" || !r2.WithdrawalsOnly || len(r2.Extracts) != 0 || r2.Release.Consented != r1.Release.Consented-1 || r2.Release.Retired == 0 {
+		t.Fatalf("R2: step %s, withdrawals only %v, %d extracts validated, %d consented (R1 %d), %d objects retired",
+			r2.Step, r2.WithdrawalsOnly, len(r2.Extracts), r2.Release.Consented, r1.Release.Consented, r2.Release.Retired)
+	}
+	consenting2 := map[string]bool{}
+	for id := range ws.Consenting {
+		if id != chosen.SurveyRecordID {
+			consenting2[id] = true
+		}
+	}
+	checkMatchRatesEqualTruth(t, ctx, st.Store, wave, "R2", consenting2)
+	checkDisclosed(t, ctx, st.Store, wave, "R2")
+
+	// Nothing of R1's person-level outputs or export is left.
+	for _, p := range []string{schemas.LinkageExportPrefix(wave, "R1"), schemas.LinkedPartition(schemas.TableLinkedRespondents, wave, "R1"),
+		schemas.LinkedPartition(schemas.TableLinkedAnswers, wave, "R1"), schemas.LinkedPartition(schemas.LinkedActivityTable("gpad"), wave, "R1")} {
+		if infos, err := st.Store.List(ctx, p); err != nil || len(infos) != 0 {
+			t.Errorf("%s: %d objects left after R2 (%v)", p, len(infos), err)
+		}
+	}
+
+	// The withdrawn person, and every respondent who did not consent, under either
+	// release's pseudonym; NHS numbers and project pseudonyms of everyone.
+	rel2 := releaser(t, key, wave, "R2")
+	absent := map[string]bool{rel1.Pseudonym(chosen.NHSPseudonym): true, rel2.Pseudonym(chosen.NHSPseudonym): true}
+	nonConsenting := 0
+	for _, p := range cohort.People {
+		if p.Responded && !ws.Consenting[p.SurveyRecordID] {
+			nonConsenting++
+			absent[rel1.Pseudonym(p.NHSPseudonym)], absent[rel2.Pseudonym(p.NHSPseudonym)] = true, true
+		}
+	}
+	if nonConsenting == 0 {
+		t.Fatal("the wave has no non-consenting respondent")
+	}
+	identifiers := map[string]bool{}
+	for _, s := range append(append([]string(nil), ws.NHSNumbers...), ws.Pseudonyms...) {
+		identifiers[strings.ToLower(s)] = true
+	}
+	scanned := scanLinkage(t, ctx, st, wave, absent, "a withdrawn or non-consenting person's release pseudonym")
+	scanLinkage(t, ctx, st, wave, identifiers, "an NHS number or project pseudonym")
+	if scanned < 20 {
+		t.Errorf("only %d outputs scanned", scanned)
+	}
+	text := logged.String()
+	if !strings.Contains(text, "linkage release built") {
+		t.Error("the linkage logged nothing through the default logger: the log scan would prove nothing")
+	}
+	for what, tokens := range map[string]map[string]bool{"release pseudonyms of the withdrawn or non-consenting": absent, "NHS numbers or project pseudonyms": identifiers} {
+		if n := countTokens(text, tokens); n > 0 {
+			t.Errorf("the default log holds %d × %s", n, what)
+		}
+	}
+
+	// The warehouse holds R2 only, without the withdrawn person.
+	err = st.Warehouse.Read(ctx, func(db *sql.DB) error {
+		var all, ofR1, ofChosen int64
+		if err := db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE release_id = 'R1'), count(*) FILTER (WHERE release_pseudonym = ?)
+			FROM linked_respondents WHERE wave_id = ?`, rel2.Pseudonym(chosen.NHSPseudonym), wave).Scan(&all, &ofR1, &ofChosen); err != nil {
+			return err
+		}
+		if all != r2.Release.Consented || ofR1 != 0 || ofChosen != 0 {
+			t.Errorf("warehouse linked_respondents: %d rows (want %d), %d of R1, %d of the withdrawn person", all, r2.Release.Consented, ofR1, ofChosen)
+		}
+		var applied int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, linkage.WarehouseVersion).Scan(&applied); err != nil {
+			return err
+		}
+		if applied != 1 {
+			t.Errorf("migration %d applied %d times", linkage.WarehouseVersion, applied)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func releaser(t *testing.T, key []byte, wave, release string) *linkage.Releaser {
+	t.Helper()
+	r, err := linkage.NewReleaser(key, wave, release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// checkMatchRatesEqualTruth compares every cell of a release's match rates with the
+// truth file's answer for the given consenters: a consenter is found in a dataset when
+// a row the truth expects to be accepted carries their key.
+func checkMatchRatesEqualTruth(t *testing.T, ctx context.Context, st store.Store, wave, release string, consenting map[string]bool) {
+	t.Helper()
+	truth, err := lake.GetRows[schemas.LinkageTruth](ctx, st, schemas.LinkageTruthKey(wave), schemas.LinkageTruthLayout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rates, err := lake.GetRows[schemas.LinkageMatchRate](ctx, st, schemas.LinkedKey(schemas.TableLinkageMatchRates, wave, release), schemas.LinkageMatchRateLayout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cohort, err := linkage.LoadCohort(ctx, st, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]map[string]bool{"any": {}}
+	datasets := map[string]bool{}
+	for _, tr := range truth {
+		datasets[tr.DatasetID] = true
+		if tr.Expected != schemas.TruthAccepted {
+			continue
+		}
+		if found[tr.DatasetID] == nil {
+			found[tr.DatasetID] = map[string]bool{}
+		}
+		found[tr.DatasetID][tr.DeliveredKey], found["any"][tr.DeliveredKey] = true, true
+	}
+	datasets["any"] = true
+	type cell struct{ dataset, dim, cat string }
+	want := map[cell][2]int64{}
+	for _, p := range cohort.People {
+		if !consenting[p.SurveyRecordID] {
+			continue
+		}
+		for ds := range datasets {
+			var linked int64
+			if found[ds][p.NHSPseudonym] {
+				linked = 1
+			}
+			for dim, cat := range map[string]string{"all": "all", "ics": p.ICS, "age_band": p.AgeBand, "gender": p.Gender,
+				"ethnicity_group": p.EthnicityGroup, "efi_band": p.EFIBand} {
+				c := want[cell{ds, dim, cat}]
+				want[cell{ds, dim, cat}] = [2]int64{c[0] + 1, c[1] + linked}
+			}
+		}
+	}
+	if len(rates) != len(want) || len(rates) == 0 {
+		t.Errorf("%s: %d match-rate cells, the truth has %d", release, len(rates), len(want))
+	}
+	for _, r := range rates {
+		c := want[cell{r.DatasetID, r.Dimension, r.Category}]
+		if r.Consenters != c[0] || r.Linked != c[1] {
+			t.Errorf("%s %s %s=%s: report %d of %d, truth %d of %d", release, r.DatasetID, r.Dimension, r.Category, r.Linked, r.Consenters, c[1], c[0])
+		}
+	}
+}
+
+// checkDisclosed: the release's disclosure-checked aggregates publish no count of 1 to
+// 4 and no base under 10, and withhold something (the wave is small enough to need it).
+func checkDisclosed(t *testing.T, ctx context.Context, st store.Store, wave, release string) {
+	t.Helper()
+	rows, err := lake.GetRows[schemas.LinkageDisclosed](ctx, st, schemas.LinkedKey(schemas.TableLinkageDisclosed, wave, release), schemas.LinkageDisclosedLayout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	withheld, aggregates := 0, map[string]bool{}
+	for _, r := range rows {
+		aggregates[r.Aggregate] = true
+		if r.Count == nil {
+			withheld++
+			if r.Status == "" || r.Share != nil {
+				t.Errorf("%s: withheld cell %s/%s/%s=%s/%s with status %q and a share", release, r.Aggregate, r.Subject, r.Grouping, r.GroupValue, r.Category, r.Status)
+			}
+			continue
+		}
+		if (*r.Count > 0 && *r.Count < 5) || r.Base == nil || *r.Base < 10 {
+			t.Errorf("%s: published %s/%s/%s=%s/%s: count %d, base %v", release, r.Aggregate, r.Subject, r.Grouping, r.GroupValue, r.Category, *r.Count, r.Base)
+		}
+	}
+	if withheld == 0 || len(aggregates) != 3 {
+		t.Errorf("%s: %d of %d disclosed cells withheld, aggregates %v", release, withheld, len(rows), aggregates)
+	}
+}
+
+// scanLinkage looks for any of the forbidden tokens in every linked output, quality
+// table, report and export of the wave (raw bytes and, for Parquet, every decoded
+// value), in the worker's log, and in the warehouse's linkage tables and audit trail.
+func scanLinkage(t *testing.T, ctx context.Context, st *devstack.Stack, wave string, forbidden map[string]bool, what string) (scanned int) {
+	t.Helper()
+	check := func(where, text string) {
+		scanned++
+		if n := countTokens(text, forbidden); n > 0 {
+			t.Errorf("%s holds %d × %s", where, n, what)
+		}
+	}
+	var keys []string
+	for _, p := range []string{"lake/linked_", "lake/linkage_cohort_flow/", "lake/linkage_match_rates/", "lake/linkage_consent_bias/",
+		"lake/linkage_accuracy/", "lake/linkage_disclosed/", "reports/linkage/" + wave + "/", "export/udal/" + wave + "/"} {
+		infos, err := st.Store.List(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range infos {
+			keys = append(keys, in.Key)
+		}
+	}
+	for _, k := range keys {
+		path := filepath.Join(st.Store.Root(), k)
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(k, string(raw))
+		if strings.HasSuffix(k, ".parquet") {
+			check(k+" (decoded)", parquetValues(t, path))
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(st.DataDir, "worker.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("the worker's log", string(log))
+	err = st.Warehouse.Read(ctx, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT table_name, column_name FROM information_schema.columns
+			WHERE data_type = 'VARCHAR' AND (table_name LIKE 'linked%' OR table_name LIKE 'linkage%' OR table_name = 'audit_log')`)
+		if err != nil {
+			return err
+		}
+		var cols [][2]string
+		for rows.Next() {
+			var c [2]string
+			if err := rows.Scan(&c[0], &c[1]); err != nil {
+				rows.Close()
+				return err
+			}
+			cols = append(cols, c)
+		}
+		rows.Close()
+		for _, c := range cols {
+			r, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE %[1]s IS NOT NULL`, schemas.QuoteIdent(c[1]), schemas.QuoteIdent(c[0])))
+			if err != nil {
+				return err
+			}
+			var b strings.Builder
+			for r.Next() {
+				var s string
+				if err := r.Scan(&s); err != nil {
+					r.Close()
+					return err
+				}
+				b.WriteString(s + "\n")
+			}
+			r.Close()
+			check("warehouse "+c[0]+"."+c[1], b.String())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scanned
+}
+
+// countTokens counts the runs of letters and digits of text that are forbidden
+// (compared in lower case).
+func countTokens(text string, forbidden map[string]bool) int {
+	n, start := 0, -1
+	for i := 0; i <= len(text); i++ {
+		c := byte(0)
+		if i < len(text) {
+			c = text[i]
+		}
+		alnum := c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		switch {
+		case alnum && start < 0:
+			start = i
+		case !alnum && start >= 0:
+			if forbidden[strings.ToLower(text[start:i])] {
+				n++
+			}
+			start = -1
+		}
+	}
+	return n
+}
+
+// parquetValues is every column name and value of a Parquet file as text.
+func parquetValues(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	var b strings.Builder
+	for i := 0; i < int(tbl.NumCols()); i++ {
+		col := tbl.Column(i)
+		b.WriteString(col.Name() + "\n")
+		for _, chunk := range col.Data().Chunks() {
+			for r := 0; r < chunk.Len(); r++ {
+				b.WriteString(chunk.ValueStr(r) + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+// lockedBuffer is a buffer the logger may write from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -1,0 +1,137 @@
+package waveclient
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"icesurvey/activities"
+	"icesurvey/linkage"
+	"icesurvey/workflows"
+)
+
+// Consented linkage (#15): the linkage workflow's types, re-exported.
+type (
+	LinkageInput            = workflows.LinkageInput
+	LinkageResult           = workflows.LinkageResult
+	LinkageWithdrawal       = workflows.LinkageWithdrawalInput
+	LinkageWithdrawalResult = activities.LinkageWithdrawalOutput
+)
+
+// NewReleaseID names a release by its start time (UTC, to the second), with a suffix
+// for a withdrawals-only re-run: release ids sort in the order they were built.
+func NewReleaseID(now time.Time, withdrawalsOnly bool) string {
+	id := "R" + now.UTC().Format("20060102T150405Z")
+	if withdrawalsOnly {
+		id += "-w"
+	}
+	return id
+}
+
+// StartLinkage starts a release of a wave's linkage (a new release id when in has
+// none). It is refused while the wave's fieldwork runs (linkage reads the responses
+// and consent of a closed wave) and while another release of the wave is being built.
+// A wave with no fieldwork workflow on this cluster (its lake written otherwise) may be
+// linked.
+func (c *Client) StartLinkage(ctx context.Context, in LinkageInput) (LinkageInput, error) {
+	if in.ReleaseID == "" {
+		in.ReleaseID = NewReleaseID(time.Now(), in.WithdrawalsOnly)
+	}
+	if err := linkage.CheckReleaseID(in.ReleaseID); err != nil {
+		return in, err
+	}
+	d, err := c.c.DescribeWorkflowExecution(ctx, workflows.WaveWorkflowID(in.WaveID), "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+	case err != nil:
+		return in, fmt.Errorf("linkage of %s: look up the wave: %w", in.WaveID, err)
+	case d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return in, fmt.Errorf("linkage of %s: the wave's fieldwork is still running; link after it closes", in.WaveID)
+	}
+	_, err = c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       workflows.LinkageWorkflowID(in.WaveID),
+		TaskQueue:                                activities.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID)),
+	}, string(workflows.WorkflowLinkage), in)
+	if err != nil {
+		return in, fmt.Errorf("start linkage %s of %s: %w", in.ReleaseID, in.WaveID, err)
+	}
+	return in, nil
+}
+
+// WaitLinkage waits for the wave's linkage run to end and returns its result.
+func (c *Client) WaitLinkage(ctx context.Context, wave string) (LinkageResult, error) {
+	var res LinkageResult
+	err := c.c.GetWorkflow(ctx, workflows.LinkageWorkflowID(wave), "").Get(ctx, &res)
+	return res, err
+}
+
+// RunLinkage starts a release and waits for it.
+func (c *Client) RunLinkage(ctx context.Context, in LinkageInput) (LinkageResult, error) {
+	in, err := c.StartLinkage(ctx, in)
+	if err != nil {
+		return LinkageResult{WaveID: in.WaveID, ReleaseID: in.ReleaseID}, err
+	}
+	res, err := c.WaitLinkage(ctx, in.WaveID)
+	if err != nil {
+		return res, fmt.Errorf("linkage %s of %s: %w", in.ReleaseID, in.WaveID, err)
+	}
+	return res, nil
+}
+
+// LinkageStatus queries the wave's linkage run (the latest): its step and results so far.
+func (c *Client) LinkageStatus(ctx context.Context, wave string) (LinkageResult, error) {
+	var res LinkageResult
+	err := c.query(ctx, workflows.LinkageWorkflowID(wave), &res)
+	return res, err
+}
+
+// WithdrawLinkage records an operator's withdrawal of a person's linkage consent and
+// waits for it to be stored. The command id (random when empty) makes a retried
+// command the same withdrawal. The person leaves every linked output at the next
+// release (RunLinkage, WithdrawalsOnly for one without new extracts).
+func (c *Client) WithdrawLinkage(ctx context.Context, w LinkageWithdrawal) (LinkageWithdrawalResult, error) {
+	var out LinkageWithdrawalResult
+	if w.CommandID == "" {
+		b := make([]byte, 8)
+		if _, err := rand.Read(b); err != nil {
+			return out, err
+		}
+		w.CommandID = hex.EncodeToString(b)
+	}
+	if w.Reason == "" {
+		w.Reason = linkage.ReasonWithdrawLinkage
+	}
+	id := workflows.LinkageWithdrawalWorkflowID(w.WaveID, w.CommandID)
+	run, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             activities.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(w.WaveID)),
+	}, string(workflows.WorkflowLinkageWithdrawal), w)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		// The same command again: its withdrawal was recorded (or is being); answer
+		// with that one.
+		run, err = c.c.GetWorkflow(ctx, id, ""), nil
+	}
+	if err != nil {
+		return out, fmt.Errorf("withdraw linkage consent in %s: %w", w.WaveID, err)
+	}
+	if err := run.Get(ctx, &out); err != nil {
+		return out, fmt.Errorf("withdraw linkage consent in %s: %w", w.WaveID, err)
+	}
+	return out, nil
+}
