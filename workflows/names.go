@@ -27,6 +27,9 @@ const (
 	WorkflowICS       WorkflowType = "ICSWorkflow"
 	WorkflowRetention WorkflowType = "RetentionWorkflow"
 	WorkflowDailyLoad WorkflowType = "DailyLoadWorkflow"
+
+	// The local index (#17): a wave's free text coded to the integration themes.
+	WorkflowThemeCoding WorkflowType = "ThemeCodingWorkflow"
 )
 
 // Registration is one workflow function and the type it is registered as.
@@ -42,6 +45,7 @@ var All = []Registration{
 	{WorkflowICS, ICSWorkflow},
 	{WorkflowRetention, RetentionWorkflow},
 	{WorkflowDailyLoad, DailyLoadWorkflow},
+	{WorkflowThemeCoding, ThemeCodingWorkflow}, // #17
 }
 
 // Register registers every workflow of All on w (a worker or a replayer) under its type.
@@ -63,6 +67,12 @@ const (
 	UpdateDeclare    = "declare"
 	UpdateMove       = "move-mailing"
 	UpdateOptOut     = "opt-out"
+
+	// The theme coding workflow's (#17).
+	UpdateThemeDecisions = "theme-decisions"
+	UpdateExportQDPX     = "export-qdpx"
+	UpdateProfileReport  = "profile-report"
+	SignalFinishCoding   = "finish-coding"
 )
 
 // Search attributes the workflows set, registered on the namespace (SearchAttributes).
@@ -109,6 +119,9 @@ func DailyLoadScheduledWorkflowID(wave string) string { return "load/" + wave }
 
 // DailyLoadScheduleID is the Temporal Schedule of a wave's daily response load.
 func DailyLoadScheduleID(wave string) string { return "daily-load/" + wave }
+
+// ThemeCodingWorkflowID is the ID of a wave's theme coding (#17): one per wave.
+func ThemeCodingWorkflowID(wave string) string { return "themes/" + wave }
 
 // Stage is where an ICS's fieldwork (or its retention) stands, as `ice wave status`
 // shows it and the Stage search attribute holds it.

@@ -17,6 +17,7 @@ var domain = []string{
 	"audit", "codes", "dbs", "fault", "intake", "lake", "mailing", "mesh", "notify", "pseudo",
 	"questionnaire", "responses", "schemas", "store", "synth", "warehouse", "wavespec",
 	"weighting", "estimate", "disclosure", "publication/", "linkage/", "freetext", "themes", "profiles", "access",
+	"localindex", // #17
 }
 
 // statistics are the pure statistics of a release (PUBLICATION.md): no I/O of any kind,
