@@ -67,6 +67,6 @@ func synthCmd() *cobra.Command {
 	f.StringVar(&sampling, "sampling-date", "", "sampling date yyyy-mm-dd (default the generator's)")
 	f.StringVar(&out, "out", ".", "directory for the files")
 	f.StringVar(&storeURL, "store", "", "also write the deaths register for the simulated DBS to this store")
-	cmd.AddCommand(sample)
+	cmd.AddCommand(sample, synthSessionsCmd())
 	return cmd
 }
