@@ -25,10 +25,10 @@ type ReportResult struct {
 	LabelledMacroF1 *float64      `json:"labelled_macro_f1"`
 	// Kappa is Cohen's kappa per theme on the blind double-coded comments; empty
 	// until some comment has two coders.
-	Kappa        []ThemeFigure `json:"kappa,omitempty"`
-	DoubleCoded  int           `json:"double_coded"`
-	Alpha        *float64      `json:"alpha,omitempty"`
-	EvaluatedOn  int           `json:"evaluated_on"` // wave comments in the evaluation slice that people coded
+	Kappa         []ThemeFigure `json:"kappa,omitempty"`
+	DoubleCoded   int           `json:"double_coded"`
+	Alpha         *float64      `json:"alpha,omitempty"`
+	EvaluatedOn   int           `json:"evaluated_on"` // wave comments in the evaluation slice that people coded
 	CodedByPeople int           `json:"coded_by_people"`
 }
 
