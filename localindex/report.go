@@ -108,8 +108,10 @@ func Report(ctx context.Context, st store.Store, wave string, icss []string) (Re
 		out.Alpha = figure(a.Alpha)
 	}
 	var b strings.Builder
-	b.WriteString(themes.Report(themes.ReportInput{Title: "the project's labelled set (test split), model as used for wave " + wave,
-		Codebook: cb, Model: base.Model, Evaluation: base.Evaluation}))
+	labelled := themes.Report(themes.ReportInput{Title: "the project's labelled set (test split), model as used for wave " + wave,
+		Codebook: cb, Model: base.Model, Evaluation: base.Evaluation})
+	// The coders' agreement belongs to the wave's block below.
+	b.WriteString(strings.Replace(labelled, "Coders' agreement: no blind double-coded sample yet\n", "", 1))
 	b.WriteString("\n")
 	b.WriteString(themes.Report(themes.ReportInput{Title: fmt.Sprintf("wave %s, ICS %s: the evaluation slice people coded", wave, strings.Join(icss, " ")),
 		Codebook: cb, Evaluation: themes.Evaluate(base.Model, slice), Agreement: agreement}))
