@@ -35,6 +35,10 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 
 // FindStylesheet looks for NHSUKStylesheet from dir upwards.
 func FindStylesheet(dir string) (string, bool) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", false
+	}
 	for d := dir; ; d = filepath.Dir(d) {
 		p := filepath.Join(d, NHSUKStylesheet)
 		if _, err := os.Stat(p); err == nil {

@@ -255,7 +255,7 @@ func (d *ProfileData) sessionThemes(ctx context.Context, st store.Store, cb *the
 	}
 	// Sessions written by `ice synth sessions` for this wave and ICS that the profile
 	// file does not list yet are read too.
-	infos, err := st.List(ctx, schemas.FreeTextRoot(d.Wave, d.ICS)+profiles.TranscriptKey(d.Profile.ID, ""))
+	infos, err := st.List(ctx, schemas.FreeTextRoot(d.Wave, d.ICS)+strings.TrimSuffix(profiles.TranscriptKey(d.Profile.ID, ""), ".txt"))
 	if err != nil {
 		return nil, nil, err
 	}
