@@ -20,7 +20,7 @@ import (
 // ICS with a late opt-out: ics.json, its retention: retention.json) and a simulated
 // daily load (dailyload.json) by
 //
-//	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill'
+//	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill|TestThemeCodingEndToEnd'
 //
 // Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.
@@ -29,7 +29,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false}
+	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false,
+		"themes.json": false, // #17: recorded by TestThemeCodingEndToEnd
+	}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -101,7 +101,9 @@ func TestThemeCodingWorkflowCodesThenTakesBatches(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		send("bad-theme", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("d", "alice", themes.ThemeCode{Theme: "parking", Polarity: themes.Negative})})
 	}, 3*time.Minute)
-	env.RegisterDelayedCallback(func() { send("bad-ics", workflows.ThemeDecisionsRequest{ICS: "QXX", Batch: batch("e", "alice", burden)}) }, 3*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		send("bad-ics", workflows.ThemeDecisionsRequest{ICS: "QXX", Batch: batch("e", "alice", burden)})
+	}, 3*time.Minute)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(workflows.SignalFinishCoding, nil)
 		send("late", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("f", "alice", burden)})
