@@ -506,3 +506,34 @@ func quoteList(vals []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// ThemeCounts is, for the dashboard's theme pages, the comments of one ICS of a wave
+// whose standing codes (response_themes, final) include each theme, by polarity and
+// respondent type ("patient", "carer"), after the publication's disclosure rules.
+func ThemeCounts(ctx context.Context, db *sql.DB, wave, ics, respondentType string) ([]ThemeCount, error) {
+	rows, err := db.QueryContext(ctx, `SELECT theme, polarity, count(DISTINCT response_id || '/' || question_id)
+FROM response_themes WHERE final AND wave = ? AND ics = ? AND respondent_type = ? GROUP BY ALL`, wave, ics, respondentType)
+	if err != nil {
+		return nil, fmt.Errorf("theme counts of %s %s: %w", wave, ics, err)
+	}
+	defer rows.Close()
+	counts := map[string][2]int64{}
+	for rows.Next() {
+		var theme, pol string
+		var n int64
+		if err := rows.Scan(&theme, &pol, &n); err != nil {
+			return nil, err
+		}
+		c := counts[theme]
+		if pol == string(themes.Positive) {
+			c[1] += n
+		} else {
+			c[0] += n
+		}
+		counts[theme] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return checkThemes(themes.Default(), fmt.Sprintf("themes of %s %s %s comments", wave, ics, respondentType), counts, disclosure.DefaultParams())
+}

@@ -140,6 +140,28 @@ func TestGatherProfileSideBySide(t *testing.T) {
 			}
 		}
 	}
+	var counts []ThemeCount
+	if err := w.Read(ctx, func(db *sql.DB) error {
+		var err error
+		counts, err = ThemeCounts(ctx, db, tWave, tICS, "patient")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	shown := 0
+	for _, c := range counts {
+		for _, f := range []Figure{c.Negative, c.Positive} {
+			if !f.Withheld && f.Text != "0" {
+				shown++
+				if len(f.Text) == 1 && f.Text < "5" {
+					t.Errorf("%s: count %s shown", c.Theme, f.Text)
+				}
+			}
+		}
+	}
+	if len(counts) != 6 || shown == 0 {
+		t.Fatalf("ICS theme counts %+v", counts)
+	}
 	joined := strings.Join(d.Limitations, "\n")
 	for _, want := range []string{"linked_conditions", "Small samples", "saturation"} {
 		if !strings.Contains(joined, want) {
