@@ -777,6 +777,11 @@ func (s *Simulator) freeText(rng *rand.Rand, ics, id string, p *Person, r respon
 	if rng.Float64() > 0.35 {
 		return ""
 	}
+	return s.comment(rng, ics, id, p, r.respType).Text
+}
+
+// comment draws one comment with its truth (the themes and personal data put in).
+func (s *Simulator) comment(rng *rand.Rand, ics, id string, p *Person, respType string) profiles.NoteLine {
 	positive := 0.8
 	if strings.Contains(id, "IMPROVE") {
 		positive = 0.1
@@ -785,12 +790,12 @@ func (s *Simulator) freeText(rng *rand.Rand, ics, id string, p *Person, r respon
 	if p.EFIBand == "severe" {
 		group *= 1.25
 	}
-	if r.respType == questionnaire.Carer {
+	if respType == questionnaire.Carer {
 		group *= 1.2
 	}
 	rates := make(map[string]float64, len(profiles.DefaultThemeRates))
 	for theme, base := range profiles.DefaultThemeRates {
 		rates[theme] = min(0.9, base*group*(1+0.5*s.unit("ics-theme", ics, theme)))
 	}
-	return profiles.SynthComment(rng, profiles.CommentSpec{ThemeRates: rates, PositiveShare: positive, PersonalDataRate: 0.04}).Text
+	return profiles.SynthComment(rng, profiles.CommentSpec{ThemeRates: rates, PositiveShare: positive, PersonalDataRate: 0.04})
 }
