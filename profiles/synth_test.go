@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,36 @@ func TestSynthSessionRedacted(t *testing.T) {
 		if found < 30 {
 			t.Errorf("%s: only %d pieces of personal data generated", id, found)
 		}
+	}
+}
+
+func TestSynthCommentCarriesThemesAtTheirRates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rates := map[string]float64{"continuity": 0.5, "burden": 0.1}
+	counts := map[string]int{}
+	personal := 0
+	const n = 4000
+	for range n {
+		l := SynthComment(rng, CommentSpec{ThemeRates: rates, PositiveShare: 0.3, PersonalDataRate: 0.1})
+		if l.Text == "" {
+			t.Fatal("empty comment")
+		}
+		for _, c := range l.Themes {
+			counts[c.Theme]++
+		}
+		if len(l.PersonalData) > 0 {
+			personal++
+		}
+	}
+	for id, r := range rates {
+		if got := float64(counts[id]) / n; got < r-0.03 || got > r+0.03 {
+			t.Errorf("theme %s in %.3f of comments, want %.2f", id, got, r)
+		}
+	}
+	if counts["involvement"] != 0 {
+		t.Errorf("involvement drawn %d times at rate 0", counts["involvement"])
+	}
+	if got := float64(personal) / n; got < 0.07 || got > 0.13 {
+		t.Errorf("personal data in %.3f of comments, want 0.10", got)
 	}
 }

@@ -128,3 +128,29 @@ func TestCurrentOutcome(t *testing.T) {
 		}
 	}
 }
+
+func TestThemeLayoutsAndKeys(t *testing.T) {
+	for _, l := range []func() *Layout{ResponseThemeLayout, ThemeDecisionLayout, RedactedCommentLayout} {
+		if l() == nil {
+			t.Fatal("nil layout")
+		}
+	}
+	if w, ok := LakeResponseThemes.Warehouse(); !ok || w != TableResponseThemes {
+		t.Fatalf("response_themes goes to %q", w)
+	}
+	if _, ok := LakeThemeDecisions.Warehouse(); ok {
+		t.Fatal("theme decisions are lake only")
+	}
+	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	if k := FreeTextKey("W", "QMM", day, "0123456789abcdef01"); !IsFreeTextLoadKey("W", "QMM", k) {
+		t.Fatalf("%s not a load key", k)
+	}
+	for _, k := range []string{RedactedCommentsKey("W", "QMM"), ThemesQDPXKey("W", "QMM"), FreeTextKey("W", "QJK", day, "0123456789abcdef01")} {
+		if IsFreeTextLoadKey("W", "QMM", k) {
+			t.Fatalf("%s taken for a load key", k)
+		}
+	}
+	if !strings.HasPrefix(RedactedCommentsKey("W", "QMM"), FreeTextRoot("W", "QMM")) {
+		t.Fatal("redacted comments outside the free-text area")
+	}
+}

@@ -31,6 +31,8 @@ const (
 	// Consented linkage (#15).
 	WorkflowLinkage           WorkflowType = "LinkageWorkflow"
 	WorkflowLinkageWithdrawal WorkflowType = "LinkageWithdrawalWorkflow"
+	// The local index (#17): a wave's free text coded to the integration themes.
+	WorkflowThemeCoding WorkflowType = "ThemeCodingWorkflow"
 )
 
 // Registration is one workflow function and the type it is registered as.
@@ -47,6 +49,7 @@ var All = []Registration{
 	{WorkflowRetention, RetentionWorkflow},
 	{WorkflowDailyLoad, DailyLoadWorkflow},
 	{WorkflowLinkage, LinkageWorkflow}, {WorkflowLinkageWithdrawal, LinkageWithdrawalWorkflow}, // #15
+	{WorkflowThemeCoding, ThemeCodingWorkflow}, // #17
 }
 
 // Register registers every workflow of All on w (a worker or a replayer) under its type.
@@ -68,6 +71,12 @@ const (
 	UpdateDeclare    = "declare"
 	UpdateMove       = "move-mailing"
 	UpdateOptOut     = "opt-out"
+
+	// The theme coding workflow's (#17).
+	UpdateThemeDecisions = "theme-decisions"
+	UpdateExportQDPX     = "export-qdpx"
+	UpdateProfileReport  = "profile-report"
+	SignalFinishCoding   = "finish-coding"
 )
 
 // Search attributes the workflows set, registered on the namespace (SearchAttributes).
@@ -126,6 +135,9 @@ func LinkageWorkflowID(wave string) string { return WaveWorkflowID(wave) + "/lin
 func LinkageWithdrawalWorkflowID(wave, commandID string) string {
 	return LinkageWorkflowID(wave) + "/withdraw/" + commandID
 }
+
+// ThemeCodingWorkflowID is the ID of a wave's theme coding (#17): one per wave.
+func ThemeCodingWorkflowID(wave string) string { return "themes/" + wave }
 
 // Stage is where an ICS's fieldwork (or its retention) stands, as `ice wave status`
 // shows it and the Stage search attribute holds it.

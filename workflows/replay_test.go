@@ -20,7 +20,7 @@ import (
 // ICS with a late opt-out: ics.json, its retention: retention.json) and a simulated
 // daily load (dailyload.json) by
 //
-//	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill'
+//	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill|TestThemeCodingEndToEnd'
 //
 // A linkage release (linkage.json) is recorded by the same with -run TestLinkageEndToEnd.
 // retention.json is of the retention's first shape (one DeleteRestricted activity),
@@ -35,7 +35,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false,
-		"retention-lineage.json": false, "linkage.json": false}
+		"retention-lineage.json": false, "linkage.json": false,
+		"themes.json": false, // #17: recorded by TestThemeCodingEndToEnd
+	}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -168,6 +168,10 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 				return nil, fmt.Errorf("wave %s: %w", waveID, err)
 			}
 			printDemoSummary(ctx, out, st, spec, &res, time.Since(started))
+			// #17: the local index — the wave's free text coded, a profile report written.
+			if err := demoLocalIndex(ctx, out, st, wc, spec, demoReportsDir(cfg.DataDir, waveID)); err != nil {
+				return nil, fmt.Errorf("local index: %w", err)
+			}
 			return &res, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()

@@ -1,7 +1,8 @@
 // Command ice is the one CLI of the ICE Survey pipeline: it runs the embedded stack
 // (`ice dev`, `ice demo`), a worker against a real cluster (`ice worker`), starts and
 // steers fieldwork waves (`ice wave ...`), prints the audit trail (`ice audit`) and
-// makes synthetic samples (`ice synth sample`).
+// makes synthetic samples and session notes (`ice synth sample`, `ice synth sessions`),
+// and runs the local index (`ice themes ...`, `ice profiles report`; #17).
 //
 // It is flags and printing only: every workflow is reached through waveclient. The
 // embedded stack's commands (`dev`, `demo`) and the simulators they run are left out of
@@ -40,7 +41,8 @@ func rootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd())
-	root.AddCommand(linkCmd()) // consented linkage (#15)
+	root.AddCommand(linkCmd())                  // consented linkage (#15)
+	root.AddCommand(themesCmd(), profilesCmd()) // #17 local index
 	root.AddCommand(devCommands()...)
 	return root
 }

@@ -68,6 +68,7 @@ func synthCmd() *cobra.Command {
 	f.StringVar(&out, "out", ".", "directory for the files")
 	f.StringVar(&storeURL, "store", "", "also write the deaths register for the simulated DBS to this store (ice dev's simulated outside world: file://{data}/outside)")
 	cmd.AddCommand(sample)
-	cmd.AddCommand(synthLinkageCmd()) // consented linkage (#15), in link.go
+	cmd.AddCommand(synthLinkageCmd())  // consented linkage (#15), in link.go
+	cmd.AddCommand(synthSessionsCmd()) // experience profile sessions (#17)
 	return cmd
 }

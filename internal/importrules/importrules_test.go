@@ -17,7 +17,8 @@ var domain = []string{
 	"audit", "codes", "dbs", "fault", "intake", "lake", "mailing", "mesh", "notify", "pseudo",
 	"questionnaire", "responses", "schemas", "store", "synth", "warehouse", "wavespec",
 	"weighting", "estimate", "disclosure", "publication/", "linkage/", "freetext", "themes", "profiles", "access",
-	"retention", // #13
+	"retention",  // #13
+	"localindex", // #17
 }
 
 // statistics are the pure statistics of a release (PUBLICATION.md): no I/O of any kind,

@@ -17,8 +17,14 @@
 // by ICS and demographic group around question-specific baselines; a few percent of
 // letters come back undelivered, a few percent opt out (rarely because the person has
 // died), some people answer twice, some start online and finish later, and about one
-// carer answers for every three patients. No identifiable data is generated: free-text
-// comments are drawn from a fixed list of generic sentences.
+// carer answers for every three patients.
+//
+// Free-text comments carry the six integration themes (themes.Default) at rates that
+// vary by ICS and by frailty and respondent group, in the phrases of the profiles'
+// synthetic session notes (profiles.SynthComment), and about one in twenty-five holds
+// personal data — a name, phone or NHS number, street or postcode — as real comments
+// do, for the redactor to remove before anyone reads them. Like everything here they
+// are synthetic: no real person is described.
 package surveysim
 
 import (
@@ -35,6 +41,7 @@ import (
 	"strings"
 	"time"
 
+	"icesurvey/profiles"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -692,7 +699,7 @@ var ageBandCodes = map[string]string{"18-64": "1", "65-74": "2", "75-84": "3", "
 func (s *Simulator) answer(rng *rand.Rand, ics string, q *questionnaire.Question, p *Person, r response, latent float64) string {
 	switch {
 	case q.Kind == questionnaire.FreeText:
-		return freeText(rng, q.ID)
+		return s.freeText(rng, ics, q.ID, p, r)
 	case q.Theme == questionnaire.ThemeConsent:
 		if rng.Float64() < 0.78 {
 			return q.Options[0].Code
@@ -762,44 +769,33 @@ func (s *Simulator) scored(rng *rand.Rand, ics string, q *questionnaire.Question
 	return neg[pick(rng, w)]
 }
 
-var (
-	goodComments = []string{
-		"The district nurses were kind and always explained what they were doing.",
-		"My GP practice rang me after I came out of hospital to check how I was.",
-		"The pharmacist sorted out my medicines so I take fewer tablets.",
-		"Having one care coordinator to call has made a real difference.",
-		"The physiotherapist came to the house, which made it much easier.",
-		"Staff listened to what mattered to me, not just my conditions.",
-		"The carers' centre helped me find a break when I needed it most.",
-		"Appointments were arranged on the same day so I only travelled once.",
-	}
-	improveComments = []string{
-		"I have to tell my story again every time I see someone new.",
-		"The hospital and the GP did not seem to share information about my medicines.",
-		"It took weeks to get a reply about my care package.",
-		"I had several separate appointments that could have been combined.",
-		"Nobody asked how I was coping as a carer.",
-		"I was not told who to contact out of hours when things got worse.",
-		"Discharge from hospital was rushed and the support at home was not ready.",
-		"Letters arrive after the appointment they are about.",
-	}
-)
-
-func freeText(rng *rand.Rand, id string) string {
+// freeText draws a comment, or none. The "what was good" question mostly praises and
+// the "what could be better" question mostly complains; each theme's rate moves with
+// the ICS (up to ±50 %), is higher for the severely frail and for carers, whose care
+// crosses more services.
+func (s *Simulator) freeText(rng *rand.Rand, ics, id string, p *Person, r response) string {
 	if rng.Float64() > 0.35 {
 		return ""
 	}
-	bank := goodComments
+	return s.comment(rng, ics, id, p, r.respType).Text
+}
+
+// comment draws one comment with its truth (the themes and personal data put in).
+func (s *Simulator) comment(rng *rand.Rand, ics, id string, p *Person, respType string) profiles.NoteLine {
+	positive := 0.8
 	if strings.Contains(id, "IMPROVE") {
-		bank = improveComments
+		positive = 0.1
 	}
-	n := 1 + rng.IntN(2)
-	parts := make([]string, 0, n)
-	for range n {
-		parts = append(parts, bank[rng.IntN(len(bank))])
+	group := 1.0
+	if p.EFIBand == "severe" {
+		group *= 1.25
 	}
-	if n == 2 && parts[0] == parts[1] {
-		parts = parts[:1]
+	if respType == questionnaire.Carer {
+		group *= 1.2
 	}
-	return strings.Join(parts, " ")
+	rates := make(map[string]float64, len(profiles.DefaultThemeRates))
+	for theme, base := range profiles.DefaultThemeRates {
+		rates[theme] = min(0.9, base*group*(1+0.5*s.unit("ics-theme", ics, theme)))
+	}
+	return profiles.SynthComment(rng, profiles.CommentSpec{ThemeRates: rates, PositiveShare: positive, PersonalDataRate: 0.04})
 }

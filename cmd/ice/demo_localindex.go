@@ -1,0 +1,126 @@
+//go:build !production
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"icesurvey/infra/devstack"
+	"icesurvey/localindex"
+	"icesurvey/themes"
+	"icesurvey/waveclient"
+	"icesurvey/wavespec"
+)
+
+// demoProfile is the profile the demo reports on.
+const demoProfile = "women-multimorbidity-heart"
+
+// demoLocalIndex is the demo's local index (#17): the wave's free text coded to the
+// six themes, two demo coders' batches (the blind double-coded sample gives kappa),
+// synthetic focus-group notes for a profile, and the profile's report as HTML and PDF.
+// The demo coders are stand-ins: "coder-a" confirms the machine's suggestions and
+// "coder-b" codes by the codebook's transparent rules, so their kappa measures how
+// far the two machines' halves agree, not people.
+func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *waveclient.Client, spec *wavespec.Spec, dir string) error {
+	wave, codes := spec.WaveID, spec.Codes()
+	fmt.Fprintf(out, "\nLocal index: coding the free text of %s to the six integration themes…\n", wave)
+	if _, err := wc.StartThemeCoding(ctx, wave, codes); err != nil {
+		return err
+	}
+	status, err := wc.WaitThemesCoded(ctx, wave)
+	if err != nil {
+		return err
+	}
+	printCodedTo(out, status.ICS)
+	ics := codes[0]
+	comments, err := localindex.ReadRedacted(ctx, st.Store, wave, ics)
+	if err != nil {
+		return err
+	}
+	cb := themes.Default()
+	a := waveclient.ThemeBatch{ID: wave + "-coder-a", Coder: "coder-a"}
+	b := waveclient.ThemeBatch{ID: wave + "-coder-b", Coder: "coder-b"}
+	for _, c := range comments {
+		// The evaluation slice is left to real coders: a stand-in that copies the
+		// machine would make the wave's held-out figures flatter it.
+		if c.Evaluation || (c.QueuePosition > 60 && !c.DoubleCoded) {
+			continue
+		}
+		var scores []themes.ThemeScore
+		if err := json.Unmarshal([]byte(c.Scores), &scores); err != nil {
+			return err
+		}
+		d := waveclient.ThemeDecision{ResponseID: c.ResponseID, QuestionID: c.QuestionID}
+		for _, s := range scores {
+			if s.Suggested() {
+				d.Themes = append(d.Themes, themes.ThemeCode{Theme: s.Theme, Polarity: s.Polarity})
+			}
+		}
+		a.Decisions = append(a.Decisions, d)
+		if c.DoubleCoded {
+			r := waveclient.ThemeDecision{ResponseID: c.ResponseID, QuestionID: c.QuestionID}
+			seen := map[string]bool{}
+			for _, h := range cb.Rules(c.Text) {
+				if !seen[h.Theme] {
+					seen[h.Theme] = true
+					r.Themes = append(r.Themes, themes.ThemeCode{Theme: h.Theme, Polarity: h.Polarity})
+				}
+			}
+			b.Decisions = append(b.Decisions, r)
+		}
+	}
+	var res waveclient.ThemeDecisionsResult
+	for _, batch := range []waveclient.ThemeBatch{a, b} {
+		if len(batch.Decisions) == 0 {
+			continue
+		}
+		if res, err = wc.SendThemeDecisions(ctx, wave, ics, batch); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  %s: %d decisions from %s recorded\n", ics, res.Recorded, batch.Coder)
+	}
+	notes, err := synthSessions(ctx, st.Store, demoProfile, wave, ics, "", "focus_group", time.Now().UTC(), 2, 1)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  synthetic focus-group notes for %s written to the free-text area of %s (%d sessions)\n", demoProfile, ics, len(notes)-1)
+	_, chromium := os.Stat(localindex.ChromiumPath)
+	paths, err := writeProfileReports(ctx, wc, st.Store, wave, []string{ics}, []string{demoProfile}, chromium == nil, dir)
+	if err != nil {
+		return err
+	}
+	final, err := wc.ThemeStatus(ctx, wave)
+	if err != nil {
+		return err
+	}
+	if final.Report != nil {
+		fmt.Fprintf(out, "\n%s", final.Report.Text)
+	}
+	fmt.Fprintf(out, "\nLocal index outputs\n")
+	fmt.Fprintf(out, "  response_themes (warehouse)     %s\n", st.Warehouse.Path())
+	for _, p := range paths {
+		fmt.Fprintf(out, "  profile report                  %s\n", p)
+	}
+	if chromium != nil {
+		fmt.Fprintf(out, "  (no PDF: %s is not installed)\n", localindex.ChromiumPath)
+	}
+	fmt.Fprintf(out, "Try: ice themes report --wave %s; ice themes export --wave %s --out project.qdpx\n", wave, wave)
+	return nil
+}
+
+func printCodedTo(out *os.File, icss []waveclient.ThemeCodingICS) {
+	for _, s := range icss {
+		if s.Last == nil {
+			continue
+		}
+		fmt.Fprintf(out, "  %s: %d comments, %d pieces of personal data redacted, %d with suggested themes\n", s.ICS, s.Last.Comments, s.Last.Redactions, s.Last.Suggested)
+	}
+}
+
+// demoReportsDir is where the demo writes its profile reports.
+func demoReportsDir(dataDir, wave string) string { return filepath.Join(dataDir, "reports", wave) }

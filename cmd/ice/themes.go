@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"icesurvey/profiles"
+	"icesurvey/store"
+	"icesurvey/themes"
+	"icesurvey/waveclient"
+)
+
+// The local index (#17): `ice themes ...` codes a wave's free text to the six
+// integration themes and `ice profiles report` writes the side-by-side profile reports.
+
+func themesCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "themes", Short: "Code a wave's free text to the six integration themes (local index)"}
+	cmd.AddCommand(themesCodeCmd(), themesReportCmd(), themesExportCmd(), themesFinishCmd())
+	return cmd
+}
+
+// codingICSs is the ICSs to code: --ics, or every ICS of the wave.
+func codingICSs(ctx context.Context, cl *waveclient.Client, wave string, ics []string) ([]string, error) {
+	if len(ics) > 0 {
+		return ics, nil
+	}
+	st, err := cl.Status(ctx, wave)
+	if err != nil {
+		return nil, fmt.Errorf("name the ICSs with --ics, or start from a wave the cluster knows: %w", err)
+	}
+	for _, s := range st.Wave.ICS {
+		ics = append(ics, s.ICS)
+	}
+	return ics, nil
+}
+
+func themesCodeCmd() *cobra.Command {
+	var c conn
+	var wave, coder, decisions, icsFlag string
+	var ics []string
+	cmd := &cobra.Command{
+		Use:   "code --wave W [--ics A,B] [--coder NAME --decisions FILE --for-ics X]",
+		Short: "Start (or find) the wave's theme coding and print what the machine coded; with --decisions, send a coder's batch",
+		Long: `Without --decisions: starts the ThemeCodingWorkflow of the wave (or finds the running
+one), waits until every ICS's free text is redacted, scored and queued, and prints the
+counts. With --coder and --decisions FILE: sends FILE as one batch of the coder's
+decisions on the comments of --for-ics. FILE is tab-separated: response_id,
+question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if wave == "" {
+				return fmt.Errorf("--wave is required")
+			}
+			if decisions != "" {
+				batch, err := readDecisions(decisions, coder)
+				if err != nil {
+					return err
+				}
+				res, err := cl.SendThemeDecisions(ctx, wave, icsFlag, batch)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("batch %s: %d decisions by %s recorded for %s %s\n", batch.ID, res.Recorded, batch.Coder, wave, icsFlag)
+				printCoded([]waveclient.ThemeCodingICS{{ICS: icsFlag, Last: &res.ICS}})
+				printKappa(res.Report)
+				return nil
+			}
+			icss, err := codingICSs(ctx, cl, wave, ics)
+			if err != nil {
+				return err
+			}
+			if _, err := cl.StartThemeCoding(ctx, wave, icss); err != nil {
+				return err
+			}
+			st, err := cl.WaitThemesCoded(ctx, wave)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("theme coding of wave %s: %d coding runs, %d batches of decisions\n", wave, st.Runs, st.Batches)
+			printCoded(st.ICS)
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	f := cmd.Flags()
+	f.StringVar(&wave, "wave", "", "wave ID")
+	f.StringSliceVar(&ics, "ics", nil, "ICS codes (default: every ICS of the wave)")
+	f.StringVar(&coder, "coder", "", "the coder's user id (with --decisions)")
+	f.StringVar(&decisions, "decisions", "", "a tab-separated file of the coder's decisions")
+	f.StringVar(&icsFlag, "for-ics", "", "the ICS the decisions are about (with --decisions)")
+	return cmd
+}
+
+// readDecisions reads a coder's decisions file; errors name the file, line and field.
+func readDecisions(path, coder string) (waveclient.ThemeBatch, error) {
+	batch := waveclient.ThemeBatch{Coder: coder}
+	if coder == "" {
+		return batch, fmt.Errorf("--coder is required with --decisions")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return batch, err
+	}
+	defer f.Close()
+	cb := themes.Default()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		if len(cols) != 3 {
+			return batch, fmt.Errorf("%s line %d: %d columns, want 3 (response_id, question_id, labels)", path, n, len(cols))
+		}
+		for i, name := range []string{"response_id", "question_id"} {
+			if strings.TrimSpace(cols[i]) == "" {
+				return batch, fmt.Errorf("%s line %d field %s: empty", path, n, name)
+			}
+		}
+		codes, err := cb.ParseLabels(cols[2])
+		if err != nil {
+			return batch, fmt.Errorf("%s line %d field labels: %w", path, n, err)
+		}
+		batch.Decisions = append(batch.Decisions, waveclient.ThemeDecision{ResponseID: cols[0], QuestionID: cols[1], Themes: codes})
+	}
+	if err := sc.Err(); err != nil {
+		return batch, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(batch.Decisions) == 0 {
+		return batch, fmt.Errorf("%s: no decisions", path)
+	}
+	return batch, nil
+}
+
+func printCoded(icss []waveclient.ThemeCodingICS) {
+	cb := themes.Default()
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprint(w, "ICS\tcomments\tredactions\tsuggested\tcoded by people")
+	for _, id := range cb.ThemeIDs() {
+		t, _ := cb.Theme(id)
+		fmt.Fprintf(w, "\t%s", t.Code)
+	}
+	fmt.Fprintln(w)
+	for _, s := range icss {
+		if s.Last == nil {
+			fmt.Fprintf(w, "%s\t(not coded yet)\n", s.ICS)
+			continue
+		}
+		l := s.Last
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d", s.ICS, l.Comments, l.Redactions, l.Suggested, l.CodedByPeople)
+		for _, id := range cb.ThemeIDs() {
+			fmt.Fprintf(w, "\t%d", l.FinalByTheme[id])
+		}
+		fmt.Fprintln(w)
+	}
+	w.Flush()
+	fmt.Println("theme columns: comments whose standing codes include the theme (a coder's decision, else the machine's suggestion)")
+}
+
+func printKappa(r waveclient.ThemeReport) {
+	if len(r.Kappa) == 0 {
+		fmt.Printf("coders' kappa: no comment coded by two coders yet (%d coded by people)\n", r.CodedByPeople)
+		return
+	}
+	parts := make([]string, 0, len(r.Kappa))
+	for _, k := range r.Kappa {
+		v := "—"
+		if k.Value != nil {
+			v = fmt.Sprintf("%.2f", *k.Value)
+		}
+		parts = append(parts, k.Theme+" "+v)
+	}
+	fmt.Printf("coders' kappa on %d double-coded comments: %s\n", r.DoubleCoded, strings.Join(parts, ", "))
+}
+
+func themesReportCmd() *cobra.Command {
+	var c conn
+	var wave string
+	cmd := &cobra.Command{
+		Use:   "report --wave W",
+		Short: "Print the classifier's per-theme F1 on the held-out labelled set and the wave's slice, and the coders' kappa",
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			st, err := cl.ThemeStatus(ctx, wave)
+			if err != nil {
+				return err
+			}
+			if st.Report == nil {
+				return fmt.Errorf("the theme coding of %s has not reported yet (still coding?)", wave)
+			}
+			fmt.Print(st.Report.Text)
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	cmd.Flags().StringVar(&wave, "wave", "", "wave ID")
+	return cmd
+}
+
+func themesExportCmd() *cobra.Command {
+	var c conn
+	var wave, out, by string
+	var ics []string
+	cmd := &cobra.Command{
+		Use:   "export --wave W --out project.qdpx [--ics X] [--by USER]",
+		Short: "Export coded comments as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti or MAXQDA (redacted text; audited)",
+		Long: `Writes one .qdpx per ICS (redacted comments, each coder's codings, the machine's
+suggestions for comments not yet coded). With several ICSs the ICS code is added to the
+file name. The export carries free text, redacted: it is audited as a download by --by.`,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			st, err := store.Open(ctx, c.storeURL)
+			if err != nil {
+				return err
+			}
+			if len(ics) == 0 {
+				s, err := cl.ThemeStatus(ctx, wave)
+				if err != nil {
+					return err
+				}
+				for _, i := range s.ICS {
+					ics = append(ics, i.ICS)
+				}
+			}
+			for _, code := range ics {
+				res, err := cl.ExportQDPX(ctx, wave, code, by)
+				if err != nil {
+					return err
+				}
+				b, err := store.ReadAll(ctx, st, res.Key)
+				if err != nil {
+					return err
+				}
+				path := out
+				if len(ics) > 1 {
+					ext := filepath.Ext(out)
+					path = strings.TrimSuffix(out, ext) + "-" + code + ext
+				}
+				if err := os.WriteFile(path, b, 0o600); err != nil {
+					return err
+				}
+				fmt.Printf("%s: %d comments → %s (%d bytes)\n", code, res.Sources, path, len(b))
+			}
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	f := cmd.Flags()
+	f.StringVar(&wave, "wave", "", "wave ID")
+	f.StringVar(&out, "out", "project.qdpx", "the .qdpx file to write")
+	f.StringSliceVar(&ics, "ics", nil, "ICS codes (default: every ICS of the coding)")
+	f.StringVar(&by, "by", os.Getenv("USER"), "the named reader the export is for (audited)")
+	return cmd
+}
+
+func themesFinishCmd() *cobra.Command {
+	var c conn
+	var wave string
+	cmd := &cobra.Command{
+		Use:   "finish --wave W",
+		Short: "End the wave's theme coding once its running batches are done",
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if err := cl.FinishThemeCoding(ctx, wave); err != nil {
+				return err
+			}
+			st, err := cl.WaitThemeCoding(ctx, wave)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("theme coding of %s finished: %d runs, %d batches\n", wave, st.Runs, st.Batches)
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	cmd.Flags().StringVar(&wave, "wave", "", "wave ID")
+	return cmd
+}
+
+func profilesCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "profiles", Aliases: []string{"profile"}, Short: "Healthwatch experience profiles (local index)"}
+	cmd.AddCommand(profilesReportCmd())
+	return cmd
+}
+
+func profilesReportCmd() *cobra.Command {
+	var c conn
+	var wave, out string
+	var ics, ids []string
+	var pdf bool
+	cmd := &cobra.Command{
+		Use:   "report --wave W --out DIR [--ics X] [--profile P]",
+		Short: "Write the side-by-side profile reports (HTML and PDF) of a coded wave",
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			st, err := store.Open(ctx, c.storeURL)
+			if err != nil {
+				return err
+			}
+			paths, err := writeProfileReports(ctx, cl, st, wave, ics, ids, pdf, out)
+			for _, p := range paths {
+				fmt.Println(p)
+			}
+			return err
+		}),
+	}
+	c.bind(cmd)
+	f := cmd.Flags()
+	f.StringVar(&wave, "wave", "", "wave ID (its free text must have been coded: ice themes code)")
+	f.StringVar(&out, "out", "reports", "directory for the reports")
+	f.StringSliceVar(&ics, "ics", nil, "ICS codes (default: every ICS of the coding)")
+	f.StringSliceVar(&ids, "profile", nil, "profile ids (default: all): "+strings.Join(profiles.IDs(), ", "))
+	f.BoolVar(&pdf, "pdf", true, "also print each report to PDF in headless Chromium")
+	return cmd
+}
+
+// writeProfileReports asks the coding workflow for each report and copies it from the
+// store into dir, returning the files written.
+func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.Store, wave string, ics, ids []string, pdf bool, dir string) ([]string, error) {
+	if len(ids) == 0 {
+		ids = profiles.IDs()
+	}
+	if len(ics) == 0 {
+		s, err := cl.ThemeStatus(ctx, wave)
+		if err != nil {
+			return nil, fmt.Errorf("the wave's free text must be coded first (ice themes code --wave %s): %w", wave, err)
+		}
+		for _, i := range s.ICS {
+			ics = append(ics, i.ICS)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, code := range ics {
+		for _, id := range ids {
+			res, err := cl.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: code, Profile: id, PDF: pdf})
+			if err != nil {
+				return paths, err
+			}
+			for _, key := range []string{res.HTMLKey, res.PDFKey} {
+				if key == "" {
+					continue
+				}
+				b, err := store.ReadAll(ctx, st, key)
+				if err != nil {
+					return paths, err
+				}
+				p := filepath.Join(dir, code+"-"+filepath.Base(key))
+				if err := os.WriteFile(p, b, 0o600); err != nil {
+					return paths, err
+				}
+				paths = append(paths, p)
+			}
+		}
+	}
+	return paths, nil
+}

@@ -1,0 +1,255 @@
+package localindex
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"icesurvey/lake"
+	"icesurvey/profiles"
+	"icesurvey/schemas"
+	"icesurvey/store"
+	"icesurvey/themes"
+)
+
+const (
+	tWave = "W1"
+	tICS  = "QMM"
+)
+
+var tDay = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+// truth is what the generator put in each comment, by unit.
+type truth map[string]profiles.NoteLine
+
+// fixture writes n synthetic survey comments, some with personal data, as a daily
+// load's free text.
+func fixture(t *testing.T, n int) (context.Context, store.Store, truth) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	tr := truth{}
+	rows := make([]schemas.FreeTextRow, n)
+	for i := range rows {
+		line := profiles.SynthComment(rng, profiles.CommentSpec{PositiveShare: 0.3, PersonalDataRate: 0.3})
+		rows[i] = schemas.FreeTextRow{ResponseID: "r" + string(rune('a'+i%26)) + strings.Repeat("x", i/26), Wave: tWave, ICS: tICS,
+			LoadDate: tDay, RespondentType: "patient", QuestionID: "P_IMPROVE", Text: line.Text}
+		tr[UnitID(rows[i].ResponseID, "P_IMPROVE")] = line
+	}
+	if err := lake.PutRows(ctx, st, schemas.FreeTextKey(tWave, tICS, tDay, "0123456789abcdef0123"), schemas.FreeTextLayout(), rows); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, st, tr
+}
+
+func TestCodeRedactsScoresAndWritesOnlyCodesToTheLake(t *testing.T) {
+	ctx, st, tr := fixture(t, 120)
+	res, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Comments != 120 || res.Suggested == 0 || res.Redactions == 0 {
+		t.Fatalf("result %+v", res)
+	}
+	red, err := ReadRedacted(ctx, st, tWave, tICS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range red {
+		for _, p := range tr[UnitID(c.ResponseID, c.QuestionID)].PersonalData {
+			if strings.Contains(c.Text, p.Value) {
+				t.Errorf("%s: %s %q survived redaction", c.ResponseID, p.Kind, p.Value)
+			}
+		}
+		if c.QueuePosition < 1 || c.QueuePosition > 120 {
+			t.Errorf("%s: queue position %d", c.ResponseID, c.QueuePosition)
+		}
+	}
+	if !strings.HasPrefix(res.RedactedKey, schemas.FreeTextRoot(tWave, tICS)) || !strings.HasPrefix(res.ModelKey, schemas.FreeTextRoot(tWave, tICS)) {
+		t.Fatalf("text-bearing objects outside the free-text area: %s %s", res.RedactedKey, res.ModelKey)
+	}
+	rows, err := lake.GetRows[schemas.ResponseTheme](ctx, st, res.ResponseThemesKey, schemas.ResponseThemeLayout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The machine finds most of what the generator put in.
+	found, put := 0, 0
+	got := map[string]bool{}
+	for _, r := range rows {
+		if r.CodedBy != schemas.CodedByModel || !r.Final || r.Confidence == nil {
+			t.Fatalf("row %+v: want the model's final suggestion with its confidence", r)
+		}
+		got[UnitID(r.ResponseID, r.QuestionID)+"|"+r.Theme] = true
+	}
+	for u, l := range tr {
+		for _, c := range l.Themes {
+			put++
+			if got[u+"|"+c.Theme] {
+				found++
+			}
+		}
+	}
+	if recall := float64(found) / float64(put); recall < 0.6 {
+		t.Errorf("the machine found %d of %d generated themes (%.2f)", found, put, recall)
+	}
+}
+
+func TestDecisionsStandOverTheMachineAndGiveKappa(t *testing.T) {
+	ctx, st, tr := fixture(t, 80)
+	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay}); err != nil {
+		t.Fatal(err)
+	}
+	cb := themes.Default()
+	red, _ := ReadRedacted(ctx, st, tWave, tICS)
+	var a, b Batch
+	a = Batch{ID: "a1", Coder: "alice", DecidedAt: tDay.Add(time.Hour)}
+	b = Batch{ID: "b1", Coder: "bob", DecidedAt: tDay.Add(2 * time.Hour)}
+	for i, c := range red[:30] {
+		d := Decision{ResponseID: c.ResponseID, QuestionID: c.QuestionID, Themes: tr[UnitID(c.ResponseID, c.QuestionID)].Themes}
+		a.Decisions = append(a.Decisions, d)
+		if i%3 == 0 {
+			if i%2 == 0 && len(d.Themes) > 0 {
+				d.Themes = d.Themes[1:] // bob misses a theme now and then
+			}
+			b.Decisions = append(b.Decisions, d)
+		}
+	}
+	for _, batch := range []Batch{a, b} {
+		if _, err := RecordDecisions(ctx, st, tWave, tICS, cb, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 2, At: tDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CodedByPeople != 30 || len(res.Coders) != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	rows, _ := lake.GetRows[schemas.ResponseTheme](ctx, st, res.ResponseThemesKey, schemas.ResponseThemeLayout())
+	for _, r := range rows {
+		u := UnitID(r.ResponseID, r.QuestionID)
+		coded := false
+		for _, d := range a.Decisions {
+			if UnitID(d.ResponseID, d.QuestionID) == u {
+				coded = true
+			}
+		}
+		switch {
+		case r.CodedBy == "alice" && !r.Final, r.CodedBy == "bob" && r.Final:
+			t.Errorf("%s by %s final=%v: the first coder's decision stands", u, r.CodedBy, r.Final)
+		case r.CodedBy == schemas.CodedByModel && r.Final == coded:
+			t.Errorf("%s: the model's suggestion final=%v on a comment people coded=%v", u, r.Final, coded)
+		}
+	}
+	rep, err := Report(ctx, st, tWave, []string{tICS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.DoubleCoded != 10 || len(rep.Kappa) != 6 || len(rep.LabelledF1) != 6 || rep.LabelledMacroF1 == nil {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, want := range []string{"labelled set (test split)", "Coders' agreement on the blind double-coded sample: 10 comments, 2 coders", "kappa"} {
+		if !strings.Contains(rep.Text, want) {
+			t.Errorf("report lacks %q:\n%s", want, rep.Text)
+		}
+	}
+	t.Log("\n" + rep.Text)
+}
+
+func TestBatchValidation(t *testing.T) {
+	ctx, st, _ := fixture(t, 5)
+	if _, err := RecordDecisions(ctx, st, tWave, tICS, themes.Default(), Batch{ID: "x", Coder: "c", Decisions: []Decision{{ResponseID: "ra", QuestionID: "P_IMPROVE"}}}); err == nil ||
+		!strings.Contains(err.Error(), "not been coded yet") {
+		t.Fatalf("a batch before the first coding run: %v", err)
+	}
+	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay}); err != nil {
+		t.Fatal(err)
+	}
+	cb := themes.Default()
+	for _, tc := range []struct {
+		b    Batch
+		want string
+	}{
+		{Batch{ID: "1", Decisions: []Decision{{ResponseID: "ra", QuestionID: "P_IMPROVE"}}}, "coder"},
+		{Batch{ID: "1", Coder: "c"}, "decisions: empty"},
+		{Batch{ID: "1", Coder: "c", Decisions: []Decision{{ResponseID: "ra"}}}, "decisions[0]: response_id and question_id"},
+		{Batch{ID: "1", Coder: "c", Decisions: []Decision{{ResponseID: "ra", QuestionID: "P_IMPROVE", Themes: []themes.ThemeCode{{Theme: "food", Polarity: themes.Negative}}}}}, `decisions[0].themes[0]: "food" is not a theme`},
+		{Batch{ID: "1", Coder: "c", Decisions: []Decision{{ResponseID: "ra", QuestionID: "P_IMPROVE", Themes: []themes.ThemeCode{{Theme: "burden", Polarity: "meh"}}}}}, "polarity"},
+		{Batch{ID: "1", Coder: "c", Decisions: []Decision{{ResponseID: "ra", QuestionID: "P_IMPROVE"}, {ResponseID: "ra", QuestionID: "P_IMPROVE"}}}, "decided twice"},
+		{Batch{ID: "1", Coder: "c", Decisions: []Decision{{ResponseID: "nobody", QuestionID: "P_IMPROVE"}}}, "no free-text answer nobody/P_IMPROVE"},
+	} {
+		if _, err := RecordDecisions(ctx, st, tWave, tICS, cb, tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.b, err, tc.want)
+		}
+	}
+}
+
+func TestExportQDPXIsSchemaValid(t *testing.T) {
+	ctx, st, tr := fixture(t, 25)
+	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay}); err != nil {
+		t.Fatal(err)
+	}
+	red, _ := ReadRedacted(ctx, st, tWave, tICS)
+	b := Batch{ID: "a", Coder: "alice", DecidedAt: tDay}
+	for _, c := range red[:5] {
+		b.Decisions = append(b.Decisions, Decision{ResponseID: c.ResponseID, QuestionID: c.QuestionID, Themes: tr[UnitID(c.ResponseID, c.QuestionID)].Themes})
+	}
+	if _, err := RecordDecisions(ctx, st, tWave, tICS, themes.Default(), b); err != nil {
+		t.Fatal(err)
+	}
+	key, n, err := ExportQDPX(ctx, st, tWave, tICS, tDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 25 {
+		t.Fatalf("%d sources, want 25", n)
+	}
+	data, err := store.ReadAll(ctx, st, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := themes.ReadQDPX(bytes.NewReader(data), int64(len(data)), themes.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]bool{}
+	for _, u := range p.Users {
+		users[u.ID] = true
+	}
+	if !users["alice"] || !users[schemas.CodedByModel] {
+		t.Fatalf("users %v: want alice and the model", p.Users)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := zr.Open("project.qde")
+	if err != nil {
+		t.Fatal(err)
+	}
+	qde, _ := io.ReadAll(rc)
+	file := filepath.Join(t.TempDir(), "project.qde")
+	if err := os.WriteFile(file, qde, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Skip("xmllint not installed (apt-get install libxml2-utils): schema validation skipped")
+	}
+	if out, err := exec.Command(bin, "--noout", "--schema", "../themes/schema/Project-mrt2019.xsd", file).CombinedOutput(); err != nil {
+		t.Fatalf("project.qde is not valid REFI-QDA:\n%s", out)
+	}
+}
