@@ -96,6 +96,9 @@ type DayRate struct {
 	Day       int
 	Responses int
 	Rate      float64 // proportion of the eligible sample
+	// Withheld: the day's count is a small one (1 to 4), so neither it nor the rate
+	// is shown.
+	Withheld bool
 }
 
 // Mailing is one mailing step's day ("Reminder letter 1", day 14).

@@ -177,11 +177,23 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 		return themeView{}, notFoundError(fmt.Sprintf("There is no ICS %q in this wave.", q.ICS))
 	}
 	v.ICS = wave.ICSs[j]
-	if q.RespondentType == "" {
-		q.RespondentType = RespondentPatient
+	typeOpts := respondentTypes
+	if ts := v.Theme.RespondentTypes; len(ts) > 0 {
+		typeOpts = nil
+		for _, o := range respondentTypes {
+			if slices.Contains(ts, o.Value) {
+				typeOpts = append(typeOpts, o)
+			}
+		}
+	}
+	if q.RespondentType == "" && len(typeOpts) > 0 {
+		q.RespondentType = typeOpts[0].Value
 	}
 	if !slices.ContainsFunc(respondentTypes, func(o option) bool { return o.Value == q.RespondentType }) {
 		return themeView{}, notFoundError(fmt.Sprintf("There is no respondent type %q.", q.RespondentType))
+	}
+	if !slices.ContainsFunc(typeOpts, func(o option) bool { return o.Value == q.RespondentType }) {
+		return themeView{}, notFoundError(fmt.Sprintf("%s has no questions for %s.", v.Theme.Name, strings.ToLower(labelOf(respondentTypes, q.RespondentType))))
 	}
 	if !slices.ContainsFunc(breakdowns, func(o option) bool { return o.Value == q.Breakdown }) {
 		return themeView{}, notFoundError(fmt.Sprintf("There is no breakdown %q.", q.Breakdown))
@@ -204,7 +216,7 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 		Action: "/waves/" + url.PathEscape(wave.ID) + "/themes/" + url.PathEscape(themeID),
 		Selects: []selectField{
 			selectOf("ics", "ICS", icsOpts, q.ICS),
-			selectOf("respondent", "Respondents", respondentTypes, q.RespondentType),
+			selectOf("respondent", "Respondents", typeOpts, q.RespondentType),
 			selectOf("breakdown", "Break down by", bOpts, q.Breakdown),
 		},
 	}
@@ -417,6 +429,10 @@ func (s *Server) overviewView(ctx context.Context, waveID string) (overviewView,
 			Series:      []chart.Series{{Name: p.ICS.Code}},
 		}
 		for _, dr := range d.Days {
+			if dr.Withheld {
+				t.Series[0].Points = append(t.Series[0].Points, chart.Point{X: dr.Day, Withheld: true})
+				continue
+			}
 			t.Series[0].Points = append(t.Series[0].Points, chart.Point{X: dr.Day, Y: dr.Rate})
 		}
 		for _, m := range d.Mailings {
