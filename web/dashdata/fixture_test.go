@@ -2,8 +2,8 @@ package dashdata
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
