@@ -117,7 +117,7 @@ func (s *Server) routes() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was not accepted. Go back to the dashboard and try again.")
 	}))
-	return s.recoverer(s.logRequests(s.securityHeaders(cop.Handler(mux))))
+	return s.recoverer(s.logRequests(s.compress(s.securityHeaders(cop.Handler(mux)))))
 }
 
 func cacheFor(d time.Duration, h http.Handler) http.Handler {

@@ -1,7 +1,7 @@
 // Command ice is the one CLI of the ICE Survey pipeline: it runs the embedded stack
 // (`ice dev`, `ice demo`), a worker against a real cluster (`ice worker`), starts and
 // steers fieldwork waves (`ice wave ...`), prints the audit trail (`ice audit`) and
-// makes synthetic samples (`ice synth sample`).
+// makes synthetic samples (`ice synth sample`) and serves the ICS dashboard (`ice serve`).
 //
 // It is flags and printing only: every workflow is reached through waveclient. The
 // embedded stack's commands (`dev`, `demo`) and the simulators they run are left out of
@@ -39,7 +39,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd())
+	root.AddCommand(workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd(), serveCmd())
 	root.AddCommand(devCommands()...)
 	return root
 }
