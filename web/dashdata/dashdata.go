@@ -121,6 +121,8 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 			return nil, fmt.Errorf("dashdata: %w", err)
 		}
 		s.tmpDir = true
+	} else if err := os.MkdirAll(s.cfg.SnapshotDir, 0o750); err != nil {
+		return nil, fmt.Errorf("dashdata: snapshot directory: %w", err)
 	}
 	if _, err := s.Refresh(ctx); err != nil {
 		s.Close()
@@ -220,8 +222,9 @@ type snapshot struct {
 	live     map[string]*liveWave
 
 	mu        sync.Mutex
-	releases  map[string]*figureSet // by release id
-	practices map[string][]web.PracticeRate
+	releases    map[string]*figureSet // by release id
+	releaseList map[string][]web.Release
+	practices   map[string][]web.PracticeRate
 }
 
 // liveWave is a wave's live figures and fieldwork.
@@ -246,7 +249,7 @@ func (s *Source) build(ctx context.Context, path string, changed time.Time) (*sn
 		return nil, fmt.Errorf("dashdata: %w", err)
 	}
 	sn := &snapshot{path: path, db: db, changed: changed, live: map[string]*liveWave{},
-		releases: map[string]*figureSet{}, practices: map[string][]web.PracticeRate{}}
+		releases: map[string]*figureSet{}, releaseList: map[string][]web.Release{}, practices: map[string][]web.PracticeRate{}}
 	fail := func(err error) (*snapshot, error) { db.Close(); return nil, err }
 	var asOf sql.NullTime
 	if err := db.QueryRowContext(ctx, `SELECT max(loaded_at) FROM loaded_files`).Scan(&asOf); err != nil {
@@ -296,6 +299,24 @@ func (s *Source) build(ctx context.Context, path string, changed time.Time) (*sn
 		}
 		sn.live[w.ID] = lw
 	}
+	// Every release's figures and every ICS's response by practice are read and
+	// checked now, once per snapshot, so no page waits for them.
+	for _, w := range sn.waves {
+		rels, err := s.releasesOf(ctx, sn, w.ID)
+		if err != nil {
+			return fail(err)
+		}
+		for _, r := range rels {
+			if _, err := s.releaseFigures(ctx, sn, w.ID, r.ID); err != nil {
+				return fail(err)
+			}
+		}
+		for _, ics := range w.ICSs {
+			if _, err := s.practiceRates(ctx, sn, w.ID, ics.Code); err != nil {
+				return fail(err)
+			}
+		}
+	}
 	return sn, nil
 }
 
@@ -324,7 +345,11 @@ type figureSet struct {
 	england map[string]float64
 	// questionIDs present, by type
 	types map[string]map[string]bool
+	// scope indexes the ICS rows by ICS, respondent type and group variable.
+	scope map[string][]int
 }
+
+func scopeKey(ics, typ, gvar string) string { return ics + "\x00" + typ + "\x00" + gvar }
 
 func englandKey(typ, q, measure, gvar, glevel string) string {
 	return typ + "\x00" + q + "\x00" + measure + "\x00" + gvar + "\x00" + glevel
@@ -335,7 +360,12 @@ func withheldStatus(s string) bool { return s == "B" || s == "P" || s == "S" }
 func (fs *figureSet) index() {
 	fs.england = map[string]float64{}
 	fs.types = map[string]map[string]bool{}
-	for _, f := range fs.rows {
+	fs.scope = map[string][]int{}
+	for i, f := range fs.rows {
+		if !f.england {
+			k := scopeKey(f.ics, f.respondentType, f.gvar)
+			fs.scope[k] = append(fs.scope[k], i)
+		}
 		if fs.types[f.respondentType] == nil {
 			fs.types[f.respondentType] = map[string]bool{}
 		}
@@ -535,8 +565,9 @@ func (s *Source) Measures(ctx context.Context, q web.Query) (web.MeasureSet, err
 	}
 	set := web.MeasureSet{ReleaseID: fs.id, Method: fs.method, Weighted: q.RespondentType == web.RespondentPatient}
 	published := 0
-	for _, f := range fs.rows {
-		if f.england || f.ics != q.ICS || f.respondentType != q.RespondentType || f.gvar != gvar || !s.cat.inTheme(t, f.questionID) {
+	for _, i := range fs.scope[scopeKey(q.ICS, q.RespondentType, gvar)] {
+		f := fs.rows[i]
+		if !s.cat.inTheme(t, f.questionID) {
 			continue
 		}
 		m := web.Measure{QuestionID: f.questionID, QuestionText: s.questionText(f.questionID, f.measure), Status: f.status}
@@ -629,6 +660,16 @@ func (s *Source) Releases(ctx context.Context, wave string) ([]web.Release, erro
 	if err != nil {
 		return nil, err
 	}
+	sn.mu.Lock()
+	rels, ok := sn.releaseList[wave]
+	sn.mu.Unlock()
+	if ok {
+		return slices.Clone(rels), nil
+	}
+	return s.releasesOf(ctx, sn, wave)
+}
+
+func (s *Source) releasesOf(ctx context.Context, sn *snapshot, wave string) ([]web.Release, error) {
 	rows, err := sn.db.QueryContext(ctx, `SELECT release_id, status, approved_by, approved_at, icss_published, icss_not_published,
 		result_rows, cells_withheld FROM releases WHERE wave_id = ? ORDER BY release_id`, wave)
 	if err != nil {
@@ -649,7 +690,13 @@ func (s *Source) Releases(ctx context.Context, wave string) ([]web.Release, erro
 		r.ICSsPublished, r.ICSsNotPublished = splitList(pub), splitList(notPub)
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sn.mu.Lock()
+	sn.releaseList[wave] = out
+	sn.mu.Unlock()
+	return slices.Clone(out), nil
 }
 
 func splitList(s string) []string {
@@ -811,6 +858,10 @@ func (s *Source) PracticeRates(ctx context.Context, wave, ics string) ([]web.Pra
 	if err != nil {
 		return nil, err
 	}
+	return s.practiceRates(ctx, sn, wave, ics)
+}
+
+func (s *Source) practiceRates(ctx context.Context, sn *snapshot, wave, ics string) ([]web.PracticeRate, error) {
 	key := wave + "\x00" + ics
 	sn.mu.Lock()
 	defer sn.mu.Unlock()
