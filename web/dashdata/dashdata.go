@@ -221,7 +221,7 @@ type snapshot struct {
 	waves    []web.Wave
 	live     map[string]*liveWave
 
-	mu        sync.Mutex
+	mu          sync.Mutex
 	releases    map[string]*figureSet // by release id
 	releaseList map[string][]web.Release
 	practices   map[string][]web.PracticeRate
