@@ -33,10 +33,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -62,7 +64,9 @@ func main() {
 	users := flag.Int("users", 20, "concurrent signed-in users")
 	duration := flag.Duration("duration", 20*time.Second, "how long the users request pages")
 	dir := flag.String("dir", "", "working directory (default: a temporary one, removed)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the load phase to this file")
 	flag.Parse()
+	profile = *cpuProfile
 	if err := run(*nICS, *nPat, *nCar, *users, *duration, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "dashboard-bench:", err)
 		os.Exit(1)
@@ -83,6 +87,8 @@ func nationalSpec(nICS, nPat, nCar int) pubsynth.Spec {
 	}
 	return spec
 }
+
+var profile string
 
 type sample struct {
 	page string
@@ -252,9 +258,21 @@ func run(nICS, nPat, nCar, nUsers int, duration time.Duration, dir string) error
 	}
 
 	fmt.Printf("Load: %d users, each requesting the %d main pages in turn for %s, on loopback (GOMAXPROCS %d)…\n", nUsers, len(order), duration, runtime.GOMAXPROCS(0))
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var mu sync.Mutex
 	var samples []sample
 	var failures []string
+	load0 := loadAverage()
+	cpu0 := cpuTime()
 	deadline := time.Now().Add(duration)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -284,6 +302,8 @@ func run(nICS, nPat, nCar, nUsers int, duration time.Duration, dir string) error
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	load1 := loadAverage()
 	if len(failures) > 0 {
 		return fmt.Errorf("%d requests failed, first: %s", len(failures), failures[0])
 	}
@@ -319,6 +339,11 @@ func run(nICS, nPat, nCar, nUsers int, duration time.Duration, dir string) error
 	tw.Flush()
 	fmt.Printf("\n%d requests in %s: %.0f requests/s with %d concurrent users; targets (issue #16): p95 < 100 ms, every page < 150 KB transferred: %s\n",
 		len(all), elapsed.Round(time.Millisecond), float64(len(all))/elapsed.Seconds(), nUsers, map[bool]string{true: "met", false: "NOT MET"}[ok])
+	perReq := cpu.Seconds() / float64(len(all))
+	fmt.Printf("CPU: %.2f s of this process (server and load generator) = %.2f ms per request, %.2f of the %d cores on average;\n"+
+		"     machine load average %s at the start, %s at the end (other processes share these cores, and latency under load is mostly queueing for them)\n",
+		cpu.Seconds(), 1000*perReq, cpu.Seconds()/elapsed.Seconds(), runtime.NumCPU(), load0, load1)
+	fmt.Printf("     at %.2f ms of CPU per request, %d cores alone would serve about %.0f requests/s\n", 1000*perReq, runtime.NumCPU(), float64(runtime.NumCPU())/perReq)
 	return nil
 }
 
@@ -339,4 +364,26 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	i := int(q*float64(len(s))+0.5) - 1
 	return s[max(0, min(i, len(s)-1))]
+}
+
+// cpuTime is this process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage is the machine's 1-minute load average (Linux), or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
