@@ -1,6 +1,9 @@
 package web
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -142,3 +145,39 @@ func TestFreeTextNotShownWhenTheAuditFails(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestResponsesCompressedButNotFreeText(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	for path, want := range map[string]string{
+		cssPath:                       "gzip",
+		"/waves/W1":                   "gzip",
+		"/waves/W1/free-text?ics=QMM": "",
+		"/waves/W1/free-text/download/comments.csv?ics=QMM": "",
+	} {
+		req, _ := http.NewRequest(http.MethodGet, h.ts.URL+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		tr := h.client.Transport.(*http.Transport).Clone()
+		tr.DisableCompression = true
+		c := &http.Client{Jar: h.client.Jar, Transport: tr}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("Content-Encoding"); got != want || resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d, Content-Encoding %q, want %q", path, resp.StatusCode, got, want)
+		}
+		if want == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			plain, err := io.ReadAll(zr)
+			if err != nil || len(plain) <= len(body) {
+				t.Errorf("%s: %d bytes compressed to %d (%v)", path, len(plain), len(body), err)
+			}
+		}
+	}
+}
