@@ -30,19 +30,24 @@
 // free text (named readers); who has access (administrators).
 //
 // What it guarantees:
+//
 //   - Nobody sees anything without signing in (OpenID Connect authorisation code with
 //     PKCE, or a local bcrypt users file for ice dev) and being in the access file.
 //     An analyst sees only their ICSs' breakdowns; every user sees each ICS as a whole
 //     and England. Refusals say why.
+//
 //   - Sessions are server-side (random 256-bit ids in __Host- cookies that are Secure,
 //     HttpOnly and SameSite=Lax), end after an idle and an absolute limit, and are
 //     rotated at sign-in; sessions live in memory, so a restart signs everyone out and
 //     several replicas need sticky sessions.
+//
 //   - Every unsafe request from another origin is refused (http.CrossOriginProtection);
 //     sign-in attempts are rate limited per client address and per user name.
+//
 //   - Every response carries a strict Content Security Policy (no inline script or
 //     style, nothing from another origin) and the usual hardening headers; pages need
 //     no JavaScript at all (filters are GET forms).
+//
 //   - A value the release withholds is never shown, drawn or downloaded as a number:
 //     withheld measures reach the charts without their numbers, and a filter whose base
 //     is under the minimum is refused with a message, not shown empty.
