@@ -720,7 +720,17 @@ func (s *Source) Progress(ctx context.Context, wave string) ([]web.ICSProgress, 
 		return nil, fmt.Errorf("dashdata: wave %q: %w", wave, web.ErrNotFound)
 	}
 	if lw.figures == nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoLiveFigures, lw.err)
+		// No live figures (so no checked counts): every ICS, nothing counted shown.
+		var out []web.ICSProgress
+		for _, w := range sn.waves {
+			if w.ID != wave {
+				continue
+			}
+			for _, ics := range w.ICSs {
+				out = append(out, web.ICSProgress{ICS: ics, Stage: "fieldwork", SampledWithheld: true, GroupWithheld: [3]bool{true, true, true}, RateWithheld: true})
+			}
+		}
+		return out, nil
 	}
 	return slices.Clone(lw.progress), nil
 }
