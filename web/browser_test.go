@@ -308,7 +308,9 @@ func TestBrowserFreeText(t *testing.T) {
 	tab.Do(
 		chromedp.SendKeys(chromedp.ID("free-text-q"), "physio"),
 		chromedp.Click(chromedp.ID("free-text-search")),
-		chromedp.WaitVisible(chromedp.ID("free-text-count")),
+		// The form's GET loads a new page: wait for it (the attribute, unlike the typed
+		// property, is only on the page the server rendered for the search).
+		chromedp.WaitVisible(chromedp.CSS(`input#free-text-q[value="physio"]`)),
 	)
 	if got := browsertest.Eval[string](tab, `document.getElementById('free-text-count').textContent`); !strings.Contains(got, "1 of 3 comments match") {
 		t.Errorf("search: %q", got)
