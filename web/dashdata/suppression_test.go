@@ -41,6 +41,10 @@ import (
 const crawlUser = "all.analyst@example.nhs.uk"
 
 func dashboardServer(t *testing.T, src *Source) (*httptest.Server, *http.Client) {
+	return dashboardServerTLS(t, src, true)
+}
+
+func dashboardServerTLS(t *testing.T, src *Source, useTLS bool) (*httptest.Server, *http.Client) {
 	t.Helper()
 	policy, err := access.Parse("access.yaml", []byte("version: 1\nusers:\n  - id: "+crawlUser+"\n    name: All Analyst\n    analyst: [ALL]\n    administrator: true\n"))
 	if err != nil {
@@ -59,7 +63,12 @@ func dashboardServer(t *testing.T, src *Source) (*httptest.Server, *http.Client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewTLSServer(srv)
+	ts := httptest.NewUnstartedServer(srv)
+	if useTLS {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
 	t.Cleanup(ts.Close)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // the test's own certificate
