@@ -303,7 +303,7 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 		c := chart.IntervalBars{
 			ID: id, Title: heading,
 			Description:     fmt.Sprintf("Horizontal bars of the percentage of positive answers with 95%% confidence intervals, for %s in %s, with a marker at England's figure; each is compared with %s.", who, icsLabel(v.ICS), comparator),
-			ComparatorLabel: "England", LabelHeader: labelHeader, Bars: g.bars,
+			ComparatorLabel: "England", ComparedWith: comparator, LabelHeader: labelHeader, Bars: g.bars,
 		}.Render()
 		sec := section{ID: id, Heading: heading, Chart: &c, Table: c.Table, Meta: meta}
 		sec.withDownloads(download, filters)
