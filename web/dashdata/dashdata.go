@@ -765,7 +765,7 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 		return fmt.Errorf("dashdata: reading mailing_history: %w", err)
 	}
 	if !start.Valid {
-		if err := sn.db.QueryRowContext(ctx, `SELECT min("at") FROM outcome_events WHERE wave = ?`, w.ID).Scan(&start); err != nil {
+		if err := sn.db.QueryRowContext(ctx, `SELECT least((SELECT min("at") FROM outcome_events WHERE wave = ?), (SELECT min(completed_at) FROM completions WHERE wave = ?))`, w.ID, w.ID).Scan(&start); err != nil {
 			return fmt.Errorf("dashdata: reading outcome_events: %w", err)
 		}
 	}
@@ -776,10 +776,11 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 		return int(t.Sub(start.Time).Hours() / 24)
 	}
 	// Completed questionnaires by ICS and day (a person counted once, on their first).
+	// Fieldwork days count from the first mailing (or the first event or completion).
 	completions := map[string]map[int]int64{}
 	if start.Valid {
-		rows, err := sn.db.QueryContext(ctx, `SELECT ics, first_at FROM (
-			SELECT ics, survey_record_id, min("at") AS first_at FROM outcome_events WHERE wave = ? AND outcome = 1 GROUP BY ics, survey_record_id)`, w.ID)
+		// The warehouse's completions view: each patient's first kept complete response.
+		rows, err := sn.db.QueryContext(ctx, `SELECT ics, completed_at FROM completions WHERE wave = ?`, w.ID)
 		if err != nil {
 			return fmt.Errorf("dashdata: reading completions: %w", err)
 		}
@@ -817,7 +818,14 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 		}
 		rows.Close()
 	}
-	today := dayOf(sn.asOf)
+	// Today is the fieldwork day of the last load; never before the last completion
+	// (a snapshot's load times can precede synthetic or back-filled event times).
+	today := max(0, dayOf(sn.asOf))
+	for _, byDay := range completions {
+		for d := range byDay {
+			today = max(today, d)
+		}
+	}
 	for _, ics := range w.ICSs {
 		r, ok := rates[ics.Code]
 		p := web.ICSProgress{ICS: ics, Stage: "fieldwork", FieldworkDay: today, SampledWithheld: true, GroupWithheld: [3]bool{true, true, true}, RateWithheld: true}

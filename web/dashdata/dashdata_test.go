@@ -141,3 +141,29 @@ func TestSourceSaysWhenNewerDataWaits(t *testing.T) {
 		t.Errorf("after the refresh: %+v", st)
 	}
 }
+
+func TestResponseByDayFromCompletions(t *testing.T) {
+	ctx := context.Background()
+	src := openSource(t)
+	d, err := src.ResponseByDay(ctx, "W1", "QAA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Days) == 0 { // pubsynth completes everyone on one day
+		t.Fatalf("QAA's daily response: %d days", len(d.Days))
+	}
+	last := d.Days[len(d.Days)-1]
+	prog, _ := src.Progress(ctx, "W1")
+	// The line ends at the overview's adjusted response rate (every completion counted).
+	if last.Withheld || last.Responses != prog[0].Groups[0] || last.Rate < prog[0].Rate-1e-9 || last.Rate > prog[0].Rate+1e-9 {
+		t.Errorf("last day %+v, progress %+v", last, prog[0])
+	}
+	for i := 1; i < len(d.Days); i++ {
+		if !d.Days[i].Withheld && !d.Days[i-1].Withheld && d.Days[i].Responses < d.Days[i-1].Responses {
+			t.Errorf("cumulative responses fell on day %d", d.Days[i].Day)
+		}
+		if r := d.Days[i].Responses; r > 0 && r < 5 && !d.Days[i].Withheld {
+			t.Errorf("day %d shows a small count %d", d.Days[i].Day, r)
+		}
+	}
+}
