@@ -8,7 +8,7 @@
 //
 // # What it produces
 //
-//   - In the free-text area (restricted/{wave}/{ics}/free_text/themes/): the redacted
+//   - In the free-text area (free-text/{wave}/{ics}/themes/): the redacted
 //     comments with the machine's scores and queue position, the model, .qdpx exports.
 //   - In the lake: theme_decisions (one object per batch of people's decisions: codes,
 //     response ids and coder ids) and response_themes (one object per coding run,

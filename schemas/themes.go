@@ -8,7 +8,7 @@ import (
 
 // The local index's theme coding (issue #17). Only codes leave the free-text area:
 //
-//	restricted/{wave}/{ics}/free_text/themes/...   redacted comments with the machine's
+//	free-text/{wave}/{ics}/themes/...   redacted comments with the machine's
 //	                                               scores, the model, .qdpx exports (named readers)
 //	lake/theme_decisions/wave=/ics=/batch-*.parquet people's coding decisions, one object per batch
 //	lake/response_themes/wave=/ics=/...            every ICS's codes: the machine's suggestions and

@@ -142,6 +142,15 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"theme-refused", "/waves/W1/themes/care-administration?ics=QMM&respondent=carer&breakdown=ethnicity_group"},
 		{"forbidden", "/waves/W1/themes/care-administration?ics=QJK&breakdown=age_band"},
 		{"not-found", "/no-such-page"},
+		{"theme-release", "/waves/W1/themes/care-administration?ics=QMM&release=R-W1-1"},
+		{"carers", "/waves/W1/carers?ics=QMM"},
+		{"releases", "/waves/W1/releases"},
+		{"practices", "/waves/W1/practices?ics=QMM"},
+	}
+	// Free text is checked as its named reader.
+	reader := []struct{ name, path string }{
+		{"free-text", "/waves/W1/free-text?ics=QMM"},
+		{"free-text-search", "/waves/W1/free-text?ics=QMM&q=physio"},
 	}
 	checked := 0
 	check := func(name, path string) {
@@ -168,6 +177,10 @@ func TestBrowserAccessibility(t *testing.T) {
 	tab.Do(chromedp.Navigate(h.ts.URL + "/sign-in"))
 	signInLocal(t, tab, "ann.analyst@example.nhs.uk")
 	for _, p := range signedIn {
+		check(p.name, p.path)
+	}
+	signOutAndIn(t, tab, h.ts.URL, "fay.reader@example.nhs.uk")
+	for _, p := range reader {
 		check(p.name, p.path)
 	}
 	noConsoleProblems(t, tab, h.ts.URL+"/waves/W1/themes/care-administration?ics=QJK&breakdown=age_band", h.ts.URL+"/no-such-page")
@@ -256,4 +269,59 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 	if js, _ := chromedp.Run(tab.Context(), chromedp.AttributeValue(chromedp.CSS("body"), "class")); strings.Contains(js.Value, "js-enabled") {
 		t.Error("scripts ran although they were turned off")
 	}
+}
+
+// signOutAndIn signs the browser out with the header's button and in as id.
+func signOutAndIn(t *testing.T, tab *browsertest.Tab, base, id string) {
+	t.Helper()
+	tab.Viewport(desktopWidth, 900)
+	tab.Do(
+		chromedp.Navigate(base+"/"),
+		chromedp.Click(chromedp.CSS(".nhsuk-header__account-button")),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/sign-in"]`)),
+		chromedp.Navigate(base+"/sign-in"),
+	)
+	signInLocal(t, tab, id)
+}
+
+// TestBrowserFreeText reads free text as its named reader (redacted, searched with
+// the keyboard-usable form) and is refused it as an analyst of the same ICS.
+func TestBrowserFreeText(t *testing.T) {
+	b := browsertest.Start(t)
+	h := newHarness(t, false, nil)
+	tab := b.NewTab(t)
+	path := "/waves/W1/free-text?ics=QMM"
+	tab.Do(chromedp.Navigate(h.ts.URL + path))
+	signInLocal(t, tab, "ann.analyst@example.nhs.uk")
+	if got := browsertest.Eval[string](tab, `document.querySelector('h1').textContent`); !strings.Contains(got, "You do not have access") {
+		t.Errorf("analyst reached free text: %q", got)
+	}
+	if browsertest.Eval[bool](tab, `document.body.textContent.includes('district nurses')`) {
+		t.Error("a comment was shown to an analyst")
+	}
+	signOutAndIn(t, tab, h.ts.URL, "fay.reader@example.nhs.uk")
+	tab.Do(chromedp.Navigate(h.ts.URL + path))
+	text := browsertest.Eval[string](tab, `document.querySelector('.ice-comments').textContent`)
+	if strings.Contains(text, "Patel") || strings.Contains(text, "07700") || !strings.Contains(text, "[NAME]") {
+		t.Errorf("free text as shown: %q", text)
+	}
+	tab.Do(
+		chromedp.SendKeys(chromedp.ID("free-text-q"), "physio"),
+		chromedp.Click(chromedp.ID("free-text-search")),
+		// The form's GET loads a new page: wait for it (the attribute, unlike the typed
+		// property, is only on the page the server rendered for the search).
+		chromedp.WaitVisible(chromedp.CSS(`input#free-text-q[value="physio"]`)),
+	)
+	if got := browsertest.Eval[string](tab, `document.getElementById('free-text-count').textContent`); !strings.Contains(got, "1 of 3 comments match") {
+		t.Errorf("search: %q", got)
+	}
+	var actions []string
+	for _, e := range h.freeText.Events() {
+		actions = append(actions, e.UserID+" "+string(e.Action)+" "+map[bool]string{true: "allowed", false: "refused"}[e.Allowed])
+	}
+	want := "ann.analyst@example.nhs.uk view refused|fay.reader@example.nhs.uk view allowed|fay.reader@example.nhs.uk search allowed"
+	if strings.Join(actions, "|") != want {
+		t.Errorf("audit trail: %q, want %q", strings.Join(actions, "|"), want)
+	}
+	noConsoleProblems(t, tab, h.ts.URL+path)
 }

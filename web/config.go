@@ -81,6 +81,12 @@ type Deps struct {
 	Waves     Waves
 	Fieldwork Fieldwork
 	Results   Results
+	// Optional: the releases page, the response rate by practice, and the free-text
+	// page (FreeText and Audit come together: no free text without its audit trail).
+	Releases  Releases
+	Practices Practices
+	FreeText  FreeTextSource
+	Audit     AuditSink
 }
 
 func (c *Config) setDefaults() {
@@ -118,6 +124,9 @@ func (c *Config) validate(d Deps) error {
 	}
 	if d.Freshness == nil || d.Waves == nil || d.Fieldwork == nil || d.Results == nil {
 		bad("web: Deps: Freshness, Waves, Fieldwork and Results are all required")
+	}
+	if (d.FreeText == nil) != (d.Audit == nil) {
+		bad("web: Deps: FreeText and Audit come together (every free-text read is audited)")
 	}
 	if c.OIDC == nil && d.LocalUsers == nil {
 		bad("web: no way to sign in: configure OIDC or give a local users file")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"icesurvey/freetext"
 )
 
 // The data the pages read, declared here by their consumer. The production
@@ -59,16 +61,29 @@ type Fieldwork interface {
 	ResponseByDay(ctx context.Context, wave, ics string) (DailyResponse, error)
 }
 
-// ICSProgress is one ICS's fieldwork position.
+// ICSProgress is one ICS's fieldwork position. The counts are the release's response
+// rate table's, checked by the same disclosure control: the sample's final outcomes in
+// three groups (completed 1; not reached 2, 3, 5; not responded 4, 6), so a small
+// count of deaths or opt-outs is never shown. A withheld count carries no number.
 type ICSProgress struct {
 	ICS          ICS
 	Stage        string // "fieldwork", "closed", …
 	FieldworkDay int
-	Mailed       int // people in the declared sample still eligible
-	Responses    int // completed questionnaires
-	// Outcomes counts people by outcome code (SPEC §6), in code order 1–6.
-	Outcomes [6]int
+	// Sampled is everyone in the declared sample (SampledWithheld: not shown).
+	Sampled         int
+	SampledWithheld bool
+	// Groups are the outcome groups, OutcomeGroups order; GroupWithheld marks each
+	// withheld one.
+	Groups        [3]int
+	GroupWithheld [3]bool
+	// Rate is the adjusted response rate (completed over sampled less not reached),
+	// 0–1; RateWithheld when the counts it is a ratio of are withheld.
+	Rate         float64
+	RateWithheld bool
 }
+
+// OutcomeGroups name ICSProgress.Groups.
+var OutcomeGroups = [3]string{"Completed", "Not reached (undelivered, deceased or ineligible)", "Not responded yet, opted out or too ill"}
 
 // DailyResponse is a response-rate-by-day line.
 type DailyResponse struct {
@@ -81,6 +96,9 @@ type DayRate struct {
 	Day       int
 	Responses int
 	Rate      float64 // proportion of the eligible sample
+	// Withheld: the day's count is a small one (1 to 4), so neither it nor the rate
+	// is shown.
+	Withheld bool
 }
 
 // Mailing is one mailing step's day ("Reminder letter 1", day 14).
@@ -105,10 +123,20 @@ type Results interface {
 // base, so nothing may be shown for them.
 var ErrTooFewResponses = errors.New("fewer than 10 responses")
 
+// ErrNotFound: the wave, release, ICS or theme asked for does not exist. The pages
+// answer it with "Page not found".
+var ErrNotFound = errors.New("not found")
+
 // Theme is one theme page ("care-administration", "Care administration").
 type Theme struct {
 	ID   string
 	Name string
+	// Brochure marks the four themes the brochure names (care administration, care
+	// integration, waiting times, emotional support); the others are the
+	// questionnaire's own sections.
+	Brochure bool
+	// RespondentTypes are the respondent types with questions in the theme.
+	RespondentTypes []string
 }
 
 // Query selects a theme's results.
@@ -118,6 +146,9 @@ type Query struct {
 	RespondentType string // RespondentPatient or RespondentCarer
 	Theme          string
 	Breakdown      string // "" (the whole ICS) or one of the Breakdown* constants
+	// Release is "" for the live figures (computed from the snapshot through the
+	// release's method and disclosure control) or a published release's id.
+	Release string
 }
 
 // Respondent types.
@@ -167,3 +198,55 @@ type Measure struct {
 
 // Withheld reports whether the release withholds the measure's numbers.
 func (m Measure) Withheld() bool { return m.Status == "B" || m.Status == "P" || m.Status == "S" }
+
+// Releases lists a wave's releases of published comparable data (optional: without it
+// the releases page says there are none).
+type Releases interface {
+	Releases(ctx context.Context, wave string) ([]Release, error)
+}
+
+// Release is one release of a wave, as the warehouse records it.
+type Release struct {
+	ID               string
+	Status           string // "draft" or "published"
+	ApprovedBy       string
+	ApprovedAt       time.Time // zero while a draft
+	ICSsPublished    []string
+	ICSsNotPublished []string
+	ResultRows       int64
+	CellsWithheld    int64
+}
+
+// Practices gives the response rate by GP practice within an ICS: a local breakdown,
+// shown only to the ICS's analysts, checked by disclosure control like every table.
+type Practices interface {
+	PracticeRates(ctx context.Context, wave, ics string) ([]PracticeRate, error)
+}
+
+// PracticeRate is one practice's response position. A withheld value has its flag
+// set and no number.
+type PracticeRate struct {
+	Practice string // ODS practice code
+	// Status is the row's mark: "" published, "L" caution, "B"/"S" withheld whole.
+	Status            string
+	Eligible          int // the sample less those found deceased or ineligible
+	Completed         int
+	CompletedWithheld bool
+	Rate              float64 // Completed / Eligible, 0–1
+}
+
+// Withheld reports whether the practice's row is withheld whole.
+func (p PracticeRate) Withheld() bool { return p.Status == "B" || p.Status == "S" || p.Status == "P" }
+
+// FreeTextSource reads one ICS's free-text comments from the restricted area for the
+// free-text page, which passes them through freetext.Read (access check, redaction,
+// audit event) before anything is shown. The dashboard itself never touches a store.
+type FreeTextSource interface {
+	Comments(ctx context.Context, wave, ics string) ([]freetext.Comment, error)
+}
+
+// AuditSink stores free-text audit events (in the restricted audit store). A page is
+// shown only after its event is stored; a failure to store refuses the page.
+type AuditSink interface {
+	RecordFreeText(ctx context.Context, e freetext.AuditEvent) error
+}

@@ -86,6 +86,8 @@ type harness struct {
 	ts     *httptest.Server
 	clock  *testClock
 	client *http.Client
+	// freeText holds the comments served and the audit events recorded.
+	freeText *memFreeText
 }
 
 // newHarness starts the dashboard over TLS on loopback (so Secure cookies travel) with
@@ -99,7 +101,9 @@ func newHarness(t testing.TB, tlsServer bool, mutate func(*Config, *Deps)) *harn
 	clock := &testClock{now: time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)}
 	data := memData{asOf: time.Date(2026, 11, 16, 6, 12, 0, 0, time.UTC)}
 	cfg := Config{Now: clock.Now, Logger: slog.New(slog.NewTextHandler(testLogOutput, nil))}
-	deps := Deps{Policy: policy, LocalUsers: localUsersFile(t), Freshness: data, Waves: data, Fieldwork: data, Results: data}
+	ft := &memFreeText{}
+	deps := Deps{Policy: policy, LocalUsers: localUsersFile(t), Freshness: data, Waves: data, Fieldwork: data, Results: data,
+		Releases: data, Practices: data, FreeText: ft, Audit: ft}
 	if mutate != nil {
 		mutate(&cfg, &deps)
 	}
@@ -107,7 +111,7 @@ func newHarness(t testing.TB, tlsServer bool, mutate func(*Config, *Deps)) *harn
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{srv: srv, clock: clock}
+	h := &harness{srv: srv, clock: clock, freeText: ft}
 	if tlsServer {
 		h.ts = httptest.NewTLSServer(srv)
 	} else {

@@ -17,6 +17,10 @@ var importRules = []struct {
 	// and none of the test-only helpers.
 	{"icesurvey/web", []string{"icesurvey/store", "icesurvey/lake", "icesurvey/warehouse", "icesurvey/activities", "icesurvey/workflows",
 		"icesurvey/web/internal/oidctest", "icesurvey/web/internal/browsertest", "github.com/zitadel/", "github.com/chromedp/"}},
+	// The dashboard's data reads a warehouse snapshot and the restricted free text; it
+	// is no workflow code and no writer of the warehouse (its own snapshot files aside).
+	{"icesurvey/web/dashdata", []string{"go.temporal.io/", "icesurvey/activities", "icesurvey/workflows", "icesurvey/waveclient",
+		"icesurvey/worker", "icesurvey/web/internal/", "github.com/zitadel/", "github.com/chromedp/"}},
 	// Charts are pure drawing.
 	{"icesurvey/web/chart", []string{"icesurvey/", "net/http"}},
 	// Access decisions are pure: no HTTP, no storage.

@@ -3,7 +3,10 @@ package web
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
+
+	"icesurvey/freetext"
 )
 
 // memData is a small in-memory implementation of the data interfaces, for tests only.
@@ -34,8 +37,8 @@ func (memData) Progress(_ context.Context, wave string) ([]ICSProgress, error) {
 		return nil, fmt.Errorf("no wave %s", wave)
 	}
 	return []ICSProgress{
-		{ICS: memWave.ICSs[0], Stage: "fieldwork", FieldworkDay: 30, Mailed: 4000, Responses: 1240, Outcomes: [6]int{1240, 80, 40, 60, 20, 2560}},
-		{ICS: memWave.ICSs[1], Stage: "fieldwork", FieldworkDay: 30, Mailed: 4100, Responses: 1100, Outcomes: [6]int{1100, 90, 35, 75, 15, 2785}},
+		{ICS: memWave.ICSs[0], Stage: "fieldwork", FieldworkDay: 30, Sampled: 4000, Groups: [3]int{1240, 140, 2620}, Rate: 1240.0 / 3860},
+		{ICS: memWave.ICSs[1], Stage: "fieldwork", FieldworkDay: 30, Sampled: 4100, Groups: [3]int{1100, 140, 2860}, Rate: 1100.0 / 3960},
 	}, nil
 }
 
@@ -52,7 +55,9 @@ func (memData) ResponseByDay(_ context.Context, wave, ics string) (DailyResponse
 }
 
 func (memData) Themes(context.Context, string) ([]Theme, error) {
-	return []Theme{{"care-administration", "Care administration"}, {"care-integration", "Care integration"}}, nil
+	both := []string{RespondentPatient, RespondentCarer}
+	return []Theme{{"care-administration", "Care administration", true, both}, {"care-integration", "Care integration", true, both},
+		{"coordination", "Continuity and coordination of care", false, both}}, nil
 }
 
 var memQuestions = []struct{ id, text string }{
@@ -96,4 +101,49 @@ func (memData) Measures(_ context.Context, q Query) (MeasureSet, error) {
 		}
 	}
 	return set, nil
+}
+
+func (memData) Releases(_ context.Context, wave string) ([]Release, error) {
+	return []Release{{ID: "R-W1-1", Status: "published", ApprovedBy: "Head of Statistics", ApprovedAt: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC),
+		ICSsPublished: []string{"QMM", "QJK"}, ResultRows: 1200, CellsWithheld: 37}}, nil
+}
+
+func (memData) PracticeRates(_ context.Context, wave, ics string) ([]PracticeRate, error) {
+	return []PracticeRate{
+		{Practice: "D82001", Eligible: 420, Completed: 150, Rate: 150.0 / 420},
+		{Practice: "D82002", Eligible: 26, Completed: 9, Rate: 9.0 / 26, Status: "L"},
+		// Withheld whole: the tell-tale number must not appear.
+		{Practice: "D82003", Status: "B", Eligible: 0, Completed: 0, Rate: leakedValue},
+	}, nil
+}
+
+// memFreeText serves comments and records audit events, for tests.
+type memFreeText struct {
+	mu     sync.Mutex
+	events []freetext.AuditEvent
+	fail   bool
+}
+
+func (m *memFreeText) Comments(_ context.Context, wave, ics string) ([]freetext.Comment, error) {
+	return []freetext.Comment{
+		{ResponseID: "r1", QuestionID: "P_FT_GOOD", Text: "Dr Patel at the surgery rang me back the same day, call me on 07700 900123."},
+		{ResponseID: "r2", QuestionID: "P_FT_IMPROVE", Text: "The hospital and the district nurses never seemed to talk to each other."},
+		{ResponseID: "r3", QuestionID: "P_FT_IMPROVE", Text: "Waiting for the physio took months."},
+	}, nil
+}
+
+func (m *memFreeText) RecordFreeText(_ context.Context, e freetext.AuditEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return fmt.Errorf("audit store unavailable")
+	}
+	m.events = append(m.events, e)
+	return nil
+}
+
+func (m *memFreeText) Events() []freetext.AuditEvent {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]freetext.AuditEvent(nil), m.events...)
 }

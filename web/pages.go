@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"icesurvey/access"
@@ -16,9 +17,11 @@ type homeView struct {
 }
 
 type homeWave struct {
-	Wave   Wave
-	Href   string
-	Themes []link
+	Wave     Wave
+	Href     string
+	Brochure []link
+	Themes   []link
+	More     []link
 }
 
 type link struct {
@@ -48,7 +51,23 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, u access.User) {
 			return
 		}
 		for _, t := range themes {
-			hw.Themes = append(hw.Themes, link{Label: t.Name, Href: hw.Href + "/themes/" + url.PathEscape(t.ID)})
+			l := link{Label: t.Name, Href: hw.Href + "/themes/" + url.PathEscape(t.ID)}
+			if t.Brochure {
+				hw.Brochure = append(hw.Brochure, l)
+			} else {
+				hw.Themes = append(hw.Themes, l)
+			}
+		}
+		hw.More = append(hw.More, link{Label: "Carers' results", Href: hw.Href + "/carers"}, link{Label: "Published releases", Href: hw.Href + "/releases"})
+		if s.deps.Practices != nil && len(access.BreakdownICSs(u, icsCodes(wv))) > 0 {
+			hw.More = append(hw.More, link{Label: "Response by GP practice", Href: hw.Href + "/practices"})
+		}
+		if s.deps.FreeText != nil {
+			for _, ics := range v.FreeTextICSs {
+				if slices.Contains(icsCodes(wv), ics) {
+					hw.More = append(hw.More, link{Label: "Free text of " + ics, Href: hw.Href + "/free-text?ics=" + url.QueryEscape(ics)})
+				}
+			}
 		}
 		v.Waves = append(v.Waves, hw)
 		for _, i := range wv.ICSs {

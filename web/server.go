@@ -95,6 +95,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /waves/{wave}/download/{table}", s.requireUser(s.downloadOverview))
 	mux.Handle("GET /waves/{wave}/themes/{theme}", s.requireUser(s.themePage))
 	mux.Handle("GET /waves/{wave}/themes/{theme}/download/{table}", s.requireUser(s.downloadTheme))
+	mux.Handle("GET /waves/{wave}/carers", s.requireUser(s.carersPage))
+	mux.Handle("GET /waves/{wave}/carers/download/{table}", s.requireUser(s.downloadCarers))
+	mux.Handle("GET /waves/{wave}/releases", s.requireUser(s.releasesPage))
+	mux.Handle("GET /waves/{wave}/releases/download/{table}", s.requireUser(s.downloadReleases))
+	mux.Handle("GET /waves/{wave}/practices", s.requireUser(s.practicesPage))
+	mux.Handle("GET /waves/{wave}/practices/download/{table}", s.requireUser(s.downloadPractices))
+	mux.Handle("GET /waves/{wave}/free-text", s.requireUser(s.freeTextPage))
+	mux.Handle("GET /waves/{wave}/free-text/download/{file}", s.requireUser(s.downloadFreeText))
 	mux.Handle("GET /access", s.requireUser(s.accessPage))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", "If you typed the web address, check it is correct.")
@@ -109,7 +117,7 @@ func (s *Server) routes() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was not accepted. Go back to the dashboard and try again.")
 	}))
-	return s.recoverer(s.logRequests(s.securityHeaders(cop.Handler(mux))))
+	return s.recoverer(s.logRequests(s.compress(s.securityHeaders(cop.Handler(mux)))))
 }
 
 func cacheFor(d time.Duration, h http.Handler) http.Handler {
@@ -218,6 +226,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &ne):
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", string(ne))
+	case errors.Is(err, ErrNotFound):
+		s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address: check the wave, ICS and release in it.")
 	case errors.As(err, &fe):
 		s.errorPage(w, r, http.StatusForbidden, "You do not have access to this page", string(fe))
 	case errors.Is(err, context.Canceled):

@@ -392,7 +392,7 @@ func TestDownloadsHoldWhatThePageShows(t *testing.T) {
 		}
 	}
 	for k, want := range map[string]string{"Wave": "Phase 1, spring 2027 (W1)", "ICS": "Norfolk and Waveney (QMM)", "Breakdown": "Age band",
-		"Respondents": "Patients", "Release": "R-W1-1", "Data as of": "2026-11-16 06:12 GMT"} {
+		"Respondents": "Patients", "Release": "live figures (not a published release): R-W1-1", "Data as of": "2026-11-16 06:12 GMT"} {
 		if meta[k] != want {
 			t.Errorf("metadata %s = %q, want %q", k, meta[k], want)
 		}
@@ -426,7 +426,7 @@ func TestDownloadsHoldWhatThePageShows(t *testing.T) {
 	}
 	_, pf := h.get(t, h.client, "/waves/W1/download/progress.csv")
 	_, prow := csvTable(t, pf)
-	if strings.Join(prow[1], "|") != "Norfolk and Waveney (QMM)|fieldwork|30|4000|1240|31.0%" {
+	if strings.Join(prow[1], "|") != "Norfolk and Waveney (QMM)|fieldwork|30|4000|1240|32.1%" {
 		t.Errorf("progress CSV row: %q", prow[1])
 	}
 }

@@ -131,6 +131,13 @@ type themeView struct {
 // themeView builds the theme page for the request's filters. It is the one place the
 // page and its downloads get their numbers from.
 func (s *Server) themeView(ctx context.Context, u access.User, waveID, themeID string, form url.Values) (themeView, error) {
+	return s.themeViewWithPrefix(ctx, u, waveID, themeID, form, "", "")
+}
+
+// themeViewWithPrefix builds a theme's view; prefix keeps its sections' ids unique on a
+// page that shows several themes, whose downloads are under download (default: the
+// theme page's own).
+func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID, themeID string, form url.Values, prefix, download string) (themeView, error) {
 	wave, err := s.findWave(ctx, waveID)
 	if err != nil {
 		return themeView{}, err
@@ -154,7 +161,11 @@ func (s *Server) themeView(ctx context.Context, u access.User, waveID, themeID s
 	v.BreakdownICSs = access.BreakdownICSs(u, codes)
 
 	// Filters: unknown values are refused as not found, never guessed at.
-	q := Query{Wave: wave.ID, Theme: themeID, ICS: form.Get("ics"), RespondentType: form.Get("respondent"), Breakdown: form.Get("breakdown")}
+	q := Query{Wave: wave.ID, Theme: themeID, ICS: form.Get("ics"), RespondentType: form.Get("respondent"), Breakdown: form.Get("breakdown"), Release: form.Get("release")}
+	releaseOpts, err := s.releaseOptions(ctx, wave.ID, q.Release)
+	if err != nil {
+		return themeView{}, err
+	}
 	if q.ICS == "" {
 		q.ICS = codes[0]
 		if len(v.BreakdownICSs) > 0 {
@@ -166,11 +177,23 @@ func (s *Server) themeView(ctx context.Context, u access.User, waveID, themeID s
 		return themeView{}, notFoundError(fmt.Sprintf("There is no ICS %q in this wave.", q.ICS))
 	}
 	v.ICS = wave.ICSs[j]
-	if q.RespondentType == "" {
-		q.RespondentType = RespondentPatient
+	typeOpts := respondentTypes
+	if ts := v.Theme.RespondentTypes; len(ts) > 0 {
+		typeOpts = nil
+		for _, o := range respondentTypes {
+			if slices.Contains(ts, o.Value) {
+				typeOpts = append(typeOpts, o)
+			}
+		}
+	}
+	if q.RespondentType == "" && len(typeOpts) > 0 {
+		q.RespondentType = typeOpts[0].Value
 	}
 	if !slices.ContainsFunc(respondentTypes, func(o option) bool { return o.Value == q.RespondentType }) {
 		return themeView{}, notFoundError(fmt.Sprintf("There is no respondent type %q.", q.RespondentType))
+	}
+	if !slices.ContainsFunc(typeOpts, func(o option) bool { return o.Value == q.RespondentType }) {
+		return themeView{}, notFoundError(fmt.Sprintf("%s has no questions for %s.", v.Theme.Name, strings.ToLower(labelOf(respondentTypes, q.RespondentType))))
 	}
 	if !slices.ContainsFunc(breakdowns, func(o option) bool { return o.Value == q.Breakdown }) {
 		return themeView{}, notFoundError(fmt.Sprintf("There is no breakdown %q.", q.Breakdown))
@@ -193,9 +216,12 @@ func (s *Server) themeView(ctx context.Context, u access.User, waveID, themeID s
 		Action: "/waves/" + url.PathEscape(wave.ID) + "/themes/" + url.PathEscape(themeID),
 		Selects: []selectField{
 			selectOf("ics", "ICS", icsOpts, q.ICS),
-			selectOf("respondent", "Respondents", respondentTypes, q.RespondentType),
+			selectOf("respondent", "Respondents", typeOpts, q.RespondentType),
 			selectOf("breakdown", "Break down by", bOpts, q.Breakdown),
 		},
+	}
+	if len(releaseOpts) > 1 {
+		v.Form.Selects = append(v.Form.Selects, selectOf("release", "Figures", releaseOpts, q.Release))
 	}
 
 	set, err := s.deps.Results.Measures(ctx, q)
@@ -211,21 +237,30 @@ func (s *Server) themeView(ctx context.Context, u access.User, waveID, themeID s
 		return themeView{}, fmt.Errorf("reading the data status: %w", err)
 	}
 	comparator := "England excluding " + v.ICS.Code
+	release := set.ReleaseID
+	if q.Release == "" {
+		release = "live figures (not a published release): " + set.ReleaseID
+	}
 	meta := [][2]string{
 		{"Wave", waveTitle(wave) + " (" + wave.ID + ")"},
 		{"Theme", v.Theme.Name},
 		{"ICS", icsLabel(v.ICS)},
 		{"Respondents", labelOf(respondentTypes, q.RespondentType)},
 		{"Breakdown", labelOf(breakdowns, q.Breakdown)},
-		{"Release", set.ReleaseID},
+		{"Release", release},
 		{"Data as of", status.AsOf.In(london).Format("2006-01-02 15:04 MST")},
 		{"Method", set.Method},
 		{"Weighting", map[bool]string{true: "weighted to the sample frame", false: "unweighted (carers have no sample frame)"}[set.Weighted]},
 		{"Suppression marks", "'withheld': fewer than 10 responses, not shown; '†': fewer than 30 responses, interpret with caution"},
-		{"Comparison", "▲ higher / ▼ lower / ● similar: compared with " + comparator + " at the 95% level"},
+		{"Comparison", "▲ higher / ▼ lower / ● similar: compared with " + comparator + " at the 95% level; the marker is England's figure (all ICSs)"},
 	}
-	download := v.Form.Action + "/download"
+	if download == "" {
+		download = v.Form.Action + "/download"
+	}
 	filters := url.Values{"ics": {q.ICS}, "respondent": {q.RespondentType}, "breakdown": {q.Breakdown}}
+	if q.Release != "" {
+		filters.Set("release", q.Release)
+	}
 
 	// Group the measures: without a breakdown one chart of every question; with one, a
 	// chart per question of its groups.
@@ -257,18 +292,18 @@ func (s *Server) themeView(ctx context.Context, u access.User, waveID, themeID s
 	}
 	who := strings.ToLower(labelOf(respondentTypes, q.RespondentType))
 	for n, g := range groups {
-		id := "results"
+		id := prefix + "results"
 		heading := fmt.Sprintf("%s: %% positive among %s in %s", g.title, who, v.ICS.Code)
 		labelHeader := "Question"
 		if q.Breakdown != BreakdownNone {
-			id = fmt.Sprintf("q%d", n+1)
+			id = fmt.Sprintf("%sq%d", prefix, n+1)
 			heading = fmt.Sprintf("%s: by %s", g.title, strings.ToLower(labelOf(breakdowns, q.Breakdown)))
 			labelHeader = labelOf(breakdowns, q.Breakdown)
 		}
 		c := chart.IntervalBars{
 			ID: id, Title: heading,
-			Description:     fmt.Sprintf("Horizontal bars of the percentage of positive answers with 95%% confidence intervals, for %s in %s, with a marker at %s.", who, icsLabel(v.ICS), comparator),
-			ComparatorLabel: comparator, LabelHeader: labelHeader, Bars: g.bars,
+			Description:     fmt.Sprintf("Horizontal bars of the percentage of positive answers with 95%% confidence intervals, for %s in %s, with a marker at England's figure; each is compared with %s.", who, icsLabel(v.ICS), comparator),
+			ComparatorLabel: "England", ComparedWith: comparator, LabelHeader: labelHeader, Bars: g.bars,
 		}.Render()
 		sec := section{ID: id, Heading: heading, Chart: &c, Table: c.Table, Meta: meta}
 		sec.withDownloads(download, filters)
@@ -313,7 +348,8 @@ type overviewView struct {
 	Themes   []Theme
 }
 
-var outcomeLabels = []string{"Completed", "Undelivered", "Deceased", "Opted out or too ill", "Ineligible", "No response yet"}
+// withheldNote explains the withheld mark in a table of counts.
+const withheldNote = "Withheld: a small count (1 to 4), or a count that would reveal one, is not shown (the release's small-number rule)."
 
 func (s *Server) overviewView(ctx context.Context, waveID string) (overviewView, error) {
 	wave, err := s.findWave(ctx, waveID)
@@ -335,37 +371,47 @@ func (s *Server) overviewView(ctx context.Context, waveID string) (overviewView,
 	meta := [][2]string{
 		{"Wave", waveTitle(wave) + " (" + wave.ID + ")"},
 		{"Data as of", status.AsOf.In(london).Format("2006-01-02 15:04 MST")},
-		{"Method", "Response rate: completed questionnaires (outcome 1) over the declared sample less those found deceased (3) or ineligible (5); unweighted."},
-		{"Suppression marks", "none: fieldwork counts are shown for whole ICSs only"},
+		{"Method", "Adjusted response rate: completed questionnaires (outcome 1) over the declared sample less those not reached (2 undelivered, 3 deceased, 5 ineligible); unweighted. Outcomes are shown in the release's three groups, so a small count of deaths is never shown."},
+		{"Suppression marks", "'withheld': a small count (1 to 4), or one that would reveal it, as the release's disclosure control withholds it"},
 	}
 	download := "/waves/" + url.PathEscape(wave.ID) + "/download"
 
 	prog := chart.Table{ID: "progress-table", Caption: "Fieldwork progress by ICS", Columns: []chart.Column{
-		{Label: "ICS"}, {Label: "Stage"}, {Label: "Fieldwork day", Numeric: true}, {Label: "Eligible sample", Numeric: true},
-		{Label: "Completed questionnaires", Numeric: true}, {Label: "Response rate", Numeric: true},
+		{Label: "ICS"}, {Label: "Stage"}, {Label: "Fieldwork day", Numeric: true}, {Label: "Sampled", Numeric: true},
+		{Label: "Completed questionnaires", Numeric: true}, {Label: "Adjusted response rate", Numeric: true},
 	}}
-	stacked := chart.Stacked{ID: "outcomes", Title: "Outcome of each person in the sample, by ICS", LabelHeader: "ICS", Categories: outcomeLabels,
-		Description: "For each ICS, 100% bars of the share of the sample with each outcome code: completed, undelivered, deceased, opted out, ineligible, no response yet."}
+	stacked := chart.Stacked{ID: "outcomes", Title: "Outcome of each person in the sample, by ICS", LabelHeader: "ICS", Categories: OutcomeGroups[:],
+		Description: "For each ICS, 100% bars of the share of the sample in each outcome group: completed, not reached (undelivered, deceased or ineligible), and not responded yet, opted out or too ill."}
 	for _, p := range progress {
-		rate := "no eligible sample"
-		if p.Mailed > 0 {
-			rate = chart.Percent(float64(p.Responses) / float64(p.Mailed))
+		count := func(n int, withheld bool) chart.Cell {
+			if withheld {
+				return chart.Cell{Text: "withheld", Withheld: true}
+			}
+			return chart.Cell{Text: fmt.Sprint(n)}
+		}
+		rate := chart.Cell{Text: "withheld", Withheld: true}
+		if !p.RateWithheld {
+			rate = chart.Cell{Text: chart.Percent(p.Rate)}
 		}
 		prog.Rows = append(prog.Rows, []chart.Cell{{Text: icsLabel(p.ICS)}, {Text: p.Stage}, {Text: fmt.Sprint(p.FieldworkDay)},
-			{Text: fmt.Sprint(p.Mailed)}, {Text: fmt.Sprint(p.Responses)}, {Text: rate}})
-		total := 0
-		for _, n := range p.Outcomes {
-			total += n
-		}
-		row := chart.StackedRow{Label: p.ICS.Code, Counts: p.Outcomes[:]}
-		for _, n := range p.Outcomes {
-			share := 0.0
-			if total > 0 {
-				share = float64(n) / float64(total)
+			count(p.Sampled, p.SampledWithheld), count(p.Groups[0], p.GroupWithheld[0]), rate})
+		row := chart.StackedRow{Label: p.ICS.Code, CellWithheld: p.GroupWithheld[:]}
+		if p.SampledWithheld || p.Sampled == 0 {
+			row.Withheld = true
+		} else {
+			for i, n := range p.Groups {
+				row.Counts = append(row.Counts, n)
+				share := 0.0
+				if !p.GroupWithheld[i] {
+					share = float64(n) / float64(p.Sampled)
+				}
+				row.Shares = append(row.Shares, share)
 			}
-			row.Shares = append(row.Shares, share)
 		}
 		stacked.Rows = append(stacked.Rows, row)
+	}
+	if prog.HasWithheld() {
+		prog.Notes = append(prog.Notes, withheldNote)
 	}
 	sec := section{ID: "progress", Heading: "Fieldwork progress", Table: prog, Meta: meta}
 	sec.withDownloads(download, nil)
@@ -383,6 +429,10 @@ func (s *Server) overviewView(ctx context.Context, waveID string) (overviewView,
 			Series:      []chart.Series{{Name: p.ICS.Code}},
 		}
 		for _, dr := range d.Days {
+			if dr.Withheld {
+				t.Series[0].Points = append(t.Series[0].Points, chart.Point{X: dr.Day, Withheld: true})
+				continue
+			}
 			t.Series[0].Points = append(t.Series[0].Points, chart.Point{X: dr.Day, Y: dr.Rate})
 		}
 		for _, m := range d.Mailings {
@@ -403,4 +453,23 @@ func (s *Server) overviewView(ctx context.Context, waveID string) (overviewView,
 	osec.withDownloads(download, nil)
 	v.Sections = append(v.Sections, osec)
 	return v, nil
+}
+
+// releaseOptions lists the figures a page can show: the live figures, then each
+// release of the wave. A release asked for that does not exist is not found.
+func (s *Server) releaseOptions(ctx context.Context, wave, asked string) ([]option, error) {
+	opts := []option{{Value: "", Label: "Live (latest data)"}}
+	if s.deps.Releases != nil {
+		rels, err := s.deps.Releases.Releases(ctx, wave)
+		if err != nil {
+			return nil, fmt.Errorf("listing releases: %w", err)
+		}
+		for _, r := range rels {
+			opts = append(opts, option{Value: r.ID, Label: "Release " + r.ID + " (" + r.Status + ")"})
+		}
+	}
+	if !slices.ContainsFunc(opts, func(o option) bool { return o.Value == asked }) {
+		return nil, notFoundError(fmt.Sprintf("There is no release %q of this wave.", asked))
+	}
+	return opts, nil
 }

@@ -42,6 +42,7 @@ type demoConfig struct {
 
 func demoCmd() *cobra.Command {
 	cfg := demoConfig{Out: os.Stdout}
+	var serve bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run a whole wave for two ICSs on the embedded stack, with a compressed clock",
@@ -50,11 +51,14 @@ through intake, declaration, DBS checks before every letter, the full mailing sc
 (one fieldwork day lasts --day-length) and close, and prints a summary with where the
 outputs are.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := runDemo(cmd.Context(), cfg)
-			return err
+			if _, err := runDemo(cmd.Context(), cfg); err != nil {
+				return err
+			}
+			return demoDashboard(cmd.Context(), cfg, serve) // issue #16: the dashboard over the demo's outputs
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&serve, "serve", false, "keep the dashboard running over the finished wave (Ctrl-C stops it)")
 	f.StringVar(&cfg.DataDir, "data", ".ice/demo", "data directory")
 	f.StringSliceVar(&cfg.ICSs, "ics", []string{"QMM", "QJK"}, "ICS codes")
 	f.IntVar(&cfg.N, "n", 1000, "people per ICS")

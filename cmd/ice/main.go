@@ -2,7 +2,8 @@
 // (`ice dev`, `ice demo`), a worker against a real cluster (`ice worker`), starts and
 // steers fieldwork waves (`ice wave ...`), prints the audit trail (`ice audit`) and
 // makes synthetic samples and session notes (`ice synth sample`, `ice synth sessions`),
-// and runs the local index (`ice themes ...`, `ice profiles report`; #17).
+// runs the local index (`ice themes ...`, `ice profiles report`; #17) and serves the ICS
+// dashboard (`ice serve`).
 //
 // It is flags and printing only: every workflow is reached through waveclient. The
 // embedded stack's commands (`dev`, `demo`) and the simulators they run are left out of
@@ -40,7 +41,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd())
+	root.AddCommand(workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd(), serveCmd())
 	root.AddCommand(linkCmd())                  // consented linkage (#15)
 	root.AddCommand(themesCmd(), profilesCmd()) // #17 local index
 	root.AddCommand(devCommands()...)

@@ -66,6 +66,9 @@ var rules = []rule{
 		why: "cmd/ice is flags and printing: it reaches the workflows through waveclient"},
 	{from: []string{"*"}, except: []string{"infra/devserver"}, forbid: []string{"go.temporal.io/server/", "github.com/temporalio/ui-server/"},
 		why: "only the dev stack's embedded server links the Temporal server and UI"},
+	// #16: the dashboard is a face over a read-only snapshot; it reaches no workflow.
+	{from: []string{"web/"}, forbid: []string{"go.temporal.io/", module + "activities", module + "workflows", module + "worker", module + "sim/"},
+		why: "the dashboard reads a warehouse snapshot and the restricted free text, never the workflows"},
 }
 
 func prefixed(paths []string) []string {

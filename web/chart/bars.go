@@ -17,6 +17,10 @@ type IntervalBars struct {
 	ValueLabel      string
 	IntervalLabel   string
 	ComparatorLabel string
+	// ComparedWith names what each bar's Compare is against, when that is not the
+	// comparator marked ("England excluding QMM" while the marker is England's own
+	// figure); default ComparatorLabel.
+	ComparedWith string
 	// LabelHeader heads the table's first column ("Question" by default).
 	LabelHeader string
 	Bars        []Bar
@@ -69,6 +73,7 @@ func (c IntervalBars) Render() Chart {
 	valueLabel := orDefault(c.ValueLabel, "% positive")
 	intervalLabel := orDefault(c.IntervalLabel, "95% confidence interval")
 	comparator := orDefault(c.ComparatorLabel, "England")
+	comparedWith := orDefault(c.ComparedWith, comparator)
 
 	var w svgWriter
 	// Legend: the bar, the interval, the comparator's tick and the three shapes, flowed
@@ -160,7 +165,7 @@ func (c IntervalBars) Render() Chart {
 			continue
 		}
 		v, lo, hi := clamp01(b.Value), clamp01(b.Lower), clamp01(b.Upper)
-		w.printf(`<title>%s</title>`, esc(barSentence(b, valueLabel, comparator)))
+		w.printf(`<title>%s</title>`, esc(barSentence(b, valueLabel, comparator, comparedWith)))
 		w.printf(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`, num(barPlotX), num(r.barY), num(barPlotW), num(barHeight), NHSPaleGrey)
 		w.printf(`<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`, num(barPlotX), num(r.barY), num(v*barPlotW), num(barHeight), NHSBlue)
 		// The whisker: a white halo under a black line, so it reads on the bar and off it.
@@ -186,21 +191,21 @@ func (c IntervalBars) Render() Chart {
 	}
 	w.close()
 
-	return Chart{ID: id, SVG: htmlOf(w), Table: c.table(id, valueLabel, intervalLabel, comparator), Summary: c.summary(comparator)}
+	return Chart{ID: id, SVG: htmlOf(w), Table: c.table(id, valueLabel, intervalLabel, comparator, comparedWith), Summary: c.summary(comparedWith)}
 }
 
-func barSentence(b Bar, valueLabel, comparator string) string {
+func barSentence(b Bar, valueLabel, comparator, comparedWith string) string {
 	s := fmt.Sprintf("%s: %s %s (%s to %s)", b.Label, Percent(clamp01(b.Value)), valueLabel, Percent(clamp01(b.Lower)), Percent(clamp01(b.Upper)))
 	if b.HasComparator && !b.ComparatorWithheld {
 		s += fmt.Sprintf("; %s %s", comparator, Percent(clamp01(b.Comparator)))
 	}
 	if b.Compare != NoComparison {
-		s += "; " + b.Compare.Word() + " than " + comparator
+		s += "; " + b.Compare.Word() + " than " + comparedWith
 	}
 	return s
 }
 
-func (c IntervalBars) table(id, valueLabel, intervalLabel, comparator string) Table {
+func (c IntervalBars) table(id, valueLabel, intervalLabel, comparator, comparedWith string) Table {
 	t := Table{
 		ID:      id + "-table",
 		Caption: c.Title,
@@ -209,7 +214,7 @@ func (c IntervalBars) table(id, valueLabel, intervalLabel, comparator string) Ta
 			{Label: valueLabel, Numeric: true},
 			{Label: intervalLabel, Numeric: true},
 			{Label: comparator, Numeric: true},
-			{Label: "Compared with " + comparator},
+			{Label: "Compared with " + comparedWith},
 			{Label: "Base (respondents)", Numeric: true},
 		},
 	}

@@ -1,0 +1,59 @@
+//go:build !production
+
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"icesurvey/access"
+)
+
+// demoDashboardUser is the demo's dashboard user: an analyst of every ICS, a named
+// free-text reader of the demo's ICSs for 30 days, and an administrator. Synthetic
+// data only.
+const demoDashboardUser = "demo.analyst@example.nhs.uk"
+
+// demoDashboard writes the dashboard's access and local users files into the demo's
+// data directory (a new password each run, printed once), then either prints how to
+// serve the dashboard or, with serve, serves it until ctx ends.
+func demoDashboard(ctx context.Context, cfg demoConfig, serve bool) error {
+	secret := make([]byte, 9)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	password := hex.EncodeToString(secret)
+	hash, err := access.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	today := time.Now().Format(time.DateOnly)
+	expires := time.Now().AddDate(0, 0, 30).Format(time.DateOnly)
+	var b strings.Builder
+	b.WriteString("# Written by ice demo: the demo's dashboard user (synthetic data only).\nversion: 1\nusers:\n")
+	fmt.Fprintf(&b, "  - id: %s\n    name: Demo Analyst\n    analyst: [ALL]\n    administrator: true\n    free_text:\n", demoDashboardUser)
+	for _, ics := range cfg.ICSs {
+		fmt.Fprintf(&b, "      - {ics: %s, approved_by: \"Demo Caldicott Guardian\", approved_on: %s, expires: %s}\n", ics, today, expires)
+	}
+	accessFile := filepath.Join(cfg.DataDir, "dashboard-access.yaml")
+	usersFile := filepath.Join(cfg.DataDir, "dashboard-users.yaml")
+	if err := os.WriteFile(accessFile, []byte(b.String()), 0o640); err != nil {
+		return err
+	}
+	users := fmt.Sprintf("users:\n  - id: %s\n    password_bcrypt: %q\n", demoDashboardUser, hash)
+	if err := os.WriteFile(usersFile, []byte(users), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.Out, "\nDashboard: sign in as %s with password %s\n", demoDashboardUser, password)
+	if !serve {
+		fmt.Fprintf(cfg.Out, "  serve it over these outputs with: ice serve --data %s\n", cfg.DataDir)
+		return nil
+	}
+	return runServe(ctx, serveConfig{Data: cfg.DataDir, Addr: "127.0.0.1:8080", Refresh: time.Minute}, cfg.Out, nil)
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"icesurvey/access"
+	"icesurvey/store"
+	"icesurvey/web"
+	"icesurvey/web/dashdata"
+)
+
+// serveConfig configures `ice serve`.
+type serveConfig struct {
+	Data, Warehouse, Store, Access, Users, Addr string
+	Refresh                                     time.Duration
+	OIDCIssuer, OIDCClientID, OIDCSecret        string
+	OIDCRedirect, OIDCProvider                  string
+	OIDCTrustEmail, HSTS                        bool
+	ClientIPHeader                              string
+	TrustedOrigins                              []string
+}
+
+func serveCmd() *cobra.Command {
+	var cfg serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the ICS dashboard over the warehouse",
+		Long: `Serves the ICS dashboard (issue #16) over a read-only snapshot of the warehouse,
+refreshed when the warehouse changes (after each daily load), to the people the
+access file names. Sign-in is OpenID Connect (--oidc-*; NHS CIS2 or Microsoft Entra
+ID) or, for ice dev and the demo, a local users file of bcrypt hashes (--users).
+Free text is read from the store's restricted area, only by named free-text readers,
+and every read is recorded beside it.
+
+  ice serve --data .ice/demo            (the demo's warehouse, store and access files)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), cfg, os.Stdout, nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Data, "data", "", "a data directory holding warehouse.duckdb, store/, dashboard-access.yaml and dashboard-users.yaml (as ice dev and ice demo leave it)")
+	f.StringVar(&cfg.Warehouse, "warehouse", "", "the warehouse file (default DATA/warehouse.duckdb)")
+	f.StringVar(&cfg.Store, "store", envOr("ICE_STORE", ""), "object store for free text: file://DIR or s3://bucket/prefix (default DATA/store; ICE_STORE)")
+	f.StringVar(&cfg.Access, "access", "", "the access file: who may see what (default DATA/dashboard-access.yaml)")
+	f.StringVar(&cfg.Users, "users", "", "a local users file of bcrypt hashes, for ice dev (default DATA/dashboard-users.yaml when it exists)")
+	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	f.DurationVar(&cfg.Refresh, "refresh", 5*time.Minute, "how often to look for a changed warehouse and take a new snapshot")
+	f.StringVar(&cfg.OIDCIssuer, "oidc-issuer", envOr("ICE_OIDC_ISSUER", ""), "OpenID provider's issuer URL (ICE_OIDC_ISSUER)")
+	f.StringVar(&cfg.OIDCClientID, "oidc-client-id", envOr("ICE_OIDC_CLIENT_ID", ""), "OpenID client id (ICE_OIDC_CLIENT_ID)")
+	f.StringVar(&cfg.OIDCRedirect, "oidc-redirect", envOr("ICE_OIDC_REDIRECT_URL", ""), "this dashboard's public URL + /auth/callback (ICE_OIDC_REDIRECT_URL)")
+	f.StringVar(&cfg.OIDCProvider, "oidc-provider-name", "NHS Care Identity Service 2", "the provider's name on the sign-in button")
+	f.BoolVar(&cfg.OIDCTrustEmail, "oidc-trust-unverified-email", false, "match users by an e-mail claim without email_verified (Microsoft Entra ID)")
+	f.BoolVar(&cfg.HSTS, "hsts", false, "send Strict-Transport-Security (behind HTTPS)")
+	f.StringVar(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted reverse proxy sets with the client's address")
+	f.StringSliceVar(&cfg.TrustedOrigins, "trusted-origin", nil, "further origins whose forms are accepted (a reverse proxy's)")
+	cfg.OIDCSecret = os.Getenv("ICE_OIDC_CLIENT_SECRET")
+	return cmd
+}
+
+// resolve fills the paths a data directory implies.
+func (c *serveConfig) resolve() error {
+	def := func(v *string, name string, mustExist bool) {
+		if *v == "" && c.Data != "" {
+			p := filepath.Join(c.Data, name)
+			if _, err := os.Stat(p); err == nil || !mustExist {
+				*v = p
+			}
+		}
+	}
+	def(&c.Warehouse, "warehouse.duckdb", false)
+	def(&c.Access, "dashboard-access.yaml", false)
+	def(&c.Users, "dashboard-users.yaml", true)
+	if c.Store == "" && c.Data != "" {
+		c.Store = "file://" + filepath.Join(c.Data, "store")
+	}
+	var missing []string
+	if c.Warehouse == "" {
+		missing = append(missing, "--warehouse (or --data)")
+	}
+	if c.Access == "" {
+		missing = append(missing, "--access (or --data)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("serve: %s required", strings.Join(missing, " and "))
+	}
+	return nil
+}
+
+// runServe serves until ctx ends. ready, when set, receives the listening URL.
+func runServe(ctx context.Context, cfg serveConfig, out *os.File, ready func(url string)) error {
+	if err := cfg.resolve(); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	policy, err := access.Load(cfg.Access)
+	if err != nil {
+		return err
+	}
+	deps := web.Deps{Policy: policy}
+	if cfg.Users != "" {
+		if deps.LocalUsers, err = access.LoadLocalUsers(cfg.Users); err != nil {
+			return err
+		}
+	}
+	wcfg := web.Config{Logger: logger, HSTS: cfg.HSTS, ClientIPHeader: cfg.ClientIPHeader, TrustedOrigins: cfg.TrustedOrigins}
+	if cfg.OIDCIssuer != "" {
+		wcfg.OIDC = &web.OIDCConfig{ProviderName: cfg.OIDCProvider, IssuerURL: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID,
+			ClientSecret: cfg.OIDCSecret, RedirectURL: cfg.OIDCRedirect, TrustUnverifiedEmail: cfg.OIDCTrustEmail}
+	}
+	fmt.Fprintf(out, "Taking a snapshot of %s and computing the live figures…\n", cfg.Warehouse)
+	src, err := dashdata.Open(ctx, dashdata.Config{Warehouse: cfg.Warehouse, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	deps.Freshness, deps.Waves, deps.Fieldwork, deps.Results, deps.Releases, deps.Practices = src, src, src, src, src, src
+	if cfg.Store != "" {
+		st, err := store.Open(ctx, cfg.Store)
+		if err != nil {
+			return err
+		}
+		ft := dashdata.FreeTextStore{Store: st}
+		deps.FreeText, deps.Audit = ft, ft
+	}
+	srv, err := web.NewServer(wcfg, deps)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(out, "Dashboard at %s (Ctrl-C stops it)\n", url)
+	if ready != nil {
+		ready(url)
+	}
+	go func() {
+		t := time.NewTicker(cfg.Refresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := src.Refresh(ctx); err != nil && ctx.Err() == nil {
+					logger.Warn("dashboard: refreshing the snapshot", "err", err)
+				}
+			}
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(out, "Dashboard stopped.")
+	return nil
+}

@@ -1,0 +1,169 @@
+package dashdata
+
+import (
+	"context"
+	"errors"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"icesurvey/web"
+)
+
+func openSource(t testing.TB) *Source {
+	t.Helper()
+	w, _ := buildFixture(t)
+	src, err := Open(context.Background(), Config{Warehouse: w.Warehouse.Path(), SnapshotDir: t.TempDir(),
+		ICSNames: map[string]string{"QAA": "Alpha"}, WaveNames: map[string]string{"W1": "Test wave"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+func TestSourceServesLiveAndReleasedFigures(t *testing.T) {
+	ctx := context.Background()
+	src := openSource(t)
+	waves, err := src.Waves(ctx)
+	if err != nil || len(waves) != 1 || waves[0].Name != "Test wave" || len(waves[0].ICSs) != 4 || waves[0].ICSs[0].Name != "Alpha" {
+		t.Fatalf("waves: %+v %v", waves, err)
+	}
+	themes, err := src.Themes(ctx, "W1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	brochure := 0
+	for _, th := range themes {
+		ids = append(ids, th.ID)
+		if th.Brochure {
+			brochure++
+		}
+	}
+	want := []string{"care-administration", "care-integration", "waiting-times", "emotional-support", "services", "personalisation", "coordination", "proactive", "wellbeing"}
+	if !reflect.DeepEqual(ids, want) || brochure != 4 {
+		t.Errorf("themes %v (brochure %d), want %v", ids, brochure, want)
+	}
+
+	// Live figures and the release made from the same snapshot agree.
+	for _, q := range []web.Query{
+		{Wave: "W1", ICS: "QAA", RespondentType: web.RespondentPatient, Theme: "care-administration"},
+		{Wave: "W1", ICS: "QBB", RespondentType: web.RespondentPatient, Theme: "coordination", Breakdown: web.BreakdownAgeBand},
+		{Wave: "W1", ICS: "QAA", RespondentType: web.RespondentCarer, Theme: "wellbeing"},
+	} {
+		live, err := src.Measures(ctx, q)
+		if err != nil {
+			t.Fatalf("%+v: %v", q, err)
+		}
+		q.Release = testRelease
+		rel, err := src.Measures(ctx, q)
+		if err != nil {
+			t.Fatalf("%+v: %v", q, err)
+		}
+		if len(live.Measures) == 0 || !reflect.DeepEqual(live.Measures, rel.Measures) {
+			t.Errorf("%+v: live and released figures differ:\n%+v\n%+v", q, live.Measures, rel.Measures)
+		}
+		for _, m := range live.Measures {
+			if m.Withheld() && (m.PctPositive != 0 || m.Base != 0 || m.CILower != 0 || m.CIUpper != 0) {
+				t.Errorf("withheld measure carries numbers: %+v", m)
+			}
+		}
+	}
+	// The tiny ICS: every figure withheld, so the query is refused.
+	if _, err := src.Measures(ctx, web.Query{Wave: "W1", ICS: "QEE", RespondentType: web.RespondentPatient, Theme: "coordination", Breakdown: web.BreakdownGender}); !errors.Is(err, web.ErrTooFewResponses) {
+		t.Errorf("tiny ICS by gender: %v", err)
+	}
+	if _, err := src.Measures(ctx, web.Query{Wave: "W1", ICS: "QAA", RespondentType: web.RespondentPatient, Theme: "coordination", Release: "R9"}); !errors.Is(err, web.ErrNotFound) {
+		t.Errorf("unknown release: %v", err)
+	}
+	rels, err := src.Releases(ctx, "W1")
+	if err != nil || len(rels) != 1 || rels[0].ID != testRelease || rels[0].Status != "draft" {
+		t.Errorf("releases: %+v %v", rels, err)
+	}
+
+	// Fieldwork: the release's outcome groups, adding up to the sample where published.
+	prog, err := src.Progress(ctx, "W1")
+	if err != nil || len(prog) != 4 {
+		t.Fatalf("progress: %+v %v", prog, err)
+	}
+	for _, p := range prog {
+		if p.SampledWithheld {
+			continue
+		}
+		if !p.GroupWithheld[0] && !p.GroupWithheld[1] && !p.GroupWithheld[2] && p.Groups[0]+p.Groups[1]+p.Groups[2] != p.Sampled {
+			t.Errorf("%s: groups %v do not add up to %d", p.ICS.Code, p.Groups, p.Sampled)
+		}
+	}
+	if prog[0].Sampled != 900 || prog[0].Groups[0] != 300 {
+		t.Errorf("QAA progress: %+v", prog[0])
+	}
+	// Practices: checked by disclosure control; a withheld row has no numbers.
+	prs, err := src.PracticeRates(ctx, "W1", "QAA")
+	if err != nil || len(prs) == 0 {
+		t.Fatalf("practices: %v %v", prs, err)
+	}
+	total := 0
+	for _, p := range prs {
+		if p.Withheld() && (p.Eligible != 0 || p.Completed != 0 || p.Rate != 0) {
+			t.Errorf("withheld practice carries numbers: %+v", p)
+		}
+		total += p.Eligible
+	}
+	if total == 0 {
+		t.Error("no practice published")
+	}
+}
+
+func TestSourceSaysWhenNewerDataWaits(t *testing.T) {
+	ctx := context.Background()
+	src := openSource(t)
+	st, err := src.DataStatus(ctx)
+	if err != nil || st.AsOf.IsZero() || st.Newer {
+		t.Fatalf("status: %+v %v", st, err)
+	}
+	if did, err := src.Refresh(ctx); err != nil || did {
+		t.Errorf("refresh without a change: %v %v", did, err)
+	}
+	// The warehouse changes (a later daily load): newer data waits until the refresh.
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(src.cfg.Warehouse, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := src.DataStatus(ctx); !st.Newer || !st.NewerAsOf.Equal(later.UTC().Truncate(time.Second)) && st.NewerAsOf.Before(later.Add(-time.Second)) {
+		t.Errorf("after a change: %+v", st)
+	}
+	if did, err := src.Refresh(ctx); err != nil || !did {
+		t.Fatalf("refresh after a change: %v %v", did, err)
+	}
+	if st, _ := src.DataStatus(ctx); st.Newer {
+		t.Errorf("after the refresh: %+v", st)
+	}
+}
+
+func TestResponseByDayFromCompletions(t *testing.T) {
+	ctx := context.Background()
+	src := openSource(t)
+	d, err := src.ResponseByDay(ctx, "W1", "QAA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Days) == 0 { // pubsynth completes everyone on one day
+		t.Fatalf("QAA's daily response: %d days", len(d.Days))
+	}
+	last := d.Days[len(d.Days)-1]
+	prog, _ := src.Progress(ctx, "W1")
+	// The line ends at the overview's adjusted response rate (every completion counted).
+	if last.Withheld || last.Responses != prog[0].Groups[0] || last.Rate < prog[0].Rate-1e-9 || last.Rate > prog[0].Rate+1e-9 {
+		t.Errorf("last day %+v, progress %+v", last, prog[0])
+	}
+	for i := 1; i < len(d.Days); i++ {
+		if !d.Days[i].Withheld && !d.Days[i-1].Withheld && d.Days[i].Responses < d.Days[i-1].Responses {
+			t.Errorf("cumulative responses fell on day %d", d.Days[i].Day)
+		}
+		if r := d.Days[i].Responses; r > 0 && r < 5 && !d.Days[i].Withheld {
+			t.Errorf("day %d shows a small count %d", d.Days[i].Day, r)
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCarersReleasesAndPracticesPages(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	for path, want := range map[string]string{
+		"/":                           "Carers&#39; results",
+		"/waves/W1/carers?ics=QMM":    "Carers&#39; results",
+		"/waves/W1/releases":          "R-W1-1",
+		"/waves/W1/practices?ics=QMM": "D82001",
+	} {
+		resp, body := h.get(t, h.client, path)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("%s: %d, want %q in the page", path, resp.StatusCode, want)
+		}
+	}
+	// Carers' sections have ids unique on the page, one set per theme.
+	_, body := h.get(t, h.client, "/waves/W1/carers?ics=QMM")
+	if strings.Count(body, `id="coordination-results-table"`) != 1 || strings.Contains(body, `id="care-administration-results`) {
+		t.Errorf("carers' page sections: the questionnaire's themes only, once each")
+	}
+	if resp, f := h.get(t, h.client, "/waves/W1/carers/download/coordination-results.csv?ics=QMM&respondent=carer"); resp.StatusCode != http.StatusOK || !strings.Contains(f, "Respondents,Carers") {
+		t.Errorf("carers' download: %d %.200s", resp.StatusCode, f)
+	}
+	// A release's figures are chosen by a filter; an unknown release is not found.
+	if resp, _ := h.get(t, h.client, "/waves/W1/themes/care-administration?ics=QMM&release=R-W1-1"); resp.StatusCode != http.StatusOK {
+		t.Errorf("release figures: %d", resp.StatusCode)
+	}
+	if resp, _ := h.get(t, h.client, "/waves/W1/themes/care-administration?ics=QMM&release=R-nope"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown release: %d", resp.StatusCode)
+	}
+	if resp, f := h.get(t, h.client, "/waves/W1/releases/download/releases.csv"); resp.StatusCode != http.StatusOK || !strings.Contains(f, "R-W1-1,published,Head of Statistics") {
+		t.Errorf("releases download: %d %.300s", resp.StatusCode, f)
+	}
+	// Practices: a local breakdown. The withheld practice shows no number; another
+	// ICS's practices are refused, page and download.
+	_, body = h.get(t, h.client, "/waves/W1/practices?ics=QMM")
+	if !strings.Contains(body, "withheld") {
+		t.Error("the withheld practice is not marked")
+	}
+	for _, n := range withheldNumbers {
+		if strings.Contains(body, n) {
+			t.Errorf("practices: withheld number %s served", n)
+		}
+	}
+	for _, path := range []string{"/waves/W1/practices?ics=QJK", "/waves/W1/practices/download/practices.csv?ics=QJK"} {
+		if resp, _ := h.get(t, h.client, path); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", path, resp.StatusCode)
+		}
+	}
+	admin := h.newClient()
+	h.signIn(t, admin, "adam.admin@example.nhs.uk")
+	if resp, _ := h.get(t, admin, "/waves/W1/practices"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("administrator (no ICS) saw practices: %d", resp.StatusCode)
+	}
+}
+
+func TestFreeTextOnlyForNamedReaders(t *testing.T) {
+	h := newHarness(t, true, nil)
+	reader := h.newClient()
+	h.signIn(t, reader, "fay.reader@example.nhs.uk")
+	resp, body := h.get(t, reader, "/waves/W1/free-text?ics=QMM")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reader: %d", resp.StatusCode)
+	}
+	if strings.Contains(body, "Patel") || strings.Contains(body, "07700") || !strings.Contains(body, "[NAME]") || !strings.Contains(body, "[PHONE]") {
+		t.Errorf("free text not redacted:\n%s", body[strings.Index(body, "ice-comments"):])
+	}
+	// Search runs on the redacted text: the name cannot be searched for.
+	_, body = h.get(t, reader, "/waves/W1/free-text?ics=QMM&q=patel")
+	if !strings.Contains(body, "0 of 3 comments match") {
+		t.Errorf("a search for a redacted name found something")
+	}
+	_, body = h.get(t, reader, "/waves/W1/free-text?ics=QMM&q=physio")
+	if !strings.Contains(body, "1 of 3 comments match") {
+		t.Errorf("search for physio: %s", body[strings.Index(body, `id="free-text-count"`):][:120])
+	}
+	resp, f := h.get(t, reader, "/waves/W1/free-text/download/comments.csv?ics=QMM&q=nurses")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(f, "r2,P_FT_IMPROVE") || strings.Contains(f, "r3,") {
+		t.Errorf("download: %d\n%s", resp.StatusCode, f)
+	}
+
+	// An analyst of the ICS, another ICS of the reader, and an expired grant: refused.
+	analyst := h.newClient()
+	h.signIn(t, analyst, "ann.analyst@example.nhs.uk")
+	if resp, body := h.get(t, analyst, "/waves/W1/free-text?ics=QMM"); resp.StatusCode != http.StatusForbidden || strings.Contains(body, "district nurses") {
+		t.Errorf("analyst: %d", resp.StatusCode)
+	}
+	if resp, _ := h.get(t, analyst, "/waves/W1/free-text/download/comments.csv?ics=QMM"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("analyst download: %d", resp.StatusCode)
+	}
+	if resp, _ := h.get(t, reader, "/waves/W1/free-text?ics=QJK"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("reader of another ICS: %d", resp.StatusCode)
+	}
+	h.clock.Advance(15 * 24 * time.Hour) // past the grant's expiry (30 November 2026)
+	h.signIn(t, reader, "fay.reader@example.nhs.uk")
+	if resp, body := h.get(t, reader, "/waves/W1/free-text?ics=QMM"); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "expired") {
+		t.Errorf("expired grant: %d", resp.StatusCode)
+	}
+
+	// Every view, search, download and refusal was audited, with the rows shown.
+	var got []string
+	for _, e := range h.freeText.Events() {
+		got = append(got, e.UserID+" "+string(e.Action)+" "+e.ICS+" q="+e.Query+" rows="+itoa(e.RowsShown)+" allowed="+map[bool]string{true: "y", false: "n"}[e.Allowed])
+	}
+	want := []string{
+		"fay.reader@example.nhs.uk view QMM q= rows=3 allowed=y",
+		"fay.reader@example.nhs.uk search QMM q=patel rows=0 allowed=y",
+		"fay.reader@example.nhs.uk search QMM q=physio rows=1 allowed=y",
+		"fay.reader@example.nhs.uk download QMM q=nurses rows=1 allowed=y",
+		"ann.analyst@example.nhs.uk view QMM q= rows=0 allowed=n",
+		"ann.analyst@example.nhs.uk download QMM q= rows=0 allowed=n",
+		"fay.reader@example.nhs.uk view QJK q= rows=0 allowed=n",
+		"fay.reader@example.nhs.uk view QMM q= rows=0 allowed=n",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, e := range h.freeText.Events() {
+		if err := e.Validate(); err != nil {
+			t.Errorf("invalid audit event %+v: %v", e, err)
+		}
+	}
+}
+
+func TestFreeTextNotShownWhenTheAuditFails(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.freeText.fail = true
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	resp, body := h.get(t, h.client, "/waves/W1/free-text?ics=QMM")
+	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "district nurses") {
+		t.Errorf("unaudited read: %d", resp.StatusCode)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestResponsesCompressedButNotFreeText(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	for path, want := range map[string]string{
+		cssPath:                       "gzip",
+		"/waves/W1":                   "gzip",
+		"/waves/W1/free-text?ics=QMM": "",
+		"/waves/W1/free-text/download/comments.csv?ics=QMM": "",
+	} {
+		req, _ := http.NewRequest(http.MethodGet, h.ts.URL+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		tr := h.client.Transport.(*http.Transport).Clone()
+		tr.DisableCompression = true
+		c := &http.Client{Jar: h.client.Jar, Transport: tr}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("Content-Encoding"); got != want || resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d, Content-Encoding %q, want %q", path, resp.StatusCode, got, want)
+		}
+		if want == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			plain, err := io.ReadAll(zr)
+			if err != nil || len(plain) <= len(body) {
+				t.Errorf("%s: %d bytes compressed to %d (%v)", path, len(plain), len(body), err)
+			}
+		}
+	}
+}
