@@ -27,6 +27,9 @@ const (
 	WorkflowICS       WorkflowType = "ICSWorkflow"
 	WorkflowRetention WorkflowType = "RetentionWorkflow"
 	WorkflowDailyLoad WorkflowType = "DailyLoadWorkflow"
+
+	// Publication of comparable data (issue #14).
+	WorkflowPublication WorkflowType = "PublicationWorkflow"
 )
 
 // Registration is one workflow function and the type it is registered as.
@@ -42,6 +45,7 @@ var All = []Registration{
 	{WorkflowICS, ICSWorkflow},
 	{WorkflowRetention, RetentionWorkflow},
 	{WorkflowDailyLoad, DailyLoadWorkflow},
+	{WorkflowPublication, PublicationWorkflow},
 }
 
 // Register registers every workflow of All on w (a worker or a replayer) under its type.
@@ -63,6 +67,9 @@ const (
 	UpdateDeclare    = "declare"
 	UpdateMove       = "move-mailing"
 	UpdateOptOut     = "opt-out"
+
+	// UpdateApprove signs a draft release off (issue #14).
+	UpdateApprove = "approve"
 )
 
 // Search attributes the workflows set, registered on the namespace (SearchAttributes).
@@ -150,4 +157,26 @@ const (
 	MailingChecking  MailingState = "checking"
 	MailingSending   MailingState = "sending"
 	MailingSent      MailingState = "sent"
+)
+
+// ---- publication (issue #14) ---------------------------------------------------------
+
+// FirstReleaseID names the release a wave's publication drafts when its fieldwork
+// ends (and `ice publish --wave W` when no --release is given).
+const FirstReleaseID = "r1"
+
+// PublicationWorkflowID is the workflow ID of one release of a wave's published
+// comparable data.
+func PublicationWorkflowID(wave, release string) string { return "publish/" + wave + "/" + release }
+
+// PublicationStage is where a release stands.
+type PublicationStage string
+
+// Publication stages, in order.
+const (
+	PublicationComputing PublicationStage = "computing"
+	PublicationDraft     PublicationStage = "awaiting-approval"
+	PublicationApproving PublicationStage = "approving"
+	PublicationPublished PublicationStage = "published"
+	PublicationFailed    PublicationStage = "failed"
 )

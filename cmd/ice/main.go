@@ -1,6 +1,7 @@
 // Command ice is the one CLI of the ICE Survey pipeline: it runs the embedded stack
 // (`ice dev`, `ice demo`), a worker against a real cluster (`ice worker`), starts and
-// steers fieldwork waves (`ice wave ...`), prints the audit trail (`ice audit`) and
+// steers fieldwork waves (`ice wave ...`), drafts and signs off releases of the published
+// comparable data (`ice publish`), prints the audit trail (`ice audit`) and
 // makes synthetic samples (`ice synth sample`).
 //
 // It is flags and printing only: every workflow is reached through waveclient. The
@@ -40,6 +41,7 @@ func rootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd())
+	root.AddCommand(publishCmd())
 	root.AddCommand(devCommands()...)
 	return root
 }
