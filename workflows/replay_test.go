@@ -17,8 +17,9 @@ import (
 )
 
 // The histories in testdata/ were recorded from the end-to-end wave (wave.json, one
-// ICS with a late opt-out: ics.json, its retention: retention.json) and a simulated
-// daily load (dailyload.json) by
+// ICS with a late opt-out: ics.json, its retention: retention.json), a simulated
+// daily load (dailyload.json) and the publication of that wave's release, with its
+// approval (publication.json), by
 //
 //	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill'
 //
@@ -29,7 +30,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false}
+	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false,
+		"publication.json": false}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
 		t.Run(filepath.Base(f), func(t *testing.T) {
