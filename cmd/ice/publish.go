@@ -157,7 +157,7 @@ func printPublication(out io.Writer, st waveclient.PublicationStatus, storeURL s
 		w.Flush()
 	}
 	if s := st.Summary; s != nil {
-		fmt.Fprintf(out, "  %d tables checked; withheld: %d rows (base under the minimum or secondary), %d cells (%d primary, %d secondary, %d in withheld rows), %d %% positive; %d rows with a caution mark\n",
+		fmt.Fprintf(out, "  %d tables checked; withheld: %d rows (base under the minimum or secondary), %d cells (%d primary, %d secondary, %d in withheld rows), %d %%-positive figures; %d rows with a caution mark\n",
 			s.TablesChecked, s.RowsWithheld, s.CellsWithheld, s.CellsPrimary, s.CellsSecondary, s.CellsInWithheldRows, s.PositiveWithheld, s.RowsCaution)
 		if len(s.RakeFailed) > 0 {
 			fmt.Fprintf(out, "  raking failed for %s: approve with --leave-out %s\n", strings.Join(s.RakeFailed, ", "), strings.Join(s.RakeFailed, ","))
