@@ -94,6 +94,7 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env.RegisterWorkflow(workflows.ICSWorkflow)
 	env.RegisterWorkflow(workflows.WaveWorkflow)
 	env.RegisterWorkflow(workflows.RetentionWorkflow)
+	env.RegisterWorkflow(workflows.PublicationWorkflow)
 	return env
 }
 

@@ -33,6 +33,8 @@ const (
 	WorkflowLinkageWithdrawal WorkflowType = "LinkageWithdrawalWorkflow"
 	// The local index (#17): a wave's free text coded to the integration themes.
 	WorkflowThemeCoding WorkflowType = "ThemeCodingWorkflow"
+	// Publication of comparable data (issue #14).
+	WorkflowPublication WorkflowType = "PublicationWorkflow"
 )
 
 // Registration is one workflow function and the type it is registered as.
@@ -50,6 +52,7 @@ var All = []Registration{
 	{WorkflowDailyLoad, DailyLoadWorkflow},
 	{WorkflowLinkage, LinkageWorkflow}, {WorkflowLinkageWithdrawal, LinkageWithdrawalWorkflow}, // #15
 	{WorkflowThemeCoding, ThemeCodingWorkflow}, // #17
+	{WorkflowPublication, PublicationWorkflow},
 }
 
 // Register registers every workflow of All on w (a worker or a replayer) under its type.
@@ -77,6 +80,8 @@ const (
 	UpdateExportQDPX     = "export-qdpx"
 	UpdateProfileReport  = "profile-report"
 	SignalFinishCoding   = "finish-coding"
+	// UpdateApprove signs a draft release off (issue #14).
+	UpdateApprove = "approve"
 )
 
 // Search attributes the workflows set, registered on the namespace (SearchAttributes).
@@ -179,4 +184,26 @@ const (
 	MailingChecking  MailingState = "checking"
 	MailingSending   MailingState = "sending"
 	MailingSent      MailingState = "sent"
+)
+
+// ---- publication (issue #14) ---------------------------------------------------------
+
+// FirstReleaseID names the release a wave's publication drafts when its fieldwork
+// ends (and `ice publish --wave W` when no --release is given).
+const FirstReleaseID = "r1"
+
+// PublicationWorkflowID is the workflow ID of one release of a wave's published
+// comparable data.
+func PublicationWorkflowID(wave, release string) string { return "publish/" + wave + "/" + release }
+
+// PublicationStage is where a release stands.
+type PublicationStage string
+
+// Publication stages, in order.
+const (
+	PublicationComputing PublicationStage = "computing"
+	PublicationDraft     PublicationStage = "awaiting-approval"
+	PublicationApproving PublicationStage = "approving"
+	PublicationPublished PublicationStage = "published"
+	PublicationFailed    PublicationStage = "failed"
 )

@@ -17,8 +17,9 @@ import (
 )
 
 // The histories in testdata/ were recorded from the end-to-end wave (wave.json, one
-// ICS with a late opt-out: ics.json, its retention: retention.json) and a simulated
-// daily load (dailyload.json) by
+// ICS with a late opt-out: ics.json, its retention: retention.json), a simulated
+// daily load (dailyload.json) and the publication of that wave's release, with its
+// approval (publication.json), by
 //
 //	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill|TestThemeCodingEndToEnd'
 //
@@ -36,7 +37,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false,
 		"retention-lineage.json": false, "linkage.json": false,
-		"themes.json": false, // #17: recorded by TestThemeCodingEndToEnd
+		"themes.json":      false, // #17: recorded by TestThemeCodingEndToEnd
+		"publication.json": false, // #14
 	}
 	for _, f := range files {
 		want[filepath.Base(f)] = true

@@ -95,6 +95,10 @@ type WaveStatus struct {
 	Stage  WaveStage       `json:"stage"`
 	Paused bool            `json:"paused"`
 	ICS    []WaveICSStatus `json:"ics"`
+	// Publication is the workflow ID of the draft release the wave started when every
+	// ICS had closed (issue #14); PublicationError why it could not start.
+	Publication      string `json:"publication,omitempty"`
+	PublicationError string `json:"publication_error,omitempty"`
 }
 
 // WaveICSStatus is one child of the wave.

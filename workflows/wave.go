@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"fmt"
+
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -95,6 +97,11 @@ func WaveWorkflow(ctx workflow.Context, spec wavespec.Spec) (WaveResult, error) 
 		w.status.Stage = WaveCancelled
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, SAStage.ValueSet(string(w.status.Stage)))
+	// Every ICS has closed: the draft of the wave's published comparable data starts
+	// (issue #14). Versioned, as waves recorded before it end without this child.
+	if workflow.GetVersion(ctx, "auto-publication", workflow.DefaultVersion, 1) == 1 && ctx.Err() == nil && len(res.ICS) > 0 {
+		w.startPublication(ctx, spec.WaveID)
+	}
 	fctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	flushAudit(fctx, spec.WaveID)
@@ -132,5 +139,27 @@ func (w *waveRun) onPauseOrResume(ctx workflow.Context, signal string, paused bo
 		if !c.Done {
 			_ = workflow.SignalExternalWorkflow(ctx, c.WorkflowID, "", signal, nil).Get(ctx, nil)
 		}
+	}
+}
+
+// startPublication starts the draft of the wave's first release (PublicationWorkflow,
+// abandoned: it waits for a person's sign-off, which the wave does not). One already
+// started (`ice publish` before the wave ended) is left to run. A failure to start is
+// reported in the status, never fails the wave: `ice publish --wave W` starts it too.
+func (w *waveRun) startPublication(ctx workflow.Context, wave string) {
+	id := PublicationWorkflowID(wave, FirstReleaseID)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            id,
+		TaskQueue:             activities.TaskQueue,
+		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
+		TypedSearchAttributes: temporal.NewSearchAttributes(SAWaveID.ValueSet(wave)),
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, PublicationWorkflow, PublicationInput{WaveID: wave, ReleaseID: FirstReleaseID})
+	err := child.GetChildWorkflowExecution().Get(ctx, nil)
+	switch {
+	case err == nil || temporal.IsWorkflowExecutionAlreadyStartedError(err):
+		w.status.Publication = id
+	default:
+		w.status.PublicationError = fmt.Sprintf("start %s: %v (start it with `ice publish --wave %s`)", id, err, wave)
 	}
 }

@@ -37,10 +37,26 @@ func icsStatusByID(env *testsuite.TestWorkflowEnvironment, id string) (workflows
 	return st, v.Get(&st)
 }
 
+// publications mocks the publication the wave starts when every ICS has closed, and
+// records its inputs.
+func publications(env *testsuite.TestWorkflowEnvironment) *[]workflows.PublicationInput {
+	var mu sync.Mutex
+	var started []workflows.PublicationInput
+	env.OnWorkflow(workflows.PublicationWorkflow, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, in workflows.PublicationInput) (workflows.PublicationResult, error) {
+			mu.Lock()
+			started = append(started, in)
+			mu.Unlock()
+			return workflows.PublicationResult{}, nil
+		})
+	return &started
+}
+
 // One ICS failing must not stop the other; the wave reports the failure.
 func TestWaveWorkflow_OneICSFailsOtherCompletes(t *testing.T) {
 	spec := testSpec(t, "QE1", "QE2")
 	env := newEnv(t)
+	published := publications(env)
 	var mu sync.Mutex
 	var inputs []workflows.ICSInput
 	var flushed []string
@@ -104,11 +120,15 @@ func TestWaveWorkflow_OneICSFailsOtherCompletes(t *testing.T) {
 		assert.Equal(t, day, in.DayLength)
 	}
 	assert.Equal(t, []string{"W1"}, flushed, "the wave flushes its audit trail once at the end")
+	assert.Equal(t, []workflows.PublicationInput{{WaveID: "W1", ReleaseID: workflows.FirstReleaseID}}, *published,
+		"the ICS that closed is published; the failed one is reported in the release")
+	assert.Equal(t, "publish/W1/r1", res.Status.Publication)
 }
 
 func TestWaveWorkflow_AllICSComplete(t *testing.T) {
 	spec := testSpec(t, "QE1", "QE2")
 	env := newEnv(t)
+	published := publications(env)
 	env.OnWorkflow(workflows.ICSWorkflow, mock.Anything, mock.Anything).Return(
 		func(ctx workflow.Context, in workflows.ICSInput) (workflows.ICSResult, error) {
 			return workflows.ICSResult{Status: workflows.ICSStatus{ICS: in.ICS, Stage: workflows.StageClosed}}, nil
@@ -124,6 +144,10 @@ func TestWaveWorkflow_AllICSComplete(t *testing.T) {
 		assert.Empty(t, c.Error, c.ICS)
 	}
 	assert.Len(t, res.ICS, 2)
+	// Every ICS closed: the draft of the wave's first release starts.
+	assert.Equal(t, []workflows.PublicationInput{{WaveID: "W1", ReleaseID: workflows.FirstReleaseID}}, *published)
+	assert.Equal(t, workflows.PublicationWorkflowID("W1", workflows.FirstReleaseID), res.Status.Publication)
+	assert.Empty(t, res.Status.PublicationError)
 }
 
 // The real ICS workflows as children: QE2's intake fails for good (a configuration
@@ -135,6 +159,7 @@ func TestWaveWorkflow_RealChildren(t *testing.T) {
 	declareAt := time.Hour
 	start := t0.Add(declareAt)
 	w := newWorld(env, start, 4000, fieldworkPeople()...)
+	publications(env)
 	w.intakeHook = func(_ int, in activities.IntakeInput) (activities.IntakeOutput, error) {
 		if in.ICS == "QE2" {
 			return activities.IntakeOutput{}, activities.ApplicationError(fault.Wrap(fault.Configuration, errors.New("no pseudonymisation key configured")))

@@ -123,4 +123,7 @@ func TestDailyLoadBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("backfilled 7 days: %d responses, %d completed outcomes", responses, completed)
+
+	// The wave drafted its release when QUY closed: publish it (issue #14).
+	checkPublication(t, ctx, st, wc, wave, spec.Codes())
 }

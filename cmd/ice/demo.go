@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"text/tabwriter"
@@ -20,6 +21,7 @@ import (
 	"icesurvey/audit"
 	"icesurvey/infra/devstack"
 	"icesurvey/mailing"
+	"icesurvey/publication"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/synth"
@@ -172,6 +174,9 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 				return nil, fmt.Errorf("wave %s: %w", waveID, err)
 			}
 			printDemoSummary(ctx, out, st, spec, &res, time.Since(started))
+			if err := demoPublication(ctx, out, st, wc, waveID); err != nil {
+				return nil, err
+			}
 			// #17: the local index — the wave's free text coded, a profile report written.
 			if err := demoLocalIndex(ctx, out, st, wc, spec, demoReportsDir(cfg.DataDir, waveID)); err != nil {
 				return nil, fmt.Errorf("local index: %w", err)
@@ -281,6 +286,82 @@ func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spe
 	fmt.Fprintf(out, "  audit trail                     %d events (%d activity attempts; %d in audit_log)\n", len(events), attempts, progress.AuditEvents)
 	fmt.Fprintf(out, "\nTry: ice audit --store file://%s --wave %s\n", root, spec.WaveID)
 	fmt.Fprintf(out, "     duckdb -readonly %s \"SELECT ics, outcome, count(*) FROM outcomes GROUP BY ALL ORDER BY ALL\"\n", st.Warehouse.Path())
+}
+
+// demoPublisher is who signs the demo's release off.
+const demoPublisher = "Demo Publication Lead"
+
+// demoPublication waits for the draft release the wave started when its fieldwork
+// ended, prints where it is, its summary and three headline figures per ICS (read back
+// from the release's own files), and signs it off as a named demo user — leaving out
+// any ICS whose raking failed, as the approval requires — so it ends published.
+func demoPublication(ctx context.Context, out *os.File, st *devstack.Stack, wc *waveclient.Client, wave string) error {
+	release := waveclient.FirstReleaseID
+	fmt.Fprintf(out, "\nPublished comparable data (release %s, drafted when every ICS had closed)\n", release)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	draft, err := wc.WaitPublicationDraft(wctx, wave, release, 500*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	storeURL := "file://" + st.Store.Root()
+	printPublication(out, draft, storeURL)
+	meta, err := publication.ReadMetadata(ctx, st.Store, wave, release)
+	if err != nil {
+		return err
+	}
+	rows, err := publication.ReadResults(ctx, st.Store, wave, release)
+	if err != nil {
+		return err
+	}
+	heads := publication.Headlines(meta, rows, 3)
+	fmt.Fprintln(out, "  Headline figures (patients, weighted; % positive with its 95% interval):")
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, im := range meta.ICSs {
+		hs := heads[im.ICS]
+		if len(hs) == 0 {
+			fmt.Fprintf(w, "  %s\t(no figures published: %s)\n", im.ICS, im.WeightingStatus)
+			continue
+		}
+		for _, h := range hs {
+			mark := ""
+			if h.Status != "" {
+				mark = " [" + h.Status + "]"
+			}
+			fmt.Fprintf(w, "  %s\t%s\t%s%%\t(%s–%s)\tbase %d\tvs England: %s%s\n", im.ICS, h.QuestionID,
+				pct1(h.Pct), pct1(h.CILower), pct1(h.CIUpper), h.Base, orDash(h.VsEngland), mark)
+		}
+	}
+	w.Flush()
+	if draft.Stage != workflows.PublicationPublished {
+		var leaveOut []string
+		if draft.Summary != nil {
+			leaveOut = draft.Summary.RakeFailed
+		}
+		// The same update `ice publish approve` sends.
+		ap, err := wc.ApprovePublication(ctx, wave, release, demoPublisher, leaveOut)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  Release %s approved by %s at %s\n", release, ap.By, ap.At.Format(time.RFC3339))
+	}
+	res, err := wc.WaitPublication(wctx, wave, release)
+	if err != nil {
+		return fmt.Errorf("publication of release %s: %w", release, err)
+	}
+	fmt.Fprintf(out, "  Release %s is %s: %s\n", release, res.Status.Stage, storeLocation(storeURL, res.Status.Prefix))
+	fmt.Fprintf(out, "  Try: duckdb -readonly %s \"SELECT ics, question_id, pct_positive, ci_lower, ci_upper, status FROM published_results WHERE group_variable = 'all' AND respondent_type = 'patient' ORDER BY ALL LIMIT 20\"\n", st.Warehouse.Path())
+	return nil
+}
+
+// pct1 formats a percentage to one decimal place, as the release does.
+func pct1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // demoTemplateID gives each symbolic template a stable UUID-shaped ID for the demo.

@@ -1,9 +1,10 @@
 // Command ice is the one CLI of the ICE Survey pipeline: it runs the embedded stack
 // (`ice dev`, `ice demo`), a worker against a real cluster (`ice worker`), starts and
-// steers fieldwork waves (`ice wave ...`), prints the audit trail (`ice audit`) and
-// makes synthetic samples and session notes (`ice synth sample`, `ice synth sessions`),
-// runs the local index (`ice themes ...`, `ice profiles report`; #17) and serves the ICS
-// dashboard (`ice serve`).
+// steers fieldwork waves (`ice wave ...`), drafts and signs off releases of the published
+// comparable data (`ice publish`), links consenting respondents (`ice link`), prints the
+// audit trail (`ice audit`), makes synthetic samples and session notes (`ice synth
+// sample`, `ice synth sessions`), runs the local index (`ice themes ...`, `ice profiles
+// report`; #17) and serves the ICS dashboard (`ice serve`).
 //
 // It is flags and printing only: every workflow is reached through waveclient. The
 // embedded stack's commands (`dev`, `demo`) and the simulators they run are left out of
@@ -44,6 +45,7 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(workerCmd(), waveCmd(), auditCmd(), synthCmd(), scheduleCmd(), loadCmd(), warehouseCmd(), serveCmd())
 	root.AddCommand(linkCmd())                  // consented linkage (#15)
 	root.AddCommand(themesCmd(), profilesCmd()) // #17 local index
+	root.AddCommand(publishCmd())
 	root.AddCommand(devCommands()...)
 	return root
 }

@@ -1,0 +1,183 @@
+package activities
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"icesurvey/audit"
+	"icesurvey/fault"
+	"icesurvey/publication"
+	"icesurvey/schemas"
+	"icesurvey/store"
+	"icesurvey/weighting"
+)
+
+// The publication's activities (issue #14): BuildRelease computes and writes a draft
+// release from the warehouse, ApproveRelease marks it published. Both are thin: the
+// method, the files and the lifecycle are package publication's.
+
+// ReleaseSummary is what a release holds (publication.Summary), re-exported so the
+// workflows and their clients need not import the publication package.
+type ReleaseSummary = publication.Summary
+
+// RakeFailed is the weighting status of an ICS whose raking did not converge: an
+// approval must leave it out.
+const RakeFailed = string(weighting.RakeFailed)
+
+// ReleaseStatusPublished is a release's status once approved.
+const ReleaseStatusPublished = publication.ReleasePublished
+
+// ReleaseInput asks for a draft release of a wave.
+type ReleaseInput struct {
+	Scope
+	ReleaseID string `json:"release_id"`
+	// Exclude names ICSs left out of the release's figures (publication.Params.Exclude).
+	Exclude []string `json:"exclude,omitempty"`
+}
+
+// ReleaseICS is one ICS of a release: whether it has figures, its weighting status
+// (not_needed, trimmed, infeasible_untrimmed, rake_failed, no_respondents or
+// excluded) and why it has none.
+type ReleaseICS struct {
+	ICS             string `json:"ics"`
+	Published       bool   `json:"published"`
+	WeightingStatus string `json:"weighting_status"`
+	Reason          string `json:"reason,omitempty"`
+	Patients        int    `json:"patients"`
+	Carers          int    `json:"carers"`
+}
+
+// ReleaseOutput names a release and what it holds: keys and counts, never figures.
+type ReleaseOutput struct {
+	ReleaseID      string         `json:"release_id"`
+	Prefix         string         `json:"prefix"`
+	ManifestKey    string         `json:"manifest_key"`
+	ManifestSHA256 string         `json:"manifest_sha256"`
+	Status         string         `json:"status"`
+	ApprovedBy     string         `json:"approved_by,omitempty"`
+	ApprovedAt     *time.Time     `json:"approved_at,omitempty"`
+	LeftOut        []string       `json:"left_out,omitempty"`
+	Summary        ReleaseSummary `json:"summary"`
+	ICS            []ReleaseICS   `json:"ics"`
+	// Objects are the release's Parquet tables, for the warehouse's published_* and
+	// releases tables.
+	Objects []schemas.LakeObject `json:"objects"`
+}
+
+// ApproveReleaseInput is the sign-off of a draft release.
+type ApproveReleaseInput struct {
+	Scope
+	ReleaseID string `json:"release_id"`
+	By        string `json:"by"`
+	// At is the approval time, fixed by the workflow so a retry writes the same bytes.
+	At       time.Time `json:"at"`
+	LeaveOut []string  `json:"leave_out,omitempty"`
+}
+
+// BuildRelease computes the release's figures from the warehouse (publication.Compute,
+// on a read-only connection held under the warehouse's own lock, so no load lands
+// half-way through the reads) and writes them as a draft release
+// (publication.Write). A release already published is not computed again: its
+// record is returned as it stands, so a workflow run again for it changes nothing.
+// Writing the same figures again gives the same bytes, so a retry changes nothing
+// either.
+func (w *WarehouseActivities) BuildRelease(ctx context.Context, in ReleaseInput) (ReleaseOutput, error) {
+	if err := publication.ValidReleaseID(in.ReleaseID); err != nil {
+		return ReleaseOutput{}, fault.Wrap(fault.BadInput, err)
+	}
+	meta, err := publication.ReadMetadata(ctx, w.Store, in.WaveID, in.ReleaseID)
+	switch {
+	case err == nil && meta.Status == publication.ReleasePublished:
+		out, err := releaseOutput(ctx, w.Store, meta)
+		if err == nil {
+			audit.Record(ctx, "release_already_published", map[string]any{"release_id": in.ReleaseID,
+				"approved_by": meta.ApprovedBy, "manifest": out.ManifestKey, "manifest_sha256": out.ManifestSHA256})
+		}
+		return out, err
+	case err != nil && !errors.Is(err, store.ErrNotExist):
+		return ReleaseOutput{}, err
+	}
+	stop := HeartbeatEvery(ctx, 10*time.Second)
+	defer stop()
+	p := publication.DefaultParams()
+	p.Exclude = slices.Clone(in.Exclude)
+	var res *publication.Results
+	err = w.Warehouse.Read(ctx, func(db *sql.DB) error {
+		var err error
+		res, err = publication.Compute(ctx, db, in.WaveID, p)
+		return err
+	})
+	if err != nil {
+		return ReleaseOutput{}, fmt.Errorf("compute release %s of wave %s: %w", in.ReleaseID, in.WaveID, err)
+	}
+	m, err := publication.Write(ctx, w.Store, res, in.ReleaseID)
+	if err != nil {
+		return ReleaseOutput{}, err
+	}
+	if meta, err = publication.ReadMetadata(ctx, w.Store, in.WaveID, in.ReleaseID); err != nil {
+		return ReleaseOutput{}, err
+	}
+	out := releaseOf(meta, m)
+	audit.Record(ctx, "release_drafted", map[string]any{"release_id": in.ReleaseID, "prefix": out.Prefix,
+		"manifest": out.ManifestKey, "manifest_sha256": out.ManifestSHA256, "icss_published": out.Summary.ICSsPublished,
+		"rake_failed": out.Summary.RakeFailed, "tables_checked": out.Summary.TablesChecked, "cells_withheld": out.Summary.CellsWithheld})
+	return out, nil
+}
+
+// ApproveRelease signs a draft release off (publication.Approve, which refuses while an
+// ICS's raking failed unless it is left out) and writes its status
+// (publication.WriteStatus). The same approval again — a retry after the status was
+// written — rewrites the same bytes; any other approval of a published release is a
+// fault.Conflict.
+func (a *Activities) ApproveRelease(ctx context.Context, in ApproveReleaseInput) (ReleaseOutput, error) {
+	meta, err := publication.ReadMetadata(ctx, a.Store, in.WaveID, in.ReleaseID)
+	if errors.Is(err, store.ErrNotExist) {
+		return ReleaseOutput{}, fault.Wrap(fault.BadInput, err)
+	}
+	if err != nil {
+		return ReleaseOutput{}, err
+	}
+	leaveOut := slices.Sorted(slices.Values(in.LeaveOut))
+	same := meta.Status == publication.ReleasePublished && meta.ApprovedBy == in.By && meta.ApprovedAt != nil &&
+		meta.ApprovedAt.Equal(in.At) && slices.Equal(meta.LeftOut, leaveOut)
+	if !same {
+		if err := publication.Approve(meta, in.By, in.At, in.LeaveOut); err != nil {
+			return ReleaseOutput{}, fault.Wrap(fault.Conflict, err)
+		}
+	}
+	m, err := publication.WriteStatus(ctx, a.Store, meta)
+	if err != nil {
+		return ReleaseOutput{}, err
+	}
+	out := releaseOf(meta, m)
+	audit.Record(ctx, "release_published", map[string]any{"release_id": in.ReleaseID, "approved_by": meta.ApprovedBy,
+		"approved_at": meta.ApprovedAt, "left_out": meta.LeftOut, "manifest": out.ManifestKey, "manifest_sha256": out.ManifestSHA256})
+	return out, nil
+}
+
+// releaseOutput describes a release already written, from its metadata and manifest.
+func releaseOutput(ctx context.Context, st store.Store, meta *publication.Metadata) (ReleaseOutput, error) {
+	m, err := publication.ReadManifest(ctx, st, meta.WaveID, meta.ReleaseID)
+	if err != nil {
+		return ReleaseOutput{}, err
+	}
+	return releaseOf(meta, m), nil
+}
+
+func releaseOf(meta *publication.Metadata, m publication.Manifest) ReleaseOutput {
+	out := ReleaseOutput{ReleaseID: meta.ReleaseID, Prefix: m.Prefix, ManifestKey: m.ManifestKey, ManifestSHA256: m.ManifestSHA256,
+		Status: meta.Status, ApprovedBy: meta.ApprovedBy, ApprovedAt: meta.ApprovedAt, LeftOut: meta.LeftOut,
+		Summary: meta.Summary(), Objects: m.WarehouseObjects()}
+	if out.Prefix == "" {
+		out.Prefix = schemas.PublishPrefix(meta.WaveID, meta.ReleaseID)
+	}
+	for _, im := range meta.ICSs {
+		out.ICS = append(out.ICS, ReleaseICS{ICS: im.ICS, Published: im.Published, WeightingStatus: im.WeightingStatus,
+			Reason: im.Reason, Patients: im.Patients, Carers: im.Carers})
+	}
+	return out
+}

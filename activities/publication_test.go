@@ -1,0 +1,136 @@
+package activities
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"icesurvey/audit"
+	"icesurvey/fault"
+	"icesurvey/publication"
+	"icesurvey/publication/pubsynth"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// The release's activities on a small synthetic wave: the draft is written and its
+// tables load into the warehouse; an approval is refused when it leaves out an ICS
+// with figures, accepted (and audited) otherwise, and accepted again as a retry of the
+// same approval; another approver of a published release is a conflict; building the
+// published release again changes no file.
+func TestBuildAndApproveRelease(t *testing.T) {
+	ctx, events := audit.WithCollector(context.Background())
+	w, err := pubsynth.Build(ctx, t.TempDir(), pubsynth.Spec{Wave: "W2", Seed: 3, ICSs: []pubsynth.ICS{
+		{Code: "QAA", Sampled: 300, Patients: 90, Carers: 20, Deceased: 5, Ineligible: 4, OptedOut: 6, Undelivered: 7},
+		{Code: "QBB", Sampled: 250, Patients: 70, Carers: 15, Deceased: 3, Ineligible: 2, OptedOut: 4, Undelivered: 5},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa := &WarehouseActivities{Store: w.Store, Warehouse: w.Warehouse}
+	a := &Activities{Store: w.Store}
+	scope := Scope{WaveID: "W2"}
+
+	if _, err := wa.BuildRelease(ctx, ReleaseInput{Scope: scope, ReleaseID: "../r1"}); fault.KindOf(err) != fault.BadInput {
+		t.Errorf("a release id that is not a key segment: %v, want BadInput", err)
+	}
+	out, err := wa.BuildRelease(ctx, ReleaseInput{Scope: scope, ReleaseID: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != publication.ReleaseDraft || out.Prefix != schemas.PublishPrefix("W2", "r1") || len(out.ICS) != 2 {
+		t.Fatalf("draft: %+v", out)
+	}
+	if !slices.Equal(out.Summary.ICSsPublished, []string{"QAA", "QBB"}) {
+		t.Errorf("ICSs published %v", out.Summary.ICSsPublished)
+	}
+	tables := map[schemas.Table]bool{}
+	for _, o := range out.Objects {
+		tables[o.Table] = true
+	}
+	for _, want := range []schemas.Table{schemas.TablePublishedResults, schemas.TablePublishedDistributions, schemas.TablePublishedResponseRates, schemas.TableReleases} {
+		if !tables[want] {
+			t.Errorf("no %s object among %v", want, out.Objects)
+		}
+	}
+	loadObjects := func(objs []schemas.LakeObject) {
+		t.Helper()
+		if _, err := (&WarehouseActivities{Store: w.Store, Warehouse: w.Warehouse}).LoadLakeObjects(ctx, LoadObjectsInput{Scope: scope, Objects: objs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loadObjects(out.Objects)
+	releaseStatus := func() string {
+		t.Helper()
+		var s string
+		if err := w.Warehouse.Read(ctx, func(db *sql.DB) error {
+			return db.QueryRowContext(ctx, `SELECT status FROM releases WHERE wave_id = 'W2' AND release_id = 'r1'`).Scan(&s)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := releaseStatus(); s != publication.ReleaseDraft {
+		t.Errorf("releases says %q after the draft", s)
+	}
+
+	at := time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
+	in := ApproveReleaseInput{Scope: scope, ReleaseID: "r1", By: "Dr B. Smith", At: at, LeaveOut: []string{"QAA"}}
+	if _, err := a.ApproveRelease(ctx, in); fault.KindOf(err) != fault.Conflict || !strings.Contains(err.Error(), "has figures") {
+		t.Errorf("leaving out an ICS with figures: %v", err)
+	}
+	in.LeaveOut = nil
+	ap, err := a.ApproveRelease(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ap.Status != publication.ReleasePublished || ap.ApprovedBy != "Dr B. Smith" || !ap.ApprovedAt.Equal(at) {
+		t.Fatalf("approved: %+v", ap)
+	}
+	loadObjects(ap.Objects)
+	if s := releaseStatus(); s != publication.ReleasePublished {
+		t.Errorf("releases says %q after the approval", s)
+	}
+	again, err := a.ApproveRelease(ctx, in)
+	if err != nil || again.ManifestSHA256 != ap.ManifestSHA256 {
+		t.Errorf("the same approval again (a retry): %v, manifest %s then %s", err, ap.ManifestSHA256, again.ManifestSHA256)
+	}
+	other := in
+	other.By = "Someone Else"
+	if _, err := a.ApproveRelease(ctx, other); fault.KindOf(err) != fault.Conflict || !strings.Contains(err.Error(), "already published") {
+		t.Errorf("another approval of a published release: %v", err)
+	}
+
+	before, err := publication.ReadManifest(ctx, w.Store, "W2", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rerun, err := wa.BuildRelease(ctx, ReleaseInput{Scope: scope, ReleaseID: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rerun.Status != publication.ReleasePublished || rerun.ApprovedBy != "Dr B. Smith" || rerun.ManifestSHA256 != before.ManifestSHA256 {
+		t.Errorf("building the published release again: %+v (manifest before %s)", rerun, before.ManifestSHA256)
+	}
+	for _, f := range before.Files {
+		b, err := store.ReadAll(ctx, w.Store, f.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(b)) != f.Bytes {
+			t.Errorf("%s changed", f.Key)
+		}
+	}
+	var kinds []string
+	for _, e := range events.Events() {
+		kinds = append(kinds, e.Kind)
+	}
+	for _, want := range []string{"release_drafted", "release_published", "release_already_published"} {
+		if !slices.Contains(kinds, want) {
+			t.Errorf("no %s event audited (%v)", want, kinds)
+		}
+	}
+}

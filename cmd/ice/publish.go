@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"icesurvey/waveclient"
+)
+
+// publishCmd is `ice publish`: draft a release of a wave's published comparable data
+// (issue #14) and sign it off.
+func publishCmd() *cobra.Command {
+	var c conn
+	var wave, release string
+	var exclude []string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "publish --wave W",
+		Short: "Draft a release of a wave's published comparable data, and show it",
+		Long: `Starts drafting a release of the wave's published comparable data (or joins the draft the
+wave started when its fieldwork ended), waits until the draft is written, and prints the
+release ID, where its files are and its summary: each ICS's weighting status (an ICS
+whose raking failed must be left out at approval) and what small-number suppression
+withheld. Sign it off with ` + "`ice publish approve`" + `.`,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if wave == "" {
+				return fmt.Errorf("--wave is required")
+			}
+			run, err := cl.StartPublication(ctx, wave, waveclient.PublicationOptions{ReleaseID: release, Exclude: exclude})
+			if err != nil {
+				return err
+			}
+			fmt.Printf("publication of release %s of wave %s: workflow %s\n", run.ReleaseID, wave, run.WorkflowID)
+			wctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			st, err := cl.WaitPublicationDraft(wctx, wave, run.ReleaseID, time.Second)
+			if err != nil {
+				return err
+			}
+			printPublication(os.Stdout, st, c.storeURL)
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	c.bind(cmd)
+	f.StringVar(&wave, "wave", "", "wave ID")
+	f.StringVar(&release, "release", "", "release ID (default "+waveclient.FirstReleaseID+", the release the wave drafts when its fieldwork ends)")
+	f.StringSliceVar(&exclude, "exclude", nil, "ICSs to leave out of the release's figures (a new release)")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for the draft")
+	cmd.AddCommand(publishApproveCmd(), publishStatusCmd())
+	return cmd
+}
+
+func publishApproveCmd() *cobra.Command {
+	var c conn
+	var wave, release, by string
+	var leaveOut []string
+	cmd := &cobra.Command{
+		Use:   "approve --wave W --release R --by NAME [--leave-out ICS,...]",
+		Short: "Sign a draft release off: it is published",
+		Long: `Signs a draft release off as NAME; the release is published. Refused while any ICS's
+raking failed (rake_failed) unless that ICS is left out with --leave-out.`,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if wave == "" || release == "" || by == "" {
+				return fmt.Errorf("--wave, --release and --by are required")
+			}
+			ap, err := cl.ApprovePublication(ctx, wave, release, by, leaveOut)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("release %s of wave %s published: approved by %s at %s", release, wave, ap.By, ap.At.Format(time.RFC3339))
+			if len(ap.LeftOut) > 0 {
+				fmt.Printf(", leaving out %s", strings.Join(ap.LeftOut, ", "))
+			}
+			fmt.Printf("\n  manifest %s\n", storeLocation(c.storeURL, ap.Manifest))
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	f := cmd.Flags()
+	f.StringVar(&wave, "wave", "", "wave ID")
+	f.StringVar(&release, "release", "", "release ID")
+	f.StringVar(&by, "by", "", "who signs the release off")
+	f.StringSliceVar(&leaveOut, "leave-out", nil, "ICSs without figures to leave out (every ICS whose raking failed)")
+	return cmd
+}
+
+func publishStatusCmd() *cobra.Command {
+	var c conn
+	var wave, release string
+	cmd := &cobra.Command{
+		Use:   "status --wave W [--release R]",
+		Short: "Show where a release stands",
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if wave == "" {
+				return fmt.Errorf("--wave is required")
+			}
+			if release == "" {
+				release = waveclient.FirstReleaseID
+			}
+			st, err := cl.PublicationStatus(ctx, wave, release)
+			if err != nil {
+				return err
+			}
+			printPublication(os.Stdout, st, c.storeURL)
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	cmd.Flags().StringVar(&wave, "wave", "", "wave ID")
+	cmd.Flags().StringVar(&release, "release", "", "release ID (default "+waveclient.FirstReleaseID+")")
+	return cmd
+}
+
+// storeLocation is where key is in the store storeURL names.
+func storeLocation(storeURL, key string) string {
+	return strings.TrimSuffix(storeURL, "/") + "/" + key
+}
+
+// printPublication prints a release's stage, location and summary.
+func printPublication(out io.Writer, st waveclient.PublicationStatus, storeURL string) {
+	fmt.Fprintf(out, "release %s of wave %s: %s\n", st.ReleaseID, st.WaveID, st.Stage)
+	if st.WaitingOn != "" {
+		fmt.Fprintf(out, "  waiting for %s\n", st.WaitingOn)
+	}
+	if st.Error != "" {
+		fmt.Fprintf(out, "  error: %s\n", st.Error)
+	}
+	if st.Prefix != "" {
+		fmt.Fprintf(out, "  files     %s\n", storeLocation(storeURL, st.Prefix))
+		fmt.Fprintf(out, "  manifest  %s (sha256 %s)\n", storeLocation(storeURL, st.ManifestKey), st.ManifestSHA256)
+	}
+	if a := st.Approval; a != nil {
+		fmt.Fprintf(out, "  approved by %s at %s", a.By, a.At.Format(time.RFC3339))
+		if len(a.LeftOut) > 0 {
+			fmt.Fprintf(out, ", leaving out %s", strings.Join(a.LeftOut, ", "))
+		}
+		fmt.Fprintln(out)
+	}
+	if len(st.ICS) > 0 {
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "  ICS\tpublished\tweighting\tpatients\tcarers\treason")
+		for _, r := range st.ICS {
+			pub := "yes"
+			if !r.Published {
+				pub = "no"
+			}
+			fmt.Fprintf(w, "  %s\t%s\t%s\t%d\t%d\t%s\n", r.ICS, pub, r.WeightingStatus, r.Patients, r.Carers, r.Reason)
+		}
+		w.Flush()
+	}
+	if s := st.Summary; s != nil {
+		fmt.Fprintf(out, "  %d tables checked; withheld: %d rows (base under the minimum or secondary), %d cells (%d primary, %d secondary, %d in withheld rows), %d %%-positive figures; %d rows with a caution mark\n",
+			s.TablesChecked, s.RowsWithheld, s.CellsWithheld, s.CellsPrimary, s.CellsSecondary, s.CellsInWithheldRows, s.PositiveWithheld, s.RowsCaution)
+		if len(s.RakeFailed) > 0 {
+			fmt.Fprintf(out, "  raking failed for %s: approve with --leave-out %s\n", strings.Join(s.RakeFailed, ", "), strings.Join(s.RakeFailed, ","))
+		}
+	}
+}

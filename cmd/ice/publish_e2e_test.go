@@ -1,0 +1,145 @@
+//go:build !production
+
+package main
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"icesurvey/audit"
+	"icesurvey/infra/devstack"
+	"icesurvey/publication"
+	"icesurvey/schemas"
+	"icesurvey/store"
+	"icesurvey/warehouse"
+	"icesurvey/waveclient"
+	"icesurvey/workflows"
+)
+
+// checkPublication follows a finished wave into its publication on the real server:
+// the wave drafted release r1 when every ICS closed; the draft's files are in the
+// store and its tables in the warehouse (published_*, releases: draft); an approval
+// naming no one is refused; the approval publishes it (releases: published, the
+// metadata says who approved it); `ice publish` run again joins nothing and changes
+// no file; every step is audited.
+func checkPublication(t *testing.T, ctx context.Context, st *devstack.Stack, wc *waveclient.Client, wave string, codes []string) {
+	t.Helper()
+	release := waveclient.FirstReleaseID
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	draft, err := wc.WaitPublicationDraft(wctx, wave, release, 200*time.Millisecond)
+	if err != nil {
+		t.Fatalf("the wave's draft release: %v", err)
+	}
+	if draft.Stage != workflows.PublicationDraft || draft.Prefix != schemas.PublishPrefix(wave, release) || draft.Summary == nil {
+		t.Fatalf("draft: %+v", draft)
+	}
+	if len(draft.ICS) != len(codes) {
+		t.Errorf("draft reports %d ICSs, the wave has %v", len(draft.ICS), codes)
+	}
+	for _, r := range draft.ICS {
+		if !r.Published || r.Patients == 0 {
+			t.Errorf("%s in the draft: %+v", r.ICS, r)
+		}
+	}
+	manifest, err := publication.ReadManifest(ctx, st.Store, wave, release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if manifest.ManifestSHA256 != draft.ManifestSHA256 {
+		t.Errorf("manifest sha256 %s, the workflow reported %s", manifest.ManifestSHA256, draft.ManifestSHA256)
+	}
+	for _, f := range manifest.Files {
+		if ok, err := store.Exists(ctx, st.Store, f.Key); err != nil || !ok {
+			t.Errorf("release file %s missing (%v)", f.Key, err)
+		}
+	}
+	if len(manifest.Files) < 9 {
+		t.Errorf("release has %d files", len(manifest.Files))
+	}
+	releaseStatus := func() (status string, results, dists, rates int) {
+		t.Helper()
+		err := warehouse.WithRetry(ctx, 30*time.Second, func() error {
+			return st.Warehouse.Read(ctx, func(db *sql.DB) error {
+				if err := db.QueryRowContext(ctx, `SELECT status FROM releases WHERE wave_id = ? AND release_id = ?`, wave, release).Scan(&status); err != nil {
+					return err
+				}
+				for table, n := range map[schemas.Table]*int{schemas.TablePublishedResults: &results,
+					schemas.TablePublishedDistributions: &dists, schemas.TablePublishedResponseRates: &rates} {
+					if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+string(table)+` WHERE wave_id = ? AND release_id = ?`, wave, release).Scan(n); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	status, results, dists, rates := releaseStatus()
+	if status != publication.ReleaseDraft || results == 0 || dists == 0 || rates < len(codes) {
+		t.Errorf("warehouse after the draft: releases %q, %d results, %d distributions, %d response rates", status, results, dists, rates)
+	}
+
+	if _, err := wc.ApprovePublication(ctx, wave, release, "", nil); err == nil || !strings.Contains(err.Error(), "--by") {
+		t.Errorf("an approval naming no one: %v", err)
+	}
+	ap, err := wc.ApprovePublication(ctx, wave, release, "Test Statistician", draft.Summary.RakeFailed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := wc.WaitPublication(wctx, wave, release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status.Stage != workflows.PublicationPublished || res.Status.Approval == nil || res.Status.Approval.By != "Test Statistician" || !res.Status.Approval.At.Equal(ap.At) {
+		t.Fatalf("publication ended %+v (approval %+v)", res.Status, ap)
+	}
+	if status, r2, d2, _ := releaseStatus(); status != publication.ReleasePublished || r2 != results || d2 != dists {
+		t.Errorf("warehouse after the approval: releases %q, %d results (were %d), %d distributions (were %d)", status, r2, results, d2, dists)
+	}
+	meta, err := publication.ReadMetadata(ctx, st.Store, wave, release)
+	if err != nil || meta.Status != publication.ReleasePublished || meta.ApprovedBy != "Test Statistician" {
+		t.Fatalf("metadata after the approval: %+v %v", meta, err)
+	}
+	published, err := publication.ReadManifest(ctx, st.Store, wave, release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordHistories(t, ctx, wc, map[string]string{"publication.json": workflows.PublicationWorkflowID(wave, release)})
+
+	// `ice publish --wave W` after the release is published: a new run reports it as it
+	// stands and rewrites nothing.
+	if _, err := wc.StartPublication(ctx, wave, waveclient.PublicationOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := wc.WaitPublication(wctx, wave, release)
+	if err != nil || again.Status.Stage != workflows.PublicationPublished || again.Status.ManifestSHA256 != published.ManifestSHA256 {
+		t.Errorf("publishing the published release again: %+v %v (manifest %s)", again.Status, err, published.ManifestSHA256)
+	}
+	if after, err := publication.ReadManifest(ctx, st.Store, wave, release); err != nil || after.ManifestSHA256 != published.ManifestSHA256 {
+		t.Errorf("the manifest changed on a re-run: %v", err)
+	}
+
+	events, err := audit.Trail(ctx, st.Store, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range events {
+		seen[e.Kind] = true
+		if e.Kind == audit.KindActivityAttempt {
+			seen[e.ActivityType] = true
+		}
+	}
+	for _, want := range []string{"release_drafted", "release_published", "release_already_published", "BuildRelease", "ApproveRelease"} {
+		if !seen[want] {
+			t.Errorf("no %s in the audit trail", want)
+		}
+	}
+}

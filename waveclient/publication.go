@@ -1,0 +1,132 @@
+package waveclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"icesurvey/activities"
+	"icesurvey/workflows"
+)
+
+// The publication's types (issue #14), re-exported.
+type (
+	PublicationStatus   = workflows.PublicationStatus
+	PublicationResult   = workflows.PublicationResult
+	PublicationApproval = workflows.PublicationApproval
+	PublicationStage    = workflows.PublicationStage
+	ReleaseSummary      = activities.ReleaseSummary
+	ReleaseICS          = activities.ReleaseICS
+)
+
+// FirstReleaseID is the release a wave drafts when its fieldwork ends.
+const FirstReleaseID = workflows.FirstReleaseID
+
+// PublicationOptions choose the release to draft.
+type PublicationOptions struct {
+	// ReleaseID names the release; empty: FirstReleaseID, the one the wave starts on
+	// its own.
+	ReleaseID string
+	// Exclude names ICSs left out of the release's figures.
+	Exclude []string
+}
+
+// PublicationRun names a started (or joined) publication.
+type PublicationRun struct {
+	WaveID     string
+	ReleaseID  string
+	WorkflowID string
+	RunID      string
+}
+
+// StartPublication starts drafting a release of the wave's published comparable data,
+// or joins the one already running under the same release ID (the wave starts
+// FirstReleaseID itself when its fieldwork ends). Started again after it ended, it
+// reports a published release as it stands and drafts an unpublished one again.
+func (c *Client) StartPublication(ctx context.Context, wave string, opts PublicationOptions) (PublicationRun, error) {
+	release := opts.ReleaseID
+	if release == "" {
+		release = FirstReleaseID
+	}
+	id := workflows.PublicationWorkflowID(wave, release)
+	run, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                activities.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(wave)),
+	}, string(workflows.WorkflowPublication), workflows.PublicationInput{WaveID: wave, ReleaseID: release, Exclude: opts.Exclude})
+	if err != nil {
+		return PublicationRun{}, fmt.Errorf("start the publication of release %s of wave %s: %w", release, wave, err)
+	}
+	return PublicationRun{WaveID: wave, ReleaseID: release, WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+}
+
+// PublicationStatus queries a release's publication: its stage, where its files are,
+// and its summary once drafted.
+func (c *Client) PublicationStatus(ctx context.Context, wave, release string) (PublicationStatus, error) {
+	var s PublicationStatus
+	if err := c.query(ctx, workflows.PublicationWorkflowID(wave, release), &s); err != nil {
+		return s, fmt.Errorf("query the publication of release %s of wave %s: %w", release, wave, err)
+	}
+	return s, nil
+}
+
+// WaitPublicationDraft polls the publication every poll until its draft is written
+// (awaiting approval) or it is published, and returns that status; a failed
+// publication is an error with its reason. A publication not started yet (the wave
+// starts it when its fieldwork ends) is waited for too, until ctx ends.
+func (c *Client) WaitPublicationDraft(ctx context.Context, wave, release string, poll time.Duration) (PublicationStatus, error) {
+	for {
+		s, err := c.PublicationStatus(ctx, wave, release)
+		if err == nil {
+			switch s.Stage {
+			case workflows.PublicationDraft, workflows.PublicationPublished:
+				return s, nil
+			case workflows.PublicationFailed:
+				return s, fmt.Errorf("publication of release %s of wave %s failed: %s", release, wave, s.Error)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("release %s of wave %s is still %s", release, wave, s.Stage)
+			}
+			return s, errors.Join(ctx.Err(), err)
+		case <-time.After(poll):
+		}
+	}
+}
+
+// ApprovePublication signs a draft release off as by, leaving out the ICSs named
+// (each ICS whose raking failed must be). The workflow's validator refuses it while an
+// ICS's raking failed and is not left out, before the draft is written and once it is
+// published; the refusal is the error. It returns once the release is published.
+func (c *Client) ApprovePublication(ctx context.Context, wave, release, by string, leaveOut []string) (PublicationApproval, error) {
+	var out PublicationApproval
+	h, err := c.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.PublicationWorkflowID(wave, release), UpdateName: workflows.UpdateApprove,
+		Args:         []any{workflows.ApproveRequest{ReleaseID: release, By: by, LeaveOut: leaveOut}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &out)
+	}
+	if err != nil {
+		return out, fmt.Errorf("approve release %s of wave %s: %w", release, wave, err)
+	}
+	return out, nil
+}
+
+// WaitPublication waits for a release's publication to end (published, or failed) and
+// returns its result.
+func (c *Client) WaitPublication(ctx context.Context, wave, release string) (PublicationResult, error) {
+	var res PublicationResult
+	err := c.c.GetWorkflow(ctx, workflows.PublicationWorkflowID(wave, release), "").Get(ctx, &res)
+	return res, err
+}
