@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"icesurvey/lake"
@@ -73,21 +74,23 @@ func Pending(ctx context.Context, st store.Store, wave string) ([]Event, []strin
 	return events, keys, nil
 }
 
-// Compact moves a wave's pending events into one Parquet batch in the lake. The batch
-// key is a digest of the events it holds, so a compaction retried after a crash writes
-// the same object again. The caller loads the batch into the warehouse and then calls
-// Discard with the returned keys.
+// Compact moves a wave's pending events into one Parquet batch in the lake. The caller
+// loads the batch into the warehouse and then calls Discard with the returned keys.
+//
+// The batch key is a digest of the oldest pending object's key, not of the events: a
+// compaction retried after a crash (before Discard) rewrites the same batch, now with
+// whatever events arrived in between, instead of leaving the first batch behind in the
+// lake, never loaded, its events repeated in the next (the crash campaign, bench/chaos,
+// found such a batch when the worker was killed between the batch and its load).
 func Compact(ctx context.Context, st store.Store, wave string) (batchKey string, events []Event, pendingKeys []string, err error) {
 	events, pendingKeys, err = Pending(ctx, st, wave)
 	if err != nil || len(events) == 0 {
 		return "", nil, nil, err
 	}
 	sortEvents(events)
+	oldest := slices.Min(pendingKeys)
 	h := sha256.New()
-	for _, e := range events {
-		h.Write([]byte(e.EventID))
-		h.Write([]byte{0})
-	}
+	h.Write([]byte(oldest))
 	batchKey = schemas.AuditBatchKey(wave, hex.EncodeToString(h.Sum(nil))[:24])
 	if err := lake.PutRows(ctx, st, batchKey, Layout(), events); err != nil {
 		return "", nil, nil, fmt.Errorf("audit: write batch: %w", err)

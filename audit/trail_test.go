@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"icesurvey/schemas"
 	"icesurvey/store"
 )
 
@@ -76,5 +77,59 @@ func TestRecordOutsideAnAttemptIsANoOp(t *testing.T) {
 	}
 	if got := DetailsJSON(ev[0].Details); got != `{"sent":3,"step":"sms1"}` {
 		t.Errorf("details = %s", got)
+	}
+}
+
+// A flush killed after its batch reached the lake, and before the pending events were
+// discarded, is retried when more events have arrived: the retry rewrites the same
+// batch with every pending event, so no batch is left behind unloaded.
+func TestCompactRetriedAfterACrashRewritesItsBatch(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	ev := func(id string, at time.Time) Event {
+		return Event{EventID: id, WaveID: "w1", ICS: "QMM", Kind: "file_received", StartedAt: at, Details: "{}"}
+	}
+	if err := Write(ctx, st, []Event{ev("a", t0), ev("b", t0)}); err != nil {
+		t.Fatal(err)
+	}
+	first, _, _, err := Compact(ctx, st, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The crash: nothing discarded; then another attempt's events arrive.
+	if err := Write(ctx, st, []Event{ev("c", t0.Add(time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	second, events, pkeys, err := Compact(ctx, st, "w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second != first || len(events) != 3 {
+		t.Fatalf("retried compaction wrote %s with %d events, want %s again with 3", second, len(events), first)
+	}
+	if err := Discard(ctx, st, pkeys); err != nil {
+		t.Fatal(err)
+	}
+	batches, err := st.List(ctx, schemas.AuditBatchPrefix("w1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batches) != 1 {
+		t.Errorf("%d batches in the lake, want 1", len(batches))
+	}
+	// The next flush, after a successful one, starts a batch of its own.
+	if err := Write(ctx, st, []Event{ev("d", t0.Add(2*time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	third, events, _, err := Compact(ctx, st, "w1")
+	if err != nil || third == first || len(events) != 1 {
+		t.Errorf("next compaction: %s with %d events (%v), want a new batch of 1", third, len(events), err)
+	}
+	if trail, _ := Trail(ctx, st, "w1"); len(trail) != 4 {
+		t.Errorf("trail has %d events, want 4", len(trail))
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"icesurvey/audit"
 	"icesurvey/fault"
+	"icesurvey/internal/crashpoint"
 	"icesurvey/notify"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -127,6 +128,9 @@ func WritePrintFile(ctx context.Context, st store.Store, key string, step Step, 
 	} else if err := store.PutBytes(ctx, st, key, content); err != nil {
 		return Manifest{}, fmt.Errorf("mailing: write print file %s: %w", key, err)
 	}
+	// A crash here leaves a print file without its manifest: the crash campaign
+	// (bench/chaos) holds the worker at this point to kill it.
+	crashpoint.Stall(ctx, crashpoint.PrintFile, key)
 	mb, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return Manifest{}, fmt.Errorf("mailing: encode manifest for %s: %w", key, err)

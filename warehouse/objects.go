@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"icesurvey/internal/crashpoint"
 	"icesurvey/lake"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -70,6 +71,10 @@ func (w *Warehouse) LoadLakeObjects(ctx context.Context, st store.Store, wave, i
 				return err
 			}
 			o.Rows, o.Skipped = n, skipped
+		}
+		// The crash campaign (bench/chaos) kills the worker here, before the commit.
+		if len(todo) > 0 {
+			crashpoint.Stall(ctx, crashpoint.WarehouseLoad, string(todo[0].Table))
 		}
 		return nil
 	})
