@@ -588,7 +588,7 @@ func report[T any](ctx context.Context, st store.Store, res *ReleaseResult, tabl
 func RetireEarlierReleases(ctx context.Context, st store.Store, wave, keep string, defs *Definitions) ([]string, error) {
 	var prefixes []string
 	for _, t := range PersonLevelTables(defs) {
-		prefixes = append(prefixes, fmt.Sprintf("lake/%s/wave=%s/", t, wave))
+		prefixes = append(prefixes, schemas.LakeWavePrefix(schemas.LakeTable(t), wave))
 	}
 	prefixes = append(prefixes, strings.TrimSuffix(schemas.LinkageExportPrefix(wave, "x"), "x/"))
 	var gone []string
