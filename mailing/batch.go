@@ -20,6 +20,13 @@ type Sender interface {
 	FindByReference(ctx context.Context, ref string) ([]notify.Notification, error)
 }
 
+// Notify is everything the SMS steps need from GOV.UK Notify (*notify.Client): sends
+// and look-ups by reference (Sender) and delivery receipts (ReceiptSource).
+type Notify interface {
+	Sender
+	ReceiptSource
+}
+
 // SMSMessage is one text message of a batch. It formats (%v, slog) as its reference
 // only, so a stray log line cannot print the phone number.
 type SMSMessage struct {
