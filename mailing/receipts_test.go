@@ -39,7 +39,7 @@ func TestFetchReceipts(t *testing.T) {
 	if err := lake.PutRows(ctx, st, schemas.ContactsKey("W1", "QMM"), schemas.ContactLayout(), contacts); err != nil {
 		t.Fatal(err)
 	}
-	srv, client := newNotify(t, notifytest.Options{PageSize: 2, SettleAfter: 50 * time.Millisecond,
+	srv, client := newNotify(t, notifytest.Options{PageSize: 2, SettleAfter: 1500 * time.Millisecond,
 		PermanentFailureNumbers: []string{contacts[1].Mobile}, TemporaryFailureNumbers: []string{contacts[3].Mobile}})
 	step := mailing.Step{Name: "sms1", Day: 3, Channel: mailing.ChannelSMS, Template: smsTemplate}
 	// Another ICS's messages share the key: the listing passes over them.
@@ -63,7 +63,7 @@ func TestFetchReceipts(t *testing.T) {
 		t.Fatalf("early fetch %+v, %v", early, err)
 	}
 
-	time.Sleep(80 * time.Millisecond)
+	time.Sleep(1600 * time.Millisecond)
 	src.lists.Store(0)
 	src.gets.Store(0)
 	got, err := mailing.FetchReceipts(ctx, st, src, req)
