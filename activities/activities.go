@@ -27,8 +27,9 @@ import (
 	"icesurvey/store"
 )
 
-// SMSSender is what the SMS steps need from GOV.UK Notify (*notify.Client).
-type SMSSender = mailing.Sender
+// SMSSender is what the SMS steps need from GOV.UK Notify (*notify.Client): sends,
+// look-ups by reference and delivery receipts.
+type SMSSender = mailing.Notify
 
 // Activities run on the main task queue; any number of workers may serve it.
 type Activities struct {

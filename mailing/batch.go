@@ -2,11 +2,9 @@ package mailing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,10 +20,11 @@ type Sender interface {
 	FindByReference(ctx context.Context, ref string) ([]notify.Notification, error)
 }
 
-// LetterSender sends letters through Notify; *notify.Client implements it.
-type LetterSender interface {
-	SendLetter(ctx context.Context, l notify.Letter) (*notify.Notification, error)
-	FindByReference(ctx context.Context, ref string) ([]notify.Notification, error)
+// Notify is everything the SMS steps need from GOV.UK Notify (*notify.Client): sends
+// and look-ups by reference (Sender) and delivery receipts (ReceiptSource).
+type Notify interface {
+	Sender
+	ReceiptSource
 }
 
 // SMSMessage is one text message of a batch. It formats (%v, slog) as its reference
@@ -39,21 +38,9 @@ type SMSMessage struct {
 	Reference string
 }
 
-func (m SMSMessage) String() string          { return "sms " + m.Reference }
-func (m SMSMessage) LogValue() slog.Value    { return slog.StringValue(m.Reference) }
-func (m SMSMessage) GoString() string        { return m.String() }
-func (m LetterMessage) String() string       { return "letter " + m.Reference }
-func (m LetterMessage) LogValue() slog.Value { return slog.StringValue(m.Reference) }
-func (m LetterMessage) GoString() string     { return m.String() }
-
-// LetterMessage is one letter of a batch sent through Notify. Personalisation holds
-// the address lines (LetterAddress) and the template's fields.
-type LetterMessage struct {
-	SurveyRecordID  string
-	TemplateID      string
-	Personalisation map[string]string
-	Reference       string
-}
+func (m SMSMessage) String() string       { return "sms " + m.Reference }
+func (m SMSMessage) LogValue() slog.Value { return slog.StringValue(m.Reference) }
+func (m SMSMessage) GoString() string     { return m.String() }
 
 // BatchResult counts what a batch did.
 type BatchResult struct {
@@ -69,32 +56,43 @@ type BatchResult struct {
 }
 
 // DefaultWorkers is the number of concurrent sends in a batch. The client's rate
-// limiter, not the worker count, bounds the request rate.
-const DefaultWorkers = 4
+// limiter (one per API key in a worker, shared by every batch), not the worker count,
+// bounds the request rate; enough workers are needed to keep the limiter busy when
+// Notify answers slowly (16 at 200 ms a request is 80 a second, above the limit of 50).
+const DefaultWorkers = 16
+
+// DefaultChunkSize is the number of messages per ledger chunk: a step of 4,000
+// messages writes 8 ledger objects, and a crash costs at most this many look-ups by
+// reference on the re-run.
+const DefaultChunkSize = 1000
 
 // BatchOption adjusts a batch.
 type BatchOption func(*batchConfig)
 
 type batchConfig struct {
 	workers int
+	chunk   int
 	now     func() time.Time
 }
 
 // WithWorkers sets the number of concurrent sends (default DefaultWorkers).
 func WithWorkers(n int) BatchOption { return func(c *batchConfig) { c.workers = max(1, n) } }
 
+// WithChunkSize sets the number of messages per ledger chunk (default DefaultChunkSize).
+func WithChunkSize(n int) BatchOption { return func(c *batchConfig) { c.chunk = max(1, n) } }
+
 // SendSMSBatch sends each message at most once, even across crashes and re-runs, and
 // at least once unless Notify refuses it for the recipient's details.
 //
-// The ledger under ledgerPrefix (in the restricted area) holds one object per reference,
-// written as soon as the outcome of that reference is known. A re-run skips references
-// in the ledger. For a reference not in the ledger it first asks Notify whether it
-// already has a notification with that reference — the process may have stopped between
-// the send and the ledger write — and sends only if not. A message Notify refuses for
-// the recipient's details (not a mobile number) is recorded as failed and reported in
-// PermanentFailures; any other error (authentication, unknown template, retries
-// exhausted, a ledger write failing) stops the batch and is returned with the counts so
-// far, and the batch can be re-run safely.
+// The ledger under ledgerPrefix (in the restricted area) is written in chunks (see
+// ledger.go): a chunk's references are recorded before any of them is sent, and their
+// outcomes once known. A re-run skips references with an outcome; a reference recorded
+// as about to be sent but without an outcome is first looked for at Notify (the process
+// may have stopped between the send and the ledger write) and sent only if Notify has
+// none. A message Notify refuses for the recipient's details (not a mobile number) is
+// recorded as failed and reported in PermanentFailures; any other error
+// (authentication, unknown template, retries exhausted, a ledger write failing) stops
+// the batch and is returned with the counts so far, and the batch can be re-run safely.
 //
 // progress, if not nil, is called with the number of messages dealt with so far, one
 // call at a time; keep it quick (a heartbeat).
@@ -113,36 +111,14 @@ func SendSMSBatch(ctx context.Context, st store.Store, client Sender, ledgerPref
 	return runBatch(ctx, st, client.FindByReference, ChannelSMS, ledgerPrefix, items, progress, opts)
 }
 
-// SendLetterBatch is SendSMSBatch for letters sent through Notify, with the same
-// ledger and guarantees. An address Notify would refuse (fewer than 3 lines, no
-// postcode last) is recorded as failed without a request.
-func SendLetterBatch(ctx context.Context, st store.Store, client LetterSender, ledgerPrefix string, msgs []LetterMessage,
-	progress func(done int), opts ...BatchOption) (BatchResult, error) {
-	items := make([]item, len(msgs))
-	for i, m := range msgs {
-		items[i] = item{ref: m.Reference, id: m.SurveyRecordID, send: func(ctx context.Context) (*notify.Notification, error) {
-			return client.SendLetter(ctx, notify.Letter{TemplateID: m.TemplateID, Personalisation: m.Personalisation, Reference: m.Reference})
-		}}
-	}
-	return runBatch(ctx, st, client.FindByReference, ChannelLetter, ledgerPrefix, items, progress, opts)
-}
-
 type item struct {
 	ref, id string
 	send    func(context.Context) (*notify.Notification, error)
 }
 
-type outcome int
-
-const (
-	outSent outcome = iota
-	outAlready
-	outFailed
-)
-
 func runBatch(ctx context.Context, st store.Store, find func(context.Context, string) ([]notify.Notification, error),
 	channel, ledgerPrefix string, items []item, progress func(int), opts []BatchOption) (BatchResult, error) {
-	cfg := batchConfig{workers: DefaultWorkers, now: time.Now}
+	cfg := batchConfig{workers: DefaultWorkers, chunk: DefaultChunkSize, now: time.Now}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -163,12 +139,110 @@ func runBatch(ctx context.Context, st store.Store, find func(context.Context, st
 		}
 		seen[it.ref] = true
 	}
-	inLedger, err := ledgerKeys(ctx, st, ledgerPrefix)
+	led, err := readLedger(ctx, st, ledgerPrefix)
 	if err != nil {
 		return BatchResult{}, err
 	}
 
-	b := &batch{st: st, find: find, channel: channel, prefix: ledgerPrefix, inLedger: inLedger, now: cfg.now}
+	b := &batch{st: st, find: find, channel: channel, prefix: ledgerPrefix, pending: led.pending, now: cfg.now,
+		workers: cfg.workers, progress: progress}
+	var todo []item
+	for _, it := range items {
+		e, ok := led.done[it.ref]
+		if !ok {
+			todo = append(todo, it)
+			continue
+		}
+		if e.SurveyRecordID != it.id {
+			return BatchResult{}, fmt.Errorf("mailing: ledger %s records reference %s for survey record %s, not %s", ledgerPrefix, it.ref, e.SurveyRecordID, it.id)
+		}
+		if e.State == StateFailed {
+			b.count(outFailed, it.id)
+		} else {
+			b.count(outAlready, it.id)
+		}
+	}
+	var first error
+	for start, n := 0, led.nextChunk; start < len(todo) && first == nil; start, n = start+cfg.chunk, n+1 {
+		first = b.chunk(ctx, n, todo[start:min(start+cfg.chunk, len(todo))])
+	}
+	res := b.res
+	sort.Strings(res.PermanentFailures)
+
+	details := map[string]any{
+		"channel": channel, "ledger_prefix": ledgerPrefix, "messages": len(items),
+		"sent": res.Sent, "already_sent": res.AlreadySent, "failed": res.Failed, "complete": first == nil && ctx.Err() == nil,
+		"ledger_objects_written": b.objects,
+	}
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	if first != nil {
+		details["error"] = errorSummary(first)
+	}
+	audit.Record(ctx, channel+"_batch", details)
+	if first != nil {
+		return res, fmt.Errorf("mailing: %s batch %s stopped after %d of %d messages: %w", channel, ledgerPrefix, b.done, len(items), first)
+	}
+	return res, nil
+}
+
+type outcome int
+
+const (
+	outSent outcome = iota
+	outAlready
+	outFailed
+)
+
+type batch struct {
+	st       store.Store
+	find     func(context.Context, string) ([]notify.Notification, error)
+	channel  string
+	prefix   string
+	pending  map[string]bool // in an intent record without an outcome: look at Notify first
+	now      func() time.Time
+	workers  int
+	progress func(int)
+
+	mu      sync.Mutex
+	res     BatchResult
+	done    int
+	objects int // ledger objects written by this run
+}
+
+// count records one message's outcome; the caller must not hold b.mu.
+func (b *batch) count(out outcome, id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch out {
+	case outSent:
+		b.res.Sent++
+	case outAlready:
+		b.res.AlreadySent++
+	case outFailed:
+		b.res.Failed++
+		b.res.PermanentFailures = append(b.res.PermanentFailures, id)
+	}
+	b.done++
+	if b.progress != nil {
+		b.progress(b.done)
+	}
+}
+
+// chunk sends one chunk: its intent record first, then the messages, then the outcomes
+// known, even when the chunk stopped part-way (so the re-run looks up only the
+// messages that were in flight).
+func (b *batch) chunk(ctx context.Context, n int, items []item) error {
+	refs := make([]string, len(items))
+	for i, it := range items {
+		refs[i] = it.ref
+	}
+	if err := putJSON(ctx, b.st, schemas.SMSLedgerChunkKey(b.prefix, n, schemas.SMSLedgerIntent),
+		ledgerIntent{Chunk: n, At: b.now().UTC(), References: refs}); err != nil {
+		return err
+	}
+	b.objects++
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	jobs := make(chan int)
@@ -183,13 +257,13 @@ func runBatch(ctx context.Context, st store.Store, find func(context.Context, st
 		}
 	}()
 	var (
-		mu    sync.Mutex
-		res   BatchResult
-		done  int
-		first error
-		wg    sync.WaitGroup
+		mu      sync.Mutex
+		entries []LedgerEntry
+		outs    []outcome
+		first   error
+		wg      sync.WaitGroup
 	)
-	for range min(cfg.workers, max(1, len(items))) {
+	for range min(b.workers, len(items)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -197,111 +271,76 @@ func runBatch(ctx context.Context, st store.Store, find func(context.Context, st
 				if wctx.Err() != nil {
 					continue // drain
 				}
-				out, err := b.process(wctx, items[i])
+				e, out, err := b.process(wctx, items[i])
 				mu.Lock()
 				if err != nil {
 					if first == nil {
 						first = err
 						cancel(err)
 					}
-					mu.Unlock()
-					continue
-				}
-				switch out {
-				case outSent:
-					res.Sent++
-				case outAlready:
-					res.AlreadySent++
-				case outFailed:
-					res.Failed++
-					res.PermanentFailures = append(res.PermanentFailures, items[i].id)
-				}
-				done++
-				if progress != nil {
-					progress(done)
+				} else {
+					entries = append(entries, e)
+					outs = append(outs, out)
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	sort.Strings(res.PermanentFailures)
-
-	details := map[string]any{
-		"channel": channel, "ledger_prefix": ledgerPrefix, "messages": len(items),
-		"sent": res.Sent, "already_sent": res.AlreadySent, "failed": res.Failed, "complete": first == nil && ctx.Err() == nil,
+	byRef := make(map[string]outcome, len(entries))
+	for i, e := range entries {
+		byRef[e.Reference] = outs[i]
+	}
+	if len(entries) > 0 {
+		// The messages are out: record them even if ctx was cancelled meanwhile, so a
+		// stop request does not widen the send-to-ledger gap.
+		pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer pcancel()
+		sort.Slice(entries, func(i, j int) bool { return entries[i].Reference < entries[j].Reference })
+		if err := putJSON(pctx, b.st, schemas.SMSLedgerChunkKey(b.prefix, n, schemas.SMSLedgerDone),
+			ledgerDone{Chunk: n, At: b.now().UTC(), Entries: entries}); err != nil {
+			return err
+		}
+		b.objects++
+	}
+	// Counted only once recorded: a count is a promise the ledger keeps.
+	for _, it := range items {
+		if out, ok := byRef[it.ref]; ok {
+			b.count(out, it.id)
+		}
 	}
 	if first == nil && ctx.Err() != nil {
 		first = ctx.Err()
 	}
-	if first != nil {
-		details["error"] = errorSummary(first)
-	}
-	audit.Record(ctx, channel+"_batch", details)
-	if first != nil {
-		return res, fmt.Errorf("mailing: %s batch %s stopped after %d of %d messages: %w", channel, ledgerPrefix, done, len(items), first)
-	}
-	return res, nil
+	return first
 }
 
-type batch struct {
-	st       store.Store
-	find     func(context.Context, string) ([]notify.Notification, error)
-	channel  string
-	prefix   string
-	inLedger map[string]bool
-	now      func() time.Time
-}
-
-func (b *batch) process(ctx context.Context, it item) (outcome, error) {
-	key := schemas.LedgerEntryKey(b.prefix, it.ref)
-	if b.inLedger[key] {
-		e, err := readEntry(ctx, b.st, key)
-		if err != nil {
-			return 0, err
-		}
-		if e.Reference != it.ref {
-			return 0, fmt.Errorf("mailing: ledger entry %s is for reference %s, not %s", key, e.Reference, it.ref)
-		}
-		if e.State == StateFailed {
-			return outFailed, nil
-		}
-		return outAlready, nil
-	}
-	// Not in the ledger: it may still have been sent just before a crash.
-	found, err := b.find(ctx, it.ref)
-	if err != nil {
-		return 0, fmt.Errorf("mailing: check reference %s at Notify: %w", it.ref, err)
-	}
+// process deals with one message not yet in the ledger and says what happened.
+func (b *batch) process(ctx context.Context, it item) (LedgerEntry, outcome, error) {
 	entry := LedgerEntry{Reference: it.ref, SurveyRecordID: it.id, Channel: b.channel, State: StateSent}
-	if len(found) > 0 {
-		oldest := found[len(found)-1]
-		entry.NotificationID, entry.Recovered, entry.At = oldest.ID, true, b.now().UTC()
-		if err := writeEntry(ctx, b.st, b.prefix, entry); err != nil {
-			return 0, err
+	if b.pending[it.ref] {
+		// Recorded as about to be sent, with no outcome: it may have reached Notify
+		// just before the process stopped.
+		found, err := b.find(ctx, it.ref)
+		if err != nil {
+			return entry, 0, fmt.Errorf("mailing: check reference %s at Notify: %w", it.ref, err)
 		}
-		return outAlready, nil
+		if len(found) > 0 {
+			oldest := found[len(found)-1]
+			entry.NotificationID, entry.Recovered, entry.At = oldest.ID, true, b.now().UTC()
+			return entry, outAlready, nil
+		}
 	}
 	n, err := it.send(ctx)
 	if err != nil {
 		if notify.IsRecipientError(err) {
 			entry.State, entry.Error, entry.At = StateFailed, errorSummary(err), b.now().UTC()
-			if werr := writeEntry(ctx, b.st, b.prefix, entry); werr != nil {
-				return 0, werr
-			}
-			return outFailed, nil
+			return entry, outFailed, nil
 		}
-		return 0, fmt.Errorf("mailing: send %s: %w", it.ref, err)
+		return entry, 0, fmt.Errorf("mailing: send %s: %w", it.ref, err)
 	}
 	entry.NotificationID, entry.At = n.ID, b.now().UTC()
-	// The message is out: write the ledger even if ctx was cancelled meanwhile, so a
-	// stop request does not widen the send-to-ledger gap.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := writeEntry(wctx, b.st, b.prefix, entry); err != nil {
-		return 0, err
-	}
-	return outSent, nil
+	return entry, outSent, nil
 }
 
 // SMSMessages builds one step's messages for the contacts that have a mobile number,
@@ -322,29 +361,6 @@ func SMSMessages(wave, ics string, step Step, contacts []schemas.Contact, person
 			m.Personalisation = personalise(c)
 		}
 		out = append(out, m)
-	}
-	return out, nil
-}
-
-// LetterMessages builds one letter step's Notify messages: the address from
-// LetterAddress plus personalise's fields (which may not override address lines).
-func LetterMessages(wave, ics string, step Step, contacts []schemas.Contact, personalise func(schemas.Contact) map[string]string) ([]LetterMessage, error) {
-	if step.Channel != ChannelLetter {
-		return nil, fmt.Errorf("mailing: step %q is %s, not a letter", step.Name, step.Channel)
-	}
-	out := make([]LetterMessage, 0, len(contacts))
-	for _, c := range contacts {
-		p := LetterAddress(c)
-		if personalise != nil {
-			for k, v := range personalise(c) {
-				if _, clash := p[k]; clash || strings.HasPrefix(k, "address_line_") {
-					return nil, errors.New("mailing: personalisation may not set address lines")
-				}
-				p[k] = v
-			}
-		}
-		out = append(out, LetterMessage{SurveyRecordID: c.SurveyRecordID, TemplateID: step.Template, Personalisation: p,
-			Reference: Reference(wave, ics, c.SurveyRecordID, step.Name)})
 	}
 	return out, nil
 }

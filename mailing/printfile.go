@@ -248,23 +248,3 @@ func yn(b bool) string {
 	}
 	return "N"
 }
-
-// LetterAddress is the Notify letter address for a contact: the name line, the
-// non-empty address lines, then the postcode (at most 7 lines).
-func LetterAddress(c schemas.Contact) map[string]string {
-	var lines []string
-	if name := clean(strings.Join([]string{c.Title, c.FirstName, c.LastName}, " ")); name != "" {
-		lines = append(lines, name)
-	}
-	for _, a := range []string{c.Address1, c.Address2, c.Address3, c.Address4, c.Address5} {
-		if a = clean(a); a != "" {
-			lines = append(lines, a)
-		}
-	}
-	lines = append(lines[:min(len(lines), notify.MaxAddressLines-1)], notify.NormalisePostcode(clean(c.Postcode)))
-	p := make(map[string]string, len(lines))
-	for i, l := range lines {
-		p[notify.AddressLineKey(i+1)] = l
-	}
-	return p
-}

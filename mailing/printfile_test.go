@@ -173,21 +173,3 @@ func TestWritePrintFileRejects(t *testing.T) {
 		t.Errorf("rejected writes left %d objects", len(infos))
 	}
 }
-
-func TestLetterAddress(t *testing.T) {
-	c := testContacts(1)[0]
-	c.Address2, c.Address4, c.Address5 = "Flat 2", "Norfolk", "England"
-	p := mailing.LetterAddress(c)
-	want := map[string]string{
-		"address_line_1": "Ms Ann Example0", "address_line_2": "1 High Street", "address_line_3": "Flat 2",
-		"address_line_4": "Norwich", "address_line_5": "Norfolk", "address_line_6": "England", "address_line_7": "NR1 1AA",
-	}
-	if len(p) != len(want) {
-		t.Fatalf("got %v", p)
-	}
-	for k, v := range want {
-		if p[k] != v {
-			t.Errorf("%s = %q, want %q", k, p[k], v)
-		}
-	}
-}

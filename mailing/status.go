@@ -2,115 +2,186 @@ package mailing
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sort"
-	"sync"
+	"strings"
 	"time"
 
 	"icesurvey/audit"
+	"icesurvey/fault"
+	"icesurvey/lake"
 	"icesurvey/notify"
+	"icesurvey/schemas"
 	"icesurvey/store"
 )
 
-// StatusGetter fetches a notification's status; *notify.Client implements it.
-type StatusGetter interface {
+// ReceiptSource is what fetching delivery receipts needs from GOV.UK Notify
+// (*notify.Client implements it): the list endpoint, paged, and GET by id for what the
+// listing no longer shows.
+type ReceiptSource interface {
+	List(ctx context.Context, f notify.ListFilter, fn func(notify.Notification) error) error
 	Get(ctx context.Context, id string) (*notify.Notification, error)
 }
 
-// DeliveryReport summarises the ledger after a status refresh.
-type DeliveryReport struct {
-	// Checked is the number of notifications whose status was fetched.
-	Checked int `json:"checked"`
-	// ByStatus counts ledger entries by delivery status ("unknown" when never
-	// checked, "refused" for entries Notify refused at send time).
-	ByStatus map[string]int `json:"by_status"`
-	// PermanentFailures are the survey record ids, sorted, whose message ended in
-	// permanent-failure or was refused at send time: send them nothing more on this
-	// channel.
-	PermanentFailures []string `json:"permanent_failures,omitempty"`
+// ReceiptsRequest names one SMS step whose delivery receipts are wanted.
+type ReceiptsRequest struct {
+	Wave, ICS string
+	Step      string
 }
 
-// RefreshDeliveryStatus asks Notify for the status of every sent notification in the
-// ledger whose status is not yet final, records it in the ledger entry, and reports
-// the ledger's delivery state. It can be run any number of times.
-func RefreshDeliveryStatus(ctx context.Context, st store.Store, client StatusGetter, ledgerPrefix string, opts ...BatchOption) (DeliveryReport, error) {
-	cfg := batchConfig{workers: DefaultWorkers}
-	for _, o := range opts {
-		o(&cfg)
+// ReceiptsResult is what the receipts of one SMS step say.
+type ReceiptsResult struct {
+	// Messages is the number of messages of the step in its mailing history.
+	Messages int `json:"messages"`
+	// Delivered, PermanentFailures, TemporaryFailures and InFlight count the step's
+	// messages by their result after this fetch (Refused: refused at send time).
+	Delivered         int `json:"delivered"`
+	PermanentFailures int `json:"permanent_failures"`
+	TemporaryFailures int `json:"temporary_failures"`
+	InFlight          int `json:"in_flight"`
+	Refused           int `json:"refused"`
+	// Listed is the number of notifications read from the list endpoint, Fetched the
+	// number fetched one by one (GET by id) because the listing did not show them.
+	Listed  int `json:"listed"`
+	Fetched int `json:"fetched"`
+	// Changed is the number of messages whose result this fetch changed.
+	Changed int `json:"changed"`
+	// Objects is the step's mailing history, rewritten with the receipts, for the
+	// warehouse (nil when nothing changed).
+	Objects []schemas.LakeObject `json:"objects,omitempty"`
+}
+
+// Final reports whether no message of the step can change any more: a later fetch
+// would find nothing new.
+func (r ReceiptsResult) Final() bool { return r.InFlight == 0 }
+
+// listSlack is how much earlier than the step's first ledger record a notification may
+// be stamped by Notify's clock and still be one of the step's.
+const listSlack = time.Hour
+
+var errListedEnough = errors.New("listed enough")
+
+// FetchReceipts reads the delivery status of every message of one SMS step whose result
+// is not final, and writes the results into the step's mailing history
+// (schemas.MailingHistoryKey): permanent-failure (the person gets no more SMS: the
+// warehouse's selection excludes them), temporary-failure (the next step tries again;
+// nothing is re-sent within the step) or delivered. Statuses come from the list
+// endpoint, newest first in pages of 250, until every message is found or the listing
+// reaches notifications older than the step; what the listing did not show is fetched
+// by id. It can be run any number of times; a message whose result is final is not
+// asked about again.
+func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req ReceiptsRequest) (ReceiptsResult, error) {
+	var res ReceiptsResult
+	if src == nil {
+		return res, fault.New(fault.Configuration, "mailing: no GOV.UK Notify client configured for delivery receipts")
 	}
-	entries, err := ReadLedger(ctx, st, ledgerPrefix)
+	key := schemas.MailingHistoryKey(req.Wave, req.ICS, req.Step)
+	var history []schemas.MailingEvent
+	err := lake.Scan(ctx, st, key, schemas.MailingEventLayout(), func(e *schemas.MailingEvent) error {
+		history = append(history, *e)
+		return nil
+	})
 	if err != nil {
-		return DeliveryReport{}, err
+		return res, fmt.Errorf("mailing: receipts of %s: read its mailing history: %w", req.Step, err)
 	}
-	var todo []int
-	for i, e := range entries {
-		if e.State == StateSent && e.NotificationID != "" && !notify.FinalStatus(e.DeliveryStatus) {
-			todo = append(todo, i)
-		}
+	entries, err := ReadLedger(ctx, st, schemas.SMSLedgerPrefix(req.Wave, req.ICS, req.Step))
+	if err != nil {
+		return res, err
 	}
-	var (
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
-		next  int
-		rep   = DeliveryReport{ByStatus: map[string]int{}}
-	)
-	for range min(cfg.workers, max(1, len(todo))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if next >= len(todo) || first != nil || ctx.Err() != nil {
-					mu.Unlock()
-					return
-				}
-				i := todo[next]
-				next++
-				mu.Unlock()
-				e := entries[i]
-				n, err := client.Get(ctx, e.NotificationID)
-				if err == nil && n.Status != e.DeliveryStatus {
-					now := time.Now().UTC()
-					e.DeliveryStatus, e.StatusCheckedAt = n.Status, &now
-					err = writeEntry(ctx, st, ledgerPrefix, e)
-				}
-				mu.Lock()
-				if err != nil {
-					if first == nil {
-						first = fmt.Errorf("mailing: refresh status of %s: %w", e.Reference, err)
-					}
-				} else {
-					entries[i] = e
-					rep.Checked++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		first = fmt.Errorf("mailing: refresh delivery status %s: %w", ledgerPrefix, ctx.Err())
-	}
+	idByRef := make(map[string]string, len(entries))
+	var earliest time.Time
 	for _, e := range entries {
-		switch {
-		case e.State == StateFailed:
-			rep.ByStatus["refused"]++
-			rep.PermanentFailures = append(rep.PermanentFailures, e.SurveyRecordID)
-		case e.DeliveryStatus == "":
-			rep.ByStatus["unknown"]++
-		default:
-			rep.ByStatus[e.DeliveryStatus]++
-			if e.DeliveryStatus == notify.StatusPermanentFailure {
-				rep.PermanentFailures = append(rep.PermanentFailures, e.SurveyRecordID)
+		if e.State == StateSent && e.NotificationID != "" {
+			idByRef[e.Reference] = strings.ToLower(e.NotificationID)
+			if earliest.IsZero() || e.At.Before(earliest) {
+				earliest = e.At
 			}
 		}
 	}
-	sort.Strings(rep.PermanentFailures)
-	details := map[string]any{"ledger_prefix": ledgerPrefix, "checked": rep.Checked, "permanent_failures": len(rep.PermanentFailures)}
-	for s, c := range rep.ByStatus {
-		details["status_"+s] = c
+	// want: notification id → index in history, for messages without a final result.
+	want := map[string]int{}
+	for i, ev := range history {
+		if ev.Channel != ChannelSMS {
+			return res, fmt.Errorf("mailing: receipts of %s: message %s is a %s, not an SMS", req.Step, ev.Reference, ev.Channel)
+		}
+		if ev.Result != schemas.ResultSent {
+			continue
+		}
+		if id, ok := idByRef[ev.Reference]; ok {
+			want[id] = i
+		}
 	}
-	audit.Record(ctx, "delivery_status_refreshed", details)
-	return rep, first
+	status := map[int]string{}
+	if len(want) > 0 {
+		cutoff := earliest.Add(-listSlack)
+		err := src.List(ctx, notify.ListFilter{TemplateType: notify.TypeSMS}, func(n notify.Notification) error {
+			res.Listed++
+			if i, ok := want[strings.ToLower(n.ID)]; ok {
+				status[i] = n.Status
+				if len(status) == len(want) {
+					return errListedEnough
+				}
+			}
+			if n.CreatedAt != nil && n.CreatedAt.Before(cutoff) {
+				return errListedEnough // newest first: the rest is older than the step
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errListedEnough) {
+			return res, fmt.Errorf("mailing: receipts of %s: list notifications: %w", req.Step, err)
+		}
+		for id, i := range want {
+			if _, ok := status[i]; ok {
+				continue
+			}
+			n, err := src.Get(ctx, id)
+			if err != nil {
+				return res, fmt.Errorf("mailing: receipts of %s: status of %s: %w", req.Step, history[i].Reference, err)
+			}
+			res.Fetched++
+			status[i] = n.Status
+		}
+	}
+	for i, s := range status {
+		var result string
+		switch notify.Classify(s) {
+		case notify.OutcomeDelivered:
+			result = schemas.ResultDelivered
+		case notify.OutcomePermanentFailure:
+			result = schemas.ResultPermanentFailure
+		case notify.OutcomeRetryNextStep:
+			result = schemas.ResultTemporaryFailure
+		default:
+			continue // in flight (or a status this client does not know): ask again later
+		}
+		history[i].Result = result
+		res.Changed++
+	}
+	res.Messages = len(history)
+	for _, ev := range history {
+		switch ev.Result {
+		case schemas.ResultDelivered:
+			res.Delivered++
+		case schemas.ResultPermanentFailure:
+			if _, sent := idByRef[ev.Reference]; sent {
+				res.PermanentFailures++
+			} else {
+				res.Refused++
+			}
+		case schemas.ResultTemporaryFailure:
+			res.TemporaryFailures++
+		default:
+			res.InFlight++
+		}
+	}
+	if res.Changed > 0 {
+		if err := lake.PutRows(ctx, st, key, schemas.MailingEventLayout(), history); err != nil {
+			return res, err
+		}
+		res.Objects = []schemas.LakeObject{schemas.LakeMailingHistory.Object(key)}
+	}
+	audit.Record(ctx, "delivery_receipts", map[string]any{"step": req.Step, "messages": res.Messages,
+		"delivered": res.Delivered, "permanent_failures": res.PermanentFailures, "temporary_failures": res.TemporaryFailures,
+		"in_flight": res.InFlight, "refused": res.Refused, "listed": res.Listed, "fetched": res.Fetched, "changed": res.Changed})
+	return res, nil
 }

@@ -1,5 +1,7 @@
 // Package notify is a client for GOV.UK Notify, which sends the survey's SMS reminders
-// and, optionally, its letters (SPEC §6).
+// (SPEC §6) and reports their delivery. Letters do not go through Notify: they go to
+// the print supplier as print files (package mailing), because the second reminder
+// carries a paper questionnaire and a freepost envelope, which Notify's letters cannot.
 //
 // Every request carries a fresh HS256 JWT (iss = service id, iat = now) made from the
 // API key; a token bucket keeps the client under Notify's per-key rate limit; 429 and
@@ -67,14 +69,6 @@ type SMS struct {
 	// retry, so set it (mailing.Reference).
 	Reference   string `json:"reference,omitempty"`
 	SMSSenderID string `json:"sms_sender_id,omitempty"`
-}
-
-// Letter is a request to send one letter. Personalisation carries address_line_1 ..
-// address_line_7 (at least 3 lines, the last a UK postcode) and the template's fields.
-type Letter struct {
-	TemplateID      string            `json:"template_id"`
-	Personalisation map[string]string `json:"personalisation"`
-	Reference       string            `json:"reference,omitempty"`
 }
 
 // Template names the template a notification was made from.
@@ -221,18 +215,6 @@ func (c *Client) SendSMS(ctx context.Context, m SMS) (*Notification, error) {
 		return nil, &ValidationError{Field: "template_id", Message: "template_id is not a valid UUID"}
 	}
 	return c.send(ctx, "/v2/notifications/sms", m, m.Reference)
-}
-
-// SendLetter sends one letter (POST /v2/notifications/letter) after checking the
-// address as Notify would (ValidateLetterAddress).
-func (c *Client) SendLetter(ctx context.Context, l Letter) (*Notification, error) {
-	if !IsUUID(l.TemplateID) {
-		return nil, &ValidationError{Field: "template_id", Message: "template_id is not a valid UUID"}
-	}
-	if err := ValidateLetterAddress(l.Personalisation); err != nil {
-		return nil, err
-	}
-	return c.send(ctx, "/v2/notifications/letter", l, l.Reference)
 }
 
 // Get fetches one notification and its status (GET /v2/notifications/{id}).

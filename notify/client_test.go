@@ -122,38 +122,6 @@ func TestValidUKMobile(t *testing.T) {
 	}
 }
 
-func TestValidateLetterAddress(t *testing.T) {
-	tests := []struct {
-		name    string
-		p       map[string]string
-		wantErr string
-	}{
-		{"three lines", map[string]string{"address_line_1": "A Person", "address_line_2": "1 Street", "address_line_3": "NR1 1AA"}, ""},
-		{"gaps allowed", map[string]string{"address_line_1": "A Person", "address_line_4": "Town", "address_line_7": "NR1 1AA"}, ""},
-		{"two lines", map[string]string{"address_line_1": "A Person", "address_line_2": "NR1 1AA"}, "at least 3 lines"},
-		{"no postcode last", map[string]string{"address_line_1": "A Person", "address_line_2": "NR1 1AA", "address_line_3": "Norwich"}, "postcode"},
-		{"no line 1", map[string]string{"address_line_2": "x", "address_line_3": "y", "address_line_4": "NR1 1AA"}, "address_line_1"},
-		{"line 8", map[string]string{"address_line_1": "a", "address_line_2": "b", "address_line_3": "NR1 1AA", "address_line_8": "c"}, "unknown address field"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := notify.ValidateLetterAddress(tt.p)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("err = %v, want containing %q", err, tt.wantErr)
-			}
-			if !notify.IsPermanent(err) || !notify.IsRecipientError(err) {
-				t.Errorf("want permanent recipient error, got %v", err)
-			}
-		})
-	}
-}
-
 func TestAuthentication(t *testing.T) {
 	srv := notifytest.Start(t, notifytest.Options{})
 	other := notifytest.Start(t, notifytest.Options{})
@@ -331,33 +299,6 @@ func TestValidationErrors(t *testing.T) {
 				t.Errorf("error text contains the phone number: %v", err)
 			}
 		})
-	}
-}
-
-func TestSendLetter(t *testing.T) {
-	srv := notifytest.Start(t, notifytest.Options{})
-	c := newClient(t, srv, nil)
-	good := map[string]string{"address_line_1": "Ms A Person", "address_line_2": "1 High Street",
-		"address_line_3": "Norwich", "address_line_4": "NR1 1AA", "access_code": "K7Q2"}
-	n, err := c.SendLetter(context.Background(), notify.Letter{TemplateID: tmpl, Personalisation: good, Reference: "l1"})
-	if err != nil {
-		t.Fatalf("SendLetter: %v", err)
-	}
-	got, err := c.Get(context.Background(), n.ID)
-	if err != nil {
-		t.Fatalf("Get: %v", err)
-	}
-	if got.Type != "letter" || got.Status != notify.StatusReceived || got.Reference != "l1" {
-		t.Errorf("got %+v", got)
-	}
-	bad := map[string]string{"address_line_1": "Ms A Person", "address_line_2": "NR1 1AA"}
-	before := srv.Stats().Requests
-	_, err = c.SendLetter(context.Background(), notify.Letter{TemplateID: tmpl, Personalisation: bad, Reference: "l2"})
-	if !notify.IsRecipientError(err) {
-		t.Fatalf("err = %v, want recipient validation error", err)
-	}
-	if srv.Stats().Requests != before {
-		t.Errorf("an invalid letter was sent to Notify")
 	}
 }
 

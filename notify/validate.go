@@ -1,14 +1,8 @@
 package notify
 
 import (
-	"fmt"
-	"strconv"
 	"strings"
 )
-
-// MaxAddressLines is the number of address lines a Notify letter can carry
-// (personalisation keys address_line_1 .. address_line_7).
-const MaxAddressLines = 7
 
 // ValidPostcode reports whether s is a UK postcode (SPEC §4): an outward code of the
 // form AN, ANN, ANA, AAN, AANN or AANA and an inward code NAA, where Q, V and X are
@@ -87,39 +81,4 @@ func ValidUKMobile(s string) bool {
 		}
 	}
 	return true
-}
-
-// AddressLineKey is the personalisation key of address line n (1-based).
-func AddressLineKey(n int) string { return "address_line_" + strconv.Itoa(n) }
-
-// ValidateLetterAddress checks a letter's personalisation before it is sent, as Notify
-// would: address_line_1 is present, there are at least 3 and at most 7 address lines,
-// and the last non-empty line is a UK postcode. The error names the problem, never the
-// address itself.
-func ValidateLetterAddress(personalisation map[string]string) error {
-	for k := range personalisation {
-		if strings.HasPrefix(k, "address_line_") {
-			n, err := strconv.Atoi(strings.TrimPrefix(k, "address_line_"))
-			if err != nil || n < 1 || n > MaxAddressLines {
-				return &ValidationError{Field: k, Message: fmt.Sprintf("unknown address field (use address_line_1 to address_line_%d)", MaxAddressLines)}
-			}
-		}
-	}
-	if strings.TrimSpace(personalisation[AddressLineKey(1)]) == "" {
-		return &ValidationError{Field: AddressLineKey(1), Message: "address_line_1 is required"}
-	}
-	lines, last := 0, ""
-	for i := 1; i <= MaxAddressLines; i++ {
-		if v := strings.TrimSpace(personalisation[AddressLineKey(i)]); v != "" {
-			lines++
-			last = v
-		}
-	}
-	if lines < 3 {
-		return &ValidationError{Field: "personalisation", Message: "address must be at least 3 lines"}
-	}
-	if !ValidPostcode(last) {
-		return &ValidationError{Field: "personalisation", Message: "last line of address must be a real UK postcode"}
-	}
-	return nil
 }

@@ -12,7 +12,7 @@ type MailingEvent struct {
 	Step           string    `col:"step,doc=mailing step name e.g. invitation or sms1"`
 	Channel        string    `col:"channel,doc=letter or sms"`
 	SentAt         time.Time `col:"sent_at,doc=when the send began (the print file or SMS batch)"`
-	Result         string    `col:"result,doc=queued for print or sent or permanent-failure"`
+	Result         string    `col:"result,doc=queued-for-print; sent; then from the delivery receipt delivered or temporary-failure or permanent-failure"`
 }
 
 // Results of a message in the mailing history (MailingEvent.Result).
@@ -24,6 +24,12 @@ const (
 	// ResultPermanentFailure: the SMS failed for good (the number is no mobile or is
 	// dead): the person gets no more SMS, and the message reached nobody.
 	ResultPermanentFailure = "permanent-failure"
+	// ResultDelivered: Notify's delivery receipt says the SMS was delivered (#13 item 4).
+	ResultDelivered = "delivered"
+	// ResultTemporaryFailure: the SMS did not reach the phone (temporary-failure, or
+	// Notify's technical-failure). The person stays in the next SMS step's selection; the
+	// message is never re-sent within its own step.
+	ResultTemporaryFailure = "temporary-failure"
 )
 
 // MailingEventLayout is the lake/warehouse layout of the mailing history.

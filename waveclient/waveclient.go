@@ -328,7 +328,10 @@ func (c *Client) ScheduleDailyLoad(ctx context.Context, s DailyLoadSchedule) (st
 			Comment: "daily response load",
 		}}},
 		Action: &client.ScheduleWorkflowAction{
-			// The server appends the scheduled time, so each day's run has its own ID.
+			// The server appends the scheduled time, so each day's run has its own ID;
+			// the run loads its day in a child under the day's one ID
+			// (workflows.DailyLoadWorkflowID), the ID LoadDay uses: a scheduled load and a
+			// backfill of one day never run at once.
 			ID: workflows.DailyLoadScheduledWorkflowID(in.WaveID), Workflow: string(workflows.WorkflowDailyLoad),
 			Args: []any{in}, TaskQueue: activities.TaskQueue,
 			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID), workflows.SAICS.ValueSet(in.ICS)),
@@ -343,21 +346,24 @@ func (c *Client) ScheduleDailyLoad(ctx context.Context, s DailyLoadSchedule) (st
 	return h.GetID(), nil
 }
 
-// LoadDay runs the daily load of in.Date and waits for it. A day whose load is already
-// running is refused, not joined; a day loaded before may be loaded again (it changes
-// nothing). The result is returned as far as it got, with the error of a failed load.
+// LoadDay runs the daily load of in.Date and waits for it. The load runs under the
+// day's one workflow ID (workflows.DailyLoadWorkflowID), the ID the schedule's run of
+// that day uses too, so two loads of one day never run at once: a day whose load is
+// already running, started by the schedule or by hand, is joined (its result is this
+// call's) rather than started again. A day loaded before may be loaded again (it
+// changes nothing). The result is returned as far as it got, with the error of a
+// failed load.
 func (c *Client) LoadDay(ctx context.Context, in DailyLoadInput) (DailyLoadResult, error) {
 	var res DailyLoadResult
 	if in.Date.IsZero() {
 		return res, errors.New("a load by hand names its day")
 	}
 	run, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       workflows.DailyLoadWorkflowID(in.WaveID, in.Date),
-		TaskQueue:                                activities.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID), workflows.SAICS.ValueSet(in.ICS)),
+		ID:                       workflows.DailyLoadWorkflowID(in.WaveID, in.Date),
+		TaskQueue:                activities.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID), workflows.SAICS.ValueSet(in.ICS)),
 	}, string(workflows.WorkflowDailyLoad), in)
 	if err != nil {
 		return res, fmt.Errorf("start the load of %s: %w", in.Date.Format(time.DateOnly), err)

@@ -62,6 +62,11 @@ func DailyLoadWorkflow(ctx workflow.Context, in DailyLoadInput) (DailyLoadResult
 		return DailyLoadResult{}, temporal.NewNonRetryableApplicationError("a daily load needs a wave and at least one ICS", string(fault.Configuration), nil)
 	}
 	date := loadDate(ctx, in)
+	if in.Date.IsZero() && workflow.GetVersion(ctx, changeOneLoadPerDay, workflow.DefaultVersion, 1) >= 1 {
+		// Started by the schedule (its own ID per scheduled time): the day is loaded under
+		// the day's one ID, the ID a backfill of that day uses, so the two never run at once.
+		return loadAsTheDay(ctx, in, date)
+	}
 	res := DailyLoadResult{WaveID: in.WaveID, Date: date.Format(time.DateOnly), ICS: make([]DailyLoadICSResult, len(in.ICS))}
 
 	wg := workflow.NewWaitGroup(ctx)
@@ -88,6 +93,47 @@ func DailyLoadWorkflow(ctx workflow.Context, in DailyLoadInput) (DailyLoadResult
 		return res, fmt.Errorf("daily load %s %s failed for %d of %d ICSs: %v", in.WaveID, res.Date, len(failed), len(in.ICS), failed)
 	}
 	return res, nil
+}
+
+// changeOneLoadPerDay versions the scheduled daily load: from version 1 a run started
+// by the schedule loads its day in a child under DailyLoadWorkflowID (#13 item 6).
+const changeOneLoadPerDay = "one-load-per-day"
+
+// dayBusyWait is how long a scheduled load waits before trying again when its day is
+// being loaded under the day's ID (a backfill); dayBusyTries bounds the waiting.
+const (
+	dayBusyWait  = 5 * time.Minute
+	dayBusyTries = 144 // 12 hours
+)
+
+// loadAsTheDay runs the load of date as a child workflow with the day's one ID. If a
+// load of that day is running (started by hand), it waits for it to end and then loads
+// the day again, which changes nothing that load did but catches files that came since.
+func loadAsTheDay(ctx workflow.Context, in DailyLoadInput, date time.Time) (DailyLoadResult, error) {
+	day := in
+	day.Date = date
+	id := DailyLoadWorkflowID(in.WaveID, date)
+	for try := 1; ; try++ {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            id,
+			TaskQueue:             activities.TaskQueue,
+			TypedSearchAttributes: temporal.NewSearchAttributes(SAWaveID.ValueSet(in.WaveID), SAICS.ValueSet(in.ICS)),
+		})
+		child := workflow.ExecuteChildWorkflow(cctx, DailyLoadWorkflow, day)
+		err := child.GetChildWorkflowExecution().Get(ctx, nil)
+		if temporal.IsWorkflowExecutionAlreadyStartedError(err) && try < dayBusyTries {
+			if err := workflow.Sleep(ctx, dayBusyWait); err != nil {
+				return DailyLoadResult{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return DailyLoadResult{WaveID: in.WaveID, Date: date.Format(time.DateOnly)}, fmt.Errorf("start the load of %s as %s: %w", date.Format(time.DateOnly), id, err)
+		}
+		var res DailyLoadResult
+		err = child.Get(ctx, &res)
+		return res, err
+	}
 }
 
 // loadDate is the day to load, at midnight UTC (the landing folders are UTC dates).

@@ -369,14 +369,25 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 	}
 
 	r.setStage(ctx, StageMailing, step.Name)
+	// Executions started before #13 items 4 and 5 keep their recorded shape: no receipts,
+	// and a DBS check before letters only.
+	receiptsAndSMSCheck := workflow.GetVersion(ctx, changeSMSReceiptsAndDBS, workflow.DefaultVersion, 1) >= 1
+	if receiptsAndSMSCheck {
+		// The receipts of the SMS steps sent so far come first: a number that failed for
+		// good must leave its person out of this selection.
+		if err := r.fetchReceipts(ctx, i); err != nil {
+			return err
+		}
+	}
 	ms.State = MailingSelecting
 	seen := r.optOuts
 	sel, err := r.selectRecipients(ctx, step, "due")
 	if err != nil {
 		return err
 	}
-	if step.Channel == mailing.ChannelLetter && sel.Count > 0 {
-		// No letter goes to someone who has died: a fresh check of exactly these people.
+	if (step.Channel == mailing.ChannelLetter || receiptsAndSMSCheck) && sel.Count > 0 {
+		// No message goes to someone who has died: a fresh check of exactly these people
+		// (SMS included, #13 item 5: a text to a bereaved family is as bad as a letter).
 		ms.State = MailingChecking
 		if err := r.deceasedCheck(ctx, step.Name, sel.Key); err != nil {
 			return err
@@ -415,6 +426,34 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 	ms.SentAt = workflow.Now(ctx).UTC()
 	ms.State = MailingSent
 	r.flushAudit(ctx)
+	return nil
+}
+
+// changeSMSReceiptsAndDBS versions the mailing story: from version 1 each step first
+// fetches the delivery receipts of the SMS steps before it, and SMS steps get the same
+// fresh DBS check as letters (#13 items 4 and 5).
+const changeSMSReceiptsAndDBS = "sms-receipts-and-dbs"
+
+// fetchReceipts fetches the delivery receipts of every SMS step before step upTo that
+// went out and whose receipts are not all final, and loads them into the warehouse
+// (the mailing history), so the next selection sees each permanent failure.
+func (r *icsRun) fetchReceipts(ctx workflow.Context, upTo int) error {
+	for j := range upTo {
+		ms := &r.status.Mailings[j]
+		if ms.Channel != mailing.ChannelSMS || ms.State != MailingSent || ms.ReceiptsFinal {
+			continue
+		}
+		var out activities.ReceiptsOutput
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Network)),
+			a.FetchReceipts, activities.ReceiptsInput{Scope: r.scope(), Step: ms.Step}).Get(ctx, &out); err != nil {
+			return fmt.Errorf("delivery receipts of %s: %w", ms.Step, err)
+		}
+		if _, err := loadIntoWarehouse(ctx, r.scope(), out.Objects); err != nil {
+			return err
+		}
+		ms.Delivered, ms.PermanentFailures, ms.TemporaryFailures = out.Delivered, out.PermanentFailures, out.TemporaryFailures
+		ms.ReceiptsFinal = out.Final()
+	}
 	return nil
 }
 
@@ -501,6 +540,12 @@ func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
 		}
 	}
 	r.setStage(ctx, StageClosing, "")
+	if workflow.GetVersion(ctx, changeSMSReceiptsAndDBS, workflow.DefaultVersion, 1) >= 1 {
+		// The last receipts, so the closing record and the history agree with Notify.
+		if err := r.fetchReceipts(ctx, len(r.in.Steps)); err != nil {
+			return err
+		}
+	}
 	var out activities.CloseOutput
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
 		wa.CloseFieldwork, r.scope()).Get(ctx, &out); err != nil {

@@ -107,6 +107,8 @@ type person struct {
 	mobile      bool
 	diesDay     int
 	respondsDay int
+	// numberDead: every SMS to this person ends in permanent-failure.
+	numberDead bool
 }
 
 type sendRec struct {
@@ -132,6 +134,8 @@ type world struct {
 	selections  map[string][]string // selection key → survey ids
 	requests    map[string][]string // DBS request id → survey ids
 	lake        map[string][]string // outcome object key → deceased ids
+	receipts    map[string][]string // mailing history key → ids whose SMS failed for good
+	smsFailed   map[string]bool     // permanent SMS failures loaded into the (fake) warehouse
 	received    map[string][]string // survey id → steps received, in order
 	log         []string            // activity calls in order (not FlushAudit; CollectDBS only when it answers)
 	sends       []sendRec
@@ -153,7 +157,7 @@ type world struct {
 func newWorld(env *testsuite.TestWorkflowEnvironment, start time.Time, accepted int, people ...person) *world {
 	w := &world{env: env, start: start, people: people, accepted: accepted,
 		knownDead: map[string]bool{}, selections: map[string][]string{}, requests: map[string][]string{},
-		lake: map[string][]string{}, received: map[string][]string{}, counts: map[string]int{}, collects: map[string]int{}}
+		lake: map[string][]string{}, receipts: map[string][]string{}, smsFailed: map[string]bool{}, received: map[string][]string{}, counts: map[string]int{}, collects: map[string]int{}}
 	w.install()
 	return w
 }
@@ -208,6 +212,11 @@ func (w *world) install() {
 						w.knownDead[id] = true
 					}
 				}
+				if o.Table == schemas.TableMailingHistory {
+					for _, id := range w.receipts[o.Key] {
+						w.smsFailed[id] = true
+					}
+				}
 				out.ByKey[o.Key] = activities.LoadOutput{Rows: 1}
 			}
 			w.note("LoadLakeObjects", "Load "+strings.Join(tables, ","))
@@ -231,7 +240,7 @@ func (w *world) install() {
 				if w.knownDead[p.id] || w.reached(p.respondsDay) {
 					continue // outcome is no longer "no response"
 				}
-				if in.Channel == mailing.ChannelSMS && !p.mobile {
+				if in.Channel == mailing.ChannelSMS && (!p.mobile || w.smsFailed[p.id]) {
 					continue
 				}
 				ids = append(ids, p.id)
@@ -297,6 +306,34 @@ func (w *world) install() {
 				selectionKey: in.SelectionKey, at: w.env.Now().UTC(), n: len(ids)})
 			return activities.SendOutput{Channel: in.Step.Channel, Sent: len(ids),
 				Objects: []schemas.LakeObject{schemas.LakeMailingHistory.Object(schemas.MailingHistoryKey(in.WaveID, in.ICS, in.Step.Name))}}, nil
+		})
+	env.OnActivity(ta.FetchReceipts, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReceiptsInput) (activities.ReceiptsOutput, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.note("FetchReceipts", "Receipts "+in.Step)
+			var out activities.ReceiptsOutput
+			var failed []string
+			for _, p := range w.people {
+				for _, got := range w.received[p.id] {
+					if got != in.Step {
+						continue
+					}
+					out.Messages++
+					if p.numberDead {
+						out.PermanentFailures++
+						failed = append(failed, p.id)
+					} else {
+						out.Delivered++
+					}
+				}
+			}
+			if len(failed) > 0 {
+				key := schemas.MailingHistoryKey(in.WaveID, in.ICS, in.Step)
+				w.receipts[key] = failed
+				out.Objects = []schemas.LakeObject{schemas.LakeMailingHistory.Object(key)}
+			}
+			return out, nil
 		})
 	env.OnActivity(twa.CloseFieldwork, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.Scope) (activities.CloseOutput, error) {
@@ -500,11 +537,12 @@ func requireCanceled(t *testing.T, env *testsuite.TestWorkflowEnvironment) {
 // fieldworkPeople: one of each story the timetable must get right.
 func fieldworkPeople() []person {
 	return []person{
-		{id: "S001", mobile: true, diesDay: -1, respondsDay: -1},  // never responds
-		{id: "S002", mobile: false, diesDay: 1, respondsDay: -1},  // dies after the invitation
-		{id: "S003", mobile: true, diesDay: -1, respondsDay: 15},  // responds after reminder 1
-		{id: "S004", mobile: false, diesDay: -1, respondsDay: -1}, // no mobile
-		{id: "S005", mobile: true, diesDay: 1, respondsDay: -1},   // dies after the invitation, has a mobile
+		{id: "S001", mobile: true, diesDay: -1, respondsDay: -1},                   // never responds
+		{id: "S002", mobile: false, diesDay: 1, respondsDay: -1},                   // dies after the invitation
+		{id: "S003", mobile: true, diesDay: -1, respondsDay: 15},                   // responds after reminder 1
+		{id: "S004", mobile: false, diesDay: -1, respondsDay: -1},                  // no mobile
+		{id: "S005", mobile: true, diesDay: 1, respondsDay: -1},                    // dies after the invitation, has a mobile
+		{id: "S006", mobile: true, diesDay: -1, respondsDay: -1, numberDead: true}, // the number is no longer in use
 	}
 }
 
@@ -541,8 +579,10 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 		"S002": {"invitation"},                      // died on day 1: the reminder-1 DBS check finds it
 		"S003": {"invitation", "sms1", "reminder1"}, // responded on day 15
 		"S004": {"invitation", "reminder1", "reminder2"},
-		// Died on day 1 but SMS steps are not DBS-checked, so sms1 (day 3) still goes.
-		"S005": {"invitation", "sms1"},
+		// Died on day 1: the SMS step's own DBS check (day 3) finds it.
+		"S005": {"invitation"},
+		// sms1's receipt says permanent-failure: no more SMS, letters still go.
+		"S006": {"invitation", "sms1", "reminder1", "reminder2"},
 	}, w.received)
 
 	// When: every step at start + day×24h, close on day 56 and, at close, the retention
@@ -553,11 +593,7 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 		assert.Equal(t, st.Name, s.step)
 		assert.Equal(t, st.Channel, s.channel)
 		assert.Equal(t, start.Add(time.Duration(st.Day)*day), s.at, "step %s sent at day %v", st.Name, s.at.Sub(start).Hours()/24)
-		if st.Channel == mailing.ChannelLetter {
-			assert.True(t, strings.HasSuffix(s.selectionKey, st.Name+"-checked.parquet"), "letter %s must go to the DBS-checked selection, got %s", st.Name, s.selectionKey)
-		} else {
-			assert.True(t, strings.HasSuffix(s.selectionKey, st.Name+"-due.parquet"), "sms %s: %s", st.Name, s.selectionKey)
-		}
+		assert.True(t, strings.HasSuffix(s.selectionKey, st.Name+"-checked.parquet"), "%s %s must go to the DBS-checked selection, got %s", st.Channel, st.Name, s.selectionKey)
 	}
 	assert.Equal(t, start.Add(56*day), w.closedAt)
 	assert.Equal(t, activities.Scope{WaveID: testWID, ICS: testICS}, w.closedScope)
@@ -566,22 +602,27 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	assert.Equal(t, start.Add(56*day), w.retainedAt)
 	assert.True(t, w.deletedAt.IsZero(), "the ICS workflow deletes nothing itself")
 
-	// The exact order of work: letters are selected, checked, re-selected, then sent;
-	// SMS steps skip DBS; deaths are loaded before the re-selection.
+	// The exact order of work: every step (SMS too) is selected, checked, re-selected,
+	// then sent; deaths are loaded before the re-selection; the receipts of the SMS step
+	// before a step are fetched, and its permanent failures loaded, before the selection.
 	req := func(step string) string { return fmt.Sprintf("%s-%s-%s-1", testWID, testICS, step) }
 	want := []string{"Intake QE1", "Load sample", "RecordDeclaration Dr A. Jones"}
-	for _, st := range spec.Schedule.Steps {
-		want = append(want, fmt.Sprintf("Select %s %s due", st.Name, st.Channel))
-		if st.Channel == mailing.ChannelLetter {
-			want = append(want, "SubmitDBS "+req(st.Name), "CollectDBS "+req(st.Name))
-			if st.Name == "reminder1" {
-				want = append(want, "Load outcome_events")
+	for i, st := range spec.Schedule.Steps {
+		if i > 0 && spec.Schedule.Steps[i-1].Channel == mailing.ChannelSMS {
+			want = append(want, "Receipts "+spec.Schedule.Steps[i-1].Name)
+			if spec.Schedule.Steps[i-1].Name == "sms1" {
+				want = append(want, "Load mailing_history") // S006's number failed
 			}
-			want = append(want, fmt.Sprintf("Select %s %s checked", st.Name, st.Channel))
 		}
+		want = append(want, fmt.Sprintf("Select %s %s due", st.Name, st.Channel))
+		want = append(want, "SubmitDBS "+req(st.Name), "CollectDBS "+req(st.Name))
+		if st.Name == "sms1" || st.Name == "reminder1" {
+			want = append(want, "Load outcome_events")
+		}
+		want = append(want, fmt.Sprintf("Select %s %s checked", st.Name, st.Channel))
 		want = append(want, "Send "+st.Name, "Load mailing_history")
 	}
-	want = append(want, "CloseFieldwork", "StartRetention")
+	want = append(want, "Receipts sms3", "CloseFieldwork", "StartRetention")
 	assert.Equal(t, want, w.log)
 
 	// The status tells the same story.
@@ -613,7 +654,7 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	require.NotNil(t, final.Declaration)
 	assert.Equal(t, "Dr A. Jones", final.Declaration.By)
 
-	wantSent := map[string]int{"invitation": 5, "sms1": 3, "reminder1": 3, "sms2": 1, "reminder2": 2, "sms3": 1}
+	wantSent := map[string]int{"invitation": 6, "sms1": 3, "reminder1": 4, "sms2": 1, "reminder2": 3, "sms3": 1}
 	for _, m := range final.Mailings {
 		assert.Equal(t, workflows.MailingSent, m.State, m.Step)
 		assert.Equal(t, wantSent[m.Step], m.Sent, "sent for %s", m.Step)
@@ -622,11 +663,17 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 		assert.Equal(t, m.DueAt, m.SentAt, m.Step)
 	}
 
-	require.Len(t, final.DBS, 3)
+	sms1 := final.Mailings[1]
+	assert.Equal(t, "sms1", sms1.Step)
+	assert.True(t, sms1.ReceiptsFinal)
+	assert.Equal(t, 2, sms1.Delivered)
+	assert.Equal(t, 1, sms1.PermanentFailures)
+
+	require.Len(t, final.DBS, 6)
 	for i, c := range []struct {
 		step               string
 		sent, dead, dayNum int
-	}{{"invitation", 5, 0, 0}, {"reminder1", 5, 2, 14}, {"reminder2", 2, 0, 28}} {
+	}{{"invitation", 6, 0, 0}, {"sms1", 4, 1, 3}, {"reminder1", 5, 1, 14}, {"sms2", 1, 0, 17}, {"reminder2", 3, 0, 28}, {"sms3", 1, 0, 31}} {
 		got := final.DBS[i]
 		assert.Equal(t, req(c.step), got.RequestID)
 		assert.Equal(t, c.step, got.ForStep)
@@ -637,7 +684,7 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 		assert.False(t, got.Overdue, c.step)
 		assert.Equal(t, start.Add(time.Duration(c.dayNum)*day), got.SentAt, c.step)
 	}
-	assert.Equal(t, map[int]int{1: 1, 5: 2, 6: 2}, final.Outcomes)
+	assert.Equal(t, map[int]int{1: 1, 5: 2, 6: 3}, final.Outcomes)
 }
 
 // The workflow passes keys and counts, never people: its history must not grow with
@@ -676,7 +723,7 @@ func TestICSWorkflow_HistoryIndependentOfSampleSize(t *testing.T) {
 	// And concretely: 6 steps, 3 of them letters with a DBS check each.
 	assert.Equal(t, map[string]int{
 		"Intake": 1, "RecordDeclaration": 1,
-		"SelectRecipients": 6 + 3, "SubmitDBS": 3, "CollectDBS": 3, "SendMailing": 6,
+		"SelectRecipients": 6 + 6, "SubmitDBS": 6, "CollectDBS": 6, "SendMailing": 6, "FetchReceipts": 3,
 		"LoadLakeObjects": 1 + 6, "FlushAudit": 1 + 6 + 1,
 		"CloseFieldwork": 1,
 	}, small.activities)
@@ -867,7 +914,7 @@ func TestICSWorkflow_DBSOverdueThenReply(t *testing.T) {
 	require.NotEmpty(t, w.sends)
 	assert.Equal(t, "invitation", w.sends[0].step)
 	assert.Equal(t, start.Add(5*time.Hour), w.sends[0].at, "the invitation goes when the reply comes, not before")
-	assert.Equal(t, 5, w.sends[0].n)
+	assert.Equal(t, 6, w.sends[0].n)
 }
 
 func TestICSWorkflow_DBSReplyMismatchThenRetry(t *testing.T) {
@@ -1042,5 +1089,5 @@ func TestICSWorkflow_MoveMailing(t *testing.T) {
 			dbs = append(dbs, e)
 		}
 	}
-	assert.Equal(t, []string{"SubmitDBS W1-QE1-invitation-1", "SubmitDBS W1-QE1-reminder1-1"}, dbs)
+	assert.Equal(t, []string{"SubmitDBS W1-QE1-invitation-1", "SubmitDBS W1-QE1-sms1-1", "SubmitDBS W1-QE1-reminder1-1", "SubmitDBS W1-QE1-sms2-1"}, dbs)
 }

@@ -115,9 +115,10 @@ func ICSWorkflowID(wave, ics string) string { return fmt.Sprintf("wave/%s/ics/%s
 // data after its fieldwork.
 func RetentionWorkflowID(wave, ics string) string { return ICSWorkflowID(wave, ics) + "/retention" }
 
-// DailyLoadWorkflowID is the ID of the load of one wave and day started by hand
-// (`ice load backfill`). One ID per day means a second load of the same day cannot run
-// while the first does.
+// DailyLoadWorkflowID is the ID of the load of one wave and day, whoever starts it: a
+// load by hand (`ice load backfill`) or the schedule's run, which loads its day in a
+// child under this ID (#13 item 6). One ID per day means a second load of the same day
+// cannot run while the first does.
 func DailyLoadWorkflowID(wave string, date time.Time) string {
 	return DailyLoadScheduledWorkflowID(wave) + "/" + date.UTC().Format(time.DateOnly)
 }

@@ -87,6 +87,12 @@ type MailingStatus struct {
 	Sent     int          `json:"sent"`
 	Failed   int          `json:"failed"`
 	SentAt   time.Time    `json:"sent_at,omitzero"`
+	// Delivery receipts of an SMS step (#13 item 4): counts after the latest fetch, and
+	// whether every message's status is final.
+	Delivered         int  `json:"delivered,omitempty"`
+	PermanentFailures int  `json:"permanent_failures,omitempty"`
+	TemporaryFailures int  `json:"temporary_failures,omitempty"`
+	ReceiptsFinal     bool `json:"receipts_final,omitempty"`
 }
 
 // WaveStatus is the wave workflow's query result.

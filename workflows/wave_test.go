@@ -237,7 +237,8 @@ func TestWaveWorkflow_RealChildren(t *testing.T) {
 		"S002": {"invitation"},
 		"S003": {"invitation", "sms1", "reminder1"},
 		"S004": {"invitation", "reminder1", "reminder2"},
-		"S005": {"invitation", "sms1"},
+		"S005": {"invitation"},                                   // the SMS step's DBS check finds the death
+		"S006": {"invitation", "sms1", "reminder1", "reminder2"}, // sms1 failed for good: no more SMS
 	}, w.received)
 	for _, s := range w.sends {
 		assert.Equal(t, "QE1", s.ics, "nothing is sent for the failed ICS")

@@ -1,0 +1,127 @@
+package mailing_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"icesurvey/lake"
+	"icesurvey/mailing"
+	"icesurvey/notify"
+	"icesurvey/notify/notifytest"
+	"icesurvey/schemas"
+)
+
+// countingSource counts the requests FetchReceipts makes.
+type countingSource struct {
+	*notify.Client
+	lists, gets atomic.Int32
+}
+
+func (c *countingSource) List(ctx context.Context, f notify.ListFilter, fn func(notify.Notification) error) error {
+	c.lists.Add(1)
+	return c.Client.List(ctx, f, fn)
+}
+
+func (c *countingSource) Get(ctx context.Context, id string) (*notify.Notification, error) {
+	c.gets.Add(1)
+	return c.Client.Get(ctx, id)
+}
+
+// Receipts reach the mailing history: a number that is no longer in use becomes
+// permanent-failure, a phone that was off temporary-failure, the rest delivered; a
+// message refused at send time stays as it was; a second fetch asks Notify nothing.
+func TestFetchReceipts(t *testing.T) {
+	ctx := context.Background()
+	st, contacts, sel := sendFixture(t)
+	contacts[2].Mobile = "+441632960002" // a landline: refused at send time
+	if err := lake.PutRows(ctx, st, schemas.ContactsKey("W1", "QMM"), schemas.ContactLayout(), contacts); err != nil {
+		t.Fatal(err)
+	}
+	srv, client := newNotify(t, notifytest.Options{PageSize: 2, SettleAfter: 1500 * time.Millisecond,
+		PermanentFailureNumbers: []string{contacts[1].Mobile}, TemporaryFailureNumbers: []string{contacts[3].Mobile}})
+	step := mailing.Step{Name: "sms1", Day: 3, Channel: mailing.ChannelSMS, Template: smsTemplate}
+	// Another ICS's messages share the key: the listing passes over them.
+	other, err := mailing.SMSMessages("W1", "QXX", step, testContacts(3), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mailing.SendSMSBatch(ctx, newStore(t), client, "restricted/W1/QXX/ledger/sms1/", other, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := mailing.Send(ctx, st, client, mailing.SendRequest{Wave: "W1", ICS: "QMM", Step: step, SelectionKey: sel}, time.Now(), nil)
+	if err != nil || res.Sent != 4 || res.Failed != 1 {
+		t.Fatalf("send %+v, %v", res, err)
+	}
+	src := &countingSource{Client: client}
+	req := mailing.ReceiptsRequest{Wave: "W1", ICS: "QMM", Step: "sms1"}
+
+	// Straight away nothing is final yet.
+	early, err := mailing.FetchReceipts(ctx, st, src, req)
+	if err != nil || early.InFlight != 4 || early.Changed != 0 || early.Objects != nil || early.Final() {
+		t.Fatalf("early fetch %+v, %v", early, err)
+	}
+
+	time.Sleep(1600 * time.Millisecond)
+	src.lists.Store(0)
+	src.gets.Store(0)
+	got, err := mailing.FetchReceipts(ctx, st, src, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Delivered != 2 || got.PermanentFailures != 1 || got.TemporaryFailures != 1 || got.Refused != 1 || got.InFlight != 0 ||
+		got.Changed != 4 || !got.Final() || got.Fetched != 0 {
+		t.Errorf("fetch %+v", got)
+	}
+	h := history(t, st, got.Objects)
+	want := map[string]string{
+		contacts[0].SurveyRecordID: schemas.ResultDelivered, contacts[1].SurveyRecordID: schemas.ResultPermanentFailure,
+		contacts[2].SurveyRecordID: schemas.ResultPermanentFailure, contacts[3].SurveyRecordID: schemas.ResultTemporaryFailure,
+		contacts[4].SurveyRecordID: schemas.ResultDelivered,
+	}
+	for id, r := range want {
+		if h[id] != r {
+			t.Errorf("%s: result %q, want %q", id, h[id], r)
+		}
+	}
+	if src.lists.Load() != 1 || src.gets.Load() != 0 {
+		t.Errorf("%d listings and %d gets", src.lists.Load(), src.gets.Load())
+	}
+
+	before := srv.Stats().Requests
+	again, err := mailing.FetchReceipts(ctx, st, src, req)
+	if err != nil || again.Changed != 0 || again.Objects != nil || srv.Stats().Requests != before {
+		t.Errorf("second fetch %+v, %v (%d requests)", again, err, srv.Stats().Requests-before)
+	}
+}
+
+// A message the listing does not show (older than Notify lists) is fetched by id.
+func TestFetchReceiptsFallsBackToGet(t *testing.T) {
+	ctx := context.Background()
+	st, _, sel := sendFixture(t)
+	_, client := newNotify(t, notifytest.Options{SettleAfter: time.Millisecond})
+	step := mailing.Step{Name: "sms1", Day: 3, Channel: mailing.ChannelSMS, Template: smsTemplate}
+	if _, err := mailing.Send(ctx, st, client, mailing.SendRequest{Wave: "W1", ICS: "QMM", Step: step, SelectionKey: sel}, time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	src := &hidingSource{countingSource{Client: client}}
+	got, err := mailing.FetchReceipts(ctx, st, src, mailing.ReceiptsRequest{Wave: "W1", ICS: "QMM", Step: "sms1"})
+	if err != nil || got.Fetched != 5 || got.Delivered != 5 || src.gets.Load() != 5 {
+		t.Errorf("fetch %+v, %v", got, err)
+	}
+	if _, err := mailing.FetchReceipts(ctx, st, nil, mailing.ReceiptsRequest{Wave: "W1", ICS: "QMM", Step: "sms1"}); err == nil {
+		t.Error("no Notify client accepted")
+	}
+	if _, err := mailing.FetchReceipts(ctx, st, src, mailing.ReceiptsRequest{Wave: "W1", ICS: "QMM", Step: "sms9"}); err == nil {
+		t.Error("a step never sent has receipts")
+	}
+}
+
+// hidingSource lists nothing, as Notify after its retention of a week.
+type hidingSource struct{ countingSource }
+
+func (h *hidingSource) List(context.Context, notify.ListFilter, func(notify.Notification) error) error {
+	return nil
+}
