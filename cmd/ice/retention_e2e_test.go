@@ -181,6 +181,11 @@ func TestRetentionLeavesNothingIdentifiable(t *testing.T) {
 			t.Fatalf("%s retention: %+v %v", c, r, err)
 		}
 	}
+	// The wave drafts its release once every ICS has closed; wait for the draft, so the
+	// store is still while it is searched (and the release is searched too).
+	if _, err := wc.WaitPublicationDraft(ctx, wave, workflows.FirstReleaseID, 200*time.Millisecond); err != nil {
+		t.Fatalf("release draft: %v", err)
+	}
 
 	// The retention's new shape (the lineage recorded by an activity of its own, behind
 	// its GetVersion marker), for the replay tests.
