@@ -87,6 +87,8 @@ type Deps struct {
 	Practices Practices
 	FreeText  FreeTextSource
 	Audit     AuditSink
+	// Optional: the free-text theme counts shown on the theme pages (issue #17).
+	FreeTextThemes FreeTextThemes
 }
 
 func (c *Config) setDefaults() {
