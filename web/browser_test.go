@@ -128,7 +128,8 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 // at desktop width, tabs through it with the keyboard, and saves screenshots.
 func TestBrowserAccessibility(t *testing.T) {
 	b := browsertest.Start(t)
-	h := newHarness(t, false, nil)
+	coding := &memCoding{}
+	h := newHarness(t, false, func(_ *Config, d *Deps) { d.CodingQueue, d.ThemeDecisions = coding, coding })
 	tab := b.NewTab(t)
 	pages := []struct{ name, path string }{
 		{"sign-in", "/sign-in"},
@@ -151,6 +152,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	reader := []struct{ name, path string }{
 		{"free-text", "/waves/W1/free-text?ics=QMM"},
 		{"free-text-search", "/waves/W1/free-text?ics=QMM&q=physio"},
+		{"coding", "/waves/W1/coding?ics=QMM"},
 	}
 	checked := 0
 	check := func(name, path string) {

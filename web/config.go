@@ -87,6 +87,13 @@ type Deps struct {
 	Practices Practices
 	FreeText  FreeTextSource
 	Audit     AuditSink
+	// Optional: the free-text theme counts shown on the theme pages (issue #17).
+	FreeTextThemes FreeTextThemes
+	// Optional: the coding page (issue #17), for named free-text readers; it needs
+	// Audit too. CodingQueue reads the restricted coding queue; ThemeDecisions sends a
+	// coder's batch to the coding workflow.
+	CodingQueue    CodingQueue
+	ThemeDecisions ThemeDecisions
 }
 
 func (c *Config) setDefaults() {
@@ -127,6 +134,9 @@ func (c *Config) validate(d Deps) error {
 	}
 	if (d.FreeText == nil) != (d.Audit == nil) {
 		bad("web: Deps: FreeText and Audit come together (every free-text read is audited)")
+	}
+	if (d.CodingQueue == nil) != (d.ThemeDecisions == nil) || d.CodingQueue != nil && d.Audit == nil {
+		bad("web: Deps: CodingQueue and ThemeDecisions come together, with Audit (every decision is audited)")
 	}
 	if c.OIDC == nil && d.LocalUsers == nil {
 		bad("web: no way to sign in: configure OIDC or give a local users file")

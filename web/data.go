@@ -250,3 +250,30 @@ type FreeTextSource interface {
 type AuditSink interface {
 	RecordFreeText(ctx context.Context, e freetext.AuditEvent) error
 }
+
+// FreeTextThemes gives a theme page the free-text comments coded to the integration
+// themes that belong with its closed questions (issue #17): counts of the codes that
+// stand (response_themes, final) for one ICS and respondent type, by polarity, after
+// the publication's disclosure rules. Counts only: no text, no response id. Optional:
+// without it the theme pages show no free-text section.
+type FreeTextThemes interface {
+	// FreeTextThemeCounts returns the counts of the integration themes mapped to the
+	// theme page, in codebook order; none when the page has no integration theme. A
+	// withheld count carries no number.
+	FreeTextThemeCounts(ctx context.Context, wave, ics, respondentType, theme string) ([]FreeTextThemeCount, error)
+}
+
+// FreeTextThemeCount is one integration theme's count of coded comments.
+type FreeTextThemeCount struct {
+	Theme string // codebook id ("continuity")
+	Name  string // "Lack of continuity"
+	// Negative and Positive count the comments coded to the theme with each polarity.
+	Negative, Positive Count
+}
+
+// Count is a disclosure-checked count: Withheld set means the rules withhold it, and
+// N is then zero and must not be shown.
+type Count struct {
+	N        int64
+	Withheld bool
+}

@@ -147,3 +147,29 @@ func (m *memFreeText) Events() []freetext.AuditEvent {
 	defer m.mu.Unlock()
 	return append([]freetext.AuditEvent(nil), m.events...)
 }
+
+// leakedCount is what a withheld free-text theme count "would have been": it must
+// appear nowhere (FreeTextThemeCounts sets it on withheld counts to prove the pages
+// never read them).
+const leakedCount = 987654
+
+// FreeTextThemeCounts: care integration's themes for QMM's patients (one count
+// withheld), nothing coded yet for QJK, and no integration theme on coordination.
+func (memData) FreeTextThemeCounts(_ context.Context, wave, ics, respondentType, theme string) ([]FreeTextThemeCount, error) {
+	if wave != "W1" {
+		return nil, fmt.Errorf("no wave %s: %w", wave, ErrNotFound)
+	}
+	if theme != "care-integration" && theme != "care-administration" {
+		return nil, nil
+	}
+	withheld := Count{N: leakedCount, Withheld: true}
+	if ics == "QJK" || respondentType == RespondentCarer {
+		return []FreeTextThemeCount{{Theme: "communication", Name: "Communication between professionals"},
+			{Theme: "holistic", Name: "Lack of holistic care pathways"}}, nil
+	}
+	return []FreeTextThemeCount{
+		{Theme: "communication", Name: "Communication between professionals", Negative: Count{N: 137}, Positive: Count{N: 42}},
+		{Theme: "holistic", Name: "Lack of holistic care pathways", Negative: Count{N: 58}, Positive: withheld},
+		{Theme: "information", Name: "Lack of information", Negative: Count{N: 71}, Positive: Count{N: 19}},
+	}, nil
+}

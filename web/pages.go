@@ -66,6 +66,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, u access.User) {
 			for _, ics := range v.FreeTextICSs {
 				if slices.Contains(icsCodes(wv), ics) {
 					hw.More = append(hw.More, link{Label: "Free text of " + ics, Href: hw.Href + "/free-text?ics=" + url.QueryEscape(ics)})
+					if s.deps.CodingQueue != nil {
+						hw.More = append(hw.More, link{Label: "Code the free text of " + ics, Href: hw.Href + "/coding?ics=" + url.QueryEscape(ics)})
+					}
 				}
 			}
 		}

@@ -124,6 +124,9 @@ type themeView struct {
 	Form     filterForm
 	Refused  string // non-empty: the filters were refused, and why
 	Sections []section
+	// FreeTextThemes is the free-text theme counts beside the questions (nil: none);
+	// never part of Sections, whose tables are the release's.
+	FreeTextThemes *section
 	// Breakdowns lists the ICSs whose breakdowns this user may see, for the hint.
 	BreakdownICSs []string
 }
@@ -222,6 +225,12 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 	}
 	if len(releaseOpts) > 1 {
 		v.Form.Selects = append(v.Form.Selects, selectOf("release", "Figures", releaseOpts, q.Release))
+	}
+
+	if prefix == "" && q.Breakdown == BreakdownNone {
+		if v.FreeTextThemes, err = s.freeTextThemesSection(ctx, v); err != nil {
+			return themeView{}, err
+		}
 	}
 
 	set, err := s.deps.Results.Measures(ctx, q)

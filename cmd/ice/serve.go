@@ -15,7 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"icesurvey/access"
+	"icesurvey/infra"
 	"icesurvey/store"
+	"icesurvey/themes"
+	"icesurvey/waveclient"
 	"icesurvey/web"
 	"icesurvey/web/dashdata"
 )
@@ -29,6 +32,9 @@ type serveConfig struct {
 	OIDCTrustEmail, HSTS                        bool
 	ClientIPHeader                              string
 	TrustedOrigins                              []string
+	// CodingTemporal, when set, is the Temporal frontend (host:port) the coding page
+	// sends coders' batches to (#17); without it there is no coding page.
+	CodingTemporal string
 }
 
 func serveCmd() *cobra.Command {
@@ -65,6 +71,7 @@ and every read is recorded beside it.
 	f.BoolVar(&cfg.HSTS, "hsts", false, "send Strict-Transport-Security (behind HTTPS)")
 	f.StringVar(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted reverse proxy sets with the client's address")
 	f.StringSliceVar(&cfg.TrustedOrigins, "trusted-origin", nil, "further origins whose forms are accepted (a reverse proxy's)")
+	f.StringVar(&cfg.CodingTemporal, "coding-temporal", "", "Temporal frontend host:port: turns on the coding page, which sends coders' decisions to the wave's ThemeCodingWorkflow (needs the store)")
 	cfg.OIDCSecret = os.Getenv("ICE_OIDC_CLIENT_SECRET")
 	return cmd
 }
@@ -126,6 +133,7 @@ func runServe(ctx context.Context, cfg serveConfig, out *os.File, ready func(url
 	}
 	defer src.Close()
 	deps.Freshness, deps.Waves, deps.Fieldwork, deps.Results, deps.Releases, deps.Practices = src, src, src, src, src, src
+	deps.FreeTextThemes = src // the theme pages' free-text theme counts (#17)
 	if cfg.Store != "" {
 		st, err := store.Open(ctx, cfg.Store)
 		if err != nil {
@@ -133,6 +141,14 @@ func runServe(ctx context.Context, cfg serveConfig, out *os.File, ready func(url
 		}
 		ft := dashdata.FreeTextStore{Store: st}
 		deps.FreeText, deps.Audit = ft, ft
+		if cfg.CodingTemporal != "" {
+			cl, err := waveclient.Dial(ctx, infra.ClientConfig{Address: cfg.CodingTemporal, Namespace: infra.Namespace})
+			if err != nil {
+				return fmt.Errorf("serve: --coding-temporal: %w", err)
+			}
+			defer cl.Close()
+			deps.CodingQueue, deps.ThemeDecisions = ft, themeDecisionSender{cl: cl}
+		}
 	}
 	srv, err := web.NewServer(wcfg, deps)
 	if err != nil {
@@ -176,4 +192,25 @@ func runServe(ctx context.Context, cfg serveConfig, out *os.File, ready func(url
 	}
 	fmt.Fprintln(out, "Dashboard stopped.")
 	return nil
+}
+
+// themeDecisionSender sends the coding page's batches to the wave's
+// ThemeCodingWorkflow as its theme-decisions update (the dashboard reaches no
+// workflow itself).
+type themeDecisionSender struct{ cl *waveclient.Client }
+
+func (t themeDecisionSender) SendThemeDecisions(ctx context.Context, wave, ics string, b web.CodingBatch) (int, error) {
+	batch := waveclient.ThemeBatch{Coder: b.Coder, DecidedAt: time.Now().UTC()}
+	for _, d := range b.Decisions {
+		td := waveclient.ThemeDecision{ResponseID: d.ResponseID, QuestionID: d.QuestionID}
+		for _, c := range d.Themes {
+			td.Themes = append(td.Themes, themes.ThemeCode{Theme: c.Theme, Polarity: themes.Polarity(c.Polarity)})
+		}
+		batch.Decisions = append(batch.Decisions, td)
+	}
+	res, err := t.cl.SendThemeDecisions(ctx, wave, ics, batch)
+	if err != nil {
+		return 0, err
+	}
+	return res.Recorded, nil
 }

@@ -23,8 +23,9 @@
 // figure is withheld is refused (web.ErrTooFewResponses).
 //
 // Privacy: the package reads aggregate-ready, pseudonymous warehouse tables and
-// returns only checked aggregates; it reads no free text and writes nothing but its
-// own snapshot files.
+// returns only checked aggregates (the free-text theme counts too: response_themes
+// holds codes, never text); Source reads no free text, and writes nothing but its own
+// snapshot files.
 package dashdata
 
 import (
@@ -225,6 +226,8 @@ type snapshot struct {
 	releases    map[string]*figureSet // by release id
 	releaseList map[string][]web.Release
 	practices   map[string][]web.PracticeRate
+	// themeCountsCache: free-text theme counts by wave, ICS and respondent type (#17).
+	themeCountsCache map[string][]web.FreeTextThemeCount
 }
 
 // liveWave is a wave's live figures and fieldwork.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"icesurvey/publication"
 	"icesurvey/publication/pubsynth"
@@ -75,6 +76,9 @@ func buildFixture(t testing.TB) (*pubsynth.Wave, *publication.Results) {
 			if _, err := fixture.Warehouse.LoadLakeObjects(ctx, fixture.Store, testSpec.Wave, "", m.WarehouseObjects()); err != nil {
 				return fmt.Errorf("load the release: %w", err)
 			}
+			if err := writeResponseThemes(ctx, fixture); err != nil {
+				return fmt.Errorf("response_themes: %w", err)
+			}
 			return nil
 		}()
 	})
@@ -82,4 +86,60 @@ func buildFixture(t testing.TB) (*pubsynth.Wave, *publication.Results) {
 		t.Fatal(fixtureErr)
 	}
 	return fixture, fixtureRes
+}
+
+// testThemeCodes are the fixture's free-text codes (issue #17): for each ICS,
+// respondent type, theme and polarity, how many comments' standing codes include it.
+// QBB's patients have large counts beside small ones (holistic positive 2, continuity
+// negative 3), which disclosure control must withhold; QEE's few comments are all small.
+var testThemeCodes = []struct {
+	ics, typ, theme, polarity string
+	n                         int
+}{
+	{"QBB", "patient", "communication", "negative", 40}, {"QBB", "patient", "communication", "positive", 12},
+	{"QBB", "patient", "holistic", "negative", 25}, {"QBB", "patient", "holistic", "positive", 2},
+	{"QBB", "patient", "information", "negative", 18}, {"QBB", "patient", "information", "positive", 9},
+	{"QBB", "patient", "continuity", "negative", 3}, {"QBB", "patient", "continuity", "positive", 30},
+	{"QBB", "patient", "involvement", "negative", 14}, {"QBB", "patient", "involvement", "positive", 21},
+	{"QBB", "patient", "burden", "negative", 26}, {"QBB", "patient", "burden", "positive", 6},
+	{"QBB", "carer", "communication", "negative", 11}, {"QBB", "carer", "burden", "negative", 7},
+	{"QAA", "patient", "communication", "negative", 22}, {"QAA", "patient", "holistic", "positive", 16},
+	{"QAA", "patient", "information", "negative", 13}, {"QAA", "patient", "burden", "negative", 10},
+	{"QEE", "patient", "communication", "negative", 3}, {"QEE", "patient", "holistic", "negative", 1},
+}
+
+// writeResponseThemes writes testThemeCodes into the warehouse's response_themes: one
+// comment per count, each coded by the model, and a coder's decision standing (final)
+// on every third. Superseded rows (final = false) add codes that must not be counted.
+func writeResponseThemes(ctx context.Context, w *pubsynth.Wave) error {
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	return w.Warehouse.Write(ctx, func(tx *sql.Tx) error {
+		ins := `INSERT INTO response_themes (wave, ics, response_id, question_id, theme, coded_by, source, polarity, confidence, final,
+			respondent_type, codebook_version, coded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		for k, c := range testThemeCodes {
+			for i := range c.n {
+				id := fmt.Sprintf("%s-%s-%d-%d", c.ics, c.typ, k, i)
+				conf := 0.8
+				final := i%3 != 0
+				if _, err := tx.ExecContext(ctx, ins, testSpec.Wave, c.ics, id, "P_FREE_TEXT", c.theme, "model", "model", c.polarity, &conf, final,
+					c.typ, "ice-integration-themes-v1", at); err != nil {
+					return err
+				}
+				if !final {
+					if _, err := tx.ExecContext(ctx, ins, testSpec.Wave, c.ics, id, "P_FREE_TEXT", c.theme, "coder.one", "coder", c.polarity, nil, true,
+						c.typ, "ice-integration-themes-v1", at); err != nil {
+						return err
+					}
+				}
+				// A suggestion the coder removed: never counted.
+				if i == 0 {
+					if _, err := tx.ExecContext(ctx, ins, testSpec.Wave, c.ics, id, "P_FREE_TEXT", "burden", "model-old", "model", "negative", &conf, false,
+						c.typ, "ice-integration-themes-v1", at); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"icesurvey/questionnaire"
+	"icesurvey/themes"
 )
 
 //go:embed themes.yaml
@@ -21,7 +22,10 @@ type themeDef struct {
 	Name      string   `yaml:"name"`
 	Questions []string `yaml:"questions"`
 	Theme     string   `yaml:"theme"`
-	brochure  bool
+	// FreeText are the codebook's integration themes whose free-text counts the page
+	// shows beside its closed questions (issue #17).
+	FreeText []string `yaml:"free_text"`
+	brochure bool
 }
 
 // questionDef is what the dashboard needs of a question from the catalogue.
@@ -84,6 +88,21 @@ func loadCatalogue() (*catalogue, error) {
 		return nil, fmt.Errorf("dashdata: themes.yaml: %w", err)
 	}
 	seen := map[string]bool{}
+	cb := themes.Default()
+	placed := map[string]bool{}
+	for _, t := range append(slices.Clone(file.Brochure), file.Sections...) {
+		for _, id := range t.FreeText {
+			if _, ok := cb.Theme(id); !ok {
+				return nil, fmt.Errorf("dashdata: themes.yaml: theme %s: free_text %q is not a theme of codebook %s (%v)", t.ID, id, themes.DefaultVersion, cb.ThemeIDs())
+			}
+			placed[id] = true
+		}
+	}
+	for _, id := range cb.ThemeIDs() {
+		if !placed[id] {
+			return nil, fmt.Errorf("dashdata: themes.yaml: the integration theme %q is on no page (free_text)", id)
+		}
+	}
 	for i, t := range file.Brochure {
 		for _, id := range t.Questions {
 			if _, ok := c.questions[id]; !ok {

@@ -1,0 +1,250 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"icesurvey/access"
+	"icesurvey/freetext"
+	"icesurvey/themes"
+)
+
+// The coding page (issue #17 item 4): a named free-text reader of an ICS codes its
+// comments. The page lists the comments in the coding queue's order, redacted, with
+// the machine's suggestions preselected (none for the evaluation slice, which is
+// coded blind); the coder confirms or changes each and sends the page as one batch.
+// Every decision is recorded in the free-text audit trail before the batch is sent,
+// and the batch goes to the coding workflow through ThemeDecisions (the dashboard
+// reaches no workflow itself).
+
+// CodingQueue reads an ICS's comments as the last coding run queued them: redacted
+// text, queue order, and the machine's suggestions.
+type CodingQueue interface {
+	CodingQueue(ctx context.Context, wave, ics string) ([]CodingItem, error)
+}
+
+// CodingItem is one comment of the queue.
+type CodingItem struct {
+	ResponseID, QuestionID string
+	Text                   string // redacted by the coding run; redacted again before it is shown
+	// Evaluation: in the held-out slice, shown without suggestions.
+	Evaluation  bool
+	Suggestions []CodedTheme
+}
+
+// CodedTheme is one theme with its polarity ("positive" or "negative").
+type CodedTheme struct {
+	Theme    string
+	Polarity string
+}
+
+// ThemeDecisions sends one coder's batch of decisions on one ICS's comments to the
+// coding workflow and returns how many it recorded.
+type ThemeDecisions interface {
+	SendThemeDecisions(ctx context.Context, wave, ics string, b CodingBatch) (int, error)
+}
+
+// CodingBatch is one coder's decisions from one page.
+type CodingBatch struct {
+	Coder     string
+	Decisions []CodingDecision
+}
+
+// CodingDecision is the themes a coder gave one comment (none: it has no theme).
+type CodingDecision struct {
+	ResponseID, QuestionID string
+	Themes                 []CodedTheme
+}
+
+// codingPageSize is how many comments one page (one batch) holds.
+const codingPageSize = 20
+
+type codingView struct {
+	Wave     Wave
+	ICS      ICS
+	Grant    string
+	Action   string
+	Total    int
+	Items    []codingRow
+	Sent     string // the confirmation after a batch
+	Problems []string
+}
+
+type codingRow struct {
+	N          int
+	Num        int // N+1, as shown
+	ResponseID string
+	QuestionID string
+	Text       string
+	Evaluation bool
+	Themes     []codingChoice
+}
+
+type codingChoice struct {
+	Field, ID, Name string
+	Value           string // "", "negative" or "positive"
+}
+
+// codingAccess checks that u may read (and so code) the free text of the form's ICS,
+// recording a refusal; it returns the wave, ICS, grants and the access decision.
+func (s *Server) codingAccess(ctx context.Context, u access.User, waveID, ics string) (Wave, ICS, freetext.Decision, freetext.Request, error) {
+	var zero freetext.Decision
+	if s.deps.CodingQueue == nil || s.deps.ThemeDecisions == nil || s.deps.Audit == nil {
+		return Wave{}, ICS{}, zero, freetext.Request{}, notFoundError("Coding is not available on this dashboard.")
+	}
+	wave, err := s.findWave(ctx, waveID)
+	if err != nil {
+		return Wave{}, ICS{}, zero, freetext.Request{}, err
+	}
+	j := slices.IndexFunc(wave.ICSs, func(i ICS) bool { return i.Code == ics })
+	if j < 0 {
+		return Wave{}, ICS{}, zero, freetext.Request{}, notFoundError(fmt.Sprintf("There is no ICS %q in this wave.", ics))
+	}
+	now := s.cfg.Now()
+	req := freetext.Request{UserID: u.ID, ICS: ics, Action: freetext.ActionView, At: now}
+	d := freetext.Check(freeTextGrants(u), req)
+	if ad := access.FreeText(u, ics, now); !ad.Allowed {
+		d = freetext.Decision{Reason: ad.Reason}
+	}
+	if !d.Allowed {
+		ev := freetext.NewAuditEvent(req, d, wave.ID, "coding", nil)
+		if err := s.deps.Audit.RecordFreeText(ctx, ev); err != nil {
+			return Wave{}, ICS{}, zero, req, fmt.Errorf("recording a refused coding page: %w", err)
+		}
+		return Wave{}, ICS{}, zero, req, forbiddenError("You cannot code the free text of " + icsLabel(wave.ICSs[j]) + ": " + d.Reason + ".")
+	}
+	return wave, wave.ICSs[j], d, req, nil
+}
+
+func (s *Server) codingPage(w http.ResponseWriter, r *http.Request, u access.User) {
+	v, err := s.codingView(r.Context(), u, r.PathValue("wave"), r.URL.Query().Get("ics"), nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("sent") != "" {
+		v.Sent = "Your decisions were recorded: " + r.URL.Query().Get("sent") + " comments."
+	}
+	s.renderWithStatus(w, r, "coding", "Coding – "+v.ICS.Code, u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
+}
+
+// codingView reads the queue's first page, redacts it again through freetext.Read
+// and records the view before returning it. form, when set, is a refused POST's
+// values, kept in the choices.
+func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics string, form url.Values) (codingView, error) {
+	wave, icsV, d, req, err := s.codingAccess(ctx, u, waveID, ics)
+	if err != nil {
+		return codingView{}, err
+	}
+	items, err := s.deps.CodingQueue.CodingQueue(ctx, wave.ID, ics)
+	if err != nil {
+		return codingView{}, fmt.Errorf("reading the coding queue of %s: %w", ics, err)
+	}
+	v := codingView{Wave: wave, ICS: icsV, Grant: d.Reason, Total: len(items),
+		Action: "/waves/" + url.PathEscape(wave.ID) + "/coding?ics=" + url.QueryEscape(ics)}
+	if len(items) > codingPageSize {
+		items = items[:codingPageSize]
+	}
+	comments := make([]freetext.Comment, len(items))
+	for i, it := range items {
+		comments[i] = freetext.Comment{ResponseID: it.ResponseID, QuestionID: it.QuestionID, Text: it.Text}
+	}
+	shown, ev, err := freetext.Read(freeTextGrants(u), req, wave.ID, "coding", comments, nil)
+	ev.Query = "coding queue"
+	if rerr := s.deps.Audit.RecordFreeText(ctx, ev); rerr != nil {
+		return codingView{}, fmt.Errorf("recording the coding page: %w", rerr)
+	}
+	if err != nil {
+		return codingView{}, forbiddenError("You cannot code the free text of " + icsLabel(icsV) + ": " + err.Error() + ".")
+	}
+	cb := themes.Default()
+	for i, it := range items {
+		row := codingRow{N: i, Num: i + 1, ResponseID: it.ResponseID, QuestionID: it.QuestionID, Text: shown[i].Redacted.Text, Evaluation: it.Evaluation}
+		for _, id := range cb.ThemeIDs() {
+			th, _ := cb.Theme(id)
+			c := codingChoice{Field: fmt.Sprintf("t%d-%s", i, id), ID: fmt.Sprintf("t%d-%s", i, id), Name: th.Name}
+			if form != nil {
+				c.Value = form.Get(c.Field)
+			} else if !it.Evaluation {
+				for _, sg := range it.Suggestions {
+					if sg.Theme == id {
+						c.Value = sg.Polarity
+					}
+				}
+			}
+			row.Themes = append(row.Themes, c)
+		}
+		v.Items = append(v.Items, row)
+	}
+	return v, nil
+}
+
+// codingSubmit reads the page's decisions, records each in the audit trail and sends
+// them as one batch. A decision is taken for every comment the page showed, as the
+// coder left it (confirmed or changed).
+func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.User) {
+	ctx := r.Context()
+	ics := r.URL.Query().Get("ics")
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "Request refused", "The form could not be read.")
+		return
+	}
+	v, err := s.codingView(ctx, u, r.PathValue("wave"), ics, r.PostForm)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	batch := CodingBatch{Coder: u.ID}
+	for _, row := range v.Items {
+		if r.PostForm.Get(fmt.Sprintf("u%d", row.N)) != row.ResponseID+"/"+row.QuestionID {
+			v.Problems = append(v.Problems, "The queue has changed since the page was shown: check the comments again and send them.")
+			break
+		}
+		d := CodingDecision{ResponseID: row.ResponseID, QuestionID: row.QuestionID}
+		for _, c := range row.Themes {
+			switch c.Value {
+			case "":
+			case "negative", "positive":
+				d.Themes = append(d.Themes, CodedTheme{Theme: strings.TrimPrefix(c.Field, fmt.Sprintf("t%d-", row.N)), Polarity: c.Value})
+			default:
+				v.Problems = append(v.Problems, fmt.Sprintf("Comment %d, %s: %q is not a choice.", row.N+1, c.Name, c.Value))
+			}
+		}
+		batch.Decisions = append(batch.Decisions, d)
+	}
+	if len(batch.Decisions) == 0 {
+		v.Problems = append(v.Problems, "There are no comments to code.")
+	}
+	if len(v.Problems) > 0 {
+		s.render(w, r, http.StatusBadRequest, "coding", page{Title: "Coding – " + v.ICS.Code, User: &u, Content: v})
+		return
+	}
+	// Every decision is audited before the batch leaves: who, when, which comment and
+	// the themes given.
+	now := s.cfg.Now()
+	for _, d := range batch.Decisions {
+		var labels []string
+		for _, t := range d.Themes {
+			labels = append(labels, t.Theme+":"+t.Polarity)
+		}
+		if len(labels) == 0 {
+			labels = []string{"none"}
+		}
+		ev := freetext.AuditEvent{UserID: u.ID, At: now, ICS: ics, Wave: v.Wave.ID, Action: freetext.ActionView, Allowed: true,
+			Query: "theme decision: " + strings.Join(labels, ";"), RowsShown: 1, ResponseIDs: []string{d.ResponseID}, Reason: v.Grant}
+		if err := s.deps.Audit.RecordFreeText(ctx, ev); err != nil {
+			s.fail(w, r, fmt.Errorf("recording a theme decision: %w", err))
+			return
+		}
+	}
+	n, err := s.deps.ThemeDecisions.SendThemeDecisions(ctx, v.Wave.ID, ics, batch)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("sending the theme decisions of %s: %w", ics, err))
+		return
+	}
+	http.Redirect(w, r, v.Action+"&sent="+fmt.Sprint(n), http.StatusSeeOther)
+}
