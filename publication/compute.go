@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"icesurvey/internal/parallel"
 	"runtime"
 	"slices"
 	"strings"
@@ -139,7 +140,7 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 		start[k+1] = start[k] + n
 	}
 	results := make([]*weighting.Result, K)
-	err = parallel(K, func(k int) error {
+	err = parallel.Indexed(K, func(k int) error {
 		if slices.Contains(p.Exclude, frame.icss[k]) || start[k+1] == start[k] {
 			return nil // left out, or no respondents to weight
 		}
@@ -216,7 +217,7 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 	}
 	outs := make([]*unitOut, len(jobs))
 	present := presentLevels(frame, patients)
-	err = parallel(len(jobs), func(i int) error {
+	err = parallel.Indexed(len(jobs), func(i int) error {
 		u := &unit{pop: jobs[i].pop, q: jobs[i].pop.questions[jobs[i].q], qi: jobs[i].q, frame: frame, published: published,
 			present: present, p: p, r: r}
 		out, err := u.run()
@@ -499,7 +500,7 @@ func (pop *population) parse(frame *frameData) error {
 		colQ[c] = slices.IndexFunc(pop.questions, func(q *question) bool { return q.info.ID == id })
 	}
 	chunks := min(runtime.GOMAXPROCS(0), max(1, n/4096))
-	err := parallel(chunks, func(chunk int) error {
+	err := parallel.Indexed(chunks, func(chunk int) error {
 		var fields []string
 		for i := chunk * n / chunks; i < (chunk+1)*n/chunks; i++ {
 			r := &pop.raw[i]
@@ -624,28 +625,4 @@ func (pop *population) groups(published []bool, p Params, K int) {
 		}
 		pop.gBrk[b] = g
 	}
-}
-
-// parallel runs f(0) … f(n−1) on GOMAXPROCS workers and returns the errors joined in
-// index order. Each f writes only its own slot, so the result does not depend on the
-// schedule.
-func parallel(n int, f func(i int) error) error {
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				errs[i] = f(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return errors.Join(errs...)
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"icesurvey/internal/parallel"
 	"regexp"
 	"strings"
 	"sync"
@@ -148,7 +149,7 @@ func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (M
 	// Longest first (the workbook, then the distributions), so the last to finish
 	// is a short one; files keep their order in the manifest.
 	order := []int{6, 4, 1, 3, 0, 2, 5, 7, 8}
-	err = parallel(len(makers), func(n int) error {
+	err = parallel.Indexed(len(makers), func(n int) error {
 		i := order[n]
 		o, err := makers[i]()
 		if err != nil {

@@ -2,16 +2,14 @@ package main
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
+	"icesurvey/internal/parallel"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -222,30 +220,6 @@ type figures struct {
 	withheld  disclosure.Summary
 }
 
-// parallel runs f(0) … f(n−1) on GOMAXPROCS workers and returns the first error in
-// index order. Each f writes only its own slot, so the result does not depend on the
-// schedule.
-func parallel(n int, f func(i int) error) error {
-	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				errs[i] = f(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
 // release computes every figure of the national release and checks every table.
 func release(p *parsed) (*releaseOut, error) {
 	out := &releaseOut{flags: map[estimate.Flag]int{}}
@@ -263,7 +237,7 @@ func release(p *parsed) (*releaseOut, error) {
 	pat := &p.patients
 	pat.weights = make([]float64, len(pat.ics))
 	results := make([]*weighting.Result, K)
-	err := parallel(K, func(k int) error {
+	err := parallel.Indexed(K, func(k int) error {
 		lo, hi := pat.start[k], pat.start[k+1]
 		in := weighting.Input{ICS: p.ics[k]}
 		for v, b := range []int{0, 1, 3} { // age band, gender, eFI band
@@ -301,7 +275,7 @@ func release(p *parsed) (*releaseOut, error) {
 			all = append(all, &figures{c: c, pop: pop, q: q, flags: map[estimate.Flag]int{}})
 		}
 	}
-	err = parallel(len(all), func(i int) error {
+	err = parallel.Indexed(len(all), func(i int) error {
 		f := all[i]
 		f.ics = estimate.NewTallies(f.c, K)
 		if err := estimate.Tabulate(f.c, f.pop.answers[f.q], f.pop.weights, f.pop.ics, f.ics); err != nil {
@@ -333,7 +307,7 @@ func release(p *parsed) (*releaseOut, error) {
 			groups[i][b] = g
 		}
 	}
-	err = parallel(len(all), func(i int) error {
+	err = parallel.Indexed(len(all), func(i int) error {
 		f := all[i]
 		pi := 0
 		if f.pop.carer {
@@ -387,7 +361,7 @@ func release(p *parsed) (*releaseOut, error) {
 
 	// Disclosure control of every table.
 	dp := disclosure.DefaultParams()
-	err = parallel(len(all), func(i int) error {
+	err = parallel.Indexed(len(all), func(i int) error {
 		f := all[i]
 		unweighted := f.pop.carer
 		check := func(tab disclosure.Table) error {

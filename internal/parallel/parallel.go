@@ -1,0 +1,33 @@
+// Package parallel runs indexed work on the machine's cores with a result that does
+// not depend on the schedule: the release builder and its benchmark share it.
+package parallel
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+)
+
+// Indexed runs f(0) … f(n−1) on GOMAXPROCS workers and returns the errors joined in
+// index order. Each f writes only its own slot, so the result does not depend on the
+// schedule.
+func Indexed(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
