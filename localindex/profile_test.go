@@ -315,6 +315,22 @@ func TestProfileReportPassesAxe(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, st, w := reportFixture(t)
+	// A chosen quotation and a verdict, so their markup is checked too.
+	cands, err := Candidates(ctx, st, tWave, tICS, reportProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cands {
+		if len(c.Expectations) > 0 {
+			if _, err := ChooseQuote(ctx, st, tWave, tICS, reportProfile, c.Expectations[0], c.ID, "coder.a", tDay); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := RecordVerdict(ctx, st, tWave, tICS, reportProfile, Verdict{Expectation: c.Expectations[0], Verdict: VerdictNotMet, Analyst: "ann", Note: "n", At: tDay}); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
 	d := gather(t, ctx, st, w)
 	css, ok := FindStylesheet(".")
 	if !ok {
