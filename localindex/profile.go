@@ -5,17 +5,20 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"icesurvey/disclosure"
-	"icesurvey/estimate"
 	"icesurvey/fault"
 	"icesurvey/freetext"
 	"icesurvey/profiles"
+	"icesurvey/publication"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -75,9 +78,11 @@ type ExpectationView struct {
 	Survey        []QuestionEvidence
 	SurveyThemes  []ThemeCount
 	SessionThemes []ThemeCount
-	Quotes        []string // redacted, suggested by the machine for a coder to confirm
-	Verdict       string
-	Actions       []profiles.Action
+	// Quotes are the quotations a coder chose for this statement (redacted).
+	Quotes []ChosenQuote
+	// Verdict is the analyst's latest verdict; nil when none is recorded yet.
+	Verdict *Verdict
+	Actions []profiles.Action
 }
 
 // ProfileData is everything the report shows, gathered from the warehouse and the
@@ -94,6 +99,14 @@ type ProfileData struct {
 	SessionTotal []ThemeCount
 	Limitations  []string
 	Disclosure   disclosure.Params
+	// Release is the wave's published release the ICS and England rows are read
+	// from; "" when the wave has none published yet.
+	Release string
+	// Candidates counts the quotations the machine proposes for a coder to choose.
+	Candidates int
+	// Params are the release's parameters the cohort's figures are computed with.
+	Params  publication.Params
+	weights *publication.Weights
 }
 
 // SessionSummary is one session's record and how much of it was read.
@@ -104,10 +117,13 @@ type SessionSummary struct {
 }
 
 // GatherProfile reads a profile's evidence for one ICS of a wave: % positive on the
-// statement's questions for the cohort, the ICS and England (unweighted, Wilson 95 %
-// intervals, disclosure-checked), the themes coded in the cohort's survey comments
-// (response_themes, final codes), and the themes the model finds in the profile's
-// session notes in the ICS's free-text area (redacted first).
+// statement's questions for the ICS and England as published (the wave's latest
+// published release, published_results) and for the cohort computed by the release's
+// method (its weights, Wilson interval on the effective base, its small-number rule:
+// package publication), the themes coded in the cohort's survey comments
+// (response_themes, final codes), the themes the model finds in the profile's session
+// notes in the ICS's free-text area (redacted first), the quotations a coder chose and
+// the analyst's verdicts.
 func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileReportInput) (*ProfileData, error) {
 	p, err := profiles.Get(in.Profile)
 	if err != nil {
@@ -116,7 +132,8 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 	if in.At.IsZero() {
 		in.At = time.Now().UTC()
 	}
-	d := &ProfileData{Wave: in.Wave, ICS: in.ICS, Profile: p, At: in.At, Disclosure: disclosure.DefaultParams()}
+	params := publication.DefaultParams()
+	d := &ProfileData{Wave: in.Wave, ICS: in.ICS, Profile: p, At: in.At, Disclosure: params.Disclosure, Params: params}
 	d.CohortSQL, err = p.Characteristics.Cohort.Where(profiles.SQLOptions{})
 	if err != nil {
 		return nil, fault.Wrap(fault.Configuration, fmt.Errorf("profile %s: %w", p.ID, err))
@@ -141,8 +158,20 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 	if err != nil {
 		return nil, err
 	}
-	sessionCounts, quotes, err := d.sessionThemes(ctx, st, cb)
+	sessionCounts, candidates, err := d.sessionThemes(ctx, st)
 	if err != nil {
+		return nil, err
+	}
+	d.Candidates = len(candidates)
+	chosen, err := ChosenQuotes(ctx, st, in.Wave, in.ICS, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	verdicts, err := LatestVerdicts(ctx, st, in.Wave, in.ICS, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if d.Release, err = publishedRelease(ctx, db, in.Wave); err != nil {
 		return nil, err
 	}
 	d.SessionTotal, err = checkThemes(cb, "session notes, "+p.ID, sessionCounts, d.Disclosure)
@@ -151,7 +180,10 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 	}
 
 	for _, e := range p.ExpectedCare {
-		v := ExpectationView{Expectation: e, Verdict: "not yet recorded by the analyst (met, partly met or not met)"}
+		v := ExpectationView{Expectation: e, Quotes: chosen[e.ID]}
+		if vd, ok := verdicts[e.ID]; ok {
+			v.Verdict = &vd
+		}
 		for _, q := range e.Questions {
 			ev, err := d.questionEvidence(ctx, db, q)
 			if err != nil {
@@ -172,10 +204,6 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 					v.SessionThemes = append(v.SessionThemes, c)
 				}
 			}
-			if len(v.Quotes) < 2 && len(quotes[t]) > 0 {
-				v.Quotes = append(v.Quotes, quotes[t][0])
-				quotes[t] = quotes[t][1:]
-			}
 		}
 		for _, a := range p.ActionPlan {
 			for _, id := range a.Addresses {
@@ -193,9 +221,11 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 		d.Limitations = append(d.Limitations, "The cohort is wider than the profile's group: "+u+" is not applied until linked data exists.")
 	}
 	d.Limitations = append(d.Limitations,
-		fmt.Sprintf("Small samples: percentages are unweighted, with 95%% Wilson intervals; a row with fewer than %d respondents and counts from 1 to %d are withheld (the publication's disclosure rules); rows under %d respondents are marked for caution.",
-			d.Disclosure.MinBase, d.Disclosure.MinCount-1, d.Disclosure.CautionBase),
-		"Themes in survey comments are the codes that stand: a coder's decision where one exists, else the classifier's suggestion. Themes in session notes are the classifier's suggestions until a coder has coded the notes; quotations are suggested by the machine for a coder to choose.",
+		d.releaseLimitation(),
+		fmt.Sprintf("Small samples: the group's percentages are weighted as the publication weights patients (bounded raking to each ICS's sample frame; carers unweighted), with %g%% Wilson intervals on the effective sample size, which is smaller than the number of respondents when weights vary; a row with fewer than %d respondents and counts from 1 to %d are withheld with the counts that would reveal them (the publication's disclosure rules); rows under %d respondents are marked for caution.",
+			100*d.Params.Estimate.Confidence, d.Disclosure.MinBase, d.Disclosure.MinCount-1, d.Disclosure.CautionBase),
+		"The group's figure is not published by the release: its weights make the ICS's respondents match the ICS's sample frame by age band, gender and frailty, not the group's own population, so it describes the group's respondents, weighted, rather than everyone in the group.",
+		"Themes in survey comments are the codes that stand: a coder's decision where one exists, else the classifier's suggestion. Themes in session notes are the classifier's suggestions until a coder has coded the notes. Quotations are chosen by a named coder from the machine's redacted candidates; a statement without a chosen quotation says so.",
 		"Qualitative saturation is not established by these counts: a theme not heard may not have been asked about.")
 	found := 0
 	for _, s := range d.Sessions {
@@ -237,11 +267,12 @@ GROUP BY ALL`, d.Wave, d.ICS)
 }
 
 // sessionThemes scores each participant's line of the profile's session notes in the
-// ICS's free-text area, after redaction, and keeps the shortest themed lines of each
-// theme as candidate quotations.
-func (d *ProfileData) sessionThemes(ctx context.Context, st store.Store, cb *themes.Codebook) (map[string][2]int64, map[string][]string, error) {
+// ICS's free-text area, after redaction, and keeps the short themed lines as
+// candidate quotations for a coder to choose, shortest first.
+func (d *ProfileData) sessionThemes(ctx context.Context, st store.Store) (map[string][2]int64, []Candidate, error) {
 	counts := map[string][2]int64{}
-	quotes := map[string][]string{}
+	var cands []Candidate
+	seen := map[string]bool{}
 	var model *themes.Model
 	for _, s := range d.Profile.Sessions {
 		d.Sessions = append(d.Sessions, SessionSummary{Session: s})
@@ -291,6 +322,7 @@ func (d *ProfileData) sessionThemes(ctx context.Context, st store.Store, cb *the
 			}
 			s.Contributions++
 			red := r.Redact(text).Text
+			var th []string
 			for _, sg := range model.Suggest(red) {
 				c := counts[sg.Theme]
 				if sg.Polarity == themes.Positive {
@@ -299,30 +331,25 @@ func (d *ProfileData) sessionThemes(ctx context.Context, st store.Store, cb *the
 					c[0]++
 				}
 				counts[sg.Theme] = c
-				if len(red) <= 160 {
-					quotes[sg.Theme] = append(quotes[sg.Theme], red)
+				th = append(th, sg.Theme)
+			}
+			source := "session " + s.ID
+			id := candidateID(source, red)
+			if len(th) == 0 || len(red) > maxQuoteLen || seen[id] {
+				continue
+			}
+			seen[id] = true
+			c := Candidate{ID: id, Source: source, Text: red, Themes: th}
+			for _, e := range d.Profile.ExpectedCare {
+				if slices.ContainsFunc(e.Themes, func(t string) bool { return slices.Contains(th, t) }) {
+					c.Expectations = append(c.Expectations, e.ID)
 				}
 			}
+			cands = append(cands, c)
 		}
 	}
-	for t := range quotes {
-		q := quotes[t]
-		sort.SliceStable(q, func(i, j int) bool { return len(q[i]) < len(q[j]) })
-		quotes[t] = dedupe(q)
-	}
-	return counts, quotes, nil
-}
-
-func dedupe(s []string) []string {
-	seen := map[string]bool{}
-	out := s[:0]
-	for _, v := range s {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
+	sort.SliceStable(cands, func(i, j int) bool { return len(cands[i].Text) < len(cands[j].Text) })
+	return counts, cands, nil
 }
 
 // loadModel reads the model the ICS's last coding run used, or trains the baseline
@@ -408,8 +435,9 @@ func question(id string) (*questionnaire.Question, error) {
 	return nil, fmt.Errorf("question %s is not in the questionnaire catalogue", id)
 }
 
-// questionEvidence is % positive on one question for the cohort, the ICS and England
-// (the wave's respondents of the cohort's respondent types), checked for disclosure.
+// questionEvidence is % positive on one question for the cohort (computed by the
+// release's method), and for the ICS and England as the wave's published release
+// has them (the cohort's respondent type, the whole ICS and England rows).
 func (d *ProfileData) questionEvidence(ctx context.Context, db *sql.DB, id string) (*QuestionEvidence, error) {
 	q, err := question(id)
 	if err != nil {
@@ -421,76 +449,185 @@ func (d *ProfileData) questionEvidence(ctx context.Context, db *sql.DB, id strin
 	if ok, err := hasColumn(ctx, db, id); err != nil || !ok {
 		return nil, err // a question no response of this warehouse answers
 	}
-	col := "CAST(r." + schemas.QuoteIdent(id) + " AS VARCHAR)"
-	pos := quoteList(q.Positive)
-	inBase := col + " IS NOT NULL"
-	if len(q.Excluded) > 0 {
-		inBase += " AND " + col + " NOT IN (" + quoteList(q.Excluded) + ")"
-	}
-	agg := fmt.Sprintf("count(*) FILTER (WHERE %s AND %s IN (%s)), count(*) FILTER (WHERE %s)", inBase, col, pos, inBase)
-	types := "TRUE"
-	if rt := d.Profile.Characteristics.Cohort.RespondentTypes; len(rt) > 0 {
-		types = "r.respondent_type IN (" + quoteList(rt) + ")"
-	}
-	queries := []struct {
-		label, sql string
-		args       []any
-	}{
-		{"This profile's group in " + d.ICS, `SELECT ` + agg + ` FROM ` + d.CohortSQL.From + ` WHERE s.wave_id = ? AND s.ics = ? AND ` + d.CohortSQL.Where, []any{d.Wave, d.ICS}},
-		{"Everyone in " + d.ICS, `SELECT ` + agg + ` FROM current_responses r WHERE r.wave = ? AND r.ics = ? AND ` + types, []any{d.Wave, d.ICS}},
-		{"England (every ICS of the wave)", `SELECT ` + agg + ` FROM current_responses r WHERE r.wave = ? AND ` + types, []any{d.Wave}},
-	}
-	groups := []string{"1", "2", "3"}
-	t := disclosure.Table{Name: d.Profile.ID + " " + id, Groups: groups, Categories: []string{"positive", "not positive"},
-		Counts: make([][]int64, 3), PositiveCategories: []bool{true, false}, Unweighted: true, PositiveValues: make([][]float64, 3)}
-	for i, qq := range queries {
-		var posN, base int64
-		if err := db.QueryRowContext(ctx, qq.sql, qq.args...).Scan(&posN, &base); err != nil {
-			return nil, fmt.Errorf("profile %s question %s (%s): %w", d.Profile.ID, id, qq.label, err)
-		}
-		t.Counts[i] = []int64{posN, base - posN}
-		pct, lo, hi := math.NaN(), math.NaN(), math.NaN()
-		if base > 0 {
-			pct = float64(posN) / float64(base)
-			lo, hi = estimate.Wilson(pct, float64(base), 1.959964)
-		}
-		t.PositiveValues[i] = []float64{100 * pct, 100 * lo, 100 * hi}
-	}
-	checked, err := disclosure.Check(t, d.Disclosure)
-	if err != nil {
-		return nil, fmt.Errorf("disclosure check of %s: %w", t.Name, err)
-	}
 	ev := &QuestionEvidence{QuestionID: id, Text: q.Text}
-	for k, qq := range queries {
-		i, _ := checked.Row(groups[k])
-		row := PctRow{Label: qq.label}
-		rs := checked.RowStatus(i)
-		if n, ok := checked.Base(i); ok {
-			row.Base = Figure{Text: fmt.Sprint(n)}
-		} else {
+	row, err := d.cohortRow(ctx, db, q)
+	if err != nil {
+		return nil, err
+	}
+	ev.Rows = append(ev.Rows, row)
+	rows, err := d.publishedRows(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	ev.Rows = append(ev.Rows, rows...)
+	return ev, nil
+}
+
+// cohortRow computes the cohort's % positive on q with the release's weights,
+// interval and small-number rule (publication.ReadWeights, publication.EstimateGroup).
+// A patient response the release does not weight (not the first complete
+// questionnaire of its survey record, or its ICS not weighted) is left out, as the
+// release leaves it out; carers count with weight 1, as the release counts them.
+func (d *ProfileData) cohortRow(ctx context.Context, db *sql.DB, q *questionnaire.Question) (PctRow, error) {
+	row := PctRow{Label: "This profile's group in " + d.ICS + " (weighted as the publication weights)"}
+	if d.weights == nil {
+		w, err := publication.ReadWeights(ctx, db, d.Wave, d.Params)
+		if err != nil {
+			return row, fmt.Errorf("profile %s: the publication's weights of %s: %w", d.Profile.ID, d.Wave, err)
+		}
+		d.weights = w
+	}
+	rows, err := db.QueryContext(ctx, `SELECT r.response_id, r.respondent_type, CAST(r.`+schemas.QuoteIdent(q.ID)+` AS VARCHAR) FROM `+d.CohortSQL.From+
+		` WHERE s.wave_id = ? AND s.ics = ? AND r.complete AND `+d.CohortSQL.Where+` ORDER BY r.response_id`, d.Wave, d.ICS)
+	if err != nil {
+		return row, fmt.Errorf("profile %s question %s: the group's answers: %w", d.Profile.ID, q.ID, err)
+	}
+	defer rows.Close()
+	var answers []string
+	var weights []float64
+	for rows.Next() {
+		var rid, typ string
+		var a sql.NullString
+		if err := rows.Scan(&rid, &typ, &a); err != nil {
+			return row, err
+		}
+		w := 1.0
+		if typ == questionnaire.Patient {
+			var ok bool
+			if w, ok = d.weights.Weight(rid); !ok {
+				continue
+			}
+		}
+		answers = append(answers, a.String)
+		weights = append(weights, w)
+	}
+	if err := rows.Err(); err != nil {
+		return row, err
+	}
+	checked, err := publication.EstimateGroup(q, d.Profile.ID+" in "+d.ICS, answers, weights, d.Params)
+	if err != nil {
+		return row, err
+	}
+	if n, ok := checked.Base(0); ok {
+		row.Base = Figure{Text: fmt.Sprint(n)}
+	} else {
+		row.Base = Figure{Text: fmt.Sprintf("fewer than %d", d.Disclosure.MinBase), Withheld: true}
+	}
+	row.Caution = checked.RowStatus(0) == disclosure.Caution
+	p, ok1 := checked.PositiveValue(0, 0)
+	lo, ok2 := checked.PositiveValue(0, 1)
+	hi, ok3 := checked.PositiveValue(0, 2)
+	switch {
+	case ok1 && !math.IsNaN(p):
+		row.PctPos = Figure{Text: pct(100 * p)}
+		if ok2 && ok3 {
+			row.Interval = Figure{Text: pct(100*lo) + " to " + pct(100*hi)}
+		}
+	case ok1:
+		row.PctPos = Figure{Text: "no answers", Withheld: true}
+	default:
+		row.PctPos = Figure{Text: "withheld (" + statusName(checked.PositiveStatus(0)) + ")", Withheld: true}
+	}
+	if row.Interval.Text == "" {
+		row.Interval = Figure{Text: "—", Withheld: true}
+	}
+	return row, nil
+}
+
+// pct formats a percentage as the release formats it: one decimal place.
+func pct(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }
+
+// publishedRelease is the wave's latest published release in the warehouse, or "".
+func publishedRelease(ctx context.Context, db *sql.DB, wave string) (string, error) {
+	var id string
+	err := db.QueryRowContext(ctx, `SELECT release_id FROM releases WHERE wave_id = ? AND status = 'published'
+ORDER BY approved_at DESC NULLS LAST, release_id DESC LIMIT 1`, wave).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("the published releases of %s: %w", wave, err)
+	}
+	return id, nil
+}
+
+// publishedRows are the ICS's and England's rows for question id as the release
+// published them (figures NULL where withheld, with their status), or rows saying
+// there is no published release yet.
+func (d *ProfileData) publishedRows(ctx context.Context, db *sql.DB, id string) ([]PctRow, error) {
+	typ := questionnaire.Patient
+	if rt := d.Profile.Characteristics.Cohort.RespondentTypes; len(rt) == 1 {
+		typ = rt[0]
+	}
+	labels := []string{"Everyone in " + d.ICS, "England"}
+	if d.Release == "" {
+		out := make([]PctRow, len(labels))
+		for i, l := range labels {
+			none := Figure{Text: "no published release yet", Withheld: true}
+			out[i] = PctRow{Label: l + " (as published)", Base: none, PctPos: none, Interval: Figure{Text: "—", Withheld: true}}
+		}
+		return out, nil
+	}
+	var out []PctRow
+	for i, geo := range []string{publication.GeographyICS, publication.GeographyEngland} {
+		ics := d.ICS
+		if geo == publication.GeographyEngland {
+			ics = ""
+		}
+		row := PctRow{Label: labels[i] + " (as published, release " + d.Release + ")"}
+		var base sql.NullInt64
+		var p, lo, hi sql.NullFloat64
+		var status string
+		err := db.QueryRowContext(ctx, `SELECT base_unweighted, pct_positive, ci_lower, ci_upper, status FROM published_results
+WHERE release_id = ? AND wave_id = ? AND geography_level = ? AND ics = ? AND group_variable = ? AND respondent_type = ? AND question_id = ?`,
+			d.Release, d.Wave, geo, ics, publication.GroupAll, typ, id).Scan(&base, &p, &lo, &hi, &status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			none := Figure{Text: "not in the release", Withheld: true}
+			row.Base, row.PctPos, row.Interval = none, none, Figure{Text: "—", Withheld: true}
+			out = append(out, row)
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("profile %s question %s: published figures of release %s: %w", d.Profile.ID, id, d.Release, err)
+		}
+		row.Base = Figure{Text: "not published", Withheld: true}
+		if base.Valid {
+			row.Base = Figure{Text: fmt.Sprint(base.Int64)}
+		} else if status == "B" {
 			row.Base = Figure{Text: fmt.Sprintf("fewer than %d", d.Disclosure.MinBase), Withheld: true}
 		}
-		row.Caution = rs == disclosure.Caution
-		p, ok1 := checked.PositiveValue(i, 0)
-		lo, ok2 := checked.PositiveValue(i, 1)
-		hi, ok3 := checked.PositiveValue(i, 2)
-		switch {
-		case ok1 && !math.IsNaN(p):
-			row.PctPos = Figure{Text: fmt.Sprintf("%.0f%%", p)}
-			if ok2 && ok3 {
-				row.Interval = Figure{Text: fmt.Sprintf("%.0f%% to %.0f%%", lo, hi)}
+		row.Caution = status == "L"
+		row.PctPos = Figure{Text: "withheld (" + publishedStatus(status) + ")", Withheld: true}
+		row.Interval = Figure{Text: "—", Withheld: true}
+		if p.Valid && !slices.Contains([]string{"B", "P", "S"}, status) {
+			row.PctPos = Figure{Text: pct(p.Float64)}
+			if lo.Valid && hi.Valid {
+				row.Interval = Figure{Text: pct(lo.Float64) + " to " + pct(hi.Float64)}
 			}
-		case ok1:
-			row.PctPos = Figure{Text: "no answers", Withheld: true}
-		default:
-			row.PctPos = Figure{Text: "withheld (" + statusName(checked.PositiveStatus(i)) + ")", Withheld: true}
 		}
-		if row.Interval.Text == "" {
-			row.Interval = Figure{Text: "—", Withheld: true}
-		}
-		ev.Rows = append(ev.Rows, row)
+		out = append(out, row)
 	}
-	return ev, nil
+	return out, nil
+}
+
+func publishedStatus(s string) string {
+	switch s {
+	case "B":
+		return "base too small"
+	case "P":
+		return "small count"
+	case "S":
+		return "secondary"
+	}
+	return "not published"
+}
+
+// releaseLimitation says where the ICS and England figures come from.
+func (d *ProfileData) releaseLimitation() string {
+	if d.Release == "" {
+		return "The ICS's and England's figures are shown as published; wave " + d.Wave + " has no published release yet, so none are shown."
+	}
+	return "The ICS's and England's figures are release " + d.Release + "'s, as published (withheld figures stay withheld); the group's are computed here on the same method from the warehouse as it is now, which may hold responses the release did not."
 }
 
 func hasColumn(ctx context.Context, db *sql.DB, col string) (bool, error) {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -168,13 +169,137 @@ func TestGatherProfileSideBySide(t *testing.T) {
 			t.Errorf("limitations lack %q:\n%s", want, joined)
 		}
 	}
-	// No personal data from the notes reaches a quotation.
+	// No quotation until a coder chooses one; no verdict until an analyst records one.
 	for _, e := range d.Expectations {
-		for _, q := range e.Quotes {
-			if strings.Contains(q, "07700") || strings.Contains(q, "Dr ") && !strings.Contains(q, "[NAME]") {
-				t.Errorf("quotation %q holds personal data", q)
+		if len(e.Quotes) != 0 || e.Verdict != nil {
+			t.Fatalf("%s: quotes %v, verdict %v before anyone chose or judged", e.ID, e.Quotes, e.Verdict)
+		}
+	}
+	// Without a published release the ICS and England rows say so; the group's row is
+	// weighted.
+	for _, e := range d.Expectations {
+		for _, q := range e.Survey {
+			if !strings.Contains(q.Rows[0].Label, "weighted") || q.Rows[1].PctPos.Text != "no published release yet" {
+				t.Fatalf("%s rows %+v", q.QuestionID, q.Rows)
 			}
 		}
+	}
+}
+
+// TestChosenQuotesAndVerdicts: the machine's candidates are redacted and stable, a
+// coder's choice and an analyst's verdict are recorded, validated and shown; the ICS
+// and England rows are the published release's.
+func TestChosenQuotesAndVerdicts(t *testing.T) {
+	ctx, st, w := reportFixture(t)
+	cands, err := Candidates(ctx, st, tWave, tICS, reportProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cands) == 0 {
+		t.Fatal("no candidate quotations from the session notes")
+	}
+	again, err := Candidates(ctx, st, tWave, tICS, reportProfile)
+	if err != nil || len(again) != len(cands) || again[0].ID != cands[0].ID {
+		t.Fatalf("candidate ids are not stable: %v", err)
+	}
+	var pick Candidate
+	for _, c := range cands {
+		if strings.Contains(c.Text, "07700") || len(c.Text) > maxQuoteLen {
+			t.Errorf("candidate %s %q: personal data or too long", c.ID, c.Text)
+		}
+		if pick.ID == "" && len(c.Expectations) > 0 {
+			pick = c
+		}
+	}
+	if pick.ID == "" {
+		t.Fatal("no candidate bears on any statement")
+	}
+	exp := pick.Expectations[0]
+	at := tDay.Add(time.Hour)
+	for _, bad := range []struct{ exp, cand, coder, want string }{
+		{"no-such-statement", pick.ID, "coder.a", "no expected-care statement"},
+		{exp, "000000000000", "coder.a", "no candidate quotation"},
+		{exp, pick.ID, "", "named coder"},
+	} {
+		if _, err := ChooseQuote(ctx, st, tWave, tICS, reportProfile, bad.exp, bad.cand, bad.coder, at); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("choose %+v: %v, want %q", bad, err, bad.want)
+		}
+	}
+	if _, err := ChooseQuote(ctx, st, tWave, tICS, reportProfile, exp, pick.ID, "coder.a", at); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		v    Verdict
+		want string
+	}{
+		{Verdict{Expectation: exp, Verdict: "mostly", Analyst: "ann"}, "want one of met, partly, not_met"},
+		{Verdict{Expectation: "nope", Verdict: VerdictMet, Analyst: "ann"}, "no expected-care statement"},
+		{Verdict{Expectation: exp, Verdict: VerdictMet}, "named analyst"},
+	} {
+		if _, err := RecordVerdict(ctx, st, tWave, tICS, reportProfile, bad.v); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("verdict %+v: %v, want %q", bad.v, err, bad.want)
+		}
+	}
+	for i, v := range []string{VerdictNotMet, VerdictPartly} {
+		if _, err := RecordVerdict(ctx, st, tWave, tICS, reportProfile, Verdict{Expectation: exp, Verdict: v, Analyst: "ann", Note: "n", At: at.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A published release: the ICS's and England's rows are its figures.
+	if err := w.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`INSERT INTO releases VALUES ('r9', ?, 'published', 'lead', TIMESTAMP '2026-03-10 12:00:00', '', 'test', '', '', 6, 0, 0, '')`, tWave); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`INSERT INTO published_results 
+			SELECT 'r9', ?, g, i, 'all', 'all', 'patient', q, '1', '', 321, 300.5, 61.26, 55.5, 66.76, 290.1, 1.1, 'similar', '', 'not_needed' FROM (VALUES ('ics', ?), ('england', '')) t(g, i), (VALUES ('P_MAIN_CONTACT'), ('P_INFO_SHARED'), ('P_CARE_PLAN')) u(q)`, tWave, tICS)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d := gather(t, ctx, st, w)
+	if d.Release != "r9" {
+		t.Fatalf("release %q", d.Release)
+	}
+	shown, published := 0, 0
+	for _, e := range d.Expectations {
+		for _, q := range e.Survey {
+			for _, r := range q.Rows[1:] {
+				if r.PctPos.Text == "61.3%" && r.Interval.Text == "55.5% to 66.8%" && r.Base.Text == "321" {
+					published++
+				}
+			}
+		}
+		if e.ID != exp {
+			if len(e.Quotes) != 0 {
+				t.Errorf("%s shows quotations chosen for %s", e.ID, exp)
+			}
+			continue
+		}
+		if len(e.Quotes) != 1 || e.Quotes[0].Text != pick.Text || e.Quotes[0].Coder != "coder.a" {
+			t.Fatalf("%s quotes %+v", e.ID, e.Quotes)
+		}
+		if e.Verdict == nil || e.Verdict.Verdict != VerdictPartly || e.Verdict.Analyst != "ann" {
+			t.Fatalf("%s verdict %+v, want the latest (partly)", e.ID, e.Verdict)
+		}
+		shown++
+	}
+	if shown != 1 || published == 0 {
+		t.Fatalf("statement %s shown %d times; %d published rows", exp, shown, published)
+	}
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, d, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{pick.Text, "partly met", "chosen by coder.a", "No quotation chosen by a coder yet", "not yet recorded", "release r9"} {
+		if !strings.Contains(buf.String(), template.HTMLEscapeString(want)) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if err := UnchooseQuote(ctx, st, tWave, tICS, reportProfile, exp, pick.ID); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := ChosenQuotes(ctx, st, tWave, tICS, reportProfile); err != nil || len(q) != 0 {
+		t.Fatalf("after withdrawing: %v %v", q, err)
 	}
 }
 
@@ -190,6 +315,22 @@ func TestProfileReportPassesAxe(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, st, w := reportFixture(t)
+	// A chosen quotation and a verdict, so their markup is checked too.
+	cands, err := Candidates(ctx, st, tWave, tICS, reportProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cands {
+		if len(c.Expectations) > 0 {
+			if _, err := ChooseQuote(ctx, st, tWave, tICS, reportProfile, c.Expectations[0], c.ID, "coder.a", tDay); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := RecordVerdict(ctx, st, tWave, tICS, reportProfile, Verdict{Expectation: c.Expectations[0], Verdict: VerdictNotMet, Analyst: "ann", Note: "n", At: tDay}); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
 	d := gather(t, ctx, st, w)
 	css, ok := FindStylesheet(".")
 	if !ok {

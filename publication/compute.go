@@ -135,34 +135,7 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 
 	// Weighting (patients), one ICS at a time on every core.
 	K := len(frame.icss)
-	start := make([]int, K+1)
-	for k, n := range patients.perICS {
-		start[k+1] = start[k] + n
-	}
-	results := make([]*weighting.Result, K)
-	err = parallel.Indexed(K, func(k int) error {
-		if slices.Contains(p.Exclude, frame.icss[k]) || start[k+1] == start[k] {
-			return nil // left out, or no respondents to weight
-		}
-		in := weighting.Input{ICS: frame.icss[k]}
-		for _, v := range p.Weighting.Vars {
-			b := breakdownIndex(v)
-			of := make([]int, start[k+1]-start[k])
-			for i := range of {
-				of[i] = int(patients.level[b][start[k]+i])
-			}
-			in.Vars = append(in.Vars, weighting.Variable{Name: v, Levels: declaredLevels[b], Frame: frame.counts[k][b], Of: of})
-		}
-		res, err := weighting.Weight(in, p.Weighting)
-		if errors.Is(err, weighting.ErrNoRespondents) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("publication: %w", err)
-		}
-		results[k] = res
-		return nil
-	})
+	results, start, err := weightPatients(frame, patients, p)
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +220,42 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 	phase("response rates and lineage")
 	r.sealed = true
 	return r, nil
+}
+
+// weightPatients weights each ICS's patients (PUBLICATION.md M and W), one ICS at a
+// time on every core: results[k] is ICS k's weighting, nil when the ICS is left out by
+// p or has no respondents; start[k] is the position of ICS k's first respondent.
+func weightPatients(frame *frameData, patients *population, p Params) (results []*weighting.Result, start []int, err error) {
+	K := len(frame.icss)
+	start = make([]int, K+1)
+	for k, n := range patients.perICS {
+		start[k+1] = start[k] + n
+	}
+	results = make([]*weighting.Result, K)
+	err = parallel.Indexed(K, func(k int) error {
+		if slices.Contains(p.Exclude, frame.icss[k]) || start[k+1] == start[k] {
+			return nil // left out, or no respondents to weight
+		}
+		in := weighting.Input{ICS: frame.icss[k]}
+		for _, v := range p.Weighting.Vars {
+			b := breakdownIndex(v)
+			of := make([]int, start[k+1]-start[k])
+			for i := range of {
+				of[i] = int(patients.level[b][start[k]+i])
+			}
+			in.Vars = append(in.Vars, weighting.Variable{Name: v, Levels: declaredLevels[b], Frame: frame.counts[k][b], Of: of})
+		}
+		res, err := weighting.Weight(in, p.Weighting)
+		if errors.Is(err, weighting.ErrNoRespondents) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("publication: %w", err)
+		}
+		results[k] = res
+		return nil
+	})
+	return results, start, err
 }
 
 func frameTotal(f *frameData, k int) float64 {
@@ -519,8 +528,8 @@ func (pop *population) parse(frame *frameData) error {
 					pop.level[b][i] = int32(l)
 				}
 			}
-			if r.answers == "" && r.responseID == "" {
-				continue // a completion recorded without its response: no answers
+			if (r.answers == "" && r.responseID == "") || len(pop.cols) == 0 {
+				continue // a completion recorded without its response, or no answers fetched (weights only)
 			}
 			fields = splitInto(fields[:0], r.answers, answerSep)
 			if len(fields) != len(pop.cols) {

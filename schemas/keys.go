@@ -230,6 +230,20 @@ func IsLedgerEntry(rest string) bool {
 // retention deletion of the identifiable data.
 func FreeTextRoot(wave, ics string) string { return AreaFreeText.scoped(wave, ics) }
 
+// ProfileQuotesPrefix holds the quotations a coder chose for one experience
+// profile's report in one ICS of a wave (#17). A chosen quotation is redacted text
+// of a participant or respondent, so it stays in the free-text area with the notes
+// it was taken from.
+func ProfileQuotesPrefix(wave, ics, profile string) string {
+	return FreeTextRoot(wave, ics) + "profile-quotes/" + profile + "/"
+}
+
+// ProfileQuoteKey is one chosen quotation: candidate (the machine's stable id of the
+// redacted quotation) for one expected-care statement.
+func ProfileQuoteKey(wave, ics, profile, expectation, candidate string) string {
+	return ProfileQuotesPrefix(wave, ics, profile) + expectation + "/" + candidate + jsonExt
+}
+
 // FreeTextPrefix is the free text of one load date.
 func FreeTextPrefix(wave, ics string, day time.Time) string {
 	return FreeTextRoot(wave, ics) + dateDir("load_date", day)
@@ -362,6 +376,20 @@ func ResponseLoadMarkerKey(wave, ics, sha string) string {
 
 // ResponseLoadMarkerSHA reads the file digest back from a marker key.
 func ResponseLoadMarkerSHA(key string) string { return strings.TrimSuffix(path.Base(key), jsonExt) }
+
+// ProfileVerdictsPrefix holds the analysts' verdicts on one experience profile's
+// expected-care statements for one ICS of a wave (#17): an analyst's judgement, no
+// respondent's words, so a report, not free text.
+func ProfileVerdictsPrefix(wave, ics, profile string) string {
+	return ReportsPrefix(wave, ics) + "profile-verdicts/" + profile + "/"
+}
+
+// ProfileVerdictKey is one recorded verdict on one statement. Each record is an
+// object of its own, never overwritten: the latest (by at) stands and the earlier
+// ones are the history.
+func ProfileVerdictKey(wave, ics, profile, expectation string, at time.Time) string {
+	return ProfileVerdictsPrefix(wave, ics, profile) + expectation + "/" + at.UTC().Format("20060102T150405.000000000Z") + jsonExt
+}
 
 // RetentionLineageKey records, before the retention deletes them, the SHA-256, size
 // and row count of the ICS's landed files (retention.Lineage).

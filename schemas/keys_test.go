@@ -153,4 +153,14 @@ func TestThemeLayoutsAndKeys(t *testing.T) {
 	if !strings.HasPrefix(RedactedCommentsKey("W", "QMM"), FreeTextRoot("W", "QMM")) {
 		t.Fatal("redacted comments outside the free-text area")
 	}
+	// A chosen quotation is redacted text: the free-text area, never a load key; a
+	// verdict is a report, and its keys sort in time order.
+	if k := ProfileQuoteKey("W", "QMM", "p", "e", "abc"); !strings.HasPrefix(k, FreeTextRoot("W", "QMM")) || IsFreeTextLoadKey("W", "QMM", k) {
+		t.Fatalf("quotation key %s", k)
+	}
+	early := ProfileVerdictKey("W", "QMM", "p", "e", day.Add(9*time.Second))
+	late := ProfileVerdictKey("W", "QMM", "p", "e", day.Add(10*time.Second))
+	if !strings.HasPrefix(early, ProfileVerdictsPrefix("W", "QMM", "p")) || !strings.HasPrefix(early, ReportsPrefix("W", "QMM")) || early >= late {
+		t.Fatalf("verdict keys %s, %s", early, late)
+	}
 }

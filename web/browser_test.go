@@ -129,7 +129,9 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 func TestBrowserAccessibility(t *testing.T) {
 	b := browsertest.Start(t)
 	coding := &memCoding{}
-	h := newHarness(t, false, func(_ *Config, d *Deps) { d.CodingQueue, d.ThemeDecisions = coding, coding })
+	h := newHarness(t, false, func(_ *Config, d *Deps) {
+		d.CodingQueue, d.ThemeDecisions, d.Profiles = coding, coding, memProfiles{}
+	})
 	tab := b.NewTab(t)
 	pages := []struct{ name, path string }{
 		{"sign-in", "/sign-in"},
@@ -147,12 +149,15 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"carers", "/waves/W1/carers?ics=QMM"},
 		{"releases", "/waves/W1/releases"},
 		{"practices", "/waves/W1/practices?ics=QMM"},
+		{"profiles", "/waves/W1/profiles?ics=QMM"},
+		{"profile-no-quotes", "/waves/W1/profiles?ics=QMM&profile=women-heart"},
 	}
 	// Free text is checked as its named reader.
 	reader := []struct{ name, path string }{
 		{"free-text", "/waves/W1/free-text?ics=QMM"},
 		{"free-text-search", "/waves/W1/free-text?ics=QMM&q=physio"},
 		{"coding", "/waves/W1/coding?ics=QMM"},
+		{"profile", "/waves/W1/profiles?ics=QMM&profile=women-heart"},
 	}
 	checked := 0
 	check := func(name, path string) {

@@ -94,6 +94,9 @@ type Deps struct {
 	// coder's batch to the coding workflow.
 	CodingQueue    CodingQueue
 	ThemeDecisions ThemeDecisions
+	// Optional: the experience-profile page (issue #17), for analysts of the ICS; its
+	// quotations only for named free-text readers, recorded through Audit.
+	Profiles ProfileSource
 }
 
 func (c *Config) setDefaults() {

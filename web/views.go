@@ -129,6 +129,8 @@ type themeView struct {
 	FreeTextThemes *section
 	// Breakdowns lists the ICSs whose breakdowns this user may see, for the hint.
 	BreakdownICSs []string
+	// ProfilesHref links the ICS's experience profiles (#17), for its analysts.
+	ProfilesHref string
 }
 
 // themeView builds the theme page for the request's filters. It is the one place the
@@ -180,6 +182,9 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 		return themeView{}, notFoundError(fmt.Sprintf("There is no ICS %q in this wave.", q.ICS))
 	}
 	v.ICS = wave.ICSs[j]
+	if s.deps.Profiles != nil && access.MaySeeBreakdowns(u, v.ICS.Code) {
+		v.ProfilesHref = "/waves/" + url.PathEscape(wave.ID) + "/profiles?" + url.Values{"ics": {v.ICS.Code}}.Encode()
+	}
 	typeOpts := respondentTypes
 	if ts := v.Theme.RespondentTypes; len(ts) > 0 {
 		typeOpts = nil

@@ -33,17 +33,9 @@ func demoDashboard(ctx context.Context, cfg demoConfig, serve bool) error {
 	if err != nil {
 		return err
 	}
-	today := time.Now().Format(time.DateOnly)
-	expires := time.Now().AddDate(0, 0, 30).Format(time.DateOnly)
-	var b strings.Builder
-	b.WriteString("# Written by ice demo: the demo's dashboard user (synthetic data only).\nversion: 1\nusers:\n")
-	fmt.Fprintf(&b, "  - id: %s\n    name: Demo Analyst\n    analyst: [ALL]\n    administrator: true\n    free_text:\n", demoDashboardUser)
-	for _, ics := range cfg.ICSs {
-		fmt.Fprintf(&b, "      - {ics: %s, approved_by: \"Demo Caldicott Guardian\", approved_on: %s, expires: %s}\n", ics, today, expires)
-	}
 	accessFile := filepath.Join(cfg.DataDir, "dashboard-access.yaml")
 	usersFile := filepath.Join(cfg.DataDir, "dashboard-users.yaml")
-	if err := os.WriteFile(accessFile, []byte(b.String()), 0o640); err != nil {
+	if err := os.WriteFile(accessFile, []byte(demoAccessYAML(cfg.ICSs)), 0o640); err != nil {
 		return err
 	}
 	users := fmt.Sprintf("users:\n  - id: %s\n    password_bcrypt: %q\n", demoDashboardUser, hash)
@@ -56,4 +48,18 @@ func demoDashboard(ctx context.Context, cfg demoConfig, serve bool) error {
 		return nil
 	}
 	return runServe(ctx, serveConfig{Data: cfg.DataDir, Addr: "127.0.0.1:8080", Refresh: time.Minute}, cfg.Out, nil)
+}
+
+// demoAccessYAML is the demo's access file: demoDashboardUser, an analyst of every
+// ICS and a named free-text reader of icss for 30 days from today.
+func demoAccessYAML(icss []string) string {
+	today := time.Now().Format(time.DateOnly)
+	expires := time.Now().AddDate(0, 0, 30).Format(time.DateOnly)
+	var b strings.Builder
+	b.WriteString("# Written by ice demo: the demo's dashboard user (synthetic data only).\nversion: 1\nusers:\n")
+	fmt.Fprintf(&b, "  - id: %s\n    name: Demo Analyst\n    analyst: [ALL]\n    administrator: true\n    free_text:\n", demoDashboardUser)
+	for _, ics := range icss {
+		fmt.Fprintf(&b, "      - {ics: %s, approved_by: \"Demo Caldicott Guardian\", approved_on: %s, expires: %s}\n", ics, today, expires)
+	}
+	return b.String()
 }

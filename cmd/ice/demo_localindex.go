@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"icesurvey/infra/devstack"
 	"icesurvey/localindex"
+	"icesurvey/profiles"
+	"icesurvey/store"
 	"icesurvey/themes"
 	"icesurvey/waveclient"
 	"icesurvey/wavespec"
@@ -89,8 +92,20 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 		return err
 	}
 	fmt.Fprintf(out, "  synthetic focus-group notes for %s written to the free-text area of %s (%d sessions)\n", demoProfile, ics, len(notes)-1)
+	// The demo's dashboard user, a named free-text reader of the ICS, chooses the
+	// shortest candidate quotation for each statement it bears on, and records a
+	// verdict on the first statement: stand-ins for a coder's and an analyst's
+	// judgement, so the report shows both.
+	rd, err := demoReader(spec.Codes())
+	if err != nil {
+		return err
+	}
+	defer os.Remove(rd.accessFile)
+	if err := demoChoices(ctx, st.Store, rd, wave, ics); err != nil {
+		return err
+	}
 	_, chromium := os.Stat(localindex.ChromiumPath)
-	paths, err := writeProfileReports(ctx, wc, st.Store, wave, []string{ics}, []string{demoProfile}, chromium == nil, dir)
+	paths, err := writeProfileReports(ctx, wc, st.Store, rd, wave, []string{ics}, []string{demoProfile}, chromium == nil, dir)
 	if err != nil {
 		return err
 	}
@@ -124,3 +139,50 @@ func printCodedTo(out *os.File, icss []waveclient.ThemeCodingICS) {
 
 // demoReportsDir is where the demo writes its profile reports.
 func demoReportsDir(dataDir, wave string) string { return filepath.Join(dataDir, "reports", wave) }
+
+// demoReader is the demo's dashboard user as a command-line reader, with an access
+// file of its own (removed by the caller; the dashboard's is written later).
+func demoReader(icss []string) (*reader, error) {
+	f, err := os.CreateTemp("", "ice-demo-access-*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(demoAccessYAML(icss)); err != nil {
+		return nil, err
+	}
+	return &reader{accessFile: f.Name(), user: demoDashboardUser}, nil
+}
+
+// demoChoices has the demo's reader choose a quotation for each statement of the demo
+// profile that a candidate bears on, and record one verdict.
+func demoChoices(ctx context.Context, st store.Store, rd *reader, wave, ics string) error {
+	p, err := profiles.Get(demoProfile)
+	if err != nil {
+		return err
+	}
+	pf := profileFlags{wave: wave, ics: ics, profile: demoProfile}
+	cands, err := localindex.Candidates(ctx, st, wave, ics, demoProfile)
+	if err != nil {
+		return err
+	}
+	for _, e := range p.ExpectedCare {
+		for _, c := range cands {
+			if slices.Contains(c.Expectations, e.ID) {
+				pf.expectation = e.ID
+				if _, err := chooseQuote(ctx, st, rd, pf, c.ID, false); err != nil {
+					return err
+				}
+				break
+			}
+		}
+	}
+	if len(p.ExpectedCare) > 0 {
+		pf.expectation = p.ExpectedCare[0].ID
+		if _, err := recordVerdict(ctx, st, pf, localindex.Verdict{Expectation: pf.expectation, Verdict: localindex.VerdictPartly,
+			Analyst: "Demo Analyst", Note: "A stand-in verdict recorded by the demo."}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -141,6 +141,7 @@ func runServe(ctx context.Context, cfg serveConfig, out *os.File, ready func(url
 		}
 		ft := dashdata.FreeTextStore{Store: st}
 		deps.FreeText, deps.Audit = ft, ft
+		deps.Profiles = profileSource{src: src, st: st} // the experience-profile page (#17)
 		if cfg.CodingTemporal != "" {
 			cl, err := waveclient.Dial(ctx, infra.ClientConfig{Address: cfg.CodingTemporal, Namespace: infra.Namespace})
 			if err != nil {

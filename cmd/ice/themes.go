@@ -11,14 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"icesurvey/profiles"
 	"icesurvey/store"
 	"icesurvey/themes"
 	"icesurvey/waveclient"
 )
 
 // The local index (#17): `ice themes ...` codes a wave's free text to the six
-// integration themes and `ice profiles report` writes the side-by-side profile reports.
+// integration themes (the profile commands are in profiles.go).
 
 func themesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "themes", Short: "Code a wave's free text to the six integration themes (local index)"}
@@ -279,84 +278,4 @@ func themesFinishCmd() *cobra.Command {
 	c.bind(cmd)
 	cmd.Flags().StringVar(&wave, "wave", "", "wave ID")
 	return cmd
-}
-
-func profilesCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "profiles", Aliases: []string{"profile"}, Short: "Healthwatch experience profiles (local index)"}
-	cmd.AddCommand(profilesReportCmd())
-	return cmd
-}
-
-func profilesReportCmd() *cobra.Command {
-	var c conn
-	var wave, out string
-	var ics, ids []string
-	var pdf bool
-	cmd := &cobra.Command{
-		Use:   "report --wave W --out DIR [--ics X] [--profile P]",
-		Short: "Write the side-by-side profile reports (HTML and PDF) of a coded wave",
-		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
-			st, err := store.Open(ctx, c.storeURL)
-			if err != nil {
-				return err
-			}
-			paths, err := writeProfileReports(ctx, cl, st, wave, ics, ids, pdf, out)
-			for _, p := range paths {
-				fmt.Println(p)
-			}
-			return err
-		}),
-	}
-	c.bind(cmd)
-	f := cmd.Flags()
-	f.StringVar(&wave, "wave", "", "wave ID (its free text must have been coded: ice themes code)")
-	f.StringVar(&out, "out", "reports", "directory for the reports")
-	f.StringSliceVar(&ics, "ics", nil, "ICS codes (default: every ICS of the coding)")
-	f.StringSliceVar(&ids, "profile", nil, "profile ids (default: all): "+strings.Join(profiles.IDs(), ", "))
-	f.BoolVar(&pdf, "pdf", true, "also print each report to PDF in headless Chromium")
-	return cmd
-}
-
-// writeProfileReports asks the coding workflow for each report and copies it from the
-// store into dir, returning the files written.
-func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.Store, wave string, ics, ids []string, pdf bool, dir string) ([]string, error) {
-	if len(ids) == 0 {
-		ids = profiles.IDs()
-	}
-	if len(ics) == 0 {
-		s, err := cl.ThemeStatus(ctx, wave)
-		if err != nil {
-			return nil, fmt.Errorf("the wave's free text must be coded first (ice themes code --wave %s): %w", wave, err)
-		}
-		for _, i := range s.ICS {
-			ics = append(ics, i.ICS)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, err
-	}
-	var paths []string
-	for _, code := range ics {
-		for _, id := range ids {
-			res, err := cl.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: code, Profile: id, PDF: pdf})
-			if err != nil {
-				return paths, err
-			}
-			for _, key := range []string{res.HTMLKey, res.PDFKey} {
-				if key == "" {
-					continue
-				}
-				b, err := store.ReadAll(ctx, st, key)
-				if err != nil {
-					return paths, err
-				}
-				p := filepath.Join(dir, code+"-"+filepath.Base(key))
-				if err := os.WriteFile(p, b, 0o600); err != nil {
-					return paths, err
-				}
-				paths = append(paths, p)
-			}
-		}
-	}
-	return paths, nil
 }

@@ -117,7 +117,7 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 
 	dir := t.TempDir()
 	_, chromium := os.Stat(localindex.ChromiumPath)
-	paths, err := writeProfileReports(ctx, wc, st.Store, wave, []string{ics}, []string{"women-multimorbidity-heart"}, chromium == nil, dir)
+	paths, err := writeProfileReports(ctx, wc, st.Store, &reader{}, wave, []string{ics}, []string{"women-multimorbidity-heart"}, chromium == nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

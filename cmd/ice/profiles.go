@@ -1,0 +1,466 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"icesurvey/access"
+	"icesurvey/audit"
+	"icesurvey/fault"
+	"icesurvey/freetext"
+	"icesurvey/localindex"
+	"icesurvey/profiles"
+	"icesurvey/store"
+	"icesurvey/waveclient"
+	"icesurvey/web"
+	"icesurvey/web/dashdata"
+)
+
+// The experience profiles of the local index (#17): `ice profiles report` writes the
+// side-by-side reports, `ice profile quote` lets a named free-text reader choose the
+// quotations they show, and `ice profile verdict` records an analyst's verdicts.
+
+func profilesCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "profiles", Aliases: []string{"profile"}, Short: "Healthwatch experience profiles (local index)"}
+	cmd.AddCommand(profilesReportCmd(), profileQuoteCmd(), profileVerdictCmd())
+	return cmd
+}
+
+// reader is who reads free text at the command line: a user of the access file (the
+// dashboard's), checked as the dashboard checks a named free-text reader.
+type reader struct {
+	accessFile, user string
+}
+
+func (r *reader) bind(cmd *cobra.Command, userFlag, usage string) {
+	f := cmd.Flags()
+	f.StringVar(&r.accessFile, "access", envOr("ICE_ACCESS", ".ice/dashboard-access.yaml"), "the access file naming the free-text readers (the dashboard's; ICE_ACCESS)")
+	f.StringVar(&r.user, userFlag, "", usage)
+}
+
+// readFreeText checks that the user is a named free-text reader of ics now (the
+// access file's grant, then freetext.Check) and records the read in the free-text
+// area's audit records (as the dashboard records a page of comments), allowed or
+// refused, before anything is shown. ids are the quotations the read shows.
+func (r *reader) readFreeText(ctx context.Context, st store.Store, wave, ics, query string, ids []string) error {
+	if strings.TrimSpace(r.user) == "" {
+		return fault.New(fault.BadInput, "free text is read only by a named reader: give the user id")
+	}
+	now := time.Now().UTC()
+	req := freetext.Request{UserID: r.user, ICS: ics, Action: freetext.ActionView, At: now}
+	decision := freetext.Decision{Reason: "not in the access file"}
+	policy, err := access.Load(r.accessFile)
+	if err != nil {
+		return err
+	}
+	if u, ok := policy.User(r.user); ok {
+		if d := access.FreeText(u, ics, now); !d.Allowed {
+			decision.Reason = d.Reason
+		} else {
+			decision = freetext.Check(access.FreeTextGrants(u), req)
+		}
+	}
+	if !decision.Allowed {
+		ids = nil
+	}
+	ev := freetext.NewAuditEvent(req, decision, wave, query, ids)
+	if err := (dashdata.FreeTextStore{Store: st}).RecordFreeText(ctx, ev); err != nil {
+		return fmt.Errorf("recording the free-text read (nothing is shown unaudited): %w", err)
+	}
+	if !decision.Allowed {
+		return fault.Errorf(fault.NotAuthorised, "%s may not read the free text of %s: %s", r.user, ics, decision.Reason)
+	}
+	return nil
+}
+
+// recordEvent writes one domain event of the command line to the wave's audit trail.
+func recordEvent(ctx context.Context, st store.Store, wave, ics, kind string, details map[string]any) error {
+	id := make([]byte, 8)
+	if _, err := rand.Read(id); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	ev := audit.Event{EventID: kind + "-" + hex.EncodeToString(id), WaveID: wave, ICS: ics, Kind: kind, StartedAt: now, EndedAt: &now,
+		Details: audit.DetailsJSON(details)}
+	if err := audit.Write(ctx, st, []audit.Event{ev}); err != nil {
+		return fmt.Errorf("recording %s in the audit trail: %w", kind, err)
+	}
+	return nil
+}
+
+// profileFlags are the flags every profile command shares.
+type profileFlags struct {
+	storeURL, wave, ics, profile, expectation string
+}
+
+func (p *profileFlags) bind(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&p.storeURL, "store", envOr("ICE_STORE", "file://.ice/store"), "object store: file://DIR or s3://bucket/prefix (ICE_STORE)")
+	f.StringVar(&p.wave, "wave", "", "wave ID")
+	f.StringVar(&p.ics, "ics", "", "ICS code")
+	f.StringVar(&p.profile, "profile", "", "profile id: "+strings.Join(profiles.IDs(), ", "))
+	f.StringVar(&p.expectation, "expectation", "", "the expected-care statement's id (see the profile's expected_care)")
+}
+
+func (p *profileFlags) check(needExpectation bool) error {
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"--wave", p.wave}, {"--ics", p.ics}, {"--profile", p.profile}} {
+		if strings.TrimSpace(f.v) == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if needExpectation && strings.TrimSpace(p.expectation) == "" {
+		missing = append(missing, "--expectation")
+	}
+	if len(missing) > 0 {
+		return fault.Errorf(fault.BadInput, "%s required", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func profileQuoteCmd() *cobra.Command {
+	var pf profileFlags
+	var rd reader
+	var candidate string
+	var list, remove bool
+	cmd := &cobra.Command{
+		Use:   "quote --wave W --ics X --profile P (--list | --expectation E --candidate ID) --coder NAME",
+		Short: "List the machine's candidate quotations for a profile's report, or choose one for a statement (named free-text readers; audited)",
+		Long: `The profile report shows only quotations a coder chose. With --list, prints the
+machine's candidates (redacted, each with a stable id, the statements whose themes they
+bear on; --expectation narrows the list). With --expectation and --candidate, records
+that the coder chose that candidate for that statement (--remove withdraws it). The
+coder must be a named free-text reader of the ICS in the access file; every listing
+and choice is recorded as a free-text read.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if err := pf.check(!list); err != nil {
+				return err
+			}
+			st, err := store.Open(ctx, pf.storeURL)
+			if err != nil {
+				return err
+			}
+			if list {
+				return listCandidates(ctx, st, &rd, pf)
+			}
+			if candidate == "" {
+				return fault.New(fault.BadInput, "--candidate is required (see --list)")
+			}
+			_, err = chooseQuote(ctx, st, &rd, pf, candidate, remove)
+			return err
+		},
+	}
+	pf.bind(cmd)
+	rd.bind(cmd, "coder", "the coder's user id in the access file (a named free-text reader of the ICS)")
+	f := cmd.Flags()
+	f.StringVar(&candidate, "candidate", "", "the candidate quotation's id (from --list)")
+	f.BoolVar(&list, "list", false, "print the candidate quotations")
+	f.BoolVar(&remove, "remove", false, "withdraw a chosen quotation")
+	return cmd
+}
+
+// listCandidates prints the candidates after the coder's read is checked and audited.
+func listCandidates(ctx context.Context, st store.Store, rd *reader, pf profileFlags) error {
+	cands, err := localindex.Candidates(ctx, st, pf.wave, pf.ics, pf.profile)
+	if err != nil {
+		return err
+	}
+	if pf.expectation != "" {
+		cands = slices.DeleteFunc(cands, func(c localindex.Candidate) bool { return !slices.Contains(c.Expectations, pf.expectation) })
+	}
+	ids := make([]string, len(cands))
+	for i, c := range cands {
+		ids[i] = c.ID
+	}
+	if err := rd.readFreeText(ctx, st, pf.wave, pf.ics, "profile quotations "+pf.profile+" "+pf.expectation, ids); err != nil {
+		return err
+	}
+	chosen, err := localindex.ChosenQuotes(ctx, st, pf.wave, pf.ics, pf.profile)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "id\tchosen for\tstatements\tthemes\tsource\tquotation (redacted)")
+	for _, c := range cands {
+		var chosenFor []string
+		for e, qs := range chosen {
+			if slices.ContainsFunc(qs, func(q localindex.ChosenQuote) bool { return q.Candidate == c.ID }) {
+				chosenFor = append(chosenFor, e)
+			}
+		}
+		slices.Sort(chosenFor)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, noneIfEmpty(strings.Join(chosenFor, ",")), noneIfEmpty(strings.Join(c.Expectations, ",")),
+			strings.Join(c.Themes, ","), c.Source, c.Text)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Printf("%d candidate quotations for %s in %s %s\n", len(cands), pf.profile, pf.wave, pf.ics)
+	return nil
+}
+
+// noneIfEmpty is "—" for an empty column.
+func noneIfEmpty(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// chooseQuote records (or withdraws) a coder's choice after checking and auditing the
+// coder's free-text access; the choice itself goes to the audit trail too.
+func chooseQuote(ctx context.Context, st store.Store, rd *reader, pf profileFlags, candidate string, remove bool) (localindex.ChosenQuote, error) {
+	if err := rd.readFreeText(ctx, st, pf.wave, pf.ics, "profile quotation "+pf.profile+" "+pf.expectation, []string{candidate}); err != nil {
+		return localindex.ChosenQuote{}, err
+	}
+	details := map[string]any{"profile": pf.profile, "expectation": pf.expectation, "candidate": candidate, "coder": rd.user}
+	if remove {
+		if err := localindex.UnchooseQuote(ctx, st, pf.wave, pf.ics, pf.profile, pf.expectation, candidate); err != nil {
+			return localindex.ChosenQuote{}, err
+		}
+		if err := recordEvent(ctx, st, pf.wave, pf.ics, "profile_quote_withdrawn", details); err != nil {
+			return localindex.ChosenQuote{}, err
+		}
+		fmt.Printf("quotation %s withdrawn from %s %s in %s %s\n", candidate, pf.profile, pf.expectation, pf.wave, pf.ics)
+		return localindex.ChosenQuote{}, nil
+	}
+	q, err := localindex.ChooseQuote(ctx, st, pf.wave, pf.ics, pf.profile, pf.expectation, candidate, rd.user, time.Now())
+	if err != nil {
+		return q, err
+	}
+	if err := recordEvent(ctx, st, pf.wave, pf.ics, "profile_quote_chosen", details); err != nil {
+		return q, err
+	}
+	fmt.Printf("quotation %s chosen by %s for %s %s in %s %s\n", candidate, rd.user, pf.profile, pf.expectation, pf.wave, pf.ics)
+	return q, nil
+}
+
+func profileVerdictCmd() *cobra.Command {
+	var pf profileFlags
+	var v localindex.Verdict
+	cmd := &cobra.Command{
+		Use:   "verdict --wave W --ics X --profile P --expectation E --verdict met|partly|not_met --analyst NAME [--note TEXT]",
+		Short: "Record an analyst's verdict on an expected-care statement of a profile (audited; the latest stands)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if err := pf.check(true); err != nil {
+				return err
+			}
+			st, err := store.Open(ctx, pf.storeURL)
+			if err != nil {
+				return err
+			}
+			v.Expectation = pf.expectation
+			got, err := recordVerdict(ctx, st, pf, v)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%s %s in %s %s: %s, recorded by %s at %s\n", pf.profile, got.Expectation, pf.wave, pf.ics, got.Words(), got.Analyst, got.At.Format(time.RFC3339))
+			return nil
+		},
+	}
+	pf.bind(cmd)
+	f := cmd.Flags()
+	f.StringVar(&v.Verdict, "verdict", "", "met, partly or not_met")
+	f.StringVar(&v.Analyst, "analyst", "", "the analyst's name or user id")
+	f.StringVar(&v.Note, "note", "", "why (shown in the report; no personal data)")
+	return cmd
+}
+
+// recordVerdict validates and stores the verdict, then records it in the audit trail.
+func recordVerdict(ctx context.Context, st store.Store, pf profileFlags, v localindex.Verdict) (localindex.Verdict, error) {
+	got, err := localindex.RecordVerdict(ctx, st, pf.wave, pf.ics, pf.profile, v)
+	if err != nil {
+		return got, err
+	}
+	return got, recordEvent(ctx, st, pf.wave, pf.ics, "profile_verdict", map[string]any{"profile": pf.profile,
+		"expectation": got.Expectation, "verdict": got.Verdict, "analyst": got.Analyst, "at": got.At})
+}
+
+func profilesReportCmd() *cobra.Command {
+	var c conn
+	var rd reader
+	var wave, out string
+	var ics, ids []string
+	var pdf bool
+	cmd := &cobra.Command{
+		Use:   "report --wave W --out DIR [--ics X] [--profile P] [--by USER]",
+		Short: "Write the side-by-side profile reports (HTML and PDF) of a coded wave",
+		Long: `Asks the wave's theme coding for each report and copies it into --out. A report
+that shows quotations (free text, redacted) is copied only for a named free-text reader
+of its ICS (--by, checked against the access file), and the read is audited.`,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			st, err := store.Open(ctx, c.storeURL)
+			if err != nil {
+				return err
+			}
+			paths, err := writeProfileReports(ctx, cl, st, &rd, wave, ics, ids, pdf, out)
+			for _, p := range paths {
+				fmt.Println(p)
+			}
+			return err
+		}),
+	}
+	c.bind(cmd)
+	rd.bind(cmd, "by", "the user the reports are for: a named free-text reader of the ICS when a report shows quotations (default $USER)")
+	f := cmd.Flags()
+	f.StringVar(&wave, "wave", "", "wave ID (its free text must have been coded: ice themes code)")
+	f.StringVar(&out, "out", "reports", "directory for the reports")
+	f.StringSliceVar(&ics, "ics", nil, "ICS codes (default: every ICS of the coding)")
+	f.StringSliceVar(&ids, "profile", nil, "profile ids (default: all): "+strings.Join(profiles.IDs(), ", "))
+	f.BoolVar(&pdf, "pdf", true, "also print each report to PDF in headless Chromium")
+	cmd.PreRun = func(*cobra.Command, []string) {
+		if rd.user == "" {
+			rd.user = os.Getenv("USER")
+		}
+	}
+	return cmd
+}
+
+// writeProfileReports asks the coding workflow for each report and copies it from the
+// store into dir, returning the files written. A report with chosen quotations is
+// copied only after rd's free-text access to the ICS is checked and the read audited.
+func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.Store, rd *reader, wave string, ics, ids []string, pdf bool, dir string) ([]string, error) {
+	if len(ids) == 0 {
+		ids = profiles.IDs()
+	}
+	if len(ics) == 0 {
+		s, err := cl.ThemeStatus(ctx, wave)
+		if err != nil {
+			return nil, fmt.Errorf("the wave's free text must be coded first (ice themes code --wave %s): %w", wave, err)
+		}
+		for _, i := range s.ICS {
+			ics = append(ics, i.ICS)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, code := range ics {
+		for _, id := range ids {
+			chosen, err := localindex.ChosenQuotes(ctx, st, wave, code, id)
+			if err != nil {
+				return paths, err
+			}
+			var quoteIDs []string
+			for _, qs := range chosen {
+				for _, q := range qs {
+					quoteIDs = append(quoteIDs, q.Candidate)
+				}
+			}
+			if len(quoteIDs) > 0 {
+				slices.Sort(quoteIDs)
+				if err := rd.readFreeText(ctx, st, wave, code, "profile report "+id, quoteIDs); err != nil {
+					return paths, fmt.Errorf("the report of %s in %s shows %d quotations: %w", id, code, len(quoteIDs), err)
+				}
+			}
+			res, err := cl.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: code, Profile: id, PDF: pdf})
+			if err != nil {
+				return paths, err
+			}
+			for _, key := range []string{res.HTMLKey, res.PDFKey} {
+				if key == "" {
+					continue
+				}
+				b, err := store.ReadAll(ctx, st, key)
+				if err != nil {
+					return paths, err
+				}
+				p := filepath.Join(dir, code+"-"+filepath.Base(key))
+				if err := os.WriteFile(p, b, 0o600); err != nil {
+					return paths, err
+				}
+				paths = append(paths, p)
+			}
+		}
+	}
+	return paths, nil
+}
+
+// profileSource gives the dashboard's profile page (web.ProfileSource) the same view
+// the report has: localindex.GatherProfile on the dashboard's warehouse snapshot and
+// the store's free-text area. The dashboard itself never links localindex (it would
+// link the PDF printer) nor the store.
+type profileSource struct {
+	src *dashdata.Source
+	st  store.Store
+}
+
+var _ web.ProfileSource = profileSource{}
+
+func (p profileSource) ProfileList() []web.ProfileRef {
+	var out []web.ProfileRef
+	for _, id := range profiles.IDs() {
+		if pr, err := profiles.Get(id); err == nil {
+			out = append(out, web.ProfileRef{ID: id, Title: pr.Title})
+		}
+	}
+	return out
+}
+
+func (p profileSource) Profile(ctx context.Context, wave, ics, id string) (*web.ProfileView, error) {
+	var d *localindex.ProfileData
+	err := p.src.ReadSnapshot(ctx, func(db *sql.DB) error {
+		var err error
+		d, err = localindex.GatherProfile(ctx, p.st, db, localindex.ProfileReportInput{Wave: wave, ICS: ics, Profile: id})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return profileWebView(d), nil
+}
+
+// profileWebView is the report's data as the dashboard shows it.
+func profileWebView(d *localindex.ProfileData) *web.ProfileView {
+	cell := func(f localindex.Figure) web.ProfileCell { return web.ProfileCell{Text: f.Text, Withheld: f.Withheld} }
+	v := &web.ProfileView{ID: d.Profile.ID, Title: d.Profile.Title, Description: d.Profile.Characteristics.Description,
+		Rationale: d.Profile.Rationale, Cohort: cell(d.Cohort), Release: d.Release, Limitations: d.Limitations}
+	for _, e := range d.Expectations {
+		st := web.ProfileStatement{ID: e.ID, Statement: e.Statement, Source: e.Source, Level: e.Level, Status: e.Status}
+		for _, q := range e.Survey {
+			wq := web.ProfileQuestion{ID: q.QuestionID, Text: q.Text}
+			for _, r := range q.Rows {
+				wq.Rows = append(wq.Rows, web.ProfileRow{Label: r.Label, Base: cell(r.Base), Percent: cell(r.PctPos), Interval: cell(r.Interval), Caution: r.Caution})
+			}
+			st.Questions = append(st.Questions, wq)
+		}
+		for i, t := range e.SurveyThemes {
+			th := web.ProfileTheme{Name: t.Name, SurveyNeg: cell(t.Negative), SurveyPos: cell(t.Positive)}
+			if i < len(e.SessionThemes) {
+				th.SessionNeg, th.SessionPos = cell(e.SessionThemes[i].Negative), cell(e.SessionThemes[i].Positive)
+			}
+			st.Themes = append(st.Themes, th)
+		}
+		for _, q := range e.Quotes {
+			st.Quotes = append(st.Quotes, web.ProfileQuote{Candidate: q.Candidate, Text: q.Text, Source: q.Source, Coder: q.Coder, ChosenAt: q.ChosenAt})
+		}
+		if vd := e.Verdict; vd != nil {
+			st.Verdict, st.VerdictBy, st.VerdictNote, st.VerdictAt = vd.Words(), vd.Analyst, vd.Note, vd.At
+		}
+		for _, a := range e.Actions {
+			s := a.Action + " — " + a.Owner
+			if a.Due != "" {
+				s += ", by " + a.Due
+			}
+			st.Actions = append(st.Actions, s+" ("+a.Status+")")
+		}
+		v.Statements = append(v.Statements, st)
+	}
+	return v
+}
