@@ -84,7 +84,7 @@ func TestWithdrawnArePurgedFromTheValidatedExtracts(t *testing.T) {
 
 	// The supplier's opt-out file, loaded by the daily response load, a day after the
 	// last response.
-	day := w.stats.LastResponse.UTC().Truncate(24 * time.Hour).AddDate(0, 0, 1)
+	day := w.stats.LastResponse.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
 	file := fmt.Sprintf("SURVEY_RECORD_ID,OPTED_OUT_AT,REASON\n%s,%s,withdraw_linkage\n%s,%s,too_ill\n",
 		linkOnly.SurveyRecordID, day.Format(time.DateOnly), optedOut.SurveyRecordID, day.Format(time.DateOnly))
 	if err := store.PutBytes(ctx, w.st, schemas.ResponseLandingPrefix(w.wave, "QMM", day)+"optouts.csv", []byte(file)); err != nil {
