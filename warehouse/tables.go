@@ -122,13 +122,15 @@ func init() {
 }
 
 // rebuild recreates table t from its present DDL, keeping its rows: DuckDB cannot drop
-// a primary key in place. Views over the table name it, so they see the new table.
+// a primary key in place. Views over the table name it, so they see the new table. The
+// rows are copied by column name: a column the layout gained after the table was made
+// (and a later migration adds) is NULL.
 func rebuild(t Table) []string {
 	name, tmp := schemas.QuoteIdent(string(t.Name)), schemas.QuoteIdent(string(t.Name)+"_rebuilt")
 	return []string{
 		"DROP TABLE IF EXISTS " + tmp,
 		t.ddl(tmp),
-		fmt.Sprintf("INSERT INTO %s SELECT %s FROM %s", tmp, t.Layout.SelectList(), name),
+		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", tmp, name),
 		"DROP TABLE " + name,
 		fmt.Sprintf("ALTER TABLE %s RENAME TO %s", tmp, name),
 	}

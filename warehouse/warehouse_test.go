@@ -282,13 +282,14 @@ func TestUnindexedTableReplacesAChangedObject(t *testing.T) {
 func TestOutcomeEventsRebuiltWithoutIndex(t *testing.T) {
 	ctx := context.Background()
 	w := openTemp(t)
-	// Put the table back as migration 4 made it, with rows, and forget migration 14.
+	// Put the table back as migration 4 made it (before source_row), with rows, and
+	// forget migrations 14 and 19.
 	if err := w.Write(ctx, func(tx *sql.Tx) error {
 		for _, s := range []string{
 			`DROP TABLE outcome_events`,
-			Tables[schemas.TableOutcomeEvents].Layout.DDL("outcome_events"),
-			`INSERT INTO outcome_events VALUES ('e1', 'w1', 'QMM', DATE '2026-03-10', 'S1', 1, TIMESTAMPTZ '2026-03-10 09:00:00+00', '', 'f', 'x', 'R1', NULL)`,
-			`DELETE FROM schema_migrations WHERE version = 14`,
+			schemas.LayoutOf[outcomeEventBefore19]("outcome_events").DDL("outcome_events"),
+			`INSERT INTO outcome_events VALUES ('e1', 'w1', 'QMM', DATE '2026-03-10', 'S1', 1, TIMESTAMPTZ '2026-03-10 09:00:00+00', '', 'f', 'x', 'R1')`,
+			`DELETE FROM schema_migrations WHERE version IN (14, 19)`,
 		} {
 			if _, err := tx.ExecContext(ctx, s); err != nil {
 				return fmt.Errorf("%s: %w", s, err)
