@@ -52,6 +52,9 @@ type LinkageExtractsOutput struct {
 	Extracts []LinkageExtractResult `json:"extracts"`
 }
 
+// LinkagePurgeOutput reports the purge of a wave's validated extracts: counts only.
+type LinkagePurgeOutput = linkage.PurgeResult
+
 // LinkageReleaseOutput reports a built release.
 type LinkageReleaseOutput struct {
 	ReleaseKeyID string                    `json:"release_key_id"`
@@ -159,6 +162,29 @@ func (a *Activities) ValidateLinkageExtracts(ctx context.Context, in Scope) (Lin
 		}
 	}
 	return out, nil
+}
+
+// PurgeWithdrawnLinkage removes from the wave's validated extracts in the lake every
+// row of a person who may not be linked now (linkage.PurgeWithdrawn), with the consent
+// events as they stand: run after the consent step, so a withdrawal takes the person's
+// activity out of the restricted lake as well as out of the next release. Idempotent:
+// a retry rewrites only the objects that still hold such rows.
+func (a *Activities) PurgeWithdrawnLinkage(ctx context.Context, in Scope) (LinkagePurgeOutput, error) {
+	stop := HeartbeatEvery(ctx, 10*time.Second)
+	defer stop()
+	defs, err := linkage.DefaultDefinitions()
+	if err != nil {
+		return LinkagePurgeOutput{}, fault.Wrap(fault.Configuration, err)
+	}
+	cohort, err := linkage.LoadCohort(ctx, a.Store, in.WaveID)
+	if err != nil {
+		return LinkagePurgeOutput{}, err
+	}
+	res, err := linkage.PurgeWithdrawn(ctx, a.Store, cohort, defs)
+	if err != nil {
+		return LinkagePurgeOutput{}, err
+	}
+	return *res, nil
 }
 
 // BuildLinkageRelease builds a release from the lake as it stands (linkage.BuildRelease):

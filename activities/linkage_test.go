@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"icesurvey/fault"
+	"icesurvey/lake"
 	"icesurvey/linkage"
 	"icesurvey/linkage/synthlink"
 	"icesurvey/schemas"
@@ -80,5 +81,57 @@ func TestLinkageActivities(t *testing.T) {
 		Operator: "op", Reason: "because", At: time.Now(), CommandID: "c3"})
 	if fault.KindOf(err) != fault.BadInput {
 		t.Errorf("a withdrawal with an unknown reason: %v, want BadInput", err)
+	}
+
+	// The purge after the withdrawal: the withdrawn consenter's rows leave the lake's
+	// validated extracts (if validation kept any), and a second purge rewrites nothing.
+	cohort, err := linkage.LoadCohort(ctx, st, "W1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := cohort.Person(id)
+	count := func() (mine, all int) {
+		t.Helper()
+		infos, err := st.List(ctx, schemas.LinkageDiagnosesPrefix("W1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defs, err := linkage.DefaultDefinitions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range defs.IDs() {
+			more, err := st.List(ctx, schemas.LinkageActivityPrefix(d, "W1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			infos = append(infos, more...)
+		}
+		for _, in := range infos {
+			if err := lake.ScanStrings(ctx, st, in.Key, []string{"nhs_pseudonym"}, func(row []string) error {
+				all++
+				if row[0] == p.NHSPseudonym {
+					mine++
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return mine, all
+	}
+	mine, all := count()
+	purged, err := a.PurgeWithdrawnLinkage(ctx, Scope{WaveID: "W1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if purged.Objects == 0 || int(purged.Rows+purged.Diagnoses) != mine || (mine > 0) != (purged.People == 1) {
+		t.Errorf("purge %+v; the withdrawn person had %d rows", purged, mine)
+	}
+	if m, a := count(); m != 0 || a != all-mine {
+		t.Errorf("after the purge: %d rows of the withdrawn person, %d rows in all (want %d)", m, a, all-mine)
+	}
+	if again, err := a.PurgeWithdrawnLinkage(ctx, Scope{WaveID: "W1"}); err != nil || again.Rewritten != 0 {
+		t.Errorf("second purge %+v, %v", again, err)
 	}
 }

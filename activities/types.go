@@ -244,5 +244,7 @@ type SimulatedDay struct {
 	Duplicates  int            `json:"duplicates"`
 	Undelivered int            `json:"undelivered"`
 	OptOuts     int            `json:"opt_outs"`
-	Deceased    int            `json:"deceased"`
+	// LinkageWithdrawals: opt-out rows withdrawing linkage consent only.
+	LinkageWithdrawals int `json:"linkage_withdrawals"`
+	Deceased           int `json:"deceased"`
 }

@@ -2,8 +2,6 @@ package linkage
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path"
@@ -20,8 +18,14 @@ import (
 //
 //   - given or declined, from the consent answer of each loaded response
 //     (ConsentFromResponse);
-//   - withdrawn, from a row of the supplier's opt-out extract (WithdrawalFromOptOut,
-//     WithdrawalFromOutcomeEvent) or an operator's command (WithdrawalByOperator).
+//   - withdrawn, from a row of the supplier's opt-out extract or an operator's command
+//     (WithdrawalByOperator). An opt-out row with reason withdraw_linkage
+//     (schemas.OptOutWithdrawLinkage) withdraws linkage consent only: the response load
+//     writes it as a consent event of its own (schemas.LinkageOptOutConsentKey) and the
+//     person stays in the survey. Any other opt-out row opts the person out of the
+//     survey (an outcome event) and withdraws their linkage consent as well
+//     (WithdrawalFromOutcomeEvent, WithdrawalFromOptOut); both name the file, its
+//     checksum and the row.
 //
 // The rule (Latest, Linkable): a person is linked only when their latest patient
 // consent event is "given". Events are ordered by time; at the same instant the more
@@ -52,11 +56,9 @@ var OperatorReasons = []string{
 const ReasonWithdrawLinkage = "withdraw_linkage"
 
 // eventID is the deterministic id of the event: a hash of its source and kind, so
-// deriving the events again gives the same ids.
-func eventID(kind, ref, event string) string {
-	h := sha256.Sum256([]byte("icesurvey/linkage/consent/v1\x00" + kind + "\x00" + ref + "\x00" + event))
-	return "C" + hex.EncodeToString(h[:12])
-}
+// deriving the events again gives the same ids (schemas.ConsentEventID, which the
+// response load uses too for the withdraw_linkage rows of an opt-out file).
+func eventID(kind, ref, event string) string { return schemas.ConsentEventID(kind, ref, event) }
 
 // ConsentQuestion is the consent question of a questionnaire version.
 type ConsentQuestion struct {
@@ -128,7 +130,8 @@ func ConsentFromResponse(r *schemas.ResponseRow, questions map[string]ConsentQue
 // OptOutRow is one row of the supplier's opt-out extract, as a withdrawal's source.
 // Every opt-out counts as a withdrawal of linkage consent: someone who asks not to take
 // part has not agreed to their answers being linked, whatever the reason they gave
-// (the reason is kept with the event).
+// (the reason is kept with the event). A withdraw_linkage row is a withdrawal and
+// nothing more (see the package comment).
 type OptOutRow struct {
 	WaveID, ICS string
 	File        string // base name of the extract
@@ -166,14 +169,19 @@ func WithdrawalFromOptOut(o OptOutRow) (schemas.ConsentEvent, error) {
 
 // WithdrawalFromOutcomeEvent derives the withdrawal of a loaded opt-out (an outcome
 // event whose source is an opt-out file); ok is false for any other outcome event (an
-// undelivered letter, a death found by the DBS check). The loaded event keeps the
-// file and its checksum but not the row, so the row is 0 and the event id is the ref.
+// undelivered letter, a death found by the DBS check). The event's reference stays the
+// outcome event's id (so its id is the same whether or not the row is known); the row
+// is the outcome event's source row, 0 for an event loaded before outcome events kept it.
 func WithdrawalFromOutcomeEvent(e schemas.OutcomeEvent) (ev schemas.ConsentEvent, ok bool, err error) {
 	if kind, _, known := schemas.ClassifyResponseFile(e.SourceFile); !known || kind != schemas.FileOptOuts {
 		return ev, false, nil
 	}
+	var row int64
+	if e.SourceRow != nil {
+		row = *e.SourceRow
+	}
 	ev, err = WithdrawalFromOptOut(OptOutRow{WaveID: e.Wave, ICS: e.ICS, File: path.Base(e.SourceFile), SHA256: e.SourceSHA256,
-		Ref: e.EventID, OptOut: schemas.OptOut{SurveyRecordID: e.SurveyRecordID, OptedOutAt: e.At, Reason: e.Reason}})
+		Row: row, Ref: e.EventID, OptOut: schemas.OptOut{SurveyRecordID: e.SurveyRecordID, OptedOutAt: e.At, Reason: e.Reason}})
 	return ev, err == nil, err
 }
 

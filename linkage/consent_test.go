@@ -82,8 +82,16 @@ func TestWithdrawals(t *testing.T) {
 		t.Errorf("empty record id: %v", err)
 	}
 	oe := schemas.OutcomeEvent{EventID: "E1", Wave: "W1", ICS: "QMM", SurveyRecordID: "S2", Outcome: schemas.OutcomeOptedOut, At: at, Reason: "too_ill", SourceFile: "optouts.csv", SourceSHA256: "f"}
-	if ev, ok, err := WithdrawalFromOutcomeEvent(oe); err != nil || !ok || ev.SourceRef != "E1" || ev.SurveyRecordID != "S2" {
-		t.Errorf("loaded opt-out: %+v %v %v", ev, ok, err)
+	before, ok, err := WithdrawalFromOutcomeEvent(oe)
+	if err != nil || !ok || before.SourceRef != "E1" || before.SurveyRecordID != "S2" || before.SourceRow != 0 {
+		t.Errorf("loaded opt-out written before outcome events kept their row: %+v %v %v", before, ok, err)
+	}
+	// An outcome event that keeps its row names it; its id is the same as without it.
+	row := int64(12)
+	oe.SourceRow = &row
+	if ev, ok, err := WithdrawalFromOutcomeEvent(oe); err != nil || !ok || ev.SourceRef != "E1" || ev.SourceRow != 12 ||
+		ev.SourceFile != "optouts.csv" || ev.SourceSHA256 != "f" || ev.EventID != before.EventID {
+		t.Errorf("loaded opt-out with its row: %+v %v %v", ev, ok, err)
 	}
 	oe.SourceFile = "undelivered.csv"
 	if _, ok, _ := WithdrawalFromOutcomeEvent(oe); ok {

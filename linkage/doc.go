@@ -9,7 +9,8 @@
 //     their latest patient event is "given" (Latest, Linkable);
 //   - validated extracts of the secondary datasets declared in defs/ (ValidateExtract):
 //     accepted rows of consenters in the lake, every other row kept as a rejection
-//     with its file, row, field and reason;
+//     with its file, row, field and reason; and, at every run, the rows of anyone who
+//     may no longer be linked purged from them again (PurgeWithdrawn);
 //   - a release (BuildRelease): per consenting respondent, utilisation in the 6 and 12
 //     months before their response, treatment burden, condition flags from the
 //     versioned code lists in codelists/, their answers and their activity, and the
@@ -22,7 +23,8 @@
 // What it guarantees: rows read = accepted + rejected + excluded for every extract,
 // asserted before anything is stored; an extract keyed by anything but this project's
 // pseudonym is refused whole; every release is built afresh from the consent events, so
-// a withdrawal removes the person from every output of the next release, and building a
+// a withdrawal removes the person from every output of the next release (and, by the
+// run's purge, their activity from the lake's validated extracts), and building a
 // release retires the earlier ones; every output is written whole by one Put under a
 // deterministic key, so a retried step writes the same objects.
 //

@@ -510,7 +510,7 @@ func TestFrameQueryMatchesOutcomesView(t *testing.T) {
 	err := w.Warehouse.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO outcome_events
 SELECT 'x' || row_number() OVER () || '-' || o.code, s.wave_id, s.ics, DATE '2027-03-02', s.survey_record_id, o.code, TIMESTAMP '2027-03-02 10:00:00',
-  '', 'extra.csv', 'x', ''
+  '', 'extra.csv', 'x', '', NULL
 FROM (SELECT * FROM sample WHERE wave_id = 'W2' ORDER BY survey_record_id LIMIT 60) s,
   (SELECT unnest([3, 4, 2, 5, 9]) AS code) o
 WHERE hash(s.survey_record_id, o.code) % 3 = 0`)

@@ -5,7 +5,12 @@
 // (schemas.FreeTextKey), read by named ICB users only. The supplier's files are read
 // with schemas.ResponseLandingPrefix.
 //
-// Outcome events are the undelivered letters and opt-outs. A completed questionnaire
+// Outcome events are the undelivered letters and opt-outs. An opt-out row with reason
+// withdraw_linkage (schemas.OptOutWithdrawLinkage) is not one: the person withdraws only
+// their consent to linkage and stays in the survey, so the row is written as a
+// consent-withdrawn event (schemas.ConsentEvent, naming the file, its checksum and the
+// row) to schemas.LinkageOptOutConsentKey, where the linkage reads consent events, and
+// counts as loaded. A completed questionnaire
 // (outcome 1) is not written again as an event: it is the kept complete patient
 // response itself, from which the warehouse's completions and outcomes views derive it.
 // Writing every completion again as an event, in the lake and in the warehouse, cost a
@@ -96,7 +101,10 @@ type FileResult struct {
 	Rejections     int      `json:"rejections"`           // rejection records (a row may have several)
 	UnknownColumns []string `json:"unknown_columns,omitempty"`
 	OtherReasons   int      `json:"other_reasons,omitempty"` // REASON values outside the code list, stored as "other"
-	Outputs        []string `json:"outputs,omitempty"`
+	// LinkageWithdrawals are the opt-out rows (counted in Loaded) that withdrew only the
+	// person's consent to linkage: consent events, not outcome events.
+	LinkageWithdrawals int      `json:"linkage_withdrawals,omitempty"`
+	Outputs            []string `json:"outputs,omitempty"`
 }
 
 // LoadResult summarises one day's load. It holds no identifiable data.
@@ -115,8 +123,10 @@ type LoadResult struct {
 	Responses     map[string]int `json:"responses"` // kept responses by respondent type
 	Outcomes      map[int]int    `json:"outcomes"`  // outcomes set, by code: completed (kept complete patient responses) and the events
 	FreeTextItems int            `json:"free_text_items"`
-	ByReason      map[string]int `json:"rejections_by_reason"`
-	Outputs       []string       `json:"outputs"`
+	// LinkageWithdrawals are the opt-out rows that withdrew only linkage consent (in Loaded).
+	LinkageWithdrawals int            `json:"linkage_withdrawals,omitempty"`
+	ByReason           map[string]int `json:"rejections_by_reason"`
+	Outputs            []string       `json:"outputs"`
 }
 
 // LoadedChecksums lists the checksums of files fully loaded by this run (not skipped,
@@ -186,7 +196,8 @@ type rowResults struct {
 	rejected     map[int]bool
 	cands        []*candidate
 	outcomes     []schemas.OutcomeEvent
-	loaded       int // outcome events (undelivered, opt-outs)
+	consent      []schemas.ConsentEvent // withdraw_linkage opt-out rows
+	loaded       int                    // outcome and consent events (undelivered, opt-outs)
 	otherReasons int
 	// Candidates and their answers are handed out of slabs, an allocation per slabRows
 	// rows rather than two a row: fewer, larger objects for the garbage collector.
@@ -323,11 +334,13 @@ func Load(ctx context.Context, st store.Store, cfg LoadConfig, day time.Time) (*
 		res.Rejected += f.Rejected
 		res.Duplicates += f.Duplicates
 		res.Superseded += f.Superseded
+		res.LinkageWithdrawals += f.LinkageWithdrawals
 		res.Outputs = append(res.Outputs, f.Outputs...)
 		audit.Record(ctx, "response_file_loaded", map[string]any{
 			"wave_id": cfg.WaveID, "ics": cfg.ICS, "load_date": res.LoadDate, "file": path.Base(f.Key),
 			"kind": f.Kind, "sha256": f.SHA256, "size": f.Size, "rows": f.Rows, "loaded": f.Loaded,
-			"rejected": f.Rejected, "duplicates": f.Duplicates, "unknown_columns": f.UnknownColumns,
+			"rejected": f.Rejected, "duplicates": f.Duplicates, "linkage_withdrawals": f.LinkageWithdrawals,
+			"unknown_columns": f.UnknownColumns,
 		})
 	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Key < res.Files[j].Key })
@@ -349,7 +362,7 @@ func (r *LoadResult) auditDetails() map[string]any {
 		"files": len(r.Files), "files_skipped": r.FilesSkipped, "rows_read": r.RowsRead,
 		"loaded": r.Loaded, "rejected": r.Rejected, "duplicates": r.Duplicates, "superseded": r.Superseded,
 		"responses": r.Responses, "outcomes": outcomes, "free_text_items": r.FreeTextItems,
-		"rejections_by_reason": r.ByReason,
+		"linkage_withdrawals": r.LinkageWithdrawals, "rejections_by_reason": r.ByReason,
 	}
 }
 
@@ -561,6 +574,7 @@ func (l *loader) validateFile(idx int, fw *fileWork) {
 		}
 		fw.cands = append(fw.cands, p.cands...)
 		fw.outcomes = append(fw.outcomes, p.outcomes...)
+		fw.consent = append(fw.consent, p.consent...)
 		fw.res.Loaded += p.loaded
 		fw.res.OtherReasons += p.otherReasons
 	}
@@ -817,7 +831,8 @@ func parseEventTime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// validateEvent turns an undelivered or opt-out row into an outcome event.
+// validateEvent turns an undelivered or opt-out row into an outcome event, or a
+// withdraw_linkage opt-out row into a consent-withdrawn event.
 func (l *loader) validateEvent(fw *fileWork, out *rowResults, rec *record) {
 	get := func(col string) string { return strings.TrimSpace(fw.table.value(rec, col)) }
 	timeCol, outcome, reasons := "RETURNED_AT", int32(schemas.OutcomeUndelivered), schemas.UndeliveredReasons
@@ -849,12 +864,27 @@ func (l *loader) validateEvent(fw *fileWork, out *rowResults, rec *record) {
 		reason = "other"
 		out.otherReasons++
 	}
+	row := int64(rec.row)
+	if fw.res.Kind == schemas.FileOptOuts && reason == schemas.OptOutWithdrawLinkage {
+		// Linkage consent only: no outcome event, so the person's outcome (and the next
+		// mailing's selection) is untouched. The event is the one linkage.WithdrawalFromOptOut
+		// derives from the same row (a test in package linkage holds them equal).
+		ref := fw.res.SHA256 + ":" + strconv.FormatInt(row, 10)
+		out.consent = append(out.consent, schemas.ConsentEvent{
+			EventID: schemas.ConsentEventID(schemas.ConsentSourceOptOut, ref, schemas.ConsentWithdrawn), WaveID: l.cfg.WaveID,
+			ICS: l.cfg.ICS, SurveyRecordID: id, RespondentType: schemas.RespondentPatient, Event: schemas.ConsentWithdrawn,
+			At: at.UTC(), SourceKind: schemas.ConsentSourceOptOut, SourceRef: ref, SourceFile: path.Base(fw.res.Key),
+			SourceRow: row, SourceSHA256: fw.res.SHA256, Reason: reason,
+		})
+		out.loaded++
+		return
+	}
 	if fw.res.Kind == schemas.FileOptOuts && reason == schemas.OptOutDeceased {
 		outcome = schemas.OutcomeDeceased
 	}
 	out.outcomes = append(out.outcomes, schemas.OutcomeEvent{
 		EventID: eventID(fw.res.SHA256, rec.row), Wave: l.cfg.WaveID, ICS: l.cfg.ICS, LoadDate: l.day, SurveyRecordID: id, Outcome: outcome, At: at,
-		Reason: reason, SourceFile: path.Base(fw.res.Key), SourceSHA256: fw.res.SHA256,
+		Reason: reason, SourceFile: path.Base(fw.res.Key), SourceSHA256: fw.res.SHA256, SourceRow: &row,
 	})
 	out.loaded++
 }
@@ -1061,6 +1091,7 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 	for _, o := range fw.outcomes {
 		res.Outcomes[int(o.Outcome)]++
 	}
+	fw.res.LinkageWithdrawals = len(fw.consent)
 	for _, r := range fw.rejections {
 		res.ByReason[r.ReasonCode]++
 	}
@@ -1072,6 +1103,9 @@ func (l *loader) write(ctx context.Context, fw *fileWork, res *LoadResult) error
 	}})
 	start(&output{key: part(schemas.LakeResponseOutcomes), rows: len(fw.outcomes), write: func(k string) error {
 		return lake.PutRows(ctx, l.st, k, schemas.OutcomeEventLayout(), fw.outcomes)
+	}})
+	start(&output{key: schemas.LinkageOptOutConsentKey(l.cfg.WaveID, l.cfg.ICS, fw.res.SHA256), rows: len(fw.consent), write: func(k string) error {
+		return lake.PutRows(ctx, l.st, k, schemas.ConsentEventLayout(), fw.consent)
 	}})
 	start(&output{key: part(schemas.LakeResponseRejections), rows: len(fw.rejections), write: func(k string) error {
 		return lake.PutRows(ctx, l.st, k, schemas.ResponseRejectionLayout(), fw.rejections)

@@ -3,9 +3,13 @@ package responses
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -931,4 +935,77 @@ func countSkippedRows(r, single *LoadResult) int {
 		}
 	}
 	return n
+}
+
+// An opt-out row with reason withdraw_linkage withdraws the person's consent to linkage
+// and nothing else: it is a consent event naming the file, its checksum and the row (in
+// the linkage's consent partition), not an outcome event, so the person's response and
+// outcome stand; it counts as loaded. Other opt-outs keep their outcome events, which now
+// name their row too. Loading the file again writes nothing more.
+func TestLinkageWithdrawalOptOuts(t *testing.T) {
+	f := newFixture(t)
+	f.landResponses(day1, "online", row("S001", "2026-02-10T09:00:00Z", nil))
+	optouts := []byte("SURVEY_RECORD_ID,OPTED_OUT_AT,REASON\n" +
+		"S001,2026-02-10T15:00:00Z,withdraw_linkage\n" + // row 1: linkage only, after responding
+		"S005,2026-02-10,too_ill\n" + // row 2: out of the survey
+		"S008,2026-02-10T11:00:00Z,WITHDRAW_LINKAGE\n" + // row 3: codes are case-insensitive
+		"S777,2026-02-10,withdraw_linkage\n") // row 4: no such record: rejected
+	f.land(day1, "optouts.csv", optouts)
+	sum := sha256.Sum256(optouts)
+	sha := hex.EncodeToString(sum[:])
+	res := f.load(day1)
+	if res.RowsRead != 5 || res.Loaded != 4 || res.Rejected != 1 || res.RowsRead != res.Loaded+res.Rejected+res.Duplicates {
+		t.Fatalf("read=%d loaded=%d rejected=%d duplicates=%d", res.RowsRead, res.Loaded, res.Rejected, res.Duplicates)
+	}
+	if res.LinkageWithdrawals != 2 || res.Outcomes[schemas.OutcomeOptedOut] != 1 || res.Outcomes[schemas.OutcomeCompleted] != 1 {
+		t.Fatalf("linkage withdrawals %d, outcomes %v", res.LinkageWithdrawals, res.Outcomes)
+	}
+	key := schemas.LinkageOptOutConsentKey(wave, ics, sha)
+	var fileOutputs []string
+	for _, fr := range res.Files {
+		if fr.Kind == schemas.FileOptOuts {
+			fileOutputs = fr.Outputs
+			if fr.LinkageWithdrawals != 2 || fr.Rows != fr.Loaded+fr.Rejected {
+				t.Errorf("opt-out file result %+v", fr)
+			}
+		}
+	}
+	if !slices.Contains(fileOutputs, key) {
+		t.Errorf("outputs %v lack the consent events %s", fileOutputs, key)
+	}
+	outcomes := outcomesOf(t, f.st)
+	if len(outcomes) != 1 || outcomes[0].SurveyRecordID != "S005" || outcomes[0].SourceRow == nil || *outcomes[0].SourceRow != 2 {
+		t.Fatalf("outcome events %+v: want S005's alone, naming row 2", outcomes)
+	}
+	events, err := lake.GetRows[schemas.ConsentEvent](context.Background(), f.st, key, schemas.ConsentEventLayout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"S001": 1, "S008": 3}
+	if len(events) != len(want) {
+		t.Fatalf("%d consent events, want %d: %+v", len(events), len(want), events)
+	}
+	for _, e := range events {
+		if row, ok := want[e.SurveyRecordID]; !ok || e.SourceRow != row || e.SourceFile != "optouts.csv" || e.SourceSHA256 != sha ||
+			e.Event != schemas.ConsentWithdrawn || e.SourceKind != schemas.ConsentSourceOptOut || e.Reason != schemas.OptOutWithdrawLinkage ||
+			e.RespondentType != schemas.RespondentPatient || e.WaveID != wave || e.ICS != ics || e.EventID == "" ||
+			e.SourceRef != fmt.Sprintf("%s:%d", sha, row) {
+			t.Errorf("consent event %+v", e)
+		}
+	}
+	// S001's response stands.
+	kept := readTableRows[schemas.ResponseRow](t, f.st, schemas.LakePartition(schemas.LakeResponses, wave, ics), schemas.ResponseRowLayout())
+	if len(kept) != 1 || kept[0].SurveyRecordID != "S001" {
+		t.Errorf("responses %d, want S001's", len(kept))
+	}
+	var s777 bool
+	for _, r := range rejections(t, f.st, day1) {
+		s777 = s777 || (r.SurveyRecordID == "S777" && r.Row == 4 && r.File == "optouts.csv" && r.ReasonCode == schemas.RejectUnknownRecord)
+	}
+	if !s777 {
+		t.Error("the withdrawal of an unknown record was not rejected with its file and row")
+	}
+	if again := f.load(day1); again.FilesSkipped != 2 || again.LinkageWithdrawals != 0 || again.Loaded != 0 {
+		t.Errorf("second load: %+v", again)
+	}
 }

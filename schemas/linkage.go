@@ -1,6 +1,8 @@
 package schemas
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 )
@@ -25,7 +27,7 @@ import (
 //	lake/linkage_{dataset}/wave={wave}/part-{sha16}.parquet   accepted activity rows
 //	lake/linkage_diagnoses/wave={wave}/part-{dataset}-{sha16}.parquet  their diagnosis codes, long
 //	lake/linkage_rejections/wave={wave}/part-{dataset}-{sha16}.parquet rejected and excluded rows
-//	lake/linkage_consent_events/wave={wave}/{name}.parquet   consent events
+//	lake/linkage_consent_events/wave={wave}/{name}.parquet   consent events (derived, operator-{id}, optouts-{ics}-{sha16})
 //	lake/{linked table}/wave={wave}/release={release}/part-0.parquet   linked outputs and the quality report
 //	reports/linkage/{wave}/extracts/{dataset}/{file}.rejections.csv    rejection report of one extract
 //	reports/linkage/{wave}/{release}/{table}.csv               the quality report as CSV
@@ -63,12 +65,20 @@ type ConsentEvent struct {
 	Event          string    `col:"event,doc=given or declined or withdrawn"`
 	At             time.Time `col:"at,doc=when the answer was received or the withdrawal made"`
 	SourceKind     string    `col:"source_kind,doc=response or optout_extract or operator"`
-	SourceRef      string    `col:"source_ref,doc=response_id or the opt-out outcome event id or the command id"`
+	SourceRef      string    `col:"source_ref,doc=response_id or the opt-out outcome event id or {sha256}:{row} of a withdraw_linkage opt-out row or the command id"`
 	SourceFile     string    `col:"source_file,doc=opt-out extract file name; empty for other sources"`
 	SourceRow      int64     `col:"source_row,doc=1-based data row of the opt-out extract; 0 when not known"`
 	SourceSHA256   string    `col:"source_sha256,doc=checksum of the file the event came from; empty for operator commands"`
 	Operator       string    `col:"operator,doc=who ran the withdrawal command; empty for other sources"`
 	Reason         string    `col:"reason,doc=reason code (never free text)"`
+}
+
+// ConsentEventID is the deterministic id of a consent event: a hash of its source kind,
+// the source's reference and the event, so deriving the event again (in package linkage,
+// or in the response load for a withdraw_linkage opt-out row) gives the same id.
+func ConsentEventID(kind, ref, event string) string {
+	h := sha256.Sum256([]byte("icesurvey/linkage/consent/v1\x00" + kind + "\x00" + ref + "\x00" + event))
+	return "C" + hex.EncodeToString(h[:12])
 }
 
 // ConsentEventLayout is the lake layout of consent events.
@@ -463,9 +473,18 @@ func LinkageConsentPrefix(wave string) string {
 }
 
 // LinkageConsentKey is one object of consent events: "derived" for those derived from
-// the responses and opt-outs (rewritten whole), "operator-{id}" for one command.
+// the responses and opt-outs (rewritten whole), "operator-{id}" for one command,
+// "optouts-{ics}-{sha16}" for the withdraw_linkage rows of one opt-out file
+// (LinkageOptOutConsentKey).
 func LinkageConsentKey(wave, name string) string {
 	return LinkageConsentPrefix(wave) + name + ".parquet"
+}
+
+// LinkageOptOutConsentKey is the object the daily response load writes for the
+// withdraw_linkage rows of one opt-out file (checksum sha) of an ICS: consent-withdrawn
+// events that change no survey outcome.
+func LinkageOptOutConsentKey(wave, ics, sha string) string {
+	return LinkageConsentKey(wave, "optouts-"+ics+"-"+short(sha))
 }
 
 // LinkedPartition is the lake partition of a linked output or quality table of one release.

@@ -75,7 +75,9 @@ type UndeliveredReturn struct {
 func UndeliveredLayout() *Layout { return LayoutOf[UndeliveredReturn]("undelivered_returns") }
 
 // OptOut is a row of the day's opt-outs file: someone who phoned, wrote or used the
-// website to say they (or the person they speak for) will not take part.
+// website to say they (or the person they speak for) will not take part — or, with
+// REASON withdraw_linkage (OptOutWithdrawLinkage), that they withdraw only their consent
+// to link their answers to their health and care records.
 type OptOut struct {
 	SurveyRecordID string    `col:"SURVEY_RECORD_ID,required"`
 	OptedOutAt     time.Time `col:"OPTED_OUT_AT,required,doc=RFC3339 or yyyy-mm-dd"`
@@ -89,8 +91,15 @@ func OptOutLayout() *Layout { return LayoutOf[OptOut]("opt_outs") }
 // stored as "other": the column is a code, never free text.
 var (
 	UndeliveredReasons = []string{"addressee_gone_away", "addressee_unknown", "insufficient_address", "refused", "other"}
-	OptOutReasons      = []string{"does_not_want", "too_ill", "deceased", "other"}
+	OptOutReasons      = []string{"does_not_want", "too_ill", "deceased", OptOutWithdrawLinkage, "other"}
 )
+
+// OptOutWithdrawLinkage is the opt-out reason of a person who withdraws only their
+// consent to linkage (SPEC §9): they stay in the survey, their response and outcome
+// stand, and the row is recorded as a consent event (ConsentEvent, withdrawn, source
+// optout_extract with the file, its checksum and the row) under
+// LinkageOptOutConsentKey, not as an outcome event.
+const OptOutWithdrawLinkage = "withdraw_linkage"
 
 // OptOutDeceased is the opt-out reason a relative gives when the person has died; it is
 // recorded as outcome 3 (deceased), not 4, so no further letter is sent.
@@ -234,6 +243,9 @@ type OutcomeEvent struct {
 	SourceFile     string    `col:"source_file"`
 	SourceSHA256   string    `col:"source_sha256"`
 	ResponseID     string    `col:"response_id,unique,doc=the completed response of an older completion event; else empty"`
+	// SourceRow is last: the warehouse column was added by migration 19, which appends.
+	// It is NULL in objects written before it and for events that come from no file row.
+	SourceRow *int64 `col:"source_row,doc=1-based data row of source_file the event came from; NULL when from no file row (the DBS check or a mailing) or written before the column"`
 }
 
 // OutcomeEventLayout is the lake outcomes layout.

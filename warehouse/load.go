@@ -61,9 +61,9 @@ func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha2
 	}
 	cols := t.Layout.SelectList()
 	stmt := fmt.Sprintf(`%s INTO %s (%s) SELECT %s FROM read_parquet(%s)`, verb, table, cols, cols, sqlString(path))
-	if t.Layout.Extras() > 0 {
-		// Columns that follow the questionnaire catalogue: an object written before a
-		// question was added lacks its column, which is then NULL.
+	if t.Layout.Extras() > 0 || t.AddedColumns {
+		// Columns that follow the questionnaire catalogue, or were added to the table
+		// later: an object written before lacks the column, which is then NULL.
 		stmt = fmt.Sprintf(`%s INTO %s BY NAME SELECT * FROM read_parquet(%s)`, verb, table, sqlString(path))
 	}
 	res, err := tx.ExecContext(ctx, stmt)

@@ -143,7 +143,7 @@ func TestCompletionsComeFromResponses(t *testing.T) {
 		return fmt.Sprintf(`INSERT INTO response_duplicates VALUES ('W1', 'QMM', DATE '2026-03-10', 'x', 'patient', '%s', '%s', TIMESTAMPTZ '2026-03-10 00:00:00+00', true, 'online', '%s', 'sha')`, kept, id, reason)
 	}
 	event := func(id, person string, outcome, hour int) string {
-		return fmt.Sprintf(`INSERT INTO outcome_events VALUES ('%s', 'W1', 'QMM', DATE '2026-03-10', '%s', %d, TIMESTAMPTZ '2026-03-10 00:00:00+00' + INTERVAL %d HOUR, '', 'f', 'sha', '')`, id, person, outcome, hour)
+		return fmt.Sprintf(`INSERT INTO outcome_events VALUES ('%s', 'W1', 'QMM', DATE '2026-03-10', '%s', %d, TIMESTAMPTZ '2026-03-10 00:00:00+00' + INTERVAL %d HOUR, '', 'f', 'sha', '', NULL)`, id, person, outcome, hour)
 	}
 	stmts = append(stmts,
 		// S1 completed at 9, then answered again at 11 (a duplicate, discarded).

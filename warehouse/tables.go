@@ -27,6 +27,9 @@ type Table struct {
 	// and an object rewritten with other bytes has its keys' rows deleted before it is
 	// inserted again (see LoadParquet).
 	Unindexed bool
+	// AddedColumns tables gained nullable columns after lake objects were written
+	// without them: an object is loaded by column name, the missing columns NULL.
+	AddedColumns bool
 }
 
 // DDL is the table's CREATE TABLE statement.
@@ -48,7 +51,7 @@ var Tables = map[schemas.Table]Table{
 		Doc: "every activity attempt and domain event, append-only"},
 	schemas.TableSample: {Name: schemas.TableSample, Layout: schemas.SampleRecordLayout(), PartitionBy: []string{"wave_id", "ics"},
 		Doc: "accepted sample records, pseudonymised (no NHS number, name, address or date of birth)"},
-	schemas.TableOutcomeEvents: {Name: schemas.TableOutcomeEvents, Layout: schemas.OutcomeEventLayout(), Unindexed: true,
+	schemas.TableOutcomeEvents: {Name: schemas.TableOutcomeEvents, Layout: schemas.OutcomeEventLayout(), Unindexed: true, AddedColumns: true,
 		Doc: "every fact about a person's outcome; see the outcomes view for the current one"},
 	schemas.TableMailingHistory: {Name: schemas.TableMailingHistory, Layout: schemas.MailingEventLayout(),
 		Doc: "one row per message per person per mailing step"},
@@ -112,16 +115,22 @@ func init() {
 	Register(Migration{Version: 5, Name: string(schemas.TableMailingHistory), SQL: []string{ddl(schemas.TableMailingHistory)}})
 	Register(Migration{Version: 14, Name: "outcome_events without its primary-key index",
 		SQL: rebuild(Tables[schemas.TableOutcomeEvents])})
+	// The opt-out row an event came from, so a consent withdrawal derived from it names
+	// file and row (#15). Appended, as ALTER TABLE appends: the layout declares it last.
+	Register(Migration{Version: 19, Name: "outcome_events.source_row", SQL: []string{
+		`ALTER TABLE outcome_events ADD COLUMN IF NOT EXISTS source_row BIGINT`}})
 }
 
 // rebuild recreates table t from its present DDL, keeping its rows: DuckDB cannot drop
-// a primary key in place. Views over the table name it, so they see the new table.
+// a primary key in place. Views over the table name it, so they see the new table. The
+// rows are copied by column name: a column the layout gained after the table was made
+// (and a later migration adds) is NULL.
 func rebuild(t Table) []string {
 	name, tmp := schemas.QuoteIdent(string(t.Name)), schemas.QuoteIdent(string(t.Name)+"_rebuilt")
 	return []string{
 		"DROP TABLE IF EXISTS " + tmp,
 		t.ddl(tmp),
-		fmt.Sprintf("INSERT INTO %s SELECT %s FROM %s", tmp, t.Layout.SelectList(), name),
+		fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", tmp, name),
 		"DROP TABLE " + name,
 		fmt.Sprintf("ALTER TABLE %s RENAME TO %s", tmp, name),
 	}

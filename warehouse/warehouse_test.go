@@ -282,13 +282,14 @@ func TestUnindexedTableReplacesAChangedObject(t *testing.T) {
 func TestOutcomeEventsRebuiltWithoutIndex(t *testing.T) {
 	ctx := context.Background()
 	w := openTemp(t)
-	// Put the table back as migration 4 made it, with rows, and forget migration 14.
+	// Put the table back as migration 4 made it (before source_row), with rows, and
+	// forget migrations 14 and 19.
 	if err := w.Write(ctx, func(tx *sql.Tx) error {
 		for _, s := range []string{
 			`DROP TABLE outcome_events`,
-			Tables[schemas.TableOutcomeEvents].Layout.DDL("outcome_events"),
+			schemas.LayoutOf[outcomeEventBefore19]("outcome_events").DDL("outcome_events"),
 			`INSERT INTO outcome_events VALUES ('e1', 'w1', 'QMM', DATE '2026-03-10', 'S1', 1, TIMESTAMPTZ '2026-03-10 09:00:00+00', '', 'f', 'x', 'R1')`,
-			`DELETE FROM schema_migrations WHERE version = 14`,
+			`DELETE FROM schema_migrations WHERE version IN (14, 19)`,
 		} {
 			if _, err := tx.ExecContext(ctx, s); err != nil {
 				return fmt.Errorf("%s: %w", s, err)
@@ -333,5 +334,88 @@ func TestOutcomeEventsRebuiltWithoutIndex(t *testing.T) {
 	}
 	if id != "e1" {
 		t.Errorf("event kept through the rebuild: %q, want e1", id)
+	}
+}
+
+// outcomeEventBefore19 is the outcome event as lake objects held it before source_row.
+type outcomeEventBefore19 struct {
+	EventID        string    `col:"event_id,key,unique"`
+	Wave           string    `col:"wave"`
+	ICS            string    `col:"ics"`
+	LoadDate       time.Time `col:"load_date,date"`
+	SurveyRecordID string    `col:"survey_record_id,unique"`
+	Outcome        int32     `col:"outcome"`
+	At             time.Time `col:"at"`
+	Reason         string    `col:"reason"`
+	SourceFile     string    `col:"source_file"`
+	SourceSHA256   string    `col:"source_sha256"`
+	ResponseID     string    `col:"response_id,unique"`
+}
+
+// Migration 19 adds outcome_events.source_row to a warehouse made before it, keeping
+// its rows; an object written before the column still loads (source_row NULL), and a
+// new one brings its rows' numbers.
+func TestOutcomeEventsGainTheSourceRow(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	if err := lake.PutRows(ctx, st, "lake/outcome_events/old.parquet", schemas.LayoutOf[outcomeEventBefore19]("response_outcomes"),
+		[]outcomeEventBefore19{{EventID: "e1", Wave: "w1", ICS: "QMM", LoadDate: at.Truncate(24 * time.Hour), SurveyRecordID: "S1",
+			Outcome: 4, At: at, Reason: "too_ill", SourceFile: "optouts.csv", SourceSHA256: "f"}}); err != nil {
+		t.Fatal(err)
+	}
+	row := int64(7)
+	if err := lake.PutRows(ctx, st, "lake/outcome_events/new.parquet", schemas.OutcomeEventLayout(), []schemas.OutcomeEvent{{EventID: "e2",
+		Wave: "w1", ICS: "QMM", LoadDate: at.Truncate(24 * time.Hour), SurveyRecordID: "S2", Outcome: 4, At: at, Reason: "too_ill",
+		SourceFile: "optouts.csv", SourceSHA256: "g", SourceRow: &row}}); err != nil {
+		t.Fatal(err)
+	}
+	// The table as it was before migration 19, with a row.
+	if err := w.Write(ctx, func(tx *sql.Tx) error {
+		for _, s := range []string{
+			`ALTER TABLE outcome_events DROP COLUMN source_row`,
+			`INSERT INTO outcome_events VALUES ('e0', 'w1', 'QMM', DATE '2026-03-09', 'S0', 2, TIMESTAMPTZ '2026-03-09 09:00:00+00', '', 'undelivered.csv', 'x', '')`,
+			`DELETE FROM schema_migrations WHERE version = 19`,
+		} {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, w.Path()); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"lake/outcome_events/old.parquet", "lake/outcome_events/new.parquet"} {
+		if n, _ := loadObject(t, w, st, Tables[schemas.TableOutcomeEvents], k); n != 1 {
+			t.Fatalf("%s: %d rows loaded", k, n)
+		}
+	}
+	got := map[string]string{}
+	if err := w.Read(ctx, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT event_id, coalesce(CAST(source_row AS VARCHAR), 'NULL') FROM outcome_events`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, r string
+			if err := rows.Scan(&id, &r); err != nil {
+				return err
+			}
+			got[id] = r
+		}
+		return rows.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"e0": "NULL", "e1": "NULL", "e2": "7"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("outcome_events source_row: %v, want %v", got, want)
 	}
 }

@@ -30,16 +30,20 @@ type LinkageResult struct {
 	Step            string                            `json:"step"`
 	Consent         activities.LinkageConsentOutput   `json:"consent"`
 	Extracts        []activities.LinkageExtractResult `json:"extracts,omitempty"`
-	Release         activities.LinkageReleaseOutput   `json:"release"`
-	Disclosed       activities.LinkageDisclosedOutput `json:"disclosed"`
-	Export          activities.LinkageExportOutput    `json:"export"`
-	Warehouse       map[string]int64                  `json:"warehouse,omitempty"`
+	// Purge is what the run removed from the lake's validated extracts (absent from
+	// runs recorded before the step existed).
+	Purge     *activities.LinkagePurgeOutput    `json:"purge,omitempty"`
+	Release   activities.LinkageReleaseOutput   `json:"release"`
+	Disclosed activities.LinkageDisclosedOutput `json:"disclosed"`
+	Export    activities.LinkageExportOutput    `json:"export"`
+	Warehouse map[string]int64                  `json:"warehouse,omitempty"`
 }
 
 // Steps of a linkage run (LinkageResult.Step), in order.
 const (
 	LinkageStepConsent   = "consent"
 	LinkageStepValidate  = "validate"
+	LinkageStepPurge     = "purge"
 	LinkageStepRelease   = "release"
 	LinkageStepDisclose  = "disclose"
 	LinkageStepExport    = "export"
@@ -47,9 +51,14 @@ const (
 	LinkageStepDone      = "done"
 )
 
+// changeLinkagePurge marks the purge step: runs recorded before it replay without it.
+const changeLinkagePurge = "linkage-purge-withdrawn"
+
 // LinkageWorkflow builds one release of a wave's linkage: derive the consent events
-// from the lake, validate the providers' extracts (unless withdrawals only), build the
-// release and its quality report, put the aggregate counts through disclosure control,
+// from the lake, validate the providers' extracts (unless withdrawals only), purge the
+// rows of everyone who may no longer be linked from the lake's validated extracts
+// (every run, so a withdrawals-only run removes the withdrawn from the restricted lake
+// too), build the release and its quality report, put the aggregate counts through disclosure control,
 // export the release UDAL-style, and load it into the warehouse. Each step is an
 // activity that reads and writes the store and passes keys and counts on; every one is
 // retried by its class's policy and audited by the worker. One run per wave at a time
@@ -87,6 +96,14 @@ func LinkageWorkflow(ctx workflow.Context, in LinkageInput) (LinkageResult, erro
 			return res, err
 		}
 		res.Extracts = ex.Extracts
+	}
+	if workflow.GetVersion(ctx, changeLinkagePurge, workflow.DefaultVersion, 1) >= 1 {
+		res.Step = LinkageStepPurge
+		var purge activities.LinkagePurgeOutput
+		if err := step(res.Step, workflow.ExecuteActivity(long, a.PurgeWithdrawnLinkage, scope).Get(ctx, &purge)); err != nil {
+			return res, err
+		}
+		res.Purge = &purge
 	}
 	res.Step = LinkageStepRelease
 	if err := step(res.Step, workflow.ExecuteActivity(long, a.BuildLinkageRelease, rel).Get(ctx, &res.Release)); err != nil {

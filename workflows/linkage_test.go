@@ -41,6 +41,11 @@ func linkageEnv(t *testing.T, failExport bool) (*linkageWorld, func(workflows.Li
 			w.step("validate")
 			return activities.LinkageExtractsOutput{Extracts: []activities.LinkageExtractResult{{Key: "k", RowsRead: 2, Accepted: 2}}}, nil
 		})
+	env.OnActivity(ta.PurgeWithdrawnLinkage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.Scope) (activities.LinkagePurgeOutput, error) {
+			w.step("purge " + in.WaveID)
+			return activities.LinkagePurgeOutput{WaveID: in.WaveID, Objects: 8, Rewritten: 2, People: 1, Rows: 4}, nil
+		})
 	env.OnActivity(ta.BuildLinkageRelease, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.LinkageReleaseInput) (activities.LinkageReleaseOutput, error) {
 			w.step("release " + in.ReleaseID)
@@ -91,9 +96,9 @@ func TestLinkageWorkflowSteps(t *testing.T) {
 		failExport      bool
 		want            []string
 	}{
-		{"full release", false, false, []string{"consent W1", "validate", "release R1", "disclose R1", "export R1", "warehouse R1", "flush audit"}},
-		{"withdrawals only", true, false, []string{"consent W1", "release R1", "disclose R1", "export R1", "warehouse R1", "flush audit"}},
-		{"export refused", false, true, []string{"consent W1", "validate", "release R1", "disclose R1", "export R1", "flush audit"}},
+		{"full release", false, false, []string{"consent W1", "validate", "purge W1", "release R1", "disclose R1", "export R1", "warehouse R1", "flush audit"}},
+		{"withdrawals only", true, false, []string{"consent W1", "purge W1", "release R1", "disclose R1", "export R1", "warehouse R1", "flush audit"}},
+		{"export refused", false, true, []string{"consent W1", "validate", "purge W1", "release R1", "disclose R1", "export R1", "flush audit"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, run := linkageEnv(t, tc.failExport)
@@ -109,6 +114,8 @@ func TestLinkageWorkflowSteps(t *testing.T) {
 			assert.Equal(t, int64(5), res.Release.Consented)
 			assert.Equal(t, int64(5), res.Warehouse["linked_respondents"])
 			assert.Equal(t, tc.withdrawalsOnly, len(res.Extracts) == 0)
+			require.NotNil(t, res.Purge)
+			assert.Equal(t, int64(4), res.Purge.Rows)
 		})
 	}
 }

@@ -146,6 +146,10 @@ func printLinkage(out io.Writer, r waveclient.LinkageResult) {
 		}
 		fmt.Fprintf(w, "extract %s\t%d rows: %d accepted, %d rejected, %d excluded (not linkable)\n", e.Key, e.RowsRead, e.Accepted, e.Rejected, e.Excluded)
 	}
+	if p := r.Purge; p != nil {
+		fmt.Fprintf(w, "purge\t%d validated extract objects, %d rewritten: %d activity and %d diagnosis rows of %d people who may no longer be linked removed\n",
+			p.Objects, p.Rewritten, p.Rows, p.Diagnoses, p.People)
+	}
 	rel := r.Release
 	if rel.ReleaseKeyID != "" {
 		fmt.Fprintf(w, "release\t%d sampled, %d responded, %d consented, %d linked; release key %s; %d earlier objects retired\n",

@@ -115,6 +115,15 @@ func TestLinkageEndToEnd(t *testing.T) {
 	if chosen == nil {
 		t.Fatal("no consenter was linked to GP appointments in R1")
 	}
+	// Right after validation nothing was left to purge; the chosen person's activity is
+	// in the restricted lake's validated extracts (so the scan after R2 can fail).
+	if r1.Purge == nil || r1.Purge.Objects == 0 || r1.Purge.Rows != 0 || r1.Purge.Rewritten != 0 {
+		t.Errorf("R1 purge: %+v, want every object read and nothing purged", r1.Purge)
+	}
+	chosenKey := map[string]bool{strings.ToLower(chosen.NHSPseudonym): true}
+	if n := scanLakeExtracts(t, ctx, st, wave, chosenKey); n == 0 {
+		t.Fatal("the chosen person's project pseudonym is nowhere in the lake's validated extracts after R1")
+	}
 	// The command twice with one command id (a retry) is one withdrawal.
 	for range 2 {
 		ice(append([]string{"link", "withdraw", "--wave", wave, "--record", chosen.SurveyRecordID, "--operator", "A. Engineer",
@@ -147,6 +156,14 @@ func TestLinkageEndToEnd(t *testing.T) {
 	if r2.Step != "done" || !r2.WithdrawalsOnly || len(r2.Extracts) != 0 || r2.Release.Consented != r1.Release.Consented-1 || r2.Release.Retired == 0 {
 		t.Fatalf("R2: step %s, withdrawals only %v, %d extracts validated, %d consented (R1 %d), %d objects retired",
 			r2.Step, r2.WithdrawalsOnly, len(r2.Extracts), r2.Release.Consented, r1.Release.Consented, r2.Release.Retired)
+	}
+	// The withdrawals-only run purged the withdrawn person's rows from the restricted
+	// lake's validated extracts (activity and diagnoses), and only theirs.
+	if p := r2.Purge; p == nil || p.People != 1 || p.Rows == 0 || p.Rewritten == 0 {
+		t.Errorf("R2 purge: %+v, want the withdrawn person's rows", p)
+	}
+	if n := scanLakeExtracts(t, ctx, st, wave, chosenKey); n != 0 {
+		t.Errorf("the withdrawn person's project pseudonym is still %d times in the lake's validated extracts", n)
 	}
 	consenting2 := map[string]bool{}
 	for id := range ws.Consenting {
@@ -394,6 +411,40 @@ func scanLinkage(t *testing.T, ctx context.Context, st *devstack.Stack, wave str
 		t.Fatal(err)
 	}
 	return scanned
+}
+
+// scanLakeExtracts counts the forbidden tokens in the restricted lake's validated
+// extracts of every dataset and their diagnosis codes (raw bytes and decoded values).
+func scanLakeExtracts(t *testing.T, ctx context.Context, st *devstack.Stack, wave string, forbidden map[string]bool) (n int) {
+	t.Helper()
+	defs, err := linkage.DefaultDefinitions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prefixes []string
+	for _, id := range defs.IDs() {
+		prefixes = append(prefixes, schemas.LinkageActivityPrefix(id, wave))
+	}
+	objects := 0
+	for _, p := range append(prefixes, schemas.LinkageDiagnosesPrefix(wave)) {
+		infos, err := st.Store.List(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range infos {
+			path := filepath.Join(st.Store.Root(), in.Key)
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objects++
+			n += countTokens(string(raw), forbidden) + countTokens(parquetValues(t, path), forbidden)
+		}
+	}
+	if objects <= len(prefixes) {
+		t.Fatalf("only %d validated extract objects to scan", objects)
+	}
+	return n
 }
 
 // countTokens counts the runs of letters and digits of text that are forbidden

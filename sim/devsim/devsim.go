@@ -78,7 +78,7 @@ func (d *DevSimulators) SimulateResponses(ctx context.Context, in activities.Sim
 	}
 	out.Summary = activities.SimulatedDay(sum)
 	audit.Record(ctx, "responses_simulated", map[string]any{"date": sum.Day, "fieldwork_day": out.FieldworkDay,
-		"files": len(sum.Files), "patients": sum.Patients, "carers": sum.Carers, "undelivered": sum.Undelivered, "opt_outs": sum.OptOuts})
+		"files": len(sum.Files), "patients": sum.Patients, "carers": sum.Carers, "undelivered": sum.Undelivered, "opt_outs": sum.OptOuts, "linkage_withdrawals": sum.LinkageWithdrawals})
 	return out, nil
 }
 

@@ -116,6 +116,9 @@ type Rates struct {
 	Partial        float64 // an online responder first saves an incomplete response: 0.06
 	Abandon        float64 // an online responder never completes: 0.03
 	ItemMissing    float64 // a question left blank in a complete response: 0.03
+	// WithdrawLinkage: a patient who answered later withdraws their consent to linkage
+	// only (an opt-out row with reason withdraw_linkage): 0.03
+	WithdrawLinkage float64
 }
 
 func (r Rates) withDefaults() Rates {
@@ -135,6 +138,7 @@ func (r Rates) withDefaults() Rates {
 	def(&r.Partial, 0.06)
 	def(&r.Abandon, 0.03)
 	def(&r.ItemMissing, 0.03)
+	def(&r.WithdrawLinkage, 0.03)
 	return r
 }
 
@@ -161,7 +165,10 @@ type Summary struct {
 	Duplicates  int            `json:"duplicates"` // extra responses from someone who already answered
 	Undelivered int            `json:"undelivered"`
 	OptOuts     int            `json:"opt_outs"`
-	Deceased    int            `json:"deceased"` // opt-outs reporting a death
+	// LinkageWithdrawals are opt-out rows that withdraw linkage consent only (reason
+	// withdraw_linkage); not counted in OptOuts.
+	LinkageWithdrawals int `json:"linkage_withdrawals"`
+	Deceased           int `json:"deceased"` // opt-outs reporting a death
 }
 
 // Day writes the supplier files for fieldwork day dayIndex (day 0 is the invitation
@@ -209,6 +216,10 @@ func (s *Simulator) Day(ctx context.Context, st store.Store, wave, ics string, d
 			if f.optOutReason == schemas.OptOutDeceased {
 				sum.Deceased++
 			}
+		}
+		if f.linkWithdrawDay == dayIndex {
+			optouts = append(optouts, []string{p.SurveyRecordID, day.Add(f.linkWithdrawAt).Format(time.RFC3339), schemas.OptOutWithdrawLinkage})
+			sum.LinkageWithdrawals++
 		}
 		for _, r := range f.responses {
 			if r.day != dayIndex {
@@ -404,6 +415,8 @@ type fate struct {
 	optOutDay         int // -1 when never
 	optOutAt          time.Duration
 	optOutReason      string
+	linkWithdrawDay   int // -1 when never: the day of a withdraw_linkage opt-out row
+	linkWithdrawAt    time.Duration
 	responses         []response
 }
 
@@ -472,7 +485,7 @@ func timeOfDay(r *rand.Rand, channel string) time.Duration {
 }
 
 func (s *Simulator) fate(rates Rates, wave, ics string, p *Person, all []step) fate {
-	f := fate{undeliveredDay: -1, optOutDay: -1}
+	f := fate{undeliveredDay: -1, optOutDay: -1, linkWithdrawDay: -1}
 	steps := s.personSteps(p, all)
 	if len(steps) == 0 {
 		return f
@@ -584,6 +597,15 @@ func (s *Simulator) fate(rates Rates, wave, ics string, p *Person, all []step) f
 			}
 		}
 		add(main, 1)
+		// Some withdraw their consent to linkage later, and only that: they stay in the
+		// survey. The draws come from a stream of their own, so the other fates are
+		// the same as without them.
+		if !optOut {
+			w := s.rng("withdraw-linkage", wave, ics, id)
+			if u, delay, at := w.Float64(), 2+w.IntN(14), timeOfDay(w, schemas.ChannelPhone); u < rates.WithdrawLinkage {
+				f.linkWithdrawDay, f.linkWithdrawAt = main.day+delay, at
+			}
+		}
 		if len(cands) > 1 && dupU < rates.Duplicate {
 			dup := cands[1]
 			dup.duplicate = true

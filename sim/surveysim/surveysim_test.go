@@ -205,6 +205,7 @@ func TestFieldworkLoadsCleanly(t *testing.T) {
 		byDay                                      map[int]map[string]int
 		completed, undelivered, optedOut, deceased int
 		duplicates, carers                         int
+		linkWithdrawals                            int // loaded withdraw_linkage opt-out rows
 	}
 	result := map[string]*totals{}
 	for _, ics := range []string{"QMM"} {
@@ -230,6 +231,7 @@ func TestFieldworkLoadsCleanly(t *testing.T) {
 				tot.sim.ByChannel[ch] += k
 			}
 			tot.sim.Duplicates += sum.Duplicates
+			tot.sim.LinkageWithdrawals += sum.LinkageWithdrawals
 			tot.sim.Incomplete += sum.Incomplete
 			res, err := responses.Load(ctx, st, cfg, day)
 			if err != nil {
@@ -247,6 +249,7 @@ func TestFieldworkLoadsCleanly(t *testing.T) {
 			tot.deceased += res.Outcomes[schemas.OutcomeDeceased]
 			tot.duplicates += res.Duplicates + res.Superseded
 			tot.carers += res.Responses["carer"]
+			tot.linkWithdrawals += res.LinkageWithdrawals
 		}
 		rate := float64(tot.completed) / n
 		t.Logf("%s: completed %.1f%%, carers %d, undelivered %d, opted out %d, deceased %d, duplicates %d, incomplete %d, channels %v",
@@ -259,6 +262,11 @@ func TestFieldworkLoadsCleanly(t *testing.T) {
 		}
 		if tot.undelivered == 0 || tot.optedOut == 0 || tot.duplicates == 0 || tot.sim.Incomplete == 0 {
 			t.Errorf("%s: missing undelivered/opt-outs/duplicates/incomplete: %+v", ics, tot)
+		}
+		// Some respondents withdraw their linkage consent only, and every such row loads
+		// as a consent withdrawal (not an opt-out outcome).
+		if tot.sim.LinkageWithdrawals == 0 || tot.linkWithdrawals != tot.sim.LinkageWithdrawals {
+			t.Errorf("%s: %d linkage withdrawals simulated, %d loaded", ics, tot.sim.LinkageWithdrawals, tot.linkWithdrawals)
 		}
 		if tot.sim.ByChannel["phone"] == 0 || tot.sim.ByChannel["paper"] == 0 {
 			t.Errorf("%s: channels %v", ics, tot.sim.ByChannel)
