@@ -128,7 +128,7 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 // at desktop width, tabs through it with the keyboard, and saves screenshots.
 func TestBrowserAccessibility(t *testing.T) {
 	b := browsertest.Start(t)
-	coding := &memCoding{}
+	coding := &memCoding{more: 25} // two pages: the pagination is checked too
 	h := newHarness(t, false, func(_ *Config, d *Deps) { d.CodingQueue, d.ThemeDecisions = coding, coding })
 	tab := b.NewTab(t)
 	pages := []struct{ name, path string }{

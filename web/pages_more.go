@@ -339,14 +339,7 @@ type freeTextView struct {
 
 // freeTextGrants turns the access file's grants of u into the free-text package's:
 // valid from the approval day to the end of the expiry day (Europe/London).
-func freeTextGrants(u access.User) []freetext.Grant {
-	var out []freetext.Grant
-	for _, g := range u.FreeText {
-		out = append(out, freetext.Grant{UserID: u.ID, ICS: g.ICS, ValidFrom: g.ApprovedOn, ApprovedAt: g.ApprovedOn,
-			Expires: g.End(), ApprovedBy: g.ApprovedBy})
-	}
-	return out
-}
+func freeTextGrants(u access.User) []freetext.Grant { return access.FreeTextGrants(u) }
 
 // readFreeText is the one path free text takes to a page or a file: the access file's
 // decision, then freetext.Read (its own check, redaction), the search on the redacted
