@@ -158,8 +158,12 @@ func TestThemeCodingWorkflowContinuesAsNew(t *testing.T) {
 	send := func(env *testsuite.TestWorkflowEnvironment, id string, req workflows.ThemeDecisionsRequest) {
 		env.UpdateWorkflow(workflows.UpdateThemeDecisions, id, u.callback(id), req)
 	}
-	env.RegisterDelayedCallback(func() { send(env, "ok-a", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("a", "alice", burden)}) }, time.Minute)
-	env.RegisterDelayedCallback(func() { send(env, "ok-b", workflows.ThemeDecisionsRequest{ICS: "QJK", Batch: batch("b", "bob", burden)}) }, 2*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		send(env, "ok-a", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("a", "alice", burden)})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		send(env, "ok-b", workflows.ThemeDecisionsRequest{ICS: "QJK", Batch: batch("b", "bob", burden)})
+	}, 2*time.Minute)
 	env.ExecuteWorkflow(workflows.ThemeCodingWorkflow, workflows.ThemeCodingInput{WaveID: "W1", ICS: []string{"QMM", "QJK"}, BatchesPerRun: 2})
 	require.True(t, env.IsWorkflowCompleted())
 	var can *workflow.ContinueAsNewError
@@ -181,8 +185,12 @@ func TestThemeCodingWorkflowContinuesAsNew(t *testing.T) {
 	w.calls = nil
 	w.mu.Unlock()
 	env2 := mk()
-	env2.RegisterDelayedCallback(func() { send(env2, "again", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("a", "alice", burden)}) }, time.Minute)
-	env2.RegisterDelayedCallback(func() { send(env2, "ok-c", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("c", "carol", burden)}) }, 2*time.Minute)
+	env2.RegisterDelayedCallback(func() {
+		send(env2, "again", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("a", "alice", burden)})
+	}, time.Minute)
+	env2.RegisterDelayedCallback(func() {
+		send(env2, "ok-c", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("c", "carol", burden)})
+	}, 2*time.Minute)
 	env2.RegisterDelayedCallback(func() { env2.SignalWorkflow(workflows.SignalFinishCoding, nil) }, 3*time.Minute)
 	env2.ExecuteWorkflow(workflows.ThemeCodingWorkflow, next)
 	require.True(t, env2.IsWorkflowCompleted())
