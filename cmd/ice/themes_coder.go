@@ -104,18 +104,18 @@ func (r *freeTextReader) recordExport(ctx context.Context, wave, ics, what strin
 
 // terminalCoding is one sitting of `ice themes code --next N`.
 type terminalCoding struct {
-	Store       store.Store
-	Audit       freeTextAuditor
-	Sender      themeSender
-	AccessFile  string
-	Wave, ICS   string
-	Coder       string
-	Next        int
-	Out         string // write a decisions file here instead of asking on stdin
-	In          io.Reader
-	W           io.Writer
-	Now         func() time.Time
-	BatchID     string // names the batch (tests); empty: a random id
+	Store      store.Store
+	Audit      freeTextAuditor
+	Sender     themeSender
+	AccessFile string
+	Wave, ICS  string
+	Coder      string
+	Next       int
+	Out        string // write a decisions file here instead of asking on stdin
+	In         io.Reader
+	W          io.Writer
+	Now        func() time.Time
+	BatchID    string // names the batch (tests); empty: a random id
 }
 
 // run shows the next comments and takes (or writes out) the coder's decisions.
