@@ -153,6 +153,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"free-text", "/waves/W1/free-text?ics=QMM"},
 		{"free-text-search", "/waves/W1/free-text?ics=QMM&q=physio"},
 		{"coding", "/waves/W1/coding?ics=QMM"},
+		{"coding-page-2", "/waves/W1/coding?ics=QMM&from=20"},
 	}
 	checked := 0
 	check := func(name, path string) {
