@@ -1,6 +1,7 @@
 package access
 
 import (
+	"icesurvey/freetext"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,39 @@ func TestFreeTextGrantExpiry(t *testing.T) {
 	}
 	if got := FreeTextICSs(fay, at("2026-11-15 09:00")); len(got) != 1 || got[0] != "QMM" {
 		t.Errorf("FreeTextICSs: %v", got)
+	}
+}
+
+// CheckFreeText is the check the coding page and ice themes share: the access file's
+// decision first, then the free-text grant's actions (code and download implied by an
+// access-file grant, audit never).
+func TestCheckFreeText(t *testing.T) {
+	p := load(t)
+	fay, _ := p.User("fay.reader@example.nhs.uk")
+	ann, _ := p.User("ann.analyst@example.nhs.uk")
+	at := time.Date(2026, 11, 15, 9, 0, 0, 0, london)
+	cases := []struct {
+		name   string
+		who    User
+		req    freetext.Request
+		want   bool
+		reason string
+	}{
+		{"code", fay, freetext.Request{UserID: fay.ID, ICS: "QMM", Action: freetext.ActionCode, At: at}, true, "Caldicott"},
+		{"download", fay, freetext.Request{UserID: fay.ID, ICS: "QMM", Action: freetext.ActionDownload, At: at}, true, ""},
+		{"audit never implied", fay, freetext.Request{UserID: fay.ID, ICS: "QMM", Action: freetext.ActionAudit, At: at}, false, "does not allow audit"},
+		{"other ICS", fay, freetext.Request{UserID: fay.ID, ICS: "QJK", Action: freetext.ActionCode, At: at}, false, "not a named free-text reader for QJK"},
+		{"no grant", ann, freetext.Request{UserID: ann.ID, ICS: "QMM", Action: freetext.ActionCode, At: at}, false, "not a named free-text reader"},
+		{"expired", fay, freetext.Request{UserID: fay.ID, ICS: "QMM", Action: freetext.ActionCode, At: at.AddDate(1, 0, 0)}, false, "expired"},
+		{"someone else's request", fay, freetext.Request{UserID: ann.ID, ICS: "QMM", Action: freetext.ActionCode, At: at}, false, "not"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := CheckFreeText(c.who, c.req)
+			if d.Allowed != c.want || !strings.Contains(d.Reason, c.reason) {
+				t.Fatalf("CheckFreeText = %+v, want %v with %q", d, c.want, c.reason)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"icesurvey/freetext"
 )
 
 // MaySeeBreakdowns reports whether u may see ICS ics's local breakdowns (by age band,
@@ -60,4 +62,31 @@ func FreeTextICSs(u User, now time.Time) []string {
 		}
 	}
 	return out
+}
+
+// FreeTextGrants turns the access file's grants of u into the free-text package's:
+// valid from the approval day to the end of the expiry day (Europe/London). The
+// access file names no actions, so each allows view, search, download and code
+// (freetext.Grant), never the audit of originals.
+func FreeTextGrants(u User) []freetext.Grant {
+	var out []freetext.Grant
+	for _, g := range u.FreeText {
+		out = append(out, freetext.Grant{UserID: u.ID, ICS: g.ICS, ValidFrom: g.ApprovedOn, ApprovedAt: g.ApprovedOn,
+			Expires: g.End(), ApprovedBy: g.ApprovedBy})
+	}
+	return out
+}
+
+// CheckFreeText is the free-text access check the dashboard and the terminal share:
+// the access file's decision for u and the request's ICS (its reason is the one a
+// reader can act on), then freetext.Check of the request against u's grants. The
+// request's user must be u.
+func CheckFreeText(u User, req freetext.Request) freetext.Decision {
+	if req.UserID != u.ID {
+		return freetext.Decision{Reason: fmt.Sprintf("the request is for %q, not %q", req.UserID, u.ID)}
+	}
+	if d := FreeText(u, req.ICS, req.At); !d.Allowed {
+		return freetext.Decision{Reason: d.Reason}
+	}
+	return freetext.Check(FreeTextGrants(u), req)
 }

@@ -18,18 +18,23 @@ const (
 	ActionView     Action = "view"     // read redacted comments on a page
 	ActionSearch   Action = "search"   // search redacted comments for words
 	ActionDownload Action = "download" // take a file of redacted comments away
+	// ActionCode is a coder's read of the coding queue (redacted comments with the
+	// machine's suggestions) and the theme decisions they send on those comments.
+	// Its audit events say which comments were coded, and how, apart from plain
+	// views and searches.
+	ActionCode Action = "code"
 	// ActionAudit is a named reader's audit of the redaction: the originals beside
 	// the redacted text. It is never implied by a grant for the other actions.
 	ActionAudit Action = "audit"
 )
 
 // Actions lists the valid actions.
-var Actions = []Action{ActionView, ActionSearch, ActionDownload, ActionAudit}
+var Actions = []Action{ActionView, ActionSearch, ActionDownload, ActionCode, ActionAudit}
 
 // Grant is one approved permission for a named user to read the free text of one
 // ICS (SPEC §8: only a small number of named ICB users). It is valid from ValidFrom
 // (inclusive) to Expires (exclusive), unless revoked earlier. Actions lists what it
-// allows; empty means view, search and download, never audit.
+// allows; empty means view, search, download and code, never audit.
 type Grant struct {
 	UserID     string    `json:"user_id" yaml:"user_id"`
 	ICS        string    `json:"ics" yaml:"ics"`
@@ -87,7 +92,13 @@ func (g Grant) Validate() error {
 
 func (g Grant) allows(a Action) bool {
 	if len(g.Actions) == 0 {
-		return a == ActionView || a == ActionSearch || a == ActionDownload
+		// A grant that names no actions (every grant written before ActionCode
+		// existed, and every grant of the dashboard's access file) lets its named
+		// reader code too: coding shows the same redacted comments a view shows, and
+		// the issue makes coders of exactly the ICS's named free-text readers. Adding
+		// a decision on a comment one may read reveals nothing further, so code is
+		// implied; a grant that lists its actions allows code only when it says so.
+		return a == ActionView || a == ActionSearch || a == ActionDownload || a == ActionCode
 	}
 	return slices.Contains(g.Actions, a)
 }

@@ -52,6 +52,8 @@ func TestCheck(t *testing.T) {
 	revoked.RevokedAt = day0.AddDate(0, 1, 0)
 	auditor := grant
 	auditor.Actions = []Action{ActionView, ActionAudit}
+	coder := grant
+	coder.Actions = []Action{ActionCode}
 	bad := grant
 	bad.ApprovedBy = grant.UserID
 	req := func(user, ics string, a Action, at time.Time) Request { return Request{user, ics, a, at} }
@@ -74,6 +76,10 @@ func TestCheck(t *testing.T) {
 		{"audit needs naming", []Grant{grant}, req("u.analyst", "QJK", ActionAudit, day0), false, "does not allow audit"},
 		{"audit named", []Grant{auditor}, req("u.analyst", "QJK", ActionAudit, day0), true, ""},
 		{"named actions only", []Grant{auditor}, req("u.analyst", "QJK", ActionDownload, day0), false, "does not allow download"},
+		{"code implied by an unnamed grant", []Grant{grant}, req("u.analyst", "QJK", ActionCode, day0), true, ""},
+		{"code not implied by named actions", []Grant{auditor}, req("u.analyst", "QJK", ActionCode, day0), false, "does not allow code"},
+		{"code named", []Grant{coder}, req("u.analyst", "QJK", ActionCode, day0), true, ""},
+		{"a coder's grant allows no download", []Grant{coder}, req("u.analyst", "QJK", ActionDownload, day0), false, "does not allow download"},
 		{"invalid grant", []Grant{bad}, req("u.analyst", "QJK", ActionView, day0), false, "not valid"},
 		{"second grant allows", []Grant{revoked, grant}, req("u.analyst", "QJK", ActionView, day0.AddDate(0, 2, 0)), true, ""},
 		{"unknown action", []Grant{grant}, req("u.analyst", "QJK", "print", day0), false, "unknown action"},

@@ -12,7 +12,7 @@
 //   - Check: whether a user's grants (user, ICS, validity, approver, actions) allow a
 //     read now; Decision.Reason says why not in words the user can act on.
 //   - AuditEvent / NewAuditEvent: one record per read or refusal (user, time, ICS,
-//     action view/search/download/audit, query, rows shown and their response ids).
+//     action view/search/download/code/audit, query, rows shown and their response ids).
 //   - Read: the three together, the call the dashboard and CLI make.
 //
 // # How redaction works
@@ -66,7 +66,7 @@
 // Free text is never logged, and no error or audit event from this package holds a
 // comment's text. Redacted and Span hold offsets and kinds, never the removed text.
 // Originals leave Read only for ActionAudit, which a grant must name explicitly (a
-// grant with no actions allows view, search and download). Every grant has an
+// grant with no actions allows view, search, download and code). Every grant has an
 // approver other than its user, a start and an expiry no more than a year later;
 // an invalid, expired, future or revoked grant allows nothing. Every call to Read
 // returns an audit event, refusals included, which the caller must store (in the

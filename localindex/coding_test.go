@@ -253,3 +253,83 @@ func TestExportQDPXIsSchemaValid(t *testing.T) {
 		t.Fatalf("project.qde is not valid REFI-QDA:\n%s", out)
 	}
 }
+
+// A coder's queue keeps the coding queue's order, drops what the coder (or, outside
+// the double-coding sample, anyone) has decided, and is blind where the plan says:
+// the evaluation slice, and a double-coded comment's second coding.
+func TestCoderQueue(t *testing.T) {
+	ctx, st, _ := fixture(t, 80)
+	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay}); err != nil {
+		t.Fatal(err)
+	}
+	full, err := CoderQueue(ctx, st, tWave, tICS, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full) != 80 {
+		t.Fatalf("alice's queue holds %d of 80 comments before anyone coded", len(full))
+	}
+	var suggested, evaluation, double int
+	for i, e := range full {
+		if e.Position != i+1 {
+			t.Fatalf("entry %d has queue position %d: not in queue order", i, e.Position)
+		}
+		if e.Blind != e.Evaluation {
+			t.Errorf("%s: blind %v, evaluation %v, before any coding", e.Unit(), e.Blind, e.Evaluation)
+		}
+		if e.Blind && len(e.Suggestions) > 0 {
+			t.Errorf("%s: blind but with suggestions", e.Unit())
+		}
+		if len(e.Suggestions) > 0 {
+			suggested++
+		}
+		if e.Evaluation {
+			evaluation++
+		}
+		if e.DoubleCoded && !e.Evaluation {
+			double++
+		}
+	}
+	if suggested == 0 || evaluation == 0 || double == 0 {
+		t.Fatalf("fixture too thin: %d suggested, %d evaluation, %d double-coded outside it", suggested, evaluation, double)
+	}
+	// Alice codes the first 30; the rest of her queue follows in the same order.
+	a := Batch{ID: "a1", Coder: "alice", DecidedAt: tDay.Add(time.Hour)}
+	for _, e := range full[:30] {
+		a.Decisions = append(a.Decisions, Decision{ResponseID: e.ResponseID, QuestionID: e.QuestionID, Themes: e.Suggestions})
+	}
+	if _, err := RecordDecisions(ctx, st, tWave, tICS, themes.Default(), a); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := CoderQueue(ctx, st, tWave, tICS, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != 50 || rest[0].Unit() != full[30].Unit() || rest[49].Unit() != full[79].Unit() {
+		t.Fatalf("alice's queue after 30 decisions: %d entries starting %v", len(rest), rest[0].Unit())
+	}
+	// Bob's queue: the 50 nobody coded, and alice's double-coded ones, blind.
+	bob, err := CoderQueue(ctx, st, tWave, tICS, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 50
+	decided := map[string]bool{}
+	for _, e := range full[:30] {
+		decided[e.Unit()] = true
+		if e.DoubleCoded {
+			want++
+		}
+	}
+	if len(bob) != want {
+		t.Fatalf("bob's queue: %d entries, want %d", len(bob), want)
+	}
+	for i, e := range bob {
+		if i > 0 && e.Position <= bob[i-1].Position {
+			t.Fatalf("bob's queue out of order at %d", i)
+		}
+		if decided[e.Unit()] && (!e.Blind || len(e.Suggestions) > 0 || !e.DoubleCoded) {
+			t.Errorf("%s: a second coding shown with suggestions or outside the sample: %+v", e.Unit(), e)
+		}
+	}
+}

@@ -128,7 +128,7 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 // at desktop width, tabs through it with the keyboard, and saves screenshots.
 func TestBrowserAccessibility(t *testing.T) {
 	b := browsertest.Start(t)
-	coding := &memCoding{}
+	coding := &memCoding{more: 25} // two pages: the pagination is checked too
 	h := newHarness(t, false, func(_ *Config, d *Deps) {
 		d.CodingQueue, d.ThemeDecisions, d.Profiles = coding, coding, memProfiles{}
 	})
@@ -157,6 +157,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"free-text", "/waves/W1/free-text?ics=QMM"},
 		{"free-text-search", "/waves/W1/free-text?ics=QMM&q=physio"},
 		{"coding", "/waves/W1/coding?ics=QMM"},
+		{"coding-page-2", "/waves/W1/coding?ics=QMM&from=20"},
 		{"profile", "/waves/W1/profiles?ics=QMM&profile=women-heart"},
 	}
 	checked := 0

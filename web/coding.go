@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"icesurvey/access"
@@ -14,25 +15,30 @@ import (
 )
 
 // The coding page (issue #17 item 4): a named free-text reader of an ICS codes its
-// comments. The page lists the comments in the coding queue's order, redacted, with
-// the machine's suggestions preselected (none for the evaluation slice, which is
-// coded blind); the coder confirms or changes each and sends the page as one batch.
-// Every decision is recorded in the free-text audit trail before the batch is sent,
-// and the batch goes to the coding workflow through ThemeDecisions (the dashboard
-// reaches no workflow itself).
+// comments. The page lists what is left of the coder's queue, in the coding queue's
+// order, a page of codingPageSize at a time (previous and next pages to look ahead),
+// redacted, with the machine's suggestions preselected (none for a comment coded
+// blind); the coder confirms or changes each and sends the page as one batch. The
+// decided comments then leave the coder's queue, so the page that follows a batch is
+// the next batch. Every read and every decision is recorded in the free-text audit
+// trail as freetext.ActionCode before anything is shown or sent, and the batch goes
+// to the coding workflow through ThemeDecisions (the dashboard reaches no workflow
+// itself).
 
-// CodingQueue reads an ICS's comments as the last coding run queued them: redacted
-// text, queue order, and the machine's suggestions.
+// CodingQueue reads what is left for one coder to code in an ICS, as the last coding
+// run queued it (localindex.CoderQueue): redacted text, queue order, and the
+// machine's suggestions unless the comment is coded blind.
 type CodingQueue interface {
-	CodingQueue(ctx context.Context, wave, ics string) ([]CodingItem, error)
+	CodingQueue(ctx context.Context, wave, ics, coder string) ([]CodingItem, error)
 }
 
 // CodingItem is one comment of the queue.
 type CodingItem struct {
 	ResponseID, QuestionID string
 	Text                   string // redacted by the coding run; redacted again before it is shown
-	// Evaluation: in the held-out slice, shown without suggestions.
-	Evaluation  bool
+	// Blind: shown without suggestions (the evaluation slice, or a double-coded
+	// comment's second coding).
+	Blind       bool
 	Suggestions []CodedTheme
 }
 
@@ -68,7 +74,12 @@ type codingView struct {
 	ICS      ICS
 	Grant    string
 	Action   string
-	Total    int
+	Total    int // comments left in the coder's queue
+	From     int // the page's first comment, 0-based, in the coder's queue
+	First    int // From+1, as shown
+	Last     int // the page's last comment, 1-based
+	Prev     string
+	Next     string
 	Items    []codingRow
 	Sent     string // the confirmation after a batch
 	Problems []string
@@ -76,11 +87,11 @@ type codingView struct {
 
 type codingRow struct {
 	N          int
-	Num        int // N+1, as shown
+	Num        int // the comment's place in the coder's queue, as shown
 	ResponseID string
 	QuestionID string
 	Text       string
-	Evaluation bool
+	Blind      bool
 	Themes     []codingChoice
 }
 
@@ -104,14 +115,10 @@ func (s *Server) codingAccess(ctx context.Context, u access.User, waveID, ics st
 	if j < 0 {
 		return Wave{}, ICS{}, zero, freetext.Request{}, notFoundError(fmt.Sprintf("There is no ICS %q in this wave.", ics))
 	}
-	now := s.cfg.Now()
-	req := freetext.Request{UserID: u.ID, ICS: ics, Action: freetext.ActionView, At: now}
-	d := freetext.Check(freeTextGrants(u), req)
-	if ad := access.FreeText(u, ics, now); !ad.Allowed {
-		d = freetext.Decision{Reason: ad.Reason}
-	}
+	req := freetext.Request{UserID: u.ID, ICS: ics, Action: freetext.ActionCode, At: s.cfg.Now()}
+	d := access.CheckFreeText(u, req)
 	if !d.Allowed {
-		ev := freetext.NewAuditEvent(req, d, wave.ID, "coding", nil)
+		ev := freetext.NewAuditEvent(req, d, wave.ID, "", nil)
 		if err := s.deps.Audit.RecordFreeText(ctx, ev); err != nil {
 			return Wave{}, ICS{}, zero, req, fmt.Errorf("recording a refused coding page: %w", err)
 		}
@@ -121,7 +128,7 @@ func (s *Server) codingAccess(ctx context.Context, u access.User, waveID, ics st
 }
 
 func (s *Server) codingPage(w http.ResponseWriter, r *http.Request, u access.User) {
-	v, err := s.codingView(r.Context(), u, r.PathValue("wave"), r.URL.Query().Get("ics"), nil)
+	v, err := s.codingView(r.Context(), u, r.PathValue("wave"), r.URL.Query().Get("ics"), r.URL.Query().Get("from"), nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -132,29 +139,47 @@ func (s *Server) codingPage(w http.ResponseWriter, r *http.Request, u access.Use
 	s.renderWithStatus(w, r, "coding", "Coding – "+v.ICS.Code, u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
 }
 
-// codingView reads the queue's first page, redacts it again through freetext.Read
-// and records the view before returning it. form, when set, is a refused POST's
-// values, kept in the choices.
-func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics string, form url.Values) (codingView, error) {
+// codingView reads one page of the coder's queue (from: the page's first comment,
+// 0-based; empty for the first page), redacts it again through freetext.Read and
+// records the read before returning it. form, when set, is a refused POST's values,
+// kept in the choices.
+func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics, from string, form url.Values) (codingView, error) {
 	wave, icsV, d, req, err := s.codingAccess(ctx, u, waveID, ics)
 	if err != nil {
 		return codingView{}, err
 	}
-	items, err := s.deps.CodingQueue.CodingQueue(ctx, wave.ID, ics)
+	start := 0
+	if from != "" {
+		if start, err = strconv.Atoi(from); err != nil || start < 0 {
+			return codingView{}, notFoundError(fmt.Sprintf("There is no page of the queue at %q.", from))
+		}
+	}
+	items, err := s.deps.CodingQueue.CodingQueue(ctx, wave.ID, ics, u.ID)
 	if err != nil {
 		return codingView{}, fmt.Errorf("reading the coding queue of %s: %w", ics, err)
 	}
-	v := codingView{Wave: wave, ICS: icsV, Grant: d.Reason, Total: len(items),
-		Action: "/waves/" + url.PathEscape(wave.ID) + "/coding?ics=" + url.QueryEscape(ics)}
-	if len(items) > codingPageSize {
-		items = items[:codingPageSize]
+	// A page past the end (the queue shrank as batches arrived) shows the last page.
+	if start >= len(items) {
+		start = max(0, (len(items)-1)/codingPageSize*codingPageSize)
 	}
+	base := "/waves/" + url.PathEscape(wave.ID) + "/coding?ics=" + url.QueryEscape(ics)
+	page := items[start:min(len(items), start+codingPageSize)]
+	v := codingView{Wave: wave, ICS: icsV, Grant: d.Reason, Total: len(items), From: start, First: start + 1, Last: start + len(page),
+		Action: base + "&from=" + strconv.Itoa(start)}
+	if start > 0 {
+		v.Prev = base + "&from=" + strconv.Itoa(max(0, start-codingPageSize))
+	}
+	if start+len(page) < len(items) {
+		v.Next = base + "&from=" + strconv.Itoa(start+len(page))
+	}
+	items = page
 	comments := make([]freetext.Comment, len(items))
 	for i, it := range items {
 		comments[i] = freetext.Comment{ResponseID: it.ResponseID, QuestionID: it.QuestionID, Text: it.Text}
 	}
-	shown, ev, err := freetext.Read(freeTextGrants(u), req, wave.ID, "coding", comments, nil)
-	ev.Query = "coding queue"
+	// The audit event names the comments shown (their ids) and the page of the
+	// queue; it holds no text.
+	shown, ev, err := freetext.Read(freeTextGrants(u), req, wave.ID, fmt.Sprintf("coding queue %d-%d of %d", v.First, v.Last, v.Total), comments, nil)
 	if rerr := s.deps.Audit.RecordFreeText(ctx, ev); rerr != nil {
 		return codingView{}, fmt.Errorf("recording the coding page: %w", rerr)
 	}
@@ -163,13 +188,13 @@ func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics stri
 	}
 	cb := themes.Default()
 	for i, it := range items {
-		row := codingRow{N: i, Num: i + 1, ResponseID: it.ResponseID, QuestionID: it.QuestionID, Text: shown[i].Redacted.Text, Evaluation: it.Evaluation}
+		row := codingRow{N: i, Num: start + i + 1, ResponseID: it.ResponseID, QuestionID: it.QuestionID, Text: shown[i].Redacted.Text, Blind: it.Blind}
 		for _, id := range cb.ThemeIDs() {
 			th, _ := cb.Theme(id)
 			c := codingChoice{Field: fmt.Sprintf("t%d-%s", i, id), ID: fmt.Sprintf("t%d-%s", i, id), Name: th.Name}
 			if form != nil {
 				c.Value = form.Get(c.Field)
-			} else if !it.Evaluation {
+			} else if !it.Blind {
 				for _, sg := range it.Suggestions {
 					if sg.Theme == id {
 						c.Value = sg.Polarity
@@ -193,7 +218,7 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		s.errorPage(w, r, http.StatusBadRequest, "Request refused", "The form could not be read.")
 		return
 	}
-	v, err := s.codingView(ctx, u, r.PathValue("wave"), ics, r.PostForm)
+	v, err := s.codingView(ctx, u, r.PathValue("wave"), ics, r.URL.Query().Get("from"), r.PostForm)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -234,7 +259,7 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		if len(labels) == 0 {
 			labels = []string{"none"}
 		}
-		ev := freetext.AuditEvent{UserID: u.ID, At: now, ICS: ics, Wave: v.Wave.ID, Action: freetext.ActionView, Allowed: true,
+		ev := freetext.AuditEvent{UserID: u.ID, At: now, ICS: ics, Wave: v.Wave.ID, Action: freetext.ActionCode, Allowed: true,
 			Query: "theme decision: " + strings.Join(labels, ";"), RowsShown: 1, ResponseIDs: []string{d.ResponseID}, Reason: v.Grant}
 		if err := s.deps.Audit.RecordFreeText(ctx, ev); err != nil {
 			s.fail(w, r, fmt.Errorf("recording a theme decision: %w", err))
@@ -246,5 +271,7 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		s.fail(w, r, fmt.Errorf("sending the theme decisions of %s: %w", ics, err))
 		return
 	}
+	// The decided comments have left the coder's queue: the same place in it now
+	// holds the next batch.
 	http.Redirect(w, r, v.Action+"&sent="+fmt.Sprint(n), http.StatusSeeOther)
 }

@@ -10,23 +10,45 @@ import (
 	"testing"
 )
 
-// memCoding is a fake coding queue and workflow: it records the batches sent.
+// memCoding is a fake coding queue and workflow: it records the batches sent, and a
+// coder's queue loses the comments they decided (as localindex.CoderQueue's does).
+// more adds that many plain comments after the first two.
 type memCoding struct {
 	mu      sync.Mutex
 	batches []CodingBatch
 	fail    bool
+	more    int
 }
 
-func (m *memCoding) CodingQueue(_ context.Context, wave, ics string) ([]CodingItem, error) {
+func (m *memCoding) CodingQueue(_ context.Context, wave, ics, coder string) ([]CodingItem, error) {
 	if ics != "QMM" {
 		return nil, nil
 	}
-	return []CodingItem{
+	all := []CodingItem{
 		{ResponseID: "r2", QuestionID: "P_FT_IMPROVE", Text: "The hospital and the district nurses never talked. Ring Dr Patel on 07700 900123.",
 			Suggestions: []CodedTheme{{"communication", "negative"}}},
-		{ResponseID: "r3", QuestionID: "P_FT_IMPROVE", Text: "Waiting for the physio took months.", Evaluation: true,
-			Suggestions: []CodedTheme{{"burden", "negative"}}},
-	}, nil
+		{ResponseID: "r3", QuestionID: "P_FT_IMPROVE", Text: "Waiting for the physio took months.", Blind: true},
+	}
+	for i := range m.more {
+		all = append(all, CodingItem{ResponseID: fmt.Sprintf("q%03d", i), QuestionID: "P_FT_IMPROVE", Text: fmt.Sprintf("Comment number %d.", i)})
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	decided := map[string]bool{}
+	for _, b := range m.batches {
+		if b.Coder == coder {
+			for _, d := range b.Decisions {
+				decided[d.ResponseID] = true
+			}
+		}
+	}
+	var out []CodingItem
+	for _, it := range all {
+		if !decided[it.ResponseID] {
+			out = append(out, it)
+		}
+	}
+	return out, nil
 }
 
 func (m *memCoding) SendThemeDecisions(_ context.Context, wave, ics string, b CodingBatch) (int, error) {
@@ -102,13 +124,21 @@ func TestCodingPageConfirmsAndChangesSuggestions(t *testing.T) {
 	}
 	decisions := 0
 	for _, e := range h.freeText.Events()[before:] {
-		if strings.HasPrefix(e.Query, "theme decision: ") && e.Allowed && len(e.ResponseIDs) == 1 {
+		if e.Action == "code" && strings.HasPrefix(e.Query, "theme decision: ") && e.Allowed && len(e.ResponseIDs) == 1 {
 			decisions++
 		}
 	}
 	if decisions != 2 {
 		t.Errorf("%d decisions audited, want 2", decisions)
 	}
+	// The decided comments have left fay's queue.
+	if _, body := h.get(t, h.client, "/waves/W1/coding?ics=QMM&sent=2"); !strings.Contains(body, "0 comments left for you to code") {
+		t.Error("the decided comments are still in the coder's queue")
+	}
+	coding.mu.Lock()
+	coding.batches = nil
+	coding.mu.Unlock()
+	before = len(h.freeText.Events())
 	// A bad choice and a page from a changed queue are refused, nothing sent.
 	for _, bad := range []url.Values{
 		{"u0": {"r2/P_FT_IMPROVE"}, "t0-communication": {"maybe"}, "u1": {"r3/P_FT_IMPROVE"}},
@@ -118,7 +148,7 @@ func TestCodingPageConfirmsAndChangesSuggestions(t *testing.T) {
 			t.Errorf("bad form %v: %d", bad, resp.StatusCode)
 		}
 	}
-	if len(coding.batches) != 1 {
+	if len(coding.batches) != 0 {
 		t.Errorf("a refused form was sent")
 	}
 	// When the audit store fails, nothing is sent.
@@ -128,7 +158,70 @@ func TestCodingPageConfirmsAndChangesSuggestions(t *testing.T) {
 	if resp, _ := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", form, nil); resp.StatusCode == http.StatusSeeOther {
 		t.Error("decisions sent without their audit record")
 	}
-	if len(coding.batches) != 1 {
+	if len(coding.batches) != 0 {
 		t.Errorf("a batch was sent without its audit record")
+	}
+}
+
+// The coding page pages through the whole queue in its order, 20 comments a page,
+// each page's read audited as a coding read naming the comments shown; after a batch
+// the same place in the queue holds the next batch.
+func TestCodingPagesThroughTheQueue(t *testing.T) {
+	coding := &memCoding{more: 43} // 45 comments: pages of 20, 20 and 5
+	h := newHarness(t, true, func(_ *Config, d *Deps) { d.CodingQueue, d.ThemeDecisions = coding, coding })
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	cases := []struct {
+		from, first, last string
+		n                 int
+		prev, next        string
+	}{
+		{"", "r2/", "q017/", 20, "", "from=20"},
+		{"20", "q018/", "q037/", 20, "from=0", "from=40"},
+		{"40", "q038/", "q042/", 5, "from=20", ""},
+		{"400", "q038/", "q042/", 5, "from=20", ""}, // past the end: the last page
+	}
+	for _, c := range cases {
+		t.Run("from="+c.from, func(t *testing.T) {
+			before := len(h.freeText.Events())
+			resp, body := h.get(t, h.client, "/waves/W1/coding?ics=QMM&from="+c.from)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if n := strings.Count(body, `type="hidden" name="u`); n != c.n {
+				t.Errorf("%d comments on the page, want %d", n, c.n)
+			}
+			if !strings.Contains(body, `value="`+c.first) || !strings.Contains(body, `value="`+c.last) {
+				t.Errorf("the page does not run from %s to %s", c.first, c.last)
+			}
+			for id, want := range map[string]string{"coding-prev": c.prev, "coding-next": c.next} {
+				has := strings.Contains(body, `id="`+id+`"`)
+				if has != (want != "") || (want != "" && !strings.Contains(body, "&amp;"+want+`" id="`+id+`"`)) {
+					t.Errorf("%s: present %v, want link to %q", id, has, want)
+				}
+			}
+			evs := h.freeText.Events()[before:]
+			if len(evs) != 1 || evs[0].Action != "code" || !evs[0].Allowed || len(evs[0].ResponseIDs) != c.n || !strings.HasPrefix(evs[0].Query, "coding queue ") {
+				t.Errorf("audit of the page: %+v", evs)
+			}
+		})
+	}
+	if resp, _ := h.get(t, h.client, "/waves/W1/coding?ics=QMM&from=-3"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a negative place in the queue: %d, want 404", resp.StatusCode)
+	}
+	// Sending the second page leaves the third's comments at the same place.
+	form := url.Values{}
+	for i := range 20 {
+		form.Set(fmt.Sprintf("u%d", i), fmt.Sprintf("q%03d/P_FT_IMPROVE", 18+i))
+	}
+	resp, _ := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM&from=20", form, nil)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "from=20") {
+		t.Fatalf("POST: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if len(coding.batches) != 1 || len(coding.batches[0].Decisions) != 20 || coding.batches[0].Decisions[0].ResponseID != "q018" {
+		t.Fatalf("batches %+v", coding.batches)
+	}
+	_, body := h.get(t, h.client, resp.Header.Get("Location"))
+	if !strings.Contains(body, "25 comments left") || !strings.Contains(body, `value="q038/`) || strings.Contains(body, `value="q018/`) {
+		t.Error("the page after the batch is not the next batch")
 	}
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,7 +19,37 @@ import (
 type ThemeCodingInput struct {
 	WaveID string   `json:"wave_id"`
 	ICS    []string `json:"ics"`
+	// BatchesPerRun is how many batches of decisions one run takes before it
+	// continues as new (0: DefaultThemeBatchesPerRun); the server's suggestion to
+	// continue, when its history grows large, is followed sooner.
+	BatchesPerRun int `json:"batches_per_run,omitempty"`
+	// Continued is the state a run hands the next when it continues as new; nil
+	// for the first run, which codes every ICS before it takes batches.
+	Continued *ThemeCodingCarry `json:"continued,omitempty"`
 }
+
+// ThemeCodingCarry is what a coding run carries into the next: its status (counts,
+// object keys and the report's figures, a few per ICS, never text) and the ids of
+// the latest batches, so a batch resent across the continue-as-new is still known.
+type ThemeCodingCarry struct {
+	Status  ThemeCodingStatus `json:"status"`
+	Batches []string          `json:"batches"` // the latest seen batch ids, oldest first, at most carriedBatchIDs
+}
+
+// DefaultThemeBatchesPerRun is how many batches one run takes before continuing as
+// new: each batch adds a record, a coding run per ICS, a warehouse load and a report
+// (some twenty events), so a run stays far below the history limits.
+const DefaultThemeBatchesPerRun = 100
+
+// carriedBatchIDs bounds the batch ids carried into the next run. A resend comes
+// moments after its first sending (a lost reply), so the latest ids are the ones that
+// matter; RecordThemeDecisions also writes a batch to the same key whatever its run.
+const carriedBatchIDs = 1000
+
+// changeThemeContinueAsNew versions the coding's loop: from version 1 a run continues
+// as new after its batches (or when the server suggests it), carrying only its status
+// and the latest batch ids (#17).
+const changeThemeContinueAsNew = "theme-coding-continue-as-new"
 
 // ThemeCodingICS is one ICS's coding: counts and keys of its last run.
 type ThemeCodingICS struct {
@@ -65,12 +96,14 @@ type ProfileReportRequest struct {
 }
 
 type themeRun struct {
-	in     ThemeCodingInput
-	status ThemeCodingStatus
-	cb     *themes.Codebook
-	mu     workflow.Mutex
-	seen   map[string]bool // batch ids
-	finish bool
+	in       ThemeCodingInput
+	status   ThemeCodingStatus
+	cb       *themes.Codebook
+	mu       workflow.Mutex
+	seen     map[string]bool // batch ids
+	seenList []string        // the same, in arrival order (carried into the next run)
+	batches  int             // batches taken by this run
+	finish   bool
 }
 
 // ThemeCodingWorkflow codes a wave's free text to the six integration themes: for
@@ -80,7 +113,10 @@ type themeRun struct {
 // is lost if a worker dies, and each retrains the model, rewrites the ICS's codes and
 // recomputes the coders' agreement. The workflow also exports coded projects and
 // builds profile reports on request, and ends on the finish signal once every
-// handler is done. Only keys, counts and codes enter its history, never text.
+// handler is done. Only keys, counts and codes enter its history, never text. After
+// BatchesPerRun batches (or when the server suggests it) it drains its handlers and
+// continues as new with its status and the latest batch ids, so its history stays
+// bounded however long the coding lasts.
 func ThemeCodingWorkflow(ctx workflow.Context, in ThemeCodingInput) (ThemeCodingStatus, error) {
 	if in.WaveID == "" || len(in.ICS) == 0 {
 		return ThemeCodingStatus{}, temporal.NewNonRetryableApplicationError("theme coding needs a wave and at least one ICS", string(fault.Configuration), nil)
@@ -90,30 +126,59 @@ func ThemeCodingWorkflow(ctx workflow.Context, in ThemeCodingInput) (ThemeCoding
 	cb := themes.Default() //workflowcheck:ignore
 	r := &themeRun{in: in, cb: cb, mu: workflow.NewMutex(ctx), seen: map[string]bool{},
 		status: ThemeCodingStatus{WaveID: in.WaveID}}
-	for _, ics := range in.ICS {
-		r.status.ICS = append(r.status.ICS, ThemeCodingICS{ICS: ics})
+	if c := in.Continued; c != nil {
+		// A continued run: every ICS was coded by an earlier run.
+		r.status = c.Status
+		for _, id := range c.Batches {
+			r.remember(id)
+		}
+		r.in.Continued = nil
+	} else {
+		for _, ics := range in.ICS {
+			r.status.ICS = append(r.status.ICS, ThemeCodingICS{ICS: ics})
+		}
 	}
 	if err := r.register(ctx); err != nil {
 		return r.status, err
 	}
 
-	if err := r.mu.Lock(ctx); err != nil {
-		return r.status, err
-	}
-	for _, ics := range in.ICS {
-		if _, err := r.code(ctx, ics); err != nil {
+	if in.Continued == nil {
+		if err := r.mu.Lock(ctx); err != nil {
+			return r.status, err
+		}
+		for _, ics := range in.ICS {
+			if _, err := r.code(ctx, ics); err != nil {
+				r.mu.Unlock()
+				return r.status, err
+			}
+		}
+		if err := r.report(ctx); err != nil {
 			r.mu.Unlock()
 			return r.status, err
 		}
-	}
-	if err := r.report(ctx); err != nil {
+		r.status.Coded = true
 		r.mu.Unlock()
-		return r.status, err
 	}
-	r.status.Coded = true
-	r.mu.Unlock()
 
-	if err := workflow.Await(ctx, func() bool { return r.finish }); err != nil {
+	if workflow.GetVersion(ctx, changeThemeContinueAsNew, workflow.DefaultVersion, 1) >= 1 {
+		perRun := cmp.Or(in.BatchesPerRun, DefaultThemeBatchesPerRun)
+		cont := func() bool { return r.batches >= perRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }
+		if err := workflow.Await(ctx, func() bool { return r.finish || cont() }); err != nil {
+			return r.status, err
+		}
+		if !r.finish {
+			// Batches that arrived meanwhile are taken first: every admitted update
+			// completes in this run, and the next starts from their results.
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return r.status, err
+			}
+			if !r.finish {
+				next := r.in
+				next.Continued = &ThemeCodingCarry{Status: r.status, Batches: r.seenList}
+				return r.status, workflow.NewContinueAsNewError(ctx, ThemeCodingWorkflow, next)
+			}
+		}
+	} else if err := workflow.Await(ctx, func() bool { return r.finish }); err != nil {
 		return r.status, err
 	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
@@ -148,6 +213,17 @@ func (r *themeRun) register(ctx workflow.Context) error {
 }
 
 func (r *themeRun) query() (ThemeCodingStatus, error) { return r.status, nil }
+
+// remember notes a recorded batch id, keeping the latest carriedBatchIDs for the
+// next run.
+func (r *themeRun) remember(id string) {
+	r.seen[id] = true
+	r.seenList = append(r.seenList, id)
+	if len(r.seenList) > carriedBatchIDs {
+		delete(r.seen, r.seenList[0])
+		r.seenList = r.seenList[1:]
+	}
+}
 
 func (r *themeRun) knownICS(ics string) error {
 	if !slices.Contains(r.in.ICS, ics) {
@@ -193,7 +269,8 @@ func (r *themeRun) decisions(ctx workflow.Context, req ThemeDecisionsRequest) (T
 		activities.RecordThemeDecisionsInput{Scope: activities.Scope{WaveID: r.in.WaveID, ICS: req.ICS}, Batch: batch}).Get(ctx, &rec); err != nil {
 		return res, err
 	}
-	r.seen[req.Batch.ID] = true
+	r.remember(req.Batch.ID)
+	r.batches++
 	r.status.Batches++
 	res.Recorded = rec.Decisions
 	out, err := r.code(ctx, req.ICS)

@@ -8,7 +8,9 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"icesurvey/activities"
 	"icesurvey/localindex"
@@ -144,4 +146,61 @@ func TestThemeCodingWorkflowNeedsAWaveAndICS(t *testing.T) {
 	env := mk()
 	env.ExecuteWorkflow(workflows.ThemeCodingWorkflow, workflows.ThemeCodingInput{WaveID: "W1"})
 	require.ErrorContains(t, env.GetWorkflowError(), "at least one ICS")
+}
+
+// After BatchesPerRun batches the coding drains its handlers and continues as new,
+// carrying its status and batch ids only; the next run codes nothing until a batch
+// arrives, still knows the earlier batches, numbers its runs on, and finishes.
+func TestThemeCodingWorkflowContinuesAsNew(t *testing.T) {
+	w, u, mk := newThemeEnv(t)
+	env := mk()
+	burden := themes.ThemeCode{Theme: "burden", Polarity: themes.Negative}
+	send := func(env *testsuite.TestWorkflowEnvironment, id string, req workflows.ThemeDecisionsRequest) {
+		env.UpdateWorkflow(workflows.UpdateThemeDecisions, id, u.callback(id), req)
+	}
+	env.RegisterDelayedCallback(func() {
+		send(env, "ok-a", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("a", "alice", burden)})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		send(env, "ok-b", workflows.ThemeDecisionsRequest{ICS: "QJK", Batch: batch("b", "bob", burden)})
+	}, 2*time.Minute)
+	env.ExecuteWorkflow(workflows.ThemeCodingWorkflow, workflows.ThemeCodingInput{WaveID: "W1", ICS: []string{"QMM", "QJK"}, BatchesPerRun: 2})
+	require.True(t, env.IsWorkflowCompleted())
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, env.GetWorkflowError(), &can)
+	u.requireAccepted(t, "ok-b")
+	require.True(t, u.get(t, "ok-b").completed, "the second batch was not finished before continuing")
+	var next workflows.ThemeCodingInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.NotNil(t, next.Continued)
+	require.Equal(t, []string{"a", "b"}, next.Continued.Batches)
+	require.Equal(t, 2, next.Continued.Status.Batches)
+	require.Equal(t, 4, next.Continued.Status.Runs)
+	require.True(t, next.Continued.Status.Coded)
+	require.Equal(t, 2, next.BatchesPerRun)
+	require.Equal(t, []string{"QMM", "QJK"}, next.ICS)
+
+	// The next run.
+	w.mu.Lock()
+	w.calls = nil
+	w.mu.Unlock()
+	env2 := mk()
+	env2.RegisterDelayedCallback(func() {
+		send(env2, "again", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("a", "alice", burden)})
+	}, time.Minute)
+	env2.RegisterDelayedCallback(func() {
+		send(env2, "ok-c", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("c", "carol", burden)})
+	}, 2*time.Minute)
+	env2.RegisterDelayedCallback(func() { env2.SignalWorkflow(workflows.SignalFinishCoding, nil) }, 3*time.Minute)
+	env2.ExecuteWorkflow(workflows.ThemeCodingWorkflow, next)
+	require.True(t, env2.IsWorkflowCompleted())
+	require.NoError(t, env2.GetWorkflowError())
+	var st workflows.ThemeCodingStatus
+	require.NoError(t, env2.GetWorkflowResult(&st))
+	require.Equal(t, []string{"record c", "code QMM", "warehouse response_themes QMM", "report"}, w.calls)
+	u.requireRejected(t, "again", "already recorded")
+	require.True(t, st.Finished)
+	require.Equal(t, 3, st.Batches)
+	require.Equal(t, 5, st.Runs)
+	require.Equal(t, schemas.ResponseThemesKey("W1", "QMM", 5), st.ICS[0].Last.ResponseThemesKey)
 }

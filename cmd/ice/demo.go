@@ -40,6 +40,9 @@ type demoConfig struct {
 	DayLength time.Duration
 	UIPort    int
 	Out       *os.File
+	// then, when set, runs after the wave and its local index while the embedded
+	// stack (Temporal, workers) is still up: the dashboard's coding page needs it.
+	then func(ctx context.Context, st *devstack.Stack, wave string) error
 }
 
 func demoCmd() *cobra.Command {
@@ -53,10 +56,13 @@ through intake, declaration, DBS checks before every letter, the full mailing sc
 (one fieldwork day lasts --day-length) and close, and prints a summary with where the
 outputs are.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := runDemo(cmd.Context(), cfg); err != nil {
-				return err
+			// Issue #16: the dashboard over the demo's outputs, served while the stack
+			// runs so that its coding page reaches the wave's ThemeCodingWorkflow (#17).
+			cfg.then = func(ctx context.Context, st *devstack.Stack, wave string) error {
+				return demoDashboard(ctx, cfg, serve, st.Server.HostPort(), wave)
 			}
-			return demoDashboard(cmd.Context(), cfg, serve) // issue #16: the dashboard over the demo's outputs
+			_, err := runDemo(cmd.Context(), cfg)
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -180,6 +186,11 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 			// #17: the local index — the wave's free text coded, a profile report written.
 			if err := demoLocalIndex(ctx, out, st, wc, spec, demoReportsDir(cfg.DataDir, waveID)); err != nil {
 				return nil, fmt.Errorf("local index: %w", err)
+			}
+			if cfg.then != nil {
+				if err := cfg.then(ctx, st, waveID); err != nil {
+					return nil, err
+				}
 			}
 			return &res, nil
 		case <-ctx.Done():

@@ -22,8 +22,10 @@ const demoDashboardUser = "demo.analyst@example.nhs.uk"
 
 // demoDashboard writes the dashboard's access and local users files into the demo's
 // data directory (a new password each run, printed once), then either prints how to
-// serve the dashboard or, with serve, serves it until ctx ends.
-func demoDashboard(ctx context.Context, cfg demoConfig, serve bool) error {
+// serve the dashboard or, with serve, serves it until ctx ends, its coding page
+// sending the demo user's decisions to the wave's ThemeCodingWorkflow on the demo's
+// Temporal (temporal, host:port), which runs as long as the dashboard does.
+func demoDashboard(ctx context.Context, cfg demoConfig, serve bool, temporal, wave string) error {
 	secret := make([]byte, 9)
 	if _, err := rand.Read(secret); err != nil {
 		return err
@@ -45,9 +47,15 @@ func demoDashboard(ctx context.Context, cfg demoConfig, serve bool) error {
 	fmt.Fprintf(cfg.Out, "\nDashboard: sign in as %s with password %s\n", demoDashboardUser, password)
 	if !serve {
 		fmt.Fprintf(cfg.Out, "  serve it over these outputs with: ice serve --data %s\n", cfg.DataDir)
+		fmt.Fprintf(cfg.Out, "  (ice demo --serve also serves the coding page: the demo's Temporal stops when this command ends)\n")
 		return nil
 	}
-	return runServe(ctx, serveConfig{Data: cfg.DataDir, Addr: "127.0.0.1:8080", Refresh: time.Minute}, cfg.Out, nil)
+	ics := cfg.ICSs[0]
+	return runServe(ctx, serveConfig{Data: cfg.DataDir, Addr: "127.0.0.1:8080", Refresh: time.Minute, CodingTemporal: temporal}, cfg.Out, func(url string) {
+		fmt.Fprintf(cfg.Out, "Coding page (the demo user is a named free-text reader of %s): %s/waves/%s/coding?ics=%s\n", strings.Join(cfg.ICSs, ", "), url, wave, ics)
+		fmt.Fprintf(cfg.Out, "Or code in the terminal while this runs:\n  ice themes code --wave %s --for-ics %s --coder %s --next 5 --access %s --store file://%s --address %s\n",
+			wave, ics, demoDashboardUser, accessFile, filepath.Join(cfg.DataDir, "store"), temporal)
+	})
 }
 
 // demoAccessYAML is the demo's access file: demoDashboardUser, an analyst of every

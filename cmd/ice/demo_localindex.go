@@ -124,7 +124,7 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 	if chromium != nil {
 		fmt.Fprintf(out, "  (no PDF: %s is not installed)\n", localindex.ChromiumPath)
 	}
-	fmt.Fprintf(out, "Try: ice themes report --wave %s; ice themes export --wave %s --out project.qdpx\n", wave, wave)
+	fmt.Fprintf(out, "Try (while ice demo --serve runs): ice themes report --wave %s; ice themes export --wave %s --out project.qdpx --by %s --access DATA/dashboard-access.yaml\n", wave, wave, demoDashboardUser)
 	return nil
 }
 

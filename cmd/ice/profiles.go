@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"icesurvey/access"
 	"icesurvey/audit"
 	"icesurvey/fault"
 	"icesurvey/freetext"
@@ -50,36 +49,17 @@ func (r *reader) bind(cmd *cobra.Command, userFlag, usage string) {
 }
 
 // readFreeText checks that the user is a named free-text reader of ics now (the
-// access file's grant, then freetext.Check) and records the read in the free-text
-// area's audit records (as the dashboard records a page of comments), allowed or
-// refused, before anything is shown. ids are the quotations the read shows.
+// terminal coder's check, namedReader: the access file's grant, then freetext.Check)
+// and records the read in the free-text area's audit records (as the dashboard
+// records a page of comments), allowed or refused, before anything is shown. ids are
+// the quotations the read shows.
 func (r *reader) readFreeText(ctx context.Context, st store.Store, wave, ics, query string, ids []string) error {
-	if strings.TrimSpace(r.user) == "" {
-		return fault.New(fault.BadInput, "free text is read only by a named reader: give the user id")
-	}
-	now := time.Now().UTC()
-	req := freetext.Request{UserID: r.user, ICS: ics, Action: freetext.ActionView, At: now}
-	decision := freetext.Decision{Reason: "not in the access file"}
-	policy, err := access.Load(r.accessFile)
+	fr, err := namedReader(ctx, r.accessFile, r.user, dashdata.FreeTextStore{Store: st}, wave, []string{ics}, freetext.ActionView)
 	if err != nil {
 		return err
 	}
-	if u, ok := policy.User(r.user); ok {
-		if d := access.FreeText(u, ics, now); !d.Allowed {
-			decision.Reason = d.Reason
-		} else {
-			decision = freetext.Check(access.FreeTextGrants(u), req)
-		}
-	}
-	if !decision.Allowed {
-		ids = nil
-	}
-	ev := freetext.NewAuditEvent(req, decision, wave, query, ids)
-	if err := (dashdata.FreeTextStore{Store: st}).RecordFreeText(ctx, ev); err != nil {
+	if err := fr.record(ctx, freetext.ActionView, wave, ics, query, ids, 0); err != nil {
 		return fmt.Errorf("recording the free-text read (nothing is shown unaudited): %w", err)
-	}
-	if !decision.Allowed {
-		return fault.Errorf(fault.NotAuthorised, "%s may not read the free text of %s: %s", r.user, ics, decision.Reason)
 	}
 	return nil
 }

@@ -11,9 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"icesurvey/freetext"
 	"icesurvey/store"
 	"icesurvey/themes"
 	"icesurvey/waveclient"
+	"icesurvey/web/dashdata"
 )
 
 // The local index (#17): `ice themes ...` codes a wave's free text to the six
@@ -42,33 +44,55 @@ func codingICSs(ctx context.Context, cl *waveclient.Client, wave string, ics []s
 
 func themesCodeCmd() *cobra.Command {
 	var c conn
-	var wave, coder, decisions, icsFlag string
+	var wave, coder, decisions, icsFlag, accessFile, out string
 	var ics []string
+	var next int
 	cmd := &cobra.Command{
-		Use:   "code --wave W [--ics A,B] [--coder NAME --decisions FILE --for-ics X]",
-		Short: "Start (or find) the wave's theme coding and print what the machine coded; with --decisions, send a coder's batch",
-		Long: `Without --decisions: starts the ThemeCodingWorkflow of the wave (or finds the running
-one), waits until every ICS's free text is redacted, scored and queued, and prints the
-counts. With --coder and --decisions FILE: sends FILE as one batch of the coder's
-decisions on the comments of --for-ics. FILE is tab-separated: response_id,
+		Use:   "code --wave W [--ics A,B] | --for-ics X --coder NAME --access FILE (--next N [--out FILE] | --decisions FILE)",
+		Short: "Start (or find) the wave's theme coding; with --next, code the next comments of your queue; with --decisions, send a batch",
+		Long: `Without --next or --decisions: starts the ThemeCodingWorkflow of the wave (or finds the
+running one), waits until every ICS's free text is redacted, scored and queued, and
+prints the counts.
+
+With --coder NAME --for-ics X --next N: NAME must be a named free-text reader of X in
+the access file (--access, the dashboard's; ICE_ACCESS). Prints the next N comments
+of NAME's coding queue — the dashboard coding page's queue: most uncertain first,
+redacted, with the machine's suggested themes, none for comments coded blind — then
+asks for a decision on each (Enter keeps the suggestion, "CON-;BUR+" changes it,
+"none" codes no theme, "q" stops) and sends them as one batch. With --out FILE it
+writes the decisions file instead (ids and suggested labels, no text) to edit and
+send with --decisions. A refused reader sees nothing; every read, refusal and decision
+is recorded in the free-text audit trail before anything is shown or sent.
+
+With --coder NAME --for-ics X --decisions FILE: sends FILE as one batch of NAME's
+decisions (the same grant check and audit). FILE is tab-separated: response_id,
 question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
 			if wave == "" {
 				return fmt.Errorf("--wave is required")
 			}
-			if decisions != "" {
+			if next > 0 || decisions != "" {
+				if icsFlag == "" {
+					return fmt.Errorf("--for-ics is required with --next or --decisions")
+				}
+				st, err := store.Open(ctx, c.storeURL)
+				if err != nil {
+					return err
+				}
+				audit := dashdata.FreeTextStore{Store: st}
+				if decisions == "" {
+					return terminalCoding{Store: st, Audit: audit, Sender: cl, AccessFile: accessFile, Wave: wave, ICS: icsFlag,
+						Coder: coder, Next: next, Out: out, In: os.Stdin, W: os.Stdout}.run(ctx)
+				}
 				batch, err := readDecisions(decisions, coder)
 				if err != nil {
 					return err
 				}
-				res, err := cl.SendThemeDecisions(ctx, wave, icsFlag, batch)
+				r, err := namedReader(ctx, accessFile, coder, audit, wave, []string{icsFlag}, freetext.ActionCode)
 				if err != nil {
 					return err
 				}
-				fmt.Printf("batch %s: %d decisions by %s recorded for %s %s\n", batch.ID, res.Recorded, batch.Coder, wave, icsFlag)
-				printCoded([]waveclient.ThemeCodingICS{{ICS: icsFlag, Last: &res.ICS}})
-				printKappa(res.Report)
-				return nil
+				return sendDecisions(ctx, os.Stdout, r, cl, wave, icsFlag, batch)
 			}
 			icss, err := codingICSs(ctx, cl, wave, ics)
 			if err != nil {
@@ -90,9 +114,12 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 	f := cmd.Flags()
 	f.StringVar(&wave, "wave", "", "wave ID")
 	f.StringSliceVar(&ics, "ics", nil, "ICS codes (default: every ICS of the wave)")
-	f.StringVar(&coder, "coder", "", "the coder's user id (with --decisions)")
-	f.StringVar(&decisions, "decisions", "", "a tab-separated file of the coder's decisions")
-	f.StringVar(&icsFlag, "for-ics", "", "the ICS the decisions are about (with --decisions)")
+	f.StringVar(&coder, "coder", "", "the coder's user id in the access file (with --next or --decisions)")
+	f.StringVar(&decisions, "decisions", "", "a tab-separated file of the coder's decisions to send")
+	f.StringVar(&icsFlag, "for-ics", "", "the ICS to code (with --next or --decisions)")
+	f.IntVar(&next, "next", 0, "show the next N comments of the coder's queue and take their decisions")
+	f.StringVar(&out, "out", "", "with --next: write a decisions file to fill in instead of asking on stdin")
+	f.StringVar(&accessFile, "access", envOr("ICE_ACCESS", ""), "the access file naming the free-text readers (the dashboard's; ICE_ACCESS)")
 	return cmd
 }
 
@@ -204,14 +231,17 @@ func themesReportCmd() *cobra.Command {
 
 func themesExportCmd() *cobra.Command {
 	var c conn
-	var wave, out, by string
+	var wave, out, by, accessFile string
 	var ics []string
 	cmd := &cobra.Command{
 		Use:   "export --wave W --out project.qdpx [--ics X] [--by USER]",
 		Short: "Export coded comments as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti or MAXQDA (redacted text; audited)",
 		Long: `Writes one .qdpx per ICS (redacted comments, each coder's codings, the machine's
 suggestions for comments not yet coded). With several ICSs the ICS code is added to the
-file name. The export carries free text, redacted: it is audited as a download by --by.`,
+file name. The export carries free text, redacted: --by must be a named free-text
+reader of every ICS exported, allowed to download (the access file, --access); the
+whole export is refused otherwise, and each file is audited as a download by --by
+with its count of comments.`,
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
 			st, err := store.Open(ctx, c.storeURL)
 			if err != nil {
@@ -225,6 +255,10 @@ file name. The export carries free text, redacted: it is audited as a download b
 				for _, i := range s.ICS {
 					ics = append(ics, i.ICS)
 				}
+			}
+			reader, err := exportReader(ctx, st, accessFile, by, wave, ics)
+			if err != nil {
+				return err
 			}
 			for _, code := range ics {
 				res, err := cl.ExportQDPX(ctx, wave, code, by)
@@ -240,6 +274,10 @@ file name. The export carries free text, redacted: it is audited as a download b
 					ext := filepath.Ext(out)
 					path = strings.TrimSuffix(out, ext) + "-" + code + ext
 				}
+				// The file is on record before it is written out.
+				if err := reader.recordExport(ctx, wave, code, "qdpx export", res.Sources); err != nil {
+					return fmt.Errorf("recording the export of %s: %w", code, err)
+				}
 				if err := os.WriteFile(path, b, 0o600); err != nil {
 					return err
 				}
@@ -253,7 +291,8 @@ file name. The export carries free text, redacted: it is audited as a download b
 	f.StringVar(&wave, "wave", "", "wave ID")
 	f.StringVar(&out, "out", "project.qdpx", "the .qdpx file to write")
 	f.StringSliceVar(&ics, "ics", nil, "ICS codes (default: every ICS of the coding)")
-	f.StringVar(&by, "by", os.Getenv("USER"), "the named reader the export is for (audited)")
+	f.StringVar(&by, "by", os.Getenv("USER"), "the named reader the export is for (checked and audited)")
+	f.StringVar(&accessFile, "access", envOr("ICE_ACCESS", ""), "the access file naming the free-text readers (the dashboard's; ICE_ACCESS)")
 	return cmd
 }
 

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"icesurvey/freetext"
+	"icesurvey/lake"
+	"icesurvey/localindex"
+	"icesurvey/schemas"
+	"icesurvey/store"
+	"icesurvey/themes"
+	"icesurvey/waveclient"
+	"icesurvey/web/dashdata"
+)
+
+// sentBatches is a fake ThemeCodingWorkflow: it keeps the batches sent.
+type sentBatches struct{ batches []waveclient.ThemeBatch }
+
+func (s *sentBatches) SendThemeDecisions(_ context.Context, _, _ string, b waveclient.ThemeBatch) (waveclient.ThemeDecisionsResult, error) {
+	s.batches = append(s.batches, b)
+	return waveclient.ThemeDecisionsResult{Recorded: len(b.Decisions)}, nil
+}
+
+// codedICS writes n comments of one ICS, each with a phone number and a name, codes
+// them once (localindex.Code, as the workflow's first run does) and writes an access
+// file naming one free-text reader of the ICS, approved yesterday.
+func codedICS(t *testing.T, n int) (context.Context, store.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	rows := make([]schemas.FreeTextRow, n)
+	for i := range rows {
+		rows[i] = schemas.FreeTextRow{ResponseID: fmt.Sprintf("resp-%03d", i), Wave: "W1", ICS: "QMM", LoadDate: day, RespondentType: "patient",
+			QuestionID: "P_IMPROVE", Text: fmt.Sprintf("Comment %d: nobody told me what was happening. Ring Mrs Okafor on 07700 900%03d.", i, i)}
+	}
+	if err := lake.PutRows(ctx, st, schemas.FreeTextKey("W1", "QMM", day, "00112233445566778899"), schemas.FreeTextLayout(), rows); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := localindex.Code(ctx, st, localindex.CodeInput{Wave: "W1", ICS: "QMM", Run: 1, At: day}); err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().In(time.UTC)
+	af := filepath.Join(t.TempDir(), "access.yaml")
+	body := fmt.Sprintf(`version: 1
+users:
+  - id: fay.reader@example.nhs.uk
+    name: Fay Reader
+    free_text:
+      - {ics: QMM, approved_by: Caldicott Guardian, approved_on: %s, expires: %s}
+  - id: ann.analyst@example.nhs.uk
+    name: Ann Analyst
+    analyst: [QMM]
+`, today.AddDate(0, 0, -1).Format(time.DateOnly), today.AddDate(0, 0, 30).Format(time.DateOnly))
+	if err := os.WriteFile(af, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, st, af
+}
+
+func auditEvents(t *testing.T, ctx context.Context, st store.Store) []freetext.AuditEvent {
+	t.Helper()
+	evs, err := dashdata.FreeTextStore{Store: st}.FreeTextReads(ctx, "W1", "QMM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// TestTerminalCoding: a named reader sees the next comments of their queue, redacted,
+// and their typed decisions go as one batch, every read and decision audited as a
+// coding; anyone else is refused before any text is read, and the refusal audited.
+func TestTerminalCoding(t *testing.T) {
+	ctx, st, af := codedICS(t, 12)
+	audit := dashdata.FreeTextStore{Store: st}
+	queue, err := localindex.CoderQueue(ctx, st, "W1", "QMM", "fay.reader@example.nhs.uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{"ann.analyst@example.nhs.uk", "nobody@example.nhs.uk"} {
+		t.Run("refused "+who, func(t *testing.T) {
+			var out bytes.Buffer
+			sender := &sentBatches{}
+			before := len(auditEvents(t, ctx, st))
+			err := terminalCoding{Store: st, Audit: audit, Sender: sender, AccessFile: af, Wave: "W1", ICS: "QMM", Coder: who, Next: 3,
+				In: strings.NewReader("none\n"), W: &out}.run(ctx)
+			if !errors.Is(err, freetext.ErrRefused) || !strings.Contains(err.Error(), "not a named free-text reader for QMM") {
+				t.Fatalf("error %v, want a refusal naming the grant", err)
+			}
+			if strings.Contains(out.String(), "nobody told me") || len(sender.batches) != 0 {
+				t.Fatalf("a refused coder saw text or sent a batch: %q", out.String())
+			}
+			evs := auditEvents(t, ctx, st)[before:]
+			if len(evs) != 1 || evs[0].Allowed || evs[0].UserID != who || evs[0].Action != freetext.ActionCode {
+				t.Fatalf("refusal audit %+v", evs)
+			}
+		})
+	}
+
+	t.Run("named reader", func(t *testing.T) {
+		var out bytes.Buffer
+		sender := &sentBatches{}
+		before := len(auditEvents(t, ctx, st))
+		// A bad label is asked again; Enter keeps the suggestion (asked again on a
+		// blind comment); q stops and sends what was decided.
+		var in strings.Builder
+		in.WriteString("PARKING+\nCON-;BUR+\n")
+		if queue[1].Blind {
+			in.WriteString("\n")
+		}
+		in.WriteString("\nnone\nq\n")
+		err := terminalCoding{Store: st, Audit: audit, Sender: sender, AccessFile: af, Wave: "W1", ICS: "QMM", Coder: "fay.reader@example.nhs.uk",
+			Next: 5, In: strings.NewReader(in.String()), W: &out, BatchID: "t1"}.run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := out.String()
+		if strings.Contains(text, "07700") || strings.Contains(text, "Okafor") {
+			t.Errorf("personal data shown: %q", text)
+		}
+		asked := 4 // three decided, the fourth stopped at
+		if queue[1].Blind {
+			asked = 3
+		}
+		if strings.Count(text, "nobody told me what was happening") != asked || !strings.Contains(text, "try again") {
+			t.Errorf("the coder did not see the %d comments asked about, or a bad label was taken:\n%s", asked, text)
+		}
+		if len(sender.batches) != 1 {
+			t.Fatalf("%d batches sent", len(sender.batches))
+		}
+		b := sender.batches[0]
+		cb := themes.Default()
+		got := []string{}
+		for _, d := range b.Decisions {
+			got = append(got, d.ResponseID+" "+localindex.Labels(cb, d.Themes))
+		}
+		want := []string{queue[0].ResponseID + " CON-;BUR+", queue[1].ResponseID + " " + localindex.Labels(cb, queue[1].Suggestions), queue[2].ResponseID + " none"}
+		if queue[1].Blind {
+			want[1] = queue[1].ResponseID + " none"
+			want = want[:2]
+		}
+		if b.Coder != "fay.reader@example.nhs.uk" || strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("batch %v by %s, want %v", got, b.Coder, want)
+		}
+		evs := auditEvents(t, ctx, st)[before:]
+		reads, decisions := 0, 0
+		for _, e := range evs {
+			if e.Action != freetext.ActionCode || !e.Allowed || e.UserID != "fay.reader@example.nhs.uk" {
+				t.Errorf("audit event %+v", e)
+			}
+			switch {
+			case strings.HasPrefix(e.Query, "coding queue ") && e.RowsShown == 5:
+				reads++
+			case strings.HasPrefix(e.Query, "theme decision: ") && e.RowsShown == 1:
+				decisions++
+			}
+		}
+		if reads != 1 || decisions != len(b.Decisions) {
+			t.Errorf("%d reads and %d decisions audited, want 1 and %d", reads, decisions, len(b.Decisions))
+		}
+	})
+
+	t.Run("decisions file", func(t *testing.T) {
+		var out bytes.Buffer
+		path := filepath.Join(t.TempDir(), "decisions.tsv")
+		err := terminalCoding{Store: st, Audit: audit, Sender: &sentBatches{}, AccessFile: af, Wave: "W1", ICS: "QMM", Coder: "fay.reader@example.nhs.uk",
+			Next: 4, Out: path, W: &out}.run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("nobody told me")) || strings.Count(string(b), "\tP_IMPROVE\t") != 4 {
+			t.Errorf("the decisions file holds text or not the 4 comments:\n%s", b)
+		}
+		// Filled in, it is sent with the grant checked and each decision audited.
+		filled := strings.ReplaceAll(string(b), "\t?\n", "\tnone\n")
+		if err := os.WriteFile(path, []byte(filled), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		batch, err := readDecisions(path, "fay.reader@example.nhs.uk")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sender := &sentBatches{}
+		for _, c := range []struct {
+			who string
+			ok  bool
+		}{{"ann.analyst@example.nhs.uk", false}, {"fay.reader@example.nhs.uk", true}} {
+			r, err := namedReader(ctx, af, c.who, audit, "W1", []string{"QMM"}, freetext.ActionCode)
+			if !c.ok {
+				if !errors.Is(err, freetext.ErrRefused) {
+					t.Errorf("%s: %v, want a refusal", c.who, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sendDecisions(ctx, &out, r, sender, "W1", "QMM", batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(sender.batches) != 1 || len(sender.batches[0].Decisions) != 4 {
+			t.Errorf("batches %+v", sender.batches)
+		}
+	})
+}
+
+// TestExportNeedsADownloadGrant: an export is refused unless its reader may download
+// every ICS's free text, and each file taken away is audited with its count.
+func TestExportNeedsADownloadGrant(t *testing.T) {
+	ctx, st, af := codedICS(t, 3)
+	if _, err := exportReader(ctx, st, af, "fay.reader@example.nhs.uk", "W1", []string{"QMM", "QJK"}); !errors.Is(err, freetext.ErrRefused) ||
+		!strings.Contains(err.Error(), "nothing exported") || !strings.Contains(err.Error(), "QJK") {
+		t.Fatalf("an export with one ICS not granted: %v", err)
+	}
+	if _, err := exportReader(ctx, st, af, "ann.analyst@example.nhs.uk", "W1", []string{"QMM"}); !errors.Is(err, freetext.ErrRefused) {
+		t.Fatalf("an analyst's export: %v", err)
+	}
+	r, err := exportReader(ctx, st, af, "fay.reader@example.nhs.uk", "W1", []string{"QMM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.recordExport(ctx, "W1", "QMM", "qdpx export", 3); err != nil {
+		t.Fatal(err)
+	}
+	evs := auditEvents(t, ctx, st)
+	var refused, exported int
+	for _, e := range evs {
+		switch {
+		case !e.Allowed && e.Action == freetext.ActionDownload:
+			refused++
+		case e.Allowed && e.Action == freetext.ActionDownload && e.Query == "qdpx export" && e.RowsShown == 3:
+			exported++
+		}
+	}
+	if refused != 1 || exported != 1 { // QJK's refusal is recorded under QJK
+		t.Errorf("%d refusals and %d exports audited for QMM, want 1 and 1: %+v", refused, exported, evs)
+	}
+}
