@@ -216,7 +216,7 @@ func Frame(cohort *Cohort, rel *Releaser, lookbackMonths int) []schemas.LinkageF
 	for i := range cohort.People {
 		p := &cohort.People[i]
 		f := &out[i]
-		*f = schemas.LinkageFrame{SurveyRecordID: p.SurveyRecordID, ICS: p.ICS, NHSPseudonym: p.NHSPseudonym, AgeBand: p.AgeBand,
+		*f = schemas.LinkageFrame{PersonIndex: int32(i), SurveyRecordID: p.SurveyRecordID, ICS: p.ICS, NHSPseudonym: p.NHSPseudonym, AgeBand: p.AgeBand,
 			Gender: p.Gender, EthnicityGroup: p.EthnicityGroup, EFIBand: p.EFIBand, Responded: p.Responded, Consented: p.Consented}
 		if p.Responded {
 			d := p.ResponseDate
