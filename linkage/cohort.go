@@ -228,7 +228,22 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 		return nil, err
 	}
 	cols := []string{"survey_record_id", "ics", "nhs_pseudonym", "age_band", "gender", "ethnicity", "efi_band"}
-	for _, key := range sampleKeys {
+	// The frame variables take a handful of values each: one copy of each is kept.
+	interned := map[string]string{}
+	intern := func(s string) string {
+		v, ok := interned[s]
+		if !ok {
+			v = strings.Clone(s)
+			interned[v] = v
+		}
+		return v
+	}
+	for n, key := range sampleKeys {
+		if n > 0 {
+			// A wave's sample is one object per ICS, of about the same size: room for the
+			// rest at the first ones' rate, not a doubling (and copying) at a time.
+			c.People = slices.Grow(c.People, len(c.People)/n*(len(sampleKeys)-n))
+		}
 		err = lake.ScanStrings(ctx, st, key, cols, func(row []string) error {
 			var k [32]byte
 			if _, err := hex.Decode(k[:], []byte(row[2])); err != nil || len(row[2]) != 64 {
@@ -239,11 +254,12 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 				// ICSs; a person sampled twice is linked once, as the first record.
 				return nil
 			}
+			id := strings.Clone(row[0])
 			c.byKey[k] = int32(len(c.People))
-			c.byID[strings.Clone(row[0])] = int32(len(c.People))
-			c.People = append(c.People, Person{SurveyRecordID: strings.Clone(row[0]), ICS: strings.Clone(row[1]),
-				NHSPseudonym: strings.Clone(row[2]), AgeBand: strings.Clone(row[3]), Gender: strings.Clone(row[4]),
-				EthnicityGroup: EthnicityGroup(row[5]), EFIBand: strings.Clone(row[6])})
+			c.byID[id] = int32(len(c.People))
+			c.People = append(c.People, Person{SurveyRecordID: id, ICS: intern(row[1]),
+				NHSPseudonym: strings.Clone(row[2]), AgeBand: intern(row[3]), Gender: intern(row[4]),
+				EthnicityGroup: EthnicityGroup(row[5]), EFIBand: intern(row[6])})
 			return nil
 		})
 		if err != nil {
@@ -320,6 +336,30 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 		p.Consented = Linkable(latest, p.SurveyRecordID)
 		keptIDs[k.id] = i
 	}
+	// Each question's options scored once: a national wave has millions of answers, and
+	// an answer that is one of its question's options (nearly all) then takes the
+	// option's code and scores without an allocation or a search.
+	scored := make([]map[string]schemas.LinkageAnswer, len(qs))
+	for j, q := range qs {
+		if q == nil {
+			continue
+		}
+		scored[j] = make(map[string]schemas.LinkageAnswer, len(q.Options))
+		for _, o := range q.Options {
+			scored[j][o.Code] = schemas.LinkageAnswer{QuestionID: q.ID, AnswerCode: o.Code, Scored: q.Scored(),
+				Positive: q.IsPositive(o.Code), InBase: q.InBase(o.Code)}
+		}
+	}
+	answer := func(j int, id, code string) schemas.LinkageAnswer {
+		a, ok := scored[j][code]
+		if !ok {
+			q := qs[j]
+			code = strings.Clone(code)
+			a = schemas.LinkageAnswer{QuestionID: q.ID, AnswerCode: code, Scored: q.Scored(), Positive: q.IsPositive(code), InBase: q.InBase(code)}
+		}
+		a.SurveyRecordID = id
+		return a
+	}
 	c.Answers = make([]schemas.LinkageAnswer, 0, len(kept)*len(qs)/2)
 	err = scanResponses(ctx, st, wave, true, func(rc *responseCols, rows int) error {
 		for r := range rows {
@@ -336,9 +376,12 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 				if raw == "" {
 					continue
 				}
+				if q.Kind != questionnaire.Multi {
+					c.Answers = append(c.Answers, answer(j, id, raw)) // SplitAnswer's one code
+					continue
+				}
 				for _, code := range q.SplitAnswer(raw) {
-					c.Answers = append(c.Answers, schemas.LinkageAnswer{SurveyRecordID: id, QuestionID: q.ID,
-						AnswerCode: strings.Clone(code), Scored: q.Scored(), Positive: q.IsPositive(code), InBase: q.InBase(code)})
+					c.Answers = append(c.Answers, answer(j, id, code))
 				}
 			}
 		}

@@ -74,6 +74,15 @@ type Dialect struct {
 // before its queries: each is the SQL file of its name.
 var Materialised = []string{"linked_pairs", "cohort_activity"}
 
+// lazyInDuckDB are the Materialised relations DuckDB keeps as views, computed within
+// each query that reads them: cohort_activity is read by linked_respondents once and by
+// each dataset's export with a filter on the dataset, which DuckDB pushes through the
+// join into the Parquet scan (each lake file holds one dataset, so the others' files
+// are skipped by their statistics). Storing it as a table cost more than both
+// computations together: an in-memory table of a few million rows with text columns
+// is slow to build.
+var lazyInDuckDB = map[string]bool{"cohort_activity": true}
+
 // Dialects are the engines the SQL is written for.
 var Dialects = map[string]Dialect{
 	"duckdb": {
@@ -94,6 +103,9 @@ var Dialects = map[string]Dialect{
 				r.Name, r.Layout.SelectList(), strings.Join(q, ", "))}
 		},
 		Materialise: func(name, query string) string {
+			if lazyInDuckDB[name] {
+				return fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS\n%s", name, query)
+			}
 			return fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS\n%s", name, query)
 		},
 		Create: func(table, location, query string) string {

@@ -154,6 +154,9 @@ func LinkageRejectionLayout() *Layout { return LayoutOf[LinkageRejection]("linka
 // project pseudonym and the release pseudonym, so it is written only to a temporary
 // file (or, on a distributed engine, the restricted area) and deleted after the build.
 type LinkageFrame struct {
+	// PersonIndex numbers the frame's people densely from 0: the queries group and join
+	// on it rather than on a 64-character pseudonym, which is slower to hash and compare.
+	PersonIndex      int32      `col:"person_index,unique,doc=dense number of the person within this build's frame"`
 	SurveyRecordID   string     `col:"survey_record_id,unique"`
 	ICS              string     `col:"ics"`
 	NHSPseudonym     string     `col:"nhs_pseudonym,unique"`

@@ -19,6 +19,12 @@
 //	                 the 12-month window), written as Parquet
 //
 // and prints rows, seconds, rows/s, CPU seconds and peak RSS of each, and the ratios.
+// Then the link in its parts, from the CPU time BuildRelease measured in each of its
+// phases, beside the CPU time of DuckDB's query alone (both measured inside their
+// processes, so neither counts start-up): the cohort read from the lake and staged; the
+// join and group-by (the relation of who is found where, and linked_respondents: the
+// consenters' activity joined and grouped per person); and the other outputs and the
+// quality report.
 //
 //	go run ./bench/linkage                      # 42 ICSs x 1,330 respondents, 10M rows
 //	go run ./bench/linkage -ics 4 -rows 1000000 # a quick look
@@ -33,6 +39,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -57,6 +64,12 @@ type partResult struct {
 	harness.Measure
 	Accepted int64 `json:"accepted,omitempty"`
 	Linked   int64 `json:"linked,omitempty"`
+	// PhaseCPU and PhaseSeconds: the link's phases (linkage.ReleaseResult), CPU and wall.
+	PhaseCPU     map[string]float64 `json:"phase_cpu,omitempty"`
+	PhaseSeconds map[string]float64 `json:"phase_seconds,omitempty"`
+	// QueryCPU and QuerySeconds: duckdb-link's query alone.
+	QueryCPU     float64 `json:"query_cpu,omitempty"`
+	QuerySeconds float64 `json:"query_seconds,omitempty"`
 }
 
 func main() {
@@ -117,7 +130,44 @@ func run(icss, sample, respondents int, rows int64, f *harness.Flags) error {
 	fmt.Printf("\nlink/duckdb-link ratio:         %.2fx wall (target 1.5x), %.2fx CPU\n", l.Seconds/dl.Seconds, l.CPU/dl.CPU)
 	fmt.Printf("validate/duckdb-validate ratio: %.2fx wall, %.2fx CPU\n", v.Seconds/dv.Seconds, v.CPU/dv.CPU)
 	fmt.Printf("both:                           %.2fx wall, %.2fx CPU\n", (v.Seconds+l.Seconds)/(dv.Seconds+dl.Seconds), (v.CPU+l.CPU)/(dv.CPU+dl.CPU))
+	printLinkParts(l, dl)
 	return nil
+}
+
+// printLinkParts prints the link in its parts beside DuckDB's query alone, CPU and wall
+// measured inside each process.
+func printLinkParts(l, dl partResult) {
+	c, w := l.PhaseCPU, l.PhaseSeconds
+	lr := "table:" + schemas.TableLinkedRespondents
+	parts := []struct {
+		name      string
+		cpu, wall float64
+		compare   bool
+	}{
+		{"cohort: sample, responses and consent from the lake, staged", c["cohort"] + c["stage"] + c["bind"], w["cohort"] + w["stage"] + w["bind"], false},
+		{"join + group-by: found-in pairs, linked_respondents", c["materialise"] + c[lr], w["materialise"] + w[lr], true},
+		{"release outputs: answers, conditions, exports, quality report", c["outputs"] - c[lr] + c["retire"], w["outputs"] - w[lr] + w["retire"], false},
+		{"whole link (BuildRelease)", c["total"], w["total"], true},
+	}
+	fmt.Printf("\nlink in parts (CPU and wall measured inside the process, no start-up), %d lake activity rows:\n", l.Rows)
+	fmt.Printf("%-64s %8s %8s %12s %s\n", "part", "cpu s", "wall s", "rows/s", "vs duckdb-link query (CPU)")
+	for _, p := range parts {
+		ratio := ""
+		if p.compare {
+			ratio = fmt.Sprintf("%.2fx", p.cpu/dl.QueryCPU)
+		}
+		fmt.Printf("%-64s %8.2f %8.2f %12.0f %s\n", p.name, p.cpu, p.wall, float64(l.Rows)/p.wall, ratio)
+	}
+	fmt.Printf("%-64s %8.2f %8.2f %12.0f\n", "duckdb-link query: join + group-by, written", dl.QueryCPU, dl.QuerySeconds, float64(dl.Rows)/dl.QuerySeconds)
+}
+
+// processCPU is this process's CPU time so far (user and system, every thread).
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 type setupResult struct {
@@ -198,17 +248,23 @@ func extractKeys(ctx context.Context, st store.Store, defs *linkage.Definitions)
 	return out, nil
 }
 
-func runValidate(dir string) (partResult, error) {
-	ctx := context.Background()
+// extracts opens the store of dir and finds the landed extract of each definition.
+func extracts(ctx context.Context, dir string) (*store.FileStore, *linkage.Definitions, map[string]string, error) {
 	st, err := openStore(dir)
 	if err != nil {
-		return partResult{}, err
+		return nil, nil, nil, err
 	}
 	defs, err := linkage.DefaultDefinitions()
 	if err != nil {
-		return partResult{}, err
+		return nil, nil, nil, err
 	}
 	keys, err := extractKeys(ctx, st, defs)
+	return st, defs, keys, err
+}
+
+func runValidate(dir string) (partResult, error) {
+	ctx := context.Background()
+	st, defs, keys, err := extracts(ctx, dir)
 	if err != nil {
 		return partResult{}, err
 	}
@@ -270,15 +326,7 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 
 func runDuckDBValidate(dir string) (partResult, error) {
 	ctx := context.Background()
-	st, err := openStore(dir)
-	if err != nil {
-		return partResult{}, err
-	}
-	defs, err := linkage.DefaultDefinitions()
-	if err != nil {
-		return partResult{}, err
-	}
-	keys, err := extractKeys(ctx, st, defs)
+	st, defs, keys, err := extracts(ctx, dir)
 	if err != nil {
 		return partResult{}, err
 	}
@@ -321,7 +369,8 @@ func runLink(dir string) (partResult, error) {
 	if err != nil {
 		return partResult{}, err
 	}
-	return partResult{Measure: harness.Measure{Part: "link", Rows: n, Seconds: time.Since(start).Seconds()}, Linked: res.Consented}, nil
+	return partResult{Measure: harness.Measure{Part: "link", Rows: n, Seconds: time.Since(start).Seconds()}, Linked: res.Consented,
+		PhaseCPU: res.CPUSeconds, PhaseSeconds: res.Seconds}, nil
 }
 
 // lakeRows counts the lake's accepted activity rows (from the Parquet footers).
@@ -388,9 +437,10 @@ func runDuckDBLink(dir string) (partResult, error) {
   WHERE a.activity_date >= c.from_12m AND a.activity_date < c.response_date
   GROUP BY c.nhs_pseudonym, a.dataset_id
 ) TO %s (FORMAT parquet, COMPRESSION zstd)`, strings.Join(files, ", "), quote(consenters), quote(filepath.Join(dir, "duckdb-link.parquet")))
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	if _, err := db.Exec(q); err != nil {
 		return partResult{}, err
 	}
-	return partResult{Measure: harness.Measure{Part: "duckdb-link", Rows: n, Seconds: time.Since(start).Seconds()}}, nil
+	secs := time.Since(start).Seconds()
+	return partResult{Measure: harness.Measure{Part: "duckdb-link", Rows: n, Seconds: secs}, QueryCPU: processCPU() - cpu, QuerySeconds: secs}, nil
 }

@@ -2,7 +2,7 @@
 -- respondent in the lookback before their response, with the respondent's release
 -- pseudonym and window dates. linked_respondents and linked_activity read it, so the
 -- join of the lake's activity to the frame on the project pseudonym is done once.
-SELECT c.release_pseudonym, c.response_date, c.from_6m, c.from_12m,
+SELECT c.person_index, c.release_pseudonym, c.response_date, c.from_6m, c.from_12m,
        a.dataset_id, a.activity_date, a.end_date, a.duration_days, a.activity_type,
        a.point_of_delivery, a.provider_code, a.diagnosis_codes
 FROM frame c

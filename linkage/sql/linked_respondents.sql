@@ -6,17 +6,19 @@
 -- measure_map (which activity types count towards which measure, from the dataset
 -- definitions). The windows' first days (from_6m, from_12m) are staged with the frame,
 -- so no date arithmetic is needed here. A contact counts when its date is on or after
--- the window's first day and before the response date.
+-- the window's first day and before the response date. People are grouped and joined
+-- on the frame's dense person_index, not on a 64-character pseudonym (cheaper to hash
+-- and compare); the release pseudonym is taken from the frame at the end.
 --
 -- Portable SQL (DuckDB, Spark SQL, Trino): no engine-specific function; counts use
 -- COUNT(CASE ...) and sums are cast to BIGINT (DuckDB sums integers as HUGEINT).
 WITH cohort AS (
-  SELECT release_pseudonym, nhs_pseudonym, ics, age_band, gender, ethnicity_group, efi_band, response_month
+  SELECT person_index, release_pseudonym, nhs_pseudonym, ics, age_band, gender, ethnicity_group, efi_band, response_month
   FROM frame
   WHERE consented
 ),
 counted AS (
-  SELECT a.release_pseudonym, a.dataset_id, a.activity_date, a.provider_code, a.duration_days,
+  SELECT a.person_index, a.dataset_id, a.activity_date, a.provider_code, a.duration_days,
          m.measure, m.bed_days,
          CASE WHEN a.activity_date >= a.from_6m THEN 1 ELSE 0 END AS in_6m
   FROM cohort_activity a
@@ -24,7 +26,7 @@ counted AS (
   WHERE a.activity_date >= a.from_12m
 ),
 per_person AS (
-  SELECT release_pseudonym,
+  SELECT person_index,
     COUNT(CASE WHEN measure = 'gp_appointments' AND in_6m = 1 THEN 1 END) AS gp_appointments_6m,
     COUNT(CASE WHEN measure = 'gp_appointments' THEN 1 END) AS gp_appointments_12m,
     COUNT(CASE WHEN measure = 'ae_attendances' AND in_6m = 1 THEN 1 END) AS ae_attendances_6m,
@@ -44,23 +46,23 @@ per_person AS (
     COUNT(CASE WHEN measure = 'social_care_services' AND in_6m = 1 THEN 1 END) AS social_care_services_6m,
     COUNT(CASE WHEN measure = 'social_care_services' THEN 1 END) AS social_care_services_12m
   FROM counted
-  GROUP BY release_pseudonym
+  GROUP BY person_index
 ),
 -- Treatment burden: distinct services (datasets), providers and contact days, each
 -- counted by grouping first (a distinct count per person as a plain group-by, which
 -- every engine spreads over its workers) and noting whether any of a group's contacts
 -- fell in the 6 months.
 services AS (
-  SELECT release_pseudonym, dataset_id, MAX(in_6m) AS in_6m FROM counted GROUP BY release_pseudonym, dataset_id
+  SELECT person_index, dataset_id, MAX(in_6m) AS in_6m FROM counted GROUP BY person_index, dataset_id
 ),
 providers AS (
-  SELECT release_pseudonym, provider_code, MAX(in_6m) AS in_6m FROM counted GROUP BY release_pseudonym, provider_code
+  SELECT person_index, provider_code, MAX(in_6m) AS in_6m FROM counted GROUP BY person_index, provider_code
 ),
 contact_days AS (
-  SELECT release_pseudonym, activity_date, MAX(in_6m) AS in_6m FROM counted GROUP BY release_pseudonym, activity_date
+  SELECT person_index, activity_date, MAX(in_6m) AS in_6m FROM counted GROUP BY person_index, activity_date
 ),
 burden AS (
-  SELECT release_pseudonym,
+  SELECT person_index,
     CAST(SUM(CASE WHEN kind = 's' THEN in_6m ELSE 0 END) AS BIGINT) AS distinct_services_6m,
     COUNT(CASE WHEN kind = 's' THEN 1 END) AS distinct_services_12m,
     CAST(SUM(CASE WHEN kind = 'p' THEN in_6m ELSE 0 END) AS BIGINT) AS distinct_providers_6m,
@@ -68,17 +70,17 @@ burden AS (
     CAST(SUM(CASE WHEN kind = 'd' THEN in_6m ELSE 0 END) AS BIGINT) AS contact_days_6m,
     COUNT(CASE WHEN kind = 'd' THEN 1 END) AS contact_days_12m
   FROM (
-    SELECT release_pseudonym, 's' AS kind, in_6m FROM services
-    UNION ALL SELECT release_pseudonym, 'p', in_6m FROM providers
-    UNION ALL SELECT release_pseudonym, 'd', in_6m FROM contact_days
+    SELECT person_index, 's' AS kind, in_6m FROM services
+    UNION ALL SELECT person_index, 'p', in_6m FROM providers
+    UNION ALL SELECT person_index, 'd', in_6m FROM contact_days
   ) x
-  GROUP BY release_pseudonym
+  GROUP BY person_index
 ),
 linked AS (
-  SELECT c.release_pseudonym, COUNT(*) AS datasets_linked
+  SELECT c.person_index, COUNT(*) AS datasets_linked
   FROM cohort c
   JOIN linked_pairs l ON l.nhs_pseudonym = c.nhs_pseudonym
-  GROUP BY c.release_pseudonym
+  GROUP BY c.person_index
 )
 SELECT c.release_pseudonym, c.ics, c.age_band, c.gender, c.ethnicity_group, c.efi_band, c.response_month,
   COALESCE(l.datasets_linked, 0) AS datasets_linked,
@@ -107,6 +109,6 @@ SELECT c.release_pseudonym, c.ics, c.age_band, c.gender, c.ethnicity_group, c.ef
   COALESCE(b.contact_days_6m, 0) AS contact_days_6m,
   COALESCE(b.contact_days_12m, 0) AS contact_days_12m
 FROM cohort c
-LEFT JOIN per_person p ON p.release_pseudonym = c.release_pseudonym
-LEFT JOIN burden b ON b.release_pseudonym = c.release_pseudonym
-LEFT JOIN linked l ON l.release_pseudonym = c.release_pseudonym
+LEFT JOIN per_person p ON p.person_index = c.person_index
+LEFT JOIN burden b ON b.person_index = c.person_index
+LEFT JOIN linked l ON l.person_index = c.person_index
