@@ -9,12 +9,13 @@
 // # What it produces
 //
 //   - In the free-text area (free-text/{wave}/{ics}/themes/): the redacted
-//     comments with the machine's scores and queue position, the model, .qdpx exports.
+//     comments with the machine's scores and queue position, the model, .qdpx exports,
+//     and profiles/: a profile's report as HTML and PDF (it quotes the redacted text a
+//     coder chose, so it leaves only as a named reader's checked, audited copy).
 //   - In the lake: theme_decisions (one object per batch of people's decisions: codes,
 //     response ids and coder ids) and response_themes (one object per coding run,
 //     the whole ICS: the machine's suggestions and every coder's decisions, with the
 //     code that stands marked final), which the warehouse loads as response_themes.
-//   - In reports/{wave}/{ics}/profiles/: a profile's report as HTML and PDF.
 //
 // # Privacy rules
 //

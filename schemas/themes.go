@@ -9,11 +9,12 @@ import (
 // The local index's theme coding (issue #17). Only codes leave the free-text area:
 //
 //	free-text/{wave}/{ics}/themes/...   redacted comments with the machine's
-//	                                               scores, the model, .qdpx exports (named readers)
+//	                                               scores, the model, .qdpx exports, and
+//	                                               profiles/: profile reports (HTML, PDF), which
+//	                                               quote chosen redacted text (named readers)
 //	lake/theme_decisions/wave=/ics=/batch-*.parquet people's coding decisions, one object per batch
 //	lake/response_themes/wave=/ics=/...            every ICS's codes: the machine's suggestions and
 //	                                               people's decisions, rewritten whole at each coding run
-//	reports/{wave}/{ics}/profiles/...              profile reports (HTML, PDF)
 
 // Lake and warehouse tables of the theme coding.
 const (
@@ -124,8 +125,12 @@ func ResponseThemesKey(wave, ics string, run int) string {
 	return LakePartition(LakeResponseThemes, wave, ics) + "run-" + strconv.Itoa(run) + parquetExt
 }
 
-// ProfileReportPrefix is where the profile reports of one ICS go.
-func ProfileReportPrefix(wave, ics string) string { return ReportsPrefix(wave, ics) + "profiles/" }
+// ProfileReportPrefix is where the profile reports of one ICS go: the free-text area,
+// since a report quotes the redacted free text a coder chose (like the .qdpx export,
+// it leaves only when a named reader takes it, checked and audited).
+func ProfileReportPrefix(wave, ics string) string {
+	return ThemesRestrictedPrefix(wave, ics) + "profiles/"
+}
 
 // ProfileReportKey is one profile's report; ext is ".html" or ".pdf".
 func ProfileReportKey(wave, ics, profile, ext string) string {
