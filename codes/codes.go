@@ -66,6 +66,12 @@ func ParseNHSNumber(s string) (uint64, error) {
 	if v, ok, err := parseTenDigits(s); ok {
 		return v, err
 	}
+	return parseNHSNumberPlain(s)
+}
+
+// parseNHSNumberPlain is ParseNHSNumber for any spelling, a byte at a time: the
+// general path, and the reference its ten-digit fast path is tested against.
+func parseNHSNumberPlain(s string) (uint64, error) {
 	var d [10]byte
 	n := 0
 	for i := 0; i < len(s); i++ {
