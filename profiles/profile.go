@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -134,23 +132,10 @@ var loadAll = sync.OnceValues(func() (map[string]*Profile, error) { return LoadF
 func All() (map[string]*Profile, error) { return loadAll() }
 
 // Get returns one embedded profile.
-func Get(id string) (*Profile, error) {
-	all, err := loadAll()
-	if err != nil {
-		return nil, err
-	}
-	p, ok := all[id]
-	if !ok {
-		return nil, fmt.Errorf("profiles: no profile %q (have %s)", id, strings.Join(IDs(), ", "))
-	}
-	return p, nil
-}
+func Get(id string) (*Profile, error) { return yamldefs.Get(loadAll, "profiles: no profile", id) }
 
 // IDs lists the embedded profile ids, sorted.
-func IDs() []string {
-	all, _ := loadAll()
-	return slices.Sorted(maps.Keys(all))
-}
+func IDs() []string { return yamldefs.Keys(loadAll) }
 
 // LoadFS reads and validates every *.yaml in dir; a file's name must be its id.
 // Every fault found is in the error.

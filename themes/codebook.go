@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -98,15 +97,7 @@ var (
 
 // Load returns the embedded codebook of a version.
 func Load(version string) (*Codebook, error) {
-	all, err := loadAll()
-	if err != nil {
-		return nil, err
-	}
-	cb, ok := all[version]
-	if !ok {
-		return nil, fmt.Errorf("themes: no codebook version %q (have %s)", version, strings.Join(Versions(), ", "))
-	}
-	return cb, nil
+	return yamldefs.Get(loadAll, "themes: no codebook version", version)
 }
 
 // Default returns the embedded codebook of DefaultVersion.
@@ -119,10 +110,7 @@ func Default() *Codebook {
 }
 
 // Versions lists the embedded codebook versions.
-func Versions() []string {
-	all, _ := loadAll()
-	return slices.Sorted(maps.Keys(all))
-}
+func Versions() []string { return yamldefs.Keys(loadAll) }
 
 // LoadFS reads and validates every *.yaml file in dir of fsys; each file's name
 // must be its version. The first fault found is the error.

@@ -9,7 +9,9 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -54,4 +56,25 @@ func Dir[T any](fsys fs.FS, dir, field string, parse func(data []byte, file stri
 		out[k] = v
 	}
 	return out, faults, nil
+}
+
+// Get returns the definition of key among those load returns; when there is none, the
+// error is missing (e.g. "profiles: no profile") with key and the keys there are.
+func Get[T any](load func() (map[string]T, error), missing, key string) (T, error) {
+	all, err := load()
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, ok := all[key]
+	if !ok {
+		return v, fmt.Errorf("%s %q (have %s)", missing, key, strings.Join(slices.Sorted(maps.Keys(all)), ", "))
+	}
+	return v, nil
+}
+
+// Keys are the keys of the definitions load returns, sorted; none when it fails.
+func Keys[T any](load func() (map[string]T, error)) []string {
+	all, _ := load()
+	return slices.Sorted(maps.Keys(all))
 }

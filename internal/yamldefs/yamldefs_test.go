@@ -73,3 +73,24 @@ func TestDir(t *testing.T) {
 		t.Errorf("a bad directory pattern: %v, want %v", err, path.ErrBadPattern)
 	}
 }
+
+func TestGetAndKeys(t *testing.T) {
+	defs := map[string]*def{"b": {ID: "b"}, "a": {ID: "a"}}
+	load := func() (map[string]*def, error) { return defs, nil }
+	if d, err := Get(load, "no def", "b"); err != nil || d.ID != "b" {
+		t.Errorf("Get b = %v, %v", d, err)
+	}
+	if _, err := Get(load, "x: no def", "c"); err == nil || err.Error() != `x: no def "c" (have a, b)` {
+		t.Errorf("Get c: %v", err)
+	}
+	if got := Keys(load); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("Keys = %v", got)
+	}
+	failing := func() (map[string]*def, error) { return nil, errors.New("broken") }
+	if _, err := Get(failing, "no def", "a"); err == nil || err.Error() != "broken" {
+		t.Errorf("Get from a failing load: %v", err)
+	}
+	if got := Keys(failing); len(got) != 0 {
+		t.Errorf("Keys of a failing load = %v", got)
+	}
+}
