@@ -69,25 +69,13 @@ func refNormaliseGender(s string) (string, bool) {
 	return "", false
 }
 
+// refNormaliseMobile is NormaliseMobile as it was, on strings, after gathering the
+// digits as AppendMobile does (mobileDigits, never rewritten for speed).
 func refNormaliseMobile(s string) string {
 	var b [16]byte
-	n := 0
-	plus := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if n == len(b) {
-				return ""
-			}
-			b[n] = c
-			n++
-		case c == '+' && n == 0 && !plus:
-			plus = true
-		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\t':
-		default:
-			return ""
-		}
+	n, plus, ok := mobileDigits(s, &b)
+	if !ok {
+		return ""
 	}
 	d := string(b[:n])
 	switch {
