@@ -66,6 +66,12 @@ func ParseNHSNumber(s string) (uint64, error) {
 	if v, ok, err := parseTenDigits(s); ok {
 		return v, err
 	}
+	return parseNHSNumberPlain(s)
+}
+
+// parseNHSNumberPlain is ParseNHSNumber for any spelling, a byte at a time: the
+// general path, and the reference its ten-digit fast path is tested against.
+func parseNHSNumberPlain(s string) (uint64, error) {
 	var d [10]byte
 	n := 0
 	for i := 0; i < len(s); i++ {
@@ -377,23 +383,9 @@ func NormaliseMobile(s string) string {
 // may carry one, checked on the first pass and written on the last.
 func AppendMobile(dst []byte, s string) ([]byte, bool) {
 	var b [16]byte
-	n := 0
-	plus := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-			if n == len(b) {
-				return dst, false
-			}
-			b[n] = c
-			n++
-		case c == '+' && n == 0 && !plus:
-			plus = true
-		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\t':
-		default:
-			return dst, false
-		}
+	n, plus, ok := mobileDigits(s, &b)
+	if !ok {
+		return dst, false
 	}
 	d := b[:n]
 	switch {
@@ -426,6 +418,29 @@ func AppendMobile(dst []byte, s string) ([]byte, bool) {
 	}
 	dst = append(dst, "+44"...)
 	return append(dst, d[1:]...), true
+}
+
+// mobileDigits gathers the digits of s into b, and whether they follow a leading +,
+// passing over the separators a number is written with (spaces, hyphens, dots,
+// parentheses); ok is false for any other character or more digits than b holds.
+func mobileDigits(s string, b *[16]byte) (n int, plus, ok bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if n == len(b) {
+				return 0, false, false
+			}
+			b[n] = c
+			n++
+		case c == '+' && n == 0 && !plus:
+			plus = true
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\t':
+		default:
+			return 0, false, false
+		}
+	}
+	return n, plus, true
 }
 
 func hasPrefix(b []byte, prefix string) bool {

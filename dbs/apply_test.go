@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"icesurvey/dbs/dbstest"
 	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/pseudo"
@@ -19,11 +20,11 @@ import (
 // returned for the warehouse. Applying the reply again changes nothing more.
 func TestCheckAppliesTheReply(t *testing.T) {
 	ctx := context.Background()
-	st := fileStore(t)
+	st := dbstest.FileStore(t)
 	const wave, ics = "w", "QMM"
 	key := bytes.Repeat([]byte{7}, 32)
 	keyed := pseudo.New(key)
-	alive, dead, moved := contact(t, "S1", "943476591"), contact(t, "S2", "401023213"), contact(t, "S3", "500000001")
+	alive, dead, moved := dbstest.Contact(t, "S1", "943476591"), dbstest.Contact(t, "S2", "401023213"), dbstest.Contact(t, "S3", "500000001")
 	putContacts(t, st, schemas.ContactsKey(wave, ics), []schemas.Contact{alive, dead, moved})
 	sample := []schemas.SampleRecord{
 		{SurveyRecordID: "S1", WaveID: wave, ICS: ics, NHSPseudonym: keyed.NHSPseudonym(alive.NHSNumber)},
@@ -33,11 +34,11 @@ func TestCheckAppliesTheReply(t *testing.T) {
 	if err := lake.PutRows(ctx, st, schemas.SampleKey(wave, ics), schemas.SampleRecordLayout(), sample); err != nil {
 		t.Fatal(err)
 	}
-	clk := &fakeClock{t: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
+	clk := &dbstest.Clock{T: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
 	fake := newFakeDBS(st, "")
 	fake.Now, fake.Delay = clk.Now, time.Hour
-	fake.Deaths[dead.NHSNumber] = date(2025, 1, 20)
-	newNumber := nhs(t, "700000001")
+	fake.Deaths[dead.NHSNumber] = dbstest.Date(2025, 1, 20)
+	newNumber := dbstest.NHS(t, "700000001")
 	fake.Superseded[moved.NHSNumber] = newNumber
 	if _, err := Submit(ctx, st, fake, wave, ics, "r1", schemas.ContactsKey(wave, ics), nil); err != nil {
 		t.Fatal(err)
@@ -66,7 +67,7 @@ func TestCheckAppliesTheReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 1 || events[0].SurveyRecordID != "S2" || events[0].Outcome != schemas.OutcomeDeceased || !events[0].At.Equal(date(2025, 1, 20)) {
+	if len(events) != 1 || events[0].SurveyRecordID != "S2" || events[0].Outcome != schemas.OutcomeDeceased || !events[0].At.Equal(dbstest.Date(2025, 1, 20)) {
 		t.Errorf("outcome events %+v", events)
 	}
 	rows, err := lake.GetRows[schemas.SampleRecord](ctx, st, schemas.SampleKey(wave, ics), schemas.SampleRecordLayout())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"icesurvey/audit"
+	"icesurvey/dbs/dbstest"
 	"icesurvey/lake"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -26,23 +27,23 @@ func (c *countingTransport) Submit(ctx context.Context, id string, body []byte) 
 
 func TestSubmitAndCollectWithFakeDBS(t *testing.T) {
 	ctx, col := audit.WithCollector(context.Background())
-	st := fileStore(t)
+	st := dbstest.FileStore(t)
 	const wave, ics = "2025-02", "QMM"
 	contactsKey := schemas.RestrictedPrefix(wave, ics) + "contacts.parquet"
 
-	alive := contact(t, "S1", "943476591")
-	dead := contact(t, "S2", "401023213")
-	moved := contact(t, "S3", "500000001")
-	responded := contact(t, "S4", "500000002") // excluded by the filter
-	unknown := contact(t, "S5", "500000003")
+	alive := dbstest.Contact(t, "S1", "943476591")
+	dead := dbstest.Contact(t, "S2", "401023213")
+	moved := dbstest.Contact(t, "S3", "500000001")
+	responded := dbstest.Contact(t, "S4", "500000002") // excluded by the filter
+	unknown := dbstest.Contact(t, "S5", "500000003")
 	putContacts(t, st, contactsKey, []schemas.Contact{alive, dead, moved, responded, unknown})
 
-	clk := &fakeClock{t: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
+	clk := &dbstest.Clock{T: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
 	sim := newFakeDBS(st, "")
 	sim.Now = clk.Now
 	sim.Delay = 30 * time.Minute
-	sim.Deaths[dead.NHSNumber] = date(2025, 1, 20)
-	newNumber := nhs(t, "700000001")
+	sim.Deaths[dead.NHSNumber] = dbstest.Date(2025, 1, 20)
+	newNumber := dbstest.NHS(t, "700000001")
 	sim.Superseded[moved.NHSNumber] = newNumber
 	sim.NoMatch[unknown.NHSNumber] = true
 	tr := &countingTransport{Transport: sim}
@@ -96,7 +97,7 @@ func TestSubmitAndCollectWithFakeDBS(t *testing.T) {
 	for _, r := range results {
 		byID[r.SurveyRecordID] = r
 	}
-	if len(results) != 4 || !byID["S2"].Deceased || byID["S2"].DateOfDeath == nil || !byID["S2"].DateOfDeath.Equal(date(2025, 1, 20)) ||
+	if len(results) != 4 || !byID["S2"].Deceased || byID["S2"].DateOfDeath == nil || !byID["S2"].DateOfDeath.Equal(dbstest.Date(2025, 1, 20)) ||
 		!byID["S3"].Superseded || byID["S5"].TraceStatus != 21 || byID["S1"].RequestID != "dbs-1" || byID["S1"].CheckedAt.IsZero() {
 		t.Errorf("results = %+v", results)
 	}
@@ -139,9 +140,9 @@ func TestSubmitAndCollectWithFakeDBS(t *testing.T) {
 
 func TestSubmitNobodyToCheck(t *testing.T) {
 	ctx := context.Background()
-	st := fileStore(t)
+	st := dbstest.FileStore(t)
 	key := schemas.RestrictedPrefix("w1", "QJK") + "contacts.parquet"
-	putContacts(t, st, key, []schemas.Contact{contact(t, "S1", "943476591")})
+	putContacts(t, st, key, []schemas.Contact{dbstest.Contact(t, "S1", "943476591")})
 	tr := &countingTransport{Transport: newFakeDBS(st, "")}
 	res, err := Submit(ctx, st, tr, "w1", "QJK", "r0", key, func(string) bool { return false })
 	if err != nil || res.Transmitted || res.Records != 0 || res.Excluded != 1 || tr.submits != 0 {
@@ -155,9 +156,9 @@ func TestSubmitNobodyToCheck(t *testing.T) {
 
 func TestSubmitErrors(t *testing.T) {
 	ctx := context.Background()
-	st := fileStore(t)
+	st := dbstest.FileStore(t)
 	key := schemas.RestrictedPrefix("w1", "QJK") + "contacts.parquet"
-	putContacts(t, st, key, []schemas.Contact{contact(t, "S1", "943476591")})
+	putContacts(t, st, key, []schemas.Contact{dbstest.Contact(t, "S1", "943476591")})
 	sim := newFakeDBS(st, "")
 	tests := []struct {
 		name, wave, ics, id, key string
@@ -187,7 +188,7 @@ func TestSubmitErrors(t *testing.T) {
 
 func TestCollectRejectsBadReplies(t *testing.T) {
 	const wave, ics = "w1", "QHM"
-	a, b := contact(t, "S1", "943476591"), contact(t, "S2", "401023213")
+	a, b := dbstest.Contact(t, "S1", "943476591"), dbstest.Contact(t, "S2", "401023213")
 	hdr := "UNIQUE REFERENCE,NHS_NO,DATE_OF_DEATH,TRACE_STATUS\n"
 	tests := []struct {
 		name     string
@@ -203,7 +204,7 @@ func TestCollectRejectsBadReplies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, col := audit.WithCollector(context.Background())
-			st := fileStore(t)
+			st := dbstest.FileStore(t)
 			key := schemas.RestrictedPrefix(wave, ics) + "contacts.parquet"
 			putContacts(t, st, key, []schemas.Contact{a, b})
 			drop := &FileDropTransport{Store: st, Outbox: "restricted/_drop/out", Inbox: "restricted/_drop/in/"}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"icesurvey/dbs/dbstest"
 	"icesurvey/schemas"
 )
 
@@ -20,7 +21,7 @@ func TestValidNHSNumber(t *testing.T) {
 		{"94347659190", false},
 		{"943476591X", false},
 		{"", false},
-		{nhs(t, "401023213"), true},
+		{dbstest.NHS(t, "401023213"), true},
 	}
 	for _, tt := range tests {
 		if got := ValidNHSNumber(tt.in); got != tt.want {
@@ -30,8 +31,8 @@ func TestValidNHSNumber(t *testing.T) {
 }
 
 func TestBuildRequest(t *testing.T) {
-	a := contact(t, "S0001", "943476591")
-	b := contact(t, "S0002", "401023213")
+	a := dbstest.Contact(t, "S0001", "943476591")
+	b := dbstest.Contact(t, "S0002", "401023213")
 	b.LastName = "O'Brien, Jr"
 	b.FirstName = " Mary  \"Molly\" "
 	b.Gender = "X"
@@ -60,7 +61,7 @@ func TestBuildRequest(t *testing.T) {
 }
 
 func TestBuildRequestErrors(t *testing.T) {
-	ok := contact(t, "S1", "943476591")
+	ok := dbstest.Contact(t, "S1", "943476591")
 	noDOB := ok
 	noDOB.DateOfBirth = time.Time{}
 	badNHS := ok
@@ -97,7 +98,7 @@ func TestBuildRequestErrors(t *testing.T) {
 }
 
 func TestParseResponse(t *testing.T) {
-	n1, n2 := nhs(t, "943476591"), nhs(t, "401023213")
+	n1, n2 := dbstest.NHS(t, "943476591"), dbstest.NHS(t, "401023213")
 	good := "UNIQUE REFERENCE,NHS_NO,DATE_OF_DEATH,TRACE_STATUS\n" +
 		"S1," + n1 + ",,20\n" +
 		"S2," + n2 + ",20240105,30\n" +
@@ -109,7 +110,7 @@ func TestParseResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 6 || rows[1].DateOfDeath == nil || !rows[1].DateOfDeath.Equal(date(2024, 1, 5)) || rows[5].TraceStatus != schemas.DBSSuperseded {
+	if len(rows) != 6 || rows[1].DateOfDeath == nil || !rows[1].DateOfDeath.Equal(dbstest.Date(2024, 1, 5)) || rows[5].TraceStatus != schemas.DBSSuperseded {
 		t.Errorf("rows = %+v", rows)
 	}
 	// Column order and case are free, extra columns ignored, a BOM and blank lines tolerated.
@@ -161,9 +162,9 @@ func TestParseResponse(t *testing.T) {
 }
 
 func TestEncodeResponseRoundTrip(t *testing.T) {
-	d := date(2023, 12, 31)
+	d := dbstest.Date(2023, 12, 31)
 	in := []schemas.DBSResponseRow{
-		{UniqueReference: "A", NHSNumber: nhs(t, "943476591"), DateOfDeath: &d, TraceStatus: 20},
+		{UniqueReference: "A", NHSNumber: dbstest.NHS(t, "943476591"), DateOfDeath: &d, TraceStatus: 20},
 		{UniqueReference: "B", TraceStatus: 22},
 	}
 	out, err := ParseResponse(EncodeResponse(in))

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"icesurvey/dbs/dbstest"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -18,7 +19,7 @@ func TestTransportsForgetARequest(t *testing.T) {
 	t.Run("mesh", func(t *testing.T) {
 		f := newMeshFixture(t)
 		key := schemas.RestrictedPrefix(wave, ics) + "contacts.parquet"
-		putContacts(t, f.st, key, []schemas.Contact{contact(t, "S1", "943476591"), contact(t, "S2", "401023213")})
+		putContacts(t, f.st, key, []schemas.Contact{dbstest.Contact(t, "S1", "943476591"), dbstest.Contact(t, "S2", "401023213")})
 		for _, id := range []string{"dbs-mesh-1", "dbs-mesh-2"} {
 			if _, err := Submit(ctx, f.st, f.tr, wave, ics, id, key, nil); err != nil {
 				t.Fatal(err)
@@ -51,7 +52,7 @@ func TestTransportsForgetARequest(t *testing.T) {
 	})
 
 	t.Run("file drop", func(t *testing.T) {
-		st := fileStore(t)
+		st := dbstest.FileStore(t)
 		tr := &FileDropTransport{Store: st, Outbox: schemas.DBSFileDropOutbox, Inbox: schemas.DBSFileDropInbox}
 		for _, id := range []string{"r1", "r2"} {
 			if err := tr.Submit(ctx, id, []byte("request")); err != nil {

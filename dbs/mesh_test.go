@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"icesurvey/audit"
+	"icesurvey/dbs/dbstest"
 	"icesurvey/mesh"
 	"icesurvey/mesh/meshtest"
 	"icesurvey/schemas"
@@ -38,7 +39,7 @@ type meshFixture struct {
 
 func newMeshFixture(t *testing.T) *meshFixture {
 	t.Helper()
-	f := &meshFixture{srv: meshtest.New(testKey), st: fileStore(t)}
+	f := &meshFixture{srv: meshtest.New(testKey), st: dbstest.FileStore(t)}
 	t.Cleanup(f.srv.Close)
 	f.srv.AddMailbox(ourMailbox, ourPassword)
 	f.srv.AddMailbox(dbsMailbox, "dbspass")
@@ -75,10 +76,10 @@ func TestMESHTransportEndToEnd(t *testing.T) {
 	key := schemas.RestrictedPrefix(wave, ics) + "contacts.parquet"
 	var cs []schemas.Contact
 	for i, p := range []string{"943476591", "401023213", "500000001", "500000002", "500000003"} {
-		cs = append(cs, contact(t, "S"+string(rune('1'+i)), p))
+		cs = append(cs, dbstest.Contact(t, "S"+string(rune('1'+i)), p))
 	}
 	putContacts(t, f.st, key, cs)
-	f.sim.Deaths[cs[1].NHSNumber] = date(2025, 1, 2)
+	f.sim.Deaths[cs[1].NHSNumber] = dbstest.Date(2025, 1, 2)
 	f.sim.MultipleMatch[cs[4].NHSNumber] = true
 
 	// A message for someone else sits in our inbox and must be left alone.
@@ -126,7 +127,7 @@ func TestMESHTransportNotReadyThenReady(t *testing.T) {
 	f := newMeshFixture(t)
 	f.srv.OnMessage = nil // DBS has not answered yet
 	ctx := context.Background()
-	body, _ := BuildRequest([]schemas.Contact{contact(t, "S1", "943476591")})
+	body, _ := BuildRequest([]schemas.Contact{dbstest.Contact(t, "S1", "943476591")})
 	if _, _, err := f.tr.Fetch(ctx, "r1"); !errors.Is(err, ErrNotSubmitted) {
 		t.Fatalf("fetch before submit: %v", err)
 	}
@@ -166,7 +167,7 @@ func TestMESHTransportAckFailureKeepsReply(t *testing.T) {
 		}
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	body, _ := BuildRequest([]schemas.Contact{contact(t, "S1", "943476591")})
+	body, _ := BuildRequest([]schemas.Contact{dbstest.Contact(t, "S1", "943476591")})
 	if err := f.tr.Submit(ctx, "r1", body); err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r)
 
 func TestMESHTransportSubmitFailures(t *testing.T) {
 	ctx := context.Background()
-	body, _ := BuildRequest([]schemas.Contact{contact(t, "S1", "943476591")})
+	body, _ := BuildRequest([]schemas.Contact{dbstest.Contact(t, "S1", "943476591")})
 
 	t.Run("refused send is retried afresh", func(t *testing.T) {
 		f := newMeshFixture(t)
@@ -287,7 +288,7 @@ func TestMESHTransportDeliveryReport(t *testing.T) {
 	f := newMeshFixture(t)
 	f.srv.OnMessage = nil
 	ctx := context.Background()
-	body, _ := BuildRequest([]schemas.Contact{contact(t, "S1", "943476591")})
+	body, _ := BuildRequest([]schemas.Contact{dbstest.Contact(t, "S1", "943476591")})
 	if err := f.tr.Submit(ctx, "r1", body); err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"icesurvey/dbs/dbstest"
 	"icesurvey/schemas"
 )
 
 func TestReconcileCounts(t *testing.T) {
-	d := date(2024, 2, 1)
-	n := func(p string) string { return nhs(t, p) }
+	d := dbstest.Date(2024, 2, 1)
+	n := func(p string) string { return dbstest.NHS(t, p) }
 	resp := []schemas.DBSResponseRow{
 		{UniqueReference: "A", NHSNumber: n("943476591"), TraceStatus: 20},
 		{UniqueReference: "B", NHSNumber: n("401023213"), DateOfDeath: &d, TraceStatus: 20},

@@ -1,12 +1,9 @@
 package estimate_test
 
 import (
-	"encoding/csv"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,6 +12,7 @@ import (
 
 	"icesurvey/disclosure"
 	"icesurvey/estimate"
+	"icesurvey/internal/rcheck"
 	"icesurvey/weighting"
 )
 
@@ -143,91 +141,16 @@ func makeWave() map[string][]respondent {
 	return out
 }
 
-func writeCSV(t *testing.T, path string, rows [][]string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := csv.NewWriter(f)
-	if err := w.WriteAll(rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readCSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var out []map[string]string
-	for _, r := range rows[1:] {
-		m := map[string]string{}
-		for i, h := range rows[0] {
-			m[h] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-func num(t *testing.T, file string, row int, field, s string) float64 {
-	t.Helper()
-	x, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		t.Fatalf("%s row %d field %s: %q is not a number", file, row+2, field, s)
-	}
-	return x
-}
-
-// maxDiff tracks the largest absolute difference of one quantity.
-type maxDiff struct {
-	name  string
-	worst float64
-	where string
-	n     int
-}
-
-func (m *maxDiff) add(got, want float64, where string) {
-	m.n++
-	d := math.Abs(got - want)
-	if math.IsNaN(d) || d > m.worst {
-		m.worst, m.where = d, where
-		if math.IsNaN(d) {
-			m.worst = math.Inf(1)
-		}
-	}
-}
-
 // TestCrossCheckR weights and estimates a synthetic wave here and with R's survey
 // package, and requires them to agree to 1e-9: the weights (and each ICS's status and
 // collapsed levels), every % positive, n_eff and both interval ends, for each ICS
 // weighted and unweighted, England and England excluding each ICS.
 func TestCrossCheckR(t *testing.T) {
-	rscript, err := exec.LookPath("Rscript")
-	if err != nil {
-		t.Skip("Rscript is not installed (infra/test.sh installs r-base-core, r-cran-survey and r-cran-mass): the cross-check against R's survey package did not run")
-	}
-	script, err := filepath.Abs(filepath.Join("testdata", "crosscheck.R"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rscript := rcheck.Rscript(t)
 	const tol = 1e-9
 	wp := weighting.DefaultParams()
 	people := makeWave()
-	dir := t.TempDir()
-	if d := os.Getenv("ICE_CROSSCHECK_DIR"); d != "" {
-		dir = d // keep the files, to rerun the R script by hand
-	}
+	dir := rcheck.Dir(t)
 
 	// Inputs for R.
 	params := [][]string{{"name", "value"}}
@@ -235,7 +158,7 @@ func TestCrossCheckR(t *testing.T) {
 		params = append(params, []string{p.Name, p.Value})
 	}
 	params = append(params, []string{"r_epsilon", "1e-14"}, []string{"r_maxit", "1000"})
-	writeCSV(t, filepath.Join(dir, "params.csv"), params)
+	rcheck.WriteCSV(t, filepath.Join(dir, "params.csv"), params)
 	margins := [][]string{{"ics", "variable", "position", "level", "frame"}}
 	resp := [][]string{{"ics", "id", "age_band", "gender", "efi_band"}}
 	for _, q := range questions {
@@ -245,7 +168,7 @@ func TestCrossCheckR(t *testing.T) {
 	for _, q := range questions {
 		qs = append(qs, []string{q.ID, strings.Join(q.Options, ";"), strings.Join(q.Positive, ";"), strings.Join(q.Excluded, ";"), strconv.FormatBool(q.Multi)})
 	}
-	writeCSV(t, filepath.Join(dir, "questions.csv"), qs)
+	rcheck.WriteCSV(t, filepath.Join(dir, "questions.csv"), qs)
 
 	// Go: weights.
 	results := map[string]*weighting.Result{}
@@ -281,8 +204,8 @@ func TestCrossCheckR(t *testing.T) {
 		t.Logf("%s: n %d, status %s, sweeps %d+%d, w/d in [%.4f, %.4f], collapses %v", spec.code, res.Respondents, res.Status,
 			res.Sweeps, res.BoundedSweeps, res.MinRatio, res.MaxRatio, res.Collapses)
 	}
-	writeCSV(t, filepath.Join(dir, "margins.csv"), margins)
-	writeCSV(t, filepath.Join(dir, "respondents.csv"), resp)
+	rcheck.WriteCSV(t, filepath.Join(dir, "margins.csv"), margins)
+	rcheck.WriteCSV(t, filepath.Join(dir, "respondents.csv"), resp)
 
 	// The wave covers what it was built for.
 	want := map[string]weighting.Status{"QAA": weighting.NotNeeded, "QBB": weighting.Trimmed, "QCC": weighting.Trimmed,
@@ -300,15 +223,12 @@ func TestCrossCheckR(t *testing.T) {
 	}
 
 	// R.
-	cmd := exec.Command(rscript, "--vanilla", script, dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("Rscript %s: %v\n%s", script, err, out)
-	}
+	rcheck.Run(t, rscript, filepath.Join("testdata", "crosscheck.R"), dir)
 
 	// Weights, statuses and levels.
-	wDiff := maxDiff{name: "weight"}
+	wDiff := rcheck.MaxDiff{Name: "weight"}
 	rMethod := map[string]string{}
-	for i, row := range readCSV(t, filepath.Join(dir, "r_weights.csv")) {
+	for i, row := range rcheck.ReadCSV(t, filepath.Join(dir, "r_weights.csv")) {
 		res := results[row["ics"]]
 		rMethod[row["ics"]] = row["status"] + " by " + row["method"]
 		if string(res.Status) != row["status"] {
@@ -319,11 +239,11 @@ func TestCrossCheckR(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wDiff.add(res.Weights[k], num(t, "r_weights.csv", i, "weight", row["weight"]), row["id"])
+		wDiff.Add(res.Weights[k], rcheck.Num(t, "r_weights.csv", i, "weight", row["weight"]), row["id"])
 	}
 	t.Logf("R: %v", rMethod)
 	levels := map[string][]string{}
-	for _, row := range readCSV(t, filepath.Join(dir, "r_levels.csv")) {
+	for _, row := range rcheck.ReadCSV(t, filepath.Join(dir, "r_levels.csv")) {
 		key := row["ics"] + " " + row["variable"]
 		levels[key] = append(levels[key], row["label"])
 	}
@@ -388,8 +308,8 @@ func TestCrossCheckR(t *testing.T) {
 			goEst[key{"england", "weighted", q.ID, m.Label}] = pool[0].Estimate(m, estimate.Z95)
 		}
 	}
-	pDiff, nDiff, loDiff, hiDiff := maxDiff{name: "% positive"}, maxDiff{name: "n_eff"}, maxDiff{name: "CI lower"}, maxDiff{name: "CI upper"}
-	rEst := readCSV(t, filepath.Join(dir, "r_estimates.csv"))
+	pDiff, nDiff, loDiff, hiDiff := rcheck.MaxDiff{Name: "% positive"}, rcheck.MaxDiff{Name: "n_eff"}, rcheck.MaxDiff{Name: "CI lower"}, rcheck.MaxDiff{Name: "CI upper"}
+	rEst := rcheck.ReadCSV(t, filepath.Join(dir, "r_estimates.csv"))
 	for i, row := range rEst {
 		k := key{row["group"], row["weighting"], row["question"], row["measure"]}
 		e, ok := goEst[k]
@@ -402,20 +322,15 @@ func TestCrossCheckR(t *testing.T) {
 		if strconv.FormatInt(e.Base, 10) != row["base"] {
 			t.Errorf("%s: base %d, R %s", where, e.Base, row["base"])
 		}
-		pDiff.add(e.P, num(t, "r_estimates.csv", i, "p", row["p"]), where)
-		nDiff.add(e.NEff, num(t, "r_estimates.csv", i, "n_eff", row["n_eff"]), where)
-		loDiff.add(e.Lower, num(t, "r_estimates.csv", i, "lower", row["lower"]), where)
-		hiDiff.add(e.Upper, num(t, "r_estimates.csv", i, "upper", row["upper"]), where)
+		pDiff.Add(e.P, rcheck.Num(t, "r_estimates.csv", i, "p", row["p"]), where)
+		nDiff.Add(e.NEff, rcheck.Num(t, "r_estimates.csv", i, "n_eff", row["n_eff"]), where)
+		loDiff.Add(e.Lower, rcheck.Num(t, "r_estimates.csv", i, "lower", row["lower"]), where)
+		hiDiff.Add(e.Upper, rcheck.Num(t, "r_estimates.csv", i, "upper", row["upper"]), where)
 	}
 	for k := range goEst {
 		t.Errorf("Go estimated %v, R did not", k)
 	}
-	for _, d := range []maxDiff{wDiff, pDiff, nDiff, loDiff, hiDiff} {
-		t.Logf("max |Go − R| %-10s %.3g over %d values (at %s)", d.name, d.worst, d.n, d.where)
-		if d.n == 0 || !(d.worst <= tol) {
-			t.Errorf("%s: max |Go − R| = %.3g at %s over %d values, want ≤ %g", d.name, d.worst, d.where, d.n, tol)
-		}
-	}
+	rcheck.Within(t, tol, &wDiff, &pDiff, &nDiff, &loDiff, &hiDiff)
 
 	// The small ICS's breakdown by age band is suppressed: a row of too few and a
 	// small count withheld.

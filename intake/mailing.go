@@ -76,23 +76,8 @@ type mailingRow struct {
 
 // checkMailing checks one mailing row. findings is reused between calls.
 func (r *run) checkMailing(src rowSource, width int, c *mailingCols, fields [][]byte, m *mailingRow) {
-	m.findings = m.findings[:0]
-	m.flags = 0
-	m.postcode = [8]byte{}
-	m.id = field(fields, c.id)
-	m.idOK = false
-	switch {
-	case len(m.id) == 0:
-		m.findings = append(m.findings, finding{"RECORD_ID", ReasonRecordIDMissing, "RECORD_ID is empty"})
-	case len(m.id) > MaxRecordIDLen || hasControl(m.id):
-		m.findings = append(m.findings, finding{"RECORD_ID", ReasonRecordIDInvalid,
-			fmt.Sprintf("RECORD_ID must be at most %d characters without control characters", MaxRecordIDLen)})
-	default:
-		m.idOK = true
-	}
-	if f, ok := malformed(src, width, fields); !ok {
-		m.findings = append(m.findings, f)
-		return // columns may be shifted: nothing else can be trusted
+	if !startMailingRow(src, width, c, fields, m) {
+		return
 	}
 	// Each text field is trimmed once, for all the checks that look at it.
 	var text [len(textColumns)][]byte
@@ -144,6 +129,31 @@ func (r *run) checkMailing(src rowSource, width int, c *mailingCols, fields [][]
 			m.flags |= flagMobileUnusable
 		}
 	}
+}
+
+// startMailingRow resets m for a new row and checks its RECORD_ID and its width. It is
+// false for a malformed row, whose columns may be shifted: nothing else in it can be
+// trusted.
+func startMailingRow(src rowSource, width int, c *mailingCols, fields [][]byte, m *mailingRow) bool {
+	m.findings = m.findings[:0]
+	m.flags = 0
+	m.postcode = [8]byte{}
+	m.id = field(fields, c.id)
+	m.idOK = false
+	switch {
+	case len(m.id) == 0:
+		m.findings = append(m.findings, finding{"RECORD_ID", ReasonRecordIDMissing, "RECORD_ID is empty"})
+	case len(m.id) > MaxRecordIDLen || hasControl(m.id):
+		m.findings = append(m.findings, finding{"RECORD_ID", ReasonRecordIDInvalid,
+			fmt.Sprintf("RECORD_ID must be at most %d characters without control characters", MaxRecordIDLen)})
+	default:
+		m.idOK = true
+	}
+	if f, ok := malformed(src, width, fields); !ok {
+		m.findings = append(m.findings, f)
+		return false
+	}
+	return true
 }
 
 // abroad reports whether a mailing row without a UK postcode has an address abroad:

@@ -1,7 +1,6 @@
 package linkage
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -14,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"icesurvey/internal/yamldefs"
 )
 
 // A secondary dataset is declared as data: one YAML file per source under defs/,
@@ -235,9 +234,7 @@ func LoadDefinitions(fsys fs.FS) (*Definitions, error) {
 			continue
 		}
 		d := &Definition{File: name, Digest: sha256Hex(b)}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(d); err != nil {
+		if err := yamldefs.DecodeStrict(b, d); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
 		}

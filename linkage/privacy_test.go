@@ -2,7 +2,6 @@ package linkage_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,74 +13,14 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-
 	"icesurvey/audit"
+	"icesurvey/internal/idscan"
 	"icesurvey/lake"
 	"icesurvey/linkage"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/warehouse"
 )
-
-// identifiers finds tokens of text that are in forbidden: runs of letters and digits,
-// compared in lower case (NHS numbers are ten digits, project pseudonyms 64 hex).
-func identifiers(text string, forbidden map[string]bool) []string {
-	var found []string
-	start := -1
-	for i := 0; i <= len(text); i++ {
-		alnum := i < len(text) && (text[i] >= '0' && text[i] <= '9' || text[i] >= 'a' && text[i] <= 'z' || text[i] >= 'A' && text[i] <= 'Z')
-		switch {
-		case alnum && start < 0:
-			start = i
-		case !alnum && start >= 0:
-			if tok := strings.ToLower(text[start:i]); forbidden[tok] {
-				found = append(found, tok)
-			}
-			start = -1
-		}
-	}
-	return found
-}
-
-// parquetText is every value of every column of a Parquet file as text, with the
-// column names: what a reader of the file can see once it is decompressed.
-func parquetText(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tbl.Release()
-	var b strings.Builder
-	for i := 0; i < int(tbl.NumCols()); i++ {
-		col := tbl.Column(i)
-		b.WriteString(col.Name() + "\n")
-		for _, chunk := range col.Data().Chunks() {
-			for r := 0; r < chunk.Len(); r++ {
-				b.WriteString(chunk.ValueStr(r))
-				b.WriteByte('\n')
-			}
-		}
-	}
-	return b.String()
-}
 
 // scanOutputs checks every output object (linked tables, quality tables, reports,
 // exports), the warehouse, the logs and the audit events for forbidden identifiers.
@@ -90,7 +29,7 @@ func scanOutputs(t *testing.T, st *store.FileStore, whPath string, events []audi
 	ctx := context.Background()
 	check := func(where, text string) {
 		scanned++
-		if found := identifiers(text, forbidden); len(found) > 0 {
+		if found := idscan.Tokens(text, forbidden); len(found) > 0 {
 			t.Errorf("%s holds %d identifier(s), e.g. %s…", where, len(found), found[0][:6])
 		}
 	}
@@ -113,7 +52,7 @@ func scanOutputs(t *testing.T, st *store.FileStore, whPath string, events []audi
 		}
 		check(k+" (bytes)", string(raw))
 		if strings.HasSuffix(k, ".parquet") {
-			check(k+" (decoded)", parquetText(t, path))
+			check(k+" (decoded)", idscan.ParquetText(t, path))
 		}
 	}
 	if whPath != "" {
@@ -122,34 +61,8 @@ func scanOutputs(t *testing.T, st *store.FileStore, whPath string, events []audi
 			t.Fatal(err)
 		}
 		defer db.Close()
-		rows, err := db.Query(`SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'`)
-		if err != nil {
+		if err := idscan.VarcharColumns(ctx, db, "", check); err != nil {
 			t.Fatal(err)
-		}
-		var cols [][2]string
-		for rows.Next() {
-			var tb, c string
-			if err := rows.Scan(&tb, &c); err != nil {
-				t.Fatal(err)
-			}
-			cols = append(cols, [2]string{tb, c})
-		}
-		rows.Close()
-		for _, c := range cols {
-			var b strings.Builder
-			r, err := db.Query(fmt.Sprintf(`SELECT %s FROM %s WHERE %[1]s IS NOT NULL`, schemas.QuoteIdent(c[1]), schemas.QuoteIdent(c[0])))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for r.Next() {
-				var s sql.NullString
-				if err := r.Scan(&s); err != nil {
-					t.Fatal(err)
-				}
-				b.WriteString(s.String + "\n")
-			}
-			r.Close()
-			check("warehouse "+c[0]+"."+c[1], b.String())
 		}
 	}
 	check("the logs", string(logs.Bytes()))
@@ -192,7 +105,7 @@ func TestWithdrawalConsentAndNoIdentifierInAnyOutput(t *testing.T) {
 				if !strings.HasSuffix(in.Key, ".parquet") || (prefix == "lake/" && !strings.Contains(in.Key, "/release="+releaseID+"/")) {
 					continue
 				}
-				for _, tok := range strings.FieldsFunc(parquetText(t, filepath.Join(w.st.Root(), in.Key)), func(r rune) bool { return r == '\n' || r == ';' }) {
+				for _, tok := range strings.FieldsFunc(idscan.ParquetText(t, filepath.Join(w.st.Root(), in.Key)), func(r rune) bool { return r == '\n' || r == ';' }) {
 					if len(tok) == linkage.ReleasePseudonymLen {
 						out[tok] = true
 					}
@@ -314,8 +227,8 @@ func TestWithdrawalConsentAndNoIdentifierInAnyOutput(t *testing.T) {
 		t.Errorf("only %d things scanned", scanned)
 	}
 	// The scan itself can fail: the lake's validated extracts do hold pseudonyms.
-	raw := parquetText(t, filepath.Join(w.st.Root(), res.ActivityKey))
-	if len(identifiers(raw, forbidden)) == 0 {
+	raw := idscan.ParquetText(t, filepath.Join(w.st.Root(), res.ActivityKey))
+	if len(idscan.Tokens(raw, forbidden)) == 0 {
 		t.Fatal("the scanner found no pseudonym in the lake's validated activity, which holds them")
 	}
 }

@@ -29,11 +29,20 @@ func SynthComment(rng *rand.Rand, spec CommentSpec) NoteLine {
 	}
 	g := &gen{rng: rng, ctx: contextFor(spec.Context)}
 	var line NoteLine
+	g.say(&line, themes.Default().ThemeIDs(), rates, spec.PositiveShare, spec.PersonalDataRate)
+	return line
+}
+
+// say writes line's text: a phrase for each theme drawn (each with its rate, praising
+// with chance positiveShare), a neutral phrase when none is, and personal data with
+// chance personalRate. A free-text comment and a contribution to a session are said
+// alike.
+func (g *gen) say(line *NoteLine, themeIDs []string, rates map[string]float64, positiveShare, personalRate float64) {
 	var parts []string
-	for _, id := range themes.Default().ThemeIDs() {
-		if rng.Float64() < rates[id] {
+	for _, id := range themeIDs {
+		if g.rng.Float64() < rates[id] {
 			pol := themes.Negative
-			if rng.Float64() < spec.PositiveShare {
+			if g.rng.Float64() < positiveShare {
 				pol = themes.Positive
 			}
 			line.Themes = append(line.Themes, themes.ThemeCode{Theme: id, Polarity: pol})
@@ -43,11 +52,10 @@ func SynthComment(rng *rand.Rand, spec CommentSpec) NoteLine {
 	if len(parts) == 0 {
 		parts = append(parts, g.pick(neutralPhrases))
 	}
-	if rng.Float64() < spec.PersonalDataRate {
+	if g.rng.Float64() < personalRate {
 		text, datum := g.personal()
 		parts = append(parts, text)
 		line.PersonalData = append(line.PersonalData, datum...)
 	}
 	line.Text = strings.Join(parts, " ")
-	return line
 }

@@ -1,20 +1,16 @@
 package profiles
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"icesurvey/internal/yamldefs"
 	"icesurvey/themes"
 )
 
@@ -136,56 +132,20 @@ var loadAll = sync.OnceValues(func() (map[string]*Profile, error) { return LoadF
 func All() (map[string]*Profile, error) { return loadAll() }
 
 // Get returns one embedded profile.
-func Get(id string) (*Profile, error) {
-	all, err := loadAll()
-	if err != nil {
-		return nil, err
-	}
-	p, ok := all[id]
-	if !ok {
-		return nil, fmt.Errorf("profiles: no profile %q (have %s)", id, strings.Join(IDs(), ", "))
-	}
-	return p, nil
-}
+func Get(id string) (*Profile, error) { return yamldefs.Get(loadAll, "profiles: no profile", id) }
 
 // IDs lists the embedded profile ids, sorted.
-func IDs() []string {
-	all, _ := loadAll()
-	var ids []string
-	for id := range all {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
+func IDs() []string { return yamldefs.Keys(loadAll) }
 
 // LoadFS reads and validates every *.yaml in dir; a file's name must be its id.
+// Every fault found is in the error.
 func LoadFS(fsys fs.FS, dir string) (map[string]*Profile, error) {
-	names, err := fs.Glob(fsys, path.Join(dir, "*.yaml"))
+	out, faults, err := yamldefs.Dir(fsys, dir, "id", Parse, func(p *Profile) string { return p.ID })
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*Profile{}
-	var errs []error
-	for _, name := range names {
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		base := path.Base(name)
-		p, err := Parse(data, base)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if want := strings.TrimSuffix(base, ".yaml"); p.ID != want {
-			errs = append(errs, fmt.Errorf("%s: id: %q, but the file name says %q", base, p.ID, want))
-			continue
-		}
-		out[p.ID] = p
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if len(faults) > 0 {
+		return nil, errors.Join(faults...)
 	}
 	return out, nil
 }
@@ -194,10 +154,8 @@ func LoadFS(fsys fs.FS, dir string) (map[string]*Profile, error) {
 // field (south-asian-diabetes.yaml: expected_care[2].level: …). Unknown fields are
 // errors.
 func Parse(data []byte, file string) (*Profile, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	p := &Profile{}
-	if err := dec.Decode(p); err != nil {
+	if err := yamldefs.DecodeStrict(data, p); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	if err := p.Validate(); err != nil {

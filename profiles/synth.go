@@ -133,26 +133,7 @@ func SynthSession(spec SessionSpec) (SessionNotes, error) {
 			lines = append(lines, NoteLine{Speaker: "Facilitator", Text: q})
 		}
 		line := NoteLine{Speaker: fmt.Sprintf("P%d", 1+rng.IntN(spec.Participants))}
-		var parts []string
-		for _, id := range themeIDs {
-			if rng.Float64() < rates[id] {
-				pol := themes.Negative
-				if rng.Float64() < spec.PositiveShare {
-					pol = themes.Positive
-				}
-				line.Themes = append(line.Themes, themes.ThemeCode{Theme: id, Polarity: pol})
-				parts = append(parts, g.phrase(id, pol))
-			}
-		}
-		if len(parts) == 0 {
-			parts = append(parts, g.pick(neutralPhrases))
-		}
-		if rng.Float64() < spec.PersonalDataRate {
-			text, datum := g.personal()
-			parts = append(parts, text)
-			line.PersonalData = append(line.PersonalData, datum...)
-		}
-		line.Text = strings.Join(parts, " ")
+		g.say(&line, themeIDs, rates, spec.PositiveShare, spec.PersonalDataRate)
 		lines = append(lines, line)
 	}
 	var b strings.Builder

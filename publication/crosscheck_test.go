@@ -2,11 +2,7 @@ package publication
 
 import (
 	"database/sql"
-	"encoding/csv"
 	"fmt"
-	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -14,6 +10,7 @@ import (
 	"testing"
 
 	"icesurvey/codes"
+	"icesurvey/internal/rcheck"
 	"icesurvey/warehouse"
 )
 
@@ -27,17 +24,11 @@ import (
 // packages' own check), carers unweighted (testdata/carers.R). It is skipped only when
 // Rscript is not installed; infra/test.sh installs it.
 func TestCrossCheckR(t *testing.T) {
-	rscript, err := exec.LookPath("Rscript")
-	if err != nil {
-		t.Skip("Rscript is not installed (infra/test.sh installs r-base-core, r-cran-survey and r-cran-mass): the cross-check against R's survey package did not run")
-	}
+	rscript := rcheck.Rscript(t)
 	_, snap := testWave(t)
 	p := testParams()
 	r := compute(t, snap, "W1", p)
-	dir := t.TempDir()
-	if d := os.Getenv("ICE_CROSSCHECK_DIR"); d != "" {
-		dir = d // keep the files, to rerun the R scripts by hand
-	}
+	dir := rcheck.Dir(t)
 	db, err := warehouse.OpenReadOnly(snap)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +55,7 @@ func TestCrossCheckR(t *testing.T) {
 			}
 			rows = append(rows, []string{q.ID, strings.Join(opts, ";"), strings.Join(q.Positive, ";"), strings.Join(q.Excluded, ";"), strconv.FormatBool(q.Multi)})
 		}
-		writeFile(t, filepath.Join(dir, name), rows)
+		rcheck.WriteCSV(t, filepath.Join(dir, name), rows)
 	}
 	writeQuestions("questions.csv", patientQs)
 	writeQuestions("carer_questions.csv", carerQs)
@@ -73,7 +64,7 @@ func TestCrossCheckR(t *testing.T) {
 		params = append(params, []string{x.Name, x.Value})
 	}
 	params = append(params, []string{"r_epsilon", "1e-14"}, []string{"r_maxit", "1000"})
-	writeFile(t, filepath.Join(dir, "params.csv"), params)
+	rcheck.WriteCSV(t, filepath.Join(dir, "params.csv"), params)
 
 	// An ICS whose every raking variable collapsed to one level has no margin left to
 	// rake to: its weights are the base weight N/n (M3). crosscheck.R cannot write a
@@ -117,7 +108,7 @@ WHERE s.wave_id = 'W1' AND o.outcome NOT IN (3, 5) GROUP BY ALL`, func(row []str
 			}
 		}
 	}
-	writeFile(t, filepath.Join(dir, "margins.csv"), margins)
+	rcheck.WriteCSV(t, filepath.Join(dir, "margins.csv"), margins)
 
 	// Patients: each completed questionnaire's answers, frame levels from the sample.
 	answerCols := func(qs []QuestionInfo) string {
@@ -142,7 +133,7 @@ WHERE c.wave = 'W1' ORDER BY c.ics, c.survey_record_id`, func(row []string) {
 			patients = append(patients, slices.Clone(row))
 		}
 	})
-	writeFile(t, filepath.Join(dir, "respondents.csv"), patients)
+	rcheck.WriteCSV(t, filepath.Join(dir, "respondents.csv"), patients)
 	head = []string{"ics", "id"}
 	for _, q := range carerQs {
 		head = append(head, q.ID)
@@ -156,27 +147,21 @@ WHERE rn = 1 ORDER BY ics, survey_record_id`, func(row []string) {
 			carers = append(carers, slices.Clone(row))
 		}
 	})
-	writeFile(t, filepath.Join(dir, "carers.csv"), carers)
+	rcheck.WriteCSV(t, filepath.Join(dir, "carers.csv"), carers)
 
 	for _, script := range []string{filepath.Join("..", "estimate", "testdata", "crosscheck.R"), filepath.Join("testdata", "carers.R")} {
-		abs, err := filepath.Abs(script)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command(rscript, "--vanilla", abs, dir).CombinedOutput(); err != nil {
-			t.Fatalf("Rscript %s: %v\n%s", script, err, out)
-		}
+		rcheck.Run(t, rscript, script, dir)
 	}
 
 	// Weights, statuses and collapsed levels: respondents in the same order (ICS,
 	// survey record id) on both sides.
-	wDiff := maxDiff{name: "weight"}
+	wDiff := rcheck.MaxDiff{Name: "weight"}
 	byICS := map[string]ICSReport{}
 	for _, ics := range r.ICSs() {
 		byICS[ics.ICS] = ics
 	}
 	position := map[string]int{}
-	for i, row := range readRecords(t, filepath.Join(dir, "r_weights.csv")) {
+	for i, row := range rcheck.ReadCSV(t, filepath.Join(dir, "r_weights.csv")) {
 		ics := byICS[row["ics"]]
 		if ics.Status != row["status"] {
 			t.Errorf("%s: status %s, R %s", row["ics"], ics.Status, row["status"])
@@ -184,10 +169,10 @@ WHERE rn = 1 ORDER BY ics, survey_record_id`, func(row []string) {
 		}
 		k := position[row["ics"]]
 		position[row["ics"]]++
-		wDiff.add(ics.Weighting.Weights[k], parse(t, "r_weights.csv", i, row["weight"]), row["id"])
+		wDiff.Add(ics.Weighting.Weights[k], rcheck.Num(t, "r_weights.csv", i, "weight", row["weight"]), row["id"])
 	}
 	levels := map[string][]string{}
-	for _, row := range readRecords(t, filepath.Join(dir, "r_levels.csv")) {
+	for _, row := range rcheck.ReadCSV(t, filepath.Join(dir, "r_levels.csv")) {
 		levels[row["ics"]+" "+row["variable"]] = append(levels[row["ics"]+" "+row["variable"]], row["label"])
 	}
 	for _, ics := range r.ICSs() {
@@ -227,7 +212,7 @@ WHERE rn = 1 ORDER BY ics, survey_record_id`, func(row []string) {
 		}
 		published[key{row.RespondentType, group, row.QuestionID, row.Measure}] = row
 	}
-	diffs := []*maxDiff{{name: "% positive"}, {name: "n_eff"}, {name: "CI lower"}, {name: "CI upper"}}
+	diffs := []*rcheck.MaxDiff{{Name: "% positive"}, {Name: "n_eff"}, {Name: "CI lower"}, {Name: "CI upper"}}
 	compared := map[string]int{}
 	compare := func(typ, file string, rows []map[string]string) {
 		for i, row := range rows {
@@ -251,91 +236,21 @@ WHERE rn = 1 ORDER BY ics, survey_record_id`, func(row []string) {
 			lo, _ := g.CILower.Value()
 			hi, _ := g.CIUpper.Value()
 			neff, _ := g.NEff.Value()
-			for j, x := range [][2]float64{{pct / 100, parse(t, file, i, row["p"])}, {neff, parse(t, file, i, row["n_eff"])},
-				{lo / 100, parse(t, file, i, row["lower"])}, {hi / 100, parse(t, file, i, row["upper"])}} {
-				diffs[j].add(x[0], x[1], where)
+			for j, x := range [][2]float64{{pct / 100, rcheck.Num(t, file, i, "p", row["p"])}, {neff, rcheck.Num(t, file, i, "n_eff", row["n_eff"])},
+				{lo / 100, rcheck.Num(t, file, i, "lower", row["lower"])}, {hi / 100, rcheck.Num(t, file, i, "upper", row["upper"])}} {
+				diffs[j].Add(x[0], x[1], where)
 			}
 			compared[typ]++
 		}
 	}
-	compare("patient", "r_estimates.csv", readRecords(t, filepath.Join(dir, "r_estimates.csv")))
-	compare("carer", "r_carers.csv", readRecords(t, filepath.Join(dir, "r_carers.csv")))
+	compare("patient", "r_estimates.csv", rcheck.ReadCSV(t, filepath.Join(dir, "r_estimates.csv")))
+	compare("carer", "r_carers.csv", rcheck.ReadCSV(t, filepath.Join(dir, "r_carers.csv")))
 	const tol = 1e-9
-	for _, d := range append([]*maxDiff{&wDiff}, diffs...) {
-		t.Logf("max |Go − R| %-10s %.3g over %d values (at %s)", d.name, d.worst, d.n, d.where)
-		if d.n == 0 || !(d.worst <= tol) {
-			t.Errorf("%s: max |Go − R| = %.3g at %s over %d values, want ≤ %g", d.name, d.worst, d.where, d.n, tol)
-		}
-	}
+	rcheck.Within(t, tol, append([]*rcheck.MaxDiff{&wDiff}, diffs...)...)
 	t.Logf("compared %d patient and %d carer figures (ICS and England rows published); statuses %v", compared["patient"], compared["carer"], r.Summary().WeightingStatuses)
 	if compared["patient"] < 50 || compared["carer"] < 20 {
 		t.Errorf("compared only %v", compared)
 	}
-}
-
-// maxDiff tracks the largest absolute difference of one quantity.
-type maxDiff struct {
-	name  string
-	worst float64
-	where string
-	n     int
-}
-
-func (m *maxDiff) add(got, want float64, where string) {
-	m.n++
-	d := math.Abs(got - want)
-	if math.IsNaN(d) || d > m.worst {
-		m.worst, m.where = d, where
-		if math.IsNaN(d) {
-			m.worst = math.Inf(1)
-		}
-	}
-}
-
-func writeFile(t *testing.T, path string, rows [][]string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := csv.NewWriter(f)
-	if err := w.WriteAll(rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readRecords(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	var out []map[string]string
-	for _, r := range rows[1:] {
-		m := map[string]string{}
-		for i, h := range rows[0] {
-			m[h] = r[i]
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-func parse(t *testing.T, file string, row int, s string) float64 {
-	t.Helper()
-	x, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		t.Fatalf("%s row %d: %q is not a number", file, row+2, s)
-	}
-	return x
 }
 
 // query runs q and passes each row's values, as text, to fn.

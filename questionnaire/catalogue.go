@@ -1,7 +1,6 @@
 package questionnaire
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -13,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"icesurvey/internal/yamldefs"
 )
 
 //go:embed defs/*.yaml
@@ -70,7 +69,7 @@ func LoadCatalogue(fsys fs.FS) (*Catalogue, error) {
 		if name == BankFile {
 			haveBank = true
 			var bf bankFile
-			if err := decodeStrict(b, &bf); err != nil {
+			if err := yamldefs.DecodeStrict(b, &bf); err != nil {
 				return nil, fmt.Errorf("questionnaire: parse %s: %w", name, err)
 			}
 			c.bank = bf.Questions
@@ -78,7 +77,7 @@ func LoadCatalogue(fsys fs.FS) (*Catalogue, error) {
 			continue
 		}
 		var df defFile
-		if err := decodeStrict(b, &df); err != nil {
+		if err := yamldefs.DecodeStrict(b, &df); err != nil {
 			return nil, fmt.Errorf("questionnaire: parse %s: %w", name, err)
 		}
 		qn := df.Questionnaire
@@ -104,12 +103,6 @@ func LoadCatalogue(fsys fs.FS) (*Catalogue, error) {
 		qn.Digest = digest(qn.Digest, c.bankSum)
 	}
 	return c, nil
-}
-
-func decodeStrict(b []byte, v any) error {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	return dec.Decode(v)
 }
 
 func (c *Catalogue) validate() []error {

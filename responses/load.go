@@ -794,6 +794,12 @@ func cleanFreeText(s string, max int) string {
 		}
 		return s
 	}
+	return cleanFreeTextPlain(s, max)
+}
+
+// cleanFreeTextPlain is cleanFreeText for any text, rune by rune: the general path,
+// and the reference the plain-ASCII fast path is tested against.
+func cleanFreeTextPlain(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\t' {
 			return r

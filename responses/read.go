@@ -71,10 +71,9 @@ func readTable(b []byte, format string) (*table, error) {
 // minParallelCSV is the smallest CSV body parsed in chunks side by side.
 var minParallelCSV = 1 << 20 // a variable so a test can compare chunked and single-pass reads
 
-func readCSV(b []byte) (*table, error) {
-	r := csv.NewReader(bytes.NewReader(b))
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = false
+// readCSVHeader reads the header row of a CSV file into a table with its columns: names
+// trimmed and upper-cased, none empty, none twice.
+func readCSVHeader(r *csv.Reader) (*table, error) {
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: "empty file: no header row"}
@@ -92,6 +91,17 @@ func readCSV(b []byte) (*table, error) {
 			return nil, &fileError{reason: schemas.RejectUnreadableFile, field: h, msg: fmt.Sprintf("column %s appears twice in the header", h)}
 		}
 		t.addColumn(h)
+	}
+	return t, nil
+}
+
+func readCSV(b []byte) (*table, error) {
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = false
+	t, err := readCSVHeader(r)
+	if err != nil {
+		return nil, err
 	}
 	bodyAt := int(r.InputOffset())
 	line := bytes.Count(b[:bodyAt], []byte{'\n'}) + 1 // the body's first line

@@ -8,34 +8,19 @@ import (
 	"io"
 	"math/rand/v2"
 	"reflect"
-	"strings"
 	"testing"
 
 	"icesurvey/schemas"
 )
 
 // referenceReadCSV is readCSV as it was before it read chunks side by side: one
-// csv.Reader over the whole file. The chunked reader must give the same table.
+// csv.Reader over the whole file (its header read by the same readCSVHeader). The chunked reader must give the same table.
 func referenceReadCSV(b []byte) (*table, error) {
 	r := csv.NewReader(bytes.NewReader(b))
 	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: "empty file: no header row"}
-	}
+	t, err := readCSVHeader(r) // the header is read alike; the body is what is compared
 	if err != nil {
-		return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("header row: %v", err)}
-	}
-	t := &table{index: map[string]int{}}
-	for _, h := range header {
-		h = strings.ToUpper(strings.TrimSpace(h))
-		if h == "" {
-			return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: "header row has an empty column name"}
-		}
-		if _, dup := t.index[h]; dup {
-			return nil, &fileError{reason: schemas.RejectUnreadableFile, field: h, msg: fmt.Sprintf("column %s appears twice in the header", h)}
-		}
-		t.addColumn(h)
+		return nil, err
 	}
 	malformed := 0
 	for row := 1; ; row++ {

@@ -1,19 +1,16 @@
 package themes
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"icesurvey/internal/yamldefs"
 )
 
 // Polarity says whether a comment reports a theme's problem or praises its opposite.
@@ -100,15 +97,7 @@ var (
 
 // Load returns the embedded codebook of a version.
 func Load(version string) (*Codebook, error) {
-	all, err := loadAll()
-	if err != nil {
-		return nil, err
-	}
-	cb, ok := all[version]
-	if !ok {
-		return nil, fmt.Errorf("themes: no codebook version %q (have %s)", version, strings.Join(Versions(), ", "))
-	}
-	return cb, nil
+	return yamldefs.Get(loadAll, "themes: no codebook version", version)
 }
 
 // Default returns the embedded codebook of DefaultVersion.
@@ -121,37 +110,17 @@ func Default() *Codebook {
 }
 
 // Versions lists the embedded codebook versions.
-func Versions() []string {
-	all, _ := loadAll()
-	var v []string
-	for k := range all {
-		v = append(v, k)
-	}
-	sort.Strings(v)
-	return v
-}
+func Versions() []string { return yamldefs.Keys(loadAll) }
 
 // LoadFS reads and validates every *.yaml file in dir of fsys; each file's name
-// must be its version.
+// must be its version. The first fault found is the error.
 func LoadFS(fsys fs.FS, dir string) (map[string]*Codebook, error) {
-	names, err := fs.Glob(fsys, path.Join(dir, "*.yaml"))
+	out, faults, err := yamldefs.Dir(fsys, dir, "version", Parse, func(cb *Codebook) string { return cb.Version })
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*Codebook{}
-	for _, name := range names {
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		cb, err := Parse(data, path.Base(name))
-		if err != nil {
-			return nil, err
-		}
-		if want := strings.TrimSuffix(path.Base(name), ".yaml"); cb.Version != want {
-			return nil, fmt.Errorf("%s: version: %q, but the file name says %q", path.Base(name), cb.Version, want)
-		}
-		out[cb.Version] = cb
+	if len(faults) > 0 {
+		return nil, faults[0]
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("themes: no codebook in %s", dir)
@@ -162,10 +131,8 @@ func LoadFS(fsys fs.FS, dir string) (map[string]*Codebook, error) {
 // Parse reads a codebook from YAML and validates it. file names the source in
 // errors; unknown fields are errors.
 func Parse(data []byte, file string) (*Codebook, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	cb := &Codebook{}
-	if err := dec.Decode(cb); err != nil {
+	if err := yamldefs.DecodeStrict(data, cb); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	if err := cb.Validate(); err != nil {

@@ -60,14 +60,7 @@ type partResult struct {
 func main() {
 	n := flag.Int("n", 1000000, "records to generate")
 	f := harness.RegisterFlags("intake")
-	flag.Parse()
-	stop := f.StartProfile()
-	err := run(*n, f.Runs, f.Dir, f.Part, f.CPUProfile)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "intake-bench:", err)
-		os.Exit(1)
-	}
+	harness.Main("intake-bench", f, func() error { return run(*n, f.Runs, f.Dir, f.Part, f.CPUProfile) })
 }
 
 func sampleKey() string  { return schemas.LandingKey(wave, ics, "sample.csv") }
@@ -83,14 +76,11 @@ func run(n, runs int, dir, part, cpuProfile string) error {
 	default:
 		return fmt.Errorf("unknown part %q", part)
 	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "intake-bench-*")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := harness.WorkDir(dir, "intake-bench-*")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	start := time.Now()
 	sBytes, mBytes, err := generate(dir, n)
 	if err != nil {
@@ -102,7 +92,7 @@ func run(n, runs int, dir, part, cpuProfile string) error {
 	if err != nil {
 		return err
 	}
-	harness.PrintTable(os.Stdout, &results[0].Measure, &results[1].Measure)
+	harness.PrintTable(os.Stdout, harness.Measures(results)...)
 	in, dd := results[0], results[1]
 	fmt.Printf("\nrows are record pairs (a sample row and its mailing row); duckdb converts both CSV files to Parquet, unchecked\n")
 	fmt.Printf("intake/duckdb ratio: %.2fx wall time (target 2x), %.2fx CPU time; intake accepted %d of %d\n",

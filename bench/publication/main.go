@@ -94,24 +94,25 @@ func main() {
 	nPat := flag.Int("patients", 1000, "patients per ICS")
 	nCar := flag.Int("carers", 330, "carers per ICS")
 	mode := flag.String("mode", "release", "release: the release end to end from a warehouse snapshot; statistics: the statistics alone from CSV")
-	f := harness.RegisterFlags("go")
-	flag.Parse()
-	stop := f.StartProfile()
-	if f.Part == "release" {
-		stop = profileRelease(f.CPUProfile)
-	}
-	var err error
-	if *mode == "release" && f.Part == "" {
-		err = runNational(*nICS, *nPat, *nCar, f)
-	} else {
-		err = run(*nICS, *nPat, *nCar, f)
-	}
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "publication-bench:", err)
-		os.Exit(1)
-	}
+	f := harness.RegisterFlags("go", "release")
+	harness.Main("publication-bench", f, func() error {
+		if *mode == "release" && f.Part == "" {
+			return runNational(*nICS, *nPat, *nCar, f)
+		}
+		return run(*nICS, *nPat, *nCar, f)
+	})
 }
+
+// withR is parts and R's part, "r", when Rscript is installed.
+func withR(parts ...string) []string {
+	if _, err := exec.LookPath("Rscript"); err == nil {
+		parts = append(parts, "r")
+	}
+	return parts
+}
+
+// rSkipped is said when R's part did not run.
+const rSkipped = "R part skipped: Rscript is not installed (infra/test.sh installs r-base-core, r-cran-survey, r-cran-mass)"
 
 func run(nICS, nPat, nCar int, f *harness.Flags) error {
 	switch f.Part {
@@ -125,15 +126,11 @@ func run(nICS, nPat, nCar int, f *harness.Flags) error {
 	default:
 		return fmt.Errorf("unknown part %q", f.Part)
 	}
-	dir := f.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "publication-bench-*")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := harness.WorkDir(f.Dir, "publication-bench-*")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	start := time.Now()
 	n, err := generate(dir, nICS, nPat, nCar)
 	if err != nil {
@@ -141,27 +138,18 @@ func run(nICS, nPat, nCar int, f *harness.Flags) error {
 	}
 	fmt.Printf("generated %d ICSs, %d respondents (%d patients, %d carers each), %d + %d closed questions in %.1fs\n\n",
 		nICS, n, nPat, nCar, len(patientQuestions), len(carerQuestions), time.Since(start).Seconds())
-	parts := []string{"go"}
-	_, rErr := exec.LookPath("Rscript")
-	if rErr == nil {
-		parts = append(parts, "r")
-	}
-	results, err := harness.Fastest[partResult](f.Runs, parts, f.CPUProfile, func() (string, error) { return dir, nil })
+	results, err := harness.Fastest[partResult](f.Runs, withR("go"), f.CPUProfile, func() (string, error) { return dir, nil })
 	if err != nil {
 		return err
 	}
 	g := results[0]
-	ms := []*harness.Measure{&g.Measure}
-	if len(results) > 1 {
-		ms = append(ms, &results[1].Measure)
-	}
-	harness.PrintTable(os.Stdout, ms...)
+	harness.PrintTable(os.Stdout, harness.Measures(results)...)
 	fmt.Printf("\ngo phases, wall (CPU): parse %.3fs (not timed) · weighting %.3fs (%.3fs) · ICS-level estimates %.3fs (%.3fs) · England, breakdowns, comparisons %.3fs (%.3fs) · disclosure %.3fs (%.3fs)\n",
 		g.ParseSeconds, g.WeightSeconds, g.PhaseCPU[0], g.ICSSeconds, g.PhaseCPU[1], g.RestSeconds, g.PhaseCPU[2], g.DisclosureSeconds, g.PhaseCPU[3])
 	fmt.Printf("go: weighting %s; %d estimates; flags %s; %d tables checked, withheld %s\n", g.Statuses, g.Estimates, g.Flags, g.Tables, g.Withheld)
 	fmt.Printf("whole statistics of the release: %.3fs wall, %.3fs CPU on %d cores (target < 2 s)\n", g.Seconds, g.ReleaseCPU, runtime.GOMAXPROCS(0))
 	if len(results) < 2 {
-		fmt.Println("R part skipped: Rscript is not installed (infra/test.sh installs r-base-core, r-cran-survey, r-cran-mass)")
+		fmt.Println(rSkipped)
 		return nil
 	}
 	r := results[1]

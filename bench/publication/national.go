@@ -5,10 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -275,58 +273,24 @@ WHERE r.rn = 1 ORDER BY r.ics, r.respondent_type DESC, r.survey_record_id`
 	return writeCSV(filepath.Join(dir, "respondents.csv"), rows)
 }
 
-// profileRelease profiles the release part when -cpuprofile is given (the harness
-// profiles the statistics part, "go").
-func profileRelease(path string) (stop func()) {
-	if path == "" {
-		return func() {}
-	}
-	out, err := os.Create(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
-		return func() {}
-	}
-	if err := pprof.StartCPUProfile(out); err != nil {
-		fmt.Fprintln(os.Stderr, "cpuprofile:", err)
-		out.Close()
-		return func() {}
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		out.Close()
-	}
-}
-
 // runNational builds the national warehouse (setup, not timed) and times the release
 // and R's part, each in child processes.
 func runNational(nICS, nPat, nCar int, f *harness.Flags) error {
-	dir := f.Dir
-	if dir == "" {
-		d, err := os.MkdirTemp("", "publication-bench-*")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := harness.WorkDir(f.Dir, "publication-bench-*")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	if err := setupNational(dir, nICS, nPat, nCar); err != nil {
 		return err
 	}
-	parts := []string{"release"}
-	if _, err := exec.LookPath("Rscript"); err == nil {
-		parts = append(parts, "r")
-	}
-	results, err := harness.Fastest[releaseResult](f.Runs, parts, f.CPUProfile, func() (string, error) { return dir, nil })
+	results, err := harness.Fastest[releaseResult](f.Runs, withR("release"), f.CPUProfile, func() (string, error) { return dir, nil })
 	if err != nil {
 		return err
 	}
 	g := results[0]
-	ms := []*harness.Measure{&g.Measure}
-	if len(results) > 1 {
-		ms = append(ms, &results[1].Measure)
-	}
 	fmt.Println()
-	harness.PrintTable(os.Stdout, ms...)
+	harness.PrintTable(os.Stdout, harness.Measures(results)...)
 	fmt.Printf("\nrelease, wall: compute (read the snapshot, weight, estimate, check every table) %.3fs · write %d files (%.1f MiB) %.3fs\n",
 		g.ComputeSeconds, g.Files, float64(g.Bytes)/(1<<20), g.WriteSeconds)
 	fmt.Printf("compute phases: %s\n", g.Phases)
@@ -335,7 +299,7 @@ func runNational(nICS, nPat, nCar int, f *harness.Flags) error {
 	fmt.Printf("the whole national release: %.3fs wall, %.2fs CPU (%.2fs the whole process) on %d cores (target < 2 s); load average %s\n",
 		g.Seconds, g.ReleaseCPU, g.CPU, runtime.GOMAXPROCS(0), loadAverage())
 	if len(results) < 2 {
-		fmt.Println("R part skipped: Rscript is not installed (infra/test.sh installs r-base-core, r-cran-survey, r-cran-mass)")
+		fmt.Println(rSkipped)
 		return nil
 	}
 	r := results[1]

@@ -87,14 +87,7 @@ func main() {
 	n := flag.Int("n", 50000, "response rows in the day's extract")
 	sampleFactor := flag.Float64("sample", 2, "sampled people per response row (the Known lookup and sample scan scale with it)")
 	f := harness.RegisterFlags("pipeline")
-	flag.Parse()
-	stop := f.StartProfile()
-	err := run(*n, *sampleFactor, f.Runs, f.Dir, f.Part, f.CPUProfile)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "responses-bench:", err)
-		os.Exit(1)
-	}
+	harness.Main("responses-bench", f, func() error { return run(*n, *sampleFactor, f.Runs, f.Dir, f.Part, f.CPUProfile) })
 }
 
 func landingKey() string {
@@ -116,14 +109,11 @@ func run(n int, sampleFactor float64, runs int, dir, part, cpuProfile string) er
 	if n < 100 {
 		return fmt.Errorf("-n %d: want at least 100 rows", n)
 	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "responses-bench-*")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := harness.WorkDir(dir, "responses-bench-*")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	start := time.Now()
 	g, err := generate(filepath.Join(dir, "seed"), n, sampleFactor)
 	if err != nil {

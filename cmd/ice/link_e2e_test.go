@@ -3,22 +3,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-
 	"icesurvey/infra/devstack"
+	"icesurvey/internal/idscan"
 	"icesurvey/lake"
 	"icesurvey/linkage"
 	"icesurvey/linkage/synthlink"
@@ -40,7 +34,7 @@ import (
 func TestLinkageEndToEnd(t *testing.T) {
 	// Everything the pipeline logs through the default logger (the linkage package's
 	// own lines) is kept, to be scanned with the worker's log.
-	var logged lockedBuffer
+	var logged idscan.SyncBuffer
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	t.Cleanup(func() { slog.SetDefault(prev) })
@@ -210,7 +204,7 @@ func TestLinkageEndToEnd(t *testing.T) {
 		t.Error("the linkage logged nothing through the default logger: the log scan would prove nothing")
 	}
 	for what, tokens := range map[string]map[string]bool{"release pseudonyms of the withdrawn or non-consenting": absent, "NHS numbers or project pseudonyms": identifiers} {
-		if n := countTokens(text, tokens); n > 0 {
+		if n := len(idscan.Tokens(text, tokens)); n > 0 {
 			t.Errorf("the default log holds %d × %s", n, what)
 		}
 	}
@@ -341,7 +335,7 @@ func scanLinkage(t *testing.T, ctx context.Context, st *devstack.Stack, wave str
 	t.Helper()
 	check := func(where, text string) {
 		scanned++
-		if n := countTokens(text, forbidden); n > 0 {
+		if n := len(idscan.Tokens(text, forbidden)); n > 0 {
 			t.Errorf("%s holds %d × %s", where, n, what)
 		}
 	}
@@ -364,7 +358,7 @@ func scanLinkage(t *testing.T, ctx context.Context, st *devstack.Stack, wave str
 		}
 		check(k, string(raw))
 		if strings.HasSuffix(k, ".parquet") {
-			check(k+" (decoded)", parquetValues(t, path))
+			check(k+" (decoded)", idscan.ParquetText(t, path))
 		}
 	}
 	log, err := os.ReadFile(filepath.Join(st.DataDir, "worker.log"))
@@ -373,39 +367,7 @@ func scanLinkage(t *testing.T, ctx context.Context, st *devstack.Stack, wave str
 	}
 	check("the worker's log", string(log))
 	err = st.Warehouse.Read(ctx, func(db *sql.DB) error {
-		rows, err := db.QueryContext(ctx, `SELECT table_name, column_name FROM information_schema.columns
-			WHERE data_type = 'VARCHAR' AND (table_name LIKE 'linked%' OR table_name LIKE 'linkage%' OR table_name = 'audit_log')`)
-		if err != nil {
-			return err
-		}
-		var cols [][2]string
-		for rows.Next() {
-			var c [2]string
-			if err := rows.Scan(&c[0], &c[1]); err != nil {
-				rows.Close()
-				return err
-			}
-			cols = append(cols, c)
-		}
-		rows.Close()
-		for _, c := range cols {
-			r, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT %s FROM %s WHERE %[1]s IS NOT NULL`, schemas.QuoteIdent(c[1]), schemas.QuoteIdent(c[0])))
-			if err != nil {
-				return err
-			}
-			var b strings.Builder
-			for r.Next() {
-				var s string
-				if err := r.Scan(&s); err != nil {
-					r.Close()
-					return err
-				}
-				b.WriteString(s + "\n")
-			}
-			r.Close()
-			check("warehouse "+c[0]+"."+c[1], b.String())
-		}
-		return nil
+		return idscan.VarcharColumns(ctx, db, `table_name LIKE 'linked%' OR table_name LIKE 'linkage%' OR table_name = 'audit_log'`, check)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -438,87 +400,11 @@ func scanLakeExtracts(t *testing.T, ctx context.Context, st *devstack.Stack, wav
 				t.Fatal(err)
 			}
 			objects++
-			n += countTokens(string(raw), forbidden) + countTokens(parquetValues(t, path), forbidden)
+			n += len(idscan.Tokens(string(raw), forbidden)) + len(idscan.Tokens(idscan.ParquetText(t, path), forbidden))
 		}
 	}
 	if objects <= len(prefixes) {
 		t.Fatalf("only %d validated extract objects to scan", objects)
 	}
 	return n
-}
-
-// countTokens counts the runs of letters and digits of text that are forbidden
-// (compared in lower case).
-func countTokens(text string, forbidden map[string]bool) int {
-	n, start := 0, -1
-	for i := 0; i <= len(text); i++ {
-		c := byte(0)
-		if i < len(text) {
-			c = text[i]
-		}
-		alnum := c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		switch {
-		case alnum && start < 0:
-			start = i
-		case !alnum && start >= 0:
-			if forbidden[strings.ToLower(text[start:i])] {
-				n++
-			}
-			start = -1
-		}
-	}
-	return n
-}
-
-// parquetValues is every column name and value of a Parquet file as text.
-func parquetValues(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tbl.Release()
-	var b strings.Builder
-	for i := 0; i < int(tbl.NumCols()); i++ {
-		col := tbl.Column(i)
-		b.WriteString(col.Name() + "\n")
-		for _, chunk := range col.Data().Chunks() {
-			for r := 0; r < chunk.Len(); r++ {
-				b.WriteString(chunk.ValueStr(r) + "\n")
-			}
-		}
-	}
-	return b.String()
-}
-
-// lockedBuffer is a buffer the logger may write from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -18,6 +18,7 @@ import (
 
 	"icesurvey/audit"
 	"icesurvey/infra/devstack"
+	"icesurvey/internal/idscan"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/warehouse"
@@ -108,7 +109,7 @@ func TestRetentionLeavesNothingIdentifiable(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &idscan.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	prev := slog.Default()
 	slog.SetDefault(logger)
@@ -269,11 +270,11 @@ func TestRetentionLeavesNothingIdentifiable(t *testing.T) {
 	}
 
 	// The search: everything but the free text.
-	s := newScanner(needles)
-	scanned := s.store(t, ctx, st.Store, func(k string) bool { return strings.HasPrefix(k, schemas.AreaFreeText.Prefix()) })
+	s := idscan.NewScanner(needles)
+	scanned := s.Store(t, ctx, st.Store, func(k string) bool { return strings.HasPrefix(k, schemas.AreaFreeText.Prefix()) })
 	err = warehouse.WithRetry(ctx, 30*time.Second, func() error {
 		return st.Warehouse.Read(ctx, func(db *sql.DB) error {
-			n, err := s.database(ctx, db, "warehouse")
+			n, err := s.Database(ctx, db, "warehouse")
 			if err == nil && n < 10 {
 				t.Errorf("only %d warehouse tables", n)
 			}
@@ -284,23 +285,23 @@ func TestRetentionLeavesNothingIdentifiable(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close() // the logs and the server's database, complete
-	files := s.files(t, dir, func(rel string) bool {
+	files := s.Files(t, dir, func(rel string) bool {
 		// The store was searched above, object by object; the outside world's store is
 		// the simulated DBS's; the warehouse through its tables.
 		return strings.HasPrefix(rel, "store/") || strings.HasPrefix(rel, "outside/") || strings.HasPrefix(rel, "warehouse.duckdb")
 	})
-	s.bytes("slog output", logs.Bytes())
+	s.Bytes("slog output", logs.Bytes())
 	b, err := json.Marshal(events)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.bytes("audit trail", b)
+	s.Bytes("audit trail", b)
 	t.Logf("searched %d store objects, the warehouse, %d files (%s), %d bytes of slog output and %d audit events",
 		len(scanned), len(files), strings.Join(files, ", "), len(logs.Bytes()), len(events))
 	if len(scanned) == 0 || len(files) == 0 || len(logs.Bytes()) == 0 {
 		t.Error("the search saw nothing")
 	}
-	for _, f := range s.report() {
+	for _, f := range s.Report() {
 		t.Errorf("identifiable data left: %s", f)
 	}
 }

@@ -28,6 +28,10 @@ var statistics = []string{"weighting", "estimate", "disclosure"}
 // simulators stand in for the outside world in the dev stack and tests only.
 var simulators = []string{"sim/", "notify/notifytest", "mesh/meshtest", "store/storetest", "infra/devstack", "infra/devserver"}
 
+// testHelpers are packages imported by tests only: harnesses and fixtures several
+// packages' tests share.
+var testHelpers = []string{"internal/rcheck", "internal/idscan", "dbs/dbstest"}
+
 // rule says that packages matching from (a path under the module, "x/" matching x and
 // everything under it, "*" every package) may not import, directly, any package
 // matching one of forbid (module paths, or "go.temporal.io/" and other prefixes outside
@@ -66,6 +70,10 @@ var rules = []rule{
 		why: "cmd/ice is flags and printing: it reaches the workflows through waveclient"},
 	{from: []string{"*"}, except: []string{"infra/devserver"}, forbid: []string{"go.temporal.io/server/", "github.com/temporalio/ui-server/"},
 		why: "only the dev stack's embedded server links the Temporal server and UI"},
+	{from: []string{"internal/yamldefs"}, forbid: []string{module},
+		why: "the strict YAML definition reader is a leaf the domain packages share"},
+	{from: []string{"*"}, forbid: prefixed(testHelpers),
+		why: "test harnesses and fixtures (the R cross-check, the identifier search, the DBS fixtures) are imported by tests only"},
 	// #16: the dashboard is a face over a read-only snapshot; it reaches no workflow.
 	{from: []string{"web/"}, forbid: []string{"go.temporal.io/", module + "activities", module + "workflows", module + "worker", module + "sim/"},
 		why: "the dashboard reads a warehouse snapshot and the restricted free text, never the workflows"},
@@ -185,6 +193,9 @@ func TestRulesMatch(t *testing.T) {
 		{"workflows", "icesurvey/warehouse", true},
 		{"fault", "icesurvey/schemas", true},
 		{"waveclient", "go.temporal.io/server/temporal", true},
+		{"publication", "icesurvey/internal/rcheck", true},
+		{"internal/yamldefs", "icesurvey/fault", true},
+		{"themes", "icesurvey/internal/yamldefs", false},
 	} {
 		got := false
 		for _, r := range rules {

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"icesurvey/dbs"
+	"icesurvey/dbs/dbstest"
 	"icesurvey/schemas"
 )
 
 func TestSimulatorTraceStatuses(t *testing.T) {
 	ctx := context.Background()
-	dead := date(2024, 1, 9)
-	superseded := nhs(t, "600000001")
+	dead := dbstest.Date(2024, 1, 9)
+	superseded := dbstest.NHS(t, "600000001")
 	tests := []struct {
 		name       string
 		crossCheck bool
@@ -38,10 +39,10 @@ func TestSimulatorTraceStatuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := &fakeClock{t: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
-			sim := NewSimulator(fileStore(t), "")
+			clk := &dbstest.Clock{T: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
+			sim := NewSimulator(dbstest.FileStore(t), "")
 			sim.Now = clk.Now
-			c := contact(t, "S1", "943476591")
+			c := dbstest.Contact(t, "S1", "943476591")
 			if tt.setup != nil {
 				tt.setup(sim, c.NHSNumber)
 			}
@@ -93,14 +94,14 @@ func TestSimulatorTraceStatuses(t *testing.T) {
 
 func TestSimulatorSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
-	st := fileStore(t)
-	clk := &fakeClock{t: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
-	c := contact(t, "S1", "943476591")
+	st := dbstest.FileStore(t)
+	clk := &dbstest.Clock{T: time.Date(2025, 2, 3, 9, 0, 0, 0, time.UTC)}
+	c := dbstest.Contact(t, "S1", "943476591")
 	configure := func() *Simulator {
 		s := NewSimulator(st, "restricted/_sim/")
 		s.Now = clk.Now
 		s.Delay = time.Hour
-		s.Deaths[c.NHSNumber] = date(2024, 12, 25)
+		s.Deaths[c.NHSNumber] = dbstest.Date(2024, 12, 25)
 		return s
 	}
 	body, _ := dbs.BuildRequest([]schemas.Contact{c})
@@ -125,7 +126,7 @@ func TestSimulatorSurvivesRestart(t *testing.T) {
 		t.Errorf("reply rows = %+v", rows)
 	}
 	// A different body under the same request ID is refused.
-	other, _ := dbs.BuildRequest([]schemas.Contact{contact(t, "S2", "401023213")})
+	other, _ := dbs.BuildRequest([]schemas.Contact{dbstest.Contact(t, "S2", "401023213")})
 	if err := second.Submit(ctx, "r1", other); !dbs.IsPermanent(err) {
 		t.Errorf("conflicting resubmit: err = %v, want ErrSubmitConflict", err)
 	}

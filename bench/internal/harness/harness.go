@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -118,30 +119,66 @@ func PeakRSS() int64 {
 	return 0
 }
 
+// Measures are the Measures of results, in order, for PrintTable.
+func Measures[T any, P Result[T]](results []T) []*Measure {
+	ms := make([]*Measure, len(results))
+	for i := range results {
+		ms[i] = P(&results[i]).measure()
+	}
+	return ms
+}
+
+// WorkDir returns dir, or when it is "" a new temporary directory named after pattern
+// (as os.MkdirTemp), with what removes it afterwards (nothing, for dir).
+func WorkDir(dir, pattern string) (string, func(), error) {
+	if dir != "" {
+		return dir, func() {}, nil
+	}
+	d, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", nil, err
+	}
+	return d, func() { os.RemoveAll(d) }, nil
+}
+
 // Flags are the flags every benchmark takes.
 type Flags struct {
 	Runs       int
 	Dir        string
 	Part       string
 	CPUProfile string
-	profiled   string
+	profiled   []string
 }
 
-// RegisterFlags adds -runs, -dir, -part and -cpuprofile, which profiles the part named
-// profiled, to the command line; call flag.Parse after.
-func RegisterFlags(profiled string) *Flags {
+// RegisterFlags adds -runs, -dir, -part and -cpuprofile, which profiles the parts named
+// profiled, to the command line; call Main (or flag.Parse) after.
+func RegisterFlags(profiled ...string) *Flags {
 	f := &Flags{profiled: profiled}
 	flag.IntVar(&f.Runs, "runs", 1, "run each part this many times and keep the fastest (steadier on a shared machine)")
 	flag.StringVar(&f.Dir, "dir", "", "working directory (default: a new temporary directory, removed afterwards)")
 	flag.StringVar(&f.Part, "part", "", "internal: run one part in this process")
-	flag.StringVar(&f.CPUProfile, "cpuprofile", "", "write a CPU profile of the "+profiled+" part to this file")
+	flag.StringVar(&f.CPUProfile, "cpuprofile", "", "write a CPU profile of the "+strings.Join(profiled, " or ")+" part to this file")
 	return f
 }
 
-// StartProfile starts the CPU profile when this process runs the profiled part, and
+// Main is a benchmark's main after its flags are registered: it parses the command
+// line, runs run (under the CPU profile when this process runs a profiled part) and
+// exits with status 1, the error printed after name, when run fails.
+func Main(name string, f *Flags, run func() error) {
+	flag.Parse()
+	stop := f.StartProfile()
+	err := run()
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// StartProfile starts the CPU profile when this process runs a profiled part, and
 // returns what stops it (safe to call twice).
 func (f *Flags) StartProfile() (stop func()) {
-	if f.CPUProfile == "" || f.Part != f.profiled {
+	if f.CPUProfile == "" || !slices.Contains(f.profiled, f.Part) {
 		return func() {}
 	}
 	out, err := os.Create(f.CPUProfile)
