@@ -168,16 +168,18 @@ var (
 
 // generate writes the sample and mailing CSV files of n records into the store under dir.
 func generate(dir string, n int) (sampleBytes, mailingBytes int64, err error) {
-	base := filepath.Join(dir, "store", "landing", wave, ics)
-	if err := os.MkdirAll(base, 0o750); err != nil {
+	// Where intake reads them: the restricted landing area (the keys, not a path by hand).
+	sampleFile := filepath.Join(dir, "store", filepath.FromSlash(sampleKey()))
+	mailingFile := filepath.Join(dir, "store", filepath.FromSlash(mailingKey()))
+	if err := os.MkdirAll(filepath.Dir(sampleFile), 0o750); err != nil {
 		return 0, 0, err
 	}
-	sf, err := os.Create(filepath.Join(base, "sample.csv"))
+	sf, err := os.Create(sampleFile)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer sf.Close()
-	mf, err := os.Create(filepath.Join(base, "mailing.csv"))
+	mf, err := os.Create(mailingFile)
 	if err != nil {
 		return 0, 0, err
 	}
