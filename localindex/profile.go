@@ -636,14 +636,6 @@ func hasColumn(ctx context.Context, db *sql.DB, col string) (bool, error) {
 	return n > 0, err
 }
 
-func quoteList(vals []string) string {
-	q := make([]string, len(vals))
-	for i, v := range vals {
-		q[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
-	}
-	return strings.Join(q, ", ")
-}
-
 // ThemeCounts is, for the dashboard's theme pages, the comments of one ICS of a wave
 // whose standing codes (response_themes, final) include each theme, by polarity and
 // respondent type ("patient", "carer"), after the publication's disclosure rules.

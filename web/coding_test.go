@@ -138,7 +138,6 @@ func TestCodingPageConfirmsAndChangesSuggestions(t *testing.T) {
 	coding.mu.Lock()
 	coding.batches = nil
 	coding.mu.Unlock()
-	before = len(h.freeText.Events())
 	// A bad choice and a page from a changed queue are refused, nothing sent.
 	for _, bad := range []url.Values{
 		{"u0": {"r2/P_FT_IMPROVE"}, "t0-communication": {"maybe"}, "u1": {"r3/P_FT_IMPROVE"}},
