@@ -7,6 +7,7 @@ import (
 
 	"icesurvey/audit"
 	"icesurvey/localindex"
+	"icesurvey/localindex/printpdf"
 	"icesurvey/schemas"
 	"icesurvey/themes"
 )
@@ -142,7 +143,11 @@ func (w *WarehouseActivities) ProfileReport(ctx context.Context, in ProfileRepor
 		return ProfileReportOutput{}, err
 	}
 	// Printing takes seconds: the warehouse is not held while Chromium runs.
-	out, err := localindex.WriteReport(ctx, w.Store, data, in.PDF)
+	var printer localindex.Printer
+	if in.PDF {
+		printer = printpdf.Print
+	}
+	out, err := localindex.WriteReport(ctx, w.Store, data, printer)
 	if err != nil {
 		return out, err
 	}

@@ -3,7 +3,8 @@
 // (Code), keeps people's coding decisions (RecordDecisions), reports the classifier
 // and the coders' agreement (Report), exports a coded ICS to REFI-QDA (ExportQDPX),
 // and builds the side-by-side experience-profile report (GatherProfile, WriteHTML,
-// PrintPDF). The logic of each step lives in freetext, themes and profiles; this
+// WriteReport; its PDF is printed by package printpdf, which alone links the browser
+// driver). The logic of each step lives in freetext, themes and profiles; this
 // package reads and writes their inputs and outputs. It knows nothing of Temporal.
 //
 // # What it produces

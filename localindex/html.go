@@ -12,9 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/chromedp"
-
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -67,50 +64,12 @@ func WriteHTML(w io.Writer, d *ProfileData, stylesheet string) error {
 	}{d, css})
 }
 
-// ChromiumPath is Debian's Chromium, the only browser the pipeline drives.
-const ChromiumPath = "/usr/bin/chromium"
+// Printer prints an HTML file to PDF (printpdf.Print: headless Chromium).
+type Printer func(ctx context.Context, htmlPath string) ([]byte, error)
 
-// PrintPDF prints an HTML file to PDF in headless Chromium (the flags DEVELOPERS.md
-// requires, a fresh profile each time).
-func PrintPDF(ctx context.Context, htmlPath string) ([]byte, error) {
-	if _, err := os.Stat(ChromiumPath); err != nil {
-		return nil, fmt.Errorf("print PDF: %s not installed (apt-get install chromium): %w", ChromiumPath, err)
-	}
-	profile, err := os.MkdirTemp("", "ice-chromium-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(profile)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(ChromiumPath), chromedp.Headless, chromedp.NoFirstRun,
-		chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.UserDataDir(profile),
-	}
-	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancel()
-	bctx, cancelB := chromedp.NewContext(actx)
-	defer cancelB()
-	tctx, cancelT := context.WithTimeout(bctx, 60*time.Second)
-	defer cancelT()
-	abs, err := filepath.Abs(htmlPath)
-	if err != nil {
-		return nil, err
-	}
-	if err := chromedp.Do(tctx, chromedp.Navigate("file://"+abs)); err != nil {
-		return nil, fmt.Errorf("open %s in Chromium: %w", htmlPath, err)
-	}
-	yes := true
-	res, err := chromedp.Call(tctx, page.PrintToPDF, page.PrintToPDFParams{PrintBackground: &yes, PreferCSSPageSize: &yes, GenerateTaggedPDF: &yes})
-	if err != nil {
-		return nil, fmt.Errorf("print %s to PDF in Chromium: %w", htmlPath, err)
-	}
-	pdf := res.Data
-	return pdf, nil
-}
-
-// WriteReport renders the report to the reports area as HTML and, when asked, PDF.
-func WriteReport(ctx context.Context, st store.Store, d *ProfileData, pdf bool) (ProfileReportResult, error) {
+// WriteReport renders the report into the free-text area as HTML and, when given a
+// printer, PDF.
+func WriteReport(ctx context.Context, st store.Store, d *ProfileData, printer Printer) (ProfileReportResult, error) {
 	res := ProfileReportResult{HTMLKey: schemas.ProfileReportKey(d.Wave, d.ICS, d.Profile.ID, ".html"),
 		Expectations: len(d.Expectations), Limitations: d.Limitations}
 	css := ""
@@ -124,7 +83,7 @@ func WriteReport(ctx context.Context, st store.Store, d *ProfileData, pdf bool) 
 	if err := store.PutBytes(ctx, st, res.HTMLKey, buf.Bytes()); err != nil {
 		return res, err
 	}
-	if !pdf {
+	if printer == nil {
 		return res, nil
 	}
 	dir, err := os.MkdirTemp("", "ice-report-")
@@ -136,7 +95,7 @@ func WriteReport(ctx context.Context, st store.Store, d *ProfileData, pdf bool) 
 	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		return res, err
 	}
-	b, err := PrintPDF(ctx, path)
+	b, err := printer(ctx, path)
 	if err != nil {
 		return res, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"icesurvey/localindex/printpdf"
 	"icesurvey/profiles"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -307,7 +308,7 @@ func TestChosenQuotesAndVerdicts(t *testing.T) {
 // axe-core in Debian's Chromium for WCAG 2.2 AA: zero violations. It also prints the
 // report to PDF.
 func TestProfileReportPassesAxe(t *testing.T) {
-	if _, err := os.Stat(ChromiumPath); err != nil {
+	if _, err := os.Stat(printpdf.ChromiumPath); err != nil {
 		t.Skip("chromium not installed (infra/test.sh installs it)")
 	}
 	axe, err := os.ReadFile("../web/internal/browsertest/axe/axe-core-4.14.1/axe.min.js")
@@ -346,7 +347,7 @@ func TestProfileReportPassesAxe(t *testing.T) {
 	}
 
 	profile := t.TempDir()
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(ChromiumPath), chromedp.Headless, chromedp.NoFirstRun,
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(printpdf.ChromiumPath), chromedp.Headless, chromedp.NoFirstRun,
 		chromedp.UserDataDir(profile), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true))
@@ -380,7 +381,7 @@ func TestProfileReportPassesAxe(t *testing.T) {
 		t.Logf("%d px: axe-core 4.14.1, WCAG 2.2 AA: %d violations", width, len(vs))
 	}
 
-	pdf, err := PrintPDF(ctx, path)
+	pdf, err := printpdf.Print(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"icesurvey/infra/devstack"
 	"icesurvey/localindex"
+	"icesurvey/localindex/printpdf"
 	"icesurvey/profiles"
 	"icesurvey/store"
 	"icesurvey/themes"
@@ -104,7 +105,7 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 	if err := demoChoices(ctx, st.Store, rd, wave, ics); err != nil {
 		return err
 	}
-	_, chromium := os.Stat(localindex.ChromiumPath)
+	_, chromium := os.Stat(printpdf.ChromiumPath)
 	paths, err := writeProfileReports(ctx, wc, st.Store, rd, wave, []string{ics}, []string{demoProfile}, chromium == nil, dir)
 	if err != nil {
 		return err
@@ -122,7 +123,7 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 		fmt.Fprintf(out, "  profile report                  %s\n", p)
 	}
 	if chromium != nil {
-		fmt.Fprintf(out, "  (no PDF: %s is not installed)\n", localindex.ChromiumPath)
+		fmt.Fprintf(out, "  (no PDF: %s is not installed)\n", printpdf.ChromiumPath)
 	}
 	fmt.Fprintf(out, "Try (while ice demo --serve runs): ice themes report --wave %s; ice themes export --wave %s --out project.qdpx --by %s --access DATA/dashboard-access.yaml\n", wave, wave, demoDashboardUser)
 	return nil

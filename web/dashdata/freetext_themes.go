@@ -51,7 +51,8 @@ func (s *Source) FreeTextThemeCounts(ctx context.Context, wave, ics, respondentT
 
 // themeCounts reads and checks an ICS's counts of every theme, cached in the snapshot.
 // It is localindex.ThemeCounts's query and check (the profile report's), written here
-// because localindex links the PDF printer, which the dashboard does not
+// when localindex still linked the PDF printer, which the dashboard may not; the
+// printer is now package printpdf, so this could call localindex.ThemeCounts
 // (TestFreeTextThemeCountsAgreeWithLocalIndex keeps the two equal): the comments (one
 // per response and question) whose standing codes include each theme, by polarity, as
 // one table of every codebook theme through disclosure.Check with the release's
