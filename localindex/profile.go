@@ -107,6 +107,7 @@ type ProfileData struct {
 	// Params are the release's parameters the cohort's figures are computed with.
 	Params  publication.Params
 	weights *publication.Weights
+	cohortN int64 // the group's respondents in the ICS (Cohort before disclosure control)
 }
 
 // SessionSummary is one session's record and how much of it was read.
@@ -145,7 +146,7 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 		in.Wave, in.ICS).Scan(&n); err != nil {
 		return nil, fmt.Errorf("profile %s: count the cohort: %w", p.ID, err)
 	}
-	d.Cohort = Figure{Text: fmt.Sprint(n)}
+	d.Cohort, d.cohortN = Figure{Text: fmt.Sprint(n)}, n
 	if n > 0 && n < int64(d.Disclosure.MinBase) {
 		d.Cohort = Figure{Text: fmt.Sprintf("fewer than %d", d.Disclosure.MinBase), Withheld: true}
 	}
@@ -470,7 +471,9 @@ func (d *ProfileData) questionEvidence(ctx context.Context, db *sql.DB, id strin
 // release leaves it out; carers count with weight 1, as the release counts them.
 func (d *ProfileData) cohortRow(ctx context.Context, db *sql.DB, q *questionnaire.Question) (PctRow, error) {
 	row := PctRow{Label: "This profile's group in " + d.ICS + " (weighted as the publication weights)"}
-	if d.weights == nil {
+	// An empty group needs no weights: a wave with free text and sessions but no
+	// survey responses in the warehouse still gets its report, saying so.
+	if d.weights == nil && d.cohortN > 0 {
 		w, err := publication.ReadWeights(ctx, db, d.Wave, d.Params)
 		if err != nil {
 			return row, fmt.Errorf("profile %s: the publication's weights of %s: %w", d.Profile.ID, d.Wave, err)

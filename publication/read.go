@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"icesurvey/codes"
+	"icesurvey/fault"
 	"icesurvey/schemas"
 )
 
@@ -115,7 +116,7 @@ func readFrame(ctx context.Context, db *sql.DB, wave string) (*frameData, error)
 		return nil, fmt.Errorf("publication: read the sample frame of wave %s: %w", wave, err)
 	}
 	if len(f.icss) == 0 {
-		return nil, fmt.Errorf("publication: wave %s has no sample in the warehouse", wave)
+		return nil, fault.Errorf(fault.BadInput, "publication: wave %s has no sample in the warehouse", wave)
 	}
 	sort.Strings(f.icss)
 	f.counts = make([][][]float64, len(f.icss))

@@ -5,6 +5,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"database/sql"
 	"math/rand/v2"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"icesurvey/lake"
 	"icesurvey/localindex"
+	"icesurvey/localindex/printpdf"
 	"icesurvey/profiles"
 	"icesurvey/schemas"
 	"icesurvey/themes"
@@ -116,9 +118,17 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	_, chromium := os.Stat(localindex.ChromiumPath)
-	paths, err := writeProfileReports(ctx, wc, st.Store, &reader{}, wave, []string{ics}, []string{"women-multimorbidity-heart"}, chromium == nil, dir)
+	_, chromium := os.Stat(printpdf.ChromiumPath)
+	dctx, dcancel := context.WithTimeout(ctx, 3*time.Minute) // on failure, the worker's errors are shown below
+	paths, err := writeProfileReports(dctx, wc, st.Store, &reader{}, wave, []string{ics}, []string{"women-multimorbidity-heart"}, chromium == nil, dir)
+	dcancel()
 	if err != nil {
+		b, _ := os.ReadFile(filepath.Join(st.DataDir, "worker.log"))
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, "rofile") || strings.Contains(l, "ERROR") || strings.Contains(l, "WARN") {
+				t.Log(l)
+			}
+		}
 		t.Fatal(err)
 	}
 	if want := map[bool]int{true: 2, false: 1}[chromium == nil]; len(paths) != want {
