@@ -77,7 +77,7 @@ func main() {
 	sample := flag.Int("sample", 4000, "people sampled per ICS")
 	respondents := flag.Int("respondents", 1330, "complete responses per ICS")
 	rows := flag.Int64("rows", 10_000_000, "extract rows to generate, in all")
-	f := harness.RegisterFlags("link")
+	f := harness.RegisterFlags("link", "validate")
 	flag.Parse()
 	stop := f.StartProfile()
 	err := run(*icss, *sample, *respondents, *rows, f)
