@@ -221,6 +221,13 @@ func ReadConsentEvents(ctx context.Context, st store.Store, wave string) ([]sche
 // LoadCohort reads a wave's sample, responses, duplicates and stored consent events from
 // the lake and builds its cohort.
 func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, error) {
+	return loadCohort(ctx, st, wave, true)
+}
+
+// loadCohort builds the cohort, with its Answers only when withAnswers: the release
+// stages the answers with DuckDB straight from the response objects (stageAnswers), so
+// it skips the second, every-column read of the responses that scoring them here takes.
+func loadCohort(ctx context.Context, st store.Store, wave string, withAnswers bool) (*Cohort, error) {
 	c := &Cohort{WaveID: wave, byKey: map[[32]byte]int32{}, byID: map[string]int32{}}
 	// Only the sample's text columns are needed: read as text, with no row structs.
 	sampleKeys, err := lakeObjects(ctx, st, waveRoot(schemas.LakeSample, wave))
@@ -335,6 +342,9 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 		p.ResponseDate = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
 		p.Consented = Linkable(latest, p.SurveyRecordID)
 		keptIDs[k.id] = i
+	}
+	if !withAnswers {
+		return c, nil
 	}
 	// Each question's options scored once: a national wave has millions of answers, and
 	// an answer that is one of its question's options (nearly all) then takes the

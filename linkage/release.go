@@ -127,7 +127,7 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	}
 
 	t := time.Now()
-	cohort, err := LoadCohort(ctx, st, cfg.WaveID)
+	cohort, err := loadCohort(ctx, st, cfg.WaveID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -140,22 +140,25 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	// The staged frame holds project and release pseudonyms side by side: it never
 	// outlives the build.
 	defer os.RemoveAll(dir)
-	if err := stageTo(dir+"/", cohort, rel, cfg); err != nil {
+	eng, err := newEngine(ctx, dir+"/")
+	if err != nil {
 		return nil, err
 	}
-	// The cohort is staged and needed no more. Its memory (millions of answers for a
-	// national wave) goes back to the system now, before DuckDB's queries take theirs,
-	// so the build's peak is the larger of the two rather than their sum.
+	defer eng.close()
+	if err := stageTo(ctx, eng.conn, st, dir+"/", cohort, rel, cfg); err != nil {
+		return nil, err
+	}
+	// The cohort is staged and needed no more. Its memory goes back to the system now,
+	// before DuckDB's queries take theirs, so the build's peak is the larger of the two
+	// rather than their sum.
 	cohort = nil
 	debug.FreeOSMemory()
 	phase("stage", t)
 
 	t = time.Now()
-	eng, err := openEngine(ctx, st, cfg, dir+"/")
-	if err != nil {
+	if err := eng.bind(ctx, st, cfg); err != nil {
 		return nil, err
 	}
-	defer eng.close()
 	phase("bind", t)
 
 	t = time.Now()
@@ -231,8 +234,9 @@ func Frame(cohort *Cohort, rel *Releaser, lookbackMonths int) []schemas.LinkageF
 	return out
 }
 
-// stageTo writes the staged relations under dir (a local directory ending in /).
-func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) error {
+// stageTo writes the staged relations under dir (a local directory ending in /), the
+// answers with DuckDB on conn (stageAnswers).
+func stageTo(ctx context.Context, conn *sql.Conn, st store.Store, dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) error {
 	var measures []schemas.LinkageMeasure
 	var datasets []schemas.LinkageDataset
 	for _, d := range cfg.Definitions.All() {
@@ -252,7 +256,7 @@ func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) error
 			return writeLocal(dir+"frame/part-0.parquet", schemas.LinkageFrameLayout(), Frame(cohort, rel, cfg.LookbackMonths))
 		},
 		func() error {
-			return writeLocal(dir+"answers/part-0.parquet", schemas.LinkageAnswerLayout(), cohort.Answers)
+			return stageAnswers(ctx, conn, st, dir, cohort)
 		},
 		func() error {
 			return writeLocal(dir+"measure_map/part-0.parquet", schemas.LinkageMeasureLayout(), measures)
@@ -282,7 +286,7 @@ func StageRelations(ctx context.Context, st store.Store, cfg ReleaseConfig) (str
 	if err != nil {
 		return "", err
 	}
-	cohort, err := LoadCohort(ctx, st, cfg.WaveID)
+	cohort, err := loadCohort(ctx, st, cfg.WaveID, false)
 	if err != nil {
 		return "", err
 	}
@@ -291,7 +295,12 @@ func StageRelations(ctx context.Context, st store.Store, cfg ReleaseConfig) (str
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	if err := stageTo(dir+"/", cohort, rel, cfg); err != nil {
+	eng, err := newEngine(ctx, dir+"/")
+	if err != nil {
+		return "", err
+	}
+	defer eng.close()
+	if err := stageTo(ctx, eng.conn, st, dir+"/", cohort, rel, cfg); err != nil {
 		return "", err
 	}
 	prefix := StagePrefix(cfg.WaveID, cfg.ReleaseID)
@@ -361,7 +370,8 @@ func (e *engine) localFiles(ctx context.Context, st store.Store, prefix string) 
 	return out, nil
 }
 
-func openEngine(ctx context.Context, st store.Store, cfg ReleaseConfig, dir string) (*engine, error) {
+// newEngine opens a DuckDB session spilling to dir, with nothing bound yet.
+func newEngine(ctx context.Context, dir string) (*engine, error) {
 	e := &engine{dir: dir}
 	var err error
 	if e.db, err = sql.Open("duckdb", ""); err != nil {
@@ -374,30 +384,33 @@ func openEngine(ctx context.Context, st store.Store, cfg ReleaseConfig, dir stri
 	// DuckDB spills to this directory, not beside the (in-memory) database.
 	if _, err := e.conn.ExecContext(ctx, "SET temp_directory = "+sqlQuote(dir+"duckdb.tmp")); err != nil {
 		e.close()
-		return nil, err
+		return nil, fmt.Errorf("linkage: set up DuckDB: %w", err)
 	}
+	return e, nil
+}
+
+// bind makes the staged relations (under e.dir) and the lake's queryable.
+func (e *engine) bind(ctx context.Context, st store.Store, cfg ReleaseConfig) error {
+	dir := e.dir
 	rels := stagedRelations(dir)
 	var activity []string
 	for _, id := range cfg.Definitions.IDs() {
 		files, err := e.localFiles(ctx, st, schemas.LinkageActivityPrefix(id, cfg.WaveID))
 		if err != nil {
-			e.close()
-			return nil, err
+			return err
 		}
 		activity = append(activity, files...)
 	}
 	diagnoses, err := e.localFiles(ctx, st, schemas.LinkageDiagnosesPrefix(cfg.WaveID))
 	if err != nil {
-		e.close()
-		return nil, err
+		return err
 	}
 	rels = append(rels, Relation{"activity", schemas.LinkageActivityLayout(), activity},
 		Relation{"diagnoses", schemas.LinkageDiagnosisLayout(), diagnoses})
 	if cfg.TruthKey != "" {
 		p, cleanup, err := lake.LocalCopy(ctx, st, cfg.TruthKey)
 		if err != nil {
-			e.close()
-			return nil, fmt.Errorf("linkage: truth file: %w", err)
+			return fmt.Errorf("linkage: truth file: %w", err)
 		}
 		e.cleanups = append(e.cleanups, cleanup)
 		rels = append(rels, Relation{"truth", schemas.LinkageTruthLayout(), []string{p}})
@@ -405,12 +418,11 @@ func openEngine(ctx context.Context, st store.Store, cfg ReleaseConfig, dir stri
 	for _, r := range rels {
 		for _, s := range Dialects["duckdb"].Bind(r) {
 			if _, err := e.conn.ExecContext(ctx, s); err != nil {
-				e.close()
-				return nil, fmt.Errorf("linkage: bind %s: %w", r.Name, err)
+				return fmt.Errorf("linkage: bind %s: %w", r.Name, err)
 			}
 		}
 	}
-	return e, nil
+	return nil
 }
 
 // materialise computes the shared relations (Materialised) the outputs read.

@@ -1,0 +1,221 @@
+package linkage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"unicode"
+
+	"icesurvey/lake"
+	"icesurvey/questionnaire"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// The release's staged answers (one row per code of each closed, non-consent question
+// of each kept response, scored) are made by DuckDB reading the wave's response objects
+// directly: it reads only the kept responses' answer columns, turns them into rows
+// (UNPIVOT), splits multi-choice answers and looks each code's score up in a small
+// table of every question's codes, and writes the staged Parquet itself. Scoring them
+// in Go (LoadCohort, which validation still uses) meant reading every response's some
+// seventy columns a second time and writing millions of rows through the Go Parquet
+// writer: the largest part of the release's cohort. The rules are the same as
+// LoadCohort's, and TestStagedAnswersMatchCohort holds the two to the same rows.
+//
+// This SQL is DuckDB's, not one of the portable sql/*.sql files: staging is done
+// locally, by the embedded DuckDB, for every engine (StageRelations writes its result
+// for a distributed one), so the engines the portable SQL is written for never run it.
+
+// keptResponse is one kept response of the cohort, staged for the answers' query.
+type keptResponse struct {
+	ResponseID     string `col:"response_id"`
+	SurveyRecordID string `col:"survey_record_id"`
+}
+
+// answerQuestion is one closed, non-consent question whose answers are staged.
+type answerQuestion struct {
+	QuestionID string `col:"question_id"`
+	Multi      bool   `col:"multi"`
+	Scored     bool   `col:"scored"`
+}
+
+// answerCode is the score of one code of a question: every option's, and every
+// positive code's (a positive code not among the options is still positive).
+type answerCode struct {
+	QuestionID string `col:"question_id"`
+	AnswerCode string `col:"answer_code"`
+	Positive   bool   `col:"positive"`
+	InBase     bool   `col:"in_base"`
+}
+
+// spaceChars are the characters strings.TrimSpace trims (unicode.IsSpace), for DuckDB's
+// trim to trim the same ones: its default trims spaces only. None of them is special
+// inside a regular expression's character class.
+var spaceChars = sync.OnceValue(func() string {
+	var b strings.Builder
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if unicode.IsSpace(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+})
+
+// stageAnswers writes the cohort's staged answers to dir+"answers/part-0.parquet"
+// (dir a local directory ending in /), reading the wave's response objects with conn.
+func stageAnswers(ctx context.Context, conn *sql.Conn, st store.Store, dir string, cohort *Cohort) error {
+	questions, err := questionIndex()
+	if err != nil {
+		return err
+	}
+	var qs []answerQuestion
+	var scores []answerCode
+	for _, col := range schemas.ResponseRowLayout().ExtensionColumns() {
+		q, ok := questions[col.Name]
+		if !ok || q.Theme == questionnaire.ThemeConsent {
+			continue
+		}
+		qs = append(qs, answerQuestion{QuestionID: q.ID, Multi: q.Kind == questionnaire.Multi, Scored: q.Scored()})
+		seen := map[string]bool{}
+		for _, code := range append(optionCodes(q), q.Positive...) {
+			if !seen[code] {
+				seen[code] = true
+				scores = append(scores, answerCode{QuestionID: q.ID, AnswerCode: code, Positive: q.IsPositive(code), InBase: q.InBase(code)})
+			}
+		}
+	}
+	var kept []keptResponse
+	for i := range cohort.People {
+		if p := &cohort.People[i]; p.Responded {
+			kept = append(kept, keptResponse{ResponseID: p.ResponseID, SurveyRecordID: p.SurveyRecordID})
+		}
+	}
+	keptPath, qsPath, scoresPath := dir+"answer_kept/part-0.parquet", dir+"answer_questions/part-0.parquet", dir+"answer_codes/part-0.parquet"
+	if err := writeLocal(keptPath, schemas.LayoutOf[keptResponse]("answer_kept"), kept); err != nil {
+		return fmt.Errorf("kept responses: %w", err)
+	}
+	if err := writeLocal(qsPath, schemas.LayoutOf[answerQuestion]("answer_questions"), qs); err != nil {
+		return fmt.Errorf("answer questions: %w", err)
+	}
+	if err := writeLocal(scoresPath, schemas.LayoutOf[answerCode]("answer_codes"), scores); err != nil {
+		return fmt.Errorf("answer codes: %w", err)
+	}
+	out := dir + "answers/part-0.parquet"
+	keys, err := lakeObjects(ctx, st, waveRoot(schemas.LakeResponses, cohort.WaveID))
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 || len(kept) == 0 {
+		// No response to read (read_parquet refuses an empty list): no answers.
+		return writeLocal(out, schemas.LinkageAnswerLayout(), []schemas.LinkageAnswer(nil))
+	}
+	var files []string
+	for _, k := range keys {
+		p, cleanup, err := lake.LocalCopy(ctx, st, k)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", k, err)
+		}
+		defer cleanup()
+		files = append(files, sqlQuote(p))
+	}
+	// union_by_name: an object lacks the columns of questions its versions never asked
+	// (NULL, no answer, as LoadCohort reads them); no hive partitioning: the objects'
+	// ics= and load_date= directories are not columns here.
+	responses := fmt.Sprintf("read_parquet([%s], union_by_name = true, hive_partitioning = false)", strings.Join(files, ", "))
+	present, err := queryStrings(ctx, conn, "SELECT column_name FROM (DESCRIBE SELECT * FROM "+responses+")")
+	if err != nil {
+		return fmt.Errorf("read the responses' columns: %w", err)
+	}
+	has := map[string]bool{}
+	for _, c := range present {
+		has[c] = true
+	}
+	var cols, names []string
+	for _, q := range qs {
+		if has[q.QuestionID] {
+			id := schemas.QuoteIdent(q.QuestionID)
+			// An answer column is text, or an integer for numeric codes: the code is its
+			// decimal text either way.
+			cols = append(cols, fmt.Sprintf("CAST(x.%s AS VARCHAR) AS %s", id, id))
+			names = append(names, id)
+		}
+	}
+	if len(cols) == 0 {
+		return writeLocal(out, schemas.LinkageAnswerLayout(), []schemas.LinkageAnswer(nil))
+	}
+	// DuckDB's trim with a set of characters costs several times the rest of the query
+	// per value, so only a code that starts or ends with one of them is trimmed.
+	ws := sqlQuote(spaceChars())
+	edge := sqlQuote("^[" + spaceChars() + "]|[" + spaceChars() + "]$")
+	// UNPIVOT leaves NULL cells (not asked, not answered) out. A cell is split on the
+	// multi-choice separator only for a Multi question (SplitAnswer), and each code
+	// trimmed as TrimSpace does; an empty one is no answer. A code that is none of the
+	// question's options and not positive scores as LoadCohort scores it: not positive,
+	// not in the base, scored as its question is.
+	q := fmt.Sprintf(`COPY (
+WITH wide AS (
+  SELECT k.survey_record_id, %s
+  FROM %s x
+  JOIN read_parquet(%s) k ON k.response_id = x.response_id
+),
+long AS (
+  UNPIVOT wide ON %s INTO NAME question_id VALUE raw
+),
+parts AS (
+  SELECT l.survey_record_id, l.question_id, q.scored,
+         unnest(CASE WHEN q.multi THEN string_split(l.raw, %s) ELSE [l.raw] END) AS part
+  FROM long l
+  JOIN read_parquet(%s) q ON q.question_id = l.question_id
+),
+coded AS (
+  SELECT survey_record_id, question_id, scored,
+         CASE WHEN regexp_matches(part, %s) THEN trim(part, %s) ELSE part END AS answer_code
+  FROM parts
+)
+SELECT c.survey_record_id, c.question_id, c.answer_code, c.scored,
+       COALESCE(s.positive, false) AS positive, COALESCE(s.in_base, false) AS in_base
+FROM coded c
+LEFT JOIN read_parquet(%s) s ON s.question_id = c.question_id AND s.answer_code = c.answer_code
+WHERE c.answer_code <> ''
+) TO %s (FORMAT parquet, COMPRESSION zstd)`,
+		strings.Join(cols, ", "), responses, sqlQuote(keptPath), strings.Join(names, ", "),
+		sqlQuote(questionnaire.MultiSeparator), sqlQuote(qsPath), edge, ws, sqlQuote(scoresPath), sqlQuote(out))
+	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("stage answers: %w", err)
+	}
+	return nil
+}
+
+// optionCodes are a question's option codes.
+func optionCodes(q *questionnaire.Question) []string {
+	out := make([]string, len(q.Options))
+	for i, o := range q.Options {
+		out[i] = o.Code
+	}
+	return out
+}
+
+// queryStrings runs a query of one text column and returns its values.
+func queryStrings(ctx context.Context, conn *sql.Conn, q string) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,139 @@
+package linkage_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"icesurvey/lake"
+	"icesurvey/linkage"
+	"icesurvey/questionnaire"
+	"icesurvey/schemas"
+)
+
+// TestStagedAnswersMatchCohort holds the release's staged answers (DuckDB reading the
+// response objects) to the cohort's (LoadCohort scoring them in Go), row for row, on a
+// synthetic wave with an extra load of responses written to try the rules' edges: codes
+// padded with spaces (ASCII and not), multi-choice cells with empty and padded parts,
+// codes none of the options, a blank cell, and a question left out of the object.
+func TestStagedAnswersMatchCohort(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 200, 80, "QMM", "QWE")
+	cat, err := questionnaire.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	qn, err := cat.Resolve("patient-2026.1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := schemas.ResponseRowLayout().ExtensionColumns()
+	var single, multi, numeric int = -1, -1, -1
+	for j, c := range ext {
+		q, ok := qn.Question(c.Name)
+		if !ok || !q.Closed() || q.Theme == questionnaire.ThemeConsent || len(q.Options) < 2 {
+			continue
+		}
+		switch {
+		case q.Kind == questionnaire.Multi && multi < 0:
+			multi = j
+		case c.Type == schemas.Int32 && numeric < 0:
+			numeric = j
+		case q.Kind == questionnaire.Single && c.Type == schemas.String && single < 0:
+			single = j
+		}
+	}
+	if single < 0 || multi < 0 || numeric < 0 {
+		t.Fatalf("the catalogue lacks a text single-choice, a multi-choice or a numeric question (%d %d %d)", single, multi, numeric)
+	}
+	opt := func(j, i int) string {
+		q, _ := qn.Question(ext[j].Name)
+		return q.Options[i%len(q.Options)].Code
+	}
+	// Sampled people who did not respond: each gets a complete patient response here.
+	var extra []schemas.ResponseRow
+	cells := []func(a []string, i int){
+		func(a []string, i int) { a[single] = " " + opt(single, i) + "\t" },
+		func(a []string, i int) { a[single] = "\u00a0" + opt(single, i) + "\u3000" },
+		func(a []string, i int) { a[single] = "not-a-code" },
+		func(a []string, i int) { a[single] = " \u2003 " },
+		func(a []string, i int) { a[multi] = " " + opt(multi, i) + " ; ;" + opt(multi, i+1) + "\u00a0" },
+		func(a []string, i int) { a[multi] = ";" + opt(multi, i) + ";zz;" },
+		func(a []string, i int) { a[numeric] = "997" },
+		func(a []string, i int) { a[numeric] = opt(numeric, i) },
+	}
+	for i, p := range w.cohort.People {
+		if p.Responded || len(extra) == 3*len(cells) {
+			continue
+		}
+		a := make([]string, len(ext))
+		cells[len(extra)%len(cells)](a, i)
+		extra = append(extra, schemas.ResponseRow{ResponseID: fmt.Sprintf("EXTRA-%03d", len(extra)), Wave: w.wave, ICS: p.ICS,
+			LoadDate: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), SurveyRecordID: p.SurveyRecordID, RespondentType: schemas.RespondentPatient,
+			QuestionnaireVersion: "patient-2026.1", Channel: "online", ReceivedAt: time.Date(2026, 3, 30, 9, 0, 0, 0, time.UTC),
+			Complete: true, SourceSHA256: "extra", Answers: a})
+	}
+	// The object has the fixed columns and the three answer columns only: every other
+	// question is absent from it, as from an object loaded before that question existed.
+	l, err := schemas.ResponseFixedLayout().Extend(string(schemas.LakeResponses),
+		[]schemas.ExtraColumn{{Name: ext[single].Name, Type: ext[single].Type}, {Name: ext[multi].Name, Type: ext[multi].Type},
+			{Name: ext[numeric].Name, Type: ext[numeric].Type}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrow := make([]schemas.ResponseRow, len(extra))
+	for i, r := range extra {
+		narrow[i] = r
+		narrow[i].Answers = []string{r.Answers[single], r.Answers[multi], r.Answers[numeric]}
+	}
+	key := schemas.ResponseLoadPartition(schemas.LakeResponses, w.wave, "QMM", time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)) + "part-extra.parquet"
+	if err := lake.PutRows(ctx, w.st, key, l, narrow); err != nil {
+		t.Fatal(err)
+	}
+	cohort, err := linkage.LoadCohort(ctx, w.st, w.wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged, err := linkage.StagedAnswers(ctx, w.st, t.TempDir(), cohort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(a schemas.LinkageAnswer) string {
+		return fmt.Sprintf("%s %s %q scored=%v positive=%v in_base=%v", a.SurveyRecordID, a.QuestionID, a.AnswerCode, a.Scored, a.Positive, a.InBase)
+	}
+	var want, got []string
+	extraAnswers := 0
+	for _, a := range cohort.Answers {
+		want = append(want, row(a))
+		if slices.ContainsFunc(extra, func(r schemas.ResponseRow) bool { return r.SurveyRecordID == a.SurveyRecordID }) {
+			extraAnswers++
+		}
+	}
+	for _, a := range staged {
+		got = append(got, row(a))
+	}
+	// Each rule is given to 3 people; a single-choice or numeric cell is one answer (the
+	// blank one none), a multi-choice cell two.
+	if extraAnswers != 3*(1+1+1+0+2+2+1+1) {
+		t.Fatalf("the cohort scored %d answers of the extra responses, want 27: the test's rows are not what it meant", extraAnswers)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if len(want) == 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		var diff []string
+		for _, s := range got {
+			if !slices.Contains(want, s) {
+				diff = append(diff, "staged only: "+s)
+			}
+		}
+		for _, s := range want {
+			if !slices.Contains(got, s) {
+				diff = append(diff, "cohort only: "+s)
+			}
+		}
+		t.Errorf("staged answers differ from the cohort's (%d staged, %d in the cohort):\n%s", len(got), len(want), strings.Join(diff, "\n"))
+	}
+}
