@@ -32,8 +32,8 @@ import (
 
 // keptResponse is one kept response of the cohort, staged for the answers' query.
 type keptResponse struct {
-	ResponseID     string `col:"response_id"`
-	SurveyRecordID string `col:"survey_record_id"`
+	ResponseID     string `col:"response_id,unique"`
+	SurveyRecordID string `col:"survey_record_id,unique"`
 }
 
 // answerQuestion is one closed, non-consent question whose answers are staged.
