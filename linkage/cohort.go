@@ -224,9 +224,11 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 	return loadCohort(ctx, st, wave, true)
 }
 
-// loadCohort builds the cohort, with its Answers only when withAnswers: the release
-// stages the answers with DuckDB straight from the response objects (stageAnswers), so
-// it skips the second, every-column read of the responses that scoring them here takes.
+// loadCohort builds the cohort; withAnswers false gives a release's cohort, with no
+// Answers, Events or Consent counts: the release stages the answers with DuckDB
+// straight from the response objects (stageAnswers), so it skips the second,
+// every-column read of the responses that scoring them here takes, and it needs of the
+// consent events only each subject's latest.
 func loadCohort(ctx context.Context, st store.Store, wave string, withAnswers bool) (*Cohort, error) {
 	c := &Cohort{WaveID: wave, byKey: map[[32]byte]int32{}, byID: map[string]int32{}}
 	// Only the sample's text columns are needed: read as text, with no row structs.
@@ -316,13 +318,24 @@ func loadCohort(ctx context.Context, st store.Store, wave string, withAnswers bo
 	if err != nil {
 		return nil, err
 	}
-	events, err := ReadConsentEvents(ctx, st, wave)
-	if err != nil {
-		return nil, err
+	var latest map[Subject]schemas.ConsentEvent
+	if withAnswers {
+		events, err := ReadConsentEvents(ctx, st, wave)
+		if err != nil {
+			return nil, err
+		}
+		c.Events = events
+		c.Consent = CountConsent(events)
+		latest = Latest(events)
+	} else {
+		// A release consults only each subject's latest event: it reads no more of the
+		// events than that takes, and neither keeps them nor counts them.
+		events, err := readConsentForLatest(ctx, st, wave)
+		if err != nil {
+			return nil, err
+		}
+		latest = Latest(events)
 	}
-	c.Events = events
-	c.Consent = CountConsent(events)
-	latest := Latest(events)
 	questions, err := questionIndex()
 	if err != nil {
 		return nil, err

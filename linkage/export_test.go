@@ -33,3 +33,9 @@ func StagedAnswers(ctx context.Context, st store.Store, tmp string, cohort *Coho
 	})
 	return out, err
 }
+
+// ReleaseCohort loads a cohort the way a release does (no answers; only each subject's
+// latest consent event read).
+func ReleaseCohort(ctx context.Context, st store.Store, wave string) (*Cohort, error) {
+	return loadCohort(ctx, st, wave, false)
+}

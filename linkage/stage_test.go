@@ -137,3 +137,54 @@ func TestStagedAnswersMatchCohort(t *testing.T) {
 		t.Errorf("staged answers differ from the cohort's (%d staged, %d in the cohort):\n%s", len(got), len(want), strings.Join(diff, "\n"))
 	}
 }
+
+// TestReleaseCohortMatchesLoadCohort: a release's cohort (the consent events read only
+// for each subject's latest) has the same people, consent and responses as validation's
+// (LoadCohort), on a wave with declines, opt-out withdrawals, carers' consent and an
+// operator's withdrawal of a consenter.
+func TestReleaseCohortMatchesLoadCohort(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 200, 80, "QMM", "QWE")
+	var withdrawn string
+	for _, p := range w.cohort.People {
+		if p.Consented {
+			withdrawn = p.SurveyRecordID
+			break
+		}
+	}
+	if withdrawn == "" || len(w.stats.Withdrawn) == 0 || w.cohort.Consent.CarersGiven == 0 || w.cohort.Consent.PatientsDeclined == 0 {
+		t.Fatalf("the test wave lacks a consenter, an opt-out withdrawal, a carer's consent or a decline: %+v", w.cohort.Consent)
+	}
+	ev := schemas.ConsentEvent{EventID: "OP-TEST-1", WaveID: w.wave, SurveyRecordID: withdrawn, RespondentType: schemas.RespondentPatient,
+		Event: schemas.ConsentWithdrawn, At: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), SourceKind: schemas.ConsentSourceOperator,
+		SourceRef: "test", Operator: "tester", Reason: "participant_request"}
+	if _, err := linkage.RecordWithdrawal(ctx, w.st, ev); err != nil {
+		t.Fatal(err)
+	}
+	full, err := linkage.LoadCohort(ctx, w.st, w.wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := linkage.ReleaseCohort(ctx, w.st, w.wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full.People) != len(rel.People) {
+		t.Fatalf("%d people in the release's cohort, %d in LoadCohort's", len(rel.People), len(full.People))
+	}
+	consented := 0
+	for i := range full.People {
+		if full.People[i] != rel.People[i] {
+			t.Errorf("person %d: release %+v, LoadCohort %+v", i, rel.People[i], full.People[i])
+		}
+		if full.People[i].Consented {
+			consented++
+		}
+		if full.People[i].SurveyRecordID == withdrawn && full.People[i].Consented {
+			t.Errorf("%s withdrew by the operator and is still consented", withdrawn)
+		}
+	}
+	if consented == 0 || len(rel.Answers) != 0 || len(rel.Events) != 0 {
+		t.Errorf("%d consented; the release's cohort has %d answers and %d events (it needs none)", consented, len(rel.Answers), len(rel.Events))
+	}
+}
