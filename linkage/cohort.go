@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -252,6 +253,16 @@ func loadCohort(ctx context.Context, st store.Store, wave string, withAnswers bo
 			// A wave's sample is one object per ICS, of about the same size: room for the
 			// rest at the first ones' rate, not a doubling (and copying) at a time.
 			c.People = slices.Grow(c.People, len(c.People)/n*(len(sampleKeys)-n))
+		}
+		if n == 1 {
+			// The same for the indexes, whose growth (rehashing every entry each time)
+			// cost as much as filling them: sized for the whole sample once the first
+			// object's size is known.
+			size := len(c.People) * len(sampleKeys) * 9 / 8
+			byKey, byID := make(map[[32]byte]int32, size), make(map[string]int32, size)
+			maps.Copy(byKey, c.byKey)
+			maps.Copy(byID, c.byID)
+			c.byKey, c.byID = byKey, byID
 		}
 		err = lake.ScanStrings(ctx, st, key, cols, func(row []string) error {
 			var k [32]byte
