@@ -188,3 +188,42 @@ func TestReleaseCohortMatchesLoadCohort(t *testing.T) {
 		t.Errorf("%d consented; the release's cohort has %d answers and %d events (it needs none)", consented, len(rel.Answers), len(rel.Events))
 	}
 }
+
+// TestStageRelations: the staged relations a distributed engine reads are written to
+// the restricted area, the answers among them as LoadCohort scores them, and nothing
+// else of the staging (the kept responses' ids and the scoring tables stay local), and
+// DeleteStage removes them all.
+func TestStageRelations(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 120, 50, "QMM")
+	prefix, err := linkage.StageRelations(ctx, w.st, linkage.ReleaseConfig{WaveID: w.wave, ReleaseID: "R1", ProjectKey: testKey, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(prefix, schemas.LinkageRestrictedPrefix(w.wave)) {
+		t.Fatalf("staged under %s, not the restricted area", prefix)
+	}
+	infos, err := w.st.List(ctx, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range infos {
+		got = append(got, strings.TrimPrefix(in.Key, prefix))
+	}
+	slices.Sort(got)
+	want := []string{"answers/part-0.parquet", "codelist/part-0.parquet", "datasets/part-0.parquet", "frame/part-0.parquet", "measure_map/part-0.parquet"}
+	if !slices.Equal(got, want) {
+		t.Errorf("staged %v, want %v", got, want)
+	}
+	answers := readAll[schemas.LinkageAnswer](t, w.st, prefix+"answers/", schemas.LinkageAnswerLayout())
+	if len(answers) == 0 || len(answers) != len(w.cohort.Answers) {
+		t.Errorf("%d staged answers, %d in the cohort", len(answers), len(w.cohort.Answers))
+	}
+	if err := linkage.DeleteStage(ctx, w.st, w.wave, "R1"); err != nil {
+		t.Fatal(err)
+	}
+	if infos, err := w.st.List(ctx, prefix); err != nil || len(infos) != 0 {
+		t.Errorf("after DeleteStage: %d objects, %v", len(infos), err)
+	}
+}
