@@ -225,12 +225,12 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 	return loadCohort(ctx, st, wave, true)
 }
 
-// loadCohort builds the cohort; withAnswers false gives a release's cohort, with no
+// loadCohort builds the cohort; full false gives a release's cohort, with no
 // Answers, Events or Consent counts: the release stages the answers with DuckDB
 // straight from the response objects (stageAnswers), so it skips the second,
 // every-column read of the responses that scoring them here takes, and it needs of the
 // consent events only each subject's latest.
-func loadCohort(ctx context.Context, st store.Store, wave string, withAnswers bool) (*Cohort, error) {
+func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*Cohort, error) {
 	c := &Cohort{WaveID: wave, byKey: map[[32]byte]int32{}, byID: map[string]int32{}}
 	// Only the sample's text columns are needed: read as text, with no row structs.
 	sampleKeys, err := lakeObjects(ctx, st, waveRoot(schemas.LakeSample, wave))
@@ -330,7 +330,7 @@ func loadCohort(ctx context.Context, st store.Store, wave string, withAnswers bo
 		return nil, err
 	}
 	var latest map[Subject]schemas.ConsentEvent
-	if withAnswers {
+	if full {
 		events, err := ReadConsentEvents(ctx, st, wave)
 		if err != nil {
 			return nil, err
@@ -367,7 +367,7 @@ func loadCohort(ctx context.Context, st store.Store, wave string, withAnswers bo
 		p.Consented = Linkable(latest, p.SurveyRecordID)
 		keptIDs[k.id] = i
 	}
-	if !withAnswers {
+	if !full {
 		return c, nil
 	}
 	// Each question's options scored once: a national wave has millions of answers, and

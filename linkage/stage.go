@@ -19,13 +19,14 @@ import (
 
 // The release's staged answers (one row per code of each closed, non-consent question
 // of each kept response, scored) are made by DuckDB reading the wave's response objects
-// directly: it reads only the kept responses' answer columns, turns them into rows
-// (UNPIVOT), splits multi-choice answers and looks each code's score up in a small
-// table of every question's codes, and writes the staged Parquet itself. Scoring them
-// in Go (LoadCohort, which validation still uses) meant reading every response's some
-// seventy columns a second time and writing millions of rows through the Go Parquet
-// writer: the largest part of the release's cohort. The rules are the same as
-// LoadCohort's, and TestStagedAnswersMatchCohort holds the two to the same rows.
+// directly: it reads the responses' answer columns, keeps the kept responses' (a join
+// to their staged ids), turns them into rows (UNPIVOT), splits multi-choice answers and
+// looks each code's score up in a small table of every question's codes, and writes
+// the staged Parquet itself. Scoring them in Go (LoadCohort, which validation still
+// uses) meant reading every response's some seventy columns a second time and writing
+// millions of rows through the Go Parquet writer: about two fifths of a national
+// release's cohort and staging. The rules are the same as LoadCohort's, and
+// TestStagedAnswersMatchCohort holds the two to the same rows.
 //
 // This SQL is DuckDB's, not one of the portable sql/*.sql files: staging is done
 // locally, by the embedded DuckDB, for every engine (StageRelations writes its result
