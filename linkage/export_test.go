@@ -18,7 +18,11 @@ func StagedAnswers(ctx context.Context, st store.Store, tmp string, cohort *Coho
 		return nil, err
 	}
 	defer eng.close()
-	if err := stageAnswers(ctx, eng.conn, st, tmp+"/", cohort); err != nil {
+	a, err := prepareAnswers(tmp+"/", cohort)
+	if err != nil {
+		return nil, err
+	}
+	if err := stageAnswers(ctx, eng.conn, st, a); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(tmp + "/answers/part-0.parquet")

@@ -140,19 +140,23 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	// The staged frame holds project and release pseudonyms side by side: it never
 	// outlives the build.
 	defer os.RemoveAll(dir)
+	answers, err := stageTo(dir+"/", cohort, rel, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The cohort is staged (its answers' inputs too) and needed no more. Its memory
+	// goes back to the system now, before DuckDB's queries take theirs, so the build's
+	// peak is the larger of the two rather than their sum.
+	cohort = nil
+	debug.FreeOSMemory()
 	eng, err := newEngine(ctx, dir+"/")
 	if err != nil {
 		return nil, err
 	}
 	defer eng.close()
-	if err := stageTo(ctx, eng.conn, st, dir+"/", cohort, rel, cfg); err != nil {
-		return nil, err
+	if err := stageAnswers(ctx, eng.conn, st, answers); err != nil {
+		return nil, fmt.Errorf("linkage: stage: %w", err)
 	}
-	// The cohort is staged and needed no more. Its memory goes back to the system now,
-	// before DuckDB's queries take theirs, so the build's peak is the larger of the two
-	// rather than their sum.
-	cohort = nil
-	debug.FreeOSMemory()
 	phase("stage", t)
 
 	t = time.Now()
@@ -234,9 +238,11 @@ func Frame(cohort *Cohort, rel *Releaser, lookbackMonths int) []schemas.LinkageF
 	return out
 }
 
-// stageTo writes the staged relations under dir (a local directory ending in /), the
-// answers with DuckDB on conn (stageAnswers).
-func stageTo(ctx context.Context, conn *sql.Conn, st store.Store, dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) error {
+// stageTo writes the staged relations under dir (a local directory ending in /) but
+// the answers, and the inputs of the answers' query, which the caller runs with DuckDB
+// (stageAnswers) once the cohort is let go.
+func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) (*answerStage, error) {
+	var answers *answerStage
 	var measures []schemas.LinkageMeasure
 	var datasets []schemas.LinkageDataset
 	for _, d := range cfg.Definitions.All() {
@@ -255,8 +261,9 @@ func stageTo(ctx context.Context, conn *sql.Conn, st store.Store, dir string, co
 		func() error {
 			return writeLocal(dir+"frame/part-0.parquet", schemas.LinkageFrameLayout(), Frame(cohort, rel, cfg.LookbackMonths))
 		},
-		func() error {
-			return stageAnswers(ctx, conn, st, dir, cohort)
+		func() (err error) {
+			answers, err = prepareAnswers(dir, cohort)
+			return err
 		},
 		func() error {
 			return writeLocal(dir+"measure_map/part-0.parquet", schemas.LinkageMeasureLayout(), measures)
@@ -269,10 +276,10 @@ func stageTo(ctx context.Context, conn *sql.Conn, st store.Store, dir string, co
 		},
 	} {
 		if err := w(); err != nil {
-			return fmt.Errorf("linkage: stage: %w", err)
+			return nil, fmt.Errorf("linkage: stage: %w", err)
 		}
 	}
-	return nil
+	return answers, nil
 }
 
 // StageRelations writes the staged relations of a release to the restricted area
@@ -295,13 +302,17 @@ func StageRelations(ctx context.Context, st store.Store, cfg ReleaseConfig) (str
 		return "", err
 	}
 	defer os.RemoveAll(dir)
+	answers, err := stageTo(dir+"/", cohort, rel, cfg)
+	if err != nil {
+		return "", err
+	}
 	eng, err := newEngine(ctx, dir+"/")
 	if err != nil {
 		return "", err
 	}
 	defer eng.close()
-	if err := stageTo(ctx, eng.conn, st, dir+"/", cohort, rel, cfg); err != nil {
-		return "", err
+	if err := stageAnswers(ctx, eng.conn, st, answers); err != nil {
+		return "", fmt.Errorf("linkage: stage: %w", err)
 	}
 	prefix := StagePrefix(cfg.WaveID, cfg.ReleaseID)
 	for _, r := range stagedLayouts() {

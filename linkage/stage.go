@@ -67,12 +67,21 @@ var spaceChars = sync.OnceValue(func() string {
 	return b.String()
 })
 
-// stageAnswers writes the cohort's staged answers to dir+"answers/part-0.parquet"
-// (dir a local directory ending in /), reading the wave's response objects with conn.
-func stageAnswers(ctx context.Context, conn *sql.Conn, st store.Store, dir string, cohort *Cohort) error {
+// answerStage is what the answers' query needs of a cohort, its inputs staged under
+// dir by prepareAnswers: the cohort itself can be let go before the query runs.
+type answerStage struct {
+	dir, wave                    string
+	kept                         int
+	keptPath, qsPath, scoresPath string
+	qs                           []answerQuestion
+}
+
+// prepareAnswers stages the inputs of the cohort's answers' query under dir (a local
+// directory ending in /): the kept responses' ids and every question's codes.
+func prepareAnswers(dir string, cohort *Cohort) (*answerStage, error) {
 	questions, err := questionIndex()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var qs []answerQuestion
 	var scores []answerCode
@@ -98,20 +107,27 @@ func stageAnswers(ctx context.Context, conn *sql.Conn, st store.Store, dir strin
 	}
 	keptPath, qsPath, scoresPath := dir+"answer_kept/part-0.parquet", dir+"answer_questions/part-0.parquet", dir+"answer_codes/part-0.parquet"
 	if err := writeLocal(keptPath, schemas.LayoutOf[keptResponse]("answer_kept"), kept); err != nil {
-		return fmt.Errorf("kept responses: %w", err)
+		return nil, fmt.Errorf("kept responses: %w", err)
 	}
 	if err := writeLocal(qsPath, schemas.LayoutOf[answerQuestion]("answer_questions"), qs); err != nil {
-		return fmt.Errorf("answer questions: %w", err)
+		return nil, fmt.Errorf("answer questions: %w", err)
 	}
 	if err := writeLocal(scoresPath, schemas.LayoutOf[answerCode]("answer_codes"), scores); err != nil {
-		return fmt.Errorf("answer codes: %w", err)
+		return nil, fmt.Errorf("answer codes: %w", err)
 	}
+	return &answerStage{dir: dir, wave: cohort.WaveID, kept: len(kept), keptPath: keptPath, qsPath: qsPath, scoresPath: scoresPath, qs: qs}, nil
+}
+
+// stageAnswers writes the cohort's staged answers to dir+"answers/part-0.parquet",
+// reading the wave's response objects with conn.
+func stageAnswers(ctx context.Context, conn *sql.Conn, st store.Store, a *answerStage) error {
+	dir, qs, keptPath, qsPath, scoresPath := a.dir, a.qs, a.keptPath, a.qsPath, a.scoresPath
 	out := dir + "answers/part-0.parquet"
-	keys, err := lakeObjects(ctx, st, waveRoot(schemas.LakeResponses, cohort.WaveID))
+	keys, err := lakeObjects(ctx, st, waveRoot(schemas.LakeResponses, a.wave))
 	if err != nil {
 		return err
 	}
-	if len(keys) == 0 || len(kept) == 0 {
+	if len(keys) == 0 || a.kept == 0 {
 		// No response to read (read_parquet refuses an empty list): no answers.
 		return writeLocal(out, schemas.LinkageAnswerLayout(), []schemas.LinkageAnswer(nil))
 	}
