@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -221,6 +222,15 @@ func ReadConsentEvents(ctx context.Context, st store.Store, wave string) ([]sche
 // LoadCohort reads a wave's sample, responses, duplicates and stored consent events from
 // the lake and builds its cohort.
 func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, error) {
+	return loadCohort(ctx, st, wave, true)
+}
+
+// loadCohort builds the cohort; full false gives a release's cohort, with no
+// Answers, Events or Consent counts: the release stages the answers with DuckDB
+// straight from the response objects (stageAnswers), so it skips the second,
+// every-column read of the responses that scoring them here takes, and it needs of the
+// consent events only each subject's latest.
+func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*Cohort, error) {
 	c := &Cohort{WaveID: wave, byKey: map[[32]byte]int32{}, byID: map[string]int32{}}
 	// Only the sample's text columns are needed: read as text, with no row structs.
 	sampleKeys, err := lakeObjects(ctx, st, waveRoot(schemas.LakeSample, wave))
@@ -243,6 +253,16 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 			// A wave's sample is one object per ICS, of about the same size: room for the
 			// rest at the first ones' rate, not a doubling (and copying) at a time.
 			c.People = slices.Grow(c.People, len(c.People)/n*(len(sampleKeys)-n))
+		}
+		if n == 1 {
+			// The same for the indexes, whose growth (rehashing every entry each time)
+			// cost as much as filling them: sized for the whole sample once the first
+			// object's size is known.
+			size := len(c.People) * len(sampleKeys) * 9 / 8
+			byKey, byID := make(map[[32]byte]int32, size), make(map[string]int32, size)
+			maps.Copy(byKey, c.byKey)
+			maps.Copy(byID, c.byID)
+			c.byKey, c.byID = byKey, byID
 		}
 		err = lake.ScanStrings(ctx, st, key, cols, func(row []string) error {
 			var k [32]byte
@@ -309,13 +329,24 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 	if err != nil {
 		return nil, err
 	}
-	events, err := ReadConsentEvents(ctx, st, wave)
-	if err != nil {
-		return nil, err
+	var latest map[Subject]schemas.ConsentEvent
+	if full {
+		events, err := ReadConsentEvents(ctx, st, wave)
+		if err != nil {
+			return nil, err
+		}
+		c.Events = events
+		c.Consent = CountConsent(events)
+		latest = Latest(events)
+	} else {
+		// A release consults only each subject's latest event: it reads no more of the
+		// events than that takes, and neither keeps them nor counts them.
+		events, err := readConsentForLatest(ctx, st, wave)
+		if err != nil {
+			return nil, err
+		}
+		latest = Latest(events)
 	}
-	c.Events = events
-	c.Consent = CountConsent(events)
-	latest := Latest(events)
 	questions, err := questionIndex()
 	if err != nil {
 		return nil, err
@@ -335,6 +366,9 @@ func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, erro
 		p.ResponseDate = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
 		p.Consented = Linkable(latest, p.SurveyRecordID)
 		keptIDs[k.id] = i
+	}
+	if !full {
+		return c, nil
 	}
 	// Each question's options scored once: a national wave has millions of answers, and
 	// an answer that is one of its question's options (nearly all) then takes the

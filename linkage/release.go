@@ -127,7 +127,7 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	}
 
 	t := time.Now()
-	cohort, err := LoadCohort(ctx, st, cfg.WaveID)
+	cohort, err := loadCohort(ctx, st, cfg.WaveID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -140,22 +140,29 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	// The staged frame holds project and release pseudonyms side by side: it never
 	// outlives the build.
 	defer os.RemoveAll(dir)
-	if err := stageTo(dir+"/", cohort, rel, cfg); err != nil {
+	answers, err := stageTo(dir+"/", cohort, rel, cfg)
+	if err != nil {
 		return nil, err
 	}
-	// The cohort is staged and needed no more. Its memory (millions of answers for a
-	// national wave) goes back to the system now, before DuckDB's queries take theirs,
-	// so the build's peak is the larger of the two rather than their sum.
+	// The cohort is staged (its answers' inputs too) and needed no more. Its memory
+	// goes back to the system now, before DuckDB's queries take theirs, so the build's
+	// peak is the larger of the two rather than their sum.
 	cohort = nil
 	debug.FreeOSMemory()
-	phase("stage", t)
-
-	t = time.Now()
-	eng, err := openEngine(ctx, st, cfg, dir+"/")
+	eng, err := newEngine(ctx, dir+"/")
 	if err != nil {
 		return nil, err
 	}
 	defer eng.close()
+	if err := stageAnswers(ctx, eng.conn, st, answers); err != nil {
+		return nil, fmt.Errorf("linkage: stage: %w", err)
+	}
+	phase("stage", t)
+
+	t = time.Now()
+	if err := eng.bind(ctx, st, cfg); err != nil {
+		return nil, err
+	}
 	phase("bind", t)
 
 	t = time.Now()
@@ -231,8 +238,11 @@ func Frame(cohort *Cohort, rel *Releaser, lookbackMonths int) []schemas.LinkageF
 	return out
 }
 
-// stageTo writes the staged relations under dir (a local directory ending in /).
-func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) error {
+// stageTo writes the staged relations under dir (a local directory ending in /) but
+// the answers, and the inputs of the answers' query, which the caller runs with DuckDB
+// (stageAnswers) once the cohort is let go.
+func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) (*answerStage, error) {
+	var answers *answerStage
 	var measures []schemas.LinkageMeasure
 	var datasets []schemas.LinkageDataset
 	for _, d := range cfg.Definitions.All() {
@@ -251,8 +261,9 @@ func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) error
 		func() error {
 			return writeLocal(dir+"frame/part-0.parquet", schemas.LinkageFrameLayout(), Frame(cohort, rel, cfg.LookbackMonths))
 		},
-		func() error {
-			return writeLocal(dir+"answers/part-0.parquet", schemas.LinkageAnswerLayout(), cohort.Answers)
+		func() (err error) {
+			answers, err = prepareAnswers(dir, cohort)
+			return err
 		},
 		func() error {
 			return writeLocal(dir+"measure_map/part-0.parquet", schemas.LinkageMeasureLayout(), measures)
@@ -265,10 +276,10 @@ func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) error
 		},
 	} {
 		if err := w(); err != nil {
-			return fmt.Errorf("linkage: stage: %w", err)
+			return nil, fmt.Errorf("linkage: stage: %w", err)
 		}
 	}
-	return nil
+	return answers, nil
 }
 
 // StageRelations writes the staged relations of a release to the restricted area
@@ -282,7 +293,7 @@ func StageRelations(ctx context.Context, st store.Store, cfg ReleaseConfig) (str
 	if err != nil {
 		return "", err
 	}
-	cohort, err := LoadCohort(ctx, st, cfg.WaveID)
+	cohort, err := loadCohort(ctx, st, cfg.WaveID, false)
 	if err != nil {
 		return "", err
 	}
@@ -291,8 +302,17 @@ func StageRelations(ctx context.Context, st store.Store, cfg ReleaseConfig) (str
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	if err := stageTo(dir+"/", cohort, rel, cfg); err != nil {
+	answers, err := stageTo(dir+"/", cohort, rel, cfg)
+	if err != nil {
 		return "", err
+	}
+	eng, err := newEngine(ctx, dir+"/")
+	if err != nil {
+		return "", err
+	}
+	defer eng.close()
+	if err := stageAnswers(ctx, eng.conn, st, answers); err != nil {
+		return "", fmt.Errorf("linkage: stage: %w", err)
 	}
 	prefix := StagePrefix(cfg.WaveID, cfg.ReleaseID)
 	for _, r := range stagedLayouts() {
@@ -361,7 +381,8 @@ func (e *engine) localFiles(ctx context.Context, st store.Store, prefix string) 
 	return out, nil
 }
 
-func openEngine(ctx context.Context, st store.Store, cfg ReleaseConfig, dir string) (*engine, error) {
+// newEngine opens a DuckDB session spilling to dir, with nothing bound yet.
+func newEngine(ctx context.Context, dir string) (*engine, error) {
 	e := &engine{dir: dir}
 	var err error
 	if e.db, err = sql.Open("duckdb", ""); err != nil {
@@ -374,30 +395,33 @@ func openEngine(ctx context.Context, st store.Store, cfg ReleaseConfig, dir stri
 	// DuckDB spills to this directory, not beside the (in-memory) database.
 	if _, err := e.conn.ExecContext(ctx, "SET temp_directory = "+sqlQuote(dir+"duckdb.tmp")); err != nil {
 		e.close()
-		return nil, err
+		return nil, fmt.Errorf("linkage: set up DuckDB: %w", err)
 	}
+	return e, nil
+}
+
+// bind makes the staged relations (under e.dir) and the lake's queryable.
+func (e *engine) bind(ctx context.Context, st store.Store, cfg ReleaseConfig) error {
+	dir := e.dir
 	rels := stagedRelations(dir)
 	var activity []string
 	for _, id := range cfg.Definitions.IDs() {
 		files, err := e.localFiles(ctx, st, schemas.LinkageActivityPrefix(id, cfg.WaveID))
 		if err != nil {
-			e.close()
-			return nil, err
+			return err
 		}
 		activity = append(activity, files...)
 	}
 	diagnoses, err := e.localFiles(ctx, st, schemas.LinkageDiagnosesPrefix(cfg.WaveID))
 	if err != nil {
-		e.close()
-		return nil, err
+		return err
 	}
 	rels = append(rels, Relation{"activity", schemas.LinkageActivityLayout(), activity},
 		Relation{"diagnoses", schemas.LinkageDiagnosisLayout(), diagnoses})
 	if cfg.TruthKey != "" {
 		p, cleanup, err := lake.LocalCopy(ctx, st, cfg.TruthKey)
 		if err != nil {
-			e.close()
-			return nil, fmt.Errorf("linkage: truth file: %w", err)
+			return fmt.Errorf("linkage: truth file: %w", err)
 		}
 		e.cleanups = append(e.cleanups, cleanup)
 		rels = append(rels, Relation{"truth", schemas.LinkageTruthLayout(), []string{p}})
@@ -405,12 +429,11 @@ func openEngine(ctx context.Context, st store.Store, cfg ReleaseConfig, dir stri
 	for _, r := range rels {
 		for _, s := range Dialects["duckdb"].Bind(r) {
 			if _, err := e.conn.ExecContext(ctx, s); err != nil {
-				e.close()
-				return nil, fmt.Errorf("linkage: bind %s: %w", r.Name, err)
+				return fmt.Errorf("linkage: bind %s: %w", r.Name, err)
 			}
 		}
 	}
-	return e, nil
+	return nil
 }
 
 // materialise computes the shared relations (Materialised) the outputs read.

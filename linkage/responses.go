@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -151,4 +152,115 @@ func scanResponses(ctx context.Context, st store.Store, wave string, withAnswers
 // receivedAt of row i.
 func (c *responseCols) receivedAt(i int) time.Time {
 	return time.UnixMicro(int64(c.received.Value(i))).UTC()
+}
+
+// readConsentForLatest reads the stored consent events of a wave with only what Latest
+// and Linkable consult (event id, subject, event and time), column by column: a release
+// needs each subject's latest event and nothing else of them, and lake.Scan, which sets
+// every field of every event through reflection, was a tenth of a national cohort.
+func readConsentForLatest(ctx context.Context, st store.Store, wave string) ([]schemas.ConsentEvent, error) {
+	keys, err := lakeObjects(ctx, st, schemas.LinkageConsentPrefix(wave))
+	if err != nil {
+		return nil, err
+	}
+	var out []schemas.ConsentEvent
+	// The events' kinds and respondent types take a handful of values: one copy each.
+	interned := map[string]string{}
+	intern := func(s string) string {
+		v, ok := interned[s]
+		if !ok {
+			v = strings.Clone(s)
+			interned[v] = v
+		}
+		return v
+	}
+	for _, k := range keys {
+		err := scanParquetColumns(ctx, st, k, []string{"event_id", "survey_record_id", "respondent_type", "event", "at"}, func(cols []arrow.Array, rows int) error {
+			var text [4]*array.String
+			for i := range text {
+				a, ok := cols[i].(*array.String)
+				if !ok {
+					return fmt.Errorf("column %d is %s, not text", i, cols[i].DataType())
+				}
+				text[i] = a
+			}
+			at, ok := cols[4].(*array.Timestamp)
+			if !ok || at.DataType().(*arrow.TimestampType).Unit != arrow.Microsecond {
+				return fmt.Errorf("at is %s, not a timestamp in microseconds", cols[4].DataType())
+			}
+			str := func(a *array.String, r int) string {
+				if a.IsNull(r) {
+					return ""
+				}
+				return a.Value(r)
+			}
+			for r := range rows {
+				e := schemas.ConsentEvent{EventID: strings.Clone(str(text[0], r)), SurveyRecordID: strings.Clone(str(text[1], r)),
+					RespondentType: intern(str(text[2], r)), Event: intern(str(text[3], r))}
+				if !at.IsNull(r) {
+					e.At = time.UnixMicro(int64(at.Value(r))).UTC()
+				}
+				out = append(out, e)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("linkage: read %s: %w", k, err)
+		}
+	}
+	return out, nil
+}
+
+// scanParquetColumns streams the named columns of the Parquet object at key, a record
+// batch at a time, in the order named.
+func scanParquetColumns(ctx context.Context, st store.Store, key string, names []string, fn func(cols []arrow.Array, rows int) error) error {
+	path, cleanup, err := lake.LocalCopy(ctx, st, key)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		return err
+	}
+	sc := pf.MetaData().Schema
+	leaves := make([]int, len(names))
+	for i, n := range names {
+		if leaves[i] = sc.ColumnIndexByName(n); leaves[i] < 0 {
+			return fmt.Errorf("no column %s", n)
+		}
+	}
+	rr, err := fr.GetRecordReader(ctx, leaves, nil)
+	if err != nil {
+		return err
+	}
+	defer rr.Release()
+	cols := make([]arrow.Array, len(names))
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		for i, n := range names {
+			idx := rec.Schema().FieldIndices(n)
+			if len(idx) != 1 {
+				return fmt.Errorf("no column %s in a record batch", n)
+			}
+			cols[i] = rec.Column(idx[0])
+		}
+		if err := fn(cols, int(rec.NumRows())); err != nil {
+			return err
+		}
+	}
+	if err := rr.Err(); err != nil && err != io.EOF {
+		return err
+	}
+	return nil
 }
