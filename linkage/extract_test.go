@@ -64,18 +64,33 @@ func TestValidationAgreesWithTheTruthFile(t *testing.T) {
 					got[k] = outcome{r.Disposition, r.ReasonCode}
 				}
 			}
-			delivered, faults := 0, map[string]int{}
+			delivered, faults, faultsUnread, faultsJudged, faultsRejectable := 0, map[string]int{}, 0, map[string]int{}, map[string]int{}
 			for _, tr := range truth {
 				if tr.Expected == schemas.TruthNotDelivered {
 					continue
 				}
 				delivered++
 				faults[tr.Fault]++
+				// A row about a sampled person who may not be linked is excluded on its
+				// key alone, whatever else is wrong with it: their data is not examined.
 				want := outcome{"accepted", ""}
-				if tr.Expected == schemas.TruthRejected {
-					want = outcome{schemas.LinkageRejected, tr.Reason}
-				} else if p, ok := w.cohort.Lookup(tr.DeliveredKey); !ok || !p.Consented {
+				key, _ := linkage.NormalisePseudonym(strings.TrimSpace(tr.DeliveredKey))
+				p, known := w.cohort.Lookup(key)
+				switch {
+				case known && !p.Consented:
 					want = outcome{schemas.LinkageExcluded, linkage.ReasonNotLinkable}
+				case tr.Expected == schemas.TruthRejected:
+					want = outcome{schemas.LinkageRejected, tr.Reason}
+				case !known:
+					want = outcome{schemas.LinkageExcluded, linkage.ReasonNotLinkable}
+				}
+				if tr.Expected == schemas.TruthRejected {
+					faultsRejectable[tr.Fault]++
+					if known && !p.Consented {
+						faultsUnread++
+					} else {
+						faultsJudged[tr.Fault]++
+					}
 				}
 				k := fmt.Sprintf("%s/%d", tr.File, tr.Row)
 				if got[k] != want {
@@ -97,9 +112,12 @@ func TestValidationAgreesWithTheTruthFile(t *testing.T) {
 			}
 			for _, f := range []string{synthlink.FaultBadCode, synthlink.FaultUnknownKey, synthlink.FaultDuplicate,
 				synthlink.FaultInvalidKey, synthlink.FaultFutureDate, synthlink.FaultWrongPerson} {
-				if faults[f] == 0 {
-					t.Errorf("no %s fault in the synthetic extracts", f)
+				if faults[f] == 0 || (faultsRejectable[f] > 0 && faultsJudged[f] == 0) {
+					t.Errorf("%d %s faults in the synthetic extracts, %d of them in rows judged in full", faults[f], f, faultsJudged[f])
 				}
+			}
+			if faultsUnread == 0 {
+				t.Error("no fault in a non-consenter's row: the rule that their rows are excluded unread is not exercised")
 			}
 			if format == "csv" && faults[synthlink.FaultBadDate] == 0 {
 				t.Error("no bad_date fault in the CSV extracts")
