@@ -320,4 +320,3 @@ func checkManifest(ctx context.Context, st store.Store, key string, d *Definitio
 	}
 	return nil
 }
-

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -57,10 +56,10 @@ var whitespace = func() string {
 
 // Column modes: how a definition column is judged.
 const (
-	judgeAbsent  = iota // not in the file: empty in every row
-	judgeValues         // each distinct value in Go
-	judgeKey            // the person key, in SQL
-	judgeRecord         // the record id's pattern and code list, in SQL
+	judgeAbsent = iota // not in the file: empty in every row
+	judgeValues        // each distinct value in Go
+	judgeKey           // the person key, in SQL
+	judgeRecord        // the record id's pattern and code list, in SQL
 )
 
 // colState is one definition column as the validator meets it in a file.
@@ -92,7 +91,6 @@ type validator struct {
 	diags                                          []int
 	byName                                         map[string]int // upper-case column name → cols index
 
-	db   *sql.DB
 	conn *sql.Conn
 	dir  string // temporary directory of the engine's files
 
@@ -142,17 +140,16 @@ func newValidator(ctx context.Context, cfg ExtractConfig, res *ExtractResult) (*
 		return nil, err
 	}
 	v.dir = dir
-	if v.db, err = sql.Open("duckdb", ""); err != nil {
-		v.close()
-		return nil, fmt.Errorf("linkage: open the validation engine: %w", err)
-	}
-	if v.conn, err = v.db.Conn(ctx); err != nil {
-		v.close()
-		return nil, fmt.Errorf("linkage: open the validation engine: %w", err)
-	}
-	if err := v.loadCohort(ctx); err != nil {
+	db, err := cfg.Cohort.engine()
+	if err != nil {
 		v.close()
 		return nil, err
+	}
+	// The connection's tables and views are temporary: each validation has its own,
+	// beside the cohort's table that they all share, and they go with the connection.
+	if v.conn, err = db.Conn(ctx); err != nil {
+		v.close()
+		return nil, fmt.Errorf("linkage: open the validation engine: %w", err)
 	}
 	return v, nil
 }
@@ -161,37 +158,27 @@ func (v *validator) close() {
 	if v.conn != nil {
 		v.conn.Close()
 	}
-	if v.db != nil {
-		v.db.Close()
-	}
 	if v.dir != "" {
 		os.RemoveAll(v.dir)
 	}
 }
 
 func (v *validator) exec(ctx context.Context, what, q string) error {
-	defer traceTime(v.res.DatasetID+" "+what, time.Now())
-	if os.Getenv("ICE_TRACE_SQL") == v.res.DatasetID {
-		fmt.Fprintf(os.Stderr, "SQL %s;\n", q)
-		if strings.HasPrefix(q, "CREATE TABLE base") || strings.HasPrefix(q, "CREATE TABLE dups") {
-			var a, b string
-			if err := v.conn.QueryRowContext(ctx, "EXPLAIN ANALYZE "+q).Scan(&a, &b); err != nil {
-				fmt.Fprintln(os.Stderr, err)
-			}
-			fmt.Fprintln(os.Stderr, b)
-			v.conn.ExecContext(ctx, "DROP TABLE IF EXISTS base; DROP TABLE IF EXISTS dups")
-		}
-	}
 	if _, err := v.conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("linkage: validate %s: %s: %w", v.res.Key, what, err)
 	}
 	return nil
 }
 
-// appendRows fills table through DuckDB's appender.
+// appendRows fills a temporary table through DuckDB's appender.
 func (v *validator) appendRows(table string, fill func(a *duckdb.Appender) error) error {
-	return v.conn.Raw(func(dc any) error {
-		a, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
+	return appendTo(v.conn, "temp", table, fill)
+}
+
+// appendTo fills catalog's table through DuckDB's appender.
+func appendTo(conn *sql.Conn, catalog, table string, fill func(a *duckdb.Appender) error) error {
+	return conn.Raw(func(dc any) error {
+		a, err := duckdb.NewAppender(dc.(driver.Conn), catalog, "main", table)
 		if err != nil {
 			return err
 		}
@@ -201,27 +188,6 @@ func (v *validator) appendRows(table string, fill func(a *duckdb.Appender) error
 		}
 		return a.Close()
 	})
-}
-
-// loadCohort gives the engine the wave's sampled people by normalised key.
-func (v *validator) loadCohort(ctx context.Context) error {
-	if err := v.exec(ctx, "cohort", "CREATE TABLE cohort (k VARCHAR, p INTEGER, pseudonym VARCHAR, consented BOOLEAN)"); err != nil {
-		return err
-	}
-	c := v.cfg.Cohort
-	err := v.appendRows("cohort", func(a *duckdb.Appender) error {
-		for k, i := range c.byKey {
-			p := &c.People[i]
-			if err := a.AppendRow(hex.EncodeToString(k[:]), i, p.NHSPseudonym, p.Consented); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("linkage: validate %s: load the cohort: %w", v.res.Key, err)
-	}
-	return nil
 }
 
 // header maps the file's column names to the definition's (case-insensitively).
@@ -289,14 +255,14 @@ func (v *validator) loadCSV(ctx context.Context, f *os.File) error {
 	for i := range v.cols {
 		c := &v.cols[i]
 		if c.src >= 0 {
-			c.text = fmt.Sprintf("c%d", i)
-			cols = append(cols, c.text+" VARCHAR")
+			c.text = fmt.Sprintf("coalesce(r%d, '')", i)
+			cols = append(cols, fmt.Sprintf("r%d VARCHAR", i))
 		}
 	}
-	if err := v.exec(ctx, "load", "CREATE TABLE src (rn BIGINT, "+strings.Join(cols, ", ")+")"); err != nil {
+	if err := v.exec(ctx, "load", "CREATE TEMP TABLE src (rn BIGINT, "+strings.Join(cols, ", ")+")"); err != nil {
 		return err
 	}
-	if err := v.exec(ctx, "load", "CREATE TABLE malformed (rn BIGINT, msg VARCHAR)"); err != nil {
+	if err := v.exec(ctx, "load", "CREATE TEMP TABLE malformed (rn BIGINT, msg VARCHAR)"); err != nil {
 		return err
 	}
 	type bad struct {
@@ -442,9 +408,8 @@ func orDash(s string) string {
 // column) and the normalised code (diagnosis columns).
 func (v *validator) valuesTable(ctx context.Context, i int) error {
 	c := v.cols[i]
-	defer traceTime(v.res.DatasetID+" values "+c.def.Name, time.Now())
 	t := fmt.Sprintf("v%d", i)
-	if err := v.exec(ctx, c.def.Name, "CREATE TABLE "+t+
+	if err := v.exec(ctx, c.def.Name, "CREATE TEMP TABLE "+t+
 		" (raw VARCHAR, id INTEGER, s VARCHAR, reason VARCHAR, msg VARCHAR, d DATE, mapped VARCHAR, code VARCHAR, code3 VARCHAR, code4 VARCHAR)"); err != nil {
 		return err
 	}
@@ -516,16 +481,24 @@ func tr(text string) string {
 // judged in full.
 func (v *validator) judge(ctx context.Context) error {
 	key := v.cols[v.person]
-	// The key is looked up as it comes (keys are written in lower case), and only a key
-	// not found so is lower-cased and looked up again: lower-casing every key costs as
-	// much again as the lookup.
+	// The key is looked up as it comes (keys are written in lower case, with no spaces),
+	// and only a key not found so is trimmed, lower-cased and looked up again: doing so
+	// to every key costs as much again as the lookup. A key found as it comes is the
+	// normalised key itself.
 	lookup := func(cols []string) string {
 		return fmt.Sprintf(`SELECT s1.*, coalesce(s1.p0, k1.p) AS p, coalesce(s1.consented0, k1.consented) AS consented
-FROM (SELECT s0.*, CASE WHEN k0.p IS NULL THEN lower(s0.tk) END AS nk, k0.p AS p0, k0.consented AS consented0
-  FROM (SELECT %s FROM src) s0 LEFT JOIN cohort k0 ON k0.k = s0.tk) s1
-LEFT JOIN cohort k1 ON k1.k = s1.nk`, strings.Join(append([]string{"rn", tr(key.text) + " AS tk"}, cols...), ", "))
+FROM (SELECT s0.*, CASE WHEN k0.p IS NULL THEN lower(%s) END AS nk, k0.p AS p0, k0.consented AS consented0
+  FROM (SELECT %s FROM src) s0 LEFT JOIN cohort k0 ON k0.k = s0.key) s1
+LEFT JOIN cohort k1 ON k1.k = s1.nk`, tr("s0.key"), strings.Join(append([]string{"rn", key.text + " AS key"}, cols...), ", "))
 	}
-	if err := v.exec(ctx, "excluded rows", "CREATE TABLE excl AS SELECT rn, p FROM ("+lookup(nil)+") WHERE consented = FALSE"); err != nil {
+	// The other columns are read as they are, and made text only in the rows judged.
+	var raw []string
+	for i, c := range v.cols {
+		if c.src >= 0 && i != v.person {
+			raw = append(raw, fmt.Sprintf("r%d", i))
+		}
+	}
+	if err := v.exec(ctx, "excluded rows", "CREATE TEMP TABLE excl AS SELECT p, count(*) AS n FROM ("+lookup(nil)+") WHERE consented = FALSE GROUP BY p"); err != nil {
 		return err
 	}
 	// The record's identity: its id, or the whole row when the dataset has none.
@@ -553,7 +526,8 @@ LEFT JOIN cohort k1 ON k1.k = s1.nk`, strings.Join(append([]string{"rn", tr(key.
 	if recText != "" {
 		cols = append(cols, recText+" AS rec")
 	}
-	if err := v.exec(ctx, "judged rows", "CREATE TABLE judged AS SELECT * FROM ("+lookup(cols)+") WHERE consented IS DISTINCT FROM FALSE"); err != nil {
+	cols = append([]string{"rn", "key", "nk", "p", "consented"}, cols...)
+	if err := v.exec(ctx, "judged rows", "CREATE TEMP TABLE judged AS SELECT "+strings.Join(cols, ", ")+" FROM ("+lookup(raw)+") WHERE consented IS DISTINCT FROM FALSE"); err != nil {
 		return err
 	}
 	for i, c := range v.cols {
@@ -565,18 +539,20 @@ LEFT JOIN cohort k1 ON k1.k = s1.nk`, strings.Join(append([]string{"rn", tr(key.
 	}
 	if recText != "" {
 		if err := v.exec(ctx, "repeated records",
-			"CREATE TABLE dups AS SELECT rec, min(rn) AS first FROM judged WHERE rec <> '' GROUP BY rec HAVING count(*) > 1"); err != nil {
+			"CREATE TEMP TABLE dups AS SELECT rec, min(rn) AS first FROM judged WHERE rec <> '' GROUP BY rec HAVING count(*) > 1"); err != nil {
 			return err
 		}
 	}
 
 	var sel, joins, bad []string
 	sel = append(sel, "s.rn", "s.p", "s.consented")
-	wellFormed := "length(s.tk) = 64 AND regexp_full_match(s.tk, '[0-9a-fA-F]{64}')"
+	// A key not found: its trimmed text says whether it is missing, malformed or unknown.
+	tk := tr("s.key")
+	wellFormed := fmt.Sprintf("length(%[1]s) = 64 AND regexp_full_match(%[1]s, '[0-9a-fA-F]{64}')", tk)
 	sel = append(sel, fmt.Sprintf(`CASE WHEN s.p IS NOT NULL THEN NULL
-  WHEN s.tk = '' THEN '%s'
+  WHEN %s = '' THEN '%s'
   WHEN %s THEN '%s'
-  ELSE '%s' END AS kreason`, ReasonValueMissing, wellFormed, ReasonPersonKeyUnknown, ReasonPersonKeyInvalid))
+  ELSE '%s' END AS kreason`, tk, ReasonValueMissing, wellFormed, ReasonPersonKeyUnknown, ReasonPersonKeyInvalid))
 	sel = append(sel, fmt.Sprintf("CASE WHEN s.p IS NULL AND %s THEN s.nk END AS unk", wellFormed))
 	bad = append(bad, "(s.p IS NULL)::INTEGER")
 	if v.record >= 0 && v.cols[v.record].mode == judgeRecord {
@@ -630,7 +606,7 @@ LEFT JOIN cohort k1 ON k1.k = s1.nk`, strings.Join(append([]string{"rn", tr(key.
 		sel = append(sel, "NULL::BIGINT AS dup_first")
 	}
 	sel = append(sel, "("+strings.Join(bad, " + ")+") AS nbad")
-	base := fmt.Sprintf("CREATE TABLE base AS SELECT %s\nFROM judged s\n%s", strings.Join(sel, ",\n  "), strings.Join(joins, "\n"))
+	base := fmt.Sprintf("CREATE TEMP TABLE base AS SELECT %s\nFROM judged s\n%s", strings.Join(sel, ",\n  "), strings.Join(joins, "\n"))
 	if err := v.exec(ctx, "judge the rows", base); err != nil {
 		return err
 	}
@@ -688,7 +664,7 @@ func (v *validator) outputs(ctx context.Context) error {
 	if v.malformed > 0 {
 		branches = append(branches, fmt.Sprintf("SELECT rn, -1, '', '%s', msg FROM malformed", ReasonRowMalformed))
 	}
-	if err := v.exec(ctx, "findings", "CREATE TABLE findings AS SELECT * FROM (\n"+strings.Join(branches, "\nUNION ALL\n")+"\n)"); err != nil {
+	if err := v.exec(ctx, "findings", "CREATE TEMP TABLE findings AS SELECT * FROM (\n"+strings.Join(branches, "\nUNION ALL\n")+"\n)"); err != nil {
 		return err
 	}
 
@@ -699,7 +675,7 @@ func (v *validator) outputs(ctx context.Context) error {
 		return fmt.Errorf("linkage: validate %s: count: %w", r.Key, err)
 	}
 	if err := v.conn.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (nbad > 0), count(*) FILTER (nbad = 0 AND consented),
-  (SELECT count(*) FROM excl), (SELECT count(DISTINCT p) FROM (SELECT p FROM base UNION ALL SELECT p FROM excl)), count(DISTINCT unk) FROM base`).
+  (SELECT coalesce(sum(n), 0) FROM excl), (SELECT count(DISTINCT p) FROM (SELECT p FROM base UNION ALL SELECT p FROM excl)), count(DISTINCT unk) FROM base`).
 		Scan(&inBase, &badRows, &r.Accepted, &r.Excluded, &r.KnownKeys, &unknown); err != nil {
 		return fmt.Errorf("linkage: validate %s: count: %w", r.Key, err)
 	}
@@ -711,7 +687,10 @@ func (v *validator) outputs(ctx context.Context) error {
 	}
 	r.RowsRead = inBase + r.Excluded + v.malformed
 	r.Rejected = badRows + v.malformed
-	r.Findings = findings + r.Excluded
+	r.Findings = findings
+	if r.Excluded > 0 {
+		r.Findings++ // the line that counts them
+	}
 	if findingRows != r.Rejected {
 		return fmt.Errorf("%w: %s: %d rows with findings, %d rejected", ErrReconciliation, r.Key, findingRows, r.Rejected)
 	}
@@ -759,12 +738,6 @@ func (v *validator) outputs(ctx context.Context) error {
 		return fmt.Errorf("%w: %s: reasons count %d rows, rejected + excluded %d", ErrReconciliation, r.Key, sum, r.Rejected+r.Excluded)
 	}
 
-	// The accepted rows, with their deterministic ids (the extract's checksum and row).
-	if err := v.exec(ctx, "accepted rows", fmt.Sprintf(
-		"CREATE TABLE acc AS SELECT b.*, 'A' || left(sha256(%s || b.rn), 24) AS row_id FROM base b WHERE b.nbad = 0 AND b.consented",
-		sqlQuote("linkage-row:"+r.SHA256+":"))); err != nil {
-		return err
-	}
 	written, err := v.copy(ctx, "activity", schemas.LinkageActivityLayout(), v.activitySelect(), "q.rn")
 	if err != nil {
 		return err
@@ -775,12 +748,17 @@ func (v *validator) outputs(ctx context.Context) error {
 	if r.Diagnoses, err = v.copy(ctx, "diagnoses", schemas.LinkageDiagnosisLayout(), v.diagnosisSelect(), "q._rn, q.position"); err != nil {
 		return err
 	}
+	// The excluded rows are one line for the whole file (row 0), with their number: a
+	// line per row would say only that a row existed, at a cost of a tenth of the
+	// validation.
+	excluded := ""
+	if r.Excluded > 0 {
+		excluded = fmt.Sprintf("\n  UNION ALL SELECT 0, 0, '', '%s', '%s', %s", ReasonNotLinkable, schemas.LinkageExcluded, sqlQuote(fmt.Sprintf(
+			"%d rows about sampled people who may not be linked (no kept response, consent declined or withdrawn) were excluded on their key alone: nothing else in them was read or kept", r.Excluded)))
+	}
 	rej := fmt.Sprintf(`SELECT %s AS wave_id, %s AS dataset_id, %s AS file, rn AS "row", field, reason AS reason_code, disposition, msg AS message, %s AS source_sha256, ord
-FROM (SELECT rn, ord, field, reason, '%s' AS disposition, msg FROM findings
-  UNION ALL SELECT rn, 0, '', '%s', '%s', %s FROM excl)`,
-		sqlQuote(r.WaveID), sqlQuote(r.DatasetID), sqlQuote(v.file), sqlQuote(r.SHA256), schemas.LinkageRejected,
-		ReasonNotLinkable, schemas.LinkageExcluded,
-		sqlQuote("the person has not consented to linkage (no kept response, declined or withdrawn): the row is not kept"))
+FROM (SELECT rn, ord, field, reason, '%s' AS disposition, msg FROM findings%s)`,
+		sqlQuote(r.WaveID), sqlQuote(r.DatasetID), sqlQuote(v.file), sqlQuote(r.SHA256), schemas.LinkageRejected, excluded)
 	if _, err := v.copy(ctx, "rejections", schemas.LinkageRejectionLayout(), rej, `q."row", q.ord`); err != nil {
 		return err
 	}
@@ -795,7 +773,6 @@ func (v *validator) copy(ctx context.Context, name string, l *schemas.Layout, qu
 	}
 	stmt := fmt.Sprintf("COPY (SELECT %s FROM (%s) q ORDER BY %s) TO %s (FORMAT parquet, COMPRESSION zstd)",
 		strings.Join(cols, ", "), query, orderBy, sqlQuote(filepath.Join(v.dir, name+".parquet")))
-	defer traceTime(v.res.DatasetID+" copy "+name, time.Now())
 	res, err := v.conn.ExecContext(ctx, stmt)
 	if err != nil {
 		return 0, fmt.Errorf("linkage: validate %s: write %s: %w", v.res.Key, name, err)
@@ -824,6 +801,12 @@ func joinsOf(joins map[int]bool) string {
 	return b.String()
 }
 
+// rowID is the SQL of an accepted row's id: deterministic, and unique in a wave — "A",
+// the first 12 hex digits of the extract's SHA-256, and the row number in 12 hex digits.
+func (v *validator) rowID() string {
+	return fmt.Sprintf("'A%s' || lpad(to_hex(a.rn), 12, '0')", v.res.SHA256[:12])
+}
+
 // activitySelect is the canonical row of each accepted row.
 func (v *validator) activitySelect() string {
 	r := v.res
@@ -846,11 +829,11 @@ func (v *validator) activitySelect() string {
 	if len(codes) > 0 {
 		dx = "concat_ws(';', " + strings.Join(codes, ", ") + ")"
 	}
-	return fmt.Sprintf(`SELECT a.rn, a.row_id, %s AS wave_id, %s AS dataset_id, k.pseudonym AS nhs_pseudonym, %s AS activity_date,
+	return fmt.Sprintf(`SELECT a.rn, %s AS row_id, %s AS wave_id, %s AS dataset_id, k.pseudonym AS nhs_pseudonym, %s AS activity_date,
   %s AS end_date, %s AS duration_days, %s AS activity_type, %s AS point_of_delivery, %s AS provider_code, %s AS diagnosis_codes,
   %s AS source_file, a.rn AS source_row, %s AS source_sha256
-FROM acc a JOIN cohort k ON k.p = a.p%s`,
-		sqlQuote(r.WaveID), sqlQuote(r.DatasetID), start, end, duration, v.valueOf(v.typ, "mapped", joins), pod,
+FROM base a JOIN cohort k ON k.p = a.p%s WHERE a.nbad = 0 AND a.consented`,
+		v.rowID(), sqlQuote(r.WaveID), sqlQuote(r.DatasetID), start, end, duration, v.valueOf(v.typ, "mapped", joins), pod,
 		v.valueOf(v.provider, "s", joins), dx, sqlQuote(v.file), sqlQuote(r.SHA256), joinsOf(joins))
 }
 
@@ -865,10 +848,10 @@ func (v *validator) diagnosisSelect() string {
 		joins := map[int]bool{}
 		start := v.valueOf(v.start, "d", joins)
 		code := v.valueOf(i, "code", joins)
-		parts = append(parts, fmt.Sprintf(`SELECT a.rn AS _rn, a.row_id, %s AS wave_id, %s AS dataset_id, k.pseudonym AS nhs_pseudonym,
+		parts = append(parts, fmt.Sprintf(`SELECT a.rn AS _rn, %s AS row_id, %s AS wave_id, %s AS dataset_id, k.pseudonym AS nhs_pseudonym,
   %s AS activity_date, %d AS position, %s AS code_system, %s AS code, x%d.code3 AS code3, x%d.code4 AS code4
-FROM acc a JOIN cohort k ON k.p = a.p%s WHERE %s IS NOT NULL`,
-			sqlQuote(r.WaveID), sqlQuote(r.DatasetID), start, n+1, sqlQuote(v.cols[i].def.Check), code, i, i, joinsOf(joins), code))
+FROM base a JOIN cohort k ON k.p = a.p%s WHERE a.nbad = 0 AND a.consented AND %s IS NOT NULL`,
+			v.rowID(), sqlQuote(r.WaveID), sqlQuote(r.DatasetID), start, n+1, sqlQuote(v.cols[i].def.Check), code, i, i, joinsOf(joins), code))
 	}
 	if len(parts) == 0 {
 		return `SELECT 0 AS _rn, '' AS row_id, '' AS wave_id, '' AS dataset_id, '' AS nhs_pseudonym, NULL AS activity_date,
@@ -937,10 +920,4 @@ func (v *validator) store(ctx context.Context, st store.Store) error {
 		}
 	}
 	return nil
-}
-
-func traceTime(what string, start time.Time) {
-	if os.Getenv("ICE_TRACE") != "" {
-		fmt.Fprintf(os.Stderr, "TRACE %-40s %.3fs\n", what, time.Since(start).Seconds())
-	}
 }

@@ -51,14 +51,14 @@ func (v *validator) bindParquet(ctx context.Context, f *os.File, local string) e
 		if pf.MetaData().Schema.ColumnIndexByName(names[c.src]) < 0 {
 			return &ExtractError{File: key, Field: c.def.Name, Reason: ExtractParquetUnreadable, Message: "the column cannot be found in the Parquet schema"}
 		}
-		text, err := textSQL(quoteIdent(names[c.src]), fld.Type)
+		text, err := textSQL(fmt.Sprintf("r%d", i), fld.Type)
 		if err != nil {
 			return &ExtractError{File: key, Field: c.def.Name, Reason: ExtractParquetUnreadable, Message: err.Error()}
 		}
-		c.text = fmt.Sprintf("c%d", i)
-		cols = append(cols, fmt.Sprintf("coalesce(%s, '') AS %s", text, c.text))
+		c.text = fmt.Sprintf("coalesce(%s, '')", text)
+		cols = append(cols, fmt.Sprintf("%s AS r%d", quoteIdent(names[c.src]), i))
 	}
-	return v.exec(ctx, "read", fmt.Sprintf("CREATE VIEW src AS SELECT %s FROM read_parquet(%s, file_row_number = true, binary_as_string = true)",
+	return v.exec(ctx, "read", fmt.Sprintf("CREATE TEMP VIEW src AS SELECT %s FROM read_parquet(%s, file_row_number = true, binary_as_string = true)",
 		strings.Join(cols, ", "), sqlQuote(local)))
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"testing"
 
@@ -58,13 +59,22 @@ func TestValidationAgreesWithTheTruthFile(t *testing.T) {
 			for _, a := range accepted {
 				got[fmt.Sprintf("%s/%d", a.SourceFile, a.SourceRow)] = outcome{"accepted", ""}
 			}
+			excludedLines := map[string]int{} // file → the whole-file lines counting its excluded rows
 			for _, r := range rejections {
+				if r.Row == 0 {
+					if r.Disposition != schemas.LinkageExcluded || r.ReasonCode != linkage.ReasonNotLinkable {
+						t.Errorf("%s: a whole-file line %+v", r.File, r)
+					}
+					excludedLines[r.File]++
+					continue
+				}
 				k := fmt.Sprintf("%s/%d", r.File, r.Row)
 				if _, seen := got[k]; !seen { // the first finding of a row is its reason
 					got[k] = outcome{r.Disposition, r.ReasonCode}
 				}
 			}
 			delivered, faults, faultsUnread, faultsJudged, faultsRejectable := 0, map[string]int{}, 0, map[string]int{}, map[string]int{}
+			excludedRows := map[string]int64{}
 			for _, tr := range truth {
 				if tr.Expected == schemas.TruthNotDelivered {
 					continue
@@ -93,13 +103,24 @@ func TestValidationAgreesWithTheTruthFile(t *testing.T) {
 					}
 				}
 				k := fmt.Sprintf("%s/%d", tr.File, tr.Row)
+				if want.disposition == schemas.LinkageExcluded {
+					// Excluded rows are counted, not listed: the row is neither accepted
+					// nor has a line of its own.
+					excludedRows[tr.File]++
+					want = outcome{}
+				}
 				if got[k] != want {
 					t.Errorf("%s %s (fault %s): got %+v, want %+v", tr.DatasetID, k, tr.Fault, got[k], want)
 				}
 			}
-			var read int64
+			var read, excluded int64
 			for id, res := range results {
 				read += res.RowsRead
+				excluded += res.Excluded
+				file := path.Base(res.Key)
+				if res.Excluded != excludedRows[file] || excludedLines[file] != min(1, int(res.Excluded)) {
+					t.Errorf("%s: %d rows excluded, the truth says %d; %d whole-file lines", id, res.Excluded, excludedRows[file], excludedLines[file])
+				}
 				if res.RowsRead != res.Accepted+res.Rejected+res.Excluded || res.RowsRead != gs.Datasets[id].Rows {
 					t.Errorf("%s: read %d = %d + %d + %d; generated %d", id, res.RowsRead, res.Accepted, res.Rejected, res.Excluded, gs.Datasets[id].Rows)
 				}
@@ -107,8 +128,8 @@ func TestValidationAgreesWithTheTruthFile(t *testing.T) {
 					t.Errorf("%s: known share %.3f", id, res.KnownShare)
 				}
 			}
-			if int64(delivered) != read || len(got) != delivered {
-				t.Errorf("truth has %d delivered rows, validation read %d and judged %d", delivered, read, len(got))
+			if int64(delivered) != read || int64(len(got))+excluded != int64(delivered) {
+				t.Errorf("truth has %d delivered rows, validation read %d, listed %d and excluded %d", delivered, read, len(got), excluded)
 			}
 			for _, f := range []string{synthlink.FaultBadCode, synthlink.FaultUnknownKey, synthlink.FaultDuplicate,
 				synthlink.FaultInvalidKey, synthlink.FaultFutureDate, synthlink.FaultWrongPerson} {
