@@ -29,8 +29,10 @@ import (
 // is stored; an accepted row goes to the lake in the canonical shape.
 //
 // A row about someone in the sample who may not be linked (no kept response, consent
-// declined or withdrawn) is excluded: its values are not kept anywhere, only that the
-// row existed. So the activity of people who did not consent never enters the lake.
+// declined or withdrawn) is excluded on its key alone: nothing else in it is read,
+// checked or kept, and the excluded rows of an extract are counted on one line for the
+// whole file (row 0). So the data of people who did not consent is not examined, and
+// their activity never enters the lake. (How the rows are judged: extract_judge.go.)
 //
 // An extract keyed by anything but this project's pseudonym is refused whole (an
 // *ExtractError, nothing stored). Two tests decide it:

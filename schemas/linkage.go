@@ -132,7 +132,7 @@ const (
 )
 
 // LinkageRejection is one finding about one extract row (or, with row 0, the whole
-// extract). A row may have several; it is accepted only with none. Message never
+// extract: the excluded rows, counted). A row may have several; it is accepted only with none. Message never
 // repeats a value of the extract.
 type LinkageRejection struct {
 	WaveID       string `col:"wave_id"`
