@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
 
@@ -300,6 +301,10 @@ func (v *validator) loadCSV(ctx context.Context, f *os.File) error {
 				bads = append(bads, bad{row, fmt.Sprintf("%d fields, the header has %d", len(rec), v.width)})
 				continue
 			}
+			if field := notText(rec); field >= 0 {
+				bads = append(bads, bad{row, fmt.Sprintf("field %d is not UTF-8 text", field+1)})
+				continue
+			}
 			vals = append(vals[:0], row)
 			for _, c := range v.cols {
 				if c.src >= 0 {
@@ -326,6 +331,17 @@ func (v *validator) loadCSV(ctx context.Context, f *os.File) error {
 		}
 		return nil
 	})
+}
+
+// notText is the first field that is not UTF-8 text (or holds a NUL), or -1: the engine
+// holds text only.
+func notText(rec []string) int {
+	for i, f := range rec {
+		if !utf8.ValidString(f) || strings.IndexByte(f, 0) >= 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // judgeValue checks one trimmed value of column i on its own, as every row holding it
