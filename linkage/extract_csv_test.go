@@ -2,10 +2,12 @@ package linkage_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
 
+	"icesurvey/lake"
 	"icesurvey/linkage"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -152,4 +154,35 @@ func TestConcurrentValidations(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestParquetExtractWithBadTextIsRefused: a Parquet extract whose text is not UTF-8
+// cannot be read by the engine; it is refused whole as unreadable, and the message
+// repeats no value.
+func TestParquetExtractWithBadTextIsRefused(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 40, 20, "QMM")
+	type apcRow struct {
+		PersonKey string `col:"PERSON_KEY"`
+		SpellID   string `col:"SPELL_ID"`
+		AdmiDate  string `col:"ADMIDATE"`
+		AdmiMeth  string `col:"ADMIMETH"`
+		ProCode3  string `col:"PROCODE3"`
+		Diag      string `col:"DIAG_4_01"`
+	}
+	k := w.cohort.People[0].NHSPseudonym
+	rows := []apcRow{{k, "S1", "2026-01-10", "21", "RGT", "E119"}, {k, "S2", "2026-01-11", "21", "R\xffT", "E119"}}
+	key := schemas.LinkageLandingPrefix(w.wave, "apc") + "bad-text.parquet"
+	if err := lake.PutRows(ctx, w.st, key, schemas.LayoutOf[apcRow]("apc"), rows); err != nil {
+		t.Fatal(err)
+	}
+	apc, _ := w.defs.Get("apc")
+	_, err := linkage.ValidateExtract(ctx, w.st, w.extractConfig(apc), key)
+	var xe *linkage.ExtractError
+	if !errors.As(err, &xe) || xe.Reason != linkage.ExtractParquetUnreadable || strings.Contains(xe.Error(), "\xff") {
+		t.Fatalf("got %v, want the extract refused as unreadable", err)
+	}
+	if !strings.Contains(xe.Message, "not UTF-8") {
+		t.Errorf("refused, but not for its text: %v", err)
+	}
 }

@@ -515,7 +515,7 @@ LEFT JOIN cohort k1 ON k1.k = s1.nk`, tr("s0.key"), strings.Join(append([]string
 		}
 	}
 	if err := v.exec(ctx, "excluded rows", "CREATE TEMP TABLE excl AS SELECT p, count(*) AS n FROM ("+lookup(nil)+") WHERE consented = FALSE GROUP BY p"); err != nil {
-		return err
+		return v.unreadable(err)
 	}
 	// The record's identity: its id, or the whole row when the dataset has none.
 	var recText string
@@ -546,7 +546,7 @@ LEFT JOIN cohort k1 ON k1.k = s1.nk`, tr("s0.key"), strings.Join(append([]string
 	// 64-character key into every judged row costs more than the rest of the row.
 	cols = append([]string{"rn", "CASE WHEN p IS NULL THEN key END AS key", "nk", "p", "consented"}, cols...)
 	if err := v.exec(ctx, "judged rows", "CREATE TEMP TABLE judged AS SELECT "+strings.Join(cols, ", ")+" FROM ("+lookup(raw)+") WHERE consented IS DISTINCT FROM FALSE"); err != nil {
-		return err
+		return v.unreadable(err)
 	}
 	for i, c := range v.cols {
 		if c.mode == judgeValues {
@@ -632,6 +632,20 @@ LEFT JOIN cohort k1 ON k1.k = s1.nk`, tr("s0.key"), strings.Join(append([]string
 		return err
 	}
 	return v.outputs(ctx)
+}
+
+// unreadable makes the engine's refusal of a Parquet extract's content (a string that
+// is not UTF-8, a page that cannot be decoded) the refusal of the extract: the provider
+// must send a readable file. The engine's message is not repeated: it may quote a
+// value. Any other failure (memory, the disk) stays a failure of the validation.
+func (v *validator) unreadable(err error) error {
+	var de *duckdb.Error
+	if v.res.Format == "parquet" && errors.As(err, &de) &&
+		(de.Type == duckdb.ErrorTypeInvalidInput || de.Type == duckdb.ErrorTypeConversion || de.Type == duckdb.ErrorTypeSerialization) {
+		return &ExtractError{File: v.res.Key, Reason: ExtractParquetUnreadable,
+			Message: "a value cannot be read (text that is not UTF-8, or a corrupt page)"}
+	}
+	return err
 }
 
 // ordered reports whether column i is a date that may not precede another date column.
