@@ -797,7 +797,8 @@ FROM (SELECT rn, ord, field, reason, '%s' AS disposition, msg FROM findings%s)`,
 	return v.report(ctx)
 }
 
-// copy writes the query's rows as the layout's columns, cast to their types, in order.
+// copy writes the query's rows as the layout's columns, cast to their types, in order
+// (orderBy, or the query's own order when it is empty).
 // Zstandard at its fastest level: most of the bytes are pseudonyms and ids, which no
 // level compresses, and the fastest costs a quarter less than the default.
 func (v *validator) copy(ctx context.Context, name string, l *schemas.Layout, query, orderBy string) (int64, error) {
@@ -805,7 +806,10 @@ func (v *validator) copy(ctx context.Context, name string, l *schemas.Layout, qu
 	for i, c := range l.Columns {
 		cols[i] = fmt.Sprintf(`CAST(q."%s" AS %s) AS "%s"`, c.Name, c.Type.DuckDB(), c.Name)
 	}
-	stmt := fmt.Sprintf("COPY (SELECT %s FROM (%s) q ORDER BY %s) TO %s (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
+	if orderBy != "" {
+		orderBy = " ORDER BY " + orderBy
+	}
+	stmt := fmt.Sprintf("COPY (SELECT %s FROM (%s) q%s) TO %s (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
 		strings.Join(cols, ", "), query, orderBy, sqlQuote(filepath.Join(v.dir, name+".parquet")))
 	res, err := v.conn.ExecContext(ctx, stmt)
 	if err != nil {
@@ -836,9 +840,9 @@ func joinsOf(joins map[int]bool) string {
 }
 
 // rowID is the SQL of an accepted row's id: deterministic, and unique in a wave — "A",
-// the first 12 hex digits of the extract's SHA-256, and the row number in 12 hex digits.
+// the first 12 hex digits of the extract's SHA-256, "-" and the row number.
 func (v *validator) rowID() string {
-	return fmt.Sprintf("'A%s' || lpad(to_hex(a.rn), 12, '0')", v.res.SHA256[:12])
+	return fmt.Sprintf("'A%s-' || a.rn", v.res.SHA256[:12])
 }
 
 // activitySelect is the canonical row of each accepted row.

@@ -56,6 +56,12 @@ func TestValidationAgreesWithTheTruthFile(t *testing.T) {
 			}
 			rejections := readAll[schemas.LinkageRejection](t, w.st, schemas.LinkageRejectionsPrefix(w.wave), schemas.LinkageRejectionLayout())
 			got := map[string]outcome{}
+			// Each lake object holds its rows in the extract's order.
+			for i := 1; i < len(accepted); i++ {
+				if a, b := accepted[i-1], accepted[i]; a.SourceFile == b.SourceFile && a.SourceRow >= b.SourceRow {
+					t.Fatalf("%s: row %d written before row %d", a.SourceFile, a.SourceRow, b.SourceRow)
+				}
+			}
 			for _, a := range accepted {
 				got[fmt.Sprintf("%s/%d", a.SourceFile, a.SourceRow)] = outcome{"accepted", ""}
 			}

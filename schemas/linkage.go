@@ -87,7 +87,7 @@ func ConsentEventLayout() *Layout { return LayoutOf[ConsentEvent]("linkage_conse
 // LinkageActivity is one accepted row of a secondary-care or social-care extract, in
 // the canonical shape every dataset definition maps its columns to (linkage/defs).
 type LinkageActivity struct {
-	RowID           string     `col:"row_id,key,unique,doc=deterministic: A then the first 12 hex digits of the extract's SHA-256 then the data row in 12 hex digits"`
+	RowID           string     `col:"row_id,key,unique,doc=deterministic: A then the first 12 hex digits of the extract's SHA-256 then - and the data row"`
 	WaveID          string     `col:"wave_id"`
 	DatasetID       string     `col:"dataset_id"`
 	NHSPseudonym    string     `col:"nhs_pseudonym,doc=the project pseudonym (as the sample's); never leaves the lake"`
