@@ -135,6 +135,7 @@ func (a *Activities) ValidateLinkageExtracts(ctx context.Context, in Scope) (Lin
 	if err != nil {
 		return LinkageExtractsOutput{}, err
 	}
+	defer cohort.Close() // the engine its extracts are judged in
 	cfg := linkage.ExtractConfig{WaveID: in.WaveID, Cohort: cohort, ProjectKeyID: linkage.KeyID(a.PseudonymKey)}
 	var out LinkageExtractsOutput
 	for _, d := range defs.All() {

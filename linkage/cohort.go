@@ -3,6 +3,7 @@ package linkage
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -46,6 +47,7 @@ type Cohort struct {
 	Events  []schemas.ConsentEvent
 	byKey   map[[32]byte]int32
 	byID    map[string]int32
+	db      *sql.DB // the engine extracts are judged in (engine), made on first use
 }
 
 // Lookup finds the person with a normalised (lower-case hex) project pseudonym.

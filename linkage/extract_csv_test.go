@@ -2,10 +2,12 @@ package linkage_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
 
+	"icesurvey/lake"
 	"icesurvey/linkage"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -46,6 +48,11 @@ func TestHandWrittenExtract(t *testing.T) {
 		{k + ",S11,2026-01-10,,21,,E119,,,", schemas.LinkageRejected, linkage.ReasonValueMissing, "PROCODE3"},
 		{k + ",S12,1999-12-31,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonDateOutOfRange, "ADMIDATE"},
 		{k + ",S13,2027-01-10,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonDateInFuture, "ADMIDATE"},
+		// A non-consenter's row is excluded on its key, unread: its bad date is not found.
+		{" " + strings.ToUpper(nk) + "\t,S16,2026-02-30,,21,RGT,E119,,,", schemas.LinkageExcluded, linkage.ReasonNotLinkable, ""},
+		// A consenter's key with spaces around it and an id with spaces is trimmed as it
+		// always was.
+		{" " + k + " , S17 ,2026-01-11,,21,RGT,E119,,,", "accepted", "", ""},
 		{k + ",S14,2026-01-10", schemas.LinkageRejected, linkage.ReasonRowMalformed, ""},
 		{k + ",S15,\"2026-01-10,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonRowMalformed, ""},
 	}
@@ -85,12 +92,22 @@ func TestHandWrittenExtract(t *testing.T) {
 			continue
 		}
 		g := got[row]
+		if r.disposition == schemas.LinkageExcluded {
+			// Excluded rows are counted on one line for the whole file, not listed.
+			if g != (schemas.LinkageRejection{}) || accepted[row] {
+				t.Errorf("row %d: excluded, but listed: %+v", row, g)
+			}
+			continue
+		}
 		if g.Disposition != r.disposition || g.ReasonCode != r.reason || g.Field != r.field {
 			t.Errorf("row %d: got %s %s field %q, want %s %s field %q", row, g.Disposition, g.ReasonCode, g.Field, r.disposition, r.reason, r.field)
 		}
 	}
-	if res.RowsRead != int64(len(rows)) || res.Accepted != 2 || res.Excluded != 1 {
+	if res.RowsRead != int64(len(rows)) || res.Accepted != 3 || res.Excluded != 2 {
 		t.Errorf("read %d, accepted %d, excluded %d", res.RowsRead, res.Accepted, res.Excluded)
+	}
+	if g := got[0]; g.Disposition != schemas.LinkageExcluded || g.ReasonCode != linkage.ReasonNotLinkable || !strings.HasPrefix(g.Message, "2 rows ") {
+		t.Errorf("the whole-file line of the excluded rows: %+v", g)
 	}
 	if len(res.UnknownColumns) != 1 || res.UnknownColumns[0] != "LOCAL_NOTE" {
 		t.Errorf("unknown columns %v", res.UnknownColumns)
@@ -100,7 +117,7 @@ func TestHandWrittenExtract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lines := strings.Count(string(report), "\n"); int64(lines) != 1+res.Findings-res.Excluded {
+	if lines := strings.Count(string(report), "\n"); int64(lines) != res.Findings { // a header, and no line for the excluded
 		t.Errorf("report of %d lines for %d findings", lines, res.Findings)
 	}
 	for _, v := range []string{k, nk, unknown, "9434765919", "2026-02-30", "XGT"} {
@@ -114,7 +131,7 @@ func TestHandWrittenExtract(t *testing.T) {
 	for _, d := range dx {
 		seen = append(seen, d.Code+"/"+d.Code3+"/"+d.Code4)
 	}
-	if strings.Join(seen, " ") != "E119/E11/E119 I10/I10/ J441/J44/J441" {
+	if strings.Join(seen, " ") != "E119/E11/E119 I10/I10/ J441/J44/J441 E119/E11/E119" {
 		t.Errorf("diagnoses %v", seen)
 	}
 }
@@ -137,4 +154,35 @@ func TestConcurrentValidations(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestParquetExtractWithBadTextIsRefused: a Parquet extract whose text is not UTF-8
+// cannot be read by the engine; it is refused whole as unreadable, and the message
+// repeats no value.
+func TestParquetExtractWithBadTextIsRefused(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 40, 20, "QMM")
+	type apcRow struct {
+		PersonKey string `col:"PERSON_KEY"`
+		SpellID   string `col:"SPELL_ID"`
+		AdmiDate  string `col:"ADMIDATE"`
+		AdmiMeth  string `col:"ADMIMETH"`
+		ProCode3  string `col:"PROCODE3"`
+		Diag      string `col:"DIAG_4_01"`
+	}
+	k := w.cohort.People[0].NHSPseudonym
+	rows := []apcRow{{k, "S1", "2026-01-10", "21", "RGT", "E119"}, {k, "S2", "2026-01-11", "21", "R\xffT", "E119"}}
+	key := schemas.LinkageLandingPrefix(w.wave, "apc") + "bad-text.parquet"
+	if err := lake.PutRows(ctx, w.st, key, schemas.LayoutOf[apcRow]("apc"), rows); err != nil {
+		t.Fatal(err)
+	}
+	apc, _ := w.defs.Get("apc")
+	_, err := linkage.ValidateExtract(ctx, w.st, w.extractConfig(apc), key)
+	var xe *linkage.ExtractError
+	if !errors.As(err, &xe) || xe.Reason != linkage.ExtractParquetUnreadable || strings.Contains(xe.Error(), "\xff") {
+		t.Fatalf("got %v, want the extract refused as unreadable", err)
+	}
+	if !strings.Contains(xe.Message, "not UTF-8") {
+		t.Errorf("refused, but not for its text: %v", err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"testing"
 
@@ -55,36 +56,77 @@ func TestValidationAgreesWithTheTruthFile(t *testing.T) {
 			}
 			rejections := readAll[schemas.LinkageRejection](t, w.st, schemas.LinkageRejectionsPrefix(w.wave), schemas.LinkageRejectionLayout())
 			got := map[string]outcome{}
+			// Each lake object holds its rows in the extract's order.
+			for i := 1; i < len(accepted); i++ {
+				if a, b := accepted[i-1], accepted[i]; a.SourceFile == b.SourceFile && a.SourceRow >= b.SourceRow {
+					t.Fatalf("%s: row %d written before row %d", a.SourceFile, a.SourceRow, b.SourceRow)
+				}
+			}
 			for _, a := range accepted {
 				got[fmt.Sprintf("%s/%d", a.SourceFile, a.SourceRow)] = outcome{"accepted", ""}
 			}
+			excludedLines := map[string]int{} // file → the whole-file lines counting its excluded rows
 			for _, r := range rejections {
+				if r.Row == 0 {
+					if r.Disposition != schemas.LinkageExcluded || r.ReasonCode != linkage.ReasonNotLinkable {
+						t.Errorf("%s: a whole-file line %+v", r.File, r)
+					}
+					excludedLines[r.File]++
+					continue
+				}
 				k := fmt.Sprintf("%s/%d", r.File, r.Row)
 				if _, seen := got[k]; !seen { // the first finding of a row is its reason
 					got[k] = outcome{r.Disposition, r.ReasonCode}
 				}
 			}
-			delivered, faults := 0, map[string]int{}
+			delivered, faults, faultsUnread, faultsJudged, faultsRejectable := 0, map[string]int{}, 0, map[string]int{}, map[string]int{}
+			excludedRows := map[string]int64{}
 			for _, tr := range truth {
 				if tr.Expected == schemas.TruthNotDelivered {
 					continue
 				}
 				delivered++
 				faults[tr.Fault]++
+				// A row about a sampled person who may not be linked is excluded on its
+				// key alone, whatever else is wrong with it: their data is not examined.
 				want := outcome{"accepted", ""}
-				if tr.Expected == schemas.TruthRejected {
+				key, _ := linkage.NormalisePseudonym(strings.TrimSpace(tr.DeliveredKey))
+				p, known := w.cohort.Lookup(key)
+				switch {
+				case known && !p.Consented:
+					want = outcome{schemas.LinkageExcluded, linkage.ReasonNotLinkable}
+				case tr.Expected == schemas.TruthRejected:
 					want = outcome{schemas.LinkageRejected, tr.Reason}
-				} else if p, ok := w.cohort.Lookup(tr.DeliveredKey); !ok || !p.Consented {
+				case !known:
 					want = outcome{schemas.LinkageExcluded, linkage.ReasonNotLinkable}
 				}
+				if tr.Expected == schemas.TruthRejected {
+					faultsRejectable[tr.Fault]++
+					if known && !p.Consented {
+						faultsUnread++
+					} else {
+						faultsJudged[tr.Fault]++
+					}
+				}
 				k := fmt.Sprintf("%s/%d", tr.File, tr.Row)
+				if want.disposition == schemas.LinkageExcluded {
+					// Excluded rows are counted, not listed: the row is neither accepted
+					// nor has a line of its own.
+					excludedRows[tr.File]++
+					want = outcome{}
+				}
 				if got[k] != want {
 					t.Errorf("%s %s (fault %s): got %+v, want %+v", tr.DatasetID, k, tr.Fault, got[k], want)
 				}
 			}
-			var read int64
+			var read, excluded int64
 			for id, res := range results {
 				read += res.RowsRead
+				excluded += res.Excluded
+				file := path.Base(res.Key)
+				if res.Excluded != excludedRows[file] || excludedLines[file] != min(1, int(res.Excluded)) {
+					t.Errorf("%s: %d rows excluded, the truth says %d; %d whole-file lines", id, res.Excluded, excludedRows[file], excludedLines[file])
+				}
 				if res.RowsRead != res.Accepted+res.Rejected+res.Excluded || res.RowsRead != gs.Datasets[id].Rows {
 					t.Errorf("%s: read %d = %d + %d + %d; generated %d", id, res.RowsRead, res.Accepted, res.Rejected, res.Excluded, gs.Datasets[id].Rows)
 				}
@@ -92,14 +134,17 @@ func TestValidationAgreesWithTheTruthFile(t *testing.T) {
 					t.Errorf("%s: known share %.3f", id, res.KnownShare)
 				}
 			}
-			if int64(delivered) != read || len(got) != delivered {
-				t.Errorf("truth has %d delivered rows, validation read %d and judged %d", delivered, read, len(got))
+			if int64(delivered) != read || int64(len(got))+excluded != int64(delivered) {
+				t.Errorf("truth has %d delivered rows, validation read %d, listed %d and excluded %d", delivered, read, len(got), excluded)
 			}
 			for _, f := range []string{synthlink.FaultBadCode, synthlink.FaultUnknownKey, synthlink.FaultDuplicate,
 				synthlink.FaultInvalidKey, synthlink.FaultFutureDate, synthlink.FaultWrongPerson} {
-				if faults[f] == 0 {
-					t.Errorf("no %s fault in the synthetic extracts", f)
+				if faults[f] == 0 || (faultsRejectable[f] > 0 && faultsJudged[f] == 0) {
+					t.Errorf("%d %s faults in the synthetic extracts, %d of them in rows judged in full", faults[f], f, faultsJudged[f])
 				}
+			}
+			if faultsUnread == 0 {
+				t.Error("no fault in a non-consenter's row: the rule that their rows are excluded unread is not exercised")
 			}
 			if format == "csv" && faults[synthlink.FaultBadDate] == 0 {
 				t.Error("no bad_date fault in the CSV extracts")

@@ -24,7 +24,7 @@ type testWave struct {
 	defs   *linkage.Definitions
 }
 
-func newTestWave(t *testing.T, perICS, respondents int, icss ...string) *testWave {
+func newTestWave(t testing.TB, perICS, respondents int, icss ...string) *testWave {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.NewFileStore(t.TempDir())

@@ -87,7 +87,7 @@ func ConsentEventLayout() *Layout { return LayoutOf[ConsentEvent]("linkage_conse
 // LinkageActivity is one accepted row of a secondary-care or social-care extract, in
 // the canonical shape every dataset definition maps its columns to (linkage/defs).
 type LinkageActivity struct {
-	RowID           string     `col:"row_id,key,unique,doc=deterministic: extract checksum and data row"`
+	RowID           string     `col:"row_id,key,unique,doc=deterministic: A then the first 12 hex digits of the extract's SHA-256 then - and the data row"`
 	WaveID          string     `col:"wave_id"`
 	DatasetID       string     `col:"dataset_id"`
 	NHSPseudonym    string     `col:"nhs_pseudonym,doc=the project pseudonym (as the sample's); never leaves the lake"`
@@ -132,7 +132,7 @@ const (
 )
 
 // LinkageRejection is one finding about one extract row (or, with row 0, the whole
-// extract). A row may have several; it is accepted only with none. Message never
+// extract: the excluded rows, counted). A row may have several; it is accepted only with none. Message never
 // repeats a value of the extract.
 type LinkageRejection struct {
 	WaveID       string `col:"wave_id"`

@@ -7,9 +7,10 @@
 // totalling about -rows activity rows (the activity rates scaled to reach it). Then,
 // each in a child process of its own so peak memory is per part:
 //
-//	validate         every extract checked against its definition (linkage.ValidateExtract,
-//	                 two at a time): consenters' valid rows to the lake, the rest kept as
-//	                 rejections
+//	validate         every extract validated (linkage.ValidateExtract, two at a time):
+//	                 non-consenters' rows excluded on their key and counted, every other
+//	                 row checked against its definition, consenters' valid rows to the
+//	                 lake, bad rows kept as rejections
 //	duckdb-validate  the same extracts joined to the consenters and written as Parquet,
 //	                 with no checks
 //	link             linkage.BuildRelease over the lake: the cohort from the lake, linked
@@ -125,7 +126,7 @@ func run(icss, sample, respondents int, rows int64, f *harness.Flags) error {
 	}
 	harness.PrintTable(os.Stdout, &res[0].Measure, &res[1].Measure, &res[2].Measure, &res[3].Measure)
 	v, dv, l, dl := res[0], res[1], res[2], res[3]
-	fmt.Printf("\nvalidate: extract rows checked (%d accepted into the lake, the rest rejected or excluded); duckdb-validate joins them to the consenters unchecked\n", v.Accepted)
+	fmt.Printf("\nvalidate: extract rows validated (%d accepted into the lake, the rest rejected or excluded); duckdb-validate joins them to the consenters unchecked\n", v.Accepted)
 	fmt.Printf("link: lake activity rows of consenters, to %d linked respondents and the quality report; duckdb-link joins and groups them\n", l.Linked)
 	fmt.Printf("\nlink/duckdb-link ratio:         %.2fx wall (target 1.5x), %.2fx CPU\n", l.Seconds/dl.Seconds, l.CPU/dl.CPU)
 	fmt.Printf("validate/duckdb-validate ratio: %.2fx wall, %.2fx CPU\n", v.Seconds/dv.Seconds, v.CPU/dv.CPU)

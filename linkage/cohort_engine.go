@@ -1,0 +1,78 @@
+package linkage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// engineMu guards every cohort's engine while it is made.
+var engineMu sync.Mutex
+
+// engine is the in-memory DuckDB a cohort's extracts are judged in, made on first use
+// with one table, cohort: each sampled person's key (the project pseudonym, normalised),
+// index, pseudonym as the sample has it, and whether they may be linked. The extracts
+// of a wave, validated one after another or side by side, share it: the people are
+// loaded once, and the validations share one pool of threads. It holds project
+// pseudonyms, so it lives in memory only, and goes with Close or when the cohort is no
+// longer used.
+func (c *Cohort) engine() (*sql.DB, error) {
+	engineMu.Lock()
+	defer engineMu.Unlock()
+	if c.db != nil {
+		return c.db, nil
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return nil, fmt.Errorf("linkage: open the validation engine: %w", err)
+	}
+	// A validation's temporary tables belong to its connection: no connection is kept
+	// idle for another validation to find them.
+	db.SetMaxIdleConns(0)
+	if err := loadCohort(db, c); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("linkage: load the cohort of %s into the validation engine: %w", c.WaveID, err)
+	}
+	c.db = db
+	runtime.AddCleanup(c, func(db *sql.DB) { db.Close() }, db)
+	return db, nil
+}
+
+func loadCohort(db *sql.DB, c *Cohort) error {
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "CREATE TABLE cohort (k VARCHAR, p INTEGER, pseudonym VARCHAR, consented BOOLEAN)"); err != nil {
+		return err
+	}
+	return appendTo(conn, "", "cohort", func(a *duckdb.Appender) error {
+		for k, i := range c.byKey {
+			p := &c.People[i]
+			if err := a.AppendRow(hex.EncodeToString(k[:]), i, p.NHSPseudonym, p.Consented); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Close releases the engine the cohort's extracts were judged in, if one was made.
+// The cohort stays usable: the engine is made again if it is needed.
+func (c *Cohort) Close() error {
+	engineMu.Lock()
+	defer engineMu.Unlock()
+	if c.db == nil {
+		return nil
+	}
+	err := c.db.Close()
+	c.db = nil
+	return err
+}
