@@ -131,7 +131,7 @@ func (a *Activities) ValidateLinkageExtracts(ctx context.Context, in Scope) (Lin
 	if err != nil {
 		return LinkageExtractsOutput{}, fault.Wrap(fault.Configuration, err)
 	}
-	cohort, err := linkage.LoadCohort(ctx, a.Store, in.WaveID)
+	cohort, err := linkage.LoadLinkable(ctx, a.Store, in.WaveID)
 	if err != nil {
 		return LinkageExtractsOutput{}, err
 	}
@@ -177,7 +177,7 @@ func (a *Activities) PurgeWithdrawnLinkage(ctx context.Context, in Scope) (Linka
 	if err != nil {
 		return LinkagePurgeOutput{}, fault.Wrap(fault.Configuration, err)
 	}
-	cohort, err := linkage.LoadCohort(ctx, a.Store, in.WaveID)
+	cohort, err := linkage.LoadLinkable(ctx, a.Store, in.WaveID)
 	if err != nil {
 		return LinkagePurgeOutput{}, err
 	}

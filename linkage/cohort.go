@@ -222,9 +222,17 @@ func ReadConsentEvents(ctx context.Context, st store.Store, wave string) ([]sche
 }
 
 // LoadCohort reads a wave's sample, responses, duplicates and stored consent events from
-// the lake and builds its cohort.
+// the lake and builds its cohort, with every kept response's answers scored and the
+// consent events counted.
 func LoadCohort(ctx context.Context, st store.Store, wave string) (*Cohort, error) {
 	return loadCohort(ctx, st, wave, true)
+}
+
+// LoadLinkable builds a wave's cohort as validating extracts and purging withdrawals
+// need it: the people, their keys and whether they may be linked, with no Answers,
+// Events or Consent counts (the release's cohort, read at a fraction of the cost).
+func LoadLinkable(ctx context.Context, st store.Store, wave string) (*Cohort, error) {
+	return loadCohort(ctx, st, wave, false)
 }
 
 // loadCohort builds the cohort; full false gives a release's cohort, with no

@@ -34,7 +34,7 @@ func (c *Cohort) engine() (*sql.DB, error) {
 	// A validation's temporary tables belong to its connection: no connection is kept
 	// idle for another validation to find them.
 	db.SetMaxIdleConns(0)
-	if err := loadCohort(db, c); err != nil {
+	if err := fillEngine(db, c); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("linkage: load the cohort of %s into the validation engine: %w", c.WaveID, err)
 	}
@@ -43,7 +43,7 @@ func (c *Cohort) engine() (*sql.DB, error) {
 	return db, nil
 }
 
-func loadCohort(db *sql.DB, c *Cohort) error {
+func fillEngine(db *sql.DB, c *Cohort) error {
 	ctx := context.Background()
 	conn, err := db.Conn(ctx)
 	if err != nil {

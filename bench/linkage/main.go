@@ -214,7 +214,7 @@ func setup(dir string, icss, sample, respondents int, rows int64) (setupResult, 
 	out.rows = gs.Rows
 	out.files = int64(len(gs.Datasets))
 	// The consenters, for DuckDB's joins: their project pseudonym and window.
-	cohort, err := linkage.LoadCohort(ctx, st, wave)
+	cohort, err := linkage.LoadLinkable(ctx, st, wave)
 	if err != nil {
 		return out, err
 	}
@@ -270,7 +270,7 @@ func runValidate(dir string) (partResult, error) {
 		return partResult{}, err
 	}
 	start := time.Now()
-	cohort, err := linkage.LoadCohort(ctx, st, wave)
+	cohort, err := linkage.LoadLinkable(ctx, st, wave)
 	if err != nil {
 		return partResult{}, err
 	}
