@@ -25,10 +25,14 @@ import (
 	"icesurvey/store"
 )
 
-// An extract is judged in an in-memory DuckDB of its own, so that ten million rows are
+// An extract is judged in an in-memory DuckDB (the cohort's engine, shared by the
+// wave's validations, each with its own temporary tables), so that ten million rows are
 // checked by a vectorised engine rather than one Go call per value, with every rule of
-// the definition applied exactly as before:
+// the definition applied as the Go validator before it did:
 //
+//   - A row whose key is a known project pseudonym of someone who may not be linked is
+//     excluded on the key alone (judge): only how many there are, and whose keys they
+//     were (for the share of known keys), is kept.
 //   - A column whose values repeat (dates, codes, providers, diagnoses: a few thousand
 //     distinct values in millions of rows) is judged once per distinct value, in Go, by
 //     the same checks as always (judgeValue); the engine joins each row to its value's
@@ -40,9 +44,9 @@ import (
 //   - A repeated record is found by grouping on its id (or the whole row), so the
 //     first is kept and each later one names it.
 //
-// The rows' verdicts are one compact table (base); the findings of rejected rows, the
-// accepted rows and the excluded rows are read from it, and the engine writes the lake
-// objects as Parquet in the layouts' column order and types, sorted by row.
+// The judged rows' verdicts are one compact table (base); the findings of rejected rows
+// and the accepted rows are read from it, and the engine writes the lake objects as
+// Parquet in the layouts' column order and types, sorted by row.
 
 // whitespace is what strings.TrimSpace removes, for SQL's trim.
 var whitespace = func() string {
@@ -67,7 +71,6 @@ const (
 type colState struct {
 	def       *ColumnDef
 	src       int    // index in the file's columns; -1 when absent
-	name      string // the file's name for it
 	text      string // SQL giving the raw value as text ("" for NULL), over the file
 	mode      int
 	notBefore int // index in cols of the date this one may not precede; -1 when none
@@ -203,7 +206,6 @@ func (v *validator) header(names []string) error {
 		seen[n] = true
 		if i, ok := v.byName[n]; ok {
 			v.cols[i].src = j
-			v.cols[i].name = raw
 		} else {
 			v.res.UnknownColumns = append(v.res.UnknownColumns, strings.TrimSpace(raw))
 		}
