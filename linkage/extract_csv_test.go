@@ -186,3 +186,26 @@ func TestParquetExtractWithBadTextIsRefused(t *testing.T) {
 		t.Errorf("refused, but not for its text: %v", err)
 	}
 }
+
+// TestCohortEngineIsRemadeAfterClose: the cohort's validation engine is made on first
+// use and shared; Close lets it go, and a later validation makes it again.
+func TestCohortEngineIsRemadeAfterClose(t *testing.T) {
+	w := newTestWave(t, 60, 30, "QMM")
+	gs, _ := w.generate(t, "csv")
+	d, _ := w.defs.Get("op")
+	for i := range 2 {
+		res, err := linkage.ValidateExtract(context.Background(), w.st, w.extractConfig(d), gs.Datasets["op"].Key)
+		if err != nil {
+			t.Fatalf("validation %d: %v", i+1, err)
+		}
+		if res.Accepted == 0 || res.RowsRead != res.Accepted+res.Rejected+res.Excluded {
+			t.Fatalf("validation %d: %+v", i+1, res)
+		}
+		if err := w.cohort.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.cohort.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+}
