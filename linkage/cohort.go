@@ -3,7 +3,6 @@ package linkage
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -47,7 +46,7 @@ type Cohort struct {
 	Events  []schemas.ConsentEvent
 	byKey   map[[32]byte]int32
 	byID    map[string]int32
-	db      *sql.DB // the engine extracts are judged in (engine), made on first use
+	db      *cohortEngine // the engine extracts are judged in (engine), made on first use
 }
 
 // Lookup finds the person with a normalised (lower-case hex) project pseudonym.

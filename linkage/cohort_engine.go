@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 
@@ -25,22 +28,50 @@ func (c *Cohort) engine() (*sql.DB, error) {
 	engineMu.Lock()
 	defer engineMu.Unlock()
 	if c.db != nil {
-		return c.db, nil
+		return c.db.db, nil
 	}
-	db, err := sql.Open("duckdb", "")
+	// The engine spills to a directory of its own, made private and removed with it:
+	// by default DuckDB spills beside the process (".tmp" in its working directory),
+	// and what it spills here holds project pseudonyms.
+	dir, err := os.MkdirTemp("", "ice-linkage-engine-*")
 	if err != nil {
+		return nil, fmt.Errorf("linkage: open the validation engine: %w", err)
+	}
+	db, err := sql.Open("duckdb", "?temp_directory="+url.QueryEscape(filepath.Join(dir, "duckdb.tmp")))
+	if err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("linkage: open the validation engine: %w", err)
 	}
 	// A validation's temporary tables belong to its connection: no connection is kept
 	// idle for another validation to find them.
 	db.SetMaxIdleConns(0)
+	e := &cohortEngine{db: db, dir: dir}
 	if err := fillEngine(db, c); err != nil {
-		db.Close()
+		e.close()
 		return nil, fmt.Errorf("linkage: load the cohort of %s into the validation engine: %w", c.WaveID, err)
 	}
-	c.db = db
-	runtime.AddCleanup(c, func(db *sql.DB) { db.Close() }, db)
+	c.db = e
+	runtime.AddCleanup(c, func(e *cohortEngine) { e.close() }, e)
 	return db, nil
+}
+
+// cohortEngine is a cohort's validation engine and the directory it spills to.
+type cohortEngine struct {
+	db   *sql.DB
+	dir  string
+	once sync.Once
+	err  error
+}
+
+// close closes the engine and removes its directory, once.
+func (e *cohortEngine) close() error {
+	e.once.Do(func() {
+		e.err = e.db.Close()
+		if err := os.RemoveAll(e.dir); err != nil && e.err == nil {
+			e.err = err
+		}
+	})
+	return e.err
 }
 
 func fillEngine(db *sql.DB, c *Cohort) error {
@@ -72,7 +103,7 @@ func (c *Cohort) Close() error {
 	if c.db == nil {
 		return nil
 	}
-	err := c.db.Close()
+	err := c.db.close()
 	c.db = nil
 	return err
 }

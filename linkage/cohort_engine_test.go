@@ -1,0 +1,39 @@
+package linkage
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCohortEngineSpillsToItsOwnDirectory: the validation engine holds project
+// pseudonyms, so it spills to a private directory of its own (not DuckDB's default,
+// ".tmp" in the working directory), which Close removes.
+func TestCohortEngineSpillsToItsOwnDirectory(t *testing.T) {
+	c := &Cohort{WaveID: "W", People: []Person{{NHSPseudonym: strings.Repeat("ab", 32), Consented: true}},
+		byKey: map[[32]byte]int32{{0xab}: 0}}
+	db, err := c.engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dir string
+	if err := db.QueryRowContext(context.Background(), "SELECT current_setting('temp_directory')").Scan(&dir); err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(dir) != c.db.dir || !strings.HasPrefix(dir, os.TempDir()) {
+		t.Fatalf("the engine spills to %s, not into its own directory %s", dir, c.db.dir)
+	}
+	var n int
+	if err := db.QueryRowContext(context.Background(), "SELECT count(*) FROM cohort").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("cohort table: %d rows, %v", n, err)
+	}
+	own := c.db.dir
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(own); !os.IsNotExist(err) {
+		t.Errorf("the engine's directory %s is left after Close (%v)", own, err)
+	}
+}
