@@ -31,6 +31,10 @@ echo "== go test -race (the packages that work concurrently)"
 racelog="$(mktemp)"
 race=0
 go test -race -count=1 -timeout 30m ./intake/... ./lake/... ./responses/... ./mailing/... ./store/... > "$racelog" 2>&1 || race=$?
+# Linkage: extracts validated side by side share their cohort's engine.
+if [ "$race" -eq 0 ]; then
+  go test -race -count=1 -timeout 10m -run 'TestConcurrentValidations|TestCohortEngine' ./linkage/ >> "$racelog" 2>&1 || race=$?
+fi
 grep -E '^(ok|FAIL|---|panic:|WARNING: DATA RACE)|^\s+\S+_test\.go:[0-9]+:' "$racelog" || true
 if [ "$race" -ne 0 ]; then
   tail -80 "$racelog"; rm -f "$racelog"; exit "$race"
