@@ -248,15 +248,7 @@ func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*C
 	}
 	cols := []string{"survey_record_id", "ics", "nhs_pseudonym", "age_band", "gender", "ethnicity", "efi_band"}
 	// The frame variables take a handful of values each: one copy of each is kept.
-	interned := map[string]string{}
-	intern := func(s string) string {
-		v, ok := interned[s]
-		if !ok {
-			v = strings.Clone(s)
-			interned[v] = v
-		}
-		return v
-	}
+	intern := newInterner()
 	for n, key := range sampleKeys {
 		if n > 0 {
 			// A wave's sample is one object per ICS, of about the same size: room for the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,86 +63,42 @@ func scanResponses(ctx context.Context, st store.Store, wave string, withAnswers
 	if err != nil {
 		return err
 	}
-	l := schemas.ResponseRowLayout()
-	ext := l.ExtensionColumns()
-	for _, k := range keys {
-		path, cleanup, err := lake.LocalCopy(ctx, st, k)
-		if err != nil {
-			return err
+	ext := schemas.ResponseRowLayout().ExtensionColumns()
+	var answers []string
+	if withAnswers {
+		for _, c := range ext {
+			answers = append(answers, c.Name)
 		}
-		err = func() error {
-			defer cleanup()
-			f, err := os.Open(path)
-			if err != nil {
-				return err
+	}
+	fixed := []string{"response_id", "survey_record_id", "respondent_type", "questionnaire_version", "received_at", "complete"}
+	for _, k := range keys {
+		c := &responseCols{answers: make([]func(int) string, len(ext))}
+		err := scanParquetColumns(ctx, st, k, fixed, answers, func(cols []arrow.Array, rows int) error {
+			var ok bool
+			if c.id, ok = cols[0].(*array.String); !ok {
+				return fmt.Errorf("response_id is not text")
 			}
-			defer f.Close()
-			pf, err := file.NewParquetReader(f)
-			if err != nil {
-				return err
+			c.record, _ = cols[1].(*array.String)
+			c.rtype, _ = cols[2].(*array.String)
+			c.version, _ = cols[3].(*array.String)
+			c.received, _ = cols[4].(*array.Timestamp)
+			c.complete, _ = cols[5].(*array.Boolean)
+			if c.record == nil || c.rtype == nil || c.version == nil || c.received == nil || c.complete == nil {
+				return fmt.Errorf("a fixed column has an unexpected type")
 			}
-			defer pf.Close()
-			fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 << 10}, memory.DefaultAllocator)
-			if err != nil {
-				return err
-			}
-			sc := pf.MetaData().Schema
-			names := []string{"response_id", "survey_record_id", "respondent_type", "questionnaire_version", "received_at", "complete"}
-			var leaves []int
-			for _, n := range names {
-				i := sc.ColumnIndexByName(n)
-				if i < 0 {
-					return fmt.Errorf("no column %s", n)
+			clear(c.answers)
+			for j, col := range cols[len(fixed):] {
+				if col == nil {
+					continue
 				}
-				leaves = append(leaves, i)
+				r, err := answerReader(col)
+				if err != nil {
+					return fmt.Errorf("%s: %w", ext[j].Name, err)
+				}
+				c.answers[j] = r
 			}
-			var present []int // extension columns in the file, in leaf order after the fixed ones
-			for j, c := range ext {
-				if !withAnswers {
-					break
-				}
-				if i := sc.ColumnIndexByName(c.Name); i >= 0 {
-					leaves = append(leaves, i)
-					present = append(present, j)
-				}
-			}
-			rr, err := fr.GetRecordReader(ctx, leaves, nil)
-			if err != nil {
-				return err
-			}
-			defer rr.Release()
-			cols := &responseCols{answers: make([]func(int) string, len(ext))}
-			for rr.Next() {
-				rec := rr.RecordBatch()
-				var ok bool
-				if cols.id, ok = rec.Column(0).(*array.String); !ok {
-					return fmt.Errorf("response_id is not text")
-				}
-				cols.record, _ = rec.Column(1).(*array.String)
-				cols.rtype, _ = rec.Column(2).(*array.String)
-				cols.version, _ = rec.Column(3).(*array.String)
-				cols.received, _ = rec.Column(4).(*array.Timestamp)
-				cols.complete, _ = rec.Column(5).(*array.Boolean)
-				if cols.record == nil || cols.rtype == nil || cols.version == nil || cols.received == nil || cols.complete == nil {
-					return fmt.Errorf("a fixed column has an unexpected type")
-				}
-				clear(cols.answers)
-				for n, j := range present {
-					r, err := answerReader(rec.Column(6 + n))
-					if err != nil {
-						return fmt.Errorf("%s: %w", ext[j].Name, err)
-					}
-					cols.answers[j] = r
-				}
-				if err := fn(cols, int(rec.NumRows())); err != nil {
-					return err
-				}
-			}
-			if err := rr.Err(); err != nil && err != io.EOF {
-				return err
-			}
-			return nil
-		}()
+			return fn(c, rows)
+		})
 		if err != nil {
 			return fmt.Errorf("linkage: read %s: %w", k, err)
 		}
@@ -165,17 +122,9 @@ func readConsentForLatest(ctx context.Context, st store.Store, wave string) ([]s
 	}
 	var out []schemas.ConsentEvent
 	// The events' kinds and respondent types take a handful of values: one copy each.
-	interned := map[string]string{}
-	intern := func(s string) string {
-		v, ok := interned[s]
-		if !ok {
-			v = strings.Clone(s)
-			interned[v] = v
-		}
-		return v
-	}
+	intern := newInterner()
 	for _, k := range keys {
-		err := scanParquetColumns(ctx, st, k, []string{"event_id", "survey_record_id", "respondent_type", "event", "at"}, func(cols []arrow.Array, rows int) error {
+		err := scanParquetColumns(ctx, st, k, []string{"event_id", "survey_record_id", "respondent_type", "event", "at"}, nil, func(cols []arrow.Array, rows int) error {
 			var text [4]*array.String
 			for i := range text {
 				a, ok := cols[i].(*array.String)
@@ -212,8 +161,9 @@ func readConsentForLatest(ctx context.Context, st store.Store, wave string) ([]s
 }
 
 // scanParquetColumns streams the named columns of the Parquet object at key, a record
-// batch at a time, in the order named.
-func scanParquetColumns(ctx context.Context, st store.Store, key string, names []string, fn func(cols []arrow.Array, rows int) error) error {
+// batch at a time, in the order named, then the optional ones: an optional column the
+// object lacks is nil in every batch.
+func scanParquetColumns(ctx context.Context, st store.Store, key string, names, optional []string, fn func(cols []arrow.Array, rows int) error) error {
 	path, cleanup, err := lake.LocalCopy(ctx, st, key)
 	if err != nil {
 		return err
@@ -234,9 +184,14 @@ func scanParquetColumns(ctx context.Context, st store.Store, key string, names [
 		return err
 	}
 	sc := pf.MetaData().Schema
-	leaves := make([]int, len(names))
-	for i, n := range names {
-		if leaves[i] = sc.ColumnIndexByName(n); leaves[i] < 0 {
+	var leaves []int
+	all := append(slices.Clone(names), optional...)
+	for i, n := range all {
+		leaf := sc.ColumnIndexByName(n)
+		switch {
+		case leaf >= 0:
+			leaves = append(leaves, leaf)
+		case i < len(names):
 			return fmt.Errorf("no column %s", n)
 		}
 	}
@@ -245,15 +200,16 @@ func scanParquetColumns(ctx context.Context, st store.Store, key string, names [
 		return err
 	}
 	defer rr.Release()
-	cols := make([]arrow.Array, len(names))
+	cols := make([]arrow.Array, len(names)+len(optional))
 	for rr.Next() {
 		rec := rr.RecordBatch()
-		for i, n := range names {
-			idx := rec.Schema().FieldIndices(n)
-			if len(idx) != 1 {
+		for i, n := range all {
+			cols[i] = nil
+			if idx := rec.Schema().FieldIndices(n); len(idx) == 1 {
+				cols[i] = rec.Column(idx[0])
+			} else if i < len(names) {
 				return fmt.Errorf("no column %s in a record batch", n)
 			}
-			cols[i] = rec.Column(idx[0])
 		}
 		if err := fn(cols, int(rec.NumRows())); err != nil {
 			return err

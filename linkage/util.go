@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
+	"strings"
 )
 
 func sha256Hex(b []byte) string {
@@ -24,4 +25,19 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// newInterner returns a function that gives one copy of each distinct string it is
+// passed: columns that take a handful of values (codes, kinds, bands) are kept once
+// each instead of once per row, and not as views of a whole record batch's buffer.
+func newInterner() func(string) string {
+	interned := map[string]string{}
+	return func(s string) string {
+		v, ok := interned[s]
+		if !ok {
+			v = strings.Clone(s)
+			interned[v] = v
+		}
+		return v
+	}
 }
