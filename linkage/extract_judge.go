@@ -353,7 +353,7 @@ func (v *validator) judgeValue(i int, s string) (f *finding, d time.Time, ok boo
 	def := c.def
 	if s == "" {
 		if def.Required {
-			return &finding{def.Name, ReasonValueMissing, def.Name + " is empty"}, d, false
+			return &finding{def.Name, ReasonValueMissing, message(def.Name, ReasonValueMissing)}, d, false
 		}
 		return nil, d, false
 	}
@@ -379,7 +379,7 @@ func (v *validator) judgeValue(i int, s string) (f *finding, d time.Time, ok boo
 	switch def.Check {
 	case CheckPseudonym:
 		if _, ok := NormalisePseudonym(s); !ok {
-			return &finding{def.Name, ReasonPersonKeyInvalid, def.Name + " is not a project pseudonym (64 hex digits)"}, d, false
+			return &finding{def.Name, ReasonPersonKeyInvalid, message(def.Name, ReasonPersonKeyInvalid)}, d, false
 		}
 	case CheckICD10:
 		if _, _, _, ok := NormaliseICD10(s); !ok {
@@ -403,14 +403,30 @@ func (v *validator) judgeValue(i int, s string) (f *finding, d time.Time, ok boo
 		}
 	}
 	if c.match != nil && !c.match(s) {
-		return &finding{def.Name, ReasonPatternMismatch, def.Name + " does not have the shape the definition requires"}, d, false
+		return &finding{def.Name, ReasonPatternMismatch, message(def.Name, ReasonPatternMismatch)}, d, false
 	}
 	if len(def.Values) > 0 {
 		if _, ok := def.Values[s]; !ok {
-			return &finding{def.Name, ReasonCodeNotInList, def.Name + " is not one of the definition's codes"}, d, false
+			return &finding{def.Name, ReasonCodeNotInList, message(def.Name, ReasonCodeNotInList)}, d, false
 		}
 	}
 	return nil, d, false
+}
+
+// message is the text of a finding of one of the checks judged both in Go (judgeValue)
+// and in SQL (the key and the record id), so that both say the same.
+func message(column, reason string) string {
+	switch reason {
+	case ReasonValueMissing:
+		return column + " is empty"
+	case ReasonPersonKeyInvalid:
+		return column + " is not a project pseudonym (64 hex digits)"
+	case ReasonPatternMismatch:
+		return column + " does not have the shape the definition requires"
+	case ReasonCodeNotInList:
+		return column + " is not one of the definition's codes"
+	}
+	panic("linkage: no message for " + reason)
 }
 
 func orDash(s string) string {
@@ -665,15 +681,15 @@ func (v *validator) outputs(ctx context.Context) error {
 	var branches []string
 	branches = append(branches, fmt.Sprintf(`SELECT rn, %d AS ord, %s AS field, kreason AS reason,
   CASE kreason WHEN '%s' THEN %s ELSE %s END AS msg FROM base WHERE nbad > 0 AND kreason IN ('%s', '%s')`,
-		v.person, sqlQuote(key), ReasonValueMissing, sqlQuote(key+" is empty"), sqlQuote(key+" is not a project pseudonym (64 hex digits)"),
+		v.person, sqlQuote(key), ReasonValueMissing, sqlQuote(message(key, ReasonValueMissing)), sqlQuote(message(key, ReasonPersonKeyInvalid)),
 		ReasonValueMissing, ReasonPersonKeyInvalid))
 	if v.record >= 0 && v.cols[v.record].mode == judgeRecord {
 		name := v.cols[v.record].def.Name
 		branches = append(branches, fmt.Sprintf(`SELECT rn, %d, %s, rreason,
   CASE rreason WHEN '%s' THEN %s WHEN '%s' THEN %s ELSE %s END FROM base WHERE nbad > 0 AND rreason IS NOT NULL`,
-			v.record, sqlQuote(name), ReasonValueMissing, sqlQuote(name+" is empty"),
-			ReasonPatternMismatch, sqlQuote(name+" does not have the shape the definition requires"),
-			sqlQuote(name+" is not one of the definition's codes")))
+			v.record, sqlQuote(name), ReasonValueMissing, sqlQuote(message(name, ReasonValueMissing)),
+			ReasonPatternMismatch, sqlQuote(message(name, ReasonPatternMismatch)),
+			sqlQuote(message(name, ReasonCodeNotInList))))
 	}
 	for i, c := range v.cols {
 		if c.mode != judgeValues {
