@@ -37,8 +37,10 @@ import (
 //     distinct values in millions of rows) is judged once per distinct value, in Go, by
 //     the same checks as always (judgeValue); the engine joins each row to its value's
 //     verdict.
-//   - The person key and the record id, which hardly repeat, are judged in SQL: the key
-//     is 64 hex digits looked up in the cohort; the record id's pattern and code list
+//   - The person key is judged in SQL once per distinct key (a few rows each): looked
+//     up in the cohort, and its form checked (64 hex digits) when it is not found. The
+//     rows are then joined to the verdicts of the keys judged in full.
+//   - The record id, which hardly repeats, is judged in SQL: its pattern and code list
 //     are SQL predicates. A record id checked by anything else is judged in Go like the
 //     other columns.
 //   - A repeated record is found by grouping on its id (or the whole row), so the
@@ -515,25 +517,26 @@ func tr(text string) string {
 // judged in full.
 func (v *validator) judge(ctx context.Context) error {
 	key := v.cols[v.person]
-	// The key is looked up as it comes (keys are written in lower case, with no spaces),
-	// and only a key not found so is trimmed, lower-cased and looked up again: doing so
-	// to every key costs as much again as the lookup. A key found as it comes is the
-	// normalised key itself.
-	lookup := func(cols []string) string {
-		return fmt.Sprintf(`SELECT s1.*, coalesce(s1.p0, k1.p) AS p, coalesce(s1.consented0, k1.consented) AS consented
-FROM (SELECT s0.*, CASE WHEN k0.p IS NULL THEN lower(%s) END AS nk, k0.p AS p0, k0.consented AS consented0
-  FROM (SELECT %s FROM src) s0 LEFT JOIN cohort k0 ON k0.k = s0.key) s1
-LEFT JOIN cohort k1 ON k1.k = s1.nk`, tr("s0.key"), strings.Join(append([]string{"rn", key.text + " AS key"}, cols...), ", "))
-	}
-	// The other columns are read as they are, and made text only in the rows judged.
-	var raw []string
-	for i, c := range v.cols {
-		if c.src >= 0 && i != v.person {
-			raw = append(raw, fmt.Sprintf("r%d", i))
-		}
-	}
-	if err := v.exec(ctx, "excluded rows", "CREATE TEMP TABLE excl AS SELECT p, count(*) AS n FROM ("+lookup(nil)+") WHERE consented = FALSE GROUP BY p"); err != nil {
+	// The keys are judged once each, not once per row: an extract holds a few rows for
+	// each of a few hundred thousand keys. A key is looked up as it comes (keys are
+	// written in lower case, with no spaces), and only a key not found so is trimmed,
+	// lower-cased and looked up again. A key not found either way says, by its trimmed
+	// text, whether it is missing, malformed or unknown; an unknown key's normalised form
+	// is kept for the share of known keys.
+	if err := v.exec(ctx, "person keys", "CREATE TEMP TABLE keys AS SELECT "+key.text+" AS key, count(*) AS n FROM src GROUP BY ALL"); err != nil {
 		return v.unreadable(err)
+	}
+	tk := tr("key")
+	wellFormed := fmt.Sprintf("length(%[1]s) = 64 AND regexp_full_match(%[1]s, '[0-9a-fA-F]{64}')", tk)
+	if err := v.exec(ctx, "person keys", fmt.Sprintf(`CREATE TEMP TABLE jk AS
+SELECT key, n, p, consented,
+  CASE WHEN p IS NOT NULL THEN NULL WHEN %[1]s = '' THEN '%[2]s' WHEN %[3]s THEN '%[4]s' ELSE '%[5]s' END AS kreason,
+  CASE WHEN p IS NULL AND %[3]s THEN nk END AS unk
+FROM (SELECT s1.key, s1.n, s1.nk, coalesce(s1.p0, k1.p) AS p, coalesce(s1.consented0, k1.consented) AS consented
+  FROM (SELECT s0.key, s0.n, CASE WHEN k0.p IS NULL THEN lower(%[1]s) END AS nk, k0.p AS p0, k0.consented AS consented0
+    FROM keys s0 LEFT JOIN cohort k0 ON k0.k = s0.key) s1
+  LEFT JOIN cohort k1 ON k1.k = s1.nk)`, tk, ReasonValueMissing, wellFormed, ReasonPersonKeyUnknown, ReasonPersonKeyInvalid)); err != nil {
+		return err
 	}
 	// The record's identity: its id, or the whole row when the dataset has none.
 	var recText string
@@ -560,10 +563,12 @@ LEFT JOIN cohort k1 ON k1.k = s1.nk`, tr("s0.key"), strings.Join(append([]string
 	if recText != "" {
 		cols = append(cols, recText+" AS rec")
 	}
-	// A found key is not kept: the person's index stands for it, and copying a
-	// 64-character key into every judged row costs more than the rest of the row.
-	cols = append([]string{"rn", "CASE WHEN p IS NULL THEN key END AS key", "nk", "p", "consented"}, cols...)
-	if err := v.exec(ctx, "judged rows", "CREATE TEMP TABLE judged AS SELECT "+strings.Join(cols, ", ")+" FROM ("+lookup(raw)+") WHERE consented IS DISTINCT FROM FALSE"); err != nil {
+	// The key itself is not kept: the person's index and the key's verdict stand for
+	// it, and copying a 64-character key into every judged row costs more than the rest
+	// of the row. Only the rows whose key is judged in full are read beyond their key.
+	cols = append([]string{"src.rn", "j.p", "j.consented", "j.kreason"}, cols...)
+	if err := v.exec(ctx, "judged rows", "CREATE TEMP TABLE judged AS SELECT "+strings.Join(cols, ", ")+
+		" FROM src JOIN (SELECT key, p, consented, kreason FROM jk WHERE consented IS DISTINCT FROM FALSE) j ON j.key = "+key.text); err != nil {
 		return v.unreadable(err)
 	}
 	for i, c := range v.cols {
@@ -581,15 +586,7 @@ LEFT JOIN cohort k1 ON k1.k = s1.nk`, tr("s0.key"), strings.Join(append([]string
 	}
 
 	var sel, joins, bad []string
-	sel = append(sel, "s.rn", "s.p", "s.consented")
-	// A key not found: its trimmed text says whether it is missing, malformed or unknown.
-	tk := tr("s.key")
-	wellFormed := fmt.Sprintf("length(%[1]s) = 64 AND regexp_full_match(%[1]s, '[0-9a-fA-F]{64}')", tk)
-	sel = append(sel, fmt.Sprintf(`CASE WHEN s.p IS NOT NULL THEN NULL
-  WHEN %s = '' THEN '%s'
-  WHEN %s THEN '%s'
-  ELSE '%s' END AS kreason`, tk, ReasonValueMissing, wellFormed, ReasonPersonKeyUnknown, ReasonPersonKeyInvalid))
-	sel = append(sel, fmt.Sprintf("CASE WHEN s.p IS NULL AND %s THEN s.nk END AS unk", wellFormed))
+	sel = append(sel, "s.rn", "s.p", "s.consented", "s.kreason")
 	bad = append(bad, "(s.p IS NULL)::INTEGER")
 	if v.record >= 0 && v.cols[v.record].mode == judgeRecord {
 		c := v.cols[v.record]
@@ -725,7 +722,7 @@ func (v *validator) outputs(ctx context.Context) error {
 		return fmt.Errorf("linkage: validate %s: count: %w", r.Key, err)
 	}
 	if err := v.conn.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (nbad > 0), count(*) FILTER (nbad = 0 AND consented),
-  (SELECT coalesce(sum(n), 0) FROM excl), (SELECT count(DISTINCT p) FROM (SELECT p FROM base UNION ALL SELECT p FROM excl)), count(DISTINCT unk) FROM base`).
+  (SELECT coalesce(sum(n) FILTER (consented = FALSE), 0) FROM jk), (SELECT count(DISTINCT p) FROM jk), (SELECT count(DISTINCT unk) FROM jk) FROM base`).
 		Scan(&inBase, &badRows, &r.Accepted, &r.Excluded, &r.KnownKeys, &unknown); err != nil {
 		return fmt.Errorf("linkage: validate %s: count: %w", r.Key, err)
 	}
