@@ -785,14 +785,14 @@ func (v *validator) outputs(ctx context.Context) error {
 		return fmt.Errorf("%w: %s: reasons count %d rows, rejected + excluded %d", ErrReconciliation, r.Key, sum, r.Rejected+r.Excluded)
 	}
 
-	written, err := v.copy(ctx, "activity", schemas.LinkageActivityLayout(), v.activitySelect(), "q.rn")
+	written, err := v.copy(ctx, "activity", schemas.LinkageActivityLayout(), v.activitySelect(), "q.rn", v.constants("q.rn"))
 	if err != nil {
 		return err
 	}
 	if written != r.Accepted {
 		return fmt.Errorf("%w: %s: %d rows written, %d accepted", ErrReconciliation, r.Key, written, r.Accepted)
 	}
-	if r.Diagnoses, err = v.copy(ctx, "diagnoses", schemas.LinkageDiagnosisLayout(), v.diagnosisSelect(), "q._rn, q.position"); err != nil {
+	if r.Diagnoses, err = v.copy(ctx, "diagnoses", schemas.LinkageDiagnosisLayout(), v.diagnosisSelect(), "q._rn, q.position", v.constants("q._rn")); err != nil {
 		return err
 	}
 	// The excluded rows are one line for the whole file (row 0), with their number: a
@@ -806,26 +806,34 @@ func (v *validator) outputs(ctx context.Context) error {
 	rej := fmt.Sprintf(`SELECT %s AS wave_id, %s AS dataset_id, %s AS file, rn AS "row", field, reason AS reason_code, disposition, msg AS message, %s AS source_sha256, ord
 FROM (SELECT rn, ord, field, reason, '%s' AS disposition, msg FROM findings%s)`,
 		sqlQuote(r.WaveID), sqlQuote(r.DatasetID), sqlQuote(v.file), sqlQuote(r.SHA256), schemas.LinkageRejected, excluded)
-	if _, err := v.copy(ctx, "rejections", schemas.LinkageRejectionLayout(), rej, `q."row", q.ord`); err != nil {
+	if _, err := v.copy(ctx, "rejections", schemas.LinkageRejectionLayout(), rej, `q."row", q.ord`, nil); err != nil {
 		return err
 	}
 	return v.report(ctx)
 }
 
 // copy writes the query's rows as the layout's columns, cast to their types, in order
-// (orderBy, or the query's own order when it is empty).
+// (orderBy, over the query's columns, or the query's own order when it is empty).
+// A column named in after is not the query's: it is computed from the query's row (q)
+// after the sort, so the sort carries neither the constants (the wave, the file, its
+// checksum) nor the row id built from the row number: carried through the sort, they
+// made it take two thirds of the validation's peak memory.
 // Zstandard at its fastest level: most of the bytes are pseudonyms and ids, which no
 // level compresses, and the fastest costs a quarter less than the default.
-func (v *validator) copy(ctx context.Context, name string, l *schemas.Layout, query, orderBy string) (int64, error) {
+func (v *validator) copy(ctx context.Context, name string, l *schemas.Layout, query, orderBy string, after map[string]string) (int64, error) {
 	cols := make([]string, len(l.Columns))
 	for i, c := range l.Columns {
-		cols[i] = fmt.Sprintf(`CAST(q."%s" AS %s) AS "%s"`, c.Name, c.Type.DuckDB(), c.Name)
+		expr := fmt.Sprintf(`q."%s"`, c.Name)
+		if e, ok := after[c.Name]; ok {
+			expr = e
+		}
+		cols[i] = fmt.Sprintf(`CAST(%s AS %s) AS "%s"`, expr, c.Type.DuckDB(), c.Name)
 	}
 	if orderBy != "" {
-		orderBy = " ORDER BY " + orderBy
+		query = "SELECT * FROM (" + query + ") q ORDER BY " + orderBy
 	}
-	stmt := fmt.Sprintf("COPY (SELECT %s FROM (%s) q%s) TO %s (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
-		strings.Join(cols, ", "), query, orderBy, sqlQuote(filepath.Join(v.dir, name+".parquet")))
+	stmt := fmt.Sprintf("COPY (SELECT %s FROM (%s) q) TO %s (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
+		strings.Join(cols, ", "), query, sqlQuote(filepath.Join(v.dir, name+".parquet")))
 	res, err := v.conn.ExecContext(ctx, stmt)
 	if err != nil {
 		return 0, fmt.Errorf("linkage: validate %s: write %s: %w", v.res.Key, name, err)
@@ -854,15 +862,24 @@ func joinsOf(joins map[int]bool) string {
 	return b.String()
 }
 
-// rowID is the SQL of an accepted row's id: deterministic, and unique in a wave — "A",
-// the first 12 hex digits of the extract's SHA-256, "-" and the row number.
-func (v *validator) rowID() string {
-	return fmt.Sprintf("'A%s-' || a.rn", v.res.SHA256[:12])
+// rowID is the SQL of an accepted row's id from its row number (rn): deterministic, and
+// unique in a wave — "A", the first 12 hex digits of the extract's SHA-256, "-" and the
+// row number.
+func (v *validator) rowID(rn string) string {
+	return fmt.Sprintf("'A%s-' || %s", v.res.SHA256[:12], rn)
 }
 
-// activitySelect is the canonical row of each accepted row.
-func (v *validator) activitySelect() string {
+// constants are the columns every accepted row of the extract has the same, computed
+// after the sort (copy).
+func (v *validator) constants(rn string) map[string]string {
 	r := v.res
+	return map[string]string{"row_id": v.rowID(rn), "wave_id": sqlQuote(r.WaveID), "dataset_id": sqlQuote(r.DatasetID),
+		"source_file": sqlQuote(v.file), "source_sha256": sqlQuote(r.SHA256)}
+}
+
+// activitySelect is the canonical row of each accepted row, but for its constants
+// (constants).
+func (v *validator) activitySelect() string {
 	joins := map[int]bool{}
 	start := v.valueOf(v.start, "d", joins)
 	end, duration := "NULL", "0"
@@ -882,17 +899,17 @@ func (v *validator) activitySelect() string {
 	if len(codes) > 0 {
 		dx = "concat_ws(';', " + strings.Join(codes, ", ") + ")"
 	}
-	return fmt.Sprintf(`SELECT a.rn, %s AS row_id, %s AS wave_id, %s AS dataset_id, k.pseudonym AS nhs_pseudonym, %s AS activity_date,
+	return fmt.Sprintf(`SELECT a.rn, k.pseudonym AS nhs_pseudonym, %s AS activity_date,
   %s AS end_date, %s AS duration_days, %s AS activity_type, %s AS point_of_delivery, %s AS provider_code, %s AS diagnosis_codes,
-  %s AS source_file, a.rn AS source_row, %s AS source_sha256
+  a.rn AS source_row
 FROM base a JOIN cohort k ON k.p = a.p%s WHERE a.nbad = 0 AND a.consented`,
-		v.rowID(), sqlQuote(r.WaveID), sqlQuote(r.DatasetID), start, end, duration, v.valueOf(v.typ, "mapped", joins), pod,
-		v.valueOf(v.provider, "s", joins), dx, sqlQuote(v.file), sqlQuote(r.SHA256), joinsOf(joins))
+		start, end, duration, v.valueOf(v.typ, "mapped", joins), pod,
+		v.valueOf(v.provider, "s", joins), dx, joinsOf(joins))
 }
 
-// diagnosisSelect is each diagnosis code of the accepted rows, primary first.
+// diagnosisSelect is each diagnosis code of the accepted rows, primary first, but for
+// its constants (constants).
 func (v *validator) diagnosisSelect() string {
-	r := v.res
 	var parts []string
 	for n, i := range v.diags {
 		if v.cols[i].mode != judgeValues {
@@ -901,13 +918,13 @@ func (v *validator) diagnosisSelect() string {
 		joins := map[int]bool{}
 		start := v.valueOf(v.start, "d", joins)
 		code := v.valueOf(i, "code", joins)
-		parts = append(parts, fmt.Sprintf(`SELECT a.rn AS _rn, %s AS row_id, %s AS wave_id, %s AS dataset_id, k.pseudonym AS nhs_pseudonym,
+		parts = append(parts, fmt.Sprintf(`SELECT a.rn AS _rn, k.pseudonym AS nhs_pseudonym,
   %s AS activity_date, %d AS position, %s AS code_system, %s AS code, x%d.code3 AS code3, x%d.code4 AS code4
 FROM base a JOIN cohort k ON k.p = a.p%s WHERE a.nbad = 0 AND a.consented AND %s IS NOT NULL`,
-			v.rowID(), sqlQuote(r.WaveID), sqlQuote(r.DatasetID), start, n+1, sqlQuote(v.cols[i].def.Check), code, i, i, joinsOf(joins), code))
+			start, n+1, sqlQuote(v.cols[i].def.Check), code, i, i, joinsOf(joins), code))
 	}
 	if len(parts) == 0 {
-		return `SELECT 0 AS _rn, '' AS row_id, '' AS wave_id, '' AS dataset_id, '' AS nhs_pseudonym, NULL AS activity_date,
+		return `SELECT 0 AS _rn, '' AS nhs_pseudonym, NULL AS activity_date,
   0 AS position, '' AS code_system, '' AS code, '' AS code3, '' AS code4 WHERE FALSE`
 	}
 	return strings.Join(parts, "\nUNION ALL\n")
