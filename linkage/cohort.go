@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"icesurvey/internal/duckmem"
 	"icesurvey/lake"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
@@ -46,7 +47,7 @@ type Cohort struct {
 	Events  []schemas.ConsentEvent
 	byKey   map[[32]byte]int32
 	byID    map[string]int32
-	db      *cohortEngine // the engine extracts are judged in (engine), made on first use
+	db      *duckmem.DB // the engine extracts are judged in (engine), made on first use
 }
 
 // Lookup finds the person with a normalised (lower-case hex) project pseudonym.
