@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"icesurvey/internal/duckmem"
 	"icesurvey/lake"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
@@ -46,7 +47,7 @@ type Cohort struct {
 	Events  []schemas.ConsentEvent
 	byKey   map[[32]byte]int32
 	byID    map[string]int32
-	db      *cohortEngine // the engine extracts are judged in (engine), made on first use
+	db      *duckmem.DB // the engine extracts are judged in (engine), made on first use
 }
 
 // Lookup finds the person with a normalised (lower-case hex) project pseudonym.
@@ -146,7 +147,8 @@ func waveRoot(table schemas.LakeTable, wave string) string {
 // DeriveConsent derives the consent events of a wave from the lake: given or declined
 // from every loaded response's consent answer (a response later discarded as a
 // duplicate still said what it said: the latest statement wins), withdrawn from every
-// loaded opt-out. Operator withdrawals are recorded apart (RecordWithdrawal).
+// loaded opt-out and every late opt-out recorded with `ice wave opt-out`. Operator
+// withdrawals are recorded apart (RecordWithdrawal).
 func DeriveConsent(ctx context.Context, st store.Store, wave string) ([]schemas.ConsentEvent, error) {
 	cat, err := questionnaire.Default()
 	if err != nil {
@@ -169,6 +171,19 @@ func DeriveConsent(ctx context.Context, st store.Store, wave string) ([]schemas.
 	var werr error
 	err = scanAll(ctx, st, waveRoot(schemas.LakeResponseOutcomes, wave), schemas.OutcomeEventLayout(), func(e *schemas.OutcomeEvent) error {
 		ev, ok, err := WithdrawalFromOutcomeEvent(*e)
+		if err != nil && werr == nil {
+			werr = err
+		}
+		if ok {
+			out = append(out, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = scanAll(ctx, st, waveRoot(schemas.LakeOutcomeEvents, wave), schemas.OutcomeEventLayout(), func(e *schemas.OutcomeEvent) error {
+		ev, ok, err := WithdrawalFromLateOptOut(*e)
 		if err != nil && werr == nil {
 			werr = err
 		}

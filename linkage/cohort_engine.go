@@ -5,13 +5,12 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"icesurvey/internal/duckmem"
 )
 
 // engineMu guards every cohort's engine while it is made.
@@ -28,50 +27,24 @@ func (c *Cohort) engine() (*sql.DB, error) {
 	engineMu.Lock()
 	defer engineMu.Unlock()
 	if c.db != nil {
-		return c.db.db, nil
+		return c.db.DB, nil
 	}
-	// The engine spills to a directory of its own, made private and removed with it:
-	// by default DuckDB spills beside the process (".tmp" in its working directory),
-	// and what it spills here holds project pseudonyms.
-	dir, err := os.MkdirTemp("", "ice-linkage-engine-*")
+	// The engine holds project pseudonyms: it spills to a private directory of its own,
+	// removed with it.
+	e, err := duckmem.Open("linkage-engine")
 	if err != nil {
-		return nil, fmt.Errorf("linkage: open the validation engine: %w", err)
-	}
-	db, err := sql.Open("duckdb", "?temp_directory="+url.QueryEscape(filepath.Join(dir, "duckdb.tmp")))
-	if err != nil {
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("linkage: open the validation engine: %w", err)
 	}
 	// A validation's temporary tables belong to its connection: no connection is kept
 	// idle for another validation to find them.
-	db.SetMaxIdleConns(0)
-	e := &cohortEngine{db: db, dir: dir}
-	if err := fillEngine(db, c); err != nil {
-		e.close()
+	e.SetMaxIdleConns(0)
+	if err := fillEngine(e.DB, c); err != nil {
+		e.Close()
 		return nil, fmt.Errorf("linkage: load the cohort of %s into the validation engine: %w", c.WaveID, err)
 	}
 	c.db = e
-	runtime.AddCleanup(c, func(e *cohortEngine) { e.close() }, e)
-	return db, nil
-}
-
-// cohortEngine is a cohort's validation engine and the directory it spills to.
-type cohortEngine struct {
-	db   *sql.DB
-	dir  string
-	once sync.Once
-	err  error
-}
-
-// close closes the engine and removes its directory, once.
-func (e *cohortEngine) close() error {
-	e.once.Do(func() {
-		e.err = e.db.Close()
-		if err := os.RemoveAll(e.dir); err != nil && e.err == nil {
-			e.err = err
-		}
-	})
-	return e.err
+	runtime.AddCleanup(c, func(e *duckmem.DB) { e.Close() }, e)
+	return e.DB, nil
 }
 
 func fillEngine(db *sql.DB, c *Cohort) error {
@@ -103,7 +76,7 @@ func (c *Cohort) Close() error {
 	if c.db == nil {
 		return nil
 	}
-	err := c.db.close()
+	err := c.db.Close()
 	c.db = nil
 	return err
 }

@@ -22,14 +22,14 @@ func TestCohortEngineSpillsToItsOwnDirectory(t *testing.T) {
 	if err := db.QueryRowContext(context.Background(), "SELECT current_setting('temp_directory')").Scan(&dir); err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Dir(dir) != c.db.dir || !strings.HasPrefix(dir, os.TempDir()) {
-		t.Fatalf("the engine spills to %s, not into its own directory %s", dir, c.db.dir)
+	if filepath.Dir(dir) != c.db.Dir() || !strings.HasPrefix(dir, os.TempDir()) {
+		t.Fatalf("the engine spills to %s, not into its own directory %s", dir, c.db.Dir())
 	}
 	var n int
 	if err := db.QueryRowContext(context.Background(), "SELECT count(*) FROM cohort").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("cohort table: %d rows, %v", n, err)
 	}
-	own := c.db.dir
+	own := c.db.Dir()
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,9 @@ import (
 //     person stays in the survey. Any other opt-out row opts the person out of the
 //     survey (an outcome event) and withdraws their linkage consent as well
 //     (WithdrawalFromOutcomeEvent, WithdrawalFromOptOut); both name the file, its
-//     checksum and the row.
+//     checksum and the row. A late opt-out an operator records during fieldwork with
+//     `ice wave opt-out` withdraws linkage consent too (WithdrawalFromLateOptOut):
+//     every opt-out does, whichever way it comes.
 //
 // The rule (Latest, Linkable): a person is linked only when their latest patient
 // consent event is "given". Events are ordered by time; at the same instant the more
@@ -183,6 +185,33 @@ func WithdrawalFromOutcomeEvent(e schemas.OutcomeEvent) (ev schemas.ConsentEvent
 	ev, err = WithdrawalFromOptOut(OptOutRow{WaveID: e.Wave, ICS: e.ICS, File: path.Base(e.SourceFile), SHA256: e.SourceSHA256,
 		Row: row, Ref: e.EventID, OptOut: schemas.OptOut{SurveyRecordID: e.SurveyRecordID, OptedOutAt: e.At, Reason: e.Reason}})
 	return ev, err == nil, err
+}
+
+// WithdrawalFromLateOptOut derives the withdrawal of a late opt-out recorded with
+// `ice wave opt-out` (an outcome event of the lake's outcome_events, one per person);
+// ok is false for any other event there (a death found by the DBS check). The event's
+// reference is the outcome event's id, so recording the same opt-out again derives the
+// same withdrawal.
+func WithdrawalFromLateOptOut(e schemas.OutcomeEvent) (ev schemas.ConsentEvent, ok bool, err error) {
+	if e.SourceFile != schemas.LateOptOutSource || e.Outcome != schemas.OutcomeOptedOut {
+		return ev, false, nil
+	}
+	switch {
+	case strings.TrimSpace(e.SurveyRecordID) == "" || e.EventID == "":
+		return ev, false, fmt.Errorf("linkage: late opt-out %q of wave %s names no survey record or has no id", e.EventID, e.Wave)
+	case e.At.IsZero():
+		return ev, false, fmt.Errorf("linkage: late opt-out %s: when it was made is not recorded", e.EventID)
+	}
+	reason := strings.ToLower(strings.TrimSpace(e.Reason))
+	if reason == "" {
+		reason = "opted_out"
+	}
+	return schemas.ConsentEvent{
+		EventID: eventID(schemas.ConsentSourceLateOptOut, e.EventID, schemas.ConsentWithdrawn), WaveID: e.Wave, ICS: e.ICS,
+		SurveyRecordID: strings.TrimSpace(e.SurveyRecordID), RespondentType: schemas.RespondentPatient,
+		Event: schemas.ConsentWithdrawn, At: e.At.UTC(), SourceKind: schemas.ConsentSourceLateOptOut,
+		SourceRef: e.EventID, SourceFile: e.SourceFile, Reason: reason,
+	}, true, nil
 }
 
 // OperatorWithdrawal is `ice link withdraw --wave W --record ID`: a named operator

@@ -97,6 +97,24 @@ func TestWithdrawals(t *testing.T) {
 	if _, ok, _ := WithdrawalFromOutcomeEvent(oe); ok {
 		t.Error("an undelivered letter counted as a withdrawal")
 	}
+	// A late opt-out recorded with `ice wave opt-out` withdraws; a death found by the DBS
+	// check, in the same part of the lake, does not.
+	late := schemas.OutcomeEvent{EventID: "optout/S4", Wave: "W1", ICS: "QMM", SurveyRecordID: "S4", Outcome: schemas.OutcomeOptedOut,
+		At: at, Reason: "Operator", SourceFile: schemas.LateOptOutSource}
+	if ev, ok, err := WithdrawalFromLateOptOut(late); err != nil || !ok || ev.Event != schemas.ConsentWithdrawn || ev.SourceKind != schemas.ConsentSourceLateOptOut ||
+		ev.SourceRef != "optout/S4" || ev.Reason != "operator" || ev.SurveyRecordID != "S4" || !ev.At.Equal(at) {
+		t.Errorf("late opt-out: %+v %v %v", ev, ok, err)
+	}
+	if _, ok, err := WithdrawalFromOutcomeEvent(late); ok || err != nil {
+		t.Errorf("a late opt-out read as a row of the supplier's file: %v %v", ok, err)
+	}
+	if _, ok, err := WithdrawalFromLateOptOut(schemas.OutcomeEvent{EventID: "dbs/S5", SurveyRecordID: "S5", Outcome: schemas.OutcomeDeceased, At: at}); ok || err != nil {
+		t.Errorf("a death counted as a late opt-out: %v %v", ok, err)
+	}
+	late.SurveyRecordID = " "
+	if _, _, err := WithdrawalFromLateOptOut(late); err == nil || !strings.Contains(err.Error(), "optout/S4") {
+		t.Errorf("a late opt-out naming no one: %v", err)
+	}
 	op := OperatorWithdrawal{WaveID: "W1", ICS: "QMM", SurveyRecordID: "S3", Operator: "A. Engineer", Reason: "requested_by_person", At: at, CommandID: "u1"}
 	ev, err = WithdrawalByOperator(op)
 	if err != nil || ev.Operator != "A. Engineer" || ev.SourceKind != schemas.ConsentSourceOperator {

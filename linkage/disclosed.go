@@ -3,12 +3,12 @@ package linkage
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 
 	"icesurvey/audit"
 	"icesurvey/disclosure"
+	"icesurvey/internal/duckmem"
 	"icesurvey/lake"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -90,7 +90,8 @@ func DiscloseAggregates(ctx context.Context, st store.Store, wave, release strin
 
 // experienceCounts runs the warehouse's experience views over the release's Parquet.
 func experienceCounts(ctx context.Context, st store.Store, wave, release string) ([]aggregateCount, error) {
-	db, err := sql.Open("duckdb", "")
+	// The release's rows are pseudonymised: a spill goes to a private directory.
+	db, err := duckmem.Open("linkage-disclosed")
 	if err != nil {
 		return nil, fmt.Errorf("linkage: open DuckDB: %w", err)
 	}

@@ -37,8 +37,10 @@ import (
 //     distinct values in millions of rows) is judged once per distinct value, in Go, by
 //     the same checks as always (judgeValue); the engine joins each row to its value's
 //     verdict.
-//   - The person key and the record id, which hardly repeat, are judged in SQL: the key
-//     is 64 hex digits looked up in the cohort; the record id's pattern and code list
+//   - The person key is judged in SQL once per distinct key (a few rows each): looked
+//     up in the cohort, and its form checked (64 hex digits) when it is not found. The
+//     rows are then joined to the verdicts of the keys judged in full.
+//   - The record id, which hardly repeats, is judged in SQL: its pattern and code list
 //     are SQL predicates. A record id checked by anything else is judged in Go like the
 //     other columns.
 //   - A repeated record is found by grouping on its id (or the whole row), so the
@@ -515,25 +517,26 @@ func tr(text string) string {
 // judged in full.
 func (v *validator) judge(ctx context.Context) error {
 	key := v.cols[v.person]
-	// The key is looked up as it comes (keys are written in lower case, with no spaces),
-	// and only a key not found so is trimmed, lower-cased and looked up again: doing so
-	// to every key costs as much again as the lookup. A key found as it comes is the
-	// normalised key itself.
-	lookup := func(cols []string) string {
-		return fmt.Sprintf(`SELECT s1.*, coalesce(s1.p0, k1.p) AS p, coalesce(s1.consented0, k1.consented) AS consented
-FROM (SELECT s0.*, CASE WHEN k0.p IS NULL THEN lower(%s) END AS nk, k0.p AS p0, k0.consented AS consented0
-  FROM (SELECT %s FROM src) s0 LEFT JOIN cohort k0 ON k0.k = s0.key) s1
-LEFT JOIN cohort k1 ON k1.k = s1.nk`, tr("s0.key"), strings.Join(append([]string{"rn", key.text + " AS key"}, cols...), ", "))
-	}
-	// The other columns are read as they are, and made text only in the rows judged.
-	var raw []string
-	for i, c := range v.cols {
-		if c.src >= 0 && i != v.person {
-			raw = append(raw, fmt.Sprintf("r%d", i))
-		}
-	}
-	if err := v.exec(ctx, "excluded rows", "CREATE TEMP TABLE excl AS SELECT p, count(*) AS n FROM ("+lookup(nil)+") WHERE consented = FALSE GROUP BY p"); err != nil {
+	// The keys are judged once each, not once per row: an extract holds a few rows for
+	// each of a few hundred thousand keys. A key is looked up as it comes (keys are
+	// written in lower case, with no spaces), and only a key not found so is trimmed,
+	// lower-cased and looked up again. A key not found either way says, by its trimmed
+	// text, whether it is missing, malformed or unknown; an unknown key's normalised form
+	// is kept for the share of known keys.
+	if err := v.exec(ctx, "person keys", "CREATE TEMP TABLE keys AS SELECT "+key.text+" AS key, count(*) AS n FROM src GROUP BY ALL"); err != nil {
 		return v.unreadable(err)
+	}
+	tk := tr("key")
+	wellFormed := fmt.Sprintf("length(%[1]s) = 64 AND regexp_full_match(%[1]s, '[0-9a-fA-F]{64}')", tk)
+	if err := v.exec(ctx, "person keys", fmt.Sprintf(`CREATE TEMP TABLE jk AS
+SELECT key, n, p, consented,
+  CASE WHEN p IS NOT NULL THEN NULL WHEN %[1]s = '' THEN '%[2]s' WHEN %[3]s THEN '%[4]s' ELSE '%[5]s' END AS kreason,
+  CASE WHEN p IS NULL AND %[3]s THEN nk END AS unk
+FROM (SELECT s1.key, s1.n, s1.nk, coalesce(s1.p0, k1.p) AS p, coalesce(s1.consented0, k1.consented) AS consented
+  FROM (SELECT s0.key, s0.n, CASE WHEN k0.p IS NULL THEN lower(%[1]s) END AS nk, k0.p AS p0, k0.consented AS consented0
+    FROM keys s0 LEFT JOIN cohort k0 ON k0.k = s0.key) s1
+  LEFT JOIN cohort k1 ON k1.k = s1.nk)`, tk, ReasonValueMissing, wellFormed, ReasonPersonKeyUnknown, ReasonPersonKeyInvalid)); err != nil {
+		return err
 	}
 	// The record's identity: its id, or the whole row when the dataset has none.
 	var recText string
@@ -560,10 +563,12 @@ LEFT JOIN cohort k1 ON k1.k = s1.nk`, tr("s0.key"), strings.Join(append([]string
 	if recText != "" {
 		cols = append(cols, recText+" AS rec")
 	}
-	// A found key is not kept: the person's index stands for it, and copying a
-	// 64-character key into every judged row costs more than the rest of the row.
-	cols = append([]string{"rn", "CASE WHEN p IS NULL THEN key END AS key", "nk", "p", "consented"}, cols...)
-	if err := v.exec(ctx, "judged rows", "CREATE TEMP TABLE judged AS SELECT "+strings.Join(cols, ", ")+" FROM ("+lookup(raw)+") WHERE consented IS DISTINCT FROM FALSE"); err != nil {
+	// The key itself is not kept: the person's index and the key's verdict stand for
+	// it, and copying a 64-character key into every judged row costs more than the rest
+	// of the row. Only the rows whose key is judged in full are read beyond their key.
+	cols = append([]string{"src.rn", "j.p", "j.consented", "j.kreason"}, cols...)
+	if err := v.exec(ctx, "judged rows", "CREATE TEMP TABLE judged AS SELECT "+strings.Join(cols, ", ")+
+		" FROM src JOIN (SELECT key, p, consented, kreason FROM jk WHERE consented IS DISTINCT FROM FALSE) j ON j.key = "+key.text); err != nil {
 		return v.unreadable(err)
 	}
 	for i, c := range v.cols {
@@ -581,15 +586,7 @@ LEFT JOIN cohort k1 ON k1.k = s1.nk`, tr("s0.key"), strings.Join(append([]string
 	}
 
 	var sel, joins, bad []string
-	sel = append(sel, "s.rn", "s.p", "s.consented")
-	// A key not found: its trimmed text says whether it is missing, malformed or unknown.
-	tk := tr("s.key")
-	wellFormed := fmt.Sprintf("length(%[1]s) = 64 AND regexp_full_match(%[1]s, '[0-9a-fA-F]{64}')", tk)
-	sel = append(sel, fmt.Sprintf(`CASE WHEN s.p IS NOT NULL THEN NULL
-  WHEN %s = '' THEN '%s'
-  WHEN %s THEN '%s'
-  ELSE '%s' END AS kreason`, tk, ReasonValueMissing, wellFormed, ReasonPersonKeyUnknown, ReasonPersonKeyInvalid))
-	sel = append(sel, fmt.Sprintf("CASE WHEN s.p IS NULL AND %s THEN s.nk END AS unk", wellFormed))
+	sel = append(sel, "s.rn", "s.p", "s.consented", "s.kreason")
 	bad = append(bad, "(s.p IS NULL)::INTEGER")
 	if v.record >= 0 && v.cols[v.record].mode == judgeRecord {
 		c := v.cols[v.record]
@@ -725,7 +722,7 @@ func (v *validator) outputs(ctx context.Context) error {
 		return fmt.Errorf("linkage: validate %s: count: %w", r.Key, err)
 	}
 	if err := v.conn.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (nbad > 0), count(*) FILTER (nbad = 0 AND consented),
-  (SELECT coalesce(sum(n), 0) FROM excl), (SELECT count(DISTINCT p) FROM (SELECT p FROM base UNION ALL SELECT p FROM excl)), count(DISTINCT unk) FROM base`).
+  (SELECT coalesce(sum(n) FILTER (consented = FALSE), 0) FROM jk), (SELECT count(DISTINCT p) FROM jk), (SELECT count(DISTINCT unk) FROM jk) FROM base`).
 		Scan(&inBase, &badRows, &r.Accepted, &r.Excluded, &r.KnownKeys, &unknown); err != nil {
 		return fmt.Errorf("linkage: validate %s: count: %w", r.Key, err)
 	}
@@ -788,14 +785,14 @@ func (v *validator) outputs(ctx context.Context) error {
 		return fmt.Errorf("%w: %s: reasons count %d rows, rejected + excluded %d", ErrReconciliation, r.Key, sum, r.Rejected+r.Excluded)
 	}
 
-	written, err := v.copy(ctx, "activity", schemas.LinkageActivityLayout(), v.activitySelect(), "q.rn")
+	written, err := v.copy(ctx, "activity", schemas.LinkageActivityLayout(), v.activitySelect(), "q.rn", v.constants("q.rn"))
 	if err != nil {
 		return err
 	}
 	if written != r.Accepted {
 		return fmt.Errorf("%w: %s: %d rows written, %d accepted", ErrReconciliation, r.Key, written, r.Accepted)
 	}
-	if r.Diagnoses, err = v.copy(ctx, "diagnoses", schemas.LinkageDiagnosisLayout(), v.diagnosisSelect(), "q._rn, q.position"); err != nil {
+	if r.Diagnoses, err = v.copy(ctx, "diagnoses", schemas.LinkageDiagnosisLayout(), v.diagnosisSelect(), "q._rn, q.position", v.constants("q._rn")); err != nil {
 		return err
 	}
 	// The excluded rows are one line for the whole file (row 0), with their number: a
@@ -809,26 +806,34 @@ func (v *validator) outputs(ctx context.Context) error {
 	rej := fmt.Sprintf(`SELECT %s AS wave_id, %s AS dataset_id, %s AS file, rn AS "row", field, reason AS reason_code, disposition, msg AS message, %s AS source_sha256, ord
 FROM (SELECT rn, ord, field, reason, '%s' AS disposition, msg FROM findings%s)`,
 		sqlQuote(r.WaveID), sqlQuote(r.DatasetID), sqlQuote(v.file), sqlQuote(r.SHA256), schemas.LinkageRejected, excluded)
-	if _, err := v.copy(ctx, "rejections", schemas.LinkageRejectionLayout(), rej, `q."row", q.ord`); err != nil {
+	if _, err := v.copy(ctx, "rejections", schemas.LinkageRejectionLayout(), rej, `q."row", q.ord`, nil); err != nil {
 		return err
 	}
 	return v.report(ctx)
 }
 
 // copy writes the query's rows as the layout's columns, cast to their types, in order
-// (orderBy, or the query's own order when it is empty).
+// (orderBy, over the query's columns, or the query's own order when it is empty).
+// A column named in after is not the query's: it is computed from the query's row (q)
+// after the sort, so the sort carries neither the constants (the wave, the file, its
+// checksum) nor the row id built from the row number: carried through the sort, they
+// made it take two thirds of the validation's peak memory.
 // Zstandard at its fastest level: most of the bytes are pseudonyms and ids, which no
 // level compresses, and the fastest costs a quarter less than the default.
-func (v *validator) copy(ctx context.Context, name string, l *schemas.Layout, query, orderBy string) (int64, error) {
+func (v *validator) copy(ctx context.Context, name string, l *schemas.Layout, query, orderBy string, after map[string]string) (int64, error) {
 	cols := make([]string, len(l.Columns))
 	for i, c := range l.Columns {
-		cols[i] = fmt.Sprintf(`CAST(q."%s" AS %s) AS "%s"`, c.Name, c.Type.DuckDB(), c.Name)
+		expr := fmt.Sprintf(`q."%s"`, c.Name)
+		if e, ok := after[c.Name]; ok {
+			expr = e
+		}
+		cols[i] = fmt.Sprintf(`CAST(%s AS %s) AS "%s"`, expr, c.Type.DuckDB(), c.Name)
 	}
 	if orderBy != "" {
-		orderBy = " ORDER BY " + orderBy
+		query = "SELECT * FROM (" + query + ") q ORDER BY " + orderBy
 	}
-	stmt := fmt.Sprintf("COPY (SELECT %s FROM (%s) q%s) TO %s (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
-		strings.Join(cols, ", "), query, orderBy, sqlQuote(filepath.Join(v.dir, name+".parquet")))
+	stmt := fmt.Sprintf("COPY (SELECT %s FROM (%s) q) TO %s (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)",
+		strings.Join(cols, ", "), query, sqlQuote(filepath.Join(v.dir, name+".parquet")))
 	res, err := v.conn.ExecContext(ctx, stmt)
 	if err != nil {
 		return 0, fmt.Errorf("linkage: validate %s: write %s: %w", v.res.Key, name, err)
@@ -857,15 +862,24 @@ func joinsOf(joins map[int]bool) string {
 	return b.String()
 }
 
-// rowID is the SQL of an accepted row's id: deterministic, and unique in a wave — "A",
-// the first 12 hex digits of the extract's SHA-256, "-" and the row number.
-func (v *validator) rowID() string {
-	return fmt.Sprintf("'A%s-' || a.rn", v.res.SHA256[:12])
+// rowID is the SQL of an accepted row's id from its row number (rn): deterministic, and
+// unique in a wave — "A", the first 12 hex digits of the extract's SHA-256, "-" and the
+// row number.
+func (v *validator) rowID(rn string) string {
+	return fmt.Sprintf("'A%s-' || %s", v.res.SHA256[:12], rn)
 }
 
-// activitySelect is the canonical row of each accepted row.
-func (v *validator) activitySelect() string {
+// constants are the columns every accepted row of the extract has the same, computed
+// after the sort (copy).
+func (v *validator) constants(rn string) map[string]string {
 	r := v.res
+	return map[string]string{"row_id": v.rowID(rn), "wave_id": sqlQuote(r.WaveID), "dataset_id": sqlQuote(r.DatasetID),
+		"source_file": sqlQuote(v.file), "source_sha256": sqlQuote(r.SHA256)}
+}
+
+// activitySelect is the canonical row of each accepted row, but for its constants
+// (constants).
+func (v *validator) activitySelect() string {
 	joins := map[int]bool{}
 	start := v.valueOf(v.start, "d", joins)
 	end, duration := "NULL", "0"
@@ -885,17 +899,17 @@ func (v *validator) activitySelect() string {
 	if len(codes) > 0 {
 		dx = "concat_ws(';', " + strings.Join(codes, ", ") + ")"
 	}
-	return fmt.Sprintf(`SELECT a.rn, %s AS row_id, %s AS wave_id, %s AS dataset_id, k.pseudonym AS nhs_pseudonym, %s AS activity_date,
+	return fmt.Sprintf(`SELECT a.rn, k.pseudonym AS nhs_pseudonym, %s AS activity_date,
   %s AS end_date, %s AS duration_days, %s AS activity_type, %s AS point_of_delivery, %s AS provider_code, %s AS diagnosis_codes,
-  %s AS source_file, a.rn AS source_row, %s AS source_sha256
+  a.rn AS source_row
 FROM base a JOIN cohort k ON k.p = a.p%s WHERE a.nbad = 0 AND a.consented`,
-		v.rowID(), sqlQuote(r.WaveID), sqlQuote(r.DatasetID), start, end, duration, v.valueOf(v.typ, "mapped", joins), pod,
-		v.valueOf(v.provider, "s", joins), dx, sqlQuote(v.file), sqlQuote(r.SHA256), joinsOf(joins))
+		start, end, duration, v.valueOf(v.typ, "mapped", joins), pod,
+		v.valueOf(v.provider, "s", joins), dx, joinsOf(joins))
 }
 
-// diagnosisSelect is each diagnosis code of the accepted rows, primary first.
+// diagnosisSelect is each diagnosis code of the accepted rows, primary first, but for
+// its constants (constants).
 func (v *validator) diagnosisSelect() string {
-	r := v.res
 	var parts []string
 	for n, i := range v.diags {
 		if v.cols[i].mode != judgeValues {
@@ -904,13 +918,13 @@ func (v *validator) diagnosisSelect() string {
 		joins := map[int]bool{}
 		start := v.valueOf(v.start, "d", joins)
 		code := v.valueOf(i, "code", joins)
-		parts = append(parts, fmt.Sprintf(`SELECT a.rn AS _rn, %s AS row_id, %s AS wave_id, %s AS dataset_id, k.pseudonym AS nhs_pseudonym,
+		parts = append(parts, fmt.Sprintf(`SELECT a.rn AS _rn, k.pseudonym AS nhs_pseudonym,
   %s AS activity_date, %d AS position, %s AS code_system, %s AS code, x%d.code3 AS code3, x%d.code4 AS code4
 FROM base a JOIN cohort k ON k.p = a.p%s WHERE a.nbad = 0 AND a.consented AND %s IS NOT NULL`,
-			v.rowID(), sqlQuote(r.WaveID), sqlQuote(r.DatasetID), start, n+1, sqlQuote(v.cols[i].def.Check), code, i, i, joinsOf(joins), code))
+			start, n+1, sqlQuote(v.cols[i].def.Check), code, i, i, joinsOf(joins), code))
 	}
 	if len(parts) == 0 {
-		return `SELECT 0 AS _rn, '' AS row_id, '' AS wave_id, '' AS dataset_id, '' AS nhs_pseudonym, NULL AS activity_date,
+		return `SELECT 0 AS _rn, '' AS nhs_pseudonym, NULL AS activity_date,
   0 AS position, '' AS code_system, '' AS code, '' AS code3, '' AS code4 WHERE FALSE`
 	}
 	return strings.Join(parts, "\nUNION ALL\n")

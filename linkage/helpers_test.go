@@ -50,6 +50,9 @@ func newTestWave(t testing.TB, perICS, respondents int, icss ...string) *testWav
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The engine its extracts are judged in, and the directory it spills to, go with the
+	// test.
+	t.Cleanup(func() { cohort.Close() })
 	defs, err := linkage.DefaultDefinitions()
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"icesurvey/lake"
 	"icesurvey/linkage"
+	"icesurvey/mailing"
 	"icesurvey/questionnaire"
 	"icesurvey/responses"
 	"icesurvey/schemas"
@@ -38,12 +39,13 @@ func rowsByPerson(t *testing.T, st store.Store, prefix string) map[string]int64 
 	return out
 }
 
-// The consented linkage's side of two opt-outs loaded by the daily response load: one
-// with reason withdraw_linkage (linkage consent only: the response and outcome stand)
-// and one that opts the person out of the survey. Both become withdrawals naming the
-// file and row; after them PurgeWithdrawn leaves neither person's rows in the lake's
-// validated extracts (activity and diagnoses), keeps everyone else's row for row, and
-// a second run rewrites nothing.
+// The consented linkage's side of three opt-outs: two loaded by the daily response
+// load, one with reason withdraw_linkage (linkage consent only: the response and
+// outcome stand) and one that opts the person out of the survey, and a late opt-out an
+// operator records with `ice wave opt-out`. The first two become withdrawals naming the
+// file and row, the third one naming the outcome event; after them PurgeWithdrawn
+// leaves none of the three people's rows in the lake's validated extracts (activity and
+// diagnoses), keeps everyone else's row for row, and a second run rewrites nothing.
 func TestWithdrawnArePurgedFromTheValidatedExtracts(t *testing.T) {
 	ctx := context.Background()
 	w := newTestWave(t, 160, 90, "QMM")
@@ -65,22 +67,23 @@ func TestWithdrawnArePurgedFromTheValidatedExtracts(t *testing.T) {
 		return activity, rowsByPerson(t, w.st, schemas.LinkageDiagnosesPrefix(w.wave))
 	}
 	act0, dx0 := countAll()
-	// Two consenters with activity and diagnosis codes in the lake, the one to
-	// withdraw from linkage only and the one to opt out of the survey.
+	// Three consenters with activity and diagnosis codes in the lake: the one to
+	// withdraw from linkage only, the one to opt out of the survey in the supplier's
+	// file, and the one to opt out late.
 	var chosen []*linkage.Person
 	for i := range w.cohort.People {
 		p := &w.cohort.People[i]
 		if p.Consented && act0[p.NHSPseudonym] > 0 && dx0[p.NHSPseudonym] > 0 {
 			chosen = append(chosen, p)
 		}
-		if len(chosen) == 2 {
+		if len(chosen) == 3 {
 			break
 		}
 	}
-	if len(chosen) < 2 {
-		t.Fatal("fewer than two consenters with activity and diagnoses in the lake")
+	if len(chosen) < 3 {
+		t.Fatal("fewer than three consenters with activity and diagnoses in the lake")
 	}
-	linkOnly, optedOut := chosen[0], chosen[1]
+	linkOnly, optedOut, late := chosen[0], chosen[1], chosen[2]
 
 	// The supplier's opt-out file, loaded by the daily response load, a day after the
 	// last response.
@@ -105,6 +108,17 @@ func TestWithdrawnArePurgedFromTheValidatedExtracts(t *testing.T) {
 	if res.RowsRead != 2 || res.Loaded != 2 || res.LinkageWithdrawals != 1 || res.Outcomes[schemas.OutcomeOptedOut] != 1 {
 		t.Fatalf("load: %+v", res)
 	}
+	// The late opt-out, recorded as `ice wave opt-out` records it (the person looked up
+	// in the ICS's contacts), a day later.
+	if err := lake.PutRows(ctx, w.st, schemas.ContactsKey(w.wave, late.ICS), schemas.ContactLayout(),
+		[]schemas.Contact{{SurveyRecordID: late.SurveyRecordID, ICS: late.ICS}}); err != nil {
+		t.Fatal(err)
+	}
+	lateAt := day.AddDate(0, 0, 1).Add(10 * time.Hour)
+	if _, err := mailing.RecordOptOut(ctx, w.st, mailing.OptOutRequest{Wave: w.wave, ICS: late.ICS, SurveyRecordID: late.SurveyRecordID,
+		Reason: "phoned the helpline"}, lateAt); err != nil {
+		t.Fatal(err)
+	}
 	events, err := linkage.DeriveConsent(ctx, w.st, w.wave)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +134,13 @@ func TestWithdrawnArePurgedFromTheValidatedExtracts(t *testing.T) {
 	rows := map[string]int64{linkOnly.SurveyRecordID: 1, optedOut.SurveyRecordID: 2}
 	found := map[string]int{}
 	for _, e := range all {
+		if e.SurveyRecordID == late.SurveyRecordID && e.Event == schemas.ConsentWithdrawn {
+			found[e.SurveyRecordID]++
+			if e.SourceKind != schemas.ConsentSourceLateOptOut || e.SourceFile != schemas.LateOptOutSource || e.SourceRef != "optout/"+late.SurveyRecordID ||
+				!e.At.Equal(lateAt) || e.Reason != "phoned the helpline" {
+				t.Errorf("late opt-out's withdrawal %+v does not name the outcome event, its time and reason", e)
+			}
+		}
 		row, ok := rows[e.SurveyRecordID]
 		if !ok || e.Event != schemas.ConsentWithdrawn {
 			continue
@@ -129,7 +150,7 @@ func TestWithdrawnArePurgedFromTheValidatedExtracts(t *testing.T) {
 			t.Errorf("withdrawal %+v does not name the file and row %d", e, row)
 		}
 	}
-	if found[linkOnly.SurveyRecordID] != 1 || found[optedOut.SurveyRecordID] != 1 {
+	if found[linkOnly.SurveyRecordID] != 1 || found[optedOut.SurveyRecordID] != 1 || found[late.SurveyRecordID] != 1 {
 		t.Fatalf("withdrawals by person: %v", found)
 	}
 	// The event the load wrote is the one linkage derives from the same row.
@@ -154,15 +175,18 @@ func TestWithdrawnArePurgedFromTheValidatedExtracts(t *testing.T) {
 	if p, _ := cohort.Person(optedOut.SurveyRecordID); p.Consented {
 		t.Error("opted out of the survey but still consented")
 	}
+	if p, _ := cohort.Person(late.SurveyRecordID); p.Consented {
+		t.Error("opted out late but still consented")
+	}
 	pr, err := linkage.PurgeWithdrawn(ctx, w.st, cohort, w.defs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	act1, dx1 := countAll()
-	wantRows := act0[linkOnly.NHSPseudonym] + act0[optedOut.NHSPseudonym]
-	wantDx := dx0[linkOnly.NHSPseudonym] + dx0[optedOut.NHSPseudonym]
-	if pr.People != 2 || pr.Rows != wantRows || pr.Diagnoses != wantDx || pr.Rewritten == 0 || pr.Objects <= pr.Rewritten {
-		t.Errorf("purge %+v: want 2 people, %d activity rows, %d diagnosis rows, some objects untouched", pr, wantRows, wantDx)
+	wantRows := act0[linkOnly.NHSPseudonym] + act0[optedOut.NHSPseudonym] + act0[late.NHSPseudonym]
+	wantDx := dx0[linkOnly.NHSPseudonym] + dx0[optedOut.NHSPseudonym] + dx0[late.NHSPseudonym]
+	if pr.People != 3 || pr.Rows != wantRows || pr.Diagnoses != wantDx || pr.Rewritten == 0 || pr.Objects <= pr.Rewritten {
+		t.Errorf("purge %+v: want 3 people, %d activity rows, %d diagnosis rows, some objects untouched", pr, wantRows, wantDx)
 	}
 	var byDataset int64
 	for _, n := range pr.ByDataset {
@@ -177,12 +201,12 @@ func TestWithdrawnArePurgedFromTheValidatedExtracts(t *testing.T) {
 		}
 	}
 	for k, n := range act0 {
-		if k != linkOnly.NHSPseudonym && k != optedOut.NHSPseudonym && act1[k] != n {
+		if k != linkOnly.NHSPseudonym && k != optedOut.NHSPseudonym && k != late.NHSPseudonym && act1[k] != n {
 			t.Fatalf("a linkable person's activity rows went from %d to %d", n, act1[k])
 		}
 	}
 	for k, n := range dx0 {
-		if k != linkOnly.NHSPseudonym && k != optedOut.NHSPseudonym && dx1[k] != n {
+		if k != linkOnly.NHSPseudonym && k != optedOut.NHSPseudonym && k != late.NHSPseudonym && dx1[k] != n {
 			t.Fatalf("a linkable person's diagnosis rows went from %d to %d", n, dx1[k])
 		}
 	}

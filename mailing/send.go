@@ -191,7 +191,7 @@ func RecordOptOut(ctx context.Context, st store.Store, req OptOutRequest, now ti
 		reason = "operator"
 	}
 	ev := schemas.OutcomeEvent{EventID: "optout/" + id, Wave: req.Wave, ICS: req.ICS, LoadDate: now.Truncate(24 * time.Hour),
-		SurveyRecordID: id, Outcome: schemas.OutcomeOptedOut, At: now, Reason: reason, SourceFile: "ice wave opt-out"}
+		SurveyRecordID: id, Outcome: schemas.OutcomeOptedOut, At: now, Reason: reason, SourceFile: schemas.LateOptOutSource}
 	key := schemas.OptOutKey(req.Wave, req.ICS, id)
 	if err := lake.PutRows(ctx, st, key, schemas.OutcomeEventLayout(), []schemas.OutcomeEvent{ev}); err != nil {
 		return OptOutResult{}, err

@@ -47,10 +47,15 @@ const (
 
 // Sources of a consent event (ConsentEvent.SourceKind).
 const (
-	ConsentSourceResponse = "response"       // a loaded response's consent answer
-	ConsentSourceOptOut   = "optout_extract" // a row of the supplier's opt-out extract
-	ConsentSourceOperator = "operator"       // `ice link withdraw` by a named operator
+	ConsentSourceResponse   = "response"       // a loaded response's consent answer
+	ConsentSourceOptOut     = "optout_extract" // a row of the supplier's opt-out extract
+	ConsentSourceOperator   = "operator"       // `ice link withdraw` by a named operator
+	ConsentSourceLateOptOut = "late_optout"    // a late opt-out recorded with `ice wave opt-out`
 )
+
+// LateOptOutSource is the source_file of a late opt-out's outcome event: recorded by an
+// operator with `ice wave opt-out`, not read from a supplier's file.
+const LateOptOutSource = "ice wave opt-out"
 
 // ConsentEvent is one fact about a person's consent to linkage. Consent is the record
 // of these events, never a flag: a person is linked only when their latest event is
@@ -64,9 +69,9 @@ type ConsentEvent struct {
 	RespondentType string    `col:"respondent_type,doc=patient or carer"`
 	Event          string    `col:"event,doc=given or declined or withdrawn"`
 	At             time.Time `col:"at,doc=when the answer was received or the withdrawal made"`
-	SourceKind     string    `col:"source_kind,doc=response or optout_extract or operator"`
+	SourceKind     string    `col:"source_kind,doc=response or optout_extract or late_optout or operator"`
 	SourceRef      string    `col:"source_ref,doc=response_id or the opt-out outcome event id or {sha256}:{row} of a withdraw_linkage opt-out row or the command id"`
-	SourceFile     string    `col:"source_file,doc=opt-out extract file name; empty for other sources"`
+	SourceFile     string    `col:"source_file,doc=opt-out extract file name; ice wave opt-out for a late opt-out; empty for other sources"`
 	SourceRow      int64     `col:"source_row,doc=1-based data row of the opt-out extract; 0 when not known"`
 	SourceSHA256   string    `col:"source_sha256,doc=checksum of the file the event came from; empty for operator commands"`
 	Operator       string    `col:"operator,doc=who ran the withdrawal command; empty for other sources"`

@@ -2,12 +2,13 @@ package warehouse
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"icesurvey/internal/duckmem"
 )
 
 // Snapshot copies the warehouse at src into a new DuckDB file at dst, for an analyst
@@ -46,9 +47,10 @@ func Snapshot(ctx context.Context, src, dst string, wait time.Duration) error {
 }
 
 // copyDatabase copies src into the new file dst through an in-memory DuckDB that
-// attaches src read-only (a shared lock, as an analyst's) and dst read-write.
+// attaches src read-only (a shared lock, as an analyst's) and dst read-write. The
+// warehouse holds pseudonymised patient data: a spill goes to a private directory.
 func copyDatabase(ctx context.Context, src, dst string) error {
-	db, err := sql.Open("duckdb", "")
+	db, err := duckmem.Open("warehouse-snapshot")
 	if err != nil {
 		return err
 	}

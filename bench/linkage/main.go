@@ -274,6 +274,7 @@ func runValidate(dir string) (partResult, error) {
 	if err != nil {
 		return partResult{}, err
 	}
+	defer cohort.Close()
 	var (
 		mu       sync.Mutex
 		read     int64

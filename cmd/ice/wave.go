@@ -299,14 +299,14 @@ func waveOptOutCmd() *cobra.Command {
 	var req waveclient.OptOutRequest
 	cmd := &cobra.Command{
 		Use:   "opt-out WAVE --ics CODE (--record ID | --access-code CODE) [--reason TEXT]",
-		Short: "Record a late opt-out: the person gets no later letter or SMS",
+		Short: "Record a late opt-out: the person gets no later letter or SMS, and their consent to linkage is withdrawn",
 		Args:  cobra.ExactArgs(1),
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, args []string) error {
 			id, err := cl.OptOut(ctx, args[0], ics, req)
 			if err != nil {
 				return err
 			}
-			fmt.Printf("wave %s ICS %s: %s opted out; no later mailing goes to them\n", args[0], ics, id)
+			fmt.Printf("wave %s ICS %s: %s opted out; no later mailing goes to them, and the next linkage release leaves them out\n", args[0], ics, id)
 			return nil
 		}),
 	}
