@@ -168,35 +168,32 @@ func DeriveConsent(ctx context.Context, st store.Store, wave string) ([]schemas.
 	if err != nil {
 		return nil, err
 	}
-	var werr error
-	err = scanAll(ctx, st, waveRoot(schemas.LakeResponseOutcomes, wave), schemas.OutcomeEventLayout(), func(e *schemas.OutcomeEvent) error {
-		ev, ok, err := WithdrawalFromOutcomeEvent(*e)
-		if err != nil && werr == nil {
-			werr = err
+	// Withdrawals: the opt-outs of the supplier's files, loaded as outcomes, and the late
+	// opt-outs recorded with `ice wave opt-out`, among the outcome events.
+	for _, src := range []struct {
+		table    schemas.LakeTable
+		withdraw func(schemas.OutcomeEvent) (schemas.ConsentEvent, bool, error)
+	}{
+		{schemas.LakeResponseOutcomes, WithdrawalFromOutcomeEvent},
+		{schemas.LakeOutcomeEvents, WithdrawalFromLateOptOut},
+	} {
+		var werr error
+		err = scanAll(ctx, st, waveRoot(src.table, wave), schemas.OutcomeEventLayout(), func(e *schemas.OutcomeEvent) error {
+			ev, ok, err := src.withdraw(*e)
+			if err != nil && werr == nil {
+				werr = err
+			}
+			if ok {
+				out = append(out, ev)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		if ok {
-			out = append(out, ev)
+		if werr != nil {
+			return nil, werr
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = scanAll(ctx, st, waveRoot(schemas.LakeOutcomeEvents, wave), schemas.OutcomeEventLayout(), func(e *schemas.OutcomeEvent) error {
-		ev, ok, err := WithdrawalFromLateOptOut(*e)
-		if err != nil && werr == nil {
-			werr = err
-		}
-		if ok {
-			out = append(out, ev)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if werr != nil {
-		return nil, werr
 	}
 	slices.SortFunc(out, func(a, b schemas.ConsentEvent) int { return cmp.Compare(a.EventID, b.EventID) })
 	return slices.CompactFunc(out, func(a, b schemas.ConsentEvent) bool { return a.EventID == b.EventID }), nil
