@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,6 +137,9 @@ type campaign struct {
 	kills    []kill
 	restarts int
 	result   workflows.WaveResult
+	// tempSwept counts the temporary directories of killed workers that the workers
+	// started after them said they removed (guarded by logMu).
+	tempSwept int
 }
 
 func (c *campaign) logf(format string, args ...any) {
@@ -177,6 +181,11 @@ func (c *campaign) start() (*child, error) {
 			if strings.HasPrefix(line, "worker running against") {
 				readyOnce.Do(func() { close(ch.ready) })
 			}
+			if n, ok := sweptDirectories(line); ok {
+				c.logMu.Lock()
+				c.tempSwept += n
+				c.logMu.Unlock()
+			}
 			if rest, ok := strings.CutPrefix(line, crashpoint.Marker); ok {
 				f := strings.Fields(rest)
 				m := mark{point: f[0]}
@@ -200,6 +209,20 @@ func (c *campaign) start() (*child, error) {
 		close(ch.exited)
 	}()
 	return ch, nil
+}
+
+// sweptDirectories reads how many temporary directories of ended workers a starting
+// worker removed, from its log line (cmd/ice, proctmp).
+func sweptDirectories(line string) (int, bool) {
+	if !strings.Contains(line, "removed the temporary files of ice processes") {
+		return 0, false
+	}
+	_, n, ok := strings.Cut(line, " directories=")
+	if !ok {
+		return 0, false
+	}
+	k, err := strconv.Atoi(strings.Fields(n)[0])
+	return k, err == nil
 }
 
 // running lists the activity attempts the server has started in the wave's open

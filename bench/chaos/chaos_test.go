@@ -47,3 +47,21 @@ func TestPlanQuotas(t *testing.T) {
 		}
 	}
 }
+
+func TestSweptDirectories(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		n    int
+		ok   bool
+	}{
+		{`time=2026-12-06T10:00:00.000Z level=WARN msg="removed the temporary files of ice processes that ended without removing them" directories=2`, 2, true},
+		{`time=2026-12-06T10:00:00.000Z level=WARN msg="removed the temporary files of ice processes that ended without removing them" directories=1 extra=x`, 1, true},
+		{`worker running against 127.0.0.1:7233`, 0, false},
+		{`level=WARN msg="removed the temporary files of ice processes that ended without removing them"`, 0, false},
+	} {
+		n, ok := sweptDirectories(tc.line)
+		if n != tc.n || ok != tc.ok {
+			t.Errorf("sweptDirectories(%q) = %d, %v; want %d, %v", tc.line, n, ok, tc.n, tc.ok)
+		}
+	}
+}

@@ -109,7 +109,8 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "lake objects not loaded as they are: %d\n\n", r.Unloaded)
 
-	fmt.Fprintf(w, "killed activity attempts %d; retried and completed in the audit trail %d\n\n", r.KilledAttempts, r.Retried)
+	fmt.Fprintf(w, "killed activity attempts %d; retried and completed in the audit trail %d\n", r.KilledAttempts, r.Retried)
+	fmt.Fprintf(w, "killed workers' temporary directories removed by the next worker %d; left at the end %d\n\n", r.TempSwept, r.TempLeft)
 	if len(r.Failures) == 0 {
 		fmt.Fprintln(w, "PASS")
 		return

@@ -40,6 +40,9 @@ type Report struct {
 	// KilledAttempts are the activity attempts running at a kill; Retried those that a
 	// later attempt of the same activity completed in the audit trail.
 	KilledAttempts, Retried int
+	// TempSwept are the killed workers' temporary directories that later workers
+	// removed as they started; TempLeft what is left in the workers' TMPDIR at the end.
+	TempSwept, TempLeft int
 
 	Failures []string
 }
@@ -172,6 +175,24 @@ func (c *campaign) verify(ctx context.Context) (*Report, error) {
 		if byKind[kind] == 0 {
 			r.fail("no kill in the middle of a %s", kind)
 		}
+	}
+	// Temporary files: a killed worker cannot remove its private temporary directory
+	// (proctmp), which may hold copies of patients' data; the next worker to start
+	// removes it, and the last one, stopped gracefully, removes its own. Nothing is
+	// left, and each kill's directory was removed by a worker that said so.
+	left, err := os.ReadDir(c.w.tmpDir)
+	if err != nil {
+		return nil, err
+	}
+	r.TempLeft = len(left)
+	for _, e := range left {
+		r.fail("a worker's temporary %s is left in %s", e.Name(), c.w.tmpDir)
+	}
+	c.logMu.Lock()
+	r.TempSwept = c.tempSwept
+	c.logMu.Unlock()
+	if r.TempSwept != len(c.kills) {
+		r.fail("the workers removed %d temporary directories of killed workers, not one for each of the %d kills", r.TempSwept, len(c.kills))
 	}
 	return r, nil
 }

@@ -39,9 +39,13 @@ type world struct {
 	store         *store.FileStore
 	dbs           *dbssim.Simulator
 	warehousePath string
-	pseudonymKey  string
-	spec          *wavespec.Spec
-	stats         map[string]*synth.Stats
+	// tmpDir is the workers' system temporary directory (TMPDIR): each worker makes its
+	// own private directory in it (proctmp), and the next one to start removes those
+	// of the workers killed before it.
+	tmpDir       string
+	pseudonymKey string
+	spec         *wavespec.Spec
+	stats        map[string]*synth.Stats
 
 	stopResponder func()
 }
@@ -81,12 +85,15 @@ func templateID(name string) string {
 
 // startWorld starts the parent's services in dir and stages the wave's files.
 func startWorld(ctx context.Context, dir string, cfg Config, sz size) (_ *world, err error) {
-	w := &world{dir: dir, warehousePath: filepath.Join(dir, "warehouse.duckdb")}
+	w := &world{dir: dir, warehousePath: filepath.Join(dir, "warehouse.duckdb"), tmpDir: filepath.Join(dir, "tmp")}
 	defer func() {
 		if err != nil {
 			w.close()
 		}
 	}()
+	if err = os.MkdirAll(w.tmpDir, 0o700); err != nil {
+		return nil, err
+	}
 	if w.store, err = store.NewFileStore(filepath.Join(dir, "store")); err != nil {
 		return nil, err
 	}
@@ -194,6 +201,7 @@ func (w *world) workerCommand(ice string, crashpoints string) *exec.Cmd {
 		"ICE_PSEUDONYM_KEY="+w.pseudonymKey,
 		"NOTIFY_API_KEY="+w.notify.APIKey(),
 		"ICE_CRASHPOINTS="+crashpoints,
+		"TMPDIR="+w.tmpDir,
 	)
 	cmd.Dir = w.dir
 	return cmd

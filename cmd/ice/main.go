@@ -23,16 +23,36 @@ import (
 	"github.com/spf13/cobra"
 
 	"icesurvey/infra"
+	"icesurvey/internal/proctmp"
 )
 
 func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// Every temporary file of the process goes into a private directory of its own,
+	// removed as it ends; those of ice processes that were killed are removed now
+	// (proctmp: temporary files hold patients' data, and no retention reaches them).
+	if n, err := proctmp.Sweep(os.TempDir()); err != nil {
+		slog.Warn("could not remove the temporary files of ended ice processes", "err", err)
+	} else if n > 0 {
+		slog.Warn("removed the temporary files of ice processes that ended without removing them", "directories", n)
+	}
+	_, done, err := proctmp.Setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ice:", err)
+		return 1
+	}
+	defer done()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err := rootCmd().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ice:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func rootCmd() *cobra.Command {
