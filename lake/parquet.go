@@ -11,8 +11,10 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -120,37 +122,17 @@ func ScanStrings(ctx context.Context, s store.Store, key string, cols []string, 
 }
 
 func scanStrings(ctx context.Context, f *os.File, key string, cols []string, fn func(row []string) error) error {
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		return fmt.Errorf("lake: open parquet %s: %w", key, err)
-	}
-	defer pf.Close()
-	idx := projection(pf, cols)
-	if len(idx) != len(cols) {
-		return fmt.Errorf("lake: parquet %s lacks one of the columns %v", key, cols)
-	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 8192}, memory.DefaultAllocator)
-	if err != nil {
-		return fmt.Errorf("lake: read parquet %s: %w", key, err)
-	}
-	rr, err := fr.GetRecordReader(ctx, idx, nil)
-	if err != nil {
-		return fmt.Errorf("lake: read parquet %s: %w", key, err)
-	}
-	defer rr.Release()
 	row := make([]string, len(cols))
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		arrs := make([]*array.String, len(cols))
+	arrs := make([]*array.String, len(cols))
+	return scanColumns(ctx, f, key, cols, nil, func(batch []arrow.Array, rows int) error {
 		for i, c := range cols {
-			found := rec.Schema().FieldIndices(c)
-			a, ok := rec.Column(found[0]).(*array.String)
+			a, ok := batch[i].(*array.String)
 			if !ok {
 				return fmt.Errorf("lake: parquet %s column %s is not a string column", key, c)
 			}
 			arrs[i] = a
 		}
-		for r := 0; r < int(rec.NumRows()); r++ {
+		for r := range rows {
 			for i, a := range arrs {
 				row[i] = ""
 				if !a.IsNull(r) {
@@ -160,6 +142,58 @@ func scanStrings(ctx context.Context, f *os.File, key string, cols []string, fn 
 			if err := fn(row); err != nil {
 				return err
 			}
+		}
+		return nil
+	})
+}
+
+// ScanColumns streams the named columns of the Parquet object at key into fn, a record
+// batch at a time, decoding no other column: the columns in the order named, then the
+// optional ones, of which one the object lacks is nil in every batch.
+func ScanColumns(ctx context.Context, s store.Store, key string, names, optional []string, fn func(cols []arrow.Array, rows int) error) error {
+	return withLocalFile(ctx, s, key, func(f *os.File) error { return scanColumns(ctx, f, key, names, optional, fn) })
+}
+
+func scanColumns(ctx context.Context, f *os.File, key string, names, optional []string, fn func(cols []arrow.Array, rows int) error) error {
+	pf, err := file.NewParquetReader(f)
+	if err != nil {
+		return fmt.Errorf("lake: open parquet %s: %w", key, err)
+	}
+	defer pf.Close()
+	sc := pf.MetaData().Schema
+	all := append(slices.Clone(names), optional...)
+	var leaves []int
+	for i, n := range all {
+		leaf := sc.ColumnIndexByName(n)
+		switch {
+		case leaf >= 0:
+			leaves = append(leaves, leaf)
+		case i < len(names):
+			return fmt.Errorf("lake: parquet %s lacks the column %s", key, n)
+		}
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("lake: read parquet %s: %w", key, err)
+	}
+	rr, err := fr.GetRecordReader(ctx, leaves, nil)
+	if err != nil {
+		return fmt.Errorf("lake: read parquet %s: %w", key, err)
+	}
+	defer rr.Release()
+	cols := make([]arrow.Array, len(all))
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		for i, n := range all {
+			cols[i] = nil
+			if idx := rec.Schema().FieldIndices(n); len(idx) == 1 {
+				cols[i] = rec.Column(idx[0])
+			} else if i < len(names) {
+				return fmt.Errorf("lake: parquet %s: no column %s in a record batch", key, n)
+			}
+		}
+		if err := fn(cols, int(rec.NumRows())); err != nil {
+			return err
 		}
 	}
 	if err := rr.Err(); err != nil && err != io.EOF {

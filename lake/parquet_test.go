@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"icesurvey/schemas"
@@ -142,5 +144,49 @@ func TestUniqueColumnsHaveNoDictionaryOrStatistics(t *testing.T) {
 		if cc.HasDictionaryPage() != want || stats != want {
 			t.Errorf("column %d: dictionary %v, statistics %v; want both %v", i, cc.HasDictionaryPage(), stats, want)
 		}
+	}
+}
+
+// ScanColumns gives the named columns in the order named, then the optional ones; an
+// optional column the object lacks is nil, a named one it lacks is an error naming it.
+// ScanStrings, which reads through it, refuses a column that is not text.
+func TestScanColumns(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := schemas.LayoutOf[row]("lake_test_row")
+	in := []row{{ID: "a", N: 1}, {ID: "b", N: 2}, {ID: "c", N: 3}}
+	if err := PutRows(ctx, st, "lake/t/x.parquet", l, in); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	var sum int64
+	err = ScanColumns(ctx, st, "lake/t/x.parquet", []string{"n", "id"}, []string{"absent", "big"}, func(cols []arrow.Array, rows int) error {
+		if len(cols) != 4 || cols[2] != nil || cols[3] == nil {
+			return fmt.Errorf("columns %v", cols)
+		}
+		n, ok1 := cols[0].(*array.Int32)
+		id, ok2 := cols[1].(*array.String)
+		if !ok1 || !ok2 {
+			return fmt.Errorf("column types %s, %s", cols[0].DataType(), cols[1].DataType())
+		}
+		for r := range rows {
+			sum += int64(n.Value(r))
+			ids = append(ids, id.Value(r))
+		}
+		return nil
+	})
+	if err != nil || sum != 6 || strings.Join(ids, "") != "abc" {
+		t.Fatalf("ScanColumns: ids %v, sum %d, %v", ids, sum, err)
+	}
+	err = ScanColumns(ctx, st, "lake/t/x.parquet", []string{"id", "absent"}, nil, func([]arrow.Array, int) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "lacks the column absent") {
+		t.Errorf("a missing column: %v", err)
+	}
+	err = ScanStrings(ctx, st, "lake/t/x.parquet", []string{"id", "n"}, func([]string) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "column n is not a string column") {
+		t.Errorf("ScanStrings of a number: %v", err)
 	}
 }

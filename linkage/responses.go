@@ -3,18 +3,12 @@ package linkage
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"icesurvey/lake"
 	"icesurvey/schemas"
@@ -73,7 +67,7 @@ func scanResponses(ctx context.Context, st store.Store, wave string, withAnswers
 	fixed := []string{"response_id", "survey_record_id", "respondent_type", "questionnaire_version", "received_at", "complete"}
 	for _, k := range keys {
 		c := &responseCols{answers: make([]func(int) string, len(ext))}
-		err := scanParquetColumns(ctx, st, k, fixed, answers, func(cols []arrow.Array, rows int) error {
+		err := lake.ScanColumns(ctx, st, k, fixed, answers, func(cols []arrow.Array, rows int) error {
 			var ok bool
 			if c.id, ok = cols[0].(*array.String); !ok {
 				return fmt.Errorf("response_id is not text")
@@ -124,7 +118,7 @@ func readConsentForLatest(ctx context.Context, st store.Store, wave string) ([]s
 	// The events' kinds and respondent types take a handful of values: one copy each.
 	intern := newInterner()
 	for _, k := range keys {
-		err := scanParquetColumns(ctx, st, k, []string{"event_id", "survey_record_id", "respondent_type", "event", "at"}, nil, func(cols []arrow.Array, rows int) error {
+		err := lake.ScanColumns(ctx, st, k, []string{"event_id", "survey_record_id", "respondent_type", "event", "at"}, nil, func(cols []arrow.Array, rows int) error {
 			var text [4]*array.String
 			for i := range text {
 				a, ok := cols[i].(*array.String)
@@ -158,65 +152,4 @@ func readConsentForLatest(ctx context.Context, st store.Store, wave string) ([]s
 		}
 	}
 	return out, nil
-}
-
-// scanParquetColumns streams the named columns of the Parquet object at key, a record
-// batch at a time, in the order named, then the optional ones: an optional column the
-// object lacks is nil in every batch.
-func scanParquetColumns(ctx context.Context, st store.Store, key string, names, optional []string, fn func(cols []arrow.Array, rows int) error) error {
-	path, cleanup, err := lake.LocalCopy(ctx, st, key)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	pf, err := file.NewParquetReader(f)
-	if err != nil {
-		return err
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 16 << 10}, memory.DefaultAllocator)
-	if err != nil {
-		return err
-	}
-	sc := pf.MetaData().Schema
-	var leaves []int
-	all := append(slices.Clone(names), optional...)
-	for i, n := range all {
-		leaf := sc.ColumnIndexByName(n)
-		switch {
-		case leaf >= 0:
-			leaves = append(leaves, leaf)
-		case i < len(names):
-			return fmt.Errorf("no column %s", n)
-		}
-	}
-	rr, err := fr.GetRecordReader(ctx, leaves, nil)
-	if err != nil {
-		return err
-	}
-	defer rr.Release()
-	cols := make([]arrow.Array, len(names)+len(optional))
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		for i, n := range all {
-			cols[i] = nil
-			if idx := rec.Schema().FieldIndices(n); len(idx) == 1 {
-				cols[i] = rec.Column(idx[0])
-			} else if i < len(names) {
-				return fmt.Errorf("no column %s in a record batch", n)
-			}
-		}
-		if err := fn(cols, int(rec.NumRows())); err != nil {
-			return err
-		}
-	}
-	if err := rr.Err(); err != nil && err != io.EOF {
-		return err
-	}
-	return nil
 }
