@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -49,17 +48,6 @@ import (
 // The judged rows' verdicts are one compact table (base); the findings of rejected rows
 // and the accepted rows are read from it, and the engine writes the lake objects as
 // Parquet in the layouts' column order and types, sorted by row.
-
-// whitespace is what strings.TrimSpace removes, for SQL's trim.
-var whitespace = func() string {
-	var b strings.Builder
-	for r := rune(0); r <= 0x3000; r++ {
-		if unicode.IsSpace(r) {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}()
 
 // Column modes: how a definition column is judged.
 const (
@@ -504,7 +492,7 @@ func (v *validator) valuesTable(ctx context.Context, i int) error {
 // is, and only the others are trimmed.
 func tr(text string) string {
 	return fmt.Sprintf("CASE WHEN ascii(%[1]s) BETWEEN 33 AND 126 AND ascii(%[1]s[-1]) BETWEEN 33 AND 126 THEN %[1]s ELSE trim(%[1]s, %[2]s) END",
-		text, sqlQuote(whitespace))
+		text, sqlQuote(spaceChars()))
 }
 
 // judge finds every row's verdict and writes the outputs.
