@@ -127,12 +127,6 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	}
 
 	t := time.Now()
-	cohort, err := loadCohort(ctx, st, cfg.WaveID, false)
-	if err != nil {
-		return nil, err
-	}
-	phase("cohort", t)
-	t = time.Now()
 	dir, err := os.MkdirTemp(cfg.TempDir, "ice-linkage-stage-*")
 	if err != nil {
 		return nil, fmt.Errorf("linkage: staging directory: %w", err)
@@ -140,23 +134,11 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	// The staged frame holds project and release pseudonyms side by side: it never
 	// outlives the build.
 	defer os.RemoveAll(dir)
-	answers, err := stageTo(dir+"/", cohort, rel, cfg)
-	if err != nil {
-		return nil, err
-	}
-	// The cohort is staged (its answers' inputs too) and needed no more. Its memory
-	// goes back to the system now, before DuckDB's queries take theirs, so the build's
-	// peak is the larger of the two rather than their sum.
-	cohort = nil
-	debug.FreeOSMemory()
-	eng, err := newEngine(ctx, dir+"/")
+	eng, err := stageRelease(ctx, st, cfg, rel, dir+"/", func() { phase("cohort", t); t = time.Now() })
 	if err != nil {
 		return nil, err
 	}
 	defer eng.close()
-	if err := stageAnswers(ctx, eng.conn, st, answers); err != nil {
-		return nil, fmt.Errorf("linkage: stage: %w", err)
-	}
 	phase("stage", t)
 
 	t = time.Now()
@@ -238,6 +220,35 @@ func Frame(cohort *Cohort, rel *Releaser, lookbackMonths int) []schemas.LinkageF
 	return out
 }
 
+// stageRelease reads the release's cohort from the lake (cohortRead is called once it
+// is read) and stages every relation under dir (a local directory ending in /): the
+// answers by DuckDB, in the engine it returns for the release's queries.
+func stageRelease(ctx context.Context, st store.Store, cfg ReleaseConfig, rel *Releaser, dir string, cohortRead func()) (*engine, error) {
+	cohort, err := loadCohort(ctx, st, cfg.WaveID, false)
+	if err != nil {
+		return nil, err
+	}
+	cohortRead()
+	answers, err := stageTo(dir, cohort, rel, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The cohort is staged (its answers' inputs too) and needed no more. Its memory
+	// goes back to the system now, before DuckDB's queries take theirs, so the build's
+	// peak is the larger of the two rather than their sum.
+	cohort = nil
+	debug.FreeOSMemory()
+	eng, err := newEngine(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := stageAnswers(ctx, eng.conn, st, answers); err != nil {
+		eng.close()
+		return nil, fmt.Errorf("linkage: stage: %w", err)
+	}
+	return eng, nil
+}
+
 // stageTo writes the staged relations under dir (a local directory ending in /) but
 // the answers, and the inputs of the answers' query, which the caller runs with DuckDB
 // (stageAnswers) once the cohort is let go.
@@ -293,27 +304,16 @@ func StageRelations(ctx context.Context, st store.Store, cfg ReleaseConfig) (str
 	if err != nil {
 		return "", err
 	}
-	cohort, err := loadCohort(ctx, st, cfg.WaveID, false)
-	if err != nil {
-		return "", err
-	}
 	dir, err := os.MkdirTemp(cfg.TempDir, "ice-linkage-stage-*")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	answers, err := stageTo(dir+"/", cohort, rel, cfg)
-	if err != nil {
-		return "", err
-	}
-	eng, err := newEngine(ctx, dir+"/")
+	eng, err := stageRelease(ctx, st, cfg, rel, dir+"/", func() {})
 	if err != nil {
 		return "", err
 	}
 	defer eng.close()
-	if err := stageAnswers(ctx, eng.conn, st, answers); err != nil {
-		return "", fmt.Errorf("linkage: stage: %w", err)
-	}
 	prefix := StagePrefix(cfg.WaveID, cfg.ReleaseID)
 	for _, r := range stagedLayouts() {
 		f, err := os.Open(filepath.Join(dir, r.Name, "part-0.parquet"))
