@@ -30,8 +30,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" driver Scanner.Store reads Parquet with
 
+	"icesurvey/internal/duckmem"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -308,7 +308,9 @@ func (s *Scanner) Store(t testing.TB, ctx context.Context, st *store.FileStore, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("duckdb", "")
+	// The scan reads patients' (synthetic) data: it spills, if it must, to a private
+	// directory removed after it, as the pipeline's own in-memory databases do.
+	db, err := duckmem.Open("idscan")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +327,7 @@ func (s *Scanner) Store(t testing.TB, ctx context.Context, st *store.FileStore, 
 		scanned = append(scanned, inf.Key)
 		where := "store " + inf.Key
 		if schemas.IsParquet(inf.Key) {
-			if err := s.Rows(ctx, db, where, "SELECT * FROM read_parquet(?)", filepath.Join(st.Root(), filepath.FromSlash(inf.Key))); err != nil {
+			if err := s.Rows(ctx, db.DB, where, "SELECT * FROM read_parquet(?)", filepath.Join(st.Root(), filepath.FromSlash(inf.Key))); err != nil {
 				t.Fatal(err)
 			}
 			continue
