@@ -136,7 +136,7 @@ func (s *Server) codingPage(w http.ResponseWriter, r *http.Request, u access.Use
 	if r.URL.Query().Get("sent") != "" {
 		v.Sent = "Your decisions were recorded: " + r.URL.Query().Get("sent") + " comments."
 	}
-	s.renderWithStatus(w, r, "coding", "Coding – "+v.ICS.Code, u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
+	s.renderWithStatus(w, r, "coding", "Coding – "+icsLabel(v.ICS), u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
 }
 
 // codingView reads one page of the coder's queue (from: the page's first comment,
@@ -245,7 +245,7 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		v.Problems = append(v.Problems, "There are no comments to code.")
 	}
 	if len(v.Problems) > 0 {
-		s.render(w, r, http.StatusBadRequest, "coding", page{Title: "Coding – " + v.ICS.Code, User: &u, Content: v})
+		s.render(w, r, http.StatusBadRequest, "coding", page{Title: "Coding – " + icsLabel(v.ICS), User: &u, Content: v})
 		return
 	}
 	// Every decision is audited before the batch leaves: who, when, which comment and

@@ -29,7 +29,7 @@ func (s *Server) freeTextThemesSection(ctx context.Context, v themeView) (*secti
 	who := strings.ToLower(labelOf(respondentTypes, q.RespondentType))
 	t := chart.Table{
 		ID:      "free-text-themes-table",
-		Caption: fmt.Sprintf("Free-text comments of %s in %s coded to each integration theme, by whether the comment was negative or positive", who, v.ICS.Code),
+		Caption: fmt.Sprintf("Free-text comments of %s in %s coded to each integration theme, by whether the comment was negative or positive", who, icsName(v.ICS)),
 		Columns: []chart.Column{{Label: "Integration theme"}, {Label: "Negative comments", Numeric: true}, {Label: "Positive comments", Numeric: true}},
 	}
 	cell := func(c Count) chart.Cell {
@@ -54,7 +54,7 @@ func (s *Server) freeTextThemesSection(ctx context.Context, v themeView) (*secti
 		Table: t,
 	}
 	if !coded {
-		sec.Intro = "No free-text comment of " + who + " in " + v.ICS.Code + " has been coded to these themes yet."
+		sec.Intro = "No free-text comment of " + who + " in " + icsName(v.ICS) + " has been coded to these themes yet."
 		sec.Table.Rows = nil
 	}
 	return sec, nil

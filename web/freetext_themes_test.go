@@ -34,7 +34,7 @@ func TestThemePageShowsFreeTextThemeCounts(t *testing.T) {
 			"Lack of holistic care pathways":      {"58", "withheld"},
 			"Lack of information":                 {"71", "19"},
 		}, "Counts of free-text comments"},
-		{"/waves/W1/themes/care-integration?ics=QJK", true, nil, "No free-text comment of patients in QJK has been coded"},
+		{"/waves/W1/themes/care-integration?ics=QJK", true, nil, "No free-text comment of patients in Devon has been coded"},
 		{"/waves/W1/themes/coordination?ics=QMM", false, nil, ""},
 		{"/waves/W1/themes/care-integration?ics=QMM&breakdown=age_band", false, nil, ""},
 		{"/waves/W1/themes/care-integration?ics=QMM&release=R-W1-1", true, map[string][2]string{"Lack of information": {"71", "19"}}, "Counts of free-text comments"},

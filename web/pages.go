@@ -11,7 +11,7 @@ import (
 
 type homeView struct {
 	Waves         []homeWave
-	BreakdownICSs []string
+	BreakdownICSs []string // "Name (code)" of each ICS whose breakdowns the user may see
 	FreeTextICSs  []string
 	Administrator bool
 }
@@ -43,6 +43,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, u access.User) {
 	}
 	v := homeView{Administrator: access.IsAdministrator(u), FreeTextICSs: access.FreeTextICSs(u, s.cfg.Now())}
 	var all []string
+	labels := map[string]string{} // ICS code → "Name (code)"
 	for _, wv := range waves {
 		hw := homeWave{Wave: wv, Href: "/waves/" + url.PathEscape(wv.ID)}
 		themes, err := s.deps.Results.Themes(ctx, wv.ID)
@@ -64,10 +65,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, u access.User) {
 		}
 		if s.deps.FreeText != nil {
 			for _, ics := range v.FreeTextICSs {
-				if slices.Contains(icsCodes(wv), ics) {
-					hw.More = append(hw.More, link{Label: "Free text of " + ics, Href: hw.Href + "/free-text?ics=" + url.QueryEscape(ics)})
+				if j := slices.IndexFunc(wv.ICSs, func(i ICS) bool { return i.Code == ics }); j >= 0 {
+					name := icsName(wv.ICSs[j])
+					hw.More = append(hw.More, link{Label: "Free text of " + name, Href: hw.Href + "/free-text?ics=" + url.QueryEscape(ics)})
 					if s.deps.CodingQueue != nil {
-						hw.More = append(hw.More, link{Label: "Code the free text of " + ics, Href: hw.Href + "/coding?ics=" + url.QueryEscape(ics)})
+						hw.More = append(hw.More, link{Label: "Code the free text of " + name, Href: hw.Href + "/coding?ics=" + url.QueryEscape(ics)})
 					}
 				}
 			}
@@ -75,9 +77,14 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, u access.User) {
 		v.Waves = append(v.Waves, hw)
 		for _, i := range wv.ICSs {
 			all = append(all, i.Code)
+			if _, ok := labels[i.Code]; !ok {
+				labels[i.Code] = icsLabel(i)
+			}
 		}
 	}
-	v.BreakdownICSs = access.BreakdownICSs(u, dedupe(all))
+	for _, c := range access.BreakdownICSs(u, dedupe(all)) {
+		v.BreakdownICSs = append(v.BreakdownICSs, labels[c])
+	}
 	s.render(w, r, http.StatusOK, "home", page{Title: "Your dashboard", User: &u, Status: &status, Content: v})
 }
 
@@ -122,7 +129,7 @@ func (s *Server) themePage(w http.ResponseWriter, r *http.Request, u access.User
 		return
 	}
 	s.render(w, r, http.StatusOK, "theme", page{
-		Title: v.Theme.Name + " – " + v.ICS.Code, User: &u, Status: &status, Content: v,
+		Title: v.Theme.Name + " – " + icsLabel(v.ICS), User: &u, Status: &status, Content: v,
 		Breadcrumbs: []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}},
 	})
 }

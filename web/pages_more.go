@@ -105,7 +105,7 @@ func (s *Server) carersPage(w http.ResponseWriter, r *http.Request, u access.Use
 		s.fail(w, r, err)
 		return
 	}
-	s.renderWithStatus(w, r, "carers", "Carers' results – "+v.ICS.Code, u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
+	s.renderWithStatus(w, r, "carers", "Carers' results – "+icsLabel(v.ICS), u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
 }
 
 func (s *Server) downloadCarers(w http.ResponseWriter, r *http.Request, u access.User) {
@@ -308,7 +308,7 @@ func (s *Server) practicesPage(w http.ResponseWriter, r *http.Request, u access.
 		s.fail(w, r, err)
 		return
 	}
-	s.renderWithStatus(w, r, "practices", "Response by GP practice – "+v.ICS.Code, u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
+	s.renderWithStatus(w, r, "practices", "Response by GP practice – "+icsLabel(v.ICS), u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
 }
 
 func (s *Server) downloadPractices(w http.ResponseWriter, r *http.Request, u access.User) {
@@ -439,7 +439,7 @@ func (s *Server) freeTextPage(w http.ResponseWriter, r *http.Request, u access.U
 		s.fail(w, r, err)
 		return
 	}
-	s.renderWithStatus(w, r, "free-text", "Free text – "+v.ICS.Code, u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
+	s.renderWithStatus(w, r, "free-text", "Free text – "+icsLabel(v.ICS), u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
 }
 
 func (s *Server) downloadFreeText(w http.ResponseWriter, r *http.Request, u access.User) {

@@ -162,7 +162,7 @@ func (s *Server) profileQuotes(ctx context.Context, u access.User, v *profilePag
 	}
 	now := s.cfg.Now()
 	if d := access.FreeText(u, v.ICS.Code, now); !d.Allowed {
-		hide("Quotations are shown only to named free-text readers of " + v.ICS.Code + " (" + d.Reason + ").")
+		hide("Quotations are shown only to named free-text readers of " + icsName(v.ICS) + " (" + d.Reason + ").")
 		return nil
 	}
 	if s.deps.Audit == nil {
@@ -180,7 +180,7 @@ func (s *Server) profileQuotes(ctx context.Context, u access.User, v *profilePag
 		return fmt.Errorf("recording a free-text read (nothing is shown unaudited): %w", err)
 	}
 	if !decision.Allowed {
-		hide("Quotations are shown only to named free-text readers of " + v.ICS.Code + " (" + decision.Reason + ").")
+		hide("Quotations are shown only to named free-text readers of " + icsName(v.ICS) + " (" + decision.Reason + ").")
 		return nil
 	}
 	v.Quotes = true
@@ -222,9 +222,9 @@ func (s *Server) profilePage(w http.ResponseWriter, r *http.Request, u access.Us
 		s.fail(w, r, err)
 		return
 	}
-	title := "Experience profiles – " + v.ICS.Code
+	title := "Experience profiles – " + icsLabel(v.ICS)
 	if v.Profile != nil {
-		title = v.Profile.Title + " – " + v.ICS.Code
+		title = v.Profile.Title + " – " + icsLabel(v.ICS)
 	}
 	s.renderWithStatus(w, r, "profile", title, u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
 }

@@ -239,6 +239,32 @@ func TestBreakdownsOnlyForTheAnalystsICS(t *testing.T) {
 	}
 }
 
+// Pages name an ICS as people know it ("Norfolk and Waveney"), its code beside it
+// where it is the page's subject, and never by the code alone where a name is known.
+func TestPagesNameTheICS(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	for _, tc := range []struct{ path, want string }{
+		{"/", "Norfolk and Waveney (QMM)"},
+		{"/waves/W1/themes/care-administration?ics=QMM", "<title>Care administration – Norfolk and Waveney (QMM)"},
+		{"/waves/W1/themes/care-administration?ics=QMM", "% positive among patients in Norfolk and Waveney"},
+		{"/waves/W1/themes/care-administration?ics=QMM", "England excluding Norfolk and Waveney"},
+		{"/waves/W1/carers?ics=QJK", "Devon (QJK)"},
+	} {
+		resp, body := h.get(t, h.client, tc.path)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d, want %q in the page", tc.path, resp.StatusCode, tc.want)
+		}
+		if strings.Contains(body, "England excluding QMM") || strings.Contains(body, " in QMM") {
+			i := strings.Index(body, " in QMM")
+			if i < 0 {
+				i = strings.Index(body, "England excluding QMM")
+			}
+			t.Errorf("%s names QMM by its code alone: %q", tc.path, body[max(0, i-80):min(len(body), i+40)])
+		}
+	}
+}
+
 func TestUnknownFiltersAreNotFound(t *testing.T) {
 	h := newHarness(t, true, nil)
 	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")

@@ -107,6 +107,14 @@ func waveTitle(w Wave) string {
 	return "Wave " + w.ID
 }
 
+// icsName is how an ICS is named in a sentence: its name, or its code when it has none.
+func icsName(i ICS) string {
+	if i.Name == "" {
+		return i.Code
+	}
+	return i.Name
+}
+
 func icsLabel(i ICS) string {
 	if i.Name == "" {
 		return i.Code
@@ -250,7 +258,7 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 	if err != nil {
 		return themeView{}, fmt.Errorf("reading the data status: %w", err)
 	}
-	comparator := "England excluding " + v.ICS.Code
+	comparator := "England excluding " + icsName(v.ICS)
 	release := set.ReleaseID
 	if q.Release == "" {
 		release = "live figures (not a published release): " + set.ReleaseID
@@ -307,7 +315,7 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 	who := strings.ToLower(labelOf(respondentTypes, q.RespondentType))
 	for n, g := range groups {
 		id := prefix + "results"
-		heading := fmt.Sprintf("%s: %% positive among %s in %s", g.title, who, v.ICS.Code)
+		heading := fmt.Sprintf("%s: %% positive among %s in %s", g.title, who, icsName(v.ICS))
 		labelHeader := "Question"
 		if q.Breakdown != BreakdownNone {
 			id = fmt.Sprintf("%sq%d", prefix, n+1)

@@ -133,3 +133,15 @@ func TestActivityIsPlausible(t *testing.T) {
 		}
 	}
 }
+
+// A national-size wave's ICSs are the 42 boards, each with a name on the dashboard.
+func TestICBCodesAreNamed(t *testing.T) {
+	if len(synthlink.ICBCodes) != len(schemas.ICSNames) {
+		t.Errorf("%d ICB codes, %d named", len(synthlink.ICBCodes), len(schemas.ICSNames))
+	}
+	for _, c := range synthlink.ICBCodes {
+		if schemas.ICSName(c) == "" {
+			t.Errorf("%s has no name in schemas.ICSNames", c)
+		}
+	}
+}

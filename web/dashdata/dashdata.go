@@ -45,6 +45,7 @@ import (
 	"icesurvey/codes"
 	"icesurvey/disclosure"
 	"icesurvey/publication"
+	"icesurvey/schemas"
 	"icesurvey/warehouse"
 	"icesurvey/web"
 )
@@ -59,12 +60,22 @@ type Config struct {
 	// Params are the release parameters the live figures are computed with (default
 	// publication.DefaultParams()).
 	Params *publication.Params
-	// ICSNames and WaveNames give names to codes ("QMM": "Norfolk and Waveney").
+	// ICSNames and WaveNames give names to codes ("QMM": "Norfolk and Waveney"). An ICS
+	// not in ICSNames is named by schemas.ICSNames, the 42 boards' table.
 	ICSNames  map[string]string
 	WaveNames map[string]string
 	// BusyWait is how long a snapshot waits for a write in progress (default 1 min).
 	BusyWait time.Duration
 	Logger   *slog.Logger
+}
+
+// icsName is the ICS's name: the configuration's, else the boards' table's, else ""
+// (the pages then show the code alone).
+func (s *Source) icsName(code string) string {
+	if n, ok := s.cfg.ICSNames[code]; ok {
+		return n
+	}
+	return schemas.ICSName(code)
 }
 
 // Source is the dashboard's data over the current snapshot. It is safe for
@@ -279,7 +290,7 @@ func (s *Source) build(ctx context.Context, path string, changed time.Time) (*sn
 			sn.waves = append(sn.waves, web.Wave{ID: wave, Name: s.cfg.WaveNames[wave]})
 		}
 		w := &sn.waves[len(sn.waves)-1]
-		w.ICSs = append(w.ICSs, web.ICS{Code: ics, Name: s.cfg.ICSNames[ics]})
+		w.ICSs = append(w.ICSs, web.ICS{Code: ics, Name: s.icsName(ics)})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -167,3 +167,19 @@ func TestResponseByDayFromCompletions(t *testing.T) {
 		}
 	}
 }
+
+// An ICS is named by the configuration first, then by the boards' table; an unknown
+// code has no name (the pages show the code).
+func TestICSName(t *testing.T) {
+	s := &Source{cfg: Config{ICSNames: map[string]string{"QMM": "Norfolk & Waveney (local name)", "QAA": "Alpha"}}}
+	for _, tc := range []struct{ code, want string }{
+		{"QMM", "Norfolk & Waveney (local name)"},
+		{"QAA", "Alpha"},
+		{"QJK", "Devon"},
+		{"QZZ", ""},
+	} {
+		if got := s.icsName(tc.code); got != tc.want {
+			t.Errorf("icsName(%q) = %q, want %q", tc.code, got, tc.want)
+		}
+	}
+}
