@@ -36,6 +36,13 @@ func Report(in ReportInput) string {
 		}
 		return id
 	}
+	if in.Evaluation.Comments == 0 {
+		// A table of zeros and dashes would say nothing a sentence does not.
+		b.WriteString("Classifier on the held-out slice: no comment of the slice has been coded by people yet;\n" +
+			"its precision, recall and F1 appear here as coders code it.\n\n")
+		agreement(&b, in.Agreement, name)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "Classifier on the held-out slice: %d comments people coded, never used to train or tune\n", in.Evaluation.Comments)
 	if in.Model != nil {
 		fmt.Fprintf(&b, "(model trained on %d comments, thresholds tuned on %d, L2 penalty %g)\n",
@@ -50,23 +57,28 @@ func Report(in ReportInput) string {
 	fmt.Fprintf(&b, "%-40s %7s %9s %7s %6s\n", "micro F1", "", "", "", num(in.Evaluation.MicroF1))
 	b.WriteString("polarity: share of comments where both found the theme that agree on its polarity (n)\n")
 	b.WriteString("\n")
-	if in.Agreement == nil {
+	agreement(&b, in.Agreement, name)
+	return b.String()
+}
+
+// agreement writes the coders' agreement on the blind double-coded sample (a is nil
+// when there is none yet).
+func agreement(b *strings.Builder, a *Agreement, name func(string) string) {
+	if a == nil {
 		b.WriteString("Coders' agreement: no blind double-coded sample yet\n")
-		return b.String()
+		return
 	}
-	a := in.Agreement
-	fmt.Fprintf(&b, "Coders' agreement on the blind double-coded sample: %d comments, %d coders\n", a.Units, a.Coders)
-	fmt.Fprintf(&b, "%-40s %7s %7s\n", "theme (presence)", "kappa", "alpha")
+	fmt.Fprintf(b, "Coders' agreement on the blind double-coded sample: %d comments, %d coders\n", a.Units, a.Coders)
+	fmt.Fprintf(b, "%-40s %7s %7s\n", "theme (presence)", "kappa", "alpha")
 	for i, k := range a.KappaByTheme {
 		al := math.NaN()
 		if i < len(a.AlphaByTheme) {
 			al = a.AlphaByTheme[i].Value
 		}
-		fmt.Fprintf(&b, "%-40s %7s %7s\n", name(k.Theme), num(k.Value), num(al))
+		fmt.Fprintf(b, "%-40s %7s %7s\n", name(k.Theme), num(k.Value), num(al))
 	}
-	fmt.Fprintf(&b, "Krippendorff's alpha over every theme decision with polarity (nominal): %s\n", num(a.Alpha))
+	fmt.Fprintf(b, "Krippendorff's alpha over every theme decision with polarity (nominal): %s\n", num(a.Alpha))
 	b.WriteString("kappa: Cohen's, first two coders; alpha: Krippendorff's, all coders, missing allowed; — undefined\n")
-	return b.String()
 }
 
 func num(v float64) string {

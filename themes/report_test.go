@@ -40,3 +40,25 @@ func TestReport(t *testing.T) {
 		t.Errorf("report without agreement:\n%s", out)
 	}
 }
+
+// With no comment of the held-out slice coded by people, the report says so in a
+// sentence, not with a table of zeros, and still gives the coders' agreement.
+func TestReportWithNoEvaluationYet(t *testing.T) {
+	cb := Default()
+	ev := Evaluation{CodebookVersion: cb.Version}
+	for _, id := range cb.ThemeIDs() {
+		ev.Themes = append(ev.Themes, ThemeMetrics{Theme: id, PRF: prfOf(0, 0, 0)})
+	}
+	ag := &Agreement{Units: 15, Coders: 2, Alpha: 0.49}
+	for _, id := range cb.ThemeIDs() {
+		ag.KappaByTheme = append(ag.KappaByTheme, ThemeAgreement{id, 0.4})
+	}
+	out := Report(ReportInput{Title: "wave W1", Codebook: cb, Evaluation: ev, Agreement: ag})
+	if !strings.Contains(out, "no comment of the slice has been coded by people yet") || strings.Contains(out, "macro F1") ||
+		strings.Contains(out, "support") {
+		t.Errorf("empty evaluation shown as a table:\n%s", out)
+	}
+	if !strings.Contains(out, "15 comments, 2 coders") {
+		t.Errorf("agreement missing:\n%s", out)
+	}
+}
