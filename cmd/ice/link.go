@@ -141,10 +141,10 @@ func printLinkage(out io.Writer, r waveclient.LinkageResult) {
 		c.Events, c.PatientsGiven, c.PatientsDeclined, c.PatientsWithdrew, c.CarersGiven)
 	for _, e := range r.Extracts {
 		if e.Refused != "" {
-			fmt.Fprintf(w, "extract %s\tREFUSED: %s\n", e.Key, e.Refused)
+			fmt.Fprintf(w, "extract\t%s\tREFUSED: %s\n", e.Key, e.Refused)
 			continue
 		}
-		fmt.Fprintf(w, "extract %s\t%d rows: %d accepted, %d rejected, %d excluded (not linkable)\n", e.Key, e.RowsRead, e.Accepted, e.Rejected, e.Excluded)
+		fmt.Fprintf(w, "extract\t%s\t%d rows: %d accepted, %d rejected, %d excluded (not linkable)\n", e.Key, e.RowsRead, e.Accepted, e.Rejected, e.Excluded)
 	}
 	if p := r.Purge; p != nil {
 		fmt.Fprintf(w, "purge\t%d validated extract objects, %d rewritten: %d activity and %d diagnosis rows of %d people who may no longer be linked removed\n",
@@ -155,10 +155,10 @@ func printLinkage(out io.Writer, r waveclient.LinkageResult) {
 		fmt.Fprintf(w, "release\t%d sampled, %d responded, %d consented, %d linked; release key %s; %d earlier objects retired\n",
 			rel.Sampled, rel.Responded, rel.Consented, rel.Linked, rel.ReleaseKeyID, rel.Retired)
 		for _, a := range rel.Accuracy {
-			fmt.Fprintf(w, "  accuracy %s\tprecision %.4f, recall %.4f (%d true pairs)\n", a.DatasetID, a.Precision, a.Recall, a.TruePairs)
+			fmt.Fprintf(w, "accuracy\t%s\tprecision %.4f, recall %.4f (%d true pairs)\n", a.DatasetID, a.Precision, a.Recall, a.TruePairs)
 		}
 		for _, k := range rel.Reports {
-			fmt.Fprintf(w, "  report\t%s\n", k)
+			fmt.Fprintf(w, "report\t%s\n", k)
 		}
 	}
 	if d := r.Disclosed; d.Key != "" {
