@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -183,6 +184,10 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 			if err := demoPublication(ctx, out, st, wc, waveID); err != nil {
 				return nil, err
 			}
+			// #15: the consented linkage, against synthetic provider extracts.
+			if err := demoLinkage(ctx, out, st, wc, waveID); err != nil {
+				return nil, fmt.Errorf("linkage: %w", err)
+			}
 			// #17: the local index — the wave's free text coded, a profile report written.
 			if err := demoLocalIndex(ctx, out, st, wc, spec, demoReportsDir(cfg.DataDir, waveID)); err != nil {
 				return nil, fmt.Errorf("local index: %w", err)
@@ -249,6 +254,21 @@ func demoLine(s waveclient.ICSStatus) string {
 	return b.String()
 }
 
+// outcomeCounts is how many people ended with each outcome, by its name, in the order
+// of the codes: "completed 194, undelivered 21, …".
+func outcomeCounts(by map[int]int) string {
+	codes := make([]int, 0, len(by))
+	for c := range by {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%s %d", schemas.OutcomeName(c), by[c])
+	}
+	return strings.Join(parts, ", ")
+}
+
 func totalDeceased(s waveclient.ICSStatus) int {
 	n := 0
 	for _, d := range s.DBS {
@@ -275,7 +295,7 @@ func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spe
 		for _, m := range s.Mailings {
 			fmt.Fprintf(w, "\t%d", m.Sent)
 		}
-		fmt.Fprintf(w, "\t%v\n", s.Outcomes)
+		fmt.Fprintf(w, "\t%s\n", outcomeCounts(s.Outcomes))
 	}
 	w.Flush()
 	events, _ := audit.Trail(ctx, st.Store, spec.WaveID)
