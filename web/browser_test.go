@@ -151,6 +151,8 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"practices", "/waves/W1/practices?ics=QMM"},
 		{"profiles", "/waves/W1/profiles?ics=QMM"},
 		{"profile-no-quotes", "/waves/W1/profiles?ics=QMM&profile=women-heart"},
+		{"linkage", "/waves/W1/linkage"},
+		{"linkage-found-by-all", "/waves/W1/linkage?question=P_WHO_TO_CONTACT&burden=efi_band&found_by=all"},
 	}
 	// Free text is checked as its named reader.
 	reader := []struct{ name, path string }{

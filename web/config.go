@@ -97,6 +97,9 @@ type Deps struct {
 	// Optional: the experience-profile page (issue #17), for analysts of the ICS; its
 	// quotations only for named free-text readers, recorded through Audit.
 	Profiles ProfileSource
+	// Optional: the linked health and care activity page (issue #15), for every
+	// signed-in user: disclosed counts of the wave's linkage release only.
+	Linkage Linkage
 }
 
 func (c *Config) setDefaults() {

@@ -277,3 +277,52 @@ type Count struct {
 	N        int64
 	Withheld bool
 }
+
+// Linkage gives the linked health and care activity page (issue #15): what the wave's
+// current linkage release let be shown of the consenting respondents' linked activity,
+// after the linkage's disclosure control (linkage_disclosed). Counts and shares only,
+// each as the release published it: a withheld one carries no number. Optional:
+// without it the page does not exist.
+type Linkage interface {
+	// LinkedAggregates returns the wave's current linkage release's disclosed
+	// aggregates; a wave with no linkage release gives a zero LinkedRelease.
+	LinkedAggregates(ctx context.Context, wave string) (LinkedRelease, error)
+}
+
+// LinkedRelease is one linkage release's disclosed aggregates.
+type LinkedRelease struct {
+	ReleaseID string // "" when the wave has no linkage release
+	// Method says how the figures were made and checked, for the downloads' metadata.
+	Method string
+	Cells  []LinkedCell
+}
+
+// The linkage's aggregates (LinkedCell.Aggregate).
+const (
+	AggregateExperienceByBurden    = "experience_by_burden"
+	AggregateExperienceByCondition = "experience_by_condition"
+	AggregateMatchRates            = "match_rates"
+)
+
+// LinkedCell is one cell of a disclosed aggregate: of the Base respondents in group
+// GroupValue of Grouping, Count are in Category (for experience, positive or
+// not_positive on the question Subject; for match rates, linked or not_linked in the
+// dataset Subject).
+type LinkedCell struct {
+	Aggregate   string
+	Subject     string // a question id or a dataset id
+	SubjectText string // the question's text or the dataset's title
+	Grouping    string // providers_12m, condition, ics, age_band, …
+	GroupValue  string // "3-4", "heart_failure", "QMM", …
+	GroupLabel  string // how people name the group value ("Heart failure"); GroupValue when empty
+	Category    string
+	// Count, Base and Share are zero and must not be shown when Withheld.
+	Count, Base int64
+	Share       float64
+	// Status is the release's mark: "" published, "L" caution, "B" base too small,
+	// "P" primary, "S" secondary suppression.
+	Status string
+}
+
+// Withheld reports whether the release withholds the cell's numbers.
+func (c LinkedCell) Withheld() bool { return c.Status == "B" || c.Status == "P" || c.Status == "S" }

@@ -103,7 +103,7 @@ func newHarness(t testing.TB, tlsServer bool, mutate func(*Config, *Deps)) *harn
 	cfg := Config{Now: clock.Now, Logger: slog.New(slog.NewTextHandler(testLogOutput, nil))}
 	ft := &memFreeText{}
 	deps := Deps{Policy: policy, LocalUsers: localUsersFile(t), Freshness: data, Waves: data, Fieldwork: data, Results: data,
-		Releases: data, Practices: data, FreeText: ft, Audit: ft, FreeTextThemes: data}
+		Releases: data, Practices: data, FreeText: ft, Audit: ft, FreeTextThemes: data, Linkage: data}
 	if mutate != nil {
 		mutate(&cfg, &deps)
 	}

@@ -173,3 +173,57 @@ func (memData) FreeTextThemeCounts(_ context.Context, wave, ics, respondentType,
 		{Theme: "information", Name: "Lack of information", Negative: Count{N: 71}, Positive: Count{N: 19}},
 	}, nil
 }
+
+// LinkedAggregates: a small linkage release of W1. Every withheld cell carries the
+// tell-tale count and share (leakedCount, leakedValue), which must never be served.
+func (memData) LinkedAggregates(_ context.Context, wave string) (LinkedRelease, error) {
+	if wave != "W1" {
+		return LinkedRelease{}, nil
+	}
+	const story, story2 = "P_REPEAT_STORY", "P_WHO_TO_CONTACT"
+	storyText, story2Text := "Did not have to repeat their story", "Knew who to contact about their care"
+	cell := func(agg, subject, subjectText, grouping, value, label, cat string, n, base int64, status string) LinkedCell {
+		c := LinkedCell{Aggregate: agg, Subject: subject, SubjectText: subjectText, Grouping: grouping, GroupValue: value, GroupLabel: label,
+			Category: cat, Count: n, Base: base, Status: status}
+		if c.Withheld() {
+			c.Count, c.Base, c.Share = leakedCount, leakedCount, leakedValue
+		} else {
+			c.Share = float64(n) / float64(base)
+		}
+		return c
+	}
+	b := func(subject, text, grouping, value, label string, pos, base int64, posStatus, negStatus string) []LinkedCell {
+		return []LinkedCell{
+			cell(AggregateExperienceByBurden, subject, text, grouping, value, label, "positive", pos, base, posStatus),
+			cell(AggregateExperienceByBurden, subject, text, grouping, value, label, "not_positive", base-pos, base, negStatus),
+		}
+	}
+	var cells []LinkedCell
+	cells = append(cells, b(story, storyText, "providers_12m", "5+", "", 112, 184, "", "")...)
+	cells = append(cells, b(story, storyText, "providers_12m", "1", "", 16, 22, "L", "L")...)
+	cells = append(cells, b(story, storyText, "providers_12m", "3-4", "", 50, 80, "", "")...)
+	cells = append(cells, b(story, storyText, "providers_12m", "2", "", 2, 23, "P", "S")...)
+	cells = append(cells, b(story, storyText, "providers_12m", "0", "", 3, 6, "B", "B")...)
+	cells = append(cells, b(story, storyText, "efi_band", "severe", "Severe frailty", 90, 150, "", "")...)
+	cells = append(cells, b(story2, story2Text, "providers_12m", "5+", "", 140, 184, "", "")...)
+	for _, c := range b(story, storyText, "condition", "heart_failure", "Heart failure", 40, 70, "", "") {
+		c.Aggregate = AggregateExperienceByCondition
+		cells = append(cells, c)
+	}
+	for _, c := range b(story, storyText, "condition", "dementia", "Dementia", 4, 8, "B", "B") {
+		c.Aggregate = AggregateExperienceByCondition
+		cells = append(cells, c)
+	}
+	m := func(dataset, title, grouping, value string, linked, base int64, status string) []LinkedCell {
+		return []LinkedCell{
+			cell(AggregateMatchRates, dataset, title, grouping, value, "", "linked", linked, base, status),
+			cell(AggregateMatchRates, dataset, title, grouping, value, "", "not_linked", base-linked, base, status),
+		}
+	}
+	cells = append(cells, m("gpad", "GP appointments", "ics", "QMM", 157, 165, "")...)
+	cells = append(cells, m("gpad", "GP appointments", "ics", "QJK", 163, 173, "")...)
+	cells = append(cells, m("apc", "Admitted patient care", "ics", "QMM", 71, 165, "")...)
+	cells = append(cells, m("apc", "Admitted patient care", "ics", "QJK", 3, 173, "S")...)
+	cells = append(cells, m("gpad", "GP appointments", "all", "all", 320, 338, "")...)
+	return LinkedRelease{ReleaseID: "R20270301", Method: "Counts of consenting respondents, unweighted; the publication's disclosure rules.", Cells: cells}, nil
+}

@@ -60,6 +60,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, u access.User) {
 			}
 		}
 		hw.More = append(hw.More, link{Label: "Carers' results", Href: hw.Href + "/carers"}, link{Label: "Published releases", Href: hw.Href + "/releases"})
+		if s.deps.Linkage != nil {
+			hw.More = append(hw.More, link{Label: "Linked health and care activity", Href: hw.Href + "/linkage"})
+		}
 		if s.deps.Practices != nil && len(access.BreakdownICSs(u, icsCodes(wv))) > 0 {
 			hw.More = append(hw.More, link{Label: "Response by GP practice", Href: hw.Href + "/practices"})
 		}

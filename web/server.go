@@ -106,6 +106,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /waves/{wave}/coding", s.requireUser(s.codingPage))
 	mux.Handle("POST /waves/{wave}/coding", s.requireUser(s.codingSubmit))
 	mux.Handle("GET /waves/{wave}/profiles", s.requireUser(s.profilePage))
+	mux.Handle("GET /waves/{wave}/linkage", s.requireUser(s.linkagePage))
+	mux.Handle("GET /waves/{wave}/linkage/download/{table}", s.requireUser(s.downloadLinkage))
 	mux.Handle("GET /access", s.requireUser(s.accessPage))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", "If you typed the web address, check it is correct.")

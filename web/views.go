@@ -368,6 +368,7 @@ type overviewView struct {
 	Wave     Wave
 	Sections []section
 	Themes   []Theme
+	Linkage  bool // the linked activity page exists
 }
 
 // withheldNote explains the withheld mark in a table of counts.
@@ -378,7 +379,7 @@ func (s *Server) overviewView(ctx context.Context, waveID string) (overviewView,
 	if err != nil {
 		return overviewView{}, err
 	}
-	v := overviewView{Wave: wave}
+	v := overviewView{Wave: wave, Linkage: s.deps.Linkage != nil}
 	if v.Themes, err = s.deps.Results.Themes(ctx, wave.ID); err != nil {
 		return overviewView{}, fmt.Errorf("listing themes: %w", err)
 	}

@@ -134,6 +134,7 @@ func runServe(ctx context.Context, cfg serveConfig, out *os.File, ready func(url
 	defer src.Close()
 	deps.Freshness, deps.Waves, deps.Fieldwork, deps.Results, deps.Releases, deps.Practices = src, src, src, src, src, src
 	deps.FreeTextThemes = src // the theme pages' free-text theme counts (#17)
+	deps.Linkage = src        // the linked activity page (#15)
 	if cfg.Store != "" {
 		st, err := store.Open(ctx, cfg.Store)
 		if err != nil {

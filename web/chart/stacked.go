@@ -227,7 +227,7 @@ func (c Stacked) summary() string {
 		parts = append(parts, fmt.Sprintf("%q is the largest share in %d of %d %s shown", c.Categories[best], top[best], shown, plural(shown, "group", "groups")))
 	}
 	if withheld > 0 {
-		parts = append(parts, fmt.Sprintf("%d %s withheld (fewer than 10 responses)", withheld, plural(withheld, "group is", "groups are")))
+		parts = append(parts, fmt.Sprintf("%d %s withheld by the small-number rule", withheld, plural(withheld, "group is", "groups are")))
 	}
 	return strings.Join(parts, "; ") + "."
 }

@@ -40,6 +40,7 @@ func TestBrowserOverASyntheticWave(t *testing.T) {
 		{"carers", "/waves/W1/carers?ics=QAA"},
 		{"releases", "/waves/W1/releases"},
 		{"practices", "/waves/W1/practices?ics=QCC"},
+		{"linkage", "/waves/W1/linkage"},
 	}
 	for _, p := range pages {
 		for _, w := range []int64{320, 1280} {

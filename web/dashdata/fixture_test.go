@@ -79,6 +79,9 @@ func buildFixture(t testing.TB) (*pubsynth.Wave, *publication.Results) {
 			if err := writeResponseThemes(ctx, fixture); err != nil {
 				return fmt.Errorf("response_themes: %w", err)
 			}
+			if err := writeLinkageDisclosed(ctx, fixture); err != nil {
+				return fmt.Errorf("linkage_disclosed: %w", err)
+			}
 			return nil
 		}()
 	})
@@ -138,6 +141,44 @@ func writeResponseThemes(ctx context.Context, w *pubsynth.Wave) error {
 						return err
 					}
 				}
+			}
+		}
+		return nil
+	})
+}
+
+// testLinkageRelease is the fixture's linkage release: linkage_disclosed as the
+// linkage's disclosure step writes it, withheld cells with NULL numbers.
+const testLinkageRelease = "L20270301"
+
+func writeLinkageDisclosed(ctx context.Context, w *pubsynth.Wave) error {
+	type row struct {
+		aggregate, subject, grouping, value, category string
+		count, base                                   *int64
+		status                                        string
+	}
+	n := func(v int64) *int64 { return &v }
+	rows := []row{
+		{"experience_by_burden", "P_REPEAT_STORY", "providers_12m", "1", "positive", n(16), n(22), "L"},
+		{"experience_by_burden", "P_REPEAT_STORY", "providers_12m", "1", "not_positive", n(6), n(22), "L"},
+		{"experience_by_burden", "P_REPEAT_STORY", "providers_12m", "2", "positive", nil, nil, "P"},
+		{"experience_by_burden", "P_REPEAT_STORY", "providers_12m", "2", "not_positive", nil, nil, "S"},
+		{"experience_by_burden", "P_REPEAT_STORY", "efi_band", "severe", "positive", n(90), n(150), ""},
+		{"experience_by_condition", "P_REPEAT_STORY", "condition", "heart_failure", "positive", n(40), n(70), ""},
+		{"match_rates", "gpad", "ics", "QBB", "linked", n(157), n(165), ""},
+		{"match_rates", "gpad", "age_band", "75-84", "linked", n(60), n(64), ""},
+	}
+	return w.Warehouse.Write(ctx, func(tx *sql.Tx) error {
+		for _, r := range rows {
+			var share *float64
+			if r.count != nil {
+				v := float64(*r.count) / float64(*r.base)
+				share = &v
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO linkage_disclosed (release_id, wave_id, aggregate, subject, grouping, group_value,
+				category, count, base, share, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				testLinkageRelease, testSpec.Wave, r.aggregate, r.subject, r.grouping, r.value, r.category, r.count, r.base, share, r.status); err != nil {
+				return err
 			}
 		}
 		return nil

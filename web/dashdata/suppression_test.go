@@ -59,7 +59,7 @@ func dashboardServerTLS(t *testing.T, src *Source, useTLS bool) (*httptest.Serve
 		t.Fatal(err)
 	}
 	srv, err := web.NewServer(web.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, web.Deps{Policy: policy, LocalUsers: lu,
-		Freshness: src, Waves: src, Fieldwork: src, Results: src, Releases: src, Practices: src, FreeTextThemes: src})
+		Freshness: src, Waves: src, Fieldwork: src, Results: src, Releases: src, Practices: src, FreeTextThemes: src, Linkage: src})
 	if err != nil {
 		t.Fatal(err)
 	}
