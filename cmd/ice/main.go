@@ -58,7 +58,7 @@ func run() int {
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ice",
-		Short:         "Run the NHS England Integrated Care Experience Survey fieldwork pipeline",
+		Short:         "Run the NHS England Integrated Care Experience Survey: fieldwork, publication, linkage, the dashboard and the local index",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
