@@ -101,11 +101,11 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 		return linkageView{}, notFoundError(fmt.Sprintf("There is no grouping %q.", foundBy))
 	}
 	base := "/waves/" + url.PathEscape(wave.ID) + "/linkage"
-	v.Form = filterForm{Action: base, Selects: []selectField{
-		selectOf("question", "Question", questions, question),
-		selectOf("burden", "Experience by", burdenGroupings, burden),
-		selectOf("found_by", "Found in each dataset, by", matchGroupings, foundBy),
-	}}
+	v.Form = filterForm{Action: base}
+	if len(questions) > 0 {
+		v.Form.Selects = append(v.Form.Selects, selectOf("question", "Question", questions, question), selectOf("burden", "Experience by", burdenGroupings, burden))
+	}
+	v.Form.Selects = append(v.Form.Selects, selectOf("found_by", "Found in each dataset, by", matchGroupings, foundBy))
 	query := url.Values{"question": {question}, "burden": {burden}, "found_by": {foundBy}}
 	meta := func(filters string) [][2]string {
 		return [][2]string{
@@ -114,7 +114,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 			{"Filters", filters},
 			{"Data as of", status.AsOf.In(london).Format("2006-01-02 15:04 MST")},
 			{"Method", rel.Method},
-			{"Suppression marks", "withheld: a count under the minimum, a base under the minimum, or a count that would reveal one (the publication's disclosure rules); L: published with caution (a base under 30)"},
+			{"Suppression marks", "withheld: a base or a count under the minimum, or a count that would reveal one (the publication's disclosure rules, see Method); (small base: treat with caution): published on a small base"},
 		}
 	}
 	questionText := question
@@ -131,7 +131,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 		for _, g := range groupValues(cells) {
 			label := g.label
 			if slices.ContainsFunc(g.cells, func(c LinkedCell) bool { return c.Status == "L" }) {
-				label += " (caution: fewer than 30 respondents)"
+				label += " (small base: treat with caution)"
 			}
 			st.Rows = append(st.Rows, stackedRow(label, g.cells, []string{"positive", "not_positive"}))
 		}
@@ -145,11 +145,13 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 		sec.withDownloads(base+"/download", query)
 		return sec
 	}
-	v.Sections = append(v.Sections,
-		experience("burden", AggregateExperienceByBurden, burden,
-			"“"+questionText+"”: positive answers by "+strings.ToLower(burdenLabel), burdenLabel),
-		experience("conditions", AggregateExperienceByCondition, "condition",
-			"“"+questionText+"”: positive answers by condition", "Condition"))
+	if len(questions) > 0 {
+		v.Sections = append(v.Sections,
+			experience("burden", AggregateExperienceByBurden, burden,
+				"“"+questionText+"”: positive answers by "+strings.ToLower(burdenLabel), burdenLabel),
+			experience("conditions", AggregateExperienceByCondition, "condition",
+				"“"+questionText+"”: positive answers by condition", "Condition"))
+	}
 
 	// Found in each dataset: one table, a row per dataset and group.
 	byLabel := labelOf(matchGroupings, foundBy)
@@ -191,7 +193,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 			} else {
 				pct := chart.Percent(c.Share)
 				if c.Status == "L" {
-					pct += " (caution: a base under 30)"
+					pct += " (small base: treat with caution)"
 				}
 				row = append(row, chart.Cell{Text: strconv.FormatInt(c.Count, 10)}, chart.Cell{Text: strconv.FormatInt(c.Base, 10)}, chart.Cell{Text: pct})
 			}

@@ -36,7 +36,7 @@ func TestLinkagePageShowsTheDisclosedCells(t *testing.T) {
 	for _, r := range burden[1:] {
 		labels = append(labels, r[0])
 	}
-	if got := strings.Join(labels, ","); got != "0,1 (caution: fewer than 30 respondents),2,3-4,5+" {
+	if got := strings.Join(labels, ","); got != "0,1 (small base: treat with caution),2,3-4,5+" {
 		t.Errorf("burden groups %s, want 0, 1 (with its caution), 2, 3-4, 5+", got)
 	}
 	for _, r := range burden[1:] {
