@@ -207,6 +207,18 @@ func packedAnswers(ids []string) string {
 	return "concat_ws(chr(31), " + strings.Join(parts, ", ") + ")"
 }
 
+// responsesPacked is the SQL of the wave's complete, current responses of one
+// respondent type (schemas.RespondentPatient or schemas.RespondentCarer), with the
+// answers of ids packed (packedAnswers). They are packed
+// here, before the earliest response per survey record is picked, so that the
+// picking (a window over every response) carries one string per row, not a column
+// per question.
+func responsesPacked(ids []string, respondentType string) string {
+	return `SELECT r.ics, r.survey_record_id, r.response_id, r.questionnaire_version, r.received_at, ` + packedAnswers(ids) + ` AS answers
+  FROM current_responses r
+  WHERE r.wave = ? AND r.complete AND r.respondent_type = '` + respondentType + `'`
+}
+
 // readPatients streams the wave's patient respondents into fn: one row per completed
 // questionnaire (the completions view), with age band, gender, ethnicity and eFI band
 // from the sample frame and the answers of its completed response (the earliest
@@ -242,10 +254,9 @@ func readPatients(ctx context.Context, db *sql.DB, wave string, ids []string, fn
 // patientsQuery is readPatients' query, with the answers of ids packed.
 func patientsQuery(ids []string) string {
 	return `WITH resp AS (
-  SELECT r.ics, r.survey_record_id, r.response_id, r.questionnaire_version, ` + packedAnswers(ids) + ` AS answers,
-    row_number() OVER (PARTITION BY r.ics, r.survey_record_id ORDER BY r.received_at, r.response_id) AS rn
-  FROM current_responses r
-  WHERE r.wave = ? AND r.complete AND r.respondent_type = 'patient'
+  SELECT ics, survey_record_id, response_id, questionnaire_version, answers,
+    row_number() OVER (PARTITION BY ics, survey_record_id ORDER BY received_at, response_id) AS rn
+  FROM (` + responsesPacked(ids, schemas.RespondentPatient) + `)
 )
 SELECT c.ics, c.survey_record_id, s.survey_record_id IS NOT NULL,
   coalesce(s.age_band, ''), coalesce(s.gender, ''), coalesce(s.ethnicity, ''), coalesce(s.efi_band, ''),
@@ -286,10 +297,9 @@ func readCarers(ctx context.Context, db *sql.DB, wave string, ids []string, fn f
 // carersQuery is readCarers' query, with the answers of ids packed.
 func carersQuery(ids []string) string {
 	return `SELECT ics, survey_record_id, response_id, questionnaire_version, answers FROM (
-  SELECT r.ics, r.survey_record_id, r.response_id, r.questionnaire_version, ` + packedAnswers(ids) + ` AS answers,
-    row_number() OVER (PARTITION BY r.ics, r.survey_record_id ORDER BY r.received_at, r.response_id) AS rn
-  FROM current_responses r
-  WHERE r.wave = ? AND r.complete AND r.respondent_type = 'carer'
+  SELECT ics, survey_record_id, response_id, questionnaire_version, answers,
+    row_number() OVER (PARTITION BY ics, survey_record_id ORDER BY received_at, response_id) AS rn
+  FROM (` + responsesPacked(ids, schemas.RespondentCarer) + `)
 ) WHERE rn = 1
 ORDER BY ics, survey_record_id`
 }
