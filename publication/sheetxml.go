@@ -3,6 +3,7 @@ package publication
 import (
 	"encoding/xml"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -18,10 +19,31 @@ import (
 // more (XML escaping, a "_xHHHH_" sequence, an over-long text) it takes the same steps
 // SetRow takes. TestSheetRowsMatchExcelize holds the two to the same bytes.
 type sheetRows struct {
+	// w takes the rows in pieces of about sheetPiece bytes; nil keeps them in buf.
+	w   io.Writer
 	buf []byte
 	row int
 	// num is scratch for formatting a number.
 	num []byte
+}
+
+const sheetPiece = 64 << 10
+
+// endRow ends the current row and passes the rows so far on to w once they are a
+// piece's worth.
+func (s *sheetRows) endRow() {
+	s.buf = append(s.buf, "</row>"...)
+	if s.w != nil && len(s.buf) >= sheetPiece {
+		s.flush()
+	}
+}
+
+// flush passes the rows held on to w, which keeps its own errors (checksummed does).
+func (s *sheetRows) flush() {
+	if s.w != nil && len(s.buf) > 0 {
+		_, _ = s.w.Write(s.buf)
+		s.buf = s.buf[:0]
+	}
 }
 
 // cells writes one row of cells: a number as a number, text as inline text, an
@@ -43,7 +65,7 @@ func (s *sheetRows) cells(cs []cell) error {
 			}
 		}
 	}
-	s.buf = append(s.buf, "</row>"...)
+	s.endRow()
 	return nil
 }
 
@@ -57,7 +79,7 @@ func (s *sheetRows) strings(ss ...string) error {
 			return err
 		}
 	}
-	s.buf = append(s.buf, "</row>"...)
+	s.endRow()
 	return nil
 }
 

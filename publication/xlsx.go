@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -27,13 +28,15 @@ import (
 // The rows of the streamed sheets (Results, Distributions, Response rates) are not
 // written through excelize's StreamWriter.SetRow, which built every cell through
 // structs, a cell reference string and an escaping copy of its text: most of the
-// release's writing time. sheet writes the same SpreadsheetML itself (sheetxml.go,
-// held to SetRow's bytes by TestSheetRowsMatchExcelize), the sheets side by side;
-// excelize streams each sheet with one marker row in their place, and deterministicZip
-// splices the rows in where the marker stands.
+// release's writing time. sheetRows writes the same SpreadsheetML itself (sheetxml.go,
+// held to SetRow's bytes by TestSheetRowsMatchExcelize). excelize streams each sheet
+// with one marker row in their place, and deterministicZip, as it deflates that part,
+// writes the sheet's rows where the marker stands: straight into the deflater, the
+// sheets side by side, none of them held whole in memory.
 
 // deterministicZip collects a workbook's parts and writes them to the zip sorted by
-// name when closed, each deflated, with the streamed sheets' rows spliced in.
+// name when closed, each deflated, with the streamed sheets' rows in place of their
+// marker rows.
 type deterministicZip struct {
 	w        io.Writer
 	modified time.Time
@@ -42,10 +45,17 @@ type deterministicZip struct {
 	sheets []*sheet
 }
 
-// zipPart is one part as excelize wrote it.
+// zipPart is one part as excelize wrote it, and what Close makes of it.
 type zipPart struct {
 	name string
 	data bytes.Buffer
+	// sheet is the streamed sheet whose marker row the part holds at marker, or nil.
+	sheet  *sheet
+	marker int
+	// compressed is the deflated part, of size bytes with checksum crc.
+	compressed bytes.Buffer
+	crc        uint32
+	size       uint64
 }
 
 func (p *zipPart) Write(b []byte) (int, error) { return p.data.Write(b) }
@@ -60,13 +70,6 @@ func (z *deterministicZip) AddFS(fs.FS) error {
 	return errors.New("publication: workbook zip: AddFS is not supported")
 }
 
-// deflated is one part ready for the zip: its deflated bytes, CRC-32 and size.
-type deflated struct {
-	compressed bytes.Buffer
-	crc        uint32
-	size       uint64
-}
-
 func (z *deterministicZip) Close() error {
 	slices.SortFunc(z.parts, func(a, b *zipPart) int { return strings.Compare(a.name, b.name) })
 	for i := 1; i < len(z.parts); i++ {
@@ -74,78 +77,110 @@ func (z *deterministicZip) Close() error {
 			return fmt.Errorf("publication: workbook zip: part %s written twice", z.parts[i].name)
 		}
 	}
-	// Each part's content: as written, or with a sheet's rows where its marker stands.
-	pieces := make([][][]byte, len(z.parts))
-	spliced := make([]int, len(z.sheets))
-	for i, p := range z.parts {
-		b := p.data.Bytes()
-		pieces[i] = [][]byte{b}
-		for j, s := range z.sheets {
+	// Find each sheet's marker row: in exactly one part, once.
+	for _, s := range z.sheets {
+		var in *zipPart
+		for _, p := range z.parts {
+			b := p.data.Bytes()
 			at := bytes.Index(b, s.marker)
 			if at < 0 {
 				continue
 			}
-			if spliced[j]++; spliced[j] > 1 || bytes.Contains(b[at+len(s.marker):], s.marker) {
+			if in != nil || p.sheet != nil || bytes.Contains(b[at+len(s.marker):], s.marker) {
 				return fmt.Errorf("publication: workbook zip: the marker row of sheet %s is written twice", s.name)
 			}
-			pieces[i] = [][]byte{b[:at], s.buf, b[at+len(s.marker):]}
-			break
+			in, p.sheet, p.marker = p, s, at
 		}
-	}
-	for j, s := range z.sheets {
-		if spliced[j] != 1 {
+		if in == nil {
 			return fmt.Errorf("publication: workbook zip: the marker row of sheet %s is not in any part", s.name)
 		}
 	}
-	// The parts are deflated side by side (the sheets are most of the work); each
+	// The parts are deflated side by side, the sheets (most of the work) first; each
 	// one's bytes depend on its content alone.
-	out := make([]deflated, len(z.parts))
-	err := parallel.Indexed(len(z.parts), func(i int) error {
-		d := &out[i]
-		fw, err := flate.NewWriter(&d.compressed, flate.BestSpeed)
-		if err != nil {
-			return err
+	order := make([]*zipPart, 0, len(z.parts))
+	for _, p := range z.parts {
+		if p.sheet != nil {
+			order = append(order, p)
 		}
-		crc := crc32.NewIEEE()
-		for _, b := range pieces[i] {
-			crc.Write(b)
-			d.size += uint64(len(b))
-			if _, err := fw.Write(b); err != nil {
-				return err
-			}
+	}
+	for _, p := range z.parts {
+		if p.sheet == nil {
+			order = append(order, p)
 		}
-		d.crc = crc.Sum32()
-		return fw.Close()
-	})
-	if err != nil {
+	}
+	if err := parallel.Indexed(len(order), func(i int) error { return order[i].deflate() }); err != nil {
 		return err
 	}
 	zw := zip.NewWriter(z.w)
-	for i, p := range z.parts {
-		d := &out[i]
+	for _, p := range z.parts {
 		w, err := zw.CreateRaw(&zip.FileHeader{Name: p.name, Method: zip.Deflate, Modified: z.modified,
-			CRC32: d.crc, CompressedSize64: uint64(d.compressed.Len()), UncompressedSize64: d.size})
+			CRC32: p.crc, CompressedSize64: uint64(p.compressed.Len()), UncompressedSize64: p.size})
 		if err != nil {
 			return err
 		}
-		if _, err := w.Write(d.compressed.Bytes()); err != nil {
+		if _, err := w.Write(p.compressed.Bytes()); err != nil {
 			return err
 		}
 	}
 	return zw.Close()
 }
 
-// sheet is one streamed worksheet: its rows as SpreadsheetML (written by sheetRows),
-// then the marker row excelize streams in their place.
+// deflate compresses the part, with its sheet's rows in place of the marker row.
+func (p *zipPart) deflate() error {
+	fw, err := flate.NewWriter(&p.compressed, flate.BestSpeed)
+	if err != nil {
+		return err
+	}
+	w := &checksummed{w: fw, crc: crc32.NewIEEE()}
+	b := p.data.Bytes()
+	if p.sheet == nil {
+		w.Write(b)
+	} else {
+		w.Write(b[:p.marker])
+		rows := sheetRows{w: w}
+		if err := p.sheet.fill(&rows); err != nil {
+			return fmt.Errorf("%s sheet: %w", strings.ToLower(p.sheet.name), err)
+		}
+		rows.flush()
+		w.Write(b[p.marker+len(p.sheet.marker):])
+	}
+	if w.err != nil {
+		return w.err
+	}
+	p.crc, p.size = w.crc.Sum32(), w.n
+	return fw.Close()
+}
+
+// checksummed writes to w, counting the bytes and summing their CRC-32; it keeps the
+// first error and writes nothing after it.
+type checksummed struct {
+	w   io.Writer
+	crc hash.Hash32
+	n   uint64
+	err error
+}
+
+func (c *checksummed) Write(b []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	c.crc.Write(b)
+	c.n += uint64(len(b))
+	_, c.err = c.w.Write(b)
+	return len(b), c.err
+}
+
+// sheet is one streamed worksheet: what writes its rows, and the marker row excelize
+// streams in their place.
 type sheet struct {
 	name   string
 	widths map[int]float64
-	sheetRows
+	fill   func(s *sheetRows) error
 	marker []byte
 }
 
 // stream adds the sheet to f, streamed with its column widths and a marker row where
-// its rows go (deterministicZip splices them in).
+// its rows go (deterministicZip writes them in).
 func (s *sheet) stream(f *excelize.File) error {
 	if _, err := f.NewSheet(s.name); err != nil {
 		return err
@@ -181,25 +216,10 @@ func (s *sheet) stream(f *excelize.File) error {
 func workbook(r *Results, meta *Metadata) ([]byte, error) {
 	l := newLabels(r)
 	sheets := []*sheet{
-		{name: "Results", widths: map[int]float64{1: 12, 5: 28, 11: 22}},
-		{name: "Distributions", widths: map[int]float64{1: 12, 4: 28}},
-		{name: "Response rates"},
+		{name: "Results", widths: map[int]float64{1: 12, 5: 28, 11: 22}, fill: func(s *sheetRows) error { return resultsSheet(s, r, l) }},
+		{name: "Distributions", widths: map[int]float64{1: 12, 4: 28}, fill: func(s *sheetRows) error { return distributionSheet(s, r, l) }},
+		{name: "Response rates", fill: func(s *sheetRows) error { return ratesSheet(s, r) }},
 	}
-	fill := []func(s *sheetRows) error{
-		func(s *sheetRows) error { return resultsSheet(s, r, l) },
-		func(s *sheetRows) error { return distributionSheet(s, r, l) },
-		func(s *sheetRows) error { return ratesSheet(s, r) },
-	}
-	err := parallel.Indexed(len(sheets), func(i int) error {
-		if err := fill[i](&sheets[i].sheetRows); err != nil {
-			return fmt.Errorf("%s sheet: %w", strings.ToLower(sheets[i].name), err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-
 	f := excelize.NewFile()
 	defer f.Close()
 	at := r.params.fileTime()
@@ -229,8 +249,8 @@ func workbook(r *Results, meta *Metadata) ([]byte, error) {
 	}
 	// The first sheet (Notes) is the active one already: SetActiveSheet would parse every
 	// streamed sheet back into memory (seconds for a national release).
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
+	buf, err := f.WriteToBuffer()
+	if err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
