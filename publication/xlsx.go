@@ -262,7 +262,7 @@ func ratesSheet(s *sheetRows, r *Results) error {
 		return err
 	}
 	for i := range r.rates {
-		if err := s.cells(rateCells(&r.rates[i])); err != nil {
+		if err := s.cells(rateCells(nil, &r.rates[i])); err != nil {
 			return err
 		}
 	}
@@ -284,6 +284,7 @@ func resultsSheet(s *sheetRows, r *Results, l *labels) error {
 	}
 	header := humanHeader(resultSheetColumns)
 	cs := make([]cell, len(pick))
+	var all []cell
 	for i := range r.results {
 		x := &r.results[i]
 		if i == 0 || x.QuestionID != r.results[i-1].QuestionID || x.RespondentType != r.results[i-1].RespondentType || x.Measure != r.results[i-1].Measure {
@@ -301,7 +302,7 @@ func resultsSheet(s *sheetRows, r *Results, l *labels) error {
 				return err
 			}
 		}
-		all := l.resultCells(x)
+		all = l.resultCells(all[:0], x)
 		for j, k := range pick {
 			cs[j] = all[k]
 		}
