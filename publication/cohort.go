@@ -49,9 +49,9 @@ func ReadWeights(ctx context.Context, db *sql.DB, wave string, p Params) (*Weigh
 	if err := patients.fetch(ctx, db, wave, nil); err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(patients.raw))
-	for i := range patients.raw {
-		ids[i] = patients.raw[i].responseID
+	ids := make([]string, patients.raw.len())
+	for i := range ids {
+		ids[i] = patients.raw.at(i).responseID
 	}
 	if err := patients.parse(frame); err != nil {
 		return nil, err

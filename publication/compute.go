@@ -35,7 +35,7 @@ type population struct {
 	questions []*question
 	// raw and cols are the fetched respondents and the answer columns packed in
 	// their rows, until parse.
-	raw     []rawRespondent
+	raw     rawRows
 	cols    []string
 	ics     []int32    // respondent → ICS index
 	level   [][]int32  // [breakdown (codes.Breakdowns)][respondent] declared level (patients)
@@ -200,6 +200,16 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 	if err != nil {
 		return nil, err
 	}
+	// The rows are gathered into slices made once at their final length: appended
+	// question by question, the distribution rows alone were copied and reallocated
+	// several times over (tens of MiB for a national release).
+	var nResults, nDists, nTables int
+	for _, o := range outs {
+		nResults, nDists, nTables = nResults+len(o.results), nDists+len(o.dists), nTables+len(o.tables)
+	}
+	r.results = slices.Grow(r.results, nResults)
+	r.dists = slices.Grow(r.dists, nDists)
+	r.tables = slices.Grow(r.tables, nTables)
 	for _, o := range outs {
 		r.results = append(r.results, o.results...)
 		r.dists = append(r.dists, o.dists...)
@@ -445,8 +455,8 @@ func (pop *population) usage(bank []questionnaire.Question, bankFromAnswers bool
 	for c, id := range pop.cols {
 		isBank[c] = bankFromAnswers && slices.ContainsFunc(bank, func(q questionnaire.Question) bool { return q.ID == id })
 	}
-	for i := range pop.raw {
-		r := &pop.raw[i]
+	for i := range pop.raw.len() {
+		r := pop.raw.at(i)
 		if r.version != "" && !slices.Contains(versions[r.ics], r.version) {
 			versions[r.ics] = append(versions[r.ics], r.version)
 		}
@@ -479,7 +489,7 @@ func (pop *population) usage(bank []questionnaire.Question, bankFromAnswers bool
 func (pop *population) fetch(ctx context.Context, db *sql.DB, wave string, cols []string) error {
 	pop.cols = cols
 	keep := func(r *rawRespondent) error {
-		pop.raw = append(pop.raw, *r)
+		pop.raw.add(r)
 		return nil
 	}
 	if pop.weighted {
@@ -491,7 +501,7 @@ func (pop *population) fetch(ctx context.Context, db *sql.DB, wave string, cols 
 // parse converts the fetched respondents into columns: each one's ICS, frame levels
 // (patients) and an answer mask per question, in row chunks side by side.
 func (pop *population) parse(frame *frameData) error {
-	K, n := len(frame.icss), len(pop.raw)
+	K, n := len(frame.icss), pop.raw.len()
 	pop.ics = make([]int32, n)
 	pop.answers = make([][]uint64, len(pop.questions))
 	for qi := range pop.answers {
@@ -512,7 +522,7 @@ func (pop *population) parse(frame *frameData) error {
 	err := parallel.Indexed(chunks, func(chunk int) error {
 		var fields []string
 		for i := chunk * n / chunks; i < (chunk+1)*n/chunks; i++ {
-			r := &pop.raw[i]
+			r := pop.raw.at(i)
 			k, ok := frame.index(r.ics)
 			if !ok {
 				return fmt.Errorf("publication: table responses, response %s: ICS %s has no sample in the wave", r.responseID, r.ics)
@@ -563,9 +573,33 @@ func (pop *population) parse(frame *frameData) error {
 			return fmt.Errorf("publication: %s respondents are not in ICS order (ICS %s after %s)", pop.typ, frame.icss[k], frame.icss[pop.ics[i-1]])
 		}
 	}
-	pop.raw = nil
+	pop.raw = rawRows{}
 	return nil
 }
+
+// rawRows holds the fetched respondents in blocks of a fixed size: filling them copies
+// nothing, where one growing slice was copied over and over (tens of MiB for a
+// national wave).
+type rawRows struct {
+	blocks [][]rawRespondent
+	n      int
+}
+
+const rawBlock = 4096
+
+func (rr *rawRows) add(r *rawRespondent) {
+	if rr.n%rawBlock == 0 {
+		rr.blocks = append(rr.blocks, make([]rawRespondent, 0, rawBlock))
+	}
+	b := &rr.blocks[len(rr.blocks)-1]
+	*b = append(*b, *r)
+	rr.n++
+}
+
+func (rr *rawRows) len() int { return rr.n }
+
+// at is the i-th respondent fetched.
+func (rr *rawRows) at(i int) *rawRespondent { return &rr.blocks[i/rawBlock][i%rawBlock] }
 
 // splitInto splits s by sep into dst (reused).
 func splitInto(dst []string, s, sep string) []string {

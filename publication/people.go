@@ -1,10 +1,10 @@
 package publication
 
 import (
-	"bytes"
-	"encoding/csv"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"icesurvey/codes"
 	"icesurvey/disclosure"
@@ -101,7 +101,8 @@ func groupCells(gvar, glevel string) (breakdown, group, name cell) {
 var resultsHeader = []string{"respondents", "question_id", "question", "measure", "measure_label", "geography", "ics", "breakdown", "group", "group_name",
 	"pct_positive", "ci_lower", "ci_upper", "base", "effective_base", "vs_england_excluding_ics", "mark", "weighting"}
 
-func (l *labels) resultCells(x *ResultRow) []cell {
+// resultCells appends a result row's cells to dst.
+func (l *labels) resultCells(dst []cell, x *ResultRow) []cell {
 	breakdown, group, name := groupCells(x.GroupVariable, x.GroupLevel)
 	base := text(x.Status.String())
 	if n, ok := x.BaseUnweighted.Value(); ok {
@@ -113,11 +114,11 @@ func (l *labels) resultCells(x *ResultRow) []cell {
 	if x.Measure != "" {
 		measureLabel = l.option(x.RespondentType, x.QuestionID, x.Measure)
 	}
-	return []cell{text(x.RespondentType), text(x.QuestionID), text(l.question(x.RespondentType, x.QuestionID)), text(x.Measure), text(measureLabel),
+	return append(dst, text(x.RespondentType), text(x.QuestionID), text(l.question(x.RespondentType, x.QuestionID)), text(x.Measure), text(measureLabel),
 		text(geographyName(x.Geography)), text(x.ICS), breakdown, group, name,
 		figureCell(x.PctPositive, x.Status, pctCell), figureCell(x.CILower, x.Status, pctCell), figureCell(x.CIUpper, x.Status, pctCell),
 		base, figureCell(x.NEff, x.Status, func(v float64) cell { return roundCell(v, 0) }),
-		text(string(x.VsEngland)), text(x.Status.String()), text(x.WeightingStatus)}
+		text(string(x.VsEngland)), text(x.Status.String()), text(x.WeightingStatus))
 }
 
 // distributionsHeader: the question's text is in results.csv and the workbook, not
@@ -134,7 +135,8 @@ func countsPublished(r *Results, x *DistributionRow) bool {
 	return x.GroupVariable == GroupAll
 }
 
-func (l *labels) distributionCells(r *Results, x *DistributionRow) []cell {
+// distributionCells appends a distribution row's cells to dst.
+func (l *labels) distributionCells(dst []cell, r *Results, x *DistributionRow) []cell {
 	breakdown, group, name := groupCells(x.GroupVariable, x.GroupLevel)
 	n := text("")
 	if v, ok := x.CountUnweighted.Value(); ok {
@@ -142,16 +144,17 @@ func (l *labels) distributionCells(r *Results, x *DistributionRow) []cell {
 	} else if countsPublished(r, x) {
 		n = text(x.Status.String())
 	}
-	return []cell{text(x.RespondentType), text(x.QuestionID), text(x.OptionCode),
+	return append(dst, text(x.RespondentType), text(x.QuestionID), text(x.OptionCode),
 		text(l.option(x.RespondentType, x.QuestionID, x.OptionCode)), text(geographyName(x.Geography)), text(x.ICS), breakdown, group, name,
-		figureCell(x.PctWeighted, x.Status, pctCell), n, text(x.Status.String()), text(x.WeightingStatus)}
+		figureCell(x.PctWeighted, x.Status, pctCell), n, text(x.Status.String()), text(x.WeightingStatus))
 }
 
 var ratesHeader = []string{"geography", "ics", "sampled", "completed", "not_reached", "not_responded",
 	"response_rate", "adjusted_response_rate", "mark"}
 
-func rateCells(x *ResponseRateRow) []cell {
-	out := []cell{text(geographyName(x.Geography)), text(x.ICS)}
+// rateCells appends a response-rate row's cells to dst.
+func rateCells(dst []cell, x *ResponseRateRow) []cell {
+	out := append(dst, text(geographyName(x.Geography)), text(x.ICS))
 	if n, ok := x.Sampled.Value(); ok {
 		out = append(out, intCell(n))
 	} else {
@@ -167,38 +170,82 @@ func rateCells(x *ResponseRateRow) []cell {
 	return append(out, figureCell(x.ResponseRate, x.Status, pctCell), figureCell(x.AdjustedResponseRate, x.Status, pctCell), text(x.Status.String()))
 }
 
-func encodeCSV(header []string, n int, row func(i int) []cell) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(160 * (n + 1))
-	w := csv.NewWriter(&buf)
-	if err := w.Write(header); err != nil {
-		return nil, err
+// encodeCSV writes a CSV file: the header, then n rows of cells (row appends row i's
+// to dst), as encoding/csv writes them (appendCSV).
+func encodeCSV(header []string, n int, row func(dst []cell, i int) []cell) []byte {
+	buf := make([]byte, 0, 128*(n+1))
+	cs := make([]cell, 0, len(header))
+	for _, h := range header {
+		cs = append(cs, text(h))
 	}
-	rec := make([]string, len(header))
+	buf = appendCSV(buf, cs)
 	for i := range n {
-		for j, c := range row(i) {
-			rec[j] = c.s
+		cs = row(cs[:0], i)
+		buf = appendCSV(buf, cs)
+	}
+	return buf
+}
+
+// appendCSV appends one record of cells to buf exactly as encoding/csv's Writer
+// writes it (comma-separated, "\n" line ends), without its copies through a bufio
+// writer: a field is quoted when it holds a comma, quote, CR or LF, is `\.` or starts
+// with white space, and a quote inside is doubled. TestAppendCSVMatchesEncodingCSV
+// holds the two to the same bytes.
+func appendCSV(buf []byte, cs []cell) []byte {
+	for i, c := range cs {
+		if i > 0 {
+			buf = append(buf, ',')
 		}
-		if err := w.Write(rec); err != nil {
-			return nil, err
+		f := c.s
+		if !csvNeedsQuotes(f) {
+			buf = append(buf, f...)
+			continue
+		}
+		buf = append(buf, '"')
+		for f != "" {
+			j := strings.IndexByte(f, '"')
+			if j < 0 {
+				buf = append(buf, f...)
+				break
+			}
+			buf = append(buf, f[:j+1]...)
+			buf = append(buf, '"')
+			f = f[j+1:]
+		}
+		buf = append(buf, '"')
+	}
+	return append(buf, '\n')
+}
+
+// csvNeedsQuotes is encoding/csv's Writer.fieldNeedsQuotes for a comma separator.
+func csvNeedsQuotes(f string) bool {
+	if f == "" {
+		return false
+	}
+	if f == `\.` {
+		return true
+	}
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c == '\n' || c == '\r' || c == '"' || c == ',' {
+			return true
 		}
 	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
+	r, _ := utf8.DecodeRuneInString(f)
+	return unicode.IsSpace(r)
 }
 
 func resultsCSV(r *Results) ([]byte, error) {
 	l := newLabels(r)
-	return encodeCSV(resultsHeader, len(r.results), func(i int) []cell { return l.resultCells(&r.results[i]) })
+	return encodeCSV(resultsHeader, len(r.results), func(dst []cell, i int) []cell { return l.resultCells(dst, &r.results[i]) }), nil
 }
 
 func distributionsCSV(r *Results) ([]byte, error) {
 	l := newLabels(r)
-	return encodeCSV(distributionsHeader, len(r.dists), func(i int) []cell { return l.distributionCells(r, &r.dists[i]) })
+	return encodeCSV(distributionsHeader, len(r.dists), func(dst []cell, i int) []cell { return l.distributionCells(dst, r, &r.dists[i]) }), nil
 }
 
 func ratesCSV(r *Results) ([]byte, error) {
-	return encodeCSV(ratesHeader, len(r.rates), func(i int) []cell { return rateCells(&r.rates[i]) })
+	return encodeCSV(ratesHeader, len(r.rates), func(dst []cell, i int) []cell { return rateCells(dst, &r.rates[i]) }), nil
 }
 
 // humanHeader turns a CSV header into a sheet's column titles.

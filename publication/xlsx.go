@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"icesurvey/internal/parallel"
+
 	"github.com/xuri/excelize/v2"
 )
 
@@ -22,37 +24,44 @@ import (
 // document properties carry Params.FileTime, and its zip is written by
 // deterministicZip (entries sorted by name, each with FileTime, deflated at a fixed
 // level) because excelize writes its streamed sheets in map order.
+//
+// The rows of the streamed sheets (Results, Distributions, Response rates) are not
+// written through excelize's StreamWriter.SetRow, which built every cell through
+// structs, a cell reference string and an escaping copy of its text: most of the
+// release's writing time. sheetRows writes the same SpreadsheetML itself (sheetxml.go,
+// held to SetRow's bytes by TestSheetRowsMatchExcelize). excelize streams each sheet
+// with one marker row in their place, and deterministicZip, as it deflates that part,
+// writes the sheet's rows where the marker stands: straight into the deflater, the
+// sheets side by side, none of them held whole in memory.
 
-// deterministicZip collects a workbook's parts, each deflated as it is written, and
-// writes them to the zip sorted by name when closed.
+// deterministicZip collects a workbook's parts and writes them to the zip sorted by
+// name when closed, each deflated, with the streamed sheets' rows in place of their
+// marker rows.
 type deterministicZip struct {
 	w        io.Writer
 	modified time.Time
 	parts    []*zipPart
+	// sheets are the streamed sheets, each with its marker row to replace.
+	sheets []*sheet
 }
 
-// zipPart is one part: its deflated bytes, CRC-32 and size.
+// zipPart is one part as excelize wrote it, and what Close makes of it.
 type zipPart struct {
-	name       string
+	name string
+	data bytes.Buffer
+	// sheet is the streamed sheet whose marker row the part holds at marker, or nil.
+	sheet  *sheet
+	marker int
+	// compressed is the deflated part, of size bytes with checksum crc.
 	compressed bytes.Buffer
-	fw         *flate.Writer
-	crc        hash.Hash32
+	crc        uint32
 	size       uint64
 }
 
-func (p *zipPart) Write(b []byte) (int, error) {
-	p.crc.Write(b)
-	p.size += uint64(len(b))
-	return p.fw.Write(b)
-}
+func (p *zipPart) Write(b []byte) (int, error) { return p.data.Write(b) }
 
 func (z *deterministicZip) Create(name string) (io.Writer, error) {
-	p := &zipPart{name: name, crc: crc32.NewIEEE()}
-	fw, err := flate.NewWriter(&p.compressed, flate.BestSpeed)
-	if err != nil {
-		return nil, err
-	}
-	p.fw = fw
+	p := &zipPart{name: name}
 	z.parts = append(z.parts, p)
 	return p, nil
 }
@@ -63,16 +72,49 @@ func (z *deterministicZip) AddFS(fs.FS) error {
 
 func (z *deterministicZip) Close() error {
 	slices.SortFunc(z.parts, func(a, b *zipPart) int { return strings.Compare(a.name, b.name) })
+	for i := 1; i < len(z.parts); i++ {
+		if z.parts[i].name == z.parts[i-1].name {
+			return fmt.Errorf("publication: workbook zip: part %s written twice", z.parts[i].name)
+		}
+	}
+	// Find each sheet's marker row: in exactly one part, once.
+	for _, s := range z.sheets {
+		var in *zipPart
+		for _, p := range z.parts {
+			b := p.data.Bytes()
+			at := bytes.Index(b, s.marker)
+			if at < 0 {
+				continue
+			}
+			if in != nil || p.sheet != nil || bytes.Contains(b[at+len(s.marker):], s.marker) {
+				return fmt.Errorf("publication: workbook zip: the marker row of sheet %s is written twice", s.name)
+			}
+			in, p.sheet, p.marker = p, s, at
+		}
+		if in == nil {
+			return fmt.Errorf("publication: workbook zip: the marker row of sheet %s is not in any part", s.name)
+		}
+	}
+	// The parts are deflated side by side, the sheets (most of the work) first; each
+	// one's bytes depend on its content alone.
+	order := make([]*zipPart, 0, len(z.parts))
+	for _, p := range z.parts {
+		if p.sheet != nil {
+			order = append(order, p)
+		}
+	}
+	for _, p := range z.parts {
+		if p.sheet == nil {
+			order = append(order, p)
+		}
+	}
+	if err := parallel.Indexed(len(order), func(i int) error { return order[i].deflate() }); err != nil {
+		return err
+	}
 	zw := zip.NewWriter(z.w)
-	for i, p := range z.parts {
-		if i > 0 && p.name == z.parts[i-1].name {
-			return fmt.Errorf("publication: workbook zip: part %s written twice", p.name)
-		}
-		if err := p.fw.Close(); err != nil {
-			return err
-		}
+	for _, p := range z.parts {
 		w, err := zw.CreateRaw(&zip.FileHeader{Name: p.name, Method: zip.Deflate, Modified: z.modified,
-			CRC32: p.crc.Sum32(), CompressedSize64: uint64(p.compressed.Len()), UncompressedSize64: p.size})
+			CRC32: p.crc, CompressedSize64: uint64(p.compressed.Len()), UncompressedSize64: p.size})
 		if err != nil {
 			return err
 		}
@@ -83,75 +125,105 @@ func (z *deterministicZip) Close() error {
 	return zw.Close()
 }
 
-// sheet streams rows into one worksheet.
-type sheet struct {
-	sw  *excelize.StreamWriter
-	row int
-	buf []any
+// deflate compresses the part, with its sheet's rows in place of the marker row.
+func (p *zipPart) deflate() error {
+	fw, err := flate.NewWriter(&p.compressed, flate.BestSpeed)
+	if err != nil {
+		return err
+	}
+	w := &checksummed{w: fw, crc: crc32.NewIEEE()}
+	b := p.data.Bytes()
+	if p.sheet == nil {
+		w.Write(b)
+	} else {
+		w.Write(b[:p.marker])
+		rows := sheetRows{w: w}
+		if err := p.sheet.fill(&rows); err != nil {
+			return fmt.Errorf("%s sheet: %w", strings.ToLower(p.sheet.name), err)
+		}
+		rows.flush()
+		w.Write(b[p.marker+len(p.sheet.marker):])
+	}
+	if w.err != nil {
+		return w.err
+	}
+	p.crc, p.size = w.crc.Sum32(), w.n
+	return fw.Close()
 }
 
-func newSheet(f *excelize.File, name string, widths map[int]float64) (*sheet, error) {
-	if _, err := f.NewSheet(name); err != nil {
-		return nil, err
+// checksummed writes to w, counting the bytes and summing their CRC-32; it keeps the
+// first error and writes nothing after it.
+type checksummed struct {
+	w   io.Writer
+	crc hash.Hash32
+	n   uint64
+	err error
+}
+
+func (c *checksummed) Write(b []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
 	}
-	sw, err := f.NewStreamWriter(name)
+	c.crc.Write(b)
+	c.n += uint64(len(b))
+	_, c.err = c.w.Write(b)
+	return len(b), c.err
+}
+
+// sheet is one streamed worksheet: what writes its rows, and the marker row excelize
+// streams in their place.
+type sheet struct {
+	name   string
+	widths map[int]float64
+	fill   func(s *sheetRows) error
+	marker []byte
+}
+
+// stream adds the sheet to f, streamed with its column widths and a marker row where
+// its rows go (deterministicZip writes them in).
+func (s *sheet) stream(f *excelize.File) error {
+	if _, err := f.NewSheet(s.name); err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(s.name)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cols := make([]int, 0, len(widths))
-	for c := range widths {
+	cols := make([]int, 0, len(s.widths))
+	for c := range s.widths {
 		cols = append(cols, c)
 	}
 	slices.Sort(cols)
 	for _, c := range cols {
-		if err := sw.SetColWidth(c, c, widths[c]); err != nil {
-			return nil, err
+		if err := sw.SetColWidth(c, c, s.widths[c]); err != nil {
+			return err
 		}
 	}
-	return &sheet{sw: sw}, nil
-}
-
-func (s *sheet) cells(cs []cell) error {
-	s.buf = s.buf[:0]
-	for _, c := range cs {
-		switch {
-		case c.num:
-			s.buf = append(s.buf, c.number())
-		case c.s == "":
-			s.buf = append(s.buf, nil)
-		default:
-			s.buf = append(s.buf, c.s)
-		}
-	}
-	return s.values(s.buf)
-}
-
-func (s *sheet) strings(ss ...string) error {
-	s.buf = s.buf[:0]
-	for _, x := range ss {
-		s.buf = append(s.buf, x)
-	}
-	return s.values(s.buf)
-}
-
-func (s *sheet) values(vs []any) error {
-	s.row++
-	ref, err := excelize.CoordinatesToCellName(1, s.row)
-	if err != nil {
+	text := "icesurvey: the rows of sheet " + s.name
+	var m sheetRows
+	if err := m.strings(text); err != nil {
 		return err
 	}
-	return s.sw.SetRow(ref, vs)
+	s.marker = m.buf
+	if err := sw.SetRow("A1", []any{text}); err != nil {
+		return err
+	}
+	return sw.Flush()
 }
-
-func (s *sheet) blank() { s.row++ }
 
 // workbook is results.xlsx: Notes, Results, Distributions (one block per question, an
 // option per column, as the GP Patient Survey lays out its tables) and Response rates.
 func workbook(r *Results, meta *Metadata) ([]byte, error) {
+	l := newLabels(r)
+	sheets := []*sheet{
+		{name: "Results", widths: map[int]float64{1: 12, 5: 28, 11: 22}, fill: func(s *sheetRows) error { return resultsSheet(s, r, l) }},
+		{name: "Distributions", widths: map[int]float64{1: 12, 4: 28}, fill: func(s *sheetRows) error { return distributionSheet(s, r, l) }},
+		{name: "Response rates", fill: func(s *sheetRows) error { return ratesSheet(s, r) }},
+	}
 	f := excelize.NewFile()
 	defer f.Close()
 	at := r.params.fileTime()
-	f.SetZipWriter(func(w io.Writer) excelize.ZipWriter { return &deterministicZip{w: w, modified: at} })
+	f.SetZipWriter(func(w io.Writer) excelize.ZipWriter { return &deterministicZip{w: w, modified: at, sheets: sheets} })
 	stamp := at.Format(time.RFC3339)
 	if err := f.SetDocProps(&excelize.DocProperties{
 		Title:          fmt.Sprintf("ICE Survey comparable data: wave %s, release %s", r.wave, meta.ReleaseID),
@@ -170,37 +242,31 @@ func workbook(r *Results, meta *Metadata) ([]byte, error) {
 	if err := notesSheet(f, r, meta); err != nil {
 		return nil, fmt.Errorf("notes sheet: %w", err)
 	}
-	l := newLabels(r)
-
-	if err := resultsSheet(f, r, l); err != nil {
-		return nil, fmt.Errorf("results sheet: %w", err)
-	}
-	if err := distributionSheet(f, r, l); err != nil {
-		return nil, fmt.Errorf("distributions sheet: %w", err)
-	}
-
-	rates, err := newSheet(f, "Response rates", nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := rates.strings(humanHeader(ratesHeader)...); err != nil {
-		return nil, err
-	}
-	for i := range r.rates {
-		if err := rates.cells(rateCells(&r.rates[i])); err != nil {
-			return nil, err
+	for _, s := range sheets {
+		if err := s.stream(f); err != nil {
+			return nil, fmt.Errorf("%s sheet: %w", strings.ToLower(s.name), err)
 		}
-	}
-	if err := rates.sw.Flush(); err != nil {
-		return nil, err
 	}
 	// The first sheet (Notes) is the active one already: SetActiveSheet would parse every
 	// streamed sheet back into memory (seconds for a national release).
-	var buf bytes.Buffer
-	if err := f.Write(&buf); err != nil {
+	buf, err := f.WriteToBuffer()
+	if err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// ratesSheet is the response rates, a row each.
+func ratesSheet(s *sheetRows, r *Results) error {
+	if err := s.strings(humanHeader(ratesHeader)...); err != nil {
+		return err
+	}
+	for i := range r.rates {
+		if err := s.cells(rateCells(nil, &r.rates[i])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resultSheetColumns are the Results sheet's columns: results.csv's from geography on,
@@ -211,17 +277,14 @@ var resultSheetColumns = []string{"geography", "ics", "breakdown", "group", "gro
 // resultsSheet lays each question (each option of a multi-choice question) out as a
 // block, as the GP Patient Survey's tables are: its title, a header, then a row per
 // group — England, each ICS and its demographic groups.
-func resultsSheet(f *excelize.File, r *Results, l *labels) error {
-	s, err := newSheet(f, "Results", map[int]float64{1: 12, 5: 28, 11: 22})
-	if err != nil {
-		return err
-	}
+func resultsSheet(s *sheetRows, r *Results, l *labels) error {
 	pick := make([]int, len(resultSheetColumns))
 	for i, c := range resultSheetColumns {
 		pick[i] = slices.Index(resultsHeader, c)
 	}
 	header := humanHeader(resultSheetColumns)
 	cs := make([]cell, len(pick))
+	var all []cell
 	for i := range r.results {
 		x := &r.results[i]
 		if i == 0 || x.QuestionID != r.results[i-1].QuestionID || x.RespondentType != r.results[i-1].RespondentType || x.Measure != r.results[i-1].Measure {
@@ -239,7 +302,7 @@ func resultsSheet(f *excelize.File, r *Results, l *labels) error {
 				return err
 			}
 		}
-		all := l.resultCells(x)
+		all = l.resultCells(all[:0], x)
 		for j, k := range pick {
 			cs[j] = all[k]
 		}
@@ -247,17 +310,13 @@ func resultsSheet(f *excelize.File, r *Results, l *labels) error {
 			return err
 		}
 	}
-	return s.sw.Flush()
+	return nil
 }
 
 // distributionSheet lays each question out as a block: its title, a header with one
 // column per option, then a row per group (England, each ICS and its demographic
 // groups) with each option's % (or its mark).
-func distributionSheet(f *excelize.File, r *Results, l *labels) error {
-	s, err := newSheet(f, "Distributions", map[int]float64{1: 12, 4: 28})
-	if err != nil {
-		return err
-	}
+func distributionSheet(s *sheetRows, r *Results, l *labels) error {
 	fixed := []string{"Geography", "ICS", "Breakdown", "Group", "Mark"}
 	i := 0
 	for i < len(r.dists) {
@@ -307,7 +366,7 @@ func distributionSheet(f *excelize.File, r *Results, l *labels) error {
 		}
 		s.blank()
 	}
-	return s.sw.Flush()
+	return nil
 }
 
 func sameGroup(a, b *DistributionRow) bool {
