@@ -8,13 +8,16 @@ import (
 
 	"icesurvey/codes"
 	"icesurvey/disclosure"
+	"icesurvey/schemas"
 )
 
 // The files for people (results.csv, distributions.csv, response_rates.csv and the
 // workbook) show what the Parquet files hold in the GP Patient Survey's shape:
 // percentages to one decimal place, the base, the interval and a status mark. A
 // withheld figure shows its mark (B, P or S) in its place; a base withheld because it
-// is too small shows as "<10".
+// is too small shows as "<10". Each ICS is named beside its code (ics_name, from
+// schemas.ICSNames; empty for England and for a code the table does not know), as
+// people know it; the Parquet files keep the code alone.
 
 // cell is one value for people: text, or a number already rounded for display (s
 // holds its digits; a sheet stores the number they read as).
@@ -98,7 +101,7 @@ func groupCells(gvar, glevel string) (breakdown, group, name cell) {
 	return text(gvar), text(glevel), text(codes.BreakdownLevelName(gvar, glevel))
 }
 
-var resultsHeader = []string{"respondents", "question_id", "question", "measure", "measure_label", "geography", "ics", "breakdown", "group", "group_name",
+var resultsHeader = []string{"respondents", "question_id", "question", "measure", "measure_label", "geography", "ics", "ics_name", "breakdown", "group", "group_name",
 	"pct_positive", "ci_lower", "ci_upper", "base", "effective_base", "vs_england_excluding_ics", "mark", "weighting"}
 
 // resultCells appends a result row's cells to dst.
@@ -115,7 +118,7 @@ func (l *labels) resultCells(dst []cell, x *ResultRow) []cell {
 		measureLabel = l.option(x.RespondentType, x.QuestionID, x.Measure)
 	}
 	return append(dst, text(x.RespondentType), text(x.QuestionID), text(l.question(x.RespondentType, x.QuestionID)), text(x.Measure), text(measureLabel),
-		text(geographyName(x.Geography)), text(x.ICS), breakdown, group, name,
+		text(geographyName(x.Geography)), text(x.ICS), text(schemas.ICSName(x.ICS)), breakdown, group, name,
 		figureCell(x.PctPositive, x.Status, pctCell), figureCell(x.CILower, x.Status, pctCell), figureCell(x.CIUpper, x.Status, pctCell),
 		base, figureCell(x.NEff, x.Status, func(v float64) cell { return roundCell(v, 0) }),
 		text(string(x.VsEngland)), text(x.Status.String()), text(x.WeightingStatus))
@@ -123,7 +126,7 @@ func (l *labels) resultCells(dst []cell, x *ResultRow) []cell {
 
 // distributionsHeader: the question's text is in results.csv and the workbook, not
 // repeated on each of a question's hundreds of rows here.
-var distributionsHeader = []string{"respondents", "question_id", "option_code", "option", "geography", "ics", "breakdown", "group", "group_name",
+var distributionsHeader = []string{"respondents", "question_id", "option_code", "option", "geography", "ics", "ics_name", "breakdown", "group", "group_name",
 	"pct", "count", "mark", "weighting"}
 
 // countsPublished reports whether a distribution row is of a kind whose counts are
@@ -145,16 +148,16 @@ func (l *labels) distributionCells(dst []cell, r *Results, x *DistributionRow) [
 		n = text(x.Status.String())
 	}
 	return append(dst, text(x.RespondentType), text(x.QuestionID), text(x.OptionCode),
-		text(l.option(x.RespondentType, x.QuestionID, x.OptionCode)), text(geographyName(x.Geography)), text(x.ICS), breakdown, group, name,
+		text(l.option(x.RespondentType, x.QuestionID, x.OptionCode)), text(geographyName(x.Geography)), text(x.ICS), text(schemas.ICSName(x.ICS)), breakdown, group, name,
 		figureCell(x.PctWeighted, x.Status, pctCell), n, text(x.Status.String()), text(x.WeightingStatus))
 }
 
-var ratesHeader = []string{"geography", "ics", "sampled", "completed", "not_reached", "not_responded",
+var ratesHeader = []string{"geography", "ics", "ics_name", "sampled", "completed", "not_reached", "not_responded",
 	"response_rate", "adjusted_response_rate", "mark"}
 
 // rateCells appends a response-rate row's cells to dst.
 func rateCells(dst []cell, x *ResponseRateRow) []cell {
-	out := append(dst, text(geographyName(x.Geography)), text(x.ICS))
+	out := append(dst, text(geographyName(x.Geography)), text(x.ICS), text(schemas.ICSName(x.ICS)))
 	if n, ok := x.Sampled.Value(); ok {
 		out = append(out, intCell(n))
 	} else {
@@ -252,7 +255,16 @@ func ratesCSV(r *Results) ([]byte, error) {
 func humanHeader(h []string) []string {
 	out := make([]string, len(h))
 	for i, s := range h {
-		s = strings.ReplaceAll(s, "_", " ")
+		words := strings.Split(s, "_")
+		for j, w := range words {
+			switch w {
+			case "ics":
+				words[j] = "ICS" // an initialism, as the pages write it
+			case "england":
+				words[j] = "England"
+			}
+		}
+		s = strings.Join(words, " ")
 		out[i] = strings.ToUpper(s[:1]) + s[1:]
 	}
 	return out

@@ -392,19 +392,20 @@ func checkPeopleFiles(t *testing.T, r *Results, st store.Store) {
 		case len(row) == 1 && strings.Contains(row[0], "s): "):
 			question = row[0][:strings.Index(row[0], " (")]
 			typ = row[0][strings.Index(row[0], "(")+1 : strings.Index(row[0], "s): ")]
-		case len(row) > 5 && row[0] == "Geography":
+		case len(row) > 6 && row[0] == "Geography":
 			options = options[:0]
-			for _, o := range row[5:] {
+			for _, o := range row[6:] {
 				options = append(options, o[:strings.Index(o, ":")])
 			}
-		case len(row) > 5:
-			group := strings.Fields(row[3] + " ")
+		case len(row) > 6:
+			// Geography, ICS, ICS name, Breakdown, Group, Mark, then the options.
+			group := strings.Fields(row[4] + " ")
 			g := ""
 			if len(group) > 0 {
 				g = group[0]
 			}
-			for k, cell := range row[5:] {
-				key := strings.Join([]string{question, typ, row[0], row[1], row[2], g, options[k]}, "|")
+			for k, cell := range row[6:] {
+				key := strings.Join([]string{question, typ, row[0], row[1], row[3], g, options[k]}, "|")
 				w, ok := want[key]
 				if !ok && cell != "" {
 					t.Fatalf("Distributions row %d: %q for %s, which distributions.csv does not have", i+1, cell, key)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"icesurvey/internal/parallel"
+	"icesurvey/schemas"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -216,8 +217,8 @@ func (s *sheet) stream(f *excelize.File) error {
 func workbook(r *Results, meta *Metadata) ([]byte, error) {
 	l := newLabels(r)
 	sheets := []*sheet{
-		{name: "Results", widths: map[int]float64{1: 12, 5: 28, 11: 22}, fill: func(s *sheetRows) error { return resultsSheet(s, r, l) }},
-		{name: "Distributions", widths: map[int]float64{1: 12, 4: 28}, fill: func(s *sheetRows) error { return distributionSheet(s, r, l) }},
+		{name: "Results", widths: map[int]float64{1: 12, 3: 28, 6: 28, 12: 22}, fill: func(s *sheetRows) error { return resultsSheet(s, r, l) }},
+		{name: "Distributions", widths: map[int]float64{1: 12, 3: 28, 5: 28}, fill: func(s *sheetRows) error { return distributionSheet(s, r, l) }},
 		{name: "Response rates", fill: func(s *sheetRows) error { return ratesSheet(s, r) }},
 	}
 	f := excelize.NewFile()
@@ -271,7 +272,7 @@ func ratesSheet(s *sheetRows, r *Results) error {
 
 // resultSheetColumns are the Results sheet's columns: results.csv's from geography on,
 // the question being the block's title.
-var resultSheetColumns = []string{"geography", "ics", "breakdown", "group", "group_name", "pct_positive", "ci_lower", "ci_upper", "base",
+var resultSheetColumns = []string{"geography", "ics", "ics_name", "breakdown", "group", "group_name", "pct_positive", "ci_lower", "ci_upper", "base",
 	"effective_base", "vs_england_excluding_ics", "mark", "weighting"}
 
 // resultsSheet lays each question (each option of a multi-choice question) out as a
@@ -317,7 +318,7 @@ func resultsSheet(s *sheetRows, r *Results, l *labels) error {
 // column per option, then a row per group (England, each ICS and its demographic
 // groups) with each option's % (or its mark).
 func distributionSheet(s *sheetRows, r *Results, l *labels) error {
-	fixed := []string{"Geography", "ICS", "Breakdown", "Group", "Mark"}
+	fixed := []string{"Geography", "ICS", "ICS name", "Breakdown", "Group", "Mark"}
 	i := 0
 	for i < len(r.dists) {
 		x := &r.dists[i]
@@ -345,15 +346,15 @@ func distributionSheet(s *sheetRows, r *Results, l *labels) error {
 			}
 			cs := make([]cell, len(header))
 			_, group, name := groupCells(g.GroupVariable, g.GroupLevel)
-			cs[0], cs[1], cs[2] = text(geographyName(g.Geography)), text(g.ICS), text(g.GroupVariable)
+			cs[0], cs[1], cs[2], cs[3] = text(geographyName(g.Geography)), text(g.ICS), text(schemas.ICSName(g.ICS)), text(g.GroupVariable)
 			if g.GroupVariable == GroupAll {
-				cs[2] = text("")
+				cs[3] = text("")
 			}
-			cs[3] = group
+			cs[4] = group
 			if name.s != "" {
-				cs[3] = text(group.s + " " + name.s)
+				cs[4] = text(group.s + " " + name.s)
 			}
-			cs[4] = text(rowMark(r.dists[i:j]))
+			cs[5] = text(rowMark(r.dists[i:j]))
 			for _, d := range r.dists[i:j] {
 				if k := slices.Index(optCodes, d.OptionCode); k >= 0 {
 					cs[len(fixed)+k] = figureCell(d.PctWeighted, d.Status, pctCell)
