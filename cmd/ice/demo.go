@@ -254,6 +254,14 @@ func demoLine(s waveclient.ICSStatus) string {
 	return b.String()
 }
 
+// icsWithName is an ICS's code and, when schemas.ICSNames knows it, its name.
+func icsWithName(code string) string {
+	if n := schemas.ICSName(code); n != "" {
+		return code + " " + n
+	}
+	return code
+}
+
 // outcomeCounts is how many people ended with each outcome, by its name, in the order
 // of the codes: "completed 194, undelivered 21, …".
 func outcomeCounts(by map[int]int) string {
@@ -351,7 +359,7 @@ func demoPublication(ctx context.Context, out *os.File, st *devstack.Stack, wc *
 	for _, im := range meta.ICSs {
 		hs := heads[im.ICS]
 		if len(hs) == 0 {
-			fmt.Fprintf(w, "  %s\t(no figures published: %s)\n", im.ICS, im.WeightingStatus)
+			fmt.Fprintf(w, "  %s\t(no figures published: %s)\n", icsWithName(im.ICS), im.WeightingStatus)
 			continue
 		}
 		for _, h := range hs {
@@ -359,7 +367,7 @@ func demoPublication(ctx context.Context, out *os.File, st *devstack.Stack, wc *
 			if h.Status != "" {
 				mark = " [" + h.Status + "]"
 			}
-			fmt.Fprintf(w, "  %s\t%s\t%s%%\t(%s–%s)\tbase %d\tvs England: %s%s\n", im.ICS, h.QuestionID,
+			fmt.Fprintf(w, "  %s\t%s\t%s%%\t(%s–%s)\tbase %d\tvs England: %s%s\n", icsWithName(im.ICS), h.QuestionID,
 				pct1(h.Pct), pct1(h.CILower), pct1(h.CIUpper), h.Base, orDash(h.VsEngland), mark)
 		}
 	}

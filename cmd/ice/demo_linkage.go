@@ -12,7 +12,6 @@ import (
 	"icesurvey/infra/devstack"
 	"icesurvey/linkage"
 	"icesurvey/linkage/synthlink"
-	"icesurvey/schemas"
 	"icesurvey/waveclient"
 )
 
@@ -81,10 +80,7 @@ WHERE wave_id = ? AND aggregate = 'match_rates' AND grouping = 'ics' AND categor
 	fmt.Fprintln(out, "  Consenting respondents found in each dataset, by ICS (linkage_disclosed: what may be shown)")
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for _, r := range rates {
-		name := r.ics
-		if n := schemas.ICSName(r.ics); n != "" {
-			name = r.ics + " " + n
-		}
+		name := icsWithName(r.ics)
 		if !r.share.Valid {
 			fmt.Fprintf(w, "  %s\t%s\twithheld (%s)\n", r.dataset, name, r.status)
 			continue
