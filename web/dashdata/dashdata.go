@@ -239,6 +239,8 @@ type snapshot struct {
 	practices   map[string][]web.PracticeRate
 	// themeCountsCache: free-text theme counts by wave, ICS and respondent type (#17).
 	themeCountsCache map[string][]web.FreeTextThemeCount
+	// linked: the linkage release's disclosed aggregates by wave (#15).
+	linked map[string]web.LinkedRelease
 }
 
 // liveWave is a wave's live figures and fieldwork.

@@ -17,12 +17,30 @@ var _ web.Linkage = (*Source)(nil)
 // snapshot's linkage_disclosed, as the release's disclosure control left them: a
 // withheld cell (its count NULL) comes back withheld, with no number. Nothing is
 // computed here. A warehouse without the linkage's tables, or a wave with no linkage
-// release, gives a zero LinkedRelease.
+// release, gives a zero LinkedRelease. They are read once per snapshot and wave.
 func (s *Source) LinkedAggregates(ctx context.Context, wave string) (web.LinkedRelease, error) {
 	sn, err := s.snap()
 	if err != nil {
 		return web.LinkedRelease{}, err
 	}
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	if rel, ok := sn.linked[wave]; ok {
+		return rel, nil
+	}
+	rel, err := s.readLinked(ctx, sn, wave)
+	if err != nil {
+		return web.LinkedRelease{}, err
+	}
+	if sn.linked == nil {
+		sn.linked = map[string]web.LinkedRelease{}
+	}
+	sn.linked[wave] = rel
+	return rel, nil
+}
+
+// readLinked reads the wave's cells of linkage_disclosed from the snapshot.
+func (s *Source) readLinked(ctx context.Context, sn *snapshot, wave string) (web.LinkedRelease, error) {
 	var tables int
 	if err := sn.db.QueryRowContext(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_name = ?`,
 		string(schemas.TableLinkageDisclosed)).Scan(&tables); err != nil {
