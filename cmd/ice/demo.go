@@ -84,7 +84,7 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 	out := cfg.Out
 	started := time.Now()
 	fmt.Fprintln(out, "Starting the embedded stack (Temporal with SQLite, Web UI, workers, simulated DBS and Notify)…")
-	st, err := devstack.Start(ctx, devstack.Config{DataDir: cfg.DataDir, UIPort: cfg.UIPort, DBSDelay: 2 * cfg.DayLength})
+	st, err := devstack.Start(ctx, devstack.Config{DataDir: cfg.DataDir, UIPort: cfg.UIPort, DBSDelay: 2 * cfg.DayLength, NotifySettleAfter: cfg.DayLength})
 	if err != nil {
 		return nil, err
 	}

@@ -44,5 +44,6 @@ Notify. Waves started earlier carry on where they were. Stop with Ctrl-C.`,
 	f.IntVar(&cfg.Port, "port", 7233, "Temporal frontend port")
 	f.IntVar(&cfg.UIPort, "ui-port", 8233, "Web UI port (-1 disables the UI)")
 	f.DurationVar(&cfg.DBSDelay, "dbs-delay", 5*time.Second, "how long the simulated DBS takes to reply")
+	f.DurationVar(&cfg.NotifySettleAfter, "notify-settle", devstack.DefaultNotifySettleAfter, "how long the simulated Notify takes to give an SMS its final status (negative: one step per status read)")
 	return cmd
 }

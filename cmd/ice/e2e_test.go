@@ -17,7 +17,9 @@ import (
 
 	"icesurvey/audit"
 	"icesurvey/infra/devstack"
+	"icesurvey/lake"
 	"icesurvey/mailing"
+	"icesurvey/notify/notifytest"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/synth"
@@ -113,7 +115,8 @@ func startE2E(t *testing.T) (context.Context, *devstack.Stack, *waveclient.Clien
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	t.Cleanup(cancel)
-	st, err := devstack.Start(ctx, devstack.Config{DataDir: t.TempDir(), UIPort: -1, DBSDelay: 300 * time.Millisecond})
+	st, err := devstack.Start(ctx, devstack.Config{DataDir: t.TempDir(), UIPort: -1, DBSDelay: 300 * time.Millisecond,
+		NotifySettleAfter: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +154,8 @@ func TestWaveEndToEnd(t *testing.T) {
 				s.Intake.Accepted, s.Intake.Excluded, s.Intake.Rejected, want.ExpectedAccepted, want.ExpectedExcluded, want.ExpectedRejected)
 		}
 	}
+	// Some of QMM's mobile numbers are dead: Notify will say permanent-failure.
+	deadMobiles := markDeadMobiles(t, ctx, st, wave, "QMM", 12)
 	// A declaration without a name is refused by the update's validator.
 	if _, err := wc.Declare(ctx, wave, "QMM", ""); err == nil {
 		t.Error("a declaration with no signatory was accepted")
@@ -184,6 +189,7 @@ func TestWaveEndToEnd(t *testing.T) {
 		t.Fatalf("wave failed: %v", err)
 	}
 	checkOptedOutGetsNothingLater(t, ctx, st, wave, optedOut)
+	checkDeadMobilesGetNoMoreSMS(t, ctx, st, wave, deadMobiles)
 	if res.Status.Stage != workflows.WaveCompleted {
 		t.Fatalf("wave stage %q", res.Status.Stage)
 	}
@@ -562,4 +568,80 @@ func checkOptedOutGetsNothingLater(t *testing.T, ctx context.Context, st *devsta
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// markDeadMobiles sets the simulated Notify to fail for good the SMS to the first n
+// mobile numbers of the ICS's contacts (read from the restricted area, as only the
+// mailing process may), and returns those people's survey record ids.
+func markDeadMobiles(t *testing.T, ctx context.Context, st *devstack.Stack, wave, ics string, n int) []string {
+	t.Helper()
+	var ids, mobiles []string
+	err := lake.Scan(ctx, st.Store, schemas.ContactsKey(wave, ics), schemas.ContactLayout(), func(c *schemas.Contact) error {
+		if c.Mobile != "" && len(ids) < n {
+			ids, mobiles = append(ids, c.SurveyRecordID), append(mobiles, c.Mobile)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) < n {
+		t.Fatalf("only %d contacts of %s have a mobile", len(ids), ics)
+	}
+	if err := st.Notify.SetFinalStatus(notifytest.PermanentFailure, mobiles...); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// checkDeadMobilesGetNoMoreSMS: #13 item 4 end to end. The delivery receipts bring
+// Notify's permanent-failure into the mailing history, and no later SMS step selects
+// the person; the other messages' receipts say delivered.
+func checkDeadMobilesGetNoMoreSMS(t *testing.T, ctx context.Context, st *devstack.Stack, wave string, ids []string) {
+	t.Helper()
+	failed, delivered := 0, 0
+	err := st.Warehouse.Read(ctx, func(db *sql.DB) error {
+		for _, id := range ids {
+			rows, err := db.QueryContext(ctx, `SELECT step, result FROM mailing_history
+				WHERE wave_id = ? AND survey_record_id = ? AND channel = 'sms' ORDER BY sent_at`, wave, id)
+			if err != nil {
+				return err
+			}
+			var got []string
+			for rows.Next() {
+				var step, result string
+				if err := rows.Scan(&step, &result); err != nil {
+					rows.Close()
+					return err
+				}
+				got = append(got, step+"="+result)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			switch {
+			case len(got) > 1:
+				t.Errorf("%s: its number is dead, yet it got %v", id, got)
+			case len(got) == 1 && !strings.HasSuffix(got[0], "="+schemas.ResultPermanentFailure):
+				t.Errorf("%s: %s, want its receipt's permanent-failure", id, got[0])
+			case len(got) == 1:
+				failed++
+			}
+		}
+		return db.QueryRowContext(ctx, `SELECT count(*) FROM mailing_history WHERE wave_id = ? AND channel = 'sms' AND result = ?`,
+			wave, schemas.ResultDelivered).Scan(&delivered)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Most of the people picked are sent a first SMS (the others responded, died or
+	// were excluded before it): the check is not vacuous.
+	if failed < len(ids)/3 {
+		t.Errorf("only %d of %d people with a dead number were sent an SMS that failed", failed, len(ids))
+	}
+	if delivered == 0 {
+		t.Error("no SMS receipt said delivered: the dev stack's Notify does not settle")
+	}
+	t.Logf("dead numbers: %d of %d people sent one SMS, its receipt permanent-failure, and none after; %d SMS delivered", failed, len(ids), delivered)
 }

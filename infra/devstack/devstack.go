@@ -41,11 +41,20 @@ type Config struct {
 	UIPort  int    // Web UI; 0 picks a free port, -1 disables it
 	// DBSDelay is how long the simulated DBS takes to answer.
 	DBSDelay time.Duration
-	Logger   *slog.Logger
+	// NotifySettleAfter is how long the simulated GOV.UK Notify takes to give an SMS its
+	// final status (delivered, or the failure set for its number), as the real service
+	// does within minutes, so that delivery receipts find final statuses (default
+	// DefaultNotifySettleAfter; negative: never on its own, each read by id moves a
+	// status one step).
+	NotifySettleAfter time.Duration
+	Logger            *slog.Logger
 	// WrapStore, if set, wraps the store the workers and simulators use (a test
 	// records every key written through it).
 	WrapStore func(store.Store) store.Store
 }
+
+// DefaultNotifySettleAfter is how long the dev stack's Notify takes to settle an SMS.
+const DefaultNotifySettleAfter = 2 * time.Second
 
 // Stack is a running embedded pipeline.
 type Stack struct {
@@ -115,7 +124,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	s.Notify = notifytest.NewServer(notifytest.Options{})
+	settle := cfg.NotifySettleAfter
+	if settle == 0 {
+		settle = DefaultNotifySettleAfter
+	}
+	s.Notify = notifytest.NewServer(notifytest.Options{SettleAfter: max(settle, 0)})
 	nc, err := notify.New(notify.Config{APIKey: s.Notify.APIKey(), BaseURL: s.Notify.URL, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
