@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"icesurvey/audit"
 	"icesurvey/disclosure"
@@ -18,8 +19,12 @@ import (
 // shown them, as publication's do: experience by treatment burden and by condition (the
 // warehouse views linked_experience_by_burden and linked_experience_by_condition, run
 // here by the same SQL over the release's Parquet) and the match rates of the quality
-// report. Each (aggregate, subject, grouping) is one disclosure table — its groups the
-// grouping's values, its categories positive / not positive (or linked / not linked) —
+// report, and the consent of the quality report's consent bias: how many respondents of
+// each frame category consented (consent_rates), and each scored question's positive
+// answers of those who consented and those who did not (experience_by_consent). Each
+// (aggregate, subject, grouping) is one disclosure table — its groups the grouping's
+// values, its categories positive / not positive (linked / not linked, consented / not
+// consented) —
 // and only its checked cells are written: a withheld count, base or share is NULL with
 // its status. The result is the release's linkage_disclosed table (lake, warehouse) and
 // a CSV beside the quality report. The person-level outputs and the raw quality tables
@@ -30,6 +35,12 @@ const (
 	AggregateExperienceByBurden    = "experience_by_burden"
 	AggregateExperienceByCondition = "experience_by_condition"
 	AggregateMatchRates            = "match_rates"
+	// AggregateConsentRates: subject and grouping a frame variable (ics, age_band, …),
+	// a group each of its categories, counted as consented or not_consented.
+	AggregateConsentRates = "consent_rates"
+	// AggregateExperienceByConsent: subject a scored question, grouping "consent", the
+	// groups consented and not_consented, counted as positive or not_positive.
+	AggregateExperienceByConsent = "experience_by_consent"
 )
 
 // DisclosedResult describes a release's disclosure-checked aggregates. Counts only.
@@ -67,6 +78,11 @@ func DiscloseAggregates(ctx context.Context, st store.Store, wave, release strin
 			aggregateCount{AggregateMatchRates, r.DatasetID, r.Dimension, r.Category, "linked", r.Linked},
 			aggregateCount{AggregateMatchRates, r.DatasetID, r.Dimension, r.Category, "not_linked", r.Consenters - r.Linked})
 	}
+	bias, err := lake.GetRows[schemas.LinkageConsentBias](ctx, st, schemas.LinkedKey(schemas.TableLinkageConsentBias, wave, release), schemas.LinkageConsentBiasLayout())
+	if err != nil {
+		return nil, fmt.Errorf("linkage: read the consent bias of %s/%s: %w", wave, release, err)
+	}
+	counts = append(counts, consentCounts(bias)...)
 	rows, res, err := disclose(counts, p, wave, release)
 	if err != nil {
 		return nil, err
@@ -140,10 +156,34 @@ func experienceCounts(ctx context.Context, st store.Store, wave, release string)
 	return out, nil
 }
 
+// consentCounts are the consent bias's counts as two aggregates: for a frame variable,
+// each category's respondents who consented and who did not; for a question
+// ("question:ID"), the positive answers of those who consented and of those who did not.
+func consentCounts(bias []schemas.LinkageConsentBias) []aggregateCount {
+	var out []aggregateCount
+	for _, b := range bias {
+		if q, ok := strings.CutPrefix(b.Dimension, "question:"); ok {
+			out = append(out,
+				aggregateCount{AggregateExperienceByConsent, q, "consent", "consented", "positive", b.Consenters},
+				aggregateCount{AggregateExperienceByConsent, q, "consent", "consented", "not_positive", b.ConsentersBase - b.Consenters},
+				aggregateCount{AggregateExperienceByConsent, q, "consent", "not_consented", "positive", b.NonConsenters},
+				aggregateCount{AggregateExperienceByConsent, q, "consent", "not_consented", "not_positive", b.NonConsentersBase - b.NonConsenters})
+			continue
+		}
+		out = append(out,
+			aggregateCount{AggregateConsentRates, b.Dimension, b.Dimension, b.Category, "consented", b.Consenters},
+			aggregateCount{AggregateConsentRates, b.Dimension, b.Dimension, b.Category, "not_consented", b.NonConsenters})
+	}
+	return out
+}
+
 // categoriesOf are the two categories of an aggregate, the first the "positive" one.
 func categoriesOf(aggregate string) []string {
-	if aggregate == AggregateMatchRates {
+	switch aggregate {
+	case AggregateMatchRates:
 		return []string{"linked", "not_linked"}
+	case AggregateConsentRates:
+		return []string{"consented", "not_consented"}
 	}
 	return []string{"positive", "not_positive"}
 }

@@ -3,6 +3,7 @@ package linkage_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"icesurvey/disclosure"
@@ -56,7 +57,24 @@ func TestDiscloseAggregatesPublishesTrueCountsAndNoSmallOnes(t *testing.T) {
 		k := linkage.AggregateMatchRates + "/" + m.DatasetID + "/" + m.Dimension + "/" + m.Category + "/"
 		want[k+"linked"], want[k+"not_linked"] = m.Linked, m.Consenters-m.Linked
 	}
-	compared, burden := 0, 0
+	// Consent: each frame category's respondents who consented and who did not, and a
+	// question's positive answers on each side, counted here from the frame and the
+	// answers kept in the release (the linked answers are the consenters').
+	for _, b := range readAll[schemas.LinkageConsentBias](t, w.st, res.Tables[schemas.TableLinkageConsentBias].Key, schemas.LinkageConsentBiasLayout()) {
+		if q, ok := strings.CutPrefix(b.Dimension, "question:"); ok {
+			k := linkage.AggregateExperienceByConsent + "/" + q + "/consent/"
+			want[k+"consented/positive"], want[k+"consented/not_positive"] = b.Consenters, b.ConsentersBase-b.Consenters
+			want[k+"not_consented/positive"], want[k+"not_consented/not_positive"] = b.NonConsenters, b.NonConsentersBase-b.NonConsenters
+			continue
+		}
+		k := linkage.AggregateConsentRates + "/" + b.Dimension + "/" + b.Dimension + "/" + b.Category + "/"
+		want[k+"consented"], want[k+"not_consented"] = b.Consenters, b.NonConsenters
+	}
+	consentedBy := map[string]int64{} // age band → consenters, from the release's people
+	for _, r := range readAll[schemas.LinkedRespondent](t, w.st, res.Tables[schemas.TableLinkedRespondents].Key, schemas.LinkedRespondentLayout()) {
+		consentedBy[r.AgeBand]++
+	}
+	compared, burden, consent := 0, 0, 0
 	for _, r := range rows {
 		k := r.Aggregate + "/" + r.Subject + "/" + r.Grouping + "/" + r.GroupValue + "/" + r.Category
 		if r.Count == nil {
@@ -73,12 +91,18 @@ func TestDiscloseAggregatesPublishesTrueCountsAndNoSmallOnes(t *testing.T) {
 			if r.Aggregate == linkage.AggregateExperienceByBurden {
 				burden++
 			}
+			if r.Aggregate == linkage.AggregateConsentRates || r.Aggregate == linkage.AggregateExperienceByConsent {
+				consent++
+			}
+			if r.Aggregate == linkage.AggregateConsentRates && r.Subject == "age_band" && r.Category == "consented" && *r.Count != consentedBy[r.GroupValue] {
+				t.Errorf("%s: published %d consenters, the release links %d", k, *r.Count, consentedBy[r.GroupValue])
+			}
 			if *r.Count != n {
 				t.Errorf("%s: published %d, the true count is %d", k, *r.Count, n)
 			}
 		}
 	}
-	if compared < 20 || burden == 0 {
-		t.Errorf("only %d published cells compared with plain counts (%d of experience by burden)", compared, burden)
+	if compared < 20 || burden == 0 || consent < 10 {
+		t.Errorf("only %d published cells compared with plain counts (%d of experience by burden, %d of consent)", compared, burden, consent)
 	}
 }

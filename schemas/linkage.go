@@ -540,11 +540,11 @@ func short(sha string) string {
 type LinkageDisclosed struct {
 	ReleaseID  string   `col:"release_id"`
 	WaveID     string   `col:"wave_id"`
-	Aggregate  string   `col:"aggregate,key,doc=experience_by_burden or experience_by_condition or match_rates"`
-	Subject    string   `col:"subject,key,doc=the question id or the dataset id of a match rate"`
-	Grouping   string   `col:"grouping,key,doc=the grouping variable (providers_12m or condition or age_band ...)"`
+	Aggregate  string   `col:"aggregate,key,doc=experience_by_burden or experience_by_condition or match_rates or consent_rates or experience_by_consent"`
+	Subject    string   `col:"subject,key,doc=the question id or the dataset id of a match rate or the frame variable of a consent rate"`
+	Grouping   string   `col:"grouping,key,doc=the grouping variable (providers_12m or condition or age_band or consent ...)"`
 	GroupValue string   `col:"group_value,key"`
-	Category   string   `col:"category,key,doc=positive or not_positive or linked or not_linked"`
+	Category   string   `col:"category,key,doc=positive or not_positive or linked or not_linked or consented or not_consented"`
 	Count      *int64   `col:"count,doc=NULL when withheld"`
 	Base       *int64   `col:"base,doc=the group's base; NULL when the row is withheld"`
 	Share      *float64 `col:"share,doc=count / base; NULL when withheld"`

@@ -152,7 +152,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"profiles", "/waves/W1/profiles?ics=QMM"},
 		{"profile-no-quotes", "/waves/W1/profiles?ics=QMM&profile=women-heart"},
 		{"linkage", "/waves/W1/linkage"},
-		{"linkage-found-by-all", "/waves/W1/linkage?question=P_WHO_TO_CONTACT&burden=efi_band&found_by=all"},
+		{"linkage-found-by-all", "/waves/W1/linkage?question=P_WHO_TO_CONTACT&burden=efi_band&found_by=all&consent_by=age_band"},
 	}
 	// Free text is checked as its named reader.
 	reader := []struct{ name, path string }{

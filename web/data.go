@@ -302,6 +302,12 @@ const (
 	AggregateExperienceByBurden    = "experience_by_burden"
 	AggregateExperienceByCondition = "experience_by_condition"
 	AggregateMatchRates            = "match_rates"
+	// AggregateConsentRates: of the respondents in each category of a frame variable
+	// (Subject and Grouping), how many consented to linkage and how many did not.
+	AggregateConsentRates = "consent_rates"
+	// AggregateExperienceByConsent: a question's positive answers of the respondents
+	// who consented and of those who did not (GroupValue consented or not_consented).
+	AggregateExperienceByConsent = "experience_by_consent"
 )
 
 // LinkedCell is one cell of a disclosed aggregate: of the Base respondents in group

@@ -39,6 +39,15 @@ var matchGroupings = []option{
 	{Value: "efi_band", Label: "Frailty (eFI band)"},
 }
 
+// consentGroupings are the frame variables the consent rates are by, in the order offered.
+var consentGroupings = []option{
+	{Value: "ics", Label: "ICS"},
+	{Value: "age_band", Label: "Age band"},
+	{Value: "gender", Label: "Gender"},
+	{Value: "ethnicity_group", Label: "Ethnicity group"},
+	{Value: "efi_band", Label: "Frailty (eFI band)"},
+}
+
 // defaultLinkedQuestion is the question the page opens on: the brochure's example,
 // "I don't have to repeat my story", when the release has it.
 const defaultLinkedQuestion = "P_REPEAT_STORY"
@@ -100,13 +109,18 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 	if !slices.ContainsFunc(matchGroupings, func(o option) bool { return o.Value == foundBy }) {
 		return linkageView{}, notFoundError(fmt.Sprintf("There is no grouping %q.", foundBy))
 	}
+	consentBy := orDefault(form.Get("consent_by"), "ics")
+	if !slices.ContainsFunc(consentGroupings, func(o option) bool { return o.Value == consentBy }) {
+		return linkageView{}, notFoundError(fmt.Sprintf("There is no grouping %q.", consentBy))
+	}
 	base := "/waves/" + url.PathEscape(wave.ID) + "/linkage"
 	v.Form = filterForm{Action: base}
 	if len(questions) > 0 {
 		v.Form.Selects = append(v.Form.Selects, selectOf("question", "Question", questions, question), selectOf("burden", "Experience by", burdenGroupings, burden))
 	}
-	v.Form.Selects = append(v.Form.Selects, selectOf("found_by", "Found in each dataset, by", matchGroupings, foundBy))
-	query := url.Values{"question": {question}, "burden": {burden}, "found_by": {foundBy}}
+	v.Form.Selects = append(v.Form.Selects, selectOf("found_by", "Found in each dataset, by", matchGroupings, foundBy),
+		selectOf("consent_by", "Consent to linkage, by", consentGroupings, consentBy))
+	query := url.Values{"question": {question}, "burden": {burden}, "found_by": {foundBy}, "consent_by": {consentBy}}
 	meta := func(filters string) [][2]string {
 		return [][2]string{
 			{"Wave", waveTitle(wave) + " (" + wave.ID + ")"},
@@ -208,6 +222,61 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 	found.Meta = meta("found in each dataset by " + foundBy)
 	found.withDownloads(base+"/download", query)
 	v.Sections = append(v.Sections, found)
+
+	// Consent: who consented, and whether those who did answered differently. Linked
+	// figures speak for the consenters only; these say how far they are like the rest.
+	consentLabel := labelOf(consentGroupings, consentBy)
+	if consentLabel != "ICS" {
+		consentLabel = strings.ToLower(consentLabel)
+	}
+	ct := chart.Table{ID: "consent-table", Caption: "Respondents who consented to linkage, by " + consentLabel,
+		Columns: []chart.Column{{Label: labelOf(consentGroupings, consentBy)}, {Label: "Consented", Numeric: true},
+			{Label: "Did not consent", Numeric: true}, {Label: "% consented", Numeric: true}}}
+	consentWithheld := false
+	for _, g := range groupValues(filterCells(rel.Cells, AggregateConsentRates, consentBy, consentBy)) {
+		label := g.label
+		if consentBy == "ics" {
+			if j := slices.IndexFunc(wave.ICSs, func(x ICS) bool { return x.Code == g.cells[0].GroupValue }); j >= 0 {
+				label = icsLabel(wave.ICSs[j])
+			}
+		}
+		row := []chart.Cell{{Text: label}}
+		var share string
+		for _, cat := range []string{"consented", "not_consented"} {
+			i := slices.IndexFunc(g.cells, func(c LinkedCell) bool { return c.Category == cat })
+			if i < 0 || g.cells[i].Withheld() {
+				consentWithheld = true
+				row = append(row, chart.Cell{Text: "withheld", Withheld: true})
+				continue
+			}
+			c := g.cells[i]
+			row = append(row, chart.Cell{Text: strconv.FormatInt(c.Count, 10)})
+			if cat == "consented" {
+				share = chart.Percent(c.Share)
+				if c.Status == "L" {
+					share += " (small base: treat with caution)"
+				}
+			}
+		}
+		if share == "" {
+			row = append(row, chart.Cell{Text: "withheld", Withheld: true})
+		} else {
+			row = append(row, chart.Cell{Text: share})
+		}
+		ct.Rows = append(ct.Rows, row)
+	}
+	consent := section{ID: "consent", Heading: "Who consented to linkage", Table: ct,
+		Intro: "Only respondents who consented are linked. Where consent differs between groups, the linked figures above lean towards the groups that consented more."}
+	if consentWithheld {
+		consent.Intro += " " + withheldNote
+	}
+	consent.Meta = meta("consent by " + consentBy)
+	consent.withDownloads(base+"/download", query)
+	v.Sections = append(v.Sections, consent)
+	if len(questions) > 0 {
+		v.Sections = append(v.Sections, experience("consent-experience", AggregateExperienceByConsent, "consent",
+			"“"+questionText+"”: positive answers of those who consented and those who did not", "Respondents"))
+	}
 	return v, nil
 }
 

@@ -56,13 +56,33 @@ func TestLinkagePageShowsTheDisclosedCells(t *testing.T) {
 		t.Errorf("found-in table:\n%s\nwant\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 
+	// Who consented, by ICS (a withheld count stays withheld, its share too), and the
+	// question's answers on each side.
+	consent := htmlTable(t, body, "consent-table")
+	var consentRows []string
+	for _, r := range consent[1:] {
+		consentRows = append(consentRows, strings.Join(r, "|"))
+	}
+	wantConsent := []string{"Devon (QJK)|withheld|withheld|withheld", "Norfolk and Waveney (QMM)|165|60|73.3%"}
+	if strings.Join(consentRows, "\n") != strings.Join(wantConsent, "\n") {
+		t.Errorf("consent table:\n%s\nwant\n%s", strings.Join(consentRows, "\n"), strings.Join(wantConsent, "\n"))
+	}
+	byConsent := htmlTable(t, body, "consent-experience-table")
+	if len(byConsent) != 3 || byConsent[1][0] != "Consented" || byConsent[2][0] != "Did not consent" ||
+		!strings.Contains(strings.Join(byConsent[1], "|"), "60.6%") || !strings.Contains(strings.Join(byConsent[2], "|"), "50.0%") {
+		t.Errorf("answers by consent: %q", byConsent)
+	}
+	if _, body := h.get(t, h.client, "/waves/W1/linkage?consent_by=age_band"); !strings.Contains(body, "75–84") {
+		t.Error("consent by age band is not shown")
+	}
+
 	// Another question and grouping, from the form.
 	_, body = h.get(t, h.client, "/waves/W1/linkage?question=P_WHO_TO_CONTACT&burden=providers_12m&found_by=all")
 	if !strings.Contains(body, "“Knew who to contact about their care”") || !strings.Contains(body, "320") {
 		t.Error("the form's question and grouping are not shown")
 	}
 	// What the release does not have is not found, not shown empty.
-	for _, path := range []string{"/waves/W1/linkage?question=NOPE", "/waves/W1/linkage?burden=shoe_size", "/waves/W1/linkage?found_by=x", "/waves/W9/linkage"} {
+	for _, path := range []string{"/waves/W1/linkage?question=NOPE", "/waves/W1/linkage?burden=shoe_size", "/waves/W1/linkage?found_by=x", "/waves/W1/linkage?consent_by=all", "/waves/W9/linkage"} {
 		if resp, _ := h.get(t, h.client, path); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", path, resp.StatusCode)
 		}
@@ -79,7 +99,7 @@ func TestLinkageDownloadsHoldWhatThePageShows(t *testing.T) {
 	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
 	q := "question=P_REPEAT_STORY&burden=providers_12m&found_by=ics"
 	_, body := h.get(t, h.client, "/waves/W1/linkage?"+q)
-	for _, id := range []string{"burden", "conditions", "found"} {
+	for _, id := range []string{"burden", "conditions", "found", "consent", "consent-experience"} {
 		shown := htmlTable(t, body, id+"-table")
 		resp, file := h.get(t, h.client, "/waves/W1/linkage/download/"+id+".csv?"+q)
 		if resp.StatusCode != http.StatusOK {

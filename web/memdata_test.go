@@ -225,5 +225,23 @@ func (memData) LinkedAggregates(_ context.Context, wave string) (LinkedRelease, 
 	cells = append(cells, m("apc", "Admitted patient care", "ics", "QMM", 71, 165, "")...)
 	cells = append(cells, m("apc", "Admitted patient care", "ics", "QJK", 3, 173, "S")...)
 	cells = append(cells, m("gpad", "GP appointments", "all", "all", 320, 338, "")...)
+	consent := func(grouping, value, label string, yes, no int64, yesStatus, noStatus string) []LinkedCell {
+		base := yes + no
+		return []LinkedCell{
+			cell(AggregateConsentRates, grouping, "", grouping, value, label, "consented", yes, base, yesStatus),
+			cell(AggregateConsentRates, grouping, "", grouping, value, label, "not_consented", no, base, noStatus),
+		}
+	}
+	cells = append(cells, consent("ics", "QMM", "", 165, 60, "", "")...)
+	cells = append(cells, consent("ics", "QJK", "", 173, 3, "S", "P")...) // secondary suppression, as the release does
+	cells = append(cells, consent("age_band", "75-84", "75–84", 120, 40, "", "")...)
+	for _, c := range b(story, storyText, "consent", "consented", "Consented", 200, 330, "", "") {
+		c.Aggregate = AggregateExperienceByConsent
+		cells = append(cells, c)
+	}
+	for _, c := range b(story, storyText, "consent", "not_consented", "Did not consent", 50, 100, "", "") {
+		c.Aggregate = AggregateExperienceByConsent
+		cells = append(cells, c)
+	}
 	return LinkedRelease{ReleaseID: "R20270301", Method: "Counts of consenting respondents, unweighted; the publication's disclosure rules.", Cells: cells}, nil
 }

@@ -86,6 +86,8 @@ FROM `+string(schemas.TableLinkageDisclosed)+` WHERE wave_id = ? ORDER BY aggreg
 		switch c.Aggregate {
 		case web.AggregateMatchRates:
 			c.SubjectText = names.datasets[c.Subject]
+		case web.AggregateConsentRates:
+			// The subject is the frame variable the page names itself.
 		default:
 			c.SubjectText = s.questionText(c.Subject, "")
 		}
@@ -96,6 +98,8 @@ FROM `+string(schemas.TableLinkageDisclosed)+` WHERE wave_id = ? ORDER BY aggreg
 			c.GroupLabel = levelLabel(c.Grouping, c.GroupValue)
 		case "all":
 			c.GroupLabel = "All"
+		case "consent":
+			c.GroupLabel = map[string]string{"consented": "Consented", "not_consented": "Did not consent"}[c.GroupValue]
 		}
 		rel.Cells = append(rel.Cells, c)
 	}

@@ -17,8 +17,8 @@ func TestLinkedAggregates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rel.ReleaseID != testLinkageRelease || len(rel.Cells) != 8 {
-		t.Fatalf("release %q with %d cells, want %s with 8", rel.ReleaseID, len(rel.Cells), testLinkageRelease)
+	if rel.ReleaseID != testLinkageRelease || len(rel.Cells) != 10 {
+		t.Fatalf("release %q with %d cells, want %s with 10", rel.ReleaseID, len(rel.Cells), testLinkageRelease)
 	}
 	if !strings.Contains(rel.Method, testLinkageRelease) || !strings.Contains(rel.Method, "a base under 10 withheld") {
 		t.Errorf("method: %q", rel.Method)
@@ -46,6 +46,8 @@ func TestLinkedAggregates(t *testing.T) {
 		{find("experience_by_condition", "condition", "heart_failure", "positive"), "", "Heart failure", 40, 70, false},
 		{find("match_rates", "ics", "QBB", "linked"), "GP appointments", "", 157, 165, false},
 		{find("match_rates", "age_band", "75-84", "linked"), "GP appointments", "75–84", 60, 64, false},
+		{find("consent_rates", "age_band", "75-84", "consented"), "", "75–84", 64, 90, false},
+		{find("experience_by_consent", "consent", "not_consented", "positive"), "", "Did not consent", 30, 52, false},
 	} {
 		c := tc.cell
 		if c.Withheld() != tc.withheld || c.Count != tc.count || c.Base != tc.base {
@@ -58,7 +60,7 @@ func TestLinkedAggregates(t *testing.T) {
 		if tc.subjectText != "" && c.SubjectText != tc.subjectText {
 			t.Errorf("%s: subject %q, want %q", c.Subject, c.SubjectText, tc.subjectText)
 		}
-		if c.Aggregate != web.AggregateMatchRates && (c.SubjectText == "" || c.SubjectText == c.Subject) {
+		if (c.Aggregate == web.AggregateExperienceByBurden || c.Aggregate == web.AggregateExperienceByConsent) && (c.SubjectText == "" || c.SubjectText == c.Subject) {
 			t.Errorf("question %s has no text: %q", c.Subject, c.SubjectText)
 		}
 		if tc.groupLabel != "" && c.GroupLabel != tc.groupLabel {
@@ -85,8 +87,8 @@ func TestLinkagePageOverTheSnapshot(t *testing.T) {
 		}
 	}
 	links := downloadHref.FindAllStringSubmatch(body, -1)
-	if len(links) != 6 {
-		t.Fatalf("%d download links, want CSV and XLSX of 3 tables", len(links))
+	if len(links) != 10 {
+		t.Fatalf("%d download links, want CSV and XLSX of 5 tables", len(links))
 	}
 	for _, m := range links {
 		if st, _ := fetch(t, c, ts.URL+html.UnescapeString(m[1])); st != 200 {
