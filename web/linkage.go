@@ -152,7 +152,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 		rendered := st.Render()
 		sec := section{ID: id, Heading: heading, Chart: &rendered, Table: rendered.Table}
 		if len(st.Rows) == 0 {
-			sec.Chart = nil
+			sec.Chart, sec.Empty = nil, true
 			sec.Intro = "The release has no figures for this question and grouping."
 		}
 		sec.Meta = meta("question " + question + "; " + groupHeader)
@@ -162,17 +162,13 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 	if len(questions) > 0 {
 		v.Sections = append(v.Sections,
 			experience("burden", AggregateExperienceByBurden, burden,
-				"“"+questionText+"”: positive answers by "+strings.ToLower(burdenLabel), burdenLabel),
+				"“"+questionText+"”: positive answers by "+inSentence(burdenLabel), burdenLabel),
 			experience("conditions", AggregateExperienceByCondition, "condition",
 				"“"+questionText+"”: positive answers by condition", "Condition"))
 	}
 
 	// Found in each dataset: one table, a row per dataset and group.
-	byLabel := labelOf(matchGroupings, foundBy)
-	if byLabel != "ICS" {
-		byLabel = strings.ToLower(byLabel)
-	}
-	caption := "Consenting respondents found in each dataset, by " + byLabel
+	caption := "Consenting respondents found in each dataset, by " + inSentence(labelOf(matchGroupings, foundBy))
 	if foundBy == "all" {
 		caption = "Consenting respondents found in each dataset"
 	}
@@ -225,11 +221,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 
 	// Consent: who consented, and whether those who did answered differently. Linked
 	// figures speak for the consenters only; these say how far they are like the rest.
-	consentLabel := labelOf(consentGroupings, consentBy)
-	if consentLabel != "ICS" {
-		consentLabel = strings.ToLower(consentLabel)
-	}
-	ct := chart.Table{ID: "consent-table", Caption: "Respondents who consented to linkage, by " + consentLabel,
+	ct := chart.Table{ID: "consent-table", Caption: "Respondents who consented to linkage, by " + inSentence(labelOf(consentGroupings, consentBy)),
 		Columns: []chart.Column{{Label: labelOf(consentGroupings, consentBy)}, {Label: "Consented", Numeric: true},
 			{Label: "Did not consent", Numeric: true}, {Label: "% consented", Numeric: true}}}
 	consentWithheld := false
@@ -324,6 +316,17 @@ func groupValues(cells []LinkedCell) []groupValue {
 		return strings.Compare(a.label, b.label)
 	})
 	return out
+}
+
+// inSentence is a label as it reads inside a sentence: its first letter in lower case,
+// unless its first word is an initialism ("ICS") — "Frailty (eFI band)" gives
+// "frailty (eFI band)".
+func inSentence(label string) string {
+	first, _, _ := strings.Cut(label, " ")
+	if len(first) > 1 && strings.ToUpper(first) == first {
+		return label
+	}
+	return strings.ToLower(label[:1]) + label[1:]
 }
 
 // leadingNumber is the whole number a group value starts with ("3-4" → 3).

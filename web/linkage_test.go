@@ -76,10 +76,15 @@ func TestLinkagePageShowsTheDisclosedCells(t *testing.T) {
 		t.Error("consent by age band is not shown")
 	}
 
-	// Another question and grouping, from the form.
+	// Another question and grouping, from the form; a section the release has nothing
+	// for says so, with no empty table and no download.
 	_, body = h.get(t, h.client, "/waves/W1/linkage?question=P_WHO_TO_CONTACT&burden=providers_12m&found_by=all")
 	if !strings.Contains(body, "“Knew who to contact about their care”") || !strings.Contains(body, "320") {
 		t.Error("the form's question and grouping are not shown")
+	}
+	if !strings.Contains(body, "The release has no figures for this question and grouping.") || strings.Contains(body, `id="conditions-table"`) ||
+		strings.Contains(body, "/download/conditions.csv") {
+		t.Error("a section with no figures shows an empty table or a download")
 	}
 	// What the release does not have is not found, not shown empty.
 	for _, path := range []string{"/waves/W1/linkage?question=NOPE", "/waves/W1/linkage?burden=shoe_size", "/waves/W1/linkage?found_by=x", "/waves/W1/linkage?consent_by=all", "/waves/W9/linkage"} {
@@ -147,4 +152,13 @@ type noLinkage struct{}
 
 func (noLinkage) LinkedAggregates(context.Context, string) (LinkedRelease, error) {
 	return LinkedRelease{}, nil
+}
+
+func TestInSentence(t *testing.T) {
+	for in, want := range map[string]string{"Frailty (eFI band)": "frailty (eFI band)", "ICS": "ICS", "Age band": "age band",
+		"Providers seen in the 12 months before responding": "providers seen in the 12 months before responding"} {
+		if got := inSentence(in); got != want {
+			t.Errorf("inSentence(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

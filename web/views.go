@@ -24,6 +24,8 @@ type section struct {
 	XLSXHref string
 	// Meta is the download's metadata block (wave, filters, data as of, method, marks).
 	Meta [][2]string
+	// Empty: there is nothing to show, so the section is its heading and intro only.
+	Empty bool
 }
 
 // withDownloads sets a section's download links: base is the page's download path and
