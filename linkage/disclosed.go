@@ -24,24 +24,10 @@ import (
 // answers of those who consented and those who did not (experience_by_consent). Each
 // (aggregate, subject, grouping) is one disclosure table — its groups the grouping's
 // values, its categories positive / not positive (linked / not linked, consented / not
-// consented) —
-// and only its checked cells are written: a withheld count, base or share is NULL with
-// its status. The result is the release's linkage_disclosed table (lake, warehouse) and
+// consented) — and only its checked cells are written: a withheld count, base or share
+// is NULL with its status. The result is the release's linkage_disclosed table (lake, warehouse) and
 // a CSV beside the quality report. The person-level outputs and the raw quality tables
 // stay where they were: restricted to the analysts and engineers who may see them.
-
-// Aggregates of the disclosed table.
-const (
-	AggregateExperienceByBurden    = "experience_by_burden"
-	AggregateExperienceByCondition = "experience_by_condition"
-	AggregateMatchRates            = "match_rates"
-	// AggregateConsentRates: subject and grouping a frame variable (ics, age_band, …),
-	// a group each of its categories, counted as consented or not_consented.
-	AggregateConsentRates = "consent_rates"
-	// AggregateExperienceByConsent: subject a scored question, grouping "consent", the
-	// groups consented and not_consented, counted as positive or not_positive.
-	AggregateExperienceByConsent = "experience_by_consent"
-)
 
 // DisclosedResult describes a release's disclosure-checked aggregates. Counts only.
 type DisclosedResult struct {
@@ -75,8 +61,8 @@ func DiscloseAggregates(ctx context.Context, st store.Store, wave, release strin
 	}
 	for _, r := range rates {
 		counts = append(counts,
-			aggregateCount{AggregateMatchRates, r.DatasetID, r.Dimension, r.Category, "linked", r.Linked},
-			aggregateCount{AggregateMatchRates, r.DatasetID, r.Dimension, r.Category, "not_linked", r.Consenters - r.Linked})
+			aggregateCount{schemas.LinkageAggregateMatchRates, r.DatasetID, r.Dimension, r.Category, "linked", r.Linked},
+			aggregateCount{schemas.LinkageAggregateMatchRates, r.DatasetID, r.Dimension, r.Category, "not_linked", r.Consenters - r.Linked})
 	}
 	bias, err := lake.GetRows[schemas.LinkageConsentBias](ctx, st, schemas.LinkedKey(schemas.TableLinkageConsentBias, wave, release), schemas.LinkageConsentBiasLayout())
 	if err != nil {
@@ -134,8 +120,8 @@ func experienceCounts(ctx context.Context, st store.Store, wave, release string)
 	}
 	var out []aggregateCount
 	for _, q := range []struct{ aggregate, sql string }{
-		{AggregateExperienceByBurden, `SELECT question_id, grouping, group_value, category, respondents FROM linked_experience_by_burden`},
-		{AggregateExperienceByCondition, `SELECT question_id, 'condition', condition_id, category, respondents FROM linked_experience_by_condition`},
+		{schemas.LinkageAggregateExperienceByBurden, `SELECT question_id, grouping, group_value, category, respondents FROM linked_experience_by_burden`},
+		{schemas.LinkageAggregateExperienceByCondition, `SELECT question_id, 'condition', condition_id, category, respondents FROM linked_experience_by_condition`},
 	} {
 		rows, err := conn.QueryContext(ctx, q.sql)
 		if err != nil {
@@ -164,15 +150,15 @@ func consentCounts(bias []schemas.LinkageConsentBias) []aggregateCount {
 	for _, b := range bias {
 		if q, ok := strings.CutPrefix(b.Dimension, "question:"); ok {
 			out = append(out,
-				aggregateCount{AggregateExperienceByConsent, q, "consent", "consented", "positive", b.Consenters},
-				aggregateCount{AggregateExperienceByConsent, q, "consent", "consented", "not_positive", b.ConsentersBase - b.Consenters},
-				aggregateCount{AggregateExperienceByConsent, q, "consent", "not_consented", "positive", b.NonConsenters},
-				aggregateCount{AggregateExperienceByConsent, q, "consent", "not_consented", "not_positive", b.NonConsentersBase - b.NonConsenters})
+				aggregateCount{schemas.LinkageAggregateExperienceByConsent, q, "consent", "consented", "positive", b.Consenters},
+				aggregateCount{schemas.LinkageAggregateExperienceByConsent, q, "consent", "consented", "not_positive", b.ConsentersBase - b.Consenters},
+				aggregateCount{schemas.LinkageAggregateExperienceByConsent, q, "consent", "not_consented", "positive", b.NonConsenters},
+				aggregateCount{schemas.LinkageAggregateExperienceByConsent, q, "consent", "not_consented", "not_positive", b.NonConsentersBase - b.NonConsenters})
 			continue
 		}
 		out = append(out,
-			aggregateCount{AggregateConsentRates, b.Dimension, b.Dimension, b.Category, "consented", b.Consenters},
-			aggregateCount{AggregateConsentRates, b.Dimension, b.Dimension, b.Category, "not_consented", b.NonConsenters})
+			aggregateCount{schemas.LinkageAggregateConsentRates, b.Dimension, b.Dimension, b.Category, "consented", b.Consenters},
+			aggregateCount{schemas.LinkageAggregateConsentRates, b.Dimension, b.Dimension, b.Category, "not_consented", b.NonConsenters})
 	}
 	return out
 }
@@ -180,9 +166,9 @@ func consentCounts(bias []schemas.LinkageConsentBias) []aggregateCount {
 // categoriesOf are the two categories of an aggregate, the first the "positive" one.
 func categoriesOf(aggregate string) []string {
 	switch aggregate {
-	case AggregateMatchRates:
+	case schemas.LinkageAggregateMatchRates:
 		return []string{"linked", "not_linked"}
-	case AggregateConsentRates:
+	case schemas.LinkageAggregateConsentRates:
 		return []string{"consented", "not_consented"}
 	}
 	return []string{"positive", "not_positive"}

@@ -51,10 +51,10 @@ func TestDiscloseAggregatesPublishesTrueCountsAndNoSmallOnes(t *testing.T) {
 		if a.Positive {
 			cat = "positive"
 		}
-		want[linkage.AggregateExperienceByBurden+"/P_REPEAT_STORY/providers_12m/"+providers[a.ReleasePseudonym]+"/"+cat]++
+		want[schemas.LinkageAggregateExperienceByBurden+"/P_REPEAT_STORY/providers_12m/"+providers[a.ReleasePseudonym]+"/"+cat]++
 	}
 	for _, m := range readAll[schemas.LinkageMatchRate](t, w.st, res.Tables[schemas.TableLinkageMatchRates].Key, schemas.LinkageMatchRateLayout()) {
-		k := linkage.AggregateMatchRates + "/" + m.DatasetID + "/" + m.Dimension + "/" + m.Category + "/"
+		k := schemas.LinkageAggregateMatchRates + "/" + m.DatasetID + "/" + m.Dimension + "/" + m.Category + "/"
 		want[k+"linked"], want[k+"not_linked"] = m.Linked, m.Consenters-m.Linked
 	}
 	// Consent: each frame category's respondents who consented and who did not, and a
@@ -62,12 +62,12 @@ func TestDiscloseAggregatesPublishesTrueCountsAndNoSmallOnes(t *testing.T) {
 	// answers kept in the release (the linked answers are the consenters').
 	for _, b := range readAll[schemas.LinkageConsentBias](t, w.st, res.Tables[schemas.TableLinkageConsentBias].Key, schemas.LinkageConsentBiasLayout()) {
 		if q, ok := strings.CutPrefix(b.Dimension, "question:"); ok {
-			k := linkage.AggregateExperienceByConsent + "/" + q + "/consent/"
+			k := schemas.LinkageAggregateExperienceByConsent + "/" + q + "/consent/"
 			want[k+"consented/positive"], want[k+"consented/not_positive"] = b.Consenters, b.ConsentersBase-b.Consenters
 			want[k+"not_consented/positive"], want[k+"not_consented/not_positive"] = b.NonConsenters, b.NonConsentersBase-b.NonConsenters
 			continue
 		}
-		k := linkage.AggregateConsentRates + "/" + b.Dimension + "/" + b.Dimension + "/" + b.Category + "/"
+		k := schemas.LinkageAggregateConsentRates + "/" + b.Dimension + "/" + b.Dimension + "/" + b.Category + "/"
 		want[k+"consented"], want[k+"not_consented"] = b.Consenters, b.NonConsenters
 	}
 	consentedBy := map[string]int64{} // age band → consenters, from the release's people
@@ -86,15 +86,15 @@ func TestDiscloseAggregatesPublishesTrueCountsAndNoSmallOnes(t *testing.T) {
 		if *r.Count > 0 && *r.Count < int64(p.MinCount) || r.Base == nil || *r.Base < int64(p.MinBase) {
 			t.Errorf("%s: published count %d base %v", k, *r.Count, r.Base)
 		}
-		if n, ok := want[k]; ok || r.Aggregate == linkage.AggregateMatchRates {
+		if n, ok := want[k]; ok || r.Aggregate == schemas.LinkageAggregateMatchRates {
 			compared++
-			if r.Aggregate == linkage.AggregateExperienceByBurden {
+			if r.Aggregate == schemas.LinkageAggregateExperienceByBurden {
 				burden++
 			}
-			if r.Aggregate == linkage.AggregateConsentRates || r.Aggregate == linkage.AggregateExperienceByConsent {
+			if r.Aggregate == schemas.LinkageAggregateConsentRates || r.Aggregate == schemas.LinkageAggregateExperienceByConsent {
 				consent++
 			}
-			if r.Aggregate == linkage.AggregateConsentRates && r.Subject == "age_band" && r.Category == "consented" && *r.Count != consentedBy[r.GroupValue] {
+			if r.Aggregate == schemas.LinkageAggregateConsentRates && r.Subject == "age_band" && r.Category == "consented" && *r.Count != consentedBy[r.GroupValue] {
 				t.Errorf("%s: published %d consenters, the release links %d", k, *r.Count, consentedBy[r.GroupValue])
 			}
 			if *r.Count != n {

@@ -533,6 +533,27 @@ func short(sha string) string {
 	return sha
 }
 
+// The aggregates of linkage_disclosed (LinkageDisclosed.Aggregate), declared once for
+// the linkage that writes them and the dashboard that shows them.
+const (
+	// LinkageAggregateExperienceByBurden: a scored question's positive answers by a
+	// treatment-burden grouping (providers_12m, services_12m, …, efi_band).
+	LinkageAggregateExperienceByBurden = "experience_by_burden"
+	// LinkageAggregateExperienceByCondition: a question's positive answers by condition.
+	LinkageAggregateExperienceByCondition = "experience_by_condition"
+	// LinkageAggregateMatchRates: the consenters of each group found (linked) in a
+	// dataset, or not.
+	LinkageAggregateMatchRates = "match_rates"
+	// LinkageAggregateConsentRates: subject and grouping a frame variable (ics,
+	// age_band, …), a group each of its categories, counted as consented or
+	// not_consented.
+	LinkageAggregateConsentRates = "consent_rates"
+	// LinkageAggregateExperienceByConsent: subject a scored question, grouping
+	// "consent", the groups consented and not_consented, counted as positive or
+	// not_positive.
+	LinkageAggregateExperienceByConsent = "experience_by_consent"
+)
+
 // LinkageDisclosed is one cell of the linkage's aggregate counts after disclosure
 // control (package disclosure): experience by treatment burden and by condition, and
 // match rates. A withheld cell has a NULL count and share and its status says why; only

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"icesurvey/freetext"
+	"icesurvey/schemas"
 )
 
 // The data the pages read, declared here by their consumer. The production
@@ -297,17 +298,17 @@ type LinkedRelease struct {
 	Cells  []LinkedCell
 }
 
-// The linkage's aggregates (LinkedCell.Aggregate).
+// The linkage's aggregates (LinkedCell.Aggregate), as schemas declares them.
 const (
-	AggregateExperienceByBurden    = "experience_by_burden"
-	AggregateExperienceByCondition = "experience_by_condition"
-	AggregateMatchRates            = "match_rates"
+	AggregateExperienceByBurden    = schemas.LinkageAggregateExperienceByBurden
+	AggregateExperienceByCondition = schemas.LinkageAggregateExperienceByCondition
+	AggregateMatchRates            = schemas.LinkageAggregateMatchRates
 	// AggregateConsentRates: of the respondents in each category of a frame variable
 	// (Subject and Grouping), how many consented to linkage and how many did not.
-	AggregateConsentRates = "consent_rates"
+	AggregateConsentRates = schemas.LinkageAggregateConsentRates
 	// AggregateExperienceByConsent: a question's positive answers of the respondents
 	// who consented and of those who did not (GroupValue consented or not_consented).
-	AggregateExperienceByConsent = "experience_by_consent"
+	AggregateExperienceByConsent = schemas.LinkageAggregateExperienceByConsent
 )
 
 // LinkedCell is one cell of a disclosed aggregate: of the Base respondents in group
