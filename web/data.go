@@ -198,7 +198,11 @@ type Measure struct {
 }
 
 // Withheld reports whether the release withholds the measure's numbers.
-func (m Measure) Withheld() bool { return m.Status == "B" || m.Status == "P" || m.Status == "S" }
+func (m Measure) Withheld() bool { return withheldMark(m.Status) }
+
+// withheldMark reports whether a release's status mark withholds the numbers: B (base
+// too small), P (primary) or S (secondary suppression); "" and L (caution) publish them.
+func withheldMark(status string) bool { return status == "B" || status == "P" || status == "S" }
 
 // Releases lists a wave's releases of published comparable data (optional: without it
 // the releases page says there are none).
@@ -237,7 +241,7 @@ type PracticeRate struct {
 }
 
 // Withheld reports whether the practice's row is withheld whole.
-func (p PracticeRate) Withheld() bool { return p.Status == "B" || p.Status == "S" || p.Status == "P" }
+func (p PracticeRate) Withheld() bool { return withheldMark(p.Status) }
 
 // FreeTextSource reads one ICS's free-text comments from the restricted area for the
 // free-text page, which passes them through freetext.Read (access check, redaction,
@@ -332,4 +336,4 @@ type LinkedCell struct {
 }
 
 // Withheld reports whether the release withholds the cell's numbers.
-func (c LinkedCell) Withheld() bool { return c.Status == "B" || c.Status == "P" || c.Status == "S" }
+func (c LinkedCell) Withheld() bool { return withheldMark(c.Status) }

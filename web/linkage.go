@@ -39,14 +39,13 @@ var matchGroupings = []option{
 	{Value: "efi_band", Label: "Frailty (eFI band)"},
 }
 
-// consentGroupings are the frame variables the consent rates are by, in the order offered.
-var consentGroupings = []option{
-	{Value: "ics", Label: "ICS"},
-	{Value: "age_band", Label: "Age band"},
-	{Value: "gender", Label: "Gender"},
-	{Value: "ethnicity_group", Label: "Ethnicity group"},
-	{Value: "efi_band", Label: "Frailty (eFI band)"},
-}
+// consentGroupings are the frame variables the consent rates are by: the match rates'
+// groupings but the whole cohort.
+var consentGroupings = matchGroupings[1:]
+
+// cautionMark follows a figure published on a small base (status L), as the profiles
+// page marks one.
+const cautionMark = " (small base: treat with caution)"
 
 // defaultLinkedQuestion is the question the page opens on: the brochure's example,
 // "I don't have to repeat my story", when the release has it.
@@ -128,7 +127,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 			{"Filters", filters},
 			{"Data as of", status.AsOf.In(london).Format("2006-01-02 15:04 MST")},
 			{"Method", rel.Method},
-			{"Suppression marks", "withheld: a base or a count under the minimum, or a count that would reveal one (the publication's disclosure rules, see Method); (small base: treat with caution): published on a small base"},
+			{"Suppression marks", "withheld: a base or a count under the minimum, or a count that would reveal one (the publication's disclosure rules, see Method);" + cautionMark + ": published on a small base"},
 		}
 	}
 	questionText := question
@@ -145,7 +144,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 		for _, g := range groupValues(cells) {
 			label := g.label
 			if slices.ContainsFunc(g.cells, func(c LinkedCell) bool { return c.Status == "L" }) {
-				label += " (small base: treat with caution)"
+				label += cautionMark
 			}
 			st.Rows = append(st.Rows, stackedRow(label, g.cells, []string{"positive", "not_positive"}))
 		}
@@ -189,23 +188,13 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 				continue
 			}
 			c := g.cells[i]
-			label := g.label
-			if foundBy == "ics" {
-				if j := slices.IndexFunc(wave.ICSs, func(x ICS) bool { return x.Code == c.GroupValue }); j >= 0 {
-					label = icsLabel(wave.ICSs[j])
-				}
-			}
-			row := []chart.Cell{{Text: orDefault(c.SubjectText, c.Subject)}, {Text: label}}
+			row := []chart.Cell{{Text: orDefault(c.SubjectText, c.Subject)}, {Text: groupLabel(wave, foundBy, g)}}
 			if c.Withheld() {
 				withheld = true
 				w := chart.Cell{Text: "withheld", Withheld: true}
 				row = append(row, w, w, w)
 			} else {
-				pct := chart.Percent(c.Share)
-				if c.Status == "L" {
-					pct += " (small base: treat with caution)"
-				}
-				row = append(row, chart.Cell{Text: strconv.FormatInt(c.Count, 10)}, chart.Cell{Text: strconv.FormatInt(c.Base, 10)}, chart.Cell{Text: pct})
+				row = append(row, chart.Cell{Text: strconv.FormatInt(c.Count, 10)}, chart.Cell{Text: strconv.FormatInt(c.Base, 10)}, chart.Cell{Text: shareText(c)})
 			}
 			t.Rows = append(t.Rows, row)
 		}
@@ -226,13 +215,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 			{Label: "Did not consent", Numeric: true}, {Label: "% consented", Numeric: true}}}
 	consentWithheld := false
 	for _, g := range groupValues(filterCells(rel.Cells, AggregateConsentRates, consentBy, consentBy)) {
-		label := g.label
-		if consentBy == "ics" {
-			if j := slices.IndexFunc(wave.ICSs, func(x ICS) bool { return x.Code == g.cells[0].GroupValue }); j >= 0 {
-				label = icsLabel(wave.ICSs[j])
-			}
-		}
-		row := []chart.Cell{{Text: label}}
+		row := []chart.Cell{{Text: groupLabel(wave, consentBy, g)}}
 		var share string
 		for _, cat := range []string{"consented", "not_consented"} {
 			i := slices.IndexFunc(g.cells, func(c LinkedCell) bool { return c.Category == cat })
@@ -244,10 +227,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 			c := g.cells[i]
 			row = append(row, chart.Cell{Text: strconv.FormatInt(c.Count, 10)})
 			if cat == "consented" {
-				share = chart.Percent(c.Share)
-				if c.Status == "L" {
-					share += " (small base: treat with caution)"
-				}
+				share = shareText(c)
 			}
 		}
 		if share == "" {
@@ -276,6 +256,25 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 type groupValue struct {
 	label string
 	cells []LinkedCell
+}
+
+// groupLabel names a group in a table: an ICS as the pages name it ("Norfolk and
+// Waveney (QMM)"), any other group by its label.
+func groupLabel(wave Wave, grouping string, g groupValue) string {
+	if grouping == "ics" {
+		if j := slices.IndexFunc(wave.ICSs, func(x ICS) bool { return x.Code == g.cells[0].GroupValue }); j >= 0 {
+			return icsLabel(wave.ICSs[j])
+		}
+	}
+	return g.label
+}
+
+// shareText is a published cell's share as a percentage, marked when its base is small.
+func shareText(c LinkedCell) string {
+	if c.Status == "L" {
+		return chart.Percent(c.Share) + cautionMark
+	}
+	return chart.Percent(c.Share)
 }
 
 // filterCells are the cells of one aggregate, subject and grouping.

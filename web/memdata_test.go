@@ -192,11 +192,15 @@ func (memData) LinkedAggregates(_ context.Context, wave string) (LinkedRelease, 
 		}
 		return c
 	}
-	b := func(subject, text, grouping, value, label string, pos, base int64, posStatus, negStatus string) []LinkedCell {
+	// e is one group's answers to a question in an experience aggregate.
+	e := func(agg, subject, text, grouping, value, label string, pos, base int64, posStatus, negStatus string) []LinkedCell {
 		return []LinkedCell{
-			cell(AggregateExperienceByBurden, subject, text, grouping, value, label, "positive", pos, base, posStatus),
-			cell(AggregateExperienceByBurden, subject, text, grouping, value, label, "not_positive", base-pos, base, negStatus),
+			cell(agg, subject, text, grouping, value, label, "positive", pos, base, posStatus),
+			cell(agg, subject, text, grouping, value, label, "not_positive", base-pos, base, negStatus),
 		}
+	}
+	b := func(subject, text, grouping, value, label string, pos, base int64, posStatus, negStatus string) []LinkedCell {
+		return e(AggregateExperienceByBurden, subject, text, grouping, value, label, pos, base, posStatus, negStatus)
 	}
 	var cells []LinkedCell
 	cells = append(cells, b(story, storyText, "providers_12m", "5+", "", 112, 184, "", "")...)
@@ -206,14 +210,8 @@ func (memData) LinkedAggregates(_ context.Context, wave string) (LinkedRelease, 
 	cells = append(cells, b(story, storyText, "providers_12m", "0", "", 3, 6, "B", "B")...)
 	cells = append(cells, b(story, storyText, "efi_band", "severe", "Severe frailty", 90, 150, "", "")...)
 	cells = append(cells, b(story2, story2Text, "providers_12m", "5+", "", 140, 184, "", "")...)
-	for _, c := range b(story, storyText, "condition", "heart_failure", "Heart failure", 40, 70, "", "") {
-		c.Aggregate = AggregateExperienceByCondition
-		cells = append(cells, c)
-	}
-	for _, c := range b(story, storyText, "condition", "dementia", "Dementia", 4, 8, "B", "B") {
-		c.Aggregate = AggregateExperienceByCondition
-		cells = append(cells, c)
-	}
+	cells = append(cells, e(AggregateExperienceByCondition, story, storyText, "condition", "heart_failure", "Heart failure", 40, 70, "", "")...)
+	cells = append(cells, e(AggregateExperienceByCondition, story, storyText, "condition", "dementia", "Dementia", 4, 8, "B", "B")...)
 	m := func(dataset, title, grouping, value string, linked, base int64, status string) []LinkedCell {
 		return []LinkedCell{
 			cell(AggregateMatchRates, dataset, title, grouping, value, "", "linked", linked, base, status),
@@ -235,13 +233,7 @@ func (memData) LinkedAggregates(_ context.Context, wave string) (LinkedRelease, 
 	cells = append(cells, consent("ics", "QMM", "", 165, 60, "", "")...)
 	cells = append(cells, consent("ics", "QJK", "", 173, 3, "S", "P")...) // secondary suppression, as the release does
 	cells = append(cells, consent("age_band", "75-84", "75–84", 120, 40, "", "")...)
-	for _, c := range b(story, storyText, "consent", "consented", "Consented", 200, 330, "", "") {
-		c.Aggregate = AggregateExperienceByConsent
-		cells = append(cells, c)
-	}
-	for _, c := range b(story, storyText, "consent", "not_consented", "Did not consent", 50, 100, "", "") {
-		c.Aggregate = AggregateExperienceByConsent
-		cells = append(cells, c)
-	}
+	cells = append(cells, e(AggregateExperienceByConsent, story, storyText, "consent", "consented", "Consented", 200, 330, "", "")...)
+	cells = append(cells, e(AggregateExperienceByConsent, story, storyText, "consent", "not_consented", "Did not consent", 50, 100, "", "")...)
 	return LinkedRelease{ReleaseID: "R20270301", Method: "Counts of consenting respondents, unweighted; the publication's disclosure rules.", Cells: cells}, nil
 }

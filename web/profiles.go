@@ -198,7 +198,7 @@ func profileTables(st ProfileStatement) []chart.Table {
 		for _, r := range q.Rows {
 			label := r.Label
 			if r.Caution {
-				label += " (small base: treat with caution)"
+				label += cautionMark
 			}
 			t.Rows = append(t.Rows, []chart.Cell{{Text: label}, profileCell(r.Base), profileCell(r.Percent), profileCell(r.Interval)})
 		}
