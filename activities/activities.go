@@ -37,6 +37,9 @@ type Activities struct {
 	PseudonymKey []byte
 	DBS          dbs.Transport
 	Notify       SMSSender
+	// FreeText decides who may take free text away or code it (access.FileGate); nil
+	// refuses every such request.
+	FreeText FreeTextGate
 }
 
 // Intake validates one ICS's sample and mailing files. A malformed file, or one that

@@ -3,9 +3,11 @@ package activities
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"icesurvey/audit"
+	"icesurvey/freetext"
 	"icesurvey/localindex"
 	"icesurvey/localindex/printpdf"
 	"icesurvey/schemas"
@@ -68,6 +70,10 @@ type RecordThemeDecisionsOutput struct {
 // RecordThemeDecisions writes a batch of coding decisions to the lake, checked against
 // the codebook and the ICS's comments; every decision is audited with its coder.
 func (a *Activities) RecordThemeDecisions(ctx context.Context, in RecordThemeDecisionsInput) (RecordThemeDecisionsOutput, error) {
+	if err := checkFreeText(ctx, a.FreeText, in.WaveID, freetext.Request{UserID: in.Batch.Coder, ICS: in.ICS, Action: freetext.ActionCode},
+		"theme decisions, batch "+in.Batch.ID); err != nil {
+		return RecordThemeDecisionsOutput{}, err
+	}
 	key, err := localindex.RecordDecisions(ctx, a.Store, in.WaveID, in.ICS, themes.Default(), in.Batch)
 	if err != nil {
 		return RecordThemeDecisionsOutput{}, err
@@ -105,8 +111,13 @@ type ExportQDPXOutput struct {
 }
 
 // ExportQDPX writes the ICS's coded comments as a .qdpx in the free-text area. It
-// carries redacted text, so the export is audited as a download by its reader.
+// carries redacted text, so it is written only for a reader the access file allows to
+// download the ICS's free text, and audited as a download by that reader.
 func (a *Activities) ExportQDPX(ctx context.Context, in ExportQDPXInput) (ExportQDPXOutput, error) {
+	if err := checkFreeText(ctx, a.FreeText, in.WaveID, freetext.Request{UserID: in.By, ICS: in.ICS, Action: freetext.ActionDownload, At: in.At},
+		"qdpx export"); err != nil {
+		return ExportQDPXOutput{}, err
+	}
 	key, n, err := localindex.ExportQDPX(ctx, a.Store, in.WaveID, in.ICS, in.At)
 	if err != nil {
 		return ExportQDPXOutput{}, err
@@ -122,6 +133,9 @@ type ProfileReportInput struct {
 	At      time.Time `json:"at"`
 	// PDF also prints the HTML to PDF in headless Chromium.
 	PDF bool `json:"pdf"`
+	// By is who the report is for: a report that quotes comments is built only for a
+	// named free-text reader of the ICS.
+	By string `json:"by,omitempty"`
 }
 
 // ProfileReportOutput is where the report is.
@@ -142,6 +156,12 @@ func (w *WarehouseActivities) ProfileReport(ctx context.Context, in ProfileRepor
 	if err != nil {
 		return ProfileReportOutput{}, err
 	}
+	if n := quotations(data); n > 0 {
+		if err := checkFreeText(ctx, w.FreeText, in.WaveID, freetext.Request{UserID: in.By, ICS: in.ICS, Action: freetext.ActionView, At: in.At},
+			fmt.Sprintf("profile report %s, %d quotations", in.Profile, n)); err != nil {
+			return ProfileReportOutput{}, err
+		}
+	}
 	// Printing takes seconds: the warehouse is not held while Chromium runs.
 	var printer localindex.Printer
 	if in.PDF {
@@ -151,6 +171,15 @@ func (w *WarehouseActivities) ProfileReport(ctx context.Context, in ProfileRepor
 	if err != nil {
 		return out, err
 	}
-	audit.Record(ctx, "profile_report", map[string]any{"profile": in.Profile, "html": out.HTMLKey, "pdf": out.PDFKey})
+	audit.Record(ctx, "profile_report", map[string]any{"profile": in.Profile, "by": in.By, "quotations": quotations(data), "html": out.HTMLKey, "pdf": out.PDFKey})
 	return out, nil
+}
+
+// quotations counts the chosen quotations (redacted free text) a report shows.
+func quotations(d *localindex.ProfileData) int {
+	n := 0
+	for _, e := range d.Expectations {
+		n += len(e.Quotes)
+	}
+	return n
 }

@@ -17,7 +17,10 @@ import (
 type WarehouseActivities struct {
 	Store     store.Store
 	Warehouse *warehouse.Warehouse
-	flushMu   sync.Mutex
+	// FreeText decides who may have a report that quotes free text (access.FileGate);
+	// nil refuses every such report.
+	FreeText FreeTextGate
+	flushMu  sync.Mutex
 }
 
 // LoadLakeObjects loads lake objects of one wave and ICS, each into its warehouse

@@ -14,6 +14,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"icesurvey/access"
 	"icesurvey/activities"
 	"icesurvey/dbs"
 	"icesurvey/store"
@@ -28,6 +29,11 @@ type Config struct {
 	PseudonymKey []byte
 	DBS          dbs.Transport
 	Notify       activities.SMSSender
+	// AccessFile is the access file (the dashboard's) that names the free-text
+	// readers. The worker checks it, read afresh each time, before it writes a
+	// free-text export, records coding decisions or builds a report that quotes
+	// comments for someone; without it every such request is refused.
+	AccessFile string
 	// Main serves the main task queue (workflows and most activities).
 	Main bool
 	// Warehouse, when set, serves the warehouse task queue with this DuckDB file. Run
@@ -68,7 +74,8 @@ func Start(cfg Config) (*Workers, error) {
 		}
 		w := sdkworker.New(cfg.Client, activities.TaskQueue, opts)
 		RegisterWorkflows(w)
-		w.RegisterActivity(&activities.Activities{Store: cfg.Store, PseudonymKey: cfg.PseudonymKey, DBS: cfg.DBS, Notify: cfg.Notify})
+		w.RegisterActivity(&activities.Activities{Store: cfg.Store, PseudonymKey: cfg.PseudonymKey, DBS: cfg.DBS, Notify: cfg.Notify,
+			FreeText: access.FileGate{Path: cfg.AccessFile}})
 		ws.workers = append(ws.workers, w)
 	}
 	if cfg.Warehouse != nil {
@@ -76,7 +83,7 @@ func Start(cfg Config) (*Workers, error) {
 		// DuckDB has one writer; more concurrent activities would only queue on its lock.
 		wopts.MaxConcurrentActivityExecutionSize = 2
 		w := sdkworker.New(cfg.Client, activities.WarehouseTaskQueue, wopts)
-		w.RegisterActivity(&activities.WarehouseActivities{Store: cfg.Store, Warehouse: cfg.Warehouse})
+		w.RegisterActivity(&activities.WarehouseActivities{Store: cfg.Store, Warehouse: cfg.Warehouse, FreeText: access.FileGate{Path: cfg.AccessFile}})
 		if cfg.RegisterDevSimulators != nil {
 			cfg.RegisterDevSimulators(w)
 		}

@@ -93,6 +93,9 @@ type ProfileReportRequest struct {
 	ICS     string `json:"ics"`
 	Profile string `json:"profile"`
 	PDF     bool   `json:"pdf"`
+	// By is who the report is for; a report that quotes comments needs a named
+	// free-text reader of the ICS (the activity checks the access file).
+	By string `json:"by,omitempty"`
 }
 
 type themeRun struct {
@@ -349,6 +352,6 @@ func (r *themeRun) profileReport(ctx workflow.Context, req ProfileReportRequest)
 	}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)), wa.ProfileReport,
 		activities.ProfileReportInput{Scope: activities.Scope{WaveID: r.in.WaveID, ICS: req.ICS}, Profile: req.Profile,
-			At: workflow.Now(ctx).UTC(), PDF: req.PDF}).Get(ctx, &out)
+			At: workflow.Now(ctx).UTC(), PDF: req.PDF, By: req.By}).Get(ctx, &out)
 	return out, err
 }

@@ -89,6 +89,12 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 		return nil, err
 	}
 	defer st.Close()
+	// The access file comes first: the workers check it before they record a coder's
+	// decisions or build a report that quotes comments for someone.
+	accessFile, err := writeDemoAccess(cfg.DataDir, cfg.ICSs)
+	if err != nil {
+		return nil, err
+	}
 	wc := waveclient.New(st.Client)
 	fmt.Fprintf(out, "  Temporal %s", st.Server.HostPort())
 	if st.UI != nil {
@@ -189,7 +195,7 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 				return nil, fmt.Errorf("linkage: %w", err)
 			}
 			// #17: the local index — the wave's free text coded, a profile report written.
-			if err := demoLocalIndex(ctx, out, st, wc, spec, demoReportsDir(cfg.DataDir, waveID)); err != nil {
+			if err := demoLocalIndex(ctx, out, st, wc, spec, accessFile, demoReportsDir(cfg.DataDir, waveID)); err != nil {
 				return nil, fmt.Errorf("local index: %w", err)
 			}
 			if cfg.then != nil {

@@ -35,11 +35,11 @@ func demoDashboard(ctx context.Context, cfg demoConfig, serve bool, temporal, wa
 	if err != nil {
 		return err
 	}
-	accessFile := filepath.Join(cfg.DataDir, "dashboard-access.yaml")
-	usersFile := filepath.Join(cfg.DataDir, "dashboard-users.yaml")
-	if err := os.WriteFile(accessFile, []byte(demoAccessYAML(cfg.ICSs)), 0o640); err != nil {
+	accessFile, err := writeDemoAccess(cfg.DataDir, cfg.ICSs)
+	if err != nil {
 		return err
 	}
+	usersFile := filepath.Join(cfg.DataDir, "dashboard-users.yaml")
 	users := fmt.Sprintf("users:\n  - id: %s\n    password_bcrypt: %q\n", demoDashboardUser, hash)
 	if err := os.WriteFile(usersFile, []byte(users), 0o600); err != nil {
 		return err
@@ -64,10 +64,29 @@ func demoAccessYAML(icss []string) string {
 	today := time.Now().Format(time.DateOnly)
 	expires := time.Now().AddDate(0, 0, 30).Format(time.DateOnly)
 	var b strings.Builder
-	b.WriteString("# Written by ice demo: the demo's dashboard user (synthetic data only).\nversion: 1\nusers:\n")
-	fmt.Fprintf(&b, "  - id: %s\n    name: Demo Analyst\n    analyst: [ALL]\n    administrator: true\n    free_text:\n", demoDashboardUser)
-	for _, ics := range icss {
-		fmt.Fprintf(&b, "      - {ics: %s, approved_by: \"Demo Caldicott Guardian\", approved_on: %s, expires: %s}\n", ics, today, expires)
+	b.WriteString("# Written by ice demo: the demo's dashboard user and its two stand-in coders (synthetic data only).\nversion: 1\nusers:\n")
+	grants := func() {
+		b.WriteString("    free_text:\n")
+		for _, ics := range icss {
+			fmt.Fprintf(&b, "      - {ics: %s, approved_by: \"Demo Caldicott Guardian\", approved_on: %s, expires: %s}\n", ics, today, expires)
+		}
+	}
+	fmt.Fprintf(&b, "  - id: %s\n    name: Demo Analyst\n    analyst: [ALL]\n    administrator: true\n", demoDashboardUser)
+	grants()
+	// The workers check the coders' grants before they record their decisions.
+	for i, c := range demoCoders {
+		fmt.Fprintf(&b, "  - id: %s\n    name: Demo stand-in coder %c\n", c, 'A'+i)
+		grants()
 	}
 	return b.String()
+}
+
+// writeDemoAccess writes the demo's access file (demoAccessYAML) where the dev stack's
+// workers and the dashboard read it, and returns its path.
+func writeDemoAccess(dataDir string, icss []string) (string, error) {
+	path := filepath.Join(dataDir, "dashboard-access.yaml")
+	if err := os.WriteFile(path, []byte(demoAccessYAML(icss)), 0o640); err != nil {
+		return "", fmt.Errorf("writing the demo's access file: %w", err)
+	}
+	return path, nil
 }

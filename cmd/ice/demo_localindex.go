@@ -24,13 +24,17 @@ import (
 // demoProfile is the profile the demo reports on.
 const demoProfile = "women-multimorbidity-heart"
 
+// demoCoders are the demo's two stand-in coders, named free-text readers in its access
+// file (demoAccessYAML).
+var demoCoders = [2]string{"coder.a@example.nhs.uk", "coder.b@example.nhs.uk"}
+
 // demoLocalIndex is the demo's local index (#17): the wave's free text coded to the
 // six themes, two demo coders' batches (the blind double-coded sample gives kappa),
 // synthetic focus-group notes for a profile, and the profile's report as HTML and PDF.
-// The demo coders are stand-ins: "coder-a" confirms the machine's suggestions and
-// "coder-b" codes by the codebook's transparent rules, so their kappa measures how
+// The demo coders are stand-ins: the first confirms the machine's suggestions and the
+// second codes by the codebook's transparent rules, so their kappa measures how
 // far the two machines' halves agree, not people.
-func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *waveclient.Client, spec *wavespec.Spec, dir string) error {
+func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *waveclient.Client, spec *wavespec.Spec, accessFile, dir string) error {
 	wave, codes := spec.WaveID, spec.Codes()
 	fmt.Fprintf(out, "\nLocal index: coding the free text of %s to the six integration themes…\n", wave)
 	if _, err := wc.StartThemeCoding(ctx, wave, codes); err != nil {
@@ -47,8 +51,8 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 		return err
 	}
 	cb := themes.Default()
-	a := waveclient.ThemeBatch{ID: wave + "-coder-a", Coder: "coder-a"}
-	b := waveclient.ThemeBatch{ID: wave + "-coder-b", Coder: "coder-b"}
+	a := waveclient.ThemeBatch{ID: wave + "-coder-a", Coder: demoCoders[0]}
+	b := waveclient.ThemeBatch{ID: wave + "-coder-b", Coder: demoCoders[1]}
 	for _, c := range comments {
 		// The evaluation slice is left to real coders: a stand-in that copies the
 		// machine would make the wave's held-out figures flatter it.
@@ -97,11 +101,7 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 	// shortest candidate quotation for each statement it bears on, and records a
 	// verdict on the first statement: stand-ins for a coder's and an analyst's
 	// judgement, so the report shows both.
-	rd, err := demoReader(spec.Codes())
-	if err != nil {
-		return err
-	}
-	defer os.Remove(rd.accessFile)
+	rd := &reader{accessFile: accessFile, user: demoDashboardUser}
 	if err := demoChoices(ctx, st.Store, rd, wave, ics); err != nil {
 		return err
 	}
@@ -140,20 +140,6 @@ func printCodedTo(out *os.File, icss []waveclient.ThemeCodingICS) {
 
 // demoReportsDir is where the demo writes its profile reports.
 func demoReportsDir(dataDir, wave string) string { return filepath.Join(dataDir, "reports", wave) }
-
-// demoReader is the demo's dashboard user as a command-line reader, with an access
-// file of its own (removed by the caller; the dashboard's is written later).
-func demoReader(icss []string) (*reader, error) {
-	f, err := os.CreateTemp("", "ice-demo-access-*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if _, err := f.WriteString(demoAccessYAML(icss)); err != nil {
-		return nil, err
-	}
-	return &reader{accessFile: f.Name(), user: demoDashboardUser}, nil
-}
 
 // demoChoices has the demo's reader choose a quotation for each statement of the demo
 // profile that a candidate bears on, and record one verdict.

@@ -45,5 +45,6 @@ Notify. Waves started earlier carry on where they were. Stop with Ctrl-C.`,
 	f.IntVar(&cfg.UIPort, "ui-port", 8233, "Web UI port (-1 disables the UI)")
 	f.DurationVar(&cfg.DBSDelay, "dbs-delay", 5*time.Second, "how long the simulated DBS takes to reply")
 	f.DurationVar(&cfg.NotifySettleAfter, "notify-settle", devstack.DefaultNotifySettleAfter, "how long the simulated Notify takes to give an SMS its final status (negative: one step per status read)")
+	f.StringVar(&cfg.AccessFile, "access", envOr("ICE_ACCESS", ""), "the access file the workers check before a free-text export, coding decisions or a report quoting comments (default DATA/dashboard-access.yaml; ICE_ACCESS)")
 	return cmd
 }

@@ -349,7 +349,7 @@ func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.St
 					return paths, fmt.Errorf("the report of %s in %s shows %d quotations: %w", id, code, len(quoteIDs), err)
 				}
 			}
-			res, err := cl.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: code, Profile: id, PDF: pdf})
+			res, err := cl.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: code, Profile: id, PDF: pdf, By: rd.user})
 			if err != nil {
 				return paths, err
 			}

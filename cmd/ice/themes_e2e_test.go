@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"icesurvey/audit"
 	"icesurvey/lake"
 	"icesurvey/localindex"
 	"icesurvey/localindex/printpdf"
@@ -28,10 +29,26 @@ import (
 // real worker, store and warehouse: a wave's free text (as the daily load leaves it)
 // is coded, two coders' batches arrive as updates (one refused by its validator),
 // the codes reach the warehouse's response_themes, the kappa is reported, a .qdpx is
-// exported and a profile report is written, and the workflow finishes.
+// exported and a profile report is written, and the workflow finishes. The worker checks
+// the access file itself: a batch from someone it does not name, and an export for a
+// reader whose grant was taken out of the file a moment before, are refused.
 func TestThemeCodingEndToEnd(t *testing.T) {
 	ctx, st, wc := startE2E(t)
 	const wave, ics = "e2e-themes", "QMM"
+	const alice, bob, namedReader = "alice@example.nhs.uk", "bob@example.nhs.uk", "named.reader@example.nhs.uk"
+	accessFile := filepath.Join(st.DataDir, "dashboard-access.yaml") // where the dev stack's workers look
+	writeAccess := func(readers ...string) {
+		t.Helper()
+		today, until := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly), time.Now().UTC().AddDate(0, 0, 7).Format(time.DateOnly)
+		y := "version: 1\nusers:\n"
+		for _, r := range readers {
+			y += "  - id: " + r + "\n    name: " + r + "\n    free_text:\n      - {ics: " + ics + ", approved_by: Caldicott Guardian, approved_on: " + today + ", expires: " + until + "}\n"
+		}
+		if err := os.WriteFile(accessFile, []byte(y), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeAccess(alice, bob, namedReader)
 	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewPCG(1, 2))
 	rows := make([]schemas.FreeTextRow, 60)
@@ -65,8 +82,8 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	burden := themes.ThemeCode{Theme: "burden", Polarity: themes.Negative}
-	a := waveclient.ThemeBatch{ID: "a", Coder: "alice"}
-	b := waveclient.ThemeBatch{ID: "b", Coder: "bob"}
+	a := waveclient.ThemeBatch{ID: "a", Coder: alice}
+	b := waveclient.ThemeBatch{ID: "b", Coder: bob}
 	for i, c := range red[:20] {
 		d := waveclient.ThemeDecision{ResponseID: c.ResponseID, QuestionID: c.QuestionID}
 		if i%2 == 0 {
@@ -92,20 +109,53 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 	if _, err := wc.SendThemeDecisions(ctx, wave, ics, bad); err == nil || !strings.Contains(err.Error(), "coder") {
 		t.Fatalf("a batch without a coder: %v", err)
 	}
+	// A coder the access file does not name: the worker refuses the batch, whoever sent it.
+	stranger := waveclient.ThemeBatch{ID: "d", Coder: "mallory@example.com", Decisions: a.Decisions[:1]}
+	if _, err := wc.SendThemeDecisions(ctx, wave, ics, stranger); err == nil || !strings.Contains(err.Error(), `"mallory@example.com" is not in the access file`) {
+		t.Fatalf("a batch from someone the access file does not name: %v", err)
+	}
 
 	// Only codes reach the warehouse, the first coder's decisions standing.
-	var final, alice int
+	var final, alices int
 	if err := st.Warehouse.Read(ctx, func(db *sql.DB) error {
-		return db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE final), count(*) FILTER (WHERE final AND coded_by = 'alice') FROM response_themes WHERE wave = ? AND ics = ?`,
-			wave, ics).Scan(&final, &alice)
+		return db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE final), count(*) FILTER (WHERE final AND coded_by = ?) FROM response_themes WHERE wave = ? AND ics = ?`,
+			alice, wave, ics).Scan(&final, &alices)
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if alice != 10 || final <= alice {
-		t.Fatalf("response_themes: %d final codes, %d of them alice's (want 10)", final, alice)
+	if alices != 10 || final <= alices {
+		t.Fatalf("response_themes: %d final codes, %d of them alice's (want 10)", final, alices)
 	}
 
-	exp, err := wc.ExportQDPX(ctx, wave, ics, "named.reader")
+	// The worker reads the access file at each request: a grant taken out is refused
+	// at once, and nothing is exported.
+	writeAccess(alice, bob)
+	if _, err := wc.ExportQDPX(ctx, wave, ics, namedReader); err == nil || !strings.Contains(err.Error(), "not in the access file") {
+		t.Fatalf("an export for a reader whose grant was withdrawn: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(st.Store.Root(), schemas.ThemesQDPXKey(wave, ics))); !os.IsNotExist(err) {
+		t.Fatalf("a refused export left %s: %v", schemas.ThemesQDPXKey(wave, ics), err)
+	}
+	writeAccess(alice, bob, namedReader)
+	// Both refusals are in the audit trail, with who asked and why, as permanent
+	// failures (one attempt each).
+	trail, _, err := audit.Pending(ctx, st.Store, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusals := map[string]int{}
+	for _, e := range trail {
+		switch {
+		case e.Kind == "free_text_refused" && strings.Contains(e.Details, `"user":"mallory@example.com"`) && strings.Contains(e.Details, "theme decisions"):
+			refusals["decisions"]++
+		case e.Kind == "free_text_refused" && strings.Contains(e.Details, `"user":"named.reader@example.nhs.uk"`) && strings.Contains(e.Details, "qdpx export"):
+			refusals["export"]++
+		}
+	}
+	if refusals["decisions"] != 1 || refusals["export"] != 1 {
+		t.Fatalf("refusals in the audit trail: %v, want one batch and one export", refusals)
+	}
+	exp, err := wc.ExportQDPX(ctx, wave, ics, namedReader)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 func workerCmd() *cobra.Command {
 	var c conn
 	var main, wh bool
-	var whPath, dbsMode, dbsOutbox, dbsInbox, notifyURL string
+	var whPath, dbsMode, dbsOutbox, dbsInbox, notifyURL, accessFile string
 	var meshCfg struct{ url, mailbox, password, sharedKey, to, cert, key, ca string }
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -48,7 +48,7 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 			if err := infra.EnsureSearchAttributes(ctx, cl, c.namespace); err != nil {
 				log.Warn("could not register search attributes (an operator may need to)", "err", err)
 			}
-			cfg := worker.Config{Client: cl, Store: st, Main: main, Logger: log}
+			cfg := worker.Config{Client: cl, Store: st, Main: main, Logger: log, AccessFile: accessFile}
 			if main {
 				key, err := hex.DecodeString(os.Getenv("ICE_PSEUDONYM_KEY"))
 				if err != nil || len(key) < 32 {
@@ -107,5 +107,6 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 	f.StringVar(&meshCfg.key, "mesh-key", os.Getenv("MESH_KEY"), "MESH client key (MESH_KEY)")
 	f.StringVar(&meshCfg.ca, "mesh-ca", os.Getenv("MESH_CA"), "MESH CA bundle (MESH_CA)")
 	f.StringVar(&notifyURL, "notify-url", notify.DefaultBaseURL, "GOV.UK Notify API base URL")
+	f.StringVar(&accessFile, "access", envOr("ICE_ACCESS", ""), "the access file naming the free-text readers (the dashboard's; ICE_ACCESS): checked, read afresh each time, before a free-text export, coding decisions or a report quoting comments; without it they are refused")
 	return cmd
 }

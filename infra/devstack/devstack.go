@@ -47,7 +47,12 @@ type Config struct {
 	// DefaultNotifySettleAfter; negative: never on its own, each read by id moves a
 	// status one step).
 	NotifySettleAfter time.Duration
-	Logger            *slog.Logger
+	// AccessFile is the access file the workers check before a free-text export,
+	// coding decisions or a report quoting comments (default
+	// DataDir/dashboard-access.yaml, which ice demo writes; the file is read at each
+	// check, so it may be written after the stack starts).
+	AccessFile string
+	Logger     *slog.Logger
 	// WrapStore, if set, wraps the store the workers and simulators use (a test
 	// records every key written through it).
 	WrapStore func(store.Store) store.Store
@@ -138,13 +143,17 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.LoadDeaths(ctx); err != nil {
 		return nil, err
 	}
+	accessFile := cfg.AccessFile
+	if accessFile == "" {
+		accessFile = filepath.Join(cfg.DataDir, "dashboard-access.yaml")
+	}
 	var pipelineStore store.Store = s.Store
 	if cfg.WrapStore != nil {
 		pipelineStore = cfg.WrapStore(s.Store)
 	}
 	if s.Workers, err = worker.Start(worker.Config{
 		Client: s.Client, Store: pipelineStore, PseudonymKey: key, DBS: s.DBS, Notify: nc,
-		Main: true, Warehouse: s.Warehouse, Logger: workerLog,
+		Main: true, Warehouse: s.Warehouse, Logger: workerLog, AccessFile: accessFile,
 		RegisterDevSimulators: func(r sdkworker.ActivityRegistry) {
 			devsim.Register(r, &devsim.DevSimulators{Store: pipelineStore, Warehouse: s.Warehouse, Seed: 1})
 		},
