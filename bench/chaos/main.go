@@ -14,7 +14,9 @@
 // restarted each time.
 //
 // At the end it checks: the wave completed; the Notify server received every SMS
-// reference of the mailing history exactly once and nothing else; each print file is
+// reference of the mailing history exactly once and nothing else, and the history's
+// final receipts are Notify's statuses of those messages (each SMS settles a fieldwork
+// day after it is sent); each print file is
 // complete (its manifest written last and matching), lists each person of its step
 // once, and no stray object lies in the outbox; every lake object of a warehouse table
 // is in the warehouse with its current bytes and each table's row count equals the
@@ -90,7 +92,11 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "  %-56s %8d\n", "messages received", r.SMSReceived)
 	fmt.Fprintf(w, "  %-56s %8d\n", "duplicates", r.SMSDuplicates)
 	fmt.Fprintf(w, "  %-56s %8d\n", "missing", r.SMSMissing)
-	fmt.Fprintf(w, "  %-56s %8d\n\n", "unexpected", r.SMSUnexpected)
+	fmt.Fprintf(w, "  %-56s %8d\n", "unexpected", r.SMSUnexpected)
+	fmt.Fprintf(w, "  %-56s %8d\n", "receipts in the mailing history: delivered", r.ReceiptsDelivered)
+	fmt.Fprintf(w, "  %-56s %8d\n", "receipts in the mailing history: failed", r.ReceiptsFailed)
+	fmt.Fprintf(w, "  %-56s %8d\n", "no final receipt yet", r.ReceiptsInFlight)
+	fmt.Fprintf(w, "  %-56s %8d\n\n", "results that are not Notify's", r.ReceiptMismatches)
 
 	fmt.Fprintf(w, "%-58s %8s\n", "print files", "")
 	fmt.Fprintf(w, "  %-56s %8d\n", "files (each with its manifest)", r.PrintFiles)

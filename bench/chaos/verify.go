@@ -17,6 +17,8 @@ import (
 	"icesurvey/audit"
 	"icesurvey/lake"
 	"icesurvey/mailing"
+	"icesurvey/notify"
+	"icesurvey/notify/notifytest"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/warehouse"
@@ -32,6 +34,10 @@ type Report struct {
 
 	// SMS: expected are the people each SMS step selected (its mailing history).
 	SMSExpected, SMSReceived, SMSDuplicates, SMSMissing, SMSUnexpected int
+	// Delivery receipts as the mailing history holds them at the end: delivered,
+	// failed (permanently or for now), not yet final, and final results that are not
+	// what Notify says of the message.
+	ReceiptsDelivered, ReceiptsFailed, ReceiptsInFlight, ReceiptMismatches int
 	// Print files: one per letter step and ICS.
 	PrintFiles, PrintRows, PrintDuplicates, PrintMissing, PrintProblems int
 	Tables                                                              []tableCount
@@ -80,6 +86,7 @@ func (c *campaign) verify(ctx context.Context) (*Report, error) {
 
 	// SMS: each message reference of the mailing history reached Notify exactly once.
 	expected := map[string]bool{}
+	results := map[string]string{}          // SMS reference → the mailing history's result
 	letters := map[string]map[string]bool{} // print file key → references
 	for _, code := range c.w.spec.Codes() {
 		for _, step := range c.w.spec.Schedule.Steps {
@@ -87,6 +94,9 @@ func (c *campaign) verify(ctx context.Context) (*Report, error) {
 			err := lake.Scan(ctx, st, schemas.MailingHistoryKey(wave, code, step.Name), schemas.MailingEventLayout(),
 				func(e *schemas.MailingEvent) error {
 					refs[e.Reference] = true
+					if step.Channel == mailing.ChannelSMS {
+						results[e.Reference] = e.Result
+					}
 					return nil
 				})
 			if err != nil {
@@ -108,7 +118,14 @@ func (c *campaign) verify(ctx context.Context) (*Report, error) {
 	for _, n := range c.w.notify.Notifications() {
 		if n.Type == "sms" {
 			counts[n.Reference]++
+			c.checkReceipt(r, results, n)
 		}
+	}
+	if r.ReceiptsDelivered == 0 {
+		r.fail("no delivery receipt reached the mailing history: %d SMS, %d of them still in flight", len(results), r.ReceiptsInFlight)
+	}
+	if r.ReceiptMismatches > 0 {
+		r.fail("%d SMS have a result in the mailing history that is not what Notify says of them", r.ReceiptMismatches)
 	}
 	r.SMSExpected = len(expected)
 	for ref, n := range counts {
@@ -414,4 +431,40 @@ func (c *campaign) checkAudit(ctx context.Context, r *Report) error {
 		}
 	}
 	return nil
+}
+
+// checkReceipt compares the mailing history's result for an SMS with Notify's own
+// status of it at the end: a final result must be the one Notify gave (a receipt
+// fetched and written across kills loses nothing and invents nothing); a message still
+// "sent" is in flight (its receipt not fetched since it settled, or not yet final).
+func (c *campaign) checkReceipt(r *Report, results map[string]string, n notifytest.Notification) {
+	got, ok := results[n.Reference]
+	if !ok {
+		return // unexpected: counted as such by the caller
+	}
+	var want string
+	switch notify.Classify(n.Status) {
+	case notify.OutcomeDelivered:
+		want = schemas.ResultDelivered
+	case notify.OutcomePermanentFailure:
+		want = schemas.ResultPermanentFailure
+	case notify.OutcomeRetryNextStep:
+		want = schemas.ResultTemporaryFailure
+	}
+	switch got {
+	case schemas.ResultDelivered:
+		r.ReceiptsDelivered++
+	case schemas.ResultPermanentFailure, schemas.ResultTemporaryFailure:
+		r.ReceiptsFailed++
+	case schemas.ResultSent:
+		r.ReceiptsInFlight++
+		return
+	default:
+		r.ReceiptMismatches++
+		r.fail("SMS %s: the mailing history says %q", n.Reference, got)
+		return
+	}
+	if got != want {
+		r.ReceiptMismatches++
+	}
 }

@@ -105,8 +105,11 @@ func startWorld(ctx context.Context, dir string, cfg Config, sz size) (_ *world,
 	}
 	w.waves = waveclient.New(w.client)
 	// The journal makes the server remember every message it accepted, as the real
-	// Notify does: a resend after a crash shows up as a duplicate.
-	if w.notify, err = notifytest.Open(notifytest.Options{StatePath: filepath.Join(dir, "notify.jsonl")}); err != nil {
+	// Notify does: a resend after a crash shows up as a duplicate. Each message settles
+	// (delivered, or its number's failure) a fieldwork day after it was sent, as the
+	// real service's do within minutes, so the wave's receipts find final statuses and
+	// the campaign checks that the kills lost or invented none.
+	if w.notify, err = notifytest.Open(notifytest.Options{StatePath: filepath.Join(dir, "notify.jsonl"), SettleAfter: sz.dayLength}); err != nil {
 		return nil, err
 	}
 	key := make([]byte, 32)
