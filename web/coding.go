@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -53,6 +54,10 @@ type CodedTheme struct {
 type ThemeDecisions interface {
 	SendThemeDecisions(ctx context.Context, wave, ics string, b CodingBatch) (int, error)
 }
+
+// ErrCodingRefused is what ThemeDecisions returns (wrapped, with the reason) when the
+// pipeline's own access check refuses the coder: the page says so, not "a problem".
+var ErrCodingRefused = errors.New("the coder may not code this ICS's free text")
 
 // CodingBatch is one coder's decisions from one page.
 type CodingBatch struct {
@@ -267,6 +272,12 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		}
 	}
 	n, err := s.deps.ThemeDecisions.SendThemeDecisions(ctx, v.Wave.ID, ics, batch)
+	if errors.Is(err, ErrCodingRefused) {
+		// The pipeline's own check of the access file refused what this page allowed
+		// (the two read different files, or the grant changed in between).
+		s.fail(w, r, forbiddenError("Your decisions on the free text of "+icsLabel(v.ICS)+" were not recorded: the pipeline refused them ("+err.Error()+")."))
+		return
+	}
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("sending the theme decisions of %s: %w", ics, err))
 		return

@@ -17,6 +17,7 @@ type memCoding struct {
 	mu      sync.Mutex
 	batches []CodingBatch
 	fail    bool
+	refuse  string // the pipeline's own access check refuses, with this reason
 	more    int
 }
 
@@ -56,6 +57,9 @@ func (m *memCoding) SendThemeDecisions(_ context.Context, wave, ics string, b Co
 	defer m.mu.Unlock()
 	if m.fail {
 		return 0, fmt.Errorf("the coding workflow is not running")
+	}
+	if m.refuse != "" {
+		return 0, fmt.Errorf("%w: %s", ErrCodingRefused, m.refuse)
 	}
 	m.batches = append(m.batches, b)
 	return len(b.Decisions), nil
@@ -150,6 +154,19 @@ func TestCodingPageConfirmsAndChangesSuggestions(t *testing.T) {
 	if len(coding.batches) != 0 {
 		t.Errorf("a refused form was sent")
 	}
+	// When the pipeline's own check of the access file refuses the coder (the page and
+	// the workers read different files, or the grant went in between), the coder is
+	// told so, not shown "a problem with the service".
+	coding.mu.Lock()
+	coding.refuse = "fay.reader@example.nhs.uk is not in the access file /etc/ice/access.yaml"
+	coding.mu.Unlock()
+	if resp, body := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", form, nil); resp.StatusCode != http.StatusForbidden ||
+		!strings.Contains(body, "were not recorded") || !strings.Contains(body, "is not in the access file") {
+		t.Errorf("a batch the pipeline refused: %d", resp.StatusCode)
+	}
+	coding.mu.Lock()
+	coding.refuse = ""
+	coding.mu.Unlock()
 	// When the audit store fails, nothing is sent.
 	h.freeText.mu.Lock()
 	h.freeText.fail = true

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"icesurvey/schemas"
 	"icesurvey/themes"
 	"icesurvey/waveclient"
+	"icesurvey/web"
 	"icesurvey/workflows"
 )
 
@@ -114,6 +116,11 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 	if _, err := wc.SendThemeDecisions(ctx, wave, ics, stranger); err == nil || !strings.Contains(err.Error(), `"mallory@example.com" is not in the access file`) {
 		t.Fatalf("a batch from someone the access file does not name: %v", err)
 	}
+	// The dashboard's sender turns the worker's refusal into the coding page's.
+	if _, err := (themeDecisionSender{cl: wc}).SendThemeDecisions(ctx, wave, ics, web.CodingBatch{Coder: "mallory@example.com",
+		Decisions: []web.CodingDecision{{ResponseID: a.Decisions[0].ResponseID, QuestionID: a.Decisions[0].QuestionID}}}); !errors.Is(err, web.ErrCodingRefused) {
+		t.Fatalf("the dashboard's batch from someone the access file does not name: %v", err)
+	}
 
 	// Only codes reach the warehouse, the first coder's decisions standing.
 	var final, alices int
@@ -152,8 +159,8 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 			refusals["export"]++
 		}
 	}
-	if refusals["decisions"] != 1 || refusals["export"] != 1 {
-		t.Fatalf("refusals in the audit trail: %v, want one batch and one export", refusals)
+	if refusals["decisions"] != 2 || refusals["export"] != 1 {
+		t.Fatalf("refusals in the audit trail: %v, want two batches and one export", refusals)
 	}
 	exp, err := wc.ExportQDPX(ctx, wave, ics, namedReader)
 	if err != nil {
