@@ -125,3 +125,21 @@ type hidingSource struct{ countingSource }
 func (h *hidingSource) List(context.Context, notify.ListFilter, func(notify.Notification) error) error {
 	return nil
 }
+
+func TestReceiptResult(t *testing.T) {
+	for _, c := range []struct {
+		status, result string
+		final          bool
+	}{
+		{notify.StatusDelivered, schemas.ResultDelivered, true},
+		{notify.StatusSending, schemas.ResultSent, false},
+		{notify.StatusCreated, schemas.ResultSent, false},
+		{notify.StatusPermanentFailure, schemas.ResultPermanentFailure, true},
+		{notify.StatusTemporaryFailure, schemas.ResultTemporaryFailure, true},
+		{"a-status-from-the-future", schemas.ResultSent, false},
+	} {
+		if r, f := mailing.ReceiptResult(c.status); r != c.result || f != c.final {
+			t.Errorf("ReceiptResult(%q) = %q, %v; want %q, %v", c.status, r, f, c.result, c.final)
+		}
+	}
+}

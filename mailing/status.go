@@ -143,15 +143,8 @@ func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req R
 		}
 	}
 	for i, s := range status {
-		var result string
-		switch notify.Classify(s) {
-		case notify.OutcomeDelivered:
-			result = schemas.ResultDelivered
-		case notify.OutcomePermanentFailure:
-			result = schemas.ResultPermanentFailure
-		case notify.OutcomeRetryNextStep:
-			result = schemas.ResultTemporaryFailure
-		default:
+		result, final := ReceiptResult(s)
+		if !final {
 			continue // in flight (or a status this client does not know): ask again later
 		}
 		history[i].Result = result
@@ -184,4 +177,19 @@ func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req R
 		"delivered": res.Delivered, "permanent_failures": res.PermanentFailures, "temporary_failures": res.TemporaryFailures,
 		"in_flight": res.InFlight, "refused": res.Refused, "listed": res.Listed, "fetched": res.Fetched, "changed": res.Changed})
 	return res, nil
+}
+
+// ReceiptResult is the mailing history's result for a Notify status of an SMS, and
+// whether it is final; an SMS in flight (or in a status this client does not know)
+// keeps its "sent".
+func ReceiptResult(status string) (result string, final bool) {
+	switch notify.Classify(status) {
+	case notify.OutcomeDelivered:
+		return schemas.ResultDelivered, true
+	case notify.OutcomePermanentFailure:
+		return schemas.ResultPermanentFailure, true
+	case notify.OutcomeRetryNextStep:
+		return schemas.ResultTemporaryFailure, true
+	}
+	return schemas.ResultSent, false
 }

@@ -17,7 +17,6 @@ import (
 	"icesurvey/audit"
 	"icesurvey/lake"
 	"icesurvey/mailing"
-	"icesurvey/notify"
 	"icesurvey/notify/notifytest"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -442,15 +441,7 @@ func (c *campaign) checkReceipt(r *Report, results map[string]string, n notifyte
 	if !ok {
 		return // unexpected: counted as such by the caller
 	}
-	var want string
-	switch notify.Classify(n.Status) {
-	case notify.OutcomeDelivered:
-		want = schemas.ResultDelivered
-	case notify.OutcomePermanentFailure:
-		want = schemas.ResultPermanentFailure
-	case notify.OutcomeRetryNextStep:
-		want = schemas.ResultTemporaryFailure
-	}
+	want, _ := mailing.ReceiptResult(n.Status)
 	switch got {
 	case schemas.ResultDelivered:
 		r.ReceiptsDelivered++
