@@ -33,7 +33,8 @@ import (
 // the codes reach the warehouse's response_themes, the kappa is reported, a .qdpx is
 // exported and a profile report is written, and the workflow finishes. The worker checks
 // the access file itself: a batch from someone it does not name, and an export for a
-// reader whose grant was taken out of the file a moment before, are refused.
+// reader whose grant was taken out of the file a moment before, are refused, and a
+// profile report that quotes comments is built only for a named reader.
 func TestThemeCodingEndToEnd(t *testing.T) {
 	ctx, st, wc := startE2E(t)
 	const wave, ics = "e2e-themes", "QMM"
@@ -174,10 +175,28 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 		t.Fatalf("qdpx of %d sources: %v", exp.Sources, err)
 	}
 
+	// A named reader chooses quotations for the profile's statements (as the demo does),
+	// so the report quotes comments: the worker builds it only for a named reader.
+	qr := &reader{accessFile: accessFile, user: namedReader}
+	if err := demoChoices(ctx, st.Store, qr, wave, ics); err != nil {
+		t.Fatal(err)
+	}
+	chosen, err := localindex.ChosenQuotes(ctx, st.Store, wave, ics, demoProfile)
+	if err != nil || len(chosen) == 0 {
+		t.Fatalf("no quotation chosen (%v): the report would not test the worker's check", err)
+	}
+	if _, err := wc.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: ics, Profile: demoProfile, By: "mallory@example.com"}); err == nil ||
+		!strings.Contains(err.Error(), `"mallory@example.com" is not in the access file`) {
+		t.Fatalf("a report that quotes comments, for someone the access file does not name: %v", err)
+	}
+	if _, err := wc.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: ics, Profile: demoProfile}); err == nil || !strings.Contains(err.Error(), "free text access refused") {
+		t.Fatalf("a report that quotes comments, for no one named: %v", err)
+	}
+
 	dir := t.TempDir()
 	_, chromium := os.Stat(printpdf.ChromiumPath)
 	dctx, dcancel := context.WithTimeout(ctx, 3*time.Minute) // on failure, the worker's errors are shown below
-	paths, err := writeProfileReports(dctx, wc, st.Store, &reader{}, wave, []string{ics}, []string{"women-multimorbidity-heart"}, chromium == nil, dir)
+	paths, err := writeProfileReports(dctx, wc, st.Store, qr, wave, []string{ics}, []string{demoProfile}, chromium == nil, dir)
 	dcancel()
 	if err != nil {
 		b, _ := os.ReadFile(filepath.Join(st.DataDir, "worker.log"))
