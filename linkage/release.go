@@ -202,22 +202,44 @@ func (cfg *ReleaseConfig) defaults() error {
 // their window dates and, if they consented, their release pseudonym.
 func Frame(cohort *Cohort, rel *Releaser, lookbackMonths int) []schemas.LinkageFrame {
 	out := make([]schemas.LinkageFrame, len(cohort.People))
+	dates := make([][4]time.Time, len(cohort.People))
 	for i := range cohort.People {
-		p := &cohort.People[i]
-		f := &out[i]
-		*f = schemas.LinkageFrame{PersonIndex: int32(i), SurveyRecordID: p.SurveyRecordID, ICS: p.ICS, NHSPseudonym: p.NHSPseudonym, AgeBand: p.AgeBand,
-			Gender: p.Gender, EthnicityGroup: p.EthnicityGroup, EFIBand: p.EFIBand, Responded: p.Responded, Consented: p.Consented}
-		if p.Responded {
-			d := p.ResponseDate
-			f6, f12, lb := codes.MonthsBefore(d, 6), codes.MonthsBefore(d, 12), codes.MonthsBefore(d, lookbackMonths)
-			f.ResponseDate, f.From6M, f.From12M, f.LookbackFrom = &d, &f6, &f12, &lb
-			f.ResponseMonth = d.Format("2006-01")
-		}
-		if p.Consented {
-			f.ReleasePseudonym = rel.Pseudonym(p.NHSPseudonym)
-		}
+		frameRow(&out[i], &dates[i], i, &cohort.People[i], rel, lookbackMonths)
 	}
 	return out
+}
+
+// frameRow sets f to the frame's row of person p, the cohort's i-th, with its dates
+// held in dates (f points into it).
+func frameRow(f *schemas.LinkageFrame, dates *[4]time.Time, i int, p *Person, rel *Releaser, lookbackMonths int) {
+	*f = schemas.LinkageFrame{PersonIndex: int32(i), SurveyRecordID: p.SurveyRecordID, ICS: p.ICS, NHSPseudonym: p.NHSPseudonym, AgeBand: p.AgeBand,
+		Gender: p.Gender, EthnicityGroup: p.EthnicityGroup, EFIBand: p.EFIBand, Responded: p.Responded, Consented: p.Consented}
+	if p.Responded {
+		d := p.ResponseDate
+		dates[0], dates[1], dates[2], dates[3] = d, codes.MonthsBefore(d, 6), codes.MonthsBefore(d, 12), codes.MonthsBefore(d, lookbackMonths)
+		f.ResponseDate, f.From6M, f.From12M, f.LookbackFrom = &dates[0], &dates[1], &dates[2], &dates[3]
+		f.ResponseMonth = d.Format("2006-01")
+	}
+	if p.Consented {
+		f.ReleasePseudonym = rel.Pseudonym(p.NHSPseudonym)
+	}
+}
+
+// writeFrame writes the staged frame of a cohort to path a row at a time, with no
+// slice of the whole frame (as large again as the cohort, and all of it for the
+// collector to scan).
+func writeFrame(path string, cohort *Cohort, rel *Releaser, lookbackMonths int) error {
+	return writeLocalStream(path, schemas.LinkageFrameLayout(), func(emit func(*schemas.LinkageFrame) error) error {
+		var f schemas.LinkageFrame
+		var dates [4]time.Time
+		for i := range cohort.People {
+			frameRow(&f, &dates, i, &cohort.People[i], rel, lookbackMonths)
+			if err := emit(&f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // stageRelease reads the release's cohort from the lake (cohortRead is called once it
@@ -270,7 +292,7 @@ func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) (*ans
 	}
 	for _, w := range []func() error{
 		func() error {
-			return writeLocal(dir+"frame/part-0.parquet", schemas.LinkageFrameLayout(), Frame(cohort, rel, cfg.LookbackMonths))
+			return writeFrame(dir+"frame/part-0.parquet", cohort, rel, cfg.LookbackMonths)
 		},
 		func() (err error) {
 			answers, err = prepareAnswers(dir, cohort)
