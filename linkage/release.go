@@ -134,7 +134,7 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	// The staged frame holds project and release pseudonyms side by side: it never
 	// outlives the build.
 	defer os.RemoveAll(dir)
-	eng, err := stageRelease(ctx, st, cfg, rel, dir+"/", func() { phase("cohort", t); t = time.Now() })
+	eng, err := stageRelease(ctx, st, cfg, rel, dir+"/", func() { phase("cohort", t); t = time.Now() }, true)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func frameRow(f *schemas.LinkageFrame, dates *[4]time.Time, i int, p *Person, re
 // writeFrame writes the staged frame of a cohort to path a row at a time, with no
 // slice of the whole frame (as large again as the cohort, and all of it for the
 // collector to scan).
-func writeFrame(path string, cohort *Cohort, rel *Releaser, lookbackMonths int) error {
+func writeFrame(path string, cohort *Cohort, rel *Releaser, lookbackMonths int, options ...lake.WriterOption) error {
 	return writeLocalStream(path, schemas.LinkageFrameLayout(), func(emit func(*schemas.LinkageFrame) error) error {
 		var f schemas.LinkageFrame
 		var dates [4]time.Time
@@ -239,21 +239,31 @@ func writeFrame(path string, cohort *Cohort, rel *Releaser, lookbackMonths int) 
 			}
 		}
 		return nil
-	})
+	}, options...)
 }
 
 // stageRelease reads the release's cohort from the lake (cohortRead is called once it
 // is read) and stages every relation under dir (a local directory ending in /): the
-// answers by DuckDB, in the engine it returns for the release's queries.
-func stageRelease(ctx context.Context, st store.Store, cfg ReleaseConfig, rel *Releaser, dir string, cohortRead func()) (*engine, error) {
+// answers by DuckDB, in the engine it returns for the release's queries. local says
+// the relations are read on this machine only and deleted with the build: they are
+// written uncompressed, as compressing them (the frame's pseudonyms hardly shrink) cost
+// more than the space it saved, and every query reading them decompressed them again.
+func stageRelease(ctx context.Context, st store.Store, cfg ReleaseConfig, rel *Releaser, dir string, cohortRead func(), local bool) (*engine, error) {
+	var options []lake.WriterOption
+	if local {
+		options = append(options, lake.Uncompressed())
+	}
 	cohort, err := loadCohort(ctx, st, cfg.WaveID, false)
 	if err != nil {
 		return nil, err
 	}
 	cohortRead()
-	answers, err := stageTo(dir, cohort, rel, cfg)
+	answers, err := stageTo(dir, cohort, rel, cfg, options...)
 	if err != nil {
 		return nil, err
+	}
+	if local {
+		answers.compression = "uncompressed"
 	}
 	// The cohort is staged (its answers' inputs too) and needed no more. Its memory
 	// goes back to the system now, before DuckDB's queries take theirs, so the build's
@@ -274,7 +284,7 @@ func stageRelease(ctx context.Context, st store.Store, cfg ReleaseConfig, rel *R
 // stageTo writes the staged relations under dir (a local directory ending in /) but
 // the answers, and the inputs of the answers' query, which the caller runs with DuckDB
 // (stageAnswers) once the cohort is let go.
-func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) (*answerStage, error) {
+func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig, options ...lake.WriterOption) (*answerStage, error) {
 	var answers *answerStage
 	var measures []schemas.LinkageMeasure
 	var datasets []schemas.LinkageDataset
@@ -292,20 +302,20 @@ func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) (*ans
 	}
 	for _, w := range []func() error{
 		func() error {
-			return writeFrame(dir+"frame/part-0.parquet", cohort, rel, cfg.LookbackMonths)
+			return writeFrame(dir+"frame/part-0.parquet", cohort, rel, cfg.LookbackMonths, options...)
 		},
 		func() (err error) {
-			answers, err = prepareAnswers(dir, cohort)
+			answers, err = prepareAnswers(dir, cohort, options...)
 			return err
 		},
 		func() error {
-			return writeLocal(dir+"measure_map/part-0.parquet", schemas.LinkageMeasureLayout(), measures)
+			return writeLocal(dir+"measure_map/part-0.parquet", schemas.LinkageMeasureLayout(), measures, options...)
 		},
 		func() error {
-			return writeLocal(dir+"codelist/part-0.parquet", schemas.LinkageCodeLayout(), cfg.Codelists.Stage())
+			return writeLocal(dir+"codelist/part-0.parquet", schemas.LinkageCodeLayout(), cfg.Codelists.Stage(), options...)
 		},
 		func() error {
-			return writeLocal(dir+"datasets/part-0.parquet", schemas.LinkageDatasetLayout(), datasets)
+			return writeLocal(dir+"datasets/part-0.parquet", schemas.LinkageDatasetLayout(), datasets, options...)
 		},
 	} {
 		if err := w(); err != nil {
@@ -331,7 +341,7 @@ func StageRelations(ctx context.Context, st store.Store, cfg ReleaseConfig) (str
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	eng, err := stageRelease(ctx, st, cfg, rel, dir+"/", func() {})
+	eng, err := stageRelease(ctx, st, cfg, rel, dir+"/", func() {}, false)
 	if err != nil {
 		return "", err
 	}
