@@ -72,9 +72,21 @@ func (s *sink) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// WriterOption changes a Writer's Parquet settings from the lake's (writerOptions).
+type WriterOption func(*[]parquet.WriterProperty)
+
+// Uncompressed writes the file's pages uncompressed: for a short-lived local file that
+// is read on the same machine and then deleted (a linkage build's staged relations),
+// where compressing costs more than the bytes it saves.
+func Uncompressed() WriterOption {
+	return func(opts *[]parquet.WriterProperty) {
+		*opts = append(*opts, parquet.WithCompression(compress.Codecs.Uncompressed))
+	}
+}
+
 // NewWriter starts a Parquet file of layout l on w. Close finishes the file but leaves
 // w open.
-func NewWriter[T any](w io.Writer, l *schemas.Layout) (*Writer[T], error) {
+func NewWriter[T any](w io.Writer, l *schemas.Layout, options ...WriterOption) (*Writer[T], error) {
 	w2 := &Writer[T]{
 		layout:   l,
 		out:      &sink{w: w},
@@ -84,7 +96,11 @@ func NewWriter[T any](w io.Writer, l *schemas.Layout) (*Writer[T], error) {
 	if err := w2.compile(); err != nil {
 		return nil, err
 	}
-	props := parquet.NewWriterProperties(writerOptions(l)...)
+	opts := writerOptions(l)
+	for _, o := range options {
+		o(&opts)
+	}
+	props := parquet.NewWriterProperties(opts...)
 	pw, err := NewParquetFileWriter(l.ArrowSchema(), w2.out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		return nil, fmt.Errorf("lake: start parquet %s: %w", l.Name, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -708,5 +709,52 @@ func TestWriterRefusesAnotherTypesLayout(t *testing.T) {
 	// type must not be.
 	if _, err := NewWriter[dictRow](io.Discard, schemas.OutcomeEventLayout()); err == nil {
 		t.Error("a writer of dictRow rows took the outcomes layout")
+	}
+}
+
+func TestWriterUncompressed(t *testing.T) {
+	// Uncompressed changes how the pages are stored, not what they hold: the rows read
+	// back the same, and no column chunk is compressed.
+	l := schemas.OutcomeEventLayout()
+	var rows []schemas.OutcomeEvent
+	for i := range 5000 {
+		rows = append(rows, schemas.OutcomeEvent{EventID: fmt.Sprint("E", i), Wave: "W1", SurveyRecordID: fmt.Sprint("R", i%977), At: at0.Add(time.Duration(i) * time.Minute)})
+	}
+	var b bytes.Buffer
+	w, err := NewWriter[schemas.OutcomeEvent](&b, l, Uncompressed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if err := w.Write(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll[schemas.OutcomeEvent](b.Bytes(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, rows) {
+		t.Fatalf("read back %d rows unlike the %d written", len(got), len(rows))
+	}
+	pf, err := file.NewParquetReader(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	for g := range pf.NumRowGroups() {
+		rg := pf.MetaData().RowGroup(g)
+		for c := range rg.NumColumns() {
+			cc, err := rg.ColumnChunk(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cc.Compression() != compress.Codecs.Uncompressed {
+				t.Errorf("row group %d column %s is %s", g, cc.PathInSchema(), cc.Compression())
+			}
+		}
 	}
 }

@@ -342,7 +342,7 @@ func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*C
 	if err != nil {
 		return nil, err
 	}
-	var latest map[Subject]schemas.ConsentEvent
+	var linkable func(i int32) bool
 	if full {
 		events, err := ReadConsentEvents(ctx, st, wave)
 		if err != nil {
@@ -350,15 +350,16 @@ func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*C
 		}
 		c.Events = events
 		c.Consent = CountConsent(events)
-		latest = Latest(events)
+		latest := Latest(events)
+		linkable = func(i int32) bool { return Linkable(latest, c.People[i].SurveyRecordID) }
 	} else {
-		// A release consults only each subject's latest event: it reads no more of the
-		// events than that takes, and neither keeps them nor counts them.
-		events, err := readConsentForLatest(ctx, st, wave)
+		// A release consults only each person's latest patient event: it reads no more
+		// of the events than that takes, and neither keeps them nor counts them.
+		given, err := latestConsentGiven(ctx, st, wave, c.byID, len(c.People))
 		if err != nil {
 			return nil, err
 		}
-		latest = Latest(events)
+		linkable = func(i int32) bool { return given[i] }
 	}
 	questions, err := questionIndex()
 	if err != nil {
@@ -371,17 +372,19 @@ func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*C
 			qs[j] = q
 		}
 	}
-	keptIDs := make(map[string]int32, len(kept))
 	for i, k := range kept {
 		p := &c.People[i]
 		d := k.at
 		p.Responded, p.ResponseID = true, k.id
 		p.ResponseDate = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
-		p.Consented = Linkable(latest, p.SurveyRecordID)
-		keptIDs[k.id] = i
+		p.Consented = linkable(i)
 	}
 	if !full {
 		return c, nil
+	}
+	keptIDs := make(map[string]int32, len(kept))
+	for i, k := range kept {
+		keptIDs[k.id] = i
 	}
 	// Each question's options scored once: a national wave has millions of answers, and
 	// an answer that is one of its question's options (nearly all) then takes the

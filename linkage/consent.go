@@ -287,13 +287,18 @@ func restrictiveness(event string) int {
 // compareEvents orders two events of one subject in time; at the same instant the
 // more restrictive is later, then the event id decides (so the order is total).
 func compareEvents(a, b *schemas.ConsentEvent) int {
-	if c := a.At.Compare(b.At); c != 0 {
+	return compareEventOrder(a.At, a.Event, a.EventID, b.At, b.Event, b.EventID)
+}
+
+// compareEventOrder is compareEvents on the time, event and id of each event.
+func compareEventOrder(aAt time.Time, aEvent, aID string, bAt time.Time, bEvent, bID string) int {
+	if c := aAt.Compare(bAt); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(restrictiveness(a.Event), restrictiveness(b.Event)); c != 0 {
+	if c := cmp.Compare(restrictiveness(aEvent), restrictiveness(bEvent)); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.EventID, b.EventID)
+	return cmp.Compare(aID, bID)
 }
 
 // Latest returns each subject's latest consent event. Repeated events (the same id)

@@ -1,12 +1,15 @@
 package linkage
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"icesurvey/lake"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
+	"icesurvey/store"
 )
 
 // response builds a loaded response answering the consent question of version with code.
@@ -165,5 +168,79 @@ func TestLatestEventRule(t *testing.T) {
 	c := CountConsent(events)
 	if c.PatientsGiven != 2 || c.CarersGiven != 1 || c.PatientsWithdrew != 2 || c.PatientsDeclined != 2 {
 		t.Errorf("counts %+v", c)
+	}
+}
+
+func TestLatestConsentGivenMatchesLinkable(t *testing.T) {
+	// A release's cohort works each person's consent out as the events stream past
+	// (latestConsentGiven): it must say what Linkable says of Latest, for every rule of
+	// TestLatestEventRule and for ties that only the event id breaks, a repeated id, an
+	// event with no time, carers' events and events of records outside the cohort; the
+	// events are split over two objects, read in turn.
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(id, record, rtype, event string, at time.Time) schemas.ConsentEvent {
+		return schemas.ConsentEvent{EventID: id, WaveID: "W1", SurveyRecordID: record, RespondentType: rtype, Event: event, At: at}
+	}
+	P, C := schemas.RespondentPatient, schemas.RespondentCarer
+	first := []schemas.ConsentEvent{
+		ev("a", "given", P, schemas.ConsentGiven, t0),
+		ev("b", "withdrawn", P, schemas.ConsentGiven, t0),
+		ev("c", "withdrawn", P, schemas.ConsentWithdrawn, t0.Add(time.Hour)),
+		ev("d", "regiven", P, schemas.ConsentWithdrawn, t0),
+		ev("e", "regiven", P, schemas.ConsentGiven, t0.Add(24*time.Hour)),
+		ev("f", "tie", P, schemas.ConsentGiven, t0),
+		ev("g", "tie", P, schemas.ConsentWithdrawn, t0),
+		ev("h", "declined", P, schemas.ConsentDeclined, t0),
+		ev("i", "carer", C, schemas.ConsentGiven, t0),
+		ev("i2", "carer-given", C, schemas.ConsentDeclined, t0.Add(time.Hour)),
+		ev("i3", "carer-given", P, schemas.ConsentGiven, t0),
+		ev("j", "changed", P, schemas.ConsentGiven, t0),
+		ev("k", "changed", P, schemas.ConsentDeclined, t0.Add(time.Minute)),
+		ev("m2", "id-tie", P, schemas.ConsentGiven, t0),
+		ev("m1", "id-tie", P, "unknown", t0), // same instant and restrictiveness: the larger id wins
+		ev("n", "no-time", P, schemas.ConsentGiven, time.Time{}),
+		ev("x", "outside", P, schemas.ConsentGiven, t0),
+	}
+	second := []schemas.ConsentEvent{
+		ev("m3", "id-tie2", P, "other", t0),
+		ev("m3", "id-tie2", P, schemas.ConsentGiven, t0), // the same id again: the first stays
+		ev("o", "no-time", P, schemas.ConsentDeclined, time.Time{}.Add(-time.Hour)),
+		ev("p", "late", P, schemas.ConsentDeclined, t0),
+		ev("q", "late", P, schemas.ConsentGiven, t0.Add(time.Second)),
+	}
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, events := range map[string][]schemas.ConsentEvent{"a-first": first, "b-second": second} {
+		if err := lake.PutRows(ctx, st, schemas.LinkageConsentKey("W1", name), schemas.ConsentEventLayout(), events); err != nil {
+			t.Fatal(err)
+		}
+	}
+	records := []string{"given", "withdrawn", "regiven", "tie", "declined", "carer", "carer-given", "changed", "id-tie", "id-tie2", "no-time", "late", "nobody"}
+	byID := map[string]int32{}
+	for i, r := range records {
+		byID[r] = int32(i)
+	}
+	got, err := latestConsentGiven(ctx, st, "W1", byID, len(records))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := ReadConsentEvents(ctx, st, "W1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(first)+len(second) {
+		t.Fatalf("read %d events, wrote %d", len(all), len(first)+len(second))
+	}
+	latest := Latest(all)
+	for i, r := range records {
+		if want := Linkable(latest, r); got[i] != want {
+			t.Errorf("%s: latestConsentGiven says %v, Linkable %v", r, got[i], want)
+		}
+	}
+	if !got[byID["given"]] || !got[byID["carer-given"]] || got[byID["tie"]] || !got[byID["late"]] {
+		t.Errorf("the rules' plain cases went wrong: %v", got)
 	}
 }

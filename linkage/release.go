@@ -134,7 +134,7 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	// The staged frame holds project and release pseudonyms side by side: it never
 	// outlives the build.
 	defer os.RemoveAll(dir)
-	eng, err := stageRelease(ctx, st, cfg, rel, dir+"/", func() { phase("cohort", t); t = time.Now() })
+	eng, err := stageRelease(ctx, st, cfg, rel, dir+"/", func() { phase("cohort", t); t = time.Now() }, true)
 	if err != nil {
 		return nil, err
 	}
@@ -202,36 +202,68 @@ func (cfg *ReleaseConfig) defaults() error {
 // their window dates and, if they consented, their release pseudonym.
 func Frame(cohort *Cohort, rel *Releaser, lookbackMonths int) []schemas.LinkageFrame {
 	out := make([]schemas.LinkageFrame, len(cohort.People))
+	dates := make([][4]time.Time, len(cohort.People))
 	for i := range cohort.People {
-		p := &cohort.People[i]
-		f := &out[i]
-		*f = schemas.LinkageFrame{PersonIndex: int32(i), SurveyRecordID: p.SurveyRecordID, ICS: p.ICS, NHSPseudonym: p.NHSPseudonym, AgeBand: p.AgeBand,
-			Gender: p.Gender, EthnicityGroup: p.EthnicityGroup, EFIBand: p.EFIBand, Responded: p.Responded, Consented: p.Consented}
-		if p.Responded {
-			d := p.ResponseDate
-			f6, f12, lb := codes.MonthsBefore(d, 6), codes.MonthsBefore(d, 12), codes.MonthsBefore(d, lookbackMonths)
-			f.ResponseDate, f.From6M, f.From12M, f.LookbackFrom = &d, &f6, &f12, &lb
-			f.ResponseMonth = d.Format("2006-01")
-		}
-		if p.Consented {
-			f.ReleasePseudonym = rel.Pseudonym(p.NHSPseudonym)
-		}
+		frameRow(&out[i], &dates[i], i, &cohort.People[i], rel, lookbackMonths)
 	}
 	return out
 }
 
+// frameRow sets f to the frame's row of person p, the cohort's i-th, with its dates
+// held in dates (f points into it).
+func frameRow(f *schemas.LinkageFrame, dates *[4]time.Time, i int, p *Person, rel *Releaser, lookbackMonths int) {
+	*f = schemas.LinkageFrame{PersonIndex: int32(i), SurveyRecordID: p.SurveyRecordID, ICS: p.ICS, NHSPseudonym: p.NHSPseudonym, AgeBand: p.AgeBand,
+		Gender: p.Gender, EthnicityGroup: p.EthnicityGroup, EFIBand: p.EFIBand, Responded: p.Responded, Consented: p.Consented}
+	if p.Responded {
+		d := p.ResponseDate
+		dates[0], dates[1], dates[2], dates[3] = d, codes.MonthsBefore(d, 6), codes.MonthsBefore(d, 12), codes.MonthsBefore(d, lookbackMonths)
+		f.ResponseDate, f.From6M, f.From12M, f.LookbackFrom = &dates[0], &dates[1], &dates[2], &dates[3]
+		f.ResponseMonth = d.Format("2006-01")
+	}
+	if p.Consented {
+		f.ReleasePseudonym = rel.Pseudonym(p.NHSPseudonym)
+	}
+}
+
+// writeFrame writes the staged frame of a cohort to path a row at a time, with no
+// slice of the whole frame (as large again as the cohort, and all of it for the
+// collector to scan).
+func writeFrame(path string, cohort *Cohort, rel *Releaser, lookbackMonths int, options ...lake.WriterOption) error {
+	return writeLocalStream(path, schemas.LinkageFrameLayout(), func(emit func(*schemas.LinkageFrame) error) error {
+		var f schemas.LinkageFrame
+		var dates [4]time.Time
+		for i := range cohort.People {
+			frameRow(&f, &dates, i, &cohort.People[i], rel, lookbackMonths)
+			if err := emit(&f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, options...)
+}
+
 // stageRelease reads the release's cohort from the lake (cohortRead is called once it
 // is read) and stages every relation under dir (a local directory ending in /): the
-// answers by DuckDB, in the engine it returns for the release's queries.
-func stageRelease(ctx context.Context, st store.Store, cfg ReleaseConfig, rel *Releaser, dir string, cohortRead func()) (*engine, error) {
+// answers by DuckDB, in the engine it returns for the release's queries. local says
+// the relations are read on this machine only and deleted with the build: they are
+// written uncompressed, as compressing them (the frame's pseudonyms hardly shrink) cost
+// more than the space it saved, and every query reading them decompressed them again.
+func stageRelease(ctx context.Context, st store.Store, cfg ReleaseConfig, rel *Releaser, dir string, cohortRead func(), local bool) (*engine, error) {
+	var options []lake.WriterOption
+	if local {
+		options = append(options, lake.Uncompressed())
+	}
 	cohort, err := loadCohort(ctx, st, cfg.WaveID, false)
 	if err != nil {
 		return nil, err
 	}
 	cohortRead()
-	answers, err := stageTo(dir, cohort, rel, cfg)
+	answers, err := stageTo(dir, cohort, rel, cfg, options...)
 	if err != nil {
 		return nil, err
+	}
+	if local {
+		answers.compression = "uncompressed"
 	}
 	// The cohort is staged (its answers' inputs too) and needed no more. Its memory
 	// goes back to the system now, before DuckDB's queries take theirs, so the build's
@@ -252,7 +284,7 @@ func stageRelease(ctx context.Context, st store.Store, cfg ReleaseConfig, rel *R
 // stageTo writes the staged relations under dir (a local directory ending in /) but
 // the answers, and the inputs of the answers' query, which the caller runs with DuckDB
 // (stageAnswers) once the cohort is let go.
-func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) (*answerStage, error) {
+func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig, options ...lake.WriterOption) (*answerStage, error) {
 	var answers *answerStage
 	var measures []schemas.LinkageMeasure
 	var datasets []schemas.LinkageDataset
@@ -270,20 +302,20 @@ func stageTo(dir string, cohort *Cohort, rel *Releaser, cfg ReleaseConfig) (*ans
 	}
 	for _, w := range []func() error{
 		func() error {
-			return writeLocal(dir+"frame/part-0.parquet", schemas.LinkageFrameLayout(), Frame(cohort, rel, cfg.LookbackMonths))
+			return writeFrame(dir+"frame/part-0.parquet", cohort, rel, cfg.LookbackMonths, options...)
 		},
 		func() (err error) {
-			answers, err = prepareAnswers(dir, cohort)
+			answers, err = prepareAnswers(dir, cohort, options...)
 			return err
 		},
 		func() error {
-			return writeLocal(dir+"measure_map/part-0.parquet", schemas.LinkageMeasureLayout(), measures)
+			return writeLocal(dir+"measure_map/part-0.parquet", schemas.LinkageMeasureLayout(), measures, options...)
 		},
 		func() error {
-			return writeLocal(dir+"codelist/part-0.parquet", schemas.LinkageCodeLayout(), cfg.Codelists.Stage())
+			return writeLocal(dir+"codelist/part-0.parquet", schemas.LinkageCodeLayout(), cfg.Codelists.Stage(), options...)
 		},
 		func() error {
-			return writeLocal(dir+"datasets/part-0.parquet", schemas.LinkageDatasetLayout(), datasets)
+			return writeLocal(dir+"datasets/part-0.parquet", schemas.LinkageDatasetLayout(), datasets, options...)
 		},
 	} {
 		if err := w(); err != nil {
@@ -309,7 +341,7 @@ func StageRelations(ctx context.Context, st store.Store, cfg ReleaseConfig) (str
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	eng, err := stageRelease(ctx, st, cfg, rel, dir+"/", func() {})
+	eng, err := stageRelease(ctx, st, cfg, rel, dir+"/", func() {}, false)
 	if err != nil {
 		return "", err
 	}

@@ -105,17 +105,32 @@ func (c *responseCols) receivedAt(i int) time.Time {
 	return time.UnixMicro(int64(c.received.Value(i))).UTC()
 }
 
-// readConsentForLatest reads the stored consent events of a wave with only what Latest
-// and Linkable consult (event id, subject, event and time), column by column: a release
-// needs each subject's latest event and nothing else of them, and lake.Scan, which sets
-// every field of every event through reflection, was a tenth of a national cohort.
-func readConsentForLatest(ctx context.Context, st store.Store, wave string) ([]schemas.ConsentEvent, error) {
+// latestConsentGiven reads the stored consent events of a wave and reports, for each
+// person of a cohort (by index; byID maps their survey record id to it), whether their
+// latest patient consent event is "given": what Linkable answers from Latest, worked out
+// as the events stream past, so that no event is kept. It reads only the columns that
+// takes (event id, subject, event and time), column by column: lake.Scan, which sets
+// every field of every event through reflection, was a tenth of a national cohort, and
+// keeping every event (and then each subject's latest in a map) a tenth of what was left.
+// Carers' events and those of records outside the cohort are passed over, as Linkable
+// never consults them; the events are compared as Latest compares them (compareEvents)
+// and in the same order, so a tie goes the same way.
+func latestConsentGiven(ctx context.Context, st store.Store, wave string, byID map[string]int32, people int) ([]bool, error) {
 	keys, err := lakeObjects(ctx, st, schemas.LinkageConsentPrefix(wave))
 	if err != nil {
 		return nil, err
 	}
-	var out []schemas.ConsentEvent
-	// The events' kinds and respondent types take a handful of values: one copy each.
+	// latest is a person's latest patient event so far, with what compareEvents
+	// consults of it.
+	type latest struct {
+		seen  bool
+		given bool
+		at    time.Time
+		event string // interned
+		id    string
+	}
+	best := make([]latest, people)
+	// The events' kinds take a handful of values: one copy each.
 	intern := newInterner()
 	for _, k := range keys {
 		err := lake.ScanColumns(ctx, st, k, []string{"event_id", "survey_record_id", "respondent_type", "event", "at"}, nil, func(cols []arrow.Array, rows int) error {
@@ -138,12 +153,24 @@ func readConsentForLatest(ctx context.Context, st store.Store, wave string) ([]s
 				return a.Value(r)
 			}
 			for r := range rows {
-				e := schemas.ConsentEvent{EventID: strings.Clone(str(text[0], r)), SurveyRecordID: strings.Clone(str(text[1], r)),
-					RespondentType: intern(str(text[2], r)), Event: intern(str(text[3], r))}
-				if !at.IsNull(r) {
-					e.At = time.UnixMicro(int64(at.Value(r))).UTC()
+				if str(text[2], r) != schemas.RespondentPatient {
+					continue
 				}
-				out = append(out, e)
+				i, ok := byID[str(text[1], r)]
+				if !ok {
+					continue
+				}
+				var when time.Time
+				if !at.IsNull(r) {
+					when = time.UnixMicro(int64(at.Value(r))).UTC()
+				}
+				id, event := str(text[0], r), str(text[3], r)
+				b := &best[i]
+				if b.seen && compareEventOrder(b.at, b.event, b.id, when, event, id) >= 0 {
+					continue
+				}
+				event = intern(event)
+				*b = latest{seen: true, given: event == schemas.ConsentGiven, at: when, event: event, id: strings.Clone(id)}
 			}
 			return nil
 		})
@@ -151,5 +178,9 @@ func readConsentForLatest(ctx context.Context, st store.Store, wave string) ([]s
 			return nil, fmt.Errorf("linkage: read %s: %w", k, err)
 		}
 	}
-	return out, nil
+	given := make([]bool, people)
+	for i := range best {
+		given[i] = best[i].given
+	}
+	return given, nil
 }

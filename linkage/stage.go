@@ -1,6 +1,7 @@
 package linkage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -74,11 +75,13 @@ type answerStage struct {
 	kept                         int
 	keptPath, qsPath, scoresPath string
 	qs                           []answerQuestion
+	// compression is the staged answers' Parquet compression (zstd when empty).
+	compression string
 }
 
 // prepareAnswers stages the inputs of the cohort's answers' query under dir (a local
 // directory ending in /): the kept responses' ids and every question's codes.
-func prepareAnswers(dir string, cohort *Cohort) (*answerStage, error) {
+func prepareAnswers(dir string, cohort *Cohort, options ...lake.WriterOption) (*answerStage, error) {
 	questions, err := questionIndex()
 	if err != nil {
 		return nil, err
@@ -106,13 +109,13 @@ func prepareAnswers(dir string, cohort *Cohort) (*answerStage, error) {
 		}
 	}
 	keptPath, qsPath, scoresPath := dir+"answer_kept/part-0.parquet", dir+"answer_questions/part-0.parquet", dir+"answer_codes/part-0.parquet"
-	if err := writeLocal(keptPath, schemas.LayoutOf[keptResponse]("answer_kept"), kept); err != nil {
+	if err := writeLocal(keptPath, schemas.LayoutOf[keptResponse]("answer_kept"), kept, options...); err != nil {
 		return nil, fmt.Errorf("kept responses: %w", err)
 	}
-	if err := writeLocal(qsPath, schemas.LayoutOf[answerQuestion]("answer_questions"), qs); err != nil {
+	if err := writeLocal(qsPath, schemas.LayoutOf[answerQuestion]("answer_questions"), qs, options...); err != nil {
 		return nil, fmt.Errorf("answer questions: %w", err)
 	}
-	if err := writeLocal(scoresPath, schemas.LayoutOf[answerCode]("answer_codes"), scores); err != nil {
+	if err := writeLocal(scoresPath, schemas.LayoutOf[answerCode]("answer_codes"), scores, options...); err != nil {
 		return nil, fmt.Errorf("answer codes: %w", err)
 	}
 	return &answerStage{dir: dir, wave: cohort.WaveID, kept: len(kept), keptPath: keptPath, qsPath: qsPath, scoresPath: scoresPath, qs: qs}, nil
@@ -127,6 +130,7 @@ func stageAnswers(ctx context.Context, conn *sql.Conn, st store.Store, a *answer
 	if err != nil {
 		return err
 	}
+	compression := cmp.Or(a.compression, "zstd")
 	if len(keys) == 0 || a.kept == 0 {
 		// No response to read (read_parquet refuses an empty list): no answers.
 		return writeLocal(out, schemas.LinkageAnswerLayout(), []schemas.LinkageAnswer(nil))
@@ -215,9 +219,9 @@ FROM coded c
 JOIN read_parquet(%s) q ON q.question_id = c.question_id
 LEFT JOIN read_parquet(%s) s ON s.question_id = c.question_id AND s.answer_code = c.answer_code
 WHERE c.answer_code <> ''
-) TO %s (FORMAT parquet, COMPRESSION zstd)`,
+) TO %s (FORMAT parquet, COMPRESSION %s)`,
 		strings.Join(cols, ", "), responses, sqlQuote(keptPath), strings.Join(branches, "\n  UNION ALL\n  "),
-		sqlQuote(qsPath), sqlQuote(scoresPath), sqlQuote(out))
+		sqlQuote(qsPath), sqlQuote(scoresPath), sqlQuote(out), compression)
 	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
 		return err
 	}

@@ -16,7 +16,20 @@ import (
 )
 
 // writeLocal writes rows as a Parquet file of layout l at path.
-func writeLocal[T any](path string, l *schemas.Layout, rows []T) error {
+func writeLocal[T any](path string, l *schemas.Layout, rows []T, options ...lake.WriterOption) error {
+	return writeLocalStream(path, l, func(emit func(*T) error) error {
+		for i := range rows {
+			if err := emit(&rows[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, options...)
+}
+
+// writeLocalStream writes the rows produce emits as a Parquet file of layout l at path.
+// A row is written when it is emitted, so produce may reuse it.
+func writeLocalStream[T any](path string, l *schemas.Layout, produce func(emit func(*T) error) error, options ...lake.WriterOption) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
@@ -25,14 +38,12 @@ func writeLocal[T any](path string, l *schemas.Layout, rows []T) error {
 		return err
 	}
 	defer f.Close()
-	w, err := lake.NewWriter[T](f, l)
+	w, err := lake.NewWriter[T](f, l, options...)
 	if err != nil {
 		return err
 	}
-	for i := range rows {
-		if err := w.Write(&rows[i]); err != nil {
-			return err
-		}
+	if err := produce(w.Write); err != nil {
+		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
