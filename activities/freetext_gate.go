@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"icesurvey/access"
 	"icesurvey/audit"
 	"icesurvey/freetext"
 )
@@ -26,10 +27,10 @@ func checkFreeText(ctx context.Context, gate FreeTextGate, wave string, req free
 	if req.At.IsZero() {
 		req.At = time.Now().UTC()
 	}
-	d := freetext.Decision{Reason: "this worker has no access file (ice worker --access or ICE_ACCESS), so no one's free-text access can be checked"}
-	if gate != nil {
-		d = gate.Decide(req)
+	if gate == nil {
+		gate = access.FileGate{} // no access file: refuses, and says so
 	}
+	d := gate.Decide(req)
 	if d.Allowed {
 		return nil
 	}
