@@ -20,8 +20,9 @@ import (
 // data only.
 const demoDashboardUser = "demo.analyst@example.nhs.uk"
 
-// demoDashboard writes the dashboard's access and local users files into the demo's
-// data directory (a new password each run, printed once), then either prints how to
+// demoDashboard writes the dashboard's local users file into the demo's data directory
+// (a new password each run, printed once), beside the access file the demo wrote before
+// the wave (writeDemoAccess), then either prints how to
 // serve the dashboard or, with serve, serves it until ctx ends, its coding page
 // sending the demo user's decisions to the wave's ThemeCodingWorkflow on the demo's
 // Temporal (temporal, host:port), which runs as long as the dashboard does.
@@ -35,10 +36,7 @@ func demoDashboard(ctx context.Context, cfg demoConfig, serve bool, temporal, wa
 	if err != nil {
 		return err
 	}
-	accessFile, err := writeDemoAccess(cfg.DataDir, cfg.ICSs)
-	if err != nil {
-		return err
-	}
+	accessFile := demoAccessPath(cfg.DataDir)
 	usersFile := filepath.Join(cfg.DataDir, "dashboard-users.yaml")
 	users := fmt.Sprintf("users:\n  - id: %s\n    password_bcrypt: %q\n", demoDashboardUser, hash)
 	if err := os.WriteFile(usersFile, []byte(users), 0o600); err != nil {
@@ -84,9 +82,13 @@ func demoAccessYAML(icss []string) string {
 // writeDemoAccess writes the demo's access file (demoAccessYAML) where the dev stack's
 // workers and the dashboard read it, and returns its path.
 func writeDemoAccess(dataDir string, icss []string) (string, error) {
-	path := filepath.Join(dataDir, "dashboard-access.yaml")
+	path := demoAccessPath(dataDir)
 	if err := os.WriteFile(path, []byte(demoAccessYAML(icss)), 0o640); err != nil {
 		return "", fmt.Errorf("writing the demo's access file: %w", err)
 	}
 	return path, nil
 }
+
+// demoAccessPath is where the demo's access file is: the dev stack's workers' default
+// (devstack.Config.AccessFile) and ice serve's (--data).
+func demoAccessPath(dataDir string) string { return filepath.Join(dataDir, "dashboard-access.yaml") }
