@@ -48,6 +48,9 @@ type Cohort struct {
 	byKey   map[[32]byte]int32
 	byID    map[string]int32
 	db      *duckmem.DB // the engine extracts are judged in (engine), made on first use
+	// threads is the engine's own number of threads, and judging the validations in it
+	// now (share); both guarded by engineMu.
+	threads, judging int
 }
 
 // Lookup finds the person with a normalised (lower-case hex) project pseudonym.

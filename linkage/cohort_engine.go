@@ -42,9 +42,49 @@ func (c *Cohort) engine() (*sql.DB, error) {
 		e.Close()
 		return nil, fmt.Errorf("linkage: load the cohort of %s into the validation engine: %w", c.WaveID, err)
 	}
+	if err := e.QueryRow("SELECT current_setting('threads')").Scan(&c.threads); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("linkage: the validation engine's threads: %w", err)
+	}
 	c.db = e
 	runtime.AddCleanup(c, func(e *duckmem.DB) { e.Close() }, e)
 	return e.DB, nil
+}
+
+// share gives a validation starting in the engine, on conn, its share of the engine's
+// threads, and returns the function giving it back, on the same connection, when the
+// validation ends. Validations side by side (a wave's extracts, two at a time) each
+// keep the machine's cores busy with a query of their own: an engine spreading every
+// query over all the cores as well only adds the cost of running in parallel (a
+// calling thread polling for the others' tasks, partial aggregates merged, sorted runs
+// merged), over a tenth of a validation's CPU time, and gains no time. So each of n
+// validations gets 1/n of the engine's threads (at least one): a validation alone has
+// them all, as before. The setting is the engine's, so it changes the share of a
+// validation already running too. What the engine computes does not depend on it.
+func (c *Cohort) share(ctx context.Context, conn *sql.Conn) (func(), error) {
+	engineMu.Lock()
+	defer engineMu.Unlock()
+	c.judging++
+	if err := c.setThreads(ctx, conn); err != nil {
+		c.judging--
+		return nil, err
+	}
+	return func() {
+		engineMu.Lock()
+		defer engineMu.Unlock()
+		c.judging--
+		c.setThreads(context.Background(), conn) // an error leaves the share as it was: the next validation sets it
+	}, nil
+}
+
+// setThreads sets the engine's threads to the share of each validation in it; engineMu
+// held.
+func (c *Cohort) setThreads(ctx context.Context, conn *sql.Conn) error {
+	n := max(1, c.threads/max(1, c.judging))
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET threads = %d", n)); err != nil {
+		return fmt.Errorf("linkage: share the validation engine's threads: %w", err)
+	}
+	return nil
 }
 
 func fillEngine(db *sql.DB, c *Cohort) error {

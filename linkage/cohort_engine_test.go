@@ -37,3 +37,50 @@ func TestCohortEngineSpillsToItsOwnDirectory(t *testing.T) {
 		t.Errorf("the engine's directory %s is left after Close (%v)", own, err)
 	}
 }
+
+// TestValidationsShareTheEngineThreads: validations side by side each get their share
+// of the engine's threads (at least one), given back when they end; a validation alone
+// has them all.
+func TestValidationsShareTheEngineThreads(t *testing.T) {
+	c := &Cohort{WaveID: "W", People: []Person{{NHSPseudonym: strings.Repeat("ab", 32), Consented: true}},
+		byKey: map[[32]byte]int32{{0xab}: 0}}
+	db, err := c.engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	engineMu.Lock()
+	c.threads = 4 // the engine's own, whatever this machine has
+	engineMu.Unlock()
+	threads := func() int {
+		t.Helper()
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT current_setting('threads')").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var give []func()
+	for i, want := range []int{4, 2, 1, 1, 1} {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		g, err := c.share(ctx, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		give = append(give, g)
+		if got := threads(); got != want {
+			t.Errorf("%d validations: %d threads, want %d", i+1, got, want)
+		}
+	}
+	for i, want := range []int{1, 1, 2, 4, 4} {
+		give[i]()
+		if got := threads(); got != want {
+			t.Errorf("%d validations left: %d threads, want %d", len(give)-i-1, got, want)
+		}
+	}
+}

@@ -85,8 +85,9 @@ type validator struct {
 	diags                                          []int
 	byName                                         map[string]int // upper-case column name → cols index
 
-	conn *sql.Conn
-	dir  string // temporary directory of the engine's files
+	conn    *sql.Conn
+	unshare func() // gives the validation's share of the engine's threads back (Cohort.share)
+	dir     string // temporary directory of the engine's files
 
 	malformed int64 // CSV rows that could not be split into the header's fields
 }
@@ -145,10 +146,17 @@ func newValidator(ctx context.Context, cfg ExtractConfig, res *ExtractResult) (*
 		v.close()
 		return nil, fmt.Errorf("linkage: open the validation engine: %w", err)
 	}
+	if v.unshare, err = cfg.Cohort.share(ctx, v.conn); err != nil {
+		v.close()
+		return nil, err
+	}
 	return v, nil
 }
 
 func (v *validator) close() {
+	if v.unshare != nil {
+		v.unshare()
+	}
 	if v.conn != nil {
 		v.conn.Close()
 	}
