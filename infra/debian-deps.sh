@@ -7,12 +7,15 @@
 #   r-base-core, r-cran-survey, r-cran-mass
 #                  R's survey package, the independent check of the published
 #                  statistics (estimate/crosscheck_test.go, bench/publication)
+#   docker-compose docker-compose config validates docker-compose.yml offline (no Docker
+#                  engine runs in CI; infra/test.sh)
 # Each check is a command that succeeds when the package is usable.
 set -euo pipefail
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium fonts-liberation)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 if ! Rscript -e 'suppressPackageStartupMessages({library(survey); library(MASS)})' >/dev/null 2>&1; then
   need+=(r-base-core r-cran-survey r-cran-mass)
 fi

@@ -17,6 +17,23 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [ -n "$unformatted" ]; then
   echo "not gofmt-formatted:"; echo "$unformatted"; exit 1
 fi
+echo "== docker-compose config"
+# The production stack's file as docker-compose reads it, offline: it must pass with the
+# values an .env has to give, and refuse to start without the pseudonym key, naming it.
+# (cmd/ice's TestComposeCommandsAreTheCLIs checks the ice commands in it.)
+compose_envfile="$(mktemp)"   # empty: a developer's own .env must not count
+compose_env() {
+  env -i PATH="$PATH" HOME="${HOME:-/tmp}" "$@" docker-compose --env-file "$compose_envfile" -f docker-compose.yml config -q
+}
+compose_env ICE_PSEUDONYM_KEY=0000000000000000000000000000000000000000000000000000000000000000 \
+  ICE_OIDC_ISSUER=https://issuer.example ICE_OIDC_CLIENT_ID=ice-dashboard \
+  ICE_OIDC_REDIRECT_URL=https://dashboard.example/auth/callback
+if compose_err=$(compose_env ICE_OIDC_ISSUER=https://issuer.example ICE_OIDC_CLIENT_ID=ice-dashboard \
+  ICE_OIDC_REDIRECT_URL=https://dashboard.example/auth/callback 2>&1); then
+  echo "docker-compose config accepted the stack without ICE_PSEUDONYM_KEY"; exit 1
+fi
+case "$compose_err" in *ICE_PSEUDONYM_KEY*) ;; *) echo "docker-compose config without ICE_PSEUDONYM_KEY: $compose_err"; exit 1 ;; esac
+rm -f "$compose_envfile"
 echo "== go vet"
 go vet ./...
 echo "== workflowcheck"

@@ -73,7 +73,7 @@ and every read is recorded beside it.
 	f.BoolVar(&cfg.HSTS, "hsts", false, "send Strict-Transport-Security (behind HTTPS)")
 	f.StringVar(&cfg.ClientIPHeader, "client-ip-header", "", "header a trusted reverse proxy sets with the client's address")
 	f.StringSliceVar(&cfg.TrustedOrigins, "trusted-origin", nil, "further origins whose forms are accepted (a reverse proxy's)")
-	f.StringVar(&cfg.CodingTemporal, "coding-temporal", "", "Temporal frontend host:port: turns on the coding page, which sends coders' decisions to the wave's ThemeCodingWorkflow (needs the store)")
+	f.StringVar(&cfg.CodingTemporal, "coding-temporal", "", "Temporal frontend host:port: turns on the coding page, which sends coders' decisions to the wave's ThemeCodingWorkflow (needs the store; namespace, API key and TLS from TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*)")
 	cfg.OIDCSecret = os.Getenv("ICE_OIDC_CLIENT_SECRET")
 	return cmd
 }
@@ -105,6 +105,15 @@ func (c *serveConfig) resolve() error {
 		return fmt.Errorf("serve: %s required", strings.Join(missing, " and "))
 	}
 	return nil
+}
+
+// codingClientConfig is how the coding page reaches Temporal at addr: the namespace,
+// API key and TLS files come from the TEMPORAL_* environment, as a worker's do, so the
+// dashboard reaches a cluster with mTLS or Temporal Cloud as the workers do.
+func codingClientConfig(addr string) infra.ClientConfig {
+	c := infra.ClientConfigFromEnv()
+	c.Address = addr
+	return c
 }
 
 // runServe serves until ctx ends. ready, when set, receives the listening URL.
@@ -146,7 +155,7 @@ func runServe(ctx context.Context, cfg serveConfig, out *os.File, ready func(url
 		deps.FreeText, deps.Audit = ft, ft
 		deps.Profiles = profileSource{src: src, st: st} // the experience-profile page (#17)
 		if cfg.CodingTemporal != "" {
-			cl, err := waveclient.Dial(ctx, infra.ClientConfig{Address: cfg.CodingTemporal, Namespace: infra.Namespace})
+			cl, err := waveclient.Dial(ctx, codingClientConfig(cfg.CodingTemporal))
 			if err != nil {
 				return fmt.Errorf("serve: --coding-temporal: %w", err)
 			}
