@@ -6,7 +6,10 @@
 // web server with its sessions, CSP, compression), and -users signed-in users each
 // request the main pages in turn for -duration: home, wave overview, the four
 // brochure themes and a questionnaire section for their own ICS (a quarter of them
-// broken down by age band), carers, releases, and the response by GP practice.
+// broken down by age band), carers, releases, the response by GP practice, and the
+// linked activity page (#15) over a linkage release of the same wave, built by the real
+// linkage (consent derived from the responses, synthetic extracts of the seven
+// datasets validated, the release built, its aggregates disclosure-checked and loaded).
 //
 // It prints, per page and overall, the requests, p50 / p95 / max latency, requests
 // per second, and each page's weight (gzip-compressed bytes on the wire: the HTML, and
@@ -45,8 +48,12 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"icesurvey/access"
+	"icesurvey/disclosure"
+	"icesurvey/linkage"
+	"icesurvey/linkage/synthlink"
 	"icesurvey/publication"
 	"icesurvey/publication/pubsynth"
+	"icesurvey/schemas"
 	"icesurvey/web"
 	"icesurvey/web/dashdata"
 )
@@ -127,6 +134,13 @@ func run(nICS, nPat, nCar, nUsers int, duration time.Duration, dir string) error
 		return err
 	}
 	fmt.Printf("  built in %s\n", time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
+	lk, err := linkageRelease(ctx, w, spec.Wave, dir)
+	if err != nil {
+		return fmt.Errorf("linkage release: %w", err)
+	}
+	fmt.Printf("  linkage release %s: %d extract rows validated, %d consenting respondents, %d found in a dataset; %d disclosure-checked cells (%d withheld), in %s\n",
+		linkageReleaseID, lk.rows, lk.consented, lk.linked, lk.cells, lk.withheld, time.Since(t0).Round(time.Millisecond))
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	t1 := time.Now()
@@ -159,7 +173,9 @@ func run(nICS, nPat, nCar, nUsers int, duration time.Duration, dir string) error
 		return err
 	}
 	srv, err := web.NewServer(web.Config{Logger: quiet, SignInPerIP: web.RateLimit{Burst: nUsers + 5, Every: time.Second}},
-		web.Deps{Policy: policy, LocalUsers: lu, Freshness: src, Waves: src, Fieldwork: src, Results: src, Releases: src, Practices: src})
+		// As ice serve wires them (but free text, which needs the store and named readers).
+		web.Deps{Policy: policy, LocalUsers: lu, Freshness: src, Waves: src, Fieldwork: src, Results: src, Releases: src, Practices: src,
+			FreeTextThemes: src, Linkage: src})
 	if err != nil {
 		return err
 	}
@@ -206,6 +222,8 @@ func run(nICS, nPat, nCar, nUsers int, duration time.Duration, dir string) error
 			{"releases", wave + "/releases"},
 			{"practices", wave + "/practices?ics=" + ics},
 			{"theme, release R1", wave + "/themes/care-integration?ics=" + ics + "&release=R1"},
+			{"linked activity", wave + "/linkage"},
+			{"linked activity, by group", wave + "/linkage?" + linkageFilters[i%len(linkageFilters)]},
 		}
 	}
 
@@ -345,6 +363,83 @@ func run(nICS, nPat, nCar, nUsers int, duration time.Duration, dir string) error
 		cpu.Seconds(), 1000*perReq, cpu.Seconds()/elapsed.Seconds(), runtime.NumCPU(), load0, load1)
 	fmt.Printf("     at %.2f ms of CPU per request, %d cores alone would serve about %.0f requests/s\n", 1000*perReq, runtime.NumCPU(), float64(runtime.NumCPU())/perReq)
 	return nil
+}
+
+// linkageReleaseID is the benchmark's linkage release.
+const linkageReleaseID = "L1"
+
+// linkageFilters are the linked activity page's groupings the users ask for.
+var linkageFilters = []string{
+	"question=P_REPEAT_STORY&burden=efi_band&found_by=age_band&consent_by=ethnicity_group",
+	"question=P_WHO_TO_CONTACT&burden=contact_days_12m&found_by=efi_band&consent_by=age_band",
+	"burden=emergency_admissions_12m&found_by=gender&consent_by=gender",
+	"burden=services_12m&found_by=all&consent_by=efi_band",
+}
+
+type linkageSummary struct {
+	rows, consented, linked int64
+	cells, withheld         int
+}
+
+// linkageRelease runs the linkage over the wave as LinkageWorkflow's activities do:
+// consent derived from the responses, synthetic Parquet extracts of every dataset for
+// the sample (a tenth of the activity rates: the page shows aggregates), each extract
+// validated, the release built, its aggregates disclosure-checked and the release
+// loaded into the warehouse.
+func linkageRelease(ctx context.Context, w *pubsynth.Wave, wave, dir string) (linkageSummary, error) {
+	var out linkageSummary
+	key := []byte("dashboard-bench-key-not-secret-0123456789")
+	events, err := linkage.DeriveConsent(ctx, w.Store, wave)
+	if err != nil {
+		return out, err
+	}
+	if _, err := linkage.WriteDerivedConsent(ctx, w.Store, wave, events); err != nil {
+		return out, err
+	}
+	if _, err := synthlink.Generate(ctx, w.Store, synthlink.Config{WaveID: wave, Seed: 7, Format: "parquet", Scale: 0.1, NoTruth: true,
+		ProjectKeyID: linkage.KeyID(key)}); err != nil {
+		return out, err
+	}
+	defs, err := linkage.DefaultDefinitions()
+	if err != nil {
+		return out, err
+	}
+	cohort, err := linkage.LoadLinkable(ctx, w.Store, wave)
+	if err != nil {
+		return out, err
+	}
+	defer cohort.Close()
+	for _, d := range defs.All() {
+		infos, err := w.Store.List(ctx, schemas.LinkageLandingPrefix(wave, d.ID))
+		if err != nil {
+			return out, err
+		}
+		for _, in := range infos {
+			if strings.HasSuffix(in.Key, ".manifest.json") {
+				continue
+			}
+			res, err := linkage.ValidateExtract(ctx, w.Store, linkage.ExtractConfig{WaveID: wave, Definition: d, Cohort: cohort,
+				ProjectKeyID: linkage.KeyID(key)}, in.Key)
+			if err != nil {
+				return out, err
+			}
+			out.rows += res.RowsRead
+		}
+	}
+	rel, err := linkage.BuildRelease(ctx, w.Store, linkage.ReleaseConfig{WaveID: wave, ReleaseID: linkageReleaseID, ProjectKey: key, TempDir: dir})
+	if err != nil {
+		return out, err
+	}
+	out.consented, out.linked = rel.Consented, rel.Linked
+	dr, err := linkage.DiscloseAggregates(ctx, w.Store, wave, linkageReleaseID, disclosure.DefaultParams())
+	if err != nil {
+		return out, err
+	}
+	out.cells, out.withheld = dr.Cells, dr.Withheld
+	if _, err := linkage.LoadRelease(ctx, w.Warehouse, w.Store, wave, linkageReleaseID); err != nil {
+		return out, err
+	}
+	return out, nil
 }
 
 func mark(ok bool) string {
