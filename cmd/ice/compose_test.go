@@ -18,6 +18,7 @@ type composeService struct {
 	Command     any               `yaml:"command"` // a list for ours; others' may be a string
 	Environment map[string]string `yaml:"environment"`
 	Volumes     []string          `yaml:"volumes"`
+	Restart     string            `yaml:"restart"`
 }
 
 // composeVar is a ${NAME}, ${NAME:-default} or ${NAME:?message} of docker-compose.
@@ -39,8 +40,10 @@ func interpolate(s string) string {
 // `docker-compose config` (infra/test.sh) cannot: every service built from this
 // repository runs an ice command that exists, with flags and arguments that command
 // accepts; every ICE_ and TEMPORAL_ variable it sets is one the code reads (a misspelt
-// one would be ignored in silence); and every absolute path it names in a flag or
-// variable is inside a volume mounted into that service.
+// one would be ignored in silence); every absolute path it names in a flag or variable
+// is inside a volume mounted into that service; and it is restarted when it stops (a
+// worker or the dashboard that exits, e.g. started before the cluster or the warehouse
+// file is there, would otherwise stay down).
 func TestComposeCommandsAreTheCLIs(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yml"))
 	if err != nil {
@@ -79,6 +82,9 @@ func TestComposeCommandsAreTheCLIs(t *testing.T) {
 			cmd, rest, err := root.Find(args)
 			if err != nil || cmd == root {
 				t.Fatalf("command %q is not an ice command (%v)", args, err)
+			}
+			if svc.Restart != "unless-stopped" && svc.Restart != "always" {
+				t.Errorf("restart: %q; a long-running service needs unless-stopped or always", svc.Restart)
 			}
 			if cmd.RunE == nil && cmd.Run == nil {
 				t.Fatalf("ice %s does nothing by itself", cmd.Name())
