@@ -60,6 +60,12 @@ func Read[T any](r parquet.ReaderAtSeeker, l *schemas.Layout, fn func(*T) error)
 				continue
 			}
 			idx[i] = found[0]
+			// A column of another type than the layout's is refused, not read: the
+			// conversions below would panic on it (a file of an older layout, or one
+			// not written by the pipeline).
+			if got := rec.Column(found[0]).DataType(); !sameType(got, c.Type) {
+				return fmt.Errorf("lake: parquet %s: column %s holds %s, the layout says %s", l.Name, c.Name, got, c.Type.Arrow())
+			}
 		}
 		for row := 0; row < int(rec.NumRows()); row++ {
 			var t T
@@ -100,6 +106,18 @@ func Read[T any](r parquet.ReaderAtSeeker, l *schemas.Layout, fn func(*T) error)
 		return fmt.Errorf("lake: read parquet %s: %w", l.Name, err)
 	}
 	return nil
+}
+
+// sameType reports whether an Arrow column of type got reads as the layout type t.
+func sameType(got arrow.DataType, t schemas.Type) bool {
+	want := t.Arrow()
+	if got.ID() != want.ID() {
+		return false
+	}
+	if ts, ok := got.(*arrow.TimestampType); ok {
+		return ts.Unit == want.(*arrow.TimestampType).Unit
+	}
+	return true
 }
 
 // projection is the leaf column indices of the named columns present in a flat file.

@@ -190,3 +190,62 @@ func TestScanColumns(t *testing.T) {
 		t.Errorf("ScanStrings of a number: %v", err)
 	}
 }
+
+// TestReadRefusesAColumnOfAnotherType: a file whose column has another type than the
+// layout's (of an older layout, or not written by the pipeline) is refused with the
+// column and both types named, for each type the layout knows, never read by a panic.
+func TestReadRefusesAColumnOfAnotherType(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type written struct {
+		ID string `col:"id"`
+		X  string `col:"x"`
+	}
+	if err := PutRows(ctx, st, "lake/t/strings.parquet", schemas.LayoutOf[written]("written"), []written{{"a", "2026-12-06"}}); err != nil {
+		t.Fatal(err)
+	}
+	type asDate struct {
+		ID string    `col:"id"`
+		X  time.Time `col:"x,date"`
+	}
+	type asTimestamp struct {
+		ID string    `col:"id"`
+		X  time.Time `col:"x"`
+	}
+	type asInt struct {
+		ID string `col:"id"`
+		X  int32  `col:"x"`
+	}
+	type asBool struct {
+		ID string `col:"id"`
+		X  bool   `col:"x"`
+	}
+	for name, read := range map[string]func() error{
+		"date": func() error {
+			_, err := GetRows[asDate](ctx, st, "lake/t/strings.parquet", schemas.LayoutOf[asDate]("as_date"))
+			return err
+		},
+		"timestamp": func() error {
+			_, err := GetRows[asTimestamp](ctx, st, "lake/t/strings.parquet", schemas.LayoutOf[asTimestamp]("as_ts"))
+			return err
+		},
+		"int32": func() error {
+			_, err := GetRows[asInt](ctx, st, "lake/t/strings.parquet", schemas.LayoutOf[asInt]("as_int"))
+			return err
+		},
+		"bool": func() error {
+			_, err := GetRows[asBool](ctx, st, "lake/t/strings.parquet", schemas.LayoutOf[asBool]("as_bool"))
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := read()
+			if err == nil || !strings.Contains(err.Error(), "column x holds utf8") {
+				t.Fatalf("err = %v, want the column x refused as utf8", err)
+			}
+		})
+	}
+}

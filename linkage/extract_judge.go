@@ -811,16 +811,21 @@ FROM (SELECT rn, ord, field, reason, '%s' AS disposition, msg FROM findings%s)`,
 // copy writes the query's rows as the layout's columns, cast to their types, in order
 // (orderBy, over the query's columns, or the query's own order when it is empty).
 // A column named in after is not the query's: it is computed from the query's row (q)
-// after the sort, so the sort carries neither the constants (the wave, the file, its
-// checksum) nor the row id built from the row number: carried through the sort, they
-// made it take two thirds of the validation's peak memory.
+// after the sort (an SQL expression), or is a constant, so the sort carries neither the
+// constants (the wave, the file, its checksum) nor the row id built from the row
+// number: carried through the sort, they made it take two thirds of the validation's
+// peak memory.
 // Zstandard at its fastest level: most of the bytes are pseudonyms and ids, which no
 // level compresses, and the fastest costs a quarter less than the default.
-func (v *validator) copy(ctx context.Context, name string, l *schemas.Layout, query, orderBy string, after map[string]string) (int64, error) {
+func (v *validator) copy(ctx context.Context, name string, l *schemas.Layout, query, orderBy string, after map[string]any) (int64, error) {
 	cols := make([]string, len(l.Columns))
 	for i, c := range l.Columns {
 		expr := fmt.Sprintf(`q."%s"`, c.Name)
-		if e, ok := after[c.Name]; ok {
+		switch e := after[c.Name].(type) {
+		case constant:
+			cols[i] = fmt.Sprintf(`%s AS "%s"`, e.duckDB(c.Type), c.Name)
+			continue
+		case string:
 			expr = e
 		}
 		cols[i] = fmt.Sprintf(`CAST(%s AS %s) AS "%s"`, expr, c.Type.DuckDB(), c.Name)
@@ -867,10 +872,10 @@ func (v *validator) rowID(rn string) string {
 
 // constants are the columns every accepted row of the extract has the same, computed
 // after the sort (copy).
-func (v *validator) constants(rn string) map[string]string {
+func (v *validator) constants(rn string) map[string]any {
 	r := v.res
-	return map[string]string{"row_id": v.rowID(rn), "wave_id": sqlQuote(r.WaveID), "dataset_id": sqlQuote(r.DatasetID),
-		"source_file": sqlQuote(v.file), "source_sha256": sqlQuote(r.SHA256)}
+	return map[string]any{"row_id": v.rowID(rn), "wave_id": constant(r.WaveID), "dataset_id": constant(r.DatasetID),
+		"source_file": constant(v.file), "source_sha256": constant(r.SHA256)}
 }
 
 // activitySelect is the canonical row of each accepted row, but for its constants

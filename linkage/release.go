@@ -499,6 +499,10 @@ type output struct {
 	sql     string
 	layout  *schemas.Layout
 	orderBy string
+	// dataset and columns, of a dataset's activity export (no layout): its dataset, a
+	// constant of every row, and the columns sql gives, in order.
+	dataset string
+	columns []string
 }
 
 // releaseOutputs are the release's tables, in the order they are made.
@@ -512,7 +516,7 @@ func releaseOutputs(defs *Definitions) []output {
 	}
 	for _, d := range defs.All() {
 		cols := append([]string{"release_pseudonym", "dataset_id"}, d.Export...)
-		out = append(out, output{table: schemas.LinkedActivityTable(d.ID), query: "linked_activity",
+		out = append(out, output{table: schemas.LinkedActivityTable(d.ID), query: "linked_activity", dataset: d.ID, columns: cols,
 			sql: fmt.Sprintf("SELECT %s FROM (%s) a WHERE a.dataset_id = %s", strings.Join(prefixed("a.", cols), ", "), "%s", sqlQuote(d.ID))})
 	}
 	return append(out,
@@ -527,8 +531,11 @@ var accuracyOutput = output{table: schemas.TableLinkageAccuracy, query: "quality
 
 // statement is the query that makes an output's rows: the SQL file, wrapped to give the
 // layout's columns with their declared types (and the release's ids as constants) in a
-// fixed order, so a file written by the engine reads back as the layout.
-func (o output) statement(typ func(schemas.Type) string, release, wave string) (string, error) {
+// fixed order, so a file written by the engine reads back as the layout. konst, when
+// set, writes each constant column (the release, the wave, an export's dataset): the
+// DuckDB engine's cheaper constants (constant.duckDB); the portable scripts, without
+// it, cast literals.
+func (o output) statement(typ func(schemas.Type) string, konst func(string, schemas.Type) string, release, wave string) (string, error) {
 	q, err := Query(o.query)
 	if err != nil {
 		return "", err
@@ -539,11 +546,29 @@ func (o output) statement(typ func(schemas.Type) string, release, wave string) (
 	}
 	consts := map[string]string{"release_id": release, "wave_id": wave}
 	var cols []string
-	if o.layout == nil {
+	switch {
+	case o.layout == nil && konst == nil:
 		cols = []string{sqlQuote(release) + " AS release_id", sqlQuote(wave) + " AS wave_id", "q.*"}
-	} else {
+	case o.layout == nil:
+		cols = []string{konst(release, schemas.String) + " AS release_id", konst(wave, schemas.String) + " AS wave_id"}
+		if o.dataset == "" || len(o.columns) == 0 {
+			cols = append(cols, "q.*")
+			break
+		}
+		for _, c := range o.columns {
+			if c == "dataset_id" {
+				cols = append(cols, konst(o.dataset, schemas.String)+" AS dataset_id")
+				continue
+			}
+			cols = append(cols, "q."+c)
+		}
+	default:
 		for _, c := range o.layout.Columns {
 			if v, ok := consts[c.Name]; ok {
+				if konst != nil {
+					cols = append(cols, fmt.Sprintf("%s AS %s", konst(v, c.Type), c.Name))
+					continue
+				}
 				cols = append(cols, fmt.Sprintf("CAST(%s AS %s) AS %s", sqlQuote(v), typ(c.Type), c.Name))
 				continue
 			}
@@ -561,7 +586,7 @@ func (o output) statement(typ func(schemas.Type) string, release, wave string) (
 // release's key.
 func (e *engine) create(ctx context.Context, st store.Store, res *ReleaseResult, o output) error {
 	defer timed(res, "table:"+o.table)()
-	stmt, err := o.statement(duckType, res.ReleaseID, res.WaveID)
+	stmt, err := o.statement(duckType, func(v string, t schemas.Type) string { return constant(v).duckDB(t) }, res.ReleaseID, res.WaveID)
 	if err != nil {
 		return err
 	}
