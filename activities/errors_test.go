@@ -104,6 +104,7 @@ var domainErrors = []errorCase{
 	{"linkage.ExportError", &linkage.ExportError{File: "release.parquet", Column: "nhs_number", Reason: "forbidden", Message: "an identifier"}, fault.Configuration},
 	// A defect in the linkage's counts: retried, so a fixed and deployed worker carries on.
 	{"linkage.ErrReconciliation", linkage.ErrReconciliation, ""},
+	{"linkage.ErrNoExtractLineage", linkage.ErrNoExtractLineage, fault.Conflict},
 
 	{"weighting.ErrNoRespondents", weighting.ErrNoRespondents, fault.BadInput},
 }

@@ -45,6 +45,21 @@ type LinkageExtractResult struct {
 	Report   string           `json:"report,omitempty"`
 	// Refused is the refusal of the whole extract (file, field, reason), when it was.
 	Refused string `json:"refused,omitempty"`
+	// SHA256 is the checksum of the file validated (empty for one refused before it was
+	// read): the run deletes the file only if it is still this one.
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// LinkageLandedInput names the extracts a linkage run read from the landing area.
+type LinkageLandedInput struct {
+	LinkageReleaseInput
+	Extracts []LinkageExtractResult `json:"extracts"`
+}
+
+// LinkageLandedOutput reports the deletion of a run's landed extracts: keys only.
+type LinkageLandedOutput struct {
+	Recorded int `json:"recorded"`
+	linkage.LandedExtractsResult
 }
 
 // LinkageExtractsOutput reports every extract of a wave's landing area.
@@ -157,12 +172,54 @@ func (a *Activities) ValidateLinkageExtracts(ctx context.Context, in Scope) (Lin
 				return out, fmt.Errorf("validate %s: %w", path.Base(inf.Key), err)
 			default:
 				r.RowsRead, r.Accepted, r.Rejected, r.Excluded = res.RowsRead, res.Accepted, res.Rejected, res.Excluded
-				r.ByReason, r.Report = res.ByReason, res.ReportKey
+				r.ByReason, r.Report, r.SHA256 = res.ByReason, res.ReportKey, res.SHA256
 			}
 			out.Extracts = append(out.Extracts, r)
 		}
 	}
 	return out, nil
+}
+
+// RecordLinkageExtractLineage records, before DeleteLinkageExtracts deletes them, what
+// is kept of the extracts a run read (linkage.RecordExtractLineage): each one's SHA-256,
+// size and counts, or its refusal, in the reports area and the audit trail.
+func (a *Activities) RecordLinkageExtractLineage(ctx context.Context, in LinkageLandedInput) (LinkageLandedOutput, error) {
+	files := make([]linkage.ExtractLineage, 0, len(in.Extracts))
+	for _, e := range in.Extracts {
+		files = append(files, linkage.ExtractLineage{Key: e.Key, Dataset: e.Dataset, SHA256: e.SHA256, RowsRead: e.RowsRead,
+			Accepted: e.Accepted, Rejected: e.Rejected, Excluded: e.Excluded, Refused: e.Refused, Release: in.ReleaseID})
+	}
+	recorded, err := linkage.RecordExtractLineage(ctx, a.Store, in.WaveID, files, time.Now())
+	if err != nil {
+		return LinkageLandedOutput{}, err
+	}
+	for _, f := range recorded {
+		audit.Record(ctx, "linkage_extract_lineage", map[string]any{"key": f.Key, "dataset": f.Dataset, "sha256": f.SHA256,
+			"bytes": f.Bytes, "rows_read": f.RowsRead, "accepted": f.Accepted, "rejected": f.Rejected, "excluded": f.Excluded,
+			"refused": f.Refused != "", "release": f.Release})
+	}
+	return LinkageLandedOutput{Recorded: len(recorded)}, nil
+}
+
+// DeleteLinkageExtracts deletes the extracts a run read, and their manifests, once their
+// lineage is recorded (linkage.DeleteLandedExtracts): the lake holds what the release
+// needs, and the files hold the whole sample's activity. A file replaced since the run
+// read it is kept; a repeat deletes nothing more.
+func (a *Activities) DeleteLinkageExtracts(ctx context.Context, in LinkageLandedInput) (LinkageLandedOutput, error) {
+	files := make([]linkage.ExtractLineage, 0, len(in.Extracts))
+	for _, e := range in.Extracts {
+		files = append(files, linkage.ExtractLineage{Key: e.Key, SHA256: e.SHA256})
+	}
+	res, err := linkage.DeleteLandedExtracts(ctx, a.Store, in.WaveID, files)
+	if res != nil {
+		for _, k := range res.Deleted {
+			audit.Record(ctx, "linkage_extract_deleted", map[string]any{"key": k, "release": in.ReleaseID})
+		}
+	}
+	if err != nil {
+		return LinkageLandedOutput{}, err
+	}
+	return LinkageLandedOutput{LandedExtractsResult: *res}, nil
 }
 
 // PurgeWithdrawnLinkage removes from the wave's validated extracts in the lake every

@@ -23,13 +23,14 @@ import (
 //
 // Store keys (proposed; the key builders below are the only place they are spelled):
 //
-//	landing/linkage/{wave}/{dataset}/…                        extracts as received (restricted landing)
+//	restricted-landing/linkage/{wave}/{dataset}/…             extracts as received, deleted once a run has validated them
 //	lake/linkage_{dataset}/wave={wave}/part-{sha16}.parquet   accepted activity rows
 //	lake/linkage_diagnoses/wave={wave}/part-{dataset}-{sha16}.parquet  their diagnosis codes, long
 //	lake/linkage_rejections/wave={wave}/part-{dataset}-{sha16}.parquet rejected and excluded rows
 //	lake/linkage_consent_events/wave={wave}/{name}.parquet   consent events (derived, operator-{id}, optouts-{ics}-{sha16})
 //	lake/{linked table}/wave={wave}/release={release}/part-0.parquet   linked outputs and the quality report
 //	reports/linkage/{wave}/extracts/{dataset}/{file}.rejections.csv    rejection report of one extract
+//	reports/linkage/{wave}/extract-lineage.json                the deleted extracts' SHA-256, size and counts
 //	reports/linkage/{wave}/{release}/{table}.csv               the quality report as CSV
 //	export/udal/{wave}/{release}/…                            the UDAL-style export and its manifest.json
 //	restricted/linkage/{wave}/synth/…                          synthetic truth (restricted)
@@ -436,7 +437,18 @@ func LinkageTable(dataset string) string { return "linkage_" + dataset }
 
 // LinkageLandingPrefix is where a dataset's extracts for a wave land (restricted landing).
 func LinkageLandingPrefix(wave, dataset string) string {
-	return AreaRestrictedLanding.Prefix() + fmt.Sprintf("linkage/%s/%s/", wave, dataset)
+	return LinkageLandingArea(wave) + dataset + "/"
+}
+
+// LinkageLandingArea is where every dataset's extracts for a wave land.
+func LinkageLandingArea(wave string) string {
+	return AreaRestrictedLanding.Prefix() + fmt.Sprintf("linkage/%s/", wave)
+}
+
+// LinkageExtractLineageKey records, before a linkage run deletes the extracts it
+// validated, each one's SHA-256, size and counts (linkage.RecordExtractLineage).
+func LinkageExtractLineageKey(wave string) string {
+	return fmt.Sprintf("reports/linkage/%s/extract-lineage.json", wave)
 }
 
 // LinkageActivityPrefix is the lake partition of one dataset's accepted rows for a wave.

@@ -37,6 +37,9 @@ type LinkageResult struct {
 	Disclosed activities.LinkageDisclosedOutput `json:"disclosed"`
 	Export    activities.LinkageExportOutput    `json:"export"`
 	Warehouse map[string]int64                  `json:"warehouse,omitempty"`
+	// Landing is what the run deleted of the extracts it validated (absent from
+	// withdrawals-only runs, and from runs recorded before the step existed).
+	Landing *activities.LinkageLandedOutput `json:"landing,omitempty"`
 }
 
 // Steps of a linkage run (LinkageResult.Step), in order.
@@ -48,18 +51,24 @@ const (
 	LinkageStepDisclose  = "disclose"
 	LinkageStepExport    = "export"
 	LinkageStepWarehouse = "warehouse"
+	LinkageStepLanding   = "delete-landed-extracts"
 	LinkageStepDone      = "done"
 )
 
 // changeLinkagePurge marks the purge step: runs recorded before it replay without it.
 const changeLinkagePurge = "linkage-purge-withdrawn"
 
+// changeLinkageDeleteLanded marks the deletion of the validated extracts at the end of
+// a run: runs recorded before it replay without it.
+const changeLinkageDeleteLanded = "linkage-delete-landed-extracts"
+
 // LinkageWorkflow builds one release of a wave's linkage: derive the consent events
 // from the lake, validate the providers' extracts (unless withdrawals only), purge the
 // rows of everyone who may no longer be linked from the lake's validated extracts
 // (every run, so a withdrawals-only run removes the withdrawn from the restricted lake
 // too), build the release and its quality report, put the aggregate counts through disclosure control,
-// export the release UDAL-style, and load it into the warehouse. Each step is an
+// export the release UDAL-style, load it into the warehouse, and delete the extracts it
+// validated (their lineage kept; see linkage.DeleteLandedExtracts). Each step is an
 // activity that reads and writes the store and passes keys and counts on; every one is
 // retried by its class's policy and audited by the worker. One run per wave at a time
 // (LinkageWorkflowID), as a release retires the wave's earlier ones.
@@ -121,6 +130,24 @@ func LinkageWorkflow(ctx workflow.Context, in LinkageInput) (LinkageResult, erro
 	wh := workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse))
 	if err := step(res.Step, workflow.ExecuteActivity(wh, wa.LoadLinkageRelease, rel).Get(ctx, &res.Warehouse)); err != nil {
 		return res, err
+	}
+	// The release is built and loaded from the lake: the extracts this run validated are
+	// not needed again, and hold the whole sample's activity. Their lineage is recorded
+	// (an activity of its own, so it is stored before anything goes), then they are
+	// deleted. A run that failed before here keeps them for its retry.
+	if len(res.Extracts) > 0 && workflow.GetVersion(ctx, changeLinkageDeleteLanded, workflow.DefaultVersion, 1) >= 1 {
+		res.Step = LinkageStepLanding
+		landed := activities.LinkageLandedInput{LinkageReleaseInput: rel, Extracts: res.Extracts}
+		sctx := workflow.WithActivityOptions(ctx, activities.Options(activities.Storage))
+		var recorded, deleted activities.LinkageLandedOutput
+		if err := step(res.Step, workflow.ExecuteActivity(sctx, a.RecordLinkageExtractLineage, landed).Get(ctx, &recorded)); err != nil {
+			return res, err
+		}
+		if err := step(res.Step, workflow.ExecuteActivity(sctx, a.DeleteLinkageExtracts, landed).Get(ctx, &deleted)); err != nil {
+			return res, err
+		}
+		deleted.Recorded = recorded.Recorded
+		res.Landing = &deleted
 	}
 	res.Step = LinkageStepDone
 	return res, nil

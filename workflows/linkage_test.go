@@ -69,6 +69,18 @@ func linkageEnv(t *testing.T, failExport bool) (*linkageWorld, func(workflows.Li
 			w.step("warehouse " + in.ReleaseID)
 			return map[string]int64{"linked_respondents": 5}, nil
 		})
+	env.OnActivity(ta.RecordLinkageExtractLineage, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.LinkageLandedInput) (activities.LinkageLandedOutput, error) {
+			w.step("lineage " + in.Extracts[0].Key)
+			return activities.LinkageLandedOutput{Recorded: len(in.Extracts)}, nil
+		})
+	env.OnActivity(ta.DeleteLinkageExtracts, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.LinkageLandedInput) (activities.LinkageLandedOutput, error) {
+			w.step("delete " + in.Extracts[0].Key)
+			out := activities.LinkageLandedOutput{}
+			out.Deleted = []string{in.Extracts[0].Key}
+			return out, nil
+		})
 	env.OnActivity(twa.FlushAudit, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FlushAuditInput) (activities.FlushAuditOutput, error) {
 			w.step("flush audit")
@@ -96,7 +108,8 @@ func TestLinkageWorkflowSteps(t *testing.T) {
 		failExport      bool
 		want            []string
 	}{
-		{"full release", false, false, []string{"consent W1", "validate", "purge W1", "release R1", "disclose R1", "export R1", "warehouse R1", "flush audit"}},
+		{"full release", false, false, []string{"consent W1", "validate", "purge W1", "release R1", "disclose R1", "export R1", "warehouse R1",
+			"lineage k", "delete k", "flush audit"}},
 		{"withdrawals only", true, false, []string{"consent W1", "purge W1", "release R1", "disclose R1", "export R1", "warehouse R1", "flush audit"}},
 		{"export refused", false, true, []string{"consent W1", "validate", "purge W1", "release R1", "disclose R1", "export R1", "flush audit"}},
 	} {
@@ -116,6 +129,15 @@ func TestLinkageWorkflowSteps(t *testing.T) {
 			assert.Equal(t, tc.withdrawalsOnly, len(res.Extracts) == 0)
 			require.NotNil(t, res.Purge)
 			assert.Equal(t, int64(4), res.Purge.Rows)
+			// The validated extracts are deleted at the end (their lineage first); a
+			// withdrawals-only run read none and deletes none.
+			if tc.withdrawalsOnly {
+				assert.Nil(t, res.Landing)
+			} else {
+				require.NotNil(t, res.Landing)
+				assert.Equal(t, 1, res.Landing.Recorded)
+				assert.Equal(t, []string{"k"}, res.Landing.Deleted)
+			}
 		})
 	}
 }

@@ -31,9 +31,11 @@ func linkCmd() *cobra.Command {
 		Use:   "link --wave W [--withdrawals-only]",
 		Short: "Link a closed wave's consenting respondents to their health and care activity (a new release)",
 		Long: `Starts LinkageWorkflow for the wave: derive consent from the lake, validate the
-providers' extracts in landing/linkage/W/, build a release keyed by release pseudonyms
-with its quality report, put the aggregate counts through disclosure control, export it
-UDAL-style and load it into the warehouse. The release retires the wave's earlier ones.
+providers' extracts in restricted-landing/linkage/W/, build a release keyed by release
+pseudonyms with its quality report, put the aggregate counts through disclosure
+control, export it UDAL-style and load it into the warehouse; then delete the extracts
+it validated (their SHA-256, size and counts kept in reports/linkage/W/
+extract-lineage.json and the audit trail). The release retires the wave's earlier ones.
 
 --withdrawals-only rebuilds from the extracts already validated, with consent as it
 stands now: after ` + "`ice link withdraw`" + `, it removes the withdrawn from every linked
@@ -179,6 +181,13 @@ func printLinkage(out io.Writer, r waveclient.LinkageResult) {
 		}
 		fmt.Fprintf(w, "warehouse\t%s\n", strings.Join(parts, ", "))
 	}
+	if l := r.Landing; l != nil {
+		fmt.Fprintf(w, "extracts\t%d deleted from the landing area (lineage recorded for %d)", len(l.Deleted)+len(l.Gone), l.Recorded)
+		if len(l.Kept) > 0 {
+			fmt.Fprintf(w, "; %d replaced since this run read them, kept for the next: %s", len(l.Kept), strings.Join(l.Kept, ", "))
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // synthLinkageCmd is `ice synth linkage`: synthetic provider extracts and their truth
@@ -192,7 +201,7 @@ func synthLinkageCmd() *cobra.Command {
 		Use:   "linkage --wave W",
 		Short: "Write synthetic provider extracts (every dataset) and a restricted truth file for a wave's sample",
 		Long: `Reads the wave's pseudonymised sample and responses from the lake and writes an
-extract of every dataset in linkage/defs to landing/linkage/W/{dataset}/, each with a
+extract of every dataset in linkage/defs to restricted-landing/linkage/W/{dataset}/, each with a
 manifest naming the project key's fingerprint, and the truth file (who truly had what,
 what validation should make of every row) to restricted/linkage/W/synth/truth.parquet.
 With the truth file present, a release reports its precision and recall.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"icesurvey/activities"
 	"icesurvey/infra/devstack"
 	"icesurvey/internal/idscan"
 	"icesurvey/lake"
@@ -86,6 +87,32 @@ func TestLinkageEndToEnd(t *testing.T) {
 	}
 	checkMatchRatesEqualTruth(t, ctx, st.Store, wave, "R1", ws.Consenting)
 	checkDisclosed(t, ctx, st.Store, wave, "R1")
+	// The validated extracts (the whole sample's activity) were deleted at the end of
+	// the run, with their manifests, their lineage kept in the reports area.
+	if r1.Landing == nil || len(r1.Landing.Deleted) != 7 || r1.Landing.Recorded != 7 || len(r1.Landing.Kept) != 0 {
+		t.Fatalf("R1 landing: %+v, want 7 extracts recorded and deleted", r1.Landing)
+	}
+	if left, err := st.Store.List(ctx, schemas.LinkageLandingArea(wave)); err != nil || len(left) != 0 {
+		t.Fatalf("after R1 the linkage landing area holds %d objects (%v), want none", len(left), err)
+	}
+	lineage, err := linkage.ReadExtractLineage(ctx, st.Store, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lineage.Files) != 7 {
+		t.Fatalf("extract lineage has %d files, want 7", len(lineage.Files))
+	}
+	for _, f := range lineage.Files {
+		var e *activities.LinkageExtractResult
+		for i := range r1.Extracts {
+			if r1.Extracts[i].Key == f.Key {
+				e = &r1.Extracts[i]
+			}
+		}
+		if e == nil || f.SHA256 != e.SHA256 || f.RowsRead != e.RowsRead || f.Accepted != e.Accepted || f.Release != "R1" || f.Bytes == 0 {
+			t.Errorf("lineage %+v does not match the validation %+v", f, e)
+		}
+	}
 	recordHistories(t, ctx, wc, map[string]string{"linkage.json": workflows.LinkageWorkflowID(wave)})
 
 	// The withdrawal: a consenter found in at least one dataset.

@@ -1,0 +1,189 @@
+package linkage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"icesurvey/fault"
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// The providers' extracts are for the whole sample: most of their rows are about people
+// who did not consent, or withdrew, and validation reads no more of those rows than the
+// key. Once a linkage run has validated an extract into the lake (the consenters' rows;
+// the rejections with their reasons) and built and loaded its release, the landed file
+// is not needed again: a withdrawals-only run and every later release read the lake. So
+// the run deletes the extracts it read (and their manifests), as the retention deletes
+// an ICS's landed files — their lineage first: key, SHA-256, size, rows read, accepted,
+// rejected and excluded, or the reason the extract was refused whole, kept in the
+// reports area and the audit trail. A file replaced since the run read it is kept for
+// the next run. A refused extract goes too: it may be keyed by NHS numbers, and the
+// provider must send another anyway.
+
+// ExtractLineage is what is kept of one landed extract once it is deleted.
+type ExtractLineage struct {
+	Key     string `json:"key"`
+	Dataset string `json:"dataset"`
+	SHA256  string `json:"sha256"`
+	Bytes   int64  `json:"bytes"`
+	// The validation's counts, or the refusal of the whole extract.
+	RowsRead int64  `json:"rows_read"`
+	Accepted int64  `json:"accepted"`
+	Rejected int64  `json:"rejected"`
+	Excluded int64  `json:"excluded"`
+	Refused  string `json:"refused,omitempty"`
+	// Release is the release whose run validated it.
+	Release    string    `json:"release"`
+	RecordedAt time.Time `json:"recorded_at"`
+}
+
+// ExtractLineageFile is the lineage object of a wave's deleted extracts.
+type ExtractLineageFile struct {
+	WaveID string           `json:"wave_id"`
+	Files  []ExtractLineage `json:"files"`
+}
+
+// LandedExtractsResult reports a deletion of landed extracts: keys only.
+type LandedExtractsResult struct {
+	// Deleted are the extracts deleted (with their manifests); Gone were deleted before
+	// (a retry); Kept were replaced since the run read them, and wait for the next run.
+	Deleted []string `json:"deleted,omitempty"`
+	Gone    []string `json:"gone,omitempty"`
+	Kept    []string `json:"kept,omitempty"`
+}
+
+// ErrNoExtractLineage: an extract would be deleted before its lineage was recorded (a
+// conflict with the order of the run's steps: not retried).
+var ErrNoExtractLineage = fault.New(fault.Conflict, "linkage: landed extract has no recorded lineage")
+
+// ReadExtractLineage reads a wave's extract lineage (empty when none is recorded).
+func ReadExtractLineage(ctx context.Context, st store.Store, wave string) (*ExtractLineageFile, error) {
+	l := &ExtractLineageFile{WaveID: wave}
+	b, err := store.ReadAll(ctx, st, schemas.LinkageExtractLineageKey(wave))
+	switch {
+	case errors.Is(err, store.ErrNotExist):
+		return l, nil
+	case err != nil:
+		return nil, fmt.Errorf("linkage: read the extract lineage of %s: %w", wave, err)
+	}
+	if err := json.Unmarshal(b, l); err != nil {
+		return nil, fmt.Errorf("linkage: read the extract lineage of %s: %w", wave, err)
+	}
+	return l, nil
+}
+
+// RecordExtractLineage adds the lineage of a run's extracts to the wave's lineage object,
+// each measured as it is in the store now (its SHA-256 and size). An extract whose
+// checksum is not the one its validation computed was replaced since, and is left out
+// (and so kept by DeleteLandedExtracts); one already gone was recorded by an earlier
+// attempt. Recording the same extract again replaces its entry: a repeat adds nothing.
+func RecordExtractLineage(ctx context.Context, st store.Store, wave string, files []ExtractLineage, now time.Time) ([]ExtractLineage, error) {
+	l, err := ReadExtractLineage(ctx, st, wave)
+	if err != nil {
+		return nil, err
+	}
+	var recorded []ExtractLineage
+	for _, f := range files {
+		if !strings.HasPrefix(f.Key, schemas.LinkageLandingArea(wave)) {
+			return nil, fmt.Errorf("linkage: %s is not in the linkage landing area of %s", f.Key, wave)
+		}
+		sum, size, err := objectSHA256(ctx, st, f.Key)
+		if errors.Is(err, store.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if f.SHA256 != "" && f.SHA256 != sum {
+			continue // replaced since it was validated
+		}
+		f.SHA256, f.Bytes, f.RecordedAt = sum, size, now.UTC()
+		l.Files = slices.DeleteFunc(l.Files, func(e ExtractLineage) bool { return e.Key == f.Key && e.SHA256 == f.SHA256 })
+		l.Files = append(l.Files, f)
+		recorded = append(recorded, f)
+	}
+	if len(recorded) == 0 {
+		return nil, nil
+	}
+	b, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := store.PutBytes(ctx, st, schemas.LinkageExtractLineageKey(wave), b); err != nil {
+		return nil, fmt.Errorf("linkage: write the extract lineage of %s: %w", wave, err)
+	}
+	return recorded, nil
+}
+
+// DeleteLandedExtracts deletes each of a run's extracts (its key, and the checksum its
+// validation computed, empty when it was refused before it was read), and its
+// manifest, when its lineage is recorded with the checksum the object has now. A file
+// replaced since the run read it (or since its lineage was recorded) is kept. A file
+// with no lineage at all is refused (ErrNoExtractLineage) and nothing after it deleted.
+func DeleteLandedExtracts(ctx context.Context, st store.Store, wave string, files []ExtractLineage) (*LandedExtractsResult, error) {
+	l, err := ReadExtractLineage(ctx, st, wave)
+	if err != nil {
+		return nil, err
+	}
+	res := &LandedExtractsResult{}
+	for _, f := range files {
+		key := f.Key
+		if !strings.HasPrefix(key, schemas.LinkageLandingArea(wave)) {
+			return res, fmt.Errorf("linkage: %s is not in the linkage landing area of %s", key, wave)
+		}
+		sum, _, err := objectSHA256(ctx, st, key)
+		if errors.Is(err, store.ErrNotExist) {
+			// Deleted by an earlier attempt; its manifest may remain.
+			if err := st.Delete(ctx, ManifestKey(key)); err != nil {
+				return res, fmt.Errorf("linkage: delete %s: %w", ManifestKey(key), err)
+			}
+			res.Gone = append(res.Gone, key)
+			continue
+		}
+		if err != nil {
+			return res, err
+		}
+		recorded := slices.ContainsFunc(l.Files, func(e ExtractLineage) bool { return e.Key == key && e.SHA256 == sum })
+		switch {
+		case f.SHA256 != "" && f.SHA256 != sum:
+			res.Kept = append(res.Kept, key) // replaced since it was validated
+			continue
+		case !recorded && slices.ContainsFunc(l.Files, func(e ExtractLineage) bool { return e.Key == key }):
+			res.Kept = append(res.Kept, key) // replaced since its lineage was recorded
+			continue
+		case !recorded:
+			return res, fmt.Errorf("%w: %s", ErrNoExtractLineage, key)
+		}
+		for _, k := range []string{key, ManifestKey(key)} {
+			if err := st.Delete(ctx, k); err != nil {
+				return res, fmt.Errorf("linkage: delete %s: %w", k, err)
+			}
+		}
+		res.Deleted = append(res.Deleted, key)
+	}
+	return res, nil
+}
+
+// objectSHA256 streams an object for its SHA-256 and size.
+func objectSHA256(ctx context.Context, st store.Store, key string) (string, int64, error) {
+	r, err := st.Get(ctx, key)
+	if err != nil {
+		return "", 0, err
+	}
+	defer r.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return "", 0, fmt.Errorf("linkage: read %s: %w", key, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
