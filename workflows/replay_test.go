@@ -23,7 +23,9 @@ import (
 //
 //	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill|TestThemeCodingEndToEnd'
 //
-// A linkage release (linkage.json) is recorded by the same with -run TestLinkageEndToEnd.
+// A linkage release (linkage.json) is recorded by the same with -run TestLinkageEndToEnd;
+// linkage-before-delete-landed.json is one recorded before the run deleted the extracts
+// it validated ("linkage-delete-landed-extracts").
 // retention.json is of the retention's first shape (one DeleteRestricted activity),
 // kept for the executions still sleeping in it; retention-lineage.json of its shape
 // since "retention-deletes-everything", recorded by TestRetentionLeavesNothingIdentifiable.
@@ -36,7 +38,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false,
-		"retention-lineage.json": false, "linkage.json": false,
+		"retention-lineage.json": false, "linkage.json": false, "linkage-before-delete-landed.json": false,
 		"themes.json":      false, // #17: recorded by TestThemeCodingEndToEnd
 		"publication.json": false, // #14
 	}
