@@ -2,12 +2,9 @@ package linkage
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -96,7 +93,7 @@ func RecordExtractLineage(ctx context.Context, st store.Store, wave string, file
 		if !strings.HasPrefix(f.Key, schemas.LinkageLandingArea(wave)) {
 			return nil, fmt.Errorf("linkage: %s is not in the linkage landing area of %s", f.Key, wave)
 		}
-		sum, size, err := objectSHA256(ctx, st, f.Key)
+		sum, size, err := store.SHA256(ctx, st, f.Key)
 		if errors.Is(err, store.ErrNotExist) {
 			continue
 		}
@@ -140,7 +137,7 @@ func DeleteLandedExtracts(ctx context.Context, st store.Store, wave string, file
 		if !strings.HasPrefix(key, schemas.LinkageLandingArea(wave)) {
 			return res, fmt.Errorf("linkage: %s is not in the linkage landing area of %s", key, wave)
 		}
-		sum, _, err := objectSHA256(ctx, st, key)
+		sum, _, err := store.SHA256(ctx, st, key)
 		if errors.Is(err, store.ErrNotExist) {
 			// Deleted by an earlier attempt; its manifest may remain.
 			if err := st.Delete(ctx, ManifestKey(key)); err != nil {
@@ -171,19 +168,4 @@ func DeleteLandedExtracts(ctx context.Context, st store.Store, wave string, file
 		res.Deleted = append(res.Deleted, key)
 	}
 	return res, nil
-}
-
-// objectSHA256 streams an object for its SHA-256 and size.
-func objectSHA256(ctx context.Context, st store.Store, key string) (string, int64, error) {
-	r, err := st.Get(ctx, key)
-	if err != nil {
-		return "", 0, err
-	}
-	defer r.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, r)
-	if err != nil {
-		return "", 0, fmt.Errorf("linkage: read %s: %w", key, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
