@@ -45,8 +45,8 @@ type LinkageExtractResult struct {
 	Report   string           `json:"report,omitempty"`
 	// Refused is the refusal of the whole extract (file, field, reason), when it was.
 	Refused string `json:"refused,omitempty"`
-	// SHA256 is the checksum of the file validated (empty for one refused before it was
-	// read): the run deletes the file only if it is still this one.
+	// SHA256 is the checksum of the file validated or refused: the run deletes the file
+	// only if it is still this one.
 	SHA256 string `json:"sha256,omitempty"`
 }
 
@@ -168,6 +168,11 @@ func (a *Activities) ValidateLinkageExtracts(ctx context.Context, in Scope) (Lin
 			switch {
 			case linkage.IsExtractError(err):
 				r.Refused = err.Error()
+				// Its checksum as refused, so the run deletes this file and not one the
+				// provider sends in its place meanwhile.
+				if r.SHA256, _, err = store.SHA256(ctx, a.Store, inf.Key); err != nil {
+					return out, fmt.Errorf("checksum %s: %w", path.Base(inf.Key), err)
+				}
 			case err != nil:
 				return out, fmt.Errorf("validate %s: %w", path.Base(inf.Key), err)
 			default:
