@@ -62,6 +62,40 @@ func TestLinkageActivities(t *testing.T) {
 		t.Errorf("%d refused, %d validated of %d", refused, validated, len(out.Extracts))
 	}
 
+	// The run's last step: lineage, then deletion. The refused file goes too; one the
+	// provider replaced after the run read it stays for the next run.
+	var replaced string
+	for _, e := range out.Extracts {
+		want, _, err := store.SHA256(ctx, st, e.Key)
+		if err != nil || e.SHA256 != want {
+			t.Errorf("%s: checksum %q, the file's %q (%v)", e.Key, e.SHA256, want, err)
+		}
+		if e.Refused == "" && replaced == "" {
+			replaced = e.Key
+		}
+	}
+	if err := store.PutBytes(ctx, st, replaced, []byte("a corrected extract, sent after the run read the first")); err != nil {
+		t.Fatal(err)
+	}
+	landed := LinkageLandedInput{LinkageReleaseInput: LinkageReleaseInput{Scope: Scope{WaveID: "W1"}, ReleaseID: "R1"}, Extracts: out.Extracts}
+	rec, err := a.RecordLinkageExtractLineage(ctx, landed)
+	if err != nil || rec.Recorded != 7 {
+		t.Fatalf("lineage: %+v, %v; want 7 recorded (not the replaced file)", rec, err)
+	}
+	del, err := a.DeleteLinkageExtracts(ctx, landed)
+	if err != nil || len(del.Deleted) != 7 || len(del.Kept) != 1 || del.Kept[0] != replaced {
+		t.Fatalf("deletion: %+v, %v; want 7 deleted and %s kept", del, err, replaced)
+	}
+	left, err := st.List(ctx, schemas.LinkageLandingArea("W1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range left {
+		if o.Key != replaced && o.Key != linkage.ManifestKey(replaced) {
+			t.Errorf("%s is still in the landing area", o.Key)
+		}
+	}
+
 	_, err = a.RecordLinkageWithdrawal(ctx, LinkageWithdrawalInput{Scope: Scope{WaveID: "W1"}, SurveyRecordID: "NOBODY",
 		Operator: "op", Reason: linkage.ReasonWithdrawLinkage, At: time.Now(), CommandID: "c1"})
 	if fault.KindOf(err) != fault.BadInput {
