@@ -72,8 +72,27 @@ type BatchOption func(*batchConfig)
 type batchConfig struct {
 	workers int
 	chunk   int
+	settle  time.Duration
 	now     func() time.Time
 }
+
+// DefaultSettle is how long a re-run waits, before it looks for its pending references
+// at Notify, when the run before it may have stopped only just now. A request that run
+// had in flight may still be on its way through Notify after the run gave up on it (its
+// context cancelled, its connection dropped): looked for too soon, the message is not
+// found yet, sent again, and the person gets it twice. Notify answers a request in well
+// under this, or not at all.
+const DefaultSettle = 5 * time.Second
+
+// settleHorizon is how long after a chunk was begun the run that began it may still
+// have had requests in flight: beyond it (a crashed worker's activity is retried after
+// its heartbeat times out, well within it, and no attempt outlives the activity's
+// start-to-close timeout) a re-run does not wait.
+const settleHorizon = 3 * time.Hour
+
+// WithSettle sets how long a re-run waits before looking for its pending references
+// (default DefaultSettle; tests shorten it).
+func WithSettle(d time.Duration) BatchOption { return func(c *batchConfig) { c.settle = max(0, d) } }
 
 // WithWorkers sets the number of concurrent sends (default DefaultWorkers).
 func WithWorkers(n int) BatchOption { return func(c *batchConfig) { c.workers = max(1, n) } }
@@ -118,7 +137,7 @@ type item struct {
 
 func runBatch(ctx context.Context, st store.Store, find func(context.Context, string) ([]notify.Notification, error),
 	channel, ledgerPrefix string, items []item, progress func(int), opts []BatchOption) (BatchResult, error) {
-	cfg := batchConfig{workers: DefaultWorkers, chunk: DefaultChunkSize, now: time.Now}
+	cfg := batchConfig{workers: DefaultWorkers, chunk: DefaultChunkSize, settle: DefaultSettle, now: time.Now}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -142,6 +161,15 @@ func runBatch(ctx context.Context, st store.Store, find func(context.Context, st
 	led, err := readLedger(ctx, st, ledgerPrefix)
 	if err != nil {
 		return BatchResult{}, err
+	}
+	// References sent (or not) by a run that may have stopped only just now: let what it
+	// had in flight reach Notify before looking for them there.
+	if len(led.pending) > 0 && cfg.settle > 0 && cfg.now().Sub(led.pendingSince) < settleHorizon {
+		select {
+		case <-ctx.Done():
+			return BatchResult{}, ctx.Err()
+		case <-time.After(cfg.settle):
+		}
 	}
 
 	b := &batch{st: st, find: find, channel: channel, prefix: ledgerPrefix, pending: led.pending, now: cfg.now,

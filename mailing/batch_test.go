@@ -172,8 +172,11 @@ func TestSendSMSBatchExactlyOnce(t *testing.T) {
 
 			// Re-run to completion with a healthy worker.
 			var progress []int
+			// (It waits a second for the first run's requests still on their way through
+			// Notify: without it, a loaded machine let one be taken in after the
+			// re-run had looked for it, and sent it again.)
 			res2, err := mailing.SendSMSBatch(context.Background(), base, client, ledger, msgs,
-				func(done int) { progress = append(progress, done) })
+				func(done int) { progress = append(progress, done) }, mailing.WithSettle(time.Second))
 			if err != nil {
 				t.Fatalf("re-run: %v", err)
 			}
@@ -399,5 +402,88 @@ func TestSendSMSBatchReadsPerReferenceLedger(t *testing.T) {
 	res, err := mailing.SendSMSBatch(context.Background(), st, client, ledger, msgs, nil)
 	if err != nil || res.Sent != 2 || res.AlreadySent != 1 || srv.CountByReference(msgs[0].Reference) != 0 {
 		t.Errorf("batch %+v, %v", res, err)
+	}
+}
+
+// lateNotify stands for Notify taking one request in after the client gave up on it:
+// the first send of slow blocks until the batch's context is cancelled, returns the
+// cancellation to the caller, and the message is accepted `lag` later, as a request
+// already on its way through Notify would be.
+type lateNotify struct {
+	slow string
+	lag  time.Duration
+
+	mu       sync.Mutex
+	accepted map[string]int
+	stalled  bool // the slow send has been taken in late once; a send again is prompt
+	started  chan struct{}
+}
+
+func (n *lateNotify) accept(ref string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.accepted[ref]++
+}
+
+func (n *lateNotify) SendSMS(ctx context.Context, m notify.SMS) (*notify.Notification, error) {
+	n.mu.Lock()
+	first := m.Reference == n.slow && !n.stalled
+	n.stalled = n.stalled || first
+	n.mu.Unlock()
+	if first {
+		close(n.started)
+		<-ctx.Done()
+		time.AfterFunc(n.lag, func() { n.accept(m.Reference) })
+		return nil, ctx.Err()
+	}
+	n.accept(m.Reference)
+	return &notify.Notification{ID: "id-" + m.Reference, Reference: m.Reference}, nil
+}
+
+func (n *lateNotify) FindByReference(_ context.Context, ref string) ([]notify.Notification, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.accepted[ref] == 0 {
+		return nil, nil
+	}
+	return []notify.Notification{{ID: "id-" + ref, Reference: ref, Status: "sending"}}, nil
+}
+
+// TestReRunWaitsForWhatTheStoppedRunHadInFlight: a run stops while Notify is still
+// taking in one of its requests. A re-run that looks for it at once does not find it
+// yet and sends it again (the person gets it twice); one that first lets the stopped
+// run's requests settle (WithSettle) finds it and sends it once.
+func TestReRunWaitsForWhatTheStoppedRunHadInFlight(t *testing.T) {
+	msgs := smsBatch(t, testContacts(3))
+	for _, tc := range []struct {
+		settle    time.Duration
+		wantTwice bool
+	}{
+		{0, true},
+		{300 * time.Millisecond, false},
+	} {
+		t.Run(fmt.Sprintf("settle %s", tc.settle), func(t *testing.T) {
+			st := newStore(t)
+			n := &lateNotify{slow: msgs[1].Reference, lag: 100 * time.Millisecond, accepted: map[string]int{}, started: make(chan struct{})}
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() { <-n.started; cancel() }()
+			if _, err := mailing.SendSMSBatch(ctx, st, n, ledger, msgs, nil, mailing.WithWorkers(1)); err == nil {
+				t.Fatal("the stopped run reported no error")
+			}
+			res, err := mailing.SendSMSBatch(context.Background(), st, n, ledger, msgs, nil, mailing.WithWorkers(1), mailing.WithSettle(tc.settle))
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(2 * n.lag) // the late acceptance has happened, whatever the re-run did
+			n.mu.Lock()
+			twice := n.accepted[n.slow] > 1
+			n.mu.Unlock()
+			if twice != tc.wantTwice {
+				t.Fatalf("slow reference accepted %d times (re-run %+v), want twice: %v", n.accepted[n.slow], res, tc.wantTwice)
+			}
+			if !tc.wantTwice && (res.Sent+res.AlreadySent != len(msgs)) {
+				t.Fatalf("re-run %+v", res)
+			}
+		})
 	}
 }

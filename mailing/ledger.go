@@ -74,10 +74,12 @@ type ledgerDone struct {
 // ledgerState is what a ledger says: the outcome of each reference dealt with, the
 // references that may have been sent without an outcome recorded, and the next chunk.
 type ledgerState struct {
-	done      map[string]LedgerEntry
-	pending   map[string]bool
-	nextChunk int
-	objects   int
+	done    map[string]LedgerEntry
+	pending map[string]bool
+	// pendingSince is when the latest chunk with pending references was begun.
+	pendingSince time.Time
+	nextChunk    int
+	objects      int
 }
 
 func putJSON(ctx context.Context, st store.Store, key string, v any) error {
@@ -170,6 +172,9 @@ func readLedger(ctx context.Context, st store.Store, prefix string) (ledgerState
 		for _, ref := range rec.References {
 			if _, ok := s.done[ref]; !ok {
 				s.pending[ref] = true
+				if rec.At.After(s.pendingSince) {
+					s.pendingSince = rec.At
+				}
 			}
 		}
 		s.objects++
