@@ -48,12 +48,11 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"icesurvey/access"
-	"icesurvey/disclosure"
+	"icesurvey/activities"
 	"icesurvey/linkage"
 	"icesurvey/linkage/synthlink"
 	"icesurvey/publication"
 	"icesurvey/publication/pubsynth"
-	"icesurvey/schemas"
 	"icesurvey/web"
 	"icesurvey/web/dashdata"
 )
@@ -135,7 +134,7 @@ func run(nICS, nPat, nCar, nUsers int, duration time.Duration, dir string) error
 	}
 	fmt.Printf("  built in %s\n", time.Since(t0).Round(time.Millisecond))
 	t0 = time.Now()
-	lk, err := linkageRelease(ctx, w, spec.Wave, dir)
+	lk, err := linkageRelease(ctx, w, spec.Wave)
 	if err != nil {
 		return fmt.Errorf("linkage release: %w", err)
 	}
@@ -381,62 +380,46 @@ type linkageSummary struct {
 	cells, withheld         int
 }
 
-// linkageRelease runs the linkage over the wave as LinkageWorkflow's activities do:
-// consent derived from the responses, synthetic Parquet extracts of every dataset for
-// the sample (a tenth of the activity rates: the page shows aggregates), each extract
-// validated, the release built, its aggregates disclosure-checked and the release
-// loaded into the warehouse.
-func linkageRelease(ctx context.Context, w *pubsynth.Wave, wave, dir string) (linkageSummary, error) {
+// linkageRelease runs the linkage over the wave through LinkageWorkflow's own
+// activities, in its order: consent derived from the responses, synthetic Parquet
+// extracts of every dataset for the sample (a tenth of the activity rates: the page
+// shows aggregates), every extract validated, the release built, its aggregates
+// disclosure-checked and the release loaded into the warehouse.
+func linkageRelease(ctx context.Context, w *pubsynth.Wave, wave string) (linkageSummary, error) {
 	var out linkageSummary
 	key := []byte("dashboard-bench-key-not-secret-0123456789")
-	events, err := linkage.DeriveConsent(ctx, w.Store, wave)
-	if err != nil {
-		return out, err
-	}
-	if _, err := linkage.WriteDerivedConsent(ctx, w.Store, wave, events); err != nil {
+	a := &activities.Activities{Store: w.Store, PseudonymKey: key}
+	scope := activities.Scope{WaveID: wave}
+	rel := activities.LinkageReleaseInput{Scope: scope, ReleaseID: linkageReleaseID}
+	if _, err := a.DeriveLinkageConsent(ctx, scope); err != nil {
 		return out, err
 	}
 	if _, err := synthlink.Generate(ctx, w.Store, synthlink.Config{WaveID: wave, Seed: 7, Format: "parquet", Scale: 0.1, NoTruth: true,
 		ProjectKeyID: linkage.KeyID(key)}); err != nil {
 		return out, err
 	}
-	defs, err := linkage.DefaultDefinitions()
+	ex, err := a.ValidateLinkageExtracts(ctx, scope)
 	if err != nil {
 		return out, err
 	}
-	cohort, err := linkage.LoadLinkable(ctx, w.Store, wave)
-	if err != nil {
-		return out, err
-	}
-	defer cohort.Close()
-	for _, d := range defs.All() {
-		infos, err := w.Store.List(ctx, schemas.LinkageLandingPrefix(wave, d.ID))
-		if err != nil {
-			return out, err
+	for _, e := range ex.Extracts {
+		if e.Refused != "" {
+			return out, fmt.Errorf("extract refused: %s", e.Refused)
 		}
-		for _, in := range infos {
-			if strings.HasSuffix(in.Key, ".manifest.json") {
-				continue
-			}
-			res, err := linkage.ValidateExtract(ctx, w.Store, linkage.ExtractConfig{WaveID: wave, Definition: d, Cohort: cohort,
-				ProjectKeyID: linkage.KeyID(key)}, in.Key)
-			if err != nil {
-				return out, err
-			}
-			out.rows += res.RowsRead
-		}
+		out.rows += e.RowsRead
 	}
-	rel, err := linkage.BuildRelease(ctx, w.Store, linkage.ReleaseConfig{WaveID: wave, ReleaseID: linkageReleaseID, ProjectKey: key, TempDir: dir})
+	built, err := a.BuildLinkageRelease(ctx, rel)
 	if err != nil {
 		return out, err
 	}
-	out.consented, out.linked = rel.Consented, rel.Linked
-	dr, err := linkage.DiscloseAggregates(ctx, w.Store, wave, linkageReleaseID, disclosure.DefaultParams())
+	out.consented, out.linked = built.Consented, built.Linked
+	dr, err := a.DiscloseLinkageAggregates(ctx, rel)
 	if err != nil {
 		return out, err
 	}
 	out.cells, out.withheld = dr.Cells, dr.Withheld
-	if _, err := linkage.LoadRelease(ctx, w.Warehouse, w.Store, wave, linkageReleaseID); err != nil {
+	wa := &activities.WarehouseActivities{Store: w.Store, Warehouse: w.Warehouse}
+	if _, err := wa.LoadLinkageRelease(ctx, rel); err != nil {
 		return out, err
 	}
 	return out, nil
