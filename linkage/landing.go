@@ -90,8 +90,8 @@ func RecordExtractLineage(ctx context.Context, st store.Store, wave string, file
 	}
 	var recorded []ExtractLineage
 	for _, f := range files {
-		if !strings.HasPrefix(f.Key, schemas.LinkageLandingArea(wave)) {
-			return nil, fmt.Errorf("linkage: %s is not in the linkage landing area of %s", f.Key, wave)
+		if err := checkLanded(wave, f.Key); err != nil {
+			return nil, err
 		}
 		sum, size, err := store.SHA256(ctx, st, f.Key)
 		if errors.Is(err, store.ErrNotExist) {
@@ -134,8 +134,8 @@ func DeleteLandedExtracts(ctx context.Context, st store.Store, wave string, file
 	res := &LandedExtractsResult{}
 	for _, f := range files {
 		key := f.Key
-		if !strings.HasPrefix(key, schemas.LinkageLandingArea(wave)) {
-			return res, fmt.Errorf("linkage: %s is not in the linkage landing area of %s", key, wave)
+		if err := checkLanded(wave, key); err != nil {
+			return res, err
 		}
 		sum, _, err := store.SHA256(ctx, st, key)
 		if errors.Is(err, store.ErrNotExist) {
@@ -168,4 +168,13 @@ func DeleteLandedExtracts(ctx context.Context, st store.Store, wave string, file
 		res.Deleted = append(res.Deleted, key)
 	}
 	return res, nil
+}
+
+// checkLanded refuses a key outside the wave's linkage landing area: nothing else is
+// recorded or deleted as a landed extract.
+func checkLanded(wave, key string) error {
+	if !strings.HasPrefix(key, schemas.LinkageLandingArea(wave)) {
+		return fmt.Errorf("linkage: %s is not in the linkage landing area of %s", key, wave)
+	}
+	return nil
 }
