@@ -27,6 +27,16 @@ const (
 // MinFieldworkDays is the shortest fieldwork the brochure allows: at least 8 weeks.
 const MinFieldworkDays = 56
 
+// DefaultFinalLoadDays is how many days after fieldwork closes the closing record
+// waits for the daily loads of the supplier's last files (convention): a response
+// received on the last day is in that day's folder, which the schedule loads the next
+// morning.
+const DefaultFinalLoadDays = 2
+
+// MaxFinalLoadDays bounds that wait: the closing record, the release drafted from it
+// and the retention clock all wait for it.
+const MaxFinalLoadDays = 14
+
 // Step is one mailing of a wave: what goes out on which day after the wave starts.
 type Step struct {
 	// Name identifies the step in references, keys and the audit trail: lower-case
@@ -63,6 +73,11 @@ type Schedule struct {
 	Steps []Step `yaml:"steps" json:"steps"`
 	// FieldworkDays is the day fieldwork closes, counted from day 0.
 	FieldworkDays int `yaml:"fieldwork_days" json:"fieldwork_days"`
+	// FinalLoadDays is how many days after the close the closing record (each person's
+	// final outcome) is taken, so that the daily loads bring in the supplier's last
+	// files first: no mailing goes out in those days. Zero in a wave spec means
+	// DefaultFinalLoadDays.
+	FinalLoadDays int `yaml:"final_load_days,omitempty" json:"final_load_days,omitempty"`
 	// AllowShortFieldwork lifts the 56-day minimum, for tests and demonstrations only.
 	AllowShortFieldwork bool `yaml:"allow_short_fieldwork,omitempty" json:"allow_short_fieldwork,omitempty"`
 }
@@ -81,6 +96,7 @@ func DefaultSchedule() Schedule {
 			{Name: "sms3", Day: 31, Channel: ChannelSMS, Template: "sms_reminder_3"},
 		},
 		FieldworkDays: MinFieldworkDays,
+		FinalLoadDays: DefaultFinalLoadDays,
 	}
 }
 
@@ -89,8 +105,9 @@ var stepNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
 // Validate checks the schedule and reports every problem at once: at least one step;
 // the first a letter on day 0; days in ascending order (two steps may share a day);
 // unique, key-safe names; a known channel and a template on every step; enclosures only
-// on letters; every step before the close; and fieldwork of at least 56 days unless
-// AllowShortFieldwork is set.
+// on letters; every step before the close; fieldwork of at least 56 days unless
+// AllowShortFieldwork is set; and a wait for the final loads of at most
+// MaxFinalLoadDays.
 func (s Schedule) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -132,6 +149,9 @@ func (s Schedule) Validate() error {
 	}
 	if s.FieldworkDays < 1 {
 		add("fieldwork_days must be at least 1")
+	}
+	if s.FinalLoadDays < 0 || s.FinalLoadDays > MaxFinalLoadDays {
+		add("final_load_days %d must be from 0 to %d (the days after the close the closing record waits for the supplier's last files)", s.FinalLoadDays, MaxFinalLoadDays)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("mailing: invalid schedule: %w", err)

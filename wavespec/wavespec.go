@@ -96,9 +96,16 @@ func (s *Spec) Defaults() {
 		s.CarerQuestionnaire = "carer-2026.1"
 	}
 	if len(s.Schedule.Steps) == 0 {
-		allowShort := s.Schedule.AllowShortFieldwork
+		// The default steps, with what the spec did say of the schedule.
+		allowShort, finalLoads := s.Schedule.AllowShortFieldwork, s.Schedule.FinalLoadDays
 		s.Schedule = mailing.DefaultSchedule()
 		s.Schedule.AllowShortFieldwork = allowShort
+		if finalLoads != 0 {
+			s.Schedule.FinalLoadDays = finalLoads
+		}
+	}
+	if s.Schedule.FinalLoadDays == 0 {
+		s.Schedule.FinalLoadDays = mailing.DefaultFinalLoadDays
 	}
 	if len(s.Templates) > 0 {
 		s.Schedule = s.Schedule.WithTemplates(s.Templates)

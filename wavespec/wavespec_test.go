@@ -19,13 +19,44 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.DayLength.D() != 24*time.Hour || s.MinEligible != 4000 || s.RetentionDays != 90 || len(s.Schedule.Steps) != 6 || s.Schedule.FieldworkDays < 56 {
+	if s.DayLength.D() != 24*time.Hour || s.MinEligible != 4000 || s.RetentionDays != 90 || len(s.Schedule.Steps) != 6 || s.Schedule.FieldworkDays < 56 ||
+		s.Schedule.FinalLoadDays != 2 {
 		t.Errorf("defaults not applied: %+v", s)
 	}
 	for _, st := range s.Schedule.Steps {
 		if st.Channel == "sms" && !strings.Contains(st.Template, "-4111-") {
 			t.Errorf("step %s template %q not mapped", st.Name, st.Template)
 		}
+	}
+}
+
+// The closing record's wait for the final loads: two days unless the spec says, under
+// schedule, with or without steps of its own.
+func TestFinalLoadDays(t *testing.T) {
+	steps := `
+  fieldwork_days: 56
+  steps:
+    - {name: invitation, day: 0, channel: letter, template: invitation_letter}
+    - {name: reminder, day: 14, channel: letter, template: reminder_letter_1}
+`
+	for _, c := range []struct {
+		name, schedule string
+		want           int
+	}{
+		{"default", "", 2},
+		{"said, default steps", "schedule: {final_load_days: 5}\n", 5},
+		{"steps of its own, unsaid", "schedule:" + steps, 2},
+		{"steps of its own, said", "schedule:\n  final_load_days: 7" + steps, 7},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Parse("wave.yaml", []byte(good+c.schedule))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Schedule.FinalLoadDays != c.want {
+				t.Errorf("final_load_days %d, want %d", s.Schedule.FinalLoadDays, c.want)
+			}
+		})
 	}
 }
 
@@ -40,6 +71,8 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"missing file", strings.Replace(good, ", mailing_file: m.csv", "", 1), "mailing_file"},
 		{"unknown field", good + "colour: blue\n", "colour"},
 		{"bad duration", good + "day_length: soon\n", "duration"},
+		{"final loads too long", good + "schedule: {final_load_days: 15}\n", "final_load_days 15 must be from 0 to 14"},
+		{"final loads negative", good + "schedule: {final_load_days: -1}\n", "final_load_days -1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -32,7 +32,10 @@ type ICSInput struct {
 	// FieldworkDays.
 	Steps         []mailing.Step `json:"steps"`
 	FieldworkDays int            `json:"fieldwork_days"`
-	SurveyURL     string         `json:"survey_url"`
+	// FinalLoadDays after the close, the closing record is taken: the daily loads of
+	// the supplier's last files come first (zero: at the close).
+	FinalLoadDays int    `json:"final_load_days,omitempty"`
+	SurveyURL     string `json:"survey_url"`
 	// RetentionDays after close, the identifiable mailing data is deleted.
 	RetentionDays int `json:"retention_days"`
 	// DBSPollEvery is how often the DBS reply is looked for (wall clock); past
@@ -434,6 +437,10 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 // fresh DBS check as letters (#13 items 4 and 5).
 const changeSMSReceiptsAndDBS = "sms-receipts-and-dbs"
 
+// changeFinalLoadWait versions the close: from version 1 the closing record waits
+// FinalLoadDays after the close for the daily loads of the supplier's last files.
+const changeFinalLoadWait = "final-load-wait"
+
 // fetchReceipts fetches the delivery receipts of every SMS step before step upTo that
 // went out and whose receipts are not all final, and loads them into the warehouse
 // (the mailing history), so the next selection sees each permanent failure.
@@ -537,6 +544,20 @@ func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
 	if d := closeAt.Sub(workflow.Now(ctx)); d > 0 {
 		if err := workflow.Sleep(ctx, d); err != nil {
 			return err
+		}
+	}
+	if r.in.FinalLoadDays > 0 && workflow.GetVersion(ctx, changeFinalLoadWait, workflow.DefaultVersion, 1) >= 1 {
+		// Fieldwork is over, and nothing more is mailed; but a response received on the
+		// last day is in that day's supplier folder, which the daily load reads the next
+		// morning. The closing record waits for it, so that nobody who answered in time
+		// is recorded as a non-responder, and the release drafted at the wave's end
+		// counts them.
+		recordAt := closeAt.Add(time.Duration(r.in.FinalLoadDays) * r.in.DayLength)
+		r.setStage(ctx, StageClosing, fmt.Sprintf("the supplier's last files: the closing record on day %d", r.in.FieldworkDays+r.in.FinalLoadDays))
+		if d := recordAt.Sub(workflow.Now(ctx)); d > 0 {
+			if err := workflow.Sleep(ctx, d); err != nil {
+				return err
+			}
 		}
 	}
 	r.setStage(ctx, StageClosing, "")

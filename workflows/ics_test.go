@@ -540,7 +540,7 @@ func fieldworkPeople() []person {
 		{id: "S001", mobile: true, diesDay: -1, respondsDay: -1},                   // never responds
 		{id: "S002", mobile: false, diesDay: 1, respondsDay: -1},                   // dies after the invitation
 		{id: "S003", mobile: true, diesDay: -1, respondsDay: 15},                   // responds after reminder 1
-		{id: "S004", mobile: false, diesDay: -1, respondsDay: -1},                  // no mobile
+		{id: "S004", mobile: false, diesDay: -1, respondsDay: 57},                  // no mobile; answered on the last day, loaded after the close
 		{id: "S005", mobile: true, diesDay: 1, respondsDay: -1},                    // dies after the invitation, has a mobile
 		{id: "S006", mobile: true, diesDay: -1, respondsDay: -1, numberDead: true}, // the number is no longer in use
 	}
@@ -557,6 +557,7 @@ func runFullTimetable(t *testing.T, accepted int) (*world, *testsuite.TestWorkfl
 	env.RegisterDelayedCallback(func() { u.declare(env, "declare-1", "Dr A. Jones") }, declareAt)
 	env.RegisterDelayedCallback(func() { snaps.take(env, "day-2") }, declareAt+2*day)
 	env.RegisterDelayedCallback(func() { snaps.take(env, "day-55") }, declareAt+55*day)
+	env.RegisterDelayedCallback(func() { snaps.take(env, "day-57") }, declareAt+57*day)
 	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
@@ -585,8 +586,9 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 		"S006": {"invitation", "sms1", "reminder1", "reminder2"},
 	}, w.received)
 
-	// When: every step at start + day×24h, close on day 56 and, at close, the retention
-	// workflow started to delete 30 days later.
+	// When: every step at start + day×24h, close on day 56, the closing record two days
+	// later (once the daily loads have brought in the supplier's last files) and then the
+	// retention workflow started to delete 30 days later.
 	require.Len(t, w.sends, len(spec.Schedule.Steps))
 	for i, st := range spec.Schedule.Steps {
 		s := w.sends[i]
@@ -595,11 +597,11 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 		assert.Equal(t, start.Add(time.Duration(st.Day)*day), s.at, "step %s sent at day %v", st.Name, s.at.Sub(start).Hours()/24)
 		assert.True(t, strings.HasSuffix(s.selectionKey, st.Name+"-checked.parquet"), "%s %s must go to the DBS-checked selection, got %s", st.Channel, st.Name, s.selectionKey)
 	}
-	assert.Equal(t, start.Add(56*day), w.closedAt)
+	assert.Equal(t, start.Add(58*day), w.closedAt)
 	assert.Equal(t, activities.Scope{WaveID: testWID, ICS: testICS}, w.closedScope)
 	assert.Equal(t, []workflows.RetentionInput{{WaveID: testWID, ICS: testICS, After: 30 * day, Landed: []activities.LandedFile{
 		{Key: "incoming/" + testICS + "/sample.csv", Rows: w.accepted + 7}, {Key: "incoming/" + testICS + "/mailing.csv"}}}}, w.retention)
-	assert.Equal(t, start.Add(56*day), w.retainedAt)
+	assert.Equal(t, start.Add(58*day), w.retainedAt)
 	assert.True(t, w.deletedAt.IsZero(), "the ICS workflow deletes nothing itself")
 
 	// The exact order of work: every step (SMS too) is selected, checked, re-selected,
@@ -641,11 +643,17 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	assert.Equal(t, workflows.StageFieldwork, d55.Stage)
 	assert.Equal(t, "fieldwork to close on day 56", d55.WaitingOn)
 
+	// Closed on day 56, nothing more mailed, the closing record waiting for the loads.
+	d57 := snaps.get(t, "day-57")
+	assert.Equal(t, workflows.StageClosing, d57.Stage)
+	assert.Equal(t, "the supplier's last files: the closing record on day 58", d57.WaitingOn)
+	assert.Nil(t, d57.Outcomes)
+
 	var res workflows.ICSResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	final := res.Status
 	assert.Equal(t, workflows.StageClosed, final.Stage)
-	assert.Equal(t, &workflows.RetentionState{WorkflowID: workflows.RetentionWorkflowID(testWID, testICS), DeleteAt: start.Add(86 * day)}, final.Retention)
+	assert.Equal(t, &workflows.RetentionState{WorkflowID: workflows.RetentionWorkflowID(testWID, testICS), DeleteAt: start.Add(88 * day)}, final.Retention)
 	assert.Equal(t, testWID, final.WaveID)
 	assert.Equal(t, t0, final.StartedAt)
 	require.NotNil(t, final.Intake)
@@ -684,7 +692,8 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 		assert.False(t, got.Overdue, c.step)
 		assert.Equal(t, start.Add(time.Duration(c.dayNum)*day), got.SentAt, c.step)
 	}
-	assert.Equal(t, map[int]int{1: 1, 5: 2, 6: 3}, final.Outcomes)
+	// S004's answer, received on day 57, counts: the closing record came after it.
+	assert.Equal(t, map[int]int{1: 2, 5: 2, 6: 2}, final.Outcomes)
 }
 
 // The workflow passes keys and counts, never people: its history must not grow with

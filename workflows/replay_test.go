@@ -25,7 +25,8 @@ import (
 //
 // A linkage release (linkage.json) is recorded by the same with -run TestLinkageEndToEnd;
 // linkage-before-delete-landed.json is one recorded before the run deleted the extracts
-// it validated ("linkage-delete-landed-extracts").
+// it validated ("linkage-delete-landed-extracts"). ics-before-final-load.json is an ICS
+// recorded before its closing record waited for the final loads ("final-load-wait").
 // retention.json is of the retention's first shape (one DeleteRestricted activity),
 // kept for the executions still sleeping in it; retention-lineage.json of its shape
 // since "retention-deletes-everything", recorded by TestRetentionLeavesNothingIdentifiable.
@@ -39,8 +40,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false,
 		"retention-lineage.json": false, "linkage.json": false, "linkage-before-delete-landed.json": false,
-		"themes.json":      false, // #17: recorded by TestThemeCodingEndToEnd
-		"publication.json": false, // #14
+		"ics-before-final-load.json": false,
+		"themes.json":                false, // #17: recorded by TestThemeCodingEndToEnd
+		"publication.json":           false, // #14
 	}
 	for _, f := range files {
 		want[filepath.Base(f)] = true

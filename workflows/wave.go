@@ -24,7 +24,7 @@ func ICSInputs(spec wavespec.Spec) []ICSInput {
 		out[i] = ICSInput{
 			WaveID: spec.WaveID, ICS: ics.Code, SampleFile: ics.SampleFile, MailingFile: ics.MailingFile,
 			SamplingDate: spec.SamplingDate.Time, MinEligible: spec.MinEligible, DayLength: spec.DayLength.D(),
-			Steps: spec.Schedule.Steps, FieldworkDays: spec.Schedule.FieldworkDays, SurveyURL: spec.SurveyURL,
+			Steps: spec.Schedule.Steps, FieldworkDays: spec.Schedule.FieldworkDays, FinalLoadDays: spec.Schedule.FinalLoadDays, SurveyURL: spec.SurveyURL,
 			RetentionDays: spec.RetentionDays, DBSPollEvery: spec.DBS.PollEvery.D(), DBSReplyDeadline: spec.DBS.ReplyDeadline.D(),
 		}
 	}

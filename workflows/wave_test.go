@@ -246,6 +246,6 @@ func TestWaveWorkflow_RealChildren(t *testing.T) {
 	require.Len(t, w.sends, 6)
 	assert.Equal(t, start.Add(5*day), w.sends[1].at, "sms1 (day 3) was held by the wave's pause until the resume on day 5")
 	assert.Equal(t, start.Add(14*day), w.sends[2].at)
-	assert.Equal(t, start.Add(56*day), w.closedAt)
+	assert.Equal(t, start.Add(58*day), w.closedAt, "the closing record two days after the close")
 	assert.Equal(t, 2, w.counts["Intake"])
 }

@@ -426,7 +426,9 @@ type demoLoads struct {
 	spec    *wavespec.Spec
 	// fieldworkOver is set once every ICS has closed fieldwork, and the loads stop
 	// then: not after the schedule's count of days, because waiting for DBS replies
-	// pushes the later mailings, and the responses to them, past that count.
+	// pushes the later mailings, and the responses to them, past that count. Each
+	// ICS's closing record waits final_load_days more, by which time the load in flight
+	// has ended, so the record counts every response loaded.
 	fieldworkOver atomic.Bool
 }
 

@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,6 +130,9 @@ func TestWaveEndToEnd(t *testing.T) {
 	ctx, st, wc := startE2E(t)
 	const wave = "e2e-1"
 	spec, stats := e2eWave(t, ctx, st, wave, 300, 300*time.Millisecond, "QMM", "QJK")
+	// The closing record waits 14 fieldwork days (4.2 s) after the close for the loads
+	// of the supplier's last files, time enough for this test to land and load one.
+	spec.Schedule.FinalLoadDays = mailing.MaxFinalLoadDays
 	if _, err := wc.StartWave(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
@@ -184,10 +189,15 @@ func TestWaveEndToEnd(t *testing.T) {
 	if id, err := wc.OptOut(ctx, wave, "QJK", waveclient.OptOutRequest{SurveyRecordID: optedOut, Reason: "phoned the helpline"}); err != nil || id != optedOut {
 		t.Fatalf("opt-out: %q %v", id, err)
 	}
+	lateResponder := loadAnswerAfterTheClose(t, ctx, st, wc, spec, "QMM")
 	res, err := wc.WaitWave(ctx, wave)
 	if err != nil {
 		t.Fatalf("wave failed: %v", err)
 	}
+	if got := res.ICS["QMM"].Outcomes[1]; got != 1 {
+		t.Errorf("QMM's closing record counts %d completed, want 1: %s's questionnaire, loaded after the close but before the record", got, lateResponder)
+	}
+	checkClosingRecordIsTheWarehouses(t, ctx, st, wave, res)
 	checkOptedOutGetsNothingLater(t, ctx, st, wave, optedOut)
 	checkDeadMobilesGetNoMoreSMS(t, ctx, st, wave, deadMobiles)
 	if res.Status.Stage != workflows.WaveCompleted {
@@ -230,6 +240,77 @@ func TestWaveEndToEnd(t *testing.T) {
 		"ics.json":       workflows.ICSWorkflowID(wave, "QJK"), // with the late opt-out's update
 		"retention.json": workflows.RetentionWorkflowID(wave, "QJK"),
 	})
+}
+
+// loadAnswerAfterTheClose plays a paper questionnaire posted on the last days of
+// fieldwork: once the ICS has closed (nothing more is mailed), the supplier's file with
+// it lands in the day's folder and the day is loaded, while the closing record waits
+// for the final loads. It returns whose questionnaire it was.
+func loadAnswerAfterTheClose(t *testing.T, ctx context.Context, st *devstack.Stack, wc *waveclient.Client, spec *wavespec.Spec, ics string) string {
+	t.Helper()
+	closed := func(all []waveclient.ICSStatus) bool {
+		for _, s := range all {
+			if s.ICS == ics && (s.Stage == workflows.StageClosed || s.Stage == workflows.StageClosing && strings.Contains(s.WaitingOn, "closing record")) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range waitFor(t, ctx, wc, spec.WaveID, 2*time.Minute, ics+" closed, its closing record waiting for the last loads", closed) {
+		if s.ICS == ics && s.Stage == workflows.StageClosed {
+			t.Errorf("%s's closing record was taken at the close, before the final loads", ics)
+		}
+	}
+	id := firstInvited(t, ctx, st, spec.WaveID, ics)
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(schemas.ResponseExtractHeader([]string{"P_ACCESS_EASE"}))
+	_ = w.Write([]string{id, "patient", spec.QuestionnaireVersion, "paper", time.Now().UTC().Add(-time.Minute).Format(time.RFC3339), "Y", "2"})
+	w.Flush()
+	key := schemas.ResponseLandingKey(spec.WaveID, ics, day, schemas.ResponseFileName(schemas.ChannelPaper, "csv"))
+	if err := store.PutBytes(ctx, st.Store, key, b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := wc.LoadDay(ctx, waveclient.DailyLoadInput{WaveID: spec.WaveID, ICS: []string{ics}, Date: day,
+		Questionnaires: waveclient.Questionnaires{PatientVersion: spec.QuestionnaireVersion, CarerVersion: spec.CarerQuestionnaire}})
+	if err != nil {
+		t.Fatalf("load the day after the close: %v", err)
+	}
+	if len(res.ICS) != 1 || res.ICS[0].Load.Loaded != 1 {
+		t.Fatalf("load the day after the close: %+v, want the one response loaded", res.ICS)
+	}
+	return id
+}
+
+// checkClosingRecordIsTheWarehouses: each ICS's closing record (its final outcome
+// counts) is what the warehouse's outcomes view holds once the wave has ended.
+func checkClosingRecordIsTheWarehouses(t *testing.T, ctx context.Context, st *devstack.Stack, wave string, res waveclient.WaveResult) {
+	t.Helper()
+	for code, s := range res.ICS {
+		got := map[int]int{}
+		err := st.Warehouse.Read(ctx, func(db *sql.DB) error {
+			rows, err := db.QueryContext(ctx, `SELECT outcome, count(*) FROM outcomes WHERE wave_id = ? AND ics = ? GROUP BY outcome`, wave, code)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var outcome, n int
+				if err := rows.Scan(&outcome, &n); err != nil {
+					return err
+				}
+				got[outcome] = n
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(got, s.Outcomes) {
+			t.Errorf("%s: the closing record says %v, the warehouse's outcomes %v", code, s.Outcomes, got)
+		}
+	}
 }
 
 // checkWaveListed: `ice wave list` finds the finished wave by its search attributes
