@@ -2,11 +2,16 @@ package activities
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"time"
 
+	"icesurvey/audit"
 	"icesurvey/fault"
 	"icesurvey/questionnaire"
 	"icesurvey/responses"
+	"icesurvey/schemas"
+	"icesurvey/store"
 )
 
 // Questionnaires names the questionnaire versions and local questions of one ICS's
@@ -80,8 +85,34 @@ func (a *Activities) LoadResponses(ctx context.Context, in LoadResponsesInput) (
 	if res.NoFiles {
 		return out, nil
 	}
+	if res.Loaded > 0 || len(res.Outcomes) > 0 {
+		if err := markAfterClosingRecord(ctx, a.Store, in, &out); err != nil {
+			return out, err
+		}
+	}
 	if out.Objects, err = responses.DayObjects(ctx, a.Store, in.WaveID, in.ICS, in.Date); err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// markAfterClosingRecord says so when a load brings responses or outcomes for an ICS
+// whose closing record (its people's final outcomes) is already written: they are
+// kept and loaded, and a later release counts them, but the record, taken once the
+// final loads were in, is not rewritten. The data engineer sees it in the load's
+// result, the audit trail and the log.
+func markAfterClosingRecord(ctx context.Context, st store.Store, in LoadResponsesInput, out *LoadResponsesOutput) error {
+	closed, err := store.Exists(ctx, st, schemas.FinalOutcomesKey(in.WaveID, in.ICS))
+	if err != nil || !closed {
+		return err
+	}
+	out.AfterClosingRecord = true
+	details := map[string]any{"load_date": out.LoadDate, "loaded": out.Loaded, "closing_record": schemas.FinalOutcomesKey(in.WaveID, in.ICS)}
+	for code, n := range out.Outcomes {
+		details[fmt.Sprintf("outcome_%d_%s", code, schemas.OutcomeName(code))] = n
+	}
+	audit.Record(ctx, "responses_after_closing_record", details)
+	slog.WarnContext(ctx, "responses loaded after the ICS's closing record: counted by later releases, not by the record",
+		"wave", in.WaveID, "ics", in.ICS, "load_date", out.LoadDate, "loaded", out.Loaded)
+	return nil
 }

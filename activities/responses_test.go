@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"icesurvey/audit"
 	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/mailing"
@@ -327,5 +328,53 @@ func TestLoadResponsesNoFilesAndNoSample(t *testing.T) {
 		Questionnaires: Questionnaires{PatientVersion: "patient-1999.9"}, Date: rtDay})
 	if !errors.As(ApplicationError(err), &appErr) || !appErr.NonRetryable() {
 		t.Errorf("unknown questionnaire version: %v, want a non-retryable error", err)
+	}
+}
+
+// A day loaded after the ICS's closing record is loaded all the same, and says so in
+// its result and the audit trail; a day loaded before it, or a load that brings
+// nothing new, does not.
+func TestLoadResponsesAfterTheClosingRecordSaysSo(t *testing.T) {
+	f := newResponseFixture(t)
+	f.landDay()
+	before := f.loadDay()
+	if before.AfterClosingRecord {
+		t.Errorf("a load before the closing record is marked after it: %+v", before)
+	}
+	record := []schemas.FinalOutcome{{SurveyRecordID: "S001", WaveID: rtWave, ICS: rtICS, Outcome: 6}}
+	if err := lake.PutRows(f.ctx, f.st, schemas.FinalOutcomesKey(rtWave, rtICS), schemas.FinalOutcomeLayout(), record); err != nil {
+		t.Fatal(err)
+	}
+	if again := f.loadDay(); again.AfterClosingRecord || again.Loaded != 0 {
+		t.Errorf("a repeated load that brings nothing is marked after the closing record: %+v", again)
+	}
+
+	next := rtDay.AddDate(0, 0, 1)
+	header := schemas.ResponseExtractHeader([]string{"P_ACCESS_EASE"})
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(header)
+	_ = w.Write([]string{"S005", "patient", "patient-2026.1", "paper", "2026-03-05T10:00:00Z", "Y", "2"})
+	w.Flush()
+	if err := store.PutBytes(f.ctx, f.st, schemas.ResponseLandingKey(rtWave, rtICS, next, "responses_paper.csv"), b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, events := audit.WithCollector(f.ctx)
+	late, err := f.a.LoadResponses(ctx, LoadResponsesInput{Scope: Scope{WaveID: rtWave, ICS: rtICS},
+		Questionnaires: Questionnaires{PatientVersion: "patient-2026.1", CarerVersion: "carer-2026.1"}, Date: next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !late.AfterClosingRecord || late.Loaded != 1 || len(late.Objects) == 0 {
+		t.Errorf("late load %+v, want the response loaded and marked after the closing record", late)
+	}
+	var found map[string]any
+	for _, e := range events.Events() {
+		if e.Kind == "responses_after_closing_record" {
+			found = e.Details
+		}
+	}
+	if found == nil || found["loaded"] != 1 || found["load_date"] != "2026-03-05" || found["outcome_1_completed"] != 1 {
+		t.Errorf("audit of the late load: %v", found)
 	}
 }

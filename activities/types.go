@@ -202,6 +202,9 @@ type LoadResponsesOutput struct {
 	Outcomes      map[int]int    `json:"outcomes,omitempty"`
 	FreeTextItems int            `json:"free_text_items"`
 	ByReason      map[string]int `json:"rejections_by_reason,omitempty"`
+	// AfterClosingRecord: the load brought responses or outcomes after the ICS's
+	// closing record was written (markAfterClosingRecord).
+	AfterClosingRecord bool `json:"after_closing_record,omitempty"`
 	// Objects are every complete lake object of the day's partitions, not only those
 	// written by this call (responses.DayObjects).
 	Objects []schemas.LakeObject `json:"objects,omitempty"`

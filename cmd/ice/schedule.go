@@ -196,6 +196,8 @@ func printLoads(tw *tabwriter.Writer) func(waveclient.DailyLoadResult) {
 				note = "no files"
 			case r.Load.FilesSkipped == r.Load.Files:
 				note = "already loaded"
+			case r.Load.AfterClosingRecord:
+				note = "after the ICS's closing record (a later release counts it; the record is not rewritten)"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", res.Date, r.ICS, r.Load.Files, r.Load.RowsRead,
 				r.Load.Loaded, r.Load.Rejected, r.Load.Duplicates, note)
