@@ -398,6 +398,11 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 		if sel, err = r.selectRecipients(ctx, step, "checked"); err != nil {
 			return err
 		}
+		if workflow.GetVersion(ctx, changeMailingStageAfterDBS, workflow.DefaultVersion, 1) >= 1 {
+			// The reply is in: the status says the step is being sent, not that it still
+			// waits for the reply (an SMS step at Notify's rate limit takes minutes).
+			r.setStage(ctx, StageMailing, step.Name)
+		}
 	}
 	// An opt-out accepted before the send starts must win: wait for any being recorded,
 	// and choose again if one landed after the selection.
@@ -436,6 +441,10 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 // fetches the delivery receipts of the SMS steps before it, and SMS steps get the same
 // fresh DBS check as letters (#13 items 4 and 5).
 const changeSMSReceiptsAndDBS = "sms-receipts-and-dbs"
+
+// changeMailingStageAfterDBS versions the mailing story: from version 1 the stage goes
+// back to mailing once the step's DBS reply is in.
+const changeMailingStageAfterDBS = "mailing-stage-after-dbs"
 
 // changeFinalLoadWait versions the close: from version 1 the closing record waits
 // FinalLoadDays after the close for the daily loads of the supplier's last files.

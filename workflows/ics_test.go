@@ -558,6 +558,18 @@ func runFullTimetable(t *testing.T, accepted int) (*world, *testsuite.TestWorkfl
 	env.RegisterDelayedCallback(func() { snaps.take(env, "day-2") }, declareAt+2*day)
 	env.RegisterDelayedCallback(func() { snaps.take(env, "day-55") }, declareAt+55*day)
 	env.RegisterDelayedCallback(func() { snaps.take(env, "day-57") }, declareAt+57*day)
+	// The status as each step's send starts: its reply is in, and it is being sent.
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		if info.ActivityType.Name != "SendMailing" {
+			return
+		}
+		var in activities.SendInput
+		if err := args.Get(&in); err != nil {
+			t.Errorf("SendMailing's input: %v", err)
+			return
+		}
+		snaps.take(env, "sending "+in.Step.Name)
+	})
 	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
@@ -638,6 +650,12 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	assert.Equal(t, workflows.MailingSent, d2.Mailings[0].State)
 	assert.Equal(t, workflows.MailingScheduled, d2.Mailings[1].State)
 	assert.Equal(t, start.Add(3*day), d2.Mailings[1].DueAt)
+
+	for _, st := range spec.Schedule.Steps {
+		sending := snaps.get(t, "sending "+st.Name)
+		assert.Equal(t, workflows.StageMailing, sending.Stage, "the stage while %s is sent, after its DBS reply", st.Name)
+		assert.Equal(t, st.Name, sending.WaitingOn)
+	}
 
 	d55 := snaps.get(t, "day-55")
 	assert.Equal(t, workflows.StageFieldwork, d55.Stage)
