@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"icesurvey/fault"
 	"icesurvey/internal/duckmem"
 	"icesurvey/lake"
 	"icesurvey/questionnaire"
@@ -235,6 +236,10 @@ func ReadConsentEvents(ctx context.Context, st store.Store, wave string) ([]sche
 	return out, err
 }
 
+// ErrNoSample: the wave has no sample in the lake, so there is nobody to link (a
+// mistyped wave id, or a wave whose intake never ran). No retry can change that.
+var ErrNoSample = fault.New(fault.BadInput, "linkage: no sample in the lake")
+
 // LoadCohort reads a wave's sample, responses, duplicates and stored consent events from
 // the lake and builds its cohort, with every kept response's answers scored and the
 // consent events counted.
@@ -306,7 +311,7 @@ func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*C
 		return nil, fmt.Errorf("linkage: read sample of %s: %w", wave, err)
 	}
 	if len(c.People) == 0 {
-		return nil, fmt.Errorf("linkage: wave %s has no sample in the lake", wave)
+		return nil, fmt.Errorf("%w: wave %s (is the wave id right, and has its intake run?)", ErrNoSample, wave)
 	}
 	discarded := map[string]bool{}
 	err = scanAll(ctx, st, waveRoot(schemas.LakeDuplicates, wave), schemas.DuplicateResponseLayout(), func(d *schemas.DuplicateResponse) error {

@@ -2,14 +2,18 @@ package linkage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"testing"
 
+	"icesurvey/fault"
 	"icesurvey/lake"
+	"icesurvey/linkage"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
+	"icesurvey/store"
 )
 
 // TestResponseColumnsAgreeWithLakeScan rebuilds each person's kept response and staged
@@ -71,6 +75,24 @@ func TestResponseColumnsAgreeWithLakeScan(t *testing.T) {
 		r, ok := kept[p.SurveyRecordID]
 		if p.Responded != ok || (ok && (p.ResponseID != r.ResponseID || !p.ResponseDate.Equal(r.ReceivedAt.Truncate(24*60*60*1e9)))) {
 			t.Errorf("%s: responded %v (%s on %v), lake.Scan %v (%s at %v)", p.SurveyRecordID, p.Responded, p.ResponseID, p.ResponseDate, ok, r.ResponseID, r.ReceivedAt)
+		}
+	}
+}
+
+// A wave with no sample in the lake (a mistyped id, an intake never run) is refused for
+// good, not retried: there is nobody to link, and no retry changes that.
+func TestCohortOfAWaveWithNoSampleIsRefused(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 20, 10, "QMM")
+	for name, load := range map[string]func(context.Context, store.Store, string) (*linkage.Cohort, error){
+		"LoadCohort": linkage.LoadCohort, "LoadLinkable": linkage.LoadLinkable,
+	} {
+		if _, err := load(ctx, w.st, "W1"); err != nil {
+			t.Fatalf("%s of the test wave: %v", name, err)
+		}
+		_, err := load(ctx, w.st, "W2")
+		if !errors.Is(err, linkage.ErrNoSample) || fault.KindOf(err) != fault.BadInput || !strings.Contains(err.Error(), "wave W2") {
+			t.Errorf("%s of a wave with no sample: %v, want ErrNoSample (BadInput) naming W2", name, err)
 		}
 	}
 }
