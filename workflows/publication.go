@@ -96,7 +96,7 @@ func PublicationWorkflow(ctx workflow.Context, in PublicationInput) (Publication
 	}
 	err := p.run(ctx)
 	if err != nil {
-		p.status.Stage, p.status.WaitingOn, p.status.Error = PublicationFailed, "", err.Error()
+		p.status.Stage, p.status.WaitingOn, p.status.Error = PublicationFailed, "", activities.FailureText(err)
 	}
 	if ctx.Err() == nil {
 		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })

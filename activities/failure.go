@@ -1,0 +1,46 @@
+package activities
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"icesurvey/fault"
+)
+
+// FailureText is what a person is shown of a failure (ice prints a command's error
+// with it, and a publication's status holds it). A workflow's or an activity's
+// failure arrives as Temporal's chain, in which the workflow's error, the activity's and
+// each of their causes repeat the message below them: three or four copies of one
+// sentence. A data engineer needs that sentence once, the kind of failure (whether a
+// retry could help) and the activity it happened in. An error with no classified cause
+// is printed whole.
+func FailureText(err error) string {
+	var root *temporal.ApplicationError
+	for e := err; e != nil; {
+		var a *temporal.ApplicationError
+		if !errors.As(e, &a) {
+			break
+		}
+		if slices.Contains(fault.Kinds, fault.Kind(a.Type())) {
+			root = a
+		}
+		e = a.Unwrap()
+	}
+	if root == nil {
+		return err.Error()
+	}
+	kind := fault.Kind(root.Type())
+	where := []string{string(kind)}
+	if kind.Permanent() {
+		where = append(where, "not retried: a person must fix it")
+	}
+	var act *temporal.ActivityError
+	if errors.As(err, &act) && act.ActivityType().GetName() != "" {
+		where = append(where, "in activity "+act.ActivityType().GetName())
+	}
+	return fmt.Sprintf("%s (%s)", strings.TrimSpace(root.Message()), strings.Join(where, "; "))
+}
