@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
 	"icesurvey/fault"
@@ -31,6 +32,12 @@ func FailureText(err error) string {
 		e = a.Unwrap()
 	}
 	if root == nil {
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) && strings.Contains(err.Error(), "workflow not found") {
+			// A wave (or its publication, linkage or coding) the cluster does not know:
+			// most often a mistyped wave id, or the wrong cluster or namespace.
+			return err.Error() + " (is the wave id right, and this the wave's cluster and namespace? `ice wave list` lists the waves it knows)"
+		}
 		return err.Error()
 	}
 	kind := fault.Kind(root.Type())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -25,6 +26,8 @@ func TestFailureTextSaysTheCauseOnce(t *testing.T) {
 			"the warehouse is busy (Busy)"},
 		{"the deepest classified cause wins", temporal.NewApplicationErrorWithCause("outer", "Configuration",
 			temporal.NewApplicationError("inner", "Conflict")), "inner (Conflict; not retried: a person must fix it)"},
+		{"a workflow the cluster does not know", fmt.Errorf("query wave W9: %w", serviceerror.NewNotFound("workflow not found for ID: wave/W9")),
+			"query wave W9: workflow not found for ID: wave/W9 (is the wave id right, and this the wave's cluster and namespace? `ice wave list` lists the waves it knows)"},
 		{"no kind: whole", fmt.Errorf("dial: %w", errors.New("connection refused")), "dial: connection refused"},
 		{"an unknown type: whole", temporal.NewApplicationError("panic in activity", "PanicError"),
 			"panic in activity (type: PanicError, retryable: true)"},
