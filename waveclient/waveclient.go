@@ -425,3 +425,8 @@ func StageFiles(ctx context.Context, st store.Store, spec *wavespec.Spec) error 
 	}
 	return nil
 }
+
+// FailureText is what a person is shown of a failed call or workflow: the deepest
+// classified cause once, its kind and the activity it failed in
+// (activities.FailureText).
+func FailureText(err error) string { return activities.FailureText(err) }

@@ -22,9 +22,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"icesurvey/activities"
 	"icesurvey/infra"
 	"icesurvey/internal/proctmp"
+	"icesurvey/waveclient"
 )
 
 func main() {
@@ -50,7 +50,7 @@ func run() int {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	if err := rootCmd().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "ice:", activities.FailureText(err))
+		fmt.Fprintln(os.Stderr, "ice:", waveclient.FailureText(err))
 		return 1
 	}
 	return 0
