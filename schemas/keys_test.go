@@ -97,7 +97,10 @@ func TestLakeObjects(t *testing.T) {
 	if w, _ := LakeDuplicates.Warehouse(); w != TableResponseDuplicates {
 		t.Errorf("the response load's duplicates load into %s", w)
 	}
-	for _, lt := range []LakeTable{LakeMailingSelection, LakeFinalOutcomes} {
+	if w, _ := LakeFinalOutcomes.Warehouse(); w != TableFinalOutcomes {
+		t.Errorf("the closing records load into %s", w)
+	}
+	for _, lt := range []LakeTable{LakeMailingSelection} {
 		if _, ok := lt.Warehouse(); ok {
 			t.Errorf("%s has a warehouse table", lt)
 		}

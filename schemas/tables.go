@@ -37,6 +37,7 @@ const (
 	TableResponses          Table = "responses"
 	TableResponseRejections Table = "response_rejections"
 	TableResponseDuplicates Table = "response_duplicates"
+	TableFinalOutcomes      Table = "final_outcomes"
 	// Bookkeeping.
 	TableLoadedFiles      Table = "loaded_files"
 	TableSchemaMigrations Table = "schema_migrations"
@@ -54,10 +55,11 @@ var warehouseOf = map[LakeTable]Table{
 	LakeResponseOutcomes:   TableOutcomeEvents,
 	LakeResponseRejections: TableResponseRejections,
 	LakeDuplicates:         TableResponseDuplicates,
+	LakeFinalOutcomes:      TableFinalOutcomes,
 }
 
 // Warehouse is the warehouse table t's objects are loaded into; ok is false for a lake
-// table the warehouse does not hold (selections, final outcomes).
+// table the warehouse does not hold (selections).
 func (t LakeTable) Warehouse() (Table, bool) {
 	w, ok := warehouseOf[t]
 	return w, ok
@@ -71,8 +73,7 @@ func (t LakeTable) Object(key string) LakeObject {
 }
 
 // LakeObject is one object an activity wrote to the lake and the warehouse table it
-// belongs in, empty for an object only the lake keeps (a selection, the final
-// outcomes). Every activity that writes to the lake returns the objects it wrote, and
+// belongs in, empty for an object only the lake keeps (a selection). Every activity that writes to the lake returns the objects it wrote, and
 // the workflow hands them to the warehouse together, which loads those it holds in one
 // transaction.
 type LakeObject struct {

@@ -55,6 +55,8 @@ var Tables = map[schemas.Table]Table{
 		Doc: "every fact about a person's outcome; see the outcomes view for the current one"},
 	schemas.TableMailingHistory: {Name: schemas.TableMailingHistory, Layout: schemas.MailingEventLayout(),
 		Doc: "one row per message per person per mailing step"},
+	schemas.TableFinalOutcomes: {Name: schemas.TableFinalOutcomes, Layout: schemas.FinalOutcomeLayout(), PartitionBy: []string{"wave_id", "ics"},
+		Doc: "each sampled person's outcome code in the ICS's closing record, taken once its fieldwork had closed and the supplier's last files were loaded; an ICS with rows here has closed"},
 }
 
 // TableNames lists the loadable tables, sorted.
@@ -119,6 +121,9 @@ func init() {
 	// file and row (#15). Appended, as ALTER TABLE appends: the layout declares it last.
 	Register(Migration{Version: 19, Name: "outcome_events.source_row", SQL: []string{
 		`ALTER TABLE outcome_events ADD COLUMN IF NOT EXISTS source_row BIGINT`}})
+	// The closing records, so the dashboard knows which ICSs have closed; a warehouse
+	// rebuilt from the lake loads those written before.
+	Register(Migration{Version: 20, Name: string(schemas.TableFinalOutcomes), SQL: []string{ddl(schemas.TableFinalOutcomes)}})
 }
 
 // rebuild recreates table t from its present DDL, keeping its rows: DuckDB cannot drop

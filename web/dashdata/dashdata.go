@@ -842,9 +842,40 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 			today = max(today, d)
 		}
 	}
+	// An ICS with a closing record has closed: its days stop at the wave's last one
+	// with a completion or a mailing, instead of counting on with the calendar.
+	closed := map[string]bool{}
+	rows, err := sn.db.QueryContext(ctx, `SELECT DISTINCT ics FROM final_outcomes WHERE wave_id = ?`, w.ID)
+	if err != nil {
+		return fmt.Errorf("dashdata: reading final_outcomes: %w", err)
+	}
+	for rows.Next() {
+		var ics string
+		if err := rows.Scan(&ics); err != nil {
+			rows.Close()
+			return err
+		}
+		closed[ics] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	lastDay := 0
+	for _, m := range mailings {
+		lastDay = max(lastDay, m.Day)
+	}
+	for _, byDay := range completions {
+		for d := range byDay {
+			lastDay = max(lastDay, d)
+		}
+	}
 	for _, ics := range w.ICSs {
 		r, ok := rates[ics.Code]
 		p := web.ICSProgress{ICS: ics, Stage: "fieldwork", FieldworkDay: today, SampledWithheld: true, GroupWithheld: [3]bool{true, true, true}, RateWithheld: true}
+		if closed[ics.Code] {
+			p.Stage, p.FieldworkDay = "closed", lastDay
+		}
 		if ok {
 			if n, ok := r.Sampled.Value(); ok {
 				p.Sampled, p.SampledWithheld = int(n), false
@@ -865,7 +896,7 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 		if !p.GroupWithheld[0] && !p.GroupWithheld[2] && p.Groups[0]+p.Groups[2] > 0 && start.Valid {
 			eligible := float64(p.Groups[0] + p.Groups[2])
 			var cum int64
-			for day := 0; day <= today; day++ {
+			for day := 0; day <= p.FieldworkDay; day++ {
 				cum += completions[ics.Code][day]
 				dr := web.DayRate{Day: day}
 				if cum > 0 && cum < minCount {

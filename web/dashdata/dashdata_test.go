@@ -168,6 +168,37 @@ func TestResponseByDayFromCompletions(t *testing.T) {
 	}
 }
 
+// An ICS with a closing record (the fixture's QEE) is shown closed, and its days stop
+// at the wave's last completion or mailing instead of counting on with the calendar; the
+// others are still in fieldwork, on the day of the snapshot. (The fixture completes
+// everyone on one day, so both are on day 0 here.)
+func TestClosedICSIsShownClosed(t *testing.T) {
+	ctx := context.Background()
+	src := openSource(t)
+	prog, err := src.Progress(ctx, "W1")
+	if err != nil || len(prog) != 4 {
+		t.Fatalf("progress: %+v %v", prog, err)
+	}
+	byCode := map[string]web.ICSProgress{}
+	for _, p := range prog {
+		byCode[p.ICS.Code] = p
+	}
+	qee, qaa := byCode["QEE"], byCode["QAA"]
+	if qee.Stage != "closed" || qaa.Stage != "fieldwork" {
+		t.Fatalf("stages: QEE %q, QAA %q; want closed and fieldwork", qee.Stage, qaa.Stage)
+	}
+	if qee.FieldworkDay > qaa.FieldworkDay {
+		t.Errorf("QEE closed on day %d, after QAA's day %d", qee.FieldworkDay, qaa.FieldworkDay)
+	}
+	d, err := src.ResponseByDay(ctx, "W1", "QEE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(d.Days); n > 0 && d.Days[n-1].Day != qee.FieldworkDay {
+		t.Errorf("QEE's line ends on day %d, its last day is %d", d.Days[n-1].Day, qee.FieldworkDay)
+	}
+}
+
 // An ICS is named by the configuration first, then by the boards' table; an unknown
 // code has no name (the pages show the code).
 func TestICSName(t *testing.T) {

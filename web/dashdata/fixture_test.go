@@ -82,6 +82,14 @@ func buildFixture(t testing.TB) (*pubsynth.Wave, *publication.Results) {
 			if err := writeLinkageDisclosed(ctx, fixture); err != nil {
 				return fmt.Errorf("linkage_disclosed: %w", err)
 			}
+			// QEE has closed: its closing record, as CloseFieldwork writes it.
+			if err := fixture.Warehouse.Write(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO final_outcomes (survey_record_id, wave_id, ics, outcome)
+					SELECT survey_record_id, wave_id, ics, outcome FROM outcomes WHERE wave_id = ? AND ics = 'QEE'`, testSpec.Wave)
+				return err
+			}); err != nil {
+				return fmt.Errorf("final_outcomes: %w", err)
+			}
 			return nil
 		}()
 	})
