@@ -21,6 +21,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -217,6 +218,11 @@ func update[T any](ctx context.Context, c *Client, wave, ics, name string, arg a
 	})
 	if err == nil {
 		err = h.Get(ctx, &out)
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) && strings.Contains(err.Error(), "already completed") {
+		// The server's words for an ended execution: say which, and where to look.
+		return out, fmt.Errorf("%s in %s/%s: the ICS's workflow has ended (fieldwork closed, or it failed or was cancelled; `ice wave status %s` says which): %w", name, wave, ics, wave, err)
 	}
 	if err != nil {
 		return out, fmt.Errorf("%s in %s/%s: %w", name, wave, ics, err)

@@ -198,6 +198,10 @@ func TestWaveEndToEnd(t *testing.T) {
 		t.Errorf("QMM's closing record counts %d completed, want 1: %s's questionnaire, loaded after the close but before the record", got, lateResponder)
 	}
 	checkClosingRecordIsTheWarehouses(t, ctx, st, wave, res)
+	// An update to an ICS whose fieldwork has ended says so, not only the server's words.
+	if _, err := wc.Declare(ctx, wave, "QMM", "Late Engineer"); err == nil || !strings.Contains(err.Error(), "the ICS's workflow has ended") {
+		t.Errorf("a declaration after the close: %v, want it refused as the ICS's workflow has ended", err)
+	}
 	checkOptedOutGetsNothingLater(t, ctx, st, wave, optedOut)
 	checkDeadMobilesGetNoMoreSMS(t, ctx, st, wave, deadMobiles)
 	if res.Status.Stage != workflows.WaveCompleted {
