@@ -102,12 +102,13 @@ func (a *Activities) LoadResponses(ctx context.Context, in LoadResponsesInput) (
 // final loads were in, is not rewritten. The data engineer sees it in the load's
 // result, the audit trail and the log.
 func markAfterClosingRecord(ctx context.Context, st store.Store, in LoadResponsesInput, out *LoadResponsesOutput) error {
-	closed, err := store.Exists(ctx, st, schemas.FinalOutcomesKey(in.WaveID, in.ICS))
+	record := schemas.FinalOutcomesKey(in.WaveID, in.ICS)
+	closed, err := store.Exists(ctx, st, record)
 	if err != nil || !closed {
 		return err
 	}
 	out.AfterClosingRecord = true
-	details := map[string]any{"load_date": out.LoadDate, "loaded": out.Loaded, "closing_record": schemas.FinalOutcomesKey(in.WaveID, in.ICS)}
+	details := map[string]any{"load_date": out.LoadDate, "loaded": out.Loaded, "closing_record": record}
 	for code, n := range out.Outcomes {
 		details[fmt.Sprintf("outcome_%d_%s", code, schemas.OutcomeName(code))] = n
 	}
