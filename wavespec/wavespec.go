@@ -99,10 +99,7 @@ func (s *Spec) Defaults() {
 		// The default steps, with what the spec did say of the schedule.
 		allowShort, finalLoads := s.Schedule.AllowShortFieldwork, s.Schedule.FinalLoadDays
 		s.Schedule = mailing.DefaultSchedule()
-		s.Schedule.AllowShortFieldwork = allowShort
-		if finalLoads != 0 {
-			s.Schedule.FinalLoadDays = finalLoads
-		}
+		s.Schedule.AllowShortFieldwork, s.Schedule.FinalLoadDays = allowShort, finalLoads
 	}
 	if s.Schedule.FinalLoadDays == 0 {
 		s.Schedule.FinalLoadDays = mailing.DefaultFinalLoadDays
