@@ -106,11 +106,16 @@ type LinkageWithdrawalInput struct {
 	CommandID      string    `json:"command_id"`
 }
 
-// LinkageWithdrawalOutput names the recorded event.
+// LinkageWithdrawalOutput names the recorded event. StillLinkableBy is set when the
+// withdrawal does not take effect: the person's latest consent event, as the next
+// release will find it, is a "given" dated after the withdrawal (a clock that is
+// wrong, or ice demo's simulated calendar, which runs ahead of the real one).
 type LinkageWithdrawalOutput struct {
-	EventID string `json:"event_id"`
-	Key     string `json:"key"`
-	ICS     string `json:"ics"`
+	EventID         string                `json:"event_id"`
+	Key             string                `json:"key"`
+	ICS             string                `json:"ics"`
+	At              time.Time             `json:"at"`
+	StillLinkableBy *schemas.ConsentEvent `json:"still_linkable_by,omitempty"`
 }
 
 // DeriveLinkageConsent derives the wave's consent events (responses' consent answers,
@@ -324,9 +329,22 @@ func (a *Activities) RecordLinkageWithdrawal(ctx context.Context, in LinkageWith
 	if err != nil {
 		return LinkageWithdrawalOutput{}, err
 	}
-	audit.Record(ctx, "linkage_consent_withdrawn", map[string]any{"event_id": ev.EventID, "ics": ics, "operator": ev.Operator,
-		"reason": ev.Reason, "key": key})
-	return LinkageWithdrawalOutput{EventID: ev.EventID, Key: key, ICS: ics}, nil
+	out := LinkageWithdrawalOutput{EventID: ev.EventID, Key: key, ICS: ics, At: ev.At}
+	details := map[string]any{"event_id": ev.EventID, "ics": ics, "operator": ev.Operator, "reason": ev.Reason, "key": key}
+	// The operator means the person to be linked no more: say so when a later consent
+	// event outranks the withdrawal, rather than let the next release link them.
+	if ev.RespondentType == schemas.RespondentPatient {
+		standing, ok, err := linkage.StandingConsent(ctx, a.Store, in.WaveID, linkage.Subject{SurveyRecordID: ev.SurveyRecordID, RespondentType: ev.RespondentType})
+		if err != nil {
+			return LinkageWithdrawalOutput{}, fmt.Errorf("linkage: withdrawal %s recorded, its standing not read: %w", ev.EventID, err)
+		}
+		if ok && standing.EventID != ev.EventID && standing.Event == schemas.ConsentGiven {
+			out.StillLinkableBy = &standing
+			details["still_linkable_by"] = standing.EventID
+		}
+	}
+	audit.Record(ctx, "linkage_consent_withdrawn", details)
+	return out, nil
 }
 
 // LoadLinkageRelease loads a release's tables into the warehouse in one transaction,

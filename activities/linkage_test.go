@@ -108,8 +108,35 @@ func TestLinkageActivities(t *testing.T) {
 	}
 	w, err := a.RecordLinkageWithdrawal(ctx, LinkageWithdrawalInput{Scope: Scope{WaveID: "W1"}, SurveyRecordID: id,
 		Operator: "op", Reason: linkage.ReasonWithdrawLinkage, At: time.Now(), CommandID: "c2"})
-	if err != nil || w.ICS != "QMM" || w.EventID == "" {
+	if err != nil || w.ICS != "QMM" || w.EventID == "" || w.StillLinkableBy != nil {
 		t.Fatalf("withdrawal: %+v, %v", w, err)
+	}
+	// A withdrawal dated before the consent it means to end does not end it, and says so:
+	// the latest event stands.
+	var other string
+	var given time.Time
+	for rec := range ws.Consenting {
+		if rec == id {
+			continue
+		}
+		standing, ok, err := linkage.StandingConsent(ctx, st, "W1", linkage.Subject{SurveyRecordID: rec, RespondentType: schemas.RespondentPatient})
+		if err != nil || !ok || standing.Event != schemas.ConsentGiven {
+			continue
+		}
+		other, given = rec, standing.At
+		break
+	}
+	if other == "" {
+		t.Fatal("no other consenter stands consenting")
+	}
+	early, err := a.RecordLinkageWithdrawal(ctx, LinkageWithdrawalInput{Scope: Scope{WaveID: "W1"}, SurveyRecordID: other,
+		Operator: "op", Reason: linkage.ReasonWithdrawLinkage, At: given.Add(-time.Hour), CommandID: "c-early"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if by := early.StillLinkableBy; by == nil || by.Event != schemas.ConsentGiven || by.SurveyRecordID != other ||
+		by.SourceKind != schemas.ConsentSourceResponse || !by.At.Equal(given) {
+		t.Errorf("a withdrawal an hour before the consent: still linkable by %+v, want the consent of %s at %s", by, other, given)
 	}
 	_, err = a.RecordLinkageWithdrawal(ctx, LinkageWithdrawalInput{Scope: Scope{WaveID: "W1"}, SurveyRecordID: id,
 		Operator: "op", Reason: "because", At: time.Now(), CommandID: "c3"})

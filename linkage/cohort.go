@@ -236,6 +236,28 @@ func ReadConsentEvents(ctx context.Context, st store.Store, wave string) ([]sche
 	return out, err
 }
 
+// StandingConsent is a subject's latest consent event as the next release will find
+// it: the events derived from the lake as it is now, with every stored one (operator
+// withdrawals among them). ok is false when the subject has no consent event at all.
+func StandingConsent(ctx context.Context, st store.Store, wave string, s Subject) (ev schemas.ConsentEvent, ok bool, err error) {
+	derived, err := DeriveConsent(ctx, st, wave)
+	if err != nil {
+		return ev, false, err
+	}
+	stored, err := ReadConsentEvents(ctx, st, wave)
+	if err != nil {
+		return ev, false, err
+	}
+	var theirs []schemas.ConsentEvent
+	for _, e := range slices.Concat(derived, stored) {
+		if e.SurveyRecordID == s.SurveyRecordID && e.RespondentType == s.RespondentType {
+			theirs = append(theirs, e)
+		}
+	}
+	ev, ok = Latest(theirs)[s]
+	return ev, ok, nil
+}
+
 // ErrNoSample: the wave has no sample in the lake, so there is nobody to link (a
 // mistyped wave id, or a wave whose intake never ran). No retry can change that.
 var ErrNoSample = fault.New(fault.BadInput, "linkage: no sample in the lake")

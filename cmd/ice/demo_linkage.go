@@ -7,11 +7,14 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"slices"
 	"text/tabwriter"
+	"time"
 
 	"icesurvey/infra/devstack"
 	"icesurvey/linkage"
 	"icesurvey/linkage/synthlink"
+	"icesurvey/schemas"
 	"icesurvey/waveclient"
 )
 
@@ -43,9 +46,36 @@ func demoLinkage(ctx context.Context, out *os.File, st *devstack.Stack, wc *wave
 	if err := printDisclosedMatchRates(ctx, out, st, wave); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Try: ice link status --wave %s; ice link withdraw --wave %s --record ID, then ice link --wave %s --withdrawals-only\n", wave, wave, wave)
+	record := "ID"
+	if id, ok, err := demoWithdrawable(ctx, st, wave); err != nil {
+		return err
+	} else if ok {
+		record = id
+	}
+	fmt.Fprintf(out, "Try: ice link status --wave %s; ice link withdraw --wave %s --record %s, then ice link --wave %s --withdrawals-only\n", wave, wave, record, wave)
 	fmt.Fprintf(out, "     duckdb -readonly %s \"SELECT * FROM linkage_disclosed WHERE aggregate = 'experience_by_burden' AND subject = 'P_REPEAT_STORY'\"\n", st.Warehouse.Path())
 	return nil
+}
+
+// demoWithdrawable names a linked patient whose consent was given before now, so the
+// withdrawal the demo suggests takes effect: most of the demo's responses are dated
+// on its simulated calendar, which runs ahead of the real clock, and a consent given
+// after a withdrawal outranks it (ice link withdraw says so).
+func demoWithdrawable(ctx context.Context, st *devstack.Stack, wave string) (string, bool, error) {
+	events, err := linkage.ReadConsentEvents(ctx, st.Store, wave)
+	if err != nil {
+		return "", false, fmt.Errorf("consent events: %w", err)
+	}
+	var ids []string
+	for s, e := range linkage.Latest(events) {
+		if s.RespondentType == schemas.RespondentPatient && e.Event == schemas.ConsentGiven && e.At.Before(time.Now()) {
+			ids = append(ids, s.SurveyRecordID)
+		}
+	}
+	if len(ids) == 0 {
+		return "", false, nil
+	}
+	return slices.Min(ids), true, nil
 }
 
 // printDisclosedMatchRates prints, from the warehouse, the share of each ICS's

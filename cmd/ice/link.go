@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -96,8 +97,14 @@ apply it now). Reasons: ` + strings.Join(linkage.OperatorReasons, ", ") + `.`,
 			if err != nil {
 				return err
 			}
-			fmt.Printf("withdrawal recorded: event %s for %s (%s) in %s\nrun `ice link --wave %s --withdrawals-only` to remove them from the current release\n",
-				out.EventID, w.SurveyRecordID, out.ICS, out.Key, w.WaveID)
+			fmt.Printf("withdrawal recorded: event %s for %s (%s) in %s\n", out.EventID, w.SurveyRecordID, out.ICS, out.Key)
+			if by := out.StillLinkableBy; by != nil {
+				return fmt.Errorf("the withdrawal does not take effect: %s's consent was given later, in %s %s received %s, after this withdrawal at %s, "+
+					"and a person's latest consent event stands; a consent dated after the withdrawal was recorded means a clock is wrong "+
+					"(in ice demo, the simulated calendar runs ahead of the real one)",
+					w.SurveyRecordID, by.SourceKind, by.SourceRef, by.At.UTC().Format(time.RFC3339), out.At.UTC().Format(time.RFC3339))
+			}
+			fmt.Printf("run `ice link --wave %s --withdrawals-only` to remove them from the current release\n", w.WaveID)
 			return nil
 		}),
 	}
