@@ -48,9 +48,10 @@ func Report(in ReportInput) string {
 		fmt.Fprintf(&b, "(model trained on %d comments, thresholds tuned on %d, L2 penalty %g)\n",
 			in.Model.Stats.Train, in.Model.Stats.Validation, in.Model.Options.Lambda)
 	}
-	fmt.Fprintf(&b, "%-40s %7s %9s %7s %6s %9s\n", "theme", "support", "precision", "recall", "F1", "polarity")
+	// polarity is a share and its count, left-aligned so the shares line up.
+	fmt.Fprintf(&b, "%-40s %7s %9s %7s %6s  %s\n", "theme", "support", "precision", "recall", "F1", "polarity")
 	for _, t := range in.Evaluation.Themes {
-		fmt.Fprintf(&b, "%-40s %7d %9s %7s %6s %9s\n", name(t.Theme), t.Support, num(t.Precision), num(t.Recall), num(t.F1),
+		fmt.Fprintf(&b, "%-40s %7d %9s %7s %6s  %s\n", name(t.Theme), t.Support, num(t.Precision), num(t.Recall), num(t.F1),
 			pol(t.PolarityAgreement, t.PolarityComparisons))
 	}
 	fmt.Fprintf(&b, "%-40s %7s %9s %7s %6s\n", "macro F1 (themes with support)", "", "", "", num(in.Evaluation.MacroF1))

@@ -112,7 +112,8 @@ WHERE wave_id = ? AND aggregate = 'match_rates' AND grouping = 'ics' AND categor
 	for _, r := range rates {
 		name := icsWithName(r.ics)
 		if !r.share.Valid {
-			fmt.Fprintf(w, "  %s\t%s\twithheld (%s)\n", r.dataset, name, r.status)
+			// As many cells as a shown row, so the columns line up across the table.
+			fmt.Fprintf(w, "  %s\t%s\twithheld\t\t(%s)\n", r.dataset, name, r.status)
 			continue
 		}
 		fmt.Fprintf(w, "  %s\t%s\t%s%%\t%d of %d\t%s\n", r.dataset, name, pct1(100*r.share.Float64), r.count.Int64, r.base.Int64, r.status)
