@@ -1,5 +1,7 @@
 package schemas
 
+import "slices"
+
 // LakeTable is a table of the lake: a folder under lake/ of Parquet objects of one
 // layout, partitioned by wave and ICS (LakePartition).
 type LakeTable string
@@ -63,6 +65,16 @@ var warehouseOf = map[LakeTable]Table{
 func (t LakeTable) Warehouse() (Table, bool) {
 	w, ok := warehouseOf[t]
 	return w, ok
+}
+
+// WarehouseLakeTables are the lake tables the warehouse holds, in name order.
+func WarehouseLakeTables() []LakeTable {
+	out := make([]LakeTable, 0, len(warehouseOf))
+	for t := range warehouseOf {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Object is the lake object at key of table t, addressed to t's warehouse table (none

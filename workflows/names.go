@@ -35,6 +35,8 @@ const (
 	WorkflowThemeCoding WorkflowType = "ThemeCodingWorkflow"
 	// Publication of comparable data (issue #14).
 	WorkflowPublication WorkflowType = "PublicationWorkflow"
+	// The warehouse derived from the lake again.
+	WorkflowWarehouseReload WorkflowType = "WarehouseReloadWorkflow"
 )
 
 // Registration is one workflow function and the type it is registered as.
@@ -53,6 +55,7 @@ var All = []Registration{
 	{WorkflowLinkage, LinkageWorkflow}, {WorkflowLinkageWithdrawal, LinkageWithdrawalWorkflow}, // #15
 	{WorkflowThemeCoding, ThemeCodingWorkflow}, // #17
 	{WorkflowPublication, PublicationWorkflow},
+	{WorkflowWarehouseReload, WarehouseReloadWorkflow},
 }
 
 // Register registers every workflow of All on w (a worker or a replayer) under its type.
@@ -141,6 +144,9 @@ func LinkageWorkflowID(wave string) string { return WaveWorkflowID(wave) + "/lin
 func LinkageWithdrawalWorkflowID(wave, commandID string) string {
 	return LinkageWorkflowID(wave) + "/withdraw/" + commandID
 }
+
+// WarehouseReloadWorkflowID is the ID of a wave's warehouse reload: one at a time.
+func WarehouseReloadWorkflowID(wave string) string { return WaveWorkflowID(wave) + "/warehouse-reload" }
 
 // ThemeCodingWorkflowID is the ID of a wave's theme coding (#17): one per wave.
 func ThemeCodingWorkflowID(wave string) string { return "themes/" + wave }

@@ -227,6 +227,7 @@ func TestWaveEndToEnd(t *testing.T) {
 	checkAuditCoversEveryActivity(t, ctx, st, wc, wave, spec.Codes())
 	checkDeceasedGetNoLaterLetters(t, ctx, st, wave, res)
 	checkNoIdentifiersInWarehouse(t, ctx, st)
+	checkWarehouseRebuildsFromTheLake(t, ctx, st, wc, wave)
 
 	// Identifiable mailing data is gone after the retention period; only free-text
 	// answers (restricted response data, kept for the named ICB users) may remain.

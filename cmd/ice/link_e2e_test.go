@@ -258,6 +258,8 @@ func TestLinkageEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The linkage's warehouse tables come back from the lake's current release.
+	checkWarehouseRebuildsFromTheLake(t, ctx, st, wc, wave)
 }
 
 func releaser(t *testing.T, key []byte, wave, release string) *linkage.Releaser {

@@ -1,12 +1,21 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"icesurvey/store"
 	"icesurvey/warehouse"
+	"icesurvey/waveclient"
 )
 
 func warehouseCmd() *cobra.Command {
@@ -40,6 +49,106 @@ as you like: duckdb -readonly FILE. The copy waits for a write in progress to en
 	f.StringVar(&path, "path", ".ice/warehouse.duckdb", "the warehouse file")
 	f.StringVar(&out, "out", "", "the new file to write (must not exist)")
 	f.DurationVar(&wait, "wait", time.Minute, "how long to wait for a write in progress")
-	cmd.AddCommand(snap)
+	cmd.AddCommand(snap, warehouseReloadCmd())
 	return cmd
+}
+
+func warehouseReloadCmd() *cobra.Command {
+	var c conn
+	var waves []string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "reload (--wave W ... | --all)",
+		Short: "Derive the warehouse from the lake again: load every lake object it lacks or holds with other bytes",
+		Long: `Starts WarehouseReloadWorkflow for each wave: on the warehouse queue, every lake object
+of the wave that belongs in a warehouse table and is missing from the warehouse, or is
+there with other bytes, is loaded (one ICS's objects in one transaction), then the
+wave's publication releases and its current linkage release. A warehouse that is
+current loads nothing (the table says "already there"), so it is safe to run at any
+time.
+
+To rebuild a lost or damaged warehouse: stop the warehouse worker, move the file
+aside, start the worker again (it makes an empty warehouse at the current schema),
+then run ` + "`ice warehouse reload --all`" + `. A warehouse made before a table was added
+gets the objects of that table the same way. --all takes the waves with a sample in
+the lake (--store).`,
+		Args: cobra.NoArgs,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if all == (len(waves) > 0) {
+				return fmt.Errorf("name the waves with --wave, or reload every wave in the lake with --all")
+			}
+			if all {
+				st, err := store.Open(ctx, c.storeURL)
+				if err != nil {
+					return err
+				}
+				if waves, err = warehouse.LakeWaves(ctx, st); err != nil {
+					return err
+				}
+				if len(waves) == 0 {
+					return fmt.Errorf("the lake of %s holds no wave's sample: nothing to reload", c.storeURL)
+				}
+			}
+			for _, wave := range waves {
+				start := time.Now()
+				res, err := cl.ReloadWarehouse(ctx, wave)
+				if err != nil {
+					return err
+				}
+				printWarehouseReload(os.Stdout, res, time.Since(start))
+			}
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	f := cmd.Flags()
+	f.StringSliceVar(&waves, "wave", nil, "the waves to reload")
+	f.BoolVar(&all, "all", false, "reload every wave with a sample in the lake")
+	return cmd
+}
+
+// printWarehouseReload prints a wave's reload: a line per lake partition, publication
+// release and the linkage release, with what was loaded and what was already there.
+func printWarehouseReload(out io.Writer, res waveclient.WarehouseReloadResult, took time.Duration) {
+	fmt.Fprintf(out, "warehouse reload of %s in %s\n", res.WaveID, took.Round(time.Millisecond))
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "  what\tobjects\tloaded\talready there\trows loaded")
+	line := func(what string, o waveclient.WarehouseReloadOutput) {
+		fmt.Fprintf(w, "  %s\t%d\t%d\t%d\t%s\n", what, o.Objects, o.Loaded, o.Skipped, tableRows(o.Rows))
+	}
+	for _, part := range slices.Sorted(maps.Keys(res.Partitions)) {
+		what := "ICS " + part
+		if part == warehouse.WavePartition {
+			what = "the wave's own (audit)"
+		}
+		line(what, res.Partitions[part])
+	}
+	for _, r := range slices.Sorted(maps.Keys(res.Releases)) {
+		line("publication release "+r, res.Releases[r])
+	}
+	if res.LinkageRelease != "" {
+		// The release's tables are loaded whole or skipped as they stand (by SHA-256).
+		rows := tableRows(res.LinkageRows)
+		if rows == "—" {
+			rows = "— (already there)"
+		}
+		fmt.Fprintf(w, "  linkage release %s\t%d\t\t\t%s\n", res.LinkageRelease, len(res.LinkageRows), rows)
+	}
+	w.Flush()
+}
+
+// tableRows lists the tables that loaded rows, with their rows, in table order ("—"
+// for none).
+func tableRows(rows map[string]int64) string {
+	var parts []string
+	for _, t := range slices.Sorted(maps.Keys(rows)) {
+		if rows[t] == 0 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", t, rows[t]))
+	}
+	if len(parts) == 0 {
+		return "—"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,0 +1,155 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"icesurvey/audit"
+	"icesurvey/fault"
+	"icesurvey/publication"
+	"icesurvey/schemas"
+	"icesurvey/store"
+	"icesurvey/warehouse"
+)
+
+// WarehouseReloadPlan is what of a wave the lake holds for the warehouse: the
+// partitions of its lake objects (ICS codes, and warehouse.WavePartition for the
+// wave's own), its publication releases, and its current linkage release (empty for
+// none).
+type WarehouseReloadPlan struct {
+	Partitions     []string `json:"partitions"`
+	Releases       []string `json:"releases,omitempty"`
+	LinkageRelease string   `json:"linkage_release,omitempty"`
+}
+
+// WarehouseReloadOutput counts one reload step: the lake objects found, those loaded
+// now (new to the warehouse, or changed) and those already there with the same bytes,
+// and the rows loaded now by warehouse table.
+type WarehouseReloadOutput struct {
+	Objects int              `json:"objects"`
+	Loaded  int              `json:"loaded"`
+	Skipped int              `json:"skipped"`
+	Rows    map[string]int64 `json:"rows,omitempty"`
+}
+
+// ListLakeWaves lists the waves with a sample in the lake.
+func (a *Activities) ListLakeWaves(ctx context.Context) ([]string, error) {
+	return warehouse.LakeWaves(ctx, a.Store)
+}
+
+// PlanWarehouseReload finds what of the wave the lake holds for the warehouse. A wave
+// with nothing in the lake is refused: the wave id is wrong, or nothing of it was ever
+// written.
+func (a *Activities) PlanWarehouseReload(ctx context.Context, in Scope) (WarehouseReloadPlan, error) {
+	var plan WarehouseReloadPlan
+	parts, err := warehouse.LakePartitions(ctx, a.Store, in.WaveID)
+	if err != nil {
+		return plan, err
+	}
+	if len(parts) == 0 {
+		return plan, fault.Errorf(fault.BadInput, "warehouse: reload: the lake holds nothing of wave %s (is the wave id right?)", in.WaveID)
+	}
+	plan.Partitions = parts
+	if plan.Releases, err = publishedReleases(ctx, a.Store, in.WaveID); err != nil {
+		return plan, err
+	}
+	if plan.LinkageRelease, err = currentLinkageRelease(ctx, a.Store, in.WaveID); err != nil {
+		return plan, err
+	}
+	return plan, nil
+}
+
+// publishedReleases lists the wave's publication releases that have a manifest (a
+// release whose drafting failed before it has none, and never reached the warehouse).
+func publishedReleases(ctx context.Context, st store.Store, wave string) ([]string, error) {
+	prefix := schemas.AreaPublish.WavePrefix(wave)
+	infos, err := st.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: reload: list %s: %w", prefix, err)
+	}
+	var out []string
+	for _, in := range infos {
+		release, rest, ok := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
+		if ok && in.Key == schemas.PublishManifestKey(wave, release) && rest != "" {
+			out = append(out, release)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// currentLinkageRelease is the wave's linkage release whose person-level outputs are
+// in the lake: each release retires the ones before it, so there is one at most; were
+// a retirement cut short, the newest object decides.
+func currentLinkageRelease(ctx context.Context, st store.Store, wave string) (string, error) {
+	prefix := schemas.LakeWavePrefix(schemas.LakeTable(schemas.TableLinkedRespondents), wave)
+	infos, err := st.List(ctx, prefix)
+	if err != nil {
+		return "", fmt.Errorf("warehouse: reload: list %s: %w", prefix, err)
+	}
+	var release string
+	var newest store.Info
+	for _, in := range infos {
+		seg, _, _ := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
+		r, ok := strings.CutPrefix(seg, "release=")
+		if ok && in.Key == schemas.LinkedKey(string(schemas.TableLinkedRespondents), wave, r) && (release == "" || in.ModTime.After(newest.ModTime)) {
+			release, newest = r, in
+		}
+	}
+	return release, nil
+}
+
+// ReloadLakePartition loads one partition of the wave's lake objects (an ICS's, or the
+// wave's own when in.ICS is empty) into the warehouse in one transaction: every object
+// the warehouse lacks or holds with other bytes. On a current warehouse it loads
+// nothing.
+func (w *WarehouseActivities) ReloadLakePartition(ctx context.Context, in Scope) (WarehouseReloadOutput, error) {
+	objs, err := warehouse.LakePartitionObjects(ctx, w.Store, in.WaveID, in.ICS)
+	if err != nil {
+		return WarehouseReloadOutput{}, err
+	}
+	loaded, err := w.Warehouse.LoadLakeObjects(ctx, w.Store, in.WaveID, in.ICS, objs)
+	if err != nil {
+		return WarehouseReloadOutput{}, err
+	}
+	out := reloadCounts(loaded)
+	audit.Record(ctx, "warehouse_reloaded", map[string]any{"partition": in.ICS, "objects": out.Objects, "loaded": out.Loaded,
+		"skipped": out.Skipped, "rows": out.Rows})
+	return out, nil
+}
+
+// ReloadPublicationRelease loads a publication release's warehouse objects, as its
+// manifest lists them, into the warehouse in one transaction.
+func (w *WarehouseActivities) ReloadPublicationRelease(ctx context.Context, in ReleaseInput) (WarehouseReloadOutput, error) {
+	m, err := publication.ReadManifest(ctx, w.Store, in.WaveID, in.ReleaseID)
+	if errors.Is(err, store.ErrNotExist) {
+		return WarehouseReloadOutput{}, fault.Wrap(fault.BadInput, err)
+	}
+	if err != nil {
+		return WarehouseReloadOutput{}, err
+	}
+	loaded, err := w.Warehouse.LoadLakeObjects(ctx, w.Store, in.WaveID, "", m.WarehouseObjects())
+	if err != nil {
+		return WarehouseReloadOutput{}, err
+	}
+	out := reloadCounts(loaded)
+	audit.Record(ctx, "warehouse_reloaded", map[string]any{"release": in.ReleaseID, "objects": out.Objects, "loaded": out.Loaded,
+		"skipped": out.Skipped, "rows": out.Rows})
+	return out, nil
+}
+
+func reloadCounts(loaded []warehouse.Loaded) WarehouseReloadOutput {
+	out := WarehouseReloadOutput{Objects: len(loaded), Rows: map[string]int64{}}
+	for _, l := range loaded {
+		if l.Skipped {
+			out.Skipped++
+			continue
+		}
+		out.Loaded++
+		out.Rows[string(l.Table)] += l.Rows
+	}
+	return out
+}

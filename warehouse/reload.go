@@ -1,0 +1,98 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"icesurvey/schemas"
+	"icesurvey/store"
+)
+
+// The warehouse is derived from the lake, so it can be derived again: a warehouse file
+// lost or damaged is rebuilt by loading every lake object into an empty one, and a
+// warehouse made before a table was added (a migration) is filled by loading the
+// objects it lacks. LoadLakeObjects skips an object loaded before with the same bytes,
+// so a reload of a current warehouse changes nothing.
+//
+// The lake's objects of a wave are reloaded a partition at a time, as the pipeline
+// loaded them: one ICS's objects in one transaction, and those of the wave as a whole
+// (the audit batches) in another.
+
+// WavePartition is the partition of the wave's objects that are not any one ICS's.
+const WavePartition = ""
+
+// LakePartitions lists the partitions of the wave's lake objects that belong in
+// warehouse tables: each ICS's code, in order, and WavePartition when the wave has
+// objects of its own.
+func LakePartitions(ctx context.Context, st store.Store, wave string) ([]string, error) {
+	seen := map[string]bool{}
+	err := eachLakeObject(ctx, st, wave, func(_ schemas.LakeTable, ics, _ string) { seen[ics] = true })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(seen))
+	for ics := range seen {
+		out = append(out, ics)
+	}
+	slices.Sort(out) // WavePartition, being empty, comes first
+	return out, nil
+}
+
+// LakePartitionObjects lists the lake objects of one partition of the wave (an ICS's
+// code, or WavePartition) that belong in warehouse tables, table by table in name
+// order and by key within a table.
+func LakePartitionObjects(ctx context.Context, st store.Store, wave, partition string) ([]schemas.LakeObject, error) {
+	var out []schemas.LakeObject
+	err := eachLakeObject(ctx, st, wave, func(t schemas.LakeTable, ics, key string) {
+		if ics == partition {
+			out = append(out, t.Object(key))
+		}
+	})
+	return out, err
+}
+
+// eachLakeObject calls fn with every Parquet object of the wave in a lake table the
+// warehouse holds, and its ICS partition (WavePartition for none).
+func eachLakeObject(ctx context.Context, st store.Store, wave string, fn func(t schemas.LakeTable, ics, key string)) error {
+	if strings.TrimSpace(wave) == "" || strings.ContainsAny(wave, "/") {
+		return fmt.Errorf("warehouse: reload: wave %q is not a wave id", wave)
+	}
+	for _, t := range schemas.WarehouseLakeTables() {
+		prefix := schemas.LakeWavePrefix(t, wave)
+		infos, err := st.List(ctx, prefix)
+		if err != nil {
+			return fmt.Errorf("warehouse: reload: list %s: %w", prefix, err)
+		}
+		for _, in := range infos {
+			if !schemas.IsParquet(in.Key) {
+				continue
+			}
+			ics := WavePartition
+			if seg, _, ok := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/"); ok && strings.HasPrefix(seg, "ics=") {
+				ics = strings.TrimPrefix(seg, "ics=")
+			}
+			fn(t, ics, in.Key)
+		}
+	}
+	return nil
+}
+
+// LakeWaves lists the waves that have a sample in the lake, in order.
+func LakeWaves(ctx context.Context, st store.Store) ([]string, error) {
+	prefix := schemas.AreaLake.Prefix() + string(schemas.LakeSample) + "/"
+	infos, err := st.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: list the lake's waves: %w", err)
+	}
+	var out []string
+	for _, in := range infos {
+		seg, _, _ := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
+		if wave, ok := strings.CutPrefix(seg, "wave="); ok && !slices.Contains(out, wave) {
+			out = append(out, wave)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
