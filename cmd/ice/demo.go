@@ -328,7 +328,13 @@ func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spe
 	fmt.Fprintf(out, "  restricted (identifiable)       %s/%s (mailing data, deleted at retention)\n", root, schemas.AreaRestricted.WavePrefix(spec.WaveID))
 	fmt.Fprintf(out, "  free text (named ICB users)     %s/%s (kept after retention)\n", root, schemas.AreaFreeText.WavePrefix(spec.WaveID))
 	fmt.Fprintf(out, "  warehouse (DuckDB)              %s\n", st.Warehouse.Path())
-	fmt.Fprintf(out, "  audit trail                     %d events (%d activity attempts; %d in audit_log)\n", len(events), attempts, progress.AuditEvents)
+	// The trail counts events still pending their compaction into the lake, which
+	// audit_log gets at the next flush.
+	inWarehouse := fmt.Sprintf("%d in audit_log", progress.AuditEvents)
+	if pending := int64(len(events)) - progress.AuditEvents; pending > 0 {
+		inWarehouse += fmt.Sprintf(", %d awaiting the next flush", pending)
+	}
+	fmt.Fprintf(out, "  audit trail                     %d events (%d activity attempts; %s)\n", len(events), attempts, inWarehouse)
 	fmt.Fprintf(out, "\nTry: ice audit --store file://%s --wave %s\n", root, spec.WaveID)
 	fmt.Fprintf(out, "     duckdb -readonly %s \"SELECT ics, outcome, count(*) FROM outcomes GROUP BY ALL ORDER BY ALL\"\n", st.Warehouse.Path())
 }
