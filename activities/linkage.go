@@ -334,7 +334,7 @@ func (a *Activities) RecordLinkageWithdrawal(ctx context.Context, in LinkageWith
 	// The operator means the person to be linked no more: say so when a later consent
 	// event outranks the withdrawal, rather than let the next release link them.
 	if ev.RespondentType == schemas.RespondentPatient {
-		standing, ok, err := linkage.StandingConsent(ctx, a.Store, in.WaveID, linkage.Subject{SurveyRecordID: ev.SurveyRecordID, RespondentType: ev.RespondentType})
+		standing, ok, err := linkage.StandingConsent(ctx, a.Store, in.WaveID, ics, linkage.Subject{SurveyRecordID: ev.SurveyRecordID, RespondentType: ev.RespondentType})
 		if err != nil {
 			return LinkageWithdrawalOutput{}, fmt.Errorf("linkage: withdrawal %s recorded, its standing not read: %w", ev.EventID, err)
 		}

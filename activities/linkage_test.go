@@ -119,7 +119,7 @@ func TestLinkageActivities(t *testing.T) {
 		if rec == id {
 			continue
 		}
-		standing, ok, err := linkage.StandingConsent(ctx, st, "W1", linkage.Subject{SurveyRecordID: rec, RespondentType: schemas.RespondentPatient})
+		standing, ok, err := linkage.StandingConsent(ctx, st, "W1", "QMM", linkage.Subject{SurveyRecordID: rec, RespondentType: schemas.RespondentPatient})
 		if err != nil || !ok || standing.Event != schemas.ConsentGiven {
 			continue
 		}

@@ -154,6 +154,12 @@ func waveRoot(table schemas.LakeTable, wave string) string {
 // loaded opt-out and every late opt-out recorded with `ice wave opt-out`. Operator
 // withdrawals are recorded apart (RecordWithdrawal).
 func DeriveConsent(ctx context.Context, st store.Store, wave string) ([]schemas.ConsentEvent, error) {
+	return deriveConsent(ctx, st, wave, func(t schemas.LakeTable) string { return waveRoot(t, wave) })
+}
+
+// deriveConsent is DeriveConsent over the lake objects under root(table): the wave's,
+// or one ICS's partition.
+func deriveConsent(ctx context.Context, st store.Store, wave string, root func(schemas.LakeTable) string) ([]schemas.ConsentEvent, error) {
 	cat, err := questionnaire.Default()
 	if err != nil {
 		return nil, err
@@ -163,7 +169,7 @@ func DeriveConsent(ctx context.Context, st store.Store, wave string) ([]schemas.
 		return nil, err
 	}
 	var out []schemas.ConsentEvent
-	err = scanAll(ctx, st, waveRoot(schemas.LakeResponses, wave), schemas.ResponseRowLayout(), func(r *schemas.ResponseRow) error {
+	err = scanAll(ctx, st, root(schemas.LakeResponses), schemas.ResponseRowLayout(), func(r *schemas.ResponseRow) error {
 		if ev, ok := ConsentFromResponse(r, qs); ok {
 			out = append(out, ev)
 		}
@@ -182,7 +188,7 @@ func DeriveConsent(ctx context.Context, st store.Store, wave string) ([]schemas.
 		{schemas.LakeOutcomeEvents, WithdrawalFromLateOptOut},
 	} {
 		var werr error
-		err = scanAll(ctx, st, waveRoot(src.table, wave), schemas.OutcomeEventLayout(), func(e *schemas.OutcomeEvent) error {
+		err = scanAll(ctx, st, root(src.table), schemas.OutcomeEventLayout(), func(e *schemas.OutcomeEvent) error {
 			ev, ok, err := src.withdraw(*e)
 			if err != nil && werr == nil {
 				werr = err
@@ -237,10 +243,12 @@ func ReadConsentEvents(ctx context.Context, st store.Store, wave string) ([]sche
 }
 
 // StandingConsent is a subject's latest consent event as the next release will find
-// it: the events derived from the lake as it is now, with every stored one (operator
-// withdrawals among them). ok is false when the subject has no consent event at all.
-func StandingConsent(ctx context.Context, st store.Store, wave string, s Subject) (ev schemas.ConsentEvent, ok bool, err error) {
-	derived, err := DeriveConsent(ctx, st, wave)
+// it: the events derived from the lake as it is now (from the partition of ics, the
+// subject's, so a national wave is not read whole for one person), with every stored
+// one (operator withdrawals among them). ok is false when the subject has no consent
+// event at all.
+func StandingConsent(ctx context.Context, st store.Store, wave, ics string, s Subject) (ev schemas.ConsentEvent, ok bool, err error) {
+	derived, err := deriveConsent(ctx, st, wave, func(t schemas.LakeTable) string { return schemas.LakePartition(t, wave, ics) })
 	if err != nil {
 		return ev, false, err
 	}

@@ -96,3 +96,43 @@ func TestCohortOfAWaveWithNoSampleIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A person's standing consent, read from their ICS's partition alone, is what the
+// wave's whole derivation and the stored events make of them.
+func TestStandingConsentIsTheWavesLatest(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 60, 40)
+	derived, err := linkage.DeriveConsent(ctx, w.st, w.wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := linkage.ReadConsentEvents(ctx, w.st, w.wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest := linkage.Latest(append(derived, stored...))
+	checked, consenting := 0, 0
+	for _, p := range w.cohort.People {
+		s := linkage.Subject{SurveyRecordID: p.SurveyRecordID, RespondentType: schemas.RespondentPatient}
+		got, ok, err := linkage.StandingConsent(ctx, w.st, w.wave, p.ICS, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantOK := latest[s]
+		if ok != wantOK || got.EventID != want.EventID {
+			t.Errorf("%s (%s): standing %v %+v, the wave's latest %v %+v", p.SurveyRecordID, p.ICS, ok, got, wantOK, want)
+		}
+		if ok {
+			checked++
+		}
+		if p.Consented != (ok && got.Event == schemas.ConsentGiven) {
+			t.Errorf("%s: consented %v in the cohort, standing %+v", p.SurveyRecordID, p.Consented, got)
+		}
+		if p.Consented {
+			consenting++
+		}
+	}
+	if checked < 20 || consenting == 0 {
+		t.Errorf("only %d people with a consent event (%d consenting)", checked, consenting)
+	}
+}
