@@ -27,13 +27,42 @@ type WarehouseReloadPlan struct {
 
 // WarehouseReloadOutput counts one reload step: the lake objects found, those loaded
 // now (new to the warehouse, or changed) and those already there with the same bytes,
-// and the rows loaded now by warehouse table.
+// and the rows loaded now by warehouse table. Next, for a partition's chunk, is the
+// key to go on after ("" when the partition is done).
 type WarehouseReloadOutput struct {
 	Objects int              `json:"objects"`
 	Loaded  int              `json:"loaded"`
 	Skipped int              `json:"skipped"`
 	Rows    map[string]int64 `json:"rows,omitempty"`
+	Next    string           `json:"next,omitempty"`
 }
+
+// Add adds o's counts to r's (Next is o's).
+func (r *WarehouseReloadOutput) Add(o WarehouseReloadOutput) {
+	r.Objects += o.Objects
+	r.Loaded += o.Loaded
+	r.Skipped += o.Skipped
+	for t, n := range o.Rows {
+		if r.Rows == nil {
+			r.Rows = map[string]int64{}
+		}
+		r.Rows[t] += n
+	}
+	r.Next = o.Next
+}
+
+// WarehouseReloadChunk is the next chunk of one partition of a wave's lake objects
+// (Scope.ICS, empty for the wave's own): those with keys after After.
+type WarehouseReloadChunk struct {
+	Scope
+	After string `json:"after,omitempty"`
+}
+
+// reloadChunkObjects is how many lake objects one ReloadLakePartition call loads at
+// most: a national wave's audit batches number thousands, and one transaction of them
+// all could outlast the warehouse activities' timeout, and be retried from the start
+// for ever. A variable for the tests.
+var reloadChunkObjects = 400
 
 // ListLakeWaves lists the waves with a sample in the lake.
 func (a *Activities) ListLakeWaves(ctx context.Context) ([]string, error) {
@@ -102,22 +131,30 @@ func currentLinkageRelease(ctx context.Context, st store.Store, wave string) (st
 	return release, nil
 }
 
-// ReloadLakePartition loads one partition of the wave's lake objects (an ICS's, or the
-// wave's own when in.ICS is empty) into the warehouse in one transaction: every object
-// the warehouse lacks or holds with other bytes. On a current warehouse it loads
-// nothing.
-func (w *WarehouseActivities) ReloadLakePartition(ctx context.Context, in Scope) (WarehouseReloadOutput, error) {
-	objs, err := warehouse.LakePartitionObjects(ctx, w.Store, in.WaveID, in.ICS)
+// ReloadLakePartition loads the next chunk of one partition of the wave's lake objects
+// (an ICS's, or the wave's own when in.ICS is empty), up to reloadChunkObjects of them
+// by key after in.After, into the warehouse in one transaction: every object the
+// warehouse lacks or holds with other bytes. On a current warehouse it loads nothing.
+// Its Next says where the following chunk starts; keys, not positions, so objects
+// written meanwhile shift nothing.
+func (w *WarehouseActivities) ReloadLakePartition(ctx context.Context, in WarehouseReloadChunk) (WarehouseReloadOutput, error) {
+	objs, err := warehouse.LakePartitionObjects(ctx, w.Store, in.WaveID, in.ICS, in.After)
 	if err != nil {
 		return WarehouseReloadOutput{}, err
+	}
+	next := ""
+	if len(objs) > reloadChunkObjects {
+		objs = objs[:reloadChunkObjects]
+		next = objs[len(objs)-1].Key
 	}
 	loaded, err := w.Warehouse.LoadLakeObjects(ctx, w.Store, in.WaveID, in.ICS, objs)
 	if err != nil {
 		return WarehouseReloadOutput{}, err
 	}
 	out := reloadCounts(loaded)
-	audit.Record(ctx, "warehouse_reloaded", map[string]any{"partition": in.ICS, "objects": out.Objects, "loaded": out.Loaded,
-		"skipped": out.Skipped, "rows": out.Rows})
+	out.Next = next
+	audit.Record(ctx, "warehouse_reloaded", map[string]any{"partition": in.ICS, "after": in.After, "objects": out.Objects,
+		"loaded": out.Loaded, "skipped": out.Skipped, "rows": out.Rows})
 	return out, nil
 }
 

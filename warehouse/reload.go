@@ -41,15 +41,16 @@ func LakePartitions(ctx context.Context, st store.Store, wave string) ([]string,
 }
 
 // LakePartitionObjects lists the lake objects of one partition of the wave (an ICS's
-// code, or WavePartition) that belong in warehouse tables, table by table in name
-// order and by key within a table.
-func LakePartitionObjects(ctx context.Context, st store.Store, wave, partition string) ([]schemas.LakeObject, error) {
+// code, or WavePartition) that belong in warehouse tables, by key (so table by table),
+// those with a key after after only ("" for all).
+func LakePartitionObjects(ctx context.Context, st store.Store, wave, partition, after string) ([]schemas.LakeObject, error) {
 	var out []schemas.LakeObject
 	err := eachLakeObject(ctx, st, wave, func(t schemas.LakeTable, ics, key string) {
-		if ics == partition {
+		if ics == partition && key > after {
 			out = append(out, t.Object(key))
 		}
 	})
+	slices.SortFunc(out, func(a, b schemas.LakeObject) int { return strings.Compare(a.Key, b.Key) })
 	return out, err
 }
 

@@ -51,13 +51,18 @@ func TestLakePartitionsAndTheirObjects(t *testing.T) {
 		{WavePartition, []schemas.LakeObject{schemas.LakeAudit.Object(keys[3])}},
 		{"QXX", nil},
 	} {
-		got, err := LakePartitionObjects(ctx, st, "W1", tc.partition)
+		got, err := LakePartitionObjects(ctx, st, "W1", tc.partition, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("partition %q: %v, want %v", tc.partition, got, tc.want)
 		}
+	}
+	// The reload goes through a partition in chunks, each after the last key of the one
+	// before.
+	if got, err := LakePartitionObjects(ctx, st, "W1", "QMM", keys[2]); err != nil || !slices.Equal(got, []schemas.LakeObject{schemas.LakeSample.Object(keys[0])}) {
+		t.Errorf("QMM after %s: %v (%v), want its sample only", keys[2], got, err)
 	}
 	waves, err := LakeWaves(ctx, st)
 	if err != nil || !slices.Equal(waves, []string{"W1", "W2"}) {

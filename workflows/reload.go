@@ -41,11 +41,21 @@ func WarehouseReloadWorkflow(ctx workflow.Context, in WarehouseReloadInput) (War
 		return res, fmt.Errorf("reload wave %s: %w", in.WaveID, err)
 	}
 	for _, part := range plan.Partitions {
-		var out activities.WarehouseReloadOutput
-		if err := workflow.ExecuteActivity(wh, wa.ReloadLakePartition, activities.Scope{WaveID: in.WaveID, ICS: part}).Get(ctx, &out); err != nil {
-			return res, fmt.Errorf("reload wave %s, partition %q: %w", in.WaveID, part, err)
+		// A chunk at a time (activities.ReloadLakePartition), each after the last key of
+		// the one before.
+		var sum activities.WarehouseReloadOutput
+		for chunk := (activities.WarehouseReloadChunk{Scope: activities.Scope{WaveID: in.WaveID, ICS: part}}); ; {
+			var out activities.WarehouseReloadOutput
+			if err := workflow.ExecuteActivity(wh, wa.ReloadLakePartition, chunk).Get(ctx, &out); err != nil {
+				return res, fmt.Errorf("reload wave %s, partition %q: %w", in.WaveID, part, err)
+			}
+			sum.Add(out)
+			if out.Next == "" {
+				break
+			}
+			chunk.After = out.Next
 		}
-		res.Partitions[part] = out
+		res.Partitions[part] = sum
 	}
 	for _, release := range plan.Releases {
 		var out activities.WarehouseReloadOutput

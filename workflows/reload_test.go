@@ -27,10 +27,10 @@ func TestWarehouseReloadWorkflow(t *testing.T) {
 	}{
 		{name: "whole wave",
 			plan: activities.WarehouseReloadPlan{Partitions: []string{"", "QJK", "QMM"}, Releases: []string{"r1", "r2"}, LinkageRelease: "R9"},
-			want: []string{"plan", "part:", "part:QJK", "part:QMM", "release:r1", "release:r2", "linkage:R9", "flush"}},
+			want: []string{"plan", "part:", "part:QJK", "part:QMM", "part:QMM@k2", "release:r1", "release:r2", "linkage:R9", "flush"}},
 		{name: "no releases, no linkage",
 			plan: activities.WarehouseReloadPlan{Partitions: []string{"QMM"}},
-			want: []string{"plan", "part:QMM", "flush"}},
+			want: []string{"plan", "part:QMM", "part:QMM@k2", "flush"}},
 		{name: "a partition fails",
 			plan:     activities.WarehouseReloadPlan{Partitions: []string{"", "QJK", "QMM"}, Releases: []string{"r1"}},
 			failPart: "QJK",
@@ -54,12 +54,16 @@ func TestWarehouseReloadWorkflow(t *testing.T) {
 					return tc.plan, nil
 				})
 			env.OnActivity(twa.ReloadLakePartition, mock.Anything, mock.Anything).Return(
-				func(_ context.Context, in activities.Scope) (activities.WarehouseReloadOutput, error) {
-					note("part:" + in.ICS)
+				func(_ context.Context, in activities.WarehouseReloadChunk) (activities.WarehouseReloadOutput, error) {
+					note("part:" + in.ICS + in.After)
 					if tc.failPart != "" && in.ICS == tc.failPart {
 						return activities.WarehouseReloadOutput{}, activities.ApplicationError(fault.Errorf(fault.BadInput, "a lake object of %s cannot be read", in.ICS))
 					}
-					return activities.WarehouseReloadOutput{Objects: 2, Loaded: 1, Skipped: 1}, nil
+					// QMM's partition comes in two chunks.
+					if in.ICS == "QMM" && in.After == "" {
+						return activities.WarehouseReloadOutput{Objects: 2, Loaded: 2, Rows: map[string]int64{"sample": 5}, Next: "@k2"}, nil
+					}
+					return activities.WarehouseReloadOutput{Objects: 2, Loaded: 1, Skipped: 1, Rows: map[string]int64{"sample": 1}}, nil
 				}).Maybe()
 			env.OnActivity(twa.ReloadPublicationRelease, mock.Anything, mock.Anything).Return(
 				func(_ context.Context, in activities.ReleaseInput) (activities.WarehouseReloadOutput, error) {
@@ -89,6 +93,8 @@ func TestWarehouseReloadWorkflow(t *testing.T) {
 			require.Len(t, res.Partitions, len(tc.plan.Partitions))
 			require.Len(t, res.Releases, len(tc.plan.Releases))
 			require.Equal(t, tc.plan.LinkageRelease, res.LinkageRelease)
+			// The two chunks of QMM are added up, and the partition is done.
+			require.Equal(t, activities.WarehouseReloadOutput{Objects: 4, Loaded: 3, Skipped: 1, Rows: map[string]int64{"sample": 6}}, res.Partitions["QMM"])
 		})
 	}
 }
