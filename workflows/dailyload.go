@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -159,12 +158,8 @@ func loadICS(ctx workflow.Context, in DailyLoadInput, ics string, date time.Time
 		qs.LocalQuestions = local
 	}
 	fail := func(what string, err error) DailyLoadICSResult {
-		var appErr *temporal.ApplicationError
-		msg := err.Error()
-		if errors.As(err, &appErr) {
-			msg = appErr.Message()
-		}
-		r.Error = what + ": " + msg
+		// The cause once, with its kind (whether a retry can fix it) and activity.
+		r.Error = what + ": " + activities.FailureText(err)
 		return r
 	}
 

@@ -74,7 +74,9 @@ func WaveWorkflow(ctx workflow.Context, spec wavespec.Spec) (WaveResult, error) 
 			err := f.Get(ctx, &out)
 			w.status.ICS[c.idx].Done = true
 			if err != nil {
-				w.status.ICS[c.idx].Error = err.Error()
+				// The deepest classified cause, once, with its kind and activity, not
+				// the chain of every wrapper (activities.FailureText).
+				w.status.ICS[c.idx].Error = activities.FailureText(err)
 			} else {
 				res.ICS[spec.ICSs[c.idx].Code] = out.Status
 			}

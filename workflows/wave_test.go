@@ -226,7 +226,8 @@ func TestWaveWorkflow_RealChildren(t *testing.T) {
 	assert.Equal(t, workflows.WaveCompletedWithFailures, res.Status.Stage)
 	assert.False(t, res.Status.Paused)
 	assert.Empty(t, res.Status.ICS[0].Error)
-	assert.Contains(t, res.Status.ICS[1].Error, "intake: ")
+	// The cause once, with its kind and activity (activities.FailureText).
+	assert.Equal(t, "no pseudonymisation key configured (Configuration; not retried: a person must fix it; in activity Intake)", res.Status.ICS[1].Error)
 	assert.Equal(t, workflows.StageClosed, res.ICS["QE1"].Stage)
 	assert.Equal(t, "Dr A. Jones", res.ICS["QE1"].Declaration.By)
 
