@@ -311,6 +311,10 @@ type DailyLoadSchedule struct {
 	Hour    int
 	Minute  int
 	Catchup time.Duration
+	// Until, when set, is the last day the schedule runs: its run at Hour:Minute UTC
+	// that day is the last (a wave's loads are over some days after it closes; later
+	// files are loaded by hand, with Backfill).
+	Until time.Time
 }
 
 // ScheduleDailyLoad creates the schedule that starts the wave's daily load every day at
@@ -327,12 +331,18 @@ func (c *Client) ScheduleDailyLoad(ctx context.Context, s DailyLoadSchedule) (st
 	in := s.Input
 	in.Date = time.Time{} // each run derives its day from its scheduled time
 	id := workflows.DailyLoadScheduleID(in.WaveID)
+	var endAt time.Time
+	if !s.Until.IsZero() {
+		// Times after EndAt are skipped, so the run at Hour:Minute on Until is the last.
+		u := s.Until.UTC()
+		endAt = time.Date(u.Year(), u.Month(), u.Day(), s.Hour, s.Minute, 0, 0, time.UTC)
+	}
 	h, err := c.c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID: id,
 		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
 			Hour: []client.ScheduleRange{{Start: s.Hour}}, Minute: []client.ScheduleRange{{Start: s.Minute}},
 			Comment: "daily response load",
-		}}},
+		}}, EndAt: endAt},
 		Action: &client.ScheduleWorkflowAction{
 			// The server appends the scheduled time, so each day's run has its own ID;
 			// the run loads its day in a child under the day's one ID
@@ -350,6 +360,81 @@ func (c *Client) ScheduleDailyLoad(ctx context.Context, s DailyLoadSchedule) (st
 		return id, fmt.Errorf("create schedule %s: %w", id, err)
 	}
 	return h.GetID(), nil
+}
+
+// DailyLoadScheduleStatus is where a wave's daily-load schedule stands.
+type DailyLoadScheduleStatus struct {
+	ID     string
+	Note   string
+	Paused bool
+	// At is the time of day it runs (HH:MM UTC); EndAt, when set, the last run.
+	At    string
+	EndAt time.Time
+	// NextRuns are the next scheduled times; RecentRuns the latest runs started, oldest
+	// first.
+	NextRuns   []time.Time
+	RecentRuns []ScheduledRun
+	// Missed counts runs missed beyond the catch-up window (to load with Backfill).
+	Missed int
+}
+
+// ScheduledRun is one run a schedule started: its scheduled time and its workflow.
+type ScheduledRun struct {
+	ScheduledAt time.Time
+	WorkflowID  string
+	RunID       string
+}
+
+// ErrNoSchedule: the wave has no daily-load schedule (never created, or deleted).
+var ErrNoSchedule = errors.New("the wave has no daily-load schedule (`ice schedule daily-load` creates it)")
+
+// DescribeDailyLoadSchedule says where the wave's daily-load schedule stands.
+func (c *Client) DescribeDailyLoadSchedule(ctx context.Context, wave string) (DailyLoadScheduleStatus, error) {
+	id := workflows.DailyLoadScheduleID(wave)
+	out := DailyLoadScheduleStatus{ID: id}
+	d, err := c.c.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return out, fmt.Errorf("schedule %s: %w", id, ErrNoSchedule)
+	}
+	if err != nil {
+		return out, fmt.Errorf("describe schedule %s: %w", id, err)
+	}
+	out.Note, out.Paused = d.Schedule.State.Note, d.Schedule.State.Paused
+	if spec := d.Schedule.Spec; spec != nil {
+		out.EndAt = spec.EndAt
+		for _, cal := range spec.Calendars {
+			if len(cal.Hour) == 1 && len(cal.Minute) == 1 {
+				out.At = fmt.Sprintf("%02d:%02d", cal.Hour[0].Start, cal.Minute[0].Start)
+			}
+		}
+	}
+	out.NextRuns = d.Info.NextActionTimes
+	out.Missed = d.Info.NumActionsMissedCatchupWindow
+	for _, a := range d.Info.RecentActions {
+		r := ScheduledRun{ScheduledAt: a.ScheduleTime}
+		if a.StartWorkflowResult != nil {
+			r.WorkflowID, r.RunID = a.StartWorkflowResult.WorkflowID, a.StartWorkflowResult.FirstExecutionRunID
+		}
+		out.RecentRuns = append(out.RecentRuns, r)
+	}
+	return out, nil
+}
+
+// DeleteDailyLoadSchedule deletes the wave's daily-load schedule: no more loads start
+// by themselves (a run in progress finishes; days are still loaded by hand with
+// LoadDay and Backfill).
+func (c *Client) DeleteDailyLoadSchedule(ctx context.Context, wave string) error {
+	id := workflows.DailyLoadScheduleID(wave)
+	err := c.c.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return fmt.Errorf("schedule %s: %w", id, ErrNoSchedule)
+	}
+	if err != nil {
+		return fmt.Errorf("delete schedule %s: %w", id, err)
+	}
+	return nil
 }
 
 // LoadDay runs the daily load of in.Date and waits for it. The load runs under the

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"icesurvey/questionnaire"
 	"icesurvey/waveclient"
 	"icesurvey/wavespec"
+	"icesurvey/workflows"
 )
 
 // loadFlags say which wave, ICSs and questionnaires a daily load covers. The running
@@ -112,8 +115,83 @@ func mapValues(m map[string][]string) [][]string {
 }
 
 func scheduleCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "schedule", Short: "Create the Temporal Schedules of recurring work"}
-	cmd.AddCommand(scheduleDailyLoadCmd())
+	cmd := &cobra.Command{Use: "schedule", Short: "Create, show and delete the Temporal Schedules of recurring work"}
+	cmd.AddCommand(scheduleDailyLoadCmd(), scheduleStatusCmd(), scheduleDeleteCmd())
+	return cmd
+}
+
+func scheduleStatusCmd() *cobra.Command {
+	var c conn
+	var wave string
+	cmd := &cobra.Command{
+		Use:   "status --wave W",
+		Short: "Show the wave's daily-load schedule: when it runs, its next and latest runs, what it missed",
+		Args:  cobra.NoArgs,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if wave == "" {
+				return errors.New("--wave is required")
+			}
+			s, err := cl.DescribeDailyLoadSchedule(ctx, wave)
+			if err != nil {
+				return err
+			}
+			printSchedule(os.Stdout, s)
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	cmd.Flags().StringVar(&wave, "wave", "", "the wave")
+	return cmd
+}
+
+// printSchedule prints a daily-load schedule's status.
+func printSchedule(out io.Writer, s waveclient.DailyLoadScheduleStatus) {
+	state := "active"
+	if s.Paused {
+		state = "paused"
+	}
+	fmt.Fprintf(out, "schedule %s: %s, daily at %s UTC", s.ID, state, s.At)
+	if !s.EndAt.IsZero() {
+		fmt.Fprintf(out, ", last run %s", s.EndAt.UTC().Format("2006-01-02 15:04"))
+	}
+	fmt.Fprintf(out, "\n  %s\n", s.Note)
+	var next []string
+	for _, t := range s.NextRuns {
+		next = append(next, t.UTC().Format("2006-01-02 15:04"))
+	}
+	if len(next) == 0 {
+		next = []string{"none (the schedule has ended)"}
+	}
+	fmt.Fprintf(out, "  next runs   %s\n", strings.Join(next, ", "))
+	for _, r := range s.RecentRuns {
+		fmt.Fprintf(out, "  ran         %s  %s\n", r.ScheduledAt.UTC().Format("2006-01-02 15:04"), r.WorkflowID)
+	}
+	if s.Missed > 0 {
+		fmt.Fprintf(out, "  missed      %d runs beyond the catch-up window: load their days with `ice load backfill`\n", s.Missed)
+	}
+}
+
+func scheduleDeleteCmd() *cobra.Command {
+	var c conn
+	var wave string
+	cmd := &cobra.Command{
+		Use:   "delete --wave W",
+		Short: "Delete the wave's daily-load schedule once its loads are over (days are still loaded by hand with ice load backfill)",
+		Args:  cobra.NoArgs,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if wave == "" {
+				return errors.New("--wave is required")
+			}
+			if err := cl.DeleteDailyLoadSchedule(ctx, wave); err != nil {
+				return err
+			}
+			fmt.Printf("schedule %s deleted: no more daily loads of %s start by themselves (a load in progress finishes; `ice load backfill` loads a day by hand)\n",
+				workflows.DailyLoadScheduleID(wave), wave)
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	cmd.Flags().StringVar(&wave, "wave", "", "the wave")
 	return cmd
 }
 
@@ -123,13 +201,17 @@ func scheduleDailyLoadCmd() *cobra.Command {
 	var at string
 	var catchup time.Duration
 	var lag int
+	var until string
 	cmd := &cobra.Command{
-		Use:   "daily-load --wave W --at HH:MM",
+		Use:   "daily-load --wave W --at HH:MM [--until YYYY-MM-DD]",
 		Short: "Load each day's response files at HH:MM UTC, catching up missed days",
 		Long: `Creates a Temporal Schedule that starts the daily response load of a wave every day at
 HH:MM (UTC). Each run loads the landing folder of the day --lag-days before its scheduled time
 (default 1: at 06:00 it loads yesterday's complete folder). Loads never overlap; runs missed
-while the cluster was down are made up, in order, within --catchup.`,
+while the cluster was down are made up, in order, within --catchup. --until makes the run
+on that day the last (a wave's loads are over final_load_days after its last ICS closes;
+a file later still is loaded by hand with ` + "`ice load backfill`" + `). ` + "`ice schedule status`" + ` shows the
+schedule and ` + "`ice schedule delete`" + ` ends it.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			hour, minute, err := parseHHMM(at)
 			if err != nil {
@@ -146,18 +228,31 @@ while the cluster was down are made up, in order, within --catchup.`,
 				return err
 			}
 			in.LagDays = lag
+			var last time.Time
+			if until != "" {
+				if last, err = time.Parse(time.DateOnly, until); err != nil {
+					return fmt.Errorf("--until %q: want YYYY-MM-DD", until)
+				}
+				if lastRun := time.Date(last.Year(), last.Month(), last.Day(), hour, minute, 0, 0, time.UTC); !lastRun.After(time.Now()) {
+					return fmt.Errorf("--until %s: its run at %02d:%02d UTC has passed, so the schedule would never run", until, hour, minute)
+				}
+			}
 			ctx := cmd.Context()
 			cl, err := c.dial(ctx)
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
-			id, err := cl.ScheduleDailyLoad(ctx, waveclient.DailyLoadSchedule{Input: in, Hour: hour, Minute: minute, Catchup: catchup})
+			id, err := cl.ScheduleDailyLoad(ctx, waveclient.DailyLoadSchedule{Input: in, Hour: hour, Minute: minute, Catchup: catchup, Until: last})
 			if err != nil {
 				return err
 			}
-			fmt.Printf("schedule %s created: daily at %02d:%02d UTC, loads the day %d before, catch-up %s, for %s\n",
-				id, hour, minute, lag, catchup, strings.Join(in.ICS, ", "))
+			ends := ""
+			if !last.IsZero() {
+				ends = ", last run on " + until
+			}
+			fmt.Printf("schedule %s created: daily at %02d:%02d UTC%s, loads the day %d before, catch-up %s, for %s\n",
+				id, hour, minute, ends, lag, catchup, strings.Join(in.ICS, ", "))
 			return nil
 		},
 	}
@@ -166,6 +261,7 @@ while the cluster was down are made up, in order, within --catchup.`,
 	cmd.Flags().StringVar(&at, "at", "", "time of day to load, HH:MM UTC (required)")
 	cmd.Flags().DurationVar(&catchup, "catchup", 72*time.Hour, "how long after a missed run it is still made up")
 	cmd.Flags().IntVar(&lag, "lag-days", 1, "load the folder of this many days before the run's day")
+	cmd.Flags().StringVar(&until, "until", "", "the last day to run, YYYY-MM-DD (default: until `ice schedule delete`)")
 	_ = cmd.MarkFlagRequired("at")
 	return cmd
 }

@@ -1,0 +1,142 @@
+//go:build !production
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"icesurvey/infra/devstack"
+	"icesurvey/linkage/synthlink"
+	"icesurvey/waveclient"
+	"icesurvey/workflows"
+)
+
+// TestDailyLoadSchedule creates a wave's daily-load schedule with the CLI on the
+// embedded server, reads it back (time of day, last run, next runs), has it run once
+// now (as the server does at its time), finds the run loaded the day before its
+// scheduled time (no files yet, recorded as such), and deletes it.
+func TestDailyLoadSchedule(t *testing.T) {
+	ctx, st, wc := startE2E(t)
+	const wave = "sched-e2e"
+	server := []string{"--address", st.Server.HostPort(), "--namespace", st.Server.Namespace()}
+	ice := func(args ...string) (string, error) {
+		t.Helper()
+		cmd := rootCmd()
+		cmd.SetArgs(append(args, server...))
+		return captureStdout(t, func() error { return cmd.ExecuteContext(ctx) })
+	}
+	// The wave's sample (and some responses) in the lake: a load judges the day's files
+	// against it.
+	key, err := devstack.PseudonymKey(st.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := synthlink.WriteWave(ctx, st.Store, synthlink.WaveConfig{WaveID: wave, ICSs: []string{"QMM"}, PerICS: 60,
+		Respondents: 20, ConsentRate: 0.5, Seed: 3, ProjectKey: key}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	at := now.Add(2 * time.Hour).Truncate(time.Minute)
+	until := now.AddDate(0, 0, 3)
+	if _, err := ice("schedule", "daily-load", "--wave", wave, "--ics", "QMM", "--at", at.Format("15:04"),
+		"--until", now.AddDate(0, 0, -1).Format(time.DateOnly)); err == nil || !strings.Contains(err.Error(), "would never run") {
+		t.Errorf("a schedule whose last day has passed: %v, want it refused", err)
+	}
+	out, err := ice("schedule", "daily-load", "--wave", wave, "--ics", "QMM", "--at", at.Format("15:04"), "--until", until.Format(time.DateOnly))
+	if err != nil {
+		t.Fatalf("ice schedule daily-load: %v", err)
+	}
+	if !strings.Contains(out, "last run on "+until.Format(time.DateOnly)) {
+		t.Errorf("creation printed %q", out)
+	}
+
+	s, err := wc.DescribeDailyLoadSchedule(ctx, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastRun := time.Date(until.Year(), until.Month(), until.Day(), at.Hour(), at.Minute(), 0, 0, time.UTC)
+	if s.At != at.Format("15:04") || !s.EndAt.Equal(lastRun) || s.Paused || !strings.Contains(s.Note, "QMM") {
+		t.Errorf("schedule %+v: want daily at %s, last run %s", s, at.Format("15:04"), lastRun)
+	}
+	if len(s.NextRuns) == 0 {
+		t.Fatal("no next run")
+	}
+	for _, r := range s.NextRuns {
+		if r.Hour() != at.Hour() || r.Minute() != at.Minute() || r.After(lastRun) || !r.After(now) {
+			t.Errorf("next run %s: want at %s UTC, after now and no later than %s", r, at.Format("15:04"), lastRun)
+		}
+	}
+	if out, err := ice("schedule", "status", "--wave", wave); err != nil || !strings.Contains(out, "daily at "+at.Format("15:04")+" UTC") ||
+		!strings.Contains(out, "last run "+lastRun.Format("2006-01-02 15:04")) {
+		t.Errorf("ice schedule status: %v\n%s", err, out)
+	}
+
+	// Run it now, as the server would at its time.
+	if err := st.Client.ScheduleClient().GetHandle(ctx, s.ID).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var run waveclient.ScheduledRun
+	for deadline := time.Now().Add(time.Minute); run.WorkflowID == ""; {
+		if time.Now().After(deadline) {
+			t.Fatal("the triggered run never started")
+		}
+		time.Sleep(200 * time.Millisecond)
+		if s, err = wc.DescribeDailyLoadSchedule(ctx, wave); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.RecentRuns) > 0 {
+			run = s.RecentRuns[0]
+		}
+	}
+	if !strings.HasPrefix(run.WorkflowID, workflows.DailyLoadScheduledWorkflowID(wave)) {
+		t.Errorf("the run's workflow %s", run.WorkflowID)
+	}
+	var res waveclient.DailyLoadResult
+	if err := st.Client.GetWorkflow(ctx, run.WorkflowID, run.RunID).Get(ctx, &res); err != nil {
+		t.Fatalf("the scheduled load: %v", err)
+	}
+	wantDay := run.ScheduledAt.UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	if res.WaveID != wave || res.Date != wantDay || len(res.ICS) != 1 || res.ICS[0].Error != "" || !res.ICS[0].Load.NoFiles {
+		t.Errorf("the scheduled load: %+v; want %s's folder of %s, with no files", res, wave, wantDay)
+	}
+
+	if out, err := ice("schedule", "delete", "--wave", wave); err != nil || !strings.Contains(out, "deleted") {
+		t.Errorf("ice schedule delete: %v\n%s", err, out)
+	}
+	if _, err := wc.DescribeDailyLoadSchedule(ctx, wave); !errors.Is(err, waveclient.ErrNoSchedule) {
+		t.Errorf("a deleted schedule described: %v, want ErrNoSchedule", err)
+	}
+	if _, err := ice("schedule", "delete", "--wave", wave); !errors.Is(err, waveclient.ErrNoSchedule) {
+		t.Errorf("a deleted schedule deleted again: %v, want ErrNoSchedule", err)
+	}
+}
+
+// captureStdout runs fn with the process's standard output captured, and returns what
+// it printed.
+func captureStdout(t *testing.T, fn func() error) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdout
+	os.Stdout = w
+	done := make(chan string)
+	go func() {
+		var b bytes.Buffer
+		_, _ = io.Copy(&b, r)
+		done <- b.String()
+	}()
+	ferr := fn()
+	os.Stdout = saved
+	w.Close()
+	return <-done, ferr
+}
