@@ -68,6 +68,7 @@ fi
 failed=0
 ran=0
 skipped=0
+flaked=0
 began=$(date +%s)
 printf '%-12s %-24s %8s %12s %12s %s\n' package target time execs interesting result
 for t in "${chosen[@]}"; do
@@ -79,6 +80,8 @@ for t in "${chosen[@]}"; do
   fi
   ran=$((ran + 1))
   log=$(mktemp)
+  corpus="$dir/testdata/fuzz/$name"
+  before=$(ls "$corpus" 2>/dev/null | sort || true)
   start=$(date +%s)
   status=0
   go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime="$minimize" -parallel="$parallel" "./$dir" >"$log" 2>&1 || status=$?
@@ -86,6 +89,18 @@ for t in "${chosen[@]}"; do
   execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
   interesting=$(grep -oE 'new interesting: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
   result=ok
+  if [ "$status" -ne 0 ] && grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log" &&
+    [ "$(ls "$corpus" 2>/dev/null | sort || true)" = "$before" ]; then
+    # Go 1.26's fuzzing coordinator can report its own -fuzztime deadline as a failure
+    # when a worker is mid-input as it passes (go.dev/issue/75804, fixed in Go 1.27): no
+    # input is written, and nothing fails. The corpus is replayed, deterministically, to
+    # be sure; a failure there is a failure.
+    if go test -run="^${name}\$" "./$dir" >>"$log" 2>&1; then
+      status=0
+      result="ok (Go's deadline race, go.dev/issue/75804: no input written; corpus replayed)"
+      flaked=$((flaked + 1))
+    fi
+  fi
   if [ "$status" -ne 0 ]; then
     result=FAIL
     failed=$((failed + 1))
@@ -102,4 +117,4 @@ if [ "$failed" -ne 0 ]; then
   echo "$failed of $ran fuzz targets found a failing input" >&2
   exit 1
 fi
-echo "$ran fuzz targets, $fuzztime each: no failing input; $skipped skipped"
+echo "$ran fuzz targets, $fuzztime each: no failing input; $skipped skipped; $flaked stopped by Go's deadline race (corpus replayed)"
