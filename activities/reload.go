@@ -64,11 +64,6 @@ type WarehouseReloadChunk struct {
 // for ever. A variable for the tests.
 var reloadChunkObjects = 400
 
-// ListLakeWaves lists the waves with a sample in the lake.
-func (a *Activities) ListLakeWaves(ctx context.Context) ([]string, error) {
-	return warehouse.LakeWaves(ctx, a.Store)
-}
-
 // PlanWarehouseReload finds what of the wave the lake holds for the warehouse. A wave
 // with nothing in the lake is refused: the wave id is wrong, or nothing of it was ever
 // written.
@@ -82,7 +77,7 @@ func (a *Activities) PlanWarehouseReload(ctx context.Context, in Scope) (Warehou
 		return plan, fault.Errorf(fault.BadInput, "warehouse: reload: the lake holds nothing of wave %s (is the wave id right?)", in.WaveID)
 	}
 	plan.Partitions = parts
-	if plan.Releases, err = publishedReleases(ctx, a.Store, in.WaveID); err != nil {
+	if plan.Releases, err = releasesWithManifest(ctx, a.Store, in.WaveID); err != nil {
 		return plan, err
 	}
 	if plan.LinkageRelease, err = currentLinkageRelease(ctx, a.Store, in.WaveID); err != nil {
@@ -91,9 +86,10 @@ func (a *Activities) PlanWarehouseReload(ctx context.Context, in Scope) (Warehou
 	return plan, nil
 }
 
-// publishedReleases lists the wave's publication releases that have a manifest (a
-// release whose drafting failed before it has none, and never reached the warehouse).
-func publishedReleases(ctx context.Context, st store.Store, wave string) ([]string, error) {
+// releasesWithManifest lists the wave's publication releases that have a manifest,
+// drafts and published ones (a release whose drafting failed before it has none, and
+// never reached the warehouse).
+func releasesWithManifest(ctx context.Context, st store.Store, wave string) ([]string, error) {
 	prefix := schemas.AreaPublish.WavePrefix(wave)
 	infos, err := st.List(ctx, prefix)
 	if err != nil {
@@ -101,8 +97,8 @@ func publishedReleases(ctx context.Context, st store.Store, wave string) ([]stri
 	}
 	var out []string
 	for _, in := range infos {
-		release, rest, ok := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
-		if ok && in.Key == schemas.PublishManifestKey(wave, release) && rest != "" {
+		release, _, ok := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
+		if ok && in.Key == schemas.PublishManifestKey(wave, release) {
 			out = append(out, release)
 		}
 	}

@@ -28,7 +28,7 @@ const WavePartition = ""
 // objects of its own.
 func LakePartitions(ctx context.Context, st store.Store, wave string) ([]string, error) {
 	seen := map[string]bool{}
-	err := eachLakeObject(ctx, st, wave, func(_ schemas.LakeTable, ics, _ string) { seen[ics] = true })
+	err := eachLakeObject(ctx, st, wave, "", func(_ schemas.LakeTable, ics, _ string) { seen[ics] = true })
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func LakePartitions(ctx context.Context, st store.Store, wave string) ([]string,
 // those with a key after after only ("" for all).
 func LakePartitionObjects(ctx context.Context, st store.Store, wave, partition, after string) ([]schemas.LakeObject, error) {
 	var out []schemas.LakeObject
-	err := eachLakeObject(ctx, st, wave, func(t schemas.LakeTable, ics, key string) {
+	err := eachLakeObject(ctx, st, wave, partition, func(t schemas.LakeTable, ics, key string) {
 		if ics == partition && key > after {
 			out = append(out, t.Object(key))
 		}
@@ -55,26 +55,31 @@ func LakePartitionObjects(ctx context.Context, st store.Store, wave, partition, 
 }
 
 // eachLakeObject calls fn with every Parquet object of the wave in a lake table the
-// warehouse holds, and its ICS partition (WavePartition for none).
-func eachLakeObject(ctx context.Context, st store.Store, wave string, fn func(t schemas.LakeTable, ics, key string)) error {
+// warehouse holds, and its ICS partition (WavePartition for none). Given an ICS's code,
+// it lists that ICS's folders only; given "", the whole wave's.
+func eachLakeObject(ctx context.Context, st store.Store, wave, ics string, fn func(t schemas.LakeTable, part, key string)) error {
 	if strings.TrimSpace(wave) == "" || strings.ContainsAny(wave, "/") {
 		return fmt.Errorf("warehouse: reload: wave %q is not a wave id", wave)
 	}
 	for _, t := range schemas.WarehouseLakeTables() {
 		prefix := schemas.LakeWavePrefix(t, wave)
-		infos, err := st.List(ctx, prefix)
+		list := prefix
+		if ics != "" {
+			list = schemas.LakePartition(t, wave, ics)
+		}
+		infos, err := st.List(ctx, list)
 		if err != nil {
-			return fmt.Errorf("warehouse: reload: list %s: %w", prefix, err)
+			return fmt.Errorf("warehouse: reload: list %s: %w", list, err)
 		}
 		for _, in := range infos {
 			if !schemas.IsParquet(in.Key) {
 				continue
 			}
-			ics := WavePartition
+			part := WavePartition
 			if seg, _, ok := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/"); ok && strings.HasPrefix(seg, "ics=") {
-				ics = strings.TrimPrefix(seg, "ics=")
+				part = strings.TrimPrefix(seg, "ics=")
 			}
-			fn(t, ics, in.Key)
+			fn(t, part, in.Key)
 		}
 	}
 	return nil
