@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"icesurvey/infra/devstack"
 	"icesurvey/localindex"
@@ -98,7 +100,7 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 	}
 	fmt.Fprintf(out, "  synthetic focus-group notes for %s written to the free-text area of %s (%d sessions)\n", demoProfile, ics, len(notes)-1)
 	// The demo's dashboard user, a named free-text reader of the ICS, chooses the
-	// shortest candidate quotation for each statement it bears on, and records a
+	// candidate quotation that suits each statement best (demoQuoteScore), and records a
 	// verdict on the first statement: stand-ins for a coder's and an analyst's
 	// judgement, so the report shows both.
 	rd := &reader{accessFile: accessFile, user: demoDashboardUser}
@@ -141,6 +143,30 @@ func printCodedTo(out *os.File, icss []waveclient.ThemeCodingICS) {
 // demoReportsDir is where the demo writes its profile reports.
 func demoReportsDir(dataDir, wave string) string { return filepath.Join(dataDir, "reports", wave) }
 
+// demoQuoteScore is how well a candidate quotation suits a statement, as the demo's
+// stand-in coder judges it: the statement's themes it bears on first, then the
+// statement's own words it uses ("cardiac" for a statement about cardiac
+// rehabilitation). A person reads them; the demo would otherwise quote the first
+// comment that shares a theme, however far from the statement ("the food on the ward
+// was cold" for cardiac rehabilitation).
+func demoQuoteScore(e profiles.Expectation, c localindex.Candidate) int {
+	score := 0
+	for _, t := range c.Themes {
+		if slices.Contains(e.Themes, t) {
+			score += 100
+		}
+	}
+	text := strings.ToLower(c.Text)
+	seen := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(e.ID+" "+e.Statement), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if len(w) >= 5 && !seen[w] && strings.Contains(text, w) {
+			seen[w] = true
+			score++
+		}
+	}
+	return score
+}
+
 // demoChoices has the demo's reader choose a quotation for each statement of the demo
 // profile that a candidate bears on, and record one verdict.
 func demoChoices(ctx context.Context, st store.Store, rd *reader, wave, ics string) error {
@@ -154,13 +180,19 @@ func demoChoices(ctx context.Context, st store.Store, rd *reader, wave, ics stri
 		return err
 	}
 	for _, e := range p.ExpectedCare {
+		best, bestScore := "", 0
 		for _, c := range cands {
-			if slices.Contains(c.Expectations, e.ID) {
-				pf.expectation = e.ID
-				if _, err := chooseQuote(ctx, st, rd, pf, c.ID, false); err != nil {
-					return err
-				}
-				break
+			if !slices.Contains(c.Expectations, e.ID) {
+				continue
+			}
+			if score := demoQuoteScore(e, c); best == "" || score > bestScore {
+				best, bestScore = c.ID, score
+			}
+		}
+		if best != "" {
+			pf.expectation = e.ID
+			if _, err := chooseQuote(ctx, st, rd, pf, best, false); err != nil {
+				return err
 			}
 		}
 	}
