@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -139,4 +140,32 @@ func captureStdout(t *testing.T, fn func() error) (string, error) {
 	os.Stdout = saved
 	w.Close()
 	return <-done, ferr
+}
+
+// Under a wave's status, a line says whether a schedule loads its responses and when
+// next.
+func TestDailyLoadLine(t *testing.T) {
+	next := time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		s    waveclient.DailyLoadScheduleStatus
+		err  error
+		want []string
+	}{
+		{"none", waveclient.DailyLoadScheduleStatus{}, fmt.Errorf("schedule daily-load/W1: %w", waveclient.ErrNoSchedule),
+			[]string{"no schedule", "ice schedule daily-load --wave W1 --at HH:MM"}},
+		{"active", waveclient.DailyLoadScheduleStatus{ID: "daily-load/W1", At: "06:00", NextRuns: []time.Time{next}}, nil,
+			[]string{"schedule daily-load/W1, daily at 06:00 UTC, next 2026-12-07 06:00"}},
+		{"paused, missed", waveclient.DailyLoadScheduleStatus{ID: "daily-load/W1", At: "06:00", Paused: true, NextRuns: []time.Time{next}, Missed: 2}, nil,
+			[]string{"PAUSED", "2 runs missed beyond the catch-up window"}},
+		{"ended", waveclient.DailyLoadScheduleStatus{ID: "daily-load/W1", At: "06:00"}, nil, []string{", ended"}},
+		{"unreadable", waveclient.DailyLoadScheduleStatus{}, errors.New("connection refused"), []string{"could not be read: connection refused"}},
+	} {
+		got := dailyLoadLine("W1", tc.s, tc.err)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", tc.name, got, w)
+			}
+		}
+	}
 }

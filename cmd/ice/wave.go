@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -152,6 +153,30 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 	w.Flush()
 }
 
+// dailyLoadLine says, under a wave's status, whether its responses are loaded by a
+// schedule and when next: a wave with none loads nothing by itself.
+func dailyLoadLine(wave string, s waveclient.DailyLoadScheduleStatus, err error) string {
+	switch {
+	case errors.Is(err, waveclient.ErrNoSchedule):
+		return fmt.Sprintf("daily load: no schedule (responses load only when run by hand, `ice load backfill`; `ice schedule daily-load --wave %s --at HH:MM` creates one)", wave)
+	case err != nil:
+		return "daily load: the schedule could not be read: " + err.Error()
+	}
+	line := fmt.Sprintf("daily load: schedule %s, daily at %s UTC", s.ID, s.At)
+	if s.Paused {
+		line += ", PAUSED"
+	}
+	if len(s.NextRuns) > 0 {
+		line += ", next " + s.NextRuns[0].UTC().Format("2006-01-02 15:04")
+	} else {
+		line += ", ended"
+	}
+	if s.Missed > 0 {
+		line += fmt.Sprintf("; %d runs missed beyond the catch-up window (`ice schedule status --wave %s`)", s.Missed, wave)
+	}
+	return line
+}
+
 func waveStatusCmd() *cobra.Command {
 	var c conn
 	var asJSON bool
@@ -170,6 +195,8 @@ func waveStatusCmd() *cobra.Command {
 				return enc.Encode(st)
 			}
 			printStatus(tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0), st)
+			sched, err := cl.DescribeDailyLoadSchedule(ctx, args[0])
+			fmt.Printf("\n%s\n", dailyLoadLine(args[0], sched, err))
 			return nil
 		}),
 	}
