@@ -336,6 +336,10 @@ func (c *Client) ScheduleDailyLoad(ctx context.Context, s DailyLoadSchedule) (st
 		// Times after EndAt are skipped, so the run at Hour:Minute on Until is the last.
 		u := s.Until.UTC()
 		endAt = time.Date(u.Year(), u.Month(), u.Day(), s.Hour, s.Minute, 0, 0, time.UTC)
+		if !endAt.After(time.Now()) {
+			return id, fmt.Errorf("schedule %s: the run on %s at %02d:%02d UTC, its last, has passed, so the schedule would never run",
+				id, u.Format(time.DateOnly), s.Hour, s.Minute)
+		}
 	}
 	h, err := c.c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID: id,

@@ -233,9 +233,6 @@ schedule and ` + "`ice schedule delete`" + ` ends it.`,
 				if last, err = time.Parse(time.DateOnly, until); err != nil {
 					return fmt.Errorf("--until %q: want YYYY-MM-DD", until)
 				}
-				if lastRun := time.Date(last.Year(), last.Month(), last.Day(), hour, minute, 0, 0, time.UTC); !lastRun.After(time.Now()) {
-					return fmt.Errorf("--until %s: its run at %02d:%02d UTC has passed, so the schedule would never run", until, hour, minute)
-				}
 			}
 			ctx := cmd.Context()
 			cl, err := c.dial(ctx)
