@@ -397,12 +397,8 @@ func (c *Client) DescribeDailyLoadSchedule(ctx context.Context, wave string) (Da
 	id := workflows.DailyLoadScheduleID(wave)
 	out := DailyLoadScheduleStatus{ID: id}
 	d, err := c.c.ScheduleClient().GetHandle(ctx, id).Describe(ctx)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		return out, fmt.Errorf("schedule %s: %w", id, ErrNoSchedule)
-	}
 	if err != nil {
-		return out, fmt.Errorf("describe schedule %s: %w", id, err)
+		return out, scheduleError("describe", id, err)
 	}
 	out.Note, out.Paused = d.Schedule.State.Note, d.Schedule.State.Paused
 	if spec := d.Schedule.Spec; spec != nil {
@@ -430,15 +426,20 @@ func (c *Client) DescribeDailyLoadSchedule(ctx context.Context, wave string) (Da
 // LoadDay and Backfill).
 func (c *Client) DeleteDailyLoadSchedule(ctx context.Context, wave string) error {
 	id := workflows.DailyLoadScheduleID(wave)
-	err := c.c.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
+	if err := c.c.ScheduleClient().GetHandle(ctx, id).Delete(ctx); err != nil {
+		return scheduleError("delete", id, err)
+	}
+	return nil
+}
+
+// scheduleError names what failed on schedule id: ErrNoSchedule when the cluster has no
+// such schedule.
+func scheduleError(verb, id string, err error) error {
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return fmt.Errorf("schedule %s: %w", id, ErrNoSchedule)
 	}
-	if err != nil {
-		return fmt.Errorf("delete schedule %s: %w", id, err)
-	}
-	return nil
+	return fmt.Errorf("%s schedule %s: %w", verb, id, err)
 }
 
 // LoadDay runs the daily load of in.Date and waits for it. The load runs under the
