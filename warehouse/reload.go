@@ -16,9 +16,10 @@ import (
 // objects it lacks. LoadLakeObjects skips an object loaded before with the same bytes,
 // so a reload of a current warehouse changes nothing.
 //
-// The lake's objects of a wave are reloaded a partition at a time, as the pipeline
-// loaded them: one ICS's objects in one transaction, and those of the wave as a whole
-// (the audit batches) in another.
+// The lake's objects of a wave are reloaded a partition at a time: one ICS's objects,
+// then those of the wave as a whole (the audit batches), each in chunks by key that
+// the caller loads one transaction each (a national wave's audit batches number
+// thousands).
 
 // WavePartition is the partition of the wave's objects that are not any one ICS's.
 const WavePartition = ""

@@ -26,8 +26,9 @@ type WarehouseReloadResult struct {
 }
 
 // WarehouseReloadWorkflow derives the warehouse from the lake again for one wave: every
-// lake object the warehouse lacks, or holds with other bytes, is loaded — an ICS's
-// objects in one transaction, as the pipeline loaded them — then the wave's
+// lake object the warehouse lacks, or holds with other bytes, is loaded — a partition
+// (an ICS's objects, or the wave's own) at a time, in chunks of up to 400 objects, one
+// transaction each — then the wave's
 // publication releases and its current linkage release. On the warehouse queue, like
 // every write to the warehouse. A warehouse that is current loads nothing; an empty
 // one (a file lost, or made again) gets the wave back whole.

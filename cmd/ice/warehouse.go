@@ -62,7 +62,8 @@ func warehouseReloadCmd() *cobra.Command {
 		Short: "Derive the warehouse from the lake again: load every lake object it lacks or holds with other bytes",
 		Long: `Starts WarehouseReloadWorkflow for each wave: on the warehouse queue, every lake object
 of the wave that belongs in a warehouse table and is missing from the warehouse, or is
-there with other bytes, is loaded (one ICS's objects in one transaction), then the
+there with other bytes, is loaded (an ICS's objects at a time, up to 400 in one
+transaction), then the
 wave's publication releases and its current linkage release. A warehouse that is
 current loads nothing (the table says "already there"), so it is safe to run at any
 time.
