@@ -136,7 +136,8 @@ func (a *Activities) DeriveLinkageConsent(ctx context.Context, in Scope) (Linkag
 	counts := linkage.CountConsent(all)
 	audit.Record(ctx, "linkage_consent_derived", map[string]any{"key": key, "derived": len(events), "events": counts.Events,
 		"by_source": counts.BySource, "patients_given": counts.PatientsGiven, "patients_declined": counts.PatientsDeclined,
-		"patients_withdrawn": counts.PatientsWithdrew, "carers_given_never_linked": counts.CarersGiven})
+		"patients_withdrawn": counts.PatientsWithdrew, "patients_withdrawn_after_giving": counts.PatientsWithdrewAfterGiving,
+		"carers_given_never_linked": counts.CarersGiven})
 	return LinkageConsentOutput{Key: key, Events: len(all), Counts: counts}, nil
 }
 

@@ -330,14 +330,22 @@ type ConsentCounts struct {
 	PatientsGiven    int            `json:"patients_given"`
 	PatientsDeclined int            `json:"patients_declined"`
 	PatientsWithdrew int            `json:"patients_withdrawn"`
-	CarersGiven      int            `json:"carers_given_never_linked"`
+	// PatientsWithdrewAfterGiving counts the withdrawn who had given consent in a
+	// response: the rest opted out of the survey (most without ever responding) or
+	// had declined, and a count of "withdrawn" alone would read as consents lost.
+	PatientsWithdrewAfterGiving int `json:"patients_withdrawn_after_giving"`
+	CarersGiven                 int `json:"carers_given_never_linked"`
 }
 
 // CountConsent counts events and latest states.
 func CountConsent(events []schemas.ConsentEvent) ConsentCounts {
 	c := ConsentCounts{Events: len(events), BySource: map[string]int{}}
+	gave := map[Subject]bool{}
 	for _, e := range events {
 		c.BySource[e.SourceKind]++
+		if e.Event == schemas.ConsentGiven {
+			gave[Subject{e.SurveyRecordID, e.RespondentType}] = true
+		}
 	}
 	for s, e := range Latest(events) {
 		switch {
@@ -351,6 +359,9 @@ func CountConsent(events []schemas.ConsentEvent) ConsentCounts {
 			c.PatientsDeclined++
 		case e.Event == schemas.ConsentWithdrawn:
 			c.PatientsWithdrew++
+			if gave[s] {
+				c.PatientsWithdrewAfterGiving++
+			}
 		}
 	}
 	return c

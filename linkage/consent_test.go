@@ -147,10 +147,11 @@ func TestLatestEventRule(t *testing.T) {
 		ev("i", "carer", C, schemas.ConsentGiven, t0), // a carer's consent never links
 		ev("j", "changed", P, schemas.ConsentGiven, t0),
 		ev("k", "changed", P, schemas.ConsentDeclined, t0.Add(time.Minute)), // a later "no"
+		ev("l", "opted-out", P, schemas.ConsentWithdrawn, t0),               // an opt-out, never consented
 	}
 	latest := Latest(events)
 	for record, want := range map[string]bool{"given": true, "withdrawn": false, "regiven": true, "tie": false,
-		"declined": false, "carer": false, "changed": false, "nobody": false} {
+		"declined": false, "carer": false, "changed": false, "opted-out": false, "nobody": false} {
 		if got := Linkable(latest, record); got != want {
 			t.Errorf("Linkable(%s) = %v, want %v", record, got, want)
 		}
@@ -166,7 +167,7 @@ func TestLatestEventRule(t *testing.T) {
 		}
 	}
 	c := CountConsent(events)
-	if c.PatientsGiven != 2 || c.CarersGiven != 1 || c.PatientsWithdrew != 2 || c.PatientsDeclined != 2 {
+	if c.PatientsGiven != 2 || c.CarersGiven != 1 || c.PatientsWithdrew != 3 || c.PatientsWithdrewAfterGiving != 2 || c.PatientsDeclined != 2 {
 		t.Errorf("counts %+v", c)
 	}
 }

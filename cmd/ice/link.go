@@ -146,8 +146,8 @@ func printLinkage(out io.Writer, r waveclient.LinkageResult) {
 	defer w.Flush()
 	fmt.Fprintf(w, "linkage %s release %s: step %s\n", r.WaveID, r.ReleaseID, r.Step)
 	c := r.Consent.Counts
-	fmt.Fprintf(w, "consent\t%d events; latest: %d given, %d declined, %d withdrawn (carers' consent, never linked: %d)\n",
-		c.Events, c.PatientsGiven, c.PatientsDeclined, c.PatientsWithdrew, c.CarersGiven)
+	fmt.Fprintf(w, "consent\t%d events; latest: %d given, %d declined, %d withdrawn (%d after giving consent, %d who never gave it); carers' consent, never linked: %d\n",
+		c.Events, c.PatientsGiven, c.PatientsDeclined, c.PatientsWithdrew, c.PatientsWithdrewAfterGiving, c.PatientsWithdrew-c.PatientsWithdrewAfterGiving, c.CarersGiven)
 	for _, e := range r.Extracts {
 		if e.Refused != "" {
 			fmt.Fprintf(w, "extract\t%s\tREFUSED: %s\n", e.Key, e.Refused)
