@@ -260,6 +260,8 @@ func TestLinkageEndToEnd(t *testing.T) {
 	}
 	// The linkage's warehouse tables come back from the lake's current release.
 	checkWarehouseRebuildsFromTheLake(t, ctx, st, wc, wave)
+	// The last reload, into the emptied warehouse, loaded every kind of object.
+	recordHistories(t, ctx, wc, map[string]string{"warehouse-reload.json": workflows.WarehouseReloadWorkflowID(wave)})
 }
 
 func releaser(t *testing.T, key []byte, wave, release string) *linkage.Releaser {
