@@ -476,6 +476,41 @@ func (d *demoLoads) run(ctx context.Context, st *devstack.Stack, wc *waveclient.
 	}
 }
 
+// dayLoadSummary says what one ICS's day brought: the responses kept, then the
+// supplier's other returns by what they recorded (a load's Loaded counts both, so
+// printing it as responses overstated them), then what was refused.
+func dayLoadSummary(r waveclient.DailyLoadICSResult) string {
+	l := r.Load
+	responses := 0
+	for _, n := range l.Responses {
+		responses += n
+	}
+	parts := []string{fmt.Sprintf("+%s", plural(responses, "response", "responses"))}
+	events := 0
+	for _, o := range []struct {
+		code int
+		what string
+	}{{schemas.OutcomeUndelivered, "undelivered"}, {schemas.OutcomeDeceased, "deceased"},
+		{schemas.OutcomeOptedOut, "opted out"}, {schemas.OutcomeIneligible, "ineligible"}} {
+		if n := l.Outcomes[o.code]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, o.what))
+			events += n
+		}
+	}
+	// The rest of the rows loaded are opt-outs of linkage alone: consent events.
+	if n := l.Loaded - responses - events; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d withdrew linkage consent", n))
+	}
+	return fmt.Sprintf("%s (%d rejected, %s)", strings.Join(parts, ", "), l.Rejected, plural(l.Duplicates, "duplicate", "duplicates"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 func (d *demoLoads) report(ctx context.Context, st *devstack.Stack, i int, res waveclient.DailyLoadResult) {
 	var parts []string
 	progress, _ := st.Warehouse.WaveProgress(ctx, d.spec.WaveID)
@@ -483,8 +518,7 @@ func (d *demoLoads) report(ctx context.Context, st *devstack.Stack, i int, res w
 		if r.Load.NoFiles {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s +%d responses (%d rejected, %d duplicates) → %.1f%% completed", r.ICS,
-			r.Load.Loaded, r.Load.Rejected, r.Load.Duplicates, progress.CompletedPct[r.ICS]))
+		parts = append(parts, fmt.Sprintf("%s %s → %.1f%% completed", r.ICS, dayLoadSummary(r), progress.CompletedPct[r.ICS]))
 	}
 	if len(parts) > 0 {
 		fmt.Fprintf(d.out, "  [%5.1fs] day %2d load: %s\n", time.Since(d.started).Seconds(), i, strings.Join(parts, "; "))
