@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -266,21 +265,6 @@ func icsWithName(code string) string {
 		return code + " " + n
 	}
 	return code
-}
-
-// outcomeCounts is how many people ended with each outcome, by its name, in the order
-// of the codes: "completed 194, undelivered 21, …".
-func outcomeCounts(by map[int]int) string {
-	codes := make([]int, 0, len(by))
-	for c := range by {
-		codes = append(codes, c)
-	}
-	sort.Ints(codes)
-	parts := make([]string, len(codes))
-	for i, c := range codes {
-		parts[i] = fmt.Sprintf("%s %d", schemas.OutcomeName(c), by[c])
-	}
-	return strings.Join(parts, ", ")
 }
 
 func totalDeceased(s waveclient.ICSStatus) int {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/waveclient"
 	"icesurvey/wavespec"
@@ -135,16 +136,7 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 			fmt.Fprintln(w)
 		}
 		if len(s.Outcomes) > 0 {
-			codes := make([]int, 0, len(s.Outcomes))
-			for c := range s.Outcomes {
-				codes = append(codes, c)
-			}
-			sort.Ints(codes)
-			var parts []string
-			for _, c := range codes {
-				parts = append(parts, fmt.Sprintf("%d=%d", c, s.Outcomes[c]))
-			}
-			fmt.Fprintf(w, "  final outcomes\t%s\n", strings.Join(parts, " "))
+			fmt.Fprintf(w, "  final outcomes\t%s\n", outcomeCounts(s.Outcomes))
 		}
 		if r := s.Retention; r != nil {
 			fmt.Fprintf(w, "  retention\tidentifiable data deleted at %s (workflow %s)\n", r.DeleteAt.Format(time.RFC3339), r.WorkflowID)
@@ -345,4 +337,19 @@ func waveOptOutCmd() *cobra.Command {
 	f.StringVar(&req.Reason, "reason", "", "reason, e.g. phoned the helpline")
 	_ = cmd.MarkFlagRequired("ics")
 	return cmd
+}
+
+// outcomeCounts is how many people ended with each outcome, by its name, in the order
+// of the codes: "completed 194, undelivered 21, …".
+func outcomeCounts(by map[int]int) string {
+	codes := make([]int, 0, len(by))
+	for c := range by {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%s %d", schemas.OutcomeName(c), by[c])
+	}
+	return strings.Join(parts, ", ")
 }
