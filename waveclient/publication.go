@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -117,10 +119,30 @@ func (c *Client) ApprovePublication(ctx context.Context, wave, release, by strin
 	if err == nil {
 		err = h.Get(ctx, &out)
 	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) && strings.Contains(err.Error(), "already completed") {
+		// The server's words for an ended execution: say how the release ended.
+		return out, fmt.Errorf("approve release %s of wave %s: %s: %w", release, wave, c.publicationEnded(ctx, wave, release), err)
+	}
 	if err != nil {
 		return out, fmt.Errorf("approve release %s of wave %s: %w", release, wave, err)
 	}
 	return out, nil
+}
+
+// publicationEnded says how a release whose workflow has ended ended, from its query
+// (which an ended execution still answers).
+func (c *Client) publicationEnded(ctx context.Context, wave, release string) string {
+	s, err := c.PublicationStatus(ctx, wave, release)
+	switch {
+	case err != nil:
+		return "its publication has ended"
+	case s.Approval != nil:
+		return fmt.Sprintf("it is already %s, approved by %s at %s", s.Stage, s.Approval.By, s.Approval.At.UTC().Format(time.RFC3339))
+	case s.Error != "":
+		return fmt.Sprintf("its publication ended %s: %s (a new release is drafted with `ice publish --wave %s --release ID`)", s.Stage, s.Error, wave)
+	}
+	return fmt.Sprintf("its publication has ended (%s)", s.Stage)
 }
 
 // WaitPublication waits for a release's publication to end (published, or failed) and

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,11 @@ func checkPublication(t *testing.T, ctx context.Context, st *devstack.Stack, wc 
 		t.Fatal(err)
 	}
 	recordHistories(t, ctx, wc, map[string]string{"publication.json": workflows.PublicationWorkflowID(wave, release)})
+	// Approving it again says who already did, not only the server's "already completed".
+	want := fmt.Sprintf("it is already published, approved by Test Statistician at %s", ap.At.UTC().Format(time.RFC3339))
+	if _, err := wc.ApprovePublication(ctx, wave, release, "Someone Else", nil); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("a second approval: %v; want it to say %q", err, want)
+	}
 
 	// `ice publish --wave W` after the release is published: a new run reports it as it
 	// stands and rewrites nothing.
