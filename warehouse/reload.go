@@ -86,18 +86,24 @@ func eachLakeObject(ctx context.Context, st store.Store, wave, ics string, fn fu
 	return nil
 }
 
-// LakeWaves lists the waves that have a sample in the lake, in order.
+// LakeWaves lists the waves that have anything in the lake the warehouse holds, in
+// order: not only those with a sample, for a wave can have audit batches alone (a
+// linkage run started for a mistyped wave id fails, and its attempts are audited), and
+// a warehouse rebuilt from the lake must keep them. It lists every table's objects, so
+// it costs a listing of the lake.
 func LakeWaves(ctx context.Context, st store.Store) ([]string, error) {
-	prefix := schemas.AreaLake.Prefix() + string(schemas.LakeSample) + "/"
-	infos, err := st.List(ctx, prefix)
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: list the lake's waves: %w", err)
-	}
 	var out []string
-	for _, in := range infos {
-		seg, _, _ := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
-		if wave, ok := strings.CutPrefix(seg, "wave="); ok && !slices.Contains(out, wave) {
-			out = append(out, wave)
+	for _, table := range schemas.WarehouseLakeTables() {
+		prefix := schemas.AreaLake.Prefix() + string(table) + "/"
+		infos, err := st.List(ctx, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("warehouse: list the lake's waves in %s: %w", prefix, err)
+		}
+		for _, in := range infos {
+			seg, _, _ := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
+			if wave, ok := strings.CutPrefix(seg, "wave="); ok && !slices.Contains(out, wave) {
+				out = append(out, wave)
+			}
 		}
 	}
 	slices.Sort(out)

@@ -25,7 +25,9 @@ func TestLakePartitionsAndTheirObjects(t *testing.T) {
 		schemas.LakeWavePrefix(schemas.LakeAudit, "W1") + "batch-1.parquet",
 		schemas.LakePartition(schemas.LakeMailingSelection, "W1", "QXX") + "sel.parquet", // lake only
 		schemas.LakePartition(schemas.LakeResponses, "W1", "QMM") + "notes.txt",          // not Parquet
-		schemas.SampleKey("W2", "QMM"), // another wave
+		schemas.SampleKey("W2", "QMM"),                                                   // another wave
+		schemas.LakeWavePrefix(schemas.LakeAudit, "W3") + "batch-1.parquet",              // a wave with audit batches alone
+		schemas.LakePartition(schemas.LakeMailingSelection, "W4", "QMM") + "sel.parquet", // nothing the warehouse holds
 	}
 	for _, k := range keys {
 		if err := store.PutBytes(ctx, st, k, []byte("x")); err != nil {
@@ -65,8 +67,8 @@ func TestLakePartitionsAndTheirObjects(t *testing.T) {
 		t.Errorf("QMM after %s: %v (%v), want its sample only", keys[2], got, err)
 	}
 	waves, err := LakeWaves(ctx, st)
-	if err != nil || !slices.Equal(waves, []string{"W1", "W2"}) {
-		t.Errorf("waves %q (%v), want W1 and W2", waves, err)
+	if err != nil || !slices.Equal(waves, []string{"W1", "W2", "W3"}) {
+		t.Errorf("waves %q (%v), want W1, W2 and W3 (its audit batches alone)", waves, err)
 	}
 	for _, bad := range []string{"", "W1/ics=QMM"} {
 		if _, err := LakePartitions(ctx, st, bad); err == nil {

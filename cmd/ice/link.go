@@ -55,8 +55,15 @@ output, export and warehouse table.`,
 				return nil
 			}
 			res, err := cl.WaitLinkage(ctx, started.WaveID)
+			if err != nil {
+				// A failed run returns no result; its query still says how far it came.
+				if res, qerr := cl.LinkageStatus(ctx, started.WaveID); qerr == nil && res.ReleaseID == started.ReleaseID {
+					printLinkage(os.Stdout, res)
+				}
+				return err
+			}
 			printLinkage(os.Stdout, res)
-			return err
+			return nil
 		}),
 	}
 	c.bind(cmd)

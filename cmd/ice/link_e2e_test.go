@@ -62,6 +62,20 @@ func TestLinkageEndToEnd(t *testing.T) {
 	ice("synth", "linkage", "--wave", wave, "--store", st.Store.URL(), "--key-file", filepath.Join(st.DataDir, "pseudonym.key"),
 		"--seed", "11", "--faults", "0.03")
 
+	// A wave with no sample fails at validation, and `ice link` shows how far it came
+	// (the consent step) before the error: a failed run returns no result to print.
+	out, err := captureStdout(t, func() error {
+		cmd := rootCmd()
+		cmd.SetArgs(append([]string{"link", "--wave", "no-such-wave", "--release", "R1"}, server...))
+		return cmd.ExecuteContext(ctx)
+	})
+	if err == nil || !strings.Contains(err.Error(), "no sample in the lake") {
+		t.Errorf("ice link for a wave with no sample: %v", err)
+	}
+	if !strings.Contains(out, "linkage no-such-wave release R1: step validate") || !strings.Contains(out, "consent  0 events") {
+		t.Errorf("ice link for a wave with no sample printed\n%s", out)
+	}
+
 	// Release R1.
 	ice(append([]string{"link", "--wave", wave, "--release", "R1"}, server...)...)
 	r1, err := wc.WaitLinkage(ctx, wave)

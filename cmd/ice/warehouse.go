@@ -71,8 +71,9 @@ time.
 To rebuild a lost or damaged warehouse: stop the warehouse worker, move the file
 aside, start the worker again (it makes an empty warehouse at the current schema),
 then run ` + "`ice warehouse reload --all`" + `. A warehouse made before a table was added
-gets the objects of that table the same way. --all takes the waves with a sample in
-the lake (--store).`,
+gets the objects of that table the same way. --all takes every wave with anything in
+the lake (--store) the warehouse holds: a sample, or audit batches alone (the trail of
+a run started for a wave id that had no sample).`,
 		Args: cobra.NoArgs,
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
 			if all == (len(waves) > 0) {
@@ -104,7 +105,7 @@ the lake (--store).`,
 	c.bind(cmd)
 	f := cmd.Flags()
 	f.StringSliceVar(&waves, "wave", nil, "the waves to reload")
-	f.BoolVar(&all, "all", false, "reload every wave with a sample in the lake")
+	f.BoolVar(&all, "all", false, "reload every wave with anything in the lake the warehouse holds (a sample, or audit batches alone)")
 	return cmd
 }
 
