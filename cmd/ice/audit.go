@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,20 +18,31 @@ import (
 func auditCmd() *cobra.Command {
 	var storeURL, wave string
 	var asJSON bool
+	var filter auditFilter
 	cmd := &cobra.Command{
 		Use:   "audit --wave W",
 		Short: "Print a wave's audit trail: every activity attempt and domain event",
 		Long: `Reads the trail from the object store (the compacted Parquet batches in the lake
-and the attempts not yet compacted), so it works while the worker holds the warehouse.`,
+and the attempts not yet compacted), so it works while the worker holds the warehouse.
+
+The filters narrow it, and are combined: --kind names event kinds (intake matches
+intake.file_received and every other intake.* kind), --activity activity types, --ics
+the ICSs (wave-level events have none), --failed keeps the attempts that did not end ok.
+For example:
+
+  ice audit --wave W --failed                        every attempt that failed, and why
+  ice audit --wave W --ics QMM --kind intake,dbs_applied
+  ice audit --wave W --kind free_text_export,free_text_refused,profile_quote_chosen`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := store.Open(cmd.Context(), storeURL)
 			if err != nil {
 				return err
 			}
-			events, err := audit.Trail(cmd.Context(), st, wave)
+			all, err := audit.Trail(cmd.Context(), st, wave)
 			if err != nil {
 				return err
 			}
+			events := filter.apply(all)
 			if asJSON {
 				enc := json.NewEncoder(os.Stdout)
 				for _, e := range events {
@@ -52,7 +65,11 @@ and the attempts not yet compacted), so it works while the worker holds the ware
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.StartedAt.Format(time.RFC3339Nano), e.ICS, e.Kind,
 					e.ActivityType, e.Attempt, e.Outcome, detail)
 			}
-			fmt.Fprintf(w, "%d events\n", len(events))
+			if len(events) == len(all) {
+				fmt.Fprintf(w, "%d events\n", len(events))
+			} else {
+				fmt.Fprintf(w, "%d of the wave's %d events\n", len(events), len(all))
+			}
 			return w.Flush()
 		},
 	}
@@ -60,6 +77,10 @@ and the attempts not yet compacted), so it works while the worker holds the ware
 	f.StringVar(&storeURL, "store", envOr("ICE_STORE", "file://.ice/store"), "object store (ICE_STORE)")
 	f.StringVar(&wave, "wave", "", "wave ID")
 	f.BoolVar(&asJSON, "json", false, "print JSON lines")
+	f.StringSliceVar(&filter.kinds, "kind", nil, "only these event kinds (a kind also matches its dotted sub-kinds)")
+	f.StringSliceVar(&filter.activities, "activity", nil, "only events of these activity types")
+	f.StringSliceVar(&filter.ics, "ics", nil, "only events of these ICSs")
+	f.BoolVar(&filter.failed, "failed", false, "only activity attempts that did not end ok")
 	_ = cmd.MarkFlagRequired("wave")
 	return cmd
 }
@@ -69,4 +90,35 @@ func short(s string) string {
 		return s[:12]
 	}
 	return s
+}
+
+// auditFilter narrows a trail to what a reader asks for; an empty filter keeps it whole.
+type auditFilter struct {
+	kinds, activities, ics []string
+	failed                 bool
+}
+
+func (f auditFilter) keeps(e audit.Event) bool {
+	if len(f.kinds) > 0 && !slices.ContainsFunc(f.kinds, func(k string) bool {
+		return e.Kind == k || strings.HasPrefix(e.Kind, k+".")
+	}) {
+		return false
+	}
+	if len(f.activities) > 0 && !slices.Contains(f.activities, e.ActivityType) {
+		return false
+	}
+	if len(f.ics) > 0 && !slices.Contains(f.ics, e.ICS) {
+		return false
+	}
+	return !f.failed || e.Kind == audit.KindActivityAttempt && e.Outcome != "ok"
+}
+
+func (f auditFilter) apply(events []audit.Event) []audit.Event {
+	out := events[:0:0]
+	for _, e := range events {
+		if f.keeps(e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
