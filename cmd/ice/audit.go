@@ -82,6 +82,7 @@ For example:
 	f.StringSliceVar(&filter.ics, "ics", nil, "only events of these ICSs")
 	f.BoolVar(&filter.failed, "failed", false, "only activity attempts that did not end ok")
 	_ = cmd.MarkFlagRequired("wave")
+	cmd.AddCommand(auditReadsCmd())
 	return cmd
 }
 

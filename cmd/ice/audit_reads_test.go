@@ -1,0 +1,94 @@
+//go:build !production
+
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"icesurvey/freetext"
+	"icesurvey/schemas"
+	"icesurvey/store"
+	"icesurvey/web/dashdata"
+)
+
+// The free-text access records answer "who saw this comment?": ice audit reads lists
+// them for every ICS that has any, oldest first, and narrows them by reader, comment
+// and refusal.
+func TestAuditReadsListsWhoSawAComment(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	sink := dashdata.FreeTextStore{Store: st}
+	for _, e := range []freetext.AuditEvent{
+		{UserID: "bob@nhs.net", At: t0.Add(2 * time.Hour), ICS: "QJK", Wave: "W1", Action: freetext.ActionSearch, Query: "discharge",
+			RowsShown: 2, ResponseIDs: []string{"R9", "R2"}, Allowed: true, Reason: "grant", ApprovedBy: "C. Guardian"},
+		{UserID: "alice@nhs.net", At: t0, ICS: "QMM", Wave: "W1", Action: freetext.ActionView,
+			RowsShown: 2, ResponseIDs: []string{"R1", "R2"}, Allowed: true, Reason: "grant", ApprovedBy: "C. Guardian"},
+		{UserID: "eve@nhs.net", At: t0.Add(time.Hour), ICS: "QMM", Wave: "W1", Action: freetext.ActionDownload,
+			Allowed: false, Reason: "user eve@nhs.net has no grant to read free text of ICS QMM"},
+		{UserID: "alice@nhs.net", At: t0, ICS: "QMM", Wave: "W2", Action: freetext.ActionView, // another wave
+			RowsShown: 1, ResponseIDs: []string{"R2"}, Allowed: true, Reason: "grant"},
+	} {
+		if err := sink.RecordFreeText(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The free text itself sits beside the records; only the records are read.
+	if err := store.PutBytes(ctx, st, schemas.FreeTextRoot("W1", "QWE")+"load_date=2026-12-05/free_text.parquet", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := captureStdout(t, func() error {
+			cmd := rootCmd()
+			cmd.SetArgs(append([]string{"audit", "reads", "--store", "file://" + dir}, args...))
+			return cmd.ExecuteContext(ctx)
+		})
+		if err != nil {
+			t.Fatalf("ice audit reads %v: %v", args, err)
+		}
+		return out
+	}
+	users := func(out string) []string {
+		var got []string
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			if f := strings.Fields(line); len(f) > 1 && strings.Contains(f[1], "@") {
+				got = append(got, f[1])
+			}
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+		tail string
+	}{
+		{"every ICS, oldest first", []string{"--wave", "W1"}, []string{"alice@nhs.net", "eve@nhs.net", "bob@nhs.net"}, "3 reads"},
+		{"who saw R2", []string{"--wave", "W1", "--response", "R2"}, []string{"alice@nhs.net", "bob@nhs.net"}, "2 of the wave's 3 reads"},
+		{"refusals", []string{"--wave", "W1", "--refused"}, []string{"eve@nhs.net"}, "1 of the wave's 3 reads"},
+		{"one ICS", []string{"--wave", "W1", "--ics", "QJK"}, []string{"bob@nhs.net"}, "\n1 read\n"},
+		{"one reader", []string{"--wave", "W1", "--user", "alice@nhs.net"}, []string{"alice@nhs.net"}, "1 of the wave's 3 reads"},
+		{"a wave with none", []string{"--wave", "W3"}, nil, "0 reads"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := run(tc.args...)
+			if got := users(out); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("readers %v, want %v\n%s", got, tc.want, out)
+			}
+			if !strings.Contains(out, tc.tail) {
+				t.Errorf("want %q in\n%s", tc.tail, out)
+			}
+		})
+	}
+	if out := run("--wave", "W1", "--refused"); !strings.Contains(out, "REFUSED: user eve@nhs.net has no grant") {
+		t.Errorf("a refusal does not say why:\n%s", out)
+	}
+}
