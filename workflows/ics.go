@@ -70,9 +70,10 @@ type icsRun struct {
 }
 
 // ICSWorkflow runs one ICS's fieldwork: intake, declaration, a deceased check before
-// every letter, the mailings on their timers, and close. At close it starts the
-// deletion of the identifiable data after the retention period (RetentionWorkflow) and
-// ends: a wave's execution lasts its fieldwork, not its retention.
+// every letter, the mailings on their timers, and close. At close (or when it is
+// cancelled or fails) it starts the deletion of the identifiable data after the
+// retention period (RetentionWorkflow) and ends: a wave's execution lasts its
+// fieldwork, not its retention.
 func ICSWorkflow(ctx workflow.Context, in ICSInput) (ICSResult, error) {
 	if in.WaveID == "" || in.ICS == "" || len(in.Steps) == 0 {
 		return ICSResult{}, temporal.NewNonRetryableApplicationError(
@@ -88,12 +89,18 @@ func ICSWorkflow(ctx workflow.Context, in ICSInput) (ICSResult, error) {
 		return ICSResult{}, err
 	}
 	err := r.run(ctx)
-	if ctx.Err() != nil && r.status.Retention == nil {
-		// Cancelled: the files it sent and whatever identifiable data it made are
-		// deleted after the retention period all the same.
+	if err != nil && r.status.Retention == nil {
+		// Cancelled or failed: the files it sent and whatever identifiable data it made
+		// are deleted after the retention period all the same. (A failed run reset to
+		// carry on finds the retention started, and it deletes on its own timer: reset
+		// within the retention period, or start the wave again.)
 		dctx, cancel := workflow.NewDisconnectedContext(ctx)
 		defer cancel()
-		if workflow.GetVersion(dctx, versionRetentionOnCancel, workflow.DefaultVersion, 1) == 1 {
+		change := versionRetentionOnFailure
+		if ctx.Err() != nil {
+			change = versionRetentionOnCancel
+		}
+		if workflow.GetVersion(dctx, change, workflow.DefaultVersion, 1) == 1 {
 			if rerr := r.startRetention(dctx); rerr != nil {
 				err = errors.Join(err, rerr)
 			}

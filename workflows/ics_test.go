@@ -890,6 +890,28 @@ func TestICSWorkflow_IntakeFailureThenRevalidate(t *testing.T) {
 	assert.Equal(t, 4200, w.retention[0].Landed[0].Rows, "the retention is told what the last intake counted")
 }
 
+// An ICS that fails (here its intake, on a Configuration error no retry can mend)
+// still starts its retention: the files it sent hold personal data, and nothing else
+// would ever delete them.
+func TestICSWorkflow_FailureStartsRetention(t *testing.T) {
+	spec := testSpec(t, testICS)
+	env := newEnv(t)
+	w := newWorld(env, t0, 4100, fieldworkPeople()...)
+	w.intakeHook = func(int, activities.IntakeInput) (activities.IntakeOutput, error) {
+		return activities.IntakeOutput{}, activities.ApplicationError(fault.Errorf(fault.Configuration, "no pseudonymisation key configured"))
+	}
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
+	require.True(t, env.IsWorkflowCompleted())
+	require.ErrorContains(t, env.GetWorkflowError(), "no pseudonymisation key configured")
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	assert.Equal(t, []string{"Intake QE1", "StartRetention"}, w.log)
+	require.Len(t, w.retention, 1)
+	assert.Equal(t, 30*day, w.retention[0].After)
+	assert.Equal(t, spec.ICSs[0].SampleFile, w.retention[0].Landed[0].Key, "the retention is told which files to delete")
+}
+
 // ---- 4. DBS overdue and mismatch -----------------------------------------------------
 
 func TestICSWorkflow_DBSOverdueThenReply(t *testing.T) {

@@ -73,4 +73,7 @@ const (
 	versionRetentionDeletesEverything = "retention-deletes-everything"
 	// versionRetentionOnCancel: a cancelled ICS starts its retention too.
 	versionRetentionOnCancel = "retention-on-cancel"
+	// versionRetentionOnFailure: so does a failed one (a Configuration or
+	// NotAuthorised error, retries exhausted): its files and contacts hold personal data.
+	versionRetentionOnFailure = "retention-on-failure"
 )
