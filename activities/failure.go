@@ -32,6 +32,30 @@ func FailureText(err error) string {
 		e = a.Unwrap()
 	}
 	if root == nil {
+		// A workflow's own error (a child's, as a schedule's run sees its day's load):
+		// Temporal's wrappers name IDs and event numbers around the sentence the
+		// workflow returned. That sentence is its deepest application error.
+		var wf *temporal.WorkflowExecutionError
+		var child *temporal.ChildWorkflowExecutionError
+		inWorkflow, inChild := errors.As(err, &wf), errors.As(err, &child)
+		if inWorkflow || inChild {
+			var deepest *temporal.ApplicationError
+			for e := err; errors.As(e, &deepest); {
+				if e = deepest.Unwrap(); e == nil {
+					break
+				}
+				var next *temporal.ApplicationError
+				if !errors.As(e, &next) {
+					break
+				}
+			}
+			if deepest != nil {
+				if inChild && child.WorkflowType() != "" {
+					return fmt.Sprintf("%s (in workflow %s)", strings.TrimSpace(deepest.Message()), child.WorkflowType())
+				}
+				return strings.TrimSpace(deepest.Message())
+			}
+		}
 		var notFound *serviceerror.NotFound
 		if errors.As(err, &notFound) && strings.Contains(err.Error(), "workflow not found") {
 			// A wave (or its publication, linkage or coding) the cluster does not know:

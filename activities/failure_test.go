@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	commonpb "go.temporal.io/api/common/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 )
@@ -16,11 +18,20 @@ func TestFailureTextSaysTheCauseOnce(t *testing.T) {
 	classified := fmt.Errorf("build release r1: %w", temporal.NewApplicationErrorWithCause(
 		"compute release r1 of wave W9: "+root+" (type: BadInput, retryable: false)", "wrapError",
 		temporal.NewNonRetryableApplicationError(root, "BadInput", nil)))
+	// A child workflow's own unclassified error, as its parent (a schedule's run) sees it.
+	childFailed := fmt.Errorf("load the day: %w", temporal.GetDefaultFailureConverter().FailureToError(&failurepb.Failure{
+		Message: "child workflow execution error",
+		FailureInfo: &failurepb.Failure_ChildWorkflowExecutionFailureInfo{ChildWorkflowExecutionFailureInfo: &failurepb.ChildWorkflowExecutionFailureInfo{
+			WorkflowType: &commonpb.WorkflowType{Name: "DailyLoadWorkflow"}, WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: "load/W9/2026-12-05"}}},
+		Cause: &failurepb.Failure{Message: "daily load W9 2026-12-05 failed for 1 of 2 ICSs: [QMM: no sample]",
+			FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{Type: "wrapError"}}},
+	}))
 	for _, c := range []struct {
 		name string
 		err  error
 		want string
 	}{
+		{"a child workflow's own error", childFailed, "daily load W9 2026-12-05 failed for 1 of 2 ICSs: [QMM: no sample] (in workflow DailyLoadWorkflow)"},
 		{"a permanent kind", classified, root + " (BadInput; not retried: a person must fix it)"},
 		{"a transient kind", fmt.Errorf("load: %w", temporal.NewApplicationError("the warehouse is busy", "Busy")),
 			"the warehouse is busy (Busy)"},

@@ -388,6 +388,13 @@ type ScheduledRun struct {
 	ScheduledAt time.Time
 	WorkflowID  string
 	RunID       string
+	// Status is how the run stands: running, completed, failed, timed out, canceled,
+	// terminated (empty when it could not be read, say after the namespace's retention
+	// removed it). Result is a completed run's; Error a failed run's, as FailureText
+	// gives it.
+	Status string
+	Result *DailyLoadResult
+	Error  string
 }
 
 // ErrNoSchedule: the wave has no daily-load schedule (never created, or deleted).
@@ -416,10 +423,40 @@ func (c *Client) DescribeDailyLoadSchedule(ctx context.Context, wave string) (Da
 		r := ScheduledRun{ScheduledAt: a.ScheduleTime}
 		if a.StartWorkflowResult != nil {
 			r.WorkflowID, r.RunID = a.StartWorkflowResult.WorkflowID, a.StartWorkflowResult.FirstExecutionRunID
+			c.scheduledRunOutcome(ctx, &r)
 		}
 		out.RecentRuns = append(out.RecentRuns, r)
 	}
 	return out, nil
+}
+
+// scheduledRunOutcome reads how a scheduled run stands, and a run that has ended its
+// result or its failure: a scheduler asks first whether last night's load worked.
+func (c *Client) scheduledRunOutcome(ctx context.Context, r *ScheduledRun) {
+	d, err := c.c.DescribeWorkflowExecution(ctx, r.WorkflowID, r.RunID)
+	if err != nil {
+		return
+	}
+	st := d.GetWorkflowExecutionInfo().GetStatus()
+	switch st {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED:
+		return
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		r.Status = "running"
+		return
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		r.Status = "timed out"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+		r.Status = "continued as new"
+	default:
+		r.Status = strings.ToLower(st.String())
+	}
+	var res DailyLoadResult
+	if err := c.c.GetWorkflow(ctx, r.WorkflowID, r.RunID).Get(ctx, &res); err != nil {
+		r.Error = FailureText(err)
+		return
+	}
+	r.Result = &res
 }
 
 // DeleteDailyLoadSchedule deletes the wave's daily-load schedule: no more loads start

@@ -164,7 +164,7 @@ func printSchedule(out io.Writer, s waveclient.DailyLoadScheduleStatus) {
 	}
 	fmt.Fprintf(out, "  next runs   %s\n", strings.Join(next, ", "))
 	for _, r := range s.RecentRuns {
-		fmt.Fprintf(out, "  ran         %s  %s\n", r.ScheduledAt.UTC().Format("2006-01-02 15:04"), r.WorkflowID)
+		fmt.Fprintf(out, "  ran         %s  %s  (%s)\n", r.ScheduledAt.UTC().Format("2006-01-02 15:04"), runOutcome(r), r.WorkflowID)
 	}
 	if s.Missed > 0 {
 		fmt.Fprintf(out, "  missed      %d runs beyond the catch-up window: load their days with `ice load backfill`\n", s.Missed)
@@ -337,4 +337,35 @@ func loadBackfillCmd() *cobra.Command {
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
+}
+
+// runOutcome says how a scheduled daily load went: each ICS's files, rows and
+// rejections, or why it failed.
+func runOutcome(r waveclient.ScheduledRun) string {
+	switch {
+	case r.Status == "":
+		return "outcome not known (the run is no longer on the cluster)"
+	case r.Status == "running":
+		return "running"
+	case r.Result == nil:
+		if r.Error != "" {
+			return r.Status + ": " + r.Error
+		}
+		return r.Status
+	}
+	var parts []string
+	for _, ics := range r.Result.ICS {
+		l := ics.Load
+		switch {
+		case ics.Error != "":
+			parts = append(parts, ics.ICS+" failed: "+ics.Error)
+		case l.NoFiles:
+			parts = append(parts, ics.ICS+" no files")
+		case l.FilesSkipped == l.Files:
+			parts = append(parts, ics.ICS+" already loaded")
+		default:
+			parts = append(parts, fmt.Sprintf("%s %s, %d rows loaded, %d rejected", ics.ICS, plural(l.Files, "file", "files"), l.Loaded, l.Rejected))
+		}
+	}
+	return fmt.Sprintf("%s, day %s: %s", r.Status, r.Result.Date, strings.Join(parts, "; "))
 }

@@ -108,6 +108,40 @@ func TestDailyLoadSchedule(t *testing.T) {
 	if res.WaveID != wave || res.Date != wantDay || len(res.ICS) != 1 || res.ICS[0].Error != "" || !res.ICS[0].Load.NoFiles {
 		t.Errorf("the scheduled load: %+v; want %s's folder of %s, with no files", res, wave, wantDay)
 	}
+	// The status says how the run went, as the server recorded it.
+	want := fmt.Sprintf("completed, day %s: QMM no files", wantDay)
+	if out, err := ice("schedule", "status", "--wave", wave); err != nil || !strings.Contains(out, want) {
+		t.Errorf("ice schedule status after the run: %v\n%s\nwant %q", err, out, want)
+	}
+
+	// A schedule for a wave with no sample: its run fails, and the status says why.
+	const stray = "sched-e2e-no-sample"
+	if _, err := ice("schedule", "daily-load", "--wave", stray, "--ics", "QMM", "--at", at.Format("15:04")); err != nil {
+		t.Fatal(err)
+	}
+	strayID := workflows.DailyLoadScheduleID(stray)
+	if err := st.Client.ScheduleClient().GetHandle(ctx, strayID).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var failed waveclient.ScheduledRun
+	for deadline := time.Now().Add(time.Minute); failed.Status == "" || failed.Status == "running"; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stray schedule's run: %+v", failed)
+		}
+		if s, err := wc.DescribeDailyLoadSchedule(ctx, stray); err == nil && len(s.RecentRuns) > 0 {
+			failed = s.RecentRuns[0]
+		}
+	}
+	if out, err := ice("schedule", "status", "--wave", stray); err != nil || !strings.Contains(out, "failed: ") || !strings.Contains(out, "sample") {
+		t.Errorf("ice schedule status of a schedule whose run failed for want of a sample: %v\n%s", err, out)
+	}
+	if testing.Verbose() {
+		out, _ := ice("schedule", "status", "--wave", stray)
+		t.Log(out)
+	}
+	if _, err := ice("schedule", "delete", "--wave", stray); err != nil {
+		t.Fatal(err)
+	}
 
 	if out, err := ice("schedule", "delete", "--wave", wave); err != nil || !strings.Contains(out, "deleted") {
 		t.Errorf("ice schedule delete: %v\n%s", err, out)
@@ -142,8 +176,8 @@ func captureStdout(t *testing.T, fn func() error) (string, error) {
 	return <-done, ferr
 }
 
-// Under a wave's status, a line says whether a schedule loads its responses and when
-// next.
+// Under a wave's status, a line says whether a schedule loads its responses, when
+// next, and how its last run went.
 func TestDailyLoadLine(t *testing.T) {
 	next := time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -160,12 +194,46 @@ func TestDailyLoadLine(t *testing.T) {
 			[]string{"PAUSED", "2 runs missed beyond the catch-up window"}},
 		{"ended", waveclient.DailyLoadScheduleStatus{ID: "daily-load/W1", At: "06:00"}, nil, []string{", ended"}},
 		{"unreadable", waveclient.DailyLoadScheduleStatus{}, errors.New("connection refused"), []string{"could not be read: connection refused"}},
+		{"last run failed", waveclient.DailyLoadScheduleStatus{ID: "daily-load/W1", At: "06:00", NextRuns: []time.Time{next},
+			RecentRuns: []waveclient.ScheduledRun{
+				{ScheduledAt: next.AddDate(0, 0, -2), Status: "completed", Result: &waveclient.DailyLoadResult{Date: "2026-12-04"}},
+				{ScheduledAt: next.AddDate(0, 0, -1), Status: "failed", Error: "no sample of QMM in the lake (BadInput)"}}}, nil,
+			[]string{"next 2026-12-07 06:00; last run 2026-12-06 06:00 failed: no sample of QMM in the lake (BadInput)"}},
 	} {
 		got := dailyLoadLine("W1", tc.s, tc.err)
 		for _, w := range tc.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("%s: %q lacks %q", tc.name, got, w)
 			}
+		}
+	}
+}
+
+func TestRunOutcome(t *testing.T) {
+	day := func(ics ...waveclient.DailyLoadICSResult) *waveclient.DailyLoadResult {
+		return &waveclient.DailyLoadResult{Date: "2026-12-05", ICS: ics}
+	}
+	loaded := waveclient.DailyLoadICSResult{ICS: "QMM"}
+	loaded.Load.Files, loaded.Load.Loaded, loaded.Load.Rejected = 3, 120, 2
+	skipped := waveclient.DailyLoadICSResult{ICS: "QWE"}
+	skipped.Load.Files, skipped.Load.FilesSkipped = 1, 1
+	none := waveclient.DailyLoadICSResult{ICS: "QJK"}
+	none.Load.NoFiles = true
+	for _, tc := range []struct {
+		name string
+		run  waveclient.ScheduledRun
+		want string
+	}{
+		{"gone", waveclient.ScheduledRun{}, "outcome not known (the run is no longer on the cluster)"},
+		{"running", waveclient.ScheduledRun{Status: "running"}, "running"},
+		{"failed", waveclient.ScheduledRun{Status: "failed", Error: "no sample"}, "failed: no sample"},
+		{"terminated", waveclient.ScheduledRun{Status: "terminated"}, "terminated"},
+		{"completed", waveclient.ScheduledRun{Status: "completed", Result: day(loaded, none, skipped,
+			waveclient.DailyLoadICSResult{ICS: "QXX", Error: "store unreachable"})},
+			"completed, day 2026-12-05: QMM 3 files, 120 rows loaded, 2 rejected; QJK no files; QWE already loaded; QXX failed: store unreachable"},
+	} {
+		if got := runOutcome(tc.run); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -163,6 +163,10 @@ func dailyLoadLine(wave string, s waveclient.DailyLoadScheduleStatus, err error)
 	} else {
 		line += ", ended"
 	}
+	if n := len(s.RecentRuns); n > 0 {
+		last := s.RecentRuns[n-1]
+		line += fmt.Sprintf("; last run %s %s", last.ScheduledAt.UTC().Format("2006-01-02 15:04"), runOutcome(last))
+	}
 	if s.Missed > 0 {
 		line += fmt.Sprintf("; %d runs missed beyond the catch-up window (`ice schedule status --wave %s`)", s.Missed, wave)
 	}
