@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -365,6 +366,34 @@ func (c *Client) ScheduleDailyLoad(ctx context.Context, s DailyLoadSchedule) (st
 		return id, fmt.Errorf("create schedule %s: %w", id, err)
 	}
 	return h.GetID(), nil
+}
+
+// ErrUnknownWave: the cluster runs no wave of that id.
+var ErrUnknownWave = errors.New("the cluster knows no such wave")
+
+// CheckWaveICSs checks that the cluster knows the wave and that each ICS is one of
+// its own, before something is set to run for them every day: a mistyped wave or ICS
+// code would otherwise fail (or load nothing) daily, unseen until someone looked.
+func (c *Client) CheckWaveICSs(ctx context.Context, wave string, icss []string) error {
+	var st WaveStatus
+	err := c.query(ctx, workflows.WaveWorkflowID(wave), &st)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return fmt.Errorf("wave %s: %w (is the id right? `ice wave list` lists the waves it knows)", wave, ErrUnknownWave)
+	}
+	if err != nil {
+		return fmt.Errorf("query wave %s: %w", wave, err)
+	}
+	var codes []string
+	for _, s := range st.ICS {
+		codes = append(codes, s.ICS)
+	}
+	for _, ics := range icss {
+		if !slices.Contains(codes, ics) {
+			return fmt.Errorf("wave %s has no ICS %s (its ICSs: %s)", wave, ics, strings.Join(codes, ", "))
+		}
+	}
+	return nil
 }
 
 // DailyLoadScheduleStatus is where a wave's daily-load schedule stands.

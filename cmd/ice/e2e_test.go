@@ -224,6 +224,14 @@ func TestWaveEndToEnd(t *testing.T) {
 	}
 
 	checkWaveListed(t, ctx, wc, wave, spec.Codes())
+	// A schedule for an ICS the wave does not have is refused, naming the wave's own.
+	if err := wc.CheckWaveICSs(ctx, wave, []string{"QMM", "QXX"}); err == nil ||
+		!strings.Contains(err.Error(), fmt.Sprintf("wave %s has no ICS QXX (its ICSs: %s)", wave, strings.Join(spec.Codes(), ", "))) {
+		t.Errorf("CheckWaveICSs with an ICS of no wave: %v", err)
+	}
+	if err := wc.CheckWaveICSs(ctx, wave, spec.Codes()); err != nil {
+		t.Errorf("CheckWaveICSs of the wave's own ICSs: %v", err)
+	}
 	checkAuditCoversEveryActivity(t, ctx, st, wc, wave, spec.Codes())
 	checkDeceasedGetNoLaterLetters(t, ctx, st, wave, res)
 	checkNoIdentifiersInWarehouse(t, ctx, st)

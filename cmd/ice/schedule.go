@@ -202,6 +202,7 @@ func scheduleDailyLoadCmd() *cobra.Command {
 	var catchup time.Duration
 	var lag int
 	var until string
+	var anyWave bool
 	cmd := &cobra.Command{
 		Use:   "daily-load --wave W --at HH:MM [--until YYYY-MM-DD]",
 		Short: "Load each day's response files at HH:MM UTC, catching up missed days",
@@ -211,7 +212,8 @@ HH:MM (UTC). Each run loads the landing folder of the day --lag-days before its 
 while the cluster was down are made up, in order, within --catchup. --until makes the run
 on that day the last (a wave's loads are over final_load_days after its last ICS closes;
 a file later still is loaded by hand with ` + "`ice load backfill`" + `). ` + "`ice schedule status`" + ` shows the
-schedule and ` + "`ice schedule delete`" + ` ends it.`,
+schedule and how its runs went, and ` + "`ice schedule delete`" + ` ends it. The wave and its ICSs must be
+ones the cluster runs (--any-wave skips the check).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			hour, minute, err := parseHHMM(at)
 			if err != nil {
@@ -240,6 +242,11 @@ schedule and ` + "`ice schedule delete`" + ` ends it.`,
 				return err
 			}
 			defer cl.Close()
+			if !anyWave {
+				if err := cl.CheckWaveICSs(ctx, in.WaveID, in.ICS); err != nil {
+					return fmt.Errorf("%w; --any-wave schedules it all the same (say, for a wave whose workflow the namespace's retention has removed)", err)
+				}
+			}
 			id, err := cl.ScheduleDailyLoad(ctx, waveclient.DailyLoadSchedule{Input: in, Hour: hour, Minute: minute, Catchup: catchup, Until: last})
 			if err != nil {
 				return err
@@ -259,6 +266,7 @@ schedule and ` + "`ice schedule delete`" + ` ends it.`,
 	cmd.Flags().DurationVar(&catchup, "catchup", 72*time.Hour, "how long after a missed run it is still made up")
 	cmd.Flags().IntVar(&lag, "lag-days", 1, "load the folder of this many days before the run's day")
 	cmd.Flags().StringVar(&until, "until", "", "the last day to run, YYYY-MM-DD (default: until `ice schedule delete`)")
+	cmd.Flags().BoolVar(&anyWave, "any-wave", false, "schedule it even if the cluster knows no such wave or ICS (its runs fail until the sample is in the lake)")
 	_ = cmd.MarkFlagRequired("at")
 	return cmd
 }

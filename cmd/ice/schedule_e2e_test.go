@@ -47,11 +47,18 @@ func TestDailyLoadSchedule(t *testing.T) {
 	now := time.Now().UTC()
 	at := now.Add(2 * time.Hour).Truncate(time.Minute)
 	until := now.AddDate(0, 0, 3)
-	if _, err := ice("schedule", "daily-load", "--wave", wave, "--ics", "QMM", "--at", at.Format("15:04"),
+	// The wave's sample is in the lake, but no wave workflow runs it on this cluster: a
+	// schedule is refused (a mistyped wave id would load nothing every day) unless
+	// --any-wave says it is meant.
+	if _, err := ice("schedule", "daily-load", "--wave", wave, "--ics", "QMM", "--at", "06:00"); !errors.Is(err, waveclient.ErrUnknownWave) ||
+		!strings.Contains(err.Error(), "--any-wave") {
+		t.Errorf("a schedule for a wave the cluster does not run: %v, want ErrUnknownWave naming --any-wave", err)
+	}
+	if _, err := ice("schedule", "daily-load", "--any-wave", "--wave", wave, "--ics", "QMM", "--at", at.Format("15:04"),
 		"--until", now.AddDate(0, 0, -1).Format(time.DateOnly)); err == nil || !strings.Contains(err.Error(), "would never run") {
 		t.Errorf("a schedule whose last day has passed: %v, want it refused", err)
 	}
-	out, err := ice("schedule", "daily-load", "--wave", wave, "--ics", "QMM", "--at", at.Format("15:04"), "--until", until.Format(time.DateOnly))
+	out, err := ice("schedule", "daily-load", "--any-wave", "--wave", wave, "--ics", "QMM", "--at", at.Format("15:04"), "--until", until.Format(time.DateOnly))
 	if err != nil {
 		t.Fatalf("ice schedule daily-load: %v", err)
 	}
@@ -116,7 +123,7 @@ func TestDailyLoadSchedule(t *testing.T) {
 
 	// A schedule for a wave with no sample: its run fails, and the status says why.
 	const stray = "sched-e2e-no-sample"
-	if _, err := ice("schedule", "daily-load", "--wave", stray, "--ics", "QMM", "--at", at.Format("15:04")); err != nil {
+	if _, err := ice("schedule", "daily-load", "--any-wave", "--wave", stray, "--ics", "QMM", "--at", at.Format("15:04")); err != nil {
 		t.Fatal(err)
 	}
 	strayID := workflows.DailyLoadScheduleID(stray)
