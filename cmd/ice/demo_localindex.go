@@ -169,6 +169,34 @@ func demoQuoteScore(e profiles.Expectation, c localindex.Candidate) int {
 
 // demoChoices has the demo's reader choose a quotation for each statement of the demo
 // profile that a candidate bears on, and record one verdict.
+// demoQuotePick is the quotation the demo's stand-in chooses for one statement.
+type demoQuotePick struct{ expectation, candidate string }
+
+// demoQuotePicks chooses, for each statement in turn, the candidate that suits it best
+// (demoQuoteScore). A quotation already under another statement is taken again only
+// when the statement has no other: a report quoting one comment twice says less.
+func demoQuotePicks(statements []profiles.Expectation, cands []localindex.Candidate) []demoQuotePick {
+	var picks []demoQuotePick
+	used := map[string]bool{}
+	for _, e := range statements {
+		best, bestScore, bestUsed := "", 0, false
+		for _, c := range cands {
+			if !slices.Contains(c.Expectations, e.ID) {
+				continue
+			}
+			score := demoQuoteScore(e, c)
+			if best == "" || bestUsed && !used[c.ID] || bestUsed == used[c.ID] && score > bestScore {
+				best, bestScore, bestUsed = c.ID, score, used[c.ID]
+			}
+		}
+		if best != "" {
+			used[best] = true
+			picks = append(picks, demoQuotePick{e.ID, best})
+		}
+	}
+	return picks
+}
+
 func demoChoices(ctx context.Context, st store.Store, rd *reader, wave, ics string) error {
 	p, err := profiles.Get(demoProfile)
 	if err != nil {
@@ -179,21 +207,10 @@ func demoChoices(ctx context.Context, st store.Store, rd *reader, wave, ics stri
 	if err != nil {
 		return err
 	}
-	for _, e := range p.ExpectedCare {
-		best, bestScore := "", 0
-		for _, c := range cands {
-			if !slices.Contains(c.Expectations, e.ID) {
-				continue
-			}
-			if score := demoQuoteScore(e, c); best == "" || score > bestScore {
-				best, bestScore = c.ID, score
-			}
-		}
-		if best != "" {
-			pf.expectation = e.ID
-			if _, err := chooseQuote(ctx, st, rd, pf, best, false); err != nil {
-				return err
-			}
+	for _, pick := range demoQuotePicks(p.ExpectedCare, cands) {
+		pf.expectation = pick.expectation
+		if _, err := chooseQuote(ctx, st, rd, pf, pick.candidate, false); err != nil {
+			return err
 		}
 	}
 	if len(p.ExpectedCare) > 0 {

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"slices"
 	"testing"
 
 	"icesurvey/localindex"
@@ -39,5 +40,19 @@ func TestDemoQuoteScorePrefersTheStatementsOwnSubject(t *testing.T) {
 		if b, w := demoQuoteScore(rehab, tc.best), demoQuoteScore(rehab, tc.worse); b <= w {
 			t.Errorf("%s: %q scores %d, %q %d", tc.name, tc.best.Text, b, tc.worse.Text, w)
 		}
+	}
+}
+
+func TestDemoQuotePicksAvoidQuotingOneCommentTwice(t *testing.T) {
+	rehab := profiles.Expectation{ID: "rehab", Statement: "Cardiac rehabilitation is offered", Themes: []string{"continuity"}}
+	hf := profiles.Expectation{ID: "hf", Statement: "Heart failure care is joined up", Themes: []string{"continuity"}}
+	only := profiles.Expectation{ID: "only", Statement: "A statement with one candidate", Themes: []string{"continuity"}}
+	both := localindex.Candidate{ID: "both", Text: "cardiac rehabilitation and the heart failure nurse kept passing me back", Themes: []string{"continuity"},
+		Expectations: []string{"rehab", "hf", "only"}}
+	other := localindex.Candidate{ID: "other", Text: "nobody talked to each other", Themes: []string{"continuity"}, Expectations: []string{"rehab", "hf"}}
+	got := demoQuotePicks([]profiles.Expectation{rehab, hf, only}, []localindex.Candidate{other, both})
+	want := []demoQuotePick{{"rehab", "both"}, {"hf", "other"}, {"only", "both"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("picks %v, want %v: the best first, another for the next statement, and a used one only when none else", got, want)
 	}
 }
