@@ -95,7 +95,8 @@ func (c *Client) RunLinkage(ctx context.Context, in LinkageInput) (LinkageResult
 func (c *Client) LinkageStatus(ctx context.Context, wave string) (LinkageResult, error) {
 	var res LinkageResult
 	err := c.query(ctx, workflows.LinkageWorkflowID(wave), &res)
-	return res, err
+	return res, c.explainNotFound(ctx, wave, err, fmt.Sprintf(
+		"wave %s has no linkage run yet (`ice link --wave %s` starts one once its fieldwork has closed)", wave, wave))
 }
 
 // WithdrawLinkage records an operator's withdrawal of a person's linkage consent and

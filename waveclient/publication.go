@@ -74,7 +74,9 @@ func (c *Client) StartPublication(ctx context.Context, wave string, opts Publica
 func (c *Client) PublicationStatus(ctx context.Context, wave, release string) (PublicationStatus, error) {
 	var s PublicationStatus
 	if err := c.query(ctx, workflows.PublicationWorkflowID(wave, release), &s); err != nil {
-		return s, fmt.Errorf("query the publication of release %s of wave %s: %w", release, wave, err)
+		return s, c.explainNotFound(ctx, wave, fmt.Errorf("query the publication of release %s of wave %s: %w", release, wave, err), fmt.Sprintf(
+			"wave %s has no release %s (the wave drafts %s when every ICS has closed; `ice publish --wave %s --release ID` drafts another)",
+			wave, release, workflows.FirstReleaseID, wave))
 	}
 	return s, nil
 }

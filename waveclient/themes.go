@@ -49,7 +49,8 @@ func (c *Client) StartThemeCoding(ctx context.Context, wave string, ics []string
 func (c *Client) ThemeStatus(ctx context.Context, wave string) (ThemeCodingStatus, error) {
 	var s ThemeCodingStatus
 	if err := c.query(ctx, workflows.ThemeCodingWorkflowID(wave), &s); err != nil {
-		return s, fmt.Errorf("query the theme coding of %s: %w", wave, err)
+		return s, c.explainNotFound(ctx, wave, fmt.Errorf("query the theme coding of %s: %w", wave, err), fmt.Sprintf(
+			"wave %s's free text has not been coded yet (`ice themes code --wave %s` starts it)", wave, wave))
 	}
 	return s, nil
 }

@@ -139,6 +139,31 @@ func (c *Client) ICSStatus(ctx context.Context, wave, ics string) (ICSStatus, er
 	return s, err
 }
 
+// ErrNotStarted: the cluster runs the wave, but not the run asked about (its linkage,
+// a release's publication, its theme coding) — not yet, or under that id.
+var ErrNotStarted = errors.New("the wave has no such run")
+
+// notStarted is ErrNotStarted in a sentence that says what to run.
+type notStarted string
+
+func (e notStarted) Error() string        { return string(e) }
+func (e notStarted) Is(target error) bool { return target == ErrNotStarted }
+
+// explainNotFound turns the server's "workflow not found" for one of a wave's runs into
+// what a person needs when the wave itself exists: that the run has not been started,
+// and how to start it. Any other error, or a wave the cluster does not know, is left
+// as it is (ice adds its own hint for a mistyped wave id).
+func (c *Client) explainNotFound(ctx context.Context, wave string, err error, sentence string) error {
+	var notFound *serviceerror.NotFound
+	if !errors.As(err, &notFound) {
+		return err
+	}
+	if _, derr := c.c.DescribeWorkflowExecution(ctx, workflows.WaveWorkflowID(wave), ""); derr != nil {
+		return err
+	}
+	return notStarted(sentence)
+}
+
 func (c *Client) query(ctx context.Context, workflowID string, out any) error {
 	v, err := c.c.QueryWorkflow(ctx, workflowID, "", workflows.QueryStatus)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -231,6 +232,22 @@ func TestWaveEndToEnd(t *testing.T) {
 	}
 	if err := wc.CheckWaveICSs(ctx, wave, spec.Codes()); err != nil {
 		t.Errorf("CheckWaveICSs of the wave's own ICSs: %v", err)
+	}
+	// Of a wave the cluster runs, a run not started yet is said to be so, with how to
+	// start it; not the server's "workflow not found" and a hint at a mistyped wave id.
+	for what, query := range map[string]func() error{
+		"no linkage run yet (`ice link --wave " + wave:    func() error { _, err := wc.LinkageStatus(ctx, wave); return err },
+		"no release r9 (the wave drafts r1":               func() error { _, err := wc.PublicationStatus(ctx, wave, "r9"); return err },
+		"has not been coded yet (`ice themes code --wave": func() error { _, err := wc.ThemeStatus(ctx, wave); return err },
+	} {
+		if err := query(); !errors.Is(err, waveclient.ErrNotStarted) || !strings.Contains(waveclient.FailureText(err), what) ||
+			strings.Contains(waveclient.FailureText(err), "is the wave id right") {
+			t.Errorf("a run not started: %v; want ErrNotStarted saying %q", err, what)
+		}
+	}
+	if _, err := wc.LinkageStatus(ctx, "no-such-wave"); errors.Is(err, waveclient.ErrNotStarted) ||
+		!strings.Contains(waveclient.FailureText(err), "is the wave id right") {
+		t.Errorf("the linkage of a wave the cluster does not run: %v", err)
 	}
 	checkAuditCoversEveryActivity(t, ctx, st, wc, wave, spec.Codes())
 	checkDeceasedGetNoLaterLetters(t, ctx, st, wave, res)
