@@ -40,14 +40,12 @@ func FailureText(err error) string {
 		inWorkflow, inChild := errors.As(err, &wf), errors.As(err, &child)
 		if inWorkflow || inChild {
 			var deepest *temporal.ApplicationError
-			for e := err; errors.As(e, &deepest); {
-				if e = deepest.Unwrap(); e == nil {
+			for e := err; e != nil; {
+				var a *temporal.ApplicationError
+				if !errors.As(e, &a) {
 					break
 				}
-				var next *temporal.ApplicationError
-				if !errors.As(e, &next) {
-					break
-				}
+				deepest, e = a, a.Unwrap()
 			}
 			if deepest != nil {
 				if inChild && child.WorkflowType() != "" {
