@@ -38,6 +38,11 @@ func FailureText(err error) string {
 		var wf *temporal.WorkflowExecutionError
 		var child *temporal.ChildWorkflowExecutionError
 		inWorkflow, inChild := errors.As(err, &wf), errors.As(err, &child)
+		var canceled *temporal.CanceledError
+		if inChild && errors.As(err, &canceled) {
+			// An ICS cancelled on its own (`ice wave cancel W --ics`), as its wave sees it.
+			return fmt.Sprintf("cancelled (in workflow %s)", child.WorkflowType())
+		}
 		if inWorkflow || inChild {
 			var deepest *temporal.ApplicationError
 			for e := err; e != nil; {

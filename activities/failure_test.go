@@ -26,11 +26,18 @@ func TestFailureTextSaysTheCauseOnce(t *testing.T) {
 		Cause: &failurepb.Failure{Message: "daily load W9 2026-12-05 failed for 1 of 2 ICSs: [QMM: no sample]",
 			FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{Type: "wrapError"}}},
 	}))
+	childCancelled := temporal.GetDefaultFailureConverter().FailureToError(&failurepb.Failure{
+		Message: "child workflow execution canceled",
+		FailureInfo: &failurepb.Failure_ChildWorkflowExecutionFailureInfo{ChildWorkflowExecutionFailureInfo: &failurepb.ChildWorkflowExecutionFailureInfo{
+			WorkflowType: &commonpb.WorkflowType{Name: "ICSWorkflow"}, WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: "wave/W9/ics/QMM"}}},
+		Cause: &failurepb.Failure{Message: "canceled", FailureInfo: &failurepb.Failure_CanceledFailureInfo{CanceledFailureInfo: &failurepb.CanceledFailureInfo{}}},
+	})
 	for _, c := range []struct {
 		name string
 		err  error
 		want string
 	}{
+		{"a child workflow cancelled", childCancelled, "cancelled (in workflow ICSWorkflow)"},
 		{"a child workflow's own error", childFailed, "daily load W9 2026-12-05 failed for 1 of 2 ICSs: [QMM: no sample] (in workflow DailyLoadWorkflow)"},
 		{"a permanent kind", classified, root + " (BadInput; not retried: a person must fix it)"},
 		{"a transient kind", fmt.Errorf("load: %w", temporal.NewApplicationError("the warehouse is busy", "Busy")),

@@ -282,6 +282,36 @@ func (c *Client) Cancel(ctx context.Context, wave string) error {
 	return nil
 }
 
+// PauseICS pauses one ICS's mailings, leaving the wave's other ICSs as they are (its
+// timers keep running; nothing is sent until ResumeICS or a resume of the wave).
+func (c *Client) PauseICS(ctx context.Context, wave, ics string) error {
+	if err := c.CheckWaveICSs(ctx, wave, []string{ics}); err != nil {
+		return err
+	}
+	return c.signalICS(ctx, wave, ics, workflows.SignalPause)
+}
+
+// ResumeICS resumes one paused ICS; its overdue mailings go out at once.
+func (c *Client) ResumeICS(ctx context.Context, wave, ics string) error {
+	if err := c.CheckWaveICSs(ctx, wave, []string{ics}); err != nil {
+		return err
+	}
+	return c.signalICS(ctx, wave, ics, workflows.SignalResume)
+}
+
+// CancelICS stops one ICS before its next step (say, an ICS withdrawn from the wave)
+// while the others go on. Like a cancelled wave's, its identifiable data are deleted
+// after the retention period; the wave records the ICS as cancelled.
+func (c *Client) CancelICS(ctx context.Context, wave, ics string) error {
+	if err := c.CheckWaveICSs(ctx, wave, []string{ics}); err != nil {
+		return err
+	}
+	if err := c.c.CancelWorkflow(ctx, workflows.ICSWorkflowID(wave, ics), ""); err != nil {
+		return fmt.Errorf("cancel %s/%s: %w", wave, ics, err)
+	}
+	return nil
+}
+
 // Revalidate asks an ICS to validate its files again after they were replaced (before
 // the declaration).
 func (c *Client) Revalidate(ctx context.Context, wave, ics string) error {

@@ -39,9 +39,12 @@ func (c *conn) withClient(fn func(ctx context.Context, cl *waveclient.Client, ar
 func waveCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "wave", Short: "Start, watch and steer fieldwork waves"}
 	cmd.AddCommand(waveStartCmd(), waveStatusCmd(), waveListCmd(),
-		waveOpCmd("pause", "Pause every ICS's mailings (timers keep running; nothing is sent)", "pause sent", (*waveclient.Client).Pause),
-		waveOpCmd("resume", "Resume a paused wave; overdue mailings go out at once", "resume sent", (*waveclient.Client).Resume),
-		waveOpCmd("cancel", "Stop a wave: every ICS stops before its next step", "cancellation requested", (*waveclient.Client).Cancel),
+		waveOpCmd("pause", "Pause every ICS's mailings, or with --ics those of the ICSs named (timers keep running; nothing is sent)",
+			"pause sent", (*waveclient.Client).Pause, (*waveclient.Client).PauseICS),
+		waveOpCmd("resume", "Resume a paused wave, or with --ics the ICSs named; overdue mailings go out at once",
+			"resume sent", (*waveclient.Client).Resume, (*waveclient.Client).ResumeICS),
+		waveOpCmd("cancel", "Stop a wave, or with --ics the ICSs named while the others go on: each stops before its next step",
+			"cancellation requested", (*waveclient.Client).Cancel, (*waveclient.Client).CancelICS),
 		waveDeclareCmd(),
 		waveICSOpCmd("revalidate", "Validate an ICS's files again after they were replaced (before the declaration)", (*waveclient.Client).Revalidate),
 		waveICSOpCmd("retry-dbs", "Send a new DBS request after a reply was rejected", (*waveclient.Client).RetryDBS),
@@ -93,12 +96,27 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 		paused = " (PAUSED)"
 	}
 	fmt.Fprintf(w, "wave %s: %s%s\n", st.Wave.WaveID, st.Wave.Stage, paused)
+	ended := map[string]string{} // ICS → why its workflow ended early (failed or cancelled)
+	for _, c := range st.Wave.ICS {
+		if c.Error != "" {
+			ended[c.ICS] = c.Error
+		}
+	}
 	for _, s := range st.ICS {
 		fmt.Fprintf(w, "\n%s\tstage %s", s.ICS, s.Stage)
-		if s.WaitingOn != "" {
+		switch {
+		case ended[s.ICS] != "":
+			fmt.Fprintf(w, ", ENDED EARLY")
+		case s.WaitingOn != "":
 			fmt.Fprintf(w, ", waiting for %s", s.WaitingOn)
 		}
+		if s.Paused && !st.Wave.Paused && ended[s.ICS] == "" {
+			fmt.Fprint(w, " (this ICS is PAUSED)")
+		}
 		fmt.Fprintln(w)
+		if why := ended[s.ICS]; why != "" {
+			fmt.Fprintf(w, "  ended\t%s\n", why)
+		}
 		if s.IntakeError != "" {
 			fmt.Fprintf(w, "  intake\tFAILED: %s\n", s.IntakeError)
 		}
@@ -226,21 +244,34 @@ func waveListCmd() *cobra.Command {
 }
 
 // waveOpCmd is a command acting on a whole wave.
-func waveOpCmd(use, short, done string, op func(*waveclient.Client, context.Context, string) error) *cobra.Command {
+// waveOpCmd is a command acting on a whole wave, or with --ics on the ICSs named.
+func waveOpCmd(use, short, done string, op func(*waveclient.Client, context.Context, string) error,
+	icsOp func(*waveclient.Client, context.Context, string, string) error) *cobra.Command {
 	var c conn
+	var icss []string
 	cmd := &cobra.Command{
-		Use:   use + " WAVE",
+		Use:   use + " WAVE [--ics CODE,...]",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, args []string) error {
-			if err := op(cl, ctx, args[0]); err != nil {
-				return err
+			if len(icss) == 0 {
+				if err := op(cl, ctx, args[0]); err != nil {
+					return err
+				}
+				fmt.Printf("wave %s: %s\n", args[0], done)
+				return nil
 			}
-			fmt.Printf("wave %s: %s\n", args[0], done)
+			for _, ics := range icss {
+				if err := icsOp(cl, ctx, args[0], ics); err != nil {
+					return err
+				}
+				fmt.Printf("wave %s ICS %s: %s\n", args[0], ics, done)
+			}
 			return nil
 		}),
 	}
 	c.bind(cmd)
+	cmd.Flags().StringSliceVar(&icss, "ics", nil, "only these ICSs (default: the whole wave)")
 	return cmd
 }
 
