@@ -28,7 +28,10 @@ import (
 // WarehouseVersion is the linkage's warehouse migration version (assigned: 17).
 const WarehouseVersion = 17
 
-func init() { warehouse.Register(WarehouseMigration(WarehouseVersion)) }
+func init() {
+	warehouse.Register(WarehouseMigration(WarehouseVersion))
+	warehouse.Document(WarehouseTables()...)
+}
 
 // WarehouseTables are the linkage's warehouse tables.
 func WarehouseTables() []warehouse.Table {

@@ -101,7 +101,10 @@ func migrate(ctx context.Context, tx *sql.Tx) error {
 			return fmt.Errorf("warehouse: record migration %d: %w", m.Version, err)
 		}
 	}
-	return applyDerived(ctx, tx)
+	if err := applyDerived(ctx, tx); err != nil {
+		return err
+	}
+	return applyComments(ctx, tx)
 }
 
 func applyDerived(ctx context.Context, tx *sql.Tx) error {
