@@ -82,6 +82,15 @@ func (a *Activities) RecordDeclaration(ctx context.Context, in DeclarationInput)
 	return nil
 }
 
+// RecordFieldworkEndedEarly records, in the audit trail (and so in the warehouse's
+// audit_log, which the dashboard reads), that an ICS's fieldwork ended before its
+// close and why: without it an ICS cancelled or failed mid-wave looks as if its
+// fieldwork were still running.
+func (a *Activities) RecordFieldworkEndedEarly(ctx context.Context, in EndedEarlyInput) error {
+	audit.Record(ctx, audit.KindFieldworkEndedEarly, map[string]any{"cancelled": in.Cancelled, "reason": in.Reason})
+	return nil
+}
+
 // SubmitDBS sends a deceased check for everyone in a selection. Submitting the same
 // request again sends nothing new.
 func (a *Activities) SubmitDBS(ctx context.Context, in DBSSubmitInput) (DBSSubmitOutput, error) {

@@ -76,6 +76,14 @@ type DeclarationInput struct {
 	Accepted  int       `json:"accepted"`
 }
 
+// EndedEarlyInput records that an ICS's fieldwork ended before its close: cancelled, or
+// failed with Reason.
+type EndedEarlyInput struct {
+	Scope
+	Cancelled bool   `json:"cancelled"`
+	Reason    string `json:"reason"`
+}
+
 // SelectInput asks who a mailing step goes to, decided when it falls due.
 type SelectInput struct {
 	Scope

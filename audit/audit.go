@@ -47,6 +47,10 @@ type Event struct {
 // domain event's.
 const KindActivityAttempt = "activity_attempt"
 
+// KindFieldworkEndedEarly is the domain event of an ICS whose fieldwork ended before its
+// close (cancelled, or failed for good); the dashboard reads it from audit_log.
+const KindFieldworkEndedEarly = "fieldwork_ended_early"
+
 // Layout is the declared layout of the audit trail (lake Parquet and warehouse audit_log).
 func Layout() *schemas.Layout { return schemas.LayoutOf[Event](string(schemas.TableAuditLog)) }
 

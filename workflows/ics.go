@@ -105,6 +105,18 @@ func ICSWorkflow(ctx workflow.Context, in ICSInput) (ICSResult, error) {
 				err = errors.Join(err, rerr)
 			}
 		}
+		if workflow.GetVersion(dctx, versionEndedEarlyRecorded, workflow.DefaultVersion, 1) == 1 {
+			in := activities.EndedEarlyInput{Scope: r.scope(), Cancelled: ctx.Err() != nil, Reason: "cancelled"}
+			if !in.Cancelled {
+				in.Reason = activities.FailureText(err)
+			}
+			// A record that cannot be written must not hide why the ICS ended.
+			if rerr := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, activities.Options(activities.Storage)),
+				a.RecordFieldworkEndedEarly, in).Get(dctx, nil); rerr != nil {
+				workflow.GetLogger(dctx).Warn("the record that the ICS ended early was not written", "error", rerr)
+			}
+			r.flushAudit(dctx)
+		}
 	}
 	if ctx.Err() == nil {
 		// An update still running (an opt-out being recorded) finishes before the run

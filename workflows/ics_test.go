@@ -364,6 +364,13 @@ func (w *world) install() {
 			w.retainedAt = w.env.Now().UTC()
 			return workflows.RetentionResult{}, nil
 		})
+	env.OnActivity(ta.RecordFieldworkEndedEarly, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EndedEarlyInput) error {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.note("RecordFieldworkEndedEarly", "EndedEarly "+in.Reason)
+			return nil
+		})
 	env.OnActivity(ta.DeleteRestricted, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.Scope) (activities.RetentionOutput, error) {
 			w.mu.Lock()
@@ -883,7 +890,7 @@ func TestICSWorkflow_IntakeFailureThenRevalidate(t *testing.T) {
 	assert.Equal(t, 2, w.intakeRuns, "intake ran once, then once more on revalidate (the bad input is not retried)")
 	// Cancelled at the declaration, the ICS still starts its retention: the files it
 	// sent hold personal data.
-	assert.Equal(t, []string{"Intake QE1", "Intake QE1", "Load sample", "StartRetention"}, w.log)
+	assert.Equal(t, []string{"Intake QE1", "Intake QE1", "Load sample", "StartRetention", "EndedEarly cancelled"}, w.log)
 	assert.Zero(t, w.counts["SelectRecipients"])
 	require.Len(t, w.retention, 1)
 	assert.Equal(t, 30*day, w.retention[0].After)
@@ -906,7 +913,8 @@ func TestICSWorkflow_FailureStartsRetention(t *testing.T) {
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	assert.Equal(t, []string{"Intake QE1", "StartRetention"}, w.log)
+	assert.Equal(t, []string{"Intake QE1", "StartRetention",
+		"EndedEarly no pseudonymisation key configured (Configuration; not retried: a person must fix it; in activity Intake)"}, w.log)
 	require.Len(t, w.retention, 1)
 	assert.Equal(t, 30*day, w.retention[0].After)
 	assert.Equal(t, spec.ICSs[0].SampleFile, w.retention[0].Landed[0].Key, "the retention is told which files to delete")

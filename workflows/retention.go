@@ -76,4 +76,7 @@ const (
 	// versionRetentionOnFailure: so does a failed one (a Configuration or
 	// NotAuthorised error, retries exhausted): its files and contacts hold personal data.
 	versionRetentionOnFailure = "retention-on-failure"
+	// versionEndedEarlyRecorded: an ICS ended early (cancelled or failed) records so in
+	// the audit trail, for the warehouse and the dashboard.
+	versionEndedEarlyRecorded = "ended-early-recorded"
 )

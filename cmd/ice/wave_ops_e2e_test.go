@@ -3,10 +3,12 @@
 package main
 
 import (
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
 
+	"icesurvey/audit"
 	"icesurvey/schemas"
 	"icesurvey/waveclient"
 	"icesurvey/workflows"
@@ -103,6 +105,17 @@ func TestOneICSPausedAndCancelledWhileTheOtherGoesOn(t *testing.T) {
 	if err != nil || !strings.Contains(out, "ENDED EARLY") || !strings.Contains(out, "cancelled (in workflow ICSWorkflow)") ||
 		strings.Count(out, "ENDED EARLY") != 1 {
 		t.Errorf("ice wave status after QNX was cancelled: %v\n%s", err, out)
+	}
+	// The warehouse (and so the dashboard) learns that QNX's fieldwork ended early.
+	var details string
+	for deadline := time.Now().Add(30 * time.Second); details == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		_ = st.Warehouse.Read(ctx, func(db *sql.DB) error {
+			return db.QueryRowContext(ctx, `SELECT details FROM audit_log WHERE wave_id = ? AND ics = 'QNX' AND kind = ?`,
+				wave, audit.KindFieldworkEndedEarly).Scan(&details)
+		})
+	}
+	if !strings.Contains(details, `"cancelled":true`) {
+		t.Errorf("QNX's ended-early event in audit_log: %q", details)
 	}
 	if err := wc.Cancel(ctx, wave); err != nil {
 		t.Fatal(err)

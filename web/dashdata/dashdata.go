@@ -42,6 +42,7 @@ import (
 	"sync"
 	"time"
 
+	"icesurvey/audit"
 	"icesurvey/codes"
 	"icesurvey/disclosure"
 	"icesurvey/publication"
@@ -870,11 +871,33 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 			lastDay = max(lastDay, d)
 		}
 	}
+	// An ICS whose fieldwork ended before its close (cancelled, or failed for good) has
+	// no closing record; its audit trail says it ended, and its days stop too.
+	endedEarly := map[string]bool{}
+	rows, err = sn.db.QueryContext(ctx, `SELECT DISTINCT ics FROM audit_log WHERE wave_id = ? AND kind = ?`, w.ID, audit.KindFieldworkEndedEarly)
+	if err != nil {
+		return fmt.Errorf("dashdata: reading audit_log: %w", err)
+	}
+	for rows.Next() {
+		var ics string
+		if err := rows.Scan(&ics); err != nil {
+			rows.Close()
+			return err
+		}
+		endedEarly[ics] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	for _, ics := range w.ICSs {
 		r, ok := rates[ics.Code]
 		p := web.ICSProgress{ICS: ics, Stage: "fieldwork", FieldworkDay: today, SampledWithheld: true, GroupWithheld: [3]bool{true, true, true}, RateWithheld: true}
-		if closed[ics.Code] {
+		switch {
+		case closed[ics.Code]:
 			p.Stage, p.FieldworkDay = "closed", lastDay
+		case endedEarly[ics.Code]:
+			p.Stage, p.FieldworkDay = "ended early", lastDay
 		}
 		if ok {
 			if n, ok := r.Sampled.Value(); ok {

@@ -169,8 +169,9 @@ func TestResponseByDayFromCompletions(t *testing.T) {
 }
 
 // An ICS with a closing record (the fixture's QEE) is shown closed, and its days stop
-// at the wave's last completion or mailing instead of counting on with the calendar; the
-// others are still in fieldwork, on the day of the snapshot. (The fixture completes
+// at the wave's last completion or mailing instead of counting on with the calendar; one
+// whose fieldwork ended early (QCC, cancelled) is shown so; the others are still in
+// fieldwork, on the day of the snapshot. (The fixture completes
 // everyone on one day, so both are on day 0 here.)
 func TestClosedICSIsShownClosed(t *testing.T) {
 	ctx := context.Background()
@@ -183,9 +184,9 @@ func TestClosedICSIsShownClosed(t *testing.T) {
 	for _, p := range prog {
 		byCode[p.ICS.Code] = p
 	}
-	qee, qaa := byCode["QEE"], byCode["QAA"]
-	if qee.Stage != "closed" || qaa.Stage != "fieldwork" {
-		t.Fatalf("stages: QEE %q, QAA %q; want closed and fieldwork", qee.Stage, qaa.Stage)
+	qee, qaa, qcc := byCode["QEE"], byCode["QAA"], byCode["QCC"]
+	if qee.Stage != "closed" || qaa.Stage != "fieldwork" || qcc.Stage != "ended early" {
+		t.Fatalf("stages: QEE %q, QAA %q, QCC %q; want closed, fieldwork and ended early (its audit trail says so)", qee.Stage, qaa.Stage, qcc.Stage)
 	}
 	if qee.FieldworkDay > qaa.FieldworkDay {
 		t.Errorf("QEE closed on day %d, after QAA's day %d", qee.FieldworkDay, qaa.FieldworkDay)

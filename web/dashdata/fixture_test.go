@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"icesurvey/audit"
 	"icesurvey/publication"
 	"icesurvey/publication/pubsynth"
 )
@@ -89,6 +90,16 @@ func buildFixture(t testing.TB) (*pubsynth.Wave, *publication.Results) {
 				return err
 			}); err != nil {
 				return fmt.Errorf("final_outcomes: %w", err)
+			}
+			// QCC's fieldwork ended early (cancelled): the event its ICS workflow records.
+			if err := fixture.Warehouse.Write(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (event_id, wave_id, ics, kind, workflow_id, run_id, activity_type,
+					activity_id, attempt, started_at, outcome, error_type, error, input_sha256, output_sha256, details)
+					VALUES ('ended-QCC', ?, 'QCC', ?, 'wave/W1/ics/QCC', 'r', 'RecordFieldworkEndedEarly', '1', 1, now(), '', '', '', '', '',
+					'{"cancelled":true,"reason":"cancelled"}')`, testSpec.Wave, audit.KindFieldworkEndedEarly)
+				return err
+			}); err != nil {
+				return fmt.Errorf("audit_log: %w", err)
 			}
 			return nil
 		}()
