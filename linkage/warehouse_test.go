@@ -57,3 +57,37 @@ func TestWarehouseViewsCountLinkedExperience(t *testing.T) {
 		t.Errorf("experience by condition: %d rows (%v)", conds, err)
 	}
 }
+
+// With every package's tables and views in it, each view and each table an analyst
+// queries carries its description (warehouse.Document, the views' docs): a new one
+// without a doc fails here.
+func TestEveryWarehouseTableAndViewIsDocumented(t *testing.T) {
+	ctx := context.Background()
+	whPath := filepath.Join(t.TempDir(), "wh.duckdb")
+	if _, err := warehouse.Open(ctx, whPath); err != nil {
+		t.Fatal(err)
+	}
+	db, err := warehouse.OpenReadOnly(whPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT 'view ' || view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' AND comment IS NULL
+		UNION ALL SELECT 'table ' || table_name FROM duckdb_tables() WHERE schema_name = 'main' AND comment IS NULL
+			AND table_name NOT IN ('loaded_files', 'schema_migrations', 'schema_derived')
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var what string
+		if err := rows.Scan(&what); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("%s has no comment (no doc)", what)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strings"
 
 	"icesurvey/schemas"
 )
@@ -21,6 +22,40 @@ import (
 // so a doc never stops the warehouse opening.
 
 var documented []Table
+
+// viewDocs describe the analysts' views, by name; a name ending in "*" covers every
+// view whose name starts with what comes before it.
+var viewDocs = map[string]string{
+	"outcomes":                       "each sampled person's current outcome code, ranked from their outcome events (1 completed, 2 undelivered, 3 deceased, 4 opted out or too ill, 5 ineligible, 6 no response)",
+	"completions":                    "each patient's completed questionnaire and when it arrived: the first complete patient response not discarded as a duplicate",
+	"sample_outcomes":                "every sampled person with the analysis variables, the current outcome, when their questionnaire was completed, on which fieldwork day and after which mailing step",
+	"response_rates":                 "outcome counts and the response rate (and the adjusted rate, leaving out those the survey could never reach) by wave and ICS",
+	"response_rates_by_practice":     "outcome counts and response rates by GP practice",
+	"response_rates_by_group":        "outcome counts and response rates by age band, gender, eFI band and ethnicity group",
+	"response_rates_by_day":          "cumulative completions and response rate by fieldwork day (day 0: the ICS's first message)",
+	"response_rates_by_mailing":      "completions after each mailing step, before the next",
+	"current_responses":              "the responses analysts should use: a response discarded as a duplicate (or an incomplete one later replaced) is left out",
+	"respondents":                    "who answered, when and how: one row per kept response, no answers",
+	"responses_by_channel":           "loaded responses by channel and respondent type",
+	"response_answers":               "the long shape: one row per answer code of each kept response, for % positive by question (codes as text)",
+	"responses_wide_*":               "one questionnaire version's responses with only the columns it can have: its own closed questions, then the bank questions it offered",
+	"linked_experience_by_burden":    "linked respondents by treatment-burden group answering each scored question positively or not (counts: apply disclosure rules before showing; linkage_disclosed holds what may be shown)",
+	"linked_experience_by_condition": "linked respondents by condition flag answering each scored question positively or not (counts: apply disclosure rules before showing)",
+	"linked_utilisation_by_group":    "the sums behind mean linked utilisation by frame variable (counts: apply disclosure rules before showing)",
+}
+
+// viewDoc is the doc of the view named, if any.
+func viewDoc(name string) string {
+	if d, ok := viewDocs[name]; ok {
+		return d
+	}
+	for pattern, d := range viewDocs {
+		if prefix, ok := strings.CutSuffix(pattern, "*"); ok && strings.HasPrefix(name, prefix) {
+			return d
+		}
+	}
+	return ""
+}
 
 // Document adds tables whose comments the warehouse keeps (those of Tables are always
 // kept); a package that declares its own warehouse tables calls it from init.
@@ -95,6 +130,9 @@ func applyComments(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	rows.Close()
+	if err := commentViews(ctx, tx); err != nil {
+		return err
+	}
 	tables := make([]string, 0, len(want))
 	for t := range want {
 		tables = append(tables, t)
@@ -119,6 +157,35 @@ func applyComments(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("warehouse: %s: %w", stmt, err)
 			}
+		}
+	}
+	return nil
+}
+
+// commentViews sets the doc of every view that has one and does not carry it yet.
+func commentViews(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT view_name, coalesce(comment, '') FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY view_name`)
+	if err != nil {
+		return fmt.Errorf("warehouse: read view comments: %w", err)
+	}
+	var stmts []string
+	for rows.Next() {
+		var view, comment string
+		if err := rows.Scan(&view, &comment); err != nil {
+			rows.Close()
+			return fmt.Errorf("warehouse: read view comments: %w", err)
+		}
+		if doc := viewDoc(view); doc != "" && doc != comment {
+			stmts = append(stmts, fmt.Sprintf("COMMENT ON VIEW %s IS %s", schemas.QuoteIdent(view), sqlString(doc)))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, stmt := range stmts {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("warehouse: %s: %w", stmt, err)
 		}
 	}
 	return nil

@@ -57,6 +57,22 @@ func TestTablesAndColumnsCarryTheirDocs(t *testing.T) {
 		t.Fatal("the sample layout documents no column")
 	}
 
+	var outcomes, wide sql.NullString
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT comment FROM duckdb_views() WHERE view_name = 'outcomes'`).Scan(&outcomes); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT any_value(comment) FROM duckdb_views() WHERE view_name LIKE 'responses_wide_%'`).Scan(&wide); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if outcomes.String != viewDocs["outcomes"] || wide.String != viewDocs["responses_wide_*"] {
+		t.Errorf("view comments: outcomes %q, responses_wide_* %q", outcomes.String, wide.String)
+	}
+
 	// A doc changed in code (with a quote in it), and one for a column no table has.
 	changed := Table{Name: schemas.TableSample, Layout: &schemas.Layout{Columns: []schemas.Column{
 		{Name: "ics", Doc: "the ICS's code (it's the board's)"}, {Name: "no_such_column", Doc: "nothing"}}}}
