@@ -128,6 +128,7 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 		fmt.Fprintf(out, "  (no PDF: %s is not installed)\n", printpdf.ChromiumPath)
 	}
 	fmt.Fprintf(out, "Try (while ice demo --serve runs): ice themes report --wave %s; ice themes export --wave %s --out project.qdpx --by %s --access DATA/dashboard-access.yaml\n", wave, wave, demoDashboardUser)
+	fmt.Fprintf(out, "     who read the free text (the quotations chosen above, and every page the dashboard shows): ice audit reads --store %s --wave %s\n", st.Store.URL(), wave)
 	return nil
 }
 
