@@ -102,7 +102,15 @@ func WaveWorkflow(ctx workflow.Context, spec wavespec.Spec) (WaveResult, error) 
 	// Every ICS has closed: the draft of the wave's published comparable data starts
 	// (issue #14). Versioned, as waves recorded before it end without this child.
 	if workflow.GetVersion(ctx, "auto-publication", workflow.DefaultVersion, 1) == 1 && ctx.Err() == nil && len(res.ICS) > 0 {
-		w.startPublication(ctx, spec.WaveID)
+		// An ICS whose fieldwork ended early (cancelled, or failed) has partial figures,
+		// not comparable ones: the draft leaves it out (a later release may take it in).
+		var endedEarly []string
+		for _, c := range w.status.ICS {
+			if c.Error != "" {
+				endedEarly = append(endedEarly, c.ICS)
+			}
+		}
+		w.startPublication(ctx, spec.WaveID, endedEarly)
 	}
 	fctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
@@ -148,7 +156,7 @@ func (w *waveRun) onPauseOrResume(ctx workflow.Context, signal string, paused bo
 // abandoned: it waits for a person's sign-off, which the wave does not). One already
 // started (`ice publish` before the wave ended) is left to run. A failure to start is
 // reported in the status, never fails the wave: `ice publish --wave W` starts it too.
-func (w *waveRun) startPublication(ctx workflow.Context, wave string) {
+func (w *waveRun) startPublication(ctx workflow.Context, wave string, exclude []string) {
 	id := PublicationWorkflowID(wave, FirstReleaseID)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            id,
@@ -156,7 +164,7 @@ func (w *waveRun) startPublication(ctx workflow.Context, wave string) {
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: temporal.NewSearchAttributes(SAWaveID.ValueSet(wave)),
 	})
-	child := workflow.ExecuteChildWorkflow(cctx, PublicationWorkflow, PublicationInput{WaveID: wave, ReleaseID: FirstReleaseID})
+	child := workflow.ExecuteChildWorkflow(cctx, PublicationWorkflow, PublicationInput{WaveID: wave, ReleaseID: FirstReleaseID, Exclude: exclude})
 	err := child.GetChildWorkflowExecution().Get(ctx, nil)
 	switch {
 	case err == nil || temporal.IsWorkflowExecutionAlreadyStartedError(err):
