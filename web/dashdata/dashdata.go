@@ -767,6 +767,24 @@ func (s *Source) ResponseByDay(ctx context.Context, wave, ics string) (web.Daily
 
 // fieldwork fills the wave's progress and daily response from the release's
 // response-rate rows and the snapshot's outcome events and mailings.
+// icsSet runs a query of ICS codes and returns them as a set.
+func (sn *snapshot) icsSet(ctx context.Context, query string, args ...any) (map[string]bool, error) {
+	rows, err := sn.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var ics string
+		if err := rows.Scan(&ics); err != nil {
+			return nil, err
+		}
+		out[ics] = true
+	}
+	return out, rows.Err()
+}
+
 func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.Results, lw *liveWave) error {
 	minCount := int64(res.Params().Disclosure.MinCount)
 	rates := map[string]publication.ResponseRateRow{}
@@ -845,22 +863,9 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 	}
 	// An ICS with a closing record has closed: its days stop at the wave's last one
 	// with a completion or a mailing, instead of counting on with the calendar.
-	closed := map[string]bool{}
-	rows, err := sn.db.QueryContext(ctx, `SELECT DISTINCT ics FROM final_outcomes WHERE wave_id = ?`, w.ID)
+	closed, err := sn.icsSet(ctx, `SELECT DISTINCT ics FROM final_outcomes WHERE wave_id = ?`, w.ID)
 	if err != nil {
 		return fmt.Errorf("dashdata: reading final_outcomes: %w", err)
-	}
-	for rows.Next() {
-		var ics string
-		if err := rows.Scan(&ics); err != nil {
-			rows.Close()
-			return err
-		}
-		closed[ics] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	lastDay := 0
 	for _, m := range mailings {
@@ -873,22 +878,9 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 	}
 	// An ICS whose fieldwork ended before its close (cancelled, or failed for good) has
 	// no closing record; its audit trail says it ended, and its days stop too.
-	endedEarly := map[string]bool{}
-	rows, err = sn.db.QueryContext(ctx, `SELECT DISTINCT ics FROM audit_log WHERE wave_id = ? AND kind = ?`, w.ID, audit.KindFieldworkEndedEarly)
+	endedEarly, err := sn.icsSet(ctx, `SELECT DISTINCT ics FROM audit_log WHERE wave_id = ? AND kind = ?`, w.ID, audit.KindFieldworkEndedEarly)
 	if err != nil {
 		return fmt.Errorf("dashdata: reading audit_log: %w", err)
-	}
-	for rows.Next() {
-		var ics string
-		if err := rows.Scan(&ics); err != nil {
-			rows.Close()
-			return err
-		}
-		endedEarly[ics] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	for _, ics := range w.ICSs {
 		r, ok := rates[ics.Code]
