@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -44,13 +45,7 @@ For example:
 			}
 			events := filter.apply(all)
 			if asJSON {
-				enc := json.NewEncoder(os.Stdout)
-				for _, e := range events {
-					if err := enc.Encode(e); err != nil {
-						return err
-					}
-				}
-				return nil
+				return printJSONLines(os.Stdout, events)
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "TIME\tICS\tKIND\tACTIVITY\tATTEMPT\tOUTCOME\tDETAILS")
@@ -122,4 +117,15 @@ func (f auditFilter) apply(events []audit.Event) []audit.Event {
 		}
 	}
 	return out
+}
+
+// printJSONLines writes each item as one line of JSON.
+func printJSONLines[T any](out io.Writer, items []T) error {
+	enc := json.NewEncoder(out)
+	for _, it := range items {
+		if err := enc.Encode(it); err != nil {
+			return err
+		}
+	}
+	return nil
 }

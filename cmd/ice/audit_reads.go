@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -55,13 +54,7 @@ needs a store (--store) that reaches it.`,
 				}
 			}
 			if asJSON {
-				enc := json.NewEncoder(os.Stdout)
-				for _, e := range kept {
-					if err := enc.Encode(e); err != nil {
-						return err
-					}
-				}
-				return nil
+				return printJSONLines(os.Stdout, kept)
 			}
 			return printReads(os.Stdout, kept, len(reads))
 		},

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -90,5 +91,11 @@ func TestAuditReadsListsWhoSawAComment(t *testing.T) {
 	}
 	if out := run("--wave", "W1", "--refused"); !strings.Contains(out, "REFUSED: user eve@nhs.net has no grant") {
 		t.Errorf("a refusal does not say why:\n%s", out)
+	}
+	// --json: one record per line, as stored.
+	lines := strings.Split(strings.TrimSpace(run("--wave", "W1", "--response", "R2", "--json")), "\n")
+	var first freetext.AuditEvent
+	if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &first) != nil || first.UserID != "alice@nhs.net" || first.RowsShown != 2 {
+		t.Errorf("--json: %q", lines)
 	}
 }
