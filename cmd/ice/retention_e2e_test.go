@@ -320,17 +320,7 @@ func TestCancelledICSGetsItsRetention(t *testing.T) {
 	if err := wc.Cancel(ctx, wave); err != nil {
 		t.Fatal(err)
 	}
-	// The ICS starts its retention as it handles the cancellation, a moment later.
-	var r waveclient.RetentionResult
-	var err error
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if r, err = wc.WaitRetention(ctx, wave, "QNX"); err == nil {
-			break
-		}
-	}
-	if err != nil || r.Status.Stage != workflows.StageDone || r.Status.Deleted == 0 {
-		t.Fatalf("retention of the cancelled ICS: %+v %v", r, err)
-	}
+	waitRetentionOfCancelled(t, ctx, wc, wave, "QNX")
 	for _, p := range []string{schemas.RestrictedLandingPrefix(wave, "QNX"), schemas.RestrictedPrefix(wave, "QNX")} {
 		if left, err := st.Store.List(ctx, p); err != nil || len(left) != 0 {
 			t.Errorf("%s after the retention of a cancelled ICS: %d objects (%v)", p, len(left), err)
@@ -344,5 +334,21 @@ func TestCancelledICSGetsItsRetention(t *testing.T) {
 		if !strings.Contains(string(b), k) {
 			t.Errorf("no lineage of %s: %s", k, b)
 		}
+	}
+}
+
+// waitRetentionOfCancelled waits for the retention a cancelled ICS starts as it handles
+// the cancellation (a moment later) to have deleted its identifiable data.
+func waitRetentionOfCancelled(t *testing.T, ctx context.Context, wc *waveclient.Client, wave, ics string) {
+	t.Helper()
+	var r waveclient.RetentionResult
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if r, err = wc.WaitRetention(ctx, wave, ics); err == nil {
+			break
+		}
+	}
+	if err != nil || r.Status.Stage != workflows.StageDone || r.Status.Deleted == 0 {
+		t.Fatalf("retention of the cancelled ICS %s: %+v %v", ics, r, err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"icesurvey/audit"
 	"icesurvey/schemas"
-	"icesurvey/waveclient"
 	"icesurvey/workflows"
 )
 
@@ -75,16 +74,7 @@ func TestOneICSPausedAndCancelledWhileTheOtherGoesOn(t *testing.T) {
 	if _, err := ice("wave", "cancel", wave, "--ics", "QNX"); err != nil {
 		t.Fatal(err)
 	}
-	var r waveclient.RetentionResult
-	var err error
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if r, err = wc.WaitRetention(ctx, wave, "QNX"); err == nil {
-			break
-		}
-	}
-	if err != nil || r.Status.Stage != workflows.StageDone || r.Status.Deleted == 0 {
-		t.Fatalf("retention of the cancelled ICS: %+v %v", r, err)
-	}
+	waitRetentionOfCancelled(t, ctx, wc, wave, "QNX")
 	if left, err := st.Store.List(ctx, schemas.RestrictedLandingPrefix(wave, "QNX")); err != nil || len(left) != 0 {
 		t.Errorf("QNX's landed files after its retention: %d (%v)", len(left), err)
 	}
