@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
@@ -541,6 +542,97 @@ func (c *Client) scheduledRunOutcome(ctx context.Context, r *ScheduledRun) {
 		return
 	}
 	r.Result = &res
+}
+
+// pausedNote separates a schedule's own note from why and when it was paused.
+const pausedNote = "; PAUSED at "
+
+// PauseDailyLoadSchedule pauses the wave's daily-load schedule (say, while the
+// supplier's feed is broken): its runs are skipped, not caught up, until it is resumed.
+// The schedule's note keeps when and why.
+func (c *Client) PauseDailyLoadSchedule(ctx context.Context, wave, why string) error {
+	id := workflows.DailyLoadScheduleID(wave)
+	h := c.c.ScheduleClient().GetHandle(ctx, id)
+	d, err := h.Describe(ctx)
+	if err != nil {
+		return scheduleError("pause", id, err)
+	}
+	if d.Schedule.State.Paused {
+		return fmt.Errorf("schedule %s is paused already (%s)", id, d.Schedule.State.Note)
+	}
+	own, _, _ := strings.Cut(d.Schedule.State.Note, pausedNote)
+	note := own + pausedNote + time.Now().UTC().Format(time.RFC3339) + ": " + why
+	if err := h.Pause(ctx, client.SchedulePauseOptions{Note: note}); err != nil {
+		return scheduleError("pause", id, err)
+	}
+	return nil
+}
+
+// SkippedRuns are the runs a paused schedule skipped, and the load days they would
+// have loaded (which `ice load backfill` loads).
+type SkippedRuns struct {
+	PausedAt, ResumedAt time.Time
+	Runs                int
+	From, To            time.Time // load days; zero when no run was skipped
+}
+
+// ResumeDailyLoadSchedule resumes a paused daily-load schedule and says which runs it
+// skipped while paused, and so which days are still to load by hand: a paused schedule
+// does not catch up.
+func (c *Client) ResumeDailyLoadSchedule(ctx context.Context, wave string) (SkippedRuns, error) {
+	var out SkippedRuns
+	id := workflows.DailyLoadScheduleID(wave)
+	h := c.c.ScheduleClient().GetHandle(ctx, id)
+	d, err := h.Describe(ctx)
+	if err != nil {
+		return out, scheduleError("resume", id, err)
+	}
+	if !d.Schedule.State.Paused {
+		return out, fmt.Errorf("schedule %s is not paused", id)
+	}
+	own, since, _ := strings.Cut(d.Schedule.State.Note, pausedNote)
+	if err := h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: own}); err != nil {
+		return out, scheduleError("resume", id, err)
+	}
+	out.ResumedAt = time.Now().UTC()
+	at, _, _ := strings.Cut(since, ": ")
+	if out.PausedAt, err = time.Parse(time.RFC3339, at); err != nil {
+		return out, nil // paused by other means: when is not known
+	}
+	lag := 1
+	if a, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction); ok && len(a.Args) == 1 {
+		if p, ok := a.Args[0].(*commonpb.Payload); ok {
+			var in DailyLoadInput
+			if converter.GetDefaultDataConverter().FromPayload(p, &in) == nil {
+				lag = in.LagDays
+			}
+		}
+	}
+	var hour, minute int
+	if spec := d.Schedule.Spec; spec != nil && len(spec.Calendars) == 1 && len(spec.Calendars[0].Hour) == 1 && len(spec.Calendars[0].Minute) == 1 {
+		hour, minute = spec.Calendars[0].Hour[0].Start, spec.Calendars[0].Minute[0].Start
+	}
+	out.Runs, out.From, out.To = skippedRuns(out.PausedAt, out.ResumedAt, hour, minute, lag)
+	return out, nil
+}
+
+// skippedRuns counts the daily runs at hour:minute UTC after paused and before resumed,
+// and the load days of the first and last (each run's day less lag days).
+func skippedRuns(paused, resumed time.Time, hour, minute, lag int) (n int, from, to time.Time) {
+	p := paused.UTC()
+	run := time.Date(p.Year(), p.Month(), p.Day(), hour, minute, 0, 0, time.UTC)
+	if !run.After(p) {
+		run = run.AddDate(0, 0, 1)
+	}
+	for ; run.Before(resumed); run = run.AddDate(0, 0, 1) {
+		day := time.Date(run.Year(), run.Month(), run.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -lag)
+		if n == 0 {
+			from = day
+		}
+		to = day
+		n++
+	}
+	return n, from, to
 }
 
 // DeleteDailyLoadSchedule deletes the wave's daily-load schedule: no more loads start

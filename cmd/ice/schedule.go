@@ -116,7 +116,7 @@ func mapValues(m map[string][]string) [][]string {
 
 func scheduleCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "schedule", Short: "Create, show and delete the Temporal Schedules of recurring work"}
-	cmd.AddCommand(scheduleDailyLoadCmd(), scheduleStatusCmd(), scheduleDeleteCmd())
+	cmd.AddCommand(scheduleDailyLoadCmd(), scheduleStatusCmd(), schedulePauseCmd(), scheduleResumeCmd(), scheduleDeleteCmd())
 	return cmd
 }
 
@@ -169,6 +169,64 @@ func printSchedule(out io.Writer, s waveclient.DailyLoadScheduleStatus) {
 	if s.Missed > 0 {
 		fmt.Fprintf(out, "  missed      %d runs beyond the catch-up window: load their days with `ice load backfill`\n", s.Missed)
 	}
+}
+
+func schedulePauseCmd() *cobra.Command {
+	var c conn
+	var wave, why string
+	cmd := &cobra.Command{
+		Use:   "pause --wave W --why TEXT",
+		Short: "Pause the wave's daily-load schedule (say, while the supplier's feed is broken); its runs are skipped until it is resumed",
+		Args:  cobra.NoArgs,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if wave == "" || why == "" {
+				return errors.New("--wave and --why are required (the why is kept in the schedule's note)")
+			}
+			if err := cl.PauseDailyLoadSchedule(ctx, wave, why); err != nil {
+				return err
+			}
+			fmt.Printf("schedule %s paused: its runs are skipped, not caught up, until `ice schedule resume --wave %s`\n",
+				workflows.DailyLoadScheduleID(wave), wave)
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	cmd.Flags().StringVar(&wave, "wave", "", "the wave")
+	cmd.Flags().StringVar(&why, "why", "", "why it is paused (kept in the schedule's note)")
+	return cmd
+}
+
+func scheduleResumeCmd() *cobra.Command {
+	var c conn
+	var wave string
+	cmd := &cobra.Command{
+		Use:   "resume --wave W",
+		Short: "Resume a paused daily-load schedule, and say which days the runs it skipped would have loaded",
+		Args:  cobra.NoArgs,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if wave == "" {
+				return errors.New("--wave is required")
+			}
+			sk, err := cl.ResumeDailyLoadSchedule(ctx, wave)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("schedule %s resumed\n", workflows.DailyLoadScheduleID(wave))
+			switch {
+			case sk.PausedAt.IsZero():
+				fmt.Println("  when it was paused is not known: `ice schedule status` lists its runs, `ice load backfill` loads missed days")
+			case sk.Runs == 0:
+				fmt.Printf("  no run fell due while it was paused (since %s)\n", sk.PausedAt.Format("2006-01-02 15:04"))
+			default:
+				fmt.Printf("  it skipped %s while paused (since %s); load their days with:\n  ice load backfill --wave %s --from %s --to %s\n",
+					plural(sk.Runs, "run", "runs"), sk.PausedAt.Format("2006-01-02 15:04"), wave, sk.From.Format(time.DateOnly), sk.To.Format(time.DateOnly))
+			}
+			return nil
+		}),
+	}
+	c.bind(cmd)
+	cmd.Flags().StringVar(&wave, "wave", "", "the wave")
+	return cmd
 }
 
 func scheduleDeleteCmd() *cobra.Command {

@@ -121,6 +121,28 @@ func TestDailyLoadSchedule(t *testing.T) {
 		t.Errorf("ice schedule status after the run: %v\n%s\nwant %q", err, out, want)
 	}
 
+	// Paused while the supplier's feed is broken: the status says so and why; resumed at
+	// once, no run fell due in between.
+	if out, err := ice("schedule", "pause", "--wave", wave, "--why", "supplier feed down"); err != nil || !strings.Contains(out, "paused") {
+		t.Fatalf("ice schedule pause: %v\n%s", err, out)
+	}
+	if out, err := ice("schedule", "status", "--wave", wave); err != nil || !strings.Contains(out, ": paused, daily at") ||
+		!strings.Contains(out, "PAUSED at ") || !strings.Contains(out, ": supplier feed down") || !strings.Contains(out, "for QMM") {
+		t.Errorf("ice schedule status of a paused schedule: %v\n%s", err, out)
+	}
+	if _, err := ice("schedule", "pause", "--wave", wave, "--why", "again"); err == nil || !strings.Contains(err.Error(), "paused already") {
+		t.Errorf("a second pause: %v", err)
+	}
+	if out, err := ice("schedule", "resume", "--wave", wave); err != nil || !strings.Contains(out, "no run fell due while it was paused") {
+		t.Errorf("ice schedule resume: %v\n%s", err, out)
+	}
+	if s, err := wc.DescribeDailyLoadSchedule(ctx, wave); err != nil || s.Paused || s.Note != "daily response load of wave "+wave+" for QMM" {
+		t.Errorf("the schedule after resume: %+v %v; want active, its own note back", s, err)
+	}
+	if _, err := ice("schedule", "resume", "--wave", wave); err == nil || !strings.Contains(err.Error(), "is not paused") {
+		t.Errorf("a resume of an active schedule: %v", err)
+	}
+
 	// A schedule for a wave with no sample: its run fails, and the status says why.
 	const stray = "sched-e2e-no-sample"
 	if _, err := ice("schedule", "daily-load", "--any-wave", "--wave", stray, "--ics", "QMM", "--at", at.Format("15:04")); err != nil {
