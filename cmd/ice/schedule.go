@@ -125,7 +125,7 @@ func scheduleStatusCmd() *cobra.Command {
 	var wave string
 	cmd := &cobra.Command{
 		Use:   "status --wave W",
-		Short: "Show the wave's daily-load schedule: when it runs, its next and latest runs, what it missed",
+		Short: "Show the wave's daily-load schedule: when it runs, its next runs, how its latest runs went, what it missed",
 		Args:  cobra.NoArgs,
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
 			if wave == "" {
