@@ -35,8 +35,10 @@ const ReleaseStatusPublished = publication.ReleasePublished
 type ReleaseInput struct {
 	Scope
 	ReleaseID string `json:"release_id"`
-	// Exclude names ICSs left out of the release's figures (publication.Params.Exclude).
-	Exclude []string `json:"exclude,omitempty"`
+	// Exclude names ICSs left out of the release's figures (publication.Params.Exclude),
+	// ExcludeReason why (publication.Params.ExcludeReason).
+	Exclude       []string `json:"exclude,omitempty"`
+	ExcludeReason string   `json:"exclude_reason,omitempty"`
 }
 
 // ReleaseICS is one ICS of a release: whether it has figures, its weighting status
@@ -104,7 +106,7 @@ func (w *WarehouseActivities) BuildRelease(ctx context.Context, in ReleaseInput)
 	stop := HeartbeatEvery(ctx, 10*time.Second)
 	defer stop()
 	p := publication.DefaultParams()
-	p.Exclude = slices.Clone(in.Exclude)
+	p.Exclude, p.ExcludeReason = slices.Clone(in.Exclude), in.ExcludeReason
 	var res *publication.Results
 	err = w.Warehouse.Read(ctx, func(db *sql.DB) error {
 		var err error

@@ -146,6 +146,9 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 		switch res := results[k]; {
 		case slices.Contains(p.Exclude, ics):
 			rep.Status, rep.Reason = StatusExcluded, "left out of this release by its parameters"
+			if p.ExcludeReason != "" {
+				rep.Reason = "left out of this release: " + p.ExcludeReason
+			}
 		case res == nil:
 			rep.Status, rep.Reason = StatusNoRespondents, "no completed patient questionnaire"
 		case res.Status == weighting.RakeFailed:

@@ -52,6 +52,9 @@ type Params struct {
 	// Exclude names ICSs left out of this release: none of their figures are
 	// published, nor pooled into England.
 	Exclude []string
+	// ExcludeReason says why Exclude's ICSs are left out, in each one's report (say, its
+	// fieldwork ended early); empty: "by its parameters".
+	ExcludeReason string
 	// CodeVersion names the code that computed the release. Empty: the module version
 	// and VCS revision of the running binary (runtime/debug.ReadBuildInfo).
 	CodeVersion string

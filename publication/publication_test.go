@@ -498,6 +498,22 @@ func TestExcludeLeavesAnICSOut(t *testing.T) {
 	if england(r) >= england(all) {
 		t.Errorf("England's weighted base %v with QBB excluded, %v with it", england(r), england(all))
 	}
+	// Why it is left out is said in its report: by the parameters, or the reason given.
+	reason := func(r *Results) string {
+		for _, n := range r.Summary().ICSsNotPublished {
+			if n.ICS == "QBB" {
+				return n.Reason
+			}
+		}
+		return ""
+	}
+	if got := reason(r); got != "left out of this release by its parameters" {
+		t.Errorf("QBB excluded: %q", got)
+	}
+	p.ExcludeReason = "its fieldwork ended early"
+	if got := reason(compute(t, snap, "W1", p)); got != "left out of this release: its fieldwork ended early" {
+		t.Errorf("QBB excluded with a reason: %q", got)
+	}
 }
 
 // TestFrameQueryMatchesOutcomesView holds the frame query's outcomes to the

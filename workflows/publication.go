@@ -18,8 +18,10 @@ import (
 type PublicationInput struct {
 	WaveID    string `json:"wave_id"`
 	ReleaseID string `json:"release_id"`
-	// Exclude names ICSs left out of the release's figures (and of England's).
-	Exclude []string `json:"exclude,omitempty"`
+	// Exclude names ICSs left out of the release's figures (and of England's), and
+	// ExcludeReason why (each one's report says so).
+	Exclude       []string `json:"exclude,omitempty"`
+	ExcludeReason string   `json:"exclude_reason,omitempty"`
 }
 
 // ApproveRequest is the sign-off of a draft release (`ice publish approve`).
@@ -109,7 +111,7 @@ func (p *publicationRun) run(ctx workflow.Context) error {
 	scope := activities.Scope{WaveID: p.in.WaveID}
 	var out activities.ReleaseOutput
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
-		wa.BuildRelease, activities.ReleaseInput{Scope: scope, ReleaseID: p.in.ReleaseID, Exclude: p.in.Exclude}).Get(ctx, &out); err != nil {
+		wa.BuildRelease, activities.ReleaseInput{Scope: scope, ReleaseID: p.in.ReleaseID, Exclude: p.in.Exclude, ExcludeReason: p.in.ExcludeReason}).Get(ctx, &out); err != nil {
 		return fmt.Errorf("build release %s: %w", p.in.ReleaseID, err)
 	}
 	p.record(out)

@@ -164,7 +164,11 @@ func (w *waveRun) startPublication(ctx workflow.Context, wave string, exclude []
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: temporal.NewSearchAttributes(SAWaveID.ValueSet(wave)),
 	})
-	child := workflow.ExecuteChildWorkflow(cctx, PublicationWorkflow, PublicationInput{WaveID: wave, ReleaseID: FirstReleaseID, Exclude: exclude})
+	in := PublicationInput{WaveID: wave, ReleaseID: FirstReleaseID, Exclude: exclude}
+	if len(exclude) > 0 {
+		in.ExcludeReason = "its fieldwork ended early (cancelled or failed), so its figures are partial; a later release may take it in"
+	}
+	child := workflow.ExecuteChildWorkflow(cctx, PublicationWorkflow, in)
 	err := child.GetChildWorkflowExecution().Get(ctx, nil)
 	switch {
 	case err == nil || temporal.IsWorkflowExecutionAlreadyStartedError(err):
