@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"icesurvey/internal/parallel"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,6 +13,8 @@ import (
 
 	"icesurvey/codes"
 	"icesurvey/estimate"
+	"icesurvey/fault"
+	"icesurvey/internal/parallel"
 	"icesurvey/questionnaire"
 	"icesurvey/weighting"
 )
@@ -62,10 +63,10 @@ type population struct {
 // respondents is not an error: it is reported in ICSs, unpublished.
 func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, error) {
 	if wave == "" {
-		return nil, errors.New("publication: no wave given")
+		return nil, fault.New(fault.BadInput, "publication: no wave given")
 	}
 	if err := p.Validate(); err != nil {
-		return nil, err
+		return nil, fault.Wrap(fault.Configuration, err)
 	}
 	cat, err := questionnaire.Default()
 	if err != nil {
@@ -109,12 +110,12 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 	phase("read the snapshot")
 	for _, ics := range p.Exclude {
 		if _, ok := frame.index(ics); !ok {
-			return nil, fmt.Errorf("publication: exclude names ICS %s, which has no sample in wave %s", ics, wave)
+			return nil, fault.Errorf(fault.BadInput, "publication: exclude names ICS %s, which has no sample in wave %s", ics, wave)
 		}
 	}
 	for ics := range p.LocalQuestions {
 		if _, ok := frame.index(ics); !ok {
-			return nil, fmt.Errorf("publication: local questions name ICS %s, which has no sample in wave %s", ics, wave)
+			return nil, fault.Errorf(fault.BadInput, "publication: local questions name ICS %s, which has no sample in wave %s", ics, wave)
 		}
 	}
 	bank := cat.Bank()
@@ -351,7 +352,7 @@ func (pop *population) chooseQuestions(cat *questionnaire.Catalogue, frame *fram
 	}
 	for v := range used {
 		if !slices.Contains(cat.Versions(), v) {
-			return nil, fmt.Errorf("publication: table responses: questionnaire_version %q is not in the questionnaire catalogue", v)
+			return nil, fault.Errorf(fault.BadInput, "publication: table responses: questionnaire_version %q is not in the questionnaire catalogue", v)
 		}
 	}
 	bank := cat.Bank()
@@ -359,7 +360,7 @@ func (pop *population) chooseQuestions(cat *questionnaire.Catalogue, frame *fram
 		for ics, ids := range p.LocalQuestions {
 			for _, id := range ids {
 				if !slices.ContainsFunc(bank, func(q questionnaire.Question) bool { return q.ID == id }) {
-					return nil, fmt.Errorf("publication: local questions of %s: %s is not a question of the bank", ics, id)
+					return nil, fault.Errorf(fault.BadInput, "publication: local questions of %s: %s is not a question of the bank", ics, id)
 				}
 			}
 		}
@@ -528,7 +529,7 @@ func (pop *population) parse(frame *frameData) error {
 			r := pop.raw.at(i)
 			k, ok := frame.index(r.ics)
 			if !ok {
-				return fmt.Errorf("publication: table responses, response %s: ICS %s has no sample in the wave", r.responseID, r.ics)
+				return fault.Errorf(fault.BadInput, "publication: table responses, response %s: ICS %s has no sample in the wave", r.responseID, r.ics)
 			}
 			pop.ics[i] = int32(k)
 			if pop.weighted {
@@ -546,7 +547,7 @@ func (pop *population) parse(frame *frameData) error {
 			}
 			fields = splitInto(fields[:0], r.answers, answerSep)
 			if len(fields) != len(pop.cols) {
-				return fmt.Errorf("publication: table responses, response %s: %d answer fields for %d columns", r.responseID, len(fields), len(pop.cols))
+				return fault.Errorf(fault.BadInput, "publication: table responses, response %s: %d answer fields for %d columns", r.responseID, len(fields), len(pop.cols))
 			}
 			for c, cell := range fields {
 				qi := colQ[c]
@@ -556,7 +557,7 @@ func (pop *population) parse(frame *frameData) error {
 				q := pop.questions[qi]
 				m, err := q.mask(cell)
 				if err != nil {
-					return fmt.Errorf("publication: table responses, response %s, field %s: %w", r.responseID, q.info.ID, err)
+					return fault.Errorf(fault.BadInput, "publication: table responses, response %s, field %s: %w", r.responseID, q.info.ID, err)
 				}
 				if q.asked[k] {
 					pop.answers[qi][i] = m // else a bank question the ICS did not add

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"icesurvey/fault"
 	"icesurvey/estimate"
 	"icesurvey/lake"
 	"icesurvey/publication/pubsynth"
@@ -621,6 +622,11 @@ func TestComputeNamesBadInput(t *testing.T) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not say %q", err, want)
 				}
+			}
+			// Bad input (or parameters) is not retried: the release activity would
+			// retry anything else for ever, and the release would wait on it.
+			if k := fault.KindOf(err); !k.Permanent() {
+				t.Errorf("error %q is %q, want a permanent kind (BadInput, Configuration)", err, k)
 			}
 		})
 	}

@@ -163,7 +163,7 @@ func readFrame(ctx context.Context, db *sql.DB, wave string) (*frameData, error)
 			}
 			l := levelOf(b, c.vals[b].String)
 			if l < 0 {
-				return nil, fmt.Errorf("publication: table sample, ICS %s, field %s: %d eligible records hold %q, which is not one of the declared levels %v",
+				return nil, fault.Errorf(fault.BadInput, "publication: table sample, ICS %s, field %s: %d eligible records hold %q, which is not one of the declared levels %v",
 					c.ics, codes.Breakdowns[b], c.eligible, c.vals[b].String, declaredLevels[b])
 			}
 			f.counts[k][b][l] += float64(c.eligible)

@@ -132,6 +132,18 @@ func checkPublication(t *testing.T, ctx context.Context, st *devstack.Stack, wc 
 		t.Errorf("the manifest changed on a re-run: %v", err)
 	}
 
+	// A release that excludes an ICS the wave does not have fails at once, saying so:
+	// bad input is not retried (it was, every 30 s, while ice publish waited).
+	if _, err := wc.StartPublication(ctx, wave, waveclient.PublicationOptions{ReleaseID: "r-bad", Exclude: []string{"QXX"}}); err != nil {
+		t.Fatal(err)
+	}
+	bctx, bcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer bcancel()
+	if _, err := wc.WaitPublicationDraft(bctx, wave, "r-bad", 200*time.Millisecond); err == nil ||
+		!strings.Contains(err.Error(), "exclude names ICS QXX, which has no sample") || bctx.Err() != nil {
+		t.Errorf("a release excluding an ICS of no wave: %v (waited out: %v)", err, bctx.Err())
+	}
+
 	events, err := audit.Trail(ctx, st.Store, wave)
 	if err != nil {
 		t.Fatal(err)
