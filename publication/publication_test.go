@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"icesurvey/fault"
 	"icesurvey/estimate"
+	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/publication/pubsynth"
 	"icesurvey/schemas"
