@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,13 +28,7 @@ import (
 func TestDailyLoadSchedule(t *testing.T) {
 	ctx, st, wc := startE2E(t)
 	const wave = "sched-e2e"
-	server := []string{"--address", st.Server.HostPort(), "--namespace", st.Server.Namespace()}
-	ice := func(args ...string) (string, error) {
-		t.Helper()
-		cmd := rootCmd()
-		cmd.SetArgs(append(args, server...))
-		return captureStdout(t, func() error { return cmd.ExecuteContext(ctx) })
-	}
+	ice := iceOnServer(t, ctx, st)
 	// The wave's sample (and some responses) in the lake: a load judges the day's files
 	// against it.
 	key, err := devstack.PseudonymKey(st.DataDir)
@@ -180,6 +175,18 @@ func TestDailyLoadSchedule(t *testing.T) {
 	}
 	if _, err := ice("schedule", "delete", "--wave", wave); !errors.Is(err, waveclient.ErrNoSchedule) {
 		t.Errorf("a deleted schedule deleted again: %v, want ErrNoSchedule", err)
+	}
+}
+
+// iceOnServer runs ice's commands against the embedded server, as a person does, and
+// returns what each printed.
+func iceOnServer(t *testing.T, ctx context.Context, st *devstack.Stack) func(args ...string) (string, error) {
+	server := []string{"--address", st.Server.HostPort(), "--namespace", st.Server.Namespace()}
+	return func(args ...string) (string, error) {
+		t.Helper()
+		cmd := rootCmd()
+		cmd.SetArgs(append(args, server...))
+		return captureStdout(t, func() error { return cmd.ExecuteContext(ctx) })
 	}
 }
 

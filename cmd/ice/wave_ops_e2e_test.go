@@ -26,13 +26,7 @@ func TestOneICSPausedAndCancelledWhileTheOtherGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, wc, wave, time.Minute, "awaiting declaration", allAt(workflows.StageDeclaration))
-	server := []string{"--address", st.Server.HostPort(), "--namespace", st.Server.Namespace()}
-	ice := func(args ...string) (string, error) {
-		t.Helper()
-		cmd := rootCmd()
-		cmd.SetArgs(append(args, server...))
-		return captureStdout(t, func() error { return cmd.ExecuteContext(ctx) })
-	}
+	ice := iceOnServer(t, ctx, st)
 	paused := func() map[string]bool {
 		t.Helper()
 		s, err := wc.Status(ctx, wave)
