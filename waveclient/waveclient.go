@@ -473,9 +473,9 @@ type ScheduledRun struct {
 	ScheduledAt time.Time
 	WorkflowID  string
 	RunID       string
-	// Status is how the run stands: running, completed, failed, timed out, canceled,
-	// terminated (empty when it could not be read, say after the namespace's retention
-	// removed it). Result is a completed run's; Error a failed run's, as FailureText
+	// Status is how the run stands (ReadRunOutcomes): running, completed, failed, timed
+	// out, canceled, terminated (empty when not read, or when it could not be, say after
+	// the namespace's retention removed it). Result is a completed run's; Error a failed run's, as FailureText
 	// gives it.
 	Status string
 	Result *DailyLoadResult
@@ -508,16 +508,24 @@ func (c *Client) DescribeDailyLoadSchedule(ctx context.Context, wave string) (Da
 		r := ScheduledRun{ScheduledAt: a.ScheduleTime}
 		if a.StartWorkflowResult != nil {
 			r.WorkflowID, r.RunID = a.StartWorkflowResult.WorkflowID, a.StartWorkflowResult.FirstExecutionRunID
-			c.scheduledRunOutcome(ctx, &r)
 		}
 		out.RecentRuns = append(out.RecentRuns, r)
 	}
 	return out, nil
 }
 
-// scheduledRunOutcome reads how a scheduled run stands, and a run that has ended its
-// result or its failure: a scheduler asks first whether last night's load worked.
-func (c *Client) scheduledRunOutcome(ctx context.Context, r *ScheduledRun) {
+// ReadRunOutcomes fills in how each scheduled run stands (Status), and for a run that
+// has ended its result or its failure: a scheduler asks first whether last night's
+// load worked. It costs two calls per run, so a caller reads only the runs it shows.
+func (c *Client) ReadRunOutcomes(ctx context.Context, runs []ScheduledRun) {
+	for i := range runs {
+		if runs[i].WorkflowID != "" {
+			c.readRunOutcome(ctx, &runs[i])
+		}
+	}
+}
+
+func (c *Client) readRunOutcome(ctx context.Context, r *ScheduledRun) {
 	d, err := c.c.DescribeWorkflowExecution(ctx, r.WorkflowID, r.RunID)
 	if err != nil {
 		return

@@ -135,6 +135,7 @@ func scheduleStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cl.ReadRunOutcomes(ctx, s.RecentRuns)
 			printSchedule(os.Stdout, s)
 			return nil
 		}),

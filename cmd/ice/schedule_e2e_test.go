@@ -153,6 +153,7 @@ func TestDailyLoadSchedule(t *testing.T) {
 			t.Fatalf("the stray schedule's run: %+v", failed)
 		}
 		if s, err := wc.DescribeDailyLoadSchedule(ctx, stray); err == nil && len(s.RecentRuns) > 0 {
+			wc.ReadRunOutcomes(ctx, s.RecentRuns[:1])
 			failed = s.RecentRuns[0]
 		}
 	}

@@ -210,6 +210,9 @@ func waveStatusCmd() *cobra.Command {
 			}
 			printStatus(tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0), st)
 			sched, err := cl.DescribeDailyLoadSchedule(ctx, args[0])
+			if n := len(sched.RecentRuns); err == nil && n > 0 {
+				cl.ReadRunOutcomes(ctx, sched.RecentRuns[n-1:]) // the line shows the last run's
+			}
 			fmt.Printf("\n%s\n", dailyLoadLine(args[0], sched, err))
 			return nil
 		}),
