@@ -127,24 +127,15 @@ apply it now). Reasons: ` + strings.Join(linkage.OperatorReasons, ", ") + `.`,
 }
 
 func linkStatusCmd() *cobra.Command {
-	var c conn
-	var wave string
-	cmd := &cobra.Command{
-		Use:   "status --wave W",
-		Short: "Show the wave's latest linkage run",
-		Args:  cobra.NoArgs,
-		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+	return onWaveCmd("status --wave W", "Show the wave's latest linkage run",
+		func(ctx context.Context, cl *waveclient.Client, wave string) error {
 			res, err := cl.LinkageStatus(ctx, wave)
 			if err != nil {
 				return err
 			}
 			printLinkage(os.Stdout, res)
 			return nil
-		}),
-	}
-	c.bind(cmd)
-	cmd.Flags().StringVar(&wave, "wave", "", "the wave")
-	return cmd
+		})
 }
 
 // printLinkage writes a linkage run as a person reads it.

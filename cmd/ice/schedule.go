@@ -121,16 +121,8 @@ func scheduleCmd() *cobra.Command {
 }
 
 func scheduleStatusCmd() *cobra.Command {
-	var c conn
-	var wave string
-	cmd := &cobra.Command{
-		Use:   "status --wave W",
-		Short: "Show the wave's daily-load schedule: when it runs, its next runs, how its latest runs went, what it missed",
-		Args:  cobra.NoArgs,
-		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
-			if wave == "" {
-				return errors.New("--wave is required")
-			}
+	return onWaveCmd("status --wave W", "Show the wave's daily-load schedule: when it runs, its next runs, how its latest runs went, what it missed",
+		func(ctx context.Context, cl *waveclient.Client, wave string) error {
 			s, err := cl.DescribeDailyLoadSchedule(ctx, wave)
 			if err != nil {
 				return err
@@ -138,11 +130,7 @@ func scheduleStatusCmd() *cobra.Command {
 			cl.ReadRunOutcomes(ctx, s.RecentRuns)
 			printSchedule(os.Stdout, s)
 			return nil
-		}),
-	}
-	c.bind(cmd)
-	cmd.Flags().StringVar(&wave, "wave", "", "the wave")
-	return cmd
+		})
 }
 
 // printSchedule prints a daily-load schedule's status.
@@ -173,14 +161,10 @@ func printSchedule(out io.Writer, s waveclient.DailyLoadScheduleStatus) {
 }
 
 func schedulePauseCmd() *cobra.Command {
-	var c conn
-	var wave, why string
-	cmd := &cobra.Command{
-		Use:   "pause --wave W --why TEXT",
-		Short: "Pause the wave's daily-load schedule (say, while the supplier's feed is broken); its runs are skipped until it is resumed",
-		Args:  cobra.NoArgs,
-		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
-			if wave == "" || why == "" {
+	var why string
+	cmd := onWaveCmd("pause --wave W --why TEXT", "Pause the wave's daily-load schedule (say, while the supplier's feed is broken); its runs are skipped until it is resumed",
+		func(ctx context.Context, cl *waveclient.Client, wave string) error {
+			if why == "" {
 				return errors.New("--wave and --why are required (the why is kept in the schedule's note)")
 			}
 			if err := cl.PauseDailyLoadSchedule(ctx, wave, why); err != nil {
@@ -189,25 +173,14 @@ func schedulePauseCmd() *cobra.Command {
 			fmt.Printf("schedule %s paused: its runs are skipped, not caught up, until `ice schedule resume --wave %s`\n",
 				workflows.DailyLoadScheduleID(wave), wave)
 			return nil
-		}),
-	}
-	c.bind(cmd)
-	cmd.Flags().StringVar(&wave, "wave", "", "the wave")
+		})
 	cmd.Flags().StringVar(&why, "why", "", "why it is paused (kept in the schedule's note)")
 	return cmd
 }
 
 func scheduleResumeCmd() *cobra.Command {
-	var c conn
-	var wave string
-	cmd := &cobra.Command{
-		Use:   "resume --wave W",
-		Short: "Resume a paused daily-load schedule, and say which days the runs it skipped would have loaded",
-		Args:  cobra.NoArgs,
-		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
-			if wave == "" {
-				return errors.New("--wave is required")
-			}
+	return onWaveCmd("resume --wave W", "Resume a paused daily-load schedule, and say which days the runs it skipped would have loaded",
+		func(ctx context.Context, cl *waveclient.Client, wave string) error {
 			sk, err := cl.ResumeDailyLoadSchedule(ctx, wave)
 			if err != nil {
 				return err
@@ -223,30 +196,35 @@ func scheduleResumeCmd() *cobra.Command {
 					plural(sk.Runs, "run", "runs"), sk.PausedAt.Format("2006-01-02 15:04"), wave, sk.From.Format(time.DateOnly), sk.To.Format(time.DateOnly))
 			}
 			return nil
-		}),
-	}
-	c.bind(cmd)
-	cmd.Flags().StringVar(&wave, "wave", "", "the wave")
-	return cmd
+		})
 }
 
 func scheduleDeleteCmd() *cobra.Command {
-	var c conn
-	var wave string
-	cmd := &cobra.Command{
-		Use:   "delete --wave W",
-		Short: "Delete the wave's daily-load schedule once its loads are over (days are still loaded by hand with ice load backfill)",
-		Args:  cobra.NoArgs,
-		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
-			if wave == "" {
-				return errors.New("--wave is required")
-			}
+	return onWaveCmd("delete --wave W", "Delete the wave's daily-load schedule once its loads are over (days are still loaded by hand with ice load backfill)",
+		func(ctx context.Context, cl *waveclient.Client, wave string) error {
 			if err := cl.DeleteDailyLoadSchedule(ctx, wave); err != nil {
 				return err
 			}
 			fmt.Printf("schedule %s deleted: no more daily loads of %s start by themselves (a load in progress finishes; `ice load backfill` loads a day by hand)\n",
 				workflows.DailyLoadScheduleID(wave), wave)
 			return nil
+		})
+}
+
+// onWaveCmd is a command that acts on one wave named by --wave (required), with the
+// cluster's connection flags.
+func onWaveCmd(use, short string, run func(ctx context.Context, cl *waveclient.Client, wave string) error) *cobra.Command {
+	var c conn
+	var wave string
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if wave == "" {
+				return errors.New("--wave is required")
+			}
+			return run(ctx, cl, wave)
 		}),
 	}
 	c.bind(cmd)
