@@ -19,6 +19,7 @@ import (
 	"icesurvey/linkage/synthlink"
 	"icesurvey/store"
 	"icesurvey/waveclient"
+	"icesurvey/workflows"
 )
 
 // Consented linkage (#15): `ice link`, `ice link withdraw`, `ice link status` and
@@ -54,7 +55,9 @@ output, export and warehouse table.`,
 			if noWait {
 				return nil
 			}
+			stop := reportRetrying(ctx, cl, os.Stderr, watching(workflows.LinkageWorkflowID(started.WaveID)))
 			res, err := cl.WaitLinkage(ctx, started.WaveID)
+			stop()
 			if err != nil {
 				// A failed run returns no result; its query still says how far it came.
 				if res, qerr := cl.LinkageStatus(ctx, started.WaveID); qerr == nil && res.ReleaseID == started.ReleaseID {
@@ -134,6 +137,7 @@ func linkStatusCmd() *cobra.Command {
 				return err
 			}
 			printLinkage(os.Stdout, res)
+			printRetrying(os.Stdout, retryingUnder(ctx, cl, os.Stdout, workflows.LinkageWorkflowID(wave)))
 			return nil
 		})
 }

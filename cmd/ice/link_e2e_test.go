@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"icesurvey/activities"
 	"icesurvey/infra/devstack"
@@ -19,6 +20,7 @@ import (
 	"icesurvey/linkage/synthlink"
 	"icesurvey/schemas"
 	"icesurvey/store"
+	"icesurvey/waveclient"
 	"icesurvey/workflows"
 )
 
@@ -182,8 +184,15 @@ func TestLinkageEndToEnd(t *testing.T) {
 		t.Fatalf("%d operator withdrawals recorded for the chosen person, want 1", recorded)
 	}
 
-	// Release R2, withdrawals only.
-	ice(append([]string{"link", "--wave", wave, "--withdrawals-only", "--release", "R2"}, server...)...)
+	// Release R2, withdrawals only; its run first meets a cause only a person can fix (a
+	// file where the release's directory must go, "not a directory": retried, as every
+	// unclassified error is). `ice link` says what is being retried while it waits, and
+	// the run carries on once the file is moved.
+	checkRetryingReported(t, ctx, st, wc, wave, func() error {
+		cmd := rootCmd()
+		cmd.SetArgs(append([]string{"link", "--wave", wave, "--withdrawals-only", "--release", "R2"}, server...))
+		return cmd.ExecuteContext(ctx)
+	})
 	r2, err := wc.WaitLinkage(ctx, wave)
 	if err != nil {
 		t.Fatal(err)
@@ -452,4 +461,58 @@ func scanLakeExtracts(t *testing.T, ctx context.Context, st *devstack.Stack, wav
 		t.Fatalf("only %d validated extract objects to scan", objects)
 	}
 	return n
+}
+
+// checkRetryingReported runs link (an `ice link` of release R2) with a file where R2's
+// linked_respondents directory must go: the release's activity fails and is retried.
+// Once the failure is seen (as `ice link status` lists it), the file is removed; the
+// run must then complete, and `ice link` must have said on stderr what was retried.
+func checkRetryingReported(t *testing.T, ctx context.Context, st *devstack.Stack, wc *waveclient.Client, wave string, link func() error) {
+	t.Helper()
+	blocker := filepath.Join(st.Store.Root(), filepath.FromSlash(strings.TrimSuffix(
+		schemas.LinkedPartition(schemas.TableLinkedRespondents, wave, "R2"), "/")))
+	if err := os.MkdirAll(filepath.Dir(blocker), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blocker, []byte("in the way"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	saved := retryReportEvery
+	retryReportEvery = 100 * time.Millisecond
+	t.Cleanup(func() { retryReportEvery = saved })
+	statusShown := make(chan string, 1)
+	go func() {
+		defer os.Remove(blocker)
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) && ctx.Err() == nil {
+			rs, err := wc.RetryingUnder(ctx, workflows.LinkageWorkflowID(wave))
+			if err == nil && len(rs) > 0 {
+				var b strings.Builder
+				printRetrying(&b, rs)
+				statusShown <- b.String()
+				time.Sleep(time.Second) // the waiting command's report looks every 100ms
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		statusShown <- ""
+	}()
+	stderr, err := captureStderr(t, link)
+	if err != nil {
+		t.Fatalf("ice link R2 with its directory blocked, then freed: %v", err)
+	}
+	status := <-statusShown
+	for _, want := range []string{"retrying after a failure", "(in LinkageWorkflow " + workflows.LinkageWorkflowID(wave) + ")", "not a directory"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("the linkage's status while R2 was blocked does not say %q:\n%s", want, status)
+		}
+	}
+	for _, want := range []string{"still waiting: ", "(in LinkageWorkflow ", "and is retried", "not a directory", retryingHint} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("ice link while R2 was blocked did not say %q on stderr:\n%s", want, stderr)
+		}
+	}
+	if rs, err := wc.RetryingUnder(ctx, workflows.LinkageWorkflowID(wave)); err != nil || len(rs) != 0 {
+		t.Errorf("after the run ended, retrying under it: %v, %v; want none", rs, err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"icesurvey/waveclient"
+	"icesurvey/workflows"
 )
 
 // publishCmd is `ice publish`: draft a release of a wave's published comparable data
@@ -40,7 +41,9 @@ withheld. Sign it off with ` + "`ice publish approve`" + `.`,
 			fmt.Printf("publication of release %s of wave %s: workflow %s\n", run.ReleaseID, wave, run.WorkflowID)
 			wctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
+			stop := reportRetrying(ctx, cl, os.Stderr, watching(run.WorkflowID))
 			st, err := cl.WaitPublicationDraft(wctx, wave, run.ReleaseID, time.Second)
+			stop()
 			if err != nil {
 				return err
 			}
@@ -110,6 +113,7 @@ func publishStatusCmd() *cobra.Command {
 				return err
 			}
 			printPublication(os.Stdout, st, c.storeURL)
+			printRetrying(os.Stdout, retryingUnder(ctx, cl, os.Stdout, workflows.PublicationWorkflowID(wave, release)))
 			return nil
 		}),
 	}

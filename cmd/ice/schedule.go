@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -371,7 +372,17 @@ func loadBackfillCmd() *cobra.Command {
 			defer cl.Close()
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			defer tw.Flush()
-			_, err = cl.Backfill(ctx, in, f, t, printLoads(tw))
+			// The days loaded so far: the next one's load is watched for a retrying activity.
+			var loaded atomic.Int64
+			stop := reportRetrying(ctx, cl, os.Stderr, func() []string {
+				return []string{workflows.DailyLoadWorkflowID(in.WaveID, f.AddDate(0, 0, int(loaded.Load())))}
+			})
+			defer stop()
+			printDay := printLoads(tw)
+			_, err = cl.Backfill(ctx, in, f, t, func(res waveclient.DailyLoadResult) {
+				loaded.Add(1)
+				printDay(res)
+			})
 			return err
 		},
 	}

@@ -195,12 +195,24 @@ func iceOnServer(t *testing.T, ctx context.Context, st *devstack.Stack) func(arg
 // it printed.
 func captureStdout(t *testing.T, fn func() error) (string, error) {
 	t.Helper()
+	return captureFile(t, &os.Stdout, fn)
+}
+
+// captureStderr runs fn and returns what it wrote to os.Stderr.
+func captureStderr(t *testing.T, fn func() error) (string, error) {
+	t.Helper()
+	return captureFile(t, &os.Stderr, fn)
+}
+
+// captureFile runs fn with *f a pipe, and returns what fn wrote to it.
+func captureFile(t *testing.T, f **os.File, fn func() error) (string, error) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved := os.Stdout
-	os.Stdout = w
+	saved := *f
+	*f = w
 	done := make(chan string)
 	go func() {
 		var b bytes.Buffer
@@ -208,7 +220,7 @@ func captureStdout(t *testing.T, fn func() error) (string, error) {
 		done <- b.String()
 	}()
 	ferr := fn()
-	os.Stdout = saved
+	*f = saved
 	w.Close()
 	return <-done, ferr
 }

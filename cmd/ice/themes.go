@@ -16,6 +16,7 @@ import (
 	"icesurvey/themes"
 	"icesurvey/waveclient"
 	"icesurvey/web/dashdata"
+	"icesurvey/workflows"
 )
 
 // The local index (#17): `ice themes ...` codes a wave's free text to the six
@@ -101,7 +102,9 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 			if _, err := cl.StartThemeCoding(ctx, wave, icss); err != nil {
 				return err
 			}
+			stop := reportRetrying(ctx, cl, os.Stderr, watching(workflows.ThemeCodingWorkflowID(wave)))
 			st, err := cl.WaitThemesCoded(ctx, wave)
+			stop()
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ import (
 	"icesurvey/store"
 	"icesurvey/warehouse"
 	"icesurvey/waveclient"
+	"icesurvey/workflows"
 )
 
 func warehouseCmd() *cobra.Command {
@@ -93,7 +94,9 @@ a run started for a wave id that had no sample).`,
 			}
 			for _, wave := range waves {
 				start := time.Now()
+				stop := reportRetrying(ctx, cl, os.Stderr, watching(workflows.WarehouseReloadWorkflowID(wave)))
 				res, err := cl.ReloadWarehouse(ctx, wave)
+				stop()
 				if err != nil {
 					return err
 				}
