@@ -151,6 +151,9 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 	}
 	fmt.Fprintf(out, "Wave %s started: one fieldwork day = %s, fieldwork %d days.\n", waveID, cfg.DayLength, spec.Schedule.FieldworkDays)
 
+	// An activity failing again and again (a full disk, say) would leave the demo
+	// waiting in silence; it is reported as it retries.
+	defer reportRetrying(ctx, wc, out, watching(workflows.WaveWorkflowID(waveID)))()
 	done := make(chan error, 1)
 	var res waveclient.WaveResult
 	go func() {
@@ -335,6 +338,7 @@ func demoPublication(ctx context.Context, out *os.File, st *devstack.Stack, wc *
 	fmt.Fprintf(out, "\nPublished comparable data (release %s, drafted when every ICS had closed)\n", release)
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
+	defer reportRetrying(ctx, wc, out, watching(workflows.PublicationWorkflowID(wave, release)))()
 	draft, err := wc.WaitPublicationDraft(wctx, wave, release, 500*time.Millisecond)
 	if err != nil {
 		return err

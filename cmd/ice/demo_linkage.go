@@ -16,6 +16,7 @@ import (
 	"icesurvey/linkage/synthlink"
 	"icesurvey/schemas"
 	"icesurvey/waveclient"
+	"icesurvey/workflows"
 )
 
 // demoLinkage is the demo's consented linkage (#15): synthetic provider extracts of
@@ -38,7 +39,9 @@ func demoLinkage(ctx context.Context, out *os.File, st *devstack.Stack, wc *wave
 	if _, err := wc.StartLinkage(ctx, waveclient.LinkageInput{WaveID: wave}); err != nil {
 		return err
 	}
+	stop := reportRetrying(ctx, wc, out, watching(workflows.LinkageWorkflowID(wave)))
 	res, err := wc.WaitLinkage(ctx, wave)
+	stop()
 	if err != nil {
 		return err
 	}

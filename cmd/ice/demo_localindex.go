@@ -21,6 +21,7 @@ import (
 	"icesurvey/themes"
 	"icesurvey/waveclient"
 	"icesurvey/wavespec"
+	"icesurvey/workflows"
 )
 
 // demoProfile is the profile the demo reports on.
@@ -42,7 +43,9 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 	if _, err := wc.StartThemeCoding(ctx, wave, codes); err != nil {
 		return err
 	}
+	stop := reportRetrying(ctx, wc, out, watching(workflows.ThemeCodingWorkflowID(wave)))
 	status, err := wc.WaitThemesCoded(ctx, wave)
+	stop()
 	if err != nil {
 		return err
 	}
