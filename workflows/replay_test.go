@@ -32,6 +32,10 @@ import (
 // since "retention-deletes-everything", recorded by TestRetentionLeavesNothingIdentifiable.
 // warehouse-reload.json is the rebuild of an emptied warehouse at the end of
 // TestLinkageEndToEnd (every partition, the audit batches and the linkage release).
+// ics-cancelled.json is an ICS cancelled alone while awaiting its declaration: it
+// starts its retention and records that its fieldwork ended early
+// ("retention-on-cancel", "ended-early-recorded"), recorded by
+// TestOneICSPausedAndCancelledWhileTheOtherGoesOn.
 //
 // Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.
@@ -46,6 +50,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		"themes.json":                false, // #17: recorded by TestThemeCodingEndToEnd
 		"publication.json":           false, // #14
 		"warehouse-reload.json":      false, // ice warehouse reload
+		"ics-cancelled.json":         false, // an ICS cancelled alone (ice wave cancel W --ics)
 	}
 	for _, f := range files {
 		want[filepath.Base(f)] = true

@@ -69,6 +69,7 @@ func TestOneICSPausedAndCancelledWhileTheOtherGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRetentionOfCancelled(t, ctx, wc, wave, "QNX")
+	recordHistories(t, ctx, wc, map[string]string{"ics-cancelled.json": workflows.ICSWorkflowID(wave, "QNX")})
 	if left, err := st.Store.List(ctx, schemas.RestrictedLandingPrefix(wave, "QNX")); err != nil || len(left) != 0 {
 		t.Errorf("QNX's landed files after its retention: %d (%v)", len(left), err)
 	}
