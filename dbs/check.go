@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"icesurvey/audit"
+	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -45,10 +46,12 @@ type manifest struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
+// checkScope checks the wave, ICS and request ID a request is filed under: a
+// malformed one is a fault.BadInput no retry can fix.
 func checkScope(wave, ics, requestID string) error {
-	for name, v := range map[string]string{"wave": wave, "ics": ics} {
-		if v == "" || strings.ContainsAny(v, "/\\") || v == "." || v == ".." {
-			return fmt.Errorf("dbs: invalid %s %q", name, v)
+	for _, f := range []struct{ name, v string }{{"wave", wave}, {"ics", ics}} {
+		if f.v == "" || strings.ContainsAny(f.v, "/\\") || f.v == "." || f.v == ".." {
+			return fault.Errorf(fault.BadInput, "dbs: invalid %s %q", f.name, f.v)
 		}
 	}
 	return ValidRequestID(requestID)

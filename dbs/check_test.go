@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"icesurvey/audit"
 	"icesurvey/dbs/dbstest"
+	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -160,18 +162,37 @@ func TestSubmitErrors(t *testing.T) {
 	key := schemas.RestrictedPrefix("w1", "QJK") + "contacts.parquet"
 	putContacts(t, st, key, []schemas.Contact{dbstest.Contact(t, "S1", "943476591")})
 	sim := newFakeDBS(st, "")
+	// A malformed wave, ICS or request ID is bad input, refused for good (the activity
+	// would retry anything else for ever) with a message naming it; missing contacts
+	// are left to the retry policy.
 	tests := []struct {
 		name, wave, ics, id, key string
+		kind                     fault.Kind
+		says                     string
 	}{
-		{"bad request id", "w1", "QJK", "../x", key},
-		{"slash in wave", "w/1", "QJK", "r1", key},
-		{"empty ics", "w1", "", "r1", key},
-		{"missing contacts", "w1", "QJK", "r1", key + ".missing"},
+		{"bad request id", "w1", "QJK", "../x", key, fault.BadInput, `invalid request ID "../x"`},
+		{"long request id", "w1", "QJK", strings.Repeat("r", 101), key, fault.BadInput, "invalid request ID"},
+		{"slash in wave", "w/1", "QJK", "r1", key, fault.BadInput, `invalid wave "w/1"`},
+		{"empty ics", "w1", "", "r1", key, fault.BadInput, `invalid ics ""`},
+		{"missing contacts", "w1", "QJK", "r1", key + ".missing", "", "read contacts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Submit(ctx, st, sim, tt.wave, tt.ics, tt.id, tt.key, nil); err == nil {
-				t.Error("no error")
+			_, err := Submit(ctx, st, sim, tt.wave, tt.ics, tt.id, tt.key, nil)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if k := fault.KindOf(err); k != tt.kind || fault.IsPermanent(err) != tt.kind.Permanent() {
+				t.Errorf("submit: %v: kind %q, want %q", err, k, tt.kind)
+			}
+			if !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("submit: %v: does not say %q", err, tt.says)
+			}
+			if tt.kind == "" {
+				return
+			}
+			if _, _, err := Collect(ctx, st, sim, tt.wave, tt.ics, tt.id); fault.KindOf(err) != tt.kind || !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("collect: %v, want %s saying %q", err, tt.kind, tt.says)
 			}
 		})
 	}

@@ -131,7 +131,7 @@ func digest(b []byte) string {
 
 func (t *MESHTransport) check() error {
 	if t.Client == nil || t.Ledger == nil || t.DBSMailbox == "" {
-		return errors.New("dbs: MESHTransport needs Client, Ledger and DBSMailbox")
+		return fault.New(fault.Configuration, "dbs: MESHTransport needs Client, Ledger and DBSMailbox")
 	}
 	return nil
 }

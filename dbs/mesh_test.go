@@ -3,6 +3,7 @@ package dbs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"icesurvey/audit"
 	"icesurvey/dbs/dbstest"
+	"icesurvey/fault"
 	"icesurvey/mesh"
 	"icesurvey/mesh/meshtest"
 	"icesurvey/schemas"
@@ -216,6 +218,34 @@ func TestMESHTransportSubmitFailures(t *testing.T) {
 		err := f.tr.Submit(ctx, "r1", body)
 		if !mesh.IsAuth(err) || !IsPermanent(err) {
 			t.Errorf("err = %v, want a permanent auth failure", err)
+		}
+	})
+
+	// A transport missing a setting, or asked about a malformed request ID, can never
+	// work: both are permanent, so the DBS activities fail at once with the reason.
+	t.Run("bad settings and request ids are permanent", func(t *testing.T) {
+		f := newMeshFixture(t)
+		for _, tc := range []struct {
+			name string
+			tr   *MESHTransport
+			id   string
+			kind fault.Kind
+			says string
+		}{
+			{"no mailbox", &MESHTransport{Client: f.tr.Client, Ledger: f.st}, "r1", fault.Configuration, "needs Client, Ledger and DBSMailbox"},
+			{"no ledger", &MESHTransport{Client: f.tr.Client, DBSMailbox: dbsMailbox}, "r1", fault.Configuration, "needs Client, Ledger and DBSMailbox"},
+			{"bad request id", f.tr, "r 1", fault.BadInput, `invalid request ID "r 1"`},
+		} {
+			errs := map[string]error{"submit": tc.tr.Submit(ctx, tc.id, body)}
+			_, _, errs["fetch"] = tc.tr.Fetch(ctx, tc.id)
+			for op, err := range errs {
+				if k := fault.KindOf(err); k != tc.kind || !IsPermanent(err) || !strings.Contains(fmt.Sprint(err), tc.says) {
+					t.Errorf("%s: %s: %v (kind %q), want %s saying %q", tc.name, op, err, k, tc.kind, tc.says)
+				}
+			}
+		}
+		if n := len(f.srv.Sent(ourMailbox)); n != 0 {
+			t.Errorf("%d messages sent, want none", n)
 		}
 	})
 

@@ -34,10 +34,11 @@ var ErrSubmitConflict = fault.New(fault.Conflict, "dbs: request ID already submi
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
 // ValidRequestID checks that id is usable as a DBS request ID: it names store keys,
-// files and the MESH local ID, so it is 1–100 letters, digits, '.', '_' or '-'.
+// files and the MESH local ID, so it is 1–100 letters, digits, '.', '_' or '-'. Any
+// other is a fault.BadInput: no retry makes it valid.
 func ValidRequestID(id string) error {
 	if !requestIDPattern.MatchString(id) || strings.Contains(id, "..") {
-		return fmt.Errorf("dbs: invalid request ID %q (want 1-100 of A-Z a-z 0-9 . _ -)", id)
+		return fault.Errorf(fault.BadInput, "dbs: invalid request ID %q (want 1-100 of A-Z a-z 0-9 . _ -)", id)
 	}
 	return nil
 }
