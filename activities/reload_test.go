@@ -77,6 +77,9 @@ func TestReloadLakePartitionInChunks(t *testing.T) {
 	if _, err := a.PlanWarehouseReload(ctx, Scope{WaveID: "NOSUCH"}); fault.KindOf(err) != fault.BadInput {
 		t.Errorf("a wave with nothing in the lake: %v, want BadInput", err)
 	}
+	if _, err := a.PlanWarehouseReload(ctx, Scope{WaveID: "W1/ics=QMM"}); fault.KindOf(err) != fault.BadInput {
+		t.Errorf("a wave id that is no wave id: %v, want BadInput", err)
+	}
 	if _, err := w.ReloadPublicationRelease(ctx, ReleaseInput{Scope: Scope{WaveID: "W1"}, ReleaseID: "r9"}); fault.KindOf(err) != fault.BadInput {
 		t.Errorf("a release with no manifest: %v, want BadInput", err)
 	}

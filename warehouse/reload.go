@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"icesurvey/fault"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -60,7 +61,8 @@ func LakePartitionObjects(ctx context.Context, st store.Store, wave, partition, 
 // it lists that ICS's folders only; given "", the whole wave's.
 func eachLakeObject(ctx context.Context, st store.Store, wave, ics string, fn func(t schemas.LakeTable, part, key string)) error {
 	if strings.TrimSpace(wave) == "" || strings.ContainsAny(wave, "/") {
-		return fmt.Errorf("warehouse: reload: wave %q is not a wave id", wave)
+		// The operator's request names no wave the lake could hold: no retry helps.
+		return fault.Errorf(fault.BadInput, "warehouse: reload: wave %q is not a wave id", wave)
 	}
 	for _, t := range schemas.WarehouseLakeTables() {
 		prefix := schemas.LakeWavePrefix(t, wave)

@@ -2,9 +2,12 @@ package warehouse
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
+	"icesurvey/fault"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -70,9 +73,18 @@ func TestLakePartitionsAndTheirObjects(t *testing.T) {
 	if err != nil || !slices.Equal(waves, []string{"W1", "W2", "W3"}) {
 		t.Errorf("waves %q (%v), want W1, W2 and W3 (its audit batches alone)", waves, err)
 	}
-	for _, bad := range []string{"", "W1/ics=QMM"} {
-		if _, err := LakePartitions(ctx, st, bad); err == nil {
-			t.Errorf("wave %q: no error", bad)
+	// A wave id that cannot be one is the operator's bad input: refused for good (the
+	// reload's activities would retry anything else for ever), naming the id.
+	for _, bad := range []string{"", " ", "W1/ics=QMM"} {
+		_, err := LakePartitions(ctx, st, bad)
+		if k := fault.KindOf(err); k != fault.BadInput || !fault.IsPermanent(err) {
+			t.Errorf("wave %q: %v (kind %q), want BadInput", bad, err, k)
+		}
+		if want := fmt.Sprintf("wave %q is not a wave id", bad); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("wave %q: %v, want it to say %s", bad, err, want)
+		}
+		if _, err := LakePartitionObjects(ctx, st, bad, "QMM", ""); fault.KindOf(err) != fault.BadInput {
+			t.Errorf("wave %q: objects: %v, want BadInput", bad, err)
 		}
 	}
 }
