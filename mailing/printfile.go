@@ -70,14 +70,16 @@ func WritePrintFile(ctx context.Context, st store.Store, key string, step Step, 
 	if err != nil {
 		return Manifest{}, err
 	}
+	// The step and the survey URL are the wave's settings: one that cannot make a print
+	// file is a fault.Configuration no retry can fix.
 	if step.Channel != ChannelLetter {
-		return Manifest{}, fmt.Errorf("mailing: print file %s: step %q is %s, not a letter", key, step.Name, step.Channel)
+		return Manifest{}, fault.Errorf(fault.Configuration, "mailing: print file %s: step %q is %s, not a letter", key, step.Name, step.Channel)
 	}
 	if step.Name == "" {
-		return Manifest{}, fmt.Errorf("mailing: print file %s: step has no name", key)
+		return Manifest{}, fault.Errorf(fault.Configuration, "mailing: print file %s: step has no name", key)
 	}
 	if strings.TrimSpace(surveyURL) == "" {
-		return Manifest{}, fmt.Errorf("mailing: print file %s: no survey URL", key)
+		return Manifest{}, fault.Errorf(fault.Configuration, "mailing: print file %s: no survey URL (the wave spec's survey_url)", key)
 	}
 	content, rows, err := buildPrintFile(wave, ics, step, surveyURL, contacts)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"icesurvey/fault"
 	"icesurvey/mailing"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -142,25 +143,39 @@ func TestWritePrintFileRejects(t *testing.T) {
 	dup := append(testContacts(2), testContacts(1)...)
 	otherICS := testContacts(1)
 	otherICS[0].ICS = "QJK"
+	unnamed := inv
+	unnamed.Name = ""
+	const url = "https://survey.example"
+	// A step or survey URL that cannot make a print file is the wave's settings at
+	// fault: fault.Configuration, which SendMailing does not retry (it would for ever).
+	// The contacts' problems and an unexpected key are left to the retry policy: the
+	// intake validated the contacts, and the key is the mailing's own.
 	tests := []struct {
-		name     string
-		key      string
-		step     mailing.Step
-		contacts []schemas.Contact
-		wantErr  string
+		name      string
+		key       string
+		step      mailing.Step
+		surveyURL string
+		contacts  []schemas.Contact
+		wantErr   string
+		kind      fault.Kind
 	}{
-		{"not restricted", "lake/print/inv.csv", inv, good, "restricted outbox"},
-		{"restricted but not outbox", "restricted/W1/QMM/contacts/inv.csv", inv, good, "restricted outbox"},
-		{"sms step", schemas.PrintFileKey("W1", "QMM", "sms1"), sms, good, "not a letter"},
-		{"bad postcode", schemas.PrintFileKey("W1", "QMM", "inv"), inv, noPostcode, "S00001 lacks a valid postcode"},
-		{"duplicate id", schemas.PrintFileKey("W1", "QMM", "inv"), inv, dup, "more than once"},
-		{"other ICS", schemas.PrintFileKey("W1", "QMM", "inv"), inv, otherICS, "belongs to ICS QJK"},
+		{"not restricted", "lake/print/inv.csv", inv, url, good, "restricted outbox", ""},
+		{"restricted but not outbox", "restricted/W1/QMM/contacts/inv.csv", inv, url, good, "restricted outbox", ""},
+		{"sms step", schemas.PrintFileKey("W1", "QMM", "sms1"), sms, url, good, `step "sms1" is sms, not a letter`, fault.Configuration},
+		{"unnamed step", schemas.PrintFileKey("W1", "QMM", "inv"), unnamed, url, good, "step has no name", fault.Configuration},
+		{"no survey url", schemas.PrintFileKey("W1", "QMM", "inv"), inv, " ", good, "no survey URL", fault.Configuration},
+		{"bad postcode", schemas.PrintFileKey("W1", "QMM", "inv"), inv, url, noPostcode, "S00001 lacks a valid postcode", ""},
+		{"duplicate id", schemas.PrintFileKey("W1", "QMM", "inv"), inv, url, dup, "more than once", ""},
+		{"other ICS", schemas.PrintFileKey("W1", "QMM", "inv"), inv, url, otherICS, "belongs to ICS QJK", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := mailing.WritePrintFile(ctx, st, tt.key, tt.step, "https://survey.example", tt.contacts)
+			_, err := mailing.WritePrintFile(ctx, st, tt.key, tt.step, tt.surveyURL, tt.contacts)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if k := fault.KindOf(err); k != tt.kind || fault.IsPermanent(err) != tt.kind.Permanent() {
+				t.Errorf("err = %v: kind %q, want %q", err, k, tt.kind)
 			}
 			for _, c := range tt.contacts {
 				if strings.Contains(err.Error(), c.LastName) || strings.Contains(err.Error(), c.Address1) {
