@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"icesurvey/fault"
 	"icesurvey/schemas"
 )
 
@@ -67,14 +68,15 @@ var defaultCodelists = sync.OnceValues(func() (*Codelists, error) {
 func DefaultCodelists() (*Codelists, error) { return defaultCodelists() }
 
 // LoadCodelists reads and validates every *.yaml file of fsys. The error names the file
-// and field of every fault.
+// and field of every fault; it is a fault.Configuration error (the code lists are the
+// deployment's, and no retry corrects them).
 func LoadCodelists(fsys fs.FS) (*Codelists, error) {
 	names, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("linkage: list code lists: %w", err)
 	}
 	if len(names) == 0 {
-		return nil, errors.New("linkage: no code lists (*.yaml)")
+		return nil, fault.New(fault.Configuration, "linkage: no code lists (*.yaml)")
 	}
 	out := &Codelists{}
 	var errs []error
@@ -149,7 +151,7 @@ func LoadCodelists(fsys fs.FS) (*Codelists, error) {
 		out.Lists = append(out.Lists, cl)
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("linkage: invalid code lists:\n%w", errors.Join(errs...))
+		return nil, fault.Errorf(fault.Configuration, "linkage: invalid code lists:\n%w", errors.Join(errs...))
 	}
 	sort.Slice(out.Lists, func(i, j int) bool { return out.Lists[i].ID < out.Lists[j].ID })
 	return out, nil

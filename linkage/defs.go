@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"icesurvey/fault"
 	"icesurvey/internal/yamldefs"
 )
 
@@ -216,14 +217,15 @@ func DefaultDefinitions() (*Definitions, error) { return defaultDefs() }
 var datasetID = regexp.MustCompile(`^[a-z][a-z0-9_]{1,30}$`)
 
 // LoadDefinitions reads and validates every *.yaml file of fsys. The error lists every
-// fault found, each naming its file and field.
+// fault found, each naming its file and field; it is a fault.Configuration error (the
+// definitions are the deployment's, and no retry corrects them).
 func LoadDefinitions(fsys fs.FS) (*Definitions, error) {
 	names, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("linkage: list definitions: %w", err)
 	}
 	if len(names) == 0 {
-		return nil, errors.New("linkage: no dataset definitions (*.yaml)")
+		return nil, fault.New(fault.Configuration, "linkage: no dataset definitions (*.yaml)")
 	}
 	ds := &Definitions{byID: map[string]*Definition{}}
 	var errs []error
@@ -249,7 +251,7 @@ func LoadDefinitions(fsys fs.FS) (*Definitions, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("linkage: invalid dataset definitions:\n%w", errors.Join(errs...))
+		return nil, fault.Errorf(fault.Configuration, "linkage: invalid dataset definitions:\n%w", errors.Join(errs...))
 	}
 	return ds, nil
 }

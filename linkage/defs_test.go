@@ -1,10 +1,13 @@
 package linkage
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"icesurvey/fault"
 )
 
 func TestEmbeddedDefinitions(t *testing.T) {
@@ -88,10 +91,19 @@ func TestDefinitionFaultsNameFileAndField(t *testing.T) {
 			if !strings.Contains(err.Error(), "demo.yaml: ") || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %q does not name demo.yaml and contain %q", err, tc.want)
 			}
+			// A definition that cannot work is the deployment's configuration: the
+			// linkage activities fail at once rather than retry it for ever.
+			if k := fault.KindOf(err); k != fault.Configuration || !fault.IsPermanent(err) {
+				t.Errorf("error %q is of kind %q, want Configuration", err, k)
+			}
 		})
 	}
 	if _, err := LoadDefinitions(fstest.MapFS{"demo.yaml": {Data: []byte(goodDef)}}); err != nil {
 		t.Fatalf("the good definition: %v", err)
+	}
+	if _, err := LoadDefinitions(fstest.MapFS{"README.md": {Data: []byte("no definitions")}}); fault.KindOf(err) != fault.Configuration ||
+		!strings.Contains(fmt.Sprint(err), "no dataset definitions") {
+		t.Errorf("no definitions: %v, want a Configuration error saying so", err)
 	}
 }
 
@@ -126,8 +138,17 @@ func TestCodelistFaults(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "demo.yaml: ") || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s → %s: error %v, want one naming demo.yaml with %q", tc.old, tc.new, err, tc.want)
 		}
+		// A code list that cannot work is the deployment's configuration: the release
+		// fails at once rather than retry it for ever.
+		if k := fault.KindOf(err); k != fault.Configuration || !fault.IsPermanent(err) {
+			t.Errorf("%s → %s: error %v is of kind %q, want Configuration", tc.old, tc.new, err, k)
+		}
 	}
 	if _, err := LoadCodelists(fstest.MapFS{"demo.yaml": {Data: []byte(base)}}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := LoadCodelists(fstest.MapFS{"README.md": {Data: []byte("no lists")}}); fault.KindOf(err) != fault.Configuration ||
+		!strings.Contains(fmt.Sprint(err), "no code lists") {
+		t.Errorf("no code lists: %v, want a Configuration error saying so", err)
 	}
 }
