@@ -73,10 +73,14 @@ type Batch struct {
 	Decisions []Decision `json:"decisions"`
 }
 
-// Validate checks a batch against a codebook: a named coder, at least one decision,
-// each naming its response and question, with themes of the codebook coded once each
-// with a polarity. Errors name the decision and field.
+// Validate checks a batch against a codebook: an id that can name its lake object (no
+// "/", "\" or ".."), a named coder, at least one decision, each naming its response and
+// question, with themes of the codebook coded once each with a polarity. Errors are
+// fault.BadInput and name the decision and field.
 func (b Batch) Validate(cb *themes.Codebook) error {
+	if strings.ContainsAny(b.ID, "/\\") || strings.Contains(b.ID, "..") {
+		return fault.Errorf(fault.BadInput, `batch: id: %q cannot name a batch (no "/", "\" or "..")`, b.ID)
+	}
 	if strings.TrimSpace(b.Coder) == "" {
 		return fault.New(fault.BadInput, "batch: coder: a batch of decisions must name its coder")
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/profiles"
 	"icesurvey/schemas"
@@ -190,10 +191,23 @@ func TestBatchValidation(t *testing.T) {
 		{Batch{ID: "1", Coder: "c", Decisions: []Decision{{ResponseID: "ra", QuestionID: "P_IMPROVE", Themes: []themes.ThemeCode{{Theme: "burden", Polarity: "meh"}}}}}, "polarity"},
 		{Batch{ID: "1", Coder: "c", Decisions: []Decision{{ResponseID: "ra", QuestionID: "P_IMPROVE"}, {ResponseID: "ra", QuestionID: "P_IMPROVE"}}}, "decided twice"},
 		{Batch{ID: "1", Coder: "c", Decisions: []Decision{{ResponseID: "nobody", QuestionID: "P_IMPROVE"}}}, "no free-text answer nobody/P_IMPROVE"},
+		// An id that cannot name the batch's lake object.
+		{Batch{ID: "../x", Coder: "c", Decisions: []Decision{{ResponseID: "ra", QuestionID: "P_IMPROVE"}}}, `batch: id: "../x" cannot name a batch`},
+		{Batch{ID: `a\b`, Coder: "c", Decisions: []Decision{{ResponseID: "ra", QuestionID: "P_IMPROVE"}}}, `batch: id: "a\\b" cannot name a batch`},
+		{Batch{ID: "a/b", Coder: "c", Decisions: []Decision{{ResponseID: "ra", QuestionID: "P_IMPROVE"}}}, `batch: id: "a/b" cannot name a batch`},
 	} {
-		if _, err := RecordDecisions(ctx, st, tWave, tICS, cb, tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
+		_, err := RecordDecisions(ctx, st, tWave, tICS, cb, tc.b)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want %q", tc.b, err, tc.want)
 		}
+		// A bad batch is the coder's to correct: RecordThemeDecisions fails at once
+		// rather than retry it for ever.
+		if k := fault.KindOf(err); k != fault.BadInput || !fault.IsPermanent(err) {
+			t.Errorf("%+v: error %v is of kind %q, want BadInput", tc.b, err, k)
+		}
+	}
+	if infos, err := st.List(ctx, schemas.LakePartition(schemas.LakeThemeDecisions, tWave, tICS)); err != nil || len(infos) != 0 {
+		t.Errorf("refused batches wrote %d objects (%v)", len(infos), err)
 	}
 }
 
