@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"icesurvey/dbs"
 	"icesurvey/mailing"
 	"icesurvey/notify"
 )
@@ -138,6 +139,12 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("schedule: %w", err)
 	}
 	for _, st := range s.Schedule.Steps {
+		// The step names its DBS requests with the wave and ICS: the longest must be a
+		// valid request ID, or the deceased check before that step could never be sent.
+		if id := dbs.RequestID(s.WaveID, "XXX", st.Name, dbs.MaxRequestAttempt); dbs.ValidRequestID(id) != nil {
+			return fmt.Errorf("wave_id %q with schedule step %q makes DBS request IDs of up to %d characters (like %s), over the 100 allowed: shorten one of them",
+				s.WaveID, st.Name, len(id), id)
+		}
 		if st.Channel == mailing.ChannelSMS && !notify.IsUUID(st.Template) {
 			return fmt.Errorf("schedule step %s: template %q is not a GOV.UK Notify template ID (map it under the spec's templates)", st.Name, st.Template)
 		}

@@ -60,6 +60,17 @@ func TestFinalLoadDays(t *testing.T) {
 	}
 }
 
+// longWave is a wave id of the most characters allowed.
+var longWave = strings.Repeat("w", 64)
+
+// A wave id of the most characters allowed, with the default schedule's step names,
+// makes DBS request IDs that can be sent.
+func TestLongestWaveIDWithDefaultSteps(t *testing.T) {
+	if _, err := Parse("wave.yaml", []byte(strings.Replace(good, "W1", longWave, 1))); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestParseErrorsNameTheField(t *testing.T) {
 	cases := []struct{ name, yaml, want string }{
 		{"bad wave id", strings.Replace(good, "W1", "W 1", 1), "wave_id"},
@@ -73,6 +84,9 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"bad duration", good + "day_length: soon\n", "duration"},
 		{"final loads too long", good + "schedule: {final_load_days: 15}\n", "final_load_days 15 must be from 0 to 14"},
 		{"final loads negative", good + "schedule: {final_load_days: -1}\n", "final_load_days -1"},
+		{"DBS request IDs too long", strings.Replace(good, "W1", longWave, 1) +
+			"schedule: {fieldwork_days: 56, steps: [{name: a-rather-long-name-for-the-first-letter, day: 0, channel: letter, template: invitation_letter}]}\n",
+			`with schedule step "a-rather-long-name-for-the-first-letter" makes DBS request IDs of up to 112 characters`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
