@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"icesurvey/fault"
+	"icesurvey/workflows"
 )
 
 // Retrying is an activity of a running workflow that has failed and waits to be tried
@@ -22,10 +26,12 @@ type Retrying struct {
 	WorkflowID string `json:"workflow_id"`
 	Workflow   string `json:"workflow"` // its type, e.g. LinkageWorkflow
 	Activity   string `json:"activity"`
-	// Attempt is the attempt that will run next (the first failure makes it 2).
+	// Attempt is the attempt running now (Running) or to run next: the first failure
+	// makes it 2.
 	Attempt       int32     `json:"attempt"`
+	Running       bool      `json:"running"`
 	LastFailure   string    `json:"last_failure"`
-	Kind          string    `json:"kind,omitempty"` // the failure's fault kind, if any
+	Kind          string    `json:"kind,omitempty"` // the failure's fault kind, if it has one
 	LastFailedAt  time.Time `json:"last_failed_at,omitempty"`
 	NextAttemptAt time.Time `json:"next_attempt_at,omitempty"`
 }
@@ -33,10 +39,13 @@ type Retrying struct {
 func (r Retrying) String() string {
 	s := fmt.Sprintf("%s (in %s %s) failed %d %s and is retried",
 		r.Activity, r.Workflow, r.WorkflowID, r.Attempt-1, map[bool]string{true: "time", false: "times"}[r.Attempt == 2])
-	if !r.NextAttemptAt.IsZero() {
+	switch {
+	case r.Running:
+		s += fmt.Sprintf(", attempt %d running now", r.Attempt)
+	case !r.NextAttemptAt.IsZero():
 		s += ", next at " + r.NextAttemptAt.UTC().Format("15:04:05") + " UTC"
 	}
-	return s + ": " + r.LastFailure
+	return s + "; last failure: " + r.LastFailure
 }
 
 // awaitedKinds are failures that are the activity waiting by design, not a fault: a
@@ -49,7 +58,43 @@ var awaitedKinds = map[string]bool{string(fault.NotReady): true, string(fault.Bu
 // (Busy) are waits, not failures, and are left out.
 func (c *Client) RetryingUnder(ctx context.Context, workflowID string) ([]Retrying, error) {
 	var out []Retrying
+	return out, c.walkRetrying(ctx, workflowID, map[string]bool{}, &out)
+}
+
+// RetryingInWave lists the activities retrying after a failure in every running
+// workflow of the wave (each carries its WaveID: the wave's, its ICSs', their
+// retentions, daily loads, releases, linkage, theme coding and warehouse reloads), as
+// RetryingUnder does for one.
+func (c *Client) RetryingInWave(ctx context.Context, wave string) ([]Retrying, error) {
+	q := fmt.Sprintf("%s = %q AND ExecutionStatus = \"Running\"", workflows.SAWaveID.GetName(), wave)
+	var ids []string
+	var token []byte
+	for {
+		resp, err := c.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list the running workflows of wave %s: %w", wave, err)
+		}
+		for _, e := range resp.Executions {
+			ids = append(ids, e.GetExecution().GetWorkflowId())
+		}
+		if token = resp.NextPageToken; len(token) == 0 {
+			break
+		}
+	}
+	sort.Strings(ids) // the wave's own first ("wave/W" sorts before "wave/W/…")
+	var out []Retrying
 	seen := map[string]bool{}
+	for _, id := range ids {
+		if err := c.walkRetrying(ctx, id, seen, &out); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// walkRetrying adds to out the retrying activities of the running workflow id and of
+// its running children, skipping the workflows seen.
+func (c *Client) walkRetrying(ctx context.Context, workflowID string, seen map[string]bool, out *[]Retrying) error {
 	var walk func(id string) error
 	walk = func(id string) error {
 		if seen[id] {
@@ -68,7 +113,7 @@ func (c *Client) RetryingUnder(ctx context.Context, workflowID string) ([]Retryi
 		if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return nil
 		}
-		out = append(out, retryingOf(id, info.GetType().GetName(), d.GetPendingActivities())...)
+		*out = append(*out, retryingOf(id, info.GetType().GetName(), d.GetPendingActivities())...)
 		for _, ch := range d.GetPendingChildren() {
 			if err := walk(ch.GetWorkflowId()); err != nil {
 				return err
@@ -76,7 +121,7 @@ func (c *Client) RetryingUnder(ctx context.Context, workflowID string) ([]Retryi
 		}
 		return nil
 	}
-	return out, walk(workflowID)
+	return walk(workflowID)
 }
 
 // retryingOf picks, from a workflow's pending activities, those retrying after a failure.
@@ -91,8 +136,12 @@ func retryingOf(workflowID, workflowType string, pending []*workflowpb.PendingAc
 		if awaitedKinds[kind] {
 			continue
 		}
+		if !slices.Contains(fault.Kinds, fault.Kind(kind)) {
+			kind = "" // an unclassified error's Go type
+		}
 		r := Retrying{WorkflowID: workflowID, Workflow: workflowType, Activity: a.GetActivityType().GetName(),
-			Attempt: a.GetAttempt(), LastFailure: f.GetMessage(), Kind: kind}
+			Attempt: a.GetAttempt(), LastFailure: f.GetMessage(), Kind: kind,
+			Running: a.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED}
 		if t := a.GetLastAttemptCompleteTime(); t != nil {
 			r.LastFailedAt = t.AsTime()
 		}

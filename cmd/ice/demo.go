@@ -153,7 +153,7 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 
 	// An activity failing again and again (a full disk, say) would leave the demo
 	// waiting in silence; it is reported as it retries.
-	defer reportRetrying(ctx, wc, out, watching(workflows.WaveWorkflowID(waveID)))()
+	defer reportRetrying(ctx, out, inWave(wc, waveID))()
 	done := make(chan error, 1)
 	var res waveclient.WaveResult
 	go func() {
@@ -338,7 +338,7 @@ func demoPublication(ctx context.Context, out *os.File, st *devstack.Stack, wc *
 	fmt.Fprintf(out, "\nPublished comparable data (release %s, drafted when every ICS had closed)\n", release)
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	defer reportRetrying(ctx, wc, out, watching(workflows.PublicationWorkflowID(wave, release)))()
+	defer reportRetrying(ctx, out, under(wc, watching(workflows.PublicationWorkflowID(wave, release))))()
 	draft, err := wc.WaitPublicationDraft(wctx, wave, release, 500*time.Millisecond)
 	if err != nil {
 		return err

@@ -39,7 +39,7 @@ func demoLinkage(ctx context.Context, out *os.File, st *devstack.Stack, wc *wave
 	if _, err := wc.StartLinkage(ctx, waveclient.LinkageInput{WaveID: wave}); err != nil {
 		return err
 	}
-	stop := reportRetrying(ctx, wc, out, watching(workflows.LinkageWorkflowID(wave)))
+	stop := reportRetrying(ctx, out, under(wc, watching(workflows.LinkageWorkflowID(wave))))
 	res, err := wc.WaitLinkage(ctx, wave)
 	stop()
 	if err != nil {

@@ -43,7 +43,7 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 	if _, err := wc.StartThemeCoding(ctx, wave, codes); err != nil {
 		return err
 	}
-	stop := reportRetrying(ctx, wc, out, watching(workflows.ThemeCodingWorkflowID(wave)))
+	stop := reportRetrying(ctx, out, under(wc, watching(workflows.ThemeCodingWorkflowID(wave))))
 	status, err := wc.WaitThemesCoded(ctx, wave)
 	stop()
 	if err != nil {

@@ -55,7 +55,7 @@ output, export and warehouse table.`,
 			if noWait {
 				return nil
 			}
-			stop := reportRetrying(ctx, cl, os.Stderr, watching(workflows.LinkageWorkflowID(started.WaveID)))
+			stop := reportRetrying(ctx, os.Stderr, under(cl, watching(workflows.LinkageWorkflowID(started.WaveID))))
 			res, err := cl.WaitLinkage(ctx, started.WaveID)
 			stop()
 			if err != nil {
@@ -137,7 +137,7 @@ func linkStatusCmd() *cobra.Command {
 				return err
 			}
 			printLinkage(os.Stdout, res)
-			printRetrying(os.Stdout, retryingUnder(ctx, cl, os.Stdout, workflows.LinkageWorkflowID(wave)))
+			printRetrying(os.Stdout, retrying(ctx, os.Stdout, under(cl, watching(workflows.LinkageWorkflowID(wave)))))
 			return nil
 		})
 }

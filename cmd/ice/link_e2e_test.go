@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -489,6 +490,9 @@ func checkRetryingReported(t *testing.T, ctx context.Context, st *devstack.Stack
 			if err == nil && len(rs) > 0 {
 				var b strings.Builder
 				printRetrying(&b, rs)
+				// The wave's status looks in every running workflow of the wave.
+				inWave, err := wc.RetryingInWave(ctx, wave)
+				fmt.Fprintf(&b, "in the wave: %v (%v)\n", inWave, err)
 				statusShown <- b.String()
 				time.Sleep(time.Second) // the waiting command's report looks every 100ms
 				return
@@ -502,7 +506,8 @@ func checkRetryingReported(t *testing.T, ctx context.Context, st *devstack.Stack
 		t.Fatalf("ice link R2 with its directory blocked, then freed: %v", err)
 	}
 	status := <-statusShown
-	for _, want := range []string{"retrying after a failure", "(in LinkageWorkflow " + workflows.LinkageWorkflowID(wave) + ")", "not a directory"} {
+	for _, want := range []string{"retrying after a failure", "(in LinkageWorkflow " + workflows.LinkageWorkflowID(wave) + ")", "not a directory",
+		"in the wave: [BuildLinkageRelease (in LinkageWorkflow " + workflows.LinkageWorkflowID(wave) + ")"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("the linkage's status while R2 was blocked does not say %q:\n%s", want, status)
 		}

@@ -41,7 +41,7 @@ withheld. Sign it off with ` + "`ice publish approve`" + `.`,
 			fmt.Printf("publication of release %s of wave %s: workflow %s\n", run.ReleaseID, wave, run.WorkflowID)
 			wctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			stop := reportRetrying(ctx, cl, os.Stderr, watching(run.WorkflowID))
+			stop := reportRetrying(ctx, os.Stderr, under(cl, watching(run.WorkflowID)))
 			st, err := cl.WaitPublicationDraft(wctx, wave, run.ReleaseID, time.Second)
 			stop()
 			if err != nil {
@@ -113,7 +113,7 @@ func publishStatusCmd() *cobra.Command {
 				return err
 			}
 			printPublication(os.Stdout, st, c.storeURL)
-			printRetrying(os.Stdout, retryingUnder(ctx, cl, os.Stdout, workflows.PublicationWorkflowID(wave, release)))
+			printRetrying(os.Stdout, retrying(ctx, os.Stdout, under(cl, watching(workflows.PublicationWorkflowID(wave, release)))))
 			return nil
 		}),
 	}

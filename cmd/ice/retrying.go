@@ -22,10 +22,37 @@ var retryReportEvery = 10 * time.Second
 // retryingHint is said once under the first report.
 const retryingHint = "  it carries on by itself once the cause is fixed; Ctrl-C stops this wait, not the run"
 
-// reportRetrying starts, while a command waits on the workflows ids gives, printing to
-// w each activity retrying after a failure under them, once per attempt. stop ends it
-// and waits for it to end.
-func reportRetrying(ctx context.Context, cl *waveclient.Client, w io.Writer, ids func() []string) (stop func()) {
+// lookRetrying finds the activities retrying after a failure in the workflows a
+// command waits on.
+type lookRetrying func(ctx context.Context) ([]waveclient.Retrying, error)
+
+// under looks under the workflows ids gives (and their children).
+func under(cl *waveclient.Client, ids func() []string) lookRetrying {
+	return func(ctx context.Context) ([]waveclient.Retrying, error) {
+		var out []waveclient.Retrying
+		for _, id := range ids() {
+			rs, err := cl.RetryingUnder(ctx, id)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, rs...)
+		}
+		return out, nil
+	}
+}
+
+// watching is ids for under: the workflows named.
+func watching(ids ...string) func() []string { return func() []string { return ids } }
+
+// inWave looks in every running workflow of the wave.
+func inWave(cl *waveclient.Client, wave string) lookRetrying {
+	return func(ctx context.Context) ([]waveclient.Retrying, error) { return cl.RetryingInWave(ctx, wave) }
+}
+
+// reportRetrying starts, while a command waits on a run, printing to w each activity
+// look finds retrying after a failure, once per attempt. stop ends it and waits for it
+// to end.
+func reportRetrying(ctx context.Context, w io.Writer, look lookRetrying) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -40,34 +67,26 @@ func reportRetrying(ctx context.Context, cl *waveclient.Client, w io.Writer, ids
 				return
 			case <-tick.C:
 			}
-			for _, id := range ids() {
-				rs, err := cl.RetryingUnder(ctx, id)
-				if err != nil {
-					if ctx.Err() == nil {
-						slog.Debug("looking for retrying activities", "workflow", id, "err", err)
-					}
+			rs, err := look(ctx)
+			if err != nil && ctx.Err() == nil {
+				slog.Debug("looking for retrying activities", "err", err)
+			}
+			for _, r := range rs {
+				k := fmt.Sprintf("%s|%s|%d", r.WorkflowID, r.Activity, r.Attempt)
+				if said[k] {
 					continue
 				}
-				for _, r := range rs {
-					k := fmt.Sprintf("%s|%s|%d", r.WorkflowID, r.Activity, r.Attempt)
-					if said[k] {
-						continue
-					}
-					said[k] = true
-					fmt.Fprintf(w, "still waiting: %s\n", r)
-					if !hinted {
-						fmt.Fprintln(w, retryingHint)
-						hinted = true
-					}
+				said[k] = true
+				fmt.Fprintf(w, "still waiting: %s\n", r)
+				if !hinted {
+					fmt.Fprintln(w, retryingHint)
+					hinted = true
 				}
 			}
 		}
 	}()
 	return func() { cancel(); <-done }
 }
-
-// watching is ids for reportRetrying: the workflows named.
-func watching(ids ...string) func() []string { return func() []string { return ids } }
 
 // printRetrying lists, under a status, the activities retrying after a failure.
 func printRetrying(w io.Writer, rs []waveclient.Retrying) {
@@ -80,17 +99,12 @@ func printRetrying(w io.Writer, rs []waveclient.Retrying) {
 	}
 }
 
-// retryingUnder looks up the activities retrying under the workflow ids, for a status;
-// a lookup that fails is said on w in their place, since the status itself was read.
-func retryingUnder(ctx context.Context, cl *waveclient.Client, w io.Writer, ids ...string) []waveclient.Retrying {
-	var out []waveclient.Retrying
-	for _, id := range ids {
-		rs, err := cl.RetryingUnder(ctx, id)
-		if err != nil {
-			fmt.Fprintf(w, "\n(could not look for retrying activities: %v)\n", err)
-			continue
-		}
-		out = append(out, rs...)
+// retrying looks up the activities retrying after a failure, for a status; a lookup
+// that fails is said on w in their place, since the status itself was read.
+func retrying(ctx context.Context, w io.Writer, look lookRetrying) []waveclient.Retrying {
+	rs, err := look(ctx)
+	if err != nil {
+		fmt.Fprintf(w, "\n(could not look for retrying activities: %v)\n", err)
 	}
-	return out
+	return rs
 }

@@ -374,9 +374,9 @@ func loadBackfillCmd() *cobra.Command {
 			defer tw.Flush()
 			// The days loaded so far: the next one's load is watched for a retrying activity.
 			var loaded atomic.Int64
-			stop := reportRetrying(ctx, cl, os.Stderr, func() []string {
+			stop := reportRetrying(ctx, os.Stderr, under(cl, func() []string {
 				return []string{workflows.DailyLoadWorkflowID(in.WaveID, f.AddDate(0, 0, int(loaded.Load())))}
-			})
+			}))
 			defer stop()
 			printDay := printLoads(tw)
 			_, err = cl.Backfill(ctx, in, f, t, func(res waveclient.DailyLoadResult) {

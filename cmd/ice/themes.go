@@ -102,7 +102,7 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 			if _, err := cl.StartThemeCoding(ctx, wave, icss); err != nil {
 				return err
 			}
-			stop := reportRetrying(ctx, cl, os.Stderr, watching(workflows.ThemeCodingWorkflowID(wave)))
+			stop := reportRetrying(ctx, os.Stderr, under(cl, watching(workflows.ThemeCodingWorkflowID(wave))))
 			st, err := cl.WaitThemesCoded(ctx, wave)
 			stop()
 			if err != nil {

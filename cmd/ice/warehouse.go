@@ -94,7 +94,7 @@ a run started for a wave id that had no sample).`,
 			}
 			for _, wave := range waves {
 				start := time.Now()
-				stop := reportRetrying(ctx, cl, os.Stderr, watching(workflows.WarehouseReloadWorkflowID(wave)))
+				stop := reportRetrying(ctx, os.Stderr, under(cl, watching(workflows.WarehouseReloadWorkflowID(wave))))
 				res, err := cl.ReloadWarehouse(ctx, wave)
 				stop()
 				if err != nil {

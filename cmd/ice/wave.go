@@ -203,27 +203,23 @@ func waveStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// The wave's workflows and its ICSs' (children), and a scheduled load running now.
-			watched := []string{workflows.WaveWorkflowID(args[0])}
 			sched, schedErr := cl.DescribeDailyLoadSchedule(ctx, args[0])
 			if n := len(sched.RecentRuns); schedErr == nil && n > 0 {
 				cl.ReadRunOutcomes(ctx, sched.RecentRuns[n-1:]) // the line shows the last run's
-				if last := sched.RecentRuns[n-1]; last.Status == "running" {
-					watched = append(watched, last.WorkflowID)
-				}
 			}
-			retrying := append([]waveclient.Retrying{}, retryingUnder(ctx, cl, os.Stderr, watched...)...)
+			// Every running workflow of the wave: its ICSs', loads, releases, linkage.
+			stuck := append([]waveclient.Retrying{}, retrying(ctx, os.Stderr, inWave(cl, args[0]))...)
 			if asJSON {
 				enc := json.NewEncoder(os.Stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
 					waveclient.Status
 					Retrying []waveclient.Retrying `json:"retrying"`
-				}{st, retrying})
+				}{st, stuck})
 			}
 			printStatus(tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0), st)
 			fmt.Printf("\n%s\n", dailyLoadLine(args[0], sched, schedErr))
-			printRetrying(os.Stdout, retrying)
+			printRetrying(os.Stdout, stuck)
 			return nil
 		}),
 	}
