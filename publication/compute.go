@@ -113,6 +113,10 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 			return nil, fault.Errorf(fault.BadInput, "publication: exclude names ICS %s, which has no sample in wave %s", ics, wave)
 		}
 	}
+	if !slices.ContainsFunc(frame.icss, func(ics string) bool { return !slices.Contains(p.Exclude, ics) }) {
+		return nil, fault.Errorf(fault.BadInput, "publication: exclude leaves out every ICS of wave %s (%s): a release publishes at least one",
+			wave, strings.Join(frame.icss, ", "))
+	}
 	for ics := range p.LocalQuestions {
 		if _, ok := frame.index(ics); !ok {
 			return nil, fault.Errorf(fault.BadInput, "publication: local questions name ICS %s, which has no sample in wave %s", ics, wave)

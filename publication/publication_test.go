@@ -600,6 +600,8 @@ func TestComputeNamesBadInput(t *testing.T) {
 			nil, "W2", []string{"questionnaire_version", "patient-1999.9"}},
 		{"a wave with no sample", "", nil, "W9", []string{"wave W9 has no sample"}},
 		{"excluding an ICS not in the wave", "", func(p *Params) { p.Exclude = []string{"QXX"} }, "W2", []string{"QXX"}},
+		{"excluding every ICS", "", func(p *Params) { p.Exclude = []string{"QBB", "QAA"} }, "W2",
+			[]string{"leaves out every ICS of wave W2 (QAA, QBB)", "at least one"}},
 		{"a bank question that is not in the bank", "", func(p *Params) { p.LocalQuestions = map[string][]string{"QAA": {"LQ_NOPE"}} }, "W2", []string{"LQ_NOPE"}},
 		{"bad parameters", "", func(p *Params) { p.Weighting.Lo = 2; p.Breakdowns = []string{"postcode"} }, "W2", []string{"lo = 2", "postcode"}},
 	} {

@@ -187,6 +187,9 @@ func (p *publicationRun) validateApprove(ctx workflow.Context, req ApproveReques
 			errs = append(errs, fmt.Errorf("ICS %s: raking failed (%s): leave it out (--leave-out %s) or fix its sample and build a new release", r.ICS, r.Reason, r.ICS))
 		}
 	}
+	if len(p.status.ICS) > 0 && !slices.ContainsFunc(p.status.ICS, func(r activities.ReleaseICS) bool { return r.Published }) {
+		errs = append(errs, fmt.Errorf("no ICS has figures in this release (each was excluded or its raking failed): there is nothing to publish; fix the samples and build a new release"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("approval of release %s refused: %w", p.in.ReleaseID, err)
 	}

@@ -178,6 +178,29 @@ func TestPublicationWorkflow_ApprovalRefusedWhileRakeFailed(t *testing.T) {
 	assert.Equal(t, 2, w.flushes)
 }
 
+// A release in which no ICS has figures (every one's raking failed) is never published:
+// each approval is refused, leaving the ICSs out or not.
+func TestPublicationWorkflow_NothingToPublish(t *testing.T) {
+	env := newEnv(t)
+	w := &pubWorld{status: "draft", icss: []activities.ReleaseICS{
+		{ICS: "QAA", WeightingStatus: activities.RakeFailed, Reason: "no convergence", Patients: 30},
+		{ICS: "QFF", WeightingStatus: activities.RakeFailed, Reason: "no convergence", Patients: 40},
+	}}
+	w.mock(env)
+	u := &updates{}
+	env.RegisterDelayedCallback(func() {
+		approve(env, u, "all-left-out", workflows.ApproveRequest{ReleaseID: testRelease, By: "Dr B. Smith", LeaveOut: []string{"QAA", "QFF"}})
+		approve(env, u, "none-left-out", workflows.ApproveRequest{ReleaseID: testRelease, By: "Dr B. Smith"})
+	}, time.Hour)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 2*time.Hour)
+	env.ExecuteWorkflow(workflows.PublicationWorkflow, workflows.PublicationInput{WaveID: testWID, ReleaseID: testRelease})
+	u.requireRejected(t, "all-left-out", "no ICS has figures in this release")
+	u.requireRejected(t, "none-left-out", "no ICS has figures in this release")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	require.Empty(t, w.approvals, "refused approvals run no activity")
+}
+
 // An approval the release itself refuses (ApproveRelease fails for good) leaves the
 // release a draft, still waiting; the next approval publishes it.
 func TestPublicationWorkflow_FailedApprovalLeavesDraft(t *testing.T) {
