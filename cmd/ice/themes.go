@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -28,9 +30,27 @@ func themesCmd() *cobra.Command {
 	return cmd
 }
 
+// notCoding lists the ICSs asked for that a theme coding already running does not code
+// (a second start joins the first, with its ICSs).
+func notCoding(st waveclient.ThemeCodingStatus, asked []string) []string {
+	var out []string
+	for _, ics := range asked {
+		if !slices.ContainsFunc(st.ICS, func(c workflows.ThemeCodingICS) bool { return c.ICS == ics }) {
+			out = append(out, ics)
+		}
+	}
+	return out
+}
+
 // codingICSs is the ICSs to code: --ics, or every ICS of the wave.
 func codingICSs(ctx context.Context, cl *waveclient.Client, wave string, ics []string) ([]string, error) {
 	if len(ics) > 0 {
+		// An ICS the wave does not have would be coded as having no free text; a wave
+		// the cluster does not run (its responses loaded into the lake by other means)
+		// is taken at its word.
+		if err := cl.CheckWaveICSs(ctx, wave, ics); err != nil && !errors.Is(err, waveclient.ErrUnknownWave) {
+			return nil, err
+		}
 		return ics, nil
 	}
 	st, err := cl.Status(ctx, wave)
@@ -110,6 +130,10 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 			}
 			fmt.Printf("theme coding of wave %s: %d coding runs, %d batches of decisions\n", wave, st.Runs, st.Batches)
 			printCoded(st.ICS)
+			if missing := notCoding(st, icss); len(missing) > 0 {
+				fmt.Printf("NOT CODED: %s. The wave's theme coding was already running, and a start joins it with its own ICSs (a coding ended by `ice themes finish` can be started again with more)\n",
+					strings.Join(missing, ", "))
+			}
 			return nil
 		}),
 	}
