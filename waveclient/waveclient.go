@@ -249,7 +249,10 @@ func update[T any](ctx context.Context, c *Client, wave, ics, name string, arg a
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) && strings.Contains(err.Error(), "already completed") {
-		// The server's words for an ended execution: say which, and where to look.
+		// The server's words for an ended execution: say how and when it ended.
+		if eerr := c.checkRunning(ctx, workflows.ICSWorkflowID(wave, ics), "ICS "+wave+"/"+ics, wave); eerr != nil {
+			return out, fmt.Errorf("%s: %w", name, eerr)
+		}
 		return out, fmt.Errorf("%s in %s/%s: the ICS's workflow has ended (fieldwork closed, or it failed or was cancelled; `ice wave status %s` says which): %w", name, wave, ics, wave, err)
 	}
 	if err != nil {
@@ -269,6 +272,9 @@ func (c *Client) Resume(ctx context.Context, wave string) error {
 }
 
 func (c *Client) signalWave(ctx context.Context, wave, signal string) error {
+	if err := c.checkRunning(ctx, workflows.WaveWorkflowID(wave), "wave "+wave, wave); err != nil {
+		return fmt.Errorf("%s: %w", signal, err)
+	}
 	if err := c.c.SignalWorkflow(ctx, workflows.WaveWorkflowID(wave), "", signal, nil); err != nil {
 		return fmt.Errorf("%s wave %s: %w", signal, wave, err)
 	}
@@ -277,6 +283,9 @@ func (c *Client) signalWave(ctx context.Context, wave, signal string) error {
 
 // Cancel stops a wave: every ICS stops before its next step.
 func (c *Client) Cancel(ctx context.Context, wave string) error {
+	if err := c.checkRunning(ctx, workflows.WaveWorkflowID(wave), "wave "+wave, wave); err != nil {
+		return fmt.Errorf("cancel: %w", err)
+	}
 	if err := c.c.CancelWorkflow(ctx, workflows.WaveWorkflowID(wave), ""); err != nil {
 		return fmt.Errorf("cancel wave %s: %w", wave, err)
 	}
@@ -307,6 +316,9 @@ func (c *Client) CancelICS(ctx context.Context, wave, ics string) error {
 	if err := c.CheckWaveICSs(ctx, wave, []string{ics}); err != nil {
 		return err
 	}
+	if err := c.checkRunning(ctx, workflows.ICSWorkflowID(wave, ics), "ICS "+wave+"/"+ics, wave); err != nil {
+		return fmt.Errorf("cancel: %w", err)
+	}
 	if err := c.c.CancelWorkflow(ctx, workflows.ICSWorkflowID(wave, ics), ""); err != nil {
 		return fmt.Errorf("cancel %s/%s: %w", wave, ics, err)
 	}
@@ -325,6 +337,9 @@ func (c *Client) RetryDBS(ctx context.Context, wave, ics string) error {
 }
 
 func (c *Client) signalICS(ctx context.Context, wave, ics, signal string) error {
+	if err := c.checkRunning(ctx, workflows.ICSWorkflowID(wave, ics), "ICS "+wave+"/"+ics, wave); err != nil {
+		return fmt.Errorf("%s: %w", signal, err)
+	}
 	if err := c.c.SignalWorkflow(ctx, workflows.ICSWorkflowID(wave, ics), "", signal, nil); err != nil {
 		return fmt.Errorf("%s %s/%s: %w", signal, wave, ics, err)
 	}
@@ -525,24 +540,52 @@ func (c *Client) ReadRunOutcomes(ctx context.Context, runs []ScheduledRun) {
 	}
 }
 
+// statusText is a workflow execution's status in our words: running, completed,
+// failed, cancelled, terminated, timed out, continued as new ("" when unspecified).
+func statusText(st enumspb.WorkflowExecutionStatus) string {
+	switch st {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED:
+		return ""
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "timed out"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+		return "continued as new"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return "cancelled"
+	default:
+		return strings.ToLower(st.String())
+	}
+}
+
+// checkRunning returns nil while the workflow id runs, and otherwise an error saying
+// that what (the wave W, the ICS W/X) has ended, how and when: a command that steers a
+// running workflow would else fail in Temporal's words, or, for a cancellation, not
+// fail at all and do nothing. A workflow that cannot be described is left to the
+// command's own call to report.
+func (c *Client) checkRunning(ctx context.Context, id, what, wave string) error {
+	d, err := c.c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return nil
+	}
+	info := d.GetWorkflowExecutionInfo()
+	if st := info.GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("%s has ended (%s at %s; `ice wave status %s` says more): %w", what, statusText(st),
+			info.GetCloseTime().AsTime().UTC().Format(time.RFC3339), wave, ErrEnded)
+	}
+	return nil
+}
+
+// ErrEnded: the workflow a command would steer has ended.
+var ErrEnded = errors.New("there is nothing left to steer")
+
 func (c *Client) readRunOutcome(ctx context.Context, r *ScheduledRun) {
 	d, err := c.c.DescribeWorkflowExecution(ctx, r.WorkflowID, r.RunID)
 	if err != nil {
 		return
 	}
 	st := d.GetWorkflowExecutionInfo().GetStatus()
-	switch st {
-	case enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED:
+	if r.Status = statusText(st); st == enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED || st == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return
-	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		r.Status = "running"
-		return
-	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
-		r.Status = "timed out"
-	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
-		r.Status = "continued as new"
-	default:
-		r.Status = strings.ToLower(st.String())
 	}
 	var res DailyLoadResult
 	if err := c.c.GetWorkflow(ctx, r.WorkflowID, r.RunID).Get(ctx, &res); err != nil {

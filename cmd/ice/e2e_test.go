@@ -200,8 +200,18 @@ func TestWaveEndToEnd(t *testing.T) {
 	}
 	checkClosingRecordIsTheWarehouses(t, ctx, st, wave, res)
 	// An update to an ICS whose fieldwork has ended says so, not only the server's words.
-	if _, err := wc.Declare(ctx, wave, "QMM", "Late Engineer"); err == nil || !strings.Contains(err.Error(), "the ICS's workflow has ended") {
+	if _, err := wc.Declare(ctx, wave, "QMM", "Late Engineer"); err == nil || !strings.Contains(err.Error(), "ICS "+wave+"/QMM has ended (completed at ") {
 		t.Errorf("a declaration after the close: %v, want it refused as the ICS's workflow has ended", err)
+	}
+	// So does a signal, and a cancellation (which Temporal accepts, and ignores, for an
+	// ended workflow).
+	for what, op := range map[string]func() error{
+		"revalidate": func() error { return wc.Revalidate(ctx, wave, "QMM") },
+		"cancel":     func() error { return wc.CancelICS(ctx, wave, "QMM") },
+	} {
+		if err := op(); !errors.Is(err, waveclient.ErrEnded) || !strings.Contains(err.Error(), "QMM has ended (completed at ") {
+			t.Errorf("%s after the close: %v, want it refused as the ICS has ended", what, err)
+		}
 	}
 	checkOptedOutGetsNothingLater(t, ctx, st, wave, optedOut)
 	checkDeadMobilesGetNoMoreSMS(t, ctx, st, wave, deadMobiles)

@@ -366,6 +366,9 @@ func waveOptOutCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, args []string) error {
 			id, err := cl.OptOut(ctx, args[0], ics, req)
+			if errors.Is(err, waveclient.ErrEnded) {
+				return fmt.Errorf("%w; no mailing is left to stop: to withdraw the person's consent to linkage, `ice link withdraw --wave %s --record ID`", err, args[0])
+			}
 			if err != nil {
 				return err
 			}
