@@ -62,6 +62,7 @@ output, export and warehouse table.`,
 				// A failed run returns no result; its query still says how far it came.
 				if res, qerr := cl.LinkageStatus(ctx, started.WaveID); qerr == nil && res.ReleaseID == started.ReleaseID {
 					printLinkage(os.Stdout, res)
+					fmt.Printf("release %s FAILED at step %s (what it did before is above)\n", res.ReleaseID, res.Step)
 				}
 				return err
 			}

@@ -75,7 +75,8 @@ func TestLinkageEndToEnd(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no sample in the lake") {
 		t.Errorf("ice link for a wave with no sample: %v", err)
 	}
-	if !strings.Contains(out, "linkage no-such-wave release R1: step validate") || !strings.Contains(out, "consent  0 events") {
+	if !strings.Contains(out, "linkage no-such-wave release R1: step validate") || !strings.Contains(out, "consent  0 events") ||
+		!strings.Contains(out, "release R1 FAILED at step validate") {
 		t.Errorf("ice link for a wave with no sample printed\n%s", out)
 	}
 
