@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,7 +108,7 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 	// verdict on the first statement: stand-ins for a coder's and an analyst's
 	// judgement, so the report shows both.
 	rd := &reader{accessFile: accessFile, user: demoDashboardUser}
-	if err := demoChoices(ctx, st.Store, rd, wave, ics); err != nil {
+	if err := demoChoices(ctx, out, st.Store, rd, wave, ics); err != nil {
 		return err
 	}
 	_, chromium := os.Stat(printpdf.ChromiumPath)
@@ -201,7 +202,7 @@ func demoQuotePicks(statements []profiles.Expectation, cands []localindex.Candid
 	return picks
 }
 
-func demoChoices(ctx context.Context, st store.Store, rd *reader, wave, ics string) error {
+func demoChoices(ctx context.Context, out io.Writer, st store.Store, rd *reader, wave, ics string) error {
 	p, err := profiles.Get(demoProfile)
 	if err != nil {
 		return err
@@ -213,7 +214,7 @@ func demoChoices(ctx context.Context, st store.Store, rd *reader, wave, ics stri
 	}
 	for _, pick := range demoQuotePicks(p.ExpectedCare, cands) {
 		pf.expectation = pick.expectation
-		if _, err := chooseQuote(ctx, st, rd, pf, pick.candidate, false); err != nil {
+		if _, err := chooseQuote(ctx, out, "  ", st, rd, pf, pick.candidate, false); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,7 +140,7 @@ and choice is recorded as a free-text read.`,
 			if candidate == "" {
 				return fault.New(fault.BadInput, "--candidate is required (see --list)")
 			}
-			_, err = chooseQuote(ctx, st, &rd, pf, candidate, remove)
+			_, err = chooseQuote(ctx, os.Stdout, "", st, &rd, pf, candidate, remove)
 			return err
 		},
 	}
@@ -201,8 +202,9 @@ func noneIfEmpty(s string) string {
 }
 
 // chooseQuote records (or withdraws) a coder's choice after checking and auditing the
-// coder's free-text access; the choice itself goes to the audit trail too.
-func chooseQuote(ctx context.Context, st store.Store, rd *reader, pf profileFlags, candidate string, remove bool) (localindex.ChosenQuote, error) {
+// coder's free-text access; the choice itself goes to the audit trail too. It says what
+// it did on out, each line after indent.
+func chooseQuote(ctx context.Context, out io.Writer, indent string, st store.Store, rd *reader, pf profileFlags, candidate string, remove bool) (localindex.ChosenQuote, error) {
 	if err := rd.readFreeText(ctx, st, pf.wave, pf.ics, "profile quotation "+pf.profile+" "+pf.expectation, []string{candidate}); err != nil {
 		return localindex.ChosenQuote{}, err
 	}
@@ -214,7 +216,7 @@ func chooseQuote(ctx context.Context, st store.Store, rd *reader, pf profileFlag
 		if err := recordEvent(ctx, st, pf.wave, pf.ics, "profile_quote_withdrawn", details); err != nil {
 			return localindex.ChosenQuote{}, err
 		}
-		fmt.Printf("quotation %s withdrawn from %s %s in %s %s\n", candidate, pf.profile, pf.expectation, pf.wave, pf.ics)
+		fmt.Fprintf(out, indent+"quotation %s withdrawn from %s %s in %s %s\n", candidate, pf.profile, pf.expectation, pf.wave, pf.ics)
 		return localindex.ChosenQuote{}, nil
 	}
 	q, err := localindex.ChooseQuote(ctx, st, pf.wave, pf.ics, pf.profile, pf.expectation, candidate, rd.user, time.Now())
@@ -224,7 +226,7 @@ func chooseQuote(ctx context.Context, st store.Store, rd *reader, pf profileFlag
 	if err := recordEvent(ctx, st, pf.wave, pf.ics, "profile_quote_chosen", details); err != nil {
 		return q, err
 	}
-	fmt.Printf("quotation %s chosen by %s for %s %s in %s %s\n", candidate, rd.user, pf.profile, pf.expectation, pf.wave, pf.ics)
+	fmt.Fprintf(out, indent+"quotation %s chosen by %s for %s %s in %s %s\n", candidate, rd.user, pf.profile, pf.expectation, pf.wave, pf.ics)
 	return q, nil
 }
 

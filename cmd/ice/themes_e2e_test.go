@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -178,7 +179,7 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 	// A named reader chooses quotations for the profile's statements (as the demo does),
 	// so the report quotes comments: the worker builds it only for a named reader.
 	qr := &reader{accessFile: accessFile, user: namedReader}
-	if err := demoChoices(ctx, st.Store, qr, wave, ics); err != nil {
+	if err := demoChoices(ctx, io.Discard, st.Store, qr, wave, ics); err != nil {
 		t.Fatal(err)
 	}
 	chosen, err := localindex.ChosenQuotes(ctx, st.Store, wave, ics, demoProfile)
