@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -110,7 +113,18 @@ func (c *Client) ProfileReport(ctx context.Context, wave string, req ProfileRepo
 
 // FinishThemeCoding asks the wave's coding to end once its running handlers are done.
 func (c *Client) FinishThemeCoding(ctx context.Context, wave string) error {
-	return c.c.SignalWorkflow(ctx, workflows.ThemeCodingWorkflowID(wave), "", workflows.SignalFinishCoding, nil)
+	if err := c.themeCodingRunning(ctx, wave); err != nil {
+		return err
+	}
+	err := c.c.SignalWorkflow(ctx, workflows.ThemeCodingWorkflowID(wave), "", workflows.SignalFinishCoding, nil)
+	return c.explainNotFound(ctx, wave, err, fmt.Sprintf("wave %s has no theme coding yet (`ice themes code --wave %s` starts it)", wave, wave))
+}
+
+// themeCodingRunning says, when the wave's theme coding has ended, when and how to
+// start it again.
+func (c *Client) themeCodingRunning(ctx context.Context, wave string) error {
+	return c.checkRunningHint(ctx, workflows.ThemeCodingWorkflowID(wave), "the theme coding of "+wave,
+		fmt.Sprintf("`ice themes code --wave %s` starts it again", wave))
 }
 
 // WaitThemeCoding waits for a wave's coding to end and returns its last status.
@@ -128,6 +142,12 @@ func themeUpdate[T any](ctx context.Context, c *Client, wave, name string, arg a
 	})
 	if err == nil {
 		err = h.Get(ctx, &out)
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) && strings.Contains(err.Error(), "already completed") {
+		if eerr := c.themeCodingRunning(ctx, wave); eerr != nil {
+			return out, fmt.Errorf("%s: %w", name, eerr)
+		}
 	}
 	if err != nil {
 		return out, fmt.Errorf("%s in the theme coding of %s: %w", name, wave, err)

@@ -558,19 +558,24 @@ func statusText(st enumspb.WorkflowExecutionStatus) string {
 }
 
 // checkRunning returns nil while the workflow id runs, and otherwise an error saying
-// that what (the wave W, the ICS W/X) has ended, how and when: a command that steers a
+// that what (the wave W, the ICS W/X) has ended, how and when, and where to look: a command that steers a
 // running workflow would else fail in Temporal's words, or, for a cancellation, not
 // fail at all and do nothing. A workflow that cannot be described is left to the
 // command's own call to report.
 func (c *Client) checkRunning(ctx context.Context, id, what, wave string) error {
+	return c.checkRunningHint(ctx, id, what, fmt.Sprintf("`ice wave status %s` says more", wave))
+}
+
+// checkRunningHint is checkRunning with its own hint of what to do instead.
+func (c *Client) checkRunningHint(ctx context.Context, id, what, hint string) error {
 	d, err := c.c.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		return nil
 	}
 	info := d.GetWorkflowExecutionInfo()
 	if st := info.GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return fmt.Errorf("%s has ended (%s at %s; `ice wave status %s` says more): %w", what, statusText(st),
-			info.GetCloseTime().AsTime().UTC().Format(time.RFC3339), wave, ErrEnded)
+		return fmt.Errorf("%s has ended (%s at %s; %s): %w", what, statusText(st),
+			info.GetCloseTime().AsTime().UTC().Format(time.RFC3339), hint, ErrEnded)
 	}
 	return nil
 }

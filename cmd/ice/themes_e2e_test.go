@@ -226,5 +226,15 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 	if !end.Finished || end.Batches != 2 || end.Runs != 3 {
 		t.Fatalf("end %+v", end)
 	}
+	// Once finished, finishing again or asking it for an export says it has ended and
+	// how to start it again, not Temporal's "workflow execution already completed".
+	for what, op := range map[string]func() error{
+		"finish": func() error { return wc.FinishThemeCoding(ctx, wave) },
+		"export": func() error { _, err := wc.ExportQDPX(ctx, wave, ics, "a.reader@example.nhs.uk"); return err },
+	} {
+		if err := op(); !errors.Is(err, waveclient.ErrEnded) || !strings.Contains(err.Error(), "`ice themes code --wave "+wave+"` starts it again") {
+			t.Errorf("%s after the coding finished: %v", what, err)
+		}
+	}
 	recordHistories(t, ctx, wc, map[string]string{"themes.json": workflows.ThemeCodingWorkflowID(wave)})
 }
