@@ -115,6 +115,9 @@ func (c *Client) WaitWave(ctx context.Context, wave string) (WaveResult, error) 
 type Status struct {
 	Wave WaveStatus  `json:"wave"`
 	ICS  []ICSStatus `json:"ics"`
+	// Retention is, by ICS, the retention an ICS started when it closed (or ended
+	// early): when its identifiable data are due for deletion, and whether they are gone.
+	Retention map[string]RetentionStatus `json:"retention,omitempty"`
 }
 
 // Status queries the wave and each of its ICS workflows.
@@ -129,6 +132,15 @@ func (c *Client) Status(ctx context.Context, wave string) (Status, error) {
 			return st, fmt.Errorf("query %s: %w", ics.WorkflowID, err)
 		}
 		st.ICS = append(st.ICS, s)
+		if s.Retention != nil {
+			// Left out when it cannot be read: the ICS's own status says when it is due.
+			if r, err := c.RetentionStatus(ctx, wave, s.ICS); err == nil {
+				if st.Retention == nil {
+					st.Retention = map[string]RetentionStatus{}
+				}
+				st.Retention[s.ICS] = r
+			}
+		}
 	}
 	return st, nil
 }

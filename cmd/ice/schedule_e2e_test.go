@@ -286,3 +286,25 @@ func TestRunOutcome(t *testing.T) {
 		}
 	}
 }
+
+// An ICS's retention line says whether its identifiable data are gone, or when they
+// are due to be.
+func TestRetentionLine(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	due := now.Add(90 * 24 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		due  time.Time
+		r    waveclient.RetentionStatus
+		want string
+	}{
+		{"waiting", due, waveclient.RetentionStatus{}, "identifiable data to be deleted at 2027-03-07T12:00:00Z"},
+		{"deleted", now.Add(-time.Hour), waveclient.RetentionStatus{Deleted: 14, DeletedAt: now.Add(-time.Minute)},
+			"identifiable data deleted at 2026-12-07T11:59:00Z: 14 objects"},
+		{"overdue", now.Add(-time.Hour), waveclient.RetentionStatus{}, "identifiable data due for deletion since 2026-12-07T11:00:00Z, not yet deleted"},
+	} {
+		if got := retentionLine(tc.due, tc.r, now); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

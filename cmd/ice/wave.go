@@ -157,10 +157,23 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 			fmt.Fprintf(w, "  final outcomes\t%s\n", outcomeCounts(s.Outcomes))
 		}
 		if r := s.Retention; r != nil {
-			fmt.Fprintf(w, "  retention\tidentifiable data deleted at %s (workflow %s)\n", r.DeleteAt.Format(time.RFC3339), r.WorkflowID)
+			fmt.Fprintf(w, "  retention\t%s (workflow %s)\n", retentionLine(r.DeleteAt, st.Retention[s.ICS], time.Now()), r.WorkflowID)
 		}
 	}
 	w.Flush()
+}
+
+// retentionLine says where an ICS's retention stands: its identifiable data deleted
+// (when, and how many objects), or when they are due to be.
+func retentionLine(due time.Time, r waveclient.RetentionStatus, now time.Time) string {
+	switch {
+	case !r.DeletedAt.IsZero():
+		return fmt.Sprintf("identifiable data deleted at %s: %d objects", r.DeletedAt.UTC().Format(time.RFC3339), r.Deleted)
+	case due.After(now):
+		return "identifiable data to be deleted at " + due.UTC().Format(time.RFC3339)
+	default:
+		return fmt.Sprintf("identifiable data due for deletion since %s, not yet deleted", due.UTC().Format(time.RFC3339))
+	}
 }
 
 // dailyLoadLine says, under a wave's status, whether its responses are loaded by a

@@ -88,7 +88,7 @@ func TestOneICSPausedAndCancelledWhileTheOtherGoesOn(t *testing.T) {
 	}
 	out, err := ice("wave", "status", wave)
 	if err != nil || !strings.Contains(out, "ENDED EARLY") || !strings.Contains(out, "cancelled (in workflow ICSWorkflow)") ||
-		strings.Count(out, "ENDED EARLY") != 1 {
+		strings.Count(out, "ENDED EARLY") != 1 || strings.Count(out, "identifiable data deleted at ") != 1 {
 		t.Errorf("ice wave status after QNX was cancelled: %v\n%s", err, out)
 	}
 	// The warehouse (and so the dashboard) learns that QNX's fieldwork ended early.
