@@ -94,14 +94,43 @@ func (c *Client) StartWave(ctx context.Context, spec *wavespec.Spec) (WaveRun, e
 		ID:                    workflows.WaveWorkflowID(spec.WaveID),
 		TaskQueue:             activities.TaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		// Without it the SDK answers a start of a wave id already used with that
+		// wave's run, as if this one had started.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SAWaveID.ValueSet(spec.WaveID), workflows.SAICS.ValueSet(spec.Codes()),
 			workflows.SAStage.ValueSet(string(workflows.WaveFieldwork))),
 	}, string(workflows.WorkflowWave), *spec)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		if ferr := c.CheckWaveIDFree(ctx, spec.WaveID); ferr != nil {
+			return WaveRun{}, ferr
+		}
+	}
 	if err != nil {
 		return WaveRun{}, fmt.Errorf("start wave %s: %w", spec.WaveID, err)
 	}
 	return WaveRun{WaveID: spec.WaveID, WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+}
+
+// ErrWaveIDUsed: a wave of that id was started before (a wave id is used once).
+var ErrWaveIDUsed = errors.New("a wave id is used once")
+
+// CheckWaveIDFree checks that no wave of the id was ever started on the cluster, before
+// its files are staged under that id (they would land among the earlier wave's) and it
+// is started.
+func (c *Client) CheckWaveIDFree(ctx context.Context, wave string) error {
+	d, err := c.c.DescribeWorkflowExecution(ctx, workflows.WaveWorkflowID(wave), "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("look for an earlier wave %s: %w", wave, err)
+	}
+	info := d.GetWorkflowExecutionInfo()
+	return fmt.Errorf("wave %s already exists (started %s, %s; `ice wave status %s`): %w; give the new wave another wave_id",
+		wave, info.GetStartTime().AsTime().UTC().Format(time.RFC3339), statusText(info.GetStatus()), wave, ErrWaveIDUsed)
 }
 
 // WaitWave waits for a wave to end (every ICS closed) and returns its result.
@@ -781,25 +810,48 @@ func (c *Client) Backfill(ctx context.Context, in DailyLoadInput, from, to time.
 
 // StageFiles copies the spec's files that are local paths into the store's restricted
 // landing area (schemas.LandingKey: sample and mailing files hold personal data) and
-// points the spec at them; keys already in the store are left as they are.
+// points the spec at them; keys already in the store are left as they are. Every path
+// is checked before any is copied: one that is neither a local file nor an object in
+// the store (a mistyped path, which would otherwise fail the intake later) stages
+// nothing.
 func StageFiles(ctx context.Context, st store.Store, spec *wavespec.Spec) error {
+	type specFile struct {
+		ics, field string
+		path       *string
+		local      bool
+	}
+	var files []specFile
 	for i := range spec.ICSs {
 		ics := &spec.ICSs[i]
-		for _, f := range []*string{&ics.SampleFile, &ics.MailingFile} {
-			fi, err := os.Stat(*f)
-			if err != nil || fi.IsDir() {
-				continue // not a local file: a key in the store
-			}
-			b, err := os.ReadFile(*f)
-			if err != nil {
-				return fmt.Errorf("read %s: %w", *f, err)
-			}
-			key := schemas.LandingKey(spec.WaveID, ics.Code, path.Base(strings.ReplaceAll(*f, "\\", "/")))
-			if err := store.PutBytes(ctx, st, key, b); err != nil {
-				return err
-			}
-			*f = key
+		files = append(files, specFile{ics.Code, "sample_file", &ics.SampleFile, false}, specFile{ics.Code, "mailing_file", &ics.MailingFile, false})
+	}
+	var errs []error
+	for i := range files {
+		f := &files[i]
+		if fi, err := os.Stat(*f.path); err == nil && !fi.IsDir() {
+			f.local = true
+			continue
 		}
+		if _, err := st.Stat(ctx, *f.path); err != nil {
+			errs = append(errs, fmt.Errorf("wave spec ics %s, %s %q: neither a local file nor an object in the store %s: %w", f.ics, f.field, *f.path, st.URL(), err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if !f.local {
+			continue
+		}
+		b, err := os.ReadFile(*f.path)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", *f.path, err)
+		}
+		key := schemas.LandingKey(spec.WaveID, f.ics, path.Base(strings.ReplaceAll(*f.path, "\\", "/")))
+		if err := store.PutBytes(ctx, st, key, b); err != nil {
+			return err
+		}
+		*f.path = key
 	}
 	return nil
 }

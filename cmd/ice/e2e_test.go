@@ -203,6 +203,11 @@ func TestWaveEndToEnd(t *testing.T) {
 	if _, err := wc.Declare(ctx, wave, "QMM", "Late Engineer"); err == nil || !strings.Contains(err.Error(), "ICS "+wave+"/QMM has ended (completed at ") {
 		t.Errorf("a declaration after the close: %v, want it refused as the ICS's workflow has ended", err)
 	}
+	// A wave id is used once: starting it again is refused, not answered with the
+	// ended wave's run as if started.
+	if _, err := wc.StartWave(ctx, spec); !errors.Is(err, waveclient.ErrWaveIDUsed) || !strings.Contains(err.Error(), "completed") {
+		t.Errorf("a second start of wave %s: %v, want it refused as already used", wave, err)
+	}
 	// So does a signal, and a cancellation (which Temporal accepts, and ignores, for an
 	// ended workflow).
 	for what, op := range map[string]func() error{

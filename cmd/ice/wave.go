@@ -68,14 +68,18 @@ func waveStartCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := waveclient.StageFiles(ctx, st, spec); err != nil {
-				return err
-			}
 			cl, err := c.dial(ctx)
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
+			// Before its files are staged: they would land among an earlier wave's.
+			if err := cl.CheckWaveIDFree(ctx, spec.WaveID); err != nil {
+				return err
+			}
+			if err := waveclient.StageFiles(ctx, st, spec); err != nil {
+				return err
+			}
 			run, err := cl.StartWave(ctx, spec)
 			if err != nil {
 				return err
