@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"icesurvey/publication"
 	"icesurvey/waveclient"
 	"icesurvey/workflows"
 )
@@ -48,6 +50,11 @@ withheld. Sign it off with ` + "`ice publish approve`" + `.`,
 				return err
 			}
 			printPublication(os.Stdout, st, c.storeURL)
+			if kept := notExcluded(st, exclude); len(kept) > 0 {
+				return fmt.Errorf("release %s of wave %s was drafted before, with %s in it: --exclude does not change a release already drafted; "+
+					"draft a new release to leave them out (`ice publish --wave %s --release r2 --exclude %s`)",
+					st.ReleaseID, wave, strings.Join(kept, ", "), wave, strings.Join(exclude, ","))
+			}
 			return nil
 		}),
 	}
@@ -121,6 +128,18 @@ func publishStatusCmd() *cobra.Command {
 	cmd.Flags().StringVar(&wave, "wave", "", "wave ID")
 	cmd.Flags().StringVar(&release, "release", "", "release ID (default "+waveclient.FirstReleaseID+")")
 	return cmd
+}
+
+// notExcluded lists the ICSs asked to be excluded that the release holds all the same:
+// a start of a release already drafted (or drafting) joins it, with its own exclusions.
+func notExcluded(st waveclient.PublicationStatus, exclude []string) []string {
+	var out []string
+	for _, ics := range exclude {
+		if i := slices.IndexFunc(st.ICS, func(r waveclient.ReleaseICS) bool { return r.ICS == ics }); i >= 0 && st.ICS[i].WeightingStatus != publication.StatusExcluded {
+			out = append(out, ics)
+		}
+	}
+	return out
 }
 
 // storeLocation is where key is in the store storeURL names.
