@@ -10,7 +10,9 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"icesurvey/activities"
@@ -57,6 +59,9 @@ func (c *Client) StartLinkage(ctx context.Context, in LinkageInput) (LinkageInpu
 	case d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		return in, fmt.Errorf("linkage of %s: the wave's fieldwork is still running; link after it closes", in.WaveID)
 	}
+	if err := c.checkReleaseIDFree(ctx, in.WaveID, in.ReleaseID); err != nil {
+		return in, err
+	}
 	_, err = c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       workflows.LinkageWorkflowID(in.WaveID),
 		TaskQueue:                                activities.TaskQueue,
@@ -64,11 +69,49 @@ func (c *Client) StartLinkage(ctx context.Context, in LinkageInput) (LinkageInpu
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(in.WaveID)),
+		// The release the run builds, for checkReleaseIDFree to find in the runs' list.
+		Memo: map[string]any{linkageReleaseMemo: in.ReleaseID},
 	}, string(workflows.WorkflowLinkage), in)
 	if err != nil {
 		return in, fmt.Errorf("start linkage %s of %s: %w", in.ReleaseID, in.WaveID, err)
 	}
 	return in, nil
+}
+
+// linkageReleaseMemo is the memo field of a linkage run naming its release.
+const linkageReleaseMemo = "release"
+
+// ErrReleaseIDUsed: a linkage release of that id was built before.
+var ErrReleaseIDUsed = errors.New("a release id is used once")
+
+// checkReleaseIDFree refuses a release id that a completed linkage run of the wave
+// built: a release's pseudonyms are derived from its id, so a second build under the
+// same id could be joined to the first by anyone holding both exports (and its export
+// would replace the first's under the same name). A run that failed leaves its id
+// free for the run that mends it. Runs started before their release was recorded in
+// their memo are not found.
+func (c *Client) checkReleaseIDFree(ctx context.Context, wave, release string) error {
+	q := fmt.Sprintf("WorkflowId = %q AND ExecutionStatus = \"Completed\"", workflows.LinkageWorkflowID(wave))
+	dc := converter.GetDefaultDataConverter()
+	var token []byte
+	for {
+		resp, err := c.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
+		if err != nil {
+			return fmt.Errorf("linkage of %s: list its earlier runs: %w", wave, err)
+		}
+		for _, e := range resp.Executions {
+			p, ok := e.GetMemo().GetFields()[linkageReleaseMemo]
+			var built string
+			if !ok || dc.FromPayload(p, &built) != nil || built != release {
+				continue
+			}
+			return fmt.Errorf("linkage of %s: release %s was built before (a run completed at %s): %w, so that two releases cannot be joined; "+
+				"give another --release, or none for one named by the time", wave, release, e.GetCloseTime().AsTime().UTC().Format(time.RFC3339), ErrReleaseIDUsed)
+		}
+		if token = resp.NextPageToken; len(token) == 0 {
+			return nil
+		}
+	}
 }
 
 // WaitLinkage waits for the wave's linkage run to end and returns its result.

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -184,6 +185,21 @@ func TestLinkageEndToEnd(t *testing.T) {
 	}
 	if recorded != 1 {
 		t.Fatalf("%d operator withdrawals recorded for the chosen person, want 1", recorded)
+	}
+
+	// A release id is used once: R1 again is refused (the visibility store that lists
+	// R1's run may lag its end by a moment; a start let through meanwhile is waited for).
+	var reused error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if _, reused = wc.StartLinkage(ctx, waveclient.LinkageInput{WaveID: wave, ReleaseID: "R1", WithdrawalsOnly: true}); reused != nil {
+			break
+		}
+		if _, err := wc.WaitLinkage(ctx, wave); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !errors.Is(reused, waveclient.ErrReleaseIDUsed) || !strings.Contains(reused.Error(), "release R1 was built before") {
+		t.Fatalf("a second release R1: %v, want it refused", reused)
 	}
 
 	// Release R2, withdrawals only; its run first meets a cause only a person can fix (a
