@@ -474,6 +474,10 @@ func (c *Client) ScheduleDailyLoad(ctx context.Context, s DailyLoadSchedule) (st
 		CatchupWindow: s.Catchup,
 		Note:          fmt.Sprintf("daily response load of wave %s for %s", in.WaveID, strings.Join(in.ICS, ", ")),
 	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return id, fmt.Errorf("wave %s already has its daily-load schedule %s (`ice schedule status --wave %s`); to change it, `ice schedule delete --wave %s` and create it again: %w",
+			s.Input.WaveID, id, s.Input.WaveID, s.Input.WaveID, err)
+	}
 	if err != nil {
 		return id, fmt.Errorf("create schedule %s: %w", id, err)
 	}

@@ -60,6 +60,10 @@ func TestDailyLoadSchedule(t *testing.T) {
 	if !strings.Contains(out, "last run on "+until.Format(time.DateOnly)) {
 		t.Errorf("creation printed %q", out)
 	}
+	if _, err := ice("schedule", "daily-load", "--any-wave", "--wave", wave, "--ics", "QMM", "--at", "07:00"); err == nil ||
+		!strings.Contains(err.Error(), "already has its daily-load schedule") {
+		t.Errorf("a second schedule for the wave: %v, want it refused as one exists", err)
+	}
 
 	s, err := wc.DescribeDailyLoadSchedule(ctx, wave)
 	if err != nil {
