@@ -84,7 +84,9 @@ func (i *auditActivityInbound) ExecuteActivity(ctx context.Context, in *intercep
 		ev.Error = err.Error()
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) {
-			ev.ErrorType = appErr.Type()
+			// Its message is the error's sentence; its Error() would add the type and
+			// the cause again ("… (type: NotReady, retryable: true): …").
+			ev.ErrorType, ev.Error = appErr.Type(), appErr.Message()
 		}
 	} else {
 		ev.OutputSHA256 = digest(result)

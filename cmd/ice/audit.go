@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"icesurvey/audit"
+	"icesurvey/fault"
 	"icesurvey/store"
 )
 
@@ -28,7 +29,8 @@ and the attempts not yet compacted), so it works while the worker holds the ware
 
 The filters narrow it, and are combined: --kind names event kinds (intake matches
 intake.file_received and every other intake.* kind), --activity activity types, --ics
-the ICSs (wave-level events have none), --failed keeps the attempts that did not end ok.
+the ICSs (wave-level events have none), --failed keeps the attempts that failed (not the
+polls for a DBS reply not come yet, nor the waits for the warehouse's lock).
 For example:
 
   ice audit --wave W --failed                        every attempt that failed, and why
@@ -54,7 +56,10 @@ For example:
 				if e.Kind == audit.KindActivityAttempt {
 					detail = "in " + short(e.InputSHA256) + " out " + short(e.OutputSHA256)
 					if e.Error != "" {
-						detail = e.ErrorType + ": " + e.Error
+						detail = e.Error
+						if e.ErrorType != "" {
+							detail = e.ErrorType + ": " + e.Error
+						}
 					}
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.StartedAt.Format(time.RFC3339Nano), e.ICS, e.Kind,
@@ -75,7 +80,7 @@ For example:
 	f.StringSliceVar(&filter.kinds, "kind", nil, "only these event kinds (a kind also matches its dotted sub-kinds)")
 	f.StringSliceVar(&filter.activities, "activity", nil, "only events of these activity types")
 	f.StringSliceVar(&filter.ics, "ics", nil, "only events of these ICSs")
-	f.BoolVar(&filter.failed, "failed", false, "only activity attempts that did not end ok")
+	f.BoolVar(&filter.failed, "failed", false, "only activity attempts that failed (not polls for a reply or waits for the warehouse's lock)")
 	_ = cmd.MarkFlagRequired("wave")
 	cmd.AddCommand(auditReadsCmd())
 	return cmd
@@ -106,8 +111,13 @@ func (f auditFilter) keeps(e audit.Event) bool {
 	if len(f.ics) > 0 && !slices.Contains(f.ics, e.ICS) {
 		return false
 	}
-	return !f.failed || e.Kind == audit.KindActivityAttempt && e.Outcome != "ok"
+	return !f.failed || e.Kind == audit.KindActivityAttempt && e.Outcome != "ok" && !awaitedErrorTypes[e.ErrorType]
 }
+
+// awaitedErrorTypes are attempts that ended as designed, waiting: a poll for a reply not
+// come yet (NotReady) and the warehouse's lock held by a reader (Busy). --failed leaves
+// them out; --kind activity_attempt lists them.
+var awaitedErrorTypes = map[string]bool{string(fault.NotReady): true, string(fault.Busy): true}
 
 func (f auditFilter) apply(events []audit.Event) []audit.Event {
 	out := events[:0:0]

@@ -418,6 +418,7 @@ func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devsta
 	}
 	okAttempts := map[string]int{} // workflowID/activityID → ok attempts
 	types := map[string]bool{}
+	polls := 0
 	for _, e := range events {
 		if e.Kind != audit.KindActivityAttempt {
 			continue
@@ -430,6 +431,14 @@ func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devsta
 			if e.OutputSHA256 == "" {
 				t.Errorf("ok attempt %s lacks its output digest", e.EventID)
 			}
+		}
+		// A failed attempt's error is its sentence once (a DBS poll's NotReady among
+		// them), not Temporal's rendering with its type and the cause again.
+		if e.Outcome == "error" && (e.Error == "" || strings.Contains(e.Error, "(type: ")) {
+			t.Errorf("failed attempt %s records its error as %q", e.EventID, e.Error)
+		}
+		if e.ErrorType == "NotReady" {
+			polls++
 		}
 		types[e.ActivityType] = true
 	}
@@ -475,7 +484,10 @@ func checkAuditCoversEveryActivity(t *testing.T, ctx context.Context, st *devsta
 			t.Errorf("no %s domain event in the audit trail", want)
 		}
 	}
-	t.Logf("audit trail: %d events, %d completed activities checked", len(events), completed)
+	if polls == 0 {
+		t.Error("no DBS poll (NotReady) in the audit trail: the check of failed attempts' errors checked none")
+	}
+	t.Logf("audit trail: %d events, %d completed activities checked, %d polls", len(events), completed, polls)
 }
 
 // checkDeceasedGetNoLaterLetters: a person the DBS check before step X reports dead gets
