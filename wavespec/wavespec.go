@@ -4,6 +4,7 @@ package wavespec
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -125,6 +126,11 @@ var (
 func (s *Spec) Validate() error {
 	if !waveIDPattern.MatchString(s.WaveID) {
 		return fmt.Errorf("wave_id %q: want letters, digits, '-' or '_' (at most 64)", s.WaveID)
+	}
+	// The address printed on every letter: one that cannot be typed into a browser
+	// would only be found once the print files had gone.
+	if u, err := url.Parse(s.SurveyURL); err != nil || u.Scheme != "https" || u.Host == "" || strings.TrimSpace(s.SurveyURL) != s.SurveyURL {
+		return fmt.Errorf("survey_url %q: want the https:// address printed on the letters", s.SurveyURL)
 	}
 	if s.SamplingDate.IsZero() {
 		return fmt.Errorf("sampling_date is required (yyyy-mm-dd)")

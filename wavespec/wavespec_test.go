@@ -74,6 +74,8 @@ func TestLongestWaveIDWithDefaultSteps(t *testing.T) {
 func TestParseErrorsNameTheField(t *testing.T) {
 	cases := []struct{ name, yaml, want string }{
 		{"bad wave id", strings.Replace(good, "W1", "W 1", 1), "wave_id"},
+		{"blank survey URL", good + "survey_url: \"  \"\n", `survey_url "  ": want the https:// address`},
+		{"survey URL without https", good + "survey_url: www.icesurvey.nhs.uk\n", "survey_url"},
 		{"no sampling date", strings.Replace(good, "sampling_date: 2026-11-02\n", "", 1), "sampling_date"},
 		{"bad date", strings.Replace(good, "2026-11-02", "02/11/2026", 1), "yyyy-mm-dd"},
 		{"unmapped SMS template", strings.Replace(good, "sms_reminder_2: 11111111-1111-4111-8111-111111111112, ", "", 1), "not a GOV.UK Notify template ID"},
