@@ -31,16 +31,6 @@ var ErrNotSubmitted = fault.New(fault.Conflict, "dbs: request was never submitte
 // a different body: a fault.Conflict.
 var ErrSubmitConflict = fault.New(fault.Conflict, "dbs: request ID already submitted with a different body")
 
-// RequestID is the ID of an ICS's DBS request before a mailing step: the wave, ICS,
-// step and the attempt (1, then one more for each `ice wave retry-dbs`).
-func RequestID(wave, ics, step string, attempt int) string {
-	return fmt.Sprintf("%s-%s-%s-%d", wave, ics, step, attempt)
-}
-
-// MaxRequestAttempt is the highest attempt a wave's spec must leave room for in its
-// request IDs (wavespec checks that the longest one is valid).
-const MaxRequestAttempt = 999
-
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
 // ValidRequestID checks that id is usable as a DBS request ID: it names store keys,

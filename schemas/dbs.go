@@ -12,6 +12,17 @@ import (
 // The UNIQUE REFERENCE of every row is our survey record ID, never the NHS number,
 // so the reply can be joined back without the number doubling as a key.
 
+// DBSRequestID is the ID of an ICS's DBS request before a mailing step: the wave, ICS,
+// step and the attempt (1, then one more for each `ice wave retry-dbs`). It names the
+// request's store keys and its MESH local ID, so it must pass dbs.ValidRequestID.
+func DBSRequestID(wave, ics, step string, attempt int) string {
+	return fmt.Sprintf("%s-%s-%s-%d", wave, ics, step, attempt)
+}
+
+// MaxDBSRequestAttempt is the highest attempt a wave's spec must leave room for in its
+// request IDs (wavespec checks that the longest one is valid).
+const MaxDBSRequestAttempt = 999
+
 // DBSRequestRow is one row of a DBS batch trace request. The header row is exactly
 //
 //	UNIQUE REFERENCE,NHS_NO,FAMILY_NAME,GIVEN_NAME,GENDER,DATE_OF_BIRTH,POST_CODE

@@ -15,6 +15,7 @@ import (
 	"icesurvey/dbs"
 	"icesurvey/mailing"
 	"icesurvey/notify"
+	"icesurvey/schemas"
 )
 
 // Spec is one fieldwork wave.
@@ -147,7 +148,7 @@ func (s *Spec) Validate() error {
 	for _, st := range s.Schedule.Steps {
 		// The step names its DBS requests with the wave and ICS: the longest must be a
 		// valid request ID, or the deceased check before that step could never be sent.
-		if id := dbs.RequestID(s.WaveID, "XXX", st.Name, dbs.MaxRequestAttempt); dbs.ValidRequestID(id) != nil {
+		if id := schemas.DBSRequestID(s.WaveID, "XXX", st.Name, schemas.MaxDBSRequestAttempt); dbs.ValidRequestID(id) != nil {
 			return fmt.Errorf("wave_id %q with schedule step %q makes DBS request IDs of up to %d characters (like %s), over the 100 allowed: shorten one of them",
 				s.WaveID, st.Name, len(id), id)
 		}

@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"icesurvey/activities"
-	"icesurvey/dbs"
 	"icesurvey/fault"
 	"icesurvey/mailing"
 	"icesurvey/schemas"
@@ -510,7 +509,7 @@ func (r *icsRun) selectRecipients(ctx workflow.Context, step mailing.Step, round
 // the deadline the status says the reply is overdue, and the mailing keeps waiting.
 func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) error {
 	for attempt := 1; ; attempt++ {
-		requestID := dbs.RequestID(r.in.WaveID, r.in.ICS, step, attempt)
+		requestID := schemas.DBSRequestID(r.in.WaveID, r.in.ICS, step, attempt)
 		r.setStage(ctx, StageDBS, "the DBS reply to "+requestID)
 		st := DBSStatus{RequestID: requestID, ForStep: step, SentAt: workflow.Now(ctx).UTC()}
 		r.status.DBS = append(r.status.DBS, st)
