@@ -4,6 +4,7 @@ package main
 
 import (
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,11 @@ func TestDailyLoadBackfill(t *testing.T) {
 		Questionnaires: waveclient.Questionnaires{PatientVersion: spec.QuestionnaireVersion, CarerVersion: spec.CarerQuestionnaire}}
 	from := time.Now().UTC().Truncate(24 * time.Hour) // fieldwork day 0 is the day of the first message
 	to := from.AddDate(0, 0, 6)
+	// A backfill for an ICS the wave does not have is refused before any day loads.
+	if _, err := iceOnServer(t, ctx, st)("load", "backfill", "--wave", wave, "--ics", "QXX", "--from", from.Format(time.DateOnly),
+		"--to", to.Format(time.DateOnly)); err == nil || !strings.Contains(err.Error(), "has no ICS QXX (its ICSs: QUY)") {
+		t.Errorf("a backfill of an ICS not in the wave: %v", err)
+	}
 	first, err := wc.Backfill(ctx, in, from, to, nil)
 	if err != nil {
 		t.Fatalf("backfill: %v", err)

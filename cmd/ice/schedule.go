@@ -370,6 +370,12 @@ func loadBackfillCmd() *cobra.Command {
 				return err
 			}
 			defer cl.Close()
+			// An ICS the wave does not have would fail every day's load; a wave the
+			// cluster does not run (its samples put in the lake by other means) is
+			// taken at its word, as the load reads only the lake.
+			if err := cl.CheckWaveICSs(ctx, in.WaveID, in.ICS); err != nil && !errors.Is(err, waveclient.ErrUnknownWave) {
+				return err
+			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			defer tw.Flush()
 			// The days loaded so far: the next one's load is watched for a retrying activity.
