@@ -180,6 +180,27 @@ func retentionLine(due time.Time, r waveclient.RetentionStatus, now time.Time) s
 	}
 }
 
+// publicationLine says, under a wave's status, where the wave's own release stands
+// (the one it drafts when every ICS has closed).
+func publicationLine(wave string, p waveclient.PublicationStatus, err error) string {
+	switch {
+	case errors.Is(err, waveclient.ErrNotStarted):
+		return fmt.Sprintf("publication: release %s not drafted yet (the wave drafts it when every ICS has closed)", waveclient.FirstReleaseID)
+	case err != nil:
+		return fmt.Sprintf("publication: release %s could not be read: %v", waveclient.FirstReleaseID, err)
+	}
+	line := fmt.Sprintf("publication: release %s %s", p.ReleaseID, p.Stage)
+	switch {
+	case p.Approval != nil:
+		line += fmt.Sprintf(", approved by %s at %s", p.Approval.By, p.Approval.At.UTC().Format(time.RFC3339))
+	case p.Stage == workflows.PublicationFailed:
+		line += ": " + p.Error
+	case p.WaitingOn != "":
+		line += ", waiting for " + p.WaitingOn
+	}
+	return line + fmt.Sprintf(" (`ice publish status --wave %s`, with --release R for another release)", wave)
+}
+
 // dailyLoadLine says, under a wave's status, whether its responses are loaded by a
 // schedule and when next: a wave with none loads nothing by itself.
 func dailyLoadLine(wave string, s waveclient.DailyLoadScheduleStatus, err error) string {
@@ -236,6 +257,8 @@ func waveStatusCmd() *cobra.Command {
 			}
 			printStatus(tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0), st)
 			fmt.Printf("\n%s\n", dailyLoadLine(args[0], sched, schedErr))
+			pub, pubErr := cl.PublicationStatus(ctx, args[0], waveclient.FirstReleaseID)
+			fmt.Println(publicationLine(args[0], pub, pubErr))
 			printRetrying(os.Stdout, stuck)
 			return nil
 		}),
