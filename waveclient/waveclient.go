@@ -602,6 +602,32 @@ func statusText(st enumspb.WorkflowExecutionStatus) string {
 	}
 }
 
+// RunEnd is how a workflow's latest run stands: Status as statusText gives it, and a
+// failed (or timed out) run's error as FailureText gives it.
+type RunEnd struct {
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// RunEndOf reads how the latest run of the workflow id stands (a query shows how far a
+// run came, not whether it failed).
+func (c *Client) RunEndOf(ctx context.Context, id string) (RunEnd, error) {
+	d, err := c.c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return RunEnd{}, fmt.Errorf("describe workflow %s: %w", id, err)
+	}
+	st := d.GetWorkflowExecutionInfo().GetStatus()
+	out := RunEnd{Status: statusText(st)}
+	switch st {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+		enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		if err := c.c.GetWorkflow(ctx, id, d.GetWorkflowExecutionInfo().GetExecution().GetRunId()).Get(ctx, nil); err != nil {
+			out.Error = FailureText(err)
+		}
+	}
+	return out, nil
+}
+
 // checkRunning returns nil while the workflow id runs, and otherwise an error saying
 // that what (the wave W, the ICS W/X) has ended, how and when, and where to look: a command that steers a
 // running workflow would else fail in Temporal's words, or, for a cancellation, not

@@ -138,9 +138,27 @@ func linkStatusCmd() *cobra.Command {
 				return err
 			}
 			printLinkage(os.Stdout, res)
+			// The query says how far the run came; whether it is still running, or
+			// failed there, is the run's own status.
+			if end, err := cl.RunEndOf(ctx, workflows.LinkageWorkflowID(wave)); err == nil {
+				fmt.Println(runEndLine(res, end))
+			}
 			printRetrying(os.Stdout, retrying(ctx, os.Stdout, under(cl, watching(workflows.LinkageWorkflowID(wave)))))
 			return nil
 		})
+}
+
+// runEndLine says how a linkage run stands: running (at its step), done, or failed at
+// its step and why.
+func runEndLine(r waveclient.LinkageResult, end waveclient.RunEnd) string {
+	switch {
+	case end.Status == "running":
+		return fmt.Sprintf("run         running, at step %s", r.Step)
+	case end.Error != "":
+		return fmt.Sprintf("run         %s at step %s: %s", strings.ToUpper(end.Status), r.Step, end.Error)
+	default:
+		return "run         " + end.Status
+	}
 }
 
 // printLinkage writes a linkage run as a person reads it.

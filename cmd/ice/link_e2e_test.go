@@ -80,6 +80,15 @@ func TestLinkageEndToEnd(t *testing.T) {
 		!strings.Contains(out, "release R1 FAILED at step validate") {
 		t.Errorf("ice link for a wave with no sample printed\n%s", out)
 	}
+	// Its status says the run failed there, and why, not only the step it reached.
+	out, err = captureStdout(t, func() error {
+		cmd := rootCmd()
+		cmd.SetArgs(append([]string{"link", "status", "--wave", "no-such-wave"}, server...))
+		return cmd.ExecuteContext(ctx)
+	})
+	if err != nil || !strings.Contains(out, "run         FAILED at step validate: ") || !strings.Contains(out, "no sample in the lake") {
+		t.Errorf("ice link status of the failed run: %v\n%s", err, out)
+	}
 
 	// Release R1.
 	ice(append([]string{"link", "--wave", wave, "--release", "R1"}, server...)...)
