@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"icesurvey/lake"
 	"icesurvey/schemas"
@@ -170,6 +171,13 @@ func LoadRelease(ctx context.Context, w *warehouse.Warehouse, st store.Store, wa
 					return fmt.Errorf("linkage: clear %s: %w", o.t.Name, err)
 				}
 				continue
+			}
+			// The wave's rows are this release's from now: an earlier release's object
+			// is no longer loaded, so that loading it again (a rebuild from the lake)
+			// replaces these rows rather than being skipped as loaded before.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM loaded_files WHERE table_name = ? AND starts_with(object_key, ?) AND object_key <> ?`,
+				string(o.t.Name), strings.TrimSuffix(schemas.LinkedPartition(string(o.t.Name), wave, release), "release="+release+"/"), o.key); err != nil {
+				return fmt.Errorf("linkage: forget the earlier releases' loads of %s: %w", o.t.Name, err)
 			}
 			n, _, err := warehouse.LoadParquet(ctx, tx, o.t, o.local, o.key, o.sha, wave)
 			if err != nil {

@@ -2,7 +2,9 @@ package linkage_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"icesurvey/linkage"
@@ -89,5 +91,50 @@ func TestEveryWarehouseTableAndViewIsDocumented(t *testing.T) {
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A release loaded again after a later one replaced it (a rebuild of its objects,
+// byte for byte the same) replaces the later one's rows: it is not skipped as loaded
+// before.
+func TestReleaseLoadedAgainAfterALaterOne(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 200, 100)
+	w.generate(t, "csv")
+	wh, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "wh.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	releasesIn := func() []string {
+		t.Helper()
+		var out []string
+		err := wh.Read(ctx, func(db *sql.DB) error {
+			rows, err := db.QueryContext(ctx, `SELECT DISTINCT release_id FROM linked_respondents WHERE wave_id = ? ORDER BY 1`, w.wave)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var r string
+				if err := rows.Scan(&r); err != nil {
+					return err
+				}
+				out = append(out, r)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, release := range []string{"R1", "R2", "R1"} {
+		w.build(t, release, "")
+		if _, err := linkage.LoadRelease(ctx, wh, w.st, w.wave, release); err != nil {
+			t.Fatal(err)
+		}
+		if got := releasesIn(); !slices.Equal(got, []string{release}) {
+			t.Fatalf("after loading %s, linked_respondents holds releases %v", release, got)
+		}
 	}
 }
