@@ -10,7 +10,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -91,27 +91,25 @@ var ErrReleaseIDUsed = errors.New("a release id is used once")
 // free for the run that mends it. Runs started before their release was recorded in
 // their memo are not found.
 func (c *Client) checkReleaseIDFree(ctx context.Context, wave, release string) error {
-	q := fmt.Sprintf("WorkflowId = %q AND ExecutionStatus = \"Completed\"", workflows.LinkageWorkflowID(wave))
 	dc := converter.GetDefaultDataConverter()
-	var token []byte
-	for {
-		resp, err := c.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
-		if err != nil {
-			return fmt.Errorf("linkage of %s: list its earlier runs: %w", wave, err)
-		}
-		for _, e := range resp.Executions {
-			p, ok := e.GetMemo().GetFields()[linkageReleaseMemo]
+	var builtAt time.Time
+	err := c.eachExecution(ctx, fmt.Sprintf("WorkflowId = %q AND ExecutionStatus = \"Completed\"", workflows.LinkageWorkflowID(wave)),
+		func(e *workflowpb.WorkflowExecutionInfo) bool {
 			var built string
-			if !ok || dc.FromPayload(p, &built) != nil || built != release {
-				continue
+			if p, ok := e.GetMemo().GetFields()[linkageReleaseMemo]; ok && dc.FromPayload(p, &built) == nil && built == release {
+				builtAt = e.GetCloseTime().AsTime()
+				return false
 			}
-			return fmt.Errorf("linkage of %s: release %s was built before (a run completed at %s): %w, so that two releases cannot be joined; "+
-				"give another --release, or none for one named by the time", wave, release, e.GetCloseTime().AsTime().UTC().Format(time.RFC3339), ErrReleaseIDUsed)
-		}
-		if token = resp.NextPageToken; len(token) == 0 {
-			return nil
-		}
+			return true
+		})
+	switch {
+	case err != nil:
+		return fmt.Errorf("linkage of %s: list its earlier runs: %w", wave, err)
+	case !builtAt.IsZero():
+		return fmt.Errorf("linkage of %s: release %s was built before (a run completed at %s): %w, so that two releases cannot be joined; "+
+			"give another --release, or none for one named by the time", wave, release, builtAt.UTC().Format(time.RFC3339), ErrReleaseIDUsed)
 	}
+	return nil
 }
 
 // WaitLinkage waits for the wave's linkage run to end and returns its result.

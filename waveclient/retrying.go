@@ -11,7 +11,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/api/workflowservice/v1"
 
 	"icesurvey/fault"
 	"icesurvey/workflows"
@@ -58,7 +57,8 @@ var awaitedKinds = map[string]bool{string(fault.NotReady): true, string(fault.Bu
 // (Busy) are waits, not failures, and are left out.
 func (c *Client) RetryingUnder(ctx context.Context, workflowID string) ([]Retrying, error) {
 	var out []Retrying
-	return out, c.walkRetrying(ctx, workflowID, map[string]bool{}, &out)
+	err := c.walkRetrying(ctx, workflowID, map[string]bool{}, &out)
+	return out, err
 }
 
 // RetryingInWave lists the activities retrying after a failure in every running
@@ -66,20 +66,14 @@ func (c *Client) RetryingUnder(ctx context.Context, workflowID string) ([]Retryi
 // retentions, daily loads, releases, linkage, theme coding and warehouse reloads), as
 // RetryingUnder does for one.
 func (c *Client) RetryingInWave(ctx context.Context, wave string) ([]Retrying, error) {
-	q := fmt.Sprintf("%s = %q AND ExecutionStatus = \"Running\"", workflows.SAWaveID.GetName(), wave)
 	var ids []string
-	var token []byte
-	for {
-		resp, err := c.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
-		if err != nil {
-			return nil, fmt.Errorf("list the running workflows of wave %s: %w", wave, err)
-		}
-		for _, e := range resp.Executions {
+	err := c.eachExecution(ctx, fmt.Sprintf("%s = %q AND ExecutionStatus = \"Running\"", workflows.SAWaveID.GetName(), wave),
+		func(e *workflowpb.WorkflowExecutionInfo) bool {
 			ids = append(ids, e.GetExecution().GetWorkflowId())
-		}
-		if token = resp.NextPageToken; len(token) == 0 {
-			break
-		}
+			return true
+		})
+	if err != nil {
+		return nil, fmt.Errorf("list the running workflows of wave %s: %w", wave, err)
 	}
 	sort.Strings(ids) // the wave's own first ("wave/W" sorts before "wave/W/…")
 	var out []Retrying

@@ -24,6 +24,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -232,30 +233,45 @@ func (c *Client) List(ctx context.Context, query string) ([]WaveSummary, error) 
 	}
 	dc := converter.GetDefaultDataConverter()
 	var out []WaveSummary
+	err := c.eachExecution(ctx, q, func(e *workflowpb.WorkflowExecutionInfo) bool {
+		sa := e.GetSearchAttributes().GetIndexedFields()
+		s := WaveSummary{Status: strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"),
+			StartedAt: e.GetStartTime().AsTime()}
+		// Each attribute through its typed key: its name and its value's type.
+		if p, ok := sa[workflows.SAWaveID.GetName()]; ok {
+			_ = dc.FromPayload(p, &s.WaveID)
+		}
+		if p, ok := sa[workflows.SAStage.GetName()]; ok {
+			_ = dc.FromPayload(p, &s.Stage)
+		}
+		if p, ok := sa[workflows.SAICS.GetName()]; ok {
+			_ = dc.FromPayload(p, &s.ICS)
+		}
+		out = append(out, s)
+		return true
+	})
+	if err != nil {
+		return out, fmt.Errorf("list waves: %w", err)
+	}
+	return out, nil
+}
+
+// eachExecution gives fn each workflow execution the visibility query q lists, page by
+// page, until fn returns false.
+func (c *Client) eachExecution(ctx context.Context, q string, fn func(*workflowpb.WorkflowExecutionInfo) bool) error {
 	var token []byte
 	for {
 		resp, err := c.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
 		if err != nil {
-			return out, fmt.Errorf("list waves: %w", err)
+			return err
 		}
 		for _, e := range resp.Executions {
-			sa := e.GetSearchAttributes().GetIndexedFields()
-			s := WaveSummary{Status: strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"),
-				StartedAt: e.GetStartTime().AsTime()}
-			// Each attribute through its typed key: its name and its value's type.
-			if p, ok := sa[workflows.SAWaveID.GetName()]; ok {
-				_ = dc.FromPayload(p, &s.WaveID)
+			if !fn(e) {
+				return nil
 			}
-			if p, ok := sa[workflows.SAStage.GetName()]; ok {
-				_ = dc.FromPayload(p, &s.Stage)
-			}
-			if p, ok := sa[workflows.SAICS.GetName()]; ok {
-				_ = dc.FromPayload(p, &s.ICS)
-			}
-			out = append(out, s)
 		}
 		if token = resp.NextPageToken; len(token) == 0 {
-			return out, nil
+			return nil
 		}
 	}
 }
