@@ -628,18 +628,23 @@ type RunEnd struct {
 // RunEndOf reads how the latest run of the workflow id stands (a query shows how far a
 // run came, not whether it failed).
 func (c *Client) RunEndOf(ctx context.Context, id string) (RunEnd, error) {
-	d, err := c.c.DescribeWorkflowExecution(ctx, id, "")
+	return c.runEnd(ctx, id, "", nil)
+}
+
+// runEnd reads how the run runID of the workflow id stands ("" for its latest): once it
+// has ended, its result into result (when not nil), or its error as FailureText gives it.
+func (c *Client) runEnd(ctx context.Context, id, runID string, result any) (RunEnd, error) {
+	d, err := c.c.DescribeWorkflowExecution(ctx, id, runID)
 	if err != nil {
 		return RunEnd{}, fmt.Errorf("describe workflow %s: %w", id, err)
 	}
 	st := d.GetWorkflowExecutionInfo().GetStatus()
 	out := RunEnd{Status: statusText(st)}
-	switch st {
-	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
-		enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
-		if err := c.c.GetWorkflow(ctx, id, d.GetWorkflowExecutionInfo().GetExecution().GetRunId()).Get(ctx, nil); err != nil {
-			out.Error = FailureText(err)
-		}
+	if st == enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED || st == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return out, nil
+	}
+	if err := c.c.GetWorkflow(ctx, id, d.GetWorkflowExecutionInfo().GetExecution().GetRunId()).Get(ctx, result); err != nil {
+		out.Error = FailureText(err)
 	}
 	return out, nil
 }
@@ -671,20 +676,15 @@ func (c *Client) checkRunningHint(ctx context.Context, id, what, hint string) er
 var ErrEnded = errors.New("there is nothing left to steer")
 
 func (c *Client) readRunOutcome(ctx context.Context, r *ScheduledRun) {
-	d, err := c.c.DescribeWorkflowExecution(ctx, r.WorkflowID, r.RunID)
+	var res DailyLoadResult
+	end, err := c.runEnd(ctx, r.WorkflowID, r.RunID, &res)
 	if err != nil {
 		return
 	}
-	st := d.GetWorkflowExecutionInfo().GetStatus()
-	if r.Status = statusText(st); st == enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED || st == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return
+	r.Status, r.Error = end.Status, end.Error
+	if end.Status == "completed" && end.Error == "" {
+		r.Result = &res
 	}
-	var res DailyLoadResult
-	if err := c.c.GetWorkflow(ctx, r.WorkflowID, r.RunID).Get(ctx, &res); err != nil {
-		r.Error = FailureText(err)
-		return
-	}
-	r.Result = &res
 }
 
 // pausedNote separates a schedule's own note from why and when it was paused.
