@@ -74,6 +74,11 @@ func (k Kind) Permanent() bool {
 	return false
 }
 
+// Awaited reports whether a failure of kind k is an activity waiting by design, not a
+// fault: a reply not come yet (NotReady), a resource held by someone else for now
+// (Busy). Reports of failures leave such attempts out.
+func (k Kind) Awaited() bool { return k == Busy || k == NotReady }
+
 // Classified is implemented by an error that knows its kind. FaultKind returns ""
 // when this value is an ordinary failure (e.g. an HTTP 503 of a type whose 401 is
 // NotAuthorised).

@@ -70,4 +70,11 @@ func TestKinds(t *testing.T) {
 			t.Errorf("%q is permanent", k)
 		}
 	}
+	// The kinds a retry may mend are waits by design; no other kind is (nor an
+	// unclassified error, nor a Go error type's name).
+	for _, k := range append(Kinds, "", "*fmt.wrapError") {
+		if want := k == Busy || k == NotReady; k.Awaited() != want || (k.Awaited() && k.Permanent()) {
+			t.Errorf("%q awaited: %v", k, k.Awaited())
+		}
+	}
 }

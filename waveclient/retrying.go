@@ -47,10 +47,6 @@ func (r Retrying) String() string {
 	return s + "; last failure: " + r.LastFailure
 }
 
-// awaitedKinds are failures that are the activity waiting by design, not a fault: a
-// poll for a reply (NotReady) and the warehouse's lock held by a reader (Busy).
-var awaitedKinds = map[string]bool{string(fault.NotReady): true, string(fault.Busy): true}
-
 // RetryingUnder lists the activities retrying after a failure in the running workflow
 // id and in its running children, theirs and so on, parents first. A workflow that has
 // closed (or never ran) has none. Polls (NotReady) and waits for the warehouse's lock
@@ -127,7 +123,7 @@ func retryingOf(workflowID, workflowType string, pending []*workflowpb.PendingAc
 			continue
 		}
 		kind := f.GetApplicationFailureInfo().GetType()
-		if awaitedKinds[kind] {
+		if fault.Kind(kind).Awaited() {
 			continue
 		}
 		if !slices.Contains(fault.Kinds, fault.Kind(kind)) {

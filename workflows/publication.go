@@ -188,7 +188,7 @@ func (p *publicationRun) validateApprove(ctx workflow.Context, req ApproveReques
 		}
 	}
 	if len(p.status.ICS) > 0 && !slices.ContainsFunc(p.status.ICS, func(r activities.ReleaseICS) bool { return r.Published }) {
-		errs = append(errs, fmt.Errorf("no ICS has figures in this release (each was excluded or its raking failed): there is nothing to publish; fix the samples and build a new release"))
+		errs = append(errs, errors.New("no ICS has figures in this release (each was excluded or its raking failed): there is nothing to publish; fix the samples and build a new release"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("approval of release %s refused: %w", p.in.ReleaseID, err)

@@ -111,13 +111,10 @@ func (f auditFilter) keeps(e audit.Event) bool {
 	if len(f.ics) > 0 && !slices.Contains(f.ics, e.ICS) {
 		return false
 	}
-	return !f.failed || e.Kind == audit.KindActivityAttempt && e.Outcome != "ok" && !awaitedErrorTypes[e.ErrorType]
+	// A poll for a reply not come yet, or a wait for the warehouse's lock, ended as
+	// designed: --failed leaves it out (--kind activity_attempt lists every attempt).
+	return !f.failed || e.Kind == audit.KindActivityAttempt && e.Outcome != "ok" && !fault.Kind(e.ErrorType).Awaited()
 }
-
-// awaitedErrorTypes are attempts that ended as designed, waiting: a poll for a reply not
-// come yet (NotReady) and the warehouse's lock held by a reader (Busy). --failed leaves
-// them out; --kind activity_attempt lists them.
-var awaitedErrorTypes = map[string]bool{string(fault.NotReady): true, string(fault.Busy): true}
 
 func (f auditFilter) apply(events []audit.Event) []audit.Event {
 	out := events[:0:0]
