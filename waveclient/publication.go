@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -121,8 +119,7 @@ func (c *Client) ApprovePublication(ctx context.Context, wave, release, by strin
 	if err == nil {
 		err = h.Get(ctx, &out)
 	}
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) && strings.Contains(err.Error(), "already completed") {
+	if endedOnServer(err) {
 		// The server's words for an ended execution: say how the release ended.
 		return out, fmt.Errorf("approve release %s of wave %s: %s: %w", release, wave, c.publicationEnded(ctx, wave, release), err)
 	}

@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -143,8 +140,7 @@ func themeUpdate[T any](ctx context.Context, c *Client, wave, name string, arg a
 	if err == nil {
 		err = h.Get(ctx, &out)
 	}
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) && strings.Contains(err.Error(), "already completed") {
+	if endedOnServer(err) {
 		if eerr := c.themeCodingRunning(ctx, wave); eerr != nil {
 			return out, fmt.Errorf("%s: %w", name, eerr)
 		}

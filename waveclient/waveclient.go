@@ -304,8 +304,7 @@ func update[T any](ctx context.Context, c *Client, wave, ics, name string, arg a
 	if err == nil {
 		err = h.Get(ctx, &out)
 	}
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) && strings.Contains(err.Error(), "already completed") {
+	if endedOnServer(err) {
 		// The server's words for an ended execution: say how and when it ended.
 		if eerr := c.checkRunning(ctx, workflows.ICSWorkflowID(wave, ics), "ICS "+wave+"/"+ics, wave); eerr != nil {
 			return out, fmt.Errorf("%s: %w", name, eerr)
@@ -599,6 +598,14 @@ func (c *Client) ReadRunOutcomes(ctx context.Context, runs []ScheduledRun) {
 			c.readRunOutcome(ctx, &runs[i])
 		}
 	}
+}
+
+// endedOnServer reports whether err is the server's refusal of an update or signal to
+// an execution that has ended ("workflow execution already completed"), which each
+// caller turns into how and when its workflow ended.
+func endedOnServer(err error) bool {
+	var notFound *serviceerror.NotFound
+	return errors.As(err, &notFound) && strings.Contains(err.Error(), "already completed")
 }
 
 // statusText is a workflow execution's status in our words: running, completed,
