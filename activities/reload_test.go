@@ -84,3 +84,64 @@ func TestReloadLakePartitionInChunks(t *testing.T) {
 		t.Errorf("a release with no manifest: %v, want BadInput", err)
 	}
 }
+
+// Each theme-coding run rewrites an ICS's response themes whole, and the warehouse
+// replaces the ICS's rows with them; a reload into an empty warehouse must end with the
+// rows that stand, not with whichever object's key sorts last. Lakes written before the
+// one current object hold an object per run (run-{n}.parquet): the highest-numbered
+// stands, until a coding run writes the current object.
+func TestReloadKeepsTheStandingResponseThemes(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	put := func(key string, answers int) {
+		var rows []schemas.ResponseTheme
+		for i := range answers {
+			rows = append(rows, schemas.ResponseTheme{Wave: "W1", ICS: "QMM", ResponseID: fmt.Sprintf("R%03d", i), QuestionID: "Q1",
+				Theme: "CON", CodedBy: schemas.CodedByModel, Source: schemas.SourceModel, Polarity: "negative", Final: true,
+				RespondentType: "patient", CodebookVersion: "v1", CodedAt: at.Add(time.Duration(answers) * time.Minute)})
+		}
+		if err := lake.PutRows(ctx, st, key, schemas.ResponseThemeLayout(), rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reload := func() (rows int) {
+		wh, err := warehouse.Open(ctx, t.TempDir()+"/w.duckdb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &WarehouseActivities{Store: st, Warehouse: wh}
+		chunk := WarehouseReloadChunk{Scope: Scope{WaveID: "W1", ICS: "QMM"}}
+		for {
+			out, err := w.ReloadLakePartition(ctx, chunk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Next == "" {
+				break
+			}
+			chunk.After = out.Next
+		}
+		if err := wh.Read(ctx, func(db *sql.DB) error {
+			return db.QueryRowContext(ctx, "SELECT count(*) FROM response_themes WHERE wave = 'W1' AND ics = 'QMM'").Scan(&rows)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	for run := 1; run <= 12; run++ { // run n of the earlier form codes n answers
+		put(schemas.LakePartition(schemas.LakeResponseThemes, "W1", "QMM")+fmt.Sprintf("run-%d.parquet", run), run)
+	}
+	defer func(n int) { reloadChunkObjects = n }(reloadChunkObjects)
+	reloadChunkObjects = 5
+	if rows := reload(); rows != 12 {
+		t.Errorf("runs 1 to 12 of the earlier form: a reload leaves %d rows of QMM, want the 12 of run 12", rows)
+	}
+	put(schemas.ResponseThemesKey("W1", "QMM"), 3)
+	if rows := reload(); rows != 3 {
+		t.Errorf("with the current object: a reload leaves %d rows of QMM, want its 3", rows)
+	}
+}

@@ -31,7 +31,7 @@ type ThemeReport = localindex.ReportResult
 // CodeThemesInput asks for one coding run of one ICS.
 type CodeThemesInput struct {
 	Scope
-	Run int       `json:"run"`
+	Run int       `json:"run"` // the coding's count of runs, for the audit trail
 	At  time.Time `json:"at"`
 }
 
@@ -46,12 +46,12 @@ type CodeThemesOutput struct {
 func (a *Activities) CodeThemes(ctx context.Context, in CodeThemesInput) (CodeThemesOutput, error) {
 	stop := HeartbeatEvery(ctx, 10*time.Second)
 	defer stop()
-	res, err := localindex.Code(ctx, a.Store, localindex.CodeInput{Wave: in.WaveID, ICS: in.ICS, Run: in.Run, At: in.At})
+	res, err := localindex.Code(ctx, a.Store, localindex.CodeInput{Wave: in.WaveID, ICS: in.ICS, At: in.At})
 	if err != nil {
 		return CodeThemesOutput{}, err
 	}
 	audit.Record(ctx, "free_text_coded", map[string]any{"comments": res.Comments, "redactions": res.Redactions, "suggested": res.Suggested,
-		"coded_by_people": res.CodedByPeople, "codebook": res.CodebookVersion, "key": res.ResponseThemesKey})
+		"coded_by_people": res.CodedByPeople, "codebook": res.CodebookVersion, "key": res.ResponseThemesKey, "run": in.Run})
 	return CodeThemesOutput{CodeResult: res, Objects: []schemas.LakeObject{schemas.LakeResponseThemes.Object(res.ResponseThemesKey)}}, nil
 }
 

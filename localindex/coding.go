@@ -227,7 +227,6 @@ func ReadDecisions(ctx context.Context, st store.Store, wave, ics string, cb *th
 // CodeInput asks for one coding run of one ICS.
 type CodeInput struct {
 	Wave, ICS string
-	Run       int       // numbers the response_themes object this run writes
 	At        time.Time // when the run's suggestions are dated
 }
 
@@ -280,7 +279,7 @@ func Code(ctx context.Context, st store.Store, in CodeInput) (CodeResult, error)
 	}
 	res := CodeResult{Comments: len(comments), CodedByPeople: len(codedUnits), Decisions: len(people), FinalByTheme: map[string]int{},
 		RedactedKey: schemas.RedactedCommentsKey(in.Wave, in.ICS), ModelKey: schemas.ThemeModelKey(in.Wave, in.ICS),
-		ResponseThemesKey: schemas.ResponseThemesKey(in.Wave, in.ICS, in.Run), CodebookVersion: cb.Version}
+		ResponseThemesKey: schemas.ResponseThemesKey(in.Wave, in.ICS), CodebookVersion: cb.Version}
 	for c := range coders {
 		res.Coders = append(res.Coders, c)
 	}
@@ -357,7 +356,27 @@ func Code(ctx context.Context, st store.Store, in CodeInput) (CodeResult, error)
 	if err := lake.PutRows(ctx, st, res.ResponseThemesKey, schemas.ResponseThemeLayout(), rows); err != nil {
 		return res, fmt.Errorf("write response themes: %w", err)
 	}
-	return res, nil
+	return res, deleteLegacyResponseThemes(ctx, st, in.Wave, in.ICS)
+}
+
+// deleteLegacyResponseThemes deletes the ICS's response themes objects of the earlier
+// form, one per coding run (schemas.LegacyResponseThemesRun): the object just written
+// replaces them all, and a reload that found them could put back rows that no longer
+// stand.
+func deleteLegacyResponseThemes(ctx context.Context, st store.Store, wave, ics string) error {
+	prefix := schemas.LakePartition(schemas.LakeResponseThemes, wave, ics)
+	infos, err := st.List(ctx, prefix)
+	if err != nil {
+		return fmt.Errorf("list the earlier response themes of %s %s: %w", wave, ics, err)
+	}
+	for _, in := range infos {
+		if _, ok := schemas.LegacyResponseThemesRun(in.Key); ok {
+			if err := st.Delete(ctx, in.Key); err != nil {
+				return fmt.Errorf("delete earlier response themes %s: %w", in.Key, err)
+			}
+		}
+	}
+	return nil
 }
 
 // ReadRedacted reads an ICS's redacted comments as the last coding run wrote them.

@@ -57,7 +57,7 @@ func fixture(t *testing.T, n int) (context.Context, store.Store, truth) {
 
 func TestCodeRedactsScoresAndWritesOnlyCodesToTheLake(t *testing.T) {
 	ctx, st, tr := fixture(t, 120)
-	res, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay})
+	res, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, At: tDay})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestCodeRedactsScoresAndWritesOnlyCodesToTheLake(t *testing.T) {
 
 func TestDecisionsStandOverTheMachineAndGiveKappa(t *testing.T) {
 	ctx, st, tr := fixture(t, 80)
-	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay}); err != nil {
+	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, At: tDay}); err != nil {
 		t.Fatal(err)
 	}
 	cb := themes.Default()
@@ -132,9 +132,20 @@ func TestDecisionsStandOverTheMachineAndGiveKappa(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 2, At: tDay})
+	// Objects of the earlier form, one per run, are deleted by the next run: only the
+	// object it writes stands.
+	partition := schemas.LakePartition(schemas.LakeResponseThemes, tWave, tICS)
+	for _, legacy := range []string{"run-1.parquet", "run-12.parquet"} {
+		if err := store.PutBytes(ctx, st, partition+legacy, []byte("PAR1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, At: tDay})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if infos, err := st.List(ctx, partition); err != nil || len(infos) != 1 || infos[0].Key != res.ResponseThemesKey {
+		t.Errorf("response themes of %s after a run: %v (%v), want %s alone", tICS, infos, err, res.ResponseThemesKey)
 	}
 	if res.CodedByPeople != 30 || len(res.Coders) != 2 {
 		t.Fatalf("result %+v", res)
@@ -176,7 +187,7 @@ func TestBatchValidation(t *testing.T) {
 		!strings.Contains(err.Error(), "not been coded yet") {
 		t.Fatalf("a batch before the first coding run: %v", err)
 	}
-	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay}); err != nil {
+	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, At: tDay}); err != nil {
 		t.Fatal(err)
 	}
 	cb := themes.Default()
@@ -213,7 +224,7 @@ func TestBatchValidation(t *testing.T) {
 
 func TestExportQDPXIsSchemaValid(t *testing.T) {
 	ctx, st, tr := fixture(t, 25)
-	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay}); err != nil {
+	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, At: tDay}); err != nil {
 		t.Fatal(err)
 	}
 	red, _ := ReadRedacted(ctx, st, tWave, tICS)
@@ -273,7 +284,7 @@ func TestExportQDPXIsSchemaValid(t *testing.T) {
 // the evaluation slice, and a double-coded comment's second coding.
 func TestCoderQueue(t *testing.T) {
 	ctx, st, _ := fixture(t, 80)
-	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay}); err != nil {
+	if _, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, At: tDay}); err != nil {
 		t.Fatal(err)
 	}
 	full, err := CoderQueue(ctx, st, tWave, tICS, "alice")

@@ -14,8 +14,8 @@
 //     and profiles/: a profile's report as HTML and PDF (it quotes the redacted text a
 //     coder chose, so it leaves only as a named reader's checked, audited copy).
 //   - In the lake: theme_decisions (one object per batch of people's decisions: codes,
-//     response ids and coder ids) and response_themes (one object per coding run,
-//     the whole ICS: the machine's suggestions and every coder's decisions, with the
+//     response ids and coder ids) and response_themes (one object per ICS, rewritten
+//     whole by each coding run: the machine's suggestions and every coder's decisions, with the
 //     code that stands marked final), which the warehouse loads as response_themes.
 //
 // # Privacy rules

@@ -67,7 +67,7 @@ func reportFixture(t *testing.T) (context.Context, store.Store, *warehouse.Wareh
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, Run: 1, At: tDay})
+	res, err := Code(ctx, st, CodeInput{Wave: tWave, ICS: tICS, At: tDay})
 	if err != nil {
 		t.Fatal(err)
 	}

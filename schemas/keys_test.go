@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +166,51 @@ func TestThemeLayoutsAndKeys(t *testing.T) {
 	late := ProfileVerdictKey("W", "QMM", "p", "e", day.Add(10*time.Second))
 	if !strings.HasPrefix(early, ProfileVerdictsPrefix("W", "QMM", "p")) || !strings.HasPrefix(early, ReportsPrefix("W", "QMM")) || early >= late {
 		t.Fatalf("verdict keys %s, %s", early, late)
+	}
+}
+
+// An ICS's response themes stand in one object; of the earlier form's objects, one per
+// run, none stands beside it, and without it only the highest-numbered run's.
+func TestStaleResponseThemes(t *testing.T) {
+	part := LakePartition(LakeResponseThemes, "W", "QMM")
+	for _, tc := range []struct {
+		key string
+		run int
+		ok  bool
+	}{
+		{part + "run-1.parquet", 1, true},
+		{part + "run-12.parquet", 12, true},
+		{part + "run-0.parquet", 0, false},
+		{part + "run-01.parquet", 0, false},
+		{part + "run-x.parquet", 0, false},
+		{part + "run-3.csv", 0, false},
+		{ResponseThemesKey("W", "QMM"), 0, false},
+		{LakePartition(LakeResponses, "W", "QMM") + "run-3.parquet", 0, false},
+	} {
+		if run, ok := LegacyResponseThemesRun(tc.key); run != tc.run || ok != tc.ok {
+			t.Errorf("LegacyResponseThemesRun(%s) = %d, %v; want %d, %v", tc.key, run, ok, tc.run, tc.ok)
+		}
+	}
+	legacy := func(n int) string { return part + "run-" + strconv.Itoa(n) + ".parquet" }
+	current := ResponseThemesKey("W", "QMM")
+	for _, tc := range []struct {
+		name       string
+		keys, want []string
+	}{
+		{"nothing", nil, nil},
+		{"the current object alone", []string{current}, nil},
+		{"runs of the earlier form", []string{legacy(1), legacy(10), legacy(2), legacy(9)}, []string{legacy(1), legacy(2), legacy(9)}},
+		{"runs beside the current object", []string{legacy(1), legacy(12), current}, []string{legacy(1), legacy(12)}},
+	} {
+		stale := StaleResponseThemes(tc.keys)
+		var got []string
+		for _, k := range tc.keys {
+			if stale[k] {
+				got = append(got, k)
+			}
+		}
+		if len(stale) != len(got) || strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%s: stale %v, want %v", tc.name, stale, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -119,10 +120,61 @@ func ThemeDecisionsKey(wave, ics, batchID string) string {
 	return LakePartition(LakeThemeDecisions, wave, ics) + "batch-" + batchID + parquetExt
 }
 
-// ResponseThemesKey is the ICS's response themes after coding run n (each run writes
-// the whole ICS; the warehouse replaces the ICS's rows).
-func ResponseThemesKey(wave, ics string, run int) string {
-	return LakePartition(LakeResponseThemes, wave, ics) + "run-" + strconv.Itoa(run) + parquetExt
+// ResponseThemesKey is the ICS's response themes as the latest coding run wrote them:
+// each run rewrites the whole ICS under this one key, and the warehouse replaces the
+// ICS's rows with them.
+func ResponseThemesKey(wave, ics string) string {
+	return LakePartition(LakeResponseThemes, wave, ics) + "response_themes" + parquetExt
+}
+
+// Earlier, each coding run wrote an object of its own, run-{n}.parquet, numbered from 1
+// by each coding workflow. A reload, loading every object of the ICS in key order, then
+// ended with run-9's rows after run-12's; and a coding started again rewrote run-1
+// while an earlier coding's run-12 stayed. A coding run now deletes them
+// (localindex.Code), and a reload leaves out those that do not stand
+// (StaleResponseThemes) where they remain.
+const legacyResponseThemesPrefix = "run-"
+
+// LegacyResponseThemesRun reads the run number of one of those earlier run-{n}.parquet
+// objects of an ICS's response themes; ok is false for any other key.
+func LegacyResponseThemesRun(key string) (run int, ok bool) {
+	name := key[strings.LastIndexByte(key, '/')+1:]
+	digits, found := strings.CutPrefix(name, legacyResponseThemesPrefix)
+	if !found || !strings.HasPrefix(key, AreaLake.Prefix()+string(LakeResponseThemes)+"/") {
+		return 0, false
+	}
+	if digits, found = strings.CutSuffix(digits, parquetExt); !found {
+		return 0, false
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 1 || strconv.Itoa(n) != digits {
+		return 0, false
+	}
+	return n, true
+}
+
+// StaleResponseThemes gives, of the keys of one ICS's response themes objects, those
+// whose rows do not stand: every earlier run-{n} object when the ICS has its current
+// object (ResponseThemesKey); else each of them but the highest-numbered (the latest
+// run of the latest coding, unless a coding was started again and stopped before it
+// passed the earlier one's number: the objects do not tell).
+func StaleResponseThemes(keys []string) map[string]bool {
+	current, latest, latestRun := false, "", 0
+	for _, k := range keys {
+		if path.Base(k) == path.Base(ResponseThemesKey("w", "i")) {
+			current = true
+		}
+		if n, ok := LegacyResponseThemesRun(k); ok && n > latestRun {
+			latest, latestRun = k, n
+		}
+	}
+	stale := map[string]bool{}
+	for _, k := range keys {
+		if _, ok := LegacyResponseThemesRun(k); ok && (current || k != latest) {
+			stale[k] = true
+		}
+	}
+	return stale
 }
 
 // ProfileReportPrefix is where the profile reports of one ICS go: the free-text area,

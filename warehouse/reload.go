@@ -44,14 +44,23 @@ func LakePartitions(ctx context.Context, st store.Store, wave string) ([]string,
 
 // LakePartitionObjects lists the lake objects of one partition of the wave (an ICS's
 // code, or WavePartition) that belong in warehouse tables, by key (so table by table),
-// those with a key after after only ("" for all).
+// those with a key after after only ("" for all). Objects whose rows another object of
+// the partition has replaced are left out (schemas.StaleResponseThemes): loaded after
+// it, they would put back rows that no longer stand.
 func LakePartitionObjects(ctx context.Context, st store.Store, wave, partition, after string) ([]schemas.LakeObject, error) {
 	var out []schemas.LakeObject
+	var themes []string
 	err := eachLakeObject(ctx, st, wave, partition, func(t schemas.LakeTable, ics, key string) {
-		if ics == partition && key > after {
-			out = append(out, t.Object(key))
+		if ics != partition {
+			return
 		}
+		if t == schemas.LakeResponseThemes {
+			themes = append(themes, key)
+		}
+		out = append(out, t.Object(key))
 	})
+	stale := schemas.StaleResponseThemes(themes)
+	out = slices.DeleteFunc(out, func(o schemas.LakeObject) bool { return o.Key <= after || stale[o.Key] })
 	slices.SortFunc(out, func(a, b schemas.LakeObject) int { return strings.Compare(a.Key, b.Key) })
 	return out, err
 }

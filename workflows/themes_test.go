@@ -48,7 +48,7 @@ func newThemeEnv(t *testing.T) (*themeWorld, *updates, func() *testsuite.TestWor
 					coded += len(b.Decisions)
 				}
 				w.mu.Unlock()
-				key := schemas.ResponseThemesKey(in.WaveID, in.ICS, in.Run)
+				key := schemas.ResponseThemesKey(in.WaveID, in.ICS)
 				out := activities.CodeThemesOutput{Objects: []schemas.LakeObject{schemas.LakeResponseThemes.Object(key)}}
 				out.Comments, out.CodedByPeople, out.ResponseThemesKey = 40, coded, key
 				return out, nil
@@ -126,7 +126,7 @@ func TestThemeCodingWorkflowCodesThenTakesBatches(t *testing.T) {
 	require.Equal(t, 2, st.Batches)
 	require.Equal(t, 4, st.Runs)
 	require.Equal(t, 2, st.ICS[0].Last.CodedByPeople)
-	require.Equal(t, schemas.ResponseThemesKey("W1", "QMM", 4), st.ICS[0].Last.ResponseThemesKey)
+	require.Equal(t, schemas.ResponseThemesKey("W1", "QMM"), st.ICS[0].Last.ResponseThemesKey)
 
 	o := u.get(t, "ok-b")
 	require.True(t, o.completed)
@@ -202,5 +202,5 @@ func TestThemeCodingWorkflowContinuesAsNew(t *testing.T) {
 	require.True(t, st.Finished)
 	require.Equal(t, 3, st.Batches)
 	require.Equal(t, 5, st.Runs)
-	require.Equal(t, schemas.ResponseThemesKey("W1", "QMM", 5), st.ICS[0].Last.ResponseThemesKey)
+	require.Equal(t, schemas.ResponseThemesKey("W1", "QMM"), st.ICS[0].Last.ResponseThemesKey)
 }

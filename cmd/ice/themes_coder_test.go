@@ -48,7 +48,7 @@ func codedICS(t *testing.T, n int) (context.Context, store.Store, string) {
 	if err := lake.PutRows(ctx, st, schemas.FreeTextKey("W1", "QMM", day, "00112233445566778899"), schemas.FreeTextLayout(), rows); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := localindex.Code(ctx, st, localindex.CodeInput{Wave: "W1", ICS: "QMM", Run: 1, At: day}); err != nil {
+	if _, err := localindex.Code(ctx, st, localindex.CodeInput{Wave: "W1", ICS: "QMM", At: day}); err != nil {
 		t.Fatal(err)
 	}
 	today := time.Now().In(time.UTC)
