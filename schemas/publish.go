@@ -88,7 +88,7 @@ func PublishManifestKey(wave, release string) string {
 // control is NULL and status says why; percentages are 0–100 and unrounded.
 type PublishedResult struct {
 	ReleaseID       string   `col:"release_id,key"`
-	WaveID          string   `col:"wave_id"`
+	WaveID          string   `col:"wave_id,key"`
 	GeographyLevel  string   `col:"geography_level,key,doc=ics or england"`
 	ICS             string   `col:"ics,key,doc=ICB ODS code; empty for England"`
 	GroupVariable   string   `col:"group_variable,key,doc=all or age_band or gender or ethnicity or efi_band"`
@@ -116,7 +116,7 @@ func PublishedResultLayout() *Layout { return LayoutOf[PublishedResult](string(T
 // unweighted count (ICS rows only) and the weighted % of everyone who answered.
 type PublishedDistribution struct {
 	ReleaseID       string   `col:"release_id,key"`
-	WaveID          string   `col:"wave_id"`
+	WaveID          string   `col:"wave_id,key"`
 	GeographyLevel  string   `col:"geography_level,key,doc=ics or england"`
 	ICS             string   `col:"ics,key,doc=ICB ODS code; empty for England"`
 	GroupVariable   string   `col:"group_variable,key"`
@@ -144,7 +144,7 @@ func PublishedDistributionLayout() *Layout {
 // or opt-outs below the small-number threshold is never a published cell.
 type PublishedResponseRate struct {
 	ReleaseID            string   `col:"release_id,key"`
-	WaveID               string   `col:"wave_id"`
+	WaveID               string   `col:"wave_id,key"`
 	GeographyLevel       string   `col:"geography_level,key,doc=ics or england"`
 	ICS                  string   `col:"ics,key,doc=ICB ODS code; empty for England"`
 	Sampled              *int64   `col:"sampled,doc=everyone in the declared sample"`
@@ -169,7 +169,7 @@ func PublishedResponseRateLayout() *Layout {
 // published, who approved it and when, and what it holds.
 type PublishedRelease struct {
 	ReleaseID        string     `col:"release_id,key"`
-	WaveID           string     `col:"wave_id"`
+	WaveID           string     `col:"wave_id,key"`
 	Status           string     `col:"status,doc=draft or published"`
 	ApprovedBy       string     `col:"approved_by"`
 	ApprovedAt       *time.Time `col:"approved_at"`

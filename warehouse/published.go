@@ -1,13 +1,17 @@
 package warehouse
 
-import "icesurvey/schemas"
+import (
+	"fmt"
+
+	"icesurvey/schemas"
+)
 
 // The published comparable data, for the dashboard: each release's Parquet tables
 // (publish/{wave}/{release}/*.parquet, written by package publication) loaded as they
 // are. They hold only figures that passed disclosure control, so the dashboard can
 // show any row; a withheld figure is NULL with its status.
 //
-// The tables are keyed by release and row, so loading a release's objects with
+// The tables are keyed by wave, release and row, so loading a release's objects with
 // LoadParquet (the warehouse load activity does) upserts its rows and leaves other
 // releases alone; a release's files never change once written, except release.parquet,
 // whose one row is replaced when the release is approved.
@@ -33,4 +37,17 @@ func init() {
 		Tables[schemas.TablePublishedResponseRates].DDL(),
 		Tables[schemas.TableReleases].DDL(),
 	}})
+	// Until migration 21 the tables were keyed by release without the wave, and every
+	// wave's first release is r1: a second wave's r1 replaced the first wave's rows
+	// wherever their other key columns matched (its releases row always). The tables
+	// are rebuilt keyed by wave too, keeping their rows, and the record of their loads
+	// is forgotten, so that the next `ice warehouse reload` loads every release's
+	// objects again and puts back the rows a later wave's release replaced.
+	var rekey []string
+	for _, name := range []schemas.Table{schemas.TablePublishedResults, schemas.TablePublishedDistributions,
+		schemas.TablePublishedResponseRates, schemas.TableReleases} {
+		rekey = append(rekey, rebuild(Tables[name])...)
+		rekey = append(rekey, fmt.Sprintf("DELETE FROM loaded_files WHERE table_name = %s", sqlString(string(name))))
+	}
+	Register(Migration{Version: 21, Name: "published tables keyed by wave", SQL: rekey})
 }

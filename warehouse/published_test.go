@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,4 +83,103 @@ func TestPublishedTablesLoadFromReleaseObjects(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// Every wave's first release is r1: the published tables are keyed by wave as well as
+// by release, so one wave's release never replaces another's rows.
+func TestPublishedTablesKeepEachWavesRelease(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := func(x int64) *int64 { return &x }
+	for i, wave := range []string{"W1", "W2"} {
+		base := int64(100 * (i + 1))
+		objects := []struct {
+			table schemas.Table
+			key   string
+			put   func(key string) error
+		}{
+			{schemas.TablePublishedResults, schemas.PublishResultsParquetKey(wave, "r1"), func(key string) error {
+				return lake.PutRows(ctx, st, key, schemas.PublishedResultLayout(), []schemas.PublishedResult{{ReleaseID: "r1", WaveID: wave,
+					GeographyLevel: "ics", ICS: "QMM", GroupVariable: "all", GroupLevel: "all", RespondentType: "patient",
+					QuestionID: "P_ACCESS_EASE", PositiveCodes: "1;2", BaseUnweighted: n(base)}})
+			}},
+			{schemas.TablePublishedDistributions, schemas.PublishDistributionsParquetKey(wave, "r1"), func(key string) error {
+				return lake.PutRows(ctx, st, key, schemas.PublishedDistributionLayout(), []schemas.PublishedDistribution{{ReleaseID: "r1", WaveID: wave,
+					GeographyLevel: "ics", ICS: "QMM", GroupVariable: "all", GroupLevel: "all", RespondentType: "patient",
+					QuestionID: "P_ACCESS_EASE", OptionCode: "1", CountUnweighted: n(base)}})
+			}},
+			{schemas.TablePublishedResponseRates, schemas.PublishResponseRatesParquetKey(wave, "r1"), func(key string) error {
+				return lake.PutRows(ctx, st, key, schemas.PublishedResponseRateLayout(), []schemas.PublishedResponseRate{{ReleaseID: "r1", WaveID: wave,
+					GeographyLevel: "ics", ICS: "QMM", Sampled: n(base)}})
+			}},
+			{schemas.TableReleases, schemas.PublishReleaseParquetKey(wave, "r1"), func(key string) error {
+				return lake.PutRows(ctx, st, key, schemas.PublishedReleaseLayout(), []schemas.PublishedRelease{{ReleaseID: "r1", WaveID: wave,
+					Status: "draft", ResultRows: base}})
+			}},
+		}
+		for _, o := range objects {
+			if err := o.put(o.key); err != nil {
+				t.Fatal(err)
+			}
+			loadObject(t, w, st, Tables[o.table], o.key)
+		}
+	}
+	for table, col := range map[schemas.Table]string{
+		schemas.TablePublishedResults: "base_unweighted", schemas.TablePublishedDistributions: "count_unweighted",
+		schemas.TablePublishedResponseRates: "sampled", schemas.TableReleases: "result_rows",
+	} {
+		var got string
+		if err := w.Read(ctx, func(db *sql.DB) error {
+			return db.QueryRowContext(ctx, `SELECT string_agg(wave_id || '=' || `+col+`, ',' ORDER BY wave_id) FROM `+string(table)+` WHERE release_id = 'r1'`).Scan(&got)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got != "W1=100,W2=200" {
+			t.Errorf("%s holds r1 as %s, want W1=100,W2=200 (each wave's own)", table, got)
+		}
+	}
+}
+
+// A warehouse made before migration 21 keyed its published tables by release alone:
+// the migration keys them by wave too, keeps their rows and forgets their loads (so the
+// next reload puts back what a later wave's r1 replaced), and leaves other loads alone.
+func TestMigration21KeysThePublishedTablesByWave(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	before := strings.Replace(Tables[schemas.TableReleases].DDL(), `PRIMARY KEY ("release_id", "wave_id")`, `PRIMARY KEY ("release_id")`, 1)
+	if before == Tables[schemas.TableReleases].DDL() {
+		t.Fatalf("no key to take the wave out of in %s", before)
+	}
+	execAll(t, w,
+		`DROP TABLE releases`,
+		before, // the releases table as migration 16 made it
+		`INSERT INTO releases (release_id, wave_id, status, approved_by, left_out, code_version, icss_published, icss_not_published, result_rows, distribution_rows, cells_withheld, metadata_sha256) VALUES ('r1', 'W2', 'draft', '', '', '', '', '', 0, 0, 0, '')`,
+		`INSERT INTO loaded_files VALUES ('publish/W1/r1/release.parquet', 'releases', 'abc', 1, now()), ('publish/W2/r1/release.parquet', 'releases', 'def', 1, now()), ('lake/sample/wave=W1/ics=QMM/sample.parquet', 'sample', 'ghi', 5, now())`,
+		`DELETE FROM schema_migrations WHERE version = 21`)
+	if _, err := Open(ctx, w.Path()); err != nil {
+		t.Fatal(err)
+	}
+	err := w.Read(ctx, func(db *sql.DB) error {
+		var releases, others int
+		if err := db.QueryRow(`SELECT count(*) FILTER (WHERE table_name = 'releases'), count(*) FILTER (WHERE table_name <> 'releases') FROM loaded_files`).Scan(&releases, &others); err != nil {
+			return err
+		}
+		if releases != 0 || others != 1 {
+			t.Errorf("loaded_files: %d releases objects (want them forgotten), %d others (want kept)", releases, others)
+		}
+		var wave string
+		if err := db.QueryRow(`SELECT string_agg(wave_id, ',') FROM releases`).Scan(&wave); err != nil || wave != "W2" {
+			t.Errorf("releases after the migration: %q (%v), want its row of W2 kept", wave, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	// W1's r1 now sits beside W2's.
+	execAll(t, w, `INSERT INTO releases BY NAME SELECT * REPLACE ('W1' AS wave_id) FROM releases`)
 }

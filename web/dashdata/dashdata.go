@@ -235,7 +235,7 @@ type snapshot struct {
 	live     map[string]*liveWave
 
 	mu          sync.Mutex
-	releases    map[string]*figureSet // by release id
+	releases    map[string]*figureSet // by wave and release id (releaseKey): every wave's first release is r1
 	releaseList map[string][]web.Release
 	practices   map[string][]web.PracticeRate
 	// themeCountsCache: free-text theme counts by wave, ICS and respondent type (#17).
@@ -422,7 +422,7 @@ func (s *Source) liveFigures(res *publication.Results) *figureSet {
 func (s *Source) releaseFigures(ctx context.Context, sn *snapshot, wave, id string) (*figureSet, error) {
 	sn.mu.Lock()
 	defer sn.mu.Unlock()
-	if fs, ok := sn.releases[id]; ok {
+	if fs, ok := sn.releases[releaseKey(wave, id)]; ok {
 		return fs, nil
 	}
 	var n int
@@ -465,15 +465,19 @@ func (s *Source) releaseFigures(ctx context.Context, sn *snapshot, wave, id stri
 	// Rows in the order the live figures have: by question, England first, then ICSs.
 	sort.SliceStable(fs.rows, func(i, j int) bool { return s.cat.order(fs.rows[i].questionID) < s.cat.order(fs.rows[j].questionID) })
 	var meta sql.NullString
-	_ = sn.db.QueryRowContext(ctx, `SELECT code_version FROM releases WHERE release_id = ?`, id).Scan(&meta)
+	_ = sn.db.QueryRowContext(ctx, `SELECT code_version FROM releases WHERE release_id = ? AND wave_id = ?`, id, wave).Scan(&meta)
 	fs.method = methodText(s.params) + " Release " + id + "."
 	if meta.Valid && meta.String != "" {
 		fs.method += " Code " + meta.String + "."
 	}
 	fs.index()
-	sn.releases[id] = fs
+	sn.releases[releaseKey(wave, id)] = fs
 	return fs, nil
 }
+
+// releaseKey is a release's key in the snapshot's cache: a release id names a release
+// of one wave only.
+func releaseKey(wave, id string) string { return wave + "\x00" + id }
 
 func (c *catalogue) order(id string) int {
 	if q, ok := c.questions[id]; ok {

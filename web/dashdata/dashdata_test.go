@@ -78,6 +78,11 @@ func TestSourceServesLiveAndReleasedFigures(t *testing.T) {
 	if _, err := src.Measures(ctx, web.Query{Wave: "W1", ICS: "QAA", RespondentType: web.RespondentPatient, Theme: "coordination", Release: "R9"}); !errors.Is(err, web.ErrNotFound) {
 		t.Errorf("unknown release: %v", err)
 	}
+	// Release ids are a wave's own (every wave's first is r1): W1's R1, read above, is
+	// not another wave's R1.
+	if _, err := src.Measures(ctx, web.Query{Wave: "W2", ICS: "QAA", RespondentType: web.RespondentPatient, Theme: "care-administration", Release: testRelease}); !errors.Is(err, web.ErrNotFound) {
+		t.Errorf("release %s of a wave that has none: %v", testRelease, err)
+	}
 	rels, err := src.Releases(ctx, "W1")
 	if err != nil || len(rels) != 1 || rels[0].ID != testRelease || rels[0].Status != "draft" {
 		t.Errorf("releases: %+v %v", rels, err)
