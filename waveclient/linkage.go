@@ -50,19 +50,13 @@ func (c *Client) StartLinkage(ctx context.Context, in LinkageInput) (LinkageInpu
 	if err := linkage.CheckReleaseID(in.ReleaseID); err != nil {
 		return in, err
 	}
-	d, err := c.c.DescribeWorkflowExecution(ctx, workflows.WaveWorkflowID(in.WaveID), "")
-	var notFound *serviceerror.NotFound
-	switch {
-	case errors.As(err, &notFound):
-	case err != nil:
-		return in, fmt.Errorf("linkage of %s: look up the wave: %w", in.WaveID, err)
-	case d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		return in, fmt.Errorf("linkage of %s: the wave's fieldwork is still running; link after it closes", in.WaveID)
+	if _, err := c.FieldworkClosed(ctx, in.WaveID); err != nil && !errors.Is(err, ErrUnknownWave) {
+		return in, fmt.Errorf("linkage of %s: %w; link after it closes", in.WaveID, err)
 	}
 	if err := c.checkReleaseIDFree(ctx, in.WaveID, in.ReleaseID); err != nil {
 		return in, err
 	}
-	_, err = c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	_, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       workflows.LinkageWorkflowID(in.WaveID),
 		TaskQueue:                                activities.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -48,10 +50,28 @@ type PublicationRun struct {
 // or joins the one already running under the same release ID (the wave starts
 // FirstReleaseID itself when its fieldwork ends). Started again after it ended, it
 // reports a published release as it stands and drafts an unpublished one again.
+//
+// It is refused while the wave's fieldwork runs (ErrFieldworkRunning): a release drafted
+// then counts part of the responses, and the wave's own draft of FirstReleaseID, when
+// it closes, would join that early one. A cancelled wave drafts no release of its own;
+// one is drafted by hand only with every ICS whose fieldwork ended early in
+// opts.Exclude (their figures are partial, not comparable), and not when every ICS
+// did. A wave the cluster does not know (its workflow removed by the namespace's
+// retention, or its lake written otherwise) is taken at its word.
 func (c *Client) StartPublication(ctx context.Context, wave string, opts PublicationOptions) (PublicationRun, error) {
 	release := opts.ReleaseID
 	if release == "" {
 		release = FirstReleaseID
+	}
+	st, err := c.FieldworkClosed(ctx, wave)
+	switch {
+	case errors.Is(err, ErrUnknownWave):
+	case err != nil:
+		return PublicationRun{}, fmt.Errorf("publication of release %s: %w; publish once it has closed", release, err)
+	case st.Ended != "completed":
+		if err := endedEarlyExcluded(wave, st, opts.Exclude); err != nil {
+			return PublicationRun{}, fmt.Errorf("publication of release %s: %w", release, err)
+		}
 	}
 	id := workflows.PublicationWorkflowID(wave, release)
 	run, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -150,4 +170,27 @@ func (c *Client) WaitPublication(ctx context.Context, wave, release string) (Pub
 	var res PublicationResult
 	err := c.c.GetWorkflow(ctx, workflows.PublicationWorkflowID(wave, release), "").Get(ctx, &res)
 	return res, err
+}
+
+// endedEarlyExcluded checks that a release of a wave that did not complete (cancelled)
+// leaves out every ICS whose fieldwork ended early, and keeps at least one ICS.
+func endedEarlyExcluded(wave string, st Status, exclude []string) error {
+	var early, kept []string
+	for _, ics := range st.Wave.ICS {
+		switch {
+		case ics.Error != "" && !slices.Contains(exclude, ics.ICS):
+			early = append(early, ics.ICS)
+		case ics.Error == "" && !slices.Contains(exclude, ics.ICS):
+			kept = append(kept, ics.ICS)
+		}
+	}
+	switch {
+	case len(early) > 0:
+		return fmt.Errorf("wave %s was %s and the fieldwork of %s ended early, so their figures are partial, not comparable: "+
+			"the wave drafts no release of its own; a release by hand must leave them out (--exclude %s)",
+			wave, st.Ended, strings.Join(early, ", "), strings.Join(early, ","))
+	case len(kept) == 0:
+		return fmt.Errorf("wave %s was %s and no ICS left in the release closed its fieldwork: there is nothing comparable to publish", wave, st.Ended)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,8 +31,14 @@ type (
 )
 
 // StartThemeCoding starts the coding of a wave's free text, or finds the one already
-// running for the wave (one per wave).
+// running for the wave (one per wave). It is refused while the wave's fieldwork runs
+// (ErrFieldworkRunning): a coding started then would code only the comments loaded so
+// far, and a start after close would join it. A wave the cluster does not know (its
+// lake written otherwise) is taken at its word.
 func (c *Client) StartThemeCoding(ctx context.Context, wave string, ics []string) (string, error) {
+	if _, err := c.FieldworkClosed(ctx, wave); err != nil && !errors.Is(err, ErrUnknownWave) {
+		return "", fmt.Errorf("theme coding of %s: %w; code its free text once it has closed", wave, err)
+	}
 	run, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.ThemeCodingWorkflowID(wave),
 		TaskQueue:                activities.TaskQueue,

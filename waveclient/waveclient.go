@@ -11,6 +11,7 @@
 package waveclient
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -148,13 +149,17 @@ type Status struct {
 	// Retention is, by ICS, the retention an ICS started when it closed (or ended
 	// early): when its identifiable data are due for deletion, and whether they are gone.
 	Retention map[string]RetentionStatus `json:"retention,omitempty"`
+	// Ended is how the wave's workflow ended (completed, cancelled, terminated, ...);
+	// empty while it runs.
+	Ended string `json:"ended,omitempty"`
 }
 
 // Status queries the wave and each of its ICS workflows.
 func (c *Client) Status(ctx context.Context, wave string) (Status, error) {
 	var st Status
-	if err := c.query(ctx, workflows.WaveWorkflowID(wave), &st.Wave); err != nil {
-		return st, fmt.Errorf("query wave %s: %w", wave, err)
+	var err error
+	if st.Wave, st.Ended, err = c.waveStatus(ctx, wave); err != nil {
+		return st, err
 	}
 	for _, ics := range st.Wave.ICS {
 		var s ICSStatus
@@ -171,6 +176,78 @@ func (c *Client) Status(ctx context.Context, wave string) (Status, error) {
 				st.Retention[s.ICS] = r
 			}
 		}
+	}
+	return st, nil
+}
+
+// waveStatus queries the wave's workflow and, once it has ended, says how (ended). A
+// wave that has ended has its ICSs' ends filled in from their own workflows where the
+// wave did not record them: a cancelled wave stops reading its children's results at
+// the first that ends (the others are cancelled with it), so its query alone shows
+// them still in fieldwork.
+func (c *Client) waveStatus(ctx context.Context, wave string) (ws WaveStatus, ended string, err error) {
+	if err := c.query(ctx, workflows.WaveWorkflowID(wave), &ws); err != nil {
+		return ws, "", fmt.Errorf("query wave %s: %w", wave, err)
+	}
+	end, err := c.RunEndOf(ctx, workflows.WaveWorkflowID(wave))
+	if err != nil || end.Status == "running" {
+		return ws, "", nil
+	}
+	for i := range ws.ICS {
+		ics := &ws.ICS[i]
+		if ics.Done {
+			continue
+		}
+		e, err := c.RunEndOf(ctx, ics.WorkflowID)
+		switch {
+		case err != nil || e.Status == "running" || e.Status == "":
+			continue // still ending (cancelled with the wave), or not to be read
+		case e.Status == "cancelled":
+			// As the wave words an ICS cancelled on its own (activities.FailureText).
+			ics.Error = fmt.Sprintf("cancelled (in workflow %s)", workflows.WorkflowICS)
+		case e.Status != "completed":
+			ics.Error = cmp.Or(e.Error, e.Status)
+		}
+		ics.Done = true
+	}
+	return ws, end.Status, nil
+}
+
+// ErrFieldworkRunning: the wave's fieldwork has not closed (its workflow, or an ICS's,
+// still runs).
+var ErrFieldworkRunning = errors.New("the wave's fieldwork is still running")
+
+// FieldworkClosed returns the wave's status once its fieldwork has closed: the wave's
+// workflow has ended (every ICS closed, or the wave was cancelled) and so has every
+// ICS's. Before that the error is ErrFieldworkRunning, naming the ICSs still in
+// fieldwork: what reads a closed wave's responses (its publication, linkage, theme
+// coding) would read them part-loaded. A wave the cluster does not know is
+// ErrUnknownWave.
+func (c *Client) FieldworkClosed(ctx context.Context, wave string) (Status, error) {
+	var st Status
+	_, err := c.c.DescribeWorkflowExecution(ctx, workflows.WaveWorkflowID(wave), "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		return st, fmt.Errorf("wave %s: %w (is the id right? `ice wave list` lists the waves it knows)", wave, ErrUnknownWave)
+	case err != nil:
+		return st, fmt.Errorf("look up wave %s: %w", wave, err)
+	}
+	if st.Wave, st.Ended, err = c.waveStatus(ctx, wave); err != nil {
+		return st, err
+	}
+	var open []string
+	for _, ics := range st.Wave.ICS {
+		if !ics.Done {
+			open = append(open, ics.ICS)
+		}
+	}
+	if st.Ended == "" || len(open) > 0 {
+		which := strings.Join(open, ", ") + " not closed yet"
+		if len(open) == 0 {
+			which = "every ICS has closed; the wave is ending"
+		}
+		return st, fmt.Errorf("wave %s: %w (%s; `ice wave status %s` says where each stands)", wave, ErrFieldworkRunning, which, wave)
 	}
 	return st, nil
 }

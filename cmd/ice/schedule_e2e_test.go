@@ -295,21 +295,28 @@ func TestRunOutcome(t *testing.T) {
 func TestPublicationLine(t *testing.T) {
 	at := time.Date(2026, 12, 7, 1, 8, 21, 0, time.UTC)
 	for _, tc := range []struct {
-		name string
-		p    waveclient.PublicationStatus
-		err  error
-		want string
+		name  string
+		ended string // how the wave's workflow ended; "" while it runs
+		p     waveclient.PublicationStatus
+		err   error
+		want  string
 	}{
-		{"not started", waveclient.PublicationStatus{}, fmt.Errorf("wave W1 has no release r1 yet: %w", waveclient.ErrNotStarted),
+		{"not started", "", waveclient.PublicationStatus{}, fmt.Errorf("wave W1 has no release r1 yet: %w", waveclient.ErrNotStarted),
 			"publication: release r1 not drafted yet (the wave drafts it when every ICS has closed)"},
-		{"awaiting approval", waveclient.PublicationStatus{ReleaseID: "r1", Stage: workflows.PublicationDraft, WaitingOn: "approval (`ice publish approve …`)"}, nil,
+		{"cancelled wave", "cancelled", waveclient.PublicationStatus{}, fmt.Errorf("wave W1 has no release r1 yet: %w", waveclient.ErrNotStarted),
+			"publication: none; the wave was cancelled, so no release will be drafted (its fieldwork ended early; " +
+				"`ice publish --wave W1 --release ID --exclude ICS,...` drafts one of the ICSs that closed, leaving out those that ended early)"},
+		{"terminated wave", "terminated", waveclient.PublicationStatus{}, fmt.Errorf("wave W1 has no release r1 yet: %w", waveclient.ErrNotStarted),
+			"publication: none; the wave was terminated, so no release will be drafted (its fieldwork ended early; " +
+				"`ice publish --wave W1 --release ID --exclude ICS,...` drafts one of the ICSs that closed, leaving out those that ended early)"},
+		{"awaiting approval", "", waveclient.PublicationStatus{ReleaseID: "r1", Stage: workflows.PublicationDraft, WaitingOn: "approval (`ice publish approve …`)"}, nil,
 			"publication: release r1 awaiting-approval, waiting for approval (`ice publish approve …`) (`ice publish status --wave W1`, with --release R for another release)"},
-		{"published", waveclient.PublicationStatus{ReleaseID: "r1", Stage: workflows.PublicationPublished, Approval: &waveclient.PublicationApproval{By: "A. Lead", At: at}}, nil,
+		{"published", "", waveclient.PublicationStatus{ReleaseID: "r1", Stage: workflows.PublicationPublished, Approval: &waveclient.PublicationApproval{By: "A. Lead", At: at}}, nil,
 			"publication: release r1 published, approved by A. Lead at 2026-12-07T01:08:21Z (`ice publish status --wave W1`, with --release R for another release)"},
-		{"failed", waveclient.PublicationStatus{ReleaseID: "r1", Stage: workflows.PublicationFailed, Error: "publication: exclude leaves out every ICS"}, nil,
+		{"failed", "", waveclient.PublicationStatus{ReleaseID: "r1", Stage: workflows.PublicationFailed, Error: "publication: exclude leaves out every ICS"}, nil,
 			"publication: release r1 failed: publication: exclude leaves out every ICS (`ice publish status --wave W1`, with --release R for another release)"},
 	} {
-		if got := publicationLine("W1", tc.p, tc.err); got != tc.want {
+		if got := publicationLine("W1", tc.ended, tc.p, tc.err); got != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
 		}
 	}

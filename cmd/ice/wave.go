@@ -181,9 +181,13 @@ func retentionLine(due time.Time, r waveclient.RetentionStatus, now time.Time) s
 }
 
 // publicationLine says, under a wave's status, where the wave's own release stands
-// (the one it drafts when every ICS has closed).
-func publicationLine(wave string, p waveclient.PublicationStatus, err error) string {
+// (the one it drafts when every ICS has closed). ended is how the wave's workflow
+// ended ("" while it runs): a wave cancelled (or otherwise ended early) drafts none.
+func publicationLine(wave, ended string, p waveclient.PublicationStatus, err error) string {
 	switch {
+	case errors.Is(err, waveclient.ErrNotStarted) && ended != "" && ended != "completed":
+		return fmt.Sprintf("publication: none; the wave was %s, so no release will be drafted (its fieldwork ended early; "+
+			"`ice publish --wave %s --release ID --exclude ICS,...` drafts one of the ICSs that closed, leaving out those that ended early)", ended, wave)
 	case errors.Is(err, waveclient.ErrNotStarted):
 		return fmt.Sprintf("publication: release %s not drafted yet (the wave drafts it when every ICS has closed)", waveclient.FirstReleaseID)
 	case err != nil:
@@ -258,7 +262,7 @@ func waveStatusCmd() *cobra.Command {
 			printStatus(tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0), st)
 			fmt.Printf("\n%s\n", dailyLoadLine(args[0], sched, schedErr))
 			pub, pubErr := cl.PublicationStatus(ctx, args[0], waveclient.FirstReleaseID)
-			fmt.Println(publicationLine(args[0], pub, pubErr))
+			fmt.Println(publicationLine(args[0], st.Ended, pub, pubErr))
 			printRetrying(os.Stdout, stuck)
 			return nil
 		}),
