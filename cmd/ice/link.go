@@ -28,7 +28,7 @@ import (
 func linkCmd() *cobra.Command {
 	var c conn
 	var in waveclient.LinkageInput
-	var noWait bool
+	var noWait, anyWave bool
 	cmd := &cobra.Command{
 		Use:   "link --wave W [--withdrawals-only]",
 		Short: "Link a closed wave's consenting respondents to their health and care activity (a new release)",
@@ -46,6 +46,11 @@ output, export and warehouse table.`,
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
 			if in.WaveID == "" {
 				return fmt.Errorf("--wave is required")
+			}
+			// A mistyped wave would have its consent derived, written to the lake and
+			// audited (and reloaded into the warehouse) before the run failed.
+			if err := knownWave(ctx, cl, in.WaveID, nil, anyWave); err != nil {
+				return fmt.Errorf("linkage of %s: %w", in.WaveID, err)
 			}
 			started, err := cl.StartLinkage(ctx, in)
 			if err != nil {
@@ -76,6 +81,7 @@ output, export and warehouse table.`,
 	f.StringVar(&in.ReleaseID, "release", "", "release id (default R<UTC time>, -w for withdrawals only)")
 	f.BoolVar(&in.WithdrawalsOnly, "withdrawals-only", false, "rebuild without validating extracts, to apply withdrawals")
 	f.BoolVar(&noWait, "no-wait", false, "start the run and return")
+	bindAnyWave(cmd, &anyWave)
 	cmd.AddCommand(linkWithdrawCmd(), linkStatusCmd())
 	return cmd
 }
@@ -83,7 +89,7 @@ output, export and warehouse table.`,
 func linkWithdrawCmd() *cobra.Command {
 	var c conn
 	var w waveclient.LinkageWithdrawal
-	var carer bool
+	var carer, anyWave bool
 	cmd := &cobra.Command{
 		Use:   "withdraw --wave W --record ID",
 		Short: "Record that a person withdrew their consent to linkage (reason withdraw_linkage by default)",
@@ -103,6 +109,9 @@ apply it now). Reasons: ` + strings.Join(linkage.OperatorReasons, ", ") + `.`,
 			}
 			if carer {
 				w.RespondentType = "carer"
+			}
+			if err := knownWave(ctx, cl, w.WaveID, nil, anyWave); err != nil {
+				return fmt.Errorf("withdraw linkage consent in %s: %w", w.WaveID, err)
 			}
 			out, err := cl.WithdrawLinkage(ctx, w)
 			if err != nil {
@@ -127,6 +136,7 @@ apply it now). Reasons: ` + strings.Join(linkage.OperatorReasons, ", ") + `.`,
 	f.StringVar(&w.Reason, "reason", linkage.ReasonWithdrawLinkage, "reason code: "+strings.Join(linkage.OperatorReasons, ", "))
 	f.StringVar(&w.CommandID, "command-id", "", "idempotency id: the same id records the same withdrawal (default random)")
 	f.BoolVar(&carer, "carer", false, "the withdrawal is the carer's (carers are never linked; recorded all the same)")
+	bindAnyWave(cmd, &anyWave)
 	return cmd
 }
 

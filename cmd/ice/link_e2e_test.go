@@ -66,11 +66,22 @@ func TestLinkageEndToEnd(t *testing.T) {
 	ice("synth", "linkage", "--wave", wave, "--store", st.Store.URL(), "--key-file", filepath.Join(st.DataDir, "pseudonym.key"),
 		"--seed", "11", "--faults", "0.03")
 
-	// A wave with no sample fails at validation, and `ice link` shows how far it came
-	// (the consent step) before the error: a failed run returns no result to print.
-	out, err := captureStdout(t, func() error {
+	// A wave the cluster does not know is refused (a mistyped id would have its consent
+	// derived and written): the synthetic waves here, written straight to the lake, are
+	// linked with --any-wave.
+	if _, err := captureStdout(t, func() error {
 		cmd := rootCmd()
 		cmd.SetArgs(append([]string{"link", "--wave", "no-such-wave", "--release", "R1"}, server...))
+		return cmd.ExecuteContext(ctx)
+	}); !errors.Is(err, waveclient.ErrUnknownWave) {
+		t.Errorf("ice link for a wave the cluster does not know: %v, want ErrUnknownWave", err)
+	}
+	// With --any-wave, a wave with no sample fails at validation, and `ice link` shows
+	// how far it came (the consent step) before the error: a failed run returns no
+	// result to print.
+	out, err := captureStdout(t, func() error {
+		cmd := rootCmd()
+		cmd.SetArgs(append([]string{"link", "--any-wave", "--wave", "no-such-wave", "--release", "R1"}, server...))
 		return cmd.ExecuteContext(ctx)
 	})
 	if err == nil || !strings.Contains(err.Error(), "no sample in the lake") {
@@ -91,7 +102,7 @@ func TestLinkageEndToEnd(t *testing.T) {
 	}
 
 	// Release R1.
-	ice(append([]string{"link", "--wave", wave, "--release", "R1"}, server...)...)
+	ice(append([]string{"link", "--any-wave", "--wave", wave, "--release", "R1"}, server...)...)
 	r1, err := wc.WaitLinkage(ctx, wave)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +186,7 @@ func TestLinkageEndToEnd(t *testing.T) {
 	}
 	// The command twice with one command id (a retry) is one withdrawal.
 	for range 2 {
-		ice(append([]string{"link", "withdraw", "--wave", wave, "--record", chosen.SurveyRecordID, "--operator", "A. Engineer",
+		ice(append([]string{"link", "withdraw", "--any-wave", "--wave", wave, "--record", chosen.SurveyRecordID, "--operator", "A. Engineer",
 			"--command-id", "e2e-withdraw-1"}, server...)...)
 	}
 	events, err := linkage.ReadConsentEvents(ctx, st.Store, wave)
@@ -217,7 +228,7 @@ func TestLinkageEndToEnd(t *testing.T) {
 	// the run carries on once the file is moved.
 	checkRetryingReported(t, ctx, st, wc, wave, func() error {
 		cmd := rootCmd()
-		cmd.SetArgs(append([]string{"link", "--wave", wave, "--withdrawals-only", "--release", "R2"}, server...))
+		cmd.SetArgs(append([]string{"link", "--any-wave", "--wave", wave, "--withdrawals-only", "--release", "R2"}, server...))
 		return cmd.ExecuteContext(ctx)
 	})
 	r2, err := wc.WaitLinkage(ctx, wave)

@@ -134,6 +134,9 @@ and choice is recorded as a free-text read.`,
 			if err != nil {
 				return err
 			}
+			if err := sampleInLake(ctx, st, pf.wave, pf.ics); err != nil {
+				return err
+			}
 			if list {
 				return listCandidates(ctx, st, &rd, pf)
 			}
@@ -244,6 +247,10 @@ func profileVerdictCmd() *cobra.Command {
 			}
 			st, err := store.Open(ctx, pf.storeURL)
 			if err != nil {
+				return err
+			}
+			// A mistyped wave or ICS would have the verdict written under it.
+			if err := sampleInLake(ctx, st, pf.wave, pf.ics); err != nil {
 				return err
 			}
 			v.Expectation = pf.expectation

@@ -24,6 +24,7 @@ func publishCmd() *cobra.Command {
 	var wave, release string
 	var exclude []string
 	var timeout time.Duration
+	var anyWave bool
 	cmd := &cobra.Command{
 		Use:   "publish --wave W",
 		Short: "Draft a release of a wave's published comparable data, and show it",
@@ -31,10 +32,18 @@ func publishCmd() *cobra.Command {
 wave started when its fieldwork ended), waits until the draft is written, and prints the
 release ID, where its files are and its summary: each ICS's weighting status (an ICS
 whose raking failed must be left out at approval) and what small-number suppression
-withheld. Sign it off with ` + "`ice publish approve`" + `.`,
+withheld. Sign it off with ` + "`ice publish approve`" + `.
+
+Refused while the wave's fieldwork runs (a release then would count part of the
+responses, and the wave's own draft would join it when it closes). A cancelled wave
+drafts no release of its own: one is drafted by hand only with every ICS whose
+fieldwork ended early in --exclude.`,
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
 			if wave == "" {
 				return fmt.Errorf("--wave is required")
+			}
+			if err := knownWave(ctx, cl, wave, nil, anyWave); err != nil {
+				return err
 			}
 			run, err := cl.StartPublication(ctx, wave, waveclient.PublicationOptions{ReleaseID: release, Exclude: exclude})
 			if err != nil {
@@ -64,6 +73,7 @@ withheld. Sign it off with ` + "`ice publish approve`" + `.`,
 	f.StringVar(&release, "release", "", "release ID (default "+waveclient.FirstReleaseID+", the release the wave drafts when its fieldwork ends)")
 	f.StringSliceVar(&exclude, "exclude", nil, "ICSs to leave out of the release's figures (a new release)")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for the draft")
+	bindAnyWave(cmd, &anyWave)
 	cmd.AddCommand(publishApproveCmd(), publishStatusCmd())
 	return cmd
 }

@@ -348,6 +348,7 @@ func loadBackfillCmd() *cobra.Command {
 	var c conn
 	var lf loadFlags
 	var from, to string
+	var anyWave bool
 	cmd := &cobra.Command{
 		Use:   "backfill --wave W --from yyyy-mm-dd --to yyyy-mm-dd",
 		Short: "Load the response files of each day in a range, in date order",
@@ -370,10 +371,11 @@ func loadBackfillCmd() *cobra.Command {
 				return err
 			}
 			defer cl.Close()
-			// An ICS the wave does not have would fail every day's load; a wave the
-			// cluster does not run (its samples put in the lake by other means) is
-			// taken at its word, as the load reads only the lake.
-			if err := cl.CheckWaveICSs(ctx, in.WaveID, in.ICS); err != nil && !errors.Is(err, waveclient.ErrUnknownWave) {
+			// An ICS the wave does not have would fail every day's load, and a mistyped
+			// wave would start loads and write audit rows under it; a wave the cluster
+			// does not run (its samples put in the lake by other means) is loaded with
+			// --any-wave, as the load reads only the lake.
+			if err := knownWave(ctx, cl, in.WaveID, in.ICS, anyWave); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -396,6 +398,7 @@ func loadBackfillCmd() *cobra.Command {
 	lf.bind(cmd)
 	cmd.Flags().StringVar(&from, "from", "", "first day to load (yyyy-mm-dd, required)")
 	cmd.Flags().StringVar(&to, "to", "", "last day to load (yyyy-mm-dd, required)")
+	bindAnyWave(cmd, &anyWave)
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,14 +42,14 @@ func notCoding(st waveclient.ThemeCodingStatus, asked []string) []string {
 }
 
 // codingICSs is the ICSs to code: --ics, or every ICS of the wave.
-func codingICSs(ctx context.Context, cl *waveclient.Client, wave string, ics []string) ([]string, error) {
+func codingICSs(ctx context.Context, cl *waveclient.Client, wave string, ics []string, anyWave bool) ([]string, error) {
+	// An ICS the wave does not have would be coded as having no free text, and a
+	// mistyped wave would have a coding started under it; a wave the cluster does not
+	// run (its responses loaded into the lake by other means) is coded with --any-wave.
+	if err := knownWave(ctx, cl, wave, ics, anyWave); err != nil {
+		return nil, err
+	}
 	if len(ics) > 0 {
-		// An ICS the wave does not have would be coded as having no free text; a wave
-		// the cluster does not run (its responses loaded into the lake by other means)
-		// is taken at its word.
-		if err := cl.CheckWaveICSs(ctx, wave, ics); err != nil && !errors.Is(err, waveclient.ErrUnknownWave) {
-			return nil, err
-		}
 		return ics, nil
 	}
 	st, err := cl.Status(ctx, wave)
@@ -68,6 +67,7 @@ func themesCodeCmd() *cobra.Command {
 	var wave, coder, decisions, icsFlag, accessFile, out string
 	var ics []string
 	var next int
+	var anyWave bool
 	cmd := &cobra.Command{
 		Use:   "code --wave W [--ics A,B] | --for-ics X --coder NAME --access FILE (--next N [--out FILE] | --decisions FILE)",
 		Short: "Start (or find) the wave's theme coding; with --next, code the next comments of your queue; with --decisions, send a batch",
@@ -96,6 +96,10 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 				if icsFlag == "" {
 					return fmt.Errorf("--for-ics is required with --next or --decisions")
 				}
+				// A mistyped wave or ICS would have the coder's read recorded under it.
+				if err := knownWave(ctx, cl, wave, []string{icsFlag}, anyWave); err != nil {
+					return err
+				}
 				st, err := store.Open(ctx, c.storeURL)
 				if err != nil {
 					return err
@@ -115,7 +119,7 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 				}
 				return sendDecisions(ctx, os.Stdout, r, cl, wave, icsFlag, batch)
 			}
-			icss, err := codingICSs(ctx, cl, wave, ics)
+			icss, err := codingICSs(ctx, cl, wave, ics, anyWave)
 			if err != nil {
 				return err
 			}
@@ -147,6 +151,7 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 	f.IntVar(&next, "next", 0, "show the next N comments of the coder's queue and take their decisions")
 	f.StringVar(&out, "out", "", "with --next: write a decisions file to fill in instead of asking on stdin")
 	f.StringVar(&accessFile, "access", envOr("ICE_ACCESS", ""), "the access file naming the free-text readers (the dashboard's; ICE_ACCESS)")
+	bindAnyWave(cmd, &anyWave)
 	return cmd
 }
 

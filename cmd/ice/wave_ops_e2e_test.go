@@ -4,12 +4,16 @@ package main
 
 import (
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"icesurvey/audit"
+	"icesurvey/profiles"
 	"icesurvey/schemas"
+	"icesurvey/waveclient"
 	"icesurvey/workflows"
 )
 
@@ -104,5 +108,149 @@ func TestOneICSPausedAndCancelledWhileTheOtherGoesOn(t *testing.T) {
 	}
 	if err := wc.Cancel(ctx, wave); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWaveCancelledWhileItsICSsWait follows a two-ICS wave that is cancelled while
+// both ICSs wait for their declaration. Before that, while its fieldwork runs, the work
+// that reads a closed wave (a release, the theme coding, the linkage) is refused and
+// none of it starts, and commands naming a wave or ICS that does not exist are refused
+// before anything is started or written. After the cancellation, `ice wave status`
+// says both ICSs ended early (not one of them still "waiting"), and that the wave
+// drafts no release; a release by hand must leave out the ICSs that ended early.
+func TestWaveCancelledWhileItsICSsWait(t *testing.T) {
+	ctx, st, wc := startE2E(t)
+	const wave = "e2e-cancel-both"
+	spec, _ := e2eWave(t, ctx, st, wave, 100, 300*time.Millisecond, "QNX", "QJK")
+	if _, err := wc.StartWave(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, wc, wave, time.Minute, "awaiting declaration", allAt(workflows.StageDeclaration))
+	ice := iceOnServer(t, ctx, st)
+
+	// While the fieldwork runs: refused, and nothing started.
+	for _, args := range [][]string{
+		{"publish", "--wave", wave},
+		{"publish", "--wave", wave, "--release", "r2"},
+		{"themes", "code", "--wave", wave},
+		{"link", "--wave", wave, "--release", "R1"},
+	} {
+		if _, err := ice(args...); !errors.Is(err, waveclient.ErrFieldworkRunning) || !strings.Contains(err.Error(), "QNX, QJK not closed yet") {
+			t.Errorf("ice %s during fieldwork: %v, want it refused as the fieldwork runs", strings.Join(args, " "), err)
+		}
+	}
+	for _, release := range []string{"r1", "r2"} {
+		if _, err := wc.PublicationStatus(ctx, wave, release); !errors.Is(err, waveclient.ErrNotStarted) {
+			t.Errorf("release %s after the refused publish: %v, want none started", release, err)
+		}
+	}
+	if _, err := wc.ThemeStatus(ctx, wave); !errors.Is(err, waveclient.ErrNotStarted) {
+		t.Errorf("the theme coding after the refused start: %v, want none started", err)
+	}
+
+	// A wave or ICS that does not exist: refused before anything is started or written.
+	p, err := profiles.Get(demoProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdict := func(wave, ics string) []string {
+		return []string{"profiles", "verdict", "--store", st.Store.URL(), "--wave", wave, "--ics", ics, "--profile", demoProfile,
+			"--expectation", p.ExpectedCare[0].ID, "--verdict", "met", "--analyst", "A. Analyst"}
+	}
+	offCluster := func(args ...string) error { // a command that reads only the store
+		cmd := rootCmd()
+		cmd.SetArgs(args)
+		_, err := captureStdout(t, func() error { return cmd.ExecuteContext(ctx) })
+		return err
+	}
+	day := spec.SamplingDate.Format(time.DateOnly)
+	for _, tc := range []struct {
+		args []string
+		want error  // the error wrapped, or nil
+		says string // in the error
+	}{
+		{[]string{"load", "backfill", "--wave", "nosuch", "--ics", "QNX", "--from", day, "--to", day}, waveclient.ErrUnknownWave, "--any-wave"},
+		{[]string{"load", "backfill", "--wave", wave, "--ics", "ZZZ", "--from", day, "--to", day}, nil, "has no ICS ZZZ"},
+		{[]string{"link", "--wave", "nosuchwave2"}, waveclient.ErrUnknownWave, "--any-wave"},
+		{[]string{"link", "withdraw", "--wave", "nosuchwave3", "--record", "SR1"}, waveclient.ErrUnknownWave, "--any-wave"},
+		{[]string{"publish", "--wave", "nosuchwave4"}, waveclient.ErrUnknownWave, "--any-wave"},
+		{[]string{"themes", "code", "--wave", "nosuchwave6", "--ics", "QNX"}, waveclient.ErrUnknownWave, "--any-wave"},
+		{[]string{"themes", "code", "--wave", wave, "--ics", "ZZZ"}, nil, "has no ICS ZZZ"},
+		{[]string{"themes", "code", "--wave", wave, "--for-ics", "ZZZ", "--coder", "c@example.nhs.uk", "--next", "1"}, nil, "has no ICS ZZZ"},
+	} {
+		_, err := ice(tc.args...)
+		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("ice %s: %v, want it refused saying %q", strings.Join(tc.args, " "), err, tc.says)
+		}
+	}
+	for _, args := range [][]string{verdict("nosuchwave5", "QNX"), verdict(wave, "ZZZ")} {
+		if err := offCluster(args...); !errors.Is(err, ErrNoSample) {
+			t.Errorf("ice %s: %v, want it refused as the lake has no such sample", strings.Join(args, " "), err)
+		}
+	}
+	if err := offCluster(verdict(wave, "QNX")...); err != nil {
+		t.Errorf("a verdict for the wave's own ICS: %v", err)
+	}
+	keys, err := st.Store.List(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k.Key, "nosuch") || strings.Contains(k.Key, "/ZZZ/") {
+			t.Errorf("%s written for a wave or ICS that does not exist", k.Key)
+		}
+	}
+	for _, id := range []string{workflows.DailyLoadWorkflowID("nosuch", spec.SamplingDate.Time), workflows.LinkageWorkflowID("nosuchwave2"),
+		workflows.PublicationWorkflowID("nosuchwave4", "r1"), workflows.ThemeCodingWorkflowID("nosuchwave6")} {
+		if end, err := wc.RunEndOf(ctx, id); err == nil {
+			t.Errorf("workflow %s started (%s) for a wave that does not exist", id, end.Status)
+		}
+	}
+
+	// The wave is cancelled: both ICSs end early, and the status says so.
+	if _, err := ice("wave", "cancel", wave); err != nil {
+		t.Fatal(err)
+	}
+	waitRetentionOfCancelled(t, ctx, wc, wave, "QNX")
+	waitRetentionOfCancelled(t, ctx, wc, wave, "QJK")
+	var s waveclient.Status
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if s, err = wc.Status(ctx, wave); err == nil && s.Ended != "" && s.Wave.ICS[0].Done && s.Wave.ICS[1].Done {
+			break
+		}
+	}
+	if s.Ended != "cancelled" || s.Wave.Stage != workflows.WaveCancelled {
+		t.Errorf("the wave after its cancellation: ended %q, stage %s", s.Ended, s.Wave.Stage)
+	}
+	for _, c := range s.Wave.ICS {
+		if !c.Done || c.Error != "cancelled (in workflow ICSWorkflow)" {
+			t.Errorf("%s after the wave was cancelled: %+v, want done, cancelled", c.ICS, c)
+		}
+	}
+	out, err := ice("wave", "status", wave)
+	if err != nil || strings.Count(out, "ENDED EARLY") != 2 || strings.Contains(out, "waiting for") ||
+		!strings.Contains(out, "publication: none; the wave was cancelled, so no release will be drafted") {
+		t.Errorf("ice wave status of the cancelled wave: %v\n%s", err, out)
+	}
+	out, err = ice("wave", "status", wave, "--json")
+	var js struct {
+		Wave  waveclient.WaveStatus `json:"wave"`
+		Ended string                `json:"ended"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &js) != nil || js.Ended != "cancelled" || len(js.Wave.ICS) != 2 || !js.Wave.ICS[0].Done || !js.Wave.ICS[1].Done {
+		t.Errorf("ice wave status --json of the cancelled wave: %v\n%s", err, out)
+	}
+	// Its ICSs' figures are partial: a release must leave them out, and then has none.
+	if _, err := ice("publish", "--wave", wave); err == nil || !strings.Contains(err.Error(), "the fieldwork of QNX, QJK ended early") ||
+		!strings.Contains(err.Error(), "--exclude QNX,QJK") {
+		t.Errorf("ice publish of the cancelled wave: %v, want it refused naming the ICSs that ended early", err)
+	}
+	if _, err := ice("publish", "--wave", wave, "--release", "r2", "--exclude", "QNX,QJK"); err == nil || !strings.Contains(err.Error(), "nothing comparable to publish") {
+		t.Errorf("ice publish of the cancelled wave leaving every ICS out: %v", err)
+	}
+	for _, release := range []string{"r1", "r2"} {
+		if _, err := wc.PublicationStatus(ctx, wave, release); !errors.Is(err, waveclient.ErrNotStarted) {
+			t.Errorf("release %s of the cancelled wave: %v, want none started", release, err)
+		}
 	}
 }
