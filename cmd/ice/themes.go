@@ -123,6 +123,10 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 			if err != nil {
 				return err
 			}
+			// A start while a coding runs joins it: its counts are of the free text its
+			// runs read, not of what was loaded since (said below).
+			before, err := cl.RunEndOf(ctx, workflows.ThemeCodingWorkflowID(wave))
+			joined := err == nil && before.Status == "running"
 			if _, err := cl.StartThemeCoding(ctx, wave, icss); err != nil {
 				return err
 			}
@@ -137,6 +141,11 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 			if missing := notCoding(st, icss); len(missing) > 0 {
 				fmt.Printf("NOT CODED: %s. The wave's theme coding was already running, and a start joins it with its own ICSs (a coding ended by `ice themes finish` can be started again with more)\n",
 					strings.Join(missing, ", "))
+			}
+			if joined {
+				fmt.Printf("JOINED the wave's theme coding already running: the counts above are those of each ICS's latest coding run, "+
+					"of the free text loaded when it ran; free text loaded since is coded at the ICS's next run (each batch of decisions runs it), "+
+					"or at once by `ice themes finish --wave %s` and a new `ice themes code --wave %s`\n", wave, wave)
 			}
 			return nil
 		}),

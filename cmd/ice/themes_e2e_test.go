@@ -80,6 +80,12 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 	if status.Report == nil || len(status.Report.LabelledF1) != 6 {
 		t.Fatalf("report %+v", status.Report)
 	}
+	// `ice themes code` again joins the running coding, and says its counts are of the
+	// free text its runs read, not of any loaded since (and how that gets coded).
+	if out, err := iceOnServer(t, ctx, st)("themes", "code", "--any-wave", "--wave", wave, "--ics", ics); err != nil ||
+		!strings.Contains(out, "JOINED the wave's theme coding already running") || !strings.Contains(out, "ice themes finish --wave "+wave) {
+		t.Errorf("ice themes code while the coding runs: %v\n%s", err, out)
+	}
 
 	red, err := localindex.ReadRedacted(ctx, st.Store, wave, ics)
 	if err != nil {
