@@ -112,6 +112,8 @@ func TestCheckFreeText(t *testing.T) {
 		reason string
 	}{
 		{"code", fay, freetext.Request{UserID: fay.ID, ICS: "QMM", Action: freetext.ActionCode, At: at}, true, "Caldicott"},
+		// The access file's expiry day, not the midnight after it that the free-text grant ends at.
+		{"valid to the access file's day", fay, freetext.Request{UserID: fay.ID, ICS: "QMM", Action: freetext.ActionView, At: at}, true, "valid until 31 December 2026 (inclusive)"},
 		{"download", fay, freetext.Request{UserID: fay.ID, ICS: "QMM", Action: freetext.ActionDownload, At: at}, true, ""},
 		{"audit never implied", fay, freetext.Request{UserID: fay.ID, ICS: "QMM", Action: freetext.ActionAudit, At: at}, false, "does not allow audit"},
 		{"other ICS", fay, freetext.Request{UserID: fay.ID, ICS: "QJK", Action: freetext.ActionCode, At: at}, false, "not a named free-text reader for QJK"},

@@ -90,6 +90,23 @@ func (g Grant) Validate() error {
 	return errors.Join(errs...)
 }
 
+// expiry words the grant's end for a reader. Expires is exclusive: a grant that
+// ends at midnight (every grant of the access file, whose expiry day is good to
+// its end) is valid through the day before, so it reads "6 January 2027
+// (inclusive)" after until and "the end of 6 January 2027" after at, the day the
+// access file gives, not the midnight after it. Any other end reads as its time.
+func (g Grant) expiry(prep string) string {
+	e := g.Expires
+	if e.Hour() == 0 && e.Minute() == 0 && e.Second() == 0 && e.Nanosecond() == 0 {
+		last := e.AddDate(0, 0, -1).Format("2 January 2006")
+		if prep == "until" {
+			return "until " + last + " (inclusive)"
+		}
+		return prep + " the end of " + last
+	}
+	return prep + " " + e.Format("15:04 on 2 January 2006")
+}
+
 func (g Grant) allows(a Action) bool {
 	if len(g.Actions) == 0 {
 		// A grant that names no actions (every grant written before ActionCode
@@ -146,11 +163,11 @@ func Check(grants []Grant, req Request) Decision {
 		case req.At.Before(g.ValidFrom):
 			why = append(why, fmt.Sprintf("the grant approved by %s starts on %s", g.ApprovedBy, g.ValidFrom.Format(time.DateOnly)))
 		case !req.At.Before(g.Expires):
-			why = append(why, fmt.Sprintf("the grant approved by %s expired on %s; ask for it to be renewed", g.ApprovedBy, g.Expires.Format(time.DateOnly)))
+			why = append(why, fmt.Sprintf("the grant approved by %s expired %s; ask for it to be renewed", g.ApprovedBy, g.expiry("at")))
 		case !g.allows(req.Action):
 			why = append(why, fmt.Sprintf("the grant approved by %s does not allow %s", g.ApprovedBy, req.Action))
 		default:
-			return Decision{Allowed: true, Reason: fmt.Sprintf("grant approved by %s, valid until %s", g.ApprovedBy, g.Expires.Format(time.DateOnly)), Grant: g}
+			return Decision{Allowed: true, Reason: fmt.Sprintf("grant approved by %s, valid %s", g.ApprovedBy, g.expiry("until")), Grant: g}
 		}
 	}
 	if len(why) == 0 {

@@ -56,6 +56,10 @@ func TestCheck(t *testing.T) {
 	coder.Actions = []Action{ActionCode}
 	bad := grant
 	bad.ApprovedBy = grant.UserID
+	// A grant to the end of a day (as access.FreeTextGrants makes them) ends at the
+	// midnight after it; its words name the day, not the midnight.
+	toDay := grant
+	toDay.Expires = time.Date(2027, 1, 7, 0, 0, 0, 0, time.UTC)
 	req := func(user, ics string, a Action, at time.Time) Request { return Request{user, ics, a, at} }
 	cases := []struct {
 		name   string
@@ -70,7 +74,10 @@ func TestCheck(t *testing.T) {
 		{"other user", []Grant{grant}, req("someone", "QJK", ActionView, day0), false, "no grant"},
 		{"anonymous", []Grant{grant}, req("", "QJK", ActionView, day0), false, "named users"},
 		{"before start", []Grant{grant}, req("u.analyst", "QJK", ActionView, day0.Add(-time.Minute)), false, "starts on"},
-		{"at expiry", []Grant{grant}, req("u.analyst", "QJK", ActionView, grant.Expires), false, "expired"},
+		{"at expiry", []Grant{grant}, req("u.analyst", "QJK", ActionView, grant.Expires), false, "expired at 09:00 on 1 September 2026;"},
+		{"until a time", []Grant{grant}, req("u.analyst", "QJK", ActionView, day0), true, "valid until 09:00 on 1 September 2026"},
+		{"until the end of a day", []Grant{toDay}, req("u.analyst", "QJK", ActionView, day0), true, "valid until 6 January 2027 (inclusive)"},
+		{"the day after the last", []Grant{toDay}, req("u.analyst", "QJK", ActionView, toDay.Expires), false, "expired at the end of 6 January 2027;"},
 		{"revoked", []Grant{revoked}, req("u.analyst", "QJK", ActionView, revoked.RevokedAt), false, "revoked"},
 		{"before revocation", []Grant{revoked}, req("u.analyst", "QJK", ActionView, revoked.RevokedAt.Add(-time.Second)), true, ""},
 		{"audit needs naming", []Grant{grant}, req("u.analyst", "QJK", ActionAudit, day0), false, "does not allow audit"},
