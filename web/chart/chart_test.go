@@ -344,3 +344,43 @@ func TestMultiplesOfBars(t *testing.T) {
 		t.Error("empty multiples summary")
 	}
 }
+
+// The stacked chart's summary counts a group as shown only when one of its cells is:
+// a row whose every cell is withheld (the practice chart's small practices) is a
+// withheld group, as a row withheld whole is.
+func TestStackedSummaryCounts(t *testing.T) {
+	cats := []string{"Completed", "Not yet completed"}
+	open := func(label string, a, b float64) StackedRow {
+		return StackedRow{Label: label, Shares: []float64{a, b}}
+	}
+	allCells := func(label string) StackedRow {
+		return StackedRow{Label: label, Shares: []float64{0.4, 0.6}, CellWithheld: []bool{true, true}}
+	}
+	whole := func(label string) StackedRow {
+		return StackedRow{Label: label, Shares: []float64{0.4, 0.6}, Withheld: true}
+	}
+	cases := []struct {
+		name string
+		rows []StackedRow
+		want string
+	}{
+		{"all shown", []StackedRow{open("A", 0.3, 0.7), open("B", 0.6, 0.4)},
+			`"Completed" is the largest share in 1 of 2 groups shown.`},
+		{"rows withheld whole", []StackedRow{open("A", 0.3, 0.7), whole("B"), whole("C")},
+			`"Not yet completed" is the largest share in 1 of 1 group shown; 2 groups are withheld by the small-number rule.`},
+		{"rows with every cell withheld", []StackedRow{open("A", 0.3, 0.7), open("B", 0.2, 0.8), allCells("C"), allCells("D"), whole("E")},
+			`"Not yet completed" is the largest share in 2 of 2 groups shown; 3 groups are withheld by the small-number rule.`},
+		{"one cell withheld is still shown", []StackedRow{{Label: "A", Shares: []float64{0.3, 0.7}, CellWithheld: []bool{false, true}}},
+			`"Completed" is the largest share in 1 of 1 group shown.`},
+		{"nothing shown", []StackedRow{allCells("A"), whole("B")},
+			`2 groups are withheld by the small-number rule.`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Stacked{ID: "s", Categories: cats, Rows: c.rows}.Render().Summary
+			if got != c.want {
+				t.Errorf("summary %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -198,11 +198,6 @@ func (c Stacked) summary() string {
 	top := make([]int, len(c.Categories))
 	shown, withheld := 0, 0
 	for _, r := range c.Rows {
-		if r.Withheld {
-			withheld++
-			continue
-		}
-		shown++
 		best, bestShare := -1, -1.0
 		for k := range c.Categories {
 			if r.cellWithheld(k) {
@@ -212,9 +207,14 @@ func (c Stacked) summary() string {
 				best, bestShare = k, s
 			}
 		}
-		if best >= 0 {
-			top[best]++
+		// A row withheld whole, or one whose every cell is withheld, shows nothing:
+		// it is a withheld group, not a shown one.
+		if best < 0 {
+			withheld++
+			continue
 		}
+		shown++
+		top[best]++
 	}
 	var parts []string
 	if shown > 0 {
