@@ -33,6 +33,11 @@ func TestCarersReleasesAndPracticesPages(t *testing.T) {
 	if resp, f := h.get(t, h.client, "/waves/W1/carers/download/coordination-results.csv?ics=QMM&respondent=carer"); resp.StatusCode != http.StatusOK || !strings.Contains(f, "Respondents,Carers") {
 		t.Errorf("carers' download: %d %.200s", resp.StatusCode, f)
 	}
+	// Each release's links name that release to a screen reader, not the wave.
+	_, body = h.get(t, h.client, "/waves/W1/releases")
+	if !strings.Contains(body, `<span class="nhsuk-u-visually-hidden"> in release R-W1-1</span>`) || strings.Contains(body, "in release W1") {
+		t.Errorf("releases page: the links do not name their release")
+	}
 	// A release's figures are chosen by a filter; an unknown release is not found.
 	if resp, _ := h.get(t, h.client, "/waves/W1/themes/care-administration?ics=QMM&release=R-W1-1"); resp.StatusCode != http.StatusOK {
 		t.Errorf("release figures: %d", resp.StatusCode)
