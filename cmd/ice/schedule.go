@@ -303,7 +303,7 @@ ones the cluster runs (--any-wave skips the check).`,
 	cmd.Flags().StringVar(&at, "at", "", "time of day to load, HH:MM UTC (required)")
 	cmd.Flags().DurationVar(&catchup, "catchup", 72*time.Hour, "how long after a missed run it is still made up")
 	cmd.Flags().IntVar(&lag, "lag-days", 1, "load the folder of this many days before the run's day")
-	cmd.Flags().StringVar(&until, "until", "", "the last day to run, YYYY-MM-DD (default: until `ice schedule delete`)")
+	cmd.Flags().StringVar(&until, "until", "", "the last day to run, YYYY-MM-DD (default: run until ice schedule delete removes the schedule)")
 	cmd.Flags().BoolVar(&anyWave, "any-wave", false, "schedule it even if the cluster knows no such wave or ICS (its runs fail until the sample is in the lake)")
 	_ = cmd.MarkFlagRequired("at")
 	return cmd
