@@ -137,7 +137,7 @@ func (c *Client) ApprovePublication(ctx context.Context, wave, release, by strin
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
-		err = h.Get(ctx, &out)
+		err = refusal(h.Get(ctx, &out))
 	}
 	if endedOnServer(err) {
 		// The server's words for an ended execution: say how the release ended.

@@ -95,7 +95,7 @@ func (c *Client) SendThemeDecisions(ctx context.Context, wave, ics string, batch
 		Args: []any{workflows.ThemeDecisionsRequest{ICS: ics, Batch: batch}}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
-		err = h.Get(ctx, &out)
+		err = refusal(h.Get(ctx, &out))
 	}
 	if err != nil {
 		return out, fmt.Errorf("theme decisions for %s/%s: %w", wave, ics, err)
@@ -145,7 +145,7 @@ func themeUpdate[T any](ctx context.Context, c *Client, wave, name string, arg a
 		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
-		err = h.Get(ctx, &out)
+		err = refusal(h.Get(ctx, &out))
 	}
 	if endedOnServer(err) {
 		if eerr := c.themeCodingRunning(ctx, wave); eerr != nil {

@@ -32,6 +32,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"icesurvey/activities"
+	"icesurvey/fault"
 	"icesurvey/infra"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -379,7 +380,7 @@ func update[T any](ctx context.Context, c *Client, wave, ics, name string, arg a
 		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
-		err = h.Get(ctx, &out)
+		err = refusal(h.Get(ctx, &out))
 	}
 	if endedOnServer(err) {
 		// The server's words for an ended execution: say how and when it ended.
@@ -683,6 +684,31 @@ func (c *Client) ReadRunOutcomes(ctx context.Context, runs []ScheduledRun) {
 func endedOnServer(err error) bool {
 	var notFound *serviceerror.NotFound
 	return errors.As(err, &notFound) && strings.Contains(err.Error(), "already completed")
+}
+
+// refusal gives a workflow's refusal of an update (its validator's error, or its
+// handler's) as the workflow's sentence, once. The error comes back as Temporal's
+// chain of application errors, one for each error the workflow wrapped, each message
+// repeating the one below it and each followed by "(type: wrapError, retryable:
+// true)": the sentence twice or more with Temporal's internals between. An error
+// with a classified cause (a fault kind) is left whole: FailureText prints it, and
+// callers test its kind.
+func refusal(err error) error {
+	a, ok := err.(*temporal.ApplicationError)
+	if !ok {
+		return err
+	}
+	for e := error(a); e != nil; {
+		var x *temporal.ApplicationError
+		if !errors.As(e, &x) {
+			break
+		}
+		if slices.Contains(fault.Kinds, fault.Kind(x.Type())) {
+			return err
+		}
+		e = x.Unwrap()
+	}
+	return errors.New(strings.TrimSpace(a.Message()))
 }
 
 // statusText is a workflow execution's status in our words: running, completed,

@@ -90,6 +90,12 @@ func checkPublication(t *testing.T, ctx context.Context, st *devstack.Stack, wc 
 	if _, err := wc.ApprovePublication(ctx, wave, release, "", nil); err == nil || !strings.Contains(err.Error(), "--by") {
 		t.Errorf("an approval naming no one: %v", err)
 	}
+	// A refusal of several reasons (errors.Join under fmt.Errorf in the validator) is
+	// said once, without Temporal's "(type: wrapError, retryable: true)" after each copy.
+	_, err = wc.ApprovePublication(ctx, wave, release, "Test Statistician", []string{"ZZZ", "ZZY"})
+	if err == nil || strings.Count(err.Error(), "ICS ZZZ is not in wave "+wave) != 1 || strings.Count(err.Error(), "ICS ZZY is not in wave "+wave) != 1 || strings.Contains(err.Error(), "(type:") {
+		t.Errorf("an approval leaving out ICSs the wave lacks: %q; want each reason once, without Temporal's types", err)
+	}
 	ap, err := wc.ApprovePublication(ctx, wave, release, "Test Statistician", draft.Summary.RakeFailed)
 	if err != nil {
 		t.Fatal(err)
