@@ -3,7 +3,9 @@
 package wavespec
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"regexp"
@@ -69,6 +71,10 @@ func Parse(name string, b []byte) (*Spec, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, io.EOF) {
+			// The decoder's word for a file with no document in it.
+			return nil, fmt.Errorf("wave spec %s: the file is empty (or holds only comments): a spec gives at least wave_id, sampling_date and ics (each ICS with its code, sample_file and mailing_file)", name)
+		}
 		return nil, fmt.Errorf("wave spec %s: %w", name, err)
 	}
 	s.Defaults()

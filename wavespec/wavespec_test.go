@@ -82,6 +82,8 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"bad ICS code", strings.Replace(good, "code: QMM", "code: Norfolk", 1), "ics[0].code"},
 		{"duplicate ICS", good + "  - {code: QMM, sample_file: a.csv, mailing_file: b.csv}\n", "appears twice"},
 		{"missing file", strings.Replace(good, ", mailing_file: m.csv", "", 1), "mailing_file"},
+		{"empty file", "", "wave spec wave.yaml: the file is empty"},
+		{"only comments", "# to fill in\n\n", "wave spec wave.yaml: the file is empty"},
 		{"unknown field", good + "colour: blue\n", "colour"},
 		{"bad duration", good + "day_length: soon\n", "duration"},
 		{"final loads too long", good + "schedule: {final_load_days: 15}\n", "final_load_days 15 must be from 0 to 14"},
