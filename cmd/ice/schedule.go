@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -45,6 +46,12 @@ func (f *loadFlags) bind(cmd *cobra.Command) {
 
 // input builds the workflow input from the flags.
 func (f *loadFlags) input() (waveclient.DailyLoadInput, error) {
+	// A code given twice would load that ICS twice each day.
+	for i, ics := range f.ics {
+		if slices.ContainsFunc(f.ics[:i], func(o string) bool { return strings.EqualFold(o, ics) }) {
+			return waveclient.DailyLoadInput{}, fmt.Errorf("--ics names %s twice (%s): give each ICS once", ics, strings.Join(f.ics, ","))
+		}
+	}
 	in := waveclient.DailyLoadInput{WaveID: f.wave, ICS: f.ics, Simulate: f.simulate, SimDayLength: f.simDayLength}
 	in.PatientVersion, in.CarerVersion, in.LocalQuestions = f.patient, f.carer, f.local
 	if f.specPath != "" {
@@ -360,6 +367,10 @@ func loadBackfillCmd() *cobra.Command {
 			t, err := time.Parse(time.DateOnly, to)
 			if err != nil {
 				return fmt.Errorf("--to: want yyyy-mm-dd: %w", err)
+			}
+			if t.Before(f) {
+				// Before the cluster is asked anything or a table is begun.
+				return fmt.Errorf("--to %s is before --from %s", to, from)
 			}
 			in, err := lf.input()
 			if err != nil {
