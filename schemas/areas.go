@@ -62,7 +62,7 @@ var Areas = []AreaInfo{
 	{Area: AreaExport, Readers: "the linkage release's recipients", ReaderRoles: []string{"ice-udal-export"},
 		Holds: "UDAL-style exports of consented linkage (release pseudonyms)", AtRetention: "kept"},
 	{Area: AreaSim, Readers: "data engineers (dev stack only; never in a production bucket)", ReaderRoles: []string{"ice-data-engineer"},
-		Holds: "the simulators' inputs (ice dev keeps its simulated outside world, the DBS and its register of deaths, in a store of its own: .ice/outside)", AtRetention: "kept"},
+		Holds: "the simulators' inputs (ice dev keeps its simulated outside world, the DBS and its registers of deaths, one per ICS, in a store of its own: .ice/outside)", AtRetention: "kept"},
 }
 
 // AreaOf returns the declared area a key lies in.

@@ -411,6 +411,15 @@ func AuditPendingKey(wave string, started time.Time, digest string) string {
 
 // ---- sim -------------------------------------------------------------------------
 
-// DeathsRegisterKey is the register of deaths the dev stack's DBS simulator answers
-// from, in the simulated outside world's store.
-var DeathsRegisterKey = AreaSim.Prefix() + "dbs/deaths" + csvExt
+// DeathsRegisterPrefix holds the registers of deaths the dev stack's DBS simulator
+// answers from, one per ICS (DeathsRegisterKey), in the simulated outside world's
+// store. The simulator reads every one at each reply.
+var DeathsRegisterPrefix = AreaSim.Prefix() + "dbs/deaths/"
+
+// DeathsRegisterKey is one ICS's register of deaths: ice synth sample --store writes
+// it, replacing that ICS's earlier one and leaving the other ICSs'.
+func DeathsRegisterKey(ics string) string { return DeathsRegisterPrefix + ics + csvExt }
+
+// LegacyDeathsRegisterKey is the one register of deaths for every ICS that earlier
+// versions wrote (each sample replacing the last); the simulator still reads it.
+var LegacyDeathsRegisterKey = AreaSim.Prefix() + "dbs/deaths" + csvExt

@@ -51,7 +51,8 @@ func TestKeyBuilders(t *testing.T) {
 		{"load marker", ResponseLoadMarkerKey("w1", "QMM", sha), "reports/w1/QMM/response_loads/" + sha + ".json"},
 		{"audit pending", AuditPendingKey("w1", started, "d1"), "audit/pending/w1/00000000000000001234-d1.jsonl"},
 		{"audit pending, no wave", AuditPendingPrefix(""), "audit/pending/_none/"},
-		{"deaths register", DeathsRegisterKey, "sim/dbs/deaths.csv"},
+		{"deaths register", DeathsRegisterKey("QMM"), "sim/dbs/deaths/QMM.csv"},
+		{"legacy deaths register", LegacyDeathsRegisterKey, "sim/dbs/deaths.csv"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,7 +22,6 @@ import (
 	"icesurvey/mailing"
 	"icesurvey/publication"
 	"icesurvey/schemas"
-	"icesurvey/store"
 	"icesurvey/synth"
 	"icesurvey/waveclient"
 	"icesurvey/wavespec"
@@ -114,8 +112,6 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 	for _, st := range spec.Schedule.Steps {
 		spec.Templates[st.Template] = demoTemplateID(st.Template)
 	}
-	var deaths bytes.Buffer
-	all := map[string]time.Time{}
 	synthDir := filepath.Join(cfg.DataDir, "synth", waveID)
 	for i, code := range cfg.ICSs {
 		sp, mp, stats, err := synth.GenerateFiles(synth.Config{ICS: code, N: cfg.N, Seed: int64(i + 1), FaultRate: cfg.Faults,
@@ -123,8 +119,8 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 		if err != nil {
 			return nil, err
 		}
-		for k, v := range stats.DeceasedNHS {
-			all[k] = v
+		if err := putDeathsRegister(ctx, st.Outside, code, stats.DeceasedNHS); err != nil {
+			return nil, err
 		}
 		spec.ICSs = append(spec.ICSs, wavespec.ICS{Code: code, SampleFile: sp, MailingFile: mp})
 		fmt.Fprintf(out, "  synthetic sample for %s: %d people, %d expected accepted, %d excluded, %d rejected\n",
@@ -132,15 +128,6 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 	}
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
-		return nil, err
-	}
-	if err := synth.WriteDeaths(&deaths, all); err != nil {
-		return nil, err
-	}
-	if err := store.PutBytes(ctx, st.Outside, schemas.DeathsRegisterKey, deaths.Bytes()); err != nil {
-		return nil, err
-	}
-	if err := st.LoadDeaths(ctx); err != nil {
 		return nil, err
 	}
 	if err := waveclient.StageFiles(ctx, st.Store, spec); err != nil {

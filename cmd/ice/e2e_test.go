@@ -46,7 +46,6 @@ func e2eWave(t *testing.T, ctx context.Context, st *devstack.Stack, waveID strin
 		spec.Templates[s.Template] = demoTemplateID(s.Template)
 	}
 	stats := map[string]*synth.Stats{}
-	deaths := map[string]time.Time{}
 	dir := t.TempDir()
 	for i, code := range codes {
 		sp, mp, s, err := synth.GenerateFiles(synth.Config{ICS: code, N: n, Seed: int64(100 + i), FaultRate: 0.05,
@@ -54,24 +53,16 @@ func e2eWave(t *testing.T, ctx context.Context, st *devstack.Stack, waveID strin
 		if err != nil {
 			t.Fatal(err)
 		}
-		for k, v := range s.DeceasedNHS {
-			deaths[k] = v
+		// Each ICS's register as ice synth sample --store writes it, while the stack
+		// runs: its DBS simulator reads them at each reply.
+		if err := putDeathsRegister(ctx, st.Outside, code, s.DeceasedNHS); err != nil {
+			t.Fatal(err)
 		}
 		stats[code] = s
 		spec.ICSs = append(spec.ICSs, wavespec.ICS{Code: code, SampleFile: sp, MailingFile: mp})
 	}
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := synth.WriteDeaths(&buf, deaths); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutBytes(ctx, st.Outside, schemas.DeathsRegisterKey, buf.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.LoadDeaths(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := waveclient.StageFiles(ctx, st.Store, spec); err != nil {

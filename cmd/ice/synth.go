@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -36,17 +37,15 @@ func synthCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if cfg.DeathRate > 0 && storeURL != "" {
-				// The simulated DBS answers from this register (ice dev reads it at start).
+			if storeURL != "" {
+				// The simulated DBS answers from this ICS's register beside the other
+				// ICSs' (ice dev reads them at each reply). Written with no deaths too:
+				// the ICS's new sample replaces its earlier one's register.
 				st, err := store.Open(cmd.Context(), storeURL)
 				if err != nil {
 					return err
 				}
-				var buf bytes.Buffer
-				if err := synth.WriteDeaths(&buf, stats.DeceasedNHS); err != nil {
-					return err
-				}
-				if err := store.PutBytes(cmd.Context(), st, schemas.DeathsRegisterKey, buf.Bytes()); err != nil {
+				if err := putDeathsRegister(cmd.Context(), st, cfg.ICS, stats.DeceasedNHS); err != nil {
 					return err
 				}
 			}
@@ -66,9 +65,20 @@ func synthCmd() *cobra.Command {
 	f.StringVar(&cfg.Format, "format", "csv", "csv or xlsx")
 	f.StringVar(&sampling, "sampling-date", "", "sampling date yyyy-mm-dd (default the generator's)")
 	f.StringVar(&out, "out", ".", "directory for the files")
-	f.StringVar(&storeURL, "store", "", "also write the deaths register for the simulated DBS to this store (ice dev's simulated outside world: file://{data}/outside)")
+	f.StringVar(&storeURL, "store", "", "also write the ICS's register of deaths for the simulated DBS to this store (ice dev's simulated outside world: file://{data}/outside), replacing only this ICS's")
 	cmd.AddCommand(sample)
 	cmd.AddCommand(synthLinkageCmd())  // consented linkage (#15), in link.go
 	cmd.AddCommand(synthSessionsCmd()) // experience profile sessions (#17)
 	return cmd
+}
+
+// putDeathsRegister writes one ICS's register of deaths for the simulated DBS
+// (schemas.DeathsRegisterKey), replacing that ICS's earlier register and leaving
+// the other ICSs'.
+func putDeathsRegister(ctx context.Context, st store.Store, ics string, deaths map[string]time.Time) error {
+	var buf bytes.Buffer
+	if err := synth.WriteDeaths(&buf, deaths); err != nil {
+		return err
+	}
+	return store.PutBytes(ctx, st, schemas.DeathsRegisterKey(ics), buf.Bytes())
 }

@@ -9,9 +9,7 @@ package devstack
 import (
 	"context"
 	"crypto/rand"
-	"encoding/csv"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -26,7 +24,6 @@ import (
 	"icesurvey/infra/devserver"
 	"icesurvey/notify"
 	"icesurvey/notify/notifytest"
-	"icesurvey/schemas"
 	"icesurvey/sim/dbssim"
 	"icesurvey/sim/devsim"
 	"icesurvey/store"
@@ -140,9 +137,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	s.DBS = dbssim.NewSimulator(s.Outside, "")
 	s.DBS.Delay = cfg.DBSDelay
-	if err := s.LoadDeaths(ctx); err != nil {
-		return nil, err
-	}
+	// The registers of deaths are read at each reply, not once here: ice synth sample
+	// --store writes them while the stack runs.
+	s.DBS.ReadRegisters = true
 	accessFile := cfg.AccessFile
 	if accessFile == "" {
 		accessFile = filepath.Join(cfg.DataDir, "dashboard-access.yaml")
@@ -161,33 +158,6 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// LoadDeaths (re)reads the simulator's register of deaths from the outside world's
-// store (Outside).
-func (s *Stack) LoadDeaths(ctx context.Context) error {
-	b, err := store.ReadAll(ctx, s.Outside, schemas.DeathsRegisterKey)
-	if errors.Is(err, store.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
-	if err != nil {
-		return fmt.Errorf("devstack: %s: %w", schemas.DeathsRegisterKey, err)
-	}
-	for i, r := range rows {
-		if i == 0 || len(r) < 2 {
-			continue
-		}
-		d, err := time.Parse("20060102", r[1])
-		if err != nil {
-			return fmt.Errorf("devstack: %s row %d: DATE_OF_DEATH: %w", schemas.DeathsRegisterKey, i+1, err)
-		}
-		s.DBS.Deaths[r[0]] = d
-	}
-	return nil
 }
 
 // Close stops everything, workers first so no activity is cut off by its server.

@@ -7,10 +7,14 @@
 package dbssim
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
 	"time"
 
 	"icesurvey/dbs"
@@ -49,6 +53,12 @@ type Simulator struct {
 	NoMatch          map[string]bool
 	MultipleMatch    map[string]bool
 	CrossCheckFailed map[string]schemas.DBSTraceStatus // NHS number → 31, 32 or 33
+
+	// ReadRegisters has each reply also answer from the registers of deaths in Store
+	// (schemas.DeathsRegisterPrefix, one per ICS, and the legacy one register), read
+	// afresh for the reply: ice dev's simulator, so a register written while the
+	// stack runs (ice synth sample --store) is answered from without a restart.
+	ReadRegisters bool
 
 	// Delay is how long after submission the reply becomes available.
 	Delay time.Duration
@@ -151,7 +161,13 @@ func (s *Simulator) Fetch(ctx context.Context, requestID string) ([]byte, bool, 
 	if err != nil {
 		return nil, false, err
 	}
-	reply, err = s.Respond(req)
+	deaths := s.Deaths
+	if s.ReadRegisters {
+		if deaths, err = s.registers(ctx); err != nil {
+			return nil, false, err
+		}
+	}
+	reply, err = s.respond(req, deaths)
 	if err != nil {
 		return nil, false, fmt.Errorf("dbssim: request %s: %w", requestID, err)
 	}
@@ -161,20 +177,76 @@ func (s *Simulator) Fetch(ctx context.Context, requestID string) ([]byte, bool, 
 	return reply, true, nil
 }
 
-// Respond computes the reply DBS would give to a request CSV.
+// registers is Deaths with every register of deaths in Store added.
+func (s *Simulator) registers(ctx context.Context) (map[string]time.Time, error) {
+	deaths := maps.Clone(s.Deaths)
+	if deaths == nil {
+		deaths = map[string]time.Time{}
+	}
+	infos, err := s.Store.List(ctx, schemas.DeathsRegisterPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("dbssim: registers of deaths: %w", err)
+	}
+	keys := []string{schemas.LegacyDeathsRegisterKey}
+	for _, in := range infos {
+		if strings.HasSuffix(in.Key, ".csv") {
+			keys = append(keys, in.Key)
+		}
+	}
+	for _, key := range keys {
+		b, err := store.ReadAll(ctx, s.Store, key)
+		if errors.Is(err, store.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dbssim: %w", err)
+		}
+		if err := ReadDeaths(key, b, deaths); err != nil {
+			return nil, err
+		}
+	}
+	return deaths, nil
+}
+
+// ReadDeaths adds a register of deaths (CSV with the header NHS_NUMBER,DATE_OF_DEATH,
+// the date yyyymmdd, as synth.WriteDeaths writes it) to deaths; name is used in errors.
+func ReadDeaths(name string, b []byte, deaths map[string]time.Time) error {
+	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		return fmt.Errorf("dbssim: %s: %w", name, err)
+	}
+	for i, r := range rows {
+		if i == 0 || len(r) < 2 {
+			continue
+		}
+		d, err := time.Parse("20060102", r[1])
+		if err != nil {
+			return fmt.Errorf("dbssim: %s row %d: DATE_OF_DEATH: %w", name, i+1, err)
+		}
+		deaths[r[0]] = d
+	}
+	return nil
+}
+
+// Respond computes the reply DBS would give to a request CSV, from Deaths (not the
+// registers in Store, which Fetch reads).
 func (s *Simulator) Respond(request []byte) ([]byte, error) {
+	return s.respond(request, s.Deaths)
+}
+
+func (s *Simulator) respond(request []byte, deaths map[string]time.Time) ([]byte, error) {
 	rows, err := dbs.ParseRequest(request)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]schemas.DBSResponseRow, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, s.answer(r))
+		out = append(out, s.answer(r, deaths))
 	}
 	return dbs.EncodeResponse(out), nil
 }
 
-func (s *Simulator) answer(r schemas.DBSRequestRow) schemas.DBSResponseRow {
+func (s *Simulator) answer(r schemas.DBSRequestRow, deaths map[string]time.Time) schemas.DBSResponseRow {
 	resp := schemas.DBSResponseRow{UniqueReference: r.UniqueReference}
 	nhs := r.NHSNumber
 	crossCheckOnly := r.FamilyName == "" && r.GivenName == "" && r.Postcode == ""
@@ -198,9 +270,9 @@ func (s *Simulator) answer(r schemas.DBSRequestRow) schemas.DBSResponseRow {
 		resp.TraceStatus = schemas.DBSSingleMatch
 		resp.NHSNumber = nhs
 	}
-	if d, ok := s.Deaths[resp.NHSNumber]; ok {
+	if d, ok := deaths[resp.NHSNumber]; ok {
 		resp.DateOfDeath = &d
-	} else if d, ok := s.Deaths[nhs]; ok {
+	} else if d, ok := deaths[nhs]; ok {
 		resp.DateOfDeath = &d
 	}
 	return resp

@@ -2,12 +2,15 @@ package dbssim
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"icesurvey/dbs"
 	"icesurvey/dbs/dbstest"
 	"icesurvey/schemas"
+	"icesurvey/store"
 )
 
 func TestSimulatorTraceStatuses(t *testing.T) {
@@ -133,5 +136,85 @@ func TestSimulatorSurvivesRestart(t *testing.T) {
 	// Fetch of an unknown request is an error, not a forever-pending wait.
 	if _, _, err := second.Fetch(ctx, "never"); !dbs.IsPermanent(err) {
 		t.Errorf("fetch of an unsubmitted request: err = %v", err)
+	}
+}
+
+// With ReadRegisters (ice dev's simulator), each reply reads the registers of deaths
+// in the store as they are then: one per ICS, each replaced by that ICS's next
+// sample and none replacing another's, and the one register earlier versions wrote.
+func TestSimulatorReadsRegistersAtEachReply(t *testing.T) {
+	ctx := context.Background()
+	st := dbstest.FileStore(t)
+	s := NewSimulator(st, "")
+	s.Delay, s.ReadRegisters = 0, true
+	a, b, c := dbstest.Contact(t, "S1", "943476591"), dbstest.Contact(t, "S2", "401023213"), dbstest.Contact(t, "S3", "600000001")
+	register := func(key string, deaths ...schemas.Contact) {
+		t.Helper()
+		body := "NHS_NUMBER,DATE_OF_DEATH\n"
+		for _, d := range deaths {
+			body += d.NHSNumber + ",20261203\n"
+		}
+		if err := store.PutBytes(ctx, st, key, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	dead := func() map[string]bool {
+		t.Helper()
+		n++
+		id := fmt.Sprintf("r%d", n)
+		body, _ := dbs.BuildRequest([]schemas.Contact{a, b, c})
+		if err := s.Submit(ctx, id, body); err != nil {
+			t.Fatal(err)
+		}
+		reply, ready, err := s.Fetch(ctx, id)
+		if err != nil || !ready {
+			t.Fatalf("fetch %s: ready=%v err=%v", id, ready, err)
+		}
+		rows, err := dbs.ParseResponse(reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, r := range rows {
+			if r.DateOfDeath != nil {
+				out[r.UniqueReference] = true
+			}
+		}
+		return out
+	}
+	steps := []struct {
+		name  string
+		write func()
+		want  []string // the unique references reported dead
+	}{
+		{"no register yet", func() {}, nil},
+		{"QMM's register, written after the simulator started", func() { register(schemas.DeathsRegisterKey("QMM"), a) }, []string{"S1"}},
+		{"QJK's register beside it", func() { register(schemas.DeathsRegisterKey("QJK"), b) }, []string{"S1", "S2"}},
+		{"QMM's next sample replaces only QMM's", func() { register(schemas.DeathsRegisterKey("QMM")) }, []string{"S2"}},
+		{"the legacy register", func() { register(schemas.LegacyDeathsRegisterKey, c) }, []string{"S2", "S3"}},
+	}
+	for _, step := range steps {
+		step.write()
+		got := dead()
+		if len(got) != len(step.want) {
+			t.Errorf("%s: dead %v, want %v", step.name, got, step.want)
+		}
+		for _, ref := range step.want {
+			if !got[ref] {
+				t.Errorf("%s: dead %v, want %v", step.name, got, step.want)
+			}
+		}
+	}
+	// A register that cannot be read is the reply's error, not a silent "alive".
+	if err := store.PutBytes(ctx, st, schemas.DeathsRegisterKey("QNX"), []byte("NHS_NUMBER,DATE_OF_DEATH\n9434765919,3 December\n")); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := dbs.BuildRequest([]schemas.Contact{a})
+	if err := s.Submit(ctx, "bad", body); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Fetch(ctx, "bad"); err == nil || !strings.Contains(err.Error(), "sim/dbs/deaths/QNX.csv row 2: DATE_OF_DEATH") {
+		t.Errorf("a bad register: %v", err)
 	}
 }
