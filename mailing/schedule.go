@@ -75,9 +75,10 @@ type Schedule struct {
 	FieldworkDays int `yaml:"fieldwork_days" json:"fieldwork_days"`
 	// FinalLoadDays is how many days after the close the closing record (each person's
 	// final outcome) is taken, so that the daily loads bring in the supplier's last
-	// files first: no mailing goes out in those days. Zero in a wave spec means
-	// DefaultFinalLoadDays.
-	FinalLoadDays int `yaml:"final_load_days,omitempty" json:"final_load_days,omitempty"`
+	// files first: no mailing goes out in those days. Left out of a wave spec, it is
+	// DefaultFinalLoadDays; written as 0, the record is taken at the close (so it is
+	// always written out, never omitted as empty).
+	FinalLoadDays int `yaml:"final_load_days" json:"final_load_days,omitempty"`
 	// AllowShortFieldwork lifts the 56-day minimum, for tests and demonstrations only.
 	AllowShortFieldwork bool `yaml:"allow_short_fieldwork,omitempty" json:"allow_short_fieldwork,omitempty"`
 }

@@ -77,23 +77,80 @@ func Parse(name string, b []byte) (*Spec, error) {
 		}
 		return nil, fmt.Errorf("wave spec %s: %w", name, err)
 	}
+	// Defaults takes a zero for a setting left out; one the spec gives as zero is not
+	// left out, and must not be replaced without a word.
+	var w written
+	if err := yaml.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("wave spec %s: %w", name, err)
+	}
+	if err := w.checkZeros(); err != nil {
+		return nil, fmt.Errorf("wave spec %s: %w", name, err)
+	}
 	s.Defaults()
+	if w.Schedule.FinalLoadDays != nil && *w.Schedule.FinalLoadDays == 0 {
+		s.Schedule.FinalLoadDays = 0 // written: the closing record is taken at the close
+	}
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("wave spec %s: %w", name, err)
 	}
 	return &s, nil
 }
 
-// Defaults fills every setting the spec leaves out.
+// written is the settings Defaults fills when they are zero, as the spec's YAML gives
+// them: nil when left out (or null), so that a zero written in the spec is told apart
+// from one left out.
+type written struct {
+	DayLength     *Duration `yaml:"day_length"`
+	MinEligible   *int      `yaml:"min_eligible"`
+	RetentionDays *int      `yaml:"retention_days"`
+	Schedule      struct {
+		FinalLoadDays *int `yaml:"final_load_days"`
+	} `yaml:"schedule"`
+	DBS struct {
+		PollEvery     *Duration `yaml:"poll_every"`
+		ReplyDeadline *Duration `yaml:"reply_deadline"`
+	} `yaml:"dbs"`
+}
+
+// checkZeros refuses a zero written where it has no meaning of its own: a zero there
+// would else be silently replaced by the default (schedule.final_load_days: 0 has one,
+// the closing record at the close, and is kept).
+func (w written) checkZeros() error {
+	zeroDuration := func(d *Duration) bool { return d != nil && *d == 0 }
+	zeroInt := func(n *int) bool { return n != nil && *n == 0 }
+	switch {
+	case zeroDuration(w.DayLength):
+		return fmt.Errorf("day_length 0s: must be positive (leave it out for the default 24h)")
+	case zeroInt(w.MinEligible):
+		return fmt.Errorf("min_eligible 0: the smallest eligible sample must be at least 1 (leave it out for the default %d)", DefaultMinEligible)
+	case zeroInt(w.RetentionDays):
+		return fmt.Errorf("retention_days 0: the identifiable data are kept at least 1 day after the close (leave it out for the default %d)", DefaultRetentionDays)
+	case zeroDuration(w.DBS.PollEvery):
+		return fmt.Errorf("dbs.poll_every 0s: must be positive (leave it out for the default 1m)")
+	case zeroDuration(w.DBS.ReplyDeadline):
+		return fmt.Errorf("dbs.reply_deadline 0s: must be positive (leave it out for the default 48h)")
+	}
+	return nil
+}
+
+// Defaults of the settings a spec may leave out.
+const (
+	DefaultMinEligible   = 4000
+	DefaultRetentionDays = 90
+)
+
+// Defaults fills every setting the spec leaves out: a zero is taken as left out (Parse
+// refuses a zero written in the spec where it has no meaning of its own, and keeps
+// schedule.final_load_days: 0).
 func (s *Spec) Defaults() {
 	if s.DayLength == 0 {
 		s.DayLength = Duration(24 * time.Hour)
 	}
 	if s.MinEligible == 0 {
-		s.MinEligible = 4000
+		s.MinEligible = DefaultMinEligible
 	}
 	if s.RetentionDays == 0 {
-		s.RetentionDays = 90
+		s.RetentionDays = DefaultRetentionDays
 	}
 	if s.SurveyURL == "" {
 		s.SurveyURL = "https://www.icesurvey.nhs.uk"
@@ -143,10 +200,21 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("sampling_date is required (yyyy-mm-dd)")
 	}
 	if s.DayLength <= 0 {
-		return fmt.Errorf("day_length must be positive")
+		return fmt.Errorf("day_length %s must be positive", s.DayLength.D())
 	}
 	if s.MinEligible < 0 {
-		return fmt.Errorf("min_eligible must not be negative")
+		return fmt.Errorf("min_eligible %d must not be negative", s.MinEligible)
+	}
+	// A negative retention would delete the identifiable data at the close, as soon as
+	// it is made: before anyone could check the closing record.
+	if s.RetentionDays < 0 {
+		return fmt.Errorf("retention_days %d must not be negative (the days after the close the identifiable data are kept)", s.RetentionDays)
+	}
+	if s.DBS.PollEvery < 0 {
+		return fmt.Errorf("dbs.poll_every %s must be positive", s.DBS.PollEvery.D())
+	}
+	if s.DBS.ReplyDeadline < 0 {
+		return fmt.Errorf("dbs.reply_deadline %s must be positive", s.DBS.ReplyDeadline.D())
 	}
 	if err := s.Schedule.Validate(); err != nil {
 		return fmt.Errorf("schedule: %w", err)

@@ -31,7 +31,7 @@ func TestParseDefaults(t *testing.T) {
 }
 
 // The closing record's wait for the final loads: two days unless the spec says, under
-// schedule, with or without steps of its own.
+// schedule, with or without steps of its own (0 included).
 func TestFinalLoadDays(t *testing.T) {
 	steps := `
   fieldwork_days: 56
@@ -47,6 +47,10 @@ func TestFinalLoadDays(t *testing.T) {
 		{"said, default steps", "schedule: {final_load_days: 5}\n", 5},
 		{"steps of its own, unsaid", "schedule:" + steps, 2},
 		{"steps of its own, said", "schedule:\n  final_load_days: 7" + steps, 7},
+		// Zero has a meaning of its own, the record at the close: it is kept.
+		{"said zero, default steps", "schedule: {final_load_days: 0}\n", 0},
+		{"said zero, steps of its own", "schedule:\n  final_load_days: 0" + steps, 0},
+		{"null: left out", "schedule: {final_load_days: null}\n", 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := Parse("wave.yaml", []byte(good+c.schedule))
@@ -88,6 +92,19 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"bad duration", good + "day_length: soon\n", "duration"},
 		{"final loads too long", good + "schedule: {final_load_days: 15}\n", "final_load_days 15 must be from 0 to 14"},
 		{"final loads negative", good + "schedule: {final_load_days: -1}\n", "final_load_days -1"},
+		// Negatives: a retention of -5 deleted the identifiable data at the close.
+		{"negative retention", good + "retention_days: -5\n", "retention_days -5 must not be negative"},
+		{"negative minimum", good + "min_eligible: -1\n", "min_eligible -1 must not be negative"},
+		{"negative day length", good + "day_length: -1h\n", "day_length -1h0m0s must be positive"},
+		{"negative DBS poll", good + "dbs: {poll_every: -1m}\n", "dbs.poll_every -1m0s must be positive"},
+		{"negative DBS deadline", good + "dbs: {reply_deadline: -1h}\n", "dbs.reply_deadline -1h0m0s must be positive"},
+		// A zero written in the spec is not taken for one left out (min_eligible: 0 ran
+		// with 4000).
+		{"zero minimum", good + "min_eligible: 0\n", "min_eligible 0: the smallest eligible sample must be at least 1 (leave it out for the default 4000)"},
+		{"zero retention", good + "retention_days: 0\n", "retention_days 0: the identifiable data are kept at least 1 day after the close (leave it out for the default 90)"},
+		{"zero day length", good + "day_length: 0s\n", "day_length 0s: must be positive"},
+		{"zero DBS poll", good + "dbs: {poll_every: 0s}\n", "dbs.poll_every 0s: must be positive"},
+		{"zero DBS deadline", good + "dbs: {reply_deadline: 0h}\n", "dbs.reply_deadline 0s: must be positive"},
 		{"DBS request IDs too long", strings.Replace(good, "W1", longWave, 1) +
 			"schedule: {fieldwork_days: 56, steps: [{name: a-rather-long-name-for-the-first-letter, day: 0, channel: letter, template: invitation_letter}]}\n",
 			`with schedule step "a-rather-long-name-for-the-first-letter" makes DBS request IDs of up to 112 characters`},
@@ -95,9 +112,20 @@ func TestParseErrorsNameTheField(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse("wave.yaml", []byte(c.yaml))
-			if err == nil || !strings.Contains(err.Error(), c.want) {
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "wave spec wave.yaml: ") {
 				t.Fatalf("err = %v, want it to mention %q", err, c.want)
 			}
 		})
+	}
+}
+
+// Settings written as null are left out: the defaults fill them.
+func TestNullIsLeftOut(t *testing.T) {
+	s, err := Parse("wave.yaml", []byte(good+"min_eligible: null\nretention_days:\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MinEligible != DefaultMinEligible || s.RetentionDays != DefaultRetentionDays {
+		t.Errorf("min_eligible %d, retention_days %d: want the defaults", s.MinEligible, s.RetentionDays)
 	}
 }
