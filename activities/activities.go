@@ -143,11 +143,20 @@ func (a *Activities) SendMailing(ctx context.Context, in SendInput) (SendOutput,
 }
 
 // RecordOptOut writes a late opt-out (outcome 4) to the lake for the warehouse to load
-// (mailing.RecordOptOut): the person must be in the ICS's accepted sample, and from
-// this moment no send includes them.
+// (mailing.RecordOptOut): the person must be in the ICS's accepted sample, the reason
+// a code, and from this moment no send includes them. A person opted out already is
+// refused. It is effective when the workflow scheduled it: every attempt records the
+// same time, so a retry of an attempt that wrote the opt-out is not taken for a
+// second one.
 func (a *Activities) RecordOptOut(ctx context.Context, in OptOutInput) (OptOutOutput, error) {
+	at := time.Now().UTC()
+	if activity.IsActivity(ctx) {
+		if t := activity.GetInfo(ctx).ScheduledTime; !t.IsZero() {
+			at = t.UTC() // the first attempt's: ActivityInfo.ScheduledTime is not the attempt's own
+		}
+	}
 	res, err := mailing.RecordOptOut(ctx, a.Store, mailing.OptOutRequest{Wave: in.WaveID, ICS: in.ICS,
-		SurveyRecordID: in.SurveyRecordID, AccessCode: in.AccessCode, Reason: in.Reason}, time.Now().UTC())
+		SurveyRecordID: in.SurveyRecordID, AccessCode: in.AccessCode, Reason: in.Reason}, at)
 	if err != nil {
 		return OptOutOutput{}, err
 	}

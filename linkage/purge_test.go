@@ -116,7 +116,7 @@ func TestWithdrawnArePurgedFromTheValidatedExtracts(t *testing.T) {
 	}
 	lateAt := day.AddDate(0, 0, 1).Add(10 * time.Hour)
 	if _, err := mailing.RecordOptOut(ctx, w.st, mailing.OptOutRequest{Wave: w.wave, ICS: late.ICS, SurveyRecordID: late.SurveyRecordID,
-		Reason: "phoned the helpline"}, lateAt); err != nil {
+		Reason: "too_ill"}, lateAt); err != nil {
 		t.Fatal(err)
 	}
 	events, err := linkage.DeriveConsent(ctx, w.st, w.wave)
@@ -137,7 +137,7 @@ func TestWithdrawnArePurgedFromTheValidatedExtracts(t *testing.T) {
 		if e.SurveyRecordID == late.SurveyRecordID && e.Event == schemas.ConsentWithdrawn {
 			found[e.SurveyRecordID]++
 			if e.SourceKind != schemas.ConsentSourceLateOptOut || e.SourceFile != schemas.LateOptOutSource || e.SourceRef != "optout/"+late.SurveyRecordID ||
-				!e.At.Equal(lateAt) || e.Reason != "phoned the helpline" {
+				!e.At.Equal(lateAt) || e.Reason != "too_ill" {
 				t.Errorf("late opt-out's withdrawal %+v does not name the outcome event, its time and reason", e)
 			}
 		}

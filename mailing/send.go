@@ -2,6 +2,9 @@ package mailing
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,9 +160,24 @@ type OptOutResult struct {
 
 // RecordOptOut writes a late opt-out (outcome 4), effective at now, to the lake: from
 // that moment every send leaves the person out (Send reads OptedOut). The person must
-// be in the ICS's accepted sample; an unknown ID or code, or a malformed code, is a
-// fault.BadInput. Recording the same opt-out again rewrites the same object.
+// be in the ICS's accepted sample, and the reason one of schemas.LateOptOutReasons
+// (empty: the default); an unknown ID or code, a malformed code, free text for a
+// reason, or both an ID and a code, is a fault.BadInput. A person opted out already is
+// refused, saying when and why (a fault.BadInput too): the first opt-out stands in the
+// lake, not overwritten by the second. The same call again (the same now: a retried
+// activity passes the time it was first scheduled) rewrites the same object.
 func RecordOptOut(ctx context.Context, st store.Store, req OptOutRequest, now time.Time) (OptOutResult, error) {
+	reason, ok := schemas.LateOptOutReason(req.Reason)
+	if !ok {
+		// Not quoted: free text is what must not reach a log.
+		return OptOutResult{}, fault.Errorf(fault.BadInput, "the reason of an opt-out is a code, one of %s (free text is not recorded)",
+			strings.Join(schemas.LateOptOutReasons, ", "))
+	}
+	if req.SurveyRecordID != "" && req.AccessCode != "" {
+		return OptOutResult{}, fault.Errorf(fault.BadInput, "an opt-out names the person by survey record ID or by access code, not both")
+	}
+	// Stored to the microsecond: a retried call's time must read back equal.
+	now = now.UTC().Truncate(time.Microsecond)
 	id := req.SurveyRecordID
 	code := ""
 	if req.AccessCode != "" {
@@ -186,18 +204,43 @@ func RecordOptOut(ctx context.Context, st store.Store, req OptOutRequest, now ti
 		}
 		return OptOutResult{}, fault.Errorf(fault.BadInput, "%s is not in the %s sample of wave %s", what, req.ICS, req.Wave)
 	}
-	reason := strings.TrimSpace(req.Reason)
-	if reason == "" {
-		reason = "operator"
+	key := schemas.OptOutKey(req.Wave, req.ICS, id)
+	if err := firstOptOutStands(ctx, st, key, id, now); err != nil {
+		return OptOutResult{}, err
 	}
 	ev := schemas.OutcomeEvent{EventID: "optout/" + id, Wave: req.Wave, ICS: req.ICS, LoadDate: now.Truncate(24 * time.Hour),
 		SurveyRecordID: id, Outcome: schemas.OutcomeOptedOut, At: now, Reason: reason, SourceFile: schemas.LateOptOutSource}
-	key := schemas.OptOutKey(req.Wave, req.ICS, id)
 	if err := lake.PutRows(ctx, st, key, schemas.OutcomeEventLayout(), []schemas.OutcomeEvent{ev}); err != nil {
 		return OptOutResult{}, err
 	}
 	audit.Record(ctx, "late_opt_out", map[string]any{"survey_record_id": id, "reason": reason})
 	return OptOutResult{SurveyRecordID: id, Objects: []schemas.LakeObject{schemas.LakeOutcomeEvents.Object(key)}}, nil
+}
+
+// firstOptOutStands refuses a second late opt-out of survey record id (its object at
+// key): the first one's time and reason stay in the lake. An object made at now is
+// this same opt-out's, written by an earlier attempt.
+func firstOptOutStands(ctx context.Context, st store.Store, key, id string, now time.Time) error {
+	rows, err := lake.GetRows[schemas.OutcomeEvent](ctx, st, key, schemas.OutcomeEventLayout())
+	if errors.Is(err, store.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the opt-out already recorded for %s: %w", id, err)
+	}
+	for _, ev := range rows {
+		if ev.At.Equal(now) {
+			continue
+		}
+		// One recorded before reasons were codes may hold free text: not repeated.
+		reason := "reason " + ev.Reason
+		if !slices.Contains(schemas.LateOptOutReasons, ev.Reason) {
+			reason = "a reason that is no code"
+		}
+		return fault.Errorf(fault.BadInput, "survey record %s was already opted out at %s with %s; the first opt-out stands",
+			id, ev.At.UTC().Format(time.RFC3339), reason)
+	}
+	return nil
 }
 
 // OptedOut lists everyone with a late opt-out recorded in the lake (one object each,

@@ -3,10 +3,12 @@ package mailing_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"icesurvey/audit"
 	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/mailing"
@@ -143,4 +145,96 @@ func TestSendFaults(t *testing.T) {
 	if errors.Is(err, store.ErrNotExist) {
 		t.Errorf("opt-out of nobody reads as a missing object: %v", err)
 	}
+}
+
+// A late opt-out's reason is a code: free text (a name, a phone number) is refused
+// before anything is recorded, and the refusal does not repeat it; a person named both
+// by record and access code is refused; a code is recorded lower case, and none given
+// is recorded as the default.
+func TestOptOutReasonIsACode(t *testing.T) {
+	ctx := context.Background()
+	st, contacts := optOutFixture(t)
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	const freeText = "Barbara Hunt's daughter phoned from 07700 900123"
+	for _, tt := range []struct {
+		name       string
+		req        mailing.OptOutRequest
+		wantReason string // "" for refused
+		wantErr    string
+	}{
+		{"free text", mailing.OptOutRequest{SurveyRecordID: contacts[0].SurveyRecordID, Reason: freeText}, "",
+			"one of does_not_want, too_ill, deceased, other"},
+		{"withdraw_linkage is no opt-out", mailing.OptOutRequest{SurveyRecordID: contacts[0].SurveyRecordID, Reason: schemas.OptOutWithdrawLinkage}, "",
+			"one of does_not_want, too_ill, deceased, other"},
+		{"both record and access code", mailing.OptOutRequest{SurveyRecordID: contacts[0].SurveyRecordID, AccessCode: contacts[1].AccessCode}, "",
+			"by survey record ID or by access code, not both"},
+		{"a code", mailing.OptOutRequest{SurveyRecordID: contacts[2].SurveyRecordID, Reason: " Too_Ill "}, "too_ill", ""},
+		{"none given", mailing.OptOutRequest{AccessCode: contacts[3].AccessCode}, schemas.DefaultLateOptOutReason, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Wave, tt.req.ICS = "W1", "QMM"
+			actx, col := audit.WithCollector(ctx)
+			res, err := mailing.RecordOptOut(actx, st, tt.req, now)
+			if tt.wantReason == "" {
+				if fault.KindOf(err) != fault.BadInput || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "Hunt") {
+					t.Fatalf("err %v (kind %q), want a bad input saying %q and not repeating the text", err, fault.KindOf(err), tt.wantErr)
+				}
+				if opted, _ := mailing.OptedOut(ctx, st, "W1", "QMM"); len(opted) > 0 && opted[contacts[0].SurveyRecordID] {
+					t.Errorf("refused, yet recorded: %v", opted)
+				}
+				if n := len(col.Events()); n > 0 {
+					t.Errorf("refused, yet %d audit events", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := lake.GetRows[schemas.OutcomeEvent](ctx, st, res.Objects[0].Key, schemas.OutcomeEventLayout())
+			if err != nil || len(rows) != 1 || rows[0].Reason != tt.wantReason {
+				t.Fatalf("recorded %+v %v, want reason %s", rows, err, tt.wantReason)
+			}
+		})
+	}
+}
+
+// A person opted out already is refused, saying when and why, and the first opt-out's
+// time and reason stay in the lake; the same call again (a retried attempt, which
+// records the time it was first scheduled) is not refused.
+func TestSecondOptOutRefusedFirstStands(t *testing.T) {
+	ctx := context.Background()
+	st, contacts := optOutFixture(t)
+	first := time.Date(2026, 3, 2, 9, 0, 0, 123456789, time.UTC)
+	id := contacts[1].SurveyRecordID
+	req := mailing.OptOutRequest{Wave: "W1", ICS: "QMM", SurveyRecordID: id, Reason: "too_ill"}
+	res, err := mailing.RecordOptOut(ctx, st, req, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mailing.RecordOptOut(ctx, st, req, first); err != nil {
+		t.Fatalf("the same opt-out again (a retried attempt): %v", err)
+	}
+	// Again later, by access code and with another reason.
+	_, err = mailing.RecordOptOut(ctx, st, mailing.OptOutRequest{Wave: "W1", ICS: "QMM", AccessCode: contacts[1].AccessCode, Reason: "does_not_want"}, first.Add(time.Hour))
+	want := "survey record " + id + " was already opted out at 2026-03-02T09:00:00Z with reason too_ill; the first opt-out stands"
+	if fault.KindOf(err) != fault.BadInput || err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("a second opt-out: %v (kind %q), want a bad input saying %q", err, fault.KindOf(err), want)
+	}
+	rows, err := lake.GetRows[schemas.OutcomeEvent](ctx, st, res.Objects[0].Key, schemas.OutcomeEventLayout())
+	if err != nil || len(rows) != 1 || rows[0].Reason != "too_ill" || !rows[0].At.Equal(first.Truncate(time.Microsecond)) {
+		t.Fatalf("the lake's opt-out after a second one: %+v %v, want the first (too_ill at %s)", rows, err, first)
+	}
+}
+
+// optOutFixture is sendFixture's ICS with access codes of the letters' form.
+func optOutFixture(t *testing.T) (*store.FileStore, []schemas.Contact) {
+	t.Helper()
+	st, contacts, _ := sendFixture(t)
+	for i := range contacts {
+		contacts[i].AccessCode = fmt.Sprintf("ABCD-EFGH-JK%02d", 22+i)
+	}
+	if err := lake.PutRows(context.Background(), st, schemas.ContactsKey("W1", "QMM"), schemas.ContactLayout(), contacts); err != nil {
+		t.Fatal(err)
+	}
+	return st, contacts
 }

@@ -3,6 +3,7 @@ package schemas
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -100,6 +101,26 @@ var (
 // optout_extract with the file, its checksum and the row) under
 // LinkageOptOutConsentKey, not as an outcome event.
 const OptOutWithdrawLinkage = "withdraw_linkage"
+
+// LateOptOutReasons are the reason codes of a late opt-out recorded by an operator
+// (`ice wave opt-out`): the opt-out file's (OptOutReasons) but withdraw_linkage, which is
+// no opt-out of the survey (`ice link withdraw` records it). The reason reaches the
+// lake, the warehouse, the audit trail and Temporal's history, so it is a code, never
+// free text.
+var LateOptOutReasons = []string{"does_not_want", "too_ill", OptOutDeceased, "other"}
+
+// DefaultLateOptOutReason is a late opt-out's reason when the operator gives none.
+const DefaultLateOptOutReason = "other"
+
+// LateOptOutReason is the code reason stands for (trimmed, lower case; empty is
+// DefaultLateOptOutReason); ok is false for anything not in LateOptOutReasons.
+func LateOptOutReason(reason string) (code string, ok bool) {
+	code = strings.ToLower(strings.TrimSpace(reason))
+	if code == "" {
+		return DefaultLateOptOutReason, true
+	}
+	return code, slices.Contains(LateOptOutReasons, code)
+}
 
 // OptOutDeceased is the opt-out reason a relative gives when the person has died; it is
 // recorded as outcome 3 (deceased), not 4, so no further letter is sent.

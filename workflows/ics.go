@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -240,12 +241,19 @@ func (r *icsRun) move(ctx workflow.Context, req MoveRequest) (MailingStatus, err
 	return MailingStatus{}, fmt.Errorf("no mailing step %q", req.Step)
 }
 
-// validateOptOut refuses an opt-out naming nobody, before the declaration (correct the
-// sample file instead) or after fieldwork has closed.
+// validateOptOut refuses an opt-out naming nobody (or naming them twice over), with a
+// reason that is no code (free text would be recorded in the history, the lake and the
+// warehouse), before the declaration (correct the sample file instead) or after
+// fieldwork has closed.
 func (r *icsRun) validateOptOut(ctx workflow.Context, req OptOutRequest) error {
+	_, reasonOK := schemas.LateOptOutReason(req.Reason)
 	switch {
 	case req.SurveyRecordID == "" && req.AccessCode == "":
 		return errors.New("name the person by --record (survey record ID) or --access-code")
+	case req.SurveyRecordID != "" && req.AccessCode != "":
+		return errors.New("name the person by --record (survey record ID) or --access-code, not both")
+	case !reasonOK:
+		return fmt.Errorf("the reason is a code, one of %s (free text is not recorded)", strings.Join(schemas.LateOptOutReasons, ", "))
 	case r.status.Declaration == nil:
 		return errors.New("the sample is not declared yet: correct the sample file instead")
 	case r.status.Stage == StageClosing || r.status.Stage == StageClosed:

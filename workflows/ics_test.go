@@ -846,6 +846,63 @@ func TestICSWorkflow_DeclarationGate(t *testing.T) {
 	}
 }
 
+// An opt-out names its person once, by record or by access code, and its reason is a
+// code: free text, which would be recorded in the history, the lake and the warehouse,
+// is refused by the update's validator (a client other than the CLI), before anything
+// is recorded; a code is passed on to the activity.
+func TestICSWorkflow_OptOutValidator(t *testing.T) {
+	const freeText = "Barbara Hunt's daughter phoned from 07700 900123"
+	tries := []struct {
+		name string
+		req  workflows.OptOutRequest
+		want string // "" for accepted
+	}{
+		{"nobody", workflows.OptOutRequest{Reason: "too_ill"}, "name the person by --record"},
+		{"both", workflows.OptOutRequest{SurveyRecordID: "S001", AccessCode: "ABCD-EFGH-JK22"}, "not both"},
+		{"free text", workflows.OptOutRequest{SurveyRecordID: "S001", Reason: freeText}, "the reason is a code, one of does_not_want, too_ill, deceased, other"},
+		{"withdraw_linkage", workflows.OptOutRequest{SurveyRecordID: "S001", Reason: "withdraw_linkage"}, "the reason is a code"},
+		{"a code", workflows.OptOutRequest{SurveyRecordID: "S001", Reason: "too_ill"}, ""},
+		{"no reason: the default", workflows.OptOutRequest{SurveyRecordID: "S003"}, ""},
+	}
+	spec := testSpec(t, testICS)
+	env := newEnv(t)
+	declareAt := time.Hour
+	newWorld(env, t0.Add(declareAt), 4000, fieldworkPeople()...)
+	var mu sync.Mutex
+	var recorded []activities.OptOutInput
+	env.OnActivity(ta.RecordOptOut, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.OptOutInput) (activities.OptOutOutput, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			recorded = append(recorded, in)
+			return activities.OptOutOutput{SurveyRecordID: in.SurveyRecordID}, nil
+		})
+	u := &updates{}
+	env.RegisterDelayedCallback(func() { u.declare(env, "d", "Dr A. Jones") }, declareAt)
+	for i, try := range tries {
+		env.RegisterDelayedCallback(func() {
+			env.UpdateWorkflow(workflows.UpdateOptOut, try.name, u.callback(try.name), try.req)
+		}, declareAt+time.Duration(i+1)*time.Hour)
+	}
+	env.RegisterDelayedCallback(env.CancelWorkflow, declareAt+day)
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
+	requireCanceled(t, env)
+
+	for _, try := range tries {
+		if try.want == "" {
+			u.requireAccepted(t, try.name)
+		} else {
+			u.requireRejected(t, try.name, try.want)
+			assert.NotContains(t, u.get(t, try.name).err.Error(), "Hunt", "the refusal repeats the free text")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, recorded, 2, "only the accepted opt-outs reach the activity")
+	assert.Equal(t, "too_ill", recorded[0].Reason)
+	assert.Equal(t, "S003", recorded[1].SurveyRecordID)
+}
+
 // ---- 3. intake failure, then revalidation ------------------------------------------
 
 func TestICSWorkflow_IntakeFailureThenRevalidate(t *testing.T) {

@@ -178,8 +178,19 @@ func TestWaveEndToEnd(t *testing.T) {
 	if _, err := wc.OptOut(ctx, wave, "QJK", waveclient.OptOutRequest{SurveyRecordID: "SNOSUCHPERSON0000"}); err == nil {
 		t.Error("an opt-out for an unknown person was accepted")
 	}
-	if id, err := wc.OptOut(ctx, wave, "QJK", waveclient.OptOutRequest{SurveyRecordID: optedOut, Reason: "phoned the helpline"}); err != nil || id != optedOut {
+	// Free text for a reason is refused by the update's validator: it would be recorded.
+	if _, err := wc.OptOut(ctx, wave, "QJK", waveclient.OptOutRequest{SurveyRecordID: optedOut, Reason: "phoned the helpline"}); err == nil ||
+		!strings.Contains(err.Error(), "the reason is a code") {
+		t.Errorf("an opt-out with free text for a reason: %v, want it refused", err)
+	}
+	if id, err := wc.OptOut(ctx, wave, "QJK", waveclient.OptOutRequest{SurveyRecordID: optedOut, Reason: "does_not_want"}); err != nil || id != optedOut {
 		t.Fatalf("opt-out: %q %v", id, err)
+	}
+	// A second opt-out of the same person is refused, and the first stands.
+	if _, err := wc.OptOut(ctx, wave, "QJK", waveclient.OptOutRequest{SurveyRecordID: optedOut, Reason: "too_ill"}); err == nil ||
+		!strings.Contains(waveclient.FailureText(err), "survey record "+optedOut+" was already opted out at ") ||
+		!strings.Contains(waveclient.FailureText(err), "with reason does_not_want; the first opt-out stands") {
+		t.Errorf("a second opt-out of %s: %v, want it refused naming the first", optedOut, err)
 	}
 	lateResponder := loadAnswerAfterTheClose(t, ctx, st, wc, spec, "QMM")
 	res, err := wc.WaitWave(ctx, wave)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"icesurvey/fault"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/waveclient"
@@ -405,9 +406,24 @@ func waveOptOutCmd() *cobra.Command {
 	var ics string
 	var req waveclient.OptOutRequest
 	cmd := &cobra.Command{
-		Use:   "opt-out WAVE --ics CODE (--record ID | --access-code CODE) [--reason TEXT]",
+		Use:   "opt-out WAVE --ics CODE (--record ID | --access-code CODE) [--reason CODE]",
 		Short: "Record a late opt-out: the person gets no later letter or SMS, and their consent to linkage is withdrawn",
-		Args:  cobra.ExactArgs(1),
+		Long: `Records a late opt-out: the person gets no later letter or SMS, and their consent to
+linkage is withdrawn. Name them by one of --record and --access-code. The reason is a
+code (it is recorded in the lake, the warehouse and the audit trail, so never free
+text): ` + strings.Join(schemas.LateOptOutReasons, ", ") + `; ` + schemas.DefaultLateOptOutReason + ` when not given.
+A person opted out already is refused: the first opt-out stands. To withdraw only the
+consent to linkage, use ` + "`ice link withdraw`" + `.`,
+		Args: cobra.ExactArgs(1),
+		PreRunE: func(*cobra.Command, []string) error {
+			code, ok := schemas.LateOptOutReason(req.Reason)
+			if !ok {
+				return fault.Errorf(fault.BadInput, "--reason: the reason is a code, one of %s (free text is not recorded; to withdraw only the consent to linkage, `ice link withdraw`)",
+					strings.Join(schemas.LateOptOutReasons, ", "))
+			}
+			req.Reason = code
+			return nil
+		},
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, args []string) error {
 			id, err := cl.OptOut(ctx, args[0], ics, req)
 			if errors.Is(err, waveclient.ErrEnded) {
@@ -425,8 +441,10 @@ func waveOptOutCmd() *cobra.Command {
 	f.StringVar(&ics, "ics", "", "ICS code")
 	f.StringVar(&req.SurveyRecordID, "record", "", "survey record ID")
 	f.StringVar(&req.AccessCode, "access-code", "", "access code printed on the person's letter")
-	f.StringVar(&req.Reason, "reason", "", "reason, e.g. phoned the helpline")
+	f.StringVar(&req.Reason, "reason", schemas.DefaultLateOptOutReason, "reason code: "+strings.Join(schemas.LateOptOutReasons, ", "))
 	_ = cmd.MarkFlagRequired("ics")
+	cmd.MarkFlagsOneRequired("record", "access-code")
+	cmd.MarkFlagsMutuallyExclusive("record", "access-code")
 	return cmd
 }
 

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The wave commands refuse what they would else send on, or send for nobody, before
+// they reach the cluster: the errors name the flags. (No cluster answers at the
+// address given: a command that got past its checks fails to dial.)
+func TestWaveCommandsRefuseBadFlags(t *testing.T) {
+	const freeText = "Barbara Hunt's daughter phoned from 07700 900123"
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"opt-out naming the person twice", []string{"opt-out", "W", "--ics", "QMM", "--record", "S2B38D8K9A6GSB5EJ", "--access-code", "Z8ET-UDAY-7PQW"},
+			"[access-code record] were all set"},
+		{"opt-out naming nobody", []string{"opt-out", "W", "--ics", "QMM"}, "at least one of the flags in the group [record access-code] is required"},
+		{"opt-out with free text", []string{"opt-out", "W", "--ics", "QMM", "--record", "S1", "--reason", freeText},
+			"--reason: the reason is a code, one of does_not_want, too_ill, deceased, other"},
+		{"opt-out of linkage only", []string{"opt-out", "W", "--ics", "QMM", "--record", "S1", "--reason", "withdraw_linkage"}, "`ice link withdraw`"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := waveCmd()
+			cmd.SetArgs(append(tt.args, "--address", "127.0.0.1:1"))
+			cmd.SilenceUsage, cmd.SilenceErrors = true, true
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := cmd.ExecuteContext(ctx)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "Hunt") {
+				t.Fatalf("err %v, want it to say %q (and not repeat the text)", err, tt.want)
+			}
+		})
+	}
+}
