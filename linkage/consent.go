@@ -248,7 +248,9 @@ func WithdrawalByOperator(w OperatorWithdrawal) (schemas.ConsentEvent, error) {
 		errs = append(errs, errors.New("the operator is missing: a withdrawal is recorded with who made it"))
 	}
 	if !slices.Contains(OperatorReasons, w.Reason) {
-		errs = append(errs, fmt.Errorf("reason %q is not one of %s", w.Reason, strings.Join(OperatorReasons, ", ")))
+		// Not quoted: a reason that is no code may be free text, and this error is
+		// recorded (the audit trail, the workflow's history).
+		errs = append(errs, fmt.Errorf("the reason is not a code: one of %s", strings.Join(OperatorReasons, ", ")))
 	}
 	if w.At.IsZero() {
 		errs = append(errs, errors.New("the time is missing"))

@@ -123,8 +123,9 @@ func TestWithdrawals(t *testing.T) {
 	if err != nil || ev.Operator != "A. Engineer" || ev.SourceKind != schemas.ConsentSourceOperator {
 		t.Fatalf("operator withdrawal %+v %v", ev, err)
 	}
-	op.Operator, op.Reason = "", "because"
-	if _, err := WithdrawalByOperator(op); err == nil || !strings.Contains(err.Error(), "operator is missing") || !strings.Contains(err.Error(), `reason "because"`) {
+	op.Operator, op.Reason = "", "because Barbara Hunt phoned"
+	if _, err := WithdrawalByOperator(op); err == nil || !strings.Contains(err.Error(), "operator is missing") ||
+		!strings.Contains(err.Error(), "the reason is not a code: one of withdraw_linkage, ") || strings.Contains(err.Error(), "Hunt") {
 		t.Errorf("bad command: %v", err)
 	}
 }

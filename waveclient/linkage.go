@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -16,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"icesurvey/activities"
+	"icesurvey/fault"
 	"icesurvey/linkage"
 	"icesurvey/workflows"
 )
@@ -134,6 +137,20 @@ func (c *Client) LinkageStatus(ctx context.Context, wave string) (LinkageResult,
 		"wave %s has no linkage run yet (`ice link --wave %s` starts one once its fieldwork has closed)", wave, wave))
 }
 
+// CheckLinkageWithdrawal refuses a withdrawal whose reason is no code or that names no
+// operator, before it is sent: the workflow's input is kept in its history, and its
+// activity's refusal in the audit trail, so free text for a reason must not get that
+// far (linkage.WithdrawalByOperator refuses it there all the same).
+func CheckLinkageWithdrawal(w LinkageWithdrawal) error {
+	if w.Reason != "" && !slices.Contains(linkage.OperatorReasons, w.Reason) {
+		return fault.Errorf(fault.BadInput, "--reason: the reason is a code, one of %s (free text is not recorded)", strings.Join(linkage.OperatorReasons, ", "))
+	}
+	if strings.TrimSpace(w.Operator) == "" {
+		return fault.New(fault.BadInput, "--operator: a withdrawal is recorded with who made it")
+	}
+	return nil
+}
+
 // WithdrawLinkage records an operator's withdrawal of a person's linkage consent and
 // waits for it to be stored. The command id (random when empty) makes a retried
 // command the same withdrawal. The person leaves every linked output at the next
@@ -149,6 +166,9 @@ func (c *Client) WithdrawLinkage(ctx context.Context, w LinkageWithdrawal) (Link
 	}
 	if w.Reason == "" {
 		w.Reason = linkage.ReasonWithdrawLinkage
+	}
+	if err := CheckLinkageWithdrawal(w); err != nil {
+		return out, err
 	}
 	id := workflows.LinkageWithdrawalWorkflowID(w.WaveID, w.CommandID)
 	run, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{

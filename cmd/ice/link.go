@@ -98,14 +98,18 @@ reason code and the command's id (its source). The person is linked no more: the
 release leaves them out of every output (run ` + "`ice link --wave W --withdrawals-only`" + ` to
 apply it now). Reasons: ` + strings.Join(linkage.OperatorReasons, ", ") + `.`,
 		Args: cobra.NoArgs,
-		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
-			if w.WaveID == "" || w.SurveyRecordID == "" {
-				return fmt.Errorf("--wave and --record are required")
-			}
+		PreRunE: func(*cobra.Command, []string) error {
 			if w.Operator == "" {
 				if u, err := user.Current(); err == nil {
 					w.Operator = u.Username
 				}
+			}
+			// Refused before the cluster is reached: nothing of it is recorded.
+			return waveclient.CheckLinkageWithdrawal(w)
+		},
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+			if w.WaveID == "" || w.SurveyRecordID == "" {
+				return fmt.Errorf("--wave and --record are required")
 			}
 			if carer {
 				w.RespondentType = "carer"

@@ -23,9 +23,18 @@ func TestWaveCommandsRefuseBadFlags(t *testing.T) {
 		{"opt-out with free text", []string{"opt-out", "W", "--ics", "QMM", "--record", "S1", "--reason", freeText},
 			"--reason: the reason is a code, one of does_not_want, too_ill, deceased, other"},
 		{"opt-out of linkage only", []string{"opt-out", "W", "--ics", "QMM", "--record", "S1", "--reason", "withdraw_linkage"}, "`ice link withdraw`"},
+		// `ice link withdraw` refused free text in its activity: once the workflow had
+		// kept it in its input, and its refusal (which quoted it) in the audit trail.
+		{"linkage withdrawal with free text", []string{"withdraw", "--wave", "W", "--record", "S1", "--operator", "A. Engineer", "--reason", freeText},
+			"--reason: the reason is a code, one of withdraw_linkage, requested_by_person"},
+		{"linkage withdrawal by blanks", []string{"withdraw", "--wave", "W", "--record", "S1", "--operator", "  "},
+			"--operator: a withdrawal is recorded with who made it"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := waveCmd()
+			if tt.args[0] == "withdraw" {
+				cmd = linkCmd()
+			}
 			cmd.SetArgs(append(tt.args, "--address", "127.0.0.1:1"))
 			cmd.SilenceUsage, cmd.SilenceErrors = true, true
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
