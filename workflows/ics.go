@@ -179,7 +179,7 @@ func (r *icsRun) query() (ICSStatus, error) { return r.status, nil }
 // failed intake, is not yet validated or is short.
 func (r *icsRun) validateDeclare(ctx workflow.Context, req DeclareRequest) error {
 	switch {
-	case req.By == "":
+	case strings.TrimSpace(req.By) == "":
 		return errors.New("the declaration must name who signs it (--by)")
 	case r.status.Declaration != nil:
 		return fmt.Errorf("the sample for %s was already declared by %s", r.in.ICS, r.status.Declaration.By)

@@ -775,6 +775,7 @@ func TestICSWorkflow_DeclarationGate(t *testing.T) {
 	}{
 		{name: "empty name refused, then signed, then a second refused", tries: []struct{ by, want string }{
 			{"", "must name who signs it"},
+			{"   ", "must name who signs it"}, // blank: it would sign for nobody and hold the declaration
 			{"Dr A. Jones", ""},
 			{"Dr B. Smith", "already declared by Dr A. Jones"},
 		}},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -322,7 +323,7 @@ func (r *themeRun) report(ctx workflow.Context) error {
 }
 
 func (r *themeRun) validateExport(ctx workflow.Context, req ExportQDPXRequest) error {
-	if req.By == "" {
+	if strings.TrimSpace(req.By) == "" {
 		return errors.New("an export must name the reader it is for (--by)")
 	}
 	return r.knownICS(req.ICS)

@@ -106,6 +106,10 @@ func TestThemeCodingWorkflowCodesThenTakesBatches(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		send("bad-ics", workflows.ThemeDecisionsRequest{ICS: "QXX", Batch: batch("e", "alice", burden)})
 	}, 3*time.Minute)
+	// An export for a blank reader is for nobody.
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(workflows.UpdateExportQDPX, "blank-reader", u.callback("blank-reader"), workflows.ExportQDPXRequest{ICS: "QMM", By: "  "})
+	}, 3*time.Minute)
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(workflows.SignalFinishCoding, nil)
 		send("late", workflows.ThemeDecisionsRequest{ICS: "QMM", Batch: batch("f", "alice", burden)})
@@ -139,6 +143,7 @@ func TestThemeCodingWorkflowCodesThenTakesBatches(t *testing.T) {
 	u.requireRejected(t, "bad-theme", `"parking" is not a theme`)
 	u.requireRejected(t, "bad-ics", "not in the coding")
 	u.requireRejected(t, "late", "finished")
+	u.requireRejected(t, "blank-reader", "must name the reader")
 }
 
 func TestThemeCodingWorkflowNeedsAWaveAndICS(t *testing.T) {

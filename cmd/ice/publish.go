@@ -88,7 +88,7 @@ func publishApproveCmd() *cobra.Command {
 		Long: `Signs a draft release off as NAME; the release is published. Refused while any ICS's
 raking failed (rake_failed) unless that ICS is left out with --leave-out.`,
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
-			if wave == "" || release == "" || by == "" {
+			if by = strings.TrimSpace(by); wave == "" || release == "" || by == "" {
 				return fmt.Errorf("--wave, --release and --by are required")
 			}
 			ap, err := cl.ApprovePublication(ctx, wave, release, by, leaveOut)

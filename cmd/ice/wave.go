@@ -358,6 +358,13 @@ func waveDeclareCmd() *cobra.Command {
 		Use:   "declare WAVE --ics CODE --by NAME",
 		Short: "Sign an ICS's sample declaration so its mailings can start",
 		Args:  cobra.ExactArgs(1),
+		PreRunE: func(*cobra.Command, []string) error {
+			// A blank signatory would sign the declaration for nobody, and hold it.
+			if by = strings.TrimSpace(by); by == "" {
+				return fault.New(fault.BadInput, "--by: the declaration must name who signs it")
+			}
+			return nil
+		},
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, args []string) error {
 			d, err := cl.Declare(ctx, args[0], ics, by)
 			if err != nil {
