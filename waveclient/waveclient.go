@@ -459,20 +459,69 @@ func (c *Client) CancelICS(ctx context.Context, wave, ics string) error {
 	return nil
 }
 
-// Revalidate asks an ICS to validate its files again after they were replaced (before
-// the declaration).
+// Revalidate asks an ICS to validate its files again after they were replaced. Only
+// before the declaration: after it the workflow ignores the signal, so one sent then is
+// refused, saying when the sample was declared.
 func (c *Client) Revalidate(ctx context.Context, wave, ics string) error {
-	return c.signalICS(ctx, wave, ics, workflows.SignalRevalidate)
+	return c.signalICSWhen(ctx, wave, ics, workflows.SignalRevalidate, revalidateRefusal)
 }
 
-// RetryDBS asks an ICS to send a new DBS request after a reply was rejected.
+// RetryDBS asks an ICS to send a new DBS request after a reply was rejected. Only then:
+// at any other time the workflow ignores the signal, so one sent then is refused,
+// saying where the ICS's DBS check stands.
 func (c *Client) RetryDBS(ctx context.Context, wave, ics string) error {
-	return c.signalICS(ctx, wave, ics, workflows.SignalRetryDBS)
+	return c.signalICSWhen(ctx, wave, ics, workflows.SignalRetryDBS, retryDBSRefusal)
+}
+
+// revalidateRefusal says why a revalidation would do nothing: the sample was declared.
+func revalidateRefusal(s ICSStatus) error {
+	if d := s.Declaration; d != nil {
+		return fault.Errorf(fault.BadInput, "the sample of %s was declared at %s by %s: revalidation is only before the declaration (stage %s)",
+			s.ICS, d.At.UTC().Format(time.RFC3339), d.By, s.Stage)
+	}
+	return nil
+}
+
+// retryDBSRefusal says why a retry of the DBS check would do nothing: the ICS's latest
+// request was not rejected (or none was sent).
+func retryDBSRefusal(s ICSStatus) error {
+	if len(s.DBS) == 0 {
+		return fault.Errorf(fault.BadInput, "%s has no rejected DBS reply to retry (no DBS request sent yet; stage %s)", s.ICS, s.Stage)
+	}
+	d := s.DBS[len(s.DBS)-1]
+	var state string
+	switch {
+	case d.Rejected != "":
+		return nil
+	case d.Replied:
+		state = "was answered"
+	case d.Overdue:
+		state = "awaits its reply, OVERDUE: a retry needs a rejected reply"
+	default:
+		state = "awaits its reply"
+	}
+	return fault.Errorf(fault.BadInput, "%s has no rejected DBS reply to retry (its DBS check is request %s for %s, which %s)", s.ICS, d.RequestID, d.ForStep, state)
 }
 
 func (c *Client) signalICS(ctx context.Context, wave, ics, signal string) error {
+	return c.signalICSWhen(ctx, wave, ics, signal, nil)
+}
+
+// signalICSWhen sends a signal to a running ICS workflow, unless refuse, given the
+// ICS's status, says the workflow would ignore it: a signal cannot be refused by the
+// workflow, and one it ignores would else be reported sent.
+func (c *Client) signalICSWhen(ctx context.Context, wave, ics, signal string, refuse func(ICSStatus) error) error {
 	if err := c.checkRunning(ctx, workflows.ICSWorkflowID(wave, ics), "ICS "+wave+"/"+ics, wave); err != nil {
 		return fmt.Errorf("%s: %w", signal, err)
+	}
+	if refuse != nil {
+		s, err := c.ICSStatus(ctx, wave, ics)
+		if err != nil {
+			return fmt.Errorf("%s %s/%s: read its status: %w", signal, wave, ics, err)
+		}
+		if err := refuse(s); err != nil {
+			return fmt.Errorf("%s %s/%s: %w", signal, wave, ics, err)
+		}
 	}
 	if err := c.c.SignalWorkflow(ctx, workflows.ICSWorkflowID(wave, ics), "", signal, nil); err != nil {
 		return fmt.Errorf("%s %s/%s: %w", signal, wave, ics, err)
