@@ -378,7 +378,7 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 			break
 		}
 		if r.status.Paused {
-			r.setStage(ctx, StageFieldwork, "resume (the wave is paused)")
+			r.setStage(ctx, StageFieldwork, WaitingForResume)
 		} else {
 			r.setStage(ctx, StageFieldwork, fmt.Sprintf("%s due on day %d", step.Name, r.dueDay[step.Name]))
 		}

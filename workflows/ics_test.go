@@ -1115,7 +1115,7 @@ func TestICSWorkflow_PauseResume(t *testing.T) {
 	p := snaps.get(t, "paused")
 	assert.True(t, p.Paused)
 	assert.Equal(t, workflows.StageFieldwork, p.Stage)
-	assert.Equal(t, "resume (the wave is paused)", p.WaitingOn)
+	assert.Equal(t, "resume (this ICS is paused)", p.WaitingOn, "the ICS is paused, not (by this signal) the wave")
 	assert.Equal(t, workflows.MailingScheduled, p.Mailings[1].State)
 	assert.Equal(t, start.Add(3*day), p.Mailings[1].DueAt)
 

@@ -170,6 +170,11 @@ const (
 	StageDone         Stage = "done"
 )
 
+// WaitingForResume is what a paused ICS waits on before its next mailing. The ICS is
+// paused, by a pause of its own or of the whole wave (which pauses every ICS): the
+// wave's status says which (WaveStatus.Paused).
+const WaitingForResume = "resume (this ICS is paused)"
+
 // WaveStage is where a wave stands.
 type WaveStage string
 

@@ -220,7 +220,7 @@ func TestWaveWorkflow_RealChildren(t *testing.T) {
 
 	assert.True(t, pausedWave.Paused)
 	assert.True(t, pausedICS.Paused, "the wave's pause reaches the running ICS")
-	assert.Equal(t, "resume (the wave is paused)", pausedICS.WaitingOn)
+	assert.Equal(t, "resume (this ICS is paused)", pausedICS.WaitingOn)
 
 	var res workflows.WaveResult
 	require.NoError(t, env.GetWorkflowResult(&res))

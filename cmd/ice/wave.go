@@ -112,9 +112,12 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 		switch {
 		case ended[s.ICS] != "":
 			fmt.Fprintf(w, ", ENDED EARLY")
+		case s.WaitingOn == workflows.WaitingForResume:
+			fmt.Fprint(w, ", waiting for resume") // paused: said next, or by the wave's line
 		case s.WaitingOn != "":
 			fmt.Fprintf(w, ", waiting for %s", s.WaitingOn)
 		}
+		// The wave's pause pauses every ICS, and the wave's line says so.
 		if s.Paused && !st.Wave.Paused && ended[s.ICS] == "" {
 			fmt.Fprint(w, " (this ICS is PAUSED)")
 		}

@@ -4,7 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
+
+	"icesurvey/waveclient"
+	"icesurvey/workflows"
 )
 
 // The wave commands refuse what they would else send on, or send for nobody, before
@@ -43,6 +47,35 @@ func TestWaveCommandsRefuseBadFlags(t *testing.T) {
 			err := cmd.ExecuteContext(ctx)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "Hunt") {
 				t.Fatalf("err %v, want it to say %q (and not repeat the text)", err, tt.want)
+			}
+		})
+	}
+}
+
+// An ICS paused on its own is said to be paused, not the wave (whose JSON says
+// paused: false); a paused wave says so on its own line.
+func TestStatusSaysWhatIsPaused(t *testing.T) {
+	paused := waveclient.ICSStatus{WaveID: "W5", ICS: "QWE", Stage: workflows.StageFieldwork, Paused: true, WaitingOn: workflows.WaitingForResume}
+	for _, tt := range []struct {
+		name       string
+		wavePaused bool
+		want       []string
+	}{
+		{"the ICS alone", false, []string{"wave W5: fieldwork\n", "QWE  stage fieldwork, waiting for resume (this ICS is PAUSED)\n"}},
+		{"the wave", true, []string{"wave W5: fieldwork (PAUSED)\n", "QWE  stage fieldwork, waiting for resume\n"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			st := waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5", Stage: workflows.WaveFieldwork, Paused: tt.wavePaused},
+				ICS: []waveclient.ICSStatus{paused}}
+			printStatus(tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0), st)
+			for _, want := range tt.want {
+				if !strings.Contains(b.String(), want) {
+					t.Errorf("status says\n%s\nwant %q", b.String(), want)
+				}
+			}
+			if strings.Contains(b.String(), "wave is paused") && !tt.wavePaused {
+				t.Errorf("status says the wave is paused:\n%s", b.String())
 			}
 		})
 	}
