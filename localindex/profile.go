@@ -219,7 +219,11 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 	d.Limitations = append(d.Limitations, p.Limitations...)
 	d.Limitations = append(d.Limitations, p.Warnings(in.At)...)
 	for _, u := range d.CohortSQL.Unevaluated {
-		d.Limitations = append(d.Limitations, "The cohort is wider than the profile's group: "+u+" is not applied until linked data exists.")
+		// Not "until linked data exists": a linkage release changes nothing here. Its
+		// outputs are keyed by release pseudonyms, which join to no survey response.
+		d.Limitations = append(d.Limitations, "The cohort is wider than the profile's group: "+u+" are not applied. "+
+			"Linked health and care data is keyed by release pseudonyms, which by design cannot be joined to survey responses, "+
+			"so the cohort takes in respondents with and without them (the linkage release's own outputs compare answers by condition).")
 	}
 	d.Limitations = append(d.Limitations,
 		d.releaseLimitation(),

@@ -165,7 +165,7 @@ func TestGatherProfileSideBySide(t *testing.T) {
 		t.Fatalf("ICS theme counts %+v", counts)
 	}
 	joined := strings.Join(d.Limitations, "\n")
-	for _, want := range []string{"linked_conditions", "Small samples", "saturation"} {
+	for _, want := range []string{"the linked conditions (", "are not applied. Linked health and care data is keyed by release pseudonyms", "Small samples", "saturation"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("limitations lack %q:\n%s", want, joined)
 		}

@@ -191,8 +191,10 @@ type SQLOptions struct {
 	Sample    string // alias of the sample table; default "s"
 	Responses string // alias of current_responses; default "r"
 	// LinkedCondition returns a boolean SQL expression that is true when the
-	// respondent has one of the conditions in linked data. Nil: linkage data does not
-	// exist yet, and linked conditions are left out (listed in SQL.Unevaluated).
+	// respondent has one of the conditions in linked data. Nil: the query cannot reach
+	// linked data, and linked conditions are left out (listed in SQL.Unevaluated). The
+	// warehouse's linked outputs are keyed by release pseudonyms, which by design join
+	// to no survey response, so a query over the warehouse always passes nil.
 	LinkedCondition func(sampleAlias string, conditions []string) (string, error)
 }
 
@@ -200,7 +202,7 @@ type SQLOptions struct {
 type SQL struct {
 	From        string   // the join the clause is written for
 	Where       string   // "TRUE" for a cohort with no criteria
-	Unevaluated []string // criteria left out, e.g. "linked_conditions (no linkage data)"
+	Unevaluated []string // criteria left out, e.g. "the linked conditions (diabetes)"
 }
 
 // Where writes the cohort as a DuckDB WHERE clause over `sample` and
@@ -245,7 +247,7 @@ func (c Cohort) Where(opts SQLOptions) (SQL, error) {
 	}
 	if len(c.LinkedConditions) > 0 {
 		if opts.LinkedCondition == nil {
-			out.Unevaluated = append(out.Unevaluated, "linked_conditions ("+strings.Join(c.LinkedConditions, ", ")+"): no linkage data")
+			out.Unevaluated = append(out.Unevaluated, "the linked conditions ("+strings.Join(c.LinkedConditions, ", ")+")")
 		} else {
 			expr, err := opts.LinkedCondition(s, c.LinkedConditions)
 			if err != nil {
