@@ -175,7 +175,10 @@ type MeasureSet struct {
 	Method string
 	// Weighted is false for carers' results (published unweighted).
 	Weighted bool
-	Measures []Measure
+	// MinBase and MinCount are the small-number rule's thresholds the figures were
+	// checked with (min_base, min_count); 0 means the defaults, 10 and 5.
+	MinBase, MinCount int
+	Measures          []Measure
 }
 
 // Measure is one question's result for one group, as the release publishes it.
@@ -185,9 +188,13 @@ type Measure struct {
 	// Group is the breakdown level's label ("75–84"), or "" for the whole ICS.
 	Group string
 	// Status is the release's mark: "" published, "L" published with caution, "B"
-	// withheld (base under the minimum). A withheld measure carries no numbers.
+	// withheld (base under the minimum), "P" withheld (a small count: primary
+	// suppression), "S" withheld so that another withheld figure cannot be worked out
+	// (secondary suppression). A withheld measure carries no numbers, except its Base
+	// where the release publishes it (BaseShown: an S on the % alone).
 	Status      string
 	Base        int
+	BaseShown   bool
 	PctPositive float64 // proportion 0–1
 	CILower     float64
 	CIUpper     float64

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -275,7 +276,7 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 		{"Data as of", status.AsOf.In(london).Format("2006-01-02 15:04 MST")},
 		{"Method", set.Method},
 		{"Weighting", map[bool]string{true: "weighted to the sample frame", false: "unweighted (carers have no sample frame)"}[set.Weighted]},
-		{"Suppression marks", "'withheld': fewer than 10 responses, not shown; '†': fewer than 30 responses, interpret with caution"},
+		{"Suppression marks", fmt.Sprintf("'withheld': not shown, because the base is under %d responses, or a count is a small one (primary suppression), or it would let another withheld figure be worked out (secondary suppression), as each row says; '†': fewer than 30 responses, interpret with caution", cmp.Or(set.MinBase, 10))},
 		{"Comparison", "▲ higher / ▼ lower / ● similar: compared with " + comparator + " at the 95% level; the marker is England's figure (all ICSs)"},
 	}
 	if download == "" {
@@ -312,7 +313,7 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 			g = find(m.QuestionID, m.QuestionText)
 			label = m.Group
 		}
-		g.bars = append(g.bars, measureBar(label, m))
+		g.bars = append(g.bars, measureBar(label, m, set.MinBase, set.MinCount))
 	}
 	who := strings.ToLower(labelOf(respondentTypes, q.RespondentType))
 	for n, g := range groups {
@@ -337,10 +338,16 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 }
 
 // measureBar maps a published measure onto a bar. A withheld measure passes no number
-// on: the bar gets only its label and the withheld flag.
-func measureBar(label string, m Measure) chart.Bar {
+// on but the base the release publishes with it: the bar gets its label, the withheld
+// flag and why, from the measure's status (minBase and minCount the thresholds, 0 for
+// the defaults).
+func measureBar(label string, m Measure, minBase, minCount int) chart.Bar {
 	if m.Withheld() {
-		return chart.Bar{Label: label, Withheld: true}
+		b := chart.Bar{Label: label, Withheld: true, Why: withholding(m.Status, minBase, minCount)}
+		if m.BaseShown && m.Status != "B" {
+			b.Base, b.BaseShown = m.Base, true
+		}
+		return b
 	}
 	b := chart.Bar{
 		Label: label, Value: m.PctPositive, Lower: m.CILower, Upper: m.CIUpper, Base: m.Base,
@@ -355,6 +362,23 @@ func measureBar(label string, m Measure) chart.Bar {
 		b.Compare = chart.Similar
 	}
 	return b
+}
+
+// withholding says why a figure with a withheld status mark is withheld.
+func withholding(status string, minBase, minCount int) chart.Withholding {
+	if minBase == 0 {
+		minBase = 10
+	}
+	if minCount == 0 {
+		minCount = 5
+	}
+	switch status {
+	case "S":
+		return chart.SecondarySuppression()
+	case "P":
+		return chart.SmallCount(minCount)
+	}
+	return chart.BaseTooSmall(minBase)
 }
 
 func listOrNone(xs []string) string {

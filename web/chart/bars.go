@@ -2,6 +2,7 @@ package chart
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -36,9 +37,12 @@ type Bar struct {
 	Base int
 	// Caution marks a value on a small base (published with a caution mark).
 	Caution bool
-	// Withheld: the value is suppressed. WithheldReason defaults to DefaultWithheldReason.
-	Withheld       bool
-	WithheldReason string
+	// Withheld: the value is suppressed, for the reason Why (default BaseTooSmall(10)).
+	// BaseShown: the release publishes a withheld value's base (secondary suppression
+	// of the % alone), and the table shows Base; otherwise it shows Why.Base.
+	Withheld  bool
+	Why       Withholding
+	BaseShown bool
 	// Comparator is the comparator's proportion, if HasComparator and not
 	// ComparatorWithheld.
 	Comparator         float64
@@ -48,11 +52,55 @@ type Bar struct {
 	Compare Comparison
 }
 
-func (b Bar) reason() string {
-	if b.WithheldReason != "" {
-		return b.WithheldReason
+// Withholding is why a value is withheld, in the words each place that says so needs.
+type Withholding struct {
+	// Reason labels the chart's gap and the table's value cell ("withheld: fewer than
+	// 10 responses").
+	Reason string
+	// Summary is the reason in the chart's one-line summary ("fewer than 10 responses").
+	Summary string
+	// Note explains the reason under the table.
+	Note string
+	// Base is the table's base cell when the base is withheld too ("fewer than 10").
+	Base string
+}
+
+// BaseTooSmall: the small-number rule's status B, a base under minBase.
+func BaseTooSmall(minBase int) Withholding {
+	return Withholding{
+		Reason:  fmt.Sprintf("withheld: fewer than %d responses", minBase),
+		Summary: fmt.Sprintf("fewer than %d responses", minBase),
+		Note:    fmt.Sprintf("Withheld: fewer than %d responses, so the value is not shown.", minBase),
+		Base:    fmt.Sprintf("fewer than %d", minBase),
 	}
-	return DefaultWithheldReason
+}
+
+// SmallCount: status P (primary suppression), a count of 1 to minCount−1.
+func SmallCount(minCount int) Withholding {
+	return Withholding{
+		Reason:  "withheld: a small count (primary suppression)",
+		Summary: "a small count",
+		Note:    fmt.Sprintf("Withheld (primary suppression): the value rests on a count of 1 to %d, so it is not shown.", minCount-1),
+		Base:    "withheld",
+	}
+}
+
+// SecondarySuppression: status S, a value withheld so that another withheld value
+// cannot be worked out from it, not because its own base is small.
+func SecondarySuppression() Withholding {
+	return Withholding{
+		Reason:  "withheld: would reveal another withheld figure (secondary suppression)",
+		Summary: "to protect another withheld figure",
+		Note:    "Withheld (secondary suppression): not shown so that another withheld figure cannot be worked out from it, not because its own base is small.",
+		Base:    "withheld",
+	}
+}
+
+func (b Bar) why() Withholding {
+	if b.Why == (Withholding{}) {
+		return BaseTooSmall(10)
+	}
+	return b.Why
 }
 
 // Layout of a bar chart, in viewBox units.
@@ -160,7 +208,7 @@ func (c IntervalBars) Render() Chart {
 			w.text(0, r.top+float64(j+1)*lineHeight-3, fontSize, "start", NHSBlack, "", line)
 		}
 		if b.Withheld {
-			w.gap(id, barPlotX, r.barY, barPlotW, barHeight, b.reason())
+			w.gap(id, barPlotX, r.barY, barPlotW, barHeight, b.why().Reason)
 			w.printf(`</g>`)
 			continue
 		}
@@ -219,6 +267,7 @@ func (c IntervalBars) table(id, valueLabel, intervalLabel, comparator, comparedW
 		},
 	}
 	caution := false
+	var notes []string // the withheld bars' notes, each once, in order
 	for _, b := range c.Bars {
 		comp := cell("")
 		if b.HasComparator {
@@ -229,7 +278,15 @@ func (c IntervalBars) table(id, valueLabel, intervalLabel, comparator, comparedW
 			}
 		}
 		if b.Withheld {
-			t.Rows = append(t.Rows, []Cell{cell(b.Label), withheldCell(b.reason()), withheldCell("withheld"), comp, cell("no comparison"), withheldCell("fewer than 10")})
+			why := b.why()
+			base := withheldCell(why.Base)
+			if b.BaseShown {
+				base = cell(fmt.Sprint(b.Base))
+			}
+			t.Rows = append(t.Rows, []Cell{cell(b.Label), withheldCell(why.Reason), withheldCell("withheld"), comp, cell("no comparison"), base})
+			if !slices.Contains(notes, why.Note) {
+				notes = append(notes, why.Note)
+			}
 			continue
 		}
 		v := Percent(clamp01(b.Value))
@@ -246,18 +303,26 @@ func (c IntervalBars) table(id, valueLabel, intervalLabel, comparator, comparedW
 	if caution {
 		t.Notes = append(t.Notes, "† based on fewer than 30 responses: interpret with caution.")
 	}
-	if t.HasWithheld() {
-		t.Notes = append(t.Notes, "Withheld: fewer than 10 responses, so the value is not shown.")
+	t.Notes = append(t.Notes, notes...)
+	if t.HasWithheld() && len(notes) == 0 {
+		t.Notes = append(t.Notes, withheldComparatorNote)
 	}
 	return t
 }
 
 func (c IntervalBars) summary(comparator string) string {
 	var higher, lower, similar, withheld int
+	var reasons []string // the withheld bars' reasons, each once, in order
+	byReason := map[string]int{}
 	for _, b := range c.Bars {
 		switch {
 		case b.Withheld:
 			withheld++
+			r := b.why().Summary
+			if byReason[r] == 0 {
+				reasons = append(reasons, r)
+			}
+			byReason[r]++
 		case b.Compare == Higher:
 			higher++
 		case b.Compare == Lower:
@@ -277,8 +342,8 @@ func (c IntervalBars) summary(comparator string) string {
 	if rest := n - withheld - higher - lower - similar; rest > 0 {
 		parts = append(parts, fmt.Sprintf("%d without a comparison", rest))
 	}
-	if withheld > 0 {
-		parts = append(parts, fmt.Sprintf("%d withheld (fewer than 10 responses)", withheld))
+	for _, r := range reasons {
+		parts = append(parts, fmt.Sprintf("%d withheld (%s)", byReason[r], r))
 	}
 	return fmt.Sprintf("Of %d %s: %s.", n, plural(n, "result", "results"), strings.Join(parts, "; "))
 }
@@ -296,3 +361,6 @@ func orDefault(s, d string) string {
 	}
 	return s
 }
+
+// withheldComparatorNote explains a withheld comparator when no bar is withheld.
+const withheldComparatorNote = "Withheld: not shown under the release's small-number rule."

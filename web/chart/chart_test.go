@@ -384,3 +384,65 @@ func TestStackedSummaryCounts(t *testing.T) {
 		})
 	}
 }
+
+// A withheld bar says why it is withheld — base too small (with the configured
+// threshold), a small count, or secondary suppression — in its gap, its table row,
+// the table's notes and the summary; and its base cell shows the base only where the
+// release publishes it.
+func TestWithheldBarSaysWhy(t *testing.T) {
+	cases := []struct {
+		name    string
+		bar     Bar
+		value   string // the value cell
+		base    string // the base cell
+		note    string // in the notes
+		summary string // in the summary
+		mustNot []string
+	}{
+		{"base too small, default threshold", Bar{Label: "Q", Withheld: true, Why: BaseTooSmall(10)},
+			"withheld: fewer than 10 responses", "fewer than 10", "fewer than 10 responses", "1 withheld (fewer than 10 responses)", []string{"secondary"}},
+		{"base too small, threshold 20", Bar{Label: "Q", Withheld: true, Why: BaseTooSmall(20)},
+			"withheld: fewer than 20 responses", "fewer than 20", "fewer than 20 responses", "1 withheld (fewer than 20 responses)", []string{"fewer than 10", "secondary"}},
+		{"primary", Bar{Label: "Q", Withheld: true, Why: SmallCount(5)},
+			"withheld: a small count (primary suppression)", "withheld", "a count of 1 to 4", "1 withheld (a small count)", []string{"fewer than", "secondary"}},
+		{"secondary, base published", Bar{Label: "Q", Withheld: true, Why: SecondarySuppression(), Base: 42, BaseShown: true},
+			"withheld: would reveal another withheld figure (secondary suppression)", "42", "not because its own base is small", "1 withheld (to protect another withheld figure)", []string{"fewer than"}},
+		{"secondary, base withheld", Bar{Label: "Q", Withheld: true, Why: SecondarySuppression(), Base: 7777},
+			"withheld: would reveal another withheld figure (secondary suppression)", "withheld", "secondary suppression", "1 withheld (to protect another withheld figure)", []string{"fewer than", "7777"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := IntervalBars{ID: "x", Title: "T", Bars: []Bar{tc.bar, {Label: "R", Value: 0.5, Lower: 0.4, Upper: 0.6, Base: 100}}}.Render()
+			row := c.Table.Rows[0]
+			if row[1].Text != tc.value || !row[1].Withheld {
+				t.Errorf("value cell %+v, want %q", row[1], tc.value)
+			}
+			if row[5].Text != tc.base {
+				t.Errorf("base cell %+v, want %q", row[5], tc.base)
+			}
+			notes := strings.Join(c.Table.Notes, " ")
+			if !strings.Contains(notes, tc.note) {
+				t.Errorf("notes %q, want %q", notes, tc.note)
+			}
+			if !strings.Contains(c.Summary, tc.summary) {
+				t.Errorf("summary %q, want %q", c.Summary, tc.summary)
+			}
+			if !strings.Contains(string(c.SVG), tc.value) {
+				t.Errorf("the gap is not labelled %q", tc.value)
+			}
+			all := string(c.HTML()) + c.Summary
+			for _, s := range tc.mustNot {
+				if strings.Contains(all, s) {
+					t.Errorf("output says %q", s)
+				}
+			}
+		})
+	}
+	// Two reasons in one chart: each counted and explained once.
+	c := IntervalBars{ID: "y", Bars: []Bar{
+		{Label: "A", Withheld: true, Why: BaseTooSmall(10)}, {Label: "B", Withheld: true, Why: SecondarySuppression()},
+		{Label: "C", Withheld: true, Why: SecondarySuppression()}}}.Render()
+	if !strings.Contains(c.Summary, "1 withheld (fewer than 10 responses); 2 withheld (to protect another withheld figure)") || len(c.Table.Notes) != 2 {
+		t.Errorf("summary %q, notes %q", c.Summary, c.Table.Notes)
+	}
+}

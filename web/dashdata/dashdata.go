@@ -350,6 +350,7 @@ type figure struct {
 	status         string
 	published      bool // the numbers below are set
 	base           int64
+	baseShown      bool    // a withheld figure's base, published with it (S on the % alone)
 	pct, lo, hi    float64 // 0–100
 	vs             string
 }
@@ -411,6 +412,9 @@ func (s *Source) liveFigures(res *publication.Results) *figureSet {
 			f.base, _ = r.BaseUnweighted.Value()
 		} else {
 			f.vs = ""
+			if n, ok := r.BaseUnweighted.Value(); ok && withheldStatus(f.status) && f.status != "B" {
+				f.base, f.baseShown = n, true
+			}
 		}
 		fs.rows = append(fs.rows, f)
 	}
@@ -456,6 +460,9 @@ func (s *Source) releaseFigures(ctx context.Context, sn *snapshot, wave, id stri
 			f.published, f.pct, f.lo, f.hi, f.base = true, pct.Float64, lo.Float64, hi.Float64, base.Int64
 		} else {
 			f.vs = ""
+			if base.Valid && withheldStatus(f.status) && f.status != "B" {
+				f.base, f.baseShown = base.Int64, true
+			}
 		}
 		fs.rows = append(fs.rows, f)
 	}
@@ -584,7 +591,8 @@ func (s *Source) Measures(ctx context.Context, q web.Query) (web.MeasureSet, err
 	} else if fs, err = s.releaseFigures(ctx, sn, q.Wave, q.Release); err != nil {
 		return web.MeasureSet{}, err
 	}
-	set := web.MeasureSet{ReleaseID: fs.id, Method: fs.method, Weighted: q.RespondentType == web.RespondentPatient}
+	set := web.MeasureSet{ReleaseID: fs.id, Method: fs.method, Weighted: q.RespondentType == web.RespondentPatient,
+		MinBase: s.params.Disclosure.MinBase, MinCount: s.params.Disclosure.MinCount}
 	published := 0
 	for _, i := range fs.scope[scopeKey(q.ICS, q.RespondentType, gvar)] {
 		f := fs.rows[i]
@@ -603,6 +611,8 @@ func (s *Source) Measures(ctx context.Context, q web.Query) (web.MeasureSet, err
 			}
 		} else if m.Status == "" || m.Status == "L" {
 			m.Status = "B" // no numbers published: shown as withheld, whatever the reason
+		} else if f.baseShown {
+			m.Base, m.BaseShown = int(f.base), true // the release publishes it with the withheld %
 		}
 		set.Measures = append(set.Measures, m)
 	}

@@ -3,11 +3,16 @@ package dashdata
 import (
 	"context"
 	"errors"
+	"html"
+	"net/http"
+	"net/url"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"icesurvey/publication"
 	"icesurvey/web"
 )
 
@@ -66,7 +71,7 @@ func TestSourceServesLiveAndReleasedFigures(t *testing.T) {
 			t.Errorf("%+v: live and released figures differ:\n%+v\n%+v", q, live.Measures, rel.Measures)
 		}
 		for _, m := range live.Measures {
-			if m.Withheld() && (m.PctPositive != 0 || m.Base != 0 || m.CILower != 0 || m.CIUpper != 0) {
+			if m.Withheld() && (m.PctPositive != 0 || (m.Base != 0 && !m.BaseShown) || m.CILower != 0 || m.CIUpper != 0 || (m.BaseShown && m.Status != "S")) {
 				t.Errorf("withheld measure carries numbers: %+v", m)
 			}
 		}
@@ -218,5 +223,112 @@ func TestICSName(t *testing.T) {
 		if got := s.icsName(tc.code); got != tc.want {
 			t.Errorf("icsName(%q) = %q, want %q", tc.code, got, tc.want)
 		}
+	}
+}
+
+// A figure withheld by secondary suppression (S) is labelled as such, live and
+// released, on the page and in its CSV — not as "fewer than 10 responses" — and its
+// base is shown exactly where the release publishes it; a B figure says its base is
+// under the configured minimum.
+func TestSecondarySuppressionIsLabelledAsSuch(t *testing.T) {
+	ctx := context.Background()
+	_, rel := buildFixture(t)
+	src := openSource(t)
+	ts, c := dashboardServer(t, src)
+	breakdownOf := map[string]string{}
+	for b, gvar := range groupVariable {
+		breakdownOf[gvar] = b
+	}
+	checked := map[string]int{}
+	for _, r := range rel.Results() {
+		st := r.Status.String()
+		if r.Geography != publication.GeographyICS || (st != "S" && st != "B") || checked[st] >= 3 {
+			continue
+		}
+		theme := ""
+		for _, th := range src.cat.themes {
+			if src.cat.inTheme(th, r.QuestionID) {
+				theme = th.ID
+				break
+			}
+		}
+		if theme == "" {
+			continue
+		}
+		base, baseOK := r.BaseUnweighted.Value()
+		for _, release := range []string{"", testRelease} {
+			q := web.Query{Wave: "W1", ICS: r.ICS, RespondentType: r.RespondentType, Theme: theme, Breakdown: breakdownOf[r.GroupVariable], Release: release}
+			set, err := src.Measures(ctx, q)
+			if errors.Is(err, web.ErrTooFewResponses) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%+v: %v", q, err)
+			}
+			if set.MinBase != 10 || set.MinCount != 5 {
+				t.Errorf("thresholds %d, %d", set.MinBase, set.MinCount)
+			}
+			text := src.questionText(r.QuestionID, r.Measure)
+			group := ""
+			if r.GroupVariable != publication.GroupAll {
+				group = levelLabel(r.GroupVariable, r.GroupLevel)
+			}
+			var m *web.Measure
+			for i := range set.Measures {
+				if set.Measures[i].QuestionText == text && set.Measures[i].Group == group {
+					m = &set.Measures[i]
+				}
+			}
+			if m == nil {
+				t.Fatalf("%+v: no measure %q %q", q, text, group)
+			}
+			if m.Status != st || m.BaseShown != (baseOK && st == "S") || (m.BaseShown && int64(m.Base) != base) || (!m.BaseShown && m.Base != 0) {
+				t.Errorf("%+v %s: measure %+v, the release's status %q base %d (%v)", q, text, *m, st, base, baseOK)
+			}
+			// The CSV the page offers: the row says why, and shows the base only as the release does.
+			label := text
+			if group != "" {
+				label = group
+			}
+			v := url.Values{"ics": {q.ICS}, "respondent": {q.RespondentType}, "breakdown": {q.Breakdown}}
+			if release != "" {
+				v.Set("release", release)
+			}
+			page := ts.URL + "/waves/W1/themes/" + theme
+			status, body := fetch(t, c, page+"?"+v.Encode())
+			if status != http.StatusOK {
+				t.Fatalf("%s: %d", page, status)
+			}
+			for _, hit := range downloadHref.FindAllStringSubmatch(body, -1) {
+				href := html.UnescapeString(hit[1])
+				if !strings.Contains(href, ".csv") {
+					continue
+				}
+				_, file := fetch(t, c, ts.URL+href)
+				for _, row := range csvTableRows(t, file) {
+					if row[0] != label {
+						continue
+					}
+					wantValue, wantBase := "withheld: fewer than 10 responses", "fewer than 10"
+					if st == "S" {
+						wantValue, wantBase = "withheld: would reveal another withheld figure (secondary suppression)", "withheld"
+						if baseOK {
+							wantBase = itoa64(base)
+						}
+					}
+					if row[1] != wantValue || row[len(row)-1] != wantBase {
+						t.Errorf("%s: row %q, want %q … %q", href, row, wantValue, wantBase)
+					}
+					checked[st]++
+				}
+			}
+			if st == "S" && !strings.Contains(body, "secondary suppression") {
+				t.Errorf("%s: the page does not say secondary suppression", page)
+			}
+		}
+	}
+	t.Logf("rows checked by status: %v", checked)
+	if checked["S"] == 0 || checked["B"] == 0 {
+		t.Fatalf("checked %v: the fixture has no S or no B row on a page", checked)
 	}
 }

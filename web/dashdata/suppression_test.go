@@ -226,7 +226,7 @@ func TestNoWithheldFigureIsServedAnywhere(t *testing.T) {
 							rowsChecked++
 							if strings.HasPrefix(row[1], "withheld") {
 								gotWithheld++
-								for _, cell := range row[1:] {
+								for _, cell := range withheldRowCells(row) {
 									if digits.MatchString(strings.ReplaceAll(cell, "fewer than 10", "")) {
 										t.Errorf("%s: withheld row %q shows a number: %q", page, row[0], cell)
 									}
@@ -290,7 +290,7 @@ func TestNoWithheldFigureIsServedAnywhere(t *testing.T) {
 				for _, row := range csvTableRows(t, file) {
 					rowsChecked++
 					if strings.HasPrefix(row[1], "withheld") {
-						for _, cell := range row[1:] {
+						for _, cell := range withheldRowCells(row) {
 							if digits.MatchString(strings.ReplaceAll(cell, "fewer than 10", "")) {
 								t.Errorf("%s: withheld row %q shows a number: %q", href, row[0], cell)
 							}
@@ -354,6 +354,16 @@ func TestNoWithheldFigureIsServedAnywhere(t *testing.T) {
 	}
 	t.Logf("%d documents served (pages, CSV, XLSX), %d percentages checked against %d withheld rows of the release; %d table rows checked against its marks",
 		documents, leaksChecked, withheldRows, rowsChecked)
+}
+
+// withheldRowCells are the cells of a withheld row that must hold no number: all but
+// the label, and but the base of a secondarily suppressed figure, which the release
+// publishes (TestSecondarySuppressionIsLabelledAsSuch checks it is the release's).
+func withheldRowCells(row []string) []string {
+	if strings.Contains(row[1], "secondary suppression") {
+		return row[1 : len(row)-1]
+	}
+	return row[1:]
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
