@@ -248,7 +248,7 @@ func barSentence(b Bar, valueLabel, comparator, comparedWith string) string {
 		s += fmt.Sprintf("; %s %s", comparator, Percent(clamp01(b.Comparator)))
 	}
 	if b.Compare != NoComparison {
-		s += "; " + b.Compare.Word() + " than " + comparedWith
+		s += "; " + b.Compare.Word() + " " + b.Compare.Preposition() + " " + comparedWith
 	}
 	return s
 }

@@ -446,3 +446,16 @@ func TestWithheldBarSaysWhy(t *testing.T) {
 		t.Errorf("summary %q, notes %q", c.Summary, c.Table.Notes)
 	}
 }
+
+// Each bar's tooltip compares in good English: "higher than", "lower than", "similar to".
+func TestBarSentenceComparison(t *testing.T) {
+	for _, tc := range []struct {
+		cmp  Comparison
+		want string
+	}{{Higher, "; higher than England excluding QMM"}, {Lower, "; lower than England excluding QMM"}, {Similar, "; similar to England excluding QMM"}} {
+		c := IntervalBars{ID: "x", ComparedWith: "England excluding QMM", Bars: []Bar{{Label: "Q", Value: 0.5, Lower: 0.4, Upper: 0.6, Base: 50, Compare: tc.cmp}}}.Render()
+		if !strings.Contains(string(c.SVG), tc.want+"</title>") {
+			t.Errorf("%s: the tooltip does not end %q:\n%s", tc.cmp.Word(), tc.want, c.SVG)
+		}
+	}
+}

@@ -58,6 +58,15 @@ func (c Comparison) Word() string {
 	return ""
 }
 
+// Preposition joins the comparison's word to what it compares with: "higher than",
+// "similar to".
+func (c Comparison) Preposition() string {
+	if c == Similar {
+		return "to"
+	}
+	return "than"
+}
+
 // Symbol is the comparison's shape as a text character (▲ ▼ ●), for tables and text.
 func (c Comparison) Symbol() string {
 	switch c {
