@@ -187,6 +187,8 @@ func writeLinkageDisclosed(ctx context.Context, w *pubsynth.Wave) error {
 		{"match_rates", "gpad", "ics", "QBB", "linked", n(157), n(165), ""},
 		{"match_rates", "gpad", "age_band", "75-84", "linked", n(60), n(64), ""},
 		{"consent_rates", "age_band", "age_band", "75-84", "consented", n(64), n(90), ""},
+		{"consent_rates", "ethnicity_group", "ethnicity_group", "asian", "consented", n(40), n(60), ""},
+		{"match_rates", "gpad", "ethnicity_group", "not_stated", "linked", n(30), n(33), ""},
 		{"experience_by_consent", "P_REPEAT_STORY", "consent", "not_consented", "positive", n(30), n(52), ""},
 	}
 	return w.Warehouse.Write(ctx, func(tx *sql.Tx) error {

@@ -96,6 +96,8 @@ FROM `+string(schemas.TableLinkageDisclosed)+` WHERE wave_id = ? ORDER BY aggreg
 			c.GroupLabel = names.conditions[c.GroupValue]
 		case codes.BreakdownAgeBand, codes.BreakdownGender, codes.BreakdownEthnicity, codes.BreakdownEFIBand:
 			c.GroupLabel = levelLabel(c.Grouping, c.GroupValue)
+		case linkageEthnicity:
+			c.GroupLabel = levelLabel(codes.BreakdownEthnicity, c.GroupValue)
 		case "all":
 			c.GroupLabel = "All"
 		case "consent":
@@ -120,6 +122,10 @@ FROM `+string(schemas.TableLinkageDisclosed)+` WHERE wave_id = ? ORDER BY aggreg
 type linkageNamesOf struct {
 	datasets, conditions map[string]string
 }
+
+// linkageEthnicity is the linkage release's ethnic group dimension (schemas' column
+// ethnicity_group): the same group codes as the results' breakdown codes.BreakdownEthnicity.
+const linkageEthnicity = "ethnicity_group"
 
 // linkageNames reads the names from the linkage's embedded definitions and code lists.
 func linkageNames() (linkageNamesOf, error) {

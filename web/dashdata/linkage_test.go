@@ -17,8 +17,8 @@ func TestLinkedAggregates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rel.ReleaseID != testLinkageRelease || len(rel.Cells) != 10 {
-		t.Fatalf("release %q with %d cells, want %s with 10", rel.ReleaseID, len(rel.Cells), testLinkageRelease)
+	if rel.ReleaseID != testLinkageRelease || len(rel.Cells) != 12 {
+		t.Fatalf("release %q with %d cells, want %s with 12", rel.ReleaseID, len(rel.Cells), testLinkageRelease)
 	}
 	if !strings.Contains(rel.Method, testLinkageRelease) || !strings.Contains(rel.Method, "a base under 10 withheld") {
 		t.Errorf("method: %q", rel.Method)
@@ -47,6 +47,8 @@ func TestLinkedAggregates(t *testing.T) {
 		{find("match_rates", "ics", "QBB", "linked"), "GP appointments", "", 157, 165, false},
 		{find("match_rates", "age_band", "75-84", "linked"), "GP appointments", "75–84", 60, 64, false},
 		{find("consent_rates", "age_band", "75-84", "consented"), "", "75–84", 64, 90, false},
+		{find("consent_rates", "ethnicity_group", "asian", "consented"), "", "Asian or Asian British", 40, 60, false},
+		{find("match_rates", "ethnicity_group", "not_stated", "linked"), "GP appointments", "Not stated", 30, 33, false},
 		{find("experience_by_consent", "consent", "not_consented", "positive"), "", "Did not consent", 30, 52, false},
 	} {
 		c := tc.cell
@@ -78,6 +80,11 @@ func TestLinkagePageOverTheSnapshot(t *testing.T) {
 	src := openSource(t)
 	ts, c := dashboardServer(t, src)
 	status, body := fetch(t, c, ts.URL+"/waves/W1/linkage?burden=providers_12m&found_by=ics")
+	// Ethnicity groups are named as the other breakdowns name them, never by code.
+	if st, b := fetch(t, c, ts.URL+"/waves/W1/linkage?consent_by=ethnicity_group&found_by=ethnicity_group"); st != 200 ||
+		!strings.Contains(b, "Asian or Asian British") || !strings.Contains(b, "Not stated") || strings.Contains(b, ">asian<") || strings.Contains(b, "not_stated<") {
+		t.Errorf("linkage by ethnicity group: %d, names missing or codes shown", st)
+	}
 	if status != 200 {
 		t.Fatalf("linkage page: %d", status)
 	}
