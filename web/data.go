@@ -83,8 +83,42 @@ type ICSProgress struct {
 	RateWithheld bool
 }
 
-// OutcomeGroups name ICSProgress.Groups.
-var OutcomeGroups = [3]string{"Completed", "Not reached (undelivered, deceased or ineligible)", "Not responded yet, opted out or too ill"}
+// OutcomeGroups name ICSProgress.Groups while fieldwork is open; ClosedOutcomeGroups
+// once it has ended (no one is still to respond).
+var (
+	OutcomeGroups       = [3]string{"Completed", "Not reached (undelivered, deceased or ineligible)", "Not responded yet, opted out or too ill"}
+	ClosedOutcomeGroups = [3]string{"Completed", "Not reached (undelivered, deceased or ineligible)", "Not responded, opted out or too ill"}
+)
+
+// Fieldwork stages of an ICS (ICSProgress.Stage) and of a wave (WaveStage).
+const (
+	StageFieldwork  = "fieldwork"
+	StageClosed     = "closed"
+	StageEndedEarly = "ended early"
+)
+
+// fieldworkOpen reports whether an ICS at this stage may still receive responses.
+func fieldworkOpen(stage string) bool { return stage != StageClosed && stage != StageEndedEarly }
+
+// WaveStage is the wave's fieldwork stage from its ICSs': fieldwork while any ICS's
+// fieldwork is open (or nothing is known), closed once every ICS has ended and one at
+// least closed, ended early when every ICS's fieldwork ended before its close.
+func WaveStage(progress []ICSProgress) string {
+	if len(progress) == 0 {
+		return StageFieldwork
+	}
+	closed := false
+	for _, p := range progress {
+		if fieldworkOpen(p.Stage) {
+			return StageFieldwork
+		}
+		closed = closed || p.Stage == StageClosed
+	}
+	if closed {
+		return StageClosed
+	}
+	return StageEndedEarly
+}
 
 // DailyResponse is a response-rate-by-day line.
 type DailyResponse struct {

@@ -115,7 +115,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, u access.User)
 		return
 	}
 	s.render(w, r, http.StatusOK, "overview", page{
-		Title: waveTitle(v.Wave) + ": fieldwork", User: &u, Status: &status, Content: v,
+		Title: waveTitle(v.Wave) + ": " + stageTitle(v.Stage), User: &u, Status: &status, Content: v,
 		Breadcrumbs: []crumb{{"Home", "/"}},
 	})
 }

@@ -274,9 +274,18 @@ func (s *Server) practicesView(ctx context.Context, u access.User, waveID string
 	if err != nil {
 		return practicesView{}, err
 	}
+	// Once the ICS's fieldwork has ended, no one is still to complete.
+	progress, err := s.deps.Fieldwork.Progress(ctx, wave.ID)
+	if err != nil {
+		return practicesView{}, fmt.Errorf("reading fieldwork progress: %w", err)
+	}
+	notCompleted, notYet := "Not yet completed", " yet"
+	if i := slices.IndexFunc(progress, func(p ICSProgress) bool { return p.ICS.Code == ics }); i >= 0 && !fieldworkOpen(progress[i].Stage) {
+		notCompleted, notYet = "Not completed", ""
+	}
 	c := chart.Stacked{ID: "practices", Title: "Response by GP practice, " + icsLabel(v.ICS), LabelHeader: "GP practice",
-		Categories:  []string{"Completed", "Not yet completed"},
-		Description: "For each GP practice, a 100% bar of its eligible sample split into those who completed a questionnaire and those who have not yet."}
+		Categories:  []string{"Completed", notCompleted},
+		Description: "For each GP practice, a 100% bar of its eligible sample split into those who completed a questionnaire and those who have not" + notYet + "."}
 	for _, p := range rates {
 		row := chart.StackedRow{Label: p.Practice}
 		if p.Withheld() || p.Eligible == 0 {

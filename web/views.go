@@ -392,6 +392,7 @@ func listOrNone(xs []string) string {
 
 type overviewView struct {
 	Wave     Wave
+	Stage    string // the wave's fieldwork stage (WaveStage)
 	Sections []section
 	Themes   []Theme
 	Linkage  bool // the linked activity page exists
@@ -429,8 +430,13 @@ func (s *Server) overviewView(ctx context.Context, waveID string) (overviewView,
 		{Label: "ICS"}, {Label: "Stage"}, {Label: "Fieldwork day", Numeric: true}, {Label: "Sampled", Numeric: true},
 		{Label: "Completed questionnaires", Numeric: true}, {Label: "Adjusted response rate", Numeric: true},
 	}}
-	stacked := chart.Stacked{ID: "outcomes", Title: "Outcome of each person in the sample, by ICS", LabelHeader: "ICS", Categories: OutcomeGroups[:],
-		Description: "For each ICS, 100% bars of the share of the sample in each outcome group: completed, not reached (undelivered, deceased or ineligible), and not responded yet, opted out or too ill."}
+	v.Stage = WaveStage(progress)
+	groups, notResponded := OutcomeGroups, "not responded yet"
+	if v.Stage != StageFieldwork {
+		groups, notResponded = ClosedOutcomeGroups, "not responded"
+	}
+	stacked := chart.Stacked{ID: "outcomes", Title: "Outcome of each person in the sample, by ICS", LabelHeader: "ICS", Categories: groups[:],
+		Description: "For each ICS, 100% bars of the share of the sample in each outcome group: completed, not reached (undelivered, deceased or ineligible), and " + notResponded + ", opted out or too ill."}
 	for _, p := range progress {
 		count := func(n int, withheld bool) chart.Cell {
 			if withheld {
@@ -521,4 +527,12 @@ func (s *Server) releaseOptions(ctx context.Context, wave, asked string) ([]opti
 		return nil, notFoundError(fmt.Sprintf("There is no release %q of this wave.", asked))
 	}
 	return opts, nil
+}
+
+// stageTitle is a wave's stage in a heading.
+func stageTitle(stage string) string {
+	if stage == StageEndedEarly {
+		return "fieldwork ended early"
+	}
+	return stage
 }

@@ -758,7 +758,7 @@ func (s *Source) Progress(ctx context.Context, wave string) ([]web.ICSProgress, 
 				continue
 			}
 			for _, ics := range w.ICSs {
-				out = append(out, web.ICSProgress{ICS: ics, Stage: "fieldwork", SampledWithheld: true, GroupWithheld: [3]bool{true, true, true}, RateWithheld: true})
+				out = append(out, web.ICSProgress{ICS: ics, Stage: web.StageFieldwork, SampledWithheld: true, GroupWithheld: [3]bool{true, true, true}, RateWithheld: true})
 			}
 		}
 		return out, nil
@@ -898,12 +898,12 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 	}
 	for _, ics := range w.ICSs {
 		r, ok := rates[ics.Code]
-		p := web.ICSProgress{ICS: ics, Stage: "fieldwork", FieldworkDay: today, SampledWithheld: true, GroupWithheld: [3]bool{true, true, true}, RateWithheld: true}
+		p := web.ICSProgress{ICS: ics, Stage: web.StageFieldwork, FieldworkDay: today, SampledWithheld: true, GroupWithheld: [3]bool{true, true, true}, RateWithheld: true}
 		switch {
 		case closed[ics.Code]:
-			p.Stage, p.FieldworkDay = "closed", lastDay
+			p.Stage, p.FieldworkDay = web.StageClosed, lastDay
 		case endedEarly[ics.Code]:
-			p.Stage, p.FieldworkDay = "ended early", lastDay
+			p.Stage, p.FieldworkDay = web.StageEndedEarly, lastDay
 		}
 		if ok {
 			if n, ok := r.Sampled.Value(); ok {

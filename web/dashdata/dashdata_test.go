@@ -332,3 +332,24 @@ func TestSecondarySuppressionIsLabelledAsSuch(t *testing.T) {
 		t.Fatalf("checked %v: the fixture has no S or no B row on a page", checked)
 	}
 }
+
+// After an ICS's fieldwork has ended, its practices' outcomes say "Not completed", not
+// "Not yet completed"; an ICS still in fieldwork keeps "yet". The wave's heading gives
+// its stage.
+func TestOutcomesAfterCloseSayNotCompleted(t *testing.T) {
+	src := openSource(t)
+	ts, c := dashboardServer(t, src)
+	for _, tc := range []struct{ ics, want, not string }{
+		{"QEE", ",Not completed", "Not yet"}, // closed
+		{"QCC", ",Not completed", "Not yet"}, // ended early
+		{"QAA", ",Not yet completed", ",Not completed"},
+	} {
+		_, body := fetch(t, c, ts.URL+"/waves/W1/practices/download/practices.csv?ics="+tc.ics)
+		if !strings.Contains(body, tc.want) || strings.Contains(body, tc.not) {
+			t.Errorf("%s: practices.csv lacks %q or has %q:\n%.400s", tc.ics, tc.want, tc.not, body)
+		}
+	}
+	if _, body := fetch(t, c, ts.URL+"/waves/W1"); !strings.Contains(body, "Test wave: fieldwork</h1>") {
+		t.Errorf("the overview's heading is not the wave's stage")
+	}
+}
