@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,7 +13,7 @@ import (
 type homeView struct {
 	Waves         []homeWave
 	BreakdownICSs []string // "Name (code)" of each ICS whose breakdowns the user may see
-	FreeTextICSs  []string
+	FreeTextICSs  []string // "Name (code)" of each ICS whose free text the user may read
 	Administrator bool
 }
 
@@ -41,7 +42,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, u access.User) {
 		s.fail(w, r, err)
 		return
 	}
-	v := homeView{Administrator: access.IsAdministrator(u), FreeTextICSs: access.FreeTextICSs(u, s.cfg.Now())}
+	v := homeView{Administrator: access.IsAdministrator(u)}
+	freeText := access.FreeTextICSs(u, s.cfg.Now())
 	var all []string
 	labels := map[string]string{} // ICS code → "Name (code)"
 	for _, wv := range waves {
@@ -67,7 +69,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, u access.User) {
 			hw.More = append(hw.More, link{Label: "Response by GP practice", Href: hw.Href + "/practices"})
 		}
 		if s.deps.FreeText != nil {
-			for _, ics := range v.FreeTextICSs {
+			for _, ics := range freeText {
 				if j := slices.IndexFunc(wv.ICSs, func(i ICS) bool { return i.Code == ics }); j >= 0 {
 					name := icsName(wv.ICSs[j])
 					hw.More = append(hw.More, link{Label: "Free text of " + name, Href: hw.Href + "/free-text?ics=" + url.QueryEscape(ics)})
@@ -87,6 +89,9 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, u access.User) {
 	}
 	for _, c := range access.BreakdownICSs(u, dedupe(all)) {
 		v.BreakdownICSs = append(v.BreakdownICSs, labels[c])
+	}
+	for _, c := range freeText {
+		v.FreeTextICSs = append(v.FreeTextICSs, cmp.Or(labels[c], c)) // an ICS in no wave: its code
 	}
 	s.render(w, r, http.StatusOK, "home", page{Title: "Your dashboard", User: &u, Status: &status, Content: v})
 }

@@ -468,10 +468,10 @@ func (s *Server) downloadFreeText(w http.ResponseWriter, r *http.Request, u acce
 		{"Table", "Free-text comments (redacted)"}, {"Wave", v.Wave.ID}, {"ICS", icsLabel(v.ICS)}, {"Search", v.Query},
 		{"Downloaded at", s.cfg.Now().In(london).Format(time.RFC3339)}, {"Access", v.Grant},
 		{"Note", "Personal data (names, phone numbers, NHS numbers, addresses, e-mails, dates of birth) is replaced by placeholders; this download is recorded in the audit trail."},
-		{}, {"Response", "Question", "Comment"},
+		{}, {"Response", "Question", "Question text", "Comment"},
 	}
 	for _, c := range v.Comments {
-		rows = append(rows, []string{c.ResponseID, c.QuestionID, c.Redacted.Text})
+		rows = append(rows, []string{c.ResponseID, c.QuestionID, questionLabel(c.QuestionID), c.Redacted.Text})
 	}
 	for _, row := range rows {
 		if err := cw.Write(neutralise(row)); err != nil {

@@ -186,3 +186,28 @@ func TestResponsesCompressedButNotFreeText(t *testing.T) {
 		}
 	}
 }
+
+// The free text is labelled with the questionnaire's question, not its id; the home
+// page names the ICSs whose free text a reader may read as every page does.
+func TestFreeTextNamesQuestionsAndICSs(t *testing.T) {
+	h := newHarness(t, true, nil)
+	reader := h.newClient()
+	h.signIn(t, reader, "fay.reader@example.nhs.uk")
+	good := "Was there anything particularly good about the health and care you received?"
+	_, body := h.get(t, reader, "/waves/W1/free-text?ics=QMM")
+	if !strings.Contains(body, good+" · response r1") || strings.Contains(body, "P_FT_GOOD") {
+		t.Errorf("the free text is not labelled with the question:\n%s", body[strings.Index(body, "ice-comments"):])
+	}
+	_, f := h.get(t, reader, "/waves/W1/free-text/download/comments.csv?ics=QMM")
+	if !strings.Contains(f, "r1,P_FT_GOOD,"+good+",") {
+		t.Errorf("download lacks the question's text:\n%s", f)
+	}
+	_, home := h.get(t, reader, "/")
+	i := strings.Index(home, "Free text you can read")
+	if i < 0 || !strings.Contains(home[i:], "Norfolk and Waveney (QMM)") {
+		t.Errorf("home does not name the free text's ICSs:\n%s", home[max(i, 0):][:300])
+	}
+	if questionLabel("NO_SUCH_QUESTION") != "NO_SUCH_QUESTION" {
+		t.Error("an unknown question is not named by its id")
+	}
+}

@@ -35,10 +35,11 @@ type crumb struct {
 }
 
 var funcs = template.FuncMap{
-	"dateTime":   func(t time.Time) string { return t.In(london).Format("2 January 2006 at 15:04") },
-	"percent":    chart.Percent,
-	"lower":      strings.ToLower,
-	"stageTitle": stageTitle,
+	"dateTime":      func(t time.Time) string { return t.In(london).Format("2 January 2006 at 15:04") },
+	"percent":       chart.Percent,
+	"lower":         strings.ToLower,
+	"stageTitle":    stageTitle,
+	"questionLabel": questionLabel,
 	"last": func(cs []crumb) crumb {
 		if len(cs) == 0 {
 			return crumb{}
