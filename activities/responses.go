@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"icesurvey/audit"
 	"icesurvey/fault"
 	"icesurvey/questionnaire"
 	"icesurvey/responses"
+	"icesurvey/retention"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -83,7 +86,14 @@ func (a *Activities) LoadResponses(ctx context.Context, in LoadResponsesInput) (
 		FreeTextItems: res.FreeTextItems, ByReason: res.ByReason,
 	}
 	if res.NoFiles {
-		return out, nil
+		// A retry after this load deleted the day's files (its ICS's retention had
+		// begun) still hands the warehouse the day's objects.
+		if gone, err := deletedAfterRetention(ctx, a.Store, in); err != nil || !gone {
+			return out, err
+		}
+		out.AfterRetention = true
+		out.Objects, err = responses.DayObjects(ctx, a.Store, in.WaveID, in.ICS, in.Date)
+		return out, err
 	}
 	if res.Loaded > 0 || len(res.Outcomes) > 0 {
 		if err := markAfterClosingRecord(ctx, a.Store, in, &out); err != nil {
@@ -93,7 +103,59 @@ func (a *Activities) LoadResponses(ctx context.Context, in LoadResponsesInput) (
 	if out.Objects, err = responses.DayObjects(ctx, a.Store, in.WaveID, in.ICS, in.Date); err != nil {
 		return out, err
 	}
+	// Last, once every output is stored: a retry finds the files gone (above).
+	if err := deleteAfterRetention(ctx, a.Store, in, res, &out); err != nil {
+		return out, err
+	}
 	return out, nil
+}
+
+// deleteAfterRetention deletes the day's landed files once loaded when the ICS's
+// retention has begun (retention.Started): the retention ran once and will not come
+// for them, and a supplier's file holds free text and identifiers. As the retention
+// does (retention.DeleteLanded), each file's SHA-256, size and rows are recorded first
+// in the ICS's retention lineage object and the audit trail. The free text the load
+// wrote stays in the free-text area, which the retention keeps too.
+func deleteAfterRetention(ctx context.Context, st store.Store, in LoadResponsesInput, res *responses.LoadResult, out *LoadResponsesOutput) error {
+	started, err := retention.Started(ctx, st, in.WaveID, in.ICS)
+	if err != nil || !started {
+		return err
+	}
+	s := retention.Scope{WaveID: in.WaveID, ICS: in.ICS}
+	var keys []string
+	for _, f := range res.Files {
+		s.Landed = append(s.Landed, retention.LandedFile{Key: f.Key, SHA256: f.SHA256, Rows: f.Rows})
+		keys = append(keys, f.Key)
+	}
+	files, n, err := retention.DeleteLanded(ctx, st, s, keys, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		recordLineage(ctx, f)
+	}
+	out.AfterRetention, out.LandedDeleted = true, n
+	audit.Record(ctx, "landed_files_deleted_after_retention", map[string]any{"load_date": out.LoadDate,
+		"files": len(keys), "deleted": n, "lineage": schemas.RetentionLineageKey(in.WaveID, in.ICS),
+		"kept": []string{schemas.FreeTextRoot(in.WaveID, in.ICS), schemas.AreaLake.Prefix()}})
+	slog.InfoContext(ctx, "landed files deleted once loaded: the ICS's retention has run",
+		"wave", in.WaveID, "ics", in.ICS, "load_date", out.LoadDate, "deleted", n)
+	return nil
+}
+
+// deletedAfterRetention reports whether the day's landed files were deleted after the
+// ICS's retention had begun: its lineage records a file of the day's landing folder.
+func deletedAfterRetention(ctx context.Context, st store.Store, in LoadResponsesInput) (bool, error) {
+	started, err := retention.Started(ctx, st, in.WaveID, in.ICS)
+	if err != nil || !started {
+		return false, err
+	}
+	l, err := retention.ReadLineage(ctx, st, in.WaveID, in.ICS)
+	if err != nil {
+		return false, err
+	}
+	day := schemas.ResponseLandingPrefix(in.WaveID, in.ICS, in.Date)
+	return slices.ContainsFunc(l.Files, func(f retention.FileLineage) bool { return strings.HasPrefix(f.Key, day) }), nil
 }
 
 // markAfterClosingRecord says so when a load brings responses or outcomes for an ICS

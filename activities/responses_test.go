@@ -3,9 +3,13 @@ package activities
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/csv"
+	"encoding/hex"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/mailing"
+	"icesurvey/retention"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/warehouse"
@@ -376,5 +381,112 @@ func TestLoadResponsesAfterTheClosingRecordSaysSo(t *testing.T) {
 	}
 	if found == nil || found["loaded"] != 1 || found["load_date"] != "2026-03-05" || found["outcome_1_completed"] != 1 {
 		t.Errorf("audit of the late load: %v", found)
+	}
+}
+
+// A supplier's file that lands after the ICS's retention has run is loaded and then
+// deleted, as the retention would: its SHA-256, size and rows recorded in the lineage
+// object and the audit trail first; the free text stays in the free-text area. A
+// repeat (a retried activity) finds the files gone and still hands the warehouse the
+// day's objects. Before the retention, the load deletes nothing.
+func TestLoadResponsesAfterRetentionDeletesTheLandedFiles(t *testing.T) {
+	f := newResponseFixture(t)
+	in := LoadResponsesInput{Scope: Scope{WaveID: rtWave, ICS: rtICS},
+		Questionnaires: Questionnaires{PatientVersion: "patient-2026.1", CarerVersion: "carer-2026.1"}, Date: rtDay}
+	landed := func() []string {
+		t.Helper()
+		infos, err := f.st.List(f.ctx, schemas.ResponseLandingPrefix(rtWave, rtICS, rtDay))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, i := range infos {
+			keys = append(keys, i.Key)
+		}
+		return keys
+	}
+
+	f.landDay()
+	if before := f.loadDay(); before.AfterRetention || before.LandedDeleted != 0 || len(landed()) != 3 {
+		t.Fatalf("a load before the retention: %+v, %d files left, want none deleted", before, len(landed()))
+	}
+
+	// The retention runs (the sample as landed), and the supplier's files of a day
+	// land after it, one of them a file the load does not know.
+	sample := schemas.LandingKey(rtWave, rtICS, "sample.csv")
+	if err := store.PutBytes(f.ctx, f.st, sample, []byte("RECORD_ID\n1\n")); err != nil {
+		t.Fatal(err)
+	}
+	rin := RetentionInput{Scope: in.Scope, Landed: []LandedFile{{Key: sample, Rows: 1}}}
+	if _, err := f.a.RecordRetentionLineage(f.ctx, rin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.DeleteIdentifiable(f.ctx, rin); err != nil {
+		t.Fatal(err)
+	}
+	in.Date = rtDay.AddDate(0, 0, 1)
+	late := schemas.ResponseLandingPrefix(rtWave, rtICS, in.Date)
+	header := schemas.ResponseExtractHeader([]string{"P_ACCESS_EASE", "P_FT_GOOD"})
+	files := map[string]string{
+		late + "responses_paper.csv": strings.Join(header, ",") + "\nS005,patient,patient-2026.1,paper,2026-03-05T10:00:00Z,Y,2," + secretComment + "\n",
+		late + "optouts.csv":         "SURVEY_RECORD_ID,OPTED_OUT_AT,REASON\nS006,2026-03-05T10:00:00Z,too_ill\n",
+		late + "notes.txt":           "not a supplier file\n",
+	}
+	for k, b := range files {
+		if err := store.PutBytes(f.ctx, f.st, k, []byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, events := audit.WithCollector(f.ctx)
+	out, err := f.a.LoadResponses(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.AfterRetention || out.LandedDeleted != len(files) || out.Loaded != 2 || out.FreeTextItems != 1 || len(out.Objects) == 0 {
+		t.Errorf("load after the retention: %+v, want 2 rows loaded and %d files deleted", out, len(files))
+	}
+	for k := range files {
+		if ok, _ := store.Exists(f.ctx, f.st, k); ok {
+			t.Errorf("%s stayed in the landing area after its load", k)
+		}
+	}
+	if n := len(landed()); n != 0 {
+		t.Errorf("%d files left of the day before the retention, which deleted them", n)
+	}
+	l, err := retention.ReadLineage(f.ctx, f.st, rtWave, rtICS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited := map[string]bool{}
+	for _, e := range events.Events() {
+		if e.Kind == "landed_file_lineage" {
+			audited[e.Details["key"].(string)] = true
+		}
+	}
+	for k, b := range files {
+		sum := sha256.Sum256([]byte(b))
+		i := slices.IndexFunc(l.Files, func(f retention.FileLineage) bool { return f.Key == k })
+		rows := 1
+		if strings.HasSuffix(k, ".txt") {
+			rows = -1 // not counted
+		}
+		if i < 0 || l.Files[i].SHA256 != hex.EncodeToString(sum[:]) || l.Files[i].Size != int64(len(b)) || l.Files[i].Rows != rows {
+			t.Errorf("lineage of %s: %+v", k, l.Files)
+		}
+		if !audited[k] {
+			t.Errorf("no landed_file_lineage event for %s", k)
+		}
+	}
+	texts, err := f.st.List(f.ctx, schemas.FreeTextRoot(rtWave, rtICS))
+	if err != nil || len(texts) != 2 {
+		t.Errorf("free text: %d objects (%v), want the two days' kept", len(texts), err)
+	}
+
+	again, err := f.a.LoadResponses(f.ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.NoFiles || !again.AfterRetention || again.LandedDeleted != 0 || !slices.Equal(again.Objects, out.Objects) {
+		t.Errorf("the load again: %+v, want no files, the day's objects all the same", again)
 	}
 }

@@ -63,8 +63,7 @@ func (a *Activities) RecordRetentionLineage(ctx context.Context, in RetentionInp
 		return RetentionLineageOutput{}, err
 	}
 	for _, f := range l.Files {
-		audit.Record(ctx, "landed_file_lineage", map[string]any{"key": f.Key, "sha256": f.SHA256, "size": f.Size,
-			"rows": f.Rows, "rows_counted": f.RowsCounted})
+		recordLineage(ctx, f)
 	}
 	return RetentionLineageOutput{Files: len(l.Files), Key: schemas.RetentionLineageKey(in.WaveID, in.ICS)}, nil
 }
@@ -106,4 +105,10 @@ func (a *Activities) DeleteRestricted(ctx context.Context, in Scope) (RetentionO
 		return RetentionOutput{}, err
 	}
 	return a.DeleteIdentifiable(ctx, rin)
+}
+
+// recordLineage records one landed file's lineage in the audit trail.
+func recordLineage(ctx context.Context, f retention.FileLineage) {
+	audit.Record(ctx, "landed_file_lineage", map[string]any{"key": f.Key, "sha256": f.SHA256, "size": f.Size,
+		"rows": f.Rows, "rows_counted": f.RowsCounted})
 }

@@ -213,6 +213,11 @@ type LoadResponsesOutput struct {
 	// AfterClosingRecord: the load brought responses or outcomes after the ICS's
 	// closing record was written (markAfterClosingRecord).
 	AfterClosingRecord bool `json:"after_closing_record,omitempty"`
+	// AfterRetention: the ICS's retention had begun, so the day's landed files were
+	// deleted once loaded (deleteAfterRetention); LandedDeleted of them by this call
+	// (0 on a retry that found them gone).
+	AfterRetention bool `json:"after_retention,omitempty"`
+	LandedDeleted  int  `json:"landed_deleted,omitempty"`
 	// Objects are every complete lake object of the day's partitions, not only those
 	// written by this call (responses.DayObjects).
 	Objects []schemas.LakeObject `json:"objects,omitempty"`

@@ -18,6 +18,10 @@
 // the audit trail, and Delete refuses to delete a landed file that has no lineage
 // (ErrNoLineage). Both steps are idempotent: a repeat records and deletes nothing more.
 //
+// The retention runs once. A file of the ICS that lands after it has begun (Started: a
+// supplier's late extract) is deleted by the load that reads it, with its lineage
+// recorded alike (DeleteLanded).
+//
 // Privacy: nothing here logs; errors name keys, never contents.
 package retention
 
@@ -169,6 +173,8 @@ type Lineage struct {
 	WaveID string        `json:"wave_id"`
 	ICS    string        `json:"ics"`
 	Files  []FileLineage `json:"files"`
+	// written: read from the store (not a new, empty lineage).
+	written bool
 }
 
 func (l *Lineage) has(key string) bool {
@@ -189,7 +195,53 @@ func ReadLineage(ctx context.Context, st store.Store, wave, ics string) (*Lineag
 	if err := json.Unmarshal(b, &l); err != nil {
 		return nil, fault.Errorf(fault.Conflict, "retention: %s: %v", key, err)
 	}
+	l.written = true
 	return &l, nil
+}
+
+// Started reports whether the retention of the ICS has begun: its lineage object is
+// written (RecordLineage writes it, even with no file to record, before anything is
+// deleted). From then on, a file of the ICS that lands is deleted by the load that
+// reads it (DeleteLanded), since no run of the retention will come again.
+func Started(ctx context.Context, st store.Store, wave, ics string) (bool, error) {
+	key := schemas.RetentionLineageKey(wave, ics)
+	ok, err := store.Exists(ctx, st, key)
+	if err != nil {
+		return false, fmt.Errorf("retention: check %s: %w", key, err)
+	}
+	return ok, nil
+}
+
+// DeleteLanded deletes, as the retention does, landed files of an ICS read after its
+// retention has begun (a supplier's late extract, loaded): their SHA-256, size and
+// rows recorded in the lineage object first (RecordLineage, with s.Landed as the
+// reader's digests and row counts), then the files (Delete). It returns the lineage
+// of keys and how many of them were deleted now; a repeat deletes nothing more, and a
+// key already gone is passed over. A key outside the ICS's landed files (s.Landed and
+// its restricted landing area) is refused.
+func DeleteLanded(ctx context.Context, st store.Store, s Scope, keys []string, now time.Time) ([]FileLineage, int, error) {
+	p, err := MakePlan(s, keys)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(p.Landed) != len(slices.Compact(slices.Sorted(slices.Values(keys)))) {
+		return nil, 0, fault.Errorf(fault.Configuration, "retention: %s/%s: not every key is a landed file of the ICS: %v", s.WaveID, s.ICS, keys)
+	}
+	l, err := RecordLineage(ctx, st, s, p, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	d, err := Delete(ctx, st, s, Plan{Landed: p.Landed}, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	var files []FileLineage
+	for _, f := range l.Files {
+		if slices.Contains(p.Landed, f.Key) {
+			files = append(files, f)
+		}
+	}
+	return files, d.Landed, nil
 }
 
 // List lists the keys under the scope's Prefixes.
@@ -249,7 +301,10 @@ func RecordLineage(ctx context.Context, st store.Store, s Scope, p Plan, now tim
 		l.Files = append(l.Files, f)
 		added++
 	}
-	if added > 0 {
+	// Written even with nothing to record: the object says the ICS's retention has
+	// begun (Started), and a file that lands later is deleted by the load that reads
+	// it (DeleteLanded).
+	if added > 0 || !l.written {
 		b, err := json.MarshalIndent(l, "", "  ")
 		if err != nil {
 			return nil, err

@@ -256,3 +256,44 @@ func sorted(s []string) []string {
 	slices.Sort(c)
 	return c
 }
+
+// The retention's start is known from its lineage object, written even when the ICS
+// left no landed file to record; DeleteLanded deletes a file landed since, its lineage
+// first, and refuses a key that is no landed file of the ICS.
+func TestStartedAndDeleteLanded(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := retention.Scope{WaveID: wave, ICS: ics}
+	if ok, err := retention.Started(ctx, st, wave, ics); ok || err != nil {
+		t.Fatalf("started before the retention: %v %v", ok, err)
+	}
+	if _, err := retention.RecordLineage(ctx, st, s, retention.Plan{}, day); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := retention.Started(ctx, st, wave, ics); !ok || err != nil {
+		t.Fatalf("not started after a retention with no landed file: %v %v", ok, err)
+	}
+
+	late := schemas.ResponseLandingKey(wave, ics, day, "optouts.csv")
+	if err := store.PutBytes(ctx, st, late, []byte("SURVEY_RECORD_ID\nS1\nS2\n")); err != nil {
+		t.Fatal(err)
+	}
+	files, n, err := retention.DeleteLanded(ctx, st, s, []string{late}, day)
+	if err != nil || n != 1 || len(files) != 1 || files[0].Key != late || files[0].Rows != 2 || files[0].Size != 23 {
+		t.Fatalf("DeleteLanded: %+v %d %v", files, n, err)
+	}
+	if ok, _ := store.Exists(ctx, st, late); ok {
+		t.Error("the late file stayed")
+	}
+	if _, n, err := retention.DeleteLanded(ctx, st, s, []string{late}, day); err != nil || n != 0 {
+		t.Errorf("again: %d deleted, %v", n, err)
+	}
+	for _, k := range []string{schemas.SampleKey(wave, ics), schemas.ContactsKey(wave, ics)} {
+		if _, _, err := retention.DeleteLanded(ctx, st, s, []string{k}, day); err == nil {
+			t.Errorf("%s deleted as a landed file", k)
+		}
+	}
+}

@@ -11,10 +11,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"icesurvey/activities"
 	"icesurvey/infra/devstack"
 	"icesurvey/linkage/synthlink"
 	"icesurvey/waveclient"
@@ -341,5 +343,25 @@ func TestRetentionLine(t *testing.T) {
 		if got := retentionLine(tc.due, tc.r, now); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A load's note says when it deleted the day's landed files because the ICS's
+// retention had run, besides the other notes.
+func TestLoadNoteAfterRetention(t *testing.T) {
+	var b bytes.Buffer
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	printLoads(tw)(waveclient.DailyLoadResult{WaveID: "W1", Date: "2027-02-01", ICS: []workflows.DailyLoadICSResult{
+		{ICS: "QMM", Load: activities.LoadResponsesOutput{Files: 1, RowsRead: 1, Loaded: 1, AfterClosingRecord: true, AfterRetention: true, LandedDeleted: 1}},
+		{ICS: "QE1", Load: activities.LoadResponsesOutput{Files: 1, RowsRead: 1, Loaded: 1}},
+	}})
+	tw.Flush()
+	lines := strings.Split(b.String(), "\n")
+	if want := "after the ICS's closing record (a later release counts it; the record is not rewritten); the ICS's retention has run: " +
+		"its 1 landed files deleted once loaded (SHA-256, size and rows kept in reports/W1/QMM/retention-lineage.json)"; len(lines) < 3 || !strings.HasSuffix(lines[1], want) {
+		t.Errorf("load after the retention:\n%s\nwant the note %q", b.String(), want)
+	}
+	if strings.Contains(lines[2], "retention") {
+		t.Errorf("a load before the retention says it ran: %q", lines[2])
 	}
 }
