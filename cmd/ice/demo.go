@@ -297,9 +297,18 @@ func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spe
 	root := st.Store.Root()
 	fmt.Fprintf(out, "\nOutputs\n")
 	fmt.Fprintf(out, "  lake (Parquet, pseudonymised)   %s/%s\n", root, schemas.AreaLake.Prefix())
-	fmt.Fprintf(out, "  rejection reports               %s/%s (identifiable, deleted at retention)\n", root, schemas.RejectionReportKey(schemas.LandingKey(spec.WaveID, "<ICS>", "")))
+	// The summary follows the retention of every ICS that started one.
+	var retained, kept []string
+	for _, code := range spec.Codes() {
+		if res.ICS[code].Retention != nil {
+			retained = append(retained, code)
+		} else {
+			kept = append(kept, code)
+		}
+	}
+	fmt.Fprintf(out, "  rejection reports               %s/%s (identifiable%s)\n", root, schemas.RejectionReportKey(schemas.LandingKey(spec.WaveID, "<ICS>", "")), retainedNote(spec.WaveID, retained, kept))
 	fmt.Fprintf(out, "  declarations                    %s/%s\n", root, schemas.AreaReports.WavePrefix(spec.WaveID))
-	fmt.Fprintf(out, "  restricted (identifiable)       %s/%s (mailing data, deleted at retention)\n", root, schemas.AreaRestricted.WavePrefix(spec.WaveID))
+	fmt.Fprintf(out, "  restricted (identifiable)       %s/%s (mailing data%s)\n", root, schemas.AreaRestricted.WavePrefix(spec.WaveID), retainedNote(spec.WaveID, retained, kept))
 	fmt.Fprintf(out, "  free text (named ICB users)     %s/%s (kept after retention)\n", root, schemas.AreaFreeText.WavePrefix(spec.WaveID))
 	fmt.Fprintf(out, "  warehouse (DuckDB)              %s\n", st.Warehouse.Path())
 	// The trail counts events still pending their compaction into the lake, which
@@ -311,6 +320,20 @@ func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spe
 	fmt.Fprintf(out, "  audit trail                     %d events (%d activity attempts; %s)\n", len(events), attempts, inWarehouse)
 	fmt.Fprintf(out, "\nTry: ice audit --store file://%s --wave %s\n", root, spec.WaveID)
 	fmt.Fprintf(out, "     duckdb -readonly %s \"SELECT ics, outcome, count(*) FROM outcomes GROUP BY ALL ORDER BY ALL\"\n", st.Warehouse.Path())
+}
+
+// retainedNote says, after an identifiable output of the demo's Outputs, whether the
+// retention has deleted it: for the ICSs whose retention ran (retained: the demo
+// waits for them before its summary), and not for those that started none (kept).
+func retainedNote(wave string, retained, kept []string) string {
+	switch {
+	case len(kept) == 0:
+		return ", already deleted at retention; SHA-256, size and rows of each landed file in " + schemas.RetentionLineageKey(wave, "<ICS>")
+	case len(retained) == 0:
+		return ", deleted at retention"
+	}
+	return fmt.Sprintf(", already deleted at retention for %s; still there for %s, which started no retention",
+		strings.Join(retained, ", "), strings.Join(kept, ", "))
 }
 
 // demoPublisher is who signs the demo's release off.

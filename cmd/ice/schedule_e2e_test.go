@@ -337,11 +337,29 @@ func TestRetentionLine(t *testing.T) {
 	}{
 		{"waiting", due, waveclient.RetentionStatus{}, "identifiable data to be deleted at 2027-03-07T12:00:00Z"},
 		{"deleted", now.Add(-time.Hour), waveclient.RetentionStatus{Deleted: 14, DeletedAt: now.Add(-time.Minute)},
-			"identifiable data deleted at 2026-12-07T11:59:00Z: 14 objects"},
+			"identifiable data deleted at 2026-12-07T11:59:00Z: 14 objects (a supplier's file landing since is deleted by the load of its day)"},
 		{"overdue", now.Add(-time.Hour), waveclient.RetentionStatus{}, "identifiable data due for deletion since 2026-12-07T11:00:00Z, not yet deleted"},
 	} {
 		if got := retentionLine(tc.due, tc.r, now); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The intake report is named while it exists; once the retention has deleted it, the
+// line says so.
+func TestIntakeReportLine(t *testing.T) {
+	key := "restricted-landing/W1/QMM/rejections.csv"
+	at := time.Date(2026, 12, 7, 11, 59, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		r    waveclient.RetentionStatus
+		want string
+	}{
+		{waveclient.RetentionStatus{}, "report restricted-landing/W1/QMM/rejections.csv"},
+		{waveclient.RetentionStatus{Deleted: 14, DeletedAt: at}, "report restricted-landing/W1/QMM/rejections.csv deleted at retention, 2026-12-07T11:59:00Z"},
+	} {
+		if got := intakeReportLine(key, tc.r); got != tc.want {
+			t.Errorf("%q, want %q", got, tc.want)
 		}
 	}
 }
@@ -363,5 +381,23 @@ func TestLoadNoteAfterRetention(t *testing.T) {
 	}
 	if strings.Contains(lines[2], "retention") {
 		t.Errorf("a load before the retention says it ran: %q", lines[2])
+	}
+}
+
+// The demo's Outputs say the identifiable outputs are already deleted once every
+// ICS's retention has run (the demo waits for it), and which ICSs still hold them
+// otherwise.
+func TestRetainedNote(t *testing.T) {
+	for _, tc := range []struct {
+		retained, kept []string
+		want           string
+	}{
+		{[]string{"QE1", "QMM"}, nil, ", already deleted at retention; SHA-256, size and rows of each landed file in reports/W1/<ICS>/retention-lineage.json"},
+		{nil, []string{"QE1"}, ", deleted at retention"},
+		{[]string{"QMM"}, []string{"QE1"}, ", already deleted at retention for QMM; still there for QE1, which started no retention"},
+	} {
+		if got := retainedNote("W1", tc.retained, tc.kept); got != tc.want {
+			t.Errorf("%v/%v: %q, want %q", tc.retained, tc.kept, got, tc.want)
+		}
 	}
 }

@@ -133,7 +133,7 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 			if in.Shortfall {
 				fmt.Fprint(w, "; SHORT of the minimum")
 			}
-			fmt.Fprintf(w, "\n  \treport %s\n", in.ReportKey)
+			fmt.Fprintf(w, "\n  \t%s\n", intakeReportLine(in.ReportKey, st.Retention[s.ICS]))
 		}
 		if d := s.Declaration; d != nil {
 			fmt.Fprintf(w, "  declaration\tsigned by %s at %s\n", d.By, d.At.Format(time.RFC3339))
@@ -171,12 +171,24 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 	w.Flush()
 }
 
+// intakeReportLine names an ICS's intake report, an identifiable file the retention
+// deletes: once it has, the line says so rather than name a file that is gone.
+func intakeReportLine(key string, r waveclient.RetentionStatus) string {
+	if r.DeletedAt.IsZero() {
+		return "report " + key
+	}
+	return fmt.Sprintf("report %s deleted at retention, %s", key, r.DeletedAt.UTC().Format(time.RFC3339))
+}
+
 // retentionLine says where an ICS's retention stands: its identifiable data deleted
-// (when, and how many objects), or when they are due to be.
+// (when, and how many objects), or when they are due to be. The retention runs once:
+// a supplier's file landing after it stays until the load of its day reads it, and
+// that load deletes it.
 func retentionLine(due time.Time, r waveclient.RetentionStatus, now time.Time) string {
 	switch {
 	case !r.DeletedAt.IsZero():
-		return fmt.Sprintf("identifiable data deleted at %s: %d objects", r.DeletedAt.UTC().Format(time.RFC3339), r.Deleted)
+		return fmt.Sprintf("identifiable data deleted at %s: %d objects (a supplier's file landing since is deleted by the load of its day)",
+			r.DeletedAt.UTC().Format(time.RFC3339), r.Deleted)
 	case due.After(now):
 		return "identifiable data to be deleted at " + due.UTC().Format(time.RFC3339)
 	default:
