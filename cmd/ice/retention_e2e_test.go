@@ -188,6 +188,24 @@ func TestRetentionLeavesNothingIdentifiable(t *testing.T) {
 		t.Fatalf("release draft: %v", err)
 	}
 
+	// A supplier's file landing after the retention is loaded, and deleted by its load
+	// (the searches below find it gone with the rest).
+	lateDay := from.AddDate(0, 0, 30)
+	lateKey := schemas.ResponseLandingKey(wave, "QMM", lateDay, "optouts.csv")
+	if err := store.PutBytes(ctx, st.Store, lateKey, []byte("SURVEY_RECORD_ID,OPTED_OUT_AT,REASON\nNOT-IN-SAMPLE,"+
+		lateDay.Format(time.RFC3339)+",too_ill\n")); err != nil {
+		t.Fatal(err)
+	}
+	late := in
+	late.ICS, late.Simulate = []string{"QMM"}, false
+	lateDays, err := wc.Backfill(ctx, late, lateDay, lateDay, nil)
+	if err != nil || len(lateDays) != 1 || len(lateDays[0].ICS) != 1 || lateDays[0].ICS[0].Load.LandedDeleted != 1 {
+		t.Fatalf("the load after the retention: %+v %v, want its file deleted", lateDays, err)
+	}
+	if ok, err := store.Exists(ctx, st.Store, lateKey); ok || err != nil {
+		t.Fatalf("%s stayed after its load, the retention having run (%v)", lateKey, err)
+	}
+
 	// The retention's new shape (the lineage recorded by an activity of its own, behind
 	// its GetVersion marker), for the replay tests.
 	recordHistories(t, ctx, wc, map[string]string{"retention-lineage.json": workflows.RetentionWorkflowID(wave, "QMM")})
