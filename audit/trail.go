@@ -108,6 +108,22 @@ func Discard(ctx context.Context, st store.Store, keys []string) error {
 	return nil
 }
 
+// HasTrail reports whether the store holds any of a wave's audit trail, compacted or
+// pending, without reading it. Every wave run has one: none means the wave id or the
+// store is not the one meant.
+func HasTrail(ctx context.Context, st store.Store, wave string) (bool, error) {
+	for _, prefix := range []string{schemas.AuditBatchPrefix(wave), schemas.AuditPendingPrefix(wave)} {
+		infos, err := st.List(ctx, prefix)
+		if err != nil {
+			return false, fmt.Errorf("audit: list %s: %w", prefix, err)
+		}
+		if len(infos) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // Trail returns a wave's whole audit trail, compacted and pending, in time order, each
 // event once (a batch re-written after a crash may repeat events; event IDs are unique).
 func Trail(ctx context.Context, st store.Store, wave string) ([]Event, error) {

@@ -15,9 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -65,9 +67,46 @@ type Store interface {
 
 // Open returns the store named by rawURL: file:///abs/dir, file://rel/dir, a bare
 // directory path, or s3://bucket/prefix (configured by S3Options from the environment).
+// A file store's directory is created if there is none: a writer starts the store.
 func Open(ctx context.Context, rawURL string) (Store, error) {
+	return open(ctx, rawURL, NewFileStore)
+}
+
+// OpenExisting is Open for a reader: a file store's directory must exist already, and
+// nothing in it is created or removed. A mistyped --store would otherwise be created
+// empty, and a reader would report "nothing" for it as if that were the answer. (An
+// s3:// store is opened as Open does; an empty prefix there is for the caller to see.)
+func OpenExisting(ctx context.Context, rawURL string) (Store, error) {
+	return open(ctx, rawURL, existingFileStore)
+}
+
+func existingFileStore(dir string) (*FileStore, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: resolve %q: %w", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("store: file://%s does not exist: is the store (--store, ICE_STORE) right?", abs)
+	case err != nil:
+		return nil, fmt.Errorf("store: %w", err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("store: file://%s is not a directory: is the store (--store, ICE_STORE) right?", abs)
+	}
+	return &FileStore{root: abs}, nil
+}
+
+func open(ctx context.Context, rawURL string, newFileStore func(string) (*FileStore, error)) (Store, error) {
+	fileStore := func(dir string) (Store, error) {
+		s, err := newFileStore(dir)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
 	if !strings.Contains(rawURL, "://") {
-		return NewFileStore(rawURL)
+		return fileStore(rawURL)
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -75,7 +114,7 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	}
 	switch u.Scheme {
 	case "file":
-		return NewFileStore(u.Host + u.Path)
+		return fileStore(u.Host + u.Path)
 	case "s3":
 		opts := S3OptionsFromEnv()
 		opts.Bucket = u.Host

@@ -164,3 +164,43 @@ func TestListDoesNotEscapeRoot(t *testing.T) {
 		}
 	}
 }
+
+// A reader opens a store that exists: a mistyped file store is refused, naming it,
+// and is not created (it was, and a reader then reported nothing found in it).
+func TestOpenExisting(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.MkdirAll(filepath.Join(dir, "store"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "file"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		url, wantErr string
+	}{
+		{"file://" + filepath.Join(dir, "store"), ""},
+		{"store", ""},
+		{"file://store", ""},
+		{"file://" + filepath.Join(dir, "typo-store"), "typo-store does not exist"},
+		{"typo/store", "typo/store does not exist"},
+		{"file://" + filepath.Join(dir, "file"), "is not a directory"},
+		{"gs://bucket/x", "unsupported scheme"},
+	} {
+		s, err := store.OpenExisting(ctx, tc.url)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("OpenExisting(%q): %v", tc.url, err)
+		case tc.wantErr == "" && s.URL() != "file://"+filepath.Join(dir, "store"):
+			t.Errorf("OpenExisting(%q).URL() = %q", tc.url, s.URL())
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("OpenExisting(%q) = %v, want an error saying %q", tc.url, err, tc.wantErr)
+		}
+	}
+	for _, gone := range []string{"typo-store", "typo"} {
+		if _, err := os.Stat(filepath.Join(dir, gone)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("OpenExisting created %s: %v", gone, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,21 +29,26 @@ func auditCmd() *cobra.Command {
 and the attempts not yet compacted), so it works while the worker holds the warehouse.
 
 The filters narrow it, and are combined: --kind names event kinds (intake matches
-intake.file_received and every other intake.* kind), --activity activity types, --ics
-the ICSs (wave-level events have none), --failed keeps the attempts that failed (not the
-polls for a DBS reply not come yet, nor the waits for the warehouse's lock).
+intake.file_received and every other intake.* kind; a kind that is none is refused),
+--activity activity types, --ics the ICSs (both in any case; wave-level events have no
+ICS), --failed keeps the attempts that failed (not the polls for a DBS reply not come
+yet, nor the waits for the warehouse's lock). A store that does not exist, or a wave
+of which it holds no trail, is refused rather than shown as "0 events".
 For example:
 
   ice audit --wave W --failed                        every attempt that failed, and why
   ice audit --wave W --ics QMM --kind intake,dbs_applied
   ice audit --wave W --kind free_text_export,free_text_refused,profile_quote_chosen`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := store.Open(cmd.Context(), storeURL)
+			st, err := store.OpenExisting(cmd.Context(), storeURL)
 			if err != nil {
 				return err
 			}
-			all, err := audit.Trail(cmd.Context(), st, wave)
+			all, err := waveTrail(cmd.Context(), st, wave)
 			if err != nil {
+				return err
+			}
+			if filter, err = filter.normalise(all); err != nil {
 				return err
 			}
 			events := filter.apply(all)
@@ -78,8 +84,8 @@ For example:
 	f.StringVar(&wave, "wave", "", "wave ID")
 	f.BoolVar(&asJSON, "json", false, "print JSON lines")
 	f.StringSliceVar(&filter.kinds, "kind", nil, "only these event kinds (a kind also matches its dotted sub-kinds)")
-	f.StringSliceVar(&filter.activities, "activity", nil, "only events of these activity types")
-	f.StringSliceVar(&filter.ics, "ics", nil, "only events of these ICSs")
+	f.StringSliceVar(&filter.activities, "activity", nil, "only events of these activity types (any case)")
+	f.StringSliceVar(&filter.ics, "ics", nil, "only events of these ICSs (any case)")
 	f.BoolVar(&filter.failed, "failed", false, "only activity attempts that failed (not polls for a reply or waits for the warehouse's lock)")
 	_ = cmd.MarkFlagRequired("wave")
 	cmd.AddCommand(auditReadsCmd())
@@ -99,13 +105,61 @@ type auditFilter struct {
 	failed                 bool
 }
 
+// waveTrail is the audit trail of a wave, refused when there is none: every wave run
+// has one, so an empty trail is a mistyped wave id or the wrong store, not an answer.
+func waveTrail(ctx context.Context, st store.Store, wave string) ([]audit.Event, error) {
+	if wave == "" {
+		return nil, fault.Errorf(fault.BadInput, "--wave is required")
+	}
+	all, err := audit.Trail(ctx, st, wave)
+	if err != nil {
+		return nil, err
+	}
+	if len(all) == 0 {
+		return nil, noTrail(st, wave)
+	}
+	return all, nil
+}
+
+func noTrail(st store.Store, wave string) error {
+	return fault.Errorf(fault.BadInput, "no audit trail of wave %s in store %s: is the wave id or --store (ICE_STORE) right?", wave, st.URL())
+}
+
+// normalise refuses a --kind that is no kind of event, and spells the ICSs as the
+// trail does (upper case), so a filter that cannot match anything is not taken for an
+// answer of nothing. A kind the trail holds is known even if audit.Kinds missed it.
+func (f auditFilter) normalise(trail []audit.Event) (auditFilter, error) {
+	inTrail := map[string]bool{}
+	for _, e := range trail {
+		inTrail[e.Kind] = true
+	}
+	for _, k := range f.kinds {
+		if audit.KnownKind(k) || inTrail[k] {
+			continue
+		}
+		if like := audit.KindsStartingWith(k); len(like) > 0 {
+			return f, fault.Errorf(fault.BadInput, "--kind %s: no such kind of event; did you mean %s?", k, strings.Join(like, ", "))
+		}
+		return f, fault.Errorf(fault.BadInput, "--kind %s: no such kind of event; the kinds are %s (a kind before a dot, such as intake, takes its sub-kinds)",
+			k, strings.Join(audit.Kinds, ", "))
+	}
+	ics := make([]string, len(f.ics))
+	for i, c := range f.ics {
+		ics[i] = strings.ToUpper(strings.TrimSpace(c))
+	}
+	f.ics = ics
+	return f, nil
+}
+
 func (f auditFilter) keeps(e audit.Event) bool {
 	if len(f.kinds) > 0 && !slices.ContainsFunc(f.kinds, func(k string) bool {
 		return e.Kind == k || strings.HasPrefix(e.Kind, k+".")
 	}) {
 		return false
 	}
-	if len(f.activities) > 0 && !slices.Contains(f.activities, e.ActivityType) {
+	if len(f.activities) > 0 && !slices.ContainsFunc(f.activities, func(a string) bool {
+		return strings.EqualFold(strings.TrimSpace(a), e.ActivityType)
+	}) {
 		return false
 	}
 	if len(f.ics) > 0 && !slices.Contains(f.ics, e.ICS) {

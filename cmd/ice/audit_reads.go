@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"icesurvey/audit"
 	"icesurvey/freetext"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -39,17 +40,30 @@ hold what readers typed, verbatim, so they live in the free-text area; this comm
 needs a store (--store) that reaches it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := store.Open(cmd.Context(), storeURL)
+			st, err := store.OpenExisting(cmd.Context(), storeURL)
 			if err != nil {
 				return err
 			}
+			for i, c := range icss {
+				icss[i] = strings.ToUpper(strings.TrimSpace(c)) // as the records spell it
+			}
+			// Sign-in keeps user ids in lower case; a reader may type them otherwise.
+			user = strings.ToLower(strings.TrimSpace(user))
 			reads, err := freeTextReads(cmd.Context(), st, wave, icss)
 			if err != nil {
 				return err
 			}
+			if len(reads) == 0 {
+				// No reads may be the answer, but not for a wave this store never ran.
+				if ok, err := audit.HasTrail(cmd.Context(), st, wave); err != nil {
+					return err
+				} else if !ok {
+					return noTrail(st, wave)
+				}
+			}
 			kept := reads[:0:0]
 			for _, e := range reads {
-				if (user == "" || e.UserID == user) && (response == "" || slices.Contains(e.ResponseIDs, response)) && (!refused || !e.Allowed) {
+				if (user == "" || strings.EqualFold(e.UserID, user)) && (response == "" || slices.Contains(e.ResponseIDs, response)) && (!refused || !e.Allowed) {
 					kept = append(kept, e)
 				}
 			}
@@ -62,8 +76,8 @@ needs a store (--store) that reaches it.`,
 	f := cmd.Flags()
 	f.StringVar(&storeURL, "store", envOr("ICE_STORE", "file://.ice/store"), "object store (ICE_STORE)")
 	f.StringVar(&wave, "wave", "", "wave ID")
-	f.StringSliceVar(&icss, "ics", nil, "only these ICSs (default: every ICS with free-text records)")
-	f.StringVar(&user, "user", "", "only this reader")
+	f.StringSliceVar(&icss, "ics", nil, "only these ICSs, any case (default: every ICS with free-text records)")
+	f.StringVar(&user, "user", "", "only this reader (any case)")
 	f.StringVar(&response, "response", "", "only the reads that showed this response's comments")
 	f.BoolVar(&refused, "refused", false, "only refused requests")
 	f.BoolVar(&asJSON, "json", false, "print JSON lines")

@@ -5,10 +5,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"icesurvey/audit"
 	"icesurvey/freetext"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -45,6 +48,12 @@ func TestAuditReadsListsWhoSawAComment(t *testing.T) {
 	if err := store.PutBytes(ctx, st, schemas.FreeTextRoot("W1", "QWE")+"load_date=2026-12-05/free_text.parquet", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
+	// W3 ran (it has an audit trail) but no one read its free text; W4 never ran here.
+	now := t0
+	if err := audit.Write(ctx, st, []audit.Event{{EventID: "e1", WaveID: "W3", ICS: "QMM", Kind: audit.KindActivityAttempt,
+		ActivityType: "Intake", Outcome: "ok", StartedAt: now, EndedAt: &now}}); err != nil {
+		t.Fatal(err)
+	}
 	run := func(args ...string) string {
 		t.Helper()
 		out, err := captureStdout(t, func() error {
@@ -77,7 +86,9 @@ func TestAuditReadsListsWhoSawAComment(t *testing.T) {
 		{"refusals", []string{"--wave", "W1", "--refused"}, []string{"eve@nhs.net"}, "1 of the wave's 3 reads"},
 		{"one ICS", []string{"--wave", "W1", "--ics", "QJK"}, []string{"bob@nhs.net"}, "\n1 read\n"},
 		{"one reader", []string{"--wave", "W1", "--user", "alice@nhs.net"}, []string{"alice@nhs.net"}, "1 of the wave's 3 reads"},
-		{"a wave with none", []string{"--wave", "W3"}, nil, "0 reads"},
+		{"a reader as typed, in any case", []string{"--wave", "W1", "--user", " Alice@NHS.net"}, []string{"alice@nhs.net"}, "1 of the wave's 3 reads"},
+		{"an ICS in lower case", []string{"--wave", "W1", "--ics", "qjk"}, []string{"bob@nhs.net"}, "\n1 read\n"},
+		{"a wave that ran, with none", []string{"--wave", "W3"}, nil, "0 reads"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := run(tc.args...)
@@ -88,6 +99,26 @@ func TestAuditReadsListsWhoSawAComment(t *testing.T) {
 				t.Errorf("want %q in\n%s", tc.tail, out)
 			}
 		})
+	}
+	// What cannot be the answer is refused, not counted as nothing: a wave this store
+	// never ran, a store that does not exist (and is not created).
+	for _, tc := range []struct {
+		name, store, wave, want string
+	}{
+		{"a mistyped wave", "file://" + dir, "W4", "no audit trail of wave W4 in store file://" + dir},
+		{"a mistyped store", "file://" + dir + "/typo-store", "W1", "typo-store does not exist"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := rootCmd()
+			cmd.SetArgs([]string{"audit", "reads", "--store", tc.store, "--wave", tc.wave})
+			out, err := captureStdout(t, func() error { return cmd.ExecuteContext(ctx) })
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ice audit reads --wave %s = %v (printed %q), want an error saying %q", tc.wave, err, out, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(dir + "/typo-store"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ice audit reads created the store it was mistakenly given: %v", err)
 	}
 	if out := run("--wave", "W1", "--refused"); !strings.Contains(out, "REFUSED: user eve@nhs.net has no grant") {
 		t.Errorf("a refusal does not say why:\n%s", out)

@@ -81,7 +81,7 @@ a run started for a wave id that had no sample).`,
 				return fmt.Errorf("name the waves with --wave, or reload every wave in the lake with --all")
 			}
 			if all {
-				st, err := store.Open(ctx, c.storeURL)
+				st, err := store.OpenExisting(ctx, c.storeURL)
 				if err != nil {
 					return err
 				}
