@@ -25,11 +25,17 @@ import (
 
 // Consented linkage (#15): the linkage workflow's types, re-exported.
 type (
-	LinkageInput            = workflows.LinkageInput
-	LinkageResult           = workflows.LinkageResult
-	LinkageWithdrawal       = workflows.LinkageWithdrawalInput
-	LinkageWithdrawalResult = activities.LinkageWithdrawalOutput
+	LinkageInput      = workflows.LinkageInput
+	LinkageResult     = workflows.LinkageResult
+	LinkageWithdrawal = workflows.LinkageWithdrawalInput
 )
+
+// LinkageWithdrawalResult is the recorded withdrawal. Repeated is set when the command
+// id had been used before, for the same withdrawal: nothing new was recorded.
+type LinkageWithdrawalResult struct {
+	activities.LinkageWithdrawalOutput
+	Repeated bool
+}
 
 // NewReleaseID names a release by its start time (UTC, to the second), with a suffix
 // for a withdrawals-only re-run: release ids sort in the order they were built.
@@ -178,16 +184,75 @@ func (c *Client) WithdrawLinkage(ctx context.Context, w LinkageWithdrawal) (Link
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(w.WaveID)),
 	}, string(workflows.WorkflowLinkageWithdrawal), w)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	var first *LinkageWithdrawal
 	if errors.As(err, &started) {
-		// The same command again: its withdrawal was recorded (or is being); answer
-		// with that one.
-		run, err = c.c.GetWorkflow(ctx, id, ""), nil
+		// The command id was used before: its withdrawal was recorded (or is being),
+		// and it is the one that stands, whatever this command says.
+		if first, err = c.firstWithdrawal(ctx, id); err == nil {
+			run = c.c.GetWorkflow(ctx, id, "")
+		}
 	}
 	if err != nil {
 		return out, fmt.Errorf("withdraw linkage consent in %s: %w", w.WaveID, err)
 	}
-	if err := run.Get(ctx, &out); err != nil {
+	if err := run.Get(ctx, &out.LinkageWithdrawalOutput); err != nil {
 		return out, fmt.Errorf("withdraw linkage consent in %s: %w", w.WaveID, err)
 	}
+	if first == nil {
+		return out, nil
+	}
+	if differ := withdrawalDifferences(*first, w); len(differ) > 0 {
+		return out, fault.Errorf(fault.BadInput, "withdraw linkage consent in %s: command id %s was used before, for the withdrawal of %s (operator %s, reason %s) "+
+			"recorded at %s as event %s; that withdrawal stands, and what this command gives otherwise is not applied (%s): "+
+			"give another --command-id to record another withdrawal", w.WaveID, w.CommandID, first.SurveyRecordID, first.Operator, first.Reason,
+			out.At.UTC().Format(time.RFC3339), out.EventID, strings.Join(differ, ", "))
+	}
+	out.Repeated = true
 	return out, nil
+}
+
+// firstWithdrawal is the input the withdrawal workflow id was first started with.
+func (c *Client) firstWithdrawal(ctx context.Context, id string) (*LinkageWithdrawal, error) {
+	it := c.c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return nil, fmt.Errorf("the withdrawal %s has no history", id)
+	}
+	ev, err := it.Next()
+	if err != nil {
+		return nil, fmt.Errorf("the withdrawal %s: %w", id, err)
+	}
+	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil {
+		return nil, fmt.Errorf("the withdrawal %s: its history does not begin with its start", id)
+	}
+	var in LinkageWithdrawal
+	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &in); err != nil {
+		return nil, fmt.Errorf("the withdrawal %s: read its input: %w", id, err)
+	}
+	return &in, nil
+}
+
+// withdrawalDifferences names what a command given again with the same command id
+// says otherwise than the first did: --record, --carer, --operator, --reason.
+func withdrawalDifferences(first, again LinkageWithdrawal) []string {
+	var out []string
+	for _, d := range []struct {
+		flag, first, again string
+	}{
+		{"--record", first.SurveyRecordID, again.SurveyRecordID},
+		{"--carer", first.RespondentType, again.RespondentType},
+		{"--operator", first.Operator, again.Operator},
+		{"--reason", first.Reason, again.Reason},
+	} {
+		switch {
+		case d.first == d.again:
+		case d.flag == "--carer" && d.again == "":
+			out = append(out, "no --carer")
+		case d.flag == "--carer":
+			out = append(out, "--carer")
+		default:
+			out = append(out, fmt.Sprintf("%s %q", d.flag, d.again))
+		}
+	}
+	return out
 }

@@ -121,7 +121,12 @@ apply it now). Reasons: ` + strings.Join(linkage.OperatorReasons, ", ") + `.`,
 			if err != nil {
 				return err
 			}
-			fmt.Printf("withdrawal recorded: event %s for %s (%s) in %s\n", out.EventID, w.SurveyRecordID, out.ICS, out.Key)
+			if out.Repeated {
+				fmt.Printf("withdrawal already recorded, by this command id (%s) at %s: event %s for %s (%s) in %s\n", w.CommandID,
+					out.At.UTC().Format(time.RFC3339), out.EventID, w.SurveyRecordID, out.ICS, out.Key)
+			} else {
+				fmt.Printf("withdrawal recorded: event %s for %s (%s) in %s\n", out.EventID, w.SurveyRecordID, out.ICS, out.Key)
+			}
 			if by := out.StillLinkableBy; by != nil {
 				return fmt.Errorf("the withdrawal does not take effect: %s's consent was given later, in %s %s received %s, after this withdrawal at %s, "+
 					"and a person's latest consent event stands; a consent dated after the withdrawal was recorded means a clock is wrong "+
@@ -138,7 +143,7 @@ apply it now). Reasons: ` + strings.Join(linkage.OperatorReasons, ", ") + `.`,
 	f.StringVar(&w.SurveyRecordID, "record", "", "the person's survey record id")
 	f.StringVar(&w.Operator, "operator", "", "who is recording the withdrawal (default: the login name)")
 	f.StringVar(&w.Reason, "reason", linkage.ReasonWithdrawLinkage, "reason code: "+strings.Join(linkage.OperatorReasons, ", "))
-	f.StringVar(&w.CommandID, "command-id", "", "idempotency id: the same id records the same withdrawal (default random)")
+	f.StringVar(&w.CommandID, "command-id", "", "idempotency id: the same id again is the same withdrawal, refused if its record, operator or reason differ (default random)")
 	f.BoolVar(&carer, "carer", false, "the withdrawal is the carer's (carers are never linked; recorded all the same)")
 	bindAnyWave(cmd, &anyWave)
 	return cmd

@@ -1,0 +1,99 @@
+package waveclient
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"icesurvey/activities"
+	"icesurvey/fault"
+)
+
+// withdrawnOnce is a cluster on which a withdrawal's workflow id was started before,
+// with first, and completed with result.
+type withdrawnOnce struct {
+	client.Client // anything else panics: not called
+	first         LinkageWithdrawal
+	result        activities.LinkageWithdrawalOutput
+}
+
+func (f *withdrawnOnce) ExecuteWorkflow(context.Context, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {
+	return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("started before", "", "run1")
+}
+
+func (f *withdrawnOnce) GetWorkflowHistory(context.Context, string, string, bool, enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	in, err := converter.GetDefaultDataConverter().ToPayloads(f.first)
+	if err != nil {
+		panic(err)
+	}
+	return &events{list: []*historypb.HistoryEvent{{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+		Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{
+			WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{Input: in}}}}}
+}
+
+func (f *withdrawnOnce) GetWorkflow(context.Context, string, string) client.WorkflowRun {
+	return doneRun{result: f.result}
+}
+
+type events struct{ list []*historypb.HistoryEvent }
+
+func (e *events) HasNext() bool { return len(e.list) > 0 }
+func (e *events) Next() (*historypb.HistoryEvent, error) {
+	ev := e.list[0]
+	e.list = e.list[1:]
+	return ev, nil
+}
+
+type doneRun struct {
+	client.WorkflowRun
+	result activities.LinkageWithdrawalOutput
+}
+
+func (r doneRun) Get(_ context.Context, ptr any) error {
+	*ptr.(*activities.LinkageWithdrawalOutput) = r.result
+	return nil
+}
+
+// A withdrawal given again with its command id is the same withdrawal: said so when
+// it is the same, refused when its record, operator or reason differ (the first
+// stands). It printed "withdrawal recorded" and kept the first's values silently.
+func TestWithdrawLinkageWithACommandIDUsedBefore(t *testing.T) {
+	at := time.Date(2026, 12, 8, 14, 30, 0, 0, time.UTC)
+	first := LinkageWithdrawal{WaveID: "W1", SurveyRecordID: "S1", Operator: "A. Engineer", Reason: "withdraw_linkage", CommandID: "t1"}
+	result := activities.LinkageWithdrawalOutput{EventID: "C4fb", Key: "k", ICS: "QMM", At: at}
+	for _, tt := range []struct {
+		name   string
+		change func(*LinkageWithdrawal)
+		want   string // "" for the same withdrawal
+	}{
+		{"the same", func(*LinkageWithdrawal) {}, ""},
+		{"the reason left to its default", func(w *LinkageWithdrawal) { w.Reason = "" }, ""},
+		{"another reason", func(w *LinkageWithdrawal) { w.Reason = "other" },
+			`command id t1 was used before, for the withdrawal of S1 (operator A. Engineer, reason withdraw_linkage) recorded at 2026-12-08T14:30:00Z as event C4fb; ` +
+				`that withdrawal stands, and what this command gives otherwise is not applied (--reason "other"): give another --command-id`},
+		{"another operator and record", func(w *LinkageWithdrawal) { w.Operator, w.SurveyRecordID = "T", "S2" }, `is not applied (--record "S2", --operator "T")`},
+		{"a carer's", func(w *LinkageWithdrawal) { w.RespondentType = "carer" }, "is not applied (--carer)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			again := first
+			tt.change(&again)
+			out, err := New(&withdrawnOnce{first: first, result: result}).WithdrawLinkage(context.Background(), again)
+			if tt.want == "" {
+				if err != nil || !out.Repeated || out.EventID != "C4fb" {
+					t.Fatalf("%+v, %v: want the first withdrawal, repeated", out, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || fault.KindOf(err) != fault.BadInput {
+				t.Fatalf("err %v (kind %q), want a bad input saying %q", err, fault.KindOf(err), tt.want)
+			}
+		})
+	}
+}
