@@ -137,30 +137,36 @@ func scheduleStatusCmd() *cobra.Command {
 				return err
 			}
 			cl.ReadRunOutcomes(ctx, s.RecentRuns)
-			printSchedule(os.Stdout, s)
+			printSchedule(os.Stdout, wave, s)
 			return nil
 		})
 }
 
 // printSchedule prints a daily-load schedule's status.
-func printSchedule(out io.Writer, s waveclient.DailyLoadScheduleStatus) {
+func printSchedule(out io.Writer, wave string, s waveclient.DailyLoadScheduleStatus) {
 	state := "active"
 	if s.Paused {
 		state = "paused"
 	}
 	fmt.Fprintf(out, "schedule %s: %s, daily at %s UTC", s.ID, state, s.At)
 	if !s.EndAt.IsZero() {
-		fmt.Fprintf(out, ", last run %s", s.EndAt.UTC().Format("2006-01-02 15:04"))
+		// The run the schedule ends with (--until), not the latest: "ran" lines say those.
+		fmt.Fprintf(out, ", final run %s", s.EndAt.UTC().Format("2006-01-02 15:04"))
 	}
 	fmt.Fprintf(out, "\n  %s\n", s.Note)
 	var next []string
 	for _, t := range s.NextRuns {
 		next = append(next, t.UTC().Format("2006-01-02 15:04"))
 	}
-	if len(next) == 0 {
-		next = []string{"none (the schedule has ended)"}
+	switch {
+	case len(next) == 0:
+		fmt.Fprintf(out, "  next runs   none (the schedule has ended)\n")
+	case s.Paused:
+		fmt.Fprintf(out, "  next runs   none while paused: the runs due %s are skipped unless it is resumed first (`ice schedule resume --wave %s`)\n",
+			strings.Join(next, ", "), wave)
+	default:
+		fmt.Fprintf(out, "  next runs   %s\n", strings.Join(next, ", "))
 	}
-	fmt.Fprintf(out, "  next runs   %s\n", strings.Join(next, ", "))
 	for _, r := range s.RecentRuns {
 		fmt.Fprintf(out, "  ran         %s  %s  (%s)\n", r.ScheduledAt.UTC().Format("2006-01-02 15:04"), runOutcome(r), r.WorkflowID)
 	}
@@ -299,7 +305,7 @@ ones the cluster runs (--any-wave skips the check).`,
 			}
 			ends := ""
 			if !last.IsZero() {
-				ends = ", last run on " + until
+				ends = ", final run on " + until
 			}
 			fmt.Printf("schedule %s created: daily at %02d:%02d UTC%s, loads the day %d before, catch-up %s, for %s\n",
 				id, hour, minute, ends, lag, catchup, strings.Join(in.ICS, ", "))

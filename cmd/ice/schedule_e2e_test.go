@@ -59,7 +59,7 @@ func TestDailyLoadSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ice schedule daily-load: %v", err)
 	}
-	if !strings.Contains(out, "last run on "+until.Format(time.DateOnly)) {
+	if !strings.Contains(out, "final run on "+until.Format(time.DateOnly)) {
 		t.Errorf("creation printed %q", out)
 	}
 	if _, err := ice("schedule", "daily-load", "--any-wave", "--wave", wave, "--ics", "QMM", "--at", "07:00"); err == nil ||
@@ -84,7 +84,7 @@ func TestDailyLoadSchedule(t *testing.T) {
 		}
 	}
 	if out, err := ice("schedule", "status", "--wave", wave); err != nil || !strings.Contains(out, "daily at "+at.Format("15:04")+" UTC") ||
-		!strings.Contains(out, "last run "+lastRun.Format("2006-01-02 15:04")) {
+		!strings.Contains(out, "final run "+lastRun.Format("2006-01-02 15:04")) {
 		t.Errorf("ice schedule status: %v\n%s", err, out)
 	}
 
@@ -399,5 +399,43 @@ func TestRetainedNote(t *testing.T) {
 		if got := retainedNote("W1", tc.retained, tc.kept); got != tc.want {
 			t.Errorf("%v/%v: %q, want %q", tc.retained, tc.kept, got, tc.want)
 		}
+	}
+}
+
+// ice schedule status says which run is the schedule's final one (not its latest, which
+// the "ran" lines give), and that a paused schedule runs nothing: its next runs are
+// skipped. It printed "last run" for the final run before any had run, and the runs a
+// paused schedule would skip as its next.
+func TestPrintSchedule(t *testing.T) {
+	next := []time.Time{time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC), time.Date(2026, 12, 8, 6, 0, 0, 0, time.UTC)}
+	final := time.Date(2026, 12, 9, 6, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		s         waveclient.DailyLoadScheduleStatus
+		want, not []string
+	}{
+		{"active, none run yet", waveclient.DailyLoadScheduleStatus{ID: "daily-load/W1", At: "06:00", EndAt: final, NextRuns: next},
+			[]string{"active, daily at 06:00 UTC, final run 2026-12-09 06:00\n", "next runs   2026-12-07 06:00, 2026-12-08 06:00\n"}, []string{"last run", "ran "}},
+		{"paused", waveclient.DailyLoadScheduleStatus{ID: "daily-load/W1", At: "06:00", EndAt: final, Paused: true, NextRuns: next},
+			[]string{"paused, daily at 06:00 UTC, final run 2026-12-09 06:00\n",
+				"next runs   none while paused: the runs due 2026-12-07 06:00, 2026-12-08 06:00 are skipped unless it is resumed first (`ice schedule resume --wave W1`)"},
+			[]string{"last run"}},
+		{"ended", waveclient.DailyLoadScheduleStatus{ID: "daily-load/W1", At: "06:00", EndAt: final, Paused: true},
+			[]string{"next runs   none (the schedule has ended)"}, []string{"while paused"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b strings.Builder
+			printSchedule(&b, "W1", tc.s)
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("want %q in\n%s", w, b.String())
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(b.String(), n) {
+					t.Errorf("%q in\n%s", n, b.String())
+				}
+			}
+		})
 	}
 }
