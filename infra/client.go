@@ -23,7 +23,9 @@ type ClientConfig struct {
 	TLSKeyFile    string
 	TLSCAFile     string
 	TLSServerName string
-	// Logger receives the SDK's own log (worker retries and the like); default stderr at warn.
+	// Logger receives the SDK's own log (worker retries and the like); default stderr at
+	// warn. An activity attempt that failed by design (fault.Kind.Awaited: a poll, a wait
+	// for a lock) is logged at Info, not at the SDK's Error.
 	Logger *slog.Logger
 }
 
@@ -51,7 +53,7 @@ func ClientConfigFromEnv() ClientConfig {
 func Dial(ctx context.Context, c ClientConfig) (client.Client, error) {
 	opts := client.Options{HostPort: c.Address, Namespace: c.Namespace, Logger: sdkLogger()}
 	if c.Logger != nil {
-		opts.Logger = sdklog.NewStructuredLogger(c.Logger)
+		opts.Logger = sdklog.NewStructuredLogger(slog.New(awaitedAtInfo(c.Logger.Handler())))
 	}
 	if c.TLSCertFile != "" || c.TLSCAFile != "" || c.APIKey != "" {
 		tc := &tls.Config{ServerName: c.TLSServerName, MinVersion: tls.VersionTLS12}
@@ -86,5 +88,5 @@ func Dial(ctx context.Context, c ClientConfig) (client.Client, error) {
 }
 
 func sdkLogger() sdklog.Logger {
-	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	return sdklog.NewStructuredLogger(slog.New(awaitedAtInfo(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 }
