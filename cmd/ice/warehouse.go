@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"icesurvey/fault"
 	"icesurvey/store"
 	"icesurvey/warehouse"
 	"icesurvey/waveclient"
@@ -24,19 +26,27 @@ func warehouseCmd() *cobra.Command {
 		Use:   "warehouse",
 		Short: "Work with the DuckDB warehouse analysts query",
 	}
-	var path, out string
+	var data, wh, path, out string
 	var wait time.Duration
 	snap := &cobra.Command{
-		Use:   "snapshot --out FILE",
+		Use:   "snapshot --out FILE [--data DIR | --warehouse FILE]",
 		Short: "Copy the warehouse to a file of your own, for long analyses",
 		Long: `Copies the warehouse into a new DuckDB file. An analyst who keeps the warehouse
 itself open holds back the warehouse worker's writes (DuckDB allows one writer and no
 writer while a reader has the file); a snapshot holds nothing, so query it for as long
-as you like: duckdb -readonly FILE. The copy waits for a write in progress to end.`,
+as you like: duckdb -readonly FILE. The copy waits for a write in progress to end.
+
+It reads --warehouse (--path is the same), or DIR/warehouse.duckdb with --data DIR (as
+ice serve takes them: --data .ice/demo after ice demo), or by default
+.ice/warehouse.duckdb (ice dev's).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fmt.Errorf("--out is required")
+			}
+			path, err := snapshotSource(data, wh, path)
+			if err != nil {
+				return err
 			}
 			start := time.Now()
 			if err := warehouse.Snapshot(cmd.Context(), path, out, wait); err != nil {
@@ -47,11 +57,33 @@ as you like: duckdb -readonly FILE. The copy waits for a write in progress to en
 		},
 	}
 	f := snap.Flags()
-	f.StringVar(&path, "path", ".ice/warehouse.duckdb", "the warehouse file")
+	f.StringVar(&data, "data", "", "a data directory holding warehouse.duckdb (as ice dev and ice demo leave it)")
+	f.StringVar(&wh, "warehouse", "", "the warehouse file (default DATA/warehouse.duckdb, or .ice/warehouse.duckdb)")
+	f.StringVar(&path, "path", "", "the same as --warehouse")
 	f.StringVar(&out, "out", "", "the new file to write (must not exist)")
 	f.DurationVar(&wait, "wait", time.Minute, "how long to wait for a write in progress")
 	cmd.AddCommand(snap, warehouseReloadCmd())
 	return cmd
+}
+
+// snapshotSource is the warehouse file ice warehouse snapshot reads: --warehouse (or
+// --path, its older name), DATA/warehouse.duckdb with --data, or ice dev's.
+func snapshotSource(data, warehouse, path string) (string, error) {
+	switch {
+	case warehouse != "" && path != "" && warehouse != path:
+		return "", fault.Errorf(fault.BadInput, "--warehouse %s and --path %s name two files: give one", warehouse, path)
+	case path != "":
+		warehouse = path
+	}
+	switch {
+	case data != "" && warehouse != "":
+		return "", fault.Errorf(fault.BadInput, "--data %s and --warehouse %s: give one (--data reads %s)", data, warehouse, filepath.Join(data, "warehouse.duckdb"))
+	case data != "":
+		return filepath.Join(data, "warehouse.duckdb"), nil
+	case warehouse != "":
+		return warehouse, nil
+	}
+	return filepath.Join(".ice", "warehouse.duckdb"), nil
 }
 
 func warehouseReloadCmd() *cobra.Command {

@@ -1,0 +1,44 @@
+//go:build !production
+
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// ice warehouse snapshot takes --data and --warehouse as ice serve does (--path still
+// works), and says which file it reads. It took --path only, so `--data .ice/demo`
+// after ice demo was an unknown flag.
+func TestWarehouseSnapshotSource(t *testing.T) {
+	for _, tc := range []struct {
+		data, warehouse, path string
+		want, wantErr         string
+	}{
+		{want: filepath.Join(".ice", "warehouse.duckdb")},
+		{data: ".ice/demo", want: filepath.Join(".ice", "demo", "warehouse.duckdb")},
+		{warehouse: "w.duckdb", want: "w.duckdb"},
+		{path: "p.duckdb", want: "p.duckdb"},
+		{warehouse: "w.duckdb", path: "w.duckdb", want: "w.duckdb"},
+		{warehouse: "w.duckdb", path: "p.duckdb", wantErr: "--warehouse w.duckdb and --path p.duckdb name two files"},
+		{data: "d", path: "p.duckdb", wantErr: "--data d and --warehouse p.duckdb: give one (--data reads " + filepath.Join("d", "warehouse.duckdb")},
+	} {
+		got, err := snapshotSource(tc.data, tc.warehouse, tc.path)
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%+v: %q, %v; want an error saying %q", tc, got, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || got != tc.want):
+			t.Errorf("%+v: %q, %v; want %q", tc, got, err, tc.want)
+		}
+	}
+	// The command reads DATA/warehouse.duckdb, and names it when it is not there.
+	dir := t.TempDir()
+	cmd := rootCmd()
+	cmd.SetArgs([]string{"warehouse", "snapshot", "--data", dir, "--out", filepath.Join(dir, "mine.duckdb")})
+	if _, err := captureStdout(t, func() error { return cmd.ExecuteContext(context.Background()) }); err == nil ||
+		!strings.Contains(err.Error(), filepath.Join(dir, "warehouse.duckdb")) {
+		t.Errorf("ice warehouse snapshot --data %s: %v, want it to name %s", dir, err, filepath.Join(dir, "warehouse.duckdb"))
+	}
+}
