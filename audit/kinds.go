@@ -30,6 +30,7 @@ var Kinds = []string{
 	"intake.reconciliation_failed",
 	"intake.records_classified",
 	"landed_file_lineage",
+	"landed_files_deleted_after_retention",
 	"late_opt_out",
 	"letter_batch", // mailing: the channel's name + "_batch"
 	"linkage_aggregates_disclosed",
