@@ -226,16 +226,9 @@ var ErrFieldworkRunning = errors.New("the wave's fieldwork is still running")
 // ErrUnknownWave.
 func (c *Client) FieldworkClosed(ctx context.Context, wave string) (Status, error) {
 	var st Status
-	_, err := c.c.DescribeWorkflowExecution(ctx, workflows.WaveWorkflowID(wave), "")
-	var notFound *serviceerror.NotFound
-	switch {
-	case errors.As(err, &notFound):
-		return st, fmt.Errorf("wave %s: %w (is the id right? `ice wave list` lists the waves it knows)", wave, ErrUnknownWave)
-	case err != nil:
-		return st, fmt.Errorf("look up wave %s: %w", wave, err)
-	}
+	var err error
 	if st.Wave, st.Ended, err = c.waveStatus(ctx, wave); err != nil {
-		return st, err
+		return st, unknownWave(wave, err)
 	}
 	var open []string
 	for _, ics := range st.Wave.ICS {
@@ -251,6 +244,16 @@ func (c *Client) FieldworkClosed(ctx context.Context, wave string) (Status, erro
 		return st, fmt.Errorf("wave %s: %w (%s; `ice wave status %s` says where each stands)", wave, ErrFieldworkRunning, which, wave)
 	}
 	return st, nil
+}
+
+// unknownWave turns err, a failure to reach wave's workflow, into ErrUnknownWave when
+// the server knows no such workflow; any other error is returned as it is.
+func unknownWave(wave string, err error) error {
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return fmt.Errorf("wave %s: %w (is the id right? `ice wave list` lists the waves it knows)", wave, ErrUnknownWave)
+	}
+	return err
 }
 
 // ICSStatus queries one ICS's workflow.
@@ -634,13 +637,8 @@ var ErrUnknownWave = errors.New("the cluster knows no such wave")
 // code would otherwise fail (or load nothing) daily, unseen until someone looked.
 func (c *Client) CheckWaveICSs(ctx context.Context, wave string, icss []string) error {
 	var st WaveStatus
-	err := c.query(ctx, workflows.WaveWorkflowID(wave), &st)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		return fmt.Errorf("wave %s: %w (is the id right? `ice wave list` lists the waves it knows)", wave, ErrUnknownWave)
-	}
-	if err != nil {
-		return fmt.Errorf("query wave %s: %w", wave, err)
+	if err := c.query(ctx, workflows.WaveWorkflowID(wave), &st); err != nil {
+		return unknownWave(wave, fmt.Errorf("query wave %s: %w", wave, err))
 	}
 	var codes []string
 	for _, s := range st.ICS {
