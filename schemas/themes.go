@@ -124,8 +124,11 @@ func ThemeDecisionsKey(wave, ics, batchID string) string {
 // each run rewrites the whole ICS under this one key, and the warehouse replaces the
 // ICS's rows with them.
 func ResponseThemesKey(wave, ics string) string {
-	return LakePartition(LakeResponseThemes, wave, ics) + "response_themes" + parquetExt
+	return LakePartition(LakeResponseThemes, wave, ics) + responseThemesName
 }
+
+// responseThemesName is the name of an ICS's one response themes object.
+const responseThemesName = "response_themes" + parquetExt
 
 // Earlier, each coding run wrote an object of its own, run-{n}.parquet, numbered from 1
 // by each coding workflow. A reload, loading every object of the ICS in key order, then
@@ -161,7 +164,7 @@ func LegacyResponseThemesRun(key string) (run int, ok bool) {
 func StaleResponseThemes(keys []string) map[string]bool {
 	current, latest, latestRun := false, "", 0
 	for _, k := range keys {
-		if path.Base(k) == path.Base(ResponseThemesKey("w", "i")) {
+		if path.Base(k) == responseThemesName {
 			current = true
 		}
 		if n, ok := LegacyResponseThemesRun(k); ok && n > latestRun {
