@@ -67,8 +67,12 @@ type Config struct {
 	// Scale multiplies every activity rate (1 when 0).
 	Scale float64
 	// AsOf is the extracts' as-of date; zero means 30 days after the wave's last loaded
-	// response.
+	// response, or Today if that is later: no extract is drawn in the future, and
+	// validation would judge every later activity date as in the future.
 	AsOf time.Time
+	// Today is the day the extracts are drawn (zero: the real clock's, UTC). A wave on a
+	// compressed clock (ice demo) has responses dated ahead of it.
+	Today time.Time
 	// Months of activity before AsOf (DefaultMonths when 0).
 	Months int
 	// ProjectKeyID, when set, is written to a manifest beside each extract with the
@@ -207,6 +211,14 @@ func Generate(ctx context.Context, st store.Store, cfg Config) (*Stats, error) {
 			return nil, fmt.Errorf("synthlink: wave %s has no responses in the lake; give an as-of date", cfg.WaveID)
 		}
 		cfg.AsOf = last.AddDate(0, 0, 30)
+		today := cfg.Today
+		if today.IsZero() {
+			today = time.Now()
+		}
+		today = time.Date(today.UTC().Year(), today.UTC().Month(), today.UTC().Day(), 0, 0, 0, 0, time.UTC)
+		if cfg.AsOf.After(today) {
+			cfg.AsOf = today
+		}
 	}
 	cls, err := linkage.DefaultCodelists()
 	if err != nil {

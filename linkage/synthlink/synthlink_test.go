@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"icesurvey/lake"
 	"icesurvey/linkage"
@@ -143,5 +144,42 @@ func TestICBCodesAreNamed(t *testing.T) {
 		if schemas.ICSName(c) == "" {
 			t.Errorf("%s has no name in schemas.ICSNames", c)
 		}
+	}
+}
+
+// TestAsOfIsNeverAfterToday: an extract is drawn on or before the day it is made. A
+// wave whose responses lie ahead of the real clock (ice demo's compressed clock) must
+// not get extracts as of a later day, whose activity validation would reject as in
+// the future.
+func TestAsOfIsNeverAfterToday(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		today time.Time
+		want  string
+	}{
+		{"responses long past: 30 days after the last", time.Date(2026, 12, 7, 15, 4, 5, 0, time.UTC), "2026-04-08"},
+		{"responses ahead of today: today", time.Date(2026, 2, 1, 23, 59, 0, 0, time.UTC), "2026-02-01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := wave(t)
+			gs, err := synthlink.Generate(ctx, st, synthlink.Config{WaveID: "W1", Seed: 5, Today: tc.today})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gs.AsOf != tc.want {
+				t.Fatalf("as of %s, want %s", gs.AsOf, tc.want)
+			}
+			truth, err := lake.GetRows[schemas.LinkageTruth](ctx, st, gs.TruthKey, schemas.LinkageTruthLayout())
+			if err != nil {
+				t.Fatal(err)
+			}
+			asOf, _ := time.Parse(time.DateOnly, tc.want)
+			for _, tr := range truth {
+				if tr.ActivityDate.After(asOf) && tr.Fault != synthlink.FaultFutureDate {
+					t.Fatalf("%s row %d: activity on %s after the as-of date %s, fault %q", tr.File, tr.Row, tr.ActivityDate.Format(time.DateOnly), tc.want, tr.Fault)
+				}
+			}
+		})
 	}
 }
