@@ -16,6 +16,7 @@ import (
 	"math/bits"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -153,7 +154,7 @@ func (in *input) readAheadPersons(key []byte, wave, ics string, idCol int) {
 // checkFormat refuses a key whose extension is not .csv or .xlsx.
 func checkFormat(key string) error {
 	ext := strings.ToLower(path.Ext(key))
-	if ext != ".csv" && ext != ".xlsx" {
+	if !slices.Contains(schemas.IntakeFileExtensions, ext) {
 		return &FileError{File: key, Reason: FileFormatUnsupported,
 			Message: fmt.Sprintf("file extension %q is not supported; send .csv (UTF-8) or .xlsx", ext)}
 	}

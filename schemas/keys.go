@@ -82,6 +82,10 @@ const (
 // restricted landing area, since sample and mailing files hold personal data.
 func LandingKey(wave, ics, name string) string { return RestrictedLandingPrefix(wave, ics) + name }
 
+// IntakeFileExtensions are the extensions of the sample and mailing files intake reads
+// (lower case): a wave spec naming another is refused before the wave starts.
+var IntakeFileExtensions = []string{".csv", ".xlsx"}
+
 // RestrictedLandingPrefix holds every file received for one ICS of one wave that
 // carries personal data or free text; the retention deletes all of it.
 func RestrictedLandingPrefix(wave, ics string) string { return AreaRestrictedLanding.scoped(wave, ics) }

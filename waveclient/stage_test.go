@@ -21,6 +21,14 @@ func TestStageFiles(t *testing.T) {
 	if err := os.WriteFile(local, []byte("NHS_NUMBER\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A mailing file in another folder under the sample's name landed over the sample.
+	sameName := filepath.Join(dir, "mailing", "QMM_sample.csv")
+	if err := os.MkdirAll(filepath.Dir(sameName), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sameName, []byte("ADDRESS_1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name       string
 		mailing    string
@@ -28,6 +36,7 @@ func TestStageFiles(t *testing.T) {
 		wantStaged int
 	}{
 		{"a local file and a store key", "restricted-landing/W1/QMM/mailing.csv", nil, 1},
+		{"two files of one name", sameName, []string{"wave spec ics QMM, mailing_file", "has the same file name as sample_file", "both would land as restricted-landing/W1/QMM/QMM_sample.csv: rename one of them"}, 0},
 		{"a mistyped path", filepath.Join(dir, "QMM_mailing.cvs"), []string{"wave spec ics QMM, mailing_file", "QMM_mailing.cvs", "neither a local file nor an object in the store"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1039,6 +1039,20 @@ func StageFiles(ctx context.Context, st store.Store, spec *wavespec.Spec) error 
 			errs = append(errs, fmt.Errorf("wave spec ics %s, %s %q: neither a local file nor an object in the store %s: %w", f.ics, f.field, *f.path, st.URL(), err))
 		}
 	}
+	// Files land by their base name: two local files of one ICS with the same name
+	// (in two folders) would land as one object, the second over the first.
+	landing := map[string]string{}
+	for _, f := range files {
+		if !f.local {
+			continue
+		}
+		key := landingKey(spec.WaveID, f.ics, *f.path)
+		if other, ok := landing[key]; ok {
+			errs = append(errs, fmt.Errorf("wave spec ics %s, %s %q: has the same file name as %s, and both would land as %s: rename one of them", f.ics, f.field, *f.path, other, key))
+			continue
+		}
+		landing[key] = fmt.Sprintf("%s %q", f.field, *f.path)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -1050,13 +1064,19 @@ func StageFiles(ctx context.Context, st store.Store, spec *wavespec.Spec) error 
 		if err != nil {
 			return fmt.Errorf("read %s: %w", *f.path, err)
 		}
-		key := schemas.LandingKey(spec.WaveID, f.ics, path.Base(strings.ReplaceAll(*f.path, "\\", "/")))
+		key := landingKey(spec.WaveID, f.ics, *f.path)
 		if err := store.PutBytes(ctx, st, key, b); err != nil {
 			return err
 		}
 		*f.path = key
 	}
 	return nil
+}
+
+// landingKey is where StageFiles copies the local file p of an ICS: the landing area,
+// by the file's base name.
+func landingKey(wave, ics, p string) string {
+	return schemas.LandingKey(wave, ics, path.Base(strings.ReplaceAll(p, "\\", "/")))
 }
 
 // FailureText is what a person is shown of a failed call or workflow: the deepest

@@ -8,12 +8,15 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"icesurvey/codes"
 	"icesurvey/dbs"
 	"icesurvey/mailing"
 	"icesurvey/notify"
@@ -162,10 +165,14 @@ func (s *Spec) Defaults() {
 		s.CarerQuestionnaire = "carer-2026.1"
 	}
 	if len(s.Schedule.Steps) == 0 {
-		// The default steps, with what the spec did say of the schedule.
-		allowShort, finalLoads := s.Schedule.AllowShortFieldwork, s.Schedule.FinalLoadDays
+		// The default steps, with what the spec did say of the schedule: a fieldwork
+		// length given is kept (and checked by Validate like any other).
+		given := s.Schedule
 		s.Schedule = mailing.DefaultSchedule()
-		s.Schedule.AllowShortFieldwork, s.Schedule.FinalLoadDays = allowShort, finalLoads
+		s.Schedule.AllowShortFieldwork, s.Schedule.FinalLoadDays = given.AllowShortFieldwork, given.FinalLoadDays
+		if given.FieldworkDays != 0 {
+			s.Schedule.FieldworkDays = given.FieldworkDays
+		}
 	}
 	if s.Schedule.FinalLoadDays == 0 {
 		s.Schedule.FinalLoadDays = mailing.DefaultFinalLoadDays
@@ -181,10 +188,11 @@ func (s *Spec) Defaults() {
 	}
 }
 
-var (
-	waveIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	icsPattern    = regexp.MustCompile(`^[A-Z0-9]{3}$`)
-)
+var waveIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// EarliestSamplingDate is the day ICSs were established (1 July 2022): no wave samples
+// before it.
+var EarliestSamplingDate = time.Date(2022, 7, 1, 0, 0, 0, 0, time.UTC)
 
 // Validate checks the spec, naming the field at fault.
 func (s *Spec) Validate() error {
@@ -198,6 +206,15 @@ func (s *Spec) Validate() error {
 	}
 	if s.SamplingDate.IsZero() {
 		return fmt.Errorf("sampling_date is required (yyyy-mm-dd)")
+	}
+	// A mistyped year would only be found by intake, after the wave had started (its id
+	// used up): every person rejected as born after the sampling date, or more than 130
+	// years before it.
+	if s.SamplingDate.Before(EarliestSamplingDate) {
+		return fmt.Errorf("sampling_date %s is before ICSs existed (%s): is the year right?", s.SamplingDate.Format(time.DateOnly), EarliestSamplingDate.Format(time.DateOnly))
+	}
+	if latest := time.Now().UTC().AddDate(1, 0, 0); s.SamplingDate.After(latest) {
+		return fmt.Errorf("sampling_date %s is more than a year from today: is the year right?", s.SamplingDate.Format(time.DateOnly))
 	}
 	if s.DayLength <= 0 {
 		return fmt.Errorf("day_length %s must be positive", s.DayLength.D())
@@ -235,8 +252,10 @@ func (s *Spec) Validate() error {
 	}
 	seen := map[string]bool{}
 	for i, ics := range s.ICSs {
-		if !icsPattern.MatchString(ics.Code) {
-			return fmt.Errorf("ics[%d].code %q: want the ICB's 3-character ODS code", i, ics.Code)
+		// Intake's own rule (codes.ValidICSCode): a code the spec let through and intake
+		// refused would end the ICS after the wave had started.
+		if !codes.ValidICSCode(ics.Code) {
+			return fmt.Errorf("ics[%d].code %q: want the ICB's 3-character ODS code (Q and two letters or digits, like QMM)", i, ics.Code)
 		}
 		if seen[ics.Code] {
 			return fmt.Errorf("ics[%d].code %s appears twice", i, ics.Code)
@@ -244,6 +263,14 @@ func (s *Spec) Validate() error {
 		seen[ics.Code] = true
 		if ics.SampleFile == "" || ics.MailingFile == "" {
 			return fmt.Errorf("ics[%d] (%s): sample_file and mailing_file are required", i, ics.Code)
+		}
+		if ics.SampleFile == ics.MailingFile {
+			return fmt.Errorf("ics[%d] (%s): sample_file and mailing_file are the same file %q: the sample and the mailing file are two files", i, ics.Code, ics.SampleFile)
+		}
+		for _, f := range []struct{ field, path string }{{"sample_file", ics.SampleFile}, {"mailing_file", ics.MailingFile}} {
+			if ext := strings.ToLower(path.Ext(f.path)); !slices.Contains(schemas.IntakeFileExtensions, ext) {
+				return fmt.Errorf("ics[%d] (%s).%s %q: intake reads %s files, not %q", i, ics.Code, f.field, f.path, strings.Join(schemas.IntakeFileExtensions, " or "), ext)
+			}
 		}
 	}
 	return nil

@@ -64,6 +64,27 @@ func TestFinalLoadDays(t *testing.T) {
 	}
 }
 
+// A fieldwork length given without steps of its own is kept with the default steps
+// (it was replaced by 56).
+func TestFieldworkDaysKeptWithDefaultSteps(t *testing.T) {
+	for _, c := range []struct {
+		schedule string
+		want     int
+	}{
+		{"", 56},
+		{"schedule: {fieldwork_days: 70}\n", 70},
+		{"schedule: {fieldwork_days: 70, final_load_days: 3}\n", 70},
+	} {
+		s, err := Parse("wave.yaml", []byte(good+c.schedule))
+		if err != nil {
+			t.Fatalf("%q: %v", c.schedule, err)
+		}
+		if s.Schedule.FieldworkDays != c.want || len(s.Schedule.Steps) != 6 {
+			t.Errorf("%q: fieldwork_days %d with %d steps, want %d with the 6 default steps", c.schedule, s.Schedule.FieldworkDays, len(s.Schedule.Steps), c.want)
+		}
+	}
+}
+
 // longWave is a wave id of the most characters allowed.
 var longWave = strings.Repeat("w", 64)
 
@@ -84,6 +105,16 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"bad date", strings.Replace(good, "2026-11-02", "02/11/2026", 1), "yyyy-mm-dd"},
 		{"unmapped SMS template", strings.Replace(good, "sms_reminder_2: 11111111-1111-4111-8111-111111111112, ", "", 1), "not a GOV.UK Notify template ID"},
 		{"bad ICS code", strings.Replace(good, "code: QMM", "code: Norfolk", 1), "ics[0].code"},
+		// Codes intake refuses (every ICB code is Qxx) ended the ICS after the wave began.
+		{"ICS code not Q", strings.Replace(good, "code: QMM", "code: ABC", 1), `ics[0].code "ABC": want the ICB's 3-character ODS code (Q and two letters or digits`},
+		{"ICS code lower case", strings.Replace(good, "code: QMM", "code: qmm", 1), `ics[0].code "qmm"`},
+		{"one file for both", strings.Replace(good, "mailing_file: m.csv", "mailing_file: s.csv", 1), `sample_file and mailing_file are the same file "s.csv"`},
+		{"a format intake cannot read", strings.Replace(good, "sample_file: s.csv", "sample_file: s.py", 1), `ics[0] (QMM).sample_file "s.py": intake reads .csv or .xlsx files, not ".py"`},
+		{"mailing file without extension", strings.Replace(good, "mailing_file: m.csv", "mailing_file: mailing", 1), `ics[0] (QMM).mailing_file "mailing"`},
+		{"sampling date far ahead", strings.Replace(good, "2026-11-02", "2099-11-02", 1), "sampling_date 2099-11-02 is more than a year from today: is the year right?"},
+		{"sampling date before ICSs", strings.Replace(good, "2026-11-02", "1900-01-01", 1), "sampling_date 1900-01-01 is before ICSs existed (2022-07-01)"},
+		// A fieldwork length given without steps is kept, so checked like any other.
+		{"fieldwork too short, default steps", good + "schedule: {fieldwork_days: 10}\n", "fieldwork of 10 days is shorter than the minimum 56"},
 		{"duplicate ICS", good + "  - {code: QMM, sample_file: a.csv, mailing_file: b.csv}\n", "appears twice"},
 		{"missing file", strings.Replace(good, ", mailing_file: m.csv", "", 1), "mailing_file"},
 		{"empty file", "", "wave spec wave.yaml: the file is empty"},
