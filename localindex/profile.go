@@ -99,9 +99,17 @@ type ProfileData struct {
 	SessionTotal []ThemeCount
 	Limitations  []string
 	Disclosure   disclosure.Params
-	// Release is the wave's published release the ICS and England rows are read
-	// from; "" when the wave has none published yet.
+	// Release is the published release the ICS and England rows are read from: the
+	// wave's latest published release that has figures for the ICS; "" when none has.
 	Release string
+	// ReleaseICSs are the ICSs with figures in Release, and ReleaseLeftOut its ICSs
+	// without (left out, or without respondents): England in a release is the
+	// aggregate of its ICSs with figures, so a release that leaves ICSs out has an
+	// England of fewer than all of them (empty when the release does not record them).
+	ReleaseICSs, ReleaseLeftOut []string
+	// ReleasesWithout are the published releases, later than Release (all of them
+	// when Release is ""), that have no figures for the ICS, newest first.
+	ReleasesWithout []string
 	// Candidates counts the quotations the machine proposes for a coder to choose.
 	Candidates int
 	// Params are the release's parameters the cohort's figures are computed with.
@@ -172,7 +180,7 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 	if err != nil {
 		return nil, err
 	}
-	if d.Release, err = publishedRelease(ctx, db, in.Wave); err != nil {
+	if err := d.choosePublishedRelease(ctx, db); err != nil {
 		return nil, err
 	}
 	d.SessionTotal, err = checkThemes(cb, "session notes, "+p.ID, sessionCounts, d.Disclosure)
@@ -544,18 +552,56 @@ func (d *ProfileData) cohortRow(ctx context.Context, db *sql.DB, q *questionnair
 // pct formats a percentage as the release formats it: one decimal place.
 func pct(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }
 
-// publishedRelease is the wave's latest published release in the warehouse, or "".
-func publishedRelease(ctx context.Context, db *sql.DB, wave string) (string, error) {
-	var id string
-	err := db.QueryRowContext(ctx, `SELECT release_id FROM releases WHERE wave_id = ? AND status = 'published'
-ORDER BY approved_at DESC NULLS LAST, release_id DESC LIMIT 1`, wave).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
+// choosePublishedRelease sets the release the ICS and England rows come from: the
+// wave's latest published release with figures for the ICS (rows of the ICS in
+// published_results). A later release that leaves the ICS out (built with it
+// excluded, or without its respondents) is passed over, and named in the
+// limitations: its rows would say nothing of the ICS, though an earlier release has
+// them.
+func (d *ProfileData) choosePublishedRelease(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT r.release_id, r.icss_published, r.icss_not_published,
+	EXISTS (SELECT 1 FROM published_results p WHERE p.release_id = r.release_id AND p.wave_id = r.wave_id AND p.geography_level = ? AND p.ics = ?)
+FROM releases r WHERE r.wave_id = ? AND r.status = 'published'
+ORDER BY r.approved_at DESC NULLS LAST, r.release_id DESC`, publication.GeographyICS, d.ICS, d.Wave)
 	if err != nil {
-		return "", fmt.Errorf("the published releases of %s: %w", wave, err)
+		return fmt.Errorf("the published releases of %s: %w", d.Wave, err)
 	}
-	return id, nil
+	defer rows.Close()
+	for rows.Next() {
+		var id, pub, notPub string
+		var has bool
+		if err := rows.Scan(&id, &pub, &notPub, &has); err != nil {
+			return fmt.Errorf("the published releases of %s: %w", d.Wave, err)
+		}
+		if !has {
+			d.ReleasesWithout = append(d.ReleasesWithout, id)
+			continue
+		}
+		d.Release, d.ReleaseICSs, d.ReleaseLeftOut = id, splitList(pub), splitList(notPub)
+		break
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("the published releases of %s: %w", d.Wave, err)
+	}
+	return nil
+}
+
+// splitList splits a release's list of ICSs joined by ";".
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ";")
+}
+
+// englandLabel is the England row's label: a release that leaves ICSs out publishes
+// England as the aggregate of its other ICSs, and the label says which.
+func (d *ProfileData) englandLabel() string {
+	l := "England (as published, release " + d.Release
+	if len(d.ReleaseLeftOut) > 0 && len(d.ReleaseICSs) > 0 {
+		l += ": its ICSs with figures, " + strings.Join(d.ReleaseICSs, ", ") + ", not " + strings.Join(d.ReleaseLeftOut, ", ")
+	}
+	return l + ")"
 }
 
 // publishedRows are the ICS's and England's rows for question id as the release
@@ -568,20 +614,25 @@ func (d *ProfileData) publishedRows(ctx context.Context, db *sql.DB, id string) 
 	}
 	labels := []string{"Everyone in " + d.ICS, "England"}
 	if d.Release == "" {
+		text := "no published release yet"
+		if len(d.ReleasesWithout) > 0 {
+			text = "no published release has " + d.ICS
+		}
 		out := make([]PctRow, len(labels))
 		for i, l := range labels {
-			none := Figure{Text: "no published release yet", Withheld: true}
+			none := Figure{Text: text, Withheld: true}
 			out[i] = PctRow{Label: l + " (as published)", Base: none, PctPos: none, Interval: Figure{Text: "—", Withheld: true}}
 		}
 		return out, nil
 	}
+	labels = []string{"Everyone in " + d.ICS + " (as published, release " + d.Release + ")", d.englandLabel()}
 	var out []PctRow
 	for i, geo := range []string{publication.GeographyICS, publication.GeographyEngland} {
 		ics := d.ICS
 		if geo == publication.GeographyEngland {
 			ics = ""
 		}
-		row := PctRow{Label: labels[i] + " (as published, release " + d.Release + ")"}
+		row := PctRow{Label: labels[i]}
 		var base sql.NullInt64
 		var p, lo, hi sql.NullFloat64
 		var status string
@@ -631,10 +682,25 @@ func publishedStatus(s string) string {
 
 // releaseLimitation says where the ICS and England figures come from.
 func (d *ProfileData) releaseLimitation() string {
+	without := ""
+	if n := len(d.ReleasesWithout); n > 0 {
+		verb := "leaves"
+		if n > 1 {
+			verb = "leave"
+		}
+		without = " (published release " + strings.Join(d.ReleasesWithout, ", ") + " " + verb + " " + d.ICS + " out)"
+	}
 	if d.Release == "" {
+		if without != "" {
+			return "The ICS's and England's figures are shown as published; no published release of wave " + d.Wave + " has figures for " + d.ICS + without + ", so none are shown."
+		}
 		return "The ICS's and England's figures are shown as published; wave " + d.Wave + " has no published release yet, so none are shown."
 	}
-	return "The ICS's and England's figures are release " + d.Release + "'s, as published (withheld figures stay withheld); the group's are computed here on the same method from the warehouse as it is now, which may hold responses the release did not."
+	s := "The ICS's and England's figures are release " + d.Release + "'s, as published (withheld figures stay withheld): the latest published release of wave " + d.Wave + " with figures for " + d.ICS + without + "."
+	if len(d.ReleaseLeftOut) > 0 && len(d.ReleaseICSs) > 0 {
+		s += " Its England is the aggregate of the ICSs it publishes (" + strings.Join(d.ReleaseICSs, ", ") + "), not of " + strings.Join(d.ReleaseLeftOut, ", ") + ", which it leaves out."
+	}
+	return s + " The group's are computed here on the same method from the warehouse as it is now, which may hold responses the release did not."
 }
 
 func hasColumn(ctx context.Context, db *sql.DB, col string) (bool, error) {

@@ -390,3 +390,75 @@ func TestProfileReportPassesAxe(t *testing.T) {
 	}
 	t.Logf("PDF %d bytes", len(pdf))
 }
+
+// TestProfileReleaseIsTheLatestWithTheICS: the ICS's and England's rows come from the
+// latest published release with figures for the ICS, not a later one that left it
+// out (whose England is the other ICSs' alone, and says so).
+func TestProfileReleaseIsTheLatestWithTheICS(t *testing.T) {
+	ctx, st, w := reportFixture(t)
+	if err := w.Write(ctx, func(tx *sql.Tx) error {
+		for _, r := range []struct {
+			id, status, at, pub, notPub string
+			icss                        []string
+			pct                         float64
+		}{
+			{"r1", "published", "2026-03-10 12:00:00", "QJK;QMM", "", []string{"QJK", "QMM"}, 61.26},
+			{"r2", "published", "2026-03-20 12:00:00", "QMM", "QJK", []string{"QMM"}, 72.04},
+			{"r3", "draft", "2026-03-30 12:00:00", "QJK;QMM", "", []string{"QJK", "QMM"}, 83.3},
+		} {
+			if _, err := tx.Exec(`INSERT INTO releases VALUES (?, ?, ?, 'lead', CAST(? AS TIMESTAMP), '', 'test', ?, ?, 6, 0, 0, '')`,
+				r.id, tWave, r.status, r.at, r.pub, r.notPub); err != nil {
+				return err
+			}
+			for _, geo := range append(r.icss, "") {
+				g := "ics"
+				if geo == "" {
+					g = "england"
+				}
+				if _, err := tx.Exec(`INSERT INTO published_results
+			SELECT ?, ?, ?, ?, 'all', 'all', 'patient', q, '1', '', 321, 300.5, ?, 55.5, 66.76, 290.1, 1.1, 'similar', '', 'not_needed' FROM (VALUES ('P_MAIN_CONTACT'), ('P_INFO_SHARED'), ('P_CARE_PLAN'), ('P_WORK_TOGETHER')) u(q)`,
+					r.id, tWave, g, geo, r.pct); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ics, release, ics0, england, pct, limitation, sessions string
+	}{
+		{"QJK", "r1", "Everyone in QJK (as published, release r1)", "England (as published, release r1)", "61.3%",
+			"the latest published release of wave W1 with figures for QJK (published release r2 leaves QJK out)", "no sessions"},
+		{"QMM", "r2", "Everyone in QMM (as published, release r2)", "England (as published, release r2: its ICSs with figures, QMM, not QJK)", "72.0%",
+			"Its England is the aggregate of the ICSs it publishes (QMM), not of QJK", ""},
+	} {
+		var d *ProfileData
+		if err := w.Read(ctx, func(db *sql.DB) error {
+			var err error
+			d, err = GatherProfile(ctx, st, db, ProfileReportInput{Wave: tWave, ICS: c.ics, Profile: reportProfile, At: tDay})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if d.Release != c.release {
+			t.Errorf("%s: release %q, want %q", c.ics, d.Release, c.release)
+		}
+		rows := 0
+		for _, e := range d.Expectations {
+			for _, q := range e.Survey {
+				rows++
+				if q.Rows[1].Label != c.ics0 || q.Rows[2].Label != c.england || q.Rows[1].PctPos.Text != c.pct || q.Rows[2].PctPos.Text != c.pct {
+					t.Errorf("%s %s: rows %+v", c.ics, q.QuestionID, q.Rows[1:])
+				}
+			}
+		}
+		if rows == 0 {
+			t.Fatalf("%s: no survey evidence", c.ics)
+		}
+		if joined := strings.Join(d.Limitations, "\n"); !strings.Contains(joined, c.limitation) {
+			t.Errorf("%s: limitations lack %q:\n%s", c.ics, c.limitation, joined)
+		}
+	}
+}
