@@ -187,6 +187,17 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 	if err != nil {
 		return nil, err
 	}
+	if !slices.ContainsFunc(d.Sessions, func(s SessionSummary) bool { return s.Found }) {
+		// Nothing to count, so nothing withheld: the cells say there is no session
+		// (disclosure control would mark the empty rows "base too small").
+		none := Figure{Text: "no sessions"}
+		if len(d.Sessions) > 0 {
+			none.Text = "no session notes"
+		}
+		for i := range d.SessionTotal {
+			d.SessionTotal[i].Negative, d.SessionTotal[i].Positive = none, none
+		}
+	}
 
 	for _, e := range p.ExpectedCare {
 		v := ExpectationView{Expectation: e, Quotes: chosen[e.ID]}

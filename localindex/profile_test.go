@@ -393,7 +393,8 @@ func TestProfileReportPassesAxe(t *testing.T) {
 
 // TestProfileReleaseIsTheLatestWithTheICS: the ICS's and England's rows come from the
 // latest published release with figures for the ICS, not a later one that left it
-// out (whose England is the other ICSs' alone, and says so).
+// out (whose England is the other ICSs' alone, and says so); an ICS without sessions
+// has "no sessions" in its session columns, not a withheld count.
 func TestProfileReleaseIsTheLatestWithTheICS(t *testing.T) {
 	ctx, st, w := reportFixture(t)
 	if err := w.Write(ctx, func(tx *sql.Tx) error {
@@ -459,6 +460,14 @@ func TestProfileReleaseIsTheLatestWithTheICS(t *testing.T) {
 		}
 		if joined := strings.Join(d.Limitations, "\n"); !strings.Contains(joined, c.limitation) {
 			t.Errorf("%s: limitations lack %q:\n%s", c.ics, c.limitation, joined)
+		}
+		for _, tc := range d.SessionTotal {
+			if c.sessions != "" && (tc.Negative != Figure{Text: c.sessions} || tc.Positive != Figure{Text: c.sessions}) {
+				t.Errorf("%s: session counts of %s: %+v %+v, want %q", c.ics, tc.Theme, tc.Negative, tc.Positive, c.sessions)
+			}
+			if c.sessions == "" && (tc.Negative.Text == "no sessions" || tc.Positive.Text == "no sessions") {
+				t.Errorf("%s: session counts of %s say no sessions, though it has one", c.ics, tc.Theme)
+			}
 		}
 	}
 }
