@@ -39,6 +39,26 @@ func TestEmbeddedProfiles(t *testing.T) {
 	}
 }
 
+// A profile's own limitations hold whatever the linkage has done: linked conditions are
+// never applied to the survey cohort (linkage outputs are keyed by release pseudonyms,
+// which join to no survey response), so none may say they wait for linkage.
+func TestProfileLimitationsDoNotWaitForLinkage(t *testing.T) {
+	for _, id := range IDs() {
+		p, err := Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range p.Limitations {
+			low := strings.ToLower(l)
+			for _, stale := range []string{"until link", "once link", "when link", "until the link", "linkage exists", "linked data exists"} {
+				if strings.Contains(low, stale) {
+					t.Errorf("%s: limitation %q waits for linkage (%q), but a linkage release never narrows the survey cohort", id, l, stale)
+				}
+			}
+		}
+	}
+}
+
 // Each broken field is named, with the file.
 func TestProfileValidationErrors(t *testing.T) {
 	orig, err := os.ReadFile("defs/south-asian-diabetes.yaml")
