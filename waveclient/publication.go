@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"icesurvey/activities"
+	"icesurvey/fault"
+	"icesurvey/publication"
 	"icesurvey/workflows"
 )
 
@@ -63,14 +65,25 @@ func (c *Client) StartPublication(ctx context.Context, wave string, opts Publica
 	if release == "" {
 		release = FirstReleaseID
 	}
+	// Bad input is refused here, before a workflow starts: a release id the store
+	// cannot hold or an ICS the wave lacks would otherwise fail in the draft's first
+	// activity and leave a failed publication behind under that id.
+	if err := publication.ValidReleaseID(release); err != nil {
+		return PublicationRun{}, fault.Wrap(fault.BadInput, err)
+	}
 	st, err := c.FieldworkClosed(ctx, wave)
 	switch {
 	case errors.Is(err, ErrUnknownWave):
 	case err != nil:
 		return PublicationRun{}, fmt.Errorf("publication of release %s: %w; publish once it has closed", release, err)
-	case st.Ended != "completed":
-		if err := endedEarlyExcluded(wave, st, opts.Exclude); err != nil {
+	default:
+		if err := excludeOfWave(wave, st, opts.Exclude); err != nil {
 			return PublicationRun{}, fmt.Errorf("publication of release %s: %w", release, err)
+		}
+		if st.Ended != "completed" {
+			if err := endedEarlyExcluded(wave, st, opts.Exclude); err != nil {
+				return PublicationRun{}, fmt.Errorf("publication of release %s: %w", release, err)
+			}
 		}
 	}
 	id := workflows.PublicationWorkflowID(wave, release)
@@ -174,6 +187,31 @@ func (c *Client) WaitPublication(ctx context.Context, wave, release string) (Pub
 
 // endedEarlyExcluded checks that a release of a wave that did not complete (cancelled)
 // leaves out every ICS whose fieldwork ended early, and keeps at least one ICS.
+// excludeOfWave checks that every ICS exclude names is one of the wave's, named once,
+// and that it leaves at least one ICS in the release.
+func excludeOfWave(wave string, st Status, exclude []string) error {
+	var codes []string
+	for _, ics := range st.Wave.ICS {
+		codes = append(codes, ics.ICS)
+	}
+	var errs []error
+	for i, ics := range exclude {
+		switch {
+		case !slices.Contains(codes, ics):
+			errs = append(errs, fmt.Errorf("--exclude names ICS %q, which wave %s does not have (its ICSs: %s)", ics, wave, strings.Join(codes, ", ")))
+		case slices.Contains(exclude[:i], ics):
+			errs = append(errs, fmt.Errorf("--exclude names ICS %s twice", ics))
+		}
+	}
+	if len(errs) == 0 && len(codes) > 0 && !slices.ContainsFunc(codes, func(ics string) bool { return !slices.Contains(exclude, ics) }) {
+		errs = append(errs, fmt.Errorf("--exclude leaves out every ICS of wave %s (%s): a release publishes at least one", wave, strings.Join(codes, ", ")))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fault.Wrap(fault.BadInput, err)
+	}
+	return nil
+}
+
 func endedEarlyExcluded(wave string, st Status, exclude []string) error {
 	var early, kept []string
 	for _, ics := range st.Wave.ICS {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"icesurvey/audit"
+	"icesurvey/fault"
 	"icesurvey/infra/devstack"
 	"icesurvey/publication"
 	"icesurvey/schemas"
@@ -138,16 +139,26 @@ func checkPublication(t *testing.T, ctx context.Context, st *devstack.Stack, wc 
 		t.Errorf("the manifest changed on a re-run: %v", err)
 	}
 
-	// A release that excludes an ICS the wave does not have fails at once, saying so:
-	// bad input is not retried (it was, every 30 s, while ice publish waited).
-	if _, err := wc.StartPublication(ctx, wave, waveclient.PublicationOptions{ReleaseID: "r-bad", Exclude: []string{"QXX"}}); err != nil {
-		t.Fatal(err)
-	}
-	bctx, bcancel := context.WithTimeout(ctx, 20*time.Second)
-	defer bcancel()
-	if _, err := wc.WaitPublicationDraft(bctx, wave, "r-bad", 200*time.Millisecond); err == nil ||
-		!strings.Contains(err.Error(), "exclude names ICS QXX, which has no sample") || bctx.Err() != nil {
-		t.Errorf("a release excluding an ICS of no wave: %v (waited out: %v)", err, bctx.Err())
+	// Bad input is refused before a workflow starts (it was refused only by the draft's
+	// first activity, and left a failed publication behind under the release's id):
+	// a release id the store cannot hold, and --exclude naming an ICS the wave lacks,
+	// twice, or every ICS.
+	for _, bad := range []struct {
+		opts waveclient.PublicationOptions
+		want string
+	}{
+		{waveclient.PublicationOptions{ReleaseID: "../r9"}, `release id "../r9": want 1–64 letters`},
+		{waveclient.PublicationOptions{ReleaseID: "r-bad", Exclude: []string{"QXX"}}, `--exclude names ICS "QXX", which wave ` + wave + ` does not have (its ICSs: ` + strings.Join(codes, ", ")},
+		{waveclient.PublicationOptions{ReleaseID: "r-bad", Exclude: []string{codes[0], codes[0]}}, "--exclude names ICS " + codes[0] + " twice"},
+		{waveclient.PublicationOptions{ReleaseID: "r-bad", Exclude: codes}, "--exclude leaves out every ICS of wave " + wave},
+	} {
+		_, err := wc.StartPublication(ctx, wave, bad.opts)
+		if err == nil || !strings.Contains(err.Error(), bad.want) || fault.KindOf(err) != fault.BadInput {
+			t.Errorf("publication %+v: %v; want a bad input saying %q", bad.opts, err, bad.want)
+		}
+		if _, err := wc.PublicationStatus(ctx, wave, bad.opts.ReleaseID); err == nil {
+			t.Errorf("publication %+v: refused, but a workflow was started all the same", bad.opts)
+		}
 	}
 
 	events, err := audit.Trail(ctx, st.Store, wave)
