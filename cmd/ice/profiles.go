@@ -327,6 +327,13 @@ func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.St
 	if len(ids) == 0 {
 		ids = profiles.IDs()
 	}
+	// An unknown profile is refused here, before any report is asked for (the coding's
+	// activity would refuse it only after the update reached the worker).
+	for _, id := range ids {
+		if _, err := profiles.Get(id); err != nil {
+			return nil, fault.Errorf(fault.BadInput, "--profile: %w", err)
+		}
+	}
 	if len(ics) == 0 {
 		s, err := cl.ThemeStatus(ctx, wave)
 		if err != nil {
