@@ -1,8 +1,10 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"icesurvey/freetext"
@@ -155,8 +157,28 @@ type Results interface {
 }
 
 // ErrTooFewResponses: the filters select fewer respondents than the release's minimum
-// base, so nothing may be shown for them.
-var ErrTooFewResponses = errors.New("fewer than 10 responses")
+// base (or every figure is withheld), so nothing may be shown for them. A Results may
+// return it as a *TooFewResponsesError, which says more.
+var ErrTooFewResponses = errors.New("too few responses to show any figure")
+
+// TooFewResponsesError is ErrTooFewResponses (errors.Is holds) with what the page needs
+// to say why nothing is shown: the minimum base the figures were checked with, and
+// whether the figures have no row at all for the filters (nothing withheld: nothing to
+// show).
+type TooFewResponsesError struct {
+	MinBase   int  // 0: the default, 10
+	NoFigures bool // the figures hold no row for the filters
+}
+
+func (e *TooFewResponsesError) Error() string {
+	if e.NoFigures {
+		return "no figures for these filters"
+	}
+	return fmt.Sprintf("fewer than %d responses", cmp.Or(e.MinBase, 10))
+}
+
+// Is makes errors.Is(err, ErrTooFewResponses) hold.
+func (e *TooFewResponsesError) Is(target error) bool { return target == ErrTooFewResponses }
 
 // ErrNotFound: the wave, release, ICS or theme asked for does not exist. The pages
 // answer it with "Page not found".

@@ -72,6 +72,14 @@ func (memData) Measures(_ context.Context, q Query) (MeasureSet, error) {
 	if q.RespondentType == RespondentCarer && q.Breakdown == BreakdownEthnicity {
 		return MeasureSet{}, fmt.Errorf("carers by ethnicity in %s: %w", q.ICS, ErrTooFewResponses)
 	}
+	// Figures checked with a minimum base other than 10.
+	if q.RespondentType == RespondentCarer && q.Breakdown == BreakdownEFIBand {
+		return MeasureSet{}, fmt.Errorf("carers by eFI band in %s: %w", q.ICS, &TooFewResponsesError{MinBase: 20})
+	}
+	// Release R-W1-2 leaves QJK out: it has no figures for it at all.
+	if q.Release == "R-W1-2" && q.ICS == "QJK" {
+		return MeasureSet{}, fmt.Errorf("QJK in R-W1-2: %w", &TooFewResponsesError{MinBase: 10, NoFigures: true})
+	}
 	groups := []string{""}
 	switch q.Breakdown {
 	case BreakdownAgeBand:
@@ -105,7 +113,9 @@ func (memData) Measures(_ context.Context, q Query) (MeasureSet, error) {
 
 func (memData) Releases(_ context.Context, wave string) ([]Release, error) {
 	return []Release{{ID: "R-W1-1", Status: "published", ApprovedBy: "Head of Statistics", ApprovedAt: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC),
-		ICSsPublished: []string{"QMM", "QJK"}, ResultRows: 1200, CellsWithheld: 37}}, nil
+		ICSsPublished: []string{"QMM", "QJK"}, ResultRows: 1200, CellsWithheld: 37},
+		{ID: "R-W1-2", Status: "published", ApprovedBy: "Head of Statistics", ApprovedAt: time.Date(2026, 11, 9, 10, 0, 0, 0, time.UTC),
+			ICSsPublished: []string{"QMM"}, ICSsNotPublished: []string{"QJK"}, ResultRows: 600, CellsWithheld: 20}}, nil
 }
 
 func (memData) PracticeRates(_ context.Context, wave, ics string) ([]PracticeRate, error) {

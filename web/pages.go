@@ -149,7 +149,7 @@ func (s *Server) downloadTheme(w http.ResponseWriter, r *http.Request, u access.
 		return
 	}
 	if v.Refused != "" {
-		s.errorPage(w, r, http.StatusNotFound, "Nothing to download", v.Refused+": fewer than 10 responses, so no results are shown or downloaded for these filters.")
+		s.errorPage(w, r, http.StatusNotFound, "Nothing to download", v.Refused+" Nothing is downloaded for these filters.")
 		return
 	}
 	s.download(w, r, v.Sections, "ice-"+v.Wave.ID+"-"+v.Theme.ID+"-"+v.ICS.Code)

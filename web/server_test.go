@@ -292,6 +292,51 @@ func TestRefusedFilter(t *testing.T) {
 	}
 }
 
+// A refused filter says why nothing is shown, not always "fewer than 10 responses": an
+// ICS the chosen release leaves out (and the release that has it), or the minimum base
+// the figures were checked with.
+func TestRefusedFilterSaysWhy(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	for _, c := range []struct {
+		path      string
+		want, not []string
+	}{
+		{"/waves/W1/themes/care-integration?ics=QJK&release=R-W1-2",
+			[]string{"Devon (QJK) is not in release R-W1-2: the release has no figures for it (ICSs not published: QJK). Release R-W1-1 (published) has figures for QJK"},
+			[]string{"fewer than"}},
+		{"/waves/W1/carers?ics=QJK&release=R-W1-2", []string{"Devon (QJK) is not in release R-W1-2"}, []string{"fewer than"}},
+		{"/waves/W1/themes/care-administration?ics=QMM&respondent=carer&breakdown=efi_band",
+			[]string{"fewer than 20 responses, so no results are shown"}, []string{"fewer than 10"}},
+		{"/waves/W1/themes/care-administration?ics=QMM&respondent=carer&breakdown=ethnicity_group",
+			[]string{"fewer than 10 responses, so no results are shown"}, nil},
+	} {
+		resp, body := h.get(t, h.client, c.path)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="refused"`) {
+			t.Errorf("%s: %d, no refusal", c.path, resp.StatusCode)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(body, html.EscapeString(w)) {
+				t.Errorf("%s: page lacks %q", c.path, w)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(body, n) {
+				t.Errorf("%s: page says %q", c.path, n)
+			}
+		}
+	}
+	// The download's comparison says England is of the release's ICSs when it leaves
+	// one out, not of all ICSs.
+	if _, body := h.get(t, h.client, "/waves/W1/themes/care-integration/download/results.csv?ics=QMM&release=R-W1-2"); !strings.Contains(body, "England's figure (the ICSs of release R-W1-2, QMM; not QJK, which it leaves out)") {
+		t.Errorf("R-W1-2's comparison does not say its England leaves QJK out:\n%s", body)
+	}
+	if _, body := h.get(t, h.client, "/waves/W1/themes/care-integration/download/results.csv?ics=QMM&release=R-W1-1"); !strings.Contains(body, "England's figure (all ICSs)") {
+		t.Errorf("R-W1-1's comparison does not say its England is of all ICSs:\n%s", body)
+	}
+}
+
 // withheldNumbers are the renderings of the in-memory data's withheld value.
 var withheldNumbers = []string{"43.2", "33.2", "53.2"}
 

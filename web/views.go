@@ -249,9 +249,13 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 		}
 	}
 
+	rel, rels, err := s.release(ctx, wave.ID, q.Release)
+	if err != nil {
+		return themeView{}, err
+	}
 	set, err := s.deps.Results.Measures(ctx, q)
 	if errors.Is(err, ErrTooFewResponses) {
-		v.Refused = fmt.Sprintf("%s, %s, %s", icsLabel(v.ICS), strings.ToLower(labelOf(respondentTypes, q.RespondentType)), strings.ToLower(labelOf(breakdowns, q.Breakdown)))
+		v.Refused = refusal(v.ICS, q, rel, rels, err)
 		return v, nil
 	}
 	if err != nil {
@@ -277,7 +281,7 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 		{"Method", set.Method},
 		{"Weighting", map[bool]string{true: "weighted to the sample frame", false: "unweighted (carers have no sample frame)"}[set.Weighted]},
 		{"Suppression marks", fmt.Sprintf("'withheld': not shown, because the base is under %d responses, or a count is a small one (primary suppression), or it would let another withheld figure be worked out (secondary suppression), as each row says; '†': fewer than 30 responses, interpret with caution", cmp.Or(set.MinBase, 10))},
-		{"Comparison", "▲ higher / ▼ lower / ● similar: compared with " + comparator + " at the 95% level; the marker is England's figure (all ICSs)"},
+		{"Comparison", "▲ higher / ▼ lower / ● similar: compared with " + comparator + " at the 95% level; the marker is England's figure (" + englandCovers(rel) + ")"},
 	}
 	if download == "" {
 		download = v.Form.Action + "/download"
@@ -527,6 +531,72 @@ func (s *Server) releaseOptions(ctx context.Context, wave, asked string) ([]opti
 		return nil, notFoundError(fmt.Sprintf("There is no release %q of this wave.", asked))
 	}
 	return opts, nil
+}
+
+// release is the wave's release id ("" for the live figures: none) as the releases
+// list has it, with the ICSs it publishes and leaves out, and the wave's releases.
+func (s *Server) release(ctx context.Context, wave, id string) (*Release, []Release, error) {
+	if id == "" || s.deps.Releases == nil {
+		return nil, nil, nil
+	}
+	rels, err := s.deps.Releases.Releases(ctx, wave)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing releases: %w", err)
+	}
+	for i := range rels {
+		if rels[i].ID == id {
+			return &rels[i], rels, nil
+		}
+	}
+	return nil, rels, nil
+}
+
+// hasICS reports whether the release has figures for the ICS (a release that lists
+// neither its published nor its unpublished ICSs is taken to have them).
+func (r Release) hasICS(code string) bool {
+	return !slices.Contains(r.ICSsNotPublished, code) && (len(r.ICSsPublished) == 0 || slices.Contains(r.ICSsPublished, code))
+}
+
+// englandCovers says which ICSs England's figure is of: a release's England is the
+// aggregate of the ICSs it publishes, not of those it leaves out.
+func englandCovers(rel *Release) string {
+	if rel == nil || len(rel.ICSsNotPublished) == 0 || len(rel.ICSsPublished) == 0 {
+		return "all ICSs"
+	}
+	return "the ICSs of release " + rel.ID + ", " + strings.Join(rel.ICSsPublished, ", ") + "; not " + strings.Join(rel.ICSsNotPublished, ", ") + ", which it leaves out"
+}
+
+// refusal says why nothing is shown for the filters: the chosen release has no figures
+// for the ICS (and which release has), or the figures hold none for the filters, or
+// every figure is withheld for a base under the minimum.
+func refusal(ics ICS, q Query, rel *Release, rels []Release, cause error) string {
+	filters := fmt.Sprintf("%s, %s, %s", icsLabel(ics), strings.ToLower(labelOf(respondentTypes, q.RespondentType)), strings.ToLower(labelOf(breakdowns, q.Breakdown)))
+	if rel != nil && !rel.hasICS(ics.Code) {
+		msg := fmt.Sprintf("%s is not in release %s: the release has no figures for it", icsLabel(ics), rel.ID)
+		if len(rel.ICSsNotPublished) > 0 {
+			msg += " (ICSs not published: " + strings.Join(rel.ICSsNotPublished, ", ") + ")"
+		}
+		var has []string
+		for _, r := range rels {
+			if r.ID != rel.ID && r.hasICS(ics.Code) {
+				has = append(has, r.ID+" ("+r.Status+")")
+			}
+		}
+		if len(has) > 0 {
+			return msg + ". Release " + strings.Join(has, ", ") + " has figures for " + ics.Code + ": choose it under Figures, or the live figures."
+		}
+		return msg + ", and no other release has: choose the live figures under Figures."
+	}
+	var tf *TooFewResponsesError
+	errors.As(cause, &tf)
+	if tf != nil && tf.NoFigures {
+		return filters + ": the figures have no results for this combination of filters (no responses counted for it). Choose another ICS or respondent type."
+	}
+	minBase := 10
+	if tf != nil && tf.MinBase > 0 {
+		minBase = tf.MinBase
+	}
+	return fmt.Sprintf("%s: fewer than %d responses, so no results are shown for this combination of filters. Choose a broader breakdown, or another ICS or respondent type.", filters, minBase)
 }
 
 // stageTitle is a wave's stage in a heading.

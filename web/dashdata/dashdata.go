@@ -585,7 +585,7 @@ func (s *Source) Measures(ctx context.Context, q web.Query) (web.MeasureSet, err
 			return web.MeasureSet{}, fmt.Errorf("dashdata: wave %q: %w", q.Wave, web.ErrNotFound)
 		}
 		if lw.figures == nil {
-			return web.MeasureSet{}, fmt.Errorf("%w: %v (%w)", ErrNoLiveFigures, lw.err, web.ErrTooFewResponses)
+			return web.MeasureSet{}, fmt.Errorf("%w: %v (%w)", ErrNoLiveFigures, lw.err, &web.TooFewResponsesError{NoFigures: true})
 		}
 		fs = lw.figures
 	} else if fs, err = s.releaseFigures(ctx, sn, q.Wave, q.Release); err != nil {
@@ -617,7 +617,10 @@ func (s *Source) Measures(ctx context.Context, q web.Query) (web.MeasureSet, err
 		set.Measures = append(set.Measures, m)
 	}
 	if published == 0 {
-		return web.MeasureSet{}, fmt.Errorf("dashdata: %s %s in %s by %q: %w", q.Theme, q.RespondentType, q.ICS, q.Breakdown, web.ErrTooFewResponses)
+		// Every figure withheld, or none at all (say, an ICS the release leaves out, or
+		// respondents it has none of): the page says which.
+		return web.MeasureSet{}, fmt.Errorf("dashdata: %s %s in %s by %q: %w", q.Theme, q.RespondentType, q.ICS, q.Breakdown,
+			&web.TooFewResponsesError{MinBase: s.params.Disclosure.MinBase, NoFigures: len(set.Measures) == 0})
 	}
 	if gvar != publication.GroupAll {
 		levels, _ := codes.BreakdownLevels(gvar)
