@@ -185,8 +185,6 @@ func (c *Client) WaitPublication(ctx context.Context, wave, release string) (Pub
 	return res, err
 }
 
-// endedEarlyExcluded checks that a release of a wave that did not complete (cancelled)
-// leaves out every ICS whose fieldwork ended early, and keeps at least one ICS.
 // excludeOfWave checks that every ICS exclude names is one of the wave's, named once,
 // and that it leaves at least one ICS in the release.
 func excludeOfWave(wave string, st Status, exclude []string) error {
@@ -212,6 +210,8 @@ func excludeOfWave(wave string, st Status, exclude []string) error {
 	return nil
 }
 
+// endedEarlyExcluded checks that a release of a wave that did not complete (cancelled)
+// leaves out every ICS whose fieldwork ended early, and keeps at least one ICS.
 func endedEarlyExcluded(wave string, st Status, exclude []string) error {
 	var early, kept []string
 	for _, ics := range st.Wave.ICS {
