@@ -94,19 +94,41 @@ func waveStartCmd() *cobra.Command {
 	return cmd
 }
 
+// beforeClose: an ICS at stage could still mail (a pause holds it back).
+func beforeClose(stage workflows.Stage) bool {
+	switch stage {
+	case workflows.StageClosing, workflows.StageClosed, workflows.StageRetention, workflows.StageDone:
+		return false
+	}
+	return true
+}
+
 // printStatus writes a wave's status as a person reads it.
 func printStatus(w *tabwriter.Writer, st waveclient.Status) {
-	paused := ""
-	if st.Wave.Paused {
-		paused = " (PAUSED)"
-	}
-	fmt.Fprintf(w, "wave %s: %s%s\n", st.Wave.WaveID, st.Wave.Stage, paused)
 	ended := map[string]string{} // ICS → why its workflow ended early (failed or cancelled)
 	for _, c := range st.Wave.ICS {
 		if c.Error != "" {
 			ended[c.ICS] = c.Error
 		}
 	}
+	// An ICS resumed on its own while the wave stays paused goes on mailing: the wave's
+	// line must not say PAUSED alone.
+	resumed := map[string]bool{}
+	var resumedCodes []string
+	for _, s := range st.ICS {
+		if st.Wave.Paused && !s.Paused && ended[s.ICS] == "" && beforeClose(s.Stage) {
+			resumed[s.ICS] = true
+			resumedCodes = append(resumedCodes, s.ICS)
+		}
+	}
+	paused := ""
+	switch {
+	case st.Wave.Paused && len(resumedCodes) > 0:
+		paused = fmt.Sprintf(" (PAUSED, but %s resumed on its own)", strings.Join(resumedCodes, ", "))
+	case st.Wave.Paused:
+		paused = " (PAUSED)"
+	}
+	fmt.Fprintf(w, "wave %s: %s%s\n", st.Wave.WaveID, st.Wave.Stage, paused)
 	for _, s := range st.ICS {
 		fmt.Fprintf(w, "\n%s\tstage %s", s.ICS, s.Stage)
 		switch {
@@ -118,8 +140,11 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 			fmt.Fprintf(w, ", waiting for %s", s.WaitingOn)
 		}
 		// The wave's pause pauses every ICS, and the wave's line says so.
-		if s.Paused && !st.Wave.Paused && ended[s.ICS] == "" {
+		switch {
+		case s.Paused && !st.Wave.Paused && ended[s.ICS] == "":
 			fmt.Fprint(w, " (this ICS is PAUSED)")
+		case resumed[s.ICS]:
+			fmt.Fprint(w, " (resumed on its own: not paused with the wave)")
 		}
 		fmt.Fprintln(w)
 		if why := ended[s.ICS]; why != "" {

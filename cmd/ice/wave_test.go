@@ -60,14 +60,22 @@ func TestStatusSaysWhatIsPaused(t *testing.T) {
 		name       string
 		wavePaused bool
 		want       []string
+		oneResumed bool
 	}{
-		{"the ICS alone", false, []string{"wave W5: fieldwork\n", "QWE  stage fieldwork, waiting for resume (this ICS is PAUSED)\n"}},
-		{"the wave", true, []string{"wave W5: fieldwork (PAUSED)\n", "QWE  stage fieldwork, waiting for resume\n"}},
+		{"the ICS alone", false, []string{"wave W5: fieldwork\n", "QWE  stage fieldwork, waiting for resume (this ICS is PAUSED)\n"}, false},
+		{"the wave", true, []string{"wave W5: fieldwork (PAUSED)\n", "QWE  stage fieldwork, waiting for resume\n"}, false},
+		// The wave paused, then one ICS resumed on its own: it mails; the wave's line
+		// said PAUSED alone.
+		{"the wave, one ICS resumed", true, []string{"wave W5: fieldwork (PAUSED, but QMM resumed on its own)\n",
+			"QWE  stage fieldwork, waiting for resume\n", "QMM  stage fieldwork, waiting for sms2 (resumed on its own: not paused with the wave)\n"}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
 			st := waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5", Stage: workflows.WaveFieldwork, Paused: tt.wavePaused},
 				ICS: []waveclient.ICSStatus{paused}}
+			if tt.oneResumed {
+				st.ICS = append(st.ICS, waveclient.ICSStatus{WaveID: "W5", ICS: "QMM", Stage: workflows.StageFieldwork, WaitingOn: "sms2"})
+			}
 			printStatus(tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0), st)
 			for _, want := range tt.want {
 				if !strings.Contains(b.String(), want) {
