@@ -66,6 +66,9 @@ const (
 	FileEncodingNotUTF8   = "ENCODING_NOT_UTF8"
 	FileEncodingUTF16     = "ENCODING_UTF16"
 	FileCSVMalformed      = "CSV_MALFORMED"
+	FileCSVLineEnds       = "CSV_LINE_ENDS_CR_ONLY"
+	FileCSVDelimiter      = "CSV_NOT_COMMA_SEPARATED"
+	FileLineTooLong       = "LINE_TOO_LONG"
 	FileXLSXUnreadable    = "XLSX_UNREADABLE"
 	FileTooManyRows       = "TOO_MANY_ROWS"
 )

@@ -85,6 +85,17 @@ func TestHeaderHandling(t *testing.T) {
 		{"empty file", "", csvText(mailingHeader, m), sampleKey, FileEmpty, "", 0},
 		{"unterminated quote", csvText(sampleHeader, s), csvText(mailingHeader, m) + "R9,\"Mr,A,B\n", mailingKey, FileCSVMalformed, "", 5},
 		{"utf-16", "\xff\xfeR\x00", csvText(mailingHeader, m), sampleKey, FileEncodingUTF16, "", 1},
+		{"CR-only line ends", strings.ReplaceAll(csvText(sampleHeader, s), "\n", "\r"), csvText(mailingHeader, m),
+			sampleKey, FileCSVLineEnds, "", 1},
+		{"CR-only line ends, longer than a line may be", strings.Repeat(strings.ReplaceAll(csvText(sampleHeader, s), "\n", "\r"), 5000),
+			csvText(mailingHeader, m), sampleKey, FileCSVLineEnds, "", 1},
+		{"tab-separated", strings.ReplaceAll(csvText(sampleHeader, s), ",", "\t"), csvText(mailingHeader, m),
+			sampleKey, FileCSVDelimiter, "", 1},
+		{"semicolon-separated", csvText(sampleHeader, s), strings.ReplaceAll(csvText(mailingHeader, m), ",", ";"),
+			mailingKey, FileCSVDelimiter, "", 1},
+		{"a line longer than the reader takes", csvText(sampleHeader, s),
+			csvText(mailingHeader, m) + "R9,Mr,A,B," + strings.Repeat("x", 5_000_000) + ",,,,,NR1 3QU,\n",
+			mailingKey, FileLineTooLong, "ADDRESS_1", 5},
 	}
 	for _, tt := range fileErr {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,11 +107,24 @@ func TestHeaderHandling(t *testing.T) {
 			if fe.File != tt.file || fe.Reason != tt.reason || fe.Field != tt.field || fe.Row != tt.row {
 				t.Errorf("FileError %+v; want file %s reason %s field %s row %d", *fe, tt.file, tt.reason, tt.field, tt.row)
 			}
+			if len(fe.Message) > 300 {
+				t.Errorf("message of %d bytes: does it repeat the file?", len(fe.Message))
+			}
 			if tt.field != "" && !strings.Contains(fe.Error(), strings.Split(tt.field, ",")[0]) {
 				t.Errorf("Error() does not name the column: %s", fe.Error())
 			}
 		})
 	}
+	t.Run("a quoted field that runs on is refused before the end of the file", func(t *testing.T) {
+		// 1.6 MB of lines inside one open quote, then a closing one: without the bound
+		// the whole of it is read into one field.
+		mailing := csvText(mailingHeader, m) + "R9,\"Mr" + strings.Repeat("\nxxxxxxxxxxxxxxx", 100_000) + "\",A,B,1 St,Town,,,,NR1 3QU,\n"
+		_, err := runText(t, newStore(t), csvText(sampleHeader, s), mailing)
+		var fe *FileError
+		if !errors.As(err, &fe) || fe.Reason != FileCSVMalformed || fe.Row != 5 || !strings.Contains(fe.Message, "runs on for more than") {
+			t.Errorf("err = %v; want a CSV_MALFORMED at row 5 saying the field runs on", err)
+		}
+	})
 	t.Run("unsupported extension", func(t *testing.T) {
 		st := newStore(t)
 		_, err := Run(context.Background(), st, testConfig(), Input{SampleKey: "landing/x/sample.txt", MailingKey: mailingKey})

@@ -211,6 +211,9 @@ func mapHeader(key string, fields [][]byte, l *schemas.Layout) (*header, []strin
 		}
 	}
 	if len(missing) > 0 {
+		if e := otherDelimiter(key, fields, l); e != nil {
+			return nil, nil, e
+		}
 		msg := fmt.Sprintf("required column %s is missing from the header", missing[0])
 		if len(missing) > 1 {
 			msg = fmt.Sprintf("required columns %s are missing from the header", strings.Join(missing, ", "))
@@ -223,6 +226,34 @@ func mapHeader(key string, fields [][]byte, l *schemas.Layout) (*header, []strin
 		}
 	}
 	return h, warnings, nil
+}
+
+// otherDelimiter returns the error of a header whose columns are separated by a tab
+// or a semicolon rather than a comma (a "Text (Tab delimited)" export, or a CSV saved
+// where the comma is the decimal separator), or nil: one of its fields then splits on
+// that character into names of the layout.
+func otherDelimiter(key string, fields [][]byte, l *schemas.Layout) error {
+	for _, d := range []struct {
+		sep  string
+		name string
+	}{{"\t", "tab"}, {";", "semicolon"}} {
+		for _, f := range fields {
+			if !bytes.Contains(f, []byte(d.sep)) {
+				continue
+			}
+			known := 0
+			for _, name := range strings.Split(string(f), d.sep) {
+				if _, ok := l.Column(strings.ToUpper(strings.TrimSpace(name))); ok {
+					known++
+				}
+			}
+			if known >= 2 {
+				return &FileError{File: key, Row: 1, Reason: FileCSVDelimiter,
+					Message: fmt.Sprintf("the header is %s-separated; the file must be comma-separated: save it as CSV UTF-8 and send it again", d.name)}
+			}
+		}
+	}
+	return nil
 }
 
 // field returns field i of a row with surrounding spaces removed, or nil when the row
@@ -318,17 +349,20 @@ func (r *csvReader) strictWidth() bool { return true }
 
 func (r *csvReader) close() error { return r.closer.Close() }
 
+// maxLineBytes bounds one physical line (and one record, quoted line breaks and all):
+// no row of either file comes near it, so a longer one is a broken or hostile file,
+// and it is refused without being read into memory (the reader's buffer is this size).
+const maxLineBytes = csvBufferSize
+
 // readLine returns the next physical line without its line end. The slice may point
-// into the bufio buffer and is valid until the next read.
+// into the bufio buffer and is valid until the next read. A line longer than
+// maxLineBytes fails the file with a FileError naming its row (and, where it can tell,
+// its column), and one of a header line with a carriage return inside it says the lines
+// end with CR only.
 func (r *csvReader) readLine() ([]byte, error) {
 	line, err := r.br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
-		long := append([]byte(nil), line...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			line, err = r.br.ReadSlice('\n')
-			long = append(long, line...)
-		}
-		line = long
+		return nil, r.tooLong(line)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("intake: read %s: %w", r.key, err)
@@ -339,7 +373,37 @@ func (r *csvReader) readLine() ([]byte, error) {
 	r.line++
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	line = bytes.TrimSuffix(line, []byte{'\r'})
+	if r.line == 1 && bytes.IndexByte(line, '\r') >= 0 {
+		return nil, crOnly(r.key)
+	}
 	return line, nil
+}
+
+// crOnly is the error of a file whose lines end with a carriage return alone.
+func crOnly(key string) error {
+	return &FileError{File: key, Row: 1, Reason: FileCSVLineEnds,
+		Message: "the lines end with CR only (old Mac line ends, as Excel's \"CSV (Macintosh)\" writes them), so the file reads as one line; save it as CSV UTF-8 and send it again"}
+}
+
+// tooLong is the error of a line longer than maxLineBytes, of which the buffer holds
+// the first part. It says which column the line outgrows the limit in, when the part
+// has no quotes (so its commas are separators).
+func (r *csvReader) tooLong(part []byte) error {
+	row := r.line + 1
+	if row == 1 && bytes.IndexByte(part, '\r') >= 0 {
+		return crOnly(r.key)
+	}
+	e := &FileError{File: r.key, Row: row, Reason: FileLineTooLong,
+		Message: fmt.Sprintf("row %d is longer than %d MiB; no row of the file comes near that: is a field filled with something other than its value?", row, maxLineBytes>>20)}
+	if bytes.IndexByte(part, '"') < 0 {
+		i := bytes.Count(part, []byte{','})
+		col := fmt.Sprintf("column %d", i+1)
+		if i < len(r.cols) && r.cols[i] != "" {
+			col, e.Field = r.cols[i], r.cols[i]
+		}
+		e.Message = fmt.Sprintf("row %d is longer than %d MiB, in %s; no row of the file comes near that: is the field filled with something other than its value?", row, maxLineBytes>>20, col)
+	}
+	return e
 }
 
 func (r *csvReader) next() ([][]byte, int, error) {
@@ -443,6 +507,10 @@ func (r *csvReader) parseQuoted(line []byte, start int) error {
 					// The quoted field runs on to the next line.
 					r.buf = append(r.buf, line...)
 					r.buf = append(r.buf, '\n')
+					if len(r.buf) > maxLineBytes {
+						return &FileError{File: r.key, Row: start, Reason: FileCSVMalformed,
+							Message: fmt.Sprintf("a quoted field opened on row %d runs on for more than %d MiB (is a closing quote missing?)", start, maxLineBytes>>20)}
+					}
 					next, err := r.readLine()
 					if errors.Is(err, io.EOF) {
 						return &FileError{File: r.key, Row: start, Reason: FileCSVMalformed,
