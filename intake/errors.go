@@ -98,6 +98,7 @@ const (
 	ReasonNameMissing             = "NAME_MISSING"
 	ReasonAddressTooShort         = "ADDRESS_TOO_SHORT"
 	ReasonTextInvalid             = "TEXT_INVALID"
+	ReasonFieldTooLong            = "FIELD_TOO_LONG"
 	ReasonNoMailingRecord         = "NO_MAILING_RECORD"
 	ReasonMailingRecordDuplicate  = "MAILING_RECORD_DUPLICATE"
 	ReasonMailingRecordInvalid    = "MAILING_RECORD_INVALID"

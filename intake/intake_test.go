@@ -73,6 +73,11 @@ func TestRecordChecks(t *testing.T) {
 		{"address one line", setM("ADDRESS_2", ""), "rejected", ReasonMailingRecordInvalid, "RECORD_ID", ReasonAddressTooShort},
 		{"address line 1 empty", both(setM("ADDRESS_1", ""), setM("ADDRESS_3", "Norfolk")), "rejected", ReasonMailingRecordInvalid, "RECORD_ID", ReasonAddressTooShort},
 		{"address with line break", setM("ADDRESS_1", "1 High St\nNorwich"), "rejected", ReasonMailingRecordInvalid, "RECORD_ID", ReasonTextInvalid},
+		{"last name too long", setM("LAST_NAME", strings.Repeat("x", 2000)), "rejected", ReasonMailingRecordInvalid, "RECORD_ID", ReasonFieldTooLong},
+		{"address line 36 characters", setM("ADDRESS_2", strings.Repeat("x", 36)), "rejected", ReasonMailingRecordInvalid, "RECORD_ID", ReasonFieldTooLong},
+		{"address line 35 characters", setM("ADDRESS_2", strings.Repeat("x", 35)), "accepted", "", "", ""},
+		{"35 characters of 70 bytes", setM("FIRST_NAME", strings.Repeat("é", 35)), "accepted", "", "", ""},
+		{"title too long", setM("TITLE", strings.Repeat("Dr ", 20)), "rejected", ReasonMailingRecordInvalid, "RECORD_ID", ReasonFieldTooLong},
 		{"mailing postcode invalid", setM("POSTCODE", "NR1"), "rejected", ReasonMailingRecordInvalid, "RECORD_ID", ReasonPostcodeInvalid},
 		{"no mailing record", setM("RECORD_ID", "OTHER"), "rejected", ReasonNoMailingRecord, "RECORD_ID", ReasonNoSampleRecord},
 		{"bad mobile is not a rejection", setM("MOBILE", "01603 123456"), "accepted", "", "", ""},
@@ -151,6 +156,44 @@ func TestRecordChecks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFieldTooLongReported checks that an over-long mailing field is reported with
+// its file, row, field and reason, and that it reaches neither the contacts nor the
+// report's message.
+func TestFieldTooLongReported(t *testing.T) {
+	st := newStore(t)
+	s, m := goodRows(3)
+	long := strings.Repeat("Lane", 250_000) // a million characters, as a tester sent
+	m[1]["ADDRESS_1"] = long
+	res, err := runPair(t, st, s, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 2 || res.MailingByReason[ReasonFieldTooLong] != 1 {
+		t.Fatalf("accepted %d, mailing by reason %v", res.Accepted, res.MailingByReason)
+	}
+	var found bool
+	for _, l := range reportLines(t, st) {
+		if l["file"] == "mailing" && l["reason_code"] == ReasonFieldTooLong {
+			found = true
+			if l["row"] != "3" || l["field"] != "ADDRESS_1" || l["record_id"] != "R00001" || strings.Contains(l["message"], "Lane") {
+				t.Errorf("report line %v", l)
+			}
+		}
+	}
+	if !found {
+		t.Error("no FIELD_TOO_LONG line in the report")
+	}
+	contacts, err := lake.GetRows[schemas.Contact](context.Background(), st, res.ContactsKey, schemas.ContactLayout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range contacts {
+		if len(c.Address1) > 35 {
+			t.Errorf("contact %s has an address line of %d bytes", c.ICSRecordID, len(c.Address1))
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"icesurvey/codes"
 	"icesurvey/schemas"
@@ -34,6 +35,27 @@ var textControlMsgs = func() (m [len(textColumns)]string) {
 	return m
 }()
 
+// textMaxLen are the most characters each of textColumns may have (the layout's max=),
+// and textLongMsgs the messages of the findings of a longer one.
+var textMaxLen, textLongMsgs = func() (n [len(textColumns)]int, m [len(textColumns)]string) {
+	l := schemas.MailingFileLayout()
+	for i, name := range textColumns {
+		c, ok := l.Column(name)
+		if !ok || c.MaxLen <= 0 {
+			panic("intake: mailing column " + name + " has no maximum length")
+		}
+		n[i] = c.MaxLen
+		m[i] = fmt.Sprintf("%s is longer than %d characters, the most a name or address line may have (PDS, the DBS trace and the letter take no more)", name, c.MaxLen)
+	}
+	return n, m
+}()
+
+// tooLong reports whether b, valid UTF-8, has more than max characters. A value of
+// up to max bytes never has (the usual one: no counting).
+func tooLong(b []byte, max int) bool {
+	return len(b) > max && utf8.RuneCount(b) > max
+}
+
 func newMailingCols(h *header) mailingCols {
 	c := mailingCols{
 		id: h.idx("RECORD_ID"), title: h.idx("TITLE"), first: h.idx("FIRST_NAME"), last: h.idx("LAST_NAME"),
@@ -52,7 +74,7 @@ func newMailingCols(h *header) mailingCols {
 // entry stores its first one as an index+1.
 var mailingIssueCodes = []string{
 	ReasonRowMalformed, ReasonRecordIDMissing, ReasonRecordIDInvalid, ReasonNameMissing,
-	ReasonTextInvalid, ReasonPostcodeInvalid, ReasonAddressTooShort,
+	ReasonTextInvalid, ReasonPostcodeInvalid, ReasonAddressTooShort, ReasonFieldTooLong,
 }
 
 func mailingIssueIndex(reason string) uint8 {
@@ -90,6 +112,9 @@ func (r *run) checkMailing(src rowSource, width int, c *mailingCols, fields [][]
 	for i, t := range text {
 		if anyControl(t) {
 			m.findings = append(m.findings, finding{textColumns[i], ReasonTextInvalid, textControlMsgs[i]})
+		}
+		if tooLong(t, textMaxLen[i]) {
+			m.findings = append(m.findings, finding{textColumns[i], ReasonFieldTooLong, textLongMsgs[i]})
 		}
 	}
 	pcField := field(fields, c.postcode)

@@ -10,6 +10,7 @@
 //	key        part of the table's primary key
 //	unique     values (nearly) never repeat: no Parquet dictionary or statistics
 //	doc=TEXT   documentation (no commas)
+//	max=N      an input file's value may be at most N characters long
 //	extra      on a []string field: it holds the values of the columns a caller adds
 //	           with Extend (names known only at run time, such as one column per
 //	           question of the questionnaires); it is not a column itself
@@ -87,6 +88,8 @@ type Column struct {
 	// and a comparison per value and save nothing.
 	Unique bool
 	Doc    string
+	// MaxLen is the most characters an input file's value may have (0: no limit).
+	MaxLen int
 	field  []int // index path into the Go struct
 	extra  int   // for an extension column, its position in the extra field; else -1
 }
@@ -161,6 +164,12 @@ func deriveLayout(name string, rt reflect.Type) (*Layout, error) {
 				c.Unique = true
 			case strings.HasPrefix(opt, "doc="):
 				c.Doc = strings.TrimPrefix(opt, "doc=")
+			case strings.HasPrefix(opt, "max="):
+				n, err := strconv.Atoi(strings.TrimPrefix(opt, "max="))
+				if err != nil || n <= 0 {
+					return nil, fmt.Errorf("schemas: layout %s field %s: %q is not a positive length", name, f.Name, opt)
+				}
+				c.MaxLen = n
 			default:
 				return nil, fmt.Errorf("schemas: layout %s field %s: unknown tag option %q", name, f.Name, opt)
 			}

@@ -28,17 +28,19 @@ func SampleFileLayout() *Layout { return LayoutOf[SampleFileRow]("sample_file") 
 // MailingFileRow is one row of the mailing file an ICS sends (SPEC §3): the contact
 // details of one person, joined to the sample file by RECORD_ID. It is identifiable
 // data and only ever lands in the restricted area. A missing required column rejects
-// the file; the other columns may be absent (read as empty).
+// the file; the other columns may be absent (read as empty). A name or address line
+// may be at most 35 characters, the longest PDS holds (and so the DBS trace and an
+// envelope window take): a longer one is rejected (FIELD_TOO_LONG), never cut.
 type MailingFileRow struct {
 	RecordID  string `col:"RECORD_ID,required"`
-	Title     string `col:"TITLE"`
-	FirstName string `col:"FIRST_NAME,doc=first name or initial"`
-	LastName  string `col:"LAST_NAME,required"`
-	Address1  string `col:"ADDRESS_1,required"`
-	Address2  string `col:"ADDRESS_2"`
-	Address3  string `col:"ADDRESS_3"`
-	Address4  string `col:"ADDRESS_4"`
-	Address5  string `col:"ADDRESS_5"`
+	Title     string `col:"TITLE,max=35"`
+	FirstName string `col:"FIRST_NAME,max=35,doc=first name or initial"`
+	LastName  string `col:"LAST_NAME,required,max=35"`
+	Address1  string `col:"ADDRESS_1,required,max=35"`
+	Address2  string `col:"ADDRESS_2,max=35"`
+	Address3  string `col:"ADDRESS_3,max=35"`
+	Address4  string `col:"ADDRESS_4,max=35"`
+	Address5  string `col:"ADDRESS_5,max=35"`
 	Postcode  string `col:"POSTCODE,required"`
 	Mobile    string `col:"MOBILE,doc=UK mobile; anything else means no SMS"`
 }
