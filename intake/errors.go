@@ -63,6 +63,7 @@ const (
 	FileEmpty             = "FILE_EMPTY"
 	FileHeaderMissing     = "HEADER_MISSING_COLUMN"
 	FileHeaderDuplicate   = "HEADER_DUPLICATE_COLUMN"
+	FileHeaderMisspelt    = "HEADER_MISSPELT_COLUMN"
 	FileEncodingNotUTF8   = "ENCODING_NOT_UTF8"
 	FileEncodingUTF16     = "ENCODING_UTF16"
 	FileCSVMalformed      = "CSV_MALFORMED"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"icesurvey/audit"
 	"icesurvey/lake"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -85,6 +86,12 @@ func TestHeaderHandling(t *testing.T) {
 		{"empty file", "", csvText(mailingHeader, m), sampleKey, FileEmpty, "", 0},
 		{"unterminated quote", csvText(sampleHeader, s), csvText(mailingHeader, m) + "R9,\"Mr,A,B\n", mailingKey, FileCSVMalformed, "", 5},
 		{"utf-16", "\xff\xfeR\x00", csvText(mailingHeader, m), sampleKey, FileEncodingUTF16, "", 1},
+		{"type 1 opt-out column misspelt", strings.Replace(csvText(sampleHeader, s), "TYPE1_OPT_OUT", "TYPE_1_OPT_OUT", 1), csvText(mailingHeader, m),
+			sampleKey, FileHeaderMisspelt, "TYPE1_OPT_OUT", 1},
+		{"type 1 opt-out column spelt in words", strings.Replace(csvText(sampleHeader, s), "TYPE1_OPT_OUT", "Type 1 opt-out", 1), csvText(mailingHeader, m),
+			sampleKey, FileHeaderMisspelt, "TYPE1_OPT_OUT", 1},
+		{"dissent column misspelt", strings.Replace(csvText(sampleHeader, s), "DISSENT", "DISENT", 1), csvText(mailingHeader, m),
+			sampleKey, FileHeaderMisspelt, "DISSENT", 1},
 		{"CR-only line ends", strings.ReplaceAll(csvText(sampleHeader, s), "\n", "\r"), csvText(mailingHeader, m),
 			sampleKey, FileCSVLineEnds, "", 1},
 		{"CR-only line ends, longer than a line may be", strings.Repeat(strings.ReplaceAll(csvText(sampleHeader, s), "\n", "\r"), 5000),
@@ -133,6 +140,62 @@ func TestHeaderHandling(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+}
+
+// TestHeaderWarningsReported checks that what the header reading warns of reaches the
+// report, as lines of disposition "warning" on row 1, as well as the warnings.
+func TestHeaderWarningsReported(t *testing.T) {
+	s, m := goodRows(3)
+	for _, r := range s {
+		r["NOTES"] = "called twice"
+		r["9434765919"] = "x" // a header name that is a number: never repeated
+	}
+	cols := append(without(sampleHeader, "TYPE1_OPT_OUT"), "NOTES", "9434765919")
+	st := newStore(t)
+	put(t, st, sampleKey, csvText(cols, s))
+	put(t, st, mailingKey, csvText(without(mailingHeader, "MOBILE"), m))
+	ctx, col := audit.WithCollector(context.Background())
+	res, err := Run(ctx, st, testConfig(), Input{SampleKey: sampleKey, MailingKey: mailingKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited string
+	for _, e := range col.Events() {
+		if e.Kind == "intake.records_classified" {
+			audited = audit.DetailsJSON(e.Details)
+		}
+	}
+	want := []struct{ file, field, reason, msg string }{
+		{"sample", "", NoteUnknownColumn, "unknown column NOTES is ignored"},
+		{"sample", "", NoteUnknownColumn, "unknown column [digits] is ignored"},
+		{"sample", "TYPE1_OPT_OUT", NoteOptionalAbsent, "nobody is excluded for a type 1 opt-out"},
+		{"mailing", "MOBILE", NoteOptionalAbsent, "optional column MOBILE is absent"},
+	}
+	lines := reportLines(t, st)
+	for _, w := range want {
+		found := false
+		for _, l := range lines {
+			if l["file"] == w.file && l["row"] == "1" && l["field"] == w.field && l["reason_code"] == w.reason &&
+				l["disposition"] == schemas.DispositionWarning && strings.Contains(l["message"], w.msg) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no warning line %+v in the report %v", w, lines)
+		}
+		if !strings.Contains(strings.Join(res.Warnings, "\n"), w.msg) {
+			t.Errorf("no warning %q in %v", w.msg, res.Warnings)
+		}
+		if !strings.Contains(audited, w.msg) {
+			t.Errorf("no warning %q in the audit trail's intake.records_classified: %s", w.msg, audited)
+		}
+	}
+	if strings.Contains(strings.Join(res.Warnings, "\n"), "9434765919") {
+		t.Errorf("a warning repeats a number: %v", res.Warnings)
+	}
+	if res.Findings != len(lines) {
+		t.Errorf("findings %d, report lines %d", res.Findings, len(lines))
+	}
 }
 
 func without(cols []string, drop string) []string {

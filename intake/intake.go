@@ -532,7 +532,7 @@ func (r *run) recordAudit() {
 		"accepted": res.Accepted, "excluded": res.Excluded, "rejected": res.Rejected,
 		"by_reason": res.ByReason, "mailing_by_reason": res.MailingByReason,
 		"no_sms": res.NoSMS, "mobile_unusable": res.MobileUnusable, "findings": res.Findings,
-		"min_eligible": r.cfg.MinEligible, "shortfall": res.Shortfall}))
+		"min_eligible": r.cfg.MinEligible, "shortfall": res.Shortfall, "warnings": res.Warnings}))
 	audit.Record(r.ctx, "intake.reconciled", base(map[string]any{
 		"rows_read": res.RowsRead, "accepted": res.Accepted, "excluded": res.Excluded, "rejected": res.Rejected,
 		"mailing_rows_read": res.MailingRowsRead, "mailing_used": res.MailingUsed,

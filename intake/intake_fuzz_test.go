@@ -93,6 +93,17 @@ func fuzzIntake(t *testing.T, st store.Store, sampleKey, mailingKey string, samp
 	for _, r := range recs[1:] {
 		file, row, field, reason, disp, msg := r[0], r[1], r[3], r[4], r[5], r[6]
 		n, err := strconv.Atoi(row)
+		if disp == schemas.DispositionWarning {
+			// A warning about the file as a whole: on the header's row, with a header
+			// reason, and never a long number (a header name might be data).
+			switch {
+			case row != "1" || !strings.HasPrefix(reason, "HEADER_") && reason != NoteOtherSheets || msg == "":
+				t.Fatalf("warning line %v", r)
+			case longNumber.MatchString(msg):
+				t.Fatalf("report message repeats a long number: %q", msg)
+			}
+			continue
+		}
 		switch {
 		case file != schemas.FileSample && file != schemas.FileMailing:
 			t.Fatalf("report line names file %q", file)

@@ -260,7 +260,7 @@ func (r *run) scanMailing(sp *spillSet) error {
 	}
 	in.readAhead() // the checks are heavier than the sample file's first pass beside it
 	defer in.src.close()
-	r.res.Warnings = append(r.res.Warnings, warnings...)
+	r.res.Warnings = append(r.res.Warnings, noteWarnings(r.in.MailingKey, warnings)...)
 	if in.hdr.idx("MOBILE") < 0 {
 		r.warn("%s: no MOBILE column: nobody will get SMS reminders", r.in.MailingKey)
 	}
@@ -313,7 +313,7 @@ func headerNames(h *header) []string {
 // writeContacts is pass 5: the mailing file again, writing the contact record of every
 // accepted person and reporting the mailing file's findings.
 func (r *run) writeContacts(sp *spillSet) error {
-	in, _, err := openInput(r.ctx, r.st, r.in.MailingKey, laterPass, schemas.MailingFileLayout())
+	in, notes, err := openInput(r.ctx, r.st, r.in.MailingKey, laterPass, schemas.MailingFileLayout())
 	if err != nil {
 		return err
 	}
@@ -333,6 +333,10 @@ func (r *run) writeContacts(sp *spillSet) error {
 	if r.mailRp, err = newReportFile(r.tempFile); err != nil {
 		return err
 	}
+	if err := r.mailRp.addNotes(schemas.FileMailing, notes); err != nil {
+		return err
+	}
+	r.res.Findings += len(notes)
 	c := newMailingCols(in.hdr)
 	res := r.res
 	var m mailingRow

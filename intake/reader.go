@@ -79,7 +79,7 @@ const (
 // openInput opens key in the store, reads its header and checks it against layout l.
 // dateCols names the columns an .xlsx date cell may appear in (converted to yyyymmdd).
 // A first pass takes the file's SHA-256 as well as its fingerprint.
-func openInput(ctx context.Context, st store.Store, key string, first bool, l *schemas.Layout, dateCols ...string) (*input, []string, error) {
+func openInput(ctx context.Context, st store.Store, key string, first bool, l *schemas.Layout, dateCols ...string) (*input, []headerNote, error) {
 	if err := checkFormat(key); err != nil {
 		return nil, nil, err
 	}
@@ -92,7 +92,7 @@ func openInput(ctx context.Context, st store.Store, key string, first bool, l *s
 	if first {
 		in.bytes.sha = sha256.New()
 	}
-	var warnings []string
+	var warnings []headerNote
 	if ext == ".csv" {
 		in.format = "csv"
 		cr, err := newCSVReader(key, in.bytes, rc)
@@ -174,17 +174,54 @@ func (h *header) idx(name string) int {
 	return -1
 }
 
+// headerNote is a warning about an input file as a whole (its header, its worksheets):
+// it goes to the intake's warnings ("file: message"), and to the report as a line of
+// disposition "warning" on row 1. It holds no personal data.
+type headerNote struct {
+	field, reason, msg string
+}
+
+// Header warning reason codes (report lines of disposition "warning").
+const (
+	NoteUnknownColumn  = "HEADER_UNKNOWN_COLUMN"
+	NoteUnnamedColumn  = "HEADER_UNNAMED_COLUMN"
+	NoteOptionalAbsent = "HEADER_OPTIONAL_COLUMN_ABSENT"
+	NoteOtherSheets    = "XLSX_OTHER_SHEETS"
+)
+
+// warnings returns notes as the intake's warnings about file key.
+func noteWarnings(key string, notes []headerNote) []string {
+	out := make([]string, len(notes))
+	for i, n := range notes {
+		out[i] = key + ": " + n.msg
+	}
+	return out
+}
+
+// exclusionFlags are the optional sample-file columns that exclude the people they
+// mark (SPEC §3: type 1 opt-out, dissent), with what a record of an absent one is
+// read as. Absent, they read as N, as the contract says; but a file that has one
+// under another name would have the people it marks mailed.
+var exclusionFlags = map[string]string{
+	"TYPE1_OPT_OUT": "a type 1 opt-out",
+	"DISSENT":       "dissent",
+}
+
 // mapHeader matches header names to the layout case-insensitively and in any order. A
 // missing required column or a column named twice rejects the file; an unknown column
-// is reported as a warning and ignored; an absent optional column reads as empty.
-func mapHeader(key string, fields [][]byte, l *schemas.Layout) (*header, []string, error) {
+// is reported (a note) and ignored; an absent optional column reads as empty, and is
+// reported, except that an absent exclusion flag with an unknown column that looks
+// like it (TYPE_1_OPT_OUT for TYPE1_OPT_OUT) rejects the file: ignoring the column
+// would mail the people it excludes.
+func mapHeader(key string, fields [][]byte, l *schemas.Layout) (*header, []headerNote, error) {
 	h := &header{width: len(fields), cols: map[string]int{}}
-	var warnings []string
+	var notes []headerNote
+	var unknown []string
 	seen := map[string]int{}
 	for i, f := range fields {
 		name := strings.ToUpper(strings.TrimSpace(string(f)))
 		if name == "" {
-			warnings = append(warnings, fmt.Sprintf("%s: column %d has no header name; it is ignored", key, i+1))
+			notes = append(notes, headerNote{"", NoteUnnamedColumn, fmt.Sprintf("column %d has no header name; it is ignored", i+1)})
 			continue
 		}
 		if j, dup := seen[name]; dup {
@@ -201,7 +238,7 @@ func mapHeader(key string, fields [][]byte, l *schemas.Layout) (*header, []strin
 		if _, ok := l.Column(name); ok {
 			h.cols[name] = i
 		} else {
-			warnings = append(warnings, fmt.Sprintf("%s: unknown column %s is ignored", key, name))
+			unknown = append(unknown, name)
 		}
 	}
 	var missing []string
@@ -218,14 +255,105 @@ func mapHeader(key string, fields [][]byte, l *schemas.Layout) (*header, []strin
 		if len(missing) > 1 {
 			msg = fmt.Sprintf("required columns %s are missing from the header", strings.Join(missing, ", "))
 		}
+		if len(missing) == 1 {
+			if u := lookAlike(missing[0], unknown); u != "" {
+				msg += fmt.Sprintf(" (the header has %s: is it misspelt?)", headerName(u))
+			}
+		}
 		return nil, nil, &FileError{File: key, Row: 1, Field: strings.Join(missing, ","), Reason: FileHeaderMissing, Message: msg}
 	}
+	absent := map[string]string{} // absent optional column → its look-alike, if any
 	for _, c := range l.Columns {
-		if _, ok := h.cols[c.Name]; !ok {
-			warnings = append(warnings, fmt.Sprintf("%s: optional column %s is absent; read as empty", key, c.Name))
+		if _, ok := h.cols[c.Name]; ok {
+			continue
+		}
+		u := lookAlike(c.Name, unknown)
+		absent[c.Name] = u
+		if what, flag := exclusionFlags[c.Name]; flag && u != "" {
+			return nil, nil, &FileError{File: key, Row: 1, Field: c.Name, Reason: FileHeaderMisspelt,
+				Message: fmt.Sprintf("the header has no %s column but has %s, which is not a column of the contract: ignored, it would read every record as not %s and the people it marks would be mailed; name the column %s and send the file again",
+					c.Name, headerName(u), what, c.Name)}
 		}
 	}
-	return h, warnings, nil
+	for _, name := range unknown {
+		note := headerNote{"", NoteUnknownColumn, fmt.Sprintf("unknown column %s is ignored", headerName(name))}
+		for _, c := range l.Columns {
+			if absent[c.Name] == name && name != "" {
+				note.msg = fmt.Sprintf("unknown column %s is ignored (is it %s misspelt? %s is absent, so it reads as empty)", headerName(name), c.Name, c.Name)
+				break
+			}
+		}
+		notes = append(notes, note)
+	}
+	for _, c := range l.Columns {
+		if _, ok := absent[c.Name]; !ok {
+			continue
+		}
+		msg := fmt.Sprintf("optional column %s is absent; read as empty", c.Name)
+		if what, flag := exclusionFlags[c.Name]; flag {
+			msg = fmt.Sprintf("optional column %s is absent: every record is read as N, nobody is excluded for %s", c.Name, what)
+		}
+		notes = append(notes, headerNote{c.Name, NoteOptionalAbsent, msg})
+	}
+	return h, notes, nil
+}
+
+// lookAlike returns the one of the unknown header names that looks like the layout
+// column name, or "": the same letters and digits once anything else is dropped
+// (TYPE_1_OPT_OUT, "Type 1 opt-out"), or those within two edits of them (TYPE1_OPTOUTS,
+// DISENT).
+func lookAlike(name string, unknown []string) string {
+	want := alnum(name)
+	for _, u := range unknown {
+		got := alnum(u)
+		if got == want || len(want) >= 5 && editDistance(got, want) <= 2 {
+			return u
+		}
+	}
+	return ""
+}
+
+// alnum is s with everything but ASCII letters and digits dropped.
+func alnum(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// editDistance is the Levenshtein distance between two short ASCII strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// headerName is an unknown header name as a warning may quote it: a name is chosen
+// by whoever made the file, so long runs of digits (an NHS number, a date of birth
+// of a file whose first row is data) are masked and a long name is cut.
+func headerName(name string) string {
+	name = longDigits.ReplaceAllString(name, "[digits]")
+	if utf8.RuneCountInString(name) > 40 {
+		r := []rune(name)
+		name = string(r[:40]) + "…"
+	}
+	return name
 }
 
 // otherDelimiter returns the error of a header whose columns are separated by a tab
@@ -603,7 +731,7 @@ type xlsxReader struct {
 // maxXLSXBytes bounds the workbook read into memory (a zip needs random access).
 const maxXLSXBytes = 512 << 20
 
-func newXLSXReader(key string, r io.Reader, closer io.Closer) (*xlsxReader, []string, error) {
+func newXLSXReader(key string, r io.Reader, closer io.Closer) (*xlsxReader, []headerNote, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxXLSXBytes+1))
 	closer.Close()
 	if err != nil {
@@ -626,9 +754,9 @@ func newXLSXReader(key string, r io.Reader, closer io.Closer) (*xlsxReader, []st
 		f.Close()
 		return nil, nil, &FileError{File: key, Reason: FileEmpty, Message: "the workbook has no worksheet"}
 	}
-	var warnings []string
+	var warnings []headerNote
 	if len(sheets) > 1 {
-		warnings = append(warnings, fmt.Sprintf("%s: only the first worksheet (%q) is read; %d other sheets are ignored", key, sheets[0], len(sheets)-1))
+		warnings = append(warnings, headerNote{"", NoteOtherSheets, fmt.Sprintf("only the first worksheet (%q) is read; %d other sheets are ignored", headerName(sheets[0]), len(sheets)-1)})
 	}
 	rows, err := f.Rows(sheets[0])
 	if err != nil {

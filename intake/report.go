@@ -51,6 +51,17 @@ func (p *reportFile) add(file string, row int, recordID []byte, disposition stri
 	return nil
 }
 
+// addNotes writes a line of disposition "warning" on row 1 (the header) for each of
+// an input file's notes.
+func (p *reportFile) addNotes(file string, notes []headerNote) error {
+	for _, n := range notes {
+		if err := p.add(file, 1, nil, schemas.DispositionWarning, finding(n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (p *reportFile) finish() error {
 	p.cw.Flush()
 	if err := p.cw.Error(); err != nil {

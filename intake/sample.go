@@ -205,7 +205,7 @@ func (r *run) scanSampleKeys(sp *spillSet) (*sampleKeys, error) {
 	if err := nhsw.close(); err != nil {
 		return nil, err
 	}
-	return &sampleKeys{fp: in.fingerprint(n), sum: in.sum(), warnings: warnings}, nil
+	return &sampleKeys{fp: in.fingerprint(n), sum: in.sum(), warnings: noteWarnings(r.in.SampleKey, warnings)}, nil
 }
 
 // processSample is the final pass over the sample file, once the joins are done.
@@ -238,7 +238,7 @@ func (r *run) processSample(sp *spillSet, keys *sampleKeys) error {
 
 // samplePass reads the sample file again and returns its fingerprint.
 func (r *run) samplePass(sp *spillSet, p *samplePass) (fingerprint, error) {
-	in, _, err := openInput(r.ctx, r.st, r.in.SampleKey, laterPass, schemas.SampleFileLayout(), "DATE_OF_BIRTH", "REGISTRATION_DATE")
+	in, notes, err := openInput(r.ctx, r.st, r.in.SampleKey, laterPass, schemas.SampleFileLayout(), "DATE_OF_BIRTH", "REGISTRATION_DATE")
 	if err != nil {
 		return fingerprint{}, err
 	}
@@ -254,6 +254,10 @@ func (r *run) samplePass(sp *spillSet, p *samplePass) (fingerprint, error) {
 	res := r.res
 	res.RowsRead, res.Accepted, res.Excluded, res.Rejected = 0, 0, 0, 0
 	res.NoSMS, res.MobileUnusable, res.Findings = 0, 0, 0
+	if err := r.sampleRp.addNotes(schemas.FileSample, notes); err != nil {
+		return fingerprint{}, err
+	}
+	res.Findings += len(notes)
 	clear(res.ByReason)
 	r.tally = tally{practices: map[string]*int{}, recent: new(keyCache[*int])}
 	if res.RowsRead, err = r.eachRow(in, func(fields [][]byte, row int) error {

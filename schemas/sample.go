@@ -77,6 +77,9 @@ const (
 	DispositionRejected = "rejected"
 	// DispositionExcluded: the record is valid but the person is outside the cohort.
 	DispositionExcluded = "excluded"
+	// DispositionWarning: a report line about an input file as a whole (an unknown or
+	// absent column, ignored worksheets), on row 1; no record is set aside for it.
+	DispositionWarning = "warning"
 )
 
 // Input file names used in rejection reports.
@@ -93,7 +96,7 @@ type RejectionRow struct {
 	RecordID    string `col:"record_id,doc=the ICS's RECORD_ID"`
 	Field       string `col:"field,doc=column the finding is about (empty for the whole record)"`
 	ReasonCode  string `col:"reason_code"`
-	Disposition string `col:"disposition,doc=rejected or excluded"`
+	Disposition string `col:"disposition,doc=rejected or excluded or warning (about the file as a whole)"`
 	Message     string `col:"message"`
 }
 

@@ -343,7 +343,7 @@ func (r *icsRun) intakeAndDeclare(ctx workflow.Context) error {
 		r.status.IntakeError = ""
 		r.status.Intake = &IntakeStatus{RowsRead: out.RowsRead, Accepted: out.Accepted, Excluded: out.Excluded,
 			Rejected: out.Rejected, NoSMS: out.NoSMS, Shortfall: out.Shortfall, ByReason: out.ByReason,
-			ReportKey: out.ReportKey, Runs: runs}
+			ReportKey: out.ReportKey, Runs: runs, Warnings: out.Warnings}
 		if _, err := loadIntoWarehouse(ctx, r.scope(), out.Objects); err != nil {
 			return err
 		}

@@ -791,7 +791,8 @@ func TestICSWorkflow_DeclarationGate(t *testing.T) {
 			if tc.shortfall {
 				w.intakeHook = func(_ int, in activities.IntakeInput) (activities.IntakeOutput, error) {
 					return activities.IntakeOutput{Accepted: 3990, MinEligible: 4000, Shortfall: true, SampleKey: schemas.SampleKey(in.WaveID, in.ICS),
-						Objects: []schemas.LakeObject{schemas.SampleObject(in.WaveID, in.ICS)}}, nil
+						Warnings: []string{"sample.csv: unknown column NOTES is ignored"},
+						Objects:  []schemas.LakeObject{schemas.SampleObject(in.WaveID, in.ICS)}}, nil
 				}
 			}
 			u := &updates{}
@@ -816,6 +817,8 @@ func TestICSWorkflow_DeclarationGate(t *testing.T) {
 			if tc.shortfall {
 				assert.Equal(t, "a larger sample: 3990 eligible, 4000 needed (replace the files and revalidate)", st.WaitingOn)
 				assert.True(t, st.Intake.Shortfall)
+				// The intake's warnings are the signatory's to read, in the status.
+				assert.Equal(t, []string{"sample.csv: unknown column NOTES is ignored"}, st.Intake.Warnings)
 			} else {
 				assert.Equal(t, "the sample declaration (`ice wave declare W1 --ics QE1 --by NAME`)", st.WaitingOn)
 			}

@@ -51,6 +51,9 @@ type IntakeStatus struct {
 	ByReason  map[string]int `json:"by_reason,omitempty"`
 	ReportKey string         `json:"report_key"`
 	Runs      int            `json:"runs"`
+	// Warnings are what the intake warns of (unknown or absent columns, a shortfall...),
+	// for whoever signs the declaration; the report has them too.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // DeclarationState is a signed sample declaration.

@@ -159,6 +159,9 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 				fmt.Fprint(w, "; SHORT of the minimum")
 			}
 			fmt.Fprintf(w, "\n  \t%s\n", intakeReportLine(in.ReportKey, st.Retention[s.ICS]))
+			for _, warning := range in.Warnings {
+				fmt.Fprintf(w, "  \tWARNING: %s\n", warning)
+			}
 		}
 		if d := s.Declaration; d != nil {
 			fmt.Fprintf(w, "  declaration\tsigned by %s at %s\n", d.By, d.At.Format(time.RFC3339))

@@ -88,3 +88,16 @@ func TestStatusSaysWhatIsPaused(t *testing.T) {
 		})
 	}
 }
+
+// The intake's warnings (an unknown column, an absent exclusion flag) are shown to
+// whoever reads the status before signing the declaration.
+func TestStatusShowsIntakeWarnings(t *testing.T) {
+	s := waveclient.ICSStatus{WaveID: "W5", ICS: "QMM", Stage: workflows.StageDeclaration,
+		Intake: &workflows.IntakeStatus{RowsRead: 300, Accepted: 241, ReportKey: "landing/W5/QMM/rejections.csv",
+			Warnings: []string{"landing/W5/QMM/sample.csv: unknown column NOTES is ignored"}}}
+	var b strings.Builder
+	printStatus(tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0), waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5"}, ICS: []waveclient.ICSStatus{s}})
+	if !strings.Contains(b.String(), "WARNING: landing/W5/QMM/sample.csv: unknown column NOTES is ignored\n") {
+		t.Errorf("status says\n%s\nwithout the intake's warning", b.String())
+	}
+}
