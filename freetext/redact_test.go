@@ -2,6 +2,7 @@ package freetext
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,6 +83,25 @@ func TestRedactCases(t *testing.T) {
 }
 
 // Redacting a redacted text finds nothing more: placeholders are not names.
+// Identifiers names each kind found once, in the order of Kinds, and nothing for
+// text the redactor would leave alone.
+func TestIdentifiers(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want []Kind
+	}{
+		{"Mrs Jane Smith, NHS number 943 476 5919, 07700 900123, 12 High Street NR1 3QU said rehab never happened",
+			[]Kind{KindNHSNumber, KindPhone, KindPostcode, KindAddress, KindName}},
+		{"ask jane@example.org or Dr Patel", []Kind{KindEmail, KindName}},
+		{"Rehab was not offered after discharge; the ICS's own audit agrees.", nil},
+		{"", nil},
+	} {
+		if got := Identifiers(c.text); !slices.Equal(got, c.want) {
+			t.Errorf("Identifiers(%q) = %v, want %v", c.text, got, c.want)
+		}
+	}
+}
+
 func TestRedactIdempotent(t *testing.T) {
 	for _, file := range []string{"testdata/redaction_dev.txt", "testdata/redaction_heldout.txt"} {
 		for _, s := range readLabelled(t, file) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"icesurvey/fault"
+	"icesurvey/freetext"
 	"icesurvey/profiles"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -169,11 +170,31 @@ func VerdictWords(v string) string {
 
 // Verdict is an analyst's judgement of whether a statement of expected care is met.
 type Verdict struct {
-	Expectation string    `json:"expectation"`
-	Verdict     string    `json:"verdict"` // met, partly or not_met
-	Analyst     string    `json:"analyst"`
-	Note        string    `json:"note,omitempty"`
-	At          time.Time `json:"at"`
+	Expectation string `json:"expectation"`
+	Verdict     string `json:"verdict"` // met, partly or not_met
+	Analyst     string `json:"analyst"`
+	// Note says why, in words that identify no one: it is shown in the profile report
+	// and on the dashboard, to readers who may not read free text, and kept under
+	// reports/, which holds no personal data (CheckVerdictNote).
+	Note string    `json:"note,omitempty"`
+	At   time.Time `json:"at"`
+}
+
+// CheckVerdictNote refuses a verdict's note that holds anything the free-text
+// redactor would redact (a name, NHS number, phone number, postcode, address, e-mail
+// or date of birth). The error names the field and the kinds found, never the note's
+// text: errors are logged and audited.
+func CheckVerdictNote(note string) error {
+	kinds := freetext.Identifiers(note)
+	if len(kinds) == 0 {
+		return nil
+	}
+	words := make([]string, len(kinds))
+	for i, k := range kinds {
+		words[i] = strings.ToLower(string(k))
+	}
+	return fault.Errorf(fault.BadInput, "--note holds personal data (%s; the note is not repeated here): a verdict's note is shown in the profile report and on the dashboard to readers who may not read free text, so say why without naming, addressing or numbering anyone",
+		strings.Join(words, ", "))
 }
 
 // Words is the verdict as the report says it.
@@ -181,7 +202,8 @@ func (v Verdict) Words() string { return VerdictWords(v.Verdict) }
 
 // RecordVerdict validates and records an analyst's verdict on one statement of a
 // profile for one ICS of a wave: the profile and statement must exist, the verdict be
-// met, partly or not_met, and the analyst named. The latest record stands.
+// met, partly or not_met, the analyst named, and the note identify no one
+// (CheckVerdictNote). The latest record stands.
 func RecordVerdict(ctx context.Context, st store.Store, wave, ics, profile string, v Verdict) (Verdict, error) {
 	p, err := profiles.Get(profile)
 	if err != nil {
@@ -199,6 +221,9 @@ func RecordVerdict(ctx context.Context, st store.Store, wave, ics, profile strin
 	if strings.TrimSpace(wave) == "" || strings.TrimSpace(ics) == "" {
 		return v, fault.New(fault.BadInput, "a verdict is for one wave and ICS (--wave, --ics)")
 	}
+	if err := CheckVerdictNote(v.Note); err != nil {
+		return v, err
+	}
 	if v.At.IsZero() {
 		v.At = time.Now()
 	}
@@ -214,7 +239,10 @@ func RecordVerdict(ctx context.Context, st store.Store, wave, ics, profile strin
 }
 
 // LatestVerdicts reads the verdict that stands on each statement of a profile for one
-// ICS of a wave: the latest recorded.
+// ICS of a wave: the latest recorded. Each note is returned redacted (freetext.Redact):
+// RecordVerdict refuses a note with personal data, but one recorded before it did is
+// still in the store, and the report and dashboard show notes to readers who may not
+// read free text.
 func LatestVerdicts(ctx context.Context, st store.Store, wave, ics, profile string) (map[string]Verdict, error) {
 	infos, err := st.List(ctx, schemas.ProfileVerdictsPrefix(wave, ics, profile))
 	if err != nil {
@@ -226,6 +254,7 @@ func LatestVerdicts(ctx context.Context, st store.Store, wave, ics, profile stri
 		if err := readJSON(ctx, st, inf.Key, &v); err != nil {
 			return nil, err
 		}
+		v.Note = freetext.Redact(v.Note).Text
 		if have, ok := out[v.Expectation]; !ok || v.At.After(have.At) {
 			out[v.Expectation] = v
 		}

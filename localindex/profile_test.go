@@ -471,3 +471,64 @@ func TestProfileReleaseIsTheLatestWithTheICS(t *testing.T) {
 		}
 	}
 }
+
+// TestVerdictNoteIdentifiesNoOne: a verdict's note with personal data is refused where
+// it is stored, naming the field and the kinds but not the note's text, and nothing
+// is written; a note stored before the check (written straight to the store here) is
+// shown redacted in the report; a note naming no one is kept and shown as written.
+func TestVerdictNoteIdentifiesNoOne(t *testing.T) {
+	ctx, st, w := reportFixture(t)
+	p, err := profiles.Get(reportProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, other := p.ExpectedCare[0].ID, p.ExpectedCare[1].ID
+	const note = "Mrs Jane Smith, NHS number 943 476 5919, 07700 900123, 12 High Street NR1 3QU said rehab never happened"
+	identifying := []string{"Jane", "Smith", "943 476 5919", "07700 900123", "12 High Street", "NR1 3QU"}
+	_, err = RecordVerdict(ctx, st, tWave, tICS, reportProfile, Verdict{Expectation: exp, Verdict: VerdictNotMet, Analyst: "ann", Note: note, At: tDay})
+	if err == nil {
+		t.Fatal("a note with a name, NHS number, phone number, address and postcode was recorded")
+	}
+	for _, want := range []string{"--note", "nhs number", "phone", "postcode", "address", "name"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	for _, s := range identifying {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error %q repeats %q from the note", err, s)
+		}
+	}
+	if infos, err := st.List(ctx, schemas.ProfileVerdictsPrefix(tWave, tICS, reportProfile)); err != nil || len(infos) != 0 {
+		t.Fatalf("after the refusal the store holds %v (%v)", infos, err)
+	}
+
+	// Recorded before the check: stored as given.
+	old, err := json.Marshal(Verdict{Expectation: exp, Verdict: VerdictNotMet, Analyst: "ann", Note: note, At: tDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutBytes(ctx, st, schemas.ProfileVerdictKey(tWave, tICS, reportProfile, exp, tDay), old); err != nil {
+		t.Fatal(err)
+	}
+	const clean = "Rehab was not offered after discharge; the ICS's own audit agrees."
+	if _, err := RecordVerdict(ctx, st, tWave, tICS, reportProfile, Verdict{Expectation: other, Verdict: VerdictPartly, Analyst: "ann", Note: clean, At: tDay}); err != nil {
+		t.Fatalf("a note naming no one: %v", err)
+	}
+	d := gather(t, ctx, st, w)
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, d, ""); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	for _, s := range identifying {
+		if strings.Contains(html, s) {
+			t.Errorf("the report shows %q from a stored note", s)
+		}
+	}
+	for _, want := range []string{"[NHS NUMBER]", "said rehab never happened", clean} {
+		if !strings.Contains(html, template.HTMLEscapeString(want)) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}

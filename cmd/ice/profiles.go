@@ -239,10 +239,20 @@ func profileVerdictCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verdict --wave W --ics X --profile P --expectation E --verdict met|partly|not_met --analyst NAME [--note TEXT]",
 		Short: "Record an analyst's verdict on an expected-care statement of a profile (audited; the latest stands)",
-		Args:  cobra.NoArgs,
+		Long: `Records the verdict under reports/, which holds no personal data. --note says why;
+it is shown in the profile report and on the dashboard to readers who may not read
+free text, so a note in which the free-text redactor finds a name, NHS number, phone
+number, postcode, address, e-mail or date of birth is refused (the error names the
+kinds found, not the text). A note recorded before this check is shown redacted.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if err := pf.check(true); err != nil {
+				return err
+			}
+			// Before anything is opened or written: a note that identifies anyone is
+			// refused here and again where the verdict is stored.
+			if err := localindex.CheckVerdictNote(v.Note); err != nil {
 				return err
 			}
 			st, err := store.Open(ctx, pf.storeURL)
@@ -266,7 +276,7 @@ func profileVerdictCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&v.Verdict, "verdict", "", "met, partly or not_met")
 	f.StringVar(&v.Analyst, "analyst", "", "the analyst's name or user id")
-	f.StringVar(&v.Note, "note", "", "why (shown in the report; no personal data)")
+	f.StringVar(&v.Note, "note", "", "why, naming no one: shown in the report and on the dashboard to readers who may not read free text; a note with a name, NHS number, phone number, postcode, address, e-mail or date of birth is refused")
 	return cmd
 }
 
