@@ -123,7 +123,10 @@ func (w *WarehouseActivities) BuildRelease(ctx context.Context, in ReleaseInput)
 	if meta, err = publication.ReadMetadata(ctx, w.Store, in.WaveID, in.ReleaseID); err != nil {
 		return ReleaseOutput{}, err
 	}
-	out := releaseOf(meta, m)
+	out, err := releaseOf(ctx, w.Store, meta, m)
+	if err != nil {
+		return ReleaseOutput{}, err
+	}
 	audit.Record(ctx, "release_drafted", map[string]any{"release_id": in.ReleaseID, "prefix": out.Prefix,
 		"manifest": out.ManifestKey, "manifest_sha256": out.ManifestSHA256, "icss_published": out.Summary.ICSsPublished,
 		"rake_failed": out.Summary.RakeFailed, "tables_checked": out.Summary.TablesChecked, "cells_withheld": out.Summary.CellsWithheld})
@@ -155,7 +158,10 @@ func (a *Activities) ApproveRelease(ctx context.Context, in ApproveReleaseInput)
 	if err != nil {
 		return ReleaseOutput{}, err
 	}
-	out := releaseOf(meta, m)
+	out, err := releaseOf(ctx, a.Store, meta, m)
+	if err != nil {
+		return ReleaseOutput{}, err
+	}
 	audit.Record(ctx, "release_published", map[string]any{"release_id": in.ReleaseID, "approved_by": meta.ApprovedBy,
 		"approved_at": meta.ApprovedAt, "left_out": meta.LeftOut, "manifest": out.ManifestKey, "manifest_sha256": out.ManifestSHA256})
 	return out, nil
@@ -167,10 +173,23 @@ func releaseOutput(ctx context.Context, st store.Store, meta *publication.Metada
 	if err != nil {
 		return ReleaseOutput{}, err
 	}
-	return releaseOf(meta, m), nil
+	return releaseOf(ctx, st, meta, m)
 }
 
-func releaseOf(meta *publication.Metadata, m publication.Manifest) ReleaseOutput {
+// releaseOf describes a release from its metadata and manifest, with each ICS's
+// patients and carers from its internal weighting report (the release does not publish
+// them). A release written before that report existed has none: its counts are 0.
+func releaseOf(ctx context.Context, st store.Store, meta *publication.Metadata, m publication.Manifest) (ReleaseOutput, error) {
+	counts := map[string]publication.ICSWeighting{}
+	wr, err := publication.ReadWeighting(ctx, st, meta.WaveID, meta.ReleaseID)
+	switch {
+	case err == nil:
+		for _, iw := range wr.ICSs {
+			counts[iw.ICS] = iw
+		}
+	case !errors.Is(err, store.ErrNotExist):
+		return ReleaseOutput{}, err
+	}
 	out := ReleaseOutput{ReleaseID: meta.ReleaseID, Prefix: m.Prefix, ManifestKey: m.ManifestKey, ManifestSHA256: m.ManifestSHA256,
 		Status: meta.Status, ApprovedBy: meta.ApprovedBy, ApprovedAt: meta.ApprovedAt, LeftOut: meta.LeftOut,
 		Summary: meta.Summary(), Objects: m.WarehouseObjects()}
@@ -179,7 +198,7 @@ func releaseOf(meta *publication.Metadata, m publication.Manifest) ReleaseOutput
 	}
 	for _, im := range meta.ICSs {
 		out.ICS = append(out.ICS, ReleaseICS{ICS: im.ICS, Published: im.Published, WeightingStatus: im.WeightingStatus,
-			Reason: im.Reason, Patients: im.Patients, Carers: im.Carers})
+			Reason: im.Reason, Patients: counts[im.ICS].Patients, Carers: counts[im.ICS].Carers})
 	}
-	return out
+	return out, nil
 }

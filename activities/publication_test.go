@@ -47,6 +47,17 @@ func TestBuildAndApproveRelease(t *testing.T) {
 	if !slices.Equal(out.Summary.ICSsPublished, []string{"QAA", "QBB"}) {
 		t.Errorf("ICSs published %v", out.Summary.ICSsPublished)
 	}
+	// Each ICS's patients and carers, for the approver: from the release's internal
+	// weighting report, as the published metadata no longer gives them.
+	checkCounts := func(when string, o ReleaseOutput) {
+		t.Helper()
+		for i, want := range [][2]int{{90, 20}, {70, 15}} {
+			if got := o.ICS[i]; got.Patients != want[0] || got.Carers != want[1] {
+				t.Errorf("%s: %s has %d patients and %d carers, want %v", when, got.ICS, got.Patients, got.Carers, want)
+			}
+		}
+	}
+	checkCounts("draft", out)
 	tables := map[schemas.Table]bool{}
 	for _, o := range out.Objects {
 		tables[o.Table] = true
@@ -90,6 +101,7 @@ func TestBuildAndApproveRelease(t *testing.T) {
 	if ap.Status != publication.ReleasePublished || ap.ApprovedBy != "Dr B. Smith" || !ap.ApprovedAt.Equal(at) {
 		t.Fatalf("approved: %+v", ap)
 	}
+	checkCounts("approved", ap)
 	loadObjects(ap.Objects)
 	if s := releaseStatus(); s != publication.ReleasePublished {
 		t.Errorf("releases says %q after the approval", s)

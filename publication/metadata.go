@@ -49,16 +49,17 @@ type Mark struct {
 	Meaning string `json:"meaning"`
 }
 
-// ICSMetadata is one ICS's weighting record.
+// ICSMetadata is one ICS's weighting record as the release publishes it: status,
+// sweeps, min and max of w/d and the collapsed levels (PUBLICATION.md §W), and no
+// count. Its respondents, carers, frame and each level's counts are not published:
+// they would give exactly what the suppression withholds (a base shown as <10, a
+// count of 1 to 4, the deaths in the "not reached" group); they are in the release's
+// internal weighting report (WeightingReport).
 type ICSMetadata struct {
 	ICS             string   `json:"ics"`
 	Published       bool     `json:"published"`
 	WeightingStatus string   `json:"weighting_status"`
 	Reason          string   `json:"reason,omitempty"`
-	Patients        int      `json:"patients"`
-	Carers          int      `json:"carers"`
-	FrameTotal      float64  `json:"frame_total"`
-	BaseWeight      *float64 `json:"base_weight,omitempty"`
 	Sweeps          int      `json:"sweeps"`
 	BoundedSweeps   int      `json:"bounded_sweeps"`
 	MarginError     *float64 `json:"margin_error,omitempty"`
@@ -70,22 +71,22 @@ type ICSMetadata struct {
 	Dropped        []DroppedLevel   `json:"dropped,omitempty"`
 }
 
-// LevelMetadata is one raking level after the collapse.
+// LevelMetadata is one raking level after the collapse (its counts are in the
+// internal WeightingReport).
 type LevelMetadata struct {
-	Variable    string   `json:"variable"`
-	Label       string   `json:"label"`
-	Members     []string `json:"members"`
-	Frame       float64  `json:"frame"`
-	Respondents int      `json:"respondents"`
+	Variable string   `json:"variable"`
+	Label    string   `json:"label"`
+	Members  []string `json:"members"`
 }
 
 // CollapseRecord is one merge of M2, with the member lists of both sides and of the
-// merged level (a label such as "75-84+85+" cannot be split back reliably).
+// merged level (a label such as "75-84+85+" cannot be split back reliably). The
+// respondents of the level merged (fewer than min_level_n, so withheld from every
+// table) are in the internal WeightingReport only.
 type CollapseRecord struct {
 	Variable     string   `json:"variable"`
 	Level        string   `json:"level"`
 	LevelMembers []string `json:"level_members"`
-	Respondents  int      `json:"respondents"`
 	Into         string   `json:"into"`
 	IntoMembers  []string `json:"into_members"`
 	Label        string   `json:"label"`
@@ -176,10 +177,8 @@ func metadataOf(r *Results, releaseID string) *Metadata {
 		m.Withheld.ByKind = map[string]disclosure.Summary{}
 	}
 	for _, rep := range r.icss {
-		im := ICSMetadata{ICS: rep.ICS, Published: rep.Published, WeightingStatus: rep.Status, Reason: rep.Reason,
-			Patients: rep.Patients, Carers: rep.Carers, FrameTotal: rep.FrameTotal}
+		im := ICSMetadata{ICS: rep.ICS, Published: rep.Published, WeightingStatus: rep.Status, Reason: rep.Reason}
 		if w := rep.Weighting; w != nil {
-			im.BaseWeight = finitePtr(w.BaseWeight)
 			im.Sweeps, im.BoundedSweeps = w.Sweeps, w.BoundedSweeps
 			im.MarginError = finitePtr(w.MarginError)
 			if w.Weights != nil {
@@ -199,6 +198,67 @@ func metadataOf(r *Results, releaseID string) *Metadata {
 		m.Questions = append(m.Questions, qm)
 	}
 	return m
+}
+
+// WeightingReport is a release's internal record of the counts behind each ICS's
+// weighting: respondents, carers, the frame, the base weight, and each raking level's
+// frame and respondents, before and at each collapse. It is not part of the release —
+// those counts would give what the suppression withholds (a base shown as <10, a
+// count of 1 to 4, the deaths within "not reached") — and Write keeps it in reports/
+// (schemas.PublicationWeightingKey), which only data engineers read: for the
+// approver's summary (patients and carers by ICS) and to check the weighting.
+type WeightingReport struct {
+	ReleaseID string         `json:"release_id"`
+	WaveID    string         `json:"wave_id"`
+	ICSs      []ICSWeighting `json:"icss"`
+}
+
+// ICSWeighting is one ICS's counts in a WeightingReport.
+type ICSWeighting struct {
+	ICS        string           `json:"ics"`
+	Patients   int              `json:"patients"`
+	Carers     int              `json:"carers"`
+	FrameTotal float64          `json:"frame_total"`
+	BaseWeight *float64         `json:"base_weight,omitempty"`
+	Levels     []LevelCounts    `json:"levels,omitempty"`
+	Collapses  []CollapseCounts `json:"collapses,omitempty"`
+}
+
+// LevelCounts is one raking level's frame count and respondents, after the collapse.
+type LevelCounts struct {
+	Variable    string  `json:"variable"`
+	Label       string  `json:"label"`
+	Frame       float64 `json:"frame"`
+	Respondents int     `json:"respondents"`
+}
+
+// CollapseCounts is the respondents of the level one collapse merged.
+type CollapseCounts struct {
+	Variable    string `json:"variable"`
+	Level       string `json:"level"`
+	Into        string `json:"into"`
+	Respondents int    `json:"respondents"`
+}
+
+func weightingOf(r *Results, releaseID string) *WeightingReport {
+	out := &WeightingReport{ReleaseID: releaseID, WaveID: r.wave, ICSs: []ICSWeighting{}}
+	vars := r.params.Weighting.Vars
+	for _, rep := range r.icss {
+		iw := ICSWeighting{ICS: rep.ICS, Patients: rep.Patients, Carers: rep.Carers, FrameTotal: rep.FrameTotal}
+		if w := rep.Weighting; w != nil {
+			iw.BaseWeight = finitePtr(w.BaseWeight)
+			for v, ls := range w.Levels {
+				for _, l := range ls {
+					iw.Levels = append(iw.Levels, LevelCounts{Variable: vars[v], Label: l.Label, Frame: l.Frame, Respondents: l.N})
+				}
+			}
+			for _, c := range w.Collapses {
+				iw.Collapses = append(iw.Collapses, CollapseCounts{Variable: c.Var, Level: c.Level, Into: c.Into, Respondents: c.N})
+			}
+		}
+		out.ICSs = append(out.ICSs, iw)
+	}
+	return out
 }
 
 func nonNil(s []string) []string {
@@ -221,7 +281,7 @@ func levelRecords(w *weighting.Result, p weighting.Params) ([]LevelMetadata, []C
 	var levels []LevelMetadata
 	for v, ls := range w.Levels {
 		for _, l := range ls {
-			levels = append(levels, LevelMetadata{Variable: p.Vars[v], Label: l.Label, Members: slices.Clone(l.Members), Frame: l.Frame, Respondents: l.N})
+			levels = append(levels, LevelMetadata{Variable: p.Vars[v], Label: l.Label, Members: slices.Clone(l.Members)})
 		}
 	}
 	// Replay the collapses to know each side's members at the time.
@@ -240,7 +300,7 @@ func levelRecords(w *weighting.Result, p weighting.Params) ([]LevelMetadata, []C
 		}
 		merged := append(slices.Clone(get(c.Var, a)), get(c.Var, b)...)
 		collapses = append(collapses, CollapseRecord{Variable: c.Var, Level: c.Level, LevelMembers: slices.Clone(get(c.Var, c.Level)),
-			Respondents: c.N, Into: c.Into, IntoMembers: slices.Clone(get(c.Var, c.Into)), Label: c.Label, Members: merged})
+			Into: c.Into, IntoMembers: slices.Clone(get(c.Var, c.Into)), Label: c.Label, Members: merged})
 		members[[2]string{c.Var, c.Label}] = merged
 	}
 	var dropped []DroppedLevel

@@ -3,6 +3,7 @@ package publication
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -417,5 +418,141 @@ func checkPeopleFiles(t *testing.T, r *Results, st store.Store) {
 	}
 	if cells < len(dists)/2 {
 		t.Errorf("the Distributions sheet has %d option cells for %d distribution rows", cells, len(dists))
+	}
+}
+
+// releaseJSONNumbers are the only numbers a release's JSON files (metadata.json,
+// manifest.json) may hold, by path ("[]" for any index, a trailing "*" for anything
+// below): none is a count of a group's people. A new numeric field must be added here
+// only once it is known to reveal nothing the suppression withholds.
+var releaseJSONNumbers = []string{
+	// The weighting's record (PUBLICATION.md §W): sweeps, margin error, min and max w/d.
+	"icss[].sweeps", "icss[].bounded_sweeps", "icss[].margin_error", "icss[].min_weight_ratio", "icss[].max_weight_ratio",
+	// What the suppression withheld: counts of rows, cells and tables, not of people.
+	"withheld.*", "summary.*",
+	// Rows of the published tables, and the files' sizes.
+	"tables[].rows", "files[].rows", "files[].bytes",
+	// The row counts of the lake objects each table was read from (lineage). Not a
+	// group's count in the tables' sense, but still an open question: a DBS reply's
+	// deceased events are one object, and a late opt-out one object per person.
+	"tables[].lineage[].rows",
+}
+
+// TestReleaseJSONHoldsNoCount builds a release whose tables withhold small groups (a
+// base <10, counts of 1 to 4, QCC's merged 18-64 band) and walks every JSON file it
+// publishes: each number must be one releaseJSONNumbers declares. metadata.json used
+// to give each ICS's patients, carers and frame, and each raking level's and merged
+// level's respondents and frame — exactly the counts shown as <10 in results.csv. The
+// workbook's notes repeat the metadata: its ICS table has no count of people either.
+// The counts are in the release's internal weighting report, in reports/.
+func TestReleaseJSONHoldsNoCount(t *testing.T) {
+	ctx := context.Background()
+	_, snap := testWave(t)
+	r := compute(t, snap, "W1", testParams())
+	st := newStore(t)
+	m, err := Write(ctx, st, r, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := func(path string) bool {
+		for _, a := range releaseJSONNumbers {
+			if p, ok := strings.CutSuffix(a, "*"); ok && strings.HasPrefix(path, p) || path == a {
+				return true
+			}
+		}
+		return false
+	}
+	var walk func(file, path string, v any)
+	walk = func(file, path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				walk(file, p, e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(file, path+"[]", e)
+			}
+		case float64:
+			if !allowed(path) {
+				t.Errorf("%s: %s = %v is published, and is not declared a number that reveals nothing", file, path, x)
+			}
+		}
+	}
+	keys := []string{m.ManifestKey}
+	for _, f := range m.Files {
+		if f.Kind == "json" {
+			keys = append(keys, f.Key)
+		}
+	}
+	if len(keys) < 2 {
+		t.Fatalf("the manifest lists no JSON file: %+v", m.Files)
+	}
+	for _, key := range keys {
+		b, err := store.ReadAll(ctx, st, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		walk(key, "", v)
+	}
+
+	// The release withheld small groups, and their counts are known to the internal
+	// report, so the walk above had something to miss.
+	wr, err := ReadWeighting(ctx, st, "W1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := 0
+	for _, iw := range wr.ICSs {
+		for _, c := range iw.Collapses {
+			if c.Respondents < r.params.Disclosure.MinBase {
+				small++
+			}
+		}
+		if iw.Patients == 0 {
+			t.Errorf("the weighting report has no patients for %s", iw.ICS)
+		}
+	}
+	if small == 0 || m.Summary.RowsWithheld == 0 {
+		t.Fatalf("no merged level below the minimum base (%d) and %d rows withheld: the test proves nothing", small, m.Summary.RowsWithheld)
+	}
+	if strings.HasPrefix(schemas.PublicationWeightingKey("W1", "r1"), schemas.AreaPublish.Prefix()) {
+		t.Error("the weighting report is in the public area")
+	}
+
+	// The workbook's notes: the ICS table's header names no count of people.
+	b, err := store.ReadAll(ctx, st, schemas.PublishWorkbookKey("W1", "r1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows("Notes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := false
+	for _, row := range rows {
+		if len(row) > 0 && row[0] == "ICSs" {
+			header = true
+			for _, h := range row {
+				if strings.Contains(h, "patients") || strings.Contains(h, "carers") || strings.Contains(h, "respondents") || strings.Contains(h, "frame") {
+					t.Errorf("the workbook's notes publish a column %q by ICS", h)
+				}
+			}
+		}
+	}
+	if !header {
+		t.Error("the workbook's notes have no ICS table")
 	}
 }

@@ -74,8 +74,10 @@ type output struct {
 
 // Write writes the release releaseID of r's wave to st under publish/{wave}/{release}/:
 // CSV and XLSX for people, Parquet for machines, metadata.json and manifest.json; the
-// release is a draft. It writes only what r holds, and r holds only figures that passed
-// disclosure control (Results is made only by Compute). The same Results and release
+// release is a draft. It publishes only what r holds, and r holds only figures that
+// passed disclosure control (Results is made only by Compute); the counts behind the
+// weighting, which would give what the suppression withholds, go to the release's
+// internal weighting report in reports/ (ReadWeighting). The same Results and release
 // id give byte-identical files, so a retried Write changes nothing.
 func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (Manifest, error) {
 	if r == nil || !r.sealed {
@@ -166,6 +168,14 @@ func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (M
 	if err := errors.Join(append([]error{err}, putErrs...)...); err != nil {
 		return Manifest{}, fmt.Errorf("publication: write release %s of wave %s: %w", releaseID, wave, err)
 	}
+	// The counts behind the weighting stay out of the release, in reports/.
+	wj, err := json.MarshalIndent(weightingOf(r, releaseID), "", "  ")
+	if err != nil {
+		return Manifest{}, fmt.Errorf("publication: encode the weighting report of release %s: %w", releaseID, err)
+	}
+	if err := store.PutBytes(ctx, st, schemas.PublicationWeightingKey(wave, releaseID), append(wj, '\n')); err != nil {
+		return Manifest{}, fmt.Errorf("publication: store %s: %w", schemas.PublicationWeightingKey(wave, releaseID), err)
+	}
 	m := Manifest{ReleaseID: releaseID, WaveID: wave, Prefix: schemas.PublishPrefix(wave, releaseID), Summary: meta.Summary(), Files: files}
 	if err := writeManifest(ctx, st, &m); err != nil {
 		return Manifest{}, err
@@ -227,6 +237,20 @@ func ReadMetadata(ctx context.Context, st store.Store, wave, releaseID string) (
 		return nil, fmt.Errorf("publication: %s: %w", key, err)
 	}
 	return &m, nil
+}
+
+// ReadWeighting reads a release's internal weighting report (WeightingReport).
+func ReadWeighting(ctx context.Context, st store.Store, wave, releaseID string) (*WeightingReport, error) {
+	key := schemas.PublicationWeightingKey(wave, releaseID)
+	b, err := store.ReadAll(ctx, st, key)
+	if err != nil {
+		return nil, fmt.Errorf("publication: read %s: %w", key, err)
+	}
+	var w WeightingReport
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("publication: %s: %w", key, err)
+	}
+	return &w, nil
 }
 
 // ReadManifest reads a release's manifest.

@@ -434,7 +434,7 @@ func notesSheet(f *excelize.File, r *Results, meta *Metadata) error {
 	for _, p := range meta.Parameters {
 		lines = append(lines, []any{p.Name, p.Value})
 	}
-	lines = append(lines, []any{}, []any{"ICSs", "published", "weighting status", "patients", "carers", "sweeps", "min w/d", "max w/d", "collapsed levels", "reason"})
+	lines = append(lines, []any{}, []any{"ICSs", "published", "weighting status", "sweeps", "min w/d", "max w/d", "collapsed levels", "reason"})
 	for _, im := range meta.ICSs {
 		var collapsed []string
 		for _, c := range im.Collapses {
@@ -446,7 +446,7 @@ func notesSheet(f *excelize.File, r *Results, meta *Metadata) error {
 			}
 			return roundCell(*v, 3).number()
 		}
-		lines = append(lines, []any{im.ICS, strconv.FormatBool(im.Published), im.WeightingStatus, im.Patients, im.Carers,
+		lines = append(lines, []any{im.ICS, strconv.FormatBool(im.Published), im.WeightingStatus,
 			im.Sweeps + im.BoundedSweeps, ratio(im.MinWeightRatio), ratio(im.MaxWeightRatio), strings.Join(collapsed, "; "), im.Reason})
 	}
 	for _, l := range lines {

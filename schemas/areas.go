@@ -52,7 +52,7 @@ var Areas = []AreaInfo{
 	{Area: AreaPublish, Readers: "everyone", Public: true,
 		Holds: "approved releases of comparable data (suppressed)", AtRetention: "kept"},
 	{Area: AreaReports, Readers: "data engineers", ReaderRoles: []string{"ice-data-engineer"},
-		Holds: "declarations, response-load markers, retention lineage, linkage quality reports", AtRetention: "kept"},
+		Holds: "declarations, response-load markers, retention lineage, linkage quality reports, each release's internal weighting report (the counts a release does not publish)", AtRetention: "kept"},
 	{Area: AreaAudit, Readers: "auditors", ReaderRoles: []string{"ice-auditor"},
 		Holds: "audit events not yet compacted into the lake", AtRetention: "kept (compacted into the lake)"},
 	{Area: AreaExchange, Readers: "the mailing process (worker) and the DBS responder", ReaderRoles: []string{"ice-dbs-exchange"},

@@ -73,6 +73,14 @@ func PublishMetadataKey(wave, release string) string {
 	return PublishPrefix(wave, release) + "metadata.json"
 }
 
+// PublicationWeightingKey is a release's internal weighting report: the respondents,
+// carers and frame counts behind each ICS's weighting, which the release does not
+// publish (they would give what the suppression withholds). It is in reports/, not
+// publish/.
+func PublicationWeightingKey(wave, release string) string {
+	return AreaReports.Prefix() + "publication/" + wave + "/" + release + "/weighting.json"
+}
+
 // PublishManifestKey lists every other file of the release with its SHA-256 (JSON).
 func PublishManifestKey(wave, release string) string {
 	return PublishPrefix(wave, release) + "manifest.json"
