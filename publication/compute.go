@@ -232,8 +232,12 @@ func Compute(ctx context.Context, db *sql.DB, wave string, p Params) (*Results, 
 	if err != nil {
 		return nil, err
 	}
+	if objects == nil {
+		objects = []LakeObject{}
+	}
+	digest := LineageSHA256(objects)
 	for _, table := range []string{"results", "distributions", "response_rates"} {
-		r.lineage = append(r.lineage, TableLineage{Table: table, Objects: objects})
+		r.lineage = append(r.lineage, TableLineage{Table: table, ObjectsSHA256: digest, Objects: objects})
 	}
 	phase("response rates and lineage")
 	r.sealed = true

@@ -19,8 +19,9 @@
 // distributions and response rates as CSV and one XLSX workbook for people (in the GP
 // Patient Survey's shape, with a notes sheet), as Parquet for machines (unrounded, the
 // warehouse's published_* tables), metadata.json (every parameter, each ICS's
-// weighting, what was withheld, lineage of every table to its lake objects by SHA-256,
-// and the code version) and manifest.json (every file's SHA-256). Approve moves a
+// weighting, what was withheld, the lineage of every table to its lake objects as one
+// SHA-256 over theirs — naming no object, for a late opt-out's names the person — and
+// the code version) and manifest.json (every file's SHA-256). Approve moves a
 // release's metadata from draft to published; WriteStatus stores that.
 //
 // What it guarantees:

@@ -17,7 +17,8 @@ import (
 //
 //	QAA  a usual ICS: respondents in proportion to the frame
 //	QBB  the young and the severely frail respond less: weights past hi, feasible (trimmed)
-//	QCC  small: 18-64 has too few respondents (collapsed), its groups are suppressed
+//	QCC  small: 18-64 has too few respondents (collapsed), its groups are suppressed;
+//	     its deaths are one DBS reply's object, its opt-outs late, one object each
 //	QDD  the severely frail hardly respond: no bounded solution (infeasible_untrimmed)
 //	QEE  tiny: every row's base is below min_base
 var testSpec = pubsynth.Spec{Wave: "W1", Seed: 7, Duplicates: 0.03, Incomplete: 0.03,
@@ -26,7 +27,8 @@ var testSpec = pubsynth.Spec{Wave: "W1", Seed: 7, Duplicates: 0.03, Incomplete: 
 		{Code: "QAA", Sampled: 900, Patients: 300, Carers: 100, Deceased: 12, Ineligible: 3, OptedOut: 20, Undelivered: 15},
 		{Code: "QBB", Sampled: 1200, Patients: 400, Carers: 120, Deceased: 20, Ineligible: 2, OptedOut: 9, Undelivered: 30,
 			YoungPropensity: 0.25, SeverePropensity: 0.35, Effect: 0.06},
-		{Code: "QCC", Sampled: 150, Patients: 45, Carers: 12, Deceased: 3, OptedOut: 2, YoungPropensity: 0.1, Effect: -0.05},
+		{Code: "QCC", Sampled: 150, Patients: 45, Carers: 12, Deceased: 3, OptedOut: 2, YoungPropensity: 0.1, Effect: -0.05,
+			LateOptOuts: 2, DBSRequest: "req-0001"},
 		{Code: "QDD", Sampled: 900, Patients: 300, Carers: 80, Deceased: 9, Undelivered: 4, SeverePropensity: 0.1, Effect: -0.1},
 		{Code: "QEE", Sampled: 60, Patients: 8, Carers: 6, Deceased: 1},
 	}}

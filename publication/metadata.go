@@ -1,6 +1,10 @@
 package publication
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -121,10 +125,13 @@ type QuestionMeta struct {
 	ICSs           []string `json:"icss"`
 }
 
-// TableLineage is one published table and the lake objects it was computed from.
+// TableLineage is one published table and the lake objects it was computed from, as
+// the release's internal lineage (LineageReport) lists them.
 type TableLineage struct {
-	Table   string       `json:"table"`
-	Objects []LakeObject `json:"objects"`
+	Table string `json:"table"`
+	// ObjectsSHA256 is LineageSHA256 of Objects: what metadata.json publishes.
+	ObjectsSHA256 string       `json:"objects_sha256"`
+	Objects       []LakeObject `json:"objects"`
 }
 
 // TableMeta is one published table: its files, rows and lineage.
@@ -132,8 +139,78 @@ type TableMeta struct {
 	Table string   `json:"table"`
 	Files []string `json:"files"`
 	Rows  int      `json:"rows"`
-	// Lineage are the lake objects (by SHA-256) the table was computed from.
-	Lineage []LakeObject `json:"lineage"`
+	// Lineage is the table's lineage by SHA-256, naming no lake object.
+	Lineage LineageDigest `json:"lineage"`
+}
+
+// LineageDigest is what a release publishes of one table's lineage (PUBLICATION.md §P:
+// the lake objects it was computed from, by SHA-256): the warehouse tables it read and
+// one SHA-256 over the SHA-256s of every lake object of the wave loaded into them
+// (LineageSHA256). It names no object and counts none, nor their rows: a late opt-out
+// is one object per person, named by the survey record, and a DBS reply's object
+// holds the deaths it found, which the response rates group into "not reached" so as
+// not to publish them. The objects, with keys and rows, are in the release's internal
+// lineage (LineageReport, in the lake), from which anyone checking the release against
+// the lake recomputes the digest.
+type LineageDigest struct {
+	From          []string `json:"from"`
+	ObjectsSHA256 string   `json:"objects_sha256"`
+	// listed are the objects of a metadata.json written before the digest was, which
+	// listed them (UnmarshalJSON); WriteStatus moves them to the internal lineage.
+	listed []LakeObject
+}
+
+// UnmarshalJSON reads a table's lineage as Write writes it, or as a release written
+// before listed it: every lake object, with its key and rows. Of such a list it keeps
+// the digest, so the list is not published again when the release's status is
+// written (WriteStatus, which keeps the list in the internal lineage).
+func (d *LineageDigest) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		var objects []LakeObject
+		if err := json.Unmarshal(b, &objects); err != nil {
+			return err
+		}
+		if objects == nil {
+			objects = []LakeObject{}
+		}
+		*d = LineageDigest{From: slices.Clone(lineageTables), ObjectsSHA256: LineageSHA256(objects), listed: objects}
+		return nil
+	}
+	type digest LineageDigest
+	var x digest
+	if err := json.Unmarshal(b, &x); err != nil {
+		return err
+	}
+	*d = LineageDigest(x)
+	return nil
+}
+
+// LineageSHA256 is the digest a release publishes of a table's lake objects: the
+// SHA-256 (lowercase hex) of their SHA-256s, lowercase hex, sorted, each followed by a
+// line feed. Over the warehouse's loaded_files it is
+//
+//	SELECT sha256(string_agg(lower(sha256) || chr(10), '' ORDER BY lower(sha256))) FROM loaded_files WHERE …
+func LineageSHA256(objects []LakeObject) string {
+	sums := make([]string, len(objects))
+	for i, o := range objects {
+		sums[i] = strings.ToLower(o.SHA256)
+	}
+	slices.Sort(sums)
+	h := sha256.New()
+	for _, s := range sums {
+		h.Write([]byte(s + "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// LineageReport is a release's internal lineage: for each published table, every lake
+// object it was computed from, by key, SHA-256 and rows, and the digest metadata.json
+// publishes. It is not part of the release (see LineageDigest); Write keeps it in the
+// lake (schemas.PublicationLineageKey), beside the objects it lists.
+type LineageReport struct {
+	ReleaseID string         `json:"release_id"`
+	WaveID    string         `json:"wave_id"`
+	Tables    []TableLineage `json:"tables"`
 }
 
 // marks are the status marks, as every file explains them.
@@ -166,6 +243,7 @@ func method(p Params) []string {
 		"For a tick-all-that-apply question each option is its own yes/no measure; where the question has excluded codes, a scored option's share is of those in the base.",
 		"Values in Parquet and the warehouse are unrounded; CSV and XLSX show percentages to one decimal place (Go strconv.FormatFloat(x, 'f', 1, 64)).",
 		"Response rates come from the final outcome codes, grouped: completed (1); not reached (2 undelivered, 3 deceased, 5 ineligible), which the adjusted rate leaves out of its base; not responded (4 opted out or too ill, 6 no response). Grouped so that a small count of deaths or opt-outs is never a published cell.",
+		"Lineage: each table's objects_sha256 is the SHA-256 of the SHA-256s (lowercase hex) of the lake objects of the wave loaded into the warehouse tables it names, sorted, each followed by a line feed. The objects are not named here, as a late opt-out is one object per person; they are listed in the release's internal lineage, from which the digest is recomputed.",
 		"An ICS whose raking does not converge (rake_failed), that has no respondents, or that the parameters exclude is not published and is not pooled into England.",
 	}
 }

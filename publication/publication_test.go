@@ -183,18 +183,54 @@ func TestComputeAndWrite(t *testing.T) {
 		}
 	}
 
-	// Lineage: every table names the lake objects it was computed from by SHA-256.
-	for _, tm := range meta.Tables {
+	// Lineage: every table gives the lake objects it was computed from by SHA-256, as
+	// one digest (the objects themselves are in the internal lineage, in the lake), and
+	// the digest is the one recomputed from the lake and from the warehouse's
+	// loaded_files as the README says.
+	lin, err := ReadLineageReport(ctx, st, "W1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := warehouse.OpenReadOnly(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromWarehouse string
+	err = db.QueryRowContext(ctx, `SELECT sha256(string_agg(lower(sha256) || chr(10), '' ORDER BY lower(sha256))) FROM loaded_files
+WHERE contains(object_key, '/wave=W1/') AND table_name IN ('sample', 'outcome_events', 'responses', 'response_duplicates')`).Scan(&fromWarehouse)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lin.Tables) != len(meta.Tables) {
+		t.Fatalf("the internal lineage has %d tables, the release %d", len(lin.Tables), len(meta.Tables))
+	}
+	for i, tm := range meta.Tables {
+		tl := lin.Tables[i]
 		tables := map[string]int{}
-		for _, o := range tm.Lineage {
+		var sums []string
+		for _, o := range tl.Objects {
 			tables[o.Table]++
 			sum, _, err := store.SHA256(ctx, wave.Store, o.ObjectKey)
 			if err != nil || sum != o.SHA256 {
 				t.Errorf("%s lineage: %s has SHA-256 %s, the lake object %s (%v)", tm.Table, o.ObjectKey, o.SHA256, sum, err)
 			}
+			sums = append(sums, sum)
 		}
-		if tables["sample"] != 5 || tables["responses"] != 5 || tables["outcome_events"] != 5 || tables["response_duplicates"] != 5 {
+		// QCC's outcomes are in three objects: its late opt-outs' (one each) and its
+		// DBS reply's.
+		if tables["sample"] != 5 || tables["responses"] != 5 || tables["outcome_events"] != 5+3 || tables["response_duplicates"] != 5 {
 			t.Errorf("%s lineage by table %v, want each ICS's sample, responses, outcome events and duplicates", tm.Table, tables)
+		}
+		slices.Sort(sums)
+		lake := sha256.Sum256([]byte(strings.Join(sums, "\n") + "\n"))
+		if tl.Table != tm.Table || tm.Lineage.ObjectsSHA256 != tl.ObjectsSHA256 || tl.ObjectsSHA256 != hex.EncodeToString(lake[:]) ||
+			fromWarehouse != tl.ObjectsSHA256 {
+			t.Errorf("%s lineage: published %s, the internal lineage's %s (%s), from the lake %x, from loaded_files %s",
+				tm.Table, tm.Lineage.ObjectsSHA256, tl.ObjectsSHA256, tl.Table, lake, fromWarehouse)
+		}
+		if !slices.Equal(tm.Lineage.From, []string{"sample", "outcome_events", "responses", "response_duplicates"}) {
+			t.Errorf("%s lineage from %v", tm.Table, tm.Lineage.From)
 		}
 	}
 	if meta.CodeVersion != "test" {

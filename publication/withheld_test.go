@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -15,6 +18,7 @@ import (
 	"icesurvey/lake"
 	"icesurvey/schemas"
 	"icesurvey/store"
+	"icesurvey/warehouse"
 )
 
 // tableKey finds the checked table a written row was read from.
@@ -432,10 +436,6 @@ var releaseJSONNumbers = []string{
 	"withheld.*", "summary.*",
 	// Rows of the published tables, and the files' sizes.
 	"tables[].rows", "files[].rows", "files[].bytes",
-	// The row counts of the lake objects each table was read from (lineage). Not a
-	// group's count in the tables' sense, but still an open question: a DBS reply's
-	// deceased events are one object, and a late opt-out one object per person.
-	"tables[].lineage[].rows",
 }
 
 // TestReleaseJSONHoldsNoCount builds a release whose tables withhold small groups (a
@@ -445,14 +445,63 @@ var releaseJSONNumbers = []string{
 // level's respondents and frame — exactly the counts shown as <10 in results.csv. The
 // workbook's notes repeat the metadata: its ICS table has no count of people either.
 // The counts are in the release's internal weighting report, in reports/.
+//
+// Nor does any published file name a lake object of one person, or give one object's
+// rows: metadata.json's lineage used to list every object a table was read from, with
+// its key and rows — QCC's late opt-outs, one object per person named by the survey
+// record, and its DBS reply's object, whose rows are the deaths that "not reached"
+// groups so as not to publish them. Every string of the JSON files, of the CSV files
+// and of the workbook's cells is held to name no survey record, no late opt-out's
+// object and no DBS reply's; the lineage published is one digest per table.
 func TestReleaseJSONHoldsNoCount(t *testing.T) {
 	ctx := context.Background()
-	_, snap := testWave(t)
+	fx, snap := testWave(t)
 	r := compute(t, snap, "W1", testParams())
 	st := newStore(t)
 	m, err := Write(ctx, st, r, "r1")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// What names one person: a survey record id, and an object of one person or of
+	// one DBS reply (its key, or its name within its partition).
+	var perPerson []string
+	for key := range fx.Objects {
+		if name := key[strings.LastIndexByte(key, '/')+1:]; strings.HasPrefix(name, "optout-") || strings.HasPrefix(name, "dbs-") {
+			perPerson = append(perPerson, key, name)
+		}
+	}
+	if len(perPerson) != 2*3 {
+		t.Fatalf("the fixture has %d late opt-outs' and DBS replies' objects, want QCC's 2 and 1: the test proves nothing", len(perPerson)/2)
+	}
+	db, err := warehouse.OpenReadOnly(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := db.QueryContext(ctx, "SELECT survey_record_id FROM sample WHERE wave_id = 'W1'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ids.Next() {
+		var id string
+		if err := ids.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		perPerson = append(perPerson, id)
+	}
+	if err := errors.Join(ids.Err(), db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if len(perPerson) < 3000 {
+		t.Fatalf("%d survey records in the fixture's sample", len(perPerson)-6)
+	}
+	names := func(file, where, s string) {
+		t.Helper()
+		for _, p := range append(perPerson, "optout-", "/dbs-") {
+			if strings.Contains(s, p) {
+				t.Errorf("%s: %s = %q names %q: a person, or an object of one person or one DBS reply", file, where, s, p)
+				return
+			}
+		}
 	}
 	allowed := func(path string) bool {
 		for _, a := range releaseJSONNumbers {
@@ -481,6 +530,13 @@ func TestReleaseJSONHoldsNoCount(t *testing.T) {
 			if !allowed(path) {
 				t.Errorf("%s: %s = %v is published, and is not declared a number that reveals nothing", file, path, x)
 			}
+		case string:
+			names(file, path, x)
+		}
+		if m, ok := v.(map[string]any); ok {
+			for k := range m {
+				names(file, path+" (a name)", k)
+			}
 		}
 	}
 	keys := []string{m.ManifestKey}
@@ -491,6 +547,17 @@ func TestReleaseJSONHoldsNoCount(t *testing.T) {
 	}
 	if len(keys) < 2 {
 		t.Fatalf("the manifest lists no JSON file: %+v", m.Files)
+	}
+	for _, f := range m.Files {
+		names(m.ManifestKey, "a file's key", f.Key)
+		if f.Kind != "csv" {
+			continue
+		}
+		b, err := store.ReadAll(ctx, st, f.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names(f.Key, "the file", string(b))
 	}
 	for _, key := range keys {
 		b, err := store.ReadAll(ctx, st, key)
@@ -537,6 +604,15 @@ func TestReleaseJSONHoldsNoCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, sheet := range f.GetSheetList() {
+		rows, err := f.GetRows(sheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, row := range rows {
+			names(schemas.PublishWorkbookKey("W1", "r1"), fmt.Sprintf("sheet %s row %d", sheet, i+1), strings.Join(row, "\t"))
+		}
+	}
 	rows, err := f.GetRows("Notes")
 	if err != nil {
 		t.Fatal(err)
@@ -554,5 +630,82 @@ func TestReleaseJSONHoldsNoCount(t *testing.T) {
 	}
 	if !header {
 		t.Error("the workbook's notes have no ICS table")
+	}
+}
+
+// TestOldReleaseLineageLeavesMetadata reads a release written before metadata.json
+// gave each table's lineage as a digest — its lineage lists every lake object, QCC's
+// late opt-outs by survey record and its DBS reply's deaths among them — and writes
+// its status: the release is read (not refused, so it can still be rebuilt or
+// approved), metadata.json keeps the digest alone, and the objects go to the internal
+// lineage in the lake.
+func TestOldReleaseLineageLeavesMetadata(t *testing.T) {
+	ctx := context.Background()
+	_, snap := testWave(t)
+	r := compute(t, snap, "W1", testParams())
+	st := newStore(t)
+	if _, err := Write(ctx, st, r, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	want, err := ReadLineageReport(ctx, st, "W1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The release as the code before wrote it: the objects in metadata.json, no
+	// internal lineage.
+	key := schemas.PublishMetadataKey("W1", "r1")
+	b, err := store.ReadAll(ctx, st, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old map[string]any
+	if err := json.Unmarshal(b, &old); err != nil {
+		t.Fatal(err)
+	}
+	for i, tm := range old["tables"].([]any) {
+		tm.(map[string]any)["lineage"] = want.Tables[i].Objects
+	}
+	if b, err = json.MarshalIndent(old, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("optout-QCC-")) {
+		t.Fatal("the old metadata names no late opt-out: the test proves nothing")
+	}
+	if err := store.PutBytes(ctx, st, key, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, schemas.PublicationLineageKey("W1", "r1")); err != nil {
+		t.Fatal(err)
+	}
+
+	meta, err := ReadMetadata(ctx, st, "W1", "r1")
+	if err != nil {
+		t.Fatalf("a release with its lineage listed: %v", err)
+	}
+	for i, tm := range meta.Tables {
+		if tm.Lineage.ObjectsSHA256 != want.Tables[i].ObjectsSHA256 {
+			t.Errorf("%s: digest %s of the listed objects, want %s", tm.Table, tm.Lineage.ObjectsSHA256, want.Tables[i].ObjectsSHA256)
+		}
+	}
+	if err := Approve(meta, "A. Statistician", time.Date(2027, 4, 1, 9, 0, 0, 0, time.UTC), meta.Summary().RakeFailed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteStatus(ctx, st, meta); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = store.ReadAll(ctx, st, key); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"object_key", "optout-", "dbs-"} {
+		if bytes.Contains(b, []byte(s)) {
+			t.Errorf("the published metadata.json still holds %q", s)
+		}
+	}
+	got, err := ReadLineageReport(ctx, st, "W1", "r1")
+	if err != nil {
+		t.Fatalf("no internal lineage after the status was written: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("internal lineage after the status was written:\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"icesurvey/internal/parallel"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -77,8 +78,10 @@ type output struct {
 // release is a draft. It publishes only what r holds, and r holds only figures that
 // passed disclosure control (Results is made only by Compute); the counts behind the
 // weighting, which would give what the suppression withholds, go to the release's
-// internal weighting report in reports/ (ReadWeighting). The same Results and release
-// id give byte-identical files, so a retried Write changes nothing.
+// internal weighting report in reports/ (ReadWeighting), and the lake objects each
+// table was computed from, which metadata.json gives only as a digest, to its internal
+// lineage in the lake (ReadLineageReport). The same Results and release id give
+// byte-identical files, so a retried Write changes nothing.
 func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (Manifest, error) {
 	if r == nil || !r.sealed {
 		return Manifest{}, errors.New("publication: write: the results were not made by Compute")
@@ -91,9 +94,11 @@ func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (M
 	}
 	wave := r.wave
 	meta := metadataOf(r, releaseID)
-	lineage := map[string][]LakeObject{}
+	// Each table's lineage is published as a digest only; the objects it names (a late
+	// opt-out's is one person's) go to the internal lineage in the lake.
+	lineage := map[string]LineageDigest{}
 	for _, l := range r.lineage {
-		lineage[l.Table] = l.Objects
+		lineage[l.Table] = LineageDigest{From: slices.Clone(lineageTables), ObjectsSHA256: l.ObjectsSHA256}
 	}
 	meta.Tables = []TableMeta{
 		{Table: "results", Rows: len(r.results), Lineage: lineage["results"], Files: []string{schemas.PublishResultsParquetKey(wave, releaseID),
@@ -176,6 +181,10 @@ func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (M
 	if err := store.PutBytes(ctx, st, schemas.PublicationWeightingKey(wave, releaseID), append(wj, '\n')); err != nil {
 		return Manifest{}, fmt.Errorf("publication: store %s: %w", schemas.PublicationWeightingKey(wave, releaseID), err)
 	}
+	// The lake objects each table was read from stay out of the release, in the lake.
+	if err := putLineage(ctx, st, LineageReport{ReleaseID: releaseID, WaveID: wave, Tables: r.lineage}); err != nil {
+		return Manifest{}, err
+	}
 	m := Manifest{ReleaseID: releaseID, WaveID: wave, Prefix: schemas.PublishPrefix(wave, releaseID), Summary: meta.Summary(), Files: files}
 	if err := writeManifest(ctx, st, &m); err != nil {
 		return Manifest{}, err
@@ -253,6 +262,20 @@ func ReadWeighting(ctx context.Context, st store.Store, wave, releaseID string) 
 	return &w, nil
 }
 
+// ReadLineageReport reads a release's internal lineage (LineageReport).
+func ReadLineageReport(ctx context.Context, st store.Store, wave, releaseID string) (*LineageReport, error) {
+	key := schemas.PublicationLineageKey(wave, releaseID)
+	b, err := store.ReadAll(ctx, st, key)
+	if err != nil {
+		return nil, fmt.Errorf("publication: read %s: %w", key, err)
+	}
+	var l LineageReport
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, fmt.Errorf("publication: %s: %w", key, err)
+	}
+	return &l, nil
+}
+
 // ReadManifest reads a release's manifest.
 func ReadManifest(ctx context.Context, st store.Store, wave, releaseID string) (Manifest, error) {
 	key := schemas.PublishManifestKey(wave, releaseID)
@@ -271,13 +294,19 @@ func ReadManifest(ctx context.Context, st store.Store, wave, releaseID string) (
 
 // WriteStatus writes a release's status after Approve: metadata.json, release.parquet
 // and manifest.json are rewritten; the figures are not touched. Writing the same
-// metadata again gives the same bytes.
+// metadata again gives the same bytes. The metadata of a release written before
+// metadata.json gave its lineage as a digest listed every lake object it was read
+// from: those objects go to the release's internal lineage first (unless it has one),
+// and metadata.json keeps the digest alone.
 func WriteStatus(ctx context.Context, st store.Store, meta *Metadata) (Manifest, error) {
 	if meta == nil {
 		return Manifest{}, errors.New("publication: write status: no metadata")
 	}
 	m, err := ReadManifest(ctx, st, meta.WaveID, meta.ReleaseID)
 	if err != nil {
+		return Manifest{}, err
+	}
+	if err := keepListedLineage(ctx, st, meta); err != nil {
 		return Manifest{}, err
 	}
 	outs, err := statusOutputs(meta)
@@ -304,6 +333,41 @@ func WriteStatus(ctx context.Context, st store.Store, meta *Metadata) (Manifest,
 		return Manifest{}, err
 	}
 	return m, nil
+}
+
+// keepListedLineage writes the internal lineage of a release whose metadata.json
+// listed its lake objects (LineageDigest.listed), unless it has one already.
+func keepListedLineage(ctx context.Context, st store.Store, meta *Metadata) error {
+	l := LineageReport{ReleaseID: meta.ReleaseID, WaveID: meta.WaveID}
+	for _, t := range meta.Tables {
+		if t.Lineage.listed != nil {
+			l.Tables = append(l.Tables, TableLineage{Table: t.Table, ObjectsSHA256: t.Lineage.ObjectsSHA256, Objects: t.Lineage.listed})
+		}
+	}
+	if l.Tables == nil {
+		return nil
+	}
+	key := schemas.PublicationLineageKey(meta.WaveID, meta.ReleaseID)
+	switch ok, err := store.Exists(ctx, st, key); {
+	case err != nil:
+		return fmt.Errorf("publication: %s: %w", key, err)
+	case ok:
+		return nil
+	}
+	return putLineage(ctx, st, l)
+}
+
+// putLineage stores a release's internal lineage (schemas.PublicationLineageKey).
+func putLineage(ctx context.Context, st store.Store, l LineageReport) error {
+	b, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return fmt.Errorf("publication: encode the lineage of release %s: %w", l.ReleaseID, err)
+	}
+	key := schemas.PublicationLineageKey(l.WaveID, l.ReleaseID)
+	if err := store.PutBytes(ctx, st, key, append(b, '\n')); err != nil {
+		return fmt.Errorf("publication: store %s: %w", key, err)
+	}
+	return nil
 }
 
 // encodeParquet writes n rows as one Parquet file of layout l, in memory: row(i, t)

@@ -414,7 +414,7 @@ func notesSheet(f *excelize.File, r *Results, meta *Metadata) error {
 		{"Wave", r.wave},
 		{"Release", meta.ReleaseID},
 		{"Code version", meta.CodeVersion},
-		{"Lineage, every parameter and each ICS's weighting in full", "metadata.json beside this file"},
+		{"Every parameter, each ICS's weighting and each table's lineage (by SHA-256)", "metadata.json beside this file"},
 		{},
 		{"Marks"},
 	}

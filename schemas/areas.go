@@ -48,7 +48,7 @@ var Areas = []AreaInfo{
 		Holds:        "free-text answers, by wave, ICS and load date",
 		Identifiable: true, AtRetention: "kept (redacted before it is shown; every read audited)"},
 	{Area: AreaLake, Readers: "analysts (and the warehouse, which is derived from it)", ReaderRoles: []string{"ice-analyst"},
-		Holds: "pseudonymised analysis data (Parquet) and the compacted audit trail", AtRetention: "kept"},
+		Holds: "pseudonymised analysis data (Parquet), the compacted audit trail, and each release's internal lineage (the lake objects it was computed from, by key: a late opt-out's names the person)", AtRetention: "kept"},
 	{Area: AreaPublish, Readers: "everyone", Public: true,
 		Holds: "approved releases of comparable data (suppressed)", AtRetention: "kept"},
 	{Area: AreaReports, Readers: "data engineers", ReaderRoles: []string{"ice-data-engineer"},

@@ -25,6 +25,8 @@ import (
 //	free-text/{wave}/{ics}/load_date=.../      free-text answers (named ICB users only)
 //	lake/{table}/wave={wave}/ics={ics}/        pseudonymised analysis data, Parquet (analysts)
 //	lake/audit/wave={wave}/                    compacted audit batches
+//	lake/publication_lineage/wave={wave}/release={release}/lineage.json
+//	                                           a release's internal lineage (not published)
 //	publish/{wave}/{release}/                  released comparable data (everyone)
 //	reports/{wave}/{ics}/...                   declarations, response-load markers, retention lineage
 //	audit/pending/{wave}/...                   audit attempts not yet compacted

@@ -9,8 +9,8 @@ import "time"
 // and holds, for people, results.csv, distributions.csv, response_rates.csv and one
 // workbook, results.xlsx (with a notes sheet); for machines, the same tables as
 // Parquet in the layouts below, unrounded; metadata.json (every parameter, the
-// weighting of each ICS, what was withheld, lineage) and manifest.json (every file
-// with its SHA-256). Only figures that passed disclosure control are ever written
+// weighting of each ICS, what was withheld, a digest of each table's lineage) and
+// manifest.json (every file with its SHA-256). Only figures that passed disclosure control are ever written
 // here: the publish prefix is open to the public once a release is approved.
 //
 // The Parquet tables are also the warehouse's published_* tables, for the dashboard.
@@ -79,6 +79,19 @@ func PublishMetadataKey(wave, release string) string {
 // publish/.
 func PublicationWeightingKey(wave, release string) string {
 	return AreaReports.Prefix() + "publication/" + wave + "/" + release + "/weighting.json"
+}
+
+// PublicationLineageKey is a release's internal lineage: every lake object each of its
+// tables was computed from, by key, SHA-256 and rows, from which the digest that
+// metadata.json publishes per table is recomputed. It is not part of the release: a
+// late opt-out is one object per person, named by the survey record
+// (OptOutKey), and a DBS reply's object holds its deaths, so the list names who opted
+// out and counts the deaths per reply. Nor is it in reports/, which holds nothing about
+// one person and is read by data engineers: it is in the lake, beside the objects it
+// lists (analysts, who see those keys and the warehouse's loaded_files already), kept.
+// The lake's tables are folders of Parquet objects; this JSON lies outside them.
+func PublicationLineageKey(wave, release string) string {
+	return AreaLake.Prefix() + "publication_lineage/wave=" + wave + "/release=" + release + "/lineage.json"
 }
 
 // PublishManifestKey lists every other file of the release with its SHA-256 (JSON).

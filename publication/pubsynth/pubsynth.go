@@ -53,6 +53,13 @@ type ICS struct {
 	YoungPropensity, SeverePropensity float64
 	// Effect shifts the share of positive answers in this ICS.
 	Effect float64
+	// LateOptOuts of the OptedOut are an operator's late opt-outs, one lake object per
+	// person (schemas.OptOutKey); DBSRequest, when set, puts the Deceased in the object
+	// of that DBS reply (schemas.DBSOutcomesKey), as the pipeline stores them. The other
+	// outcomes are in the response load's outcomes object. Where an outcome is stored
+	// changes no figure.
+	LateOptOuts int
+	DBSRequest  string
 }
 
 // Spec is a synthetic wave.
@@ -130,6 +137,9 @@ func Build(ctx context.Context, dir string, spec Spec) (*Wave, error) {
 		if ics.Patients+ics.Deceased+ics.Ineligible+ics.OptedOut+ics.Undelivered > ics.Sampled {
 			return nil, fmt.Errorf("pubsynth: ICS %s: more outcomes than people sampled", ics.Code)
 		}
+		if ics.LateOptOuts > ics.OptedOut {
+			return nil, fmt.Errorf("pubsynth: ICS %s: more late opt-outs than opt-outs", ics.Code)
+		}
 		pq, err := cat.Resolve(pv, localFor(cat, spec.LocalQuestions[ics.Code], questionnaire.Patient))
 		if err != nil {
 			return nil, err
@@ -149,7 +159,8 @@ func Build(ctx context.Context, dir string, spec Spec) (*Wave, error) {
 			return nil, err
 		}
 		src := sum(spec.Wave + ics.Code)
-		var events []schemas.OutcomeEvent
+		var events, deceased []schemas.OutcomeEvent
+		late := 0
 		var responses []schemas.ResponseRow
 		var dups []schemas.DuplicateResponse
 		at := day.Add(9 * time.Hour)
@@ -182,8 +193,22 @@ func Build(ctx context.Context, dir string, spec Spec) (*Wave, error) {
 				n++
 			}
 			if p.outcome >= 2 && p.outcome <= 5 {
-				events = append(events, schemas.OutcomeEvent{EventID: fmt.Sprintf("%s-e%06d", ics.Code, i), Wave: spec.Wave, ICS: ics.Code,
-					LoadDate: day, SurveyRecordID: p.rec.SurveyRecordID, Outcome: int32(p.outcome), At: at, SourceFile: "synthetic.csv", SourceSHA256: src})
+				ev := schemas.OutcomeEvent{EventID: fmt.Sprintf("%s-e%06d", ics.Code, i), Wave: spec.Wave, ICS: ics.Code,
+					LoadDate: day, SurveyRecordID: p.rec.SurveyRecordID, Outcome: int32(p.outcome), At: at, SourceFile: "synthetic.csv", SourceSHA256: src}
+				switch {
+				case p.outcome == schemas.OutcomeOptedOut && late < ics.LateOptOuts:
+					late++
+					key := schemas.OptOutKey(spec.Wave, ics.Code, p.rec.SurveyRecordID)
+					if err := put(schemas.TableOutcomeEvents, key, func() error {
+						return lake.PutRows(ctx, st, key, schemas.OutcomeEventLayout(), []schemas.OutcomeEvent{ev})
+					}); err != nil {
+						return nil, err
+					}
+				case p.outcome == schemas.OutcomeDeceased && ics.DBSRequest != "":
+					deceased = append(deceased, ev)
+				default:
+					events = append(events, ev)
+				}
 			}
 		}
 		// Carers answer with the invitation of a patient (any sampled person).
@@ -191,6 +216,12 @@ func Build(ctx context.Context, dir string, spec Spec) (*Wave, error) {
 		for c := 0; c < ics.Carers; c++ {
 			responses = append(responses, respond(&people[order[c]], questionnaire.Carer, cq, true, n))
 			n++
+		}
+		if len(deceased) > 0 {
+			key := schemas.DBSOutcomesKey(spec.Wave, ics.Code, ics.DBSRequest)
+			if err := put(schemas.TableOutcomeEvents, key, func() error { return lake.PutRows(ctx, st, key, schemas.OutcomeEventLayout(), deceased) }); err != nil {
+				return nil, err
+			}
 		}
 		base := func(table schemas.LakeTable) string {
 			return schemas.ResponseLoadPartition(table, spec.Wave, ics.Code, day) + string(table) + ".parquet"
