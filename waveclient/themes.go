@@ -9,6 +9,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -97,6 +98,13 @@ func (c *Client) SendThemeDecisions(ctx context.Context, wave, ics string, batch
 	if err == nil {
 		err = refusal(h.Get(ctx, &out))
 	}
+	if endedOnServer(err) {
+		// Not Temporal's "workflow execution already completed": when it ended and how
+		// to start it again.
+		if eerr := c.themeCodingRunning(ctx, wave); eerr != nil {
+			return out, fmt.Errorf("theme decisions for %s/%s: %w", wave, ics, eerr)
+		}
+	}
 	if err != nil {
 		return out, fmt.Errorf("theme decisions for %s/%s: %w", wave, ics, err)
 	}
@@ -122,6 +130,23 @@ func (c *Client) FinishThemeCoding(ctx context.Context, wave string) error {
 	}
 	err := c.c.SignalWorkflow(ctx, workflows.ThemeCodingWorkflowID(wave), "", workflows.SignalFinishCoding, nil)
 	return c.explainNotFound(ctx, wave, err, fmt.Sprintf("wave %s has no theme coding yet (`ice themes code --wave %s` starts it)", wave, wave))
+}
+
+// ThemeCodingRunning returns nil while the wave's theme coding runs, and otherwise
+// why a coder cannot code: it has ended (ErrEnded: when, and how to start it again)
+// or was never started (ErrNotStarted). A command that shows a coder comments, or
+// records their decisions or reads, asks first: a coding that has ended takes no
+// decision, so nothing may be shown or audited as if it would.
+func (c *Client) ThemeCodingRunning(ctx context.Context, wave string) error {
+	id := workflows.ThemeCodingWorkflowID(wave)
+	if _, err := c.c.DescribeWorkflowExecution(ctx, id, ""); err != nil {
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			return notStarted(fmt.Sprintf("wave %s's free text has not been coded yet (`ice themes code --wave %s` starts it)", wave, wave))
+		}
+		return fmt.Errorf("the theme coding of %s: %w", wave, err)
+	}
+	return c.themeCodingRunning(ctx, wave)
 }
 
 // themeCodingRunning says, when the wave's theme coding has ended, when and how to

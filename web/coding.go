@@ -50,10 +50,22 @@ type CodedTheme struct {
 }
 
 // ThemeDecisions sends one coder's batch of decisions on one ICS's comments to the
-// coding workflow and returns how many it recorded.
+// coding workflow and returns how many it recorded. CodingRunning returns nil while
+// the wave's coding workflow runs and takes decisions, and otherwise an error that is
+// ErrCodingEnded (it has ended, or was never started) saying why.
 type ThemeDecisions interface {
 	SendThemeDecisions(ctx context.Context, wave, ics string, b CodingBatch) (int, error)
+	CodingRunning(ctx context.Context, wave string) error
 }
+
+// ErrCodingEnded is what CodingRunning returns (wrapped, with why) when the wave's
+// theme coding takes no decisions: the page says so, shows no comment and audits none.
+var ErrCodingEnded = errors.New("the wave's theme coding is not running")
+
+// codingEndedError is the page a coder sees when the wave's coding has ended.
+type codingEndedError string
+
+func (e codingEndedError) Error() string { return string(e) }
 
 // ErrCodingRefused is what ThemeDecisions returns (wrapped, with the reason) when the
 // pipeline's own access check refuses the coder: the page says so, not "a problem".
@@ -152,6 +164,15 @@ func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics, fro
 	wave, icsV, d, req, err := s.codingAccess(ctx, u, waveID, ics)
 	if err != nil {
 		return codingView{}, err
+	}
+	// A coding that has ended takes no decision: its queue is neither shown nor its
+	// read audited, and a page of decisions is neither audited nor sent.
+	if err := s.deps.ThemeDecisions.CodingRunning(ctx, wave.ID); errors.Is(err, ErrCodingEnded) {
+		return codingView{}, codingEndedError("The theme coding of " + waveTitle(wave) + " is not running, so there is nothing to code: " +
+			"no comment is shown and no decision can be recorded. Ask the wave's operator to start it again if there is more to code (" +
+			strings.TrimPrefix(err.Error(), ErrCodingEnded.Error()+": ") + ").")
+	} else if err != nil {
+		return codingView{}, fmt.Errorf("asking whether the theme coding of %s runs: %w", wave.ID, err)
 	}
 	start := 0
 	if from != "" {

@@ -18,7 +18,17 @@ type memCoding struct {
 	batches []CodingBatch
 	fail    bool
 	refuse  string // the pipeline's own access check refuses, with this reason
+	ended   string // the coding workflow has ended, this says how
 	more    int
+}
+
+func (m *memCoding) CodingRunning(context.Context, string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ended != "" {
+		return fmt.Errorf("%w: %s", ErrCodingEnded, m.ended)
+	}
+	return nil
 }
 
 func (m *memCoding) CodingQueue(_ context.Context, wave, ics, coder string) ([]CodingItem, error) {
@@ -239,5 +249,41 @@ func TestCodingPagesThroughTheQueue(t *testing.T) {
 	_, body := h.get(t, h.client, resp.Header.Get("Location"))
 	if !strings.Contains(body, "25 comments left") || !strings.Contains(body, `value="q038/`) || strings.Contains(body, `value="q018/`) {
 		t.Error("the page after the batch is not the next batch")
+	}
+}
+
+// Once the wave's theme coding has ended (ice themes finish), the coding page says so:
+// no queue is shown and no read audited, and a page of decisions sent from a page
+// shown before is neither audited nor sent (not a 500 after auditing them all).
+func TestCodingPageAfterTheCodingEnded(t *testing.T) {
+	coding := &memCoding{}
+	h := newHarness(t, true, func(_ *Config, d *Deps) { d.CodingQueue, d.ThemeDecisions = coding, coding })
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	if _, body := h.get(t, h.client, "/waves/W1/coding?ics=QMM"); !strings.Contains(body, `value="r2/P_FT_IMPROVE"`) {
+		t.Fatal("the page shows no queue while the coding runs")
+	}
+	coding.mu.Lock()
+	coding.ended = "the theme coding of W1 has ended (completed at 2026-11-30T10:00:00Z; `ice themes code --wave W1` starts it again)"
+	coding.mu.Unlock()
+	before := len(h.freeText.Events())
+	form := url.Values{"u0": {"r2/P_FT_IMPROVE"}, "t0-communication": {"negative"}, "u1": {"r3/P_FT_IMPROVE"}, "t1-burden": {"positive"}}
+	for what, get := range map[string]func() (*http.Response, string){
+		"GET":  func() (*http.Response, string) { return h.get(t, h.client, "/waves/W1/coding?ics=QMM") },
+		"POST": func() (*http.Response, string) { return h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", form, nil) },
+	} {
+		resp, body := get()
+		if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "Coding has ended") || !strings.Contains(body, "is not running, so there is nothing to code") ||
+			!strings.Contains(body, "completed at 2026-11-30T10:00:00Z") {
+			t.Errorf("%s after the coding ended: %d\n%s", what, resp.StatusCode, body)
+		}
+		if strings.Contains(body, "r2/P_FT_IMPROVE") || strings.Contains(body, "district nurses") {
+			t.Errorf("%s after the coding ended shows the queue", what)
+		}
+	}
+	if evs := h.freeText.Events()[before:]; len(evs) != 0 {
+		t.Errorf("audited after the coding ended: %+v", evs)
+	}
+	if len(coding.batches) != 0 {
+		t.Errorf("a batch sent after the coding ended: %+v", coding.batches)
 	}
 }

@@ -228,6 +228,7 @@ func (s *Server) currentUser(r *http.Request) (access.User, bool) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ne notFoundError
 	var fe forbiddenError
+	var ce codingEndedError
 	switch {
 	case errors.As(err, &ne):
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", string(ne))
@@ -235,6 +236,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address: check the wave, ICS and release in it.")
 	case errors.As(err, &fe):
 		s.errorPage(w, r, http.StatusForbidden, "You do not have access to this page", string(fe))
+	case errors.As(err, &ce):
+		s.errorPage(w, r, http.StatusConflict, "Coding has ended", string(ce))
 	case errors.Is(err, context.Canceled):
 		return
 	default:

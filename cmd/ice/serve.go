@@ -212,6 +212,16 @@ func runServe(ctx context.Context, cfg serveConfig, out *os.File, ready func(url
 // workflow itself).
 type themeDecisionSender struct{ cl *waveclient.Client }
 
+// CodingRunning says whether the wave's theme coding takes decisions: one that has
+// ended, or was never started, is web.ErrCodingEnded with when and how to start it.
+func (t themeDecisionSender) CodingRunning(ctx context.Context, wave string) error {
+	err := t.cl.ThemeCodingRunning(ctx, wave)
+	if errors.Is(err, waveclient.ErrEnded) || errors.Is(err, waveclient.ErrNotStarted) {
+		return fmt.Errorf("%w: %s", web.ErrCodingEnded, strings.TrimSuffix(err.Error(), ": "+waveclient.ErrEnded.Error()))
+	}
+	return err
+}
+
 func (t themeDecisionSender) SendThemeDecisions(ctx context.Context, wave, ics string, b web.CodingBatch) (int, error) {
 	batch := waveclient.ThemeBatch{Coder: b.Coder, DecidedAt: time.Now().UTC()}
 	for _, d := range b.Decisions {

@@ -109,6 +109,11 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 					return terminalCoding{Store: st, Audit: audit, Sender: cl, AccessFile: accessFile, Wave: wave, ICS: icsFlag,
 						Coder: coder, Next: next, Out: out, In: os.Stdin, W: os.Stdout}.run(ctx)
 				}
+				// A coding that has ended takes no decision: refused before any is
+				// audited (sendDecisions asks again, just before it sends).
+				if err := cl.ThemeCodingRunning(ctx, wave); err != nil {
+					return fmt.Errorf("no decision sent: %w", err)
+				}
 				batch, err := readDecisions(decisions, coder)
 				if err != nil {
 					return err

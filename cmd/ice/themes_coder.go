@@ -33,9 +33,11 @@ type freeTextAuditor interface {
 	RecordFreeText(ctx context.Context, e freetext.AuditEvent) error
 }
 
-// themeSender sends a batch of decisions to the wave's ThemeCodingWorkflow.
+// themeSender sends a batch of decisions to the wave's ThemeCodingWorkflow, and says
+// whether it runs (nil), or why not (it has ended, or was never started).
 type themeSender interface {
 	SendThemeDecisions(ctx context.Context, wave, ics string, batch waveclient.ThemeBatch) (waveclient.ThemeDecisionsResult, error)
+	ThemeCodingRunning(ctx context.Context, wave string) error
 }
 
 // freeTextReader is a named reader, checked against the access file.
@@ -133,6 +135,11 @@ func (tc terminalCoding) run(ctx context.Context) error {
 	}
 	if tc.Next < 1 {
 		return fmt.Errorf("--next %d: want at least 1 comment", tc.Next)
+	}
+	// A coding that has ended takes no decision: nothing is shown, or audited as read
+	// for coding, that could not be coded.
+	if err := tc.Sender.ThemeCodingRunning(ctx, tc.Wave); err != nil {
+		return err
 	}
 	r, err := namedReader(ctx, tc.AccessFile, tc.Coder, tc.Audit, tc.Wave, []string{tc.ICS}, freetext.ActionCode)
 	if err != nil {
@@ -277,8 +284,12 @@ comments:
 
 // sendDecisions audits each decision of the batch as a coding by its coder (the grant
 // is checked again: a batch from a file needs it as much as one typed here), then sends
-// the batch as one update and prints what it changed.
+// the batch as one update and prints what it changed. A coding that has ended (or was
+// never started) is refused first: no decision is audited that could not be recorded.
 func sendDecisions(ctx context.Context, w io.Writer, r *freeTextReader, sender themeSender, wave, ics string, batch waveclient.ThemeBatch) error {
+	if err := sender.ThemeCodingRunning(ctx, wave); err != nil {
+		return fmt.Errorf("no decision sent: %w", err)
+	}
 	if err := r.check(ctx, wave, []string{ics}, freetext.ActionCode); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +22,14 @@ import (
 	"icesurvey/web/dashdata"
 )
 
-// sentBatches is a fake ThemeCodingWorkflow: it keeps the batches sent.
-type sentBatches struct{ batches []waveclient.ThemeBatch }
+// sentBatches is a fake ThemeCodingWorkflow: it keeps the batches sent; ended, when
+// set, is why it no longer runs.
+type sentBatches struct {
+	batches []waveclient.ThemeBatch
+	ended   error
+}
+
+func (s *sentBatches) ThemeCodingRunning(context.Context, string) error { return s.ended }
 
 func (s *sentBatches) SendThemeDecisions(_ context.Context, _, _ string, b waveclient.ThemeBatch) (waveclient.ThemeDecisionsResult, error) {
 	s.batches = append(s.batches, b)
@@ -218,6 +225,51 @@ func TestTerminalCoding(t *testing.T) {
 			t.Errorf("batches %+v", sender.batches)
 		}
 	})
+}
+
+// TestCodingEndedShowsAndAuditsNothing: once the wave's theme coding has ended (ice
+// themes finish), the terminal coder is refused before a comment is shown or a read or
+// decision audited, with the coding's own sentence saying how to start it again.
+func TestCodingEndedShowsAndAuditsNothing(t *testing.T) {
+	ctx, st, af := codedICS(t, 4)
+	audit := dashdata.FreeTextStore{Store: st}
+	ended := fmt.Errorf("the theme coding of W1 has ended (completed at 2026-11-30T10:00:00Z; `ice themes code --wave W1` starts it again): %w", waveclient.ErrEnded)
+	const fay = "fay.reader@example.nhs.uk"
+	for _, out := range []string{"", filepath.Join(t.TempDir(), "d.tsv")} {
+		var w bytes.Buffer
+		sender := &sentBatches{ended: ended}
+		err := terminalCoding{Store: st, Audit: audit, Sender: sender, AccessFile: af, Wave: "W1", ICS: "QMM", Coder: fay, Next: 2, Out: out,
+			In: strings.NewReader("none\nnone\n"), W: &w}.run(ctx)
+		if !errors.Is(err, waveclient.ErrEnded) || !strings.Contains(err.Error(), "starts it again") {
+			t.Errorf("--next with --out %q after the coding ended: %v", out, err)
+		}
+		if strings.Contains(w.String(), "nobody told me") || len(sender.batches) != 0 {
+			t.Errorf("comments shown or a batch sent after the coding ended: %q", w.String())
+		}
+		if out != "" {
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("a decisions file written after the coding ended: %v", err)
+			}
+		}
+	}
+	// A batch (from a file, or typed while the coding ended) is refused before its
+	// decisions are audited.
+	r, err := namedReader(ctx, af, fay, audit, "W1", []string{"QMM"}, freetext.ActionCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue, err := localindex.CoderQueue(ctx, st, "W1", "QMM", fay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := waveclient.ThemeBatch{Coder: fay, Decisions: []waveclient.ThemeDecision{{ResponseID: queue[0].ResponseID, QuestionID: queue[0].QuestionID}}}
+	sender := &sentBatches{ended: ended}
+	if err := sendDecisions(ctx, io.Discard, r, sender, "W1", "QMM", batch); !errors.Is(err, waveclient.ErrEnded) || len(sender.batches) != 0 {
+		t.Errorf("a batch after the coding ended: %v, %d sent", err, len(sender.batches))
+	}
+	if evs := auditEvents(t, ctx, st); len(evs) != 0 {
+		t.Errorf("audited after the coding ended: %+v", evs)
+	}
 }
 
 // TestExportNeedsADownloadGrant: an export is refused unless its reader may download
