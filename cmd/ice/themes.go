@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"icesurvey/fault"
 	"icesurvey/freetext"
 	"icesurvey/store"
 	"icesurvey/themes"
@@ -293,14 +294,14 @@ with its count of comments.`,
 			if err != nil {
 				return err
 			}
-			if len(ics) == 0 {
-				s, err := cl.ThemeStatus(ctx, wave)
-				if err != nil {
-					return err
-				}
-				for _, i := range s.ICS {
-					ics = append(ics, i.ICS)
-				}
+			s, err := cl.ThemeStatus(ctx, wave)
+			if err != nil {
+				return err
+			}
+			// An ICS the coding does not code (mistyped, or in another case) is refused
+			// before anything is checked or audited under it.
+			if ics, err = codedICSs(wave, s, ics); err != nil {
+				return err
 			}
 			reader, err := exportReader(ctx, st, accessFile, by, wave, ics)
 			if err != nil {
@@ -320,12 +321,10 @@ with its count of comments.`,
 					ext := filepath.Ext(out)
 					path = strings.TrimSuffix(out, ext) + "-" + code + ext
 				}
-				// The file is on record before it is written out.
-				if err := reader.recordExport(ctx, wave, code, "qdpx export", res.Sources); err != nil {
-					return fmt.Errorf("recording the export of %s: %w", code, err)
-				}
-				if err := os.WriteFile(path, b, 0o600); err != nil {
-					return err
+				if err := writeRecorded(path, b, func() error {
+					return reader.recordExport(ctx, wave, code, "qdpx export", res.Sources)
+				}); err != nil {
+					return fmt.Errorf("the export of %s: %w", code, err)
 				}
 				fmt.Printf("%s: %d comments → %s (%d bytes)\n", code, res.Sources, path, len(b))
 			}
@@ -340,6 +339,59 @@ with its count of comments.`,
 	f.StringVar(&by, "by", os.Getenv("USER"), "the named reader the export is for (checked and audited)")
 	f.StringVar(&accessFile, "access", envOr("ICE_ACCESS", ""), "the access file naming the free-text readers (the dashboard's; ICE_ACCESS)")
 	return cmd
+}
+
+// codedICSs is the ICSs asked for (every ICS of the coding when none is), each one the
+// wave's theme coding codes; an ICS it does not is refused, naming those it does.
+func codedICSs(wave string, st waveclient.ThemeCodingStatus, asked []string) ([]string, error) {
+	var coded []string
+	for _, c := range st.ICS {
+		coded = append(coded, c.ICS)
+	}
+	if len(asked) == 0 {
+		return coded, nil
+	}
+	for _, ics := range asked {
+		if slices.Contains(coded, ics) {
+			continue
+		}
+		hint := ""
+		if j := slices.IndexFunc(coded, func(c string) bool { return strings.EqualFold(c, ics) }); j >= 0 {
+			hint = fmt.Sprintf("; ICS codes are written as they are, did you mean %s?", coded[j])
+		}
+		return nil, fault.Errorf(fault.BadInput, "--ics %s: the theme coding of %s codes no ICS %q (it codes %s)%s; nothing exported",
+			ics, wave, ics, strings.Join(coded, ", "), hint)
+	}
+	return asked, nil
+}
+
+// writeRecorded writes b to path with the file on record first: the file is created
+// (or opened) before record is called, so a path that cannot be written is refused
+// before anything is recorded as taken away, and written only once record succeeds. A
+// file it created is removed again when record fails.
+func writeRecorded(path string, b []byte, record func() error) error {
+	_, statErr := os.Stat(path)
+	created := os.IsNotExist(statErr)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("nothing recorded or written: %w", err)
+	}
+	if err := record(); err != nil {
+		f.Close()
+		if created {
+			os.Remove(path)
+		}
+		return fmt.Errorf("recording it (nothing written): %w", err)
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func themesFinishCmd() *cobra.Command {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"icesurvey/fault"
 	"icesurvey/freetext"
 	"icesurvey/lake"
 	"icesurvey/localindex"
@@ -269,6 +270,83 @@ func TestCodingEndedShowsAndAuditsNothing(t *testing.T) {
 	}
 	if evs := auditEvents(t, ctx, st); len(evs) != 0 {
 		t.Errorf("audited after the coding ended: %+v", evs)
+	}
+}
+
+// TestWriteRecorded: a file taken away is on record before it is written, and a path
+// that cannot be written is refused before anything is recorded.
+func TestWriteRecorded(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "old.qdpx")
+	if err := os.WriteFile(existing, []byte("before"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	failing := errors.New("the audit store is down")
+	for _, c := range []struct {
+		name, path string
+		record     error
+		recorded   bool
+		want       string // the file afterwards; "-" for none
+		wantErr    string
+	}{
+		{"written", filepath.Join(dir, "new.qdpx"), nil, true, "export", ""},
+		{"overwritten", existing, nil, true, "export", ""},
+		{"no such directory", filepath.Join(dir, "nonexistent", "p.qdpx"), nil, false, "-", "nothing recorded or written"},
+		{"record fails: no file left", filepath.Join(dir, "gone.qdpx"), failing, true, "-", "nothing written"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			recorded := false
+			err := writeRecorded(c.path, []byte("export"), func() error { recorded = true; return c.record })
+			if (c.wantErr == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("error %v, want %q", err, c.wantErr)
+			}
+			if recorded != c.recorded {
+				t.Errorf("recorded %v, want %v", recorded, c.recorded)
+			}
+			b, err := os.ReadFile(c.path)
+			if got := map[bool]string{true: string(b), false: "-"}[err == nil]; got != c.want {
+				t.Errorf("file holds %q, want %q", got, c.want)
+			}
+		})
+	}
+	// A record that fails leaves a file that was there as it was.
+	if err := writeRecorded(existing, []byte("export two"), func() error { return failing }); err == nil {
+		t.Fatal("written without its record")
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "export" {
+		t.Errorf("the file was changed without its record: %q", b)
+	}
+}
+
+// TestCodedICSs: an export names only ICSs the wave's coding codes; a mistyped (or
+// lower-case) code is refused naming the coding's, before anything is audited under it.
+func TestCodedICSs(t *testing.T) {
+	st := waveclient.ThemeCodingStatus{ICS: []waveclient.ThemeCodingICS{{ICS: "QMM"}, {ICS: "QJK"}}}
+	for _, c := range []struct {
+		asked   []string
+		want    string
+		wantErr []string
+	}{
+		{nil, "QMM,QJK", nil},
+		{[]string{"QJK"}, "QJK", nil},
+		{[]string{"QXX"}, "", []string{`codes no ICS "QXX" (it codes QMM, QJK)`, "nothing exported"}},
+		{[]string{"QMM", "qmm"}, "", []string{`codes no ICS "qmm"`, "did you mean QMM?"}},
+	} {
+		got, err := codedICSs("W1", st, c.asked)
+		if c.wantErr == nil {
+			if err != nil || strings.Join(got, ",") != c.want {
+				t.Errorf("%v: %v %v, want %s", c.asked, got, err, c.want)
+			}
+			continue
+		}
+		if fault.KindOf(err) != fault.BadInput {
+			t.Errorf("%v: %v, want BadInput", c.asked, err)
+		}
+		for _, w := range c.wantErr {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error %v lacks %q", c.asked, err, w)
+			}
+		}
 	}
 }
 
