@@ -89,22 +89,11 @@ func ChooseQuote(ctx context.Context, st store.Store, wave, ics, profile, expect
 	if strings.TrimSpace(coder) == "" {
 		return ChosenQuote{}, fault.New(fault.BadInput, "a quotation is chosen by a named coder (--coder)")
 	}
-	p, err := profiles.Get(profile)
-	if err != nil {
-		return ChosenQuote{}, fault.Wrap(fault.BadInput, err)
-	}
-	if _, err := expectation(p, expectationID); err != nil {
-		return ChosenQuote{}, err
-	}
-	cands, err := Candidates(ctx, st, wave, ics, profile)
+	c, err := FindCandidate(ctx, st, wave, ics, profile, expectationID, candidate)
 	if err != nil {
 		return ChosenQuote{}, err
 	}
-	i := slices.IndexFunc(cands, func(c Candidate) bool { return c.ID == candidate })
-	if i < 0 {
-		return ChosenQuote{}, fault.Errorf(fault.BadInput, "profile %s in %s %s: no candidate quotation %q (list them with --list)", profile, wave, ics, candidate)
-	}
-	q := ChosenQuote{Expectation: expectationID, Candidate: candidate, Source: cands[i].Source, Text: cands[i].Text, Coder: coder, ChosenAt: at.UTC()}
+	q := ChosenQuote{Expectation: expectationID, Candidate: candidate, Source: c.Source, Text: c.Text, Coder: coder, ChosenAt: at.UTC()}
 	b, err := json.Marshal(q)
 	if err != nil {
 		return q, err
@@ -115,13 +104,54 @@ func ChooseQuote(ctx context.Context, st store.Store, wave, ics, profile, expect
 	return q, nil
 }
 
-// UnchooseQuote withdraws a chosen quotation from the report.
-func UnchooseQuote(ctx context.Context, st store.Store, wave, ics, profile, expectationID, candidate string) error {
-	key := schemas.ProfileQuoteKey(wave, ics, profile, expectationID, candidate)
-	if _, err := store.ReadAll(ctx, st, key); err != nil {
+// CheckExpectation checks that the profile exists and has the expected-care
+// statement expectationID (BadInput naming the valid ids otherwise).
+func CheckExpectation(profile, expectationID string) error {
+	p, err := profiles.Get(profile)
+	if err != nil {
+		return fault.Wrap(fault.BadInput, err)
+	}
+	_, err = expectation(p, expectationID)
+	return err
+}
+
+// FindCandidate finds the candidate quotation ChooseQuote would record, with its
+// checks and nothing recorded: the profile, its statement expectationID, and a
+// candidate the machine proposes now (Candidates). A caller that audits the read of
+// a quotation checks it first, so that no read is on record of one that is not there.
+func FindCandidate(ctx context.Context, st store.Store, wave, ics, profile, expectationID, candidate string) (Candidate, error) {
+	if err := CheckExpectation(profile, expectationID); err != nil {
+		return Candidate{}, err
+	}
+	cands, err := Candidates(ctx, st, wave, ics, profile)
+	if err != nil {
+		return Candidate{}, err
+	}
+	i := slices.IndexFunc(cands, func(c Candidate) bool { return c.ID == candidate })
+	if i < 0 {
+		return Candidate{}, fault.Errorf(fault.BadInput, "profile %s in %s %s: no candidate quotation %q (list them with --list)", profile, wave, ics, candidate)
+	}
+	return cands[i], nil
+}
+
+// CheckChosen checks, recording nothing, that candidate was chosen for statement
+// expectationID of the profile (what UnchooseQuote withdraws).
+func CheckChosen(ctx context.Context, st store.Store, wave, ics, profile, expectationID, candidate string) error {
+	if err := CheckExpectation(profile, expectationID); err != nil {
+		return err
+	}
+	if _, err := store.ReadAll(ctx, st, schemas.ProfileQuoteKey(wave, ics, profile, expectationID, candidate)); err != nil {
 		return fault.Errorf(fault.BadInput, "profile %s in %s %s: quotation %s was not chosen for %s", profile, wave, ics, candidate, expectationID)
 	}
-	return st.Delete(ctx, key)
+	return nil
+}
+
+// UnchooseQuote withdraws a chosen quotation from the report.
+func UnchooseQuote(ctx context.Context, st store.Store, wave, ics, profile, expectationID, candidate string) error {
+	if err := CheckChosen(ctx, st, wave, ics, profile, expectationID, candidate); err != nil {
+		return err
+	}
+	return st.Delete(ctx, schemas.ProfileQuoteKey(wave, ics, profile, expectationID, candidate))
 }
 
 // ChosenQuotes reads the quotations coders chose for a profile's report in one ICS,

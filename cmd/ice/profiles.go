@@ -163,6 +163,10 @@ func listCandidates(ctx context.Context, st store.Store, rd *reader, pf profileF
 		return err
 	}
 	if pf.expectation != "" {
+		// A mistyped statement would list nothing, its read on record all the same.
+		if err := localindex.CheckExpectation(pf.profile, pf.expectation); err != nil {
+			return err
+		}
 		cands = slices.DeleteFunc(cands, func(c localindex.Candidate) bool { return !slices.Contains(c.Expectations, pf.expectation) })
 	}
 	ids := make([]string, len(cands))
@@ -208,6 +212,20 @@ func noneIfEmpty(s string) string {
 // coder's free-text access; the choice itself goes to the audit trail too. It says what
 // it did on out, each line after indent.
 func chooseQuote(ctx context.Context, out io.Writer, indent string, st store.Store, rd *reader, pf profileFlags, candidate string, remove bool) (localindex.ChosenQuote, error) {
+	// The profile, statement and candidate are checked before the read is audited: a
+	// mistyped id has no quotation read on record.
+	check := func() error {
+		_, err := localindex.FindCandidate(ctx, st, pf.wave, pf.ics, pf.profile, pf.expectation, candidate)
+		return err
+	}
+	if remove {
+		check = func() error {
+			return localindex.CheckChosen(ctx, st, pf.wave, pf.ics, pf.profile, pf.expectation, candidate)
+		}
+	}
+	if err := check(); err != nil {
+		return localindex.ChosenQuote{}, err
+	}
 	if err := rd.readFreeText(ctx, st, pf.wave, pf.ics, "profile quotation "+pf.profile+" "+pf.expectation, []string{candidate}); err != nil {
 		return localindex.ChosenQuote{}, err
 	}
@@ -369,15 +387,19 @@ func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.St
 					quoteIDs = append(quoteIDs, q.Candidate)
 				}
 			}
+			// The report is built first (in the store's free-text area, the worker
+			// checking the reader itself), and its read is on record before a copy of it
+			// leaves the store: a coding that has ended, or a report that fails, has no
+			// read recorded.
+			res, err := cl.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: code, Profile: id, PDF: pdf, By: rd.user})
+			if err != nil {
+				return paths, err
+			}
 			if len(quoteIDs) > 0 {
 				slices.Sort(quoteIDs)
 				if err := rd.readFreeText(ctx, st, wave, code, "profile report "+id, quoteIDs); err != nil {
 					return paths, fmt.Errorf("the report of %s in %s shows %d quotations: %w", id, code, len(quoteIDs), err)
 				}
-			}
-			res, err := cl.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: code, Profile: id, PDF: pdf, By: rd.user})
-			if err != nil {
-				return paths, err
 			}
 			for _, key := range []string{res.HTMLKey, res.PDFKey} {
 				if key == "" {

@@ -382,3 +382,54 @@ func TestExportNeedsADownloadGrant(t *testing.T) {
 		t.Errorf("%d refusals and %d exports audited for QMM, want 1 and 1: %+v", refused, exported, evs)
 	}
 }
+
+// TestChooseQuoteChecksIDsBeforeTheRead: a quotation choice (or listing) with a
+// mistyped statement or candidate, or a withdrawal of one never chosen, fails before
+// any free-text read is audited; a good choice has its read on record.
+func TestChooseQuoteChecksIDsBeforeTheRead(t *testing.T) {
+	ctx, st, af := codedICS(t, 8)
+	if _, err := synthSessions(ctx, st, demoProfile, "W1", "QMM", "", "focus_group", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), 1, 3); err != nil {
+		t.Fatal(err)
+	}
+	cands, err := localindex.Candidates(ctx, st, "W1", "QMM", demoProfile)
+	if err != nil || len(cands) == 0 || len(cands[0].Expectations) == 0 {
+		t.Fatalf("no candidate to choose (%v): the test would test nothing", err)
+	}
+	good := cands[0]
+	rd := &reader{accessFile: af, user: "fay.reader@example.nhs.uk"}
+	pf := func(exp string) profileFlags {
+		return profileFlags{wave: "W1", ics: "QMM", profile: demoProfile, expectation: exp}
+	}
+	for _, c := range []struct {
+		name, exp, cand string
+		remove          bool
+		want            string
+	}{
+		{"mistyped candidate", good.Expectations[0], "deadbeef0000", false, `no candidate quotation "deadbeef0000"`},
+		{"mistyped statement", "nosuch", good.ID, false, `no expected-care statement "nosuch"`},
+		{"withdrawn, never chosen", good.Expectations[0], good.ID, true, "was not chosen"},
+		{"withdrawn, mistyped statement", "nosuch", good.ID, true, `no expected-care statement "nosuch"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := chooseQuote(ctx, io.Discard, "", st, rd, pf(c.exp), c.cand, c.remove); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %q", err, c.want)
+			}
+			if evs := auditEvents(t, ctx, st); len(evs) != 0 {
+				t.Errorf("a read audited that showed nothing: %+v", evs)
+			}
+		})
+	}
+	// A listing narrowed to a mistyped statement would list nothing, audited all the same.
+	if err := listCandidates(ctx, st, rd, pf("nosuch")); err == nil || !strings.Contains(err.Error(), `no expected-care statement "nosuch"`) {
+		t.Errorf("a listing for a mistyped statement: %v", err)
+	}
+	if evs := auditEvents(t, ctx, st); len(evs) != 0 {
+		t.Errorf("a listing for a mistyped statement was audited: %+v", evs)
+	}
+	if _, err := chooseQuote(ctx, io.Discard, "", st, rd, pf(good.Expectations[0]), good.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if evs := auditEvents(t, ctx, st); len(evs) != 1 || !evs[0].Allowed || evs[0].ResponseIDs[0] != good.ID {
+		t.Errorf("the choice's read: %+v", evs)
+	}
+}
