@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"icesurvey/fault"
 	"icesurvey/freetext"
+	"icesurvey/localindex"
 	"icesurvey/store"
 	"icesurvey/themes"
 	"icesurvey/waveclient"
@@ -115,7 +117,13 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 				if err := cl.ThemeCodingRunning(ctx, wave); err != nil {
 					return fmt.Errorf("no decision sent: %w", err)
 				}
-				batch, err := readDecisions(decisions, coder)
+				// Every row is checked, its ids against the ICS's comments, before any
+				// decision is audited: a mistyped id is the file's line, not the worker's.
+				known, err := readCommentIDs(ctx, st, wave, icsFlag)
+				if err != nil {
+					return err
+				}
+				batch, err := readDecisions(decisions, coder, known)
 				if err != nil {
 					return err
 				}
@@ -170,8 +178,45 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 	return cmd
 }
 
-// readDecisions reads a coder's decisions file; errors name the file, line and field.
-func readDecisions(path, coder string) (waveclient.ThemeBatch, error) {
+// commentIDs is the free-text answers of one ICS of a wave, as its coding run
+// redacted them: the ids a decision may name (response id → its questions).
+type commentIDs struct {
+	wave, ics string
+	answers   map[string]map[string]bool
+}
+
+// readCommentIDs reads the ids (no text) of the comments the ICS's coding run queued.
+func readCommentIDs(ctx context.Context, st store.Store, wave, ics string) (commentIDs, error) {
+	rows, err := localindex.ReadRedacted(ctx, st, wave, ics)
+	if err != nil {
+		return commentIDs{}, fmt.Errorf("the comments of %s %s have not been coded yet (`ice themes code --wave %s` codes them): %w", wave, ics, wave, err)
+	}
+	known := commentIDs{wave: wave, ics: ics, answers: map[string]map[string]bool{}}
+	for _, r := range rows {
+		if known.answers[r.ResponseID] == nil {
+			known.answers[r.ResponseID] = map[string]bool{}
+		}
+		known.answers[r.ResponseID][r.QuestionID] = true
+	}
+	return known, nil
+}
+
+// check says which field of a decision names no comment of the ICS, if one does.
+func (k commentIDs) check(responseID, questionID string) (field string, err error) {
+	qs, ok := k.answers[responseID]
+	if !ok {
+		return "response_id", fault.Errorf(fault.BadInput, "no free-text answer of response %q in %s %s (the ids are those `--next N --out FILE` writes)", responseID, k.wave, k.ics)
+	}
+	if !qs[questionID] {
+		answered := slices.Sorted(maps.Keys(qs))
+		return "question_id", fault.Errorf(fault.BadInput, "response %s has no free-text answer to %q in %s %s (it answered %s)", responseID, questionID, k.wave, k.ics, strings.Join(answered, ", "))
+	}
+	return "", nil
+}
+
+// readDecisions reads a coder's decisions file, each row's ids checked against the
+// ICS's comments (known) and none decided twice; errors name the file, line and field.
+func readDecisions(path, coder string, known commentIDs) (waveclient.ThemeBatch, error) {
 	batch := waveclient.ThemeBatch{Coder: coder}
 	if coder == "" {
 		return batch, fmt.Errorf("--coder is required with --decisions")
@@ -182,6 +227,7 @@ func readDecisions(path, coder string) (waveclient.ThemeBatch, error) {
 	}
 	defer f.Close()
 	cb := themes.Default()
+	seen := map[string]int{} // unit → its line
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimRight(sc.Text(), "\r")
@@ -197,6 +243,14 @@ func readDecisions(path, coder string) (waveclient.ThemeBatch, error) {
 				return batch, fmt.Errorf("%s line %d field %s: empty", path, n, name)
 			}
 		}
+		if field, err := known.check(cols[0], cols[1]); err != nil {
+			return batch, fmt.Errorf("%s line %d field %s: %w", path, n, field, err)
+		}
+		u := localindex.UnitID(cols[0], cols[1])
+		if prev, dup := seen[u]; dup {
+			return batch, fault.Errorf(fault.BadInput, "%s line %d: response %s, question %s decided twice (also line %d)", path, n, cols[0], cols[1], prev)
+		}
+		seen[u] = n
 		codes, err := cb.ParseLabels(cols[2])
 		if err != nil {
 			return batch, fmt.Errorf("%s line %d field labels: %w", path, n, err)

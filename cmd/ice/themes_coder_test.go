@@ -199,7 +199,11 @@ func TestTerminalCoding(t *testing.T) {
 		if err := os.WriteFile(path, []byte(filled), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		batch, err := readDecisions(path, "fay.reader@example.nhs.uk")
+		known, err := readCommentIDs(ctx, st, "W1", "QMM")
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch, err := readDecisions(path, "fay.reader@example.nhs.uk", known)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,6 +274,52 @@ func TestCodingEndedShowsAndAuditsNothing(t *testing.T) {
 	}
 	if evs := auditEvents(t, ctx, st); len(evs) != 0 {
 		t.Errorf("audited after the coding ended: %+v", evs)
+	}
+}
+
+// TestDecisionsFileErrorsNameTheLine: a decisions file is checked row by row, its ids
+// against the ICS's comments, before anything is audited or sent; each error names the
+// file, line and field.
+func TestDecisionsFileErrorsNameTheLine(t *testing.T) {
+	ctx, st, _ := codedICS(t, 3)
+	known, err := readCommentIDs(ctx, st, "W1", "QMM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := "# Decisions of fay\n# Labels: ...\n"
+	for _, c := range []struct {
+		name, rows string
+		want       []string // "" for a file that reads
+	}{
+		{"good", "resp-000\tP_IMPROVE\tCON-\nresp-001\tP_IMPROVE\tnone\n", nil},
+		{"mistyped response", "resp-000\tP_IMPROVE\tCON-\nresp-0X1\tP_IMPROVE\tnone\n",
+			[]string{"line 4 field response_id", `no free-text answer of response "resp-0X1" in W1 QMM`}},
+		{"mistyped question", "resp-000\tP_IMPROVE\tCON-\n\nresp-001\tP_IMPROV\tnone\n",
+			[]string{"line 5 field question_id", `response resp-001 has no free-text answer to "P_IMPROV" in W1 QMM (it answered P_IMPROVE)`}},
+		{"decided twice", "resp-002\tP_IMPROVE\tCON-\nresp-001\tP_IMPROVE\tnone\nresp-002\tP_IMPROVE\tBUR+\n",
+			[]string{"line 5: response resp-002, question P_IMPROVE decided twice (also line 3)"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "d2.tsv")
+			if err := os.WriteFile(path, []byte(header+c.rows), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b, err := readDecisions(path, "fay.reader@example.nhs.uk", known)
+			if c.want == nil {
+				if err != nil || len(b.Decisions) != 2 {
+					t.Fatalf("%v, %d decisions", err, len(b.Decisions))
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), path+" ") {
+				t.Fatalf("error %v, want one naming %s", err, path)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"icesurvey/themes"
 	"icesurvey/waveclient"
 	"icesurvey/web"
+	"icesurvey/web/dashdata"
 	"icesurvey/workflows"
 )
 
@@ -200,6 +202,50 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 		t.Fatalf("a report that quotes comments, for no one named: %v", err)
 	}
 
+	// Mistyped input is refused before anything is audited (ice audit reads must say
+	// only what happened): a decisions file with a mistyped response id (its line and
+	// field named), an export of an ICS the coding does not code, or to a file that
+	// cannot be written.
+	ice := iceOnServer(t, ctx, st)
+	onStore := []string{"--store", "file://" + st.Store.Root(), "--access", accessFile}
+	ftAudit := dashdata.FreeTextStore{Store: st.Store}
+	reads := func(ics string) int {
+		t.Helper()
+		evs, err := ftAudit.FreeTextReads(ctx, wave, ics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	if wc.ThemeCodingRunning(ctx, wave) != nil || (themeDecisionSender{cl: wc}).CodingRunning(ctx, wave) != nil {
+		t.Fatal("the running coding is said not to run")
+	}
+	before := reads(ics)
+	d2 := filepath.Join(t.TempDir(), "d2.tsv")
+	if err := os.WriteFile(d2, []byte("# decisions\n"+red[30].ResponseID+"\t"+red[30].QuestionID+"\tnone\nRXXXXXXX\t"+red[31].QuestionID+"\tCON-\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ice(append([]string{"themes", "code", "--any-wave", "--wave", wave, "--for-ics", ics, "--coder", alice, "--decisions", d2}, onStore...)...); err == nil ||
+		!strings.Contains(err.Error(), d2+" line 3 field response_id") {
+		t.Errorf("a decisions file with a mistyped response id: %v", err)
+	}
+	for _, bad := range []struct{ ics, want string }{{"QXX", `codes no ICS "QXX" (it codes QMM)`}, {"qmm", "did you mean QMM?"}} {
+		if _, err := ice(append([]string{"themes", "export", "--wave", wave, "--ics", bad.ics, "--by", namedReader, "--out", filepath.Join(t.TempDir(), "q.qdpx")}, onStore...)...); err == nil ||
+			!strings.Contains(err.Error(), bad.want) {
+			t.Errorf("an export of ICS %s: %v", bad.ics, err)
+		}
+		if n := reads(bad.ics); n != 0 {
+			t.Errorf("%d audit records under the mistyped ICS %s", n, bad.ics)
+		}
+	}
+	if _, err := ice(append([]string{"themes", "export", "--wave", wave, "--ics", ics, "--by", namedReader, "--out", filepath.Join(t.TempDir(), "nonexistent", "p.qdpx")}, onStore...)...); err == nil ||
+		!strings.Contains(err.Error(), "nothing recorded or written") {
+		t.Errorf("an export to a directory that does not exist: %v", err)
+	}
+	if n := reads(ics) - before; n != 0 {
+		t.Errorf("%d reads, decisions or downloads audited that did not happen", n)
+	}
+
 	dir := t.TempDir()
 	_, chromium := os.Stat(printpdf.ChromiumPath)
 	dctx, dcancel := context.WithTimeout(ctx, 3*time.Minute) // on failure, the worker's errors are shown below
@@ -232,15 +278,51 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 	if !end.Finished || end.Batches != 2 || end.Runs != 3 {
 		t.Fatalf("end %+v", end)
 	}
-	// Once finished, finishing again or asking it for an export says it has ended and
-	// how to start it again, not Temporal's "workflow execution already completed".
+	// Once finished, finishing again, asking it for an export, sending it decisions
+	// or coding at the terminal, or a profile report, says it has ended and how to
+	// start it again, not Temporal's "workflow execution already completed" — and
+	// before any comment is shown or any read or decision audited.
+	before = reads(ics)
+	d9 := filepath.Join(t.TempDir(), "d9.tsv")
+	d1 := filepath.Join(t.TempDir(), "d1.tsv")
+	if err := os.WriteFile(d1, []byte(red[30].ResponseID+"\t"+red[30].QuestionID+"\tnone\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	terminal := func(args ...string) error {
+		out, err := ice(append(append([]string{"themes", "code", "--any-wave", "--wave", wave, "--for-ics", ics, "--coder", alice}, args...), onStore...)...)
+		if strings.Contains(out, "Coding "+wave) {
+			t.Errorf("comments shown after the coding finished:\n%s", out)
+		}
+		return err
+	}
 	for what, op := range map[string]func() error{
 		"finish": func() error { return wc.FinishThemeCoding(ctx, wave) },
 		"export": func() error { _, err := wc.ExportQDPX(ctx, wave, ics, "a.reader@example.nhs.uk"); return err },
+		"decisions": func() error {
+			_, err := wc.SendThemeDecisions(ctx, wave, ics, waveclient.ThemeBatch{Coder: alice, Decisions: a.Decisions[:1]})
+			return err
+		},
+		"terminal --next":      func() error { return terminal("--next", "1", "--out", d9) },
+		"terminal --decisions": func() error { return terminal("--decisions", d1) },
+		"profile report": func() error {
+			_, err := writeProfileReports(ctx, wc, st.Store, qr, wave, []string{ics}, []string{demoProfile}, false, t.TempDir())
+			return err
+		},
 	} {
-		if err := op(); !errors.Is(err, waveclient.ErrEnded) || !strings.Contains(err.Error(), "`ice themes code --wave "+wave+"` starts it again") {
+		if err := op(); !errors.Is(err, waveclient.ErrEnded) && !strings.Contains(fmt.Sprint(err), "has ended") ||
+			!strings.Contains(fmt.Sprint(err), "`ice themes code --wave "+wave+"` starts it again") {
 			t.Errorf("%s after the coding finished: %v", what, err)
 		}
+	}
+	if _, err := os.Stat(d9); !os.IsNotExist(err) {
+		t.Errorf("a decisions file written after the coding finished: %v", err)
+	}
+	if n := reads(ics) - before; n != 0 {
+		t.Errorf("%d reads or decisions audited after the coding finished", n)
+	}
+	// The dashboard's coding page is told the same.
+	if err := (themeDecisionSender{cl: wc}).CodingRunning(ctx, wave); !errors.Is(err, web.ErrCodingEnded) || !strings.Contains(err.Error(), "starts it again") {
+		t.Errorf("the dashboard asking whether the coding runs, after it finished: %v", err)
 	}
 	recordHistories(t, ctx, wc, map[string]string{"themes.json": workflows.ThemeCodingWorkflowID(wave)})
 }
