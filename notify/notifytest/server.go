@@ -14,7 +14,8 @@
 //     none starting with @ ( ) = [ ] ” \ / , < >, not "no fixed abode", the last a
 //     real UK postcode (400 ValidationError with Notify's messages);
 //   - GET /v2/notifications/{id} answers 400 for an id that is not a UUID and 404
-//     NoResultFound for an unknown one; GET /v2/notifications filters by reference,
+//     NoResultFound for an unknown one, or (with Options.Retention) for one older than
+//     the service's data retention period, which Notify has deleted; GET /v2/notifications filters by reference,
 //     template_type, status ("failed" meaning every failure status) and older_than,
 //     refuses any other parameter or an unknown status or type (400), answers newest
 //     first in pages of PageSize with links.current, and links.next on every page that
@@ -97,6 +98,11 @@ type Options struct {
 	// it is that old (and to sending at half that age), whoever asks; otherwise each GET
 	// by id moves it one step.
 	SettleAfter time.Duration
+	// Retention, when positive, is the service's data retention period: a notification
+	// older than that is gone, as Notify deletes it (7 days by default, 3 to 90 as a
+	// service chooses): GET by id answers 404 NoResultFound and the listing leaves it
+	// out. Zero keeps every notification for ever.
+	Retention time.Duration
 	// StatePath, when set, is the journal the server's state is kept in (see the
 	// package documentation). A server started on an existing journal carries on from
 	// it, with the same service id and API keys.
@@ -1001,7 +1007,7 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := s.byID[strings.ToLower(id)]
-	if n == nil {
+	if n == nil || s.deleted(n) {
 		s.stats.NotFound++
 		writeError(w, http.StatusNotFound, "NoResultFound", "No result found")
 		return
@@ -1094,7 +1100,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	}
 	for i := start; i >= 0 && len(page) < s.opts.PageSize; i-- { // newest first
 		n := s.notes[i]
-		if hasRef && n.Reference != ref[0] || len(types) > 0 && !contains(types, n.Type) || len(statuses) > 0 && !contains(statuses, n.Status) {
+		if s.deleted(n) || hasRef && n.Reference != ref[0] || len(types) > 0 && !contains(types, n.Type) || len(statuses) > 0 && !contains(statuses, n.Status) {
 			continue
 		}
 		page = append(page, s.notificationJSON(n))
@@ -1110,6 +1116,12 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		links["next"] = s.URL + "/v2/notifications?" + nq.Encode()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"notifications": page, "links": links})
+}
+
+// deleted reports whether Notify would have deleted n by now: it is older than the
+// service's data retention period (Options.Retention).
+func (s *Server) deleted(n *Notification) bool {
+	return s.opts.Retention > 0 && s.opts.Now().Sub(n.CreatedAt) >= s.opts.Retention
 }
 
 func (s *Server) notificationJSON(n *Notification) map[string]any {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -412,5 +413,43 @@ func TestRateLimitSharedByReads(t *testing.T) {
 	}
 	if st, body := get(t, srv, "/v2/notifications/dd4b8b9d-d414-4a83-9256-580046bf18f9"); st != 429 || !strings.Contains(message(body), "rate limit") {
 		t.Errorf("third request: %d %v, want 429", st, body)
+	}
+}
+
+// TestRetention: with a data retention period, a notification older than it is gone,
+// as Notify deletes it: GET by id answers 404 NoResultFound and the listing leaves it
+// out; a younger one is still there.
+func TestRetention(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	srv := notifytest.Start(t, notifytest.Options{Retention: 7 * 24 * time.Hour, SettleAfter: time.Minute, Now: clock})
+	c, _ := notify.New(notify.Config{APIKey: srv.APIKey(), BaseURL: srv.URL, Now: clock})
+	ctx := context.Background()
+	old, err := c.SendSMS(ctx, notify.SMS{PhoneNumber: "07700900000", TemplateID: tmpl, Reference: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(3 * 24 * time.Hour)
+	young, err := c.SendSMS(ctx, notify.SMS{PhoneNumber: "07700900001", TemplateID: tmpl, Reference: "young"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(4*24*time.Hour + time.Second) // old is 7 days and a second old
+	var apiErr *notify.APIError
+	if _, err := c.Get(ctx, old.ID); !errors.As(err, &apiErr) || apiErr.Status != 404 || !strings.Contains(err.Error(), "NoResultFound") {
+		t.Errorf("GET of a notification past the retention: %v, want 404 NoResultFound", err)
+	}
+	if n, err := c.Get(ctx, young.ID); err != nil || n.Status != "delivered" {
+		t.Errorf("GET of a notification within the retention: %+v, %v", n, err)
+	}
+	var listed []string
+	if err := c.List(ctx, notify.ListFilter{}, func(n notify.Notification) error {
+		listed = append(listed, n.Reference)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 1 || listed[0] != "young" {
+		t.Errorf("listed %v, want [young]", listed)
 	}
 }
