@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/mailing"
 	"icesurvey/notify"
@@ -119,7 +120,7 @@ func TestFetchReceiptsFallsBackToGet(t *testing.T) {
 	}
 }
 
-// hidingSource lists nothing, as Notify after its retention of a week.
+// hidingSource lists nothing: the listing missed the step's messages.
 type hidingSource struct{ countingSource }
 
 func (h *hidingSource) List(context.Context, notify.ListFilter, func(notify.Notification) error) error {
@@ -141,5 +142,109 @@ func TestReceiptResult(t *testing.T) {
 		if r, f := mailing.ReceiptResult(c.status); r != c.result || f != c.final {
 			t.Errorf("ReceiptResult(%q) = %q, %v; want %q, %v", c.status, r, f, c.result, c.final)
 		}
+	}
+}
+
+// forgettingSource is Notify having lost some messages: it lists nothing, and a GET of
+// a forgotten id asks the server for an id it never issued (a real 404 NoResultFound).
+type forgettingSource struct {
+	hidingSource
+	forget map[string]bool
+}
+
+func (f *forgettingSource) Get(ctx context.Context, id string) (*notify.Notification, error) {
+	if f.forget[id] {
+		id = "dd4b8b9d-d414-4a83-9256-580046bf18f9"
+	}
+	return f.hidingSource.Get(ctx, id)
+}
+
+// A message Notify no longer holds (404 NoResultFound: deleted after the service's
+// data retention period, or forgotten by a simulator) does not stop the fetch, or the
+// ICS's fieldwork: it is recorded as receipt-expired, counted, final, and never asked
+// about again; the others get their receipts. A rejected key still stops the fetch, as
+// a configuration error a person must fix.
+func TestFetchReceiptsNotFound(t *testing.T) {
+	ctx := context.Background()
+	step := mailing.Step{Name: "sms1", Day: 3, Channel: mailing.ChannelSMS, Template: smsTemplate}
+	req := mailing.ReceiptsRequest{Wave: "W1", ICS: "QMM", Step: "sms1"}
+	tests := []struct {
+		name string
+		// source wraps the client that sent the step (the server's clock is now); after
+		// is how long after the send the receipts are fetched.
+		source             func(srv *notifytest.Server, now func() time.Time, c *notify.Client, ids []string) mailing.ReceiptSource
+		after              time.Duration
+		delivered, expired int
+		wantErr            fault.Kind
+	}{
+		{name: "one message forgotten", after: time.Minute, delivered: 4, expired: 1,
+			source: func(_ *notifytest.Server, _ func() time.Time, c *notify.Client, ids []string) mailing.ReceiptSource {
+				return &forgettingSource{hidingSource{countingSource{Client: c}}, map[string]bool{ids[2]: true}}
+			}},
+		{name: "every message past Notify's 7-day retention", after: 11 * 24 * time.Hour, expired: 5,
+			source: func(_ *notifytest.Server, _ func() time.Time, c *notify.Client, _ []string) mailing.ReceiptSource {
+				return c
+			}},
+		{name: "within the retention", after: 6 * 24 * time.Hour, delivered: 5,
+			source: func(_ *notifytest.Server, _ func() time.Time, c *notify.Client, _ []string) mailing.ReceiptSource {
+				return &hidingSource{countingSource{Client: c}}
+			}},
+		{name: "a rejected key", after: time.Minute, wantErr: fault.NotAuthorised,
+			source: func(srv *notifytest.Server, now func() time.Time, _ *notify.Client, _ []string) mailing.ReceiptSource {
+				bad, err := notify.New(notify.Config{APIKey: "test-" + srv.ServiceID() + "-11111111-1111-4111-8111-111111111111", BaseURL: srv.URL, Now: now})
+				if err != nil {
+					panic(err)
+				}
+				return bad
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, _, sel := sendFixture(t)
+			now := time.Now()
+			clock := func() time.Time { return now }
+			srv := notifytest.Start(t, notifytest.Options{SettleAfter: time.Second, Retention: 7 * 24 * time.Hour, Now: clock})
+			client, err := notify.New(notify.Config{APIKey: srv.APIKey(), BaseURL: srv.URL, Now: clock, MaxAttempts: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := mailing.Send(ctx, st, client, mailing.SendRequest{Wave: "W1", ICS: "QMM", Step: step, SelectionKey: sel}, now, nil); err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, n := range srv.Notifications() {
+				ids = append(ids, n.ID)
+			}
+			now = now.Add(tt.after)
+			src := tt.source(srv, clock, client, ids)
+			got, err := mailing.FetchReceipts(ctx, st, src, req)
+			if tt.wantErr != "" {
+				if fault.KindOf(err) != tt.wantErr {
+					t.Fatalf("fetch %+v, %v; want a %s error", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("fetch: %v", err)
+			}
+			if got.Delivered != tt.delivered || got.Expired != tt.expired || got.InFlight != 0 || !got.Final() || got.Changed != 5 {
+				t.Errorf("fetch %+v, want %d delivered and %d expired, all final", got, tt.delivered, tt.expired)
+			}
+			h := history(t, st, got.Objects)
+			expired := 0
+			for _, r := range h {
+				if r == schemas.ResultReceiptExpired {
+					expired++
+				}
+			}
+			if expired != tt.expired {
+				t.Errorf("%d messages receipt-expired in the history %v, want %d", expired, h, tt.expired)
+			}
+			before := srv.Stats().Requests
+			if again, err := mailing.FetchReceipts(ctx, st, src, req); err != nil || again.Changed != 0 || again.Expired != tt.expired ||
+				srv.Stats().Requests != before {
+				t.Errorf("second fetch %+v, %v (%d requests): an expired receipt is asked about again", again, err, srv.Stats().Requests-before)
+			}
+		})
 	}
 }

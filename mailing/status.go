@@ -40,6 +40,10 @@ type ReceiptsResult struct {
 	TemporaryFailures int `json:"temporary_failures"`
 	InFlight          int `json:"in_flight"`
 	Refused           int `json:"refused"`
+	// Expired counts messages Notify no longer holds (404 NoResultFound: deleted after
+	// the service's data retention period), recorded as receipt-expired: their result
+	// is unknown for good, and they count as sent.
+	Expired int `json:"expired,omitempty"`
 	// Listed is the number of notifications read from the list endpoint, Fetched the
 	// number fetched one by one (GET by id) because the listing did not show them.
 	Listed  int `json:"listed"`
@@ -55,6 +59,15 @@ type ReceiptsResult struct {
 // would find nothing new.
 func (r ReceiptsResult) Final() bool { return r.InFlight == 0 }
 
+// ReceiptsAfterDays is how many days after an SMS step is sent its delivery receipts
+// are first fetched. GOV.UK Notify keeps trying a phone that is off for 72 hours before
+// it says temporary-failure, so most receipts are final by then; and it deletes every
+// message after the service's data retention period, 7 days by default (3 to 90 as the
+// service chooses), after which a receipt can no longer be read (receipt-expired).
+// Four days falls between the two. A service whose retention is set below 4 days loses
+// its receipts: keep it at 7 or more.
+const ReceiptsAfterDays = 4
+
 // listSlack is how much earlier than the step's first ledger record a notification may
 // be stamped by Notify's clock and still be one of the step's.
 const listSlack = time.Hour
@@ -68,8 +81,11 @@ var errListedEnough = errors.New("listed enough")
 // nothing is re-sent within the step) or delivered. Statuses come from the list
 // endpoint, newest first in pages of 250, until every message is found or the listing
 // reaches notifications older than the step; what the listing did not show is fetched
-// by id. It can be run any number of times; a message whose result is final is not
-// asked about again.
+// by id. A message Notify no longer holds (404 NoResultFound, deleted after the
+// service's data retention period, 7 days by default) becomes receipt-expired: its
+// result is unknown for good, and the step goes on; any other error of the read (a
+// rejected key, a server error) is returned. It can be run any number of times; a
+// message whose result is final is not asked about again.
 func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req ReceiptsRequest) (ReceiptsResult, error) {
 	var res ReceiptsResult
 	if src == nil {
@@ -112,6 +128,7 @@ func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req R
 		}
 	}
 	status := map[int]string{}
+	expired := map[int]bool{}
 	if len(want) > 0 {
 		cutoff := earliest.Add(-listSlack)
 		err := src.List(ctx, notify.ListFilter{TemplateType: notify.TypeSMS}, func(n notify.Notification) error {
@@ -135,6 +152,12 @@ func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req R
 				continue
 			}
 			n, err := src.Get(ctx, id)
+			if notify.IsNotFound(err) {
+				// Deleted after Notify's data retention: nothing more can be learnt of it,
+				// and one message is no reason to stop the ICS's fieldwork.
+				expired[i] = true
+				continue
+			}
 			if err != nil {
 				return res, fmt.Errorf("mailing: receipts of %s: status of %s: %w", req.Step, history[i].Reference, err)
 			}
@@ -150,6 +173,10 @@ func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req R
 		history[i].Result = result
 		res.Changed++
 	}
+	for i := range expired {
+		history[i].Result = schemas.ResultReceiptExpired
+		res.Changed++
+	}
 	res.Messages = len(history)
 	for _, ev := range history {
 		switch ev.Result {
@@ -163,6 +190,8 @@ func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req R
 			}
 		case schemas.ResultTemporaryFailure:
 			res.TemporaryFailures++
+		case schemas.ResultReceiptExpired:
+			res.Expired++
 		default:
 			res.InFlight++
 		}
@@ -175,7 +204,7 @@ func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req R
 	}
 	audit.Record(ctx, "delivery_receipts", map[string]any{"step": req.Step, "messages": res.Messages,
 		"delivered": res.Delivered, "permanent_failures": res.PermanentFailures, "temporary_failures": res.TemporaryFailures,
-		"in_flight": res.InFlight, "refused": res.Refused, "listed": res.Listed, "fetched": res.Fetched, "changed": res.Changed})
+		"in_flight": res.InFlight, "refused": res.Refused, "expired": res.Expired, "listed": res.Listed, "fetched": res.Fetched, "changed": res.Changed})
 	return res, nil
 }
 

@@ -95,6 +95,14 @@ func (e *APIError) RecipientError() bool {
 	return true
 }
 
+// NotFound reports whether Notify answered 404 NoResultFound: it holds no such
+// notification. For a notification we sent, that means Notify has deleted it after the
+// service's data retention period (7 days by default, 3 to 90 as the service chooses),
+// or a simulator forgot it; it says nothing about the key, the service or the template.
+func (e *APIError) NotFound() bool {
+	return e.Status == http.StatusNotFound && e.has("NoResultFound")
+}
+
 func (e *APIError) has(kind string) bool {
 	for _, it := range e.Errors {
 		if it.Error == kind {
@@ -129,6 +137,13 @@ func (e *ValidationError) RecipientError() bool {
 // IsPermanent reports whether err (or an error it wraps) says the request can never
 // succeed as it stands (fault.IsPermanent).
 func IsPermanent(err error) bool { return fault.IsPermanent(err) }
+
+// IsNotFound reports whether err (or an error it wraps) is Notify's 404 NoResultFound
+// (APIError.NotFound).
+func IsNotFound(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.NotFound()
+}
 
 // IsRecipientError reports whether err (or an error it wraps) is a permanent failure
 // caused by one recipient's details, so that person alone should get no more messages

@@ -12,7 +12,7 @@ type MailingEvent struct {
 	Step           string    `col:"step,doc=mailing step name e.g. invitation or sms1"`
 	Channel        string    `col:"channel,doc=letter or sms"`
 	SentAt         time.Time `col:"sent_at,doc=when the send began (the print file or SMS batch)"`
-	Result         string    `col:"result,doc=queued-for-print; sent; then from the delivery receipt delivered or temporary-failure or permanent-failure"`
+	Result         string    `col:"result,doc=queued-for-print; sent; then from the delivery receipt delivered or temporary-failure or permanent-failure; or receipt-expired when Notify no longer holds the message"`
 }
 
 // Results of a message in the mailing history (MailingEvent.Result).
@@ -30,6 +30,13 @@ const (
 	// Notify's technical-failure). The person stays in the next SMS step's selection; the
 	// message is never re-sent within its own step.
 	ResultTemporaryFailure = "temporary-failure"
+	// ResultReceiptExpired: Notify no longer holds the SMS (GET by id answers 404
+	// NoResultFound: deleted after the service's data retention period, or forgotten by
+	// a simulator), so whether it reached the phone is unknown, and will stay so. It is
+	// final, and counts as sent, as a "sent" does: the message may have reached the
+	// person, who stays in the next SMS step's selection (only a permanent-failure
+	// leaves them out) and counts as contacted.
+	ResultReceiptExpired = "receipt-expired"
 )
 
 // MailingEventLayout is the lake/warehouse layout of the mailing history.
