@@ -374,6 +374,15 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 		due := start.Add(time.Duration(r.dueDay[step.Name]) * r.in.DayLength)
 		ms.DueAt = due.UTC()
 		now := workflow.Now(ctx)
+		// The receipts of an SMS step sent earlier, while Notify still holds them (paused
+		// or not: reading them sends nothing).
+		receipts, receiptsAt := r.nextReceipts()
+		if receipts >= 0 && !now.Before(receiptsAt) {
+			if err := r.receiptsPass(ctx, receipts); err != nil {
+				return err
+			}
+			continue
+		}
 		if !now.Before(due) && !r.status.Paused {
 			break
 		}
@@ -386,6 +395,9 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 		wait := due.Sub(now)
 		if r.status.Paused {
 			wait = 0
+		}
+		if receipts >= 0 && (wait <= 0 || receiptsAt.Sub(now) < wait) {
+			wait = receiptsAt.Sub(now)
 		}
 		var err error
 		if wait > 0 {
@@ -460,6 +472,13 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 	ms.Failed = out.Failed
 	ms.SentAt = workflow.Now(ctx).UTC()
 	ms.State = MailingSent
+	if step.Channel == mailing.ChannelSMS && receiptsAndSMSCheck &&
+		workflow.GetVersion(ctx, changeEarlyReceipts, workflow.DefaultVersion, 1) >= 1 {
+		// Notify deletes a message after the service's data retention period (7 days by
+		// default), and the next step may be 11 days off: the receipts are fetched once
+		// they are final, while Notify still holds them.
+		ms.ReceiptsDueAt = ms.SentAt.Add(time.Duration(mailing.ReceiptsAfterDays) * r.in.DayLength)
+	}
 	r.flushAudit(ctx)
 	return nil
 }
@@ -472,6 +491,12 @@ const changeSMSReceiptsAndDBS = "sms-receipts-and-dbs"
 // changeMailingStageAfterDBS versions the mailing story: from version 1 the stage goes
 // back to mailing once the step's DBS reply is in.
 const changeMailingStageAfterDBS = "mailing-stage-after-dbs"
+
+// changeEarlyReceipts versions the mailing story: from version 1 the receipts of an SMS
+// step are fetched mailing.ReceiptsAfterDays after it was sent (and each day after
+// while some are not final), not only before the next step, which may come after
+// Notify has deleted the messages.
+const changeEarlyReceipts = "early-sms-receipts"
 
 // changeFinalLoadWait versions the close: from version 1 the closing record waits
 // FinalLoadDays after the close for the daily loads of the supplier's last files.
@@ -486,16 +511,81 @@ func (r *icsRun) fetchReceipts(ctx workflow.Context, upTo int) error {
 		if ms.Channel != mailing.ChannelSMS || ms.State != MailingSent || ms.ReceiptsFinal {
 			continue
 		}
-		var out activities.ReceiptsOutput
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Network)),
-			a.FetchReceipts, activities.ReceiptsInput{Scope: r.scope(), Step: ms.Step}).Get(ctx, &out); err != nil {
-			return fmt.Errorf("delivery receipts of %s: %w", ms.Step, err)
-		}
-		if _, err := loadIntoWarehouse(ctx, r.scope(), out.Objects); err != nil {
+		if err := r.fetchStepReceipts(ctx, j); err != nil {
 			return err
 		}
-		ms.Delivered, ms.PermanentFailures, ms.TemporaryFailures = out.Delivered, out.PermanentFailures, out.TemporaryFailures
-		ms.ReceiptsFinal = out.Final()
+	}
+	return nil
+}
+
+// fetchStepReceipts fetches the delivery receipts of SMS step j and loads them into the
+// warehouse. Once every one is final no later pass is due.
+func (r *icsRun) fetchStepReceipts(ctx workflow.Context, j int) error {
+	ms := &r.status.Mailings[j]
+	var out activities.ReceiptsOutput
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Network)),
+		a.FetchReceipts, activities.ReceiptsInput{Scope: r.scope(), Step: ms.Step}).Get(ctx, &out); err != nil {
+		return fmt.Errorf("delivery receipts of %s: %w", ms.Step, err)
+	}
+	if _, err := loadIntoWarehouse(ctx, r.scope(), out.Objects); err != nil {
+		return err
+	}
+	ms.Delivered, ms.PermanentFailures, ms.TemporaryFailures = out.Delivered, out.PermanentFailures, out.TemporaryFailures
+	ms.ReceiptsExpired = out.Expired
+	ms.ReceiptsFinal = out.Final()
+	if ms.ReceiptsFinal {
+		ms.ReceiptsDueAt = time.Time{}
+	}
+	return nil
+}
+
+// nextReceipts is the SMS step whose receipts pass (changeEarlyReceipts) is due first,
+// and when; -1 when none is.
+func (r *icsRun) nextReceipts() (int, time.Time) {
+	next, at := -1, time.Time{}
+	for j, ms := range r.status.Mailings {
+		if ms.ReceiptsDueAt.IsZero() || ms.ReceiptsFinal {
+			continue
+		}
+		if next < 0 || ms.ReceiptsDueAt.Before(at) {
+			next, at = j, ms.ReceiptsDueAt
+		}
+	}
+	return next, at
+}
+
+// receiptsPass fetches the receipts of SMS step j now; while some are not final, the
+// next pass is a day later (a temporary failure takes Notify up to 72 hours; a message
+// Notify has deleted since is final as receipt-expired).
+func (r *icsRun) receiptsPass(ctx workflow.Context, j int) error {
+	if err := r.fetchStepReceipts(ctx, j); err != nil {
+		return err
+	}
+	if ms := &r.status.Mailings[j]; !ms.ReceiptsFinal {
+		ms.ReceiptsDueAt = workflow.Now(ctx).UTC().Add(r.in.DayLength)
+	}
+	r.flushAudit(ctx)
+	return nil
+}
+
+// sleepUntil sleeps until t, running each receipts pass that falls due before it.
+func (r *icsRun) sleepUntil(ctx workflow.Context, t time.Time) error {
+	for {
+		j, at := r.nextReceipts()
+		if j < 0 || !at.Before(t) {
+			break
+		}
+		if d := at.Sub(workflow.Now(ctx)); d > 0 {
+			if err := workflow.Sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+		if err := r.receiptsPass(ctx, j); err != nil {
+			return err
+		}
+	}
+	if d := t.Sub(workflow.Now(ctx)); d > 0 {
+		return workflow.Sleep(ctx, d)
 	}
 	return nil
 }
@@ -577,10 +667,8 @@ func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) 
 func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
 	closeAt := start.Add(time.Duration(r.in.FieldworkDays) * r.in.DayLength)
 	r.setStage(ctx, StageFieldwork, fmt.Sprintf("fieldwork to close on day %d", r.in.FieldworkDays))
-	if d := closeAt.Sub(workflow.Now(ctx)); d > 0 {
-		if err := workflow.Sleep(ctx, d); err != nil {
-			return err
-		}
+	if err := r.sleepUntil(ctx, closeAt); err != nil {
+		return err
 	}
 	if r.in.FinalLoadDays > 0 && workflow.GetVersion(ctx, changeFinalLoadWait, workflow.DefaultVersion, 1) >= 1 {
 		// Fieldwork is over, and nothing more is mailed; but a response received on the

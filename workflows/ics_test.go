@@ -129,25 +129,30 @@ type world struct {
 	intakeHook  func(run int, in activities.IntakeInput) (activities.IntakeOutput, error)
 	collectHook func(call int, in activities.DBSCollectInput) (activities.DBSCollectOutput, error, bool)
 
-	mu          sync.Mutex
-	knownDead   map[string]bool     // deaths loaded into the (fake) warehouse
-	selections  map[string][]string // selection key → survey ids
-	requests    map[string][]string // DBS request id → survey ids
-	lake        map[string][]string // outcome object key → deceased ids
-	receipts    map[string][]string // mailing history key → ids whose SMS failed for good
-	smsFailed   map[string]bool     // permanent SMS failures loaded into the (fake) warehouse
-	received    map[string][]string // survey id → steps received, in order
-	log         []string            // activity calls in order (not FlushAudit; CollectDBS only when it answers)
-	sends       []sendRec
-	counts      map[string]int // activity → calls
-	intakeRuns  int
-	collects    map[string]int // request id → CollectDBS calls
-	collectAt   []time.Time
-	declaredBy  []string
-	selectedAt  []time.Time
-	closedAt    time.Time
-	deletedAt   time.Time
-	closedScope activities.Scope
+	mu         sync.Mutex
+	knownDead  map[string]bool     // deaths loaded into the (fake) warehouse
+	selections map[string][]string // selection key → survey ids
+	requests   map[string][]string // DBS request id → survey ids
+	lake       map[string][]string // outcome object key → deceased ids
+	receipts   map[string][]string // mailing history key → ids whose SMS failed for good
+	smsFailed  map[string]bool     // permanent SMS failures loaded into the (fake) warehouse
+	received   map[string][]string // survey id → steps received, in order
+	log        []string            // activity calls in order (not FlushAudit; CollectDBS only when it answers)
+	sends      []sendRec
+	counts     map[string]int // activity → calls
+	intakeRuns int
+	collects   map[string]int // request id → CollectDBS calls
+	collectAt  []time.Time
+	declaredBy []string
+	selectedAt []time.Time
+	receiptsAt map[string][]time.Time // SMS step → when its receipts were fetched
+	// receiptsInFlight is how many more fetches of a step's receipts find one message
+	// not final; receiptsExpired how many messages of a step Notify no longer holds.
+	receiptsInFlight map[string]int
+	receiptsExpired  map[string]int
+	closedAt         time.Time
+	deletedAt        time.Time
+	closedScope      activities.Scope
 	// retention is the retention workflow the ICS started (mocked here; its own story
 	// is TestRetentionWorkflow's), and when.
 	retention  []workflows.RetentionInput
@@ -157,7 +162,8 @@ type world struct {
 func newWorld(env *testsuite.TestWorkflowEnvironment, start time.Time, accepted int, people ...person) *world {
 	w := &world{env: env, start: start, people: people, accepted: accepted,
 		knownDead: map[string]bool{}, selections: map[string][]string{}, requests: map[string][]string{},
-		lake: map[string][]string{}, receipts: map[string][]string{}, smsFailed: map[string]bool{}, received: map[string][]string{}, counts: map[string]int{}, collects: map[string]int{}}
+		lake: map[string][]string{}, receipts: map[string][]string{}, smsFailed: map[string]bool{}, received: map[string][]string{}, counts: map[string]int{}, collects: map[string]int{},
+		receiptsAt: map[string][]time.Time{}, receiptsInFlight: map[string]int{}, receiptsExpired: map[string]int{}}
 	w.install()
 	return w
 }
@@ -312,6 +318,7 @@ func (w *world) install() {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.note("FetchReceipts", "Receipts "+in.Step)
+			w.receiptsAt[in.Step] = append(w.receiptsAt[in.Step], w.env.Now().UTC())
 			var out activities.ReceiptsOutput
 			var failed []string
 			for _, p := range w.people {
@@ -328,6 +335,13 @@ func (w *world) install() {
 					}
 				}
 			}
+			if w.receiptsInFlight[in.Step] > 0 {
+				w.receiptsInFlight[in.Step]--
+				out.Delivered--
+				out.InFlight++
+			}
+			out.Delivered -= w.receiptsExpired[in.Step]
+			out.Expired = w.receiptsExpired[in.Step]
 			if len(failed) > 0 {
 				key := schemas.MailingHistoryKey(in.WaveID, in.ICS, in.Step)
 				w.receipts[key] = failed
@@ -696,9 +710,19 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 		assert.Equal(t, m.DueAt, m.SentAt, m.Step)
 	}
 
+	// Each SMS step's receipts are fetched once, four days after it went out: final by
+	// then (Notify tries a phone for 72 hours), and still held by Notify, which deletes
+	// a message after its data retention of 7 days (the next step may be 11 days off).
+	assert.Equal(t, map[string][]time.Time{
+		"sms1": {start.Add((3 + mailing.ReceiptsAfterDays) * day)},
+		"sms2": {start.Add((17 + mailing.ReceiptsAfterDays) * day)},
+		"sms3": {start.Add((31 + mailing.ReceiptsAfterDays) * day)},
+	}, w.receiptsAt)
+
 	sms1 := final.Mailings[1]
 	assert.Equal(t, "sms1", sms1.Step)
 	assert.True(t, sms1.ReceiptsFinal)
+	assert.True(t, sms1.ReceiptsDueAt.IsZero(), "no receipts pass is due once every receipt is final")
 	assert.Equal(t, 2, sms1.Delivered)
 	assert.Equal(t, 1, sms1.PermanentFailures)
 
@@ -719,6 +743,36 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	}
 	// S004's answer, received on day 57, counts: the closing record came after it.
 	assert.Equal(t, map[int]int{1: 2, 5: 2, 6: 2}, final.Outcomes)
+}
+
+// A receipts pass that finds a message not yet final comes again a day later, until
+// every one is; a message Notify no longer holds (receipt-expired) is final and
+// counted in the status, and fieldwork goes on.
+func TestICSWorkflow_ReceiptsPassRepeatsUntilFinal(t *testing.T) {
+	spec := testSpec(t, testICS)
+	env := newEnv(t)
+	w := newWorld(env, t0.Add(time.Hour), 20, fieldworkPeople()...)
+	w.receiptsInFlight["sms1"] = 2
+	w.receiptsExpired["sms1"] = 1
+	u := &updates{}
+	env.RegisterDelayedCallback(func() { u.declare(env, "d", "x") }, time.Hour)
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	start := t0.Add(time.Hour)
+	first := start.Add((3 + mailing.ReceiptsAfterDays) * day)
+	assert.Equal(t, []time.Time{first, first.Add(day), first.Add(2 * day)}, w.receiptsAt["sms1"])
+	var res workflows.ICSResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	sms1 := res.Status.Mailings[1]
+	assert.True(t, sms1.ReceiptsFinal)
+	assert.Equal(t, 1, sms1.ReceiptsExpired)
+	assert.Equal(t, 1, sms1.Delivered)
+	assert.Equal(t, 1, sms1.PermanentFailures)
+	assert.Equal(t, workflows.StageClosed, res.Status.Stage)
+	for _, m := range res.Status.Mailings {
+		assert.Equal(t, workflows.MailingSent, m.State, m.Step)
+	}
 }
 
 // The workflow passes keys and counts, never people: its history must not grow with
@@ -758,7 +812,7 @@ func TestICSWorkflow_HistoryIndependentOfSampleSize(t *testing.T) {
 	assert.Equal(t, map[string]int{
 		"Intake": 1, "RecordDeclaration": 1,
 		"SelectRecipients": 6 + 6, "SubmitDBS": 6, "CollectDBS": 6, "SendMailing": 6, "FetchReceipts": 3,
-		"LoadLakeObjects": 1 + 6, "FlushAudit": 1 + 6 + 1,
+		"LoadLakeObjects": 1 + 6, "FlushAudit": 1 + 6 + 3 + 1, // a flush after each SMS step's receipts pass
 		"CloseFieldwork": 1,
 	}, small.activities)
 }

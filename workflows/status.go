@@ -96,6 +96,12 @@ type MailingStatus struct {
 	PermanentFailures int  `json:"permanent_failures,omitempty"`
 	TemporaryFailures int  `json:"temporary_failures,omitempty"`
 	ReceiptsFinal     bool `json:"receipts_final,omitempty"`
+	// ReceiptsExpired counts messages Notify no longer held when asked (deleted after
+	// the service's data retention period): their result is unknown for good.
+	ReceiptsExpired int `json:"receipts_expired,omitempty"`
+	// ReceiptsDueAt is when the step's next receipts pass is due, while some are not
+	// final (mailing.ReceiptsAfterDays after the send, then daily).
+	ReceiptsDueAt time.Time `json:"receipts_due_at,omitzero"`
 }
 
 // WaveStatus is the wave workflow's query result.
