@@ -130,7 +130,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if settle == 0 {
 		settle = DefaultNotifySettleAfter
 	}
-	s.Notify = notifytest.NewServer(notifytest.Options{SettleAfter: max(settle, 0)})
+	if s.Notify, err = openNotify(cfg.DataDir, settle); err != nil {
+		return nil, err
+	}
 	nc, err := notify.New(notify.Config{APIKey: s.Notify.APIKey(), BaseURL: s.Notify.URL, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
@@ -158,6 +160,24 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// NotifyJournal is the file in a data directory where the simulated GOV.UK Notify
+// keeps what it was sent (notifytest's StatePath): its service, API key, every message
+// and its status. It holds the synthetic recipients' numbers, with mode 0600.
+func NotifyJournal(dataDir string) string { return filepath.Join(dataDir, "notify.jsonl") }
+
+// openNotify starts the simulated GOV.UK Notify on its journal in the data directory,
+// so that after a restart it still knows every message sent before: a wave's delivery
+// receipts read after the restart find them, as they would at the real Notify (before
+// its journal, each start forgot them all, and the first receipts read after a restart
+// ended the ICS with 404 NoResultFound).
+func openNotify(dataDir string, settle time.Duration) (*notifytest.Server, error) {
+	srv, err := notifytest.Open(notifytest.Options{SettleAfter: max(settle, 0), StatePath: NotifyJournal(dataDir)})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: simulated Notify: %w", err)
+	}
+	return srv, nil
 }
 
 // Close stops everything, workers first so no activity is cut off by its server.
