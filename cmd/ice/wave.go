@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"icesurvey/fault"
+	"icesurvey/mailing"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/waveclient"
@@ -180,14 +181,7 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 			fmt.Fprintf(w, "  DBS %s\t%d sent: %s\n", d.ForStep, d.Sent, state)
 		}
 		for _, m := range s.Mailings {
-			fmt.Fprintf(w, "  %s (%s, day %d)\t%s", m.Step, m.Channel, m.Day, m.State)
-			if m.State == workflows.MailingSent {
-				fmt.Fprintf(w, ": %d of %d selected", m.Sent, m.Selected)
-				if m.Failed > 0 {
-					fmt.Fprintf(w, ", %d failed", m.Failed)
-				}
-			}
-			fmt.Fprintln(w)
+			fmt.Fprintf(w, "  %s (%s, day %d)\t%s\n", m.Step, m.Channel, m.Day, mailingLine(m, ended[s.ICS] != ""))
 		}
 		if len(s.Outcomes) > 0 {
 			fmt.Fprintf(w, "  final outcomes\t%s\n", outcomeCounts(s.Outcomes))
@@ -197,6 +191,40 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 		}
 	}
 	w.Flush()
+}
+
+// mailingLine says where one mailing step stands. A step of an ICS that ended early
+// (failed or cancelled) and not sent never will be: it is "not sent", not "scheduled".
+// An SMS step's delivery receipts follow its count once fetched.
+func mailingLine(m workflows.MailingStatus, endedEarly bool) string {
+	switch {
+	case endedEarly && (m.State == workflows.MailingScheduled || m.State == workflows.MailingSelecting || m.State == workflows.MailingChecking):
+		return "not sent (the ICS ended early)"
+	case endedEarly && m.State == workflows.MailingSending:
+		return "ended early while sending: some may have gone"
+	case m.State != workflows.MailingSent:
+		return string(m.State)
+	}
+	line := fmt.Sprintf("%s: %d of %d selected", m.State, m.Sent, m.Selected)
+	if m.Failed > 0 {
+		line += fmt.Sprintf(", %d failed", m.Failed)
+	}
+	if m.Channel != mailing.ChannelSMS {
+		return line
+	}
+	switch {
+	case m.ReceiptsFinal || m.Delivered+m.PermanentFailures+m.TemporaryFailures+m.ReceiptsExpired > 0:
+		line += fmt.Sprintf("; receipts: %d delivered, %d failed for good, %d failed for now", m.Delivered, m.PermanentFailures, m.TemporaryFailures)
+		if m.ReceiptsExpired > 0 {
+			line += fmt.Sprintf(", %d expired (deleted by Notify before read: result unknown)", m.ReceiptsExpired)
+		}
+		if !m.ReceiptsFinal {
+			line += ", the rest in flight"
+		}
+	case !m.ReceiptsDueAt.IsZero():
+		line += "; receipts due " + m.ReceiptsDueAt.UTC().Format(time.RFC3339)
+	}
+	return line
 }
 
 // intakeReportLine names an ICS's intake report, an identifiable file the retention

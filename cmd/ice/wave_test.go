@@ -101,3 +101,48 @@ func TestStatusShowsIntakeWarnings(t *testing.T) {
 		t.Errorf("status says\n%s\nwithout the intake's warning", b.String())
 	}
 }
+
+// A mailing an ICS that ended early never sent says so, rather than "scheduled"; an
+// SMS step's receipts, expired ones included, follow its count.
+func TestStatusMailingLines(t *testing.T) {
+	due := time.Date(2026, 11, 9, 10, 0, 0, 0, time.UTC)
+	sms := func(m workflows.MailingStatus) workflows.MailingStatus {
+		m.Step, m.Channel, m.Day = "sms1", "sms", 3
+		return m
+	}
+	for _, tt := range []struct {
+		name  string
+		m     workflows.MailingStatus
+		ended bool
+		want  string
+	}{
+		{"scheduled", sms(workflows.MailingStatus{State: workflows.MailingScheduled}), false, "sms1 (sms, day 3)  scheduled\n"},
+		{"scheduled, ended early", sms(workflows.MailingStatus{State: workflows.MailingScheduled}), true, "sms1 (sms, day 3)  not sent (the ICS ended early)\n"},
+		{"checking, ended early", sms(workflows.MailingStatus{State: workflows.MailingChecking}), true, "not sent (the ICS ended early)\n"},
+		{"sending, ended early", sms(workflows.MailingStatus{State: workflows.MailingSending}), true, "ended early while sending: some may have gone\n"},
+		{"sent, ended early later", sms(workflows.MailingStatus{State: workflows.MailingSent, Sent: 9, Selected: 10, Failed: 1}), true,
+			"sent: 9 of 10 selected, 1 failed\n"},
+		{"receipts due", sms(workflows.MailingStatus{State: workflows.MailingSent, Sent: 10, Selected: 10, ReceiptsDueAt: due}), false,
+			"sent: 10 of 10 selected; receipts due 2026-11-09T10:00:00Z\n"},
+		{"receipts final, some expired", sms(workflows.MailingStatus{State: workflows.MailingSent, Sent: 10, Selected: 10,
+			Delivered: 6, PermanentFailures: 1, TemporaryFailures: 1, ReceiptsExpired: 2, ReceiptsFinal: true}), false,
+			"sent: 10 of 10 selected; receipts: 6 delivered, 1 failed for good, 1 failed for now, 2 expired (deleted by Notify before read: result unknown)\n"},
+		{"receipts in flight", sms(workflows.MailingStatus{State: workflows.MailingSent, Sent: 10, Selected: 10, Delivered: 8, ReceiptsDueAt: due}), false,
+			"; receipts: 8 delivered, 0 failed for good, 0 failed for now, the rest in flight\n"},
+		{"letter", workflows.MailingStatus{Step: "reminder1", Channel: "letter", Day: 14, State: workflows.MailingSent, Sent: 5, Selected: 5}, false,
+			"reminder1 (letter, day 14)  sent: 5 of 5 selected\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5", Stage: workflows.WaveFieldwork},
+				ICS: []waveclient.ICSStatus{{WaveID: "W5", ICS: "QWE", Stage: workflows.StageMailing, Mailings: []workflows.MailingStatus{tt.m}}}}
+			if tt.ended {
+				st.Wave.ICS = []workflows.WaveICSStatus{{ICS: "QWE", Error: "cancelled"}}
+			}
+			var b strings.Builder
+			printStatus(tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0), st)
+			if !strings.Contains(b.String(), tt.want) {
+				t.Errorf("status says\n%s\nwant %q", b.String(), tt.want)
+			}
+		})
+	}
+}
