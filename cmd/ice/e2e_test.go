@@ -571,9 +571,12 @@ func checkNoIdentifiersInWarehouse(t *testing.T, ctx context.Context, st *devsta
 	}
 }
 
-// TestWaveResumesAfterRestart stops the whole embedded stack mid-wave, as killing
-// `ice dev` would, starts it again on the same data directory, and checks the wave
-// carries on to the end with every mailing sent once.
+// TestWaveResumesAfterRestart stops the whole embedded stack mid-wave, once the first
+// SMS step has gone out, as killing `ice dev` would, starts it again on the same data
+// directory, and checks the wave carries on to the end with every mailing sent once,
+// and every SMS step's receipts read from the simulated Notify, which remembers what
+// it was sent before the restart (before its journal, the first receipts read after a
+// restart answered 404 and ended the ICS).
 func TestWaveResumesAfterRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end wave on the embedded server")
@@ -600,9 +603,12 @@ func TestWaveResumesAfterRestart(t *testing.T) {
 	if _, err := wc.Declare(ctx, wave, "QNX", "Test Engineer"); err != nil {
 		t.Fatal(err)
 	}
-	before := waitFor(t, ctx, wc, wave, 2*time.Minute, "the invitation sent", func(ics []waveclient.ICSStatus) bool {
-		return ics[0].Mailings[0].State == workflows.MailingSent
+	before := waitFor(t, ctx, wc, wave, 2*time.Minute, "sms1 sent", func(ics []waveclient.ICSStatus) bool {
+		return ics[0].Mailings[1].State == workflows.MailingSent
 	})
+	if m := before[0].Mailings[1]; m.Channel != "sms" || m.ReceiptsFinal {
+		t.Fatalf("before the restart, step 2 is %s with receipts final %v: want an SMS step whose receipts are yet to be read", m.Channel, m.ReceiptsFinal)
+	}
 	invited := before[0].Mailings[0].Sent
 	st.Close() // kill ice dev mid-wave
 
@@ -630,6 +636,9 @@ func TestWaveResumesAfterRestart(t *testing.T) {
 	for _, m := range s.Mailings {
 		if m.State != workflows.MailingSent || m.Sent == 0 {
 			t.Errorf("%s: state %s, sent %d", m.Step, m.State, m.Sent)
+		}
+		if m.Channel == "sms" && (!m.ReceiptsFinal || m.ReceiptsExpired != 0 || m.Delivered == 0) {
+			t.Errorf("%s: receipts final %v, %d delivered, %d expired: want every one read from Notify", m.Step, m.ReceiptsFinal, m.Delivered, m.ReceiptsExpired)
 		}
 	}
 	// Every message reference is in the mailing history once: nothing went twice.
