@@ -35,7 +35,9 @@ import (
 // ics-cancelled.json is an ICS cancelled alone while awaiting its declaration: it
 // starts its retention and records that its fieldwork ended early
 // ("retention-on-cancel", "ended-early-recorded"), recorded by
-// TestOneICSPausedAndCancelledWhileTheOtherGoesOn.
+// TestOneICSPausedAndCancelledWhileTheOtherGoesOn. ics-early-receipts.json is an ICS
+// recorded by TestWaveEndToEnd since each SMS step's receipts are fetched a few days
+// after it was sent ("early-sms-receipts"); ics.json is kept from before.
 //
 // Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.
@@ -51,6 +53,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		"publication.json":           false, // #14
 		"warehouse-reload.json":      false, // ice warehouse reload
 		"ics-cancelled.json":         false, // an ICS cancelled alone (ice wave cancel W --ics)
+		"ics-early-receipts.json":    false, // SMS receipts fetched days after each step ("early-sms-receipts")
 	}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
