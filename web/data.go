@@ -362,7 +362,10 @@ type LinkedRelease struct {
 	ReleaseID string // "" when the wave has no linkage release
 	// Method says how the figures were made and checked, for the downloads' metadata.
 	Method string
-	Cells  []LinkedCell
+	// MinBase is the smallest base the release's aggregates were shown with (the
+	// disclosure rules' min_base), for the reason a withheld group is given.
+	MinBase int
+	Cells   []LinkedCell
 }
 
 // The linkage's aggregates (LinkedCell.Aggregate), as schemas declares them.

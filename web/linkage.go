@@ -139,6 +139,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 	experience := func(id, aggregate, grouping, heading, groupHeader string) section {
 		cells := filterCells(rel.Cells, aggregate, question, grouping)
 		st := chart.Stacked{ID: id, Title: heading, LabelHeader: groupHeader, Categories: []string{"Positive", "Not positive"},
+			WithheldNote: linkedWithheldNote(rel.MinBase),
 			Description: "For each group of consenting respondents, a 100% bar of the share whose answer to \"" + questionText +
 				"\" was positive and the share whose answer was not."}
 		for _, g := range groupValues(cells) {
@@ -146,7 +147,7 @@ func (s *Server) linkageView(ctx context.Context, waveID string, form url.Values
 			if slices.ContainsFunc(g.cells, func(c LinkedCell) bool { return c.Status == "L" }) {
 				label += cautionMark
 			}
-			st.Rows = append(st.Rows, stackedRow(label, g.cells, []string{"positive", "not_positive"}))
+			st.Rows = append(st.Rows, stackedRow(label, g.cells, []string{"positive", "not_positive"}, rel.MinBase))
 		}
 		rendered := st.Render()
 		sec := section{ID: id, Heading: heading, Chart: &rendered, Table: rendered.Table}
@@ -338,9 +339,19 @@ func leadingNumber(s string) (int, bool) {
 	return n, err == nil
 }
 
+// linkedWithheldNote is a linked chart's note on what it withheld: the release's
+// aggregates were checked with the publication's rules and minBase.
+func linkedWithheldNote(minBase int) string {
+	base := "a base under the minimum"
+	if minBase > 0 {
+		base = fmt.Sprintf("fewer than %d respondents in the group", minBase)
+	}
+	return "Withheld: " + base + ", or a small count and the cell that would reveal it, so the value is not shown."
+}
+
 // stackedRow is one group's 100% bar over categories: withheld whole when its base is,
 // a cell withheld when the release withheld it. A withheld cell carries no number.
-func stackedRow(label string, cells []LinkedCell, categories []string) chart.StackedRow {
+func stackedRow(label string, cells []LinkedCell, categories []string, minBase int) chart.StackedRow {
 	row := chart.StackedRow{Label: label, Shares: make([]float64, len(categories)), Counts: make([]int, len(categories)),
 		CellWithheld: make([]bool, len(categories))}
 	for j, cat := range categories {
@@ -361,7 +372,10 @@ func stackedRow(label string, cells []LinkedCell, categories []string) chart.Sta
 		row.Shares, row.Counts = nil, nil
 		row.WithheldReason = "withheld: a small count, or one that would reveal it"
 		if slices.ContainsFunc(cells, func(c LinkedCell) bool { return c.Status == "B" }) {
-			row.WithheldReason = "withheld: fewer than 10 respondents in the group"
+			row.WithheldReason = "withheld: fewer respondents in the group than the minimum base"
+			if minBase > 0 {
+				row.WithheldReason = fmt.Sprintf("withheld: fewer than %d respondents in the group", minBase)
+			}
 		}
 	}
 	return row

@@ -30,6 +30,9 @@ func TestLinkagePageShowsTheDisclosedCells(t *testing.T) {
 	if strings.Contains(body, fmt.Sprint(leakedCount)) || strings.Contains(body, "43.2%") {
 		t.Error("a withheld linked count or share is served")
 	}
+	if strings.Contains(body, "fewer than 10") {
+		t.Error("the page gives the default minimum base, not the release's (20)")
+	}
 	// The groups are in counting order, and the withheld ones say so.
 	burden := htmlTable(t, body, "burden-table")
 	var labels []string
@@ -43,6 +46,10 @@ func TestLinkagePageShowsTheDisclosedCells(t *testing.T) {
 		withheld := strings.Contains(strings.Join(r, "|"), "withheld")
 		if (r[0] == "0" || r[0] == "2") != withheld {
 			t.Errorf("group %s: withheld %v: %q", r[0], withheld, r)
+		}
+		// A base under the release's min_base (20 here) says that minimum, not 10.
+		if r[0] == "0" && !strings.Contains(strings.Join(r, "|"), "withheld: fewer than 20 respondents in the group") {
+			t.Errorf("group 0 (base 6, min_base 20): %q, want it withheld for fewer than 20 respondents", r)
 		}
 	}
 	found := htmlTable(t, body, "found-table")

@@ -245,5 +245,5 @@ func (memData) LinkedAggregates(_ context.Context, wave string) (LinkedRelease, 
 	cells = append(cells, consent("age_band", "75-84", "75–84", 120, 40, "", "")...)
 	cells = append(cells, e(AggregateExperienceByConsent, story, storyText, "consent", "consented", "Consented", 200, 330, "", "")...)
 	cells = append(cells, e(AggregateExperienceByConsent, story, storyText, "consent", "not_consented", "Did not consent", 50, 100, "", "")...)
-	return LinkedRelease{ReleaseID: "R20270301", Method: "Counts of consenting respondents, unweighted; the publication's disclosure rules.", Cells: cells}, nil
+	return LinkedRelease{ReleaseID: "R20270301", Method: "Counts of consenting respondents, unweighted; the publication's disclosure rules.", MinBase: 20, Cells: cells}, nil
 }

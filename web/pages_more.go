@@ -284,13 +284,21 @@ func (s *Server) practicesView(ctx context.Context, u access.User, waveID string
 		notCompleted, notYet = "Not completed", ""
 	}
 	c := chart.Stacked{ID: "practices", Title: "Response by GP practice, " + icsLabel(v.ICS), LabelHeader: "GP practice",
-		Categories:  []string{"Completed", notCompleted},
-		Description: "For each GP practice, a 100% bar of its eligible sample split into those who completed a questionnaire and those who have not" + notYet + "."}
+		Categories:   []string{"Completed", notCompleted},
+		Description:  "For each GP practice, a 100% bar of its eligible sample split into those who completed a questionnaire and those who have not" + notYet + ".",
+		WithheldNote: "Withheld: a practice with too few eligible people (a base under the minimum), or one whose figures would reveal a small count of another, so its values are not shown."}
 	for _, p := range rates {
 		row := chart.StackedRow{Label: p.Practice}
 		if p.Withheld() || p.Eligible == 0 {
 			row.Withheld = true
-			row.WithheldReason = "withheld: fewer than 10 people, or a count that would reveal a small one"
+			// Why, from the row's mark: its base (B), or a count it would reveal (S).
+			row.WithheldReason = "withheld: too few eligible people (a base under the minimum)"
+			switch {
+			case p.Status == "S":
+				row.WithheldReason = "withheld: it would reveal a small count of another practice"
+			case !p.Withheld():
+				row.WithheldReason = "no eligible people"
+			}
 		} else {
 			row.CellWithheld = []bool{p.CompletedWithheld, p.CompletedWithheld}
 			row.Counts = []int{p.Completed, p.Eligible - p.Completed}

@@ -54,6 +54,10 @@ func TestCarersReleasesAndPracticesPages(t *testing.T) {
 	if !strings.Contains(body, "withheld") {
 		t.Error("the withheld practice is not marked")
 	}
+	// Its reason is its mark's (B: its base), not a fixed "fewer than 10".
+	if !strings.Contains(body, "withheld: too few eligible people (a base under the minimum)") || strings.Contains(body, "fewer than 10") {
+		t.Error("the withheld practice does not say why from its mark")
+	}
 	for _, n := range withheldNumbers {
 		if strings.Contains(body, n) {
 			t.Errorf("practices: withheld number %s served", n)

@@ -16,6 +16,10 @@ type Stacked struct {
 	// LabelHeader heads the table's first column ("Group" by default).
 	LabelHeader string
 	Rows        []StackedRow
+	// WithheldNote is the table's note on what was withheld and why; empty: the
+	// publication's rule with its default thresholds. A page whose figures were checked
+	// with other thresholds, or whose rows are not responses, says its own.
+	WithheldNote string
 }
 
 // StackedRow is one group's distribution.
@@ -184,7 +188,11 @@ func (c Stacked) table(id string) Table {
 		t.Rows = append(t.Rows, row)
 	}
 	if t.HasWithheld() {
-		t.Notes = append(t.Notes, "Withheld: fewer than 10 responses, or a small count (1 to 4) and the cell that would reveal it, so the value is not shown.")
+		note := c.WithheldNote
+		if note == "" {
+			note = "Withheld: fewer than 10 responses, or a small count (1 to 4) and the cell that would reveal it, so the value is not shown."
+		}
+		t.Notes = append(t.Notes, note)
 	}
 	return t
 }

@@ -110,6 +110,7 @@ FROM `+string(schemas.TableLinkageDisclosed)+` WHERE wave_id = ? ORDER BY aggreg
 	}
 	if rel.ReleaseID != "" {
 		p := s.params.Disclosure
+		rel.MinBase = p.MinBase
 		rel.Method = fmt.Sprintf("Counts of consenting patient respondents, unweighted, as linkage release %s disclosed them (linkage_disclosed): "+
 			"each aggregate checked by the publication's disclosure rules (a base under %d withheld, a count from 1 to %d withheld, "+
 			"secondary suppression so none can be worked back; a base under %d marked for caution).",
