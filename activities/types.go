@@ -97,6 +97,10 @@ type SelectInput struct {
 type SelectOutput struct {
 	Key   string `json:"key"`
 	Count int    `json:"count"`
+	// InAnotherICS counts those the step would have gone to but for another ICS's
+	// sample of the wave holding and keeping them (warehouse.Recipients): they are
+	// invited there, not twice.
+	InAnotherICS int `json:"in_another_ics,omitempty"`
 	// Objects is the list, a lake object the warehouse does not hold.
 	Objects []schemas.LakeObject `json:"objects"`
 }

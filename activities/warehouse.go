@@ -41,10 +41,11 @@ func (w *WarehouseActivities) LoadLakeObjects(ctx context.Context, in LoadObject
 
 // SelectRecipients decides, at the moment a mailing falls due, who it goes to
 // (warehouse.Recipients: everyone still without an outcome, and for SMS only valid
-// mobiles that have not failed for good). The list is written to the lake
-// (pseudonymous ids only) and its key returned.
+// mobiles that have not failed for good; nobody another ICS's sample of the wave holds
+// and keeps, counted as InAnotherICS). The list is written to the lake (pseudonymous
+// ids only) and its key returned.
 func (w *WarehouseActivities) SelectRecipients(ctx context.Context, in SelectInput) (SelectOutput, error) {
-	ids, err := w.Warehouse.Recipients(ctx, in.WaveID, in.ICS, in.Channel)
+	ids, elsewhere, err := w.Warehouse.Recipients(ctx, in.WaveID, in.ICS, in.Channel)
 	if err != nil {
 		return SelectOutput{}, err
 	}
@@ -52,8 +53,9 @@ func (w *WarehouseActivities) SelectRecipients(ctx context.Context, in SelectInp
 	if err := lake.PutRows(ctx, w.Store, key, schemas.SelectionLayout(), ids); err != nil {
 		return SelectOutput{}, err
 	}
-	audit.Record(ctx, "recipients_selected", map[string]any{"step": in.Step, "channel": in.Channel, "round": in.Round, "count": len(ids), "key": key})
-	return SelectOutput{Key: key, Count: len(ids), Objects: []schemas.LakeObject{schemas.LakeMailingSelection.Object(key)}}, nil
+	audit.Record(ctx, "recipients_selected", map[string]any{"step": in.Step, "channel": in.Channel, "round": in.Round, "count": len(ids),
+		"in_another_ics": elsewhere, "key": key})
+	return SelectOutput{Key: key, Count: len(ids), InAnotherICS: elsewhere, Objects: []schemas.LakeObject{schemas.LakeMailingSelection.Object(key)}}, nil
 }
 
 // CloseFieldwork gives every record of an ICS its final outcome code

@@ -26,7 +26,8 @@ var documented []Table
 // viewDocs describe the analysts' views, by name; a name ending in "*" covers every
 // view whose name starts with what comes before it.
 var viewDocs = map[string]string{
-	"outcomes":                       "each sampled person's current outcome code, ranked from their outcome events (1 completed, 2 undelivered, 3 deceased, 4 opted out or too ill, 5 ineligible, 6 no response)",
+	"outcomes":                       "each sampled person's current outcome code, ranked from their outcome events (1 completed, 2 undelivered, 3 deceased, 4 opted out or too ill, 5 ineligible, 6 no response); 5 too for someone another ICS's sample holds and keeps (cross_ics_samples)",
+	"cross_ics_samples":              "every sample record whose person (by NHS pseudonym) is also in another ICS's sample of the wave: which ICS keeps them (the first to mail them, else the lowest code), whether this ICS mailed them, and left_out when it did not and does not keep them: no message goes to them here and their outcome here is 5 (ineligible), reason in_another_ics_sample",
 	"completions":                    "each patient's completed questionnaire and when it arrived: the first complete patient response not discarded as a duplicate",
 	"sample_outcomes":                "every sampled person with the analysis variables, the current outcome, when their questionnaire was completed, on which fieldwork day and after which mailing step",
 	"response_rates":                 "outcome counts and the response rate (and the adjusted rate, leaving out those the survey could never reach) by wave and ICS",

@@ -117,14 +117,14 @@ func TestOutcomesViewFollowsThePrecedence(t *testing.T) {
 func TestRecipients(t *testing.T) {
 	w, _ := outcomeWorld(t)
 	ctx := context.Background()
-	letters, err := w.Recipients(ctx, "w1", "QMM", mailing.ChannelLetter)
+	letters, _, err := w.Recipients(ctx, "w1", "QMM", mailing.ChannelLetter)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(letters) != 1 || letters[0].SurveyRecordID != "S000" {
 		t.Errorf("letter recipients %+v, want only S000 (no events)", letters)
 	}
-	sms, err := w.Recipients(ctx, "w1", "QMM", mailing.ChannelSMS)
+	sms, _, err := w.Recipients(ctx, "w1", "QMM", mailing.ChannelSMS)
 	if err != nil {
 		t.Fatal(err)
 	}

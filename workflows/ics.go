@@ -458,6 +458,7 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 		}
 	}
 	ms.Selected = sel.Count
+	ms.InAnotherICS = sel.InAnotherICS
 	ms.State = MailingSending
 	var out activities.SendOutput
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Long)),

@@ -90,6 +90,9 @@ type MailingStatus struct {
 	Sent     int          `json:"sent"`
 	Failed   int          `json:"failed"`
 	SentAt   time.Time    `json:"sent_at,omitzero"`
+	// InAnotherICS counts those left out of the step's selection because another ICS's
+	// sample of the wave holds them and keeps them (invited there, not twice).
+	InAnotherICS int `json:"in_another_ics,omitempty"`
 	// Delivery receipts of an SMS step (#13 item 4): counts after the latest fetch, and
 	// whether every message's status is final.
 	Delivered         int  `json:"delivered,omitempty"`

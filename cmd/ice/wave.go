@@ -206,6 +206,9 @@ func mailingLine(m workflows.MailingStatus, endedEarly bool) string {
 		return string(m.State)
 	}
 	line := fmt.Sprintf("%s: %d of %d selected", m.State, m.Sent, m.Selected)
+	if m.InAnotherICS > 0 {
+		line += fmt.Sprintf(" (%d more in another ICS's sample, invited there)", m.InAnotherICS)
+	}
 	if m.Failed > 0 {
 		line += fmt.Sprintf(", %d failed", m.Failed)
 	}

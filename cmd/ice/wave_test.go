@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"icesurvey/mailing"
 	"icesurvey/waveclient"
 	"icesurvey/workflows"
 )
@@ -144,5 +145,23 @@ func TestStatusMailingLines(t *testing.T) {
 				t.Errorf("status says\n%s\nwant %q", b.String(), tt.want)
 			}
 		})
+	}
+}
+
+// A sent step's line says how many were left out as kept by another ICS's sample (so
+// nobody looks silently dropped), and says nothing of it when there were none.
+func TestMailingLineCountsThoseInAnotherICS(t *testing.T) {
+	for _, tc := range []struct {
+		m    workflows.MailingStatus
+		want string
+	}{
+		{workflows.MailingStatus{Channel: mailing.ChannelLetter, State: workflows.MailingSent, Selected: 10, Sent: 10},
+			"sent: 10 of 10 selected"},
+		{workflows.MailingStatus{Channel: mailing.ChannelLetter, State: workflows.MailingSent, Selected: 10, Sent: 10, InAnotherICS: 2},
+			"sent: 10 of 10 selected (2 more in another ICS's sample, invited there)"},
+	} {
+		if got := mailingLine(tc.m, false); got != tc.want {
+			t.Errorf("%q, want %q", got, tc.want)
+		}
 	}
 }
