@@ -1,5 +1,7 @@
 package warehouse
 
+import "icesurvey/audit"
+
 // One person in the samples of two ICSs of one wave — someone who moved, or is
 // registered in one ICS and lives in another — is invited by one of them only. SPEC says
 // nothing of it; the rule here is the project's convention: nobody is invited twice in
@@ -14,7 +16,9 @@ package warehouse
 //     a failure included) keeps them — the one that mailed first, then the lower code;
 //  2. else the ICS with the lowest code among those whose accepted sample holds them
 //     (the sample table holds only accepted records: one excluded or rejected at intake
-//     never keeps anyone).
+//     never keeps anyone) and whose fieldwork has not ended early (cancelled or failed,
+//     as its audit trail records once flushed to the warehouse); only if every one has,
+//     the lowest code.
 //
 // Two ICSs choosing their day-0 recipients at the same moment read the same warehouse
 // and so agree (rule 2); an ICS whose sample arrives after the other has mailed finds
@@ -23,9 +27,10 @@ package warehouse
 // loaded (the send, after a DBS reply, takes minutes) would mail the person too. Someone
 // mailed by an ICS is never taken out of that ICS afterwards (mailed_here), so such a
 // double invitation is counted in both and shows in cross_ics_samples. And the sample
-// of an ICS that is never declared, or is cancelled before it mails, stays here: a
-// person it holds with the lowest code is kept by it and so mailed nowhere (counted and
-// listed, not lost without trace) until a corrected file leaves them out.
+// of an ICS that is not yet declared stays here: a person it holds with the lowest code
+// is kept by it, and so mailed nowhere until it mails them, its fieldwork ends early,
+// or a corrected file leaves them out (counted and listed meanwhile, not lost without
+// trace).
 //
 // In the ICS that does not keep them, the person's outcome is 5, ineligible (unless an
 // event of their own there ranks higher — a completion, a death, an opt-out): they are
@@ -38,7 +43,8 @@ var crossICSView = `CREATE OR REPLACE VIEW cross_ics_samples AS
 WITH shared AS (
   SELECT wave_id, nhs_pseudonym FROM sample GROUP BY wave_id, nhs_pseudonym HAVING count(DISTINCT ics) > 1
 ), recs AS (
-  SELECT s.wave_id, s.ics, s.survey_record_id, s.nhs_pseudonym, min(h.sent_at) AS first_mailed_at
+  SELECT s.wave_id, s.ics, s.survey_record_id, s.nhs_pseudonym, min(h.sent_at) AS first_mailed_at,
+    EXISTS (SELECT 1 FROM audit_log a WHERE a.wave_id = s.wave_id AND a.ics = s.ics AND a.kind = ` + sqlString(audit.KindFieldworkEndedEarly) + `) AS ended_early
   FROM sample s
   JOIN shared d ON d.wave_id = s.wave_id AND d.nhs_pseudonym = s.nhs_pseudonym
   LEFT JOIN mailing_history h ON h.wave_id = s.wave_id AND h.ics = s.ics AND h.survey_record_id = s.survey_record_id
@@ -49,7 +55,7 @@ SELECT wave_id, ics, survey_record_id, kept_by, mailed_here,
   CASE WHEN NOT mailed_here AND ics <> kept_by THEN ` + sqlString(ReasonInAnotherICSSample) + ` END AS reason
 FROM (
   SELECT wave_id, ics, survey_record_id,
-    first_value(ics) OVER (PARTITION BY wave_id, nhs_pseudonym ORDER BY first_mailed_at ASC NULLS LAST, ics) AS kept_by,
+    first_value(ics) OVER (PARTITION BY wave_id, nhs_pseudonym ORDER BY first_mailed_at ASC NULLS LAST, ended_early, ics) AS kept_by,
     first_mailed_at IS NOT NULL AS mailed_here
   FROM recs
 )`

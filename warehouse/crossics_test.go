@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"icesurvey/audit"
 	"icesurvey/lake"
 	"icesurvey/mailing"
 	"icesurvey/schemas"
@@ -58,6 +59,20 @@ func (c *crossWorld) mail(ics, step string, pseudonyms ...string) {
 	c.put(ics, key, schemas.LakeMailingHistory.Object(key), func(key string) error {
 		return lake.PutRows(context.Background(), c.st, key, schemas.MailingEventLayout(), rows)
 	})
+}
+
+// endedEarly records, as the ICS's audit trail does once flushed, that its fieldwork
+// ended before its close.
+func (c *crossWorld) endedEarly(ics string) {
+	c.t.Helper()
+	err := c.w.Write(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO audit_log (event_id, wave_id, ics, kind, workflow_id, run_id, activity_type, activity_id, attempt, started_at, outcome, error_type, error, input_sha256, output_sha256, details) VALUES (?, ?, ?, ?, 'ics/w1', 'run', '', '', 0, ?, '', '', '', '', '', '{"cancelled": true}')`,
+			"ended-"+ics, crossWave, ics, audit.KindFieldworkEndedEarly, c.at)
+		return err
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
 }
 
 func (c *crossWorld) put(ics, key string, obj schemas.LakeObject, write func(string) error) {
@@ -131,6 +146,15 @@ func TestRecipientsLeaveOutWhomAnotherICSKeeps(t *testing.T) {
 			c.mail("QJK", "letter1", "p1")
 		},
 		sels: []sel{{"QJK", []string{"p1"}, 0}, {"QMM", []string{"p1"}, 0}},
+	}, {
+		// Cancelled before its invitations: the person would else be mailed nowhere.
+		name: "the lower ICS's fieldwork ended early before it mailed them: the higher keeps",
+		setup: func(c *crossWorld) {
+			c.sample("QJK", "p1", "j1")
+			c.sample("QMM", "p1", "m1")
+			c.endedEarly("QJK")
+		},
+		sels: []sel{{"QMM", []string{"m1", "p1"}, 0}},
 	}, {
 		name: "three ICSs: the first to mail keeps, else the lowest",
 		setup: func(c *crossWorld) {
