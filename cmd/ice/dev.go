@@ -19,8 +19,8 @@ func devCmd() *cobra.Command {
 		Long: `Starts an in-process Temporal server persisting to SQLite in the data directory,
 the Temporal Web UI, the worker for both task queues, and the simulated DBS and GOV.UK
 Notify. Waves started earlier carry on where they were: the simulated Notify keeps what
-it was sent in notify.jsonl in the --data directory, so receipts read after a restart
-find it. Stop with Ctrl-C.`,
+it was sent in notify.jsonl in the --data directory (ids, references and statuses; no
+number or personalisation), so receipts read after a restart find it. Stop with Ctrl-C.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			st, err := devstack.Start(ctx, cfg)

@@ -164,7 +164,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 
 // NotifyJournal is the file in a data directory where the simulated GOV.UK Notify
 // keeps what it was sent (notifytest's StatePath): its service, API key, every message
-// and its status. It holds the synthetic recipients' numbers, with mode 0600.
+// and its status, with mode 0600. It holds no recipient's number or personalisation,
+// so it may outlive the waves' retention (TestRetentionLeavesNothingIdentifiable
+// searches it).
 func NotifyJournal(dataDir string) string { return filepath.Join(dataDir, "notify.jsonl") }
 
 // openNotify starts the simulated GOV.UK Notify on its journal in the data directory,

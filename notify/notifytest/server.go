@@ -35,8 +35,11 @@
 // every notification and its status, the numbers set to fail — in a journal file
 // (JSON lines, appended before each answer and compacted at start), so a simulator
 // restarted by a dev stack remembers what it was sent: a resend after the restart
-// shows up as a duplicate, not as a new message. The file holds the recipients as sent
-// (test data only) and is written with mode 0600.
+// shows up as a duplicate, not as a new message. The file holds no recipient: a
+// notification's phone number and personalisation are kept in memory only (a
+// notification read back after a restart has neither), so the journal, which outlives
+// a wave's retention, holds nothing that identifies anyone. It is written with mode
+// 0600.
 //
 // The server is independent of package notify's client code, so a client bug is not
 // mirrored by the fake.
@@ -123,11 +126,14 @@ type Notification struct {
 	TemplateID      string            `json:"template_id"`
 	PhoneNumber     string            `json:"phone_number,omitempty"`
 	Personalisation map[string]string `json:"personalisation,omitempty"`
-	Status          string            `json:"status"`
-	KeyName         string            `json:"key_name"`
-	CreatedAt       time.Time         `json:"created_at"`
-	SentAt          *time.Time        `json:"sent_at,omitempty"`
-	CompletedAt     *time.Time        `json:"completed_at,omitempty"`
+	// Outcome is the final status an SMS was set to end in (SetFinalStatus) when it was
+	// accepted; the journal keeps it in place of the number.
+	Outcome     string     `json:"outcome,omitempty"`
+	Status      string     `json:"status"`
+	KeyName     string     `json:"key_name"`
+	CreatedAt   time.Time  `json:"created_at"`
+	SentAt      *time.Time `json:"sent_at,omitempty"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
 }
 
 // Stats counts what the server has answered since it started.
@@ -321,7 +327,8 @@ func (s *Server) FailNextAfterAccept(n int) {
 
 // SetFinalStatus makes SMS to numbers (any UK format) end in status: delivered,
 // permanent-failure, temporary-failure or technical-failure. It applies to messages
-// not yet final, and is kept in the journal.
+// not yet final. The journal keeps the status each such message will end in, not the
+// numbers: a server restarted on it must be given them again for messages sent after.
 func (s *Server) SetFinalStatus(status string, numbers ...string) error {
 	switch status {
 	case Delivered, PermanentFailure, TemporaryFailure, TechnicalFailure:
@@ -336,7 +343,13 @@ func (s *Server) SetFinalStatus(status string, numbers ...string) error {
 			return fmt.Errorf("notifytest: %q is not a UK mobile number", n)
 		}
 		s.final[m] = status
-		s.record(record{Op: opFinal, Number: m, Status: status})
+		// The messages to m not yet final will end so; the journal keeps that, not m.
+		for _, note := range s.notes {
+			if note.Type == "sms" && normaliseMobile(note.PhoneNumber) == m && (note.Status == "created" || note.Status == "sending") {
+				note.Outcome = status
+				s.record(record{Op: opNote, Note: journalled(note)})
+			}
+		}
 	}
 	return nil
 }
@@ -423,8 +436,10 @@ func (s *Server) advance(n *Notification) {
 		n.SentAt = &now
 	case "sending":
 		n.Status = Delivered
-		if st, ok := s.final[normaliseMobile(n.PhoneNumber)]; ok {
+		if st, ok := s.final[normaliseMobile(n.PhoneNumber)]; ok && n.PhoneNumber != "" {
 			n.Status = st
+		} else if n.Outcome != "" { // read back from the journal, without its number
+			n.Status = n.Outcome
 		}
 		n.CompletedAt = &now
 	case "accepted":
@@ -476,12 +491,23 @@ const (
 	opKey     = "key"
 	opNote    = "notification"
 	opStatus  = "status"
-	opFinal   = "final_status"
 )
 
 type savedKey struct {
 	Name   string `json:"name"`
 	Secret string `json:"secret"`
+}
+
+// journalled is n as the journal keeps it: without its recipient (the phone number)
+// and personalisation (an access code; a letter's name and address), which the server
+// holds only in memory. The journal is a file on disk that outlives the wave's
+// retention (ice dev keeps it in its data directory), and what it is for — the
+// notifications' ids, references, statuses and the final status each will reach —
+// needs neither.
+func journalled(n *Notification) *Notification {
+	c := *n
+	c.PhoneNumber, c.Personalisation = "", nil
+	return &c
 }
 
 // record is one line of the journal.
@@ -493,7 +519,6 @@ type record struct {
 	ID        string        `json:"id,omitempty"`
 	Status    string        `json:"status,omitempty"`
 	At        *time.Time    `json:"at,omitempty"`
-	Number    string        `json:"number,omitempty"`
 }
 
 // record appends r to the journal, if there is one. It must be called with s.mu held.
@@ -585,8 +610,6 @@ func (s *Server) apply(r record) error {
 		default:
 			n.CompletedAt = r.At
 		}
-	case opFinal:
-		s.final[r.Number] = r.Status
 	default:
 		return fmt.Errorf("unknown record %q", r.Op)
 	}
@@ -610,16 +633,8 @@ func (s *Server) compact() error {
 	for _, k := range s.keys {
 		recs = append(recs, record{Op: opKey, Key: &savedKey{Name: k.name, Secret: k.secret}})
 	}
-	numbers := make([]string, 0, len(s.final))
-	for n := range s.final {
-		numbers = append(numbers, n)
-	}
-	sort.Strings(numbers)
-	for _, n := range numbers {
-		recs = append(recs, record{Op: opFinal, Number: n, Status: s.final[n]})
-	}
 	for _, n := range s.notes {
-		recs = append(recs, record{Op: opNote, Note: n})
+		recs = append(recs, record{Op: opNote, Note: journalled(n)})
 	}
 	for _, r := range recs {
 		if err := enc.Encode(r); err != nil {
@@ -818,13 +833,14 @@ func (s *Server) handleSend(kind string) http.HandlerFunc {
 		}
 		if kind == "sms" {
 			n.PhoneNumber = b.phoneNumber
+			n.Outcome = s.final[normaliseMobile(b.phoneNumber)]
 		} else {
 			n.Status = "accepted"
 		}
 		s.notes = append(s.notes, n)
 		s.byID[n.ID] = n
 		s.stats.Accepted++
-		s.record(record{Op: opNote, Note: n})
+		s.record(record{Op: opNote, Note: journalled(n)})
 		if s.jerr != nil {
 			writeError(w, http.StatusInternalServerError, "Exception", "Internal server error")
 			return

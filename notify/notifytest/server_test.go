@@ -328,7 +328,33 @@ func TestStatePersistsAcrossRestart(t *testing.T) {
 	}
 	srv.Advance()
 	srv.Advance()
+	// Two still in flight at the restart: one to a number set to fail after it was
+	// sent, one before; each ends so after the restart, though the journal holds no
+	// number.
+	inFlight := map[string]string{}
+	for i, number := range []string{"07700900004", "07700900002"} {
+		n, err := c.SendSMS(ctx, notify.SMS{PhoneNumber: number, TemplateID: tmpl, Reference: fmt.Sprint("late-", i),
+			Personalisation: map[string]string{"access_code": "AB12-CD34"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inFlight[n.ID] = []string{notifytest.PermanentFailure, notifytest.TemporaryFailure}[i]
+	}
+	if err := srv.SetFinalStatus(notifytest.PermanentFailure, "07700900004"); err != nil {
+		t.Fatal(err)
+	}
 	srv.Close()
+	// The journal outlives a wave's retention: it holds no phone number and no
+	// personalisation (an access code here; a letter's address).
+	journal, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"7700900", "AB12-CD34", "phone_number", "personalisation"} {
+		if strings.Contains(string(journal), s) {
+			t.Errorf("the journal holds %q", s)
+		}
+	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("journal: %v, mode %v", err, fi.Mode())
 	}
@@ -352,6 +378,13 @@ func TestStatePersistsAcrossRestart(t *testing.T) {
 			t.Errorf("after restart, %s: %+v, %v; want %s", id, n, err, want[i])
 		}
 	}
+	for id, want := range inFlight {
+		again.Advance()
+		again.Advance()
+		if n, err := c.Get(ctx, id); err != nil || n.Status != want {
+			t.Errorf("in flight at the restart, %s: %+v, %v; want %s", id, n, err, want)
+		}
+	}
 	c2, _ := notify.New(notify.Config{APIKey: second, BaseURL: again.URL})
 	if _, err := c2.SendSMS(ctx, notify.SMS{PhoneNumber: "07700900001", TemplateID: tmpl, Reference: "ref-1"}); err != nil {
 		t.Fatalf("second key after restart: %v", err)
@@ -359,8 +392,8 @@ func TestStatePersistsAcrossRestart(t *testing.T) {
 	if d := again.Duplicates(); len(d) != 1 || d[0] != "ref-1" {
 		t.Errorf("duplicates after restart %v, want [ref-1]", d)
 	}
-	if len(again.Notifications()) != 4 {
-		t.Errorf("%d notifications after restart, want 4", len(again.Notifications()))
+	if len(again.Notifications()) != 6 {
+		t.Errorf("%d notifications after restart, want 6", len(again.Notifications()))
 	}
 	// A journal that is not one is refused, not silently reset.
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")
