@@ -19,20 +19,30 @@ if [ -n "$unformatted" ]; then
 fi
 echo "== docker-compose config"
 # The production stack's file as docker-compose reads it, offline: it must pass with the
-# values an .env has to give, and refuse to start without the pseudonym key, naming it.
+# values an .env has to give, and refuse to start without any of its secrets, naming it.
 # (cmd/ice's TestComposeCommandsAreTheCLIs checks the ice commands in it.)
 compose_envfile="$(mktemp)"   # empty: a developer's own .env must not count
 compose_env() {
   env -i PATH="$PATH" HOME="${HOME:-/tmp}" "$@" docker-compose --env-file "$compose_envfile" -f docker-compose.yml config -q
 }
-compose_env ICE_PSEUDONYM_KEY=0000000000000000000000000000000000000000000000000000000000000000 \
-  ICE_OIDC_ISSUER=https://issuer.example ICE_OIDC_CLIENT_ID=ice-dashboard \
-  ICE_OIDC_REDIRECT_URL=https://dashboard.example/auth/callback
-if compose_err=$(compose_env ICE_OIDC_ISSUER=https://issuer.example ICE_OIDC_CLIENT_ID=ice-dashboard \
-  ICE_OIDC_REDIRECT_URL=https://dashboard.example/auth/callback 2>&1); then
-  echo "docker-compose config accepted the stack without ICE_PSEUDONYM_KEY"; exit 1
-fi
-case "$compose_err" in *ICE_PSEUDONYM_KEY*) ;; *) echo "docker-compose config without ICE_PSEUDONYM_KEY: $compose_err"; exit 1 ;; esac
+# Every secret the README says .env must give is required: one left out is refused,
+# naming it, rather than replaced by a default (a known password, an empty key).
+compose_required="ICE_PSEUDONYM_KEY=0000000000000000000000000000000000000000000000000000000000000000
+S3_ACCESS_KEY=icesurvey
+S3_SECRET_KEY=a-secret-of-the-deployment
+NOTIFY_API_KEY=live-00000000-0000-0000-0000-000000000000-00000000-0000-0000-0000-000000000000
+ICE_OIDC_ISSUER=https://issuer.example
+ICE_OIDC_CLIENT_ID=ice-dashboard
+ICE_OIDC_REDIRECT_URL=https://dashboard.example/auth/callback"
+# shellcheck disable=SC2086
+compose_env $compose_required
+for name in ICE_PSEUDONYM_KEY S3_ACCESS_KEY S3_SECRET_KEY NOTIFY_API_KEY ICE_OIDC_ISSUER; do
+  # shellcheck disable=SC2086
+  if compose_err=$(compose_env $(echo "$compose_required" | grep -v "^$name=") 2>&1); then
+    echo "docker-compose config accepted the stack without $name"; exit 1
+  fi
+  case "$compose_err" in *"$name"*) ;; *) echo "docker-compose config without $name: $compose_err"; exit 1 ;; esac
+done
 rm -f "$compose_envfile"
 echo "== go vet"
 go vet ./...
