@@ -17,7 +17,8 @@ import (
 )
 
 // The publication's activities (issue #14): BuildRelease computes and writes a draft
-// release from the warehouse, ApproveRelease marks it published. Both are thin: the
+// release from the warehouse (under drafts/), ApproveRelease marks it published and
+// copies it to publish/. Both are thin: the
 // method, the files and the lifecycle are package publication's.
 
 // ReleaseSummary is what a release holds (publication.Summary), re-exported so the
@@ -82,11 +83,13 @@ type ApproveReleaseInput struct {
 
 // BuildRelease computes the release's figures from the warehouse (publication.Compute,
 // on a read-only connection held under the warehouse's own lock, so no load lands
-// half-way through the reads) and writes them as a draft release
-// (publication.Write). A release already published is not computed again: its
-// record is returned as it stands, so a workflow run again for it changes nothing.
+// half-way through the reads) and writes them as a draft release under drafts/
+// (publication.Write), which the public cannot read; nothing goes to publish/ until
+// the release is approved. A release already published is not computed again: its
+// record is returned as it stands, so a workflow run again for it changes nothing
+// (and an approval cut short before its manifest was written is finished first).
 // Writing the same figures again gives the same bytes, so a retry changes nothing
-// either.
+// either; different figures replace the draft, which was never public.
 func (w *WarehouseActivities) BuildRelease(ctx context.Context, in ReleaseInput) (ReleaseOutput, error) {
 	if err := publication.ValidReleaseID(in.ReleaseID); err != nil {
 		return ReleaseOutput{}, fault.Wrap(fault.BadInput, err)
@@ -94,7 +97,14 @@ func (w *WarehouseActivities) BuildRelease(ctx context.Context, in ReleaseInput)
 	meta, err := publication.ReadMetadata(ctx, w.Store, in.WaveID, in.ReleaseID)
 	switch {
 	case err == nil && meta.Status == publication.ReleasePublished:
-		out, err := releaseOutput(ctx, w.Store, meta)
+		m, err := publication.ReadManifest(ctx, w.Store, in.WaveID, in.ReleaseID)
+		if errors.Is(err, store.ErrNotExist) {
+			m, err = publication.Publish(ctx, w.Store, meta)
+		}
+		if err != nil {
+			return ReleaseOutput{}, err
+		}
+		out, err := releaseOf(ctx, w.Store, meta, m)
 		if err == nil {
 			audit.Record(ctx, "release_already_published", map[string]any{"release_id": in.ReleaseID,
 				"approved_by": meta.ApprovedBy, "manifest": out.ManifestKey, "manifest_sha256": out.ManifestSHA256})
@@ -120,7 +130,7 @@ func (w *WarehouseActivities) BuildRelease(ctx context.Context, in ReleaseInput)
 	if err != nil {
 		return ReleaseOutput{}, err
 	}
-	if meta, err = publication.ReadMetadata(ctx, w.Store, in.WaveID, in.ReleaseID); err != nil {
+	if meta, err = publication.ReadDraftMetadata(ctx, w.Store, in.WaveID, in.ReleaseID); err != nil {
 		return ReleaseOutput{}, err
 	}
 	out, err := releaseOf(ctx, w.Store, meta, m)
@@ -134,17 +144,31 @@ func (w *WarehouseActivities) BuildRelease(ctx context.Context, in ReleaseInput)
 }
 
 // ApproveRelease signs a draft release off (publication.Approve, which refuses while an
-// ICS's raking failed unless it is left out) and writes its status
-// (publication.WriteStatus). The same approval again — a retry after the status was
-// written — rewrites the same bytes; any other approval of a published release is a
-// fault.Conflict.
+// ICS's raking failed unless it is left out, and refuses to leave out an ICS with
+// figures, so the release's files stand as drafted) and publishes it
+// (publication.Publish): the draft's files are copied from drafts/ to publish/, its
+// status and manifest written there last. The same approval again — a retry after
+// some or all of that was done — writes the same bytes and finishes the job; any
+// other approval of a published release is a fault.Conflict. A release drafted under
+// publish/ before drafts moved to drafts/ is approved in place, as it was then.
 func (a *Activities) ApproveRelease(ctx context.Context, in ApproveReleaseInput) (ReleaseOutput, error) {
-	meta, err := publication.ReadMetadata(ctx, a.Store, in.WaveID, in.ReleaseID)
-	if errors.Is(err, store.ErrNotExist) {
-		return ReleaseOutput{}, fault.Wrap(fault.BadInput, err)
-	}
-	if err != nil {
+	pub, err := publication.ReadMetadata(ctx, a.Store, in.WaveID, in.ReleaseID)
+	if err != nil && !errors.Is(err, store.ErrNotExist) {
 		return ReleaseOutput{}, err
+	}
+	meta := pub
+	if pub == nil || pub.Status != publication.ReleasePublished {
+		// Not published yet: approve the draft (or, with none under drafts/, a draft
+		// written under publish/ before drafts moved).
+		meta, err = publication.ReadDraftMetadata(ctx, a.Store, in.WaveID, in.ReleaseID)
+		switch {
+		case errors.Is(err, store.ErrNotExist) && pub != nil:
+			meta = pub
+		case errors.Is(err, store.ErrNotExist):
+			return ReleaseOutput{}, fault.Wrap(fault.BadInput, err)
+		case err != nil:
+			return ReleaseOutput{}, err
+		}
 	}
 	leaveOut := slices.Sorted(slices.Values(in.LeaveOut))
 	same := meta.Status == publication.ReleasePublished && meta.ApprovedBy == in.By && meta.ApprovedAt != nil &&
@@ -154,7 +178,9 @@ func (a *Activities) ApproveRelease(ctx context.Context, in ApproveReleaseInput)
 			return ReleaseOutput{}, fault.Wrap(fault.Conflict, err)
 		}
 	}
-	m, err := publication.WriteStatus(ctx, a.Store, meta)
+	stop := HeartbeatEvery(ctx, 10*time.Second)
+	defer stop()
+	m, err := publication.Publish(ctx, a.Store, meta)
 	if err != nil {
 		return ReleaseOutput{}, err
 	}
@@ -163,17 +189,9 @@ func (a *Activities) ApproveRelease(ctx context.Context, in ApproveReleaseInput)
 		return ReleaseOutput{}, err
 	}
 	audit.Record(ctx, "release_published", map[string]any{"release_id": in.ReleaseID, "approved_by": meta.ApprovedBy,
-		"approved_at": meta.ApprovedAt, "left_out": meta.LeftOut, "manifest": out.ManifestKey, "manifest_sha256": out.ManifestSHA256})
+		"approved_at": meta.ApprovedAt, "left_out": meta.LeftOut, "prefix": out.Prefix, "manifest": out.ManifestKey,
+		"manifest_sha256": out.ManifestSHA256})
 	return out, nil
-}
-
-// releaseOutput describes a release already written, from its metadata and manifest.
-func releaseOutput(ctx context.Context, st store.Store, meta *publication.Metadata) (ReleaseOutput, error) {
-	m, err := publication.ReadManifest(ctx, st, meta.WaveID, meta.ReleaseID)
-	if err != nil {
-		return ReleaseOutput{}, err
-	}
-	return releaseOf(ctx, st, meta, m)
 }
 
 // releaseOf describes a release from its metadata and manifest, with each ICS's

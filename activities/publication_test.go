@@ -2,7 +2,9 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"testing"
@@ -41,8 +43,37 @@ func TestBuildAndApproveRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Status != publication.ReleaseDraft || out.Prefix != schemas.PublishPrefix("W2", "r1") || len(out.ICS) != 2 {
+	if out.Status != publication.ReleaseDraft || out.Prefix != schemas.DraftPrefix("W2", "r1") || len(out.ICS) != 2 {
 		t.Fatalf("draft: %+v", out)
+	}
+	// Nothing of a release is under publish/, which the public reads, until it is
+	// approved: not its draft, not a draft built again, not after a refused approval.
+	publishEmpty := func(when string) {
+		t.Helper()
+		infos, err := w.Store.List(ctx, schemas.AreaPublish.Prefix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(infos) != 0 {
+			t.Errorf("%s: publish/ holds %d objects, first %s", when, len(infos), infos[0].Key)
+		}
+	}
+	publishEmpty("the draft")
+	// `ice warehouse reload` finds the draft under drafts/ and loads it from there.
+	reloadFinds := func(when string) {
+		t.Helper()
+		if rels, err := releasesWithManifest(ctx, w.Store, "W2"); err != nil || !slices.Equal(rels, []string{"r1"}) {
+			t.Errorf("%s: the reload finds releases %v (%v)", when, rels, err)
+		}
+		if ro, err := wa.ReloadPublicationRelease(ctx, ReleaseInput{Scope: scope, ReleaseID: "r1"}); err != nil || ro.Objects != 4 {
+			t.Errorf("%s: reloading the release: %+v (%v)", when, ro, err)
+		}
+	}
+	reloadFinds("the draft")
+	for _, o := range out.Objects {
+		if !strings.HasPrefix(o.Key, out.Prefix) {
+			t.Errorf("the draft's warehouse object %s is outside %s", o.Key, out.Prefix)
+		}
 	}
 	if !slices.Equal(out.Summary.ICSsPublished, []string{"QAA", "QBB"}) {
 		t.Errorf("ICSs published %v", out.Summary.ICSsPublished)
@@ -93,6 +124,11 @@ func TestBuildAndApproveRelease(t *testing.T) {
 	if _, err := a.ApproveRelease(ctx, in); fault.KindOf(err) != fault.Conflict || !strings.Contains(err.Error(), "has figures") {
 		t.Errorf("leaving out an ICS with figures: %v", err)
 	}
+	publishEmpty("a refused approval")
+	if _, err := wa.BuildRelease(ctx, ReleaseInput{Scope: scope, ReleaseID: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	publishEmpty("the draft built again")
 	in.LeaveOut = nil
 	ap, err := a.ApproveRelease(ctx, in)
 	if err != nil {
@@ -102,7 +138,48 @@ func TestBuildAndApproveRelease(t *testing.T) {
 		t.Fatalf("approved: %+v", ap)
 	}
 	checkCounts("approved", ap)
+	if ap.Prefix != schemas.PublishPrefix("W2", "r1") || ap.ManifestKey != schemas.PublishManifestKey("W2", "r1") {
+		t.Errorf("approved release at %s, manifest %s", ap.Prefix, ap.ManifestKey)
+	}
+	// The release under publish/ is complete: its manifest and every file it lists,
+	// each with its SHA-256, and nothing else.
+	pm, err := publication.ReadManifest(ctx, w.Store, "W2", "r1")
+	if err != nil || pm.ManifestSHA256 != ap.ManifestSHA256 {
+		t.Fatalf("the published manifest: %v (%v)", pm.ManifestSHA256, err)
+	}
+	wantKeys := []string{pm.ManifestKey}
+	for _, f := range pm.Files {
+		wantKeys = append(wantKeys, f.Key)
+		b, err := store.ReadAll(ctx, w.Store, f.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != f.SHA256 {
+			t.Errorf("%s does not match the published manifest", f.Key)
+		}
+	}
+	infos, err := w.Store.List(ctx, schemas.AreaPublish.Prefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotKeys []string
+	for _, in := range infos {
+		gotKeys = append(gotKeys, in.Key)
+	}
+	slices.Sort(wantKeys)
+	if !slices.Equal(gotKeys, wantKeys) {
+		t.Errorf("publish/ holds %v, want %v", gotKeys, wantKeys)
+	}
+	for _, o := range ap.Objects {
+		if !strings.HasPrefix(o.Key, ap.Prefix) {
+			t.Errorf("the published release's warehouse object %s is outside %s", o.Key, ap.Prefix)
+		}
+	}
 	loadObjects(ap.Objects)
+	reloadFinds("the published release")
+	if s := releaseStatus(); s != publication.ReleasePublished {
+		t.Errorf("releases says %q after reloading the published release", s)
+	}
 	if s := releaseStatus(); s != publication.ReleasePublished {
 		t.Errorf("releases says %q after the approval", s)
 	}

@@ -87,23 +87,26 @@ func (a *Activities) PlanWarehouseReload(ctx context.Context, in Scope) (Warehou
 }
 
 // releasesWithManifest lists the wave's publication releases that have a manifest,
-// drafts and published ones (a release whose drafting failed before it has none, and
-// never reached the warehouse).
+// drafts (under drafts/, or under publish/ if drafted before drafts moved) and
+// published ones (a release whose drafting failed before it has none, and never
+// reached the warehouse).
 func releasesWithManifest(ctx context.Context, st store.Store, wave string) ([]string, error) {
-	prefix := schemas.AreaPublish.WavePrefix(wave)
-	infos, err := st.List(ctx, prefix)
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: reload: list %s: %w", prefix, err)
-	}
 	var out []string
-	for _, in := range infos {
-		release, _, ok := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
-		if ok && in.Key == schemas.PublishManifestKey(wave, release) {
-			out = append(out, release)
+	for _, area := range []schemas.Area{schemas.AreaDrafts, schemas.AreaPublish} {
+		prefix := area.WavePrefix(wave)
+		infos, err := st.List(ctx, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("warehouse: reload: list %s: %w", prefix, err)
+		}
+		for _, in := range infos {
+			release, _, ok := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
+			if ok && schemas.PublishedKey(in.Key) == schemas.PublishManifestKey(wave, release) {
+				out = append(out, release)
+			}
 		}
 	}
 	slices.Sort(out)
-	return out, nil
+	return slices.Compact(out), nil
 }
 
 // currentLinkageRelease is the wave's linkage release whose person-level outputs are
@@ -155,9 +158,10 @@ func (w *WarehouseActivities) ReloadLakePartition(ctx context.Context, in Wareho
 }
 
 // ReloadPublicationRelease loads a publication release's warehouse objects, as its
-// manifest lists them, into the warehouse in one transaction.
+// manifest lists them (the published one once approved, else its draft's), into the
+// warehouse in one transaction.
 func (w *WarehouseActivities) ReloadPublicationRelease(ctx context.Context, in ReleaseInput) (WarehouseReloadOutput, error) {
-	m, err := publication.ReadManifest(ctx, w.Store, in.WaveID, in.ReleaseID)
+	m, err := publication.ReadCurrentManifest(ctx, w.Store, in.WaveID, in.ReleaseID)
 	if errors.Is(err, store.ErrNotExist) {
 		return WarehouseReloadOutput{}, fault.Wrap(fault.BadInput, err)
 	}

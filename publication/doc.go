@@ -15,14 +15,16 @@
 // the same outcome codes as the warehouse's outcomes view. The dashboard reads the
 // same Results.
 //
-// Write writes publish/{wave}/{release}/ (keys from package schemas): results,
+// Write writes a release's draft under drafts/{wave}/{release}/ (keys from package
+// schemas; never under publish/, which the public reads): results,
 // distributions and response rates as CSV and one XLSX workbook for people (in the GP
 // Patient Survey's shape, with a notes sheet), as Parquet for machines (unrounded, the
 // warehouse's published_* tables), metadata.json (every parameter, each ICS's
 // weighting, what was withheld, the lineage of every table to its lake objects as one
 // SHA-256 over theirs — naming no object, for a late opt-out's names the person — and
 // the code version) and manifest.json (every file's SHA-256). Approve moves a
-// release's metadata from draft to published; WriteStatus stores that.
+// release's metadata from draft to published; Publish then copies the draft to
+// publish/{wave}/{release}/, its status and manifest last.
 //
 // What it guarantees:
 //   - Nothing withheld is written. Every figure of a Results comes out of a

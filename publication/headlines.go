@@ -10,15 +10,21 @@ import (
 	"icesurvey/store"
 )
 
-// ReadResults reads a release's % positive figures as written (results.parquet):
-// withheld figures are nil, with their status.
-func ReadResults(ctx context.Context, st store.Store, wave, releaseID string) ([]schemas.PublishedResult, error) {
-	key := schemas.PublishResultsParquetKey(wave, releaseID)
-	rows, err := lake.GetRows[schemas.PublishedResult](ctx, st, key, schemas.PublishedResultLayout())
-	if err != nil {
-		return nil, fmt.Errorf("publication: read %s: %w", key, err)
+// ReadResults reads the % positive figures of the release that m lists (a draft's
+// manifest or a published one's) as written (results.parquet): withheld figures are
+// nil, with their status.
+func ReadResults(ctx context.Context, st store.Store, m Manifest) ([]schemas.PublishedResult, error) {
+	for _, f := range m.Files {
+		if f.Table != schemas.TablePublishedResults {
+			continue
+		}
+		rows, err := lake.GetRows[schemas.PublishedResult](ctx, st, f.Key, schemas.PublishedResultLayout())
+		if err != nil {
+			return nil, fmt.Errorf("publication: read %s: %w", f.Key, err)
+		}
+		return rows, nil
 	}
-	return rows, nil
+	return nil, fmt.Errorf("publication: %s lists no %s", m.ManifestKey, schemas.TablePublishedResults)
 }
 
 // Headline is one ICS's published % positive for one question, with its interval.

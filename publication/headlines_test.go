@@ -18,14 +18,15 @@ func TestHeadlinesFromWrittenRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Write(ctx, st, r, "r1"); err != nil {
-		t.Fatal(err)
-	}
-	meta, err := ReadMetadata(ctx, st, "W1", "r1")
+	m, err := Write(ctx, st, r, "r1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := ReadResults(ctx, st, "W1", "r1")
+	meta, err := ReadDraftMetadata(ctx, st, "W1", "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ReadResults(ctx, st, m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func checkParquet(t *testing.T, r *Results, st store.Store) {
 		}
 	}
 
-	results, err := lake.GetRows[schemas.PublishedResult](ctx, st, schemas.PublishResultsParquetKey("W1", "r1"), schemas.PublishedResultLayout())
+	results, err := lake.GetRows[schemas.PublishedResult](ctx, st, schemas.DraftKey(schemas.PublishResultsParquetKey("W1", "r1")), schemas.PublishedResultLayout())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func checkParquet(t *testing.T, r *Results, st store.Store) {
 		expectFigure(where+" weighted base", row.BaseWeighted, bw, ok && pub, 1)
 	}
 
-	dists, err := lake.GetRows[schemas.PublishedDistribution](ctx, st, schemas.PublishDistributionsParquetKey("W1", "r1"), schemas.PublishedDistributionLayout())
+	dists, err := lake.GetRows[schemas.PublishedDistribution](ctx, st, schemas.DraftKey(schemas.PublishDistributionsParquetKey("W1", "r1")), schemas.PublishedDistributionLayout())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func checkParquet(t *testing.T, r *Results, st store.Store) {
 	}
 
 	// Response rates.
-	rates, err := lake.GetRows[schemas.PublishedResponseRate](ctx, st, schemas.PublishResponseRatesParquetKey("W1", "r1"), schemas.PublishedResponseRateLayout())
+	rates, err := lake.GetRows[schemas.PublishedResponseRate](ctx, st, schemas.DraftKey(schemas.PublishResponseRatesParquetKey("W1", "r1")), schemas.PublishedResponseRateLayout())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,11 +247,11 @@ func isNumber(s string) bool {
 // one decimal place) and the workbook's sheets to the CSV files.
 func checkPeopleFiles(t *testing.T, r *Results, st store.Store) {
 	ctx := context.Background()
-	results, err := lake.GetRows[schemas.PublishedResult](ctx, st, schemas.PublishResultsParquetKey("W1", "r1"), schemas.PublishedResultLayout())
+	results, err := lake.GetRows[schemas.PublishedResult](ctx, st, schemas.DraftKey(schemas.PublishResultsParquetKey("W1", "r1")), schemas.PublishedResultLayout())
 	if err != nil {
 		t.Fatal(err)
 	}
-	csvResults := readCSV(t, st, schemas.PublishResultsCSVKey("W1", "r1"))
+	csvResults := readCSV(t, st, schemas.DraftKey(schemas.PublishResultsCSVKey("W1", "r1")))
 	if len(csvResults) != len(results)+1 {
 		t.Fatalf("results.csv has %d rows, results.parquet %d", len(csvResults)-1, len(results))
 	}
@@ -289,11 +289,11 @@ func checkPeopleFiles(t *testing.T, r *Results, st store.Store) {
 			t.Fatalf("results.csv row %d: mark %q, status %q", n+2, rec[markCol], row.Status)
 		}
 	}
-	dists, err := lake.GetRows[schemas.PublishedDistribution](ctx, st, schemas.PublishDistributionsParquetKey("W1", "r1"), schemas.PublishedDistributionLayout())
+	dists, err := lake.GetRows[schemas.PublishedDistribution](ctx, st, schemas.DraftKey(schemas.PublishDistributionsParquetKey("W1", "r1")), schemas.PublishedDistributionLayout())
 	if err != nil {
 		t.Fatal(err)
 	}
-	csvDists := readCSV(t, st, schemas.PublishDistributionsCSVKey("W1", "r1"))
+	csvDists := readCSV(t, st, schemas.DraftKey(schemas.PublishDistributionsCSVKey("W1", "r1")))
 	if len(csvDists) != len(dists)+1 {
 		t.Fatalf("distributions.csv has %d rows, distributions.parquet %d", len(csvDists)-1, len(dists))
 	}
@@ -308,10 +308,10 @@ func checkPeopleFiles(t *testing.T, r *Results, st store.Store) {
 			t.Fatalf("distributions.csv row %d: count %q for %v", n+2, rec[countCol], row.CountUnweighted)
 		}
 	}
-	csvRates := readCSV(t, st, schemas.PublishResponseRatesCSVKey("W1", "r1"))
+	csvRates := readCSV(t, st, schemas.DraftKey(schemas.PublishResponseRatesCSVKey("W1", "r1")))
 
 	// The workbook's sheets say what the CSV files say.
-	b, err := store.ReadAll(ctx, st, schemas.PublishWorkbookKey("W1", "r1"))
+	b, err := store.ReadAll(ctx, st, schemas.DraftKey(schemas.PublishWorkbookKey("W1", "r1")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +596,7 @@ func TestReleaseJSONHoldsNoCount(t *testing.T) {
 	}
 
 	// The workbook's notes: the ICS table's header names no count of people.
-	b, err := store.ReadAll(ctx, st, schemas.PublishWorkbookKey("W1", "r1"))
+	b, err := store.ReadAll(ctx, st, schemas.DraftKey(schemas.PublishWorkbookKey("W1", "r1")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -610,7 +610,7 @@ func TestReleaseJSONHoldsNoCount(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, row := range rows {
-			names(schemas.PublishWorkbookKey("W1", "r1"), fmt.Sprintf("sheet %s row %d", sheet, i+1), strings.Join(row, "\t"))
+			names(schemas.DraftKey(schemas.PublishWorkbookKey("W1", "r1")), fmt.Sprintf("sheet %s row %d", sheet, i+1), strings.Join(row, "\t"))
 		}
 	}
 	rows, err := f.GetRows("Notes")
@@ -647,6 +647,7 @@ func TestOldReleaseLineageLeavesMetadata(t *testing.T) {
 	if _, err := Write(ctx, st, r, "r1"); err != nil {
 		t.Fatal(err)
 	}
+	writeAsBefore(t, st, "W1", "r1")
 	want, err := ReadLineageReport(ctx, st, "W1", "r1")
 	if err != nil {
 		t.Fatal(err)
@@ -690,7 +691,7 @@ func TestOldReleaseLineageLeavesMetadata(t *testing.T) {
 	if err := Approve(meta, "A. Statistician", time.Date(2027, 4, 1, 9, 0, 0, 0, time.UTC), meta.Summary().RakeFailed); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WriteStatus(ctx, st, meta); err != nil {
+	if _, err := Publish(ctx, st, meta); err != nil {
 		t.Fatal(err)
 	}
 	if b, err = store.ReadAll(ctx, st, key); err != nil {

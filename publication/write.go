@@ -73,14 +73,15 @@ type output struct {
 	data      []byte
 }
 
-// Write writes the release releaseID of r's wave to st under publish/{wave}/{release}/:
-// CSV and XLSX for people, Parquet for machines, metadata.json and manifest.json; the
-// release is a draft. It publishes only what r holds, and r holds only figures that
-// passed disclosure control (Results is made only by Compute); the counts behind the
-// weighting, which would give what the suppression withholds, go to the release's
-// internal weighting report in reports/ (ReadWeighting), and the lake objects each
-// table was computed from, which metadata.json gives only as a digest, to its internal
-// lineage in the lake (ReadLineageReport). The same Results and release id give
+// Write writes the release releaseID of r's wave to st as a draft, under
+// drafts/{wave}/{release}/ (schemas.DraftPrefix), never under publish/, which the
+// public reads: CSV and XLSX for people, Parquet for machines, metadata.json and
+// manifest.json. Approval copies it to publish/{wave}/{release}/ (Publish). It
+// writes only what r holds, and r holds only figures that passed disclosure control
+// (Results is made only by Compute); the counts behind the weighting, which would
+// give what the suppression withholds, go to the release's internal weighting report
+// in reports/ (ReadWeighting), and the lake objects each table was computed from,
+// which metadata.json gives only as a digest, to its internal lineage in the lake (ReadLineageReport). The same Results and release id give
 // byte-identical files, so a retried Write changes nothing.
 func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (Manifest, error) {
 	if r == nil || !r.sealed {
@@ -93,6 +94,8 @@ func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (M
 		return Manifest{}, fmt.Errorf("publication: wave id %q cannot name a key: %w", r.wave, err)
 	}
 	wave := r.wave
+	// draft is where the draft keeps the file key names once published.
+	draft := func(key func(wave, release string) string) string { return schemas.DraftKey(key(wave, releaseID)) }
 	meta := metadataOf(r, releaseID)
 	// Each table's lineage is published as a digest only; the objects it names (a late
 	// opt-out's is one person's) go to the internal lineage in the lake.
@@ -101,12 +104,12 @@ func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (M
 		lineage[l.Table] = LineageDigest{From: slices.Clone(lineageTables), ObjectsSHA256: l.ObjectsSHA256}
 	}
 	meta.Tables = []TableMeta{
-		{Table: "results", Rows: len(r.results), Lineage: lineage["results"], Files: []string{schemas.PublishResultsParquetKey(wave, releaseID),
-			schemas.PublishResultsCSVKey(wave, releaseID), schemas.PublishWorkbookKey(wave, releaseID) + "#Results"}},
-		{Table: "distributions", Rows: len(r.dists), Lineage: lineage["distributions"], Files: []string{schemas.PublishDistributionsParquetKey(wave, releaseID),
-			schemas.PublishDistributionsCSVKey(wave, releaseID), schemas.PublishWorkbookKey(wave, releaseID) + "#Distributions"}},
-		{Table: "response_rates", Rows: len(r.rates), Lineage: lineage["response_rates"], Files: []string{schemas.PublishResponseRatesParquetKey(wave, releaseID),
-			schemas.PublishResponseRatesCSVKey(wave, releaseID), schemas.PublishWorkbookKey(wave, releaseID) + "#Response rates"}},
+		{Table: "results", Rows: len(r.results), Lineage: lineage["results"], Files: []string{draft(schemas.PublishResultsParquetKey),
+			draft(schemas.PublishResultsCSVKey), draft(schemas.PublishWorkbookKey) + "#Results"}},
+		{Table: "distributions", Rows: len(r.dists), Lineage: lineage["distributions"], Files: []string{draft(schemas.PublishDistributionsParquetKey),
+			draft(schemas.PublishDistributionsCSVKey), draft(schemas.PublishWorkbookKey) + "#Distributions"}},
+		{Table: "response_rates", Rows: len(r.rates), Lineage: lineage["response_rates"], Files: []string{draft(schemas.PublishResponseRatesParquetKey),
+			draft(schemas.PublishResponseRatesCSVKey), draft(schemas.PublishWorkbookKey) + "#Response rates"}},
 	}
 
 	// Every file is built in memory from r alone, side by side: each one's bytes depend
@@ -114,34 +117,34 @@ func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (M
 	makers := []func() (output, error){
 		func() (output, error) {
 			b, err := resultsParquet(r, releaseID)
-			return output{schemas.PublishResultsParquetKey(wave, releaseID), "parquet", schemas.TablePublishedResults, len(r.results), b}, err
+			return output{draft(schemas.PublishResultsParquetKey), "parquet", schemas.TablePublishedResults, len(r.results), b}, err
 		},
 		func() (output, error) {
 			b, err := distributionsParquet(r, releaseID)
-			return output{schemas.PublishDistributionsParquetKey(wave, releaseID), "parquet", schemas.TablePublishedDistributions, len(r.dists), b}, err
+			return output{draft(schemas.PublishDistributionsParquetKey), "parquet", schemas.TablePublishedDistributions, len(r.dists), b}, err
 		},
 		func() (output, error) {
 			b, err := ratesParquet(r, releaseID)
-			return output{schemas.PublishResponseRatesParquetKey(wave, releaseID), "parquet", schemas.TablePublishedResponseRates, len(r.rates), b}, err
+			return output{draft(schemas.PublishResponseRatesParquetKey), "parquet", schemas.TablePublishedResponseRates, len(r.rates), b}, err
 		},
 		func() (output, error) {
 			b, err := resultsCSV(r)
-			return output{schemas.PublishResultsCSVKey(wave, releaseID), "csv", "", len(r.results), b}, err
+			return output{draft(schemas.PublishResultsCSVKey), "csv", "", len(r.results), b}, err
 		},
 		func() (output, error) {
 			b, err := distributionsCSV(r)
-			return output{schemas.PublishDistributionsCSVKey(wave, releaseID), "csv", "", len(r.dists), b}, err
+			return output{draft(schemas.PublishDistributionsCSVKey), "csv", "", len(r.dists), b}, err
 		},
 		func() (output, error) {
 			b, err := ratesCSV(r)
-			return output{schemas.PublishResponseRatesCSVKey(wave, releaseID), "csv", "", len(r.rates), b}, err
+			return output{draft(schemas.PublishResponseRatesCSVKey), "csv", "", len(r.rates), b}, err
 		},
 		func() (output, error) {
 			b, err := workbook(r, meta)
-			return output{schemas.PublishWorkbookKey(wave, releaseID), "xlsx", "", 0, b}, err
+			return output{draft(schemas.PublishWorkbookKey), "xlsx", "", 0, b}, err
 		},
 	}
-	statusFiles, err := statusOutputs(meta)
+	statusFiles, err := statusOutputs(meta, schemas.DraftKey)
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -185,16 +188,17 @@ func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (M
 	if err := putLineage(ctx, st, LineageReport{ReleaseID: releaseID, WaveID: wave, Tables: r.lineage}); err != nil {
 		return Manifest{}, err
 	}
-	m := Manifest{ReleaseID: releaseID, WaveID: wave, Prefix: schemas.PublishPrefix(wave, releaseID), Summary: meta.Summary(), Files: files}
-	if err := writeManifest(ctx, st, &m); err != nil {
+	m := Manifest{ReleaseID: releaseID, WaveID: wave, Prefix: schemas.DraftPrefix(wave, releaseID), Summary: meta.Summary(), Files: files}
+	if err := writeManifest(ctx, st, &m, draft(schemas.PublishManifestKey)); err != nil {
 		return Manifest{}, err
 	}
 	return m, nil
 }
 
 // statusOutputs are the files that change when the release's status does:
-// metadata.json and release.parquet (which carries metadata.json's SHA-256).
-func statusOutputs(meta *Metadata) ([]output, error) {
+// metadata.json and release.parquet (which carries metadata.json's SHA-256), at the
+// keys at gives for their Publish*Key (DraftKey for a draft).
+func statusOutputs(meta *Metadata, at func(string) string) ([]output, error) {
 	mj, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("publication: encode the metadata of release %s: %w", meta.ReleaseID, err)
@@ -206,10 +210,13 @@ func statusOutputs(meta *Metadata) ([]output, error) {
 		return nil, err
 	}
 	return []output{
-		{schemas.PublishMetadataKey(meta.WaveID, meta.ReleaseID), "json", "", 0, mj},
-		{schemas.PublishReleaseParquetKey(meta.WaveID, meta.ReleaseID), "parquet", schemas.TableReleases, 1, rec},
+		{at(schemas.PublishMetadataKey(meta.WaveID, meta.ReleaseID)), "json", "", 0, mj},
+		{at(schemas.PublishReleaseParquetKey(meta.WaveID, meta.ReleaseID)), "parquet", schemas.TableReleases, 1, rec},
 	}, nil
 }
+
+// published is the identity: a published release's files are at their Publish*Key.
+func published(key string) string { return key }
 
 func put(ctx context.Context, st store.Store, o output) (File, error) {
 	if err := store.PutBytes(ctx, st, o.key, o.data); err != nil {
@@ -219,13 +226,14 @@ func put(ctx context.Context, st store.Store, o output) (File, error) {
 	return File{Key: o.key, Kind: o.kind, Table: o.table, Rows: o.rows, Bytes: int64(len(o.data)), SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
-func writeManifest(ctx context.Context, st store.Store, m *Manifest) error {
+// writeManifest stores m at key.
+func writeManifest(ctx context.Context, st store.Store, m *Manifest, key string) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("publication: encode the manifest of release %s: %w", m.ReleaseID, err)
 	}
 	b = append(b, '\n')
-	m.ManifestKey = schemas.PublishManifestKey(m.WaveID, m.ReleaseID)
+	m.ManifestKey = key
 	if err := store.PutBytes(ctx, st, m.ManifestKey, b); err != nil {
 		return fmt.Errorf("publication: store %s: %w", m.ManifestKey, err)
 	}
@@ -234,9 +242,18 @@ func writeManifest(ctx context.Context, st store.Store, m *Manifest) error {
 	return nil
 }
 
-// ReadMetadata reads a release's metadata.
+// ReadMetadata reads the metadata of a release under publish/: an approved release's
+// (or a draft written there before drafts moved to drafts/).
 func ReadMetadata(ctx context.Context, st store.Store, wave, releaseID string) (*Metadata, error) {
-	key := schemas.PublishMetadataKey(wave, releaseID)
+	return readMetadata(ctx, st, schemas.PublishMetadataKey(wave, releaseID))
+}
+
+// ReadDraftMetadata reads the metadata of a release's draft, under drafts/.
+func ReadDraftMetadata(ctx context.Context, st store.Store, wave, releaseID string) (*Metadata, error) {
+	return readMetadata(ctx, st, schemas.DraftKey(schemas.PublishMetadataKey(wave, releaseID)))
+}
+
+func readMetadata(ctx context.Context, st store.Store, key string) (*Metadata, error) {
 	b, err := store.ReadAll(ctx, st, key)
 	if err != nil {
 		return nil, fmt.Errorf("publication: read %s: %w", key, err)
@@ -276,9 +293,37 @@ func ReadLineageReport(ctx context.Context, st store.Store, wave, releaseID stri
 	return &l, nil
 }
 
-// ReadManifest reads a release's manifest.
+// ReadManifest reads the manifest of a release under publish/: an approved
+// release's, written last when it was published (or a draft's written there before
+// drafts moved to drafts/).
 func ReadManifest(ctx context.Context, st store.Store, wave, releaseID string) (Manifest, error) {
-	key := schemas.PublishManifestKey(wave, releaseID)
+	return readManifest(ctx, st, schemas.PublishManifestKey(wave, releaseID))
+}
+
+// ReadDraftManifest reads the manifest of a release's draft, under drafts/.
+func ReadDraftManifest(ctx context.Context, st store.Store, wave, releaseID string) (Manifest, error) {
+	return readManifest(ctx, st, schemas.DraftKey(schemas.PublishManifestKey(wave, releaseID)))
+}
+
+// ReadCurrentManifest reads the manifest of a release as it stands: the published
+// one once approved, else its draft's, else a draft written under publish/ before
+// drafts moved to drafts/.
+func ReadCurrentManifest(ctx context.Context, st store.Store, wave, releaseID string) (Manifest, error) {
+	pub, err := ReadManifest(ctx, st, wave, releaseID)
+	switch {
+	case err == nil && pub.Summary.Status == ReleasePublished:
+		return pub, nil
+	case err != nil && !errors.Is(err, store.ErrNotExist):
+		return Manifest{}, err
+	}
+	d, derr := ReadDraftManifest(ctx, st, wave, releaseID)
+	if errors.Is(derr, store.ErrNotExist) && err == nil {
+		return pub, nil
+	}
+	return d, derr
+}
+
+func readManifest(ctx context.Context, st store.Store, key string) (Manifest, error) {
 	b, err := store.ReadAll(ctx, st, key)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("publication: read %s: %w", key, err)
@@ -292,12 +337,94 @@ func ReadManifest(ctx context.Context, st store.Store, wave, releaseID string) (
 	return m, nil
 }
 
-// WriteStatus writes a release's status after Approve: metadata.json, release.parquet
-// and manifest.json are rewritten; the figures are not touched. Writing the same
-// metadata again gives the same bytes. The metadata of a release written before
-// metadata.json gave its lineage as a digest listed every lake object it was read
-// from: those objects go to the release's internal lineage first (unless it has one),
-// and metadata.json keeps the digest alone.
+// Publish publishes an approved release (meta, its draft's metadata once Approve has
+// marked it published): it copies every file of the draft but its status to
+// publish/{wave}/{release}/ unchanged, each checked against the SHA-256 the draft's
+// manifest gives it, so the published manifest's SHA-256s are the draft's; then it
+// writes release.parquet and metadata.json there with the approval (metadata.json
+// naming the published files), and manifest.json last. A reader of publish/ finds a
+// release's manifest only once every file it lists is there; a draft never approved
+// is never copied. Publish again with the same approval writes the same bytes, so an
+// approval retried after a crash part-way through finishes the job.
+//
+// A release drafted before drafts moved to drafts/ has no draft there: its files are
+// under publish/ already, and only its status is written (WriteStatus).
+func Publish(ctx context.Context, st store.Store, meta *Metadata) (Manifest, error) {
+	if meta == nil || meta.Status != ReleasePublished {
+		return Manifest{}, errors.New("publication: publish: the release is not approved")
+	}
+	d, err := ReadDraftManifest(ctx, st, meta.WaveID, meta.ReleaseID)
+	if errors.Is(err, store.ErrNotExist) {
+		return WriteStatus(ctx, st, meta)
+	}
+	if err != nil {
+		return Manifest{}, err
+	}
+	if err := keepListedLineage(ctx, st, meta); err != nil {
+		return Manifest{}, err
+	}
+	status := map[string]bool{
+		schemas.DraftKey(schemas.PublishMetadataKey(meta.WaveID, meta.ReleaseID)):       true,
+		schemas.DraftKey(schemas.PublishReleaseParquetKey(meta.WaveID, meta.ReleaseID)): true,
+	}
+	m := Manifest{ReleaseID: meta.ReleaseID, WaveID: meta.WaveID, Prefix: schemas.PublishPrefix(meta.WaveID, meta.ReleaseID)}
+	for _, f := range d.Files {
+		if status[f.Key] {
+			continue
+		}
+		if !strings.HasPrefix(f.Key, d.Prefix) || d.Prefix != schemas.DraftPrefix(meta.WaveID, meta.ReleaseID) {
+			return Manifest{}, fmt.Errorf("publication: publish: %s lists %s, not a file of the draft of release %s", d.ManifestKey, f.Key, meta.ReleaseID)
+		}
+		b, err := store.ReadAll(ctx, st, f.Key)
+		if err != nil {
+			return Manifest{}, fmt.Errorf("publication: publish: read %s: %w", f.Key, err)
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != f.SHA256 {
+			return Manifest{}, fmt.Errorf("publication: publish: %s does not match its SHA-256 in %s: the draft changed since it was written; build the release again", f.Key, d.ManifestKey)
+		}
+		pf := f
+		pf.Key = schemas.PublishedKey(f.Key)
+		if err := store.PutBytes(ctx, st, pf.Key, b); err != nil {
+			return Manifest{}, fmt.Errorf("publication: store %s: %w", pf.Key, err)
+		}
+		m.Files = append(m.Files, pf)
+	}
+	pm := *meta
+	pm.Tables = slices.Clone(meta.Tables)
+	for i := range pm.Tables {
+		files := make([]string, len(pm.Tables[i].Files))
+		for j, k := range pm.Tables[i].Files {
+			files[j] = schemas.PublishedKey(k)
+		}
+		pm.Tables[i].Files = files
+	}
+	outs, err := statusOutputs(&pm, published)
+	if err != nil {
+		return Manifest{}, err
+	}
+	// release.parquet, then metadata.json, whose status says published.
+	for _, o := range []output{outs[1], outs[0]} {
+		f, err := put(ctx, st, o)
+		if err != nil {
+			return Manifest{}, err
+		}
+		m.Files = append(m.Files, f)
+	}
+	m.Summary = pm.Summary()
+	if err := writeManifest(ctx, st, &m, schemas.PublishManifestKey(meta.WaveID, meta.ReleaseID)); err != nil {
+		return Manifest{}, err
+	}
+	*meta = pm
+	return m, nil
+}
+
+// WriteStatus writes the status of a release drafted under publish/ (before drafts
+// moved to drafts/) after Approve: metadata.json, release.parquet and manifest.json
+// are rewritten in place; the figures are not touched. Writing the same metadata again
+// gives the same bytes. The metadata of a release written before metadata.json gave
+// its lineage as a digest listed every lake object it was read from: those objects go
+// to the release's internal lineage first (unless it has one), and metadata.json
+// keeps the digest alone.
 func WriteStatus(ctx context.Context, st store.Store, meta *Metadata) (Manifest, error) {
 	if meta == nil {
 		return Manifest{}, errors.New("publication: write status: no metadata")
@@ -309,7 +436,7 @@ func WriteStatus(ctx context.Context, st store.Store, meta *Metadata) (Manifest,
 	if err := keepListedLineage(ctx, st, meta); err != nil {
 		return Manifest{}, err
 	}
-	outs, err := statusOutputs(meta)
+	outs, err := statusOutputs(meta, published)
 	if err != nil {
 		return Manifest{}, err
 	}
@@ -329,7 +456,7 @@ func WriteStatus(ctx context.Context, st store.Store, meta *Metadata) (Manifest,
 		}
 	}
 	m.Summary = meta.Summary()
-	if err := writeManifest(ctx, st, &m); err != nil {
+	if err := writeManifest(ctx, st, &m, schemas.PublishManifestKey(meta.WaveID, meta.ReleaseID)); err != nil {
 		return Manifest{}, err
 	}
 	return m, nil

@@ -105,7 +105,7 @@ func Prefixes(s Scope) []string {
 
 // kept reports whether key lies in an area the retention never deletes from.
 func kept(key string) bool {
-	for _, a := range []schemas.Area{schemas.AreaFreeText, schemas.AreaLake, schemas.AreaPublish, schemas.AreaReports, schemas.AreaAudit, schemas.AreaExport} {
+	for _, a := range []schemas.Area{schemas.AreaFreeText, schemas.AreaLake, schemas.AreaPublish, schemas.AreaDrafts, schemas.AreaReports, schemas.AreaAudit, schemas.AreaExport} {
 		if strings.HasPrefix(key, a.Prefix()) {
 			return true
 		}

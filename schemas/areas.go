@@ -51,6 +51,8 @@ var Areas = []AreaInfo{
 		Holds: "pseudonymised analysis data (Parquet), the compacted audit trail, and each release's internal lineage (the lake objects it was computed from, by key: a late opt-out's names the person)", AtRetention: "kept"},
 	{Area: AreaPublish, Readers: "everyone", Public: true,
 		Holds: "approved releases of comparable data (suppressed)", AtRetention: "kept"},
+	{Area: AreaDrafts, Readers: "the publication team (analysts, who see drafts in the warehouse) and data engineers", ReaderRoles: []string{"ice-analyst", "ice-data-engineer"},
+		Holds: "draft releases of comparable data (suppressed) awaiting approval, and drafts refused or superseded; approval copies a release to publish/", AtRetention: "kept"},
 	{Area: AreaReports, Readers: "data engineers", ReaderRoles: []string{"ice-data-engineer"},
 		Holds: "declarations, response-load markers, retention lineage, linkage quality reports, each release's internal weighting report (the counts a release does not publish)", AtRetention: "kept"},
 	{Area: AreaAudit, Readers: "auditors", ReaderRoles: []string{"ice-auditor"},

@@ -27,7 +27,8 @@ import (
 //	lake/audit/wave={wave}/                    compacted audit batches
 //	lake/publication_lineage/wave={wave}/release={release}/lineage.json
 //	                                           a release's internal lineage (not published)
-//	publish/{wave}/{release}/                  released comparable data (everyone)
+//	drafts/{wave}/{release}/                   draft releases awaiting approval (publication team)
+//	publish/{wave}/{release}/                  approved releases of comparable data (everyone)
 //	reports/{wave}/{ics}/...                   declarations, response-load markers, retention lineage
 //	audit/pending/{wave}/...                   audit attempts not yet compacted
 //	exchange/dbs/{outbox,inbox}/               the DBS file drop
@@ -50,6 +51,9 @@ const (
 	AreaFreeText Area = "free-text"
 	AreaLake     Area = "lake"
 	AreaPublish  Area = "publish"
+	// AreaDrafts holds draft releases until they are approved (and after: refused and
+	// superseded drafts stay here, never in AreaPublish).
+	AreaDrafts   Area = "drafts"
 	AreaReports  Area = "reports"
 	AreaAudit    Area = "audit"
 	AreaExchange Area = "exchange"

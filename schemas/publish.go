@@ -1,17 +1,23 @@
 package schemas
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // A release of published comparable data (PUBLICATION.md §P) lives under
 //
 //	publish/{wave}/{release}/
+//
+// once approved; until then its draft lives under drafts/{wave}/{release}/ (DraftKey),
+// which the public cannot read.
 //
 // and holds, for people, results.csv, distributions.csv, response_rates.csv and one
 // workbook, results.xlsx (with a notes sheet); for machines, the same tables as
 // Parquet in the layouts below, unrounded; metadata.json (every parameter, the
 // weighting of each ICS, what was withheld, a digest of each table's lineage) and
 // manifest.json (every file with its SHA-256). Only figures that passed disclosure control are ever written
-// here: the publish prefix is open to the public once a release is approved.
+// here, and only once a release is approved: the publish prefix is open to the public.
 //
 // The Parquet tables are also the warehouse's published_* tables, for the dashboard.
 
@@ -23,8 +29,34 @@ const (
 	TableReleases               Table = "releases"
 )
 
-// PublishPrefix is the prefix of one release of one wave.
+// PublishPrefix is the prefix of one approved release of one wave.
 func PublishPrefix(wave, release string) string { return AreaPublish.WavePrefix(wave) + release + "/" }
+
+// DraftPrefix is the prefix of one release's draft, drafts/{wave}/{release}/: the
+// same files under the same names as the release will have under PublishPrefix once
+// approved, in an area the public cannot read. Approval copies them to PublishPrefix;
+// a draft refused or superseded never leaves it.
+func DraftPrefix(wave, release string) string { return AreaDrafts.WavePrefix(wave) + release + "/" }
+
+// DraftKey is where a release's draft keeps the file that publishKey (a Publish*Key)
+// names once the release is approved.
+func DraftKey(publishKey string) string {
+	rest, ok := strings.CutPrefix(publishKey, AreaPublish.Prefix())
+	if !ok {
+		panic("schemas: DraftKey of " + publishKey + ", not a key under " + AreaPublish.Prefix())
+	}
+	return AreaDrafts.Prefix() + rest
+}
+
+// PublishedKey is where the file a release's draft keeps at draftKey goes when the
+// release is approved (the inverse of DraftKey); a key outside drafts/ is returned as
+// it is.
+func PublishedKey(draftKey string) string {
+	if rest, ok := strings.CutPrefix(draftKey, AreaDrafts.Prefix()); ok {
+		return AreaPublish.Prefix() + rest
+	}
+	return draftKey
+}
 
 // PublishResultsParquetKey is the release's % positive figures, for machines.
 func PublishResultsParquetKey(wave, release string) string {

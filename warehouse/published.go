@@ -7,8 +7,8 @@ import (
 )
 
 // The published comparable data, for the dashboard: each release's Parquet tables
-// (publish/{wave}/{release}/*.parquet, written by package publication) loaded as they
-// are. They hold only figures that passed disclosure control, so the dashboard can
+// (drafts/{wave}/{release}/*.parquet while a draft, publish/{wave}/{release}/*.parquet
+// once approved, written by package publication) loaded as they are. They hold only figures that passed disclosure control, so the dashboard can
 // show any row; a withheld figure is NULL with its status.
 //
 // The tables are keyed by wave, release and row, so loading a release's objects with

@@ -355,11 +355,16 @@ func demoPublication(ctx context.Context, out *os.File, st *devstack.Stack, wc *
 	}
 	storeURL := "file://" + st.Store.Root()
 	printPublication(out, draft, storeURL)
-	meta, err := publication.ReadMetadata(ctx, st.Store, wave, release)
+	// The draft, as the approver reads it (drafts/, not yet public).
+	meta, err := publication.ReadDraftMetadata(ctx, st.Store, wave, release)
 	if err != nil {
 		return err
 	}
-	rows, err := publication.ReadResults(ctx, st.Store, wave, release)
+	manifest, err := publication.ReadDraftManifest(ctx, st.Store, wave, release)
+	if err != nil {
+		return err
+	}
+	rows, err := publication.ReadResults(ctx, st.Store, manifest)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func checkPublication(t *testing.T, ctx context.Context, st *devstack.Stack, wc 
 	if err != nil {
 		t.Fatalf("the wave's draft release: %v", err)
 	}
-	if draft.Stage != workflows.PublicationDraft || draft.Prefix != schemas.PublishPrefix(wave, release) || draft.Summary == nil {
+	if draft.Stage != workflows.PublicationDraft || draft.Prefix != schemas.DraftPrefix(wave, release) || draft.Summary == nil {
 		t.Fatalf("draft: %+v", draft)
 	}
 	if len(draft.ICS) != len(codes) {
@@ -47,7 +47,12 @@ func checkPublication(t *testing.T, ctx context.Context, st *devstack.Stack, wc 
 			t.Errorf("%s in the draft: %+v", r.ICS, r)
 		}
 	}
-	manifest, err := publication.ReadManifest(ctx, st.Store, wave, release)
+	// The draft is under drafts/: nothing of it is where the public reads until it is
+	// approved.
+	if infos, err := st.Store.List(ctx, schemas.AreaPublish.WavePrefix(wave)); err != nil || len(infos) != 0 {
+		t.Errorf("publish/ before the approval: %d objects (%v)", len(infos), err)
+	}
+	manifest, err := publication.ReadDraftManifest(ctx, st.Store, wave, release)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +112,9 @@ func checkPublication(t *testing.T, ctx context.Context, st *devstack.Stack, wc 
 	}
 	if res.Status.Stage != workflows.PublicationPublished || res.Status.Approval == nil || res.Status.Approval.By != "Test Statistician" || !res.Status.Approval.At.Equal(ap.At) {
 		t.Fatalf("publication ended %+v (approval %+v)", res.Status, ap)
+	}
+	if res.Status.Prefix != schemas.PublishPrefix(wave, release) || res.Status.ManifestKey != schemas.PublishManifestKey(wave, release) {
+		t.Errorf("the published release is at %s (manifest %s)", res.Status.Prefix, res.Status.ManifestKey)
 	}
 	if status, r2, d2, _ := releaseStatus(); status != publication.ReleasePublished || r2 != results || d2 != dists {
 		t.Errorf("warehouse after the approval: releases %q, %d results (were %d), %d distributions (were %d)", status, r2, results, d2, dists)
