@@ -211,24 +211,19 @@ func excludeOfWave(wave string, st Status, exclude []string) error {
 }
 
 // endedEarlyExcluded checks that a release of a wave that did not complete (cancelled)
-// leaves out every ICS whose fieldwork ended early, and keeps at least one ICS.
+// leaves out every ICS whose fieldwork ended early (excludeOfWave has checked that it
+// keeps at least one).
 func endedEarlyExcluded(wave string, st Status, exclude []string) error {
-	var early, kept []string
+	var early []string
 	for _, ics := range st.Wave.ICS {
-		switch {
-		case ics.Error != "" && !slices.Contains(exclude, ics.ICS):
+		if ics.Error != "" && !slices.Contains(exclude, ics.ICS) {
 			early = append(early, ics.ICS)
-		case ics.Error == "" && !slices.Contains(exclude, ics.ICS):
-			kept = append(kept, ics.ICS)
 		}
 	}
-	switch {
-	case len(early) > 0:
+	if len(early) > 0 {
 		return fmt.Errorf("wave %s was %s and the fieldwork of %s ended early, so their figures are partial, not comparable: "+
 			"the wave drafts no release of its own; a release by hand must leave them out (--exclude %s)",
 			wave, st.Ended, strings.Join(early, ", "), strings.Join(early, ","))
-	case len(kept) == 0:
-		return fmt.Errorf("wave %s was %s and no ICS left in the release closed its fieldwork: there is nothing comparable to publish", wave, st.Ended)
 	}
 	return nil
 }
