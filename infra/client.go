@@ -55,19 +55,25 @@ func Dial(ctx context.Context, c ClientConfig) (client.Client, error) {
 	if c.Logger != nil {
 		opts.Logger = sdklog.NewStructuredLogger(slog.New(awaitedAtInfo(c.Logger.Handler())))
 	}
+	if c.TLSKeyFile != "" && c.TLSCertFile == "" {
+		return nil, fmt.Errorf("temporal: the mTLS client key %s is given (--tls-key / TEMPORAL_TLS_KEY) but not its certificate: set --tls-cert / TEMPORAL_TLS_CERT", c.TLSKeyFile)
+	}
 	if c.TLSCertFile != "" || c.TLSCAFile != "" || c.APIKey != "" {
 		tc := &tls.Config{ServerName: c.TLSServerName, MinVersion: tls.VersionTLS12}
 		if c.TLSCertFile != "" {
+			if c.TLSKeyFile == "" {
+				return nil, fmt.Errorf("temporal: the mTLS client certificate %s is given (--tls-cert / TEMPORAL_TLS_CERT) but not its key: set --tls-key / TEMPORAL_TLS_KEY", c.TLSCertFile)
+			}
 			cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
 			if err != nil {
-				return nil, fmt.Errorf("temporal: load client certificate: %w", err)
+				return nil, fmt.Errorf("temporal: load the mTLS client certificate %s (--tls-cert / TEMPORAL_TLS_CERT) and key %s (--tls-key / TEMPORAL_TLS_KEY): %w", c.TLSCertFile, c.TLSKeyFile, err)
 			}
 			tc.Certificates = []tls.Certificate{cert}
 		}
 		if c.TLSCAFile != "" {
 			pem, err := os.ReadFile(c.TLSCAFile)
 			if err != nil {
-				return nil, fmt.Errorf("temporal: read CA: %w", err)
+				return nil, fmt.Errorf("temporal: read the CA bundle (--tls-ca / TEMPORAL_TLS_CA): %w", err)
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {

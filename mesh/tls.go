@@ -36,6 +36,14 @@ func TLSConfig(certPEM, keyPEM, caPEM []byte) (*tls.Config, error) {
 // trust the system roots). timeout bounds each whole request (0 means 10 minutes,
 // enough for a 100 MB chunk on a slow link).
 func NewHTTPClient(certFile, keyFile, caFile string, timeout time.Duration) (*http.Client, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, fmt.Errorf("mesh: no client certificate or key file given")
+	case certFile == "":
+		return nil, fmt.Errorf("mesh: no client certificate file given")
+	case keyFile == "":
+		return nil, fmt.Errorf("mesh: no client key file given")
+	}
 	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
 		return nil, fmt.Errorf("mesh: read client certificate: %w", err)

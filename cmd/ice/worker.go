@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"icesurvey/dbs"
+	"icesurvey/fault"
 	"icesurvey/infra"
 	"icesurvey/mesh"
 	"icesurvey/notify"
@@ -34,6 +36,15 @@ DuckDB allows one writer process.
 Secrets come from the environment: ICE_PSEUDONYM_KEY (hex, ≥32 bytes), NOTIFY_API_KEY,
 MESH_PASSWORD, MESH_SHARED_KEY.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Every setting the worker will need is checked before it connects, so a
+			// worker short of one refuses to start instead of failing the first ICS
+			// that needs it (a DBS request without MESH ends the ICS for good).
+			if err := checkWorkerSettings(workerSettings{main: main, warehouse: wh, warehousePath: whPath,
+				dbs: dbsMode, dbsOutbox: dbsOutbox, dbsInbox: dbsInbox,
+				meshURL: meshCfg.url, meshMailbox: meshCfg.mailbox, meshDBSMailbox: meshCfg.to, meshCert: meshCfg.cert, meshKey: meshCfg.key,
+				tlsCert: c.tlsCert, tlsKey: c.tlsKey}, os.Getenv); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			log := slog.Default()
 			st, err := store.Open(ctx, c.storeURL)
@@ -50,10 +61,7 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 			}
 			cfg := worker.Config{Client: cl, Store: st, Main: main, Logger: log, AccessFile: accessFile}
 			if main {
-				key, err := hex.DecodeString(os.Getenv("ICE_PSEUDONYM_KEY"))
-				if err != nil || len(key) < 32 {
-					return fmt.Errorf("ICE_PSEUDONYM_KEY must hold the project's pseudonymisation key (≥32 bytes, hex)")
-				}
+				key, _ := hex.DecodeString(os.Getenv("ICE_PSEUDONYM_KEY")) // checked above
 				cfg.PseudonymKey = key
 				switch dbsMode {
 				case "mesh":
@@ -66,8 +74,6 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 					cfg.DBS = &dbs.MESHTransport{Client: mc, DBSMailbox: meshCfg.to, Ledger: st}
 				case "filedrop":
 					cfg.DBS = &dbs.FileDropTransport{Store: st, Outbox: dbsOutbox, Inbox: dbsInbox}
-				default:
-					return fmt.Errorf("--dbs must be mesh or filedrop, not %q", dbsMode)
 				}
 				nc, err := notify.New(notify.Config{APIKey: os.Getenv("NOTIFY_API_KEY"), BaseURL: notifyURL, Logger: log})
 				if err != nil {
@@ -109,4 +115,71 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 	f.StringVar(&notifyURL, "notify-url", notify.DefaultBaseURL, "GOV.UK Notify API base URL")
 	f.StringVar(&accessFile, "access", envOr("ICE_ACCESS", ""), "the access file naming the free-text readers (the dashboard's; ICE_ACCESS): checked, read afresh each time, before a free-text export, coding decisions or a report quoting comments; without it they are refused")
 	return cmd
+}
+
+// workerSettings are the settings of `ice worker` that checkWorkerSettings checks.
+type workerSettings struct {
+	main, warehouse                                         bool
+	warehousePath, dbs, dbsOutbox, dbsInbox                 string
+	meshURL, meshMailbox, meshDBSMailbox, meshCert, meshKey string
+	tlsCert, tlsKey                                         string
+}
+
+// checkWorkerSettings checks that a worker has every setting its queues need, reading
+// the secrets from getenv, and names each one missing or wrong (by flag and
+// environment variable) in one error. The MESH CA bundle is optional (the system's
+// roots are used without it), as is the access file (without it free-text requests are
+// refused, by design).
+func checkWorkerSettings(s workerSettings, getenv func(string) string) error {
+	var bad []string
+	missing := func(v, what string) {
+		if strings.TrimSpace(v) == "" {
+			bad = append(bad, what+" is not set")
+		}
+	}
+	if !s.main && !s.warehouse {
+		bad = append(bad, "nothing to serve: --main=false without --warehouse")
+	}
+	if s.warehouse {
+		missing(s.warehousePath, "--warehouse-path (the DuckDB warehouse file)")
+	}
+	// A client certificate and its key go together (the cluster's connection is made
+	// from both).
+	switch {
+	case s.tlsCert != "" && s.tlsKey == "":
+		bad = append(bad, "--tls-key / TEMPORAL_TLS_KEY (the mTLS client key) is not set, but --tls-cert / TEMPORAL_TLS_CERT is: give both")
+	case s.tlsKey != "" && s.tlsCert == "":
+		bad = append(bad, "--tls-cert / TEMPORAL_TLS_CERT (the mTLS client certificate) is not set, but --tls-key / TEMPORAL_TLS_KEY is: give both")
+	}
+	if s.main {
+		if k := getenv("ICE_PSEUDONYM_KEY"); k == "" {
+			bad = append(bad, "ICE_PSEUDONYM_KEY (the project's pseudonymisation key, ≥32 bytes of hex) is not set")
+		} else if key, err := hex.DecodeString(k); err != nil || len(key) < 32 {
+			bad = append(bad, "ICE_PSEUDONYM_KEY must hold the project's pseudonymisation key (≥32 bytes, hex)")
+		}
+		if k := getenv("NOTIFY_API_KEY"); k == "" {
+			bad = append(bad, "NOTIFY_API_KEY (the GOV.UK Notify API key) is not set")
+		} else if _, err := notify.ParseAPIKey(k); err != nil {
+			bad = append(bad, fmt.Sprintf("NOTIFY_API_KEY: %v", err))
+		}
+		switch s.dbs {
+		case "mesh":
+			missing(s.meshURL, "--mesh-url / MESH_URL (the MESH API base URL)")
+			missing(s.meshMailbox, "--mesh-mailbox / MESH_MAILBOX (our MESH mailbox)")
+			missing(s.meshDBSMailbox, "--mesh-dbs-mailbox / MESH_DBS_MAILBOX (the DBS service's MESH mailbox)")
+			missing(getenv("MESH_PASSWORD"), "MESH_PASSWORD (our MESH mailbox's password)")
+			missing(getenv("MESH_SHARED_KEY"), "MESH_SHARED_KEY (the MESH environment's shared key)")
+			missing(s.meshCert, "--mesh-cert / MESH_CERT (the MESH client certificate)")
+			missing(s.meshKey, "--mesh-key / MESH_KEY (the MESH client key)")
+		case "filedrop":
+			missing(s.dbsOutbox, "--dbs-outbox (where DBS requests are written)")
+			missing(s.dbsInbox, "--dbs-inbox (where DBS replies are expected)")
+		default:
+			bad = append(bad, fmt.Sprintf("--dbs must be mesh or filedrop, not %q", s.dbs))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fault.Errorf(fault.BadInput, "ice worker: refusing to start:\n  %s", strings.Join(bad, "\n  "))
 }
