@@ -5,8 +5,10 @@
 package worker
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -37,8 +39,13 @@ type Config struct {
 	// Main serves the main task queue (workflows and most activities).
 	Main bool
 	// Warehouse, when set, serves the warehouse task queue with this DuckDB file. Run
-	// it in one process only.
+	// it in one process only: Start refuses when another warehouse worker polls the
+	// queue (a poller seen in the last WarehousePollerFresh that is not a stale one of
+	// this host's, whose process is gone), naming it.
 	Warehouse *warehouse.Warehouse
+	// ForceWarehouse starts the warehouse worker without that check: for when the
+	// other worker listed is known to be stopped, or the check cannot be made.
+	ForceWarehouse bool
 	// RegisterDevSimulators, set only by the dev stack, registers the simulators that
 	// stand in for the outside world on the warehouse queue (they read the warehouse).
 	// `ice worker` never sets it, and this package links no simulator.
@@ -49,6 +56,8 @@ type Config struct {
 // Workers are the running workers of one process.
 type Workers struct {
 	workers []sdkworker.Worker
+	// warehouseID is the warehouse worker's identity on its queue ("" for none).
+	warehouseID string
 }
 
 // Start starts the configured workers.
@@ -79,7 +88,21 @@ func Start(cfg Config) (*Workers, error) {
 		ws.workers = append(ws.workers, w)
 	}
 	if cfg.Warehouse != nil {
+		host, _ := os.Hostname()
+		start := time.Now()
+		if cfg.ForceWarehouse {
+			cfg.Logger.Warn("warehouse worker started without checking that no other runs (--force-warehouse)")
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			err := checkSingleWarehouse(ctx, cfg.Client, host, start)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
+		}
+		ws.warehouseID = warehouseIdentity(host, cfg.Warehouse.Path(), start)
 		wopts := opts
+		wopts.Identity = ws.warehouseID
 		// DuckDB has one writer; more concurrent activities would only queue on its lock.
 		wopts.MaxConcurrentActivityExecutionSize = 2
 		w := sdkworker.New(cfg.Client, activities.WarehouseTaskQueue, wopts)
@@ -97,6 +120,11 @@ func Start(cfg Config) (*Workers, error) {
 			return nil, fmt.Errorf("worker: start: %w", err)
 		}
 	}
+	if ws.warehouseID != "" {
+		liveWarehouse.Lock()
+		liveWarehouse.ids[ws.warehouseID] = true
+		liveWarehouse.Unlock()
+	}
 	return ws, nil
 }
 
@@ -111,5 +139,10 @@ func RegisterWorkflows(w interface {
 func (ws *Workers) Stop() {
 	for _, w := range ws.workers {
 		w.Stop()
+	}
+	if ws.warehouseID != "" {
+		liveWarehouse.Lock()
+		delete(liveWarehouse.ids, ws.warehouseID)
+		liveWarehouse.Unlock()
 	}
 }

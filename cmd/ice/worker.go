@@ -23,7 +23,7 @@ import (
 
 func workerCmd() *cobra.Command {
 	var c conn
-	var main, wh bool
+	var main, wh, forceWH bool
 	var whPath, dbsMode, dbsOutbox, dbsInbox, notifyURL, accessFile string
 	var meshCfg struct{ url, mailbox, password, sharedKey, to, cert, key, ca string }
 	cmd := &cobra.Command{
@@ -31,7 +31,11 @@ func workerCmd() *cobra.Command {
 		Short: "Run the worker against an external Temporal cluster",
 		Long: `Serves the main task queue (workflows and activities) and, with --warehouse, the
 warehouse task queue. Run any number of main workers, and exactly one warehouse worker:
-DuckDB allows one writer process.
+DuckDB allows one writer process. --warehouse refuses to start while another warehouse
+worker polls the warehouse queue (seen by the cluster in the last 90 seconds, other than
+a worker of this host whose process has gone), naming it and when it last polled; a
+worker of another host stopped less than 90 seconds ago is still counted: wait, or, once
+sure it is stopped, pass --force-warehouse.
 
 Secrets come from the environment: ICE_PSEUDONYM_KEY (hex, ≥32 bytes), NOTIFY_API_KEY,
 MESH_PASSWORD, MESH_SHARED_KEY.`,
@@ -59,7 +63,7 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 			if err := infra.EnsureSearchAttributes(ctx, cl, c.namespace); err != nil {
 				log.Warn("could not register search attributes (an operator may need to)", "err", err)
 			}
-			cfg := worker.Config{Client: cl, Store: st, Main: main, Logger: log, AccessFile: accessFile}
+			cfg := worker.Config{Client: cl, Store: st, Main: main, Logger: log, AccessFile: accessFile, ForceWarehouse: forceWH}
 			if main {
 				key, _ := hex.DecodeString(os.Getenv("ICE_PSEUDONYM_KEY")) // checked above
 				cfg.PseudonymKey = key
@@ -94,6 +98,9 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 			}
 			defer ws.Stop()
 			fmt.Printf("worker running against %s namespace %s (main=%v warehouse=%v)\n", c.address, c.namespace, main, wh)
+			if cfg.Warehouse != nil {
+				fmt.Printf("warehouse file %s\n", cfg.Warehouse.Path())
+			}
 			<-ctx.Done()
 			return nil
 		},
@@ -102,6 +109,7 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 	f := cmd.Flags()
 	f.BoolVar(&main, "main", true, "serve the main task queue")
 	f.BoolVar(&wh, "warehouse", false, "serve the warehouse task queue (one process only)")
+	f.BoolVar(&forceWH, "force-warehouse", false, "start the warehouse worker even though another seems to poll the warehouse queue (only once sure it is stopped)")
 	f.StringVar(&whPath, "warehouse-path", ".ice/warehouse.duckdb", "DuckDB warehouse file")
 	f.StringVar(&dbsMode, "dbs", "filedrop", "DBS transport: mesh or filedrop")
 	f.StringVar(&dbsOutbox, "dbs-outbox", schemas.DBSFileDropOutbox, "file drop: where requests are written")
