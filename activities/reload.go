@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -35,6 +36,10 @@ type WarehouseReloadOutput struct {
 	Skipped int              `json:"skipped"`
 	Rows    map[string]int64 `json:"rows,omitempty"`
 	Next    string           `json:"next,omitempty"`
+	// Warehouses names the warehouse file written, as host:path (the warehouse
+	// worker's); summed steps list each file once, in the order first written, so a
+	// reload that more than one warehouse worker served shows it.
+	Warehouses []string `json:"warehouses,omitempty"`
 }
 
 // Add adds o's counts to r's (Next is o's).
@@ -47,6 +52,11 @@ func (r *WarehouseReloadOutput) Add(o WarehouseReloadOutput) {
 			r.Rows = map[string]int64{}
 		}
 		r.Rows[t] += n
+	}
+	for _, w := range o.Warehouses {
+		if !slices.Contains(r.Warehouses, w) {
+			r.Warehouses = append(r.Warehouses, w)
+		}
 	}
 	r.Next = o.Next
 }
@@ -150,7 +160,7 @@ func (w *WarehouseActivities) ReloadLakePartition(ctx context.Context, in Wareho
 	if err != nil {
 		return WarehouseReloadOutput{}, err
 	}
-	out := reloadCounts(loaded)
+	out := w.reloadCounts(loaded)
 	out.Next = next
 	audit.Record(ctx, "warehouse_reloaded", map[string]any{"partition": in.ICS, "after": in.After, "objects": out.Objects,
 		"loaded": out.Loaded, "skipped": out.Skipped, "rows": out.Rows})
@@ -172,14 +182,14 @@ func (w *WarehouseActivities) ReloadPublicationRelease(ctx context.Context, in R
 	if err != nil {
 		return WarehouseReloadOutput{}, err
 	}
-	out := reloadCounts(loaded)
+	out := w.reloadCounts(loaded)
 	audit.Record(ctx, "warehouse_reloaded", map[string]any{"release": in.ReleaseID, "objects": out.Objects, "loaded": out.Loaded,
 		"skipped": out.Skipped, "rows": out.Rows})
 	return out, nil
 }
 
-func reloadCounts(loaded []warehouse.Loaded) WarehouseReloadOutput {
-	out := WarehouseReloadOutput{Objects: len(loaded), Rows: map[string]int64{}}
+func (w *WarehouseActivities) reloadCounts(loaded []warehouse.Loaded) WarehouseReloadOutput {
+	out := WarehouseReloadOutput{Objects: len(loaded), Rows: map[string]int64{}, Warehouses: []string{w.warehouseName()}}
 	for _, l := range loaded {
 		if l.Skipped {
 			out.Skipped++
@@ -189,4 +199,13 @@ func reloadCounts(loaded []warehouse.Loaded) WarehouseReloadOutput {
 		out.Rows[string(l.Table)] += l.Rows
 	}
 	return out
+}
+
+// warehouseName is the warehouse file this worker writes, as host:path.
+func (w *WarehouseActivities) warehouseName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return host + ":" + w.Warehouse.Path()
 }

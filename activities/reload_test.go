@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,6 +63,10 @@ func TestReloadLakePartitionInChunks(t *testing.T) {
 		return nil, sum
 	}
 	chunks, first := pass()
+	host, _ := os.Hostname()
+	if want := []string{host + ":" + wh.Path()}; !slices.Equal(first.Warehouses, want) {
+		t.Errorf("first pass names the warehouses %q, want %q (the file written)", first.Warehouses, want)
+	}
 	if fmt.Sprint(chunks) != "[2 2 1]" || first.Loaded != 5 || first.Skipped != 0 || first.Rows[string(schemas.TableMailingHistory)] != 5 {
 		t.Errorf("first pass: chunks %v, %+v; want 2, 2 and 1 objects, 5 loaded", chunks, first)
 	}

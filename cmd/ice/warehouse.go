@@ -148,10 +148,33 @@ a run started for a wave id that had no sample).`,
 // release and the linkage release, with what was loaded and what was already there.
 func printWarehouseReload(out io.Writer, res waveclient.WarehouseReloadResult, took time.Duration) {
 	fmt.Fprintf(out, "warehouse reload of %s in %s\n", res.WaveID, took.Round(time.Millisecond))
+	// The warehouse files written, as each step's worker named its own: more than one
+	// means two warehouse workers served the queue, and each file holds part only.
+	var files []string
+	for _, o := range res.Partitions {
+		files = append(files, o.Warehouses...)
+	}
+	for _, o := range res.Releases {
+		files = append(files, o.Warehouses...)
+	}
+	slices.Sort(files)
+	files = slices.Compact(files)
+	switch len(files) {
+	case 0:
+	case 1:
+		fmt.Fprintf(out, "written to the warehouse %s\n", files[0])
+	default:
+		fmt.Fprintf(out, "WARNING: written to %d warehouses, each holding part of the wave: %s — run exactly one warehouse worker, "+
+			"then reload again on its file\n", len(files), strings.Join(files, ", "))
+	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "  what\tobjects\tloaded\talready there\trows loaded")
 	line := func(what string, o waveclient.WarehouseReloadOutput) {
-		fmt.Fprintf(w, "  %s\t%d\t%d\t%d\t%s\n", what, o.Objects, o.Loaded, o.Skipped, tableRows(o.Rows))
+		where := ""
+		if len(files) > 1 {
+			where = "  (in " + strings.Join(o.Warehouses, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  %s\t%d\t%d\t%d\t%s%s\n", what, o.Objects, o.Loaded, o.Skipped, tableRows(o.Rows), where)
 	}
 	for _, part := range slices.Sorted(maps.Keys(res.Partitions)) {
 		what := "ICS " + part

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"icesurvey/waveclient"
 )
 
 // ice warehouse snapshot takes --data and --warehouse as ice serve does (--path still
@@ -40,5 +43,31 @@ func TestWarehouseSnapshotSource(t *testing.T) {
 	if _, err := captureStdout(t, func() error { return cmd.ExecuteContext(context.Background()) }); err == nil ||
 		!strings.Contains(err.Error(), filepath.Join(dir, "warehouse.duckdb")) {
 		t.Errorf("ice warehouse snapshot --data %s: %v, want it to name %s", dir, err, filepath.Join(dir, "warehouse.duckdb"))
+	}
+}
+
+// The reload report names the warehouse file written; two files (two warehouse
+// workers served the reload) are called out, each line saying which it went to.
+func TestWarehouseReloadNamesTheFile(t *testing.T) {
+	one := waveclient.WarehouseReloadResult{WaveID: "W1", Partitions: map[string]waveclient.WarehouseReloadOutput{
+		"QMM": {Objects: 3, Loaded: 3, Warehouses: []string{"h1:/w/a.duckdb"}},
+		"QJK": {Objects: 2, Loaded: 2, Warehouses: []string{"h1:/w/a.duckdb"}},
+	}}
+	var b strings.Builder
+	printWarehouseReload(&b, one, time.Second)
+	if !strings.Contains(b.String(), "written to the warehouse h1:/w/a.duckdb\n") || strings.Contains(b.String(), "WARNING") {
+		t.Errorf("one warehouse: printed\n%s\nwant it to name h1:/w/a.duckdb", b.String())
+	}
+	split := one
+	split.Partitions = map[string]waveclient.WarehouseReloadOutput{
+		"QMM": {Objects: 3, Loaded: 3, Warehouses: []string{"h1:/w/a.duckdb"}},
+		"QJK": {Objects: 2, Loaded: 2, Warehouses: []string{"h2:/w/b.duckdb"}},
+	}
+	b.Reset()
+	printWarehouseReload(&b, split, time.Second)
+	for _, want := range []string{"WARNING: written to 2 warehouses", "h1:/w/a.duckdb, h2:/w/b.duckdb", "(in h2:/w/b.duckdb)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("split: printed\n%s\nwant %q", b.String(), want)
+		}
 	}
 }
