@@ -134,13 +134,13 @@ func RecordDecisions(ctx context.Context, st store.Store, wave, ics string, cb *
 	if err := b.Validate(cb); err != nil {
 		return "", err
 	}
-	known, err := redactedUnits(ctx, st, wave, ics)
+	known, err := CodedAnswers(ctx, st, wave, ics)
 	if err != nil {
-		return "", err
+		return "", fault.Wrap(fault.NotReady, err)
 	}
 	rows := make([]schemas.ThemeDecision, 0, len(b.Decisions))
 	for i, d := range b.Decisions {
-		if !known[UnitID(d.ResponseID, d.QuestionID)] {
+		if !known[d.ResponseID][d.QuestionID] {
 			return "", fault.Errorf(fault.BadInput, "batch %s: decisions[%d]: no free-text answer %s in %s %s", b.ID, i, UnitID(d.ResponseID, d.QuestionID), wave, ics)
 		}
 		rows = append(rows, schemas.ThemeDecision{BatchID: b.ID, ResponseID: d.ResponseID, QuestionID: d.QuestionID, Coder: b.Coder,
@@ -153,14 +153,21 @@ func RecordDecisions(ctx context.Context, st store.Store, wave, ics string, cb *
 	return key, nil
 }
 
-func redactedUnits(ctx context.Context, st store.Store, wave, ics string) (map[string]bool, error) {
-	out := map[string]bool{}
+// CodedAnswers is the free-text answers the ICS's coding run queued, by their ids
+// alone (response id → its question ids; no text is read into it): the comments a
+// decision may name. RecordDecisions checks a batch against it, and ice themes code
+// each line of a decisions file before anything is audited.
+func CodedAnswers(ctx context.Context, st store.Store, wave, ics string) (map[string]map[string]bool, error) {
+	out := map[string]map[string]bool{}
 	err := lake.Scan(ctx, st, schemas.RedactedCommentsKey(wave, ics), schemas.RedactedCommentLayout(), func(r *schemas.RedactedComment) error {
-		out[UnitID(r.ResponseID, r.QuestionID)] = true
+		if out[r.ResponseID] == nil {
+			out[r.ResponseID] = map[string]bool{}
+		}
+		out[r.ResponseID][r.QuestionID] = true
 		return nil
 	})
 	if err != nil {
-		return nil, fault.Wrap(fault.NotReady, fmt.Errorf("the comments of %s %s have not been coded yet: %w", wave, ics, err))
+		return nil, fmt.Errorf("the comments of %s %s have not been coded yet: %w", wave, ics, err)
 	}
 	return out, nil
 }

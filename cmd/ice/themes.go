@@ -185,20 +185,14 @@ type commentIDs struct {
 	answers   map[string]map[string]bool
 }
 
-// readCommentIDs reads the ids (no text) of the comments the ICS's coding run queued.
+// readCommentIDs reads the ids (no text) of the comments the ICS's coding run queued
+// (localindex.CodedAnswers, what the worker checks a batch against).
 func readCommentIDs(ctx context.Context, st store.Store, wave, ics string) (commentIDs, error) {
-	rows, err := localindex.ReadRedacted(ctx, st, wave, ics)
+	answers, err := localindex.CodedAnswers(ctx, st, wave, ics)
 	if err != nil {
-		return commentIDs{}, fmt.Errorf("the comments of %s %s have not been coded yet (`ice themes code --wave %s` codes them): %w", wave, ics, wave, err)
+		return commentIDs{}, fmt.Errorf("%w (`ice themes code --wave %s` codes them)", err, wave)
 	}
-	known := commentIDs{wave: wave, ics: ics, answers: map[string]map[string]bool{}}
-	for _, r := range rows {
-		if known.answers[r.ResponseID] == nil {
-			known.answers[r.ResponseID] = map[string]bool{}
-		}
-		known.answers[r.ResponseID][r.QuestionID] = true
-	}
-	return known, nil
+	return commentIDs{wave: wave, ics: ics, answers: answers}, nil
 }
 
 // check says which field of a decision names no comment of the ICS, if one does.
