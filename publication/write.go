@@ -177,12 +177,8 @@ func Write(ctx context.Context, st store.Store, r *Results, releaseID string) (M
 		return Manifest{}, fmt.Errorf("publication: write release %s of wave %s: %w", releaseID, wave, err)
 	}
 	// The counts behind the weighting stay out of the release, in reports/.
-	wj, err := json.MarshalIndent(weightingOf(r, releaseID), "", "  ")
-	if err != nil {
-		return Manifest{}, fmt.Errorf("publication: encode the weighting report of release %s: %w", releaseID, err)
-	}
-	if err := store.PutBytes(ctx, st, schemas.PublicationWeightingKey(wave, releaseID), append(wj, '\n')); err != nil {
-		return Manifest{}, fmt.Errorf("publication: store %s: %w", schemas.PublicationWeightingKey(wave, releaseID), err)
+	if err := putJSON(ctx, st, schemas.PublicationWeightingKey(wave, releaseID), "the weighting report of release "+releaseID, weightingOf(r, releaseID)); err != nil {
+		return Manifest{}, err
 	}
 	// The lake objects each table was read from stay out of the release, in the lake.
 	if err := putLineage(ctx, st, LineageReport{ReleaseID: releaseID, WaveID: wave, Tables: r.lineage}); err != nil {
@@ -254,43 +250,42 @@ func ReadDraftMetadata(ctx context.Context, st store.Store, wave, releaseID stri
 }
 
 func readMetadata(ctx context.Context, st store.Store, key string) (*Metadata, error) {
+	return readJSON[Metadata](ctx, st, key)
+}
+
+// readJSON reads the JSON object at key.
+func readJSON[T any](ctx context.Context, st store.Store, key string) (*T, error) {
 	b, err := store.ReadAll(ctx, st, key)
 	if err != nil {
 		return nil, fmt.Errorf("publication: read %s: %w", key, err)
 	}
-	var m Metadata
-	if err := json.Unmarshal(b, &m); err != nil {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, fmt.Errorf("publication: %s: %w", key, err)
 	}
-	return &m, nil
+	return &v, nil
+}
+
+// putJSON stores v at key as indented JSON; what names it in an error.
+func putJSON(ctx context.Context, st store.Store, key, what string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("publication: encode %s: %w", what, err)
+	}
+	if err := store.PutBytes(ctx, st, key, append(b, '\n')); err != nil {
+		return fmt.Errorf("publication: store %s: %w", key, err)
+	}
+	return nil
 }
 
 // ReadWeighting reads a release's internal weighting report (WeightingReport).
 func ReadWeighting(ctx context.Context, st store.Store, wave, releaseID string) (*WeightingReport, error) {
-	key := schemas.PublicationWeightingKey(wave, releaseID)
-	b, err := store.ReadAll(ctx, st, key)
-	if err != nil {
-		return nil, fmt.Errorf("publication: read %s: %w", key, err)
-	}
-	var w WeightingReport
-	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("publication: %s: %w", key, err)
-	}
-	return &w, nil
+	return readJSON[WeightingReport](ctx, st, schemas.PublicationWeightingKey(wave, releaseID))
 }
 
 // ReadLineageReport reads a release's internal lineage (LineageReport).
 func ReadLineageReport(ctx context.Context, st store.Store, wave, releaseID string) (*LineageReport, error) {
-	key := schemas.PublicationLineageKey(wave, releaseID)
-	b, err := store.ReadAll(ctx, st, key)
-	if err != nil {
-		return nil, fmt.Errorf("publication: read %s: %w", key, err)
-	}
-	var l LineageReport
-	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("publication: %s: %w", key, err)
-	}
-	return &l, nil
+	return readJSON[LineageReport](ctx, st, schemas.PublicationLineageKey(wave, releaseID))
 }
 
 // ReadManifest reads the manifest of a release under publish/: an approved
@@ -486,15 +481,7 @@ func keepListedLineage(ctx context.Context, st store.Store, meta *Metadata) erro
 
 // putLineage stores a release's internal lineage (schemas.PublicationLineageKey).
 func putLineage(ctx context.Context, st store.Store, l LineageReport) error {
-	b, err := json.MarshalIndent(l, "", "  ")
-	if err != nil {
-		return fmt.Errorf("publication: encode the lineage of release %s: %w", l.ReleaseID, err)
-	}
-	key := schemas.PublicationLineageKey(l.WaveID, l.ReleaseID)
-	if err := store.PutBytes(ctx, st, key, append(b, '\n')); err != nil {
-		return fmt.Errorf("publication: store %s: %w", key, err)
-	}
-	return nil
+	return putJSON(ctx, st, schemas.PublicationLineageKey(l.WaveID, l.ReleaseID), "the lineage of release "+l.ReleaseID, l)
 }
 
 // encodeParquet writes n rows as one Parquet file of layout l, in memory: row(i, t)
