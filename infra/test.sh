@@ -72,12 +72,19 @@ log="$(mktemp)"
 status=0
 go test -count=1 -timeout 75m -v ./... > "$log" 2>&1 || status=$?
 # Package results and every failure, not the whole verbose log.
-grep -E '^(ok|FAIL|---|panic:)|^\s+\S+_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' || true
+grep -E '^(ok|FAIL|---|panic:|fatal error:|signal )|^\s+\S+_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' || true
 passed=$(grep -cE '^\s*--- PASS' "$log" || true)
 failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
 skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  tail -50 "$log"   # a build failure or panic: show it
+  # A build failure, a panic or a test binary that exited on its own: no test says
+  # FAIL, so show the end of each failing package's own output (go test prints a
+  # package's output together, ending with its FAIL line), and the log's end.
+  grep -nE '^FAIL\s+\S+' "$log" | cut -d: -f1 | while read -r at; do
+    echo "-- the 40 lines before line $at of the test log:"
+    sed -n "$((at > 40 ? at - 40 : 1)),${at}p" "$log"
+  done
+  tail -50 "$log"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 rm -f "$log"
