@@ -181,7 +181,11 @@ func (c *Client) WithdrawLinkage(ctx context.Context, w LinkageWithdrawal) (Link
 		ID:                    id,
 		TaskQueue:             activities.TaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(w.WaveID)),
+		// Without it the SDK hands back the first run as if this one had started, and
+		// a command id used again for another person would print "recorded" for a
+		// withdrawal that never was.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(w.WaveID)),
 	}, string(workflows.WorkflowLinkageWithdrawal), w)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	var first *LinkageWithdrawal

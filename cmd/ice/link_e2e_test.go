@@ -184,10 +184,33 @@ func TestLinkageEndToEnd(t *testing.T) {
 	if n := scanLakeExtracts(t, ctx, st, wave, chosenKey); n == 0 {
 		t.Fatal("the chosen person's project pseudonym is nowhere in the lake's validated extracts after R1")
 	}
-	// The command twice with one command id (a retry) is one withdrawal.
-	for range 2 {
-		ice(append([]string{"link", "withdraw", "--any-wave", "--wave", wave, "--record", chosen.SurveyRecordID, "--operator", "A. Engineer",
-			"--command-id", "e2e-withdraw-1"}, server...)...)
+	// The command twice with one command id (a retry) is one withdrawal, and the second
+	// says so; the id given again for another person is refused, naming the first (the
+	// cluster handed back the first run, and "withdrawal recorded" was printed for a
+	// person whose withdrawal was never recorded).
+	withdraw := func(record string) (string, error) {
+		return captureStdout(t, func() error {
+			cmd := rootCmd()
+			cmd.SetArgs(append([]string{"link", "withdraw", "--any-wave", "--wave", wave, "--record", record, "--operator", "A. Engineer",
+				"--command-id", "e2e-withdraw-1"}, server...))
+			return cmd.ExecuteContext(ctx)
+		})
+	}
+	for i, want := range []string{"withdrawal recorded: ", "withdrawal already recorded, by this command id (e2e-withdraw-1)"} {
+		out, err := withdraw(chosen.SurveyRecordID)
+		if err != nil || !strings.HasPrefix(out, want) {
+			t.Fatalf("withdrawal %d with one command id: %q, %v; want it to begin %q", i+1, out, err, want)
+		}
+	}
+	var other string
+	for i := range cohort.People {
+		if p := &cohort.People[i]; p.SurveyRecordID != chosen.SurveyRecordID {
+			other = p.SurveyRecordID
+			break
+		}
+	}
+	if out, err := withdraw(other); err == nil || !strings.Contains(err.Error(), "command id e2e-withdraw-1 was used before, for the withdrawal of "+chosen.SurveyRecordID) {
+		t.Fatalf("the command id again for %s: %q, %v; want a refusal naming the first withdrawal", other, out, err)
 	}
 	events, err := linkage.ReadConsentEvents(ctx, st.Store, wave)
 	if err != nil {
