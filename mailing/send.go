@@ -178,7 +178,8 @@ func RecordOptOut(ctx context.Context, st store.Store, req OptOutRequest, now ti
 	}
 	// Stored to the microsecond: a retried call's time must read back equal.
 	now = now.UTC().Truncate(time.Microsecond)
-	id := req.SurveyRecordID
+	// Survey record ids are upper case; one typed in lower case is the same id.
+	id := strings.ToUpper(strings.TrimSpace(req.SurveyRecordID))
 	code := ""
 	if req.AccessCode != "" {
 		c, ok := pseudo.NormaliseAccessCode(req.AccessCode)
@@ -202,7 +203,14 @@ func RecordOptOut(ctx context.Context, st store.Store, req OptOutRequest, now ti
 		if req.AccessCode != "" {
 			what = "access code " + req.AccessCode
 		}
-		return OptOutResult{}, fault.Errorf(fault.BadInput, "%s is not in the %s sample of wave %s", what, req.ICS, req.Wave)
+		hint := ""
+		if req.AccessCode == "" && (len(id) != pseudo.SurveyRecordIDLen || id[0] != 'S') {
+			// The ICB's own RECORD_ID is what a data engineer has at hand, and never
+			// matches: say what is asked for.
+			hint = fmt.Sprintf(" (a survey record id is S and %d letters and digits, as in the mailing files and responses; not the sample's RECORD_ID)",
+				pseudo.SurveyRecordIDLen-1)
+		}
+		return OptOutResult{}, fault.Errorf(fault.BadInput, "%s is not in the %s sample of wave %s%s", what, req.ICS, req.Wave, hint)
 	}
 	key := schemas.OptOutKey(req.Wave, req.ICS, id)
 	if err := firstOptOutStands(ctx, st, key, id, now); err != nil {

@@ -238,3 +238,20 @@ func optOutFixture(t *testing.T) (*store.FileStore, []schemas.Contact) {
 	}
 	return st, contacts
 }
+
+// An opt-out names the person by survey record id: one typed in lower case is the same
+// id, and the ICB's RECORD_ID (which a data engineer has at hand) is refused saying
+// what is asked for; it said only that the record "is not in the sample".
+func TestOptOutRecordIDForms(t *testing.T) {
+	ctx := context.Background()
+	st, contacts := optOutFixture(t)
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	res, err := mailing.RecordOptOut(ctx, st, mailing.OptOutRequest{Wave: "W1", ICS: "QMM", SurveyRecordID: strings.ToLower(contacts[2].SurveyRecordID)}, now)
+	if err != nil || len(res.Objects) != 1 || !strings.Contains(res.Objects[0].Key, contacts[2].SurveyRecordID) {
+		t.Fatalf("a lower-case survey record id: %+v, %v", res, err)
+	}
+	_, err = mailing.RecordOptOut(ctx, st, mailing.OptOutRequest{Wave: "W1", ICS: "QMM", SurveyRecordID: "NWICE0000001"}, now)
+	if want := "not the sample's RECORD_ID"; fault.KindOf(err) != fault.BadInput || err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("the ICB's RECORD_ID: %v, want a bad input saying %q", err, want)
+	}
+}

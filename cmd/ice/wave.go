@@ -389,6 +389,11 @@ func waveOpCmd(use, short, done string, op func(*waveclient.Client, context.Cont
 				fmt.Printf("wave %s: %s\n", args[0], done)
 				return nil
 			}
+			// Every code is checked before any is acted on: a typo late in the list
+			// would otherwise leave the ones before it paused or cancelled.
+			if err := cl.CheckWaveICSs(ctx, args[0], icss); err != nil {
+				return fmt.Errorf("%s: %w; nothing was sent", use, err)
+			}
 			for _, ics := range icss {
 				if err := icsOp(cl, ctx, args[0], ics); err != nil {
 					return err
@@ -479,6 +484,8 @@ func waveMoveCmd() *cobra.Command {
 	cmd.Flags().IntVar(&day, "day", 0, "new fieldwork day")
 	_ = cmd.MarkFlagRequired("ics")
 	_ = cmd.MarkFlagRequired("step")
+	// Without it the step moved to day 0, the invitation's day.
+	_ = cmd.MarkFlagRequired("day")
 	return cmd
 }
 

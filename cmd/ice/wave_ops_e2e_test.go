@@ -68,6 +68,13 @@ func TestOneICSPausedAndCancelledWhileTheOtherGoesOn(t *testing.T) {
 	if _, err := ice("wave", "pause", wave, "--ics", "QXX"); err == nil || !strings.Contains(err.Error(), "has no ICS QXX (its ICSs: QNX, QJK)") {
 		t.Errorf("a pause of an ICS the wave does not have: %v", err)
 	}
+	// A typo late in the list: nothing is paused (QJK, before it, was).
+	if out, err := ice("wave", "pause", wave, "--ics", "QJK,QXX"); err == nil || !strings.Contains(err.Error(), "has no ICS QXX") ||
+		!strings.Contains(err.Error(), "nothing was sent") || strings.Contains(out, "pause sent") {
+		t.Errorf("a pause of QJK and an ICS the wave does not have: %v\n%s", err, out)
+	}
+	time.Sleep(2 * time.Second) // a pause signal sent would have been taken by now
+	waitPaused(map[string]bool{})
 
 	if _, err := ice("wave", "cancel", wave, "--ics", "QNX"); err != nil {
 		t.Fatal(err)

@@ -28,6 +28,8 @@ func TestWaveCommandsRefuseBadFlags(t *testing.T) {
 		{"opt-out with free text", []string{"opt-out", "W", "--ics", "QMM", "--record", "S1", "--reason", freeText},
 			"--reason: the reason is a code, one of does_not_want, too_ill, deceased, other"},
 		{"opt-out of linkage only", []string{"opt-out", "W", "--ics", "QMM", "--record", "S1", "--reason", "withdraw_linkage"}, "`ice link withdraw`"},
+		// Without --day the step moved to day 0, the invitation's day.
+		{"move with no day", []string{"move", "W", "--ics", "QMM", "--step", "sms1"}, `required flag(s) "day" not set`},
 		{"declaration signed by blanks", []string{"declare", "W", "--ics", "QMM", "--by", "   "}, "--by: the declaration must name who signs it"},
 		// `ice link withdraw` refused free text in its activity: once the workflow had
 		// kept it in its input, and its refusal (which quoted it) in the audit trail.
