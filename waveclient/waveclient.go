@@ -1083,3 +1083,34 @@ func landingKey(wave, ics, p string) string {
 // classified cause once, its kind and the activity it failed in
 // (activities.FailureText).
 func FailureText(err error) string { return activities.FailureText(err) }
+
+// StartedWave is a running (or finished) wave's spec as its workflow was started with
+// it, and when it started.
+type StartedWave struct {
+	Spec      wavespec.Spec
+	StartedAt time.Time
+}
+
+// WaveSpec reads the spec a wave was started with from the first event of its
+// workflow's history: the wave's ICSs, questionnaire versions, local questions and
+// schedule, which its status does not carry, so that a command about the wave need not
+// be given its spec file again.
+func (c *Client) WaveSpec(ctx context.Context, wave string) (StartedWave, error) {
+	it := c.c.GetWorkflowHistory(ctx, workflows.WaveWorkflowID(wave), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return StartedWave{}, fmt.Errorf("wave %s: its workflow has no history", wave)
+	}
+	ev, err := it.Next()
+	if err != nil {
+		return StartedWave{}, unknownWave(wave, fmt.Errorf("read the start of wave %s: %w", wave, err))
+	}
+	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil {
+		return StartedWave{}, fmt.Errorf("wave %s: its history does not begin with its start", wave)
+	}
+	var spec wavespec.Spec
+	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &spec); err != nil {
+		return StartedWave{}, fmt.Errorf("wave %s: read its spec: %w", wave, err)
+	}
+	return StartedWave{Spec: spec, StartedAt: ev.GetEventTime().AsTime()}, nil
+}

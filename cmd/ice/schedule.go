@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"icesurvey/mailing"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
 	"icesurvey/waveclient"
@@ -45,17 +46,17 @@ func (f *loadFlags) bind(cmd *cobra.Command) {
 	fl.DurationVar(&f.simDayLength, "sim-day-length", 0, "dev stack only: the wave's fieldwork day length for the simulator (default: the spec's, else 24h)")
 }
 
-// input builds the workflow input from the flags.
-func (f *loadFlags) input() (waveclient.DailyLoadInput, error) {
-	// A code given twice would load that ICS twice each day.
-	for i, ics := range f.ics {
-		if slices.ContainsFunc(f.ics[:i], func(o string) bool { return strings.EqualFold(o, ics) }) {
-			return waveclient.DailyLoadInput{}, fmt.Errorf("--ics names %s twice (%s): give each ICS once", ics, strings.Join(f.ics, ","))
-		}
+// input builds the workflow input from the flags. What they leave out comes from the
+// spec file (--spec), else from the spec the cluster started the wave with (fromCluster,
+// when not nil): the ICSs, questionnaire versions, local questions and day length.
+func (f *loadFlags) input(fromCluster func() (wavespec.Spec, error)) (waveclient.DailyLoadInput, error) {
+	if err := f.check(); err != nil {
+		return waveclient.DailyLoadInput{}, err
 	}
 	in := waveclient.DailyLoadInput{WaveID: f.wave, ICS: f.ics, Simulate: f.simulate, SimDayLength: f.simDayLength}
 	in.PatientVersion, in.CarerVersion, in.LocalQuestions = f.patient, f.carer, f.local
-	if f.specPath != "" {
+	switch {
+	case f.specPath != "":
 		spec, err := wavespec.Load(f.specPath)
 		if err != nil {
 			return in, err
@@ -65,23 +66,16 @@ func (f *loadFlags) input() (waveclient.DailyLoadInput, error) {
 		} else if in.WaveID != spec.WaveID {
 			return in, fmt.Errorf("--wave %s but the spec is for wave %s", in.WaveID, spec.WaveID)
 		}
-		if len(in.ICS) == 0 {
-			in.ICS = spec.Codes()
+		fillFromSpec(&in, *spec)
+	case fromCluster != nil && in.WaveID != "" && (len(in.ICS) == 0 || in.PatientVersion == "" || in.CarerVersion == "" || len(in.LocalQuestions) == 0):
+		// The README's `--wave W` alone, and the backfill a resumed schedule prints:
+		// the wave's own spec, not the newest questionnaires and no local questions.
+		spec, err := fromCluster()
+		if err != nil && len(in.ICS) == 0 {
+			return in, fmt.Errorf("--ics (or --spec) is required when the cluster cannot give the wave's spec: %w", err)
 		}
-		if in.PatientVersion == "" {
-			in.PatientVersion = spec.QuestionnaireVersion
-		}
-		if in.CarerVersion == "" {
-			in.CarerVersion = spec.CarerQuestionnaire
-		}
-		if len(in.LocalQuestions) == 0 {
-			in.LocalQuestionsByICS = map[string][]string{}
-			for _, ics := range spec.ICSs {
-				in.LocalQuestionsByICS[ics.Code] = ics.LocalQuestions
-			}
-		}
-		if in.SimDayLength == 0 {
-			in.SimDayLength = spec.DayLength.D()
+		if err == nil {
+			fillFromSpec(&in, spec)
 		}
 	}
 	var err error
@@ -108,6 +102,61 @@ func (f *loadFlags) input() (waveclient.DailyLoadInput, error) {
 		return in, errors.New("--ics (or --spec) is required: which ICSs to load")
 	}
 	return in, nil
+}
+
+// check refuses what the flags say wrongly on their own, before the cluster is asked.
+func (f *loadFlags) check() error {
+	// A code given twice would load that ICS twice each day.
+	for i, ics := range f.ics {
+		if slices.ContainsFunc(f.ics[:i], func(o string) bool { return strings.EqualFold(o, ics) }) {
+			return fmt.Errorf("--ics names %s twice (%s): give each ICS once", ics, strings.Join(f.ics, ","))
+		}
+	}
+	return nil
+}
+
+// fillFromSpec gives in what its flags left out from the wave's spec.
+func fillFromSpec(in *waveclient.DailyLoadInput, spec wavespec.Spec) {
+	if len(in.ICS) == 0 {
+		in.ICS = spec.Codes()
+	}
+	if in.PatientVersion == "" {
+		in.PatientVersion = spec.QuestionnaireVersion
+	}
+	if in.CarerVersion == "" {
+		in.CarerVersion = spec.CarerQuestionnaire
+	}
+	if len(in.LocalQuestions) == 0 {
+		in.LocalQuestionsByICS = map[string][]string{}
+		for _, ics := range spec.ICSs {
+			in.LocalQuestionsByICS[ics.Code] = ics.LocalQuestions
+		}
+	}
+	if in.SimDayLength == 0 {
+		in.SimDayLength = spec.DayLength.D()
+	}
+}
+
+// warnUntilBeforeLastLoad warns when a schedule's last run (--until) comes before the
+// wave's last load on a 24-hour clock: its start, fieldwork and the final loads, and the
+// lag. A response after that is loaded only by hand, and one not loaded before an ICS's
+// closing record is recorded there as no response.
+func warnUntilBeforeLastLoad(w io.Writer, started waveclient.StartedWave, until time.Time, lag int) {
+	sch := started.Spec.Schedule
+	if started.StartedAt.IsZero() || sch.FieldworkDays == 0 || (started.Spec.DayLength.D() != 0 && started.Spec.DayLength.D() != 24*time.Hour) {
+		return // a simulated clock's days are not the schedule's
+	}
+	finalLoads := sch.FinalLoadDays
+	if finalLoads == 0 {
+		finalLoads = mailing.DefaultFinalLoadDays
+	}
+	lastLoad := started.StartedAt.UTC().Truncate(24*time.Hour).AddDate(0, 0, sch.FieldworkDays+finalLoads+lag)
+	if until.Before(lastLoad) {
+		fmt.Fprintf(w, "WARNING: --until %s is before the wave's last daily load (about %s on 24-hour days: started %s, %d fieldwork days, "+
+			"%d final load days, lag %d); responses landed after %s are loaded only by hand (`ice load backfill`), and one not loaded by an "+
+			"ICS's closing record is recorded there as no response\n", until.Format(time.DateOnly), lastLoad.Format(time.DateOnly),
+			started.StartedAt.UTC().Format(time.DateOnly), sch.FieldworkDays, finalLoads, lag, until.Format(time.DateOnly))
+	}
 }
 
 func mapValues(m map[string][]string) [][]string {
@@ -277,16 +326,14 @@ ones the cluster runs (--any-wave skips the check).`,
 			if lag < 0 {
 				return errors.New("--lag-days must not be negative")
 			}
-			in, err := lf.input()
-			if err != nil {
-				return err
-			}
-			in.LagDays = lag
 			var last time.Time
 			if until != "" {
 				if last, err = time.Parse(time.DateOnly, until); err != nil {
 					return fmt.Errorf("--until %q: want YYYY-MM-DD", until)
 				}
+			}
+			if err := lf.check(); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			cl, err := c.dial(ctx)
@@ -294,6 +341,19 @@ ones the cluster runs (--any-wave skips the check).`,
 				return err
 			}
 			defer cl.Close()
+			var started *waveclient.StartedWave
+			in, err := lf.input(func() (wavespec.Spec, error) {
+				w, err := cl.WaveSpec(ctx, lf.wave)
+				started = &w
+				return w.Spec, err
+			})
+			if err != nil {
+				return err
+			}
+			in.LagDays = lag
+			if started != nil && !last.IsZero() {
+				warnUntilBeforeLastLoad(os.Stderr, *started, last, lag)
+			}
 			if !anyWave {
 				if err := cl.CheckWaveICSs(ctx, in.WaveID, in.ICS); err != nil {
 					return fmt.Errorf("%w; --any-wave schedules it all the same (say, for a wave whose workflow the namespace's retention has removed)", err)
@@ -383,8 +443,7 @@ func loadBackfillCmd() *cobra.Command {
 				// Before the cluster is asked anything or a table is begun.
 				return fmt.Errorf("--to %s is before --from %s", to, from)
 			}
-			in, err := lf.input()
-			if err != nil {
+			if err := lf.check(); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -393,6 +452,27 @@ func loadBackfillCmd() *cobra.Command {
 				return err
 			}
 			defer cl.Close()
+			var started *waveclient.StartedWave
+			in, err := lf.input(func() (wavespec.Spec, error) {
+				w, err := cl.WaveSpec(ctx, lf.wave)
+				started = &w
+				return w.Spec, err
+			})
+			if err != nil {
+				return err
+			}
+			if started == nil && !anyWave {
+				if w, err := cl.WaveSpec(ctx, in.WaveID); err == nil {
+					started = &w
+				}
+			}
+			// A mistyped year would start a load, and audit rows, for every day of it.
+			if started != nil && !started.StartedAt.IsZero() && !anyWave {
+				if first := started.StartedAt.UTC().Truncate(24 * time.Hour); f.Before(first) {
+					return fmt.Errorf("--from %s is before wave %s started (%s): no response file can be for a day before it",
+						from, in.WaveID, first.Format(time.DateOnly))
+				}
+			}
 			// An ICS the wave does not have would fail every day's load, and a mistyped
 			// wave would start loads and write audit rows under it; a wave the cluster
 			// does not run (its samples put in the lake by other means) is loaded with
