@@ -27,6 +27,22 @@
 // and any locality written after it; dates of birth after "born", "date of birth",
 // "DOB" or "birthday" (a year of birth alone is kept: the age band is published).
 //
+// The patterns and the name scan read the text normalised (normalise.go): NFKC, so
+// full-width, mathematical and circled digits and letters, no-break and ideographic
+// spaces and full-width @ and . read as ASCII; format and other invisible characters
+// (zero-width spaces and joiners, soft hyphens, word joiners, byte-order marks, bidi
+// controls) and left-over combining marks removed; digits of any script read as 0–9.
+// Digits may be grouped any way for a telephone number, one at a time included
+// ("0 7 7 0 0 9 0 0 1 2 3"), and with a space, dot or dash between every digit for an
+// NHS number; an e-mail address may be written "jane at example dot com", "(at)",
+// "[dot]" or with a spaced "@" (a plain "at" needs a spelled "dot" or a local part no
+// word has, and a known ending). Findings are mapped back to the original, so the
+// redacted text is the original with each span replaced (an invisible character inside
+// an identifier goes with it) and Span offsets are into the original. Not caught:
+// letters for digits (O for 0, l for 1), numbers written in words, look-alike letters
+// of other scripts (Cyrillic а for Latin a), and separators other than spaces, dots and
+// dashes.
+//
 // Names combine context and gazetteers (data/, with their origin in
 // data/README.md): a title (Dr, Mrs, Nurse …) before a capitalised word or initials,
 // lower-case particles included (Dr de Souza); a kinship or role word before it (my

@@ -192,10 +192,17 @@ func readList(name string, lower bool) (map[string]bool, error) {
 
 var (
 	reEmail = regexp.MustCompile(`(?i)\b[a-z0-9][a-z0-9._%+\-]*@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}\b`)
-	// Ten digits, optionally in 3-3-4 groups.
-	reTenDigits = regexp.MustCompile(`\b\d{3}[ \-]?\d{3}[ \-]?\d{4}\b`)
-	// A UK telephone number in any common spelling; the digit count is checked after.
-	rePhone = regexp.MustCompile(`(?:\+44[ \-]?(?:\(0\)[ \-]?)?\d{1,5}|\(0\d{1,5}\)|\b0\d{1,5})(?:[ .\-]?\d){5,10}\b`)
+	// An e-mail address written to get past a filter: "jane at example dot com",
+	// "jane (at) example [dot] com", "jane @ example.com". Checked after (spelledEmails).
+	reEmailSpelled = regexp.MustCompile(`(?i)^([a-z0-9][a-z0-9._%+\-]*)(\s*@\s*|\s+at\s+|\s*[(\[{<]\s*at\s*[)\]}>]\s*)([a-z0-9\-]+(?:(?:\.|\s+dot\s+|\s*[(\[{<]\s*dot\s*[)\]}>]\s*)[a-z0-9\-]+)+)\b`)
+	reSpelledDot   = regexp.MustCompile(`(?i)\s+dot\s+|\s*[(\[{<]\s*dot\s*[)\]}>]\s*`)
+	// Ten digits: plain, in 3-3-4 groups, or with a space, dot or dash between
+	// every digit.
+	reTenDigits = regexp.MustCompile(`\b(?:\d{3}[ .\-]?\d{3}[ .\-]?\d{4}|\d(?:[ .\-]\d){9})\b`)
+	// A UK telephone number in any common spelling, digits grouped any way (one at a
+	// time included), a space, dot or dash between groups; the digit count is checked
+	// after.
+	rePhone = regexp.MustCompile(`(?:\+ ?4 ?4(?:` + phoneSep + `\(0\))?|\(0\d{1,5}\)|\b0)(?:` + phoneSep + `\d){5,14}\b`)
 	// A full postcode, any case; checked against the postcode rules after.
 	rePostcode = regexp.MustCompile(`(?i)\b([a-z]{1,2}[0-9][a-z0-9]?) ?([0-9][a-z]{2})\b`)
 	// An outward code alone (a partial postcode), upper case only.
@@ -214,6 +221,7 @@ var (
 )
 
 const (
+	phoneSep          = ` ?[.\-]? ?` // between two groups of a telephone number: "", " ", "-", " - ", ". " …
 	streetWords       = `Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Close|Drive|Dr|Way|Crescent|Court|Ct|Place|Pl|Gardens|Gdns|Terrace|Grove|Hill|Park|Square|Sq|Row|Mews|Walk|View|Rise|Green|Parade|Vale|Meadow|Meadows|Fields|Estate|Villas|Cottages|Gate|Wharf|Quay|Chase|Croft|Heights|Road\.`
 	streetWordsStrict = `Road|Street|Avenue|Lane|Close|Drive|Crescent|Terrace|Gardens|Grove|Mews|Way|Cottages|Villas`
 	monthPattern      = `(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)`
@@ -244,10 +252,16 @@ func structured(text string) []finding {
 	for _, m := range reEmail.FindAllStringIndex(text, -1) {
 		add(KindEmail, m[0], m[1], "email")
 	}
+	for _, m := range spelledEmails(text) {
+		add(KindEmail, m[0], m[1], "email-spelled")
+	}
 	for _, m := range reTenDigits.FindAllStringIndex(text, -1) {
 		s := text[m[0]:m[1]]
+		if len(s) == 19 && partOfLongerNumber(text, m[0], m[1]) {
+			continue // ten digits of a longer spaced run ("0 7 7 0 0 9 0 0 1 2 3")
+		}
 		digits := onlyDigits(s)
-		grouped := len(s) == 12 && (s[3] == ' ' || s[3] == '-') && (s[7] == ' ' || s[7] == '-')
+		grouped := len(s) == 12 && strings.IndexByte(" .-", s[3]) >= 0 && strings.IndexByte(" .-", s[7]) >= 0
 		cue := reNHSCue.MatchString(text[max(0, m[0]-24):m[0]])
 		_, checkErr := codes.ParseNHSNumber(digits)
 		switch {
@@ -307,6 +321,86 @@ func addressTail(text string, end int) int {
 	return end
 }
 
+// emailTLDs are the endings a spelled-out address ("jane at example dot com") must
+// have: "at" and "dot" are ordinary words.
+var emailTLDs = setOf(strings.Fields(`com org net uk co gov nhs ac info biz me io eu ie scot wales cymru edu mail`))
+
+// spelledEmails finds e-mail addresses written with "at", "(at)", "[dot]" or a
+// spaced "@". A plain "at" is read as an address only with a spelled "dot" or a
+// local part no word has (j.smith, jane99), and with a known ending, so "looked at
+// nhs.uk" and "was at home. Then" stay.
+//
+// The pattern is tried only where an address could start: at the word before each
+// "@" or "at" (an unanchored search of every comment would cost a tenth of the
+// redactor's time).
+func spelledEmails(text string) [][]int {
+	var out [][]int
+	done := 0 // end of the last address found
+	wordByte := func(i int) bool {
+		if i < 0 || i >= len(text) {
+			return false
+		}
+		c := text[i] | 0x20
+		return c >= 'a' && c <= 'z' || text[i] >= '0' && text[i] <= '9'
+	}
+	for i := 0; i < len(text); i++ {
+		if text[i] != '@' && !(text[i]|0x20 == 'a' && i+1 < len(text) && text[i+1]|0x20 == 't' && !wordByte(i-1) && !wordByte(i+2)) {
+			continue
+		}
+		// Back over spaces and an opening bracket, then over the local part.
+		j := i
+		for j > done && j > i-4 && strings.IndexByte(" \t([{<", text[j-1]) >= 0 {
+			j--
+		}
+		k := j
+		for k > done && (wordByte(k-1) || strings.IndexByte("._%+-", text[k-1]) >= 0) {
+			k--
+		}
+		for k < j && !wordByte(k) {
+			k++ // the local part starts with a letter or digit
+		}
+		if k == j {
+			continue
+		}
+		m := reEmailSpelled.FindStringSubmatchIndex(text[k:])
+		if m == nil {
+			continue
+		}
+		for x := range m {
+			m[x] += k
+		}
+		local, at, domain := text[m[2]:m[3]], strings.TrimSpace(text[m[4]:m[5]]), text[m[6]:m[7]]
+		if text[m[4]:m[5]] == "@" && !reSpelledDot.MatchString(domain) {
+			continue // a plain address: reEmail's
+		}
+		labels := reSpelledDot.ReplaceAllString(domain, ".")
+		last := strings.ToLower(labels[strings.LastIndexByte(labels, '.')+1:])
+		if len(last) < 2 || strings.ContainsAny(last, "0123456789") {
+			continue
+		}
+		if strings.EqualFold(at, "at") {
+			if !emailTLDs[last] {
+				continue
+			}
+			if !reSpelledDot.MatchString(domain) && !strings.ContainsAny(local, "._%+0123456789") {
+				continue
+			}
+		}
+		out = append(out, []int{m[0], m[1]})
+		done = m[1]
+		i = done - 1
+	}
+	return out
+}
+
+// partOfLongerNumber reports whether the digits text[s:e] continue, after a single
+// separator, into another digit on either side.
+func partOfLongerNumber(text string, s, e int) bool {
+	isDigit := func(i int) bool { return i >= 0 && i < len(text) && text[i] >= '0' && text[i] <= '9' }
+	isSep := func(i int) bool { return i >= 0 && i < len(text) && strings.IndexByte(" .-", text[i]) >= 0 }
+	return isSep(s-1) && isDigit(s-2) || isSep(e) && isDigit(e+1)
+}
+
 func onlyDigits(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -325,13 +419,16 @@ func phoneSpan(text string, s, e int) (int, int, bool) {
 	for e > s {
 		cand := text[s:e]
 		d := onlyDigits(cand)
-		if strings.HasPrefix(strings.TrimLeft(cand, "("), "+44") {
-			d = "0" + strings.TrimPrefix(d, "44")
-			if strings.Contains(cand, "(0)") {
-				d = "0" + strings.TrimPrefix(d[1:], "0")
-			}
+		// +44 or 0044, then the number without its trunk 0, which may still be
+		// written, bracketed or not: "+44 (0)7700 …", "+44 07700 …".
+		switch {
+		case strings.HasPrefix(strings.TrimLeft(cand, "("), "+"):
+			d = "0" + strings.TrimPrefix(strings.TrimPrefix(d, "44"), "0")
+		case strings.HasPrefix(d, "0044"):
+			d = "0" + strings.TrimPrefix(d[4:], "0")
 		}
-		if (len(d) == 10 || len(d) == 11) && d[0] == '0' && strings.ContainsRune("1235789", rune(d[1])) {
+		// 0123456789 is a count ("rate it 0 1 2 3 4 5 6 7 8 9 10"), not a number in use.
+		if (len(d) == 10 || len(d) == 11) && d[0] == '0' && strings.ContainsRune("1235789", rune(d[1])) && d != "0123456789" {
 			return s, e, true
 		}
 		if len(d) < 10 {
@@ -962,10 +1059,17 @@ func (ns *nameScan) spans() []finding {
 // ---------------------------------------------------------------------------------
 
 // Redact finds the personal data in text and replaces each piece with its kind's
-// placeholder. The original text is not retained.
+// placeholder. The patterns read the text normalised (normalise: invisible
+// characters removed, full-width and other Unicode digits and letters folded to
+// ASCII); the redacted text is the original with each span replaced, so spans are
+// offsets into the original. The original text is not retained.
 func (r *Redactor) Redact(text string) Redacted {
-	found := structured(text)
-	found = append(found, r.names(text, found)...)
+	n := normalise(text)
+	found := structured(n.text)
+	found = append(found, r.names(n.text, found)...)
+	for i := range found {
+		found[i].start, found[i].end = n.orig(found[i].start, found[i].end)
+	}
 	merged := merge(found)
 	var b strings.Builder
 	b.Grow(len(text))

@@ -168,6 +168,52 @@ func BenchmarkRedact(b *testing.B) {
 	}
 }
 
+// A comment with curly quotes and a dash takes the normalising path.
+func BenchmarkRedactUnicode(b *testing.B) {
+	text := strings.Repeat("My daughter Sarah’s phone – 07700 900123 – about Dr Patel’s letter to 12 Elm Road, Exmouth, EX8 1AB… ", 4)
+	r := Default()
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		r.Redact(text)
+	}
+}
+
+// Whatever the text, the spans are ordered, disjoint and within it, each
+// placeholder is where its span says, and the redacted text is the original with
+// the spans replaced (the normalised text the patterns read never leaks into it).
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{
+		"ring 0 7 7 0 0 9 0 0 1 2 3", "07700\u200b900124", "０７７００ ９００１２５", "jane\u200b@example.com",
+		"jane at example dot com", "ＥＸ１ １ＡＡ", "Dr Pa\u200btel", "0\u03327\u0332", "ﬁ ﬂ ½ ① ٠٧", "e\u0301\u0332 Jose\u0301",
+		"My son David (07700 900123, david@example.com) lives at 4 Elm Close, Heavitree, EX1 2QT.",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		r := Redact(text)
+		var b strings.Builder
+		at := 0
+		for i, s := range r.Spans {
+			if s.Start < at || s.End <= s.Start || s.End > len(text) {
+				t.Fatalf("%q: span %d %+v out of order or range", text, i, s)
+			}
+			b.WriteString(text[at:s.Start])
+			if b.Len() != s.RedactedStart {
+				t.Fatalf("%q: span %d %+v: placeholder at %d", text, i, s, b.Len())
+			}
+			b.WriteString(s.Kind.Placeholder())
+			if b.Len() != s.RedactedEnd {
+				t.Fatalf("%q: span %d %+v: placeholder ends at %d", text, i, s, b.Len())
+			}
+			at = s.End
+		}
+		b.WriteString(text[at:])
+		if b.String() != r.Text {
+			t.Fatalf("%q: rebuilt %q, redacted %q", text, b.String(), r.Text)
+		}
+	})
+}
+
 // The redactor is shared by every reader: it must be safe to call at once (go test -race).
 func TestRedactConcurrent(t *testing.T) {
 	set := readLabelled(t, "testdata/redaction_dev.txt")
@@ -190,6 +236,139 @@ func TestRedactConcurrent(t *testing.T) {
 	for range 4 {
 		if err := <-done; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// Identifiers disguised so that a pattern on the raw text misses them: spaced
+// digits, zero-width and other invisible characters, full-width and other Unicode
+// digits and letters, spelled-out e-mail addresses. Each is redacted in the original
+// text (the placeholder replaces the disguised span, invisible characters included),
+// and ordinary numbers and words stay.
+func TestRedactEvasions(t *testing.T) {
+	const zw = "\u200b"
+	cases := []struct {
+		name string
+		text string
+		want map[string]Kind // original text of a span → kind
+		keep []string
+	}{
+		{"phone, a space between every digit", "ring 0 7 7 0 0 9 0 0 1 2 3 please",
+			map[string]Kind{"0 7 7 0 0 9 0 0 1 2 3": KindPhone}, []string{"ring", "please"}},
+		{"phone, a dot between every digit", "ring 0.7.7.0.0.9.0.0.1.2.3 now",
+			map[string]Kind{"0.7.7.0.0.9.0.0.1.2.3": KindPhone}, []string{"now"}},
+		{"phone, spaced landline", "call 0 1 3 9 2 4 9 6 0 1 2", map[string]Kind{"0 1 3 9 2 4 9 6 0 1 2": KindPhone}, nil},
+		{"phone, spaced +44", "or +44 7 7 0 0 9 0 0 4 5 6", map[string]Kind{"+44 7 7 0 0 9 0 0 4 5 6": KindPhone}, nil},
+		{"phone, space after the 0", "call 0 7700 900123", map[string]Kind{"0 7700 900123": KindPhone}, nil},
+		{"phone, spaced dash", "call 07700 - 900123", map[string]Kind{"07700 - 900123": KindPhone}, nil},
+		{"phone, +44 0", "call +44 07700 900123", map[string]Kind{"+44 07700 900123": KindPhone}, nil},
+		{"phone, 0044", "call 0044 7700 900123", map[string]Kind{"0044 7700 900123": KindPhone}, nil},
+		{"phone, zero-width space", "07700" + zw + "900124 is mine", map[string]Kind{"07700" + zw + "900124": KindPhone}, []string{"is mine"}},
+		{"phone, zero-width space between every digit", "0" + zw + "7" + zw + "7" + zw + "0" + zw + "0" + zw + "9" + zw + "0" + zw + "0" + zw + "1" + zw + "2" + zw + "4",
+			map[string]Kind{"0" + zw + "7" + zw + "7" + zw + "0" + zw + "0" + zw + "9" + zw + "0" + zw + "0" + zw + "1" + zw + "2" + zw + "4": KindPhone}, nil},
+		{"phone, soft hyphen and word joiner", "07700\u00ad900\u2060124", map[string]Kind{"07700\u00ad900\u2060124": KindPhone}, nil},
+		{"phone, BOM and ZWNJ", "07700\ufeff900\u200c124", map[string]Kind{"07700\ufeff900\u200c124": KindPhone}, nil},
+		{"phone, full-width digits", "０７７００ ９００１２５ anytime", map[string]Kind{"０７７００ ９００１２５": KindPhone}, []string{"anytime"}},
+		{"phone, full-width digits and ideographic space", "０７７００\u3000９００１２５", map[string]Kind{"０７７００\u3000９００１２５": KindPhone}, nil},
+		{"phone, no-break space", "07700\u00a0900125", map[string]Kind{"07700\u00a0900125": KindPhone}, nil},
+		{"phone, en dash", "07700–900125", map[string]Kind{"07700–900125": KindPhone}, nil},
+		{"phone, Arabic-Indic digits", "٠٧٧٠٠ ٩٠٠١٢٥", map[string]Kind{"٠٧٧٠٠ ٩٠٠١٢٥": KindPhone}, nil},
+		{"phone, mathematical digits", "𝟎𝟕𝟕𝟎𝟎 𝟗𝟎𝟎𝟏𝟐𝟓", map[string]Kind{"𝟎𝟕𝟕𝟎𝟎 𝟗𝟎𝟎𝟏𝟐𝟓": KindPhone}, nil},
+		{"phone, combining marks on digits", "0\u03327\u03327\u033270\u0332900125", map[string]Kind{"0\u03327\u03327\u033270\u0332900125": KindPhone}, nil},
+		{"email, zero-width space before @", "jane" + zw + "@example.com", map[string]Kind{"jane" + zw + "@example.com": KindEmail}, nil},
+		{"email, full-width", "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", map[string]Kind{"ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ": KindEmail}, nil},
+		{"email, spelled at and dot", "write to jane at example dot com today",
+			map[string]Kind{"jane at example dot com": KindEmail}, []string{"write to", "today"}},
+		{"email, bracketed at and dot", "jane.smith (at) example [dot] co [dot] uk",
+			map[string]Kind{"jane.smith (at) example [dot] co [dot] uk": KindEmail}, nil},
+		{"email, spaced @", "jane.smith @ example.co.uk", map[string]Kind{"jane.smith @ example.co.uk": KindEmail}, nil},
+		{"email, spelled at, dotted local part", "j.smith at example.com", map[string]Kind{"j.smith at example.com": KindEmail}, nil},
+		{"NHS number, zero-width spaces", "NHS 943" + zw + "476" + zw + "5919", map[string]Kind{"943" + zw + "476" + zw + "5919": KindNHSNumber}, nil},
+		{"NHS number, a space between every digit", "it is 9 4 3 4 7 6 5 9 1 9.", map[string]Kind{"9 4 3 4 7 6 5 9 1 9": KindNHSNumber}, nil},
+		{"NHS number, then a count", "NHS number 9434765919 2 copies", map[string]Kind{"9434765919": KindNHSNumber}, []string{"2 copies"}},
+		{"NHS number, a space between every digit, then a count", "it is 9 4 3 4 7 6 5 9 1 9, 2 copies", map[string]Kind{"9 4 3 4 7 6 5 9 1 9": KindNHSNumber}, []string{"2 copies"}},
+		{"eleven spaced digits are not an NHS number", "9 4 3 4 7 6 5 9 1 9 2", nil, []string{"9 4 3 4 7 6 5 9 1 9 2"}},
+		{"NHS number, dotted", "it is 943.476.5919.", map[string]Kind{"943.476.5919": KindNHSNumber}, nil},
+		{"NHS number, full-width", "ＮＨＳ number ９４３ ４７６ ５９１９", map[string]Kind{"９４３ ４７６ ５９１９": KindNHSNumber}, nil},
+		{"postcode, full-width letters", "we live at ＥＸ１ １ＡＡ now", map[string]Kind{"ＥＸ１ １ＡＡ": KindPostcode}, []string{"now"}},
+		{"postcode, zero-width space", "EX1" + zw + " 1AA", map[string]Kind{"EX1" + zw + " 1AA": KindPostcode}, nil},
+		{"name, zero-width space inside", "Dr Pa" + zw + "tel was kind", map[string]Kind{"Pa" + zw + "tel": KindName}, []string{"Dr", "was kind"}},
+		{"name, full-width", "Ｍｒｓ Ｊａｎｅ Ｓｍｉｔｈ rang", map[string]Kind{"Ｊａｎｅ Ｓｍｉｔｈ": KindName}, []string{"Ｍｒｓ", "rang"}},
+		// Ordinary numbers and words stay.
+		{"short spaced numbers stay", "I waited 2 3 weeks, then 1 2 3 4 5 days.", nil, []string{"2 3 weeks", "1 2 3 4 5 days"}},
+		{"a scale written out stays", "rate it 0 1 2 3 4 5 6 7 8 9 10", nil, []string{"0 1 2 3 4 5 6 7 8 9 10"}},
+		{"scores stay", "I would score them 0 1 2 out of 10, 9 8 7 last year.", nil, []string{"0 1 2 out of 10", "9 8 7"}},
+		{"date and time stay", "seen on 12 03 2025 at 10 30.", nil, []string{"12 03 2025 at 10 30"}},
+		{"mixed groups are not an NHS number", "ref 12 11 1941 10 30", nil, []string{"12 11 1941 10 30"}},
+		{"at and dot in words stay", "I was at home. Then the nurse came at 10. She looked at the dot on my arm.", nil,
+			[]string{"was at home. Then", "looked at the dot"}},
+		{"website stays", "I looked at nhs.uk and booked at boots.com", nil, []string{"looked at nhs.uk", "booked at boots.com"}},
+		{"full-width text with no data", "ｔｈｅ ｗａｉｔ ｗａｓ ｌｏｎｇ…", nil, []string{"ｔｈｅ ｗａｉｔ ｗａｓ ｌｏｎｇ…"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := Redact(c.text)
+			found := map[string]Kind{}
+			at := 0
+			var b strings.Builder
+			for _, s := range got.Spans {
+				found[c.text[s.Start:s.End]] = s.Kind
+				if got.Text[s.RedactedStart:s.RedactedEnd] != s.Kind.Placeholder() {
+					t.Errorf("span %+v does not point at its placeholder in %q", s, got.Text)
+				}
+				b.WriteString(c.text[at:s.Start])
+				b.WriteString(s.Kind.Placeholder())
+				at = s.End
+			}
+			b.WriteString(c.text[at:])
+			if b.String() != got.Text {
+				t.Errorf("%q: redacted text %q is not the original with its spans replaced (%q)", c.text, got.Text, b.String())
+			}
+			for w, k := range c.want {
+				if found[w] != k {
+					t.Errorf("%q: want %q redacted as %s; spans %q (redacted %q)", c.text, w, k, found, got.Text)
+				}
+			}
+			for w := range found {
+				if _, ok := c.want[w]; !ok {
+					t.Errorf("%q: %q redacted but should not be (redacted %q)", c.text, w, got.Text)
+				}
+			}
+			for _, k := range c.keep {
+				if !strings.Contains(got.Text, k) {
+					t.Errorf("%q: %q should stay; got %q", c.text, k, got.Text)
+				}
+			}
+			// Identifiers, the check of analysts' notes, sees through the same disguises.
+			var wantKinds []Kind
+			for _, k := range Kinds {
+				for _, wk := range c.want {
+					if wk == k {
+						wantKinds = append(wantKinds, k)
+						break
+					}
+				}
+			}
+			if ids := Identifiers(c.text); !slices.Equal(ids, wantKinds) {
+				t.Errorf("Identifiers(%q) = %v, want %v", c.text, ids, wantKinds)
+			}
+		})
+	}
+}
+
+// Each span names the rule that found it, the same every time.
+func TestRedactRules(t *testing.T) {
+	for _, c := range []struct{ text, rule string }{
+		{"jane@example.com", "email"},
+		{"jane at example dot com", "email-spelled"},
+		{"jane @ example.com", "email-spelled"},
+		{"ring 0 7 7 0 0 9 0 0 1 2 3", "phone"},
+		{"9 4 3 4 7 6 5 9 1 9", "nhs-mod11"},
+	} {
+		for range 20 {
+			if r := Redact(c.text); len(r.Spans) != 1 || r.Spans[0].Rule != c.rule {
+				t.Fatalf("Redact(%q) spans %+v, want one by rule %s", c.text, r.Spans, c.rule)
+			}
 		}
 	}
 }
