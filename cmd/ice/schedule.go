@@ -461,6 +461,13 @@ func loadBackfillCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// An ICS the wave does not have would fail every day's load, and a mistyped
+			// wave would start loads and write audit rows under it; a wave the cluster
+			// does not run (its samples put in the lake by other means) is loaded with
+			// --any-wave, as the load reads only the lake.
+			if err := knownWave(ctx, cl, in.WaveID, in.ICS, anyWave); err != nil {
+				return err
+			}
 			if started == nil && !anyWave {
 				if w, err := cl.WaveSpec(ctx, in.WaveID); err == nil {
 					started = &w
@@ -472,13 +479,6 @@ func loadBackfillCmd() *cobra.Command {
 					return fmt.Errorf("--from %s is before wave %s started (%s): no response file can be for a day before it",
 						from, in.WaveID, first.Format(time.DateOnly))
 				}
-			}
-			// An ICS the wave does not have would fail every day's load, and a mistyped
-			// wave would start loads and write audit rows under it; a wave the cluster
-			// does not run (its samples put in the lake by other means) is loaded with
-			// --any-wave, as the load reads only the lake.
-			if err := knownWave(ctx, cl, in.WaveID, in.ICS, anyWave); err != nil {
-				return err
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			defer tw.Flush()

@@ -190,6 +190,17 @@ func TestWaveCancelledWhileItsICSsWait(t *testing.T) {
 			t.Errorf("ice %s: %v, want it refused saying %q", strings.Join(tc.args, " "), err, tc.says)
 		}
 	}
+	// The README's backfill names only the wave: its ICSs and questionnaires are the
+	// ones the cluster started it with. It failed asking for --ics.
+	today := time.Now().UTC().Format(time.DateOnly)
+	if out, err := ice("load", "backfill", "--wave", wave, "--from", today, "--to", today); err != nil ||
+		!strings.Contains(out, today+"  QNX") || !strings.Contains(out, today+"  QJK") {
+		t.Errorf("ice load backfill --wave %s (no --ics): %v\n%s", wave, err, out)
+	}
+	if _, err := ice("load", "backfill", "--wave", wave, "--from", "2026-01-01", "--to", "2026-01-02"); err == nil ||
+		!strings.Contains(err.Error(), "is before wave "+wave+" started") {
+		t.Errorf("a backfill of days before the wave started: %v, want it refused", err)
+	}
 	for _, args := range [][]string{verdict("nosuchwave5", "QNX"), verdict(wave, "ZZZ")} {
 		if err := offCluster(args...); !errors.Is(err, ErrNoSample) {
 			t.Errorf("ice %s: %v, want it refused as the lake has no such sample", strings.Join(args, " "), err)
