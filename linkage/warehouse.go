@@ -45,7 +45,7 @@ func WarehouseTables() []warehouse.Table {
 		{Name: schemas.Table(schemas.TableLinkedAnswers), Layout: schemas.LinkedAnswerLayout(), PartitionBy: wave, Unindexed: true,
 			Doc: "closed answers of linked respondents, scored, keyed by the release pseudonym"},
 		{Name: schemas.Table(schemas.TableLinkageFlow), Layout: schemas.LinkageFlowLayout(), PartitionBy: wave,
-			Doc: "cohort flow: sampled, responded, consented, linked (any dataset and each), by ICS"},
+			Doc: "cohort flow: sampled, responded, consented, linked (any dataset and each), by ICS (restricted: not disclosure-checked, never shown outside the analysts)"},
 		{Name: schemas.Table(schemas.TableLinkageMatchRates), Layout: schemas.LinkageMatchRateLayout(), PartitionBy: wave,
 			Doc: "share of consenters found in each dataset by ICS, age band, gender, ethnicity group and eFI band"},
 		{Name: schemas.Table(schemas.TableLinkageConsentBias), Layout: schemas.LinkageConsentBiasLayout(), PartitionBy: wave,
@@ -53,7 +53,7 @@ func WarehouseTables() []warehouse.Table {
 		{Name: schemas.Table(schemas.TableLinkageAccuracy), Layout: schemas.LinkageAccuracyLayout(), PartitionBy: wave,
 			Doc: "precision and recall against a synthetic truth file (test data only)"},
 		{Name: schemas.Table(schemas.TableLinkageDisclosed), Layout: schemas.LinkageDisclosedLayout(), PartitionBy: wave,
-			Doc: "the linkage's aggregate counts after disclosure control (experience by burden and by condition, match rates): the only linkage counts to show"},
+			Doc: "the linkage's aggregate counts after disclosure control (experience by burden, by condition and by consent, match rates, consent rates), checked against differencing across groupings and aggregates: the only linkage counts to show"},
 	}
 }
 

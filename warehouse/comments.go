@@ -42,7 +42,7 @@ var viewDocs = map[string]string{
 	"responses_wide_*":               "one questionnaire version's responses with only the columns it can have: its own closed questions, then the bank questions it offered",
 	"linked_experience_by_burden":    "linked respondents by treatment-burden group answering each scored question positively or not (counts: apply disclosure rules before showing; linkage_disclosed holds what may be shown)",
 	"linked_experience_by_condition": "linked respondents by condition flag answering each scored question positively or not (counts: apply disclosure rules before showing)",
-	"linked_utilisation_by_group":    "the sums behind mean linked utilisation by frame variable (counts: apply disclosure rules before showing)",
+	"linked_utilisation_by_group":    "the sums behind mean linked utilisation by frame variable (restricted, like linked_respondents it sums: not disclosure-checked, cells of one person; never shown outside the analysts)",
 }
 
 // viewDoc is the doc of the view named, if any.
