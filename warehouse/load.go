@@ -81,6 +81,12 @@ func LoadParquet(ctx context.Context, tx *sql.Tx, t Table, path, objectKey, sha2
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func init() {
+	Document(Table{Name: schemas.TableLoadedFiles, Doc: "Every lake object loaded into the warehouse, once per table it fed: its key, " +
+		"SHA-256 and rows, and when it was loaded. An object already here with the same SHA-256 is not loaded again; " +
+		"the lineage a release's metadata digests is computed from it."})
+	Document(Table{Name: "schema_migrations", Doc: "Bookkeeping: the warehouse's schema migrations applied, by version and name (each once, in order)."})
+	Document(Table{Name: "schema_derived", Doc: "Bookkeeping: the digest of each view or catalogue-derived object as last created, " +
+		"so a change in code re-creates it at the next open."})
 	Register(Migration{Version: 1, Name: string(schemas.TableLoadedFiles), SQL: []string{
 		`CREATE TABLE IF NOT EXISTS loaded_files (
 			object_key VARCHAR NOT NULL, table_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,

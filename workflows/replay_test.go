@@ -23,6 +23,11 @@ import (
 //
 //	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill|TestThemeCodingEndToEnd'
 //
+// (TestWaveEndToEnd now writes wave.json and ics-early-receipts.json, TestDailyLoadBackfill
+// dailyload.json and publication.json;
+// ics.json and retention.json are kept from before versioned changes and written by no
+// test. The README's "Record a new history" gives the command that writes them all.)
+//
 // A linkage release (linkage.json) is recorded by the same with -run TestLinkageEndToEnd;
 // linkage-before-delete-landed.json is one recorded before the run deleted the extracts
 // it validated ("linkage-delete-landed-extracts"). ics-before-final-load.json is an ICS
