@@ -148,6 +148,29 @@ func (f auditFilter) normalise(trail []audit.Event) (auditFilter, error) {
 		ics[i] = strings.ToUpper(strings.TrimSpace(c))
 	}
 	f.ics = ics
+	// An ICS or activity type the trail never names is a typo more often than an
+	// answer: "0 of the wave's 186 events" read as "nothing happened there".
+	var codes, types []string
+	for _, e := range trail {
+		if e.ICS != "" && !slices.Contains(codes, e.ICS) {
+			codes = append(codes, e.ICS)
+		}
+		if e.ActivityType != "" && !slices.ContainsFunc(types, func(t string) bool { return strings.EqualFold(t, e.ActivityType) }) {
+			types = append(types, e.ActivityType)
+		}
+	}
+	slices.Sort(codes)
+	slices.Sort(types)
+	for _, c := range f.ics {
+		if !slices.Contains(codes, c) {
+			return f, fault.Errorf(fault.BadInput, "--ics %s: no event of the wave names that ICS (its trail names %s)", c, strings.Join(codes, ", "))
+		}
+	}
+	for _, a := range f.activities {
+		if !slices.ContainsFunc(types, func(t string) bool { return strings.EqualFold(t, strings.TrimSpace(a)) }) {
+			return f, fault.Errorf(fault.BadInput, "--activity %s: no activity of that type ran in the wave (its trail has %s)", a, strings.Join(types, ", "))
+		}
+	}
 	return f, nil
 }
 

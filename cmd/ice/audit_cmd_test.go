@@ -54,6 +54,8 @@ func TestAuditRefusesWhatCannotMatch(t *testing.T) {
 		{"a mistyped store", []string{"--wave", "W1", "--store", "file://" + dir + "/typo-store"}, "typo-store does not exist", true},
 		{"a mistyped wave", []string{"--wave", "W9"}, "no audit trail of wave W9 in store file://" + dir + ": is the wave id or --store", true},
 		{"no such kind", []string{"--wave", "W1", "--kind", "nonsense_kind"}, "--kind nonsense_kind: no such kind of event; the kinds are activity_attempt, ", true},
+		{"an ICS the trail never names", []string{"--wave", "W1", "--ics", "QXX"}, "--ics QXX: no event of the wave names that ICS (its trail names QJK, QMM)", true},
+		{"an activity that never ran", []string{"--wave", "W1", "--activity", "NoSuch"}, "--activity NoSuch: no activity of that type ran in the wave (its trail has BuildLinkageRelease, Intake, Other)", true},
 		{"a family's start", []string{"--wave", "W1", "--kind", "linkage"}, "--kind linkage: no such kind of event; did you mean linkage_aggregates_disclosed, ", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
