@@ -203,8 +203,11 @@ func ValidLACode(s string) bool {
 }
 
 // ParseExtractDate reads a date as extracts write it: yyyy-mm-dd or yyyymmdd, or a
-// timestamp whose first ten characters are yyyy-mm-dd (the time is dropped). The date
-// must exist.
+// timestamp yyyy-mm-dd, then T or a space, then a time hh:mm or hh:mm:ss with an
+// optional fraction of a second (up to nine digits), then optionally Z or an offset
+// ±hh:mm or ±hhmm. The time must be a real time of day and the offset a real offset;
+// the date is the one written (the time, and the offset, are dropped). The date must
+// exist. Anything else after the date ("2026-06-01Tgarbage") is not a date.
 func ParseExtractDate(s string) (time.Time, bool) {
 	switch {
 	case len(s) == 8:
@@ -213,7 +216,7 @@ func ParseExtractDate(s string) (time.Time, bool) {
 		}
 		return mkDate(atoi(s[:4]), atoi(s[4:6]), atoi(s[6:8]))
 	case len(s) >= 10 && s[4] == '-' && s[7] == '-':
-		if len(s) > 10 && s[10] != 'T' && s[10] != ' ' {
+		if len(s) > 10 && ((s[10] != 'T' && s[10] != ' ') || !validTimeOfDay(s[11:])) {
 			return time.Time{}, false
 		}
 		if !allDigits(s[:4]) || !allDigits(s[5:7]) || !allDigits(s[8:10]) {
@@ -222,6 +225,44 @@ func ParseExtractDate(s string) (time.Time, bool) {
 		return mkDate(atoi(s[:4]), atoi(s[5:7]), atoi(s[8:10]))
 	}
 	return time.Time{}, false
+}
+
+// validTimeOfDay reports whether s is hh:mm[:ss[.f…]] then nothing, Z, or an offset
+// ±hh:mm or ±hhmm: hours 00-23, minutes 00-59, seconds 00-60 (a leap second), an
+// offset of at most 14 hours.
+func validTimeOfDay(s string) bool {
+	twoDigits := func(t string, max int) bool { return len(t) >= 2 && allDigits(t[:2]) && atoi(t[:2]) <= max }
+	if len(s) < 5 || !twoDigits(s, 23) || s[2] != ':' || !twoDigits(s[3:], 59) {
+		return false
+	}
+	s = s[5:]
+	if len(s) > 0 && s[0] == ':' {
+		if !twoDigits(s[1:], 60) {
+			return false
+		}
+		s = s[3:]
+		if len(s) > 0 && s[0] == '.' {
+			n := 1
+			for n < len(s) && digit(s[n]) {
+				n++
+			}
+			if n == 1 || n > 10 {
+				return false
+			}
+			s = s[n:]
+		}
+	}
+	switch {
+	case s == "" || s == "Z":
+		return true
+	case s[0] == '+' || s[0] == '-':
+		off := s[1:]
+		if len(off) == 5 && off[2] == ':' {
+			off = off[:2] + off[3:]
+		}
+		return len(off) == 4 && allDigits(off) && atoi(off[:2]) <= 14 && atoi(off[2:]) <= 59
+	}
+	return false
 }
 
 func allDigits(s string) bool {
