@@ -292,3 +292,31 @@ func mkDate(y, m, d int) (time.Time, bool) {
 	}
 	return t, true
 }
+
+// DirectIdentifierColumn reports whether an extract's column name (one its definition
+// does not have) names a direct identifier: an NHS number, a date of birth, a postcode,
+// a name, an address, an e-mail address or a telephone number — the columns the sample
+// and mailing files carry (NHS_NUMBER, DATE_OF_BIRTH, POSTCODE, FIRST_NAME, LAST_NAME,
+// ADDRESS_1…, MOBILE) and their usual spellings. The name is compared in upper case
+// with everything but letters and digits removed ("Date of Birth" is DATEOFBIRTH).
+func DirectIdentifierColumn(name string) bool {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(name) {
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	n := b.String()
+	for _, part := range []string{"NHSNUMBER", "NHSNO", "DATEOFBIRTH", "BIRTHDATE", "POSTCODE", "POSTALCODE", "ZIPCODE",
+		"ADDRESS", "EMAIL", "TELEPHONE", "PHONENUMBER", "MOBILENUMBER", "FORENAME", "SURNAME", "FIRSTNAME", "LASTNAME",
+		"GIVENNAME", "FAMILYNAME", "FULLNAME", "MIDDLENAME", "PATIENTNAME", "PERSONNAME"} {
+		if strings.Contains(n, part) {
+			return true
+		}
+	}
+	switch n {
+	case "NHS", "NHSNUM", "DOB", "NAME", "NAMES", "PHONE", "MOBILE", "TEL", "PCODE":
+		return true
+	}
+	return false
+}

@@ -126,3 +126,17 @@ func TestNormalisePseudonym(t *testing.T) {
 		}
 	}
 }
+
+func TestDirectIdentifierColumn(t *testing.T) {
+	for _, n := range []string{"NHS_NUMBER", "nhs no", "NHSNumber", "DOB", "Date of Birth", "BIRTH_DATE", "POSTCODE", "Post Code",
+		"postal_code", "NAME", "FIRST_NAME", "Surname", "FORENAME", "ADDRESS_1", "ADDRESS_LINE_2", "EMAIL", "MOBILE", "TELEPHONE_NUMBER"} {
+		if !DirectIdentifierColumn(n) {
+			t.Errorf("%q is not taken for a direct identifier", n)
+		}
+	}
+	for _, n := range []string{"LOCAL_NOTE", "PROVIDER_NAME", "SITE_CODE", "ETHNICITY", "AGE_BAND", "ADMISORC", "NHS_TRUST", "CONTACT_DATE"} {
+		if DirectIdentifierColumn(n) {
+			t.Errorf("%q is taken for a direct identifier", n)
+		}
+	}
+}

@@ -40,13 +40,23 @@ import (
 //  1. the manifest: an extract may come with "{file}.manifest.json" naming
 //     "pseudonym_key_id" (and "dataset"); a key id other than the project key's
 //     fingerprint (KeyID) refuses it;
-//  2. the keys themselves: of the distinct well-formed person keys (64 hex digits) in the
-//     extract, at least MinKnownShare (default one half) must be pseudonyms of the
-//     wave's sample. A pseudonym under another key, or of another cohort, is
-//     indistinguishable from random: the chance that one falls in a sample of n people
-//     is n/2^256, so a foreign extract matches none, while a true one matches all but
-//     its few bad keys. An extract with no well-formed key at all (keyed by NHS number
-//     or a local id) is refused by the same test.
+//  2. the keys themselves: no key may be a valid NHS number (ten digits with their
+//     check digit: an extract keyed by NHS numbers carries a direct identifier, and is
+//     refused even if a few of its keys are pseudonyms); and of the distinct non-empty
+//     person keys in the extract — well-formed (64 hex digits) or not — at least
+//     MinKnownShare (default one half) must be pseudonyms of the wave's sample. A
+//     pseudonym under another key, or of another cohort, is indistinguishable from
+//     random: the chance that one falls in a sample of n people is n/2^256, so a foreign
+//     extract matches none, while a true one matches all but its few bad keys. An
+//     extract keyed by a local id has few or no known keys and is refused by the same
+//     test.
+//
+// An extract is refused whole, too, when a column it carries beyond its definition's is
+// named like a direct identifier (DirectIdentifierColumn: an NHS number, a date of
+// birth, a postcode, a name, an address): the provider sent identifiable data a linkage
+// extract may not hold. Only its header is read. Other columns beyond the definition's
+// are ignored and named (ExtractResult.UnknownColumns). And a manifest's "rows" that is
+// not the number of rows read refuses it: a truncated or incomplete transfer.
 
 // DefaultMinKnownShare is the least share of an extract's distinct person keys that
 // must be pseudonyms of the wave's sample.
@@ -64,6 +74,9 @@ const (
 	ExtractKeyIDMismatch     = "KEY_ID_MISMATCH"
 	ExtractDatasetMismatch   = "DATASET_MISMATCH"
 	ExtractForeignKeys       = "KEYS_NOT_PROJECT_PSEUDONYMS"
+	ExtractNHSNumberKeys     = "PERSON_KEY_IS_NHS_NUMBER"
+	ExtractIdentifierColumn  = "DIRECT_IDENTIFIER_COLUMN"
+	ExtractRowCountMismatch  = "ROW_COUNT_MISMATCH"
 )
 
 // Row-level reasons (schemas.LinkageRejection.ReasonCode).
@@ -133,6 +146,8 @@ type ExtractManifest struct {
 	// AsOf is the last date the extract covers (yyyy-mm-dd): a later date in it is in
 	// the future whenever it is validated.
 	AsOf string `json:"as_of,omitempty"`
+	// Rows is the number of data rows (the header not counted) the provider sent: a
+	// file holding another number is refused (ExtractRowCountMismatch).
 	Rows *int64 `json:"rows,omitempty"`
 }
 
@@ -177,10 +192,17 @@ type ExtractResult struct {
 	Findings  int64 `json:"findings"`
 	Diagnoses int64 `json:"diagnoses"`
 
-	DistinctKeys   int64    `json:"distinct_keys"`
-	KnownKeys      int64    `json:"known_keys"`
-	KnownShare     float64  `json:"known_share"`
-	ManifestKeyID  string   `json:"manifest_key_id,omitempty"`
+	// DistinctKeys counts the distinct non-empty person keys: KnownKeys of them are
+	// pseudonyms of the wave's sample, MalformedKeys are not 64 hex digits.
+	DistinctKeys  int64   `json:"distinct_keys"`
+	KnownKeys     int64   `json:"known_keys"`
+	MalformedKeys int64   `json:"malformed_keys"`
+	KnownShare    float64 `json:"known_share"`
+	ManifestKeyID string  `json:"manifest_key_id,omitempty"`
+	// ManifestRows is the manifest's row count, when it gives one.
+	ManifestRows *int64 `json:"manifest_rows,omitempty"`
+	// UnknownColumns are the file's columns the definition does not have (names only):
+	// ignored, not read.
 	UnknownColumns []string `json:"unknown_columns,omitempty"`
 
 	ActivityKey   string `json:"activity_key"`
@@ -279,11 +301,11 @@ func ValidateExtract(ctx context.Context, st store.Store, cfg ExtractConfig, key
 	audit.Record(ctx, "linkage_extract_validated", map[string]any{
 		"wave": res.WaveID, "dataset": res.DatasetID, "key": res.Key, "sha256": res.SHA256, "definition": res.Definition,
 		"rows_read": res.RowsRead, "accepted": res.Accepted, "rejected": res.Rejected, "excluded": res.Excluded,
-		"by_reason": res.ByReason, "known_share": res.KnownShare,
+		"by_reason": res.ByReason, "known_share": res.KnownShare, "unknown_columns": res.UnknownColumns,
 	})
 	slog.InfoContext(ctx, "linkage extract validated", "wave", res.WaveID, "dataset", res.DatasetID, "key", res.Key,
 		"rows_read", res.RowsRead, "accepted", res.Accepted, "rejected", res.Rejected, "excluded", res.Excluded,
-		"known_share", res.KnownShare)
+		"known_share", res.KnownShare, "unknown_columns", res.UnknownColumns)
 	return res, nil
 }
 
@@ -307,6 +329,10 @@ func checkManifest(ctx context.Context, st store.Store, key string, d *Definitio
 			Message: fmt.Sprintf("the manifest names dataset %q, but the extract was given as %s", m.Dataset, d.ID)}
 	}
 	res.ManifestKeyID = m.PseudonymKeyID
+	if m.Rows != nil && *m.Rows < 0 {
+		return &ExtractError{File: mk, Field: "rows", Reason: ExtractManifestInvalid, Message: "rows is negative"}
+	}
+	res.ManifestRows = m.Rows
 	if m.AsOf != "" {
 		t, err := time.Parse(time.DateOnly, m.AsOf)
 		if err != nil {

@@ -38,7 +38,8 @@ func TestHandWrittenExtract(t *testing.T) {
 		{strings.ToUpper(k) + ",S2,20260110,,11,RGT01,J44.1,,,", "accepted", "", ""},
 		{nk + ",S3,2026-01-10,2026-01-15,21,RGT,E119,,,", schemas.LinkageExcluded, linkage.ReasonNotLinkable, ""},
 		{unknown + ",S4,2026-01-10,2026-01-15,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonPersonKeyUnknown, "PERSON_KEY"},
-		{"9434765919,S5,2026-01-10,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonPersonKeyInvalid, "PERSON_KEY"},
+		// Ten digits, but not an NHS number (its check digit is wrong): a malformed key.
+		{"9434765910,S5,2026-01-10,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonPersonKeyInvalid, "PERSON_KEY"},
 		{k + ",S1,2026-01-10,2026-01-15,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonRecordDuplicate, "SPELL_ID"},
 		{k + ",S6,2026-02-30,,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonDateInvalid, "ADMIDATE"},
 		{k + ",S7,2026-01-10,2026-01-05,21,RGT,E119,,,", schemas.LinkageRejected, linkage.ReasonEndBeforeStart, "DISDATE"},
@@ -120,7 +121,7 @@ func TestHandWrittenExtract(t *testing.T) {
 	if lines := strings.Count(string(report), "\n"); int64(lines) != res.Findings { // a header, and no line for the excluded
 		t.Errorf("report of %d lines for %d findings", lines, res.Findings)
 	}
-	for _, v := range []string{k, nk, unknown, "9434765919", "2026-02-30", "XGT"} {
+	for _, v := range []string{k, nk, unknown, "9434765910", "2026-02-30", "XGT"} {
 		if strings.Contains(string(report), v) {
 			t.Errorf("the report repeats %q", v[:min(len(v), 10)])
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/duckdb/duckdb-go/v2"
 
+	"icesurvey/codes"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -207,6 +208,19 @@ func (v *validator) header(names []string) error {
 		} else {
 			v.res.UnknownColumns = append(v.res.UnknownColumns, strings.TrimSpace(raw))
 		}
+	}
+	// A column named like a direct identifier refuses the extract on its name: none of
+	// its values is read.
+	var identifiers []string
+	for _, n := range v.res.UnknownColumns {
+		if DirectIdentifierColumn(n) {
+			identifiers = append(identifiers, n)
+		}
+	}
+	if len(identifiers) > 0 {
+		return &ExtractError{File: v.res.Key, Field: strings.Join(identifiers, ","), Reason: ExtractIdentifierColumn,
+			Message: fmt.Sprintf("column(s) %s are named like direct identifiers (NHS number, date of birth, postcode, name, address): a linkage extract may carry none; the provider must send it again without them (no value of it was read)",
+				strings.Join(identifiers, ", "))}
 	}
 	var missing []string
 	for _, c := range v.cols {
@@ -757,18 +771,39 @@ func (v *validator) outputs(ctx context.Context) error {
 	if r.Excluded > 0 {
 		r.ByReason[ReasonNotLinkable] += r.Excluded
 	}
-	r.DistinctKeys = r.KnownKeys + unknown
+	// A truncated or incomplete transfer: the manifest says how many rows were sent.
+	if m := r.ManifestRows; m != nil && *m != r.RowsRead {
+		return &ExtractError{File: r.Key, Field: "rows", Reason: ExtractRowCountMismatch,
+			Message: fmt.Sprintf("the manifest says %d rows, the file holds %d: a truncated or incomplete transfer? the provider must send it again", *m, r.RowsRead)}
+	}
+	// The malformed keys (not empty, not 64 hex digits) count among the distinct keys, so
+	// that an extract keyed mostly by something else is refused even when a few of its
+	// keys are pseudonyms; one that is a valid NHS number refuses the extract outright.
+	tk := tr("key")
+	if err := v.conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(DISTINCT %s) FROM jk WHERE kreason = '%s'", tk, ReasonPersonKeyInvalid)).
+		Scan(&r.MalformedKeys); err != nil {
+		return fmt.Errorf("linkage: validate %s: count: %w", r.Key, err)
+	}
+	nhs, err := v.nhsNumberKey(ctx)
+	if err != nil {
+		return err
+	}
+	if nhs {
+		return &ExtractError{File: r.Key, Field: key, Reason: ExtractNHSNumberKeys,
+			Message: "a person key is a valid NHS number (ten digits with their check digit): the extract is keyed by NHS numbers, not this project's pseudonyms, and carries a direct identifier; the provider must send it again keyed by pseudonyms"}
+	}
+	r.DistinctKeys = r.KnownKeys + unknown + r.MalformedKeys
 	if r.DistinctKeys > 0 {
 		r.KnownShare = float64(r.KnownKeys) / float64(r.DistinctKeys)
 	}
 	switch {
-	case r.RowsRead > 0 && r.DistinctKeys == 0:
+	case r.RowsRead > 0 && r.KnownKeys+unknown == 0:
 		return &ExtractError{File: r.Key, Field: key, Reason: ExtractForeignKeys,
-			Message: "no row carries a well-formed project pseudonym (64 hex digits): the extract is keyed by something else (an NHS number or a local id?)"}
+			Message: "no row carries a well-formed project pseudonym (64 hex digits): the extract is keyed by something else (a local id?)"}
 	case r.DistinctKeys > 0 && r.KnownShare < v.cfg.MinKnownShare:
 		return &ExtractError{File: r.Key, Field: key, Reason: ExtractForeignKeys,
-			Message: fmt.Sprintf("only %d of %d distinct person keys (%.1f%%, below %.0f%%) are pseudonyms of this wave's sample: the extract was pseudonymised with another key or is for another cohort",
-				r.KnownKeys, r.DistinctKeys, 100*r.KnownShare, 100*v.cfg.MinKnownShare)}
+			Message: fmt.Sprintf("only %d of %d distinct person keys (%.1f%%, below %.0f%%; %d of them not 64 hex digits) are pseudonyms of this wave's sample: the extract was pseudonymised with another key, is for another cohort or is keyed by something else",
+				r.KnownKeys, r.DistinctKeys, 100*r.KnownShare, 100*v.cfg.MinKnownShare, r.MalformedKeys)}
 	}
 	if r.RowsRead != r.Accepted+r.Rejected+r.Excluded {
 		return fmt.Errorf("%w: %s: %d rows read, %d accepted + %d rejected + %d excluded", ErrReconciliation, r.Key, r.RowsRead, r.Accepted, r.Rejected, r.Excluded)
@@ -806,6 +841,29 @@ FROM (SELECT rn, ord, field, reason, '%s' AS disposition, msg FROM findings%s)`,
 		return err
 	}
 	return v.report(ctx)
+}
+
+// nhsNumberKey reports whether any malformed person key is a valid NHS number (ten
+// digits, maybe spaced or hyphenated in groups, with their Modulus 11 check digit).
+// Only the keys shaped like one are read out of the engine, and none is kept.
+func (v *validator) nhsNumberKey(ctx context.Context) (bool, error) {
+	tk := tr("key")
+	rows, err := v.conn.QueryContext(ctx, fmt.Sprintf("SELECT DISTINCT %[1]s FROM jk WHERE kreason = '%[2]s' AND regexp_full_match(%[1]s, '[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}')",
+		tk, ReasonPersonKeyInvalid))
+	if err != nil {
+		return false, fmt.Errorf("linkage: validate %s: person keys: %w", v.res.Key, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return false, err
+		}
+		if codes.ValidNHSNumber(s) {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
 }
 
 // copy writes the query's rows as the layout's columns, cast to their types, in order

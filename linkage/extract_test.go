@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 	"testing"
 
+	"icesurvey/codes"
 	"icesurvey/linkage"
 	"icesurvey/linkage/synthlink"
 	"icesurvey/schemas"
@@ -182,12 +184,50 @@ func TestForeignExtractsAreRefusedWhole(t *testing.T) {
 			linkage.KeyID([]byte(k+"y")) + linkage.KeyID([]byte(k+"z"))
 	}
 	nhs := func(i int, _ string) string { return fmt.Sprintf("94%08d", i) }
+	// A few rows keyed by the sample's pseudonyms, the rest by something else: valid NHS
+	// numbers, or local ids (as a provider that keyed most of its rows wrongly sends).
+	var nhsNumbers []string
+	for n := 9434765800; len(nhsNumbers) < len(lines); n++ {
+		if s := strconv.Itoa(n); codes.ValidNHSNumber(s) {
+			nhsNumbers = append(nhsNumbers, s)
+		}
+	}
+	mostly := func(other func(i int) string) []byte {
+		var b bytes.Buffer
+		b.WriteString(lines[0] + "\n")
+		known := 0
+		for i, l := range lines[1:] {
+			k, rest, _ := strings.Cut(l, ",")
+			if _, ok := w.cohort.Lookup(k); ok && known < 3 {
+				known++
+			} else {
+				k = other(i)
+			}
+			b.WriteString(k + "," + rest + "\n")
+		}
+		if known < 3 {
+			t.Fatal("the extract has fewer than 3 known keys")
+		}
+		return b.Bytes()
+	}
+	withColumns := func(extra string) []byte {
+		var b bytes.Buffer
+		b.WriteString(lines[0] + "," + extra + "\n")
+		for i, l := range lines[1:] {
+			fmt.Fprintf(&b, "%s,%s,19%02d-01-01,LS1 4AB\n", l, nhsNumbers[i], i%100)
+		}
+		return b.Bytes()
+	}
 	for _, tc := range []struct {
 		name, manifest, reason string
 		body                   []byte
 	}{
 		{"another key", "", linkage.ExtractForeignKeys, rekey(other)},
-		{"NHS numbers", "", linkage.ExtractForeignKeys, rekey(nhs)},
+		{"NHS numbers", "", linkage.ExtractNHSNumberKeys, rekey(nhs)},
+		{"mostly NHS numbers", "", linkage.ExtractNHSNumberKeys, mostly(func(i int) string { return nhsNumbers[i] })},
+		{"mostly local ids", "", linkage.ExtractForeignKeys, mostly(func(i int) string { return fmt.Sprintf("L%07d", i) })},
+		{"identifier columns", "", linkage.ExtractIdentifierColumn, withColumns("NHS_NUMBER,DOB,Postcode")},
+		{"manifest rows differ", `{"dataset":"apc","rows":` + strconv.Itoa(len(lines)+99) + `}`, linkage.ExtractRowCountMismatch, src},
 		{"manifest names another key", `{"dataset":"apc","pseudonym_key_id":"0123456789abcdef"}`, linkage.ExtractKeyIDMismatch, src},
 		{"manifest names another dataset", `{"dataset":"op"}`, linkage.ExtractDatasetMismatch, src},
 		{"missing column", "", linkage.ExtractHeaderMissing, []byte(strings.Replace(string(src), "ADMIDATE", "ADMISSION", 1))},
@@ -212,7 +252,7 @@ func TestForeignExtractsAreRefusedWhole(t *testing.T) {
 			if !strings.Contains(err.Error(), key) {
 				t.Errorf("error %q does not name the file", err)
 			}
-			if strings.Contains(err.Error(), "94000000") {
+			if strings.Contains(err.Error(), "94000000") || strings.Contains(err.Error(), nhsNumbers[0]) || strings.Contains(err.Error(), "LS1 4AB") {
 				t.Errorf("error %q repeats a value", err)
 			}
 			after, _ := w.st.List(ctx, "lake/")
@@ -222,7 +262,8 @@ func TestForeignExtractsAreRefusedWhole(t *testing.T) {
 		})
 	}
 	// The real extract, with the right manifest, is accepted.
-	if err := store.PutBytes(ctx, w.st, linkage.ManifestKey(gs.Datasets["apc"].Key), []byte(`{"dataset":"apc","pseudonym_key_id":"`+linkage.KeyID(testKey)+`"}`)); err != nil {
+	if err := store.PutBytes(ctx, w.st, linkage.ManifestKey(gs.Datasets["apc"].Key), []byte(`{"dataset":"apc","pseudonym_key_id":"`+linkage.KeyID(testKey)+
+		`","rows":`+strconv.Itoa(len(lines)-1)+`}`)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := linkage.ValidateExtract(ctx, w.st, w.extractConfig(apc), gs.Datasets["apc"].Key); err != nil {
