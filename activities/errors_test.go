@@ -105,6 +105,7 @@ var domainErrors = []errorCase{
 	// A defect in the linkage's counts: retried, so a fixed and deployed worker carries on.
 	{"linkage.ErrReconciliation", linkage.ErrReconciliation, ""},
 	{"linkage.ErrNoExtractLineage", linkage.ErrNoExtractLineage, fault.Conflict},
+	{"linkage.ErrLandingNotValidated", linkage.ErrLandingNotValidated, fault.BadInput},
 	{"linkage.ErrNoSample", linkage.ErrNoSample, fault.BadInput},
 
 	{"weighting.ErrNoRespondents", weighting.ErrNoRespondents, fault.BadInput},

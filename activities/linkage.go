@@ -43,6 +43,9 @@ type LinkageExtractResult struct {
 	Excluded int64            `json:"excluded"`
 	ByReason map[string]int64 `json:"by_reason,omitempty"`
 	Report   string           `json:"report,omitempty"`
+	// UnknownColumns are the extract's columns its definition does not have (names
+	// only): ignored, not read.
+	UnknownColumns []string `json:"unknown_columns,omitempty"`
 	// Refused is the refusal of the whole extract (file, field, reason), when it was.
 	Refused string `json:"refused,omitempty"`
 	// SHA256 is the checksum of the file validated or refused: the run deletes the file
@@ -145,12 +148,32 @@ func (a *Activities) DeriveLinkageConsent(ctx context.Context, in Scope) (Linkag
 // area against its dataset's definition, with one cohort read for all of them. An
 // extract refused whole (keyed by another project's pseudonym, an unknown format, a
 // missing column…) is reported with its reason and stores nothing; the others go on.
+//
+// First, the landing area must hold nothing a run would not validate (and so never
+// delete): an object outside every dataset's folder, such as an extract in a misspelt
+// folder, or a manifest without its extract, fails the activity before anything is
+// validated (linkage.ErrLandingNotValidated, not retried), naming each one, why, and
+// the dataset folders, and is recorded in the audit trail
+// (linkage_landing_not_validated). The data engineer moves or removes them and runs
+// again.
 func (a *Activities) ValidateLinkageExtracts(ctx context.Context, in Scope) (LinkageExtractsOutput, error) {
 	stop := HeartbeatEvery(ctx, 10*time.Second)
 	defer stop()
 	defs, err := linkage.DefaultDefinitions()
 	if err != nil {
 		return LinkageExtractsOutput{}, fault.Wrap(fault.Configuration, err)
+	}
+	var ids []string
+	for _, d := range defs.All() {
+		ids = append(ids, d.ID)
+	}
+	stray, err := linkage.StrayLanded(ctx, a.Store, in.WaveID, ids)
+	if err != nil {
+		return LinkageExtractsOutput{}, err
+	}
+	if len(stray) > 0 {
+		audit.Record(ctx, "linkage_landing_not_validated", map[string]any{"wave": in.WaveID, "objects": stray})
+		return LinkageExtractsOutput{}, linkage.StrayError(in.WaveID, stray, ids)
 	}
 	cohort, err := linkage.LoadLinkable(ctx, a.Store, in.WaveID)
 	if err != nil {
@@ -183,7 +206,7 @@ func (a *Activities) ValidateLinkageExtracts(ctx context.Context, in Scope) (Lin
 				return out, fmt.Errorf("validate %s: %w", path.Base(inf.Key), err)
 			default:
 				r.RowsRead, r.Accepted, r.Rejected, r.Excluded = res.RowsRead, res.Accepted, res.Rejected, res.Excluded
-				r.ByReason, r.Report, r.SHA256 = res.ByReason, res.ReportKey, res.SHA256
+				r.ByReason, r.Report, r.SHA256, r.UnknownColumns = res.ByReason, res.ReportKey, res.SHA256, res.UnknownColumns
 			}
 			out.Extracts = append(out.Extracts, r)
 		}
@@ -198,7 +221,8 @@ func (a *Activities) RecordLinkageExtractLineage(ctx context.Context, in Linkage
 	files := make([]linkage.ExtractLineage, 0, len(in.Extracts))
 	for _, e := range in.Extracts {
 		files = append(files, linkage.ExtractLineage{Key: e.Key, Dataset: e.Dataset, SHA256: e.SHA256, RowsRead: e.RowsRead,
-			Accepted: e.Accepted, Rejected: e.Rejected, Excluded: e.Excluded, Refused: e.Refused, Release: in.ReleaseID})
+			Accepted: e.Accepted, Rejected: e.Rejected, Excluded: e.Excluded, Refused: e.Refused, UnknownColumns: e.UnknownColumns,
+			Release: in.ReleaseID})
 	}
 	recorded, err := linkage.RecordExtractLineage(ctx, a.Store, in.WaveID, files, time.Now())
 	if err != nil {
@@ -207,7 +231,7 @@ func (a *Activities) RecordLinkageExtractLineage(ctx context.Context, in Linkage
 	for _, f := range recorded {
 		audit.Record(ctx, "linkage_extract_lineage", map[string]any{"key": f.Key, "dataset": f.Dataset, "sha256": f.SHA256,
 			"bytes": f.Bytes, "rows_read": f.RowsRead, "accepted": f.Accepted, "rejected": f.Rejected, "excluded": f.Excluded,
-			"refused": f.Refused != "", "release": f.Release})
+			"refused": f.Refused != "", "unknown_columns": f.UnknownColumns, "release": f.Release})
 	}
 	return LinkageLandedOutput{Recorded: len(recorded)}, nil
 }

@@ -33,13 +33,53 @@ func TestLinkageActivities(t *testing.T) {
 	if _, err := a.DeriveLinkageConsent(ctx, Scope{WaveID: "W1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := synthlink.Generate(ctx, st, synthlink.Config{WaveID: "W1", Seed: 5, ProjectKeyID: linkage.KeyID(key)}); err != nil {
+	gs, err := synthlink.Generate(ctx, st, synthlink.Config{WaveID: "W1", Seed: 5, ProjectKeyID: linkage.KeyID(key)})
+	if err != nil {
 		t.Fatal(err)
 	}
 	bad := schemas.LinkageLandingPrefix("W1", "op") + "op_notes.txt"
 	if err := store.PutBytes(ctx, st, bad, []byte("not an extract")); err != nil {
 		t.Fatal(err)
 	}
+	// A column beyond the definition's is ignored, and named.
+	gpad := gs.Datasets["gpad"].Key
+	src, err := store.ReadAll(ctx, st, gpad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withNote := strings.ReplaceAll(strings.TrimSuffix(string(src), "\n"), "\n", ",free text\n")
+	withNote = strings.Replace(withNote, ",free text\n", ",LOCAL_NOTE\n", 1) + ",free text\n"
+	if err := store.PutBytes(ctx, st, gpad, []byte(withNote)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Objects no run would validate fail the step, named, before anything is validated.
+	area := schemas.LinkageLandingArea("W1")
+	strays := []string{area + "rootfile.csv", area + "hes_apc/x.csv", schemas.LinkageLandingPrefix("W1", "gpad") + "t41_orphan.csv.manifest.json"}
+	for _, k := range strays {
+		if err := store.PutBytes(ctx, st, k, []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := st.List(ctx, "lake/")
+	_, err = a.ValidateLinkageExtracts(ctx, Scope{WaveID: "W1"})
+	if fault.KindOf(err) != fault.BadInput {
+		t.Fatalf("a landing area with stray objects: %v (kind %q), want BadInput", err, fault.KindOf(err))
+	}
+	for _, want := range append(strays, "not in a dataset's folder", "a manifest whose extract t41_orphan.csv is not beside it", "apc/, ", "gpad/") {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %q: %v", want, err)
+		}
+	}
+	if after, _ := st.List(ctx, "lake/"); len(after) != len(before) {
+		t.Errorf("%d lake objects written before the stray objects were found", len(after)-len(before))
+	}
+	for _, k := range strays {
+		if err := st.Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	out, err := a.ValidateLinkageExtracts(ctx, Scope{WaveID: "W1"})
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +94,9 @@ func TestLinkageActivities(t *testing.T) {
 			}
 		case e.Refused != "" || e.RowsRead != e.Accepted+e.Rejected+e.Excluded || e.RowsRead == 0:
 			t.Errorf("%s: %+v", e.Key, e)
+		case (e.Key == gpad) != (strings.Join(e.UnknownColumns, ",") == "LOCAL_NOTE"):
+			t.Errorf("%s: unknown columns %v", e.Key, e.UnknownColumns)
+			validated++
 		default:
 			validated++
 		}
@@ -85,6 +128,15 @@ func TestLinkageActivities(t *testing.T) {
 	del, err := a.DeleteLinkageExtracts(ctx, landed)
 	if err != nil || len(del.Deleted) != 7 || len(del.Kept) != 1 || del.Kept[0] != replaced {
 		t.Fatalf("deletion: %+v, %v; want 7 deleted and %s kept", del, err, replaced)
+	}
+	lineage, err := linkage.ReadExtractLineage(ctx, st, "W1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range lineage.Files {
+		if (f.Key == gpad) != (strings.Join(f.UnknownColumns, ",") == "LOCAL_NOTE") {
+			t.Errorf("lineage of %s: unknown columns %v", f.Key, f.UnknownColumns)
+		}
 	}
 	left, err := st.List(ctx, schemas.LinkageLandingArea("W1"))
 	if err != nil {

@@ -40,6 +40,7 @@ var Kinds = []string{
 	"linkage_extract_deleted",
 	"linkage_extract_lineage",
 	"linkage_extract_validated",
+	"linkage_landing_not_validated",
 	"linkage_release_built",
 	"linkage_release_loaded",
 	"linkage_releases_retired",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -38,6 +39,9 @@ type ExtractLineage struct {
 	Rejected int64  `json:"rejected"`
 	Excluded int64  `json:"excluded"`
 	Refused  string `json:"refused,omitempty"`
+	// UnknownColumns are the columns it had beyond its definition's (names only),
+	// ignored.
+	UnknownColumns []string `json:"unknown_columns,omitempty"`
 	// Release is the release whose run validated it.
 	Release    string    `json:"release"`
 	RecordedAt time.Time `json:"recorded_at"`
@@ -177,4 +181,60 @@ func checkLanded(wave, key string) error {
 		return fmt.Errorf("linkage: %s is not in the linkage landing area of %s", key, wave)
 	}
 	return nil
+}
+
+// StrayObject is an object of a wave's linkage landing area that no run validates: one
+// outside every dataset's folder (at the area's top, or in a folder named for no
+// dataset, such as a misspelt one), or a manifest whose extract is not beside it.
+type StrayObject struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
+// ErrLandingNotValidated: the wave's linkage landing area holds objects no run would
+// validate (StrayLanded). A person must move or remove them: not retried.
+var ErrLandingNotValidated = fault.New(fault.BadInput, "linkage: the landing area holds objects no linkage run validates")
+
+// StrayLanded lists the objects of the wave's linkage landing area that no run
+// validates, given the datasets' ids (their folders). Left there, an extract in a
+// misspelt folder would be neither validated nor deleted: the whole sample's activity,
+// most of it about people who did not consent, kept in restricted landing unnoticed.
+func StrayLanded(ctx context.Context, st store.Store, wave string, datasets []string) ([]StrayObject, error) {
+	area := schemas.LinkageLandingArea(wave)
+	infos, err := st.List(ctx, area)
+	if err != nil {
+		return nil, fmt.Errorf("linkage: list %s: %w", area, err)
+	}
+	present := make(map[string]bool, len(infos))
+	for _, inf := range infos {
+		present[inf.Key] = true
+	}
+	var stray []StrayObject
+	for _, inf := range infos {
+		inDataset := slices.ContainsFunc(datasets, func(d string) bool {
+			return strings.HasPrefix(inf.Key, schemas.LinkageLandingPrefix(wave, d))
+		})
+		switch {
+		case !inDataset:
+			stray = append(stray, StrayObject{inf.Key, "not in a dataset's folder"})
+		case strings.HasSuffix(inf.Key, ".manifest.json") && !present[strings.TrimSuffix(inf.Key, ".manifest.json")]:
+			stray = append(stray, StrayObject{inf.Key, "a manifest whose extract " + path.Base(strings.TrimSuffix(inf.Key, ".manifest.json")) + " is not beside it"})
+		}
+	}
+	return stray, nil
+}
+
+// StrayError is ErrLandingNotValidated naming each stray object, why, and the folders
+// extracts belong in.
+func StrayError(wave string, stray []StrayObject, datasets []string) error {
+	parts := make([]string, len(stray))
+	for i, s := range stray {
+		parts[i] = s.Key + " (" + s.Reason + ")"
+	}
+	folders := make([]string, len(datasets))
+	for i, d := range datasets {
+		folders[i] = d + "/"
+	}
+	return fmt.Errorf("%w: %s; an extract belongs in its dataset's folder of %s (%s): move each one there (or remove it, or the manifest without its extract) and run again; nothing was validated or deleted",
+		ErrLandingNotValidated, strings.Join(parts, ", "), schemas.LinkageLandingArea(wave), strings.Join(folders, ", "))
 }

@@ -38,6 +38,9 @@ pseudonyms with its quality report, put the aggregate counts through disclosure
 control, export it UDAL-style and load it into the warehouse; then delete the extracts
 it validated (their SHA-256, size and counts kept in reports/linkage/W/
 extract-lineage.json and the audit trail). The release retires the wave's earlier ones.
+An object in restricted-landing/linkage/W/ outside the dataset folders (a misspelt
+folder), or a manifest without its extract, fails the run before anything is validated,
+named: move it into its dataset's folder (or remove it) and run again.
 
 --withdrawals-only rebuilds from the extracts already validated, with consent as it
 stands now: after ` + "`ice link withdraw`" + `, it removes the withdrawn from every linked
@@ -193,7 +196,11 @@ func printLinkage(out io.Writer, r waveclient.LinkageResult) {
 			fmt.Fprintf(w, "extract\t%s\tREFUSED: %s\n", e.Key, e.Refused)
 			continue
 		}
-		fmt.Fprintf(w, "extract\t%s\t%d rows: %d accepted, %d rejected, %d excluded (not linkable)\n", e.Key, e.RowsRead, e.Accepted, e.Rejected, e.Excluded)
+		fmt.Fprintf(w, "extract\t%s\t%d rows: %d accepted, %d rejected, %d excluded (not linkable)", e.Key, e.RowsRead, e.Accepted, e.Rejected, e.Excluded)
+		if len(e.UnknownColumns) > 0 {
+			fmt.Fprintf(w, "; columns not in the definition, ignored: %s", strings.Join(e.UnknownColumns, ", "))
+		}
+		fmt.Fprintln(w)
 	}
 	if p := r.Purge; p != nil {
 		fmt.Fprintf(w, "purge\t%d validated extract objects, %d rewritten: %d activity and %d diagnosis rows of %d people who may no longer be linked removed\n",

@@ -101,6 +101,33 @@ func TestLinkageEndToEnd(t *testing.T) {
 		t.Errorf("ice link status of the failed run: %v\n%s", err, out)
 	}
 
+	// An extract outside the dataset folders (a misspelt folder) fails the run at
+	// validation, named with why and the folders it belongs in: nothing is validated,
+	// and nothing deleted.
+	stray := schemas.LinkageLandingArea(wave) + "hes_apc/misplaced.csv"
+	landed, err := st.Store.List(ctx, schemas.LinkageLandingArea(wave))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutBytes(ctx, st.Store, stray, []byte("PERSON_KEY\n")); err != nil {
+		t.Fatal(err)
+	}
+	out, err = captureStdout(t, func() error {
+		cmd := rootCmd()
+		cmd.SetArgs(append([]string{"link", "--any-wave", "--wave", wave, "--release", "R0"}, server...))
+		return cmd.ExecuteContext(ctx)
+	})
+	if err == nil || !strings.Contains(err.Error(), stray+" (not in a dataset's folder)") || !strings.Contains(err.Error(), "apc/, ") ||
+		!strings.Contains(out, "release R0 FAILED at step validate") {
+		t.Errorf("ice link with an extract in a misspelt folder: %v\n%s", err, out)
+	}
+	if left, _ := st.Store.List(ctx, schemas.LinkageLandingArea(wave)); len(left) != len(landed)+1 {
+		t.Errorf("after the refused run the landing area holds %d objects, want the %d landed and the stray one", len(left), len(landed))
+	}
+	if err := st.Store.Delete(ctx, stray); err != nil {
+		t.Fatal(err)
+	}
+
 	// Release R1.
 	ice(append([]string{"link", "--any-wave", "--wave", wave, "--release", "R1"}, server...)...)
 	r1, err := wc.WaitLinkage(ctx, wave)
