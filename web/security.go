@@ -51,9 +51,23 @@ func (s *Server) clientIP(r *http.Request) string {
 
 // safeNext keeps a post-sign-in destination only if it is a path on this site: never
 // another host ("//evil", "https://…", "/\evil"), so sign-in cannot be an open redirect.
+// Browsers strip tabs and newlines from anywhere in a URL and controls and spaces from
+// its ends, and read "\" as "/", so "/\t/evil" is "//evil" to them: a destination is
+// kept only if it is printable ASCII with no space or backslash (requireUser sends the
+// escaped RequestURI, which always is), parses with no scheme or host, and starts with
+// exactly one "/".
 func safeNext(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n\\") {
+	if next == "" || next[0] != '/' || len(next) > 1 && next[1] == '/' {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next

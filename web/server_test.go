@@ -557,6 +557,15 @@ func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"/waves/W1?ics=QMM": "/waves/W1?ics=QMM", "": "/", "//evil.example/": "/", "https://evil.example/": "/",
 		"/\\evil.example": "/", "javascript:alert(1)": "/", "/ok\r\nSet-Cookie: x": "/",
+		// Browsers strip tabs and newlines anywhere in a URL and C0 controls and spaces at
+		// its ends, and read a backslash as a slash: each of these would become "//x".
+		"/\t/evil.example": "/", "/\t/x": "/", "/%09/x": "/%09/x", " //x": "/", "\t//x": "/", "//x ": "/",
+		"/\x00/x": "/", "/\x7f/x": "/", "/\n/x": "/", "/\\x": "/", "\\/x": "/", "https:x": "/", "https:/x": "/",
+		"/x\ty": "/", "/ok ": "/", "/\u00a0/x": "/", "/\u3000/x": "/",
+		// Pages of this site, as requireUser sends them (its RequestURI, escaped).
+		"/": "/", "/waves/W1": "/waves/W1", "/waves/W1/free-text?ics=QMM&q=long+wait": "/waves/W1/free-text?ics=QMM&q=long+wait",
+		"/waves/W1/coding?ics=QMM&from=20": "/waves/W1/coding?ics=QMM&from=20", "/access": "/access",
+		"/waves/W1/free-text?q=caf%C3%A9%20%2F%2Fx": "/waves/W1/free-text?q=caf%C3%A9%20%2F%2Fx",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
@@ -566,6 +575,25 @@ func TestSafeNext(t *testing.T) {
 	resp, _ := h.postForm(t, h.client, "/sign-in", url.Values{"username": {"ann.analyst@example.nhs.uk"}, "password": {testPassword}, "next": {"//evil.example/x"}}, nil)
 	if resp.Header.Get("Location") != "/" {
 		t.Errorf("open redirect after sign-in: %q", resp.Header.Get("Location"))
+	}
+	for _, next := range []string{"/\t/evil.example", "\t//evil.example", " //evil.example", "/\\evil.example"} {
+		resp, _ := h.postForm(t, h.client, "/sign-in", url.Values{"username": {"ann.analyst@example.nhs.uk"}, "password": {testPassword}, "next": {next}}, nil)
+		if loc := resp.Header.Get("Location"); loc != "/" {
+			t.Errorf("POST /sign-in next=%q: Location %q, want /", next, loc)
+		}
+		// Signed in now: GET /sign-in sends a signed-in user straight to next.
+		resp, _ = h.get(t, h.client, "/sign-in?next="+url.QueryEscape(next))
+		if loc := resp.Header.Get("Location"); loc != "/" {
+			t.Errorf("GET /sign-in?next=%q (signed in): Location %q, want /", next, loc)
+		}
+	}
+	resp, _ = h.get(t, h.client, "/sign-in?next=/%09/evil.example") // as the tester typed it
+	if loc := resp.Header.Get("Location"); loc != "/" {
+		t.Errorf("GET /sign-in?next=/%%09/evil.example (signed in): Location %q, want /", loc)
+	}
+	resp, _ = h.get(t, h.client, "/sign-in?next="+url.QueryEscape("/waves/W1?ics=QMM"))
+	if loc := resp.Header.Get("Location"); loc != "/waves/W1?ics=QMM" {
+		t.Errorf("a page of this site as next: Location %q", loc)
 	}
 }
 
