@@ -2,8 +2,8 @@ package web
 
 import (
 	"encoding/csv"
-	"fmt"
 	"io"
+	"regexp"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -34,13 +34,15 @@ func writeCSV(w io.Writer, sec section) error {
 	return cw.Error()
 }
 
-// neutralise prefixes a cell that a spreadsheet would run as a formula (=, +, -, @ at
-// the start) with an apostrophe. Labels come from questionnaires and ICS names, but a
-// download must never carry a formula. Numbers and percentages ("-1", "12.3%") are kept.
+// neutralise prefixes a cell that a spreadsheet would run as a formula (=, +, -, @, tab
+// or carriage return at the start, as OWASP lists them) with an apostrophe. Labels come
+// from questionnaires and ICS names, and free text and searches from anyone, but a
+// download must never carry a formula. A negative number or percentage ("-1", "-12.3%",
+// "-1,234") is kept only when it is that and nothing else: "-1+1+cmd|…" is a formula.
 func neutralise(row []string) []string {
 	out := make([]string, len(row))
 	for i, c := range row {
-		if c != "" && (c[0] == '=' || c[0] == '+' || c[0] == '@' || c[0] == '\t' || c[0] == '\r' || c[0] == '-' && !numeric(c)) {
+		if c != "" && (c[0] == '=' || c[0] == '+' || c[0] == '@' || c[0] == '\t' || c[0] == '\r' || c[0] == '-' && !negativeNumber.MatchString(c)) {
 			c = "'" + c
 		}
 		out[i] = c
@@ -48,15 +50,13 @@ func neutralise(row []string) []string {
 	return out
 }
 
-func numeric(s string) bool {
-	var f float64
-	_, err := fmt.Sscanf(s, "%g", &f)
-	return err == nil
-}
+// negativeNumber is a whole cell that is a negative number as the dashboard writes one.
+var negativeNumber = regexp.MustCompile(`^-[0-9][0-9,]*(\.[0-9]+)?%?$`)
 
 // writeXLSX writes a section as a workbook: the table as shown on a "Data" sheet (header
 // row bold, cells as text exactly as on the page), and the metadata block and notes on a
-// "Metadata" sheet.
+// "Metadata" sheet. Every cell is written with SetCellStr, a string cell, which a
+// spreadsheet never evaluates, so no cell needs neutralising.
 func writeXLSX(w io.Writer, sec section) error {
 	f := excelize.NewFile()
 	defer f.Close()

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,6 +100,11 @@ func TestFreeTextOnlyForNamedReaders(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(f, "r2,P_FT_IMPROVE") || strings.Contains(f, "r3,") {
 		t.Errorf("download: %d\n%s", resp.StatusCode, f)
 	}
+	// The search is written into the file's Search row: a formula there is neutralised.
+	_, f = h.get(t, reader, "/waves/W1/free-text/download/comments.csv?ics=QMM&q="+url.QueryEscape("-2+3+cmd|'/c calc'!A0"))
+	if !strings.Contains(f, "Search,'-2+3+cmd|'/c calc'!A0\n") {
+		t.Errorf("a formula in the search reached the download unneutralised:\n%s", f)
+	}
 
 	// An analyst of the ICS, another ICS of the reader, and an expired grant: refused.
 	analyst := h.newClient()
@@ -128,6 +134,7 @@ func TestFreeTextOnlyForNamedReaders(t *testing.T) {
 		"fay.reader@example.nhs.uk search QMM q=patel rows=0 allowed=y",
 		"fay.reader@example.nhs.uk search QMM q=physio rows=1 allowed=y",
 		"fay.reader@example.nhs.uk download QMM q=nurses rows=1 allowed=y",
+		"fay.reader@example.nhs.uk download QMM q=-2+3+cmd|'/c calc'!A0 rows=0 allowed=y",
 		"ann.analyst@example.nhs.uk view QMM q= rows=0 allowed=n",
 		"ann.analyst@example.nhs.uk download QMM q= rows=0 allowed=n",
 		"fay.reader@example.nhs.uk view QJK q= rows=0 allowed=n",

@@ -503,10 +503,17 @@ func TestDownloadsHoldWhatThePageShows(t *testing.T) {
 }
 
 func TestNeutraliseFormulae(t *testing.T) {
-	got := neutralise([]string{"=SUM(A1)", "+1", "-12.5", "@x", "-x", "62.3%", ""})
-	want := []string{"'=SUM(A1)", "'+1", "-12.5", "'@x", "'-x", "62.3%", ""}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("neutralise: %q", got)
+	for in, want := range map[string]string{
+		"=SUM(A1)": "'=SUM(A1)", "+1": "'+1", "-12.5": "-12.5", "@x": "'@x", "-x": "'-x", "62.3%": "62.3%", "": "",
+		"-1": "-1", "-3.2%": "-3.2%", "-1,234": "-1,234", "12": "12",
+		// Text that merely starts with a number is still a formula to a spreadsheet.
+		"-1+1+cmd|'/c calc'!A0 nothing else to add": "'-1+1+cmd|'/c calc'!A0 nothing else to add",
+		"-2+3+cmd|'/c calc'!A0":                     "'-2+3+cmd|'/c calc'!A0", "-1e3": "'-1e3", "-Inf": "'-Inf", "-0x1p3": "'-0x1p3", "-1 ": "'-1 ",
+		"\t=1+1": "'\t=1+1", "\r=1+1": "'\r=1+1",
+	} {
+		if got := neutralise([]string{in})[0]; got != want {
+			t.Errorf("neutralise(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
