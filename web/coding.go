@@ -150,8 +150,10 @@ func (s *Server) codingPage(w http.ResponseWriter, r *http.Request, u access.Use
 		s.fail(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("sent") != "" {
-		v.Sent = "Your decisions were recorded: " + r.URL.Query().Get("sent") + " comments."
+	// sent is the count codingSubmit put in its redirect; anything but a whole number
+	// is ignored, so no text from a link is shown beside the comments.
+	if n, err := strconv.Atoi(r.URL.Query().Get("sent")); err == nil && n >= 0 {
+		v.Sent = "Your decisions were recorded: " + strconv.Itoa(n) + " comments."
 	}
 	s.renderWithStatus(w, r, "coding", "Coding – "+icsLabel(v.ICS), u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
 }

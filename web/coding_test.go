@@ -146,6 +146,13 @@ func TestCodingPageConfirmsAndChangesSuggestions(t *testing.T) {
 		t.Errorf("%d decisions audited, want 2", decisions)
 	}
 	// The decided comments have left fay's queue.
+	// sent is a whole number or nothing: text typed into it is never put on the page.
+	if _, body := h.get(t, h.client, "/waves/W1/coding?ics=QMM&sent=999%20-%20your%20session%20expired%2C%20call%200800%20000%20000"); strings.Contains(body, "0800") || strings.Contains(body, "decisions were recorded") {
+		t.Error("the coding page shows the text of sent")
+	}
+	if _, body := h.get(t, h.client, "/waves/W1/coding?ics=QMM&sent=2"); !strings.Contains(body, "Your decisions were recorded: 2 comments.") {
+		t.Error("the coding page does not confirm the batch sent")
+	}
 	if _, body := h.get(t, h.client, "/waves/W1/coding?ics=QMM&sent=2"); !strings.Contains(body, "0 comments left for you to code") {
 		t.Error("the decided comments are still in the coder's queue")
 	}

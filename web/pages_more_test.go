@@ -162,14 +162,23 @@ func TestFreeTextNotShownWhenTheAuditFails(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// Every page that shows free text (comments, the coding queue, a profile's quotations)
+// is never compressed, whatever its address: each reflects what the request says.
 func TestResponsesCompressedButNotFreeText(t *testing.T) {
-	h := newHarness(t, true, nil)
+	coding := &memCoding{}
+	h := newHarness(t, true, func(_ *Config, d *Deps) {
+		d.CodingQueue, d.ThemeDecisions = coding, coding
+		d.Profiles = memProfiles{}
+	})
 	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
 	for path, want := range map[string]string{
 		cssPath:                       "gzip",
 		"/waves/W1":                   "gzip",
 		"/waves/W1/free-text?ics=QMM": "",
-		"/waves/W1/free-text/download/comments.csv?ics=QMM": "",
+		"/waves/W1/free-text/download/comments.csv?ics=QMM":                 "",
+		"/waves/W1/coding?ics=QMM&sent=999%20-%20call%200800%20000%20000":   "",
+		"/waves/W1/profiles?ics=QMM&profile=women-heart":                    "",
+		"/waves/W1/free-text?ics=QMM&q=" + url.QueryEscape("/free-text?x="): "",
 	} {
 		req, _ := http.NewRequest(http.MethodGet, h.ts.URL+path, nil)
 		req.Header.Set("Accept-Encoding", "gzip")
