@@ -204,7 +204,7 @@ func (e AuditEvent) Validate() error {
 	if e.At.IsZero() {
 		errs = append(errs, errors.New("audit event at: missing"))
 	}
-	if e.ICS == "" {
+	if e.ICS == "" && e.Allowed { // a refusal may name no ICS: a request that named none, of someone who may read none
 		errs = append(errs, errors.New("audit event ics: empty"))
 	}
 	if !slices.Contains(Actions, e.Action) {

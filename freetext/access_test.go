@@ -159,6 +159,8 @@ func TestAuditEventValidate(t *testing.T) {
 		{"valid", func(*AuditEvent) {}, ""},
 		{"no user", func(e *AuditEvent) { e.UserID = "" }, "user_id"},
 		{"no time", func(e *AuditEvent) { e.At = time.Time{} }, "at"},
+		{"no ics", func(e *AuditEvent) { e.ICS = "" }, "ics"},
+		{"a refusal naming no ics", func(e *AuditEvent) { e.ICS, e.Allowed, e.RowsShown, e.ResponseIDs = "", false, 0, nil }, ""},
 		{"bad action", func(e *AuditEvent) { e.Action = "x" }, "action"},
 		{"rows on refusal", func(e *AuditEvent) { e.Allowed = false }, "rows_shown"},
 		{"ids mismatch", func(e *AuditEvent) { e.RowsShown = 2 }, "response_ids"},

@@ -10,7 +10,18 @@ import (
 // dashboard (view, search, download, refusal): restricted, kept beside the free text
 // (FreeTextRoot is not deleted with the mailing data), readable only by those who
 // audit the readers.
-func FreeTextReadsPrefix(wave, ics string) string { return FreeTextRoot(wave, ics) + "reads/" }
+// A refusal of a request that named no ICS (someone who may read none asked for "their"
+// free text) is kept under FreeTextNoICS in place of an ICS code, which is never
+// lower case, so that it is listed with the wave's other reads.
+func FreeTextReadsPrefix(wave, ics string) string {
+	if ics == "" {
+		ics = FreeTextNoICS
+	}
+	return FreeTextRoot(wave, ics) + "reads/"
+}
+
+// FreeTextNoICS stands for "no ICS" in the key of a refusal that named none.
+const FreeTextNoICS = "no-ics"
 
 // FreeTextReadKey is one read's audit record (JSON), named by its time and an id so
 // that records sort by time and never overwrite one another.

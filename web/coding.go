@@ -128,11 +128,26 @@ func (s *Server) codingAccess(ctx context.Context, u access.User, waveID, ics st
 	if err != nil {
 		return Wave{}, ICS{}, zero, freetext.Request{}, err
 	}
+	now := s.cfg.Now()
+	if ics == "" {
+		// As the free-text page: the first ICS u may read, or a refusal recorded
+		// naming no ICS.
+		allowed := access.FreeTextICSs(u, now)
+		if len(allowed) == 0 {
+			req := freetext.Request{UserID: u.ID, Action: freetext.ActionCode, At: now}
+			ev := freetext.NewAuditEvent(req, freetext.Decision{Reason: noFreeTextReason}, wave.ID, "", nil)
+			if err := s.deps.Audit.RecordFreeText(ctx, ev); err != nil {
+				return Wave{}, ICS{}, zero, req, fmt.Errorf("recording a refused coding page: %w", err)
+			}
+			return Wave{}, ICS{}, zero, req, forbiddenError("Coding is open only to named free-text readers of an ICS, and you have no current free-text access. Access is approved per ICS, by name, and expires.")
+		}
+		ics = allowed[0]
+	}
 	j := slices.IndexFunc(wave.ICSs, func(i ICS) bool { return i.Code == ics })
 	if j < 0 {
 		return Wave{}, ICS{}, zero, freetext.Request{}, notFoundError(fmt.Sprintf("There is no ICS %q in this wave.", ics))
 	}
-	req := freetext.Request{UserID: u.ID, ICS: ics, Action: freetext.ActionCode, At: s.cfg.Now()}
+	req := freetext.Request{UserID: u.ID, ICS: ics, Action: freetext.ActionCode, At: now}
 	d := access.CheckFreeText(u, req)
 	if !d.Allowed {
 		ev := freetext.NewAuditEvent(req, d, wave.ID, "", nil)
@@ -167,6 +182,7 @@ func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics, fro
 	if err != nil {
 		return codingView{}, err
 	}
+	ics = icsV.Code // the first readable ICS when the request named none
 	// A coding that has ended takes no decision: its queue is neither shown nor its
 	// read audited, and a page of decisions is neither audited nor sent.
 	if err := s.deps.ThemeDecisions.CodingRunning(ctx, wave.ID); errors.Is(err, ErrCodingEnded) {
@@ -241,16 +257,16 @@ func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics, fro
 // coder left it (confirmed or changed).
 func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.User) {
 	ctx := r.Context()
-	ics := r.URL.Query().Get("ics")
 	if err := r.ParseForm(); err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, "Request refused", "The form could not be read.")
 		return
 	}
-	v, err := s.codingView(ctx, u, r.PathValue("wave"), ics, r.URL.Query().Get("from"), r.PostForm)
+	v, err := s.codingView(ctx, u, r.PathValue("wave"), r.URL.Query().Get("ics"), r.URL.Query().Get("from"), r.PostForm)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	ics := v.ICS.Code
 	batch := CodingBatch{Coder: u.ID}
 	for _, row := range v.Items {
 		if r.PostForm.Get(fmt.Sprintf("u%d", row.N)) != row.ResponseID+"/"+row.QuestionID {

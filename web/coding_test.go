@@ -88,17 +88,21 @@ func TestCodingPageConfirmsAndChangesSuggestions(t *testing.T) {
 	if resp, _ := h.postForm(t, analyst, "/waves/W1/coding?ics=QMM", url.Values{"u0": {"r2/P_FT_IMPROVE"}}, nil); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("analyst's POST: %d, want 403", resp.StatusCode)
 	}
+	// No ICS named, and none the analyst may read: refused and audited, naming no ICS.
+	if resp, _ := h.get(t, analyst, "/waves/W1/coding"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("analyst, no ICS: %d, want 403", resp.StatusCode)
+	}
 	if len(coding.batches) != 0 {
 		t.Fatalf("a refused coder's batch was sent: %+v", coding.batches)
 	}
-	refusals := 0
+	var refused []string
 	for _, e := range h.freeText.Events() {
 		if e.UserID == "ann.analyst@example.nhs.uk" && !e.Allowed {
-			refusals++
+			refused = append(refused, string(e.Action)+" "+e.ICS)
 		}
 	}
-	if refusals != 2 {
-		t.Errorf("%d refusals audited, want 2", refusals)
+	if strings.Join(refused, ",") != "code QMM,code QMM,code " {
+		t.Errorf("refusals audited: %q, want code QMM twice and code with no ICS", refused)
 	}
 
 	// The named reader sees the comments redacted, the suggestion preselected, and the
@@ -116,6 +120,10 @@ func TestCodingPageConfirmsAndChangesSuggestions(t *testing.T) {
 	}
 	if !strings.Contains(body, `<option value="negative" selected>`) || !strings.Contains(body, "(coded blind)") {
 		t.Error("the suggestion is not preselected or the blind comment not marked")
+	}
+	// Naming no ICS, the reader codes the first ICS they may read.
+	if resp, noICS := h.get(t, h.client, "/waves/W1/coding"); resp.StatusCode != http.StatusOK || !strings.Contains(noICS, "/waves/W1/coding?ics=QMM&amp;from=0") {
+		t.Errorf("reader, no ICS: %d", resp.StatusCode)
 	}
 	if strings.Count(body, `<option value="negative" selected>`) != 1 {
 		t.Error("the blind comment's suggestion is shown")

@@ -148,6 +148,9 @@ func (m *memFreeText) RecordFreeText(_ context.Context, e freetext.AuditEvent) e
 	if m.fail {
 		return fmt.Errorf("audit store unavailable")
 	}
+	if err := e.Validate(); err != nil { // as dashdata.FreeTextStore does
+		return err
+	}
 	m.events = append(m.events, e)
 	return nil
 }

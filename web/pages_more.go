@@ -354,6 +354,9 @@ type freeTextView struct {
 	Grant    string
 }
 
+// noFreeTextReason is the recorded reason of a refused request that named no ICS.
+const noFreeTextReason = "no ICS named, and no current free-text access to any ICS"
+
 // freeTextGrants turns the access file's grants of u into the free-text package's:
 // valid from the approval day to the end of the expiry day (Europe/London).
 func freeTextGrants(u access.User) []freetext.Grant { return access.FreeTextGrants(u) }
@@ -370,10 +373,20 @@ func (s *Server) readFreeText(ctx context.Context, u access.User, waveID string,
 		return freeTextView{}, err
 	}
 	now := s.cfg.Now()
+	query := strings.TrimSpace(form.Get("q"))
+	if action == freetext.ActionView && query != "" {
+		action = freetext.ActionSearch
+	}
 	ics := form.Get("ics")
 	if ics == "" {
 		allowed := access.FreeTextICSs(u, now)
 		if len(allowed) == 0 {
+			// A refusal like any other, recorded naming no ICS (none was asked for).
+			req := freetext.Request{UserID: u.ID, Action: action, At: now}
+			ev := freetext.NewAuditEvent(req, freetext.Decision{Reason: noFreeTextReason}, wave.ID, query, nil)
+			if err := s.deps.Audit.RecordFreeText(ctx, ev); err != nil {
+				return freeTextView{}, fmt.Errorf("recording a refused free-text read: %w", err)
+			}
 			return freeTextView{}, forbiddenError("Free text is shown only to named free-text readers of an ICS, and you have no current free-text access. Access is approved per ICS, by name, and expires.")
 		}
 		ics = allowed[0]
@@ -381,10 +394,6 @@ func (s *Server) readFreeText(ctx context.Context, u access.User, waveID string,
 	j := slices.IndexFunc(wave.ICSs, func(i ICS) bool { return i.Code == ics })
 	if j < 0 {
 		return freeTextView{}, notFoundError(fmt.Sprintf("There is no ICS %q in this wave.", ics))
-	}
-	query := strings.TrimSpace(form.Get("q"))
-	if action == freetext.ActionView && query != "" {
-		action = freetext.ActionSearch
 	}
 	req := freetext.Request{UserID: u.ID, ICS: ics, Action: action, At: now}
 	refuse := func(reason string) (freeTextView, error) {

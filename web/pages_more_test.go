@@ -115,6 +115,10 @@ func TestFreeTextOnlyForNamedReaders(t *testing.T) {
 	if resp, _ := h.get(t, analyst, "/waves/W1/free-text/download/comments.csv?ics=QMM"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("analyst download: %d", resp.StatusCode)
 	}
+	// No ICS named and none readable: refused, and recorded as a refusal naming no ICS.
+	if resp, _ := h.get(t, analyst, "/waves/W1/free-text"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("analyst, no ICS: %d", resp.StatusCode)
+	}
 	if resp, _ := h.get(t, reader, "/waves/W1/free-text?ics=QJK"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("reader of another ICS: %d", resp.StatusCode)
 	}
@@ -122,6 +126,9 @@ func TestFreeTextOnlyForNamedReaders(t *testing.T) {
 	h.signIn(t, reader, "fay.reader@example.nhs.uk")
 	if resp, body := h.get(t, reader, "/waves/W1/free-text?ics=QMM"); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "expired") {
 		t.Errorf("expired grant: %d", resp.StatusCode)
+	}
+	if resp, _ := h.get(t, reader, "/waves/W1/free-text/download/comments.csv"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("expired grant, no ICS: %d", resp.StatusCode)
 	}
 
 	// Every view, search, download and refusal was audited, with the rows shown.
@@ -137,8 +144,10 @@ func TestFreeTextOnlyForNamedReaders(t *testing.T) {
 		"fay.reader@example.nhs.uk download QMM q=-2+3+cmd|'/c calc'!A0 rows=0 allowed=y",
 		"ann.analyst@example.nhs.uk view QMM q= rows=0 allowed=n",
 		"ann.analyst@example.nhs.uk download QMM q= rows=0 allowed=n",
+		"ann.analyst@example.nhs.uk view  q= rows=0 allowed=n",
 		"fay.reader@example.nhs.uk view QJK q= rows=0 allowed=n",
 		"fay.reader@example.nhs.uk view QMM q= rows=0 allowed=n",
+		"fay.reader@example.nhs.uk download  q= rows=0 allowed=n",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -160,17 +160,17 @@ func (s *Server) profileQuotes(ctx context.Context, u access.User, v *profilePag
 			v.Profile.Statements[i].Quotes = nil
 		}
 	}
-	now := s.cfg.Now()
-	if d := access.FreeText(u, v.ICS.Code, now); !d.Allowed {
-		hide("Quotations are shown only to named free-text readers of " + icsName(v.ICS) + " (" + d.Reason + ").")
-		return nil
-	}
+	// Whoever is not shown the quotations was refused a free-text read: recorded too.
+	req := freetext.Request{UserID: u.ID, ICS: v.ICS.Code, Action: freetext.ActionView, At: s.cfg.Now()}
+	decision := access.CheckFreeText(u, req)
 	if s.deps.Audit == nil {
-		hide("Quotations are not shown on this dashboard: it has no free-text audit trail.")
+		if !decision.Allowed {
+			hide("Quotations are shown only to named free-text readers of " + icsName(v.ICS) + " (" + decision.Reason + ").")
+		} else {
+			hide("Quotations are not shown on this dashboard: it has no free-text audit trail.")
+		}
 		return nil
 	}
-	req := freetext.Request{UserID: u.ID, ICS: v.ICS.Code, Action: freetext.ActionView, At: now}
-	decision := freetext.Check(access.FreeTextGrants(u), req)
 	shown := ids
 	if !decision.Allowed {
 		shown = nil

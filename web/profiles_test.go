@@ -37,15 +37,18 @@ func TestProfilePage(t *testing.T) {
 		want   []string
 		absent []string
 		reads  int // allowed free-text reads recorded by this request
+		// refusals of the quotations recorded by this request: a page that withholds
+		// them is a refused free-text read
+		refusals int
 	}{
 		// A named free-text reader of the ICS sees the quotation, recorded as a read.
-		{"fay.reader@example.nhs.uk", page, http.StatusOK, []string{"61.3%", "withheld (base too small)", "Nobody asked what I wanted.", "partly met", "Ann Analyst"}, nil, 1},
+		{"fay.reader@example.nhs.uk", page, http.StatusOK, []string{"61.3%", "withheld (base too small)", "Nobody asked what I wanted.", "partly met", "Ann Analyst"}, nil, 1, 0},
 		// An analyst who is not a reader sees the figures, not the quotation.
-		{"ann.analyst@example.nhs.uk", page, http.StatusOK, []string{"61.3%", "shown only to named free-text readers"}, []string{"Nobody asked"}, 0},
+		{"ann.analyst@example.nhs.uk", page, http.StatusOK, []string{"61.3%", "shown only to named free-text readers"}, []string{"Nobody asked"}, 0, 1},
 		// Not an analyst of the ICS: refused.
-		{"jo.devon@example.nhs.uk", page, http.StatusForbidden, nil, []string{"61.3%", "Nobody asked"}, 0},
-		{"ann.analyst@example.nhs.uk", "/waves/W1/profiles?ics=QMM&profile=nope", http.StatusNotFound, nil, nil, 0},
-		{"ann.analyst@example.nhs.uk", "/waves/W1/profiles?ics=QMM", http.StatusOK, []string{"Women with several conditions"}, nil, 0},
+		{"jo.devon@example.nhs.uk", page, http.StatusForbidden, nil, []string{"61.3%", "Nobody asked"}, 0, 0},
+		{"ann.analyst@example.nhs.uk", "/waves/W1/profiles?ics=QMM&profile=nope", http.StatusNotFound, nil, nil, 0, 0},
+		{"ann.analyst@example.nhs.uk", "/waves/W1/profiles?ics=QMM", http.StatusOK, []string{"Women with several conditions"}, nil, 0, 0},
 	} {
 		cl := h.newClient()
 		h.signIn(t, cl, c.user)
@@ -65,14 +68,17 @@ func TestProfilePage(t *testing.T) {
 				t.Errorf("%s %s: page shows %q", c.user, c.path, a)
 			}
 		}
-		reads := 0
+		reads, refusals := 0, 0
 		for _, e := range h.freeText.Events()[before:] {
 			if e.Allowed && e.UserID == c.user && e.RowsShown == 1 && e.ResponseIDs[0] == "c1" {
 				reads++
 			}
+			if !e.Allowed && e.UserID == c.user && e.ICS == "QMM" && e.RowsShown == 0 {
+				refusals++
+			}
 		}
-		if reads != c.reads {
-			t.Errorf("%s %s: %d free-text reads recorded, want %d", c.user, c.path, reads, c.reads)
+		if reads != c.reads || refusals != c.refusals {
+			t.Errorf("%s %s: %d free-text reads and %d refusals recorded, want %d and %d", c.user, c.path, reads, refusals, c.reads, c.refusals)
 		}
 	}
 	// The theme page links the ICS's profiles for its analysts.

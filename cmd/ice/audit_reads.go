@@ -128,7 +128,11 @@ func printReads(out io.Writer, reads []freetext.AuditEvent, of int) error {
 		if !e.Allowed {
 			decision = "REFUSED: " + e.Reason
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.UserID, e.ICS, e.Action,
+		ics := e.ICS
+		if ics == "" {
+			ics = "(none)" // a refusal of a request that named no ICS
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.UserID, ics, e.Action,
 			e.RowsShown, e.Query, decision)
 	}
 	if len(reads) == of {

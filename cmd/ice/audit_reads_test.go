@@ -123,6 +123,16 @@ func TestAuditReadsListsWhoSawAComment(t *testing.T) {
 	if out := run("--wave", "W1", "--refused"); !strings.Contains(out, "REFUSED: user eve@nhs.net has no grant") {
 		t.Errorf("a refusal does not say why:\n%s", out)
 	}
+	// A refusal of a request that named no ICS (the dashboard's free-text page without
+	// ?ics= for someone who may read none) is listed with the wave's reads.
+	if err := sink.RecordFreeText(ctx, freetext.AuditEvent{UserID: "zed@nhs.net", At: t0.Add(3 * time.Hour), Wave: "W1",
+		Action: freetext.ActionView, Reason: "no ICS named, and no current free-text access to any ICS"}); err != nil {
+		t.Fatal(err)
+	}
+	if out := run("--wave", "W1", "--refused", "--user", "zed@nhs.net"); !strings.Contains(out, "zed@nhs.net  (none)") ||
+		!strings.Contains(out, "REFUSED: no ICS named") || !strings.Contains(out, "1 of the wave's 4 reads") {
+		t.Errorf("a refusal naming no ICS is not listed:\n%s", out)
+	}
 	// --json: one record per line, as stored.
 	lines := strings.Split(strings.TrimSpace(run("--wave", "W1", "--response", "R2", "--json")), "\n")
 	var first freetext.AuditEvent

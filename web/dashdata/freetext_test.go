@@ -44,6 +44,17 @@ func TestFreeTextStoreReadsCommentsAndKeepsReads(t *testing.T) {
 	if err != nil || len(reads) != 1 || reads[0].Query != "nurses" || !reads[0].At.Equal(at) {
 		t.Errorf("reads: %+v %v", reads, err)
 	}
+	// A refusal of a request that named no ICS is kept, and listed under no ICS.
+	none := freetext.AuditEvent{UserID: "ann@example.nhs.uk", At: at, Wave: "W1", Action: freetext.ActionView, Reason: "no ICS named"}
+	if err := fs.RecordFreeText(ctx, none); err != nil {
+		t.Fatalf("a refusal naming no ICS: %v", err)
+	}
+	if reads, err := fs.FreeTextReads(ctx, "W1", ""); err != nil || len(reads) != 1 || reads[0].UserID != none.UserID || reads[0].ICS != "" {
+		t.Errorf("reads naming no ICS: %+v %v", reads, err)
+	}
+	if reads, _ := fs.FreeTextReads(ctx, "W1", "QMM"); len(reads) != 1 {
+		t.Errorf("QMM's reads after a refusal naming no ICS: %+v", reads)
+	}
 	// An invalid event is refused, not written.
 	if err := fs.RecordFreeText(ctx, freetext.AuditEvent{UserID: "x", ICS: "QMM", Action: freetext.ActionView}); err == nil {
 		t.Error("an event without a time was recorded")
