@@ -37,6 +37,7 @@ type demoConfig struct {
 	Deaths    float64
 	DayLength time.Duration
 	UIPort    int
+	ServeAddr string // where --serve listens (ice serve's --addr)
 	Out       *os.File
 	// then, when set, runs after the wave and its local index while the embedded
 	// stack (Temporal, workers) is still up: the dashboard's coding page needs it.
@@ -65,6 +66,7 @@ outputs are.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&serve, "serve", false, "keep the dashboard running over the finished wave (Ctrl-C stops it)")
+	f.StringVar(&cfg.ServeAddr, "addr", "127.0.0.1:8080", "address the dashboard listens on, with --serve")
 	f.StringVar(&cfg.DataDir, "data", ".ice/demo", "data directory")
 	f.StringSliceVar(&cfg.ICSs, "ics", []string{"QMM", "QJK"}, "ICS codes")
 	f.IntVar(&cfg.N, "n", 1000, "people per ICS")

@@ -35,3 +35,20 @@ func TestDemoAccessFileNamesItsCoders(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoServeListensOnAddr: ice demo --serve listens where --addr says (as ice serve
+// does), so it need not clash with whatever else has 127.0.0.1:8080.
+func TestDemoServeListensOnAddr(t *testing.T) {
+	cmd := demoCmd()
+	f := cmd.Flags().Lookup("addr")
+	if f == nil || f.DefValue != "127.0.0.1:8080" {
+		t.Fatalf("ice demo has no --addr flag defaulting to 127.0.0.1:8080: %+v", f)
+	}
+	if err := cmd.Flags().Parse([]string{"--serve", "--addr", "127.0.0.1:18123"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := demoConfig{DataDir: "d", ServeAddr: cmd.Flags().Lookup("addr").Value.String()}
+	if got := demoServeConfig(cfg, "127.0.0.1:7233"); got.Addr != "127.0.0.1:18123" || got.Data != "d" || got.CodingTemporal != "127.0.0.1:7233" {
+		t.Errorf("demo --serve config: %+v", got)
+	}
+}

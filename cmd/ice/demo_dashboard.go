@@ -49,11 +49,21 @@ func demoDashboard(ctx context.Context, cfg demoConfig, serve bool, temporal, wa
 		return nil
 	}
 	ics := cfg.ICSs[0]
-	return runServe(ctx, serveConfig{Data: cfg.DataDir, Addr: "127.0.0.1:8080", Refresh: time.Minute, CodingTemporal: temporal}, cfg.Out, func(url string) {
+	return runServe(ctx, demoServeConfig(cfg, temporal), cfg.Out, func(url string) {
 		fmt.Fprintf(cfg.Out, "Coding page (the demo user is a named free-text reader of %s): %s/waves/%s/coding?ics=%s\n", strings.Join(cfg.ICSs, ", "), url, wave, ics)
 		fmt.Fprintf(cfg.Out, "Or code in the terminal while this runs:\n  ice themes code --wave %s --for-ics %s --coder %s --next 5 --access %s --store file://%s --address %s\n",
 			wave, ics, demoDashboardUser, accessFile, filepath.Join(cfg.DataDir, "store"), temporal)
 	})
+}
+
+// demoServeConfig is how ice demo --serve serves the dashboard: over the demo's data,
+// on --addr, its coding page wired to the demo's Temporal.
+func demoServeConfig(cfg demoConfig, temporal string) serveConfig {
+	addr := cfg.ServeAddr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	return serveConfig{Data: cfg.DataDir, Addr: addr, Refresh: time.Minute, CodingTemporal: temporal}
 }
 
 // demoAccessYAML is the demo's access file: demoDashboardUser, an analyst of every
