@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -51,8 +52,12 @@ func (a *Activities) Intake(ctx context.Context, in IntakeInput) (IntakeOutput, 
 		WaveID: in.WaveID, ICS: in.ICS, SamplingDate: in.SamplingDate, MinEligible: in.MinEligible, PseudonymKey: a.PseudonymKey,
 	}, intake.Input{SampleKey: in.SampleFile, MailingKey: in.MailingFile})
 	if errors.Is(err, store.ErrNotExist) {
-		// A file the spec names and the store lacks: the ICS must send it.
-		err = fault.Wrap(fault.BadInput, err)
+		// A file the spec names and the store lacks: the ICS must send it, or `ice wave
+		// start` copied a local file into another store than the workers' (its --store,
+		// or ICE_STORE, differs from theirs), where no retention will ever reach it.
+		err = fault.Wrap(fault.BadInput, fmt.Errorf("%w (the workers' store is %s: if `ice wave start` copied the file from a local path, "+
+			"it wrote it to its own --store or ICE_STORE, which must be the workers'; delete that copy, which holds patients' data "+
+			"no retention will reach)", err, a.Store.URL()))
 	}
 	if err != nil {
 		return IntakeOutput{}, err
