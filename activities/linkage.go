@@ -75,16 +75,19 @@ type LinkagePurgeOutput = linkage.PurgeResult
 
 // LinkageReleaseOutput reports a built release.
 type LinkageReleaseOutput struct {
-	ReleaseKeyID string                    `json:"release_key_id"`
-	Sampled      int64                     `json:"sampled"`
-	Responded    int64                     `json:"responded"`
-	Consented    int64                     `json:"consented"`
-	Linked       int64                     `json:"linked"`
-	Tables       map[string]string         `json:"tables"` // table → lake key
-	Reports      []string                  `json:"reports"`
-	Accuracy     []schemas.LinkageAccuracy `json:"accuracy,omitempty"`
-	Retired      int                       `json:"retired"`
-	Codelists    []string                  `json:"codelists"`
+	ReleaseKeyID string `json:"release_key_id"`
+	Sampled      int64  `json:"sampled"`
+	Responded    int64  `json:"responded"`
+	Consented    int64  `json:"consented"`
+	Linked       int64  `json:"linked"`
+	// Superseded: the lake's accepted rows a later extract's row of the same record
+	// replaced, left out of the release.
+	Superseded int64                     `json:"superseded,omitempty"`
+	Tables     map[string]string         `json:"tables"` // table → lake key
+	Reports    []string                  `json:"reports"`
+	Accuracy   []schemas.LinkageAccuracy `json:"accuracy,omitempty"`
+	Retired    int                       `json:"retired"`
+	Codelists  []string                  `json:"codelists"`
 }
 
 // LinkageDisclosedOutput reports a release's disclosure-checked aggregates.
@@ -180,7 +183,7 @@ func (a *Activities) ValidateLinkageExtracts(ctx context.Context, in Scope) (Lin
 		return LinkageExtractsOutput{}, err
 	}
 	defer cohort.Close() // the engine its extracts are judged in
-	cfg := linkage.ExtractConfig{WaveID: in.WaveID, Cohort: cohort, ProjectKeyID: linkage.KeyID(a.PseudonymKey)}
+	cfg := linkage.ExtractConfig{WaveID: in.WaveID, Cohort: cohort, ProjectKeyID: linkage.KeyID(a.PseudonymKey), ProjectKey: a.PseudonymKey}
 	var out LinkageExtractsOutput
 	for _, d := range defs.All() {
 		infos, err := a.Store.List(ctx, schemas.LinkageLandingPrefix(in.WaveID, d.ID))
@@ -303,7 +306,7 @@ func (a *Activities) BuildLinkageRelease(ctx context.Context, in LinkageReleaseI
 		return LinkageReleaseOutput{}, err
 	}
 	out := LinkageReleaseOutput{ReleaseKeyID: res.ReleaseKeyID, Sampled: res.Sampled, Responded: res.Responded,
-		Consented: res.Consented, Linked: res.Linked, Tables: map[string]string{}, Reports: res.Reports,
+		Consented: res.Consented, Linked: res.Linked, Superseded: res.Superseded, Tables: map[string]string{}, Reports: res.Reports,
 		Accuracy: res.Accuracy, Retired: len(res.Retired), Codelists: res.Codelists}
 	for t, o := range res.Tables {
 		out.Tables[t] = o.Key

@@ -52,6 +52,11 @@ type Relation struct {
 	Name      string
 	Layout    *schemas.Layout
 	Locations []string
+	// Lenient: some files lack nullable columns of the layout (lake objects written
+	// before the columns were added), which read as NULL. (DuckDB needs telling; Spark
+	// merges the files' schemas, as its script's preamble sets; Trino reads Parquet
+	// columns by name, a missing one as NULL.)
+	Lenient bool
 }
 
 // Dialect is how one engine binds a relation and writes a result.
@@ -72,7 +77,7 @@ type Dialect struct {
 
 // Materialised are the intermediate relations every release computes once, in order,
 // before its queries: each is the SQL file of its name.
-var Materialised = []string{"linked_pairs", "cohort_activity"}
+var Materialised = []string{"superseded_records", "linked_pairs", "cohort_activity"}
 
 // lazyInDuckDB are the Materialised relations DuckDB keeps as views, computed within
 // each query that reads them: cohort_activity is read by linked_respondents once and by
@@ -99,6 +104,12 @@ var Dialects = map[string]Dialect{
 				}
 				q[i] = sqlQuote(l)
 			}
+			if r.Lenient {
+				// The empty relation of the layout's columns, united by name, gives a column
+				// no file has.
+				return []string{fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT %s FROM (SELECT * FROM read_parquet([%s], union_by_name = true) UNION ALL BY NAME %s)",
+					r.Name, r.Layout.SelectList(), strings.Join(q, ", "), emptySelect(r.Layout, duckType))}
+			}
 			return []string{fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS SELECT %s FROM read_parquet([%s])",
 				r.Name, r.Layout.SelectList(), strings.Join(q, ", "))}
 		},
@@ -115,6 +126,10 @@ var Dialects = map[string]Dialect{
 	"spark": {
 		Name: "spark",
 		Type: sparkType,
+		// A lake directory may hold objects written before a nullable column was added
+		// (the activity's record_key and source_order): merging the files' schemas reads
+		// it as NULL in those.
+		Preamble: "SET spark.sql.parquet.mergeSchema = true",
 		Bind: func(r Relation) []string {
 			if len(r.Locations) == 0 {
 				return []string{fmt.Sprintf("CREATE OR REPLACE TEMPORARY VIEW %s AS %s", r.Name, emptySelect(r.Layout, sparkType))}
@@ -223,8 +238,8 @@ func PortableScript(dialect, root, wave, release string, defs *Definitions) (str
 		activity = append(activity, root+schemas.LinkageActivityPrefix(id, wave))
 	}
 	for _, r := range append(stagedRelations(stage),
-		Relation{"activity", schemas.LinkageActivityLayout(), activity},
-		Relation{"diagnoses", schemas.LinkageDiagnosisLayout(), []string{root + schemas.LinkageDiagnosesPrefix(wave)}}) {
+		Relation{Name: "activity", Layout: schemas.LinkageActivityLayout(), Locations: activity},
+		Relation{Name: "diagnoses", Layout: schemas.LinkageDiagnosisLayout(), Locations: []string{root + schemas.LinkageDiagnosesPrefix(wave)}}) {
 		for _, s := range d.Bind(r) {
 			b.WriteString(s + ";\n\n")
 		}
@@ -257,7 +272,7 @@ func StagePrefix(wave, release string) string {
 func stagedRelations(dir string) []Relation {
 	var out []Relation
 	for _, r := range stagedLayouts() {
-		out = append(out, Relation{r.Name, r.Layout, []string{dir + r.Name + "/part-0.parquet"}})
+		out = append(out, Relation{Name: r.Name, Layout: r.Layout, Locations: []string{dir + r.Name + "/part-0.parquet"}})
 	}
 	return out
 }

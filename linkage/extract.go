@@ -162,6 +162,10 @@ type ExtractConfig struct {
 	// ProjectKeyID is KeyID of the project key; a manifest naming another refuses the
 	// extract. Required.
 	ProjectKeyID string
+	// ProjectKey keys the hash of each accepted row's record id kept in the lake
+	// (record_key), by which a release counts a record carried by several extracts
+	// once. Required.
+	ProjectKey []byte
 	// MinKnownShare: 0 means DefaultMinKnownShare.
 	MinKnownShare float64
 	// AsOf: a date after it is in the future. Zero means today (UTC). A manifest's
@@ -180,6 +184,9 @@ type ExtractResult struct {
 	AsOf      string `json:"as_of"` // dates after it were rejected as in the future
 	// Definition is the definition's version and digest, for the audit trail.
 	Definition string `json:"definition"`
+	// LandedAt is when the extract landed (its store modification time, UTC): of two
+	// extracts carrying one record, the release keeps the later landed one's row.
+	LandedAt time.Time `json:"landed_at"`
 
 	// RowsRead = Accepted + Rejected + Excluded.
 	RowsRead int64 `json:"rows_read"`
@@ -227,8 +234,8 @@ func ExtractFormat(key string) (string, bool) {
 // rejection report in reports/, each with one atomic Put (a retry writes the same
 // objects). A refused extract stores nothing and returns an *ExtractError.
 func ValidateExtract(ctx context.Context, st store.Store, cfg ExtractConfig, key string) (*ExtractResult, error) {
-	if cfg.Definition == nil || cfg.Cohort == nil || cfg.WaveID == "" || cfg.ProjectKeyID == "" {
-		return nil, errors.New("linkage: ValidateExtract needs the wave, a definition, the cohort and the project key id")
+	if cfg.Definition == nil || cfg.Cohort == nil || cfg.WaveID == "" || cfg.ProjectKeyID == "" || len(cfg.ProjectKey) == 0 {
+		return nil, errors.New("linkage: ValidateExtract needs the wave, a definition, the cohort, the project key and its id")
 	}
 	if cfg.Cohort.WaveID != cfg.WaveID {
 		return nil, fmt.Errorf("linkage: the cohort is of wave %s, not %s", cfg.Cohort.WaveID, cfg.WaveID)
@@ -251,6 +258,11 @@ func ValidateExtract(ctx context.Context, st store.Store, cfg ExtractConfig, key
 		return nil, err
 	}
 	res.AsOf = cfg.AsOf.Format(time.DateOnly)
+	info, err := st.Stat(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("linkage: read %s: %w", key, err)
+	}
+	res.LandedAt = info.ModTime.UTC()
 	local, cleanup, err := lake.LocalCopy(ctx, st, key)
 	if err != nil {
 		return nil, fmt.Errorf("linkage: read %s: %w", key, err)

@@ -643,10 +643,10 @@ FROM (SELECT s1.key, s1.n, s1.nk, coalesce(s1.p0, k1.p) AS p, coalesce(s1.consen
 	}
 	if recText != "" {
 		joins = append(joins, "LEFT JOIN dups ON dups.rec = s.rec AND s.rn > dups.first")
-		sel = append(sel, "dups.first AS dup_first")
+		sel = append(sel, "s.rec", "dups.first AS dup_first")
 		bad = append(bad, "(dups.first IS NOT NULL)::INTEGER")
 	} else {
-		sel = append(sel, "NULL::BIGINT AS dup_first")
+		sel = append(sel, "''::VARCHAR AS rec", "NULL::BIGINT AS dup_first")
 	}
 	sel = append(sel, "("+strings.Join(bad, " + ")+") AS nbad")
 	base := fmt.Sprintf("CREATE TEMP TABLE base AS SELECT %s\nFROM judged s\n%s", strings.Join(sel, ",\n  "), strings.Join(joins, "\n"))
@@ -816,6 +816,13 @@ func (v *validator) outputs(ctx context.Context) error {
 		return fmt.Errorf("%w: %s: reasons count %d rows, rejected + excluded %d", ErrReconciliation, r.Key, sum, r.Rejected+r.Excluded)
 	}
 
+	// The record keys' secret is bound as a parameter, not written into the query.
+	if err := v.exec(ctx, "record keys", "CREATE TEMP TABLE rkey (s VARCHAR)"); err != nil {
+		return err
+	}
+	if _, err := v.conn.ExecContext(ctx, "INSERT INTO rkey VALUES (?)", recordKeySecret(v.cfg.ProjectKey, r.DatasetID)); err != nil {
+		return fmt.Errorf("linkage: validate %s: record keys: %w", r.Key, err)
+	}
 	written, err := v.copy(ctx, "activity", schemas.LinkageActivityLayout(), v.activitySelect(), "q.rn", v.constants("q.rn"))
 	if err != nil {
 		return err
@@ -933,7 +940,22 @@ func (v *validator) rowID(rn string) string {
 func (v *validator) constants(rn string) map[string]any {
 	r := v.res
 	return map[string]any{"row_id": v.rowID(rn), "wave_id": constant(r.WaveID), "dataset_id": constant(r.DatasetID),
-		"source_file": constant(v.file), "source_sha256": constant(r.SHA256)}
+		"source_file": constant(v.file), "source_sha256": constant(r.SHA256), "source_order": constant(sourceOrder(r.LandedAt, r.SHA256))}
+}
+
+// sourceOrder is an extract's source_order: its landing time, fixed width so that
+// text order is time order, then its SHA-256 (two extracts landed in the same instant
+// are ordered by it, so the order is total and a retry computes the same).
+func sourceOrder(landed time.Time, sha string) string {
+	return landed.UTC().Format("2006-01-02T15:04:05.000000000Z") + " " + sha
+}
+
+// recordKey is the SQL of an accepted row's (a) record_key: the first 128 bits of the
+// SHA-256 of the dataset's record-key secret (the one-row table rkey) and the row's
+// record id; empty when it has none. The secret is a fixed 64 hex digits, so no two
+// ids give the same input.
+func recordKey() string {
+	return "CASE WHEN a.rec = '' THEN '' ELSE left(sha256(rk.s || a.rec), 32) END"
 }
 
 // activitySelect is the canonical row of each accepted row, but for its constants
@@ -960,10 +982,10 @@ func (v *validator) activitySelect() string {
 	}
 	return fmt.Sprintf(`SELECT a.rn, k.pseudonym AS nhs_pseudonym, %s AS activity_date,
   %s AS end_date, %s AS duration_days, %s AS activity_type, %s AS point_of_delivery, %s AS provider_code, %s AS diagnosis_codes,
-  a.rn AS source_row
-FROM base a JOIN cohort k ON k.p = a.p%s WHERE a.nbad = 0 AND a.consented`,
+  a.rn AS source_row, %s AS record_key
+FROM base a JOIN cohort k ON k.p = a.p CROSS JOIN rkey rk%s WHERE a.nbad = 0 AND a.consented`,
 		start, end, duration, v.valueOf(v.typ, "mapped", joins), pod,
-		v.valueOf(v.provider, "s", joins), dx, joinsOf(joins))
+		v.valueOf(v.provider, "s", joins), dx, recordKey(), joinsOf(joins))
 }
 
 // diagnosisSelect is each diagnosis code of the accepted rows, primary first, but for

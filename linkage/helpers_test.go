@@ -85,7 +85,7 @@ func (w *testWave) generate(t *testing.T, format string) (*synthlink.Stats, map[
 }
 
 func (w *testWave) extractConfig(d *linkage.Definition) linkage.ExtractConfig {
-	return linkage.ExtractConfig{WaveID: w.wave, Definition: d, Cohort: w.cohort, ProjectKeyID: linkage.KeyID(testKey),
+	return linkage.ExtractConfig{WaveID: w.wave, Definition: d, Cohort: w.cohort, ProjectKeyID: linkage.KeyID(testKey), ProjectKey: testKey,
 		AsOf: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
 }
 

@@ -94,3 +94,12 @@ func (r *Releaser) Pseudonym(projectPseudonym string) string {
 	r.buf = r.mac.Sum(r.buf[:0])
 	return hex.EncodeToString(r.buf[:ReleasePseudonymLen/2])
 }
+
+// recordKeySecret is the key of a dataset's record keys (schemas.LinkageActivity's
+// record_key): derived from the project key, so the lake's record keys cannot be
+// matched to a provider's record ids without it.
+func recordKeySecret(projectKey []byte, dataset string) string {
+	m := hmac.New(sha256.New, projectKey)
+	m.Write([]byte("icesurvey linkage record key\x00" + dataset))
+	return hex.EncodeToString(m.Sum(nil))
+}

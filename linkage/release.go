@@ -75,6 +75,9 @@ type ReleaseResult struct {
 	Responded int64 `json:"responded"`
 	Consented int64 `json:"consented"`
 	Linked    int64 `json:"linked"` // consenters found in at least one dataset
+	// Superseded is how many of the lake's accepted rows a later extract's row of the
+	// same record replaced (superseded_records): left out of every output.
+	Superseded int64 `json:"superseded"`
 
 	Tables   map[string]TableOutput    `json:"tables"`
 	Reports  []string                  `json:"reports"`
@@ -151,6 +154,9 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	if err := eng.materialise(ctx); err != nil {
 		return nil, err
 	}
+	if err := eng.conn.QueryRowContext(ctx, "SELECT count(*) FROM superseded_records").Scan(&res.Superseded); err != nil {
+		return nil, fmt.Errorf("linkage: superseded_records: %w", err)
+	}
 	phase("materialise", t)
 
 	t = time.Now()
@@ -170,10 +176,10 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	audit.Record(ctx, "linkage_release_built", map[string]any{
 		"wave": res.WaveID, "release": res.ReleaseID, "release_key_id": res.ReleaseKeyID, "codelists": res.Codelists,
 		"definitions": res.Definitions, "sampled": res.Sampled, "responded": res.Responded, "consented": res.Consented,
-		"linked": res.Linked, "retired_objects": len(res.Retired),
+		"linked": res.Linked, "superseded": res.Superseded, "retired_objects": len(res.Retired),
 	})
 	slog.InfoContext(ctx, "linkage release built", "wave", res.WaveID, "release", res.ReleaseID, "sampled", res.Sampled,
-		"responded", res.Responded, "consented", res.Consented, "linked", res.Linked, "phase_seconds", res.Seconds)
+		"responded", res.Responded, "consented", res.Consented, "linked", res.Linked, "superseded", res.Superseded, "phase_seconds", res.Seconds)
 	return res, nil
 }
 
@@ -448,15 +454,19 @@ func (e *engine) bind(ctx context.Context, st store.Store, cfg ReleaseConfig) er
 	if err != nil {
 		return err
 	}
-	rels = append(rels, Relation{"activity", schemas.LinkageActivityLayout(), activity},
-		Relation{"diagnoses", schemas.LinkageDiagnosisLayout(), diagnoses})
+	lenient, err := lacksColumns(activity, schemas.LinkageActivityLayout())
+	if err != nil {
+		return err
+	}
+	rels = append(rels, Relation{Name: "activity", Layout: schemas.LinkageActivityLayout(), Locations: activity, Lenient: lenient},
+		Relation{Name: "diagnoses", Layout: schemas.LinkageDiagnosisLayout(), Locations: diagnoses})
 	if cfg.TruthKey != "" {
 		p, cleanup, err := lake.LocalCopy(ctx, st, cfg.TruthKey)
 		if err != nil {
 			return fmt.Errorf("linkage: truth file: %w", err)
 		}
 		e.cleanups = append(e.cleanups, cleanup)
-		rels = append(rels, Relation{"truth", schemas.LinkageTruthLayout(), []string{p}})
+		rels = append(rels, Relation{Name: "truth", Layout: schemas.LinkageTruthLayout(), Locations: []string{p}})
 	}
 	for _, r := range rels {
 		for _, s := range Dialects["duckdb"].Bind(r) {
@@ -466,6 +476,31 @@ func (e *engine) bind(ctx context.Context, st store.Store, cfg ReleaseConfig) er
 		}
 	}
 	return nil
+}
+
+// lacksColumns reports whether any of the local Parquet files lacks a column of l (an
+// object of the validated extracts written before record_key and source_order were
+// kept: its rows are each a record of their own).
+func lacksColumns(files []string, l *schemas.Layout) (bool, error) {
+	for _, f := range files {
+		cols, _, err := parquetColumns(f)
+		if err != nil {
+			return false, fmt.Errorf("linkage: read %s: %w", filepath.Base(f), err)
+		}
+		if len(cols) < len(l.Columns) {
+			return true, nil
+		}
+		have := map[string]bool{}
+		for _, c := range cols {
+			have[c] = true
+		}
+		for _, c := range l.Columns {
+			if !have[c.Name] {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // materialise computes the shared relations (Materialised) the outputs read.

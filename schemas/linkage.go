@@ -107,6 +107,10 @@ type LinkageActivity struct {
 	SourceFile      string     `col:"source_file,doc=base name of the extract"`
 	SourceRow       int64      `col:"source_row,doc=1-based data row in the extract (a CSV header is not counted)"`
 	SourceSHA256    string     `col:"source_sha256"`
+	// RecordKey and SourceOrder say which rows are one record: NULL in an object
+	// validated before they were kept (each of its rows is then a record of its own).
+	RecordKey   *string `col:"record_key,doc=keyed hash (HMAC-derived key of the project key and the dataset) of the row's record id (the whole row when the dataset has none); never leaves the lake; empty when the row has no record id"`
+	SourceOrder *string `col:"source_order,doc=when the extract landed (UTC yyyy-mm-ddThh:mm:ss.nnnnnnnnnZ) then a space and its SHA-256: of the rows of one record in several extracts the release keeps the greatest's"`
 }
 
 // LinkageActivityLayout is the lake layout of accepted extract rows.

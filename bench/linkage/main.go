@@ -291,7 +291,7 @@ func runValidate(dir string) (partResult, error) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			res, err := linkage.ValidateExtract(ctx, st, linkage.ExtractConfig{WaveID: wave, Definition: d, Cohort: cohort,
-				ProjectKeyID: linkage.KeyID(benchKey)}, keys[id])
+				ProjectKeyID: linkage.KeyID(benchKey), ProjectKey: benchKey}, keys[id])
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

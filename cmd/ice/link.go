@@ -210,6 +210,9 @@ func printLinkage(out io.Writer, r waveclient.LinkageResult) {
 	if rel.ReleaseKeyID != "" {
 		fmt.Fprintf(w, "release\t%d sampled, %d responded, %d consented, %d linked; release key %s; %d earlier objects retired\n",
 			rel.Sampled, rel.Responded, rel.Consented, rel.Linked, rel.ReleaseKeyID, rel.Retired)
+		if rel.Superseded > 0 {
+			fmt.Fprintf(w, "superseded\t%d accepted rows in the lake left out: a later landed extract carries their records\n", rel.Superseded)
+		}
 		for _, a := range rel.Accuracy {
 			fmt.Fprintf(w, "accuracy\t%s\tprecision %.4f, recall %.4f (%d true pairs)\n", a.DatasetID, a.Precision, a.Recall, a.TruePairs)
 		}

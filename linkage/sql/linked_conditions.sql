@@ -1,5 +1,6 @@
 -- linked_conditions: one row per consenting respondent and condition found in a
--- diagnosis or condition code of an accepted row in the lookback before the response.
+-- diagnosis or condition code of an accepted row in the lookback before the response
+-- (not of a row a later extract superseded: superseded_records).
 --
 -- Relations: frame, diagnoses (the accepted rows' codes, long), codelist (each
 -- condition's ICD-10 prefixes of 3 or 4 characters and SNOMED CT ids). A prefix match
@@ -14,7 +15,8 @@ coded AS (
   SELECT c.release_pseudonym, d.activity_date, d.code_system, d.code, d.code3, d.code4
   FROM cohort c
   JOIN diagnoses d ON d.nhs_pseudonym = c.nhs_pseudonym
-  WHERE d.activity_date >= c.lookback_from AND d.activity_date < c.response_date
+  LEFT JOIN superseded_records s ON s.row_id = d.row_id
+  WHERE d.activity_date >= c.lookback_from AND d.activity_date < c.response_date AND s.row_id IS NULL
 ),
 matched AS (
   SELECT x.release_pseudonym, l.condition_id, l.codelist_id, l.codelist_version, x.activity_date
