@@ -84,7 +84,7 @@ type MailingStatus struct {
 	Step     string       `json:"step"`
 	Channel  string       `json:"channel"`
 	Day      int          `json:"day"`
-	DueAt    time.Time    `json:"due_at"`
+	DueAt    time.Time    `json:"due_at,omitzero"` // zero until the ICS knows its start
 	State    MailingState `json:"state"`
 	Selected int          `json:"selected"`
 	Sent     int          `json:"sent"`
