@@ -398,12 +398,12 @@ func update[T any](ctx context.Context, c *Client, wave, ics, name string, arg a
 	return out, nil
 }
 
-// Pause holds every ICS's mailings (timers keep running; nothing is sent).
+// Pause holds every ICS's mailings (timers keep running; nothing is sent; fieldwork still closes on its day).
 func (c *Client) Pause(ctx context.Context, wave string) error {
 	return c.signalWave(ctx, wave, workflows.SignalPause)
 }
 
-// Resume resumes a paused wave; overdue mailings go out at once.
+// Resume resumes a paused wave; overdue mailings go out at once, none after the close day.
 func (c *Client) Resume(ctx context.Context, wave string) error {
 	return c.signalWave(ctx, wave, workflows.SignalResume)
 }
@@ -438,7 +438,7 @@ func (c *Client) PauseICS(ctx context.Context, wave, ics string) error {
 	return c.signalICS(ctx, wave, ics, workflows.SignalPause)
 }
 
-// ResumeICS resumes one paused ICS; its overdue mailings go out at once.
+// ResumeICS resumes one paused ICS; its overdue mailings go out at once, none after the close day.
 func (c *Client) ResumeICS(ctx context.Context, wave, ics string) error {
 	if err := c.CheckWaveICSs(ctx, wave, []string{ics}); err != nil {
 		return err

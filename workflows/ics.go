@@ -68,7 +68,15 @@ type icsRun struct {
 	// mailing re-selects when one lands between its selection and its send.
 	optOuts         int
 	optOutsInFlight int
+	// closeAt is when fieldwork closes (day FieldworkDays); with closeOnDay
+	// (changeCloseOnItsDay) nothing the mailings wait for holds it back.
+	closeAt    time.Time
+	closeOnDay bool
 }
+
+// errFieldworkClosed: the close day came before a mailing step went out
+// (changeCloseOnItsDay); it is not sent.
+var errFieldworkClosed = errors.New("fieldwork closed before the step went out")
 
 // ICSWorkflow runs one ICS's fieldwork: intake, declaration, a deceased check before
 // every letter, the mailings on their timers, and close. At close (or when it is
@@ -133,12 +141,34 @@ func (r *icsRun) run(ctx workflow.Context) error {
 		return err
 	}
 	start := workflow.Now(ctx)
+	r.closeAt = start.Add(time.Duration(r.in.FieldworkDays) * r.in.DayLength)
+	r.closeOnDay = workflow.GetVersion(ctx, changeCloseOnItsDay, workflow.DefaultVersion, 1) >= 1
 	for i := range r.in.Steps {
-		if err := r.mail(ctx, start, i); err != nil {
+		err := r.mail(ctx, start, i)
+		if errors.Is(err, errFieldworkClosed) {
+			r.notSent(i, NotSentFieldworkClosed)
+			break
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return r.close(ctx, start)
+}
+
+// notSent records that step i and every later step not sent never will be, and why.
+func (r *icsRun) notSent(i int, why string) {
+	for j := i; j < len(r.status.Mailings); j++ {
+		if ms := &r.status.Mailings[j]; ms.State != MailingSent {
+			ms.State, ms.NotSent = MailingNotSent, why
+		}
+	}
+}
+
+// closed reports whether fieldwork's close day has come (changeCloseOnItsDay): then
+// no step is sent, whatever it waited for.
+func (r *icsRun) closed(ctx workflow.Context) bool {
+	return r.closeOnDay && !workflow.Now(ctx).Before(r.closeAt)
 }
 
 func (r *icsRun) scope() activities.Scope {
@@ -366,7 +396,9 @@ func (r *icsRun) intakeAndDeclare(ctx workflow.Context) error {
 	}
 }
 
-// mail waits until step i is due (and the wave is not paused), then sends it.
+// mail waits until step i is due (and the wave is not paused), then sends it. From
+// changeCloseOnItsDay, the wait (a pause's too) ends at the close, and a step not sent
+// by then is not sent: errFieldworkClosed.
 func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 	step := r.in.Steps[i]
 	ms := &r.status.Mailings[i]
@@ -374,6 +406,11 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 		due := start.Add(time.Duration(r.dueDay[step.Name]) * r.in.DayLength)
 		ms.DueAt = due.UTC()
 		now := workflow.Now(ctx)
+		if r.closed(ctx) {
+			// Fieldwork is over (the ICS was paused past its close day, or is resumed
+			// after it): nothing more is mailed, and the closing record follows at its time.
+			return errFieldworkClosed
+		}
 		// The receipts of an SMS step sent earlier, while Notify still holds them (paused
 		// or not: reading them sends nothing).
 		receipts, receiptsAt := r.nextReceipts()
@@ -395,6 +432,9 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 		wait := due.Sub(now)
 		if r.status.Paused {
 			wait = 0
+		}
+		if r.closeOnDay && (wait <= 0 || r.closeAt.Sub(now) < wait) {
+			wait = r.closeAt.Sub(now) // > 0: the close has not come
 		}
 		if receipts >= 0 && (wait <= 0 || receiptsAt.Sub(now) < wait) {
 			wait = receiptsAt.Sub(now)
@@ -457,6 +497,9 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 			return err
 		}
 	}
+	if r.closed(ctx) {
+		return errFieldworkClosed // the selection and its check took until the close
+	}
 	ms.Selected = sel.Count
 	ms.InAnotherICS = sel.InAnotherICS
 	ms.State = MailingSending
@@ -498,6 +541,14 @@ const changeMailingStageAfterDBS = "mailing-stage-after-dbs"
 // while some are not final), not only before the next step, which may come after
 // Notify has deleted the messages.
 const changeEarlyReceipts = "early-sms-receipts"
+
+// changeCloseOnItsDay versions the mailing story: from version 1 fieldwork closes on
+// its day whatever a step waits for — a pause (of the ICS or the wave), a DBS reply,
+// a retry of a rejected one — and nothing is mailed at or after the close: the steps
+// not sent by then are recorded as not sent (MailingNotSent), and the closing record
+// is taken at its time. Before, a pause held the close back until the resume, which
+// then sent every overdue step at once, after fieldwork had ended.
+const changeCloseOnItsDay = "close-on-its-day"
 
 // changeFinalLoadWait versions the close: from version 1 the closing record waits
 // FinalLoadDays after the close for the daily loads of the supplier's last files.
@@ -608,6 +659,9 @@ func (r *icsRun) selectRecipients(ctx workflow.Context, step mailing.Step, round
 // the deadline the status says the reply is overdue, and the mailing keeps waiting.
 func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) error {
 	for attempt := 1; ; attempt++ {
+		if r.closed(ctx) {
+			return errFieldworkClosed // no request for a step that will not be sent
+		}
 		requestID := schemas.DBSRequestID(r.in.WaveID, r.in.ICS, step, attempt)
 		r.setStage(ctx, StageDBS, "the DBS reply to "+requestID)
 		st := DBSStatus{RequestID: requestID, ForStep: step, SentAt: workflow.Now(ctx).UTC()}
@@ -620,13 +674,14 @@ func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) 
 		}
 		cur.Sent = sub.Sent
 
-		collect := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.PollOptions(r.in.DBSPollEvery)), a.CollectDBS,
+		cctx, cancelCollect := workflow.WithCancel(ctx)
+		collect := workflow.ExecuteActivity(workflow.WithActivityOptions(cctx, activities.PollOptions(r.in.DBSPollEvery)), a.CollectDBS,
 			activities.DBSCollectInput{Scope: r.scope(), RequestID: requestID})
 		tctx, cancelDeadline := workflow.WithCancel(ctx)
 		deadline := workflow.NewTimer(tctx, r.in.DBSReplyDeadline)
 		var out activities.DBSCollectOutput
 		var collectErr error
-		done := false
+		done, closed := false, false
 		// One selector: it fires each future once, so a deadline that has passed is not
 		// selected again while the reply is still awaited.
 		sel := workflow.NewSelector(ctx)
@@ -638,15 +693,36 @@ func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) 
 			cur.Overdue = true
 			r.setStage(ctx, StageDBS, "the DBS reply to "+requestID+", now OVERDUE: the mailing waits")
 		})
+		if r.closeOnDay {
+			// The close does not wait for the reply: the step is then not sent.
+			sel.AddFuture(workflow.NewTimer(tctx, r.closeAt.Sub(workflow.Now(ctx))), func(f workflow.Future) {
+				if f.Get(ctx, nil) == nil {
+					closed, done = true, true
+				}
+			})
+		}
 		for !done {
 			sel.Select(ctx)
 		}
 		cancelDeadline()
+		if closed {
+			cancelCollect()
+			return errFieldworkClosed
+		}
 		if kind, msg := activities.FaultOf(collectErr); kind == fault.ReplyMismatch {
 			cur.Rejected = msg
 			r.setStage(ctx, StageDBS, "a valid DBS reply: "+requestID+" was rejected ("+msg+"); `ice wave retry-dbs` sends a new request")
 			r.retryDBS = false
 			r.flushAudit(ctx)
+			if r.closeOnDay {
+				// Until the close at most: then the step is not sent.
+				if d := r.closeAt.Sub(workflow.Now(ctx)); d > 0 {
+					if _, err := workflow.AwaitWithTimeout(ctx, d, func() bool { return r.retryDBS }); err != nil {
+						return err
+					}
+				}
+				continue // the loop's first check sees the close
+			}
 			if err := workflow.Await(ctx, func() bool { return r.retryDBS }); err != nil {
 				return err
 			}

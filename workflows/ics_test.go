@@ -1263,3 +1263,114 @@ func TestICSWorkflow_MoveMailing(t *testing.T) {
 	}
 	assert.Equal(t, []string{"SubmitDBS W1-QE1-invitation-1", "SubmitDBS W1-QE1-sms1-1", "SubmitDBS W1-QE1-reminder1-1", "SubmitDBS W1-QE1-sms2-1"}, dbs)
 }
+
+// An ICS paused before reminder1 and left paused past its close day closes on that day
+// all the same: the steps not sent by then are recorded as not sent (fieldwork
+// closed), nothing is mailed at or after the close (nor on a resume after it), the
+// receipts of the SMS step sent before the pause are fetched while paused, and the
+// closing record is taken at its time, FinalLoadDays after the close.
+func TestICSWorkflow_PausedPastCloseDay(t *testing.T) {
+	spec := testSpec(t, testICS)
+	env := newEnv(t)
+	declareAt := time.Hour
+	start := t0.Add(declareAt)
+	closeAt := start.Add(56 * day)
+	w := newWorld(env, start, 4000, fieldworkPeople()...)
+	u := &updates{}
+	snaps := &snapshots{}
+	env.RegisterDelayedCallback(func() { u.declare(env, "d", "Dr A. Jones") }, declareAt)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalPause, nil) }, declareAt+10*day) // reminder1 is due on day 14
+	env.RegisterDelayedCallback(func() { snaps.take(env, "day-55") }, declareAt+55*day)
+	env.RegisterDelayedCallback(func() { snaps.take(env, "closed") }, declareAt+56*day+time.Hour)
+	// Resumed after the close day, before the closing record: nothing overdue goes.
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalResume, nil) }, declareAt+57*day)
+	env.RegisterDelayedCallback(func() { snaps.take(env, "resumed") }, declareAt+57*day+time.Hour)
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+
+	assert.Equal(t, []string{"invitation", "sms1"}, w.sentSteps(), "nothing is mailed after the pause, nor at or after the close")
+	for _, s := range w.sends {
+		assert.True(t, s.at.Before(closeAt), "%s sent at %v, on or after the close %v", s.step, s.at, closeAt)
+	}
+	w.mu.Lock()
+	assert.Equal(t, []time.Time{start.Add((3 + mailing.ReceiptsAfterDays) * day)}, w.receiptsAt["sms1"][:1],
+		"sms1's receipts are fetched on their day, paused or not")
+	closedAt, retainedAt := w.closedAt, w.retainedAt
+	w.mu.Unlock()
+	assert.Equal(t, start.Add(58*day), closedAt, "the closing record at its time, after the final loads")
+	assert.Equal(t, start.Add(58*day), retainedAt)
+
+	d55 := snaps.get(t, "day-55")
+	assert.Equal(t, workflows.StageFieldwork, d55.Stage)
+	assert.Equal(t, workflows.WaitingForResume, d55.WaitingOn)
+
+	for _, name := range []string{"closed", "resumed"} {
+		c := snaps.get(t, name)
+		assert.Equal(t, workflows.StageClosing, c.Stage, name)
+		assert.Equal(t, "the supplier's last files: the closing record on day 58", c.WaitingOn, name)
+		for _, m := range c.Mailings[2:] {
+			assert.Equal(t, workflows.MailingNotSent, m.State, "%s: %s", name, m.Step)
+			assert.Equal(t, workflows.NotSentFieldworkClosed, m.NotSent, "%s: %s", name, m.Step)
+		}
+	}
+
+	var res workflows.ICSResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	final := res.Status
+	assert.Equal(t, workflows.StageClosed, final.Stage)
+	require.Len(t, final.Mailings, 6)
+	for i, m := range final.Mailings {
+		if i < 2 {
+			assert.Equal(t, workflows.MailingSent, m.State, m.Step)
+			assert.Empty(t, m.NotSent, m.Step)
+			continue
+		}
+		assert.Equal(t, workflows.MailingNotSent, m.State, m.Step)
+		assert.Equal(t, workflows.NotSentFieldworkClosed, m.NotSent, m.Step)
+		assert.Zero(t, m.Sent, m.Step)
+		assert.True(t, m.SentAt.IsZero(), m.Step)
+	}
+	// S004 answered on day 57, after the close: the closing record two days later counts
+	// them. S002's death (day 1) would have been found by reminder1's DBS check, which
+	// never ran.
+	assert.Equal(t, map[int]int{1: 2, 5: 1, 6: 3}, final.Outcomes)
+}
+
+// A step whose DBS reply has not come by the close day is not sent: the wait for the
+// reply ends at the close, and the closing record is taken at its time.
+func TestICSWorkflow_DBSReplyOutstandingAtClose(t *testing.T) {
+	spec := testSpec(t, testICS)
+	spec.DBS.PollEvery = wavespec.Duration(3 * day)
+	spec.DBS.ReplyDeadline = wavespec.Duration(6 * day)
+	env := newEnv(t)
+	declareAt := time.Hour
+	start := t0.Add(declareAt)
+	w := newWorld(env, start, 4000, fieldworkPeople()...)
+	// sms3 (day 31)'s reply never comes; the test environment gives up after 10 attempts
+	// of an activity: polled every 3 days, from day 31 to the close it tries 9 times.
+	w.collectHook = func(call int, in activities.DBSCollectInput) (activities.DBSCollectOutput, error, bool) {
+		if strings.HasSuffix(in.RequestID, "-sms3-1") {
+			return activities.DBSCollectOutput{}, activities.ApplicationError(dbs.ErrReplyNotReady), true
+		}
+		return activities.DBSCollectOutput{}, nil, false
+	}
+	u := &updates{}
+	env.RegisterDelayedCallback(func() { u.declare(env, "d", "Dr A. Jones") }, declareAt)
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+
+	assert.Equal(t, []string{"invitation", "sms1", "reminder1", "sms2", "reminder2"}, w.sentSteps())
+	w.mu.Lock()
+	closedAt := w.closedAt
+	w.mu.Unlock()
+	assert.Equal(t, start.Add(58*day), closedAt)
+	var res workflows.ICSResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	sms3 := res.Status.Mailings[5]
+	assert.Equal(t, workflows.MailingNotSent, sms3.State)
+	assert.Equal(t, workflows.NotSentFieldworkClosed, sms3.NotSent)
+	require.Len(t, res.Status.DBS, 6)
+	assert.False(t, res.Status.DBS[5].Replied)
+}

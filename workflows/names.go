@@ -196,7 +196,15 @@ const (
 	MailingChecking  MailingState = "checking"
 	MailingSending   MailingState = "sending"
 	MailingSent      MailingState = "sent"
+	// MailingNotSent: the step never went out, and never will (MailingStatus.NotSent
+	// says why).
+	MailingNotSent MailingState = "not-sent"
 )
+
+// NotSentFieldworkClosed is why a step is not sent when fieldwork closed on its day
+// before the step went out: the ICS was paused past it, or the step's DBS reply had
+// not come (changeCloseOnItsDay).
+const NotSentFieldworkClosed = "fieldwork closed"
 
 // ---- publication (issue #14) ---------------------------------------------------------
 

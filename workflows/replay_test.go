@@ -43,6 +43,10 @@ import (
 // TestOneICSPausedAndCancelledWhileTheOtherGoesOn. ics-early-receipts.json is an ICS
 // recorded by TestWaveEndToEnd since each SMS step's receipts are fetched a few days
 // after it was sent ("early-sms-receipts"); ics.json is kept from before.
+// ics-paused-past-close.json is an ICS paused with its wave after sms1 and left paused
+// past its close day: its wait ends at the close, the steps it had not sent are not
+// sent, a resume after the close sends nothing, and the closing record is taken at its
+// time ("close-on-its-day"), recorded by TestPausedICSClosesOnItsDay.
 //
 // Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.
@@ -59,6 +63,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		"warehouse-reload.json":      false, // ice warehouse reload
 		"ics-cancelled.json":         false, // an ICS cancelled alone (ice wave cancel W --ics)
 		"ics-early-receipts.json":    false, // SMS receipts fetched days after each step ("early-sms-receipts")
+		"ics-paused-past-close.json": false, // paused past its close day ("close-on-its-day")
 	}
 	for _, f := range files {
 		want[filepath.Base(f)] = true

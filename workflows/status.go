@@ -90,6 +90,8 @@ type MailingStatus struct {
 	Sent     int          `json:"sent"`
 	Failed   int          `json:"failed"`
 	SentAt   time.Time    `json:"sent_at,omitzero"`
+	// NotSent is why a step in state not-sent never went out (NotSentFieldworkClosed).
+	NotSent string `json:"not_sent,omitempty"`
 	// InAnotherICS counts those left out of the step's selection because another ICS's
 	// sample of the wave holds them and keeps them (invited there, not twice).
 	InAnotherICS int `json:"in_another_ics,omitempty"`

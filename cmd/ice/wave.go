@@ -41,9 +41,9 @@ func (c *conn) withClient(fn func(ctx context.Context, cl *waveclient.Client, ar
 func waveCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "wave", Short: "Start, watch and steer fieldwork waves"}
 	cmd.AddCommand(waveStartCmd(), waveStatusCmd(), waveListCmd(),
-		waveOpCmd("pause", "Pause every ICS's mailings, or with --ics those of the ICSs named (timers keep running; nothing is sent)",
+		waveOpCmd("pause", "Pause every ICS's mailings, or with --ics those of the ICSs named (timers keep running; nothing is sent; fieldwork still closes on its day, and a step not sent by then never is)",
 			"pause sent", (*waveclient.Client).Pause, (*waveclient.Client).PauseICS),
-		waveOpCmd("resume", "Resume a paused wave, or with --ics the ICSs named; overdue mailings go out at once",
+		waveOpCmd("resume", "Resume a paused wave, or with --ics the ICSs named; overdue mailings go out at once (none after the close day)",
 			"resume sent", (*waveclient.Client).Resume, (*waveclient.Client).ResumeICS),
 		waveOpCmd("cancel", "Stop a wave, or with --ics the ICSs named while the others go on: each stops before its next step",
 			"cancellation requested", (*waveclient.Client).Cancel, (*waveclient.Client).CancelICS),
@@ -142,6 +142,8 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 		}
 		// The wave's pause pauses every ICS, and the wave's line says so.
 		switch {
+		case s.Paused && !st.Wave.Paused && ended[s.ICS] == "" && !beforeClose(s.Stage):
+			fmt.Fprint(w, " (this ICS is paused, but its fieldwork has closed: nothing more is mailed)")
 		case s.Paused && !st.Wave.Paused && ended[s.ICS] == "":
 			fmt.Fprint(w, " (this ICS is PAUSED)")
 		case resumed[s.ICS]:
@@ -194,7 +196,8 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 }
 
 // mailingLine says where one mailing step stands. A step of an ICS that ended early
-// (failed or cancelled) and not sent never will be: it is "not sent", not "scheduled".
+// (failed or cancelled) and not sent never will be: it is "not sent", not "scheduled";
+// so is a step the close came before (an ICS paused past its close day), with why.
 // An SMS step's delivery receipts follow its count once fetched.
 func mailingLine(m workflows.MailingStatus, endedEarly bool) string {
 	switch {
@@ -202,6 +205,10 @@ func mailingLine(m workflows.MailingStatus, endedEarly bool) string {
 		return "not sent (the ICS ended early)"
 	case endedEarly && m.State == workflows.MailingSending:
 		return "ended early while sending: some may have gone"
+	case m.State == workflows.MailingNotSent && m.NotSent != "":
+		return "not sent (" + m.NotSent + " before it went out)"
+	case m.State == workflows.MailingNotSent:
+		return "not sent"
 	case m.State != workflows.MailingSent:
 		return string(m.State)
 	}

@@ -272,3 +272,116 @@ func TestWaveCancelledWhileItsICSsWait(t *testing.T) {
 		}
 	}
 }
+
+// TestPausedICSClosesOnItsDay follows the wave of a tester's report: both ICSs are
+// paused with the wave after sms1, one is resumed and the other is left paused past its
+// close day. The paused one closes on its day all the same: the steps it had not sent
+// are recorded as not sent (fieldwork closed), `ice wave status` says so, a resume after
+// the close day sends nothing, and the closing record is taken at its time, after the
+// final loads. The other ICS mails and closes as scheduled.
+func TestPausedICSClosesOnItsDay(t *testing.T) {
+	ctx, st, wc := startE2E(t)
+	const wave = "e2e-paused-past-close"
+	// Days long enough that, on a loaded machine, QMM's steps still go out before its
+	// close, and the pause after sms1 comes before reminder1 (day 14).
+	const dayLength = 1500 * time.Millisecond
+	spec, _ := e2eWave(t, ctx, st, wave, 100, dayLength, "QMM", "QJK")
+	spec.Schedule.FinalLoadDays = 6 // time to resume QJK between its close and its closing record
+	if _, err := wc.StartWave(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, wc, wave, time.Minute, "awaiting declaration", allAt(workflows.StageDeclaration))
+	for _, code := range spec.Codes() {
+		if _, err := wc.Declare(ctx, wave, code, "Test Engineer"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, ctx, wc, wave, time.Minute, "sms1 sent by both", func(ics []waveclient.ICSStatus) bool {
+		for _, s := range ics {
+			if s.Mailings[1].State != workflows.MailingSent {
+				return false
+			}
+		}
+		return true
+	})
+	ice := iceOnServer(t, ctx, st)
+	if out, err := ice("wave", "pause", wave); err != nil {
+		t.Fatalf("ice wave pause: %v\n%s", err, out)
+	}
+	if out, err := ice("wave", "resume", wave, "--ics", "QMM"); err != nil {
+		t.Fatalf("ice wave resume --ics QMM: %v\n%s", err, out)
+	}
+	byICS := func(ics []waveclient.ICSStatus) map[string]waveclient.ICSStatus {
+		m := map[string]waveclient.ICSStatus{}
+		for _, s := range ics {
+			m[s.ICS] = s
+		}
+		return m
+	}
+	closing := byICS(waitFor(t, ctx, wc, wave, 3*time.Minute, "QJK closing while paused", func(ics []waveclient.ICSStatus) bool {
+		s := byICS(ics)["QJK"]
+		return s.Stage == workflows.StageClosing && s.Paused
+	}))["QJK"]
+	for _, m := range closing.Mailings[2:] {
+		if m.State != workflows.MailingNotSent || m.NotSent != workflows.NotSentFieldworkClosed {
+			t.Errorf("QJK's %s at its close: %s %q, want not sent as fieldwork closed", m.Step, m.State, m.NotSent)
+		}
+	}
+	out, err := ice("wave", "status", wave)
+	if err != nil || strings.Count(out, "not sent (fieldwork closed before it went out)") != 4 {
+		t.Errorf("ice wave status with QJK paused past its close: %v\n%s", err, out)
+	}
+	if out, err := ice("wave", "status", wave, "--json"); err != nil || strings.Count(out, `"not_sent": "fieldwork closed"`) != 4 {
+		t.Errorf("ice wave status --json with QJK paused past its close: %v\n%s", err, out)
+	}
+	// Resumed after the close day: nothing overdue goes.
+	if out, err := ice("wave", "resume", wave, "--ics", "QJK"); err != nil {
+		t.Fatalf("ice wave resume --ics QJK: %v\n%s", err, out)
+	}
+	res, err := wc.WaitWave(ctx, wave)
+	if err != nil || res.Status.Stage != workflows.WaveCompleted {
+		t.Fatalf("wave: %+v %v", res.Status, err)
+	}
+	recordHistories(t, ctx, wc, map[string]string{"ics-paused-past-close.json": workflows.ICSWorkflowID(wave, "QJK")})
+	for _, m := range res.ICS["QMM"].Mailings {
+		if m.State != workflows.MailingSent {
+			t.Errorf("QMM's %s: %s, want sent (resumed before it was due)", m.Step, m.State)
+		}
+	}
+	qjk := res.ICS["QJK"]
+	if qjk.Stage != workflows.StageClosed || qjk.Outcomes == nil {
+		t.Errorf("QJK ended at %s with outcomes %v, want closed with its closing record", qjk.Stage, qjk.Outcomes)
+	}
+	for i, m := range qjk.Mailings {
+		if want := map[bool]workflows.MailingState{true: workflows.MailingSent, false: workflows.MailingNotSent}[i < 2]; m.State != want {
+			t.Errorf("QJK's %s at the end: %s, want %s", m.Step, m.State, want)
+		}
+	}
+	// The audit trail: QJK mailed invitation and sms1 only, all before its closing
+	// record, which came FinalLoadDays after the close.
+	events, err := audit.Trail(ctx, st.Store, wave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []string
+	var closedAt time.Time
+	for _, e := range events {
+		if e.ICS != "QJK" {
+			continue
+		}
+		switch e.Kind {
+		case "mailing_sent":
+			var d struct{ Step string }
+			_ = json.Unmarshal([]byte(e.Details), &d)
+			sent = append(sent, d.Step)
+		case "fieldwork_closed":
+			closedAt = e.StartedAt
+		}
+	}
+	if strings.Join(sent, ",") != "invitation,sms1" || closedAt.IsZero() {
+		t.Errorf("QJK's audit trail: mailings %v, closing record at %v; want invitation and sms1, then the closing record", sent, closedAt)
+	}
+	if start := qjk.Declaration.At; closedAt.Before(start.Add(time.Duration(56+6) * dayLength)) {
+		t.Errorf("QJK's closing record at %v, before its time (day 62 from %v)", closedAt, start)
+	}
+}

@@ -66,6 +66,9 @@ func TestStatusSaysWhatIsPaused(t *testing.T) {
 		oneResumed bool
 	}{
 		{"the ICS alone", false, []string{"wave W5: fieldwork\n", "QWE  stage fieldwork, waiting for resume (this ICS is PAUSED)\n"}, false},
+		// Paused past its close day: closing all the same, and nothing more goes.
+		{"the ICS alone, past its close", false, []string{"QCL  stage closing, waiting for the supplier's last files " +
+			"(this ICS is paused, but its fieldwork has closed: nothing more is mailed)\n"}, false},
 		{"the wave", true, []string{"wave W5: fieldwork (PAUSED)\n", "QWE  stage fieldwork, waiting for resume\n"}, false},
 		// The wave paused, then one ICS resumed on its own: it mails; the wave's line
 		// said PAUSED alone.
@@ -75,7 +78,8 @@ func TestStatusSaysWhatIsPaused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
 			st := waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5", Stage: workflows.WaveFieldwork, Paused: tt.wavePaused},
-				ICS: []waveclient.ICSStatus{paused}}
+				ICS: []waveclient.ICSStatus{paused, {WaveID: "W5", ICS: "QCL", Stage: workflows.StageClosing, Paused: true,
+					WaitingOn: "the supplier's last files"}}}
 			if tt.oneResumed {
 				st.ICS = append(st.ICS, waveclient.ICSStatus{WaveID: "W5", ICS: "QMM", Stage: workflows.StageFieldwork, WaitingOn: "sms2"})
 			}
@@ -132,6 +136,9 @@ func TestStatusMailingLines(t *testing.T) {
 			"sent: 10 of 10 selected; receipts: 6 delivered, 1 failed for good, 1 failed for now, 2 expired (deleted by Notify before read: result unknown)\n"},
 		{"receipts in flight", sms(workflows.MailingStatus{State: workflows.MailingSent, Sent: 10, Selected: 10, Delivered: 8, ReceiptsDueAt: due}), false,
 			"; receipts: 8 delivered, 0 failed for good, 0 failed for now, the rest in flight\n"},
+		// Paused past the close day: the close came first, and it never goes.
+		{"not sent, fieldwork closed", workflows.MailingStatus{Step: "reminder1", Channel: "letter", Day: 14, State: workflows.MailingNotSent,
+			NotSent: workflows.NotSentFieldworkClosed}, false, "reminder1 (letter, day 14)  not sent (fieldwork closed before it went out)\n"},
 		{"letter", workflows.MailingStatus{Step: "reminder1", Channel: "letter", Day: 14, State: workflows.MailingSent, Sent: 5, Selected: 5}, false,
 			"reminder1 (letter, day 14)  sent: 5 of 5 selected\n"},
 	} {
