@@ -525,16 +525,20 @@ func (sys *system) label(v int) {
 	}
 }
 
-// target is what the audit found exact: a cell, or a withheld column total.
+// target is what the audit found exact: a cell, a withheld column total, or the base
+// (or positive count) of a withheld row.
 type target struct {
-	cell  int // −1 when a total
-	total int // column, −1 when a cell
+	cell  int  // −1 unless a cell
+	total int  // column, −1 unless a total
+	row   int  // withheld row, −1 unless a row's sum
+	pos   bool // the row's positive count, not its base
 }
 
-var none = target{-1, -1}
+var none = target{-1, -1, -1, false}
 
 // firstPinned audits every withheld cell in order (rows, then columns), then every
-// withheld column total, and returns the first whose interval has width 0, or none.
+// withheld column total, then every withheld row's base and positive count, and
+// returns the first whose interval has width 0, or none.
 func firstPinned(s *state) (target, error) {
 	sys := build(s)
 	for v := range sys.cells {
@@ -542,8 +546,8 @@ func firstPinned(s *state) (target, error) {
 		if err != nil {
 			return none, err
 		}
-		if p {
-			return target{sys.cells[v], -1}, nil
+		if x := (target{sys.cells[v], -1, -1, false}); p && !s.left[x] {
+			return x, nil
 		}
 	}
 	for j, st := range s.totalStatus {
@@ -554,11 +558,86 @@ func firstPinned(s *state) (target, error) {
 		if err != nil {
 			return none, err
 		}
-		if p {
-			return target{-1, j}, nil
+		if x := (target{-1, j, -1, false}); p && !s.left[x] {
+			return x, nil
+		}
+	}
+	if !s.rowRemedy() {
+		return none, nil
+	}
+	for r := 0; r < s.rows; r++ {
+		if s.open(r) {
+			continue
+		}
+		for _, pos := range []bool{false, true} {
+			if pos && s.posCols == nil {
+				continue
+			}
+			x := target{-1, -1, r, pos}
+			p, err := sys.sumPinned(s, s.rowVars(sys, x))
+			if err != nil {
+				return none, err
+			}
+			if p && !s.left[x] {
+				return x, nil
+			}
 		}
 	}
 	return none, nil
+}
+
+// rowRemedy reports whether anything is left that could protect a withheld row's
+// sums: a published row, or a column total the check may withhold. (With neither —
+// every row withheld and the totals a Margin's — nothing in the table can help.)
+func (s *state) rowRemedy() bool {
+	if s.smallestOpenRow() >= 0 {
+		return true
+	}
+	if s.totalsFixed {
+		return false
+	}
+	for j, st := range s.totalStatus {
+		if st == Published && (s.baseCols == nil || s.baseCols[j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// rowVars lists the unknowns of target row x's base (or positive) categories.
+func (s *state) rowVars(sys *system, x target) []int {
+	in := s.baseCols
+	if x.pos {
+		in = s.posCols
+	}
+	var vars []int
+	for j := 0; j < s.cols; j++ {
+		if in == nil || in[j] {
+			if v := sys.varAt(x.row*s.cols + j); v >= 0 {
+				vars = append(vars, v)
+			}
+		}
+	}
+	return vars
+}
+
+// sumPinned reports whether the sum of the unknowns vars takes one value; no unknowns
+// (a row left out of the system) is never exact. Certificate: a feasible move of one
+// of them changes the sum.
+func (sys *system) sumPinned(s *state, vars []int) (bool, error) {
+	if len(vars) == 0 {
+		return false, nil
+	}
+	for _, v := range vars {
+		if len(sys.consOf[v]) == 0 || sys.feasibleMove([]move{{v, 1}}) || sys.feasibleMove([]move{{v, -1}}) {
+			return false, nil
+		}
+	}
+	lo, hi, err := sys.sumInterval(vars)
+	if err != nil {
+		return false, err
+	}
+	return hi != nil && lo.Cmp(hi) == 0, nil
 }
 
 // pinnedTarget reports whether x (withheld in s) is exact.
@@ -570,6 +649,9 @@ func pinnedTarget(s *state, x target) (bool, error) {
 			return false, nil // a withheld row's cell with nothing across rows: never exact
 		}
 		return sys.pinned(s, v)
+	}
+	if x.row >= 0 {
+		return sys.sumPinned(s, s.rowVars(sys, x))
 	}
 	return sys.totalPinned(s, x.total)
 }

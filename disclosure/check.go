@@ -23,6 +23,11 @@ type state struct {
 	// status — Published, Primary (1 ≤ total < min_count) or Secondary (S5).
 	total       []int64
 	totalStatus []Status
+	// totalsFixed: the totals' statuses are a Margin's, never changed here;
+	// baseSum: the sum of the rows' bases is published (a Margin's base).
+	totalsFixed, baseSum bool
+	// left are exact figures nothing in the table can protect (a Margin's doing).
+	left map[target]bool
 	// scratch is reused by every build of one check (never by two at once).
 	scratch *system
 	// keepWithheldRows makes build keep the rows it may leave out (for the test
@@ -132,10 +137,39 @@ func load(t Table, p Params) (*state, []int, error) {
 			}
 		}
 	}
+	if m := t.Margin; m != nil {
+		if len(m.Status) != cols {
+			return nil, nil, bad("Margin has %d statuses for %d categories", len(m.Status), cols)
+		}
+		s.colTotals, s.totalsFixed, s.unweighted, s.baseSum = true, true, true, m.Base
+	}
 	if s.colTotals {
 		s.total, s.totalStatus = make([]int64, cols), make([]Status, cols)
 		for k, n := range s.counts {
 			s.total[k%cols] += n
+		}
+	}
+	if m := t.Margin; m != nil {
+		for j, st := range m.Status {
+			if st.Withheld() {
+				s.totalStatus[j] = st
+			}
+		}
+		// The margin's base, positive count and total are sums over every row.
+		sums := func(in []bool) []int {
+			var cells []int
+			for k := range s.counts {
+				if in == nil || in[k%cols] {
+					cells = append(cells, k)
+				}
+			}
+			return cells
+		}
+		if m.Base {
+			s.facts = append(s.facts, sums(s.baseCols))
+		}
+		if m.Positive && s.posCols != nil {
+			s.facts = append(s.facts, sums(s.posCols))
 		}
 	}
 	for f, fact := range t.Facts {
@@ -181,6 +215,8 @@ func (s *state) suppress() error {
 			return nil
 		case x.cell >= 0:
 			err = s.protect(x.cell)
+		case x.row >= 0:
+			err = s.protectRow(x)
 		default:
 			err = s.protectTotal(x.total)
 		}
@@ -205,8 +241,11 @@ func (s *state) primary() {
 			s.cell[k] = Primary
 		}
 	}
-	// A published column total is a published count too.
+	// A published column total is a published count too (a Margin's are as given).
 	for j, n := range s.total {
+		if s.totalsFixed {
+			break
+		}
 		if n >= 1 && n < int64(s.p.MinCount) {
 			s.totalStatus[j] = Primary
 		}
@@ -221,7 +260,62 @@ func (s *state) secondary() {
 		if s.colTotals && s.secondaryColumns() {
 			changed = true
 		}
+		if s.secondaryWholeRow() {
+			changed = true
+		}
 	}
+}
+
+// baseSumPublished reports whether the sum of the rows' bases is published: a
+// Margin's base, or the column totals of every base category.
+func (s *state) baseSumPublished() bool {
+	if s.baseSum {
+		return true
+	}
+	if !s.colTotals {
+		return false
+	}
+	for j, st := range s.totalStatus {
+		if (s.baseCols == nil || s.baseCols[j]) && st != Published {
+			return false
+		}
+	}
+	return true
+}
+
+// smallestOpenRow is the published row with the smallest base (ties: the lowest
+// group code), −1 when none is.
+func (s *state) smallestOpenRow() int {
+	best := -1
+	for r := 0; r < s.rows; r++ {
+		if s.open(r) && (best < 0 || s.base[r] < s.base[best]) {
+			best = r
+		}
+	}
+	return best
+}
+
+// secondaryWholeRow: where the sum of the bases is published, a table with exactly
+// one withheld row withholds the published row with the smallest base whole (S), so
+// that only the two rows' sum can be worked out.
+func (s *state) secondaryWholeRow() bool {
+	if !s.baseSumPublished() {
+		return false
+	}
+	withheld := 0
+	for r := 0; r < s.rows; r++ {
+		if !s.open(r) {
+			withheld++
+		}
+	}
+	if withheld != 1 {
+		return false
+	}
+	if r := s.smallestOpenRow(); r >= 0 {
+		s.row[r] = Secondary
+		return true
+	}
+	return false
 }
 
 // smallest returns the cell with the smallest count among cells, preferring a
@@ -356,9 +450,9 @@ func (s *state) protect(k int) error {
 	colStep := step{len(col) > 0, all(col), func() { s.cell[s.pick(col)] = Secondary }}
 	posStep := step{posOpen, func(h *state) { all(row)(h); h.posWithheld[r] = true }, func() { s.posWithheld[r] = true }}
 	wholeStep := step{s.open(r), func(h *state) { h.row[r] = Secondary }, func() { s.row[r] = Secondary }}
-	totalOpen := s.colTotals && s.totalStatus[j] == Published
+	totalOpen := s.colTotals && !s.totalsFixed && s.totalStatus[j] == Published
 	totalStep := step{totalOpen, func(h *state) { h.totalStatus[j] = Secondary }, func() { s.totalStatus[j] = Secondary }}
-	return s.firstThatHelps(target{k, -1},
+	return s.firstThatHelps(target{k, -1, -1, false},
 		[]step{rowStep, colStep, posStep, wholeStep, totalStep},
 		[]step{colStep, totalStep, posStep, rowStep, wholeStep})
 }
@@ -407,12 +501,15 @@ func (s *state) firstThatHelps(x target, helpful, fallback []step) error {
 func (s *state) widen(x target) error {
 	sys := buildFull(s)
 	var start []int
-	if x.cell >= 0 {
+	switch {
+	case x.cell >= 0:
 		if sys.varAt(x.cell) < 0 {
 			return nil // not exact after all (a withheld row with nothing across rows)
 		}
 		start = []int{sys.varOf[x.cell]}
-	} else {
+	case x.row >= 0:
+		start = s.rowVars(sys, x)
+	default:
 		start = sys.columnVars(s, x.total)
 	}
 	inComp := make([]bool, len(sys.cells))
@@ -453,9 +550,16 @@ func (s *state) widen(x target) error {
 				addOnce(&rows, 3, k/s.cols)
 			}
 		}
+		if (con.origin == fromRow || con.origin == fromPositive) && s.open(con.index) {
+			// An open row whose counts are all withheld still publishes its base and
+			// % positive: withholding it whole is a step too.
+			addOnce(&rows, 3, con.index)
+		}
 		switch con.origin {
 		case fromColumn:
-			addOnce(&totals, 1, con.index)
+			if !s.totalsFixed {
+				addOnce(&totals, 1, con.index)
+			}
 		case fromPositive:
 			addOnce(&positives, 2, con.index)
 		}
@@ -490,6 +594,19 @@ func (s *state) widen(x target) error {
 		steps = append(steps, step{true, func(h *state) { h.row[r] = Secondary }, func() { s.row[r] = Secondary }})
 	}
 	if len(steps) == 0 {
+		if s.totalsFixed {
+			// Everything of the table around x is withheld; what keeps x exact is the
+			// margin, published in its own table, which this check cannot withhold.
+			// The table withholds all it can; x is left (and skipped from now on).
+			if s.left == nil {
+				s.left = map[target]bool{}
+			}
+			s.left[x] = true
+			return nil
+		}
+		if x.row >= 0 {
+			return fmt.Errorf("the base or positive count of withheld row %d stays exact with everything around it withheld: a further fact publishes it", x.row+1)
+		}
 		if x.cell >= 0 {
 			return fmt.Errorf("cell (row %d, category %d) stays exact with everything around it withheld: a further fact publishes it", x.cell/s.cols+1, x.cell%s.cols+1)
 		}
@@ -510,6 +627,40 @@ func (s *state) widen(x target) error {
 	}
 	steps[0].do()
 	return nil
+}
+
+// protectRow is S5's remedy for a withheld row whose base (or positive count) can be
+// worked out: withhold whole the published row with the smallest base (ties: lowest
+// group code) — the next smallest when that one would not help — or else a column
+// total the check may withhold.
+func (s *state) protectRow(x target) error {
+	var rows []int
+	for r := 0; r < s.rows; r++ {
+		if s.open(r) {
+			rows = append(rows, r)
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b int) int {
+		switch {
+		case s.base[a] < s.base[b]:
+			return -1
+		case s.base[a] > s.base[b]:
+			return 1
+		}
+		return 0
+	})
+	var steps []step
+	for _, r := range rows {
+		steps = append(steps, step{true, func(h *state) { h.row[r] = Secondary }, func() { s.row[r] = Secondary }})
+	}
+	if !s.totalsFixed {
+		for j, st := range s.totalStatus {
+			if st == Published && (s.baseCols == nil || s.baseCols[j]) {
+				steps = append(steps, step{true, func(h *state) { h.totalStatus[j] = Secondary }, func() { s.totalStatus[j] = Secondary }})
+			}
+		}
+	}
+	return s.firstThatHelps(x, steps, steps)
 }
 
 // protectTotal is S5's remedy for a withheld column total that can be worked out:
@@ -539,12 +690,12 @@ func (s *state) protectTotal(j int) error {
 			h.cell[c] = Secondary
 		}
 	}, func() { s.cell[s.pick(col)] = Secondary }}
-	totalStep := step{len(others) > 0, func(h *state) {
+	totalStep := step{len(others) > 0 && !s.totalsFixed, func(h *state) {
 		for _, j2 := range others {
 			h.totalStatus[j2] = Secondary
 		}
 	}, func() { s.totalStatus[pickTotal()] = Secondary }}
-	return s.firstThatHelps(target{-1, j}, []step{colStep, totalStep}, []step{colStep, totalStep})
+	return s.firstThatHelps(target{-1, j, -1, false}, []step{colStep, totalStep}, []step{colStep, totalStep})
 }
 
 // pick chooses the cell to withhold among published cells: the smallest non-zero
@@ -589,7 +740,7 @@ func (s *state) checked(t Table, perm []int) *Checked {
 	c.posValues, c.rowValues = copyRows(t.PositiveValues), copyRows(t.RowValues)
 	c.total, c.totalStatus = s.total, s.totalStatus
 	for _, st := range s.totalStatus {
-		if st != Published {
+		if st != Published && !s.totalsFixed { // a Margin's are its own table's
 			c.summary.TotalsWithheld++
 		}
 	}

@@ -145,15 +145,18 @@ func TestRules(t *testing.T) {
 			// Column totals give a's cells (57 − 30 − 25 = 2, 78 − 40 − 35 = 3)
 			// although a is withheld for its base: S5 withholds in the column, S3 and
 			// S4 follow, and a rectangle of withheld counts protects them.
+			// Withholding b's and c's cells would leave a's base the totals less b's and
+			// c's bases: the smaller of them is withheld whole instead.
 			name:   "a withheld row is protected through its column",
 			groups: []string{"a", "b", "c"}, counts: [][]int64{{2, 3}, {30, 40}, {25, 35}}, colTotals: true,
-			want: []string{"a B:BB", "b :SS", "c :SS", "total:.."},
+			want: []string{"a B:BB", "b :..", "c S:SS", "total:.."},
 		},
 		{
-			// Each of a's cells is given by its column; each needs its column's cells.
+			// Each of a's cells is given by its column, and its base by the totals less
+			// the other bases: a second row is withheld whole.
 			name:   "a withheld row with three pinned cells",
 			groups: []string{"a", "b", "c"}, counts: [][]int64{{2, 3, 0}, {30, 40, 20}, {25, 35, 22}}, colTotals: true,
-			want: []string{"a B:BBB", "b :SSS", "c :SSS", "total:..."},
+			want: []string{"a B:BBB", "b :...", "c S:SSS", "total:..."},
 		},
 		{
 			// One group: its column totals are its counts. A small total is itself a

@@ -22,6 +22,14 @@
 //	              that fails withholds the smallest non-zero unwithheld count of its
 //	              row (ties as S3) and S3–S5 run again
 //
+// Rows. Where the sum of the rows' bases is published (column totals of every base
+// category, or a Margin's base), a table with exactly one withheld row (B or S) also
+// withholds whole, status S, the published row with the smallest base (ties: lowest
+// group code): else the withheld row's base, weighted base and % positive are the
+// total less the published rows. S5 then also checks every withheld row's base and
+// positive count, as sums of its counts, and withholds a further row whole when one is
+// exact (a B row of base 1 beside an S row of base 10 whose sum is published).
+//
 // What it guarantees. No withheld count can be worked out exactly from what is
 // published: the audit is exact (rational linear programming, or a certificate — a
 // feasible integer change to the hidden counts that moves the cell — checked against
@@ -150,6 +158,16 @@ type Table struct {
 	ColumnTotals bool
 	// Facts are further published linear facts about the counts.
 	Facts []Fact
+	// Margin, when not nil, says the groups partition the respondents of a row
+	// published in another table (an ICS's own row above its demographic groups): that
+	// row's counts are the column totals of this table, its base the sum of the rows'
+	// bases. The table is then checked with column totals (S4) whose statuses Margin
+	// fixes, a lone withheld row withholds a second (see Check), and, the groups'
+	// figures being weighted shares of a published weighted base, every published
+	// row's % positive and its total over all categories count as published facts, as
+	// for an Unweighted table: an audit of the counts that passes then also protects
+	// the weighted figures (the attacker's equations on them are a subset).
+	Margin *Margin
 
 	// Figures withheld together with what they belong to (each optional, nil or
 	// [group] in the order of Groups):
@@ -160,6 +178,18 @@ type Table struct {
 	PositiveValues [][]float64
 	// RowValues (e.g. the weighted base), withheld with the row.
 	RowValues [][]float64
+}
+
+// Margin is a published row of which a table's groups are a partition.
+type Margin struct {
+	// Status is each category's status in the margin's own table (withheld there, or
+	// published): its total over the groups is published unless withheld. Check takes
+	// them as given and never withholds a total of its own accord.
+	Status []Status
+	// Base, Positive and Total say the margin's base (the sum of its base
+	// categories), its positive count and its total over every category are
+	// published (its row is; its % positive is).
+	Base, Positive, Total bool
 }
 
 // Fact is a published linear fact: the sum of Cells is known to anyone.

@@ -258,6 +258,10 @@ func (u *unit) run() (*unitOut, error) {
 				if len(t.Groups) == 0 {
 					continue
 				}
+				// Every respondent of the ICS is in exactly one of the breakdown's groups
+				// (levels come from the frame, never missing): the ICS's own row is the
+				// groups' published total.
+				t.Margin = margin(set.ics.checked, u.frame.icss[k])
 				if set.brk[[2]int{k, bi}], err = check(kindBreakdown, t, &checkedTable{option: opt, ics: u.frame.icss[k], breakdown: bt.name}); err != nil {
 					return nil, err
 				}
@@ -309,6 +313,23 @@ func (u *unit) run() (*unitOut, error) {
 		}
 	}
 	return out, nil
+}
+
+// margin is ICS ics's row of its by-ICS table as published: the total of the rows of
+// each of its breakdown tables (nil when the ICS has no row there).
+func margin(c *disclosure.Checked, ics string) *disclosure.Margin {
+	i, ok := c.Row(ics)
+	if !ok {
+		return nil
+	}
+	m := &disclosure.Margin{Status: make([]disclosure.Status, c.NumCategories())}
+	for j := range m.Status {
+		m.Status[j] = c.CellStatus(i, j)
+	}
+	published := !c.RowStatus(i).Withheld()
+	m.Base, m.Total = published, published
+	m.Positive = c.HasPositive() && !c.PositiveStatus(i).Withheld()
+	return m
 }
 
 // emitter reads rows out of checked tables.
