@@ -61,6 +61,7 @@ var Kinds = []string{
 	"response_file_skipped",
 	"responses_after_closing_record",
 	"responses_loaded",
+	"responses_reconciled",
 	"responses_simulated",
 	"sms_batch",
 	"theme_decisions",

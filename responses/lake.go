@@ -3,7 +3,9 @@ package responses
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
+	"strings"
 	"time"
 
 	"icesurvey/fault"
@@ -93,7 +95,8 @@ func readKnown(ctx context.Context, st store.Store, wave, ics string, sampled, i
 // a file loaded by an earlier run whose warehouse load never finished (a terminated
 // workflow) is loaded by the next run of the same day (the warehouse skips objects it
 // already holds). Only objects of files whose load marker exists count: an object left
-// by an attempt killed before its marker is not yet known to be whole and final.
+// by an attempt killed before its marker is not yet known to be whole and final. The
+// day's reconcile objects (ResponseReconcileKey) count too.
 func DayObjects(ctx context.Context, st store.Store, wave, ics string, day time.Time) ([]schemas.LakeObject, error) {
 	markers, err := st.List(ctx, schemas.ResponseLoadMarkerPrefix(wave, ics))
 	if err != nil {
@@ -112,7 +115,9 @@ func DayObjects(ctx context.Context, st store.Store, wave, ics string, day time.
 			return nil, err
 		}
 		for _, inf := range infos {
-			if done[inf.Key] {
+			// A reconcile object (ResponseReconcileKey) is written whole after the
+			// markers of every file its records name, so it is final when it exists.
+			if done[inf.Key] || (t == schemas.LakeDuplicates && isReconcileObject(inf.Key)) {
 				out = append(out, t.Object(inf.Key))
 			}
 		}
@@ -126,4 +131,8 @@ func DayObjects(ctx context.Context, st store.Store, wave, ics string, day time.
 		return out[i].Key < out[j].Key
 	})
 	return out, nil
+}
+
+func isReconcileObject(key string) bool {
+	return strings.HasPrefix(path.Base(key), schemas.ResponseReconcilePrefix) && schemas.IsParquet(key)
 }

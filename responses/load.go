@@ -97,7 +97,7 @@ type FileResult struct {
 	Loaded         int      `json:"loaded"`
 	Rejected       int      `json:"rejected"`
 	Duplicates     int      `json:"duplicates"`
-	Superseded     int      `json:"superseded,omitempty"` // earlier-day incomplete responses replaced
+	Superseded     int      `json:"superseded,omitempty"` // responses kept by earlier loads replaced
 	Rejections     int      `json:"rejections"`           // rejection records (a row may have several)
 	UnknownColumns []string `json:"unknown_columns,omitempty"`
 	OtherReasons   int      `json:"other_reasons,omitempty"` // REASON values outside the code list, stored as "other"
@@ -127,6 +127,9 @@ type LoadResult struct {
 	LinkageWithdrawals int            `json:"linkage_withdrawals,omitempty"`
 	ByReason           map[string]int `json:"rejections_by_reason"`
 	Outputs            []string       `json:"outputs"`
+	// Reconciled are the kept responses demoted after the write (reconcile): a second
+	// kept response for a person, left by a load of the ICS that ran at the same time.
+	Reconciled int `json:"reconciled,omitempty"`
 }
 
 // LoadedChecksums lists the checksums of files fully loaded by this run (not skipped,
@@ -343,6 +346,19 @@ func Load(ctx context.Context, st store.Store, cfg LoadConfig, day time.Time) (*
 			"unknown_columns": f.UnknownColumns,
 		})
 	}
+	// Last, once this load's markers are written: a load of another day of the ICS
+	// that ran at the same time may have kept a second response for a person.
+	key, n, err := l.reconcile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" {
+		res.Reconciled = n
+		res.Outputs = append(res.Outputs, key)
+		audit.Record(ctx, "responses_reconciled", map[string]any{
+			"wave_id": cfg.WaveID, "ics": cfg.ICS, "load_date": res.LoadDate, "demoted": n, "object": key,
+		})
+	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Key < res.Files[j].Key })
 	if res.RowsRead != res.Loaded+res.Rejected+res.Duplicates {
 		return nil, fmt.Errorf("responses: %d rows read but %d loaded + %d rejected + %d duplicates",
@@ -360,7 +376,7 @@ func (r *LoadResult) auditDetails() map[string]any {
 	return map[string]any{
 		"wave_id": r.WaveID, "ics": r.ICS, "load_date": r.LoadDate, "no_files": r.NoFiles,
 		"files": len(r.Files), "files_skipped": r.FilesSkipped, "rows_read": r.RowsRead,
-		"loaded": r.Loaded, "rejected": r.Rejected, "duplicates": r.Duplicates, "superseded": r.Superseded,
+		"loaded": r.Loaded, "rejected": r.Rejected, "duplicates": r.Duplicates, "superseded": r.Superseded, "reconciled": r.Reconciled,
 		"responses": r.Responses, "outcomes": outcomes, "free_text_items": r.FreeTextItems,
 		"linkage_withdrawals": r.LinkageWithdrawals, "rejections_by_reason": r.ByReason,
 	}
@@ -905,7 +921,8 @@ func contains(list []string, s string) bool {
 }
 
 // dedupe keeps one response per person and respondent type: the first complete one by
-// received time, else the first incomplete one; an earlier load's kept response counts.
+// received time, else the first incomplete one; a response another load kept counts,
+// and is discarded (a duplicates record of this load) when this day's is preferred.
 func (l *loader) dedupe(ctx context.Context, work []*fileWork) error {
 	// A person's candidates are chained through candidate.next, in the order met, so
 	// the many who answered once cost one map entry and no slice.
@@ -966,33 +983,38 @@ func (l *loader) dedupe(ctx context.Context, work []*fileWork) error {
 			// A previous attempt of this very load wrote it; judge the day afresh.
 			hasPrior = false
 		}
+		// The run's own choice: the first complete candidate by received time, else
+		// the first. Against a prior response the preferred of the two is kept, by
+		// preferred: which load met a person first does not decide.
+		best := cs[0]
+		for _, c := range cs {
+			if c.complete {
+				best = c
+				break
+			}
+		}
 		var keep *candidate
 		reason := schemas.DuplicateSameDay
 		switch {
-		case hasPrior && p.Complete:
+		case !hasPrior || preferred(best.prior(), p):
+			keep = best
+		case p.Complete:
 			reason = schemas.DuplicateEarlierDay
 		default:
-			for _, c := range cs {
-				if c.complete {
-					keep = c
-					break
-				}
-			}
-			switch {
-			case keep == nil && hasPrior:
-				reason = schemas.DuplicateIncompleteLater
-			case keep == nil:
-				keep = cs[0]
-			}
+			reason = schemas.DuplicateIncompleteLater
 		}
 		keptID := p.ResponseID
 		if keep != nil {
 			keep.kept = true
 			keptID = keep.id
-			if hasPrior && !p.Complete {
+			if hasPrior {
+				why := schemas.DuplicateSupersededByDone
+				if p.Complete || !keep.complete {
+					why = schemas.DuplicateOfFirstReceived
+				}
 				fw := work[keep.file]
 				fw.dups = append(fw.dups, l.duplicate(k, keep.id, p.ResponseID, p.ReceivedAt, p.Complete, p.Channel,
-					schemas.DuplicateSupersededByDone, fw.res.SHA256))
+					why, fw.res.SHA256))
 				fw.res.Superseded++
 			}
 		}
@@ -1006,6 +1028,11 @@ func (l *loader) dedupe(ctx context.Context, work []*fileWork) error {
 		}
 	}
 	return nil
+}
+
+// prior is c as the response a later load would find kept.
+func (c *candidate) prior() PriorResponse {
+	return PriorResponse{ResponseID: c.id, Complete: c.complete, ReceivedAt: c.receivedAt, Channel: c.channel}
 }
 
 // arrivalOrder orders a person's candidates by received time, then by file and row.

@@ -343,6 +343,16 @@ func ResponsePartKey(table LakeTable, wave, ics string, day time.Time, sha strin
 	return ResponseLoadPartition(table, wave, ics, day) + ResponsePartName(sha)
 }
 
+// ResponseReconcileKey is the duplicates object in which a load of day demotes a
+// second kept response left by a load of the ICS that ran at the same time (named by
+// a digest of its records, so the same demotions make the same object).
+func ResponseReconcileKey(wave, ics string, day time.Time, digest string) string {
+	return ResponseLoadPartition(LakeDuplicates, wave, ics, day) + ResponseReconcilePrefix + digest[:min(16, len(digest))] + parquetExt
+}
+
+// ResponseReconcilePrefix begins the name of a ResponseReconcileKey object.
+const ResponseReconcilePrefix = "reconcile-"
+
 // auditNoWave groups audit events that belong to no wave.
 const auditNoWave = "_none"
 

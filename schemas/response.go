@@ -321,6 +321,10 @@ const (
 	DuplicateEarlierDay       = "duplicate_of_earlier_day"     // a complete response was kept on an earlier day
 	DuplicateSupersededByDone = "incomplete_superseded"        // an earlier incomplete response replaced by a complete one
 	DuplicateIncompleteLater  = "incomplete_after_earlier_day" // an incomplete response after an earlier-day incomplete one
+	// DuplicateOfFirstReceived: a response one load kept is discarded for the person's
+	// first received (complete, if any) response, which another load kept: a load of
+	// another day run at the same time, or a later day loaded first.
+	DuplicateOfFirstReceived = "duplicate_of_first_received"
 )
 
 // DuplicateResponse records that one person (survey record id and respondent type)
