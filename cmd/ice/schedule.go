@@ -104,6 +104,18 @@ func (f *loadFlags) input(fromCluster func() (wavespec.Spec, error)) (waveclient
 	return in, nil
 }
 
+// clusterSpec reads the spec the cluster started wave with, for loadFlags.input, and
+// keeps what it read in *started (set only once asked).
+func clusterSpec(ctx context.Context, cl *waveclient.Client, wave string, started **waveclient.StartedWave) func() (wavespec.Spec, error) {
+	return func() (wavespec.Spec, error) {
+		w, err := cl.WaveSpec(ctx, wave)
+		if err == nil {
+			*started = &w
+		}
+		return w.Spec, err
+	}
+}
+
 // check refuses what the flags say wrongly on their own, before the cluster is asked.
 func (f *loadFlags) check() error {
 	// A code given twice would load that ICS twice each day.
@@ -342,11 +354,7 @@ ones the cluster runs (--any-wave skips the check).`,
 			}
 			defer cl.Close()
 			var started *waveclient.StartedWave
-			in, err := lf.input(func() (wavespec.Spec, error) {
-				w, err := cl.WaveSpec(ctx, lf.wave)
-				started = &w
-				return w.Spec, err
-			})
+			in, err := lf.input(clusterSpec(ctx, cl, lf.wave, &started))
 			if err != nil {
 				return err
 			}
@@ -453,11 +461,7 @@ func loadBackfillCmd() *cobra.Command {
 			}
 			defer cl.Close()
 			var started *waveclient.StartedWave
-			in, err := lf.input(func() (wavespec.Spec, error) {
-				w, err := cl.WaveSpec(ctx, lf.wave)
-				started = &w
-				return w.Spec, err
-			})
+			in, err := lf.input(clusterSpec(ctx, cl, lf.wave, &started))
 			if err != nil {
 				return err
 			}
