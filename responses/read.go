@@ -88,7 +88,7 @@ func readCSVHeader(r *csv.Reader) (*table, error) {
 			return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: "header row has an empty column name"}
 		}
 		if _, dup := t.index[h]; dup {
-			return nil, &fileError{reason: schemas.RejectUnreadableFile, field: h, msg: fmt.Sprintf("column %s appears twice in the header", h)}
+			return nil, &fileError{reason: schemas.RejectUnreadableFile, field: safeColumn(h), msg: fmt.Sprintf("column %s appears twice in the header", safeColumn(h))}
 		}
 		t.addColumn(h)
 	}
@@ -209,6 +209,7 @@ func readCSVRows(b []byte, first, columns int) csvPart {
 	// About 200 bytes a row, so the slice rarely grows.
 	p.records = make([]record, 0, len(b)/200+1)
 	for {
+		from := r.InputOffset()
 		fields, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
@@ -221,6 +222,16 @@ func readCSVRows(b []byte, first, columns int) csvPart {
 		}
 		var pe *csv.ParseError
 		switch {
+		case errors.As(err, &pe) && pe.Line > pe.StartLine:
+			// A quote left open: the reader read on, across line breaks, to where it
+			// gave up (often the end of the file), so one unreadable "row" holds every
+			// line after it. Each of those lines is counted and rejected as a row of
+			// its own, so none is lost without a trace.
+			p.parseErrors++
+			if p.swallowed(b[from:r.InputOffset()], pe, first); p.malformed > maxMalformed {
+				return p // garbage: the caller gives up on the file at this count anyway
+			}
+			continue
 		case errors.As(err, &pe):
 			p.parseErrors++
 			rec.line = pe.StartLine + first - 1
@@ -246,6 +257,43 @@ func readCSVRows(b []byte, first, columns int) csvPart {
 		}
 	}
 	return p
+}
+
+// swallowed adds the rows of the lines raw (the bytes the reader consumed for the
+// unreadable record pe, in a chunk whose first byte is on line first): the line the
+// record began on, then each further line that is not blank, all malformed.
+func (p *csvPart) swallowed(raw []byte, pe *csv.ParseError, first int) {
+	start, end := pe.StartLine+first-1, pe.Line+first-1
+	for { // the empty lines the reader skipped before the record
+		if rest, ok := bytes.CutPrefix(raw, []byte("\n")); ok {
+			raw = rest
+		} else if rest, ok := bytes.CutPrefix(raw, []byte("\r\n")); ok {
+			raw = rest
+		} else {
+			break
+		}
+	}
+	lines := bytes.Split(raw, []byte{'\n'})
+	rows := 0
+	for i, ln := range lines {
+		if i == 0 || len(bytes.TrimSpace(ln)) > 0 {
+			rows++
+		}
+	}
+	what := fmt.Sprintf("lines %d-%d (%d rows) cannot be read: a quote opened on line %d is not closed as CSV requires (%v), so every line to %d is inside it",
+		start, end, rows, start, pe.Err, end)
+	for i, ln := range lines {
+		if i > 0 && len(bytes.TrimSpace(ln)) == 0 {
+			continue
+		}
+		line := start + i
+		msg := fmt.Sprintf("line %d: %s", line, what)
+		if i > 0 {
+			msg = fmt.Sprintf("line %d: inside the quote left open on line %d; %s", line, start, what)
+		}
+		p.records = append(p.records, record{line: line, malformed: msg})
+		p.malformed++
+	}
 }
 
 func readJSONLines(b []byte) (*table, error) {
@@ -280,13 +328,13 @@ func readJSONLines(b []byte) (*table, error) {
 					break
 				}
 				if set[col] {
-					rec.malformed = fmt.Sprintf("line %d: key %s appears twice", i+1, col)
+					rec.malformed = fmt.Sprintf("line %d: key %s appears twice", i+1, safeColumn(col))
 					break
 				}
 				set[col] = true
 				v, err := jsonScalar(obj[k])
 				if err != nil {
-					rec.malformed = fmt.Sprintf("line %d: key %s: %v", i+1, col, err)
+					rec.malformed = fmt.Sprintf("line %d: key %s: %v", i+1, safeColumn(col), err)
 					break
 				}
 				at, ok := t.index[col]
@@ -356,4 +404,20 @@ func safeCode(v string) string {
 		}
 	}
 	return strconv.Quote(v)
+}
+
+// safeColumn renders a column name (a CSV header's or a JSON line's key, both the
+// supplier's text) for a rejection or report only when it looks like one: upper-case
+// letters, digits and underscores, at most 64 of them. Anything else (a name or an
+// address typed as a key) is withheld.
+func safeColumn(c string) string {
+	if len(c) == 0 || len(c) > 64 {
+		return "(column name withheld)"
+	}
+	for i := 0; i < len(c); i++ {
+		if b := c[i]; !(b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_') {
+			return "(column name withheld)"
+		}
+	}
+	return c
 }

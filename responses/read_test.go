@@ -23,10 +23,40 @@ func referenceReadCSV(b []byte) (*table, error) {
 		return nil, err
 	}
 	malformed := 0
+	fileLines := bytes.Split(b, []byte{'\n'})
 	for row := 1; ; row++ {
 		fields, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		var open *csv.ParseError
+		if errors.As(err, &open) && open.Line > open.StartLine {
+			// A quote left open: the record's first line and every further non-blank
+			// line up to where the reader gave up are rows, each malformed.
+			n := 0
+			for ln := open.StartLine; ln <= open.Line; ln++ {
+				if ln == open.StartLine || len(bytes.TrimSpace(fileLines[ln-1])) > 0 {
+					n++
+				}
+			}
+			what := fmt.Sprintf("lines %d-%d (%d rows) cannot be read: a quote opened on line %d is not closed as CSV requires (%v), so every line to %d is inside it",
+				open.StartLine, open.Line, n, open.StartLine, open.Err, open.Line)
+			for ln := open.StartLine; ln <= open.Line; ln++ {
+				msg := fmt.Sprintf("line %d: %s", ln, what)
+				if ln > open.StartLine {
+					if len(bytes.TrimSpace(fileLines[ln-1])) == 0 {
+						continue
+					}
+					msg = fmt.Sprintf("line %d: inside the quote left open on line %d; %s", ln, open.StartLine, what)
+				}
+				t.records = append(t.records, record{row: row, line: ln, malformed: msg})
+				row++
+				if malformed++; malformed > maxMalformed {
+					return nil, &fileError{reason: schemas.RejectUnreadableFile, msg: fmt.Sprintf("more than %d malformed rows", maxMalformed)}
+				}
+			}
+			row--
+			continue
 		}
 		var line int
 		if err == nil {
@@ -175,6 +205,16 @@ func TestReadCSVMalformedRows(t *testing.T) {
 		want       []string // malformed messages by row, "" for a good row
 	}{
 		{"unclosed quote at the end", "A,B\n1,2\n\"open", []string{"", `line 3: extraneous or missing " in quoted-field`}},
+		// A quote left open in row 2 once made one unreadable row of every line after
+		// it: rows 3 and 4 were neither loaded nor rejected nor counted.
+		{"unclosed quote swallows the rows after it", "A,B\n1,x\n2,\"she said \"\"fine\n3,y\n\n4,z\n", []string{"",
+			`line 3: lines 3-6 (3 rows) cannot be read: a quote opened on line 3 is not closed as CSV requires (extraneous or missing " in quoted-field), so every line to 6 is inside it`,
+			`line 4: inside the quote left open on line 3; lines 3-6 (3 rows) cannot be read: a quote opened on line 3 is not closed as CSV requires (extraneous or missing " in quoted-field), so every line to 6 is inside it`,
+			`line 6: inside the quote left open on line 3; lines 3-6 (3 rows) cannot be read: a quote opened on line 3 is not closed as CSV requires (extraneous or missing " in quoted-field), so every line to 6 is inside it`}},
+		{"open quote closed badly later", "A,B\n\"open,1\n2,2\n\"x\"y,3\n5,5\n", []string{
+			`line 2: lines 2-4 (3 rows) cannot be read: a quote opened on line 2 is not closed as CSV requires (extraneous or missing " in quoted-field), so every line to 4 is inside it`,
+			`line 3: inside the quote left open on line 2; lines 2-4 (3 rows) cannot be read: a quote opened on line 2 is not closed as CSV requires (extraneous or missing " in quoted-field), so every line to 4 is inside it`,
+			`line 4: inside the quote left open on line 2; lines 2-4 (3 rows) cannot be read: a quote opened on line 2 is not closed as CSV requires (extraneous or missing " in quoted-field), so every line to 4 is inside it`, ""}},
 		{"bare quote", "A,B\nab\"c,2\n3,4\n", []string{`line 2: bare " in non-quoted-field`, ""}},
 		{"too few fields", "A,B\n1\n3,4\n", []string{"line 2: 1 fields, header has 2", ""}},
 		{"quote then text", "A,B\n\"x\"y,2\n", []string{`line 2: extraneous or missing " in quoted-field`}},
