@@ -66,12 +66,12 @@ func (a *Activities) LoadResponses(ctx context.Context, in LoadResponsesInput) (
 	// writes, and is the activity's error.
 	loadCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	known, knownErr, err := responses.KnownFromLake(loadCtx, cancel, a.Store, in.WaveID, in.ICS)
+	known, firstMailing, knownErr, err := responses.KnownFromLake(loadCtx, cancel, a.Store, in.WaveID, in.ICS)
 	if err != nil {
 		return LoadResponsesOutput{}, err
 	}
 	res, err := responses.Load(loadCtx, a.Store, responses.LoadConfig{
-		WaveID: in.WaveID, ICS: in.ICS, Questionnaires: qns, Known: known,
+		WaveID: in.WaveID, ICS: in.ICS, Questionnaires: qns, Known: known, FirstMailing: firstMailing,
 	}, in.Date)
 	if kerr := knownErr(); kerr != nil {
 		return LoadResponsesOutput{}, kerr // the cause, rather than the load's "context canceled"
@@ -83,7 +83,7 @@ func (a *Activities) LoadResponses(ctx context.Context, in LoadResponsesInput) (
 		LoadDate: res.LoadDate, NoFiles: res.NoFiles, Files: len(res.Files), FilesSkipped: res.FilesSkipped,
 		RowsRead: res.RowsRead, Loaded: res.Loaded, Rejected: res.Rejected, Duplicates: res.Duplicates,
 		Superseded: res.Superseded, Responses: res.Responses, Outcomes: res.Outcomes,
-		FreeTextItems: res.FreeTextItems, ByReason: res.ByReason,
+		FreeTextItems: res.FreeTextItems, ByReason: res.ByReason, RejectedFiles: res.RejectedFiles(),
 	}
 	if res.NoFiles {
 		// A retry after this load deleted the day's files (its ICS's retention had

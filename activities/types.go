@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"icesurvey/mailing"
+	"icesurvey/responses"
 	"icesurvey/schemas"
 )
 
@@ -214,6 +215,9 @@ type LoadResponsesOutput struct {
 	Outcomes      map[int]int    `json:"outcomes,omitempty"`
 	FreeTextItems int            `json:"free_text_items"`
 	ByReason      map[string]int `json:"rejections_by_reason,omitempty"`
+	// RejectedFiles names the files rejected whole by this load (an unknown name, not
+	// readable, a required column missing): none of their rows loaded.
+	RejectedFiles []responses.RejectedFile `json:"rejected_files,omitempty"`
 	// AfterClosingRecord: the load brought responses or outcomes after the ICS's
 	// closing record was written (markAfterClosingRecord).
 	AfterClosingRecord bool `json:"after_closing_record,omitempty"`

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
 	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/schemas"
@@ -23,24 +26,28 @@ import (
 // reports whether reading them failed. A failure calls cancel before Known returns, so
 // a load that judged a row against incomplete sets sees its context cancelled before
 // it writes. (A load that never called Known did not depend on the sets.)
-func KnownFromLake(ctx context.Context, cancel context.CancelFunc, st store.Store, wave, ics string) (known func(string) (bool, bool), wait func() error, err error) {
+//
+// firstMailing (for LoadConfig.FirstMailing) is when the ICS's first message was sent,
+// zero when none was; it waits for the read as Known does.
+func KnownFromLake(ctx context.Context, cancel context.CancelFunc, st store.Store, wave, ics string) (known func(string) (bool, bool), firstMailing func() time.Time, wait func() error, err error) {
 	sampleKey := schemas.SampleKey(wave, ics)
 	ok, err := store.Exists(ctx, st, sampleKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if !ok {
-		return nil, nil, fault.Errorf(fault.Configuration, "wave %s ICS %s has no accepted sample (%s): responses cannot be judged before intake", wave, ics, sampleKey)
+		return nil, nil, nil, fault.Errorf(fault.Configuration, "wave %s ICS %s has no accepted sample (%s): responses cannot be judged before intake", wave, ics, sampleKey)
 	}
 	const sampled, invited = 1, 2
 	var (
 		ids     map[string]uint8 // one lookup per response answers both questions
+		first   time.Time
 		readErr error
 		ready   = make(chan struct{})
 	)
 	go func() {
 		defer close(ready)
-		ids, readErr = readKnown(ctx, st, wave, ics, sampled, invited)
+		ids, first, readErr = readKnown(ctx, st, wave, ics, sampled, invited)
 		if readErr != nil {
 			cancel()
 		}
@@ -50,44 +57,63 @@ func KnownFromLake(ctx context.Context, cancel context.CancelFunc, st store.Stor
 		f := ids[id]
 		return f&sampled != 0, f&invited != 0
 	}
+	firstMailing = func() time.Time {
+		<-ready
+		return first
+	}
 	wait = func() error {
 		<-ready
 		return readErr
 	}
-	return known, wait, nil
+	return known, firstMailing, wait, nil
 }
 
 // readKnown reads the sample's ids (flagged sampled) and the ids the mailing history
-// says were sent a message (flagged invited).
-func readKnown(ctx context.Context, st store.Store, wave, ics string, sampled, invited uint8) (map[string]uint8, error) {
+// says were sent a message (flagged invited), and when the first message was sent.
+func readKnown(ctx context.Context, st store.Store, wave, ics string, sampled, invited uint8) (map[string]uint8, time.Time, error) {
+	var first time.Time
 	ids := map[string]uint8{}
 	sampleKey := schemas.SampleKey(wave, ics)
 	if err := lake.ScanStrings(ctx, st, sampleKey, []string{"survey_record_id"}, func(r []string) error {
 		ids[r[0]] |= sampled
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("read sample %s: %w", sampleKey, err)
+		return nil, first, fmt.Errorf("read sample %s: %w", sampleKey, err)
 	}
 	infos, err := st.List(ctx, schemas.LakePartition(schemas.LakeMailingHistory, wave, ics))
 	if err != nil {
-		return nil, err
+		return nil, first, err
 	}
 	for _, inf := range infos {
 		if !schemas.IsParquet(inf.Key) {
 			continue
 		}
-		err := lake.ScanStrings(ctx, st, inf.Key, []string{"survey_record_id", "result"}, func(r []string) error {
-			// A message that failed for good reached nobody; any other was sent.
-			if r[1] != schemas.ResultPermanentFailure {
-				ids[r[0]] |= invited
+		err := lake.ScanColumns(ctx, st, inf.Key, []string{"survey_record_id", "result", "sent_at"}, nil, func(cols []arrow.Array, rows int) error {
+			id, ok1 := cols[0].(*array.String)
+			result, ok2 := cols[1].(*array.String)
+			sent, ok3 := cols[2].(*array.Timestamp)
+			if !ok1 || !ok2 || !ok3 {
+				return fmt.Errorf("survey_record_id, result or sent_at is not of its type")
+			}
+			for r := range rows {
+				// A message that failed for good reached nobody; any other was sent.
+				if result.Value(r) == schemas.ResultPermanentFailure {
+					continue
+				}
+				ids[id.Value(r)] |= invited
+				if !sent.IsNull(r) {
+					if t := time.UnixMicro(int64(sent.Value(r))).UTC(); first.IsZero() || t.Before(first) {
+						first = t
+					}
+				}
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("read mailing history %s: %w", inf.Key, err)
+			return nil, first, fmt.Errorf("read mailing history %s: %w", inf.Key, err)
 		}
 	}
-	return ids, nil
+	return ids, first, nil
 }
 
 // DayObjects lists the lake objects of one load date that belong in the warehouse:

@@ -30,6 +30,7 @@
 package responses
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -50,9 +51,11 @@ import (
 
 	"icesurvey/audit"
 	"icesurvey/lake"
+	"icesurvey/pseudo"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
 	"icesurvey/store"
+	"icesurvey/wavespec"
 )
 
 // PriorResponse is the response already kept for a person by an earlier load.
@@ -79,6 +82,10 @@ type LoadConfig struct {
 	// AlreadyLoaded reports whether a file with this SHA-256 was loaded before. Optional:
 	// the load's own markers (schemas.ResponseLoadMarkerKey) are always consulted as well.
 	AlreadyLoaded func(sha256 string) bool
+	// FirstMailing returns when the ICS's first invitation was sent (zero when unknown):
+	// no response, undelivered letter or opt-out can be dated before that day. Optional;
+	// without it (or when it is zero) the floor is wavespec.EarliestSamplingDate.
+	FirstMailing func() time.Time
 	// Prior returns the response kept for a person (survey record id and respondent
 	// type) by an earlier load. Optional: when nil it is built from the lake with
 	// PriorFromLake.
@@ -105,6 +112,33 @@ type FileResult struct {
 	// person's consent to linkage: consent events, not outcome events.
 	LinkageWithdrawals int      `json:"linkage_withdrawals,omitempty"`
 	Outputs            []string `json:"outputs,omitempty"`
+	// FileRejection is the reason code when the whole file was rejected (a file-level
+	// rejection: unknown_file, unreadable_file, missing_column), so none of it loaded.
+	FileRejection string `json:"file_rejection,omitempty"`
+	// Lines counts the non-blank lines of a file rejected unread (unknown_file) when it
+	// is text, header included: what it may hold. 0 when not text (e.g. compressed).
+	Lines int `json:"lines,omitempty"`
+}
+
+// RejectedFile names a file of a day's load rejected whole, for the people who run the
+// load: its base name (the supplier's, not a person's), the reason code, and the rows
+// it held (read, or for a file not read, its non-blank lines when it is text).
+type RejectedFile struct {
+	File   string `json:"file"`
+	Reason string `json:"reason"`
+	Rows   int    `json:"rows,omitempty"`
+	Lines  int    `json:"lines,omitempty"`
+}
+
+// RejectedFiles lists the files of this run rejected whole, by name.
+func (r *LoadResult) RejectedFiles() []RejectedFile {
+	var out []RejectedFile
+	for _, f := range r.Files {
+		if f.FileRejection != "" && !f.Skipped {
+			out = append(out, RejectedFile{File: path.Base(f.Key), Reason: f.FileRejection, Rows: f.Rows, Lines: f.Lines})
+		}
+	}
+	return out
 }
 
 // LoadResult summarises one day's load. It holds no identifiable data.
@@ -279,6 +313,19 @@ func Load(ctx context.Context, st store.Store, cfg LoadConfig, day time.Time) (*
 			}
 		}
 	}
+	// Files of a known name first: when the same bytes land under a known name and an
+	// unknown one, the known one is loaded and the other skipped as the same bytes.
+	slices.SortStableFunc(infos, func(a, b store.Info) int {
+		_, _, ka := schemas.ClassifyResponseFile(a.Key)
+		_, _, kb := schemas.ClassifyResponseFile(b.Key)
+		switch {
+		case ka && !kb:
+			return -1
+		case kb && !ka:
+			return 1
+		}
+		return 0
+	})
 	seenSHA := map[string]bool{}
 	var work []*fileWork
 	for _, info := range infos {
@@ -343,7 +390,7 @@ func Load(ctx context.Context, st store.Store, cfg LoadConfig, day time.Time) (*
 			"wave_id": cfg.WaveID, "ics": cfg.ICS, "load_date": res.LoadDate, "file": path.Base(f.Key),
 			"kind": f.Kind, "sha256": f.SHA256, "size": f.Size, "rows": f.Rows, "loaded": f.Loaded,
 			"rejected": f.Rejected, "duplicates": f.Duplicates, "linkage_withdrawals": f.LinkageWithdrawals,
-			"unknown_columns": f.UnknownColumns,
+			"unknown_columns": f.UnknownColumns, "file_rejection": f.FileRejection,
 		})
 	}
 	// Last, once this load's markers are written: a load of another day of the ICS
@@ -409,11 +456,39 @@ func (c *LoadConfig) validate() error {
 
 type loader struct {
 	cfg             LoadConfig
+	floorOnce       sync.Once
+	floor           time.Time // the day no date of a row can be before (notBefore)
+	floorMailing    bool      // floor is the ICS's first mailing day
 	st              store.Store
 	day             time.Time
 	questionColumns map[string]bool
 	answerColumn    map[string]int // closed question id to its answer column
 	answerColumns   int
+}
+
+// notBefore is the start of the earliest day a row's date can be: the day of the ICS's
+// first mailing when known (LoadConfig.FirstMailing), else the day ICSs were
+// established. A row dated before it (1970-01-01, 1900-01-01) is rejected.
+func (l *loader) notBefore() time.Time {
+	l.floorOnce.Do(func() {
+		l.floor = wavespec.EarliestSamplingDate
+		if l.cfg.FirstMailing != nil {
+			if t := l.cfg.FirstMailing(); !t.IsZero() {
+				t = t.UTC()
+				l.floor, l.floorMailing = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), true
+			}
+		}
+	})
+	return l.floor
+}
+
+// notBeforeWhat names the floor notBefore gives, for a message.
+func (l *loader) notBeforeWhat() string {
+	d := l.notBefore().Format(time.DateOnly)
+	if l.floorMailing {
+		return "the ICS's first mailing (" + d + ")"
+	}
+	return "ICSs were established (" + d + ")"
 }
 
 // open checksums a landing file, decides whether it is skipped, and reads it.
@@ -428,29 +503,48 @@ func (l *loader) open(ctx context.Context, info store.Info, seenSHA map[string]b
 	fw := &fileWork{
 		res:        FileResult{Key: info.Key, SHA256: sha, Size: int64(len(b)), Kind: kind, Format: format},
 		rowResults: rowResults{rejected: map[int]bool{}},
-		writeMark:  known,
+		// A file of an unknown name is marked too once its rejection is written: the
+		// rejection then reaches the warehouse with the day's objects (DayObjects
+		// passes on only marked files' objects), and a re-run says it was dealt with.
+		writeMark: true,
 	}
 	if seenSHA[sha] {
 		fw.res.Skipped = true // the same bytes under a second name in this run
 		return fw, nil
 	}
 	seenSHA[sha] = true
-	if known {
-		done := l.cfg.AlreadyLoaded != nil && l.cfg.AlreadyLoaded(sha)
-		if !done {
-			done, err = store.Exists(ctx, l.st, schemas.ResponseLoadMarkerKey(l.cfg.WaveID, l.cfg.ICS, sha))
-			if err != nil {
-				return nil, fmt.Errorf("responses: check load marker of %s: %w", info.Key, err)
-			}
+	done := known && l.cfg.AlreadyLoaded != nil && l.cfg.AlreadyLoaded(sha)
+	if !done {
+		mk := schemas.ResponseLoadMarkerKey(l.cfg.WaveID, l.cfg.ICS, sha)
+		done, err = store.Exists(ctx, l.st, mk)
+		if err != nil {
+			return nil, fmt.Errorf("responses: check load marker of %s: %w", info.Key, err)
 		}
-		if done {
-			fw.res.Skipped = true
-			return fw, nil
+		if done && known {
+			// The same bytes rejected before under a name the load did not know are
+			// loaded now that they come under a known one.
+			mb, err := store.ReadAll(ctx, l.st, mk)
+			if err != nil {
+				return nil, fmt.Errorf("responses: read load marker of %s: %w", info.Key, err)
+			}
+			var m struct {
+				Kind          string `json:"kind"`
+				FileRejection string `json:"file_rejection"`
+			}
+			if err := json.Unmarshal(mb, &m); err != nil {
+				return nil, fmt.Errorf("responses: load marker %s: %w", mk, err)
+			}
+			done = !(m.Kind == "" && m.FileRejection == schemas.RejectUnknownFile)
 		}
 	}
+	if done {
+		fw.res.Skipped = true
+		return fw, nil
+	}
 	if !known {
+		fw.res.Lines = textLines(b)
 		fw.fileReject(l, schemas.RejectUnknownFile, "",
-			"file name is not responses_{online|paper|phone}, undelivered or optouts with .csv or .jsonl")
+			"file name is not responses_{online|paper|phone}, undelivered or optouts with .csv or .jsonl: the file is not read")
 		return fw, nil
 	}
 	fw.isResponse = kind != schemas.FileUndelivered && kind != schemas.FileOptOuts
@@ -470,6 +564,23 @@ func (l *loader) open(ctx context.Context, info store.Info, seenSHA map[string]b
 
 func (fw *fileWork) fileReject(l *loader, reason, field, msg string) {
 	fw.rejections = append(fw.rejections, l.rejection(fw, 0, "", field, reason, msg))
+	if fw.res.FileRejection == "" {
+		fw.res.FileRejection = reason
+	}
+}
+
+// textLines counts the non-blank lines of b when it is UTF-8 text (no NUL byte), else 0.
+func textLines(b []byte) int {
+	if bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) {
+		return 0
+	}
+	n := 0
+	for ln := range bytes.Lines(b) {
+		if len(bytes.TrimSpace(ln)) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func (l *loader) rejection(fw *fileWork, row int, recordID, field, reason, msg string) schemas.ResponseRejection {
@@ -526,7 +637,7 @@ func (l *loader) validateFile(idx int, fw *fileWork) {
 	fixed["REASON"] = true
 	for _, c := range fw.table.columns {
 		if !fixed[c] && !(fw.isResponse && l.questionColumns[c]) {
-			fw.res.UnknownColumns = append(fw.res.UnknownColumns, c)
+			fw.res.UnknownColumns = append(fw.res.UnknownColumns, safeColumn(c))
 		}
 	}
 	// The question columns in file order: answers are judged in that order, so the
@@ -606,13 +717,20 @@ type questionColumn struct {
 func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, questionCols []int, resolved map[*questionnaire.Questionnaire][]questionColumn) *candidate {
 	before := len(out.rejections)
 	get := func(col string) string { return strings.TrimSpace(fw.table.value(rec, col)) }
-	bad := func(field, reason, msg string) {
-		out.reject(l, fw, rec, get("SURVEY_RECORD_ID"), field, reason, msg)
-	}
 	c := out.newCandidate()
 	c.row, c.id = rec.row, responseID(fw.res.SHA256, rec.row)
 
 	c.recordID = get("SURVEY_RECORD_ID")
+	var known, invited bool
+	if c.recordID != "" {
+		known, invited = l.cfg.Known(c.recordID)
+	}
+	// The rejection names the record only when it is one of this wave and ICS: any other
+	// value (a name, an address, an NHS number put in the wrong column) is withheld.
+	shownID := shownRecordID(c.recordID, known)
+	bad := func(field, reason, msg string) {
+		out.reject(l, fw, rec, shownID, field, reason, msg)
+	}
 	if c.recordID == "" {
 		bad("SURVEY_RECORD_ID", schemas.RejectMissingValue, "SURVEY_RECORD_ID is empty")
 	}
@@ -653,6 +771,8 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 			bad("RECEIVED_AT", schemas.RejectBadTimestamp, "RECEIVED_AT is not an RFC 3339 timestamp")
 		case t.After(l.day.Add(25 * time.Hour)):
 			bad("RECEIVED_AT", schemas.RejectFutureTimestamp, "RECEIVED_AT is after the load day")
+		case t.Before(l.notBefore()):
+			bad("RECEIVED_AT", schemas.RejectEarlyTimestamp, "RECEIVED_AT is before "+l.notBeforeWhat())
 		default:
 			c.receivedAt = t.UTC()
 		}
@@ -667,10 +787,9 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 		bad("COMPLETE", schemas.RejectBadComplete, "COMPLETE must be Y or N")
 	}
 	if c.recordID != "" {
-		known, invited := l.cfg.Known(c.recordID)
 		switch {
 		case !known:
-			bad("SURVEY_RECORD_ID", schemas.RejectUnknownRecord, "no such survey record in this wave and ICS")
+			bad("SURVEY_RECORD_ID", schemas.RejectUnknownRecord, unknownRecordMessage(c.recordID))
 		case !invited && c.respType == schemas.RespondentCarer:
 			bad("SURVEY_RECORD_ID", schemas.RejectCarerNoInvitation, "carer response but no invitation was sent to the patient")
 		case !invited:
@@ -693,7 +812,7 @@ func (l *loader) validateResponse(fw *fileWork, out *rowResults, rec *record, qu
 		}
 		q := qcols[k].q
 		if q == nil {
-			bad(col, schemas.RejectQuestionNotInVersion, fmt.Sprintf("%s is not a question of %s", col, qn.ResolvedName()))
+			bad(safeColumn(col), schemas.RejectQuestionNotInVersion, fmt.Sprintf("%s is not a question of %s", safeColumn(col), qn.ResolvedName()))
 			continue
 		}
 		if q.Kind == questionnaire.FreeText {
@@ -789,6 +908,42 @@ func (l *loader) isFixedResponseColumn(col string) bool {
 	return ok
 }
 
+// shownRecordID is the survey record id a rejection may hold: the id itself only when
+// it is a record of this wave and ICS and has the form of one ("S" and
+// pseudo.SurveyRecordIDLen-1 characters of pseudo.AccessCodeAlphabet); otherwise "",
+// as whatever else the supplier put in the column (a name, an address, an e-mail
+// address, an NHS number) must not reach the lake or the warehouse. The file and row
+// still identify the row for the supplier.
+func shownRecordID(id string, known bool) string {
+	if known && looksLikeRecordID(id) {
+		return id
+	}
+	return ""
+}
+
+// looksLikeRecordID reports whether id has the form of a survey record id.
+func looksLikeRecordID(id string) bool {
+	if len(id) != pseudo.SurveyRecordIDLen || id[0] != 'S' {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if strings.IndexByte(pseudo.AccessCodeAlphabet, id[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// unknownRecordMessage is the message of an unknown_record_id rejection; it never holds
+// the value.
+func unknownRecordMessage(id string) string {
+	if looksLikeRecordID(id) {
+		return "no such survey record in this wave and ICS (the value has the form of a survey record id: " +
+			"a record of another ICS or wave?; value withheld)"
+	}
+	return "no such survey record in this wave and ICS (the value is not a survey record id; value withheld)"
+}
+
 // safeVersion shows a version in a message only when it looks like one.
 func safeVersion(v string) string {
 	if len(v) > 32 || strings.ContainsFunc(v, func(r rune) bool {
@@ -863,18 +1018,22 @@ func (l *loader) validateEvent(fw *fileWork, out *rowResults, rec *record) {
 	}
 	id := get("SURVEY_RECORD_ID")
 	before := len(out.rejections)
+	known := false
 	if id == "" {
 		out.reject(l, fw, rec, "", "SURVEY_RECORD_ID", schemas.RejectMissingValue, "SURVEY_RECORD_ID is empty")
-	} else if known, _ := l.cfg.Known(id); !known {
-		out.reject(l, fw, rec, id, "SURVEY_RECORD_ID", schemas.RejectUnknownRecord, "no such survey record in this wave and ICS")
+	} else if known, _ = l.cfg.Known(id); !known {
+		out.reject(l, fw, rec, "", "SURVEY_RECORD_ID", schemas.RejectUnknownRecord, unknownRecordMessage(id))
 	}
+	shownID := shownRecordID(id, known)
 	var at time.Time
 	if raw := get(timeCol); raw == "" {
-		out.reject(l, fw, rec, id, timeCol, schemas.RejectMissingValue, timeCol+" is empty")
+		out.reject(l, fw, rec, shownID, timeCol, schemas.RejectMissingValue, timeCol+" is empty")
 	} else if t, ok := parseEventTime(raw); !ok {
-		out.reject(l, fw, rec, id, timeCol, schemas.RejectBadTimestamp, timeCol+" is not an RFC 3339 timestamp or yyyy-mm-dd date")
+		out.reject(l, fw, rec, shownID, timeCol, schemas.RejectBadTimestamp, timeCol+" is not an RFC 3339 timestamp or yyyy-mm-dd date")
 	} else if t.After(l.day.Add(25 * time.Hour)) {
-		out.reject(l, fw, rec, id, timeCol, schemas.RejectFutureTimestamp, timeCol+" is after the load day")
+		out.reject(l, fw, rec, shownID, timeCol, schemas.RejectFutureTimestamp, timeCol+" is after the load day")
+	} else if t.Before(l.notBefore()) {
+		out.reject(l, fw, rec, shownID, timeCol, schemas.RejectEarlyTimestamp, timeCol+" is before "+l.notBeforeWhat())
 	} else {
 		at = t
 	}

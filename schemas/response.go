@@ -288,6 +288,7 @@ const (
 	RejectBadChannel           = "invalid_channel"                // CHANNEL not online/paper/phone or not the file's channel
 	RejectBadTimestamp         = "invalid_timestamp"
 	RejectFutureTimestamp      = "timestamp_after_load_day"
+	RejectEarlyTimestamp       = "timestamp_before_fieldwork" // before the ICS's first mailing (or before ICSs existed)
 	RejectBadComplete          = "invalid_complete_flag"
 	RejectInvalidAnswer        = "invalid_answer"          // not one of the question's option codes
 	RejectQuestionNotInVersion = "question_not_in_version" // an answer to a question the named version does not ask

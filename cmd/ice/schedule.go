@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"icesurvey/activities"
 	"icesurvey/mailing"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
@@ -420,6 +421,9 @@ func printLoads(tw *tabwriter.Writer) func(waveclient.DailyLoadResult) {
 			case r.Load.AfterClosingRecord:
 				note = "after the ICS's closing record (a later release counts it; the record is not rewritten)"
 			}
+			if r.Error == "" {
+				note = addNote(note, loadFileNotes(r.Load)...)
+			}
 			if r.Error == "" && r.Load.LandedDeleted > 0 {
 				note = strings.TrimPrefix(note+"; ", "; ") + fmt.Sprintf("the ICS's retention has run: its %d landed files deleted once loaded "+
 					"(SHA-256, size and rows kept in %s)", r.Load.LandedDeleted, schemas.RetentionLineageKey(res.WaveID, r.ICS))
@@ -428,6 +432,37 @@ func printLoads(tw *tabwriter.Writer) func(waveclient.DailyLoadResult) {
 				r.Load.Loaded, r.Load.Rejected, r.Load.Duplicates, note)
 		}
 	}
+}
+
+// addNote appends parts to note, separated by "; ".
+func addNote(note string, parts ...string) string {
+	for _, p := range parts {
+		note = strings.TrimPrefix(note+"; "+p, "; ")
+	}
+	return note
+}
+
+// loadFileNotes says what a day's load did with files beyond the counts: the files
+// skipped as loaded before when not all were, and each file rejected whole (whose rows
+// are in no count), with the rows or lines it holds.
+func loadFileNotes(l activities.LoadResponsesOutput) []string {
+	var parts []string
+	if l.FilesSkipped > 0 && l.FilesSkipped < l.Files {
+		parts = append(parts, fmt.Sprintf("%d of %d files already loaded (same bytes), skipped", l.FilesSkipped, l.Files))
+	}
+	for _, f := range l.RejectedFiles {
+		what := f.Reason
+		switch {
+		case f.Rows > 0:
+			what += ", " + plural(f.Rows, "row", "rows")
+		case f.Lines > 0:
+			what += ", " + plural(f.Lines, "line", "lines") + " not read"
+		case f.Reason == schemas.RejectUnknownFile:
+			what += ", not read"
+		}
+		parts = append(parts, fmt.Sprintf("file %s rejected whole (%s)", f.File, what))
+	}
+	return parts
 }
 
 func loadBackfillCmd() *cobra.Command {
@@ -535,7 +570,11 @@ func runOutcome(r waveclient.ScheduledRun) string {
 		case l.FilesSkipped == l.Files:
 			parts = append(parts, ics.ICS+" already loaded")
 		default:
-			parts = append(parts, fmt.Sprintf("%s %s, %d rows loaded, %d rejected", ics.ICS, plural(l.Files, "file", "files"), l.Loaded, l.Rejected))
+			part := fmt.Sprintf("%s %s, %d rows loaded, %d rejected", ics.ICS, plural(l.Files, "file", "files"), l.Loaded, l.Rejected)
+			if notes := loadFileNotes(l); len(notes) > 0 {
+				part += " (" + strings.Join(notes, "; ") + ")"
+			}
+			parts = append(parts, part)
 		}
 	}
 	return fmt.Sprintf("%s, day %s: %s", r.Status, r.Result.Date, strings.Join(parts, "; "))
