@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path"
 	"path/filepath"
@@ -58,8 +59,21 @@ func (w *opWave) land(t *testing.T, key string, b []byte, landed time.Time) *lin
 	if err := store.PutBytes(ctx, w.st, key, b); err != nil {
 		t.Fatal(err)
 	}
-	// The provider's manifest (its as-of date) comes with each extract.
+	// The provider's manifest (its as-of date) comes with each extract, its rows this
+	// extract's (a manifest's rows that differ from the file's refuse it).
 	if m, err := store.ReadAll(ctx, w.st, linkage.ManifestKey(w.opKey)); err == nil {
+		var manifest map[string]any
+		if err := json.Unmarshal(m, &manifest); err != nil {
+			t.Fatal(err)
+		}
+		records, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\uFEFF")))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		manifest["rows"] = len(records) - 1
+		if m, err = json.Marshal(manifest); err != nil {
+			t.Fatal(err)
+		}
 		if err := store.PutBytes(ctx, w.st, linkage.ManifestKey(key), m); err != nil {
 			t.Fatal(err)
 		}

@@ -42,23 +42,24 @@ import (
 
 // The workflows' types, re-exported so a caller needs this package only.
 type (
-	WaveStatus         = workflows.WaveStatus
-	WaveICSStatus      = workflows.WaveICSStatus
-	WaveResult         = workflows.WaveResult
-	ICSStatus          = workflows.ICSStatus
-	MailingStatus      = workflows.MailingStatus
-	DBSStatus          = workflows.DBSStatus
-	DeclarationState   = workflows.DeclarationState
-	OptOutRequest      = workflows.OptOutRequest
-	RetentionStatus    = workflows.RetentionStatus
-	RetentionResult    = workflows.RetentionResult
-	DailyLoadInput     = workflows.DailyLoadInput
-	DailyLoadResult    = workflows.DailyLoadResult
-	DailyLoadICSResult = workflows.DailyLoadICSResult
-	Questionnaires     = activities.Questionnaires
-	Stage              = workflows.Stage
-	WaveStage          = workflows.WaveStage
-	MailingState       = workflows.MailingState
+	WaveStatus          = workflows.WaveStatus
+	WaveICSStatus       = workflows.WaveICSStatus
+	WaveResult          = workflows.WaveResult
+	ICSStatus           = workflows.ICSStatus
+	MailingStatus       = workflows.MailingStatus
+	DBSStatus           = workflows.DBSStatus
+	DeclarationState    = workflows.DeclarationState
+	OptOutRequest       = workflows.OptOutRequest
+	RetentionStatus     = workflows.RetentionStatus
+	RetentionResult     = workflows.RetentionResult
+	DailyLoadInput      = workflows.DailyLoadInput
+	DailyLoadResult     = workflows.DailyLoadResult
+	DailyLoadICSResult  = workflows.DailyLoadICSResult
+	LoadResponsesOutput = activities.LoadResponsesOutput
+	Questionnaires      = activities.Questionnaires
+	Stage               = workflows.Stage
+	WaveStage           = workflows.WaveStage
+	MailingState        = workflows.MailingState
 )
 
 // Client talks to the workflows on one Temporal namespace.

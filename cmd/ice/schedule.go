@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"icesurvey/activities"
 	"icesurvey/mailing"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
@@ -445,7 +444,7 @@ func addNote(note string, parts ...string) string {
 // loadFileNotes says what a day's load did with files beyond the counts: the files
 // skipped as loaded before when not all were, and each file rejected whole (whose rows
 // are in no count), with the rows or lines it holds.
-func loadFileNotes(l activities.LoadResponsesOutput) []string {
+func loadFileNotes(l waveclient.LoadResponsesOutput) []string {
 	var parts []string
 	if l.FilesSkipped > 0 && l.FilesSkipped < l.Files {
 		parts = append(parts, fmt.Sprintf("%d of %d files already loaded (same bytes), skipped", l.FilesSkipped, l.Files))
