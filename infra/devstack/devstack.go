@@ -44,6 +44,12 @@ type Config struct {
 	// DefaultNotifySettleAfter; negative: never on its own, each read by id moves a
 	// status one step).
 	NotifySettleAfter time.Duration
+	// NotifyRateWindow, when set, is the window of the simulated Notify's 3,000
+	// requests, and the workers' client paces itself to it (default a minute, as the
+	// real service). ice demo, whose fieldwork day is a second, shortens it: at 3,000 a
+	// minute one SMS step of 500 messages took ten of its days, the steps drifted past
+	// the close, and the last were not sent.
+	NotifyRateWindow time.Duration
 	// AccessFile is the access file the workers check before a free-text export,
 	// coding decisions or a report quoting comments (default
 	// DataDir/dashboard-access.yaml, which ice demo writes; the file is read at each
@@ -130,10 +136,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if settle == 0 {
 		settle = DefaultNotifySettleAfter
 	}
-	if s.Notify, err = openNotify(cfg.DataDir, settle); err != nil {
+	if s.Notify, err = openNotify(cfg.DataDir, settle, cfg.NotifyRateWindow); err != nil {
 		return nil, err
 	}
-	nc, err := notify.New(notify.Config{APIKey: s.Notify.APIKey(), BaseURL: s.Notify.URL, Logger: cfg.Logger})
+	nc, err := notify.New(notify.Config{APIKey: s.Notify.APIKey(), BaseURL: s.Notify.URL, Logger: cfg.Logger, RateWindow: cfg.NotifyRateWindow})
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +180,8 @@ func NotifyJournal(dataDir string) string { return filepath.Join(dataDir, "notif
 // receipts read after the restart find them, as they would at the real Notify (before
 // its journal, each start forgot them all, and the first receipts read after a restart
 // ended the ICS with 404 NoResultFound).
-func openNotify(dataDir string, settle time.Duration) (*notifytest.Server, error) {
-	srv, err := notifytest.Open(notifytest.Options{SettleAfter: max(settle, 0), StatePath: NotifyJournal(dataDir)})
+func openNotify(dataDir string, settle, rateWindow time.Duration) (*notifytest.Server, error) {
+	srv, err := notifytest.Open(notifytest.Options{SettleAfter: max(settle, 0), StatePath: NotifyJournal(dataDir), RateWindow: rateWindow})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: simulated Notify: %w", err)
 	}

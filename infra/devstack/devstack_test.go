@@ -15,7 +15,7 @@ import (
 func TestNotifyRemembersAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	first, err := openNotify(dir, time.Millisecond)
+	first, err := openNotify(dir, time.Millisecond, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestNotifyRemembersAcrossRestart(t *testing.T) {
 	first.Close()
 	time.Sleep(5 * time.Millisecond) // settled by the time it is asked
 
-	again, err := openNotify(dir, time.Millisecond)
+	again, err := openNotify(dir, time.Millisecond, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
