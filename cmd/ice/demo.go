@@ -19,8 +19,8 @@ import (
 
 	"icesurvey/audit"
 	"icesurvey/infra/devstack"
-	"icesurvey/notify"
 	"icesurvey/mailing"
+	"icesurvey/notify"
 	"icesurvey/publication"
 	"icesurvey/schemas"
 	"icesurvey/synth"
