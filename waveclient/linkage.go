@@ -217,21 +217,9 @@ func (c *Client) WithdrawLinkage(ctx context.Context, w LinkageWithdrawal) (Link
 
 // firstWithdrawal is the input the withdrawal workflow id was first started with.
 func (c *Client) firstWithdrawal(ctx context.Context, id string) (*LinkageWithdrawal, error) {
-	it := c.c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !it.HasNext() {
-		return nil, fmt.Errorf("the withdrawal %s has no history", id)
-	}
-	ev, err := it.Next()
-	if err != nil {
-		return nil, fmt.Errorf("the withdrawal %s: %w", id, err)
-	}
-	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
-	if attrs == nil {
-		return nil, fmt.Errorf("the withdrawal %s: its history does not begin with its start", id)
-	}
 	var in LinkageWithdrawal
-	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &in); err != nil {
-		return nil, fmt.Errorf("the withdrawal %s: read its input: %w", id, err)
+	if _, err := c.startInput(ctx, id, "the withdrawal "+id, &in); err != nil {
+		return nil, err
 	}
 	return &in, nil
 }

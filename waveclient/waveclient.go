@@ -1097,21 +1097,32 @@ type StartedWave struct {
 // schedule, which its status does not carry, so that a command about the wave need not
 // be given its spec file again.
 func (c *Client) WaveSpec(ctx context.Context, wave string) (StartedWave, error) {
-	it := c.c.GetWorkflowHistory(ctx, workflows.WaveWorkflowID(wave), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var spec wavespec.Spec
+	at, err := c.startInput(ctx, workflows.WaveWorkflowID(wave), "wave "+wave, &spec)
+	if err != nil {
+		return StartedWave{}, unknownWave(wave, err)
+	}
+	return StartedWave{Spec: spec, StartedAt: at}, nil
+}
+
+// startInput reads the input a workflow (the latest run of id) was started with into
+// into, from the first event of its history, and when it started; what names the
+// workflow in errors.
+func (c *Client) startInput(ctx context.Context, id, what string, into any) (time.Time, error) {
+	it := c.c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
-		return StartedWave{}, fmt.Errorf("wave %s: its workflow has no history", wave)
+		return time.Time{}, fmt.Errorf("%s has no history", what)
 	}
 	ev, err := it.Next()
 	if err != nil {
-		return StartedWave{}, unknownWave(wave, fmt.Errorf("read the start of wave %s: %w", wave, err))
+		return time.Time{}, fmt.Errorf("read the start of %s: %w", what, err)
 	}
 	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
 	if attrs == nil {
-		return StartedWave{}, fmt.Errorf("wave %s: its history does not begin with its start", wave)
+		return time.Time{}, fmt.Errorf("%s: its history does not begin with its start", what)
 	}
-	var spec wavespec.Spec
-	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &spec); err != nil {
-		return StartedWave{}, fmt.Errorf("wave %s: read its spec: %w", wave, err)
+	if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), into); err != nil {
+		return time.Time{}, fmt.Errorf("%s: read its input: %w", what, err)
 	}
-	return StartedWave{Spec: spec, StartedAt: ev.GetEventTime().AsTime()}, nil
+	return ev.GetEventTime().AsTime(), nil
 }

@@ -424,8 +424,8 @@ func printLoads(tw *tabwriter.Writer) func(waveclient.DailyLoadResult) {
 				note = addNote(note, loadFileNotes(r.Load)...)
 			}
 			if r.Error == "" && r.Load.LandedDeleted > 0 {
-				note = strings.TrimPrefix(note+"; ", "; ") + fmt.Sprintf("the ICS's retention has run: its %d landed files deleted once loaded "+
-					"(SHA-256, size and rows kept in %s)", r.Load.LandedDeleted, schemas.RetentionLineageKey(res.WaveID, r.ICS))
+				note = addNote(note, fmt.Sprintf("the ICS's retention has run: its %d landed files deleted once loaded "+
+					"(SHA-256, size and rows kept in %s)", r.Load.LandedDeleted, schemas.RetentionLineageKey(res.WaveID, r.ICS)))
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", res.Date, r.ICS, r.Load.Files, r.Load.RowsRead,
 				r.Load.Loaded, r.Load.Rejected, r.Load.Duplicates, note)
