@@ -37,7 +37,8 @@ the dashboard and by ice's free-text commands.
 
 --response R keeps the reads that showed that comment: who has seen it. The records
 hold what readers typed, verbatim, so they live in the free-text area; this command
-needs a store (--store) that reaches it.`,
+needs a store (--store) that reaches it. --ics none selects the refusals of requests
+that named no ICS (listed with ICS "(none)").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := store.OpenExisting(cmd.Context(), storeURL)
@@ -46,6 +47,10 @@ needs a store (--store) that reaches it.`,
 			}
 			for i, c := range icss {
 				icss[i] = strings.ToUpper(strings.TrimSpace(c)) // as the records spell it
+				if strings.EqualFold(icss[i], "none") || strings.EqualFold(icss[i], "(none)") {
+					// The refusals of requests that named no ICS, as the table lists them.
+					icss[i] = ""
+				}
 			}
 			// Sign-in keeps user ids in lower case; a reader may type them otherwise.
 			user = strings.ToLower(strings.TrimSpace(user))
@@ -76,7 +81,7 @@ needs a store (--store) that reaches it.`,
 	f := cmd.Flags()
 	f.StringVar(&storeURL, "store", envOr("ICE_STORE", "file://.ice/store"), "object store (ICE_STORE)")
 	f.StringVar(&wave, "wave", "", "wave ID")
-	f.StringSliceVar(&icss, "ics", nil, "only these ICSs, any case (default: every ICS with free-text records)")
+	f.StringSliceVar(&icss, "ics", nil, "only these ICSs, any case; none: refusals that named no ICS (default: every ICS with free-text records)")
 	f.StringVar(&user, "user", "", "only this reader (any case)")
 	f.StringVar(&response, "response", "", "only the reads that showed this response's comments")
 	f.BoolVar(&refused, "refused", false, "only refused requests")

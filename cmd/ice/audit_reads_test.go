@@ -133,6 +133,17 @@ func TestAuditReadsListsWhoSawAComment(t *testing.T) {
 		!strings.Contains(out, "REFUSED: no ICS named") || !strings.Contains(out, "1 of the wave's 4 reads") {
 		t.Errorf("a refusal naming no ICS is not listed:\n%s", out)
 	}
+	// --ics none selects them alone, as the table names their ICS; beside an ICS, both.
+	for _, ics := range []string{"none", "(None)", "none,QJK"} {
+		out := run("--wave", "W1", "--ics", ics)
+		want := []string{"zed@nhs.net"}
+		if ics == "none,QJK" {
+			want = []string{"bob@nhs.net", "zed@nhs.net"}
+		}
+		if got := users(out); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("--ics %s: readers %v, want %v\n%s", ics, got, want, out)
+		}
+	}
 	// --json: one record per line, as stored.
 	lines := strings.Split(strings.TrimSpace(run("--wave", "W1", "--response", "R2", "--json")), "\n")
 	var first freetext.AuditEvent
