@@ -114,9 +114,16 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 	}
 	// An ICS resumed on its own while the wave stays paused goes on mailing: the wave's
 	// line must not say PAUSED alone.
+	// A wave paused whose every ICS has closed its fieldwork mails nothing more whether
+	// or not it is resumed (fieldwork closes on its day, paused or not): PAUSED alone
+	// would have someone resume it to finish mailings that can no longer go.
 	resumed := map[string]bool{}
 	var resumedCodes []string
+	open := 0
 	for _, s := range st.ICS {
+		if ended[s.ICS] == "" && beforeClose(s.Stage) {
+			open++
+		}
 		if st.Wave.Paused && !s.Paused && ended[s.ICS] == "" && beforeClose(s.Stage) {
 			resumed[s.ICS] = true
 			resumedCodes = append(resumedCodes, s.ICS)
@@ -126,6 +133,8 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 	switch {
 	case st.Wave.Paused && len(resumedCodes) > 0:
 		paused = fmt.Sprintf(" (PAUSED, but %s resumed on its own)", strings.Join(resumedCodes, ", "))
+	case st.Wave.Paused && len(st.ICS) > 0 && open == 0:
+		paused = " (paused, but every ICS's fieldwork has closed: nothing more is mailed)"
 	case st.Wave.Paused:
 		paused = " (PAUSED)"
 	}

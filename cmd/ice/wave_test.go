@@ -64,22 +64,29 @@ func TestStatusSaysWhatIsPaused(t *testing.T) {
 		wavePaused bool
 		want       []string
 		oneResumed bool
+		allClosed  bool
 	}{
-		{"the ICS alone", false, []string{"wave W5: fieldwork\n", "QWE  stage fieldwork, waiting for resume (this ICS is PAUSED)\n"}, false},
+		{"the ICS alone", false, []string{"wave W5: fieldwork\n", "QWE  stage fieldwork, waiting for resume (this ICS is PAUSED)\n"}, false, false},
 		// Paused past its close day: closing all the same, and nothing more goes.
 		{"the ICS alone, past its close", false, []string{"QCL  stage closing, waiting for the supplier's last files " +
-			"(this ICS is paused, but its fieldwork has closed: nothing more is mailed)\n"}, false},
-		{"the wave", true, []string{"wave W5: fieldwork (PAUSED)\n", "QWE  stage fieldwork, waiting for resume\n"}, false},
+			"(this ICS is paused, but its fieldwork has closed: nothing more is mailed)\n"}, false, false},
+		{"the wave", true, []string{"wave W5: fieldwork (PAUSED)\n", "QWE  stage fieldwork, waiting for resume\n"}, false, false},
 		// The wave paused, then one ICS resumed on its own: it mails; the wave's line
 		// said PAUSED alone.
 		{"the wave, one ICS resumed", true, []string{"wave W5: fieldwork (PAUSED, but QMM resumed on its own)\n",
-			"QWE  stage fieldwork, waiting for resume\n", "QMM  stage fieldwork, waiting for sms2 (resumed on its own: not paused with the wave)\n"}, true},
+			"QWE  stage fieldwork, waiting for resume\n", "QMM  stage fieldwork, waiting for sms2 (resumed on its own: not paused with the wave)\n"}, true, false},
+		// The wave paused past every ICS's close: nothing is left to mail, so resuming
+		// it would change nothing; PAUSED alone would say otherwise.
+		{"the wave, every ICS closed", true, []string{"wave W5: fieldwork (paused, but every ICS's fieldwork has closed: nothing more is mailed)\n"}, false, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
 			st := waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5", Stage: workflows.WaveFieldwork, Paused: tt.wavePaused},
 				ICS: []waveclient.ICSStatus{paused, {WaveID: "W5", ICS: "QCL", Stage: workflows.StageClosing, Paused: true,
 					WaitingOn: "the supplier's last files"}}}
+			if tt.allClosed {
+				st.ICS[0].Stage, st.ICS[0].WaitingOn = workflows.StageClosed, ""
+			}
 			if tt.oneResumed {
 				st.ICS = append(st.ICS, waveclient.ICSStatus{WaveID: "W5", ICS: "QMM", Stage: workflows.StageFieldwork, WaitingOn: "sms2"})
 			}
