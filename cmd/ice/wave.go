@@ -178,9 +178,18 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 		if d := s.Declaration; d != nil {
 			fmt.Fprintf(w, "  declaration\tsigned by %s at %s\n", d.By, d.At.Format(time.RFC3339))
 		}
+		notSent := map[string]string{} // step → why it never went out
+		for _, m := range s.Mailings {
+			if m.State == workflows.MailingNotSent {
+				notSent[m.Step] = m.NotSent
+			}
+		}
 		for _, d := range s.DBS {
 			state := "awaiting reply"
 			switch {
+			case !d.Replied && d.Rejected == "" && notSent[d.ForStep] != "":
+				// Nothing waits for it any more: its step will never go out.
+				state = fmt.Sprintf("no reply, and none needed: the step was not sent (%s)", notSent[d.ForStep])
 			case d.Rejected != "":
 				state = "REPLY REJECTED: " + d.Rejected
 			case d.Replied:

@@ -181,3 +181,28 @@ func TestMailingLineCountsThoseInAnotherICS(t *testing.T) {
 		}
 	}
 }
+
+// A DBS request whose step the close gave up is no longer awaited: the status says so
+// rather than "awaiting reply", which would have someone chase a reply nothing needs.
+func TestStatusDBSRequestOfAStepNotSent(t *testing.T) {
+	closed := waveclient.ICSStatus{WaveID: "W5", ICS: "QMM", Stage: workflows.StageClosed,
+		DBS: []workflows.DBSStatus{
+			{RequestID: "r1", ForStep: "letter1", Sent: 300, Replied: true, Matched: 298, Deceased: 2},
+			{RequestID: "r2", ForStep: "reminder2", Sent: 280},
+		},
+		Mailings: []workflows.MailingStatus{
+			{Step: "letter1", Channel: "letter", Day: 0, State: workflows.MailingSent},
+			{Step: "reminder2", Channel: "letter", Day: 28, State: workflows.MailingNotSent, NotSent: "fieldwork closed"},
+		}}
+	var b strings.Builder
+	printStatus(tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0), waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5"}, ICS: []waveclient.ICSStatus{closed}})
+	for _, want := range []string{"300 sent: 298 matched, 2 deceased",
+		"280 sent: no reply, and none needed: the step was not sent (fieldwork closed)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status says\n%s\nwant %q", b.String(), want)
+		}
+	}
+	if strings.Contains(b.String(), "awaiting reply") {
+		t.Errorf("status says a DBS reply is awaited for a step that will never go out:\n%s", b.String())
+	}
+}
