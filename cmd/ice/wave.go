@@ -407,11 +407,19 @@ func waveOpCmd(use, short, done string, op func(*waveclient.Client, context.Cont
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, args []string) error {
+			// What was so before: a pause of something already paused (or a resume of
+			// something running) changes nothing, and "sent" alone would say it did.
+			var before *waveclient.Status
+			if use == "pause" || use == "resume" {
+				if st, err := cl.Status(ctx, args[0]); err == nil {
+					before = &st
+				}
+			}
 			if len(icss) == 0 {
 				if err := op(cl, ctx, args[0]); err != nil {
 					return err
 				}
-				fmt.Printf("wave %s: %s\n", args[0], done)
+				fmt.Printf("wave %s: %s%s\n", args[0], done, unchangedNote(before, use, ""))
 				return nil
 			}
 			// Every code is checked before any is acted on: a typo late in the list
@@ -423,7 +431,7 @@ func waveOpCmd(use, short, done string, op func(*waveclient.Client, context.Cont
 				if err := icsOp(cl, ctx, args[0], ics); err != nil {
 					return err
 				}
-				fmt.Printf("wave %s ICS %s: %s\n", args[0], ics, done)
+				fmt.Printf("wave %s ICS %s: %s%s\n", args[0], ics, done, unchangedNote(before, use, ics))
 			}
 			return nil
 		}),
@@ -431,6 +439,42 @@ func waveOpCmd(use, short, done string, op func(*waveclient.Client, context.Cont
 	c.bind(cmd)
 	cmd.Flags().StringSliceVar(&icss, "ics", nil, "only these ICSs (default: the whole wave)")
 	return cmd
+}
+
+// unchangedNote says when a pause or resume found what it asks for so already: the
+// wave (ics "") or the ICS already paused, or not paused. The signal is sent all the
+// same (it is harmless, and the state may have changed since it was read). Nothing is
+// said when the state before is unknown.
+func unchangedNote(before *waveclient.Status, use, ics string) string {
+	if before == nil {
+		return ""
+	}
+	var paused, running, found int
+	for _, s := range before.ICS {
+		if ics != "" && !strings.EqualFold(s.ICS, ics) {
+			continue
+		}
+		found++
+		if s.Paused {
+			paused++
+		} else {
+			running++
+		}
+	}
+	if found == 0 {
+		return ""
+	}
+	what := "the wave"
+	if ics != "" {
+		what = "it"
+	}
+	switch {
+	case use == "pause" && running == 0 && (ics != "" || before.Wave.Paused):
+		return fmt.Sprintf(" (%s was already paused: nothing changes)", what)
+	case use == "resume" && paused == 0 && (ics != "" || !before.Wave.Paused):
+		return fmt.Sprintf(" (%s was not paused: nothing changes)", what)
+	}
+	return ""
 }
 
 // waveICSOpCmd is a command acting on one ICS of a wave.

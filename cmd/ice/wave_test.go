@@ -206,3 +206,41 @@ func TestStatusDBSRequestOfAStepNotSent(t *testing.T) {
 		t.Errorf("status says a DBS reply is awaited for a step that will never go out:\n%s", b.String())
 	}
 }
+
+// A pause of what is paused already, or a resume of what is not paused, says nothing
+// changes; otherwise nothing is added to "sent".
+func TestUnchangedNote(t *testing.T) {
+	status := func(wavePaused bool, paused ...bool) *waveclient.Status {
+		st := &waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5", Paused: wavePaused}}
+		for i, p := range paused {
+			st.ICS = append(st.ICS, waveclient.ICSStatus{WaveID: "W5", ICS: []string{"QMM", "QJK"}[i], Paused: p})
+		}
+		return st
+	}
+	for _, tt := range []struct {
+		name   string
+		before *waveclient.Status
+		use    string
+		ics    string
+		want   string
+	}{
+		{"pause a running wave", status(false, false, false), "pause", "", ""},
+		{"pause a paused wave", status(true, true, true), "pause", "", " (the wave was already paused: nothing changes)"},
+		{"pause a wave whose ICSs were paused one by one", status(false, true, true), "pause", "", ""},
+		{"resume a running wave", status(false, false, false), "resume", "", " (the wave was not paused: nothing changes)"},
+		{"resume a paused wave", status(true, true, true), "resume", "", ""},
+		{"resume a wave with one ICS paused alone", status(false, true, false), "resume", "", ""},
+		{"pause a paused ICS", status(false, true, false), "pause", "qmm", " (it was already paused: nothing changes)"},
+		{"pause a running ICS", status(false, true, false), "pause", "QJK", ""},
+		{"resume a running ICS", status(false, true, false), "resume", "QJK", " (it was not paused: nothing changes)"},
+		{"resume a paused ICS", status(false, true, false), "resume", "QMM", ""},
+		{"status unknown", nil, "pause", "QMM", ""},
+		{"an ICS the status lacks", status(false, true), "pause", "QXX", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := unchangedNote(tt.before, tt.use, tt.ics); got != tt.want {
+				t.Errorf("unchangedNote = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
