@@ -292,8 +292,28 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		s.render(w, r, http.StatusBadRequest, "coding", page{Title: "Coding – " + icsLabel(v.ICS), User: &u, Content: v})
 		return
 	}
-	// Every decision is audited before the batch leaves: who, when, which comment and
-	// the themes given.
+	// Only what happened is on record: the pipeline checks the access file again, and
+	// a batch it refuses is recorded as a refusal (with its reason), not as decisions.
+	// A decision shows no text, so it is recorded once the pipeline has taken it.
+	n, err := s.deps.ThemeDecisions.SendThemeDecisions(ctx, v.Wave.ID, ics, batch)
+	if errors.Is(err, ErrCodingRefused) {
+		// The pipeline's own check of the access file refused what this page allowed
+		// (the two read different files, or the grant changed in between).
+		reason := strings.TrimPrefix(err.Error(), ErrCodingRefused.Error()+": ")
+		ev := freetext.AuditEvent{UserID: u.ID, At: s.cfg.Now(), ICS: ics, Wave: v.Wave.ID, Action: freetext.ActionCode,
+			Query: fmt.Sprintf("theme decisions on %d comments, refused by the pipeline", len(batch.Decisions)), Reason: reason}
+		if rerr := s.deps.Audit.RecordFreeText(ctx, ev); rerr != nil {
+			s.fail(w, r, fmt.Errorf("recording a refused batch of theme decisions: %w", rerr))
+			return
+		}
+		s.fail(w, r, forbiddenError("Your decisions on the free text of "+icsLabel(v.ICS)+" were not recorded: the pipeline refused them ("+err.Error()+")."))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("sending the theme decisions of %s: %w", ics, err))
+		return
+	}
+	// Each decision taken is recorded: who, when, which comment and the themes given.
 	now := s.cfg.Now()
 	for _, d := range batch.Decisions {
 		var labels []string
@@ -306,20 +326,9 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		ev := freetext.AuditEvent{UserID: u.ID, At: now, ICS: ics, Wave: v.Wave.ID, Action: freetext.ActionCode, Allowed: true,
 			Query: "theme decision: " + strings.Join(labels, ";"), RowsShown: 1, ResponseIDs: []string{d.ResponseID}, Reason: v.Grant}
 		if err := s.deps.Audit.RecordFreeText(ctx, ev); err != nil {
-			s.fail(w, r, fmt.Errorf("recording a theme decision: %w", err))
+			s.fail(w, r, fmt.Errorf("the pipeline recorded %d theme decisions of %s, but recording them in the free-text audit trail failed: %w", n, ics, err))
 			return
 		}
-	}
-	n, err := s.deps.ThemeDecisions.SendThemeDecisions(ctx, v.Wave.ID, ics, batch)
-	if errors.Is(err, ErrCodingRefused) {
-		// The pipeline's own check of the access file refused what this page allowed
-		// (the two read different files, or the grant changed in between).
-		s.fail(w, r, forbiddenError("Your decisions on the free text of "+icsLabel(v.ICS)+" were not recorded: the pipeline refused them ("+err.Error()+")."))
-		return
-	}
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("sending the theme decisions of %s: %w", ics, err))
-		return
 	}
 	// The decided comments have left the coder's queue: the same place in it now
 	// holds the next batch.

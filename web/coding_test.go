@@ -302,3 +302,62 @@ func TestCodingPageAfterTheCodingEnded(t *testing.T) {
 		t.Errorf("a batch sent after the coding ended: %+v", coding.batches)
 	}
 }
+
+// Only what happened is on record: a batch the pipeline refuses (its own check of the
+// access file) leaves no decision recorded as allowed, but a refusal with the
+// pipeline's reason; a batch the pipeline fails to take leaves nothing; a batch it
+// takes leaves one allowed decision per comment.
+func TestCodingDecisionsRecordedOnlyOnceTaken(t *testing.T) {
+	coding := &memCoding{}
+	h := newHarness(t, true, func(_ *Config, d *Deps) { d.CodingQueue, d.ThemeDecisions = coding, coding })
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	form := url.Values{"u0": {"r2/P_FT_IMPROVE"}, "t0-burden": {"negative"}, "u1": {"r3/P_FT_IMPROVE"}, "t1-burden": {"positive"}}
+	decisions := func(from int) (allowed, refused []string) {
+		for _, e := range h.freeText.Events()[from:] {
+			switch {
+			case e.Allowed && strings.HasPrefix(e.Query, "theme decision"):
+				allowed = append(allowed, e.Query)
+			case !e.Allowed:
+				refused = append(refused, e.Query+" | "+e.Reason)
+			}
+		}
+		return allowed, refused
+	}
+
+	coding.mu.Lock()
+	coding.refuse = `"fay.reader@example.nhs.uk" is not in the access file /etc/ice/access.yaml`
+	coding.mu.Unlock()
+	before := len(h.freeText.Events())
+	if resp, _ := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", form, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a batch the pipeline refused: %d, want 403", resp.StatusCode)
+	}
+	allowed, refused := decisions(before)
+	if len(allowed) != 0 {
+		t.Errorf("decisions the pipeline refused are on record as allowed: %q", allowed)
+	}
+	if len(refused) != 1 || !strings.Contains(refused[0], "theme decisions on 2 comments, refused by the pipeline") || !strings.Contains(refused[0], "is not in the access file") {
+		t.Errorf("the refusal on record: %q, want one naming the batch and the pipeline's reason", refused)
+	}
+
+	coding.mu.Lock()
+	coding.refuse, coding.fail = "", true
+	coding.mu.Unlock()
+	before = len(h.freeText.Events())
+	if resp, _ := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", form, nil); resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("a batch the pipeline did not take: %d, want 500", resp.StatusCode)
+	}
+	if allowed, _ := decisions(before); len(allowed) != 0 {
+		t.Errorf("decisions the pipeline did not take are on record: %q", allowed)
+	}
+
+	coding.mu.Lock()
+	coding.fail = false
+	coding.mu.Unlock()
+	before = len(h.freeText.Events())
+	if resp, _ := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a batch the pipeline took: %d", resp.StatusCode)
+	}
+	if allowed, _ := decisions(before); strings.Join(allowed, ",") != "theme decision: burden:negative,theme decision: burden:positive" {
+		t.Errorf("decisions on record: %q", allowed)
+	}
+}
