@@ -100,6 +100,12 @@ type codingView struct {
 	Items    []codingRow
 	Sent     string // the confirmation after a batch
 	Problems []string
+
+	// What showing the page needs (showCoding): the access decision, the request and
+	// the page's comments before redaction.
+	decision freetext.Decision
+	req      freetext.Request
+	comments []freetext.Comment
 }
 
 type codingRow struct {
@@ -161,6 +167,9 @@ func (s *Server) codingAccess(ctx context.Context, u access.User, waveID, ics st
 
 func (s *Server) codingPage(w http.ResponseWriter, r *http.Request, u access.User) {
 	v, err := s.codingView(r.Context(), u, r.PathValue("wave"), r.URL.Query().Get("ics"), r.URL.Query().Get("from"), nil)
+	if err == nil {
+		err = s.showCoding(r.Context(), u, &v)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -174,8 +183,8 @@ func (s *Server) codingPage(w http.ResponseWriter, r *http.Request, u access.Use
 }
 
 // codingView reads one page of the coder's queue (from: the page's first comment,
-// 0-based; empty for the first page), redacts it again through freetext.Read and
-// records the read before returning it. form, when set, is a refused POST's values,
+// 0-based; empty for the first page), without its text: showCoding redacts it and
+// records the read, for a page that is shown. form, when set, is a POST's values,
 // kept in the choices.
 func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics, from string, form url.Values) (codingView, error) {
 	wave, icsV, d, req, err := s.codingAccess(ctx, u, waveID, ics)
@@ -209,7 +218,7 @@ func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics, fro
 	base := "/waves/" + url.PathEscape(wave.ID) + "/coding?ics=" + url.QueryEscape(ics)
 	page := items[start:min(len(items), start+codingPageSize)]
 	v := codingView{Wave: wave, ICS: icsV, Grant: d.Reason, Total: len(items), From: start, First: start + 1, Last: start + len(page),
-		Action: base + "&from=" + strconv.Itoa(start)}
+		Action: base + "&from=" + strconv.Itoa(start), decision: d, req: req}
 	if start > 0 {
 		v.Prev = base + "&from=" + strconv.Itoa(max(0, start-codingPageSize))
 	}
@@ -217,22 +226,12 @@ func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics, fro
 		v.Next = base + "&from=" + strconv.Itoa(start+len(page))
 	}
 	items = page
-	comments := make([]freetext.Comment, len(items))
-	for i, it := range items {
-		comments[i] = freetext.Comment{ResponseID: it.ResponseID, QuestionID: it.QuestionID, Text: it.Text}
-	}
-	// The audit event names the comments shown (their ids) and the page of the
-	// queue; it holds no text.
-	shown, ev, err := freetext.Read(freeTextGrants(u), req, wave.ID, fmt.Sprintf("coding queue %d-%d of %d", v.First, v.Last, v.Total), comments, nil)
-	if rerr := s.deps.Audit.RecordFreeText(ctx, ev); rerr != nil {
-		return codingView{}, fmt.Errorf("recording the coding page: %w", rerr)
-	}
-	if err != nil {
-		return codingView{}, forbiddenError("You cannot code the free text of " + icsLabel(icsV) + ": " + err.Error() + ".")
+	for _, it := range items {
+		v.comments = append(v.comments, freetext.Comment{ResponseID: it.ResponseID, QuestionID: it.QuestionID, Text: it.Text})
 	}
 	cb := themes.Default()
 	for i, it := range items {
-		row := codingRow{N: i, Num: start + i + 1, ResponseID: it.ResponseID, QuestionID: it.QuestionID, Text: shown[i].Redacted.Text, Blind: it.Blind}
+		row := codingRow{N: i, Num: start + i + 1, ResponseID: it.ResponseID, QuestionID: it.QuestionID, Blind: it.Blind}
 		for _, id := range cb.ThemeIDs() {
 			th, _ := cb.Theme(id)
 			c := codingChoice{Field: fmt.Sprintf("t%d-%s", i, id), ID: fmt.Sprintf("t%d-%s", i, id), Name: th.Name}
@@ -250,6 +249,23 @@ func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics, fro
 		v.Items = append(v.Items, row)
 	}
 	return v, nil
+}
+
+// showCoding redacts the page's comments again through freetext.Read and records the
+// read before they are put on the page. The audit event names the comments shown
+// (their ids) and the page of the queue; it holds no text.
+func (s *Server) showCoding(ctx context.Context, u access.User, v *codingView) error {
+	shown, ev, err := freetext.Read(freeTextGrants(u), v.req, v.Wave.ID, fmt.Sprintf("coding queue %d-%d of %d", v.First, v.Last, v.Total), v.comments, nil)
+	if rerr := s.deps.Audit.RecordFreeText(ctx, ev); rerr != nil {
+		return fmt.Errorf("recording the coding page: %w", rerr)
+	}
+	if err != nil {
+		return forbiddenError("You cannot code the free text of " + icsLabel(v.ICS) + ": " + err.Error() + ".")
+	}
+	for i := range v.Items {
+		v.Items[i].Text = shown[i].Redacted.Text
+	}
+	return nil
 }
 
 // codingSubmit reads the page's decisions, records each in the audit trail and sends
@@ -289,6 +305,11 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		v.Problems = append(v.Problems, "There are no comments to code.")
 	}
 	if len(v.Problems) > 0 {
+		// The page is shown again, with its comments: their read is recorded first.
+		if err := s.showCoding(ctx, u, &v); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		s.render(w, r, http.StatusBadRequest, "coding", page{Title: "Coding – " + icsLabel(v.ICS), User: &u, Content: v})
 		return
 	}
@@ -313,8 +334,10 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		s.fail(w, r, fmt.Errorf("sending the theme decisions of %s: %w", ics, err))
 		return
 	}
-	// Each decision taken is recorded: who, when, which comment and the themes given.
-	now := s.cfg.Now()
+	// Each decision taken is recorded: who, when, which comment, the themes given and
+	// the grant that allowed it (as the terminal's are).
+	req := v.req
+	req.At = s.cfg.Now()
 	for _, d := range batch.Decisions {
 		var labels []string
 		for _, t := range d.Themes {
@@ -323,8 +346,7 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		if len(labels) == 0 {
 			labels = []string{"none"}
 		}
-		ev := freetext.AuditEvent{UserID: u.ID, At: now, ICS: ics, Wave: v.Wave.ID, Action: freetext.ActionCode, Allowed: true,
-			Query: "theme decision: " + strings.Join(labels, ";"), RowsShown: 1, ResponseIDs: []string{d.ResponseID}, Reason: v.Grant}
+		ev := freetext.NewAuditEvent(req, v.decision, v.Wave.ID, "theme decision: "+strings.Join(labels, ";"), []string{d.ResponseID})
 		if err := s.deps.Audit.RecordFreeText(ctx, ev); err != nil {
 			s.fail(w, r, fmt.Errorf("the pipeline recorded %d theme decisions of %s, but recording them in the free-text audit trail failed: %w", n, ics, err))
 			return

@@ -192,15 +192,54 @@ func TestCodingPageConfirmsAndChangesSuggestions(t *testing.T) {
 	coding.mu.Lock()
 	coding.refuse = ""
 	coding.mu.Unlock()
-	// When the audit store fails, nothing is sent.
+	// When the audit store fails, no page of comments is shown; decisions the
+	// pipeline took but that could not be recorded are a problem, not a confirmation.
 	h.freeText.mu.Lock()
 	h.freeText.fail = true
 	h.freeText.mu.Unlock()
-	if resp, _ := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", form, nil); resp.StatusCode == http.StatusSeeOther {
-		t.Error("decisions sent without their audit record")
+	if resp, body := h.get(t, h.client, "/waves/W1/coding?ics=QMM"); resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "district nurses") {
+		t.Errorf("a page shown without its audit record: %d", resp.StatusCode)
 	}
-	if len(coding.batches) != 0 {
-		t.Errorf("a batch was sent without its audit record")
+	if resp, _ := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", form, nil); resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("decisions taken without their audit record: %d, want 500", resp.StatusCode)
+	}
+}
+
+// A decision's record names the grant that allowed it, as the terminal's do, and a
+// POST that shows no comment records no read of the queue; one that shows the page
+// again (a problem in the form) records the read first.
+func TestCodingDecisionRecordsCarryTheGrant(t *testing.T) {
+	coding := &memCoding{}
+	h := newHarness(t, true, func(_ *Config, d *Deps) { d.CodingQueue, d.ThemeDecisions = coding, coding })
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	form := url.Values{"u0": {"r2/P_FT_IMPROVE"}, "t0-burden": {"negative"}, "u1": {"r3/P_FT_IMPROVE"}, "t1-burden": {"positive"}}
+	before := len(h.freeText.Events())
+	if resp, _ := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", form, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST: %d", resp.StatusCode)
+	}
+	var got []string
+	for _, e := range h.freeText.Events()[before:] {
+		got = append(got, fmt.Sprintf("%s allowed=%v approved_by=%q", e.Query, e.Allowed, e.ApprovedBy))
+	}
+	const by = "Caldicott Guardian, NHS Norfolk and Waveney ICB"
+	want := []string{
+		`theme decision: burden:negative allowed=true approved_by="` + by + `"`,
+		`theme decision: burden:positive allowed=true approved_by="` + by + `"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("a POST's records:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A form with a problem shows the page again: its read is recorded.
+	coding.mu.Lock()
+	coding.batches = nil
+	coding.mu.Unlock()
+	before = len(h.freeText.Events())
+	bad := url.Values{"u0": {"r2/P_FT_IMPROVE"}, "t0-burden": {"maybe"}, "u1": {"r3/P_FT_IMPROVE"}}
+	if resp, body := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", bad, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "district nurses") {
+		t.Fatalf("a form with a problem: %d", resp.StatusCode)
+	}
+	if evs := h.freeText.Events()[before:]; len(evs) != 1 || !strings.HasPrefix(evs[0].Query, "coding queue 1-2") || len(evs[0].ResponseIDs) != 2 {
+		t.Errorf("a page shown again records %+v, want its read", evs)
 	}
 }
 
