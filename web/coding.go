@@ -19,12 +19,13 @@ import (
 // comments. The page lists what is left of the coder's queue, in the coding queue's
 // order, a page of codingPageSize at a time (previous and next pages to look ahead),
 // redacted, with the machine's suggestions preselected (none for a comment coded
-// blind); the coder confirms or changes each and sends the page as one batch. The
-// decided comments then leave the coder's queue, so the page that follows a batch is
-// the next batch. Every read and every decision is recorded in the free-text audit
-// trail as freetext.ActionCode before anything is shown or sent, and the batch goes
-// to the coding workflow through ThemeDecisions (the dashboard reaches no workflow
-// itself).
+// blind); the coder decides a comment by changing its themes, ticking "Keep the
+// suggestion" or, coded blind, "No theme (none)", and sends the page as one batch of
+// the comments decided. The decided comments then leave the coder's queue, so the
+// page that follows a batch is the next batch (the undecided ones first). Every read
+// is recorded in the free-text audit trail as freetext.ActionCode before anything is
+// shown, the batch goes to the coding workflow through ThemeDecisions (the dashboard
+// reaches no workflow itself), and each decision it took is then recorded too.
 
 // CodingQueue reads what is left for one coder to code in an ICS, as the last coding
 // run queued it (localindex.CoderQueue): redacted text, queue order, and the
@@ -116,6 +117,14 @@ type codingRow struct {
 	Text       string
 	Blind      bool
 	Themes     []codingChoice
+	// Mark is the field of the row's explicit decision without a change: for a
+	// comment coded blind "none" (no theme), otherwise keeping the suggestion, which
+	// Suggested says in words. Marked: the coder ticked it.
+	Mark      string
+	Marked    bool
+	Suggested string
+
+	suggestions []CodedTheme // what the page preselected (none for a blind comment)
 }
 
 type codingChoice struct {
@@ -178,6 +187,9 @@ func (s *Server) codingPage(w http.ResponseWriter, r *http.Request, u access.Use
 	// is ignored, so no text from a link is shown beside the comments.
 	if n, err := strconv.Atoi(r.URL.Query().Get("sent")); err == nil && n >= 0 {
 		v.Sent = "Your decisions were recorded: " + strconv.Itoa(n) + " comments."
+		if l, err := strconv.Atoi(r.URL.Query().Get("left")); err == nil && l > 0 {
+			v.Sent += " " + strconv.Itoa(l) + " you left undecided were not sent and are still in your queue."
+		}
 	}
 	s.renderWithStatus(w, r, "coding", "Coding – "+icsLabel(v.ICS), u, v, []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}})
 }
@@ -231,7 +243,21 @@ func (s *Server) codingView(ctx context.Context, u access.User, waveID, ics, fro
 	}
 	cb := themes.Default()
 	for i, it := range items {
-		row := codingRow{N: i, Num: start + i + 1, ResponseID: it.ResponseID, QuestionID: it.QuestionID, Blind: it.Blind}
+		row := codingRow{N: i, Num: start + i + 1, ResponseID: it.ResponseID, QuestionID: it.QuestionID, Blind: it.Blind,
+			Mark: fmt.Sprintf("k%d", i), Marked: form != nil && form.Get(fmt.Sprintf("k%d", i)) == "yes"}
+		if !it.Blind {
+			row.suggestions = it.Suggestions
+			var words []string
+			for _, sg := range it.Suggestions {
+				if th, ok := cb.Theme(sg.Theme); ok {
+					words = append(words, th.Name+" ("+sg.Polarity+")")
+				}
+			}
+			row.Suggested = "no theme"
+			if len(words) > 0 {
+				row.Suggested = strings.Join(words, ", ")
+			}
+		}
 		for _, id := range cb.ThemeIDs() {
 			th, _ := cb.Theme(id)
 			c := codingChoice{Field: fmt.Sprintf("t%d-%s", i, id), ID: fmt.Sprintf("t%d-%s", i, id), Name: th.Name}
@@ -268,9 +294,14 @@ func (s *Server) showCoding(ctx context.Context, u access.User, v *codingView) e
 	return nil
 }
 
-// codingSubmit reads the page's decisions, records each in the audit trail and sends
-// them as one batch. A decision is taken for every comment the page showed, as the
-// coder left it (confirmed or changed).
+// codingSubmit reads the page's decisions and sends them as one batch, then records
+// each in the audit trail. A comment is decided only by an explicit act, as in the
+// terminal (ice themes code --next), where Enter keeps a suggestion and a comment
+// coded blind needs its labels or "none" typed: its themes changed from what the page
+// preselected, its suggestion kept by ticking "Keep the suggestion", or, coded blind,
+// "No theme (none)" ticked. A comment left as the page showed it is not decided: it is
+// not sent and stays in the coder's queue (as the comments after "q" in the terminal),
+// so a page sent untouched records nothing.
 func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.User) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -284,6 +315,7 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 	}
 	ics := v.ICS.Code
 	batch := CodingBatch{Coder: u.ID}
+	left := 0
 	for _, row := range v.Items {
 		if r.PostForm.Get(fmt.Sprintf("u%d", row.N)) != row.ResponseID+"/"+row.QuestionID {
 			v.Problems = append(v.Problems, "The queue has changed since the page was shown: check the comments again and send them.")
@@ -296,13 +328,24 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 			case "negative", "positive":
 				d.Themes = append(d.Themes, CodedTheme{Theme: strings.TrimPrefix(c.Field, fmt.Sprintf("t%d-", row.N)), Polarity: c.Value})
 			default:
-				v.Problems = append(v.Problems, fmt.Sprintf("Comment %d, %s: %q is not a choice.", row.N+1, c.Name, c.Value))
+				v.Problems = append(v.Problems, fmt.Sprintf("Comment %d, %s: %q is not a choice.", row.Num, c.Name, c.Value))
 			}
 		}
-		batch.Decisions = append(batch.Decisions, d)
+		changed := !sameThemes(d.Themes, row.suggestions)
+		switch {
+		case row.Blind && row.Marked && len(d.Themes) > 0:
+			v.Problems = append(v.Problems, fmt.Sprintf("Comment %d is marked \"No theme (none)\" but has themes chosen: choose its themes or none, not both.", row.Num))
+		case !row.Blind && row.Marked && changed:
+			v.Problems = append(v.Problems, fmt.Sprintf("Comment %d is marked \"Keep the suggestion\" but its themes were changed: untick it to send the change, or put the suggestion back.", row.Num))
+		case row.Marked || changed:
+			batch.Decisions = append(batch.Decisions, d)
+		default:
+			left++
+		}
 	}
-	if len(batch.Decisions) == 0 {
-		v.Problems = append(v.Problems, "There are no comments to code.")
+	if len(batch.Decisions) == 0 && len(v.Problems) == 0 {
+		v.Problems = append(v.Problems, "You have not decided any comment on this page, so nothing was sent. For each comment, change its themes, "+
+			"tick \"Keep the suggestion\", or, for a comment coded blind, choose its themes or tick \"No theme (none)\".")
 	}
 	if len(v.Problems) > 0 {
 		// The page is shown again, with its comments: their read is recorded first.
@@ -354,5 +397,18 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 	}
 	// The decided comments have left the coder's queue: the same place in it now
 	// holds the next batch.
-	http.Redirect(w, r, v.Action+"&sent="+fmt.Sprint(n), http.StatusSeeOther)
+	http.Redirect(w, r, v.Action+"&sent="+fmt.Sprint(n)+"&left="+fmt.Sprint(left), http.StatusSeeOther)
+}
+
+// sameThemes reports whether a and b code the same themes with the same polarities.
+func sameThemes(a, b []CodedTheme) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, t := range a {
+		if !slices.Contains(b, t) {
+			return false
+		}
+	}
+	return true
 }

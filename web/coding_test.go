@@ -292,6 +292,7 @@ func TestCodingPagesThroughTheQueue(t *testing.T) {
 	form := url.Values{}
 	for i := range 20 {
 		form.Set(fmt.Sprintf("u%d", i), fmt.Sprintf("q%03d/P_FT_IMPROVE", 18+i))
+		form.Set(fmt.Sprintf("k%d", i), "yes") // keep the suggestion (no theme)
 	}
 	resp, _ := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM&from=20", form, nil)
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "from=20") {
@@ -398,5 +399,108 @@ func TestCodingDecisionsRecordedOnlyOnceTaken(t *testing.T) {
 	}
 	if allowed, _ := decisions(before); strings.Join(allowed, ",") != "theme decision: burden:negative,theme decision: burden:positive" {
 		t.Errorf("decisions on record: %q", allowed)
+	}
+}
+
+// A comment is decided only by an explicit act, as in the terminal (Enter keeps a
+// suggestion, a blind comment needs its labels or "none" typed): a page sent as it
+// was shown records nothing; a blind comment left untouched is not recorded as
+// "none", nor a suggestion left untouched as a person's confirmation. Undecided
+// comments stay in the coder's queue.
+func TestCodingPageRecordsOnlyExplicitDecisions(t *testing.T) {
+	coding := &memCoding{more: 2} // r2 (suggestion: communication negative), r3 (blind), q000, q001 (no suggestion)
+	h := newHarness(t, true, func(_ *Config, d *Deps) { d.CodingQueue, d.ThemeDecisions = coding, coding })
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	_, body := h.get(t, h.client, "/waves/W1/coding?ics=QMM")
+	if !strings.Contains(body, `name="k0"`) || !strings.Contains(body, "Keep the suggestion: Communication") ||
+		!strings.Contains(body, "No theme (none)") || !strings.Contains(body, "Keep the suggestion: no theme") {
+		t.Errorf("the page offers no explicit keep or none:\n%s", body)
+	}
+	ids := url.Values{"u0": {"r2/P_FT_IMPROVE"}, "u1": {"r3/P_FT_IMPROVE"}, "u2": {"q000/P_FT_IMPROVE"}, "u3": {"q001/P_FT_IMPROVE"}}
+	with := func(kv ...string) url.Values {
+		f := url.Values{}
+		for k, v := range ids {
+			f[k] = v
+		}
+		f.Set("t0-communication", "negative") // the preselected suggestion, as a browser sends it
+		for i := 0; i < len(kv); i += 2 {
+			f.Set(kv[i], kv[i+1])
+		}
+		return f
+	}
+	decided := func() string {
+		coding.mu.Lock()
+		defer coding.mu.Unlock()
+		var out []string
+		for _, b := range coding.batches {
+			for _, d := range b.Decisions {
+				out = append(out, fmt.Sprintf("%s%v", d.ResponseID, d.Themes))
+			}
+		}
+		coding.batches = nil
+		return strings.Join(out, " ")
+	}
+	onRecord := func(from int) int {
+		n := 0
+		for _, e := range h.freeText.Events()[from:] {
+			if strings.HasPrefix(e.Query, "theme decision") {
+				n++
+			}
+		}
+		return n
+	}
+
+	// The page sent as shown: nothing is sent or recorded, and the coder is told why.
+	before := len(h.freeText.Events())
+	resp, body := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", with(), nil)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "You have not decided any comment on this page") {
+		t.Errorf("an untouched page: %d, want 400 saying nothing was decided", resp.StatusCode)
+	}
+	if got := decided(); got != "" {
+		t.Errorf("an untouched page sent %s", got)
+	}
+	if n := onRecord(before); n != 0 {
+		t.Errorf("an untouched page put %d decisions on record", n)
+	}
+
+	// Contradictions are refused, naming the comment.
+	for name, c := range map[string]struct {
+		form url.Values
+		want string
+	}{
+		"blind none with a theme": {with("k1", "yes", "t1-burden", "negative"), `Comment 2 is marked &#34;No theme (none)&#34; but has themes chosen`},
+		"keep with a change":      {with("k0", "yes", "t0-burden", "negative"), `Comment 1 is marked &#34;Keep the suggestion&#34; but its themes were changed`},
+	} {
+		if resp, body := h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", c.form, nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d, want 400 with %q", name, resp.StatusCode, c.want)
+		}
+		if got := decided(); got != "" {
+			t.Errorf("%s: sent %s", name, got)
+		}
+	}
+
+	// The suggestion kept explicitly, the blind comment marked none, and a comment
+	// left untouched: two decisions, the third comment stays in the queue.
+	before = len(h.freeText.Events())
+	resp, _ = h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", with("k0", "yes", "k1", "yes", "t3-holistic", "positive"), nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST: %d", resp.StatusCode)
+	}
+	if got, want := decided(), "r2[{communication negative}] r3[] q001[{holistic positive}]"; got != want {
+		t.Errorf("sent %q, want %q", got, want)
+	}
+	if n := onRecord(before); n != 3 {
+		t.Errorf("%d decisions on record, want 3", n)
+	}
+	loc := resp.Header.Get("Location")
+	if !strings.Contains(loc, "sent=3&left=1") {
+		t.Errorf("redirect to %q", loc)
+	}
+	coding.mu.Lock()
+	coding.batches = []CodingBatch{{Coder: "fay.reader@example.nhs.uk", Decisions: []CodingDecision{{ResponseID: "r2"}, {ResponseID: "r3"}, {ResponseID: "q001"}}}}
+	coding.mu.Unlock()
+	if _, body := h.get(t, h.client, loc); !strings.Contains(body, "Your decisions were recorded: 3 comments. 1 you left undecided were not sent and are still in your queue.") ||
+		!strings.Contains(body, `value="q000/P_FT_IMPROVE"`) {
+		t.Errorf("the page after the batch does not say what was left, or has lost it:\n%s", body)
 	}
 }
