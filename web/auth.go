@@ -105,7 +105,12 @@ func (s *Server) signInLocal(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Content: v})
 		return
 	}
-	u, ok := s.deps.Policy.User(name)
+	pol := s.policy(r)
+	if pol == nil {
+		s.accessUnreadable(w, r)
+		return
+	}
+	u, ok := pol.User(name)
 	if !ok {
 		s.noAccess(w, r, name)
 		return
@@ -298,7 +303,12 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		cl.Email, cl.EmailVerified = uc.Email, uc.EmailVerified
 	}
 	verified := cl.EmailVerified != nil && *cl.EmailVerified || cl.EmailVerified == nil && s.cfg.OIDC.TrustUnverifiedEmail
-	u, ok := s.deps.Policy.Match(idt.Subject, cl.Email, verified)
+	pol := s.policy(r)
+	if pol == nil {
+		s.accessUnreadable(w, r)
+		return
+	}
+	u, ok := pol.Match(idt.Subject, cl.Email, verified)
 	if !ok {
 		who := cl.Email
 		if who == "" {

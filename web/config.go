@@ -71,8 +71,10 @@ type RateLimit struct {
 
 // Deps are the server's collaborators, all read-only.
 type Deps struct {
-	// Policy is the loaded access file: who may see what. Required.
-	Policy *access.Policy
+	// Policy is the access file: who may see what, asked at every request (in ice
+	// serve an access.File, read again when it changes, so a grant taken out of it is
+	// refused at once; a file that cannot be read refuses everyone). Required.
+	Policy access.Source
 	// LocalUsers, when set, allows sign-in with a password from the local users file
 	// (ice dev). Every user in it must be in Policy.
 	LocalUsers *access.LocalUsers
@@ -148,7 +150,9 @@ func (c *Config) validate(d Deps) error {
 		bad("web: no way to sign in: configure OIDC or give a local users file")
 	}
 	if d.LocalUsers != nil && d.Policy != nil {
-		if err := d.LocalUsers.CheckAgainst(d.Policy); err != nil {
+		if p, err := d.Policy.Current(); err != nil {
+			errs = append(errs, err)
+		} else if err := d.LocalUsers.CheckAgainst(p); err != nil {
 			errs = append(errs, err)
 		}
 	}

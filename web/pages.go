@@ -219,9 +219,14 @@ func (s *Server) accessPage(w http.ResponseWriter, r *http.Request, u access.Use
 		s.fail(w, r, forbiddenError("Only administrators can see who has access to the dashboard."))
 		return
 	}
-	v := accessView{Source: s.deps.Policy.Source}
+	pol := s.policy(r)
+	if pol == nil {
+		s.accessUnreadable(w, r)
+		return
+	}
+	v := accessView{Source: pol.Source}
 	now := s.cfg.Now()
-	for _, pu := range s.deps.Policy.Users() {
+	for _, pu := range pol.Users() {
 		row := accessRow{User: pu, Analyst: listOrNone(pu.Analyst)}
 		for _, g := range pu.FreeText {
 			state := "current"

@@ -200,6 +200,10 @@ type userHandler func(w http.ResponseWriter, r *http.Request, u access.User)
 // has left the access file away with a refusal.
 func (s *Server) requireUser(h userHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.policy(r) == nil {
+			s.accessUnreadable(w, r)
+			return
+		}
 		u, ok := s.currentUser(r)
 		if !ok {
 			http.Redirect(w, r, "/sign-in?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -219,9 +223,30 @@ func (s *Server) currentUser(r *http.Request) (access.User, bool) {
 	if !ok {
 		return access.User{}, false
 	}
-	// The policy is looked up on every request, so removing someone from the access
-	// file (and restarting with it) takes effect at once.
-	return s.deps.Policy.User(ss.userID)
+	// The access file is read on every request (the user's entry and grants as they
+	// are now), so removing someone from it, or a grant, takes effect at once.
+	p, err := s.deps.Policy.Current()
+	if err != nil {
+		return access.User{}, false
+	}
+	return p.User(ss.userID)
+}
+
+// policy is the access file as it stands now, or nil, logged, when it cannot be read
+// (or no longer validates): then everyone is refused, as the workers' check does.
+func (s *Server) policy(r *http.Request) *access.Policy {
+	p, err := s.deps.Policy.Current()
+	if err != nil {
+		s.log.Error("the access file cannot be read: everyone is refused until it is put right", "request_id", requestID(r.Context()), "err", err)
+		return nil
+	}
+	return p
+}
+
+// accessUnreadable refuses a request while the access file cannot be read.
+func (s *Server) accessUnreadable(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusServiceUnavailable, "The dashboard cannot check who has access",
+		"Its access file cannot be read, so no one's access can be checked and nothing is shown. Try again later; if it lasts, tell the dashboard's administrator.")
 }
 
 // fail renders an error for err: a refusal or a missing page as such, anything else as

@@ -122,7 +122,9 @@ func runServe(ctx context.Context, cfg serveConfig, out *os.File, ready func(url
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	policy, err := access.Load(cfg.Access)
+	// The access file is read again at each request (access.File), as the workers read
+	// theirs: a grant taken out of it is refused at once, without a restart.
+	policy, err := access.OpenFile(cfg.Access)
 	if err != nil {
 		return err
 	}
