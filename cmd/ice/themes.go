@@ -85,8 +85,10 @@ redacted, with the machine's suggested themes, none for comments coded blind —
 asks for a decision on each (Enter keeps the suggestion, "CON-;BUR+" changes it,
 "none" codes no theme, "q" stops) and sends them as one batch. With --out FILE it
 writes the decisions file instead (ids and suggested labels, no text) to edit and
-send with --decisions. A refused reader sees nothing; every read, refusal and decision
-is recorded in the free-text audit trail before anything is shown or sent.
+send with --decisions. A refused reader sees nothing; every read and refusal is
+recorded in the free-text audit trail before anything is shown, and each decision once
+the worker has accepted its batch (a batch the worker refuses is recorded as refused,
+with the worker's reason).
 
 With --coder NAME --for-ics X --decisions FILE: sends FILE as one batch of NAME's
 decisions (the same grant check and audit). FILE is tab-separated: response_id,

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"icesurvey/access"
+	"icesurvey/fault"
 	"icesurvey/freetext"
 	"icesurvey/localindex"
 	"icesurvey/store"
@@ -25,8 +28,9 @@ import (
 // unless coded blind — and takes their decisions on stdin, or writes a decisions file
 // (ids and labels, no text) to fill in and send with --decisions. Like the dashboard
 // it checks the access file's free-text grant (freetext.ActionCode) before any text is
-// read, and records every read, refusal and decision in the same audit trail
-// (dashdata.FreeTextStore, beside the free text) before anything is shown or sent.
+// read, and records every read and refusal in the same audit trail
+// (dashdata.FreeTextStore, beside the free text) before anything is shown, and each
+// decision once the worker has accepted it (a refusal by the worker is recorded too).
 
 // freeTextAuditor records free-text audit events: the dashboard's audit store.
 type freeTextAuditor interface {
@@ -282,10 +286,13 @@ comments:
 	return sendDecisions(ctx, tc.W, r, tc.Sender, tc.Wave, tc.ICS, batch)
 }
 
-// sendDecisions audits each decision of the batch as a coding by its coder (the grant
-// is checked again: a batch from a file needs it as much as one typed here), then sends
-// the batch as one update and prints what it changed. A coding that has ended (or was
-// never started) is refused first: no decision is audited that could not be recorded.
+// sendDecisions sends the batch as one update (the grant checked again first: a batch
+// from a file needs it as much as one typed here) and prints what it changed. Only
+// what happened is on record: each decision is recorded as a coding by its coder once
+// the worker has accepted the batch, and a batch the worker refuses (its own check of
+// the access file, which may not be the file --access named) is recorded as one
+// refusal with the worker's reason, no decision. A coding that has ended (or was never
+// started) is refused first, and nothing recorded.
 func sendDecisions(ctx context.Context, w io.Writer, r *freeTextReader, sender themeSender, wave, ics string, batch waveclient.ThemeBatch) error {
 	if err := sender.ThemeCodingRunning(ctx, wave); err != nil {
 		return fmt.Errorf("no decision sent: %w", err)
@@ -293,23 +300,48 @@ func sendDecisions(ctx context.Context, w io.Writer, r *freeTextReader, sender t
 	if err := r.check(ctx, wave, []string{ics}, freetext.ActionCode); err != nil {
 		return err
 	}
-	cb := themes.Default()
 	req := freetext.Request{UserID: r.user.ID, ICS: ics, Action: freetext.ActionCode, At: r.now()}
-	d := access.CheckFreeText(r.user, req)
-	for _, dec := range batch.Decisions {
-		ev := freetext.NewAuditEvent(req, d, wave, "theme decision: "+localindex.Labels(cb, dec.Themes), []string{dec.ResponseID})
-		if err := r.audit.RecordFreeText(ctx, ev); err != nil {
-			return fmt.Errorf("recording a theme decision: %w", err)
-		}
-	}
+	d := access.CheckFreeText(r.user, req) // allowed: checked just above
 	res, err := sender.SendThemeDecisions(ctx, wave, ics, batch)
+	if reason, refused := workerRefusal(err); refused {
+		ev := freetext.NewAuditEvent(req, freetext.Decision{Reason: "refused by the worker: " + reason}, wave,
+			fmt.Sprintf("theme decisions: %d refused", len(batch.Decisions)), nil)
+		if aerr := r.audit.RecordFreeText(ctx, ev); aerr != nil {
+			return fmt.Errorf("%w (recording the refusal: %v)", err, aerr)
+		}
+		return fmt.Errorf("no decision recorded: %w", err)
+	}
 	if err != nil {
 		return err
+	}
+	cb := themes.Default()
+	for i, dec := range batch.Decisions {
+		ev := freetext.NewAuditEvent(req, d, wave, "theme decision: "+localindex.Labels(cb, dec.Themes), []string{dec.ResponseID})
+		if err := r.audit.RecordFreeText(ctx, ev); err != nil {
+			return fmt.Errorf("the worker recorded the %d decisions, but recording decision %d of them in the free-text audit trail failed "+
+				"(they are in the wave's theme decisions with %s as their coder): %w", res.Recorded, i+1, batch.Coder, err)
+		}
 	}
 	fmt.Fprintf(w, "%d decisions by %s recorded for %s %s\n", res.Recorded, batch.Coder, wave, ics)
 	printCoded([]waveclient.ThemeCodingICS{{ICS: ics, Last: &res.ICS}})
 	printKappa(res.Report)
 	return nil
+}
+
+// workerRefusal says whether err is a worker's refusal of a named person's free-text
+// request (activities.checkFreeText: NotAuthorised), and its message.
+func workerRefusal(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Type() == string(fault.NotAuthorised) {
+		return app.Message(), true
+	}
+	if errors.Is(err, freetext.ErrRefused) {
+		return err.Error(), true
+	}
+	return "", false
 }
 
 // exportReader checks, before anything is exported, that by may download the free

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"icesurvey/fault"
 	"icesurvey/freetext"
 	"icesurvey/lake"
@@ -28,11 +30,15 @@ import (
 type sentBatches struct {
 	batches []waveclient.ThemeBatch
 	ended   error
+	refuse  error // the worker's answer to every batch, when set (nothing kept)
 }
 
 func (s *sentBatches) ThemeCodingRunning(context.Context, string) error { return s.ended }
 
 func (s *sentBatches) SendThemeDecisions(_ context.Context, _, _ string, b waveclient.ThemeBatch) (waveclient.ThemeDecisionsResult, error) {
+	if s.refuse != nil {
+		return waveclient.ThemeDecisionsResult{}, s.refuse
+	}
 	s.batches = append(s.batches, b)
 	return waveclient.ThemeDecisionsResult{Recorded: len(b.Decisions)}, nil
 }
@@ -274,6 +280,54 @@ func TestCodingEndedShowsAndAuditsNothing(t *testing.T) {
 	}
 	if evs := auditEvents(t, ctx, st); len(evs) != 0 {
 		t.Errorf("audited after the coding ended: %+v", evs)
+	}
+}
+
+// TestWorkerRefusalIsRecordedNotTheDecisions: a coder the access file given to
+// --access names, but the worker's does not, is refused by the worker; the audit trail
+// then holds that refusal with the worker's reason, and no decision as allowed.
+func TestWorkerRefusalIsRecordedNotTheDecisions(t *testing.T) {
+	ctx, st, af := codedICS(t, 4)
+	audit := dashdata.FreeTextStore{Store: st}
+	const fay = "fay.reader@example.nhs.uk"
+	r, err := namedReader(ctx, af, fay, audit, "W1", []string{"QMM"}, freetext.ActionCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue, err := localindex.CoderQueue(ctx, st, "W1", "QMM", fay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := waveclient.ThemeBatch{Coder: fay, Decisions: []waveclient.ThemeDecision{
+		{ResponseID: queue[0].ResponseID, QuestionID: queue[0].QuestionID},
+		{ResponseID: queue[1].ResponseID, QuestionID: queue[1].QuestionID, Themes: []themes.ThemeCode{{Theme: "continuity", Polarity: themes.Negative}}}}}
+	const why = `free text access refused: fay.reader@example.nhs.uk may not code the free text of QMM in wave W1 (theme decisions, batch x): "fay.reader@example.nhs.uk" is not in the access file dashboard-access.yaml`
+	sender := &sentBatches{refuse: fmt.Errorf("theme decisions for W1/QMM: %w", temporal.NewNonRetryableApplicationError(why, string(fault.NotAuthorised), nil))}
+	err = sendDecisions(ctx, io.Discard, r, sender, "W1", "QMM", batch)
+	if err == nil || !strings.Contains(err.Error(), "not in the access file dashboard-access.yaml") {
+		t.Fatalf("error %v, want the worker's refusal", err)
+	}
+	evs := auditEvents(t, ctx, st)
+	var refusals int
+	for _, e := range evs {
+		if e.Allowed {
+			t.Errorf("recorded as allowed though the worker refused: %+v", e)
+			continue
+		}
+		if e.UserID == fay && e.Action == freetext.ActionCode && strings.Contains(e.Reason, "refused by the worker") && strings.Contains(e.Reason, "dashboard-access.yaml") {
+			refusals++
+		}
+	}
+	if refusals != 1 {
+		t.Errorf("%d refusals with the worker's reason recorded, want 1: %+v", refusals, evs)
+	}
+	// Another failure (the worker unreachable) is no refusal, and records nothing.
+	sender.refuse = errors.New("theme decisions for W1/QMM: context deadline exceeded")
+	if err := sendDecisions(ctx, io.Discard, r, sender, "W1", "QMM", batch); err == nil {
+		t.Fatal("a failed send reported no error")
+	}
+	if got := auditEvents(t, ctx, st); len(got) != len(evs) {
+		t.Errorf("a failed send was recorded: %+v", got[len(evs):])
 	}
 }
 
