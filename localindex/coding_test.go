@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -114,20 +115,40 @@ func TestDecisionsStandOverTheMachineAndGiveKappa(t *testing.T) {
 	}
 	cb := themes.Default()
 	red, _ := ReadRedacted(ctx, st, tWave, tICS)
-	var a, b Batch
-	a = Batch{ID: "a1", Coder: "alice", DecidedAt: tDay.Add(time.Hour)}
-	b = Batch{ID: "b1", Coder: "bob", DecidedAt: tDay.Add(2 * time.Hour)}
-	for i, c := range red[:30] {
+	// alice codes the first 30 comments and the blind double-coding sample; bob codes
+	// the sample, missing a theme now and then. carol, a third coder, sends decisions
+	// on comments outside her queue: two alice coded that are not in the sample, and
+	// one of the sample both have coded. The agreement is the sample's, of the two
+	// coders the plan gave each comment: carol's decisions are not in it.
+	a := Batch{ID: "a1", Coder: "alice", DecidedAt: tDay.Add(time.Hour)}
+	b := Batch{ID: "b1", Coder: "bob", DecidedAt: tDay.Add(2 * time.Hour)}
+	c3 := Batch{ID: "c1", Coder: "carol", DecidedAt: tDay.Add(3 * time.Hour)}
+	sample, outside := 0, 0
+	for i, c := range red {
 		d := Decision{ResponseID: c.ResponseID, QuestionID: c.QuestionID, Themes: tr[UnitID(c.ResponseID, c.QuestionID)].Themes}
+		if i >= 30 && !c.DoubleCoded {
+			continue
+		}
 		a.Decisions = append(a.Decisions, d)
-		if i%3 == 0 {
-			if i%2 == 0 && len(d.Themes) > 0 {
+		switch {
+		case c.DoubleCoded:
+			if sample == 0 {
+				c3.Decisions = append(c3.Decisions, Decision{ResponseID: c.ResponseID, QuestionID: c.QuestionID})
+			}
+			sample++
+			if sample%2 == 0 && len(d.Themes) > 0 {
 				d.Themes = d.Themes[1:] // bob misses a theme now and then
 			}
 			b.Decisions = append(b.Decisions, d)
+		case outside < 2:
+			outside++
+			c3.Decisions = append(c3.Decisions, Decision{ResponseID: c.ResponseID, QuestionID: c.QuestionID})
 		}
 	}
-	for _, batch := range []Batch{a, b} {
+	if sample < 5 || outside != 2 {
+		t.Fatalf("%d comments in the double-coding sample, %d outside it: the test would test little", sample, outside)
+	}
+	for _, batch := range []Batch{a, b, c3} {
 		if _, err := RecordDecisions(ctx, st, tWave, tICS, cb, batch); err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +168,7 @@ func TestDecisionsStandOverTheMachineAndGiveKappa(t *testing.T) {
 	if infos, err := st.List(ctx, partition); err != nil || len(infos) != 1 || infos[0].Key != res.ResponseThemesKey {
 		t.Errorf("response themes of %s after a run: %v (%v), want %s alone", tICS, infos, err, res.ResponseThemesKey)
 	}
-	if res.CodedByPeople != 30 || len(res.Coders) != 2 {
+	if res.CodedByPeople != len(a.Decisions) || len(res.Coders) != 3 {
 		t.Fatalf("result %+v", res)
 	}
 	rows, _ := lake.GetRows[schemas.ResponseTheme](ctx, st, res.ResponseThemesKey, schemas.ResponseThemeLayout())
@@ -170,10 +191,10 @@ func TestDecisionsStandOverTheMachineAndGiveKappa(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.DoubleCoded != 10 || len(rep.Kappa) != 6 || len(rep.LabelledF1) != 6 || rep.LabelledMacroF1 == nil {
-		t.Fatalf("report %+v", rep)
+	if rep.DoubleCoded != sample || len(rep.Kappa) != 6 || len(rep.LabelledF1) != 6 || rep.LabelledMacroF1 == nil {
+		t.Fatalf("report %+v, want %d double-coded", rep, sample)
 	}
-	for _, want := range []string{"labelled set (test split)", "Coders' agreement on the blind double-coded sample: 10 comments, 2 coders", "kappa"} {
+	for _, want := range []string{"labelled set (test split)", fmt.Sprintf("Coders' agreement on the blind double-coded sample: %d comments, 2 coders", sample), "kappa"} {
 		if !strings.Contains(rep.Text, want) {
 			t.Errorf("report lacks %q:\n%s", want, rep.Text)
 		}

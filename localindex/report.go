@@ -23,8 +23,8 @@ type ReportResult struct {
 	// LabelledF1 is the classifier's F1 per theme on the labelled set's test split.
 	LabelledF1      []ThemeFigure `json:"labelled_f1"`
 	LabelledMacroF1 *float64      `json:"labelled_macro_f1"`
-	// Kappa is Cohen's kappa per theme on the blind double-coded comments; empty
-	// until some comment has two coders.
+	// Kappa is Cohen's kappa per theme on the blind double-coded sample; empty until
+	// some comment of the sample has two coders.
 	Kappa         []ThemeFigure `json:"kappa,omitempty"`
 	DoubleCoded   int           `json:"double_coded"`
 	Alpha         *float64      `json:"alpha,omitempty"`
@@ -41,8 +41,9 @@ func figure(v float64) *float64 {
 
 // Report computes the theme coding report of a wave's ICSs: the classifier on the
 // labelled set's test split and on the wave's evaluation slice (the comments people
-// coded there, which the model never trained on), and the coders' agreement on every
-// comment two or more coders decided.
+// coded there, which the model never trained on), and the coders' agreement on the
+// blind double-coded sample (the comments of the coding run's DoubleCoded sample that
+// two coders have decided, each with its first two coders).
 func Report(ctx context.Context, st store.Store, wave string, icss []string) (ReportResult, error) {
 	cb := themes.Default()
 	var confirmed, slice []themes.Coding
@@ -54,8 +55,12 @@ func Report(ctx context.Context, st store.Store, wave string, icss []string) (Re
 			return ReportResult{}, err
 		}
 		text := map[string]string{}
+		sample := map[string]bool{} // the blind double-coding sample the coding run drew
 		for _, c := range comments {
 			text[UnitID(c.ResponseID, c.QuestionID)] = c.Text
+			if c.DoubleCoded {
+				sample[UnitID(c.ResponseID, c.QuestionID)] = true
+			}
 		}
 		decisions, err := ReadDecisions(ctx, st, wave, ics, cb)
 		if err != nil {
@@ -81,9 +86,13 @@ func Report(ctx context.Context, st store.Store, wave string, icss []string) (Re
 			}
 		}
 		people += len(units)
+		// The agreement is the blind double-coded sample's, as its label says: of the
+		// sample's comments, the two coders the plan gave each (the first two to decide
+		// it; the second coded it blind). A comment outside the sample that a second
+		// person decided, or a third coder of a sample comment, is not in it.
 		for _, u := range units {
-			if cs := byUnit[u]; len(cs) >= 2 {
-				double = append(double, themes.DoubleCoding{ResponseID: u, Codings: cs})
+			if cs := byUnit[u]; sample[u] && len(cs) >= 2 {
+				double = append(double, themes.DoubleCoding{ResponseID: u, Codings: cs[:2]})
 			}
 		}
 	}

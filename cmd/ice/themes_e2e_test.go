@@ -96,7 +96,26 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 	burden := themes.ThemeCode{Theme: "burden", Polarity: themes.Negative}
 	a := waveclient.ThemeBatch{ID: "a", Coder: alice}
 	b := waveclient.ThemeBatch{ID: "b", Coder: bob}
-	for i, c := range red[:20] {
+	// Both code the same 20 comments, the blind double-coding sample's first: the
+	// kappa is the sample's (the others both decided are not in it).
+	var picked []schemas.RedactedComment
+	for _, sampled := range []bool{true, false} {
+		for _, c := range red {
+			if c.DoubleCoded == sampled && len(picked) < 20 {
+				picked = append(picked, c)
+			}
+		}
+	}
+	sample := 0
+	for _, c := range picked {
+		if c.DoubleCoded {
+			sample++
+		}
+	}
+	if sample == 0 || sample == 20 {
+		t.Fatalf("%d of 20 comments in the double-coding sample: the kappa's scope would not be tested", sample)
+	}
+	for i, c := range picked {
 		d := waveclient.ThemeDecision{ResponseID: c.ResponseID, QuestionID: c.QuestionID}
 		if i%2 == 0 {
 			d.Themes = []themes.ThemeCode{burden}
@@ -114,8 +133,8 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Recorded != 20 || res.ICS.CodedByPeople != 20 || res.Report.DoubleCoded != 20 || len(res.Report.Kappa) != 6 {
-		t.Fatalf("second batch %+v", res)
+	if res.Recorded != 20 || res.ICS.CodedByPeople != 20 || res.Report.DoubleCoded != sample || len(res.Report.Kappa) != 6 {
+		t.Fatalf("second batch %+v, want %d double-coded", res, sample)
 	}
 	bad := waveclient.ThemeBatch{ID: "c", Coder: "", Decisions: a.Decisions[:1]}
 	if _, err := wc.SendThemeDecisions(ctx, wave, ics, bad); err == nil || !strings.Contains(err.Error(), "coder") {
