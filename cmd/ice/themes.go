@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -91,7 +92,8 @@ the worker has accepted its batch (a batch the worker refuses is recorded as ref
 with the worker's reason).
 
 With --coder NAME --for-ics X --decisions FILE: sends FILE as one batch of NAME's
-decisions (the same grant check and audit). FILE is tab-separated: response_id,
+decisions (the same grant check, first, and audit). Each row must name a comment of
+NAME's queue, or one NAME decided before (to change it). FILE is tab-separated: response_id,
 question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
 			if wave == "" {
@@ -114,26 +116,7 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 					return terminalCoding{Store: st, Audit: audit, Sender: cl, AccessFile: accessFile, Wave: wave, ICS: icsFlag,
 						Coder: coder, Next: next, Out: out, In: os.Stdin, W: os.Stdout}.run(ctx)
 				}
-				// A coding that has ended takes no decision: refused before any is
-				// audited (sendDecisions asks again, just before it sends).
-				if err := cl.ThemeCodingRunning(ctx, wave); err != nil {
-					return fmt.Errorf("no decision sent: %w", err)
-				}
-				// Every row is checked, its ids against the ICS's comments, before any
-				// decision is audited: a mistyped id is the file's line, not the worker's.
-				known, err := readCommentIDs(ctx, st, wave, icsFlag)
-				if err != nil {
-					return err
-				}
-				batch, err := readDecisions(decisions, coder, known)
-				if err != nil {
-					return err
-				}
-				r, err := namedReader(ctx, accessFile, coder, audit, wave, []string{icsFlag}, freetext.ActionCode)
-				if err != nil {
-					return err
-				}
-				return sendDecisions(ctx, os.Stdout, r, cl, wave, icsFlag, batch)
+				return sendDecisionsFile(ctx, os.Stdout, st, audit, cl, accessFile, wave, icsFlag, coder, decisions)
 			}
 			icss, err := codingICSs(ctx, cl, wave, ics, anyWave)
 			if err != nil {
@@ -180,24 +163,73 @@ question_id, labels ("CON-;BUR+" with the codebook's codes, or "none").`,
 	return cmd
 }
 
+// sendDecisionsFile sends a coder's decisions file as one batch. A coding that has
+// ended takes no decision: refused before anything is read or audited. The coder's
+// grant is checked (a refusal audited) before the file is read against the ICS's
+// comments: a reader refused sees nothing of them, not even which responses have
+// free text. Every row is then checked, before any decision is sent or audited: a
+// mistyped id is the file's line, not the worker's.
+func sendDecisionsFile(ctx context.Context, w io.Writer, st store.Store, audit freeTextAuditor, sender themeSender,
+	accessFile, wave, ics, coder, path string) error {
+	if err := sender.ThemeCodingRunning(ctx, wave); err != nil {
+		return fmt.Errorf("no decision sent: %w", err)
+	}
+	r, err := namedReader(ctx, accessFile, coder, audit, wave, []string{ics}, freetext.ActionCode)
+	if err != nil {
+		return err
+	}
+	known, err := readCommentIDs(ctx, st, wave, ics, coder)
+	if err != nil {
+		return err
+	}
+	batch, err := readDecisions(path, coder, known)
+	if err != nil {
+		return err
+	}
+	return sendDecisions(ctx, w, r, sender, wave, ics, batch)
+}
+
 // commentIDs is the free-text answers of one ICS of a wave, as its coding run
-// redacted them: the ids a decision may name (response id → its questions).
+// redacted them: the ids a decision may name (response id → its questions), and of
+// those the ones one coder may decide: their queue, and what they have decided.
 type commentIDs struct {
-	wave, ics string
-	answers   map[string]map[string]bool
+	wave, ics, coder string
+	answers          map[string]map[string]bool
+	// decidable is the units (localindex.UnitID) of the coder's queue and those the
+	// coder has decided (a decision is changed by sending it again).
+	decidable map[string]bool
 }
 
 // readCommentIDs reads the ids (no text) of the comments the ICS's coding run queued
-// (localindex.CodedAnswers, what the worker checks a batch against).
-func readCommentIDs(ctx context.Context, st store.Store, wave, ics string) (commentIDs, error) {
+// (localindex.CodedAnswers, what the worker checks a batch against), and which of
+// them the coder may decide (localindex.CoderQueue, and the coder's decisions).
+func readCommentIDs(ctx context.Context, st store.Store, wave, ics, coder string) (commentIDs, error) {
 	answers, err := localindex.CodedAnswers(ctx, st, wave, ics)
 	if err != nil {
 		return commentIDs{}, fmt.Errorf("%w (`ice themes code --wave %s` codes them)", err, wave)
 	}
-	return commentIDs{wave: wave, ics: ics, answers: answers}, nil
+	k := commentIDs{wave: wave, ics: ics, coder: coder, answers: answers, decidable: map[string]bool{}}
+	queue, err := localindex.CoderQueue(ctx, st, wave, ics, coder)
+	if err != nil {
+		return commentIDs{}, err
+	}
+	for _, e := range queue {
+		k.decidable[e.Unit()] = true
+	}
+	decided, err := localindex.ReadDecisions(ctx, st, wave, ics, themes.Default())
+	if err != nil {
+		return commentIDs{}, err
+	}
+	for _, d := range decided {
+		if d.Coder == coder {
+			k.decidable[d.Unit] = true
+		}
+	}
+	return k, nil
 }
 
-// check says which field of a decision names no comment of the ICS, if one does.
+// check says which field of a decision names no comment of the ICS, if one does, or
+// that the comment is not the coder's to decide.
 func (k commentIDs) check(responseID, questionID string) (field string, err error) {
 	qs, ok := k.answers[responseID]
 	if !ok {
@@ -206,6 +238,11 @@ func (k commentIDs) check(responseID, questionID string) (field string, err erro
 	if !qs[questionID] {
 		answered := slices.Sorted(maps.Keys(qs))
 		return "question_id", fault.Errorf(fault.BadInput, "response %s has no free-text answer to %q in %s %s (it answered %s)", responseID, questionID, k.wave, k.ics, strings.Join(answered, ", "))
+	}
+	if !k.decidable[localindex.UnitID(responseID, questionID)] {
+		return "response_id", fault.Errorf(fault.BadInput, "response %s, question %s is not in %s's coding queue of %s %s: it has been coded as often as the plan asks "+
+			"(once, or twice for the blind double-coded sample); a coder decides the comments of their queue (`--next N`) or changes their own decisions",
+			responseID, questionID, k.coder, k.wave, k.ics)
 	}
 	return "", nil
 }
@@ -289,7 +326,7 @@ func printCoded(icss []waveclient.ThemeCodingICS) {
 
 func printKappa(r waveclient.ThemeReport) {
 	if len(r.Kappa) == 0 {
-		fmt.Printf("coders' kappa: no comment coded by two coders yet (%d coded by people)\n", r.CodedByPeople)
+		fmt.Printf("coders' kappa: no comment of the blind double-coded sample coded by two coders yet (%d coded by people)\n", r.CodedByPeople)
 		return
 	}
 	parts := make([]string, 0, len(r.Kappa))
@@ -300,7 +337,7 @@ func printKappa(r waveclient.ThemeReport) {
 		}
 		parts = append(parts, k.Theme+" "+v)
 	}
-	fmt.Printf("coders' kappa on %d double-coded comments: %s\n", r.DoubleCoded, strings.Join(parts, ", "))
+	fmt.Printf("coders' kappa on %d comments of the blind double-coded sample: %s\n", r.DoubleCoded, strings.Join(parts, ", "))
 }
 
 func themesReportCmd() *cobra.Command {

@@ -205,7 +205,7 @@ func TestTerminalCoding(t *testing.T) {
 		if err := os.WriteFile(path, []byte(filled), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		known, err := readCommentIDs(ctx, st, "W1", "QMM")
+		known, err := readCommentIDs(ctx, st, "W1", "QMM", "fay.reader@example.nhs.uk")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -331,12 +331,108 @@ func TestWorkerRefusalIsRecordedNotTheDecisions(t *testing.T) {
 	}
 }
 
+// TestDecisionsFileRefusedBeforeItIsRead: someone without a grant to code the ICS
+// (not in the access file, or an analyst) who sends a decisions file is refused, and
+// the refusal audited, before the file is checked against the ICS's comments: they
+// learn nothing of which responses have free text.
+func TestDecisionsFileRefusedBeforeItIsRead(t *testing.T) {
+	ctx, st, af := codedICS(t, 3)
+	audit := dashdata.FreeTextStore{Store: st}
+	path := filepath.Join(t.TempDir(), "b3.tsv")
+	// resp-001 answered P_IMPROVE: a probe of another question would say so.
+	if err := os.WriteFile(path, []byte("resp-000\tP_IMPROVE\tnone\nresp-001\tP_FT_GOOD\tnone\nresp-999\tP_IMPROVE\tnone\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{"dave@example.nhs.uk", "ann.analyst@example.nhs.uk"} {
+		t.Run(who, func(t *testing.T) {
+			before := len(auditEvents(t, ctx, st))
+			sender := &sentBatches{}
+			err := sendDecisionsFile(ctx, io.Discard, st, audit, sender, af, "W1", "QMM", who, path)
+			if !errors.Is(err, freetext.ErrRefused) {
+				t.Fatalf("error %v, want a refusal", err)
+			}
+			for _, leak := range []string{"P_IMPROVE", "resp-", "answered", "line"} {
+				if strings.Contains(err.Error(), leak) {
+					t.Errorf("the refusal tells a refused reader about the comments (%q): %v", leak, err)
+				}
+			}
+			evs := auditEvents(t, ctx, st)[before:]
+			if len(evs) != 1 || evs[0].Allowed || evs[0].UserID != who || evs[0].Action != freetext.ActionCode || len(sender.batches) != 0 {
+				t.Errorf("audit %+v, %d batches sent; want one refusal, none sent", evs, len(sender.batches))
+			}
+		})
+	}
+}
+
+// TestDecisionsFileTakesOnlyTheCodersQueue: a decisions file may decide the comments
+// of the coder's queue and change the coder's own decisions; a comment coded as often
+// as the plan asks by someone else (not the coder's to decide) is refused, naming the
+// line, before anything is sent or audited.
+func TestDecisionsFileTakesOnlyTheCodersQueue(t *testing.T) {
+	ctx, st, af := codedICS(t, 12)
+	audit := dashdata.FreeTextStore{Store: st}
+	const fay = "fay.reader@example.nhs.uk"
+	red, err := localindex.ReadRedacted(ctx, st, "W1", "QMM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var single []localindex.Comment // outside the double-coding sample
+	for _, c := range red {
+		if !c.DoubleCoded {
+			single = append(single, localindex.Comment{ResponseID: c.ResponseID, QuestionID: c.QuestionID})
+		}
+	}
+	if len(single) < 3 {
+		t.Fatalf("%d comments outside the double-coding sample: the test would test nothing", len(single))
+	}
+	day := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	for _, b := range []localindex.Batch{
+		{ID: "other", Coder: "other.coder@example.nhs.uk", DecidedAt: day, Decisions: []localindex.Decision{{ResponseID: single[0].ResponseID, QuestionID: single[0].QuestionID}}},
+		{ID: "fay1", Coder: fay, DecidedAt: day, Decisions: []localindex.Decision{{ResponseID: single[1].ResponseID, QuestionID: single[1].QuestionID}}},
+	} {
+		if _, err := localindex.RecordDecisions(ctx, st, "W1", "QMM", themes.Default(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row := func(c localindex.Comment) string { return c.ResponseID + "\t" + c.QuestionID + "\tCON-\n" }
+	for _, c := range []struct {
+		name, rows string
+		want       string // "" for a batch sent
+	}{
+		{"queue and own decision", row(single[2]) + row(single[1]), ""},
+		{"coded by another", row(single[2]) + row(single[0]),
+			"line 2 field response_id: response " + single[0].ResponseID + ", question P_IMPROVE is not in fay.reader@example.nhs.uk's coding queue"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "d.tsv")
+			if err := os.WriteFile(path, []byte(c.rows), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := len(auditEvents(t, ctx, st))
+			sender := &sentBatches{}
+			err := sendDecisionsFile(ctx, io.Discard, st, audit, sender, af, "W1", "QMM", fay, path)
+			if c.want == "" {
+				if err != nil || len(sender.batches) != 1 || len(sender.batches[0].Decisions) != 2 {
+					t.Fatalf("%v, batches %+v", err, sender.batches)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) || fault.KindOf(err) != fault.BadInput {
+				t.Fatalf("error %v, want BadInput %q", err, c.want)
+			}
+			if evs := auditEvents(t, ctx, st)[before:]; len(evs) != 0 || len(sender.batches) != 0 {
+				t.Errorf("audited %+v, %d batches sent", evs, len(sender.batches))
+			}
+		})
+	}
+}
+
 // TestDecisionsFileErrorsNameTheLine: a decisions file is checked row by row, its ids
 // against the ICS's comments, before anything is audited or sent; each error names the
 // file, line and field.
 func TestDecisionsFileErrorsNameTheLine(t *testing.T) {
 	ctx, st, _ := codedICS(t, 3)
-	known, err := readCommentIDs(ctx, st, "W1", "QMM")
+	known, err := readCommentIDs(ctx, st, "W1", "QMM", "fay.reader@example.nhs.uk")
 	if err != nil {
 		t.Fatal(err)
 	}
