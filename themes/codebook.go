@@ -348,19 +348,22 @@ type ThemeCode struct {
 }
 
 // ParseLabels reads labels in the short form of the labelled files ("CON-;BUR+",
-// or "none") against a codebook.
+// or "none") against a codebook, in any case ("con-", "None").
 func (cb *Codebook) ParseLabels(s string) ([]ThemeCode, error) {
 	s = strings.TrimSpace(s)
-	if s == "none" {
+	if strings.EqualFold(s, "none") {
 		return nil, nil
 	}
 	var out []ThemeCode
 	for _, part := range strings.Split(s, ";") {
 		part = strings.TrimSpace(part)
+		if strings.EqualFold(part, "none") {
+			return nil, fmt.Errorf("labels %q: none cannot be combined with themes (none alone codes no theme)", s)
+		}
 		if len(part) != 4 || (part[3] != '+' && part[3] != '-') {
 			return nil, fmt.Errorf("label %q: want a theme code and + or - (e.g. CON-), or none", part)
 		}
-		t, ok := cb.ByCode(part[:3])
+		t, ok := cb.ByCode(strings.ToUpper(part[:3]))
 		if !ok {
 			return nil, fmt.Errorf("label %q: no theme with code %s in %s", part, part[:3], cb.Version)
 		}

@@ -70,6 +70,24 @@ func TestParseLabels(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+	// Any case is taken, as other inputs are.
+	for _, in := range []string{"con-;bur+", "Con-; BUR+"} {
+		if got, err := cb.ParseLabels(in); err != nil || len(got) != 2 || got[0] != (ThemeCode{"continuity", Negative}) || got[1] != (ThemeCode{"burden", Positive}) {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"None", "NONE", " none "} {
+		if got, err := cb.ParseLabels(in); err != nil || got != nil {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	// none with themes is refused for what it is, not as a bad code.
+	for _, in := range []string{"none;CON-", "CON-;none", "CON-;None"} {
+		_, err := cb.ParseLabels(in)
+		if err == nil || !strings.Contains(err.Error(), "none cannot be combined with themes") || strings.Contains(err.Error(), "or none") {
+			t.Errorf("%q: %v, want none refused in combination", in, err)
+		}
+	}
 }
 
 func TestRules(t *testing.T) {
