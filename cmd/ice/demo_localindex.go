@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode"
 
+	"icesurvey/access"
+	"icesurvey/freetext"
 	"icesurvey/infra/devstack"
 	"icesurvey/localindex"
 	"icesurvey/localindex/printpdf"
@@ -22,6 +24,7 @@ import (
 	"icesurvey/themes"
 	"icesurvey/waveclient"
 	"icesurvey/wavespec"
+	"icesurvey/web/dashdata"
 	"icesurvey/workflows"
 )
 
@@ -88,12 +91,17 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 			b.Decisions = append(b.Decisions, r)
 		}
 	}
-	var res waveclient.ThemeDecisionsResult
+	texts := map[string]string{}
+	for _, c := range comments {
+		texts[localindex.UnitID(c.ResponseID, c.QuestionID)] = c.Text
+	}
+	audit := dashdata.FreeTextStore{Store: st.Store}
 	for _, batch := range []waveclient.ThemeBatch{a, b} {
 		if len(batch.Decisions) == 0 {
 			continue
 		}
-		if res, err = wc.SendThemeDecisions(ctx, wave, ics, batch); err != nil {
+		res, err := demoCode(ctx, audit, wc, accessFile, wave, ics, texts, batch)
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "  %s: %d decisions from %s recorded\n", ics, res.Recorded, batch.Coder)
@@ -134,6 +142,31 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 	fmt.Fprintf(out, "Try (while ice demo --serve runs): ice themes report --wave %s; ice themes export --wave %s --out project.qdpx --by %s --access DATA/dashboard-access.yaml\n", wave, wave, demoDashboardUser)
 	fmt.Fprintf(out, "     who read the free text (the quotations chosen above, and every page the dashboard shows): ice audit reads --store %s --wave %s\n", st.Store.URL(), wave)
 	return nil
+}
+
+// demoCode sends a demo stand-in coder's batch as a coder's is sent: the coder's grant
+// checked (a refusal audited), the comments decided recorded as read for coding (the
+// second stand-in reads their text), then the batch sent and each decision recorded
+// once the worker has accepted it (sendRecorded). texts is the redacted text by unit.
+func demoCode(ctx context.Context, audit freeTextAuditor, sender themeSender, accessFile, wave, ics string, texts map[string]string,
+	batch waveclient.ThemeBatch) (waveclient.ThemeDecisionsResult, error) {
+	r, err := namedReader(ctx, accessFile, batch.Coder, audit, wave, []string{ics}, freetext.ActionCode)
+	if err != nil {
+		return waveclient.ThemeDecisionsResult{}, err
+	}
+	comments := make([]freetext.Comment, len(batch.Decisions))
+	for i, d := range batch.Decisions {
+		comments[i] = freetext.Comment{ResponseID: d.ResponseID, QuestionID: d.QuestionID, Text: texts[localindex.UnitID(d.ResponseID, d.QuestionID)]}
+	}
+	req := freetext.Request{UserID: batch.Coder, ICS: ics, Action: freetext.ActionCode, At: r.now()}
+	_, ev, err := freetext.Read(access.FreeTextGrants(r.user), req, wave, fmt.Sprintf("coding: %d comments (demo stand-in coder)", len(comments)), comments, nil)
+	if aerr := audit.RecordFreeText(ctx, ev); aerr != nil {
+		return waveclient.ThemeDecisionsResult{}, fmt.Errorf("recording the coding read: %w", aerr)
+	}
+	if err != nil {
+		return waveclient.ThemeDecisionsResult{}, err
+	}
+	return sendRecorded(ctx, r, sender, wave, ics, batch)
 }
 
 func printCodedTo(out *os.File, icss []waveclient.ThemeCodingICS) {

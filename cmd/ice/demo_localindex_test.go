@@ -3,12 +3,58 @@
 package main
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
+	"icesurvey/freetext"
 	"icesurvey/localindex"
 	"icesurvey/profiles"
+	"icesurvey/waveclient"
+	"icesurvey/web/dashdata"
 )
+
+// TestDemoCodersAreRecordedLikeCoders: a demo stand-in coder's batch is recorded as a
+// coder's is: the comments decided as read for coding, each decision once the worker
+// has accepted the batch.
+func TestDemoCodersAreRecordedLikeCoders(t *testing.T) {
+	ctx, st, af := codedICS(t, 4)
+	red, err := localindex.ReadRedacted(ctx, st, "W1", "QMM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := map[string]string{}
+	batch := waveclient.ThemeBatch{ID: "W1-coder-a", Coder: "fay.reader@example.nhs.uk"}
+	for _, c := range red[:3] {
+		texts[localindex.UnitID(c.ResponseID, c.QuestionID)] = c.Text
+		batch.Decisions = append(batch.Decisions, waveclient.ThemeDecision{ResponseID: c.ResponseID, QuestionID: c.QuestionID})
+	}
+	sender := &sentBatches{}
+	res, err := demoCode(ctx, dashdata.FreeTextStore{Store: st}, sender, af, "W1", "QMM", texts, batch)
+	if err != nil || res.Recorded != 3 || len(sender.batches) != 1 {
+		t.Fatalf("%v, %+v, %d batches", err, res, len(sender.batches))
+	}
+	var reads, decisions int
+	for _, e := range auditEvents(t, ctx, st) {
+		switch {
+		case !e.Allowed || e.UserID != batch.Coder || e.Action != freetext.ActionCode:
+			t.Errorf("audit event %+v", e)
+		case strings.HasPrefix(e.Query, "coding: ") && e.RowsShown == 3:
+			reads++
+		case strings.HasPrefix(e.Query, "theme decision: ") && e.RowsShown == 1:
+			decisions++
+		}
+	}
+	if reads != 1 || decisions != 3 {
+		t.Errorf("%d reads and %d decisions recorded, want 1 and 3", reads, decisions)
+	}
+	// A stand-in the access file does not name is refused before anything is sent.
+	batch.Coder = "coder.x@example.nhs.uk"
+	if _, err := demoCode(ctx, dashdata.FreeTextStore{Store: st}, sender, af, "W1", "QMM", texts, batch); !errors.Is(err, freetext.ErrRefused) || len(sender.batches) != 1 {
+		t.Errorf("%v, %d batches", err, len(sender.batches))
+	}
+}
 
 // The demo's stand-in coder quotes, for a statement, the candidate that bears on most of
 // its themes and, among those, uses its words: not merely the first that shares a theme.

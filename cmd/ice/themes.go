@@ -409,7 +409,7 @@ with its count of comments.`,
 					path = strings.TrimSuffix(out, ext) + "-" + code + ext
 				}
 				if err := writeRecorded(path, b, func() error {
-					return reader.recordExport(ctx, wave, code, "qdpx export", res.Sources)
+					return reader.recordQDPX(ctx, wave, code, b)
 				}); err != nil {
 					return fmt.Errorf("the export of %s: %w", code, err)
 				}

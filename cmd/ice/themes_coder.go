@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -99,6 +100,23 @@ func (r *freeTextReader) check(ctx context.Context, wave string, icss []string, 
 // quotations): a download of n comments (or report files) of one ICS.
 func (r *freeTextReader) recordExport(ctx context.Context, wave, ics, what string, n int) error {
 	return r.record(ctx, freetext.ActionDownload, wave, ics, what, nil, n)
+}
+
+// recordQDPX audits a .qdpx taken away as a download of its comments, naming the
+// response of each (so `ice audit reads --response R` finds who took it away).
+func (r *freeTextReader) recordQDPX(ctx context.Context, wave, ics string, qdpx []byte) error {
+	p, err := themes.ReadQDPX(bytes.NewReader(qdpx), int64(len(qdpx)), themes.Default())
+	if err != nil {
+		return fmt.Errorf("reading the export's comments: %w", err)
+	}
+	ids := make([]string, len(p.Sources))
+	for i, src := range p.Sources {
+		ids[i] = src.ID // a comment's unit: response id / question id
+		if j := strings.LastIndex(src.ID, "/"); j > 0 {
+			ids[i] = src.ID[:j]
+		}
+	}
+	return r.record(ctx, freetext.ActionDownload, wave, ics, "qdpx export", ids, 0)
 }
 
 // record checks the reader's action on one ICS's free text again, at this moment, and
@@ -294,11 +312,25 @@ comments:
 // refusal with the worker's reason, no decision. A coding that has ended (or was never
 // started) is refused first, and nothing recorded.
 func sendDecisions(ctx context.Context, w io.Writer, r *freeTextReader, sender themeSender, wave, ics string, batch waveclient.ThemeBatch) error {
+	res, err := sendRecorded(ctx, r, sender, wave, ics, batch)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d decisions by %s recorded for %s %s\n", res.Recorded, batch.Coder, wave, ics)
+	printCoded([]waveclient.ThemeCodingICS{{ICS: ics, Last: &res.ICS}})
+	printKappa(res.Report)
+	return nil
+}
+
+// sendRecorded sends the batch and records it in the free-text audit trail as
+// sendDecisions says: the decisions once accepted, a worker's refusal as a refusal.
+func sendRecorded(ctx context.Context, r *freeTextReader, sender themeSender, wave, ics string, batch waveclient.ThemeBatch) (waveclient.ThemeDecisionsResult, error) {
+	var none waveclient.ThemeDecisionsResult
 	if err := sender.ThemeCodingRunning(ctx, wave); err != nil {
-		return fmt.Errorf("no decision sent: %w", err)
+		return none, fmt.Errorf("no decision sent: %w", err)
 	}
 	if err := r.check(ctx, wave, []string{ics}, freetext.ActionCode); err != nil {
-		return err
+		return none, err
 	}
 	req := freetext.Request{UserID: r.user.ID, ICS: ics, Action: freetext.ActionCode, At: r.now()}
 	d := access.CheckFreeText(r.user, req) // allowed: checked just above
@@ -307,25 +339,22 @@ func sendDecisions(ctx context.Context, w io.Writer, r *freeTextReader, sender t
 		ev := freetext.NewAuditEvent(req, freetext.Decision{Reason: "refused by the worker: " + reason}, wave,
 			fmt.Sprintf("theme decisions: %d refused", len(batch.Decisions)), nil)
 		if aerr := r.audit.RecordFreeText(ctx, ev); aerr != nil {
-			return fmt.Errorf("%w (recording the refusal: %v)", err, aerr)
+			return none, fmt.Errorf("%w (recording the refusal: %v)", err, aerr)
 		}
-		return fmt.Errorf("no decision recorded: %w", err)
+		return none, fmt.Errorf("no decision recorded: %w", err)
 	}
 	if err != nil {
-		return err
+		return none, err
 	}
 	cb := themes.Default()
 	for i, dec := range batch.Decisions {
 		ev := freetext.NewAuditEvent(req, d, wave, "theme decision: "+localindex.Labels(cb, dec.Themes), []string{dec.ResponseID})
 		if err := r.audit.RecordFreeText(ctx, ev); err != nil {
-			return fmt.Errorf("the worker recorded the %d decisions, but recording decision %d of them in the free-text audit trail failed "+
+			return none, fmt.Errorf("the worker recorded the %d decisions, but recording decision %d of them in the free-text audit trail failed "+
 				"(they are in the wave's theme decisions with %s as their coder): %w", res.Recorded, i+1, batch.Coder, err)
 		}
 	}
-	fmt.Fprintf(w, "%d decisions by %s recorded for %s %s\n", res.Recorded, batch.Coder, wave, ics)
-	printCoded([]waveclient.ThemeCodingICS{{ICS: ics, Last: &res.ICS}})
-	printKappa(res.Report)
-	return nil
+	return res, nil
 }
 
 // workerRefusal says whether err is a worker's refusal of a named person's free-text

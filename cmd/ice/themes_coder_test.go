@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -580,6 +581,38 @@ func TestExportNeedsADownloadGrant(t *testing.T) {
 	}
 	if refused != 1 || exported != 1 { // QJK's refusal is recorded under QJK
 		t.Errorf("%d refusals and %d exports audited for QMM, want 1 and 1: %+v", refused, exported, evs)
+	}
+}
+
+// TestExportRecordNamesItsComments: a .qdpx taken away is recorded as a download
+// naming the response of each comment it carries, so `ice audit reads --response R`
+// finds who exported a comment.
+func TestExportRecordNamesItsComments(t *testing.T) {
+	ctx, st, af := codedICS(t, 3)
+	key, n, err := localindex.ExportQDPX(ctx, st, "W1", "QMM", time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC))
+	if err != nil || n != 3 {
+		t.Fatalf("export: %v, %d sources", err, n)
+	}
+	b, err := store.ReadAll(ctx, st, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := exportReader(ctx, st, af, "fay.reader@example.nhs.uk", "W1", []string{"QMM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.recordQDPX(ctx, "W1", "QMM", b); err != nil {
+		t.Fatal(err)
+	}
+	evs := auditEvents(t, ctx, st)
+	if len(evs) != 1 || !evs[0].Allowed || evs[0].Action != freetext.ActionDownload || evs[0].Query != "qdpx export" || evs[0].RowsShown != 3 {
+		t.Fatalf("export record %+v", evs)
+	}
+	if got := strings.Join(slices.Sorted(slices.Values(evs[0].ResponseIDs)), ","); got != "resp-000,resp-001,resp-002" {
+		t.Errorf("the export's record names responses %q, want resp-000,resp-001,resp-002", got)
+	}
+	if err := r.recordQDPX(ctx, "W1", "QMM", []byte("not a zip")); err == nil {
+		t.Error("an export that cannot be read was recorded")
 	}
 }
 
