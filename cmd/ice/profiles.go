@@ -317,9 +317,12 @@ func profilesReportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report --wave W --out DIR [--ics X] [--profile P] [--by USER]",
 		Short: "Write the side-by-side profile reports (HTML and PDF) of a coded wave",
-		Long: `Asks the wave's theme coding for each report and copies it into --out. A report
-that shows quotations (free text, redacted) is copied only for a named free-text reader
-of its ICS (--by, checked against the access file), and the read is audited.`,
+		Long: `Asks the wave's theme coding for each report and copies it into --out. Reports
+that show quotations (free text, redacted) are an export: --by must be allowed to
+download the free text of every ICS whose reports quote it (checked against the access
+file before any report is built; otherwise none is), and each report's files are
+recorded as a download with their count. Run it while the coding runs (before ice themes
+finish; ice themes code --wave W starts it again).`,
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
 			st, err := store.Open(ctx, c.storeURL)
 			if err != nil {
@@ -333,7 +336,7 @@ of its ICS (--by, checked against the access file), and the read is audited.`,
 		}),
 	}
 	c.bind(cmd)
-	rd.bind(cmd, "by", "the user the reports are for: a named free-text reader of the ICS when a report shows quotations (default $USER)")
+	rd.bind(cmd, "by", "the user the reports are for: allowed to download the free text of each ICS whose reports show quotations (default $USER)")
 	f := cmd.Flags()
 	f.StringVar(&wave, "wave", "", "wave ID (its free text must have been coded: ice themes code)")
 	f.StringVar(&out, "out", "reports", "directory for the reports")
@@ -350,7 +353,10 @@ of its ICS (--by, checked against the access file), and the read is audited.`,
 
 // writeProfileReports asks the coding workflow for each report and copies it from the
 // store into dir, returning the files written. A report with chosen quotations is
-// copied only after rd's free-text access to the ICS is checked and the read audited.
+// taken away as an export: before any report is built, rd must be allowed to download
+// the free text of every ICS whose reports quote it (refusals audited, nothing built),
+// and each report's files are recorded as a download, with their count, before they
+// are copied.
 func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.Store, rd *reader, wave string, ics, ids []string, pdf bool, dir string) ([]string, error) {
 	if len(ids) == 0 {
 		ids = profiles.IDs()
@@ -371,50 +377,74 @@ func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.St
 			ics = append(ics, i.ICS)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, err
+	type job struct {
+		ics, profile string
+		quotes       []string
 	}
-	var paths []string
+	var jobs []job
+	var quoting []string // the ICSs whose reports quote free text
 	for _, code := range ics {
 		for _, id := range ids {
 			chosen, err := localindex.ChosenQuotes(ctx, st, wave, code, id)
 			if err != nil {
-				return paths, err
+				return nil, err
 			}
-			var quoteIDs []string
+			j := job{ics: code, profile: id}
 			for _, qs := range chosen {
 				for _, q := range qs {
-					quoteIDs = append(quoteIDs, q.Candidate)
+					j.quotes = append(j.quotes, q.Candidate)
 				}
 			}
-			// The report is built first (in the store's free-text area, the worker
-			// checking the reader itself), and its read is on record before a copy of it
-			// leaves the store: a coding that has ended, or a report that fails, has no
-			// read recorded.
-			res, err := cl.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: code, Profile: id, PDF: pdf, By: rd.user})
+			slices.Sort(j.quotes)
+			if len(j.quotes) > 0 && !slices.Contains(quoting, code) {
+				quoting = append(quoting, code)
+			}
+			jobs = append(jobs, j)
+		}
+	}
+	// Every grant first: a reader refused one ICS gets no report of any, rather than
+	// the reports before it and then a refusal.
+	var fr *freeTextReader
+	if len(quoting) > 0 {
+		var err error
+		if fr, err = namedReader(ctx, rd.accessFile, rd.user, dashdata.FreeTextStore{Store: st}, wave, quoting, freetext.ActionDownload); err != nil {
+			return nil, fmt.Errorf("no report written: the reports of %s show quotations (free text, redacted): %w", strings.Join(quoting, ", "), err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, j := range jobs {
+		// The report is built first (in the store's free-text area, the worker
+		// checking the reader itself), and its download is on record before a copy of
+		// it leaves the store: a coding that has ended, or a report that fails, has no
+		// download recorded.
+		res, err := cl.ProfileReport(ctx, wave, waveclient.ProfileReportRequest{ICS: j.ics, Profile: j.profile, PDF: pdf, By: rd.user})
+		if err != nil {
+			return paths, err
+		}
+		var keys []string
+		for _, key := range []string{res.HTMLKey, res.PDFKey} {
+			if key != "" {
+				keys = append(keys, key)
+			}
+		}
+		if len(j.quotes) > 0 {
+			if err := fr.record(ctx, freetext.ActionDownload, wave, j.ics, "profile report "+j.profile, j.quotes, len(keys)); err != nil {
+				return paths, fmt.Errorf("the report of %s in %s shows %d quotations: recording its download (nothing leaves unaudited): %w", j.profile, j.ics, len(j.quotes), err)
+			}
+		}
+		for _, key := range keys {
+			b, err := store.ReadAll(ctx, st, key)
 			if err != nil {
 				return paths, err
 			}
-			if len(quoteIDs) > 0 {
-				slices.Sort(quoteIDs)
-				if err := rd.readFreeText(ctx, st, wave, code, "profile report "+id, quoteIDs); err != nil {
-					return paths, fmt.Errorf("the report of %s in %s shows %d quotations: %w", id, code, len(quoteIDs), err)
-				}
+			p := filepath.Join(dir, j.ics+"-"+filepath.Base(key))
+			if err := os.WriteFile(p, b, 0o600); err != nil {
+				return paths, err
 			}
-			for _, key := range []string{res.HTMLKey, res.PDFKey} {
-				if key == "" {
-					continue
-				}
-				b, err := store.ReadAll(ctx, st, key)
-				if err != nil {
-					return paths, err
-				}
-				p := filepath.Join(dir, code+"-"+filepath.Base(key))
-				if err := os.WriteFile(p, b, 0o600); err != nil {
-					return paths, err
-				}
-				paths = append(paths, p)
-			}
+			paths = append(paths, p)
 		}
 	}
 	return paths, nil

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,11 @@ import (
 	"time"
 
 	"icesurvey/fault"
+	"icesurvey/freetext"
+	"icesurvey/localindex"
+	"icesurvey/schemas"
+	"icesurvey/store"
+	"icesurvey/web/dashdata"
 )
 
 // An unknown --profile is refused before anything is asked of the cluster or written:
@@ -59,5 +66,51 @@ func TestProfileVerdictRefusesIdentifyingNote(t *testing.T) {
 	}
 	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
 		t.Errorf("the store holds %v after the refusal (%v)", ents, err)
+	}
+}
+
+// The reports that quote free text are an export: before any report is built, --by
+// must be allowed to download the free text of every ICS whose reports quote it. A
+// reader of QMM only gets no report at all (the client is nil: a report asked for
+// would panic), and the refusal is on record as a refused download of QJK.
+func TestProfileReportChecksEveryGrantFirst(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, "file://"+filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wave, profile, bob = "W1", "women-multimorbidity-heart", "bob@example.nhs.uk"
+	for _, ics := range []string{"QMM", "QJK"} {
+		b, _ := json.Marshal(localindex.ChosenQuote{Expectation: "e1", Candidate: "c-" + ics, Source: "session s", Text: "t", Coder: "fay", ChosenAt: time.Now()})
+		if err := store.PutBytes(ctx, st, schemas.ProfileQuoteKey(wave, ics, profile, "e1", "c-"+ics), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	today, until := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly), time.Now().UTC().AddDate(0, 0, 7).Format(time.DateOnly)
+	accessFile := filepath.Join(dir, "access.yaml")
+	if err := os.WriteFile(accessFile, []byte("version: 1\nusers:\n  - id: "+bob+"\n    name: Bob\n    free_text:\n      - {ics: QMM, approved_by: Caldicott Guardian, approved_on: "+
+		today+", expires: "+until+"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	var paths []string
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("a report was asked for before every grant was checked (%v)", r)
+			}
+		}()
+		paths, err = writeProfileReports(ctx, nil, st, &reader{accessFile: accessFile, user: bob}, wave, []string{"QMM", "QJK"}, []string{profile}, false, out)
+	}()
+	if err == nil || !strings.Contains(err.Error(), "no report written") || !strings.Contains(err.Error(), "may not download the free text of QJK") {
+		t.Fatalf("bob, a reader of QMM only: %v; want no report written, naming the download of QJK refused", err)
+	}
+	if len(paths) != 0 {
+		t.Errorf("wrote %v", paths)
+	}
+	evs, err := dashdata.FreeTextStore{Store: st}.FreeTextReads(ctx, wave, "QJK")
+	if err != nil || len(evs) != 1 || evs[0].Allowed || evs[0].Action != freetext.ActionDownload {
+		t.Errorf("QJK's audit records %+v (%v): want one refused download", evs, err)
 	}
 }
