@@ -44,6 +44,11 @@ func synthSessionsCmd() *cobra.Command {
 				if st, err = store.Open(cmd.Context(), storeURL); err != nil {
 					return err
 				}
+				// A mistyped wave or ICS (qmm for QMM) would have the notes written
+				// where no report reads them.
+				if err := sampleInLake(cmd.Context(), st, wave, ics); err != nil {
+					return err
+				}
 			} else if out == "" {
 				return fmt.Errorf("give --wave, --ics and --store, or --out")
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"icesurvey/dbs"
@@ -68,5 +69,33 @@ func TestSynthSampleKeepsEachICSsDeaths(t *testing.T) {
 	}
 	if len(rows) != 2 {
 		t.Errorf("%d rows in the reply", len(rows))
+	}
+}
+
+// ice synth sessions writes notes only under a wave and ICS the store has a sample of:
+// a mistyped wave, or qmm for QMM, is refused (the latter with "did you mean QMM?"),
+// and nothing is written.
+func TestSynthSessionsRefusesAMistypedWaveOrICS(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, "file://"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutBytes(ctx, st, schemas.SampleKey("W1", "QMM"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ wave, ics, want string }{
+		{"W1-typo", "QMM", "is the wave id or ICS code right"},
+		{"W1", "qmm", "did you mean QMM?"},
+	} {
+		root := rootCmd()
+		root.SetArgs([]string{"synth", "sessions", "--profile", "south-asian-diabetes", "--wave", c.wave, "--ics", c.ics, "--store", "file://" + dir})
+		if _, err := captureStdout(t, func() error { return root.ExecuteContext(ctx) }); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("synth sessions --wave %s --ics %s: %v, want %q", c.wave, c.ics, err, c.want)
+		}
+		if infos, _ := st.List(ctx, schemas.FreeTextRoot(c.wave, c.ics)); len(infos) != 0 {
+			t.Errorf("--wave %s --ics %s: wrote %v", c.wave, c.ics, infos)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -49,6 +50,12 @@ func sampleInLake(ctx context.Context, st store.Store, wave, ics string) error {
 	case err != nil:
 		return fmt.Errorf("look for the sample of %s %s: %w", wave, ics, err)
 	case !ok:
+		// ICS codes are written as they are: qmm is not QMM.
+		if up := strings.ToUpper(ics); up != ics {
+			if ok, _ := store.Exists(ctx, st, schemas.SampleKey(wave, up)); ok {
+				return fmt.Errorf("wave %s, ICS %s: %w (ICS codes are written as they are: did you mean %s?)", wave, ics, ErrNoSample, up)
+			}
+		}
 		return fmt.Errorf("wave %s, ICS %s: %w (%s; is the wave id or ICS code right, and this the wave's store?)", wave, ics, ErrNoSample, schemas.SampleKey(wave, ics))
 	}
 	return nil
