@@ -28,7 +28,13 @@ const NHSUKStylesheet = "web/static/vendor/nhsuk-frontend-10.6.1/nhsuk-frontend-
 var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"date": func(t time.Time) string { return t.Format("2 January 2006") },
 	"join": strings.Join,
+	// words shows a definition's value to readers: in_place is "in place".
+	"words": Words,
 }).Parse(reportTemplate))
+
+// Words is a definition's enumerated value as readers read it: in_place is "in
+// place", not_yet_contacted "not yet contacted".
+func Words(v string) string { return strings.ReplaceAll(v, "_", " ") }
 
 // FindStylesheet looks for NHSUKStylesheet from dir upwards.
 func FindStylesheet(dir string) (string, bool) {

@@ -121,9 +121,23 @@ type ProfileData struct {
 // SessionSummary is one session's record and how much of it was read.
 type SessionSummary struct {
 	profiles.Session
+	// RecordedIn says where the session's record (method, date, participants,
+	// consent) comes from: RecordedInProfile, RecordedBeside, or "" when its notes
+	// were found without a record (the record's fields are then unknown).
+	RecordedIn    string
 	Found         bool
 	Contributions int
 }
+
+// Where a session's record comes from.
+const (
+	RecordedInProfile = "the profile's definition"
+	RecordedBeside    = "its session record beside the notes"
+)
+
+// Recorded reports whether the session's method, date, participants and consent are
+// known.
+func (s SessionSummary) Recorded() bool { return s.RecordedIn != "" }
 
 // GatherProfile reads a profile's evidence for one ICS of a wave: % positive on the
 // statement's questions for the ICS and England as published (the wave's latest
@@ -236,7 +250,7 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 	}
 
 	d.Limitations = append(d.Limitations, p.Limitations...)
-	d.Limitations = append(d.Limitations, p.Warnings(in.At)...)
+	d.Limitations = append(d.Limitations, d.sessionWarnings(p.Warnings(in.At))...)
 	for _, u := range d.CohortSQL.Unevaluated {
 		// Not "until linked data exists": a linkage release changes nothing here. Its
 		// outputs are keyed by release pseudonyms, which join to no survey response.
@@ -261,6 +275,54 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 		d.Limitations = append(d.Limitations, fmt.Sprintf("Only %d of the profile's %d sessions have notes in the free-text area of %s.", found, len(d.Sessions), in.ICS))
 	}
 	return d, nil
+}
+
+// sessionWarnings are the profile's warnings as the sessions found bear them out: a
+// profile whose definition lists no session, but whose notes were found and read, is
+// not said to have none; the sessions read without being in the definition are named,
+// with those whose record (or consent) is missing.
+func (d *ProfileData) sessionWarnings(warnings []string) []string {
+	var beside, unrecorded, noConsent []string
+	for _, s := range d.Sessions {
+		if !s.Found {
+			continue
+		}
+		switch s.RecordedIn {
+		case RecordedBeside:
+			beside = append(beside, s.ID)
+		case "":
+			unrecorded = append(unrecorded, s.ID)
+		}
+		if s.Recorded() && !s.ConsentRecorded {
+			noConsent = append(noConsent, s.ID)
+		}
+	}
+	out := make([]string, 0, len(warnings)+3)
+	for _, w := range warnings {
+		if w == profiles.WarnNoSessions && len(beside)+len(unrecorded) > 0 {
+			continue
+		}
+		out = append(out, w)
+	}
+	if n := len(beside) + len(unrecorded); n > 0 {
+		out = append(out, fmt.Sprintf("%s read from the free-text area %s not in the profile's definition, so not checked against the methodology (5 to 8 people in a focus group, recorded consent): %s.",
+			plural(n, "session's notes", "sessions' notes"), map[bool]string{true: "is", false: "are"}[n == 1], strings.Join(append(slices.Clone(beside), unrecorded...), ", ")))
+	}
+	if len(unrecorded) > 0 {
+		out = append(out, "No session record (method, date, participants, consent) was found beside the notes of "+strings.Join(unrecorded, ", ")+": the sessions table says not recorded.")
+	}
+	if len(noConsent) > 0 {
+		out = append(out, "Consent is not recorded for "+strings.Join(noConsent, ", ")+": the methodology uses only sessions with recorded consent.")
+	}
+	return out
+}
+
+// plural is n with the singular or plural noun.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func (d *ProfileData) surveyThemes(ctx context.Context, db *sql.DB) (map[string][2]int64, error) {
@@ -299,7 +361,7 @@ func (d *ProfileData) sessionThemes(ctx context.Context, st store.Store) (map[st
 	seen := map[string]bool{}
 	var model *themes.Model
 	for _, s := range d.Profile.Sessions {
-		d.Sessions = append(d.Sessions, SessionSummary{Session: s})
+		d.Sessions = append(d.Sessions, SessionSummary{Session: s, RecordedIn: RecordedInProfile})
 	}
 	key := func(s profiles.Session) string {
 		k := s.TranscriptKey
@@ -321,8 +383,21 @@ func (d *ProfileData) sessionThemes(ctx context.Context, st store.Store) (map[st
 	for _, inf := range infos {
 		if !listed[inf.Key] && strings.HasSuffix(inf.Key, ".txt") {
 			id := strings.TrimSuffix(inf.Key[strings.LastIndex(inf.Key, "/")+1:], ".txt")
-			d.Sessions = append(d.Sessions, SessionSummary{Session: profiles.Session{ID: id, TranscriptKey: profiles.TranscriptKey(d.Profile.ID, id),
-				Notes: "notes found in the free-text area; not yet recorded in the profile"}})
+			sum := SessionSummary{Session: profiles.Session{ID: id, TranscriptKey: profiles.TranscriptKey(d.Profile.ID, id)}}
+			// Its record, as `ice synth sessions` (or the analyst) wrote it beside the
+			// notes: the report shows what it says of the session.
+			recKey := schemas.FreeTextRoot(d.Wave, d.ICS) + profiles.SessionRecordKey(d.Profile.ID, id)
+			if b, err := store.ReadAll(ctx, st, recKey); err == nil {
+				rec, err := profiles.ParseSessionRecord(b)
+				if err != nil {
+					return nil, nil, fault.Wrap(fault.BadInput, fmt.Errorf("session record %s: %w", recKey, err))
+				}
+				rec.ID, rec.TranscriptKey = id, sum.TranscriptKey
+				sum.Session, sum.RecordedIn = rec, RecordedBeside
+			} else if !errors.Is(err, store.ErrNotExist) {
+				return nil, nil, fmt.Errorf("session record %s: %w", recKey, err)
+			}
+			d.Sessions = append(d.Sessions, sum)
 		}
 	}
 	r := freetext.Default()

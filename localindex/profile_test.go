@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"gopkg.in/yaml.v3"
 
 	"icesurvey/localindex/printpdf"
 	"icesurvey/profiles"
@@ -529,6 +530,59 @@ func TestVerdictNoteIdentifiesNoOne(t *testing.T) {
 	for _, want := range []string{"[NHS NUMBER]", "said rehab never happened", clean} {
 		if !strings.Contains(html, template.HTMLEscapeString(want)) {
 			t.Errorf("the report lacks %q", want)
+		}
+	}
+}
+
+// The sessions table says what the sessions found record, and the limitations agree
+// with it: fg-test-a's notes have their record beside them (as ice synth sessions
+// writes it) and fg-test-b's have none. Neither is in the profile's definition, which
+// lists no session: the report must not say no sessions are recorded while it counts
+// their themes, nor show "(no method) | (no date) | 0 | no" for a recorded session.
+func TestProfileReportSaysWhatTheSessionsFoundRecord(t *testing.T) {
+	ctx, st, w := reportFixture(t)
+	p, _ := profiles.Get(reportProfile)
+	if len(p.Sessions) != 0 {
+		t.Fatalf("the test wants a profile that lists no session; %s lists %d", reportProfile, len(p.Sessions))
+	}
+	a, err := profiles.SynthSession(profiles.SessionSpec{Profile: p, SessionID: "fg-test-a", Date: tDay, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := yaml.Marshal(a.Session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := schemas.FreeTextRoot(tWave, tICS)
+	if err := store.PutBytes(ctx, st, root+profiles.SessionRecordKey(reportProfile, "fg-test-a"), rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutBytes(ctx, st, root+profiles.TranscriptKey(reportProfile, "fg-test-b"), []byte(a.Text)); err != nil {
+		t.Fatal(err)
+	}
+	d := gather(t, ctx, st, w)
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, d, ""); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	for _, want := range []string{
+		`<th scope="row">fg-test-a</th><td>focus group</td><td>` + tDay.Format(time.DateOnly) + `</td><td>6</td><td>yes</td>`,
+		`<th scope="row">fg-test-b</th><td class="ice-withheld">not recorded</td>`,
+		RecordedBeside, "nowhere: notes only",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the sessions table lacks %q", want)
+		}
+	}
+	joined := strings.Join(d.Limitations, "\n")
+	if strings.Contains(joined, profiles.WarnNoSessions) {
+		t.Errorf("the limitations say %q while the report reads two sessions' notes:\n%s", profiles.WarnNoSessions, joined)
+	}
+	for _, want := range []string{"2 sessions' notes read from the free-text area are not in the profile's definition", "fg-test-a, fg-test-b",
+		"No session record (method, date, participants, consent) was found beside the notes of fg-test-b"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("the limitations lack %q:\n%s", want, joined)
 		}
 	}
 }

@@ -402,6 +402,9 @@ func (p *Profile) StaleEvidence(ref time.Time) []Evidence {
 	return out
 }
 
+// WarnNoSessions is the warning of a profile whose definition lists no session.
+const WarnNoSessions = "no focus groups or interviews recorded yet"
+
 // Warnings are findings that do not make a profile invalid but belong in its report's
 // limitations: stale evidence, aspirational and unrecorded expectations, stakeholders
 // who did not engage, no sessions yet.
@@ -424,7 +427,7 @@ func (p *Profile) Warnings(ref time.Time) []string {
 		}
 	}
 	if len(p.Sessions) == 0 {
-		w = append(w, "no focus groups or interviews recorded yet")
+		w = append(w, WarnNoSessions)
 	}
 	if len(p.Evidence) == 0 {
 		w = append(w, "no existing insight recorded yet")

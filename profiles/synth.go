@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"icesurvey/freetext"
+	"icesurvey/internal/yamldefs"
 	"icesurvey/themes"
 )
 
@@ -64,6 +65,24 @@ type SessionNotes struct {
 // TranscriptKey is where a session's notes go, relative to the free-text area.
 func TranscriptKey(profileID, sessionID string) string {
 	return "sessions/" + profileID + "/" + sessionID + ".txt"
+}
+
+// SessionRecordKey is where a session's record (its Session: method, date,
+// participants, consent, as YAML) is kept beside its notes, relative to the free-text
+// area, for a session the profile's definition does not list yet: `ice synth sessions`
+// writes it, and the profile report shows what it records.
+func SessionRecordKey(profileID, sessionID string) string {
+	return "sessions/" + profileID + "/" + sessionID + ".session.yaml"
+}
+
+// ParseSessionRecord reads a session record (SessionRecordKey); unknown fields are
+// errors.
+func ParseSessionRecord(data []byte) (Session, error) {
+	var s Session
+	if err := yamldefs.DecodeStrict(data, &s); err != nil {
+		return s, err
+	}
+	return s, nil
 }
 
 // SynthSession writes the notes of one session. The same spec gives the same notes.

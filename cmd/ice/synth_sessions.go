@@ -94,6 +94,15 @@ func synthSessions(ctx context.Context, st store.Store, profileID, wave, ics, ou
 		var dest string
 		if st != nil {
 			dest = schemas.FreeTextRoot(wave, ics) + notes.Session.TranscriptKey
+			// The session's record beside its notes: the profile report shows its
+			// method, date, participants and consent.
+			rec, err := yaml.Marshal(notes.Session)
+			if err != nil {
+				return where, err
+			}
+			if err := store.PutBytes(ctx, st, schemas.FreeTextRoot(wave, ics)+profiles.SessionRecordKey(p.ID, notes.Session.ID), rec); err != nil {
+				return where, err
+			}
 			if err := store.PutBytes(ctx, st, dest, []byte(notes.Text)); err != nil {
 				return where, err
 			}
@@ -104,6 +113,13 @@ func synthSessions(ctx context.Context, st store.Store, profileID, wave, ics, ou
 				return where, err
 			}
 			if err := os.WriteFile(dest, []byte(notes.Text), 0o600); err != nil {
+				return where, err
+			}
+			rec, err := yaml.Marshal(notes.Session)
+			if err != nil {
+				return where, err
+			}
+			if err := os.WriteFile(filepath.Join(out, profiles.SessionRecordKey(p.ID, notes.Session.ID)), rec, 0o600); err != nil {
 				return where, err
 			}
 		}
@@ -124,6 +140,6 @@ func synthSessions(ctx context.Context, st store.Store, profileID, wave, ics, ou
 	if err != nil {
 		return where, err
 	}
-	where = append(where, "# session records for "+profileID+".yaml:\n"+string(y))
+	where = append(where, "# session records for profiles/defs/"+profileID+".yaml (the profiles are built into ice: add them there and rebuild ice and its workers to have them checked):\n"+string(y))
 	return where, nil
 }
