@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"gopkg.in/yaml.v3"
 
@@ -584,5 +585,67 @@ func TestProfileReportSaysWhatTheSessionsFoundRecord(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the limitations lack %q:\n%s", want, joined)
 		}
+	}
+}
+
+// Printed (A4, 15 mm margins: 680 px wide, print media), no table header is broken
+// inside a word ("Respon/dents", "% positi/ve"), and definitions' values are shown in
+// words ("in place", not in_place).
+func TestProfileReportKeepsWordsWhole(t *testing.T) {
+	if _, err := os.Stat(printpdf.ChromiumPath); err != nil {
+		t.Skip("chromium not installed (infra/test.sh installs it)")
+	}
+	ctx, st, w := reportFixture(t)
+	d := gather(t, ctx, st, w)
+	css, _ := FindStylesheet(".")
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, d, css); err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{"in_place", "to_be_recorded", "not_yet_contacted"} {
+		if bytes.Contains(buf.Bytes(), []byte(">"+raw+"<")) || bytes.Contains(buf.Bytes(), []byte(": "+raw+"<")) {
+			t.Errorf("the report shows the raw value %s", raw)
+		}
+	}
+	if !bytes.Contains(buf.Bytes(), []byte("<dt>Status</dt><dd>to be recorded</dd>")) {
+		t.Errorf("no statement's status in words")
+	}
+	path := filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(printpdf.ChromiumPath), chromedp.Headless, chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-dev-shm-usage", true))
+	defer cancel()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	tctx, cancelT := context.WithTimeout(bctx, 90*time.Second)
+	defer cancelT()
+	if _, err := chromedp.Call(tctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(tctx, chromedp.EmulateViewport(680, 900), chromedp.Navigate("file://"+path)); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := chromedp.Run(tctx, chromedp.Evaluate[string](`JSON.stringify((() => { const bad = [];
+		for (const th of document.querySelectorAll('thead th')) {
+			const t = th.firstChild; if (!t || t.nodeType !== 3) continue;
+			let i = 0;
+			for (const w of t.data.split(' ')) {
+				const r = document.createRange(); r.setStart(t, i); r.setEnd(t, i + w.length);
+				if (w.length > 1 && r.getClientRects().length > 1) bad.push(w);
+				i += w.length + 1;
+			}
+		}
+		return [...new Set(bad)]; })())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var broken []string
+	if err := json.Unmarshal([]byte(raw), &broken); err != nil {
+		t.Fatal(err)
+	}
+	if len(broken) > 0 {
+		t.Errorf("table headers broken inside words at print width: %v", broken)
 	}
 }

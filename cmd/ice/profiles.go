@@ -490,7 +490,7 @@ func profileWebView(d *localindex.ProfileData) *web.ProfileView {
 	v := &web.ProfileView{ID: d.Profile.ID, Title: d.Profile.Title, Description: d.Profile.Characteristics.Description,
 		Rationale: d.Profile.Rationale, Cohort: cell(d.Cohort), Release: d.Release, Limitations: d.Limitations}
 	for _, e := range d.Expectations {
-		st := web.ProfileStatement{ID: e.ID, Statement: e.Statement, Source: e.Source, Level: e.Level, Status: e.Status}
+		st := web.ProfileStatement{ID: e.ID, Statement: e.Statement, Source: e.Source, Level: e.Level, Status: localindex.Words(e.Status)}
 		for _, q := range e.Survey {
 			wq := web.ProfileQuestion{ID: q.QuestionID, Text: q.Text}
 			for _, r := range q.Rows {
@@ -516,7 +516,7 @@ func profileWebView(d *localindex.ProfileData) *web.ProfileView {
 			if a.Due != "" {
 				s += ", by " + a.Due
 			}
-			st.Actions = append(st.Actions, s+" ("+a.Status+")")
+			st.Actions = append(st.Actions, s+" ("+localindex.Words(a.Status)+")")
 		}
 		v.Statements = append(v.Statements, st)
 	}
