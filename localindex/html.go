@@ -14,16 +14,11 @@ import (
 
 	"icesurvey/schemas"
 	"icesurvey/store"
+	"icesurvey/web"
 )
 
 //go:embed report.html.tmpl
 var reportTemplate string
-
-// NHSUKStylesheet is the vendored nhsuk-frontend stylesheet (web/static/vendor), inlined
-// into the report when found from the working directory or one of its parents, so the
-// file is whole on its own (for PDF and for sharing). Without it the report's own
-// stylesheet is used alone.
-const NHSUKStylesheet = "web/static/vendor/nhsuk-frontend-10.6.1/nhsuk-frontend-10.6.1.min.css"
 
 var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"date": func(t time.Time) string { return t.Format("2 January 2006") },
@@ -36,34 +31,17 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 // place", not_yet_contacted "not yet contacted".
 func Words(v string) string { return strings.ReplaceAll(v, "_", " ") }
 
-// FindStylesheet looks for NHSUKStylesheet from dir upwards.
-func FindStylesheet(dir string) (string, bool) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", false
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, NHSUKStylesheet)
-		if _, err := os.Stat(p); err == nil {
-			return p, true
-		}
-		if filepath.Dir(d) == d {
-			return "", false
-		}
-	}
-}
-
 // WriteHTML writes the report as one accessible HTML page: a landmarked layout, one
-// h1, captioned tables with scoped headers, withheld figures said in words.
-func WriteHTML(w io.Writer, d *ProfileData, stylesheet string) error {
-	var css template.CSS
-	if stylesheet != "" {
-		b, err := os.ReadFile(stylesheet)
-		if err != nil {
-			return fmt.Errorf("report stylesheet: %w", err)
-		}
-		css = template.CSS(b) //nolint:gosec // the vendored, checksummed nhsuk-frontend stylesheet
+// h1, captioned tables with scoped headers, withheld figures said in words. It inlines
+// the vendored nhsuk-frontend stylesheet (web.NHSUKStylesheet, embedded in the
+// binary), so the file is whole on its own (for PDF and for sharing), wherever the
+// worker runs.
+func WriteHTML(w io.Writer, d *ProfileData) error {
+	b, err := web.NHSUKStylesheet()
+	if err != nil {
+		return fmt.Errorf("report stylesheet: %w", err)
 	}
+	css := template.CSS(b) //nolint:gosec // the vendored, checksummed nhsuk-frontend stylesheet
 	return tmpl.Execute(w, struct {
 		*ProfileData
 		NHSUK template.CSS
@@ -78,12 +56,8 @@ type Printer func(ctx context.Context, htmlPath string) ([]byte, error)
 func WriteReport(ctx context.Context, st store.Store, d *ProfileData, printer Printer) (ProfileReportResult, error) {
 	res := ProfileReportResult{HTMLKey: schemas.ProfileReportKey(d.Wave, d.ICS, d.Profile.ID, ".html"),
 		Expectations: len(d.Expectations), Limitations: d.Limitations}
-	css := ""
-	if wd, err := os.Getwd(); err == nil {
-		css, _ = FindStylesheet(wd)
-	}
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, d, css); err != nil {
+	if err := WriteHTML(&buf, d); err != nil {
 		return res, err
 	}
 	if err := store.PutBytes(ctx, st, res.HTMLKey, buf.Bytes()); err != nil {

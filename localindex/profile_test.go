@@ -290,7 +290,7 @@ func TestChosenQuotesAndVerdicts(t *testing.T) {
 		t.Fatalf("statement %s shown %d times; %d published rows", exp, shown, published)
 	}
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, d, ""); err != nil {
+	if err := WriteHTML(&buf, d); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{pick.Text, "partly met", "chosen by coder.a", "No quotation chosen by a coder yet", "not yet recorded", "release r9"} {
@@ -335,12 +335,8 @@ func TestProfileReportPassesAxe(t *testing.T) {
 		}
 	}
 	d := gather(t, ctx, st, w)
-	css, ok := FindStylesheet(".")
-	if !ok {
-		t.Fatal("the vendored nhsuk-frontend stylesheet was not found from the package directory")
-	}
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, d, css); err != nil {
+	if err := WriteHTML(&buf, d); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "report.html")
@@ -519,7 +515,7 @@ func TestVerdictNoteIdentifiesNoOne(t *testing.T) {
 	}
 	d := gather(t, ctx, st, w)
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, d, ""); err != nil {
+	if err := WriteHTML(&buf, d); err != nil {
 		t.Fatal(err)
 	}
 	html := buf.String()
@@ -563,7 +559,7 @@ func TestProfileReportSaysWhatTheSessionsFoundRecord(t *testing.T) {
 	}
 	d := gather(t, ctx, st, w)
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, d, ""); err != nil {
+	if err := WriteHTML(&buf, d); err != nil {
 		t.Fatal(err)
 	}
 	html := buf.String()
@@ -597,9 +593,8 @@ func TestProfileReportKeepsWordsWhole(t *testing.T) {
 	}
 	ctx, st, w := reportFixture(t)
 	d := gather(t, ctx, st, w)
-	css, _ := FindStylesheet(".")
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, d, css); err != nil {
+	if err := WriteHTML(&buf, d); err != nil {
 		t.Fatal(err)
 	}
 	for _, raw := range []string{"in_place", "to_be_recorded", "not_yet_contacted"} {
@@ -647,5 +642,32 @@ func TestProfileReportKeepsWordsWhole(t *testing.T) {
 	}
 	if len(broken) > 0 {
 		t.Errorf("table headers broken inside words at print width: %v", broken)
+	}
+}
+
+// A worker that runs outside the repository (a deployed one: no web/static beside it)
+// still inlines the nhsuk-frontend stylesheet: it is in the binary, not looked for from
+// the working directory.
+func TestReportInlinesTheStylesheetOutsideTheRepo(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := profiles.Get(reportProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	res, err := WriteReport(ctx, st, &ProfileData{Wave: tWave, ICS: tICS, Profile: p, At: tDay}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := store.ReadAll(ctx, st, res.HTMLKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(html, []byte("<style></style>")) || !bytes.Contains(html, []byte(".nhsuk-main-wrapper{")) {
+		t.Errorf("the report written outside the repository lacks the nhsuk-frontend stylesheet (%d bytes)", len(html))
 	}
 }

@@ -32,6 +32,13 @@ var (
 	jsPath    = "/static/vendor/nhsuk-frontend-" + frontendVersion + "/nhsuk-frontend-" + frontendVersion + ".min.js"
 )
 
+// NHSUKStylesheet is the vendored nhsuk-frontend stylesheet, from the binary (not the
+// working directory): the profile report (localindex) inlines it, so a report built by
+// a deployed worker is styled as the dashboard is.
+func NHSUKStylesheet() ([]byte, error) {
+	return staticFS.ReadFile(vendorDir + "/nhsuk-frontend-" + frontendVersion + ".min.css")
+}
+
 // Server is the dashboard's HTTP handler.
 type Server struct {
 	cfg       Config
