@@ -139,8 +139,7 @@ func demoLocalIndex(ctx context.Context, out *os.File, st *devstack.Stack, wc *w
 	if chromium != nil {
 		fmt.Fprintf(out, "  (no PDF: %s is not installed)\n", printpdf.ChromiumPath)
 	}
-	fmt.Fprintf(out, "Try (while ice demo --serve runs): ice themes report --wave %s; ice themes export --wave %s --out project.qdpx --by %s --access DATA/dashboard-access.yaml\n", wave, wave, demoDashboardUser)
-	fmt.Fprintf(out, "     who read the free text (the quotations chosen above, and every page the dashboard shows): ice audit reads --store %s --wave %s\n", st.Store.URL(), wave)
+	demoLocalIndexTry(out, wave, st.Server.HostPort(), st.Store.URL(), accessFile)
 	return nil
 }
 
@@ -167,6 +166,15 @@ func demoCode(ctx context.Context, audit freeTextAuditor, sender themeSender, ac
 		return waveclient.ThemeDecisionsResult{}, err
 	}
 	return sendRecorded(ctx, r, sender, wave, ics, batch)
+}
+
+// demoLocalIndexTry prints commands to try on the demo's local index, as they run
+// when pasted: the demo's Temporal (while ice demo --serve runs), its store and its
+// access file named.
+func demoLocalIndexTry(out io.Writer, wave, address, storeURL, accessFile string) {
+	fmt.Fprintf(out, "Try (while ice demo --serve runs): ice themes report --wave %s --address %s --store %s\n", wave, address, storeURL)
+	fmt.Fprintf(out, "     ice themes export --wave %s --out project.qdpx --by %s --access %s --store %s --address %s\n", wave, demoDashboardUser, accessFile, storeURL, address)
+	fmt.Fprintf(out, "     who read the free text (the quotations chosen above, and every page the dashboard shows): ice audit reads --store %s --wave %s\n", storeURL, wave)
 }
 
 func printCodedTo(out *os.File, icss []waveclient.ThemeCodingICS) {

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -100,5 +101,47 @@ func TestDemoQuotePicksAvoidQuotingOneCommentTwice(t *testing.T) {
 	want := []demoQuotePick{{"rehab", "both"}, {"hf", "other"}, {"only", "both"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("picks %v, want %v: the best first, another for the next statement, and a used one only when none else", got, want)
+	}
+}
+
+// The demo's hint runs as printed: every command names the demo's Temporal (not the
+// default 127.0.0.1:7233) where it asks the cluster, its store, and its access file
+// (not DATA/ literally), and each parses as the command it names.
+func TestDemoLocalIndexHintRunsAsPrinted(t *testing.T) {
+	const wave, address, storeURL, accessFile = "demo-1", "127.0.0.1:45555", "file:///tmp/d/store", "/tmp/d/dashboard-access.yaml"
+	var buf bytes.Buffer
+	demoLocalIndexTry(&buf, wave, address, storeURL, accessFile)
+	out := buf.String()
+	if strings.Contains(out, "DATA/") {
+		t.Errorf("the hint names DATA/ literally:\n%s", out)
+	}
+	n := 0
+	for _, cmdline := range strings.FieldsFunc(out, func(r rune) bool { return r == '\n' || r == ';' }) {
+		i := max(strings.Index(cmdline, "ice themes "), strings.Index(cmdline, "ice audit "))
+		if i < 0 {
+			continue
+		}
+		c := cmdline[i+len("ice "):]
+		n++
+		args := strings.Fields(c)
+		if slices.Contains([]string{"report", "export"}, args[1]) && !strings.Contains(c, "--address "+address) {
+			t.Errorf("%q does not name the demo's Temporal", c)
+		}
+		if !strings.Contains(c, "--store "+storeURL) {
+			t.Errorf("%q does not name the demo's store", c)
+		}
+		if args[1] == "export" && !strings.Contains(c, "--access "+accessFile) {
+			t.Errorf("%q does not name the demo's access file", c)
+		}
+		cmd, rest, err := rootCmd().Find(args)
+		if err == nil {
+			err = cmd.ParseFlags(rest)
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c, err)
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d commands in the hint, want 3:\n%s", n, out)
 	}
 }
