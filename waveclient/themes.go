@@ -173,7 +173,10 @@ func themeUpdate[T any](ctx context.Context, c *Client, wave, name string, arg a
 		err = refusal(h.Get(ctx, &out))
 	}
 	if endedOnServer(err) {
-		if eerr := c.themeCodingRunning(ctx, wave); eerr != nil {
+		// Reports and exports are built by the running coding: say so, and how to
+		// have them after `ice themes finish`.
+		if eerr := c.checkRunningHint(ctx, workflows.ThemeCodingWorkflowID(wave), "the theme coding of "+wave, fmt.Sprintf(
+			"`ice themes code --wave %s` starts it again, to build reports and exports; they are built by a running coding, so run them before `ice themes finish`", wave)); eerr != nil {
 			return out, fmt.Errorf("%s: %w", name, eerr)
 		}
 	}

@@ -320,8 +320,8 @@ func profilesReportCmd() *cobra.Command {
 		Long: `Asks the wave's theme coding for each report and copies it into --out. Reports
 that show quotations (free text, redacted) are an export: --by must be allowed to
 download the free text of every ICS whose reports quote it (checked against the access
-file before any report is built; otherwise none is), and each report's files are
-recorded as a download with their count. Run it while the coding runs (before ice themes
+file before any report is built; otherwise none is), and each report is recorded
+as a download of the quotations it shows, with its count of files. Run it while the coding runs (before ice themes
 finish; ice themes code --wave W starts it again).`,
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
 			st, err := store.Open(ctx, c.storeURL)
@@ -355,8 +355,7 @@ finish; ice themes code --wave W starts it again).`,
 // store into dir, returning the files written. A report with chosen quotations is
 // taken away as an export: before any report is built, rd must be allowed to download
 // the free text of every ICS whose reports quote it (refusals audited, nothing built),
-// and each report's files are recorded as a download, with their count, before they
-// are copied.
+// and each report is recorded before its files are copied: a download of the quotations it shows, with the report's count of files.
 func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.Store, rd *reader, wave string, ics, ids []string, pdf bool, dir string) ([]string, error) {
 	if len(ids) == 0 {
 		ids = profiles.IDs()
@@ -431,7 +430,9 @@ func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.St
 			}
 		}
 		if len(j.quotes) > 0 {
-			if err := fr.record(ctx, freetext.ActionDownload, wave, j.ics, "profile report "+j.profile, j.quotes, len(keys)); err != nil {
+			// A download of the quotations it carries (their ids: `ice audit reads`
+			// says who has them), naming the report and its count of files.
+			if err := fr.record(ctx, freetext.ActionDownload, wave, j.ics, fmt.Sprintf("profile report %s (%d files)", j.profile, len(keys)), j.quotes, 0); err != nil {
 				return paths, fmt.Errorf("the report of %s in %s shows %d quotations: recording its download (nothing leaves unaudited): %w", j.profile, j.ics, len(j.quotes), err)
 			}
 		}

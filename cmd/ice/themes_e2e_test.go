@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"icesurvey/audit"
+	"icesurvey/freetext"
 	"icesurvey/lake"
 	"icesurvey/localindex"
 	"icesurvey/localindex/printpdf"
@@ -286,6 +287,28 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 	if !bytes.Contains(html, []byte("side by side")) || !bytes.Contains(html, []byte("synth-20261120-a")) {
 		t.Fatalf("report %s lacks the side-by-side section or the session", paths[0])
 	}
+	// The session's record, written beside its notes, is what the table shows.
+	if !bytes.Contains(html, []byte(`<th scope="row">synth-20261120-a</th><td>focus group</td><td>2026-11-20</td><td>6</td><td>yes</td>`)) {
+		t.Errorf("report %s does not show the session's record", paths[0])
+	}
+	// The report quotes free text: it is taken away as a download of its files.
+	evs, err := ftAudit.FreeTextReads(ctx, wave, ics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var downloads int
+	for _, e := range evs {
+		if !strings.HasPrefix(e.Query, "profile report "+demoProfile) {
+			continue
+		}
+		if e.Action != freetext.ActionDownload || !e.Allowed || e.Query != fmt.Sprintf("profile report %s (%d files)", demoProfile, len(paths)) || e.RowsShown == 0 {
+			t.Errorf("the report's copy recorded as %s allowed=%v %q of %d quotations; want a download naming its %d files", e.Action, e.Allowed, e.Query, e.RowsShown, len(paths))
+		}
+		downloads++
+	}
+	if downloads != 1 {
+		t.Errorf("%d records of the report's copy, want 1", downloads)
+	}
 
 	if err := wc.FinishThemeCoding(ctx, wave); err != nil {
 		t.Fatal(err)
@@ -328,9 +351,15 @@ func TestThemeCodingEndToEnd(t *testing.T) {
 			return err
 		},
 	} {
-		if err := op(); !errors.Is(err, waveclient.ErrEnded) && !strings.Contains(fmt.Sprint(err), "has ended") ||
+		err := op()
+		if !errors.Is(err, waveclient.ErrEnded) && !strings.Contains(fmt.Sprint(err), "has ended") ||
 			!strings.Contains(fmt.Sprint(err), "`ice themes code --wave "+wave+"` starts it again") {
 			t.Errorf("%s after the coding finished: %v", what, err)
+		}
+		// Reports and exports are built by the running coding: the message says what
+		// to do to have them.
+		if (what == "export" || what == "profile report") && !strings.Contains(fmt.Sprint(err), "starts it again, to build reports and exports") {
+			t.Errorf("%s after the coding finished: %v; want it to say the coding must run again to build reports and exports", what, err)
 		}
 	}
 	if _, err := os.Stat(d9); !os.IsNotExist(err) {
