@@ -213,6 +213,30 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 		}
 	}
 
+	// A quotation chosen from a session whose consent is no longer on record (its
+	// record changed since) is not shown: the methodology uses only such sessions.
+	unusable := map[string]bool{}
+	for _, s := range d.Sessions {
+		if !s.Recorded() || !s.ConsentRecorded {
+			unusable["session "+s.ID] = true
+		}
+	}
+	var dropped int
+	for id, qs := range chosen {
+		kept := qs[:0:0]
+		for _, q := range qs {
+			if unusable[q.Source] {
+				dropped++
+				continue
+			}
+			kept = append(kept, q)
+		}
+		chosen[id] = kept
+	}
+	if dropped > 0 {
+		d.Limitations = append(d.Limitations, fmt.Sprintf("%s chosen from sessions whose consent is not on record %s not shown.",
+			plural(dropped, "quotation", "quotations"), map[bool]string{true: "is", false: "are"}[dropped == 1]))
+	}
 	for _, e := range p.ExpectedCare {
 		v := ExpectationView{Expectation: e, Quotes: chosen[e.ID]}
 		if vd, ok := verdicts[e.ID]; ok {
@@ -309,10 +333,12 @@ func (d *ProfileData) sessionWarnings(warnings []string) []string {
 			plural(n, "session's notes", "sessions' notes"), map[bool]string{true: "is", false: "are"}[n == 1], strings.Join(append(slices.Clone(beside), unrecorded...), ", ")))
 	}
 	if len(unrecorded) > 0 {
-		out = append(out, "No session record (method, date, participants, consent) was found beside the notes of "+strings.Join(unrecorded, ", ")+": the sessions table says not recorded.")
+		out = append(out, "No session record (method, date, participants, consent) was found beside the notes of "+strings.Join(unrecorded, ", ")+
+			": the sessions table says not recorded, and the notes were not used (no theme counted, no quotation offered), as consent is not on record.")
 	}
 	if len(noConsent) > 0 {
-		out = append(out, "Consent is not recorded for "+strings.Join(noConsent, ", ")+": the methodology uses only sessions with recorded consent.")
+		out = append(out, "Consent is not recorded for "+strings.Join(noConsent, ", ")+
+			": the methodology uses only sessions with recorded consent, so their notes were not used (no theme counted, no quotation offered).")
 	}
 	return out
 }
@@ -408,6 +434,12 @@ func (d *ProfileData) sessionThemes(ctx context.Context, st store.Store) (map[st
 			continue // no notes yet: said in the limitations
 		}
 		s.Found = true
+		if !s.Recorded() || !s.ConsentRecorded {
+			// The methodology uses only sessions whose participants' consent is on
+			// record: notes without it are neither counted nor offered for quotation
+			// (the sessions table and the limitations say so).
+			continue
+		}
 		if model == nil {
 			if model, err = loadModel(ctx, st, d.Wave, d.ICS); err != nil {
 				return nil, nil, err

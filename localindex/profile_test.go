@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,14 @@ func reportFixture(t *testing.T) (context.Context, store.Store, *warehouse.Wareh
 		t.Fatal(err)
 	}
 	if err := store.PutBytes(ctx, st, schemas.FreeTextRoot(tWave, tICS)+notes.Session.TranscriptKey, []byte(notes.Text)); err != nil {
+		t.Fatal(err)
+	}
+	// Its record beside the notes, as ice synth sessions writes it: consent on record.
+	rec, err := yaml.Marshal(notes.Session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutBytes(ctx, st, schemas.FreeTextRoot(tWave, tICS)+profiles.SessionRecordKey(reportProfile, notes.Session.ID), rec); err != nil {
 		t.Fatal(err)
 	}
 	return ctx, st, w
@@ -577,10 +586,74 @@ func TestProfileReportSaysWhatTheSessionsFoundRecord(t *testing.T) {
 		t.Errorf("the limitations say %q while the report reads two sessions' notes:\n%s", profiles.WarnNoSessions, joined)
 	}
 	for _, want := range []string{"2 sessions' notes read from the free-text area are not in the profile's definition", "fg-test-a, fg-test-b",
-		"No session record (method, date, participants, consent) was found beside the notes of fg-test-b"} {
+		"No session record (method, date, participants, consent) was found beside the notes of fg-test-b", "the notes were not used"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the limitations lack %q:\n%s", want, joined)
 		}
+	}
+	// fg-test-b's notes are fg-test-a's text, but without consent on record they are
+	// neither counted nor offered for quotation: what is counted and offered is
+	// fg-test-a's alone.
+	for _, s := range d.Sessions {
+		switch s.ID {
+		case "fg-test-a":
+			if s.Contributions == 0 {
+				t.Errorf("fg-test-a, with its consent on record: no contributions read")
+			}
+		case "fg-test-b":
+			if s.Contributions != 0 {
+				t.Errorf("fg-test-b, with no record of consent: %d contributions read, want none", s.Contributions)
+			}
+		}
+	}
+	cands, err := Candidates(ctx, st, tWave, tICS, reportProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cands) == 0 {
+		t.Errorf("no quotation offered from fg-test-a, whose consent is on record")
+	}
+	for _, c := range cands {
+		if c.Source == "session fg-test-b" {
+			t.Errorf("a quotation offered from fg-test-b, whose consent is not on record: %q", c.Text)
+		}
+	}
+	if !strings.Contains(html, "not used: consent not on record") {
+		t.Errorf("the sessions table does not say fg-test-b's notes were not used")
+	}
+
+	// A quotation chosen from fg-test-a while its consent was on record is not shown
+	// once its record says consent is not.
+	i := slices.IndexFunc(cands, func(c Candidate) bool { return len(c.Expectations) > 0 })
+	if i < 0 {
+		t.Fatalf("no candidate of fg-test-a is offered for a statement")
+	}
+	pick := cands[i]
+	if _, err := ChooseQuote(ctx, st, tWave, tICS, reportProfile, pick.Expectations[0], pick.ID, "coder.a", tDay); err != nil {
+		t.Fatal(err)
+	}
+	shown := func() int {
+		n := 0
+		for _, e := range gather(t, ctx, st, w).Expectations {
+			n += len(e.Quotes)
+		}
+		return n
+	}
+	if n := shown(); n != 1 {
+		t.Fatalf("quotations shown with fg-test-a's consent on record: %d, want 1", n)
+	}
+	a.Session.ConsentRecorded = false
+	if rec, err = yaml.Marshal(a.Session); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutBytes(ctx, st, root+profiles.SessionRecordKey(reportProfile, "fg-test-a"), rec); err != nil {
+		t.Fatal(err)
+	}
+	if n := shown(); n != 0 {
+		t.Errorf("quotations shown from fg-test-a after its record says consent is not recorded: %d, want 0", n)
+	}
+	if lim := strings.Join(gather(t, ctx, st, w).Limitations, "\n"); !strings.Contains(lim, "1 quotation chosen from sessions whose consent is not on record is not shown") {
+		t.Errorf("the limitations do not say a chosen quotation is not shown:\n%s", lim)
 	}
 }
 
