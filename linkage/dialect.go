@@ -71,13 +71,27 @@ type Dialect struct {
 	// Materialise returns the statement that computes a shared intermediate relation
 	// once, for the queries after it to read.
 	Materialise func(name, query string) string
+	// View returns the statement that names a query, computed within each query that
+	// reads it (the relations in Views).
+	View func(name, query string) string
 	// Create returns the statement that stores a query's result as Parquet at location.
 	Create func(table, location, query string) string
 }
 
 // Materialised are the intermediate relations every release computes once, in order,
-// before its queries: each is the SQL file of its name.
-var Materialised = []string{"superseded_records", "linked_pairs", "cohort_activity"}
+// before its queries: each is the SQL file of its name. Those in Views are views in
+// every engine (Dialect.View), computed within each query that reads them.
+var Materialised = []string{"superseded_records", "current_activity", "current_diagnoses", "linked_pairs", "cohort_activity"}
+
+// Views are the Materialised relations no engine stores: activity and diagnoses but the
+// superseded rows, each read once or twice, in queries that keep only a part of them.
+var Views = map[string]bool{"current_activity": true, "current_diagnoses": true}
+
+// unsuperseded maps each relation that leaves out the superseded rows (superseded_records)
+// to the relation it is otherwise the whole of: when nothing is superseded, the DuckDB
+// engine binds it to that relation, so its readers neither join the rows to
+// superseded_records nor read their ids (the longest text of every row) to do it.
+var unsuperseded = map[string]string{"current_activity": "activity", "current_diagnoses": "diagnoses"}
 
 // lazyInDuckDB are the Materialised relations DuckDB keeps as views, computed within
 // each query that reads them: cohort_activity is read by linked_respondents once and by
@@ -119,6 +133,9 @@ var Dialects = map[string]Dialect{
 			}
 			return fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS\n%s", name, query)
 		},
+		View: func(name, query string) string {
+			return fmt.Sprintf("CREATE OR REPLACE TEMP VIEW %s AS\n%s", name, query)
+		},
 		Create: func(table, location, query string) string {
 			return fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd)", query, sqlQuote(location))
 		},
@@ -142,6 +159,9 @@ var Dialects = map[string]Dialect{
 		},
 		Materialise: func(name, query string) string {
 			return fmt.Sprintf("CACHE TABLE %s AS\n%s", name, query)
+		},
+		View: func(name, query string) string {
+			return fmt.Sprintf("CREATE OR REPLACE TEMPORARY VIEW %s AS\n%s", name, query)
 		},
 		Create: func(table, location, query string) string {
 			return fmt.Sprintf("INSERT OVERWRITE DIRECTORY '%s' USING parquet\n%s", location, query)
@@ -177,10 +197,22 @@ var Dialects = map[string]Dialect{
 		Materialise: func(name, query string) string {
 			return fmt.Sprintf("CREATE OR REPLACE VIEW hive.ice_linkage.%s AS\n%s", name, query)
 		},
+		View: func(name, query string) string {
+			return fmt.Sprintf("CREATE OR REPLACE VIEW hive.ice_linkage.%s AS\n%s", name, query)
+		},
 		Create: func(table, location, query string) string {
 			return fmt.Sprintf("CREATE TABLE hive.ice_linkage.%s WITH (external_location = '%s', format = 'PARQUET') AS\n%s", table, location, query)
 		},
 	},
+}
+
+// materialise is the statement that makes the Materialised relation name: a view when
+// it is one of Views.
+func (d Dialect) materialise(name, query string) string {
+	if Views[name] {
+		return d.View(name, query)
+	}
+	return d.Materialise(name, query)
 }
 
 func sqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
@@ -249,7 +281,7 @@ func PortableScript(dialect, root, wave, release string, defs *Definitions) (str
 		if err != nil {
 			return "", err
 		}
-		b.WriteString(d.Materialise(name, strings.TrimSpace(text)) + ";\n\n")
+		b.WriteString(d.materialise(name, strings.TrimSpace(text)) + ";\n\n")
 	}
 	for _, o := range append(releaseOutputs(defs), accuracyOutput) {
 		stmt, err := o.statement(d.Type, nil, release, wave)

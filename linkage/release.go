@@ -151,11 +151,8 @@ func BuildRelease(ctx context.Context, st store.Store, cfg ReleaseConfig) (*Rele
 	phase("bind", t)
 
 	t = time.Now()
-	if err := eng.materialise(ctx); err != nil {
+	if res.Superseded, err = eng.materialise(ctx); err != nil {
 		return nil, err
-	}
-	if err := eng.conn.QueryRowContext(ctx, "SELECT count(*) FROM superseded_records").Scan(&res.Superseded); err != nil {
-		return nil, fmt.Errorf("linkage: superseded_records: %w", err)
 	}
 	phase("materialise", t)
 
@@ -387,6 +384,9 @@ type engine struct {
 	conn     *sql.Conn
 	cleanups []func()
 	dir      string
+	// noneSuperseded: the activity objects' statistics show that no dataset has rows
+	// of more than one extract, so no row is superseded (bind).
+	noneSuperseded bool
 }
 
 func (e *engine) close() {
@@ -458,6 +458,9 @@ func (e *engine) bind(ctx context.Context, st store.Store, cfg ReleaseConfig) er
 	if err != nil {
 		return err
 	}
+	if e.noneSuperseded, err = oneExtractPerDataset(ctx, e.conn, activity); err != nil {
+		return err
+	}
 	rels = append(rels, Relation{Name: "activity", Layout: schemas.LinkageActivityLayout(), Locations: activity, Lenient: lenient},
 		Relation{Name: "diagnoses", Layout: schemas.LinkageDiagnosisLayout(), Locations: diagnoses})
 	if cfg.TruthKey != "" {
@@ -503,18 +506,115 @@ func lacksColumns(files []string, l *schemas.Layout) (bool, error) {
 	return false, nil
 }
 
-// materialise computes the shared relations (Materialised) the outputs read.
-func (e *engine) materialise(ctx context.Context) error {
+// materialise computes the shared relations (Materialised) the outputs read, and
+// returns how many activity rows are superseded. When none is (the common case: every
+// dataset in one extract), the relations that leave the superseded rows out are the
+// lake's relations themselves, and superseded_records, when the objects' statistics
+// already show it empty (noneSuperseded), is not computed.
+func (e *engine) materialise(ctx context.Context) (int64, error) {
+	d := Dialects["duckdb"]
+	var superseded int64
 	for _, name := range Materialised {
 		q, err := Query(name)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if _, err := e.conn.ExecContext(ctx, Dialects["duckdb"].Materialise(name, q)); err != nil {
-			return fmt.Errorf("linkage: %s: %w", name, err)
+		stmt := d.materialise(name, q)
+		switch {
+		case name == "superseded_records" && e.noneSuperseded:
+			stmt = d.Materialise(name, "SELECT CAST(NULL AS VARCHAR) AS row_id WHERE 1 = 0")
+		case unsuperseded[name] != "" && superseded == 0:
+			stmt = d.View(name, "SELECT * FROM "+unsuperseded[name])
+		}
+		if _, err := e.conn.ExecContext(ctx, stmt); err != nil {
+			return 0, fmt.Errorf("linkage: %s: %w", name, err)
+		}
+		if name == "superseded_records" {
+			if err := e.conn.QueryRowContext(ctx, "SELECT count(*) FROM superseded_records").Scan(&superseded); err != nil {
+				return 0, fmt.Errorf("linkage: superseded_records: %w", err)
+			}
 		}
 	}
-	return nil
+	return superseded, nil
+}
+
+// oneExtractPerDataset reports whether the statistics of the local activity objects
+// show every dataset's rows to be of one extract: each row group of one dataset_id and
+// one source_order (its minimum and maximum equal, or no value at all), the same for
+// every row group of the dataset. Then superseded_records is empty (no dataset has
+// rows of two extracts to compare), which is the common case, and this is known from
+// the objects' footers without reading a row. Anything the statistics do not settle
+// (a row group without them, of two datasets or two extracts) answers false, and the
+// release computes superseded_records as the query says.
+func oneExtractPerDataset(ctx context.Context, conn *sql.Conn, files []string) (bool, error) {
+	if len(files) == 0 {
+		return true, nil
+	}
+	quoted := make([]string, len(files))
+	for i, f := range files {
+		quoted[i] = sqlQuote(f)
+	}
+	rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT file_name, row_group_id, row_group_num_rows, path_in_schema, stats_min_value, stats_max_value, stats_null_count
+FROM parquet_metadata([%s]) WHERE path_in_schema IN ('dataset_id', 'source_order')`, strings.Join(quoted, ", ")))
+	if err != nil {
+		return false, fmt.Errorf("linkage: activity statistics: %w", err)
+	}
+	defer rows.Close()
+	type group struct {
+		dataset, order sql.NullString
+		orderKnown     bool
+	}
+	groups := map[[2]any]*group{}
+	for rows.Next() {
+		var file, col string
+		var rg, n int64
+		var lo, hi sql.NullString
+		var nulls sql.NullInt64
+		if err := rows.Scan(&file, &rg, &n, &col, &lo, &hi, &nulls); err != nil {
+			return false, fmt.Errorf("linkage: activity statistics: %w", err)
+		}
+		g := groups[[2]any{file, rg}]
+		if g == nil {
+			g = &group{}
+			groups[[2]any{file, rg}] = g
+		}
+		switch {
+		case n == 0:
+			// no rows: says nothing, and nothing is needed of it
+			g.orderKnown = true
+			continue
+		case lo.Valid && hi.Valid && lo.String == hi.String:
+		case !lo.Valid && !hi.Valid && col == "source_order" && nulls.Valid && nulls.Int64 == n:
+			// every source_order NULL: the rows of an object written before it was kept,
+			// which no MIN or MAX counts
+		default:
+			return false, nil
+		}
+		if col == "dataset_id" {
+			g.dataset = lo
+		} else {
+			g.order, g.orderKnown = lo, true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("linkage: activity statistics: %w", err)
+	}
+	order := map[string]string{} // by dataset: its one source_order
+	for _, g := range groups {
+		if !g.orderKnown || !g.order.Valid {
+			// no source_order column (an object written before it was kept), or none but
+			// NULL: its rows are no record's versions
+			continue
+		}
+		if !g.dataset.Valid {
+			return false, nil
+		}
+		if o, ok := order[g.dataset.String]; ok && o != g.order.String {
+			return false, nil
+		}
+		order[g.dataset.String] = g.order.String
+	}
+	return true, nil
 }
 
 // timed records how long the caller's step took, under name.

@@ -1,11 +1,11 @@
 -- linked_conditions: one row per consenting respondent and condition found in a
 -- diagnosis or condition code of an accepted row in the lookback before the response
--- (not of a row a later extract superseded: superseded_records).
+-- (not of a row a later extract superseded: current_diagnoses).
 --
--- Relations: frame, diagnoses (the accepted rows' codes, long), codelist (each
--- condition's ICD-10 prefixes of 3 or 4 characters and SNOMED CT ids). A prefix match
--- is an equality on the code's 3- or 4-character stem (staged with the code), so every
--- join here is an equi-join any engine can hash.
+-- Relations: frame, current_diagnoses (the accepted rows' codes, long, but the
+-- superseded), codelist (each condition's ICD-10 prefixes of 3 or 4 characters and
+-- SNOMED CT ids). A prefix match is an equality on the code's 3- or 4-character stem
+-- (staged with the code), so every join here is an equi-join any engine can hash.
 WITH cohort AS (
   SELECT release_pseudonym, nhs_pseudonym, lookback_from, response_date
   FROM frame
@@ -14,9 +14,8 @@ WITH cohort AS (
 coded AS (
   SELECT c.release_pseudonym, d.activity_date, d.code_system, d.code, d.code3, d.code4
   FROM cohort c
-  JOIN diagnoses d ON d.nhs_pseudonym = c.nhs_pseudonym
-  LEFT JOIN superseded_records s ON s.row_id = d.row_id
-  WHERE d.activity_date >= c.lookback_from AND d.activity_date < c.response_date AND s.row_id IS NULL
+  JOIN current_diagnoses d ON d.nhs_pseudonym = c.nhs_pseudonym
+  WHERE d.activity_date >= c.lookback_from AND d.activity_date < c.response_date
 ),
 matched AS (
   SELECT x.release_pseudonym, l.condition_id, l.codelist_id, l.codelist_version, x.activity_date
