@@ -438,14 +438,14 @@ func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*C
 				Positive: q.IsPositive(o.Code), InBase: q.InBase(o.Code)}
 		}
 	}
-	answer := func(j int, id, code string) schemas.LinkageAnswer {
+	answer := func(j int, i int32, code string) schemas.LinkageAnswer {
 		a, ok := scored[j][code]
 		if !ok {
 			q := qs[j]
 			code = strings.Clone(code)
 			a = schemas.LinkageAnswer{QuestionID: q.ID, AnswerCode: code, Scored: q.Scored(), Positive: q.IsPositive(code), InBase: q.InBase(code)}
 		}
-		a.SurveyRecordID = id
+		a.PersonIndex = i
 		return a
 	}
 	c.Answers = make([]schemas.LinkageAnswer, 0, len(kept)*len(qs)/2)
@@ -455,7 +455,6 @@ func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*C
 			if !ok {
 				continue
 			}
-			id := c.People[i].SurveyRecordID
 			for j, q := range qs {
 				if q == nil || rc.answers[j] == nil {
 					continue
@@ -465,11 +464,11 @@ func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*C
 					continue
 				}
 				if q.Kind != questionnaire.Multi {
-					c.Answers = append(c.Answers, answer(j, id, raw)) // SplitAnswer's one code
+					c.Answers = append(c.Answers, answer(j, i, raw)) // SplitAnswer's one code
 					continue
 				}
 				for _, code := range q.SplitAnswer(raw) {
-					c.Answers = append(c.Answers, answer(j, id, code))
+					c.Answers = append(c.Answers, answer(j, i, code))
 				}
 			}
 		}

@@ -64,7 +64,7 @@ func TestResponseColumnsAgreeWithLakeScan(t *testing.T) {
 	}
 	var got []string
 	for _, a := range w.cohort.Answers {
-		got = append(got, fmt.Sprintf("%s %s %s %v %v", a.SurveyRecordID, a.QuestionID, a.AnswerCode, a.Positive, a.InBase))
+		got = append(got, fmt.Sprintf("%s %s %s %v %v", w.cohort.People[a.PersonIndex].SurveyRecordID, a.QuestionID, a.AnswerCode, a.Positive, a.InBase))
 	}
 	sort.Strings(want)
 	sort.Strings(got)

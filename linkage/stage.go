@@ -33,10 +33,11 @@ import (
 // locally, by the embedded DuckDB, for every engine (StageRelations writes its result
 // for a distributed one), so the engines the portable SQL is written for never run it.
 
-// keptResponse is one kept response of the cohort, staged for the answers' query.
+// keptResponse is one kept response of the cohort, staged for the answers' query: its
+// respondent by their place in the cohort (the frame's person_index).
 type keptResponse struct {
-	ResponseID     string `col:"response_id,unique"`
-	SurveyRecordID string `col:"survey_record_id,unique"`
+	ResponseID  string `col:"response_id,unique"`
+	PersonIndex int32  `col:"person_index,unique"`
 }
 
 // answerQuestion is one closed, non-consent question whose answers are staged.
@@ -105,7 +106,7 @@ func prepareAnswers(dir string, cohort *Cohort, options ...lake.WriterOption) (*
 	var kept []keptResponse
 	for i := range cohort.People {
 		if p := &cohort.People[i]; p.Responded {
-			kept = append(kept, keptResponse{ResponseID: p.ResponseID, SurveyRecordID: p.SurveyRecordID})
+			kept = append(kept, keptResponse{ResponseID: p.ResponseID, PersonIndex: int32(i)})
 		}
 	}
 	keptPath, qsPath, scoresPath := dir+"answer_kept/part-0.parquet", dir+"answer_questions/part-0.parquet", dir+"answer_codes/part-0.parquet"
@@ -169,10 +170,16 @@ func stageAnswers(ctx context.Context, conn *sql.Conn, st store.Store, a *answer
 			continue
 		}
 		id := schemas.QuoteIdent(q.QuestionID)
-		cols = append(cols, fmt.Sprintf("CAST(x.%s AS VARCHAR) AS %s", id, id))
 		switch {
 		case slices.Contains([]string{"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}, t):
+			// Turned into text after the UNPIVOT, which leaves the NULL cells out: the
+			// cells answered only.
+			cols = append(cols, fmt.Sprintf("x.%s AS %s", id, id))
 			numeric = append(numeric, id)
+			continue
+		}
+		cols = append(cols, fmt.Sprintf("CAST(x.%s AS VARCHAR) AS %s", id, id))
+		switch {
 		case q.Multi:
 			multi = append(multi, id)
 		default:
@@ -184,7 +191,7 @@ func stageAnswers(ctx context.Context, conn *sql.Conn, st store.Store, a *answer
 	}
 	unpivot := func(names []string) string {
 		l := strings.Join(names, ", ")
-		return fmt.Sprintf("UNPIVOT (SELECT survey_record_id, %s FROM wide) ON %s INTO NAME question_id VALUE raw", l, l)
+		return fmt.Sprintf("UNPIVOT (SELECT person_index, %s FROM wide) ON %s INTO NAME question_id VALUE raw", l, l)
 	}
 	// DuckDB's trim with a set of characters costs several times the rest of the query
 	// per value, so only a code that starts or ends with one of them is trimmed.
@@ -192,13 +199,13 @@ func stageAnswers(ctx context.Context, conn *sql.Conn, st store.Store, a *answer
 		sqlQuote("^["+spaceChars()+"]|["+spaceChars()+"]$"), sqlQuote(spaceChars()))
 	var branches []string
 	if len(numeric) > 0 {
-		branches = append(branches, "SELECT survey_record_id, question_id, raw AS answer_code FROM ("+unpivot(numeric)+")")
+		branches = append(branches, "SELECT person_index, question_id, CAST(raw AS VARCHAR) AS answer_code FROM ("+unpivot(numeric)+")")
 	}
 	if len(single) > 0 {
-		branches = append(branches, fmt.Sprintf("SELECT survey_record_id, question_id, %s AS answer_code FROM (%s)", trimmed, unpivot(single)))
+		branches = append(branches, fmt.Sprintf("SELECT person_index, question_id, %s AS answer_code FROM (%s)", trimmed, unpivot(single)))
 	}
 	if len(multi) > 0 {
-		branches = append(branches, fmt.Sprintf("SELECT survey_record_id, question_id, %s AS answer_code FROM (SELECT survey_record_id, question_id, unnest(string_split(raw, %s)) AS raw FROM (%s))",
+		branches = append(branches, fmt.Sprintf("SELECT person_index, question_id, %s AS answer_code FROM (SELECT person_index, question_id, unnest(string_split(raw, %s)) AS raw FROM (%s))",
 			trimmed, sqlQuote(questionnaire.MultiSeparator), unpivot(multi)))
 	}
 	// UNPIVOT leaves NULL cells (not asked, not answered) out; an empty code is no
@@ -206,14 +213,14 @@ func stageAnswers(ctx context.Context, conn *sql.Conn, st store.Store, a *answer
 	// LoadCohort scores it: not positive, not in the base, scored as its question is.
 	q := fmt.Sprintf(`COPY (
 WITH wide AS (
-  SELECT k.survey_record_id, %s
+  SELECT k.person_index, %s
   FROM %s x
   JOIN read_parquet(%s) k ON k.response_id = x.response_id
 ),
 coded AS (
   %s
 )
-SELECT c.survey_record_id, c.question_id, c.answer_code, q.scored,
+SELECT c.person_index, c.question_id, c.answer_code, q.scored,
        COALESCE(s.positive, false) AS positive, COALESCE(s.in_base, false) AS in_base
 FROM coded c
 JOIN read_parquet(%s) q ON q.question_id = c.question_id

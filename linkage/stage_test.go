@@ -102,13 +102,15 @@ func TestStagedAnswersMatchCohort(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := func(a schemas.LinkageAnswer) string {
-		return fmt.Sprintf("%s %s %q scored=%v positive=%v in_base=%v", a.SurveyRecordID, a.QuestionID, a.AnswerCode, a.Scored, a.Positive, a.InBase)
+		return fmt.Sprintf("%s %s %q scored=%v positive=%v in_base=%v", cohort.People[a.PersonIndex].SurveyRecordID, a.QuestionID, a.AnswerCode, a.Scored, a.Positive, a.InBase)
 	}
 	var want, got []string
 	extraAnswers := 0
 	for _, a := range cohort.Answers {
 		want = append(want, row(a))
-		if slices.ContainsFunc(extra, func(r schemas.ResponseRow) bool { return r.SurveyRecordID == a.SurveyRecordID }) {
+		if slices.ContainsFunc(extra, func(r schemas.ResponseRow) bool {
+			return r.SurveyRecordID == cohort.People[a.PersonIndex].SurveyRecordID
+		}) {
 			extraAnswers++
 		}
 	}

@@ -188,14 +188,16 @@ type LinkageFrame struct {
 func LinkageFrameLayout() *Layout { return LayoutOf[LinkageFrame]("linkage_frame") }
 
 // LinkageAnswer is one closed answer of a kept complete patient response, scored, as
-// the linkage stages them (restricted staging: keyed by survey record id).
+// the linkage stages them (restricted staging: keyed by the respondent's dense number in
+// the staged frame, which the queries join on: cheaper to write, hash and compare than a
+// survey record id).
 type LinkageAnswer struct {
-	SurveyRecordID string `col:"survey_record_id"`
-	QuestionID     string `col:"question_id"`
-	AnswerCode     string `col:"answer_code"`
-	Scored         bool   `col:"scored,doc=the question has positive codes"`
-	Positive       bool   `col:"positive"`
-	InBase         bool   `col:"in_base,doc=counted in the base of % positive"`
+	PersonIndex int32  `col:"person_index,doc=the respondent's person_index in the staged frame"`
+	QuestionID  string `col:"question_id"`
+	AnswerCode  string `col:"answer_code"`
+	Scored      bool   `col:"scored,doc=the question has positive codes"`
+	Positive    bool   `col:"positive"`
+	InBase      bool   `col:"in_base,doc=counted in the base of % positive"`
 }
 
 // LinkageAnswerLayout is the staged answers' layout.

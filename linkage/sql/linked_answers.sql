@@ -2,5 +2,5 @@
 -- scored, keyed by the release pseudonym only.
 SELECT f.release_pseudonym, a.question_id, a.answer_code, a.scored, a.positive, a.in_base
 FROM frame f
-JOIN answers a ON a.survey_record_id = f.survey_record_id
+JOIN answers a ON a.person_index = f.person_index
 WHERE f.consented

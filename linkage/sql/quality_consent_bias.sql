@@ -2,7 +2,7 @@
 -- frame variables (how many of each are in each category) and on every scored closed
 -- question (how many of each answered positively, of those in its base).
 WITH r AS (
-  SELECT survey_record_id, ics, age_band, gender, ethnicity_group, efi_band, consented
+  SELECT person_index, ics, age_band, gender, ethnicity_group, efi_band, consented
   FROM frame WHERE responded
 ),
 totals AS (
@@ -33,7 +33,7 @@ question_bias AS (
          COUNT(CASE WHEN NOT f.consented AND a.positive THEN 1 END) AS non_consenters,
          COUNT(CASE WHEN NOT f.consented THEN 1 END) AS non_consenters_base
   FROM r f
-  JOIN answers a ON a.survey_record_id = f.survey_record_id
+  JOIN answers a ON a.person_index = f.person_index
   WHERE a.scored AND a.in_base
   GROUP BY a.question_id
 ),
