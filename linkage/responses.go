@@ -23,10 +23,10 @@ import (
 
 // responseCols is one record batch of the responses layout, as typed column readers.
 type responseCols struct {
-	id, record, rtype, version *array.String
-	received                   *array.Timestamp
-	complete                   *array.Boolean
-	answers                    []func(row int) string // by extension column; nil when absent
+	id, record, rtype *array.String
+	received          *array.Timestamp
+	complete          *array.Boolean
+	answers           []func(row int) string // by extension column; nil when absent
 }
 
 // text of one answer cell ("" for NULL).
@@ -64,7 +64,9 @@ func scanResponses(ctx context.Context, st store.Store, wave string, withAnswers
 			answers = append(answers, c.Name)
 		}
 	}
-	fixed := []string{"response_id", "survey_record_id", "respondent_type", "questionnaire_version", "received_at", "complete"}
+	// The columns the cohort consults: not the questionnaire version (a response's
+	// answers are read by column name, whatever its version).
+	fixed := []string{"response_id", "survey_record_id", "respondent_type", "received_at", "complete"}
 	for _, k := range keys {
 		c := &responseCols{answers: make([]func(int) string, len(ext))}
 		err := lake.ScanColumns(ctx, st, k, fixed, answers, func(cols []arrow.Array, rows int) error {
@@ -74,10 +76,9 @@ func scanResponses(ctx context.Context, st store.Store, wave string, withAnswers
 			}
 			c.record, _ = cols[1].(*array.String)
 			c.rtype, _ = cols[2].(*array.String)
-			c.version, _ = cols[3].(*array.String)
-			c.received, _ = cols[4].(*array.Timestamp)
-			c.complete, _ = cols[5].(*array.Boolean)
-			if c.record == nil || c.rtype == nil || c.version == nil || c.received == nil || c.complete == nil {
+			c.received, _ = cols[3].(*array.Timestamp)
+			c.complete, _ = cols[4].(*array.Boolean)
+			if c.record == nil || c.rtype == nil || c.received == nil || c.complete == nil {
 				return fmt.Errorf("a fixed column has an unexpected type")
 			}
 			clear(c.answers)
