@@ -816,14 +816,20 @@ func (v *validator) outputs(ctx context.Context) error {
 		return fmt.Errorf("%w: %s: reasons count %d rows, rejected + excluded %d", ErrReconciliation, r.Key, sum, r.Rejected+r.Excluded)
 	}
 
-	// The record keys' secret is bound as a parameter, not written into the query.
+	// The record keys' secret is bound as a parameter, not written into the query: it is
+	// the connection's variable (recordKey).
 	if err := v.exec(ctx, "record keys", "CREATE TEMP TABLE rkey (s VARCHAR)"); err != nil {
 		return err
 	}
 	if _, err := v.conn.ExecContext(ctx, "INSERT INTO rkey VALUES (?)", recordKeySecret(v.cfg.ProjectKey, r.DatasetID)); err != nil {
 		return fmt.Errorf("linkage: validate %s: record keys: %w", r.Key, err)
 	}
-	written, err := v.copy(ctx, "activity", schemas.LinkageActivityLayout(), v.activitySelect(), "q.rn", v.constants("q.rn"))
+	if err := v.exec(ctx, "record keys", "SET VARIABLE "+recordKeyVar+" = (SELECT s FROM rkey)"); err != nil {
+		return err
+	}
+	after := v.constants("q.rn")
+	after["record_key"] = recordKey("q.rec")
+	written, err := v.copy(ctx, "activity", schemas.LinkageActivityLayout(), v.activitySelect(), "q.rn", after)
 	if err != nil {
 		return err
 	}
@@ -950,16 +956,20 @@ func sourceOrder(landed time.Time, sha string) string {
 	return landed.UTC().Format("2006-01-02T15:04:05.000000000Z") + " " + sha
 }
 
-// recordKey is the SQL of an accepted row's (a) record_key: the first 128 bits of the
-// SHA-256 of the dataset's record-key secret (the one-row table rkey) and the row's
-// record id; empty when it has none. The secret is a fixed 64 hex digits, so no two
-// ids give the same input.
-func recordKey() string {
-	return "CASE WHEN a.rec = '' THEN '' ELSE left(sha256(rk.s || a.rec), 32) END"
+// recordKey is the SQL of an accepted row's record_key from its record id (rec): the
+// first 128 bits of the SHA-256 of the dataset's record-key secret (the connection's
+// variable recordKeyVar) and the row's record id, as hex (recordKeyFunc); empty when
+// it has none. The secret is a fixed 64 hex digits, so no two ids give the same input.
+// It is computed after the sort (copy), which carries the id, not the longer key.
+func recordKey(rec string) string {
+	return fmt.Sprintf("CASE WHEN %[1]s = '' THEN '' ELSE %[2]s(getvariable('%[3]s'), %[1]s) END", rec, recordKeyFuncName, recordKeyVar)
 }
 
+// recordKeyVar is the connection's variable holding the record keys' secret.
+const recordKeyVar = "ice_record_key_secret"
+
 // activitySelect is the canonical row of each accepted row, but for its constants
-// (constants).
+// (constants) and its record key, and with its record id (rec).
 func (v *validator) activitySelect() string {
 	joins := map[int]bool{}
 	start := v.valueOf(v.start, "d", joins)
@@ -982,10 +992,10 @@ func (v *validator) activitySelect() string {
 	}
 	return fmt.Sprintf(`SELECT a.rn, k.pseudonym AS nhs_pseudonym, %s AS activity_date,
   %s AS end_date, %s AS duration_days, %s AS activity_type, %s AS point_of_delivery, %s AS provider_code, %s AS diagnosis_codes,
-  a.rn AS source_row, %s AS record_key
-FROM base a JOIN cohort k ON k.p = a.p CROSS JOIN rkey rk%s WHERE a.nbad = 0 AND a.consented`,
+  a.rn AS source_row, a.rec
+FROM base a JOIN cohort k ON k.p = a.p%s WHERE a.nbad = 0 AND a.consented`,
 		start, end, duration, v.valueOf(v.typ, "mapped", joins), pod,
-		v.valueOf(v.provider, "s", joins), dx, recordKey(), joinsOf(joins))
+		v.valueOf(v.provider, "s", joins), dx, joinsOf(joins))
 }
 
 // diagnosisSelect is each diagnosis code of the accepted rows, primary first, but for
