@@ -17,7 +17,8 @@ import (
 var engineMu sync.Mutex
 
 // engine is the in-memory DuckDB a cohort's extracts are judged in, made on first use
-// with one table, cohort, and the function ice_record_key (recordKeyFunc): each sampled person's key (the project pseudonym, normalised),
+// with one table, cohort, and the functions ice_record_key and ice_pseudonym
+// (recordKeyFunc, pseudonymFunc): each sampled person's key (the project pseudonym, normalised),
 // index, pseudonym as the sample has it, and whether they may be linked. The extracts
 // of a wave, validated one after another or side by side, share it: the people are
 // loaded once, and the validations share one pool of threads. It holds project
@@ -95,6 +96,9 @@ func fillEngine(db *sql.DB, c *Cohort) error {
 	}
 	defer conn.Close()
 	if err := duckdb.RegisterScalarUDF(conn, recordKeyFuncName, &recordKeyFunc{}); err != nil {
+		return err
+	}
+	if err := duckdb.RegisterScalarUDF(conn, pseudonymFuncName, &pseudonymFunc{people: c.People}); err != nil {
 		return err
 	}
 	if _, err := conn.ExecContext(ctx, "CREATE TABLE cohort (k VARCHAR, p INTEGER, pseudonym VARCHAR, consented BOOLEAN)"); err != nil {

@@ -941,12 +941,14 @@ func (v *validator) rowID(rn string) string {
 	return fmt.Sprintf("'A%s-' || %s", v.res.SHA256[:12], rn)
 }
 
-// constants are the columns every accepted row of the extract has the same, computed
-// after the sort (copy).
+// constants are the columns every accepted row of the extract has the same, and its
+// person's pseudonym from the cohort's index of them (p, pseudonymFunc), computed after
+// the sort (copy).
 func (v *validator) constants(rn string) map[string]any {
 	r := v.res
 	return map[string]any{"row_id": v.rowID(rn), "wave_id": constant(r.WaveID), "dataset_id": constant(r.DatasetID),
-		"source_file": constant(v.file), "source_sha256": constant(r.SHA256), "source_order": constant(sourceOrder(r.LandedAt, r.SHA256))}
+		"source_file": constant(v.file), "source_sha256": constant(r.SHA256), "source_order": constant(sourceOrder(r.LandedAt, r.SHA256)),
+		"nhs_pseudonym": pseudonymFuncName + "(q.p)"}
 }
 
 // sourceOrder is an extract's source_order: its landing time, fixed width so that
@@ -968,8 +970,9 @@ func recordKey(rec string) string {
 // recordKeyVar is the connection's variable holding the record keys' secret.
 const recordKeyVar = "ice_record_key_secret"
 
-// activitySelect is the canonical row of each accepted row, but for its constants
-// (constants) and its record key, and with its record id (rec).
+// activitySelect is the canonical row of each accepted row, but for its constants and
+// pseudonym (constants) and its record key, and with its person (p) and record id
+// (rec).
 func (v *validator) activitySelect() string {
 	joins := map[int]bool{}
 	start := v.valueOf(v.start, "d", joins)
@@ -990,16 +993,16 @@ func (v *validator) activitySelect() string {
 	if len(codes) > 0 {
 		dx = "concat_ws(';', " + strings.Join(codes, ", ") + ")"
 	}
-	return fmt.Sprintf(`SELECT a.rn, k.pseudonym AS nhs_pseudonym, %s AS activity_date,
+	return fmt.Sprintf(`SELECT a.rn, a.p, %s AS activity_date,
   %s AS end_date, %s AS duration_days, %s AS activity_type, %s AS point_of_delivery, %s AS provider_code, %s AS diagnosis_codes,
   a.rn AS source_row, a.rec
-FROM base a JOIN cohort k ON k.p = a.p%s WHERE a.nbad = 0 AND a.consented`,
+FROM base a%s WHERE a.nbad = 0 AND a.consented`,
 		start, end, duration, v.valueOf(v.typ, "mapped", joins), pod,
 		v.valueOf(v.provider, "s", joins), dx, joinsOf(joins))
 }
 
 // diagnosisSelect is each diagnosis code of the accepted rows, primary first, but for
-// its constants (constants).
+// its constants and pseudonym (constants), and with its person (p).
 func (v *validator) diagnosisSelect() string {
 	var parts []string
 	for n, i := range v.diags {
@@ -1009,13 +1012,13 @@ func (v *validator) diagnosisSelect() string {
 		joins := map[int]bool{}
 		start := v.valueOf(v.start, "d", joins)
 		code := v.valueOf(i, "code", joins)
-		parts = append(parts, fmt.Sprintf(`SELECT a.rn AS _rn, k.pseudonym AS nhs_pseudonym,
+		parts = append(parts, fmt.Sprintf(`SELECT a.rn AS _rn, a.p,
   %s AS activity_date, %d AS position, %s AS code_system, %s AS code, x%d.code3 AS code3, x%d.code4 AS code4
-FROM base a JOIN cohort k ON k.p = a.p%s WHERE a.nbad = 0 AND a.consented AND %s IS NOT NULL`,
+FROM base a%s WHERE a.nbad = 0 AND a.consented AND %s IS NOT NULL`,
 			start, n+1, sqlQuote(v.cols[i].def.Check), code, i, i, joinsOf(joins), code))
 	}
 	if len(parts) == 0 {
-		return `SELECT 0 AS _rn, '' AS nhs_pseudonym, NULL AS activity_date,
+		return `SELECT 0 AS _rn, NULL::INTEGER AS p, NULL AS activity_date,
   0 AS position, '' AS code_system, '' AS code, '' AS code3, '' AS code4 WHERE FALSE`
 	}
 	return strings.Join(parts, "\nUNION ALL\n")

@@ -2,6 +2,8 @@ package linkage
 
 import (
 	"context"
+	"encoding/hex"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -43,5 +45,42 @@ func TestRecordKeyFuncIsTheEngineSHA256(t *testing.T) {
 	var null *string
 	if err := db.QueryRowContext(ctx, "SELECT ice_record_key(NULL, 'a')").Scan(&null); err != nil || null != nil {
 		t.Fatalf("ice_record_key(NULL, 'a') = %v, %v; want NULL", null, err)
+	}
+}
+
+// TestPseudonymFuncIsTheCohortTable: the engine's ice_pseudonym(p) (pseudonymFunc, the
+// pseudonym of every accepted row, found after the sort) is the cohort table's
+// pseudonym of p, for every person; NULL for NULL; and an error, not a wrong person,
+// for an index the cohort does not have.
+func TestPseudonymFuncIsTheCohortTable(t *testing.T) {
+	c := &Cohort{WaveID: "W", byKey: map[[32]byte]int32{}}
+	for i := range 5000 {
+		var k [32]byte
+		k[0], k[1] = byte(i), byte(i>>8)
+		c.byKey[k] = int32(len(c.People))
+		c.People = append(c.People, Person{NHSPseudonym: hex.EncodeToString(k[:]) + "-" + strconv.Itoa(i), Consented: i%3 > 0})
+	}
+	db, err := c.engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	var n, bad int
+	if err := db.QueryRowContext(ctx, "SELECT count(*), count(*) FILTER (ice_pseudonym(p) IS DISTINCT FROM pseudonym) FROM cohort").Scan(&n, &bad); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(c.People) || bad != 0 {
+		t.Fatalf("%d of %d people's pseudonyms otherwise than the cohort table's", bad, n)
+	}
+	var null *string
+	if err := db.QueryRowContext(ctx, "SELECT ice_pseudonym(NULL::INTEGER)").Scan(&null); err != nil || null != nil {
+		t.Fatalf("ice_pseudonym(NULL) = %v, %v; want NULL", null, err)
+	}
+	for _, p := range []int{-1, len(c.People)} {
+		var s string
+		if err := db.QueryRowContext(ctx, "SELECT ice_pseudonym(?::INTEGER)", p).Scan(&s); err == nil {
+			t.Errorf("ice_pseudonym(%d) = %q; want an error", p, s)
+		}
 	}
 }
