@@ -48,7 +48,9 @@ import (
 //
 // The judged rows' verdicts are one compact table (base); the findings of rejected rows
 // and the accepted rows are read from it, and the engine writes the lake objects as
-// Parquet in the layouts' column order and types, sorted by row.
+// Parquet in the layouts' column order and types, sorted by row. The sort carries the
+// row's person (p) and record id; its pseudonym and record key are found after it, by
+// the engine's Go functions (engine_funcs.go).
 
 // Column modes: how a definition column is judged.
 const (
