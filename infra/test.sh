@@ -46,6 +46,9 @@ done
 rm -f "$compose_envfile"
 echo "== go vet"
 go vet ./...
+# The production build (the Dockerfile's) leaves the dev stack out: it must compile too.
+echo "== go build -tags production ./cmd/ice"
+go build -tags production -o /dev/null ./cmd/ice
 echo "== workflowcheck"
 # Temporal's determinism checker over the workflow code (from the module proxy).
 go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...

@@ -514,13 +514,6 @@ func dayLoadSummary(r waveclient.DailyLoadICSResult) string {
 	return fmt.Sprintf("%s (%d rejected, %s)", strings.Join(parts, ", "), l.Rejected, plural(l.Duplicates, "duplicate", "duplicates"))
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 func (d *demoLoads) report(ctx context.Context, st *devstack.Stack, i int, res waveclient.DailyLoadResult) {
 	var parts []string
 	progress, _ := st.Warehouse.WaveProgress(ctx, d.spec.WaveID)

@@ -95,6 +95,14 @@ func (c *conn) clientConfig() infra.ClientConfig {
 		TLSCertFile: c.tlsCert, TLSKeyFile: c.tlsKey, TLSCAFile: c.tlsCA, TLSServerName: c.tlsServerName}
 }
 
+// plural is n with the singular or plural noun ("1 read", "3 reads").
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // envOr is the environment variable k, or def when it is unset or empty.
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
