@@ -49,6 +49,11 @@ func nonRetryable() []string {
 	return out
 }
 
+// activityNotRegistered is the failure type of the SDK's error for an activity type the
+// worker that took the task does not serve (its Go type's name, as the SDK's failure
+// converter names a Go error).
+const activityNotRegistered = "ActivityNotRegisteredError"
+
 // Options returns the activity options of class c.
 func Options(c Class) workflow.ActivityOptions {
 	switch c {
@@ -74,6 +79,11 @@ func Options(c Class) workflow.ActivityOptions {
 		}
 		if c == Simulator {
 			o.ScheduleToStartTimeout = time.Minute
+			// A production warehouse worker takes the task but serves no simulator: the
+			// SDK's "unable to find activityType" is retryable, so without this a load
+			// asked to simulate by mistake retried for ever, holding its day's load
+			// workflow (and so the day's real files) until someone terminated it.
+			o.RetryPolicy.NonRetryableErrorTypes = append(o.RetryPolicy.NonRetryableErrorTypes, activityNotRegistered)
 		}
 		return o
 	case Long:

@@ -42,8 +42,10 @@ func (f *loadFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.patient, "patient-version", "", "patient questionnaire version (default: the spec's, else the newest)")
 	fl.StringVar(&f.carer, "carer-version", "", "carer questionnaire version (default: the spec's, else the newest)")
 	fl.StringSliceVar(&f.local, "local-questions", nil, "local question ids for every ICS (default: each ICS's from --spec)")
-	fl.BoolVar(&f.simulate, "simulate", false, "dev stack only: simulate the survey supplier's files before each load")
-	fl.DurationVar(&f.simDayLength, "sim-day-length", 0, "dev stack only: the wave's fieldwork day length for the simulator (default: the spec's, else 24h)")
+	if devBuild {
+		fl.BoolVar(&f.simulate, "simulate", false, "dev stack only: simulate the survey supplier's files before each load")
+		fl.DurationVar(&f.simDayLength, "sim-day-length", 0, "dev stack only: the wave's fieldwork day length for the simulator (default: the spec's, else 24h)")
+	}
 }
 
 // input builds the workflow input from the flags. What they leave out comes from the
