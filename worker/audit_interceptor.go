@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -32,7 +33,20 @@ type auditInterceptor struct {
 	interceptor.WorkerInterceptorBase
 	store store.Store
 	log   *slog.Logger
+
+	// unwritten are the records of failed attempts the store refused (it was down):
+	// the attempt had failed anyway, so it is retried and not failed again for its
+	// record, but the record is kept, in order, and written at this worker's next
+	// write that succeeds. Writing one again is harmless: an attempt's object key is
+	// fixed by its first event, and the trail reads each event once.
+	mu        sync.Mutex
+	unwritten [][]audit.Event
 }
+
+// maxUnwritten bounds the records a worker keeps while the store is down (a day of
+// retries of every activity at their longest interval is far fewer): past it the
+// oldest is dropped, and said to be in the log.
+const maxUnwritten = 10000
 
 // NewAuditInterceptor returns the worker interceptor that writes the audit trail to st.
 func NewAuditInterceptor(st store.Store, log *slog.Logger) interceptor.WorkerInterceptor {
@@ -119,8 +133,41 @@ func (i *auditActivityInbound) ExecuteActivity(ctx context.Context, in *intercep
 			// (activities are idempotent) and audited then.
 			return nil, fmt.Errorf("audit: record attempt of %s: %w", ev.ActivityType, werr)
 		}
+		i.parent.keep(events)
+		return result, err
 	}
+	i.parent.writeUnwritten(wctx)
 	return result, err
+}
+
+// keep holds a failed attempt's record the store refused, for writeUnwritten.
+func (a *auditInterceptor) keep(events []audit.Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.unwritten) >= maxUnwritten {
+		a.log.Error("audit trail: a failed attempt's record is dropped: too many unwritten", "kept", len(a.unwritten),
+			"activity", a.unwritten[0][0].ActivityType, "workflow", a.unwritten[0][0].WorkflowID, "attempt", a.unwritten[0][0].Attempt)
+		a.unwritten = a.unwritten[1:]
+	}
+	a.unwritten = append(a.unwritten, events)
+}
+
+// unwrittenPerAttempt is how many kept records one attempt's completion writes: a
+// long outage's backlog goes out over the next attempts, none of them held back long.
+const unwrittenPerAttempt = 20
+
+// writeUnwritten writes the records kept while the store was down, oldest first, a
+// few at a time, keeping any it refuses again.
+func (a *auditInterceptor) writeUnwritten(ctx context.Context) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for n := 0; n < unwrittenPerAttempt && len(a.unwritten) > 0; n++ {
+		if err := audit.Write(ctx, a.store, a.unwritten[0]); err != nil {
+			a.log.Warn("audit trail: the records kept while the store was down are still unwritten", "kept", len(a.unwritten), "err", err)
+			return
+		}
+		a.unwritten = a.unwritten[1:]
+	}
 }
 
 func scopeOf(args []any, workflowID string) (wave, ics string) {
