@@ -25,6 +25,7 @@ func workerCmd() *cobra.Command {
 	var c conn
 	var main, wh, forceWH bool
 	var whPath, dbsMode, dbsOutbox, dbsInbox, notifyURL, accessFile string
+	var notifyRate int
 	var meshCfg struct{ url, mailbox, password, sharedKey, to, cert, key, ca string }
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -46,7 +47,7 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 			if err := checkWorkerSettings(workerSettings{main: main, warehouse: wh, warehousePath: whPath,
 				dbs: dbsMode, dbsOutbox: dbsOutbox, dbsInbox: dbsInbox,
 				meshURL: meshCfg.url, meshMailbox: meshCfg.mailbox, meshDBSMailbox: meshCfg.to, meshCert: meshCfg.cert, meshKey: meshCfg.key,
-				tlsCert: c.tlsCert, tlsKey: c.tlsKey}, os.Getenv); err != nil {
+				tlsCert: c.tlsCert, tlsKey: c.tlsKey, notifyRate: notifyRate}, os.Getenv); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -79,7 +80,8 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 				case "filedrop":
 					cfg.DBS = &dbs.FileDropTransport{Store: st, Outbox: dbsOutbox, Inbox: dbsInbox}
 				}
-				nc, err := notify.New(notify.Config{APIKey: os.Getenv("NOTIFY_API_KEY"), BaseURL: notifyURL, Logger: log})
+				nc, err := notify.New(notify.Config{APIKey: os.Getenv("NOTIFY_API_KEY"), BaseURL: notifyURL, Logger: log,
+					RateLimit: notifyRate, RateWindow: time.Minute})
 				if err != nil {
 					return fmt.Errorf("GOV.UK Notify: %w (set NOTIFY_API_KEY)", err)
 				}
@@ -121,6 +123,8 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 	f.StringVar(&meshCfg.key, "mesh-key", os.Getenv("MESH_KEY"), "MESH client key (MESH_KEY)")
 	f.StringVar(&meshCfg.ca, "mesh-ca", os.Getenv("MESH_CA"), "MESH CA bundle (MESH_CA)")
 	f.StringVar(&notifyURL, "notify-url", notify.DefaultBaseURL, "GOV.UK Notify API base URL")
+	f.IntVar(&notifyRate, "notify-rate", envInt("NOTIFY_RATE", notify.DefaultRateLimit),
+		"Notify requests per minute this worker may make (NOTIFY_RATE): the key's limit (3,000 a minute) is shared by every main worker, so with N of them give each the limit / N")
 	f.StringVar(&accessFile, "access", envOr("ICE_ACCESS", ""), "the access file naming the free-text readers (the dashboard's; ICE_ACCESS): checked, read afresh each time, before a free-text export, coding decisions or a report quoting comments; without it they are refused")
 	return cmd
 }
@@ -131,6 +135,8 @@ type workerSettings struct {
 	warehousePath, dbs, dbsOutbox, dbsInbox                 string
 	meshURL, meshMailbox, meshDBSMailbox, meshCert, meshKey string
 	tlsCert, tlsKey                                         string
+	// notifyRate: this worker's Notify requests a minute; the key's limit is shared.
+	notifyRate int
 }
 
 // checkWorkerSettings checks that a worker has every setting its queues need, reading
@@ -164,6 +170,10 @@ func checkWorkerSettings(s workerSettings, getenv func(string) string) error {
 			bad = append(bad, "ICE_PSEUDONYM_KEY (the project's pseudonymisation key, ≥32 bytes of hex) is not set")
 		} else if key, err := hex.DecodeString(k); err != nil || len(key) < 32 {
 			bad = append(bad, "ICE_PSEUDONYM_KEY must hold the project's pseudonymisation key (≥32 bytes, hex)")
+		}
+		if s.notifyRate < 1 || s.notifyRate > notify.DefaultRateLimit {
+			bad = append(bad, fmt.Sprintf("--notify-rate / NOTIFY_RATE must be from 1 to %d (GOV.UK Notify's limit a minute for one API key, shared by every main worker: with N of them give each the limit / N), not %d",
+				notify.DefaultRateLimit, s.notifyRate))
 		}
 		if k := getenv("NOTIFY_API_KEY"); k == "" {
 			bad = append(bad, "NOTIFY_API_KEY (the GOV.UK Notify API key) is not set")

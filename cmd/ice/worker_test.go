@@ -46,11 +46,15 @@ func TestWorkerRefusesMissingSettings(t *testing.T) {
 		{"an unknown DBS transport", map[string]string{"ICE_PSEUDONYM_KEY": goodPseudonymKey, "NOTIFY_API_KEY": testNotifyKey},
 			[]string{"--dbs", "carrier-pigeon"}, []string{`--dbs must be mesh or filedrop, not "carrier-pigeon"`}},
 		{"nothing to serve", nil, []string{"--main=false"}, []string{"nothing to serve"}},
+		{"a Notify rate above the key's limit", map[string]string{"ICE_PSEUDONYM_KEY": goodPseudonymKey, "NOTIFY_API_KEY": testNotifyKey},
+			[]string{"--dbs", "filedrop", "--notify-rate", "6000"}, []string{"--notify-rate / NOTIFY_RATE must be from 1 to 3000", "with N of them give each the limit / N"}},
+		{"a Notify rate that is not a number", map[string]string{"ICE_PSEUDONYM_KEY": goodPseudonymKey, "NOTIFY_API_KEY": testNotifyKey, "NOTIFY_RATE": "half"},
+			[]string{"--dbs", "filedrop"}, []string{"--notify-rate / NOTIFY_RATE must be from 1 to 3000"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, k := range []string{"ICE_PSEUDONYM_KEY", "NOTIFY_API_KEY", "MESH_URL", "MESH_MAILBOX", "MESH_DBS_MAILBOX",
 				"MESH_PASSWORD", "MESH_SHARED_KEY", "MESH_CERT", "MESH_KEY", "MESH_CA",
-				"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA", "TEMPORAL_API_KEY"} {
+				"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA", "TEMPORAL_API_KEY", "NOTIFY_RATE"} {
 				t.Setenv(k, tc.env[k])
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -86,8 +90,8 @@ func TestWorkerSettingsComplete(t *testing.T) {
 	env := map[string]string{"ICE_PSEUDONYM_KEY": hex.EncodeToString(make([]byte, 32)), "NOTIFY_API_KEY": testNotifyKey,
 		"MESH_PASSWORD": "pw", "MESH_SHARED_KEY": "sk"}
 	for _, s := range []workerSettings{
-		{main: true, dbs: "filedrop", dbsOutbox: "o/", dbsInbox: "i/"},
-		{main: true, dbs: "mesh", meshURL: "https://m", meshMailbox: "A", meshDBSMailbox: "B", meshCert: "c", meshKey: "k",
+		{main: true, dbs: "filedrop", dbsOutbox: "o/", dbsInbox: "i/", notifyRate: 3000},
+		{main: true, dbs: "mesh", notifyRate: 1500, meshURL: "https://m", meshMailbox: "A", meshDBSMailbox: "B", meshCert: "c", meshKey: "k",
 			tlsCert: "c.pem", tlsKey: "k.pem"},
 		{warehouse: true, warehousePath: "w.duckdb"},
 	} {
