@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,16 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 			st, err := store.Open(ctx, c.storeURL)
 			if err != nil {
 				return err
+			}
+			// Opening an S3 store sends no request: one listing of a prefix that holds
+			// nothing finds a missing bucket, wrong credentials or region, or an endpoint
+			// that cannot be reached now, rather than at the first activity that lands
+			// on this worker.
+			lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err = st.List(lctx, "_worker-check/")
+			cancel()
+			if err != nil {
+				return fault.Errorf(fault.BadInput, "ice worker: refusing to start: the store %s cannot be read: %v", st.URL(), err)
 			}
 			cl, err := infra.Dial(ctx, c.clientConfig())
 			if err != nil {

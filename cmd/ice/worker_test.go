@@ -103,3 +103,23 @@ func TestWorkerSettingsComplete(t *testing.T) {
 		t.Errorf("a warehouse-only worker without the main queue's secrets: %v", err)
 	}
 }
+
+// A worker whose store cannot be read (here an S3 endpoint nothing answers) refuses to
+// start, naming the store, instead of joining the pool and failing every activity
+// that lands on it.
+func TestWorkerRefusesAStoreItCannotRead(t *testing.T) {
+	for k, v := range map[string]string{"ICE_PSEUDONYM_KEY": hex.EncodeToString(make([]byte, 32)), "NOTIFY_API_KEY": testNotifyKey,
+		"ICE_S3_ENDPOINT": "http://127.0.0.1:1", "ICE_S3_PATH_STYLE": "true", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+		"AWS_REGION": "eu-west-2", "AWS_EC2_METADATA_DISABLED": "true", "NOTIFY_RATE": ""} {
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := rootCmd()
+	args := []string{"worker", "--address", "127.0.0.1:1", "--store", "s3://nobucket/ice", "--dbs", "filedrop"}
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil || !strings.Contains(err.Error(), "refusing to start: the store s3://nobucket/ice cannot be read") {
+		t.Errorf("ice %v = %v, want it refused naming the store", args, err)
+	}
+}
