@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ func workerCmd() *cobra.Command {
 	var c conn
 	var main, wh, forceWH bool
 	var whPath, dbsMode, dbsOutbox, dbsInbox, notifyURL, accessFile string
-	var notifyRate int
+	var notifyRate string
 	var meshCfg struct{ url, mailbox, password, sharedKey, to, cert, key, ca string }
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -91,8 +92,9 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 				case "filedrop":
 					cfg.DBS = &dbs.FileDropTransport{Store: st, Outbox: dbsOutbox, Inbox: dbsInbox}
 				}
+				rate, _ := notifyRateOf(notifyRate) // checked above
 				nc, err := notify.New(notify.Config{APIKey: os.Getenv("NOTIFY_API_KEY"), BaseURL: notifyURL, Logger: log,
-					RateLimit: notifyRate, RateWindow: time.Minute})
+					RateLimit: rate, RateWindow: notify.DefaultRateWindow})
 				if err != nil {
 					return fmt.Errorf("GOV.UK Notify: %w (set NOTIFY_API_KEY)", err)
 				}
@@ -134,7 +136,7 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 	f.StringVar(&meshCfg.key, "mesh-key", os.Getenv("MESH_KEY"), "MESH client key (MESH_KEY)")
 	f.StringVar(&meshCfg.ca, "mesh-ca", os.Getenv("MESH_CA"), "MESH CA bundle (MESH_CA)")
 	f.StringVar(&notifyURL, "notify-url", notify.DefaultBaseURL, "GOV.UK Notify API base URL")
-	f.IntVar(&notifyRate, "notify-rate", envInt("NOTIFY_RATE", notify.DefaultRateLimit),
+	f.StringVar(&notifyRate, "notify-rate", envOr("NOTIFY_RATE", strconv.Itoa(notify.DefaultRateLimit)),
 		"Notify requests per minute this worker may make (NOTIFY_RATE): the key's limit (3,000 a minute) is shared by every main worker, so with N of them give each the limit / N")
 	f.StringVar(&accessFile, "access", envOr("ICE_ACCESS", ""), "the access file naming the free-text readers (the dashboard's; ICE_ACCESS): checked, read afresh each time, before a free-text export, coding decisions or a report quoting comments; without it they are refused")
 	return cmd
@@ -146,8 +148,20 @@ type workerSettings struct {
 	warehousePath, dbs, dbsOutbox, dbsInbox                 string
 	meshURL, meshMailbox, meshDBSMailbox, meshCert, meshKey string
 	tlsCert, tlsKey                                         string
-	// notifyRate: this worker's Notify requests a minute; the key's limit is shared.
-	notifyRate int
+	// notifyRate: this worker's Notify requests a minute (as given: notifyRateOf reads
+	// it); the key's limit is shared.
+	notifyRate string
+}
+
+// notifyRateOf reads --notify-rate (NOTIFY_RATE): a whole number of requests a minute,
+// from 1 to Notify's limit for one key.
+func notifyRateOf(text string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(text))
+	if err != nil || n < 1 || n > notify.DefaultRateLimit {
+		return 0, fmt.Errorf("--notify-rate / NOTIFY_RATE must be from 1 to %d (GOV.UK Notify's limit a minute for one API key, shared by every main worker: with N of them give each the limit / N), not %q",
+			notify.DefaultRateLimit, text)
+	}
+	return n, nil
 }
 
 // checkWorkerSettings checks that a worker has every setting its queues need, reading
@@ -182,9 +196,8 @@ func checkWorkerSettings(s workerSettings, getenv func(string) string) error {
 		} else if key, err := hex.DecodeString(k); err != nil || len(key) < 32 {
 			bad = append(bad, "ICE_PSEUDONYM_KEY must hold the project's pseudonymisation key (≥32 bytes, hex)")
 		}
-		if s.notifyRate < 1 || s.notifyRate > notify.DefaultRateLimit {
-			bad = append(bad, fmt.Sprintf("--notify-rate / NOTIFY_RATE must be from 1 to %d (GOV.UK Notify's limit a minute for one API key, shared by every main worker: with N of them give each the limit / N), not %d",
-				notify.DefaultRateLimit, s.notifyRate))
+		if _, err := notifyRateOf(s.notifyRate); err != nil {
+			bad = append(bad, err.Error())
 		}
 		if k := getenv("NOTIFY_API_KEY"); k == "" {
 			bad = append(bad, "NOTIFY_API_KEY (the GOV.UK Notify API key) is not set")

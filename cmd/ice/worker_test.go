@@ -90,8 +90,8 @@ func TestWorkerSettingsComplete(t *testing.T) {
 	env := map[string]string{"ICE_PSEUDONYM_KEY": hex.EncodeToString(make([]byte, 32)), "NOTIFY_API_KEY": testNotifyKey,
 		"MESH_PASSWORD": "pw", "MESH_SHARED_KEY": "sk"}
 	for _, s := range []workerSettings{
-		{main: true, dbs: "filedrop", dbsOutbox: "o/", dbsInbox: "i/", notifyRate: 3000},
-		{main: true, dbs: "mesh", notifyRate: 1500, meshURL: "https://m", meshMailbox: "A", meshDBSMailbox: "B", meshCert: "c", meshKey: "k",
+		{main: true, dbs: "filedrop", dbsOutbox: "o/", dbsInbox: "i/", notifyRate: "3000"},
+		{main: true, dbs: "mesh", notifyRate: "1500", meshURL: "https://m", meshMailbox: "A", meshDBSMailbox: "B", meshCert: "c", meshKey: "k",
 			tlsCert: "c.pem", tlsKey: "k.pem"},
 		{warehouse: true, warehousePath: "w.duckdb"},
 	} {
