@@ -207,11 +207,12 @@ type userHandler func(w http.ResponseWriter, r *http.Request, u access.User)
 // has left the access file away with a refusal.
 func (s *Server) requireUser(h userHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.policy(r) == nil {
+		pol := s.policy(r)
+		if pol == nil {
 			s.accessUnreadable(w, r)
 			return
 		}
-		u, ok := s.currentUser(r)
+		u, ok := s.sessionUser(pol, r)
 		if !ok {
 			http.Redirect(w, r, "/sign-in?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
@@ -221,19 +222,25 @@ func (s *Server) requireUser(h userHandler) http.Handler {
 	})
 }
 
+// currentUser is the signed-in user of r as the access file has them now, if any.
+// The access file is read on every request (the user's entry and grants as they are
+// now), so removing someone from it, or a grant, takes effect at once.
 func (s *Server) currentUser(r *http.Request) (access.User, bool) {
+	p, err := s.deps.Policy.Current()
+	if err != nil {
+		return access.User{}, false
+	}
+	return s.sessionUser(p, r)
+}
+
+// sessionUser is the user of r's live session, as the policy p has them.
+func (s *Server) sessionUser(p *access.Policy, r *http.Request) (access.User, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		return access.User{}, false
 	}
 	ss, ok := s.sessions.get(c.Value, s.cfg.Now())
 	if !ok {
-		return access.User{}, false
-	}
-	// The access file is read on every request (the user's entry and grants as they
-	// are now), so removing someone from it, or a grant, takes effect at once.
-	p, err := s.deps.Policy.Current()
-	if err != nil {
 		return access.User{}, false
 	}
 	return p.User(ss.userID)
