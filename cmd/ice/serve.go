@@ -13,10 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/temporal"
 
 	"icesurvey/access"
-	"icesurvey/fault"
 	"icesurvey/infra"
 	"icesurvey/store"
 	"icesurvey/themes"
@@ -234,10 +232,9 @@ func (t themeDecisionSender) SendThemeDecisions(ctx context.Context, wave, ics s
 		batch.Decisions = append(batch.Decisions, td)
 	}
 	res, err := t.cl.SendThemeDecisions(ctx, wave, ics, batch)
-	var refused *temporal.ApplicationError
-	if errors.As(err, &refused) && refused.Type() == string(fault.NotAuthorised) {
+	if reason, refused := workerRefusal(err); refused {
 		// The worker's check of the access file (activities.checkFreeText).
-		return 0, fmt.Errorf("%w: %s", web.ErrCodingRefused, refused.Message())
+		return 0, fmt.Errorf("%w: %s", web.ErrCodingRefused, reason)
 	}
 	if err != nil {
 		return 0, err
