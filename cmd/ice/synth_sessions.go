@@ -91,15 +91,15 @@ func synthSessions(ctx context.Context, st store.Store, profileID, wave, ics, ou
 		if err != nil {
 			return where, err
 		}
+		// The session's record beside its notes: the profile report shows its method,
+		// date, participants and consent.
+		rec, err := yaml.Marshal(notes.Session)
+		if err != nil {
+			return where, err
+		}
 		var dest string
 		if st != nil {
 			dest = schemas.FreeTextRoot(wave, ics) + notes.Session.TranscriptKey
-			// The session's record beside its notes: the profile report shows its
-			// method, date, participants and consent.
-			rec, err := yaml.Marshal(notes.Session)
-			if err != nil {
-				return where, err
-			}
 			if err := store.PutBytes(ctx, st, schemas.FreeTextRoot(wave, ics)+profiles.SessionRecordKey(p.ID, notes.Session.ID), rec); err != nil {
 				return where, err
 			}
@@ -113,10 +113,6 @@ func synthSessions(ctx context.Context, st store.Store, profileID, wave, ics, ou
 				return where, err
 			}
 			if err := os.WriteFile(dest, []byte(notes.Text), 0o600); err != nil {
-				return where, err
-			}
-			rec, err := yaml.Marshal(notes.Session)
-			if err != nil {
 				return where, err
 			}
 			if err := os.WriteFile(filepath.Join(out, profiles.SessionRecordKey(p.ID, notes.Session.ID)), rec, 0o600); err != nil {

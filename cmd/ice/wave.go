@@ -121,10 +121,11 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 	var resumedCodes []string
 	open := 0
 	for _, s := range st.ICS {
-		if ended[s.ICS] == "" && beforeClose(s.Stage) {
-			open++
+		if ended[s.ICS] != "" || !beforeClose(s.Stage) {
+			continue // mails nothing more, paused or not
 		}
-		if st.Wave.Paused && !s.Paused && ended[s.ICS] == "" && beforeClose(s.Stage) {
+		open++
+		if st.Wave.Paused && !s.Paused {
 			resumed[s.ICS] = true
 			resumedCodes = append(resumedCodes, s.ICS)
 		}
