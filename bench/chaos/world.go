@@ -70,7 +70,7 @@ func sizeNamed(name string) (size, error) {
 			// Days to spare after the last step: a step a kill delays past the close is
 			// not sent ("close-on-its-day"), and the campaign checks every step went; a
 			// killed attempt is retried only after its heartbeat or start-to-close timeout.
-			FieldworkDays: 40, AllowShortFieldwork: true,
+			FieldworkDays: 60, AllowShortFieldwork: true,
 		}}, nil
 	case "full":
 		// The SPEC's schedule (three letters, three SMS, 56 days) at two seconds a day.
