@@ -157,6 +157,22 @@ type SendOutput struct {
 	Objects []schemas.LakeObject `json:"objects"`
 }
 
+// CloseInput asks for an ICS's closing record. Scope is embedded, so an input
+// recorded before NotSent existed ({"wave_id", "ics"}) reads the same.
+type CloseInput struct {
+	Scope
+	// NotSent lists the mailing steps that never went out, each with why (the
+	// workflow's status says so; the closing's audit event keeps it after the
+	// workflow's history is gone).
+	NotSent []NotSentStep `json:"not_sent,omitempty"`
+}
+
+// NotSentStep is a mailing step that never went out, and why.
+type NotSentStep struct {
+	Step string `json:"step"`
+	Why  string `json:"why"`
+}
+
 // CloseOutput reports the final outcomes of an ICS's fieldwork.
 type CloseOutput struct {
 	Outcomes map[int]int `json:"outcomes"`

@@ -60,8 +60,8 @@ func (w *WarehouseActivities) SelectRecipients(ctx context.Context, in SelectInp
 
 // CloseFieldwork gives every record of an ICS its final outcome code
 // (warehouse.FinalOutcomes) and writes them to the lake as the closing record of the
-// wave.
-func (w *WarehouseActivities) CloseFieldwork(ctx context.Context, in Scope) (CloseOutput, error) {
+// wave. Its audit event names the mailing steps that never went out, and why.
+func (w *WarehouseActivities) CloseFieldwork(ctx context.Context, in CloseInput) (CloseOutput, error) {
 	rows, counts, err := w.Warehouse.FinalOutcomes(ctx, in.WaveID, in.ICS)
 	if err != nil {
 		return CloseOutput{}, err
@@ -74,6 +74,13 @@ func (w *WarehouseActivities) CloseFieldwork(ctx context.Context, in Scope) (Clo
 	details := map[string]any{"records": len(rows), "key": out.Key}
 	for code, n := range out.Outcomes {
 		details[fmt.Sprintf("outcome_%d_%s", code, schemas.OutcomeName(code))] = n
+	}
+	if len(in.NotSent) > 0 {
+		notSent := make([]string, len(in.NotSent))
+		for i, s := range in.NotSent {
+			notSent[i] = s.Step + ": " + s.Why
+		}
+		details["steps_not_sent"] = notSent
 	}
 	audit.Record(ctx, "fieldwork_closed", details)
 	return out, nil

@@ -165,6 +165,17 @@ func (r *icsRun) notSent(i int, why string) {
 	}
 }
 
+// stepsNotSent lists the steps that never went out, for the closing's audit event.
+func (r *icsRun) stepsNotSent() []activities.NotSentStep {
+	var out []activities.NotSentStep
+	for _, ms := range r.status.Mailings {
+		if ms.State == MailingNotSent {
+			out = append(out, activities.NotSentStep{Step: ms.Step, Why: ms.NotSent})
+		}
+	}
+	return out
+}
+
 // closed reports whether fieldwork's close day has come (changeCloseOnItsDay): then
 // no step is sent, whatever it waited for.
 func (r *icsRun) closed(ctx workflow.Context) bool {
@@ -770,7 +781,7 @@ func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
 	}
 	var out activities.CloseOutput
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
-		wa.CloseFieldwork, r.scope()).Get(ctx, &out); err != nil {
+		wa.CloseFieldwork, activities.CloseInput{Scope: r.scope(), NotSent: r.stepsNotSent()}).Get(ctx, &out); err != nil {
 		return fmt.Errorf("close fieldwork: %w", err)
 	}
 	r.status.Outcomes = out.Outcomes

@@ -153,6 +153,7 @@ type world struct {
 	closedAt         time.Time
 	deletedAt        time.Time
 	closedScope      activities.Scope
+	closedNotSent    []activities.NotSentStep
 	// retention is the retention workflow the ICS started (mocked here; its own story
 	// is TestRetentionWorkflow's), and when.
 	retention  []workflows.RetentionInput
@@ -350,12 +351,13 @@ func (w *world) install() {
 			return out, nil
 		})
 	env.OnActivity(twa.CloseFieldwork, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.Scope) (activities.CloseOutput, error) {
+		func(_ context.Context, in activities.CloseInput) (activities.CloseOutput, error) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.note("CloseFieldwork", "CloseFieldwork")
 			w.closedAt = w.env.Now().UTC()
-			w.closedScope = in
+			w.closedScope = in.Scope
+			w.closedNotSent = in.NotSent
 			out := activities.CloseOutput{Outcomes: map[int]int{}}
 			for _, p := range w.people {
 				switch {
@@ -632,6 +634,7 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	}
 	assert.Equal(t, start.Add(58*day), w.closedAt)
 	assert.Equal(t, activities.Scope{WaveID: testWID, ICS: testICS}, w.closedScope)
+	assert.Empty(t, w.closedNotSent, "every step went: the closing names none not sent")
 	assert.Equal(t, []workflows.RetentionInput{{WaveID: testWID, ICS: testICS, After: 30 * day, Landed: []activities.LandedFile{
 		{Key: "incoming/" + testICS + "/sample.csv", Rows: w.accepted + 7}, {Key: "incoming/" + testICS + "/mailing.csv"}}}}, w.retention)
 	assert.Equal(t, start.Add(58*day), w.retainedAt)
@@ -1300,6 +1303,14 @@ func TestICSWorkflow_PausedPastCloseDay(t *testing.T) {
 	w.mu.Unlock()
 	assert.Equal(t, start.Add(58*day), closedAt, "the closing record at its time, after the final loads")
 	assert.Equal(t, start.Add(58*day), retainedAt)
+	w.mu.Lock()
+	var notSent []string
+	for _, n := range w.closedNotSent {
+		notSent = append(notSent, n.Step+": "+n.Why)
+	}
+	w.mu.Unlock()
+	assert.Equal(t, []string{"reminder1: fieldwork closed", "sms2: fieldwork closed", "reminder2: fieldwork closed", "sms3: fieldwork closed"}, notSent,
+		"the closing (and its audit event) names every step not sent, and why")
 
 	d55 := snaps.get(t, "day-55")
 	assert.Equal(t, workflows.StageFieldwork, d55.Stage)
@@ -1369,6 +1380,9 @@ func TestICSWorkflow_DBSReplyOutstandingAtClose(t *testing.T) {
 	var res workflows.ICSResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	sms3 := res.Status.Mailings[5]
+	w.mu.Lock()
+	assert.Equal(t, []activities.NotSentStep{{Step: "sms3", Why: workflows.NotSentFieldworkClosed}}, w.closedNotSent)
+	w.mu.Unlock()
 	assert.Equal(t, workflows.MailingNotSent, sms3.State)
 	assert.Equal(t, workflows.NotSentFieldworkClosed, sms3.NotSent)
 	require.Len(t, res.Status.DBS, 6)

@@ -370,7 +370,7 @@ func TestPausedICSClosesOnItsDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sent []string
+	var sent, notSent []string
 	var closedAt time.Time
 	for _, e := range events {
 		if e.ICS != "QJK" {
@@ -383,10 +383,20 @@ func TestPausedICSClosesOnItsDay(t *testing.T) {
 			sent = append(sent, d.Step)
 		case "fieldwork_closed":
 			closedAt = e.StartedAt
+			var d struct {
+				StepsNotSent []string `json:"steps_not_sent"`
+			}
+			_ = json.Unmarshal([]byte(e.Details), &d)
+			notSent = d.StepsNotSent
 		}
 	}
 	if strings.Join(sent, ",") != "invitation,sms1" || closedAt.IsZero() {
 		t.Errorf("QJK's audit trail: mailings %v, closing record at %v; want invitation and sms1, then the closing record", sent, closedAt)
+	}
+	// The trail outlives the workflow's history: the closing's event says which steps
+	// never went out, and why.
+	if got, want := strings.Join(notSent, ", "), "reminder1: fieldwork closed, sms2: fieldwork closed, reminder2: fieldwork closed, sms3: fieldwork closed"; got != want {
+		t.Errorf("QJK's fieldwork_closed event names the steps not sent as %q, want %q", got, want)
 	}
 	if start := qjk.Declaration.At; closedAt.Before(start.Add(time.Duration(56+6) * dayLength)) {
 		t.Errorf("QJK's closing record at %v, before its time (day 62 from %v)", closedAt, start)
