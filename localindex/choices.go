@@ -51,9 +51,9 @@ func candidateID(source, text string) string {
 // redacted before it is returned. The caller shows them only to a named free-text
 // reader of the ICS and audits the read.
 func Candidates(ctx context.Context, st store.Store, wave, ics, profile string) ([]Candidate, error) {
-	p, err := profiles.Get(profile)
+	p, err := profiles.Lookup(ctx, st, profile)
 	if err != nil {
-		return nil, fault.Wrap(fault.BadInput, err)
+		return nil, err
 	}
 	d := &ProfileData{Wave: wave, ICS: ics, Profile: p}
 	_, cands, err := d.sessionThemes(ctx, st)
@@ -106,10 +106,10 @@ func ChooseQuote(ctx context.Context, st store.Store, wave, ics, profile, expect
 
 // CheckExpectation checks that the profile exists and has the expected-care
 // statement expectationID (BadInput naming the valid ids otherwise).
-func CheckExpectation(profile, expectationID string) error {
-	p, err := profiles.Get(profile)
+func CheckExpectation(ctx context.Context, st store.Store, profile, expectationID string) error {
+	p, err := profiles.Lookup(ctx, st, profile)
 	if err != nil {
-		return fault.Wrap(fault.BadInput, err)
+		return err
 	}
 	_, err = expectation(p, expectationID)
 	return err
@@ -120,7 +120,7 @@ func CheckExpectation(profile, expectationID string) error {
 // candidate the machine proposes now (Candidates). A caller that audits the read of
 // a quotation checks it first, so that no read is on record of one that is not there.
 func FindCandidate(ctx context.Context, st store.Store, wave, ics, profile, expectationID, candidate string) (Candidate, error) {
-	if err := CheckExpectation(profile, expectationID); err != nil {
+	if err := CheckExpectation(ctx, st, profile, expectationID); err != nil {
 		return Candidate{}, err
 	}
 	cands, err := Candidates(ctx, st, wave, ics, profile)
@@ -137,7 +137,7 @@ func FindCandidate(ctx context.Context, st store.Store, wave, ics, profile, expe
 // CheckChosen checks, recording nothing, that candidate was chosen for statement
 // expectationID of the profile (what UnchooseQuote withdraws).
 func CheckChosen(ctx context.Context, st store.Store, wave, ics, profile, expectationID, candidate string) error {
-	if err := CheckExpectation(profile, expectationID); err != nil {
+	if err := CheckExpectation(ctx, st, profile, expectationID); err != nil {
 		return err
 	}
 	if _, err := store.ReadAll(ctx, st, schemas.ProfileQuoteKey(wave, ics, profile, expectationID, candidate)); err != nil {
@@ -235,9 +235,9 @@ func (v Verdict) Words() string { return VerdictWords(v.Verdict) }
 // met, partly or not_met, the analyst named, and the note identify no one
 // (CheckVerdictNote). The latest record stands.
 func RecordVerdict(ctx context.Context, st store.Store, wave, ics, profile string, v Verdict) (Verdict, error) {
-	p, err := profiles.Get(profile)
+	p, err := profiles.Lookup(ctx, st, profile)
 	if err != nil {
-		return v, fault.Wrap(fault.BadInput, err)
+		return v, err
 	}
 	if _, err := expectation(p, v.Expectation); err != nil {
 		return v, err

@@ -148,9 +148,9 @@ func (s SessionSummary) Recorded() bool { return s.RecordedIn != "" }
 // notes in the ICS's free-text area (redacted first), the quotations a coder chose and
 // the analyst's verdicts.
 func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileReportInput) (*ProfileData, error) {
-	p, err := profiles.Get(in.Profile)
+	p, err := profiles.Lookup(ctx, st, in.Profile)
 	if err != nil {
-		return nil, fault.Wrap(fault.BadInput, err)
+		return nil, err
 	}
 	if in.At.IsZero() {
 		in.At = time.Now().UTC()

@@ -1,6 +1,8 @@
 // Package profiles holds the Healthwatch health and care experience profiles as data
-// (defs/*.yaml, embedded, one file per profile; SPEC §10, issue #17 item 6) and the
-// pure logic around them: validation, a profile's cohort as SQL and as a Go
+// (defs/*.yaml, embedded, one file per profile; SPEC §10, issue #17 item 6), with the
+// definitions analysts put in force at run time in the store (Define, InForce, Lookup:
+// the latest definition of an id stands in place of the built-in one), and the
+// logic around them: validation, a profile's cohort as SQL and as a Go
 // predicate, the age of evidence, and synthetic focus-group notes.
 //
 // # What it produces

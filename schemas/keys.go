@@ -397,6 +397,18 @@ func ResponseLoadMarkerKey(wave, ics, sha string) string {
 // ResponseLoadMarkerSHA reads the file digest back from a marker key.
 func ResponseLoadMarkerSHA(key string) string { return strings.TrimSuffix(path.Base(key), jsonExt) }
 
+// ProfileDefinitionsPrefix holds the experience profiles an analyst defined at run
+// time (ice profiles define): sessions, evidence, stakeholders and actions added to a
+// built-in profile, or a new one. The deployment's, not one wave's: a profile is
+// reported in every wave and ICS. Each definition is an object of its own, never
+// overwritten: the latest of an id (by at) stands, earlier ones are the history.
+func ProfileDefinitionsPrefix() string { return AreaReports.Prefix() + "profiles/" }
+
+// ProfileDefinitionKey is one definition of profile id, made at at.
+func ProfileDefinitionKey(id string, at time.Time) string {
+	return ProfileDefinitionsPrefix() + id + "/" + at.UTC().Format("20060102T150405.000000000Z") + ".yaml"
+}
+
 // ProfileVerdictsPrefix holds the analysts' verdicts on one experience profile's
 // expected-care statements for one ICS of a wave (#17): an analyst's judgement, no
 // respondent's words, so a report, not free text.

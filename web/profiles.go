@@ -23,7 +23,8 @@ import (
 // side-by-side view of one ICS of a wave as the report has it (every figure already
 // through the publication's disclosure rules; quotations redacted).
 type ProfileSource interface {
-	ProfileList() []ProfileRef
+	// ProfileList lists the profiles in force (built in, or defined in the store).
+	ProfileList(ctx context.Context) ([]ProfileRef, error)
 	Profile(ctx context.Context, wave, ics, profile string) (*ProfileView, error)
 }
 
@@ -121,7 +122,11 @@ func (s *Server) profileView(ctx context.Context, u access.User, waveID string, 
 	if !slices.Contains(allowed, ics) {
 		return profilePageView{}, forbiddenError("Experience profiles of " + icsLabel(wave.ICSs[j]) + " are shown only to its analysts.")
 	}
-	v := profilePageView{Wave: wave, ICS: wave.ICSs[j], Profiles: s.deps.Profiles.ProfileList(), Chosen: form.Get("profile")}
+	list, err := s.deps.Profiles.ProfileList(ctx)
+	if err != nil {
+		return profilePageView{}, fmt.Errorf("list the experience profiles: %w", err)
+	}
+	v := profilePageView{Wave: wave, ICS: wave.ICSs[j], Profiles: list, Chosen: form.Get("profile")}
 	if v.Chosen == "" {
 		return v, nil
 	}

@@ -12,8 +12,8 @@ import (
 // quotation and a verdict.
 type memProfiles struct{}
 
-func (memProfiles) ProfileList() []ProfileRef {
-	return []ProfileRef{{ID: "women-heart", Title: "Women with several conditions after a heart condition"}}
+func (memProfiles) ProfileList(context.Context) ([]ProfileRef, error) {
+	return []ProfileRef{{ID: "women-heart", Title: "Women with several conditions after a heart condition"}}, nil
 }
 
 func (memProfiles) Profile(_ context.Context, wave, ics, id string) (*ProfileView, error) {

@@ -244,7 +244,7 @@ func demoQuotePicks(statements []profiles.Expectation, cands []localindex.Candid
 }
 
 func demoChoices(ctx context.Context, out io.Writer, st store.Store, rd *reader, wave, ics string) error {
-	p, err := profiles.Get(demoProfile)
+	p, err := profiles.Lookup(ctx, st, demoProfile)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,8 +34,101 @@ import (
 
 func profilesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "profiles", Aliases: []string{"profile"}, Short: "Healthwatch experience profiles (local index)"}
-	cmd.AddCommand(profilesReportCmd(), profileQuoteCmd(), profileVerdictCmd())
+	cmd.AddCommand(profilesReportCmd(), profileQuoteCmd(), profileVerdictCmd(), profilesDefineCmd(), profilesListCmd())
 	return cmd
+}
+
+// profilesDefineCmd puts an analyst's profile definition in force without a rebuild.
+func profilesDefineCmd() *cobra.Command {
+	var storeURL, file, by string
+	cmd := &cobra.Command{
+		Use:   "define --file P.yaml --by NAME",
+		Short: "Put a profile definition in force: a built-in profile with the analyst's records, or a new one",
+		Long: `Validates a profile definition — the YAML of a built-in profile (profiles/defs/),
+checked the same way, every fault named with its file and field — and writes it to the
+store (reports/profiles/P/TIME.yaml, with who defined it beside it). From then on the
+latest definition of an id is the profile for every command, worker and the
+dashboard: sessions held, evidence found (no older than three years), stakeholders,
+actions and an aspirational status added by the analyst, or a profile that is not
+built in. The file must be named after the profile's id. Earlier definitions are kept
+as the history (ice profiles list shows which one is in force).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if file == "" {
+				return fmt.Errorf("--file: give the profile's YAML")
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return fmt.Errorf("--file: %w", err)
+			}
+			st, err := store.Open(ctx, storeURL)
+			if err != nil {
+				return err
+			}
+			d, err := profiles.Define(ctx, st, data, file, by, time.Now().UTC())
+			if err != nil {
+				return err
+			}
+			what := "a profile not built in"
+			if _, err := profiles.Get(d.Profile.ID); err == nil {
+				what = "in place of the built-in profile of that id"
+			}
+			fmt.Printf("profile %s (%s) defined by %s at %s, %s: %d sessions, %d evidence, %d stakeholders, %d actions\n  %s (sha256 %s)\n",
+				d.Profile.ID, d.Profile.Title, d.By, d.At.Format(time.RFC3339), what, len(d.Profile.Sessions), len(d.Profile.Evidence),
+				len(d.Profile.Stakeholders), len(d.Profile.ActionPlan), d.Key, d.SHA256[:16])
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&storeURL, "store", envOr("ICE_STORE", "file://.ice/store"), "object store: file://DIR or s3://bucket/prefix (ICE_STORE)")
+	f.StringVar(&file, "file", "", "the profile's YAML, named after its id (as profiles/defs/*.yaml)")
+	f.StringVar(&by, "by", "", "the analyst defining it (kept with the definition)")
+	return cmd
+}
+
+// profilesListCmd lists the profiles in force and where each comes from.
+func profilesListCmd() *cobra.Command {
+	var storeURL string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the profiles in force: built in, or defined (by whom, when)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, err := store.Open(ctx, storeURL)
+			if err != nil {
+				return err
+			}
+			all, err := profiles.InForce(ctx, st)
+			if err != nil {
+				return err
+			}
+			defined, err := profiles.DefinedIn(ctx, st)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PROFILE\tSESSIONS\tFROM\tTITLE")
+			for _, id := range slices.Sorted(maps.Keys(all)) {
+				from := "built in"
+				if d, ok := defined[id]; ok {
+					from = "defined by " + orUnknown(d.By) + " at " + d.At.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", id, len(all[id].Sessions), from, all[id].Title)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&storeURL, "store", envOr("ICE_STORE", "file://.ice/store"), "object store: file://DIR or s3://bucket/prefix (ICE_STORE)")
+	return cmd
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(not recorded)"
+	}
+	return s
 }
 
 // reader is who reads free text at the command line: a user of the access file (the
@@ -164,7 +258,7 @@ func listCandidates(ctx context.Context, st store.Store, rd *reader, pf profileF
 	}
 	if pf.expectation != "" {
 		// A mistyped statement would list nothing, its read on record all the same.
-		if err := localindex.CheckExpectation(pf.profile, pf.expectation); err != nil {
+		if err := localindex.CheckExpectation(ctx, st, pf.profile, pf.expectation); err != nil {
 			return err
 		}
 		cands = slices.DeleteFunc(cands, func(c localindex.Candidate) bool { return !slices.Contains(c.Expectations, pf.expectation) })
@@ -357,14 +451,18 @@ finish; ice themes code --wave W starts it again).`,
 // the free text of every ICS whose reports quote it (refusals audited, nothing built),
 // and each report is recorded before its files are copied: a download of the quotations it shows, with the report's count of files.
 func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.Store, rd *reader, wave string, ics, ids []string, pdf bool, dir string) ([]string, error) {
+	all, err := profiles.InForce(ctx, st)
+	if err != nil {
+		return nil, err
+	}
 	if len(ids) == 0 {
-		ids = profiles.IDs()
+		ids = slices.Sorted(maps.Keys(all))
 	}
 	// An unknown profile is refused here, before any report is asked for (the coding's
 	// activity would refuse it only after the update reached the worker).
 	for _, id := range ids {
-		if _, err := profiles.Get(id); err != nil {
-			return nil, fault.Errorf(fault.BadInput, "--profile: %w", err)
+		if _, ok := all[id]; !ok {
+			return nil, fault.Errorf(fault.BadInput, "--profile: no profile %q (have %s)", id, strings.Join(slices.Sorted(maps.Keys(all)), ", "))
 		}
 	}
 	if len(ics) == 0 {
@@ -462,14 +560,16 @@ type profileSource struct {
 
 var _ web.ProfileSource = profileSource{}
 
-func (p profileSource) ProfileList() []web.ProfileRef {
-	var out []web.ProfileRef
-	for _, id := range profiles.IDs() {
-		if pr, err := profiles.Get(id); err == nil {
-			out = append(out, web.ProfileRef{ID: id, Title: pr.Title})
-		}
+func (p profileSource) ProfileList(ctx context.Context) ([]web.ProfileRef, error) {
+	all, err := profiles.InForce(ctx, p.st)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	var out []web.ProfileRef
+	for _, id := range slices.Sorted(maps.Keys(all)) {
+		out = append(out, web.ProfileRef{ID: id, Title: all[id].Title})
+	}
+	return out, nil
 }
 
 func (p profileSource) Profile(ctx context.Context, wave, ics, id string) (*web.ProfileView, error) {

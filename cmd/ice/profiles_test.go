@@ -23,7 +23,11 @@ import (
 // no client is dialled here, and no --out directory made.
 func TestProfileReportRefusesAnUnknownProfile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
-	paths, err := writeProfileReports(context.Background(), nil, nil, &reader{}, "W1", []string{"QMM"}, []string{"women-multimorbidity-heart", "no-such-profile"}, false, dir)
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := writeProfileReports(context.Background(), nil, st, &reader{}, "W1", []string{"QMM"}, []string{"women-multimorbidity-heart", "no-such-profile"}, false, dir)
 	if err == nil || !strings.Contains(err.Error(), `no profile "no-such-profile"`) || !strings.Contains(err.Error(), "women-multimorbidity-heart") ||
 		fault.KindOf(err) != fault.BadInput {
 		t.Fatalf("an unknown profile: %v; want a bad input naming it and the profiles there are", err)

@@ -79,7 +79,15 @@ func synthSessionsCmd() *cobra.Command {
 // the generator put in (the truth, for checking the coding) and the session records to
 // add to the profile's YAML.
 func synthSessions(ctx context.Context, st store.Store, profileID, wave, ics, out, method string, day time.Time, n int, seed uint64) ([]string, error) {
-	p, err := profiles.Get(profileID)
+	// The profile in force: one an analyst defined (ice profiles define) is known
+	// only to the store; with --out and no store, the built-in ones.
+	var p *profiles.Profile
+	var err error
+	if st != nil {
+		p, err = profiles.Lookup(ctx, st, profileID)
+	} else {
+		p, err = profiles.Get(profileID)
+	}
 	if err != nil {
 		return nil, err
 	}
