@@ -397,6 +397,11 @@ func ResponseLoadMarkerKey(wave, ics, sha string) string {
 // ResponseLoadMarkerSHA reads the file digest back from a marker key.
 func ResponseLoadMarkerSHA(key string) string { return strings.TrimSuffix(path.Base(key), jsonExt) }
 
+// ReservedWaveIDs are the names the reports area, which is filed by wave, uses for what
+// is not one wave's (a release's weighting report, the profile definitions): a wave
+// of that name would share their prefix, and its retention would delete them.
+func ReservedWaveIDs() []string { return []string{"publication", "profiles"} }
+
 // ProfileDefinitionsPrefix holds the experience profiles an analyst defined at run
 // time (ice profiles define): sessions, evidence, stakeholders and actions added to a
 // built-in profile, or a new one. The deployment's, not one wave's: a profile is

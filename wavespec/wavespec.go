@@ -199,6 +199,11 @@ func (s *Spec) Validate() error {
 	if !waveIDPattern.MatchString(s.WaveID) {
 		return fmt.Errorf("wave_id %q: want letters, digits, '-' or '_' (at most 64)", s.WaveID)
 	}
+	for _, r := range schemas.ReservedWaveIDs() {
+		if strings.EqualFold(s.WaveID, r) {
+			return fmt.Errorf("wave_id %q: reserved (the store's reports/%s/ is not a wave's); choose another", s.WaveID, r)
+		}
+	}
 	// The address printed on every letter: one that cannot be typed into a browser
 	// would only be found once the print files had gone.
 	if u, err := url.Parse(s.SurveyURL); err != nil || u.Scheme != "https" || u.Host == "" || strings.TrimSpace(s.SurveyURL) != s.SurveyURL {
