@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -540,7 +541,38 @@ SELECT 'x' || row_number() OVER () || '-' || o.code, s.wave_id, s.ics, DATE '202
 FROM (SELECT * FROM sample WHERE wave_id = 'W2' ORDER BY survey_record_id LIMIT 60) s,
   (SELECT unnest([3, 4, 2, 5, 9]) AS code) o
 WHERE hash(s.survey_record_id, o.code) % 3 = 0`)
-		return err
+		if err != nil {
+			return err
+		}
+		// People in both ICSs' samples (the same NHS pseudonym), mailed by neither:
+		// QAA, the lower code, keeps them; in QBB they are left out (cross_ics_samples)
+		// and their outcome there is 5, ineligible, unless an event of their own there
+		// ranks higher. Three of QBB's records with no event, and three with one.
+		_, err = tx.ExecContext(ctx, `UPDATE sample s SET nhs_pseudonym = a.nhs_pseudonym
+FROM (SELECT b.survey_record_id AS b_id, x.nhs_pseudonym
+      FROM (SELECT survey_record_id, row_number() OVER (ORDER BY survey_record_id) AS i FROM sample
+            WHERE wave_id = 'W2' AND ics = 'QBB' AND survey_record_id NOT IN (SELECT survey_record_id FROM outcome_events)
+            ORDER BY survey_record_id LIMIT 3) b
+      JOIN (SELECT nhs_pseudonym, row_number() OVER (ORDER BY survey_record_id) AS i FROM sample WHERE wave_id = 'W2' AND ics = 'QAA') x ON x.i = b.i
+      UNION ALL
+      SELECT b.survey_record_id, x.nhs_pseudonym
+      FROM (SELECT survey_record_id, row_number() OVER (ORDER BY survey_record_id) AS i FROM sample
+            WHERE wave_id = 'W2' AND ics = 'QBB' AND survey_record_id IN (SELECT survey_record_id FROM outcome_events)
+            ORDER BY survey_record_id LIMIT 3) b
+      JOIN (SELECT nhs_pseudonym, row_number() OVER (ORDER BY survey_record_id DESC) AS i FROM sample WHERE wave_id = 'W2' AND ics = 'QAA') x ON x.i = b.i
+) a
+WHERE s.wave_id = 'W2' AND s.ics = 'QBB' AND s.survey_record_id = a.b_id`)
+		if err != nil {
+			return err
+		}
+		var left int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cross_ics_samples WHERE wave_id = 'W2' AND left_out`).Scan(&left); err != nil {
+			return err
+		}
+		if left != 6 {
+			return fmt.Errorf("the fixture leaves %d records out of another ICS's sample, want 6", left)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -79,9 +79,10 @@ func (f *frameData) index(ics string) (int, bool) { return slices.BinarySearch(f
 // eligible (outcome neither 3 nor 5) — and by outcome, in one pass over the sample.
 //
 // Each person's outcome is the warehouse's outcomes view's, computed here over the
-// wave's outcome events and completions only (a few per cent of the sample each day of
-// fieldwork) rather than grouped over every sampled person: the view ranks a completed
-// questionnaire over death, death over opting out, opting out over an undelivered
+// wave's outcome events, completions and records left out because another ICS's
+// sample keeps the person (cross_ics_samples: outcome 5, ineligible, here) only (a few
+// per cent of the sample each day of fieldwork) rather than grouped over every sampled
+// person: the view ranks a completed questionnaire over death, death over opting out, opting out over an undelivered
 // letter, that over ineligibility, and no event at all is no response (6); rank r maps
 // back to the code [1, 3, 4, 2, 5, 6][r]. TestFrameQueryMatchesOutcomesView holds the
 // two to the same answer.
@@ -89,7 +90,8 @@ const frameQuery = `WITH ranked AS (
   SELECT ics, survey_record_id,
     min(CASE outcome WHEN 1 THEN 1 WHEN 3 THEN 2 WHEN 4 THEN 3 WHEN 2 THEN 4 WHEN 5 THEN 5 ELSE 6 END) AS r
   FROM (SELECT ics, survey_record_id, outcome FROM outcome_events WHERE wave = ?
-        UNION ALL SELECT ics, survey_record_id, 1 FROM completions WHERE wave = ?)
+        UNION ALL SELECT ics, survey_record_id, 1 FROM completions WHERE wave = ?
+        UNION ALL SELECT ics, survey_record_id, 5 FROM cross_ics_samples WHERE wave_id = ? AND left_out)
   GROUP BY ALL
 ), people AS (
   SELECT s.ics, s.age_band, s.gender, s.ethnicity, s.efi_band, [1, 3, 4, 2, 5, 6][coalesce(e.r, 6)] AS outcome
@@ -106,7 +108,7 @@ ORDER BY ALL`
 // every ICS's outcome counts, in one grouped query (frameQuery).
 func readFrame(ctx context.Context, db *sql.DB, wave string) (*frameData, error) {
 	f := &frameData{}
-	rows, err := db.QueryContext(ctx, frameQuery, wave, wave, wave)
+	rows, err := db.QueryContext(ctx, frameQuery, wave, wave, wave, wave)
 	if err != nil {
 		return nil, fmt.Errorf("publication: read the sample frame of wave %s: %w", wave, err)
 	}
