@@ -101,7 +101,26 @@ func groupCells(gvar, glevel string) (breakdown, group, name cell) {
 	return text(gvar), text(glevel), text(codes.BreakdownLevelName(gvar, glevel))
 }
 
-var resultsHeader = []string{"respondents", "question_id", "question", "measure", "measure_label", "geography", "ics", "ics_name", "breakdown", "group", "group_name",
+// definition says which answers a result's % positive counts and which it leaves out
+// of the base (PUBLICATION.md E1, E2), each as "code: label" joined by "; ": without it
+// a reader cannot tell what the percentage is of (C_OWN_HEALTH_AFFECTED's positive
+// answer is "No"). A multi-choice option's measure counts that option alone.
+func (l *labels) definition(x *ResultRow) (positive, excluded string) {
+	named := func(codes []string) string {
+		parts := make([]string, len(codes))
+		for i, c := range codes {
+			parts[i] = c
+			if lab := l.option(x.RespondentType, x.QuestionID, c); lab != "" {
+				parts[i] += ": " + lab
+			}
+		}
+		return strings.Join(parts, "; ")
+	}
+	return named(x.PositiveCodes), named(x.ExcludedCodes)
+}
+
+var resultsHeader = []string{"respondents", "question_id", "question", "measure", "measure_label", "positive_answers", "excluded_from_base",
+	"geography", "ics", "ics_name", "breakdown", "group", "group_name",
 	"pct_positive", "ci_lower", "ci_upper", "base", "effective_base", "vs_england_excluding_ics", "mark", "weighting"}
 
 // resultCells appends a result row's cells to dst.
@@ -117,8 +136,9 @@ func (l *labels) resultCells(dst []cell, x *ResultRow) []cell {
 	if x.Measure != "" {
 		measureLabel = l.option(x.RespondentType, x.QuestionID, x.Measure)
 	}
+	positive, excluded := l.definition(x)
 	return append(dst, text(x.RespondentType), text(x.QuestionID), text(l.question(x.RespondentType, x.QuestionID)), text(x.Measure), text(measureLabel),
-		text(geographyName(x.Geography)), text(x.ICS), text(schemas.ICSName(x.ICS)), breakdown, group, name,
+		text(positive), text(excluded), text(geographyName(x.Geography)), text(x.ICS), text(schemas.ICSName(x.ICS)), breakdown, group, name,
 		figureCell(x.PctPositive, x.Status, pctCell), figureCell(x.CILower, x.Status, pctCell), figureCell(x.CIUpper, x.Status, pctCell),
 		base, figureCell(x.NEff, x.Status, func(v float64) cell { return roundCell(v, 0) }),
 		text(string(x.VsEngland)), text(x.Status.String()), text(x.WeightingStatus))

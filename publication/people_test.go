@@ -3,6 +3,7 @@ package publication
 import (
 	"bytes"
 	"encoding/csv"
+	"html"
 	"slices"
 	"testing"
 )
@@ -49,5 +50,59 @@ func TestPeopleFilesNameTheICS(t *testing.T) {
 	}
 	if got := humanHeader([]string{"ics", "ics_name", "vs_england_excluding_ics"}); !slices.Equal(got, []string{"ICS", "ICS name", "Vs England excluding ICS"}) {
 		t.Errorf("humanHeader: %q", got)
+	}
+}
+
+// The people's files say what each % positive counts and what its base leaves out
+// (PUBLICATION.md E1, E2): results.csv in two columns, the workbook under each
+// question's title. Without them a reader of C_OWN_HEALTH_AFFECTED's "% positive"
+// could not tell it is the share answering "No".
+func TestPeopleFilesDefineThePositiveAnswers(t *testing.T) {
+	r := &Results{questions: []QuestionInfo{
+		{RespondentType: "carer", ID: "C_HEALTH", Text: "Has caring affected your health?",
+			Options: []Option{{"1", "No"}, {"2", "Yes, a little"}, {"3", "Yes, a lot"}}, Positive: []string{"1"}},
+		{RespondentType: "patient", ID: "P_EASE", Text: "How easy?",
+			Options: []Option{{"1", "Very easy"}, {"2", "Fairly easy"}, {"3", "Difficult"}, {"5", "Not needed"}}, Positive: []string{"1", "2"}, Excluded: []string{"5"}},
+		{RespondentType: "patient", ID: "P_USED", Text: "Which services?", Multi: true,
+			Options: []Option{{"1", "GP"}, {"2", "Pharmacy"}, {"9", "Don't know"}}, Positive: []string{"1", "2"}, Excluded: []string{"9"}},
+	}}
+	l := newLabels(r)
+	for _, tc := range []struct {
+		row                ResultRow
+		positive, excluded string
+	}{
+		{ResultRow{RespondentType: "carer", QuestionID: "C_HEALTH", PositiveCodes: []string{"1"}}, "1: No", ""},
+		{ResultRow{RespondentType: "patient", QuestionID: "P_EASE", PositiveCodes: []string{"1", "2"}, ExcludedCodes: []string{"5"}},
+			"1: Very easy; 2: Fairly easy", "5: Not needed"},
+		{ResultRow{RespondentType: "patient", QuestionID: "P_USED", Measure: "2", PositiveCodes: []string{"2"}, ExcludedCodes: []string{"9"}},
+			"2: Pharmacy", "9: Don't know"},
+	} {
+		tc.row.Geography, tc.row.GroupVariable, tc.row.GroupLevel = GeographyEngland, GroupAll, GroupAll
+		cells := l.resultCells(nil, &tc.row)
+		if len(cells) != len(resultsHeader) {
+			t.Fatalf("%s: %d cells for %d columns", tc.row.QuestionID, len(cells), len(resultsHeader))
+		}
+		for _, c := range []struct{ col, want string }{{"positive_answers", tc.positive}, {"excluded_from_base", tc.excluded}} {
+			i := slices.Index(resultsHeader, c.col)
+			if i < 0 {
+				t.Fatalf("results.csv has no column %s", c.col)
+			}
+			if cells[i].s != c.want {
+				t.Errorf("%s measure %q: %s = %q, want %q", tc.row.QuestionID, tc.row.Measure, c.col, cells[i].s, c.want)
+			}
+		}
+		r.results = []ResultRow{tc.row}
+		var s sheetRows
+		if err := resultsSheet(&s, r, l); err != nil {
+			t.Fatal(err)
+		}
+		excluded := tc.excluded
+		if excluded == "" {
+			excluded = "none"
+		}
+		want := "% positive counts: " + tc.positive + ". Left out of the base: " + excluded + "."
+		if !bytes.Contains(s.buf, []byte(html.EscapeString(want))) {
+			t.Errorf("%s: the Results sheet does not say %q:\n%s", tc.row.QuestionID, want, s.buf)
+		}
 	}
 }

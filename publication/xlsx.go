@@ -299,6 +299,13 @@ func resultsSheet(s *sheetRows, r *Results, l *labels) error {
 			if err := s.strings(title); err != nil {
 				return err
 			}
+			positive, excluded := l.definition(x)
+			if excluded == "" {
+				excluded = "none"
+			}
+			if err := s.strings("% positive counts: " + positive + ". Left out of the base: " + excluded + "."); err != nil {
+				return err
+			}
 			if err := s.strings(header...); err != nil {
 				return err
 			}
