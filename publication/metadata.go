@@ -10,6 +10,7 @@ import (
 	"math"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -245,8 +246,17 @@ func method(p Params) []string {
 		"Response rates come from the final outcome codes, grouped: completed (1); not reached (2 undelivered, 3 deceased, 5 ineligible), which the adjusted rate leaves out of its base; not responded (4 opted out or too ill, 6 no response). Grouped so that a small count of deaths or opt-outs is never a published cell.",
 		"Lineage: each table's objects_sha256 is the SHA-256 of the SHA-256s (lowercase hex) of the lake objects of the wave loaded into the warehouse tables it names, sorted, each followed by a line feed. The objects are not named here, as a late opt-out is one object per person; they are listed in the release's internal lineage, from which the digest is recomputed.",
 		"An ICS whose raking does not converge (rake_failed), that has no respondents, or that the parameters exclude is not published and is not pooled into England.",
+		fmt.Sprintf("Reading the results: pct_positive is the weighted percentage of the base giving one of the positive answers (positive_answers); the base is the unweighted number of respondents who answered the question, less those whose answer is left out of the base (excluded_from_base); effective_base is the base's effective sample size, (Σw)²/Σw², smaller than the base as the weights vary; ci_lower and ci_upper are the %s%% Wilson score interval on the effective base.",
+			strconv.FormatFloat(100*p.Estimate.Confidence, 'f', -1, 64)),
+		fmt.Sprintf("vs_england_excluding_ics: higher or lower when the group's %% positive differs from that of %s by more than a two-sided z test at the %s%% level allows (each side's variance p(1−p) over its effective base), similar when it does not; blank for England, and when either figure is withheld or has fewer than %d respondents in its base, or both are 0%% or 100%%.",
+			cmp, strconv.FormatFloat(100*p.Estimate.Confidence, 'f', -1, 64), p.Disclosure.MinBase),
+		fmt.Sprintf("weighting: %s — raked to the ICS's frame, every weight already within %s to %s times the mean weight; %s — raked with every weight bounded to %s to %s times the mean weight; %s — no bounded weights meet the frame, so the unbounded raked weights are used (the ICS's reason is in the metadata); %s — England's patients, each ICS's with its own weights; %s — carers, every weight 1.",
+			weighting.NotNeeded, formatParam(p.Weighting.Lo), formatParam(p.Weighting.Hi), weighting.Trimmed, formatParam(p.Weighting.Lo), formatParam(p.Weighting.Hi),
+			weighting.InfeasibleUntrimmed, StatusPooled, StatusUnweighted),
 	}
 }
+
+func formatParam(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func metadataOf(r *Results, releaseID string) *Metadata {
 	m := &Metadata{ReleaseID: releaseID, WaveID: r.wave, Status: ReleaseDraft, Method: method(r.params),

@@ -5,7 +5,11 @@ import (
 	"encoding/csv"
 	"html"
 	"slices"
+	"strings"
 	"testing"
+
+	"icesurvey/estimate"
+	"icesurvey/weighting"
 )
 
 // TestAppendCSVMatchesEncodingCSV holds appendCSV to the bytes encoding/csv writes.
@@ -103,6 +107,29 @@ func TestPeopleFilesDefineThePositiveAnswers(t *testing.T) {
 		want := "% positive counts: " + tc.positive + ". Left out of the base: " + excluded + "."
 		if !bytes.Contains(s.buf, []byte(html.EscapeString(want))) {
 			t.Errorf("%s: the Results sheet does not say %q:\n%s", tc.row.QuestionID, want, s.buf)
+		}
+	}
+}
+
+// The method note a reader gets (metadata.json, the workbook's Notes) explains every
+// value the results' weighting and comparison columns can hold, and the figures'
+// columns, without sending the reader to PUBLICATION.md, which is not published.
+func TestMethodExplainsTheColumns(t *testing.T) {
+	for _, p := range []Params{DefaultParams(), func() Params {
+		p := DefaultParams()
+		p.GroupComparison = CompareWholeRest
+		return p
+	}()} {
+		text := strings.Join(method(p), "\n")
+		for _, want := range []string{
+			string(weighting.NotNeeded), string(weighting.Trimmed), string(weighting.InfeasibleUntrimmed), StatusPooled, StatusUnweighted,
+			string(estimate.Higher), string(estimate.Lower), string(estimate.Similar),
+			"pct_positive", "positive_answers", "excluded_from_base", "effective_base", "ci_lower", "vs_england_excluding_ics",
+			"95% Wilson score interval", "fewer than 10 respondents",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("group comparison %s: the method does not explain %q", p.GroupComparison, want)
+			}
 		}
 	}
 }
