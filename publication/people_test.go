@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xuri/excelize/v2"
+
+	"icesurvey/disclosure"
 	"icesurvey/estimate"
 	"icesurvey/weighting"
 )
@@ -130,6 +133,42 @@ func TestMethodExplainsTheColumns(t *testing.T) {
 			if !strings.Contains(text, want) {
 				t.Errorf("group comparison %s: the method does not explain %q", p.GroupComparison, want)
 			}
+		}
+	}
+}
+
+// The workbook's Notes give the suppression counts by status (PUBLICATION.md §P: the
+// metadata sheet has them), as metadata.json does.
+func TestNotesGiveSuppressionCounts(t *testing.T) {
+	r := &Results{wave: "W1", params: DefaultParams()}
+	meta := metadataOf(r, "r1")
+	meta.Withheld = Withheld{Tables: 11, EnglandRowsWithheld: 19, Total: disclosure.Summary{
+		RowsCaution: 12, RowsBase: 13, RowsSecondary: 14, CellsPrimary: 15, CellsSecondary: 16, CellsInWithheldRows: 17, PositiveWithheld: 18, TotalsWithheld: 20}}
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetName("Sheet1", "Notes"); err != nil {
+		t.Fatal(err)
+	}
+	if err := notesSheet(f, r, meta); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows("Notes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, row := range rows {
+		if len(row) == 2 {
+			got[row[0]] = row[1]
+		}
+	}
+	for label, want := range map[string]string{
+		"tables checked": "11", "rows published with caution (L)": "12", "rows withheld: base too small (B)": "13",
+		"rows withheld: secondary (S)": "14", "counts withheld: primary (P)": "15", "counts withheld: secondary (S)": "16",
+		"counts in withheld rows": "17", "% positive figures withheld (S)": "18", "England rows withheld (S)": "19", "column totals withheld": "20",
+	} {
+		if got[label] != want {
+			t.Errorf("Notes: %q = %q, want %s", label, got[label], want)
 		}
 	}
 }

@@ -456,6 +456,20 @@ func notesSheet(f *excelize.File, r *Results, meta *Metadata) error {
 		lines = append(lines, []any{im.ICS, strconv.FormatBool(im.Published), im.WeightingStatus,
 			im.Sweeps + im.BoundedSweeps, ratio(im.MinWeightRatio), ratio(im.MaxWeightRatio), strings.Join(collapsed, "; "), im.Reason})
 	}
+	// Suppression counts by status (PUBLICATION.md §P: the metadata sheet's), over every
+	// table the release checked.
+	w := meta.Withheld.Total
+	lines = append(lines, []any{}, []any{"Withheld by disclosure control", "count"},
+		[]any{"tables checked", meta.Withheld.Tables},
+		[]any{"rows published with caution (L)", w.RowsCaution},
+		[]any{"rows withheld: base too small (B)", w.RowsBase},
+		[]any{"rows withheld: secondary (S)", w.RowsSecondary},
+		[]any{"counts withheld: primary (P)", w.CellsPrimary},
+		[]any{"counts withheld: secondary (S)", w.CellsSecondary},
+		[]any{"counts in withheld rows", w.CellsInWithheldRows},
+		[]any{"% positive figures withheld (S)", w.PositiveWithheld},
+		[]any{"column totals withheld", w.TotalsWithheld},
+		[]any{"England rows withheld (S)", meta.Withheld.EnglandRowsWithheld})
 	for _, l := range lines {
 		if err := put(l...); err != nil {
 			return err
