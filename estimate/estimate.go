@@ -387,7 +387,18 @@ func (t *Tally) Estimate(m Measure, z float64) Estimate {
 		e.P, e.Lower, e.Upper, e.NEff, e.Deff = math.NaN(), math.NaN(), math.NaN(), 0, math.NaN()
 		return e
 	}
-	e.P = pw / t.BaseW
+	// Σ_positive w is added up option by option and Σ_B w respondent by respondent: in
+	// floating point the two need not agree when every answer in the base is positive
+	// (1.1, 2.2, 3.3 give p = 1.0000000000000002, outside [0, 1]). p is 1 exactly when
+	// every answer is positive, 0 exactly when none is (C and D are defined there).
+	switch {
+	case e.Positive == t.Base:
+		e.P = 1
+	case e.Positive == 0:
+		e.P = 0
+	default:
+		e.P = min(1, max(0, pw/t.BaseW))
+	}
 	e.NEff = t.BaseW * t.BaseW / t.BaseW2
 	e.Deff = float64(t.Base) * t.BaseW2 / (t.BaseW * t.BaseW)
 	e.Lower, e.Upper = Wilson(e.P, e.NEff, z)

@@ -309,3 +309,50 @@ func TestPoolExcluding(t *testing.T) {
 		}
 	}
 }
+
+// A group whose every answer in the base is positive has p = 1 exactly, and one with
+// none has p = 0 (C: the interval is defined there, ending at 1 or 0; D: two such
+// groups are not compared), however the weights' sums round: Σ_positive w is added up
+// option by option and Σ_B w respondent by respondent, which in floating point need
+// not agree (0.3 + 0.1 + 0.2 by option is 0.9999999999999998 of the running total;
+// 1.1, 2.2, 3.3 give 1.0000000000000002, outside [0, 1], and no interval at all).
+func TestAllOrNonePositiveIsExact(t *testing.T) {
+	c, err := Compile(Question{ID: "Q", Options: []string{"1", "2", "3", "9"}, Positive: []string{"1", "2"}, Excluded: []string{"9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		codes   []string
+		weights []float64
+		want    float64
+	}{
+		{"all positive, 0.3 0.1 0.2", []string{"1", "2", "1"}, []float64{0.3, 0.1, 0.2}, 1},
+		{"all positive, 0.7 0.1 0.2", []string{"1", "2", "1"}, []float64{0.7, 0.1, 0.2}, 1},
+		{"all positive, 1.1 2.2 3.3", []string{"1", "2", "1"}, []float64{1.1, 2.2, 3.3}, 1},
+		{"all positive beside an excluded answer", []string{"1", "9", "2", "1"}, []float64{1.1, 0.4, 2.2, 3.3}, 1},
+		{"none positive", []string{"3", "3", "9", "3"}, []float64{1.1, 2.2, 0.5, 3.3}, 0},
+	} {
+		answers := make([]uint64, len(tc.codes))
+		for i, code := range tc.codes {
+			if answers[i], err = c.Mask(code); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ts := NewTallies(c, 1)
+		if err := Tabulate(c, answers, tc.weights, make([]int32, len(answers)), ts); err != nil {
+			t.Fatal(err)
+		}
+		e := ts[0].Estimate(c.Measures()[0], Z95)
+		if e.P != tc.want {
+			t.Errorf("%s: p = %v, want exactly %v", tc.name, e.P, tc.want)
+		}
+		lo, hi := Wilson(tc.want, e.NEff, Z95)
+		if e.Lower != lo || e.Upper != hi || math.IsNaN(e.Lower) || math.IsNaN(e.Upper) {
+			t.Errorf("%s: interval [%v, %v], want [%v, %v]", tc.name, e.Lower, e.Upper, lo, hi)
+		}
+		if f := Compare(e, true, e, true, Z95); f != NoFlag {
+			t.Errorf("%s: compared with itself: %q, want no flag (p(1−p) is 0 on both sides)", tc.name, f)
+		}
+	}
+}
