@@ -281,10 +281,19 @@ func (u *unit) run() (*unitOut, error) {
 		if unweighted {
 			status = StatusUnweighted
 		}
+		// England excluding k, and its published status: the ICS row of the one other ICS
+		// it holds, when it holds only one; else published when its base reaches min_base.
+		icsRest := func(set *checkedSet) (estimate.Estimate, bool) {
+			re := rest[k].Estimate(*set.measure, z)
+			if j := soleOther(T, k); j >= 0 {
+				return re, rowPublished(set.ics, u.frame.icss[j])
+			}
+			return re, re.Base >= minBase
+		}
 		for _, set := range sets {
 			flag := func(e estimate.Estimate, pub bool) estimate.Flag {
-				re := rest[k].Estimate(*set.measure, z)
-				return estimate.Compare(e, pub, re, re.Base >= minBase, z)
+				re, rePub := icsRest(set)
+				return estimate.Compare(e, pub, re, rePub, z)
 			}
 			em.rows(set, set.ics, u.frame.icss[k], GeographyICS, u.frame.icss[k], GroupAll, GroupAll, status, true, flag)
 		}
@@ -299,13 +308,18 @@ func (u *unit) run() (*unitOut, error) {
 						continue
 					}
 					flag := func(e estimate.Estimate, pub bool) estimate.Flag {
-						var re estimate.Estimate
-						if bt.rest != nil {
-							re = bt.rest[l*K+k].Estimate(*set.measure, z)
-						} else {
-							re = rest[k].Estimate(*set.measure, z)
+						if bt.rest == nil {
+							re, rePub := icsRest(set)
+							return estimate.Compare(e, pub, re, rePub, z)
 						}
-						return estimate.Compare(e, pub, re, re.Base >= minBase, z)
+						// The same group in England excluding k: the one other ICS's
+						// group row, when only one other ICS has the group.
+						re := bt.rest[l*K+k].Estimate(*set.measure, z)
+						rePub := re.Base >= minBase
+						if j := soleOther(bt.t[l*K:(l+1)*K], k); j >= 0 {
+							rePub = rowPublished(set.brk[[2]int{j, bi}], level)
+						}
+						return estimate.Compare(e, pub, re, rePub, z)
 					}
 					em.rows(set, ct, level, GeographyICS, u.frame.icss[k], bt.name, level, status, false, flag)
 				}
@@ -313,6 +327,32 @@ func (u *unit) run() (*unitOut, error) {
 		}
 	}
 	return out, nil
+}
+
+// soleOther is the one ICS other than k whose tally has respondents in the base, or
+// −1 when there are none or several: England excluding k is then that ICS's row alone
+// (PUBLICATION.md D gives no flag when either side is withheld).
+func soleOther(ts []estimate.Tally, k int) int {
+	only := -1
+	for j := range ts {
+		if j == k || ts[j].Base == 0 {
+			continue
+		}
+		if only >= 0 {
+			return -1
+		}
+		only = j
+	}
+	return only
+}
+
+// rowPublished reports whether group's % positive is published in ct.
+func rowPublished(ct *checkedTable, group string) bool {
+	if ct == nil {
+		return false
+	}
+	i, ok := ct.checked.Row(group)
+	return ok && !ct.checked.PositiveStatus(i).Withheld()
 }
 
 // margin is ICS ics's row of its by-ICS table as published: the total of the rows of
