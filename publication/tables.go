@@ -225,6 +225,13 @@ func (u *unit) run() (*unitOut, error) {
 		for _, k := range rows {
 			s.addRow(&t, u.frame.icss[k], &T[k], z)
 		}
+		if s.measure != nil && !columnTotals && eng[0].Base >= int64(p.Disclosure.MinBase) {
+			// England's row publishes its base (when not under min_base): the sum of
+			// these rows' bases. Without column totals nothing else tells the check so,
+			// and a lone withheld row's base (and, through England's weighted sums, its
+			// answers) would be England's less the others'.
+			t.Facts = append(t.Facts, baseSum(&t))
+		}
 		var err error
 		if set.ics, err = check(kindICS, t, &checkedTable{option: opt}); err != nil {
 			return nil, err
@@ -327,6 +334,19 @@ func (u *unit) run() (*unitOut, error) {
 		}
 	}
 	return out, nil
+}
+
+// baseSum is the published fact that the sum of every row's base categories is known.
+func baseSum(t *disclosure.Table) disclosure.Fact {
+	var f disclosure.Fact
+	for _, g := range t.Groups {
+		for j := range t.Categories {
+			if t.BaseCategories == nil || t.BaseCategories[j] {
+				f.Cells = append(f.Cells, disclosure.Cell{Group: g, Category: j})
+			}
+		}
+	}
+	return f
 }
 
 // soleOther is the one ICS other than k whose tally has respondents in the base, or
