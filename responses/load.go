@@ -39,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -944,15 +945,19 @@ func unknownRecordMessage(id string) string {
 	return "no such survey record in this wave and ICS (the value is not a survey record id; value withheld)"
 }
 
-// safeVersion shows a version in a message only when it looks like one.
+// safeVersion shows a version in a message only when it has the shape of one
+// ("patient-2026.1", "carer-2031.12": a respondent type, a year and a number);
+// anything else in the column (a shifted column's surname, NHS number, postcode or
+// date of birth) is withheld, as the message goes to the lake and the warehouse.
 func safeVersion(v string) string {
-	if len(v) > 32 || strings.ContainsFunc(v, func(r rune) bool {
-		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '.' || r == '+' || r == '_')
-	}) {
-		return "(value withheld)"
+	if !versionShape.MatchString(v) {
+		return "(value withheld: not a questionnaire version)"
 	}
 	return fmt.Sprintf("%q", v)
 }
+
+// versionShape is the form of a questionnaire version.
+var versionShape = regexp.MustCompile(`^(patient|carer)-[0-9]{4}\.[0-9]{1,3}$`)
 
 // cleanFreeText removes control characters (keeping line breaks and tabs), trims, and
 // truncates to max runes.

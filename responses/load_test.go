@@ -1009,3 +1009,45 @@ func TestLinkageWithdrawalOptOuts(t *testing.T) {
 		t.Errorf("second load: %+v", again)
 	}
 }
+
+// TestUnknownVersionMessageWithholdsValues: a QUESTIONNAIRE_VERSION that is no version
+// (a column shifted by the supplier: a surname, an NHS number, a postcode, a date of
+// birth) must not be quoted in the rejection, which goes to the lake and the
+// warehouse; one with the shape of a version is named, so the supplier can tell
+// which it sent.
+func TestUnknownVersionMessageWithholdsValues(t *testing.T) {
+	at := "2026-02-10T09:30:00Z"
+	tests := []struct {
+		value string
+		shown bool
+	}{
+		{"patient-2019.1", true},
+		{"carer-2031.12", true},
+		{"ZQXNEEDLE", false},
+		{"Smith", false},
+		{"9434765919", false},
+		{"NR13QU", false},
+		{"19280229", false},
+		{"o-brien", false},
+		{"Mary-Jane_Smith", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			f := newFixture(t)
+			f.landResponses(day1, "online", row("S001", at, map[string]string{"QUESTIONNAIRE_VERSION": tt.value}), row("S002", at, nil))
+			f.load(day1)
+			var msg string
+			for _, r := range rejections(t, f.st, day1) {
+				if r.ReasonCode == schemas.RejectUnknownVersion {
+					msg = r.Message
+				}
+			}
+			if msg == "" {
+				t.Fatalf("no %s rejection", schemas.RejectUnknownVersion)
+			}
+			if got := strings.Contains(msg, tt.value); got != tt.shown {
+				t.Fatalf("message %q: value shown %v, want %v", msg, got, tt.shown)
+			}
+		})
+	}
+}
