@@ -184,7 +184,8 @@ func RecordOptOut(ctx context.Context, st store.Store, req OptOutRequest, now ti
 	if req.AccessCode != "" {
 		c, ok := pseudo.NormaliseAccessCode(req.AccessCode)
 		if !ok {
-			return OptOutResult{}, fault.Errorf(fault.BadInput, "%q is not an access code (XXXX-XXXX-XXXX)", req.AccessCode)
+			// Not quoted: a name or a phone number typed here must not reach a log.
+			return OptOutResult{}, fault.Errorf(fault.BadInput, "the --access-code given is not an access code (XXXX-XXXX-XXXX); it is not repeated")
 		}
 		code = c
 	}
@@ -199,12 +200,17 @@ func RecordOptOut(ctx context.Context, st store.Store, req OptOutRequest, now ti
 		return OptOutResult{}, err
 	}
 	if !found {
-		what := "survey record " + req.SurveyRecordID
+		// The value is named only when it is a survey record id, which identifies
+		// nobody: anything else (an NHS number, a name) and an access code (which lets
+		// its holder answer as the person) are not repeated, as the refusal reaches the
+		// workflow's history, the worker's log and the audit trail.
+		what := "survey record " + id
 		if req.AccessCode != "" {
-			what = "access code " + req.AccessCode
+			what = "the access code given"
 		}
 		hint := ""
-		if req.AccessCode == "" && (len(id) != pseudo.SurveyRecordIDLen || id[0] != 'S') {
+		if req.AccessCode == "" && !pseudo.IsSurveyRecordID(id) {
+			what = "the survey record given (not repeated)"
 			// The ICB's own RECORD_ID is what a data engineer has at hand, and never
 			// matches: say what is asked for.
 			hint = fmt.Sprintf(" (a survey record id is S and %d letters and digits, as in the mailing files and responses; not the sample's RECORD_ID)",

@@ -255,3 +255,42 @@ func TestOptOutRecordIDForms(t *testing.T) {
 		t.Fatalf("the ICB's RECORD_ID: %v, want a bad input saying %q", err, want)
 	}
 }
+
+// The activity's refusal goes to the workflow's history, the worker's log and the
+// audit trail: what was typed for --record or --access-code is repeated only when it
+// has the form of a survey record id, never when it may be an NHS number, a name or a
+// phone number typed in the wrong place (the update's validator refuses those first;
+// this is the activity called by anything else).
+func TestOptOutRefusalWithholdsWhatWasTyped(t *testing.T) {
+	ctx := context.Background()
+	st, _ := optOutFixture(t)
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		req      mailing.OptOutRequest
+		withheld string
+		want     string
+	}{
+		{"an NHS number for a record", mailing.OptOutRequest{SurveyRecordID: "943 476 5919"}, "476", "not the sample's RECORD_ID"},
+		{"a name for a record", mailing.OptOutRequest{SurveyRecordID: "Barbara Hunt"}, "Hunt", "not the sample's RECORD_ID"},
+		{"a name and number for an access code", mailing.OptOutRequest{AccessCode: "Hunt 07700 900123"}, "900123", "not an access code"},
+		{"an unknown access code", mailing.OptOutRequest{AccessCode: "zzzz-zzzz-zzzz"}, "ZZZZ", "access code"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Wave, tt.req.ICS = "W1", "QMM"
+			_, err := mailing.RecordOptOut(ctx, st, tt.req, now)
+			if fault.KindOf(err) != fault.BadInput || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("%v, want a bad input saying %q", err, tt.want)
+			}
+			if strings.Contains(strings.ToUpper(err.Error()), strings.ToUpper(tt.withheld)) {
+				t.Fatalf("the refusal repeats what was typed: %v", err)
+			}
+		})
+	}
+	// A well-formed survey record id that is not in the sample is named: it identifies nobody.
+	_, err := mailing.RecordOptOut(ctx, st, mailing.OptOutRequest{Wave: "W1", ICS: "QMM", SurveyRecordID: "SZZZZZZZZZZZZZZZZ"}, now)
+	if err == nil || !strings.Contains(err.Error(), "SZZZZZZZZZZZZZZZZ") {
+		t.Fatalf("an unknown survey record id: %v, want it named", err)
+	}
+}

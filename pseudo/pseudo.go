@@ -58,6 +58,21 @@ const (
 // AccessCodeAlphabet (80 bits), so ids never look like NHS numbers or access codes.
 const SurveyRecordIDLen = 17
 
+// IsSurveyRecordID reports whether s has the form of a survey record id: "S" and
+// SurveyRecordIDLen-1 characters of AccessCodeAlphabet. Case and surrounding spaces
+// are not forgiven: normalise first.
+func IsSurveyRecordID(s string) bool {
+	if len(s) != SurveyRecordIDLen || s[0] != 'S' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if strings.IndexByte(AccessCodeAlphabet, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // labelPerson is the domain-separation label of the per-person derivation, versioned so
 // a future change of scheme cannot collide. One HMAC gives both identifiers: the survey
 // record id from output bytes 0–9 and the access code from bytes 12–19, so knowing one

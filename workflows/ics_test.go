@@ -910,7 +910,10 @@ func TestICSWorkflow_DeclarationGate(t *testing.T) {
 // An opt-out names its person once, by record or by access code, and its reason is a
 // code: free text, which would be recorded in the history, the lake and the warehouse,
 // is refused by the update's validator (a client other than the CLI), before anything
-// is recorded; a code is passed on to the activity.
+// is recorded; so is a --record or --access-code that has not the form of one (an NHS
+// number, a name, a phone number typed in the wrong place), which an accepted update
+// would record in the history as its argument, the activity's input and its failure,
+// and the failure in the worker's log and the audit trail. A code is passed on.
 func TestICSWorkflow_OptOutValidator(t *testing.T) {
 	const freeText = "Barbara Hunt's daughter phoned from 07700 900123"
 	tries := []struct {
@@ -920,10 +923,14 @@ func TestICSWorkflow_OptOutValidator(t *testing.T) {
 	}{
 		{"nobody", workflows.OptOutRequest{Reason: "too_ill"}, "name the person by --record"},
 		{"both", workflows.OptOutRequest{SurveyRecordID: "S001", AccessCode: "ABCD-EFGH-JK22"}, "not both"},
-		{"free text", workflows.OptOutRequest{SurveyRecordID: "S001", Reason: freeText}, "the reason is a code, one of does_not_want, too_ill, deceased, other"},
-		{"withdraw_linkage", workflows.OptOutRequest{SurveyRecordID: "S001", Reason: "withdraw_linkage"}, "the reason is a code"},
-		{"a code", workflows.OptOutRequest{SurveyRecordID: "S001", Reason: "too_ill"}, ""},
-		{"no reason: the default", workflows.OptOutRequest{SurveyRecordID: "S003"}, ""},
+		{"free text", workflows.OptOutRequest{SurveyRecordID: "SABCDEFGH23456789", Reason: freeText}, "the reason is a code, one of does_not_want, too_ill, deceased, other"},
+		{"withdraw_linkage", workflows.OptOutRequest{SurveyRecordID: "SABCDEFGH23456789", Reason: "withdraw_linkage"}, "the reason is a code"},
+		{"an NHS number for a record", workflows.OptOutRequest{SurveyRecordID: "943 476 5919", Reason: "too_ill"}, "--record is not a survey record id"},
+		{"a name for a record", workflows.OptOutRequest{SurveyRecordID: "Barbara Hunt", Reason: "too_ill"}, "--record is not a survey record id"},
+		{"a name and number for an access code", workflows.OptOutRequest{AccessCode: "Hunt 07700 900123"}, "--access-code is not an access code"},
+		{"a code", workflows.OptOutRequest{SurveyRecordID: "SABCDEFGH23456789", Reason: "too_ill"}, ""},
+		{"no reason: the default", workflows.OptOutRequest{SurveyRecordID: " sabcdefgh2345678a "}, ""},
+		{"an access code", workflows.OptOutRequest{AccessCode: "abcd efgh jk22"}, ""},
 	}
 	spec := testSpec(t, testICS)
 	env := newEnv(t)
@@ -954,14 +961,17 @@ func TestICSWorkflow_OptOutValidator(t *testing.T) {
 			u.requireAccepted(t, try.name)
 		} else {
 			u.requireRejected(t, try.name, try.want)
-			assert.NotContains(t, u.get(t, try.name).err.Error(), "Hunt", "the refusal repeats the free text")
+			for _, v := range []string{"Hunt", "476", "900123"} {
+				assert.NotContains(t, u.get(t, try.name).err.Error(), v, "the refusal repeats what was given")
+			}
 		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	require.Len(t, recorded, 2, "only the accepted opt-outs reach the activity")
+	require.Len(t, recorded, 3, "only the accepted opt-outs reach the activity")
 	assert.Equal(t, "too_ill", recorded[0].Reason)
-	assert.Equal(t, "S003", recorded[1].SurveyRecordID)
+	assert.Equal(t, " sabcdefgh2345678a ", recorded[1].SurveyRecordID)
+	assert.Equal(t, "abcd efgh jk22", recorded[2].AccessCode)
 }
 
 // ---- 3. intake failure, then revalidation ------------------------------------------
