@@ -733,7 +733,7 @@ func (ns *nameScan) extend(i int, rule string) int {
 		}
 		w := base(ns.toks[j].text)
 		lw := strings.ToLower(w)
-		if !capitalised(w) || ns.r.notNames[w] || neverAfterTitle[w] || (allCaps(w) && len(w) > 1) {
+		if !capitalised(w) || ns.r.notNames[w] || neverAfterTitle[w] || (allCaps(w) && len(w) > 1 && !capsSurname(ns.r, w)) {
 			return i
 		}
 		if serviceHeads[lw] {
@@ -746,6 +746,29 @@ func (ns *nameScan) extend(i int, rule string) int {
 		i = j
 	}
 	return i
+}
+
+// capsSurname reports whether a word in capitals after a name is its surname, as paper
+// questionnaires are often filled in ("Mary SMITH"), rather than an acronym ("Dr Patel
+// ENT", "CAMHS"): a listed surname or given name, or an unlisted word of four or more
+// letters with a vowel that is no listed non-name or verb in any case ("OKONKWO").
+func capsSurname(r *Redactor, w string) bool {
+	lw := strings.ToLower(w)
+	if r.surnames[lw] || r.first[lw] {
+		return true
+	}
+	first, size := utf8.DecodeRuneInString(lw)
+	title := string(unicode.ToUpper(first)) + lw[size:]
+	if r.notNames[w] || r.notNames[title] || neverAfterTitle[title] || nameVerbs[lw] || serviceHeads[lw] || roles[lw] || kinship[lw] || titles[lw] {
+		return false
+	}
+	letters := 0
+	for _, c := range lw {
+		if unicode.IsLetter(c) {
+			letters++
+		}
+	}
+	return letters >= 4 && strings.ContainsAny(lw, "aeiouy")
 }
 
 func (ns *nameScan) titleRule(i int) {

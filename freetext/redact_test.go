@@ -30,6 +30,16 @@ func TestRedactCases(t *testing.T) {
 		{"eponymous conditions stay", "Mum has Parkinson's, Crohn's and Bell's palsy.", nil, []string{"Parkinson's", "Crohn's", "Bell's"}},
 		{"road and vitamin are not postcodes", "I had vitamin B12 then drove up the M5.", nil, []string{"B12", "M5"}},
 		{"emergency numbers stay", "I rang 111 and then 999.", nil, []string{"111", "999"}},
+		// Paper questionnaires are often filled in with the surname in capitals: the
+		// capitals end a name only when they are an acronym (ENT, CAMHS, COPD).
+		{"surname in capitals after a cue", "My name is Mary SMITH and I live alone.",
+			map[string]Kind{"Mary SMITH": KindName}, []string{"I live alone"}},
+		{"surname in capitals after a title", "Mrs Jean BENNETT was lovely.",
+			map[string]Kind{"Jean BENNETT": KindName}, []string{"Mrs", "was lovely"}},
+		{"unlisted surname in capitals after kinship", "my daughter Sarah OKONKWO-ADEYEMI rang the surgery.",
+			map[string]Kind{"Sarah OKONKWO-ADEYEMI": KindName}, []string{"rang the surgery"}},
+		{"acronyms after a name stay", "I saw Dr Patel ENT and Dr Jones CAMHS about my COPD.",
+			map[string]Kind{"Patel": KindName, "Jones": KindName}, []string{"ENT", "CAMHS", "COPD"}},
 		{"NHS number checked", "NHS number 943 476 5919.", map[string]Kind{"943 476 5919": KindNHSNumber}, nil},
 		{"NHS number unchecked 3-3-4", "my number is 123 456 7890", map[string]Kind{"123 456 7890": KindNHSNumber}, nil},
 		{"NHS number with dashes", "It is 943-476-5919.", map[string]Kind{"943-476-5919": KindNHSNumber}, nil},
