@@ -12,6 +12,7 @@ import (
 	"icesurvey/disclosure"
 	"icesurvey/fault"
 	"icesurvey/linkage"
+	"icesurvey/pseudo"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -346,6 +347,11 @@ func (a *Activities) RecordLinkageWithdrawal(ctx context.Context, in LinkageWith
 		return LinkageWithdrawalOutput{}, err
 	}
 	if !ok {
+		// Named only when it is a survey record id: anything else (an NHS number, a
+		// name) must not reach the worker's log or the audit trail.
+		if !pseudo.IsSurveyRecordID(in.SurveyRecordID) {
+			return LinkageWithdrawalOutput{}, fault.Errorf(fault.BadInput, "linkage: the survey record given is not a survey record id (not repeated)")
+		}
 		return LinkageWithdrawalOutput{}, fault.Errorf(fault.BadInput, "linkage: wave %s sampled no survey record %q", in.WaveID, in.SurveyRecordID)
 	}
 	ev, err := linkage.WithdrawalByOperator(linkage.OperatorWithdrawal{WaveID: in.WaveID, ICS: ics, SurveyRecordID: in.SurveyRecordID,

@@ -153,6 +153,11 @@ func TestLinkageActivities(t *testing.T) {
 	if fault.KindOf(err) != fault.BadInput {
 		t.Errorf("a withdrawal of an unsampled record: %v (kind %s), want BadInput", err, fault.KindOf(err))
 	}
+	// What is no survey record id (here a stand-in for an NHS number or a name typed
+	// for one) is not repeated: the refusal reaches the worker's log and the audit trail.
+	if err != nil && strings.Contains(err.Error(), "NOBODY") {
+		t.Errorf("the refusal repeats what was given: %v", err)
+	}
 	var id string
 	for rec := range ws.Consenting {
 		id = rec

@@ -20,6 +20,7 @@ import (
 	"icesurvey/activities"
 	"icesurvey/fault"
 	"icesurvey/linkage"
+	"icesurvey/pseudo"
 	"icesurvey/workflows"
 )
 
@@ -154,6 +155,12 @@ func CheckLinkageWithdrawal(w LinkageWithdrawal) error {
 	if strings.TrimSpace(w.Operator) == "" {
 		return fault.New(fault.BadInput, "--operator: a withdrawal is recorded with who made it")
 	}
+	// Not repeated: an NHS number or a name typed here must not reach the workflow's
+	// input, the worker's log or the audit trail.
+	if !pseudo.IsSurveyRecordID(strings.ToUpper(strings.TrimSpace(w.SurveyRecordID))) {
+		return fault.Errorf(fault.BadInput, "--record: not a survey record id (S and %d letters and digits, as in the mailing files and responses; not the sample's RECORD_ID, an NHS number or a name); what was given is not repeated or recorded",
+			pseudo.SurveyRecordIDLen-1)
+	}
 	return nil
 }
 
@@ -176,6 +183,7 @@ func (c *Client) WithdrawLinkage(ctx context.Context, w LinkageWithdrawal) (Link
 	if err := CheckLinkageWithdrawal(w); err != nil {
 		return out, err
 	}
+	w.SurveyRecordID = strings.ToUpper(strings.TrimSpace(w.SurveyRecordID))
 	id := workflows.LinkageWithdrawalWorkflowID(w.WaveID, w.CommandID)
 	run, err := c.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    id,

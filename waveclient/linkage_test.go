@@ -66,7 +66,7 @@ func (r doneRun) Get(_ context.Context, ptr any) error {
 // stands). It printed "withdrawal recorded" and kept the first's values silently.
 func TestWithdrawLinkageWithACommandIDUsedBefore(t *testing.T) {
 	at := time.Date(2026, 12, 8, 14, 30, 0, 0, time.UTC)
-	first := LinkageWithdrawal{WaveID: "W1", SurveyRecordID: "S1", Operator: "A. Engineer", Reason: "withdraw_linkage", CommandID: "t1"}
+	first := LinkageWithdrawal{WaveID: "W1", SurveyRecordID: "SABCDEFGH23456789", Operator: "A. Engineer", Reason: "withdraw_linkage", CommandID: "t1"}
 	result := activities.LinkageWithdrawalOutput{EventID: "C4fb", Key: "k", ICS: "QMM", At: at}
 	for _, tt := range []struct {
 		name   string
@@ -76,9 +76,9 @@ func TestWithdrawLinkageWithACommandIDUsedBefore(t *testing.T) {
 		{"the same", func(*LinkageWithdrawal) {}, ""},
 		{"the reason left to its default", func(w *LinkageWithdrawal) { w.Reason = "" }, ""},
 		{"another reason", func(w *LinkageWithdrawal) { w.Reason = "other" },
-			`command id t1 was used before, for the withdrawal of S1 (operator A. Engineer, reason withdraw_linkage) recorded at 2026-12-08T14:30:00Z as event C4fb; ` +
+			`command id t1 was used before, for the withdrawal of SABCDEFGH23456789 (operator A. Engineer, reason withdraw_linkage) recorded at 2026-12-08T14:30:00Z as event C4fb; ` +
 				`that withdrawal stands, and what this command gives otherwise is not applied (--reason "other"): give another --command-id`},
-		{"another operator and record", func(w *LinkageWithdrawal) { w.Operator, w.SurveyRecordID = "T", "S2" }, `is not applied (--record "S2", --operator "T")`},
+		{"another operator and record", func(w *LinkageWithdrawal) { w.Operator, w.SurveyRecordID = "T", "SABCDEFGH2345678A" }, `is not applied (--record "SABCDEFGH2345678A", --operator "T")`},
 		{"a carer's", func(w *LinkageWithdrawal) { w.RespondentType = "carer" }, "is not applied (--carer)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +93,41 @@ func TestWithdrawLinkageWithACommandIDUsedBefore(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) || fault.KindOf(err) != fault.BadInput {
 				t.Fatalf("err %v (kind %q), want a bad input saying %q", err, fault.KindOf(err), tt.want)
+			}
+		})
+	}
+}
+
+// A --record that is no survey record id (an NHS number, a name typed in the wrong
+// place) is refused before the cluster is reached, without repeating it: the
+// workflow would keep it in its input, and the activity's refusal (which quoted it) in
+// the worker's log and the audit trail.
+func TestCheckLinkageWithdrawalRecordForm(t *testing.T) {
+	for _, tt := range []struct {
+		record string
+		ok     bool
+	}{
+		{"SABCDEFGH23456789", true},
+		{" sabcdefgh23456789 ", true},
+		{"9434765919", false},
+		{"943 476 5919", false},
+		{"Barbara Hunt", false},
+		{"NWICE0000001", false},
+		{"", false},
+	} {
+		t.Run(tt.record, func(t *testing.T) {
+			err := CheckLinkageWithdrawal(LinkageWithdrawal{WaveID: "W1", SurveyRecordID: tt.record, Operator: "A. Engineer", Reason: "withdraw_linkage"})
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || fault.KindOf(err) != fault.BadInput || !strings.Contains(err.Error(), "--record") {
+				t.Fatalf("err %v, want a bad input about --record", err)
+			}
+			if tt.record != "" && strings.Contains(err.Error(), strings.TrimSpace(tt.record)) {
+				t.Fatalf("the refusal repeats what was typed: %v", err)
 			}
 		})
 	}

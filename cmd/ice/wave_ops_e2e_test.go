@@ -186,7 +186,7 @@ func TestWaveCancelledWhileItsICSsWait(t *testing.T) {
 		{[]string{"load", "backfill", "--wave", "nosuch", "--ics", "QNX", "--from", day, "--to", day}, waveclient.ErrUnknownWave, "--any-wave"},
 		{[]string{"load", "backfill", "--wave", wave, "--ics", "ZZZ", "--from", day, "--to", day}, nil, "has no ICS ZZZ"},
 		{[]string{"link", "--wave", "nosuchwave2"}, waveclient.ErrUnknownWave, "--any-wave"},
-		{[]string{"link", "withdraw", "--wave", "nosuchwave3", "--record", "SR1"}, waveclient.ErrUnknownWave, "--any-wave"},
+		{[]string{"link", "withdraw", "--wave", "nosuchwave3", "--record", "SABCDEFGH23456789"}, waveclient.ErrUnknownWave, "--any-wave"},
 		{[]string{"publish", "--wave", "nosuchwave4"}, waveclient.ErrUnknownWave, "--any-wave"},
 		{[]string{"themes", "code", "--wave", "nosuchwave6", "--ics", "QNX"}, waveclient.ErrUnknownWave, "--any-wave"},
 		{[]string{"themes", "code", "--wave", wave, "--ics", "ZZZ"}, nil, "has no ICS ZZZ"},
