@@ -1,8 +1,14 @@
 package waveclient
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"icesurvey/fault"
 )
 
 func TestSkippedRuns(t *testing.T) {
@@ -38,5 +44,41 @@ func TestSkippedRuns(t *testing.T) {
 		if n != tc.runs || !from.Equal(wantFrom) || !to.Equal(wantTo) {
 			t.Errorf("%s: %d runs, days %s to %s; want %d, %s to %s", tc.name, n, from, to, tc.runs, tc.from, tc.to)
 		}
+	}
+}
+
+// noCluster is a client whose every call fails the test: a refusal must come first.
+type noCluster struct{ client.Client }
+
+func (noCluster) ScheduleClient() client.ScheduleClient {
+	panic("the cluster was reached")
+}
+
+// A pause's why is kept in the schedule's note, in Temporal's database, and shown by
+// `ice schedule status`: one in which the redactor finds personal data is refused
+// before the cluster is reached, naming the kinds found, never the text (as a
+// profile verdict's note is).
+func TestPauseWhyNamesNoOne(t *testing.T) {
+	for _, why := range []string{
+		"Mrs Barbara Hunt rang about her paper questionnaire",
+		"the supplier sent NHS number 943 476 5919 in the file",
+		"ring the supplier on 07700 900123",
+	} {
+		t.Run(why, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("not refused before the cluster: %v", r)
+				}
+			}()
+			err := New(noCluster{}).PauseDailyLoadSchedule(context.Background(), "W1", why)
+			if err == nil || fault.KindOf(err) != fault.BadInput || !strings.Contains(err.Error(), "--why") {
+				t.Fatalf("err %v, want a bad input about --why", err)
+			}
+			for _, w := range []string{"Hunt", "476", "900123"} {
+				if strings.Contains(err.Error(), w) {
+					t.Fatalf("the refusal repeats the text: %v", err)
+				}
+			}
+		})
 	}
 }

@@ -33,6 +33,7 @@ import (
 
 	"icesurvey/activities"
 	"icesurvey/fault"
+	"icesurvey/freetext"
 	"icesurvey/infra"
 	"icesurvey/schemas"
 	"icesurvey/store"
@@ -852,6 +853,16 @@ const pausedNote = "; PAUSED at "
 // supplier's feed is broken): its runs are skipped, not caught up, until it is resumed.
 // The schedule's note keeps when and why.
 func (c *Client) PauseDailyLoadSchedule(ctx context.Context, wave, why string) error {
+	// The why is kept in the schedule's note, in Temporal's database, and shown by
+	// `ice schedule status`: it must name no one (as a profile verdict's note).
+	if kinds := freetext.Identifiers(why); len(kinds) > 0 {
+		words := make([]string, len(kinds))
+		for i, k := range kinds {
+			words[i] = strings.ToLower(string(k))
+		}
+		return fault.Errorf(fault.BadInput, "--why holds personal data (%s; it is not repeated here): it is kept in the schedule's note in Temporal and shown by `ice schedule status`, so say why without naming, addressing or numbering anyone",
+			strings.Join(words, ", "))
+	}
 	id := workflows.DailyLoadScheduleID(wave)
 	h := c.c.ScheduleClient().GetHandle(ctx, id)
 	d, err := h.Describe(ctx)
