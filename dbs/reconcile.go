@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"icesurvey/fault"
+	"icesurvey/pseudo"
 	"icesurvey/schemas"
 )
 
@@ -71,7 +72,7 @@ func (e *ReplyMismatchError) Error() string {
 		reasons = append(reasons, fmt.Sprintf("%d rows for %d requested records", e.Rows, e.Requested))
 	}
 	if n := len(e.Unknown); n > 0 {
-		reasons = append(reasons, fmt.Sprintf("%d unknown reference(s) (%s)", n, sample(e.Unknown)))
+		reasons = append(reasons, fmt.Sprintf("%d unknown reference(s) (%s)", n, sample(shownReferences(e.Unknown))))
 	}
 	if n := len(e.Missing); n > 0 {
 		reasons = append(reasons, fmt.Sprintf("%d requested record(s) without a row (%s)", n, sample(e.Missing)))
@@ -84,6 +85,21 @@ func (e *ReplyMismatchError) Error() string {
 		id = " " + e.RequestID
 	}
 	return fmt.Sprintf("dbs: reply to request%s does not match the request: %s; the mailing must wait", id, strings.Join(reasons, "; "))
+}
+
+// shownReferences is the unknown references of a reply as a message may name them: a
+// survey record id (what a request sends) as it is, anything else withheld, since the
+// column may hold what a shifted reply put there (an NHS number, a name, a date of birth).
+func shownReferences(refs []string) []string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		if pseudo.IsSurveyRecordID(r) {
+			out[i] = r
+		} else {
+			out[i] = "a value that is no survey record id, withheld"
+		}
+	}
+	return out
 }
 
 func sample(ids []string) string {

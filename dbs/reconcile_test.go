@@ -70,7 +70,7 @@ func TestReconcileMismatch(t *testing.T) {
 		dup       []string
 		reason    string
 	}{
-		{"unknown reference", []string{"A", "B"}, []schemas.DBSResponseRow{row("A"), row("Z")}, []string{"Z"}, []string{"B"}, nil, "1 unknown reference(s) (Z)"},
+		{"unknown reference", []string{"A", "B"}, []schemas.DBSResponseRow{row("A"), row("SZZZZZZZZZZZZZZZZ")}, []string{"SZZZZZZZZZZZZZZZZ"}, []string{"B"}, nil, "1 unknown reference(s) (SZZZZZZZZZZZZZZZZ)"},
 		{"missing row", []string{"A", "B", "C"}, []schemas.DBSResponseRow{row("A"), row("C")}, nil, []string{"B"}, nil, "2 rows for 3 requested records"},
 		{"duplicate row", []string{"A", "B"}, []schemas.DBSResponseRow{row("A"), row("A"), row("B")}, nil, nil, []string{"A"}, "answered more than once (A)"},
 		{"duplicate hides missing", []string{"A", "B"}, []schemas.DBSResponseRow{row("A"), row("A")}, nil, []string{"B"}, []string{"A"}, "without a row (B)"},
@@ -99,5 +99,41 @@ func TestReconcileMismatch(t *testing.T) {
 	}
 	if o, err := Reconcile(nil, nil); err != nil || o.Sent != 0 {
 		t.Errorf("empty request: %+v, %v", o, err)
+	}
+}
+
+// A reply's references that were not requested are whatever the reply's UNIQUE
+// REFERENCE column holds: a shifted column puts NHS numbers, names or dates of birth
+// there. The mismatch's message reaches the workflow's history, `ice wave status`, the
+// worker's log and the audit trail, so it names only references that are survey record
+// ids (what was sent), and counts the others.
+func TestReconcileMismatchWithholdsUnknownValues(t *testing.T) {
+	const known = "SABCDEFGH23456789"
+	row := func(id string) schemas.DBSResponseRow {
+		return schemas.DBSResponseRow{UniqueReference: id, TraceStatus: 21}
+	}
+	for _, tt := range []struct {
+		name     string
+		ref      string
+		shown    bool
+		withheld string
+	}{
+		{"an NHS number", "9434765919", false, "476"},
+		{"a surname", "HUNT", false, "HUNT"},
+		{"a date of birth", "19380403", false, "1938"},
+		{"another survey record id", "SZZZZZZZZZZZZZZZZ", true, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Reconcile([]string{known}, []schemas.DBSResponseRow{row(known), row(tt.ref)})
+			if err == nil || !strings.Contains(err.Error(), "1 unknown reference(s)") {
+				t.Fatalf("err = %v, want one unknown reference", err)
+			}
+			if got := strings.Contains(err.Error(), tt.ref); got != tt.shown {
+				t.Fatalf("message %q: reference shown %v, want %v", err, got, tt.shown)
+			}
+			if tt.withheld != "" && strings.Contains(err.Error(), tt.withheld) {
+				t.Fatalf("message %q repeats the reply's value", err)
+			}
+		})
 	}
 }
