@@ -46,6 +46,11 @@ type Activities struct {
 // Intake validates one ICS's sample and mailing files. A malformed file, or one that
 // is not there, fails as fault.BadInput, with a message naming the file, row and field.
 func (a *Activities) Intake(ctx context.Context, in IntakeInput) (IntakeOutput, error) {
+	for _, f := range []struct{ field, key string }{{"sample_file", in.SampleFile}, {"mailing_file", in.MailingFile}} {
+		if err := schemas.CheckIntakeFileKey(f.key); err != nil {
+			return IntakeOutput{}, fault.Wrap(fault.BadInput, fmt.Errorf("%s %s: %w", f.field, f.key, err))
+		}
+	}
 	stop := HeartbeatEvery(ctx, 10*time.Second)
 	defer stop()
 	res, err := intake.Run(ctx, a.Store, intake.Config{

@@ -88,6 +88,19 @@ const (
 // restricted landing area, since sample and mailing files hold personal data.
 func LandingKey(wave, ics, name string) string { return RestrictedLandingPrefix(wave, ics) + name }
 
+// CheckIntakeFileKey refuses a store key of a sample or mailing file outside the
+// restricted landing area: both hold personal data, and the intake writes its
+// rejection report (the rejected records) beside the sample file, so read from the
+// open landing area, the lake or any other, they would sit where readers of files
+// with no personal data read.
+func CheckIntakeFileKey(key string) error {
+	if !strings.HasPrefix(key, AreaRestrictedLanding.Prefix()) || strings.Contains(key, "..") {
+		return fmt.Errorf("the sample and mailing files hold personal data and are read only from %s (the intake writes its rejection report beside the sample file); put the file there, or give its local path for `ice wave start` to copy it there",
+			AreaRestrictedLanding.Prefix())
+	}
+	return nil
+}
+
 // IntakeFileExtensions are the extensions of the sample and mailing files intake reads
 // (lower case): a wave spec naming another is refused before the wave starts.
 var IntakeFileExtensions = []string{".csv", ".xlsx"}

@@ -38,14 +38,21 @@ func TestStageFiles(t *testing.T) {
 		{"a local file and a store key", "restricted-landing/W1/QMM/mailing.csv", nil, 1},
 		{"two files of one name", sameName, []string{"wave spec ics QMM, mailing_file", "has the same file name as sample_file", "both would land as restricted-landing/W1/QMM/QMM_sample.csv: rename one of them"}, 0},
 		{"a mistyped path", filepath.Join(dir, "QMM_mailing.cvs"), []string{"wave spec ics QMM, mailing_file", "QMM_mailing.cvs", "neither a local file nor an object in the store"}, 0},
+		// The mailing file is identifiable, and the intake writes its rejection report
+		// beside the sample file: read from the open landing area (or any other), both
+		// sat where readers of files with no personal data read.
+		{"a store key in the open landing area", "landing/W1/QMM/mailing.csv", []string{"wave spec ics QMM, mailing_file", "landing/W1/QMM/mailing.csv", "restricted-landing/"}, 0},
+		{"a store key in the lake", "lake/W1/mailing.csv", []string{"wave spec ics QMM, mailing_file", "restricted-landing/"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := store.NewFileStore(filepath.Join(t.TempDir(), "store"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := store.PutBytes(ctx, st, "restricted-landing/W1/QMM/mailing.csv", []byte("x\n")); err != nil {
-				t.Fatal(err)
+			for _, k := range []string{"restricted-landing/W1/QMM/mailing.csv", "landing/W1/QMM/mailing.csv", "lake/W1/mailing.csv"} {
+				if err := store.PutBytes(ctx, st, k, []byte("x\n")); err != nil {
+					t.Fatal(err)
+				}
 			}
 			spec := &wavespec.Spec{WaveID: "W1", ICSs: []wavespec.ICS{{Code: "QMM", SampleFile: local, MailingFile: tc.mailing}}}
 			err = StageFiles(ctx, st, spec)

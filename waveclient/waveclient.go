@@ -1049,6 +1049,10 @@ func StageFiles(ctx context.Context, st store.Store, spec *wavespec.Spec) error 
 		}
 		if _, err := st.Stat(ctx, *f.path); err != nil {
 			errs = append(errs, fmt.Errorf("wave spec ics %s, %s %q: neither a local file nor an object in the store %s: %w", f.ics, f.field, *f.path, st.URL(), err))
+			continue
+		}
+		if err := schemas.CheckIntakeFileKey(*f.path); err != nil {
+			errs = append(errs, fmt.Errorf("wave spec ics %s, %s %q: %w", f.ics, f.field, *f.path, err))
 		}
 	}
 	// Files land by their base name: two local files of one ICS with the same name
