@@ -733,7 +733,11 @@ func (ns *nameScan) extend(i int, rule string) int {
 		}
 		w := base(ns.toks[j].text)
 		lw := strings.ToLower(w)
-		if !capitalised(w) || ns.r.notNames[w] || neverAfterTitle[w] || (allCaps(w) && len(w) > 1 && !capsSurname(ns.r, w)) {
+		// In a comment typed in lower case ("my name is mary smith"), a listed surname
+		// after a lower-case given name is its surname, unless it is also an ordinary
+		// word ("my son john read it").
+		lowerSurname := !capitalised(w) && !capitalised(base(ns.toks[i].text)) && ns.r.surnames[lw] && !wordlikeSurnames[lw]
+		if (!capitalised(w) && !lowerSurname) || ns.r.notNames[w] || neverAfterTitle[w] || (allCaps(w) && len(w) > 1 && !capsSurname(ns.r, w)) {
 			return i
 		}
 		if serviceHeads[lw] {
@@ -967,6 +971,12 @@ func (ns *nameScan) gazetteerRule(i int) {
 	ns.mark(i, "gazetteer")
 	if capitalised(w) {
 		ns.extend(i, "gazetteer")
+	} else if j := ns.next(i, ""); j >= 0 && !ns.protected[j] {
+		// "told margaret smith": only a listed surname in lower case that is no
+		// ordinary word extends a lower-case name.
+		if lj := strings.ToLower(base(ns.toks[j].text)); !capitalised(ns.toks[j].text) && ns.r.surnames[lj] && !wordlikeSurnames[lj] {
+			ns.mark(j, "gazetteer")
+		}
 	}
 }
 

@@ -38,6 +38,12 @@ func TestRedactCases(t *testing.T) {
 			map[string]Kind{"Jean BENNETT": KindName}, []string{"Mrs", "was lovely"}},
 		{"unlisted surname in capitals after kinship", "my daughter Sarah OKONKWO-ADEYEMI rang the surgery.",
 			map[string]Kind{"Sarah OKONKWO-ADEYEMI": KindName}, []string{"rang the surgery"}},
+		// A comment typed all in lower case: a listed surname after a given name found
+		// by a cue is the name's too, but not one that is also an ordinary word.
+		{"lower-case surname after a cue", "my name is mary smith and my son john patel helps me",
+			map[string]Kind{"mary smith": KindName, "john patel": KindName}, []string{"my name is", "and my son", "helps me"}},
+		{"lower-case word-like surname stays", "my son john read the letter to me",
+			map[string]Kind{"john": KindName}, []string{"read the letter"}},
 		{"acronyms after a name stay", "I saw Dr Patel ENT and Dr Jones CAMHS about my COPD.",
 			map[string]Kind{"Patel": KindName, "Jones": KindName}, []string{"ENT", "CAMHS", "COPD"}},
 		{"NHS number checked", "NHS number 943 476 5919.", map[string]Kind{"943 476 5919": KindNHSNumber}, nil},
