@@ -411,9 +411,10 @@ func ResponseLoadMarkerKey(wave, ics, sha string) string {
 func ResponseLoadMarkerSHA(key string) string { return strings.TrimSuffix(path.Base(key), jsonExt) }
 
 // ReservedWaveIDs are the names the reports area, which is filed by wave, uses for what
-// is not one wave's (a release's weighting report, the profile definitions): a wave
-// of that name would share their prefix, and its retention would delete them.
-func ReservedWaveIDs() []string { return []string{"publication", "profiles"} }
+// is filed otherwise (a release's weighting report, the linkage's reports, the profile
+// definitions): a wave of that name would share their prefix, and its retention would
+// delete them.
+func ReservedWaveIDs() []string { return []string{"publication", "linkage", "profiles"} }
 
 // ProfileDefinitionsPrefix holds the experience profiles an analyst defined at run
 // time (ice profiles define): sessions, evidence, stakeholders and actions added to a

@@ -101,6 +101,7 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"bad wave id", strings.Replace(good, "W1", "W 1", 1), "wave_id"},
 		{"wave id the reports area reserves", strings.Replace(good, "wave_id: W1", "wave_id: Profiles", 1), `wave_id "Profiles": reserved`},
 		{"wave id of the publication reports", strings.Replace(good, "wave_id: W1", "wave_id: publication", 1), `wave_id "publication": reserved`},
+		{"wave id of the linkage reports", strings.Replace(good, "wave_id: W1", "wave_id: linkage", 1), `wave_id "linkage": reserved`},
 		{"blank survey URL", good + "survey_url: \"  \"\n", `survey_url "  ": want the https:// address`},
 		{"survey URL without https", good + "survey_url: www.icesurvey.nhs.uk\n", "survey_url"},
 		{"no sampling date", strings.Replace(good, "sampling_date: 2026-11-02\n", "", 1), "sampling_date"},

@@ -33,6 +33,7 @@ func main() {
 
 func run() int {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	privateUmask()
 	// Every temporary file of the process goes into a private directory of its own,
 	// removed as it ends; those of ice processes that were killed are removed now
 	// (proctmp: temporary files hold patients' data, and no retention reaches them).
