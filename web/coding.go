@@ -88,25 +88,34 @@ type CodingDecision struct {
 const codingPageSize = 20
 
 type codingView struct {
-	Wave     Wave
-	ICS      ICS
-	Grant    string
-	Action   string
-	Total    int // comments left in the coder's queue
-	From     int // the page's first comment, 0-based, in the coder's queue
-	First    int // From+1, as shown
-	Last     int // the page's last comment, 1-based
-	Prev     string
-	Next     string
-	Items    []codingRow
-	Sent     string // the confirmation after a batch
-	Problems []string
+	Wave   Wave
+	ICS    ICS
+	Grant  string
+	Action string
+	Total  int // comments left in the coder's queue
+	From   int // the page's first comment, 0-based, in the coder's queue
+	First  int // From+1, as shown
+	Last   int // the page's last comment, 1-based
+	Prev   string
+	Next   string
+	Items  []codingRow
+	Sent   string // the confirmation after a batch
+	// Problems are why a batch was not sent, each linking to the field to put right
+	// (the error summary); the comment's own Error says it again beside the comment.
+	Problems []codingProblem
 
 	// What showing the page needs (showCoding): the access decision, the request and
 	// the page's comments before redaction.
 	decision freetext.Decision
 	req      freetext.Request
 	comments []freetext.Comment
+}
+
+// codingProblem is one line of the coding page's error summary and the field it
+// links to (the first field of the page when it is about no one comment).
+type codingProblem struct {
+	Text string
+	Href string
 }
 
 type codingRow struct {
@@ -123,6 +132,7 @@ type codingRow struct {
 	Mark      string
 	Marked    bool
 	Suggested string
+	Error     string // why this comment's decision was not sent, if it was not
 
 	suggestions []CodedTheme // what the page preselected (none for a blind comment)
 }
@@ -316,9 +326,10 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 	ics := v.ICS.Code
 	batch := CodingBatch{Coder: u.ID}
 	left := 0
-	for _, row := range v.Items {
+	for i := range v.Items {
+		row := &v.Items[i]
 		if r.PostForm.Get(fmt.Sprintf("u%d", row.N)) != row.ResponseID+"/"+row.QuestionID {
-			v.Problems = append(v.Problems, "The queue has changed since the page was shown: check the comments again and send them.")
+			v.problem(nil, "", "The queue has changed since the page was shown: check the comments again and send them.")
 			break
 		}
 		d := CodingDecision{ResponseID: row.ResponseID, QuestionID: row.QuestionID}
@@ -328,15 +339,15 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 			case "negative", "positive":
 				d.Themes = append(d.Themes, CodedTheme{Theme: strings.TrimPrefix(c.Field, fmt.Sprintf("t%d-", row.N)), Polarity: c.Value})
 			default:
-				v.Problems = append(v.Problems, fmt.Sprintf("Comment %d, %s: %q is not a choice.", row.Num, c.Name, c.Value))
+				v.problem(row, c.ID, fmt.Sprintf("Comment %d, %s: %q is not a choice.", row.Num, c.Name, c.Value))
 			}
 		}
 		changed := !sameThemes(d.Themes, row.suggestions)
 		switch {
 		case row.Blind && row.Marked && len(d.Themes) > 0:
-			v.Problems = append(v.Problems, fmt.Sprintf("Comment %d is marked \"No theme (none)\" but has themes chosen: choose its themes or none, not both.", row.Num))
+			v.problem(row, row.Mark, fmt.Sprintf("Comment %d is marked \"No theme (none)\" but has themes chosen: choose its themes or none, not both.", row.Num))
 		case !row.Blind && row.Marked && changed:
-			v.Problems = append(v.Problems, fmt.Sprintf("Comment %d is marked \"Keep the suggestion\" but its themes were changed: untick it to send the change, or put the suggestion back.", row.Num))
+			v.problem(row, row.Mark, fmt.Sprintf("Comment %d is marked \"Keep the suggestion\" but its themes were changed: untick it to send the change, or put the suggestion back.", row.Num))
 		case row.Marked || changed:
 			batch.Decisions = append(batch.Decisions, d)
 		default:
@@ -344,7 +355,7 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 		}
 	}
 	if len(batch.Decisions) == 0 && len(v.Problems) == 0 {
-		v.Problems = append(v.Problems, "You have not decided any comment on this page, so nothing was sent. For each comment, change its themes, "+
+		v.problem(nil, "", "You have not decided any comment on this page, so nothing was sent. For each comment, change its themes, "+
 			"tick \"Keep the suggestion\", or, for a comment coded blind, choose its themes or tick \"No theme (none)\".")
 	}
 	if len(v.Problems) > 0 {
@@ -353,7 +364,14 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 			s.fail(w, r, err)
 			return
 		}
-		s.render(w, r, http.StatusBadRequest, "coding", page{Title: "Coding – " + icsLabel(v.ICS), User: &u, Content: v})
+		status, err := s.deps.Freshness.DataStatus(ctx)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		// As the page it was sent from, its title saying first that there is a problem.
+		s.render(w, r, http.StatusBadRequest, "coding", page{Title: "Error: Coding – " + icsLabel(v.ICS), User: &u, Status: &status, Content: v,
+			Breadcrumbs: []crumb{{"Home", "/"}, {waveTitle(v.Wave), "/waves/" + url.PathEscape(v.Wave.ID)}}})
 		return
 	}
 	// Only what happened is on record: the pipeline checks the access file again, and
@@ -398,6 +416,22 @@ func (s *Server) codingSubmit(w http.ResponseWriter, r *http.Request, u access.U
 	// The decided comments have left the coder's queue: the same place in it now
 	// holds the next batch.
 	http.Redirect(w, r, v.Action+"&sent="+fmt.Sprint(n)+"&left="+fmt.Sprint(left), http.StatusSeeOther)
+}
+
+// problem adds a line to the error summary linking to the field id of row (to the
+// page's first field when row is nil or id empty), and says it beside the comment.
+func (v *codingView) problem(row *codingRow, id, text string) {
+	if row != nil {
+		row.Error = strings.TrimSpace(row.Error + " " + text)
+	}
+	if id == "" && len(v.Items) > 0 && len(v.Items[0].Themes) > 0 {
+		id = v.Items[0].Themes[0].ID
+	}
+	href := ""
+	if id != "" {
+		href = "#" + id
+	}
+	v.Problems = append(v.Problems, codingProblem{Text: text, Href: href})
 }
 
 // sameThemes reports whether a and b code the same themes with the same polarities.
