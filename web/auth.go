@@ -96,13 +96,13 @@ func (s *Server) signInLocal(w http.ResponseWriter, r *http.Request) {
 	v.UserName = name
 	if name == "" || password == "" {
 		v.Error = "Enter your e-mail address and password"
-		s.render(w, r, http.StatusUnprocessableEntity, "signin", page{Title: "Sign in", Content: v})
+		s.render(w, r, http.StatusUnprocessableEntity, "signin", page{Title: "Error: Sign in", Content: v})
 		return
 	}
 	if !s.deps.LocalUsers.Verify(name, password) {
 		s.log.Info("local sign-in refused", "request_id", requestID(r.Context()), "client", s.clientIP(r))
 		v.Error = "The e-mail address or password is not right"
-		s.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Content: v})
+		s.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Error: Sign in", Content: v})
 		return
 	}
 	pol := s.policy(r)

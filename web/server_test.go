@@ -95,6 +95,30 @@ func TestWrongPasswordAndUnknownUser(t *testing.T) {
 	}
 }
 
+// TestSignInErrorTitle: a sign-in form shown again with an error says so first in its
+// title (the NHS error summary pattern), so a screen reader user hears it at once;
+// the form shown without an error does not.
+func TestSignInErrorTitle(t *testing.T) {
+	h := newHarness(t, true, nil)
+	title := func(body string) string {
+		_, after, _ := strings.Cut(body, "<title>")
+		got, _, _ := strings.Cut(after, "</title>")
+		return got
+	}
+	if _, body := h.get(t, h.client, "/sign-in"); !strings.HasPrefix(title(body), "Sign in – ") {
+		t.Errorf("the sign-in page's title: %q", title(body))
+	}
+	for name, form := range map[string]url.Values{
+		"wrong password": {"username": {"ann.analyst@example.nhs.uk"}, "password": {"wrong"}},
+		"nothing given":  {"username": {""}, "password": {""}},
+	} {
+		_, body := h.postForm(t, h.client, "/sign-in", form, nil)
+		if got := title(body); !strings.HasPrefix(got, "Error: Sign in – ") {
+			t.Errorf("%s: title %q, want it to start \"Error: Sign in\"", name, got)
+		}
+	}
+}
+
 func TestSessionExpiry(t *testing.T) {
 	h := newHarness(t, true, func(c *Config, _ *Deps) { c.SessionIdle, c.SessionAbsolute = 30*time.Minute, 2*time.Hour })
 	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
