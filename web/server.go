@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -117,7 +118,16 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /waves/{wave}/linkage", s.requireUser(s.linkagePage))
 	mux.Handle("GET /waves/{wave}/linkage/download/{table}", s.requireUser(s.downloadLinkage))
 	mux.Handle("GET /access", s.requireUser(s.accessPage))
+	// Everything else: a path that is served, but not for this method, is refused as
+	// such (405 with Allow; this catch-all, matching every method, would otherwise
+	// answer "Page not found" for it); anything else is not found.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.errorPage(w, r, http.StatusMethodNotAllowed, "This page cannot be used that way",
+				"The address is right, but the request was not one this page takes. Go to the dashboard home page and try again from there.")
+			return
+		}
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", "If you typed the web address, check it is correct.")
 	})
 
@@ -131,6 +141,24 @@ func (s *Server) routes() http.Handler {
 		s.errorPage(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was not accepted. Go back to the dashboard and try again.")
 	}))
 	return s.recoverer(s.logRequests(s.compress(s.securityHeaders(cop.Handler(mux)))))
+}
+
+// allowedMethods are the methods mux serves r's path with through a route of its own
+// (not the catch-all "/"), as an Allow header lists them; none for a path it does not
+// serve at all.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		try := r.Clone(r.Context())
+		try.Method = m
+		if _, pattern := mux.Handler(try); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+			if m == http.MethodGet {
+				allow = append(allow, http.MethodHead)
+			}
+		}
+	}
+	return allow
 }
 
 func cacheFor(d time.Duration, h http.Handler) http.Handler {

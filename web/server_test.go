@@ -656,3 +656,39 @@ func TestConfigValidation(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// TestWrongMethodIsNotAllowed: a path the dashboard serves, asked with a method it
+// does not take there, is refused with 405 and the methods it does take (not "Page not
+// found"), on the service's own error page with its security headers; a path it does
+// not serve is still not found, whatever the method.
+func TestWrongMethodIsNotAllowed(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodPost, "/waves/W1", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{http.MethodDelete, "/waves/W1/free-text?ics=QMM", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{http.MethodPut, "/waves/W1/coding?ics=QMM", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
+		{http.MethodGet, "/sign-out", http.StatusMethodNotAllowed, "POST"},
+		{http.MethodOptions, "/sign-in", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
+		{http.MethodGet, "/no-such-page", http.StatusNotFound, ""},
+		{http.MethodPost, "/no-such-page", http.StatusNotFound, ""},
+	} {
+		req, _ := http.NewRequest(c.method, h.ts.URL+c.path, nil)
+		resp, err := h.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || resp.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d, Allow %q; want %d, Allow %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), c.status, c.allow)
+		}
+		if !strings.Contains(string(b), `<html lang="en">`) || resp.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("%s %s: not the dashboard's own error page with its headers", c.method, c.path)
+		}
+	}
+}
