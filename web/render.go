@@ -107,6 +107,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// A page is never stored: every one may name the signed-in user, and error pages
+	// outside a signed-in route (not found, refused forms) are rendered for them too.
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -692,3 +692,29 @@ func TestWrongMethodIsNotAllowed(t *testing.T) {
 		}
 	}
 }
+
+// TestNoPageIsStored: every HTML page the dashboard renders for a signed-in user says
+// no-store, the error pages outside a signed-in route too (they name the user in the
+// header), so a shared computer's cache or back button keeps nothing of it.
+func TestNoPageIsStored(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	cross := http.Header{"Sec-Fetch-Site": {"cross-site"}}
+	for name, do := range map[string]func() (*http.Response, string){
+		"not found":          func() (*http.Response, string) { return h.get(t, h.client, "/no-such-page") },
+		"method not allowed": func() (*http.Response, string) { return h.get(t, h.client, "/sign-out") },
+		"cross-site form": func() (*http.Response, string) {
+			return h.postForm(t, h.client, "/waves/W1/coding?ics=QMM", nil, cross)
+		},
+		"free text": func() (*http.Response, string) { return h.get(t, h.client, "/waves/W1/free-text?ics=QMM") },
+		"refused":   func() (*http.Response, string) { return h.get(t, h.client, "/access") },
+	} {
+		resp, body := do()
+		if !strings.Contains(body, "Fay Reader") {
+			t.Fatalf("%s (%d): the page does not name the signed-in user, so it checks nothing", name, resp.StatusCode)
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s (%d): Cache-Control %q, want no-store", name, resp.StatusCode, cc)
+		}
+	}
+}
