@@ -111,3 +111,18 @@ func (h *harness) checkSignInRefused(t *testing.T) {
 		t.Errorf("signing in with an unreadable access file: %d, want 503", resp.StatusCode)
 	}
 }
+
+// TestAccessPageSaysWhenChangesTakeEffect: the administrators' page says what the
+// dashboard does (it reads the access file again at every request, as the test above
+// shows), not that a change waits for a restart.
+func TestAccessPageSaysWhenChangesTakeEffect(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "adam.admin@example.nhs.uk")
+	resp, body := h.get(t, h.client, "/access")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/access: %d", resp.StatusCode)
+	}
+	if strings.Contains(body, "when the dashboard restarts") || !strings.Contains(body, "take effect at the next page anyone opens") {
+		t.Errorf("the access page does not say that a change takes effect at once:\n%s", body)
+	}
+}
