@@ -126,7 +126,9 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u access.U
 		previous = c.Value
 	}
 	ss := s.sessions.create(u.ID, method, previous, s.cfg.Now())
-	setCookie(w, sessionCookie, ss.id, s.cfg.SessionAbsolute)
+	// A browser-session cookie: on a shared workstation, closing the browser signs the
+	// user out there; the session's idle and absolute limits are the server's.
+	setCookie(w, sessionCookie, ss.id, 0)
 	s.log.Info("signed in", "request_id", requestID(r.Context()), "user", u.ID, "method", method)
 }
 

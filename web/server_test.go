@@ -55,6 +55,11 @@ func TestLocalSignInSessionCookieAndRotation(t *testing.T) {
 			t.Errorf("session cookie lacks %s: %s", want, raw)
 		}
 	}
+	// A browser-session cookie: closing the browser (a shared workstation) ends the
+	// sign-in there; the server's idle and absolute limits end it everywhere.
+	if strings.Contains(raw, "Max-Age") || strings.Contains(raw, "Expires") {
+		t.Errorf("the session cookie outlives the browser: %s", raw)
+	}
 	if c.Value == old || len(c.Value) < 40 {
 		t.Errorf("session id not rotated or too short: %q", c.Value)
 	}

@@ -126,9 +126,10 @@ func (s *sessionStore) sweep(now time.Time) {
 	}
 }
 
-// setCookie writes a session-scoped cookie: Secure, HttpOnly, SameSite=Lax, Path=/.
-// Lax (not Strict) so that the OpenID provider's redirect back, a top-level GET from
-// another site, still carries the sign-in flow's cookie.
+// setCookie writes a cookie: Secure, HttpOnly, SameSite=Lax, Path=/, kept for maxAge,
+// or, when maxAge is 0, a browser-session cookie (no Max-Age: closing the browser ends
+// it). Lax (not Strict) so that the OpenID provider's redirect back, a top-level GET
+// from another site, still carries the sign-in flow's cookie.
 func setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()),
