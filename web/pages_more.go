@@ -86,6 +86,9 @@ func (s *Server) carersView(ctx context.Context, u access.User, waveID string, f
 		if err != nil {
 			return carersView{}, err
 		}
+		for i := range tv.Sections {
+			tv.Sections[i].Sub = true // under the theme's own heading
+		}
 		v.Themes = append(v.Themes, carerTheme{Theme: t, Refused: tv.Refused, Sections: tv.Sections})
 	}
 	return v, nil

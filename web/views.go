@@ -27,6 +27,9 @@ type section struct {
 	Meta [][2]string
 	// Empty: there is nothing to show, so the section is its heading and intro only.
 	Empty bool
+	// Sub: the section sits under a heading of the page's own (the carers' page's
+	// questionnaire sections), so its heading is an h3, not an h2.
+	Sub bool
 }
 
 // withDownloads sets a section's download links: base is the page's download path and
