@@ -56,3 +56,29 @@ func TestBrowserNoPageScrollsSideways(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserLandmarksAreUnique runs axe-core's best-practice rules (beyond WCAG's) on
+// the pages with charts and tables: among them, that no two landmarks share a name, so
+// a screen reader's list of regions tells a chart's section from its table's scrolling
+// region (they were both named by the same sentence, the heading and the caption).
+func TestBrowserLandmarksAreUnique(t *testing.T) {
+	b := browsertest.Start(t)
+	h := newHarness(t, false, nil)
+	tab := b.NewTab(t)
+	tab.Do(chromedp.Navigate(h.ts.URL + "/sign-in"))
+	signInLocal(t, tab, "ann.analyst@example.nhs.uk")
+	for _, path := range []string{
+		"/waves/W1",
+		"/waves/W1/themes/care-administration?ics=QMM",
+		"/waves/W1/themes/care-administration?ics=QMM&breakdown=age_band",
+		"/waves/W1/carers?ics=QMM",
+		"/waves/W1/practices?ics=QMM",
+		"/waves/W1/releases",
+		"/waves/W1/linkage",
+	} {
+		tab.Do(chromedp.Navigate(h.ts.URL + path))
+		for _, v := range tab.Axe("best-practice") {
+			t.Errorf("%s: %s", path, v)
+		}
+	}
+}

@@ -39,8 +39,12 @@ type Cell struct {
 func (t Table) HTML() template.HTML {
 	var b strings.Builder
 	// The container scrolls sideways on a narrow screen; it is a focusable, named region
-	// so that keyboard users can scroll it too (WCAG 2.1.1).
-	fmt.Fprintf(&b, `<div class="nhsuk-table-container ice-table" id="%s-container" role="region" aria-labelledby="%s-caption" tabindex="0">`, t.ID, t.ID)
+	// so that keyboard users can scroll it too (WCAG 2.1.1). Its name is "Table: " and
+	// the caption, not the caption alone: the section around it is a region named by its
+	// heading, which is often the same sentence, and two regions of one name cannot be
+	// told apart in a screen reader's list of landmarks.
+	fmt.Fprintf(&b, `<div class="nhsuk-table-container ice-table" id="%s-container" role="region" aria-labelledby="%s-kind %s-caption" tabindex="0">`, t.ID, t.ID, t.ID)
+	fmt.Fprintf(&b, `<span id="%s-kind" hidden="">Table:</span>`, t.ID)
 	fmt.Fprintf(&b, `<table class="nhsuk-table" id="%s">`, t.ID)
 	fmt.Fprintf(&b, `<caption class="nhsuk-table__caption nhsuk-table__caption--s" id="%s-caption">%s</caption>`, t.ID, esc(t.Caption))
 	b.WriteString(`<thead class="nhsuk-table__head"><tr class="nhsuk-table__row">`)
