@@ -243,7 +243,9 @@ func (c IntervalBars) Render() Chart {
 }
 
 func barSentence(b Bar, valueLabel, comparator, comparedWith string) string {
-	s := fmt.Sprintf("%s: %s %s (%s to %s)", b.Label, Percent(clamp01(b.Value)), valueLabel, Percent(clamp01(b.Lower)), Percent(clamp01(b.Upper)))
+	// "50.0% positive", not "50.0% % positive": a label that starts with "%" names the
+	// measure a percentage already says.
+	s := fmt.Sprintf("%s: %s %s (%s to %s)", b.Label, Percent(clamp01(b.Value)), strings.TrimSpace(strings.TrimPrefix(valueLabel, "%")), Percent(clamp01(b.Lower)), Percent(clamp01(b.Upper)))
 	if b.HasComparator && !b.ComparatorWithheld {
 		s += fmt.Sprintf("; %s %s", comparator, Percent(clamp01(b.Comparator)))
 	}

@@ -459,3 +459,20 @@ func TestBarSentenceComparison(t *testing.T) {
 		}
 	}
 }
+
+// TestBarSentenceNamesTheValueOnce: a bar's tooltip reads "50.0% positive", not
+// "50.0% % positive": a value label that starts with "%" is not said after a
+// percentage a second time; any other label is said in full.
+func TestBarSentenceNamesTheValueOnce(t *testing.T) {
+	for _, tc := range []struct{ label, want string }{
+		{"", "Q: 50.0% positive (40.0% to 60.0%)"},
+		{"% positive", "Q: 50.0% positive (40.0% to 60.0%)"},
+		{"% who knew", "Q: 50.0% who knew (40.0% to 60.0%)"},
+		{"share positive", "Q: 50.0% share positive (40.0% to 60.0%)"},
+	} {
+		c := IntervalBars{ID: "x", ValueLabel: tc.label, Bars: []Bar{{Label: "Q", Value: 0.5, Lower: 0.4, Upper: 0.6, Base: 50}}}.Render()
+		if !strings.Contains(string(c.SVG), "<title>"+tc.want+"</title>") {
+			t.Errorf("value label %q: the tooltip is not %q:\n%s", tc.label, tc.want, c.SVG)
+		}
+	}
+}
