@@ -102,10 +102,14 @@ func TestAccessFileChangesTakeEffectAtOnce(t *testing.T) {
 }
 
 // checkSignInRefused checks that signing in is refused while the access file cannot be
-// read.
+// read: the sign-in page says so at once, rather than take a password it will refuse.
 func (h *harness) checkSignInRefused(t *testing.T) {
 	t.Helper()
 	c := h.newClient()
+	if resp, body := h.get(t, c, "/sign-in"); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "access file cannot be read") ||
+		strings.Contains(body, `name="password"`) {
+		t.Errorf("the sign-in page with an unreadable access file: %d, want 503 and no form", resp.StatusCode)
+	}
 	resp, _ := h.postForm(t, c, "/sign-in", map[string][]string{"username": {"fay.reader@example.nhs.uk"}, "password": {testPassword}, "next": {"/"}}, nil)
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("signing in with an unreadable access file: %d, want 503", resp.StatusCode)

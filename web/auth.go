@@ -41,7 +41,13 @@ func (s *Server) signInView(next string) signInView {
 }
 
 func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.currentUser(r); ok {
+	pol := s.policy(r)
+	if pol == nil {
+		// No one can be let in: say so now, not after a password is typed.
+		s.accessUnreadable(w, r)
+		return
+	}
+	if _, ok := s.sessionUser(pol, r); ok {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
