@@ -152,6 +152,23 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
 }
 
+// extendSession keeps a live session going (its idle limit counts from now), for the
+// page's "Stay signed in" (app.js): 204, or 401 when there is no live session to keep.
+// It is a POST, so the cross-origin protection covers it.
+func (s *Server) extendSession(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	pol := s.policy(r)
+	if pol == nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	if _, ok := s.sessionUser(pol, r); !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) signedOut(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "signedout", page{Title: "You have signed out", Content: s.signInView("/")})
 }

@@ -26,6 +26,9 @@ type page struct {
 	Breadcrumbs []crumb
 	Status      *DataStatus
 	RequestID   string
+	// SessionIdle is, for a signed-in page, how many seconds of no request end the
+	// session: app.js warns before then and offers to stay signed in (WCAG 2.2.1).
+	SessionIdle int
 	Content     any
 }
 
@@ -99,6 +102,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		if u, ok := s.currentUser(r); ok {
 			p.User = &u
 		}
+	}
+	if p.User != nil {
+		p.SessionIdle = int(s.cfg.SessionIdle.Seconds())
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
