@@ -39,6 +39,7 @@ type crumb struct {
 
 var funcs = template.FuncMap{
 	"dateTime":      func(t time.Time) string { return t.In(london).Format("2 January 2006 at 15:04") },
+	"day":           longDay,
 	"percent":       chart.Percent,
 	"lower":         strings.ToLower,
 	"stageTitle":    stageTitle,
@@ -49,6 +50,16 @@ var funcs = template.FuncMap{
 		}
 		return cs[len(cs)-1]
 	},
+}
+
+// longDay writes a day given as "2006-01-02" as the pages write dates, "2 January
+// 2006" (as NHS style has them, and a screen reader says them); anything else as given.
+func longDay(s string) string {
+	d, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		return s
+	}
+	return d.Format("2 January 2006")
 }
 
 // london is where the programme's days are counted and times are shown.

@@ -559,6 +559,10 @@ func TestDataAsOfBanner(t *testing.T) {
 	if !strings.Contains(body, "Newer data, as of 2 July 2026 at 06:30, is being prepared") {
 		t.Error("no newer-data notice")
 	}
+	// The load's day is written as the banner's other date is, not "2026-06-30".
+	if !strings.Contains(body, "(responses received up to 30 June 2026)") {
+		t.Error("the banner does not say the day of the last load in words")
+	}
 }
 
 func TestStaticAssetsAndFonts(t *testing.T) {
