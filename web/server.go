@@ -111,11 +111,13 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /waves/{wave}/practices", s.requireUser(s.practicesPage))
 	mux.Handle("GET /waves/{wave}/practices/download/{table}", s.requireUser(s.downloadPractices))
 	// Pages that show free text are never compressed (compress.go).
-	mux.Handle("GET /waves/{wave}/free-text", uncompressed(s.requireUser(s.freeTextPage)))
-	mux.Handle("GET /waves/{wave}/free-text/download/{file}", uncompressed(s.requireUser(s.downloadFreeText)))
-	mux.Handle("GET /waves/{wave}/coding", uncompressed(s.requireUser(s.codingPage)))
+	// Nor do they answer HEAD: a read is recorded in the audit trail as shown, and a
+	// HEAD request is shown nothing.
+	mux.Handle("GET /waves/{wave}/free-text", s.noHead(uncompressed(s.requireUser(s.freeTextPage))))
+	mux.Handle("GET /waves/{wave}/free-text/download/{file}", s.noHead(uncompressed(s.requireUser(s.downloadFreeText))))
+	mux.Handle("GET /waves/{wave}/coding", s.noHead(uncompressed(s.requireUser(s.codingPage))))
 	mux.Handle("POST /waves/{wave}/coding", uncompressed(s.requireUser(s.codingSubmit)))
-	mux.Handle("GET /waves/{wave}/profiles", uncompressed(s.requireUser(s.profilePage)))
+	mux.Handle("GET /waves/{wave}/profiles", s.noHead(uncompressed(s.requireUser(s.profilePage))))
 	mux.Handle("GET /waves/{wave}/linkage", s.requireUser(s.linkagePage))
 	mux.Handle("GET /waves/{wave}/linkage/download/{table}", s.requireUser(s.downloadLinkage))
 	mux.Handle("GET /access", s.requireUser(s.accessPage))
@@ -142,6 +144,20 @@ func (s *Server) routes() http.Handler {
 		s.errorPage(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was not accepted. Go back to the dashboard and try again.")
 	}))
 	return s.recoverer(s.logRequests(s.compress(s.securityHeaders(cop.Handler(mux)))))
+}
+
+// noHead refuses HEAD on a GET route that shows free text (405, Allow: GET): its
+// handler records the comments it shows, and a HEAD response shows none.
+func (s *Server) noHead(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w.Header().Set("Allow", http.MethodGet)
+			s.errorPage(w, r, http.StatusMethodNotAllowed, "This page cannot be used that way",
+				"This page shows free text, and every showing is recorded: open it in the browser.")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // allowedMethods are the methods mux serves r's path with through a route of its own

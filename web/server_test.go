@@ -727,3 +727,37 @@ func TestNoPageIsStored(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadShowsNoFreeTextSoRecordsNone: a HEAD request is answered without a body, so
+// the pages that show free text refuse it (405, Allow: GET) rather than record in the
+// audit trail a read of comments no one was shown; other pages answer HEAD as usual.
+func TestHeadShowsNoFreeTextSoRecordsNone(t *testing.T) {
+	coding := &memCoding{}
+	h := newHarness(t, true, func(_ *Config, d *Deps) { d.CodingQueue, d.ThemeDecisions, d.Profiles = coding, coding, memProfiles{} })
+	h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+	before := len(h.freeText.Events())
+	for _, path := range []string{
+		"/waves/W1/free-text?ics=QMM",
+		"/waves/W1/free-text?ics=QMM&q=physio",
+		"/waves/W1/free-text/download/comments.csv?ics=QMM",
+		"/waves/W1/coding?ics=QMM",
+		"/waves/W1/profiles?ics=QMM&profile=women-heart",
+	} {
+		req, _ := http.NewRequest(http.MethodHead, h.ts.URL+path, nil)
+		resp, err := h.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
+			t.Errorf("HEAD %s: %d, Allow %q; want 405, Allow GET", path, resp.StatusCode, resp.Header.Get("Allow"))
+		}
+	}
+	if evs := h.freeText.Events()[before:]; len(evs) != 0 {
+		t.Errorf("HEAD requests put %d reads on record, the first of %v", len(evs), evs[0].ResponseIDs)
+	}
+	req, _ := http.NewRequest(http.MethodHead, h.ts.URL+"/waves/W1", nil)
+	if resp, err := h.client.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD of the overview: %v %v, want 200", resp.StatusCode, err)
+	}
+}
