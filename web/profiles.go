@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"icesurvey/access"
@@ -210,7 +211,7 @@ func profileTables(st ProfileStatement) []chart.Table {
 		out = append(out, t)
 	}
 	if len(st.Themes) > 0 {
-		t := chart.Table{ID: "profile-" + st.ID + "-themes", Caption: "Themes coded for this statement: comments and contributions",
+		t := chart.Table{ID: "profile-" + st.ID + "-themes", Caption: "Themes coded for “" + strings.TrimSuffix(st.Statement, ".") + "”: comments and contributions",
 			Columns: []chart.Column{{Label: "Theme"}, {Label: "Survey comments, negative", Numeric: true}, {Label: "Survey comments, positive", Numeric: true},
 				{Label: "Sessions, negative", Numeric: true}, {Label: "Sessions, positive", Numeric: true}}}
 		for _, th := range st.Themes {

@@ -88,3 +88,25 @@ func TestProfilePage(t *testing.T) {
 		t.Error("the theme page does not link the profiles")
 	}
 }
+
+// TestProfileThemeTablesNamedByStatement: each statement's themes table is named by
+// its statement, so the tables of one profile page (and their scrolling regions) are
+// not all called the same thing in a screen reader's list of tables and regions.
+func TestProfileThemeTablesNamedByStatement(t *testing.T) {
+	sts := []ProfileStatement{
+		{ID: "rehab", Statement: "People are offered cardiac rehabilitation.", Themes: []ProfileTheme{{Name: "Lack of continuity"}}},
+		{ID: "plan", Statement: "People have a care plan shared with them.", Themes: []ProfileTheme{{Name: "Lack of information"}}},
+	}
+	seen := map[string]string{}
+	for _, st := range sts {
+		for _, tb := range profileTables(st) {
+			if other, ok := seen[tb.Caption]; ok {
+				t.Errorf("statements %s and %s have tables of one caption: %q", other, st.ID, tb.Caption)
+			}
+			seen[tb.Caption] = st.ID
+			if strings.HasSuffix(tb.ID, "-themes") && !strings.Contains(tb.Caption, strings.TrimSuffix(st.Statement, ".")) {
+				t.Errorf("%s: the themes table's caption %q does not name the statement", st.ID, tb.Caption)
+			}
+		}
+	}
+}
