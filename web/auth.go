@@ -28,7 +28,33 @@ type signInView struct {
 	StartHref    string
 	Local        bool
 	UserName     string
-	Error        string
+	Error        string // the error summary's heading line, when the form was refused
+	// Errors are the summary's lines, each linking to its field; UserNameError and
+	// PasswordError say them again beside the field.
+	Errors        []fieldError
+	UserNameError string
+	PasswordError string
+}
+
+// fieldError is one line of an error summary and the id of the field it is about.
+type fieldError struct {
+	Field string
+	Text  string
+}
+
+// fail marks the form refused, with text beside field (username or password) and in
+// the summary.
+func (v *signInView) fail(field, text string) {
+	if v.Error == "" {
+		v.Error = text
+	}
+	v.Errors = append(v.Errors, fieldError{Field: field, Text: text})
+	switch field {
+	case "username":
+		v.UserNameError = text
+	case "password":
+		v.PasswordError = text
+	}
 }
 
 func (s *Server) signInView(next string) signInView {
@@ -101,13 +127,18 @@ func (s *Server) signInLocal(w http.ResponseWriter, r *http.Request) {
 	v := s.signInView(r.PostFormValue("next"))
 	v.UserName = name
 	if name == "" || password == "" {
-		v.Error = "Enter your e-mail address and password"
+		if name == "" {
+			v.fail("username", "Enter your e-mail address")
+		}
+		if password == "" {
+			v.fail("password", "Enter your password")
+		}
 		s.render(w, r, http.StatusUnprocessableEntity, "signin", page{Title: "Error: Sign in", Content: v})
 		return
 	}
 	if !s.deps.LocalUsers.Verify(name, password) {
 		s.log.Info("local sign-in refused", "request_id", requestID(r.Context()), "client", s.clientIP(r))
-		v.Error = "The e-mail address or password is not right"
+		v.fail("username", "The e-mail address or password is not right")
 		s.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Error: Sign in", Content: v})
 		return
 	}

@@ -761,3 +761,38 @@ func TestHeadShowsNoFreeTextSoRecordsNone(t *testing.T) {
 		t.Errorf("HEAD of the overview: %v %v, want 200", resp.StatusCode, err)
 	}
 }
+
+// TestSignInErrorsNameTheField: a sign-in form sent with a field left empty says which,
+// beside that field and in the error summary linking to it (the NHS error pattern,
+// WCAG 3.3.1): an empty password is the password's error, not the e-mail address's.
+func TestSignInErrorsNameTheField(t *testing.T) {
+	h := newHarness(t, true, nil)
+	for _, c := range []struct {
+		name, user, password string
+		want, absent         []string
+	}{
+		{"no password", "ann.analyst@example.nhs.uk", "",
+			[]string{`<a href="#password">Enter your password</a>`, `id="password-error"`, `aria-describedby="password-error"`},
+			[]string{`id="username-error"`, `href="#username"`}},
+		{"no e-mail address", "", "secret",
+			[]string{`<a href="#username">Enter your e-mail address</a>`, `id="username-error"`, `aria-describedby="username-error"`},
+			[]string{`id="password-error"`, `href="#password"`}},
+		{"neither", "", "",
+			[]string{`<a href="#username">Enter your e-mail address</a>`, `<a href="#password">Enter your password</a>`, `id="username-error"`, `id="password-error"`}, nil},
+	} {
+		resp, body := h.postForm(t, h.newClient(), "/sign-in", url.Values{"username": {c.user}, "password": {c.password}}, nil)
+		if resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d, want 422", c.name, resp.StatusCode)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the page lacks %s", c.name, w)
+			}
+		}
+		for _, a := range c.absent {
+			if strings.Contains(body, a) {
+				t.Errorf("%s: the page has %s", c.name, a)
+			}
+		}
+	}
+}
