@@ -149,7 +149,7 @@ func (s *Server) routes() http.Handler {
 // noHead refuses HEAD on a GET route that shows free text (405, Allow: GET): its
 // handler records the comments it shows, and a HEAD response shows none.
 func (s *Server) noHead(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return noHeadHandler(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodHead {
 			w.Header().Set("Allow", http.MethodGet)
 			s.errorPage(w, r, http.StatusMethodNotAllowed, "This page cannot be used that way",
@@ -160,6 +160,11 @@ func (s *Server) noHead(h http.Handler) http.Handler {
 	})
 }
 
+// noHeadHandler is a route noHead made: allowedMethods lists no HEAD for it.
+type noHeadHandler func(w http.ResponseWriter, r *http.Request)
+
+func (f noHeadHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { f(w, r) }
+
 // allowedMethods are the methods mux serves r's path with through a route of its own
 // (not the catch-all "/"), as an Allow header lists them; none for a path it does not
 // serve at all.
@@ -168,9 +173,9 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		try := r.Clone(r.Context())
 		try.Method = m
-		if _, pattern := mux.Handler(try); pattern != "" && pattern != "/" {
+		if h, pattern := mux.Handler(try); pattern != "" && pattern != "/" {
 			allow = append(allow, m)
-			if m == http.MethodGet {
+			if _, headless := h.(noHeadHandler); m == http.MethodGet && !headless {
 				allow = append(allow, http.MethodHead)
 			}
 		}
