@@ -62,3 +62,30 @@ func TestBrowserCodingErrorSummary(t *testing.T) {
 	}
 	noConsoleProblems(t, tab, h.ts.URL+"/waves/W1/coding?ics=QMM&from=0") // the refused pages are 400s
 }
+
+// TestBrowserCodingConfirmationTakesFocus: after a batch is sent, the page that follows
+// says so in the NHS success notification banner, which takes focus (role="alert"),
+// so a screen reader or keyboard user knows at once that the decisions were recorded
+// (the page's title and heading are the same as before sending).
+func TestBrowserCodingConfirmationTakesFocus(t *testing.T) {
+	b := browsertest.Start(t)
+	coding := &memCoding{}
+	h := newHarness(t, false, func(_ *Config, d *Deps) { d.CodingQueue, d.ThemeDecisions = coding, coding })
+	tab := b.NewTab(t)
+	tab.Do(chromedp.Navigate(h.ts.URL + "/waves/W1/coding?ics=QMM"))
+	signInLocal(t, tab, "fay.reader@example.nhs.uk")
+	tab.Do(
+		chromedp.Click(chromedp.ID("k0")),
+		chromedp.Click(chromedp.ID("coding-send")),
+		chromedp.WaitVisible(chromedp.ID("coding-sent")),
+	)
+	if got := browsertest.Eval[string](tab, `document.getElementById('coding-sent').textContent`); !strings.Contains(got, "Your decisions were recorded: 1 comments.") {
+		t.Errorf("the confirmation says %q", got)
+	}
+	if !browsertest.Eval[bool](tab, `document.getElementById('coding-sent').getAttribute('role') === 'alert' && document.getElementById('coding-sent').contains(document.activeElement)`) {
+		t.Errorf("the confirmation did not take focus (focus on %s)", browsertest.Eval[string](tab, `document.activeElement.outerHTML.slice(0, 80)`))
+	}
+	tab.CheckAxe("coding confirmation")
+	tab.CheckKeyboard("coding confirmation")
+	noConsoleProblems(t, tab)
+}
