@@ -196,7 +196,7 @@ func (s *Server) codingPage(w http.ResponseWriter, r *http.Request, u access.Use
 	// sent is the count codingSubmit put in its redirect; anything but a whole number
 	// is ignored, so no text from a link is shown beside the comments.
 	if n, err := strconv.Atoi(r.URL.Query().Get("sent")); err == nil && n >= 0 {
-		v.Sent = "Your decisions were recorded: " + strconv.Itoa(n) + " comments."
+		v.Sent = "Your decisions were recorded: " + strconv.Itoa(n) + " comment" + map[bool]string{true: "", false: "s"}[n == 1] + "."
 		if l, err := strconv.Atoi(r.URL.Query().Get("left")); err == nil && l > 0 {
 			v.Sent += " " + strconv.Itoa(l) + " you left undecided were not sent and are still in your queue."
 		}

@@ -79,7 +79,7 @@ func TestBrowserCodingConfirmationTakesFocus(t *testing.T) {
 		chromedp.Click(chromedp.ID("coding-send")),
 		chromedp.WaitVisible(chromedp.ID("coding-sent")),
 	)
-	if got := browsertest.Eval[string](tab, `document.getElementById('coding-sent').textContent`); !strings.Contains(got, "Your decisions were recorded: 1 comments.") {
+	if got := browsertest.Eval[string](tab, `document.getElementById('coding-sent').textContent`); !strings.Contains(got, "Your decisions were recorded: 1 comment. ") { // one, not "1 comments"
 		t.Errorf("the confirmation says %q", got)
 	}
 	if !browsertest.Eval[bool](tab, `document.getElementById('coding-sent').getAttribute('role') === 'alert' && document.getElementById('coding-sent').contains(document.activeElement)`) {
