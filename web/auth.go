@@ -200,6 +200,28 @@ func (s *Server) extendSession(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// sessionStatus tells a page how many seconds its session has left (JSON
+// {"seconds_left": n}), counting the requests of every page the user has open, and
+// without counting as one: 401 when there is no live session. app.js asks it before it
+// warns, so a page left open does not warn, or say the user was signed out, while
+// another page keeps the session going.
+func (s *Server) sessionStatus(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	pol := s.policy(r)
+	c, err := r.Cookie(sessionCookie)
+	if pol == nil || err != nil {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	left, ok := s.sessions.left(c.Value, s.cfg.Now())
+	if !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"seconds_left": %d}`, int(left.Seconds()))
+}
+
 func (s *Server) signedOut(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "signedout", page{Title: "You have signed out", Content: s.signInView("/")})
 }

@@ -97,6 +97,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+callbackPath, s.oidcCallback)
 	mux.HandleFunc("POST /sign-out", s.signOut)
 	mux.HandleFunc("POST /session/extend", s.extendSession)
+	mux.HandleFunc("GET /session/status", s.sessionStatus)
 	mux.HandleFunc("GET /signed-out", s.signedOut)
 
 	mux.Handle("GET /{$}", s.requireUser(s.home))

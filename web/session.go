@@ -88,6 +88,23 @@ func (s *sessionStore) get(id string, now time.Time) (*session, bool) {
 	return &c, true
 }
 
+// left is how long the live session with this id has before its idle or absolute
+// limit ends it, without marking it seen (asking is not using the dashboard).
+func (s *sessionStore) left(id string, now time.Time) (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.sessions[id]
+	if !ok {
+		return 0, false
+	}
+	left := min(s.idle-now.Sub(ss.lastSeen), s.absolute-now.Sub(ss.created))
+	if left <= 0 {
+		delete(s.sessions, id)
+		return 0, false
+	}
+	return left, true
+}
+
 func (s *sessionStore) end(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -8,8 +8,10 @@ initAll()
 
 // The session ends after a while with no request (its idle limit, on <body>): warn
 // before then, with time to stay signed in (WCAG 2.2.1), which asks the server to keep
-// the session; pressing Escape stays signed in too. Without script the limit holds
-// as before, unwarned.
+// the session; pressing Escape stays signed in too. Before warning, and before saying
+// the user was signed out, the page asks the server how long the session has left
+// (GET /session/status, which does not keep it): another page may have kept it going.
+// Without script the limit holds as before, unwarned.
 const idle = Number(document.body.dataset.sessionIdle)
 const dialog = document.getElementById('session-timeout')
 if (idle > 0 && dialog && typeof dialog.showModal === 'function') {
@@ -17,10 +19,19 @@ if (idle > 0 && dialog && typeof dialog.showModal === 'function') {
   const left = document.getElementById('session-timeout-left')
   const extend = document.getElementById('session-extend')
   const signIn = document.getElementById('session-sign-in')
-  let timers = []
-  const words = (s) => s >= 60 ? `${Math.round(s / 60)} minute${Math.round(s / 60) === 1 ? '' : 's'}` : `${Math.round(s)} seconds`
+  let timer
+  const plural = (n, unit) => `${n} ${unit}${n === 1 ? '' : 's'}`
+  const words = (s) => s >= 60 ? plural(Math.round(s / 60), 'minute') : plural(Math.round(s), 'second')
+  // secondsLeft is the session's time left as the server counts it, or -1 when it has
+  // ended (or the server cannot say).
+  const secondsLeft = async () => {
+    const r = await fetch('/session/status', { credentials: 'same-origin', cache: 'no-store' }).catch(() => null)
+    if (!r || r.status !== 200) return -1
+    const body = await r.json().catch(() => null)
+    return body && typeof body.seconds_left === 'number' ? body.seconds_left : -1
+  }
   const expired = () => {
-    timers.forEach(clearTimeout)
+    clearTimeout(timer)
     document.getElementById('session-timeout-heading').textContent = 'You have been signed out'
     document.getElementById('session-timeout-text').textContent = 'You had not opened a page for a while, so for your security you were signed out. Sign in again to carry on.'
     extend.hidden = true
@@ -29,18 +40,30 @@ if (idle > 0 && dialog && typeof dialog.showModal === 'function') {
     if (!dialog.open) dialog.showModal()
     signIn.focus()
   }
-  const schedule = () => {
-    timers.forEach(clearTimeout)
-    timers = [
-      setTimeout(() => { left.textContent = words(lead); dialog.showModal() }, (idle - lead) * 1000),
-      setTimeout(expired, idle * 1000)
-    ]
+  // check runs when the warning or the end is due by this page's count, and acts on
+  // the server's.
+  const check = async () => {
+    const s = await secondsLeft()
+    if (s <= 0) {
+      expired()
+    } else if (s > lead + 1) {
+      if (dialog.open) dialog.close() // kept going elsewhere
+      schedule(s)
+    } else {
+      left.textContent = words(s)
+      if (!dialog.open) dialog.showModal()
+      timer = setTimeout(check, s * 1000 + 500)
+    }
+  }
+  const schedule = (s) => {
+    clearTimeout(timer)
+    timer = setTimeout(check, Math.max(0, s - lead) * 1000)
   }
   const stay = async () => {
     const r = await fetch('/session/extend', { method: 'POST', credentials: 'same-origin' }).catch(() => null)
     if (r && r.status === 204) {
       dialog.close()
-      schedule()
+      schedule(idle)
     } else {
       expired()
     }
@@ -50,5 +73,5 @@ if (idle > 0 && dialog && typeof dialog.showModal === 'function') {
     e.preventDefault()
     if (!extend.hidden) stay()
   })
-  schedule()
+  schedule(idle)
 }
