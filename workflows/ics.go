@@ -13,7 +13,6 @@ import (
 	"icesurvey/activities"
 	"icesurvey/fault"
 	"icesurvey/mailing"
-	"icesurvey/pseudo"
 	"icesurvey/schemas"
 )
 
@@ -294,11 +293,11 @@ func (r *icsRun) validateOptOut(ctx workflow.Context, req OptOutRequest) error {
 		return errors.New("name the person by --record (survey record ID) or --access-code")
 	case req.SurveyRecordID != "" && req.AccessCode != "":
 		return errors.New("name the person by --record (survey record ID) or --access-code, not both")
-	case req.SurveyRecordID != "" && !pseudo.IsSurveyRecordID(strings.ToUpper(strings.TrimSpace(req.SurveyRecordID))):
+	case req.SurveyRecordID != "" && !activities.IsSurveyRecordID(strings.ToUpper(strings.TrimSpace(req.SurveyRecordID))):
 		// Not repeated: an NHS number or a name typed here must not reach the history.
 		return fmt.Errorf("--record is not a survey record id (S and %d letters and digits, as in the mailing files and responses; not the sample's RECORD_ID, an NHS number or a name); what was given is not repeated or recorded",
-			pseudo.SurveyRecordIDLen-1)
-	case req.AccessCode != "" && !accessCodeOK(req.AccessCode):
+			activities.SurveyRecordIDLen-1)
+	case req.AccessCode != "" && !activities.IsAccessCode(req.AccessCode):
 		return errors.New("--access-code is not an access code (XXXX-XXXX-XXXX); what was given is not repeated or recorded")
 	case !reasonOK:
 		return fmt.Errorf("the reason is a code, one of %s (free text is not recorded)", strings.Join(schemas.LateOptOutReasons, ", "))
@@ -308,11 +307,6 @@ func (r *icsRun) validateOptOut(ctx workflow.Context, req OptOutRequest) error {
 		return fmt.Errorf("fieldwork for %s has closed (stage %s)", r.in.ICS, r.status.Stage)
 	}
 	return nil
-}
-
-func accessCodeOK(s string) bool {
-	_, ok := pseudo.NormaliseAccessCode(s)
-	return ok
 }
 
 // optOut records a late opt-out in the lake and the warehouse; every mailing that
