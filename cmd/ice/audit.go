@@ -68,8 +68,8 @@ For example:
 						}
 					}
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.StartedAt.Format(time.RFC3339Nano), e.ICS, e.Kind,
-					e.ActivityType, e.Attempt, e.Outcome, detail)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.StartedAt.Format(time.RFC3339Nano), inert(e.ICS), inert(e.Kind),
+					inert(e.ActivityType), e.Attempt, inert(e.Outcome), inert(detail))
 			}
 			if len(events) == len(all) {
 				fmt.Fprintf(w, "%d events\n", len(events))

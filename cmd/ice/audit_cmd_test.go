@@ -77,3 +77,39 @@ func TestAuditRefusesWhatCannotMatch(t *testing.T) {
 		t.Errorf("ice audit created the store it was mistakenly given: %v", err)
 	}
 }
+
+// An event's details and error are text from files and other systems (an error may
+// span lines, errors.Join): printed in the table they stay on their row, escaped, and
+// an escape sequence in them never reaches the terminal.
+func TestAuditTableKeepsEachEventOnItsLine(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	events := []audit.Event{
+		{ICS: "QMM", Kind: audit.KindActivityAttempt, ActivityType: "Intake", Outcome: "error",
+			Error: "sample.csv line 6\n2026-12-06T09:00:00Z\tQMM\tdbs_applied\tDBS\t1\tok\tforged", ErrorType: "BadInput"},
+		{ICS: "QMM", Kind: "intake.file_received", ActivityType: "Intake", Details: "file \x1b[2K\x1b[1Aname.csv"},
+	}
+	for i := range events {
+		events[i].EventID, events[i].WaveID, events[i].StartedAt, events[i].EndedAt = fmt.Sprint("e", i), "W1", now, &now
+	}
+	if err := audit.Write(ctx, st, events); err != nil {
+		t.Fatal(err)
+	}
+	cmd := rootCmd()
+	cmd.SetArgs([]string{"audit", "--store", "file://" + dir, "--wave", "W1"})
+	out, err := captureStdout(t, func() error { return cmd.ExecuteContext(ctx) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, "\n"); n != 4 || strings.ContainsAny(out, "\x1b\r") || strings.Contains(out, "dbs_applied\tDBS") {
+		t.Errorf("want a header, two events and a count, each on its line, nothing unprinted:\n%q", out)
+	}
+	if !strings.Contains(out, `sample.csv line 6\n2026`) || !strings.Contains(out, `file \x1b[2K\x1b[1Aname.csv`) {
+		t.Errorf("the error and details are not shown escaped:\n%s", out)
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -137,8 +139,8 @@ func printReads(out io.Writer, reads []freetext.AuditEvent, of int) error {
 		if ics == "" {
 			ics = "(none)" // a refusal of a request that named no ICS
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.UserID, ics, e.Action,
-			e.RowsShown, e.Query, decision)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), inert(e.UserID), inert(ics), inert(string(e.Action)),
+			e.RowsShown, inert(e.Query), inert(decision))
 	}
 	if len(reads) == of {
 		fmt.Fprintln(w, plural(len(reads), "read", "reads"))
@@ -146,4 +148,20 @@ func printReads(out io.Writer, reads []freetext.AuditEvent, of int) error {
 		fmt.Fprintf(w, "%d of the wave's %d reads\n", len(reads), of)
 	}
 	return w.Flush()
+}
+
+// inert is text a reader typed (a search, a filter) or a record holds, made safe to
+// print in a table on a terminal: text that is all printable (letters, marks, numbers,
+// punctuation, symbols and spaces) is printed as it is; any other (a line break or tab
+// that would forge a row or shift a column, an escape sequence that would move the
+// cursor, erase lines or retitle the window, a bidi override that reorders the line)
+// is printed Go-quoted, so every rune shows as itself or as its escape. The JSON lines
+// (--json) keep the text verbatim, for machines.
+func inert(s string) string {
+	for _, r := range s {
+		if r != ' ' && !unicode.IsGraphic(r) || r == unicode.ReplacementChar {
+			return strconv.QuoteToGraphic(s)
+		}
+	}
+	return s
 }

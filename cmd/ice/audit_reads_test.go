@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"icesurvey/audit"
 	"icesurvey/freetext"
@@ -149,5 +150,75 @@ func TestAuditReadsListsWhoSawAComment(t *testing.T) {
 	var first freetext.AuditEvent
 	if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &first) != nil || first.UserID != "alice@nhs.net" || first.RowsShown != 2 {
 		t.Errorf("--json: %q", lines)
+	}
+}
+
+// What a reader typed is recorded verbatim, and the dashboard takes any search: a query
+// with a line break, a tab or a terminal escape must not forge or hide rows of the
+// table an auditor reads in a terminal. Each record stays one line of printable text;
+// the JSON lines keep it verbatim.
+func TestAuditReadsTableShowsTypedTextInert(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	sink := dashdata.FreeTextStore{Store: st}
+	for i, q := range []string{
+		"pain\n2026-12-06T08:00:00Z\tnobody@nhs.net\tQMM\tview\t0\t\tallowed", // a forged row
+		"x\x1b[1A\x1b[2K\x1b[1A\x1b[2K",                                       // erases the lines above it
+		"\u202eten.shn@evila",                                                 // a right-to-left override
+		"x\r\x1b]0;title\a",                                                   // carriage return, OSC
+	} {
+		e := freetext.AuditEvent{UserID: "mallory@nhs.net", At: t0.Add(time.Duration(i) * time.Minute), ICS: "QMM", Wave: "W1",
+			Action: freetext.ActionSearch, Query: q, Allowed: false, Reason: "no grant\x1b[8m"}
+		if err := sink.RecordFreeText(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := captureStdout(t, func() error {
+			cmd := rootCmd()
+			cmd.SetArgs(append([]string{"audit", "reads", "--store", "file://" + dir, "--wave", "W1"}, args...))
+			return cmd.ExecuteContext(ctx)
+		})
+		if err != nil {
+			t.Fatalf("ice audit reads %v: %v", args, err)
+		}
+		return out
+	}
+	out := run()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 1+4+1 {
+		t.Errorf("table has %d lines, want a header, 4 records and a count:\n%s", len(lines), out)
+	}
+	for i, l := range lines {
+		for _, r := range l {
+			if r != ' ' && !unicode.IsGraphic(r) {
+				t.Errorf("line %d holds %U (not printable): %q", i+1, r, l)
+			}
+		}
+	}
+	if strings.Contains(out, "nobody@nhs.net\tQMM") || strings.Count(out, "mallory@nhs.net") != 4 {
+		t.Errorf("the forged row shows as a row:\n%s", out)
+	}
+	if !strings.Contains(out, `\x1b[1A`) || !strings.Contains(out, `\u202e`) || !strings.Contains(out, `\n2026-12-06T08:00:00Z\tnobody`) {
+		t.Errorf("the query is not shown escaped:\n%s", out)
+	}
+	// The JSON lines are for machines: the query verbatim, as recorded.
+	js := run("--json")
+	var got []freetext.AuditEvent
+	for _, l := range strings.Split(strings.TrimSpace(js), "\n") {
+		var e freetext.AuditEvent
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("--json line %q: %v", l, err)
+		}
+		got = append(got, e)
+	}
+	if len(got) != 4 || got[1].Query != "x\x1b[1A\x1b[2K\x1b[1A\x1b[2K" {
+		t.Errorf("--json: %+v", got)
 	}
 }
