@@ -3,9 +3,10 @@ package web
 import (
 	"encoding/csv"
 	"io"
-	"regexp"
 
 	"github.com/xuri/excelize/v2"
+
+	"icesurvey/internal/csvcell"
 )
 
 // writeCSV writes a section as CSV: the metadata block (one "field,value" row each),
@@ -34,24 +35,12 @@ func writeCSV(w io.Writer, sec section) error {
 	return cw.Error()
 }
 
-// neutralise prefixes a cell that a spreadsheet would run as a formula (=, +, -, @, tab
-// or carriage return at the start, as OWASP lists them) with an apostrophe. Labels come
-// from questionnaires and ICS names, and free text and searches from anyone, but a
-// download must never carry a formula. A negative number or percentage ("-1", "-12.3%",
-// "-1,234") is kept only when it is that and nothing else: "-1+1+cmd|…" is a formula.
-func neutralise(row []string) []string {
-	out := make([]string, len(row))
-	for i, c := range row {
-		if c != "" && (c[0] == '=' || c[0] == '+' || c[0] == '@' || c[0] == '\t' || c[0] == '\r' || c[0] == '-' && !negativeNumber.MatchString(c)) {
-			c = "'" + c
-		}
-		out[i] = c
-	}
-	return out
-}
-
-// negativeNumber is a whole cell that is a negative number as the dashboard writes one.
-var negativeNumber = regexp.MustCompile(`^-[0-9][0-9,]*(\.[0-9]+)?%?$`)
+// neutralise prefixes a cell that a spreadsheet would run as a formula with an
+// apostrophe (csvcell.Inert: =, +, -, @, tab or carriage return at the start, as OWASP
+// lists them; a negative number alone is kept). Labels come from questionnaires and
+// ICS names, and free text and searches from anyone, but a download must never carry
+// a formula.
+func neutralise(row []string) []string { return csvcell.Row(row) }
 
 // writeXLSX writes a section as a workbook: the table as shown on a "Data" sheet (header
 // row bold, cells as text exactly as on the page), and the metadata block and notes on a
