@@ -2,7 +2,9 @@ package linkage_test
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -208,5 +210,55 @@ func TestCohortEngineIsRemadeAfterClose(t *testing.T) {
 	}
 	if err := w.cohort.Close(); err != nil {
 		t.Errorf("a second Close: %v", err)
+	}
+}
+
+// The CSV report goes to the data provider's people, who open it in a spreadsheet; its
+// file column is the name the provider gave the extract. A name a spreadsheet would run
+// as a formula is written with an apostrophe in front there (the lake's rejections keep
+// it verbatim: they are for machines).
+func TestReportFileNameIsNeverAFormula(t *testing.T) {
+	ctx := context.Background()
+	w := newTestWave(t, 60, 40, "QMM")
+	var k string
+	for _, p := range w.cohort.People {
+		if p.Consented {
+			k = p.NHSPseudonym
+			break
+		}
+	}
+	name := "=HYPERLINK(\"http:x.example\")+apc.csv"
+	var b strings.Builder
+	b.WriteString("PERSON_KEY,SPELL_ID,ADMIDATE,DISDATE,ADMIMETH,PROCODE3,DIAG_4_01\n")
+	b.WriteString(k + ",S1,2026-01-10,2026-01-15,21,RGT,E119\n")
+	b.WriteString(k + ",S2,2026-02-30,,21,RGT,E119\n")
+	key := schemas.LinkageLandingPrefix(w.wave, "apc") + name
+	if err := store.PutBytes(ctx, w.st, key, []byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	apc, _ := w.defs.Get("apc")
+	res, err := linkage.ValidateExtract(ctx, w.st, w.extractConfig(apc), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := store.ReadAll(ctx, w.st, res.ReportKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(report))).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("report: %d records, %v:\n%s", len(recs), err, report)
+	}
+	for i, c := range recs[1] {
+		if c != "" && strings.ContainsRune("=+@\t\r", rune(c[0])) {
+			t.Errorf("report column %s is %q: a formula", recs[0][i], c)
+		}
+	}
+	if got := recs[1][slices.Index(recs[0], "file")]; got != "'"+name {
+		t.Errorf("report file %q, want %q", got, "'"+name)
+	}
+	rej := readAll[schemas.LinkageRejection](t, w.st, res.RejectionsKey, schemas.LinkageRejectionLayout())
+	if len(rej) == 0 || rej[0].File != name {
+		t.Errorf("the lake's rejections name the file %+v, want %q verbatim", rej, name)
 	}
 }

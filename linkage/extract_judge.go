@@ -21,6 +21,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 
 	"icesurvey/codes"
+	"icesurvey/internal/csvcell"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -1052,7 +1053,9 @@ func (v *validator) report(ctx context.Context) error {
 		if err := rows.Scan(&rn, &field, &reason, &msg); err != nil {
 			return err
 		}
-		if err := w.Write([]string{r.WaveID, r.DatasetID, v.file, strconv.FormatInt(rn, 10), field, reason, schemas.LinkageRejected, msg, r.SHA256}); err != nil {
+		// The provider's people open it in a spreadsheet: the file's name is theirs, and
+		// no cell may be read as a formula (csvcell). The lake keeps it verbatim.
+		if err := w.Write(csvcell.Row([]string{r.WaveID, r.DatasetID, v.file, strconv.FormatInt(rn, 10), field, reason, schemas.LinkageRejected, msg, r.SHA256})); err != nil {
 			return err
 		}
 	}
