@@ -8,6 +8,7 @@ import (
 
 	"icesurvey/codes"
 	"icesurvey/disclosure"
+	"icesurvey/internal/csvcell"
 	"icesurvey/schemas"
 )
 
@@ -194,7 +195,7 @@ func rateCells(dst []cell, x *ResponseRateRow) []cell {
 }
 
 // encodeCSV writes a CSV file: the header, then n rows of cells (row appends row i's
-// to dst), as encoding/csv writes them (appendCSV).
+// to dst), as encoding/csv writes them (appendCSV), no text cell a formula.
 func encodeCSV(header []string, n int, row func(dst []cell, i int) []cell) []byte {
 	buf := make([]byte, 0, 128*(n+1))
 	cs := make([]cell, 0, len(header))
@@ -204,6 +205,13 @@ func encodeCSV(header []string, n int, row func(dst []cell, i int) []cell) []byt
 	buf = appendCSV(buf, cs)
 	for i := range n {
 		cs = row(cs[:0], i)
+		for j := range cs {
+			// Text that a spreadsheet would run as a formula starts with an apostrophe
+			// (csvcell): the files are for people, and a definition's text is text.
+			if !cs[j].num {
+				cs[j].s = csvcell.Inert(cs[j].s)
+			}
+		}
 		buf = appendCSV(buf, cs)
 	}
 	return buf

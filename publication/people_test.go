@@ -172,3 +172,25 @@ func TestNotesGiveSuppressionCounts(t *testing.T) {
 		}
 	}
 }
+
+// The people's CSV files are opened in spreadsheets: a text cell (a question's text, an
+// option's label, an ICS's name: definitions, but text) that a spreadsheet would run
+// as a formula is written with an apostrophe in front; numbers and the header as they
+// are. (The workbook's text cells are inline strings, never formulas.)
+func TestPeopleCSVWritesNoFormula(t *testing.T) {
+	rows := [][]cell{
+		{text("=HYPERLINK(\"http://x\")"), text("+1"), text("@A1"), text("-1+1"), pctCell(12.3), text("ok")},
+		{text("-"), text("\t=1"), text("plain"), text("-12"), {s: "-4.5", num: true}, text("")},
+	}
+	got := encodeCSV([]string{"a", "b", "c", "d", "e", "f"}, len(rows), func(dst []cell, i int) []cell { return append(dst, rows[i]...) })
+	recs, err := csv.NewReader(bytes.NewReader(got)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"a", "b", "c", "d", "e", "f"},
+		{"'=HYPERLINK(\"http://x\")", "'+1", "'@A1", "'-1+1", "12.3", "ok"},
+		{"'-", "'\t=1", "plain", "-12", "-4.5", ""}}
+	if !slices.EqualFunc(recs, want, slices.Equal) {
+		t.Errorf("encodeCSV wrote %q, want %q", recs, want)
+	}
+}
