@@ -540,7 +540,7 @@ func writeProfileReports(ctx context.Context, cl *waveclient.Client, st store.St
 				return paths, err
 			}
 			p := filepath.Join(dir, j.ics+"-"+filepath.Base(key))
-			if err := os.WriteFile(p, b, 0o600); err != nil {
+			if err := writeOwnerOnly(p, b); err != nil {
 				return paths, err
 			}
 			paths = append(paths, p)
@@ -622,4 +622,29 @@ func profileWebView(d *localindex.ProfileData) *web.ProfileView {
 		v.Statements = append(v.Statements, st)
 	}
 	return v
+}
+
+// writeOwnerOnly writes b to path readable by its owner alone (0600), also when path
+// was there before with wider permissions (os.WriteFile keeps a file's mode): a report
+// that quotes free text must not become readable by others on the machine because of
+// the file it replaced. A file that is not the user's (its mode cannot be changed) is
+// refused before anything is written to it.
+func writeOwnerOnly(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("%s must be readable by its owner alone: %w", path, err)
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

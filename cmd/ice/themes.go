@@ -452,8 +452,8 @@ func codedICSs(wave string, st waveclient.ThemeCodingStatus, asked []string) ([]
 	return asked, nil
 }
 
-// writeRecorded writes b to path with the file on record first: the file is created
-// (or opened) before record is called, so a path that cannot be written is refused
+// writeRecorded writes b to path, readable by its owner alone, with the file on record
+// first: the file is created (or opened) before record is called, so a path that cannot be written is refused
 // before anything is recorded as taken away, and written only once record succeeds. A
 // file it created is removed again when record fails.
 func writeRecorded(path string, b []byte, record func() error) error {
@@ -462,6 +462,12 @@ func writeRecorded(path string, b []byte, record func() error) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("nothing recorded or written: %w", err)
+	}
+	// Readable by its owner alone, also when the file was there with wider permissions
+	// (they would stay); a file that is not the user's is refused.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("nothing recorded or written: %s must be readable by its owner alone: %w", path, err)
 	}
 	if err := record(); err != nil {
 		f.Close()

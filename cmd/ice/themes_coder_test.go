@@ -666,3 +666,39 @@ func TestChooseQuoteChecksIDsBeforeTheRead(t *testing.T) {
 		t.Errorf("the choice's read: %+v", evs)
 	}
 }
+
+// Free text taken away (a .qdpx, a profile report quoting comments) is written readable
+// by its owner alone, also over a file that was there readable by others: the file's
+// old permissions would otherwise stay, and anyone on the machine could read it.
+func TestFreeTextFilesAreOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name  string
+		write func(path string) error
+	}{
+		{"qdpx export", func(p string) error { return writeRecorded(p, []byte("export"), func() error { return nil }) }},
+		{"profile report", func(p string) error { return writeOwnerOnly(p, []byte("report")) }},
+	} {
+		for _, existing := range []bool{false, true} {
+			path := filepath.Join(dir, fmt.Sprintf("%s-%v", strings.ReplaceAll(c.name, " ", "-"), existing))
+			if existing {
+				if err := os.WriteFile(path, []byte("an older file"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(path, 0o644); err != nil { // whatever the umask
+					t.Fatal(err)
+				}
+			}
+			if err := c.write(path); err != nil {
+				t.Fatalf("%s (file there before: %v): %v", c.name, existing, err)
+			}
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s (file there before: %v): mode %v, want -rw-------", c.name, existing, fi.Mode().Perm())
+			}
+		}
+	}
+}
