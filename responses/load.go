@@ -38,6 +38,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"regexp"
 	"runtime"
@@ -492,17 +493,52 @@ func (l *loader) notBeforeWhat() string {
 	return "ICSs were established (" + d + ")"
 }
 
+// maxFileBytes bounds a landing file: each is read into memory whole, with the day's
+// other files, and parsing takes several times its size. A day's extract of one ICS is
+// a few megabytes (50,000 responses, far more than a day brings, are about 25 MiB); a
+// file past this bound (a cumulative extract, a field filled by mistake) would take
+// the worker's memory at every retry, so it is rejected unread. A variable so a test
+// can lower it.
+var maxFileBytes int64 = 512 << 20
+
+// readLanding reads a landing file and its SHA-256 and size; a file larger than
+// maxFileBytes is hashed as it streams by and not kept (b is nil, tooLarge true).
+// listed is the size the listing gave (0 if none): the buffer is that large at once.
+func readLanding(ctx context.Context, st store.Store, key string, listed int64) (b []byte, sha string, size int64, tooLarge bool, err error) {
+	rc, err := st.Get(ctx, key)
+	if err != nil {
+		return nil, "", 0, false, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	var buf bytes.Buffer
+	if listed > 0 && listed <= maxFileBytes {
+		buf.Grow(int(listed) + bytes.MinRead)
+	}
+	n, err := buf.ReadFrom(io.TeeReader(io.LimitReader(rc, maxFileBytes+1), h))
+	if err != nil {
+		return nil, "", 0, false, err
+	}
+	size = n
+	if n > maxFileBytes {
+		rest, err := io.Copy(h, rc)
+		if err != nil {
+			return nil, "", 0, false, err
+		}
+		return nil, hex.EncodeToString(h.Sum(nil)), size + rest, true, nil
+	}
+	return buf.Bytes(), hex.EncodeToString(h.Sum(nil)), size, false, nil
+}
+
 // open checksums a landing file, decides whether it is skipped, and reads it.
 func (l *loader) open(ctx context.Context, info store.Info, seenSHA map[string]bool) (*fileWork, error) {
-	b, err := store.ReadAll(ctx, l.st, info.Key)
+	b, sha, size, tooLarge, err := readLanding(ctx, l.st, info.Key, info.Size)
 	if err != nil {
 		return nil, fmt.Errorf("responses: read %s: %w", info.Key, err)
 	}
-	sum := sha256.Sum256(b)
-	sha := hex.EncodeToString(sum[:])
 	kind, format, known := schemas.ClassifyResponseFile(info.Key)
 	fw := &fileWork{
-		res:        FileResult{Key: info.Key, SHA256: sha, Size: int64(len(b)), Kind: kind, Format: format},
+		res:        FileResult{Key: info.Key, SHA256: sha, Size: size, Kind: kind, Format: format},
 		rowResults: rowResults{rejected: map[int]bool{}},
 		// A file of an unknown name is marked too once its rejection is written: the
 		// rejection then reaches the warehouse with the day's objects (DayObjects
@@ -549,6 +585,11 @@ func (l *loader) open(ctx context.Context, info store.Info, seenSHA map[string]b
 		return fw, nil
 	}
 	fw.isResponse = kind != schemas.FileUndelivered && kind != schemas.FileOptOuts
+	if tooLarge {
+		fw.fileReject(l, schemas.RejectUnreadableFile, "",
+			fmt.Sprintf("file is larger than %d MiB (%d bytes), far more than a day's extract: the file is not read; send the day's responses only", maxFileBytes>>20, size))
+		return fw, nil
+	}
 	t, err := readTable(b, format)
 	var fe *fileError
 	switch {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -1049,5 +1050,54 @@ func TestUnknownVersionMessageWithholdsValues(t *testing.T) {
 				t.Fatalf("message %q: value shown %v, want %v", msg, got, tt.shown)
 			}
 		})
+	}
+}
+
+// A landing file is read into memory whole, with every file of the day: one far larger
+// than a day's extract can be (a cumulative extract, a file filled by mistake) would
+// take the worker's memory, and the load would fail again at each retry. It is
+// rejected as a file, unread, its SHA-256 taken as it streams by, and marked done so a
+// re-run does not read it again; the day's other files load.
+func TestOversizedFileRejectedUnread(t *testing.T) {
+	header := schemas.ResponseExtractHeader(testColumns)
+	var rows []map[string]string
+	for i := range 40 {
+		rows = append(rows, row(fmt.Sprintf("S%03d", i+1), "2026-02-10T09:00:00Z", nil))
+	}
+	big := csvBytes(t, header, rows)
+	small := csvBytes(t, header, rows[:1])
+	defer func(m int64) { maxFileBytes = m }(maxFileBytes)
+	maxFileBytes = int64(len(big) - 1)
+	if int64(len(small)) > maxFileBytes {
+		t.Fatal("the small file must be under the bound")
+	}
+	f := newFixture(t)
+	f.land(day1, "responses_paper.csv", big)
+	f.land(day1, "responses_online.csv", small)
+	res := f.load(day1)
+	if res.Loaded != 1 {
+		t.Errorf("loaded %d, want the small file's 1 row", res.Loaded)
+	}
+	sum := sha256.Sum256(big)
+	var got *FileResult
+	for i := range res.Files {
+		if path.Base(res.Files[i].Key) == "responses_paper.csv" {
+			got = &res.Files[i]
+		}
+	}
+	if got == nil || got.FileRejection != schemas.RejectUnreadableFile || got.SHA256 != hex.EncodeToString(sum[:]) || got.Size != int64(len(big)) || got.Rows != 0 {
+		t.Fatalf("the oversized file's result %+v, want rejected unread with its SHA-256 and size", got)
+	}
+	found := false
+	for _, r := range rejections(t, f.st, day1) {
+		if r.File == "responses_paper.csv" && r.ReasonCode == schemas.RejectUnreadableFile && strings.Contains(r.Message, "larger than") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no file rejection saying the file is too large: %+v", rejections(t, f.st, day1))
+	}
+	if again := f.load(day1); again.FilesSkipped != 2 {
+		t.Errorf("a re-run skipped %d files, want both (the oversized one was dealt with)", again.FilesSkipped)
 	}
 }
