@@ -61,7 +61,9 @@ func (e *ParseError) Error() string {
 
 // BuildRequest writes the DBS request CSV for contacts: a header row, then one full
 // trace row per contact (NHS number, names, gender, date of birth, postcode), so DBS
-// can fall back to a demographic trace when the number does not cross-check.
+// can fall back to a demographic trace when the number does not cross-check. The
+// file is for machines (DBS's batch trace): values go in verbatim, not neutralised
+// against spreadsheet formulae as the files for people are (internal/csvcell).
 func BuildRequest(contacts []schemas.Contact) ([]byte, error) {
 	return buildRequest(contacts, false)
 }

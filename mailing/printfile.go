@@ -171,7 +171,11 @@ func outboxKeyParts(key string) (wave, ics string, err error) {
 	return wave, ics, nil
 }
 
-// buildPrintFile renders the CSV. Problems name survey record ids only.
+// buildPrintFile renders the CSV. Problems name survey record ids only. The file is for
+// machines (the print supplier's mail merge), so names and addresses go in as the ICS
+// sent them, not neutralised against spreadsheet formulae (an apostrophe in front of
+// "=" or "-" would be printed on the letter); a person who opens it in a spreadsheet
+// should import it as text.
 func buildPrintFile(wave, ics string, step Step, surveyURL string, contacts []schemas.Contact) ([]byte, int, error) {
 	sorted := slices.Clone(contacts)
 	slices.SortFunc(sorted, func(a, b schemas.Contact) int { return strings.Compare(a.SurveyRecordID, b.SurveyRecordID) })
