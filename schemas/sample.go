@@ -93,7 +93,7 @@ const (
 type RejectionRow struct {
 	File        string `col:"file,doc=sample or mailing"`
 	Row         int64  `col:"row,doc=row number in the file; the header is row 1"`
-	RecordID    string `col:"record_id,doc=the ICS's RECORD_ID"`
+	RecordID    string `col:"record_id,doc=the ICS's RECORD_ID (an apostrophe in front when a spreadsheet would read it as a formula)"`
 	Field       string `col:"field,doc=column the finding is about (empty for the whole record)"`
 	ReasonCode  string `col:"reason_code"`
 	Disposition string `col:"disposition,doc=rejected or excluded or warning (about the file as a whole)"`
