@@ -147,6 +147,9 @@ func (s *FileStore) Get(ctx context.Context, key string) (io.ReadCloser, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := notALink(key, p); err != nil {
+		return nil, fmt.Errorf("store: get %s: %w", key, err)
+	}
 	f, err := os.Open(p)
 	if notExist(err) {
 		return nil, fmt.Errorf("store: get %s: %w", key, ErrNotExist)
@@ -170,6 +173,9 @@ func (s *FileStore) Stat(ctx context.Context, key string) (Info, error) {
 	p, err := s.path(key)
 	if err != nil {
 		return Info{}, err
+	}
+	if err := notALink(key, p); err != nil {
+		return Info{}, fmt.Errorf("store: stat %s: %w", key, err)
 	}
 	fi, err := os.Stat(p)
 	if notExist(err) || (err == nil && fi.IsDir()) {
@@ -266,3 +272,13 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 func readerWithContext(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
+// notALink refuses an object that is a symbolic link: the store holds files, and a link
+// (one dropped in a landing directory, say) could lead a load to any file the process
+// can read, outside the store. Put and Delete replace or remove the link itself.
+func notALink(key, p string) error {
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link, which a file store does not follow (it could lead outside the store): put the file itself there", key)
+	}
+	return nil
+}

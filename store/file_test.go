@@ -277,3 +277,37 @@ func TestFileStoreSweepsStaleTempFiles(t *testing.T) {
 		}
 	}
 }
+
+// A file store does not follow a symbolic link: a link dropped in its directory (a
+// landing area a supplier writes to, say) would otherwise make a load read any file
+// the worker can, outside the store. Get and Stat refuse it, naming the key; a link
+// inside the store is refused too, as the store cannot tell where it leads.
+func TestFileStoreRefusesSymlinks(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	st, err := store.NewFileStore(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(outside, []byte("outside the store"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutBytes(ctx, st, "landing/real.csv", []byte("inside")); err != nil {
+		t.Fatal(err)
+	}
+	for key, target := range map[string]string{"landing/sample.csv": outside, "landing/alias.csv": filepath.Join(root, "landing", "real.csv")} {
+		if err := os.Symlink(target, filepath.Join(root, filepath.FromSlash(key))); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := store.ReadAll(ctx, st, key); err == nil || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "symbolic link") {
+			t.Errorf("Get %s (a link to %s) = %q, %v; want an error naming the key and the link", key, target, b, err)
+		}
+		if _, err := st.Stat(ctx, key); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+			t.Errorf("Stat %s (a link) = %v; want an error", key, err)
+		}
+	}
+	if b, err := store.ReadAll(ctx, st, "landing/real.csv"); err != nil || string(b) != "inside" {
+		t.Errorf("the file itself: %q, %v", b, err)
+	}
+}
