@@ -495,8 +495,9 @@ func (l *loader) notBeforeWhat() string {
 
 // maxFileBytes bounds a landing file: each is read into memory whole, with the day's
 // other files, and parsing takes several times its size. A day's extract of one ICS is
-// a few megabytes (50,000 responses, far more than a day brings, are about 25 MiB); a
-// file past this bound (a cumulative extract, a field filled by mistake) would take
+// a few megabytes (about 300 bytes a response in ice demo's extracts, so 50,000
+// responses, far more than a day brings, are some 15 MiB; long comments make it more,
+// nowhere near this bound); a file past this bound (a cumulative extract, a field filled by mistake) would take
 // the worker's memory at every retry, so it is rejected unread. A variable so a test
 // can lower it.
 var maxFileBytes int64 = 512 << 20
