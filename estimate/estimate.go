@@ -60,7 +60,11 @@ func ParamsFor(confidence float64) Params {
 // Validate checks that the confidence is in (0, 1) and z is its quantile.
 func (p Params) Validate() error {
 	if !(p.Confidence > 0 && p.Confidence < 1) {
-		return fmt.Errorf("estimate: confidence = %v, want 0 < confidence < 1", p.Confidence)
+		hint := ""
+		if p.Confidence > 1 && p.Confidence < 100 {
+			hint = fmt.Sprintf(" (a fraction, not a percentage: %v for %v %%)", p.Confidence/100, p.Confidence)
+		}
+		return fmt.Errorf("estimate: confidence = %v, want 0 < confidence < 1%s", p.Confidence, hint)
 	}
 	if want := math.Sqrt2 * math.Erfinv(p.Confidence); !(math.Abs(p.Z-want) <= 1e-12*want) {
 		return fmt.Errorf("estimate: z = %v is not the quantile of confidence %v (%v)", p.Z, p.Confidence, want)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"icesurvey/codes"
 	"icesurvey/disclosure"
 	"icesurvey/weighting"
 )
@@ -220,7 +221,7 @@ func marks(p Params) []Mark {
 		{"", "published"},
 		{"L", fmt.Sprintf("published with caution: fewer than %d respondents in the base", p.Disclosure.CautionBase)},
 		{"B", fmt.Sprintf("withheld: fewer than %d respondents in the base (shown as <%d)", p.Disclosure.MinBase, p.Disclosure.MinBase)},
-		{"P", fmt.Sprintf("withheld: a count of 1 to %d (primary suppression)", p.Disclosure.MinCount-1)},
+		{"P", fmt.Sprintf("withheld: %s (primary suppression)", smallCounts(p.Disclosure.MinCount))},
 		{"S", "withheld so that a withheld figure cannot be worked out from the others (secondary suppression)"},
 	}
 }
@@ -235,11 +236,29 @@ func method(p Params) []string {
 	if p.EnglandCounts {
 		england = "with counts, which are the by-ICS tables' column totals (S4 applies)"
 	}
+	w, d := p.Weighting, p.Disclosure
+	breakdown := "Patients are not broken down within ICSs (the release's breakdowns are none)."
+	if len(p.Breakdowns) > 0 {
+		var names []string
+		for _, b := range p.Breakdowns {
+			names = append(names, breakdownNames[b])
+		}
+		breakdown = "Within each ICS, patients are broken down by " + andList(names) + "; a group is compared with " + cmp + "."
+	}
 	return []string{
-		"The method is PUBLICATION.md (normative): weights by bounded raking of each ICS's respondents to its eligible sample frame (M, W); % positive over the question's base (E); Wilson score intervals on the effective sample size (C); comparison with England excluding the ICS (D); small-number suppression with an exact audit (S).",
+		fmt.Sprintf("The method is PUBLICATION.md (normative), with this release's parameters (every one is listed with the release): "+
+			"weights by bounded raking of each ICS's respondents to its eligible sample frame by %s, in that order, each weight within %s to %s times the mean weight, "+
+			"a level with fewer than %d respondents merged into a neighbour (M, W); %% positive over the question's base (E); "+
+			"Wilson score intervals at %s %% confidence (z = %s) on the effective sample size (C); "+
+			"comparison with England excluding the ICS, higher or lower when |z| > %s (D); "+
+			"small-number suppression with an exact audit: a row with fewer than %d respondents in its base is withheld, one with fewer than %d is published with a caution mark, "+
+			"and %s is withheld with whatever would let it be worked out (S).",
+			strings.Join(w.Vars, ", "), formatParam(w.Lo), formatParam(w.Hi), w.MinLevelN,
+			Percent(p.Estimate.Confidence), formatParam(p.Estimate.Z), formatParam(p.Estimate.Z),
+			d.MinBase, d.CautionBase, smallCounts(d.MinCount)),
 		"Respondents are patients with a completed questionnaire; age band, gender, ethnic group and eFI band come from the sample frame. The frame is the declared sample less outcomes 3 (deceased) and 5 (ineligible).",
 		"Carers have no frame of their own: their results are unweighted (w = 1) and published by ICS and for England only, as a carer's frame characteristics would be the cared-for patient's.",
-		"Within each ICS, patients are broken down by age band, gender, ethnic group (the NHS Data Dictionary's five top-level groups, and not stated for Z and 99) and eFI band; a group is compared with " + cmp + ".",
+		breakdown,
 		"Counts are published for each ICS's own rows; a demographic group's rows give weighted percentages only, since its counts add up to its ICS's published counts and could otherwise be worked back. England is published " + england + "; England's unweighted (carer) percentages are ratios of the by-ICS column totals, so those tables are checked with column totals and England's row is withheld when a total is. England's base is the sum of the ICS rows' bases, so a question with one ICS row withheld also withholds a second (S), the published ICS row with the smallest base: England less the published ICSs then gives only the two together.",
 		"For a tick-all-that-apply question each option is its own yes/no measure; where the question has excluded codes, a scored option's share is of those in the base.",
 		"Values in Parquet and the warehouse are unrounded; CSV and XLSX show percentages to one decimal place (Go strconv.FormatFloat(x, 'f', 1, 64)).",
@@ -256,7 +275,42 @@ func method(p Params) []string {
 	}
 }
 
-func formatParam(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// breakdownNames are the breakdowns as the method note names them.
+var breakdownNames = map[string]string{
+	codes.BreakdownAgeBand:   "age band",
+	codes.BreakdownGender:    "gender",
+	codes.BreakdownEthnicity: "ethnic group (the NHS Data Dictionary's five top-level groups, and not stated for Z and 99)",
+	codes.BreakdownEFIBand:   "eFI band",
+}
+
+// andList joins names as prose: "a", "a and b", "a, b and c".
+func andList(names []string) string {
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// smallCounts names the counts primary suppression withholds (S2: 1 ≤ count < min_count).
+func smallCounts(minCount int) string {
+	switch {
+	case minCount <= 1:
+		return "no count (min_count is 1)"
+	case minCount == 2:
+		return "a count of 1"
+	}
+	return fmt.Sprintf("a count of 1 to %d", minCount-1)
+}
+
+// Percent formats a confidence level as a percentage, for people: 0.95 is "95",
+// 0.9 "90", 0.975 "97.5" (to 12 significant digits, so 100·0.57 is not 56.99999999999999).
+func Percent(confidence float64) string {
+	return strconv.FormatFloat(100*confidence, 'g', 12, 64)
+}
+
+// formatParam formats a parameter's value exactly (the shortest representation that
+// reads back to the same float64), as the parameter list does.
+func formatParam(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 
 func metadataOf(r *Results, releaseID string) *Metadata {
 	m := &Metadata{ReleaseID: releaseID, WaveID: r.wave, Status: ReleaseDraft, Method: method(r.params),

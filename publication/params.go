@@ -93,21 +93,21 @@ func (p Params) Validate() error {
 	errs := []error{p.Weighting.Validate(), p.Estimate.Validate(), p.Disclosure.Validate()}
 	for _, v := range p.Weighting.Vars {
 		if _, ok := codes.BreakdownLevels(v); !ok {
-			errs = append(errs, fmt.Errorf("publication: weighting variable %q is not a sample variable the release knows (%v)", v, codes.Breakdowns))
+			errs = append(errs, fmt.Errorf("publication: vars: %q is not a sample variable the release knows (%v)", v, codes.Breakdowns))
 		}
 	}
 	seen := map[string]bool{}
 	for _, b := range p.Breakdowns {
 		if _, ok := codes.BreakdownLevels(b); !ok {
-			errs = append(errs, fmt.Errorf("publication: breakdown %q is not one of %v", b, codes.Breakdowns))
+			errs = append(errs, fmt.Errorf("publication: breakdowns: %q is not one of %v", b, codes.Breakdowns))
 		}
 		if seen[b] {
-			errs = append(errs, fmt.Errorf("publication: breakdown %q named twice", b))
+			errs = append(errs, fmt.Errorf("publication: breakdowns: %q named twice", b))
 		}
 		seen[b] = true
 	}
 	if p.GroupComparison != CompareSameGroup && p.GroupComparison != CompareWholeRest {
-		errs = append(errs, fmt.Errorf("publication: group comparison %q, want %s or %s", p.GroupComparison, CompareSameGroup, CompareWholeRest))
+		errs = append(errs, fmt.Errorf("publication: group_comparison = %q, want %s or %s", p.GroupComparison, CompareSameGroup, CompareWholeRest))
 	}
 	for ics, ids := range p.LocalQuestions {
 		if ics == "" {

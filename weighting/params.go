@@ -62,6 +62,9 @@ func (p Params) Validate() error {
 	if !(p.Hi >= 1) || math.IsInf(p.Hi, 0) {
 		errs = append(errs, fmt.Errorf("weighting: hi = %v, want 1 ≤ hi < ∞", p.Hi))
 	}
+	if p.Lo >= p.Hi {
+		errs = append(errs, fmt.Errorf("weighting: lo = %v ≥ hi = %v, want lo < hi (lo = hi = 1 allows no weighting at all)", p.Lo, p.Hi))
+	}
 	if p.MinLevelN < 1 {
 		errs = append(errs, fmt.Errorf("weighting: min_level_n = %d, want ≥ 1 (a level without respondents cannot be raked)", p.MinLevelN))
 	}
