@@ -32,6 +32,11 @@ const RakeFailed = string(weighting.RakeFailed)
 // ReleaseStatusPublished is a release's status once approved.
 const ReleaseStatusPublished = publication.ReleasePublished
 
+// ReleaseParams are the parameters a release sets (publication.Overrides, what
+// `ice publish --params FILE` reads), re-exported so the workflows and their clients
+// need not import the publication package.
+type ReleaseParams = publication.Overrides
+
 // ReleaseInput asks for a draft release of a wave.
 type ReleaseInput struct {
 	Scope
@@ -40,6 +45,9 @@ type ReleaseInput struct {
 	// ExcludeReason why (publication.Params.ExcludeReason).
 	Exclude       []string `json:"exclude,omitempty"`
 	ExcludeReason string   `json:"exclude_reason,omitempty"`
+	// Params are the parameters this release sets; the rest keep PUBLICATION.md's
+	// defaults. Nil: every default.
+	Params *ReleaseParams `json:"params,omitempty"`
 }
 
 // ReleaseICS is one ICS of a release: whether it has figures, its weighting status
@@ -66,6 +74,9 @@ type ReleaseOutput struct {
 	LeftOut        []string       `json:"left_out,omitempty"`
 	Summary        ReleaseSummary `json:"summary"`
 	ICS            []ReleaseICS   `json:"ics"`
+	// Parameters are every parameter of the release, the values it was computed with
+	// (its metadata's).
+	Parameters []publication.Param `json:"parameters,omitempty"`
 	// Objects are the release's Parquet tables, for the warehouse's published_* and
 	// releases tables.
 	Objects []schemas.LakeObject `json:"objects"`
@@ -94,6 +105,13 @@ func (w *WarehouseActivities) BuildRelease(ctx context.Context, in ReleaseInput)
 	if err := publication.ValidReleaseID(in.ReleaseID); err != nil {
 		return ReleaseOutput{}, fault.Wrap(fault.BadInput, err)
 	}
+	// The parameters are checked before anything is read: a bad value is the sender's
+	// to fix, and no retry would change it.
+	p, err := in.Params.Apply(publication.DefaultParams())
+	if err != nil {
+		return ReleaseOutput{}, fault.Wrap(fault.BadInput, fmt.Errorf("release %s of wave %s: its parameters: %w", in.ReleaseID, in.WaveID, err))
+	}
+	p.Exclude, p.ExcludeReason = slices.Clone(in.Exclude), in.ExcludeReason
 	meta, err := publication.ReadMetadata(ctx, w.Store, in.WaveID, in.ReleaseID)
 	switch {
 	case err == nil && meta.Status == publication.ReleasePublished:
@@ -115,8 +133,6 @@ func (w *WarehouseActivities) BuildRelease(ctx context.Context, in ReleaseInput)
 	}
 	stop := HeartbeatEvery(ctx, 10*time.Second)
 	defer stop()
-	p := publication.DefaultParams()
-	p.Exclude, p.ExcludeReason = slices.Clone(in.Exclude), in.ExcludeReason
 	var res *publication.Results
 	err = w.Warehouse.Read(ctx, func(db *sql.DB) error {
 		var err error
@@ -210,7 +226,7 @@ func releaseOf(ctx context.Context, st store.Store, meta *publication.Metadata, 
 	}
 	out := ReleaseOutput{ReleaseID: meta.ReleaseID, Prefix: m.Prefix, ManifestKey: m.ManifestKey, ManifestSHA256: m.ManifestSHA256,
 		Status: meta.Status, ApprovedBy: meta.ApprovedBy, ApprovedAt: meta.ApprovedAt, LeftOut: meta.LeftOut,
-		Summary: meta.Summary(), Objects: m.WarehouseObjects()}
+		Summary: meta.Summary(), Objects: m.WarehouseObjects(), Parameters: slices.Clone(meta.Parameters)}
 	if out.Prefix == "" {
 		out.Prefix = schemas.PublishPrefix(meta.WaveID, meta.ReleaseID)
 	}

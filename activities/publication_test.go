@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"icesurvey/audit"
 	"icesurvey/fault"
@@ -223,3 +226,70 @@ func TestBuildAndApproveRelease(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildReleaseWithParams: a release's parameters reach its computation and its
+// metadata; a bad value is refused as bad input (not retried) before anything is
+// read or written, naming the field.
+func TestBuildReleaseWithParams(t *testing.T) {
+	ctx := context.Background()
+	w, err := pubsynth.Build(ctx, t.TempDir(), pubsynth.Spec{Wave: "W2", Seed: 3, ICSs: []pubsynth.ICS{
+		{Code: "QAA", Sampled: 300, Patients: 90, Carers: 20, Deceased: 5, Ineligible: 4, OptedOut: 6, Undelivered: 7},
+		{Code: "QBB", Sampled: 250, Patients: 70, Carers: 15, Deceased: 3, Ineligible: 2, OptedOut: 4, Undelivered: 5},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa := &WarehouseActivities{Store: w.Store, Warehouse: w.Warehouse}
+	scope := Scope{WaveID: "W2"}
+	for _, tc := range []struct {
+		name   string
+		params ReleaseParams
+		want   string
+	}{
+		{"min_base 1", ReleaseParams{MinBase: ptr(1)}, "min_base = 1"},
+		{"confidence as a percentage", ReleaseParams{Confidence: ptr(95.0)}, "confidence = 95"},
+		{"lo ≥ hi", ReleaseParams{Lo: ptr(1.0), Hi: ptr(1.0)}, "lo = 1 ≥ hi = 1"},
+		{"unknown breakdown", ReleaseParams{Breakdowns: &[]string{"postcode"}}, `breakdowns: "postcode"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := wa.BuildRelease(ctx, ReleaseInput{Scope: scope, ReleaseID: "bad", Params: &tc.params})
+			if fault.KindOf(err) != fault.BadInput || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v, want BadInput saying %q", err, tc.want)
+			}
+			var appErr *temporal.ApplicationError
+			if !errors.As(ApplicationError(err), &appErr) || !appErr.NonRetryable() {
+				t.Errorf("%v is retried", err)
+			}
+		})
+	}
+	if keys, err := w.Store.List(ctx, schemas.DraftPrefix("W2", "bad")); err != nil || len(keys) != 0 {
+		t.Errorf("a refused release wrote %d objects (%v)", len(keys), err)
+	}
+
+	out, err := wa.BuildRelease(ctx, ReleaseInput{Scope: scope, ReleaseID: "r2", Params: &ReleaseParams{MinBase: ptr(20), Confidence: ptr(0.9)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := wa.BuildRelease(ctx, ReleaseInput{Scope: scope, ReleaseID: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := publication.ReadDraftMetadata(ctx, w.Store, "W2", "r2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ps := range [][]publication.Param{out.Parameters, meta.Parameters} {
+		got := map[string]string{}
+		for _, p := range ps {
+			got[p.Name] = p.Value
+		}
+		if got["min_base"] != "20" || got["confidence"] != "0.9" || got["caution_base"] != "30" {
+			t.Errorf("parameters %v, want min_base 20, confidence 0.9 and the default caution_base 30", got)
+		}
+	}
+	if out.Summary.RowsWithheld <= def.Summary.RowsWithheld {
+		t.Errorf("min_base 20 withheld %d rows, the default %d", out.Summary.RowsWithheld, def.Summary.RowsWithheld)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
