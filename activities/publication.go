@@ -37,6 +37,9 @@ const ReleaseStatusPublished = publication.ReleasePublished
 // need not import the publication package.
 type ReleaseParams = publication.Overrides
 
+// ReleaseParam is one parameter of a release as its metadata records it.
+type ReleaseParam = publication.Param
+
 // ReleaseInput asks for a draft release of a wave.
 type ReleaseInput struct {
 	Scope
@@ -76,7 +79,7 @@ type ReleaseOutput struct {
 	ICS            []ReleaseICS   `json:"ics"`
 	// Parameters are every parameter of the release, the values it was computed with
 	// (its metadata's).
-	Parameters []publication.Param `json:"parameters,omitempty"`
+	Parameters []ReleaseParam `json:"parameters,omitempty"`
 	// Objects are the release's Parquet tables, for the warehouse's published_* and
 	// releases tables.
 	Objects []schemas.LakeObject `json:"objects"`

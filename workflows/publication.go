@@ -22,6 +22,11 @@ type PublicationInput struct {
 	// ExcludeReason why (each one's report says so).
 	Exclude       []string `json:"exclude,omitempty"`
 	ExcludeReason string   `json:"exclude_reason,omitempty"`
+	// Params are the parameters the release sets (`ice publish --params FILE`), by
+	// PUBLICATION.md's names; the rest keep its defaults. Nil: every default. The
+	// release's activity applies and validates them; a bad value fails the publication
+	// for good.
+	Params *activities.ReleaseParams `json:"params,omitempty"`
 }
 
 // ApproveRequest is the sign-off of a draft release (`ice publish approve`).
@@ -54,10 +59,13 @@ type PublicationStatus struct {
 	ManifestKey    string `json:"manifest_key,omitempty"`
 	ManifestSHA256 string `json:"manifest_sha256,omitempty"`
 	// Summary is what the release holds; ICS each ICS's weighting status.
-	Summary  *activities.ReleaseSummary `json:"summary,omitempty"`
-	ICS      []activities.ReleaseICS    `json:"ics,omitempty"`
-	Approval *PublicationApproval       `json:"approval,omitempty"`
-	Error    string                     `json:"error,omitempty"`
+	Summary *activities.ReleaseSummary `json:"summary,omitempty"`
+	ICS     []activities.ReleaseICS    `json:"ics,omitempty"`
+	// Parameters are every parameter of the release, the values it was computed
+	// with, once drafted.
+	Parameters []activities.ReleaseParam `json:"parameters,omitempty"`
+	Approval   *PublicationApproval      `json:"approval,omitempty"`
+	Error      string                    `json:"error,omitempty"`
 }
 
 // PublicationResult is how a publication ended.
@@ -111,7 +119,8 @@ func (p *publicationRun) run(ctx workflow.Context) error {
 	scope := activities.Scope{WaveID: p.in.WaveID}
 	var out activities.ReleaseOutput
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Warehouse)),
-		wa.BuildRelease, activities.ReleaseInput{Scope: scope, ReleaseID: p.in.ReleaseID, Exclude: p.in.Exclude, ExcludeReason: p.in.ExcludeReason}).Get(ctx, &out); err != nil {
+		wa.BuildRelease, activities.ReleaseInput{Scope: scope, ReleaseID: p.in.ReleaseID, Exclude: p.in.Exclude, ExcludeReason: p.in.ExcludeReason,
+			Params: p.in.Params}).Get(ctx, &out); err != nil {
 		return fmt.Errorf("build release %s: %w", p.in.ReleaseID, err)
 	}
 	p.record(out)
@@ -141,6 +150,9 @@ func (p *publicationRun) record(out activities.ReleaseOutput) {
 	s := out.Summary
 	p.status.Prefix, p.status.ManifestKey, p.status.ManifestSHA256 = out.Prefix, out.ManifestKey, out.ManifestSHA256
 	p.status.Summary, p.status.ICS = &s, out.ICS
+	if len(out.Parameters) > 0 {
+		p.status.Parameters = out.Parameters
+	}
 	if out.Status == activities.ReleaseStatusPublished && out.ApprovedAt != nil {
 		p.status.Approval = &PublicationApproval{By: out.ApprovedBy, At: out.ApprovedAt.UTC(), LeftOut: out.LeftOut, Manifest: out.ManifestKey}
 	}

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +61,9 @@ func (w *pubWorld) mock(env *testsuite.TestWorkflowEnvironment) {
 			defer w.mu.Unlock()
 			w.built = append(w.built, in)
 			out := w.release(w.status)
+			if in.Params != nil && in.Params.MinBase != nil {
+				out.Parameters = []activities.ReleaseParam{{Name: "min_base", Value: strconv.Itoa(*in.Params.MinBase)}}
+			}
 			if w.status == activities.ReleaseStatusPublished {
 				at := t0.Add(-day)
 				out.ApprovedBy, out.ApprovedAt = "Earlier Approver", &at
@@ -263,4 +267,43 @@ func TestPublicationWorkflow_BadInput(t *testing.T) {
 	env.ExecuteWorkflow(workflows.PublicationWorkflow, workflows.PublicationInput{WaveID: testWID})
 	require.Error(t, env.GetWorkflowError())
 	assert.Contains(t, env.GetWorkflowError().Error(), "names no wave or release")
+}
+
+// The release's parameters reach the activity that computes it as they were given,
+// and the status reports the values the release was computed with.
+func TestPublicationWorkflow_ParamsReachTheRelease(t *testing.T) {
+	env := newEnv(t)
+	w := &pubWorld{status: "draft", icss: []activities.ReleaseICS{{ICS: "QAA", Published: true, WeightingStatus: "not_needed"}}}
+	w.mock(env)
+	minBase, confidence := 20, 0.9
+	breakdowns := []string{}
+	params := &activities.ReleaseParams{MinBase: &minBase, Confidence: &confidence, Breakdowns: &breakdowns}
+	var st workflows.PublicationStatus
+	env.RegisterDelayedCallback(func() {
+		st, _ = pubStatus(env)
+		env.CancelWorkflow()
+	}, time.Hour)
+	env.ExecuteWorkflow(workflows.PublicationWorkflow, workflows.PublicationInput{WaveID: testWID, ReleaseID: testRelease, Params: params})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	require.Len(t, w.built, 1)
+	got := w.built[0].Params
+	require.NotNil(t, got, "the activity got no parameters")
+	require.NotNil(t, got.MinBase)
+	require.NotNil(t, got.Confidence)
+	require.NotNil(t, got.Breakdowns, "an empty list of breakdowns (none) was lost on the way")
+	assert.Equal(t, 20, *got.MinBase)
+	assert.Equal(t, 0.9, *got.Confidence)
+	assert.Empty(t, *got.Breakdowns)
+	assert.Nil(t, got.CautionBase, "a parameter the file did not set keeps its default")
+	assert.Equal(t, workflows.PublicationDraft, st.Stage)
+	assert.Contains(t, st.Parameters, activities.ReleaseParam{Name: "min_base", Value: "20"})
+
+	// Without parameters, the activity gets none: the defaults.
+	env2 := newEnv(t)
+	w2 := &pubWorld{status: activities.ReleaseStatusPublished, icss: w.icss}
+	w2.mock(env2)
+	env2.ExecuteWorkflow(workflows.PublicationWorkflow, workflows.PublicationInput{WaveID: testWID, ReleaseID: testRelease})
+	require.Len(t, w2.built, 1)
+	assert.Nil(t, w2.built[0].Params)
 }
