@@ -203,12 +203,31 @@ func ParseOverrides(name string, data []byte) (*Overrides, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("release parameters %s: %w", name, err)
+		return nil, inFile(name, err)
 	}
 	if _, err := o.Apply(DefaultParams()); err != nil {
-		return nil, fmt.Errorf("release parameters %s: %w", name, err)
+		return nil, inFile(name, err)
 	}
 	return o, nil
+}
+
+// inFile names the file in front of each of err's errors, one a line.
+func inFile(name string, err error) error {
+	var leaves []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		if e != nil {
+			leaves = append(leaves, fmt.Errorf("release parameters %s: %w", name, e))
+		}
+	}
+	walk(err)
+	return errors.Join(leaves...)
 }
 
 // typeError says what a value of the wrong type was, without yaml's Go type names.

@@ -26,6 +26,8 @@ type (
 	PublicationStage    = workflows.PublicationStage
 	ReleaseSummary      = activities.ReleaseSummary
 	ReleaseICS          = activities.ReleaseICS
+	ReleaseParams       = activities.ReleaseParams
+	ReleaseParam        = activities.ReleaseParam
 )
 
 // FirstReleaseID is the release a wave drafts when its fieldwork ends.
@@ -38,6 +40,9 @@ type PublicationOptions struct {
 	ReleaseID string
 	// Exclude names ICSs left out of the release's figures.
 	Exclude []string
+	// Params are the parameters the release sets (publication.ReadOverrides); nil:
+	// PUBLICATION.md's defaults.
+	Params *ReleaseParams
 }
 
 // PublicationRun names a started (or joined) publication.
@@ -71,6 +76,13 @@ func (c *Client) StartPublication(ctx context.Context, wave string, opts Publica
 	if err := publication.ValidReleaseID(release); err != nil {
 		return PublicationRun{}, fault.Wrap(fault.BadInput, err)
 	}
+	if _, err := opts.Params.Apply(publication.DefaultParams()); err != nil {
+		return PublicationRun{}, fault.Wrap(fault.BadInput, fmt.Errorf("publication of release %s: its parameters: %w", release, err))
+	}
+	var params *ReleaseParams
+	if !opts.Params.Empty() {
+		params = opts.Params
+	}
 	st, err := c.FieldworkClosed(ctx, wave)
 	switch {
 	case errors.Is(err, ErrUnknownWave):
@@ -93,7 +105,7 @@ func (c *Client) StartPublication(ctx context.Context, wave string, opts Publica
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.SAWaveID.ValueSet(wave)),
-	}, string(workflows.WorkflowPublication), workflows.PublicationInput{WaveID: wave, ReleaseID: release, Exclude: opts.Exclude})
+	}, string(workflows.WorkflowPublication), workflows.PublicationInput{WaveID: wave, ReleaseID: release, Exclude: opts.Exclude, Params: params})
 	if err != nil {
 		return PublicationRun{}, fmt.Errorf("start the publication of release %s of wave %s: %w", release, wave, err)
 	}

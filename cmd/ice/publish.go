@@ -21,12 +21,13 @@ import (
 // (issue #14) and sign it off.
 func publishCmd() *cobra.Command {
 	var c conn
-	var wave, release string
+	var wave, release, paramsPath string
 	var exclude []string
 	var timeout time.Duration
 	var anyWave bool
+	var params *publication.Overrides
 	cmd := &cobra.Command{
-		Use:   "publish --wave W",
+		Use:   "publish --wave W [--release R] [--params FILE] [--exclude ICS,...]",
 		Short: "Draft a release of a wave's published comparable data, and show it",
 		Long: `Starts drafting a release of the wave's published comparable data (or joins the draft the
 wave started when its fieldwork ended), waits until the draft is written, and prints the
@@ -37,15 +38,31 @@ withheld. Sign it off with ` + "`ice publish approve`" + `.
 Refused while the wave's fieldwork runs (a release then would count part of the
 responses, and the wave's own draft would join it when it closes). A cancelled wave
 drafts no release of its own: one is drafted by hand only with every ICS whose
-fieldwork ended early in --exclude.`,
-		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
+fieldwork ended early in --exclude.
+
+--params FILE sets the release's parameters (PUBLICATION.md's, by its names: vars, lo, hi,
+min_level_n, tol, max_sweeps, confidence, min_base, caution_base, min_count, breakdowns,
+group_comparison, england_counts) in a YAML file; what it leaves out keeps its default.
+confidence is a fraction (0.9 for 90 % intervals). The file is read and checked before
+anything starts: an unknown field or a bad value is refused, naming the file and field.
+The values used are in the release's metadata, its workbook's Notes and its method note.
+Parameters apply to a new release: a release already drafted keeps its own.`,
+		PreRunE: func(*cobra.Command, []string) error {
 			if wave == "" {
 				return fmt.Errorf("--wave is required")
 			}
+			if paramsPath == "" {
+				return nil
+			}
+			var err error
+			params, err = publication.ReadOverrides(paramsPath)
+			return err
+		},
+		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, _ []string) error {
 			if err := knownWave(ctx, cl, wave, nil, anyWave); err != nil {
 				return err
 			}
-			run, err := cl.StartPublication(ctx, wave, waveclient.PublicationOptions{ReleaseID: release, Exclude: exclude})
+			run, err := cl.StartPublication(ctx, wave, waveclient.PublicationOptions{ReleaseID: release, Exclude: exclude, Params: params})
 			if err != nil {
 				return err
 			}
@@ -64,6 +81,11 @@ fieldwork ended early in --exclude.`,
 					"draft a new release to leave them out (`ice publish --wave %s --release r2 --exclude %s`)",
 					st.ReleaseID, wave, strings.Join(kept, ", "), wave, strings.Join(exclude, ","))
 			}
+			if differ := paramsNotUsed(st, params); len(differ) > 0 {
+				return fmt.Errorf("release %s of wave %s was drafted before with other parameters (%s): --params does not change a release already drafted; "+
+					"draft a new release with them (`ice publish --wave %s --release r2 --params %s`)",
+					st.ReleaseID, wave, strings.Join(differ, "; "), wave, paramsPath)
+			}
 			return nil
 		}),
 	}
@@ -72,6 +94,7 @@ fieldwork ended early in --exclude.`,
 	f.StringVar(&wave, "wave", "", "wave ID")
 	f.StringVar(&release, "release", "", "release ID (default "+waveclient.FirstReleaseID+", the release the wave drafts when its fieldwork ends)")
 	f.StringSliceVar(&exclude, "exclude", nil, "ICSs to leave out of the release's figures (a new release)")
+	f.StringVar(&paramsPath, "params", "", "YAML file of the release's parameters by PUBLICATION.md's names (min_base, confidence, ...); the rest keep their defaults (a new release)")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for the draft")
 	bindAnyWave(cmd, &anyWave)
 	cmd.AddCommand(publishApproveCmd(), publishStatusCmd())
@@ -152,6 +175,50 @@ func notExcluded(st waveclient.PublicationStatus, exclude []string) []string {
 	return out
 }
 
+// paramsNotUsed lists the parameters asked for that the release was not computed with,
+// as "name: asked, release's": a start of a release already drafted (or drafting)
+// joins it, with its own parameters. A release that does not report its parameters
+// (drafted before they were reported) cannot be checked: nothing is listed.
+func paramsNotUsed(st waveclient.PublicationStatus, params *publication.Overrides) []string {
+	if params.Empty() || len(st.Parameters) == 0 {
+		return nil
+	}
+	want, err := params.Apply(publication.DefaultParams())
+	if err != nil {
+		return []string{err.Error()}
+	}
+	used := map[string]string{}
+	for _, p := range st.Parameters {
+		used[p.Name] = p.Value
+	}
+	var out []string
+	for _, p := range want.Metadata() {
+		if !slices.Contains(publication.OverrideNames(), p.Name) {
+			continue
+		}
+		if got, ok := used[p.Name]; ok && got != p.Value {
+			out = append(out, fmt.Sprintf("%s: asked %s, the release's %s", p.Name, p.Value, got))
+		}
+	}
+	return out
+}
+
+// notDefault lists a release's parameters whose values are not the defaults, as
+// "name value".
+func notDefault(params []waveclient.ReleaseParam) []string {
+	def := map[string]string{}
+	for _, p := range publication.DefaultParams().Metadata() {
+		def[p.Name] = p.Value
+	}
+	var out []string
+	for _, p := range params {
+		if d, ok := def[p.Name]; ok && d != p.Value && p.Name != "exclude" && p.Name != "local_questions" {
+			out = append(out, p.Name+" "+p.Value)
+		}
+	}
+	return out
+}
+
 // storeLocation is where key is in the store storeURL names.
 func storeLocation(storeURL, key string) string {
 	return strings.TrimSuffix(storeURL, "/") + "/" + key
@@ -169,6 +236,13 @@ func printPublication(out io.Writer, st waveclient.PublicationStatus, storeURL s
 	if st.Prefix != "" {
 		fmt.Fprintf(out, "  files     %s\n", storeLocation(storeURL, st.Prefix))
 		fmt.Fprintf(out, "  manifest  %s (sha256 %s)\n", storeLocation(storeURL, st.ManifestKey), st.ManifestSHA256)
+	}
+	if len(st.Parameters) > 0 {
+		if nd := notDefault(st.Parameters); len(nd) > 0 {
+			fmt.Fprintf(out, "  parameters %s; the rest PUBLICATION.md's defaults (all in its metadata.json)\n", strings.Join(nd, ", "))
+		} else {
+			fmt.Fprintln(out, "  parameters PUBLICATION.md's defaults")
+		}
 	}
 	if a := st.Approval; a != nil {
 		fmt.Fprintf(out, "  approved by %s at %s", a.By, a.At.Format(time.RFC3339))

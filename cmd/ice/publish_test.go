@@ -1,9 +1,19 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"icesurvey/estimate"
+	"icesurvey/publication"
 	"icesurvey/waveclient"
 )
 
@@ -25,5 +35,113 @@ func TestNotExcluded(t *testing.T) {
 		if got := notExcluded(st, tc.exclude); !slices.Equal(got, tc.want) {
 			t.Errorf("exclude %v: kept %v, want %v", tc.exclude, got, tc.want)
 		}
+	}
+}
+
+// `ice publish --params FILE` reads and checks the file before anything starts: a bad
+// one is refused naming the file and the field, and the cluster is never dialled (a
+// listener standing in for it counts the connections). A good file gets as far as
+// dialling, so the listener would see a command that dialled first.
+func TestPublishParamsRefusedBeforeAnythingStarts(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var dials atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			dials.Add(1)
+			c.Close()
+		}
+	}()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	run := func(args ...string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		cmd := rootCmd()
+		cmd.SetArgs(append([]string{"publish", "--address", ln.Addr().String(), "--store", "file://" + dir + "/store"}, args...))
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		return cmd.ExecuteContext(ctx)
+	}
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown field", "min_base: 20\nconfidnece: 0.9\n", []string{"line 2", `unknown field "confidnece"`}},
+		{"min_base too small", "min_base: 1\n", []string{"min_base = 1"}},
+		{"confidence as a percentage", "confidence: 90\n", []string{"confidence = 90", "0.9 for 90 %"}},
+		{"caution_base below min_base", "min_base: 20\ncaution_base: 15\n", []string{"caution_base = 15"}},
+		{"unknown breakdown", "breakdowns: [age_band, postcode]\n", []string{"breakdowns", "postcode"}},
+		{"a number for a word", "lo: low\n", []string{"field lo", `"low"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := write("bad.yaml", tc.yaml)
+			err := run("--wave", "W1", "--params", path)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range append([]string{path}, tc.want...) {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if n := dials.Load(); n != 0 {
+				t.Errorf("the cluster was dialled %d times before the file was refused", n)
+			}
+		})
+	}
+	if err := run("--wave", "W1", "--params", filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") || dials.Load() != 0 {
+		t.Errorf("a missing file: %v (%d dials)", err, dials.Load())
+	}
+	// A good file passes the check and the command goes on to dial.
+	if err := run("--wave", "W1", "--params", write("good.yaml", "min_base: 20\nconfidence: 0.9\n")); err == nil {
+		t.Error("no cluster, yet the publication started")
+	}
+	if dials.Load() == 0 {
+		t.Error("a good parameters file did not get as far as dialling the cluster")
+	}
+}
+
+// A start of a release already drafted joins it: parameters it was not computed with
+// are said, by name, asked and used; a release that does not report its parameters
+// cannot be checked.
+func TestParamsNotUsed(t *testing.T) {
+	used := publication.DefaultParams().Metadata()
+	minBase, confidence, caution := 20, 0.95, 30
+	for _, tc := range []struct {
+		name   string
+		st     []publication.Param
+		params *publication.Overrides
+		want   []string
+	}{
+		{"no parameters asked", used, nil, nil},
+		{"the defaults asked", used, &publication.Overrides{Confidence: &confidence, CautionBase: &caution}, nil},
+		{"other parameters asked", used, &publication.Overrides{MinBase: &minBase}, []string{"min_base: asked 20, the release's 10"}},
+		{"a release that does not say", nil, &publication.Overrides{MinBase: &minBase}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := paramsNotUsed(waveclient.PublicationStatus{Parameters: tc.st}, tc.params)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("%q, want %q", got, tc.want)
+			}
+		})
+	}
+	p := publication.DefaultParams()
+	p.Disclosure.MinBase, p.Estimate = 20, estimate.ParamsFor(0.9)
+	if got := strings.Join(notDefault(p.Metadata()), ", "); got != "confidence 0.9, z 1.6448536269514724, min_base 20" {
+		t.Errorf("not default: %q", got)
 	}
 }
