@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -162,6 +163,11 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 		return nil, fault.Wrap(fault.Configuration, fmt.Errorf("profile %s: %w", p.ID, err))
 	}
 	cb := themes.Default()
+	// The release first: its parameters are the ones the figures are computed and
+	// described with.
+	if err := d.choosePublishedRelease(ctx, db); err != nil {
+		return nil, err
+	}
 
 	var n int64
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+d.CohortSQL.From+` WHERE s.wave_id = ? AND s.ics = ? AND `+d.CohortSQL.Where,
@@ -192,9 +198,6 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 	}
 	verdicts, err := LatestVerdicts(ctx, st, in.Wave, in.ICS, p.ID)
 	if err != nil {
-		return nil, err
-	}
-	if err := d.choosePublishedRelease(ctx, db); err != nil {
 		return nil, err
 	}
 	d.SessionTotal, err = checkThemes(cb, "session notes, "+p.ID, sessionCounts, d.Disclosure)
@@ -284,8 +287,8 @@ func GatherProfile(ctx context.Context, st store.Store, db *sql.DB, in ProfileRe
 	}
 	d.Limitations = append(d.Limitations,
 		d.releaseLimitation(),
-		fmt.Sprintf("Small samples: the group's percentages are weighted as the publication weights patients (bounded raking to each ICS's sample frame; carers unweighted), with %g%% Wilson intervals on the effective sample size, which is smaller than the number of respondents when weights vary; a row with fewer than %d respondents and counts from 1 to %d are withheld with the counts that would reveal them (the publication's disclosure rules); rows under %d respondents are marked for caution.",
-			100*d.Params.Estimate.Confidence, d.Disclosure.MinBase, d.Disclosure.MinCount-1, d.Disclosure.CautionBase),
+		fmt.Sprintf("Small samples: the group's percentages are weighted as the publication weights patients (bounded raking to each ICS's sample frame; carers unweighted), with %s%% Wilson intervals on the effective sample size, which is smaller than the number of respondents when weights vary; a row with fewer than %d respondents and counts from 1 to %d are withheld with the counts that would reveal them (the publication's disclosure rules); rows under %d respondents are marked for caution.",
+			d.ConfidencePercent(), d.Disclosure.MinBase, d.Disclosure.MinCount-1, d.Disclosure.CautionBase),
 		"The group's figure is not published by the release: its weights make the ICS's respondents match the ICS's sample frame by age band, gender and frailty, not the group's own population, so it describes the group's respondents, weighted, rather than everyone in the group.",
 		"Themes in survey comments are the codes that stand: a coder's decision where one exists, else the classifier's suggestion. Themes in session notes are the classifier's suggestions until a coder has coded the notes. Quotations are chosen by a named coder from the machine's redacted candidates; a statement without a chosen quotation says so.",
 		"Qualitative saturation is not established by these counts: a theme not heard may not have been asked about.")
@@ -677,7 +680,7 @@ func pct(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }
 // limitations: its rows would say nothing of the ICS, though an earlier release has
 // them.
 func (d *ProfileData) choosePublishedRelease(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT r.release_id, r.icss_published, r.icss_not_published,
+	rows, err := db.QueryContext(ctx, `SELECT r.release_id, r.icss_published, r.icss_not_published, r.parameters,
 	EXISTS (SELECT 1 FROM published_results p WHERE p.release_id = r.release_id AND p.wave_id = r.wave_id AND p.geography_level = ? AND p.ics = ?)
 FROM releases r WHERE r.wave_id = ? AND r.status = 'published'
 ORDER BY r.approved_at DESC NULLS LAST, r.release_id DESC`, publication.GeographyICS, d.ICS, d.Wave)
@@ -687,8 +690,9 @@ ORDER BY r.approved_at DESC NULLS LAST, r.release_id DESC`, publication.Geograph
 	defer rows.Close()
 	for rows.Next() {
 		var id, pub, notPub string
+		var params sql.NullString
 		var has bool
-		if err := rows.Scan(&id, &pub, &notPub, &has); err != nil {
+		if err := rows.Scan(&id, &pub, &notPub, &params, &has); err != nil {
 			return fmt.Errorf("the published releases of %s: %w", d.Wave, err)
 		}
 		if !has {
@@ -696,12 +700,48 @@ ORDER BY r.approved_at DESC NULLS LAST, r.release_id DESC`, publication.Geograph
 			continue
 		}
 		d.Release, d.ReleaseICSs, d.ReleaseLeftOut = id, splitList(pub), splitList(notPub)
+		if params.Valid {
+			if err := d.useReleaseParams(id, params.String); err != nil {
+				return err
+			}
+		}
 		break
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("the published releases of %s: %w", d.Wave, err)
 	}
 	return nil
+}
+
+// useReleaseParams takes the release's parameters (its releases row's, as its
+// metadata lists them) for the cohort's figures, so they are computed as the release's
+// rows beside them were and the report states the release's confidence level. The
+// small-number rule is the stricter of the release's and the defaults', threshold by
+// threshold: the report also shows theme counts of free text, and a release drafted
+// with a smaller minimum base does not make the local index show smaller numbers.
+func (d *ProfileData) useReleaseParams(release, list string) error {
+	var params []publication.Param
+	if err := json.Unmarshal([]byte(list), &params); err != nil {
+		return fmt.Errorf("release %s of %s: its parameters: %w", release, d.Wave, err)
+	}
+	p, err := publication.ParamsOf(params)
+	if err != nil {
+		return fmt.Errorf("release %s of %s: %w", release, d.Wave, err)
+	}
+	def := publication.DefaultParams().Disclosure
+	p.Disclosure.MinBase = max(p.Disclosure.MinBase, def.MinBase)
+	p.Disclosure.CautionBase = max(p.Disclosure.CautionBase, def.CautionBase, p.Disclosure.MinBase)
+	p.Disclosure.MinCount = max(p.Disclosure.MinCount, def.MinCount)
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("release %s of %s: %w", release, d.Wave, err)
+	}
+	d.Params, d.Disclosure = p, p.Disclosure
+	return nil
+}
+
+// ConfidencePercent is the intervals' confidence level as a percentage ("95").
+func (d *ProfileData) ConfidencePercent() string {
+	return publication.Percent(d.Params.Estimate.Confidence)
 }
 
 // splitList splits a release's list of ICSs joined by ";".

@@ -343,3 +343,28 @@ func slices2(ss ...[]string) []string {
 	}
 	return out
 }
+
+// TestParamsOfMetadata: the parameters a release's metadata lists read back as the
+// parameters it was computed with.
+func TestParamsOfMetadata(t *testing.T) {
+	o, err := ParseOverrides("r.yaml", []byte("vars: [gender, age_band]\nlo: 0.5\nhi: 3\nmin_level_n: 8\ntol: 1e-10\nmax_sweeps: 500\nconfidence: 0.9\nmin_base: 20\ncaution_base: 50\nmin_count: 3\nbreakdowns: []\ngroup_comparison: england_excluding_ics\nengland_counts: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []Params{DefaultParams(), must(o.Apply(DefaultParams()))} {
+		got, err := ParamsOf(want.Metadata())
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParamsOf(%v) = %+v (%v), want %+v", want.Metadata(), got, err, want)
+		}
+	}
+	if _, err := ParamsOf([]Param{{"min_base", "ten"}}); err == nil || !strings.Contains(err.Error(), "min_base") {
+		t.Errorf("a bad value: %v", err)
+	}
+}
+
+func must(p Params, err error) Params {
+	if err != nil {
+		panic(err)
+	}
+	return p
+}

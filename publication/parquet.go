@@ -1,6 +1,7 @@
 package publication
 
 import (
+	"encoding/json"
 	"strings"
 
 	"icesurvey/schemas"
@@ -103,5 +104,13 @@ func releaseParquet(meta *Metadata, metadataSHA256 string) ([]byte, error) {
 		ApprovedAt: meta.ApprovedAt, LeftOut: strings.Join(meta.LeftOut, ";"), CodeVersion: meta.CodeVersion,
 		ICSsPublished: strings.Join(published, ";"), ICSsNotPublished: strings.Join(not, ";"),
 		ResultRows: int64(rows), DistributionRows: int64(dists), CellsWithheld: int64(s.CellsWithheld), MetadataSHA256: metadataSHA256}
+	if meta.Parameters != nil {
+		b, err := json.Marshal(meta.Parameters)
+		if err != nil {
+			return nil, err
+		}
+		params := string(b)
+		rec.Parameters = &params
+	}
 	return encodeParquet(schemas.PublishedReleaseLayout(), 1, func(_ int, row *schemas.PublishedRelease) { *row = rec })
 }

@@ -234,6 +234,9 @@ type PublishedRelease struct {
 	DistributionRows int64      `col:"distribution_rows"`
 	CellsWithheld    int64      `col:"cells_withheld,doc=counts withheld in published rows and in withheld rows"`
 	MetadataSHA256   string     `col:"metadata_sha256"`
+	// Parameters were added after releases were written: NULL for a release written
+	// before (its metadata.json lists them).
+	Parameters *string `col:"parameters,doc=every parameter of the release and its value as metadata.json lists them: a JSON array of objects with name and value; NULL for a release written before the column"`
 }
 
 // PublishedReleaseLayout is the layout of release.parquet and the releases table.

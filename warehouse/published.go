@@ -23,7 +23,7 @@ func init() {
 			Doc: "each option's weighted share (and for ICS rows its count) per question and group, per release; withheld figures are NULL"},
 		schemas.TablePublishedResponseRates: {Name: schemas.TablePublishedResponseRates, Layout: schemas.PublishedResponseRateLayout(),
 			Doc: "response rates by ICS and for England from the final outcome codes, per release"},
-		schemas.TableReleases: {Name: schemas.TableReleases, Layout: schemas.PublishedReleaseLayout(),
+		schemas.TableReleases: {Name: schemas.TableReleases, Layout: schemas.PublishedReleaseLayout(), AddedColumns: true,
 			Doc: "one row per release: status (draft or published), approver, what it holds"},
 	} {
 		if _, dup := Tables[name]; dup {
@@ -50,4 +50,9 @@ func init() {
 		rekey = append(rekey, fmt.Sprintf("DELETE FROM loaded_files WHERE table_name = %s", sqlString(string(name))))
 	}
 	Register(Migration{Version: 21, Name: "published tables keyed by wave", SQL: rekey})
+	// Each release's parameters (the values it was computed with), so the dashboard
+	// states a release's own confidence level and small-number thresholds. A
+	// release.parquet written before has no such column: it loads as NULL.
+	Register(Migration{Version: 23, Name: "releases.parameters", SQL: []string{
+		`ALTER TABLE releases ADD COLUMN IF NOT EXISTS parameters VARCHAR`}})
 }

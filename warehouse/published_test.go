@@ -183,3 +183,66 @@ func TestMigration21KeysThePublishedTablesByWave(t *testing.T) {
 	// W1's r1 now sits beside W2's.
 	execAll(t, w, `INSERT INTO releases BY NAME SELECT * REPLACE ('W1' AS wave_id) FROM releases`)
 }
+
+// releaseBeforeParameters is release.parquet's row as written before the parameters
+// column.
+type releaseBeforeParameters struct {
+	ReleaseID        string     `col:"release_id,key"`
+	WaveID           string     `col:"wave_id,key"`
+	Status           string     `col:"status"`
+	ApprovedBy       string     `col:"approved_by"`
+	ApprovedAt       *time.Time `col:"approved_at"`
+	LeftOut          string     `col:"left_out"`
+	CodeVersion      string     `col:"code_version"`
+	ICSsPublished    string     `col:"icss_published"`
+	ICSsNotPublished string     `col:"icss_not_published"`
+	ResultRows       int64      `col:"result_rows"`
+	DistributionRows int64      `col:"distribution_rows"`
+	CellsWithheld    int64      `col:"cells_withheld"`
+	MetadataSHA256   string     `col:"metadata_sha256"`
+}
+
+// A release's parameters load with its record; a release.parquet written before the
+// column loads too, its parameters NULL.
+func TestReleasesHoldTheirParameters(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := `[{"name":"min_base","value":"20"}]`
+	newKey, oldKey := schemas.PublishReleaseParquetKey("W1", "r2"), schemas.PublishReleaseParquetKey("W1", "r1")
+	if err := lake.PutRows(ctx, st, newKey, schemas.PublishedReleaseLayout(),
+		[]schemas.PublishedRelease{{ReleaseID: "r2", WaveID: "W1", Status: "draft", MetadataSHA256: "a", Parameters: &params}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lake.PutRows(ctx, st, oldKey, schemas.LayoutOf[releaseBeforeParameters](string(schemas.TableReleases)),
+		[]releaseBeforeParameters{{ReleaseID: "r1", WaveID: "W1", Status: "published", MetadataSHA256: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	loadObject(t, w, st, Tables[schemas.TableReleases], newKey)
+	loadObject(t, w, st, Tables[schemas.TableReleases], oldKey)
+	got := map[string]sql.NullString{}
+	if err := w.Read(ctx, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT release_id, parameters FROM releases`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var p sql.NullString
+			if err := rows.Scan(&id, &p); err != nil {
+				return err
+			}
+			got[id] = p
+		}
+		return rows.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got["r2"].String != params || got["r1"].Valid || len(got) != 2 {
+		t.Errorf("releases' parameters %v, want r2's %s and r1's NULL", got, params)
+	}
+}

@@ -234,7 +234,13 @@ type MeasureSet struct {
 	// MinBase and MinCount are the small-number rule's thresholds the figures were
 	// checked with (min_base, min_count); 0 means the defaults, 10 and 5.
 	MinBase, MinCount int
-	Measures          []Measure
+	// CautionBase is the base under which a figure carries the caution mark
+	// (caution_base); 0 means the default, 30.
+	CautionBase int
+	// Confidence is the intervals' confidence level, a fraction (0.95 is 95 %), which
+	// the comparisons with England use too; 0 means the default, 0.95.
+	Confidence float64
+	Measures   []Measure
 }
 
 // Measure is one question's result for one group, as the release publishes it.

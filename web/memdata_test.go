@@ -80,6 +80,10 @@ func (memData) Measures(_ context.Context, q Query) (MeasureSet, error) {
 	if q.Release == "R-W1-2" && q.ICS == "QJK" {
 		return MeasureSet{}, fmt.Errorf("QJK in R-W1-2: %w", &TooFewResponsesError{MinBase: 10, NoFigures: true})
 	}
+	// Release R-W1-2 was drafted with its own parameters: 90 % intervals, caution under 50.
+	if q.Release == "R-W1-2" {
+		set.Confidence, set.CautionBase = 0.9, 50
+	}
 	groups := []string{""}
 	switch q.Breakdown {
 	case BreakdownAgeBand:

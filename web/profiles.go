@@ -80,8 +80,11 @@ type ProfileView struct {
 	ID, Title, Description, Rationale string
 	Cohort                            ProfileCell
 	Release                           string
-	Statements                        []ProfileStatement
-	Limitations                       []string
+	// Confidence is the intervals' confidence level, a fraction (the release's);
+	// 0 means the default, 0.95.
+	Confidence  float64
+	Statements  []ProfileStatement
+	Limitations []string
 }
 
 type profilePageView struct {
@@ -148,7 +151,7 @@ func (s *Server) profileView(ctx context.Context, u access.User, waveID string, 
 	}
 	v.Tables = map[string][]chart.Table{}
 	for _, st := range v.Profile.Statements {
-		v.Tables[st.ID] = profileTables(st)
+		v.Tables[st.ID] = profileTables(st, v.Profile.Confidence)
 	}
 	return v, nil
 }
@@ -195,12 +198,13 @@ func (s *Server) profileQuotes(ctx context.Context, u access.User, v *profilePag
 
 func profileCell(c ProfileCell) chart.Cell { return chart.Cell{Text: c.Text, Withheld: c.Withheld} }
 
-// profileTables are a statement's survey tables and its themes table.
-func profileTables(st ProfileStatement) []chart.Table {
+// profileTables are a statement's survey tables and its themes table, the intervals'
+// confidence level (the release's) in their heading.
+func profileTables(st ProfileStatement, confidence float64) []chart.Table {
 	var out []chart.Table
 	for i, q := range st.Questions {
 		t := chart.Table{ID: fmt.Sprintf("profile-%s-q%d", st.ID, i+1), Caption: "Survey: " + q.Text + " (" + q.ID + "), % positive",
-			Columns: []chart.Column{{Label: "Group"}, {Label: "Respondents", Numeric: true}, {Label: "% positive", Numeric: true}, {Label: "95% interval"}}}
+			Columns: []chart.Column{{Label: "Group"}, {Label: "Respondents", Numeric: true}, {Label: "% positive", Numeric: true}, {Label: confidencePercent(confidence) + "% interval"}}}
 		for _, r := range q.Rows {
 			label := r.Label
 			if r.Caution {

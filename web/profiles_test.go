@@ -99,7 +99,7 @@ func TestProfileThemeTablesNamedByStatement(t *testing.T) {
 	}
 	seen := map[string]string{}
 	for _, st := range sts {
-		for _, tb := range profileTables(st) {
+		for _, tb := range profileTables(st, 0.95) {
 			if other, ok := seen[tb.Caption]; ok {
 				t.Errorf("statements %s and %s have tables of one caption: %q", other, st.ID, tb.Caption)
 			}

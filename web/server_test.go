@@ -796,3 +796,35 @@ func TestSignInErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+// A release's figures are described with the release's own confidence level and
+// caution base (MeasureSet), in the page's chart descriptions and the downloads'
+// metadata; the defaults where the set leaves them 0.
+func TestPagesStateTheReleasesParameters(t *testing.T) {
+	h := newHarness(t, true, nil)
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	for _, tc := range []struct {
+		release string
+		want    []string
+		not     []string
+	}{
+		{"R-W1-2", []string{"fewer than 50 responses, interpret with caution", "at the 90% level", "with 90% confidence intervals"},
+			[]string{"fewer than 30 responses", "at the 95% level", "95% confidence intervals"}},
+		{"R-W1-1", []string{"fewer than 30 responses, interpret with caution", "at the 95% level", "with 95% confidence intervals"},
+			[]string{"at the 90% level", "fewer than 50"}},
+	} {
+		_, page := h.get(t, h.client, "/waves/W1/themes/care-integration?ics=QMM&release="+tc.release)
+		_, csv := h.get(t, h.client, "/waves/W1/themes/care-integration/download/results.csv?ics=QMM&release="+tc.release)
+		all := html.UnescapeString(page) + "\n" + csv
+		for _, w := range tc.want {
+			if !strings.Contains(all, w) {
+				t.Errorf("release %s: the page and its download do not say %q", tc.release, w)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(csv, w) {
+				t.Errorf("release %s: the download says %q", tc.release, w)
+			}
+		}
+	}
+}

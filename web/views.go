@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"icesurvey/access"
@@ -283,8 +284,8 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 		{"Data as of", status.AsOf.In(london).Format("2006-01-02 15:04 MST")},
 		{"Method", set.Method},
 		{"Weighting", map[bool]string{true: "weighted to the sample frame", false: "unweighted (carers have no sample frame)"}[set.Weighted]},
-		{"Suppression marks", fmt.Sprintf("'withheld': not shown, because the base is under %d responses, or a count is a small one (primary suppression), or it would let another withheld figure be worked out (secondary suppression), as each row says; '†': fewer than 30 responses, interpret with caution", cmp.Or(set.MinBase, 10))},
-		{"Comparison", "▲ higher / ▼ lower / ● similar: compared with " + comparator + " at the 95% level; the marker is England's figure (" + englandCovers(rel) + ")"},
+		{"Suppression marks", fmt.Sprintf("'withheld': not shown, because the base is under %d responses, or a count is a small one (primary suppression), or it would let another withheld figure be worked out (secondary suppression), as each row says; '†': fewer than %d responses, interpret with caution", cmp.Or(set.MinBase, 10), cmp.Or(set.CautionBase, 30))},
+		{"Comparison", "▲ higher / ▼ lower / ● similar: compared with " + comparator + " at the " + confidencePercent(set.Confidence) + "% level; the marker is England's figure (" + englandCovers(rel) + ")"},
 	}
 	if download == "" {
 		download = v.Form.Action + "/download"
@@ -334,7 +335,7 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 		}
 		c := chart.IntervalBars{
 			ID: id, Title: heading,
-			Description:     fmt.Sprintf("Horizontal bars of the percentage of positive answers with 95%% confidence intervals, for %s in %s, with a marker at England's figure; each is compared with %s.", who, icsLabel(v.ICS), comparator),
+			Description:     fmt.Sprintf("Horizontal bars of the percentage of positive answers with %s%% confidence intervals, for %s in %s, with a marker at England's figure; each is compared with %s.", confidencePercent(set.Confidence), who, icsLabel(v.ICS), comparator),
 			ComparatorLabel: "England", ComparedWith: comparator, LabelHeader: labelHeader, Bars: g.bars,
 		}.Render()
 		sec := section{ID: id, Heading: heading, Chart: &c, Table: c.Table, Meta: meta}
@@ -608,4 +609,10 @@ func stageTitle(stage string) string {
 		return "fieldwork ended early"
 	}
 	return stage
+}
+
+// confidencePercent is an interval's confidence level as a percentage ("95" for 0.95,
+// the default when 0), to 12 significant digits so 0.57 is "57".
+func confidencePercent(confidence float64) string {
+	return strconv.FormatFloat(100*cmp.Or(confidence, 0.95), 'g', 12, 64)
 }

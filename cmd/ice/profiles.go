@@ -589,7 +589,8 @@ func (p profileSource) Profile(ctx context.Context, wave, ics, id string) (*web.
 func profileWebView(d *localindex.ProfileData) *web.ProfileView {
 	cell := func(f localindex.Figure) web.ProfileCell { return web.ProfileCell{Text: f.Text, Withheld: f.Withheld} }
 	v := &web.ProfileView{ID: d.Profile.ID, Title: d.Profile.Title, Description: d.Profile.Characteristics.Description,
-		Rationale: d.Profile.Rationale, Cohort: cell(d.Cohort), Release: d.Release, Limitations: d.Limitations}
+		Rationale: d.Profile.Rationale, Cohort: cell(d.Cohort), Release: d.Release, Limitations: d.Limitations,
+		Confidence: d.Params.Estimate.Confidence}
 	for _, e := range d.Expectations {
 		st := web.ProfileStatement{ID: e.ID, Statement: e.Statement, Source: e.Source, Level: e.Level, Status: localindex.Words(e.Status)}
 		for _, q := range e.Survey {

@@ -31,6 +31,7 @@ package dashdata
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -358,6 +359,9 @@ type figure struct {
 type figureSet struct {
 	id     string
 	method string
+	// params are the parameters the figures were computed with: the live figures'
+	// (the dashboard's own), or a release's as its releases row records them.
+	params publication.Params
 	rows   []figure
 	// index by (type, question, measure, geography key) for the England comparator.
 	england map[string]float64
@@ -395,12 +399,12 @@ func (fs *figureSet) index() {
 }
 
 func methodText(p publication.Params) string {
-	return fmt.Sprintf("%% positive of the scored answers (PUBLICATION.md): patients weighted by bounded raking to each ICS's sample frame, carers unweighted; %g%% Wilson intervals on the effective sample size; compared with England excluding the ICS; small-number rule: rows under %d responses withheld, under %d marked for caution, counts under %d withheld with the counts that would reveal them.",
-		100*p.Estimate.Confidence, p.Disclosure.MinBase, p.Disclosure.CautionBase, p.Disclosure.MinCount)
+	return fmt.Sprintf("%% positive of the scored answers (PUBLICATION.md): patients weighted by bounded raking to each ICS's sample frame, carers unweighted; %s%% Wilson intervals on the effective sample size; compared with England excluding the ICS; small-number rule: rows under %d responses withheld, under %d marked for caution, counts under %d withheld with the counts that would reveal them.",
+		publication.Percent(p.Estimate.Confidence), p.Disclosure.MinBase, p.Disclosure.CautionBase, p.Disclosure.MinCount)
 }
 
 func (s *Source) liveFigures(res *publication.Results) *figureSet {
-	fs := &figureSet{id: "live " + res.Wave(), method: methodText(res.Params())}
+	fs := &figureSet{id: "live " + res.Wave(), method: methodText(res.Params()), params: res.Params()}
 	for _, r := range res.Results() {
 		f := figure{england: r.Geography == publication.GeographyEngland, ics: r.ICS, gvar: r.GroupVariable, glevel: r.GroupLevel,
 			respondentType: r.RespondentType, questionID: r.QuestionID, measure: r.Measure, status: r.Status.String(), vs: string(r.VsEngland)}
@@ -471,9 +475,22 @@ func (s *Source) releaseFigures(ctx context.Context, sn *snapshot, wave, id stri
 	}
 	// Rows in the order the live figures have: by question, England first, then ICSs.
 	sort.SliceStable(fs.rows, func(i, j int) bool { return s.cat.order(fs.rows[i].questionID) < s.cat.order(fs.rows[j].questionID) })
-	var meta sql.NullString
-	_ = sn.db.QueryRowContext(ctx, `SELECT code_version FROM releases WHERE release_id = ? AND wave_id = ?`, id, wave).Scan(&meta)
-	fs.method = methodText(s.params) + " Release " + id + "."
+	var meta, params sql.NullString
+	_ = sn.db.QueryRowContext(ctx, `SELECT code_version, parameters FROM releases WHERE release_id = ? AND wave_id = ?`, id, wave).Scan(&meta, &params)
+	// The release's own parameters: its confidence level and thresholds, not the
+	// dashboard's. A release written before its record held them is described with
+	// the dashboard's (the defaults, unless configured).
+	fs.params = s.params
+	if params.Valid {
+		var list []publication.Param
+		if err := json.Unmarshal([]byte(params.String), &list); err != nil {
+			return nil, fmt.Errorf("dashdata: release %s of wave %s: its parameters: %w", id, wave, err)
+		}
+		if fs.params, err = publication.ParamsOf(list); err != nil {
+			return nil, fmt.Errorf("dashdata: release %s of wave %s: %w", id, wave, err)
+		}
+	}
+	fs.method = methodText(fs.params) + " Release " + id + "."
 	if meta.Valid && meta.String != "" {
 		fs.method += " Code " + meta.String + "."
 	}
@@ -592,7 +609,8 @@ func (s *Source) Measures(ctx context.Context, q web.Query) (web.MeasureSet, err
 		return web.MeasureSet{}, err
 	}
 	set := web.MeasureSet{ReleaseID: fs.id, Method: fs.method, Weighted: q.RespondentType == web.RespondentPatient,
-		MinBase: s.params.Disclosure.MinBase, MinCount: s.params.Disclosure.MinCount}
+		MinBase: fs.params.Disclosure.MinBase, MinCount: fs.params.Disclosure.MinCount, CautionBase: fs.params.Disclosure.CautionBase,
+		Confidence: fs.params.Estimate.Confidence}
 	published := 0
 	for _, i := range fs.scope[scopeKey(q.ICS, q.RespondentType, gvar)] {
 		f := fs.rows[i]
@@ -620,7 +638,7 @@ func (s *Source) Measures(ctx context.Context, q web.Query) (web.MeasureSet, err
 		// Every figure withheld, or none at all (say, an ICS the release leaves out, or
 		// respondents it has none of): the page says which.
 		return web.MeasureSet{}, fmt.Errorf("dashdata: %s %s in %s by %q: %w", q.Theme, q.RespondentType, q.ICS, q.Breakdown,
-			&web.TooFewResponsesError{MinBase: s.params.Disclosure.MinBase, NoFigures: len(set.Measures) == 0})
+			&web.TooFewResponsesError{MinBase: fs.params.Disclosure.MinBase, NoFigures: len(set.Measures) == 0})
 	}
 	if gvar != publication.GroupAll {
 		levels, _ := codes.BreakdownLevels(gvar)
