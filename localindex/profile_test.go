@@ -259,7 +259,7 @@ func TestChosenQuotesAndVerdicts(t *testing.T) {
 	}
 	// A published release: the ICS's and England's rows are its figures.
 	if err := w.Write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`INSERT INTO releases VALUES ('r9', ?, 'published', 'lead', TIMESTAMP '2026-03-10 12:00:00', '', 'test', '', '', 6, 0, 0, '')`, tWave); err != nil {
+		if _, err := tx.Exec(`INSERT INTO releases VALUES ('r9', ?, 'published', 'lead', TIMESTAMP '2026-03-10 12:00:00', '', 'test', '', '', 6, 0, 0, '', NULL)`, tWave); err != nil {
 			return err
 		}
 		_, err := tx.Exec(`INSERT INTO published_results 
@@ -405,17 +405,22 @@ func TestProfileReportPassesAxe(t *testing.T) {
 func TestProfileReleaseIsTheLatestWithTheICS(t *testing.T) {
 	ctx, st, w := reportFixture(t)
 	if err := w.Write(ctx, func(tx *sql.Tx) error {
+		// r2 was drafted with its own parameters (a smaller minimum base, which the
+		// local index does not follow, a larger caution base and 90 % intervals, which
+		// it does); r1 was written before releases recorded theirs.
+		r2Params := `[{"name":"confidence","value":"0.9"},{"name":"z","value":"1.6448536269514724"},{"name":"min_base","value":"5"},{"name":"caution_base","value":"50"}]`
 		for _, r := range []struct {
 			id, status, at, pub, notPub string
 			icss                        []string
 			pct                         float64
+			params                      any
 		}{
-			{"r1", "published", "2026-03-10 12:00:00", "QJK;QMM", "", []string{"QJK", "QMM"}, 61.26},
-			{"r2", "published", "2026-03-20 12:00:00", "QMM", "QJK", []string{"QMM"}, 72.04},
-			{"r3", "draft", "2026-03-30 12:00:00", "QJK;QMM", "", []string{"QJK", "QMM"}, 83.3},
+			{"r1", "published", "2026-03-10 12:00:00", "QJK;QMM", "", []string{"QJK", "QMM"}, 61.26, nil},
+			{"r2", "published", "2026-03-20 12:00:00", "QMM", "QJK", []string{"QMM"}, 72.04, r2Params},
+			{"r3", "draft", "2026-03-30 12:00:00", "QJK;QMM", "", []string{"QJK", "QMM"}, 83.3, nil},
 		} {
-			if _, err := tx.Exec(`INSERT INTO releases VALUES (?, ?, ?, 'lead', CAST(? AS TIMESTAMP), '', 'test', ?, ?, 6, 0, 0, '')`,
-				r.id, tWave, r.status, r.at, r.pub, r.notPub); err != nil {
+			if _, err := tx.Exec(`INSERT INTO releases VALUES (?, ?, ?, 'lead', CAST(? AS TIMESTAMP), '', 'test', ?, ?, 6, 0, 0, '', ?)`,
+				r.id, tWave, r.status, r.at, r.pub, r.notPub, r.params); err != nil {
 				return err
 			}
 			for _, geo := range append(r.icss, "") {
@@ -436,11 +441,15 @@ func TestProfileReleaseIsTheLatestWithTheICS(t *testing.T) {
 	}
 	for _, c := range []struct {
 		ics, release, ics0, england, pct, limitation, sessions string
+		// interval is the survey tables' interval heading; minBase and cautionBase the
+		// small-number rule the report uses.
+		interval             string
+		minBase, cautionBase int
 	}{
 		{"QJK", "r1", "Everyone in QJK (as published, release r1)", "England (as published, release r1)", "61.3%",
-			"the latest published release of wave W1 with figures for QJK (published release r2 leaves QJK out)", "no sessions"},
+			"the latest published release of wave W1 with figures for QJK (published release r2 leaves QJK out)", "no sessions", "95% interval", 10, 30},
 		{"QMM", "r2", "Everyone in QMM (as published, release r2)", "England (as published, release r2: its ICSs with figures, QMM, not QJK)", "72.0%",
-			"Its England is the aggregate of the ICSs it publishes (QMM), not of QJK", ""},
+			"Its England is the aggregate of the ICSs it publishes (QMM), not of QJK", "", "90% interval", 10, 50},
 	} {
 		var d *ProfileData
 		if err := w.Read(ctx, func(db *sql.DB) error {
@@ -452,6 +461,20 @@ func TestProfileReleaseIsTheLatestWithTheICS(t *testing.T) {
 		}
 		if d.Release != c.release {
 			t.Errorf("%s: release %q, want %q", c.ics, d.Release, c.release)
+		}
+		if d.Disclosure.MinBase != c.minBase || d.Disclosure.CautionBase != c.cautionBase || d.Params.Disclosure != d.Disclosure {
+			t.Errorf("%s: small-number rule %+v (params %+v), want min_base %d, caution_base %d", c.ics, d.Disclosure, d.Params.Disclosure, c.minBase, c.cautionBase)
+		}
+		var page strings.Builder
+		if err := WriteHTML(&page, d); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(page.String(), ">"+c.interval+"<") {
+			t.Errorf("%s: the report's survey tables are not headed %q", c.ics, c.interval)
+		}
+		wilson := strings.TrimSuffix(c.interval, " interval") + " Wilson intervals"
+		if joined := strings.Join(d.Limitations, "\n"); !strings.Contains(joined, wilson) || !strings.Contains(joined, fmt.Sprintf("rows under %d respondents are marked", c.cautionBase)) {
+			t.Errorf("%s: limitations do not say %q and caution under %d:\n%s", c.ics, wilson, c.cautionBase, joined)
 		}
 		rows := 0
 		for _, e := range d.Expectations {
