@@ -23,10 +23,25 @@ import (
 // to 1e-9 — patients weighted (estimate/testdata/crosscheck.R, the statistics
 // packages' own check), carers unweighted (testdata/carers.R). It is skipped only when
 // Rscript is not installed; infra/test.sh installs it.
+//
+// It runs twice: with the defaults, and with a release's own parameters (90 %
+// intervals, min_base 20), R told the confidence level.
 func TestCrossCheckR(t *testing.T) {
 	rscript := rcheck.Rscript(t)
+	o, err := ParseOverrides("r2.yaml", []byte("confidence: 0.9\nmin_base: 20\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		p    Params
+	}{{"defaults", testParams()}, {"90% intervals, min_base 20", must(o.Apply(testParams()))}} {
+		t.Run(tc.name, func(t *testing.T) { crossCheckR(t, rscript, tc.p) })
+	}
+}
+
+func crossCheckR(t *testing.T, rscript string, p Params) {
 	_, snap := testWave(t)
-	p := testParams()
 	r := compute(t, snap, "W1", p)
 	dir := rcheck.Dir(t)
 	db, err := warehouse.OpenReadOnly(snap)
@@ -63,6 +78,7 @@ func TestCrossCheckR(t *testing.T) {
 	for _, x := range p.Weighting.Metadata() {
 		params = append(params, []string{x.Name, x.Value})
 	}
+	params = append(params, []string{"confidence", strconv.FormatFloat(p.Estimate.Confidence, 'g', -1, 64)})
 	params = append(params, []string{"r_epsilon", "1e-14"}, []string{"r_maxit", "1000"})
 	rcheck.WriteCSV(t, filepath.Join(dir, "params.csv"), params)
 

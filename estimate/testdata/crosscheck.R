@@ -26,6 +26,9 @@ par <- function(name) as.numeric(params$value[params$name == name])
 lo <- par("lo"); hi <- par("hi"); min_level_n <- par("min_level_n")
 epsilon <- par("r_epsilon"); maxit <- par("r_maxit")
 vars <- strsplit(params$value[params$name == "vars"], ",")[[1]]
+# The intervals' confidence level (PUBLICATION.md C; a release may set it): 0.95 when
+# params.csv does not give it.
+conf <- if (any(params$name == "confidence")) par("confidence") else 0.95
 
 margins <- rd("margins.csv")
 margins$frame <- as.numeric(margins$frame)
@@ -196,7 +199,7 @@ estimate <- function(group, weighting, data, wcol) {
       p <- unname(coef(svymean(~y, sub)))
       w <- data$wt[inbase]
       neff <- sum(w)^2 / sum(w^2)
-      ci <- suppressWarnings(prop.test(p * neff, neff, correct = FALSE)$conf.int)
+      ci <- suppressWarnings(prop.test(p * neff, neff, correct = FALSE, conf.level = conf)$conf.int)
       rows[[length(rows) + 1]] <<- data.frame(group = group, weighting = weighting, question = q$question,
         measure = m$label, base = sum(inbase), p = fmt(p), n_eff = fmt(neff), lower = fmt(ci[1]), upper = fmt(ci[2]))
     }

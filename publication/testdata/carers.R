@@ -14,6 +14,13 @@ dir <- commandArgs(trailingOnly = TRUE)[1]
 rd <- function(f) read.csv(file.path(dir, f), colClasses = "character", na.strings = character(0))
 resp <- rd("carers.csv")
 questions <- rd("carer_questions.csv")
+# The intervals' confidence level: DIR/params.csv's confidence (the patients' check
+# reads the same file), else 0.95.
+conf <- 0.95
+if (file.exists(file.path(dir, "params.csv"))) {
+  params <- rd("params.csv")
+  if (any(params$name == "confidence")) conf <- as.numeric(params$value[params$name == "confidence"])
+}
 split_codes <- function(s) if (s == "") character(0) else strsplit(s, ";", fixed = TRUE)[[1]]
 fmt <- function(x) sprintf("%.17g", x)
 rows <- list()
@@ -34,7 +41,7 @@ estimate <- function(group, data) {
       sub <- subset(svydesign(ids = ~1, weights = ~one, data = data), inbase)
       p <- unname(coef(svymean(~y, sub)))
       neff <- sum(inbase)  # every weight 1: (sum w)^2 / sum w^2 is the base
-      ci <- suppressWarnings(prop.test(p * neff, neff, correct = FALSE)$conf.int)
+      ci <- suppressWarnings(prop.test(p * neff, neff, correct = FALSE, conf.level = conf)$conf.int)
       rows[[length(rows) + 1]] <<- data.frame(group = group, question = q$question, measure = m$label,
         base = sum(inbase), p = fmt(p), n_eff = fmt(neff), lower = fmt(ci[1]), upper = fmt(ci[2]))
     }
