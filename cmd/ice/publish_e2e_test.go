@@ -169,6 +169,8 @@ func checkPublication(t *testing.T, ctx context.Context, st *devstack.Stack, wc 
 		}
 	}
 
+	checkReleaseParams(t, ctx, st, wc, wave, release)
+
 	events, err := audit.Trail(ctx, st.Store, wave)
 	if err != nil {
 		t.Fatal(err)
@@ -184,5 +186,70 @@ func checkPublication(t *testing.T, ctx context.Context, st *devstack.Stack, wc 
 		if !seen[want] {
 			t.Errorf("no %s in the audit trail", want)
 		}
+	}
+}
+
+// checkReleaseParams drafts a second release with its own parameters on the real
+// server: a bad value is refused before a workflow starts; good ones reach the
+// release, whose status, metadata.json and releases row say the values used; asking
+// the published first release for other parameters is said to change nothing.
+func checkReleaseParams(t *testing.T, ctx context.Context, st *devstack.Stack, wc *waveclient.Client, wave, first string) {
+	t.Helper()
+	bad := 1
+	if _, err := wc.StartPublication(ctx, wave, waveclient.PublicationOptions{ReleaseID: "r-params-bad", Params: &waveclient.ReleaseParams{MinBase: &bad}}); err == nil ||
+		fault.KindOf(err) != fault.BadInput || !strings.Contains(err.Error(), "min_base = 1") {
+		t.Errorf("min_base 1: %v; want a bad input naming min_base", err)
+	}
+	if _, err := wc.PublicationStatus(ctx, wave, "r-params-bad"); err == nil {
+		t.Error("bad parameters were refused, but a workflow was started all the same")
+	}
+	o, err := publication.ParseOverrides("r2.yaml", []byte("min_base: 20\nconfidence: 0.9\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wc.StartPublication(ctx, wave, waveclient.PublicationOptions{ReleaseID: "r2", Params: o}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	draft, err := wc.WaitPublicationDraft(wctx, wave, "r2", 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nd := strings.Join(notDefault(draft.Parameters), ", "); nd != "confidence 0.9, z 1.6448536269514724, min_base 20" {
+		t.Errorf("release r2's status reports parameters %q", nd)
+	}
+	meta, err := publication.ReadDraftMetadata(ctx, st.Store, wave, "r2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nd := strings.Join(notDefault(meta.Parameters), ", "); nd != "confidence 0.9, z 1.6448536269514724, min_base 20" {
+		t.Errorf("release r2's metadata.json: parameters %q", nd)
+	}
+	if !strings.Contains(strings.Join(meta.Method, " "), "90 % confidence") {
+		t.Errorf("release r2's method note does not state its confidence level: %q", meta.Method)
+	}
+	var params sql.NullString
+	if err := warehouse.WithRetry(ctx, 30*time.Second, func() error {
+		return st.Warehouse.Read(ctx, func(db *sql.DB) error {
+			return db.QueryRowContext(ctx, `SELECT parameters FROM releases WHERE wave_id = ? AND release_id = 'r2'`, wave).Scan(&params)
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(params.String, `{"name":"min_base","value":"20"}`) {
+		t.Errorf("releases.parameters of r2: %v", params)
+	}
+	// The first release, published with the defaults, is not changed by asking for
+	// other parameters: `ice publish` says so.
+	if _, err := wc.StartPublication(ctx, wave, waveclient.PublicationOptions{ReleaseID: first, Params: o}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := wc.WaitPublication(wctx, wave, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := paramsNotUsed(again.Status, o); len(got) != 2 {
+		t.Errorf("asking published release %s for other parameters: %q, want confidence and min_base named", first, got)
 	}
 }
