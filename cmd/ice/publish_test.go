@@ -145,3 +145,26 @@ func TestParamsNotUsed(t *testing.T) {
 		t.Errorf("not default: %q", got)
 	}
 }
+
+// The status says which of a release's parameters are not the defaults, or that all
+// are; a status without parameters (a release drafted before they were reported)
+// says nothing of them.
+func TestPrintPublicationParameters(t *testing.T) {
+	p := publication.DefaultParams()
+	p.Disclosure.MinBase = 20
+	for _, tc := range []struct {
+		params []publication.Param
+		want   string
+	}{
+		{p.Metadata(), "  parameters min_base 20; the rest PUBLICATION.md's defaults (all in its metadata.json)\n"},
+		{publication.DefaultParams().Metadata(), "  parameters PUBLICATION.md's defaults\n"},
+		{nil, ""},
+	} {
+		var b strings.Builder
+		printPublication(&b, waveclient.PublicationStatus{WaveID: "W1", ReleaseID: "r2", Stage: "draft", Parameters: tc.params}, "file://x")
+		got := strings.TrimPrefix(b.String(), "release r2 of wave W1: draft\n")
+		if got != tc.want {
+			t.Errorf("printed %q, want %q", got, tc.want)
+		}
+	}
+}
