@@ -17,7 +17,8 @@ func (memProfiles) ProfileList(context.Context) ([]ProfileRef, error) {
 }
 
 func (memProfiles) Profile(_ context.Context, wave, ics, id string) (*ProfileView, error) {
-	return &ProfileView{ID: id, Title: "Women with several conditions after a heart condition", Cohort: ProfileCell{Text: "42"},
+	// The release's intervals are 90 %: the tables' heading says so.
+	return &ProfileView{ID: id, Title: "Women with several conditions after a heart condition", Cohort: ProfileCell{Text: "42"}, Confidence: 0.9,
 		Statements: []ProfileStatement{{ID: "rehab", Statement: "People are offered cardiac rehabilitation.", Source: "NICE NG185",
 			Questions: []ProfileQuestion{{ID: "P_CARE_PLAN", Text: "Care plan", Rows: []ProfileRow{
 				{Label: "This profile's group", Base: ProfileCell{Text: "42"}, Percent: ProfileCell{Text: "61.3%"}, Interval: ProfileCell{Text: "50.1% to 71.0%"}},
@@ -42,7 +43,7 @@ func TestProfilePage(t *testing.T) {
 		refusals int
 	}{
 		// A named free-text reader of the ICS sees the quotation, recorded as a read.
-		{"fay.reader@example.nhs.uk", page, http.StatusOK, []string{"61.3%", "withheld (base too small)", "Nobody asked what I wanted.", "partly met", "Ann Analyst"}, nil, 1, 0},
+		{"fay.reader@example.nhs.uk", page, http.StatusOK, []string{"61.3%", "withheld (base too small)", "Nobody asked what I wanted.", "partly met", "Ann Analyst", "90% interval"}, []string{"95% interval"}, 1, 0},
 		// An analyst who is not a reader sees the figures, not the quotation.
 		{"ann.analyst@example.nhs.uk", page, http.StatusOK, []string{"61.3%", "shown only to named free-text readers"}, []string{"Nobody asked"}, 0, 1},
 		// Not an analyst of the ICS: refused.
