@@ -193,6 +193,10 @@ func TestBrowserAccessibility(t *testing.T) {
 	for _, p := range reader {
 		check(p.name, p.path)
 	}
+	// A free-text page between others: its previous and next pages.
+	h.freeText.setComments(manyComments(234))
+	check("free-text-page-2", "/waves/W1/free-text?ics=QMM&page=2")
+	h.freeText.setComments(nil)
 	noConsoleProblems(t, tab, h.ts.URL+"/waves/W1/themes/care-administration?ics=QJK&breakdown=age_band", h.ts.URL+"/no-such-page")
 	t.Logf("axe-core %s (%s): %d page views checked (%d pages at 320 px and 1280 px), keyboard pass on each; screenshots in %s",
 		browsertest.AxeVersion, strings.Join(browsertest.WCAG22AA, ", "), checked, checked/2, screenshotDir)
@@ -325,11 +329,26 @@ func TestBrowserFreeText(t *testing.T) {
 	if got := browsertest.Eval[string](tab, `document.getElementById('free-text-count').textContent`); !strings.Contains(got, "1 of 3 comments match") {
 		t.Errorf("search: %q", got)
 	}
+	// With more comments than a page holds: the next page shows the next ones and
+	// records those as read.
+	h.freeText.setComments(manyComments(234))
+	tab.Do(
+		chromedp.Navigate(h.ts.URL+path),
+		chromedp.Click(chromedp.ID("free-text-next")),
+		chromedp.WaitVisible(chromedp.ID("free-text-prev")),
+	)
+	if got := browsertest.Eval[string](tab, `document.getElementById('free-text-count').textContent`); !strings.Contains(got, "Showing 101 to 200 of 234 comments") {
+		t.Errorf("the next page: %q", got)
+	}
+	if ev := h.freeText.Events(); len(ev) < 2 || len(ev[len(ev)-1].ResponseIDs) != 100 || ev[len(ev)-1].ResponseIDs[0] != "r101" || ev[len(ev)-1].ResponseIDs[99] != "r200" {
+		t.Errorf("the next page's read was not recorded as r101 to r200")
+	}
 	var actions []string
 	for _, e := range h.freeText.Events() {
 		actions = append(actions, e.UserID+" "+string(e.Action)+" "+map[bool]string{true: "allowed", false: "refused"}[e.Allowed])
 	}
-	want := "ann.analyst@example.nhs.uk view refused|fay.reader@example.nhs.uk view allowed|fay.reader@example.nhs.uk search allowed"
+	want := "ann.analyst@example.nhs.uk view refused|fay.reader@example.nhs.uk view allowed|fay.reader@example.nhs.uk search allowed|" +
+		"fay.reader@example.nhs.uk view allowed|fay.reader@example.nhs.uk view allowed"
 	if strings.Join(actions, "|") != want {
 		t.Errorf("audit trail: %q, want %q", strings.Join(actions, "|"), want)
 	}

@@ -136,14 +136,42 @@ type memFreeText struct {
 	mu     sync.Mutex
 	events []freetext.AuditEvent
 	fail   bool
+	// comments, when set, are served in place of the three below.
+	comments []freetext.Comment
 }
 
 func (m *memFreeText) Comments(_ context.Context, wave, ics string) ([]freetext.Comment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.comments != nil {
+		return m.comments, nil
+	}
 	return []freetext.Comment{
 		{ResponseID: "r1", QuestionID: "P_FT_GOOD", Text: "Dr Patel at the surgery rang me back the same day, call me on 07700 900123."},
 		{ResponseID: "r2", QuestionID: "P_FT_IMPROVE", Text: "The hospital and the district nurses never seemed to talk to each other."},
 		{ResponseID: "r3", QuestionID: "P_FT_IMPROVE", Text: "Waiting for the physio took months."},
 	}, nil
+}
+
+// setComments serves cs from now on (nil: the three comments again).
+func (m *memFreeText) setComments(cs []freetext.Comment) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.comments = cs
+}
+
+// manyComments is n comments r001… to page through, each with a name and a phone
+// number to redact, every second one about the physio.
+func manyComments(n int) []freetext.Comment {
+	var out []freetext.Comment
+	for i := 1; i <= n; i++ {
+		text := fmt.Sprintf("Comment number %d; ring Dr Patel on 07700 900%03d.", i, i)
+		if i%2 == 0 {
+			text += " The physio was late."
+		}
+		out = append(out, freetext.Comment{ResponseID: fmt.Sprintf("r%03d", i), QuestionID: "P_FT_IMPROVE", Text: text})
+	}
+	return out
 }
 
 func (m *memFreeText) RecordFreeText(_ context.Context, e freetext.AuditEvent) error {

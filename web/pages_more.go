@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -342,8 +343,9 @@ func (s *Server) downloadPractices(w http.ResponseWriter, r *http.Request, u acc
 
 // ---- Free text ----------------------------------------------------------------
 
-// maxCommentsShown caps a free-text page; a search narrows it.
-const maxCommentsShown = 100
+// freeTextPageSize is how many comments one free-text page shows; the previous and
+// next pages show the rest (?page=N, 1-based), and a search narrows them.
+const freeTextPageSize = 100
 
 type freeTextView struct {
 	Wave     Wave
@@ -351,10 +353,31 @@ type freeTextView struct {
 	Query    string
 	Action   string
 	Comments []freetext.Shown
-	Matched  int
+	Matched  int // the comments that match the search (all of them without one)
 	Total    int
 	CSVHref  string
 	Grant    string
+
+	// The page of the matching comments shown: Page of Pages, comments First to Last
+	// (1-based; both 0 when nothing matches), and the links to the pages either side
+	// with what they hold.
+	Page, Pages          int
+	First, Last          int
+	Prev, Next           string
+	PrevLabel, NextLabel string
+}
+
+// freeTextPageOf parses the page asked for: none is the first page.
+func freeTextPageOf(form url.Values) (int, error) {
+	p := form.Get("page")
+	if p == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 {
+		return 0, notFoundError(fmt.Sprintf("There is no page %q of these comments: pages are numbered from 1.", p))
+	}
+	return n, nil
 }
 
 // noFreeTextReason is the recorded reason of a refused request that named no ICS.
@@ -418,6 +441,13 @@ func (s *Server) readFreeText(ctx context.Context, u access.User, waveID string,
 	if err != nil {
 		return freeTextView{}, fmt.Errorf("reading free text of %s: %w", ics, err)
 	}
+	// A download holds every matching comment; a page, one page of them.
+	page := 1
+	if action != freetext.ActionDownload {
+		if page, err = freeTextPageOf(form); err != nil {
+			return freeTextView{}, err
+		}
+	}
 	redacted, _, err := freetext.Read(grants, req, wave.ID, query, comments, nil)
 	if err != nil {
 		return refuse(err.Error())
@@ -426,6 +456,7 @@ func (s *Server) readFreeText(ctx context.Context, u access.User, waveID string,
 	// The search runs on the redacted text only: a search must not find what the
 	// reader may not see.
 	words := strings.Fields(strings.ToLower(query))
+	var matched []freetext.Shown
 	for _, c := range redacted {
 		text := strings.ToLower(c.Redacted.Text)
 		ok := true
@@ -436,10 +467,22 @@ func (s *Server) readFreeText(ctx context.Context, u access.User, waveID string,
 			}
 		}
 		if ok {
-			v.Matched++
-			if action == freetext.ActionDownload || len(v.Comments) < maxCommentsShown {
-				v.Comments = append(v.Comments, c)
+			matched = append(matched, c)
+		}
+	}
+	v.Matched = len(matched)
+	v.Comments = matched
+	v.Page, v.Pages = 1, 1
+	if action != freetext.ActionDownload {
+		v.Page, v.Pages = page, max(1, (len(matched)+freeTextPageSize-1)/freeTextPageSize)
+		if page <= v.Pages {
+			from := (page - 1) * freeTextPageSize
+			v.Comments = matched[from:min(len(matched), from+freeTextPageSize)]
+			if len(v.Comments) > 0 {
+				v.First, v.Last = from+1, from+len(v.Comments)
 			}
+		} else {
+			v.Comments = nil // past the last page: nothing shown, the request still recorded
 		}
 	}
 	ids := make([]string, len(v.Comments))
@@ -459,6 +502,36 @@ func (s *Server) readFreeText(ctx context.Context, u access.User, waveID string,
 		q.Set("q", query)
 	}
 	v.CSVHref = v.Action + "/download/comments.csv?" + q.Encode()
+	if v.Page > v.Pages {
+		what := fmt.Sprintf("the %d comments fill", v.Matched)
+		if query != "" {
+			what = fmt.Sprintf("the %d comments that match %q fill", v.Matched, query)
+		}
+		if v.Pages == 1 {
+			what += " one page"
+		} else {
+			what += fmt.Sprintf(" pages 1 to %d", v.Pages)
+		}
+		return freeTextView{}, notFoundError(fmt.Sprintf("There is no page %d of the free text of %s: %s.", v.Page, icsLabel(v.ICS), what))
+	}
+	pageHref := func(n int) string {
+		pq := url.Values{"ics": {ics}}
+		if query != "" {
+			pq.Set("q", query)
+		}
+		if n > 1 {
+			pq.Set("page", strconv.Itoa(n))
+		}
+		return v.Action + "?" + pq.Encode()
+	}
+	if v.Page > 1 {
+		v.Prev = pageHref(v.Page - 1)
+		v.PrevLabel = fmt.Sprintf("comments %d to %d", v.First-freeTextPageSize, v.First-1)
+	}
+	if v.Page < v.Pages {
+		v.Next = pageHref(v.Page + 1)
+		v.NextLabel = fmt.Sprintf("comments %d to %d", v.Last+1, min(v.Matched, v.Last+freeTextPageSize))
+	}
 	return v, nil
 }
 

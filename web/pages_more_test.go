@@ -3,9 +3,12 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -238,5 +241,87 @@ func TestFreeTextNamesQuestionsAndICSs(t *testing.T) {
 	}
 	if questionLabel("NO_SUCH_QUESTION") != "NO_SUCH_QUESTION" {
 		t.Error("an unknown question is not named by its id")
+	}
+}
+
+// TestFreeTextPages: a named reader pages through all of an ICS's comments, a page of
+// freeTextPageSize at a time (searched or not), each page shows the next comments,
+// redacted, and records exactly the ids it shows as a read; a page past the end is a
+// 404 that shows no comment (the request is still recorded, with no comment shown).
+func TestFreeTextPages(t *testing.T) {
+	comments := manyComments(234)
+	// ids is the response ids of comments from to to (1-based) that match every i%step==0.
+	ids := func(from, to, step int) []string {
+		var out []string
+		for i := 1; i <= 234; i++ {
+			if i%step == 0 {
+				out = append(out, fmt.Sprintf("r%03d", i))
+			}
+		}
+		return out[from-1 : to]
+	}
+	cases := []struct {
+		name, query string
+		status      int
+		count       string   // the #free-text-count paragraph, or the 404's message
+		shown       []string // the ids on the page and recorded as read, in order
+		prev, next  string   // the previous and next links ("" for none)
+	}{
+		{"first page", "", 200, "Showing 1 to 100 of 234 comments. Page 1 of 3.", ids(1, 100, 1), "", "page=2"},
+		{"page 1 named", "&page=1", 200, "Showing 1 to 100 of 234 comments. Page 1 of 3.", ids(1, 100, 1), "", "page=2"},
+		{"second page", "&page=2", 200, "Showing 101 to 200 of 234 comments. Page 2 of 3.", ids(101, 200, 1), "?ics=QMM\"", "page=3"},
+		{"last page", "&page=3", 200, "Showing 201 to 234 of 234 comments. Page 3 of 3.", ids(201, 234, 1), "page=2", ""},
+		{"past the end", "&page=4", 404, "There is no page 4 of the free text", nil, "", ""},
+		{"not a page", "&page=0", 404, "There is no page &#34;0&#34;", nil, "", ""},
+		{"search, first page", "&q=physio", 200, "117 of 234 comments match “physio”; showing 1 to 100. Page 1 of 2.", ids(1, 100, 2), "", "page=2&amp;q=physio"},
+		{"search, second page", "&q=physio&page=2", 200, "117 of 234 comments match “physio”; showing 101 to 117. Page 2 of 2.", ids(101, 117, 2), "q=physio\"", ""},
+		{"search past its end", "&q=physio&page=3", 404, "the 117 comments that match &#34;physio&#34; fill pages 1 to 2", nil, "", ""},
+		{"search matching nothing", "&q=nothing", 200, "0 of 234 comments match “nothing”.", nil, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, true, nil)
+			h.freeText.setComments(comments)
+			h.signIn(t, h.client, "fay.reader@example.nhs.uk")
+			resp, body := h.get(t, h.client, "/waves/W1/free-text?ics=QMM"+c.query)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, c.status)
+			}
+			if !strings.Contains(body, c.count) {
+				t.Errorf("page does not say %q:\n%s", c.count, body)
+			}
+			if strings.Contains(body, "Patel") || strings.Contains(body, "07700") {
+				t.Error("a page shows unredacted text")
+			}
+			var onPage []string
+			for _, m := range regexp.MustCompile(`response (r\d+)</p>`).FindAllStringSubmatch(body, -1) {
+				onPage = append(onPage, m[1])
+			}
+			if !slices.Equal(onPage, c.shown) {
+				t.Errorf("page shows %d comments %v, want %d %v", len(onPage), onPage, len(c.shown), c.shown)
+			}
+			for _, l := range []struct{ id, want string }{{"free-text-prev", c.prev}, {"free-text-next", c.next}} {
+				m := regexp.MustCompile(`href="([^"]*)" id="` + l.id + `"`).FindStringSubmatch(body)
+				switch {
+				case l.want == "" && m != nil:
+					t.Errorf("%s: %s, want none", l.id, m[1])
+				case l.want != "" && (m == nil || !strings.Contains(m[0], l.want)):
+					t.Errorf("%s: %v, want a link with %s", l.id, m, l.want)
+				}
+			}
+			ev := h.freeText.Events()
+			if c.query == "&page=0" {
+				if len(ev) != 0 {
+					t.Errorf("a page that cannot be was recorded as a read: %+v", ev)
+				}
+				return
+			}
+			if len(ev) != 1 {
+				t.Fatalf("%d audit events, want 1", len(ev))
+			}
+			if !ev[0].Allowed || ev[0].RowsShown != len(c.shown) || !slices.Equal(ev[0].ResponseIDs, c.shown) {
+				t.Errorf("recorded as read: %d rows %v, want %d %v", ev[0].RowsShown, ev[0].ResponseIDs, len(c.shown), c.shown)
+			}
+		})
 	}
 }
