@@ -6,11 +6,9 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -148,20 +146,4 @@ func printReads(out io.Writer, reads []freetext.AuditEvent, of int) error {
 		fmt.Fprintf(w, "%d of the wave's %d reads\n", len(reads), of)
 	}
 	return w.Flush()
-}
-
-// inert is text a reader typed (a search, a filter) or a record holds, made safe to
-// print in a table on a terminal: text that is all printable (letters, marks, numbers,
-// punctuation, symbols and spaces) is printed as it is; any other (a line break or tab
-// that would forge a row or shift a column, an escape sequence that would move the
-// cursor, erase lines or retitle the window, a bidi override that reorders the line)
-// is printed Go-quoted, so every rune shows as itself or as its escape. The JSON lines
-// (--json) keep the text verbatim, for machines.
-func inert(s string) string {
-	for _, r := range s {
-		if r != ' ' && !unicode.IsGraphic(r) || r == unicode.ReplacementChar {
-			return strconv.QuoteToGraphic(s)
-		}
-	}
-	return s
 }

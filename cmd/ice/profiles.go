@@ -284,8 +284,11 @@ func listCandidates(ctx context.Context, st store.Store, rd *reader, pf profileF
 			}
 		}
 		slices.Sort(chosenFor)
+		// The session's id and its note's words are printed inert (notes are not
+		// cleaned when written): a tab, escape sequence or bidi override shows as its
+		// escape, so it can neither shift the columns nor hide or reorder what is read.
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, noneIfEmpty(strings.Join(chosenFor, ",")), noneIfEmpty(strings.Join(c.Expectations, ",")),
-			strings.Join(c.Themes, ","), c.Source, c.Text)
+			strings.Join(c.Themes, ","), inert(c.Source), inert(c.Text))
 	}
 	if err := w.Flush(); err != nil {
 		return err

@@ -218,8 +218,11 @@ func codebookKey(cb *themes.Codebook) string {
 }
 
 func showComment(w io.Writer, cb *themes.Codebook, i, n int, e localindex.QueueEntry, s freetext.Shown) {
-	fmt.Fprintf(w, "\n[%d/%d] response %s, question %s (queue position %d)\n", i+1, n, e.ResponseID, e.QuestionID, e.Position)
-	fmt.Fprintf(w, "  %s\n", s.Redacted.Text)
+	// The comment is printed inert: a bidi override, format character or escape
+	// sequence in it shows as its escape, so it cannot hide or reorder what the coder
+	// reads, nor rewrite the terminal.
+	fmt.Fprintf(w, "\n[%d/%d] response %s, question %s (queue position %d)\n", i+1, n, inert(e.ResponseID), inert(e.QuestionID), e.Position)
+	fmt.Fprintf(w, "  %s\n", inert(s.Redacted.Text))
 	if e.Blind {
 		fmt.Fprintf(w, "  coded blind: no suggestions shown\n")
 	} else {

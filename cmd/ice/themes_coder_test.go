@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -19,6 +20,7 @@ import (
 	"icesurvey/freetext"
 	"icesurvey/lake"
 	"icesurvey/localindex"
+	"icesurvey/profiles"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/themes"
@@ -49,6 +51,18 @@ func (s *sentBatches) SendThemeDecisions(_ context.Context, _, _ string, b wavec
 // file naming one free-text reader of the ICS, approved yesterday.
 func codedICS(t *testing.T, n int) (context.Context, store.Store, string) {
 	t.Helper()
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("Comment %d: nobody told me what was happening. Ring Mrs Okafor on 07700 900%03d.", i, i)
+	}
+	return codedICSTexts(t, texts)
+}
+
+// codedICSTexts is codedICS with the comments' texts given, as the daily load leaves
+// them (resp-000, resp-001, ... in order).
+func codedICSTexts(t *testing.T, texts []string) (context.Context, store.Store, string) {
+	t.Helper()
+	n := len(texts)
 	ctx := context.Background()
 	st, err := store.NewFileStore(t.TempDir())
 	if err != nil {
@@ -58,7 +72,7 @@ func codedICS(t *testing.T, n int) (context.Context, store.Store, string) {
 	rows := make([]schemas.FreeTextRow, n)
 	for i := range rows {
 		rows[i] = schemas.FreeTextRow{ResponseID: fmt.Sprintf("resp-%03d", i), Wave: "W1", ICS: "QMM", LoadDate: day, RespondentType: "patient",
-			QuestionID: "P_IMPROVE", Text: fmt.Sprintf("Comment %d: nobody told me what was happening. Ring Mrs Okafor on 07700 900%03d.", i, i)}
+			QuestionID: "P_IMPROVE", Text: texts[i]}
 	}
 	if err := lake.PutRows(ctx, st, schemas.FreeTextKey("W1", "QMM", day, "00112233445566778899"), schemas.FreeTextLayout(), rows); err != nil {
 		t.Fatal(err)
@@ -700,5 +714,121 @@ func TestFreeTextFilesAreOwnerOnly(t *testing.T) {
 				t.Errorf("%s (file there before: %v): mode %v, want -rw-------", c.name, existing, fi.Mode().Perm())
 			}
 		}
+	}
+}
+
+// crafted are texts a comment or a session note could hold, each with what the
+// terminal must show for it: ordinary text of any script exactly, every control or
+// format character (which survive the load's cleaning, or, in session notes, were never
+// cleaned) as its escape, so none can hide or reorder what is read or rewrite the
+// terminal. Each is long enough, and about information, to be coded and quoted.
+var crafted = []struct{ name, text, want string }{
+	{"right-to-left override", "Nobody told me what was happening \u202eyad eht emas kcab em gnar yeht\u202c about my care.",
+		`Nobody told me what was happening \u202eyad eht emas kcab em gnar yeht\u202c about my care.`},
+	{"isolates", "Nobody told me \u2066what\u2069 was happening \u2067about\u2069 \u2068my\u2069 care.",
+		`Nobody told me \u2066what\u2069 was happening \u2067about\u2069 \u2068my\u2069 care.`},
+	{"zero width and soft hyphen", "Nobody told me what was happening\u200b about my ca\u00adre.",
+		`Nobody told me what was happening\u200b about my ca\u00adre.`},
+	{"escape sequences", "Nobody told me what was happening\x1b[2K\x1b[1A\x1b]0;owned\a\x1b[8m about my care.",
+		`Nobody told me what was happening\x1b[2K\x1b[1A\x1b]0;owned\a\x1b[8m about my care.`},
+	{"C1 control, return and tab", "Nobody told me what was happening\u009b2J\r\t about my care.",
+		`Nobody told me what was happening\u009b2J\r\t about my care.`},
+	{"ordinary text", "Nobody told me what was happening — très mal, مرحبا, नमस्ते, 👨‍👩‍👧 🏴󠁧󠁢󠁥󠁮󠁧󠁿 about my care.",
+		"Nobody told me what was happening — très mal, مرحبا, नमस्ते, 👨‍👩‍👧 🏴󠁧󠁢󠁥󠁮󠁧󠁿 about my care."},
+}
+
+// printedRaw says what control or format character (but the joiners and tags of
+// ordinary text) out holds raw, if any.
+func printedRaw(out string) (rune, bool) {
+	for _, r := range out {
+		if r != ' ' && r != '\n' && r != '\t' && !unicode.IsGraphic(r) && r != '\u200d' && (r < 0xe0020 || r > 0xe007f) {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// TestTerminalCoderPrintsCommentsInert: ice themes code --next prints each comment of
+// the queue with its control and format characters as escapes, and ordinary text as it
+// is. The load strips C0 controls, but the comments are written here as they could reach
+// the queue otherwise (and the bidi and format characters survive the load).
+func TestTerminalCoderPrintsCommentsInert(t *testing.T) {
+	texts := make([]string, len(crafted))
+	for i, c := range crafted {
+		texts[i] = c.text
+	}
+	ctx, st, af := codedICSTexts(t, texts)
+	var out bytes.Buffer
+	err := terminalCoding{Store: st, Audit: dashdata.FreeTextStore{Store: st}, Sender: &sentBatches{}, AccessFile: af, Wave: "W1", ICS: "QMM",
+		Coder: "fay.reader@example.nhs.uk", Next: len(crafted), In: strings.NewReader(strings.Repeat("none\n", len(crafted))), W: &out}.run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := printedRaw(out.String()); ok {
+		t.Errorf("the coder's terminal got %U raw:\n%s", r, out.String())
+	}
+	for _, c := range crafted {
+		t.Run(c.name, func(t *testing.T) {
+			if !strings.Contains(out.String(), "  "+c.want+"\n") {
+				t.Errorf("the comment is not printed as %s:\n%s", c.want, out.String())
+			}
+		})
+	}
+}
+
+// TestQuoteListPrintsNotesInert: ice profile quote --list prints each candidate
+// quotation from a session's notes (never cleaned) with its control and format
+// characters as escapes, and ordinary text as it is, one row of the table each.
+func TestQuoteListPrintsNotesInert(t *testing.T) {
+	ctx, st, af := codedICS(t, 8)
+	if _, err := synthSessions(ctx, st, demoProfile, "W1", "QMM", "", "focus_group", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), 1, 3); err != nil {
+		t.Fatal(err)
+	}
+	// A session's notes with one participant's line per crafted text.
+	infos, err := st.List(ctx, schemas.FreeTextRoot("W1", "QMM")+strings.TrimSuffix(profiles.TranscriptKey(demoProfile, ""), ".txt"))
+	if err != nil || len(infos) == 0 {
+		t.Fatalf("no session notes to craft (%v)", err)
+	}
+	var notes strings.Builder
+	notes.WriteString("Facilitator: Tell me about your care.\n")
+	for _, c := range crafted {
+		notes.WriteString("P1: " + c.text + "\n")
+	}
+	var key string
+	for _, in := range infos {
+		if strings.HasSuffix(in.Key, ".txt") {
+			key = in.Key
+			break
+		}
+	}
+	if err := store.PutBytes(ctx, st, key, []byte(notes.String())); err != nil {
+		t.Fatal(err)
+	}
+	rd := &reader{accessFile: af, user: "fay.reader@example.nhs.uk"}
+	out, err := captureStdout(t, func() error {
+		return listCandidates(ctx, st, rd, profileFlags{wave: "W1", ics: "QMM", profile: demoProfile})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := printedRaw(strings.ReplaceAll(out, "\t", "")); ok {
+		t.Errorf("the coder's terminal got %U raw:\n%s", r, out)
+	}
+	for _, c := range crafted {
+		t.Run(c.name, func(t *testing.T) {
+			// Candidates are redacted words: the crafted texts hold nothing to redact.
+			var row string
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasSuffix(l, "  "+c.want) {
+					row = l
+				}
+			}
+			if row == "" {
+				t.Fatalf("no row ends with the quotation as %s:\n%s", c.want, out)
+			}
+			if strings.Contains(row, "\t") || strings.Count(out, c.want) != 1 {
+				t.Errorf("the quotation's row: %q", row)
+			}
+		})
 	}
 }
