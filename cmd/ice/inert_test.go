@@ -11,7 +11,7 @@ func TestInert(t *testing.T) {
 	cases := []struct{ name, in, want string }{
 		{"plain", "The physio was late, call [PHONE].", "The physio was late, call [PHONE]."},
 		{"scripts", "Très bien — مرحبا שלום नमस्ते 你好 Ελληνικά", "Très bien — مرحبا שלום नमस्ते 你好 Ελληνικά"},
-		{"persian non-joiner", "می‌خواهم", "می‌خواهم"},
+		{"persian non-joiner", "می\u200cخواهم", "می\u200cخواهم"},
 		{"emoji", "👍🏽 ❤️ 👨‍👩‍👧 1️⃣ 🇬🇧 🏴󠁧󠁢󠁥󠁮󠁧󠁿", "👍🏽 ❤️ 👨‍👩‍👧 1️⃣ 🇬🇧 🏴󠁧󠁢󠁥󠁮󠁧󠁿"},
 		{"replacement character", "caf\ufffd", "caf\ufffd"},
 		{"right-to-left override", "invoice \u202egnp.exe", `invoice \u202egnp.exe`},
