@@ -85,8 +85,9 @@ func TestAccessFileChangesTakeEffectAtOnce(t *testing.T) {
 	write("version: 1\nusers: [\n")
 	before = len(h.freeText.Events())
 	for _, path := range []string{"/", "/waves/W1", freeText[1].path} {
-		if resp, body := h.get(t, analyst, path); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "access file cannot be read") {
-			t.Errorf("%s with an unreadable access file: %d, want 503", path, resp.StatusCode)
+		if resp, body := h.get(t, analyst, path); resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "access file cannot be read") ||
+			resp.Header.Get("Retry-After") != "60" {
+			t.Errorf("%s with an unreadable access file: %d, Retry-After %q; want 503, retry after 60 s", path, resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
 	}
 	h.checkSignInRefused(t)

@@ -190,6 +190,7 @@ func (s *Server) extendSession(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	pol := s.policy(r)
 	if pol == nil {
+		w.Header().Set("Retry-After", accessRetryAfter)
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
@@ -201,8 +202,10 @@ func (s *Server) extendSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // sessionStatus tells a page how many seconds its session has left (JSON
-// {"seconds_left": n}), counting the requests of every page the user has open, and
-// without counting as one: 401 when there is no live session. app.js asks it before it
+// {"seconds_left": n, "final": b}), counting the requests of every page the user has
+// open, and without counting as one: 401 when there is no live session. final says the
+// session's absolute limit ends it, which staying signed in cannot extend: the page
+// then says so instead of offering to. app.js asks it before it
 // warns, so a page left open does not warn, or say the user was signed out, while
 // another page keeps the session going.
 func (s *Server) sessionStatus(w http.ResponseWriter, r *http.Request) {
@@ -213,13 +216,13 @@ func (s *Server) sessionStatus(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	left, ok := s.sessions.left(c.Value, s.cfg.Now())
+	left, final, ok := s.sessions.left(c.Value, s.cfg.Now())
 	if !ok {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"seconds_left": %d}`, int(left.Seconds()))
+	fmt.Fprintf(w, `{"seconds_left": %d, "final": %t}`, int(left.Seconds()), final)
 }
 
 func (s *Server) signedOut(w http.ResponseWriter, r *http.Request) {

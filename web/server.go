@@ -297,6 +297,10 @@ func (s *Server) sessionUser(p *access.Policy, r *http.Request) (access.User, bo
 	return p.User(ss.userID)
 }
 
+// accessRetryAfter is the seconds a client refused while the access file cannot be read
+// waits before it tries again.
+const accessRetryAfter = "60"
+
 // policy is the access file as it stands now, or nil, logged, when it cannot be read
 // (or no longer validates): then everyone is refused, as the workers' check does.
 func (s *Server) policy(r *http.Request) *access.Policy {
@@ -308,8 +312,11 @@ func (s *Server) policy(r *http.Request) *access.Policy {
 	return p
 }
 
-// accessUnreadable refuses a request while the access file cannot be read.
+// accessUnreadable refuses a request while the access file cannot be read. The refusal
+// is temporary (the file is read again for the next request): Retry-After says when a
+// client may try again.
 func (s *Server) accessUnreadable(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", accessRetryAfter)
 	s.errorPage(w, r, http.StatusServiceUnavailable, "The dashboard cannot check who has access",
 		"Its access file cannot be read, so no one's access can be checked and nothing is shown. Try again later; if it lasts, tell the dashboard's administrator.")
 }

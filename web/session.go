@@ -89,20 +89,23 @@ func (s *sessionStore) get(id string, now time.Time) (*session, bool) {
 }
 
 // left is how long the live session with this id has before its idle or absolute
-// limit ends it, without marking it seen (asking is not using the dashboard).
-func (s *sessionStore) left(id string, now time.Time) (time.Duration, bool) {
+// limit ends it, without marking it seen (asking is not using the dashboard), and
+// whether that end is final: the absolute limit, which no use of the dashboard
+// extends.
+func (s *sessionStore) left(id string, now time.Time) (left time.Duration, final, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, ok := s.sessions[id]
 	if !ok {
-		return 0, false
+		return 0, false, false
 	}
-	left := min(s.idle-now.Sub(ss.lastSeen), s.absolute-now.Sub(ss.created))
+	idleLeft, absoluteLeft := s.idle-now.Sub(ss.lastSeen), s.absolute-now.Sub(ss.created)
+	left = min(idleLeft, absoluteLeft)
 	if left <= 0 {
 		delete(s.sessions, id)
-		return 0, false
+		return 0, false, false
 	}
-	return left, true
+	return left, absoluteLeft <= idleLeft, true
 }
 
 func (s *sessionStore) end(id string) {

@@ -47,6 +47,51 @@ func TestSessionStatusDoesNotKeepTheSession(t *testing.T) {
 	}
 }
 
+// The status says when the session's absolute limit, which no use of the dashboard
+// extends, is what ends it ("final": the page then says so rather than offer to stay
+// signed in); the idle limit is not final.
+func TestSessionStatusSaysWhenTheEndIsFinal(t *testing.T) {
+	h := newHarness(t, true, func(c *Config, _ *Deps) { c.SessionIdle, c.SessionAbsolute = 4*time.Second, 6*time.Second })
+	status := func() (int, int, bool) {
+		resp, err := h.client.Get(h.ts.URL + "/session/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v struct {
+			SecondsLeft int  `json:"seconds_left"`
+			Final       bool `json:"final"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil && resp.StatusCode == http.StatusOK {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, v.SecondsLeft, v.Final
+	}
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	for _, step := range []struct {
+		advance time.Duration
+		use     bool // open a page first (the idle limit counts again from then)
+		left    int
+		final   bool
+		why     string
+	}{
+		{3 * time.Second, false, 1, false, "3 s into a 4 s idle limit, 3 s before the 6 s absolute limit: the idle limit comes first"},
+		{0, true, 3, true, "a page opened at 3 s: the idle limit moves to 7 s, past the absolute limit at 6 s"},
+		{2 * time.Second, false, 1, true, "at 5 s, 1 s before the absolute limit"},
+	} {
+		if step.use {
+			if resp, _ := h.get(t, h.client, "/"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: opening a page: %d", step.why, resp.StatusCode)
+			}
+		}
+		h.clock.Advance(step.advance)
+		code, left, final := status()
+		if code != http.StatusOK || left != step.left || final != step.final {
+			t.Errorf("%s: %d, %d s left, final %v; want 200, %d s, final %v", step.why, code, left, final, step.left, step.final)
+		}
+	}
+}
+
 // TestBrowserSessionTimeoutWarning: before a signed-in page's session reaches its idle
 // limit, the page warns, with time to act, and "Stay signed in" keeps the session (the
 // server's idle limit counts again from then), as WCAG 2.2.1 asks of a time limit; a
@@ -124,4 +169,33 @@ func TestBrowserSessionTimeoutWarning(t *testing.T) {
 		t.Errorf("after the idle limit the server still let the page in: %s", loc)
 	}
 	noConsoleProblems(t, tab, h.ts.URL+"/session/status") // its 401 once the session has ended
+}
+
+// TestBrowserSessionFinalWarning: when the session's absolute limit is what ends it, the
+// warning says so, offers no "Stay signed in" that could not help, and closes so the
+// user can send what the page holds.
+func TestBrowserSessionFinalWarning(t *testing.T) {
+	b := browsertest.Start(t)
+	// Idle and absolute limits alike: the absolute one, counted from sign-in, comes first.
+	h := newHarness(t, false, func(c *Config, _ *Deps) { c.SessionIdle, c.SessionAbsolute = 4*time.Second, 4*time.Second })
+	tab := b.NewTab(t)
+	tab.Do(chromedp.Navigate(h.ts.URL + "/sign-in"))
+	signInLocal(t, tab, "ann.analyst@example.nhs.uk")
+	tab.Do(chromedp.Navigate(h.ts.URL + "/waves/W1"))
+	h.clock.Advance(2 * time.Second)
+	tab.Do(chromedp.WaitVisible(chromedp.ID("session-timeout")))
+	got := browsertest.Eval[string](tab, `document.getElementById('session-timeout').textContent`)
+	for _, want := range []string{"Your session will end soon", "however you use the dashboard", "Send anything on this page now"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the final warning does not say %q: %q", want, got)
+		}
+	}
+	if label := browsertest.Eval[string](tab, `document.getElementById('session-extend').textContent`); label != "Close" {
+		t.Errorf("the final warning's button says %q, want Close", label)
+	}
+	tab.CheckAxe("final timeout warning")
+	tab.Do(chromedp.Click(chromedp.ID("session-extend")))
+	if open := browsertest.Eval[bool](tab, `document.getElementById('session-timeout').open`); open {
+		t.Error("Close did not close the final warning")
+	}
 }

@@ -11,7 +11,9 @@ initAll()
 // the session; pressing Escape stays signed in too. Before warning, and before saying
 // the user was signed out, the page asks the server how long the session has left
 // (GET /session/status, which does not keep it): another page may have kept it going.
-// Without script the limit holds as before, unwarned.
+// When the session's absolute limit is what ends it ("final"), staying signed in cannot
+// help: the warning says so and offers only to close it, so the user can send what the
+// page holds. Without script the limits hold as before, unwarned.
 const idle = Number(document.body.dataset.sessionIdle)
 const dialog = document.getElementById('session-timeout')
 if (idle > 0 && dialog && typeof dialog.showModal === 'function') {
@@ -20,20 +22,27 @@ if (idle > 0 && dialog && typeof dialog.showModal === 'function') {
   const extend = document.getElementById('session-extend')
   const signIn = document.getElementById('session-sign-in')
   let timer
+  let final = false
+  const heading = document.getElementById('session-timeout-heading')
+  const text = document.getElementById('session-timeout-text')
   const plural = (n, unit) => `${n} ${unit}${n === 1 ? '' : 's'}`
   const words = (s) => s >= 60 ? plural(Math.round(s / 60), 'minute') : plural(Math.round(s), 'second')
   // secondsLeft is the session's time left as the server counts it, or -1 when it has
-  // ended (or the server cannot say).
+  // ended (or the server cannot say); it notes whether that end is final.
   const secondsLeft = async () => {
     const r = await fetch('/session/status', { credentials: 'same-origin', cache: 'no-store' }).catch(() => null)
     if (!r || r.status !== 200) return -1
     const body = await r.json().catch(() => null)
-    return body && typeof body.seconds_left === 'number' ? body.seconds_left : -1
+    if (!body || typeof body.seconds_left !== 'number') return -1
+    final = body.final === true
+    return body.seconds_left
   }
   const expired = () => {
     clearTimeout(timer)
-    document.getElementById('session-timeout-heading').textContent = 'You have been signed out'
-    document.getElementById('session-timeout-text').textContent = 'You had not opened a page for a while, so for your security you were signed out. Sign in again to carry on.'
+    heading.textContent = 'You have been signed out'
+    text.textContent = final
+      ? 'Your session reached its time limit, so for your security you were signed out. Sign in again to carry on.'
+      : 'You had not opened a page for a while, so for your security you were signed out. Sign in again to carry on.'
     extend.hidden = true
     signIn.hidden = false
     signIn.href = '/sign-in?next=' + encodeURIComponent(location.pathname + location.search)
@@ -50,7 +59,13 @@ if (idle > 0 && dialog && typeof dialog.showModal === 'function') {
       if (dialog.open) dialog.close() // kept going elsewhere
       schedule(s)
     } else {
-      left.textContent = words(s)
+      if (final) {
+        heading.textContent = 'Your session will end soon'
+        text.textContent = `For your security a session has a time limit, and yours ends in ${words(s)} however you use the dashboard. Send anything on this page now; then sign in again to carry on.`
+        extend.textContent = 'Close'
+      } else {
+        left.textContent = words(s)
+      }
       if (!dialog.open) dialog.showModal()
       timer = setTimeout(check, s * 1000 + 500)
     }
@@ -60,6 +75,10 @@ if (idle > 0 && dialog && typeof dialog.showModal === 'function') {
     timer = setTimeout(check, Math.max(0, s - lead) * 1000)
   }
   const stay = async () => {
+    if (final) {
+      dialog.close() // the end cannot be put off: check says so again at the end
+      return
+    }
     const r = await fetch('/session/extend', { method: 'POST', credentials: 'same-origin' }).catch(() => null)
     if (r && r.status === 204) {
       dialog.close()
