@@ -632,23 +632,6 @@ func profileWebView(d *localindex.ProfileData) *web.ProfileView {
 // was there before with wider permissions (os.WriteFile keeps a file's mode): a report
 // that quotes free text must not become readable by others on the machine because of
 // the file it replaced. A file that is not the user's (its mode cannot be changed) is
-// refused before anything is written to it.
-func writeOwnerOnly(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("%s must be readable by its owner alone: %w", path, err)
-	}
-	if err := f.Truncate(0); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
+// refused before anything is written to it. It is writeRecorded with nothing to record
+// (the report's download is recorded once the worker has built it).
+func writeOwnerOnly(path string, b []byte) error { return writeRecorded(path, b, nil) }

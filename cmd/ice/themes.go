@@ -455,26 +455,33 @@ func codedICSs(wave string, st waveclient.ThemeCodingStatus, asked []string) ([]
 // writeRecorded writes b to path, readable by its owner alone, with the file on record
 // first: the file is created (or opened) before record is called, so a path that cannot be written is refused
 // before anything is recorded as taken away, and written only once record succeeds. A
-// file it created is removed again when record fails.
+// file it created is removed again when record fails. A nil record writes with nothing
+// to record (writeOwnerOnly).
 func writeRecorded(path string, b []byte, record func() error) error {
+	refused := "nothing recorded or written: "
+	if record == nil {
+		refused = ""
+	}
 	_, statErr := os.Stat(path)
 	created := os.IsNotExist(statErr)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("nothing recorded or written: %w", err)
+		return fmt.Errorf("%s%w", refused, err)
 	}
 	// Readable by its owner alone, also when the file was there with wider permissions
 	// (they would stay); a file that is not the user's is refused.
 	if err := f.Chmod(0o600); err != nil {
 		f.Close()
-		return fmt.Errorf("nothing recorded or written: %s must be readable by its owner alone: %w", path, err)
+		return fmt.Errorf("%s%s must be readable by its owner alone: %w", refused, path, err)
 	}
-	if err := record(); err != nil {
-		f.Close()
-		if created {
-			os.Remove(path)
+	if record != nil {
+		if err := record(); err != nil {
+			f.Close()
+			if created {
+				os.Remove(path)
+			}
+			return fmt.Errorf("recording it (nothing written): %w", err)
 		}
-		return fmt.Errorf("recording it (nothing written): %w", err)
 	}
 	if err := f.Truncate(0); err != nil {
 		f.Close()
