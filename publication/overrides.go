@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -60,6 +61,51 @@ type overrideField struct {
 	want   string
 }
 
+// byName is fields keyed by their names.
+func (o *Overrides) byName() map[string]overrideField {
+	m := map[string]overrideField{}
+	for _, f := range o.fields() {
+		m[f.name] = f
+	}
+	return m
+}
+
+// setText sets f's value from its text as a release's metadata writes it
+// (Params.Metadata): lists comma-separated, numbers and booleans as strconv formats them.
+func (f overrideField) setText(v string) error {
+	switch t := f.target.(type) {
+	case **[]string:
+		l := []string{}
+		if v != "" {
+			l = strings.Split(v, ",")
+		}
+		*t = &l
+	case **float64:
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return err
+		}
+		*t = &x
+	case **int:
+		x, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		*t = &x
+	case **string:
+		*t = &v
+	case **bool:
+		x, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		*t = &x
+	default:
+		return fmt.Errorf("no text form for %T", f.target)
+	}
+	return nil
+}
+
 // OverrideNames are the parameters a parameters file may set, in PUBLICATION.md's order.
 func OverrideNames() []string {
 	var o Overrides
@@ -86,6 +132,15 @@ func (o *Overrides) Empty() bool { return o == nil || *o == Overrides{} }
 // Apply returns p with the overrides set, validated (Params.Validate); nil overrides
 // return p as it is, validated too. The confidence level sets z to its exact quantile.
 func (o *Overrides) Apply(p Params) (Params, error) {
+	p = o.apply(p)
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// apply is Apply without the validation.
+func (o *Overrides) apply(p Params) Params {
 	p.Weighting.Vars = slices.Clone(p.Weighting.Vars)
 	p.Breakdowns = slices.Clone(p.Breakdowns)
 	if o != nil {
@@ -115,10 +170,7 @@ func (o *Overrides) Apply(p Params) (Params, error) {
 		setIf(&p.GroupComparison, o.GroupComparison)
 		setIf(&p.EnglandCounts, o.EnglandCounts)
 	}
-	if err := p.Validate(); err != nil {
-		return p, err
-	}
-	return p, nil
+	return p
 }
 
 func setIf[T any](dst *T, v *T) {
@@ -166,10 +218,7 @@ func ParseOverrides(name string, data []byte) (*Overrides, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("release parameters %s: line %d: want a mapping of parameter names to values (%s)", name, root.Line, strings.Join(OverrideNames(), ", "))
 	}
-	targets := map[string]overrideField{}
-	for _, f := range o.fields() {
-		targets[f.name] = f
-	}
+	targets := o.byName()
 	var errs []error
 	seen := map[string]int{}
 	for i := 0; i+1 < len(root.Content); i += 2 {

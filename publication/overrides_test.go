@@ -357,8 +357,15 @@ func TestParamsOfMetadata(t *testing.T) {
 			t.Errorf("ParamsOf(%v) = %+v (%v), want %+v", want.Metadata(), got, err, want)
 		}
 	}
-	if _, err := ParamsOf([]Param{{"min_base", "ten"}}); err == nil || !strings.Contains(err.Error(), "min_base") {
-		t.Errorf("a bad value: %v", err)
+	for _, bad := range []Param{{"min_base", "ten"}, {"lo", "low"}, {"england_counts", "perhaps"}, {"z", "wide"}} {
+		if _, err := ParamsOf([]Param{bad}); err == nil || !strings.Contains(err.Error(), "parameter "+bad.Name+" = ") {
+			t.Errorf("a bad value of %s: %v", bad.Name, err)
+		}
+	}
+	// A confidence level listed without z gets its own quantile, not the default's.
+	got, err := ParamsOf([]Param{{"confidence", "0.9"}})
+	if err != nil || got.Estimate != estimate.ParamsFor(0.9) {
+		t.Errorf("confidence 0.9 alone read back as %+v (%v), want %+v", got.Estimate, err, estimate.ParamsFor(0.9))
 	}
 }
 

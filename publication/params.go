@@ -171,69 +171,36 @@ func (p Params) Metadata() []Param {
 // ParamsOf reads back the parameters a release's metadata lists (Params.Metadata):
 // every one named in PUBLICATION.md, so a reader of a release (the dashboard, which
 // has its release.parquet row) states the release's own confidence level and
-// thresholds. A parameter the list lacks keeps its default; one it gives that does not
-// parse is an error naming it. What Metadata lists but ParamsOf does not read back
-// (local questions, exclusions, file time, code version) is left at its default.
+// thresholds. The names are the parameters file's (Overrides), read through the same
+// table, and z as the metadata gives it (a listed confidence without z gets its exact
+// quantile). A parameter the list lacks keeps its default; one it gives that does not
+// parse is an error naming it. Nothing is validated: this is what the release used.
+// What Metadata lists but ParamsOf does not read back (local questions, exclusions,
+// file time, code version) is left at its default.
 func ParamsOf(list []Param) (Params, error) {
-	p := DefaultParams()
+	o := &Overrides{}
+	fields := o.byName()
+	var z *float64
 	var errs []error
-	num := func(name, v string, dst *float64) {
-		x, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("publication: parameter %s = %q: %w", name, v, err))
-			return
-		}
-		*dst = x
-	}
-	whole := func(name, v string, dst *int) {
-		x, err := strconv.Atoi(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("publication: parameter %s = %q: %w", name, v, err))
-			return
-		}
-		*dst = x
-	}
-	list2 := func(v string) []string {
-		if v == "" {
-			return []string{}
-		}
-		return strings.Split(v, ",")
-	}
 	for _, x := range list {
-		switch x.Name {
-		case "vars":
-			p.Weighting.Vars = list2(x.Value)
-		case "lo":
-			num(x.Name, x.Value, &p.Weighting.Lo)
-		case "hi":
-			num(x.Name, x.Value, &p.Weighting.Hi)
-		case "min_level_n":
-			whole(x.Name, x.Value, &p.Weighting.MinLevelN)
-		case "tol":
-			num(x.Name, x.Value, &p.Weighting.Tol)
-		case "max_sweeps":
-			whole(x.Name, x.Value, &p.Weighting.MaxSweeps)
-		case "confidence":
-			num(x.Name, x.Value, &p.Estimate.Confidence)
-		case "z":
-			num(x.Name, x.Value, &p.Estimate.Z)
-		case "min_base":
-			whole(x.Name, x.Value, &p.Disclosure.MinBase)
-		case "caution_base":
-			whole(x.Name, x.Value, &p.Disclosure.CautionBase)
-		case "min_count":
-			whole(x.Name, x.Value, &p.Disclosure.MinCount)
-		case "breakdowns":
-			p.Breakdowns = list2(x.Value)
-		case "group_comparison":
-			p.GroupComparison = x.Value
-		case "england_counts":
-			b, err := strconv.ParseBool(x.Value)
+		if x.Name == "z" {
+			v, err := strconv.ParseFloat(x.Value, 64)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("publication: parameter england_counts = %q: %w", x.Value, err))
+				errs = append(errs, fmt.Errorf("publication: parameter z = %q: %w", x.Value, err))
+				continue
 			}
-			p.EnglandCounts = b
+			z = &v
+			continue
+		}
+		f, ok := fields[x.Name]
+		if !ok {
+			continue
+		}
+		if err := f.setText(x.Value); err != nil {
+			errs = append(errs, fmt.Errorf("publication: parameter %s = %q: %w", x.Name, x.Value, err))
 		}
 	}
+	p := o.apply(DefaultParams())
+	setIf(&p.Estimate.Z, z)
 	return p, errors.Join(errs...)
 }
