@@ -212,11 +212,20 @@ func ParseOverrides(name string, data []byte) (*Overrides, error) {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
+	return OverridesOf("release parameters "+name, root)
+}
+
+// OverridesOf reads the parameters of a YAML mapping as ParseOverrides reads a file's,
+// with the same checks; where says where it is ("release parameters FILE", or a wave
+// spec's `publication:`) in front of each error, and the errors give the lines of the
+// document the node is in. A null node sets nothing.
+func OverridesOf(where string, root *yaml.Node) (*Overrides, error) {
+	o := &Overrides{}
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return o, nil
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("release parameters %s: line %d: want a mapping of parameter names to values (%s)", name, root.Line, strings.Join(OverrideNames(), ", "))
+		return nil, fmt.Errorf("%s: line %d: want a mapping of parameter names to values (%s)", where, root.Line, strings.Join(OverrideNames(), ", "))
 	}
 	targets := o.byName()
 	var errs []error
@@ -252,16 +261,16 @@ func ParseOverrides(name string, data []byte) (*Overrides, error) {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, inFile(name, err)
+		return nil, inFile(where, err)
 	}
 	if _, err := o.Apply(DefaultParams()); err != nil {
-		return nil, inFile(name, err)
+		return nil, inFile(where, err)
 	}
 	return o, nil
 }
 
-// inFile names the file in front of each of err's errors, one a line.
-func inFile(name string, err error) error {
+// inFile puts where (the file) in front of each of err's errors, one a line.
+func inFile(where string, err error) error {
 	var leaves []error
 	var walk func(error)
 	walk = func(e error) {
@@ -272,7 +281,7 @@ func inFile(name string, err error) error {
 			return
 		}
 		if e != nil {
-			leaves = append(leaves, fmt.Errorf("release parameters %s: %w", name, e))
+			leaves = append(leaves, fmt.Errorf("%s: %w", where, e))
 		}
 	}
 	walk(err)

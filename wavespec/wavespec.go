@@ -20,6 +20,7 @@ import (
 	"icesurvey/dbs"
 	"icesurvey/mailing"
 	"icesurvey/notify"
+	"icesurvey/publication"
 	"icesurvey/schemas"
 )
 
@@ -40,6 +41,12 @@ type Spec struct {
 	Templates map[string]string `yaml:"templates,omitempty" json:"templates,omitempty"`
 	DBS       DBSSettings       `yaml:"dbs" json:"dbs"`
 	ICSs      []ICS             `yaml:"ics" json:"ics"`
+	// Publication sets the parameters of the release the wave drafts when its
+	// fieldwork ends (r1), by PUBLICATION.md's names, as `ice publish --params FILE`
+	// sets a later release's; left out, r1 is made with the defaults. Parse reads the
+	// spec's `publication:` mapping with the parameters file's own checks
+	// (publication.OverridesOf).
+	Publication *publication.Overrides `yaml:"-" json:"publication,omitempty"`
 }
 
 // DBSSettings tunes the deceased check.
@@ -70,15 +77,30 @@ func Load(path string) (*Spec, error) {
 
 // Parse decodes and validates a spec; name is used in error messages.
 func Parse(name string, b []byte) (*Spec, error) {
-	var s Spec
+	// The spec, and its publication parameters as YAML for their own strict reader.
+	var doc struct {
+		Spec        `yaml:",inline"`
+		Publication yaml.Node `yaml:"publication"`
+	}
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil {
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			// The decoder's word for a file with no document in it.
 			return nil, fmt.Errorf("wave spec %s: the file is empty (or holds only comments): a spec gives at least wave_id, sampling_date and ics (each ICS with its code, sample_file and mailing_file)", name)
 		}
 		return nil, fmt.Errorf("wave spec %s: %w", name, err)
+	}
+	s := doc.Spec
+	if doc.Publication.Kind != 0 {
+		// Its errors name the spec and its publication: mapping, a line each.
+		o, err := publication.OverridesOf("wave spec "+name+": publication", &doc.Publication)
+		if err != nil {
+			return nil, err
+		}
+		if !o.Empty() {
+			s.Publication = o
+		}
 	}
 	// Defaults takes a zero for a setting left out; one the spec gives as zero is not
 	// left out, and must not be replaced without a word.

@@ -139,6 +139,11 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"zero day length", good + "day_length: 0s\n", "day_length 0s: must be positive"},
 		{"zero DBS poll", good + "dbs: {poll_every: 0s}\n", "dbs.poll_every 0s: must be positive"},
 		{"zero DBS deadline", good + "dbs: {reply_deadline: 0h}\n", "dbs.reply_deadline 0s: must be positive"},
+		// The first release's parameters, checked as a parameters file's, lines and all.
+		{"publication parameter unknown", good + "publication:\n  z: 2\n", "wave spec wave.yaml: publication: line 8: unknown field \"z\": z is computed from confidence"},
+		{"publication parameter of the wrong type", good + "publication:\n  min_base: ten\n", `wave spec wave.yaml: publication: line 8: field min_base: "ten", want a whole number`},
+		{"publication confidence as a percentage", good + "publication: {confidence: 95}\n", "wave spec wave.yaml: publication: estimate: confidence = 95, want 0 < confidence < 1 (a fraction"},
+		{"publication not a mapping", good + "publication: [min_base]\n", "wave spec wave.yaml: publication: line 7: want a mapping"},
 		{"DBS request IDs too long", strings.Replace(good, "W1", longWave, 1) +
 			"schedule: {fieldwork_days: 56, steps: [{name: a-rather-long-name-for-the-first-letter, day: 0, channel: letter, template: invitation_letter}]}\n",
 			`with schedule step "a-rather-long-name-for-the-first-letter" makes DBS request IDs of up to 112 characters`},
@@ -161,5 +166,23 @@ func TestNullIsLeftOut(t *testing.T) {
 	}
 	if s.MinEligible != DefaultMinEligible || s.RetentionDays != DefaultRetentionDays {
 		t.Errorf("min_eligible %d, retention_days %d: want the defaults", s.MinEligible, s.RetentionDays)
+	}
+}
+
+// A spec's publication: mapping sets the first release's parameters; left out, or
+// empty, it sets none (the defaults).
+func TestPublicationParameters(t *testing.T) {
+	s, err := Parse("wave.yaml", []byte(good+"publication:\n  confidence: 0.9\n  min_base: 20\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Publication == nil || s.Publication.Confidence == nil || *s.Publication.Confidence != 0.9 || s.Publication.MinBase == nil || *s.Publication.MinBase != 20 || s.Publication.Lo != nil {
+		t.Errorf("publication parameters read as %+v", s.Publication)
+	}
+	for _, spec := range []string{good, good + "publication: {}\n", good + "publication:\n"} {
+		s, err := Parse("wave.yaml", []byte(spec))
+		if err != nil || s.Publication != nil {
+			t.Errorf("%q: publication %+v (%v), want none", spec, s.Publication, err)
+		}
 	}
 }

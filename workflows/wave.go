@@ -110,7 +110,7 @@ func WaveWorkflow(ctx workflow.Context, spec wavespec.Spec) (WaveResult, error) 
 				endedEarly = append(endedEarly, c.ICS)
 			}
 		}
-		w.startPublication(ctx, spec.WaveID, endedEarly)
+		w.startPublication(ctx, spec.WaveID, endedEarly, spec.Publication)
 	}
 	fctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
@@ -156,7 +156,8 @@ func (w *waveRun) onPauseOrResume(ctx workflow.Context, signal string, paused bo
 // abandoned: it waits for a person's sign-off, which the wave does not). One already
 // started (`ice publish` before the wave ended) is left to run. A failure to start is
 // reported in the status, never fails the wave: `ice publish --wave W` starts it too.
-func (w *waveRun) startPublication(ctx workflow.Context, wave string, exclude []string) {
+// params are the spec's publication parameters (nil: the defaults).
+func (w *waveRun) startPublication(ctx workflow.Context, wave string, exclude []string, params *activities.ReleaseParams) {
 	id := PublicationWorkflowID(wave, FirstReleaseID)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            id,
@@ -164,7 +165,7 @@ func (w *waveRun) startPublication(ctx workflow.Context, wave string, exclude []
 		ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 		TypedSearchAttributes: temporal.NewSearchAttributes(SAWaveID.ValueSet(wave)),
 	})
-	in := PublicationInput{WaveID: wave, ReleaseID: FirstReleaseID, Exclude: exclude}
+	in := PublicationInput{WaveID: wave, ReleaseID: FirstReleaseID, Exclude: exclude, Params: params}
 	if len(exclude) > 0 {
 		in.ExcludeReason = "its fieldwork ended early (cancelled or failed), so its figures are partial; a later release may take it in"
 	}

@@ -151,6 +151,28 @@ func TestWaveWorkflow_AllICSComplete(t *testing.T) {
 	assert.Empty(t, res.Status.PublicationError)
 }
 
+// The spec's publication: parameters are the first release's (with none, the defaults:
+// TestWaveWorkflow_AllICSComplete).
+func TestWaveWorkflow_FirstReleaseTakesTheSpecsParameters(t *testing.T) {
+	spec := testSpec(t, "QE1")
+	confidence, minBase := 0.9, 20
+	spec.Publication = &activities.ReleaseParams{Confidence: &confidence, MinBase: &minBase}
+	env := newEnv(t)
+	published := publications(env)
+	env.OnWorkflow(workflows.ICSWorkflow, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, in workflows.ICSInput) (workflows.ICSResult, error) {
+			return workflows.ICSResult{Status: workflows.ICSStatus{ICS: in.ICS, Stage: workflows.StageClosed}}, nil
+		})
+	env.OnActivity(twa.FlushAudit, mock.Anything, mock.Anything).Return(activities.FlushAuditOutput{}, nil)
+	env.ExecuteWorkflow(workflows.WaveWorkflow, spec)
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, *published, 1)
+	got := (*published)[0]
+	require.NotNil(t, got.Params, "r1 is drafted with the spec's parameters")
+	assert.Equal(t, *spec.Publication, *got.Params)
+	assert.Equal(t, workflows.FirstReleaseID, got.ReleaseID)
+}
+
 // The real ICS workflows as children: QE2's intake fails for good (a configuration
 // error, not bad input), QE1 runs its whole timetable, and a pause sent to the wave
 // reaches QE1.

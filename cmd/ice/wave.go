@@ -15,6 +15,7 @@ import (
 
 	"icesurvey/fault"
 	"icesurvey/mailing"
+	"icesurvey/publication"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/waveclient"
@@ -87,6 +88,12 @@ func waveStartCmd() *cobra.Command {
 				return err
 			}
 			fmt.Printf("wave %s started (workflow %s run %s) for %s\n", spec.WaveID, run.WorkflowID, run.RunID, strings.Join(spec.Codes(), ", "))
+			if spec.Publication != nil {
+				// Checked by the spec's parser already; printed as ice publish prints a release's.
+				if p, err := spec.Publication.Apply(publication.DefaultParams()); err == nil {
+					fmt.Printf("release %s, drafted at the close, with %s\n", waveclient.FirstReleaseID, strings.Join(notDefault(p.Metadata()), ", "))
+				}
+			}
 			return nil
 		},
 	}
