@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"icesurvey/access"
 )
 
 // contentSecurityPolicy allows nothing but this origin's own files: no inline script
@@ -74,3 +76,35 @@ func safeNext(next string) string {
 }
 
 func urlEscape(s string) string { return url.QueryEscape(s) }
+
+// confirmContent is a page that asks the user to go on from the dashboard itself.
+type confirmContent struct {
+	Heading, Message string
+	Href, Action     string
+}
+
+// fromDashboard guards a page that shows free text, each showing recorded in the
+// reader's name: the session cookie is SameSite=Lax, so another site's link, redirect
+// or script (a top-level GET) would carry it, and could have the reader's browser show,
+// download or search the comments (a search the other site chose, on record as the
+// reader's). A navigation the browser says came from another site (Sec-Fetch-Site
+// cross-site or same-site) shows nothing and records nothing: the page offers a link
+// to the same address, which, followed from the dashboard, is same-origin. A request
+// from the dashboard itself (same-origin), typed or bookmarked (none), or from a
+// client that sends no Sec-Fetch-Site is served as before.
+func (s *Server) fromDashboard(h userHandler) userHandler {
+	return func(w http.ResponseWriter, r *http.Request, u access.User) {
+		switch r.Header.Get("Sec-Fetch-Site") {
+		case "", "same-origin", "none":
+			h(w, r, u)
+			return
+		}
+		s.render(w, r, http.StatusOK, "confirm", page{Title: "Open this page from the dashboard", User: &u, Breadcrumbs: []crumb{{"Home", "/"}},
+			Content: confirmContent{
+				Heading: "Open this page from the dashboard",
+				Message: "You followed a link from another site to a page that shows free text. Every showing, search and download of free text is recorded in your name, " +
+					"so it is shown only when you open it from the dashboard itself. Nothing was shown or recorded. Open it only if you meant to.",
+				Href: r.URL.RequestURI(), Action: "Open the page",
+			}})
+	}
+}

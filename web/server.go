@@ -114,11 +114,11 @@ func (s *Server) routes() http.Handler {
 	// Pages that show free text are never compressed (compress.go).
 	// Nor do they answer HEAD: a read is recorded in the audit trail as shown, and a
 	// HEAD request is shown nothing.
-	mux.Handle("GET /waves/{wave}/free-text", s.noHead(uncompressed(s.requireUser(s.freeTextPage))))
-	mux.Handle("GET /waves/{wave}/free-text/download/{file}", s.noHead(uncompressed(s.requireUser(s.downloadFreeText))))
-	mux.Handle("GET /waves/{wave}/coding", s.noHead(uncompressed(s.requireUser(s.codingPage))))
+	mux.Handle("GET /waves/{wave}/free-text", s.noHead(uncompressed(s.requireUser(s.fromDashboard(s.freeTextPage)))))
+	mux.Handle("GET /waves/{wave}/free-text/download/{file}", s.noHead(uncompressed(s.requireUser(s.fromDashboard(s.downloadFreeText)))))
+	mux.Handle("GET /waves/{wave}/coding", s.noHead(uncompressed(s.requireUser(s.fromDashboard(s.codingPage)))))
 	mux.Handle("POST /waves/{wave}/coding", uncompressed(s.requireUser(s.codingSubmit)))
-	mux.Handle("GET /waves/{wave}/profiles", s.noHead(uncompressed(s.requireUser(s.profilePage))))
+	mux.Handle("GET /waves/{wave}/profiles", s.noHead(uncompressed(s.requireUser(s.fromDashboard(s.profilePage)))))
 	mux.Handle("GET /waves/{wave}/linkage", s.requireUser(s.linkagePage))
 	mux.Handle("GET /waves/{wave}/linkage/download/{table}", s.requireUser(s.downloadLinkage))
 	mux.Handle("GET /access", s.requireUser(s.accessPage))
