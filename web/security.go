@@ -34,12 +34,17 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the address sign-in attempts are counted against.
+// clientIP is the address sign-in attempts are counted against. The header a trusted
+// proxy sets is read from its end: a proxy that appends the client's address to a list
+// (X-Forwarded-For) leaves before it whatever the client sent, so only the last entry
+// (of the last such header) is the proxy's own; one that sets a single address
+// (X-Real-IP) is read the same.
 func (s *Server) clientIP(r *http.Request) string {
 	if s.cfg.ClientIPHeader != "" {
-		if v := r.Header.Get(s.cfg.ClientIPHeader); v != "" {
-			first, _, _ := strings.Cut(v, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+		if vs := r.Header.Values(s.cfg.ClientIPHeader); len(vs) > 0 {
+			v := vs[len(vs)-1]
+			last := v[strings.LastIndexByte(v, ',')+1:]
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
 				return ip.String()
 			}
 		}
