@@ -216,6 +216,12 @@ func (s *Server) sessionStatus(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	ss, ok := s.sessions.peek(c.Value)
+	if ok {
+		if _, ok = pol.User(ss.userID); !ok {
+			s.sessions.end(c.Value) // no longer in the access file: as sessionUser does
+		}
+	}
 	left, final, ok := s.sessions.left(c.Value, s.cfg.Now())
 	if !ok {
 		w.WriteHeader(http.StatusUnauthorized)

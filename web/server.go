@@ -284,7 +284,9 @@ func (s *Server) currentUser(r *http.Request) (access.User, bool) {
 	return s.sessionUser(p, r)
 }
 
-// sessionUser is the user of r's live session, as the policy p has them.
+// sessionUser is the user of r's live session, as the policy p has them. A session
+// whose user p no longer names is ended there and then: putting the entry back (a
+// revert, another change) does not let that browser in again without signing in.
 func (s *Server) sessionUser(p *access.Policy, r *http.Request) (access.User, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -294,7 +296,12 @@ func (s *Server) sessionUser(p *access.Policy, r *http.Request) (access.User, bo
 	if !ok {
 		return access.User{}, false
 	}
-	return p.User(ss.userID)
+	u, ok := p.User(ss.userID)
+	if !ok {
+		s.sessions.end(c.Value)
+		s.log.Info("session ended: its user is no longer in the access file", "request_id", requestID(r.Context()), "user", ss.userID)
+	}
+	return u, ok
 }
 
 // accessRetryAfter is the seconds a client refused while the access file cannot be read

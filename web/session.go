@@ -108,6 +108,17 @@ func (s *sessionStore) left(id string, now time.Time) (left time.Duration, final
 	return left, absoluteLeft <= idleLeft, true
 }
 
+// peek returns the session with this id, live or not, without marking it seen.
+func (s *sessionStore) peek(id string) (session, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.sessions[id]
+	if !ok {
+		return session{}, false
+	}
+	return *ss, true
+}
+
 func (s *sessionStore) end(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
