@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func load(t *testing.T) *Policy {
@@ -229,5 +231,28 @@ func unwrapAll(err error) error {
 			return err
 		}
 		err = u.Unwrap()
+	}
+}
+
+// TestUnknownUserTakesAsLongAsAWrongPassword: Verify compares an unknown id's password
+// against a dummy hash so that refusing it takes as long as refusing a wrong password
+// (no user enumeration by timing). A file's hashes may cost more than the minimum
+// (HashPassword's default is the minimum today; a file written with cost 12 takes four
+// times as long per check): the dummy must cost as much as the dearest hash in the file,
+// or an unknown id is refused measurably sooner than a known one.
+func TestUnknownUserTakesAsLongAsAWrongPassword(t *testing.T) {
+	h, err := bcrypt.GenerateFromPassword([]byte("correct horse"), MinBcryptCost+2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lu, err := ParseLocalUsers("users.yaml", []byte("users:\n  - id: ann.analyst@example.nhs.uk\n    password_bcrypt: \""+string(h)+"\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lu.Verify("nobody@example.nhs.uk", "correct horse") {
+		t.Fatal("an unknown user was accepted")
+	}
+	if cost, err := bcrypt.Cost(lu.dummyHash()); err != nil || cost != MinBcryptCost+2 {
+		t.Errorf("an unknown id is checked against a hash of cost %d (%v), the file's hashes cost %d", cost, err, MinBcryptCost+2)
 	}
 }

@@ -26,6 +26,10 @@ const MinBcryptCost = 10
 type LocalUsers struct {
 	Source string
 	hashes map[string][]byte
+	// maxCost is the bcrypt cost of the dearest hash in the file: an unknown id is
+	// checked against a dummy hash of that cost (dummyHash).
+	maxCost int
+	dummy   []byte
 }
 
 type localFileShape struct {
@@ -81,6 +85,7 @@ func ParseLocalUsers(name string, data []byte) (*LocalUsers, error) {
 			continue
 		}
 		lu.hashes[id] = []byte(u.PasswordBcrypt)
+		lu.maxCost = max(lu.maxCost, cost)
 	}
 	if len(shape.Users) == 0 {
 		e.Problems = append(e.Problems, name+": users: no users listed")
@@ -88,6 +93,7 @@ func ParseLocalUsers(name string, data []byte) (*LocalUsers, error) {
 	if len(e.Problems) > 0 {
 		return nil, e
 	}
+	lu.dummy = lu.dummyHash()
 	return lu, nil
 }
 
@@ -106,15 +112,29 @@ func (lu *LocalUsers) CheckAgainst(p *Policy) error {
 	return nil
 }
 
+// minCostDummy is the dummy hash at the lowest cost a file may use.
+var minCostDummy, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), MinBcryptCost)
+
 // dummyHash is compared against when the id is unknown, so an unknown id takes as long
-// to refuse as a wrong password (no user enumeration by timing).
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), MinBcryptCost)
+// to refuse as a wrong password (no user enumeration by timing): its cost is that of
+// the dearest hash in the file, not the minimum, which a file's hashes may exceed.
+func (lu *LocalUsers) dummyHash() []byte {
+	if lu.dummy != nil {
+		return lu.dummy
+	}
+	if lu.maxCost > MinBcryptCost {
+		if h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), lu.maxCost); err == nil {
+			return h
+		}
+	}
+	return minCostDummy
+}
 
 // Verify reports whether password is id's password.
 func (lu *LocalUsers) Verify(id, password string) bool {
 	h, ok := lu.hashes[strings.ToLower(strings.TrimSpace(id))]
 	if !ok {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(lu.dummyHash(), []byte(password))
 		return false
 	}
 	err := bcrypt.CompareHashAndPassword(h, []byte(password))
