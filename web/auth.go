@@ -85,7 +85,7 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 // user name; it writes the refusal and returns true when either bucket is empty.
 func (s *Server) limited(w http.ResponseWriter, r *http.Request, userName string) bool {
 	now := s.cfg.Now()
-	ok, wait := s.ipLimit.allow(s.clientIP(r), now)
+	ok, wait := s.ipLimit.allow(addressKey(s.clientIP(r)), now)
 	if ok && userName != "" {
 		ok, wait = s.userLimit.allow(strings.ToLower(strings.TrimSpace(userName)), now)
 	}

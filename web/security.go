@@ -56,6 +56,17 @@ func (s *Server) clientIP(r *http.Request) string {
 	return host
 }
 
+// addressKey is the bucket a client address's sign-in attempts are counted in: an IPv4
+// address itself, but an IPv6 address's /64, since one client is handed a /64 (or
+// more) and may take any of its addresses for each attempt.
+func addressKey(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
 // safeNext keeps a post-sign-in destination only if it is a path on this site: never
 // another host ("//evil", "https://…", "/\evil"), so sign-in cannot be an open redirect.
 // Browsers strip tabs and newlines from anywhere in a URL and controls and spaces from
