@@ -77,7 +77,17 @@ and every read is recorded beside it.
 }
 
 // resolve fills the paths a data directory implies.
-func (c *serveConfig) resolve() error {
+func (c *serveConfig) resolve() error { return c.resolveFor(devBuild) }
+
+// resolveFor is resolve for a dev build (dev) or a production one, which signs people
+// in through OpenID Connect only: password sign-in (a local users file) is for ice dev
+// and the demo, and would sit beside the identity provider's assurance, MFA and
+// lockout, so a production build refuses --users and does not pick up
+// DATA/dashboard-users.yaml.
+func (c *serveConfig) resolveFor(dev bool) error {
+	if !dev && c.Users != "" {
+		return fmt.Errorf("serve: --users (password sign-in from a local users file) is for ice dev and the demo; a production build signs in through OpenID Connect only (--oidc-*)")
+	}
 	def := func(v *string, name string, mustExist bool) {
 		if *v == "" && c.Data != "" {
 			p := filepath.Join(c.Data, name)
@@ -88,7 +98,9 @@ func (c *serveConfig) resolve() error {
 	}
 	def(&c.Warehouse, "warehouse.duckdb", false)
 	def(&c.Access, "dashboard-access.yaml", false)
-	def(&c.Users, "dashboard-users.yaml", true)
+	if dev {
+		def(&c.Users, "dashboard-users.yaml", true)
+	}
 	if c.Store == "" && c.Data != "" {
 		c.Store = "file://" + filepath.Join(c.Data, "store")
 	}

@@ -93,3 +93,27 @@ func TestServeOverAWarehouse(t *testing.T) {
 		t.Errorf("serve: %v", err)
 	}
 }
+
+// TestProductionServeRefusesPasswordSignIn: a local users file (bcrypt passwords) is
+// for ice dev and the demo. A production build signs people in through OpenID Connect
+// only (NHS CIS2 or Entra ID, with their authentication assurance, MFA and lockout):
+// it refuses --users rather than let password sign-in sit beside it, and does not
+// pick up DATA/dashboard-users.yaml from a data directory.
+func TestProductionServeRefusesPasswordSignIn(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "dashboard-users.yaml"), []byte("users: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := serveConfig{Data: dir}
+	if err := c.resolveFor(false); err != nil || c.Users != "" {
+		t.Errorf("production, --data with a users file: err %v, users %q; want no local users", err, c.Users)
+	}
+	c = serveConfig{Data: dir, Users: filepath.Join(dir, "dashboard-users.yaml")}
+	if err := c.resolveFor(false); err == nil || !strings.Contains(err.Error(), "--users") {
+		t.Errorf("production, --users: %v, want a refusal naming --users", err)
+	}
+	c = serveConfig{Data: dir}
+	if err := c.resolveFor(true); err != nil || c.Users == "" {
+		t.Errorf("dev build, --data with a users file: err %v, users %q; want the file", err, c.Users)
+	}
+}
