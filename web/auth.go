@@ -152,17 +152,18 @@ func (s *Server) signInLocal(w http.ResponseWriter, r *http.Request) {
 		s.noAccess(w, r, name)
 		return
 	}
-	s.startSession(w, r, u, "local")
+	s.startSession(w, r, u, "local", "")
 	http.Redirect(w, r, v.Next, http.StatusSeeOther)
 }
 
-// startSession signs u in under a new session id (the old one, if any, is ended).
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u access.User, method string) {
+// startSession signs u in under a new session id (the old one, if any, is ended);
+// subject is the OpenID subject they signed in as ("" for a local sign-in).
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u access.User, method, subject string) {
 	previous := ""
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		previous = c.Value
 	}
-	ss := s.sessions.create(u.ID, method, previous, s.cfg.Now())
+	ss := s.sessions.create(u.ID, method, subject, previous, s.cfg.Now())
 	// A browser-session cookie: on a shared workstation, closing the browser signs the
 	// user out there; the session's idle and absolute limits are the server's.
 	setCookie(w, sessionCookie, ss.id, 0)
@@ -218,7 +219,7 @@ func (s *Server) sessionStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	ss, ok := s.sessions.peek(c.Value)
 	if ok {
-		if _, ok = pol.User(ss.userID); !ok {
+		if _, ok = namedAsSignedIn(pol, ss); !ok {
 			s.sessions.end(c.Value) // no longer in the access file: as sessionUser does
 		}
 	}
@@ -404,6 +405,6 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.noAccess(w, r, who)
 		return
 	}
-	s.startSession(w, r, u, "oidc")
+	s.startSession(w, r, u, "oidc", idt.Subject)
 	http.Redirect(w, r, f.next, http.StatusSeeOther)
 }

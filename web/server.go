@@ -286,7 +286,9 @@ func (s *Server) currentUser(r *http.Request) (access.User, bool) {
 
 // sessionUser is the user of r's live session, as the policy p has them. A session
 // whose user p no longer names is ended there and then: putting the entry back (a
-// revert, another change) does not let that browser in again without signing in.
+// revert, another change) does not let that browser in again without signing in. So
+// is an OpenID session whose user's entry now pins a subject other than the one it
+// signed in as (a reused mailbox: Match no longer lets that e-mail in alone).
 func (s *Server) sessionUser(p *access.Policy, r *http.Request) (access.User, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
@@ -296,12 +298,24 @@ func (s *Server) sessionUser(p *access.Policy, r *http.Request) (access.User, bo
 	if !ok {
 		return access.User{}, false
 	}
-	u, ok := p.User(ss.userID)
+	u, ok := namedAsSignedIn(p, *ss)
 	if !ok {
 		s.sessions.end(c.Value)
-		s.log.Info("session ended: its user is no longer in the access file", "request_id", requestID(r.Context()), "user", ss.userID)
+		s.log.Info("session ended: the access file no longer names its user as signed in", "request_id", requestID(r.Context()), "user", ss.userID)
+		return access.User{}, false
 	}
-	return u, ok
+	return u, true
+}
+
+// namedAsSignedIn is the user of session ss as p has them, unless p no longer names
+// them, or, for an OpenID session, pins their entry to a subject other than the one
+// the session signed in as.
+func namedAsSignedIn(p *access.Policy, ss session) (access.User, bool) {
+	u, ok := p.User(ss.userID)
+	if !ok || ss.method == "oidc" && u.Subject != "" && u.Subject != ss.subject {
+		return access.User{}, false
+	}
+	return u, true
 }
 
 // accessRetryAfter is the seconds a client refused while the access file cannot be read

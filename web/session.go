@@ -20,6 +20,7 @@ type session struct {
 	id       string
 	userID   string
 	method   string // "oidc" or "local"
+	subject  string // the OpenID subject signed in as ("" for local)
 	created  time.Time
 	lastSeen time.Time
 }
@@ -61,12 +62,12 @@ func randomID() string {
 
 // create starts a new session for userID under a fresh id. Any session named by
 // previous (the one the browser had before signing in) is ended: ids rotate on sign-in.
-func (s *sessionStore) create(userID, method, previous string, now time.Time) *session {
+func (s *sessionStore) create(userID, method, subject, previous string, now time.Time) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
 	delete(s.sessions, previous)
-	ss := &session{id: randomID(), userID: userID, method: method, created: now, lastSeen: now}
+	ss := &session{id: randomID(), userID: userID, method: method, subject: subject, created: now, lastSeen: now}
 	s.sessions[ss.id] = ss
 	return ss
 }
