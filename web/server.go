@@ -83,9 +83,9 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(staticFS, "static")
 	images, _ := fs.Sub(staticFS, vendorDir+"/assets/images")
-	mux.Handle("GET /static/", cacheFor(time.Hour, http.StripPrefix("/static/", http.FileServerFS(static))))
+	mux.Handle("GET /static/", s.noListing(cacheFor(time.Hour, http.StripPrefix("/static/", http.FileServerFS(static)))))
 	// The design system's CSS refers to its icons at /assets/images/.
-	mux.Handle("GET /assets/images/", cacheFor(time.Hour, http.StripPrefix("/assets/images/", http.FileServerFS(images))))
+	mux.Handle("GET /assets/images/", s.noListing(cacheFor(time.Hour, http.StripPrefix("/assets/images/", http.FileServerFS(images)))))
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, staticFS, vendorDir+"/assets/images/favicon.ico")
 	})
@@ -182,6 +182,18 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 		}
 	}
 	return allow
+}
+
+// noListing serves a static route's files only: a directory's address (ending "/")
+// is not found, rather than listed.
+func (s *Server) noListing(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			s.errorPage(w, r, http.StatusNotFound, "Page not found", "If you typed the web address, check it is correct.")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func cacheFor(d time.Duration, h http.Handler) http.Handler {
