@@ -81,13 +81,24 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", Content: s.signInView(r.URL.Query().Get("next"))})
 }
 
+// maxSignInForm is the largest sign-in form read (an e-mail address, a password and
+// the page to go to next); maxUserName the longest e-mail address (RFC 5321's path).
+const (
+	maxSignInForm = 16 << 10
+	maxUserName   = 254
+)
+
 // limited counts a sign-in attempt against the client's address and, when given, the
 // user name; it writes the refusal and returns true when either bucket is empty.
 func (s *Server) limited(w http.ResponseWriter, r *http.Request, userName string) bool {
 	now := s.cfg.Now()
 	ok, wait := s.ipLimit.allow(addressKey(s.clientIP(r)), now)
 	if ok && userName != "" {
-		ok, wait = s.userLimit.allow(strings.ToLower(strings.TrimSpace(userName)), now)
+		key := strings.ToLower(strings.TrimSpace(userName))
+		if len(key) > maxUserName {
+			key = key[:maxUserName] // no e-mail address is longer: kept small, as a key in memory
+		}
+		ok, wait = s.userLimit.allow(key, now)
 	}
 	if ok {
 		return false
@@ -116,6 +127,8 @@ func (s *Server) signInLocal(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", "Sign in with a password is not available here.")
 		return
 	}
+	// The form holds an e-mail address and a password: a bigger one is refused unread.
+	r.Body = http.MaxBytesReader(w, r.Body, maxSignInForm)
 	if err := r.ParseForm(); err != nil {
 		s.errorPage(w, r, http.StatusBadRequest, "Sign in failed", "The form could not be read.")
 		return
