@@ -103,11 +103,35 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request, userName string
 	if ok {
 		return false
 	}
+	s.tooMany(w, r, wait)
+	return true
+}
+
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	s.log.Warn("sign-in rate limited", "request_id", requestID(r.Context()), "client", s.clientIP(r))
 	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())))
 	s.errorPage(w, r, http.StatusTooManyRequests, "Too many attempts to sign in",
 		fmt.Sprintf("For your security, wait %s before you try again.", humanWait(wait)))
-	return true
+}
+
+// failedTooOften refuses a sign-in through the identity provider from an address whose
+// failed ones have emptied its bucket, without counting this one: only failures count
+// there (failedSignIn). Many NHS staff reach the dashboard from one address (an
+// organisation's network behind one public address), and their sign-ins at the start
+// of a day would otherwise lock each other out; guessing passwords is the identity
+// provider's to stop, and flows in progress are bounded by maxFlows.
+func (s *Server) failedTooOften(w http.ResponseWriter, r *http.Request) bool {
+	if blocked, wait := s.ipLimit.blocked(addressKey(s.clientIP(r)), s.cfg.Now()); blocked {
+		s.tooMany(w, r, wait)
+		return true
+	}
+	return false
+}
+
+// failedSignIn counts a failed sign-in through the identity provider against the
+// client's address.
+func (s *Server) failedSignIn(r *http.Request) {
+	s.ipLimit.allow(addressKey(s.clientIP(r)), s.cfg.Now())
 }
 
 func humanWait(d time.Duration) string {
@@ -299,7 +323,7 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", "Sign in through an identity provider is not set up here.")
 		return
 	}
-	if s.limited(w, r, "") {
+	if s.failedTooOften(w, r) {
 		return
 	}
 	p, err := s.provider(r.Context())
@@ -310,7 +334,12 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 	}
 	f := &loginFlow{id: randomID(), state: randomID(), nonce: randomID(), verifier: oauth2.GenerateVerifier(),
 		next: safeNext(r.URL.Query().Get("next")), created: s.cfg.Now()}
-	s.sessions.startFlow(f)
+	if !s.sessions.startFlow(f) {
+		s.log.Warn("sign-in flows at their limit", "request_id", requestID(r.Context()), "limit", maxFlows)
+		w.Header().Set("Retry-After", "60")
+		s.errorPage(w, r, http.StatusServiceUnavailable, "Sign in is busy", "Too many sign-ins are in progress. Try again in a minute.")
+		return
+	}
 	setCookie(w, loginCookie, f.id, flowLifetime)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, p.oauth.AuthCodeURL(f.state, oidc.Nonce(f.nonce), oauth2.S256ChallengeOption(f.verifier)), http.StatusFound)
@@ -328,10 +357,11 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Page not found", "Sign in through an identity provider is not set up here.")
 		return
 	}
-	if s.limited(w, r, "") {
+	if s.failedTooOften(w, r) {
 		return
 	}
 	refuse := func(reason string, err error) {
+		s.failedSignIn(r)
 		s.log.Warn("OpenID sign-in refused", "request_id", requestID(r.Context()), "reason", reason, "err", err)
 		s.errorPage(w, r, http.StatusBadRequest, "Sign in failed", "Signing in did not complete ("+reason+"). Go back to the dashboard and sign in again.")
 	}
@@ -357,7 +387,9 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.provider(r.Context())
 	if err != nil {
-		refuse("the sign-in service could not be reached", err)
+		// The provider's outage is not the client's failure: not counted.
+		s.log.Warn("OpenID sign-in refused", "request_id", requestID(r.Context()), "reason", "provider unavailable", "err", err)
+		s.errorPage(w, r, http.StatusBadRequest, "Sign in failed", "Signing in did not complete (the sign-in service could not be reached). Go back to the dashboard and sign in again.")
 		return
 	}
 	tok, err := p.oauth.Exchange(r.Context(), q.Get("code"), oauth2.VerifierOption(f.verifier))
@@ -415,6 +447,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		if who == "" {
 			who = "subject " + idt.Subject
 		}
+		s.failedSignIn(r)
 		s.noAccess(w, r, who)
 		return
 	}

@@ -24,7 +24,8 @@ type Config struct {
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 	// SignInPerIP and SignInPerUser limit sign-in attempts (defaults: 20 at once then 1
-	// per 30 s per client address; 5 at once then 1 per minute per user name).
+	// per 30 s per client address; 5 at once then 1 per minute per user name). Through
+	// the identity provider, only failed sign-ins count against the address.
 	SignInPerIP   RateLimit
 	SignInPerUser RateLimit
 	// ClientIPHeader names a header set by a trusted reverse proxy that carries the

@@ -42,7 +42,9 @@
 //     several replicas need sticky sessions.
 //
 //   - Every unsafe request from another origin is refused (http.CrossOriginProtection);
-//     sign-in attempts are rate limited per client address and per user name.
+//     password sign-in attempts are rate limited per client address and per user
+//     name; through the identity provider only failures count against the address
+//     (one organisation's staff share one), and flows in progress are bounded.
 //
 //   - Every response carries a strict Content Security Policy (no inline script or
 //     style, nothing from another origin) and the usual hardening headers; pages need

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"icesurvey/web/internal/oidctest"
 )
@@ -131,5 +133,50 @@ func TestOIDCRefusals(t *testing.T) {
 	// The flow was used up by the failed attempt: replaying the real state fails too.
 	if r, _ := h.get(t, c, callbackPath+"?code=abc&state="+authz.Query().Get("state")); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("replayed flow: %d", r.StatusCode)
+	}
+}
+
+// Many staff of one organisation sign in from one address (its network's public
+// address) at the start of a day: sign-ins through the identity provider that succeed
+// do not count against the address, so they never lock each other out; failed ones do,
+// and once they have emptied the address's bucket a start is refused too.
+func TestOIDCSignInsFromOneAddressDoNotLockEachOtherOut(t *testing.T) {
+	h, _ := newOIDCHarness(t, true)
+	h.srv.ipLimit = newLimiter(RateLimit{Burst: 3, Every: time.Minute})
+	for i := 0; i < 8; i++ {
+		resp := followOIDC(t, h, h.newClient(), "oidc.user@example.nhs.uk", "olive-pass", "/")
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in %d from the organisation's address: %d", i+1, resp.StatusCode)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if resp := followOIDC(t, h, h.newClient(), "stranger@example.nhs.uk", "stranger-pass", "/"); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("refused sign-in %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	if r, _ := h.get(t, h.newClient(), startPath); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Errorf("a start after three failures: %d (Retry-After %q), want 429", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	h.clock.Advance(time.Minute)
+	if resp := followOIDC(t, h, h.newClient(), "oidc.user@example.nhs.uk", "olive-pass", "/"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after a minute: %d", resp.StatusCode)
+	}
+}
+
+// Flows in progress are bounded: starts beyond maxFlows are refused with a 503, not
+// kept in memory.
+func TestOIDCFlowsInProgressAreBounded(t *testing.T) {
+	h, _ := newOIDCHarness(t, true)
+	now := h.clock.Now()
+	for i := 0; i < maxFlows; i++ {
+		h.srv.sessions.startFlow(&loginFlow{id: fmt.Sprintf("f%d", i), created: now})
+	}
+	r, _ := h.get(t, h.newClient(), startPath)
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "60" {
+		t.Errorf("a start with %d flows in progress: %d", maxFlows, r.StatusCode)
+	}
+	h.clock.Advance(flowLifetime + time.Second)
+	if r, _ := h.get(t, h.newClient(), startPath); r.StatusCode != http.StatusFound {
+		t.Errorf("once they expired: %d", r.StatusCode)
 	}
 }

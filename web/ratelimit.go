@@ -39,6 +39,24 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
+// blocked says, without taking a token, whether key's bucket is empty at now and how
+// long until it holds one again.
+func (l *limiter) blocked(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now)
+	b := l.buckets[key]
+	if b == nil {
+		return false, 0
+	}
+	tokens := b.TokensAt(now)
+	if tokens >= 1 {
+		return false, 0
+	}
+	wait := time.Duration((1 - tokens) * float64(l.limit.Every))
+	return true, time.Duration(math.Ceil(wait.Seconds())) * time.Second
+}
+
 // sweep forgets full buckets at most once a minute, so the map does not grow with every
 // address that ever tried.
 func (l *limiter) sweep(now time.Time) {

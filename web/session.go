@@ -47,6 +47,11 @@ type sessionStore struct {
 
 const flowLifetime = 10 * time.Minute
 
+// maxFlows bounds the sign-ins through the identity provider in progress at once (each
+// kept for flowLifetime at most): starting one is not rate limited per address (only
+// failures are), so this keeps their memory bounded.
+const maxFlows = 10000
+
 func newSessionStore(idle, absolute time.Duration) *sessionStore {
 	return &sessionStore{idle: idle, absolute: absolute, sessions: map[string]*session{}, flows: map[string]*loginFlow{}}
 }
@@ -126,11 +131,15 @@ func (s *sessionStore) end(id string) {
 	delete(s.sessions, id)
 }
 
-func (s *sessionStore) startFlow(f *loginFlow) {
+func (s *sessionStore) startFlow(f *loginFlow) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(f.created)
+	if len(s.flows) >= maxFlows {
+		return false
+	}
 	s.flows[f.id] = f
+	return true
 }
 
 // takeFlow returns and removes a sign-in flow: each can complete once.
