@@ -49,6 +49,8 @@ go vet ./...
 # The production build (the Dockerfile's) leaves the dev stack out: it must compile too.
 echo "== go build -tags production ./cmd/ice"
 go build -tags production -o /dev/null ./cmd/ice
+# and its tests that are not dev-only must compile there as well (vet compiles them).
+go vet -tags production ./cmd/ice
 echo "== workflowcheck"
 # Temporal's determinism checker over the workflow code (from the module proxy).
 go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...

@@ -635,17 +635,17 @@ func TestExportRecordNamesItsComments(t *testing.T) {
 // any free-text read is audited; a good choice has its read on record.
 func TestChooseQuoteChecksIDsBeforeTheRead(t *testing.T) {
 	ctx, st, af := codedICS(t, 8)
-	if _, err := synthSessions(ctx, st, demoProfile, "W1", "QMM", "", "focus_group", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), 1, 3); err != nil {
+	if _, err := synthSessions(ctx, st, codedProfile, "W1", "QMM", "", "focus_group", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), 1, 3); err != nil {
 		t.Fatal(err)
 	}
-	cands, err := localindex.Candidates(ctx, st, "W1", "QMM", demoProfile)
+	cands, err := localindex.Candidates(ctx, st, "W1", "QMM", codedProfile)
 	if err != nil || len(cands) == 0 || len(cands[0].Expectations) == 0 {
 		t.Fatalf("no candidate to choose (%v): the test would test nothing", err)
 	}
 	good := cands[0]
 	rd := &reader{accessFile: af, user: "fay.reader@example.nhs.uk"}
 	pf := func(exp string) profileFlags {
-		return profileFlags{wave: "W1", ics: "QMM", profile: demoProfile, expectation: exp}
+		return profileFlags{wave: "W1", ics: "QMM", profile: codedProfile, expectation: exp}
 	}
 	for _, c := range []struct {
 		name, exp, cand string
@@ -781,11 +781,11 @@ func TestTerminalCoderPrintsCommentsInert(t *testing.T) {
 // characters as escapes, and ordinary text as it is, one row of the table each.
 func TestQuoteListPrintsNotesInert(t *testing.T) {
 	ctx, st, af := codedICS(t, 8)
-	if _, err := synthSessions(ctx, st, demoProfile, "W1", "QMM", "", "focus_group", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), 1, 3); err != nil {
+	if _, err := synthSessions(ctx, st, codedProfile, "W1", "QMM", "", "focus_group", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), 1, 3); err != nil {
 		t.Fatal(err)
 	}
 	// A session's notes with one participant's line per crafted text.
-	infos, err := st.List(ctx, schemas.FreeTextRoot("W1", "QMM")+strings.TrimSuffix(profiles.TranscriptKey(demoProfile, ""), ".txt"))
+	infos, err := st.List(ctx, schemas.FreeTextRoot("W1", "QMM")+strings.TrimSuffix(profiles.TranscriptKey(codedProfile, ""), ".txt"))
 	if err != nil || len(infos) == 0 {
 		t.Fatalf("no session notes to craft (%v)", err)
 	}
@@ -806,7 +806,7 @@ func TestQuoteListPrintsNotesInert(t *testing.T) {
 	}
 	rd := &reader{accessFile: af, user: "fay.reader@example.nhs.uk"}
 	out, err := captureStdout(t, func() error {
-		return listCandidates(ctx, st, rd, profileFlags{wave: "W1", ics: "QMM", profile: demoProfile})
+		return listCandidates(ctx, st, rd, profileFlags{wave: "W1", ics: "QMM", profile: codedProfile})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -832,3 +832,7 @@ func TestQuoteListPrintsNotesInert(t *testing.T) {
 		})
 	}
 }
+
+// codedProfile is the profile these tests code against (the demo's, which a production
+// build does not have).
+const codedProfile = "women-multimorbidity-heart"
