@@ -47,6 +47,18 @@ import (
 // past its close day: its wait ends at the close, the steps it had not sent are not
 // sent, a resume after the close sends nothing, and the closing record is taken at its
 // time ("close-on-its-day"), recorded by TestPausedICSClosesOnItsDay.
+// ics-upgraded-from-fa4e9e5.json and ics-upgraded-from-c68bee1.json are ICSs of waves
+// upgraded mid-fieldwork: started by `ice dev` built at that commit, stopped, and
+// carried to their close and closing record by today's build on the same --data
+// directory (written by no test; taken from the Temporal Web UI's history API, the
+// "history" object kept). fa4e9e5's ICS was paused alone (`ice wave pause --ics`) after
+// sms1 by the old build and resumed by the new one 14 fieldwork days later, which
+// then sent its overdue reminder1 and sms2 (no "close-on-its-day" marker: it keeps the
+// old pause story); c68bee1's was paused with its
+// wave, and its sms1 was sent before "early-sms-receipts" existed, so that change stays
+// at its default for the rest of the run while "final-load-wait" is recorded by the
+// new build. Every step went out once (notify.jsonl and mailing_history: no reference
+// or survey record twice in a step).
 //
 // Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.
@@ -64,6 +76,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 		"ics-cancelled.json":         false, // an ICS cancelled alone (ice wave cancel W --ics)
 		"ics-early-receipts.json":    false, // SMS receipts fetched days after each step ("early-sms-receipts")
 		"ics-paused-past-close.json": false, // paused past its close day ("close-on-its-day")
+		// waves upgraded mid-fieldwork: begun by an older build, finished by today's
+		"ics-upgraded-from-fa4e9e5.json": false,
+		"ics-upgraded-from-c68bee1.json": false,
 	}
 	for _, f := range files {
 		want[filepath.Base(f)] = true
