@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,6 +125,20 @@ var notInFile = map[string]string{
 	"local_questions": "the ICSs' own questions come from the answers, not from the parameters file",
 	"file_time":       "file_time is fixed so a release is byte-identical whenever it is made",
 	"code_version":    "the code version is the running binary's",
+}
+
+// Names are the parameters o sets, in PUBLICATION.md's order.
+func (o *Overrides) Names() []string {
+	if o == nil {
+		return nil
+	}
+	var names []string
+	for _, f := range o.fields() {
+		if !reflect.ValueOf(f.target).Elem().IsNil() {
+			names = append(names, f.name)
+		}
+	}
+	return names
 }
 
 // Empty reports whether o sets nothing (the defaults).

@@ -41,7 +41,7 @@ type PublicationOptions struct {
 	// Exclude names ICSs left out of the release's figures.
 	Exclude []string
 	// Params are the parameters the release sets (publication.ReadOverrides); nil:
-	// PUBLICATION.md's defaults.
+	// PUBLICATION.md's defaults, or for FirstReleaseID the wave spec's publication:.
 	Params *ReleaseParams
 }
 
@@ -89,6 +89,16 @@ func (c *Client) StartPublication(ctx context.Context, wave string, opts Publica
 	case err != nil:
 		return PublicationRun{}, fmt.Errorf("publication of release %s: %w; publish once it has closed", release, err)
 	default:
+		// The wave's own release takes the spec's parameters (its publication:) when
+		// none are given, as the wave's draft of it does: drafted again by hand, it is
+		// the same release.
+		if release == FirstReleaseID && params == nil {
+			started, err := c.WaveSpec(ctx, wave)
+			if err != nil {
+				return PublicationRun{}, fmt.Errorf("publication of release %s: the parameters of wave %s's spec: %w", release, wave, err)
+			}
+			params = started.Spec.Publication
+		}
 		if err := excludeOfWave(wave, st, opts.Exclude); err != nil {
 			return PublicationRun{}, fmt.Errorf("publication of release %s: %w", release, err)
 		}

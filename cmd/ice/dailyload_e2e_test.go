@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"icesurvey/publication"
 	"icesurvey/warehouse"
 	"icesurvey/waveclient"
 	"icesurvey/workflows"
@@ -23,6 +24,9 @@ func TestDailyLoadBackfill(t *testing.T) {
 	const wave = "e2e-load"
 	dayLength := 600 * time.Millisecond
 	spec, _ := e2eWave(t, ctx, st, wave, 400, dayLength, "QUY")
+	// The spec's publication: sets r1's parameters (checked after the publication).
+	cautionBase := 31
+	spec.Publication = &waveclient.ReleaseParams{CautionBase: &cautionBase}
 	if _, err := wc.StartWave(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
@@ -132,4 +136,13 @@ func TestDailyLoadBackfill(t *testing.T) {
 
 	// The wave drafted its release when QUY closed: publish it (issue #14).
 	checkPublication(t, ctx, st, wc, wave, spec.Codes())
+	// The wave drafted r1 with its spec's parameters, and drafting it again by hand
+	// (checkPublication's re-run, with none given) kept them.
+	meta, err := publication.ReadMetadata(ctx, st.Store, wave, waveclient.FirstReleaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nd := strings.Join(notDefault(meta.Parameters), ", "); nd != "caution_base 31" {
+		t.Errorf("release r1 of a wave whose spec sets caution_base 31: parameters not the defaults %q", nd)
+	}
 }

@@ -175,9 +175,9 @@ func notExcluded(st waveclient.PublicationStatus, exclude []string) []string {
 	return out
 }
 
-// paramsNotUsed lists the parameters asked for that the release was not computed with,
-// as "name: asked, release's": a start of a release already drafted (or drafting)
-// joins it, with its own parameters. A release that does not report its parameters
+// paramsNotUsed lists the parameters asked for (those the file sets) that the release
+// was not computed with, as "name: asked, release's": a start of a release already
+// drafted (or drafting) joins it, with its own parameters. A release that does not report its parameters
 // (drafted before they were reported) cannot be checked: nothing is listed.
 func paramsNotUsed(st waveclient.PublicationStatus, params *publication.Overrides) []string {
 	if params.Empty() || len(st.Parameters) == 0 {
@@ -192,8 +192,11 @@ func paramsNotUsed(st waveclient.PublicationStatus, params *publication.Override
 		used[p.Name] = p.Value
 	}
 	var out []string
+	// Only what was asked for: a parameter the file leaves out is not asked for (the
+	// wave's own r1 may have it from the wave spec).
+	asked := params.Names()
 	for _, p := range want.Metadata() {
-		if !slices.Contains(publication.OverrideNames(), p.Name) {
+		if !slices.Contains(asked, p.Name) {
 			continue
 		}
 		if got, ok := used[p.Name]; ok && got != p.Value {

@@ -131,6 +131,13 @@ func TestParamsNotUsed(t *testing.T) {
 		{"the defaults asked", used, &publication.Overrides{Confidence: &confidence, CautionBase: &caution}, nil},
 		{"other parameters asked", used, &publication.Overrides{MinBase: &minBase}, []string{"min_base: asked 20, the release's 10"}},
 		{"a release that does not say", nil, &publication.Overrides{MinBase: &minBase}, nil},
+		// A wave's r1 with caution_base 31 from its spec: a request that leaves
+		// caution_base out does not ask for the default.
+		{"a parameter not asked for", func() []publication.Param {
+			p := publication.DefaultParams()
+			p.Disclosure.CautionBase = 31
+			return p.Metadata()
+		}(), &publication.Overrides{MinBase: &minBase}, []string{"min_base: asked 20, the release's 10"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := paramsNotUsed(waveclient.PublicationStatus{Parameters: tc.st}, tc.params)
