@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"icesurvey/publication"
+	"icesurvey/store"
 	"icesurvey/waveclient"
 	"icesurvey/workflows"
 )
@@ -97,7 +98,7 @@ Parameters apply to a new release: a release already drafted keeps its own.`,
 	f.StringVar(&paramsPath, "params", "", "YAML file of the release's parameters by PUBLICATION.md's names (min_base, confidence, ...); the rest keep their defaults (a new release)")
 	f.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for the draft")
 	bindAnyWave(cmd, &anyWave)
-	cmd.AddCommand(publishApproveCmd(), publishStatusCmd())
+	cmd.AddCommand(publishApproveCmd(), publishStatusCmd(), publishListCmd())
 	return cmd
 }
 
@@ -161,6 +162,65 @@ func publishStatusCmd() *cobra.Command {
 	cmd.Flags().StringVar(&wave, "wave", "", "wave ID")
 	cmd.Flags().StringVar(&release, "release", "", "release ID (default "+waveclient.FirstReleaseID+")")
 	return cmd
+}
+
+// publishListCmd lists a wave's releases from the store (no cluster needed).
+func publishListCmd() *cobra.Command {
+	var storeURL, wave string
+	cmd := &cobra.Command{
+		Use:   "list --wave W",
+		Short: "List a wave's releases: status, approval, parameters not the defaults, where their files are",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if wave == "" {
+				return fmt.Errorf("--wave is required")
+			}
+			ctx := cmd.Context()
+			st, err := store.Open(ctx, storeURL)
+			if err != nil {
+				return err
+			}
+			rels, err := publication.Releases(ctx, st, wave)
+			if err != nil {
+				return err
+			}
+			if len(rels) == 0 {
+				fmt.Printf("wave %s has no release in %s (the wave drafts %s when every ICS has closed)\n", wave, storeURL, waveclient.FirstReleaseID)
+				return nil
+			}
+			return printReleases(os.Stdout, rels, storeURL)
+		},
+	}
+	cmd.Flags().StringVar(&storeURL, "store", envOr("ICE_STORE", "file://.ice/store"), "object store: file://DIR or s3://bucket/prefix (ICE_STORE)")
+	cmd.Flags().StringVar(&wave, "wave", "", "wave ID")
+	return cmd
+}
+
+// printReleases writes a wave's releases as a table.
+func printReleases(out io.Writer, rels []publication.ReleaseEntry, storeURL string) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RELEASE\tSTATUS\tAPPROVED\tPARAMETERS\tFILES")
+	for _, r := range rels {
+		approved := "-"
+		if r.ApprovedBy != "" {
+			approved = inert(r.ApprovedBy)
+			if r.ApprovedAt != nil {
+				approved += " at " + r.ApprovedAt.UTC().Format(time.RFC3339)
+			}
+			if len(r.LeftOut) > 0 {
+				approved += ", leaving out " + strings.Join(r.LeftOut, ",")
+			}
+		}
+		params := "PUBLICATION.md's defaults"
+		switch nd := notDefault(r.Parameters); {
+		case len(r.Parameters) == 0:
+			params = "(not recorded)"
+		case len(nd) > 0:
+			params = strings.Join(nd, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ReleaseID, r.Status, approved, params, storeLocation(storeURL, r.Prefix))
+	}
+	return tw.Flush()
 }
 
 // notExcluded lists the ICSs asked to be excluded that the release holds all the same:

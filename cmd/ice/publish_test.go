@@ -175,3 +175,38 @@ func TestPrintPublicationParameters(t *testing.T) {
 		}
 	}
 }
+
+// ice publish list: a row a release, with its approval, the parameters that are not
+// the defaults (or that it recorded none) and where its files are; an approver's name
+// is printed inert.
+func TestPrintReleases(t *testing.T) {
+	at := time.Date(2027, 4, 1, 9, 0, 0, 0, time.UTC)
+	p := publication.DefaultParams()
+	p.Disclosure.MinBase = 20
+	var b strings.Builder
+	err := printReleases(&b, []publication.ReleaseEntry{
+		{ReleaseID: "r1", Status: publication.ReleasePublished, ApprovedBy: "A. Statistician\x1b[2J", ApprovedAt: &at, LeftOut: []string{"QJK"},
+			Parameters: publication.DefaultParams().Metadata(), Prefix: "publish/W1/r1/"},
+		{ReleaseID: "r2", Status: publication.ReleaseDraft, Parameters: p.Metadata(), Prefix: "drafts/W1/r2/"},
+		{ReleaseID: "r0", Status: publication.ReleasePublished, Prefix: "publish/W1/r0/"},
+	}, "file:///data/store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"RELEASE  STATUS",
+		`r1       published  A. Statistician\x1b[2J at 2027-04-01T09:00:00Z, leaving out QJK  PUBLICATION.md's defaults  file:///data/store/publish/W1/r1/`,
+		"r2       draft      -",
+		"min_base 20",
+		"file:///data/store/drafts/W1/r2/",
+		"(not recorded)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the list lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("an escape reached the terminal:\n%q", out)
+	}
+}
