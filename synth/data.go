@@ -3,7 +3,14 @@ package synth
 // Reference data for the eight Phase 1 ICSs: post towns with their outward codes, the GP
 // practice code prefixes, and the ethnicity mix of the older population. The outward codes
 // and towns are real so that files look like what an ICS sends; the inward codes, street
-// addresses and people are made up.
+// addresses and people are made up. The other ICSs of England borrow one of the eight
+// (borrowedProfiles).
+
+import (
+	"sort"
+
+	"icesurvey/schemas"
+)
 
 // area is a post town and the outward codes that deliver to it.
 type area struct {
@@ -26,6 +33,10 @@ type icsProfile struct {
 	ethnicity  []weightedCode // ethnicity mix of the frail older population
 	surnames   []string       // regional surnames mixed into the White British pool
 	landlines  []string       // Ofcom drama-range landline prefixes (never real subscribers)
+	// borrowed: an ICS with no profile of its own, on a copy of one of the eight above
+	// (borrowedProfiles); its NHS numbers are 9, 8, index as two digits, five digits.
+	borrowed bool
+	index    byte
 }
 
 type weightedCode struct {
@@ -63,7 +74,35 @@ var (
 // and 0113/0114/0115/0116/0117/0118/0121/0131/0141/0151/0161 496 0000–0999, 0191 498 0000–0999.
 const mobileDramaPrefix = "07700900"
 
-var profiles = []*icsProfile{
+var profiles = append(ownProfiles, borrowedProfiles(ownProfiles)...)
+
+// borrowedProfiles gives every other ICS of schemas.ICSNames (a national wave has 42) a
+// copy of one of own, in turn by code: its towns, practices and names, under the ICS's
+// own code, name and RECORD_ID prefix, and NHS numbers of its own (digit '8', which no
+// own profile has, then its index).
+func borrowedProfiles(own []*icsProfile) []*icsProfile {
+	have := map[string]bool{}
+	for _, p := range own {
+		have[p.code] = true
+	}
+	var codes []string
+	for code := range schemas.ICSNames {
+		if !have[code] {
+			codes = append(codes, code)
+		}
+	}
+	sort.Strings(codes)
+	out := make([]*icsProfile, len(codes))
+	for i, code := range codes {
+		p := *own[i%len(own)]
+		p.code, p.name, p.idPrefix = code, schemas.ICSNames[code], code
+		p.digit, p.borrowed, p.index = '8', true, byte(i)
+		out[i] = &p
+	}
+	return out
+}
+
+var ownProfiles = []*icsProfile{
 	{
 		code: "QMM", name: "Norfolk and Waveney", digit: '0', idPrefix: "NWICE",
 		gpPrefixes: []string{"D82", "D83"},

@@ -164,8 +164,8 @@ func (c *Config) normalise() (*icsProfile, error) {
 		return nil, fmt.Errorf("synth: unknown ICS %q (known: %s)", c.ICS, strings.Join(ICSCodes(), ", "))
 	}
 	c.ICS = p.code
-	if c.N < 0 || c.N > MaxN {
-		return nil, fmt.Errorf("synth: N = %d, want 0..%d", c.N, MaxN)
+	if c.N < 0 || c.N > p.maxN() {
+		return nil, fmt.Errorf("synth: N = %d, want 0..%d for %s", c.N, p.maxN(), p.code)
 	}
 	if !(c.FaultRate >= 0 && c.FaultRate <= 1) {
 		return nil, fmt.Errorf("synth: FaultRate = %v, want 0..1", c.FaultRate)
@@ -564,3 +564,16 @@ func validMobile(s string) bool {
 	}
 	return true
 }
+
+// maxN is the largest N the profile's NHS number space allows: MaxN for the eight
+// profiles of their own (10^7 numbers each); a borrowed profile draws from 10^5, of
+// which about 90,900 have a check digit.
+func (p *icsProfile) maxN() int {
+	if p.borrowed {
+		return MaxBorrowedN
+	}
+	return MaxN
+}
+
+// MaxBorrowedN is the largest N of an ICS on a borrowed profile (see borrowedProfiles).
+const MaxBorrowedN = 80_000
