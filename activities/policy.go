@@ -34,7 +34,9 @@ const (
 	Long
 	// Simulator: a dev-stack simulator on the warehouse queue (it reads the warehouse).
 	// Only `ice dev` serves it, so a bounded schedule-to-start makes a production run
-	// that asks for it fail instead of waiting forever for a worker that never comes.
+	// that asks for it fail instead of waiting forever for a worker that never comes;
+	// bounded at simulatorScheduleToStart, which a national wave's day (42 ICSs'
+	// simulations and loads queued on the warehouse worker at once) fits in.
 	Simulator
 )
 
@@ -53,6 +55,12 @@ func nonRetryable() []string {
 // worker that took the task does not serve (its Go type's name, as the SDK's failure
 // converter names a Go error).
 const activityNotRegistered = "ActivityNotRegisteredError"
+
+// simulatorScheduleToStart is how long a simulation may wait for the warehouse worker.
+// A minute was too short at national size: a day's load queues every ICS's simulation
+// and warehouse loads at once, two at a time (about 130 s for 42 ICSs on 2 cores), and
+// the last simulations failed, losing their ICS's day.
+const simulatorScheduleToStart = 15 * time.Minute
 
 // Options returns the activity options of class c.
 func Options(c Class) workflow.ActivityOptions {
@@ -78,7 +86,7 @@ func Options(c Class) workflow.ActivityOptions {
 			},
 		}
 		if c == Simulator {
-			o.ScheduleToStartTimeout = time.Minute
+			o.ScheduleToStartTimeout = simulatorScheduleToStart
 			// A production warehouse worker takes the task but serves no simulator: the
 			// SDK's "unable to find activityType" is retryable, so without this a load
 			// asked to simulate by mistake retried for ever, holding its day's load

@@ -43,3 +43,24 @@ func TestSimulatorNotServedFailsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatorWaitsOutANationalDayQueue: a day's load of a national wave queues every
+// ICS's simulation (and each ICS's warehouse loads) on the warehouse worker at once,
+// two at a time. At 42 ICSs of 4,000 the day took about 130 s on 2 cores, and with a
+// one-minute schedule-to-start the simulations queued last failed (ScheduleToStart
+// timeout: 7 and 11 of 42 ICSs lost their day). The bound is still there, for a run
+// that asks for the simulator where no warehouse worker ever comes, but a day's queue
+// fits in it several times over.
+func TestSimulatorWaitsOutANationalDayQueue(t *testing.T) {
+	const (
+		icss         = 42
+		perICS       = 3               // the simulation and the day's lake objects
+		eachActivity = 2 * time.Second // the slowest seen at 4,000 a sample, loaded host
+		slots        = 2               // the warehouse worker's activities at once
+		headroom     = 4
+	)
+	queue := time.Duration(icss*perICS/slots) * eachActivity
+	if got := Options(Simulator).ScheduleToStartTimeout; got < headroom*queue {
+		t.Fatalf("the simulator's schedule-to-start is %s; a national day's warehouse queue is about %s, want at least %s", got, queue, headroom*queue)
+	}
+}
