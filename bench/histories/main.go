@@ -15,8 +15,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
 
 	"icesurvey/workflows"
 )
@@ -26,6 +28,7 @@ func main() {
 	ns := flag.String("namespace", "default", "namespace")
 	top := flag.Int("top", 25, "rows to print")
 	status := flag.String("status", "", "instead: time the wave's status read, ICS by ICS and side by side")
+	events := flag.String("events", "", "instead: the biggest events of this workflow's history")
 	flag.Parse()
 	ctx := context.Background()
 	c, err := client.Dial(client.Options{HostPort: *addr, Namespace: *ns})
@@ -36,6 +39,10 @@ func main() {
 	defer c.Close()
 	if *status != "" {
 		timeStatus(ctx, c, *status)
+		return
+	}
+	if *events != "" {
+		biggestEvents(ctx, c, *events, *top)
 		return
 	}
 	type row struct {
@@ -114,5 +121,32 @@ func timeStatus(ctx context.Context, c client.Client, wave string) {
 		}
 		wg.Wait()
 		fmt.Printf("%d ICSs: one after another %s, 8 at once %s\n", len(ws.ICS), seq.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+	}
+}
+
+// biggestEvents prints the top biggest events of the latest run of id.
+func biggestEvents(ctx context.Context, c client.Client, id string, top int) {
+	type ev struct {
+		id    int64
+		typ   string
+		bytes int
+	}
+	var evs []ev
+	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		evs = append(evs, ev{e.EventId, e.EventType.String(), proto.Size(e)})
+	}
+	sort.Slice(evs, func(a, b int) bool { return evs[a].bytes > evs[b].bytes })
+	fmt.Printf("%s: %d events\n", id, len(evs))
+	for i, e := range evs {
+		if i == top {
+			break
+		}
+		fmt.Printf("  event %d %s: %d bytes\n", e.id, e.typ, e.bytes)
 	}
 }
