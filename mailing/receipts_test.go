@@ -2,6 +2,8 @@ package mailing_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"icesurvey/notify"
 	"icesurvey/notify/notifytest"
 	"icesurvey/schemas"
+	"icesurvey/store"
 )
 
 // countingSource counts the requests FetchReceipts makes.
@@ -246,5 +249,76 @@ func TestFetchReceiptsNotFound(t *testing.T) {
 				t.Errorf("second fetch %+v, %v (%d requests): an expired receipt is asked about again", again, err, srv.Stats().Requests-before)
 			}
 		})
+	}
+}
+
+// One Notify key serves every ICS: the statuses one ICS's listing reads of another's
+// messages are kept for that ICS (final ones only), whose own fetch then lists nothing
+// and gets the same results; an ICS whose retention has begun is not written to.
+func TestFetchReceiptsSharesWhatOtherICSsListed(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	_, client := newNotify(t, notifytest.Options{PageSize: 3, SettleAfter: 300 * time.Millisecond,
+		PermanentFailureNumbers: []string{testContacts(6)[1].Mobile}})
+	step := mailing.Step{Name: "sms1", Day: 3, Channel: mailing.ChannelSMS, Template: smsTemplate}
+	send := func(ics string) {
+		t.Helper()
+		contacts := testContacts(6)
+		if err := lake.PutRows(ctx, st, schemas.ContactsKey("W1", ics), schemas.ContactLayout(), contacts); err != nil {
+			t.Fatal(err)
+		}
+		var sel []schemas.Selection
+		for _, c := range contacts[:5] {
+			sel = append(sel, schemas.Selection{SurveyRecordID: c.SurveyRecordID})
+		}
+		key := schemas.SelectionKey("W1", ics, "sms1", "due")
+		if err := lake.PutRows(ctx, st, key, schemas.SelectionLayout(), sel); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := mailing.Send(ctx, st, client, mailing.SendRequest{Wave: "W1", ICS: ics, Step: step, SelectionKey: key}, time.Now(), nil); err != nil || res.Sent != 5 {
+			t.Fatalf("send %s: %+v, %v", ics, res, err)
+		}
+	}
+	send("QMM") // first: QMM's listing (newest first) reads the others' before its own
+	send("QXX")
+	send("QRR")
+	// QRR's retention has begun: its restricted area is not written again.
+	if err := store.PutBytes(ctx, st, schemas.RetentionLineageKey("W1", "QRR"), []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+
+	src := &countingSource{Client: client}
+	qmm, err := mailing.FetchReceipts(ctx, st, src, mailing.ReceiptsRequest{Wave: "W1", ICS: "QMM", Step: "sms1"})
+	if err != nil || qmm.Delivered != 4 || qmm.PermanentFailures != 1 || qmm.SeenByOthers != 0 {
+		t.Fatalf("QMM's fetch %+v, %v", qmm, err)
+	}
+	b, err := store.ReadAll(ctx, st, schemas.SMSReceiptsSeenKey("W1", "QXX", "sms1"))
+	if err != nil {
+		t.Fatalf("QXX's statuses seen by QMM's listing: %v", err)
+	}
+	var seen map[string]string
+	if err := json.Unmarshal(b, &seen); err != nil || len(seen) != 5 {
+		t.Fatalf("QXX's statuses seen: %s (%v), want its 5 messages", b, err)
+	}
+	if strings.Contains(string(b), "ice.") || strings.Contains(string(b), "+44") {
+		t.Errorf("the record of statuses seen holds a reference or a number: %s", b)
+	}
+	if ok, _ := store.Exists(ctx, st, schemas.SMSReceiptsSeenKey("W1", "QRR", "sms1")); ok {
+		t.Error("QRR's retention has begun, but its restricted area was written to")
+	}
+
+	src.lists.Store(0)
+	qxx, err := mailing.FetchReceipts(ctx, st, src, mailing.ReceiptsRequest{Wave: "W1", ICS: "QXX", Step: "sms1"})
+	if err != nil || qxx.Delivered != 4 || qxx.PermanentFailures != 1 || qxx.InFlight != 0 || qxx.SeenByOthers != 5 || qxx.Listed != 0 {
+		t.Fatalf("QXX's fetch %+v, %v", qxx, err)
+	}
+	if src.lists.Load() != 0 || src.gets.Load() != 0 {
+		t.Errorf("QXX's fetch asked Notify %d listings and %d gets, want none", src.lists.Load(), src.gets.Load())
+	}
+	// QRR, with no record, lists for itself and gets the same results.
+	qrr, err := mailing.FetchReceipts(ctx, st, src, mailing.ReceiptsRequest{Wave: "W1", ICS: "QRR", Step: "sms1"})
+	if err != nil || qrr.Delivered != 4 || qrr.PermanentFailures != 1 || qrr.SeenByOthers != 0 || qrr.Listed == 0 {
+		t.Fatalf("QRR's fetch %+v, %v", qrr, err)
 	}
 }

@@ -2,8 +2,11 @@ package mailing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"regexp"
 	"strings"
 	"time"
 
@@ -48,6 +51,9 @@ type ReceiptsResult struct {
 	// number fetched one by one (GET by id) because the listing did not show them.
 	Listed  int `json:"listed"`
 	Fetched int `json:"fetched"`
+	// SeenByOthers is the number of statuses taken from what other ICSs' listings read
+	// on the shared key (schemas.SMSReceiptsSeenKey), not listed again.
+	SeenByOthers int `json:"seen_by_others,omitempty"`
 	// Changed is the number of messages whose result this fetch changed.
 	Changed int `json:"changed"`
 	// Objects is the step's mailing history, rewritten with the receipts, for the
@@ -85,7 +91,10 @@ var errListedEnough = errors.New("listed enough")
 // service's data retention period, 7 days by default) becomes receipt-expired: its
 // result is unknown for good, and the step goes on; any other error of the read (a
 // rejected key, a server error) is returned. It can be run any number of times; a
-// message whose result is final is not asked about again.
+// message whose result is final is not asked about again. One Notify key serves every
+// ICS, so the listing reads other ICSs' messages too: their final statuses are kept
+// for them (schemas.SMSReceiptsSeenKey), and an ICS's fetch takes its own from there
+// before it lists (ReceiptsResult.SeenByOthers), listing only for what is still missing.
 func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req ReceiptsRequest) (ReceiptsResult, error) {
 	var res ReceiptsResult
 	if src == nil {
@@ -129,15 +138,33 @@ func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req R
 	}
 	status := map[int]string{}
 	expired := map[int]bool{}
-	if len(want) > 0 {
+	// Final statuses another ICS's listing read for this step (the key is shared): not
+	// listed again.
+	seenByOthers, err := readReceiptsSeen(ctx, st, schemas.SMSReceiptsSeenKey(req.Wave, req.ICS, req.Step))
+	if err != nil {
+		return res, err
+	}
+	for id, i := range want {
+		if s, ok := seenByOthers[id]; ok {
+			status[i] = s
+			res.SeenByOthers++
+		}
+	}
+	if len(status) < len(want) {
 		cutoff := earliest.Add(-listSlack)
+		others := receiptsSeen{}
 		err := src.List(ctx, notify.ListFilter{TemplateType: notify.TypeSMS}, func(n notify.Notification) error {
 			res.Listed++
-			if i, ok := want[strings.ToLower(n.ID)]; ok {
-				status[i] = n.Status
-				if len(status) == len(want) {
-					return errListedEnough
+			id := strings.ToLower(n.ID)
+			if i, ok := want[id]; ok {
+				if _, known := status[i]; !known {
+					status[i] = n.Status
+					if len(status) == len(want) {
+						return errListedEnough
+					}
 				}
+			} else {
+				others.add(req, id, n)
 			}
 			if n.CreatedAt != nil && n.CreatedAt.Before(cutoff) {
 				return errListedEnough // newest first: the rest is older than the step
@@ -146,6 +173,9 @@ func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req R
 		})
 		if err != nil && !errors.Is(err, errListedEnough) {
 			return res, fmt.Errorf("mailing: receipts of %s: list notifications: %w", req.Step, err)
+		}
+		if err := others.store(ctx, st, req.Wave); err != nil {
+			return res, err
 		}
 		for id, i := range want {
 			if _, ok := status[i]; ok {
@@ -204,7 +234,8 @@ func FetchReceipts(ctx context.Context, st store.Store, src ReceiptSource, req R
 	}
 	audit.Record(ctx, "delivery_receipts", map[string]any{"step": req.Step, "messages": res.Messages,
 		"delivered": res.Delivered, "permanent_failures": res.PermanentFailures, "temporary_failures": res.TemporaryFailures,
-		"in_flight": res.InFlight, "refused": res.Refused, "expired": res.Expired, "listed": res.Listed, "fetched": res.Fetched, "changed": res.Changed})
+		"in_flight": res.InFlight, "refused": res.Refused, "expired": res.Expired, "listed": res.Listed, "fetched": res.Fetched, "changed": res.Changed,
+		"seen_by_others": res.SeenByOthers})
 	return res, nil
 }
 
@@ -221,4 +252,91 @@ func ReceiptResult(status string) (result string, final bool) {
 		return schemas.ResultTemporaryFailure, true
 	}
 	return schemas.ResultSent, false
+}
+
+// receiptsSeen are the final statuses a listing read of other ICSs' messages of the
+// same wave, by ICS and step, then notification id. One Notify key serves every ICS,
+// and a listing newest first reads every ICS's messages sent since its own step began:
+// at national size (42 ICSs) each ICS listing them all again was some 14,000 requests a
+// pass. Only final statuses are kept, which never change, so a status read from here is
+// as good as one listed now, however old; an entry lost to two listings writing at once
+// is only listed again.
+type receiptsSeen map[[2]string]map[string]string
+
+// keySegment is what an ICS code or step name from a listed reference must look like
+// to name a store key: a reference is read back from Notify, not trusted.
+var keySegment = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// add keeps n's status if it is final and n is a message of another ICS of req's wave.
+func (r receiptsSeen) add(req ReceiptsRequest, id string, n notify.Notification) {
+	if _, final := ReceiptResult(n.Status); !final || n.Reference == "" {
+		return
+	}
+	wave, ics, _, step, err := ParseReference(n.Reference)
+	if err != nil || wave != req.Wave || ics == req.ICS || !keySegment.MatchString(ics) || !keySegment.MatchString(step) {
+		return // another service's, another wave's, ours (asked for by id), or not a key's
+	}
+	k := [2]string{ics, step}
+	if r[k] == nil {
+		r[k] = map[string]string{}
+	}
+	r[k][id] = n.Status
+}
+
+// store merges what was seen into each ICS's record of it, unless that ICS's retention
+// has begun (its restricted area is being deleted: nothing is written there again).
+// The retention writes its lineage before it lists what to delete, so a record written
+// as it began is either listed and deleted by it or found here afterwards and deleted.
+func (r receiptsSeen) store(ctx context.Context, st store.Store, wave string) error {
+	for k, seen := range r {
+		lineage := schemas.RetentionLineageKey(wave, k[0])
+		if begun, err := store.Exists(ctx, st, lineage); err != nil {
+			return fmt.Errorf("mailing: receipts seen for %s: %w", k[0], err)
+		} else if begun {
+			continue
+		}
+		key := schemas.SMSReceiptsSeenKey(wave, k[0], k[1])
+		had, err := readReceiptsSeen(ctx, st, key)
+		if err != nil {
+			return err
+		}
+		n := len(had)
+		maps.Copy(had, seen)
+		if len(had) == n {
+			continue
+		}
+		b, err := json.Marshal(had)
+		if err != nil {
+			return fmt.Errorf("mailing: encode %s: %w", key, err)
+		}
+		if err := store.PutBytes(ctx, st, key, b); err != nil {
+			return fmt.Errorf("mailing: store %s: %w", key, err)
+		}
+		if begun, err := store.Exists(ctx, st, lineage); err != nil {
+			return fmt.Errorf("mailing: receipts seen for %s: %w", k[0], err)
+		} else if begun {
+			if err := st.Delete(ctx, key); err != nil {
+				return fmt.Errorf("mailing: delete %s, written as %s's retention began: %w", key, k[0], err)
+			}
+		}
+	}
+	return nil
+}
+
+// readReceiptsSeen reads the statuses other ICSs' listings saw (none when there is no
+// record).
+func readReceiptsSeen(ctx context.Context, st store.Store, key string) (map[string]string, error) {
+	out := map[string]string{}
+	ok, err := store.Exists(ctx, st, key)
+	if err != nil || !ok {
+		return out, err
+	}
+	b, err := store.ReadAll(ctx, st, key)
+	if err != nil {
+		return nil, fmt.Errorf("mailing: read %s: %w", key, err)
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("mailing: %s: %w", key, err)
+	}
+	return out, nil
 }

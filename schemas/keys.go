@@ -226,6 +226,14 @@ func SMSLedgerPrefix(wave, ics, step string) string {
 	return RestrictedPrefix(wave, ics) + "sms-ledger/" + step + "/"
 }
 
+// SMSReceiptsSeenKey holds the final delivery statuses of one ICS's SMS step that
+// another ICS's receipt listing read on the shared Notify key (notification id →
+// status, JSON), so that this ICS's own fetch need not list them again. It is in the
+// ICS's restricted area, deleted with it at retention.
+func SMSReceiptsSeenKey(wave, ics, step string) string {
+	return RestrictedPrefix(wave, ics) + "sms-receipts-seen/" + step + ".json"
+}
+
 var ledgerSafeRE = regexp.MustCompile(`^[A-Za-z0-9_~%-][A-Za-z0-9_~%.-]{0,199}$`)
 
 // LedgerEntryKey is the key of the ledger entry for a message reference under prefix.
