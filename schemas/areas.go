@@ -42,7 +42,7 @@ var Areas = []AreaInfo{
 		Holds:        "sample and mailing files as received and their rejection reports; the supplier's daily extracts (free text); linkage extracts (until the linkage run that validates them has built its release)",
 		Identifiable: true, AtRetention: "deleted (SHA-256, size and rows kept in the audit trail); linkage extracts are deleted by the run that validated them, lineage kept in reports/linkage/{wave}/extract-lineage.json"},
 	{Area: AreaRestricted, Readers: "the mailing process only (worker)",
-		Holds:        "contacts, DBS requests and replies, print files and manifests, the SMS ledger, the MESH ledger",
+		Holds:        "contacts, DBS requests and replies, print files and manifests, the SMS ledger and the delivery statuses other ICSs' listings read, the MESH ledger",
 		Identifiable: true, AtRetention: "deleted"},
 	{Area: AreaFreeText, Readers: "named ICB users only", ReaderRoles: []string{"ice-free-text-reader"},
 		Holds:        "free-text answers, by wave, ICS and load date",
