@@ -82,11 +82,6 @@ func (a *Activities) DeleteIdentifiable(ctx context.Context, in RetentionInput) 
 	if err != nil {
 		return RetentionOutput{}, err
 	}
-	// A supplier's file landed since the lineage is the load's to record and delete.
-	plan, late, err := retention.LeaveLateSupplierFiles(ctx, a.Store, s, plan)
-	if err != nil {
-		return RetentionOutput{}, err
-	}
 	var forget retention.Forget
 	if f, ok := a.DBS.(dbs.Forgetter); ok {
 		forget = f.Forget
@@ -96,7 +91,7 @@ func (a *Activities) DeleteIdentifiable(ctx context.Context, in RetentionInput) 
 		return RetentionOutput{}, err
 	}
 	audit.Record(ctx, "identifiable_data_deleted", map[string]any{"landed": d.Landed, "identifiable": d.Identifiable,
-		"transport_copies": d.TransportCopies, "dbs_requests": len(plan.DBSRequests), "late_supplier_files_left_to_load": len(late),
+		"transport_copies": d.TransportCopies, "dbs_requests": len(plan.DBSRequests), "late_supplier_files_left_to_load": len(d.LeftToLoad),
 		"kept": []string{schemas.FreeTextRoot(in.WaveID, in.ICS), schemas.AreaLake.Prefix()}})
 	return RetentionOutput{Deleted: d.Total(), Landed: d.Landed, Identifiable: d.Identifiable, TransportCopies: d.TransportCopies}, nil
 }

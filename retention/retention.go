@@ -199,35 +199,6 @@ func ReadLineage(ctx context.Context, st store.Store, wave, ics string) (*Lineag
 	return &l, nil
 }
 
-// LeaveLateSupplierFiles takes out of p's landed files the supplier's files (under
-// the ICS's responses/ landing folder) whose lineage is not recorded: they landed after
-// RecordLineage, and the load that reads them records their lineage and deletes them
-// (DeleteLanded), as it does any file landing once the retention has begun. Deleting
-// such a file would lose its lineage, and refusing (ErrNoLineage) failed the whole
-// retention, keeping every identifiable object of the ICS. It returns the plan without
-// them, and them. Any other landed file with no lineage stays in the plan, for Delete
-// to refuse.
-func LeaveLateSupplierFiles(ctx context.Context, st store.Store, s Scope, p Plan) (Plan, []string, error) {
-	if err := s.check(); err != nil {
-		return p, nil, err
-	}
-	l, err := ReadLineage(ctx, st, s.WaveID, s.ICS)
-	if err != nil {
-		return p, nil, err
-	}
-	supplier := schemas.RestrictedLandingPrefix(s.WaveID, s.ICS) + "responses/"
-	var keep, left []string
-	for _, k := range p.Landed {
-		if strings.HasPrefix(k, supplier) && !l.has(k) {
-			left = append(left, k)
-			continue
-		}
-		keep = append(keep, k)
-	}
-	p.Landed = keep
-	return p, left, nil
-}
-
 // Started reports whether the retention of the ICS has begun: its lineage object is
 // written (RecordLineage writes it, even with no file to record, before anything is
 // deleted). From then on, a file of the ICS that lands is deleted by the load that
@@ -438,6 +409,13 @@ type Deleted struct {
 	Identifiable int `json:"identifiable"`
 	// TransportCopies are the DBS transport's copies deleted.
 	TransportCopies int `json:"transport_copies"`
+	// LeftToLoad are the supplier's files (under the ICS's responses/ landing folder)
+	// whose lineage is not recorded: they landed after RecordLineage, and the load that
+	// reads them records their lineage and deletes them (DeleteLanded), as it does any
+	// file landing once the retention has begun. Deleting one would lose its lineage,
+	// and refusing (ErrNoLineage) failed the whole retention, keeping every
+	// identifiable object of the ICS.
+	LeftToLoad []string `json:"left_to_load,omitempty"`
 }
 
 // Total is every object deleted.
@@ -448,7 +426,8 @@ func (d Deleted) Total() int { return d.Landed + d.Identifiable + d.TransportCop
 type Forget func(ctx context.Context, requestID string) ([]string, error)
 
 // Delete carries out a plan: each landed file only once its lineage is recorded
-// (ErrNoLineage otherwise), then the transport's copies of the DBS requests, then the
+// (ErrNoLineage otherwise; a supplier's file landed since is left to its load,
+// Deleted.LeftToLoad), then the transport's copies of the DBS requests, then the
 // mailing process's objects (the DBS exchange among them, which names the requests). Objects already gone are not counted.
 func Delete(ctx context.Context, st store.Store, s Scope, p Plan, forget Forget) (Deleted, error) {
 	var d Deleted
@@ -472,8 +451,13 @@ func Delete(ctx context.Context, st store.Store, s Scope, p Plan, forget Forget)
 		}
 		return true, nil
 	}
+	supplier := schemas.RestrictedLandingPrefix(s.WaveID, s.ICS) + "responses/"
 	for _, k := range p.Landed {
 		if !l.has(k) {
+			if strings.HasPrefix(k, supplier) {
+				d.LeftToLoad = append(d.LeftToLoad, k)
+				continue
+			}
 			if ok, err := store.Exists(ctx, st, k); err != nil || !ok {
 				continue // gone already
 			}
