@@ -14,6 +14,7 @@ import (
 	"icesurvey/fault"
 	"icesurvey/lake"
 	"icesurvey/notify"
+	"icesurvey/retention"
 	"icesurvey/schemas"
 	"icesurvey/store"
 )
@@ -289,8 +290,7 @@ func (r receiptsSeen) add(req ReceiptsRequest, id string, n notify.Notification)
 // as it began is either listed and deleted by it or found here afterwards and deleted.
 func (r receiptsSeen) store(ctx context.Context, st store.Store, wave string) error {
 	for k, seen := range r {
-		lineage := schemas.RetentionLineageKey(wave, k[0])
-		if begun, err := store.Exists(ctx, st, lineage); err != nil {
+		if begun, err := retention.Started(ctx, st, wave, k[0]); err != nil {
 			return fmt.Errorf("mailing: receipts seen for %s: %w", k[0], err)
 		} else if begun {
 			continue
@@ -312,7 +312,7 @@ func (r receiptsSeen) store(ctx context.Context, st store.Store, wave string) er
 		if err := store.PutBytes(ctx, st, key, b); err != nil {
 			return fmt.Errorf("mailing: store %s: %w", key, err)
 		}
-		if begun, err := store.Exists(ctx, st, lineage); err != nil {
+		if begun, err := retention.Started(ctx, st, wave, k[0]); err != nil {
 			return fmt.Errorf("mailing: receipts seen for %s: %w", k[0], err)
 		} else if begun {
 			if err := st.Delete(ctx, key); err != nil {
@@ -327,11 +327,10 @@ func (r receiptsSeen) store(ctx context.Context, st store.Store, wave string) er
 // record).
 func readReceiptsSeen(ctx context.Context, st store.Store, key string) (map[string]string, error) {
 	out := map[string]string{}
-	ok, err := store.Exists(ctx, st, key)
-	if err != nil || !ok {
-		return out, err
-	}
 	b, err := store.ReadAll(ctx, st, key)
+	if errors.Is(err, store.ErrNotExist) {
+		return out, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("mailing: read %s: %w", key, err)
 	}
