@@ -19,7 +19,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -36,6 +35,7 @@ import (
 	"icesurvey/fault"
 	"icesurvey/freetext"
 	"icesurvey/infra"
+	"icesurvey/internal/parallel"
 	"icesurvey/schemas"
 	"icesurvey/store"
 	"icesurvey/wavespec"
@@ -173,27 +173,20 @@ func (c *Client) Status(ctx context.Context, wave string) (Status, error) {
 		err error
 	}
 	got := make([]one, len(st.Wave.ICS))
-	sem := make(chan struct{}, statusQueriesAtOnce)
-	var wg sync.WaitGroup
-	for i, ics := range st.Wave.ICS {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			o := &got[i]
-			if err := c.query(ctx, ics.WorkflowID, &o.s); err != nil {
-				o.err = fmt.Errorf("query %s: %w", ics.WorkflowID, err)
-				return
+	_ = parallel.IndexedOn(statusQueriesAtOnce, len(got), func(i int) error {
+		ics, o := st.Wave.ICS[i], &got[i]
+		if err := c.query(ctx, ics.WorkflowID, &o.s); err != nil {
+			o.err = fmt.Errorf("query %s: %w", ics.WorkflowID, err)
+			return nil // the first in the wave's order is returned, below
+		}
+		if o.s.Retention != nil {
+			// Left out when it cannot be read: the ICS's own status says when it is due.
+			if r, err := c.RetentionStatus(ctx, wave, o.s.ICS); err == nil {
+				o.r = &r
 			}
-			if o.s.Retention != nil {
-				// Left out when it cannot be read: the ICS's own status says when it is due.
-				if r, err := c.RetentionStatus(ctx, wave, o.s.ICS); err == nil {
-					o.r = &r
-				}
-			}
-		}()
-	}
-	wg.Wait()
+		}
+		return nil
+	})
 	for _, o := range got {
 		if o.err != nil {
 			return st, o.err

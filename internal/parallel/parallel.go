@@ -12,10 +12,16 @@ import (
 // index order. Each f writes only its own slot, so the result does not depend on the
 // schedule.
 func Indexed(n int, f func(i int) error) error {
+	return IndexedOn(runtime.GOMAXPROCS(0), n, f)
+}
+
+// IndexedOn is Indexed on the given number of workers (at least one): for work that
+// waits on others (queries to a server) rather than on the cores.
+func IndexedOn(workers, n int, f func(i int) error) error {
 	errs := make([]error, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
+	for range min(max(workers, 1), n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

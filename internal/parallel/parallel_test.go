@@ -3,7 +3,9 @@ package parallel
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestIndexed(t *testing.T) {
@@ -30,5 +32,29 @@ func TestIndexed(t *testing.T) {
 				t.Fatalf("errors %v, want %v in index order", err, errors.Join(want...))
 			}
 		})
+	}
+}
+
+// IndexedOn runs every index on the workers it is given, never more at once, and at
+// least one worker when given none.
+func TestIndexedOn(t *testing.T) {
+	for _, workers := range []int{0, 1, 3, 20} {
+		var mu sync.Mutex
+		running, most, ran := 0, 0, 0
+		err := IndexedOn(workers, 12, func(int) error {
+			mu.Lock()
+			running++
+			most = max(most, running)
+			ran++
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			running--
+			mu.Unlock()
+			return nil
+		})
+		if err != nil || ran != 12 || most > max(workers, 1) {
+			t.Errorf("%d workers: ran %d, at most %d at once (%v)", workers, ran, most, err)
+		}
 	}
 }
