@@ -360,10 +360,15 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	if s.failedTooOften(w, r) {
 		return
 	}
-	refuse := func(reason string, err error) {
-		s.failedSignIn(r)
+	// notCompleted refuses the sign-in; refuse also counts it against the address (the
+	// provider's outage is not the client's failure, and is not counted).
+	notCompleted := func(reason string, err error) {
 		s.log.Warn("OpenID sign-in refused", "request_id", requestID(r.Context()), "reason", reason, "err", err)
 		s.errorPage(w, r, http.StatusBadRequest, "Sign in failed", "Signing in did not complete ("+reason+"). Go back to the dashboard and sign in again.")
+	}
+	refuse := func(reason string, err error) {
+		s.failedSignIn(r)
+		notCompleted(reason, err)
 	}
 	c, err := r.Cookie(loginCookie)
 	if err != nil {
@@ -387,9 +392,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.provider(r.Context())
 	if err != nil {
-		// The provider's outage is not the client's failure: not counted.
-		s.log.Warn("OpenID sign-in refused", "request_id", requestID(r.Context()), "reason", "provider unavailable", "err", err)
-		s.errorPage(w, r, http.StatusBadRequest, "Sign in failed", "Signing in did not complete (the sign-in service could not be reached). Go back to the dashboard and sign in again.")
+		notCompleted("the sign-in service could not be reached", err)
 		return
 	}
 	tok, err := p.oauth.Exchange(r.Context(), q.Get("code"), oauth2.VerifierOption(f.verifier))

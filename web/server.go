@@ -132,7 +132,7 @@ func (s *Server) routes() http.Handler {
 				"The address is right, but the request was not one this page takes. Go to the dashboard home page and try again from there.")
 			return
 		}
-		s.errorPage(w, r, http.StatusNotFound, "Page not found", "If you typed the web address, check it is correct.")
+		s.notFound(w, r)
 	})
 
 	// Every unsafe request from another origin is refused (Go's cross-origin protection:
@@ -184,12 +184,17 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	return allow
 }
 
+// notFound is the page for an address the dashboard does not serve.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusNotFound, "Page not found", "If you typed the web address, check it is correct.")
+}
+
 // noListing serves a static route's files only: a directory's address (ending "/")
 // is not found, rather than listed.
 func (s *Server) noListing(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/") {
-			s.errorPage(w, r, http.StatusNotFound, "Page not found", "If you typed the web address, check it is correct.")
+			s.notFound(w, r)
 			return
 		}
 		h.ServeHTTP(w, r)
