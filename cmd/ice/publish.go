@@ -211,12 +211,9 @@ func printReleases(out io.Writer, rels []publication.ReleaseEntry, storeURL stri
 				approved += ", leaving out " + strings.Join(r.LeftOut, ",")
 			}
 		}
-		params := "PUBLICATION.md's defaults"
-		switch nd := notDefault(r.Parameters); {
-		case len(r.Parameters) == 0:
-			params = "(not recorded)"
-		case len(nd) > 0:
-			params = strings.Join(nd, ", ")
+		params := "(not recorded)"
+		if len(r.Parameters) > 0 {
+			params = describeParams(r.Parameters)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ReleaseID, r.Status, approved, params, storeLocation(storeURL, r.Prefix))
 	}
@@ -237,8 +234,9 @@ func notExcluded(st waveclient.PublicationStatus, exclude []string) []string {
 
 // paramsNotUsed lists the parameters asked for (those the file sets) that the release
 // was not computed with, as "name: asked, release's": a start of a release already
-// drafted (or drafting) joins it, with its own parameters. A release that does not report its parameters
-// (drafted before they were reported) cannot be checked: nothing is listed.
+// drafted (or drafting) joins it, with its own parameters. A release that does not
+// report its parameters (drafted before they were reported) cannot be checked: nothing
+// is listed.
 func paramsNotUsed(st waveclient.PublicationStatus, params *publication.Overrides) []string {
 	if params.Empty() || len(st.Parameters) == 0 {
 		return nil
@@ -264,6 +262,15 @@ func paramsNotUsed(st waveclient.PublicationStatus, params *publication.Override
 		}
 	}
 	return out
+}
+
+// describeParams says a release's parameters as the commands print them: those that
+// are not the defaults, or that all are.
+func describeParams(params []waveclient.ReleaseParam) string {
+	if nd := notDefault(params); len(nd) > 0 {
+		return strings.Join(nd, ", ")
+	}
+	return "PUBLICATION.md's defaults"
 }
 
 // notDefault lists a release's parameters whose values are not the defaults, as

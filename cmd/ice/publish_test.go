@@ -210,3 +210,20 @@ func TestPrintReleases(t *testing.T) {
 		t.Errorf("an escape reached the terminal:\n%q", out)
 	}
 }
+
+// A release's parameters as the commands say them: those not the defaults, or that all
+// are (ice wave start printed "with " and nothing for a spec setting only defaults).
+func TestDescribeParams(t *testing.T) {
+	minBase := 10 // the default, set explicitly
+	p, err := (&publication.Overrides{MinBase: &minBase}).Apply(publication.DefaultParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := describeParams(p.Metadata()); got != "PUBLICATION.md's defaults" {
+		t.Errorf("defaults described as %q", got)
+	}
+	p.Disclosure.MinBase = 20
+	if got := describeParams(p.Metadata()); got != "min_base 20" {
+		t.Errorf("min_base 20 described as %q", got)
+	}
+}

@@ -91,7 +91,7 @@ func waveStartCmd() *cobra.Command {
 			if spec.Publication != nil {
 				// Checked by the spec's parser already; printed as ice publish prints a release's.
 				if p, err := spec.Publication.Apply(publication.DefaultParams()); err == nil {
-					fmt.Printf("release %s, drafted at the close, with %s\n", waveclient.FirstReleaseID, strings.Join(notDefault(p.Metadata()), ", "))
+					fmt.Printf("release %s, drafted at the close, with %s\n", waveclient.FirstReleaseID, describeParams(p.Metadata()))
 				}
 			}
 			return nil
