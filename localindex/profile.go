@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -720,11 +719,7 @@ ORDER BY r.approved_at DESC NULLS LAST, r.release_id DESC`, publication.Geograph
 // threshold: the report also shows theme counts of free text, and a release drafted
 // with a smaller minimum base does not make the local index show smaller numbers.
 func (d *ProfileData) useReleaseParams(release, list string) error {
-	var params []publication.Param
-	if err := json.Unmarshal([]byte(list), &params); err != nil {
-		return fmt.Errorf("release %s of %s: its parameters: %w", release, d.Wave, err)
-	}
-	p, err := publication.ParamsOf(params)
+	p, err := publication.ParamsOfJSON(list)
 	if err != nil {
 		return fmt.Errorf("release %s of %s: %w", release, d.Wave, err)
 	}

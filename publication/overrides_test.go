@@ -362,6 +362,14 @@ func TestParamsOfMetadata(t *testing.T) {
 			t.Errorf("a bad value of %s: %v", bad.Name, err)
 		}
 	}
+	// As the warehouse's releases.parameters holds the list: JSON.
+	b, _ := json.Marshal(must(o.Apply(DefaultParams())).Metadata())
+	if got, err := ParamsOfJSON(string(b)); err != nil || !reflect.DeepEqual(got, must(o.Apply(DefaultParams()))) {
+		t.Errorf("ParamsOfJSON(%s) = %+v (%v)", b, got, err)
+	}
+	if _, err := ParamsOfJSON("[{"); err == nil || !strings.Contains(err.Error(), "its parameters") {
+		t.Errorf("a list that is not JSON: %v", err)
+	}
 	// A confidence level listed without z gets its own quantile, not the default's.
 	got, err := ParamsOf([]Param{{"confidence", "0.9"}})
 	if err != nil || got.Estimate != estimate.ParamsFor(0.9) {

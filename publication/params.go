@@ -1,6 +1,7 @@
 package publication
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -203,4 +204,14 @@ func ParamsOf(list []Param) (Params, error) {
 	p := o.apply(DefaultParams())
 	setIf(&p.Estimate.Z, z)
 	return p, errors.Join(errs...)
+}
+
+// ParamsOfJSON is ParamsOf of the list as a release's record holds it (the warehouse's
+// releases.parameters: a JSON array of {name, value}).
+func ParamsOfJSON(list string) (Params, error) {
+	var params []Param
+	if err := json.Unmarshal([]byte(list), &params); err != nil {
+		return DefaultParams(), fmt.Errorf("publication: its parameters: %w", err)
+	}
+	return ParamsOf(params)
 }

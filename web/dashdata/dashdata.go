@@ -31,7 +31,6 @@ package dashdata
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -482,11 +481,7 @@ func (s *Source) releaseFigures(ctx context.Context, sn *snapshot, wave, id stri
 	// the dashboard's (the defaults, unless configured).
 	fs.params = s.params
 	if params.Valid {
-		var list []publication.Param
-		if err := json.Unmarshal([]byte(params.String), &list); err != nil {
-			return nil, fmt.Errorf("dashdata: release %s of wave %s: its parameters: %w", id, wave, err)
-		}
-		if fs.params, err = publication.ParamsOf(list); err != nil {
+		if fs.params, err = publication.ParamsOfJSON(params.String); err != nil {
 			return nil, fmt.Errorf("dashdata: release %s of wave %s: %w", id, wave, err)
 		}
 	}
