@@ -26,21 +26,16 @@ func writeCSV(w io.Writer, sec section) error {
 			rows = append(rows, []string{"Note", n})
 		}
 	}
+	// Labels come from questionnaires and ICS names, and free text and searches from
+	// anyone, but a download must never carry a formula (csvcell).
 	for _, r := range rows {
-		if err := cw.Write(neutralise(r)); err != nil {
+		if err := cw.Write(csvcell.Row(r)); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
 }
-
-// neutralise prefixes a cell that a spreadsheet would run as a formula with an
-// apostrophe (csvcell.Inert: =, +, -, @, tab or carriage return at the start, as OWASP
-// lists them; a negative number alone is kept). Labels come from questionnaires and
-// ICS names, and free text and searches from anyone, but a download must never carry
-// a formula.
-func neutralise(row []string) []string { return csvcell.Row(row) }
 
 // writeXLSX writes a section as a workbook: the table as shown on a "Data" sheet (header
 // row bold, cells as text exactly as on the page), and the metadata block and notes on a

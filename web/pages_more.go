@@ -14,6 +14,7 @@ import (
 
 	"icesurvey/access"
 	"icesurvey/freetext"
+	"icesurvey/internal/csvcell"
 	"icesurvey/web/chart"
 )
 
@@ -567,7 +568,7 @@ func (s *Server) downloadFreeText(w http.ResponseWriter, r *http.Request, u acce
 		rows = append(rows, []string{c.ResponseID, c.QuestionID, questionLabel(c.QuestionID), c.Redacted.Text})
 	}
 	for _, row := range rows {
-		if err := cw.Write(neutralise(row)); err != nil {
+		if err := cw.Write(csvcell.Row(row)); err != nil {
 			break
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"icesurvey/internal/csvcell"
 )
 
 func TestAnonymousIsSentToSignIn(t *testing.T) {
@@ -540,8 +542,8 @@ func TestNeutraliseFormulae(t *testing.T) {
 		"-2+3+cmd|'/c calc'!A0":                     "'-2+3+cmd|'/c calc'!A0", "-1e3": "'-1e3", "-Inf": "'-Inf", "-0x1p3": "'-0x1p3", "-1 ": "'-1 ",
 		"\t=1+1": "'\t=1+1", "\r=1+1": "'\r=1+1",
 	} {
-		if got := neutralise([]string{in})[0]; got != want {
-			t.Errorf("neutralise(%q) = %q, want %q", in, got, want)
+		if got := csvcell.Row([]string{in})[0]; got != want {
+			t.Errorf("csvcell.Row(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
