@@ -209,16 +209,6 @@ func (d *DevServer) LogPath() string { return d.logPath }
 // Stop stops the server; persisted state stays in the data directory.
 func (d *DevServer) Stop() error { return d.srv.Stop() }
 
-// FreePort asks the kernel for a free TCP port on host.
-func FreePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func portFree(host string, port int) error {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
@@ -244,8 +234,18 @@ func portPlan(dataDir, host string, frontend int) (map[string]int, error) {
 	names := []string{"frontend", "history", "matching", "worker", "metrics", "pprof",
 		"frontend-membership", "history-membership", "matching-membership", "worker-membership"}
 	for _, n := range names {
-		if plan[n] != 0 {
-			continue
+		if p := plan[n]; p != 0 {
+			// A restarted server takes its plan's port again, unless something else has it
+			// now (its services would exit the process on binding it): then a new one, and
+			// the cluster waits out the stale member. The frontend, which clients dial, is
+			// checked by the caller.
+			got, err := claimPlannedPort(p)
+			if err != nil {
+				return nil, err
+			}
+			if n == "frontend" || (got && portFree(host, p) == nil) {
+				continue
+			}
 		}
 		p, err := FreePort(host)
 		if err != nil {

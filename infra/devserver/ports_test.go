@@ -1,0 +1,98 @@
+package devserver
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+func TestFreePortPicksBelowTheEphemeralRangeAndNeverTwice(t *testing.T) {
+	lo, hi, ok := pickRange()
+	if !ok {
+		t.Skip("no room below this machine's ephemeral range")
+	}
+	seen := map[int]bool{}
+	for range 30 {
+		p, err := FreePort("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < lo || p > hi {
+			t.Errorf("FreePort gave %d, outside %d-%d (below the ephemeral range)", p, lo, hi)
+		}
+		if seen[p] {
+			t.Errorf("FreePort gave %d twice", p)
+		}
+		seen[p] = true
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			t.Fatalf("FreePort gave %d, which cannot be bound: %v", p, err)
+		}
+		l.Close()
+	}
+}
+
+func TestAClaimedPortIsRefusedToAnotherProcess(t *testing.T) {
+	p, err := FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process's claim is another open file of the same lock: flock refuses it
+	// while this process holds its own.
+	f, err := os.OpenFile(filepath.Join(portLockDir(), strconv.Itoa(p)), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := lockFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got {
+		t.Fatalf("port %d, claimed by this process, could be claimed again by another", p)
+	}
+	// A server restarted in this process takes its plan's port again.
+	if got, err := claimPlannedPort(p); err != nil || !got {
+		t.Fatalf("claimPlannedPort(%d) of this process's own claim = %v, %v; want true", p, got, err)
+	}
+}
+
+func TestPortPlanReplacesAPlannedPortSomethingElseHolds(t *testing.T) {
+	dir := t.TempDir()
+	first, err := portPlan(dir, "127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Between two runs of the server, another program binds its history port.
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(first["history"])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	again, err := portPlan(dir, "127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again["history"] == first["history"] {
+		t.Errorf("the plan kept history on port %d, which another program holds: the server would exit on binding it", first["history"])
+	}
+	for name, p := range first {
+		if name != "history" && again[name] != p {
+			t.Errorf("%s moved from %d to %d; a free planned port is kept", name, p, again[name])
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "ports.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved map[string]int
+	if err := json.Unmarshal(b, &saved); err != nil {
+		t.Fatal(err)
+	}
+	if saved["history"] != again["history"] {
+		t.Errorf("ports.json has history %d, the plan %d", saved["history"], again["history"])
+	}
+}
