@@ -54,7 +54,32 @@ func Start(tb testing.TB) *Browser {
 	if _, err := os.Stat(ChromiumPath); err != nil {
 		tb.Skipf("browser test skipped: %s is not installed (infra/test.sh installs Debian's chromium)", ChromiumPath)
 	}
-	profile := tb.TempDir()
+	// Chromium now and then exits at launch before saying anything ("chrome failed to
+	// start:" and no reason), on a machine busy with the rest of the suite: a launch is
+	// tried three times, each with a fresh profile, and every failure is logged.
+	var (
+		ctx                        context.Context
+		cancelBrowser, cancelAlloc context.CancelFunc
+		err                        error
+	)
+	for attempt := 1; attempt <= 3; attempt++ {
+		ctx, cancelBrowser, cancelAlloc, err = launch(tb.TempDir())
+		if err == nil {
+			break
+		}
+		tb.Logf("starting %s (attempt %d of 3): %v", ChromiumPath, attempt, err)
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+	}
+	if err != nil {
+		tb.Fatalf("starting %s: %v", ChromiumPath, err)
+	}
+	b := &Browser{ctx: ctx, cancel: func() { cancelBrowser(); cancelAlloc() }}
+	tb.Cleanup(b.cancel)
+	return b
+}
+
+// launch starts Chromium on a fresh profile directory and waits until it answers.
+func launch(profile string) (context.Context, context.CancelFunc, context.CancelFunc, error) {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath),
 		chromedp.UserDataDir(profile),
@@ -80,11 +105,9 @@ func Start(tb testing.TB) *Browser {
 	if err := chromedp.Do(ctx); err != nil {
 		cancelBrowser()
 		cancelAlloc()
-		tb.Fatalf("starting %s: %v", ChromiumPath, err)
+		return nil, nil, nil, err
 	}
-	b := &Browser{ctx: ctx, cancel: func() { cancelBrowser(); cancelAlloc() }}
-	tb.Cleanup(b.cancel)
-	return b
+	return ctx, cancelBrowser, cancelAlloc, nil
 }
 
 // Tab is one tab of the browser with what it has logged.
