@@ -143,6 +143,7 @@ func (r *icsRun) run(ctx workflow.Context) error {
 	start := workflow.Now(ctx)
 	r.closeAt = start.Add(time.Duration(r.in.FieldworkDays) * r.in.DayLength)
 	r.closeOnDay = workflow.GetVersion(ctx, changeCloseOnItsDay, workflow.DefaultVersion, 1) >= 1
+	dayZeroIsTheInvitation := workflow.GetVersion(ctx, changeDayZeroIsTheInvitation, workflow.DefaultVersion, 1) >= 1
 	for i := range r.in.Steps {
 		err := r.mail(ctx, start, i)
 		if errors.Is(err, errFieldworkClosed) {
@@ -152,8 +153,32 @@ func (r *icsRun) run(ctx workflow.Context) error {
 		if err != nil {
 			return err
 		}
+		if i == 0 && dayZeroIsTheInvitation {
+			start = r.dayZero(start)
+		}
 	}
 	return r.close(ctx, start)
+}
+
+// dayZero is the day the schedule's days count from once its first step (the
+// invitation) has gone out (changeDayZeroIsTheInvitation): the day it went out, less
+// the day it was due on. SPEC §6 counts the schedule from the invitation and closes
+// fieldwork no earlier than day 56; counted from the declaration, the time the
+// invitation waited for its DBS reply (hours, or days when the reply is overdue) or a
+// pause would come off the fieldwork and off the gap before each later step. Never
+// earlier than the declaration.
+func (r *icsRun) dayZero(declared time.Time) time.Time {
+	first := r.status.Mailings[0]
+	if first.State != MailingSent {
+		return declared
+	}
+	zero := first.SentAt.Add(-time.Duration(r.dueDay[first.Step]) * r.in.DayLength)
+	if !zero.After(declared) {
+		return declared
+	}
+	r.closeAt = zero.Add(time.Duration(r.in.FieldworkDays) * r.in.DayLength)
+	r.status.DayZero = zero.UTC()
+	return zero
 }
 
 // notSent records that step i and every later step not sent never will be, and why.
@@ -566,6 +591,11 @@ const changeEarlyReceipts = "early-sms-receipts"
 // is taken at its time. Before, a pause held the close back until the resume, which
 // then sent every overdue step at once, after fieldwork had ended.
 const changeCloseOnItsDay = "close-on-its-day"
+
+// changeDayZeroIsTheInvitation versions the mailing story: from version 1 the days of
+// the steps after the first, and the close, count from the day the first step went out
+// (icsRun.dayZero), not from the declaration.
+const changeDayZeroIsTheInvitation = "day-zero-is-the-invitation"
 
 // changeFinalLoadWait versions the close: from version 1 the closing record waits
 // FinalLoadDays after the close for the daily loads of the supplier's last files.

@@ -1398,3 +1398,46 @@ func TestICSWorkflow_DBSReplyOutstandingAtClose(t *testing.T) {
 	require.Len(t, res.Status.DBS, 6)
 	assert.False(t, res.Status.DBS[5].Replied)
 }
+
+// Day 0 is the invitation's day (SPEC §6): when the invitation waits for its DBS reply,
+// the later steps and the close count from when it went out, not from the declaration,
+// so the fieldwork still lasts 56 days from the invitation and each gap stays whole.
+func TestICSWorkflow_DaysCountFromTheInvitation(t *testing.T) {
+	spec := testSpec(t, testICS)
+	spec.DBS.PollEvery = wavespec.Duration(time.Hour)
+	env := newEnv(t)
+	declareAt := time.Hour
+	start := t0.Add(declareAt)
+	w := newWorld(env, start, 4000, fieldworkPeople()...)
+	const replyOnCall = 6 // the invitation's reply is found at the 6th poll, 5 hours on
+	w.collectHook = func(call int, in activities.DBSCollectInput) (activities.DBSCollectOutput, error, bool) {
+		if strings.HasSuffix(in.RequestID, "-invitation-1") && call < replyOnCall {
+			return activities.DBSCollectOutput{}, activities.ApplicationError(dbs.ErrReplyNotReady), true
+		}
+		return activities.DBSCollectOutput{}, nil, false
+	}
+	u := &updates{}
+	snaps := &snapshots{}
+	env.RegisterDelayedCallback(func() { u.declare(env, "d", "Dr A. Jones") }, declareAt)
+	env.RegisterDelayedCallback(func() { snaps.take(env, "day-2") }, declareAt+2*day)
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+
+	invited := start.Add(5 * time.Hour)
+	require.Len(t, w.sends, len(spec.Schedule.Steps))
+	for i, st := range spec.Schedule.Steps {
+		assert.Equal(t, invited.Add(time.Duration(st.Day)*day), w.sends[i].at, "%s on day %d after the invitation", st.Name, st.Day)
+	}
+	w.mu.Lock()
+	closedAt := w.closedAt
+	w.mu.Unlock()
+	assert.Equal(t, invited.Add(58*day), closedAt, "the close on day 56 after the invitation, the closing record two days later")
+
+	d2 := snaps.get(t, "day-2")
+	assert.Equal(t, invited, d2.DayZero)
+	assert.Equal(t, invited.Add(3*day), d2.Mailings[1].DueAt)
+	var res workflows.ICSResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	assert.Equal(t, invited, res.Status.DayZero)
+}

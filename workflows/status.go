@@ -10,6 +10,10 @@ type ICSStatus struct {
 	WaitingOn string    `json:"waiting_on,omitempty"`
 	Paused    bool      `json:"paused"`
 	StartedAt time.Time `json:"started_at"`
+	// DayZero is the day the schedule's days count from, once the invitation has gone
+	// out later than the declaration (it waited for its DBS reply, or a pause): the day it
+	// went out. Zero while the days count from the declaration.
+	DayZero time.Time `json:"day_zero,omitzero"`
 
 	Intake      *IntakeStatus     `json:"intake,omitempty"`
 	IntakeError string            `json:"intake_error,omitempty"`

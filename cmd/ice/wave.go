@@ -186,6 +186,9 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 		if d := s.Declaration; d != nil {
 			fmt.Fprintf(w, "  declaration\tsigned by %s at %s\n", d.By, d.At.Format(time.RFC3339))
 		}
+		if !s.DayZero.IsZero() {
+			fmt.Fprintf(w, "  day 0\t%s, when the invitation went out: the later steps' days and the close count from it\n", s.DayZero.UTC().Format(time.RFC3339))
+		}
 		notSent := map[string]string{} // step → why it never went out
 		for _, m := range s.Mailings {
 			if m.State == workflows.MailingNotSent {

@@ -244,3 +244,22 @@ func TestUnchangedNote(t *testing.T) {
 		})
 	}
 }
+
+// An invitation that went out after the declaration (it waited for its DBS reply) moves
+// day 0: the status says when, since the later steps and the close count from it.
+func TestStatusShowsDayZero(t *testing.T) {
+	s := waveclient.ICSStatus{WaveID: "W5", ICS: "QMM", Stage: workflows.StageFieldwork,
+		Declaration: &workflows.DeclarationState{By: "Dr A. Jones", At: time.Date(2026, 11, 9, 9, 0, 0, 0, time.UTC)},
+		DayZero:     time.Date(2026, 11, 9, 14, 30, 0, 0, time.UTC)}
+	var b strings.Builder
+	printStatus(tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0), waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5"}, ICS: []waveclient.ICSStatus{s}})
+	if !strings.Contains(b.String(), "day 0        2026-11-09T14:30:00Z, when the invitation went out") {
+		t.Errorf("status says\n%s\nwithout day 0", b.String())
+	}
+	s.DayZero = time.Time{}
+	b.Reset()
+	printStatus(tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0), waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5"}, ICS: []waveclient.ICSStatus{s}})
+	if strings.Contains(b.String(), "day 0") {
+		t.Errorf("status names a day 0 the ICS has not moved:\n%s", b.String())
+	}
+}
