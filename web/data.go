@@ -126,6 +126,9 @@ func WaveStage(progress []ICSProgress) string {
 type DailyResponse struct {
 	Days     []DayRate
 	Mailings []Mailing
+	// MinCount is the release's min_count the days were checked against: a day is
+	// withheld while its cumulative count is 1 to MinCount−1 (0: the default 5).
+	MinCount int
 }
 
 // DayRate is the cumulative response rate at the end of a fieldwork day.
@@ -133,8 +136,8 @@ type DayRate struct {
 	Day       int
 	Responses int
 	Rate      float64 // proportion of the eligible sample
-	// Withheld: the day's count is a small one (1 to 4), so neither it nor the rate
-	// is shown.
+	// Withheld: the day's count is a small one (1 to DailyResponse.MinCount−1), so
+	// neither it nor the rate is shown.
 	Withheld bool
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"html"
 	"io"
@@ -828,5 +829,33 @@ func TestPagesStateTheReleasesParameters(t *testing.T) {
 				t.Errorf("release %s: the download says %q", tc.release, w)
 			}
 		}
+		// The caution mark's note under the page's tables names the release's caution
+		// base too, not always 30.
+		if tc.release == "R-W1-2" && strings.Contains(html.UnescapeString(page), "fewer than 30 responses") {
+			t.Errorf("release %s: the page says \"fewer than 30 responses\"", tc.release)
+		}
+	}
+}
+
+// smallDays is memData whose response-by-day line has days withheld for a small
+// cumulative count (1 to min_count−1), as dashdata withholds them.
+type smallDays struct{ memData }
+
+func (smallDays) ResponseByDay(_ context.Context, wave, ics string) (DailyResponse, error) {
+	return DailyResponse{MinCount: 5, Days: []DayRate{{Day: 0}, {Day: 1, Withheld: true}, {Day: 2, Withheld: true}, {Day: 3, Responses: 12, Rate: 0.003}}}, nil
+}
+
+// The overview's response-by-day line says a day is withheld for its small count, as
+// the release's min_count withholds it, not for "fewer than 10 responses".
+func TestResponseByDaySaysWhyADayIsWithheld(t *testing.T) {
+	h := newHarness(t, true, func(_ *Config, d *Deps) { d.Fieldwork = smallDays{} })
+	h.signIn(t, h.client, "ann.analyst@example.nhs.uk")
+	_, page := h.get(t, h.client, "/waves/W1")
+	page = html.UnescapeString(page)
+	if !strings.Contains(page, "a count of 1 to 4") {
+		t.Errorf("the overview does not say the withheld days rest on a count of 1 to 4")
+	}
+	if strings.Contains(page, "fewer than 10 responses") {
+		t.Errorf("the overview says days were withheld for fewer than 10 responses")
 	}
 }

@@ -337,6 +337,7 @@ func (s *Server) themeViewWithPrefix(ctx context.Context, u access.User, waveID,
 			ID: id, Title: heading,
 			Description:     fmt.Sprintf("Horizontal bars of the percentage of positive answers with %s%% confidence intervals, for %s in %s, with a marker at England's figure; each is compared with %s.", confidencePercent(set.Confidence), who, icsLabel(v.ICS), comparator),
 			ComparatorLabel: "England", ComparedWith: comparator, LabelHeader: labelHeader, Bars: g.bars,
+			CautionBase: set.CautionBase,
 		}.Render()
 		sec := section{ID: id, Heading: heading, Chart: &c, Table: c.Table, Meta: meta}
 		sec.withDownloads(download, filters)
@@ -490,6 +491,8 @@ func (s *Server) overviewView(ctx context.Context, waveID string) (overviewView,
 			ID: "rr-" + p.ICS.Code, Title: "Response rate by fieldwork day, " + icsLabel(p.ICS), XLabel: "Fieldwork day", Percent: true,
 			Description: "A line of the cumulative response rate on each fieldwork day, with the mailing days marked by dashed lines labelled A, B, C.",
 			Series:      []chart.Series{{Name: p.ICS.Code}},
+			// A day is withheld for its small cumulative count, not a small base.
+			Why: chart.SmallCount(cmp.Or(d.MinCount, 5)),
 		}
 		for _, dr := range d.Days {
 			if dr.Withheld {

@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,6 +25,9 @@ type IntervalBars struct {
 	ComparedWith string
 	// LabelHeader heads the table's first column ("Question" by default).
 	LabelHeader string
+	// CautionBase is the base below which a value carries the caution mark, as the
+	// note under the table says it (the release's caution_base; 0: the default 30).
+	CautionBase int
 	Bars        []Bar
 }
 
@@ -303,7 +307,7 @@ func (c IntervalBars) table(id, valueLabel, intervalLabel, comparator, comparedW
 		})
 	}
 	if caution {
-		t.Notes = append(t.Notes, "† based on fewer than 30 responses: interpret with caution.")
+		t.Notes = append(t.Notes, fmt.Sprintf("† based on fewer than %d responses: interpret with caution.", cmp.Or(c.CautionBase, 30)))
 	}
 	t.Notes = append(t.Notes, notes...)
 	if t.HasWithheld() && len(notes) == 0 {

@@ -476,3 +476,48 @@ func TestBarSentenceNamesTheValueOnce(t *testing.T) {
 		}
 	}
 }
+
+// The caution mark's note names the release's caution base, not always 30
+// (PUBLICATION.md S1: caution_base is a release parameter).
+func TestCautionNoteNamesTheThreshold(t *testing.T) {
+	bars := []Bar{{Label: "Q", Value: 0.5, Lower: 0.3, Upper: 0.7, Base: 40, Caution: true}}
+	for _, tc := range []struct {
+		caution int
+		want    string
+		not     string
+	}{
+		{0, "† based on fewer than 30 responses: interpret with caution.", "fewer than 50"},
+		{50, "† based on fewer than 50 responses: interpret with caution.", "fewer than 30"},
+	} {
+		c := IntervalBars{ID: "c", Title: "T", CautionBase: tc.caution, Bars: bars}.Render()
+		notes := strings.Join(c.Table.Notes, " ")
+		if !strings.Contains(notes, tc.want) || strings.Contains(notes, tc.not) {
+			t.Errorf("caution base %d: notes %q, want %q and not %q", tc.caution, notes, tc.want, tc.not)
+		}
+	}
+}
+
+// A trend's withheld points say why they are withheld — the gap's label, the table's
+// note and the summary — in the words of the rule that withheld them: the dashboard's
+// response-by-day line withholds a day whose cumulative count is 1 to min_count−1, not
+// one with "fewer than 10 responses".
+func TestTrendWithheldSaysWhy(t *testing.T) {
+	tr := Trend{ID: "rr", Title: "T", Percent: true, Why: SmallCount(5),
+		Series: []Series{{Name: "QMM", Points: []Point{{X: 0, Withheld: true}, {X: 1, Withheld: true}}}}}
+	c := tr.Render()
+	all := string(c.HTML()) + c.Summary
+	for _, w := range []string{"withheld: a small count (primary suppression)", "a count of 1 to 4", "every value withheld (a small count)"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("the trend does not say %q", w)
+		}
+	}
+	if strings.Contains(all, "fewer than 10") {
+		t.Errorf("the trend says \"fewer than 10\" of points withheld for a small count")
+	}
+	// Without a reason: the base rule at its default threshold, as before.
+	tr.Why = Withholding{}
+	c = tr.Render()
+	if all := string(c.HTML()) + c.Summary; !strings.Contains(all, "withheld: fewer than 10 responses") {
+		t.Errorf("the default reason is not the base rule's")
+	}
+}

@@ -20,6 +20,16 @@ type Trend struct {
 	YMax   float64
 	Series []Series
 	Events []Event
+	// Why is why the withheld points are withheld, as the gap's label, the table's
+	// note and the summary say it; zero: BaseTooSmall(10).
+	Why Withholding
+}
+
+func (c Trend) why() Withholding {
+	if c.Why == (Withholding{}) {
+		return BaseTooSmall(10)
+	}
+	return c.Why
 }
 
 // Series is one line. Each series has its own colour, marker shape and dash pattern.
@@ -181,7 +191,7 @@ func (c Trend) render(id string, minX, maxX int, yMax float64) Chart {
 		for _, p := range s.Points {
 			if p.Withheld {
 				bw := math.Max(4, step*0.8)
-				w.gap(id, xOf(p.X)-bw/2, plotTop, bw, trendPlotH, DefaultWithheldReason)
+				w.gap(id, xOf(p.X)-bw/2, plotTop, bw, trendPlotH, c.why().Reason)
 			}
 		}
 	}
@@ -327,7 +337,7 @@ func (c Trend) table(id string) Table {
 		t.Rows = append(t.Rows, row)
 	}
 	if t.HasWithheld() {
-		t.Notes = append(t.Notes, "Withheld: fewer than 10 responses, so the value is not shown.")
+		t.Notes = append(t.Notes, c.why().Note)
 	}
 	return t
 }
@@ -350,7 +360,7 @@ func (c Trend) summary() string {
 		}
 		switch {
 		case first == nil:
-			parts = append(parts, fmt.Sprintf("%s: every value withheld (fewer than 10 responses)", s.Name))
+			parts = append(parts, fmt.Sprintf("%s: every value withheld (%s)", s.Name, c.why().Summary))
 		case first == last:
 			parts = append(parts, fmt.Sprintf("%s: %s at %s %d", s.Name, c.format(first.Y), strings.ToLower(orDefault(c.XLabel, "day")), first.X))
 		default:

@@ -937,7 +937,7 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 		lw.progress = append(lw.progress, p)
 		// The daily line: cumulative completions over the eligible (completed and not
 		// responded, both published), a day withheld while its count is a small one.
-		d := web.DailyResponse{Mailings: mailings}
+		d := web.DailyResponse{Mailings: mailings, MinCount: int(minCount)}
 		if !p.GroupWithheld[0] && !p.GroupWithheld[2] && p.Groups[0]+p.Groups[2] > 0 && start.Valid {
 			eligible := float64(p.Groups[0] + p.Groups[2])
 			var cum int64

@@ -162,6 +162,11 @@ func TestResponseByDayFromCompletions(t *testing.T) {
 	if len(d.Days) == 0 { // pubsynth completes everyone on one day
 		t.Fatalf("QAA's daily response: %d days", len(d.Days))
 	}
+	// The threshold the days were checked against, for the page to say (the
+	// fixture's release has the default min_count).
+	if d.MinCount != 5 {
+		t.Errorf("QAA's daily response says min_count %d, want 5", d.MinCount)
+	}
 	last := d.Days[len(d.Days)-1]
 	prog, _ := src.Progress(ctx, "W1")
 	// The line ends at the overview's adjusted response rate (every completion counted).
