@@ -1,7 +1,7 @@
 // Package mailing is the survey's contact with people: the mailing schedule (SPEC §6),
 // the message references that make every send idempotent, the print files handed to
-// the print supplier, and exactly-once batches of SMS (and, optionally, letters) sent
-// through GOV.UK Notify.
+// the print supplier (the only letter channel: the Notify letter path was removed), and
+// exactly-once batches of SMS sent through GOV.UK Notify.
 //
 // Nothing in this package knows about Temporal. Everything it writes goes to the
 // store's restricted area (schemas.RestrictedPrefix); its audit events and errors carry
