@@ -27,6 +27,11 @@ const (
 // MinFieldworkDays is the shortest fieldwork the brochure allows: at least 8 weeks.
 const MinFieldworkDays = 56
 
+// MaxReminderLetters is how many reminder letters the brochure allows (p. 13: "up to
+// two reminder letters, with the second reminder also including a paper
+// questionnaire"); SMS reminders are not counted.
+const MaxReminderLetters = 2
+
 // DefaultFinalLoadDays is how many days after fieldwork closes the closing record
 // waits for the daily loads of the supplier's last files (convention): a response
 // received on the last day is in that day's folder, which the schedule loads the next
@@ -104,7 +109,8 @@ func DefaultSchedule() Schedule {
 var stepNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
 
 // Validate checks the schedule and reports every problem at once: at least one step;
-// the first a letter on day 0; days in ascending order (two steps may share a day);
+// the first a letter on day 0; at most two reminder letters, the second enclosing the
+// paper questionnaire; days in ascending order (two steps may share a day);
 // unique, key-safe names; a known channel and a template on every step; enclosures only
 // on letters; every step before the close; fieldwork of at least 56 days unless
 // AllowShortFieldwork is set; and a wait for the final loads of at most
@@ -118,7 +124,17 @@ func (s Schedule) Validate() error {
 		add("the first step must be a letter on day 0, got %s on day %d", first.Channel, first.Day)
 	}
 	seen := map[string]bool{}
+	reminders := 0 // letters after the first: reminder letters
 	for i, st := range s.Steps {
+		if i > 0 && st.Channel == ChannelLetter {
+			reminders++
+			switch {
+			case reminders == 2 && !st.PaperQuestionnaire:
+				add("step %q: the second reminder letter must enclose the paper questionnaire (paper_questionnaire: true)", st.Name)
+			case reminders == MaxReminderLetters+1:
+				add("step %q: a third reminder letter (people are sent up to two)", st.Name)
+			}
+		}
 		switch {
 		case !stepNameRE.MatchString(st.Name):
 			add("step %d: name %q must be 1-40 of a-z, 0-9, '-' and '_', starting with a letter or digit", i+1, st.Name)

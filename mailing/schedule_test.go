@@ -79,6 +79,16 @@ func TestScheduleValidate(t *testing.T) {
 		{"short fieldwork", mailing.Schedule{Steps: []mailing.Step{letter("inv", 0)}, FieldworkDays: 42}, "shorter than the minimum"},
 		{"step after close", mailing.Schedule{Steps: []mailing.Step{letter("inv", 0), sms("s", 60)}, FieldworkDays: 56}, "not before fieldwork closes"},
 		{"step after short close", mailing.Schedule{Steps: []mailing.Step{letter("inv", 0), sms("s", 5)}, FieldworkDays: 5, AllowShortFieldwork: true}, "not before fieldwork closes"},
+		// SPEC §2 (brochure p. 13): up to two reminder letters, the second with a paper
+		// questionnaire.
+		{"one reminder letter, no paper", mailing.Schedule{Steps: []mailing.Step{letter("inv", 0), letter("r1", 14)}, FieldworkDays: 56}, ""},
+		{"two reminder letters, the second with paper", mailing.Schedule{Steps: []mailing.Step{letter("inv", 0), letter("r1", 14),
+			{Name: "r2", Day: 28, Channel: "letter", Template: "t", PaperQuestionnaire: true}}, FieldworkDays: 56}, ""},
+		{"second reminder letter without paper", mailing.Schedule{Steps: []mailing.Step{letter("inv", 0), letter("r1", 14), letter("r2", 28)}, FieldworkDays: 56},
+			`step "r2": the second reminder letter must enclose the paper questionnaire`},
+		{"three reminder letters", mailing.Schedule{Steps: []mailing.Step{letter("inv", 0), letter("r1", 14),
+			{Name: "r2", Day: 28, Channel: "letter", Template: "t", PaperQuestionnaire: true}, letter("r3", 42)}, FieldworkDays: 56},
+			`step "r3": a third reminder letter (people are sent up to two)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
