@@ -60,6 +60,11 @@ import (
 // new build. Every step went out once (notify.jsonl and mailing_history: no reference
 // or survey record twice in a step).
 //
+// ics-day-zero.json is an ICS of TestWaveEndToEnd whose later steps and close count
+// from the day its invitation went out, after its DBS reply ("day-zero-is-the-invitation");
+// ics-early-receipts.json, recorded by the same test before, is kept for the waves
+// counting from their declaration.
+//
 // Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.
 func TestReplayRecordedHistories(t *testing.T) {
@@ -76,6 +81,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		"ics-cancelled.json":         false, // an ICS cancelled alone (ice wave cancel W --ics)
 		"ics-early-receipts.json":    false, // SMS receipts fetched days after each step ("early-sms-receipts")
 		"ics-paused-past-close.json": false, // paused past its close day ("close-on-its-day")
+		"ics-day-zero.json":          false, // days counted from the invitation ("day-zero-is-the-invitation")
 		// waves upgraded mid-fieldwork: begun by an older build, finished by today's
 		"ics-upgraded-from-fa4e9e5.json": false,
 		"ics-upgraded-from-c68bee1.json": false,
