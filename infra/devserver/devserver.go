@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -26,6 +27,8 @@ import (
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"icesurvey/infra"
 )
@@ -137,7 +140,7 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 		}},
 		PublicClient: config.PublicClient{HostPort: hostPort},
 	}
-	logger := log.NewZapLogger(log.BuildZapLogger(log.Config{Level: cfg.LogLevel, OutputFile: logPath}))
+	logger := log.NewZapLogger(serverLogger(cfg.LogLevel, logPath, os.Stderr))
 	authorizer, err := authorization.GetAuthorizerFromConfig(&sc.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("temporal: authorizer: %w", err)
@@ -170,6 +173,17 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 		return nil, err
 	}
 	return ds, nil
+}
+
+// serverLogger writes the server's log to its file, and its fatal errors to stderr as
+// well: the server ends the whole process on one (a port it cannot bind), and with the
+// reason only in the file, an ice dev or a test binary would simply be gone.
+func serverLogger(level, path string, stderr io.Writer) *zap.Logger {
+	file := log.BuildZapLogger(log.Config{Level: level, OutputFile: path})
+	return file.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewTee(c, zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewProductionEncoderConfig()),
+			zapcore.Lock(zapcore.AddSync(stderr)), zapcore.DPanicLevel))
+	}))
 }
 
 func (d *DevServer) waitReady(ctx context.Context) error {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -94,5 +95,32 @@ func TestPortPlanReplacesAPlannedPortSomethingElseHolds(t *testing.T) {
 	}
 	if saved["history"] != again["history"] {
 		t.Errorf("ports.json has history %d, the plan %d", saved["history"], again["history"])
+	}
+}
+
+// The server ends the process on a fatal error; its reason must reach stderr, not only
+// the log file, or the process is simply gone.
+func TestServerLoggerSaysFatalErrorsOnStderr(t *testing.T) {
+	var stderr strings.Builder
+	path := filepath.Join(t.TempDir(), "temporal.log")
+	l := serverLogger("warn", path, &stderr)
+	l.Warn("an ordinary warning")
+	func() {
+		defer func() { _ = recover() }()
+		l.Panic("Failed to start ringpop listener: bind: address already in use")
+	}()
+	_ = l.Sync()
+	if !strings.Contains(stderr.String(), "Failed to start ringpop listener") {
+		t.Errorf("stderr has %q, without the error that ends the process", stderr.String())
+	}
+	if strings.Contains(stderr.String(), "an ordinary warning") {
+		t.Errorf("stderr has the server's ordinary warnings: %q", stderr.String())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "an ordinary warning") || !strings.Contains(string(b), "ringpop") {
+		t.Errorf("the log file has %q, want both entries", b)
 	}
 }
