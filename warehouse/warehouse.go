@@ -138,7 +138,7 @@ func WithRetry(ctx context.Context, timeout time.Duration, op func() error) erro
 }
 
 func classify(err error) error {
-	if err == nil || errors.Is(err, ErrBusy) {
+	if err == nil || errors.Is(err, ErrBusy) || errors.Is(err, errDamaged) {
 		return err
 	}
 	msg := err.Error()
@@ -147,5 +147,26 @@ func classify(err error) error {
 		strings.Contains(msg, "with a different configuration than existing connections") {
 		return fmt.Errorf("%w: %v", ErrBusy, err)
 	}
+	for _, sign := range damagedFile {
+		if strings.Contains(msg, sign) {
+			return fmt.Errorf("%w: %w", err, errDamaged)
+		}
+	}
 	return err
 }
+
+// damagedFile are the signs in DuckDB's errors of a warehouse file that is damaged:
+// cut short, overwritten, or with a block whose checksum fails.
+var damagedFile = []string{
+	"Could not read enough bytes from file",
+	"it is not a valid DuckDB database file",
+	"Corrupt database file",
+}
+
+// errDamaged ends the error of a damaged warehouse file with what the on-call engineer
+// does about it: DuckDB's own error names the file and the damage, not that the
+// warehouse is derived from the lake and can be derived again. A load that meets it
+// is retried as any other failure, so it carries on once the file is rebuilt.
+var errDamaged = errors.New("the warehouse file is damaged; it is derived from the lake and can be derived again: " +
+	"stop the warehouse worker, move it aside, start the worker (it makes an empty warehouse at the current schema) " +
+	"and run `ice warehouse reload --all`")
