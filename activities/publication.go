@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"icesurvey/audit"
@@ -136,6 +137,23 @@ func (w *WarehouseActivities) BuildRelease(ctx context.Context, in ReleaseInput)
 	}
 	stop := HeartbeatEvery(ctx, 10*time.Second)
 	defer stop()
+	// The figures come from the warehouse, which is derived from the lake: a lake object
+	// of the wave it has not loaded (a day's load still retrying, a warehouse rebuilt and
+	// not reloaded yet) would be left out of them without a word. The draft waits for it,
+	// retried as any failure, so it carries on once the object is loaded.
+	missing, err := w.Warehouse.NotLoaded(ctx, w.Store, in.WaveID)
+	if err != nil {
+		return ReleaseOutput{}, fmt.Errorf("release %s of wave %s: check the warehouse holds the lake: %w", in.ReleaseID, in.WaveID, err)
+	}
+	if len(missing) > 0 {
+		objects := "objects"
+		if len(missing) == 1 {
+			objects = "object"
+		}
+		return ReleaseOutput{}, fmt.Errorf("release %s of wave %s waits for %d lake %s the warehouse has not loaded (%s): "+
+			"a load still retrying (ice wave status, ice audit --wave %s --failed), or a warehouse rebuilt and not reloaded "+
+			"(ice warehouse reload --wave %s)", in.ReleaseID, in.WaveID, len(missing), objects, firstKeys(missing, 3), in.WaveID, in.WaveID)
+	}
 	var res *publication.Results
 	err = w.Warehouse.Read(ctx, func(db *sql.DB) error {
 		var err error
@@ -238,4 +256,12 @@ func releaseOf(ctx context.Context, st store.Store, meta *publication.Metadata, 
 			Reason: im.Reason, Patients: counts[im.ICS].Patients, Carers: counts[im.ICS].Carers})
 	}
 	return out, nil
+}
+
+// firstKeys lists the first n keys, and how many more there are.
+func firstKeys(keys []string, n int) string {
+	if len(keys) <= n {
+		return strings.Join(keys, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(keys[:n], ", "), len(keys)-n)
 }

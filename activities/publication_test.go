@@ -293,3 +293,67 @@ func TestBuildReleaseWithParams(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A release is computed from the warehouse, which is derived from the lake: while a
+// lake object of the wave is not in the warehouse — a day's load still retrying, a
+// warehouse rebuilt and not reloaded yet — its rows would be left out of the figures
+// without a word. The draft waits (a retryable error naming the object and the
+// reload), and is built once the object is loaded.
+func TestBuildReleaseWaitsForTheLakeToBeLoaded(t *testing.T) {
+	ctx := context.Background()
+	w, err := pubsynth.Build(ctx, t.TempDir(), pubsynth.Spec{Wave: "W2", Seed: 3, ICSs: []pubsynth.ICS{
+		{Code: "QAA", Sampled: 300, Patients: 90, Carers: 20, Deceased: 5, Ineligible: 4, OptedOut: 6, Undelivered: 7},
+		{Code: "QBB", Sampled: 250, Patients: 70, Carers: 15, Deceased: 3, Ineligible: 2, OptedOut: 4, Undelivered: 5},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa := &WarehouseActivities{Store: w.Store, Warehouse: w.Warehouse}
+	scope := Scope{WaveID: "W2"}
+	// A rebuilt warehouse that has not been reloaded: QBB's responses are in the lake
+	// only.
+	var responses schemas.LakeObject
+	if err := w.Warehouse.Read(ctx, func(db *sql.DB) error {
+		return db.QueryRowContext(ctx, `SELECT object_key FROM loaded_files WHERE table_name = 'responses' AND object_key LIKE '%ics=QBB%'`).Scan(&responses.Key)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	responses.Table = schemas.TableResponses
+	if err := w.Warehouse.Write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM responses WHERE ics = 'QBB'`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM loaded_files WHERE object_key = ?`, responses.Key)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = wa.BuildRelease(ctx, ReleaseInput{Scope: scope, ReleaseID: "r1"})
+	if err == nil {
+		t.Fatal("a release was drafted from a warehouse that lacks QBB's responses")
+	}
+	for _, want := range []string{responses.Key, "ice warehouse reload --wave W2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(ApplicationError(err), &appErr) && appErr.NonRetryable() {
+		t.Errorf("%v is not retried: the draft must carry on once the object is loaded", err)
+	}
+	if keys, err := w.Store.List(ctx, schemas.DraftPrefix("W2", "r1")); err != nil || len(keys) != 0 {
+		t.Errorf("the refused release wrote %d objects (%v)", len(keys), err)
+	}
+	if _, err := w.Warehouse.LoadLakeObjects(ctx, w.Store, "W2", "QBB", []schemas.LakeObject{responses}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := wa.BuildRelease(ctx, ReleaseInput{Scope: scope, ReleaseID: "r1"})
+	if err != nil {
+		t.Fatalf("once the lake is loaded: %v", err)
+	}
+	for _, ics := range out.ICS {
+		if ics.ICS == "QBB" && ics.Patients != 70 {
+			t.Errorf("QBB has %d patients in the release, want 70", ics.Patients)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -114,6 +115,61 @@ func LakeWaves(ctx context.Context, st store.Store) ([]string, error) {
 			seg, _, _ := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
 			if wave, ok := strings.CutPrefix(seg, "wave="); ok && !slices.Contains(out, wave) {
 				out = append(out, wave)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// NotLoaded lists, by key, the lake objects of the wave's ICSs that belong in warehouse
+// tables and that the warehouse has not loaded (loaded_files has no row for the object
+// and its table): a load still retrying, or a warehouse rebuilt and not reloaded yet.
+// The wave's own objects (the audit batches, written all the time) are left out, and
+// so are objects another has replaced (schemas.StaleResponseThemes). It lists the
+// wave's lake; it does not read the objects, so one loaded and changed since is not
+// found (ice warehouse reload compares their digests).
+func (w *Warehouse) NotLoaded(ctx context.Context, st store.Store, wave string) ([]string, error) {
+	byPart := map[string][]schemas.LakeObject{}
+	themes := map[string][]string{}
+	err := eachLakeObject(ctx, st, wave, "", func(t schemas.LakeTable, part, key string) {
+		if part == WavePartition {
+			return
+		}
+		if t == schemas.LakeResponseThemes {
+			themes[part] = append(themes[part], key)
+		}
+		byPart[part] = append(byPart[part], t.Object(key))
+	})
+	if err != nil {
+		return nil, err
+	}
+	loaded := map[schemas.LakeObject]bool{}
+	err = w.Read(ctx, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT table_name, object_key FROM loaded_files WHERE starts_with(object_key, ?)`,
+			schemas.AreaLake.Prefix())
+		if err != nil {
+			return fmt.Errorf("warehouse: read loaded_files: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var o schemas.LakeObject
+			if err := rows.Scan(&o.Table, &o.Key); err != nil {
+				return err
+			}
+			loaded[o] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for part, objs := range byPart {
+		stale := schemas.StaleResponseThemes(themes[part])
+		for _, o := range objs {
+			if !stale[o.Key] && !loaded[o] {
+				out = append(out, o.Key)
 			}
 		}
 	}
