@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -79,6 +81,19 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 	port := ports["frontend"]
 	if err := portFree(cfg.Host, port); err != nil {
 		return nil, fmt.Errorf("temporal: frontend port %d: %w (is another `ice dev` running on %s?)", port, err, cfg.DataDir)
+	}
+	// Every other port of the plan too: the server's own start exits the process (a fatal
+	// log, written to temporal.log only) when it cannot listen on one, so `ice dev` would
+	// stop without a word.
+	for _, name := range slices.Sorted(maps.Keys(ports)) {
+		if name == "frontend" {
+			continue
+		}
+		if err := portFree(cfg.Host, ports[name]); err != nil {
+			return nil, fmt.Errorf("temporal: port %d (%s, kept in %s): %w — is another `ice dev` running on %s? "+
+				"If not, another program holds the port: stop it, then start again",
+				ports[name], name, filepath.Join(cfg.DataDir, "ports.json"), err, cfg.DataDir)
+		}
 	}
 
 	sqlCfg := config.SQL{
