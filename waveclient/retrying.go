@@ -33,9 +33,24 @@ type Retrying struct {
 	Kind          string    `json:"kind,omitempty"` // the failure's fault kind, if it has one
 	LastFailedAt  time.Time `json:"last_failed_at,omitempty"`
 	NextAttemptAt time.Time `json:"next_attempt_at,omitempty"`
+	// NotTakenSince, when set, is when the activity was scheduled: it has not failed, no
+	// worker has taken it (of TaskQueue, when the server says), and Now is when that
+	// was seen.
+	NotTakenSince time.Time `json:"not_taken_since,omitzero"`
+	TaskQueue     string    `json:"task_queue,omitempty"`
+	Now           time.Time `json:"-"`
 }
 
 func (r Retrying) String() string {
+	if !r.NotTakenSince.IsZero() {
+		queue := ""
+		if r.TaskQueue != "" {
+			queue = " of task queue " + r.TaskQueue
+		}
+		return fmt.Sprintf("%s (in %s %s) has waited %s for a worker%s to take it (since %s UTC): is one running?",
+			r.Activity, r.Workflow, r.WorkflowID, r.Now.Sub(r.NotTakenSince).Round(time.Second), queue,
+			r.NotTakenSince.UTC().Format("15:04:05"))
+	}
 	s := fmt.Sprintf("%s (in %s %s) failed %d %s and is retried",
 		r.Activity, r.Workflow, r.WorkflowID, r.Attempt-1, map[bool]string{true: "time", false: "times"}[r.Attempt == 2])
 	switch {
@@ -103,7 +118,7 @@ func (c *Client) walkRetrying(ctx context.Context, workflowID string, seen map[s
 		if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 			return nil
 		}
-		*out = append(*out, retryingOf(id, info.GetType().GetName(), d.GetPendingActivities())...)
+		*out = append(*out, retryingOf(id, info.GetType().GetName(), d.GetPendingActivities(), time.Now())...)
 		for _, ch := range d.GetPendingChildren() {
 			if err := walk(ch.GetWorkflowId()); err != nil {
 				return err
@@ -114,12 +129,27 @@ func (c *Client) walkRetrying(ctx context.Context, workflowID string, seen map[s
 	return walk(workflowID)
 }
 
-// retryingOf picks, from a workflow's pending activities, those retrying after a failure.
-func retryingOf(workflowID, workflowType string, pending []*workflowpb.PendingActivityInfo) []Retrying {
+// notTakenAfter is how long an activity may wait for a worker to take it before it is
+// reported: past a busy queue's turn (a national wave's day queues every ICS's loads on
+// the warehouse worker, two at a time), so what it says is that none is running.
+const notTakenAfter = 5 * time.Minute
+
+// retryingOf picks, from a workflow's pending activities, those retrying after a
+// failure, and those no worker has taken for notTakenAfter (at now).
+func retryingOf(workflowID, workflowType string, pending []*workflowpb.PendingActivityInfo, now time.Time) []Retrying {
 	var out []Retrying
 	for _, a := range pending {
 		f := a.GetLastFailure()
 		if a.GetAttempt() < 2 || f == nil {
+			// No failure, so nothing retries; but an activity no worker takes (the
+			// warehouse worker is not running) fails nothing either, and would be waited
+			// on in silence.
+			if s := a.GetScheduledTime(); a.GetState() == enumspb.PENDING_ACTIVITY_STATE_SCHEDULED && s != nil &&
+				now.Sub(s.AsTime()) >= notTakenAfter {
+				out = append(out, Retrying{WorkflowID: workflowID, Workflow: workflowType, Activity: a.GetActivityType().GetName(),
+					Attempt: a.GetAttempt(), NotTakenSince: s.AsTime(), Now: now,
+					TaskQueue: a.GetActivityOptions().GetTaskQueue().GetName()})
+			}
 			continue
 		}
 		kind := f.GetApplicationFailureInfo().GetType()

@@ -4,9 +4,11 @@ import (
 	"testing"
 	"time"
 
+	activitypb "go.temporal.io/api/activity/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -47,7 +49,7 @@ func TestRetryingOfPicksFailuresNotWaits(t *testing.T) {
 		{"attempt 2 with its failure not kept", pending("X", 2, nil), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := retryingOf("wave/W/linkage", "LinkageWorkflow", []*workflowpb.PendingActivityInfo{tc.pending})
+			got := retryingOf("wave/W/linkage", "LinkageWorkflow", []*workflowpb.PendingActivityInfo{tc.pending}, next)
 			switch {
 			case tc.want == "" && len(got) != 0:
 				t.Errorf("reported %v, want nothing", got)
@@ -55,6 +57,40 @@ func TestRetryingOfPicksFailuresNotWaits(t *testing.T) {
 				t.Errorf("got %v\nwant %s", got, tc.want)
 			case len(got) == 1 && got[0].Kind != "":
 				t.Errorf("kind %q: an unclassified error has no fault kind", got[0].Kind)
+			}
+		})
+	}
+}
+
+// An activity no worker has taken — the warehouse worker is not running, say — failed
+// nothing, so a command waiting on it (ice warehouse reload, ice publish) waited in
+// silence for ever, and a status listed nothing. Once it has waited longer than
+// notTakenAfter it is reported, with its task queue.
+func TestRetryingOfSaysWhatNoWorkerHasTaken(t *testing.T) {
+	now := time.Date(2026, 12, 7, 1, 20, 0, 0, time.UTC)
+	scheduled := func(ago time.Duration, state enumspb.PendingActivityState) *workflowpb.PendingActivityInfo {
+		return &workflowpb.PendingActivityInfo{ActivityType: &commonpb.ActivityType{Name: "ReloadLakePartition"}, Attempt: 1,
+			State: state, ScheduledTime: timestamppb.New(now.Add(-ago)),
+			ActivityOptions: &activitypb.ActivityOptions{TaskQueue: &taskqueuepb.TaskQueue{Name: "ice-warehouse"}}}
+	}
+	for _, tc := range []struct {
+		name    string
+		pending *workflowpb.PendingActivityInfo
+		want    string
+	}{
+		{"waiting a moment", scheduled(30*time.Second, enumspb.PENDING_ACTIVITY_STATE_SCHEDULED), ""},
+		{"running", scheduled(time.Hour, enumspb.PENDING_ACTIVITY_STATE_STARTED), ""},
+		{"not taken for ten minutes", scheduled(10*time.Minute, enumspb.PENDING_ACTIVITY_STATE_SCHEDULED),
+			"ReloadLakePartition (in WarehouseReloadWorkflow wave/W/warehouse-reload) has waited 10m0s for a worker of task queue " +
+				"ice-warehouse to take it (since 01:10:00 UTC): is one running?"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := retryingOf("wave/W/warehouse-reload", "WarehouseReloadWorkflow", []*workflowpb.PendingActivityInfo{tc.pending}, now)
+			switch {
+			case tc.want == "" && len(got) != 0:
+				t.Errorf("reported %v, want nothing", got)
+			case tc.want != "" && (len(got) != 1 || got[0].String() != tc.want):
+				t.Errorf("got %v\nwant %s", got, tc.want)
 			}
 		})
 	}
