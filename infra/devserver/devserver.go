@@ -264,17 +264,18 @@ func portPlan(dataDir, host string, frontend int) (map[string]int, error) {
 		"frontend-membership", "history-membership", "matching-membership", "worker-membership"}
 	for _, n := range names {
 		if p := plan[n]; p != 0 {
-			// A restarted server takes its plan's port again, unless something else has it
-			// now (its services would exit the process on binding it): then a new one, and
-			// the cluster waits out the stale member. The frontend, which clients dial, is
-			// checked by the caller.
+			// A restarted server takes its plan's port again. Another ice process's claim
+			// on it means another ice dev is running on this data directory (StartDevServer
+			// refuses a port another program holds, naming it).
 			got, err := claimPlannedPort(p)
 			if err != nil {
 				return nil, err
 			}
-			if n == "frontend" || (got && portFree(host, p) == nil) {
-				continue
+			if !got {
+				return nil, fmt.Errorf("temporal: port %d (%s, kept in %s) is held by another ice process: is another `ice dev` running on %s?",
+					p, n, path, dataDir)
 			}
+			continue
 		}
 		p, err := FreePort(host)
 		if err != nil {

@@ -61,40 +61,37 @@ func TestAClaimedPortIsRefusedToAnotherProcess(t *testing.T) {
 	}
 }
 
-func TestPortPlanReplacesAPlannedPortSomethingElseHolds(t *testing.T) {
+func TestPortPlanRefusesAPortAnotherIceProcessHolds(t *testing.T) {
 	dir := t.TempDir()
-	first, err := portPlan(dir, "127.0.0.1", 0)
+	// A port this process has no claim on, kept in the data directory's plan, and
+	// claimed by another ice process (another open file of its lock).
+	p, err := kernelPort("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Between two runs of the server, another program binds its history port.
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(first["history"])))
+	b, _ := json.Marshal(map[string]int{"history": p})
+	if err := os.WriteFile(filepath.Join(dir, "ports.json"), b, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(portLockDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	other, err := os.OpenFile(filepath.Join(portLockDir(), strconv.Itoa(p)), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	again, err := portPlan(dir, "127.0.0.1", 0)
-	if err != nil {
-		t.Fatal(err)
+	defer other.Close()
+	if got, err := lockFile(other); err != nil || !got {
+		t.Fatalf("the other process's claim: %v, %v", got, err)
 	}
-	if again["history"] == first["history"] {
-		t.Errorf("the plan kept history on port %d, which another program holds: the server would exit on binding it", first["history"])
+	_, err = portPlan(dir, "127.0.0.1", 0)
+	if err == nil {
+		t.Fatal("the plan was taken with its history port held by another ice process")
 	}
-	for name, p := range first {
-		if name != "history" && again[name] != p {
-			t.Errorf("%s moved from %d to %d; a free planned port is kept", name, p, again[name])
+	for _, want := range []string{strconv.Itoa(p), "history", "another `ice dev`"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
 		}
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "ports.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var saved map[string]int
-	if err := json.Unmarshal(b, &saved); err != nil {
-		t.Fatal(err)
-	}
-	if saved["history"] != again["history"] {
-		t.Errorf("ports.json has history %d, the plan %d", saved["history"], again["history"])
 	}
 }
 
