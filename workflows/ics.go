@@ -68,6 +68,8 @@ type icsRun struct {
 	// mailing re-selects when one lands between its selection and its send.
 	optOuts         int
 	optOutsInFlight int
+	// optOutMu records the late opt-outs one at a time (changeOptOutsOneAtATime).
+	optOutMu workflow.Mutex
 	// closeAt is when fieldwork closes (day FieldworkDays); with closeOnDay
 	// (changeCloseOnItsDay) nothing the mailings wait for holds it back.
 	closeAt    time.Time
@@ -88,7 +90,7 @@ func ICSWorkflow(ctx workflow.Context, in ICSInput) (ICSResult, error) {
 		return ICSResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("ICS workflow input names no wave, ICS or mailing steps (%q, %q)", in.WaveID, in.ICS), string(fault.Configuration), nil)
 	}
-	r := &icsRun{in: in, dueDay: map[string]int{}}
+	r := &icsRun{in: in, dueDay: map[string]int{}, optOutMu: workflow.NewMutex(ctx)}
 	r.status = ICSStatus{WaveID: in.WaveID, ICS: in.ICS, StartedAt: workflow.Now(ctx).UTC()}
 	for _, s := range in.Steps {
 		r.dueDay[s.Name] = s.Day
@@ -339,6 +341,12 @@ func (r *icsRun) validateOptOut(ctx workflow.Context, req OptOutRequest) error {
 func (r *icsRun) optOut(ctx workflow.Context, req OptOutRequest) (string, error) {
 	r.optOutsInFlight++
 	defer func() { r.optOutsInFlight-- }()
+	if workflow.GetVersion(ctx, changeOptOutsOneAtATime, workflow.DefaultVersion, 1) >= 1 {
+		if err := r.optOutMu.Lock(ctx); err != nil {
+			return "", err
+		}
+		defer r.optOutMu.Unlock()
+	}
 	var out activities.OptOutOutput
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activities.Options(activities.Storage)),
 		a.RecordOptOut, activities.OptOutInput{Scope: r.scope(), SurveyRecordID: req.SurveyRecordID,
@@ -596,6 +604,13 @@ const changeCloseOnItsDay = "close-on-its-day"
 // the steps after the first, and the close, count from the day the first step went out
 // (icsRun.dayZero), not from the declaration.
 const changeDayZeroIsTheInvitation = "day-zero-is-the-invitation"
+
+// changeOptOutsOneAtATime versions the late opt-out: from version 1 the opt-outs of an
+// ICS are recorded one at a time. RecordOptOut reads whether the person was opted out,
+// then writes the opt-out: two of the same person at once (two engineers, or one by
+// record and one by access code) both found none, both wrote, the second over the
+// first's time and reason, and both were answered "opted out" (and counted).
+const changeOptOutsOneAtATime = "opt-outs-one-at-a-time"
 
 // changeFinalLoadWait versions the close: from version 1 the closing record waits
 // FinalLoadDays after the close for the daily loads of the supplier's last files.

@@ -25,8 +25,10 @@ import (
 	"icesurvey/activities"
 	"icesurvey/dbs"
 	"icesurvey/fault"
+	"icesurvey/lake"
 	"icesurvey/mailing"
 	"icesurvey/schemas"
+	"icesurvey/store"
 	"icesurvey/wavespec"
 	"icesurvey/workflows"
 )
@@ -972,6 +974,86 @@ func TestICSWorkflow_OptOutValidator(t *testing.T) {
 	assert.Equal(t, "too_ill", recorded[0].Reason)
 	assert.Equal(t, " sabcdefgh2345678a ", recorded[1].SurveyRecordID)
 	assert.Equal(t, "abcd efgh jk22", recorded[2].AccessCode)
+}
+
+// Two data engineers opting the same person out at the same moment (from two
+// terminals, or one by record and one by access code): the first opt-out stands, the
+// second is refused saying so, and the ICS counts one late opt-out. RecordOptOut reads
+// whether the person was opted out and then writes the opt-out, so two of them running
+// at once would both find none, both write (the second over the first's time and
+// reason) and both answer "opted out": the workflow records its opt-outs one at a time.
+// The activity here is the real mailing.RecordOptOut over a file store; each call
+// waits (briefly) for a second one to be in flight, so an overlap is never missed.
+func TestICSWorkflow_ConcurrentOptOutsOfOnePersonRecordOne(t *testing.T) {
+	const person = "SABCDEFGH23456789"
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	require.NoError(t, err)
+	require.NoError(t, lake.PutRows(ctx, st, schemas.ContactsKey(testWID, testICS), schemas.ContactLayout(),
+		[]schemas.Contact{{SurveyRecordID: person, ICS: testICS, AccessCode: "ABCD-EFGH-JK22"}}))
+
+	spec := testSpec(t, testICS)
+	env := newEnv(t)
+	declareAt := time.Hour
+	newWorld(env, t0.Add(declareAt), 4000, fieldworkPeople()...)
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	arrived := make(chan struct{}, 2)
+	env.OnActivity(ta.RecordOptOut, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.OptOutInput) (activities.OptOutOutput, error) {
+			mu.Lock()
+			inFlight++
+			most = max(most, inFlight)
+			mu.Unlock()
+			defer func() { mu.Lock(); inFlight--; mu.Unlock() }()
+			arrived <- struct{}{}
+			select { // the other, if it is in flight too
+			case <-arrived:
+			case <-time.After(300 * time.Millisecond):
+			}
+			res, err := mailing.RecordOptOut(ctx, st, mailing.OptOutRequest{Wave: in.WaveID, ICS: in.ICS,
+				SurveyRecordID: in.SurveyRecordID, AccessCode: in.AccessCode, Reason: in.Reason}, time.Now())
+			if err != nil {
+				return activities.OptOutOutput{}, activities.ApplicationError(err)
+			}
+			return activities.OptOutOutput{SurveyRecordID: res.SurveyRecordID, Objects: res.Objects}, nil
+		})
+	u := &updates{}
+	snaps := &snapshots{}
+	env.RegisterDelayedCallback(func() { u.declare(env, "d", "Dr A. Jones") }, declareAt)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(workflows.UpdateOptOut, "by-record", u.callback("by-record"),
+			workflows.OptOutRequest{SurveyRecordID: person, Reason: "too_ill"})
+		env.UpdateWorkflow(workflows.UpdateOptOut, "by-code", u.callback("by-code"),
+			workflows.OptOutRequest{AccessCode: "ABCD-EFGH-JK22", Reason: "does_not_want"})
+	}, declareAt+time.Hour)
+	env.RegisterDelayedCallback(func() { snaps.take(env, "after") }, declareAt+3*time.Hour)
+	env.RegisterDelayedCallback(env.CancelWorkflow, declareAt+day)
+	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
+	requireCanceled(t, env)
+
+	first, second := u.get(t, "by-record"), u.get(t, "by-code")
+	require.True(t, first.accepted && first.completed && second.accepted && second.completed, "%+v %+v", first, second)
+	refused := 0
+	var stood string
+	for name, o := range map[string]updateOutcome{"by-record": first, "by-code": second} {
+		if o.err != nil {
+			refused++
+			assert.ErrorContains(t, o.err, "already opted out", name)
+			assert.ErrorContains(t, o.err, "the first opt-out stands", name)
+		} else {
+			stood = name
+		}
+	}
+	assert.Equal(t, 1, refused, "exactly one of two opt-outs of one person is refused: %+v %+v", first, second)
+	assert.Equal(t, 1, most, "opt-outs were recorded at the same time")
+	assert.Equal(t, 1, snaps.get(t, "after").LateOptOuts, "one person opted out")
+
+	rows, err := lake.GetRows[schemas.OutcomeEvent](ctx, st, schemas.OptOutKey(testWID, testICS, person), schemas.OutcomeEventLayout())
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	want := map[string]string{"by-record": "too_ill", "by-code": "does_not_want"}[stood]
+	assert.Equal(t, want, rows[0].Reason, "the lake holds the opt-out that was answered as recorded")
 }
 
 // ---- 3. intake failure, then revalidation ------------------------------------------
