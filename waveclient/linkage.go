@@ -76,10 +76,35 @@ func (c *Client) StartLinkage(ctx context.Context, in LinkageInput) (LinkageInpu
 		// The release the run builds, for checkReleaseIDFree to find in the runs' list.
 		Memo: map[string]any{linkageReleaseMemo: in.ReleaseID},
 	}, string(workflows.WorkflowLinkage), in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return in, c.linkageBusy(ctx, in, err)
+	}
 	if err != nil {
 		return in, fmt.Errorf("start linkage %s of %s: %w", in.ReleaseID, in.WaveID, err)
 	}
 	return in, nil
+}
+
+// linkageBusy is the refusal of a linkage start (err) made while another run of the
+// wave's linkage is running: it names the release being built and since when, and
+// says how to follow it. (The server's words alone, "Workflow execution is already
+// running. WorkflowId: wave/W/linkage, RunId: …", said neither.)
+func (c *Client) linkageBusy(ctx context.Context, in LinkageInput, err error) error {
+	building, since := "another release", ""
+	if d, derr := c.c.DescribeWorkflowExecution(ctx, workflows.LinkageWorkflowID(in.WaveID), ""); derr == nil {
+		info := d.GetWorkflowExecutionInfo()
+		var r string
+		if p, ok := info.GetMemo().GetFields()[linkageReleaseMemo]; ok && converter.GetDefaultDataConverter().FromPayload(p, &r) == nil && r != "" {
+			building = "release " + r
+		}
+		if t := info.GetStartTime(); t != nil {
+			since = ", started " + t.AsTime().UTC().Format(time.RFC3339)
+		}
+	}
+	return fmt.Errorf("linkage %s of %s not started: %s of the wave is being built (%s%s), and a wave's releases are built one at a time; "+
+		"`ice link status --wave %s` follows it: start this one once it has ended: %w",
+		in.ReleaseID, in.WaveID, building, workflows.LinkageWorkflowID(in.WaveID), since, in.WaveID, err)
 }
 
 // linkageReleaseMemo is the memo field of a linkage run naming its release.

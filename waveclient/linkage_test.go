@@ -2,15 +2,20 @@ package waveclient
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"icesurvey/activities"
 	"icesurvey/fault"
@@ -130,5 +135,42 @@ func TestCheckLinkageWithdrawalRecordForm(t *testing.T) {
 				t.Fatalf("the refusal repeats what was typed: %v", err)
 			}
 		})
+	}
+}
+
+// linkingNow is a cluster on which a run of the wave's linkage is running, building
+// release, started at at.
+type linkingNow struct {
+	client.Client // anything else panics: not called
+	release       string
+	at            time.Time
+}
+
+func (f *linkingNow) DescribeWorkflowExecution(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	memo, err := converter.GetDefaultDataConverter().ToPayload(f.release)
+	if err != nil {
+		panic(err)
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, StartTime: timestamppb.New(f.at),
+		Memo: &commonpb.Memo{Fields: map[string]*commonpb.Payload{linkageReleaseMemo: memo}}}}, nil
+}
+
+// Two `ice link --wave W` at once: the second is refused naming the release being
+// built and how to follow it. It printed only the server's "Workflow execution is
+// already running. WorkflowId: wave/W1/linkage, RunId: …".
+func TestLinkageStartRefusedWhileAnotherReleaseIsBuilt(t *testing.T) {
+	at := time.Date(2026, 12, 7, 21, 17, 16, 0, time.UTC)
+	server := serviceerror.NewWorkflowExecutionAlreadyStarted("Workflow execution is already running. WorkflowId: wave/W1/linkage, RunId: r1.", "", "r1")
+	err := New(&linkingNow{release: "R20261207T211716Z", at: at}).linkageBusy(context.Background(),
+		LinkageInput{WaveID: "W1", ReleaseID: "R20261207T211717Z"}, server)
+	want := "linkage R20261207T211717Z of W1 not started: release R20261207T211716Z of the wave is being built (wave/W1/linkage, started 2026-12-07T21:17:16Z), " +
+		"and a wave's releases are built one at a time; `ice link status --wave W1` follows it: start this one once it has ended"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("err %v\nwant it to begin %q", err, want)
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.As(err, &started) {
+		t.Errorf("the server's error is not wrapped: %v", err)
 	}
 }
