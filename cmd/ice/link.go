@@ -136,7 +136,14 @@ apply it now). Reasons: ` + strings.Join(linkage.OperatorReasons, ", ") + `.`,
 					"(in ice demo, the simulated calendar runs ahead of the real one)",
 					w.SurveyRecordID, by.SourceKind, by.SourceRef, by.At.UTC().Format(time.RFC3339), out.At.UTC().Format(time.RFC3339))
 			}
-			fmt.Printf("run `ice link --wave %s --withdrawals-only` to remove them from the current release\n", w.WaveID)
+			// A release being built now may have read consent before this withdrawal.
+			var building *waveclient.LinkageResult
+			if end, err := cl.RunEndOf(ctx, workflows.LinkageWorkflowID(w.WaveID)); err == nil && end.Status == "running" {
+				if res, err := cl.LinkageStatus(ctx, w.WaveID); err == nil {
+					building = &res
+				}
+			}
+			fmt.Println(withdrawalNext(w.WaveID, building))
 			return nil
 		}),
 	}
@@ -150,6 +157,25 @@ apply it now). Reasons: ` + strings.Join(linkage.OperatorReasons, ", ") + `.`,
 	f.BoolVar(&carer, "carer", false, "the withdrawal is the carer's (carers are never linked; recorded all the same)")
 	bindAnyWave(cmd, &anyWave)
 	return cmd
+}
+
+// withdrawalNext says what to do after a withdrawal is recorded: a withdrawals-only
+// release removes the person from the current release. When a release of the wave is
+// being built (building, its run's status; nil when none is), that release read consent
+// before the withdrawal (or, at its consent step, may have) and still links them, and
+// a new run is refused until it ends: so the command says so, rather than point at the
+// current release alone.
+func withdrawalNext(wave string, building *waveclient.LinkageResult) string {
+	run := fmt.Sprintf("`ice link --wave %s --withdrawals-only`", wave)
+	if building == nil {
+		return fmt.Sprintf("run %s to remove them from the current release", run)
+	}
+	read := "read consent before this withdrawal, and still links them"
+	if building.Step == workflows.LinkageStepConsent {
+		read = "is reading consent now and may have read it before this withdrawal, so it may still link them"
+	}
+	return fmt.Sprintf("release %s of %s is being built now (step %s) and %s: once it has ended (`ice link status --wave %s`), run %s to remove them from it",
+		building.ReleaseID, wave, building.Step, read, wave, run)
 }
 
 func linkStatusCmd() *cobra.Command {

@@ -8,6 +8,7 @@ import (
 	"icesurvey/activities"
 	"icesurvey/linkage"
 	"icesurvey/waveclient"
+	"icesurvey/workflows"
 )
 
 func TestPrintLinkageSaysWhoWithdrewAfterConsenting(t *testing.T) {
@@ -44,5 +45,31 @@ func TestPrintLinkageNamesUnknownColumns(t *testing.T) {
 	}
 	if !strings.HasSuffix(a, "; columns not in the definition, ignored: LOCAL_NOTE, SITE") || strings.Contains(b, "columns") {
 		t.Errorf("printLinkage wrote\n%s", out.String())
+	}
+}
+
+// A withdrawal recorded while a release of the wave is being built: that release read
+// consent before it (or, at its consent step, may have) and links the person still,
+// and a withdrawals-only run is refused until it ends. The command said only "run `ice
+// link --wave W --withdrawals-only` to remove them from the current release".
+func TestWithdrawalNextWhileAReleaseIsBuilt(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		building *waveclient.LinkageResult
+		want     string
+	}{
+		{"no run", nil, "run `ice link --wave W1 --withdrawals-only` to remove them from the current release"},
+		{"past its consent", &waveclient.LinkageResult{ReleaseID: "R20261207T211854Z-w", Step: workflows.LinkageStepRelease},
+			"release R20261207T211854Z-w of W1 is being built now (step release) and read consent before this withdrawal, and still links them: " +
+				"once it has ended (`ice link status --wave W1`), run `ice link --wave W1 --withdrawals-only` to remove them from it"},
+		{"at its consent", &waveclient.LinkageResult{ReleaseID: "R1", Step: workflows.LinkageStepConsent},
+			"release R1 of W1 is being built now (step consent) and is reading consent now and may have read it before this withdrawal, so it may still link them: " +
+				"once it has ended (`ice link status --wave W1`), run `ice link --wave W1 --withdrawals-only` to remove them from it"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := withdrawalNext("W1", tt.building); got != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+		})
 	}
 }
