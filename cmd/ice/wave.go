@@ -420,17 +420,26 @@ func waveOpCmd(use, short, done string, op func(*waveclient.Client, context.Cont
 		RunE: c.withClient(func(ctx context.Context, cl *waveclient.Client, args []string) error {
 			// What was so before: a pause of something already paused (or a resume of
 			// something running) changes nothing, and "sent" alone would say it did.
+			pauseOrResume := use == "pause" || use == "resume"
 			var before *waveclient.Status
-			if use == "pause" || use == "resume" {
+			status := func() *waveclient.Status {
 				if st, err := cl.Status(ctx, args[0]); err == nil {
-					before = &st
+					return &st
 				}
+				return nil
+			}
+			if pauseOrResume {
+				before = status()
 			}
 			if len(icss) == 0 {
 				if err := op(cl, ctx, args[0]); err != nil {
 					return err
 				}
-				fmt.Printf("wave %s: %s%s\n", args[0], done, unchangedNote(before, use, ""))
+				var after *waveclient.Status
+				if pauseOrResume {
+					after = status() // a query answers once the signal is taken
+				}
+				fmt.Printf("wave %s: %s%s\n", args[0], done, unchangedNote(before, after, use, ""))
 				return nil
 			}
 			// Every code is checked before any is acted on: a typo late in the list
@@ -442,7 +451,11 @@ func waveOpCmd(use, short, done string, op func(*waveclient.Client, context.Cont
 				if err := icsOp(cl, ctx, args[0], ics); err != nil {
 					return err
 				}
-				fmt.Printf("wave %s ICS %s: %s%s\n", args[0], ics, done, unchangedNote(before, use, ics))
+				var after *waveclient.Status
+				if pauseOrResume {
+					after = status()
+				}
+				fmt.Printf("wave %s ICS %s: %s%s\n", args[0], ics, done, unchangedNote(before, after, use, ics))
 			}
 			return nil
 		}),
@@ -452,40 +465,62 @@ func waveOpCmd(use, short, done string, op func(*waveclient.Client, context.Cont
 	return cmd
 }
 
-// unchangedNote says when a pause or resume found what it asks for so already: the
-// wave (ics "") or the ICS already paused, or not paused. The signal is sent all the
-// same (it is harmless, and the state may have changed since it was read). Nothing is
-// said when the state before is unknown.
-func unchangedNote(before *waveclient.Status, use, ics string) string {
-	if before == nil {
-		return ""
-	}
-	var paused, running, found int
-	for _, s := range before.ICS {
-		if ics != "" && !strings.EqualFold(s.ICS, ics) {
-			continue
-		}
-		found++
-		if s.Paused {
-			paused++
-		} else {
-			running++
-		}
-	}
-	if found == 0 {
-		return ""
-	}
+// unchangedNote says how a pause or resume found what it acts on (before, read as the
+// command began) and left it (after, read once its signal was taken): the wave (ics "")
+// or the ICS. A pause or resume of another command, sent at the same moment, can land
+// between the two reads, or after this one's signal, so neither read alone says what
+// this command did: a state after that is not the one asked for says that another
+// command's stands; one already as asked before says so, as of when it was read.
+// Nothing is said of a state that is unknown (or mixed: some ICSs paused, some not).
+func unchangedNote(before, after *waveclient.Status, use, ics string) string {
 	what := "the wave"
 	if ics != "" {
 		what = "it"
 	}
-	switch {
-	case use == "pause" && running == 0 && (ics != "" || before.Wave.Paused):
-		return fmt.Sprintf(" (%s was already paused: nothing changes)", what)
-	case use == "resume" && paused == 0 && (ics != "" || !before.Wave.Paused):
-		return fmt.Sprintf(" (%s was not paused: nothing changes)", what)
+	want := use == "pause"
+	if now, ok := pausedState(after, ics); ok && now != want {
+		if want {
+			return fmt.Sprintf(" (but %s is not paused now: a resume sent since, by another command, stands; `ice wave status` says more)", what)
+		}
+		return fmt.Sprintf(" (but %s is paused now: a pause sent since, by another command, stands; `ice wave status` says more)", what)
+	}
+	if was, ok := pausedState(before, ics); ok && was == want {
+		if want {
+			return fmt.Sprintf(" (%s was already paused when this command looked)", what)
+		}
+		return fmt.Sprintf(" (%s was not paused when this command looked)", what)
 	}
 	return ""
+}
+
+// pausedState says whether st shows the wave (ics "") or the ICS paused; ok is false
+// when st is nil, lacks the ICS, or shows the wave neither paused nor running as a
+// whole (some of its ICSs paused or resumed on their own).
+func pausedState(st *waveclient.Status, ics string) (paused, ok bool) {
+	if st == nil {
+		return false, false
+	}
+	var n, pausedICSs int
+	for _, s := range st.ICS {
+		if ics != "" && !strings.EqualFold(s.ICS, ics) {
+			continue
+		}
+		n++
+		if s.Paused {
+			pausedICSs++
+		}
+	}
+	switch {
+	case n == 0:
+		return false, false
+	case ics != "":
+		return pausedICSs > 0, true
+	case st.Wave.Paused && pausedICSs == n:
+		return true, true
+	case !st.Wave.Paused && pausedICSs == 0:
+		return false, true
+	}
+	return false, false
 }
 
 // waveICSOpCmd is a command acting on one ICS of a wave.

@@ -62,10 +62,10 @@ func TestOneICSPausedAndCancelledWhileTheOtherGoesOn(t *testing.T) {
 		t.Errorf("ice wave status with QJK paused: %v\n%s", err, out)
 	}
 	// Again: it was paused already, and says so; so does a resume of QNX, never paused.
-	if out, err := ice("wave", "pause", wave, "--ics", "QJK"); err != nil || !strings.Contains(out, "pause sent (it was already paused: nothing changes)") {
+	if out, err := ice("wave", "pause", wave, "--ics", "QJK"); err != nil || !strings.Contains(out, "pause sent (it was already paused when this command looked)") {
 		t.Errorf("ice wave pause --ics QJK a second time: %v\n%s", err, out)
 	}
-	if out, err := ice("wave", "resume", wave, "--ics", "QNX"); err != nil || !strings.Contains(out, "resume sent (it was not paused: nothing changes)") {
+	if out, err := ice("wave", "resume", wave, "--ics", "QNX"); err != nil || !strings.Contains(out, "resume sent (it was not paused when this command looked)") {
 		t.Errorf("ice wave resume --ics QNX, never paused: %v\n%s", err, out)
 	}
 	if _, err := ice("wave", "resume", wave, "--ics", "QJK"); err != nil {

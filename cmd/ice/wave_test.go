@@ -207,8 +207,11 @@ func TestStatusDBSRequestOfAStepNotSent(t *testing.T) {
 	}
 }
 
-// A pause of what is paused already, or a resume of what is not paused, says nothing
-// changes; otherwise nothing is added to "sent".
+// A pause of what was paused already when the command looked, or a resume of what was
+// not paused, says so; a pause or resume that another command's, sent at the same
+// moment, overtook says that the other's stands. Two engineers' pause and resume of one
+// ICS at once printed "pause sent" and "resume sent (it was not paused: nothing
+// changes)", and the ICS was left running: the resume had undone the pause.
 func TestUnchangedNote(t *testing.T) {
 	status := func(wavePaused bool, paused ...bool) *waveclient.Status {
 		st := &waveclient.Status{Wave: workflows.WaveStatus{WaveID: "W5", Paused: wavePaused}}
@@ -218,27 +221,36 @@ func TestUnchangedNote(t *testing.T) {
 		return st
 	}
 	for _, tt := range []struct {
-		name   string
-		before *waveclient.Status
-		use    string
-		ics    string
-		want   string
+		name          string
+		before, after *waveclient.Status
+		use           string
+		ics           string
+		want          string
 	}{
-		{"pause a running wave", status(false, false, false), "pause", "", ""},
-		{"pause a paused wave", status(true, true, true), "pause", "", " (the wave was already paused: nothing changes)"},
-		{"pause a wave whose ICSs were paused one by one", status(false, true, true), "pause", "", ""},
-		{"resume a running wave", status(false, false, false), "resume", "", " (the wave was not paused: nothing changes)"},
-		{"resume a paused wave", status(true, true, true), "resume", "", ""},
-		{"resume a wave with one ICS paused alone", status(false, true, false), "resume", "", ""},
-		{"pause a paused ICS", status(false, true, false), "pause", "qmm", " (it was already paused: nothing changes)"},
-		{"pause a running ICS", status(false, true, false), "pause", "QJK", ""},
-		{"resume a running ICS", status(false, true, false), "resume", "QJK", " (it was not paused: nothing changes)"},
-		{"resume a paused ICS", status(false, true, false), "resume", "QMM", ""},
-		{"status unknown", nil, "pause", "QMM", ""},
-		{"an ICS the status lacks", status(false, true), "pause", "QXX", ""},
+		{"pause a running wave", status(false, false, false), status(true, true, true), "pause", "", ""},
+		{"pause a paused wave", status(true, true, true), status(true, true, true), "pause", "", " (the wave was already paused when this command looked)"},
+		{"pause a wave whose ICSs were paused one by one", status(false, true, true), status(true, true, true), "pause", "", ""},
+		{"resume a running wave", status(false, false, false), status(false, false, false), "resume", "", " (the wave was not paused when this command looked)"},
+		{"resume a paused wave", status(true, true, true), status(false, false, false), "resume", "", ""},
+		{"resume a wave with one ICS paused alone", status(false, true, false), status(false, false, false), "resume", "", ""},
+		{"pause a paused ICS", status(false, true, false), status(false, true, false), "pause", "qmm", " (it was already paused when this command looked)"},
+		{"pause a running ICS", status(false, true, false), status(false, true, true), "pause", "QJK", ""},
+		{"resume a running ICS", status(false, true, false), status(false, true, false), "resume", "QJK", " (it was not paused when this command looked)"},
+		{"resume a paused ICS", status(false, true, false), status(false, false, false), "resume", "QMM", ""},
+		{"status unknown", nil, nil, "pause", "QMM", ""},
+		{"an ICS the status lacks", status(false, true), status(false, true), "pause", "QXX", ""},
+		{"the state after unknown", status(false, true, false), nil, "pause", "QMM", " (it was already paused when this command looked)"},
+		// Two commands at once.
+		{"a pause a resume overtook", status(false, false, false), status(false, false, false), "pause", "QJK",
+			" (but it is not paused now: a resume sent since, by another command, stands; `ice wave status` says more)"},
+		{"a resume a pause overtook", status(false, false, true), status(false, false, true), "resume", "QJK",
+			" (but it is paused now: a pause sent since, by another command, stands; `ice wave status` says more)"},
+		{"a wave's pause a resume overtook", status(false, false, false), status(false, false, false), "pause", "",
+			" (but the wave is not paused now: a resume sent since, by another command, stands; `ice wave status` says more)"},
+		{"a wave's pause its ICSs have not all taken yet", status(false, false, false), status(true, true, false), "pause", "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := unchangedNote(tt.before, tt.use, tt.ics); got != tt.want {
+			if got := unchangedNote(tt.before, tt.after, tt.use, tt.ics); got != tt.want {
 				t.Errorf("unchangedNote = %q, want %q", got, tt.want)
 			}
 		})
