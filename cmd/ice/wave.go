@@ -523,6 +523,23 @@ func pausedState(st *waveclient.Status, ics string) (paused, ok bool) {
 	return false, false
 }
 
+// movedSinceNote says when the step a move put on a day (moved, as the update
+// answered) is on another day in the ICS's status read after it (after; nil when it
+// could not be read): another move of the step, sent at the same moment, came after
+// this one and stands. Two moves at once each answered "now on day N", and only the
+// later one held.
+func movedSinceNote(moved waveclient.MailingStatus, after *waveclient.ICSStatus) string {
+	if after == nil {
+		return ""
+	}
+	for _, m := range after.Mailings {
+		if m.Step == moved.Step && m.Day != moved.Day {
+			return fmt.Sprintf(" (but it is on day %d now: a move sent since, by another command, stands; `ice wave status` says more)", m.Day)
+		}
+	}
+	return ""
+}
+
 // waveICSOpCmd is a command acting on one ICS of a wave.
 func waveICSOpCmd(use, short string, op func(*waveclient.Client, context.Context, string, string) error) *cobra.Command {
 	var c conn
@@ -589,7 +606,11 @@ func waveMoveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("wave %s ICS %s: %s now on day %d\n", args[0], ics, m.Step, m.Day)
+			var after *waveclient.ICSStatus
+			if st, err := cl.ICSStatus(ctx, args[0], ics); err == nil {
+				after = &st
+			}
+			fmt.Printf("wave %s ICS %s: %s now on day %d%s\n", args[0], ics, m.Step, m.Day, movedSinceNote(m, after))
 			return nil
 		}),
 	}

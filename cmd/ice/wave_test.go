@@ -275,3 +275,29 @@ func TestStatusShowsDayZero(t *testing.T) {
 		t.Errorf("status names a day 0 the ICS has not moved:\n%s", b.String())
 	}
 }
+
+// Two moves of one step at once, to days 16 and 15: each update answered "now on day
+// N", and the step ended on the day of the later one. The earlier one's answer says
+// the later one stands; an answer the status agrees with adds nothing.
+func TestMovedSinceNote(t *testing.T) {
+	status := func(day int) *waveclient.ICSStatus {
+		return &waveclient.ICSStatus{WaveID: "W5", ICS: "QMM", Mailings: []waveclient.MailingStatus{
+			{Step: "invitation", Day: 0}, {Step: "reminder1", Day: day}, {Step: "sms2", Day: 17}}}
+	}
+	moved := waveclient.MailingStatus{Step: "reminder1", Day: 16}
+	for _, tt := range []struct {
+		name  string
+		after *waveclient.ICSStatus
+		want  string
+	}{
+		{"the move stands", status(16), ""},
+		{"another move came after", status(15), " (but it is on day 15 now: a move sent since, by another command, stands; `ice wave status` says more)"},
+		{"status unknown", nil, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := movedSinceNote(moved, tt.after); got != tt.want {
+				t.Errorf("movedSinceNote = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
