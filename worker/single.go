@@ -148,7 +148,8 @@ func checkSingleWarehouse(ctx context.Context, c client.Client, host string, now
 	pollers, err := warehousePollers(ctx, c)
 	if err != nil {
 		return fmt.Errorf("worker: cannot check that no other warehouse worker runs (DescribeTaskQueue %s): %w; "+
-			"if you are sure none does, start with --force-warehouse", activities.WarehouseTaskQueue, err)
+			"start again in a moment (a cluster just started may not answer yet), or, if you are sure none runs, "+
+			"start `ice worker --warehouse` with --force-warehouse", activities.WarehouseTaskQueue, err)
 	}
 	liveWarehouse.Lock()
 	live := maps.Clone(liveWarehouse.ids)
@@ -165,6 +166,6 @@ func checkSingleWarehouse(ctx context.Context, c client.Client, host string, now
 	return fmt.Errorf("worker: another warehouse worker is polling the warehouse task queue %s: %s. "+
 		"Run exactly one warehouse worker: DuckDB has one writer, and a second with another file would take some loads and leave them out of this one's. "+
 		"Stop it first; a worker stopped in the last %s is still listed (wait, then start again), "+
-		"or, once you are sure it is stopped, start with --force-warehouse",
+		"or, once you are sure it is stopped, start `ice worker --warehouse` with --force-warehouse",
 		activities.WarehouseTaskQueue, strings.Join(seen, "; "), WarehousePollerFresh)
 }

@@ -119,4 +119,14 @@ func TestSecondWarehouseWorkerRefused(t *testing.T) {
 		t.Fatalf("forced: %v", err)
 	}
 	forced.Stop()
+	// A cluster that does not answer the check: the refusal says to try again, and names
+	// the command that has --force-warehouse (ice dev, which starts its own, has none).
+	cctx, stop := context.WithCancel(ctx)
+	stop()
+	err = checkSingleWarehouse(cctx, cl, "host", time.Now())
+	for _, want := range []string{"cannot check", "start again in a moment", "`ice worker --warehouse` with --force-warehouse"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the check against a cluster that does not answer: %v\nwant it to say %q", err, want)
+		}
+	}
 }
