@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"icesurvey/schemas"
+	"icesurvey/store"
 )
 
 // A damaged warehouse file (cut short by a full disk, overwritten, a bad block) is
@@ -82,5 +85,37 @@ func TestDamagedWarehouseSaysHowToRebuild(t *testing.T) {
 			}
 			check("OpenReadOnly", err)
 		})
+	}
+}
+
+// A damaged lake object (cut short, overwritten) met by a load is named with what to do:
+// the lake is the truth, so it is restored, not derived again; DuckDB's error said only
+// "No magic bytes found at end of file".
+func TestDamagedLakeObjectSaysRestoreIt(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := Open(ctx, filepath.Join(dir, "warehouse.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.NewFileStore(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := schemas.LakePartition(schemas.LakeResponses, "W1", "QMM") + "part-cut.parquet"
+	if err := st.Put(ctx, key, strings.NewReader("PAR1 and then nothing more")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.LoadLakeObjects(ctx, st, "W1", "QMM", []schemas.LakeObject{{Table: schemas.TableResponses, Key: key}})
+	if err == nil {
+		t.Fatal("a damaged lake object was loaded")
+	}
+	for _, want := range []string{key, "a lake object is damaged", "restore the object"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the load's error does not say %q: %v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "ice warehouse reload --all") {
+		t.Errorf("the load's error says to rebuild the warehouse, which is not damaged: %v", err)
 	}
 }

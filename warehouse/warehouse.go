@@ -138,7 +138,7 @@ func WithRetry(ctx context.Context, timeout time.Duration, op func() error) erro
 }
 
 func classify(err error) error {
-	if err == nil || errors.Is(err, ErrBusy) || errors.Is(err, errDamaged) {
+	if err == nil || errors.Is(err, ErrBusy) || errors.Is(err, errDamaged) || errors.Is(err, errLakeObjectDamaged) {
 		return err
 	}
 	msg := err.Error()
@@ -152,8 +152,28 @@ func classify(err error) error {
 			return fmt.Errorf("%w: %w", err, errDamaged)
 		}
 	}
+	for _, sign := range damagedParquet {
+		if strings.Contains(msg, sign) {
+			return fmt.Errorf("%w: %w", err, errLakeObjectDamaged)
+		}
+	}
 	return err
 }
+
+// damagedParquet are the signs in DuckDB's errors of a Parquet file that is not whole
+// (cut short, overwritten): read by a load, it is a lake object.
+var damagedParquet = []string{
+	"No magic bytes found at end of file",
+	"too small to be a Parquet file",
+}
+
+// errLakeObjectDamaged ends the error of a load that met a damaged lake object with
+// what to do. Unlike the warehouse, the lake is the truth and nothing derives it again:
+// the object has to be restored. The load is retried as any other failure, so it
+// carries on once it is.
+var errLakeObjectDamaged = errors.New("a lake object is damaged (not a whole Parquet file); the lake is the truth, " +
+	"so nothing derives it again: restore the object from the store's versions or backup, " +
+	"and the load, retried, carries on (`ice audit --wave W --failed` lists what waits for it)")
 
 // damagedFile are the signs in DuckDB's errors of a warehouse file that is damaged:
 // cut short, overwritten, or with a block whose checksum fails.
