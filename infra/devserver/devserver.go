@@ -74,6 +74,7 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 	}
 	dbPath := filepath.Join(cfg.DataDir, "temporal.db")
 	logPath := filepath.Join(cfg.DataDir, "temporal.log")
+	ours := heldPorts() // the ports of a server this process started before
 	ports, err := portPlan(cfg.DataDir, cfg.Host, cfg.Port)
 	if err != nil {
 		return nil, err
@@ -86,7 +87,10 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 	// log, written to temporal.log only) when it cannot listen on one, so `ice dev` would
 	// stop without a word.
 	for _, name := range slices.Sorted(maps.Keys(ports)) {
-		if name == "frontend" {
+		if name == "frontend" || ours[ports[name]] {
+			// A server this process stopped and starts again on its plan: a listener of
+			// the stopped one (its metrics) may still be open, and the server's start has
+			// always come up over it.
 			continue
 		}
 		if err := portFree(cfg.Host, ports[name]); err != nil {

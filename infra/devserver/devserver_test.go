@@ -43,3 +43,20 @@ func TestStartRefusesAPortTakenNamingIt(t *testing.T) {
 		}
 	}
 }
+
+// A server stopped and started again in one process on its data directory (as the
+// end-to-end restart test does) comes back on its plan's ports: a listener the stopped
+// one leaves open is its own, not another program's.
+func TestStartAgainInTheSameProcess(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for i := range 2 {
+		srv, err := StartDevServer(ctx, DevServerConfig{DataDir: dir})
+		if err != nil {
+			t.Fatalf("start %d: %v", i+1, err)
+		}
+		if err := srv.Stop(); err != nil {
+			t.Fatalf("stop %d: %v", i+1, err)
+		}
+	}
+}

@@ -51,6 +51,17 @@ func FreePort(host string) (int, error) {
 	return 0, fmt.Errorf("find free port: none free on %s in %d-%d", host, lo, hi)
 }
 
+// heldPorts are the ports this process holds a claim on.
+func heldPorts() map[int]bool {
+	claimedPorts.Lock()
+	defer claimedPorts.Unlock()
+	out := make(map[int]bool, len(claimedPorts.files))
+	for p := range claimedPorts.files {
+		out[p] = true
+	}
+	return out
+}
+
 // claimPlannedPort claims a port a data directory's plan names, for a restarted server.
 // A port this process already holds (the same server started again in this process) is
 // its own.
