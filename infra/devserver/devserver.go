@@ -10,11 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"time"
 
@@ -74,7 +72,6 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 	}
 	dbPath := filepath.Join(cfg.DataDir, "temporal.db")
 	logPath := filepath.Join(cfg.DataDir, "temporal.log")
-	ours := heldPorts() // the ports of a server this process started before
 	ports, err := portPlan(cfg.DataDir, cfg.Host, cfg.Port)
 	if err != nil {
 		return nil, err
@@ -83,23 +80,6 @@ func StartDevServer(ctx context.Context, cfg DevServerConfig) (*DevServer, error
 	if err := portFree(cfg.Host, port); err != nil {
 		return nil, fmt.Errorf("temporal: frontend port %d: %w (is another `ice dev` running on %s?)", port, err, cfg.DataDir)
 	}
-	// Every other port of the plan too: the server's own start exits the process (a fatal
-	// log, written to temporal.log only) when it cannot listen on one, so `ice dev` would
-	// stop without a word.
-	for _, name := range slices.Sorted(maps.Keys(ports)) {
-		if name == "frontend" || ours[ports[name]] {
-			// A server this process stopped and starts again on its plan: a listener of
-			// the stopped one (its metrics) may still be open, and the server's start has
-			// always come up over it.
-			continue
-		}
-		if err := portFree(cfg.Host, ports[name]); err != nil {
-			return nil, fmt.Errorf("temporal: port %d (%s, kept in %s): %w — is another `ice dev` running on %s? "+
-				"If not, another program holds the port: stop it, then start again",
-				ports[name], name, filepath.Join(cfg.DataDir, "ports.json"), err, cfg.DataDir)
-		}
-	}
-
 	sqlCfg := config.SQL{
 		PluginName:        sqliteplugin.PluginName,
 		DatabaseName:      dbPath,
@@ -268,16 +248,26 @@ func portPlan(dataDir, host string, frontend int) (map[string]int, error) {
 		"frontend-membership", "history-membership", "matching-membership", "worker-membership"}
 	for _, n := range names {
 		if p := plan[n]; p != 0 {
-			// A restarted server takes its plan's port again. Another ice process's claim
-			// on it means another ice dev is running on this data directory (StartDevServer
-			// refuses a port another program holds, naming it).
-			got, err := claimPlannedPort(p)
+			// A restarted server takes its plan's port again, which must be free: the
+			// server's own start exits the process (a fatal log) when it cannot listen on
+			// one, so `ice dev` would stop without a word. Another ice process's claim on
+			// it means another ice dev runs on this data directory. A port this process
+			// held already is its own server's, stopped and started again: a listener of
+			// the stopped one (its metrics) may still be open, and the server's start has
+			// always come up over it. The frontend, which clients dial, the caller checks.
+			c, err := claimPort(p)
 			if err != nil {
 				return nil, err
 			}
-			if !got {
+			if c == heldByOtherProc {
 				return nil, fmt.Errorf("temporal: port %d (%s, kept in %s) is held by another ice process: is another `ice dev` running on %s?",
 					p, n, path, dataDir)
+			}
+			if c == claimedNow && n != "frontend" {
+				if err := portFree(host, p); err != nil {
+					return nil, fmt.Errorf("temporal: port %d (%s, kept in %s): %w — is another `ice dev` running on %s? "+
+						"If not, another program holds the port: stop it, then start again", p, n, path, err, dataDir)
+				}
 			}
 			continue
 		}

@@ -37,63 +37,53 @@ func FreePort(host string) (int, error) {
 	start := rand.IntN(n)
 	for i := 0; i < n && i < 4000; i++ {
 		p := lo + (start+i)%n
-		got, err := claimPort(p, false)
+		c, err := claimPort(p)
 		if err != nil {
 			return 0, err
 		}
-		if !got {
-			continue
-		}
-		if portFree(host, p) == nil {
+		// One this process held already is not handed out twice.
+		if c == claimedNow && portFree(host, p) == nil {
 			return p, nil
 		}
 	}
 	return 0, fmt.Errorf("find free port: none free on %s in %d-%d", host, lo, hi)
 }
 
-// heldPorts are the ports this process holds a claim on.
-func heldPorts() map[int]bool {
-	claimedPorts.Lock()
-	defer claimedPorts.Unlock()
-	out := make(map[int]bool, len(claimedPorts.files))
-	for p := range claimedPorts.files {
-		out[p] = true
-	}
-	return out
-}
+// claim is what claimPort found of a port.
+type claim int
 
-// claimPlannedPort claims a port a data directory's plan names, for a restarted server.
-// A port this process already holds (the same server started again in this process) is
-// its own.
-func claimPlannedPort(port int) (bool, error) { return claimPort(port, true) }
+const (
+	claimedNow      claim = iota // this process has just claimed it
+	heldByUs                     // this process held it already (a server it started before)
+	heldByOtherProc              // another ice process holds it
+)
 
-// claimPort takes this process's claim on port. ours says whether a claim this process
-// already holds counts as taken (false: FreePort must not hand out one port twice) or as
-// got (true: a plan's port, for a server restarted in this process).
-func claimPort(port int, ours bool) (bool, error) {
+// claimPort takes this process's claim on port.
+func claimPort(port int) (claim, error) {
 	claimedPorts.Lock()
 	defer claimedPorts.Unlock()
 	if _, held := claimedPorts.files[port]; held {
-		return ours, nil
+		return heldByUs, nil
 	}
 	dir := portLockDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, fmt.Errorf("claim port %d: %w", port, err)
+		return 0, fmt.Errorf("claim port %d: %w", port, err)
 	}
 	f, err := os.OpenFile(dir+string(os.PathSeparator)+strconv.Itoa(port), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return false, fmt.Errorf("claim port %d: %w", port, err)
+		return 0, fmt.Errorf("claim port %d: %w", port, err)
 	}
 	got, err := lockFile(f)
-	if err != nil || !got {
+	if err != nil {
 		f.Close()
-		if err != nil {
-			return false, fmt.Errorf("claim port %d: %w", port, err)
-		}
-		return false, nil
+		return 0, fmt.Errorf("claim port %d: %w", port, err)
+	}
+	if !got {
+		f.Close()
+		return heldByOtherProc, nil
 	}
 	claimedPorts.files[port] = f
-	return true, nil
+	return claimedNow, nil
 }
 
 // portLockDir is where claims are kept: one directory per user, so another user's

@@ -56,8 +56,8 @@ func TestAClaimedPortIsRefusedToAnotherProcess(t *testing.T) {
 		t.Fatalf("port %d, claimed by this process, could be claimed again by another", p)
 	}
 	// A server restarted in this process takes its plan's port again.
-	if got, err := claimPlannedPort(p); err != nil || !got {
-		t.Fatalf("claimPlannedPort(%d) of this process's own claim = %v, %v; want true", p, got, err)
+	if c, err := claimPort(p); err != nil || c != heldByUs {
+		t.Fatalf("claimPort(%d) of this process's own claim = %v, %v; want heldByUs", p, c, err)
 	}
 }
 
