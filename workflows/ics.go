@@ -70,8 +70,9 @@ type icsRun struct {
 	optOutsInFlight int
 	// optOutMu records the late opt-outs one at a time (changeOptOutsOneAtATime).
 	optOutMu workflow.Mutex
-	// closeAt is when fieldwork closes (day FieldworkDays); with closeOnDay
-	// (changeCloseOnItsDay) nothing the mailings wait for holds it back.
+	// closeAt is when fieldwork closes (day FieldworkDays, from day 0: dayZero moves
+	// it); with closeOnDay (changeCloseOnItsDay) nothing the mailings wait for holds it
+	// back.
 	closeAt    time.Time
 	closeOnDay bool
 }
@@ -159,7 +160,7 @@ func (r *icsRun) run(ctx workflow.Context) error {
 			start = r.dayZero(start)
 		}
 	}
-	return r.close(ctx, start)
+	return r.close(ctx)
 }
 
 // dayZero is the day the schedule's days count from once its first step (the
@@ -803,10 +804,9 @@ func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) 
 
 // close waits for the end of fieldwork, records the final outcomes and starts the
 // retention workflow, which outlives this one.
-func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
-	closeAt := start.Add(time.Duration(r.in.FieldworkDays) * r.in.DayLength)
+func (r *icsRun) close(ctx workflow.Context) error {
 	r.setStage(ctx, StageFieldwork, fmt.Sprintf("fieldwork to close on day %d", r.in.FieldworkDays))
-	if err := r.sleepUntil(ctx, closeAt); err != nil {
+	if err := r.sleepUntil(ctx, r.closeAt); err != nil {
 		return err
 	}
 	if r.in.FinalLoadDays > 0 && workflow.GetVersion(ctx, changeFinalLoadWait, workflow.DefaultVersion, 1) >= 1 {
@@ -815,7 +815,7 @@ func (r *icsRun) close(ctx workflow.Context, start time.Time) error {
 		// morning. The closing record waits for it, so that nobody who answered in time
 		// is recorded as a non-responder, and the release drafted at the wave's end
 		// counts them.
-		recordAt := closeAt.Add(time.Duration(r.in.FinalLoadDays) * r.in.DayLength)
+		recordAt := r.closeAt.Add(time.Duration(r.in.FinalLoadDays) * r.in.DayLength)
 		r.setStage(ctx, StageClosing, fmt.Sprintf("the supplier's last files: the closing record on day %d", r.in.FieldworkDays+r.in.FinalLoadDays))
 		if d := recordAt.Sub(workflow.Now(ctx)); d > 0 {
 			if err := workflow.Sleep(ctx, d); err != nil {
