@@ -100,11 +100,14 @@ func SecondarySuppression() Withholding {
 	}
 }
 
-func (b Bar) why() Withholding {
-	if b.Why == (Withholding{}) {
+func (b Bar) why() Withholding { return b.Why.orDefault() }
+
+// orDefault is the reason, or the base rule at its default threshold when none is given.
+func (w Withholding) orDefault() Withholding {
+	if w == (Withholding{}) {
 		return BaseTooSmall(10)
 	}
-	return b.Why
+	return w
 }
 
 // Layout of a bar chart, in viewBox units.

@@ -25,12 +25,7 @@ type Trend struct {
 	Why Withholding
 }
 
-func (c Trend) why() Withholding {
-	if c.Why == (Withholding{}) {
-		return BaseTooSmall(10)
-	}
-	return c.Why
-}
+func (c Trend) why() Withholding { return c.Why.orDefault() }
 
 // Series is one line. Each series has its own colour, marker shape and dash pattern.
 type Series struct {
