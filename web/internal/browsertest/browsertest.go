@@ -57,29 +57,22 @@ func Start(tb testing.TB) *Browser {
 	// Chromium now and then exits at launch before saying anything ("chrome failed to
 	// start:" and no reason), on a machine busy with the rest of the suite: a launch is
 	// tried three times, each with a fresh profile, and every failure is logged.
-	var (
-		ctx                        context.Context
-		cancelBrowser, cancelAlloc context.CancelFunc
-		err                        error
-	)
+	var err error
 	for attempt := 1; attempt <= 3; attempt++ {
-		ctx, cancelBrowser, cancelAlloc, err = launch(tb.TempDir())
-		if err == nil {
-			break
+		var b *Browser
+		if b, err = launch(tb.TempDir()); err == nil {
+			tb.Cleanup(b.cancel)
+			return b
 		}
 		tb.Logf("starting %s (attempt %d of 3): %v", ChromiumPath, attempt, err)
 		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
 	}
-	if err != nil {
-		tb.Fatalf("starting %s: %v", ChromiumPath, err)
-	}
-	b := &Browser{ctx: ctx, cancel: func() { cancelBrowser(); cancelAlloc() }}
-	tb.Cleanup(b.cancel)
-	return b
+	tb.Fatalf("starting %s: %v", ChromiumPath, err)
+	return nil
 }
 
 // launch starts Chromium on a fresh profile directory and waits until it answers.
-func launch(profile string) (context.Context, context.CancelFunc, context.CancelFunc, error) {
+func launch(profile string) (*Browser, error) {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath),
 		chromedp.UserDataDir(profile),
@@ -105,9 +98,9 @@ func launch(profile string) (context.Context, context.CancelFunc, context.Cancel
 	if err := chromedp.Do(ctx); err != nil {
 		cancelBrowser()
 		cancelAlloc()
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return ctx, cancelBrowser, cancelAlloc, nil
+	return &Browser{ctx: ctx, cancel: func() { cancelBrowser(); cancelAlloc() }}, nil
 }
 
 // Tab is one tab of the browser with what it has logged.
