@@ -45,25 +45,40 @@ func LakePartitions(ctx context.Context, st store.Store, wave string) ([]string,
 
 // LakePartitionObjects lists the lake objects of one partition of the wave (an ICS's
 // code, or WavePartition) that belong in warehouse tables, by key (so table by table),
-// those with a key after after only ("" for all). Objects whose rows another object of
-// the partition has replaced are left out (schemas.StaleResponseThemes): loaded after
-// it, they would put back rows that no longer stand.
+// those with a key after after only ("" for all), and not those another object has
+// replaced (liveObjects).
 func LakePartitionObjects(ctx context.Context, st store.Store, wave, partition, after string) ([]schemas.LakeObject, error) {
-	var out []schemas.LakeObject
-	var themes []string
-	err := eachLakeObject(ctx, st, wave, partition, func(t schemas.LakeTable, ics, key string) {
-		if ics != partition {
-			return
-		}
-		if t == schemas.LakeResponseThemes {
-			themes = append(themes, key)
-		}
-		out = append(out, t.Object(key))
-	})
-	stale := schemas.StaleResponseThemes(themes)
-	out = slices.DeleteFunc(out, func(o schemas.LakeObject) bool { return o.Key <= after || stale[o.Key] })
+	byPart, err := liveObjects(ctx, st, wave, partition)
+	if err != nil {
+		return nil, err
+	}
+	out := slices.DeleteFunc(byPart[partition], func(o schemas.LakeObject) bool { return o.Key <= after })
 	slices.SortFunc(out, func(a, b schemas.LakeObject) int { return strings.Compare(a.Key, b.Key) })
-	return out, err
+	return out, nil
+}
+
+// liveObjects lists the wave's lake objects that belong in warehouse tables, by
+// partition, leaving out those whose rows another object of the partition has replaced
+// (schemas.StaleResponseThemes): loaded after it, they would put back rows that no
+// longer stand. Given an ICS's code, it lists that ICS's folders only; given "", the
+// whole wave's.
+func liveObjects(ctx context.Context, st store.Store, wave, ics string) (map[string][]schemas.LakeObject, error) {
+	byPart := map[string][]schemas.LakeObject{}
+	themes := map[string][]string{}
+	err := eachLakeObject(ctx, st, wave, ics, func(t schemas.LakeTable, part, key string) {
+		if t == schemas.LakeResponseThemes {
+			themes[part] = append(themes[part], key)
+		}
+		byPart[part] = append(byPart[part], t.Object(key))
+	})
+	if err != nil {
+		return nil, err
+	}
+	for part, objs := range byPart {
+		stale := schemas.StaleResponseThemes(themes[part])
+		byPart[part] = slices.DeleteFunc(objs, func(o schemas.LakeObject) bool { return stale[o.Key] })
+	}
+	return byPart, nil
 }
 
 // eachLakeObject calls fn with every Parquet object of the wave in a lake table the
@@ -126,28 +141,21 @@ func LakeWaves(ctx context.Context, st store.Store) ([]string, error) {
 // tables and that the warehouse has not loaded (loaded_files has no row for the object
 // and its table): a load still retrying, or a warehouse rebuilt and not reloaded yet.
 // The wave's own objects (the audit batches, written all the time) are left out, and
-// so are objects another has replaced (schemas.StaleResponseThemes). It lists the
-// wave's lake; it does not read the objects, so one loaded and changed since is not
-// found (ice warehouse reload compares their digests).
+// so are objects another has replaced (liveObjects). It lists the wave's lake; it does
+// not read the objects, so one loaded and changed since is not found (ice warehouse
+// reload compares their digests).
 func (w *Warehouse) NotLoaded(ctx context.Context, st store.Store, wave string) ([]string, error) {
-	byPart := map[string][]schemas.LakeObject{}
-	themes := map[string][]string{}
-	err := eachLakeObject(ctx, st, wave, "", func(t schemas.LakeTable, part, key string) {
-		if part == WavePartition {
-			return
-		}
-		if t == schemas.LakeResponseThemes {
-			themes[part] = append(themes[part], key)
-		}
-		byPart[part] = append(byPart[part], t.Object(key))
-	})
+	byPart, err := liveObjects(ctx, st, wave, "")
 	if err != nil {
 		return nil, err
 	}
+	delete(byPart, WavePartition)
 	loaded := map[schemas.LakeObject]bool{}
 	err = w.Read(ctx, func(db *sql.DB) error {
-		rows, err := db.QueryContext(ctx, `SELECT table_name, object_key FROM loaded_files WHERE starts_with(object_key, ?)`,
-			schemas.AreaLake.Prefix())
+		// The wave's lake objects only: every key is lake/{table}/wave={wave}/...
+		rows, err := db.QueryContext(ctx, `SELECT table_name, object_key FROM loaded_files
+			WHERE starts_with(object_key, ?) AND contains(object_key, ?)`,
+			schemas.AreaLake.Prefix(), "/wave="+wave+"/")
 		if err != nil {
 			return fmt.Errorf("warehouse: read loaded_files: %w", err)
 		}
@@ -165,10 +173,9 @@ func (w *Warehouse) NotLoaded(ctx context.Context, st store.Store, wave string) 
 		return nil, err
 	}
 	var out []string
-	for part, objs := range byPart {
-		stale := schemas.StaleResponseThemes(themes[part])
+	for _, objs := range byPart {
 		for _, o := range objs {
-			if !stale[o.Key] && !loaded[o] {
+			if !loaded[o] {
 				out = append(out, o.Key)
 			}
 		}
