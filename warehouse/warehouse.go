@@ -138,8 +138,13 @@ func WithRetry(ctx context.Context, timeout time.Duration, op func() error) erro
 }
 
 func classify(err error) error {
-	if err == nil || errors.Is(err, ErrBusy) || errors.Is(err, errDamaged) || errors.Is(err, errLakeObjectDamaged) {
+	if err == nil || errors.Is(err, ErrBusy) {
 		return err
+	}
+	for _, d := range damage {
+		if errors.Is(err, d.advice) {
+			return err
+		}
 	}
 	msg := err.Error()
 	// Another process's lock, or (within one process) a read-only handle still open.
@@ -147,18 +152,22 @@ func classify(err error) error {
 		strings.Contains(msg, "with a different configuration than existing connections") {
 		return fmt.Errorf("%w: %v", ErrBusy, err)
 	}
-	for _, sign := range damagedFile {
-		if strings.Contains(msg, sign) {
-			return fmt.Errorf("%w: %w", err, errDamaged)
-		}
-	}
-	for _, sign := range damagedParquet {
-		if strings.Contains(msg, sign) {
-			return fmt.Errorf("%w: %w", err, errLakeObjectDamaged)
+	for _, d := range damage {
+		for _, sign := range d.signs {
+			if strings.Contains(msg, sign) {
+				return fmt.Errorf("%w: %w", err, d.advice)
+			}
 		}
 	}
 	return err
 }
+
+// damage pairs the signs of a damaged file in DuckDB's errors with the advice that
+// ends such an error: the warehouse file's, or a lake object's.
+var damage = []struct {
+	signs  []string
+	advice error
+}{{damagedFile, errDamaged}, {damagedParquet, errLakeObjectDamaged}}
 
 // damagedParquet are the signs in DuckDB's errors of a Parquet file that is not whole
 // (cut short, overwritten): read by a load, it is a lake object.
