@@ -1143,12 +1143,7 @@ func TestICSWorkflow_DBSOverdueThenReply(t *testing.T) {
 	start := t0.Add(declareAt)
 	w := newWorld(env, start, 4000, fieldworkPeople()...)
 	const replyOnCall = 6 // calls at +0h … +4h find nothing; the 6th (+5h) finds the reply
-	w.collectHook = func(call int, in activities.DBSCollectInput) (activities.DBSCollectOutput, error, bool) {
-		if strings.HasSuffix(in.RequestID, "-invitation-1") && call < replyOnCall {
-			return activities.DBSCollectOutput{}, activities.ApplicationError(dbs.ErrReplyNotReady), true
-		}
-		return activities.DBSCollectOutput{}, nil, false
-	}
+	w.collectHook = replyLate("invitation", replyOnCall)
 	u := &updates{}
 	snaps := &snapshots{}
 	env.RegisterDelayedCallback(func() { u.declare(env, "d", "Dr A. Jones") }, declareAt)
@@ -1452,12 +1447,7 @@ func TestICSWorkflow_DBSReplyOutstandingAtClose(t *testing.T) {
 	w := newWorld(env, start, 4000, fieldworkPeople()...)
 	// sms3 (day 31)'s reply never comes; the test environment gives up after 10 attempts
 	// of an activity: polled every 3 days, from day 31 to the close it tries 9 times.
-	w.collectHook = func(call int, in activities.DBSCollectInput) (activities.DBSCollectOutput, error, bool) {
-		if strings.HasSuffix(in.RequestID, "-sms3-1") {
-			return activities.DBSCollectOutput{}, activities.ApplicationError(dbs.ErrReplyNotReady), true
-		}
-		return activities.DBSCollectOutput{}, nil, false
-	}
+	w.collectHook = replyLate("sms3", 0)
 	u := &updates{}
 	env.RegisterDelayedCallback(func() { u.declare(env, "d", "Dr A. Jones") }, declareAt)
 	env.ExecuteWorkflow(workflows.ICSWorkflow, icsInput(t, spec, testICS))
@@ -1492,12 +1482,7 @@ func TestICSWorkflow_DaysCountFromTheInvitation(t *testing.T) {
 	start := t0.Add(declareAt)
 	w := newWorld(env, start, 4000, fieldworkPeople()...)
 	const replyOnCall = 6 // the invitation's reply is found at the 6th poll, 5 hours on
-	w.collectHook = func(call int, in activities.DBSCollectInput) (activities.DBSCollectOutput, error, bool) {
-		if strings.HasSuffix(in.RequestID, "-invitation-1") && call < replyOnCall {
-			return activities.DBSCollectOutput{}, activities.ApplicationError(dbs.ErrReplyNotReady), true
-		}
-		return activities.DBSCollectOutput{}, nil, false
-	}
+	w.collectHook = replyLate("invitation", replyOnCall)
 	u := &updates{}
 	snaps := &snapshots{}
 	env.RegisterDelayedCallback(func() { u.declare(env, "d", "Dr A. Jones") }, declareAt)
@@ -1522,4 +1507,15 @@ func TestICSWorkflow_DaysCountFromTheInvitation(t *testing.T) {
 	var res workflows.ICSResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	assert.Equal(t, invited, res.Status.DayZero)
+}
+
+// replyLate is a collectHook under which the DBS reply to step's first request is not
+// ready until the onCall-th poll (never, with 0); every other reply is the world's.
+func replyLate(step string, onCall int) func(int, activities.DBSCollectInput) (activities.DBSCollectOutput, error, bool) {
+	return func(call int, in activities.DBSCollectInput) (activities.DBSCollectOutput, error, bool) {
+		if strings.HasSuffix(in.RequestID, "-"+step+"-1") && (onCall == 0 || call < onCall) {
+			return activities.DBSCollectOutput{}, activities.ApplicationError(dbs.ErrReplyNotReady), true
+		}
+		return activities.DBSCollectOutput{}, nil, false
+	}
 }
