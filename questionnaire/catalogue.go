@@ -148,8 +148,12 @@ func (c *Catalogue) validate() []error {
 		}
 	}
 	// One id, one kind of answer: the responses table has one column per id, and a
-	// question whose answers change shape needs a new id (and a new column).
+	// question whose answers change shape needs a new id (and a new column). So does
+	// one whose option codes (in order), positive or excluded codes change: its column
+	// and its "% positive" would mix two questions, and a release of a wave that used
+	// both versions is refused (publication), only at the wave's close.
 	shape := map[string]string{}
+	scoring := map[string]string{}
 	first := map[string]string{}
 	for _, v := range vs {
 		for _, q := range c.versions[v].Questions {
@@ -158,10 +162,25 @@ func (c *Catalogue) validate() []error {
 				errs = append(errs, fmt.Errorf("%s: question %s is %s here but %s in %s: a changed question needs a new id", v, q.ID, sh, have, first[q.ID]))
 				continue
 			}
-			shape[q.ID], first[q.ID] = sh, v
+			sc := scoringOf(&q)
+			if have, ok := scoring[q.ID]; ok && have != sc {
+				errs = append(errs, fmt.Errorf("%s: question %s has other option codes, positive or excluded codes here than in %s (%s here, %s there): a changed question needs a new id", v, q.ID, first[q.ID], sc, have))
+				continue
+			}
+			shape[q.ID], scoring[q.ID], first[q.ID] = sh, sc, v
 		}
 	}
 	return errs
+}
+
+// scoringOf describes what a question's answers mean for its column and its "%
+// positive": its option codes in order, its positive and its excluded codes.
+func scoringOf(q *Question) string {
+	codes := make([]string, len(q.Options))
+	for i, o := range q.Options {
+		codes[i] = o.Code
+	}
+	return fmt.Sprintf("options [%s] positive [%s] excluded [%s]", strings.Join(codes, " "), strings.Join(q.Positive, " "), strings.Join(q.Excluded, " "))
 }
 
 // requiredThemes are the themes every core questionnaire must cover (brochure p. 13).

@@ -372,6 +372,14 @@ func TestQuestionShapeIsStableAcrossVersions(t *testing.T) {
 		{"same questions", next, ""},
 		{"single becomes multi", strings.Replace(next, "{id: P_C, theme: coordination, type: single", "{id: P_C, theme: coordination, type: multi", 1) + "", "question P_C is"},
 		{"numeric codes become letters", strings.Replace(next, `{id: P_D, theme: demographics, type: single, text: "D?", options: [{code: "1", label: "A"}`, `{id: P_D, theme: demographics, type: single, text: "D?", options: [{code: "A", label: "A"}`, 1), "question P_D is"},
+		// The same id with other option codes, positive or excluded codes would mix two
+		// questions in one column and one "% positive" (the release refuses such a wave
+		// only at its close): the catalogue refuses the definition when it is added.
+		{"reworded, same codes", strings.Replace(next, `text: "C?"`, `text: "C, reworded?"`, 1), ""},
+		{"positive codes change", strings.Replace(next, `text: "C?", options: [{code: "1", label: "Good"}, {code: "2", label: "Bad"}], positive: ["1"]`,
+			`text: "C?", options: [{code: "1", label: "Good"}, {code: "2", label: "Bad"}, {code: "3", label: "Fair"}], positive: ["1", "3"]`, 1), "question P_C has other option codes, positive or excluded codes here than in patient-2030.1"},
+		{"excluded codes change", strings.Replace(next, `positive: ["1"], excluded: ["3"]`, `positive: ["1"]`, 1), "question P_P has other option codes, positive or excluded codes here than in patient-2030.1"},
+		{"an option added", strings.Replace(next, `{id: P_D, theme: demographics, type: single, text: "D?", options: [{code: "1", label: "A"}`, `{id: P_D, theme: demographics, type: single, text: "D?", options: [{code: "3", label: "C"}, {code: "1", label: "A"}`, 1), "patient-2030.2: question P_D has other option codes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
