@@ -353,7 +353,12 @@ func newRun(ctx context.Context, st store.Store, cfg Config, in Input) (*run, er
 	}
 	y, m, d := cfg.SamplingDate.Date()
 	sampling := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	name, _ := codes.ICSName(cfg.ICS)
+	// A phase-1 ICS by its phase-1 name (QHM is the Durham place); any other board by
+	// the table of England's 42 (a phase-2 ICS is named on its declaration too).
+	name, ok := codes.ICSName(cfg.ICS)
+	if !ok {
+		name = schemas.ICSName(cfg.ICS)
+	}
 	return &run{
 		ctx: ctx, st: st, cfg: cfg, in: in, res: res,
 		sampling:    sampling,

@@ -581,3 +581,32 @@ func TestReportRecordIDIsNeverAFormula(t *testing.T) {
 		}
 	}
 }
+
+// TestDeclarationNamesEveryICS: the signed sample declaration names the ICS by the one
+// table of England's 42 boards (schemas.ICSNames), so a phase-2 ICS's declaration names
+// it too, not only the eight of phase 1.
+func TestDeclarationNamesEveryICS(t *testing.T) {
+	for code, want := range map[string]string{"QMM": "Norfolk and Waveney", "QOP": "Greater Manchester", "QXU": "Surrey Heartlands"} {
+		t.Run(code, func(t *testing.T) {
+			st := newStore(t)
+			s, m := goodRows(3)
+			for _, r := range s {
+				r["ICS_CODE"] = code
+			}
+			put(t, st, sampleKey, csvText(sampleHeader, s))
+			put(t, st, mailingKey, csvText(mailingHeader, m))
+			cfg := testConfig()
+			cfg.ICS = code
+			res, err := Run(context.Background(), st, cfg, Input{SampleKey: sampleKey, MailingKey: mailingKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Accepted != 3 {
+				t.Fatalf("accepted %d of 3: %+v", res.Accepted, res.ByReason)
+			}
+			if got := res.Declaration.ICSName; got != want {
+				t.Errorf("declaration ics_name %q, want %q", got, want)
+			}
+		})
+	}
+}
