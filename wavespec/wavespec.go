@@ -21,6 +21,7 @@ import (
 	"icesurvey/mailing"
 	"icesurvey/notify"
 	"icesurvey/publication"
+	"icesurvey/questionnaire"
 	"icesurvey/schemas"
 )
 
@@ -297,6 +298,46 @@ func (s *Spec) Validate() error {
 		for _, f := range []struct{ field, path string }{{"sample_file", ics.SampleFile}, {"mailing_file", ics.MailingFile}} {
 			if ext := strings.ToLower(path.Ext(f.path)); !slices.Contains(schemas.IntakeFileExtensions, ext) {
 				return fmt.Errorf("ics[%d] (%s).%s %q: intake reads %s files, not %q", i, ics.Code, f.field, f.path, strings.Join(schemas.IntakeFileExtensions, " or "), ext)
+			}
+		}
+	}
+	return s.checkQuestionnaires()
+}
+
+// checkQuestionnaires refuses questionnaire versions and local questions the embedded
+// catalogue does not have: the daily load is the first to use them, after the wave has
+// started (its id used up) and mailed, and would fail every day.
+func (s *Spec) checkQuestionnaires() error {
+	cat, err := questionnaire.Default()
+	if err != nil {
+		return err
+	}
+	for _, v := range []struct{ field, version, typ string }{
+		{"questionnaire_version", s.QuestionnaireVersion, questionnaire.Patient},
+		{"carer_questionnaire_version", s.CarerQuestionnaire, questionnaire.Carer},
+	} {
+		if v.version == "" {
+			continue // Defaults fills them; a spec built in code may leave them to the load
+		}
+		qn, err := cat.Resolve(v.version, nil)
+		if err != nil {
+			return fmt.Errorf("%s %q: not in the questionnaire catalogue (have %s)", v.field, v.version, strings.Join(cat.Versions(), ", "))
+		}
+		if qn.RespondentType != v.typ {
+			return fmt.Errorf("%s %q: a %s questionnaire, not a %s one", v.field, v.version, qn.RespondentType, v.typ)
+		}
+	}
+	bank := map[string]bool{}
+	for _, q := range cat.Bank() {
+		bank[q.ID] = true
+	}
+	for i, ics := range s.ICSs {
+		for j, id := range ics.LocalQuestions {
+			switch {
+			case !bank[id]:
+				return fmt.Errorf("ics[%d] (%s).local_questions[%d] %q: not a question of the question bank", i, ics.Code, j, id)
+			case slices.Contains(ics.LocalQuestions[:j], id):
+				return fmt.Errorf("ics[%d] (%s).local_questions[%d] %q: named twice", i, ics.Code, j, id)
 			}
 		}
 	}

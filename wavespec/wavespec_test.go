@@ -186,3 +186,31 @@ func TestPublicationParameters(t *testing.T) {
 		}
 	}
 }
+
+// TestQuestionnairesCheckedAtStart: the questionnaire versions and each ICS's local
+// questions are first used by the daily load, after the wave has started and mailed;
+// one the catalogue does not have is refused by the spec, naming the field.
+func TestQuestionnairesCheckedAtStart(t *testing.T) {
+	withLocal := strings.Replace(good, "mailing_file: m.csv}", "mailing_file: m.csv, local_questions: [LQ_LONELINESS, LQ_CARER_BREAK]}", 1)
+	if _, err := Parse("wave.yaml", []byte(withLocal)); err != nil {
+		t.Fatalf("bank questions (one only for carers): %v", err)
+	}
+	if _, err := Parse("wave.yaml", []byte(good+"questionnaire_version: patient-2026.1\ncarer_questionnaire_version: carer-2026.1\n")); err != nil {
+		t.Fatalf("the catalogue's versions: %v", err)
+	}
+	for _, c := range []struct{ name, yaml, want string }{
+		{"unknown patient version", good + "questionnaire_version: patient-2062.1\n", `questionnaire_version "patient-2062.1": not in the questionnaire catalogue (have carer-2026.1, patient-2026.1)`},
+		{"carer version as the patient's", good + "questionnaire_version: carer-2026.1\n", `questionnaire_version "carer-2026.1": a carer questionnaire, not a patient one`},
+		{"patient version as the carer's", good + "carer_questionnaire_version: patient-2026.1\n", `carer_questionnaire_version "patient-2026.1": a patient questionnaire, not a carer one`},
+		{"misspelt local question", strings.Replace(withLocal, "LQ_LONELINESS", "LQ_LONELYNESS", 1), `ics[0] (QMM).local_questions[0] "LQ_LONELYNESS": not a question of the question bank`},
+		{"core question as a local one", strings.Replace(withLocal, "LQ_CARER_BREAK", "P_CONSENT_LINK", 1), `ics[0] (QMM).local_questions[1] "P_CONSENT_LINK": not a question of the question bank`},
+		{"local question twice", strings.Replace(withLocal, "LQ_CARER_BREAK", "LQ_LONELINESS", 1), `ics[0] (QMM).local_questions[1] "LQ_LONELINESS": named twice`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("wave.yaml", []byte(c.yaml))
+			if err == nil || !strings.Contains(err.Error(), "wave spec wave.yaml: ") || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want one naming wave.yaml with %q", err, c.want)
+			}
+		})
+	}
+}
