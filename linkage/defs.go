@@ -436,8 +436,13 @@ func (d *Definition) validate() []error {
 		}
 	}
 	for i, e := range d.Export {
-		if !slices.Contains(ExportableColumns, e) {
+		switch {
+		case !slices.Contains(ExportableColumns, e):
 			bad(fmt.Sprintf("export[%d]", i), "%q is not an exportable column (%s)", e, strings.Join(ExportableColumns, ", "))
+		case slices.Contains(d.Export[:i], e):
+			// The release's activity output selects each listed column: one listed
+			// twice would be two columns of one name.
+			bad(fmt.Sprintf("export[%d]", i), "%q is listed twice", e)
 		}
 	}
 	return errs

@@ -70,6 +70,7 @@ func TestDefinitionFaultsNameFileAndField(t *testing.T) {
 		{"unknown field", "title: Demo", "title: Demo\ncolour: blue", "field colour not found"},
 		{"file name", "dataset: demo", "dataset: other", `dataset: "other" differs from the file name demo.yaml`},
 		{"bad export", "measures:", "export: [nhs_pseudonym]\nmeasures:", `export[0]: "nhs_pseudonym" is not an exportable column`},
+		{"export names a column twice", "measures:", "export: [activity_date, provider_code, activity_date]\nmeasures:", `export[2]: "activity_date" is listed twice`},
 		{"bad date bound", "type: date, required: true}", "type: date, required: true, min_date: 2020/01/01}", `columns[1] (DAY).min_date: "2020/01/01" is not a yyyy-mm-dd date`},
 		{"bed days from the end date", "measure: gp_appointments}", "bed_days: true}", ""},
 	} {
