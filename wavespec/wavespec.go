@@ -130,7 +130,9 @@ type written struct {
 	MinEligible   *int      `yaml:"min_eligible"`
 	RetentionDays *int      `yaml:"retention_days"`
 	Schedule      struct {
-		FinalLoadDays *int `yaml:"final_load_days"`
+		FinalLoadDays *int  `yaml:"final_load_days"`
+		FieldworkDays *int  `yaml:"fieldwork_days"`
+		Steps         []any `yaml:"steps"`
 	} `yaml:"schedule"`
 	DBS struct {
 		PollEvery     *Duration `yaml:"poll_every"`
@@ -155,6 +157,9 @@ func (w written) checkZeros() error {
 		return fmt.Errorf("dbs.poll_every 0s: must be positive (leave it out for the default 1m)")
 	case zeroDuration(w.DBS.ReplyDeadline):
 		return fmt.Errorf("dbs.reply_deadline 0s: must be positive (leave it out for the default 48h)")
+	case len(w.Schedule.Steps) > 0 && w.Schedule.FieldworkDays == nil:
+		// Else every step was "not before fieldwork closes on day 0".
+		return fmt.Errorf("schedule.fieldwork_days is required with steps of the spec's own (the day fieldwork closes, counted from day 0: at least %d)", mailing.MinFieldworkDays)
 	}
 	return nil
 }

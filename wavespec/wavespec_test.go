@@ -214,3 +214,22 @@ func TestQuestionnairesCheckedAtStart(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnStepsNeedFieldworkDays: a schedule given in full without fieldwork_days is
+// refused with one message naming the field, not one per step ("day 0 is not before
+// fieldwork closes on day 0", ...).
+func TestOwnStepsNeedFieldworkDays(t *testing.T) {
+	steps := `schedule:
+  steps:
+    - {name: invitation, day: 0, channel: letter, template: invitation_letter, carer_insert: true}
+    - {name: reminder, day: 21, channel: letter, template: reminder_letter_1}
+`
+	_, err := Parse("wave.yaml", []byte(good+steps))
+	want := "wave spec wave.yaml: schedule.fieldwork_days is required with steps of the spec's own (the day fieldwork closes, counted from day 0: at least 56)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if _, err := Parse("wave.yaml", []byte(good+strings.Replace(steps, "schedule:\n", "schedule:\n  fieldwork_days: 63\n", 1))); err != nil {
+		t.Fatalf("with fieldwork_days: %v", err)
+	}
+}
