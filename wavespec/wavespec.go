@@ -280,6 +280,11 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("schedule step %s: template %q is not a GOV.UK Notify template ID (map it under the spec's templates)", st.Name, st.Template)
 		}
 	}
+	// People are asked to pass an invitation on to their carer (SPEC §2): the carer
+	// questionnaire reaches carers only through the insert a letter encloses.
+	if !slices.ContainsFunc(s.Schedule.Steps, func(st mailing.Step) bool { return st.Channel == mailing.ChannelLetter && st.CarerInsert }) {
+		return fmt.Errorf("schedule.steps: no letter encloses the carer insert (carer_insert: true on the invitation, as the default schedule has it): no carer would be asked to answer")
+	}
 	if len(s.ICSs) == 0 {
 		return fmt.Errorf("ics: at least one ICS is required")
 	}

@@ -36,7 +36,7 @@ func TestFinalLoadDays(t *testing.T) {
 	steps := `
   fieldwork_days: 56
   steps:
-    - {name: invitation, day: 0, channel: letter, template: invitation_letter}
+    - {name: invitation, day: 0, channel: letter, template: invitation_letter, carer_insert: true}
     - {name: reminder, day: 14, channel: letter, template: reminder_letter_1}
 `
 	for _, c := range []struct {
@@ -145,7 +145,7 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"publication confidence as a percentage", good + "publication: {confidence: 95}\n", "wave spec wave.yaml: publication: estimate: confidence = 95, want 0 < confidence < 1 (a fraction"},
 		{"publication not a mapping", good + "publication: [min_base]\n", "wave spec wave.yaml: publication: line 7: want a mapping"},
 		{"DBS request IDs too long", strings.Replace(good, "W1", longWave, 1) +
-			"schedule: {fieldwork_days: 56, steps: [{name: a-rather-long-name-for-the-first-letter, day: 0, channel: letter, template: invitation_letter}]}\n",
+			"schedule: {fieldwork_days: 56, steps: [{name: a-rather-long-name-for-the-first-letter, day: 0, channel: letter, template: invitation_letter, carer_insert: true}]}\n",
 			`with schedule step "a-rather-long-name-for-the-first-letter" makes DBS request IDs of up to 112 characters`},
 	}
 	for _, c := range cases {
@@ -231,5 +231,29 @@ func TestOwnStepsNeedFieldworkDays(t *testing.T) {
 	}
 	if _, err := Parse("wave.yaml", []byte(good+strings.Replace(steps, "schedule:\n", "schedule:\n  fieldwork_days: 63\n", 1))); err != nil {
 		t.Fatalf("with fieldwork_days: %v", err)
+	}
+}
+
+// TestOwnStepsInviteCarers: people are asked to pass an invitation on to their carer
+// (SPEC §2), by the insert a letter encloses. A schedule of the spec's own in which no
+// letter carries it (the README's custom schedule never said so) invited no carer, and
+// nothing told the engineer; it is refused, naming the field.
+func TestOwnStepsInviteCarers(t *testing.T) {
+	own := `schedule:
+  fieldwork_days: 63
+  steps:
+    - {name: invitation, day: 0, channel: letter, template: invitation_letter}
+    - {name: reminder, day: 21, channel: letter, template: reminder_letter_1}
+`
+	_, err := Parse("wave.yaml", []byte(good+own))
+	want := "schedule.steps: no letter encloses the carer insert (carer_insert: true on the invitation, as the default schedule has it)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	for _, where := range []string{"invitation_letter}", "reminder_letter_1}"} {
+		ok := strings.Replace(own, where, strings.TrimSuffix(where, "}")+", carer_insert: true}", 1)
+		if _, err := Parse("wave.yaml", []byte(good+ok)); err != nil {
+			t.Errorf("insert with %s: %v", where, err)
+		}
 	}
 }
