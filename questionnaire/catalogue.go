@@ -1,6 +1,7 @@
 package questionnaire
 
 import (
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -135,7 +136,7 @@ func (c *Catalogue) validate() []error {
 	for v := range c.versions {
 		vs = append(vs, v)
 	}
-	sort.Strings(vs)
+	slices.SortFunc(vs, compareVersions)
 	for _, v := range vs {
 		qn := c.versions[v]
 		for _, e := range validateQuestionnaire(qn) {
@@ -324,14 +325,53 @@ func validateQuestion(q *Question) []error {
 	return errs
 }
 
-// Versions lists the core questionnaire versions, sorted.
+// Versions lists the core questionnaire versions in order (compareVersions), so the
+// first of them is the earliest: the dashboard takes a question's text from it.
 func (c *Catalogue) Versions() []string {
 	out := make([]string, 0, len(c.versions))
 	for v := range c.versions {
 		out = append(out, v)
 	}
-	sort.Strings(out)
+	slices.SortFunc(out, compareVersions)
 	return out
+}
+
+// compareVersions orders version names with their runs of digits compared by value,
+// so patient-2026.2 comes before patient-2026.10 (bytewise it would not). Names equal
+// by value (2026.01 and 2026.1) fall back to bytewise, so the order is total.
+func compareVersions(a, b string) int {
+	x, y := a, b
+	for x != "" && y != "" {
+		dx, dy := digitRun(x), digitRun(y)
+		if dx > 0 && dy > 0 {
+			nx, ny := strings.TrimLeft(x[:dx], "0"), strings.TrimLeft(y[:dy], "0")
+			if c := cmp.Compare(len(nx), len(ny)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(nx, ny); c != 0 {
+				return c
+			}
+			x, y = x[dx:], y[dy:]
+			continue
+		}
+		if x[0] != y[0] {
+			return cmp.Compare(x[0], y[0])
+		}
+		x, y = x[1:], y[1:]
+	}
+	if c := cmp.Compare(len(x), len(y)); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+// digitRun is the length of the run of ASCII digits s starts with.
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 // Bank returns a copy of the question bank.

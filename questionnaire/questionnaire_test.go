@@ -397,3 +397,22 @@ func TestQuestionShapeIsStableAcrossVersions(t *testing.T) {
 		})
 	}
 }
+
+func TestCompareVersionsOrdersNumbersByValue(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"patient-2026.2", "patient-2026.10", -1},
+		{"patient-2026.10", "patient-2026.2", 1},
+		{"patient-2026.1", "patient-2026.1", 0},
+		{"patient-2026.9", "patient-2027.1", -1},
+		{"carer-2026.1", "patient-2026.1", -1},
+		{"patient-2026.01", "patient-2026.1", -1}, // equal values: the text decides, so the order is total
+		{"patient-2026", "patient-2026.1", -1},
+	} {
+		if got := compareVersions(tc.a, tc.b); got != tc.want {
+			t.Errorf("compareVersions(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
