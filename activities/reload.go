@@ -40,6 +40,9 @@ type WarehouseReloadOutput struct {
 	// worker's); summed steps list each file once, in the order first written, so a
 	// reload that more than one warehouse worker served shows it.
 	Warehouses []string `json:"warehouses,omitempty"`
+	// Gone lists, by key, the objects the warehouse loaded that the lake no longer
+	// holds (warehouse.GoneFromLake), found once a partition's last chunk is loaded.
+	Gone []string `json:"gone,omitempty"`
 }
 
 // Add adds o's counts to r's (Next is o's).
@@ -56,6 +59,11 @@ func (r *WarehouseReloadOutput) Add(o WarehouseReloadOutput) {
 	for _, w := range o.Warehouses {
 		if !slices.Contains(r.Warehouses, w) {
 			r.Warehouses = append(r.Warehouses, w)
+		}
+	}
+	for _, k := range o.Gone {
+		if !slices.Contains(r.Gone, k) {
+			r.Gone = append(r.Gone, k)
 		}
 	}
 	r.Next = o.Next
@@ -162,8 +170,15 @@ func (w *WarehouseActivities) ReloadLakePartition(ctx context.Context, in Wareho
 	}
 	out := w.reloadCounts(loaded)
 	out.Next = next
+	if next == "" {
+		// The partition is loaded: what the warehouse holds that the lake has lost is
+		// found now, while the warehouse still has its rows.
+		if out.Gone, err = w.Warehouse.GoneFromLake(ctx, w.Store, in.WaveID, in.ICS); err != nil {
+			return WarehouseReloadOutput{}, err
+		}
+	}
 	audit.Record(ctx, "warehouse_reloaded", map[string]any{"partition": in.ICS, "after": in.After, "objects": out.Objects,
-		"loaded": out.Loaded, "skipped": out.Skipped, "rows": out.Rows})
+		"loaded": out.Loaded, "skipped": out.Skipped, "rows": out.Rows, "gone_from_lake": len(out.Gone)})
 	return out, nil
 }
 

@@ -151,3 +151,74 @@ func TestReloadKeepsTheStandingResponseThemes(t *testing.T) {
 		t.Errorf("with the current object: a reload leaves %d rows of QMM, want its 3", rows)
 	}
 }
+
+// The lake is the truth: an object the warehouse loaded and the lake has since lost
+// (deleted by hand, or by a store's lifecycle rule) is named by the reload, with its
+// ICS's partition and again with the wave's, which covers every ICS; the response
+// themes of the earlier form, which the pipeline deletes itself once the current
+// object replaces them, are not.
+func TestReloadNamesObjectsGoneFromTheLake(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh, err := warehouse.Open(ctx, t.TempDir()+"/w.duckdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	var keys []string
+	for i, ics := range []string{"QMM", "QMM", "QJK"} {
+		step := fmt.Sprintf("step%d", i)
+		ev := schemas.MailingEvent{Reference: fmt.Sprintf("W1-%s-S00%d-%s", ics, i, step), WaveID: "W1", ICS: ics,
+			SurveyRecordID: fmt.Sprintf("S00%d", i), Step: step, Channel: "letter", SentAt: at, Result: schemas.ResultQueuedForPrint}
+		k := schemas.MailingHistoryKey("W1", ics, step)
+		if err := lake.PutRows(ctx, st, k, schemas.MailingEventLayout(), []schemas.MailingEvent{ev}); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	legacy := schemas.LakePartition(schemas.LakeResponseThemes, "W1", "QMM") + "run-1.parquet"
+	theme := []schemas.ResponseTheme{{Wave: "W1", ICS: "QMM", ResponseID: "R001", QuestionID: "Q1", Theme: "CON",
+		CodedBy: schemas.CodedByModel, Source: schemas.SourceModel, Polarity: "negative", Final: true,
+		RespondentType: "patient", CodebookVersion: "v1", CodedAt: at}}
+	if err := lake.PutRows(ctx, st, legacy, schemas.ResponseThemeLayout(), theme); err != nil {
+		t.Fatal(err)
+	}
+	w := &WarehouseActivities{Store: st, Warehouse: wh}
+	reload := func(ics string) WarehouseReloadOutput {
+		out, err := w.ReloadLakePartition(ctx, WarehouseReloadChunk{Scope: Scope{WaveID: "W1", ICS: ics}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, ics := range []string{"QMM", "QJK"} {
+		if out := reload(ics); len(out.Gone) != 0 {
+			t.Fatalf("a current lake: %s reports %q gone", ics, out.Gone)
+		}
+	}
+	// A coding run writes the current object and deletes the earlier form's; the
+	// lake loses QMM's step1 and QJK's step2.
+	if err := lake.PutRows(ctx, st, schemas.ResponseThemesKey("W1", "QMM"), schemas.ResponseThemeLayout(), theme); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{legacy, keys[1], keys[2]} {
+		if err := st.Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		ics  string
+		want []string
+	}{
+		{"QMM", []string{keys[1]}},
+		{"QJK", []string{keys[2]}},
+		{warehouse.WavePartition, []string{keys[2], keys[1]}}, // by key: QJK before QMM
+	} {
+		if got := reload(tc.ics).Gone; !slices.Equal(got, tc.want) {
+			t.Errorf("partition %q: gone %q, want %q", tc.ics, got, tc.want)
+		}
+	}
+}

@@ -183,3 +183,50 @@ func (w *Warehouse) NotLoaded(ctx context.Context, st store.Store, wave string) 
 	slices.Sort(out)
 	return out, nil
 }
+
+// GoneFromLake lists, by key, the objects the warehouse loaded from the wave's lake
+// that the lake no longer holds: the ICS's given its code, the whole wave's given "".
+// The lake is the truth and nothing derives it again, so such an object is lost until
+// it is restored (from the store's versions or a backup), and a warehouse rebuilt now
+// would lose its rows; a reload only finds what is there, and said nothing of it. The
+// objects the pipeline itself deletes are left out: an ICS's response themes of the
+// earlier form, one per coding run, which the current object replaces.
+func (w *Warehouse) GoneFromLake(ctx context.Context, st store.Store, wave, ics string) ([]string, error) {
+	there := map[string]bool{}
+	if err := eachLakeObject(ctx, st, wave, ics, func(_ schemas.LakeTable, _, key string) { there[key] = true }); err != nil {
+		return nil, err
+	}
+	var prefixes []string
+	for _, t := range schemas.WarehouseLakeTables() {
+		p := schemas.LakeWavePrefix(t, wave)
+		if ics != "" {
+			p = schemas.LakePartition(t, wave, ics)
+		}
+		prefixes = append(prefixes, p)
+	}
+	var out []string
+	err := w.Read(ctx, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT object_key FROM loaded_files
+			WHERE starts_with(object_key, ?) AND contains(object_key, ?) ORDER BY object_key`,
+			schemas.AreaLake.Prefix(), "/wave="+wave+"/")
+		if err != nil {
+			return fmt.Errorf("warehouse: read loaded_files: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var key string
+			if err := rows.Scan(&key); err != nil {
+				return err
+			}
+			if there[key] || !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(key, p) }) {
+				continue
+			}
+			if _, legacy := schemas.LegacyResponseThemesRun(key); legacy {
+				continue
+			}
+			out = append(out, key)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -195,6 +195,28 @@ func printWarehouseReload(out io.Writer, res waveclient.WarehouseReloadResult, t
 		fmt.Fprintf(w, "  linkage release %s\t%d\t\t\t%s\n", res.LinkageRelease, len(res.LinkageRows), rows)
 	}
 	w.Flush()
+	printGoneFromLake(out, res)
+}
+
+// printGoneFromLake warns of the objects the warehouse loaded that the lake no longer
+// holds: the lake is the truth, so they must be restored before anything rebuilds the
+// warehouse from it.
+func printGoneFromLake(out io.Writer, res waveclient.WarehouseReloadResult) {
+	var gone []string
+	for _, o := range res.Partitions {
+		gone = append(gone, o.Gone...)
+	}
+	slices.Sort(gone)
+	gone = slices.Compact(gone)
+	if len(gone) == 0 {
+		return
+	}
+	fmt.Fprintf(out, "WARNING: %d object(s) the warehouse loaded are gone from the lake; the warehouse still holds their rows, "+
+		"but the lake is the truth and nothing derives these again: restore them from the store's object versions or a backup "+
+		"before the warehouse is ever rebuilt (ice warehouse reload --all into an empty one would lose their rows):\n", len(gone))
+	for _, k := range gone {
+		fmt.Fprintf(out, "  %s\n", k)
+	}
 }
 
 // tableRows lists the tables that loaded rows, with their rows, in table order ("—"

@@ -71,3 +71,31 @@ func TestWarehouseReloadNamesTheFile(t *testing.T) {
 		}
 	}
 }
+
+// Objects the lake has lost are named once each, however many partitions found them,
+// with what to do.
+func TestWarehouseReloadWarnsOfObjectsGoneFromTheLake(t *testing.T) {
+	res := waveclient.WarehouseReloadResult{WaveID: "W1", Partitions: map[string]waveclient.WarehouseReloadOutput{
+		"":    {Objects: 1, Skipped: 1, Gone: []string{"lake/mailing_history/wave=W1/ics=QMM/step1.parquet"}},
+		"QMM": {Objects: 3, Skipped: 3, Gone: []string{"lake/mailing_history/wave=W1/ics=QMM/step1.parquet"}},
+		"QJK": {Objects: 2, Skipped: 2},
+	}}
+	var b strings.Builder
+	printWarehouseReload(&b, res, time.Second)
+	out := b.String()
+	for _, want := range []string{"WARNING: 1 object(s) the warehouse loaded are gone from the lake", "restore them", "\n  lake/mailing_history/wave=W1/ics=QMM/step1.parquet\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("printed\n%s\nwant %q", out, want)
+		}
+	}
+	if n := strings.Count(out, "step1.parquet"); n != 1 {
+		t.Errorf("the lost object is named %d times, want once:\n%s", n, out)
+	}
+	delete(res.Partitions, "")
+	res.Partitions["QMM"] = waveclient.WarehouseReloadOutput{Objects: 3, Skipped: 3}
+	b.Reset()
+	printWarehouseReload(&b, res, time.Second)
+	if strings.Contains(b.String(), "gone from the lake") {
+		t.Errorf("a whole lake: printed\n%s", b.String())
+	}
+}
