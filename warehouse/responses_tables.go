@@ -107,7 +107,7 @@ FROM sample_outcomes GROUP BY wave_id, ics, gp_practice_code`,
 WITH totals AS (
   SELECT wave_id, ics, count(*) AS sampled FROM sample GROUP BY wave_id, ics
 ), daily AS (
-  SELECT wave_id, ics, completed_fieldwork_day AS fieldwork_day, CAST(min(completed_at) AS DATE) AS first_date,
+  SELECT wave_id, ics, completed_fieldwork_day AS fieldwork_day, ` + englandDay("min(completed_at)") + ` AS first_date,
     count(*) AS completed
   FROM sample_outcomes WHERE completed_at IS NOT NULL
   GROUP BY wave_id, ics, completed_fieldwork_day
@@ -135,6 +135,14 @@ SELECT s.wave_id, s.ics, s.step, s.first_sent_at, s.sent, coalesce(b.completed, 
 FROM sent s LEFT JOIN brought b ON b.wave_id = s.wave_id AND b.ics = s.ics AND b.step = s.step`),
 	}
 	return views
+}
+
+// englandDay is the SQL for the calendar day in England (Europe/London) of a
+// TIMESTAMPTZ expression. A bare CAST(... AS DATE) takes the day in the reading
+// session's time zone, so a server on UTC and an analyst's DuckDB in London would count
+// a response at 00:30 BST on different days; fieldwork days are days in England.
+func englandDay(expr string) string {
+	return "CAST(timezone('Europe/London', " + expr + ") AS DATE)"
 }
 
 func groupRates(col string) string {
@@ -165,7 +173,7 @@ WITH starts AS (
 SELECT s.wave_id, s.ics, s.survey_record_id, s.gp_practice_code, s.age_band, s.gender, s.ethnicity, s.efi_band,
   o.outcome, o.outcome_at, c.completed_at,
   CASE WHEN c.completed_at IS NOT NULL AND st.fieldwork_start IS NOT NULL
-    THEN date_diff('day', CAST(st.fieldwork_start AS DATE), CAST(c.completed_at AS DATE)) END AS completed_fieldwork_day,
+    THEN date_diff('day', ` + englandDay("st.fieldwork_start") + `, ` + englandDay("c.completed_at") + `) END AS completed_fieldwork_day,
   l.last_step_before_response
 FROM sample s
 JOIN outcomes o ON o.wave_id = s.wave_id AND o.ics = s.ics AND o.survey_record_id = s.survey_record_id

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"testing"
 
 	"icesurvey/questionnaire"
@@ -197,5 +198,66 @@ func TestCompletionsComeFromResponses(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("outcome, completed hour, outcome hour by person:\n got %v\nwant %v", got, want)
+	}
+}
+
+// A fieldwork day is a day in England: a questionnaire completed at 00:30 BST on
+// Sunday 25 October 2026 (23:30 UTC on the Saturday) is on the Sunday, the day after the
+// invitation went out at 17:00 BST on the Saturday, whatever time zone the session that
+// reads the warehouse is in (a server on UTC, an analyst's DuckDB on any other).
+func TestFieldworkDaysAreDaysInEngland(t *testing.T) {
+	ctx := context.Background()
+	w := openTemp(t)
+	var stmts []string
+	for _, id := range []string{"S1", "S2", "S3"} {
+		stmts = append(stmts,
+			fmt.Sprintf(`INSERT INTO sample VALUES ('%s', 'W1', 'QMM', 'p%[1]s', 'A81001', 80, '75-84', '2', 'A', 0.3, 'moderate', DATE '2000-01-01', true, 'NR1')`, id),
+			fmt.Sprintf(`INSERT INTO mailing_history VALUES ('W1/QMM/%s/invitation', 'W1', 'QMM', '%[1]s', 'invitation', 'letter', TIMESTAMPTZ '2026-10-24 16:00:00+00', 'queued-for-print')`, id))
+	}
+	response := func(id, person, at string) string {
+		return fmt.Sprintf(`INSERT INTO responses BY NAME SELECT '%s' AS response_id, 'W1' AS wave, 'QMM' AS ics, DATE '2026-10-25' AS load_date,
+			'%s' AS survey_record_id, 'patient' AS respondent_type, 'patient-2026.1' AS questionnaire_version, 'online' AS channel,
+			TIMESTAMPTZ '%s' AS received_at, true AS complete, 'sha' AS source_sha256`, id, person, at)
+	}
+	execAll(t, w, stmts...)
+	execAll(t, w,
+		response("R1", "S1", "2026-10-24 22:30:00+00"), // 23:30 BST Saturday: day 0
+		response("R2", "S2", "2026-10-24 23:30:00+00"), // 00:30 BST Sunday: day 1
+		response("R3", "S3", "2026-10-26 00:30:00+00"), // 00:30 GMT Monday, after the clocks went back: day 2
+	)
+	for _, zone := range []string{"UTC", "America/New_York", "Asia/Tokyo", "Europe/London"} {
+		var got []string
+		err := w.Read(ctx, func(db *sql.DB) error {
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if _, err := conn.ExecContext(ctx, `SET TimeZone = '`+zone+`'`); err != nil {
+				return err
+			}
+			defer conn.ExecContext(ctx, `RESET TimeZone`)
+			rows, err := conn.QueryContext(ctx, `SELECT fieldwork_day, strftime(date, '%Y-%m-%d'), completed FROM response_rates_by_day ORDER BY fieldwork_day`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var day, n int
+				var date string
+				if err := rows.Scan(&day, &date, &n); err != nil {
+					return err
+				}
+				got = append(got, fmt.Sprintf("%d %s %d", day, date, n))
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"0 2026-10-24 1", "1 2026-10-25 1", "2 2026-10-26 1"}
+		if !slices.Equal(got, want) {
+			t.Errorf("session time zone %s: response_rates_by_day = %q, want %q (days in England)", zone, got, want)
+		}
 	}
 }
