@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata" // Europe/London must resolve on machines without a zoneinfo database
 
 	"icesurvey/fault"
 	"icesurvey/internal/duckmem"
@@ -34,7 +35,7 @@ type Person struct {
 	EthnicityGroup string
 	EFIBand        string
 	Responded      bool
-	ResponseDate   time.Time // the kept response's calendar date (UTC); zero unless Responded
+	ResponseDate   time.Time // the kept response's calendar date in England (at midnight UTC); zero unless Responded
 	ResponseID     string
 	Consented      bool // Responded and Linkable
 }
@@ -412,9 +413,8 @@ func loadCohort(ctx context.Context, st store.Store, wave string, full bool) (*C
 	}
 	for i, k := range kept {
 		p := &c.People[i]
-		d := k.at
 		p.Responded, p.ResponseID = true, k.id
-		p.ResponseDate = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+		p.ResponseDate = responseDay(k.at)
 		p.Consented = linkable(i)
 	}
 	if !full {
@@ -530,4 +530,23 @@ func SampledICS(ctx context.Context, st store.Store, wave, surveyRecordID string
 		}
 	}
 	return ics, ok, nil
+}
+
+// london is where a response's day is counted.
+var london = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		panic("linkage: Europe/London: " + err.Error())
+	}
+	return loc
+}()
+
+// responseDay is the calendar date in England, as midnight UTC (a DATE column), of a
+// response received at at: one received at 00:30 BST on 1 April (23:30 UTC on 31
+// March) was made on 1 April, the day the activity windows (activity_date <
+// response_date) and the response month count from, as the providers' activity dates
+// are days in England.
+func responseDay(at time.Time) time.Time {
+	y, m, d := at.In(london).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"icesurvey/fault"
 	"icesurvey/lake"
@@ -73,7 +74,7 @@ func TestResponseColumnsAgreeWithLakeScan(t *testing.T) {
 	}
 	for _, p := range w.cohort.People {
 		r, ok := kept[p.SurveyRecordID]
-		if p.Responded != ok || (ok && (p.ResponseID != r.ResponseID || !p.ResponseDate.Equal(r.ReceivedAt.Truncate(24*60*60*1e9)))) {
+		if p.Responded != ok || (ok && (p.ResponseID != r.ResponseID || !p.ResponseDate.Equal(dayInEngland(t, r.ReceivedAt)))) {
 			t.Errorf("%s: responded %v (%s on %v), lake.Scan %v (%s at %v)", p.SurveyRecordID, p.Responded, p.ResponseID, p.ResponseDate, ok, r.ResponseID, r.ReceivedAt)
 		}
 	}
@@ -135,4 +136,15 @@ func TestStandingConsentIsTheWavesLatest(t *testing.T) {
 	if checked < 20 || consenting == 0 {
 		t.Errorf("only %d people with a consent event (%d consenting)", checked, consenting)
 	}
+}
+
+// dayInEngland is the calendar date in England of at, as midnight UTC.
+func dayInEngland(t *testing.T, at time.Time) time.Time {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, m, d := at.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
