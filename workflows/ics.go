@@ -75,6 +75,10 @@ type icsRun struct {
 	// back.
 	closeAt    time.Time
 	closeOnDay bool
+	// retentionFrom, when set, is when the retention period starts (the close,
+	// changeRetentionFromClose); unset, it starts when the retention workflow does (the
+	// closing record, or the failure or cancellation of the ICS).
+	retentionFrom time.Time
 }
 
 // errFieldworkClosed: the close day came before a mailing step went out
@@ -617,6 +621,12 @@ const changeOptOutsOneAtATime = "opt-outs-one-at-a-time"
 // FinalLoadDays after the close for the daily loads of the supplier's last files.
 const changeFinalLoadWait = "final-load-wait"
 
+// changeRetentionFromClose versions the close: from version 1 the retention period
+// (RetentionDays) counts from fieldwork's close, as the wave spec's retention_days says,
+// not from the closing record taken FinalLoadDays later (changeFinalLoadWait), which
+// kept the identifiable data that many days longer than the spec said.
+const changeRetentionFromClose = "retention-from-close"
+
 // fetchReceipts fetches the delivery receipts of every SMS step before step upTo that
 // went out and whose receipts are not all final, and loads them into the warehouse
 // (the mailing history), so the next selection sees each permanent failure.
@@ -841,6 +851,9 @@ func (r *icsRun) close(ctx workflow.Context) error {
 	}
 	r.flushAudit(ctx)
 
+	if workflow.GetVersion(ctx, changeRetentionFromClose, workflow.DefaultVersion, 1) >= 1 {
+		r.retentionFrom = r.closeAt
+	}
 	if err := r.startRetention(ctx); err != nil {
 		return err
 	}
@@ -863,6 +876,12 @@ func (r *icsRun) landed() []activities.LandedFile {
 // retention period (RetentionWorkflow), which outlives this run.
 func (r *icsRun) startRetention(ctx workflow.Context) error {
 	after := time.Duration(r.in.RetentionDays) * r.in.DayLength
+	if !r.retentionFrom.IsZero() {
+		// RetentionDays count from the close (changeRetentionFromClose), not from the
+		// closing record final_load_days later; a record later than the retention's end
+		// deletes at once.
+		after = max(0, r.retentionFrom.Add(after).Sub(workflow.Now(ctx)))
+	}
 	id := RetentionWorkflowID(r.in.WaveID, r.in.ICS)
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID: id,

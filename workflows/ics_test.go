@@ -625,7 +625,8 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 
 	// When: every step at start + day×24h, close on day 56, the closing record two days
 	// later (once the daily loads have brought in the supplier's last files) and then the
-	// retention workflow started to delete 30 days later.
+	// retention workflow started to delete 30 days after the close (retention_days counts
+	// from the close, not from the closing record: 28 days after it).
 	require.Len(t, w.sends, len(spec.Schedule.Steps))
 	for i, st := range spec.Schedule.Steps {
 		s := w.sends[i]
@@ -637,7 +638,7 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	assert.Equal(t, start.Add(58*day), w.closedAt)
 	assert.Equal(t, activities.Scope{WaveID: testWID, ICS: testICS}, w.closedScope)
 	assert.Empty(t, w.closedNotSent, "every step went: the closing names none not sent")
-	assert.Equal(t, []workflows.RetentionInput{{WaveID: testWID, ICS: testICS, After: 30 * day, Landed: []activities.LandedFile{
+	assert.Equal(t, []workflows.RetentionInput{{WaveID: testWID, ICS: testICS, After: 28 * day, Landed: []activities.LandedFile{
 		{Key: "incoming/" + testICS + "/sample.csv", Rows: w.accepted + 7}, {Key: "incoming/" + testICS + "/mailing.csv"}}}}, w.retention)
 	assert.Equal(t, start.Add(58*day), w.retainedAt)
 	assert.True(t, w.deletedAt.IsZero(), "the ICS workflow deletes nothing itself")
@@ -697,7 +698,7 @@ func TestICSWorkflow_FullTimetable(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&res))
 	final := res.Status
 	assert.Equal(t, workflows.StageClosed, final.Stage)
-	assert.Equal(t, &workflows.RetentionState{WorkflowID: workflows.RetentionWorkflowID(testWID, testICS), DeleteAt: start.Add(88 * day)}, final.Retention)
+	assert.Equal(t, &workflows.RetentionState{WorkflowID: workflows.RetentionWorkflowID(testWID, testICS), DeleteAt: start.Add(86 * day)}, final.Retention)
 	assert.Equal(t, testWID, final.WaveID)
 	assert.Equal(t, t0, final.StartedAt)
 	require.NotNil(t, final.Intake)

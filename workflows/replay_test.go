@@ -65,6 +65,10 @@ import (
 // ics-early-receipts.json, recorded by the same test before, is kept for the waves
 // counting from their declaration.
 //
+// ics-retention-from-close.json is an ICS of TestWaveEndToEnd whose retention period
+// counts from the close, not from the closing record final_load_days later
+// ("retention-from-close"); ics-day-zero.json is kept for the waves counting from it.
+//
 // Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.
 func TestReplayRecordedHistories(t *testing.T) {
@@ -74,14 +78,15 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	want := map[string]bool{"wave.json": false, "ics.json": false, "retention.json": false, "dailyload.json": false,
 		"retention-lineage.json": false, "linkage.json": false, "linkage-before-delete-landed.json": false,
-		"ics-before-final-load.json": false,
-		"themes.json":                false, // #17: recorded by TestThemeCodingEndToEnd
-		"publication.json":           false, // #14
-		"warehouse-reload.json":      false, // ice warehouse reload
-		"ics-cancelled.json":         false, // an ICS cancelled alone (ice wave cancel W --ics)
-		"ics-early-receipts.json":    false, // SMS receipts fetched days after each step ("early-sms-receipts")
-		"ics-paused-past-close.json": false, // paused past its close day ("close-on-its-day")
-		"ics-day-zero.json":          false, // days counted from the invitation ("day-zero-is-the-invitation")
+		"ics-before-final-load.json":    false,
+		"themes.json":                   false, // #17: recorded by TestThemeCodingEndToEnd
+		"publication.json":              false, // #14
+		"warehouse-reload.json":         false, // ice warehouse reload
+		"ics-cancelled.json":            false, // an ICS cancelled alone (ice wave cancel W --ics)
+		"ics-early-receipts.json":       false, // SMS receipts fetched days after each step ("early-sms-receipts")
+		"ics-paused-past-close.json":    false, // paused past its close day ("close-on-its-day")
+		"ics-day-zero.json":             false, // days counted from the invitation ("day-zero-is-the-invitation")
+		"ics-retention-from-close.json": false, // retention_days counted from the close ("retention-from-close")
 		// waves upgraded mid-fieldwork: begun by an older build, finished by today's
 		"ics-upgraded-from-fa4e9e5.json": false,
 		"ics-upgraded-from-c68bee1.json": false,
