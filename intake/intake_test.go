@@ -49,6 +49,15 @@ func TestRecordChecks(t *testing.T) {
 		{"dob not a date", setS("DATE_OF_BIRTH", "19401310"), "rejected", ReasonDOBInvalid, "DATE_OF_BIRTH", ""},
 		{"dob iso format", setS("DATE_OF_BIRTH", "1940-03-10"), "rejected", ReasonDOBInvalid, "DATE_OF_BIRTH", ""},
 		{"dob in future", setS("DATE_OF_BIRTH", "20260201"), "rejected", ReasonDOBInvalid, "DATE_OF_BIRTH", ""},
+		// Calendar edges: a leap-day birth in a leap year is a date, in a common year not;
+		// day-first, two-digit-year and 31 April are not yyyymmdd dates.
+		{"dob 29 February in a leap year", setS("DATE_OF_BIRTH", "19400229"), "accepted", "", "", ""},
+		{"dob 29 February in a common year", setS("DATE_OF_BIRTH", "19410229"), "rejected", ReasonDOBInvalid, "DATE_OF_BIRTH", ""},
+		{"dob day first", setS("DATE_OF_BIRTH", "29/02/1940"), "rejected", ReasonDOBInvalid, "DATE_OF_BIRTH", ""},
+		{"dob two-digit year", setS("DATE_OF_BIRTH", "400310"), "rejected", ReasonDOBInvalid, "DATE_OF_BIRTH", ""},
+		{"dob 31 April", setS("DATE_OF_BIRTH", "19400431"), "rejected", ReasonDOBInvalid, "DATE_OF_BIRTH", ""},
+		{"dob day after the sampling date", setS("DATE_OF_BIRTH", "20260116"), "rejected", ReasonDOBInvalid, "DATE_OF_BIRTH", ""},
+		{"registration 29 February in a common year", setS("REGISTRATION_DATE", "20250229"), "rejected", ReasonRegistrationDateInvalid, "REGISTRATION_DATE", ""},
 		{"age mismatch", setS("AGE", "80"), "rejected", ReasonAgeMismatch, "AGE", ""},
 		{"age one year out is tolerated", setS("AGE", "84"), "accepted", "", "", ""},
 		{"age not a number", setS("AGE", "eighty"), "rejected", ReasonAgeInvalid, "AGE", ""},
@@ -87,6 +96,10 @@ func TestRecordChecks(t *testing.T) {
 		{"frailty moderate boundary", setS("EFI_SCORE", "0.25"), "accepted", "", "", ""},
 		{"under 18", both(setS("DATE_OF_BIRTH", "20080116"), setS("AGE", "17")), "excluded", ExclUnder18, "DATE_OF_BIRTH", ""},
 		{"18 on the sampling date", both(setS("DATE_OF_BIRTH", "20080115"), setS("AGE", "18")), "accepted", "", "", ""},
+		// Born on 29 February 2008: 18 on 1 March 2026 in a common year, so under 18 on
+		// this sampling date (15 January 2026) either way.
+		{"leap-day birth under 18", both(setS("DATE_OF_BIRTH", "20080229"), setS("AGE", "17")), "excluded", ExclUnder18, "DATE_OF_BIRTH", ""},
+		{"registered the day after 6 months", setS("REGISTRATION_DATE", "20250716"), "excluded", ExclRegisteredUnder6M, "REGISTRATION_DATE", ""},
 		{"registered 5 months", setS("REGISTRATION_DATE", "20250816"), "excluded", ExclRegisteredUnder6M, "REGISTRATION_DATE", ""},
 		{"registered exactly 6 months", setS("REGISTRATION_DATE", "20250715"), "accepted", "", "", ""},
 		{"type 1 opt-out", setS("TYPE1_OPT_OUT", "Y"), "excluded", ExclType1OptOut, "TYPE1_OPT_OUT", ""},
