@@ -51,6 +51,13 @@ const KindActivityAttempt = "activity_attempt"
 // close (cancelled, or failed for good); the dashboard reads it from audit_log.
 const KindFieldworkEndedEarly = "fieldwork_ended_early"
 
+// KindDeadWorkerAttempt is the record of an activity attempt a starting worker failed
+// because the worker that had taken it is provably dead (killed, or its machine
+// restarted): its outcome is "error" with error type WorkerDied, and its details name
+// the dead worker, why it is known dead, and the worker that failed it. The dead
+// worker's own attempt has no record (it died before writing one).
+const KindDeadWorkerAttempt = "dead_worker_attempt_failed"
+
 // Layout is the declared layout of the audit trail (lake Parquet and warehouse audit_log).
 func Layout() *schemas.Layout { return schemas.LayoutOf[Event](string(schemas.TableAuditLog)) }
 

@@ -16,6 +16,7 @@ var Kinds = []string{
 	"dbs_reply_reconciled",
 	"dbs_reply_rejected",
 	"dbs_request_submitted",
+	KindDeadWorkerAttempt,
 	"declaration_signed",
 	"delivery_receipts",
 	KindFieldworkEndedEarly,

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"icesurvey/activities"
+	"icesurvey/internal/workerid"
 )
 
 // WarehousePollerFresh is how recently a poller must have polled the warehouse task
@@ -35,11 +36,13 @@ var liveWarehouse = struct {
 	ids map[string]bool
 }{ids: map[string]bool{}}
 
-// warehouseIdentity is the warehouse worker's identity on the task queue: pid@host, as
-// the SDK's own, then its start time and its warehouse file, so that another worker
-// refused because of it can say which process and which file it is.
-func warehouseIdentity(host, path string, start time.Time) string {
-	return fmt.Sprintf("%d@%s ice-warehouse started %s file %s", os.Getpid(), host, start.UTC().Format(time.RFC3339Nano), path)
+// warehouseIdentity is the warehouse worker's identity on the task queue:
+// pid@host@ice-warehouse, as the SDK's own begins, the facts that let a worker started
+// later tell whether this one is dead (workerid), then its start time and its warehouse
+// file, so that another worker refused because of it can say which process and which
+// file it is.
+func warehouseIdentity(path string, start time.Time) string {
+	return workerid.Of(workerid.RoleWarehouse, fmt.Sprintf("started %s file %s", start.UTC().Format(time.RFC3339Nano), path))
 }
 
 // Poller is one poller of a task queue: its identity and when it last polled.

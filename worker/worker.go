@@ -19,6 +19,7 @@ import (
 	"icesurvey/access"
 	"icesurvey/activities"
 	"icesurvey/dbs"
+	"icesurvey/internal/workerid"
 	"icesurvey/store"
 	"icesurvey/warehouse"
 	"icesurvey/workflows"
@@ -26,7 +27,11 @@ import (
 
 // Config is what a worker process needs.
 type Config struct {
-	Client       client.Client
+	Client client.Client
+	// Namespace is the cluster namespace Client is connected to. When set, Start fails
+	// the started activity attempts of the namespace's open workflows whose worker is
+	// provably dead (FailDeadAttempts), so they are retried now, not at their timeout.
+	Namespace    string
 	Store        store.Store
 	PseudonymKey []byte
 	DBS          dbs.Transport
@@ -56,6 +61,10 @@ type Config struct {
 // Workers are the running workers of one process.
 type Workers struct {
 	workers []sdkworker.Worker
+	// stopSweep ends the search for dead workers' attempts; swept is closed when it has
+	// ended (nil: none runs).
+	stopSweep context.CancelFunc
+	swept     chan struct{}
 	// warehouseID is the warehouse worker's identity on its queue ("" for none).
 	warehouseID string
 }
@@ -75,6 +84,9 @@ func Start(cfg Config) (*Workers, error) {
 		// On a graceful stop (Ctrl-C) running activities get this long to finish and
 		// report, instead of being cut off and found only at their timeout.
 		WorkerStopTimeout: 15 * time.Second,
+		// pid@host@ice-main and the facts that let a worker started later tell that
+		// this one is dead (workerid); the warehouse worker's is its own.
+		Identity: mainIdentity(),
 	}
 	ws := &Workers{}
 	if cfg.Main {
@@ -100,7 +112,7 @@ func Start(cfg Config) (*Workers, error) {
 				return nil, err
 			}
 		}
-		ws.warehouseID = warehouseIdentity(host, cfg.Warehouse.Path(), start)
+		ws.warehouseID = warehouseIdentity(cfg.Warehouse.Path(), start)
 		wopts := opts
 		wopts.Identity = ws.warehouseID
 		// DuckDB has one writer; more concurrent activities would only queue on its lock.
@@ -125,6 +137,9 @@ func Start(cfg Config) (*Workers, error) {
 		liveWarehouse.ids[ws.warehouseID] = true
 		liveWarehouse.Unlock()
 	}
+	if cfg.Namespace != "" {
+		ws.sweepDeadAttempts(cfg)
+	}
 	return ws, nil
 }
 
@@ -135,8 +150,34 @@ func RegisterWorkflows(w interface {
 	workflows.Register(w)
 }
 
+// sweepDeadAttempts runs FailDeadAttempts once, in the background: a worker killed
+// (SIGKILL) or whose machine lost power left its attempts "running" on the cluster until
+// their timeout, and this worker, started after it, fails them so they are retried now.
+func (ws *Workers) sweepDeadAttempts(cfg Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ws.stopSweep, ws.swept = cancel, make(chan struct{})
+	me := workerid.Me()
+	me.Role = workerid.RoleMain
+	if !cfg.Main {
+		me.Role = workerid.RoleWarehouse
+	}
+	go func() {
+		defer close(ws.swept)
+		defer cancel()
+		_, err := FailDeadAttempts(ctx, DeadAttempts{Client: cfg.Client, Namespace: cfg.Namespace, Store: cfg.Store,
+			Logger: cfg.Logger, Self: me, Probe: workerid.Proc{}})
+		if err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("could not look for the attempts of dead workers; they are retried at their timeout", "err", err)
+		}
+	}()
+}
+
 // Stop stops every worker, letting running activities finish their current call.
 func (ws *Workers) Stop() {
+	if ws.stopSweep != nil {
+		ws.stopSweep()
+		<-ws.swept
+	}
 	for _, w := range ws.workers {
 		w.Stop()
 	}
@@ -146,3 +187,7 @@ func (ws *Workers) Stop() {
 		liveWarehouse.Unlock()
 	}
 }
+
+// mainIdentity is the main worker's identity on the cluster: pid@host@ice-main and the
+// facts that let a worker started later tell whether this one is dead (workerid).
+func mainIdentity() string { return workerid.Of(workerid.RoleMain, "") }

@@ -76,7 +76,7 @@ MESH_PASSWORD, MESH_SHARED_KEY.`,
 			if err := infra.EnsureSearchAttributes(ctx, cl, c.namespace); err != nil {
 				log.Warn("could not register search attributes (an operator may need to)", "err", err)
 			}
-			cfg := worker.Config{Client: cl, Store: st, Main: main, Logger: log, AccessFile: accessFile, ForceWarehouse: forceWH}
+			cfg := worker.Config{Client: cl, Namespace: c.namespace, Store: st, Main: main, Logger: log, AccessFile: accessFile, ForceWarehouse: forceWH}
 			if main {
 				key, _ := hex.DecodeString(os.Getenv("ICE_PSEUDONYM_KEY")) // checked above
 				cfg.PseudonymKey = key

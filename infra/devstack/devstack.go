@@ -157,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		pipelineStore = cfg.WrapStore(s.Store)
 	}
 	if s.Workers, err = worker.Start(worker.Config{
-		Client: s.Client, Store: pipelineStore, PseudonymKey: key, DBS: s.DBS, Notify: nc,
+		Client: s.Client, Namespace: s.Server.Namespace(), Store: pipelineStore, PseudonymKey: key, DBS: s.DBS, Notify: nc,
 		Main: true, Warehouse: s.Warehouse, Logger: workerLog, AccessFile: accessFile,
 		RegisterDevSimulators: func(r sdkworker.ActivityRegistry) {
 			devsim.Register(r, &devsim.DevSimulators{Store: pipelineStore, Warehouse: s.Warehouse, Seed: 1})

@@ -72,6 +72,8 @@ var rules = []rule{
 		why: "only the dev stack's embedded server links the Temporal server and UI"},
 	{from: []string{"internal/yamldefs"}, forbid: []string{module},
 		why: "the strict YAML definition reader is a leaf the domain packages share"},
+	{from: []string{"internal/workerid"}, forbid: []string{module, "go.temporal.io/"},
+		why: "a worker's identity and whether it is dead are judged without Temporal or the pipeline, and tested on their own"},
 	{from: []string{"*"}, forbid: prefixed(testHelpers),
 		why: "test harnesses and fixtures (the R cross-check, the identifier search, the DBS fixtures) are imported by tests only"},
 	// #16: the dashboard is a face over a read-only snapshot; it reaches no workflow.
