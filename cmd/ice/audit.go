@@ -32,7 +32,8 @@ The filters narrow it, and are combined: --kind names event kinds (intake matche
 intake.file_received and every other intake.* kind; a kind that is none is refused),
 --activity activity types, --ics the ICSs (both in any case; wave-level events have no
 ICS), --failed keeps the attempts that failed (not the polls for a DBS reply not come
-yet, nor the waits for the warehouse's lock). A store that does not exist, or a wave
+yet, nor the waits for the warehouse's lock), and the attempts of killed workers that
+a worker started after them failed (dead_worker_attempt_failed, naming the dead worker). A store that does not exist, or a wave
 of which it holds no trail, is refused rather than shown as "0 events".
 For example:
 
@@ -189,8 +190,10 @@ func (f auditFilter) keeps(e audit.Event) bool {
 		return false
 	}
 	// A poll for a reply not come yet, or a wait for the warehouse's lock, ended as
-	// designed: --failed leaves it out (--kind activity_attempt lists every attempt).
-	return !f.failed || e.Kind == audit.KindActivityAttempt && e.Outcome != "ok" && !fault.Kind(e.ErrorType).Awaited()
+	// designed: --failed leaves it out (--kind activity_attempt lists every attempt). The
+	// attempt of a dead worker, failed by the worker started after it, is a failure.
+	return !f.failed || e.Kind == audit.KindActivityAttempt && e.Outcome != "ok" && !fault.Kind(e.ErrorType).Awaited() ||
+		e.Kind == audit.KindDeadWorkerAttempt
 }
 
 func (f auditFilter) apply(events []audit.Event) []audit.Event {
