@@ -16,9 +16,8 @@ import (
 	"syscall"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
 	"icesurvey/internal/crashpoint"
+	"icesurvey/worker"
 	"icesurvey/workflows"
 )
 
@@ -40,6 +39,8 @@ type Config struct {
 	// dead worker was running as failed (RespondActivityTaskFailedById), so they are
 	// retried at once instead of after their heartbeat or start-to-close timeout (one to
 	// two minutes each). The retry is the same either way; only the wait differs.
+	// Without it the worker started after the kill does the same itself, as every
+	// `ice worker` does at start (worker.FailDeadAttempts): the production path.
 	FailDeadAttempts bool
 	// Log receives progress lines (nil: none).
 	Log io.Writer
@@ -64,10 +65,7 @@ type kill struct {
 }
 
 // attempt is one activity attempt, as Temporal knows it.
-type attempt struct {
-	WorkflowID, RunID, ActivityID, ActivityType string
-	Attempt                                     int32
-}
+type attempt = worker.Attempt
 
 // where names what the worker was doing when it was killed.
 func (k kill) where() string {
@@ -232,21 +230,7 @@ func (c *campaign) running(ctx context.Context) []attempt {
 	for _, code := range c.w.spec.Codes() {
 		ids = append(ids, workflows.ICSWorkflowID(c.w.spec.WaveID, code))
 	}
-	var out []attempt
-	for _, id := range ids {
-		d, err := c.w.client.DescribeWorkflowExecution(ctx, id, "")
-		if err != nil {
-			continue
-		}
-		for _, p := range d.GetPendingActivities() {
-			if p.GetState() != enumspb.PENDING_ACTIVITY_STATE_STARTED {
-				continue
-			}
-			out = append(out, attempt{WorkflowID: id, RunID: d.GetWorkflowExecutionInfo().GetExecution().GetRunId(),
-				ActivityID: p.GetActivityId(), ActivityType: p.GetActivityType().GetName(), Attempt: p.GetAttempt()})
-		}
-	}
-	return out
+	return worker.StartedAttempts(ctx, c.w.client, ids...)
 }
 
 // killChild SIGKILLs the worker and waits for it to die; then, if so configured, fails
@@ -262,8 +246,7 @@ func (c *campaign) killChild(ctx context.Context, ch *child, kind, detail string
 	c.logf("kill %2d  pid %d after %v  %s %s  (%d attempts running)", k.N, ch.pid, k.Uptime, k.where(), detail, len(k.Running))
 	if c.cfg.FailDeadAttempts {
 		for _, a := range k.Running {
-			err := c.w.client.CompleteActivityByID(ctx, c.w.server.Namespace(), a.WorkflowID, a.RunID, a.ActivityID, nil,
-				fmt.Errorf("crash campaign: worker process %d killed (SIGKILL) during attempt %d", ch.pid, a.Attempt))
+			err := worker.FailAttempt(ctx, c.w.client, c.w.server.Namespace(), a, fmt.Errorf("crash campaign: worker process %d killed (SIGKILL) during attempt %d", ch.pid, a.Attempt))
 			if err != nil {
 				c.logf("  could not fail dead attempt %s/%s: %v", a.WorkflowID, a.ActivityID, err)
 			}

@@ -49,7 +49,7 @@ func main() {
 	flag.Int64Var(&cfg.Seed, "seed", 1, "seed of the synthetic files and of the kill schedule")
 	flag.StringVar(&cfg.Dir, "dir", "", "keep the campaign's state (Temporal, store, warehouse, worker.log) here; default a temporary directory")
 	flag.StringVar(&cfg.Ice, "ice", "", "a prebuilt ice binary (default: go build ./cmd/ice)")
-	flag.BoolVar(&cfg.FailDeadAttempts, "fail-dead-attempts", true, "after a kill, fail the dead worker's running attempts so they are retried at once, not after their timeout")
+	flag.BoolVar(&cfg.FailDeadAttempts, "fail-dead-attempts", true, "after a kill, the supervisor fails the dead worker's running attempts so they are retried at once, not after their timeout (off: the restarted worker does it itself, as every ice worker does at start)")
 	quiet := flag.Bool("q", false, "print only the table")
 	flag.Parse()
 	if !*quiet {
