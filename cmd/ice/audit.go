@@ -33,8 +33,9 @@ intake.file_received and every other intake.* kind; a kind that is none is refus
 --activity activity types, --ics the ICSs (both in any case; wave-level events have no
 ICS), --failed keeps the attempts that failed (not the polls for a DBS reply not come
 yet, nor the waits for the warehouse's lock), and the attempts of killed workers that
-a worker started after them failed (dead_worker_attempt_failed, naming the dead worker). A store that does not exist, or a wave
-of which it holds no trail, is refused rather than shown as "0 events".
+a worker started after them failed (dead_worker_attempt_failed, naming the dead
+worker). A store that does not exist, or a wave of which it holds no trail, is refused
+rather than shown as "0 events".
 For example:
 
   ice audit --wave W --failed                        every attempt that failed, and why
