@@ -17,8 +17,10 @@ import (
 // area, or an object kind to another area, is a change to this file only.
 //
 //	landing/...                                open landing: files with no personal data (data engineers)
-//	restricted-landing/{wave}/{ics}/...        sample and mailing files as received, their rejection
-//	                                           reports, the supplier's daily extracts (free text)
+//	restricted-landing/{wave}/{ics}/...        sample and mailing files as received (those `ice wave
+//	                                           start` copied in, in its own start-{time}-{nonce}/), their
+//	                                           rejection reports beside them, the supplier's daily
+//	                                           extracts (free text, responses/{day}/)
 //	restricted/{wave}/{ics}/...                the mailing process's data: contacts, DBS exchange, print
 //	                                           files and manifests, the SMS ledger
 //	restricted/_dbs-mesh/                      the MESH transport's ledger
@@ -99,6 +101,22 @@ func CheckIntakeFileKey(key string) error {
 			AreaRestrictedLanding.Prefix())
 	}
 	return nil
+}
+
+// StartFolder names the folder in which one `ice wave start` stages a spec's local
+// files, in each ICS's restricted landing area (StagedLandingKey): when it ran and a
+// random nonce. Two starts of one new wave id at the same moment never write one
+// object, so the wave that starts reads the files of the command that started it, and
+// the other can delete its own. It never clashes with the supplier's responses/.
+func StartFolder(at time.Time, nonce string) string {
+	return "start-" + at.UTC().Format("20060102T150405Z") + "-" + nonce
+}
+
+// StagedLandingKey is where `ice wave start` copies a local file of an ICS, by its
+// base name: in the start's own folder (StartFolder) of the ICS's restricted landing
+// area, which the retention deletes with the rest of it.
+func StagedLandingKey(wave, ics, start, name string) string {
+	return RestrictedLandingPrefix(wave, ics) + start + "/" + name
 }
 
 // IntakeFileExtensions are the extensions of the sample and mailing files intake reads

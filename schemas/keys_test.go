@@ -15,6 +15,9 @@ func TestKeyBuilders(t *testing.T) {
 	sha := "0123456789abcdef0123456789abcdef"
 	tests := []struct{ name, got, want string }{
 		{"landing", LandingKey("w1", "QMM", "sample.csv"), "restricted-landing/w1/QMM/sample.csv"},
+		{"start folder", StartFolder(time.Date(2026, 12, 7, 23, 40, 5, 0, time.UTC), "0a1b2c3d"), "start-20261207T234005Z-0a1b2c3d"},
+		{"staged landing", StagedLandingKey("w1", "QMM", "start-20261207T234005Z-0a1b2c3d", "sample.csv"), "restricted-landing/w1/QMM/start-20261207T234005Z-0a1b2c3d/sample.csv"},
+		{"staged rejection report", RejectionReportKey(StagedLandingKey("w1", "QMM", "start-x", "sample.csv")), "restricted-landing/w1/QMM/start-x/rejections.csv"},
 		{"response landing", ResponseLandingPrefix("w1", "QMM", day), "restricted-landing/w1/QMM/responses/2026-02-03/"},
 		{"rejection report", RejectionReportKey("restricted-landing/w1/QMM/sample.csv"), "restricted-landing/w1/QMM/rejections.csv"},
 		{"restricted", RestrictedPrefix("w1", "QMM"), "restricted/w1/QMM/"},

@@ -6,13 +6,16 @@
 // typed results.
 //
 // It reads and changes nothing but Temporal: no store, no warehouse (StageFiles, which
-// puts a spec's local files in the store's landing area before a start, takes the
-// store it writes to).
+// puts a spec's local files in the store's landing area before a start, and
+// StageAndStart, which deletes them again when the start is refused, take the store
+// they write to).
 package waveclient
 
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -117,6 +120,59 @@ func (c *Client) StartWave(ctx context.Context, spec *wavespec.Spec) (WaveRun, e
 		return WaveRun{}, fmt.Errorf("start wave %s: %w", spec.WaveID, err)
 	}
 	return WaveRun{WaveID: spec.WaveID, WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+}
+
+// StageAndStart is `ice wave start`: it checks that the wave id is free, stages the
+// spec's local files in a folder of this start's own (StageFiles) and starts the wave
+// with their keys. Two starts of one new wave id at the same moment both pass the
+// check, but neither's files land over the other's: the wave that starts reads the
+// files of the command that started it, and a start refused (or failed) deletes the
+// files it staged, unless the wave did start with them after all.
+func (c *Client) StageAndStart(ctx context.Context, st store.Store, spec *wavespec.Spec) (WaveRun, Staged, error) {
+	// Before its files are staged: they would land among an earlier wave's, whose
+	// retention may have run already.
+	if err := c.CheckWaveIDFree(ctx, spec.WaveID); err != nil {
+		return WaveRun{}, Staged{}, err
+	}
+	staged, err := StageFiles(ctx, st, spec)
+	if err != nil {
+		return WaveRun{}, Staged{}, err
+	}
+	run, err := c.StartWave(ctx, spec)
+	if err != nil {
+		return WaveRun{}, staged, c.unstage(ctx, st, spec, staged, err)
+	}
+	return run, staged, nil
+}
+
+// unstage deletes what a start staged once its start failed (startErr), and says so.
+// A refusal (the wave id taken by another start) is certain; after any other failure
+// (the cluster unreachable, a timeout) the start may have gone through, so the files
+// are kept when the wave's recorded spec names them, or when that cannot be read.
+func (c *Client) unstage(ctx context.Context, st store.Store, spec *wavespec.Spec, staged Staged, startErr error) error {
+	if len(staged.Keys) == 0 {
+		return startErr
+	}
+	// A command interrupted still deletes what it staged.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if !errors.Is(startErr, ErrWaveIDUsed) && !errors.As(startErr, &already) {
+		w, err := c.WaveSpec(ctx, spec.WaveID)
+		switch {
+		case err == nil && slices.ContainsFunc(w.Spec.ICSs, func(i wavespec.ICS) bool {
+			return slices.Contains(staged.Keys, i.SampleFile) || slices.Contains(staged.Keys, i.MailingFile)
+		}):
+			return fmt.Errorf("%w; but wave %s did start, with the files this command staged (`ice wave status %s`)", startErr, spec.WaveID, spec.WaveID)
+		case err != nil && !errors.Is(err, ErrUnknownWave):
+			return fmt.Errorf("%w; whether wave %s started with the files this command staged could not be read (%v): if it did not, delete them (patients' data): %s",
+				startErr, spec.WaveID, err, strings.Join(staged.Keys, ", "))
+		}
+	}
+	if err := staged.Delete(ctx, st); err != nil {
+		return fmt.Errorf("%w; the files this command staged hold patients' data and could not all be deleted: delete %s: %v", startErr, strings.Join(staged.Keys, ", "), err)
+	}
+	return fmt.Errorf("%w (the %d files this command staged are deleted)", startErr, len(staged.Keys))
 }
 
 // ErrWaveIDUsed: a wave of that id was started before (a wave id is used once).
@@ -1045,22 +1101,45 @@ func (c *Client) Backfill(ctx context.Context, in DailyLoadInput, from, to time.
 
 // ---- files -----------------------------------------------------------------------
 
+// Staged is what one StageFiles copied into the store.
+type Staged struct {
+	// Folder is the start's own folder in each ICS's restricted landing area
+	// (schemas.StartFolder); empty when nothing was copied.
+	Folder string
+	// Keys are the objects written, one per local file of the spec.
+	Keys []string
+}
+
+// Delete deletes the staged files: a start that did not go through leaves no patients'
+// data behind, where no retention would reach it.
+func (s Staged) Delete(ctx context.Context, st store.Store) error {
+	var errs []error
+	for _, k := range s.Keys {
+		if err := st.Delete(ctx, k); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // StageFiles copies the spec's files that are local paths into the store's restricted
-// landing area (schemas.LandingKey: sample and mailing files hold personal data) and
-// points the spec at them; keys already in the store are left as they are. Every path
-// is checked before any is copied: one that is neither a local file nor an object in
-// the store (a mistyped path, which would otherwise fail the intake later) stages
-// nothing.
-func StageFiles(ctx context.Context, st store.Store, spec *wavespec.Spec) error {
+// landing area (sample and mailing files hold personal data), in a folder of this
+// start's own (schemas.StagedLandingKey), and points the spec at them; keys already in
+// the store are left as they are. Every path is checked before any is copied: one that
+// is neither a local file nor an object in the store (a mistyped path, which would
+// otherwise fail the intake later) stages nothing, and a copy that fails deletes those
+// made before it.
+func StageFiles(ctx context.Context, st store.Store, spec *wavespec.Spec) (Staged, error) {
 	type specFile struct {
 		ics, field string
 		path       *string
 		local      bool
+		key        string
 	}
 	var files []specFile
 	for i := range spec.ICSs {
 		ics := &spec.ICSs[i]
-		files = append(files, specFile{ics.Code, "sample_file", &ics.SampleFile, false}, specFile{ics.Code, "mailing_file", &ics.MailingFile, false})
+		files = append(files, specFile{ics.Code, "sample_file", &ics.SampleFile, false, ""}, specFile{ics.Code, "mailing_file", &ics.MailingFile, false, ""})
 	}
 	var errs []error
 	for i := range files {
@@ -1077,44 +1156,69 @@ func StageFiles(ctx context.Context, st store.Store, spec *wavespec.Spec) error 
 			errs = append(errs, fmt.Errorf("wave spec ics %s, %s %q: %w", f.ics, f.field, *f.path, err))
 		}
 	}
+	folder, err := startFolder()
+	if err != nil {
+		return Staged{}, err
+	}
 	// Files land by their base name: two local files of one ICS with the same name
 	// (in two folders) would land as one object, the second over the first.
 	landing := map[string]string{}
-	for _, f := range files {
+	for i := range files {
+		f := &files[i]
 		if !f.local {
 			continue
 		}
-		key := landingKey(spec.WaveID, f.ics, *f.path)
-		if other, ok := landing[key]; ok {
-			errs = append(errs, fmt.Errorf("wave spec ics %s, %s %q: has the same file name as %s, and both would land as %s: rename one of them", f.ics, f.field, *f.path, other, key))
+		f.key = landingKey(spec.WaveID, f.ics, folder, *f.path)
+		if other, ok := landing[f.key]; ok {
+			errs = append(errs, fmt.Errorf("wave spec ics %s, %s %q: has the same file name as %s, and both would land as %s: rename one of them", f.ics, f.field, *f.path, other, f.key))
 			continue
 		}
-		landing[key] = fmt.Sprintf("%s %q", f.field, *f.path)
+		landing[f.key] = fmt.Sprintf("%s %q", f.field, *f.path)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return Staged{}, err
 	}
+	staged := Staged{Folder: folder}
 	for _, f := range files {
 		if !f.local {
 			continue
 		}
 		b, err := os.ReadFile(*f.path)
+		if err == nil {
+			staged.Keys = append(staged.Keys, f.key) // before the copy: a failed one may leave part
+			err = store.PutBytes(ctx, st, f.key, b)
+		}
 		if err != nil {
-			return fmt.Errorf("read %s: %w", *f.path, err)
+			if derr := staged.Delete(context.WithoutCancel(ctx), st); derr != nil {
+				err = fmt.Errorf("%w; the files copied before it hold patients' data and could not be deleted: delete %s: %v", err, strings.Join(staged.Keys, ", "), derr)
+			}
+			return Staged{}, fmt.Errorf("stage %s: %w", *f.path, err)
 		}
-		key := landingKey(spec.WaveID, f.ics, *f.path)
-		if err := store.PutBytes(ctx, st, key, b); err != nil {
-			return err
-		}
-		*f.path = key
 	}
-	return nil
+	for _, f := range files {
+		if f.local {
+			*f.path = f.key
+		}
+	}
+	if len(staged.Keys) == 0 {
+		staged.Folder = ""
+	}
+	return staged, nil
 }
 
-// landingKey is where StageFiles copies the local file p of an ICS: the landing area,
-// by the file's base name.
-func landingKey(wave, ics, p string) string {
-	return schemas.LandingKey(wave, ics, path.Base(strings.ReplaceAll(p, "\\", "/")))
+// startFolder names a new start's folder (schemas.StartFolder).
+func startFolder() (string, error) {
+	nonce := make([]byte, 4)
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("name the folder to stage the files in: %w", err)
+	}
+	return schemas.StartFolder(time.Now(), hex.EncodeToString(nonce)), nil
+}
+
+// landingKey is where StageFiles copies the local file p of an ICS: the start's folder
+// in the ICS's restricted landing area, by the file's base name.
+func landingKey(wave, ics, folder, p string) string {
+	return schemas.StagedLandingKey(wave, ics, folder, path.Base(strings.ReplaceAll(p, "\\", "/")))
 }
 
 // FailureText is what a person is shown of a failed call or workflow: the deepest

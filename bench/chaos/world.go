@@ -157,7 +157,7 @@ func startWorld(ctx context.Context, dir string, cfg Config, sz size) (_ *world,
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if err := waveclient.StageFiles(ctx, w.store, spec); err != nil {
+	if _, err := waveclient.StageFiles(ctx, w.store, spec); err != nil {
 		return nil, err
 	}
 	w.spec = spec

@@ -137,10 +137,7 @@ func runDemo(ctx context.Context, cfg demoConfig) (*waveclient.WaveResult, error
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	if err := waveclient.StageFiles(ctx, st.Store, spec); err != nil {
-		return nil, err
-	}
-	if _, err := wc.StartWave(ctx, spec); err != nil {
+	if _, _, err := wc.StageAndStart(ctx, st.Store, spec); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(out, "Wave %s started: one fieldwork day = %s, fieldwork %d days.\n", waveID, cfg.DayLength, spec.Schedule.FieldworkDays)
@@ -313,7 +310,7 @@ func printDemoSummary(ctx context.Context, out *os.File, st *devstack.Stack, spe
 			kept = append(kept, code)
 		}
 	}
-	fmt.Fprintf(out, "  rejection reports               %s/%s (identifiable%s)\n", root, schemas.RejectionReportKey(schemas.LandingKey(spec.WaveID, "<ICS>", "")), retainedNote(spec.WaveID, retained, kept))
+	fmt.Fprintf(out, "  rejection reports               %s/%s (identifiable%s)\n", root, schemas.RejectionReportKey(schemas.StagedLandingKey(spec.WaveID, "<ICS>", "<start>", "sample.csv")), retainedNote(spec.WaveID, retained, kept))
 	fmt.Fprintf(out, "  declarations                    %s/%s\n", root, schemas.AreaReports.WavePrefix(spec.WaveID))
 	fmt.Fprintf(out, "  restricted (identifiable)       %s/%s (mailing data%s)\n", root, schemas.AreaRestricted.WavePrefix(spec.WaveID), retainedNote(spec.WaveID, retained, kept))
 	fmt.Fprintf(out, "  free text (named ICB users)     %s/%s (kept after retention)\n", root, schemas.AreaFreeText.WavePrefix(spec.WaveID))

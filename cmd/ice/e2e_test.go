@@ -36,6 +36,17 @@ import (
 // spec and what the generator expects intake to make of them.
 func e2eWave(t *testing.T, ctx context.Context, st *devstack.Stack, waveID string, n int, dayLength time.Duration, codes ...string) (*wavespec.Spec, map[string]*synth.Stats) {
 	t.Helper()
+	spec, stats := e2eSpec(t, ctx, st, waveID, n, 100, dayLength, codes...)
+	if _, err := waveclient.StageFiles(ctx, st.Store, spec); err != nil {
+		t.Fatal(err)
+	}
+	return spec, stats
+}
+
+// e2eSpec is e2eWave's spec with its files still local paths (not staged), each ICS's
+// generated from seed and on.
+func e2eSpec(t *testing.T, ctx context.Context, st *devstack.Stack, waveID string, n int, seed int64, dayLength time.Duration, codes ...string) (*wavespec.Spec, map[string]*synth.Stats) {
+	t.Helper()
 	sampling := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 	spec := &wavespec.Spec{
 		WaveID: waveID, SamplingDate: wavespec.Date{Time: sampling}, DayLength: wavespec.Duration(dayLength),
@@ -48,7 +59,7 @@ func e2eWave(t *testing.T, ctx context.Context, st *devstack.Stack, waveID strin
 	stats := map[string]*synth.Stats{}
 	dir := t.TempDir()
 	for i, code := range codes {
-		sp, mp, s, err := synth.GenerateFiles(synth.Config{ICS: code, N: n, Seed: int64(100 + i), FaultRate: 0.05,
+		sp, mp, s, err := synth.GenerateFiles(synth.Config{ICS: code, N: n, Seed: seed + int64(i), FaultRate: 0.05,
 			SamplingDate: sampling, DeathRate: 0.05}, dir)
 		if err != nil {
 			t.Fatal(err)
@@ -63,9 +74,6 @@ func e2eWave(t *testing.T, ctx context.Context, st *devstack.Stack, waveID strin
 	}
 	spec.Defaults()
 	if err := spec.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := waveclient.StageFiles(ctx, st.Store, spec); err != nil {
 		t.Fatal(err)
 	}
 	return spec, stats

@@ -80,8 +80,8 @@ func (r *recordingStore) wrap(s store.Store) store.Store {
 	return r
 }
 
-// keyShape is a written key with its wave, ICSs, dates and digests replaced by
-// placeholders and its object name dropped: the prefixes the wave writes.
+// keyShape is a written key with its wave, ICSs, start folders, dates and digests
+// replaced by placeholders and its object name dropped: the prefixes the wave writes.
 func keyShape(key, wave string, codes []string) string {
 	dir := key[:strings.LastIndex(key, "/")+1]
 	dir = strings.ReplaceAll(dir, "/"+wave+"/", "/{wave}/")
@@ -90,6 +90,7 @@ func keyShape(key, wave string, codes []string) string {
 		dir = strings.ReplaceAll(dir, "/"+c+"/", "/{ics}/")
 		dir = strings.ReplaceAll(dir, "ics="+c+"/", "ics={ics}/")
 	}
+	dir = regexp.MustCompile(`/start-\d{8}T\d{6}Z-[0-9a-f]+/`).ReplaceAllString(dir, "/start-{time}-{nonce}/")
 	dir = regexp.MustCompile(`\d{4}-\d{2}-\d{2}`).ReplaceAllString(dir, "{date}")
 	dir = regexp.MustCompile(`/[^/]*-\d+-[^/]*/`).ReplaceAllString(dir, "/{request}/")
 	return dir

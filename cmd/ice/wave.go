@@ -76,18 +76,17 @@ func waveStartCmd() *cobra.Command {
 				return err
 			}
 			defer cl.Close()
-			// Before its files are staged: they would land among an earlier wave's.
-			if err := cl.CheckWaveIDFree(ctx, spec.WaveID); err != nil {
-				return err
-			}
-			if err := waveclient.StageFiles(ctx, st, spec); err != nil {
-				return err
-			}
-			run, err := cl.StartWave(ctx, spec)
+			run, _, err := cl.StageAndStart(ctx, st, spec)
 			if err != nil {
 				return err
 			}
 			fmt.Printf("wave %s started (workflow %s run %s) for %s\n", spec.WaveID, run.WorkflowID, run.RunID, strings.Join(spec.Codes(), ", "))
+			// Where a corrected file goes, before `ice wave revalidate`: the local files
+			// were copied into a folder of this start's own (staged.Folder).
+			fmt.Printf("the intake reads these files in %s (a corrected one replaces its object, then `ice wave revalidate`):\n", st.URL())
+			for _, ics := range spec.ICSs {
+				fmt.Printf("  %s\tsample %s\tmailing %s\n", ics.Code, ics.SampleFile, ics.MailingFile)
+			}
 			if spec.Publication != nil {
 				// Checked by the spec's parser already; printed as ice publish prints a release's.
 				if p, err := spec.Publication.Apply(publication.DefaultParams()); err == nil {
