@@ -86,6 +86,12 @@ type Schedule struct {
 	FinalLoadDays int `yaml:"final_load_days" json:"final_load_days,omitempty"`
 	// AllowShortFieldwork lifts the 56-day minimum, for tests and demonstrations only.
 	AllowShortFieldwork bool `yaml:"allow_short_fieldwork,omitempty" json:"allow_short_fieldwork,omitempty"`
+	// SMSHours is the window of England's clock the SMS steps are sent in, "HH:MM-HH:MM"
+	// (ParseSendingHours): an SMS step that falls due, or whose DBS reply comes, outside
+	// it waits for it to open. It applies only to a wave in real days (HoursApply), not
+	// to one in compressed days. Left out of a wave spec, it is DefaultSMSHours;
+	// "00:00-24:00" sends at any hour.
+	SMSHours string `yaml:"sms_hours,omitempty" json:"sms_hours,omitempty"`
 }
 
 // DefaultSchedule is the SPEC §6 convention: invitation letter on day 0 (with the carer
@@ -103,6 +109,7 @@ func DefaultSchedule() Schedule {
 		},
 		FieldworkDays: MinFieldworkDays,
 		FinalLoadDays: DefaultFinalLoadDays,
+		SMSHours:      DefaultSMSHours,
 	}
 }
 
@@ -113,8 +120,8 @@ var stepNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
 // paper questionnaire; days in ascending order (two steps may share a day);
 // unique, key-safe names; a known channel and a template on every step; enclosures only
 // on letters; every step before the close; fieldwork of at least 56 days unless
-// AllowShortFieldwork is set; and a wait for the final loads of at most
-// MaxFinalLoadDays.
+// AllowShortFieldwork is set; a wait for the final loads of at most
+// MaxFinalLoadDays; and SMS sending hours, when given, that ParseSendingHours reads.
 func (s Schedule) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -169,6 +176,11 @@ func (s Schedule) Validate() error {
 	}
 	if s.FinalLoadDays < 0 || s.FinalLoadDays > MaxFinalLoadDays {
 		add("final_load_days %d must be from 0 to %d (the days after the close the closing record waits for the supplier's last files)", s.FinalLoadDays, MaxFinalLoadDays)
+	}
+	if s.SMSHours != "" {
+		if _, err := ParseSendingHours(s.SMSHours); err != nil {
+			add("sms_hours %v (the hours of England's clock SMS steps are sent in)", err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("mailing: invalid schedule: %w", err)

@@ -130,9 +130,10 @@ type written struct {
 	MinEligible   *int      `yaml:"min_eligible"`
 	RetentionDays *int      `yaml:"retention_days"`
 	Schedule      struct {
-		FinalLoadDays *int  `yaml:"final_load_days"`
-		FieldworkDays *int  `yaml:"fieldwork_days"`
-		Steps         []any `yaml:"steps"`
+		FinalLoadDays *int    `yaml:"final_load_days"`
+		FieldworkDays *int    `yaml:"fieldwork_days"`
+		Steps         []any   `yaml:"steps"`
+		SMSHours      *string `yaml:"sms_hours"`
 	} `yaml:"schedule"`
 	DBS struct {
 		PollEvery     *Duration `yaml:"poll_every"`
@@ -157,6 +158,9 @@ func (w written) checkZeros() error {
 		return fmt.Errorf("dbs.poll_every 0s: must be positive (leave it out for the default 1m)")
 	case zeroDuration(w.DBS.ReplyDeadline):
 		return fmt.Errorf("dbs.reply_deadline 0s: must be positive (leave it out for the default 48h)")
+	case w.Schedule.SMSHours != nil && strings.TrimSpace(*w.Schedule.SMSHours) == "":
+		return fmt.Errorf("schedule.sms_hours is empty: give the hours of England's clock SMS steps are sent in, like %q (leave it out for that default; %q sends at any hour)",
+			mailing.DefaultSMSHours, "00:00-24:00")
 	case len(w.Schedule.Steps) > 0 && w.Schedule.FieldworkDays == nil:
 		// Else every step was "not before fieldwork closes on day 0".
 		return fmt.Errorf("schedule.fieldwork_days is required with steps of the spec's own (the day fieldwork closes, counted from day 0: at least %d)", mailing.MinFieldworkDays)
@@ -198,12 +202,18 @@ func (s *Spec) Defaults() {
 		given := s.Schedule
 		s.Schedule = mailing.DefaultSchedule()
 		s.Schedule.AllowShortFieldwork, s.Schedule.FinalLoadDays = given.AllowShortFieldwork, given.FinalLoadDays
+		if given.SMSHours != "" {
+			s.Schedule.SMSHours = given.SMSHours
+		}
 		if given.FieldworkDays != 0 {
 			s.Schedule.FieldworkDays = given.FieldworkDays
 		}
 	}
 	if s.Schedule.FinalLoadDays == 0 {
 		s.Schedule.FinalLoadDays = mailing.DefaultFinalLoadDays
+	}
+	if s.Schedule.SMSHours == "" {
+		s.Schedule.SMSHours = mailing.DefaultSMSHours
 	}
 	if len(s.Templates) > 0 {
 		s.Schedule = s.Schedule.WithTemplates(s.Templates)

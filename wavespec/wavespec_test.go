@@ -126,6 +126,14 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"bad duration", good + "day_length: soon\n", "duration"},
 		{"final loads too long", good + "schedule: {final_load_days: 15}\n", "final_load_days 15 must be from 0 to 14"},
 		{"final loads negative", good + "schedule: {final_load_days: -1}\n", "final_load_days -1"},
+		// The SMS sending hours, on England's clock.
+		{"SMS hours not a window", good + "schedule: {sms_hours: \"9-8\"}\n", `schedule: mailing: invalid schedule: sms_hours "9-8": opening time "9" is not a time of day HH:MM`},
+		{"SMS hours one time", good + "schedule: {sms_hours: \"09:00\"}\n", `sms_hours "09:00": want the opening and closing times of day in England joined by '-', like "09:00-20:00"`},
+		{"SMS hours overnight", good + "schedule: {sms_hours: \"20:00-09:00\"}\n", `sms_hours "20:00-09:00": opens at 20:00, not before it closes at 09:00`},
+		{"SMS hours past midnight", good + "schedule: {sms_hours: \"09:00-25:00\"}\n", `sms_hours "09:00-25:00": closing time "25:00" is not a time of day`},
+		{"SMS hours with steps of its own", good + "schedule:\n  fieldwork_days: 56\n  sms_hours: 9am-8pm\n  steps:\n    - {name: invitation, day: 0, channel: letter, template: invitation_letter, carer_insert: true}\n",
+			`sms_hours "9am-8pm": opening time "9am" is not a time of day HH:MM`},
+		{"SMS hours empty", good + "schedule: {sms_hours: \"\"}\n", `schedule.sms_hours is empty: give the hours of England's clock SMS steps are sent in, like "09:00-20:00" (leave it out for that default; "00:00-24:00" sends at any hour)`},
 		// Negatives: a retention of -5 deleted the identifiable data at the close.
 		{"negative retention", good + "retention_days: -5\n", "retention_days -5 must not be negative"},
 		{"negative minimum", good + "min_eligible: -1\n", "min_eligible -1 must not be negative"},
@@ -255,5 +263,33 @@ func TestOwnStepsInviteCarers(t *testing.T) {
 		if _, err := Parse("wave.yaml", []byte(good+ok)); err != nil {
 			t.Errorf("insert with %s: %v", where, err)
 		}
+	}
+}
+
+// The SMS sending hours: 09:00-20:00 in England unless the spec says, under schedule,
+// with the default steps or its own.
+func TestSMSHours(t *testing.T) {
+	steps := `
+  fieldwork_days: 56
+  steps:
+    - {name: invitation, day: 0, channel: letter, template: invitation_letter, carer_insert: true}
+`
+	for _, c := range []struct{ name, schedule, want string }{
+		{"default", "", "09:00-20:00"},
+		{"null: left out", "schedule: {sms_hours: null}\n", "09:00-20:00"},
+		{"said, default steps", "schedule: {sms_hours: \"10:00-19:30\"}\n", "10:00-19:30"},
+		{"said with other schedule settings", "schedule: {fieldwork_days: 70, sms_hours: \"08:00-21:00\"}\n", "08:00-21:00"},
+		{"steps of its own, unsaid", "schedule:" + steps, "09:00-20:00"},
+		{"steps of its own, said", "schedule:\n  sms_hours: \"00:00-24:00\"" + steps, "00:00-24:00"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Parse("wave.yaml", []byte(good+c.schedule))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Schedule.SMSHours != c.want {
+				t.Errorf("schedule.sms_hours %q, want %q", s.Schedule.SMSHours, c.want)
+			}
+		})
 	}
 }
