@@ -43,6 +43,11 @@ type ICSInput struct {
 	// DBSReplyDeadline an unanswered request is reported overdue.
 	DBSPollEvery     time.Duration `json:"dbs_poll_every"`
 	DBSReplyDeadline time.Duration `json:"dbs_reply_deadline"`
+	// SMSHours is the window of England's clock the SMS steps are sent in
+	// (mailing.ParseSendingHours), on a 24h DayLength only (mailing.HoursApply); empty
+	// (an execution started before it existed): mailing.DefaultSMSHours, for its SMS
+	// steps sent since (changeSMSSendingHours).
+	SMSHours string `json:"sms_hours,omitempty"`
 }
 
 // ICSResult is how an ICS's fieldwork ended.
@@ -79,6 +84,9 @@ type icsRun struct {
 	// changeRetentionFromClose); unset, it starts when the retention workflow does (the
 	// closing record, or the failure or cancellation of the ICS).
 	retentionFrom time.Time
+	// smsHours is the window the SMS steps are sent in (changeSMSSendingHours); the
+	// zero window when none applies (the wave runs in compressed days).
+	smsHours mailing.SendingHours
 }
 
 // errFieldworkClosed: the close day came before a mailing step went out
@@ -96,6 +104,18 @@ func ICSWorkflow(ctx workflow.Context, in ICSInput) (ICSResult, error) {
 			fmt.Sprintf("ICS workflow input names no wave, ICS or mailing steps (%q, %q)", in.WaveID, in.ICS), string(fault.Configuration), nil)
 	}
 	r := &icsRun{in: in, dueDay: map[string]int{}, optOutMu: workflow.NewMutex(ctx)}
+	if mailing.HoursApply(in.DayLength) {
+		hours := in.SMSHours
+		if hours == "" {
+			hours = mailing.DefaultSMSHours // started before sms_hours: its texts are no less at night
+		}
+		h, err := mailing.ParseSendingHours(hours)
+		if err != nil {
+			return ICSResult{}, temporal.NewNonRetryableApplicationError(
+				"ICS workflow input: sms_hours "+err.Error(), string(fault.Configuration), nil)
+		}
+		r.smsHours = h
+	}
 	r.status = ICSStatus{WaveID: in.WaveID, ICS: in.ICS, StartedAt: workflow.Now(ctx).UTC()}
 	for _, s := range in.Steps {
 		r.dueDay[s.Name] = s.Day
@@ -529,6 +549,14 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 		if err := r.deceasedCheck(ctx, step.Name, sel.Key); err != nil {
 			return err
 		}
+		if step.Channel == mailing.ChannelSMS && workflow.GetVersion(ctx, changeSMSSendingHours, workflow.DefaultVersion, 1) >= 1 {
+			// Texts only at sociable hours in England: a step that fell due, or whose
+			// reply came, at night waits for the window; the selection after it is
+			// fresh, so nobody who answered meanwhile is texted.
+			if err := r.awaitSMSHours(ctx, i); err != nil {
+				return err
+			}
+		}
 		if sel, err = r.selectRecipients(ctx, step, "checked"); err != nil {
 			return err
 		}
@@ -610,6 +638,13 @@ const changeCloseOnItsDay = "close-on-its-day"
 // (icsRun.dayZero), not from the declaration.
 const changeDayZeroIsTheInvitation = "day-zero-is-the-invitation"
 
+// changeSMSSendingHours versions the mailing story: from version 1 an SMS step, its
+// DBS reply in, waits until England's clock is inside the wave's SMS sending hours
+// (ICSInput.SMSHours, on a 24h day) and the ICS is not paused, before its recipients are
+// selected again and it is sent. Before, a text went as soon as it fell due and its
+// reply came: at 03:00 after an invitation sent late in the evening.
+const changeSMSSendingHours = "sms-sending-hours"
+
 // changeOptOutsOneAtATime versions the late opt-out: from version 1 the opt-outs of an
 // ICS are recorded one at a time. RecordOptOut reads whether the person was opted out,
 // then writes the opt-out: two of the same person at once (two engineers, or one by
@@ -626,6 +661,62 @@ const changeFinalLoadWait = "final-load-wait"
 // not from the closing record taken FinalLoadDays later (changeFinalLoadWait), which
 // kept the identifiable data that many days longer than the spec said.
 const changeRetentionFromClose = "retention-from-close"
+
+// awaitSMSHours holds SMS step i, its DBS reply in, until the SMS sending hours are
+// open and the ICS is not paused (changeSMSSendingHours). The receipts passes falling
+// due meanwhile run; a cancellation ends the wait, and so does the close: the step is
+// then not sent (errFieldworkClosed), like one the close comes before.
+func (r *icsRun) awaitSMSHours(ctx workflow.Context, i int) error {
+	if r.smsHours.IsZero() {
+		return nil // a wave in compressed days
+	}
+	step := r.in.Steps[i]
+	ms := &r.status.Mailings[i]
+	state := ms.State
+	defer func() { ms.State = state }()
+	for {
+		if r.closed(ctx) {
+			return errFieldworkClosed
+		}
+		now := workflow.Now(ctx)
+		receipts, receiptsAt := r.nextReceipts()
+		if receipts >= 0 && !now.Before(receiptsAt) {
+			if err := r.receiptsPass(ctx, receipts); err != nil {
+				return err
+			}
+			continue
+		}
+		opens := r.smsHours.NextOpening(now)
+		if !opens.After(now) && !r.status.Paused {
+			return nil
+		}
+		ms.State = MailingAwaitingHours
+		wait := opens.Sub(now)
+		if r.status.Paused {
+			r.setStage(ctx, StageMailing, WaitingForResume)
+			wait = 0
+		} else {
+			r.setStage(ctx, StageMailing, fmt.Sprintf("%s: the SMS sending hours (%s in England), from %s",
+				step.Name, r.smsHours, mailing.InEngland(opens).Format("15:04 Mon 2 Jan")))
+		}
+		if r.closeOnDay && (wait <= 0 || r.closeAt.Sub(now) < wait) {
+			wait = r.closeAt.Sub(now) // > 0: the close has not come
+		}
+		if receipts >= 0 && (wait <= 0 || receiptsAt.Sub(now) < wait) {
+			wait = receiptsAt.Sub(now)
+		}
+		r.wake = false
+		var err error
+		if wait > 0 {
+			_, err = workflow.AwaitWithTimeout(ctx, wait, func() bool { return r.wake })
+		} else {
+			err = workflow.Await(ctx, func() bool { return r.wake })
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
 
 // fetchReceipts fetches the delivery receipts of every SMS step before step upTo that
 // went out and whose receipts are not all final, and loads them into the warehouse

@@ -194,8 +194,10 @@ const (
 	MailingScheduled MailingState = "scheduled"
 	MailingSelecting MailingState = "selecting"
 	MailingChecking  MailingState = "checking"
-	MailingSending   MailingState = "sending"
-	MailingSent      MailingState = "sent"
+	// MailingAwaitingHours: an SMS step, checked, waits for the SMS sending hours.
+	MailingAwaitingHours MailingState = "awaiting-sms-hours"
+	MailingSending       MailingState = "sending"
+	MailingSent          MailingState = "sent"
 	// MailingNotSent: the step never went out, and never will (MailingStatus.NotSent
 	// says why).
 	MailingNotSent MailingState = "not-sent"

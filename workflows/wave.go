@@ -26,6 +26,7 @@ func ICSInputs(spec wavespec.Spec) []ICSInput {
 			SamplingDate: spec.SamplingDate.Time, MinEligible: spec.MinEligible, DayLength: spec.DayLength.D(),
 			Steps: spec.Schedule.Steps, FieldworkDays: spec.Schedule.FieldworkDays, FinalLoadDays: spec.Schedule.FinalLoadDays, SurveyURL: spec.SurveyURL,
 			RetentionDays: spec.RetentionDays, DBSPollEvery: spec.DBS.PollEvery.D(), DBSReplyDeadline: spec.DBS.ReplyDeadline.D(),
+			SMSHours: spec.Schedule.SMSHours,
 		}
 	}
 	return out

@@ -229,7 +229,8 @@ func printStatus(w *tabwriter.Writer, st waveclient.Status) {
 // An SMS step's delivery receipts follow its count once fetched.
 func mailingLine(m workflows.MailingStatus, endedEarly bool) string {
 	switch {
-	case endedEarly && (m.State == workflows.MailingScheduled || m.State == workflows.MailingSelecting || m.State == workflows.MailingChecking):
+	case endedEarly && (m.State == workflows.MailingScheduled || m.State == workflows.MailingSelecting || m.State == workflows.MailingChecking ||
+		m.State == workflows.MailingAwaitingHours):
 		return "not sent (the ICS ended early)"
 	case endedEarly && m.State == workflows.MailingSending:
 		return "ended early while sending: some may have gone"
@@ -237,6 +238,8 @@ func mailingLine(m workflows.MailingStatus, endedEarly bool) string {
 		return "not sent (" + m.NotSent + " before it went out)"
 	case m.State == workflows.MailingNotSent:
 		return "not sent"
+	case m.State == workflows.MailingAwaitingHours:
+		return "checked, waiting for the SMS sending hours (the ICS's line says until when)"
 	case m.State != workflows.MailingSent:
 		return string(m.State)
 	}
