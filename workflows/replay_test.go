@@ -69,6 +69,11 @@ import (
 // counts from the close, not from the closing record final_load_days later
 // ("retention-from-close"); ics-day-zero.json is kept for the waves counting from it.
 //
+// ics-sms-hours.json is an ICS of TestWaveEndToEnd since each SMS step, its DBS reply
+// in, waits for the wave's SMS sending hours ("sms-sending-hours"; in the test's
+// compressed days the window is off, so no timer, only the marker);
+// ics-retention-from-close.json is kept for the ICSs started before.
+//
 // Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.
 func TestReplayRecordedHistories(t *testing.T) {
@@ -87,6 +92,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		"ics-paused-past-close.json":    false, // paused past its close day ("close-on-its-day")
 		"ics-day-zero.json":             false, // days counted from the invitation ("day-zero-is-the-invitation")
 		"ics-retention-from-close.json": false, // retention_days counted from the close ("retention-from-close")
+		"ics-sms-hours.json":            false, // SMS steps wait for the sending hours ("sms-sending-hours")
 		// waves upgraded mid-fieldwork: begun by an older build, finished by today's
 		"ics-upgraded-from-fa4e9e5.json": false,
 		"ics-upgraded-from-c68bee1.json": false,
