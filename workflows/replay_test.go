@@ -23,7 +23,7 @@ import (
 //
 //	ICE_RECORD_HISTORIES=$PWD/workflows/testdata go test ./cmd/ice -run 'TestWaveEndToEnd|TestDailyLoadBackfill|TestThemeCodingEndToEnd'
 //
-// (TestWaveEndToEnd now writes wave.json and ics-early-receipts.json, TestDailyLoadBackfill
+// (TestWaveEndToEnd now writes wave.json and ics-sms-hours.json, TestDailyLoadBackfill
 // dailyload.json and publication.json;
 // ics.json and retention.json are kept from before versioned changes and written by no
 // test. The README's "Record a new history" gives the command that writes them all.)
@@ -72,7 +72,8 @@ import (
 // ics-sms-hours.json is an ICS of TestWaveEndToEnd since each SMS step, its DBS reply
 // in, waits for the wave's SMS sending hours ("sms-sending-hours"; in the test's
 // compressed days the window is off, so no timer, only the marker);
-// ics-retention-from-close.json is kept for the ICSs started before.
+// ics-retention-from-close.json is kept for the ICSs started before. TestWaveEndToEnd
+// writes ics-sms-hours.json: a re-recording replaces the newest shape's file only.
 //
 // Every one must replay against today's workflow code: a change that would make a
 // running wave's next workflow task fail (a non-deterministic change) fails here first.

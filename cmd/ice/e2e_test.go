@@ -294,8 +294,10 @@ func TestWaveEndToEnd(t *testing.T) {
 	// kept from before versioned changes ("early-sms-receipts",
 	// "retention-deletes-everything") and must not be overwritten by a re-recording.
 	recordHistories(t, ctx, wc, map[string]string{
-		"wave.json":               workflows.WaveWorkflowID(wave),
-		"ics-early-receipts.json": workflows.ICSWorkflowID(wave, "QJK"), // with the late opt-out's update
+		"wave.json": workflows.WaveWorkflowID(wave),
+		// The newest shape's file: re-recording must never overwrite a history kept for
+		// an older shape (ics-early-receipts.json, ics-day-zero.json, ...).
+		"ics-sms-hours.json": workflows.ICSWorkflowID(wave, "QJK"), // with the late opt-out's update
 	})
 }
 
