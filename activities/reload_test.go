@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,5 +221,64 @@ func TestReloadNamesObjectsGoneFromTheLake(t *testing.T) {
 		if got := reload(tc.ics).Gone; !slices.Equal(got, tc.want) {
 			t.Errorf("partition %q: gone %q, want %q", tc.ics, got, tc.want)
 		}
+	}
+}
+
+// loadsDuringList is a store whose first listing, once read, sees an object written
+// and loaded into the warehouse by another activity (the warehouse worker runs two at
+// once): a daily load or an audit flush while an operator's reload runs.
+type loadsDuringList struct {
+	store.Store
+	once func()
+}
+
+func (s *loadsDuringList) List(ctx context.Context, prefix string) ([]store.Info, error) {
+	infos, err := s.Store.List(ctx, prefix)
+	if s.once != nil && strings.HasPrefix(prefix, schemas.LakeWavePrefix(schemas.LakeMailingHistory, "W1")) {
+		f := s.once
+		s.once = nil
+		f()
+	}
+	return infos, err
+}
+
+// An object written to the lake and loaded while the reload looks for objects gone
+// from the lake is not one of them: it is in the lake. Before, the lake was listed
+// before the warehouse's loaded files were read, and an object loaded in between was
+// named gone, with a WARNING to restore it from a backup.
+func TestGoneFromLakeIgnoresObjectsLoadedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	fs, err := store.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh, err := warehouse.Open(ctx, t.TempDir()+"/w.duckdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	put := func(step string) string {
+		ev := schemas.MailingEvent{Reference: "W1-QMM-S001-" + step, WaveID: "W1", ICS: "QMM", SurveyRecordID: "S001",
+			Step: step, Channel: "letter", SentAt: at, Result: schemas.ResultQueuedForPrint}
+		k := schemas.MailingHistoryKey("W1", "QMM", step)
+		if err := lake.PutRows(ctx, fs, k, schemas.MailingEventLayout(), []schemas.MailingEvent{ev}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wh.LoadLakeObjects(ctx, fs, "W1", "QMM", []schemas.LakeObject{schemas.LakeMailingHistory.Object(k)}); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	put("step0")
+	st := &loadsDuringList{Store: fs, once: func() { put("step1") }}
+	for _, ics := range []string{"QMM", warehouse.WavePartition} {
+		gone, err := wh.GoneFromLake(ctx, st, "W1", ics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gone) != 0 {
+			t.Errorf("partition %q: %q named gone from the lake, though the lake holds every object", ics, gone)
+		}
+		st.once = func() { put("step2") }
 	}
 }

@@ -192,10 +192,6 @@ func (w *Warehouse) NotLoaded(ctx context.Context, st store.Store, wave string) 
 // objects the pipeline itself deletes are left out: an ICS's response themes of the
 // earlier form, one per coding run, which the current object replaces.
 func (w *Warehouse) GoneFromLake(ctx context.Context, st store.Store, wave, ics string) ([]string, error) {
-	there := map[string]bool{}
-	if err := eachLakeObject(ctx, st, wave, ics, func(_ schemas.LakeTable, _, key string) { there[key] = true }); err != nil {
-		return nil, err
-	}
 	var prefixes []string
 	for _, t := range schemas.WarehouseLakeTables() {
 		p := schemas.LakeWavePrefix(t, wave)
@@ -204,7 +200,11 @@ func (w *Warehouse) GoneFromLake(ctx context.Context, st store.Store, wave, ics 
 		}
 		prefixes = append(prefixes, p)
 	}
-	var out []string
+	// What the warehouse loaded is read before the lake is listed: an object is in the
+	// lake before it is loaded, so one loaded meanwhile (a daily load, an audit flush:
+	// the warehouse worker runs two activities at once) is either not read here or
+	// listed below. Listed first, it could be loaded between the two and named gone.
+	var loaded []string
 	err := w.Read(ctx, func(db *sql.DB) error {
 		rows, err := db.QueryContext(ctx, `SELECT object_key FROM loaded_files
 			WHERE starts_with(object_key, ?) AND contains(object_key, ?) ORDER BY object_key`,
@@ -218,15 +218,28 @@ func (w *Warehouse) GoneFromLake(ctx context.Context, st store.Store, wave, ics 
 			if err := rows.Scan(&key); err != nil {
 				return err
 			}
-			if there[key] || !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(key, p) }) {
+			if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(key, p) }) {
 				continue
 			}
 			if _, legacy := schemas.LegacyResponseThemesRun(key); legacy {
 				continue
 			}
-			out = append(out, key)
+			loaded = append(loaded, key)
 		}
 		return rows.Err()
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	there := map[string]bool{}
+	if err := eachLakeObject(ctx, st, wave, ics, func(_ schemas.LakeTable, _, key string) { there[key] = true }); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, key := range loaded {
+		if !there[key] {
+			out = append(out, key)
+		}
+	}
+	return out, nil
 }
