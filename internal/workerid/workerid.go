@@ -135,6 +135,11 @@ type Verdict struct {
 	Reason string
 }
 
+// HostPIDNamespace is the kernel's initial process-id namespace (PROC_PID_INIT_INO):
+// a process in it runs on the host, not in a container, and its machine id is the
+// machine's own.
+const HostPIDNamespace = "4026531836"
+
 // Judge decides whether the worker named by identity, which took an attempt started
 // at attemptStarted (the cluster's clock), is provably dead, from me and p.
 func Judge(identity string, attemptStarted time.Time, me Self, p Probe) Verdict {
@@ -151,7 +156,10 @@ func Judge(identity string, attemptStarted time.Time, me Self, p Probe) Verdict 
 		// Every process of an earlier boot of this machine is gone. Another machine
 		// with the same host name is told apart by its machine ID; and an attempt of
 		// an earlier boot started before this one.
-		if id.Machine != "" && id.Machine == me.Machine && !me.BootTime.IsZero() && attemptStarted.Before(me.BootTime) {
+		// Only outside containers: an image may carry a machine id of its own that
+		// every container of it shares, on any machine.
+		if id.Machine != "" && id.Machine == me.Machine && id.PIDNS == HostPIDNamespace && me.PIDNS == HostPIDNamespace &&
+			!me.BootTime.IsZero() && attemptStarted.Before(me.BootTime) {
 			return Verdict{Dead: true, Reason: fmt.Sprintf("host %s has restarted since (the attempt started %s, before its boot at %s)",
 				me.Host, attemptStarted.UTC().Format(time.RFC3339), me.BootTime.UTC().Format(time.RFC3339))}
 		}

@@ -51,10 +51,10 @@ func (p probe) StartTicks(pid int) (uint64, error) {
 
 func TestJudge(t *testing.T) {
 	boot := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	me := Self{ID: ID{PID: 500, Host: "h1", Role: RoleMain, Boot: "b2", Machine: "m1", PIDNS: "ns1", Since: 9000}, BootTime: boot}
+	me := Self{ID: ID{PID: 500, Host: "h1", Role: RoleMain, Boot: "b2", Machine: "m1", PIDNS: HostPIDNamespace, Since: 9000}, BootTime: boot}
 	procs := probe{procs: map[int]uint64{500: 9000, 100: 1000, 101: 5000, 102: 0}}
 	id := func(pid int, mod func(*ID)) string {
-		i := ID{PID: pid, Host: "h1", Role: RoleMain, Boot: "b2", Machine: "m1", PIDNS: "ns1", Since: 1000}
+		i := ID{PID: pid, Host: "h1", Role: RoleMain, Boot: "b2", Machine: "m1", PIDNS: HostPIDNamespace, Since: 1000}
 		if mod != nil {
 			mod(&i)
 		}
@@ -92,6 +92,16 @@ func TestJudge(t *testing.T) {
 		v := Judge(tc.identity, tc.started, me, tc.p)
 		if v.Dead != tc.dead || !strings.Contains(v.Reason, tc.reason) {
 			t.Errorf("%s (%q): %+v, want dead=%v with %q", tc.name, tc.identity, v, tc.dead, tc.reason)
+		}
+	}
+	// Containers (a pid namespace of their own) may share a machine id baked into their
+	// image, and two of one host name on two machines would look like one restarted:
+	// an earlier boot proves nothing there.
+	for _, ns := range [][2]string{{"ns1", "ns1"}, {HostPIDNamespace, "ns1"}, {"ns1", HostPIDNamespace}} {
+		in := me
+		in.PIDNS = ns[1]
+		if v := Judge(id(100, func(i *ID) { i.Boot = "b1"; i.PIDNS = ns[0] }), before, in, procs); v.Dead {
+			t.Errorf("earlier boot, worker in pid namespace %s, judge in %s: %+v", ns[0], ns[1], v)
 		}
 	}
 	// A machine whose boot time is unknown proves no restart.
