@@ -75,6 +75,9 @@ type icsRun struct {
 	optOutsInFlight int
 	// optOutMu records the late opt-outs one at a time (changeOptOutsOneAtATime).
 	optOutMu workflow.Mutex
+	// dbsAttempts is the last DBS request attempt of each step, so a step checked again
+	// (after the wait for the SMS sending hours) sends a request of a new id.
+	dbsAttempts map[string]int
 	// closeAt is when fieldwork closes (day FieldworkDays, from day 0: dayZero moves
 	// it); with closeOnDay (changeCloseOnItsDay) nothing the mailings wait for holds it
 	// back.
@@ -103,7 +106,7 @@ func ICSWorkflow(ctx workflow.Context, in ICSInput) (ICSResult, error) {
 		return ICSResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("ICS workflow input names no wave, ICS or mailing steps (%q, %q)", in.WaveID, in.ICS), string(fault.Configuration), nil)
 	}
-	r := &icsRun{in: in, dueDay: map[string]int{}, optOutMu: workflow.NewMutex(ctx)}
+	r := &icsRun{in: in, dueDay: map[string]int{}, optOutMu: workflow.NewMutex(ctx), dbsAttempts: map[string]int{}}
 	if mailing.HoursApply(in.DayLength) {
 		hours := in.SMSHours
 		if hours == "" {
@@ -552,9 +555,22 @@ func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 		if step.Channel == mailing.ChannelSMS && workflow.GetVersion(ctx, changeSMSSendingHours, workflow.DefaultVersion, 1) >= 1 {
 			// Texts only at sociable hours in England: a step that fell due, or whose
 			// reply came, at night waits for the window; the selection after it is
-			// fresh, so nobody who answered meanwhile is texted.
-			if err := r.awaitSMSHours(ctx, i); err != nil {
-				return err
+			// fresh, so nobody who answered meanwhile is texted. A reply is as old as
+			// the wait (a night, or a pause taken in it): after a wait the people are
+			// checked again, and a reply that comes after the hours have closed waits
+			// for them again.
+			for {
+				waited, err := r.awaitSMSHours(ctx, i)
+				if err != nil {
+					return err
+				}
+				if !waited {
+					break
+				}
+				ms.State = MailingChecking
+				if err := r.deceasedCheck(ctx, step.Name, sel.Key); err != nil {
+					return err
+				}
 			}
 		}
 		if sel, err = r.selectRecipients(ctx, step, "checked"); err != nil {
@@ -665,10 +681,11 @@ const changeRetentionFromClose = "retention-from-close"
 // awaitSMSHours holds SMS step i, its DBS reply in, until the SMS sending hours are
 // open and the ICS is not paused (changeSMSSendingHours). The receipts passes falling
 // due meanwhile run; a cancellation ends the wait, and so does the close: the step is
-// then not sent (errFieldworkClosed), like one the close comes before.
-func (r *icsRun) awaitSMSHours(ctx workflow.Context, i int) error {
+// then not sent (errFieldworkClosed), like one the close comes before. It reports
+// whether it waited at all.
+func (r *icsRun) awaitSMSHours(ctx workflow.Context, i int) (waited bool, err error) {
 	if r.smsHours.IsZero() {
-		return nil // a wave in compressed days
+		return false, nil // a wave in compressed days
 	}
 	step := r.in.Steps[i]
 	ms := &r.status.Mailings[i]
@@ -676,19 +693,19 @@ func (r *icsRun) awaitSMSHours(ctx workflow.Context, i int) error {
 	defer func() { ms.State = state }()
 	for {
 		if r.closed(ctx) {
-			return errFieldworkClosed
+			return waited, errFieldworkClosed
 		}
 		now := workflow.Now(ctx)
 		receipts, receiptsAt := r.nextReceipts()
 		if receipts >= 0 && !now.Before(receiptsAt) {
 			if err := r.receiptsPass(ctx, receipts); err != nil {
-				return err
+				return waited, err
 			}
 			continue
 		}
 		opens := r.smsHours.NextOpening(now)
 		if !opens.After(now) && !r.status.Paused {
-			return nil
+			return waited, nil
 		}
 		ms.State = MailingAwaitingHours
 		wait := opens.Sub(now)
@@ -705,15 +722,14 @@ func (r *icsRun) awaitSMSHours(ctx workflow.Context, i int) error {
 		if receipts >= 0 && (wait <= 0 || receiptsAt.Sub(now) < wait) {
 			wait = receiptsAt.Sub(now)
 		}
-		r.wake = false
-		var err error
+		r.wake, waited = false, true
 		if wait > 0 {
 			_, err = workflow.AwaitWithTimeout(ctx, wait, func() bool { return r.wake })
 		} else {
 			err = workflow.Await(ctx, func() bool { return r.wake })
 		}
 		if err != nil {
-			return err
+			return waited, err
 		}
 	}
 }
@@ -822,10 +838,13 @@ func (r *icsRun) selectRecipients(ctx workflow.Context, step mailing.Step, round
 // worker slot is held and the history does not grow however long the reply takes; past
 // the deadline the status says the reply is overdue, and the mailing keeps waiting.
 func (r *icsRun) deceasedCheck(ctx workflow.Context, step, selectionKey string) error {
-	for attempt := 1; ; attempt++ {
+	// A step checked again goes on from its last request's attempt: a request id is
+	// used once.
+	for attempt := r.dbsAttempts[step] + 1; ; attempt++ {
 		if r.closed(ctx) {
 			return errFieldworkClosed // no request for a step that will not be sent
 		}
+		r.dbsAttempts[step] = attempt
 		requestID := schemas.DBSRequestID(r.in.WaveID, r.in.ICS, step, attempt)
 		r.setStage(ctx, StageDBS, "the DBS reply to "+requestID)
 		st := DBSStatus{RequestID: requestID, ForStep: step, SentAt: workflow.Now(ctx).UTC()}

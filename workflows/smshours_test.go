@@ -92,6 +92,12 @@ func TestICSWorkflow_SMSWaitsForSendingHours(t *testing.T) {
 	sent := snaps.get(t, "sent")
 	assert.Equal(t, workflows.MailingSent, sent.Mailings[1].State)
 	assert.Equal(t, nine(3), sent.Mailings[1].SentAt)
+	// The 03:00 reply is six hours old when the window opens: the people are checked
+	// again, by a request of a new id, before the text goes.
+	require.Len(t, sent.DBS, 3)
+	assert.True(t, strings.HasSuffix(sent.DBS[2].RequestID, "-sms1-2"), sent.DBS[2].RequestID)
+	assert.Equal(t, nine(3), sent.DBS[2].SentAt)
+	assert.True(t, sent.DBS[2].Replied)
 }
 
 // While an SMS step waits for the sending hours a pause holds it past their opening
