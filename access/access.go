@@ -38,11 +38,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	_ "time/tzdata" // Europe/London must resolve on machines without a zoneinfo database
 
 	"gopkg.in/yaml.v3"
 
 	"icesurvey/codes"
+	"icesurvey/internal/england"
 )
 
 // AllICSs in an analyst's list grants every ICS's breakdowns.
@@ -80,15 +80,7 @@ type Grant struct {
 }
 
 // london is where the programme's days are counted.
-var london = mustLondon()
-
-func mustLondon() *time.Location {
-	loc, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		panic(err) // time/tzdata is linked in, so this cannot happen
-	}
-	return loc
-}
+var london = england.Location
 
 // End is the first instant after the grant: midnight at the end of its expiry day.
 func (g Grant) End() time.Time { return g.Expires.AddDate(0, 0, 1) }

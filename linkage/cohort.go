@@ -9,10 +9,10 @@ import (
 	"slices"
 	"strings"
 	"time"
-	_ "time/tzdata" // Europe/London must resolve on machines without a zoneinfo database
 
 	"icesurvey/fault"
 	"icesurvey/internal/duckmem"
+	"icesurvey/internal/england"
 	"icesurvey/lake"
 	"icesurvey/questionnaire"
 	"icesurvey/schemas"
@@ -532,21 +532,9 @@ func SampledICS(ctx context.Context, st store.Store, wave, surveyRecordID string
 	return ics, ok, nil
 }
 
-// london is where a response's day is counted.
-var london = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		panic("linkage: Europe/London: " + err.Error())
-	}
-	return loc
-}()
-
 // responseDay is the calendar date in England, as midnight UTC (a DATE column), of a
 // response received at at: one received at 00:30 BST on 1 April (23:30 UTC on 31
 // March) was made on 1 April, the day the activity windows (activity_date <
 // response_date) and the response month count from, as the providers' activity dates
 // are days in England.
-func responseDay(at time.Time) time.Time {
-	y, m, d := at.In(london).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
+func responseDay(at time.Time) time.Time { return england.Day(at) }

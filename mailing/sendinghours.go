@@ -6,24 +6,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // Europe/London must resolve on machines without a zoneinfo database
+
+	"icesurvey/internal/england"
 )
 
 // DefaultSMSHours is the SMS sending window a wave spec leaves out (convention): texts
 // reach frail, older people only at sociable hours in England, never at night.
 const DefaultSMSHours = "09:00-20:00"
 
-// london is the clock the sending hours are read on: England's, with its clock changes.
-var london = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		panic("mailing: Europe/London: " + err.Error()) // time/tzdata is linked in
-	}
-	return loc
-}()
-
 // InEngland is t on England's clock (Europe/London: GMT in winter, BST in summer).
-func InEngland(t time.Time) time.Time { return t.In(london) }
+func InEngland(t time.Time) time.Time { return england.In(t) }
 
 // HoursApply reports whether sending hours apply to a wave whose fieldwork day lasts
 // dayLength on its clock: only to one in real days (24h). A demonstration or test wave
@@ -94,7 +86,7 @@ func (h SendingHours) IsZero() bool { return h.open == 0 && h.close == 0 }
 // Open reports whether England's clock reads inside the window at t: at the opening
 // minute it does, at the closing minute it no longer does.
 func (h SendingHours) Open(t time.Time) bool {
-	hour, minute, _ := t.In(london).Clock()
+	hour, minute, _ := england.In(t).Clock()
 	m := hour*60 + minute
 	return h.open <= m && m < h.close
 }

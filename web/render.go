@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"icesurvey/access"
+	"icesurvey/internal/england"
 	"icesurvey/web/chart"
 )
 
@@ -63,15 +64,7 @@ func longDay(s string) string {
 }
 
 // london is where the programme's days are counted and times are shown.
-var london = mustLoadLondon()
-
-func mustLoadLondon() *time.Location {
-	loc, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}
+var london = england.Location
 
 // parseTemplates builds one template set per page file: the layout and components,
 // then the page's own "content".

@@ -45,6 +45,7 @@ import (
 	"icesurvey/audit"
 	"icesurvey/codes"
 	"icesurvey/disclosure"
+	"icesurvey/internal/england"
 	"icesurvey/publication"
 	"icesurvey/schemas"
 	"icesurvey/warehouse"
@@ -957,25 +958,13 @@ func (sn *snapshot) fieldwork(ctx context.Context, w web.Wave, res *publication.
 	return nil
 }
 
-// london is where the programme's days are counted.
-var london = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		panic("dashdata: Europe/London: " + err.Error())
-	}
-	return loc
-}()
-
 // fieldworkDay is the fieldwork day t falls on: calendar days in England from the day
 // of start (the first mailing), as the warehouse's response_rates_by_day counts them,
 // not 24-hour periods from its moment (a response at 09:00 on the 14th day after a
 // 16:00 mailing is on day 14, and one at 00:30 BST on the next day is on day 1). A time
 // before start's day is on day 0.
 func fieldworkDay(start, t time.Time) int {
-	day := func(t time.Time) int {
-		y, m, d := t.In(london).Date()
-		return int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
-	}
+	day := func(t time.Time) int { return int(england.Day(t).Unix() / 86400) }
 	return max(0, day(t)-day(start))
 }
 
