@@ -150,27 +150,13 @@ func (w *Warehouse) NotLoaded(ctx context.Context, st store.Store, wave string) 
 		return nil, err
 	}
 	delete(byPart, WavePartition)
-	loaded := map[schemas.LakeObject]bool{}
-	err = w.Read(ctx, func(db *sql.DB) error {
-		// The wave's lake objects only: every key is lake/{table}/wave={wave}/...
-		rows, err := db.QueryContext(ctx, `SELECT table_name, object_key FROM loaded_files
-			WHERE starts_with(object_key, ?) AND contains(object_key, ?)`,
-			schemas.AreaLake.Prefix(), "/wave="+wave+"/")
-		if err != nil {
-			return fmt.Errorf("warehouse: read loaded_files: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var o schemas.LakeObject
-			if err := rows.Scan(&o.Table, &o.Key); err != nil {
-				return err
-			}
-			loaded[o] = true
-		}
-		return rows.Err()
-	})
+	objs, err := w.loadedLakeObjects(ctx, wave)
 	if err != nil {
 		return nil, err
+	}
+	loaded := map[schemas.LakeObject]bool{}
+	for _, o := range objs {
+		loaded[o] = true
 	}
 	var out []string
 	for _, objs := range byPart {
@@ -204,30 +190,7 @@ func (w *Warehouse) GoneFromLake(ctx context.Context, st store.Store, wave, ics 
 	// lake before it is loaded, so one loaded meanwhile (a daily load, an audit flush:
 	// the warehouse worker runs two activities at once) is either not read here or
 	// listed below. Listed first, it could be loaded between the two and named gone.
-	var loaded []string
-	err := w.Read(ctx, func(db *sql.DB) error {
-		rows, err := db.QueryContext(ctx, `SELECT object_key FROM loaded_files
-			WHERE starts_with(object_key, ?) AND contains(object_key, ?) ORDER BY object_key`,
-			schemas.AreaLake.Prefix(), "/wave="+wave+"/")
-		if err != nil {
-			return fmt.Errorf("warehouse: read loaded_files: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var key string
-			if err := rows.Scan(&key); err != nil {
-				return err
-			}
-			if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(key, p) }) {
-				continue
-			}
-			if _, legacy := schemas.LegacyResponseThemesRun(key); legacy {
-				continue
-			}
-			loaded = append(loaded, key)
-		}
-		return rows.Err()
-	})
+	loaded, err := w.loadedLakeObjects(ctx, wave)
 	if err != nil {
 		return nil, err
 	}
@@ -236,10 +199,38 @@ func (w *Warehouse) GoneFromLake(ctx context.Context, st store.Store, wave, ics 
 		return nil, err
 	}
 	var out []string
-	for _, key := range loaded {
-		if !there[key] {
-			out = append(out, key)
+	for _, o := range loaded {
+		if there[o.Key] || !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(o.Key, p) }) {
+			continue
 		}
+		if _, legacy := schemas.LegacyResponseThemesRun(o.Key); legacy {
+			continue
+		}
+		out = append(out, o.Key)
 	}
 	return out, nil
+}
+
+// loadedLakeObjects lists the wave's lake objects the warehouse has loaded (its
+// loaded_files rows whose key is lake/{table}/wave={wave}/...), by key.
+func (w *Warehouse) loadedLakeObjects(ctx context.Context, wave string) ([]schemas.LakeObject, error) {
+	var out []schemas.LakeObject
+	err := w.Read(ctx, func(db *sql.DB) error {
+		rows, err := db.QueryContext(ctx, `SELECT table_name, object_key FROM loaded_files
+			WHERE starts_with(object_key, ?) AND contains(object_key, ?) ORDER BY object_key`,
+			schemas.AreaLake.Prefix(), "/wave="+wave+"/")
+		if err != nil {
+			return fmt.Errorf("warehouse: read loaded_files: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var o schemas.LakeObject
+			if err := rows.Scan(&o.Table, &o.Key); err != nil {
+				return err
+			}
+			out = append(out, o)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
