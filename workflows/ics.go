@@ -480,52 +480,13 @@ func (r *icsRun) intakeAndDeclare(ctx workflow.Context) error {
 func (r *icsRun) mail(ctx workflow.Context, start time.Time, i int) error {
 	step := r.in.Steps[i]
 	ms := &r.status.Mailings[i]
-	for {
+	// Until the step falls due (its day can be moved meanwhile).
+	if _, err := r.hold(ctx, StageFieldwork, func(time.Time) (time.Time, string) {
 		due := start.Add(time.Duration(r.dueDay[step.Name]) * r.in.DayLength)
 		ms.DueAt = due.UTC()
-		now := workflow.Now(ctx)
-		if r.closed(ctx) {
-			// Fieldwork is over (the ICS was paused past its close day, or is resumed
-			// after it): nothing more is mailed, and the closing record follows at its time.
-			return errFieldworkClosed
-		}
-		// The receipts of an SMS step sent earlier, while Notify still holds them (paused
-		// or not: reading them sends nothing).
-		receipts, receiptsAt := r.nextReceipts()
-		if receipts >= 0 && !now.Before(receiptsAt) {
-			if err := r.receiptsPass(ctx, receipts); err != nil {
-				return err
-			}
-			continue
-		}
-		if !now.Before(due) && !r.status.Paused {
-			break
-		}
-		if r.status.Paused {
-			r.setStage(ctx, StageFieldwork, WaitingForResume)
-		} else {
-			r.setStage(ctx, StageFieldwork, fmt.Sprintf("%s due on day %d", step.Name, r.dueDay[step.Name]))
-		}
-		r.wake = false
-		wait := due.Sub(now)
-		if r.status.Paused {
-			wait = 0
-		}
-		if r.closeOnDay && (wait <= 0 || r.closeAt.Sub(now) < wait) {
-			wait = r.closeAt.Sub(now) // > 0: the close has not come
-		}
-		if receipts >= 0 && (wait <= 0 || receiptsAt.Sub(now) < wait) {
-			wait = receiptsAt.Sub(now)
-		}
-		var err error
-		if wait > 0 {
-			_, err = workflow.AwaitWithTimeout(ctx, wait, func() bool { return r.wake })
-		} else {
-			err = workflow.Await(ctx, func() bool { return r.wake })
-		}
-		if err != nil {
-			return err
-		}
+		return due, fmt.Sprintf("%s due on day %d", step.Name, r.dueDay[step.Name])
+	}, nil); err != nil {
+		return err
 	}
 
 	r.setStage(ctx, StageMailing, step.Name)
@@ -691,11 +652,28 @@ func (r *icsRun) awaitSMSHours(ctx workflow.Context, i int) (waited bool, err er
 	ms := &r.status.Mailings[i]
 	state := ms.State
 	defer func() { ms.State = state }()
+	return r.hold(ctx, StageMailing, func(now time.Time) (time.Time, string) {
+		opens := r.smsHours.NextOpening(now)
+		return opens, fmt.Sprintf("%s: the SMS sending hours (%s in England), from %s",
+			step.Name, r.smsHours, mailing.InEngland(opens).Format("15:04 Mon 2 Jan"))
+	}, func() { ms.State = MailingAwaitingHours })
+}
+
+// hold holds the ICS until the time target gives has come and the ICS is not paused,
+// saying on stage what it waits for (WaitingForResume while paused; waiting, if given,
+// is called before each wait). target is asked again after every wake (a step moved,
+// the next opening). The receipts passes of earlier SMS steps falling due meanwhile run
+// (paused or not: reading them sends nothing). The close ends the hold: fieldwork is
+// over (the ICS was paused past its close day, or is resumed after it), nothing more is
+// mailed, and the closing record follows at its time (errFieldworkClosed). A
+// cancellation ends it too. It reports whether it waited at all.
+func (r *icsRun) hold(ctx workflow.Context, stage Stage, target func(now time.Time) (time.Time, string), waiting func()) (waited bool, err error) {
 	for {
+		now := workflow.Now(ctx)
+		at, waitingOn := target(now)
 		if r.closed(ctx) {
 			return waited, errFieldworkClosed
 		}
-		now := workflow.Now(ctx)
 		receipts, receiptsAt := r.nextReceipts()
 		if receipts >= 0 && !now.Before(receiptsAt) {
 			if err := r.receiptsPass(ctx, receipts); err != nil {
@@ -703,18 +681,18 @@ func (r *icsRun) awaitSMSHours(ctx workflow.Context, i int) (waited bool, err er
 			}
 			continue
 		}
-		opens := r.smsHours.NextOpening(now)
-		if !opens.After(now) && !r.status.Paused {
+		if !now.Before(at) && !r.status.Paused {
 			return waited, nil
 		}
-		ms.State = MailingAwaitingHours
-		wait := opens.Sub(now)
+		if waiting != nil {
+			waiting()
+		}
+		wait := at.Sub(now)
 		if r.status.Paused {
-			r.setStage(ctx, StageMailing, WaitingForResume)
+			r.setStage(ctx, stage, WaitingForResume)
 			wait = 0
 		} else {
-			r.setStage(ctx, StageMailing, fmt.Sprintf("%s: the SMS sending hours (%s in England), from %s",
-				step.Name, r.smsHours, mailing.InEngland(opens).Format("15:04 Mon 2 Jan")))
+			r.setStage(ctx, stage, waitingOn)
 		}
 		if r.closeOnDay && (wait <= 0 || r.closeAt.Sub(now) < wait) {
 			wait = r.closeAt.Sub(now) // > 0: the close has not come
